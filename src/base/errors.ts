@@ -1,0 +1,62 @@
+// Errors that callers handle, each with a stable `code` (STYLE.md). Argument
+// mistakes use the built-in TypeError / RangeError, except where a remote
+// caller needs a code (InvalidArgumentError).
+
+export type ErrorCode =
+  | 'NotFound'
+  | 'Corruption'
+  | 'NoSpace'
+  | 'Io'
+  | 'Unavailable'
+  | 'InvalidArgument'
+  | 'Closed';
+
+export abstract class ShardStoreError extends Error {
+  abstract readonly code: ErrorCode;
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+/** The key has no value (never put, or deleted). */
+export class NotFoundError extends ShardStoreError {
+  readonly code = 'NotFound' as const;
+}
+
+/** Stored bytes failed verification: wrong checksum, torn or stale chunk, bad format. */
+export class CorruptionError extends ShardStoreError {
+  readonly code = 'Corruption' as const;
+}
+
+/** Not enough free extents for the request; nothing was changed. */
+export class NoSpaceError extends ShardStoreError {
+  readonly code = 'NoSpace' as const;
+}
+
+/** The disk reported an error (read, write or flush). */
+export class IoError extends ShardStoreError {
+  readonly code = 'Io' as const;
+}
+
+/** The disk that owns the key is out of service. */
+export class UnavailableError extends ShardStoreError {
+  readonly code = 'Unavailable' as const;
+}
+
+/** A request argument is out of its allowed range (key length, range, limit). */
+export class InvalidArgumentError extends ShardStoreError {
+  readonly code = 'InvalidArgument' as const;
+}
+
+/** The store was closed (or crashed) while the call was pending. */
+export class ClosedError extends ShardStoreError {
+  readonly code = 'Closed' as const;
+}
+
+/** Wrap an unknown thrown value with context, keeping typed errors as they are. */
+export function withContext(err: unknown, context: string): Error {
+  if (err instanceof ShardStoreError) return err;
+  const message = err instanceof Error ? err.message : String(err);
+  return new IoError(`${context}: ${message}`, { cause: err });
+}

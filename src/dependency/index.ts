@@ -1,0 +1,3 @@
+// dependency: the Dependency graph, latches, and the group-commit IO scheduler.
+export * from './dependency.js';
+export * from './io_scheduler.js';

@@ -1,0 +1,201 @@
+// The IO scheduler: the only way to write to the disk.
+//
+// Each write names a Dependency that must be persistent before the write
+// may be issued. The scheduler runs one batch at a time: it takes every
+// queued write whose dependency is persistent, issues them together, then
+// flushes once (group commit). Writes queued while a batch is in flight wait
+// for the next batch, so a burst of puts shares one fdatasync.
+//
+// Invariants:
+// 1. A write is issued only after its `after` dependency is persistent.
+// 2. A write's ticket becomes durable only after a flush that started after
+//    the write completed.
+// 3. If `after` fails, the write is never issued and its ticket fails.
+// 4. `read` sees every queued or in-flight write (newest last), so data is
+//    readable as soon as its write is queued.
+// 5. At most one batch is in flight; a batch holds at most maxBatchBytes
+//    (one write larger than that goes alone).
+import { assert, ClosedError } from '../base/index.js';
+import type { Disk } from '../disk/index.js';
+import { Dependency, Ticket, ioFailure } from './dependency.js';
+
+export interface IoSchedulerOptions {
+  maxBatchBytes?: number;
+}
+
+interface PendingWrite {
+  readonly offset: number;
+  readonly data: Uint8Array;
+  readonly after: Dependency;
+  readonly ticket: Ticket;
+}
+
+export interface IoSchedulerStats {
+  batches: number;
+  writes: number;
+  bytesWritten: number;
+  flushes: number;
+}
+
+export class IoScheduler {
+  private readonly maxBatchBytes: number;
+  private queue: PendingWrite[] = [];
+  private inFlight: PendingWrite[] = [];
+  private running = false;
+  private closedError: Error | undefined;
+  private idleWaiters: Array<() => void> = [];
+  private wakeWaiting: (() => void) | undefined;
+  readonly stats: IoSchedulerStats = { batches: 0, writes: 0, bytesWritten: 0, flushes: 0 };
+
+  constructor(
+    readonly disk: Disk,
+    options: IoSchedulerOptions = {},
+  ) {
+    this.maxBatchBytes = options.maxBatchBytes ?? 64 * 1024 * 1024;
+    assert(this.maxBatchBytes > 0, 'maxBatchBytes must be positive');
+  }
+
+  /** Queue `data` for `offset`, issued once `after` is persistent. */
+  write(offset: number, data: Uint8Array, after: Dependency = Dependency.none): Dependency {
+    if (this.closedError !== undefined) return Dependency.failed(this.closedError);
+    assert(offset >= 0 && offset + data.length <= this.disk.sizeBytes, `write out of disk: ${offset}+${data.length}`);
+    const ticket = new Ticket(`write@${offset}+${data.length}`);
+    this.queue.push({ offset, data, after, ticket });
+    this.kick();
+    return Dependency.of(ticket);
+  }
+
+  /** Persistent once every write queued so far is. */
+  barrier(): Dependency {
+    return Dependency.all([...this.inFlight, ...this.queue].map((w) => Dependency.of(w.ticket)));
+  }
+
+  /** Read through the queue: queued and in-flight writes overlay the disk's bytes. */
+  async read(offset: number, length: number): Promise<Buffer> {
+    const overlaps = this.overlapping(offset, length);
+    const buf = await this.disk.read(offset, length);
+    // Writes queued or issued while the read ran must overlay too.
+    for (const w of this.overlapping(offset, length)) if (!overlaps.includes(w)) overlaps.push(w);
+    for (const w of overlaps) overlay(buf, offset, w);
+    return buf;
+  }
+
+  /** Resolves when no write is queued or in flight. */
+  idle(): Promise<void> {
+    if (!this.running && this.queue.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /**
+   * Stop: fail every queued write with ClosedError (used by dirty reboots in
+   * tests and by shutdown after an unrecoverable error). In-flight writes
+   * finish as the disk decides.
+   */
+  abandon(reason = 'io scheduler closed'): void {
+    this.closedError = new ClosedError(reason);
+    const queued = this.queue;
+    this.queue = [];
+    for (const w of queued) w.ticket.markFailed(this.closedError);
+    this.wakeWaiting?.();
+  }
+
+  get pendingWrites(): number {
+    return this.queue.length + this.inFlight.length;
+  }
+
+  private overlapping(offset: number, length: number): PendingWrite[] {
+    const out: PendingWrite[] = [];
+    for (const list of [this.inFlight, this.queue]) {
+      for (const w of list) {
+        if (w.offset < offset + length && offset < w.offset + w.data.length) out.push(w);
+      }
+    }
+    return out;
+  }
+
+  private kick(): void {
+    if (this.running) {
+      this.wakeWaiting?.();
+      return;
+    }
+    this.running = true;
+    void this.loop().finally(() => {
+      this.running = false;
+      const waiters = this.idleWaiters;
+      this.idleWaiters = [];
+      for (const fn of waiters) fn();
+      if (this.queue.length > 0 && this.closedError === undefined) this.kick();
+    });
+  }
+
+  private async loop(): Promise<void> {
+    while (this.queue.length > 0 && this.closedError === undefined) {
+      const batch = this.takeReady();
+      if (batch.length === 0) {
+        await this.waitForChange();
+        continue;
+      }
+      await this.runBatch(batch);
+    }
+  }
+
+  /** Remove and return the ready writes (dependency persistent), up to the batch bound. */
+  private takeReady(): PendingWrite[] {
+    const batch: PendingWrite[] = [];
+    const rest: PendingWrite[] = [];
+    let bytes = 0;
+    for (const w of this.queue) {
+      const failure = w.after.failure();
+      if (failure !== undefined) {
+        w.ticket.markFailed(failure);
+      } else if (w.after.isPersistent() && (batch.length === 0 || bytes + w.data.length <= this.maxBatchBytes)) {
+        batch.push(w);
+        bytes += w.data.length;
+      } else {
+        rest.push(w);
+      }
+    }
+    this.queue = rest;
+    return batch;
+  }
+
+  /** Wait until a queued write's dependency settles or a new write arrives. */
+  private waitForChange(): Promise<void> {
+    return new Promise((resolve) => {
+      let done = false;
+      const wake = (): void => {
+        if (done) return;
+        done = true;
+        this.wakeWaiting = undefined;
+        resolve();
+      };
+      this.wakeWaiting = wake;
+      for (const w of this.queue) w.after.onSettled(wake);
+    });
+  }
+
+  private async runBatch(batch: PendingWrite[]): Promise<void> {
+    this.inFlight = batch;
+    try {
+      await Promise.all(batch.map((w) => this.disk.write(w.offset, w.data)));
+      await this.disk.flush();
+      this.stats.batches++;
+      this.stats.flushes++;
+      this.stats.writes += batch.length;
+      for (const w of batch) this.stats.bytesWritten += w.data.length;
+      this.inFlight = [];
+      for (const w of batch) w.ticket.markDurable();
+    } catch (err: unknown) {
+      this.inFlight = [];
+      const error = ioFailure('write batch', err);
+      for (const w of batch) w.ticket.markFailed(error);
+    }
+  }
+}
+
+function overlay(buf: Buffer, offset: number, w: PendingWrite): void {
+  const from = Math.max(offset, w.offset);
+  const to = Math.min(offset + buf.length, w.offset + w.data.length);
+  if (from >= to) return;
+  buf.set(w.data.subarray(from - w.offset, to - w.offset), from - offset);
+}

@@ -1,0 +1,26 @@
+// The Disk interface: the only way the engine touches storage (like
+// LevelDB's Env). The file-backed disk below serves production; the
+// validation tree (testing/) supplies a simulated disk with a volatile write
+// cache, crash states and fault injection.
+//
+// Contract:
+// 1. `write` may complete before the bytes are durable; only a later
+//    `flush` that resolves makes every write completed before it durable.
+// 2. `read` returns what the most recent completed write stored (durable
+//    or not).
+// 3. Offsets and lengths are byte-granular; callers keep within sizeBytes.
+
+export interface Disk {
+  readonly sizeBytes: number;
+  /** The atomic write unit: a crash may tear a write at this granularity. */
+  readonly pageSizeBytes: number;
+  /** Read exactly `length` bytes at `offset`. */
+  read(offset: number, length: number): Promise<Buffer>;
+  /** Write all of `data` at `offset`. */
+  write(offset: number, data: Uint8Array): Promise<void>;
+  /** Make every completed write durable (fdatasync). */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_PAGE_SIZE_BYTES = 4096;

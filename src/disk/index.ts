@@ -1,0 +1,3 @@
+// disk: the Disk interface and the file-backed disk.
+export * from './disk.js';
+export * from './file_disk.js';

@@ -1,0 +1,231 @@
+// Extents: the disk cut into fixed-size regions, each written only by
+// appending at its write pointer and reclaimed only by a reset.
+//
+// Three pointers per extent:
+// - the write pointer (`writePointer`): where the next append lands; moves
+//   as soon as an append is queued.
+// - the durable write pointer: the end of the longest prefix whose writes
+//   are all durable. This is what metadata records persist, so a recorded
+//   write pointer never covers bytes that might not be on disk (the write
+//   pointer record depends on the data writes below it).
+// - the recorded write pointer: what the last metadata record said.
+//
+// Invariants:
+// 1. An append lands exactly at the write pointer and fits in the extent.
+// 2. Reads beyond the write pointer are refused.
+// 3. A reset extent is not handed out again until the record of its reset is
+//    durable (`reusableAfter`), so a crash cannot leave new data in an
+//    extent that recovery still believes holds the old.
+// 4. A reset requires no queued or in-flight writes to the extent.
+import { assert, CorruptionError, NoSpaceError } from '../base/index.js';
+import { Dependency } from '../dependency/index.js';
+import type { IoScheduler } from '../dependency/index.js';
+import { ExtentOwner } from './extent_format.js';
+import type { Geometry } from './extent_format.js';
+
+export interface ExtentRecord {
+  readonly extent: number;
+  readonly owner: ExtentOwner;
+  readonly writePointer: number;
+}
+
+interface PendingAppend {
+  readonly start: number;
+  readonly dependency: Dependency;
+}
+
+interface ExtentState {
+  owner: ExtentOwner;
+  writePointer: number;
+  pending: PendingAppend[];
+  recordedOwner: ExtentOwner;
+  recordedWritePointer: number;
+  reusableAfter: Dependency;
+}
+
+export interface AllocateOptions {
+  /** May take extents from the reserve kept for reclamation and index work. */
+  useReserve?: boolean;
+}
+
+export class ExtentManager {
+  private readonly extents: ExtentState[] = [];
+  private readonly dirty = new Set<number>();
+  private readonly resetListeners: Array<(extent: number) => void> = [];
+  private nextAllocation: number;
+
+  constructor(
+    readonly geometry: Geometry,
+    private readonly io: IoScheduler,
+    private readonly reserveExtents: number,
+  ) {
+    for (let e = 0; e < geometry.extentCount; e++) {
+      const owner = e < geometry.superblockExtents ? ExtentOwner.Superblock : ExtentOwner.Free;
+      this.extents.push({
+        owner,
+        writePointer: 0,
+        pending: [],
+        recordedOwner: owner,
+        recordedWritePointer: 0,
+        reusableAfter: Dependency.none,
+      });
+    }
+    this.nextAllocation = geometry.superblockExtents;
+  }
+
+  /** Load the persisted table at open: owners and write pointers as recorded. */
+  restore(records: Iterable<ExtentRecord>): void {
+    for (const r of records) {
+      const s = this.state(r.extent);
+      assert(s.pending.length === 0, 'restore with pending writes');
+      s.owner = r.owner;
+      s.writePointer = r.writePointer;
+      s.recordedOwner = r.owner;
+      s.recordedWritePointer = r.writePointer;
+    }
+  }
+
+  get extentSizeBytes(): number {
+    return this.geometry.extentSizeBytes;
+  }
+
+  owner(extent: number): ExtentOwner {
+    return this.state(extent).owner;
+  }
+
+  writePointer(extent: number): number {
+    return this.state(extent).writePointer;
+  }
+
+  /** End of the longest prefix of the extent whose writes are all durable. */
+  durableWritePointer(extent: number): number {
+    const s = this.state(extent);
+    s.pending = s.pending.filter((p) => !p.dependency.isPersistent());
+    let wp = s.writePointer;
+    for (const p of s.pending) wp = Math.min(wp, p.start);
+    return wp;
+  }
+
+  freeBytes(extent: number): number {
+    return this.geometry.extentSizeBytes - this.state(extent).writePointer;
+  }
+
+  /** Extents that currently have `owner`. */
+  extentsOwnedBy(owner: ExtentOwner): number[] {
+    const out: number[] = [];
+    this.extents.forEach((s, e) => {
+      if (s.owner === owner) out.push(e);
+    });
+    return out;
+  }
+
+  countFree(): number {
+    let n = 0;
+    for (const s of this.extents) if (s.owner === ExtentOwner.Free && s.reusableAfter.isPersistent()) n++;
+    return n;
+  }
+
+  /** Take a free extent for `owner`. Throws NoSpaceError when none is left. */
+  allocate(owner: ExtentOwner, options: AllocateOptions = {}): number {
+    assert(owner !== ExtentOwner.Free && owner !== ExtentOwner.Superblock, `cannot allocate for ${owner}`);
+    const free = this.countFree();
+    const floor = options.useReserve === true ? 0 : this.reserveExtents;
+    if (free <= floor) {
+      throw new NoSpaceError(`no free extent for ${ExtentOwner[owner]} (${free} free, ${floor} reserved)`);
+    }
+    const n = this.extents.length;
+    for (let i = 0; i < n; i++) {
+      const e = (this.nextAllocation + i) % n;
+      const s = this.state(e);
+      if (s.owner !== ExtentOwner.Free || !s.reusableAfter.isPersistent()) continue;
+      assert(s.writePointer === 0 && s.pending.length === 0, `free extent ${e} not empty`);
+      s.owner = owner;
+      this.dirty.add(e);
+      this.nextAllocation = (e + 1) % n;
+      return e;
+    }
+    throw new NoSpaceError(`no free extent for ${ExtentOwner[owner]}`);
+  }
+
+  /**
+   * Append `data` at the write pointer, issued once `after` is persistent.
+   * REQUIRES: the extent is owned and `data` fits.
+   */
+  append(extent: number, data: Uint8Array, after: Dependency = Dependency.none): { offset: number; dependency: Dependency } {
+    const s = this.state(extent);
+    assert(s.owner !== ExtentOwner.Free && s.owner !== ExtentOwner.Superblock, `append to ${ExtentOwner[s.owner]} extent ${extent}`);
+    const offset = s.writePointer;
+    assert(offset + data.length <= this.geometry.extentSizeBytes, `append beyond extent ${extent}`);
+    const dependency = this.io.write(this.diskOffset(extent, offset), data, after);
+    s.writePointer = offset + data.length;
+    s.pending.push({ start: offset, dependency });
+    this.dirty.add(extent);
+    return { offset, dependency };
+  }
+
+  /** Read below the write pointer. A range beyond it is corruption of whoever asked. */
+  async read(extent: number, offset: number, length: number): Promise<Buffer> {
+    const s = this.state(extent);
+    if (offset < 0 || length < 0 || offset + length > s.writePointer) {
+      throw new CorruptionError(`read of extent ${extent} at ${offset}+${length} beyond write pointer ${s.writePointer}`);
+    }
+    return this.io.read(this.diskOffset(extent, offset), length);
+  }
+
+  /**
+   * Reset: write pointer to 0, owner free. The extent is reused only once
+   * `reusableAfter` (the record of this reset) is persistent.
+   * REQUIRES: no queued or in-flight append to the extent.
+   */
+  reset(extent: number, reusableAfter: Dependency): void {
+    const s = this.state(extent);
+    assert(s.owner !== ExtentOwner.Superblock && s.owner !== ExtentOwner.Free, `reset of ${ExtentOwner[s.owner]} extent ${extent}`);
+    assert(this.durableWritePointer(extent) === s.writePointer, `reset of extent ${extent} with pending writes`);
+    s.owner = ExtentOwner.Free;
+    s.writePointer = 0;
+    s.pending = [];
+    s.reusableAfter = reusableAfter;
+    this.dirty.add(extent);
+    for (const fn of this.resetListeners) fn(extent);
+  }
+
+  /** Called on every reset (buffer caches drop the extent's pages). */
+  onReset(fn: (extent: number) => void): void {
+    this.resetListeners.push(fn);
+  }
+
+  /**
+   * The owner and durable write pointer of every extent whose recorded state
+   * is out of date; marks them recorded. The caller persists them in a
+   * metadata record.
+   */
+  takeChanges(): ExtentRecord[] {
+    const out: ExtentRecord[] = [];
+    for (const e of [...this.dirty].sort((a, b) => a - b)) {
+      const s = this.state(e);
+      const wp = this.durableWritePointer(e);
+      if (wp !== s.recordedWritePointer || s.owner !== s.recordedOwner) {
+        out.push({ extent: e, owner: s.owner, writePointer: wp });
+        s.recordedOwner = s.owner;
+        s.recordedWritePointer = wp;
+      }
+      if (s.pending.length === 0) this.dirty.delete(e);
+    }
+    return out;
+  }
+
+  /** The full table (checkpoints). */
+  table(): ExtentRecord[] {
+    return this.extents.map((s, e) => ({ extent: e, owner: s.recordedOwner, writePointer: s.recordedWritePointer }));
+  }
+
+  diskOffset(extent: number, offset: number): number {
+    return extent * this.geometry.extentSizeBytes + offset;
+  }
+
+  private state(extent: number): ExtentState {
+    const s = this.extents[extent];
+    if (s === undefined) throw new CorruptionError(`extent ${extent} out of range (${this.extents.length})`);
+    return s;
+  }
+}

@@ -1,0 +1,3 @@
+// extent: geometry, owners, append at the write pointer, reset.
+export * from './extent_format.js';
+export * from './extent_manager.js';

@@ -1,0 +1,81 @@
+// The ShardStore API as callers see it: one disk's store and the node
+// (several disks) offer the same interface, so the server, the reference
+// model and the checkers all speak it.
+import type { Dependency } from '../dependency/index.js';
+
+/** Keys are 1..MAX_KEY_BYTES bytes. DO NOT CHANGE: on-disk (u16 key lengths). */
+export const MAX_KEY_BYTES = 1024;
+
+/** A value given whole, or streamed (bounded memory: chunks are written as they arrive). */
+export type ValueSource = Uint8Array | AsyncIterable<Uint8Array>;
+
+export interface ShardInfo {
+  readonly key: Buffer;
+  readonly sizeBytes: number;
+}
+
+/** Byte range [start, end) of a value. */
+export interface ByteRange {
+  readonly start: number;
+  readonly end: number;
+}
+
+export interface ShardReader {
+  /** The whole value's size (not the range's). */
+  readonly sizeBytes: number;
+  /** The bytes of the requested range (the whole value by default), chunk by chunk. */
+  readonly body: AsyncIterable<Buffer>;
+}
+
+export interface ListOptions {
+  readonly prefix?: Buffer;
+  /** Only keys strictly greater than this. */
+  readonly startAfter?: Buffer;
+  /** At most this many shards (default and maximum: MAX_LIST_LIMIT). */
+  readonly limit?: number;
+}
+
+export const MAX_LIST_LIMIT = 10_000;
+
+export interface ListResult {
+  /** In ascending byte order of key. */
+  readonly shards: ShardInfo[];
+  /** More keys match after the last one returned. */
+  readonly truncated: boolean;
+}
+
+export interface StoreStats {
+  readonly disks: number;
+  readonly capacityBytes: number;
+  readonly extentSizeBytes: number;
+  readonly extentsFree: number;
+  readonly extentsData: number;
+  readonly extentsIndex: number;
+  readonly extentsMeta: number;
+  readonly shards: number;
+  readonly commits: number;
+  readonly flushes: number;
+}
+
+/**
+ * Every mutating call returns the Dependency that becomes persistent when
+ * the change is durable. Calls resolve as soon as the change is visible to
+ * reads (read-your-writes), before it is durable.
+ */
+export interface ShardApi {
+  put(key: Buffer, value: ValueSource): Promise<Dependency>;
+  /** The whole value. Throws NotFoundError. */
+  get(key: Buffer): Promise<Buffer>;
+  /** Stream a value or a range of it. Throws NotFoundError, InvalidArgumentError (range). */
+  read(key: Buffer, range?: ByteRange): Promise<ShardReader>;
+  /** Size of the value. Throws NotFoundError. */
+  head(key: Buffer): Promise<ShardInfo>;
+  /** Throws NotFoundError if the key has no value. */
+  delete(key: Buffer): Promise<Dependency>;
+  list(options?: ListOptions): Promise<ListResult>;
+  /** Make everything so far durable, and write the index memtable out as a run. */
+  flush(): Promise<void>;
+  /** Clean shutdown: every Dependency handed out is persistent when this resolves. */
+  close(): Promise<void>;
+  stats(): StoreStats;
+}
