@@ -1,0 +1,3 @@
+// chunk: framing, locators, the chunk store, scans, the buffer cache.
+export * from './chunk_format.js';
+export * from './chunk_io.js';

@@ -1,0 +1,12 @@
+// How a node is laid out on the host: one data file per disk under dataDir.
+export interface NodeOptions {
+  /** Folder holding one data file per disk (created if missing). */
+  readonly dataDir: string;
+  /** Number of disks (data files); fixed once the node is created. */
+  readonly disks: number;
+  /** Size of each data file when created (sparse). */
+  readonly diskSizeBytes: number;
+  readonly extentSizeBytes?: number;
+  /** Explicit data files or block devices instead of dataDir/disk-N.dat. */
+  readonly paths?: readonly string[];
+}
