@@ -32,19 +32,23 @@ export class BufWriter {
 
   u8(v: number): this {
     assert(Number.isInteger(v) && v >= 0 && v <= 0xff, `u8 out of range: ${v}`);
-    this.buf[this.reserve(1)] = v;
+    // reserve() first: it may replace this.buf, and `this.buf[...]` would bind the old one.
+    const at = this.reserve(1);
+    this.buf[at] = v;
     return this;
   }
 
   u16(v: number): this {
     assert(Number.isInteger(v) && v >= 0 && v <= 0xffff, `u16 out of range: ${v}`);
-    this.buf.writeUInt16LE(v, this.reserve(2));
+    const at = this.reserve(2);
+    this.buf.writeUInt16LE(v, at);
     return this;
   }
 
   u32(v: number): this {
     assert(Number.isInteger(v) && v >= 0 && v <= 0xffffffff, `u32 out of range: ${v}`);
-    this.buf.writeUInt32LE(v, this.reserve(4));
+    const at = this.reserve(4);
+    this.buf.writeUInt32LE(v, at);
     return this;
   }
 

@@ -1,3 +1,6 @@
 // chunk: framing, locators, the chunk store, scans, the buffer cache.
 export * from './chunk_format.js';
 export * from './chunk_io.js';
+export * from './chunk_codec.js';
+export * from './buffer_cache.js';
+export * from './chunk_store.js';

@@ -45,6 +45,8 @@ export class IoScheduler {
   private closedError: Error | undefined;
   private idleWaiters: Array<() => void> = [];
   private wakeWaiting: (() => void) | undefined;
+  /** A queued write's dependency settled since the loop last looked at the queue. */
+  private changed = false;
   readonly stats: IoSchedulerStats = { batches: 0, writes: 0, bytesWritten: 0, flushes: 0 };
 
   constructor(
@@ -61,6 +63,9 @@ export class IoScheduler {
     assert(offset >= 0 && offset + data.length <= this.disk.sizeBytes, `write out of disk: ${offset}+${data.length}`);
     const ticket = new Ticket(`write@${offset}+${data.length}`);
     this.queue.push({ offset, data, after, ticket });
+    // One wake-up registration per write: re-registering every queued write on
+    // each wait made a long stall cost O(n^2) closures.
+    if (!after.isPersistent() && after.failure() === undefined) after.onSettled(this.dependencySettled);
     this.kick();
     return Dependency.of(ticket);
   }
@@ -119,20 +124,26 @@ export class IoScheduler {
       return;
     }
     this.running = true;
-    void this.loop().finally(() => {
-      this.running = false;
-      const waiters = this.idleWaiters;
-      this.idleWaiters = [];
-      for (const fn of waiters) fn();
-      if (this.queue.length > 0 && this.closedError === undefined) this.kick();
-    });
+    // Start on a microtask, so that writes queued in the same synchronous
+    // burst join the first batch instead of waiting for a second flush.
+    void Promise.resolve()
+      .then(() => this.loop())
+      .finally(() => {
+        this.running = false;
+        const waiters = this.idleWaiters;
+        this.idleWaiters = [];
+        for (const fn of waiters) fn();
+        if (this.queue.length > 0 && this.closedError === undefined) this.kick();
+      });
   }
 
   private async loop(): Promise<void> {
     while (this.queue.length > 0 && this.closedError === undefined) {
+      this.changed = false;
       const batch = this.takeReady();
       if (batch.length === 0) {
-        await this.waitForChange();
+        // takeReady may have emptied the queue by failing writes: then there is nothing to wait for.
+        if (this.queue.length > 0) await this.waitForChange();
         continue;
       }
       await this.runBatch(batch);
@@ -159,25 +170,30 @@ export class IoScheduler {
     return batch;
   }
 
+  private readonly dependencySettled = (): void => {
+    this.changed = true;
+    this.wakeWaiting?.();
+  };
+
   /** Wait until a queued write's dependency settles or a new write arrives. */
   private waitForChange(): Promise<void> {
+    // A dependency that settled while takeReady ran (it fails tickets) found no waiter.
+    if (this.changed) return Promise.resolve();
     return new Promise((resolve) => {
-      let done = false;
-      const wake = (): void => {
-        if (done) return;
-        done = true;
+      this.wakeWaiting = (): void => {
         this.wakeWaiting = undefined;
         resolve();
       };
-      this.wakeWaiting = wake;
-      for (const w of this.queue) w.after.onSettled(wake);
     });
   }
 
   private async runBatch(batch: PendingWrite[]): Promise<void> {
     this.inFlight = batch;
     try {
-      await Promise.all(batch.map((w) => this.disk.write(w.offset, w.data)));
+      // allSettled, not all: a failed batch must not end while its other
+      // writes are still in flight, or they could land after the next batch.
+      const writes = await Promise.allSettled(batch.map((w) => this.disk.write(w.offset, w.data)));
+      for (const r of writes) if (r.status === 'rejected') throw r.reason as unknown;
       await this.disk.flush();
       this.stats.batches++;
       this.stats.flushes++;

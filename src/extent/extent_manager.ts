@@ -85,6 +85,19 @@ export class ExtentManager {
     }
   }
 
+  /**
+   * Recovery only: set the write pointer of an extent whose true end is
+   * found by reading it (the metadata log is replayed up to its first
+   * invalid record, then its write pointer is set there).
+   */
+  setWritePointerForRecovery(extent: number, writePointer: number): void {
+    const s = this.state(extent);
+    assert(s.pending.length === 0, 'recovery write pointer with pending writes');
+    assert(writePointer >= 0 && writePointer <= this.geometry.extentSizeBytes, `write pointer ${writePointer} out of extent`);
+    s.writePointer = writePointer;
+    s.recordedWritePointer = writePointer;
+  }
+
   get extentSizeBytes(): number {
     return this.geometry.extentSizeBytes;
   }
@@ -180,7 +193,11 @@ export class ExtentManager {
   reset(extent: number, reusableAfter: Dependency): void {
     const s = this.state(extent);
     assert(s.owner !== ExtentOwner.Superblock && s.owner !== ExtentOwner.Free, `reset of ${ExtentOwner[s.owner]} extent ${extent}`);
-    assert(this.durableWritePointer(extent) === s.writePointer, `reset of extent ${extent} with pending writes`);
+    // A failed append is neither queued nor in flight (the scheduler fails a
+    // ticket only once its whole batch settled), so it does not block a reset:
+    // otherwise one transient write error would make the extent unreclaimable.
+    const busy = s.pending.some((p) => !p.dependency.isPersistent() && p.dependency.failure() === undefined);
+    assert(!busy, `reset of extent ${extent} with pending writes`);
     s.owner = ExtentOwner.Free;
     s.writePointer = 0;
     s.pending = [];

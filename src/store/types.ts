@@ -52,7 +52,6 @@ export interface StoreStats {
   readonly extentsData: number;
   readonly extentsIndex: number;
   readonly extentsMeta: number;
-  readonly shards: number;
   readonly commits: number;
   readonly flushes: number;
 }

@@ -1,0 +1,98 @@
+// Encoding and verification of one framed chunk (layout in chunk_format.ts).
+// Both the writer (frame) and every reader (verifyChunk, parseHeader) use
+// these functions, so the two cannot drift apart.
+import { CorruptionError, crc32c } from '../base/index.js';
+import {
+  CHUNK_HEADER_BYTES,
+  CHUNK_MAGIC,
+  CHUNK_OVERHEAD_BYTES,
+  CHUNK_VERSION,
+  alignUp,
+  isChunkKind,
+} from './chunk_format.js';
+import type { ChunkKind } from './chunk_format.js';
+
+export interface ChunkHeader {
+  readonly kind: ChunkKind;
+  readonly idLow: number;
+  readonly idHigh: number;
+  readonly payloadBytes: number;
+}
+
+/**
+ * Frame `parts` as one chunk, zero-padded to the alignment so the next
+ * chunk starts aligned. Returns the padded buffer and the framed length.
+ */
+export function frameChunk(
+  kind: ChunkKind,
+  parts: readonly Uint8Array[],
+  id: { low: number; high: number },
+): { bytes: Buffer; framedBytes: number } {
+  let payloadBytes = 0;
+  for (const p of parts) payloadBytes += p.length;
+  const framedBytes = CHUNK_OVERHEAD_BYTES + payloadBytes;
+  const bytes = Buffer.alloc(alignUp(framedBytes));
+  bytes.writeUInt32LE(CHUNK_MAGIC, 0);
+  bytes[4] = kind;
+  bytes[5] = CHUNK_VERSION;
+  bytes.writeUInt32LE(id.low >>> 0, 8);
+  bytes.writeUInt32LE(id.high >>> 0, 12);
+  bytes.writeUInt32LE(payloadBytes, 16);
+  bytes.writeUInt32LE(crc32c(bytes.subarray(0, 20)), 20);
+  let at = CHUNK_HEADER_BYTES;
+  for (const p of parts) {
+    bytes.set(p, at);
+    at += p.length;
+  }
+  bytes.writeUInt32LE(crc32c(bytes.subarray(0, at)), at);
+  bytes.writeUInt32LE(id.low >>> 0, at + 4);
+  bytes.writeUInt32LE(id.high >>> 0, at + 8);
+  return { bytes, framedBytes };
+}
+
+/** Parse and check a header (magic, version, kind, header CRC); undefined if not a valid header. */
+export function parseHeader(buf: Buffer, at = 0): ChunkHeader | undefined {
+  if (at + CHUNK_HEADER_BYTES > buf.length) return undefined;
+  if (buf.readUInt32LE(at) !== CHUNK_MAGIC) return undefined;
+  const kind = buf[at + 4] ?? 0;
+  if (!isChunkKind(kind) || buf[at + 5] !== CHUNK_VERSION) return undefined;
+  if (buf.readUInt16LE(at + 6) !== 0) return undefined;
+  if (crc32c(buf.subarray(at, at + 20)) !== buf.readUInt32LE(at + 20)) return undefined;
+  return {
+    kind,
+    idLow: buf.readUInt32LE(at + 8),
+    idHigh: buf.readUInt32LE(at + 12),
+    payloadBytes: buf.readUInt32LE(at + 16),
+  };
+}
+
+/**
+ * Verify a whole framed chunk held in `buf[at, at + framed)`: header, payload
+ * CRC and the trailing id. Returns the payload (shares memory with `buf`) or
+ * a description of the first mismatch.
+ */
+export function checkChunk(buf: Buffer, at = 0): { header: ChunkHeader; payload: Buffer } | string {
+  const header = parseHeader(buf, at);
+  if (header === undefined) return 'bad header';
+  const end = at + CHUNK_OVERHEAD_BYTES + header.payloadBytes;
+  if (end > buf.length) return `payload length ${header.payloadBytes} beyond the bytes read`;
+  const payloadEnd = at + CHUNK_HEADER_BYTES + header.payloadBytes;
+  if (crc32c(buf.subarray(at, payloadEnd)) !== buf.readUInt32LE(payloadEnd)) return 'payload checksum mismatch';
+  if (buf.readUInt32LE(payloadEnd + 4) !== header.idLow || buf.readUInt32LE(payloadEnd + 8) !== header.idHigh) {
+    return 'trailing chunk id mismatch (torn or stale chunk)';
+  }
+  return { header, payload: buf.subarray(at + CHUNK_HEADER_BYTES, payloadEnd) };
+}
+
+/** Verify a chunk read through a locator; throws CorruptionError naming `where`. */
+export function verifyChunk(buf: Buffer, expectKind: ChunkKind, where: string): Buffer {
+  const result = checkChunk(buf);
+  if (typeof result === 'string') throw new CorruptionError(`chunk at ${where}: ${result}`);
+  if (result.header.kind !== expectKind) {
+    throw new CorruptionError(`chunk at ${where}: kind ${result.header.kind}, expected ${expectKind}`);
+  }
+  if (CHUNK_OVERHEAD_BYTES + result.header.payloadBytes !== buf.length) {
+    throw new CorruptionError(`chunk at ${where}: length ${buf.length} does not match its header`);
+  }
+  return result.payload;
+}

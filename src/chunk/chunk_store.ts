@@ -1,0 +1,181 @@
+// The chunk store: put(bytes) -> locator, get(locator) -> bytes, over
+// extents. Reads verify every byte (CRC32C and the id at both ends) and go
+// through the buffer cache; a mismatch is a CorruptionError, never data.
+//
+// A ChunkStream is one append target: it keeps an open extent of one owner
+// and takes a new one when the next chunk does not fit. Data, index runs and
+// reclamation each write through their own stream.
+//
+// Invariants:
+// 1. A chunk never spans extents; chunks start 8-byte aligned.
+// 2. The cache is dropped for an extent whenever that extent is reset.
+// 3. scan() yields only chunks that verify whole; after a bad header or a
+//    torn chunk it resumes at the next aligned offset, never trusting a
+//    length field it could not verify.
+import { assert, CorruptionError } from '../base/index.js';
+import type { RandomSource } from '../base/index.js';
+import type { Dependency } from '../dependency/index.js';
+import type { ExtentManager, ExtentOwner } from '../extent/index.js';
+import type { BufferCache } from './buffer_cache.js';
+import { checkChunk, frameChunk, parseHeader, verifyChunk } from './chunk_codec.js';
+import { CHUNK_ALIGN_BYTES, CHUNK_HEADER_BYTES, CHUNK_OVERHEAD_BYTES, alignUp } from './chunk_format.js';
+import type { ChunkKind, Locator } from './chunk_format.js';
+import type { ChunkAppend, ChunkIo } from './chunk_io.js';
+
+export interface ScannedChunk {
+  readonly locator: Locator;
+  readonly kind: ChunkKind;
+  readonly payload: Buffer;
+}
+
+export interface ScanOptions {
+  /** Stop at the first bad chunk instead of resynchronising (metadata log replay). */
+  readonly stopAtDamage?: boolean;
+  /** Bytes read per disk read. */
+  readonly windowBytes?: number;
+}
+
+export class ChunkStore {
+  readonly maxPayloadBytes: number;
+  readonly counters = { appends: 0, reads: 0, corrupt: 0 };
+
+  constructor(
+    readonly extents: ExtentManager,
+    readonly cache: BufferCache,
+    private readonly random: RandomSource,
+  ) {
+    this.maxPayloadBytes = extents.extentSizeBytes - CHUNK_OVERHEAD_BYTES - CHUNK_ALIGN_BYTES;
+    extents.onReset((extent) => cache.invalidateExtent(extent));
+  }
+
+  /** Whether a chunk of `payloadBytes` fits at the extent's write pointer. */
+  fits(extent: number, payloadBytes: number): boolean {
+    return alignUp(CHUNK_OVERHEAD_BYTES + payloadBytes) <= this.extents.freeBytes(extent);
+  }
+
+  /**
+   * Append a chunk to `extent`, issued once `after` is persistent.
+   * REQUIRES: fits(extent, payload bytes).
+   */
+  appendTo(extent: number, kind: ChunkKind, parts: readonly Uint8Array[], after: Dependency): ChunkAppend {
+    const id = { low: this.random.nextU32(), high: this.random.nextU32() };
+    const { bytes, framedBytes } = frameChunk(kind, parts, id);
+    assert(bytes.length <= this.extents.freeBytes(extent), `chunk of ${framedBytes} bytes does not fit extent ${extent}`);
+    const { offset, dependency } = this.extents.append(extent, bytes, after);
+    this.counters.appends++;
+    return { locator: { extent, offset, length: framedBytes }, dependency };
+  }
+
+  /** Read and verify a chunk's payload. Throws CorruptionError. */
+  async read(loc: Locator, kind: ChunkKind): Promise<Buffer> {
+    const cached = this.cache.get(loc);
+    if (cached !== undefined) return cached;
+    if (loc.length < CHUNK_OVERHEAD_BYTES) throw new CorruptionError(`locator length ${loc.length} below chunk overhead`);
+    this.counters.reads++;
+    const buf = await this.extents.read(loc.extent, loc.offset, loc.length);
+    let payload: Buffer;
+    try {
+      payload = verifyChunk(buf, kind, `${loc.extent}:${loc.offset}`);
+    } catch (err: unknown) {
+      this.counters.corrupt++;
+      throw err;
+    }
+    this.cache.insert(loc, payload);
+    return payload;
+  }
+
+  /** Every whole chunk below the write pointer of `extent`, in order. */
+  async *scan(extent: number, options: ScanOptions = {}): AsyncGenerator<ScannedChunk> {
+    const end = this.extents.writePointer(extent);
+    const windowBytes = options.windowBytes ?? 4 * 1024 * 1024;
+    let window: Buffer = Buffer.alloc(0);
+    let windowStart = 0;
+    const ensure = async (at: number, n: number): Promise<boolean> => {
+      if (at + n > end) return false;
+      if (at >= windowStart && at + n <= windowStart + window.length) return true;
+      windowStart = at;
+      window = await this.extents.read(extent, at, Math.min(end - at, Math.max(n, windowBytes)));
+      return true;
+    };
+    let pos = 0;
+    while (pos + CHUNK_OVERHEAD_BYTES <= end) {
+      const found = await this.tryChunkAt(pos, ensure, () => ({ window, windowStart }));
+      if (found !== undefined) {
+        yield { locator: { extent, offset: pos, length: found.length }, kind: found.kind, payload: found.payload };
+        pos = alignUp(pos + found.length);
+      } else {
+        if (options.stopAtDamage === true) return;
+        pos += CHUNK_ALIGN_BYTES;
+      }
+    }
+  }
+
+  private async tryChunkAt(
+    pos: number,
+    ensure: (at: number, n: number) => Promise<boolean>,
+    view: () => { window: Buffer; windowStart: number },
+  ): Promise<{ kind: ChunkKind; length: number; payload: Buffer } | undefined> {
+    if (!(await ensure(pos, CHUNK_HEADER_BYTES))) return undefined;
+    let { window, windowStart } = view();
+    const header = parseHeader(window, pos - windowStart);
+    if (header === undefined) return undefined;
+    const length = CHUNK_OVERHEAD_BYTES + header.payloadBytes;
+    if (!(await ensure(pos, length))) return undefined;
+    ({ window, windowStart } = view());
+    const checked = checkChunk(window, pos - windowStart);
+    if (typeof checked === 'string') return undefined;
+    return { kind: header.kind, length, payload: Buffer.from(checked.payload) };
+  }
+}
+
+/** Appends chunks of one owner, taking a new extent when the open one is full. */
+export class ChunkStream implements ChunkIo {
+  private open: number | undefined;
+  readonly maxPayloadBytes: number;
+
+  constructor(
+    private readonly store: ChunkStore,
+    readonly owner: ExtentOwner,
+    private readonly options: { useReserve?: boolean } = {},
+  ) {
+    this.maxPayloadBytes = store.maxPayloadBytes;
+  }
+
+  get openExtent(): number | undefined {
+    return this.open;
+  }
+
+  append(kind: ChunkKind, parts: readonly Uint8Array[], after: Dependency): ChunkAppend {
+    let bytes = 0;
+    for (const p of parts) bytes += p.length;
+    assert(bytes <= this.maxPayloadBytes, `chunk payload ${bytes} above ${this.maxPayloadBytes}`);
+    const extent = this.extentFor(bytes);
+    return this.store.appendTo(extent, kind, parts, after);
+  }
+
+  read(loc: Locator, kind: ChunkKind): Promise<Buffer> {
+    return this.store.read(loc, kind);
+  }
+
+  /** Stop appending to the open extent (it is being reclaimed or was reset). */
+  release(extent: number): void {
+    if (this.open === extent) this.open = undefined;
+  }
+
+  private extentFor(payloadBytes: number): number {
+    const extents = this.store.extents;
+    if (this.open !== undefined && extents.owner(this.open) === this.owner && this.store.fits(this.open, payloadBytes)) {
+      return this.open;
+    }
+    // Reuse a partly filled extent of ours before taking a fresh one, so a
+    // reopen does not strand the free tail of every open extent.
+    let best: number | undefined;
+    for (const e of extents.extentsOwnedBy(this.owner)) {
+      if (this.store.fits(e, payloadBytes) && (best === undefined || extents.freeBytes(e) > extents.freeBytes(best))) {
+        best = e;
+      }
+    }
+    this.open = best ?? extents.allocate(this.owner, this.options);
+    return this.open;
+  }
+}

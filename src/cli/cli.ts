@@ -1,0 +1,91 @@
+// The `shardstore` command line: a small dispatch table of subcommands.
+//
+// Exit codes: 0 success, 1 failure while running, 2 usage mistake (unknown
+// command or option, bad value). To add a subcommand (check, fsck, inspect,
+// scrub, bench), add one row to COMMANDS: commands load lazily, so the
+// storage code is not loaded for `--help` or `--version`.
+import type { CliIo, Command } from './command.js';
+import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './usage_error.js';
+import { packageVersion } from './version.js';
+
+interface CommandEntry {
+  readonly summary: string;
+  readonly load: () => Promise<Command>;
+}
+
+const COMMANDS: ReadonlyMap<string, CommandEntry> = new Map([
+  [
+    'serve',
+    {
+      summary: 'open (or create) the node and serve the native shard API over HTTP',
+      load: async (): Promise<Command> => (await import('./serve_command.js')).serveCommand,
+    },
+  ],
+]);
+
+export function usage(): string {
+  const width = Math.max('-v, --version'.length, ...[...COMMANDS.keys()].map((n) => n.length)) + 4;
+  return [
+    'Usage: shardstore <command> [options]',
+    '',
+    'Commands:',
+    ...[...COMMANDS].map(([name, entry]) => `  ${name.padEnd(width)}${entry.summary}`),
+    '',
+    'Options:',
+    `  ${'-h, --help'.padEnd(width)}show this help (or \`shardstore <command> --help\`)`,
+    `  ${'-v, --version'.padEnd(width)}print the version`,
+  ].join('\n');
+}
+
+/** Runs the command line `argv` (without node and the script); resolves with the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const [first, ...rest] = argv;
+  if (first === undefined) {
+    io.err(usage());
+    return EXIT_USAGE;
+  }
+  if (first === '-h' || first === '--help' || first === 'help') return help(rest[0], io);
+  if (first === '-v' || first === '--version' || first === 'version') {
+    io.out(packageVersion());
+    return EXIT_OK;
+  }
+  const entry = COMMANDS.get(first);
+  if (entry === undefined) {
+    io.err(`shardstore: unknown command ${JSON.stringify(first)}\n\n${usage()}`);
+    return EXIT_USAGE;
+  }
+  return runCommand(first, await entry.load(), rest, io);
+}
+
+async function runCommand(name: string, command: Command, argv: readonly string[], io: CliIo): Promise<number> {
+  try {
+    return await command.run(argv, io);
+  } catch (err) {
+    if (err instanceof UsageError) {
+      io.err(`shardstore ${name}: ${err.message}\nSee \`shardstore ${name} --help\`.`);
+      return EXIT_USAGE;
+    }
+    io.err(`shardstore ${name}: ${describe(err)}`);
+    return EXIT_FAILURE;
+  }
+}
+
+async function help(topic: string | undefined, io: CliIo): Promise<number> {
+  if (topic === undefined) {
+    io.out(usage());
+    return EXIT_OK;
+  }
+  const entry = COMMANDS.get(topic);
+  if (entry === undefined) {
+    io.err(`shardstore: unknown command ${JSON.stringify(topic)}\n\n${usage()}`);
+    return EXIT_USAGE;
+  }
+  io.out((await entry.load()).help());
+  return EXIT_OK;
+}
+
+function describe(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const code = 'code' in err && typeof err.code === 'string' ? ` [${err.code}]` : '';
+  return `${err.message}${code}`;
+}

@@ -1,0 +1,15 @@
+// What a subcommand looks like to the dispatcher in main.ts.
+export interface CliIo {
+  readonly out: (line: string) => void;
+  readonly err: (line: string) => void;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export interface Command {
+  /** One line for the command list of `shardstore --help`. */
+  readonly summary: string;
+  /** Full help of the command. */
+  readonly help: () => string;
+  /** Runs with the arguments after the command name; resolves with the exit code. Throws UsageError. */
+  run(argv: readonly string[], io: CliIo): Promise<number>;
+}

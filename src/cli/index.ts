@@ -1,0 +1,9 @@
+// cli: the `shardstore` command line (bin: main.ts).
+export { runCli, usage } from './cli.js';
+export type { CliIo, Command } from './command.js';
+export { DEFAULT_PORT, envName, parseServeArgs, serveHelp } from './serve_options.js';
+export type { ServeConfig } from './serve_options.js';
+export { serveApi, stopOnSignal, urlOf } from './serve_lifecycle.js';
+export type { ServeIo } from './serve_lifecycle.js';
+export { formatDurationMs, formatSizeBytes, parseDurationMs, parseSizeBytes } from './units.js';
+export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './usage_error.js';

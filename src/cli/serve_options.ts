@@ -1,0 +1,159 @@
+// Options of `shardstore serve`: one table drives parsing, environment
+// variables and --help, so the three cannot drift apart.
+//
+// Precedence: command-line flag, then SHARDSTORE_<NAME> (the flag name in
+// upper case, '-' as '_'), then the default. An empty variable counts as unset.
+import { parseArgs } from 'node:util';
+import { DEFAULT_SERVER_OPTIONS } from '../server/index.js';
+import type { ShardServerOptions } from '../server/index.js';
+import type { NodeOptions } from '../store/index.js';
+import { formatDurationMs, formatSizeBytes, parseDurationMs, parseSizeBytes } from './units.js';
+import { UsageError } from './usage_error.js';
+
+/** The native API's default port: clear of 8080/8000 (everything), 9000 (MinIO), 7480 (Ceph RGW), 8333 (SeaweedFS), 3900 (Garage), 4566 (LocalStack), and below the ephemeral range. */
+export const DEFAULT_PORT = 7380;
+export const MAX_DISKS = 256;
+
+interface OptionSpec {
+  readonly name: string;
+  readonly value: string;
+  readonly help: string;
+  readonly defaultText?: string;
+}
+
+const OPTIONS: readonly OptionSpec[] = [
+  { name: 'data-dir', value: 'dir', help: 'folder of the data files (created if missing)', defaultText: './data' },
+  { name: 'disks', value: 'n', help: `number of disks (data files), 1..${MAX_DISKS}; fixed at creation`, defaultText: '1' },
+  { name: 'disk-size', value: 'size', help: 'size of each data file when created (sparse)', defaultText: '1GiB' },
+  { name: 'extent-size', value: 'size', help: 'extent size when created', defaultText: '64MiB' },
+  { name: 'path', value: 'file', help: 'a data file or block device instead of <data-dir>/disk-N.dat; repeat for more disks (env: comma-separated)' },
+  { name: 'host', value: 'addr', help: 'address to listen on (0.0.0.0 for every interface)', defaultText: '127.0.0.1' },
+  { name: 'port', value: 'n', help: 'TCP port of the native API (0: any free port)', defaultText: String(DEFAULT_PORT) },
+  { name: 'headers-timeout', value: 'duration', help: 'time allowed to send the request headers', defaultText: formatDurationMs(DEFAULT_SERVER_OPTIONS.headersTimeoutMs) },
+  { name: 'request-timeout', value: 'duration', help: 'time allowed to send a whole request, body included (0: none)', defaultText: formatDurationMs(DEFAULT_SERVER_OPTIONS.requestTimeoutMs) },
+  { name: 'idle-timeout', value: 'duration', help: 'close a connection silent for this long (0: never)', defaultText: formatDurationMs(DEFAULT_SERVER_OPTIONS.idleTimeoutMs) },
+  { name: 'max-header-size', value: 'size', help: 'largest request line plus headers', defaultText: formatSizeBytes(DEFAULT_SERVER_OPTIONS.maxHeaderSizeBytes) },
+  { name: 'max-connections', value: 'n', help: 'connections beyond this many are refused', defaultText: String(DEFAULT_SERVER_OPTIONS.maxConnections) },
+  { name: 'shutdown-grace', value: 'duration', help: 'on SIGINT/SIGTERM, time for requests in flight to finish', defaultText: formatDurationMs(DEFAULT_SERVER_OPTIONS.shutdownGraceMs) },
+];
+
+export interface ServeConfig {
+  readonly node: NodeOptions;
+  readonly host: string;
+  readonly port: number;
+  readonly server: Omit<ShardServerOptions, 'logger'>;
+}
+
+export function envName(option: string): string {
+  return 'SHARDSTORE_' + option.toUpperCase().replaceAll('-', '_');
+}
+
+export function serveHelp(): string {
+  const rows = OPTIONS.map((o) => {
+    const left = `  --${o.name} <${o.value}>`;
+    const tail = o.defaultText === undefined ? '' : ` [default: ${o.defaultText}]`;
+    return `${left.padEnd(34)}${o.help}${tail}\n${' '.repeat(34)}env ${envName(o.name)}`;
+  });
+  return [
+    'Usage: shardstore serve [options]',
+    '',
+    'Open (or create) the node and serve the native shard API over HTTP (docs/API.md).',
+    'Stops cleanly on SIGINT or SIGTERM.',
+    '',
+    'Options (a flag wins over its environment variable, which wins over the default):',
+    ...rows,
+    `  ${'-h, --help'.padEnd(32)}show this help`,
+    '',
+    'Sizes: 4096, 512MiB, 10GiB (K/M/G/T and KiB..TiB are powers of 1024; KB..TB of 1000).',
+    'Durations: 500ms, 30s, 5m, 1h, or 0.',
+  ].join('\n');
+}
+
+/** Parsed flags; `help` set means: print serveHelp() and stop. */
+export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv): ServeConfig | 'help' {
+  const flags = parseFlags(argv);
+  if (flags.help === true) return 'help';
+  const pick = (name: string): string | undefined => {
+    const flag = flags[name];
+    if (typeof flag === 'string') return flag;
+    const fromEnv = env[envName(name)];
+    return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
+  };
+  return {
+    node: nodeOptions(pick, pathsOf(flags.path, env)),
+    host: pick('host') ?? '127.0.0.1',
+    port: intInRange(pick('port') ?? String(DEFAULT_PORT), 'port', 0, 65535),
+    server: serverOptions(pick),
+  };
+}
+
+type Flags = Record<string, string | boolean | string[] | undefined>;
+
+function parseFlags(argv: readonly string[]): Flags {
+  const options = Object.fromEntries(
+    OPTIONS.map((o) => [o.name, o.name === 'path' ? { type: 'string', multiple: true } : { type: 'string' }] as const),
+  );
+  try {
+    const { values } = parseArgs({
+      args: [...argv],
+      options: { ...options, help: { type: 'boolean', short: 'h' } },
+      strict: true,
+      allowPositionals: false,
+    });
+    return values;
+  } catch (err) {
+    // parseArgs throws TypeErrors with ERR_PARSE_ARGS_* codes for unknown or malformed flags.
+    throw new UsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
+function pathsOf(flag: Flags[string], env: NodeJS.ProcessEnv): string[] | undefined {
+  if (Array.isArray(flag) && flag.length > 0) return flag;
+  const fromEnv = env[envName('path')];
+  if (fromEnv === undefined || fromEnv === '') return undefined;
+  return fromEnv.split(',').map((p) => p.trim()).filter((p) => p !== '');
+}
+
+function nodeOptions(pick: (name: string) => string | undefined, paths: string[] | undefined): NodeOptions {
+  const disksText = pick('disks');
+  const disks = disksText === undefined ? (paths?.length ?? 1) : intInRange(disksText, 'disks', 1, MAX_DISKS);
+  if (paths !== undefined && paths.length !== disks) {
+    throw new UsageError(`--disks ${disks} disagrees with ${paths.length} --path value(s)`);
+  }
+  return {
+    dataDir: pick('data-dir') ?? './data',
+    disks,
+    diskSizeBytes: parseSizeBytes(pick('disk-size') ?? '1GiB', 'disk-size'),
+    extentSizeBytes: parseSizeBytes(pick('extent-size') ?? '64MiB', 'extent-size'),
+    ...(paths !== undefined ? { paths } : {}),
+  };
+}
+
+function serverOptions(pick: (name: string) => string | undefined): Omit<ShardServerOptions, 'logger'> {
+  const duration = (name: string, fallback: number): number => {
+    const text = pick(name);
+    return text === undefined ? fallback : parseDurationMs(text, name);
+  };
+  const headerText = pick('max-header-size');
+  const connectionsText = pick('max-connections');
+  return {
+    maxConnections:
+      connectionsText === undefined
+        ? DEFAULT_SERVER_OPTIONS.maxConnections
+        : intInRange(connectionsText, 'max-connections', 1, 1_000_000),
+    headersTimeoutMs: duration('headers-timeout', DEFAULT_SERVER_OPTIONS.headersTimeoutMs),
+    requestTimeoutMs: duration('request-timeout', DEFAULT_SERVER_OPTIONS.requestTimeoutMs),
+    idleTimeoutMs: duration('idle-timeout', DEFAULT_SERVER_OPTIONS.idleTimeoutMs),
+    shutdownGraceMs: duration('shutdown-grace', DEFAULT_SERVER_OPTIONS.shutdownGraceMs),
+    maxHeaderSizeBytes:
+      headerText === undefined ? DEFAULT_SERVER_OPTIONS.maxHeaderSizeBytes : parseSizeBytes(headerText, 'max-header-size'),
+  };
+}
+
+function intInRange(text: string, what: string, min: number, max: number): number {
+  const value = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    throw new UsageError(`${what}: expected an integer in ${min}..${max}, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}

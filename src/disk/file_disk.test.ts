@@ -1,0 +1,97 @@
+// Checks FileDisk on a temporary file: it is created at its full size but
+// sparse (few blocks allocated), writes read back before and after flush,
+// a reopen sees the data, IO outside the disk or after close is refused,
+// and bad create sizes are refused.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AssertionError, InvalidArgumentError, IoError } from '../base/index.js';
+import { FileDisk } from './file_disk.js';
+
+const SIZE_BYTES = 64 * 1024 * 1024;
+
+async function withTmpDir(fn: (dir: string) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'shardstore-filedisk-'));
+  try {
+    await fn(dir);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+void test('create: full size, sparse, default page size', async () => {
+  await withTmpDir(async (dir) => {
+    const path = join(dir, 'disk');
+    const disk = await FileDisk.open(path, { createSizeBytes: SIZE_BYTES });
+    try {
+      assert.equal(disk.sizeBytes, SIZE_BYTES);
+      assert.equal(disk.pageSizeBytes, 4096);
+      const st = await stat(path);
+      assert.equal(st.size, SIZE_BYTES);
+      // 512-byte blocks: a dense file would hold 131072; allow filesystem metadata slack.
+      assert.ok(st.blocks * 512 < SIZE_BYTES / 16, `file not sparse: ${st.blocks} blocks`);
+      assert.deepEqual(await disk.read(SIZE_BYTES - 8, 8), Buffer.alloc(8));
+    } finally {
+      await disk.close();
+    }
+  });
+});
+
+void test('write, read, flush, reopen: the data is there at byte granularity', async () => {
+  await withTmpDir(async (dir) => {
+    const path = join(dir, 'disk');
+    const payload = Buffer.from('unaligned bytes across a page boundary');
+    const offset = 4096 - 7;
+    const first = await FileDisk.open(path, { createSizeBytes: 1024 * 1024 });
+    await first.write(offset, payload);
+    assert.deepEqual(await first.read(offset, payload.length), payload);
+    await first.flush();
+    await first.close();
+    await first.close(); // idempotent
+
+    const second = await FileDisk.open(path, { pageSizeBytes: 512 });
+    try {
+      assert.equal(second.sizeBytes, 1024 * 1024);
+      assert.equal(second.pageSizeBytes, 512);
+      assert.deepEqual(await second.read(offset, payload.length), payload);
+      assert.deepEqual(await second.read(offset - 1, 1), Buffer.alloc(1));
+    } finally {
+      await second.close();
+    }
+  });
+});
+
+void test('out of range and after close: refused with AssertionError, file untouched', async () => {
+  await withTmpDir(async (dir) => {
+    const path = join(dir, 'disk');
+    const disk = await FileDisk.open(path, { createSizeBytes: 8192 });
+    await assert.rejects(disk.read(8190, 4), AssertionError);
+    await assert.rejects(disk.read(-1, 1), AssertionError);
+    await assert.rejects(disk.write(8192, Buffer.from([1])), AssertionError);
+    assert.equal((await stat(path)).size, 8192);
+    await disk.write(8191, Buffer.from([9])); // the last byte is in range
+    await disk.close();
+    await assert.rejects(disk.read(0, 1), AssertionError);
+    await assert.rejects(disk.write(0, Buffer.from([1])), AssertionError);
+    await assert.rejects(disk.flush(), AssertionError);
+  });
+});
+
+void test('open: missing file without a size, and bad create sizes, are refused', async () => {
+  await withTmpDir(async (dir) => {
+    await assert.rejects(FileDisk.open(join(dir, 'missing')), IoError);
+    await assert.rejects(FileDisk.open(join(dir, 'odd'), { createSizeBytes: 5000 }), InvalidArgumentError);
+    await assert.rejects(FileDisk.open(join(dir, 'zero'), { createSizeBytes: 0 }), InvalidArgumentError);
+    // An existing file keeps its size: createSizeBytes only applies to new files.
+    await writeFile(join(dir, 'existing'), Buffer.alloc(8192, 1));
+    const disk = await FileDisk.open(join(dir, 'existing'), { createSizeBytes: 4096 });
+    try {
+      assert.equal(disk.sizeBytes, 8192);
+      assert.deepEqual(await disk.read(8191, 1), Buffer.from([1]));
+    } finally {
+      await disk.close();
+    }
+  });
+});

@@ -1,0 +1,240 @@
+// Checks ExtentManager over a real IoScheduler and an in-test memory disk
+// whose flushes the test can hold (src/ tests may not use testing/SimDisk):
+// allocation order, owners and the reclamation reserve (NoSpaceError);
+// appends land at the write pointer and reads beyond it are refused; reset
+// needs quiet extents and a reset extent is not reused before its record
+// is durable; and, over random appends with random flush timing (fast-check,
+// fixed seed), takeChanges never reports a write pointer that covers bytes
+// not yet durable on the disk.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { AssertionError, CorruptionError, IoError, NoSpaceError } from '../base/index.js';
+import type { Disk } from '../disk/index.js';
+import { Dependency, IoScheduler, Latch } from '../dependency/index.js';
+import { ExtentManager } from './extent_manager.js';
+import type { ExtentRecord } from './extent_manager.js';
+import { ExtentOwner } from './extent_format.js';
+import type { Geometry } from './extent_format.js';
+
+const GEOMETRY: Geometry = { pageSizeBytes: 512, extentSizeBytes: 4096, extentCount: 8, superblockExtents: 2 };
+
+/** A memory disk with a durable image; flushes wait while `held`, writes may be failed. */
+class GatedDisk implements Disk {
+  readonly sizeBytes = GEOMETRY.extentSizeBytes * GEOMETRY.extentCount;
+  readonly pageSizeBytes = GEOMETRY.pageSizeBytes;
+  readonly current = Buffer.alloc(this.sizeBytes);
+  readonly durable = Buffer.alloc(this.sizeBytes);
+  held = false;
+  failNextWrite = false;
+  private waiting: Array<() => void> = [];
+
+  read(offset: number, length: number): Promise<Buffer> {
+    return Promise.resolve(Buffer.from(this.current.subarray(offset, offset + length)));
+  }
+
+  write(offset: number, data: Uint8Array): Promise<void> {
+    if (this.failNextWrite) {
+      this.failNextWrite = false;
+      return Promise.reject(new Error('EIO'));
+    }
+    this.current.set(data, offset);
+    return Promise.resolve();
+  }
+
+  async flush(): Promise<void> {
+    // Snapshot at issue: only what completed before the flush becomes durable.
+    const image = Buffer.from(this.current);
+    if (this.held) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    image.copy(this.durable);
+  }
+
+  release(): void {
+    this.held = false;
+    const w = this.waiting;
+    this.waiting = [];
+    for (const fn of w) fn();
+  }
+
+  close(): Promise<void> {
+    return Promise.resolve();
+  }
+}
+
+function setup(reserveExtents = 0): { disk: GatedDisk; io: IoScheduler; extents: ExtentManager } {
+  const disk = new GatedDisk();
+  const io = new IoScheduler(disk);
+  return { disk, io, extents: new ExtentManager(GEOMETRY, io, reserveExtents) };
+}
+
+function turn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+void test('allocate: skips superblock extents, round-robin, owners tracked', () => {
+  const { extents } = setup();
+  assert.deepEqual(extents.extentsOwnedBy(ExtentOwner.Superblock), [0, 1]);
+  assert.equal(extents.countFree(), 6);
+  const a = extents.allocate(ExtentOwner.Data);
+  const b = extents.allocate(ExtentOwner.Index);
+  assert.deepEqual([a, b], [2, 3]);
+  assert.equal(extents.owner(a), ExtentOwner.Data);
+  assert.deepEqual(extents.extentsOwnedBy(ExtentOwner.Index), [3]);
+  assert.equal(extents.countFree(), 4);
+  assert.throws(() => extents.allocate(ExtentOwner.Free), AssertionError);
+  assert.throws(() => extents.allocate(ExtentOwner.Superblock), AssertionError);
+  assert.throws(() => extents.owner(99), CorruptionError);
+});
+
+void test('NoSpaceError: the reserve is kept for callers that may use it', () => {
+  const { extents } = setup(2);
+  for (let i = 0; i < 4; i++) extents.allocate(ExtentOwner.Data);
+  assert.throws(() => extents.allocate(ExtentOwner.Data), NoSpaceError);
+  assert.equal(extents.countFree(), 2); // refused without taking anything
+  extents.allocate(ExtentOwner.Index, { useReserve: true });
+  extents.allocate(ExtentOwner.Meta, { useReserve: true });
+  assert.throws(() => extents.allocate(ExtentOwner.Meta, { useReserve: true }), NoSpaceError);
+});
+
+void test('append lands at the write pointer; reads below it work, beyond it are refused', async () => {
+  const { io, extents } = setup();
+  const e = extents.allocate(ExtentOwner.Data);
+  const first = extents.append(e, Buffer.from('hello'));
+  const second = extents.append(e, Buffer.from('world!'));
+  assert.deepEqual([first.offset, second.offset], [0, 5]);
+  assert.equal(extents.writePointer(e), 11);
+  assert.equal(extents.freeBytes(e), GEOMETRY.extentSizeBytes - 11);
+  // Readable at once (queued writes overlay the disk), before durability.
+  assert.equal((await extents.read(e, 3, 5)).toString(), 'lowor');
+  await assert.rejects(extents.read(e, 6, 6), CorruptionError);
+  await assert.rejects(extents.read(e, -1, 1), CorruptionError);
+  await assert.rejects(extents.read(e + 1, 0, 1), CorruptionError); // free extent: write pointer 0
+  assert.throws(() => extents.append(e, Buffer.alloc(GEOMETRY.extentSizeBytes)), AssertionError);
+  assert.throws(() => extents.append(0, Buffer.from('x')), AssertionError);
+  assert.throws(() => extents.append(e + 1, Buffer.from('x')), AssertionError);
+  await Dependency.all([first.dependency, second.dependency]).persisted();
+  await io.idle();
+  assert.equal(extents.diskOffset(e, 5), e * GEOMETRY.extentSizeBytes + 5);
+});
+
+void test('takeChanges: owners and durable write pointers, once each', async () => {
+  const { disk, extents } = setup();
+  disk.held = true;
+  const e = extents.allocate(ExtentOwner.Data);
+  const { dependency } = extents.append(e, Buffer.alloc(100, 1));
+  await turn();
+  // The append is queued or in flight: its bytes may not be recorded yet.
+  assert.deepEqual(extents.takeChanges(), [{ extent: e, owner: ExtentOwner.Data, writePointer: 0 }]);
+  assert.deepEqual(extents.takeChanges(), []);
+  disk.release();
+  await dependency.persisted();
+  assert.equal(extents.durableWritePointer(e), 100);
+  assert.deepEqual(extents.takeChanges(), [{ extent: e, owner: ExtentOwner.Data, writePointer: 100 }]);
+  assert.deepEqual(extents.takeChanges(), []);
+  assert.deepEqual(extents.table()[e], { extent: e, owner: ExtentOwner.Data, writePointer: 100 });
+});
+
+void test('reset: refused with writes pending; frees at once but reused only after its record is durable', async () => {
+  const { disk, extents } = setup();
+  const resets: number[] = [];
+  extents.onReset((x) => resets.push(x));
+  const e = extents.allocate(ExtentOwner.Data);
+  disk.held = true;
+  const { dependency } = extents.append(e, Buffer.alloc(10));
+  assert.throws(() => extents.reset(e, Dependency.none), AssertionError);
+  disk.release();
+  await dependency.persisted();
+  assert.deepEqual(extents.takeChanges(), [{ extent: e, owner: ExtentOwner.Data, writePointer: 10 }]);
+  const record = new Latch('reset record');
+  extents.reset(e, record.dependency);
+  assert.deepEqual(resets, [e]);
+  assert.equal(extents.owner(e), ExtentOwner.Free);
+  assert.equal(extents.writePointer(e), 0);
+  await assert.rejects(extents.read(e, 0, 1), CorruptionError);
+  assert.deepEqual(extents.takeChanges(), [{ extent: e, owner: ExtentOwner.Free, writePointer: 0 }]);
+  // Every other free extent is taken before the reset one could be.
+  const others = [];
+  for (let i = 0; i < 5; i++) others.push(extents.allocate(ExtentOwner.Data));
+  assert.ok(!others.includes(e));
+  assert.throws(() => extents.allocate(ExtentOwner.Data), NoSpaceError);
+  record.resolve();
+  assert.equal(extents.allocate(ExtentOwner.Data), e);
+  assert.throws(() => extents.reset(0, Dependency.none), AssertionError);
+});
+
+void test('reset after a failed append: allowed, the failed write is neither queued nor in flight', async () => {
+  // A transient write error must not make the extent unreclaimable.
+  const { disk, io, extents } = setup();
+  const e = extents.allocate(ExtentOwner.Data);
+  disk.failNextWrite = true;
+  const { dependency } = extents.append(e, Buffer.alloc(10));
+  await assert.rejects(dependency.persisted(), IoError);
+  await io.idle();
+  // The failed bytes are never covered by a recorded write pointer.
+  assert.equal(extents.durableWritePointer(e), 0);
+  extents.reset(e, Dependency.none);
+  assert.equal(extents.writePointer(e), 0);
+});
+
+void test('restore: owners and write pointers as recorded', () => {
+  const { extents } = setup();
+  const records: ExtentRecord[] = [
+    { extent: 4, owner: ExtentOwner.Data, writePointer: 123 },
+    { extent: 5, owner: ExtentOwner.Meta, writePointer: 0 },
+  ];
+  extents.restore(records);
+  assert.equal(extents.owner(4), ExtentOwner.Data);
+  assert.equal(extents.writePointer(4), 123);
+  assert.equal(extents.durableWritePointer(4), 123);
+  assert.equal(extents.countFree(), 4);
+  assert.deepEqual(extents.takeChanges(), []);
+  assert.deepEqual(extents.table()[4], records[0]);
+});
+
+type Op = { kind: 'append'; extent: number; length: number } | { kind: 'hold' } | { kind: 'release' } | { kind: 'turn' } | { kind: 'take' };
+
+const opArb: fc.Arbitrary<Op> = fc.oneof(
+  { weight: 4, arbitrary: fc.record({ kind: fc.constant('append' as const), extent: fc.nat(2), length: fc.integer({ min: 1, max: 300 }) }) },
+  fc.constant<Op>({ kind: 'hold' }),
+  fc.constant<Op>({ kind: 'release' }),
+  { weight: 2, arbitrary: fc.constant<Op>({ kind: 'turn' }) },
+  { weight: 2, arbitrary: fc.constant<Op>({ kind: 'take' }) },
+);
+
+void test('model: a reported write pointer never covers bytes that are not durable', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(opArb, { maxLength: 40 }), async (ops) => {
+      const { disk, io, extents } = setup();
+      const owned = [0, 1, 2].map(() => extents.allocate(ExtentOwner.Data));
+      const expected = owned.map(() => Buffer.alloc(0));
+      const recorded = owned.map(() => 0);
+      const check = (records: readonly ExtentRecord[]): void => {
+        for (const r of records) {
+          const i = owned.indexOf(r.extent);
+          const base = extents.diskOffset(r.extent, 0);
+          assert.ok(r.writePointer >= (recorded[i] ?? 0), 'recorded write pointer went back');
+          recorded[i] = r.writePointer;
+          assert.deepEqual(disk.durable.subarray(base, base + r.writePointer), expected[i]?.subarray(0, r.writePointer));
+        }
+      };
+      for (const [k, op] of ops.entries()) {
+        if (op.kind === 'append') {
+          const e = owned[op.extent] ?? owned[0] ?? 0;
+          if (extents.freeBytes(e) < op.length) continue;
+          const data = Buffer.alloc(op.length, (k % 250) + 1);
+          extents.append(e, data);
+          expected[op.extent] = Buffer.concat([expected[op.extent] ?? Buffer.alloc(0), data]);
+        } else if (op.kind === 'hold') disk.held = true;
+        else if (op.kind === 'release') disk.release();
+        else if (op.kind === 'turn') await turn();
+        else check(extents.takeChanges());
+      }
+      disk.release();
+      await io.idle();
+      check(extents.takeChanges());
+      // Forward progress: once idle, every byte is durable and recorded.
+      owned.forEach((e, i) => assert.equal(recorded[i], expected[i]?.length ?? 0, `extent ${e}`));
+    }),
+    { seed: 0xe7e47, numRuns: 150 },
+  );
+});

@@ -1,0 +1,23 @@
+// index: the LSM tree mapping shard keys to their data chunk locators.
+// Run format: run_format.ts, docs/format/lsm_run.md.
+export {
+  LsmIndex,
+  DEFAULT_BLOCK_CACHE_BLOCKS,
+  DEFAULT_BLOOM_BITS_PER_KEY,
+  DEFAULT_FAN_IN,
+  DEFAULT_MAX_BLOCK_BYTES,
+  MAX_SCAN_LIMIT,
+} from './lsm_index.js';
+export type { IndexMutation, IndexStats, LsmIndexOptions, PickOptions, ScanOptions } from './lsm_index.js';
+export type { CompactionJob, CompactionOutput, FlushJob, RunOutput } from './jobs.js';
+export type { ScanEntry } from './merge.js';
+export {
+  MAX_KEY_BYTES,
+  decodeRunDescriptor,
+  encodeRunDescriptor,
+  descriptorProblem,
+  indexValueProblem,
+  decodeIndexValue,
+  encodeIndexValue,
+} from './run_format.js';
+export type { ExtentBytes, IndexValue, RunDescriptor } from './run_format.js';

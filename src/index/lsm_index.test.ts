@@ -1,0 +1,493 @@
+// Tests of the LSM index against a Map model, over an in-memory ChunkIo.
+//
+// Strategy: fast-check generates command sequences (apply, lookup, scan,
+// flush in steps, compaction, rewrite, restore from the manifest) with keys
+// drawn from a small pool over a tiny alphabet, so that keys collide, share
+// prefixes, and are overwritten and deleted often; blocks and chunk payloads
+// are tiny, so runs have many blocks and run indexes split into parts.
+// Invariants checked after every command: every lookup and scan equals the
+// model; runs' maxSeq strictly decrease; each run's chunks add up to its
+// bytes per extent; the live-bytes map covers every installed run.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { CorruptionError } from '../base/index.js';
+import { alignUp, framedBytes } from '../chunk/index.js';
+import type { ChunkAppend, ChunkIo, ChunkKind, Locator } from '../chunk/index.js';
+import { Dependency } from '../dependency/index.js';
+import { LsmIndex } from './lsm_index.js';
+import type { IndexMutation, LsmIndexOptions } from './lsm_index.js';
+import type { FlushJob, RunOutput } from './jobs.js';
+import type { IndexValue, RunDescriptor } from './run_format.js';
+
+// ------------------------------------------------------------ in-memory ChunkIo
+
+interface StoredChunk {
+  readonly kind: ChunkKind;
+  readonly payload: Buffer;
+}
+
+/** Chunks in a Map keyed by locator; extents fill up and roll over like the real stream. */
+class MemChunkIo implements ChunkIo {
+  readonly chunks = new Map<string, StoredChunk>();
+  reads = 0;
+  /** When set, reads wait for it (to hold a reader mid-flight). */
+  gate: Promise<void> | undefined;
+  private extent = 1;
+  private offset = 0;
+
+  constructor(
+    readonly maxPayloadBytes: number,
+    private readonly extentBytes = 8192,
+  ) {}
+
+  append(kind: ChunkKind, payload: readonly Uint8Array[], after: Dependency): ChunkAppend {
+    const data = Buffer.concat(payload);
+    assert.ok(data.length <= this.maxPayloadBytes, 'payload above the limit');
+    const length = framedBytes(data.length);
+    if (this.offset + alignUp(length) > this.extentBytes && this.offset > 0) {
+      this.extent++;
+      this.offset = 0;
+    }
+    const locator: Locator = { extent: this.extent, offset: this.offset, length };
+    this.offset += alignUp(length);
+    this.chunks.set(MemChunkIo.key(locator), { kind, payload: data });
+    return { locator, dependency: after };
+  }
+
+  async read(locator: Locator, kind: ChunkKind): Promise<Buffer> {
+    this.reads++;
+    if (this.gate !== undefined) await this.gate;
+    const c = this.chunks.get(MemChunkIo.key(locator));
+    if (c === undefined || c.kind !== kind || framedBytes(c.payload.length) !== locator.length) {
+      throw new CorruptionError(`no chunk of kind ${kind} at ${MemChunkIo.key(locator)}`);
+    }
+    return c.payload;
+  }
+
+  static key(l: Locator): string {
+    return `${l.extent}:${l.offset}:${l.length}`;
+  }
+}
+
+// ------------------------------------------------------------ model and commands
+
+const hex = (b: Buffer): string => b.toString('hex');
+
+function modelScan(model: Map<string, IndexValue>, from: Buffer | undefined, prefix: Buffer | undefined, limit: number): Array<[string, IndexValue]> {
+  return [...model.entries()]
+    .map(([k, v]) => [Buffer.from(k, 'hex'), v] as const)
+    .filter(([k]) => (from === undefined || Buffer.compare(k, from) >= 0) && (prefix === undefined || k.subarray(0, prefix.length).equals(prefix)))
+    .sort((a, b) => Buffer.compare(a[0], b[0]))
+    .slice(0, limit)
+    .map(([k, v]) => [hex(k), v]);
+}
+
+// Plain objects: fc.record's have a null prototype, which deepStrictEqual tells apart.
+const locatorArb = fc
+  .tuple(fc.integer({ min: 0, max: 1000 }), fc.integer({ min: 0, max: 1 << 20 }), fc.integer({ min: 36, max: 2000 }))
+  .map(([extent, offset, length]): Locator => ({ extent, offset: offset * 8, length }));
+
+const valueArb: fc.Arbitrary<IndexValue> = fc
+  .array(locatorArb, { minLength: 0, maxLength: 4 })
+  .chain((chunks) => {
+    const capacity = chunks.reduce((s, c) => s + c.length - 36, 0);
+    return fc.integer({ min: 0, max: capacity }).map((sizeBytes) => ({ sizeBytes, chunks }));
+  });
+
+type Cmd =
+  | { readonly t: 'apply'; readonly muts: ReadonlyArray<{ readonly k: number; readonly v: IndexValue | null }> }
+  | { readonly t: 'lookup'; readonly k: number }
+  | { readonly t: 'scan'; readonly from: number | undefined; readonly prefix: number | undefined; readonly limit: number }
+  | { readonly t: 'flush' | 'flushBegin' | 'flushFinish' | 'flushAbort' | 'restore' }
+  | { readonly t: 'compact'; readonly full: boolean }
+  | { readonly t: 'rewrite'; readonly at: number; readonly n: number };
+
+const KEYS = 24;
+const keyIndex = fc.nat({ max: KEYS - 1 });
+
+const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc
+      .array(fc.record({ k: keyIndex, v: fc.option(valueArb, { freq: 3, nil: null }) }), { minLength: 1, maxLength: 8 })
+      .map((muts) => ({ t: 'apply' as const, muts })),
+  },
+  { weight: 3, arbitrary: keyIndex.map((k) => ({ t: 'lookup' as const, k })) },
+  {
+    weight: 3,
+    arbitrary: fc
+      .record({
+        from: fc.option(keyIndex, { nil: undefined }),
+        prefix: fc.option(keyIndex, { nil: undefined }),
+        limit: fc.integer({ min: 0, max: 12 }),
+      })
+      .map((s) => ({ t: 'scan' as const, ...s })),
+  },
+  { weight: 2, arbitrary: fc.constantFrom('flush' as const, 'flushBegin' as const, 'flushFinish' as const).map((t) => ({ t })) },
+  { weight: 1, arbitrary: fc.constantFrom('flushAbort' as const, 'restore' as const).map((t) => ({ t })) },
+  { weight: 2, arbitrary: fc.boolean().map((full) => ({ t: 'compact' as const, full })) },
+  { weight: 1, arbitrary: fc.record({ at: fc.nat(), n: fc.integer({ min: 1, max: 3 }) }).map((r) => ({ t: 'rewrite' as const, ...r })) },
+);
+
+/** Keys over {00, 01, 61, ff}, 1..5 bytes: many shared prefixes, empty-looking bytes, 0xff edges. */
+const keyPoolArb = fc.uniqueArray(
+  fc.array(fc.constantFrom(0x00, 0x01, 0x61, 0xff), { minLength: 1, maxLength: 5 }).map((a) => Buffer.from(a)),
+  { minLength: KEYS, maxLength: KEYS, selector: hex },
+);
+
+const configArb = fc.record({
+  maxPayloadBytes: fc.constantFrom(200, 4096),
+  maxBlockBytes: fc.constantFrom(64, 128, 1024),
+  fanIn: fc.integer({ min: 2, max: 4 }),
+  blockCacheBlocks: fc.constantFrom(0, 4, 256),
+});
+
+// ------------------------------------------------------------ runner
+
+class Harness {
+  readonly io: MemChunkIo;
+  index: LsmIndex;
+  readonly model = new Map<string, IndexValue>();
+  private readonly log: Array<{ seq: number; muts: IndexMutation[] }> = [];
+  private seq = 0;
+  private flushedThroughSeq = -1;
+  private flush: { job: FlushJob; out: RunOutput } | undefined;
+
+  constructor(
+    readonly keys: readonly Buffer[],
+    private readonly options: LsmIndexOptions & { maxPayloadBytes: number },
+  ) {
+    this.io = new MemChunkIo(options.maxPayloadBytes);
+    this.index = new LsmIndex(this.io, options);
+  }
+
+  key(i: number): Buffer {
+    const k = this.keys[i % this.keys.length];
+    assert.ok(k !== undefined);
+    return k;
+  }
+
+  async run(cmd: Cmd): Promise<void> {
+    switch (cmd.t) {
+      case 'apply':
+        return this.apply(cmd.muts);
+      case 'lookup':
+        return this.checkLookup(this.key(cmd.k));
+      case 'scan':
+        return this.checkScan(cmd.from === undefined ? undefined : this.key(cmd.from), cmd.prefix, cmd.limit);
+      case 'flush':
+        this.flushBegin();
+        return this.flushFinish();
+      case 'flushBegin':
+        return this.flushBegin();
+      case 'flushFinish':
+        return this.flushFinish();
+      case 'flushAbort':
+        return this.flushAbort();
+      case 'compact':
+        return this.compact(cmd.full);
+      case 'rewrite':
+        return this.rewrite(cmd.at, cmd.n);
+      case 'restore':
+        return this.restore();
+    }
+  }
+
+  private apply(muts: ReadonlyArray<{ k: number; v: IndexValue | null }>): void {
+    const batch = muts.map((m) => ({ key: this.key(m.k), value: m.v }));
+    this.seq++;
+    this.index.apply(batch, this.seq);
+    this.log.push({ seq: this.seq, muts: batch });
+    for (const m of batch) {
+      if (m.value === null) this.model.delete(hex(m.key));
+      else this.model.set(hex(m.key), m.value);
+    }
+  }
+
+  async checkLookup(key: Buffer): Promise<void> {
+    assert.deepStrictEqual(await this.index.lookup(key), this.model.get(hex(key)), `lookup ${hex(key)}`);
+  }
+
+  async checkScan(from: Buffer | undefined, prefixIndex: number | undefined, limit: number): Promise<void> {
+    // Prefixes: the first 1..2 bytes of a pool key.
+    const prefix = prefixIndex === undefined ? undefined : this.key(prefixIndex).subarray(0, 1 + (prefixIndex % 2));
+    const got = await this.index.scan({ ...(from === undefined ? {} : { from }), ...(prefix === undefined ? {} : { prefix }), limit });
+    const want = modelScan(this.model, from, prefix, limit);
+    assert.deepStrictEqual(
+      got.map((e) => [hex(e.key), e.value]),
+      want,
+      `scan from ${from === undefined ? '-' : hex(from)} prefix ${prefix === undefined ? '-' : hex(prefix)} limit ${limit}`,
+    );
+  }
+
+  private flushBegin(): void {
+    if (this.flush !== undefined) return;
+    const job = this.index.beginFlush();
+    if (job !== undefined) this.flush = { job, out: job.write(Dependency.none) };
+  }
+
+  private flushFinish(): void {
+    if (this.flush === undefined) return;
+    this.index.finishFlush(this.flush.job, this.flush.out.run);
+    this.flushedThroughSeq = Math.max(this.flushedThroughSeq, this.flush.job.maxSeq);
+    this.flush = undefined;
+  }
+
+  private flushAbort(): void {
+    if (this.flush === undefined) return;
+    this.index.abortFlush(this.flush.job);
+    this.flush = undefined;
+  }
+
+  private async compact(full: boolean): Promise<void> {
+    const job = this.index.pickCompaction({ full });
+    if (job === undefined) return;
+    const out = await job.write(Dependency.none);
+    if (out.run !== undefined) assert.ok(!job.dropsTombstones || out.run.tombstoneCount === 0, 'tombstones kept');
+    this.index.finishCompaction(job, out.run);
+    await this.index.whenUnused(job.inputs);
+  }
+
+  private async rewrite(at: number, n: number): Promise<void> {
+    const runs = this.index.runs();
+    if (runs.length === 0) return;
+    const start = at % runs.length;
+    const ids = runs.slice(start, start + n).map((r) => r.id);
+    const job = this.index.pickRewrite(ids);
+    assert.ok(job !== undefined, 'no job is running, so no run is busy');
+    const out = await job.write(Dependency.none);
+    this.index.finishCompaction(job, out.run);
+  }
+
+  /** A reboot: a fresh index over the same chunks, from the manifest, then the log replayed past what runs hold. */
+  private restore(): void {
+    const manifest = [...this.index.runs()].sort((a, b) => b.maxSeq - a.maxSeq);
+    this.index = new LsmIndex(this.io, this.options);
+    this.index.restore(manifest);
+    this.flush = undefined;
+    for (const rec of this.log) if (rec.seq > this.flushedThroughSeq) this.index.apply(rec.muts, rec.seq);
+  }
+
+  async checkInvariants(): Promise<void> {
+    const runs = this.index.runs();
+    for (let i = 1; i < runs.length; i++) assert.ok((runs[i - 1]?.maxSeq ?? 0) > (runs[i]?.maxSeq ?? 0), 'maxSeq order');
+    const live = this.index.liveIndexBytesByExtent();
+    const sum = new Map<number, number>();
+    for (const r of runs) {
+      const perExtent = new Map<number, number>();
+      for (const l of await this.index.chunksOf(r)) perExtent.set(l.extent, (perExtent.get(l.extent) ?? 0) + l.length);
+      assert.deepStrictEqual(new Map(r.extents.map((e) => [e.extent, e.bytes])), perExtent, `run ${r.id} bytes per extent`);
+      for (const e of r.extents) sum.set(e.extent, (sum.get(e.extent) ?? 0) + e.bytes);
+    }
+    for (const [extent, bytes] of sum) assert.ok((live.get(extent) ?? 0) >= bytes, `live bytes of extent ${extent}`);
+    const stats = this.index.stats();
+    assert.equal(stats.runs, runs.length);
+    assert.equal(stats.busyRuns, 0);
+  }
+
+  /** End of a sequence: everything still matches after compacting to one run. */
+  async finalCheck(): Promise<void> {
+    this.flushFinish();
+    for (const k of this.keys) await this.checkLookup(k);
+    await this.checkScan(undefined, undefined, 1000);
+    await this.index.compactAll(async () => {});
+    const runs = this.index.runs();
+    assert.ok(runs.length <= 1, `compactAll left ${runs.length} runs`);
+    assert.equal(runs[0]?.tombstoneCount ?? 0, 0, 'tombstones left after compacting everything');
+    await this.checkScan(undefined, undefined, 1000);
+    for (const k of this.keys) await this.checkLookup(k);
+  }
+}
+
+// ------------------------------------------------------------ tests
+
+// Checks: the index behaves as a Map under random apply / lookup / scan /
+// flush (whole or in steps, aborted) / compaction (tiered, full, rewrite) /
+// restore-from-manifest sequences. How: the Harness above runs each command
+// on both and compares every read; invariants after every step; at the end
+// everything is compacted into one run and compared again.
+test('LSM index matches a Map model over random command sequences', async () => {
+  await fc.assert(
+    fc.asyncProperty(keyPoolArb, configArb, fc.array(cmdArb, { minLength: 5, maxLength: 100, size: 'max' }), async (keys, config, cmds) => {
+      const h = new Harness(keys, config);
+      for (const cmd of cmds) {
+        await h.run(cmd);
+        await h.checkInvariants();
+      }
+      await h.finalCheck();
+    }),
+    { seed: 42, numRuns: 250 },
+  );
+});
+
+function value(n: number): IndexValue {
+  return { sizeBytes: n, chunks: [{ extent: 7, offset: n * 8, length: 36 + n }] };
+}
+
+function flushAll(index: LsmIndex): RunDescriptor {
+  const job = index.beginFlush();
+  assert.ok(job !== undefined);
+  const out = job.write(Dependency.none);
+  index.finishFlush(job, out.run);
+  return out.run;
+}
+
+// Checks: a tombstone in a newer run hides the value in an older run, also
+// after a compaction of the newer runs that does not include the oldest
+// (which must keep the tombstone), and after a full compaction (which drops
+// it). How: three flushed runs, oldest put k; then delete k; then other keys.
+test('tombstones shadow older runs, before and after compaction', async () => {
+  const io = new MemChunkIo(4096);
+  const index = new LsmIndex(io, { maxBlockBytes: 64 });
+  const k = Buffer.from('key-k');
+  let seq = 0;
+  index.apply([{ key: k, value: value(1) }, { key: Buffer.from('key-a'), value: value(2) }], ++seq);
+  const oldest = flushAll(index);
+  index.apply([{ key: k, value: null }], ++seq);
+  const middle = flushAll(index);
+  index.apply([{ key: Buffer.from('key-z'), value: value(3) }], ++seq);
+  const newest = flushAll(index);
+  assert.equal(await index.lookup(k), undefined);
+  assert.deepEqual((await index.scan({ limit: 10 })).map((e) => e.key.toString()), ['key-a', 'key-z']);
+
+  const job = index.pickRewrite([newest.id, middle.id]);
+  assert.ok(job !== undefined && !job.dropsTombstones, 'the merge of the two newer runs is not the oldest');
+  const out = await job.write(Dependency.none);
+  assert.equal(out.run?.tombstoneCount, 1, 'tombstone kept: an older run holds the key');
+  index.finishCompaction(job, out.run);
+  assert.deepEqual(index.runs().map((r) => r.id), [out.run?.id, oldest.id]);
+  assert.equal(await index.lookup(k), undefined);
+  assert.deepEqual((await index.scan({ limit: 10 })).map((e) => e.key.toString()), ['key-a', 'key-z']);
+  assert.deepEqual((await index.scan({ prefix: Buffer.from('key-k'), limit: 10 })).length, 0);
+
+  await index.compactAll(async () => {});
+  const [only] = index.runs();
+  assert.ok(only !== undefined && index.runs().length === 1);
+  assert.equal(only.tombstoneCount, 0, 'full compaction drops tombstones');
+  assert.equal(only.entryCount, 2);
+  assert.equal(await index.lookup(k), undefined);
+  assert.deepEqual(await index.lookup(Buffer.from('key-a')), value(2));
+});
+
+// Checks: a compaction whose every entry is a dropped tombstone writes
+// nothing and removes its inputs. How: put then delete the same keys in two
+// runs, compact everything.
+test('a compaction of nothing but tombstones removes its inputs', async () => {
+  const index = new LsmIndex(new MemChunkIo(4096));
+  index.apply([{ key: Buffer.from('a'), value: value(1) }], 1);
+  flushAll(index);
+  index.apply([{ key: Buffer.from('a'), value: null }], 2);
+  flushAll(index);
+  const job = index.pickCompaction({ full: true });
+  assert.ok(job !== undefined && job.dropsTombstones);
+  const out = await job.write(Dependency.none);
+  assert.equal(out.run, undefined);
+  index.finishCompaction(job, undefined);
+  assert.equal(index.runs().length, 0);
+  assert.equal(await index.lookup(Buffer.from('a')), undefined);
+});
+
+// Checks: a scan with a small limit reads a few blocks, not whole runs. How:
+// one run of 3000 keys in 128-byte blocks; count ChunkIo reads of a scan of 5.
+test('scan reads blocks lazily', async () => {
+  const io = new MemChunkIo(4096, 1 << 20);
+  const index = new LsmIndex(io, { maxBlockBytes: 128 });
+  const muts = Array.from({ length: 3000 }, (_, i) => ({ key: Buffer.from(`k${String(i).padStart(5, '0')}`), value: value(i % 50) }));
+  index.apply(muts, 1);
+  const run = flushAll(index);
+  assert.ok((await index.chunksOf(run)).length > 100, 'many blocks');
+  const before = io.reads;
+  const got = await index.scan({ from: Buffer.from('k01000'), limit: 5 });
+  assert.deepEqual(got.map((e) => e.key.toString()), ['k01000', 'k01001', 'k01002', 'k01003', 'k01004']);
+  assert.ok(io.reads - before <= 3, `scan of 5 read ${io.reads - before} chunks`);
+  const prefixed = await index.scan({ prefix: Buffer.from('k029'), limit: 1000 });
+  assert.equal(prefixed.length, 100);
+});
+
+// Checks: a scan that started before a compaction reads the runs it started
+// with, and whenUnused(inputs) resolves only after it is done. How: hold all
+// chunk reads behind a gate while the compaction is installed.
+test('readers keep their version; whenUnused waits for them', async () => {
+  const io = new MemChunkIo(4096);
+  const index = new LsmIndex(io, { maxBlockBytes: 64, fanIn: 2, blockCacheBlocks: 0 });
+  for (let seq = 1; seq <= 2; seq++) {
+    index.apply([{ key: Buffer.from(`key${seq}`), value: value(seq) }], seq);
+    flushAll(index);
+  }
+  const job = index.pickCompaction();
+  assert.ok(job !== undefined);
+  const out = await job.write(Dependency.none);
+  let release: () => void = () => {};
+  io.gate = new Promise((resolve) => (release = resolve));
+  const scanning = index.scan({ limit: 10 });
+  const looking = index.lookup(Buffer.from('key1'));
+  index.finishCompaction(job, out.run);
+  let unused = false;
+  const waiting = index.whenUnused(job.inputs).then(() => (unused = true));
+  await new Promise((resolve) => setImmediate(resolve));
+  assert.equal(unused, false, 'whenUnused resolved while readers hold the old version');
+  io.gate = undefined;
+  release();
+  assert.deepEqual((await scanning).map((e) => e.key.toString()), ['key1', 'key2']);
+  assert.deepEqual(await looking, value(1));
+  await waiting;
+  assert.equal(unused, true);
+  assert.equal(index.stats().retiredVersions, 0);
+});
+
+// Checks: a run index larger than one chunk is split into parts and read
+// back. How: 2000 keys with a 600-byte payload limit; restore and look up.
+test('run index split into parts', async () => {
+  const io = new MemChunkIo(600, 1 << 20);
+  const index = new LsmIndex(io, { maxBlockBytes: 256 });
+  const keys = Array.from({ length: 2000 }, (_, i) => Buffer.from(`key-${i}`));
+  index.apply(keys.map((key, i) => ({ key, value: i % 3 === 0 ? null : value(i % 40) })), 1);
+  const run = flushAll(index);
+  const reopened = new LsmIndex(io, { maxBlockBytes: 256 });
+  reopened.restore([run]);
+  for (let i = 0; i < keys.length; i += 7) {
+    const key = keys[i];
+    assert.ok(key !== undefined);
+    assert.deepEqual(await reopened.lookup(key), i % 3 === 0 ? undefined : value(i % 40));
+  }
+  const stats = reopened.stats();
+  assert.equal(stats.indexLoads, 1);
+  assert.ok(stats.bloomNegatives === 0, 'present keys never fail the bloom filter');
+  assert.equal(await reopened.lookup(Buffer.from('absent')), undefined);
+});
+
+// Checks: reading a run whose chunks do not match its descriptor is a
+// CorruptionError, not a wrong answer. How: a descriptor with a changed
+// entry count, and one pointing at a block chunk as its index.
+test('run index mismatches are corruption', async () => {
+  const io = new MemChunkIo(4096);
+  const index = new LsmIndex(io);
+  index.apply([{ key: Buffer.from('a'), value: value(1) }, { key: Buffer.from('b'), value: value(2) }], 1);
+  const run = flushAll(index);
+  const wrongCount = new LsmIndex(io);
+  wrongCount.restore([{ ...run, entryCount: 3 }]);
+  await assert.rejects(wrongCount.lookup(Buffer.from('a')), CorruptionError);
+  const [block] = (await index.chunksOf(run)).slice(-1);
+  assert.ok(block !== undefined);
+  const wrongChunk = new LsmIndex(io);
+  wrongChunk.restore([{ ...run, indexChunk: block, extents: [{ extent: block.extent, bytes: 4096 }] }]);
+  await assert.rejects(wrongChunk.scan({ limit: 1 }), CorruptionError);
+});
+
+// Checks: API misuse is caught by assertions. How: call out of order.
+test('flush and apply preconditions are asserted', () => {
+  const index = new LsmIndex(new MemChunkIo(4096));
+  assert.equal(index.beginFlush(), undefined, 'empty memtable: nothing to flush');
+  index.apply([{ key: Buffer.from('a'), value: value(1) }], 5);
+  assert.throws(() => index.apply([{ key: Buffer.from('b'), value: null }], 4), /below/);
+  assert.throws(() => index.apply([{ key: Buffer.alloc(0), value: null }], 6), /key length/);
+  assert.throws(() => index.apply([{ key: Buffer.from('c'), value: { sizeBytes: 100, chunks: [] } }], 6), /invalid index value/);
+  const job = index.beginFlush();
+  assert.ok(job !== undefined);
+  assert.throws(() => index.beginFlush(), /in progress/);
+  assert.throws(() => index.apply([{ key: Buffer.from('b'), value: null }], 5), /already in the runs/);
+  const out = job.write(Dependency.none);
+  assert.throws(() => index.finishFlush(job, { ...out.run, id: out.run.id + 1 }), /not the job's run/);
+  index.finishFlush(job, out.run);
+});

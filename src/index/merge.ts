@@ -1,0 +1,231 @@
+// Merged iteration over the memtables and runs. Sources are ordered newest
+// first; on equal keys the newest source wins and the others are skipped.
+//
+// Invariants:
+// 1. Keys come out strictly ascending, each once, with the newest source's value.
+// 2. A run is read block by block as the merge reaches it: a scan with a
+//    small limit reads a few blocks, not whole runs.
+// 3. The merge loop awaits only when a source must read its next block.
+import { assert } from '../base/index.js';
+import { compareKeys, hasPrefix } from './keys.js';
+import type { MemCursor, MemValue } from './memtable.js';
+import {
+  blockIsTombstone,
+  blockKey,
+  blockLowerBound,
+  blockRawValue,
+  blockValue,
+} from './run_format.js';
+import type { DecodedBlock, IndexValue } from './run_format.js';
+import { findBlock } from './run_reader.js';
+import type { RunHandle } from './run_reader.js';
+
+export interface Cursor {
+  /** Current key; undefined when exhausted. */
+  readonly key: Buffer | undefined;
+  isTombstone(): boolean;
+  value(): MemValue;
+  /** Move to the next entry; returns a promise when that entry must be read first. */
+  advance(): Promise<void> | undefined;
+}
+
+export interface ScanEntry {
+  readonly key: Buffer;
+  readonly value: IndexValue;
+}
+
+/** Entries copied out of a memtable (the active one changes while a scan awaits). */
+export class ArrayCursor implements Cursor {
+  private i = 0;
+
+  constructor(
+    private readonly keys: readonly Buffer[],
+    private readonly values: readonly MemValue[],
+  ) {
+    assert(keys.length === values.length, 'array cursor: keys and values differ in length');
+  }
+
+  get key(): Buffer | undefined {
+    return this.keys[this.i];
+  }
+
+  isTombstone(): boolean {
+    return this.values[this.i] === null;
+  }
+
+  value(): MemValue {
+    return this.values[this.i] ?? null;
+  }
+
+  advance(): undefined {
+    this.i++;
+    return undefined;
+  }
+}
+
+/**
+ * Copy the entries of `c` that a scan for `limit` live entries can need:
+ * every entry (tombstones too) up to and including the limit-th live one.
+ * Any later memtable key sorts after `limit` live keys the merge emits first.
+ */
+export function copyForScan(c: MemCursor, prefix: Buffer | undefined, limit: number): ArrayCursor {
+  const keys: Buffer[] = [];
+  const values: MemValue[] = [];
+  let live = 0;
+  for (let key = c.key; key !== undefined && live < limit; c.step(), key = c.key) {
+    if (prefix !== undefined && !hasPrefix(key, prefix)) break;
+    const value = c.value;
+    keys.push(key);
+    values.push(value);
+    if (value !== null) live++;
+  }
+  return new ArrayCursor(keys, values);
+}
+
+/** A frozen (immutable) memtable, iterated in place. */
+export class MemtableCursor implements Cursor {
+  constructor(private readonly c: MemCursor) {}
+
+  get key(): Buffer | undefined {
+    return this.c.key;
+  }
+
+  isTombstone(): boolean {
+    return this.c.value === null;
+  }
+
+  value(): MemValue {
+    return this.c.value;
+  }
+
+  advance(): undefined {
+    this.c.step();
+    return undefined;
+  }
+}
+
+export class RunCursor implements Cursor {
+  key: Buffer | undefined = undefined;
+  private block: DecodedBlock | undefined;
+  private blockIndex = 0;
+  private i = 0;
+
+  /** `fillCache` false for compaction: a full pass would evict every block readers use. */
+  constructor(
+    private readonly run: RunHandle,
+    private readonly fillCache: boolean,
+  ) {}
+
+  /** Position at the first key >= start (the first key when undefined). */
+  async seek(start: Buffer | undefined): Promise<void> {
+    const { body } = await this.run.index();
+    const bi = start === undefined ? 0 : findBlock(body, start);
+    await this.load(bi);
+    const b = this.block;
+    if (start === undefined || b === undefined) return;
+    this.i = blockLowerBound(b, start);
+    if (this.i < b.count) this.key = blockKey(b, this.i);
+    else await this.load(bi + 1);
+  }
+
+  private async load(bi: number): Promise<void> {
+    const { body } = await this.run.index();
+    this.key = undefined;
+    this.block = undefined;
+    if (bi >= body.blocks.length) return;
+    const b = await this.run.block(bi, this.fillCache);
+    this.block = b;
+    this.blockIndex = bi;
+    this.i = 0;
+    this.key = blockKey(b, 0);
+  }
+
+  private current(): DecodedBlock {
+    assert(this.block !== undefined && this.key !== undefined, 'run cursor read past its end');
+    return this.block;
+  }
+
+  isTombstone(): boolean {
+    return blockIsTombstone(this.current(), this.i);
+  }
+
+  value(): MemValue {
+    return blockValue(this.current(), this.i);
+  }
+
+  /** The value as encoded in the block (compaction copies it unchanged). */
+  rawValue(): Buffer {
+    return blockRawValue(this.current(), this.i);
+  }
+
+  advance(): Promise<void> | undefined {
+    const b = this.block;
+    if (b === undefined) return undefined;
+    this.i++;
+    if (this.i < b.count) {
+      this.key = blockKey(b, this.i);
+      return undefined;
+    }
+    return this.load(this.blockIndex + 1);
+  }
+}
+
+/** The source holding the smallest key, the newest (lowest index) on ties; -1 when all are exhausted. */
+function pickMin(sources: readonly Cursor[]): number {
+  let best = -1;
+  let bestKey: Buffer | undefined;
+  for (let s = 0; s < sources.length; s++) {
+    const k = sources[s]?.key;
+    if (k === undefined) continue;
+    if (bestKey === undefined || compareKeys(k, bestKey) < 0) {
+      best = s;
+      bestKey = k;
+    }
+  }
+  return best;
+}
+
+/** Advance every source positioned at `key`; reads happen in parallel. */
+function advancePast(sources: readonly Cursor[], key: Buffer): Promise<void> | undefined {
+  let pending: Array<Promise<void>> | undefined;
+  for (const s of sources) {
+    const k = s.key;
+    if (k === undefined || compareKeys(k, key) !== 0) continue;
+    const p = s.advance();
+    if (p !== undefined) (pending ??= []).push(p);
+  }
+  if (pending === undefined) return undefined;
+  return Promise.all(pending).then(() => undefined);
+}
+
+/** Up to `limit` live entries with the prefix, ascending. REQUIRES: sources positioned at the scan's start. */
+export async function mergeLive(sources: readonly Cursor[], prefix: Buffer | undefined, limit: number): Promise<ScanEntry[]> {
+  const out: ScanEntry[] = [];
+  while (out.length < limit) {
+    const s = sources[pickMin(sources)];
+    const key = s?.key;
+    if (s === undefined || key === undefined) break;
+    if (prefix !== undefined && !hasPrefix(key, prefix)) break;
+    const value = s.value();
+    if (value !== null) out.push({ key, value });
+    const p = advancePast(sources, key);
+    if (p !== undefined) await p;
+  }
+  return out;
+}
+
+/** Every winning entry of the runs, in order, to `sink`; tombstones too unless dropped. */
+export async function mergeRuns(
+  cursors: readonly RunCursor[],
+  dropTombstones: boolean,
+  sink: (key: Buffer, raw: Buffer) => void,
+): Promise<void> {
+  for (;;) {
+    const c = cursors[pickMin(cursors)];
+    const key = c?.key;
+    if (c === undefined || key === undefined) return;
+    if (!dropTombstones || !c.isTombstone()) sink(key, c.rawValue());
+    const p = advancePast(cursors, key);
+    if (p !== undefined) await p;
+  }
+}

@@ -1,0 +1,506 @@
+// LSM run format: what the index writes in its chunks, and the run
+// descriptor the store embeds in its metadata. Spec: docs/format/lsm_run.md.
+// Both the run writer and the run reader import this file. DO NOT CHANGE:
+// on-disk (every constant and layout here).
+//
+// A run is an immutable list of entries (key -> IndexValue or tombstone) in
+// strictly ascending key order, stored as chunks (docs/format/chunk.md):
+//
+//   RunBlock payload                 RunIndex root payload
+//   0  1  version (1)                0   1  version (1)
+//   1  4  entry count n >= 1         1   1  role (1 = root)
+//   5  .. n entries:                 2   8  run id
+//         2  key length 1..1024      10  4  part count P
+//         k  key                     14  .. P part locators (12 bytes each)
+//         1  tag: 0 tombstone, 1 live ..  .. inline body (P = 0) or nothing (P > 0)
+//         .. IndexValue if live
+//
+//   IndexValue: 8 sizeBytes, 4 chunk count c, c locators (12 bytes each)
+//
+//   RunIndex part payload: 1 version, 1 role (2 = part), 8 run id,
+//   4 part index, then body bytes. The index body is the inline bytes, or the
+//   concatenation of the parts in order:
+//
+//   body: 8 entry count, 4 block count B >= 1, B block handles (locator,
+//         4 entry count, 2+k first key), 2+k last key, 1 bloom k, 4+m bloom bits
+//
+// Invariants every decoder checks (it throws CorruptionError, nothing else):
+// 1. Keys are 1..MAX_KEY_BYTES bytes and strictly ascending within a block
+//    and across the block handles' first keys.
+// 2. Counts fit in the bytes that remain; nothing trails a payload.
+// 3. Locators are plausible chunks: 8-byte aligned, at least a chunk's overhead.
+// 4. A live value's sizeBytes fits in its chunks' payloads; no chunks, no bytes.
+import { BufReader, BufWriter, CorruptionError, assert } from '../base/index.js';
+import { CHUNK_ALIGN_BYTES, CHUNK_OVERHEAD_BYTES, LOCATOR_BYTES, readLocator, writeLocator } from '../chunk/index.js';
+import type { Locator } from '../chunk/index.js';
+
+/** DO NOT CHANGE: on-disk. Equals store/types MAX_KEY_BYTES (u16 key lengths). */
+export const MAX_KEY_BYTES = 1024;
+export const RUN_FORMAT_VERSION = 1;
+export const VALUE_TAG_TOMBSTONE = 0;
+export const VALUE_TAG_LIVE = 1;
+/** sizeBytes (u64), chunk count (u32). */
+export const INDEX_VALUE_HEADER_BYTES = 8 + 4;
+/** An entry's tag byte (tombstone or live) before its IndexValue. */
+export const VALUE_TAG_BYTES = 1;
+/** Version (u8), entry count (u32). */
+export const BLOCK_HEADER_BYTES = 1 + 4;
+/** Key length (u16); the key and value follow. */
+export const ENTRY_HEADER_BYTES = 2;
+/** Smallest entry: key length, a 1-byte key, a tombstone tag. */
+export const ENTRY_MIN_BYTES = ENTRY_HEADER_BYTES + 1 + VALUE_TAG_BYTES;
+export const INDEX_ROLE_ROOT = 1;
+export const INDEX_ROLE_PART = 2;
+/** Version, role, run id (u64), part count or part index (u32). */
+export const INDEX_HEADER_BYTES = 1 + 1 + 8 + 4;
+/** Locator, entry count (u32), first key length (u16), at least one key byte. */
+export const BLOCK_HANDLE_MIN_BYTES = LOCATOR_BYTES + 4 + 2 + 1;
+export const MAX_BLOOM_K = 30;
+/** 2^28 bytes = 2^31 bits: bit positions stay within u32 arithmetic. */
+export const MAX_BLOOM_BYTES = 1 << 28;
+export const MAX_LEVEL = 63;
+export const DESCRIPTOR_VERSION = 1;
+/** Extent number (u32), bytes (u64). */
+export const EXTENT_BYTES_ENTRY_BYTES = 4 + 8;
+
+assert(ENTRY_MIN_BYTES === 4, 'entry minimum is length, one key byte, one tag byte');
+assert(BLOCK_HEADER_BYTES + ENTRY_MIN_BYTES <= 64, 'a tiny block must hold one entry');
+
+// ---------------------------------------------------------------- values
+
+/** A shard's data chunk locators, in order, and its size. */
+export interface IndexValue {
+  readonly sizeBytes: number;
+  readonly chunks: readonly Locator[];
+}
+
+export function locatorProblem(loc: Locator): string | undefined {
+  if (loc.length < CHUNK_OVERHEAD_BYTES) return `locator length ${loc.length} below chunk overhead`;
+  if (loc.offset % CHUNK_ALIGN_BYTES !== 0) return `locator offset ${loc.offset} not aligned`;
+  return undefined;
+}
+
+function readCheckedLocator(r: BufReader, what: string): Locator {
+  const loc = readLocator(r);
+  const problem = locatorProblem(loc);
+  if (problem !== undefined) throw new CorruptionError(`${what}: ${problem}`);
+  return loc;
+}
+
+/** Why `v` cannot be stored, or undefined. The decoder enforces the same rules. */
+export function indexValueProblem(v: IndexValue): string | undefined {
+  if (!Number.isSafeInteger(v.sizeBytes) || v.sizeBytes < 0) return `bad sizeBytes ${v.sizeBytes}`;
+  let capacity = 0;
+  for (const c of v.chunks) {
+    const problem = locatorProblem(c);
+    if (problem !== undefined) return problem;
+    capacity += c.length - CHUNK_OVERHEAD_BYTES;
+  }
+  if (v.sizeBytes > capacity) return `sizeBytes ${v.sizeBytes} exceeds chunk payloads ${capacity}`;
+  return undefined;
+}
+
+/** Bytes of a block entry's value: the tag, and the IndexValue when live. */
+export function encodedValueBytes(v: IndexValue | null): number {
+  return v === null ? VALUE_TAG_BYTES : VALUE_TAG_BYTES + INDEX_VALUE_HEADER_BYTES + LOCATOR_BYTES * v.chunks.length;
+}
+
+/** REQUIRES: indexValueProblem(v) === undefined (asserted). */
+export function encodeIndexValue(w: BufWriter, v: IndexValue): void {
+  const problem = indexValueProblem(v);
+  assert(problem === undefined, `writing invalid index value: ${problem ?? ''}`);
+  w.u64(v.sizeBytes).u32(v.chunks.length);
+  for (const c of v.chunks) writeLocator(w, c);
+}
+
+/** Parse and check one IndexValue; collect its locators into `out` when given. Returns sizeBytes. */
+function parseValue(r: BufReader, out: Locator[] | undefined): number {
+  const sizeBytes = r.u64();
+  const n = r.count(LOCATOR_BYTES);
+  let capacity = 0;
+  for (let i = 0; i < n; i++) {
+    const loc = readCheckedLocator(r, 'index value');
+    capacity += loc.length - CHUNK_OVERHEAD_BYTES;
+    if (out !== undefined) out.push(loc);
+  }
+  if (sizeBytes > capacity) {
+    throw new CorruptionError(`index value: sizeBytes ${sizeBytes} exceeds chunk payloads ${capacity}`);
+  }
+  return sizeBytes;
+}
+
+/** Throws CorruptionError. */
+export function decodeIndexValue(r: BufReader): IndexValue {
+  const chunks: Locator[] = [];
+  const sizeBytes = parseValue(r, chunks);
+  return { sizeBytes, chunks };
+}
+
+/** A block entry's value: tag, then the IndexValue if live. null: tombstone. */
+function writeEntryValue(w: BufWriter, v: IndexValue | null): void {
+  if (v === null) {
+    w.u8(VALUE_TAG_TOMBSTONE);
+    return;
+  }
+  w.u8(VALUE_TAG_LIVE);
+  encodeIndexValue(w, v);
+}
+
+/** Check (and with `out`, collect) a block entry's value. False for a tombstone. */
+function parseEntryValue(r: BufReader, out: Locator[] | undefined): boolean {
+  const tag = r.u8();
+  if (tag === VALUE_TAG_TOMBSTONE) return false;
+  if (tag !== VALUE_TAG_LIVE) throw new CorruptionError(`run block: unknown value tag ${tag}`);
+  parseValue(r, out);
+  return true;
+}
+
+function readEntryValue(r: BufReader): IndexValue | null {
+  const tag = r.u8();
+  if (tag === VALUE_TAG_TOMBSTONE) return null;
+  if (tag !== VALUE_TAG_LIVE) throw new CorruptionError(`run block: unknown value tag ${tag}`);
+  return decodeIndexValue(r);
+}
+
+// ---------------------------------------------------------------- blocks
+
+/** Encoded size of one block entry. */
+export function entryBytes(keyBytes: number, valueBytes: number): number {
+  return ENTRY_HEADER_BYTES + keyBytes + valueBytes;
+}
+
+export function startBlock(w: BufWriter): void {
+  assert(w.length === 0, 'block starts in an empty writer');
+  w.u8(RUN_FORMAT_VERSION).u32(0);
+}
+
+export function writeBlockEntry(w: BufWriter, key: Buffer, value: IndexValue | null): void {
+  assert(key.length >= 1 && key.length <= MAX_KEY_BYTES, `block key length ${key.length}`);
+  w.shortBlob(key);
+  writeEntryValue(w, value);
+}
+
+/** REQUIRES: `raw` is a value decoded from a block (already checked). */
+export function writeBlockEntryRaw(w: BufWriter, key: Buffer, raw: Buffer): void {
+  assert(key.length >= 1 && key.length <= MAX_KEY_BYTES, `block key length ${key.length}`);
+  assert(raw.length >= 1, 'raw value is empty');
+  w.shortBlob(key).bytes(raw);
+}
+
+/** Fill in the entry count; the block's payload is `w.view()` afterwards. */
+export function finishBlock(w: BufWriter, count: number): void {
+  assert(count >= 1, 'a block holds at least one entry');
+  w.patchU32(1, count);
+}
+
+/**
+ * A checked block. Entry i's key is buf[entryStarts[i] + 2, valueStarts[i]),
+ * its value buf[valueStarts[i], entryStarts[i + 1]). Keys are not copied.
+ */
+export interface DecodedBlock {
+  readonly buf: Buffer;
+  readonly count: number;
+  readonly entryStarts: Uint32Array;
+  readonly valueStarts: Uint32Array;
+}
+
+/** Check every entry of a RunBlock payload. Throws CorruptionError. */
+export function decodeBlock(buf: Buffer): DecodedBlock {
+  const r = new BufReader(buf, 'run block');
+  const version = r.u8();
+  if (version !== RUN_FORMAT_VERSION) throw new CorruptionError(`run block: unknown version ${version}`);
+  const count = r.count(ENTRY_MIN_BYTES);
+  if (count === 0) throw new CorruptionError('run block: no entries');
+  const entryStarts = new Uint32Array(count + 1);
+  const valueStarts = new Uint32Array(count);
+  let prev: Buffer | undefined;
+  for (let i = 0; i < count; i++) {
+    entryStarts[i] = r.offset;
+    const key = r.shortBlob();
+    checkKeyLength(key, 'run block');
+    if (prev !== undefined && Buffer.compare(prev, key) >= 0) {
+      throw new CorruptionError(`run block: keys out of order at entry ${i}`);
+    }
+    prev = key;
+    valueStarts[i] = r.offset;
+    parseEntryValue(r, undefined);
+  }
+  entryStarts[count] = r.offset;
+  r.expectEnd();
+  return { buf, count, entryStarts, valueStarts };
+}
+
+function checkKeyLength(key: Buffer, what: string): void {
+  if (key.length < 1 || key.length > MAX_KEY_BYTES) {
+    throw new CorruptionError(`${what}: key length ${key.length} out of 1..${MAX_KEY_BYTES}`);
+  }
+}
+
+function at(a: Uint32Array, i: number): number {
+  return a[i] ?? 0;
+}
+
+export function blockKey(b: DecodedBlock, i: number): Buffer {
+  return b.buf.subarray(at(b.entryStarts, i) + ENTRY_HEADER_BYTES, at(b.valueStarts, i));
+}
+
+/** Compare entry i's key with `key` without allocating. */
+export function compareBlockKey(b: DecodedBlock, i: number, key: Buffer): number {
+  return b.buf.compare(key, 0, key.length, at(b.entryStarts, i) + ENTRY_HEADER_BYTES, at(b.valueStarts, i));
+}
+
+/** First entry whose key is >= `key` (count if none). */
+export function blockLowerBound(b: DecodedBlock, key: Buffer): number {
+  let lo = 0;
+  let hi = b.count;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (compareBlockKey(b, mid, key) < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+export function blockRawValue(b: DecodedBlock, i: number): Buffer {
+  return b.buf.subarray(at(b.valueStarts, i), at(b.entryStarts, i + 1));
+}
+
+export function blockIsTombstone(b: DecodedBlock, i: number): boolean {
+  return b.buf[at(b.valueStarts, i)] === VALUE_TAG_TOMBSTONE;
+}
+
+export function blockValue(b: DecodedBlock, i: number): IndexValue | null {
+  return readEntryValue(new BufReader(b.buf, 'run block value', at(b.valueStarts, i)));
+}
+
+// ---------------------------------------------------------------- run index
+
+export interface BlockHandle {
+  readonly locator: Locator;
+  readonly entryCount: number;
+  readonly firstKey: Buffer;
+}
+
+/** The run index body: the sparse index (first key per block) and the bloom filter. */
+export interface RunIndexBody {
+  readonly entryCount: number;
+  readonly blocks: readonly BlockHandle[];
+  readonly lastKey: Buffer;
+  readonly bloomK: number;
+  readonly bloom: Buffer;
+}
+
+export function encodeRunIndexBody(body: RunIndexBody): Buffer {
+  assert(body.blocks.length >= 1, 'a run has at least one block');
+  const w = new BufWriter(64 + body.bloom.length + body.blocks.length * 48);
+  w.u64(body.entryCount).u32(body.blocks.length);
+  for (const b of body.blocks) {
+    writeLocator(w, b.locator);
+    w.u32(b.entryCount).shortBlob(b.firstKey);
+  }
+  w.shortBlob(body.lastKey).u8(body.bloomK).blob(body.bloom);
+  return w.view();
+}
+
+/** Throws CorruptionError unless every rule of the body holds. */
+export function decodeRunIndexBody(buf: Buffer): RunIndexBody {
+  const what = 'run index';
+  const r = new BufReader(buf, what);
+  const entryCount = r.u64();
+  const blocks = readBlockHandles(r);
+  let sum = 0;
+  for (const b of blocks) sum += b.entryCount;
+  if (sum !== entryCount) throw new CorruptionError(`${what}: blocks hold ${sum} entries, header says ${entryCount}`);
+  const lastKey = r.shortBlob();
+  checkKeyLength(lastKey, what);
+  const lastFirst = blocks[blocks.length - 1];
+  if (lastFirst === undefined || Buffer.compare(lastKey, lastFirst.firstKey) < 0) {
+    throw new CorruptionError(`${what}: last key below the last block's first key`);
+  }
+  const bloomK = r.u8();
+  if (bloomK < 1 || bloomK > MAX_BLOOM_K) throw new CorruptionError(`${what}: bloom k ${bloomK}`);
+  const bloom = r.blob();
+  if (bloom.length < 1 || bloom.length > MAX_BLOOM_BYTES) {
+    throw new CorruptionError(`${what}: bloom of ${bloom.length} bytes`);
+  }
+  r.expectEnd();
+  return { entryCount, blocks, lastKey, bloomK, bloom };
+}
+
+function readBlockHandles(r: BufReader): BlockHandle[] {
+  const what = 'run index';
+  const n = r.count(BLOCK_HANDLE_MIN_BYTES);
+  if (n === 0) throw new CorruptionError(`${what}: no blocks`);
+  const blocks: BlockHandle[] = [];
+  let prev: Buffer | undefined;
+  for (let i = 0; i < n; i++) {
+    const locator = readCheckedLocator(r, what);
+    const entryCount = r.u32();
+    const most = Math.floor((locator.length - CHUNK_OVERHEAD_BYTES - BLOCK_HEADER_BYTES) / ENTRY_MIN_BYTES);
+    if (entryCount < 1 || entryCount > most) {
+      throw new CorruptionError(`${what}: block ${i} of ${locator.length} bytes cannot hold ${entryCount} entries`);
+    }
+    const firstKey = r.shortBlob();
+    checkKeyLength(firstKey, what);
+    if (prev !== undefined && Buffer.compare(prev, firstKey) >= 0) {
+      throw new CorruptionError(`${what}: block first keys out of order at block ${i}`);
+    }
+    prev = firstKey;
+    blocks.push({ locator, entryCount, firstKey });
+  }
+  return blocks;
+}
+
+export interface RunIndexRoot {
+  readonly runId: number;
+  /** Part chunks whose bodies, concatenated, form the index body (empty: the body is inline). */
+  readonly parts: readonly Locator[];
+  readonly inline: Buffer;
+}
+
+/** Payload pieces of a root chunk. REQUIRES: exactly one of parts and inline is non-empty. */
+export function encodeRunIndexRoot(root: RunIndexRoot): Uint8Array[] {
+  assert((root.parts.length === 0) !== (root.inline.length === 0), 'root holds the body inline or lists parts');
+  const w = new BufWriter(INDEX_HEADER_BYTES + LOCATOR_BYTES * root.parts.length);
+  w.u8(RUN_FORMAT_VERSION).u8(INDEX_ROLE_ROOT).u64(root.runId).u32(root.parts.length);
+  for (const p of root.parts) writeLocator(w, p);
+  return [w.view(), root.inline];
+}
+
+export function decodeRunIndexRoot(buf: Buffer): RunIndexRoot {
+  const what = 'run index root';
+  const r = new BufReader(buf, what);
+  readIndexHeader(r, what, INDEX_ROLE_ROOT);
+  const runId = r.u64();
+  const n = r.count(LOCATOR_BYTES);
+  const parts: Locator[] = [];
+  for (let i = 0; i < n; i++) parts.push(readCheckedLocator(r, what));
+  const inline = r.bytes(r.remaining);
+  if ((n === 0) === (inline.length === 0)) {
+    throw new CorruptionError(`${what}: needs an inline body or parts, not ${n} parts and ${inline.length} bytes`);
+  }
+  return { runId, parts, inline };
+}
+
+export interface RunIndexPart {
+  readonly runId: number;
+  readonly partIndex: number;
+  readonly bytes: Buffer;
+}
+
+export function encodeRunIndexPart(part: RunIndexPart): Uint8Array[] {
+  assert(part.bytes.length >= 1, 'empty index part');
+  const w = new BufWriter(INDEX_HEADER_BYTES);
+  w.u8(RUN_FORMAT_VERSION).u8(INDEX_ROLE_PART).u64(part.runId).u32(part.partIndex);
+  return [w.view(), part.bytes];
+}
+
+export function decodeRunIndexPart(buf: Buffer): RunIndexPart {
+  const what = 'run index part';
+  const r = new BufReader(buf, what);
+  readIndexHeader(r, what, INDEX_ROLE_PART);
+  const runId = r.u64();
+  const partIndex = r.u32();
+  const bytes = r.bytes(r.remaining);
+  if (bytes.length === 0) throw new CorruptionError(`${what}: empty`);
+  return { runId, partIndex, bytes };
+}
+
+function readIndexHeader(r: BufReader, what: string, role: number): void {
+  const version = r.u8();
+  if (version !== RUN_FORMAT_VERSION) throw new CorruptionError(`${what}: unknown version ${version}`);
+  const got = r.u8();
+  if (got !== role) throw new CorruptionError(`${what}: role ${got}, expected ${role}`);
+}
+
+// ---------------------------------------------------------------- descriptor
+
+export interface ExtentBytes {
+  readonly extent: number;
+  /** Framed bytes (locator lengths, padding excluded) of the run's chunks in this extent. */
+  readonly bytes: number;
+}
+
+/** What the store's metadata records say about one run. */
+export interface RunDescriptor {
+  /** Unique among the runs of one index (u64). */
+  readonly id: number;
+  readonly level: number;
+  /** The RunIndex root chunk. */
+  readonly indexChunk: Locator;
+  readonly entryCount: number;
+  readonly tombstoneCount: number;
+  /** Highest metadata sequence number whose mutations the run holds. */
+  readonly maxSeq: number;
+  readonly minKey: Buffer;
+  readonly maxKey: Buffer;
+  /** Bytes of all the run's chunks (blocks, index root and parts), ascending by extent. */
+  readonly extents: readonly ExtentBytes[];
+}
+
+function isU64(v: number): boolean {
+  return Number.isSafeInteger(v) && v >= 0;
+}
+
+/** Why `d` is not a valid descriptor, or undefined. Encoder asserts it, decoder throws on it. */
+export function descriptorProblem(d: RunDescriptor): string | undefined {
+  if (!isU64(d.id) || !isU64(d.maxSeq)) return 'id or maxSeq out of range';
+  if (!Number.isInteger(d.level) || d.level < 0 || d.level > MAX_LEVEL) return `level ${d.level}`;
+  const loc = locatorProblem(d.indexChunk);
+  if (loc !== undefined) return `index chunk ${loc}`;
+  if (!isU64(d.entryCount) || d.entryCount < 1) return `entry count ${d.entryCount}`;
+  if (!isU64(d.tombstoneCount) || d.tombstoneCount > d.entryCount) return `tombstone count ${d.tombstoneCount}`;
+  for (const k of [d.minKey, d.maxKey]) {
+    if (k.length < 1 || k.length > MAX_KEY_BYTES) return `key length ${k.length}`;
+  }
+  const order = Buffer.compare(d.minKey, d.maxKey);
+  if (order > 0) return 'minKey above maxKey';
+  if ((order === 0) !== (d.entryCount === 1)) return 'one entry iff minKey equals maxKey';
+  return extentsProblem(d);
+}
+
+function extentsProblem(d: RunDescriptor): string | undefined {
+  if (d.extents.length === 0) return 'no extents';
+  let prev = -1;
+  let indexExtentBytes = 0;
+  for (const e of d.extents) {
+    if (!Number.isInteger(e.extent) || e.extent <= prev || e.extent > 0xffffffff) return 'extents not ascending';
+    if (!isU64(e.bytes) || e.bytes < CHUNK_OVERHEAD_BYTES) return `extent ${e.extent} bytes ${e.bytes}`;
+    if (e.extent === d.indexChunk.extent) indexExtentBytes = e.bytes;
+    prev = e.extent;
+  }
+  if (indexExtentBytes < d.indexChunk.length) return 'index chunk extent not counted';
+  return undefined;
+}
+
+/** REQUIRES: descriptorProblem(d) === undefined (asserted). */
+export function encodeRunDescriptor(w: BufWriter, d: RunDescriptor): void {
+  const problem = descriptorProblem(d);
+  assert(problem === undefined, `encoding invalid run descriptor: ${problem ?? ''}`);
+  w.u8(DESCRIPTOR_VERSION).u64(d.id).u8(d.level);
+  writeLocator(w, d.indexChunk);
+  w.u64(d.entryCount).u64(d.tombstoneCount).u64(d.maxSeq);
+  w.shortBlob(d.minKey).shortBlob(d.maxKey).u32(d.extents.length);
+  for (const e of d.extents) w.u32(e.extent).u64(e.bytes);
+}
+
+/** Keys are copied (a descriptor outlives the record it came from). Throws CorruptionError. */
+export function decodeRunDescriptor(r: BufReader): RunDescriptor {
+  const version = r.u8();
+  if (version !== DESCRIPTOR_VERSION) throw new CorruptionError(`run descriptor: unknown version ${version}`);
+  const id = r.u64();
+  const level = r.u8();
+  const indexChunk = readLocator(r);
+  const entryCount = r.u64();
+  const tombstoneCount = r.u64();
+  const maxSeq = r.u64();
+  const minKey = Buffer.from(r.shortBlob());
+  const maxKey = Buffer.from(r.shortBlob());
+  const n = r.count(EXTENT_BYTES_ENTRY_BYTES);
+  const extents: ExtentBytes[] = [];
+  for (let i = 0; i < n; i++) extents.push({ extent: r.u32(), bytes: r.u64() });
+  const d: RunDescriptor = { id, level, indexChunk, entryCount, tombstoneCount, maxSeq, minKey, maxKey, extents };
+  const problem = descriptorProblem(d);
+  if (problem !== undefined) throw new CorruptionError(`run descriptor: ${problem}`);
+  return d;
+}

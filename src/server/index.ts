@@ -1,0 +1,17 @@
+// server: the native shard API over HTTP (docs/API.md).
+// The server speaks ShardApi (src/store/types.ts) and imports nothing else of
+// the store, so it serves the node, one disk's store or the reference model
+// alike, and loads no storage code in tests.
+export { createShardServer } from './shard_server.js';
+export type { ShardServer } from './shard_server.js';
+export type { ShardServerOptions, ResolvedServerOptions } from './server_options.js';
+export { DEFAULT_SERVER_OPTIONS, resolveServerOptions } from './server_options.js';
+export type { Logger, LogLevel, LogFields } from './logger.js';
+export { jsonLineLogger, silentLogger } from './logger.js';
+export { RequestAbortedError } from './body_stream.js';
+export { STATUS_BY_CODE, HttpError } from './http_errors.js';
+export type { ErrorPayload } from './http_errors.js';
+export { decodePercent, encodeKey } from './key_codec.js';
+export { decodeKey, SHARDS_PATH } from './router.js';
+export { parseRangeHeader, resolveRange } from './range.js';
+export type { RangeSpec } from './range.js';

@@ -1,0 +1,147 @@
+// The native shard API server over node:http (docs/API.md).
+//
+// Lifecycle: createShardServer -> listen -> ... -> close. close() stops
+// accepting, lets requests in flight finish for up to shutdownGraceMs, then
+// cuts the rest off. It does not close the ShardApi: the caller owns it and
+// closes it after the server (so no request runs against a closed store).
+//
+// Every request ends in exactly one log record (method, path, status, bytes,
+// ms), written when its response closes, whether it finished or was cut off.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { ShardApi } from '../store/types.js';
+import { RequestAbortedError } from './body_stream.js';
+import type { Exchange } from './exchange.js';
+import { closeAfterResponse, sendJson } from './exchange.js';
+import { errorAnswer, errorPayload } from './http_errors.js';
+import type { Logger } from './logger.js';
+import type { RouteContext } from './router.js';
+import { dispatch } from './router.js';
+import type { ShardServerOptions } from './server_options.js';
+import { resolveServerOptions } from './server_options.js';
+import { RequestTracker } from './request_tracker.js';
+
+export interface ShardServer {
+  readonly server: http.Server;
+  /** Resolves with the bound address (port 0 picks a free port). */
+  listen(port: number, host?: string): Promise<AddressInfo>;
+  /** Stop accepting, finish or cut off requests in flight, release the port. Idempotent. */
+  close(): Promise<void>;
+  /** Requests being handled now. */
+  inFlight(): number;
+}
+
+export function createShardServer(api: ShardApi, options: ShardServerOptions = {}): ShardServer {
+  const opts = resolveServerOptions(options);
+  const logger = opts.logger;
+  const server = http.createServer({
+    maxHeaderSize: opts.maxHeaderSizeBytes,
+    headersTimeout: opts.headersTimeoutMs,
+    requestTimeout: opts.requestTimeoutMs,
+  });
+  server.timeout = opts.idleTimeoutMs;
+  server.maxConnections = opts.maxConnections;
+  server.keepAliveTimeout = opts.keepAliveTimeoutMs;
+  const tracker = new RequestTracker();
+  let closing: Promise<void> | undefined;
+  const ctx: RouteContext = { api, closing: () => closing !== undefined };
+
+  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    handleRequest(ctx, logger, tracker, { req, res, bytesIn: { bytes: 0 }, bytesOut: { bytes: 0 } });
+  });
+  server.on('error', (err: Error) => logger.log('error', 'server error', { error: err }));
+
+  return {
+    server,
+    listen: (port, host = '127.0.0.1') => listen(server, port, host),
+    close: () => (closing ??= shutDown(server, tracker, opts.shutdownGraceMs, logger)),
+    inFlight: () => tracker.count,
+  };
+}
+
+function handleRequest(ctx: RouteContext, logger: Logger, tracker: RequestTracker, ex: Exchange): void {
+  const startedMs = performance.now();
+  tracker.begin();
+  ex.res.once('close', () => {
+    tracker.end();
+    logRequest(logger, ex, performance.now() - startedMs);
+  });
+  // While closing, answer then drop the connection, so keep-alive clients reconnect elsewhere.
+  if (ctx.closing()) ex.res.setHeader('Connection', 'close');
+  dispatch(ctx, ex).catch((err: unknown) => answerErrorSafely(logger, ex, err));
+}
+
+/** Bad input must never crash the process: if even the error answer fails, drop the connection. */
+function answerErrorSafely(logger: Logger, ex: Exchange, err: unknown): void {
+  try {
+    answerError(logger, ex, err);
+  } catch (answerFailure) {
+    logger.log('error', 'could not send an error answer', { error: answerFailure, cause: err });
+    ex.res.destroy();
+  }
+}
+
+function answerError(logger: Logger, ex: Exchange, err: unknown): void {
+  const answer = errorAnswer(err);
+  const where = { method: ex.req.method, path: ex.req.url };
+  if (err instanceof RequestAbortedError || ex.res.destroyed) {
+    logger.log('info', 'client went away', { ...where, error: String(err) });
+    return;
+  }
+  if (answer.unexpected) logger.log('error', 'unexpected error', { ...where, error: err });
+  else if (answer.status >= 500) logger.log('warn', 'store error', { ...where, code: answer.code, error: answer.message });
+  if (ex.res.headersSent) {
+    // Mid-body: the status is gone; cutting the connection makes the body visibly short.
+    ex.res.destroy();
+    return;
+  }
+  if (!ex.req.complete) closeAfterResponse(ex);
+  sendJson(ex, answer.status, errorPayload(answer), answer.headers);
+}
+
+function logRequest(logger: Logger, ex: Exchange, elapsedMs: number): void {
+  logger.log('info', 'request', {
+    method: ex.req.method,
+    path: ex.req.url,
+    // 499 (as nginx): the client went away before an answer was sent.
+    status: ex.res.headersSent ? ex.res.statusCode : 499,
+    bytesIn: ex.bytesIn.bytes,
+    bytesOut: ex.bytesOut.bytes,
+    ms: Math.round(elapsedMs * 10) / 10,
+    ...(ex.res.writableFinished ? {} : { aborted: true }),
+  });
+}
+
+function listen(server: http.Server, port: number, host: string): Promise<AddressInfo> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error): void => reject(err);
+    server.once('error', onError);
+    server.listen(port, host, () => {
+      server.off('error', onError);
+      const address = server.address();
+      if (address === null || typeof address === 'string') reject(new Error(`unexpected address ${String(address)}`));
+      else resolve(address);
+    });
+  });
+}
+
+async function shutDown(server: http.Server, tracker: RequestTracker, graceMs: number, logger: Logger): Promise<void> {
+  const stopped = stopListening(server);
+  server.closeIdleConnections();
+  if (!(await tracker.idle(graceMs))) {
+    logger.log('warn', 'shutdown grace expired; cutting off requests', { inFlight: tracker.count, graceMs });
+  }
+  // Connections that finished a request during the grace period are idle keep-alives now.
+  server.closeAllConnections();
+  await stopped;
+}
+
+function stopListening(server: http.Server): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.close((err) => {
+      const notRunning = err !== undefined && 'code' in err && err.code === 'ERR_SERVER_NOT_RUNNING';
+      if (err === undefined || notRunning) resolve();
+      else reject(err);
+    });
+  });
+}

@@ -1,0 +1,271 @@
+// The metadata log and group commit of one disk.
+//
+// Model: mutations are staged in memory (visible to reads at once) and
+// committed in cycles. One cycle: wait until the data chunks of the staged
+// mutations are durable, then append ONE metadata record holding the
+// mutations, the durable write pointers and owner changes of extents, and
+// any run changes; once the record is durable, hand the mutations to the
+// index memtable and settle the cycle's Latch. Many puts share a cycle; the
+// IO scheduler puts the next cycle's data writes in the same batch as this
+// cycle's record, so the steady state is one fdatasync per cycle.
+//
+// When the log extent is full the log rolls: the memtable is written out as
+// a run, a checkpoint naming a fresh log extent is written to the
+// superblock, and the old log extent is freed once that checkpoint is
+// durable.
+//
+// Invariants:
+// 1. A record is appended only after every data chunk it names is durable
+//    and after the previous record is durable (records form a contiguous,
+//    gap-free log; a torn record ends it).
+// 2. Record sequence numbers increase by one; a checkpoint names the next one.
+// 3. A mutation reaches the index only after its record is durable.
+// 4. After a record write fails, no later record is written (the log would
+//    have a hole); the store becomes read-only.
+import { assert, IoError } from '../base/index.js';
+import { ChunkKind } from '../chunk/index.js';
+import type { ChunkStore } from '../chunk/index.js';
+import { Dependency, Latch } from '../dependency/index.js';
+import { ExtentOwner } from '../extent/index.js';
+import type { ExtentManager } from '../extent/index.js';
+import type { IndexMutation, LsmIndex, RunDescriptor } from '../index/index.js';
+import type { Superblock } from '../superblock/index.js';
+import { encodeManifest, encodeMetaRecord } from './metalog_format.js';
+
+export interface StagedMutation extends IndexMutation {
+  /** Persistent when the value's data chunks are. */
+  readonly dataDependency: Dependency;
+}
+
+/** A change to the set of runs (compaction), applied once its record is durable. */
+export interface RunChange {
+  readonly added: readonly RunDescriptor[];
+  readonly removed: readonly number[];
+  readonly onDurable: () => void;
+}
+
+export interface CommitLogState {
+  logExtent: number;
+  nextSeq: number;
+  flushedThroughSeq: number;
+}
+
+type FlushJob = NonNullable<ReturnType<LsmIndex['beginFlush']>>;
+
+interface WrittenFlush {
+  readonly job: FlushJob;
+  readonly run: RunDescriptor;
+}
+
+export class CommitLog {
+  /** Staged, not yet in a record: newest value per key (latin1 string of the key bytes). */
+  private staged = new Map<string, StagedMutation>();
+  /** The cycle being written. */
+  private committing = new Map<string, StagedMutation>();
+  private runChanges: RunChange[] = [];
+  private latch = new Latch('commit');
+  private latchWanted = false;
+  private running = false;
+  private flushRequested = false;
+  private failure: Error | undefined;
+  readonly counters = { commits: 0, records: 0, rolls: 0, indexFlushes: 0, mutations: 0 };
+
+  constructor(
+    private readonly extents: ExtentManager,
+    private readonly chunks: ChunkStore,
+    private readonly index: LsmIndex,
+    private readonly superblock: Superblock,
+    private readonly state: CommitLogState,
+    private readonly memtableFlushBytes: number,
+  ) {}
+
+  get failed(): Error | undefined {
+    return this.failure;
+  }
+
+  /** The staged or committing mutation of `k`, newest first. */
+  overlay(k: string): StagedMutation | undefined {
+    return this.staged.get(k) ?? this.committing.get(k);
+  }
+
+  /** Every staged or committing mutation (the newest per key). */
+  overlayEntries(): StagedMutation[] {
+    if (this.committing.size === 0) return [...this.staged.values()];
+    const out = new Map(this.committing);
+    for (const [k, m] of this.staged) out.set(k, m);
+    return [...out.values()];
+  }
+
+  /** Stage a mutation; the returned Dependency is persistent when its record is. */
+  stage(k: string, mutation: StagedMutation): Dependency {
+    this.throwIfFailed();
+    this.staged.set(k, mutation);
+    return this.nextCycle();
+  }
+
+  /** Record run changes (compaction) in the next cycle. */
+  stageRunChange(change: RunChange): Dependency {
+    this.throwIfFailed();
+    this.runChanges.push(change);
+    return this.nextCycle();
+  }
+
+  /** The dependency of the next cycle, making sure one runs (extent resets ride on it). */
+  nextCycle(): Dependency {
+    const dependency = this.latch.dependency;
+    this.latchWanted = true;
+    if (!this.running && this.failure === undefined) this.startLoop();
+    return dependency;
+  }
+
+  private startLoop(): void {
+    this.running = true;
+    // Start on a microtask: callers staging in the same tick share the cycle.
+    queueMicrotask(() => void this.loop());
+  }
+
+  /** Commit everything staged and write the memtable out as a run. */
+  async flushIndex(): Promise<void> {
+    this.throwIfFailed();
+    this.flushRequested = true;
+    await this.nextCycle().persisted();
+  }
+
+  /** Resolves when everything staged before the call is durable. */
+  async drain(): Promise<void> {
+    this.throwIfFailed();
+    await this.nextCycle().persisted();
+  }
+
+  throwIfFailed(): void {
+    if (this.failure !== undefined) {
+      throw new IoError(`store is read-only after a failed commit: ${this.failure.message}`, { cause: this.failure });
+    }
+  }
+
+  private async loop(): Promise<void> {
+    while (this.failure === undefined && (this.latchWanted || this.flushRequested)) {
+      try {
+        await this.cycle();
+      } catch (err: unknown) {
+        this.failure = err instanceof Error ? err : new IoError(String(err));
+        this.latch.reject(this.failure);
+      }
+    }
+    // No await between the loop's last check and here, so no work can slip in unseen.
+    this.running = false;
+  }
+
+  private async cycle(): Promise<void> {
+    const latch = this.latch;
+    this.latch = new Latch('commit');
+    this.latchWanted = false;
+    this.committing = this.staged;
+    this.staged = new Map();
+    const changes = this.runChanges;
+    this.runChanges = [];
+    const mutations = [...this.committing.values()].sort((a, b) => Buffer.compare(a.key, b.key));
+    try {
+      await Dependency.all(mutations.map((m) => m.dataDependency)).persisted();
+      const flush = this.wantFlush() ? await this.writeMemtable() : undefined;
+      const seq = await this.appendRecord(mutations, changes, flush);
+      this.index.apply(mutations, seq);
+      for (const c of changes) c.onDurable();
+      this.counters.commits++;
+      this.counters.mutations += mutations.length;
+      latch.resolve();
+    } catch (err: unknown) {
+      latch.reject(err instanceof Error ? err : new IoError(String(err)));
+      throw err;
+    } finally {
+      this.committing = new Map();
+    }
+  }
+
+  private wantFlush(): boolean {
+    return this.flushRequested || this.index.stats().memtableBytes >= this.memtableFlushBytes;
+  }
+
+  /** Write the memtable as a run; its chunks are durable on return. */
+  private async writeMemtable(): Promise<WrittenFlush | undefined> {
+    this.flushRequested = false;
+    const job = this.index.beginFlush();
+    if (job === undefined) return undefined;
+    const { run, dependency } = job.write(Dependency.none);
+    await dependency.persisted();
+    this.counters.indexFlushes++;
+    return { job, run };
+  }
+
+  private async appendRecord(
+    mutations: readonly StagedMutation[],
+    changes: readonly RunChange[],
+    flush: WrittenFlush | undefined,
+  ): Promise<number> {
+    const build = (withFlush: WrittenFlush | undefined): Buffer => {
+      const added = changes.flatMap((c) => c.added);
+      if (withFlush !== undefined) added.unshift(withFlush.run);
+      return encodeMetaRecord({
+        seq: this.state.nextSeq,
+        extentChanges: this.extents.takeChanges().filter((e) => e.extent !== this.state.logExtent),
+        mutations,
+        runsAdded: added,
+        runsRemoved: changes.flatMap((c) => c.removed),
+        flushedThroughSeq: withFlush?.job.maxSeq ?? this.state.flushedThroughSeq,
+      });
+    };
+    let pendingFlush = flush;
+    let record = build(pendingFlush);
+    if (!this.chunks.fits(this.state.logExtent, record.length)) {
+      // The checkpoint written by the roll takes the flushed run (if any).
+      await this.roll(pendingFlush);
+      pendingFlush = undefined;
+      record = build(undefined);
+      assert(this.chunks.fits(this.state.logExtent, record.length), `metadata record of ${record.length} bytes exceeds a log extent`);
+    }
+    const seq = this.state.nextSeq;
+    const { dependency } = this.chunks.appendTo(this.state.logExtent, ChunkKind.MetaRecord, [record], Dependency.none);
+    await dependency.persisted();
+    this.state.nextSeq = seq + 1;
+    if (pendingFlush !== undefined) {
+      this.state.flushedThroughSeq = pendingFlush.job.maxSeq;
+      this.index.finishFlush(pendingFlush.job, pendingFlush.run);
+    }
+    this.counters.records++;
+    return seq;
+  }
+
+  /**
+   * Move the log to a fresh extent behind a checkpoint. Everything committed
+   * so far must be in runs first, since the old log is discarded: write the
+   * memtable out (unless the caller already did), then checkpoint the
+   * manifest with that run. Run changes staged for the current record are
+   * not in the checkpoint: the record that follows in the new log has them.
+   */
+  private async roll(flushed: WrittenFlush | undefined): Promise<void> {
+    const flush = flushed ?? (await this.writeMemtable());
+    const flushedThroughSeq = flush?.job.maxSeq ?? this.state.flushedThroughSeq;
+    const oldLog = this.state.logExtent;
+    const newLog = this.extents.allocate(ExtentOwner.Meta, { useReserve: true });
+    const checkpoint = new Latch('checkpoint');
+    this.extents.reset(oldLog, checkpoint.dependency);
+    this.extents.takeChanges();
+    const runs = flush === undefined ? this.index.runs() : [flush.run, ...this.index.runs()];
+    const manifest = encodeManifest({ runs, flushedThroughSeq });
+    const dep = this.superblock.write(
+      { extents: this.extents.table(), logExtent: newLog, nextRecordSeq: this.state.nextSeq, manifest },
+      Dependency.none,
+    );
+    try {
+      await dep.persisted();
+    } catch (err: unknown) {
+      checkpoint.reject(err instanceof Error ? err : new IoError(String(err)));
+      throw err;
+    }
+    checkpoint.resolve();
+    this.state.logExtent = newLog;
+    this.state.flushedThroughSeq = flushedThroughSeq;
+    if (flush !== undefined) this.index.finishFlush(flush.job, flush.run);
+    this.counters.rolls++;
+  }
+}

@@ -1,0 +1,113 @@
+// Metadata log records and the index manifest. Spec: docs/format/metadata.md.
+// DO NOT CHANGE: on-disk.
+//
+// Each group commit appends one record, framed as a chunk of kind
+// MetaRecord in the current log extent. One record carries everything the
+// commit makes durable, so nothing in it can point at something that is not
+// durable yet: the cycle's index mutations (a small sorted run), the new
+// durable write pointers and owners of extents, and changes to the set of
+// LSM runs.
+//
+// Record payload:
+//   seq u64
+//   extent changes: count u32, then (extent u32, owner u8, writePointer u32)
+//   mutations: count u32, then (key: u16 length + bytes, op u8 (1 put, 0 delete),
+//              IndexValue if put) in ascending key order
+//   runs added: count u32, then RunDescriptor
+//   runs removed: count u32, then run id u64
+//   flushedThroughSeq u64 (every mutation of records <= this is in a run; 0: none)
+//
+// Manifest (inside a checkpoint):
+//   runs: count u32, then RunDescriptor (newest first)
+//   flushedThroughSeq u64
+import { BufReader, BufWriter, CorruptionError } from '../base/index.js';
+import { isExtentOwner } from '../extent/index.js';
+import type { ExtentRecord } from '../extent/index.js';
+import { decodeIndexValue, decodeRunDescriptor, encodeIndexValue, encodeRunDescriptor } from '../index/index.js';
+import type { IndexMutation, RunDescriptor } from '../index/index.js';
+import { MAX_KEY_BYTES } from './types.js';
+
+export interface MetaRecord {
+  readonly seq: number;
+  readonly extentChanges: readonly ExtentRecord[];
+  readonly mutations: readonly IndexMutation[];
+  readonly runsAdded: readonly RunDescriptor[];
+  readonly runsRemoved: readonly number[];
+  readonly flushedThroughSeq: number;
+}
+
+export interface Manifest {
+  readonly runs: readonly RunDescriptor[];
+  readonly flushedThroughSeq: number;
+}
+
+const OP_DELETE = 0;
+const OP_PUT = 1;
+
+export function encodeMetaRecord(rec: MetaRecord): Buffer {
+  const w = new BufWriter(64 + rec.mutations.length * 64);
+  w.u64(rec.seq);
+  w.u32(rec.extentChanges.length);
+  for (const e of rec.extentChanges) w.u32(e.extent).u8(e.owner).u32(e.writePointer);
+  w.u32(rec.mutations.length);
+  for (const m of rec.mutations) {
+    w.shortBlob(m.key);
+    if (m.value === null) w.u8(OP_DELETE);
+    else encodeIndexValue(w.u8(OP_PUT), m.value);
+  }
+  w.u32(rec.runsAdded.length);
+  for (const r of rec.runsAdded) encodeRunDescriptor(w, r);
+  w.u32(rec.runsRemoved.length);
+  for (const id of rec.runsRemoved) w.u64(id);
+  w.u64(rec.flushedThroughSeq);
+  return w.finish();
+}
+
+export function decodeMetaRecord(buf: Buffer): MetaRecord {
+  const r = new BufReader(buf, 'metadata record');
+  const seq = r.u64();
+  const extentChanges: ExtentRecord[] = [];
+  for (let n = r.count(9); n > 0; n--) {
+    const extent = r.u32();
+    const owner = r.u8();
+    const writePointer = r.u32();
+    if (!isExtentOwner(owner)) throw new CorruptionError(`metadata record ${seq}: extent ${extent} owner ${owner}`);
+    extentChanges.push({ extent, owner, writePointer });
+  }
+  const mutations: IndexMutation[] = [];
+  let previous: Buffer | undefined;
+  for (let n = r.count(4); n > 0; n--) {
+    const key = r.shortBlob();
+    if (key.length === 0 || key.length > MAX_KEY_BYTES) throw new CorruptionError(`metadata record ${seq}: key length ${key.length}`);
+    if (previous !== undefined && Buffer.compare(previous, key) >= 0) throw new CorruptionError(`metadata record ${seq}: keys out of order`);
+    previous = key;
+    const op = r.u8();
+    if (op === OP_DELETE) mutations.push({ key, value: null });
+    else if (op === OP_PUT) mutations.push({ key, value: decodeIndexValue(r) });
+    else throw new CorruptionError(`metadata record ${seq}: op ${op}`);
+  }
+  const runsAdded: RunDescriptor[] = [];
+  for (let n = r.count(16); n > 0; n--) runsAdded.push(decodeRunDescriptor(r));
+  const runsRemoved: number[] = [];
+  for (let n = r.count(8); n > 0; n--) runsRemoved.push(r.u64());
+  const flushedThroughSeq = r.u64();
+  r.expectEnd();
+  return { seq, extentChanges, mutations, runsAdded, runsRemoved, flushedThroughSeq };
+}
+
+export function encodeManifest(m: Manifest): Buffer {
+  const w = new BufWriter(256);
+  w.u32(m.runs.length);
+  for (const run of m.runs) encodeRunDescriptor(w, run);
+  w.u64(m.flushedThroughSeq);
+  return w.finish();
+}
+
+export function decodeManifest(buf: Buffer): Manifest {
+  const r = new BufReader(buf, 'index manifest');
+  const runs: RunDescriptor[] = [];
+  for (let n = r.count(16); n > 0; n--) runs.push(decodeRunDescriptor(r));
+  const flushedThroughSeq = r.u64();
+  r.expectEnd();
+  return { runs, flushedThroughSeq };
+}

@@ -1,0 +1,143 @@
+// Format and open (recovery) of one disk's store.
+//
+// Recovery reads metadata, not data: the label, the newest valid checkpoint
+// slot, then the metadata log from the checkpoint's log extent, record by
+// record, until the first record that does not verify or does not carry
+// the next sequence number (a torn or stale record ends the log). Run
+// indexes load lazily on first lookup. No manual step, after a clean or a
+// dirty shutdown alike.
+import { CorruptionError, CryptoRandom } from '../base/index.js';
+import type { RandomSource } from '../base/index.js';
+import { BufferCache, ChunkKind, ChunkStore, ChunkStream, alignUp } from '../chunk/index.js';
+import { IoScheduler } from '../dependency/index.js';
+import type { Disk } from '../disk/index.js';
+import { DEFAULT_EXTENT_SIZE_BYTES, ExtentManager, ExtentOwner } from '../extent/index.js';
+import { LsmIndex } from '../index/index.js';
+import type { RunDescriptor } from '../index/index.js';
+import { Superblock, planLayout } from '../superblock/index.js';
+import type { Label } from '../superblock/index.js';
+import type { CommitLogState } from './commit_log.js';
+import { DiskStore } from './disk_store.js';
+import { decodeManifest, decodeMetaRecord, encodeManifest } from './metalog_format.js';
+import type { MetaRecord } from './metalog_format.js';
+import { resolveStoreOptions } from './store_options.js';
+import type { StoreOptions } from './store_options.js';
+
+export interface OpenOptions extends StoreOptions {
+  /** Chunk ids; tests pass a seeded source so runs replay. */
+  readonly random?: RandomSource;
+}
+
+export interface FormatOptions extends OpenOptions {
+  readonly extentSizeBytes?: number;
+  readonly maxManifestBytes?: number;
+  readonly nodeId?: { readonly low: number; readonly high: number };
+  readonly diskIndex?: number;
+  readonly diskCount?: number;
+}
+
+export const DEFAULT_MAX_MANIFEST_BYTES = 256 * 1024;
+
+export async function formatDiskStore(disk: Disk, options: FormatOptions = {}): Promise<DiskStore> {
+  const random = options.random ?? new CryptoRandom();
+  const label = planLayout({
+    diskSizeBytes: disk.sizeBytes,
+    pageSizeBytes: disk.pageSizeBytes,
+    extentSizeBytes: options.extentSizeBytes ?? DEFAULT_EXTENT_SIZE_BYTES,
+    maxManifestBytes: options.maxManifestBytes ?? DEFAULT_MAX_MANIFEST_BYTES,
+    nodeId: options.nodeId ?? { low: random.nextU32(), high: random.nextU32() },
+    diskIndex: options.diskIndex ?? 0,
+    diskCount: options.diskCount ?? 1,
+  });
+  const io = new IoScheduler(disk);
+  const extents = newExtentManager(label, io, options);
+  const logExtent = extents.allocate(ExtentOwner.Meta, { useReserve: true });
+  extents.takeChanges();
+  const { superblock, dependency } = Superblock.format(io, label, {
+    extents: extents.table(),
+    logExtent,
+    nextRecordSeq: 1,
+    manifest: encodeManifest({ runs: [], flushedThroughSeq: 0 }),
+  });
+  await dependency.persisted();
+  const state: CommitLogState = { logExtent, nextSeq: 1, flushedThroughSeq: 0 };
+  return assemble({ disk, io, label, extents, superblock, state, runs: [], random, options });
+}
+
+export async function openDiskStore(disk: Disk, options: OpenOptions = {}): Promise<DiskStore> {
+  const random = options.random ?? new CryptoRandom();
+  const label = await Superblock.readLabel(disk);
+  const io = new IoScheduler(disk);
+  const { superblock, checkpoint } = await Superblock.load(io, label);
+  const extents = newExtentManager(label, io, options);
+  extents.restore(checkpoint.extents);
+  const manifest = decodeManifest(checkpoint.manifest);
+  const chunks = new ChunkStore(extents, new BufferCache(0, label.geometry.extentSizeBytes), random);
+  const { records, end } = await readLog(chunks, extents, checkpoint.logExtent, checkpoint.nextRecordSeq);
+  extents.setWritePointerForRecovery(checkpoint.logExtent, end);
+  const runs = new Map<number, RunDescriptor>(manifest.runs.map((r) => [r.id, r]));
+  let flushedThroughSeq = manifest.flushedThroughSeq;
+  for (const rec of records) {
+    extents.restore(rec.extentChanges.filter((e) => e.extent !== checkpoint.logExtent));
+    for (const id of rec.runsRemoved) runs.delete(id);
+    for (const run of rec.runsAdded) runs.set(run.id, run);
+    flushedThroughSeq = Math.max(flushedThroughSeq, rec.flushedThroughSeq);
+  }
+  const nextSeq = checkpoint.nextRecordSeq + records.length;
+  const state: CommitLogState = { logExtent: checkpoint.logExtent, nextSeq, flushedThroughSeq };
+  const store = assemble({ disk, io, label, extents, superblock, state, runs: [...runs.values()], random, options });
+  for (const rec of records) {
+    if (rec.seq > flushedThroughSeq) store.parts.index.apply(rec.mutations, rec.seq);
+  }
+  return store;
+}
+
+/** Records of the log extent from `firstSeq` on, up to the first that is torn, stale or missing. */
+async function readLog(
+  chunks: ChunkStore,
+  extents: ExtentManager,
+  logExtent: number,
+  firstSeq: number,
+): Promise<{ records: MetaRecord[]; end: number }> {
+  if (extents.owner(logExtent) !== ExtentOwner.Meta) throw new CorruptionError(`log extent ${logExtent} is not a metadata extent`);
+  extents.setWritePointerForRecovery(logExtent, extents.extentSizeBytes);
+  const records: MetaRecord[] = [];
+  let end = 0;
+  for await (const chunk of chunks.scan(logExtent, { stopAtDamage: true })) {
+    if (chunk.kind !== ChunkKind.MetaRecord) break;
+    const record = decodeMetaRecord(chunk.payload);
+    if (record.seq !== firstSeq + records.length) break;
+    records.push(record);
+    end = alignUp(chunk.locator.offset + chunk.locator.length);
+  }
+  return { records, end };
+}
+
+function newExtentManager(label: Label, io: IoScheduler, options: StoreOptions): ExtentManager {
+  const resolved = resolveStoreOptions(options, label.geometry.extentSizeBytes);
+  return new ExtentManager(label.geometry, io, resolved.reserveExtents);
+}
+
+interface AssembleParts {
+  readonly disk: Disk;
+  readonly io: IoScheduler;
+  readonly label: Label;
+  readonly extents: ExtentManager;
+  readonly superblock: Superblock;
+  readonly state: CommitLogState;
+  readonly runs: RunDescriptor[];
+  readonly random: RandomSource;
+  readonly options: StoreOptions;
+}
+
+function assemble(p: AssembleParts): DiskStore {
+  const resolved = resolveStoreOptions(p.options, p.label.geometry.extentSizeBytes);
+  const cache = new BufferCache(resolved.cacheBytes, p.label.geometry.extentSizeBytes);
+  const chunks = new ChunkStore(p.extents, cache, p.random);
+  const indexStream = new ChunkStream(chunks, ExtentOwner.Index, { useReserve: true });
+  const index = new LsmIndex(indexStream, { fanIn: resolved.compactionFanIn });
+  // Newest first: a flush always covers later records than every run before
+  // it, and a compaction output covers the same records as its inputs.
+  index.restore(p.runs.sort((a, b) => b.maxSeq - a.maxSeq));
+  return new DiskStore({ disk: p.disk, io: p.io, label: p.label, extents: p.extents, chunks, index, superblock: p.superblock, state: p.state }, p.options);
+}

@@ -1,0 +1,119 @@
+// Values as chunks. A value is split into data chunks of at most
+// maxChunkDataBytes; each data chunk's payload is (u16 key length, key,
+// data), so a scan of an extent can ask the index whether the chunk is
+// still live (reclamation's reverse lookup), and a read can check that the
+// chunk belongs to the key it was asked for.
+//
+// Writes stream: at most `windowChunks` chunks are queued and not yet
+// durable at a time, so a 5 GiB put holds a few MiB in memory.
+import { CorruptionError } from '../base/index.js';
+import { ChunkKind, CHUNK_OVERHEAD_BYTES } from '../chunk/index.js';
+import type { ChunkStore, ChunkStream, Locator } from '../chunk/index.js';
+import { Dependency } from '../dependency/index.js';
+import type { IndexValue } from '../index/index.js';
+import type { ByteRange } from './types.js';
+
+export function dataHeader(key: Buffer): Buffer {
+  const h = Buffer.allocUnsafe(2 + key.length);
+  h.writeUInt16LE(key.length, 0);
+  key.copy(h, 2);
+  return h;
+}
+
+/** Bytes of value data in the chunk at `loc` for `key`. */
+export function chunkDataBytes(loc: Locator, key: Buffer): number {
+  return loc.length - CHUNK_OVERHEAD_BYTES - 2 - key.length;
+}
+
+/** The key a data chunk's payload names, and its data. */
+export function splitDataPayload(payload: Buffer): { key: Buffer; data: Buffer } {
+  if (payload.length < 2) throw new CorruptionError('data chunk shorter than its key header');
+  const keyBytes = payload.readUInt16LE(0);
+  if (keyBytes === 0 || 2 + keyBytes > payload.length) throw new CorruptionError(`data chunk key length ${keyBytes}`);
+  return { key: payload.subarray(2, 2 + keyBytes), data: payload.subarray(2 + keyBytes) };
+}
+
+/** Splits a value into data chunks as bytes arrive. */
+export class ValueWriter {
+  private readonly header: Buffer;
+  private readonly chunks: Locator[] = [];
+  private sizeBytes = 0;
+  private buffered: Buffer[] = [];
+  private bufferedBytes = 0;
+  private dependency = Dependency.none;
+  private readonly window: Dependency[] = [];
+
+  constructor(
+    private readonly stream: ChunkStream,
+    key: Buffer,
+    private readonly maxChunkDataBytes: number,
+    private readonly windowChunks: number,
+  ) {
+    this.header = dataHeader(key);
+  }
+
+  /** Take more bytes; resolves when the window has room again. */
+  async push(bytes: Uint8Array): Promise<void> {
+    let at = 0;
+    while (at < bytes.length) {
+      const take = Math.min(bytes.length - at, this.maxChunkDataBytes - this.bufferedBytes);
+      const piece = bytes.subarray(at, at + take);
+      this.buffered.push(Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength));
+      this.bufferedBytes += take;
+      at += take;
+      if (this.bufferedBytes === this.maxChunkDataBytes) await this.emit();
+    }
+  }
+
+  /** Write what is buffered; the value's index entry and the dependency on all its chunks. */
+  async finish(): Promise<{ value: IndexValue; dependency: Dependency }> {
+    if (this.bufferedBytes > 0) await this.emit();
+    return { value: { sizeBytes: this.sizeBytes, chunks: this.chunks }, dependency: this.dependency };
+  }
+
+  private async emit(): Promise<void> {
+    const { locator, dependency } = this.stream.append(ChunkKind.Data, [this.header, ...this.buffered], Dependency.none);
+    this.chunks.push(locator);
+    this.sizeBytes += this.bufferedBytes;
+    this.dependency = this.dependency.and(dependency);
+    this.buffered = [];
+    this.bufferedBytes = 0;
+    this.window.push(dependency);
+    if (this.window.length > this.windowChunks) {
+      const oldest = this.window.shift();
+      if (oldest !== undefined) await oldest.persisted();
+    }
+  }
+}
+
+/** Read the data of chunk `loc`, checking that it belongs to `key`. */
+export async function readDataChunk(chunks: ChunkStore, loc: Locator, key: Buffer): Promise<Buffer> {
+  const payload = await chunks.read(loc, ChunkKind.Data);
+  const { key: owner, data } = splitDataPayload(payload);
+  if (!owner.equals(key)) throw new CorruptionError(`data chunk at ${loc.extent}:${loc.offset} belongs to another key`);
+  return data;
+}
+
+/** Yield the bytes of `range` of the value, chunk by chunk. */
+export async function* readValueRange(
+  chunks: ChunkStore,
+  key: Buffer,
+  value: IndexValue,
+  range: ByteRange,
+): AsyncGenerator<Buffer> {
+  let chunkStart = 0;
+  for (const loc of value.chunks) {
+    const dataBytes = chunkDataBytes(loc, key);
+    const chunkEnd = chunkStart + dataBytes;
+    if (chunkEnd > range.start && chunkStart < range.end) {
+      const data = await readDataChunk(chunks, loc, key);
+      if (data.length !== dataBytes) throw new CorruptionError(`data chunk at ${loc.extent}:${loc.offset}: size mismatch`);
+      yield data.subarray(Math.max(0, range.start - chunkStart), Math.min(dataBytes, range.end - chunkStart));
+    }
+    chunkStart = chunkEnd;
+    if (chunkStart >= range.end) break;
+  }
+  if (chunkStart < Math.min(range.end, value.sizeBytes)) {
+    throw new CorruptionError(`value of ${value.sizeBytes} bytes has only ${chunkStart} bytes of chunks`);
+  }
+}

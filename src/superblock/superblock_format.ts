@@ -1,0 +1,151 @@
+// Superblock formats: the label (written once at format) and the checkpoint
+// slots (rewritten alternately). Spec: docs/format/superblock.md.
+// DO NOT CHANGE: on-disk.
+//
+// Disk layout of the superblock extents (0 .. superblockExtents-1):
+//   [0, pageSize)                     label
+//   [slot0Offset, +slotBytes)         checkpoint slot 0
+//   [slot1Offset, +slotBytes)         checkpoint slot 1
+//
+// Label:   magic "SSLB" u32 | version u32 | pageSize u32 | extentSize u32 |
+//          extentCount u32 | superblockExtents u32 | diskSize u64 |
+//          slotBytes u32 | slot0Offset u64 | slot1Offset u64 | maxManifestBytes u32 |
+//          nodeIdLow u32 | nodeIdHigh u32 | diskIndex u32 | diskCount u32 | crc32c u32
+// Slot:    magic "SSSB" u32 | version u32 | sequence u64 | payloadLength u32 |
+//          crc32c u32 (over the 20 header bytes before it and the payload) | payload
+// Payload: extentCount u32 | (owner u8, writePointer u32) x extentCount |
+//          logExtent u32 | nextRecordSeq u64 | manifest (u32 length + bytes)
+import { BufReader, BufWriter, CorruptionError, crc32c } from '../base/index.js';
+import { MAX_EXTENT_SIZE_BYTES, MIN_EXTENT_SIZE_BYTES, isExtentOwner } from '../extent/index.js';
+import type { ExtentRecord, Geometry } from '../extent/index.js';
+
+export const LABEL_MAGIC = 0x424c5353; // "SSLB"
+export const SLOT_MAGIC = 0x42535353; // "SSSB"
+export const SUPERBLOCK_VERSION = 1;
+export const LABEL_BYTES = 80;
+export const SLOT_HEADER_BYTES = 24;
+const EXTENT_ENTRY_BYTES = 5;
+
+export interface Label {
+  readonly geometry: Geometry;
+  readonly diskSizeBytes: number;
+  readonly slotBytes: number;
+  readonly slotOffsets: readonly [number, number];
+  readonly maxManifestBytes: number;
+  readonly nodeId: { readonly low: number; readonly high: number };
+  readonly diskIndex: number;
+  readonly diskCount: number;
+}
+
+export interface Checkpoint {
+  readonly sequence: number;
+  readonly extents: readonly ExtentRecord[];
+  readonly logExtent: number;
+  readonly nextRecordSeq: number;
+  /** The index manifest, encoded by the store (opaque here). */
+  readonly manifest: Buffer;
+}
+
+/** Bytes one slot needs for `extentCount` extents and a manifest of at most `maxManifestBytes`. */
+export function slotBytesFor(extentCount: number, maxManifestBytes: number, pageSizeBytes: number): number {
+  const raw = SLOT_HEADER_BYTES + 4 + EXTENT_ENTRY_BYTES * extentCount + 4 + 8 + 4 + maxManifestBytes;
+  return Math.ceil(raw / pageSizeBytes) * pageSizeBytes;
+}
+
+export function encodeLabel(label: Label): Buffer {
+  const g = label.geometry;
+  const w = new BufWriter(LABEL_BYTES);
+  w.u32(LABEL_MAGIC).u32(SUPERBLOCK_VERSION).u32(g.pageSizeBytes).u32(g.extentSizeBytes);
+  w.u32(g.extentCount).u32(g.superblockExtents).u64(label.diskSizeBytes).u32(label.slotBytes);
+  w.u64(label.slotOffsets[0]).u64(label.slotOffsets[1]).u32(label.maxManifestBytes);
+  w.u32(label.nodeId.low).u32(label.nodeId.high).u32(label.diskIndex).u32(label.diskCount);
+  w.u32(crc32c(w.view()));
+  return w.finish();
+}
+
+export function decodeLabel(buf: Buffer): Label {
+  const r = new BufReader(buf, 'superblock label');
+  if (r.u32() !== LABEL_MAGIC) throw new CorruptionError('superblock label: bad magic (disk not formatted?)');
+  if (r.u32() !== SUPERBLOCK_VERSION) throw new CorruptionError('superblock label: unknown version');
+  const geometry = {
+    pageSizeBytes: r.u32(),
+    extentSizeBytes: r.u32(),
+    extentCount: r.u32(),
+    superblockExtents: r.u32(),
+  };
+  const diskSizeBytes = r.u64();
+  const slotBytes = r.u32();
+  const slotOffsets: [number, number] = [r.u64(), r.u64()];
+  const maxManifestBytes = r.u32();
+  const nodeId = { low: r.u32(), high: r.u32() };
+  const diskIndex = r.u32();
+  const diskCount = r.u32();
+  const crcEnd = r.offset;
+  if (crc32c(buf.subarray(0, crcEnd)) !== r.u32()) throw new CorruptionError('superblock label: checksum mismatch');
+  const label = { geometry, diskSizeBytes, slotBytes, slotOffsets, maxManifestBytes, nodeId, diskIndex, diskCount };
+  checkLabel(label);
+  return label;
+}
+
+/** Relations between the label's numbers; a label that breaks one is corrupt. */
+function checkLabel(l: Label): void {
+  const g = l.geometry;
+  const bad = (why: string): never => {
+    throw new CorruptionError(`superblock label: ${why}`);
+  };
+  if (g.pageSizeBytes < 512 || g.pageSizeBytes > 65536 || (g.pageSizeBytes & (g.pageSizeBytes - 1)) !== 0) bad('page size');
+  if (g.extentSizeBytes < MIN_EXTENT_SIZE_BYTES || g.extentSizeBytes > MAX_EXTENT_SIZE_BYTES) bad('extent size');
+  if (g.extentSizeBytes % g.pageSizeBytes !== 0) bad('extent size not a page multiple');
+  if (g.extentCount * g.extentSizeBytes > l.diskSizeBytes) bad('extents exceed the disk');
+  if (g.superblockExtents < 1 || g.superblockExtents >= g.extentCount) bad('superblock extents');
+  if (l.slotOffsets[0] < g.pageSizeBytes || l.slotOffsets[1] < l.slotOffsets[0] + l.slotBytes) bad('slot offsets');
+  if (l.slotOffsets[1] + l.slotBytes > g.superblockExtents * g.extentSizeBytes) bad('slots exceed superblock extents');
+  if (l.slotBytes < slotBytesFor(g.extentCount, l.maxManifestBytes, g.pageSizeBytes)) bad('slot too small');
+  if (l.diskCount < 1 || l.diskIndex >= l.diskCount) bad('disk index');
+}
+
+export function encodeCheckpoint(cp: Checkpoint, label: Label): Buffer {
+  const w = new BufWriter(SLOT_HEADER_BYTES + cp.extents.length * EXTENT_ENTRY_BYTES + cp.manifest.length + 64);
+  w.u32(SLOT_MAGIC).u32(SUPERBLOCK_VERSION).u64(cp.sequence).u32(0).u32(0);
+  w.u32(cp.extents.length);
+  for (const e of cp.extents) w.u8(e.owner).u32(e.writePointer);
+  w.u32(cp.logExtent).u64(cp.nextRecordSeq).blob(cp.manifest);
+  const payloadBytes = w.length - SLOT_HEADER_BYTES;
+  w.patchU32(16, payloadBytes);
+  const bytes = w.finish();
+  const crc = crc32c(bytes.subarray(SLOT_HEADER_BYTES), crc32c(bytes.subarray(0, 20)));
+  bytes.writeUInt32LE(crc, 20);
+  if (bytes.length > label.slotBytes) {
+    throw new RangeError(`checkpoint of ${bytes.length} bytes exceeds the slot (${label.slotBytes})`);
+  }
+  return bytes;
+}
+
+/** Decode a slot; any defect is a CorruptionError (the caller falls back to the other slot). */
+export function decodeCheckpoint(buf: Buffer, label: Label): Checkpoint {
+  const r = new BufReader(buf, 'superblock slot');
+  if (r.u32() !== SLOT_MAGIC) throw new CorruptionError('superblock slot: bad magic');
+  if (r.u32() !== SUPERBLOCK_VERSION) throw new CorruptionError('superblock slot: unknown version');
+  const sequence = r.u64();
+  const payloadBytes = r.u32();
+  const crc = r.u32();
+  const payload = r.bytes(payloadBytes);
+  if (crc32c(payload, crc32c(buf.subarray(0, 20))) !== crc) throw new CorruptionError('superblock slot: checksum mismatch');
+  const p = new BufReader(payload, 'superblock checkpoint');
+  const count = p.count(EXTENT_ENTRY_BYTES);
+  if (count !== label.geometry.extentCount) throw new CorruptionError(`superblock checkpoint: ${count} extents, label says ${label.geometry.extentCount}`);
+  const extents: ExtentRecord[] = [];
+  for (let extent = 0; extent < count; extent++) {
+    const owner = p.u8();
+    const writePointer = p.u32();
+    if (!isExtentOwner(owner)) throw new CorruptionError(`superblock checkpoint: extent ${extent} owner ${owner}`);
+    if (writePointer > label.geometry.extentSizeBytes) throw new CorruptionError(`superblock checkpoint: extent ${extent} write pointer ${writePointer}`);
+    extents.push({ extent, owner, writePointer });
+  }
+  const logExtent = p.u32();
+  if (logExtent >= count) throw new CorruptionError(`superblock checkpoint: log extent ${logExtent}`);
+  const nextRecordSeq = p.u64();
+  const manifest = Buffer.from(p.blob());
+  p.expectEnd();
+  return { sequence, extents, logExtent, nextRecordSeq, manifest };
+}

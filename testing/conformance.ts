@@ -1,0 +1,224 @@
+// Conformance check: run one operation sequence against the reference model
+// and the engine (a DiskStore on a simulated disk) side by side.
+//
+// Strategy: apply each operation to both; compare every result (values,
+// sizes, listings, and the code of every typed error); after each step check
+// the invariants below. Background work (commit, index flush, compaction)
+// and clean reboots (close, then open the same disk) are operations too, so
+// failures land in the middle of them.
+//
+// Invariants (after every step):
+// 1. A full listing of the engine equals the model's (keys and sizes).
+// 2. Extent accounting adds up: every extent is free, data, index, meta or
+//    superblock, and at least one metadata extent exists.
+import { ShardStoreError } from '../src/base/index.js';
+import { ExtentOwner } from '../src/extent/index.js';
+import { formatDiskStore, openDiskStore } from '../src/store/index.js';
+import type { DiskStore, FormatOptions, ShardApi } from '../src/store/index.js';
+import { ModelStore } from './model.js';
+import { KEY_POOL, PREFIX_POOL, formatOp, keyOf, valueOf } from './ops.js';
+import type { Op } from './ops.js';
+import { Rng } from './rng.js';
+import { SimDisk } from './sim_disk.js';
+
+export interface EngineConfig {
+  readonly diskSizeBytes: number;
+  readonly pageSizeBytes: number;
+  readonly extentSizeBytes: number;
+  readonly maxChunkDataBytes: number;
+  readonly cacheBytes: number;
+  readonly memtableFlushBytes: number;
+  readonly compactionFanIn: number;
+  readonly maxManifestBytes: number;
+}
+
+/** Tiny extents and cache, so extent boundaries, chunk splits, cache misses and log rolls happen. */
+export const SMALL_CONFIG: EngineConfig = {
+  diskSizeBytes: 16 * 1024 * 1024,
+  pageSizeBytes: 4096,
+  extentSizeBytes: 64 * 1024,
+  maxChunkDataBytes: 6000,
+  cacheBytes: 32 * 1024,
+  memtableFlushBytes: 2048,
+  compactionFanIn: 3,
+  maxManifestBytes: 16 * 1024,
+};
+
+export class ConformanceFailure extends Error {
+  constructor(
+    message: string,
+    readonly step: number,
+  ) {
+    super(message);
+    this.name = 'ConformanceFailure';
+  }
+}
+
+export function formatOptions(config: EngineConfig, random: Rng): FormatOptions {
+  return {
+    extentSizeBytes: config.extentSizeBytes,
+    maxChunkDataBytes: config.maxChunkDataBytes,
+    cacheBytes: config.cacheBytes,
+    memtableFlushBytes: config.memtableFlushBytes,
+    compactionFanIn: config.compactionFanIn,
+    maxManifestBytes: config.maxManifestBytes,
+    random,
+  };
+}
+
+type Outcome = { readonly ok: string } | { readonly error: string };
+
+async function outcome(fn: () => Promise<string>): Promise<Outcome> {
+  try {
+    return { ok: await fn() };
+  } catch (err: unknown) {
+    if (err instanceof ShardStoreError) return { error: err.code };
+    throw err;
+  }
+}
+
+function digest(buf: Buffer): string {
+  return `${buf.length}B:${buf.subarray(0, 8).toString('hex')}..${buf.subarray(-8).toString('hex')}`;
+}
+
+async function readAll(body: AsyncIterable<Buffer>): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  for await (const p of body) parts.push(p);
+  return Buffer.concat(parts);
+}
+
+async function* pieces(value: Buffer, pieceBytes: number): AsyncGenerator<Uint8Array> {
+  for (let at = 0; at < value.length; at += pieceBytes) {
+    await Promise.resolve();
+    yield value.subarray(at, at + pieceBytes);
+  }
+}
+
+/** What `op` answers on `api`, as a comparable string. */
+export async function apply(api: ShardApi, op: Op): Promise<Outcome> {
+  switch (op.op) {
+    case 'put': {
+      const value = valueOf(op.size, op.fill);
+      const source = op.streamed ? pieces(value, 1000 + (op.fill % 3000)) : value;
+      return outcome(async () => (await api.put(keyOf(op.key), source), 'put'));
+    }
+    case 'get':
+      return outcome(async () => digest(await api.get(keyOf(op.key))));
+    case 'head':
+      return outcome(async () => String((await api.head(keyOf(op.key))).sizeBytes));
+    case 'read':
+      return outcome(async () => {
+        const r = await api.read(keyOf(op.key), { start: op.start, end: op.start + op.length });
+        return `${r.sizeBytes}:${digest(await readAll(r.body))}`;
+      });
+    case 'delete':
+      return outcome(async () => (await api.delete(keyOf(op.key)), 'deleted'));
+    case 'list':
+      return outcome(async () => {
+        const startAfter = op.startAfter < 0 ? undefined : KEY_POOL[op.startAfter];
+        const r = await api.list({ prefix: PREFIX_POOL[op.prefix] ?? Buffer.alloc(0), limit: op.limit, ...(startAfter === undefined ? {} : { startAfter }) });
+        return `${r.shards.map((s) => `${s.key.toString('hex')}=${s.sizeBytes}`).join(',')}${r.truncated ? ' +more' : ''}`;
+      });
+    default:
+      return { ok: 'background' };
+  }
+}
+
+/** The engine and the model, side by side. */
+export class Harness {
+  private step = 0;
+
+  private constructor(
+    private disk: SimDisk,
+    public store: DiskStore,
+    readonly model: ModelStore,
+    private readonly config: EngineConfig,
+    private readonly rng: Rng,
+  ) {}
+
+  static async create(config: EngineConfig, seed: number): Promise<Harness> {
+    const rng = new Rng(seed);
+    const disk = new SimDisk({ sizeBytes: config.diskSizeBytes, pageSizeBytes: config.pageSizeBytes, fillSeed: seed });
+    const store = await formatDiskStore(disk, formatOptions(config, rng.fork('chunk-ids')));
+    return new Harness(disk, store, new ModelStore(), config, rng);
+  }
+
+  async run(op: Op): Promise<void> {
+    const index = this.step++;
+    const expected = await apply(this.model, op);
+    let actual: Outcome;
+    try {
+      actual = await this.applyEngine(op);
+    } catch (err: unknown) {
+      // Anything but a typed error is a crash of the engine: a failure too.
+      const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+      throw new ConformanceFailure(`step ${index} ${formatOp(op)}: engine threw ${what}`, index);
+    }
+    if (JSON.stringify(expected) !== JSON.stringify(actual)) {
+      throw new ConformanceFailure(`step ${index} ${formatOp(op)}: model ${JSON.stringify(expected)}, engine ${JSON.stringify(actual)}`, index);
+    }
+    await this.checkInvariants(index);
+  }
+
+  async close(): Promise<void> {
+    await this.store.close();
+  }
+
+  private async applyEngine(op: Op): Promise<Outcome> {
+    switch (op.op) {
+      case 'commit':
+        await this.store.log.drain();
+        return { ok: 'background' };
+      case 'flush':
+        await this.store.flush();
+        return { ok: 'background' };
+      case 'compact':
+        await this.store.compact();
+        return { ok: 'background' };
+      case 'reboot':
+        await this.reboot();
+        return { ok: 'background' };
+      default:
+        return apply(this.store, op);
+    }
+  }
+
+  private async reboot(): Promise<void> {
+    await this.store.close();
+    this.disk = this.disk.clone();
+    this.store = await openDiskStore(this.disk, formatOptions(this.config, this.rng.fork('chunk-ids')));
+  }
+
+  private async checkInvariants(step: number): Promise<void> {
+    const all = async (api: ShardApi): Promise<string> => {
+      const r = await api.list({});
+      return r.shards.map((s) => `${s.key.toString('hex')}=${s.sizeBytes}`).join(',');
+    };
+    const [model, engine] = [await all(this.model), await all(this.store)];
+    if (model !== engine) throw new ConformanceFailure(`after step ${step}: listing differs: model [${model}] engine [${engine}]`, step);
+    const extents = this.store.parts.extents;
+    let counted = 0;
+    for (const owner of [ExtentOwner.Free, ExtentOwner.Data, ExtentOwner.Index, ExtentOwner.Meta, ExtentOwner.Superblock]) {
+      counted += extents.extentsOwnedBy(owner).length;
+    }
+    if (counted !== extents.geometry.extentCount || extents.extentsOwnedBy(ExtentOwner.Meta).length < 1) {
+      throw new ConformanceFailure(`after step ${step}: extent accounting broken (${counted} of ${extents.geometry.extentCount})`, step);
+    }
+  }
+}
+
+/** Run a whole sequence; returns the failure, if any (the harness is closed either way). */
+export async function runSequence(ops: readonly Op[], config: EngineConfig, seed: number): Promise<ConformanceFailure | undefined> {
+  const h = await Harness.create(config, seed);
+  try {
+    for (const op of ops) await h.run(op);
+    return undefined;
+  } catch (err: unknown) {
+    if (err instanceof ConformanceFailure) return err;
+    throw err;
+  } finally {
+    // After a failure the engine may be in any state; its close error would
+    // only hide the failure being reported.
+    await h.close().catch((err: unknown) => void err);
+  }
+}

@@ -1,0 +1,147 @@
+// The operation alphabet of the conformance checks, its biased generators,
+// and a readable printing of a sequence (what a failure shows).
+//
+// Bias (SYSTEM.md section 2): keys come mostly from a small pool with shared
+// prefixes, so gets and deletes mostly hit keys that were put and listings
+// cross them; sizes cluster around the page size and the chunk-size
+// boundaries of the configuration under test.
+import fc from 'fast-check';
+
+export type Op =
+  | { readonly op: 'put'; readonly key: number; readonly size: number; readonly fill: number; readonly streamed: boolean }
+  | { readonly op: 'get'; readonly key: number }
+  | { readonly op: 'read'; readonly key: number; readonly start: number; readonly length: number }
+  | { readonly op: 'head'; readonly key: number }
+  | { readonly op: 'delete'; readonly key: number }
+  | { readonly op: 'list'; readonly prefix: number; readonly startAfter: number; readonly limit: number }
+  | { readonly op: 'commit' }
+  | { readonly op: 'flush' }
+  | { readonly op: 'compact' }
+  | { readonly op: 'reboot' };
+
+/** Key pool: shared prefixes, a binary key, a long key. Index KEY_POOL.length+ means "a fresh key". */
+export const KEY_POOL: readonly Buffer[] = [
+  Buffer.from('a'),
+  Buffer.from('ab'),
+  Buffer.from('abc'),
+  Buffer.from('abd'),
+  Buffer.from('b'),
+  Buffer.from('b/1'),
+  Buffer.from('b/2'),
+  Buffer.from([0x00]),
+  Buffer.from([0xff, 0x00, 0xff]),
+  Buffer.alloc(300, 0x6b),
+];
+
+export const PREFIX_POOL: readonly Buffer[] = [Buffer.alloc(0), Buffer.from('a'), Buffer.from('ab'), Buffer.from('b/'), Buffer.from('z')];
+
+export function keyOf(k: number): Buffer {
+  return KEY_POOL[k] ?? Buffer.from(`fresh-${k}`);
+}
+
+export interface SizeProfile {
+  readonly pageSizeBytes: number;
+  readonly maxChunkDataBytes: number;
+}
+
+/** Sizes near 0, the page size and chunk boundaries, and a few random ones. */
+export function sizeArb(p: SizeProfile): fc.Arbitrary<number> {
+  const near = (n: number): fc.Arbitrary<number> => fc.integer({ min: Math.max(0, n - 2), max: n + 2 });
+  return fc.oneof(
+    { weight: 2, arbitrary: fc.integer({ min: 0, max: 64 }) },
+    { weight: 2, arbitrary: near(p.pageSizeBytes) },
+    { weight: 2, arbitrary: near(p.maxChunkDataBytes) },
+    { weight: 1, arbitrary: near(2 * p.maxChunkDataBytes) },
+    { weight: 1, arbitrary: fc.integer({ min: 0, max: 3 * p.maxChunkDataBytes }) },
+  );
+}
+
+const keyArb = fc.oneof(
+  { weight: 12, arbitrary: fc.integer({ min: 0, max: KEY_POOL.length - 1 }) },
+  { weight: 1, arbitrary: fc.integer({ min: KEY_POOL.length, max: KEY_POOL.length + 1000 }) },
+);
+
+export interface AlphabetWeights {
+  readonly put: number;
+  readonly read: number;
+  readonly delete: number;
+  readonly list: number;
+  readonly background: number;
+  readonly reboot: number;
+}
+
+export const DEFAULT_WEIGHTS: AlphabetWeights = { put: 8, read: 8, delete: 3, list: 2, background: 2, reboot: 1 };
+
+export function opArb(p: SizeProfile, w: AlphabetWeights = DEFAULT_WEIGHTS): fc.Arbitrary<Op> {
+  const put = fc.record({
+    op: fc.constant('put' as const),
+    key: keyArb,
+    size: sizeArb(p),
+    fill: fc.integer({ min: 0, max: 0xffff }),
+    streamed: fc.boolean(),
+  });
+  const read = fc.oneof(
+    fc.record({ op: fc.constant('get' as const), key: keyArb }),
+    fc.record({ op: fc.constant('head' as const), key: keyArb }),
+    fc.record({
+      op: fc.constant('read' as const),
+      key: keyArb,
+      start: fc.oneof(fc.integer({ min: 0, max: 8 }), sizeArb(p)),
+      length: fc.oneof(fc.integer({ min: 0, max: 8 }), sizeArb(p)),
+    }),
+  );
+  const list = fc.record({
+    op: fc.constant('list' as const),
+    prefix: fc.integer({ min: 0, max: PREFIX_POOL.length - 1 }),
+    startAfter: fc.integer({ min: -1, max: KEY_POOL.length - 1 }),
+    limit: fc.integer({ min: 1, max: 6 }),
+  });
+  const background = fc.constantFrom<Op>({ op: 'commit' }, { op: 'flush' }, { op: 'compact' });
+  return fc.oneof(
+    { weight: w.put, arbitrary: put },
+    { weight: w.read, arbitrary: read },
+    { weight: w.delete, arbitrary: fc.record({ op: fc.constant('delete' as const), key: keyArb }) },
+    { weight: w.list, arbitrary: list },
+    { weight: w.background, arbitrary: background },
+    { weight: w.reboot, arbitrary: fc.constant<Op>({ op: 'reboot' }) },
+  );
+}
+
+/** The value a put writes: a pattern fixed by (fill, size), so ops stay small. */
+export function valueOf(size: number, fill: number): Buffer {
+  const buf = Buffer.allocUnsafe(size);
+  let x = (fill * 2654435761) >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    buf[i] = x & 0xff;
+  }
+  return buf;
+}
+
+function keyText(k: number): string {
+  const key = keyOf(k);
+  return key.length > 12 ? `${key.subarray(0, 4).toString('hex')}..(${key.length}B)` : JSON.stringify(key.toString('latin1'));
+}
+
+export function formatOp(o: Op): string {
+  switch (o.op) {
+    case 'put':
+      return `put(${keyText(o.key)}, ${o.size}B#${o.fill}${o.streamed ? ', streamed' : ''})`;
+    case 'get':
+    case 'head':
+    case 'delete':
+      return `${o.op}(${keyText(o.key)})`;
+    case 'read':
+      return `read(${keyText(o.key)}, ${o.start}..+${o.length})`;
+    case 'list':
+      return `list(prefix=${JSON.stringify(PREFIX_POOL[o.prefix]?.toString('latin1'))}, after=${o.startAfter < 0 ? '-' : keyText(o.startAfter)}, limit=${o.limit})`;
+    default:
+      return `${o.op}()`;
+  }
+}
+
+export function formatOps(ops: readonly Op[]): string {
+  return ops.map((o, i) => `  ${String(i).padStart(3)}: ${formatOp(o)}`).join('\n');
+}

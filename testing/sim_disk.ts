@@ -1,0 +1,592 @@
+// SimDisk: an in-memory Disk with a volatile write cache, crash states and
+// fault injection, for crash-consistency and failure checks (SYSTEM.md
+// section 2). Production code never names it; it is passed in where a Disk
+// is expected.
+//
+// Strategy:
+// - Two sparse page images: `durable` (what survives any crash) and
+//   `current` (durable plus every completed write, what reads see). Pages
+//   never written read as zeros or as a garbage pattern fixed by a seed.
+// - A completed write joins the volatile list (in completion order). A flush
+//   makes durable the writes that had completed when it was *issued*; writes
+//   completing while it runs stay volatile (the adversarial reading of the
+//   Disk contract).
+// - Every IO is issued synchronously and completes in one place,
+//   `complete()`: at once, or when an optional scheduler says so. An IO's
+//   effect (bytes read, bytes stored, pages made durable) happens at its
+//   completion, so a scheduler that reorders completions reorders effects.
+// - `crash(rng, mode)` builds the image a power cut could leave: the durable
+//   image plus a chosen part of the unflushed writes (completed ones in
+//   completion order, then in-flight ones in issue order, since an issued
+//   write may reach the media before it completes). Torn writes keep only
+//   some of their pages; a lost page keeps its old bytes or gets garbage.
+//   The crashed disk refuses all further IO; a new SimDisk carries on.
+//
+// Invariants:
+// 1. Bytes outside every unflushed write's range are the same before and
+//    after a crash, whatever the mode: flushed data always survives.
+// 2. A torn write changes whole page-pieces only: for each page, the part of
+//    the write inside it is entirely new, entirely old, or entirely garbage.
+// 3. Given the same history and the same rng state, crash() gives the same
+//    image and the same report.
+// 4. An injected fault has no effect on the disk's content: a failed write
+//    stores nothing, a failed flush makes nothing durable.
+import { assert } from '../src/base/index.js';
+import { DEFAULT_PAGE_SIZE_BYTES } from '../src/disk/index.js';
+import type { Disk } from '../src/disk/index.js';
+import { Rng } from './rng.js';
+import type { Seed } from './rng.js';
+
+export type SimIoKind = 'read' | 'write' | 'flush';
+
+export interface SimIo {
+  /** Issue order, from 0 on each disk. */
+  readonly id: number;
+  readonly kind: SimIoKind;
+  readonly offset: number;
+  readonly length: number;
+}
+
+/** Decides when an issued IO completes: call `complete` exactly once, now or later. */
+export type SimIoScheduler = (io: SimIo, complete: () => void) => void;
+
+/**
+ * Sees every IO when issued and when completed (with its error, if it
+ * failed). Record what you check and assert afterwards: a listener that
+ * throws at issue fails that IO instead of the test.
+ */
+export type SimIoListener = (event: 'issue' | 'complete', io: SimIo, error: Error | undefined) => void;
+
+export interface SimDiskOptions {
+  readonly sizeBytes: number;
+  readonly pageSizeBytes?: number;
+  /** Never-written bytes read as a garbage pattern fixed by this seed; zeros when absent. */
+  readonly fillSeed?: Seed;
+  readonly scheduler?: SimIoScheduler;
+}
+
+export type CrashMode = 'drop-all' | 'keep-all' | 'subset' | 'torn';
+export const CRASH_MODES: readonly CrashMode[] = ['drop-all', 'keep-all', 'subset', 'torn'];
+
+export interface CrashOptions {
+  /** Bytes for a lost page when it becomes garbage (default: uniform random). */
+  readonly garbage?: (rng: Rng, lengthBytes: number) => Uint8Array;
+  /** Scheduler of the new disk (default: this disk's). */
+  readonly scheduler?: SimIoScheduler;
+}
+
+export type WriteFate = 'dropped' | 'kept' | 'torn';
+
+export interface CrashedWrite {
+  readonly offset: number;
+  readonly length: number;
+  /** Issued but not completed at the crash. */
+  readonly inFlight: boolean;
+  readonly fate: WriteFate;
+  /** For torn writes: which of the write's page-pieces (0 = first) landed. */
+  readonly keptPieces?: readonly number[];
+  readonly lostAs?: 'old' | 'garbage';
+}
+
+export interface CrashReport {
+  readonly mode: CrashMode;
+  readonly writes: readonly CrashedWrite[];
+}
+
+export interface CrashResult {
+  readonly disk: SimDisk;
+  readonly report: CrashReport;
+}
+
+export type FaultTarget = { readonly offset: number; readonly length: number } | ((offset: number, length: number) => boolean);
+export type FaultDuration = 'once' | 'permanent';
+
+export interface FaultHandle {
+  /** How many IOs this fault failed. */
+  readonly hits: number;
+  readonly active: boolean;
+  remove(): void;
+}
+
+export interface SimDiskStats {
+  reads: number;
+  writes: number;
+  flushes: number;
+  bytesRead: number;
+  bytesWritten: number;
+  faults: number;
+}
+
+/** The error an injected fault rejects with (the engine wraps it as IoError). */
+export class InjectedFaultError extends Error {
+  constructor(readonly io: SimIo) {
+    super(`sim disk: injected ${io.kind} fault at ${io.offset}+${io.length}`);
+    this.name = 'InjectedFaultError';
+  }
+}
+
+/** IO on a disk that crashed: a dead machine's requests never return data. */
+export class SimDiskCrashedError extends Error {
+  constructor(io: SimIo) {
+    super(`sim disk crashed: ${io.kind} at ${io.offset}+${io.length} refused`);
+    this.name = 'SimDiskCrashedError';
+  }
+}
+
+export class SimDisk implements Disk {
+  readonly sizeBytes: number;
+  readonly pageSizeBytes: number;
+  readonly stats: SimDiskStats = { reads: 0, writes: 0, flushes: 0, bytesRead: 0, bytesWritten: 0, faults: 0 };
+  private durable: PageImage;
+  private current: PageImage;
+  private volatile: VolatileWrite[] = [];
+  private readonly pending = new Map<number, PendingOp>();
+  private faults: FaultRule[] = [];
+  private readonly listeners: SimIoListener[] = [];
+  private nextIoId = 0;
+  private writeSeq = 0;
+  private crashed = false;
+  private closed = false;
+
+  constructor(private readonly options: SimDiskOptions) {
+    this.sizeBytes = options.sizeBytes;
+    this.pageSizeBytes = options.pageSizeBytes ?? DEFAULT_PAGE_SIZE_BYTES;
+    assert(Number.isInteger(this.pageSizeBytes) && this.pageSizeBytes > 0, `bad page size ${this.pageSizeBytes}`);
+    assert(
+      Number.isSafeInteger(this.sizeBytes) && this.sizeBytes > 0 && this.sizeBytes % this.pageSizeBytes === 0,
+      `disk size ${this.sizeBytes} must be a positive multiple of ${this.pageSizeBytes}`,
+    );
+    this.durable = new PageImage(this.pageSizeBytes, options.fillSeed);
+    this.current = this.durable.clone();
+  }
+
+  // ---- Disk ----------------------------------------------------------
+
+  async read(offset: number, length: number): Promise<Buffer> {
+    this.checkRange(offset, length);
+    this.stats.reads++;
+    this.stats.bytesRead += length;
+    return this.submit('read', offset, length, undefined, () => this.current.read(offset, length));
+  }
+
+  async write(offset: number, data: Uint8Array): Promise<void> {
+    this.checkRange(offset, data.length);
+    this.stats.writes++;
+    this.stats.bytesWritten += data.length;
+    // Copied at issue: the bytes that may land are the ones handed over now.
+    const copy = Buffer.from(data);
+    return this.submit('write', offset, copy.length, copy, () => {
+      this.current.write(offset, copy);
+      this.volatile.push({ seq: ++this.writeSeq, offset, data: copy });
+    });
+  }
+
+  async flush(): Promise<void> {
+    assert(!this.closed, 'flush after close');
+    this.stats.flushes++;
+    const upTo = this.writeSeq;
+    return this.submit('flush', 0, 0, undefined, () => this.makeDurable(upTo));
+  }
+
+  close(): Promise<void> {
+    this.closed = true;
+    return Promise.resolve();
+  }
+
+  // ---- Crashes ---------------------------------------------------------
+
+  /**
+   * The disk a power cut at this instant could leave (see Strategy). This
+   * disk is dead afterwards: pending and later IO rejects with
+   * SimDiskCrashedError. Unfired and permanent faults carry over: they
+   * stand for the media, which the crash does not repair.
+   */
+  crash(rng: Rng, mode: CrashMode, options: CrashOptions = {}): CrashResult {
+    assert(!this.crashed, 'crash of a crashed disk');
+    const image = this.durable.clone();
+    const garbage = options.garbage ?? ((r: Rng, n: number): Uint8Array => r.bytes(n));
+    const writes: CrashedWrite[] = [];
+    for (const candidate of this.crashCandidates()) {
+      writes.push(this.landOnCrash(image, candidate, rng, mode, garbage));
+    }
+    this.die();
+    const scheduler = options.scheduler ?? this.options.scheduler;
+    const disk = new SimDisk({ ...this.options, ...(scheduler === undefined ? {} : { scheduler }) });
+    disk.adopt(image, this.faults);
+    return { disk, report: { mode, writes } };
+  }
+
+  /** An independent copy of this disk's state (images, volatile writes, faults); no IO in flight. */
+  clone(options: { scheduler?: SimIoScheduler } = {}): SimDisk {
+    const scheduler = options.scheduler ?? this.options.scheduler;
+    const disk = new SimDisk({ ...this.options, ...(scheduler === undefined ? {} : { scheduler }) });
+    disk.adopt(this.durable.clone(), this.faults);
+    disk.current = this.current.clone();
+    disk.volatile = [...this.volatile];
+    disk.writeSeq = this.writeSeq;
+    return disk;
+  }
+
+  // ---- Faults ----------------------------------------------------------
+
+  failReads(target: FaultTarget, duration: FaultDuration = 'once'): FaultHandle {
+    return this.addFault('read', target, duration);
+  }
+
+  failWrites(target: FaultTarget, duration: FaultDuration = 'once'): FaultHandle {
+    return this.addFault('write', target, duration);
+  }
+
+  failFlush(duration: FaultDuration = 'once'): FaultHandle {
+    return this.addFault('flush', () => true, duration);
+  }
+
+  clearFaults(): void {
+    for (const f of this.faults) f.remove();
+    this.faults = [];
+  }
+
+  /** Bit rot: flip one bit on the media, seen by reads now and kept by any crash. */
+  flipBit(offset: number, bit: number): void {
+    this.checkRange(offset, 1);
+    assert(Number.isInteger(bit) && bit >= 0 && bit < 8, `bit ${bit} outside a byte`);
+    this.durable.flipBit(offset, bit);
+    this.current.flipBit(offset, bit);
+  }
+
+  // ---- Inspection ------------------------------------------------------
+
+  /** Bytes as reads see them (or as a crash keeps for sure), without counting, faults or scheduling. */
+  peek(offset: number, length: number, view: 'current' | 'durable' = 'current'): Buffer {
+    this.checkRange(offset, length);
+    return (view === 'current' ? this.current : this.durable).read(offset, length);
+  }
+
+  /** The whole image (small disks only). */
+  snapshot(view: 'current' | 'durable' = 'current'): Buffer {
+    return this.peek(0, this.sizeBytes, view);
+  }
+
+  /** Completed writes not yet made durable by a flush. */
+  get unflushedWrites(): number {
+    return this.volatile.length;
+  }
+
+  /** IOs issued and not yet completed. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  get isCrashed(): boolean {
+    return this.crashed;
+  }
+
+  onIo(listener: SimIoListener): void {
+    this.listeners.push(listener);
+  }
+
+  // ---- Internals -------------------------------------------------------
+
+  private checkRange(offset: number, length: number): void {
+    assert(!this.closed, 'io after close');
+    assert(
+      Number.isSafeInteger(offset) && Number.isSafeInteger(length) && offset >= 0 && length >= 0 && offset + length <= this.sizeBytes,
+      `io out of range: ${offset}+${length}`,
+    );
+  }
+
+  /** Issue one IO; its effect runs in `complete`, now or when the scheduler says. */
+  private submit<T>(kind: SimIoKind, offset: number, length: number, data: Buffer | undefined, effect: () => T): Promise<T> {
+    const io: SimIo = { id: this.nextIoId++, kind, offset, length };
+    const fault = this.crashed ? undefined : this.takeFault(io);
+    return new Promise<T>((resolve, reject) => {
+      if (this.crashed) {
+        reject(new SimDiskCrashedError(io));
+        return;
+      }
+      const run = (): void => {
+        if (fault !== undefined) throw fault;
+        resolve(effect());
+      };
+      this.pending.set(io.id, { io, data, run, reject });
+      this.emit('issue', io, undefined);
+      let called = false;
+      const complete = (): void => {
+        assert(!called, `io ${io.id} completed twice`);
+        called = true;
+        this.complete(io.id);
+      };
+      if (this.options.scheduler === undefined) complete();
+      else this.options.scheduler(io, complete);
+    });
+  }
+
+  /** The one place an IO takes effect. */
+  private complete(id: number): void {
+    const op = this.pending.get(id);
+    if (op === undefined) return; // rejected by a crash already
+    this.pending.delete(id);
+    let error: Error | undefined;
+    try {
+      op.run();
+    } catch (err: unknown) {
+      error = err instanceof Error ? err : new Error(String(err));
+      op.reject(error);
+    }
+    this.emit('complete', op.io, error);
+  }
+
+  private emit(event: 'issue' | 'complete', io: SimIo, error: Error | undefined): void {
+    for (const fn of this.listeners) fn(event, io, error);
+  }
+
+  private makeDurable(upToSeq: number): void {
+    let n = 0;
+    for (const w of this.volatile) {
+      if (w.seq > upToSeq) break;
+      this.durable.write(w.offset, w.data);
+      n++;
+    }
+    this.volatile = this.volatile.slice(n);
+  }
+
+  private crashCandidates(): Array<{ offset: number; data: Buffer; inFlight: boolean }> {
+    const out = this.volatile.map((w) => ({ offset: w.offset, data: w.data, inFlight: false }));
+    const inFlight = [...this.pending.values()].filter((op) => op.data !== undefined).sort((a, b) => a.io.id - b.io.id);
+    for (const op of inFlight) if (op.data !== undefined) out.push({ offset: op.io.offset, data: op.data, inFlight: true });
+    return out;
+  }
+
+  private landOnCrash(
+    image: PageImage,
+    w: { offset: number; data: Buffer; inFlight: boolean },
+    rng: Rng,
+    mode: CrashMode,
+    garbage: (rng: Rng, lengthBytes: number) => Uint8Array,
+  ): CrashedWrite {
+    const base = { offset: w.offset, length: w.data.length, inFlight: w.inFlight };
+    const survives = mode === 'keep-all' || ((mode === 'subset' || mode === 'torn') && rng.bool(0.5));
+    if (!survives) return { ...base, fate: 'dropped' };
+    if (mode !== 'torn') {
+      image.write(w.offset, w.data);
+      return { ...base, fate: 'kept' };
+    }
+    const pieces = pagePieces(w.offset, w.data.length, this.pageSizeBytes);
+    const kept = chooseKeptPieces(rng, pieces.length);
+    if (kept.length === pieces.length) {
+      image.write(w.offset, w.data);
+      return { ...base, fate: 'kept' };
+    }
+    const lostAs = rng.bool(0.5) ? 'old' : 'garbage';
+    const keptSet = new Set(kept);
+    pieces.forEach((p, i) => {
+      if (keptSet.has(i)) image.write(p.offset, w.data.subarray(p.offset - w.offset, p.offset - w.offset + p.length));
+      else if (lostAs === 'garbage') image.write(p.offset, checkedGarbage(garbage(rng, p.length), p.length));
+    });
+    return { ...base, fate: 'torn', keptPieces: kept, lostAs };
+  }
+
+  /** Reject every pending IO: a crashed disk answers nothing. */
+  private die(): void {
+    this.crashed = true;
+    const ops = [...this.pending.values()];
+    this.pending.clear();
+    for (const op of ops) {
+      const error = new SimDiskCrashedError(op.io);
+      op.reject(error);
+      this.emit('complete', op.io, error);
+    }
+  }
+
+  private adopt(image: PageImage, faults: readonly FaultRule[]): void {
+    this.durable = image;
+    this.current = image.clone();
+    this.faults = faults.filter((f) => f.active).map((f) => f.copy());
+  }
+
+  private addFault(kind: SimIoKind, target: FaultTarget, duration: FaultDuration): FaultRule {
+    const matches = typeof target === 'function' ? target : rangeMatcher(target);
+    const rule = new FaultRule(kind, matches, duration);
+    this.faults.push(rule);
+    return rule;
+  }
+
+  private takeFault(io: SimIo): InjectedFaultError | undefined {
+    for (const f of this.faults) {
+      if (f.active && f.kind === io.kind && f.matches(io.offset, io.length)) {
+        f.hit();
+        this.stats.faults++;
+        return new InjectedFaultError(io);
+      }
+    }
+    return undefined;
+  }
+}
+
+/** One line per unflushed write, for replay logs. */
+export function describeCrash(report: CrashReport): string {
+  const lines = [`crash ${report.mode}: ${report.writes.length} unflushed write(s)`];
+  report.writes.forEach((w, i) => {
+    let line = `  #${i} write ${w.offset}+${w.length}${w.inFlight ? ' (in flight)' : ''}: ${w.fate}`;
+    if (w.fate === 'torn') line += ` kept pieces [${(w.keptPieces ?? []).join(',')}], rest ${w.lostAs ?? '?'}`;
+    lines.push(line);
+  });
+  return lines.join('\n');
+}
+
+interface VolatileWrite {
+  readonly seq: number;
+  readonly offset: number;
+  readonly data: Buffer;
+}
+
+interface PendingOp {
+  readonly io: SimIo;
+  /** The bytes of a write (crash candidates include in-flight writes). */
+  readonly data: Buffer | undefined;
+  /** Apply the effect and resolve; throws to fail the IO. */
+  readonly run: () => void;
+  readonly reject: (error: Error) => void;
+}
+
+class FaultRule implements FaultHandle {
+  private hitCount = 0;
+  private isActive = true;
+
+  constructor(
+    readonly kind: SimIoKind,
+    readonly matches: (offset: number, length: number) => boolean,
+    readonly duration: FaultDuration,
+  ) {}
+
+  get hits(): number {
+    return this.hitCount;
+  }
+
+  get active(): boolean {
+    return this.isActive;
+  }
+
+  hit(): void {
+    this.hitCount++;
+    if (this.duration === 'once') this.isActive = false;
+  }
+
+  remove(): void {
+    this.isActive = false;
+  }
+
+  copy(): FaultRule {
+    return new FaultRule(this.kind, this.matches, this.duration);
+  }
+}
+
+function rangeMatcher(range: { readonly offset: number; readonly length: number }): (offset: number, length: number) => boolean {
+  // A zero-length IO touches nothing, so it overlaps nothing.
+  return (offset, length) => offset < range.offset + range.length && range.offset < offset + length;
+}
+
+/** The parts of [offset, offset+length) cut at page boundaries. */
+function pagePieces(offset: number, length: number, pageSizeBytes: number): Array<{ offset: number; length: number }> {
+  const out: Array<{ offset: number; length: number }> = [];
+  let at = offset;
+  const end = offset + length;
+  while (at < end) {
+    const pageEnd = (Math.floor(at / pageSizeBytes) + 1) * pageSizeBytes;
+    const to = Math.min(end, pageEnd);
+    out.push({ offset: at, length: to - at });
+    at = to;
+  }
+  return out;
+}
+
+/** Which page-pieces of a surviving write land: all, a prefix, a suffix, or a random set. */
+function chooseKeptPieces(rng: Rng, n: number): number[] {
+  const all = Array.from({ length: n }, (_, i) => i);
+  // One page is the atomic unit: it cannot tear.
+  if (n <= 1) return all;
+  const shape = rng.pick(['whole', 'prefix', 'suffix', 'random'] as const);
+  switch (shape) {
+    case 'whole':
+      return all;
+    case 'prefix':
+      return all.slice(0, rng.int(1, n - 1));
+    case 'suffix':
+      return all.slice(n - rng.int(1, n - 1));
+    case 'random':
+      return all.filter(() => rng.bool(0.5));
+  }
+}
+
+function checkedGarbage(bytes: Uint8Array, lengthBytes: number): Uint8Array {
+  assert(bytes.length === lengthBytes, `garbage generator gave ${bytes.length} bytes, wanted ${lengthBytes}`);
+  return bytes;
+}
+
+/**
+ * A sparse byte image in pages: only written pages take memory, so a
+ * simulated disk costs what the scenario touches, not its size.
+ */
+class PageImage {
+  private readonly pages = new Map<number, Buffer>();
+
+  constructor(
+    readonly pageSizeBytes: number,
+    private readonly fillSeed: Seed | undefined,
+  ) {}
+
+  read(offset: number, length: number): Buffer {
+    const out = Buffer.alloc(length);
+    this.forEachPage(offset, length, (index, inPage, at, n) => {
+      const page = this.pages.get(index) ?? this.fillPage(index);
+      if (page !== undefined) page.copy(out, at, inPage, inPage + n);
+    });
+    return out;
+  }
+
+  write(offset: number, data: Uint8Array): void {
+    this.forEachPage(offset, data.length, (index, inPage, at, n) => {
+      this.ownPage(index).set(data.subarray(at, at + n), inPage);
+    });
+  }
+
+  flipBit(offset: number, bit: number): void {
+    const page = this.ownPage(Math.floor(offset / this.pageSizeBytes));
+    const at = offset % this.pageSizeBytes;
+    page[at] = (page[at] ?? 0) ^ (1 << bit);
+  }
+
+  clone(): PageImage {
+    const copy = new PageImage(this.pageSizeBytes, this.fillSeed);
+    for (const [index, page] of this.pages) copy.pages.set(index, Buffer.from(page));
+    return copy;
+  }
+
+  /** Calls fn(pageIndex, offsetInPage, offsetInRange, bytes) for each page the range touches. */
+  private forEachPage(offset: number, length: number, fn: (index: number, inPage: number, at: number, n: number) => void): void {
+    let at = 0;
+    while (at < length) {
+      const abs = offset + at;
+      const index = Math.floor(abs / this.pageSizeBytes);
+      const inPage = abs - index * this.pageSizeBytes;
+      const n = Math.min(length - at, this.pageSizeBytes - inPage);
+      fn(index, inPage, at, n);
+      at += n;
+    }
+  }
+
+  private ownPage(index: number): Buffer {
+    let page = this.pages.get(index);
+    if (page === undefined) {
+      page = this.fillPage(index) ?? Buffer.alloc(this.pageSizeBytes);
+      this.pages.set(index, page);
+    }
+    return page;
+  }
+
+  /** A never-written page: undefined for zeros (the caller's buffer already is), else its garbage. */
+  private fillPage(index: number): Buffer | undefined {
+    if (this.fillSeed === undefined) return undefined;
+    return new Rng(`${String(this.fillSeed)}/page/${index}`).bytes(this.pageSizeBytes);
+  }
+}
