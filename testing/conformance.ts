@@ -11,12 +11,13 @@
 // 1. A full listing of the engine equals the model's (keys and sizes).
 // 2. Extent accounting adds up: every extent is free, data, index, meta or
 //    superblock, and at least one metadata extent exists.
+import fc from 'fast-check';
 import { ShardStoreError } from '../src/base/index.js';
 import { ExtentOwner } from '../src/extent/index.js';
 import { formatDiskStore, openDiskStore } from '../src/store/index.js';
 import type { DiskStore, FormatOptions, ShardApi } from '../src/store/index.js';
 import { ModelStore } from './model.js';
-import { KEY_POOL, PREFIX_POOL, formatOp, keyOf, valueOf } from './ops.js';
+import { KEY_POOL, PREFIX_POOL, formatOp, formatOps, keyOf, opArb, valueOf } from './ops.js';
 import type { Op } from './ops.js';
 import { Rng } from './rng.js';
 import { SimDisk } from './sim_disk.js';
@@ -77,6 +78,11 @@ async function outcome(fn: () => Promise<string>): Promise<Outcome> {
   }
 }
 
+/** A key as it shows in a listing comparison: short, and the same for equal keys. */
+export function keyDigest(key: Buffer): string {
+  return key.length <= 12 ? key.toString('hex') : `${key.subarray(0, 6).toString('hex')}..${key.length}B`;
+}
+
 function digest(buf: Buffer): string {
   return `${buf.length}B:${buf.subarray(0, 8).toString('hex')}..${buf.subarray(-8).toString('hex')}`;
 }
@@ -117,7 +123,7 @@ export async function apply(api: ShardApi, op: Op): Promise<Outcome> {
       return outcome(async () => {
         const startAfter = op.startAfter < 0 ? undefined : KEY_POOL[op.startAfter];
         const r = await api.list({ prefix: PREFIX_POOL[op.prefix] ?? Buffer.alloc(0), limit: op.limit, ...(startAfter === undefined ? {} : { startAfter }) });
-        return `${r.shards.map((s) => `${s.key.toString('hex')}=${s.sizeBytes}`).join(',')}${r.truncated ? ' +more' : ''}`;
+        return `${r.shards.map((s) => `${keyDigest(s.key)}=${s.sizeBytes}`).join(',')}${r.truncated ? ' +more' : ''}`;
       });
     default:
       return { ok: 'background' };
@@ -192,7 +198,7 @@ export class Harness {
   private async checkInvariants(step: number): Promise<void> {
     const all = async (api: ShardApi): Promise<string> => {
       const r = await api.list({});
-      return r.shards.map((s) => `${s.key.toString('hex')}=${s.sizeBytes}`).join(',');
+      return r.shards.map((s) => `${keyDigest(s.key)}=${s.sizeBytes}`).join(',');
     };
     const [model, engine] = [await all(this.model), await all(this.store)];
     if (model !== engine) throw new ConformanceFailure(`after step ${step}: listing differs: model [${model}] engine [${engine}]`, step);
@@ -222,3 +228,22 @@ export async function runSequence(ops: readonly Op[], config: EngineConfig, seed
     await h.close().catch((err: unknown) => void err);
   }
 }
+
+export async function checkConformance(options: { seed: number; numRuns: number; minLength?: number; config?: EngineConfig; shrink?: boolean }): Promise<fc.RunDetails<[Op[]]>> {
+  const config = options.config ?? SMALL_CONFIG;
+  const ops = fc.array(opArb(config), { minLength: options.minLength ?? 50, maxLength: 80 });
+  return fc.check(
+    fc.asyncProperty(ops, async (seq) => {
+      const failure = await runSequence(seq, config, options.seed);
+      if (failure !== undefined) throw failure;
+    }),
+    { seed: options.seed, numRuns: options.numRuns, endOnFailure: options.shrink === false },
+  );
+}
+
+export function reportConformance(details: fc.RunDetails<[Op[]]>): string {
+  const ce = details.counterexample?.[0];
+  const error = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+  return `seed ${details.seed} path ${details.counterexample === null ? '-' : details.counterexamplePath}\n${error}\nminimized sequence:\n${ce === undefined ? '' : formatOps(ce)}`;
+}
+

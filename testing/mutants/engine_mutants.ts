@@ -1,0 +1,70 @@
+// Broken variants caught by the conformance check (no crash needed).
+import { alignUp, ChunkStore, CHUNK_ALIGN_BYTES, CHUNK_HEADER_BYTES, CHUNK_OVERHEAD_BYTES, checkChunk, parseHeader } from '../../src/chunk/index.js';
+import type { ScanOptions, ScannedChunk } from '../../src/chunk/index.js';
+import { ExtentManager } from '../../src/extent/index.js';
+import type { ExtentRecord } from '../../src/extent/index.js';
+import { LsmIndex } from '../../src/index/index.js';
+import type { IndexMutation } from '../../src/index/index.js';
+import { patch } from './mutant.js';
+import type { Mutant } from './mutant.js';
+
+/** The index drops deletes: a lookup that ignores tombstones resurrects the old value. */
+export const indexIgnoresTombstones: Mutant = {
+  name: 'index-ignores-tombstones',
+  bugClass: 'lookup ignores tombstones (deleted shard comes back)',
+  caughtBy: 'conformance',
+  install: () =>
+    patch(LsmIndex.prototype, 'apply', (original) =>
+      function (this: LsmIndex, mutations: readonly IndexMutation[], seq: number): void {
+        original.call(this, mutations.filter((m) => m.value !== null), seq);
+      },
+    ),
+};
+
+/**
+ * The scan steps one alignment unit too far after a chunk that ends within
+ * 64 bytes past a page boundary: the paper's "off-by-one in reclamation for
+ * chunks near the page size". Here it hits metadata log replay.
+ */
+export const scanOffByOneNearPage: Mutant = {
+  name: 'scan-off-by-one-near-page',
+  bugClass: 'chunk scan off by one for chunks near the page size',
+  caughtBy: 'conformance',
+  install: () =>
+    patch(ChunkStore.prototype, 'scan', () =>
+      async function* (this: ChunkStore, extent: number, options: ScanOptions = {}): AsyncGenerator<ScannedChunk> {
+        const end = this.extents.writePointer(extent);
+        const page = this.extents.geometry.pageSizeBytes;
+        let pos = 0;
+        while (pos + CHUNK_OVERHEAD_BYTES <= end) {
+          const head = await this.extents.read(extent, pos, CHUNK_HEADER_BYTES);
+          const header = parseHeader(head);
+          const length = header === undefined ? 0 : CHUNK_OVERHEAD_BYTES + header.payloadBytes;
+          const checked = header !== undefined && pos + length <= end ? checkChunk(await this.extents.read(extent, pos, length)) : 'bad';
+          if (header === undefined || typeof checked === 'string') {
+            if (options.stopAtDamage === true) return;
+            pos += CHUNK_ALIGN_BYTES;
+            continue;
+          }
+          yield { locator: { extent, offset: pos, length }, kind: header.kind, payload: Buffer.from(checked.payload) };
+          const next = alignUp(pos + length);
+          pos = next % page > 0 && next % page <= 64 ? next + CHUNK_ALIGN_BYTES : next;
+        }
+      },
+    ),
+};
+
+/** Write pointers are never persisted: after a reboot, data below them is out of reach. */
+export const writePointerNotRecorded: Mutant = {
+  name: 'write-pointer-not-recorded',
+  bugClass: 'missing write-pointer update in the metadata',
+  caughtBy: 'conformance',
+  install: () =>
+    patch(ExtentManager.prototype, 'takeChanges', (original) =>
+      function (this: ExtentManager): ExtentRecord[] {
+        return original.call(this).map((r) => ({ ...r, writePointer: 0 }));
+      },
+    ),
+};
+
+export const ENGINE_MUTANTS: readonly Mutant[] = [indexIgnoresTombstones, scanOffByOneNearPage, writePointerNotRecorded];
