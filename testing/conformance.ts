@@ -31,6 +31,7 @@ export interface EngineConfig {
   readonly memtableFlushBytes: number;
   readonly compactionFanIn: number;
   readonly maxManifestBytes: number;
+  readonly maxLogBytes: number;
 }
 
 /** Tiny extents and cache, so extent boundaries, chunk splits, cache misses and log rolls happen. */
@@ -43,6 +44,7 @@ export const SMALL_CONFIG: EngineConfig = {
   memtableFlushBytes: 2048,
   compactionFanIn: 3,
   maxManifestBytes: 16 * 1024,
+  maxLogBytes: 3000,
 };
 
 export class ConformanceFailure extends Error {
@@ -63,7 +65,11 @@ export function formatOptions(config: EngineConfig, random: Rng): FormatOptions 
     memtableFlushBytes: config.memtableFlushBytes,
     compactionFanIn: config.compactionFanIn,
     maxManifestBytes: config.maxManifestBytes,
+    maxLogBytes: config.maxLogBytes,
     random,
+    // Background work is driven by the sequence's own operations, so a
+    // sequence replays exactly.
+    background: false,
   };
 }
 
@@ -180,6 +186,9 @@ export class Harness {
         return { ok: 'background' };
       case 'compact':
         await this.store.compact();
+        return { ok: 'background' };
+      case 'reclaim':
+        await this.store.reclaim({ maxExtents: 2, maxLiveRatio: 1 });
         return { ok: 'background' };
       case 'reboot':
         await this.reboot();

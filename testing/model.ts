@@ -117,6 +117,9 @@ export class ModelStore implements ShardApi {
       extentsMeta: 0,
       commits: 0,
       flushes: 0,
+      reclaimedExtents: 0,
+      reclaimedBytes: 0,
+      movedBytes: 0,
     };
   }
 

@@ -17,6 +17,7 @@ export type Op =
   | { readonly op: 'commit' }
   | { readonly op: 'flush' }
   | { readonly op: 'compact' }
+  | { readonly op: 'reclaim' }
   | { readonly op: 'reboot' };
 
 /** Key pool: shared prefixes, a binary key, a long key. Index KEY_POOL.length+ means "a fresh key". */
@@ -96,7 +97,7 @@ export function opArb(p: SizeProfile, w: AlphabetWeights = DEFAULT_WEIGHTS): fc.
     startAfter: fc.integer({ min: -1, max: KEY_POOL.length - 1 }),
     limit: fc.integer({ min: 1, max: 6 }),
   });
-  const background = fc.constantFrom<Op>({ op: 'commit' }, { op: 'flush' }, { op: 'compact' });
+  const background = fc.constantFrom<Op>({ op: 'commit' }, { op: 'flush' }, { op: 'compact' }, { op: 'reclaim' });
   return fc.oneof(
     { weight: w.put, arbitrary: put },
     { weight: w.read, arbitrary: read },

@@ -4,11 +4,16 @@
 // bug), which `invalidateExtent` does and ChunkStore wires to resets.
 //
 // Invariants:
-// 1. Cached bytes never exceed capacityBytes.
+// 1. Cached bytes never exceed capacityBytes; a cache of capacity 0 keeps
+//    nothing.
 // 2. After invalidateExtent(e) returns, no lookup in extent e hits until a
 //    new insert.
+// 3. A lookup hits only for the kind and framed length the payload was
+//    inserted with: a locator that disagrees goes to the disk, whose
+//    verification refuses it (a hit must not skip the read's checks).
 import { assert } from '../base/index.js';
-import type { Locator } from './chunk_format.js';
+import { CHUNK_OVERHEAD_BYTES } from './chunk_format.js';
+import type { ChunkKind, Locator } from './chunk_format.js';
 
 export interface BufferCacheStats {
   hits: number;
@@ -18,8 +23,13 @@ export interface BufferCacheStats {
   entries: number;
 }
 
+interface Entry {
+  readonly kind: ChunkKind;
+  readonly payload: Buffer;
+}
+
 export class BufferCache {
-  private readonly entries = new Map<number, Buffer>();
+  private readonly entries = new Map<number, Entry>();
   private readonly byExtent = new Map<number, Set<number>>();
   private bytes = 0;
   readonly counters = { hits: 0, misses: 0, evictions: 0 };
@@ -31,10 +41,10 @@ export class BufferCache {
     assert(capacityBytes >= 0, 'cache capacity must be >= 0');
   }
 
-  get(loc: Locator): Buffer | undefined {
+  get(loc: Locator, kind: ChunkKind): Buffer | undefined {
     const key = this.key(loc);
     const hit = this.entries.get(key);
-    if (hit === undefined || hit.length > loc.length) {
+    if (hit === undefined || hit.kind !== kind || CHUNK_OVERHEAD_BYTES + hit.payload.length !== loc.length) {
       this.counters.misses++;
       return undefined;
     }
@@ -42,15 +52,15 @@ export class BufferCache {
     this.entries.delete(key);
     this.entries.set(key, hit);
     this.counters.hits++;
-    return hit;
+    return hit.payload;
   }
 
-  /** Keep `payload` for `loc`; entries larger than 1/4 of the cache are not kept. */
-  insert(loc: Locator, payload: Buffer): void {
-    if (payload.length * 4 > this.capacityBytes) return;
+  /** Keep the verified `payload` of the chunk at `loc`; entries larger than 1/4 of the cache are not kept. */
+  insert(loc: Locator, kind: ChunkKind, payload: Buffer): void {
+    if (this.capacityBytes === 0 || payload.length * 4 > this.capacityBytes) return;
     const key = this.key(loc);
     this.remove(key, loc.extent);
-    this.entries.set(key, payload);
+    this.entries.set(key, { kind, payload });
     this.bytes += payload.length;
     let set = this.byExtent.get(loc.extent);
     if (set === undefined) this.byExtent.set(loc.extent, (set = new Set()));
@@ -62,8 +72,8 @@ export class BufferCache {
     const set = this.byExtent.get(extent);
     if (set === undefined) return;
     for (const key of set) {
-      const buf = this.entries.get(key);
-      if (buf !== undefined) this.bytes -= buf.length;
+      const entry = this.entries.get(key);
+      if (entry !== undefined) this.bytes -= entry.payload.length;
       this.entries.delete(key);
     }
     this.byExtent.delete(extent);
@@ -80,7 +90,7 @@ export class BufferCache {
   private remove(key: number, extent: number): void {
     const old = this.entries.get(key);
     if (old === undefined) return;
-    this.bytes -= old.length;
+    this.bytes -= old.payload.length;
     this.entries.delete(key);
     this.byExtent.get(extent)?.delete(key);
   }

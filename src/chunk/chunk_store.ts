@@ -15,7 +15,7 @@
 import { assert, CorruptionError } from '../base/index.js';
 import type { RandomSource } from '../base/index.js';
 import type { Dependency } from '../dependency/index.js';
-import type { ExtentManager, ExtentOwner } from '../extent/index.js';
+import type { AllocateOptions, ExtentManager, ExtentOwner } from '../extent/index.js';
 import type { BufferCache } from './buffer_cache.js';
 import { checkChunk, frameChunk, parseHeader, verifyChunk } from './chunk_codec.js';
 import { CHUNK_ALIGN_BYTES, CHUNK_HEADER_BYTES, CHUNK_OVERHEAD_BYTES, alignUp } from './chunk_format.js';
@@ -68,7 +68,7 @@ export class ChunkStore {
 
   /** Read and verify a chunk's payload. Throws CorruptionError. */
   async read(loc: Locator, kind: ChunkKind): Promise<Buffer> {
-    const cached = this.cache.get(loc);
+    const cached = this.cache.get(loc, kind);
     if (cached !== undefined) return cached;
     if (loc.length < CHUNK_OVERHEAD_BYTES) throw new CorruptionError(`locator length ${loc.length} below chunk overhead`);
     this.counters.reads++;
@@ -80,7 +80,7 @@ export class ChunkStore {
       this.counters.corrupt++;
       throw err;
     }
-    this.cache.insert(loc, payload);
+    this.cache.insert(loc, kind, payload);
     return payload;
   }
 
@@ -136,7 +136,7 @@ export class ChunkStream implements ChunkIo {
   constructor(
     private readonly store: ChunkStore,
     readonly owner: ExtentOwner,
-    private readonly options: { useReserve?: boolean } = {},
+    private readonly options: AllocateOptions = {},
   ) {
     this.maxPayloadBytes = store.maxPayloadBytes;
   }
@@ -164,14 +164,13 @@ export class ChunkStream implements ChunkIo {
 
   private extentFor(payloadBytes: number): number {
     const extents = this.store.extents;
-    if (this.open !== undefined && extents.owner(this.open) === this.owner && this.store.fits(this.open, payloadBytes)) {
-      return this.open;
-    }
+    const usable = (e: number): boolean => extents.owner(e) === this.owner && !extents.isSealed(e) && this.store.fits(e, payloadBytes);
+    if (this.open !== undefined && usable(this.open)) return this.open;
     // Reuse a partly filled extent of ours before taking a fresh one, so a
     // reopen does not strand the free tail of every open extent.
     let best: number | undefined;
     for (const e of extents.extentsOwnedBy(this.owner)) {
-      if (this.store.fits(e, payloadBytes) && (best === undefined || extents.freeBytes(e) > extents.freeBytes(best))) {
+      if (usable(e) && (best === undefined || extents.freeBytes(e) > extents.freeBytes(best))) {
         best = e;
       }
     }

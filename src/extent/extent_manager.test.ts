@@ -86,14 +86,19 @@ void test('allocate: skips superblock extents, round-robin, owners tracked', () 
   assert.throws(() => extents.owner(99), CorruptionError);
 });
 
-void test('NoSpaceError: the reserve is kept for callers that may use it', () => {
-  const { extents } = setup(2);
-  for (let i = 0; i < 4; i++) extents.allocate(ExtentOwner.Data);
+void test('NoSpaceError: the reserve is kept for callers that may use it, in order', () => {
+  // Foreground stops at the reserve (3 here); reclamation may go down to 2
+  // free extents, index work to 1, and only a log roll takes the last one.
+  const { extents } = setup(3);
+  for (let i = 0; i < 3; i++) extents.allocate(ExtentOwner.Data);
   assert.throws(() => extents.allocate(ExtentOwner.Data), NoSpaceError);
-  assert.equal(extents.countFree(), 2); // refused without taking anything
-  extents.allocate(ExtentOwner.Index, { useReserve: true });
-  extents.allocate(ExtentOwner.Meta, { useReserve: true });
-  assert.throws(() => extents.allocate(ExtentOwner.Meta, { useReserve: true }), NoSpaceError);
+  assert.equal(extents.countFree(), 3); // refused without taking anything
+  extents.allocate(ExtentOwner.Data, { reserve: 'reclaim' });
+  assert.throws(() => extents.allocate(ExtentOwner.Data, { reserve: 'reclaim' }), NoSpaceError);
+  extents.allocate(ExtentOwner.Index, { reserve: 'index' });
+  assert.throws(() => extents.allocate(ExtentOwner.Index, { reserve: 'index' }), NoSpaceError);
+  extents.allocate(ExtentOwner.Meta, { reserve: 'log' });
+  assert.throws(() => extents.allocate(ExtentOwner.Meta, { reserve: 'log' }), NoSpaceError);
 });
 
 void test('append lands at the write pointer; reads below it work, beyond it are refused', async () => {

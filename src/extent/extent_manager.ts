@@ -41,11 +41,23 @@ interface ExtentState {
   recordedOwner: ExtentOwner;
   recordedWritePointer: number;
   reusableAfter: Dependency;
+  /** No more appends: the extent is being reclaimed. */
+  sealed: boolean;
 }
 
+/**
+ * Who may take the last free extents. Foreground puts stop at the reserve;
+ * reclamation may go down to 2 free extents, index flushes and compaction
+ * to 1, and a metadata log roll may take the last one. So reclamation can
+ * always make progress, and a log roll (which also writes the memtable out)
+ * is never starved by the work that frees space.
+ */
+export type ReserveClass = 'foreground' | 'reclaim' | 'index' | 'log';
+
+const RESERVE_FLOOR: Record<Exclude<ReserveClass, 'foreground'>, number> = { reclaim: 2, index: 1, log: 0 };
+
 export interface AllocateOptions {
-  /** May take extents from the reserve kept for reclamation and index work. */
-  useReserve?: boolean;
+  readonly reserve?: ReserveClass;
 }
 
 export class ExtentManager {
@@ -68,6 +80,7 @@ export class ExtentManager {
         recordedOwner: owner,
         recordedWritePointer: 0,
         reusableAfter: Dependency.none,
+        sealed: false,
       });
     }
     this.nextAllocation = geometry.superblockExtents;
@@ -142,7 +155,8 @@ export class ExtentManager {
   allocate(owner: ExtentOwner, options: AllocateOptions = {}): number {
     assert(owner !== ExtentOwner.Free && owner !== ExtentOwner.Superblock, `cannot allocate for ${owner}`);
     const free = this.countFree();
-    const floor = options.useReserve === true ? 0 : this.reserveExtents;
+    const cls = options.reserve ?? 'foreground';
+    const floor = cls === 'foreground' ? this.reserveExtents : RESERVE_FLOOR[cls];
     if (free <= floor) {
       throw new NoSpaceError(`no free extent for ${ExtentOwner[owner]} (${free} free, ${floor} reserved)`);
     }
@@ -153,6 +167,7 @@ export class ExtentManager {
       if (s.owner !== ExtentOwner.Free || !s.reusableAfter.isPersistent()) continue;
       assert(s.writePointer === 0 && s.pending.length === 0, `free extent ${e} not empty`);
       s.owner = owner;
+      s.sealed = false;
       this.dirty.add(e);
       this.nextAllocation = (e + 1) % n;
       return e;
@@ -167,6 +182,7 @@ export class ExtentManager {
   append(extent: number, data: Uint8Array, after: Dependency = Dependency.none): { offset: number; dependency: Dependency } {
     const s = this.state(extent);
     assert(s.owner !== ExtentOwner.Free && s.owner !== ExtentOwner.Superblock, `append to ${ExtentOwner[s.owner]} extent ${extent}`);
+    assert(!s.sealed, `append to sealed extent ${extent}`);
     const offset = s.writePointer;
     assert(offset + data.length <= this.geometry.extentSizeBytes, `append beyond extent ${extent}`);
     const dependency = this.io.write(this.diskOffset(extent, offset), data, after);
@@ -202,8 +218,25 @@ export class ExtentManager {
     s.writePointer = 0;
     s.pending = [];
     s.reusableAfter = reusableAfter;
+    s.sealed = false;
     this.dirty.add(extent);
     for (const fn of this.resetListeners) fn(extent);
+  }
+
+  /** Refuse further appends to `extent` (reclamation is emptying it). */
+  seal(extent: number): void {
+    this.state(extent).sealed = true;
+  }
+
+  isSealed(extent: number): boolean {
+    return this.state(extent).sealed;
+  }
+
+  /** Resolves when no append to `extent` is queued or in flight (failed ones count as settled). */
+  async writesSettled(extent: number): Promise<void> {
+    const s = this.state(extent);
+    const open = s.pending.filter((p) => !p.dependency.isPersistent() && p.dependency.failure() === undefined);
+    await Promise.allSettled(open.map((p) => p.dependency.persisted()));
   }
 
   /** Called on every reset (buffer caches drop the extent's pages). */

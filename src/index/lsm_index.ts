@@ -191,13 +191,13 @@ export class LsmIndex {
    * run's maxSeq; keys of 1..1024 bytes; valid values. All or nothing.
    */
   apply(mutations: readonly IndexMutation[], seq: number): void {
-    assert(Number.isSafeInteger(seq) && seq >= 0, `apply: bad seq ${seq}`);
-    assert(seq > this.floorSeq, `apply: seq ${seq} is already in the runs (up to ${this.floorSeq})`);
-    assert(seq >= this.lastApplySeq, `apply: seq ${seq} below ${this.lastApplySeq}`);
+    if (!Number.isSafeInteger(seq) || seq <= this.floorSeq || seq < this.lastApplySeq) {
+      throw new AssertionError(`apply: seq ${seq} not above ${this.floorSeq} (in the runs) and at least ${this.lastApplySeq}`);
+    }
     for (const m of mutations) {
       assertKey(m.key);
       const problem = m.value === null ? undefined : indexValueProblem(m.value);
-      assert(problem === undefined, `apply: invalid index value: ${problem ?? ''}`);
+      if (problem !== undefined) throw new AssertionError(`apply: invalid index value: ${problem}`);
     }
     for (const m of mutations) this.active.put(m.key, m.value, seq);
     this.lastApplySeq = seq;
@@ -365,7 +365,7 @@ export class LsmIndex {
     j.handles.forEach((h, i) => assert(runs[start + i] === h, 'finishCompaction: inputs no longer adjacent'));
     const out = j.output;
     const replacement = out === undefined ? [] : [new RunHandle(out.descriptor, this.io, this.cache, this.reads, out)];
-    const next = [...replacement, ...runs.slice(0, start), ...runs.slice(start + j.handles.length)];
+    const next = [...runs.slice(0, start), ...replacement, ...runs.slice(start + j.handles.length)];
     this.install(next);
     this.closeCompaction(j);
     this.ops.compactions++;
@@ -415,6 +415,17 @@ export class LsmIndex {
   }
 
   // ------------------------------------------------------------ accounting
+
+  /**
+   * Compactions in the middle of writing: their chunks are not counted by
+   * liveIndexBytesByExtent until the output is complete, so no index extent
+   * may be reset while this is above zero.
+   */
+  get compactionsWriting(): number {
+    let n = 0;
+    for (const j of this.compactions) if (j.state === 'writing') n++;
+    return n;
+  }
 
   /** Every chunk of a run (index root, index parts, blocks). */
   chunksOf(run: RunDescriptor): Promise<Locator[]> {

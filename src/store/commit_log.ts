@@ -23,12 +23,13 @@
 // 4. After a record write fails, no later record is written (the log would
 //    have a hole); the store becomes read-only.
 import { assert, IoError } from '../base/index.js';
-import { ChunkKind } from '../chunk/index.js';
+import { ChunkKind, locatorEquals } from '../chunk/index.js';
 import type { ChunkStore } from '../chunk/index.js';
 import { Dependency, Latch } from '../dependency/index.js';
 import { ExtentOwner } from '../extent/index.js';
 import type { ExtentManager } from '../extent/index.js';
-import type { IndexMutation, LsmIndex, RunDescriptor } from '../index/index.js';
+import type { IndexMutation, IndexValue, LsmIndex, RunDescriptor } from '../index/index.js';
+import type { LiveBytes, Relocation } from '../reclaim/index.js';
 import type { Superblock } from '../superblock/index.js';
 import { encodeManifest, encodeMetaRecord } from './metalog_format.js';
 
@@ -50,6 +51,11 @@ export interface CommitLogState {
   flushedThroughSeq: number;
 }
 
+/** Map key for a key: one char per byte, so equal keys give equal strings. */
+export function keyString(key: Buffer): string {
+  return key.toString('latin1');
+}
+
 type FlushJob = NonNullable<ReturnType<LsmIndex['beginFlush']>>;
 
 interface WrittenFlush {
@@ -63,12 +69,13 @@ export class CommitLog {
   /** The cycle being written. */
   private committing = new Map<string, StagedMutation>();
   private runChanges: RunChange[] = [];
+  private relocations: Relocation[] = [];
   private latch = new Latch('commit');
   private latchWanted = false;
   private running = false;
   private flushRequested = false;
   private failure: Error | undefined;
-  readonly counters = { commits: 0, records: 0, rolls: 0, indexFlushes: 0, mutations: 0 };
+  readonly counters = { commits: 0, records: 0, rolls: 0, indexFlushes: 0, mutations: 0, relocations: 0 };
 
   constructor(
     private readonly extents: ExtentManager,
@@ -77,6 +84,8 @@ export class CommitLog {
     private readonly superblock: Superblock,
     private readonly state: CommitLogState,
     private readonly memtableFlushBytes: number,
+    private readonly live: LiveBytes,
+    private readonly maxLogBytes: number,
   ) {}
 
   get failed(): Error | undefined {
@@ -164,11 +173,17 @@ export class CommitLog {
     this.staged = new Map();
     const changes = this.runChanges;
     this.runChanges = [];
-    const mutations = [...this.committing.values()].sort((a, b) => Buffer.compare(a.key, b.key));
+    const relocations = this.relocations;
+    this.relocations = [];
     try {
+      await this.applyRelocations(relocations);
+      const mutations = [...this.committing.values()].sort((a, b) => Buffer.compare(a.key, b.key));
       await Dependency.all(mutations.map((m) => m.dataDependency)).persisted();
       const flush = this.wantFlush() ? await this.writeMemtable() : undefined;
-      const seq = await this.appendRecord(mutations, changes, flush);
+      // The index does not change until apply, so the values being replaced
+      // can be looked up while the record is written.
+      const [seq, previous] = await Promise.all([this.appendRecord(mutations, changes, flush), this.lookupAll(mutations)]);
+      mutations.forEach((m, i) => this.live.replace(previous[i], m.value));
       this.index.apply(mutations, seq);
       for (const c of changes) c.onDurable();
       this.counters.commits++;
@@ -180,6 +195,39 @@ export class CommitLog {
     } finally {
       this.committing = new Map();
     }
+  }
+
+  /** Stage relocations by reclamation; each applies only if its key still points at the original. */
+  stageRelocations(relocations: readonly Relocation[]): Dependency {
+    this.throwIfFailed();
+    this.relocations.push(...relocations);
+    return this.nextCycle();
+  }
+
+  /**
+   * Turn relocations into mutations of this cycle: replace the locator in
+   * the newest value of the key (this cycle's mutation, else the index), if
+   * that value still points at the original; otherwise drop it (the key was
+   * overwritten or deleted, which wins).
+   */
+  private async applyRelocations(relocations: readonly Relocation[]): Promise<void> {
+    for (const r of relocations) {
+      const k = keyString(r.key);
+      const staged = this.committing.get(k);
+      const current = staged !== undefined ? staged.value : await this.index.lookup(r.key);
+      if (current === null || current === undefined) continue;
+      const at = current.chunks.findIndex((c) => locatorEquals(c, r.from));
+      if (at < 0) continue;
+      const chunks = current.chunks.slice();
+      chunks[at] = r.to;
+      const dataDependency = (staged?.dataDependency ?? Dependency.none).and(r.dependency);
+      this.committing.set(k, { key: r.key, value: { sizeBytes: current.sizeBytes, chunks }, dataDependency });
+      this.counters.relocations++;
+    }
+  }
+
+  private lookupAll(mutations: readonly StagedMutation[]): Promise<Array<IndexValue | undefined>> {
+    return Promise.all(mutations.map((m) => this.index.lookup(m.key)));
   }
 
   private wantFlush(): boolean {
@@ -216,7 +264,8 @@ export class CommitLog {
     };
     let pendingFlush = flush;
     let record = build(pendingFlush);
-    if (!this.chunks.fits(this.state.logExtent, record.length)) {
+    const logEnd = this.extents.writePointer(this.state.logExtent) + record.length;
+    if (logEnd > this.maxLogBytes || !this.chunks.fits(this.state.logExtent, record.length)) {
       // The checkpoint written by the roll takes the flushed run (if any).
       await this.roll(pendingFlush);
       pendingFlush = undefined;
@@ -246,7 +295,7 @@ export class CommitLog {
     const flush = flushed ?? (await this.writeMemtable());
     const flushedThroughSeq = flush?.job.maxSeq ?? this.state.flushedThroughSeq;
     const oldLog = this.state.logExtent;
-    const newLog = this.extents.allocate(ExtentOwner.Meta, { useReserve: true });
+    const newLog = this.extents.allocate(ExtentOwner.Meta, { reserve: 'log' });
     const checkpoint = new Latch('checkpoint');
     this.extents.reset(oldLog, checkpoint.dependency);
     this.extents.takeChanges();

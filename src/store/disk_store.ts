@@ -12,7 +12,7 @@
 // Life of a get: the commit log's overlay (staged or committing), then the
 // index (memtable, runs newest first); then the data chunks, each verified
 // and checked to belong to the key.
-import { ClosedError, InvalidArgumentError, NotFoundError } from '../base/index.js';
+import { ClosedError, InvalidArgumentError, NoSpaceError, NotFoundError } from '../base/index.js';
 import { ChunkStream } from '../chunk/index.js';
 import type { ChunkStore } from '../chunk/index.js';
 import { Dependency } from '../dependency/index.js';
@@ -24,9 +24,13 @@ import type { LsmIndex } from '../index/index.js';
 import type { IndexValue } from '../index/index.js';
 import type { Superblock } from '../superblock/index.js';
 import type { Label } from '../superblock/index.js';
-import { CommitLog } from './commit_log.js';
+import { CommitLog, keyString } from './commit_log.js';
 import type { CommitLogState } from './commit_log.js';
-import { listMerged } from './list.js';
+import { listMerged, successor } from './list.js';
+import { LiveBytes, Reclaimer } from '../reclaim/index.js';
+import type { ReclaimHost, ReclaimOptions } from '../reclaim/index.js';
+import { ReadTracker } from './read_tracker.js';
+import { Background } from './background.js';
 import type { StoreOptions } from './store_options.js';
 import { resolveStoreOptions } from './store_options.js';
 import { ValueWriter, readValueRange } from './value_io.js';
@@ -40,13 +44,19 @@ export interface DiskStoreParts {
   readonly extents: ExtentManager;
   readonly chunks: ChunkStore;
   readonly index: LsmIndex;
+  readonly indexStream: ChunkStream;
   readonly superblock: Superblock;
   readonly state: CommitLogState;
 }
 
 export class DiskStore implements ShardApi {
   private readonly dataStream: ChunkStream;
+  private readonly reclaimStream: ChunkStream;
   readonly log: CommitLog;
+  readonly live = new LiveBytes();
+  readonly reads = new ReadTracker();
+  readonly reclaimer: Reclaimer;
+  private readonly background: Background;
   private closed = false;
   private readonly options: Required<StoreOptions>;
 
@@ -54,9 +64,60 @@ export class DiskStore implements ShardApi {
     readonly parts: DiskStoreParts,
     options: StoreOptions,
   ) {
-    this.options = resolveStoreOptions(options, parts.label.geometry.extentSizeBytes);
+    this.options = resolveStoreOptions(options, parts.label.geometry.extentSizeBytes, parts.label.geometry.extentCount);
     this.dataStream = new ChunkStream(parts.chunks, ExtentOwner.Data);
-    this.log = new CommitLog(parts.extents, parts.chunks, parts.index, parts.superblock, parts.state, this.options.memtableFlushBytes);
+    this.reclaimStream = new ChunkStream(parts.chunks, ExtentOwner.Data, { reserve: 'reclaim' });
+    this.log = new CommitLog(parts.extents, parts.chunks, parts.index, parts.superblock, parts.state, this.options.memtableFlushBytes, this.live, this.options.maxLogBytes);
+    this.reclaimer = new Reclaimer(parts.extents, parts.chunks, this.reclaimStream, this.live, this.reclaimHost(), () => this.openExtents());
+    this.background = new Background(
+      {
+        needsCompaction: () => parts.index.stats().runsPerLevel.some((n) => n >= this.options.compactionFanIn),
+        compact: () => this.compact(),
+        reclaim: (o) => this.reclaimer.reclaim(o),
+        get freeExtents(): number {
+          return parts.extents.countFree();
+        },
+      },
+      this.options,
+    );
+  }
+
+  /** Walk the committed index once to count live bytes per data extent (at open). */
+  async rebuildLiveBytes(): Promise<void> {
+    this.live.clear();
+    let from: Buffer | undefined;
+    for (;;) {
+      const page = await this.parts.index.scan({ ...(from === undefined ? {} : { from }), limit: 1024 });
+      for (const entry of page) this.live.add(entry.value);
+      const last = page[page.length - 1];
+      if (page.length < 1024 || last === undefined) return;
+      from = successor(last.key);
+    }
+  }
+
+  /** Reclaim data extents now (the control-plane call); returns how many were reset. */
+  async reclaim(options: ReclaimOptions = {}): Promise<number> {
+    this.checkOpen();
+    return this.reclaimer.reclaim(options);
+  }
+
+  /** Extents open for appends: never chosen as reclamation victims. */
+  private openExtents(): ReadonlySet<number> {
+    const out = new Set<number>();
+    for (const s of [this.dataStream, this.reclaimStream]) if (s.openExtent !== undefined) out.add(s.openExtent);
+    return out;
+  }
+
+  private reclaimHost(): ReclaimHost {
+    return {
+      newestValue: async (key) => {
+        const staged = this.log.overlay(keyString(key));
+        return staged !== undefined ? staged.value : this.parts.index.lookup(key);
+      },
+      relocate: (relocations) => this.log.stageRelocations(relocations),
+      nextCycle: () => this.log.nextCycle(),
+      readersDrained: () => this.reads.drained(),
+    };
   }
 
   get label(): Label {
@@ -68,11 +129,19 @@ export class DiskStore implements ShardApi {
     checkKey(key);
     this.log.throwIfFailed();
     const writer = new ValueWriter(this.dataStream, key, this.maxChunkDataBytes(key), this.options.streamWindowChunks);
-    if (value instanceof Uint8Array) await writer.push(value);
-    else for await (const piece of value) await writer.push(piece);
-    const { value: indexValue, dependency } = await writer.finish();
-    this.checkOpen();
-    return this.log.stage(keyString(key), { key, value: indexValue, dataDependency: dependency });
+    try {
+      if (value instanceof Uint8Array) await writer.push(value);
+      else for await (const piece of value) await writer.push(piece);
+      const { value: indexValue, dependency } = await writer.finish();
+      this.checkOpen();
+      const staged = this.log.stage(keyString(key), { key, value: indexValue, dataDependency: dependency });
+      this.background.kick();
+      return staged;
+    } catch (err: unknown) {
+      // Chunks already written for this value are garbage; reclamation takes them back.
+      if (err instanceof NoSpaceError) this.background.kick();
+      throw err;
+    }
   }
 
   async get(key: Buffer): Promise<Buffer> {
@@ -82,13 +151,25 @@ export class DiskStore implements ShardApi {
     return parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts);
   }
 
+  /**
+   * Resolve the value's chunks now (a snapshot) and stream them as the body
+   * is consumed. REQUIRES: the caller consumes the body to its end or calls
+   * its return(): until then reclamation will not reset the extents it
+   * reads.
+   */
   async read(key: Buffer, range?: ByteRange): Promise<ShardReader> {
-    const value = await this.lookup(key);
-    const r = range ?? { start: 0, end: value.sizeBytes };
-    if (!(r.start >= 0 && r.start <= r.end && r.end <= value.sizeBytes)) {
-      throw new InvalidArgumentError(`range [${r.start}, ${r.end}) outside value of ${value.sizeBytes} bytes`);
+    const end = this.reads.begin();
+    try {
+      const value = await this.lookup(key);
+      const r = range ?? { start: 0, end: value.sizeBytes };
+      if (!(Number.isSafeInteger(r.start) && Number.isSafeInteger(r.end) && r.start >= 0 && r.start <= r.end && r.end <= value.sizeBytes)) {
+        throw new InvalidArgumentError(`range [${r.start}, ${r.end}) outside value of ${value.sizeBytes} bytes`);
+      }
+      return { sizeBytes: value.sizeBytes, body: tracked(readValueRange(this.parts.chunks, key, value, r), end) };
+    } catch (err: unknown) {
+      end();
+      throw err;
     }
-    return { sizeBytes: value.sizeBytes, body: readValueRange(this.parts.chunks, key, value, r) };
   }
 
   async head(key: Buffer): Promise<ShardInfo> {
@@ -99,7 +180,9 @@ export class DiskStore implements ShardApi {
   async delete(key: Buffer): Promise<Dependency> {
     await this.lookup(key);
     this.checkOpen();
-    return this.log.stage(keyString(key), { key, value: null, dataDependency: Dependency.none });
+    const staged = this.log.stage(keyString(key), { key, value: null, dataDependency: Dependency.none });
+    this.background.kick();
+    return staged;
   }
 
   async list(options: ListOptions = {}): Promise<ListResult> {
@@ -112,27 +195,52 @@ export class DiskStore implements ShardApi {
     await this.log.flushIndex();
   }
 
-  /** Merge runs until no level holds fanIn runs. */
+  /** Merge runs until no level holds fanIn runs, then free index extents no run uses. */
   async compact(): Promise<void> {
     this.checkOpen();
+    const index = this.parts.index;
     for (;;) {
-      const job = this.parts.index.pickCompaction();
-      if (job === undefined) return;
-      const { run, dependency } = await job.write(Dependency.none);
-      await dependency.persisted();
-      const index = this.parts.index;
+      const job = index.pickCompaction();
+      if (job === undefined) break;
+      let output;
+      try {
+        output = await job.write(Dependency.none);
+        await output.dependency.persisted();
+      } catch (err: unknown) {
+        index.abortCompaction(job);
+        throw err;
+      }
+      const run = output.run;
       await this.log
-        .stageRunChange({
-          added: run === undefined ? [] : [run],
-          removed: job.inputs.map((r) => r.id),
-          onDurable: () => index.finishCompaction(job, run),
-        })
+        .stageRunChange({ added: run === undefined ? [] : [run], removed: job.inputs.map((r) => r.id), onDurable: () => index.finishCompaction(job, run) })
         .persisted();
+      await index.whenUnused(job.inputs);
     }
+    this.reclaimIndexExtents();
+  }
+
+  /**
+   * Reset index extents that hold no chunk of a live run, of a run some
+   * reader still uses, or of a run being written. The reset rides on the
+   * next commit record; the extent is reused once that is durable.
+   */
+  reclaimIndexExtents(): number {
+    const extents = this.parts.extents;
+    if (this.parts.index.compactionsWriting > 0) return 0;
+    const live = this.parts.index.liveIndexBytesByExtent();
+    const open = this.parts.indexStream.openExtent;
+    let n = 0;
+    for (const e of extents.extentsOwnedBy(ExtentOwner.Index)) {
+      if ((live.get(e) ?? 0) > 0 || e === open || extents.durableWritePointer(e) !== extents.writePointer(e)) continue;
+      extents.reset(e, this.log.nextCycle());
+      n++;
+    }
+    return n;
   }
 
   async close(): Promise<void> {
     if (this.closed) return;
+    await this.background.stop();
     if (this.log.failed === undefined) await this.log.drain();
     this.closed = true;
     await this.parts.io.idle();
@@ -142,6 +250,7 @@ export class DiskStore implements ShardApi {
   /** Drop all volatile state without flushing (tests: a crash of the process). */
   abandon(): void {
     this.closed = true;
+    this.background.abandon();
     this.parts.io.abandon('store abandoned');
   }
 
@@ -158,6 +267,9 @@ export class DiskStore implements ShardApi {
       extentsMeta: e.extentsOwnedBy(ExtentOwner.Meta).length,
       commits: this.log.counters.commits,
       flushes: this.parts.io.stats.flushes,
+      reclaimedExtents: this.reclaimer.stats.extentsReclaimed,
+      reclaimedBytes: this.reclaimer.stats.bytesFreed,
+      movedBytes: this.reclaimer.stats.bytesMoved,
     };
   }
 
@@ -174,13 +286,22 @@ export class DiskStore implements ShardApi {
     return Math.min(this.options.maxChunkDataBytes, this.parts.chunks.maxPayloadBytes - 2 - key.length);
   }
 
-  private checkOpen(): void {
+  /** Free extents (excluding those waiting for the record of their reset). */
+  get freeExtents(): number {
+    return this.parts.extents.countFree();
+  }
+
+  checkOpen(): void {
     if (this.closed) throw new ClosedError('store is closed');
   }
 }
 
-export function keyString(key: Buffer): string {
-  return key.toString('latin1');
+async function* tracked(body: AsyncGenerator<Buffer>, end: () => void): AsyncGenerator<Buffer> {
+  try {
+    yield* body;
+  } finally {
+    end();
+  }
 }
 
 export function checkKey(key: Buffer): void {

@@ -9,6 +9,7 @@ import type { Dependency } from '../dependency/index.js';
 import type { Disk } from '../disk/index.js';
 import { FileDisk } from '../disk/index.js';
 import type { DiskStore } from './disk_store.js';
+import type { ReclaimOptions } from '../reclaim/index.js';
 import { listLimit } from './list.js';
 import type { NodeOptions } from './node_options.js';
 import { formatDiskStore, openDiskStore } from './open.js';
@@ -88,6 +89,12 @@ export class ShardNode implements ShardApi {
     await Promise.all(this.stores.map((s) => s.compact()));
   }
 
+  /** Reclaim on every disk; returns the extents reset. */
+  async reclaim(options: ReclaimOptions = {}): Promise<number> {
+    const n = await Promise.all(this.stores.map((s) => s.reclaim(options)));
+    return n.reduce((a, b) => a + b, 0);
+  }
+
   async close(): Promise<void> {
     const results = await Promise.allSettled(this.stores.map((s) => s.close()));
     const failed = results.find((r) => r.status === 'rejected');
@@ -107,6 +114,9 @@ export class ShardNode implements ShardApi {
       extentsMeta: sum((s) => s.extentsMeta),
       commits: sum((s) => s.commits),
       flushes: sum((s) => s.flushes),
+      reclaimedExtents: sum((s) => s.reclaimedExtents),
+      reclaimedBytes: sum((s) => s.reclaimedBytes),
+      movedBytes: sum((s) => s.movedBytes),
     };
   }
 }

@@ -51,7 +51,7 @@ export async function formatDiskStore(disk: Disk, options: FormatOptions = {}): 
   });
   const io = new IoScheduler(disk);
   const extents = newExtentManager(label, io, options);
-  const logExtent = extents.allocate(ExtentOwner.Meta, { useReserve: true });
+  const logExtent = extents.allocate(ExtentOwner.Meta, { reserve: 'log' });
   extents.takeChanges();
   const { superblock, dependency } = Superblock.format(io, label, {
     extents: extents.table(),
@@ -89,6 +89,7 @@ export async function openDiskStore(disk: Disk, options: OpenOptions = {}): Prom
   for (const rec of records) {
     if (rec.seq > flushedThroughSeq) store.parts.index.apply(rec.mutations, rec.seq);
   }
+  await store.rebuildLiveBytes();
   return store;
 }
 
@@ -134,10 +135,10 @@ function assemble(p: AssembleParts): DiskStore {
   const resolved = resolveStoreOptions(p.options, p.label.geometry.extentSizeBytes);
   const cache = new BufferCache(resolved.cacheBytes, p.label.geometry.extentSizeBytes);
   const chunks = new ChunkStore(p.extents, cache, p.random);
-  const indexStream = new ChunkStream(chunks, ExtentOwner.Index, { useReserve: true });
+  const indexStream = new ChunkStream(chunks, ExtentOwner.Index, { reserve: 'index' });
   const index = new LsmIndex(indexStream, { fanIn: resolved.compactionFanIn });
   // Newest first: a flush always covers later records than every run before
   // it, and a compaction output covers the same records as its inputs.
   index.restore(p.runs.sort((a, b) => b.maxSeq - a.maxSeq));
-  return new DiskStore({ disk: p.disk, io: p.io, label: p.label, extents: p.extents, chunks, index, superblock: p.superblock, state: p.state }, p.options);
+  return new DiskStore({ disk: p.disk, io: p.io, label: p.label, extents: p.extents, chunks, index, indexStream, superblock: p.superblock, state: p.state }, p.options);
 }

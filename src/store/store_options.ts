@@ -15,18 +15,37 @@ export interface StoreOptions {
   readonly reserveExtents?: number;
   /** Runs merged by one compaction. */
   readonly compactionFanIn?: number;
+  /** Roll the metadata log to a new extent (with a checkpoint) past this many bytes (default: the extent size). */
+  readonly maxLogBytes?: number;
+  /** Run compaction and reclamation in the background (tests drive them by hand instead). */
+  readonly background?: boolean;
+  /** Reclaim while fewer extents than this are free (default: 1/8 of the extents, at least reserve + 2). */
+  readonly reclaimBelowFreeExtents?: number;
+  /** Only extents at most this live (0..1) are evacuated by background reclamation. */
+  readonly reclaimMaxLiveRatio?: number;
+  /** Pause between two extents reclaimed in the background. */
+  readonly reclaimPauseMs?: number;
+  /** Errors of background work (the store stays usable). */
+  readonly onBackgroundError?: (err: unknown) => void;
 }
 
 export const DEFAULT_MAX_CHUNK_DATA_BYTES = 1024 * 1024;
 
-export function resolveStoreOptions(o: StoreOptions, extentSizeBytes: number): Required<StoreOptions> {
+export function resolveStoreOptions(o: StoreOptions, extentSizeBytes: number, extentCount = 0): Required<StoreOptions> {
+  const reserveExtents = o.reserveExtents ?? 3;
   const resolved = {
     maxChunkDataBytes: o.maxChunkDataBytes ?? Math.min(DEFAULT_MAX_CHUNK_DATA_BYTES, Math.floor(extentSizeBytes / 4)),
     cacheBytes: o.cacheBytes ?? 64 * 1024 * 1024,
     memtableFlushBytes: o.memtableFlushBytes ?? 32 * 1024 * 1024,
     streamWindowChunks: o.streamWindowChunks ?? 8,
-    reserveExtents: o.reserveExtents ?? 3,
+    reserveExtents,
     compactionFanIn: o.compactionFanIn ?? 8,
+    maxLogBytes: o.maxLogBytes ?? extentSizeBytes,
+    background: o.background ?? true,
+    reclaimBelowFreeExtents: o.reclaimBelowFreeExtents ?? Math.max(reserveExtents + 2, Math.floor(extentCount / 8)),
+    reclaimMaxLiveRatio: o.reclaimMaxLiveRatio ?? 0.8,
+    reclaimPauseMs: o.reclaimPauseMs ?? 10,
+    onBackgroundError: o.onBackgroundError ?? ((err: unknown): void => console.error('shardstore background work failed:', err)),
   };
   assert(resolved.maxChunkDataBytes >= 1, 'maxChunkDataBytes must be >= 1');
   assert(resolved.streamWindowChunks >= 1, 'streamWindowChunks must be >= 1');

@@ -54,6 +54,9 @@ export interface StoreStats {
   readonly extentsMeta: number;
   readonly commits: number;
   readonly flushes: number;
+  readonly reclaimedExtents: number;
+  readonly reclaimedBytes: number;
+  readonly movedBytes: number;
 }
 
 /**

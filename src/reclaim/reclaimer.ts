@@ -1,0 +1,156 @@
+// Reclamation (garbage collection) of data extents.
+//
+// Deleting or overwriting a shard leaves dead chunks. Reclamation picks a
+// data extent with a low live ratio (live bytes / written bytes), seals it
+// (no more appends), scans its chunks, asks for each chunk whether the
+// newest value of its key still points at it, copies the live ones to
+// another extent, and stages relocations: the commit applies a relocation
+// only if the key still points at the original (a concurrent put or delete
+// wins). Only when the record holding the relocations is durable, and every
+// read that could still hold an old locator has finished, is the extent
+// reset; the reset itself is recorded by the next commit, and the extent is
+// reused only once that record is durable.
+//
+// Invariants:
+// 1. An extent is reset only when no committed value references it
+//    (its live bytes are zero after the relocations committed).
+// 2. An extent being reclaimed receives no appends (sealed).
+// 3. One reclamation at a time; at most maxBatchBytes of copies wait for
+//    a commit at once (bounded memory).
+import { assert } from '../base/index.js';
+import { ChunkKind, locatorEquals } from '../chunk/index.js';
+import type { ChunkStore, ChunkStream, Locator } from '../chunk/index.js';
+import { Dependency } from '../dependency/index.js';
+import { ExtentOwner } from '../extent/index.js';
+import type { ExtentManager } from '../extent/index.js';
+import type { IndexValue } from '../index/index.js';
+import type { LiveBytes } from './live_bytes.js';
+
+export interface Relocation {
+  readonly key: Buffer;
+  readonly from: Locator;
+  readonly to: Locator;
+  /** Persistent when the copy is durable. */
+  readonly dependency: Dependency;
+}
+
+/** What reclamation needs from the store above it. */
+export interface ReclaimHost {
+  /** The newest value of `key`: staged, committing or committed. */
+  newestValue(key: Buffer): Promise<IndexValue | null | undefined>;
+  /** Stage relocations; persistent once the commit that applies (or drops) them is durable. */
+  relocate(relocations: readonly Relocation[]): Dependency;
+  /** Persistent once the next commit record is durable. */
+  nextCycle(): Dependency;
+  /** Resolves once every read that started before the call has finished. */
+  readersDrained(): Promise<void>;
+}
+
+export interface ReclaimStats {
+  extentsReclaimed: number;
+  chunksScanned: number;
+  chunksMoved: number;
+  bytesMoved: number;
+  bytesFreed: number;
+}
+
+export interface ReclaimOptions {
+  /** Reclaim at most this many extents. */
+  readonly maxExtents?: number;
+  /** Only extents whose live ratio is at most this (0..1). */
+  readonly maxLiveRatio?: number;
+}
+
+export const DEFAULT_MAX_LIVE_RATIO = 0.8;
+const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+
+export class Reclaimer {
+  readonly stats: ReclaimStats = { extentsReclaimed: 0, chunksScanned: 0, chunksMoved: 0, bytesMoved: 0, bytesFreed: 0 };
+  private busy: Promise<unknown> = Promise.resolve();
+
+  constructor(
+    private readonly extents: ExtentManager,
+    private readonly chunks: ChunkStore,
+    private readonly stream: ChunkStream,
+    private readonly live: LiveBytes,
+    private readonly host: ReclaimHost,
+    /** Extents that must not be chosen (open for appends by a stream). */
+    private readonly inUse: () => ReadonlySet<number>,
+  ) {}
+
+  /** Data extents by ascending live ratio, at most `maxLiveRatio`. */
+  victims(maxLiveRatio = DEFAULT_MAX_LIVE_RATIO): number[] {
+    const inUse = this.inUse();
+    const out: Array<{ extent: number; ratio: number }> = [];
+    for (const e of this.extents.extentsOwnedBy(ExtentOwner.Data)) {
+      const written = this.extents.writePointer(e);
+      if (written === 0 || inUse.has(e) || e === this.stream.openExtent) continue;
+      const ratio = this.live.of(e) / written;
+      if (ratio <= maxLiveRatio) out.push({ extent: e, ratio });
+    }
+    return out.sort((a, b) => a.ratio - b.ratio || a.extent - b.extent).map((v) => v.extent);
+  }
+
+  /** Reclaim up to maxExtents victims; returns how many were reset. Serialized. */
+  reclaim(options: ReclaimOptions = {}): Promise<number> {
+    const run = this.busy.then(() => this.reclaimNow(options));
+    this.busy = run.catch((err: unknown) => err);
+    return run;
+  }
+
+  private async reclaimNow(options: ReclaimOptions): Promise<number> {
+    let done = 0;
+    const max = options.maxExtents ?? 1;
+    for (const victim of this.victims(options.maxLiveRatio)) {
+      if (done >= max) break;
+      if (this.extents.owner(victim) !== ExtentOwner.Data || this.inUse().has(victim)) continue;
+      await this.reclaimExtent(victim);
+      done++;
+    }
+    return done;
+  }
+
+  /** Evacuate the live chunks of `extent`, then reset it. REQUIRES: a data extent not open for appends. */
+  private async reclaimExtent(extent: number): Promise<void> {
+    this.extents.seal(extent);
+    this.stream.release(extent);
+    await this.extents.writesSettled(extent);
+    const written = this.extents.writePointer(extent);
+    let batch: Relocation[] = [];
+    let batchBytes = 0;
+    for await (const chunk of this.chunks.scan(extent)) {
+      this.stats.chunksScanned++;
+      if (chunk.kind !== ChunkKind.Data) continue;
+      const relocation = await this.evacuate(chunk.locator, chunk.payload);
+      if (relocation === undefined) continue;
+      batch.push(relocation);
+      batchBytes += relocation.to.length;
+      if (batchBytes >= MAX_BATCH_BYTES) {
+        await this.host.relocate(batch).persisted();
+        batch = [];
+        batchBytes = 0;
+      }
+    }
+    await this.host.relocate(batch).persisted();
+    await this.host.readersDrained();
+    const stillLive = this.live.of(extent);
+    assert(stillLive === 0, `extent ${extent} still holds ${stillLive} live bytes after evacuation; not resetting`);
+    this.extents.reset(extent, this.host.nextCycle());
+    this.stats.extentsReclaimed++;
+    this.stats.bytesFreed += written;
+  }
+
+  /** Copy the chunk if the newest value of its key still points at it. */
+  private async evacuate(from: Locator, payload: Buffer): Promise<Relocation | undefined> {
+    if (payload.length < 2) return undefined;
+    const keyBytes = payload.readUInt16LE(0);
+    if (keyBytes === 0 || 2 + keyBytes > payload.length) return undefined;
+    const key = payload.subarray(2, 2 + keyBytes);
+    const value = await this.host.newestValue(key);
+    if (value === null || value === undefined || !value.chunks.some((c) => locatorEquals(c, from))) return undefined;
+    const { locator, dependency } = this.stream.append(ChunkKind.Data, [payload], Dependency.none);
+    this.stats.chunksMoved++;
+    this.stats.bytesMoved += locator.length;
+    return { key: Buffer.from(key), from, to: locator, dependency };
+  }
+}

@@ -1,0 +1,75 @@
+// Background work of one disk: compaction when a level holds fanIn runs,
+// and reclamation when free extents run low, one extent at a time with a
+// pause between (the rate limit). Kicked by puts and deletes; runs until
+// there is nothing to do. Errors are reported, never thrown into callers.
+import { setTimeout as sleep } from 'node:timers/promises';
+import { NoSpaceError } from '../base/index.js';
+
+export interface BackgroundHost {
+  needsCompaction(): boolean;
+  compact(): Promise<void>;
+  reclaim(options: { maxExtents: number; maxLiveRatio: number }): Promise<number>;
+  readonly freeExtents: number;
+}
+
+export interface BackgroundPolicy {
+  /** Run background work at all (tests drive it by hand instead). */
+  readonly background: boolean;
+  /** Reclaim while fewer extents than this are free. */
+  readonly reclaimBelowFreeExtents: number;
+  /** Only extents at most this live (0..1) are worth evacuating. */
+  readonly reclaimMaxLiveRatio: number;
+  /** Pause between two reclaimed extents. */
+  readonly reclaimPauseMs: number;
+  readonly onBackgroundError: (err: unknown) => void;
+}
+
+export class Background {
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  readonly counters = { runs: 0, errors: 0 };
+
+  constructor(
+    private readonly host: BackgroundHost,
+    private readonly policy: BackgroundPolicy,
+  ) {}
+
+  kick(): void {
+    if (!this.policy.background || this.stopped || this.running !== undefined || !this.wanted()) return;
+    this.running = this.loop().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running;
+  }
+
+  abandon(): void {
+    this.stopped = true;
+  }
+
+  private wanted(): boolean {
+    return this.host.needsCompaction() || this.host.freeExtents < this.policy.reclaimBelowFreeExtents;
+  }
+
+  private async loop(): Promise<void> {
+    await Promise.resolve();
+    this.counters.runs++;
+    while (!this.stopped && this.wanted()) {
+      try {
+        if (this.host.needsCompaction()) await this.host.compact();
+        if (this.host.freeExtents < this.policy.reclaimBelowFreeExtents) {
+          const n = await this.host.reclaim({ maxExtents: 1, maxLiveRatio: this.policy.reclaimMaxLiveRatio });
+          if (n === 0 && !this.host.needsCompaction()) return;
+          await sleep(this.policy.reclaimPauseMs);
+        }
+      } catch (err: unknown) {
+        this.counters.errors++;
+        if (!(err instanceof NoSpaceError)) this.policy.onBackgroundError(err);
+        return;
+      }
+    }
+  }
+}
