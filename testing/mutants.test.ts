@@ -5,17 +5,25 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkConformance, reportConformance } from './conformance.js';
+import { checkCrash } from './crash.js';
+import { CRASH_MUTANTS } from './mutants/crash_mutants.js';
 import { ENGINE_MUTANTS, indexIgnoresTombstones } from './mutants/engine_mutants.js';
+import type { Mutant } from './mutants/mutant.js';
 
-const BUDGET_SEQUENCES = 300;
+const BUDGET_SEQUENCES = 1500;
 
-for (const mutant of ENGINE_MUTANTS) {
-  test(`conformance catches mutant ${mutant.name} (${mutant.bugClass})`, async () => {
+function check(mutant: Mutant): ReturnType<typeof checkConformance> {
+  const options = { seed: 7, numRuns: BUDGET_SEQUENCES, shrink: false };
+  return mutant.caughtBy === 'crash' ? checkCrash(options) : checkConformance(options);
+}
+
+for (const mutant of [...ENGINE_MUTANTS, ...CRASH_MUTANTS].filter((m) => m.caughtBy === 'conformance' || m.caughtBy === 'crash')) {
+  test(`${mutant.caughtBy} check catches mutant ${mutant.name} (${mutant.bugClass})`, async () => {
     const restore = mutant.install();
     const started = performance.now();
     let details;
     try {
-      details = await checkConformance({ seed: 7, numRuns: BUDGET_SEQUENCES, shrink: false });
+      details = await check(mutant);
     } finally {
       restore();
     }

@@ -18,7 +18,20 @@ export type Op =
   | { readonly op: 'flush' }
   | { readonly op: 'compact' }
   | { readonly op: 'reclaim' }
-  | { readonly op: 'reboot' };
+  | { readonly op: 'checkpoint' }
+  | { readonly op: 'reboot' }
+  | {
+      readonly op: 'dirtyReboot';
+      /** What happens to writes not yet flushed. */
+      readonly mode: 'drop-all' | 'keep-all' | 'subset' | 'torn';
+      /** Write the memtable out (index flush) before the crash. */
+      readonly flushFirst: boolean;
+      /** Work in flight when the crash hits; it gets `afterIos` disk IOs done first. */
+      readonly during: 'none' | 'put' | 'commit' | 'flush' | 'compact' | 'reclaim' | 'checkpoint';
+      readonly afterIos: number;
+      /** The crash image's random choices. */
+      readonly crashSeed: number;
+    };
 
 /** Key pool: shared prefixes, a binary key, a long key. Index KEY_POOL.length+ means "a fresh key". */
 export const KEY_POOL: readonly Buffer[] = [
@@ -71,7 +84,7 @@ export interface AlphabetWeights {
   readonly reboot: number;
 }
 
-export const DEFAULT_WEIGHTS: AlphabetWeights = { put: 8, read: 8, delete: 3, list: 2, background: 2, reboot: 1 };
+export const DEFAULT_WEIGHTS: AlphabetWeights = { put: 8, read: 8, delete: 3, list: 2, background: 4, reboot: 1 };
 
 export function opArb(p: SizeProfile, w: AlphabetWeights = DEFAULT_WEIGHTS): fc.Arbitrary<Op> {
   const put = fc.record({
@@ -97,7 +110,7 @@ export function opArb(p: SizeProfile, w: AlphabetWeights = DEFAULT_WEIGHTS): fc.
     startAfter: fc.integer({ min: -1, max: KEY_POOL.length - 1 }),
     limit: fc.integer({ min: 1, max: 6 }),
   });
-  const background = fc.constantFrom<Op>({ op: 'commit' }, { op: 'flush' }, { op: 'compact' }, { op: 'reclaim' });
+  const background = fc.constantFrom<Op>({ op: 'commit' }, { op: 'flush' }, { op: 'compact' }, { op: 'reclaim' }, { op: 'checkpoint' });
   return fc.oneof(
     { weight: w.put, arbitrary: put },
     { weight: w.read, arbitrary: read },
@@ -106,6 +119,28 @@ export function opArb(p: SizeProfile, w: AlphabetWeights = DEFAULT_WEIGHTS): fc.
     { weight: w.background, arbitrary: background },
     { weight: w.reboot, arbitrary: fc.constant<Op>({ op: 'reboot' }) },
   );
+}
+
+export const dirtyRebootArb: fc.Arbitrary<Op> = fc.record({
+  op: fc.constant('dirtyReboot' as const),
+  mode: fc.constantFrom('drop-all' as const, 'keep-all' as const, 'subset' as const, 'torn' as const),
+  flushFirst: fc.boolean(),
+  during: fc.constantFrom(
+    'none' as const,
+    'put' as const,
+    'commit' as const,
+    'flush' as const,
+    'compact' as const,
+    'reclaim' as const,
+    'checkpoint' as const,
+  ),
+  afterIos: fc.integer({ min: 0, max: 12 }),
+  crashSeed: fc.integer({ min: 0, max: 0xffff }),
+});
+
+/** The crash alphabet: the conformance alphabet plus dirty reboots. */
+export function crashOpArb(p: SizeProfile, crashWeight = 2): fc.Arbitrary<Op> {
+  return fc.oneof({ weight: 20, arbitrary: opArb(p) }, { weight: crashWeight, arbitrary: dirtyRebootArb });
 }
 
 /** The value a put writes: a pattern fixed by (fill, size), so ops stay small. */
@@ -136,6 +171,8 @@ export function formatOp(o: Op): string {
       return `${o.op}(${keyText(o.key)})`;
     case 'read':
       return `read(${keyText(o.key)}, ${o.start}..+${o.length})`;
+    case 'dirtyReboot':
+      return `dirtyReboot(${o.mode}${o.flushFirst ? ', after index flush' : ''}${o.during === 'none' ? '' : `, during ${o.during} after ${o.afterIos} IOs`}, crash#${o.crashSeed})`;
     case 'list':
       return `list(prefix=${JSON.stringify(PREFIX_POOL[o.prefix]?.toString('latin1'))}, after=${o.startAfter < 0 ? '-' : keyText(o.startAfter)}, limit=${o.limit})`;
     default:

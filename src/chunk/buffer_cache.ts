@@ -79,6 +79,13 @@ export class BufferCache {
     this.byExtent.delete(extent);
   }
 
+  /** Every cached payload with where it claims to live (coherence checks). */
+  *cached(): Generator<{ extent: number; offset: number; kind: ChunkKind; payload: Buffer }> {
+    for (const [key, { kind, payload }] of this.entries) {
+      yield { extent: Math.floor(key / this.extentSizeBytes), offset: key % this.extentSizeBytes, kind, payload };
+    }
+  }
+
   stats(): BufferCacheStats {
     return { ...this.counters, bytes: this.bytes, entries: this.entries.size };
   }

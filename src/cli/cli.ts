@@ -4,16 +4,22 @@
 // command or option, bad value). To add a subcommand (check, fsck, inspect,
 // scrub, bench), add one row to COMMANDS: commands load lazily, so the
 // storage code is not loaded for `--help` or `--version`.
+//
+// An outer entry point may pass extra rows (bin/shardstore.ts adds the
+// validation commands from testing/, which src/ may not import); a
+// production command of the same name wins.
 import type { CliIo, Command } from './command.js';
 import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './usage_error.js';
 import { packageVersion } from './version.js';
 
-interface CommandEntry {
+export interface CommandEntry {
   readonly summary: string;
   readonly load: () => Promise<Command>;
 }
 
-const COMMANDS: ReadonlyMap<string, CommandEntry> = new Map([
+export type CommandTable = ReadonlyMap<string, CommandEntry>;
+
+const COMMANDS: CommandTable = new Map([
   [
     'serve',
     {
@@ -23,13 +29,13 @@ const COMMANDS: ReadonlyMap<string, CommandEntry> = new Map([
   ],
 ]);
 
-export function usage(): string {
-  const width = Math.max('-v, --version'.length, ...[...COMMANDS.keys()].map((n) => n.length)) + 4;
+export function usage(commands: CommandTable = COMMANDS): string {
+  const width = Math.max('-v, --version'.length, ...[...commands.keys()].map((n) => n.length)) + 4;
   return [
     'Usage: shardstore <command> [options]',
     '',
     'Commands:',
-    ...[...COMMANDS].map(([name, entry]) => `  ${name.padEnd(width)}${entry.summary}`),
+    ...[...commands].map(([name, entry]) => `  ${name.padEnd(width)}${entry.summary}`),
     '',
     'Options:',
     `  ${'-h, --help'.padEnd(width)}show this help (or \`shardstore <command> --help\`)`,
@@ -37,21 +43,25 @@ export function usage(): string {
   ].join('\n');
 }
 
-/** Runs the command line `argv` (without node and the script); resolves with the exit code. */
-export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+/**
+ * Runs the command line `argv` (without node and the script); resolves with the exit code.
+ * `extra` adds commands to the production table (a production command of the same name wins).
+ */
+export async function runCli(argv: readonly string[], io: CliIo, extra: CommandTable = new Map()): Promise<number> {
+  const commands: CommandTable = new Map([...extra, ...COMMANDS]);
   const [first, ...rest] = argv;
   if (first === undefined) {
-    io.err(usage());
+    io.err(usage(commands));
     return EXIT_USAGE;
   }
-  if (first === '-h' || first === '--help' || first === 'help') return help(rest[0], io);
+  if (first === '-h' || first === '--help' || first === 'help') return help(rest[0], io, commands);
   if (first === '-v' || first === '--version' || first === 'version') {
     io.out(packageVersion());
     return EXIT_OK;
   }
-  const entry = COMMANDS.get(first);
+  const entry = commands.get(first);
   if (entry === undefined) {
-    io.err(`shardstore: unknown command ${JSON.stringify(first)}\n\n${usage()}`);
+    io.err(`shardstore: unknown command ${JSON.stringify(first)}\n\n${usage(commands)}`);
     return EXIT_USAGE;
   }
   return runCommand(first, await entry.load(), rest, io);
@@ -70,14 +80,14 @@ async function runCommand(name: string, command: Command, argv: readonly string[
   }
 }
 
-async function help(topic: string | undefined, io: CliIo): Promise<number> {
+async function help(topic: string | undefined, io: CliIo, commands: CommandTable): Promise<number> {
   if (topic === undefined) {
-    io.out(usage());
+    io.out(usage(commands));
     return EXIT_OK;
   }
-  const entry = COMMANDS.get(topic);
+  const entry = commands.get(topic);
   if (entry === undefined) {
-    io.err(`shardstore: unknown command ${JSON.stringify(topic)}\n\n${usage()}`);
+    io.err(`shardstore: unknown command ${JSON.stringify(topic)}\n\n${usage(commands)}`);
     return EXIT_USAGE;
   }
   io.out((await entry.load()).help());

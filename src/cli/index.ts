@@ -1,5 +1,7 @@
-// cli: the `shardstore` command line (bin: main.ts).
+// cli: the `shardstore` command line (production entry: main.ts; the bin,
+// bin/shardstore.ts, adds the validation commands through runCli's `extra`).
 export { runCli, usage } from './cli.js';
+export type { CommandEntry, CommandTable } from './cli.js';
 export type { CliIo, Command } from './command.js';
 export { DEFAULT_PORT, envName, parseServeArgs, serveHelp } from './serve_options.js';
 export type { ServeConfig } from './serve_options.js';

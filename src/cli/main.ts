@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Entry point of the `shardstore` bin (dist/src/cli/main.js): runs the
-// command line and exits with its code. Everything else is in cli.ts.
+// Production-only entry point (dist/src/cli/main.js): runs the command line
+// and exits with its code. Everything else is in cli.ts. The published
+// `shardstore` bin is bin/shardstore.ts, which adds the validation commands.
 import { runCli } from './cli.js';
 
 const code = await runCli(process.argv.slice(2), {

@@ -64,7 +64,6 @@ export class ExtentManager {
   private readonly extents: ExtentState[] = [];
   private readonly dirty = new Set<number>();
   private readonly resetListeners: Array<(extent: number) => void> = [];
-  private nextAllocation: number;
 
   constructor(
     readonly geometry: Geometry,
@@ -83,7 +82,6 @@ export class ExtentManager {
         sealed: false,
       });
     }
-    this.nextAllocation = geometry.superblockExtents;
   }
 
   /** Load the persisted table at open: owners and write pointers as recorded. */
@@ -160,16 +158,16 @@ export class ExtentManager {
     if (free <= floor) {
       throw new NoSpaceError(`no free extent for ${ExtentOwner[owner]} (${free} free, ${floor} reserved)`);
     }
+    // Lowest free extent first: reuse is immediate and predictable, which
+    // keeps a disk's used region compact and exercises reuse in every test.
     const n = this.extents.length;
-    for (let i = 0; i < n; i++) {
-      const e = (this.nextAllocation + i) % n;
+    for (let e = this.geometry.superblockExtents; e < n; e++) {
       const s = this.state(e);
       if (s.owner !== ExtentOwner.Free || !s.reusableAfter.isPersistent()) continue;
       assert(s.writePointer === 0 && s.pending.length === 0, `free extent ${e} not empty`);
       s.owner = owner;
       s.sealed = false;
       this.dirty.add(e);
-      this.nextAllocation = (e + 1) % n;
       return e;
     }
     throw new NoSpaceError(`no free extent for ${ExtentOwner[owner]}`);

@@ -12,7 +12,6 @@ export type { IndexMutation, IndexStats, LsmIndexOptions, PickOptions, ScanOptio
 export type { CompactionJob, CompactionOutput, FlushJob, RunOutput } from './jobs.js';
 export type { ScanEntry } from './merge.js';
 export {
-  MAX_KEY_BYTES,
   decodeRunDescriptor,
   encodeRunDescriptor,
   descriptorProblem,

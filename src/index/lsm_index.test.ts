@@ -5,6 +5,9 @@
 // drawn from a small pool over a tiny alphabet, so that keys collide, share
 // prefixes, and are overwritten and deleted often; blocks and chunk payloads
 // are tiny, so runs have many blocks and run indexes split into parts.
+// Reads are also started without being awaited ('startRead'), so they run
+// interleaved with later flushes, compactions and restores; each must equal
+// the model as it was when the read started (a snapshot).
 // Invariants checked after every command: every lookup and scan equals the
 // model; runs' maxSeq strictly decrease; each run's chunks add up to its
 // bytes per extent; the live-bytes map covers every installed run.
@@ -17,7 +20,7 @@ import type { ChunkAppend, ChunkIo, ChunkKind, Locator } from '../chunk/index.js
 import { Dependency } from '../dependency/index.js';
 import { LsmIndex } from './lsm_index.js';
 import type { IndexMutation, LsmIndexOptions } from './lsm_index.js';
-import type { FlushJob, RunOutput } from './jobs.js';
+import type { CompactionJob, FlushJob, RunOutput } from './jobs.js';
 import type { IndexValue, RunDescriptor } from './run_format.js';
 
 // ------------------------------------------------------------ in-memory ChunkIo
@@ -33,6 +36,8 @@ class MemChunkIo implements ChunkIo {
   reads = 0;
   /** When set, reads wait for it (to hold a reader mid-flight). */
   gate: Promise<void> | undefined;
+  /** When set, each read first waits this many macrotasks (reads of several readers interleave). */
+  delay: (() => number) | undefined;
   private extent = 1;
   private offset = 0;
 
@@ -58,11 +63,17 @@ class MemChunkIo implements ChunkIo {
   async read(locator: Locator, kind: ChunkKind): Promise<Buffer> {
     this.reads++;
     if (this.gate !== undefined) await this.gate;
+    for (let hops = this.delay?.() ?? 0; hops > 0; hops--) await new Promise((resolve) => setImmediate(resolve));
     const c = this.chunks.get(MemChunkIo.key(locator));
     if (c === undefined || c.kind !== kind || framedBytes(c.payload.length) !== locator.length) {
       throw new CorruptionError(`no chunk of kind ${kind} at ${MemChunkIo.key(locator)}`);
     }
     return c.payload;
+  }
+
+  /** An extent reset, as far as these chunks are concerned: later reads of them fail. */
+  drop(locators: readonly Locator[]): void {
+    for (const l of locators) assert.ok(this.chunks.delete(MemChunkIo.key(l)), 'dropped a chunk twice');
   }
 
   static key(l: Locator): string {
@@ -100,8 +111,10 @@ type Cmd =
   | { readonly t: 'lookup'; readonly k: number }
   | { readonly t: 'scan'; readonly from: number | undefined; readonly prefix: number | undefined; readonly limit: number }
   | { readonly t: 'flush' | 'flushBegin' | 'flushFinish' | 'flushAbort' | 'restore' }
-  | { readonly t: 'compact'; readonly full: boolean }
-  | { readonly t: 'rewrite'; readonly at: number; readonly n: number };
+  | { readonly t: 'compact'; readonly full: boolean; readonly abort: boolean }
+  | { readonly t: 'compactPair'; readonly newestFirst: boolean }
+  | { readonly t: 'rewrite'; readonly at: number; readonly n: number }
+  | { readonly t: 'startRead'; readonly k: number; readonly prefix: number | undefined; readonly limit: number };
 
 const KEYS = 24;
 const keyIndex = fc.nat({ max: KEYS - 1 });
@@ -126,8 +139,20 @@ const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
   },
   { weight: 2, arbitrary: fc.constantFrom('flush' as const, 'flushBegin' as const, 'flushFinish' as const).map((t) => ({ t })) },
   { weight: 1, arbitrary: fc.constantFrom('flushAbort' as const, 'restore' as const).map((t) => ({ t })) },
-  { weight: 2, arbitrary: fc.boolean().map((full) => ({ t: 'compact' as const, full })) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .record({ full: fc.boolean(), abort: fc.integer({ min: 0, max: 4 }).map((n) => n === 0) })
+      .map((r) => ({ t: 'compact' as const, ...r })),
+  },
+  { weight: 1, arbitrary: fc.boolean().map((newestFirst) => ({ t: 'compactPair' as const, newestFirst })) },
   { weight: 1, arbitrary: fc.record({ at: fc.nat(), n: fc.integer({ min: 1, max: 3 }) }).map((r) => ({ t: 'rewrite' as const, ...r })) },
+  {
+    weight: 2,
+    arbitrary: fc
+      .record({ k: keyIndex, prefix: fc.option(keyIndex, { nil: undefined }), limit: fc.integer({ min: 1, max: 12 }) })
+      .map((r) => ({ t: 'startRead' as const, ...r })),
+  },
 );
 
 /** Keys over {00, 01, 61, ff}, 1..5 bytes: many shared prefixes, empty-looking bytes, 0xff edges. */
@@ -137,6 +162,7 @@ const keyPoolArb = fc.uniqueArray(
 );
 
 const configArb = fc.record({
+  ioSeed: fc.integer({ min: 1, max: 0x7fffffff }),
   maxPayloadBytes: fc.constantFrom(200, 4096),
   maxBlockBytes: fc.constantFrom(64, 128, 1024),
   fanIn: fc.integer({ min: 2, max: 4 }),
@@ -153,12 +179,20 @@ class Harness {
   private seq = 0;
   private flushedThroughSeq = -1;
   private flush: { job: FlushJob; out: RunOutput } | undefined;
+  private readonly pendingReads: Array<Promise<void>> = [];
+  private readonly readErrors: unknown[] = [];
 
   constructor(
     readonly keys: readonly Buffer[],
-    private readonly options: LsmIndexOptions & { maxPayloadBytes: number },
+    private readonly options: LsmIndexOptions & { maxPayloadBytes: number; ioSeed: number },
   ) {
     this.io = new MemChunkIo(options.maxPayloadBytes);
+    // 0..2 macrotasks per read, from a seeded generator (replayable).
+    let state = options.ioSeed;
+    this.io.delay = () => {
+      state = (Math.imul(state, 48271) >>> 0) % 0x7fffffff;
+      return state % 3;
+    };
     this.index = new LsmIndex(this.io, options);
   }
 
@@ -186,12 +220,34 @@ class Harness {
       case 'flushAbort':
         return this.flushAbort();
       case 'compact':
-        return this.compact(cmd.full);
+        return this.compact(cmd.full, cmd.abort);
+      case 'compactPair':
+        return this.compactPair(cmd.newestFirst);
       case 'rewrite':
         return this.rewrite(cmd.at, cmd.n);
       case 'restore':
         return this.restore();
+      case 'startRead':
+        return this.startRead(this.key(cmd.k), cmd.prefix, cmd.limit);
     }
+  }
+
+  /** Start a lookup and a scan now, check them later against the model of now. */
+  private startRead(key: Buffer, prefixIndex: number | undefined, limit: number): void {
+    const prefix = this.prefix(prefixIndex);
+    const wantValue = this.model.get(hex(key));
+    const wantScan = modelScan(this.model, key, prefix, limit);
+    const lookup = this.index.lookup(key).then((v) => assert.deepStrictEqual(v, wantValue, `pending lookup ${hex(key)}`));
+    const scan = this.index
+      .scan({ from: key, ...(prefix === undefined ? {} : { prefix }), limit })
+      .then((got) => assert.deepStrictEqual(got.map((e) => [hex(e.key), e.value]), wantScan, 'pending scan'));
+    // Errors are collected, not left unhandled, and reported by finalCheck.
+    for (const p of [lookup, scan]) this.pendingReads.push(p.catch((err: unknown) => void this.readErrors.push(err)));
+  }
+
+  private prefix(prefixIndex: number | undefined): Buffer | undefined {
+    // Prefixes: the first 1..2 bytes of a pool key.
+    return prefixIndex === undefined ? undefined : this.key(prefixIndex).subarray(0, 1 + (prefixIndex % 2));
   }
 
   private apply(muts: ReadonlyArray<{ k: number; v: IndexValue | null }>): void {
@@ -210,8 +266,7 @@ class Harness {
   }
 
   async checkScan(from: Buffer | undefined, prefixIndex: number | undefined, limit: number): Promise<void> {
-    // Prefixes: the first 1..2 bytes of a pool key.
-    const prefix = prefixIndex === undefined ? undefined : this.key(prefixIndex).subarray(0, 1 + (prefixIndex % 2));
+    const prefix = this.prefix(prefixIndex);
     const got = await this.index.scan({ ...(from === undefined ? {} : { from }), ...(prefix === undefined ? {} : { prefix }), limit });
     const want = modelScan(this.model, from, prefix, limit);
     assert.deepStrictEqual(
@@ -240,13 +295,37 @@ class Harness {
     this.flush = undefined;
   }
 
-  private async compact(full: boolean): Promise<void> {
+  private async compact(full: boolean, abort: boolean): Promise<void> {
     const job = this.index.pickCompaction({ full });
     if (job === undefined) return;
     const out = await job.write(Dependency.none);
     if (out.run !== undefined) assert.ok(!job.dropsTombstones || out.run.tombstoneCount === 0, 'tombstones kept');
-    this.index.finishCompaction(job, out.run);
-    await this.index.whenUnused(job.inputs);
+    if (abort) this.index.abortCompaction(job);
+    else await this.finishAndDrop(job, out.run);
+  }
+
+  /** Two compactions at once over disjoint runs (a rewrite of the newest run, a full one at the oldest), finished in either order. */
+  private async compactPair(newestFirst: boolean): Promise<void> {
+    const newest = this.index.runs()[0];
+    if (newest === undefined) return;
+    const first = this.index.pickRewrite([newest.id]);
+    assert.ok(first !== undefined);
+    assert.equal(this.index.pickRewrite([newest.id]), undefined, 'a busy run cannot be picked again');
+    const second = this.index.pickCompaction({ full: true });
+    const jobs = second === undefined ? [first] : [first, second];
+    const outs = await Promise.all(jobs.map((j) => j.write(Dependency.none)));
+    const order = newestFirst ? [0, 1] : [1, 0];
+    for (const i of order) {
+      const job = jobs[i];
+      if (job !== undefined) await this.finishAndDrop(job, outs[i]?.run);
+    }
+  }
+
+  /** Install a compaction; once no reader uses its inputs, drop their chunks (a reader still on them would fail). */
+  private async finishAndDrop(job: CompactionJob, run: RunDescriptor | undefined): Promise<void> {
+    const chunks = (await Promise.all(job.inputs.map((r) => this.index.chunksOf(r)))).flat();
+    this.index.finishCompaction(job, run);
+    this.pendingReads.push(this.index.whenUnused(job.inputs).then(() => this.io.drop(chunks)));
   }
 
   private async rewrite(at: number, n: number): Promise<void> {
@@ -257,11 +336,12 @@ class Harness {
     const job = this.index.pickRewrite(ids);
     assert.ok(job !== undefined, 'no job is running, so no run is busy');
     const out = await job.write(Dependency.none);
-    this.index.finishCompaction(job, out.run);
+    await this.finishAndDrop(job, out.run);
   }
 
-  /** A reboot: a fresh index over the same chunks, from the manifest, then the log replayed past what runs hold. */
-  private restore(): void {
+  /** A reboot (once reads in flight are done): a fresh index over the same chunks, from the manifest, then the log replayed past what runs hold. */
+  private async restore(): Promise<void> {
+    await Promise.all(this.pendingReads);
     const manifest = [...this.index.runs()].sort((a, b) => b.maxSeq - a.maxSeq);
     this.index = new LsmIndex(this.io, this.options);
     this.index.restore(manifest);
@@ -288,6 +368,8 @@ class Harness {
 
   /** End of a sequence: everything still matches after compacting to one run. */
   async finalCheck(): Promise<void> {
+    await Promise.all(this.pendingReads);
+    if (this.readErrors.length > 0) throw this.readErrors[0];
     this.flushFinish();
     for (const k of this.keys) await this.checkLookup(k);
     await this.checkScan(undefined, undefined, 1000);
@@ -480,13 +562,13 @@ test('flush and apply preconditions are asserted', () => {
   const index = new LsmIndex(new MemChunkIo(4096));
   assert.equal(index.beginFlush(), undefined, 'empty memtable: nothing to flush');
   index.apply([{ key: Buffer.from('a'), value: value(1) }], 5);
-  assert.throws(() => index.apply([{ key: Buffer.from('b'), value: null }], 4), /below/);
+  assert.throws(() => index.apply([{ key: Buffer.from('b'), value: null }], 4), /at least 5/);
   assert.throws(() => index.apply([{ key: Buffer.alloc(0), value: null }], 6), /key length/);
   assert.throws(() => index.apply([{ key: Buffer.from('c'), value: { sizeBytes: 100, chunks: [] } }], 6), /invalid index value/);
   const job = index.beginFlush();
   assert.ok(job !== undefined);
   assert.throws(() => index.beginFlush(), /in progress/);
-  assert.throws(() => index.apply([{ key: Buffer.from('b'), value: null }], 5), /already in the runs/);
+  assert.throws(() => index.apply([{ key: Buffer.from('b'), value: null }], 5), /not above 5 \(in the runs\)/);
   const out = job.write(Dependency.none);
   assert.throws(() => index.finishFlush(job, { ...out.run, id: out.run.id + 1 }), /not the job's run/);
   index.finishFlush(job, out.run);

@@ -27,6 +27,21 @@
 //    maxSeq and the frozen memtable's: so runs' maxSeq strictly decrease
 //    from newest to oldest (asserted at every install), and a manifest
 //    sorted by maxSeq descending is in age order.
+//
+// The store's protocol, in order:
+//   open:    restore(manifest runs); apply(...) each logged record past the
+//            store's own "flushed through" seq (runs' maxSeq may be lower
+//            after a compaction that came out empty).
+//   flush:   job = beginFlush(); {run, dependency} = job.write(after);
+//            record `run` in a metadata record that waits for `dependency`;
+//            once that record is durable, finishFlush(job, run) (else
+//            abortFlush(job); the written chunks are garbage).
+//   compact: job = pickCompaction(); {run, dependency} = await job.write(after);
+//            record "add run (if any), remove job.inputs"; once durable,
+//            finishCompaction(job, run) (else abortCompaction(job)); then
+//            reset the inputs' extents only after whenUnused(job.inputs).
+//   reclaim: an index extent holds live run chunks iff liveIndexBytesByExtent()
+//            lists it; move them with pickRewrite(ids) like a compaction.
 import { AssertionError, assert } from '../base/index.js';
 import type { ChunkIo, Locator } from '../chunk/index.js';
 import { Dependency } from '../dependency/index.js';

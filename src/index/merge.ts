@@ -9,14 +9,7 @@
 import { assert } from '../base/index.js';
 import { compareKeys, hasPrefix } from './keys.js';
 import type { MemCursor, MemValue } from './memtable.js';
-import {
-  blockIsTombstone,
-  blockKey,
-  blockLowerBound,
-  blockRawValue,
-  blockValue,
-} from './run_format.js';
-import type { DecodedBlock, IndexValue } from './run_format.js';
+import type { BlockView, IndexValue } from './run_format.js';
 import { findBlock } from './run_reader.js';
 import type { RunHandle } from './run_reader.js';
 
@@ -106,7 +99,7 @@ export class MemtableCursor implements Cursor {
 
 export class RunCursor implements Cursor {
   key: Buffer | undefined = undefined;
-  private block: DecodedBlock | undefined;
+  private block: BlockView | undefined;
   private blockIndex = 0;
   private i = 0;
 
@@ -123,8 +116,8 @@ export class RunCursor implements Cursor {
     await this.load(bi);
     const b = this.block;
     if (start === undefined || b === undefined) return;
-    this.i = blockLowerBound(b, start);
-    if (this.i < b.count) this.key = blockKey(b, this.i);
+    this.i = b.lowerBound(start);
+    if (this.i < b.count) this.key = b.key(this.i);
     else await this.load(bi + 1);
   }
 
@@ -133,29 +126,30 @@ export class RunCursor implements Cursor {
     this.key = undefined;
     this.block = undefined;
     if (bi >= body.blocks.length) return;
-    const b = await this.run.block(bi, this.fillCache);
+    // A cursor reads every entry of the block: check them all (once per cached block).
+    const b = (await this.run.block(bi, this.fillCache)).checkAll();
     this.block = b;
     this.blockIndex = bi;
     this.i = 0;
-    this.key = blockKey(b, 0);
+    this.key = b.key(0);
   }
 
-  private current(): DecodedBlock {
+  private current(): BlockView {
     assert(this.block !== undefined && this.key !== undefined, 'run cursor read past its end');
     return this.block;
   }
 
   isTombstone(): boolean {
-    return blockIsTombstone(this.current(), this.i);
+    return this.current().isTombstone(this.i);
   }
 
   value(): MemValue {
-    return blockValue(this.current(), this.i);
+    return this.current().value(this.i);
   }
 
   /** The value as encoded in the block (compaction copies it unchanged). */
   rawValue(): Buffer {
-    return blockRawValue(this.current(), this.i);
+    return this.current().rawValue(this.i);
   }
 
   advance(): Promise<void> | undefined {
@@ -163,7 +157,7 @@ export class RunCursor implements Cursor {
     if (b === undefined) return undefined;
     this.i++;
     if (this.i < b.count) {
-      this.key = blockKey(b, this.i);
+      this.key = b.key(this.i);
       return undefined;
     }
     return this.load(this.blockIndex + 1);

@@ -14,7 +14,7 @@
 //
 // Memory: one block being built, 4 bytes per key for the bloom hashes, and
 // one block handle per block.
-import { BufWriter, assert } from '../base/index.js';
+import { AssertionError, assert } from '../base/index.js';
 import { ChunkKind, framedBytes } from '../chunk/index.js';
 import type { ChunkIo, Locator } from '../chunk/index.js';
 import { Dependency } from '../dependency/index.js';
@@ -22,6 +22,7 @@ import { buildBloom, keyHash } from './bloom.js';
 import { assertKey, compareKeys } from './keys.js';
 import {
   BLOCK_HEADER_BYTES,
+  BlockBuilder,
   INDEX_HEADER_BYTES,
   MAX_LEVEL,
   VALUE_TAG_TOMBSTONE,
@@ -32,10 +33,6 @@ import {
   encodeRunIndexRoot,
   encodedValueBytes,
   entryBytes,
-  finishBlock,
-  startBlock,
-  writeBlockEntry,
-  writeBlockEntryRaw,
 } from './run_format.js';
 import type { BlockHandle, ExtentBytes, IndexValue, RunDescriptor, RunIndexBody } from './run_format.js';
 
@@ -59,8 +56,7 @@ export interface BuiltRun {
 }
 
 export class RunBuilder {
-  private block: BufWriter | undefined;
-  private blockEntries = 0;
+  private block: BlockBuilder | undefined;
   private blockFirstKey: Buffer | undefined;
   private readonly blocks: BlockHandle[] = [];
   private hashes = new Uint32Array(256);
@@ -90,27 +86,26 @@ export class RunBuilder {
 
   /** REQUIRES: key above every key added before. */
   add(key: Buffer, value: IndexValue | null): void {
-    const w = this.reserve(key, entryBytes(key.length, encodedValueBytes(value)));
-    writeBlockEntry(w, key, value);
+    this.reserve(key, entryBytes(key.length, encodedValueBytes(value))).add(key, value);
     this.added(key, value === null);
   }
 
   /** Add an entry whose value is still encoded (compaction copies it as is). */
   addRaw(key: Buffer, raw: Buffer): void {
-    const w = this.reserve(key, entryBytes(key.length, raw.length));
-    writeBlockEntryRaw(w, key, raw);
+    this.reserve(key, entryBytes(key.length, raw.length)).addRaw(key, raw);
     this.added(key, raw[0] === VALUE_TAG_TOMBSTONE);
   }
 
-  private reserve(key: Buffer, bytes: number): BufWriter {
+  private reserve(key: Buffer, bytes: number): BlockBuilder {
     assert(!this.finished, 'run builder already finished');
     assertKey(key);
     assert(this.prevKey === undefined || compareKeys(this.prevKey, key) < 0, 'run keys must strictly ascend');
-    assert(BLOCK_HEADER_BYTES + bytes <= this.io.maxPayloadBytes, `index entry of ${bytes} bytes exceeds a chunk`);
-    if (this.block !== undefined && this.block.length + bytes > this.options.maxBlockBytes) this.writeBlock();
+    if (BLOCK_HEADER_BYTES + bytes > this.io.maxPayloadBytes) {
+      throw new AssertionError(`index entry of ${bytes} bytes exceeds a chunk`);
+    }
+    if (this.block !== undefined && this.block.payloadBytes + bytes > this.options.maxBlockBytes) this.writeBlock();
     if (this.block === undefined) {
-      this.block = new BufWriter(Math.max(BLOCK_HEADER_BYTES + bytes, Math.min(this.options.maxBlockBytes, 4096)));
-      startBlock(this.block);
+      this.block = new BlockBuilder(Math.max(bytes, Math.min(this.options.maxBlockBytes, 4096)));
       this.blockFirstKey = Buffer.from(key);
     }
     return this.block;
@@ -124,7 +119,6 @@ export class RunBuilder {
     }
     this.hashes[this.entries] = keyHash(key);
     this.entries++;
-    this.blockEntries++;
     if (tombstone) this.tombstones++;
     this.minKey ??= Buffer.from(key);
     this.prevKey = key;
@@ -143,15 +137,13 @@ export class RunBuilder {
   }
 
   private writeBlock(): void {
-    const w = this.block;
+    const b = this.block;
     const firstKey = this.blockFirstKey;
-    assert(w !== undefined && firstKey !== undefined && this.blockEntries > 0, 'no block to write');
-    finishBlock(w, this.blockEntries);
-    const locator = this.append(ChunkKind.RunBlock, [w.view()]);
-    this.blocks.push({ locator, entryCount: this.blockEntries, firstKey });
+    assert(b !== undefined && firstKey !== undefined && b.count > 0, 'no block to write');
+    const locator = this.append(ChunkKind.RunBlock, b.finish());
+    this.blocks.push({ locator, entryCount: b.count, firstKey });
     this.block = undefined;
     this.blockFirstKey = undefined;
-    this.blockEntries = 0;
   }
 
   /** Write the last block and the index. Undefined when no entry was added (nothing is written). */

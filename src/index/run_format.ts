@@ -6,14 +6,17 @@
 // A run is an immutable list of entries (key -> IndexValue or tombstone) in
 // strictly ascending key order, stored as chunks (docs/format/chunk.md):
 //
-//   RunBlock payload                 RunIndex root payload
-//   0  1  version (1)                0   1  version (1)
-//   1  4  entry count n >= 1         1   1  role (1 = root)
-//   5  .. n entries:                 2   8  run id
-//         2  key length 1..1024      10  4  part count P
-//         k  key                     14  .. P part locators (12 bytes each)
-//         1  tag: 0 tombstone, 1 live ..  .. inline body (P = 0) or nothing (P > 0)
-//         .. IndexValue if live
+//   RunBlock payload                   RunIndex root payload
+//   0    1   version (1)               0   1  version (1)
+//   1    4   entry count n >= 1        1   1  role (1 = root)
+//   5    4n  entry offsets, from the   2   8  run id
+//            entries area; first 0     10  4  part count P
+//   5+4n ..  entries area: n entries   14  .. P part locators (12 bytes each)
+//            2  key length 1..1024     ..  .. inline body (P = 0) or nothing (P > 0)
+//            k  key
+//            1  tag: 0 tombstone, 1 live
+//            .. IndexValue if live
+//   Entry i runs from its offset to the next one (the last to the payload's end).
 //
 //   IndexValue: 8 sizeBytes, 4 chunk count c, c locators (12 bytes each)
 //
@@ -26,11 +29,13 @@
 //
 // Invariants every decoder checks (it throws CorruptionError, nothing else):
 // 1. Keys are 1..MAX_KEY_BYTES bytes and strictly ascending within a block
-//    and across the block handles' first keys.
+//    and across the block handles' first keys. (A BlockView checks the
+//    entries a lookup touches; checkAll, used before scans and compaction
+//    read a block, checks every entry and the order.)
 // 2. Counts fit in the bytes that remain; nothing trails a payload.
 // 3. Locators are plausible chunks: 8-byte aligned, at least a chunk's overhead.
 // 4. A live value's sizeBytes fits in its chunks' payloads; no chunks, no bytes.
-import { BufReader, BufWriter, CorruptionError, assert } from '../base/index.js';
+import { AssertionError, BufReader, BufWriter, CorruptionError, assert } from '../base/index.js';
 import { CHUNK_ALIGN_BYTES, CHUNK_OVERHEAD_BYTES, LOCATOR_BYTES, readLocator, writeLocator } from '../chunk/index.js';
 import type { Locator } from '../chunk/index.js';
 
@@ -43,12 +48,14 @@ export const VALUE_TAG_LIVE = 1;
 export const INDEX_VALUE_HEADER_BYTES = 8 + 4;
 /** An entry's tag byte (tombstone or live) before its IndexValue. */
 export const VALUE_TAG_BYTES = 1;
-/** Version (u8), entry count (u32). */
+/** Version (u8), entry count (u32); the entry offsets follow. */
 export const BLOCK_HEADER_BYTES = 1 + 4;
+/** One u32 offset per entry, from the start of the entries area. */
+export const BLOCK_OFFSET_BYTES = 4;
 /** Key length (u16); the key and value follow. */
 export const ENTRY_HEADER_BYTES = 2;
-/** Smallest entry: key length, a 1-byte key, a tombstone tag. */
-export const ENTRY_MIN_BYTES = ENTRY_HEADER_BYTES + 1 + VALUE_TAG_BYTES;
+/** Smallest entry: its offset, key length, a 1-byte key, a tombstone tag. */
+export const ENTRY_MIN_BYTES = BLOCK_OFFSET_BYTES + ENTRY_HEADER_BYTES + 1 + VALUE_TAG_BYTES;
 export const INDEX_ROLE_ROOT = 1;
 export const INDEX_ROLE_PART = 2;
 /** Version, role, run id (u64), part count or part index (u32). */
@@ -63,7 +70,7 @@ export const DESCRIPTOR_VERSION = 1;
 /** Extent number (u32), bytes (u64). */
 export const EXTENT_BYTES_ENTRY_BYTES = 4 + 8;
 
-assert(ENTRY_MIN_BYTES === 4, 'entry minimum is length, one key byte, one tag byte');
+assert(ENTRY_MIN_BYTES === 8, 'entry minimum is offset, length, one key byte, one tag byte');
 assert(BLOCK_HEADER_BYTES + ENTRY_MIN_BYTES <= 64, 'a tiny block must hold one entry');
 
 // ---------------------------------------------------------------- values
@@ -108,7 +115,7 @@ export function encodedValueBytes(v: IndexValue | null): number {
 /** REQUIRES: indexValueProblem(v) === undefined (asserted). */
 export function encodeIndexValue(w: BufWriter, v: IndexValue): void {
   const problem = indexValueProblem(v);
-  assert(problem === undefined, `writing invalid index value: ${problem ?? ''}`);
+  if (problem !== undefined) throw new AssertionError(`writing invalid index value: ${problem}`);
   w.u64(v.sizeBytes).u32(v.chunks.length);
   for (const c of v.chunks) writeLocator(w, c);
 }
@@ -119,9 +126,15 @@ function parseValue(r: BufReader, out: Locator[] | undefined): number {
   const n = r.count(LOCATOR_BYTES);
   let capacity = 0;
   for (let i = 0; i < n; i++) {
-    const loc = readCheckedLocator(r, 'index value');
-    capacity += loc.length - CHUNK_OVERHEAD_BYTES;
-    if (out !== undefined) out.push(loc);
+    // Read the fields, not a Locator: checking a block allocates nothing per entry.
+    const extent = r.u32();
+    const offset = r.u32();
+    const length = r.u32();
+    if (length < CHUNK_OVERHEAD_BYTES || offset % CHUNK_ALIGN_BYTES !== 0) {
+      throw new CorruptionError(`index value: bad locator ${extent}:${offset}:${length}`);
+    }
+    capacity += length - CHUNK_OVERHEAD_BYTES;
+    if (out !== undefined) out.push({ extent, offset, length });
   }
   if (sizeBytes > capacity) {
     throw new CorruptionError(`index value: sizeBytes ${sizeBytes} exceeds chunk payloads ${capacity}`);
@@ -146,89 +159,8 @@ function writeEntryValue(w: BufWriter, v: IndexValue | null): void {
   encodeIndexValue(w, v);
 }
 
-/** Check (and with `out`, collect) a block entry's value. False for a tombstone. */
-function parseEntryValue(r: BufReader, out: Locator[] | undefined): boolean {
-  const tag = r.u8();
-  if (tag === VALUE_TAG_TOMBSTONE) return false;
-  if (tag !== VALUE_TAG_LIVE) throw new CorruptionError(`run block: unknown value tag ${tag}`);
-  parseValue(r, out);
-  return true;
-}
 
-function readEntryValue(r: BufReader): IndexValue | null {
-  const tag = r.u8();
-  if (tag === VALUE_TAG_TOMBSTONE) return null;
-  if (tag !== VALUE_TAG_LIVE) throw new CorruptionError(`run block: unknown value tag ${tag}`);
-  return decodeIndexValue(r);
-}
 
-// ---------------------------------------------------------------- blocks
-
-/** Encoded size of one block entry. */
-export function entryBytes(keyBytes: number, valueBytes: number): number {
-  return ENTRY_HEADER_BYTES + keyBytes + valueBytes;
-}
-
-export function startBlock(w: BufWriter): void {
-  assert(w.length === 0, 'block starts in an empty writer');
-  w.u8(RUN_FORMAT_VERSION).u32(0);
-}
-
-export function writeBlockEntry(w: BufWriter, key: Buffer, value: IndexValue | null): void {
-  assert(key.length >= 1 && key.length <= MAX_KEY_BYTES, `block key length ${key.length}`);
-  w.shortBlob(key);
-  writeEntryValue(w, value);
-}
-
-/** REQUIRES: `raw` is a value decoded from a block (already checked). */
-export function writeBlockEntryRaw(w: BufWriter, key: Buffer, raw: Buffer): void {
-  assert(key.length >= 1 && key.length <= MAX_KEY_BYTES, `block key length ${key.length}`);
-  assert(raw.length >= 1, 'raw value is empty');
-  w.shortBlob(key).bytes(raw);
-}
-
-/** Fill in the entry count; the block's payload is `w.view()` afterwards. */
-export function finishBlock(w: BufWriter, count: number): void {
-  assert(count >= 1, 'a block holds at least one entry');
-  w.patchU32(1, count);
-}
-
-/**
- * A checked block. Entry i's key is buf[entryStarts[i] + 2, valueStarts[i]),
- * its value buf[valueStarts[i], entryStarts[i + 1]). Keys are not copied.
- */
-export interface DecodedBlock {
-  readonly buf: Buffer;
-  readonly count: number;
-  readonly entryStarts: Uint32Array;
-  readonly valueStarts: Uint32Array;
-}
-
-/** Check every entry of a RunBlock payload. Throws CorruptionError. */
-export function decodeBlock(buf: Buffer): DecodedBlock {
-  const r = new BufReader(buf, 'run block');
-  const version = r.u8();
-  if (version !== RUN_FORMAT_VERSION) throw new CorruptionError(`run block: unknown version ${version}`);
-  const count = r.count(ENTRY_MIN_BYTES);
-  if (count === 0) throw new CorruptionError('run block: no entries');
-  const entryStarts = new Uint32Array(count + 1);
-  const valueStarts = new Uint32Array(count);
-  let prev: Buffer | undefined;
-  for (let i = 0; i < count; i++) {
-    entryStarts[i] = r.offset;
-    const key = r.shortBlob();
-    checkKeyLength(key, 'run block');
-    if (prev !== undefined && Buffer.compare(prev, key) >= 0) {
-      throw new CorruptionError(`run block: keys out of order at entry ${i}`);
-    }
-    prev = key;
-    valueStarts[i] = r.offset;
-    parseEntryValue(r, undefined);
-  }
-  entryStarts[count] = r.offset;
-  r.expectEnd();
-  return { buf, count, entryStarts, valueStarts };
-}
 
 function checkKeyLength(key: Buffer, what: string): void {
   if (key.length < 1 || key.length > MAX_KEY_BYTES) {
@@ -236,41 +168,188 @@ function checkKeyLength(key: Buffer, what: string): void {
   }
 }
 
-function at(a: Uint32Array, i: number): number {
-  return a[i] ?? 0;
+// ---------------------------------------------------------------- blocks
+
+/** Payload bytes one entry adds to a block: its offset slot, key length, key, value. */
+export function entryBytes(keyBytes: number, valueBytes: number): number {
+  return BLOCK_OFFSET_BYTES + ENTRY_HEADER_BYTES + keyBytes + valueBytes;
 }
 
-export function blockKey(b: DecodedBlock, i: number): Buffer {
-  return b.buf.subarray(at(b.entryStarts, i) + ENTRY_HEADER_BYTES, at(b.valueStarts, i));
-}
+/** Builds one block payload: entries go to the entries area, their offsets to the header. */
+export class BlockBuilder {
+  private readonly entries: BufWriter;
+  private readonly offsets: number[] = [];
 
-/** Compare entry i's key with `key` without allocating. */
-export function compareBlockKey(b: DecodedBlock, i: number, key: Buffer): number {
-  return b.buf.compare(key, 0, key.length, at(b.entryStarts, i) + ENTRY_HEADER_BYTES, at(b.valueStarts, i));
-}
-
-/** First entry whose key is >= `key` (count if none). */
-export function blockLowerBound(b: DecodedBlock, key: Buffer): number {
-  let lo = 0;
-  let hi = b.count;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (compareBlockKey(b, mid, key) < 0) lo = mid + 1;
-    else hi = mid;
+  constructor(capacityBytes: number) {
+    this.entries = new BufWriter(capacityBytes);
   }
-  return lo;
+
+  get count(): number {
+    return this.offsets.length;
+  }
+
+  get payloadBytes(): number {
+    return BLOCK_HEADER_BYTES + BLOCK_OFFSET_BYTES * this.offsets.length + this.entries.length;
+  }
+
+  add(key: Buffer, value: IndexValue | null): void {
+    this.startEntry(key);
+    writeEntryValue(this.entries, value);
+  }
+
+  /** REQUIRES: `raw` is an entry value read from a checked block (tag and IndexValue). */
+  addRaw(key: Buffer, raw: Buffer): void {
+    assert(raw.length >= VALUE_TAG_BYTES, 'raw value is empty');
+    this.startEntry(key);
+    this.entries.bytes(raw);
+  }
+
+  private startEntry(key: Buffer): void {
+    if (key.length < 1 || key.length > MAX_KEY_BYTES) throw new AssertionError(`block key length ${key.length}`);
+    this.offsets.push(this.entries.length);
+    this.entries.shortBlob(key);
+  }
+
+  /** The payload, as pieces for ChunkIo.append (the entries are not copied). */
+  finish(): Uint8Array[] {
+    assert(this.offsets.length >= 1, 'a block holds at least one entry');
+    const header = new BufWriter(BLOCK_HEADER_BYTES + BLOCK_OFFSET_BYTES * this.offsets.length);
+    header.u8(RUN_FORMAT_VERSION).u32(this.offsets.length);
+    for (const o of this.offsets) header.u32(o);
+    return [header.view(), this.entries.view()];
+  }
 }
 
-export function blockRawValue(b: DecodedBlock, i: number): Buffer {
-  return b.buf.subarray(at(b.valueStarts, i), at(b.entryStarts, i + 1));
+/**
+ * A block read lazily: opening checks only the header; each access checks
+ * the entry it touches (bounds, key length, value encoding), so a point
+ * lookup costs a binary search, not a decode of the block. `checkAll`
+ * checks every entry and the key order once (scans and compaction call it).
+ * Keys and values are views into `buf`, never copies.
+ */
+export class BlockView {
+  readonly count: number;
+  private readonly base: number;
+  private checked = false;
+
+  constructor(readonly buf: Buffer) {
+    const r = new BufReader(buf, 'run block');
+    const version = r.u8();
+    if (version !== RUN_FORMAT_VERSION) throw new CorruptionError(`run block: unknown version ${version}`);
+    this.count = r.count(ENTRY_MIN_BYTES);
+    if (this.count === 0) throw new CorruptionError('run block: no entries');
+    this.base = BLOCK_HEADER_BYTES + BLOCK_OFFSET_BYTES * this.count;
+    if (buf.readUInt32LE(BLOCK_HEADER_BYTES) !== 0) throw new CorruptionError('run block: first entry not at offset 0');
+  }
+
+  /** Entry i spans [start, end) of buf. Throws CorruptionError. */
+  private span(i: number): { start: number; end: number } {
+    if (!(i >= 0 && i < this.count)) throw new AssertionError(`block entry ${i} of ${this.count}`);
+    const start = this.base + this.buf.readUInt32LE(BLOCK_HEADER_BYTES + BLOCK_OFFSET_BYTES * i);
+    const end = i + 1 < this.count ? this.base + this.buf.readUInt32LE(BLOCK_HEADER_BYTES + BLOCK_OFFSET_BYTES * (i + 1)) : this.buf.length;
+    if (start + ENTRY_HEADER_BYTES + 1 + VALUE_TAG_BYTES > end || end > this.buf.length) {
+      throw new CorruptionError(`run block: entry ${i} spans [${start}, ${end}) of ${this.buf.length} bytes`);
+    }
+    return { start, end };
+  }
+
+  /** Where entry i's key ends and its value starts. */
+  private keyEnd(start: number, end: number, i: number): number {
+    const length = this.buf.readUInt16LE(start);
+    const keyEnd = start + ENTRY_HEADER_BYTES + length;
+    if (length < 1 || length > MAX_KEY_BYTES || keyEnd + VALUE_TAG_BYTES > end) {
+      throw new CorruptionError(`run block: entry ${i} key length ${length} does not fit`);
+    }
+    return keyEnd;
+  }
+
+  key(i: number): Buffer {
+    const { start, end } = this.span(i);
+    return this.buf.subarray(start + ENTRY_HEADER_BYTES, this.keyEnd(start, end, i));
+  }
+
+  /** Compare entry i's key with `key` without allocating. */
+  compareKey(i: number, key: Buffer): number {
+    const { start, end } = this.span(i);
+    return this.buf.compare(key, 0, key.length, start + ENTRY_HEADER_BYTES, this.keyEnd(start, end, i));
+  }
+
+  /** First entry whose key is >= `key` (count if none). */
+  lowerBound(key: Buffer): number {
+    let lo = 0;
+    let hi = this.count;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.compareKey(mid, key) < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** Entry i's value as stored (tag, then IndexValue if live), checked. */
+  rawValue(i: number): Buffer {
+    const { start, end } = this.span(i);
+    const raw = this.buf.subarray(this.keyEnd(start, end, i), end);
+    if (!this.checked) checkEntryValue(raw, i);
+    return raw;
+  }
+
+  isTombstone(i: number): boolean {
+    return this.rawValue(i)[0] === VALUE_TAG_TOMBSTONE;
+  }
+
+  /** null: tombstone. */
+  value(i: number): IndexValue | null {
+    const r = new BufReader(this.rawValue(i), 'run block value');
+    if (r.u8() === VALUE_TAG_TOMBSTONE) return null;
+    return decodeIndexValue(r);
+  }
+
+  /** Check every entry and that keys strictly ascend (once; later calls are free). */
+  checkAll(): this {
+    if (this.checked) return this;
+    let prevStart = 0;
+    let prevEnd = 0;
+    for (let i = 0; i < this.count; i++) {
+      const { start, end } = this.span(i);
+      const keyEnd = this.keyEnd(start, end, i);
+      const keyStart = start + ENTRY_HEADER_BYTES;
+      if (i > 0 && compareRanges(this.buf, prevStart, prevEnd, keyStart, keyEnd) >= 0) {
+        throw new CorruptionError(`run block: keys out of order at entry ${i}`);
+      }
+      checkEntryValue(this.buf.subarray(keyEnd, end), i);
+      prevStart = keyStart;
+      prevEnd = keyEnd;
+    }
+    this.checked = true;
+    return this;
+  }
 }
 
-export function blockIsTombstone(b: DecodedBlock, i: number): boolean {
-  return b.buf[at(b.valueStarts, i)] === VALUE_TAG_TOMBSTONE;
+/** buf[aStart, aEnd) against buf[bStart, bEnd), as Buffer.compare orders them. */
+function compareRanges(buf: Buffer, aStart: number, aEnd: number, bStart: number, bEnd: number): number {
+  const aLength = aEnd - aStart;
+  const bLength = bEnd - bStart;
+  const n = aLength < bLength ? aLength : bLength;
+  for (let j = 0; j < n; j++) {
+    const d = (buf[aStart + j] ?? 0) - (buf[bStart + j] ?? 0);
+    if (d !== 0) return d;
+  }
+  return aLength - bLength;
 }
 
-export function blockValue(b: DecodedBlock, i: number): IndexValue | null {
-  return readEntryValue(new BufReader(b.buf, 'run block value', at(b.valueStarts, i)));
+/** A stored entry value must be a tag and, if live, exactly one IndexValue. */
+function checkEntryValue(raw: Buffer, i: number): void {
+  const r = new BufReader(raw, 'run block entry');
+  const tag = r.u8();
+  if (tag === VALUE_TAG_LIVE) parseValue(r, undefined);
+  else if (tag !== VALUE_TAG_TOMBSTONE) throw new CorruptionError(`run block: entry ${i} value tag ${tag}`);
+  r.expectEnd();
+}
+
+/** Open a RunBlock payload and check all of it. Throws CorruptionError. */
+export function decodeBlock(buf: Buffer): BlockView {
+  return new BlockView(buf).checkAll();
 }
 
 // ---------------------------------------------------------------- run index

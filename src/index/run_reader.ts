@@ -10,23 +10,14 @@
 // 2. A failed load is not cached: the next call reads again.
 // 3. Handles are immutable views of immutable runs; any number of readers
 //    may share one.
-import { CorruptionError, assert } from '../base/index.js';
+import { AssertionError, CorruptionError, assert } from '../base/index.js';
 import { ChunkKind } from '../chunk/index.js';
 import type { ChunkIo, Locator } from '../chunk/index.js';
 import { bloomMayContain } from './bloom.js';
 import { compareKeys } from './keys.js';
 import type { MemValue } from './memtable.js';
-import {
-  blockKey,
-  blockLowerBound,
-  blockValue,
-  compareBlockKey,
-  decodeBlock,
-  decodeRunIndexBody,
-  decodeRunIndexPart,
-  decodeRunIndexRoot,
-} from './run_format.js';
-import type { DecodedBlock, RunDescriptor, RunIndexBody } from './run_format.js';
+import { BlockView, decodeRunIndexBody, decodeRunIndexPart, decodeRunIndexRoot } from './run_format.js';
+import type { RunDescriptor, RunIndexBody } from './run_format.js';
 
 /** Counters the read path bumps (shared by every handle of one index). */
 export interface ReadCounters {
@@ -46,9 +37,9 @@ export interface LoadedIndex {
   readonly parts: readonly Locator[];
 }
 
-/** Decoded blocks, least recently used evicted first. Holds promises so concurrent readers share one read. */
+/** Opened blocks, least recently used evicted first. Holds promises so concurrent readers share one read. */
 export class BlockCache {
-  private readonly map = new Map<string, Promise<DecodedBlock>>();
+  private readonly map = new Map<string, Promise<BlockView>>();
 
   constructor(private readonly capacity: number) {
     assert(Number.isInteger(capacity) && capacity >= 0, `block cache capacity ${capacity}`);
@@ -59,7 +50,7 @@ export class BlockCache {
   }
 
   /** The cached block, or `load()`; `fill` says whether a miss is kept (compaction does not). */
-  get(key: string, load: () => Promise<DecodedBlock>, fill: boolean, counters: ReadCounters): Promise<DecodedBlock> {
+  get(key: string, load: () => Promise<BlockView>, fill: boolean, counters: ReadCounters): Promise<BlockView> {
     const cached = this.map.get(key);
     if (cached !== undefined) {
       this.map.delete(key);
@@ -179,22 +170,26 @@ export class RunHandle {
       return undefined;
     }
     const b = await this.block(findBlock(body, key), true);
-    const i = blockLowerBound(b, key);
-    if (i < b.count && compareBlockKey(b, i, key) === 0) return blockValue(b, i);
+    const i = b.lowerBound(key);
+    if (i < b.count && b.compareKey(i, key) === 0) return b.value(i);
     this.counters.bloomFalsePositives++;
     return undefined;
   }
 
-  /** Block `i`, checked against the index. REQUIRES: the index is loaded. */
-  block(i: number, fillCache: boolean): Promise<DecodedBlock> {
+  /**
+   * Block `i`, its first and last keys and count checked against the index;
+   * its entries are checked as they are read (BlockView). REQUIRES: the
+   * index is loaded.
+   */
+  block(i: number, fillCache: boolean): Promise<BlockView> {
     const loaded = this.loaded;
     assert(loaded !== undefined, 'run block read before its index');
-    assert(i >= 0 && i < loaded.body.blocks.length, `run ${this.desc.id}: no block ${i}`);
-    const load = async (): Promise<DecodedBlock> => {
+    if (!(i >= 0 && i < loaded.body.blocks.length)) throw new AssertionError(`run ${this.desc.id}: no block ${i}`);
+    const load = async (): Promise<BlockView> => {
       this.counters.blockReads++;
       const handle = loaded.body.blocks[i];
       assert(handle !== undefined, 'block handle missing');
-      const b = decodeBlock(await this.io.read(handle.locator, ChunkKind.RunBlock));
+      const b = new BlockView(await this.io.read(handle.locator, ChunkKind.RunBlock));
       checkBlock(this.desc.id, loaded.body, i, b);
       return b;
     };
@@ -226,15 +221,15 @@ function checkIndex(desc: RunDescriptor, loaded: LoadedIndex): void {
   if (!same) throw new CorruptionError(`${what}: chunk bytes per extent differ from the descriptor`);
 }
 
-function checkBlock(runId: number, body: RunIndexBody, i: number, b: DecodedBlock): void {
+function checkBlock(runId: number, body: RunIndexBody, i: number, b: BlockView): void {
   const what = `run ${runId} block ${i}`;
   const handle = body.blocks[i];
   assert(handle !== undefined, 'block handle missing');
   if (b.count !== handle.entryCount) {
     throw new CorruptionError(`${what}: ${b.count} entries, index says ${handle.entryCount}`);
   }
-  if (!blockKey(b, 0).equals(handle.firstKey)) throw new CorruptionError(`${what}: first key differs from the index`);
-  const last = blockKey(b, b.count - 1);
+  if (!b.key(0).equals(handle.firstKey)) throw new CorruptionError(`${what}: first key differs from the index`);
+  const last = b.key(b.count - 1);
   const next = body.blocks[i + 1];
   const ok = next === undefined ? last.equals(body.lastKey) : compareKeys(last, next.firstKey) < 0;
   if (!ok) throw new CorruptionError(`${what}: last key outside the block's range`);

@@ -74,6 +74,7 @@ export class CommitLog {
   private latchWanted = false;
   private running = false;
   private flushRequested = false;
+  private rollRequested = false;
   private failure: Error | undefined;
   readonly counters = { commits: 0, records: 0, rolls: 0, indexFlushes: 0, mutations: 0, relocations: 0 };
 
@@ -137,6 +138,16 @@ export class CommitLog {
   async flushIndex(): Promise<void> {
     this.throwIfFailed();
     this.flushRequested = true;
+    await this.nextCycle().persisted();
+  }
+
+  /**
+   * Write a checkpoint: the memtable goes out as a run and the log starts
+   * over in a fresh extent, so the next open replays nothing.
+   */
+  async checkpoint(): Promise<void> {
+    this.throwIfFailed();
+    this.rollRequested = true;
     await this.nextCycle().persisted();
   }
 
@@ -265,7 +276,8 @@ export class CommitLog {
     let pendingFlush = flush;
     let record = build(pendingFlush);
     const logEnd = this.extents.writePointer(this.state.logExtent) + record.length;
-    if (logEnd > this.maxLogBytes || !this.chunks.fits(this.state.logExtent, record.length)) {
+    if (this.rollRequested || logEnd > this.maxLogBytes || !this.chunks.fits(this.state.logExtent, record.length)) {
+      this.rollRequested = false;
       // The checkpoint written by the roll takes the flushed run (if any).
       await this.roll(pendingFlush);
       pendingFlush = undefined;

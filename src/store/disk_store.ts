@@ -195,6 +195,12 @@ export class DiskStore implements ShardApi {
     await this.log.flushIndex();
   }
 
+  /** Write a checkpoint now (the next open replays an empty log). */
+  async checkpoint(): Promise<void> {
+    this.checkOpen();
+    await this.log.checkpoint();
+  }
+
   /** Merge runs until no level holds fanIn runs, then free index extents no run uses. */
   async compact(): Promise<void> {
     this.checkOpen();

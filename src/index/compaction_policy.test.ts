@@ -1,0 +1,82 @@
+// Tests of the compaction policy (a pure function of the run list).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { pickFull, pickTiered } from './compaction_policy.js';
+import type { RunSlot } from './compaction_policy.js';
+
+const slotsArb = fc.array(
+  fc.record({ level: fc.integer({ min: 0, max: 4 }), busy: fc.boolean(), tombstones: fc.integer({ min: 0, max: 2 }) }),
+  { maxLength: 40 },
+);
+
+function checkSlice(runs: readonly RunSlot[], start: number, end: number, fanIn: number, minRuns: number): void {
+  assert.ok(start >= 0 && end <= runs.length && end - start >= minRuns && end - start <= fanIn, `slice [${start}, ${end})`);
+  for (let i = start; i < end; i++) assert.equal(runs[i]?.busy, false, 'busy run picked');
+}
+
+// Checks: every pick is a contiguous slice of free runs of size 2..fanIn;
+// a tiered pick happens exactly when some level has >= fanIn free runs, and
+// takes a level's oldest adjacent same-level runs when they exist. How:
+// random run lists with levels, busy flags and fan-ins.
+test('tiered picks are adjacent free runs, triggered by a full level', () => {
+  fc.assert(
+    fc.property(slotsArb, fc.integer({ min: 2, max: 8 }), (runs, fanIn) => {
+      const pick = pickTiered(runs, fanIn);
+      const counts = new Map<number, number>();
+      for (const r of runs) if (!r.busy) counts.set(r.level, (counts.get(r.level) ?? 0) + 1);
+      const full = [...counts.values()].some((n) => n >= fanIn);
+      if (pick === undefined) {
+        // Only when, for each full level, its oldest free run has no free newer neighbour.
+        for (const [level, n] of counts) {
+          if (n < fanIn) continue;
+          const oldest = runs.findLastIndex((r) => !r.busy && r.level === level);
+          assert.ok(oldest === 0 || runs[oldest - 1]?.busy === true, `level ${level} is full but nothing was picked`);
+        }
+        return;
+      }
+      assert.ok(full, 'picked without a full level');
+      checkSlice(runs, pick.start, pick.end, fanIn, 2);
+      const levels = runs.slice(pick.start, pick.end).map((r) => r.level);
+      assert.ok(pick.outputLevel > Math.min(...levels) || pick.outputLevel === 63);
+    }),
+    { seed: 42, numRuns: 2000 },
+  );
+});
+
+// Checks: with levels ascending by age and nothing busy, tiering keeps
+// levels ascending, and merges exactly the fanIn oldest runs of the lowest
+// full level. How: simulate flushes and compactions, assert after each.
+test('tiering keeps levels ordered by age', () => {
+  const fanIn = 3;
+  let runs: RunSlot[] = [];
+  for (let flush = 0; flush < 200; flush++) {
+    runs = [{ level: 0, busy: false, tombstones: 0 }, ...runs];
+    for (let pick = pickTiered(runs, fanIn); pick !== undefined; pick = pickTiered(runs, fanIn)) {
+      assert.equal(pick.end - pick.start, fanIn);
+      const out = { level: pick.outputLevel, busy: false, tombstones: 0 };
+      runs = [...runs.slice(0, pick.start), out, ...runs.slice(pick.end)];
+    }
+    for (let i = 1; i < runs.length; i++) assert.ok((runs[i - 1]?.level ?? 0) <= (runs[i]?.level ?? 0), 'levels out of order');
+    assert.ok(runs.length <= (fanIn - 1) * 6, `run count ${runs.length}`);
+  }
+});
+
+// Checks: a full pick ends at the oldest run, and stops when one run
+// without tombstones is left. How: random run lists.
+test('full picks end at the oldest run', () => {
+  fc.assert(
+    fc.property(slotsArb, fc.integer({ min: 2, max: 8 }), (runs, fanIn) => {
+      const pick = pickFull(runs, fanIn);
+      const oldest = runs[runs.length - 1];
+      if (pick === undefined) {
+        assert.ok(oldest === undefined || oldest.busy || runs[runs.length - 2]?.busy !== false || runs.length === 1);
+        if (runs.length === 1 && oldest !== undefined && !oldest.busy) assert.equal(oldest.tombstones, 0);
+        return;
+      }
+      assert.equal(pick.end, runs.length);
+      checkSlice(runs, pick.start, pick.end, fanIn, 1);
+    }),
+    { seed: 42, numRuns: 2000 },
+  );
+});

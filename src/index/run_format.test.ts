@@ -1,0 +1,289 @@
+// Tests of the run format's encoders and decoders (docs/format/lsm_run.md).
+//
+// Strategy: for each decoder (IndexValue, block, run index body, root, part,
+// descriptor), generate valid values, encode, decode, compare (round trip);
+// then feed it random bytes and mutated encodings (bytes changed, cut,
+// extended). Invariant: a decoder returns a value or throws CorruptionError,
+// nothing else, and never hangs (every case ends).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { AssertionError, BufReader, BufWriter, CorruptionError } from '../base/index.js';
+import type { Locator } from '../chunk/index.js';
+import {
+  BlockBuilder,
+  BlockView,
+  decodeBlock,
+  decodeIndexValue,
+  decodeRunDescriptor,
+  decodeRunIndexBody,
+  decodeRunIndexPart,
+  decodeRunIndexRoot,
+  encodeIndexValue,
+  encodeRunDescriptor,
+  encodeRunIndexBody,
+  encodeRunIndexPart,
+  encodeRunIndexRoot,
+} from './run_format.js';
+import type { IndexValue, RunDescriptor, RunIndexBody } from './run_format.js';
+
+const RUNS = 300;
+
+// ------------------------------------------------------------ arbitraries
+
+const keyArb = fc.oneof(
+  { weight: 20, arbitrary: fc.uint8Array({ minLength: 1, maxLength: 12 }) },
+  { weight: 1, arbitrary: fc.uint8Array({ minLength: 1024, maxLength: 1024 }) },
+).map((a) => Buffer.from(a));
+
+const sortedKeysArb = (min: number, max: number): fc.Arbitrary<Buffer[]> =>
+  fc
+    .uniqueArray(keyArb, { minLength: min, maxLength: max, selector: (k) => k.toString('hex') })
+    .map((keys) => keys.sort((a, b) => Buffer.compare(a, b)));
+
+const locatorArb = (minLength = 36): fc.Arbitrary<Locator> =>
+  fc
+    .tuple(fc.nat(), fc.nat({ max: 0x1fffffff }), fc.integer({ min: minLength, max: 0xffffffff }))
+    .map(([extent, offset, length]) => ({ extent, offset: offset * 8, length }));
+
+const valueArb: fc.Arbitrary<IndexValue> = fc.array(locatorArb(), { maxLength: 5 }).chain((chunks) => {
+  const capacity = chunks.reduce((s, c) => s + c.length - 36, 0);
+  return fc.integer({ min: 0, max: Math.min(capacity, Number.MAX_SAFE_INTEGER) }).map((sizeBytes) => ({ sizeBytes, chunks }));
+});
+
+const bodyArb: fc.Arbitrary<RunIndexBody> = fc
+  .tuple(
+    sortedKeysArb(1, 8),
+    fc.array(fc.integer({ min: 1, max: 50 }), { minLength: 8, maxLength: 8 }),
+    fc.uint8Array({ maxLength: 3 }),
+    fc.integer({ min: 1, max: 30 }),
+    fc.uint8Array({ minLength: 1, maxLength: 64 }),
+    fc.array(locatorArb(), { minLength: 8, maxLength: 8 }),
+  )
+  .map(([firstKeys, counts, suffix, bloomK, bloom, locs]) => {
+    const blocks = firstKeys.map((firstKey, i) => {
+      const entryCount = counts[i] ?? 1;
+      const loc = locs[i] ?? { extent: 0, offset: 0, length: 36 };
+      return { firstKey, entryCount, locator: { ...loc, length: Math.max(loc.length, 36 + 5 + 8 * entryCount) } };
+    });
+    const last = firstKeys[firstKeys.length - 1] ?? Buffer.from('x');
+    const lastKey = last.length + suffix.length <= 1024 ? Buffer.concat([last, suffix]) : last;
+    const entryCount = blocks.reduce((s, b) => s + b.entryCount, 0);
+    return { entryCount, blocks, lastKey, bloomK, bloom: Buffer.from(bloom) };
+  });
+
+const descriptorArb: fc.Arbitrary<RunDescriptor> = fc
+  .record({
+    id: fc.maxSafeNat(),
+    level: fc.integer({ min: 0, max: 63 }),
+    indexChunk: locatorArb(),
+    entryCount: fc.integer({ min: 1, max: 1e12 }),
+    tombstoneFraction: fc.double({ min: 0, max: 1, noNaN: true }),
+    maxSeq: fc.maxSafeNat(),
+    minKey: keyArb,
+    suffix: fc.uint8Array({ minLength: 1, maxLength: 4 }),
+    others: fc.uniqueArray(fc.tuple(fc.nat({ max: 0xffffffff }), fc.integer({ min: 36, max: 1e12 })), { maxLength: 4, selector: (e) => e[0] }),
+  })
+  .map((r) => {
+    const maxKey = r.entryCount === 1 ? r.minKey : r.minKey.length < 1024 ? Buffer.concat([r.minKey, r.suffix]) : r.minKey;
+    const entryCount = maxKey === r.minKey ? 1 : r.entryCount;
+    const extents = new Map<number, number>(r.others);
+    extents.set(r.indexChunk.extent, (extents.get(r.indexChunk.extent) ?? 0) + r.indexChunk.length);
+    return {
+      id: r.id,
+      level: r.level,
+      indexChunk: r.indexChunk,
+      entryCount,
+      tombstoneCount: Math.floor(entryCount * r.tombstoneFraction),
+      maxSeq: r.maxSeq,
+      minKey: r.minKey,
+      maxKey,
+      extents: [...extents].sort((a, b) => a[0] - b[0]).map(([extent, bytes]) => ({ extent, bytes })),
+    };
+  });
+
+function encodeBlock(keys: readonly Buffer[], values: ReadonlyArray<IndexValue | null>): Buffer {
+  const b = new BlockBuilder(64);
+  keys.forEach((k, i) => b.add(k, values[i] ?? null));
+  return Buffer.concat(b.finish());
+}
+
+const blockArb = sortedKeysArb(1, 30).chain((keys) =>
+  fc.array(fc.option(valueArb, { nil: null }), { minLength: keys.length, maxLength: keys.length }).map((values) => ({ keys, values })),
+);
+
+// ------------------------------------------------------------ fuzz helpers
+
+/** Run a decoder: its value, or undefined when it threw CorruptionError. Anything else fails the test. */
+function decodeOrCorrupt<T>(decode: (buf: Buffer) => T, buf: Buffer): T | undefined {
+  try {
+    return decode(buf);
+  } catch (err) {
+    if (err instanceof CorruptionError) return undefined;
+    throw err;
+  }
+}
+
+const editsArb = fc.record({
+  edits: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+  cut: fc.option(fc.nat(), { nil: undefined }),
+  extra: fc.uint8Array({ maxLength: 8 }),
+});
+
+function mutate(buf: Buffer, m: { edits: Array<[number, number]>; cut: number | undefined; extra: Uint8Array }): Buffer {
+  const out = Buffer.from(buf);
+  for (const [pos, byte] of m.edits) if (out.length > 0) out[pos % out.length] = byte;
+  const cut = m.cut === undefined ? out : out.subarray(0, m.cut % (out.length + 1));
+  return Buffer.concat([cut, m.extra]);
+}
+
+/** Random bytes and mutated encodings give a value or CorruptionError. */
+function fuzz<T>(name: string, valid: fc.Arbitrary<Buffer>, decode: (buf: Buffer) => T): void {
+  // Checks: the decoder of `name` on arbitrary and on corrupted bytes. How: as the file header says.
+  test(`${name}: random and mutated bytes give a value or CorruptionError`, () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 300 }), (bytes) => {
+        decodeOrCorrupt(decode, Buffer.from(bytes));
+      }),
+      { seed: 42, numRuns: RUNS },
+    );
+    fc.assert(
+      fc.property(valid, editsArb, (buf, m) => {
+        decodeOrCorrupt(decode, mutate(buf, m));
+      }),
+      { seed: 42, numRuns: RUNS },
+    );
+  });
+}
+
+// ------------------------------------------------------------ round trips
+
+// Checks: IndexValue encode/decode round trip, and the decoder consumes
+// exactly the encoding. How: random valid values.
+test('IndexValue round trip', () => {
+  fc.assert(
+    fc.property(valueArb, (v) => {
+      const w = new BufWriter();
+      encodeIndexValue(w, v);
+      const r = new BufReader(w.finish(), 'test');
+      assert.deepStrictEqual(decodeIndexValue(r), v);
+      r.expectEnd();
+    }),
+    { seed: 42, numRuns: RUNS },
+  );
+});
+
+// Checks: a block decodes to the entries written, and lookups by lower
+// bound find each key. How: random sorted keys (some 1024 bytes) and values.
+test('block round trip', () => {
+  fc.assert(
+    fc.property(blockArb, ({ keys, values }) => {
+      const buf = encodeBlock(keys, values);
+      for (const b of [new BlockView(buf), decodeBlock(buf)]) {
+        assert.equal(b.count, keys.length);
+        keys.forEach((k, i) => {
+          assert.ok(b.key(i).equals(k));
+          assert.equal(b.lowerBound(k), i);
+          assert.equal(b.isTombstone(i), values[i] === null);
+          assert.deepStrictEqual(b.value(i), values[i] ?? null);
+        });
+      }
+    }),
+    { seed: 42, numRuns: RUNS },
+  );
+});
+
+// Checks: keys out of order or repeated inside a block are corruption. How:
+// write two entries in the wrong order with the raw entry writer.
+test('block with unsorted or duplicate keys is corrupt', () => {
+  assert.throws(() => decodeBlock(encodeBlock([Buffer.from('b'), Buffer.from('a')], [null, null])), CorruptionError);
+  assert.throws(() => decodeBlock(encodeBlock([Buffer.from('a'), Buffer.from('a')], [null, null])), CorruptionError);
+  assert.throws(() => decodeBlock(Buffer.from([1, 0, 0, 0, 0])), CorruptionError);
+  // The lazy view finds the order problem only when asked to check everything.
+  const lazy = new BlockView(encodeBlock([Buffer.from('b'), Buffer.from('a')], [null, null]));
+  assert.ok(lazy.key(1).equals(Buffer.from('a')));
+  assert.throws(() => lazy.checkAll(), CorruptionError);
+});
+
+// Checks: run index body, root and part round trips. How: random valid ones.
+test('run index round trips', () => {
+  fc.assert(
+    fc.property(bodyArb, (body) => {
+      assert.deepStrictEqual(decodeRunIndexBody(Buffer.from(encodeRunIndexBody(body))), body);
+    }),
+    { seed: 42, numRuns: RUNS },
+  );
+  fc.assert(
+    fc.property(fc.maxSafeNat(), fc.array(locatorArb(), { maxLength: 5 }), fc.uint8Array({ minLength: 1, maxLength: 40 }), (runId, parts, bytes) => {
+      const inline = parts.length === 0 ? Buffer.from(bytes) : Buffer.alloc(0);
+      const root = { runId, parts, inline };
+      assert.deepStrictEqual(decodeRunIndexRoot(Buffer.concat(encodeRunIndexRoot(root))), root);
+      const part = { runId, partIndex: parts.length, bytes: Buffer.from(bytes) };
+      assert.deepStrictEqual(decodeRunIndexPart(Buffer.concat(encodeRunIndexPart(part))), part);
+    }),
+    { seed: 42, numRuns: RUNS },
+  );
+});
+
+// Checks: descriptor round trip, and the encoder refuses invalid
+// descriptors (pair assertion with the decoder's checks). How: random valid
+// descriptors; then break one rule at a time.
+test('run descriptor round trip and invalid descriptors', () => {
+  fc.assert(
+    fc.property(descriptorArb, (d) => {
+      const w = new BufWriter();
+      encodeRunDescriptor(w, d);
+      const r = new BufReader(w.finish(), 'test');
+      assert.deepStrictEqual(decodeRunDescriptor(r), d);
+      r.expectEnd();
+    }),
+    { seed: 42, numRuns: RUNS },
+  );
+  const [d] = fc.sample(descriptorArb, { seed: 7, numRuns: 1 });
+  assert.ok(d !== undefined);
+  const broken: RunDescriptor[] = [
+    { ...d, level: 64 },
+    { ...d, tombstoneCount: d.entryCount + 1 },
+    { ...d, minKey: Buffer.alloc(0) },
+    { ...d, entryCount: 0 },
+    { ...d, extents: [] },
+    { ...d, indexChunk: { ...d.indexChunk, offset: d.indexChunk.offset + 1 } },
+  ];
+  for (const b of broken) assert.throws(() => encodeRunDescriptor(new BufWriter(), b), AssertionError);
+});
+
+// ------------------------------------------------------------ fuzzing
+
+const validValue = valueArb.map((v) => {
+  const w = new BufWriter();
+  encodeIndexValue(w, v);
+  return w.finish();
+});
+const validDescriptor = descriptorArb.map((d) => {
+  const w = new BufWriter();
+  encodeRunDescriptor(w, d);
+  return w.finish();
+});
+
+fuzz('IndexValue', validValue, (buf) => decodeIndexValue(new BufReader(buf, 'fuzz')));
+const validBlock = blockArb.map(({ keys, values }) => encodeBlock(keys, values));
+fuzz('block', validBlock, decodeBlock);
+fuzz('block (lazy view, every accessor)', validBlock, (buf) => {
+  const b = new BlockView(buf);
+  for (let i = 0; i < b.count; i++) {
+    b.key(i);
+    b.isTombstone(i);
+    b.value(i);
+    b.lowerBound(b.key(i));
+  }
+  b.lowerBound(Buffer.from([0x80]));
+  return b.checkAll();
+});
+fuzz('run index body', bodyArb.map((b) => Buffer.from(encodeRunIndexBody(b))), decodeRunIndexBody);
+fuzz(
+  'run index root',
+  fc.array(locatorArb(), { maxLength: 3 }).map((parts) => Buffer.concat(encodeRunIndexRoot({ runId: 9, parts, inline: parts.length === 0 ? Buffer.from('x') : Buffer.alloc(0) }))),
+  decodeRunIndexRoot,
+);
+fuzz('run index part', fc.uint8Array({ minLength: 1, maxLength: 20 }).map((b) => Buffer.concat(encodeRunIndexPart({ runId: 3, partIndex: 1, bytes: Buffer.from(b) }))), decodeRunIndexPart);
+fuzz('run descriptor', validDescriptor, (buf) => decodeRunDescriptor(new BufReader(buf, 'fuzz')));

@@ -1,0 +1,14 @@
+// The deliberately broken variants `shardstore check --mutant NAME` can
+// install (testing/mutants/). To register more, spread their list here.
+import { ENGINE_MUTANTS } from '../mutants/engine_mutants.js';
+import type { Mutant } from '../mutants/mutant.js';
+
+export const MUTANTS: readonly Mutant[] = [...ENGINE_MUTANTS];
+
+export function mutantNamed(name: string): Mutant | undefined {
+  return MUTANTS.find((m) => m.name === name);
+}
+
+export function mutantNames(): string[] {
+  return MUTANTS.map((m) => m.name);
+}

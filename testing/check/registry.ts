@@ -1,0 +1,33 @@
+// The suites `shardstore check` knows, by name. A suite is loaded only when a
+// run selects it, so `--help` and `--list-mutants` load no storage code.
+//
+// To register a suite (crash, faults, fuzz, concurrency), add one row: the
+// name must match the suite's `name` (it is the first field of its tokens).
+import type { Suite } from './suite.js';
+
+export interface SuiteEntry {
+  readonly name: string;
+  readonly summary: string;
+  readonly load: () => Promise<Suite>;
+}
+
+export const SUITES: readonly SuiteEntry[] = [
+  {
+    name: 'conformance',
+    summary: 'random operation sequences against the reference model, results compared at every step',
+    load: async (): Promise<Suite> => (await import('./conformance_suite.js')).conformanceSuite,
+  },
+];
+
+export function suiteNames(): string[] {
+  return SUITES.map((s) => s.name);
+}
+
+/** The named suite; throws RangeError for an unknown name. */
+export async function loadSuite(name: string): Promise<Suite> {
+  const entry = SUITES.find((s) => s.name === name);
+  if (entry === undefined) throw new RangeError(`unknown suite ${JSON.stringify(name)} (known: ${suiteNames().join(', ')})`);
+  const suite = await entry.load();
+  if (suite.name !== name) throw new Error(`suite registered as ${name} calls itself ${suite.name}`);
+  return suite;
+}

@@ -1,0 +1,274 @@
+// Round trips of the on-disk formats: encode then decode gives back the same
+// value, and decode then encode gives back the same bytes.
+//
+// Chunk framing (every kind; payloads of 0, 1, a page - 1, a page, a page + 1
+// bytes; payloads handed over as several parts), the superblock label and
+// checkpoint slot (including a checkpoint too big for its slot, which the
+// encoder refuses with RangeError), and metadata records and the manifest
+// built from real values: data chunk locators appended by a ChunkStore on a
+// SimDisk, and run descriptors written by a real LsmIndex flush. Random
+// records (the fuzzer's generators, fixed seeds) add breadth.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BufWriter, CorruptionError, crc32c } from '../src/base/index.js';
+import { BufferCache, CHUNK_OVERHEAD_BYTES, ChunkKind, ChunkStore, ChunkStream, alignUp, checkChunk, frameChunk, parseHeader, verifyChunk } from '../src/chunk/index.js';
+import type { Locator } from '../src/chunk/index.js';
+import { Dependency, IoScheduler } from '../src/dependency/index.js';
+import { DEFAULT_PAGE_SIZE_BYTES } from '../src/disk/index.js';
+import { ExtentManager, ExtentOwner } from '../src/extent/index.js';
+import type { ExtentRecord } from '../src/extent/index.js';
+import { LsmIndex } from '../src/index/index.js';
+import type { IndexMutation, IndexValue, RunDescriptor } from '../src/index/index.js';
+import { decodeManifest, decodeMetaRecord, encodeManifest, encodeMetaRecord } from '../src/store/metalog_format.js';
+import type { Manifest, MetaRecord } from '../src/store/metalog_format.js';
+import { dataHeader, splitDataPayload } from '../src/store/value_io.js';
+import { LABEL_BYTES, decodeCheckpoint, decodeLabel, encodeCheckpoint, encodeLabel, planLayout } from '../src/superblock/index.js';
+import type { Checkpoint, Label, LayoutOptions } from '../src/superblock/index.js';
+import { FUZZ_LABEL, randomDescriptor, randomMetaRecord } from './fuzz/decoders.js';
+import { Rng } from './rng.js';
+import { SimDisk } from './sim_disk.js';
+
+const KINDS = [ChunkKind.Data, ChunkKind.RunBlock, ChunkKind.RunIndex, ChunkKind.MetaRecord];
+const PAGE = DEFAULT_PAGE_SIZE_BYTES;
+
+// ------------------------------------------------------------ chunks
+
+/** `payload` cut into pieces at the given points (empty pieces included). */
+function cut(payload: Buffer, points: readonly number[]): Buffer[] {
+  const out: Buffer[] = [];
+  let from = 0;
+  for (const p of [...points, payload.length]) {
+    const to = Math.min(Math.max(from, p), payload.length);
+    out.push(payload.subarray(from, to));
+    from = to;
+  }
+  return out;
+}
+
+test('chunk framing: frame then check gives back kind, id and payload, for every kind and edge size', () => {
+  // Checks: for each kind and payload size (0, 1, page-1, page, page+1) and
+  // each way of handing the payload over (one part, several parts with
+  // empty ones), the framed chunk has the documented length and zero
+  // padding to 8 bytes, and checkChunk / verifyChunk / parseHeader return
+  // exactly what went in. A wrong expected kind or a length that includes
+  // the padding is a CorruptionError. How: exhaustive over the grid.
+  const rng = new Rng('formats/chunk');
+  for (const kind of KINDS) {
+    for (const size of [0, 1, PAGE - 1, PAGE, PAGE + 1]) {
+      const payload = rng.bytes(size);
+      for (const points of [[], [0, 0, 1], [Math.floor(size / 2), Math.floor(size / 2), size], [1, 2, 3, size - 1]]) {
+        const id = { low: rng.nextU32(), high: 0xffffffff };
+        const { bytes, framedBytes } = frameChunk(kind, cut(payload, points), id);
+        const where = `kind ${kind}, ${size} bytes, cut at ${points.join(',')}`;
+        assert.equal(framedBytes, CHUNK_OVERHEAD_BYTES + size, where);
+        assert.equal(bytes.length, alignUp(framedBytes), where);
+        assert.equal(bytes.length % 8, 0, where);
+        assert.ok(bytes.subarray(framedBytes).every((b) => b === 0), `${where}: padding not zero`);
+        const checked = checkChunk(bytes);
+        assert.ok(typeof checked !== 'string', `${where}: ${typeof checked === 'string' ? checked : ''}`);
+        assert.deepEqual(checked.header, { kind, idLow: id.low, idHigh: id.high, payloadBytes: size });
+        assert.deepEqual(checked.payload, payload);
+        assert.deepEqual(parseHeader(bytes), checked.header);
+        assert.deepEqual(verifyChunk(bytes.subarray(0, framedBytes), kind, where), payload);
+        const other = KINDS.find((k) => k !== kind) ?? ChunkKind.Data;
+        assert.throws(() => verifyChunk(bytes.subarray(0, framedBytes), other, where), CorruptionError);
+        if (bytes.length > framedBytes) assert.throws(() => verifyChunk(bytes, kind, where), CorruptionError);
+      }
+    }
+  }
+});
+
+test('chunk framing: a chunk found at an aligned offset inside a larger buffer checks the same', () => {
+  // Checks: checkChunk(buf, at) reads the chunk at `at`, ignoring bytes before and after. How: two chunks back to back.
+  const rng = new Rng('formats/chunk-at');
+  const a = frameChunk(ChunkKind.Data, [rng.bytes(13)], { low: 1, high: 2 });
+  const b = frameChunk(ChunkKind.MetaRecord, [rng.bytes(PAGE + 1)], { low: 3, high: 4 });
+  const both = Buffer.concat([a.bytes, b.bytes, rng.bytes(5)]);
+  const second = checkChunk(both, a.bytes.length);
+  assert.ok(typeof second !== 'string', typeof second === 'string' ? second : '');
+  assert.equal(second.header.kind, ChunkKind.MetaRecord);
+  assert.deepEqual(second.payload, b.bytes.subarray(24, 24 + PAGE + 1));
+});
+
+test('data chunk payload: key header then data round trip', () => {
+  // Checks: dataHeader + data splits back into the same key and data, for keys of 1 and 1024 bytes and empty data.
+  const rng = new Rng('formats/data');
+  for (const [keyBytes, dataBytes] of [[1, 0], [1024, 0], [7, PAGE + 1]] as const) {
+    const key = rng.bytes(keyBytes);
+    const data = rng.bytes(dataBytes);
+    const split = splitDataPayload(Buffer.concat([dataHeader(key), data]));
+    assert.deepEqual(split, { key, data });
+  }
+});
+
+// ------------------------------------------------------------ superblock
+
+/** magic, version, 4 geometry u32s, diskSize u64, slotBytes u32, 2 slot u64s, 5 u32s, crc u32. */
+const LABEL_FIELD_BYTES = 4 * 6 + 8 + 4 + 8 * 2 + 4 * 5 + 4;
+
+const LAYOUT: LayoutOptions = {
+  diskSizeBytes: 64 * 65536,
+  pageSizeBytes: 512,
+  extentSizeBytes: 65536,
+  maxManifestBytes: 4096,
+  nodeId: { low: 0xdeadbeef, high: 0xffffffff },
+  diskIndex: 2,
+  diskCount: 3,
+};
+
+test('superblock label: encode then decode is the identity', () => {
+  // Checks: labels of several geometries (page sizes, extent sizes, 2^40-byte
+  // disks, node ids with the top bit set) survive encode/decode exactly; the
+  // encoding is LABEL_BYTES long; a label whose fields break a relation is
+  // refused even with a valid CRC. How: planLayout, then compare.
+  const layouts: LayoutOptions[] = [
+    LAYOUT,
+    { ...LAYOUT, pageSizeBytes: 4096, diskIndex: 0, diskCount: 1 },
+    { ...LAYOUT, extentSizeBytes: 1 << 30, diskSizeBytes: 2 ** 40, maxManifestBytes: 256 * 1024 },
+    { ...LAYOUT, maxManifestBytes: 0 },
+  ];
+  for (const layout of layouts) {
+    const label = planLayout(layout);
+    const bytes = encodeLabel(label);
+    // The fields take 76 bytes (docs/format/superblock.md's table); open reads
+    // LABEL_BYTES (80) of the page-padded label, so both lengths must decode.
+    assert.equal(bytes.length, LABEL_FIELD_BYTES);
+    assert.ok(bytes.length <= LABEL_BYTES);
+    assert.deepEqual(decodeLabel(bytes), label);
+    assert.deepEqual(decodeLabel(Buffer.concat([bytes, Buffer.alloc(LABEL_BYTES - bytes.length)])), label);
+    assert.deepEqual(encodeLabel(decodeLabel(bytes)), bytes);
+  }
+  const bad = encodeLabel(planLayout(LAYOUT));
+  bad.writeUInt32LE(3, 64); // diskIndex = diskCount
+  bad.writeUInt32LE(crc32c(bad.subarray(0, LABEL_FIELD_BYTES - 4)), LABEL_FIELD_BYTES - 4);
+  assert.throws(() => decodeLabel(bad), /disk index/);
+});
+
+function checkpointFor(label: Label, rng: Rng, manifestBytes: number): Checkpoint {
+  const g = label.geometry;
+  const extents: ExtentRecord[] = Array.from({ length: g.extentCount }, (_, extent) => ({
+    extent,
+    owner: extent < g.superblockExtents ? ExtentOwner.Superblock : rng.pick([ExtentOwner.Free, ExtentOwner.Data, ExtentOwner.Index, ExtentOwner.Meta]),
+    writePointer: rng.pick([0, g.extentSizeBytes, rng.int(0, g.extentSizeBytes)]),
+  }));
+  return { sequence: Number.MAX_SAFE_INTEGER - rng.int(0, 9), extents, logExtent: g.extentCount - 1, nextRecordSeq: rng.int(1, 2 ** 40), manifest: rng.bytes(manifestBytes) };
+}
+
+test('checkpoint slot: encode then decode is the identity, padded or not; too big for the slot is a RangeError', () => {
+  // Checks: a checkpoint with every owner, write pointers at 0, mid and the
+  // extent's end, a u64 sequence near 2^53 and a manifest of 0 bytes up to
+  // the slot's room decodes to itself, alone or followed by the slot's zero
+  // padding; one byte more manifest than fits throws RangeError at encode.
+  const label = planLayout(LAYOUT);
+  const rng = new Rng('formats/checkpoint');
+  const room = label.slotBytes - (24 + 4 + 5 * label.geometry.extentCount + 4 + 8 + 4);
+  assert.ok(room >= label.maxManifestBytes);
+  for (const manifestBytes of [0, 1, 100, label.maxManifestBytes, room]) {
+    const cp = checkpointFor(label, rng, manifestBytes);
+    const bytes = encodeCheckpoint(cp, label);
+    assert.ok(bytes.length <= label.slotBytes);
+    assert.deepEqual(decodeCheckpoint(bytes, label), cp);
+    const slot = Buffer.alloc(label.slotBytes);
+    bytes.copy(slot);
+    assert.deepEqual(decodeCheckpoint(slot, label), cp);
+  }
+  assert.throws(() => encodeCheckpoint(checkpointFor(label, rng, room + 1), label), RangeError);
+  // A checkpoint for another geometry does not pass as this one's.
+  const other = encodeCheckpoint(checkpointFor(FUZZ_LABEL, rng, 10), FUZZ_LABEL);
+  assert.throws(() => decodeCheckpoint(other, label), CorruptionError);
+});
+
+// ------------------------------------------------------------ metadata, with real values
+
+interface RealValues {
+  readonly values: IndexValue[];
+  readonly runs: RunDescriptor[];
+  readonly extentChanges: ExtentRecord[];
+}
+
+/**
+ * Values as the store makes them: data chunks appended by a ChunkStream on
+ * a SimDisk (their locators), runs written by LsmIndex flushes over an index
+ * stream, and the extent changes that record them.
+ */
+async function realValues(rng: Rng): Promise<RealValues> {
+  const geometry = { pageSizeBytes: 512, extentSizeBytes: 65536, extentCount: 16, superblockExtents: 1 };
+  const disk = new SimDisk({ sizeBytes: geometry.extentSizeBytes * geometry.extentCount, pageSizeBytes: 512 });
+  const extents = new ExtentManager(geometry, new IoScheduler(disk), 0);
+  const store = new ChunkStore(extents, new BufferCache(1 << 20, geometry.extentSizeBytes), rng.fork('ids'));
+  const data = new ChunkStream(store, ExtentOwner.Data);
+  const values: IndexValue[] = [];
+  const durable: Dependency[] = [];
+  for (const [chunkCount, chunkBytes] of [[0, 0], [1, 0], [1, 10], [3, 30_000]] as const) {
+    const key = rng.bytes(8);
+    const chunks: Locator[] = [];
+    for (let i = 0; i < chunkCount; i++) {
+      const { locator, dependency } = data.append(ChunkKind.Data, [dataHeader(key), rng.bytes(chunkBytes)], Dependency.none);
+      chunks.push(locator);
+      durable.push(dependency);
+    }
+    values.push({ sizeBytes: chunkCount * chunkBytes, chunks });
+  }
+  await Dependency.all(durable).persisted();
+  const index = new LsmIndex(new ChunkStream(store, ExtentOwner.Index), { maxBlockBytes: 256 });
+  const runs: RunDescriptor[] = [];
+  for (let seq = 1; seq <= 2; seq++) {
+    const keys = Array.from({ length: 40 }, (_, i) => Buffer.from(`key-${seq}-${String(i).padStart(3, '0')}`));
+    index.apply(keys.map((key, i) => ({ key, value: i % 5 === 0 ? null : (values[i % values.length] ?? null) })), seq);
+    const job = index.beginFlush();
+    assert.ok(job !== undefined);
+    const out = job.write(Dependency.none);
+    await out.dependency.persisted();
+    index.finishFlush(job, out.run);
+    runs.unshift(out.run);
+  }
+  return { values, runs, extentChanges: extents.takeChanges() };
+}
+
+test('metadata record and manifest: encode then decode is the identity on real values', async () => {
+  // Checks: a record holding real data locators (values of 0, 1 and 3
+  // chunks), tombstones, keys of 1 and 1024 bytes, the extent changes and
+  // run descriptors of real flushes, and removed run ids decodes to itself
+  // and re-encodes to the same bytes; the same for a manifest of those runs
+  // (newest first) and for empty ones.
+  const rng = new Rng('formats/meta');
+  const real = await realValues(rng);
+  assert.equal(real.runs.length, 2);
+  assert.ok(real.extentChanges.length >= 2, 'data and index extents were recorded');
+  const keys = [Buffer.from([0]), Buffer.from('a'), Buffer.from('b'), Buffer.alloc(1024, 0xff)];
+  const mutations: IndexMutation[] = keys.map((key, i) => ({ key, value: i === 1 ? null : (real.values[i] ?? null) }));
+  const records: MetaRecord[] = [
+    { seq: 1, extentChanges: [], mutations: [], runsAdded: [], runsRemoved: [], flushedThroughSeq: 0 },
+    { seq: Number.MAX_SAFE_INTEGER, extentChanges: real.extentChanges, mutations, runsAdded: real.runs, runsRemoved: [1, 2 ** 40], flushedThroughSeq: 2 },
+  ];
+  for (const rec of records) {
+    const bytes = encodeMetaRecord(rec);
+    assert.deepEqual(decodeMetaRecord(bytes), rec);
+    assert.deepEqual(encodeMetaRecord(decodeMetaRecord(bytes)), bytes);
+  }
+  const manifests: Manifest[] = [
+    { runs: [], flushedThroughSeq: 0 },
+    { runs: real.runs, flushedThroughSeq: Number.MAX_SAFE_INTEGER },
+  ];
+  for (const m of manifests) {
+    const bytes = encodeManifest(m);
+    assert.deepEqual(decodeManifest(bytes), m);
+    assert.deepEqual(encodeManifest(decodeManifest(bytes)), bytes);
+  }
+});
+
+test('metadata record and manifest: random valid values round trip', () => {
+  // Checks: breadth over the fuzzer's generators of valid records and
+  // descriptors (500 of each, fixed seed): decode(encode(x)) equals x.
+  const rng = new Rng('formats/meta-random');
+  for (let i = 0; i < 500; i++) {
+    const rec = randomMetaRecord(rng);
+    assert.deepEqual(decodeMetaRecord(encodeMetaRecord(rec)), rec);
+    const m: Manifest = { runs: [randomDescriptor(rng, 2 * i + 2), randomDescriptor(rng, 2 * i + 1)], flushedThroughSeq: rng.int(0, 1e9) };
+    assert.deepEqual(decodeManifest(encodeManifest(m)), m);
+  }
+  // A writer that puts trailing bytes after a record is refused (nothing trails a payload).
+  const w = new BufWriter();
+  w.bytes(encodeMetaRecord(randomMetaRecord(rng))).u8(0);
+  assert.throws(() => decodeMetaRecord(w.finish()), CorruptionError);
+});

@@ -1,0 +1,429 @@
+// Every deserializer of the engine as a fuzz target (fuzzer.ts): chunk
+// framing, the superblock label and checkpoint slots, metadata records and
+// the manifest, the LSM run formats, and the native API's request parsing.
+//
+// Strategy: each target names one decoder, its documented error types, a
+// generator of valid encodings built with the matching encoder from random
+// but valid values, and, for checksummed formats, a `fixup` that re-seals
+// the checksums of a mutated input, so mutations get past the CRC into the
+// fields behind it (lengths, counts, keys, orders).
+//
+// Invariants (checked by fuzzOnce):
+// 1. Storage decoders return a value or throw CorruptionError (any
+//    ShardStoreError is accepted, as SYSTEM.md asks). checkChunk and
+//    parseHeader never throw: they answer a description or undefined.
+// 2. Request parsers return a value or throw InvalidArgumentError (400) or
+//    HttpError; a parsed Range resolves, for every size, to a range inside
+//    the value or to 'unsatisfiable'.
+import { AssertionError, BufReader, BufWriter, ShardStoreError, assert, crc32c } from '../../src/base/index.js';
+import { ChunkKind, checkChunk, frameChunk, parseHeader, verifyChunk } from '../../src/chunk/index.js';
+import type { Locator } from '../../src/chunk/index.js';
+import { ExtentOwner } from '../../src/extent/index.js';
+import type { ExtentRecord } from '../../src/extent/index.js';
+import {
+  BlockBuilder,
+  BlockView,
+  decodeBlock,
+  decodeIndexValue,
+  decodeRunDescriptor,
+  decodeRunIndexBody,
+  decodeRunIndexPart,
+  decodeRunIndexRoot,
+  descriptorProblem,
+  encodeIndexValue,
+  encodeRunDescriptor,
+  encodeRunIndexBody,
+  encodeRunIndexPart,
+  encodeRunIndexRoot,
+} from '../../src/index/run_format.js';
+import type { IndexValue, RunDescriptor, RunIndexBody } from '../../src/index/run_format.js';
+import type { IndexMutation } from '../../src/index/index.js';
+import { HttpError } from '../../src/server/http_errors.js';
+import { decodePercent, encodeKey } from '../../src/server/key_codec.js';
+import { parseQuery } from '../../src/server/list_handler.js';
+import { parseRangeHeader, resolveRange } from '../../src/server/range.js';
+import { decodeKey } from '../../src/server/router.js';
+import { decodeManifest, decodeMetaRecord, encodeManifest, encodeMetaRecord } from '../../src/store/metalog_format.js';
+import type { MetaRecord } from '../../src/store/metalog_format.js';
+import { splitDataPayload } from '../../src/store/value_io.js';
+import { LABEL_BYTES, decodeCheckpoint, decodeLabel, encodeCheckpoint, encodeLabel, planLayout } from '../../src/superblock/index.js';
+import type { Label } from '../../src/superblock/index.js';
+import type { Rng } from '../rng.js';
+import type { DecoderTarget } from './fuzzer.js';
+
+const SAMPLES = 24;
+
+function times<T>(n: number, fn: (i: number) => T): T[] {
+  return Array.from({ length: n }, (_, i) => fn(i));
+}
+
+// ------------------------------------------------------------ random valid values
+
+/** A key of 1..maxBytes random bytes. */
+export function randomKey(rng: Rng, maxBytes = 12): Buffer {
+  return rng.bytes(rng.int(1, maxBytes));
+}
+
+/** `n` distinct keys, ascending. */
+export function sortedKeys(rng: Rng, n: number, maxBytes = 12): Buffer[] {
+  const byHex = new Map<string, Buffer>();
+  for (let i = 0; i < n * 3 && byHex.size < n; i++) {
+    const k = randomKey(rng, maxBytes);
+    byHex.set(k.toString('hex'), k);
+  }
+  return [...byHex.values()].sort((a, b) => Buffer.compare(a, b));
+}
+
+/** A plausible chunk locator: aligned, at least a chunk's overhead. */
+export function randomLocator(rng: Rng, minLength = 36): Locator {
+  return { extent: rng.int(0, 5000), offset: rng.int(0, 100_000) * 8, length: rng.int(minLength, 1 << 20) };
+}
+
+export function randomIndexValue(rng: Rng): IndexValue {
+  const chunks = times(rng.int(0, 3), () => randomLocator(rng));
+  const capacity = chunks.reduce((s, c) => s + c.length - 36, 0);
+  return { sizeBytes: rng.int(0, capacity), chunks };
+}
+
+export function randomDescriptor(rng: Rng, id: number): RunDescriptor {
+  const entryCount = rng.bool(0.2) ? 1 : rng.int(2, 100_000);
+  const minKey = randomKey(rng);
+  const maxKey = entryCount === 1 ? minKey : Buffer.concat([minKey, randomKey(rng, 4)]);
+  const indexChunk = randomLocator(rng);
+  const bytes = new Map<number, number>([[indexChunk.extent, indexChunk.length + rng.int(0, 4096)]]);
+  for (let n = rng.int(0, 2); n > 0; n--) bytes.set(rng.int(0, 5000), rng.int(36, 1 << 24));
+  const extents = [...bytes].sort((a, b) => a[0] - b[0]).map(([extent, b]) => ({ extent, bytes: b }));
+  const d: RunDescriptor = {
+    id,
+    level: rng.int(0, 63),
+    indexChunk,
+    entryCount,
+    tombstoneCount: rng.int(0, entryCount),
+    maxSeq: rng.int(0, 1e9),
+    minKey,
+    maxKey,
+    extents,
+  };
+  assert(descriptorProblem(d) === undefined, `generated an invalid descriptor: ${descriptorProblem(d) ?? ''}`);
+  return d;
+}
+
+export function randomMetaRecord(rng: Rng): MetaRecord {
+  const extentChanges: ExtentRecord[] = times(rng.int(0, 4), () => ({
+    extent: rng.int(0, 5000),
+    owner: rng.pick([ExtentOwner.Free, ExtentOwner.Data, ExtentOwner.Index, ExtentOwner.Meta]),
+    writePointer: rng.int(0, 1 << 26),
+  }));
+  const mutations: IndexMutation[] = sortedKeys(rng, rng.int(0, 6)).map((key) => ({ key, value: rng.bool(0.3) ? null : randomIndexValue(rng) }));
+  return {
+    seq: rng.int(1, 1e9),
+    extentChanges,
+    mutations,
+    runsAdded: times(rng.int(0, 2), (i) => randomDescriptor(rng, i + 1)),
+    runsRemoved: times(rng.int(0, 3), () => rng.int(0, 1e12)),
+    flushedThroughSeq: rng.int(0, 1e9),
+  };
+}
+
+function randomBlock(rng: Rng): Buffer {
+  const b = new BlockBuilder(256);
+  for (const key of sortedKeys(rng, rng.int(1, 10))) b.add(key, rng.bool(0.3) ? null : randomIndexValue(rng));
+  return Buffer.concat(b.finish());
+}
+
+function randomRunIndexBody(rng: Rng): RunIndexBody {
+  const firstKeys = sortedKeys(rng, rng.int(1, 4));
+  const blocks = firstKeys.map((firstKey) => {
+    const entryCount = rng.int(1, 50);
+    return { firstKey, entryCount, locator: randomLocator(rng, 36 + 5 + 8 * entryCount) };
+  });
+  const last = firstKeys[firstKeys.length - 1] ?? Buffer.from('k');
+  return {
+    entryCount: blocks.reduce((s, b) => s + b.entryCount, 0),
+    blocks,
+    lastKey: rng.bool(0.5) ? last : Buffer.concat([last, randomKey(rng, 3)]),
+    bloomK: rng.int(1, 30),
+    bloom: rng.bytes(rng.int(1, 64)),
+  };
+}
+
+// ------------------------------------------------------------ superblock
+
+/** A small but valid label: 16 extents of 64 KiB, 512-byte pages. */
+export const FUZZ_LABEL: Label = planLayout({
+  diskSizeBytes: 16 * 65536,
+  pageSizeBytes: 512,
+  extentSizeBytes: 65536,
+  maxManifestBytes: 2048,
+  nodeId: { low: 0x01020304, high: 0x05060708 },
+  diskIndex: 0,
+  diskCount: 1,
+});
+
+function randomLabel(rng: Rng): Label {
+  const pageSizeBytes = rng.pick([512, 4096]);
+  const extentSizeBytes = rng.pick([65536, 1 << 20]);
+  const diskCount = rng.int(1, 8);
+  return planLayout({
+    diskSizeBytes: extentSizeBytes * rng.int(8, 64),
+    pageSizeBytes,
+    extentSizeBytes,
+    maxManifestBytes: rng.int(0, 8192),
+    nodeId: { low: rng.nextU32(), high: rng.nextU32() },
+    diskIndex: rng.int(0, diskCount - 1),
+    diskCount,
+  });
+}
+
+function randomCheckpointBytes(rng: Rng): Buffer {
+  const g = FUZZ_LABEL.geometry;
+  const extents: ExtentRecord[] = times(g.extentCount, (extent) => ({
+    extent,
+    owner: extent < g.superblockExtents ? ExtentOwner.Superblock : rng.pick([ExtentOwner.Free, ExtentOwner.Data, ExtentOwner.Index, ExtentOwner.Meta]),
+    writePointer: rng.int(0, g.extentSizeBytes),
+  }));
+  const manifest = encodeManifest({ runs: times(rng.int(0, 3), (i) => randomDescriptor(rng, i + 1)), flushedThroughSeq: rng.int(0, 1e6) });
+  const bytes = encodeCheckpoint({ sequence: rng.int(1, 1e9), extents, logExtent: rng.int(0, g.extentCount - 1), nextRecordSeq: rng.int(1, 1e9), manifest }, FUZZ_LABEL);
+  // Slots are read whole: half the samples carry the zero padding after the checkpoint.
+  return rng.bool(0.5) ? bytes : Buffer.concat([bytes, Buffer.alloc(rng.int(1, 600))]);
+}
+
+/** Slot header: crc at 20 over bytes 0..19 and the payload [24, 24 + length). */
+function resealCheckpoint(b: Buffer, rng: Rng): Buffer {
+  if (b.length < 24) return b;
+  if (rng.bool(0.3)) b.writeUInt32LE(b.length - 24, 16);
+  const payloadBytes = b.readUInt32LE(16);
+  if (24 + payloadBytes > b.length) return b;
+  b.writeUInt32LE(crc32c(b.subarray(24, 24 + payloadBytes), crc32c(b.subarray(0, 20))), 20);
+  return b;
+}
+
+/** Where the label's CRC sits: after its fields (76 bytes of them; LABEL_BYTES, 80, is what open reads). */
+const LABEL_CRC_AT = encodeLabel(FUZZ_LABEL).length - 4;
+
+function resealLabel(b: Buffer): Buffer {
+  if (b.length >= LABEL_CRC_AT + 4) b.writeUInt32LE(crc32c(b.subarray(0, LABEL_CRC_AT)), LABEL_CRC_AT);
+  return b;
+}
+
+// ------------------------------------------------------------ chunks
+
+function randomFrame(rng: Rng, kind?: ChunkKind): { bytes: Buffer; framedBytes: number } {
+  const payloadBytes = rng.pick([0, 1, 7, 8, rng.int(0, 300), rng.int(500, 1500)]);
+  const parts = [rng.bytes(payloadBytes)];
+  const k = kind ?? rng.pick([ChunkKind.Data, ChunkKind.RunBlock, ChunkKind.RunIndex, ChunkKind.MetaRecord]);
+  return frameChunk(k, parts, { low: rng.nextU32(), high: rng.nextU32() });
+}
+
+/** Re-seal the header CRC, and the payload CRC when the claimed payload fits; sometimes re-copy the id to the trailer. */
+function resealChunk(b: Buffer, rng: Rng): Buffer {
+  if (b.length < 24) return b;
+  if (rng.bool(0.3)) b.writeUInt32LE(Math.max(0, b.length - 36), 16);
+  b.writeUInt32LE(crc32c(b.subarray(0, 20)), 20);
+  const end = 24 + b.readUInt32LE(16);
+  if (end + 4 <= b.length) b.writeUInt32LE(crc32c(b.subarray(0, end)), end);
+  if (end + 12 <= b.length && rng.bool(0.5)) b.copy(b, end + 4, 8, 16);
+  return b;
+}
+
+function chunkTargets(): DecoderTarget[] {
+  return [
+    {
+      name: 'chunk: checkChunk',
+      decode: (b) => checkChunk(b),
+      samples: (rng) => times(SAMPLES, () => randomFrame(rng).bytes),
+      fixup: resealChunk,
+    },
+    {
+      name: 'chunk: checkChunk at an offset',
+      // The first byte says where the chunk starts: the same decoder, reading mid-buffer.
+      decode: (b) => checkChunk(b, (b[0] ?? 0) % 64),
+      samples: (rng) =>
+        times(SAMPLES, () => {
+          const at = rng.int(1, 7) * 8;
+          const prefix = rng.bytes(at);
+          prefix[0] = at;
+          return Buffer.concat([prefix, randomFrame(rng).bytes]);
+        }),
+    },
+    {
+      name: 'chunk: verifyChunk',
+      decode: (b) => verifyChunk(b, ChunkKind.Data, 'fuzz'),
+      samples: (rng) =>
+        times(SAMPLES, () => {
+          const f = randomFrame(rng, ChunkKind.Data);
+          return f.bytes.subarray(0, f.framedBytes);
+        }),
+      fixup: resealChunk,
+    },
+    {
+      name: 'chunk: parseHeader at every aligned offset',
+      decode: (b) => {
+        const out = [];
+        for (let at = 0; at <= b.length; at += 8) out.push(parseHeader(b, at));
+        return out;
+      },
+      samples: (rng) => times(SAMPLES, () => Buffer.concat(times(rng.int(1, 3), () => randomFrame(rng).bytes))),
+      fixup: resealChunk,
+    },
+    {
+      name: 'chunk: data payload',
+      decode: splitDataPayload,
+      samples: (rng) =>
+        times(SAMPLES, () => {
+          const key = randomKey(rng, 40);
+          const header = Buffer.alloc(2);
+          header.writeUInt16LE(key.length);
+          return Buffer.concat([header, key, rng.bytes(rng.int(0, 100))]);
+        }),
+    },
+  ];
+}
+
+// ------------------------------------------------------------ superblock and metadata
+
+function metadataTargets(): DecoderTarget[] {
+  return [
+    {
+      name: 'superblock: label',
+      decode: decodeLabel,
+      // Open reads LABEL_BYTES from the page-padded label: half the samples carry that padding.
+      samples: (rng) => times(SAMPLES, (i) => Buffer.concat([encodeLabel(randomLabel(rng)), Buffer.alloc(i % 2 === 0 ? 0 : LABEL_BYTES - LABEL_CRC_AT - 4)])),
+      fixup: resealLabel,
+    },
+    {
+      name: 'superblock: checkpoint slot',
+      decode: (b) => decodeCheckpoint(b, FUZZ_LABEL),
+      samples: (rng) => times(SAMPLES, () => randomCheckpointBytes(rng)),
+      fixup: resealCheckpoint,
+    },
+    {
+      name: 'metadata: record',
+      decode: decodeMetaRecord,
+      samples: (rng) => times(SAMPLES, () => encodeMetaRecord(randomMetaRecord(rng))),
+    },
+    {
+      name: 'metadata: manifest',
+      decode: decodeManifest,
+      samples: (rng) => times(SAMPLES, () => encodeManifest({ runs: times(rng.int(0, 4), (i) => randomDescriptor(rng, i + 1)), flushedThroughSeq: rng.int(0, 1e9) })),
+    },
+  ];
+}
+
+// ------------------------------------------------------------ LSM run formats
+
+function encodeWith(fn: (w: BufWriter) => void): Buffer {
+  const w = new BufWriter();
+  fn(w);
+  return w.finish();
+}
+
+function runTargets(): DecoderTarget[] {
+  return [
+    {
+      name: 'run: index value',
+      decode: (b) => decodeIndexValue(new BufReader(b, 'fuzz')),
+      samples: (rng) => times(SAMPLES, () => encodeWith((w) => encodeIndexValue(w, randomIndexValue(rng)))),
+    },
+    {
+      name: 'run: descriptor',
+      decode: (b) => decodeRunDescriptor(new BufReader(b, 'fuzz')),
+      samples: (rng) => times(SAMPLES, (i) => encodeWith((w) => encodeRunDescriptor(w, randomDescriptor(rng, i + 1)))),
+    },
+    { name: 'run: block', decode: decodeBlock, samples: (rng) => times(SAMPLES, () => randomBlock(rng)) },
+    {
+      name: 'run: block (lazy view, every accessor)',
+      decode: (b) => {
+        const view = new BlockView(b);
+        for (let i = 0; i < view.count; i++) {
+          view.lowerBound(view.key(i));
+          view.value(i);
+          view.isTombstone(i);
+        }
+        view.lowerBound(Buffer.from([0xff, 0xff]));
+        return view.checkAll();
+      },
+      samples: (rng) => times(SAMPLES, () => randomBlock(rng)),
+    },
+    {
+      name: 'run: index body',
+      decode: decodeRunIndexBody,
+      samples: (rng) => times(SAMPLES, () => Buffer.from(encodeRunIndexBody(randomRunIndexBody(rng)))),
+    },
+    {
+      name: 'run: index root',
+      decode: decodeRunIndexRoot,
+      samples: (rng) =>
+        times(SAMPLES, () => {
+          const parts = times(rng.int(0, 3), () => randomLocator(rng));
+          const inline = parts.length === 0 ? rng.bytes(rng.int(1, 64)) : Buffer.alloc(0);
+          return Buffer.concat(encodeRunIndexRoot({ runId: rng.int(0, 1e9), parts, inline }));
+        }),
+    },
+    {
+      name: 'run: index part',
+      decode: decodeRunIndexPart,
+      samples: (rng) => times(SAMPLES, () => Buffer.concat(encodeRunIndexPart({ runId: rng.int(0, 1e9), partIndex: rng.int(0, 9), bytes: rng.bytes(rng.int(1, 64)) }))),
+    },
+  ];
+}
+
+// ------------------------------------------------------------ request parsing
+
+const SERVER_ERRORS = [ShardStoreError, HttpError] as const;
+
+function asciiSamples(rng: Rng, fixed: readonly string[], make: (rng: Rng) => string): Buffer[] {
+  return [...fixed, ...times(SAMPLES, () => make(rng))].map((s) => Buffer.from(s, 'latin1'));
+}
+
+/** Parse a Range header, then resolve it against a few sizes: every answer lies inside the value. */
+function parseAndResolveRange(b: Buffer): unknown {
+  const spec = parseRangeHeader(b.toString('latin1'));
+  if (spec === undefined) return undefined;
+  if (spec.kind === 'from' && spec.last !== undefined && spec.last < spec.first) throw new AssertionError('range: last below first');
+  for (const size of [0, 1, 7, 1000, 2 ** 40]) {
+    const r = resolveRange(spec, size);
+    if (r === 'unsatisfiable') continue;
+    if (!(Number.isSafeInteger(r.start) && Number.isSafeInteger(r.end) && r.start >= 0 && r.start < r.end && r.end <= size)) {
+      throw new AssertionError(`range ${JSON.stringify(spec)} resolved to [${r.start}, ${r.end}) of ${size}`);
+    }
+  }
+  return spec;
+}
+
+function serverTargets(): DecoderTarget[] {
+  const encodedKey = (rng: Rng): string => encodeKey(randomKey(rng, 40));
+  return [
+    {
+      name: 'server: decodePercent (utf-8 text)',
+      accepts: SERVER_ERRORS,
+      decode: (b) => decodePercent(b.toString('utf8')),
+      samples: (rng) => asciiSamples(rng, ['', 'a%2Fb', '%00%ff%FF', 'plain/key+x'], encodedKey),
+    },
+    {
+      name: 'server: decodeKey (path tail)',
+      accepts: SERVER_ERRORS,
+      decode: (b) => decodeKey(b.toString('latin1')),
+      samples: (rng) => asciiSamples(rng, ['k', '%41%42', 'a/b/c'], encodedKey),
+    },
+    {
+      name: 'server: Range header',
+      accepts: SERVER_ERRORS,
+      decode: parseAndResolveRange,
+      samples: (rng) =>
+        asciiSamples(rng, ['bytes=0-99', 'bytes=5-', 'bytes=-10', ' Bytes = 1 - 2 ', 'bytes=10-5', 'items=0-1', 'bytes=0-1,3-4'], (r) =>
+          r.bool(0.5) ? `bytes=${r.int(0, 1e6)}-${r.bool(0.5) ? r.int(0, 1e6) : ''}` : `bytes=-${r.int(0, 1e6)}`,
+        ),
+    },
+    {
+      name: 'server: list query',
+      accepts: SERVER_ERRORS,
+      decode: (b) => parseQuery(b.toString('latin1')),
+      samples: (rng) =>
+        asciiSamples(rng, ['', 'prefix=a%2F&limit=10', 'start-after=x+y&other=1', 'limit&prefix'], (r) => `prefix=${encodedKey(r)}&start-after=${encodedKey(r)}&limit=${r.int(0, 1e9)}`),
+    },
+  ];
+}
+
+/** Every decoder target, storage formats first. */
+export const DECODER_TARGETS: readonly DecoderTarget[] = [...chunkTargets(), ...metadataTargets(), ...runTargets(), ...serverTargets()];

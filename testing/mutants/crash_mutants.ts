@@ -1,0 +1,166 @@
+// Broken variants of the paper's crash-consistency bug classes, and of
+// reclamation and recovery. Each patches one production method through its
+// prototype (or a static); private members are reached through a cast, as
+// the bug would reach them from inside.
+import { ChunkKind } from '../../src/chunk/index.js';
+import type { ChunkStore, ChunkStream } from '../../src/chunk/index.js';
+import { BufferCache } from '../../src/chunk/index.js';
+import { Dependency } from '../../src/dependency/index.js';
+import type { IoScheduler } from '../../src/dependency/index.js';
+import type { ExtentManager } from '../../src/extent/index.js';
+import { FlushJobImpl } from '../../src/index/jobs.js';
+import { Reclaimer } from '../../src/reclaim/index.js';
+import type { ReclaimHost, Relocation } from '../../src/reclaim/index.js';
+import { DiskStore } from '../../src/store/index.js';
+import { CommitLog } from '../../src/store/commit_log.js';
+import type { StagedMutation } from '../../src/store/commit_log.js';
+import { Superblock, decodeCheckpoint, encodeCheckpoint } from '../../src/superblock/index.js';
+import type { Checkpoint, Label } from '../../src/superblock/index.js';
+import { patch } from './mutant.js';
+import type { Mutant } from './mutant.js';
+
+/** The metadata record does not wait for the data chunks it names. */
+export const recordWithoutDataDependency: Mutant = {
+  name: 'record-without-data-dependency',
+  bugClass: 'missing dependency of the write-pointer/index record on the data writes',
+  caughtBy: 'crash',
+  install: () =>
+    patch(CommitLog.prototype, 'stage', (original) =>
+      function (this: CommitLog, k: string, mutation: StagedMutation): Dependency {
+        return original.call(this, k, { ...mutation, dataDependency: Dependency.none });
+      },
+    ),
+};
+
+interface ReclaimerInternals {
+  extents: ExtentManager;
+  chunks: ChunkStore;
+  stream: ChunkStream;
+  host: ReclaimHost;
+  evacuate(from: unknown, payload: Buffer): Promise<Relocation | undefined>;
+}
+
+/** Reclamation resets the extent as soon as the relocations are staged, before they are durable. */
+export const resetBeforeIndexDurable: Mutant = {
+  name: 'reset-before-index-durable',
+  bugClass: 'extent reset before the index change that stops referencing it is durable',
+  // Harmful only when the freed extent is reused before the relocations
+  // commit, which takes a put running alongside: the concurrency suite.
+  caughtBy: 'concurrency',
+  install: () =>
+    patch(Reclaimer.prototype as unknown as { reclaimExtent: (extent: number) => Promise<void> }, 'reclaimExtent', () =>
+      async function (this: ReclaimerInternals, extent: number): Promise<void> {
+        this.extents.seal(extent);
+        this.stream.release(extent);
+        await this.extents.writesSettled(extent);
+        const batch: Relocation[] = [];
+        for await (const chunk of this.chunks.scan(extent)) {
+          if (chunk.kind !== ChunkKind.Data) continue;
+          const r = await this.evacuate(chunk.locator, chunk.payload);
+          if (r !== undefined) batch.push(r);
+        }
+        const committed = this.host.relocate(batch);
+        this.extents.reset(extent, Dependency.none);
+        await committed.persisted();
+      },
+    ),
+};
+
+/** close() stops without the final commit: staged puts and the record of recent resets are lost. */
+export const closeWithoutFinalCommit: Mutant = {
+  name: 'close-without-final-commit',
+  bugClass: 'metadata not flushed at shutdown (after a reset)',
+  caughtBy: 'crash',
+  install: () =>
+    patch(DiskStore.prototype, 'close', () =>
+      async function (this: DiskStore): Promise<void> {
+        const io: IoScheduler = this.parts.io;
+        this.abandon();
+        await io.idle();
+        await this.parts.disk.close();
+      },
+    ),
+};
+
+/** The buffer cache keeps the pages of a reset extent. */
+export const cacheNotInvalidated: Mutant = {
+  name: 'cache-not-invalidated-on-reset',
+  bugClass: 'buffer cache not drained after an extent reset',
+  caughtBy: 'conformance',
+  install: () => patch(BufferCache.prototype, 'invalidateExtent', () => function (): void {}),
+};
+
+interface SuperblockInternals {
+  label: Label;
+  io: IoScheduler;
+  sequenceValue: number;
+}
+
+/** Every checkpoint goes to slot 0: a torn checkpoint write leaves no valid one. */
+export const superblockOneSlot: Mutant = {
+  name: 'superblock-single-slot',
+  bugClass: 'torn superblock write loses the previous good copy',
+  caughtBy: 'crash',
+  install: () =>
+    patch(Superblock.prototype, 'write', () =>
+      function (this: Superblock, cp: Omit<Checkpoint, 'sequence'>, after: Dependency): Dependency {
+        const self = this as unknown as SuperblockInternals;
+        self.sequenceValue++;
+        const bytes = encodeCheckpoint({ ...cp, sequence: self.sequenceValue }, self.label);
+        return self.io.write(self.label.slotOffsets[0], bytes, after);
+      },
+    ),
+};
+
+/** Open takes the first valid checkpoint slot instead of the newest. */
+export const loadFirstValidSlot: Mutant = {
+  name: 'load-first-valid-slot',
+  bugClass: 'recovery picks a stale superblock copy',
+  caughtBy: 'conformance',
+  install: () => {
+    const original = Superblock.load.bind(Superblock);
+    Superblock.load = async (io: IoScheduler, label: Label) => {
+      const found = await original(io, label);
+      const buf = await io.read(label.slotOffsets[0], label.slotBytes);
+      try {
+        return { superblock: found.superblock, checkpoint: decodeCheckpoint(buf, label) };
+      } catch (err: unknown) {
+        // Slot 0 is damaged: the bug only shows when it is valid but stale.
+        void err;
+        return found;
+      }
+    };
+    return () => {
+      Superblock.load = original;
+    };
+  },
+};
+
+/** A flushed run claims one record more than it holds: recovery skips that record's mutations. */
+export const flushedThroughOffByOne: Mutant = {
+  name: 'flushed-through-off-by-one',
+  bugClass: 'index flush metadata off by one (entries lost at recovery)',
+  caughtBy: 'conformance',
+  install: () => {
+    const descriptor = Object.getOwnPropertyDescriptor(FlushJobImpl.prototype, 'maxSeq');
+    Object.defineProperty(FlushJobImpl.prototype, 'maxSeq', {
+      configurable: true,
+      get(this: FlushJobImpl): number {
+        return this.memtable.maxSeq + 1;
+      },
+    });
+    return () => {
+      if (descriptor !== undefined) Object.defineProperty(FlushJobImpl.prototype, 'maxSeq', descriptor);
+    };
+  },
+};
+
+export const CRASH_MUTANTS: readonly Mutant[] = [
+  recordWithoutDataDependency,
+  resetBeforeIndexDurable,
+  closeWithoutFinalCommit,
+  cacheNotInvalidated,
+  superblockOneSlot,
+  loadFirstValidSlot,
+  flushedThroughOffByOne,
+];
