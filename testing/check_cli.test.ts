@@ -54,7 +54,7 @@ void test('time budgets take s, m, h (and ms); --count replaces the time; defaul
   const plain = runOptions([]);
   assert.deepEqual(plain.budget, { kind: 'time', ms: 60_000 });
   assert.equal(plain.workers, 6);
-  assert.deepEqual(plain.suites, ['conformance']);
+  assert.deepEqual(plain.suites, ['conformance', 'crash', 'faults', 'fuzz']);
   assert.equal(plain.stopOnFailure, false);
   assert.deepEqual([plain.baseSeed, plain.baseSeedSource], [42, 'random']);
   for (const bad of [['--time', '10'], ['--time', '0'], ['--time', '5d'], ['--count', '0'], ['--count', '1', '--time', '1s'], ['--workers', '0'], ['--suite', 'nope'], ['--mutant', 'nope'], ['--bogus']]) {
@@ -122,7 +122,7 @@ void test('a short run on the engine finds no failure and counts its work', asyn
   // Checks a real run through one worker thread: 3 seeds, all counters that
   // the conformance suite feeds are nonzero, and the exit status is 0.
   const io = capture();
-  const code = await runCheckCommand(['--count', '3', '--workers', '1', '--seed', '5', '--json', '--out', join(scratch, 'clean')], io);
+  const code = await runCheckCommand(['--count', '3', '--suite', 'conformance', '--workers', '1', '--seed', '5', '--json', '--out', join(scratch, 'clean')], io);
   const summary = JSON.parse(io.outText()) as CheckSummary;
   assert.equal(code, 0, io.outText());
   assert.equal(summary.ok, true);
@@ -162,7 +162,7 @@ void test('a mutant is caught, saved as a replay file, and replays the same fail
 void test('the bin runs `check` from source and prints a JSON summary', async () => {
   // Checks the top-level entry bin/shardstore.ts end to end in a child process.
   const bin = new URL('../bin/shardstore.ts', import.meta.url).pathname;
-  const args = ['--import', 'tsx', bin, 'check', '--count', '2', '--workers', '1', '--json', '--out', join(scratch, 'spawned')];
+  const args = ['--import', 'tsx', bin, 'check', '--count', '2', '--suite', 'conformance', '--workers', '1', '--json', '--out', join(scratch, 'spawned')];
   const { code, stdout } = await new Promise<{ code: number; stdout: string }>((resolve) => {
     execFile(process.execPath, args, (err, stdout) => resolve({ code: typeof err?.code === 'number' ? err.code : 0, stdout }));
   });

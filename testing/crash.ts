@@ -20,16 +20,26 @@
 // 3. Recovery needs no manual step: open succeeds on every crash image.
 // After each clean reboot:
 // 4. Forward progress: every Dependency handed out before close is
-//    persistent once close has resolved.
+//    persistent once close has resolved (or failed, after a fault).
+//
+// Faults (the fault alphabet adds them): an IO error on the next read,
+// write or flush of an extent, a permanent read error, or a flipped bit in
+// stored data. After one, calls may fail with a typed error, but:
+// 5. No wrong bytes: whatever a read returns is (a range of) a value some
+//    write of that key stored; a listing names only sizes some write stored.
+// 6. Nothing unaffected is lost: after the next reboot, invariants 1 and 2
+//    hold for every key, except that a key whose data a bit flip damaged may
+//    fail to read with Corruption (never return other bytes).
 import fc from 'fast-check';
 import { ShardStoreError } from '../src/base/index.js';
 import type { Dependency } from '../src/dependency/index.js';
+import { ExtentOwner } from '../src/extent/index.js';
 import { openDiskStore } from '../src/store/index.js';
 import type { DiskStore } from '../src/store/index.js';
 import { ConformanceFailure, SMALL_CONFIG, apply, formatOptions, keyDigest } from './conformance.js';
 import type { EngineConfig } from './conformance.js';
 import { ModelStore } from './model.js';
-import { KEY_POOL, crashOpArb, formatOp, keyOf, valueOf } from './ops.js';
+import { KEY_POOL, PREFIX_POOL, crashOpArb, faultOpArb, formatOp, keyOf, valueOf } from './ops.js';
 import type { Op } from './ops.js';
 import { Rng } from './rng.js';
 import { SimDisk } from './sim_disk.js';
@@ -45,7 +55,8 @@ interface Write {
 
 /** Per key: the value it had at the last recovery, and every mutation since. */
 class History {
-  private readonly baseline = new Map<string, Buffer>();
+  /** Per key, what it may hold at the last recovery (one value, or several if it could not be read). */
+  private readonly baseline = new Map<string, Array<Buffer | null>>();
   private readonly writes = new Map<string, Write[]>();
 
   record(key: Buffer, write: Write): void {
@@ -64,8 +75,8 @@ class History {
       writes.forEach((w, i) => {
         if (w.dependency?.isPersistent() === true) last = i;
       });
-      const base = this.baseline.get(k) ?? null;
-      out.set(k, last < 0 ? [base, ...writes.map((w) => w.value)] : writes.slice(last).map((w) => w.value));
+      const base = this.baseline.get(k) ?? [null];
+      out.set(k, last < 0 ? [...base, ...writes.map((w) => w.value)] : writes.slice(last).map((w) => w.value));
     }
     return out;
   }
@@ -77,10 +88,11 @@ class History {
     return out;
   }
 
-  /** Start over from what the engine holds now. */
-  reset(contents: Map<string, Buffer>): void {
+  /** Start over from what the engine holds now; `unknown` keys keep every value they were allowed. */
+  reset(contents: Map<string, Buffer>, unknown: Map<string, Array<Buffer | null>>): void {
     this.baseline.clear();
-    for (const [k, v] of contents) this.baseline.set(k, v);
+    for (const [k, v] of contents) this.baseline.set(k, [v]);
+    for (const [k, v] of unknown) this.baseline.set(k, v);
     this.writes.clear();
   }
 }
@@ -88,12 +100,17 @@ class History {
 export interface CrashCounters {
   crashStates: number;
   operations: number;
+  faultsInjected: number;
 }
 
 export class CrashHarness {
   private step = 0;
   private readonly history = new History();
   private model = new ModelStore();
+  /** An IO fault was injected since the last recovery: calls may fail with typed errors. */
+  private faulty = false;
+  /** Media damage (bit flips) happened: reads may fail with Corruption for good. */
+  private damaged = false;
 
   private constructor(
     private disk: SimDisk,
@@ -107,7 +124,7 @@ export class CrashHarness {
     const rng = new Rng(seed);
     const disk = new SimDisk({ sizeBytes: config.diskSizeBytes, pageSizeBytes: config.pageSizeBytes, fillSeed: seed });
     const store = await formatDiskStore(disk, formatOptions(config, rng.fork('chunk-ids')));
-    return new CrashHarness(disk, store, config, rng, { crashStates: 0, operations: 0 });
+    return new CrashHarness(disk, store, config, rng, { crashStates: 0, operations: 0, faultsInjected: 0 });
   }
 
   async run(op: Op): Promise<void> {
@@ -116,6 +133,9 @@ export class CrashHarness {
     try {
       await this.runStep(op);
     } catch (err: unknown) {
+      // After a fault, background work and flushes may fail with typed IO
+      // errors; what matters is checked by the reads and the next recovery.
+      if (this.faulty && isTypedIoError(err) && BACKGROUND_OPS.has(op.op)) return;
       if (err instanceof ConformanceFailure) throw err;
       const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       throw new ConformanceFailure(`step ${index} ${formatOp(op)}: engine threw ${what}`, index);
@@ -144,9 +164,75 @@ export class CrashHarness {
         return this.store.checkpoint();
       case 'put':
       case 'delete':
-        return this.mutate(op);
+        return this.faulty ? this.mutateFaulty(op) : this.mutate(op);
+      case 'fault':
+        return this.injectFault(op);
+      case 'heal':
+        return this.dirtyReboot({ op: 'dirtyReboot', mode: 'keep-all', flushFirst: false, during: 'none', afterIos: 0, crashSeed: 0 });
       default:
-        return this.compare(op);
+        return this.faulty ? this.compareFaulty(op) : this.compare(op);
+    }
+  }
+
+  /** Install a fault on the disk under the store (see the fault alphabet in ops.ts). */
+  private injectFault(op: Extract<Op, { op: 'fault' }>): void {
+    const extents = this.store.parts.extents;
+    const used = [ExtentOwner.Data, ExtentOwner.Index, ExtentOwner.Meta].flatMap((o) => extents.extentsOwnedBy(o));
+    const data = extents.extentsOwnedBy(ExtentOwner.Data).filter((e) => extents.writePointer(e) > 0);
+    const size = extents.extentSizeBytes;
+    const pick = (list: number[]): number | undefined => list[op.extentPick % Math.max(1, list.length)];
+    const extent = op.kind === 'bitflip' || op.kind === 'read-permanent' ? pick(data) : pick(used);
+    if (extent === undefined) return;
+    const range = { offset: extent * size, length: size };
+    this.counters.faultsInjected++;
+    this.faulty = true;
+    if (op.kind === 'read-once') this.disk.failReads(range, 'once');
+    else if (op.kind === 'write-once') this.disk.failWrites(range, 'once');
+    else if (op.kind === 'flush-once') this.disk.failFlush('once');
+    else if (op.kind === 'read-permanent') this.disk.failReads(range, 'permanent');
+    else {
+      this.damaged = true;
+      this.disk.flipBit(extent * size + (op.offsetPick % extents.writePointer(extent)), op.offsetPick % 8);
+    }
+  }
+
+  /**
+   * A read-only call after a fault: it may fail with a typed error, but
+   * what it returns must be one of the values the key may hold.
+   */
+  private async compareFaulty(op: Op): Promise<void> {
+    const allowed = this.history.allowed();
+    const fail = (why: string): never => {
+      throw new ConformanceFailure(`step ${this.step - 1} ${formatOp(op)} after a fault: ${why}`, this.step - 1);
+    };
+    try {
+      await checkAgainstAllowed(this.store, op, allowed, fail);
+    } catch (err: unknown) {
+      if (err instanceof ShardStoreError && (err.code === 'Io' || err.code === 'Corruption' || err.code === 'NotFound' || err.code === 'InvalidArgument')) {
+        if (err.code === 'NotFound' || err.code === 'InvalidArgument') checkAbsentOrRange(op, allowed, err.code, fail);
+        return;
+      }
+      throw err;
+    }
+  }
+
+  /** A put or delete after a fault: it may fail; either way its effect is uncertain until it is persistent. */
+  private async mutateFaulty(op: Extract<Op, { op: 'put' | 'delete' }>): Promise<void> {
+    const key = keyOf(op.key);
+    const value = op.op === 'put' ? valueOf(op.size, op.fill) : null;
+    try {
+      const dependency = op.op === 'put' ? await this.store.put(key, value ?? Buffer.alloc(0)) : await this.store.delete(key);
+      this.history.record(key, { value, dependency });
+    } catch (err: unknown) {
+      if (!(err instanceof ShardStoreError)) throw err;
+      if (err.code === 'NotFound' && op.op === 'delete') {
+        if (!(this.history.allowed().get(key.toString('latin1')) ?? [null]).includes(null)) {
+          throw new ConformanceFailure(`step ${this.step - 1} ${formatOp(op)}: NotFound, but the key cannot be absent`, this.step - 1);
+        }
+        return;
+      }
+      if (err.code !== 'Io' && err.code !== 'Corruption' && err.code !== 'NoSpace') throw err;
+      this.history.record(key, { value, dependency: undefined });
     }
   }
 
@@ -179,9 +265,22 @@ export class CrashHarness {
 
   private async cleanReboot(): Promise<void> {
     const deps = this.history.dependencies();
-    await this.store.close();
-    const pending = deps.filter((d) => !d.isPersistent()).length;
-    if (pending > 0) throw new ConformanceFailure(`step ${this.step - 1} reboot(): ${pending} dependencies not persistent after a clean close`, this.step - 1);
+    const readOnly = this.store.log.failed !== undefined;
+    try {
+      await this.store.close();
+    } catch (err: unknown) {
+      // After a fault, close may fail to make the last commit durable:
+      // then the restart is a power cut.
+      if (!(this.faulty && isTypedIoError(err))) throw err;
+      return this.dirtyReboot({ op: 'dirtyReboot', mode: 'drop-all', flushFirst: false, during: 'none', afterIos: 0, crashSeed: 0 });
+    }
+    // Forward progress; a dependency that failed (after a fault) is settled too.
+    const pending = deps.filter((d) => !d.isPersistent() && d.failure() === undefined).length;
+    if (pending > 0 && !readOnly) {
+      throw new ConformanceFailure(`step ${this.step - 1} reboot(): ${pending} dependencies not persistent after a clean close`, this.step - 1);
+    }
+    // A restart: transient and permanent IO faults are gone (bit flips stay on the media).
+    this.disk.clearFaults();
     this.disk = this.disk.clone();
     this.store = await openDiskStore(this.disk, formatOptions(this.config, this.rng.fork('chunk-ids')));
     await this.resync(new Map(this.history.allowed()));
@@ -197,6 +296,7 @@ export class CrashHarness {
     const { disk } = this.disk.crash(this.rng.fork(`crash-${op.crashSeed}`), op.mode);
     await inFlight.catch((err: unknown) => err);
     this.counters.crashStates++;
+    disk.clearFaults();
     this.disk = disk;
     this.store = await openDiskStore(this.disk, formatOptions(this.config, this.rng.fork('chunk-ids')));
     await this.resync(allowed);
@@ -247,14 +347,22 @@ export class CrashHarness {
   private async resync(allowed: Map<string, Array<Buffer | null>>): Promise<void> {
     const at = `step ${this.step - 1} after reboot`;
     const contents = new Map<string, Buffer>();
+    const unknown = new Map<string, Array<Buffer | null>>();
     const listed = await this.store.list({});
     for (const s of listed.shards) {
       const k = s.key.toString('latin1');
       const ok = allowed.get(k);
       if (ok === undefined) throw new ConformanceFailure(`${at}: key ${keyDigest(s.key)} was never written`, this.step - 1);
-      contents.set(k, await this.store.get(s.key));
+      try {
+        contents.set(k, await this.store.get(s.key));
+      } catch (err: unknown) {
+        // Media damage may make a value unreadable; never wrong.
+        if (!(this.damaged && err instanceof ShardStoreError && err.code === 'Corruption')) throw err;
+        unknown.set(k, ok);
+      }
     }
     for (const [k, values] of allowed) {
+      if (unknown.has(k)) continue;
       const actual = contents.get(k) ?? null;
       if (!values.some((v) => (v === null ? actual === null : actual !== null && v.equals(actual)))) {
         const show = (v: Buffer | null): string => (v === null ? 'absent' : `${v.length}B`);
@@ -264,9 +372,66 @@ export class CrashHarness {
         );
       }
     }
-    this.history.reset(contents);
+    this.history.reset(contents, unknown);
+    this.faulty = this.damaged;
     this.model = new ModelStore();
     for (const [k, v] of contents) await this.model.put(Buffer.from(k, 'latin1'), v);
+  }
+}
+
+type Allowed = Map<string, Array<Buffer | null>>;
+
+const BACKGROUND_OPS = new Set<Op['op']>(['commit', 'flush', 'compact', 'reclaim', 'checkpoint', 'dirtyReboot']);
+
+function isTypedIoError(err: unknown): boolean {
+  return err instanceof ShardStoreError && (err.code === 'Io' || err.code === 'Corruption' || err.code === 'NoSpace' || err.code === 'Closed');
+}
+
+function valuesOf(allowed: Allowed, key: Buffer): Array<Buffer | null> {
+  return allowed.get(key.toString('latin1')) ?? [null];
+}
+
+/** Run a read-only op on the engine; whatever it returns must fit a value the key may hold. */
+async function checkAgainstAllowed(store: DiskStore, op: Op, allowed: Allowed, fail: (why: string) => never): Promise<void> {
+  switch (op.op) {
+    case 'get': {
+      const got = await store.get(keyOf(op.key));
+      if (!valuesOf(allowed, keyOf(op.key)).some((v) => v !== null && v.equals(got))) fail(`returned ${got.length} bytes that no write stored`);
+      return;
+    }
+    case 'head': {
+      const { sizeBytes } = await store.head(keyOf(op.key));
+      if (!valuesOf(allowed, keyOf(op.key)).some((v) => v !== null && v.length === sizeBytes)) fail(`size ${sizeBytes} fits no write`);
+      return;
+    }
+    case 'read': {
+      const r = await store.read(keyOf(op.key), { start: op.start, end: op.start + op.length });
+      const parts: Buffer[] = [];
+      for await (const p of r.body) parts.push(p);
+      const got = Buffer.concat(parts);
+      const fits = valuesOf(allowed, keyOf(op.key)).some((v) => v !== null && v.length === r.sizeBytes && v.subarray(op.start, op.start + op.length).equals(got));
+      if (!fits) fail(`range of ${got.length} bytes fits no write`);
+      return;
+    }
+    case 'list': {
+      const res = await store.list({ prefix: PREFIX_POOL[op.prefix] ?? Buffer.alloc(0), limit: op.limit });
+      for (const sh of res.shards) {
+        if (!valuesOf(allowed, sh.key).some((v) => v !== null && v.length === sh.sizeBytes)) fail(`listed ${keyDigest(sh.key)}=${sh.sizeBytes}, which no write stored`);
+      }
+      return;
+    }
+    default:
+      return;
+  }
+}
+
+/** NotFound must be possible (the key may be absent); InvalidArgument only for a range outside every possible value. */
+function checkAbsentOrRange(op: Op, allowed: Allowed, code: string, fail: (why: string) => never): void {
+  if (op.op !== 'get' && op.op !== 'head' && op.op !== 'read') return;
+  const values = valuesOf(allowed, keyOf(op.key));
+  if (code === 'NotFound' && !values.includes(null)) fail('NotFound, but the key cannot be absent');
+  if (code === 'InvalidArgument' && op.op === 'read' && !values.some((v) => v !== null && op.start + op.length > v.length)) {
+    fail('InvalidArgument for a range inside every possible value');
   }
 }
 
@@ -288,6 +453,7 @@ export async function runCrashSequence(
     if (counters !== undefined) {
       counters.crashStates += h.counters.crashStates;
       counters.operations += h.counters.operations;
+      counters.faultsInjected += h.counters.faultsInjected;
     }
     // After a failure the engine may be in any state; its close error would
     // only hide the failure being reported.
@@ -306,3 +472,14 @@ export async function checkCrash(options: { seed: number; numRuns: number; shrin
   );
 }
 
+
+export async function checkFaults(options: { seed: number; numRuns: number; shrink?: boolean }): Promise<fc.RunDetails<[Op[]]>> {
+  const ops = fc.array(faultOpArb(SMALL_CONFIG), { minLength: 1, maxLength: 80 });
+  return fc.check(
+    fc.asyncProperty(ops, async (seq) => {
+      const failure = await runCrashSequence(seq, SMALL_CONFIG, options.seed);
+      if (failure !== undefined) throw failure;
+    }),
+    { seed: options.seed, numRuns: options.numRuns, endOnFailure: options.shrink === false },
+  );
+}

@@ -5,7 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { checkConformance, reportConformance } from './conformance.js';
-import { checkCrash } from './crash.js';
+import { checkCrash, checkFaults } from './crash.js';
+import { FAULT_MUTANTS } from './mutants/fault_mutants.js';
 import { CRASH_MUTANTS } from './mutants/crash_mutants.js';
 import { ENGINE_MUTANTS, indexIgnoresTombstones } from './mutants/engine_mutants.js';
 import type { Mutant } from './mutants/mutant.js';
@@ -14,10 +15,12 @@ const BUDGET_SEQUENCES = 1500;
 
 function check(mutant: Mutant): ReturnType<typeof checkConformance> {
   const options = { seed: 7, numRuns: BUDGET_SEQUENCES, shrink: false };
-  return mutant.caughtBy === 'crash' ? checkCrash(options) : checkConformance(options);
+  if (mutant.caughtBy === 'crash') return checkCrash(options);
+  if (mutant.caughtBy === 'faults') return checkFaults(options);
+  return checkConformance(options);
 }
 
-for (const mutant of [...ENGINE_MUTANTS, ...CRASH_MUTANTS].filter((m) => m.caughtBy === 'conformance' || m.caughtBy === 'crash')) {
+for (const mutant of [...ENGINE_MUTANTS, ...CRASH_MUTANTS, ...FAULT_MUTANTS].filter((m) => m.caughtBy !== 'concurrency')) {
   test(`${mutant.caughtBy} check catches mutant ${mutant.name} (${mutant.bugClass})`, async () => {
     const restore = mutant.install();
     const started = performance.now();

@@ -31,7 +31,17 @@ export type Op =
       readonly afterIos: number;
       /** The crash image's random choices. */
       readonly crashSeed: number;
-    };
+    }
+  | {
+      readonly op: 'fault';
+      /** once: the next matching IO fails; permanent: every one does; bitflip: media damage. */
+      readonly kind: 'read-once' | 'write-once' | 'flush-once' | 'read-permanent' | 'bitflip';
+      /** Picks an extent among those in use (modulo their count). */
+      readonly extentPick: number;
+      /** Picks a byte below the write pointer (bit flips). */
+      readonly offsetPick: number;
+    }
+  | { readonly op: 'heal' };
 
 /** Key pool: shared prefixes, a binary key, a long key. Index KEY_POOL.length+ means "a fresh key". */
 export const KEY_POOL: readonly Buffer[] = [
@@ -138,6 +148,24 @@ export const dirtyRebootArb: fc.Arbitrary<Op> = fc.record({
   crashSeed: fc.integer({ min: 0, max: 0xffff }),
 });
 
+export const faultArb: fc.Arbitrary<Op> = fc.oneof(
+  {
+    weight: 4,
+    arbitrary: fc.record({
+      op: fc.constant('fault' as const),
+      kind: fc.constantFrom('read-once' as const, 'write-once' as const, 'flush-once' as const, 'read-permanent' as const, 'bitflip' as const),
+      extentPick: fc.nat({ max: 1000 }),
+      offsetPick: fc.nat({ max: 1 << 30 }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.constant<Op>({ op: 'heal' }) },
+);
+
+/** The fault alphabet: the crash alphabet plus injected IO errors and bit flips. */
+export function faultOpArb(p: SizeProfile): fc.Arbitrary<Op> {
+  return fc.oneof({ weight: 20, arbitrary: opArb(p) }, { weight: 2, arbitrary: dirtyRebootArb }, { weight: 3, arbitrary: faultArb });
+}
+
 /** The crash alphabet: the conformance alphabet plus dirty reboots. */
 export function crashOpArb(p: SizeProfile, crashWeight = 2): fc.Arbitrary<Op> {
   return fc.oneof({ weight: 20, arbitrary: opArb(p) }, { weight: crashWeight, arbitrary: dirtyRebootArb });
@@ -173,6 +201,8 @@ export function formatOp(o: Op): string {
       return `read(${keyText(o.key)}, ${o.start}..+${o.length})`;
     case 'dirtyReboot':
       return `dirtyReboot(${o.mode}${o.flushFirst ? ', after index flush' : ''}${o.during === 'none' ? '' : `, during ${o.during} after ${o.afterIos} IOs`}, crash#${o.crashSeed})`;
+    case 'fault':
+      return `fault(${o.kind}, extent#${o.extentPick}${o.kind === 'bitflip' ? `, byte#${o.offsetPick}` : ''})`;
     case 'list':
       return `list(prefix=${JSON.stringify(PREFIX_POOL[o.prefix]?.toString('latin1'))}, after=${o.startAfter < 0 ? '-' : keyText(o.startAfter)}, limit=${o.limit})`;
     default:

@@ -2,10 +2,16 @@
 // never reads past its buffer: any overrun or out-of-range value is a typed
 // CorruptionError, so decoders of random bytes fail cleanly (never a
 // RangeError from Buffer, never a hang).
-import { assert } from './assert.js';
+import { AssertionError } from './assert.js';
 import { CorruptionError } from './errors.js';
 
 const MAX_SAFE = Number.MAX_SAFE_INTEGER;
+
+// The messages are built only on failure: these checks run per field on
+// every hot write path.
+function fail(message: string): never {
+  throw new AssertionError(message);
+}
 
 export class BufWriter {
   private buf: Buffer;
@@ -31,7 +37,7 @@ export class BufWriter {
   }
 
   u8(v: number): this {
-    assert(Number.isInteger(v) && v >= 0 && v <= 0xff, `u8 out of range: ${v}`);
+    if (!(Number.isInteger(v) && v >= 0 && v <= 0xff)) fail(`u8 out of range: ${v}`);
     // reserve() first: it may replace this.buf, and `this.buf[...]` would bind the old one.
     const at = this.reserve(1);
     this.buf[at] = v;
@@ -39,14 +45,14 @@ export class BufWriter {
   }
 
   u16(v: number): this {
-    assert(Number.isInteger(v) && v >= 0 && v <= 0xffff, `u16 out of range: ${v}`);
+    if (!(Number.isInteger(v) && v >= 0 && v <= 0xffff)) fail(`u16 out of range: ${v}`);
     const at = this.reserve(2);
     this.buf.writeUInt16LE(v, at);
     return this;
   }
 
   u32(v: number): this {
-    assert(Number.isInteger(v) && v >= 0 && v <= 0xffffffff, `u32 out of range: ${v}`);
+    if (!(Number.isInteger(v) && v >= 0 && v <= 0xffffffff)) fail(`u32 out of range: ${v}`);
     const at = this.reserve(4);
     this.buf.writeUInt32LE(v, at);
     return this;
@@ -54,7 +60,7 @@ export class BufWriter {
 
   /** An unsigned integer up to 2^53 - 1, stored in 8 bytes. */
   u64(v: number): this {
-    assert(Number.isInteger(v) && v >= 0 && v <= MAX_SAFE, `u64 out of range: ${v}`);
+    if (!(Number.isInteger(v) && v >= 0 && v <= MAX_SAFE)) fail(`u64 out of range: ${v}`);
     const at = this.reserve(8);
     this.buf.writeUInt32LE(v % 0x100000000, at);
     this.buf.writeUInt32LE(Math.floor(v / 0x100000000), at + 4);
@@ -79,7 +85,7 @@ export class BufWriter {
 
   /** Overwrite a u32 already written at `at` (lengths and checksums filled in last). */
   patchU32(at: number, v: number): this {
-    assert(at + 4 <= this.pos, 'patch beyond written bytes');
+    if (at + 4 > this.pos) fail('patch beyond written bytes');
     this.buf.writeUInt32LE(v >>> 0, at);
     return this;
   }

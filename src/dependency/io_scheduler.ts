@@ -78,7 +78,12 @@ export class IoScheduler {
   /** Read through the queue: queued and in-flight writes overlay the disk's bytes. */
   async read(offset: number, length: number): Promise<Buffer> {
     const overlaps = this.overlapping(offset, length);
-    const buf = await this.disk.read(offset, length);
+    let buf: Buffer;
+    try {
+      buf = await this.disk.read(offset, length);
+    } catch (err: unknown) {
+      throw ioFailure(`read of ${length} bytes at ${offset}`, err);
+    }
     // Writes queued or issued while the read ran must overlay too.
     for (const w of this.overlapping(offset, length)) if (!overlaps.includes(w)) overlaps.push(w);
     for (const w of overlaps) overlay(buf, offset, w);

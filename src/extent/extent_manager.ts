@@ -186,6 +186,11 @@ export class ExtentManager {
     const dependency = this.io.write(this.diskOffset(extent, offset), data, after);
     s.writePointer = offset + data.length;
     s.pending.push({ start: offset, dependency });
+    // After a failed write the durable write pointer stops there for good:
+    // nothing past the hole can be recorded, so stop appending here.
+    dependency.onSettled(() => {
+      if (dependency.failure() !== undefined && s.owner !== ExtentOwner.Free) s.sealed = true;
+    });
     this.dirty.add(extent);
     return { offset, dependency };
   }

@@ -23,7 +23,7 @@
 // 4. After a record write fails, no later record is written (the log would
 //    have a hole); the store becomes read-only.
 import { assert, IoError } from '../base/index.js';
-import { ChunkKind, locatorEquals } from '../chunk/index.js';
+import { ChunkKind, alignUp, locatorEquals } from '../chunk/index.js';
 import type { ChunkStore } from '../chunk/index.js';
 import { Dependency, Latch } from '../dependency/index.js';
 import { ExtentOwner } from '../extent/index.js';
@@ -36,6 +36,13 @@ import { encodeManifest, encodeMetaRecord } from './metalog_format.js';
 export interface StagedMutation extends IndexMutation {
   /** Persistent when the value's data chunks are. */
   readonly dataDependency: Dependency;
+}
+
+/** A staged mutation with the latch its caller waits on. */
+interface Pending extends StagedMutation {
+  readonly latch: Latch;
+  /** Latches of mutations of the same key it replaced before they were committed. */
+  readonly superseded: readonly Latch[];
 }
 
 /** A change to the set of runs (compaction), applied once its record is durable. */
@@ -56,6 +63,17 @@ export function keyString(key: Buffer): string {
   return key.toString('latin1');
 }
 
+/** Settle the latches of `mutations` (and of those they replaced): durable, or failed with `error`. */
+function settle(mutations: readonly Pending[], error: Error | undefined): void {
+  for (const m of mutations) {
+    for (const l of [...m.superseded, m.latch]) {
+      if (l.ticket.state !== 'pending') continue;
+      if (error === undefined) l.resolve();
+      else l.reject(error);
+    }
+  }
+}
+
 type FlushJob = NonNullable<ReturnType<LsmIndex['beginFlush']>>;
 
 interface WrittenFlush {
@@ -65,9 +83,9 @@ interface WrittenFlush {
 
 export class CommitLog {
   /** Staged, not yet in a record: newest value per key (latin1 string of the key bytes). */
-  private staged = new Map<string, StagedMutation>();
+  private staged = new Map<string, Pending>();
   /** The cycle being written. */
-  private committing = new Map<string, StagedMutation>();
+  private committing = new Map<string, Pending>();
   private runChanges: RunChange[] = [];
   private relocations: Relocation[] = [];
   private latch = new Latch('commit');
@@ -76,7 +94,9 @@ export class CommitLog {
   private flushRequested = false;
   private rollRequested = false;
   private failure: Error | undefined;
-  readonly counters = { commits: 0, records: 0, rolls: 0, indexFlushes: 0, mutations: 0, relocations: 0 };
+  readonly counters = { commits: 0, records: 0, rolls: 0, indexFlushes: 0, flushFailures: 0, mutations: 0, relocations: 0 };
+  /** Why the last index flush failed (it is retried by a later cycle). */
+  lastFlushError: unknown;
 
   constructor(
     private readonly extents: ExtentManager,
@@ -106,11 +126,19 @@ export class CommitLog {
     return [...out.values()];
   }
 
-  /** Stage a mutation; the returned Dependency is persistent when its record is. */
+  /**
+   * Stage a mutation; the returned Dependency is persistent when the record
+   * holding it (or a later mutation of the same key) is, and fails if its
+   * data could not be written.
+   */
   stage(k: string, mutation: StagedMutation): Dependency {
     this.throwIfFailed();
-    this.staged.set(k, mutation);
-    return this.nextCycle();
+    const replaced = this.staged.get(k);
+    const latch = new Latch('mutation');
+    const superseded = replaced === undefined ? [] : [...replaced.superseded, replaced.latch];
+    this.staged.set(k, { ...mutation, latch, superseded });
+    this.nextCycle();
+    return latch.dependency;
   }
 
   /** Record run changes (compaction) in the next cycle. */
@@ -186,10 +214,12 @@ export class CommitLog {
     this.runChanges = [];
     const relocations = this.relocations;
     this.relocations = [];
+    let mutations: Pending[] = [];
     try {
       await this.applyRelocations(relocations);
-      const mutations = [...this.committing.values()].sort((a, b) => Buffer.compare(a.key, b.key));
-      await Dependency.all(mutations.map((m) => m.dataDependency)).persisted();
+      const { ok, failed } = await this.committable([...this.committing.values()]);
+      mutations = ok;
+      settle(failed, new IoError('the value could not be written to disk'));
       const flush = this.wantFlush() ? await this.writeMemtable() : undefined;
       // The index does not change until apply, so the values being replaced
       // can be looked up while the record is written.
@@ -199,20 +229,43 @@ export class CommitLog {
       for (const c of changes) c.onDurable();
       this.counters.commits++;
       this.counters.mutations += mutations.length;
+      settle(mutations, undefined);
       latch.resolve();
     } catch (err: unknown) {
-      latch.reject(err instanceof Error ? err : new IoError(String(err)));
+      const error = err instanceof Error ? err : new IoError(String(err));
+      settle(mutations, error);
+      latch.reject(error);
       throw err;
     } finally {
       this.committing = new Map();
     }
   }
 
+  /**
+   * Wait for the data of every mutation, then split them: a mutation
+   * commits only if its data writes succeeded and every chunk lies below
+   * its extent's durable write pointer (the pointer the record will carry;
+   * after a failed write in an extent it stops, so nothing past the hole
+   * may be referenced).
+   */
+  private async committable(all: Pending[]): Promise<{ ok: Pending[]; failed: Pending[] }> {
+    await Promise.allSettled(all.map((m) => m.dataDependency.persisted()));
+    const ok: Pending[] = [];
+    const failed: Pending[] = [];
+    for (const m of all) {
+      const good = m.dataDependency.isPersistent() && (m.value?.chunks ?? []).every((c) => c.offset + alignUp(c.length) <= this.extents.durableWritePointer(c.extent));
+      (good ? ok : failed).push(m);
+    }
+    ok.sort((a, b) => Buffer.compare(a.key, b.key));
+    return { ok, failed };
+  }
+
   /** Stage relocations by reclamation; each applies only if its key still points at the original. */
   stageRelocations(relocations: readonly Relocation[]): Dependency {
     this.throwIfFailed();
     this.relocations.push(...relocations);
-    return this.nextCycle();
+    // A failed copy fails the whole call, so reclamation does not reset.
+    return Dependency.all(relocations.map((r) => r.dependency)).and(this.nextCycle());
   }
 
   /**
@@ -232,7 +285,8 @@ export class CommitLog {
       const chunks = current.chunks.slice();
       chunks[at] = r.to;
       const dataDependency = (staged?.dataDependency ?? Dependency.none).and(r.dependency);
-      this.committing.set(k, { key: r.key, value: { sizeBytes: current.sizeBytes, chunks }, dataDependency });
+      const value = { sizeBytes: current.sizeBytes, chunks };
+      this.committing.set(k, { key: r.key, value, dataDependency, latch: staged?.latch ?? new Latch('relocation'), superseded: staged?.superseded ?? [] });
       this.counters.relocations++;
     }
   }
@@ -250,10 +304,18 @@ export class CommitLog {
     this.flushRequested = false;
     const job = this.index.beginFlush();
     if (job === undefined) return undefined;
-    const { run, dependency } = job.write(Dependency.none);
-    await dependency.persisted();
-    this.counters.indexFlushes++;
-    return { job, run };
+    try {
+      const { run, dependency } = job.write(Dependency.none);
+      await dependency.persisted();
+      this.counters.indexFlushes++;
+      return { job, run };
+    } catch (err: unknown) {
+      // The memtable stays (its entries are in the log); a later cycle retries.
+      this.index.abortFlush(job);
+      this.counters.flushFailures++;
+      this.lastFlushError = err;
+      return undefined;
+    }
   }
 
   private async appendRecord(
@@ -305,6 +367,10 @@ export class CommitLog {
    */
   private async roll(flushed: WrittenFlush | undefined): Promise<void> {
     const flush = flushed ?? (await this.writeMemtable());
+    if (flush === undefined && this.index.stats().memtableEntries > 0) {
+      // The old log holds entries no run has: discarding it would lose them.
+      throw new IoError('cannot roll the metadata log: the memtable could not be written out', { cause: this.lastFlushError });
+    }
     const flushedThroughSeq = flush?.job.maxSeq ?? this.state.flushedThroughSeq;
     const oldLog = this.state.logExtent;
     const newLog = this.extents.allocate(ExtentOwner.Meta, { reserve: 'log' });

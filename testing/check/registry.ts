@@ -17,6 +17,21 @@ export const SUITES: readonly SuiteEntry[] = [
     summary: 'random operation sequences against the reference model, results compared at every step',
     load: async (): Promise<Suite> => (await import('./conformance_suite.js')).conformanceSuite,
   },
+  {
+    name: 'crash',
+    summary: 'sequences with dirty reboots (writes dropped, kept, a subset, torn), checked for persistence and atomicity',
+    load: async (): Promise<Suite> => (await import('./crash_suite.js')).crashSuite,
+  },
+  {
+    name: 'faults',
+    summary: 'sequences with injected read/write/flush errors and bit flips: typed errors, never wrong bytes, nothing unaffected lost',
+    load: async (): Promise<Suite> => (await import('./faults_suite.js')).faultsSuite,
+  },
+  {
+    name: 'fuzz',
+    summary: 'every on-disk and request decoder fed random and mutated bytes: a value or a typed error',
+    load: async (): Promise<Suite> => (await import('./fuzz_suite.js')).fuzzSuite,
+  },
 ];
 
 export function suiteNames(): string[] {
