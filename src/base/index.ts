@@ -4,3 +4,4 @@ export * from './assert.js';
 export * from './checksum.js';
 export * from './encoding.js';
 export * from './random.js';
+export * from './clock.js';

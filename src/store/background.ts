@@ -2,8 +2,8 @@
 // and reclamation when free extents run low, one extent at a time with a
 // pause between (the rate limit). Kicked by puts and deletes; runs until
 // there is nothing to do. Errors are reported, never thrown into callers.
-import { setTimeout as sleep } from 'node:timers/promises';
 import { NoSpaceError } from '../base/index.js';
+import type { Clock } from '../base/index.js';
 
 export interface BackgroundHost {
   needsCompaction(): boolean;
@@ -22,6 +22,7 @@ export interface BackgroundPolicy {
   /** Pause between two reclaimed extents. */
   readonly reclaimPauseMs: number;
   readonly onBackgroundError: (err: unknown) => void;
+  readonly clock: Clock;
 }
 
 export class Background {
@@ -63,7 +64,7 @@ export class Background {
         if (this.host.freeExtents < this.policy.reclaimBelowFreeExtents) {
           const n = await this.host.reclaim({ maxExtents: 1, maxLiveRatio: this.policy.reclaimMaxLiveRatio });
           if (n === 0 && !this.host.needsCompaction()) return;
-          await sleep(this.policy.reclaimPauseMs);
+          await this.policy.clock.sleep(this.policy.reclaimPauseMs);
         }
       } catch (err: unknown) {
         this.counters.errors++;

@@ -1,6 +1,7 @@
 // Tuning of one disk's store. Defaults suit a real disk; tests shrink them
 // so that extent boundaries, chunk splits and cache misses are hit.
-import { assert } from '../base/index.js';
+import { assert, systemClock } from '../base/index.js';
+import type { Clock } from '../base/index.js';
 
 export interface StoreOptions {
   /** Largest value bytes in one data chunk (a value is split into such chunks). */
@@ -27,6 +28,8 @@ export interface StoreOptions {
   readonly reclaimPauseMs?: number;
   /** Errors of background work (the store stays usable). */
   readonly onBackgroundError?: (err: unknown) => void;
+  /** Time for background pauses (the simulation passes its own). */
+  readonly clock?: Clock;
 }
 
 export const DEFAULT_MAX_CHUNK_DATA_BYTES = 1024 * 1024;
@@ -46,6 +49,7 @@ export function resolveStoreOptions(o: StoreOptions, extentSizeBytes: number, ex
     reclaimMaxLiveRatio: o.reclaimMaxLiveRatio ?? 0.8,
     reclaimPauseMs: o.reclaimPauseMs ?? 10,
     onBackgroundError: o.onBackgroundError ?? ((err: unknown): void => console.error('shardstore background work failed:', err)),
+    clock: o.clock ?? systemClock,
   };
   assert(resolved.maxChunkDataBytes >= 1, 'maxChunkDataBytes must be >= 1');
   assert(resolved.streamWindowChunks >= 1, 'streamWindowChunks must be >= 1');
