@@ -33,6 +33,8 @@ export interface ScanOptions {
   readonly stopAtDamage?: boolean;
   /** Bytes read per disk read. */
   readonly windowBytes?: number;
+  /** Told the offset where each stretch of bytes that holds no whole chunk begins. */
+  readonly onDamage?: (offset: number) => void;
 }
 
 export class ChunkStore {
@@ -98,13 +100,17 @@ export class ChunkStore {
       return true;
     };
     let pos = 0;
+    let inDamage = false;
     while (pos + CHUNK_OVERHEAD_BYTES <= end) {
       const found = await this.tryChunkAt(pos, ensure, () => ({ window, windowStart }));
       if (found !== undefined) {
+        inDamage = false;
         yield { locator: { extent, offset: pos, length: found.length }, kind: found.kind, payload: found.payload };
         pos = alignUp(pos + found.length);
       } else {
         if (options.stopAtDamage === true) return;
+        if (!inDamage) options.onDamage?.(pos);
+        inDamage = true;
         pos += CHUNK_ALIGN_BYTES;
       }
     }

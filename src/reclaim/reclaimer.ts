@@ -14,10 +14,14 @@
 // Invariants:
 // 1. An extent is reset only when no committed value references it
 //    (its live bytes are zero after the relocations committed).
-// 2. An extent being reclaimed receives no appends (sealed).
+// 2. An extent being reclaimed receives no appends (sealed), and no extent
+//    that `inUse` names is chosen: one holding chunks that no index entry
+//    or staged mutation names yet (a put still writing its value) would
+//    lose them. Choosing and sealing happen in one turn, so no such chunk
+//    can slip in between.
 // 3. One reclamation at a time; at most maxBatchBytes of copies wait for
 //    a commit at once (bounded memory).
-import { assert } from '../base/index.js';
+import { assert, CorruptionError } from '../base/index.js';
 import { ChunkKind, locatorEquals } from '../chunk/index.js';
 import type { ChunkStore, ChunkStream, Locator } from '../chunk/index.js';
 import { Dependency } from '../dependency/index.js';
@@ -48,6 +52,8 @@ export interface ReclaimHost {
 
 export interface ReclaimStats {
   extentsReclaimed: number;
+  /** Evacuations refused because live chunks did not verify. */
+  damagedExtents: number;
   chunksScanned: number;
   chunksMoved: number;
   bytesMoved: number;
@@ -65,8 +71,10 @@ export const DEFAULT_MAX_LIVE_RATIO = 0.8;
 const MAX_BATCH_BYTES = 8 * 1024 * 1024;
 
 export class Reclaimer {
-  readonly stats: ReclaimStats = { extentsReclaimed: 0, chunksScanned: 0, chunksMoved: 0, bytesMoved: 0, bytesFreed: 0 };
+  readonly stats: ReclaimStats = { extentsReclaimed: 0, damagedExtents: 0, chunksScanned: 0, chunksMoved: 0, bytesMoved: 0, bytesFreed: 0 };
   private busy: Promise<unknown> = Promise.resolve();
+  /** Extents whose evacuation found live chunks that do not verify: not tried again. */
+  readonly damaged = new Set<number>();
 
   constructor(
     private readonly extents: ExtentManager,
@@ -74,7 +82,7 @@ export class Reclaimer {
     private readonly stream: ChunkStream,
     private readonly live: LiveBytes,
     private readonly host: ReclaimHost,
-    /** Extents that must not be chosen (open for appends by a stream). */
+    /** Extents that must not be chosen (open for appends, or holding chunks of a put not staged yet). */
     private readonly inUse: () => ReadonlySet<number>,
   ) {}
 
@@ -84,7 +92,7 @@ export class Reclaimer {
     const out: Array<{ extent: number; ratio: number }> = [];
     for (const e of this.extents.extentsOwnedBy(ExtentOwner.Data)) {
       const written = this.extents.writePointer(e);
-      if (written === 0 || inUse.has(e) || e === this.stream.openExtent) continue;
+      if (written === 0 || inUse.has(e) || e === this.stream.openExtent || this.damaged.has(e)) continue;
       const ratio = this.live.of(e) / written;
       if (ratio <= maxLiveRatio) out.push({ extent: e, ratio });
     }
@@ -118,7 +126,8 @@ export class Reclaimer {
     const written = this.extents.writePointer(extent);
     let batch: Relocation[] = [];
     let batchBytes = 0;
-    for await (const chunk of this.chunks.scan(extent)) {
+    const damaged: number[] = [];
+    for await (const chunk of this.chunks.scan(extent, { onDamage: (at) => damaged.push(at) })) {
       this.stats.chunksScanned++;
       if (chunk.kind !== ChunkKind.Data) continue;
       const relocation = await this.evacuate(chunk.locator, chunk.payload);
@@ -134,6 +143,14 @@ export class Reclaimer {
     await this.host.relocate(batch).persisted();
     await this.host.readersDrained();
     const stillLive = this.live.of(extent);
+    if (stillLive > 0 && damaged.length > 0) {
+      // Live chunks that no longer verify (media damage, a failed write):
+      // keep the extent sealed, so the damage stays visible to reads and
+      // scrub instead of turning into silent loss.
+      this.stats.damagedExtents++;
+      this.damaged.add(extent);
+      throw new CorruptionError(`extent ${extent} holds ${stillLive} live bytes in chunks that do not verify (at ${damaged.slice(0, 4).join(', ')}); not resetting`);
+    }
     assert(stillLive === 0, `extent ${extent} still holds ${stillLive} live bytes after evacuation; not resetting`);
     this.extents.reset(extent, this.host.nextCycle());
     this.stats.extentsReclaimed++;

@@ -11,7 +11,7 @@ export { SEQUENCES_PER_SEED } from './sequence_suite.js';
 
 export const conformanceSuite: Suite = sequenceSuite({
   name: 'conformance',
-  ops: fc.array(opArb(SMALL_CONFIG), { minLength: 5, maxLength: 80, size: 'max' }),
+  ops: fc.array(opArb(SMALL_CONFIG), { minLength: 50, maxLength: 80, size: 'max' }),
   async run(seq, seed, counters) {
     counters.operations += seq.length;
     return runSequence(seq, SMALL_CONFIG, seed);
