@@ -17,6 +17,7 @@ import { after, test } from 'node:test';
 import fc from 'fast-check';
 import { UsageError } from '../src/cli/index.js';
 import type { CliIo } from '../src/cli/index.js';
+import { suiteNames } from './check/registry.js';
 import { parseCheckArgs } from './check/check_options.js';
 import type { CheckOptions } from './check/check_options.js';
 import type { CheckSummary } from './check/check_report.js';
@@ -54,7 +55,7 @@ void test('time budgets take s, m, h (and ms); --count replaces the time; defaul
   const plain = runOptions([]);
   assert.deepEqual(plain.budget, { kind: 'time', ms: 60_000 });
   assert.equal(plain.workers, 6);
-  assert.deepEqual(plain.suites, ['conformance', 'crash', 'faults', 'fuzz']);
+  assert.deepEqual(plain.suites, suiteNames());
   assert.equal(plain.stopOnFailure, false);
   assert.deepEqual([plain.baseSeed, plain.baseSeedSource], [42, 'random']);
   for (const bad of [['--time', '10'], ['--time', '0'], ['--time', '5d'], ['--count', '0'], ['--count', '1', '--time', '1s'], ['--workers', '0'], ['--suite', 'nope'], ['--mutant', 'nope'], ['--bogus']]) {

@@ -39,11 +39,12 @@ import type { DiskStore } from '../src/store/index.js';
 import { ConformanceFailure, SMALL_CONFIG, apply, formatOptions, keyDigest } from './conformance.js';
 import type { EngineConfig } from './conformance.js';
 import { ModelStore } from './model.js';
-import { KEY_POOL, PREFIX_POOL, crashOpArb, faultOpArb, formatOp, keyOf, valueOf } from './ops.js';
+import { KEY_POOL, PREFIX_POOL, crashOpArb, faultOpArb, formatOp, keyOf, scrubFaultOpArb, valueOf } from './ops.js';
 import type { Op } from './ops.js';
 import { Rng } from './rng.js';
 import { SimDisk } from './sim_disk.js';
 import { formatDiskStore } from '../src/store/index.js';
+import { checkScrubPass } from './scrub_check.js';
 
 type DirtyReboot = Extract<Op, { op: 'dirtyReboot' }>;
 
@@ -54,7 +55,7 @@ interface Write {
 }
 
 /** Per key: the value it had at the last recovery, and every mutation since. */
-class History {
+export class History {
   /** Per key, what it may hold at the last recovery (one value, or several if it could not be read). */
   private readonly baseline = new Map<string, Array<Buffer | null>>();
   private readonly writes = new Map<string, Write[]>();
@@ -79,6 +80,16 @@ class History {
       out.set(k, last < 0 ? [...base, ...writes.map((w) => w.value)] : writes.slice(last).map((w) => w.value));
     }
     return out;
+  }
+
+  /**
+   * Fix what `key` holds, as read back now, dropping its past. REQUIRES: no
+   * write of `key` since the last reset (its disk was out of service).
+   */
+  settle(key: Buffer, value: Buffer | null): void {
+    const k = key.toString('latin1');
+    this.baseline.set(k, [value]);
+    this.writes.delete(k);
   }
 
   /** Every recorded dependency (forward progress). */
@@ -169,8 +180,21 @@ export class CrashHarness {
         return this.injectFault(op);
       case 'heal':
         return this.dirtyReboot({ op: 'dirtyReboot', mode: 'keep-all', flushFirst: false, during: 'none', afterIos: 0, crashSeed: 0 });
+      case 'scrubPass':
+        return this.scrubPass(op);
       default:
         return this.faulty ? this.compareFaulty(op) : this.compare(op);
+    }
+  }
+
+  /** A scrub pass, the disk perhaps failing part way (testing/scrub_check.ts). */
+  private async scrubPass(op: Extract<Op, { op: 'scrubPass' }>): Promise<void> {
+    const fail = (why: string): never => {
+      throw new ConformanceFailure(`step ${this.step - 1} ${formatOp(op)}: ${why}`, this.step - 1);
+    };
+    if (await checkScrubPass(this.store, this.disk, op.failAfterReads, this.faulty, fail)) {
+      this.faulty = true;
+      this.counters.faultsInjected++;
     }
   }
 
@@ -265,7 +289,6 @@ export class CrashHarness {
 
   private async cleanReboot(): Promise<void> {
     const deps = this.history.dependencies();
-    const readOnly = this.store.log.failed !== undefined;
     try {
       await this.store.close();
     } catch (err: unknown) {
@@ -276,7 +299,7 @@ export class CrashHarness {
     }
     // Forward progress; a dependency that failed (after a fault) is settled too.
     const pending = deps.filter((d) => !d.isPersistent() && d.failure() === undefined).length;
-    if (pending > 0 && !readOnly) {
+    if (pending > 0) {
       throw new ConformanceFailure(`step ${this.step - 1} reboot(): ${pending} dependencies not persistent after a clean close`, this.step - 1);
     }
     // A restart: transient and permanent IO faults are gone (bit flips stay on the media).
@@ -475,6 +498,18 @@ export async function checkCrash(options: { seed: number; numRuns: number; shrin
 
 export async function checkFaults(options: { seed: number; numRuns: number; shrink?: boolean }): Promise<fc.RunDetails<[Op[]]>> {
   const ops = fc.array(faultOpArb(SMALL_CONFIG), { minLength: 1, maxLength: 80 });
+  return fc.check(
+    fc.asyncProperty(ops, async (seq) => {
+      const failure = await runCrashSequence(seq, SMALL_CONFIG, options.seed);
+      if (failure !== undefined) throw failure;
+    }),
+    { seed: options.seed, numRuns: options.numRuns, endOnFailure: options.shrink === false },
+  );
+}
+
+/** The fault alphabet plus scrub passes, some with the disk failing part way (testing/scrub_check.ts). */
+export async function checkScrubFaults(options: { seed: number; numRuns: number; shrink?: boolean }): Promise<fc.RunDetails<[Op[]]>> {
+  const ops = fc.array(scrubFaultOpArb(SMALL_CONFIG), { minLength: 30, maxLength: 80 });
   return fc.check(
     fc.asyncProperty(ops, async (seq) => {
       const failure = await runCrashSequence(seq, SMALL_CONFIG, options.seed);

@@ -23,10 +23,12 @@
 //    InvalidArgumentError), defaults to MAX_LIST_LIMIT and is clamped to it.
 //    `truncated` says that more keys match after the last one returned.
 // 6. After close, every call but stats throws ClosedError; close is idempotent.
-import { ClosedError, InvalidArgumentError, NotFoundError } from '../src/base/index.js';
+import { ClosedError, InvalidArgumentError, NotFoundError, ShardStoreError, UnavailableError, crc32c } from '../src/base/index.js';
 import { Dependency } from '../src/dependency/index.js';
 // types.js, not index.js: the spec depends on the API alone, never on the implementation.
 import { MAX_KEY_BYTES, MAX_LIST_LIMIT } from '../src/store/types.js';
+import { MAX_BULK_KEYS, MAX_BULK_VALUE_BYTES } from '../src/store/admin_types.js';
+import type { BulkKeyOutcome, BulkPutEntry, BulkResult, KeyRange, NodeListResult } from '../src/store/admin_types.js';
 import type {
   ByteRange,
   ListOptions,
@@ -175,4 +177,188 @@ async function* chunksOf(bytes: Buffer): AsyncGenerator<Buffer> {
 /** Every call completes asynchronously, as the store's do: callers cannot rely on sync effects. */
 function turn(): Promise<void> {
   return Promise.resolve();
+}
+
+// ---------------------------------------------------------------- the node
+
+// ModelNode: the reference model of a node's control plane
+// (docs/CONTROL_PLANE.md) over a ModelStore of its values.
+//
+// Semantics (the node mirrors each line exactly):
+// 7. A key belongs to disk crc32c(key) % diskCount. A call on a key is
+//    first checked for its length (InvalidArgumentError), then for its
+//    disk: a disk out of service fails it with UnavailableError.
+// 8. list fails with UnavailableError while any disk is out of service;
+//    listAvailable lists the keys of the disks in service and names the
+//    others.
+// 9. bulkPut / bulkDelete validate the whole request first (1..MAX_BULK_KEYS
+//    distinct keys of 1..MAX_KEY_BYTES bytes, at most MAX_BULK_VALUE_BYTES
+//    of values) or throw InvalidArgumentError with nothing changed; then
+//    each key is applied on its own: applied, absent (delete of a key with
+//    no value) or failed with the code the single call would give.
+// 10. takeOutOfService / returnToService are idempotent; a disk returned
+//    holds exactly what it held when it left.
+// 11. exportRecords gives the keys of a range in ascending order with
+//    their values (Unavailable while any disk is out); importRecords puts
+//    records in order and stops at the first that fails.
+export class ModelNode implements ShardApi {
+  readonly store = new ModelStore();
+  private readonly out = new Set<number>();
+
+  constructor(readonly diskCount: number) {}
+
+  diskOf(key: Buffer): number {
+    return crc32c(key) % this.diskCount;
+  }
+
+  isOut(disk: number): boolean {
+    return this.out.has(disk);
+  }
+
+  outDisks(): number[] {
+    return [...this.out].sort((a, b) => a - b);
+  }
+
+  private admit(key: Buffer): void {
+    checkKey(key);
+    const disk = this.diskOf(key);
+    if (this.out.has(disk)) throw new UnavailableError(`disk ${disk} is out of service`);
+  }
+
+  async put(key: Buffer, value: ValueSource): Promise<Dependency> {
+    await turn();
+    this.admit(key);
+    return this.store.put(key, value);
+  }
+
+  async get(key: Buffer): Promise<Buffer> {
+    await turn();
+    this.admit(key);
+    return this.store.get(key);
+  }
+
+  async read(key: Buffer, range?: ByteRange): Promise<ShardReader> {
+    await turn();
+    this.admit(key);
+    return this.store.read(key, range);
+  }
+
+  async head(key: Buffer): Promise<ShardInfo> {
+    await turn();
+    this.admit(key);
+    return this.store.head(key);
+  }
+
+  async delete(key: Buffer): Promise<Dependency> {
+    await turn();
+    this.admit(key);
+    return this.store.delete(key);
+  }
+
+  async list(options: ListOptions = {}): Promise<ListResult> {
+    await turn();
+    if (this.out.size > 0) throw new UnavailableError(`disk(s) ${this.outDisks().join(', ')} out of service`);
+    return this.store.list(options);
+  }
+
+  async listAvailable(options: ListOptions = {}): Promise<NodeListResult> {
+    const limit = checkLimit(options.limit);
+    const all = await this.store.list({ ...options, limit: MAX_LIST_LIMIT });
+    const shards = all.shards.filter((s) => !this.out.has(this.diskOf(s.key)));
+    return { shards: shards.slice(0, limit), truncated: shards.length > limit, unavailableDisks: this.outDisks() };
+  }
+
+  flush(): Promise<void> {
+    return this.store.flush();
+  }
+
+  close(): Promise<void> {
+    return this.store.close();
+  }
+
+  stats(): StoreStats {
+    return this.store.stats();
+  }
+
+  async bulkPut(entries: readonly BulkPutEntry[]): Promise<BulkResult> {
+    checkBulk(entries.map((e) => e.key), entries.reduce((n, e) => n + e.value.length, 0));
+    const outcomes: BulkKeyOutcome[] = [];
+    for (const e of entries) outcomes.push(await this.outcome(e.key, () => this.put(e.key, e.value)));
+    return { outcomes, dependency: Dependency.none };
+  }
+
+  async bulkDelete(keys: readonly Buffer[]): Promise<BulkResult> {
+    checkBulk(keys, 0);
+    const outcomes: BulkKeyOutcome[] = [];
+    for (const key of keys) outcomes.push(await this.outcome(key, () => this.delete(key)));
+    return { outcomes, dependency: Dependency.none };
+  }
+
+  private async outcome(key: Buffer, fn: () => Promise<Dependency>): Promise<BulkKeyOutcome> {
+    try {
+      return { key, status: 'applied', dependency: await fn() };
+    } catch (err: unknown) {
+      if (!(err instanceof ShardStoreError)) throw err;
+      return err.code === 'NotFound' ? { key, status: 'absent' } : { key, status: 'failed', code: err.code };
+    }
+  }
+
+  takeOutOfService(disk: number): void {
+    this.out.add(disk);
+  }
+
+  returnToService(disk: number): void {
+    this.out.delete(disk);
+  }
+
+  /** The shards of `range`, ascending, with their values. */
+  async exportRecords(range: KeyRange): Promise<Array<{ key: Buffer; value: Buffer }>> {
+    if (range.start !== undefined && range.end !== undefined && Buffer.compare(range.start, range.end) > 0) throw new InvalidArgumentError('start after end');
+    const page = await this.list({ ...(range.prefix === undefined ? {} : { prefix: range.prefix }) });
+    const keys = page.shards.map((s) => s.key).filter((k) => inKeyRange(range, k));
+    return Promise.all(keys.map(async (key) => ({ key, value: await this.store.get(key) })));
+  }
+
+  /** Put records in order until one fails; returns how many were applied and the failure. */
+  async importRecords(records: ReadonlyArray<{ key: Buffer; value: Buffer }>): Promise<{ applied: number; error?: string }> {
+    let applied = 0;
+    for (const r of records) {
+      try {
+        await this.put(r.key, r.value);
+      } catch (err: unknown) {
+        if (err instanceof ShardStoreError) return { applied, error: err.code };
+        throw err;
+      }
+      applied++;
+    }
+    return { applied };
+  }
+
+  /** Keys per disk (the node's shard counts). */
+  async shardCounts(): Promise<number[]> {
+    const counts = new Array<number>(this.diskCount).fill(0);
+    for (const s of (await this.store.list({})).shards) {
+      const d = this.diskOf(s.key);
+      counts[d] = (counts[d] ?? 0) + 1;
+    }
+    return counts;
+  }
+}
+
+function checkBulk(keys: readonly Buffer[], valueBytes: number): void {
+  if (keys.length < 1 || keys.length > MAX_BULK_KEYS) throw new InvalidArgumentError(`bulk of ${keys.length} keys`);
+  const seen = new Set<string>();
+  for (const key of keys) {
+    checkKey(key);
+    if (seen.has(key.toString('latin1'))) throw new InvalidArgumentError('key twice in a bulk');
+    seen.add(key.toString('latin1'));
+  }
+  if (valueBytes > MAX_BULK_VALUE_BYTES) throw new InvalidArgumentError(`bulk of ${valueBytes} value bytes`);
+}
+
+function inKeyRange(r: KeyRange, key: Buffer): boolean {
+  if (r.prefix !== undefined && !key.subarray(0, r.prefix.length).equals(r.prefix)) return false;
+  if (r.start !== undefined && Buffer.compare(key, r.start) < 0) return false;
+  if (r.end !== undefined && Buffer.compare(key, r.end) >= 0) return false;
+  return r.startAfter === undefined || Buffer.compare(key, r.startAfter) > 0;
 }

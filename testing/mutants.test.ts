@@ -10,6 +10,10 @@ import { FAULT_MUTANTS } from './mutants/fault_mutants.js';
 import { CRASH_MUTANTS } from './mutants/crash_mutants.js';
 import { ENGINE_MUTANTS, indexIgnoresTombstones } from './mutants/engine_mutants.js';
 import type { Mutant } from './mutants/mutant.js';
+import { CONTROL_MUTANTS, listSkipsKeys } from './mutants/control_mutants.js';
+import { checkListingStability } from './list_stability.js';
+import { checkNodeConformance, reportNode } from './node_conformance.js';
+import { checkNodeCrash, reportNodeCrash } from './node_crash.js';
 
 const BUDGET_SEQUENCES = 1500;
 
@@ -53,4 +57,44 @@ test('a failing sequence is minimized to a few readable operations', async () =>
   assert.ok(shrunk.length <= 8, `minimized to ${shrunk.length} operations:\n${reportConformance(details)}`);
   assert.ok(shrunk.some((o) => o.op === 'put') && shrunk.some((o) => o.op === 'delete'), reportConformance(details));
   console.log(`# minimized to ${shrunk.length} operations:\n${reportConformance(details).replace(/^/gm, '# ')}`);
+});
+
+// The control plane's broken variants (testing/mutants/control_mutants.ts)
+// are caught by the node-level checks: node conformance (two disks against
+// ModelNode) or node crashes.
+const CONTROL_BUDGET_SEQUENCES = 300;
+
+for (const mutant of CONTROL_MUTANTS) {
+  test(`${mutant.caughtBy} check catches mutant ${mutant.name} (${mutant.bugClass})`, async () => {
+    const restore = mutant.install();
+    const started = performance.now();
+    const options = { seed: 7, numRuns: CONTROL_BUDGET_SEQUENCES, shrink: false };
+    let report: string;
+    let details;
+    try {
+      if (mutant.caughtBy === 'node-crash') {
+        details = await checkNodeCrash(options);
+        report = reportNodeCrash(details);
+      } else {
+        details = await checkNodeConformance(options);
+        report = reportNode(details);
+      }
+    } finally {
+      restore();
+    }
+    assert.equal(details.failed, true, `${mutant.name} survived ${CONTROL_BUDGET_SEQUENCES} sequences`);
+    console.log(`# ${mutant.name}: caught after ${details.numRuns} sequences, ${Math.round(performance.now() - started)} ms\n# ${report.split('\n')[1] ?? ''}`);
+  });
+}
+
+test(`the listing stability check catches mutant ${listSkipsKeys.name}`, async () => {
+  const restore = listSkipsKeys.install();
+  let details;
+  try {
+    details = await checkListingStability({ seed: 7, numRuns: 50, shrink: false });
+  } finally {
+    restore();
+  }
+  assert.equal(details.failed, true, 'a listing that skips keys survived the stability check');
+  console.log(`# ${listSkipsKeys.name}: caught by the listing stability check after ${details.numRuns} schedules: ${String(details.errorInstance)}`);
 });

@@ -41,7 +41,12 @@ export type Op =
       /** Picks a byte below the write pointer (bit flips). */
       readonly offsetPick: number;
     }
-  | { readonly op: 'heal' };
+  | { readonly op: 'heal' }
+  | {
+      readonly op: 'scrubPass';
+      /** The disk fails every read from the n-th read of the pass on (-1: it does not fail). */
+      readonly failAfterReads: number;
+    };
 
 /** Key pool: shared prefixes, a binary key, a long key. Index KEY_POOL.length+ means "a fresh key". */
 export const KEY_POOL: readonly Buffer[] = [
@@ -166,6 +171,15 @@ export function faultOpArb(p: SizeProfile): fc.Arbitrary<Op> {
   return fc.oneof({ weight: 20, arbitrary: opArb(p) }, { weight: 2, arbitrary: dirtyRebootArb }, { weight: 3, arbitrary: faultArb });
 }
 
+/** The fault alphabet plus scrub passes, some of them with the disk failing part way. */
+export function scrubFaultOpArb(p: SizeProfile): fc.Arbitrary<Op> {
+  const scrub = fc.record({
+    op: fc.constant('scrubPass' as const),
+    failAfterReads: fc.oneof({ weight: 2, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 40 }) }),
+  });
+  return fc.oneof({ weight: 6, arbitrary: faultOpArb(p) }, { weight: 1, arbitrary: scrub });
+}
+
 /** The crash alphabet: the conformance alphabet plus dirty reboots. */
 export function crashOpArb(p: SizeProfile, crashWeight = 2): fc.Arbitrary<Op> {
   return fc.oneof({ weight: 20, arbitrary: opArb(p) }, { weight: crashWeight, arbitrary: dirtyRebootArb });
@@ -201,6 +215,8 @@ export function formatOp(o: Op): string {
       return `read(${keyText(o.key)}, ${o.start}..+${o.length})`;
     case 'dirtyReboot':
       return `dirtyReboot(${o.mode}${o.flushFirst ? ', after index flush' : ''}${o.during === 'none' ? '' : `, during ${o.during} after ${o.afterIos} IOs`}, crash#${o.crashSeed})`;
+    case 'scrubPass':
+      return `scrubPass(${o.failAfterReads < 0 ? '' : `disk fails after ${o.failAfterReads} reads`})`;
     case 'fault':
       return `fault(${o.kind}, extent#${o.extentPick}${o.kind === 'bitflip' ? `, byte#${o.offsetPick}` : ''})`;
     case 'list':
@@ -212,4 +228,156 @@ export function formatOp(o: Op): string {
 
 export function formatOps(ops: readonly Op[]): string {
   return ops.map((o, i) => `  ${String(i).padStart(3)}: ${formatOp(o)}`).join('\n');
+}
+
+// ---------------------------------------------------------------- the node's control plane
+
+/**
+ * Control-plane operations on a node of NODE_DISKS disks (testing/node_harness.ts):
+ * bulk calls, disks leaving and returning, paginated and partial listings,
+ * scrub, stats, export and import (whole, cut short, or with a flipped byte).
+ */
+export type ControlOp =
+  | { readonly op: 'bulkPut'; readonly keys: readonly number[]; readonly size: number; readonly fill: number }
+  | { readonly op: 'bulkDelete'; readonly keys: readonly number[] }
+  | { readonly op: 'diskOut'; readonly disk: number }
+  | { readonly op: 'diskIn'; readonly disk: number }
+  | { readonly op: 'listPages'; readonly prefix: number; readonly pageLimit: number }
+  | { readonly op: 'listAvailable'; readonly prefix: number; readonly startAfter: number; readonly limit: number }
+  | { readonly op: 'scrub' }
+  | { readonly op: 'stats' }
+  | { readonly op: 'export'; readonly prefix: number; readonly start: number; readonly end: number; readonly startAfter: number }
+  | {
+      readonly op: 'import';
+      readonly keys: readonly number[];
+      readonly size: number;
+      readonly fill: number;
+      /** Permille of the stream's bytes delivered (1000: all of it). */
+      readonly cutPermille: number;
+      /** Permille position of a flipped byte, or -1 for none. */
+      readonly flipPermille: number;
+    }
+  | { readonly op: 'restart'; readonly keepOut: boolean };
+
+/** A crash of the whole node (every disk loses what it did not flush). */
+export interface NodeCrashOp {
+  readonly op: 'nodeCrash';
+  readonly mode: 'drop-all' | 'keep-all' | 'subset' | 'torn';
+  /** Work in flight at the crash. */
+  readonly during: 'none' | 'bulkDelete' | 'bulkPut' | 'import' | 'diskOut';
+  /** A disk whose writes stay in flight (never complete) until the crash, or -1. */
+  readonly pauseDisk: number;
+  /** Disk IOs completed (on the other disks) after the work started, before the crash. */
+  readonly afterIos: number;
+  readonly keys: readonly number[];
+  readonly crashSeed: number;
+  /** Disks out of service before the crash stay out after it. */
+  readonly keepOut: boolean;
+}
+
+export type NodeOp = Op | ControlOp | NodeCrashOp;
+
+export const NODE_DISKS = 2;
+
+const keySetArb = fc.uniqueArray(fc.integer({ min: 0, max: KEY_POOL.length + 5 }), { minLength: 1, maxLength: 6 });
+const boundArb = fc.integer({ min: -1, max: KEY_POOL.length - 1 });
+
+export function controlOpArb(p: SizeProfile): fc.Arbitrary<ControlOp> {
+  const disk = fc.integer({ min: 0, max: NODE_DISKS - 1 });
+  const prefix = fc.integer({ min: 0, max: PREFIX_POOL.length - 1 });
+  return fc.oneof(
+    { weight: 3, arbitrary: fc.record({ op: fc.constant('bulkPut' as const), keys: keySetArb, size: sizeArb(p), fill: fc.nat({ max: 0xffff }) }) },
+    { weight: 3, arbitrary: fc.record({ op: fc.constant('bulkDelete' as const), keys: keySetArb }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('diskOut' as const), disk }) },
+    { weight: 3, arbitrary: fc.record({ op: fc.constant('diskIn' as const), disk }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('listPages' as const), prefix, pageLimit: fc.integer({ min: 1, max: 4 }) }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('listAvailable' as const), prefix, startAfter: boundArb, limit: fc.integer({ min: 1, max: 6 }) }) },
+    { weight: 1, arbitrary: fc.constant<ControlOp>({ op: 'scrub' }) },
+    { weight: 1, arbitrary: fc.constant<ControlOp>({ op: 'stats' }) },
+    { weight: 2, arbitrary: fc.record({ op: fc.constant('export' as const), prefix, start: boundArb, end: boundArb, startAfter: boundArb }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        op: fc.constant('import' as const),
+        keys: keySetArb,
+        size: sizeArb(p),
+        fill: fc.nat({ max: 0xffff }),
+        cutPermille: fc.oneof({ weight: 3, arbitrary: fc.constant(1000) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 999 }) }),
+        flipPermille: fc.oneof({ weight: 4, arbitrary: fc.constant(-1) }, { weight: 1, arbitrary: fc.integer({ min: 0, max: 999 }) }),
+      }),
+    },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('restart' as const), keepOut: fc.boolean() }) },
+  );
+}
+
+/** The node conformance alphabet: the single-disk alphabet plus the control plane. */
+export function nodeOpArb(p: SizeProfile): fc.Arbitrary<NodeOp> {
+  return fc.oneof({ weight: 3, arbitrary: opArb(p) }, { weight: 2, arbitrary: controlOpArb(p) });
+}
+
+export const nodeCrashArb: fc.Arbitrary<NodeCrashOp> = fc.record({
+  op: fc.constant('nodeCrash' as const),
+  mode: fc.constantFrom('drop-all' as const, 'keep-all' as const, 'subset' as const, 'torn' as const),
+  during: fc.constantFrom('none' as const, 'bulkDelete' as const, 'bulkPut' as const, 'import' as const, 'diskOut' as const),
+  pauseDisk: fc.integer({ min: -1, max: NODE_DISKS - 1 }),
+  afterIos: fc.integer({ min: 0, max: 8 }),
+  keys: keySetArb,
+  crashSeed: fc.nat({ max: 0xffff }),
+  keepOut: fc.boolean(),
+});
+
+/** The node crash alphabet: mutations, control plane and whole-node crashes. */
+export function nodeCrashOpArb(p: SizeProfile): fc.Arbitrary<NodeOp> {
+  const mutations = fc.oneof(
+    fc.record({ op: fc.constant('put' as const), key: keyArb, size: sizeArb(p), fill: fc.integer({ min: 0, max: 0xffff }), streamed: fc.constant(false) }),
+    fc.record({ op: fc.constant('delete' as const), key: keyArb }),
+    fc.record({ op: fc.constant('get' as const), key: keyArb }),
+  );
+  return fc.oneof(
+    { weight: 6, arbitrary: mutations },
+    { weight: 4, arbitrary: controlOpArb(p) },
+    { weight: 1, arbitrary: fc.constantFrom<Op>({ op: 'commit' }, { op: 'flush' }, { op: 'compact' }) },
+    { weight: 3, arbitrary: nodeCrashArb },
+  );
+}
+
+function keysText(keys: readonly number[]): string {
+  return `[${keys.map(keyText).join(', ')}]`;
+}
+
+function boundText(b: number): string {
+  return b < 0 ? '-' : keyText(b);
+}
+
+export function formatNodeOp(o: NodeOp): string {
+  switch (o.op) {
+    case 'bulkPut':
+      return `bulkPut(${keysText(o.keys)}, ${o.size}B#${o.fill})`;
+    case 'bulkDelete':
+      return `bulkDelete(${keysText(o.keys)})`;
+    case 'diskOut':
+    case 'diskIn':
+      return `${o.op}(${o.disk})`;
+    case 'listPages':
+      return `listPages(prefix=${JSON.stringify(PREFIX_POOL[o.prefix]?.toString('latin1'))}, pages of ${o.pageLimit})`;
+    case 'listAvailable':
+      return `listAvailable(prefix=${JSON.stringify(PREFIX_POOL[o.prefix]?.toString('latin1'))}, after=${boundText(o.startAfter)}, limit=${o.limit})`;
+    case 'export':
+      return `export(prefix=${JSON.stringify(PREFIX_POOL[o.prefix]?.toString('latin1'))}, start=${boundText(o.start)}, end=${boundText(o.end)}, after=${boundText(o.startAfter)})`;
+    case 'import':
+      return `import(${keysText(o.keys)}, ${o.size}B#${o.fill}${o.cutPermille < 1000 ? `, cut at ${o.cutPermille}‰` : ''}${o.flipPermille >= 0 ? `, byte flipped at ${o.flipPermille}‰` : ''})`;
+    case 'scrub':
+    case 'stats':
+      return `${o.op}()`;
+    case 'restart':
+      return `restart(${o.keepOut ? 'disks out stay out' : 'every disk'})`;
+    case 'nodeCrash':
+      return `nodeCrash(${o.mode}${o.during === 'none' ? '' : `, during ${o.during}${o.during === 'diskOut' ? '' : ` ${keysText(o.keys)}`}`}${o.pauseDisk >= 0 ? `, disk ${o.pauseDisk} writes held` : ''}, after ${o.afterIos} IOs, crash#${o.crashSeed}${o.keepOut ? ', disks out stay out' : ''})`;
+    default:
+      return formatOp(o);
+  }
+}
+
+export function formatNodeOps(ops: readonly NodeOp[]): string {
+  return ops.map((o, i) => `  ${String(i).padStart(3)}: ${formatNodeOp(o)}`).join('\n');
 }

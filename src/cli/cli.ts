@@ -23,8 +23,43 @@ const COMMANDS: CommandTable = new Map([
   [
     'serve',
     {
-      summary: 'open (or create) the node and serve the native shard API over HTTP',
+      summary: 'open (or create) the node and serve the S3 API and the native shard API over HTTP',
       load: async (): Promise<Command> => (await import('./serve_command.js')).serveCommand,
+    },
+  ],
+  [
+    'scrub',
+    {
+      summary: 'read back and verify every chunk; name the damaged shards (progress bar)',
+      load: async (): Promise<Command> => (await import('./scrub_command.js')).scrubCommand,
+    },
+  ],
+  [
+    'export',
+    {
+      summary: 'write the shards of a key range as a migration stream',
+      load: async (): Promise<Command> => (await import('./migrate_commands.js')).exportCommand,
+    },
+  ],
+  [
+    'import',
+    {
+      summary: 'put every shard of a migration stream (resumable)',
+      load: async (): Promise<Command> => (await import('./migrate_commands.js')).importCommand,
+    },
+  ],
+  [
+    'stats',
+    {
+      summary: 'per-disk capacity, used, live and reclaimable bytes, extents, shard count',
+      load: async (): Promise<Command> => (await import('./node_admin_commands.js')).statsCommand,
+    },
+  ],
+  [
+    'disk',
+    {
+      summary: 'list disks, take one out of service or return it (running server)',
+      load: async (): Promise<Command> => (await import('./node_admin_commands.js')).diskCommand,
     },
   ],
 ]);

@@ -2,9 +2,15 @@
 // src/cli speaks ShardApi, so this file is also the only one that must change
 // if how a node is opened changes. Loaded lazily, so `shardstore --help` and
 // the other commands do not load the storage code.
-import type { NodeOptions, ShardApi } from '../store/index.js';
+import type { AdminApi, NodeOpenOptions, ShardApi } from '../store/index.js';
 import { ShardNode } from '../store/index.js';
 
-export async function openNode(options: NodeOptions): Promise<ShardApi> {
+/** The node: the shard API and its control plane (a disk that does not open is out of service). */
+export async function openNode(options: NodeOpenOptions): Promise<ShardApi & AdminApi> {
   return ShardNode.openOrCreate(options);
+}
+
+/** Open an existing node's data files (never creating them), for the offline admin commands. */
+export async function openExistingNode(dataDir: string, paths: readonly string[]): Promise<ShardApi & AdminApi> {
+  return ShardNode.openOrCreate({ dataDir, paths, disks: paths.length, diskSizeBytes: 0, create: false });
 }

@@ -1,12 +1,15 @@
-// `shardstore serve`: parse options, open the node, serve until a signal.
-import { jsonLineLogger } from '../server/index.js';
+// `shardstore serve`: parse options, resolve the S3 credentials (generated
+// and shown once on first start), open the node, serve until a signal.
+import type { LoadedCredentials, S3Credentials } from '../server/index.js';
+import { jsonLineLogger, loadOrCreateCredentials } from '../server/index.js';
 import type { Command, CliIo } from './command.js';
 import { serveApi, stopOnSignal } from './serve_lifecycle.js';
 import { parseServeArgs, serveHelp } from './serve_options.js';
-import { EXIT_OK } from './usage_error.js';
+import type { ServeConfig } from './serve_options.js';
+import { EXIT_OK, UsageError } from './usage_error.js';
 
 export const serveCommand: Command = {
-  summary: 'open (or create) the node and serve the native shard API',
+  summary: 'open (or create) the node and serve the S3 API and the native shard API',
   help: serveHelp,
   async run(argv: readonly string[], io: CliIo): Promise<number> {
     const config = parseServeArgs(argv, io.env);
@@ -14,16 +17,45 @@ export const serveCommand: Command = {
       io.out(serveHelp());
       return EXIT_OK;
     }
+    const credentials = config.s3.enabled ? await s3Credentials(config, io) : [];
     const { openNode } = await import('./serve.js');
     const api = await openNode(config.node);
+    for (const d of api.disks()) if (d.state !== 'in-service') io.err(`shardstore: warning: disk ${d.disk} is out of service (${d.reason ?? 'unknown'}); its keys answer 503 Unavailable`);
     const signals = stopOnSignal(() => {
       io.err('shardstore: second signal, exiting now');
       process.exit(130);
     });
     try {
-      return await serveApi(api, config, { out: io.out, logger: jsonLineLogger(), stop: signals.stop });
+      const s3Keys = new Map(credentials.map((c) => [c.accessKeyId, c.secretAccessKey]));
+      return await serveApi(api, config, { out: io.out, logger: jsonLineLogger(), stop: signals.stop, s3Credentials: s3Keys, admin: api });
     } finally {
       signals.dispose();
     }
   },
 };
+
+async function s3Credentials(config: ServeConfig, io: CliIo): Promise<readonly S3Credentials[]> {
+  const { accessKeyId, secretAccessKey, credentialsFile } = config.s3;
+  let loaded: LoadedCredentials;
+  try {
+    loaded = await loadOrCreateCredentials({ accessKeyId, secretAccessKey, file: credentialsFile });
+  } catch (err) {
+    if (err instanceof TypeError) throw new UsageError(err.message);
+    throw err;
+  }
+  for (const warning of loaded.warnings) io.err(`shardstore: warning: ${warning}`);
+  const first = loaded.credentials[0];
+  if (loaded.source === 'generated' && first !== undefined) {
+    io.out(
+      [
+        'S3 credentials were generated (shown once; saved in ' + credentialsFile + ', mode 0600):',
+        `  access key id:     ${first.accessKeyId}`,
+        `  secret access key: ${first.secretAccessKey}`,
+        `  e.g. AWS_SHARED_CREDENTIALS_FILE=${credentialsFile} aws --endpoint-url http://${config.host}:${config.port} s3 ls`,
+      ].join('\n'),
+    );
+  } else if (loaded.source === 'file') {
+    io.out(`S3 credentials: ${loaded.credentials.length} key(s) from ${credentialsFile}`);
+  }
+  return loaded.credentials;
+}

@@ -5,9 +5,9 @@
 //   -> exit code 0.
 // The store is closed on every path once it was opened, even if listen fails.
 import type { AddressInfo } from 'node:net';
-import type { Logger } from '../server/index.js';
+import type { Logger, S3Options } from '../server/index.js';
 import { createShardServer } from '../server/index.js';
-import type { ShardApi } from '../store/index.js';
+import type { AdminApi, ShardApi } from '../store/index.js';
 import type { ServeConfig } from './serve_options.js';
 import { EXIT_OK } from './usage_error.js';
 
@@ -16,13 +16,17 @@ export interface ServeIo {
   readonly logger: Logger;
   /** Resolves with the reason to stop (a signal name). */
   readonly stop: Promise<string>;
+  /** Access key id -> secret, as serve_command resolved them (none: every S3 request is refused). */
+  readonly s3Credentials?: ReadonlyMap<string, string>;
+  /** The control plane to serve under /v1/admin/ (the node's). */
+  readonly admin?: AdminApi;
 }
 
 export async function serveApi(api: ShardApi, config: ServeConfig, io: ServeIo): Promise<number> {
-  const shardServer = createShardServer(api, { ...config.server, logger: io.logger });
+  const shardServer = createShardServer(api, { ...config.server, logger: io.logger, ...s3Options(config, io) }, io.admin);
   try {
     const address = await shardServer.listen(config.port, config.host);
-    io.out(`shardstore serving ${config.node.disks} disk(s) at ${urlOf(address)} (data: ${dataOf(config)})`);
+    io.out(`shardstore serving ${config.node.disks} disk(s) at ${urlOf(address)} (data: ${dataOf(config)}; ${apisOf(config)})`);
     const reason = await io.stop;
     io.logger.log('info', 'shutting down', { reason, inFlight: shardServer.inFlight() });
     await shardServer.close();
@@ -31,6 +35,24 @@ export async function serveApi(api: ShardApi, config: ServeConfig, io: ServeIo):
   }
   io.logger.log('info', 'stopped cleanly', {});
   return EXIT_OK;
+}
+
+function s3Options(config: ServeConfig, io: ServeIo): { s3?: S3Options } {
+  if (!config.s3.enabled) return {};
+  if (io.s3Credentials === undefined) io.logger.log('warn', 'S3 front has no credentials: every S3 request will be refused', {});
+  return {
+    s3: {
+      credentials: io.s3Credentials ?? new Map(),
+      region: config.s3.region,
+      domains: config.s3.domains,
+      uploadExpiryMs: config.s3.uploadExpiryMs,
+    },
+  };
+}
+
+function apisOf(config: ServeConfig): string {
+  const apis = [...(config.s3.enabled ? [`S3 (region ${config.s3.region})`] : []), ...(config.server.nativeApi === false ? [] : ['native API at /v1/shards']), 'metrics at /metrics'];
+  return apis.join(', ');
 }
 
 export function urlOf(address: AddressInfo): string {

@@ -3,8 +3,9 @@
 //
 // Precedence: command-line flag, then SHARDSTORE_<NAME> (the flag name in
 // upper case, '-' as '_'), then the default. An empty variable counts as unset.
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_SERVER_OPTIONS } from '../server/index.js';
+import { DEFAULT_S3_DOMAINS, DEFAULT_S3_REGION, DEFAULT_SERVER_OPTIONS, DEFAULT_UPLOAD_EXPIRY_MS } from '../server/index.js';
 import type { ShardServerOptions } from '../server/index.js';
 import type { NodeOptions } from '../store/index.js';
 import { formatDurationMs, formatSizeBytes, parseDurationMs, parseSizeBytes } from './units.js';
@@ -35,13 +36,33 @@ const OPTIONS: readonly OptionSpec[] = [
   { name: 'max-header-size', value: 'size', help: 'largest request line plus headers', defaultText: formatSizeBytes(DEFAULT_SERVER_OPTIONS.maxHeaderSizeBytes) },
   { name: 'max-connections', value: 'n', help: 'connections beyond this many are refused', defaultText: String(DEFAULT_SERVER_OPTIONS.maxConnections) },
   { name: 'shutdown-grace', value: 'duration', help: 'on SIGINT/SIGTERM, time for requests in flight to finish', defaultText: formatDurationMs(DEFAULT_SERVER_OPTIONS.shutdownGraceMs) },
+  { name: 's3', value: 'on|off', help: 'serve the S3 API on every path but /v1/shards, /healthz, /metrics', defaultText: 'on' },
+  { name: 'native-api', value: 'on|off', help: 'serve the native shard API under /v1/shards (it has no authentication)', defaultText: 'on' },
+  { name: 's3-region', value: 'name', help: 'region GetBucketLocation reports (requests signed for any region are accepted)', defaultText: DEFAULT_S3_REGION },
+  { name: 's3-domain', value: 'names', help: 'comma-separated base domains of virtual-host requests (<bucket>.<domain>)', defaultText: DEFAULT_S3_DOMAINS.join(',') },
+  { name: 's3-access-key', value: 'id', help: 'S3 access key id (with --s3-secret-key; else the credentials file)' },
+  { name: 's3-secret-key', value: 'secret', help: 'S3 secret access key (prefer the environment variable: flags show in ps)' },
+  { name: 'credentials-file', value: 'file', help: 'S3 credentials (AWS credentials-file format), generated on first start if missing', defaultText: '<data-dir>/credentials' },
+  { name: 's3-upload-expiry', value: 'duration', help: 'abort multipart uploads not completed within this time', defaultText: formatDurationMs(DEFAULT_UPLOAD_EXPIRY_MS) },
 ];
+
+/** The S3 front's settings as configured (credentials are resolved at start, see serve_command.ts). */
+export interface S3Config {
+  readonly enabled: boolean;
+  readonly region: string;
+  readonly domains: readonly string[];
+  readonly uploadExpiryMs: number;
+  readonly credentialsFile: string;
+  readonly accessKeyId: string | undefined;
+  readonly secretAccessKey: string | undefined;
+}
 
 export interface ServeConfig {
   readonly node: NodeOptions;
   readonly host: string;
   readonly port: number;
-  readonly server: Omit<ShardServerOptions, 'logger'>;
+  readonly server: Omit<ShardServerOptions, 'logger' | 's3'>;
+  readonly s3: S3Config;
 }
 
 export function envName(option: string): string {
@@ -57,7 +78,11 @@ export function serveHelp(): string {
   return [
     'Usage: shardstore serve [options]',
     '',
-    'Open (or create) the node and serve the native shard API over HTTP (docs/API.md).',
+    'Open (or create) the node and serve it over HTTP on one port: the S3-compatible API',
+    '(docs/S3.md) on every path except the node\'s own: /v1/shards (native shard API,',
+    'docs/API.md), /healthz and /metrics (Prometheus). S3 credentials come from',
+    '--s3-access-key/--s3-secret-key, else the credentials file; on first start with',
+    'neither, a key pair is generated, saved there (mode 0600) and printed once.',
     'Stops cleanly on SIGINT or SIGTERM.',
     '',
     'Options (a flag wins over its environment variable, which wins over the default):',
@@ -79,12 +104,39 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     const fromEnv = env[envName(name)];
     return fromEnv === undefined || fromEnv === '' ? undefined : fromEnv;
   };
+  const node = nodeOptions(pick, pathsOf(flags.path, env));
   return {
-    node: nodeOptions(pick, pathsOf(flags.path, env)),
+    node,
     host: pick('host') ?? '127.0.0.1',
     port: intInRange(pick('port') ?? String(DEFAULT_PORT), 'port', 0, 65535),
-    server: serverOptions(pick),
+    server: { ...serverOptions(pick), nativeApi: onOff(pick('native-api'), 'native-api') },
+    s3: s3Config(pick, node.dataDir),
   };
+}
+
+function s3Config(pick: (name: string) => string | undefined, dataDir: string): S3Config {
+  const expiry = pick('s3-upload-expiry');
+  const domains = (pick('s3-domain') ?? DEFAULT_S3_DOMAINS.join(','))
+    .split(',')
+    .map((d) => d.trim().toLowerCase())
+    .filter((d) => d !== '');
+  return {
+    enabled: onOff(pick('s3'), 's3'),
+    region: pick('s3-region') ?? DEFAULT_S3_REGION,
+    domains,
+    uploadExpiryMs: expiry === undefined ? DEFAULT_UPLOAD_EXPIRY_MS : parseDurationMs(expiry, 's3-upload-expiry'),
+    credentialsFile: pick('credentials-file') ?? join(dataDir, 'credentials'),
+    accessKeyId: pick('s3-access-key'),
+    secretAccessKey: pick('s3-secret-key'),
+  };
+}
+
+function onOff(text: string | undefined, what: string): boolean {
+  if (text === undefined) return true;
+  const value = text.trim().toLowerCase();
+  if (['on', 'true', '1', 'yes'].includes(value)) return true;
+  if (['off', 'false', '0', 'no'].includes(value)) return false;
+  throw new UsageError(`${what}: expected on or off, got ${JSON.stringify(text)}`);
 }
 
 type Flags = Record<string, string | boolean | string[] | undefined>;
@@ -129,7 +181,7 @@ function nodeOptions(pick: (name: string) => string | undefined, paths: string[]
   };
 }
 
-function serverOptions(pick: (name: string) => string | undefined): Omit<ShardServerOptions, 'logger'> {
+function serverOptions(pick: (name: string) => string | undefined): Omit<ShardServerOptions, 'logger' | 's3'> {
   const duration = (name: string, fallback: number): number => {
     const text = pick(name);
     return text === undefined ? fallback : parseDurationMs(text, name);

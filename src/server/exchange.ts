@@ -2,11 +2,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { ByteCounter } from './body_stream.js';
 
+/** What the request turned out to be, for the request log and metrics (set by the router). */
+export interface RequestLabels {
+  api: 'native' | 's3' | 'node';
+  op: string;
+}
+
 export interface Exchange {
   readonly req: IncomingMessage;
   readonly res: ServerResponse;
   readonly bytesIn: ByteCounter;
   readonly bytesOut: ByteCounter;
+  readonly labels: RequestLabels;
 }
 
 /** A socket that still carries unread request bytes is closed this long after the answer. */

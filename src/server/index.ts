@@ -1,4 +1,5 @@
-// server: the native shard API over HTTP (docs/API.md).
+// server: the node over HTTP: the native shard API (docs/API.md), the
+// S3-compatible front (docs/S3.md, in s3/) and Prometheus metrics.
 // The server speaks ShardApi (src/store/types.ts) and imports nothing else of
 // the store, so it serves the node, one disk's store or the reference model
 // alike, and loads no storage code in tests.
@@ -15,3 +16,7 @@ export { decodePercent, encodeKey } from './key_codec.js';
 export { decodeKey, SHARDS_PATH } from './router.js';
 export { parseRangeHeader, resolveRange } from './range.js';
 export type { RangeSpec } from './range.js';
+export { Metrics } from './metrics.js';
+export type { RequestSample } from './metrics.js';
+export { S3Front, DEFAULT_S3_DOMAINS, DEFAULT_S3_REGION, DEFAULT_UPLOAD_EXPIRY_MS, loadOrCreateCredentials } from './s3/index.js';
+export type { S3Options, S3Credentials, CredentialSource, LoadedCredentials } from './s3/index.js';

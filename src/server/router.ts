@@ -1,13 +1,21 @@
-// Routes of the native shard API (docs/API.md). Matching is on the raw path:
+// Routes of the node (docs/API.md, docs/S3.md). Matching is on the raw path:
 // everything after /v1/shards/ is the percent-encoded key, '/' included.
-import { InvalidArgumentError } from '../base/index.js';
-import type { ShardApi } from '../store/types.js';
+//
+// The node's own paths are /healthz, /metrics and the native shard API under
+// /v1/shards; with the S3 front on, every other path (and every request
+// whose Host names a bucket, virtual-host style) is an S3 request.
+import { InvalidArgumentError, ShardStoreError } from '../base/index.js';
+import type { ShardApi, StoreStats } from '../store/types.js';
 import { MAX_KEY_BYTES } from '../store/types.js';
 import type { Exchange } from './exchange.js';
 import { sendJson } from './exchange.js';
 import { HttpError } from './http_errors.js';
 import { decodePercent } from './key_codec.js';
 import { listShards } from './list_handler.js';
+import type { Metrics } from './metrics.js';
+import type { S3Front } from './s3/index.js';
+import type { AdminApi } from '../store/admin_types.js';
+import { ADMIN_PREFIX, adminRoute } from './admin_router.js';
 import { deleteShard, getShard, headShard, putShard } from './shard_handlers.js';
 
 export const SHARDS_PATH = '/v1/shards';
@@ -17,6 +25,11 @@ export interface RouteContext {
   readonly api: ShardApi;
   /** True once close() began: health checks fail so balancers drain the node. */
   readonly closing: () => boolean;
+  readonly nativeApi: boolean;
+  readonly s3: S3Front | undefined;
+  readonly metrics: Metrics;
+  /** The control plane under /v1/admin/ (docs/CONTROL_PLANE.md), when the server has one. */
+  readonly admin?: AdminApi;
 }
 
 interface Target {
@@ -32,14 +45,33 @@ const health: Handler = (ctx, ex) => {
   return Promise.resolve();
 };
 const list: Handler = (ctx, ex, target) => listShards(ctx.api, ex, target.query);
+const metrics: Handler = (ctx, ex) => {
+  let stats: StoreStats | undefined;
+  try {
+    stats = ctx.api.stats();
+  } catch (err) {
+    // A closed or failed store still has request metrics worth scraping.
+    if (!(err instanceof ShardStoreError)) throw err;
+  }
+  const body = Buffer.from(ctx.metrics.render(stats));
+  ex.res.writeHead(200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8', 'Content-Length': body.length });
+  if (ex.req.method !== 'HEAD') ex.bytesOut.bytes += body.length;
+  ex.res.end(ex.req.method === 'HEAD' ? undefined : body);
+  return Promise.resolve();
+};
 
-function withKey(fn: (api: ShardApi, ex: Exchange, key: Buffer) => Promise<void>): Handler {
-  return (ctx, ex, target) => fn(ctx.api, ex, decodeKey(target.path.slice(SHARD_PREFIX.length)));
+function withKey(fn: (api: ShardApi, ex: Exchange, key: Buffer, onDurableWait: (ms: number) => void) => Promise<void>): Handler {
+  return (ctx, ex, target) =>
+    fn(ctx.api, ex, decodeKey(target.path.slice(SHARD_PREFIX.length)), (ms) => ctx.metrics.observeDurableWait(ms));
 }
 
 const HEALTH_ROUTE: MethodTable = new Map([
   ['GET', health],
   ['HEAD', health],
+]);
+const METRICS_ROUTE: MethodTable = new Map([
+  ['GET', metrics],
+  ['HEAD', metrics],
 ]);
 const LIST_ROUTE: MethodTable = new Map([
   ['GET', list],
@@ -53,9 +85,16 @@ const SHARD_ROUTE: MethodTable = new Map([
 ]);
 
 export async function dispatch(ctx: RouteContext, ex: Exchange): Promise<void> {
+  if (ctx.s3 !== undefined && ctx.s3.isVirtualHost(ex)) return s3Request(ctx.s3, ex);
   const target = splitTarget(ex.req.url ?? '');
-  const table = routeOf(target.path);
-  if (table === undefined) throw new HttpError(404, 'NotFound', `no route ${target.path}`);
+  const route = routeOf(target.path, ctx.nativeApi);
+  if (route === undefined) {
+    if (ctx.s3 !== undefined) return s3Request(ctx.s3, ex);
+    throw new HttpError(404, 'NotFound', `no route ${target.path}`);
+  }
+  const [name, table] = route;
+  ex.labels.api = name === 'health' || name === 'metrics' ? 'node' : 'native';
+  ex.labels.op = `${name}.${(ex.req.method ?? '?').toLowerCase()}`;
   const handler = table.get(ex.req.method ?? '');
   if (handler === undefined) {
     const allow = [...table.keys()].join(', ');
@@ -64,11 +103,21 @@ export async function dispatch(ctx: RouteContext, ex: Exchange): Promise<void> {
   await handler(ctx, ex, target);
 }
 
-function routeOf(path: string): MethodTable | undefined {
-  if (path === '/healthz') return HEALTH_ROUTE;
-  if (path === SHARDS_PATH) return LIST_ROUTE;
-  if (path.startsWith(SHARD_PREFIX)) return SHARD_ROUTE;
+function routeOf(path: string, nativeApi: boolean): readonly [string, MethodTable] | undefined {
+  if (path === '/healthz') return ['health', HEALTH_ROUTE];
+  if (path === '/metrics') return ['metrics', METRICS_ROUTE];
+  if (!nativeApi) return undefined;
+  if (path === SHARDS_PATH) return ['list', LIST_ROUTE];
+  if (path.startsWith(SHARD_PREFIX)) return ['shard', SHARD_ROUTE];
+  if (path.startsWith(ADMIN_PREFIX)) return ['admin', adminRoute(path)];
   return undefined;
+}
+
+/** The S3 front answers (errors included) itself. */
+function s3Request(s3: S3Front, ex: Exchange): Promise<void> {
+  ex.labels.api = 's3';
+  ex.labels.op = 'unknown';
+  return s3.handle(ex);
 }
 
 function splitTarget(url: string): Target {

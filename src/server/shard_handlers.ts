@@ -20,17 +20,23 @@ import { contentRange, parseRangeHeader, resolveRange } from './range.js';
 /** A range read re-reads the size this many times if the value keeps changing under it. */
 const MAX_RANGE_ATTEMPTS = 3;
 
-export async function putShard(api: ShardApi, ex: Exchange, key: Buffer): Promise<void> {
+export async function putShard(api: ShardApi, ex: Exchange, key: Buffer, onDurableWait?: (ms: number) => void): Promise<void> {
   const dependency = await api.put(key, requestBody(ex.req, ex.bytesIn));
-  await dependency.persisted();
+  await timed(dependency.persisted(), onDurableWait);
   sendJson(ex, 201, { key: encodeKey(key), sizeBytes: ex.bytesIn.bytes });
 }
 
-export async function deleteShard(api: ShardApi, ex: Exchange, key: Buffer): Promise<void> {
+export async function deleteShard(api: ShardApi, ex: Exchange, key: Buffer, onDurableWait?: (ms: number) => void): Promise<void> {
   const dependency = await api.delete(key);
-  await dependency.persisted();
+  await timed(dependency.persisted(), onDurableWait);
   ex.res.writeHead(204);
   ex.res.end();
+}
+
+async function timed(wait: Promise<void>, observe: ((ms: number) => void) | undefined): Promise<void> {
+  const startedMs = performance.now();
+  await wait;
+  observe?.(performance.now() - startedMs);
 }
 
 export async function headShard(api: ShardApi, ex: Exchange, key: Buffer): Promise<void> {

@@ -10,13 +10,16 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ShardApi } from '../store/types.js';
+import type { AdminApi } from '../store/admin_types.js';
 import { RequestAbortedError } from './body_stream.js';
 import type { Exchange } from './exchange.js';
 import { closeAfterResponse, sendJson } from './exchange.js';
 import { errorAnswer, errorPayload } from './http_errors.js';
 import type { Logger } from './logger.js';
+import { Metrics } from './metrics.js';
 import type { RouteContext } from './router.js';
 import { dispatch } from './router.js';
+import { S3Front } from './s3/index.js';
 import type { ShardServerOptions } from './server_options.js';
 import { resolveServerOptions } from './server_options.js';
 import { RequestTracker } from './request_tracker.js';
@@ -29,9 +32,12 @@ export interface ShardServer {
   close(): Promise<void>;
   /** Requests being handled now. */
   inFlight(): number;
+  /** The S3 front, if the server has one. */
+  readonly s3: S3Front | undefined;
+  readonly metrics: Metrics;
 }
 
-export function createShardServer(api: ShardApi, options: ShardServerOptions = {}): ShardServer {
+export function createShardServer(api: ShardApi, options: ShardServerOptions = {}, admin?: AdminApi): ShardServer {
   const opts = resolveServerOptions(options);
   const logger = opts.logger;
   const server = http.createServer({
@@ -43,28 +49,51 @@ export function createShardServer(api: ShardApi, options: ShardServerOptions = {
   server.maxConnections = opts.maxConnections;
   server.keepAliveTimeout = opts.keepAliveTimeoutMs;
   const tracker = new RequestTracker();
+  const metrics = new Metrics();
+  const s3 = opts.s3 === undefined ? undefined : new S3Front(api, opts.s3, logger, {
+    onOperation: (ex, name) => (ex.labels.op = name),
+    onDurableWait: (ms) => metrics.observeDurableWait(ms),
+  });
   let closing: Promise<void> | undefined;
-  const ctx: RouteContext = { api, closing: () => closing !== undefined };
+  const ctx: RouteContext = { api, closing: () => closing !== undefined, nativeApi: opts.nativeApi, s3, metrics, ...(admin === undefined ? {} : { admin }) };
 
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-    handleRequest(ctx, logger, tracker, { req, res, bytesIn: { bytes: 0 }, bytesOut: { bytes: 0 } });
+    const labels = { api: 'native' as const, op: 'unknown' };
+    handleRequest(ctx, logger, tracker, { req, res, bytesIn: { bytes: 0 }, bytesOut: { bytes: 0 }, labels });
   });
   server.on('error', (err: Error) => logger.log('error', 'server error', { error: err }));
 
   return {
     server,
-    listen: (port, host = '127.0.0.1') => listen(server, port, host),
-    close: () => (closing ??= shutDown(server, tracker, opts.shutdownGraceMs, logger)),
+    listen: async (port, host = '127.0.0.1') => {
+      const address = await listen(server, port, host);
+      s3?.start();
+      return address;
+    },
+    close: () => (closing ??= shutDown(server, tracker, opts.shutdownGraceMs, logger).then(() => s3?.close())),
     inFlight: () => tracker.count,
+    s3,
+    metrics,
   };
 }
 
 function handleRequest(ctx: RouteContext, logger: Logger, tracker: RequestTracker, ex: Exchange): void {
   const startedMs = performance.now();
   tracker.begin();
+  ctx.metrics.inFlight++;
   ex.res.once('close', () => {
     tracker.end();
-    logRequest(logger, ex, performance.now() - startedMs);
+    ctx.metrics.inFlight--;
+    const elapsedMs = performance.now() - startedMs;
+    logRequest(logger, ex, elapsedMs);
+    ctx.metrics.observeRequest({
+      api: ex.labels.api,
+      op: ex.labels.op,
+      status: ex.res.headersSent ? ex.res.statusCode : 499,
+      seconds: elapsedMs / 1000,
+      bytesIn: ex.bytesIn.bytes,
+      bytesOut: ex.bytesOut.bytes,
+    });
   });
   // While closing, answer then drop the connection, so keep-alive clients reconnect elsewhere.
   if (ctx.closing()) ex.res.setHeader('Connection', 'close');
@@ -103,6 +132,8 @@ function logRequest(logger: Logger, ex: Exchange, elapsedMs: number): void {
   logger.log('info', 'request', {
     method: ex.req.method,
     path: ex.req.url,
+    api: ex.labels.api,
+    op: ex.labels.op,
     // 499 (as nginx): the client went away before an answer was sent.
     status: ex.res.headersSent ? ex.res.statusCode : 499,
     bytesIn: ex.bytesIn.bytes,

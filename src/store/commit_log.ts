@@ -94,6 +94,8 @@ export class CommitLog {
   private flushRequested = false;
   private rollRequested = false;
   private failure: Error | undefined;
+  /** Records whose mutations reached the index: a lookup that saw this change may be stale. */
+  appliedRecords = 0;
   readonly counters = { commits: 0, records: 0, rolls: 0, indexFlushes: 0, flushFailures: 0, mutations: 0, relocations: 0 };
   /** Why the last index flush failed (it is retried by a later cycle). */
   lastFlushError: unknown;
@@ -198,6 +200,9 @@ export class CommitLog {
       } catch (err: unknown) {
         this.failure = err instanceof Error ? err : new IoError(String(err));
         this.latch.reject(this.failure);
+        // Nothing staged will ever commit now: fail it rather than leave it pending.
+        settle([...this.staged.values()], this.failure);
+        this.staged = new Map();
       }
     }
     // No await between the loop's last check and here, so no work can slip in unseen.
@@ -226,6 +231,7 @@ export class CommitLog {
       const [seq, previous] = await Promise.all([this.appendRecord(mutations, changes, flush), this.lookupAll(mutations)]);
       mutations.forEach((m, i) => this.live.replace(previous[i], m.value));
       this.index.apply(mutations, seq);
+      this.appliedRecords++;
       for (const c of changes) c.onDurable();
       this.counters.commits++;
       this.counters.mutations += mutations.length;

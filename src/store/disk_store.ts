@@ -27,7 +27,8 @@ import type { Label } from '../superblock/index.js';
 import { CommitLog, keyString } from './commit_log.js';
 import type { CommitLogState } from './commit_log.js';
 import { listMerged, successor } from './list.js';
-import { LiveBytes, Reclaimer } from '../reclaim/index.js';
+import { Reclaimer } from '../reclaim/index.js';
+import { CountingLiveBytes } from './disk_stats.js';
 import type { ReclaimHost, ReclaimOptions } from '../reclaim/index.js';
 import { ReadTracker } from './read_tracker.js';
 import { Background } from './background.js';
@@ -53,9 +54,12 @@ export class DiskStore implements ShardApi {
   private readonly dataStream: ChunkStream;
   private readonly reclaimStream: ChunkStream;
   readonly log: CommitLog;
-  readonly live = new LiveBytes();
+  /** Live bytes per data extent, and the committed shard count (disk_stats.ts). */
+  readonly live = new CountingLiveBytes();
   readonly reads = new ReadTracker();
   readonly reclaimer: Reclaimer;
+  /** Puts writing their value's chunks, not staged yet: their extents are no reclamation victims. */
+  private readonly writers = new Set<ValueWriter>();
   private readonly background: Background;
   private closed = false;
   private readonly options: Required<StoreOptions>;
@@ -68,7 +72,7 @@ export class DiskStore implements ShardApi {
     this.dataStream = new ChunkStream(parts.chunks, ExtentOwner.Data);
     this.reclaimStream = new ChunkStream(parts.chunks, ExtentOwner.Data, { reserve: 'reclaim' });
     this.log = new CommitLog(parts.extents, parts.chunks, parts.index, parts.superblock, parts.state, this.options.memtableFlushBytes, this.live, this.options.maxLogBytes);
-    this.reclaimer = new Reclaimer(parts.extents, parts.chunks, this.reclaimStream, this.live, this.reclaimHost(), () => this.openExtents());
+    this.reclaimer = new Reclaimer(parts.extents, parts.chunks, this.reclaimStream, this.live, this.reclaimHost(), () => this.extentsInUse());
     this.background = new Background(
       {
         needsCompaction: () => parts.index.stats().runsPerLevel.some((n) => n >= this.options.compactionFanIn),
@@ -101,10 +105,16 @@ export class DiskStore implements ShardApi {
     return this.reclaimer.reclaim(options);
   }
 
-  /** Extents open for appends: never chosen as reclamation victims. */
-  private openExtents(): ReadonlySet<number> {
+  /**
+   * Extents never chosen as reclamation victims: those open for appends,
+   * and those holding chunks of a put not staged yet (evacuation finds no
+   * index entry or overlay pointing at such chunks, would drop them, and
+   * the put would later commit locators into a reset, reused extent).
+   */
+  private extentsInUse(): ReadonlySet<number> {
     const out = new Set<number>();
     for (const s of [this.dataStream, this.reclaimStream]) if (s.openExtent !== undefined) out.add(s.openExtent);
+    for (const w of this.writers) for (const loc of w.written) out.add(loc.extent);
     return out;
   }
 
@@ -129,6 +139,7 @@ export class DiskStore implements ShardApi {
     checkKey(key);
     this.log.throwIfFailed();
     const writer = new ValueWriter(this.dataStream, key, this.maxChunkDataBytes(key), this.options.streamWindowChunks);
+    this.writers.add(writer);
     try {
       if (value instanceof Uint8Array) await writer.push(value);
       else for await (const piece of value) await writer.push(piece);
@@ -141,6 +152,9 @@ export class DiskStore implements ShardApi {
       // Chunks already written for this value are garbage; reclamation takes them back.
       if (err instanceof NoSpaceError) this.background.kick();
       throw err;
+    } finally {
+      // Staged (the overlay now names the chunks, so evacuation moves them) or failed (garbage).
+      this.writers.delete(writer);
     }
   }
 
@@ -178,11 +192,25 @@ export class DiskStore implements ShardApi {
   }
 
   async delete(key: Buffer): Promise<Dependency> {
-    await this.lookup(key);
     this.checkOpen();
-    const staged = this.log.stage(keyString(key), { key, value: null, dataDependency: Dependency.none });
-    this.background.kick();
-    return staged;
+    checkKey(key);
+    const k = keyString(key);
+    for (;;) {
+      // Decide and stage in one turn (no await in between), so two deletes
+      // racing on one key cannot both see it present.
+      const staged = this.log.overlay(k);
+      const applied = this.log.appliedRecords;
+      const value = staged !== undefined ? staged.value : await this.parts.index.lookup(key);
+      const stagedNow = this.log.overlay(k);
+      if (stagedNow === staged && this.log.appliedRecords === applied) {
+        if (value === null || value === undefined) throw new NotFoundError(`no shard ${printableKey(key)}`);
+        this.checkOpen();
+        const dependency = this.log.stage(k, { key, value: null, dataDependency: Dependency.none });
+        this.background.kick();
+        return dependency;
+      }
+      // A commit or another call changed the key while the index answered: ask again.
+    }
   }
 
   async list(options: ListOptions = {}): Promise<ListResult> {
@@ -295,6 +323,11 @@ export class DiskStore implements ShardApi {
   /** Free extents (excluding those waiting for the record of their reset). */
   get freeExtents(): number {
     return this.parts.extents.countFree();
+  }
+
+  /** False once closed or abandoned (a disk taken out of service). */
+  get isOpen(): boolean {
+    return !this.closed;
   }
 
   checkOpen(): void {

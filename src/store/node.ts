@@ -1,81 +1,237 @@
 // A node: several disks, each an independent DiskStore, and a thin router
 // that sends each key to one disk by a stable hash (CRC32C of the key
 // modulo the disk count, fixed when the node is created and recorded in
-// every disk's label).
+// every disk's label). The node also carries the control plane
+// (docs/CONTROL_PLANE.md): bulk calls, disks leaving and returning to
+// service, scrub, migration, stats.
+//
+// Disks out of service. Each disk is a slot: in service (it has an open
+// store), closing, out of service, or opening. A key whose disk is not in
+// service fails at once with UnavailableError: it is never routed to
+// another disk (its shards are not there) and never answered NotFound
+// (they are not gone). A listing needs every disk: list() fails with
+// Unavailable while one is out; listAvailable() lists the others and names
+// the missing disks. Taking a disk out closes its store cleanly (every
+// change already acknowledged is durable), or abandons it if the disk
+// fails to close. Returning it reopens the store from the disk with full
+// recovery (superblock, metadata log, index): nothing of the old in-memory
+// state is reused. A disk whose file is missing or fails to open, or that
+// belongs to another node or slot, is out of service from the start.
+//
+// Invariants:
+// 1. A slot has a store if and only if it is in service or closing.
+// 2. At most one transition (out or in) per slot at a time.
+// 3. Routing never depends on which disks are in service.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { CorruptionError, CryptoRandom, InvalidArgumentError, crc32c } from '../base/index.js';
+import { ClosedError, CorruptionError, CryptoRandom, InvalidArgumentError, IoError, UnavailableError, crc32c, systemClock } from '../base/index.js';
+import type { Clock } from '../base/index.js';
 import type { Dependency } from '../dependency/index.js';
 import type { Disk } from '../disk/index.js';
 import { FileDisk } from '../disk/index.js';
-import type { DiskStore } from './disk_store.js';
 import type { ReclaimOptions } from '../reclaim/index.js';
+import type { Label } from '../superblock/index.js';
+import type {
+  AdminApi,
+  BulkPutEntry,
+  BulkResult,
+  DiskServiceState,
+  DiskStats,
+  DiskStatus,
+  ImportReport,
+  KeyRange,
+  NodeListResult,
+  NodeStats,
+  ReclaimRequest,
+  ScrubCounters,
+  ScrubOptions,
+  ScrubReport,
+  ScrubStatus,
+} from './admin_types.js';
+import { bulkDelete, bulkPut } from './bulk.js';
+import { diskStats } from './disk_stats.js';
+import { checkKey, printableKey } from './disk_store.js';
+import type { DiskStore } from './disk_store.js';
 import { listLimit } from './list.js';
+import { exportRange, importStream } from './migration.js';
 import type { NodeOptions } from './node_options.js';
 import { formatDiskStore, openDiskStore } from './open.js';
-import type { FormatOptions } from './open.js';
+import type { FormatOptions, OpenOptions } from './open.js';
+import { scrubNode, Scrubber } from './scrub_runner.js';
 import type { ByteRange, ListOptions, ListResult, ShardApi, ShardInfo, ShardReader, StoreStats, ValueSource } from './types.js';
 
-export class ShardNode implements ShardApi {
-  constructor(readonly stores: readonly DiskStore[]) {
+/** Opens (with recovery) the store of one disk of the node. */
+export type DiskOpener = (disk: number) => Promise<DiskStore>;
+
+export interface ShardNodeOptions {
+  /** How a disk is opened again when it returns to service (none: it cannot return). */
+  readonly reopen?: DiskOpener;
+  readonly paths?: readonly string[];
+  /** Why each disk without a store is out of service. */
+  readonly reasons?: ReadonlyMap<number, string>;
+  readonly clock?: Clock;
+}
+
+export interface NodeOpenOptions extends NodeOptions, FormatOptions {
+  /** Keep these disks out of service: they are not opened. */
+  readonly outOfService?: readonly number[];
+  /** Create and format the data files when none exists (default true). */
+  readonly create?: boolean;
+}
+
+interface Slot {
+  readonly disk: number;
+  readonly path: string | undefined;
+  store: DiskStore | undefined;
+  state: DiskServiceState;
+  reason: string | undefined;
+  /** The transition in progress (out or in). */
+  busy: Promise<unknown> | undefined;
+}
+
+type NodeId = Label['nodeId'];
+
+export class ShardNode implements ShardApi, AdminApi {
+  private readonly slots: Slot[];
+  private readonly scrubber: Scrubber;
+  private readonly nodeId: NodeId | undefined;
+
+  constructor(
+    stores: ReadonlyArray<DiskStore | undefined>,
+    private readonly options: ShardNodeOptions = {},
+  ) {
     if (stores.length === 0) throw new InvalidArgumentError('a node needs at least one disk');
+    this.slots = Array.from({ length: stores.length }, (_, disk) => newSlot(disk, stores[disk], options));
+    this.nodeId = stores.find((s) => s !== undefined)?.label.nodeId;
+    this.scrubber = new Scrubber((o) => scrubNode(this.scrubTargets(), this.unavailableDisks(), o, options.clock ?? systemClock));
   }
 
-  /** Open the node's data files, creating and formatting any that do not exist yet. */
-  static async openOrCreate(options: NodeOptions & FormatOptions): Promise<ShardNode> {
-    const paths = options.paths ?? Array.from({ length: options.disks }, (_, i) => join(options.dataDir, `disk-${i}.dat`));
-    if (paths.length < 1) throw new InvalidArgumentError('a node needs at least one disk');
-    if (options.paths === undefined) mkdirSync(options.dataDir, { recursive: true });
+  /**
+   * Open the node's data files; when none exists yet (and `create` allows),
+   * create and format them all. A disk whose file is missing or does not
+   * open is out of service; if no disk opens, this fails.
+   */
+  static async openOrCreate(options: NodeOpenOptions): Promise<ShardNode> {
+    const paths = nodePaths(options);
     const fresh = paths.map((p) => !existsSync(p));
-    if (fresh.some((f) => f) && !fresh.every((f) => f)) {
-      throw new CorruptionError(`some data files exist and some do not: ${paths.join(', ')}; refusing to mix a new disk into a node`);
+    if (fresh.every((f) => f)) {
+      if (options.create === false) throw new IoError(`no data file found: ${paths.join(', ')}`);
+      return formatNode(paths, options);
     }
-    const random = options.random ?? new CryptoRandom();
-    const nodeId = { low: random.nextU32(), high: random.nextU32() };
-    const stores: DiskStore[] = [];
-    try {
-      for (const [i, path] of paths.entries()) {
-        const disk = await FileDisk.open(path, { createSizeBytes: options.diskSizeBytes });
-        stores.push(await openOrFormat(disk, fresh[i] === true, { ...options, nodeId, diskIndex: i, diskCount: paths.length }));
-      }
-    } catch (err: unknown) {
-      for (const s of stores) await s.close();
-      throw err;
+    const reopen = fileOpener(paths, options);
+    const stores: Array<DiskStore | undefined> = [];
+    const reasons = new Map<number, string>();
+    for (const [i, path] of paths.entries()) {
+      if (options.outOfService?.includes(i) === true) reasons.set(i, 'kept out of service at open');
+      else if (fresh[i] === true) reasons.set(i, `data file ${path} is missing`);
+      else stores[i] = await reopen(i).catch((err: unknown) => void reasons.set(i, `${path} did not open: ${message(err)}`));
     }
-    checkMembership(stores, paths);
-    return new ShardNode(stores);
+    await dropStrangers(stores, paths, reasons);
+    if (stores.every((s) => s === undefined)) throw new IoError(`no disk of the node could be opened: ${[...reasons.values()].join('; ')}`);
+    return new ShardNode(Array.from({ length: paths.length }, (_, i) => stores[i]), { reopen, paths, reasons });
   }
 
-  route(key: Buffer): DiskStore {
-    const store = this.stores[crc32c(key) % this.stores.length];
-    if (store === undefined) throw new RangeError('route out of range');
-    return store;
+  // ------------------------------------------------------------ routing
+
+  /** The disk a key belongs to, whether or not it is in service. */
+  diskOf(key: Buffer): number {
+    return crc32c(key) % this.slots.length;
   }
+
+  /** The store of the key's disk. Throws InvalidArgumentError (key), UnavailableError (disk out). */
+  route(key: Buffer): DiskStore {
+    checkKey(key);
+    return this.storeOf(this.slot(this.diskOf(key)));
+  }
+
+  /** The stores of the disks in service, in disk order. */
+  get stores(): readonly DiskStore[] {
+    return this.slots.flatMap((s) => (s.state === 'in-service' && s.store !== undefined ? [s.store] : []));
+  }
+
+  /** The store of `disk` if it is in service. */
+  store(disk: number): DiskStore | undefined {
+    const s = this.slot(disk);
+    return s.state === 'in-service' ? s.store : undefined;
+  }
+
+  private slot(disk: number): Slot {
+    const s = this.slots[disk];
+    if (s === undefined) throw new InvalidArgumentError(`no disk ${disk} (the node has ${this.slots.length})`);
+    return s;
+  }
+
+  private storeOf(slot: Slot): DiskStore {
+    if (slot.state !== 'in-service' || slot.store === undefined) {
+      throw new UnavailableError(`disk ${slot.disk} is ${slot.state}${slot.reason === undefined ? '' : ` (${slot.reason})`}`);
+    }
+    return slot.store;
+  }
+
+  /** Run `fn` on the key's store; a store closed under it (disk taken out) is Unavailable. */
+  private async onKey<T>(key: Buffer, fn: (store: DiskStore) => Promise<T>): Promise<T> {
+    checkKey(key);
+    const slot = this.slot(this.diskOf(key));
+    const store = this.storeOf(slot);
+    try {
+      return await fn(store);
+    } catch (err: unknown) {
+      throw this.translate(err, slot, store, `shard ${printableKey(key)}`);
+    }
+  }
+
+  private translate(err: unknown, slot: Slot, store: DiskStore, what: string): unknown {
+    if (err instanceof ClosedError && slot.store !== store) return new UnavailableError(`disk ${slot.disk} left service during the call on ${what}`, { cause: err });
+    return err;
+  }
+
+  // ------------------------------------------------------------ ShardApi
 
   put(key: Buffer, value: ValueSource): Promise<Dependency> {
-    return this.route(key).put(key, value);
+    return this.onKey(key, (s) => s.put(key, value));
   }
 
   get(key: Buffer): Promise<Buffer> {
-    return this.route(key).get(key);
+    return this.onKey(key, (s) => s.get(key));
   }
 
   read(key: Buffer, range?: ByteRange): Promise<ShardReader> {
-    return this.route(key).read(key, range);
+    return this.onKey(key, (s) => s.read(key, range));
   }
 
   head(key: Buffer): Promise<ShardInfo> {
-    return this.route(key).head(key);
+    return this.onKey(key, (s) => s.head(key));
   }
 
   delete(key: Buffer): Promise<Dependency> {
-    return this.route(key).delete(key);
+    return this.onKey(key, (s) => s.delete(key));
   }
 
-  /** Each disk lists up to `limit`; the merged, ordered first `limit` are returned. */
+  /** Every disk lists up to `limit`; the merged, ordered first `limit` are returned. Throws Unavailable while a disk is out. */
   async list(options: ListOptions = {}): Promise<ListResult> {
+    const out = this.unavailableDisks();
+    if (out.length > 0) throw new UnavailableError(`a listing needs every disk; disk(s) ${out.join(', ')} out of service (listAvailable lists the others)`);
+    return this.listOver(this.slots, options);
+  }
+
+  async listAvailable(options: ListOptions = {}): Promise<NodeListResult> {
+    const unavailableDisks = this.unavailableDisks();
+    const result = await this.listOver(this.slots.filter((s) => !unavailableDisks.includes(s.disk)), options);
+    return { ...result, unavailableDisks };
+  }
+
+  private async listOver(slots: readonly Slot[], options: ListOptions): Promise<ListResult> {
     const limit = listLimit(options.limit);
-    const parts = await Promise.all(this.stores.map((s) => s.list({ ...options, limit })));
+    const parts = await Promise.all(
+      slots.map(async (slot) => {
+        const store = this.storeOf(slot);
+        try {
+          return await store.list({ ...options, limit });
+        } catch (err: unknown) {
+          throw this.translate(err, slot, store, 'a listing');
+        }
+      }),
+    );
     const all = parts.flatMap((p) => p.shards).sort((a, b) => Buffer.compare(a.key, b.key));
     const truncated = all.length > limit || parts.some((p) => p.truncated);
     return { shards: all.slice(0, limit), truncated };
@@ -89,23 +245,35 @@ export class ShardNode implements ShardApi {
     await Promise.all(this.stores.map((s) => s.compact()));
   }
 
-  /** Reclaim on every disk; returns the extents reset. */
+  /** Reclaim on every disk in service; returns the extents reset. */
   async reclaim(options: ReclaimOptions = {}): Promise<number> {
     const n = await Promise.all(this.stores.map((s) => s.reclaim(options)));
     return n.reduce((a, b) => a + b, 0);
   }
 
+  reclaimNow(request: ReclaimRequest): Promise<number> {
+    return this.reclaim(request);
+  }
+
+  /** Stop a scrub, finish transitions, close every store in service. */
   async close(): Promise<void> {
-    const results = await Promise.allSettled(this.stores.map((s) => s.close()));
+    await this.scrubber.stop();
+    await Promise.allSettled(this.slots.flatMap((s) => (s.busy === undefined ? [] : [s.busy])));
+    const results = await Promise.allSettled(this.slots.flatMap((s) => (s.store === undefined ? [] : [s.store.close()])));
     const failed = results.find((r) => r.status === 'rejected');
     if (failed !== undefined && failed.status === 'rejected') throw failed.reason;
+  }
+
+  /** Drop every store's volatile state without flushing (tests: a crash of the process). */
+  abandon(): void {
+    for (const s of this.slots) s.store?.abandon();
   }
 
   stats(): StoreStats {
     const all = this.stores.map((s) => s.stats());
     const sum = (f: (s: StoreStats) => number): number => all.reduce((n, s) => n + f(s), 0);
     return {
-      disks: this.stores.length,
+      disks: this.slots.length,
       capacityBytes: sum((s) => s.capacityBytes),
       extentSizeBytes: all[0]?.extentSizeBytes ?? 0,
       extentsFree: sum((s) => s.extentsFree),
@@ -119,27 +287,245 @@ export class ShardNode implements ShardApi {
       movedBytes: sum((s) => s.movedBytes),
     };
   }
+
+  // ------------------------------------------------------------ bulk
+
+  bulkPut(entries: readonly BulkPutEntry[]): Promise<BulkResult> {
+    return bulkPut(this, entries);
+  }
+
+  bulkDelete(keys: readonly Buffer[]): Promise<BulkResult> {
+    return bulkDelete(this, keys);
+  }
+
+  // ------------------------------------------------------------ disks in and out of service
+
+  disks(): DiskStatus[] {
+    return this.slots.map(statusOf);
+  }
+
+  private unavailableDisks(): number[] {
+    return this.slots.filter((s) => s.state !== 'in-service').map((s) => s.disk);
+  }
+
+  /**
+   * Take a disk out of service: its keys fail with Unavailable from now on;
+   * its store is closed (everything acknowledged is durable) or, if that
+   * fails, abandoned. Idempotent.
+   */
+  async takeOutOfService(disk: number, reason = 'taken out of service by the operator'): Promise<DiskStatus> {
+    const slot = this.slot(disk);
+    if (slot.state === 'out-of-service') return statusOf(slot);
+    if (slot.state !== 'in-service') throw new UnavailableError(`disk ${disk} is ${slot.state}; try again`);
+    slot.state = 'closing';
+    slot.reason = reason;
+    slot.busy = this.closeSlot(slot);
+    await slot.busy;
+    return statusOf(slot);
+  }
+
+  private async closeSlot(slot: Slot): Promise<void> {
+    const store = slot.store;
+    try {
+      await store?.close();
+    } catch (err: unknown) {
+      // The disk may be failing: what was acknowledged is durable already; drop the rest.
+      store?.abandon();
+      slot.reason = `${slot.reason ?? ''}; close failed: ${message(err)}`;
+    } finally {
+      slot.store = undefined;
+      slot.state = 'out-of-service';
+      slot.busy = undefined;
+    }
+  }
+
+  /**
+   * Return a disk to service: reopen its store from the disk, with full
+   * recovery, and check it is this node's disk at this slot. On failure it
+   * stays out of service and the error is thrown. Idempotent.
+   */
+  async returnToService(disk: number): Promise<DiskStatus> {
+    const slot = this.slot(disk);
+    if (slot.state === 'in-service') return statusOf(slot);
+    if (slot.state !== 'out-of-service') throw new UnavailableError(`disk ${disk} is ${slot.state}; try again`);
+    slot.state = 'opening';
+    const opening = this.reopenDisk(disk);
+    slot.busy = opening;
+    try {
+      slot.store = await opening;
+      slot.state = 'in-service';
+      slot.reason = undefined;
+    } catch (err: unknown) {
+      slot.state = 'out-of-service';
+      slot.reason = `return to service failed: ${message(err)}`;
+      throw err;
+    } finally {
+      slot.busy = undefined;
+    }
+    return statusOf(slot);
+  }
+
+  /** Open the disk's store anew (recovery) and check its label. */
+  private async reopenDisk(disk: number): Promise<DiskStore> {
+    const reopen = this.options.reopen;
+    if (reopen === undefined) throw new InvalidArgumentError('this node was built without a way to reopen its disks');
+    const store = await reopen(disk);
+    const problem = membershipProblem(store.label, this.nodeId, disk, this.slots.length);
+    if (problem !== undefined) {
+      await store.close();
+      throw new CorruptionError(`disk ${disk}: ${problem}`);
+    }
+    return store;
+  }
+
+  // ------------------------------------------------------------ scrub, migration, stats
+
+  scrub(options: ScrubOptions = {}): Promise<ScrubReport> {
+    return this.scrubber.runNow(options);
+  }
+
+  startScrub(options: ScrubOptions = {}): ScrubStatus {
+    return this.scrubber.start(options);
+  }
+
+  scrubStatus(): ScrubStatus {
+    return this.scrubber.status();
+  }
+
+  scrubTotals(): ScrubCounters {
+    return { ...this.scrubber.totals };
+  }
+
+  private scrubTargets(): Array<{ disk: number; store: DiskStore }> {
+    return this.slots.flatMap((s) => (s.state === 'in-service' && s.store !== undefined ? [{ disk: s.disk, store: s.store }] : []));
+  }
+
+  exportRange(range: KeyRange): AsyncIterable<Buffer> {
+    return exportRange(this, range);
+  }
+
+  importStream(source: AsyncIterable<Uint8Array>): Promise<ImportReport> {
+    return importStream(this, source);
+  }
+
+  nodeStats(): NodeStats {
+    const disks = this.slots.map((s) => (s.state === 'in-service' && s.store !== undefined ? diskStats(s.store, s.disk, s.path) : emptyDiskStats(s)));
+    const inService = disks.filter((d) => d.state === 'in-service');
+    return { disks, total: sumStats(inService), disksInService: inService.length };
+  }
 }
 
-async function openOrFormat(disk: Disk, fresh: boolean, options: FormatOptions): Promise<DiskStore> {
+function newSlot(disk: number, store: DiskStore | undefined, options: ShardNodeOptions): Slot {
+  const reason = store === undefined ? (options.reasons?.get(disk) ?? 'not opened') : undefined;
+  return { disk, path: options.paths?.[disk], store, state: store === undefined ? 'out-of-service' : 'in-service', reason, busy: undefined };
+}
+
+function statusOf(s: Slot): DiskStatus {
+  return { disk: s.disk, ...(s.path === undefined ? {} : { path: s.path }), state: s.state, ...(s.reason === undefined ? {} : { reason: s.reason }) };
+}
+
+function message(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+function nodePaths(options: NodeOptions): readonly string[] {
+  const paths = options.paths ?? Array.from({ length: options.disks }, (_, i) => join(options.dataDir, `disk-${i}.dat`));
+  if (paths.length < 1) throw new InvalidArgumentError('a node needs at least one disk');
+  return paths;
+}
+
+/** Create every data file and format it as disk i of a new node. */
+async function formatNode(paths: readonly string[], options: NodeOpenOptions): Promise<ShardNode> {
+  if (options.paths === undefined) mkdirSync(options.dataDir, { recursive: true });
+  const random = options.random ?? new CryptoRandom();
+  const nodeId = { low: random.nextU32(), high: random.nextU32() };
+  const stores: DiskStore[] = [];
   try {
-    return fresh ? await formatDiskStore(disk, options) : await openDiskStore(disk, options);
+    for (const [i, path] of paths.entries()) {
+      const disk = await FileDisk.open(path, { createSizeBytes: options.diskSizeBytes });
+      stores.push(await closeOnError(disk, () => formatDiskStore(disk, { ...options, nodeId, diskIndex: i, diskCount: paths.length })));
+    }
+  } catch (err: unknown) {
+    for (const s of stores) await s.close();
+    throw err;
+  }
+  return new ShardNode(stores, { reopen: fileOpener(paths, options), paths });
+}
+
+/** Opens disk i from its file (never creating it), with full recovery. */
+function fileOpener(paths: readonly string[], options: OpenOptions): DiskOpener {
+  return async (i: number): Promise<DiskStore> => {
+    const path = paths[i];
+    if (path === undefined) throw new InvalidArgumentError(`no disk ${i}`);
+    const disk = await FileDisk.open(path);
+    return closeOnError(disk, () => openDiskStore(disk, options));
+  };
+}
+
+async function closeOnError(disk: Disk, open: () => Promise<DiskStore>): Promise<DiskStore> {
+  try {
+    return await open();
   } catch (err: unknown) {
     await disk.close();
     throw err;
   }
 }
 
-/** Every disk must carry the same node id and disk count, and sit at its own index. */
-function checkMembership(stores: readonly DiskStore[], paths: readonly string[]): void {
-  const first = stores[0]?.label;
+/** Why a store with `label` cannot be disk `disk` of `count` of node `nodeId`, or undefined. */
+export function membershipProblem(label: Label, nodeId: NodeId | undefined, disk: number, count: number): string | undefined {
+  if (nodeId !== undefined && (label.nodeId.low !== nodeId.low || label.nodeId.high !== nodeId.high)) return 'belongs to another node';
+  if (label.diskCount !== count || label.diskIndex !== disk) return `is disk ${label.diskIndex} of ${label.diskCount}, opened as ${disk} of ${count}`;
+  return undefined;
+}
+
+/** Close and mark out of service the disks that are not this node's, at their slot (the first opened disk names the node). */
+async function dropStrangers(stores: Array<DiskStore | undefined>, paths: readonly string[], reasons: Map<number, string>): Promise<void> {
+  const nodeId = stores.find((s) => s !== undefined)?.label.nodeId;
   for (const [i, s] of stores.entries()) {
-    const l = s.label;
-    if (first === undefined || l.nodeId.low !== first.nodeId.low || l.nodeId.high !== first.nodeId.high) {
-      throw new CorruptionError(`${paths[i]} belongs to another node`);
-    }
-    if (l.diskCount !== stores.length || l.diskIndex !== i) {
-      throw new CorruptionError(`${paths[i]} is disk ${l.diskIndex} of ${l.diskCount}, opened as ${i} of ${stores.length}`);
-    }
+    const problem = s === undefined ? undefined : membershipProblem(s.label, nodeId, i, paths.length);
+    if (s === undefined || problem === undefined) continue;
+    await s.close();
+    stores[i] = undefined;
+    reasons.set(i, `${paths[i] ?? ''} ${problem}`);
   }
+}
+
+function emptyDiskStats(s: Slot): DiskStats {
+  return {
+    disk: s.disk,
+    ...(s.path === undefined ? {} : { path: s.path }),
+    state: s.state,
+    ...(s.reason === undefined ? {} : { reason: s.reason }),
+    capacityBytes: 0,
+    extentSizeBytes: 0,
+    usedBytes: 0,
+    freeBytes: 0,
+    liveBytes: 0,
+    liveDataBytes: 0,
+    liveIndexBytes: 0,
+    reclaimableBytes: 0,
+    extents: { free: 0, data: 0, index: 0, meta: 0, superblock: 0 },
+    shardCount: 0,
+  };
+}
+
+function sumStats(disks: readonly DiskStats[]): NodeStats['total'] {
+  const sum = (f: (d: DiskStats) => number): number => disks.reduce((n, d) => n + f(d), 0);
+  return {
+    capacityBytes: sum((d) => d.capacityBytes),
+    usedBytes: sum((d) => d.usedBytes),
+    freeBytes: sum((d) => d.freeBytes),
+    liveBytes: sum((d) => d.liveBytes),
+    liveDataBytes: sum((d) => d.liveDataBytes),
+    liveIndexBytes: sum((d) => d.liveIndexBytes),
+    reclaimableBytes: sum((d) => d.reclaimableBytes),
+    extents: {
+      free: sum((d) => d.extents.free),
+      data: sum((d) => d.extents.data),
+      index: sum((d) => d.extents.index),
+      meta: sum((d) => d.extents.meta),
+      superblock: sum((d) => d.extents.superblock),
+    },
+    shardCount: sum((d) => d.shardCount),
+  };
 }

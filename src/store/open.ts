@@ -66,6 +66,10 @@ export async function formatDiskStore(disk: Disk, options: FormatOptions = {}): 
 
 export async function openDiskStore(disk: Disk, options: OpenOptions = {}): Promise<DiskStore> {
   const random = options.random ?? new CryptoRandom();
+  // What recovery reads must be durable: after a failed flush before the
+  // restart, bytes may sit in the OS cache that a power cut would still
+  // lose. Flushing first makes the state recovery builds on stable.
+  await disk.flush();
   const label = await Superblock.readLabel(disk);
   const io = new IoScheduler(disk);
   const { superblock, checkpoint } = await Superblock.load(io, label);

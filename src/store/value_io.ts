@@ -52,6 +52,15 @@ export class ValueWriter {
     this.header = dataHeader(key);
   }
 
+  /**
+   * Locators of the chunks written so far. Until the value is staged they
+   * are in no index entry and no overlay, so reclamation must not pick
+   * their extents (it would take the chunks for garbage).
+   */
+  get written(): readonly Locator[] {
+    return this.chunks;
+  }
+
   /** Take more bytes; resolves when the window has room again. */
   async push(bytes: Uint8Array): Promise<void> {
     let at = 0;

@@ -28,6 +28,21 @@ export const SUITES: readonly SuiteEntry[] = [
     load: async (): Promise<Suite> => (await import('./faults_suite.js')).faultsSuite,
   },
   {
+    name: 'concurrency',
+    summary: 'clients racing background work under random and PCT schedules (crashes included), histories checked for linearizability',
+    load: async (): Promise<Suite> => (await import('./concurrency_suite.js')).concurrencySuite,
+  },
+  {
+    name: 'node',
+    summary: 'a node of two disks against the model with the control plane: bulk calls, disks out and in, listings, scrub, export/import',
+    load: async (): Promise<Suite> => (await import('./node_suites.js')).nodeConformanceSuite,
+  },
+  {
+    name: 'node-crash',
+    summary: 'whole-node crashes during bulk calls, imports and disks leaving service; disks returning after a crash',
+    load: async (): Promise<Suite> => (await import('./node_suites.js')).nodeCrashSuite,
+  },
+  {
     name: 'fuzz',
     summary: 'every on-disk and request decoder fed random and mutated bytes: a value or a typed error',
     load: async (): Promise<Suite> => (await import('./fuzz_suite.js')).fuzzSuite,

@@ -1,0 +1,50 @@
+// The machine a run was measured on, recorded with every run: numbers from
+// another machine, or from the same machine under other load, are not
+// comparable.
+import { execFileSync } from 'node:child_process';
+import { cpus, totalmem, release } from 'node:os';
+import { loadTriple } from './os.js';
+
+export interface Machine {
+  readonly cpuModel: string;
+  readonly cores: number;
+  readonly memoryGiB: number;
+  readonly kernel: string;
+  readonly node: string;
+  readonly uvThreadpoolSize: string;
+  /** `df -h` of the scratch folder's file system. */
+  readonly df: string;
+  readonly lsblk: string;
+  readonly mount: string;
+  readonly loadAvgStart: [number, number, number];
+  loadAvgEnd?: [number, number, number];
+  readonly dropCaches: boolean;
+  /** The code measured: commit, and the files changed since (others edit the tree while benches run). */
+  readonly git: string;
+}
+
+export function describeMachine(scratch: string, dropCaches: boolean): Machine {
+  const cpu = cpus();
+  return {
+    cpuModel: cpu[0]?.model ?? 'unknown',
+    cores: cpu.length,
+    memoryGiB: Math.round(totalmem() / 2 ** 30),
+    kernel: release(),
+    node: process.version,
+    uvThreadpoolSize: process.env.UV_THREADPOOL_SIZE ?? '4 (default)',
+    df: tryRun('df', ['-h', scratch]),
+    lsblk: tryRun('lsblk', ['-o', 'NAME,SIZE,TYPE,ROTA,MOUNTPOINTS']),
+    mount: tryRun('findmnt', ['-n', '-T', scratch]),
+    loadAvgStart: loadTriple(),
+    dropCaches,
+    git: `${tryRun('git', ['rev-parse', '--short', 'HEAD'])}; ${tryRun('git', ['status', '--porcelain', '--untracked-files=no', '--', 'src', 'bin', 'testing']).split('\n').filter((l) => l.trim() !== '').length} tracked files changed in src/ bin/ testing/`,
+  };
+}
+
+function tryRun(cmd: string, args: string[]): string {
+  try {
+    return execFileSync(cmd, args, { encoding: 'utf8', timeout: 10_000 }).trim();
+  } catch (err: unknown) {
+    return `(${cmd} failed: ${err instanceof Error ? err.message.split('\n')[0] : String(err)})`;
+  }
+}

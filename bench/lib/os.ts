@@ -1,0 +1,68 @@
+// What the bench asks of the operating system: dropping the page cache,
+// a process's CPU time and block-layer writes (/proc), the load average.
+import { execFileSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+
+/**
+ * Drop the kernel's page cache (needs root and a writable
+ * /proc/sys/vm/drop_caches). Dirty pages are written first by sync(1).
+ * Returns false where the sandbox refuses: "cold" then means only a fresh
+ * engine instance with empty caches of its own.
+ */
+export function dropPageCache(): boolean {
+  try {
+    execFileSync('sync');
+    writeFileSync('/proc/sys/vm/drop_caches', '3\n');
+    return true;
+  } catch (err: unknown) {
+    if (err instanceof Error && 'code' in err && (err.code === 'EACCES' || err.code === 'EROFS' || err.code === 'EPERM')) return false;
+    throw err;
+  }
+}
+
+const CLOCK_TICKS_PER_SEC = 100;
+
+/**
+ * User + system CPU seconds of process `pid` so far (its threads included);
+ * with `children`, also of its children that have exited and been waited for.
+ */
+export function processCpuSeconds(pid: number | 'self', options: { children?: boolean } = {}): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // The command name (field 2) may hold spaces; fields after it are plain (rest[0] is field 3).
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const field = (n: number): number => Number(rest[n - 3]);
+  const own = field(14) + field(15);
+  const children = options.children === true ? field(16) + field(17) : 0;
+  return (own + children) / CLOCK_TICKS_PER_SEC;
+}
+
+/** Bytes process `pid` caused to be sent to the block layer (/proc/<pid>/io write_bytes). */
+export function processWriteBytes(pid: number | 'self' = 'self'): number {
+  return procIoField(pid, 'write_bytes');
+}
+
+/** Bytes process `pid` caused to be read from the block layer (/proc/<pid>/io read_bytes). */
+export function processReadBytes(pid: number | 'self' = 'self'): number {
+  return procIoField(pid, 'read_bytes');
+}
+
+function procIoField(pid: number | 'self', field: string): number {
+  const text = readFileSync(`/proc/${pid}/io`, 'utf8');
+  const match = new RegExp(`^${field}:\\s*(\\d+)$`, 'm').exec(text);
+  if (match?.[1] === undefined) throw new Error(`/proc/${pid}/io has no ${field}`);
+  return Number(match[1]);
+}
+
+export function load1(): number {
+  return loadavg()[0] ?? 0;
+}
+
+export function loadTriple(): [number, number, number] {
+  const [a = 0, b = 0, c = 0] = loadavg();
+  return [round2(a), round2(b), round2(c)];
+}
+
+export function round2(x: number): number {
+  return Math.round(x * 100) / 100;
+}

@@ -1,0 +1,188 @@
+// `shardstore export` and `shardstore import`: move the shards of a key
+// range between nodes as a migration stream (docs/format/migration.md),
+// offline on the data files or through a running server.
+//
+// Resuming: an import reports `durableThrough`, the key up to which every
+// record is durable; export again with --start-after that key and import
+// the rest. Records are idempotent puts, so overlapping is harmless.
+import { createReadStream, createWriteStream } from 'node:fs';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { KeyRange } from '../store/admin_types.js';
+import { decodePercent, encodeKey } from '../server/key_codec.js';
+import { parseFlags, readAll, request, stringFlag, targetHelp, targetOf, TARGET_OPTIONS } from './admin_target.js';
+import type { AdminOptionSpec, Flags, Target } from './admin_target.js';
+import type { CliIo, Command } from './command.js';
+import { formatBytes, formatRate, ProgressLine } from './progress.js';
+import { EXIT_FAILURE, EXIT_OK, UsageError } from './usage_error.js';
+
+const BOUNDS = [
+  ['prefix', 'prefix', 'only keys starting with these bytes'],
+  ['start', 'start', 'only keys >= this'],
+  ['end', 'end', 'only keys < this'],
+  ['start-after', 'startAfter', 'only keys > this (resume after an import\'s durableThrough)'],
+] as const;
+
+const EXPORT_OPTIONS: readonly AdminOptionSpec[] = [
+  ...TARGET_OPTIONS,
+  ...BOUNDS.map(([name, , help]) => ({ name, value: 'key', help })),
+  { name: 'out', value: 'file', help: 'write the stream here (- for stdout)' },
+];
+const IMPORT_OPTIONS: readonly AdminOptionSpec[] = [...TARGET_OPTIONS, { name: 'in', value: 'file', help: 'read the stream from here (- for stdin)' }];
+
+function optionLines(specs: readonly AdminOptionSpec[]): string[] {
+  return specs.filter((o) => !TARGET_OPTIONS.includes(o)).map((o) => `  ${`--${o.name} <${o.value ?? ''}>`.padEnd(26)}${o.help}`);
+}
+
+export function exportHelp(): string {
+  return [
+    'Usage: shardstore export (--data-dir <dir> | --path <file>... | --url <url>) [range] --out <file>',
+    '',
+    'Write the shards of a key range as a migration stream (docs/format/migration.md).',
+    'Keys are percent-encoded bytes (plain text works as is; write % as %25).',
+    '',
+    'Options:',
+    ...targetHelp(),
+    ...optionLines(EXPORT_OPTIONS),
+    `  ${'-h, --help'.padEnd(26)}show this help`,
+  ].join('\n');
+}
+
+export function importHelp(): string {
+  return [
+    'Usage: shardstore import (--data-dir <dir> | --path <file>... | --url <url>) --in <file>',
+    '',
+    'Put every shard of a migration stream. Reports durableThrough: if the import stops early,',
+    'export again with --start-after <durableThrough> and import that.',
+    'Exit status: 0 the whole stream was imported and is durable, 1 otherwise.',
+    '',
+    'Options:',
+    ...targetHelp(),
+    ...optionLines(IMPORT_OPTIONS),
+    `  ${'-h, --help'.padEnd(26)}show this help`,
+  ].join('\n');
+}
+
+function rangeOf(flags: Flags): KeyRange {
+  const range: Record<string, Buffer> = {};
+  for (const [flag, field] of BOUNDS) {
+    const text = stringFlag(flags, flag);
+    if (text !== undefined && text !== '') range[field] = decodePercent(text);
+  }
+  return range;
+}
+
+function rangeQuery(flags: Flags): string {
+  return BOUNDS.flatMap(([flag]) => {
+    const text = stringFlag(flags, flag);
+    return text === undefined || text === '' ? [] : [`${flag}=${encodeKey(decodePercent(text))}`];
+  }).join('&');
+}
+
+export const exportCommand: Command = {
+  summary: 'write the shards of a key range as a migration stream',
+  help: exportHelp,
+  async run(argv: readonly string[], io: CliIo): Promise<number> {
+    const { flags } = parseFlags(argv, EXPORT_OPTIONS);
+    if (flags['help'] === true) {
+      io.out(exportHelp());
+      return EXIT_OK;
+    }
+    const out = stringFlag(flags, 'out');
+    if (out === undefined) throw new UsageError('--out <file> is required (- for stdout)');
+    const target = targetOf(flags);
+    const started = performance.now();
+    const counter = { bytes: 0 };
+    const source = target.kind === 'url' ? await exportOnline(target.url, rangeQuery(flags)) : await exportOffline(target, rangeOf(flags));
+    const progress = new ProgressLine(io.err);
+    try {
+      await pipeline(source.stream, counting(counter, progress, started, 'export'), out === '-' ? process.stdout : createWriteStream(out));
+    } finally {
+      await source.close();
+    }
+    const ms = performance.now() - started;
+    progress.finish(`export: ${formatBytes(counter.bytes)} in ${(ms / 1000).toFixed(1)}s (${formatRate(counter.bytes, ms)})${source.records() === undefined ? '' : `, ${source.records()} shards`}`);
+    return EXIT_OK;
+  },
+};
+
+interface ExportSource {
+  readonly stream: Readable;
+  close(): Promise<void>;
+  records(): number | undefined;
+}
+
+async function exportOnline(url: string, query: string): Promise<ExportSource> {
+  const answer = await request(`${url}/v1/admin/export${query === '' ? '' : `?${query}`}`, 'GET');
+  if (answer.status !== 200) throw new Error(`export: ${answer.status} ${await readAll(answer.body)}`);
+  return { stream: answer.body, close: () => Promise.resolve(), records: () => undefined };
+}
+
+async function exportOffline(target: Extract<Target, { kind: 'files' }>, range: KeyRange): Promise<ExportSource> {
+  const { openExistingNode } = await import('./serve.js');
+  const { exportRange } = await import('../store/migration.js');
+  const node = await openExistingNode(target.dataDir, target.paths);
+  const progress = { records: 0, bytes: 0 };
+  return { stream: Readable.from(exportRange(node, range, progress), { objectMode: false }), close: () => node.close(), records: () => progress.records };
+}
+
+function counting(counter: { bytes: number }, progress: ProgressLine, startedMs: number, what: string): Transform {
+  return new Transform({
+    transform(chunk: Buffer, _encoding, done): void {
+      counter.bytes += chunk.length;
+      const ms = performance.now() - startedMs;
+      progress.update(`${what}: ${formatBytes(counter.bytes)}  ${formatRate(counter.bytes, ms)}`);
+      done(null, chunk);
+    },
+  });
+}
+
+export const importCommand: Command = {
+  summary: 'put every shard of a migration stream (resumable)',
+  help: importHelp,
+  async run(argv: readonly string[], io: CliIo): Promise<number> {
+    const { flags } = parseFlags(argv, IMPORT_OPTIONS);
+    if (flags['help'] === true) {
+      io.out(importHelp());
+      return EXIT_OK;
+    }
+    const input = stringFlag(flags, 'in');
+    if (input === undefined) throw new UsageError('--in <file> is required (- for stdin)');
+    const target = targetOf(flags);
+    const started = performance.now();
+    const counter = { bytes: 0 };
+    const progress = new ProgressLine(io.err);
+    const body = (input === '-' ? process.stdin : createReadStream(input)).pipe(counting(counter, progress, started, 'import'));
+    const report = target.kind === 'url' ? await importOnline(target.url, body) : await importOffline(target, body);
+    const ms = performance.now() - started;
+    progress.finish(`import: ${formatBytes(counter.bytes)} read in ${(ms / 1000).toFixed(1)}s (${formatRate(counter.bytes, ms)})`);
+    io.out(JSON.stringify(report, null, 2));
+    const complete = typeof report === 'object' && report !== null && 'complete' in report && report.complete === true;
+    if (!complete) io.err('import incomplete: export again with --start-after <durableThrough> and import that');
+    return complete ? EXIT_OK : EXIT_FAILURE;
+  },
+};
+
+async function importOnline(url: string, body: Readable): Promise<unknown> {
+  const answer = await request(`${url}/v1/admin/import`, 'POST', body);
+  const text = await readAll(answer.body);
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err: unknown) {
+    void err; // not JSON: show the answer as it came
+    return { complete: false, status: answer.status, answer: text };
+  }
+}
+
+async function importOffline(target: Extract<Target, { kind: 'files' }>, body: Readable): Promise<unknown> {
+  const { openExistingNode } = await import('./serve.js');
+  const { importReportJson } = await import('../server/admin_json.js');
+  const node = await openExistingNode(target.dataDir, target.paths);
+  try {
+    const report = await node.importStream(body);
+    await report.dependency.persisted();
+    return importReportJson(report);
+  } finally {
+    await node.close();
+  }
+}

@@ -1,0 +1,116 @@
+// JSON of the admin API (docs/CONTROL_PLANE.md): request bodies read with a
+// size limit, query parameters by name, and reports with their keys
+// percent-encoded as everywhere else in the native API.
+import { InvalidArgumentError } from '../base/index.js';
+import type { BulkPutEntry, DamagedShard, ImportReport, ScrubReport, ScrubStatus } from '../store/admin_types.js';
+import { requestBody } from './body_stream.js';
+import type { Exchange } from './exchange.js';
+import { HttpError } from './http_errors.js';
+import { decodeQueryComponent, encodeKey } from './key_codec.js';
+import { decodeKey } from './router.js';
+
+/** The request body parsed as JSON; 413 past `maxBytes`, 400 if it is not JSON. */
+export async function readJsonBody(ex: Exchange, maxBytes: number): Promise<unknown> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const piece of requestBody(ex.req, ex.bytesIn)) {
+    n += piece.length;
+    if (n > maxBytes) throw new HttpError(413, 'TooLarge', `request body above ${maxBytes} bytes`);
+    parts.push(piece);
+  }
+  try {
+    return JSON.parse(Buffer.concat(parts).toString('utf8')) as unknown;
+  } catch (err: unknown) {
+    throw new InvalidArgumentError(`request body is not JSON: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/** Query parameters among `known`, by name; a repeated one is an error, unknown ones are ignored. */
+export function queryParams(query: string, known: readonly string[]): Map<string, Buffer> {
+  const params = new Map<string, Buffer>();
+  for (const part of query.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const name = decodeQueryComponent(eq < 0 ? part : part.slice(0, eq)).toString('latin1');
+    if (!known.includes(name)) continue;
+    if (params.has(name)) throw new InvalidArgumentError(`query parameter ${name} given twice`);
+    params.set(name, decodeQueryComponent(eq < 0 ? '' : part.slice(eq + 1)));
+  }
+  return params;
+}
+
+/** A non-negative number parameter (integer unless `fraction`), or undefined. */
+export function numberParam(params: Map<string, Buffer>, name: string, fraction = false): number | undefined {
+  const text = params.get(name)?.toString('latin1');
+  if (text === undefined) return undefined;
+  const ok = fraction ? /^[0-9]{1,12}(\.[0-9]{1,6})?$/.test(text) : /^[0-9]{1,15}$/.test(text);
+  if (!ok) throw new InvalidArgumentError(`${name} must be a non-negative ${fraction ? 'number' : 'integer'}, got ${JSON.stringify(text)}`);
+  return Number(text);
+}
+
+/** A key bound parameter: absent or empty means none. */
+export function bufferParam(params: Map<string, Buffer>, name: string): Buffer | undefined {
+  const value = params.get(name);
+  return value === undefined || value.length === 0 ? undefined : value;
+}
+
+function field(obj: unknown, name: string): unknown {
+  return typeof obj === 'object' && obj !== null ? (obj as Record<string, unknown>)[name] : undefined;
+}
+
+function arrayField(body: unknown, name: string): unknown[] {
+  const value = field(body, name);
+  if (!Array.isArray(value)) throw new InvalidArgumentError(`body must be an object with an array "${name}"`);
+  return value;
+}
+
+function stringOf(value: unknown, what: string): string {
+  if (typeof value !== 'string') throw new InvalidArgumentError(`${what} must be a string`);
+  return value;
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
+/** {"shards":[{"key":"<percent-encoded>","value":"<base64>"}]} */
+export function parseBulkCreate(body: unknown): BulkPutEntry[] {
+  return arrayField(body, 'shards').map((item, i) => {
+    const key = decodeKey(stringOf(field(item, 'key'), `shards[${i}].key`));
+    const value = stringOf(field(item, 'value'), `shards[${i}].value`);
+    if (!BASE64.test(value)) throw new InvalidArgumentError(`shards[${i}].value is not base64`);
+    return { key, value: Buffer.from(value, 'base64') };
+  });
+}
+
+/** {"keys":["<percent-encoded>", ...]} */
+export function parseBulkRemove(body: unknown): Buffer[] {
+  return arrayField(body, 'keys').map((item, i) => decodeKey(stringOf(item, `keys[${i}]`)));
+}
+
+/** A damaged shard as the admin API shows it: the key percent-encoded. */
+export type DamagedShardJson = Omit<DamagedShard, 'key'> & { readonly key: string };
+
+/** A scrub report as the admin API shows it. */
+export type ScrubReportJson = Omit<ScrubReport, 'damaged'> & { readonly damaged: readonly DamagedShardJson[] };
+
+export function damagedJson(d: DamagedShard): DamagedShardJson {
+  return { key: encodeKey(d.key), disk: d.disk, problem: d.problem, extent: d.extent, offset: d.offset, message: d.message };
+}
+
+export function scrubReportJson(r: ScrubReport): ScrubReportJson {
+  return { ...r, damaged: r.damaged.map(damagedJson) };
+}
+
+export function scrubStatusJson(s: ScrubStatus): Record<string, unknown> {
+  return { ...s, ...(s.last === undefined ? {} : { last: scrubReportJson(s.last) }) };
+}
+
+export function importReportJson(r: ImportReport): Record<string, unknown> {
+  return {
+    records: r.records,
+    bytes: r.bytes,
+    complete: r.complete,
+    ...(r.lastKey === undefined ? {} : { lastKey: encodeKey(r.lastKey) }),
+    ...(r.durableThrough === undefined ? {} : { durableThrough: encodeKey(r.durableThrough) }),
+    ...(r.error === undefined ? {} : { error: r.error }),
+  };
+}

@@ -1,0 +1,141 @@
+// Prometheus metrics at GET /metrics (text exposition format 0.0.4).
+//
+// Per request, labelled by API (s3, native) and operation (the S3 operation
+// name, or the native route): a count by status, a latency histogram, and
+// bytes in and out. Per durability wait (the time between a change being
+// staged and its Dependency becoming persistent): a histogram. The store's
+// own numbers (extents by owner, commits, flushes, reclamation) are read
+// from ShardApi.stats() at scrape time.
+//
+// Label sets are bounded: operations are a fixed list, statuses a few dozen.
+import type { StoreStats } from '../store/types.js';
+
+const LATENCY_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+const WAIT_BUCKETS_S = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5];
+
+class Histogram {
+  readonly counts: number[];
+  sum = 0;
+  count = 0;
+
+  constructor(readonly bounds: readonly number[]) {
+    this.counts = new Array<number>(bounds.length).fill(0);
+  }
+
+  observe(value: number): void {
+    this.sum += value;
+    this.count++;
+    const at = this.bounds.findIndex((b) => value <= b);
+    if (at >= 0) this.counts[at] = (this.counts[at] ?? 0) + 1;
+  }
+
+  lines(name: string, labels: string): string[] {
+    const out: string[] = [];
+    let cumulative = 0;
+    this.bounds.forEach((bound, i) => {
+      cumulative += this.counts[i] ?? 0;
+      out.push(`${name}_bucket{${join(labels, `le="${bound}"`)}} ${cumulative}`);
+    });
+    out.push(`${name}_bucket{${join(labels, 'le="+Inf"')}} ${this.count}`);
+    out.push(`${name}_sum${labels === '' ? '' : `{${labels}}`} ${this.sum}`);
+    out.push(`${name}_count${labels === '' ? '' : `{${labels}}`} ${this.count}`);
+    return out;
+  }
+}
+
+export interface RequestSample {
+  readonly api: string;
+  readonly op: string;
+  readonly status: number;
+  readonly seconds: number;
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+}
+
+export class Metrics {
+  private readonly requests = new Map<string, number>();
+  private readonly latency = new Map<string, Histogram>();
+  private readonly bytesIn = new Map<string, number>();
+  private readonly bytesOut = new Map<string, number>();
+  private readonly durableWait = new Histogram(WAIT_BUCKETS_S);
+  inFlight = 0;
+
+  observeRequest(s: RequestSample): void {
+    const labels = `api="${s.api}",op="${escape(s.op)}"`;
+    const withStatus = `${labels},status="${s.status}"`;
+    this.requests.set(withStatus, (this.requests.get(withStatus) ?? 0) + 1);
+    let h = this.latency.get(labels);
+    if (h === undefined) this.latency.set(labels, (h = new Histogram(LATENCY_BUCKETS_S)));
+    h.observe(s.seconds);
+    this.bytesIn.set(labels, (this.bytesIn.get(labels) ?? 0) + s.bytesIn);
+    this.bytesOut.set(labels, (this.bytesOut.get(labels) ?? 0) + s.bytesOut);
+  }
+
+  observeDurableWait(ms: number): void {
+    this.durableWait.observe(ms / 1000);
+  }
+
+  /** The exposition text, with the store's stats as of now. */
+  render(stats: StoreStats | undefined): string {
+    const out: string[] = [];
+    const family = (name: string, type: string, help: string): void => {
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
+    };
+    family('shardstore_http_requests_total', 'counter', 'HTTP requests answered, by API, operation and status.');
+    for (const [labels, n] of this.requests) out.push(`shardstore_http_requests_total{${labels}} ${n}`);
+    family('shardstore_http_request_duration_seconds', 'histogram', 'Time from request to the end of the answer.');
+    for (const [labels, h] of this.latency) out.push(...h.lines('shardstore_http_request_duration_seconds', labels));
+    family('shardstore_http_request_body_bytes_total', 'counter', 'Request body bytes received.');
+    for (const [labels, n] of this.bytesIn) out.push(`shardstore_http_request_body_bytes_total{${labels}} ${n}`);
+    family('shardstore_http_response_body_bytes_total', 'counter', 'Response body bytes sent.');
+    for (const [labels, n] of this.bytesOut) out.push(`shardstore_http_response_body_bytes_total{${labels}} ${n}`);
+    family('shardstore_http_requests_in_flight', 'gauge', 'Requests being handled.');
+    out.push(`shardstore_http_requests_in_flight ${this.inFlight}`);
+    family('shardstore_dependency_wait_seconds', 'histogram', 'Time a request waited for its changes to become durable.');
+    out.push(...this.durableWait.lines('shardstore_dependency_wait_seconds', ''));
+    if (stats !== undefined) out.push(...storeLines(stats));
+    out.push(...processLines());
+    return out.join('\n') + '\n';
+  }
+}
+
+function storeLines(s: StoreStats): string[] {
+  const gauge = (name: string, help: string, value: number): string[] => [`# HELP ${name} ${help}`, `# TYPE ${name} gauge`, `${name} ${value}`];
+  const counter = (name: string, help: string, value: number): string[] => [`# HELP ${name} ${help}`, `# TYPE ${name} counter`, `${name} ${value}`];
+  return [
+    ...gauge('shardstore_disks', 'Disks of the node.', s.disks),
+    ...gauge('shardstore_capacity_bytes', 'Total size of the disks.', s.capacityBytes),
+    ...gauge('shardstore_extent_size_bytes', 'Size of one extent.', s.extentSizeBytes),
+    '# HELP shardstore_extents Extents by owner.',
+    '# TYPE shardstore_extents gauge',
+    `shardstore_extents{owner="free"} ${s.extentsFree}`,
+    `shardstore_extents{owner="data"} ${s.extentsData}`,
+    `shardstore_extents{owner="index"} ${s.extentsIndex}`,
+    `shardstore_extents{owner="meta"} ${s.extentsMeta}`,
+    ...counter('shardstore_commits_total', 'Group commits (metadata records) written.', s.commits),
+    ...counter('shardstore_flushes_total', 'Index memtable flushes.', s.flushes),
+    ...counter('shardstore_reclaimed_extents_total', 'Extents reset by reclamation.', s.reclaimedExtents),
+    ...counter('shardstore_reclaimed_bytes_total', 'Bytes freed by reclamation.', s.reclaimedBytes),
+    ...counter('shardstore_reclaim_moved_bytes_total', 'Live bytes copied by reclamation.', s.movedBytes),
+  ];
+}
+
+function processLines(): string[] {
+  const memory = process.memoryUsage();
+  return [
+    '# HELP shardstore_process_resident_memory_bytes Resident set size.',
+    '# TYPE shardstore_process_resident_memory_bytes gauge',
+    `shardstore_process_resident_memory_bytes ${memory.rss}`,
+    '# HELP shardstore_process_heap_used_bytes V8 heap in use.',
+    '# TYPE shardstore_process_heap_used_bytes gauge',
+    `shardstore_process_heap_used_bytes ${memory.heapUsed}`,
+  ];
+}
+
+function join(a: string, b: string): string {
+  return a === '' ? b : `${a},${b}`;
+}
+
+function escape(value: string): string {
+  return value.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n');
+}

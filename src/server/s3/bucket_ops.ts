@@ -1,0 +1,96 @@
+// Bucket operations: ListBuckets, CreateBucket, DeleteBucket, HeadBucket,
+// GetBucketLocation, and the read-only answers some clients probe for
+// (GetBucketVersioning: never enabled; GetBucketAcl/GetObjectAcl: the owner
+// has FULL_CONTROL, the only policy this server has).
+import { abortUpload } from './multipart.js';
+import { bucketDataPrefix, createBucket, deleteBucket, listBuckets, requireBucket } from './buckets.js';
+import type { OpContext, Operation } from './operation.js';
+import { bucketOf } from './operation.js';
+import { readSmallBody } from './request_body.js';
+import { isoTime, sendEmpty, sendXml } from './respond.js';
+import { NS_UPLOAD, splitVersionedTail } from './shard_keys.js';
+import { asNode, child, optionalText, parseXml } from './xml.js';
+
+/** CreateBucketConfiguration is a few hundred bytes. */
+const MAX_CONFIG_BYTES = 64 * 1024;
+
+export const listBucketsOp: Operation = {
+  name: 'ListBuckets',
+  run: async (c) => {
+    const buckets = await listBuckets(c.core);
+    sendXml(c.r.ex, c.r.requestId, 200, 'ListAllMyBucketsResult', {
+      Owner: { ID: c.owner.id, DisplayName: c.owner.displayName },
+      Buckets: { Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: isoTime(b.createdMs) })) },
+    });
+  },
+};
+
+export const createBucketOp: Operation = {
+  name: 'CreateBucket',
+  run: async (c) => {
+    const bucket = bucketOf(c);
+    const body = await readSmallBody(c.r.ex, c.auth, MAX_CONFIG_BYTES);
+    // Any region is accepted: this node is one place, whatever the client calls it.
+    if (body.length > 0) optionalText(asNode(child(parseXml(body), 'CreateBucketConfiguration'), 'CreateBucketConfiguration'), 'LocationConstraint');
+    await createBucket(c.core, bucket);
+    sendEmpty(c.r.ex, c.r.requestId, 200, { Location: `/${bucket}` });
+  },
+};
+
+export const deleteBucketOp: Operation = {
+  name: 'DeleteBucket',
+  run: async (c) => {
+    const bucket = bucketOf(c);
+    await deleteBucket(c.core, bucket, async (uploadKeys) => {
+      for (const shardKey of uploadKeys) {
+        const tail = splitVersionedTail(shardKey.subarray(NS_UPLOAD.length + bucket.length + 1), 0);
+        if (tail !== undefined) await abortUpload(c.core, bucket, tail.key, tail.id, true);
+      }
+    });
+    await c.collector.scheduleAll(bucketDataPrefix(bucket));
+    sendEmpty(c.r.ex, c.r.requestId, 204);
+  },
+};
+
+export const headBucketOp: Operation = {
+  name: 'HeadBucket',
+  run: async (c) => {
+    await requireBucket(c.core, bucketOf(c));
+    sendEmpty(c.r.ex, c.r.requestId, 200, { 'x-amz-bucket-region': c.region });
+  },
+};
+
+export const getBucketLocationOp: Operation = {
+  name: 'GetBucketLocation',
+  run: async (c) => {
+    await requireBucket(c.core, bucketOf(c));
+    // S3 answers an empty constraint for us-east-1.
+    sendXml(c.r.ex, c.r.requestId, 200, 'LocationConstraint', { '#text': c.region === 'us-east-1' ? '' : c.region });
+  },
+};
+
+export const getBucketVersioningOp: Operation = {
+  name: 'GetBucketVersioning',
+  run: async (c) => {
+    await requireBucket(c.core, bucketOf(c));
+    sendXml(c.r.ex, c.r.requestId, 200, 'VersioningConfiguration', {});
+  },
+};
+
+export function aclOp(name: string, check: (c: OpContext) => Promise<void>): Operation {
+  return {
+    name,
+    run: async (c) => {
+      await check(c);
+      sendXml(c.r.ex, c.r.requestId, 200, 'AccessControlPolicy', {
+        Owner: { ID: c.owner.id, DisplayName: c.owner.displayName },
+        AccessControlList: {
+          Grant: {
+            Grantee: { '@_xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance', '@_xsi:type': 'CanonicalUser', ID: c.owner.id, DisplayName: c.owner.displayName },
+            Permission: 'FULL_CONTROL',
+          },
+        },
+      });
+    },
+  };
+}

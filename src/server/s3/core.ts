@@ -1,0 +1,107 @@
+// The S3 front's shared state over one ShardApi: locks, liveness, the
+// collector, the clock, and the few helpers every operation uses.
+//
+// Durability rule (docs/S3.md, "Ordering"): a record may only be staged
+// once every shard it names is durable, and a shard a record named may only
+// be deleted once the record that stopped naming it is durable. Shards can
+// sit on different disks, whose commits are independent, so "staged after"
+// is not "durable after": each step awaits the previous step's Dependency.
+import { NotFoundError } from '../../base/index.js';
+import type { Dependency } from '../../dependency/index.js';
+import type { ListOptions, ShardApi, ShardInfo } from '../../store/types.js';
+import { MAX_LIST_LIMIT } from '../../store/types.js';
+import type { Logger } from '../logger.js';
+import { LockTable } from './locks.js';
+import { Liveness } from './liveness.js';
+
+export interface CoreOptions {
+  readonly logger: Logger;
+  readonly now: () => number;
+  /** Objects up to this size live inside their record (one shard, one commit). */
+  readonly inlineMaxBytes: number;
+  /** Multipart uploads idle longer than this are aborted by the collector. */
+  readonly uploadExpiryMs: number;
+  /** Observes how long each wait for durability took (metrics). */
+  readonly onDurableWait?: (ms: number) => void;
+}
+
+/** What operations need of the collector (collector.ts): a key to look at soon. */
+export interface CollectorHandle {
+  schedule(bucket: string, key: Buffer): void;
+}
+
+export class Core {
+  readonly locks = new LockTable();
+  readonly liveness = new Liveness();
+
+  constructor(
+    readonly api: ShardApi,
+    readonly options: CoreOptions,
+    /** The collector, which itself works on this Core (so it is handed in, not made here). */
+    readonly collector: CollectorHandle,
+  ) {}
+
+  now(): number {
+    return this.options.now();
+  }
+
+  /** The value of `key`, or undefined if it has none. */
+  async getOptional(key: Buffer): Promise<Buffer | undefined> {
+    try {
+      return await this.api.get(key);
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  /** Put and wait until durable. */
+  async putDurable(key: Buffer, value: Buffer): Promise<void> {
+    await this.durable(await this.api.put(key, value));
+  }
+
+  async durable(dependency: Dependency): Promise<void> {
+    const startedMs = performance.now();
+    await dependency.persisted();
+    this.options.onDurableWait?.(performance.now() - startedMs);
+  }
+
+  /** Delete if present; the Dependency of the delete, or undefined if there was nothing. */
+  async deleteIfPresent(key: Buffer): Promise<Dependency | undefined> {
+    try {
+      return await this.api.delete(key);
+    } catch (err) {
+      if (err instanceof NotFoundError) return undefined;
+      throw err;
+    }
+  }
+
+  /** Every shard under `prefix`, page by page (pages are not a snapshot). */
+  async *listAll(prefix: Buffer, pageSize: number = MAX_LIST_LIMIT): AsyncGenerator<ShardInfo[]> {
+    let startAfter: Buffer | undefined;
+    for (;;) {
+      const options: ListOptions = { prefix, limit: pageSize, ...(startAfter !== undefined ? { startAfter } : {}) };
+      const page = await this.api.list(options);
+      if (page.shards.length > 0) yield page.shards;
+      const last = page.shards.at(-1);
+      if (!page.truncated || last === undefined) return;
+      startAfter = last.key;
+    }
+  }
+}
+
+export const bucketLock = (bucket: string): string => `bucket:${bucket}`;
+export const objectLock = (bucket: string, key: Buffer): string => `object:${bucket}/${key.toString('latin1')}`;
+
+/** Map with at most `concurrency` calls of `fn` in flight; results in input order. */
+export async function mapLimit<T, R>(items: readonly T[], concurrency: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let i = next++; i < items.length; i = next++) {
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+  return out;
+}

@@ -1,0 +1,14 @@
+// server/s3: the S3-compatible front over ShardApi (docs/S3.md).
+export { S3Front, DEFAULT_S3_DOMAINS, DEFAULT_S3_REGION, DEFAULT_UPLOAD_EXPIRY_MS } from './s3_front.js';
+export type { S3Options, S3Observer } from './s3_front.js';
+export { loadOrCreateCredentials, parseCredentialsFile, formatCredentialsFile } from './credentials.js';
+export type { CredentialSource, LoadedCredentials, S3Credentials } from './credentials.js';
+export { verifyRequest, deriveSigningKey, canonicalRequest, uriEncode, EMPTY_SHA256 } from './sigv4.js';
+export type { Authenticated, PayloadMode, SignedRequest } from './sigv4.js';
+export { AwsChunkedDecoder } from './aws_chunked.js';
+export { newChecksum, CHECKSUM_ALGORITHMS } from './checksums.js';
+export type { ChecksumAlgorithm } from './checksums.js';
+export { encodeObject, decodeObject, encodeUpload, decodeUpload, encodePart, decodePart, encodeBucket, decodeBucket } from './records.js';
+export type { ObjectRecord } from './records.js';
+export { LockTable } from './locks.js';
+export { S3Error } from './s3_errors.js';

@@ -1,0 +1,242 @@
+// Object operations: PutObject, GetObject, HeadObject, DeleteObject,
+// DeleteObjects, CopyObject.
+import { createHash } from 'node:crypto';
+import { writeBody } from '../body_stream.js';
+import { parseRangeHeader, resolveRange } from '../range.js';
+import type { ByteRange } from '../../store/types.js';
+import { requireBucket } from './buckets.js';
+import { mapLimit } from './core.js';
+import { checkCopySourceConditions, checkReadConditions, checkWriteConditions } from './conditions.js';
+import { metadataOf, objectHeaders } from './object_headers.js';
+import type { ObjectMetadata } from './object_headers.js';
+import type { OpenedObject, WrittenData } from './objects.js';
+import { commitObject, deleteObject, openObject, readObject, requireObject, writeData } from './objects.js';
+import type { OpContext, Operation } from './operation.js';
+import { bucketOf, keyOf } from './operation.js';
+import type { ObjectRecord } from './records.js';
+import { openBody, readSmallBody } from './request_body.js';
+import { headerOf } from './request.js';
+import { idHeaders, isoTime, quotedEtag, sendEmpty, sendXml } from './respond.js';
+import { S3Error, invalidRequest, malformedXml } from './s3_errors.js';
+import { validateBucketName, validateObjectKey } from './shard_keys.js';
+import { decodePercent } from '../key_codec.js';
+import { asNode, child, children, optionalText, parseXml, text } from './xml.js';
+
+/** S3's limit for one PUT (and for a copy source). */
+export const MAX_PUT_BYTES = 5 * 1024 ** 3;
+/** 1000 keys of up to 1 KiB, with their XML. */
+const MAX_DELETE_BODY_BYTES = 2 * 1024 * 1024;
+const MAX_DELETE_KEYS = 1000;
+const DELETE_CONCURRENCY = 8;
+
+export const putObjectOp: Operation = {
+  name: 'PutObject',
+  run: async (c) => {
+    const [bucket, key] = [bucketOf(c), keyOf(c)];
+    const headers = c.r.ex.req.headers;
+    const meta = metadataOf(headers);
+    // Fail before reading a large body when the answer is already known.
+    await requireBucket(c.core, bucket);
+    if (headers['if-none-match'] !== undefined || headers['if-match'] !== undefined) {
+      checkWriteConditions(headers, await readObject(c.core, bucket, key), key.toString('utf8'));
+    }
+    const body = openBody(c.r.ex, c.auth, MAX_PUT_BYTES);
+    const written = await writeData(c.core, { bucket, key, part: 0 }, body, true);
+    const record = recordOf(written, body.md5, meta, c.core.now());
+    await commitObject(c.core, bucket, key, record, { check: (old) => checkWriteConditions(headers, old, key.toString('utf8')), written: [written] });
+    sendEmpty(c.r.ex, c.r.requestId, 200, { ETag: quotedEtag(record.etag) });
+  },
+};
+
+export function recordOf(written: WrittenData, md5: Buffer, meta: ObjectMetadata, nowMs: number): ObjectRecord {
+  const common = { mtimeMs: nowMs, etag: md5.toString('hex'), contentType: meta.contentType, headers: meta.headers };
+  return written.kind === 'inline'
+    ? { ...common, sizeBytes: written.bytes.length, parts: [], inline: written.bytes }
+    : { ...common, sizeBytes: written.ref.sizeBytes, parts: [written.ref], inline: undefined };
+}
+
+export const getObjectOp: Operation = {
+  name: 'GetObject',
+  run: async (c) => {
+    const [bucket, key] = [bucketOf(c), keyOf(c)];
+    const rangeHeader = c.r.ex.req.headers.range;
+    const spec = parseRangeHeader(rangeHeader);
+    let ranged = false;
+    const opened = await openObject(
+      c.core,
+      bucket,
+      key,
+      (record) => {
+        checkReadConditions(c.r.ex.req.headers, record);
+        if (spec === undefined) return { start: 0, end: record.sizeBytes };
+        ranged = true;
+        return satisfiable(resolveRange(spec, record.sizeBytes), record, rangeHeader ?? '');
+      },
+    );
+    await streamObject(c, opened, ranged);
+  },
+};
+
+function satisfiable(range: ByteRange | 'unsatisfiable', record: ObjectRecord, asked: string): ByteRange {
+  if (range !== 'unsatisfiable') return range;
+  throw new S3Error(416, 'InvalidRange', 'The requested range is not satisfiable', { RangeRequested: asked, ActualObjectSize: String(record.sizeBytes) }, {
+    'Content-Range': `bytes */${record.sizeBytes}`,
+  });
+}
+
+async function streamObject(c: OpContext, opened: OpenedObject, ranged: boolean): Promise<void> {
+  try {
+    const { record } = opened;
+    const headers: Record<string, string | number> = objectHeaders(record, c.r.query);
+    const { range } = opened;
+    if (ranged) headers['Content-Range'] = `bytes ${range.start}-${range.end - 1}/${record.sizeBytes}`;
+    c.r.ex.res.writeHead(ranged ? 206 : 200, { ...idHeaders(c.r.requestId), ...headers, 'Content-Length': range.end - range.start });
+    await writeBody(c.r.ex.res, opened.body, c.r.ex.bytesOut);
+  } finally {
+    opened.release();
+  }
+}
+
+export const headObjectOp: Operation = {
+  name: 'HeadObject',
+  run: async (c) => {
+    const [bucket, key] = [bucketOf(c), keyOf(c)];
+    const record = await requireObject(c.core, bucket, key);
+    checkReadConditions(c.r.ex.req.headers, record);
+    sendEmpty(c.r.ex, c.r.requestId, 200, { ...objectHeaders(record, c.r.query), 'Content-Length': record.sizeBytes });
+  },
+};
+
+export const deleteObjectOp: Operation = {
+  name: 'DeleteObject',
+  run: async (c) => {
+    const [bucket, key] = [bucketOf(c), keyOf(c)];
+    await requireBucket(c.core, bucket);
+    await deleteObject(c.core, bucket, key);
+    sendEmpty(c.r.ex, c.r.requestId, 204);
+  },
+};
+
+export const deleteObjectsOp: Operation = {
+  name: 'DeleteObjects',
+  run: async (c) => {
+    const bucket = bucketOf(c);
+    const doc = asNode(child(parseXml(await readSmallBody(c.r.ex, c.auth, MAX_DELETE_BODY_BYTES)), 'Delete'), 'Delete');
+    const quiet = optionalText(doc, 'Quiet')?.trim() === 'true';
+    const keys = children(doc, 'Object').map((o) => text(child(asNode(o, 'Object'), 'Key'), 'Key'));
+    if (keys.length > MAX_DELETE_KEYS) throw malformedXml(`at most ${MAX_DELETE_KEYS} keys per request`);
+    await requireBucket(c.core, bucket);
+    const outcomes = await mapLimit(keys, DELETE_CONCURRENCY, async (key) => {
+      try {
+        const bytes = Buffer.from(key, 'utf8');
+        validateObjectKey(bucket, bytes);
+        await deleteObject(c.core, bucket, bytes);
+        return { Key: key } as const;
+      } catch (err) {
+        if (!(err instanceof S3Error)) throw err;
+        return { error: { Key: key, Code: err.code, Message: err.message } } as const;
+      }
+    });
+    sendXml(c.r.ex, c.r.requestId, 200, 'DeleteResult', {
+      Deleted: quiet ? [] : outcomes.filter((o) => !('error' in o)),
+      Error: outcomes.flatMap((o) => ('error' in o ? [o.error] : [])),
+    });
+  },
+};
+
+export const copyObjectOp: Operation = {
+  name: 'CopyObject',
+  run: async (c) => {
+    const [bucket, key] = [bucketOf(c), keyOf(c)];
+    const headers = c.r.ex.req.headers;
+    const source = copySourceOf(c);
+    const directive = (headerOf(headers, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
+    if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error(400, 'InvalidArgument', 'Unknown metadata directive.');
+    await requireBucket(c.core, bucket);
+    const sameObject = source.bucket === bucket && source.key.equals(key);
+    const opened = await openCopySource(c, source, () => {
+      if (sameObject && directive === 'COPY') {
+        throw invalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
+      }
+    }, undefined);
+    const hashed = new Md5Tap(opened.body);
+    let written: WrittenData;
+    try {
+      written = await writeData(c.core, { bucket, key, part: 0 }, hashed, true);
+    } finally {
+      opened.release();
+    }
+    const meta = directive === 'COPY' ? { contentType: opened.record.contentType, headers: opened.record.headers } : metadataOf(headers);
+    const record = recordOf(written, hashed.md5, meta, c.core.now());
+    await commitObject(c.core, bucket, key, record, { written: [written] });
+    sendXml(c.r.ex, c.r.requestId, 200, 'CopyObjectResult', { LastModified: isoTime(record.mtimeMs), ETag: quotedEtag(record.etag) });
+  },
+};
+
+export interface CopySource {
+  readonly bucket: string;
+  readonly key: Buffer;
+}
+
+/** x-amz-copy-source: [/]bucket/key[?versionId=...], percent-encoded. */
+export function copySourceOf(c: OpContext): CopySource {
+  const header = headerOf(c.r.ex.req.headers, 'x-amz-copy-source') ?? '';
+  const q = header.indexOf('?');
+  let path: Buffer;
+  try {
+    path = decodePercent(q < 0 ? header : header.slice(0, q));
+  } catch {
+    throw copySourceError();
+  }
+  const text = path.toString('utf8').replace(/^\//, '');
+  const slash = text.indexOf('/');
+  if (slash <= 0 || slash === text.length - 1) throw copySourceError();
+  const source = { bucket: text.slice(0, slash), key: Buffer.from(text.slice(slash + 1), 'utf8') };
+  validateBucketName(source.bucket);
+  validateObjectKey(source.bucket, source.key);
+  return source;
+}
+
+function copySourceError(): S3Error {
+  return new S3Error(400, 'InvalidArgument', 'Copy Source must mention the source bucket and key: sourcebucket/sourcekey', { ArgumentName: 'x-amz-copy-source' });
+}
+
+/** Open the copy source (whole, or `range`), after its conditions and the 5 GiB limit. */
+export async function openCopySource(c: OpContext, source: CopySource, extraCheck: (record: ObjectRecord) => void, range: ((record: ObjectRecord) => ByteRange) | undefined): Promise<OpenedObject> {
+  await requireBucket(c.core, source.bucket);
+  return openObject(
+    c.core,
+    source.bucket,
+    source.key,
+    (record) => {
+      checkCopySourceConditions(c.r.ex.req.headers, record);
+      extraCheck(record);
+      const chosen = range === undefined ? { start: 0, end: record.sizeBytes } : range(record);
+      if (chosen.end - chosen.start > MAX_PUT_BYTES) {
+        throw invalidRequest(`The specified copy source is larger than the maximum allowable size for a copy source: ${MAX_PUT_BYTES}`);
+      }
+      return chosen;
+    },
+  );
+}
+
+/** Passes bytes through and hashes them; `md5` is final once iteration has ended. */
+export class Md5Tap implements AsyncIterable<Buffer> {
+  private readonly hash = createHash('md5');
+  private digest: Buffer | undefined;
+
+  constructor(private readonly source: AsyncIterable<Buffer>) {}
+
+  get md5(): Buffer {
+    if (this.digest === undefined) throw new Error('copy source not read to its end');
+    return this.digest;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
+    for await (const piece of this.source) {
+      this.hash.update(piece);
+      yield piece;
+    }
+    this.digest = this.hash.digest();
+  }
+}

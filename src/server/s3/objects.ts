@@ -1,0 +1,237 @@
+// Objects: a record under \0O naming the object's data shards (or holding
+// small data inline), and immutable data shards under \0D (docs/S3.md).
+//
+// Write: stream the body into a new data shard (a fresh version, so nothing
+// a reader might be streaming is ever overwritten), wait until it is
+// durable, then, under the object's lock, stage the record that names it.
+// The record is the commit point: before it the object is unchanged, after
+// it the new data is the object. The data the old record named is garbage
+// once the new record is durable; the collector deletes it.
+//
+// Read: read the record, pin its data shards (so the collector waits for
+// us), check that the first one still exists (a record read just before a
+// replacement may name data already deleted: read the record again), then
+// stream the shards of the range in order.
+import { NotFoundError } from '../../base/index.js';
+import type { Dependency } from '../../dependency/index.js';
+import type { ByteRange } from '../../store/types.js';
+import { requireBucket } from './buckets.js';
+import type { Core } from './core.js';
+import { bucketLock, objectLock } from './core.js';
+import type { DataRef, ObjectRecord } from './records.js';
+import { decodeObject, encodeObject } from './records.js';
+import { S3Error, noSuchKey } from './s3_errors.js';
+import { dataShardKey, newVersion, objectShardKey } from './shard_keys.js';
+
+/** A record read this many times if its data keeps being replaced under us. */
+const MAX_READ_ATTEMPTS = 4;
+
+export type WrittenData =
+  | { readonly kind: 'inline'; readonly bytes: Buffer }
+  | { readonly kind: 'shard'; readonly shardKey: Buffer; readonly ref: DataRef };
+
+export async function readObject(core: Core, bucket: string, key: Buffer): Promise<ObjectRecord | undefined> {
+  const bytes = await core.getOptional(objectShardKey(bucket, key));
+  return bytes === undefined ? undefined : decodeObject(bytes);
+}
+
+/**
+ * Stream `body` into storage: inline if `inlineAllowed` and it ends within
+ * inlineMaxBytes, else into a new, durable data shard registered as in
+ * flight (the caller's commit ends that, or discardData on failure).
+ */
+export async function writeData(
+  core: Core,
+  target: { bucket: string; key: Buffer; part: number },
+  body: AsyncIterable<Buffer>,
+  inlineAllowed: boolean,
+): Promise<WrittenData> {
+  const input = body[Symbol.asyncIterator]();
+  const head: Buffer[] = [];
+  let headBytes = 0;
+  while (inlineAllowed && headBytes <= core.options.inlineMaxBytes) {
+    const next = await input.next();
+    if (next.done === true) return { kind: 'inline', bytes: Buffer.concat(head) };
+    head.push(next.value);
+    headBytes += next.value.length;
+  }
+  const version = newVersion(core.now());
+  const shardKey = dataShardKey(target.bucket, target.key, version, target.part);
+  core.liveness.beginWrite(shardKey);
+  let sizeBytes = 0;
+  async function* all(): AsyncGenerator<Buffer> {
+    for (const piece of head) yield piece;
+    for (let next = await input.next(); next.done !== true; next = await input.next()) yield next.value;
+  }
+  async function* counted(): AsyncGenerator<Buffer> {
+    for await (const piece of all()) {
+      sizeBytes += piece.length;
+      yield piece;
+    }
+  }
+  try {
+    await core.durable(await core.api.put(shardKey, counted()));
+  } catch (err) {
+    core.liveness.endWrite(shardKey);
+    await input.return?.();
+    throw err;
+  }
+  return { kind: 'shard', shardKey, ref: { version, part: target.part, sizeBytes } };
+}
+
+/** Give up data that no record will name: the collector may take it now. */
+export function discardData(core: Core, target: { bucket: string; key: Buffer }, written: WrittenData): void {
+  if (written.kind === 'inline') return;
+  core.liveness.endWrite(written.shardKey);
+  core.collector.schedule(target.bucket, target.key);
+}
+
+export interface CommitOptions {
+  /** Checks against the record being replaced (conditional writes); may throw. */
+  readonly check?: (old: ObjectRecord | undefined) => void;
+  /** Data shards the record names that were in flight until now. */
+  readonly written?: readonly WrittenData[];
+}
+
+/** Stage `record` for the object (under its lock) and wait until it is durable. Throws NoSuchBucket. */
+export async function commitObject(core: Core, bucket: string, key: Buffer, record: ObjectRecord, options: CommitOptions = {}): Promise<void> {
+  const written = options.written ?? [];
+  let replaced: ObjectRecord | undefined;
+  let dependency: Dependency;
+  try {
+    dependency = await core.locks.shared(bucketLock(bucket), () =>
+      core.locks.exclusive(objectLock(bucket, key), async () => {
+        await requireBucket(core, bucket);
+        replaced = await readObject(core, bucket, key);
+        options.check?.(replaced);
+        const staged = await core.api.put(objectShardKey(bucket, key), encodeObject(record));
+        for (const w of written) if (w.kind === 'shard') core.liveness.endWrite(w.shardKey);
+        return staged;
+      }),
+    );
+  } catch (err) {
+    for (const w of written) discardData(core, { bucket, key }, w);
+    throw err;
+  }
+  await core.durable(dependency);
+  if (replaced !== undefined && replaced.parts.length > 0) core.collector.schedule(bucket, key);
+}
+
+/** Delete the object if it exists; resolves once the deletion is durable. */
+export async function deleteObject(core: Core, bucket: string, key: Buffer): Promise<void> {
+  const { old, dependency } = await core.locks.exclusive(objectLock(bucket, key), async () => {
+    const record = await readObject(core, bucket, key);
+    return { old: record, dependency: record === undefined ? undefined : await core.api.delete(objectShardKey(bucket, key)) };
+  });
+  if (dependency !== undefined) await core.durable(dependency);
+  if (old !== undefined && old.parts.length > 0) core.collector.schedule(bucket, key);
+}
+
+export interface OpenedObject {
+  readonly record: ObjectRecord;
+  /** The range `choose` picked. */
+  readonly range: ByteRange;
+  /** The bytes of the range chosen, streamed. */
+  readonly body: AsyncIterable<Buffer>;
+  /** Idempotent; the body calls it when it ends, callers call it when they give up on the body. */
+  release(): void;
+}
+
+/** The object's record. Throws NoSuchKey, or NoSuchBucket if the bucket is missing too. */
+export async function requireObject(core: Core, bucket: string, key: Buffer): Promise<ObjectRecord> {
+  const record = await readObject(core, bucket, key);
+  if (record !== undefined) return record;
+  await requireBucket(core, bucket);
+  throw noSuchKey(key.toString('utf8'));
+}
+
+/**
+ * Read the record, let `choose` pick the range (it may throw: conditions,
+ * 416) and open it. Throws NoSuchKey, NoSuchBucket.
+ */
+export async function openObject(
+  core: Core,
+  bucket: string,
+  key: Buffer,
+  choose: (record: ObjectRecord) => ByteRange,
+): Promise<OpenedObject> {
+  for (let attempt = 1; attempt <= MAX_READ_ATTEMPTS; attempt++) {
+    const record = await requireObject(core, bucket, key);
+    const range = choose(record);
+    if (record.inline !== undefined) {
+      const bytes = record.inline.subarray(range.start, range.end);
+      return { record, range, body: once(bytes), release: () => undefined };
+    }
+    const pieces = piecesOf(bucket, key, record, range);
+    const shardKeys = record.parts.map((p) => dataShardKey(bucket, key, p.version, p.part));
+    if (!core.liveness.pin(shardKeys)) continue;
+    if (await firstPieceExists(core, pieces)) return { range, ...pinnedBody(core, record, pieces, shardKeys) };
+    core.liveness.unpin(shardKeys);
+  }
+  throw new S3Error(503, 'SlowDown', 'The object is being replaced too often to read it; retry.');
+}
+
+interface Piece {
+  readonly shardKey: Buffer;
+  readonly range: ByteRange;
+}
+
+/** The parts of [range.start, range.end), each as a range within its shard. */
+function piecesOf(bucket: string, key: Buffer, record: ObjectRecord, range: ByteRange): Piece[] {
+  const pieces: Piece[] = [];
+  let at = 0;
+  for (const p of record.parts) {
+    const start = Math.max(range.start, at);
+    const end = Math.min(range.end, at + p.sizeBytes);
+    if (start < end) pieces.push({ shardKey: dataShardKey(bucket, key, p.version, p.part), range: { start: start - at, end: end - at } });
+    at += p.sizeBytes;
+  }
+  return pieces;
+}
+
+async function firstPieceExists(core: Core, pieces: readonly Piece[]): Promise<boolean> {
+  const first = pieces[0];
+  if (first === undefined) return true;
+  try {
+    return (await core.api.head(first.shardKey)).sizeBytes >= first.range.end;
+  } catch (err) {
+    if (err instanceof NotFoundError) return false;
+    throw err;
+  }
+}
+
+function pinnedBody(core: Core, record: ObjectRecord, pieces: readonly Piece[], shardKeys: Buffer[]): Omit<OpenedObject, 'range'> {
+  let released = false;
+  const release = (): void => {
+    if (released) return;
+    released = true;
+    core.liveness.unpin(shardKeys);
+  };
+  async function* body(): AsyncGenerator<Buffer> {
+    try {
+      for (const piece of pieces) {
+        const reader = await core.api.read(piece.shardKey, piece.range);
+        yield* reader.body;
+      }
+    } finally {
+      release();
+    }
+  }
+  return { record, body: body(), release };
+}
+
+/** A body of one buffer (inline objects). */
+function once(bytes: Buffer): AsyncIterable<Buffer> {
+  return {
+    [Symbol.asyncIterator](): AsyncIterator<Buffer, undefined> {
+      let given = false;
+      return {
+        next: (): Promise<IteratorResult<Buffer, undefined>> => {
+          const result: IteratorResult<Buffer, undefined> = given ? { done: true, value: undefined } : { done: false, value: bytes };
+          given = true;
+          return Promise.resolve(result);
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,60 @@
+// What every S3 operation handler receives, and a few request helpers.
+import type { Collector } from './collector.js';
+import type { Core } from './core.js';
+import type { S3Request } from './request.js';
+import { S3Error, invalidArgument } from './s3_errors.js';
+import { validateObjectKey } from './shard_keys.js';
+import type { Authenticated } from './sigv4.js';
+
+export interface Owner {
+  readonly id: string;
+  readonly displayName: string;
+}
+
+export interface OpContext {
+  readonly core: Core;
+  readonly collector: Collector;
+  readonly r: S3Request;
+  readonly auth: Authenticated;
+  readonly region: string;
+  readonly owner: Owner;
+}
+
+export interface Operation {
+  /** The S3 operation name (logs and metrics). */
+  readonly name: string;
+  readonly run: (c: OpContext) => Promise<void>;
+}
+
+/** REQUIRES: the router matched a bucket. */
+export function bucketOf(c: OpContext): string {
+  if (c.r.bucket === undefined) throw new Error('operation needs a bucket');
+  return c.r.bucket;
+}
+
+/** The object key, validated for this bucket. */
+export function keyOf(c: OpContext): Buffer {
+  const key = c.r.key;
+  if (key === undefined) throw new Error('operation needs a key');
+  validateObjectKey(bucketOf(c), key);
+  return key;
+}
+
+/** A decimal query parameter in [min, max], or `fallback` if absent. */
+export function intParam(c: OpContext, name: string, fallback: number, min: number, max: number): number {
+  const text = c.r.query.get(name);
+  if (text === undefined) return fallback;
+  const value = /^\d{1,10}$/.test(text) ? Number(text) : NaN;
+  if (!(value >= min)) throw invalidArgument(`${name} must be an integer >= ${min}`, { ArgumentName: name, ArgumentValue: text });
+  return Math.min(value, max);
+}
+
+/** A part number query parameter (1..10000). */
+export function partNumberParam(c: OpContext): number {
+  const text = c.r.query.get('partNumber') ?? '';
+  const value = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
+  if (!(value >= 1 && value <= 10_000)) {
+    throw new S3Error(400, 'InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { ArgumentName: 'partNumber', ArgumentValue: text });
+  }
+  return value;
+}

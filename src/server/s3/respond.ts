@@ -1,0 +1,61 @@
+// Writing S3 answers: XML documents, empty answers, and errors. Every
+// answer carries x-amz-request-id (clients print it in their errors).
+import type { Exchange } from '../exchange.js';
+import { closeAfterResponse } from '../exchange.js';
+import type { S3Error } from './s3_errors.js';
+import type { XmlNode } from './xml.js';
+import { xmlDocument } from './xml.js';
+
+export type Headers = Readonly<Record<string, string | number>>;
+
+export function idHeaders(requestId: string): Record<string, string> {
+  return { 'x-amz-request-id': requestId, 'x-amz-id-2': requestId, Server: 'ShardStore' };
+}
+
+export function sendXml(ex: Exchange, requestId: string, status: number, root: string, body: XmlNode, headers: Headers = {}): void {
+  const bytes = xmlDocument(root, body);
+  ex.res.writeHead(status, { ...idHeaders(requestId), ...headers, 'Content-Type': 'application/xml', 'Content-Length': bytes.length });
+  if (ex.req.method !== 'HEAD') ex.bytesOut.bytes += bytes.length;
+  ex.res.end(ex.req.method === 'HEAD' ? undefined : bytes);
+}
+
+export function sendEmpty(ex: Exchange, requestId: string, status: number, headers: Headers = {}): void {
+  ex.res.writeHead(status, { 'Content-Length': 0, ...idHeaders(requestId), ...headers });
+  ex.res.end();
+}
+
+/**
+ * The error as S3 sends it. HEAD and 304 answers carry no body. If the
+ * request body was not read to its end, the connection closes after the
+ * answer, so the rest of the body is not parsed as the next request.
+ */
+export function sendError(ex: Exchange, requestId: string, error: S3Error, resource: string): void {
+  if (!ex.req.complete) closeAfterResponse(ex);
+  if (ex.req.method === 'HEAD' || error.status === 304) {
+    sendEmpty(ex, requestId, error.status, { ...error.headers, ...(error.status === 304 ? {} : { 'x-amz-error-code': error.code }) });
+    return;
+  }
+  const details: Record<string, string> = { ...error.details };
+  const bytes = xmlDocument(
+    'Error',
+    { Code: error.code, Message: error.message, ...details, Resource: resource, RequestId: requestId, HostId: requestId },
+    false,
+  );
+  ex.res.writeHead(error.status, { ...idHeaders(requestId), ...error.headers, 'Content-Type': 'application/xml', 'Content-Length': bytes.length });
+  ex.bytesOut.bytes += bytes.length;
+  ex.res.end(bytes);
+}
+
+/** ISO 8601 with milliseconds, as S3 writes times in XML. */
+export function isoTime(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+/** RFC 7231 IMF-fixdate, for Last-Modified. */
+export function httpTime(ms: number): string {
+  return new Date(ms).toUTCString();
+}
+
+export function quotedEtag(etag: string): string {
+  return `"${etag}"`;
+}

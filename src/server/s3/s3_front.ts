@@ -1,0 +1,175 @@
+// The S3-compatible front (docs/S3.md): one request in, one S3 answer out.
+//
+// Per request: parse (bucket and key, path-style or virtual-host), route to
+// an operation, verify the SigV4 signature (header or presigned), run the
+// operation, and answer every error as S3 XML. `handle` never rejects.
+//
+// Background work: on start, a sweep that collects garbage a crash left
+// behind, and a periodic pass that aborts expired multipart uploads. close()
+// stops both and waits for the collector; call it after the HTTP server has
+// stopped and before the ShardApi closes.
+import { createHash } from 'node:crypto';
+import type { ShardApi } from '../../store/types.js';
+import { RequestAbortedError } from '../body_stream.js';
+import type { Exchange } from '../exchange.js';
+import type { Logger } from '../logger.js';
+import { Collector } from './collector.js';
+import { Core } from './core.js';
+import type { Operation, Owner } from './operation.js';
+import type { S3Request } from './request.js';
+import { parseRequest, resourceOf, virtualHostBucket } from './request.js';
+import { sendError } from './respond.js';
+import { routeOf } from './routes.js';
+import { S3Error, s3ErrorOf } from './s3_errors.js';
+import { verifyRequest } from './sigv4.js';
+
+export interface S3Options {
+  /** Access key id -> secret access key. */
+  readonly credentials: ReadonlyMap<string, string>;
+  /** What GetBucketLocation answers (requests signed for any region are accepted). */
+  readonly region?: string;
+  /** Base domains of virtual-host requests: `bucket.<domain>`. */
+  readonly domains?: readonly string[];
+  /** Multipart uploads older than this are aborted. */
+  readonly uploadExpiryMs?: number;
+  /** Objects up to this size are kept inside their record. */
+  readonly inlineMaxBytes?: number;
+  /** Clock (tests: expired presigned URLs, upload expiry). */
+  readonly now?: () => number;
+  /** Look for crash leftovers when the front starts (default true). */
+  readonly sweepOnStart?: boolean;
+}
+
+export const DEFAULT_S3_REGION = 'us-east-1';
+export const DEFAULT_S3_DOMAINS: readonly string[] = ['localhost'];
+export const DEFAULT_UPLOAD_EXPIRY_MS = 24 * 3_600_000;
+const DEFAULT_INLINE_MAX_BYTES = 16 * 1024;
+const MAX_EXPIRY_PERIOD_MS = 3_600_000;
+
+export interface S3Observer {
+  /** The operation a request turned out to be (metrics label). */
+  readonly onOperation?: (ex: Exchange, name: string) => void;
+  readonly onDurableWait?: (ms: number) => void;
+}
+
+function routeOrError(r: S3Request): Operation | S3Error {
+  try {
+    return routeOf(r);
+  } catch (err) {
+    if (err instanceof S3Error) return err;
+    throw err;
+  }
+}
+
+export class S3Front {
+  readonly core: Core;
+  readonly collector: Collector;
+  private readonly region: string;
+  private readonly domains: readonly string[];
+  private readonly owner: Owner;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private background: Promise<void> | undefined;
+
+  constructor(
+    api: ShardApi,
+    private readonly options: S3Options,
+    private readonly logger: Logger,
+    private readonly observer: S3Observer = {},
+  ) {
+    const handle = { schedule: (bucket: string, key: Buffer): void => this.collector.schedule(bucket, key) };
+    this.core = new Core(
+      api,
+      {
+        logger,
+        now: options.now ?? Date.now,
+        inlineMaxBytes: options.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES,
+        uploadExpiryMs: options.uploadExpiryMs ?? DEFAULT_UPLOAD_EXPIRY_MS,
+        ...(observer.onDurableWait !== undefined ? { onDurableWait: observer.onDurableWait } : {}),
+      },
+      handle,
+    );
+    this.collector = new Collector(this.core);
+    this.region = options.region ?? DEFAULT_S3_REGION;
+    this.domains = options.domains ?? DEFAULT_S3_DOMAINS;
+    this.owner = { id: createHash('sha256').update('shardstore-owner').digest('hex'), displayName: 'shardstore' };
+  }
+
+  /** True if the Host header names a bucket (virtual-host style): the request is S3's whatever its path. */
+  isVirtualHost(ex: Exchange): boolean {
+    return virtualHostBucket(ex.req.headers.host ?? '', this.domains) !== undefined;
+  }
+
+  async handle(ex: Exchange): Promise<void> {
+    let r: S3Request | undefined;
+    try {
+      r = parseRequest(ex, this.domains);
+      const routed = routeOrError(r);
+      if (!(routed instanceof Error)) this.observer.onOperation?.(ex, routed.name);
+      // Authentication first, as S3 does: an unsigned request learns nothing, not even a 405.
+      const auth = verifyRequest({ method: r.method, rawPath: r.rawPath, rawQuery: r.rawQuery, rawHeaders: ex.req.rawHeaders }, (id) => this.options.credentials.get(id), this.core.now());
+      if (routed instanceof Error) throw routed;
+      await routed.run({ core: this.core, collector: this.collector, r, auth, region: this.region, owner: this.owner });
+    } catch (err) {
+      this.answerError(ex, r, err);
+    }
+  }
+
+  private answerError(ex: Exchange, r: S3Request | undefined, err: unknown): void {
+    const { error, unexpected } = s3ErrorOf(err);
+    const where = { method: ex.req.method, path: ex.req.url };
+    if (err instanceof RequestAbortedError || ex.res.destroyed) {
+      this.logger.log('info', 'client went away', { ...where, error: String(err) });
+      return;
+    }
+    if (unexpected) this.logger.log('error', 'unexpected error', { ...where, error: err });
+    else if (error.status >= 500) this.logger.log('warn', 's3 error', { ...where, code: error.code, error: error.message });
+    if (ex.res.headersSent) {
+      // Mid-body: the status is gone; cutting the connection makes the body visibly short.
+      ex.res.destroy();
+      return;
+    }
+    try {
+      sendError(ex, r?.requestId ?? 'unknown', error, r === undefined ? (ex.req.url ?? '/') : resourceOf(r));
+    } catch (sendFailure) {
+      this.logger.log('error', 'could not send an error answer', { error: sendFailure, cause: err });
+      ex.res.destroy();
+    }
+  }
+
+  /** Start background work: the crash-leftover sweep, then periodic upload expiry. */
+  start(): void {
+    const expiryMs = this.core.options.uploadExpiryMs;
+    this.background = this.runBackground(this.options.sweepOnStart ?? true);
+    this.expiryTimer = setInterval(() => {
+      this.background = (this.background ?? Promise.resolve()).then(() => this.expire());
+    }, Math.max(1_000, Math.min(expiryMs / 4, MAX_EXPIRY_PERIOD_MS)));
+    this.expiryTimer.unref();
+  }
+
+  private async runBackground(sweep: boolean): Promise<void> {
+    if (sweep) {
+      try {
+        const visited = await this.collector.sweep();
+        this.logger.log('info', 's3 startup sweep done', { keysVisited: visited });
+      } catch (err) {
+        this.logger.log('warn', 's3 startup sweep failed', { error: err });
+      }
+    }
+    await this.expire();
+  }
+
+  private async expire(): Promise<void> {
+    try {
+      const aborted = await this.collector.expireUploads();
+      if (aborted > 0) this.logger.log('info', 's3 expired multipart uploads aborted', { aborted });
+    } catch (err) {
+      this.logger.log('warn', 's3 upload expiry failed', { error: err });
+    }
+  }
+
+  async close(): Promise<void> {
+    if (this.expiryTimer !== undefined) clearInterval(this.expiryTimer);
+    await this.collector.close();
+    await this.background;
+  }
+}

@@ -1,0 +1,340 @@
+// AWS Signature Version 4 for S3, verified (docs/S3.md, "Authentication"),
+// following the AWS spec: canonical request -> string to sign -> HMAC chain
+// of the secret over date, region, service -> signature.
+//
+// Two carriers: the Authorization header, and presigned URLs (X-Amz-*
+// query parameters). The payload is named by x-amz-content-sha256: a hex
+// SHA-256 (checked as the body streams, by the caller), UNSIGNED-PAYLOAD,
+// or one of the aws-chunked STREAMING-* forms (checked chunk by chunk in
+// aws_chunked.ts with the seed signature returned here).
+//
+// S3 specifics: the canonical URI is the path encoded once (not twice, as
+// other services do); the canonical query and path are rebuilt from the
+// decoded bytes with the spec's encoding (everything but A-Z a-z 0-9 - _ . ~
+// as %XX), so equivalent encodings by different clients verify alike.
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
+import { decodePercent } from '../key_codec.js';
+import { S3Error, accessDenied } from './s3_errors.js';
+
+export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
+const ALGORITHM = 'AWS4-HMAC-SHA256';
+/** Requests signed further than this from the server's clock are refused (as S3 does). */
+export const MAX_SKEW_MS = 15 * 60_000;
+const MAX_PRESIGN_EXPIRES_S = 7 * 24 * 3600;
+
+/** How the body is protected. */
+export type PayloadMode =
+  | { readonly kind: 'unsigned' }
+  | { readonly kind: 'sha256'; readonly hex: string }
+  | { readonly kind: 'streaming-signed'; readonly trailer: boolean }
+  | { readonly kind: 'streaming-unsigned-trailer' };
+
+/** What chunk signatures of a STREAMING-AWS4-HMAC-SHA256-PAYLOAD body chain from. */
+export interface ChunkSigning {
+  readonly signingKey: Buffer;
+  readonly amzDate: string;
+  readonly scope: string;
+  readonly seedSignature: string;
+}
+
+export interface Authenticated {
+  readonly accessKeyId: string;
+  readonly payload: PayloadMode;
+  readonly chunkSigning: ChunkSigning;
+}
+
+export interface SignedRequest {
+  readonly method: string;
+  /** The path as sent (percent-encoded), without the query. */
+  readonly rawPath: string;
+  /** The query as sent, without '?'. */
+  readonly rawQuery: string;
+  /** node's IncomingMessage.rawHeaders: name, value, name, value, ... */
+  readonly rawHeaders: readonly string[];
+}
+
+/** The secret of an access key, or undefined if the key is unknown. */
+export type SecretLookup = (accessKeyId: string) => string | undefined;
+
+interface Parsed {
+  readonly accessKeyId: string;
+  readonly scopeDate: string;
+  readonly region: string;
+  readonly signedHeaders: readonly string[];
+  readonly signature: string;
+  readonly amzDate: string;
+  readonly payloadHash: string;
+  /** Query pairs that take part in the canonical query (presigned: without X-Amz-Signature). */
+  readonly queryPairs: ReadonlyArray<readonly [string, string]>;
+}
+
+/** Verify the request's signature. Throws S3Error (403 for bad or missing signatures, 400 for malformed ones). */
+export function verifyRequest(req: SignedRequest, lookup: SecretLookup, nowMs: number): Authenticated {
+  const headers = headerValues(req.rawHeaders);
+  const authorization = headers.get('authorization')?.[0];
+  const pairs = queryPairs(req.rawQuery);
+  let parsed: Parsed;
+  if (authorization !== undefined) parsed = parseHeaderAuth(authorization, headers, pairs, nowMs);
+  else if (pairs.some(([name]) => name === 'X-Amz-Algorithm')) parsed = parsePresigned(pairs, headers, nowMs);
+  else throw accessDenied('Anonymous access is not allowed: sign requests with AWS Signature Version 4.');
+  const secret = lookup(parsed.accessKeyId);
+  if (secret === undefined) {
+    throw new S3Error(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', {
+      AWSAccessKeyId: parsed.accessKeyId,
+    });
+  }
+  const scope = `${parsed.scopeDate}/${parsed.region}/s3/aws4_request`;
+  const canonical = canonicalRequest(req, parsed, headers);
+  const stringToSign = [ALGORITHM, parsed.amzDate, scope, sha256Hex(canonical)].join('\n');
+  const signingKey = deriveSigningKey(secret, parsed.scopeDate, parsed.region);
+  const expected = hmacHex(signingKey, stringToSign);
+  if (!sameHex(expected, parsed.signature)) {
+    throw new S3Error(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.', {
+      AWSAccessKeyId: parsed.accessKeyId,
+      StringToSign: stringToSign,
+      SignatureProvided: parsed.signature,
+      CanonicalRequest: canonical,
+    });
+  }
+  return {
+    accessKeyId: parsed.accessKeyId,
+    payload: payloadMode(parsed.payloadHash),
+    chunkSigning: { signingKey, amzDate: parsed.amzDate, scope, seedSignature: expected },
+  };
+}
+
+function parseHeaderAuth(
+  authorization: string,
+  headers: HeaderMap,
+  pairs: ReadonlyArray<readonly [string, string]>,
+  nowMs: number,
+): Parsed {
+  if (!authorization.startsWith(ALGORITHM + ' ')) {
+    throw new S3Error(400, 'InvalidRequest', 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.');
+  }
+  const fields = new Map<string, string>();
+  for (const part of authorization.slice(ALGORITHM.length + 1).split(',')) {
+    const eq = part.indexOf('=');
+    if (eq > 0) fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+  }
+  const credential = fields.get('Credential');
+  const signedHeaders = fields.get('SignedHeaders');
+  const signature = fields.get('Signature');
+  if (credential === undefined || signedHeaders === undefined || signature === undefined) {
+    throw malformedAuth('the Authorization header needs Credential, SignedHeaders and Signature');
+  }
+  const payloadHash = headers.get('x-amz-content-sha256')?.[0];
+  if (payloadHash === undefined) {
+    throw new S3Error(400, 'InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
+  }
+  const amzDate = requestDate(headers);
+  checkSkew(amzDate, nowMs);
+  return { ...parseCredential(credential, amzDate), signedHeaders: splitSignedHeaders(signedHeaders), signature, amzDate, payloadHash, queryPairs: pairs };
+}
+
+function parsePresigned(pairs: ReadonlyArray<readonly [string, string]>, headers: HeaderMap, nowMs: number): Parsed {
+  const get = (name: string): string => {
+    const value = pairs.find(([n]) => n === name)?.[1];
+    if (value === undefined) throw queryAuthError(`missing ${name}`);
+    return value;
+  };
+  if (get('X-Amz-Algorithm') !== ALGORITHM) throw queryAuthError('X-Amz-Algorithm must be AWS4-HMAC-SHA256');
+  const amzDate = get('X-Amz-Date');
+  const startMs = parseAmzDate(amzDate);
+  const expiresText = get('X-Amz-Expires');
+  const expiresS = /^\d{1,7}$/.test(expiresText) ? Number(expiresText) : NaN;
+  if (!(expiresS >= 1 && expiresS <= MAX_PRESIGN_EXPIRES_S)) {
+    throw queryAuthError(`X-Amz-Expires must be 1..${MAX_PRESIGN_EXPIRES_S} seconds`);
+  }
+  if (startMs - nowMs > MAX_SKEW_MS) throw accessDenied('Request is not valid yet');
+  if (nowMs > startMs + expiresS * 1000) throw accessDenied('Request has expired');
+  const payloadHash = pairs.find(([n]) => n === 'X-Amz-Content-Sha256')?.[1] ?? headers.get('x-amz-content-sha256')?.[0] ?? 'UNSIGNED-PAYLOAD';
+  return {
+    ...parseCredential(get('X-Amz-Credential'), amzDate),
+    signedHeaders: splitSignedHeaders(get('X-Amz-SignedHeaders')),
+    signature: get('X-Amz-Signature'),
+    amzDate,
+    payloadHash,
+    queryPairs: pairs.filter(([n]) => n !== 'X-Amz-Signature'),
+  };
+}
+
+function parseCredential(credential: string, amzDate: string): { accessKeyId: string; scopeDate: string; region: string } {
+  const parts = credential.split('/');
+  const [accessKeyId, scopeDate, region, service, terminator] = parts;
+  if (parts.length !== 5 || accessKeyId === undefined || scopeDate === undefined || region === undefined || accessKeyId === '') {
+    throw malformedAuth(`credential ${JSON.stringify(credential)} is not <key>/<date>/<region>/s3/aws4_request`);
+  }
+  if (service !== 's3' || terminator !== 'aws4_request') throw malformedAuth('the credential scope must end in /s3/aws4_request');
+  if (scopeDate !== amzDate.slice(0, 8)) throw malformedAuth(`credential date ${scopeDate} is not the request date ${amzDate.slice(0, 8)}`);
+  return { accessKeyId, scopeDate, region };
+}
+
+function splitSignedHeaders(text: string): string[] {
+  const names = text.split(';').map((n) => n.trim().toLowerCase());
+  if (!names.includes('host')) throw malformedAuth('SignedHeaders must include host');
+  return names;
+}
+
+/** x-amz-date, or the Date header converted to its ISO 8601 basic form. */
+function requestDate(headers: HeaderMap): string {
+  const amz = headers.get('x-amz-date')?.[0];
+  if (amz !== undefined) {
+    parseAmzDate(amz);
+    return amz;
+  }
+  const date = headers.get('date')?.[0];
+  const ms = date === undefined ? NaN : Date.parse(date);
+  if (Number.isNaN(ms)) throw accessDenied('AWS authentication requires a valid Date or x-amz-date header');
+  return new Date(ms).toISOString().replace(/[-:]/g, '').replace(/\.\d{3}/, '');
+}
+
+/** Milliseconds of a yyyymmddThhmmssZ timestamp. */
+function parseAmzDate(text: string): number {
+  const m = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(text);
+  const ms = m === null ? NaN : Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]), Number(m[4]), Number(m[5]), Number(m[6]));
+  if (Number.isNaN(ms)) throw accessDenied(`invalid request date ${JSON.stringify(text)}`);
+  return ms;
+}
+
+function checkSkew(amzDate: string, nowMs: number): void {
+  if (Math.abs(parseAmzDate(amzDate) - nowMs) > MAX_SKEW_MS) {
+    throw new S3Error(403, 'RequestTimeTooSkewed', 'The difference between the request time and the current time is too large.', {
+      RequestTime: amzDate,
+      ServerTime: new Date(nowMs).toISOString(),
+    });
+  }
+}
+
+function payloadMode(hash: string): PayloadMode {
+  switch (hash) {
+    case 'UNSIGNED-PAYLOAD':
+      return { kind: 'unsigned' };
+    case 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD':
+      return { kind: 'streaming-signed', trailer: false };
+    case 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD-TRAILER':
+      return { kind: 'streaming-signed', trailer: true };
+    case 'STREAMING-UNSIGNED-PAYLOAD-TRAILER':
+      return { kind: 'streaming-unsigned-trailer' };
+    default:
+      if (/^[0-9a-f]{64}$/.test(hash)) return { kind: 'sha256', hex: hash };
+      throw new S3Error(400, 'InvalidArgument', `x-amz-content-sha256 must be a hex SHA-256 or a known payload type, got ${JSON.stringify(hash)}`);
+  }
+}
+
+export function canonicalRequest(req: SignedRequest, parsed: Pick<Parsed, 'signedHeaders' | 'payloadHash' | 'queryPairs'>, headers: HeaderMap): string {
+  const canonicalHeaders = parsed.signedHeaders.map((name) => `${name}:${canonicalHeaderValue(headers.get(name) ?? [])}\n`).join('');
+  return [
+    req.method,
+    canonicalUri(req.rawPath),
+    canonicalQuery(parsed.queryPairs),
+    canonicalHeaders,
+    parsed.signedHeaders.join(';'),
+    parsed.payloadHash,
+  ].join('\n');
+}
+
+function canonicalUri(rawPath: string): string {
+  return rawPath === '' ? '/' : uriEncode(decodeOrThrow(rawPath), false);
+}
+
+function canonicalQuery(pairs: ReadonlyArray<readonly [string, string]>): string {
+  return pairs
+    .map(([name, value]) => [uriEncode(Buffer.from(name, 'utf8'), true), uriEncode(Buffer.from(value, 'utf8'), true)] as const)
+    .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
+    .map(([name, value]) => `${name}=${value}`)
+    .join('&');
+}
+
+function canonicalHeaderValue(values: readonly string[]): string {
+  return values.map((v) => v.trim().replace(/\s+/g, ' ')).join(',');
+}
+
+const HEX = '0123456789ABCDEF';
+
+/** The spec's UriEncode: unreserved bytes as they are, '/' kept in paths, everything else %XX. */
+export function uriEncode(bytes: Uint8Array, encodeSlash: boolean): string {
+  let out = '';
+  for (const b of bytes) {
+    const unreserved =
+      (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2d || b === 0x2e || b === 0x5f || b === 0x7e;
+    if (unreserved || (b === 0x2f && !encodeSlash)) out += String.fromCharCode(b);
+    else out += '%' + (HEX[b >> 4] ?? '') + (HEX[b & 15] ?? '');
+  }
+  return out;
+}
+
+export type HeaderMap = ReadonlyMap<string, readonly string[]>;
+
+/** Lower-case name -> every value in order (rawHeaders keeps repeats node would merge). */
+export function headerValues(rawHeaders: readonly string[]): HeaderMap {
+  const map = new Map<string, string[]>();
+  for (let i = 0; i + 1 < rawHeaders.length; i += 2) {
+    const name = (rawHeaders[i] ?? '').toLowerCase();
+    const list = map.get(name) ?? [];
+    list.push(rawHeaders[i + 1] ?? '');
+    map.set(name, list);
+  }
+  return map;
+}
+
+/** Query pairs decoded to strings ('+' stays a plus, as SigV4 signs it). Throws 400 on bad escapes. */
+export function queryPairs(rawQuery: string): Array<[string, string]> {
+  const out: Array<[string, string]> = [];
+  for (const part of rawQuery.split('&')) {
+    if (part === '') continue;
+    const eq = part.indexOf('=');
+    const name = decodeOrThrow(eq < 0 ? part : part.slice(0, eq)).toString('utf8');
+    const value = eq < 0 ? '' : decodeOrThrow(part.slice(eq + 1)).toString('utf8');
+    out.push([name, value]);
+  }
+  return out;
+}
+
+function decodeOrThrow(text: string): Buffer {
+  try {
+    return decodePercent(text);
+  } catch (err) {
+    throw new S3Error(400, 'InvalidURI', `Couldn't parse the specified URI: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+const signingKeys = new Map<string, Buffer>();
+const MAX_CACHED_KEYS = 256;
+
+/** HMAC("AWS4"+secret, date) -> region -> "s3" -> "aws4_request"; cached, since it changes once a day. */
+export function deriveSigningKey(secret: string, scopeDate: string, region: string): Buffer {
+  const cacheKey = `${scopeDate}/${region}/${sha256Hex(secret)}`;
+  const cached = signingKeys.get(cacheKey);
+  if (cached !== undefined) return cached;
+  const kDate = createHmac('sha256', 'AWS4' + secret).update(scopeDate).digest();
+  const kRegion = createHmac('sha256', kDate).update(region).digest();
+  const kService = createHmac('sha256', kRegion).update('s3').digest();
+  const key = createHmac('sha256', kService).update('aws4_request').digest();
+  if (signingKeys.size >= MAX_CACHED_KEYS) signingKeys.clear();
+  signingKeys.set(cacheKey, key);
+  return key;
+}
+
+export function hmacHex(key: Buffer, text: string): string {
+  return createHmac('sha256', key).update(text, 'utf8').digest('hex');
+}
+
+export function sha256Hex(data: string | Uint8Array): string {
+  return createHash('sha256').update(data).digest('hex');
+}
+
+/** Constant-time comparison of two hex signatures. */
+export function sameHex(expected: string, given: string): boolean {
+  const a = Buffer.from(expected, 'latin1');
+  const b = Buffer.from(given.toLowerCase(), 'latin1');
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function malformedAuth(why: string): S3Error {
+  return new S3Error(400, 'AuthorizationHeaderMalformed', `The authorization header is malformed: ${why}`);
+}
+
+function queryAuthError(why: string): S3Error {
+  return new S3Error(400, 'AuthorizationQueryParametersError', `Query-string authentication is malformed: ${why}`);
+}

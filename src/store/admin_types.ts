@@ -1,0 +1,219 @@
+// The control plane as callers see it (docs/CONTROL_PLANE.md): what a fleet
+// asks of a node besides put and get. Types only, plus limits: the server
+// imports this file (never the implementation), so it serves the node and
+// the reference model (testing/model.ts, ModelNode) alike.
+import type { ErrorCode } from '../base/index.js';
+import type { Dependency } from '../dependency/index.js';
+import type { ListOptions, ListResult } from './types.js';
+
+/** Keys in one bulk call. */
+export const MAX_BULK_KEYS = 1000;
+/** Value bytes in one bulk create (values are held in memory whole). */
+export const MAX_BULK_VALUE_BYTES = 64 * 1024 * 1024;
+
+export interface BulkPutEntry {
+  readonly key: Buffer;
+  readonly value: Uint8Array;
+}
+
+/**
+ * applied: the change is visible now and durable once `dependency` is.
+ * absent: (bulk remove) the key had no value; nothing to do.
+ * failed: nothing was changed for this key; `code` says why.
+ */
+export type BulkKeyStatus = 'applied' | 'absent' | 'failed';
+
+export interface BulkKeyOutcome {
+  readonly key: Buffer;
+  readonly status: BulkKeyStatus;
+  /** Failed: the typed error's code ('Internal' for an unexpected error). */
+  readonly code?: ErrorCode | 'Internal';
+  readonly message?: string;
+  /** Applied: persistent once this key's change is durable. */
+  readonly dependency?: Dependency;
+}
+
+export interface BulkResult {
+  /** One outcome per key, in the order of the request. */
+  readonly outcomes: readonly BulkKeyOutcome[];
+  /** The batch's one Dependency: persistent once every applied change is durable (fails if one fails). */
+  readonly dependency: Dependency;
+}
+
+export type DiskServiceState = 'in-service' | 'out-of-service' | 'opening' | 'closing';
+
+export interface DiskStatus {
+  readonly disk: number;
+  /** The data file or device, when the node was opened from files. */
+  readonly path?: string;
+  readonly state: DiskServiceState;
+  /** Why it is out of service (operator, open failure, ...). */
+  readonly reason?: string;
+}
+
+/** A listing of the disks in service; `unavailableDisks` names those whose keys are missing from it. */
+export interface NodeListResult extends ListResult {
+  readonly unavailableDisks: readonly number[];
+}
+
+export type ScrubProblem = 'corrupt' | 'unreadable';
+
+export interface DamagedShard {
+  readonly key: Buffer;
+  readonly disk: number;
+  readonly problem: ScrubProblem;
+  /** The first damaged chunk of the value. */
+  readonly extent: number;
+  readonly offset: number;
+  readonly message: string;
+}
+
+/** A damaged chunk of an LSM run: lookups of keys in it may fail until the run is rewritten. */
+export interface DamagedIndexChunk {
+  readonly disk: number;
+  readonly run: number;
+  readonly extent: number;
+  readonly offset: number;
+  readonly problem: ScrubProblem;
+  readonly message: string;
+}
+
+export interface ScrubCounters {
+  shardsVerified: number;
+  chunksVerified: number;
+  bytesVerified: number;
+  indexChunksVerified: number;
+  damagedShards: number;
+  damagedIndexChunks: number;
+}
+
+export interface ScrubOptions {
+  /** Read at most this many bytes a second per disk (0: no limit). */
+  readonly rateBytesPerSec?: number;
+  /** Called after every verified shard or index chunk, at most every progressEveryMs. */
+  readonly onProgress?: (progress: ScrubProgress) => void;
+  readonly progressEveryMs?: number;
+  readonly signal?: AbortSignal;
+}
+
+export interface ScrubProgress extends ScrubCounters {
+  /** Estimate: the live bytes of the disks when the pass started. */
+  readonly bytesTotal: number;
+  readonly elapsedMs: number;
+}
+
+export interface ScrubReport {
+  /** Every in-service disk was read to the end (none failed, none left service, not stopped). */
+  readonly complete: boolean;
+  readonly counters: ScrubCounters;
+  readonly damaged: readonly DamagedShard[];
+  readonly indexDamage: readonly DamagedIndexChunk[];
+  /** Disks not scrubbed because they were out of service. */
+  readonly skippedDisks: readonly number[];
+  /** Disks whose pass stopped early, and why. */
+  readonly errors: ReadonlyArray<{ readonly disk: number; readonly code: string; readonly message: string }>;
+  readonly startedAtMs: number;
+  readonly elapsedMs: number;
+}
+
+export interface ScrubStatus {
+  readonly state: 'idle' | 'running' | 'done';
+  readonly passes: number;
+  readonly rateBytesPerSec: number;
+  /** The pass running now, or the last one. */
+  readonly progress?: ScrubProgress;
+  /** The report of the last finished pass. */
+  readonly last?: ScrubReport;
+  /** A background pass failed unexpectedly (not a disk error: those are in the report). */
+  readonly error?: string;
+}
+
+/** A key range for export: keys with `prefix`, >= start, < end, > startAfter (each optional). */
+export interface KeyRange {
+  readonly prefix?: Buffer;
+  readonly start?: Buffer;
+  readonly end?: Buffer;
+  /** Resume point: only keys strictly greater (the last key a previous import made durable). */
+  readonly startAfter?: Buffer;
+}
+
+export interface ImportReport {
+  /** Records applied (their puts were taken). */
+  readonly records: number;
+  readonly bytes: number;
+  /** The last key applied. */
+  readonly lastKey?: Buffer;
+  /** Every record up to and including this key is durable: resume with an export from startAfter = this. */
+  readonly durableThrough?: Buffer;
+  /** The end record was read and verified: the stream was whole. */
+  readonly complete: boolean;
+  /** Why the import stopped early. */
+  readonly error?: { readonly code: string; readonly message: string };
+  /** Persistent once every applied record is durable. */
+  readonly dependency: Dependency;
+}
+
+export interface ExtentCounts {
+  readonly free: number;
+  readonly data: number;
+  readonly index: number;
+  readonly meta: number;
+  readonly superblock: number;
+}
+
+export interface DiskStats {
+  readonly disk: number;
+  readonly path?: string;
+  readonly state: DiskServiceState;
+  readonly reason?: string;
+  readonly capacityBytes: number;
+  readonly extentSizeBytes: number;
+  /** Bytes written below the write pointers of every non-free extent. */
+  readonly usedBytes: number;
+  /** Bytes of free extents. */
+  readonly freeBytes: number;
+  /** Framed bytes of the chunks of committed values, plus those of live index runs. */
+  readonly liveBytes: number;
+  readonly liveDataBytes: number;
+  readonly liveIndexBytes: number;
+  /** Written data bytes no committed value references: what reclamation can take back. */
+  readonly reclaimableBytes: number;
+  readonly extents: ExtentCounts;
+  /** Committed shards (kept incrementally by the commit path, rebuilt at open). */
+  readonly shardCount: number;
+}
+
+export interface NodeStats {
+  readonly disks: readonly DiskStats[];
+  /** Sums over the disks in service. */
+  readonly total: Omit<DiskStats, 'disk' | 'path' | 'state' | 'reason' | 'extentSizeBytes'>;
+  readonly disksInService: number;
+}
+
+export interface ReclaimRequest {
+  readonly maxExtents?: number;
+  readonly maxLiveRatio?: number;
+}
+
+/** The control plane of a node (ShardNode; ModelNode in testing/). */
+export interface AdminApi {
+  bulkPut(entries: readonly BulkPutEntry[]): Promise<BulkResult>;
+  bulkDelete(keys: readonly Buffer[]): Promise<BulkResult>;
+  disks(): DiskStatus[];
+  takeOutOfService(disk: number, reason?: string): Promise<DiskStatus>;
+  returnToService(disk: number): Promise<DiskStatus>;
+  /** Like list, over the disks in service only; never fails for a disk out of service. */
+  listAvailable(options?: ListOptions): Promise<NodeListResult>;
+  /** One pass now; resolves with its report. */
+  scrub(options?: ScrubOptions): Promise<ScrubReport>;
+  /** Start a background pass (no-op if one is running); returns the status. */
+  startScrub(options?: ScrubOptions): ScrubStatus;
+  scrubStatus(): ScrubStatus;
+  /** Scrub counters summed over every finished pass since the node opened (metrics). */
+  scrubTotals(): ScrubCounters;
+  /** The migration stream (docs/format/migration.md) of the keys in `range`. */
+  exportRange(range: KeyRange): AsyncIterable<Buffer>;
+  importStream(source: AsyncIterable<Uint8Array>): Promise<ImportReport>;
+  nodeStats(): NodeStats;
+  reclaimNow(request: ReclaimRequest): Promise<number>;
+}

@@ -1,0 +1,310 @@
+// Concurrency harnesses: several logical clients and background work run
+// against one DiskStore on a SimDisk, with every interleaving decided by
+// the SimScheduler (IO completions, client steps, timers, random numbers).
+// A schedule token replays a run exactly.
+//
+// Strategy: each harness is small and named after the race it hunts
+// (HARNESSES below): a few clients issue put / get / delete / list on a
+// handful of overlapping keys, yielding to the scheduler between calls,
+// while a background task runs index flushes, compactions, reclamations or
+// checkpoints. Every call is recorded (invocation, response) in a history.
+// Optionally a crasher task cuts the power at a scheduler-chosen point
+// while calls are in flight; the store is then reopened on the crash image.
+//
+// Invariants:
+// 1. The history is linearizable against the sequential model (a map),
+//    calls in flight at the crash having unknown outcomes.
+// 2. After a crash, the recovered contents are explainable: the mutations
+//    whose Dependency was persistent at the crash keep their outcome, the
+//    others may or may not have taken effect (unknown outcome, effective
+//    before the crash), and a read of every key after recovery must
+//    linearize with them. This covers persistence (a persistent put is
+//    never lost or replaced by an older value) and atomicity.
+// 3. Without a crash, close() leaves every Dependency persistent.
+// 4. No stall: pending calls with nothing runnable is a deadlock.
+import { ShardStoreError } from '../../src/base/index.js';
+import type { Dependency } from '../../src/dependency/index.js';
+import { formatDiskStore, openDiskStore } from '../../src/store/index.js';
+import type { DiskStore, FormatOptions } from '../../src/store/index.js';
+import { SMALL_CONFIG, formatOptions } from '../conformance.js';
+import type { Rng } from '../rng.js';
+import { SimDisk } from '../sim_disk.js';
+import type { CrashMode } from '../sim_disk.js';
+import { HistoryRecorder, formatOperation, outputOfError } from './history.js';
+import type { KvInput, KvOperation, KvOutput } from './history.js';
+import { checkLinearizable } from './linearizability.js';
+import { SimScheduler } from './scheduler.js';
+import type { TaskContext } from './scheduler.js';
+
+export type BackgroundOp = 'commit' | 'flush' | 'compact' | 'reclaim' | 'checkpoint';
+
+export interface Harness {
+  readonly name: string;
+  readonly clients: number;
+  readonly callsPerClient: number;
+  /** Keys the clients share (few: they must collide). */
+  readonly keys: number;
+  /** Puts' sizes: up to this many bytes. */
+  readonly maxValueBytes: number;
+  readonly background: readonly BackgroundOp[];
+  /** Weights of put, get, delete, list. */
+  readonly mix: readonly [number, number, number, number];
+  readonly crash: boolean;
+  /** Key length: long keys make index runs big, so index extents fill and roll. */
+  readonly keyBytes: number;
+}
+
+const BASE = { clients: 3, callsPerClient: 8, keys: 4, maxValueBytes: 14_000, crash: false, keyBytes: 2 } as const;
+
+/** Small harnesses, each named after what it hunts. */
+export const HARNESSES: readonly Harness[] = [
+  { ...BASE, name: 'reclaim-vs-put', background: ['reclaim', 'reclaim', 'commit', 'reclaim'], mix: [5, 3, 2, 0] },
+  {
+    ...BASE,
+    name: 'compaction-vs-reclaim',
+    background: ['flush', 'compact', 'flush', 'compact', 'reclaim', 'flush', 'compact'],
+    mix: [6, 2, 1, 1],
+    keys: 6,
+    keyBytes: 1000,
+    maxValueBytes: 100,
+  },
+  { ...BASE, name: 'write-vs-flush', background: ['flush', 'checkpoint', 'flush', 'commit'], mix: [5, 4, 1, 0] },
+  { ...BASE, name: 'list-vs-delete', background: ['commit', 'flush', 'commit'], mix: [3, 1, 3, 3] },
+  { ...BASE, name: 'crash-during-reclaim', background: ['reclaim', 'flush', 'reclaim', 'compact'], mix: [5, 2, 2, 1], crash: true },
+  { ...BASE, name: 'crash-during-writes', background: ['commit', 'flush', 'checkpoint'], mix: [6, 2, 2, 0], crash: true },
+];
+
+export interface HarnessResult {
+  readonly ok: boolean;
+  readonly message: string;
+  readonly token: string;
+  readonly calls: number;
+  readonly crashStates: number;
+  readonly steps: number;
+}
+
+interface Run {
+  disk: SimDisk;
+  store: DiskStore;
+  crashed: boolean;
+  crashTime: number;
+  readonly rec: HistoryRecorder;
+  readonly deps: Map<number, Dependency>;
+  readonly options: FormatOptions;
+  failure: string | undefined;
+  /** Clients and background tasks still running. */
+  running: number;
+  /** Called when `running` drops to zero. */
+  onIdle: () => void;
+}
+
+function keyOf(i: number, keyBytes = 2): Buffer {
+  const name = Buffer.from(`k${i}`);
+  return name.length >= keyBytes ? name : Buffer.concat([name, Buffer.alloc(keyBytes - name.length, 0x2e)]);
+}
+
+function valueFor(rng: Rng, max: number): Buffer {
+  const size = rng.pick([0, 1, 4095, 4096, 6000, 6001, rng.int(0, max)]);
+  return rng.bytes(Math.min(size, max));
+}
+
+function pickInput(rng: Rng, h: Harness): KvInput {
+  const [p, g, d, l] = h.mix;
+  const r = rng.int(0, p + g + d + l - 1);
+  const key = keyOf(rng.int(0, h.keys - 1), h.keyBytes);
+  if (r < p) return { kind: 'put', key, value: valueFor(rng, h.maxValueBytes) };
+  if (r < p + g) return { kind: 'get', key };
+  if (r < p + g + d) return { kind: 'delete', key };
+  return { kind: 'list', prefix: Buffer.from('k'), limit: rng.int(1, h.keys + 1) };
+}
+
+/** Issue one call; returns its output. Durability is awaited for half of the puts. */
+async function call(run: Run, id: number, input: KvInput, rng: Rng): Promise<KvOutput> {
+  const store = run.store;
+  switch (input.kind) {
+    case 'put': {
+      const dep = await store.put(input.key, input.value);
+      run.deps.set(id, dep);
+      if (rng.bool()) await dep.persisted();
+      return { kind: 'ok' };
+    }
+    case 'get':
+      return { kind: 'value', value: await store.get(input.key) };
+    case 'delete': {
+      run.deps.set(id, await store.delete(input.key));
+      return { kind: 'ok' };
+    }
+    case 'list': {
+      const r = await store.list({ ...(input.prefix === undefined ? {} : { prefix: input.prefix }), ...(input.limit === undefined ? {} : { limit: input.limit }) });
+      return { kind: 'keys', keys: r.shards.map((s) => s.key), truncated: r.truncated };
+    }
+  }
+}
+
+function client(run: Run, h: Harness, c: number, rng: Rng) {
+  return finishing(run, async (ctx: TaskContext): Promise<void> => {
+    for (let i = 0; i < h.callsPerClient && !run.crashed; i++) {
+      await ctx.yield();
+      if (run.crashed) return;
+      const input = pickInput(rng, h);
+      const id = run.rec.invoke(c, input);
+      try {
+        const output = await call(run, id, input, rng);
+        if (!run.crashed) run.rec.respond(id, output);
+      } catch (err: unknown) {
+        if (run.crashed) return;
+        // No faults are injected here: the only error a call may end with
+        // is NotFound. Corruption or an IO error means the engine read
+        // something it should not have (a reset extent, a stale locator).
+        if (!(err instanceof ShardStoreError) || err.code !== 'NotFound') throw err;
+        run.rec.respond(id, outputOfError(err));
+      }
+    }
+  });
+}
+
+/** Count a task as running until its body ends. */
+function finishing(run: Run, body: (ctx: TaskContext) => Promise<void>) {
+  run.running++;
+  return async (ctx: TaskContext): Promise<void> => {
+    try {
+      await body(ctx);
+    } finally {
+      run.running--;
+      if (run.running === 0) run.onIdle();
+    }
+  };
+}
+
+/** Invariant 3: once the clients and background work are done, a clean close leaves every dependency persistent. */
+function closer(run: Run) {
+  // Not a busy wait: under PCT a yielding loop with the top priority
+  // would starve the very tasks it waits for.
+  const idle = new Promise<void>((resolve) => {
+    run.onIdle = resolve;
+  });
+  return async (): Promise<void> => {
+    await idle;
+    if (run.crashed) return;
+    try {
+      await run.store.close();
+    } catch (err: unknown) {
+      if (run.crashed) return; // the power went while closing
+      throw err;
+    }
+    if (run.crashed) return;
+    const pending = [...run.deps.values()].filter((d) => !d.isPersistent()).length;
+    if (pending > 0) run.failure = `${pending} dependencies not persistent after a clean close`;
+  };
+}
+
+function background(run: Run, h: Harness) {
+  return finishing(run, async (ctx: TaskContext): Promise<void> => {
+    for (const op of h.background) {
+      await ctx.yield();
+      if (run.crashed) return;
+      try {
+        if (op === 'commit') await run.store.log.drain();
+        else if (op === 'flush') await run.store.flush();
+        else if (op === 'compact') await run.store.compact();
+        else if (op === 'reclaim') await run.store.reclaim({ maxExtents: 2, maxLiveRatio: 1 });
+        else await run.store.checkpoint();
+      } catch (err: unknown) {
+        if (run.crashed) return;
+        throw err;
+      }
+    }
+  });
+}
+
+/** Cut the power after `delay` scheduler turns; then reopen and check recovery (invariant 2). */
+function crasher(run: Run, rng: Rng, delay: number) {
+  return async (ctx: TaskContext): Promise<void> => {
+    for (let i = 0; i < delay; i++) await ctx.yield();
+    const before = run.rec.history().length;
+    run.crashTime = before;
+    const persistent = new Set<number>();
+    for (const [id, dep] of run.deps) if (dep.isPersistent()) persistent.add(id);
+    run.crashed = true;
+    run.rec.crash();
+    run.store.abandon();
+    const mode = rng.pick<CrashMode>(['drop-all', 'keep-all', 'subset', 'torn']);
+    run.disk = run.disk.crash(rng.fork('crash'), mode).disk;
+    run.store = await openDiskStore(run.disk, run.options);
+    const problem = await checkRecovery(run, persistent);
+    if (problem !== undefined) run.failure = `after a crash (${mode}): ${problem}`;
+  };
+}
+
+/** Invariant 2: recovered contents linearize with the mutations, the non-persistent ones of unknown outcome. */
+async function checkRecovery(run: Run, persistent: ReadonlySet<number>): Promise<string | undefined> {
+  const ops = run.rec.history();
+  const end = Math.max(0, ...ops.map((o) => (Number.isFinite(o.ret) ? o.ret : o.call))) + 1;
+  const mutations: KvOperation[] = ops
+    .filter((o) => o.input.kind === 'put' || o.input.kind === 'delete')
+    .filter((o) => o.output.kind !== 'not-found')
+    .map((o) => (persistent.has(o.id) && o.output.kind === 'ok' ? o : { ...o, output: { kind: 'unknown' }, ret: end }));
+  const keys = new Set(ops.flatMap((o) => ('key' in o.input ? [o.input.key.toString('latin1')] : [])));
+  let t = end + 1;
+  let id = Math.max(0, ...ops.map((o) => o.id)) + 1;
+  const reads: KvOperation[] = [];
+  for (const k of keys) {
+    const key = Buffer.from(k, 'latin1');
+    let output: KvOutput;
+    try {
+      output = { kind: 'value', value: await run.store.get(key) };
+    } catch (err: unknown) {
+      output = outputOfError(err);
+    }
+    reads.push({ id: id++, clientId: 1000, input: { kind: 'get', key }, output, call: t, ret: t + 1 });
+    t += 2;
+  }
+  const result = checkLinearizable([...mutations, ...reads], { budgetMs: 5000 });
+  if (result.outcome === 'violation') return `${result.violation.message}\n${result.violation.ops.map(formatOperation).join('\n')}`;
+  return undefined;
+}
+
+/**
+ * Before the clients start: every key gets a multi-chunk value, and half of
+ * them a second one, so data extents hold live and dead chunks and
+ * reclamation has victims from the first call on. Recorded like any call.
+ */
+async function prefill(run: Run, h: Harness, rng: Rng): Promise<void> {
+  for (let round = 0; round < 2; round++) {
+    for (let k = round; k < h.keys; k += round + 1) {
+      const input: KvInput = { kind: 'put', key: keyOf(k, h.keyBytes), value: rng.bytes(rng.int(12_000, 24_000)) };
+      const id = run.rec.invoke(99, input);
+      const dep = await run.store.put(input.key, input.value);
+      run.deps.set(id, dep);
+      await dep.persisted();
+      run.rec.respond(id, { kind: 'ok' });
+    }
+  }
+}
+
+/** Run one harness under one schedule. */
+export async function runHarness(h: Harness, token: string): Promise<HarnessResult> {
+  const sched = new SimScheduler(token, { maxSteps: 200_000 });
+  const rng = sched.rng('workload');
+  // Room in the manifest for runs of 1,000-byte keys (each run descriptor carries its first and last key).
+  const options: FormatOptions = { ...formatOptions(SMALL_CONFIG, sched.rng('chunk-ids')), clock: sched.clock, background: false, maxManifestBytes: 128 * 1024 };
+  const disk = new SimDisk({ sizeBytes: SMALL_CONFIG.diskSizeBytes, pageSizeBytes: SMALL_CONFIG.pageSizeBytes, fillSeed: 1, scheduler: sched.ioScheduler });
+  const run: Run = { disk, store: undefined as unknown as DiskStore, crashed: false, crashTime: 0, rec: new HistoryRecorder(), deps: new Map(), options, failure: undefined, running: 0, onIdle: () => undefined };
+  sched.spawn('main', async () => {
+    run.store = await formatDiskStore(run.disk, options);
+    await prefill(run, h, rng.fork('prefill'));
+    for (let c = 0; c < h.clients; c++) sched.spawn(`client${c}`, client(run, h, c, rng.fork(`client${c}`)));
+    sched.spawn('background', background(run, h));
+    sched.spawn('closer', closer(run));
+    if (h.crash) sched.spawn('crasher', crasher(run, rng.fork('crasher'), rng.int(1, h.clients * h.callsPerClient * 3)));
+  });
+  const report = await sched.run();
+  const base = { token, calls: run.rec.history().length, crashStates: h.crash && run.crashed ? 1 : 0, steps: report.steps };
+  if (report.outcome !== 'ok') return { ...base, ok: false, message: `${report.outcome}: ${report.message}` };
+  if (run.failure !== undefined) return { ...base, ok: false, message: run.failure };
+  const lin = checkLinearizable(run.rec.history(), { budgetMs: 5000 });
+  if (lin.outcome === 'violation') {
+    return { ...base, ok: false, message: `not linearizable: ${lin.violation.message}\n${lin.violation.ops.map(formatOperation).join('\n')}` };
+  }
+  return { ...base, ok: true, message: lin.outcome === 'unknown' ? `linearizability unknown: ${lin.reason}` : 'ok' };
+}

@@ -1,0 +1,104 @@
+// Broken variants that only concurrent executions expose: each needs a
+// client's operation to interleave with background work (a put racing a
+// reclamation, a listing racing a commit, a read racing a reset, a
+// compaction racing the reclamation of index extents).
+import { locatorEquals } from '../../src/chunk/index.js';
+import { Dependency, Latch } from '../../src/dependency/index.js';
+import type { IndexValue, LsmIndex } from '../../src/index/index.js';
+import type { Relocation } from '../../src/reclaim/index.js';
+import { CommitLog } from '../../src/store/commit_log.js';
+import type { StagedMutation } from '../../src/store/commit_log.js';
+import { ReadTracker } from '../../src/store/read_tracker.js';
+import { DiskStore } from '../../src/store/index.js';
+import { ExtentOwner } from '../../src/extent/index.js';
+import { patch } from './mutant.js';
+import type { Mutant } from './mutant.js';
+
+interface CommitLogInternals {
+  committing: Map<string, StagedMutation & { latch: Latch; superseded: readonly Latch[] }>;
+  index: LsmIndex;
+  staged: Map<string, StagedMutation>;
+}
+
+/**
+ * A relocation forgets to check that the key still points at the original
+ * chunk (the -1 of a failed search is taken as "the first chunk"): a put
+ * that raced the reclamation gets a chunk of the old value spliced in.
+ */
+export const relocationIgnoresNewerPut: Mutant = {
+  name: 'relocation-ignores-newer-put',
+  bugClass: 'reclamation evacuates a chunk while a put of the same key completes',
+  caughtBy: 'concurrency',
+  install: () =>
+    patch(CommitLog.prototype as unknown as { applyRelocations: (r: readonly Relocation[]) => Promise<void> }, 'applyRelocations', () =>
+      async function (this: CommitLogInternals, relocations: readonly Relocation[]): Promise<void> {
+        for (const r of relocations) {
+          const k = r.key.toString('latin1');
+          const staged = this.committing.get(k);
+          const current: IndexValue | null | undefined = staged !== undefined ? staged.value : await this.index.lookup(r.key);
+          if (current === null || current === undefined || current.chunks.length === 0) continue;
+          const at = Math.max(0, current.chunks.findIndex((c) => locatorEquals(c, r.from)));
+          const chunks = current.chunks.slice();
+          chunks[at] = r.to;
+          const dataDependency = (staged?.dataDependency ?? Dependency.none).and(r.dependency);
+          const value = { sizeBytes: current.sizeBytes, chunks };
+          this.committing.set(k, { key: r.key, value, dataDependency, latch: staged?.latch ?? new Latch('relocation'), superseded: staged?.superseded ?? [] });
+        }
+      },
+    ),
+};
+
+/** A listing merges only the staged mutations, not the ones being committed: a key deleted in that cycle comes back. */
+export const listIgnoresCommitting: Mutant = {
+  name: 'list-ignores-committing',
+  bugClass: 'list returns a key already deleted (list vs commit race)',
+  caughtBy: 'concurrency',
+  install: () =>
+    patch(CommitLog.prototype, 'overlayEntries', () =>
+      function (this: CommitLogInternals): StagedMutation[] {
+        return [...this.staged.values()];
+      },
+    ),
+};
+
+/** Reads are not tracked: reclamation resets an extent a streaming read still holds locators into. */
+export const readsNotTracked: Mutant = {
+  name: 'reads-not-tracked',
+  bugClass: 'a locator invalidated by a reclaim/read race',
+  caughtBy: 'concurrency',
+  install: () => {
+    const restoreBegin = patch(ReadTracker.prototype, 'begin', () => () => (): void => undefined);
+    const restoreDrained = patch(ReadTracker.prototype, 'drained', () => (): Promise<void> => Promise.resolve());
+    return () => {
+      restoreBegin();
+      restoreDrained();
+    };
+  },
+};
+
+/**
+ * Index extents are judged by the installed runs alone: the chunks of a run
+ * being written by a flush or compaction (not recorded yet), and the open
+ * extent, look dead and get reset under the job.
+ */
+export const indexReclaimDuringCompaction: Mutant = {
+  name: 'index-reclaim-during-compaction',
+  bugClass: 'compaction output reclaimed before it is recorded (reclaim vs compaction race)',
+  caughtBy: 'concurrency',
+  install: () =>
+    patch(DiskStore.prototype, 'reclaimIndexExtents', () =>
+      function (this: DiskStore): number {
+        const extents = this.parts.extents;
+        const live = new Set(this.parts.index.runs().flatMap((r) => r.extents.map((e) => e.extent)));
+        let n = 0;
+        for (const e of extents.extentsOwnedBy(ExtentOwner.Index)) {
+          if (live.has(e) || extents.durableWritePointer(e) !== extents.writePointer(e)) continue;
+          extents.reset(e, this.log.nextCycle());
+          n++;
+        }
+        return n;
+      },
+    ),
+};
+
+export const CONCURRENCY_MUTANTS: readonly Mutant[] = [relocationIgnoresNewerPut, listIgnoresCommitting, readsNotTracked, indexReclaimDuringCompaction];

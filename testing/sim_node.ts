@@ -1,0 +1,126 @@
+// A ShardNode of NODE_DISKS simulated disks, for the node-level checks
+// (node conformance, node crashes, listing stability, scrub, migration).
+//
+// Each disk's IO goes through a Gate: open, every IO completes at once (as
+// the simulated disk does alone); holding, its writes and flushes stay in
+// flight until released or until a crash, while reads still complete (so a
+// lookup never waits on a held disk). Holding one disk while the other
+// commits is how a check gets a crash between two disks' group commits.
+import { openDiskStore, formatDiskStore, ShardNode } from '../src/store/index.js';
+import type { DiskOpener, DiskStore } from '../src/store/index.js';
+import { formatOptions } from './conformance.js';
+import type { EngineConfig } from './conformance.js';
+import { NODE_DISKS } from './ops.js';
+import { Rng } from './rng.js';
+import type { CrashMode, SimIo } from './sim_disk.js';
+import { SimDisk } from './sim_disk.js';
+
+export class Gate {
+  private held: Array<() => void> = [];
+  holding = false;
+
+  readonly scheduler = (io: SimIo, complete: () => void): void => {
+    if (this.holding && io.kind !== 'read') this.held.push(complete);
+    else complete();
+  };
+
+  hold(): void {
+    this.holding = true;
+  }
+
+  /** Complete every held IO, in issue order, and stop holding. */
+  release(): void {
+    this.holding = false;
+    const held = this.held;
+    this.held = [];
+    for (const complete of held) complete();
+  }
+
+  /** After a crash the held IOs are gone with the disk. */
+  drop(): void {
+    this.holding = false;
+    this.held = [];
+  }
+}
+
+export class SimNode {
+  readonly gates: Gate[];
+  private current: ShardNode | undefined;
+
+  private constructor(
+    readonly disks: SimDisk[],
+    private readonly config: EngineConfig,
+    private readonly rng: Rng,
+    gates: Gate[],
+  ) {
+    this.gates = gates;
+  }
+
+  get node(): ShardNode {
+    if (this.current === undefined) throw new Error('SimNode used before create() finished');
+    return this.current;
+  }
+
+  static async create(config: EngineConfig, seed: number, diskCount = NODE_DISKS): Promise<SimNode> {
+    const rng = new Rng(seed);
+    const gates = Array.from({ length: diskCount }, () => new Gate());
+    const disks = gates.map((g, i) => new SimDisk({ sizeBytes: config.diskSizeBytes, pageSizeBytes: config.pageSizeBytes, fillSeed: `${seed}-${i}`, scheduler: g.scheduler }));
+    const sim = new SimNode(disks, config, rng, gates);
+    const nodeId = { low: 0x51, high: seed >>> 0 };
+    const stores: DiskStore[] = [];
+    for (const [i, disk] of disks.entries()) {
+      stores.push(await formatDiskStore(disk, { ...formatOptions(config, rng.fork(`chunk-ids-${i}`)), nodeId, diskIndex: i, diskCount }));
+    }
+    sim.current = new ShardNode(stores, { reopen: sim.opener() });
+    return sim;
+  }
+
+  /** Reopen disk i with full recovery, on a fresh handle of the same media. */
+  opener(): DiskOpener {
+    return async (i: number): Promise<DiskStore> => {
+      const disk = this.disks[i]?.clone();
+      if (disk === undefined) throw new RangeError(`no disk ${i}`);
+      this.disks[i] = disk;
+      return openDiskStore(disk, formatOptions(this.config, this.rng.fork(`chunk-ids-${i}`)));
+    };
+  }
+
+  /** Disks not in service now. */
+  outDisks(): number[] {
+    return this.node.disks().filter((d) => d.state !== 'in-service').map((d) => d.disk);
+  }
+
+  /** Clean restart: close, then reopen every disk (those out stay out if `keepOut`). */
+  async restart(keepOut: boolean): Promise<void> {
+    const out = keepOut ? this.outDisks() : [];
+    await this.node.close();
+    await this.reopen(out);
+  }
+
+  /** Power cut: every disk keeps, of its unflushed writes, what `mode` says; then reopen. */
+  async crash(mode: CrashMode, crashSeed: number, keepOut: boolean): Promise<void> {
+    const out = keepOut ? this.outDisks() : [];
+    this.node.abandon();
+    for (const [i, disk] of this.disks.entries()) {
+      this.disks[i] = disk.crash(this.rng.fork(`crash-${crashSeed}-${i}`), mode).disk;
+      this.gates[i]?.drop();
+    }
+    await this.reopen(out);
+  }
+
+  private async reopen(out: readonly number[]): Promise<void> {
+    const open = this.opener();
+    const stores: Array<DiskStore | undefined> = [];
+    const reasons = new Map<number, string>();
+    for (let i = 0; i < this.disks.length; i++) {
+      if (out.includes(i)) reasons.set(i, 'kept out of service at open');
+      else stores[i] = await open(i);
+    }
+    this.current = new ShardNode(Array.from({ length: this.disks.length }, (_, i) => stores[i]), { reopen: open, reasons });
+  }
+
+  /** Wait until every in-service disk has committed what is staged. */
+  async drain(): Promise<void> {
+    await Promise.all(this.node.stores.map((s) => s.log.drain()));
+  }
+}
