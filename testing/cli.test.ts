@@ -69,7 +69,7 @@ void test('serve options: defaults, then environment, then flags', () => {
   // them (empty ones do not), that flags override variables, and the
   // --path / --disks agreement rule.
   const defaults = config([]);
-  assert.deepEqual(defaults.node, { dataDir: './data', disks: 1, diskSizeBytes: GiB, extentSizeBytes: 64 * MiB });
+  assert.deepEqual(defaults.node, { dataDir: './data', disks: 1, diskSizeBytes: 16 * GiB, extentSizeBytes: 64 * MiB });
   assert.equal(defaults.host, '127.0.0.1');
   assert.equal(defaults.port, DEFAULT_PORT);
   assert.equal(defaults.port, 7380);

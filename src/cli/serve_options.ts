@@ -25,7 +25,7 @@ interface OptionSpec {
 const OPTIONS: readonly OptionSpec[] = [
   { name: 'data-dir', value: 'dir', help: 'folder of the data files (created if missing)', defaultText: './data' },
   { name: 'disks', value: 'n', help: `number of disks (data files), 1..${MAX_DISKS}; fixed at creation`, defaultText: '1' },
-  { name: 'disk-size', value: 'size', help: 'size of each data file when created (sparse)', defaultText: '1GiB' },
+  { name: 'disk-size', value: 'size', help: 'size of each data file when created (sparse)', defaultText: '16GiB' },
   { name: 'extent-size', value: 'size', help: 'extent size when created', defaultText: '64MiB' },
   { name: 'path', value: 'file', help: 'a data file or block device instead of <data-dir>/disk-N.dat; repeat for more disks (env: comma-separated)' },
   { name: 'host', value: 'addr', help: 'address to listen on (0.0.0.0 for every interface)', defaultText: '127.0.0.1' },
@@ -175,7 +175,7 @@ function nodeOptions(pick: (name: string) => string | undefined, paths: string[]
   return {
     dataDir: pick('data-dir') ?? './data',
     disks,
-    diskSizeBytes: parseSizeBytes(pick('disk-size') ?? '1GiB', 'disk-size'),
+    diskSizeBytes: parseSizeBytes(pick('disk-size') ?? '16GiB', 'disk-size'),
     extentSizeBytes: parseSizeBytes(pick('extent-size') ?? '64MiB', 'extent-size'),
     ...(paths !== undefined ? { paths } : {}),
   };

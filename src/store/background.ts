@@ -7,6 +7,8 @@ import type { Clock } from '../base/index.js';
 
 export interface BackgroundHost {
   needsCompaction(): boolean;
+  /** Some data extent is almost all dead (worth reclaiming even without space pressure). */
+  hasNearlyDeadExtent(maxLiveRatio: number): boolean;
   compact(): Promise<void>;
   reclaim(options: { maxExtents: number; maxLiveRatio: number }): Promise<number>;
   readonly freeExtents: number;
@@ -25,9 +27,15 @@ export interface BackgroundPolicy {
   readonly clock: Clock;
 }
 
+/** Extents at most this live are reclaimed even when space is plentiful (deleted data comes back). */
+export const IDLE_RECLAIM_MAX_LIVE_RATIO = 0.1;
+/** Puts and deletes between two looks at whether background work is wanted (the look costs O(extents)). */
+const KICKS_PER_LOOK = 32;
+
 export class Background {
   private running: Promise<void> | undefined;
   private stopped = false;
+  private kicks = 0;
   readonly counters = { runs: 0, errors: 0 };
 
   constructor(
@@ -35,8 +43,11 @@ export class Background {
     private readonly policy: BackgroundPolicy,
   ) {}
 
-  kick(): void {
-    if (!this.policy.background || this.stopped || this.running !== undefined || !this.wanted()) return;
+  /** A put or delete happened (`force`: space ran out); start background work if it is wanted. */
+  kick(force = false): void {
+    if (!this.policy.background || this.stopped || this.running !== undefined) return;
+    if (!force && this.kicks++ % KICKS_PER_LOOK !== 0) return;
+    if (!this.wanted()) return;
     this.running = this.loop().finally(() => {
       this.running = undefined;
     });
@@ -52,7 +63,11 @@ export class Background {
   }
 
   private wanted(): boolean {
-    return this.host.needsCompaction() || this.host.freeExtents < this.policy.reclaimBelowFreeExtents;
+    return this.host.needsCompaction() || this.underPressure() || this.host.hasNearlyDeadExtent(IDLE_RECLAIM_MAX_LIVE_RATIO);
+  }
+
+  private underPressure(): boolean {
+    return this.host.freeExtents < this.policy.reclaimBelowFreeExtents;
   }
 
   private async loop(): Promise<void> {
@@ -61,8 +76,9 @@ export class Background {
     while (!this.stopped && this.wanted()) {
       try {
         if (this.host.needsCompaction()) await this.host.compact();
-        if (this.host.freeExtents < this.policy.reclaimBelowFreeExtents) {
-          const n = await this.host.reclaim({ maxExtents: 1, maxLiveRatio: this.policy.reclaimMaxLiveRatio });
+        const ratio = this.underPressure() ? this.policy.reclaimMaxLiveRatio : IDLE_RECLAIM_MAX_LIVE_RATIO;
+        if (this.underPressure() || this.host.hasNearlyDeadExtent(ratio)) {
+          const n = await this.host.reclaim({ maxExtents: 1, maxLiveRatio: ratio });
           if (n === 0 && !this.host.needsCompaction()) return;
           await this.policy.clock.sleep(this.policy.reclaimPauseMs);
         }

@@ -76,6 +76,7 @@ export class DiskStore implements ShardApi {
     this.background = new Background(
       {
         needsCompaction: () => parts.index.stats().runsPerLevel.some((n) => n >= this.options.compactionFanIn),
+        hasNearlyDeadExtent: (ratio) => this.reclaimer.victims(ratio).length > 0,
         compact: () => this.compact(),
         reclaim: (o) => this.reclaimer.reclaim(o),
         get freeExtents(): number {
@@ -150,7 +151,7 @@ export class DiskStore implements ShardApi {
       return staged;
     } catch (err: unknown) {
       // Chunks already written for this value are garbage; reclamation takes them back.
-      if (err instanceof NoSpaceError) this.background.kick();
+      if (err instanceof NoSpaceError) this.background.kick(true);
       throw err;
     } finally {
       // Staged (the overlay now names the chunks, so evacuation moves them) or failed (garbage).
@@ -335,12 +336,40 @@ export class DiskStore implements ShardApi {
   }
 }
 
-async function* tracked(body: AsyncGenerator<Buffer>, end: () => void): AsyncGenerator<Buffer> {
-  try {
-    yield* body;
-  } finally {
-    end();
-  }
+function isDone(r: unknown): boolean {
+  return typeof r === 'object' && r !== null && 'done' in r && r.done === true;
+}
+
+/**
+ * A body that ends its read's registration when it is consumed, fails, or
+ * is closed with return() — even before its first next(), where a
+ * generator's `finally` would never run and the registration would block
+ * reclamation for good.
+ */
+function tracked(body: AsyncGenerator<Buffer>, end: () => void): AsyncGenerator<Buffer> {
+  const finish = async <T>(p: Promise<T>): Promise<T> => {
+    try {
+      const r = await p;
+      if (isDone(r)) end();
+      return r;
+    } catch (err: unknown) {
+      end();
+      throw err;
+    }
+  };
+  const it: AsyncGenerator<Buffer> = {
+    next: () => finish(body.next()),
+    return: (value?: unknown) => {
+      end();
+      return body.return(value);
+    },
+    throw: (err?: unknown) => {
+      end();
+      return body.throw(err);
+    },
+    [Symbol.asyncIterator]: () => it,
+  };
+  return it;
 }
 
 export function checkKey(key: Buffer): void {
