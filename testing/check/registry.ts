@@ -43,6 +43,11 @@ export const SUITES: readonly SuiteEntry[] = [
     load: async (): Promise<Suite> => (await import('./node_suites.js')).nodeCrashSuite,
   },
   {
+    name: 'scrub-faults',
+    summary: 'the fault alphabet plus scrub passes, the disk failing part way: no false alarm, no missed damaged shard',
+    load: async (): Promise<Suite> => (await import('./scrub_faults_suite.js')).scrubFaultsSuite,
+  },
+  {
     name: 'fuzz',
     summary: 'every on-disk and request decoder fed random and mutated bytes: a value or a typed error',
     load: async (): Promise<Suite> => (await import('./fuzz_suite.js')).fuzzSuite,
