@@ -29,7 +29,7 @@ import { runSyncVerify } from './groups/sync_verify.js';
 import { describeMachine } from './lib/machine.js';
 import { dropPageCache, loadTriple } from './lib/os.js';
 import type { Row } from './lib/protocol.js';
-import { evaluateTargets, markdownTable, rateRows, targetsTable, terminalTable } from './lib/report.js';
+import { evaluateTargets, markdownTable, pivotTables, rateRows, targetsTable, terminalTable } from './lib/report.js';
 import { describeRow } from './lib/rows.js';
 import { throughputSvg } from './lib/svg.js';
 import { GiB, KiB, MiB } from './lib/task.js';
@@ -179,7 +179,7 @@ async function main(): Promise<void> {
   await writeFile(`${base}.svg`, throughputSvg(rated, caption) + '\n');
   await writeFile(
     `${base}.md`,
-    `${caption}\n\n${targetsTable(targets, true)}\n\n${markdownTable(rated)}\n\n${skipped.map((s) => `- skipped: ${s.what}: ${s.reason}`).join('\n')}\n`,
+    `${caption}\n\n${targetsTable(targets, true)}\n\nops/s by system (best raw row as "raw limit"):\n\n${pivotTables(rated)}\n\nEvery row:\n\n${markdownTable(rated)}\n\n${skipped.map((s) => `- skipped: ${s.what}: ${s.reason}`).join('\n')}\n`,
   );
   process.stdout.write(`\n${terminalTable(rated)}\n\nTargets (issue 6):\n${targetsTable(targets, false)}\n`);
   if (skipped.length > 0) process.stdout.write(`\nSkipped:\n${skipped.map((s) => `  ${s.what}: ${s.reason}`).join('\n')}\n`);

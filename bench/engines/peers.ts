@@ -69,7 +69,7 @@ type LevelCtor = new (location: string, options: Record<string, unknown>) => Lev
 export const classicLevelSpec: EngineSpec = {
   name: 'classic-level',
   kind: 'peer',
-  durability: `classic-level ${safeVersion('classic-level')} (LevelDB), default options (4 MiB write buffer, snappy); put/del with { sync: true } (log fdatasync per write, LevelDB's writer queue merges concurrent writes)`,
+  durability: `classic-level ${safeVersion('classic-level')} (LevelDB 1.20), default options (4 MiB write buffer, snappy); put/del with { sync: true } (log fdatasync per write, LevelDB's writer queue merges concurrent writes)`,
   async open(dir): Promise<KvEngine> {
     const Ctor = member<LevelCtor>(requirePeer('classic-level'), 'ClassicLevel', 'classic-level');
     const db = new Ctor(join(dir, 'leveldb'), { keyEncoding: 'buffer', valueEncoding: 'buffer' });
@@ -104,7 +104,7 @@ interface RocksDown {
 export const rocksdbSpec: EngineSpec = {
   name: 'rocksdb',
   kind: 'peer',
-  durability: `rocksdb ${safeVersion('rocksdb')} (Level's binding, RocksDB 6.x, prebuilt linux-x64), default options; put/del with { sync: true } (WAL fdatasync per write group; binding.cc passes sync into WriteOptions)`,
+  durability: `rocksdb ${safeVersion('rocksdb')} (Level's binding, bundles RocksDB 6.17.3, prebuilt linux-x64), default options; put/del with { sync: true } (WAL fdatasync per write group; binding.cc passes sync into WriteOptions)`,
   async open(dir): Promise<KvEngine> {
     const factory = callable<(location: string) => RocksDown>(requirePeer('rocksdb'), 'rocksdb');
     const db = factory(join(dir, 'rocksdb'));

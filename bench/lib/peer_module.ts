@@ -3,7 +3,9 @@
 // bench/node_modules was never installed, so peers are required at run time
 // from bench/ and typed here by the few members the bench uses, each checked
 // when loaded.
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 
 const requireFromBench = createRequire(new URL('../package.json', import.meta.url));
 
@@ -12,10 +14,22 @@ export function requirePeer(name: string): unknown {
   return requireFromBench(name) as unknown;
 }
 
-/** The installed version of a peer. */
+/**
+ * The installed version of a peer: the package.json above its entry point
+ * (not `require('<name>/package.json')`, which a package's "exports" may forbid).
+ */
 export function peerVersion(name: string): string {
-  const pkg = requireFromBench(`${name}/package.json`) as unknown;
-  return typeof pkg === 'object' && pkg !== null && 'version' in pkg && typeof pkg.version === 'string' ? pkg.version : 'unknown';
+  let dir = dirname(requireFromBench.resolve(name));
+  for (;;) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+      if (typeof pkg === 'object' && pkg !== null && 'name' in pkg && pkg.name === name && 'version' in pkg && typeof pkg.version === 'string') return pkg.version;
+    }
+    const up = dirname(dir);
+    if (up === dir) return 'unknown';
+    dir = up;
+  }
 }
 
 /** `obj[key]`, which must be a function; typed as T by the caller's description of it. */

@@ -181,3 +181,40 @@ export function targetsTable(targets: readonly TargetResult[], markdown: boolean
   const g = Math.max(...targets.map((t) => t.goal.length));
   return targets.map((t) => `${t.met.padEnd(4)} ${t.target.padEnd(w)}  ${t.goal.padEnd(g)}  ${t.measured}`).join('\n');
 }
+
+// ---- pivot (one line per cell, one column per system) ----------------------------
+
+const ENGINE_PIVOT_SECTIONS = ['put', 'get warm', 'get cold', 'mixed', 'churn'];
+
+/**
+ * The engine and server rows as compact markdown pivots: one line per
+ * (section, size, in-flight count[, client]), ops/s per system, and our
+ * ratios. The long table has every number; this one is for reading.
+ */
+export function pivotTables(rows: readonly RatedRow[]): string {
+  const engine = rows.filter((r) => ENGINE_PIVOT_SECTIONS.includes(r.section) && r.opsPerSec !== undefined);
+  const server = rows.filter((r) => r.section === 'server' && r.opsPerSec !== undefined);
+  return [pivot(engine, (r) => `${r.section} | ${sizeLabel(r.sizeBytes ?? 0)} | ${r.inFlight ?? ''}`, 'section | size | x', (r) => (r.kind === 'raw' ? 'raw limit' : r.system)), '', pivot(server, (r) => `${r.workload.split(' ').pop() ?? ''} | ${sizeLabel(r.sizeBytes ?? 0)} | ${r.inFlight ?? ''} | ${(r.client ?? '').split(' ')[0] ?? ''}`, 'method | size | x | client', (r) => r.system)].join('\n');
+}
+
+function pivot(rows: readonly RatedRow[], lineKey: (r: RatedRow) => string, head: string, column: (r: RatedRow) => string): string {
+  const columns = [...new Set(rows.map(column))];
+  const lines = new Map<string, Map<string, RatedRow>>();
+  for (const r of sortRows(rows)) {
+    const k = lineKey(r);
+    let line = lines.get(k);
+    if (line === undefined) lines.set(k, (line = new Map<string, RatedRow>()));
+    const c = column(r);
+    const prev = line.get(c);
+    if (prev === undefined || rate(r) > rate(prev)) line.set(c, r);
+  }
+  // Ours: the engine, else the S3 front, else the native API (server lines without S3).
+  const ours = (line: Map<string, RatedRow>): RatedRow | undefined => line.get('shardstore') ?? line.get('shardstore S3') ?? line.get('shardstore native');
+  const out = [`| ${head} | ${columns.join(' | ')} | ours x raw | ours x peer | load |`, `|${[...head.split('|'), ...columns, 'r', 'p', 'l'].map(() => '---').join('|')}|`];
+  for (const [k, line] of lines) {
+    const o = ours(line);
+    const load = Math.max(...[...line.values()].map((r) => r.loadAvg1 ?? 0));
+    out.push(`| ${k} | ${columns.map((c) => { const r = line.get(c); return r === undefined ? '' : formatRate(rate(r)); }).join(' | ')} | ${o?.ratioRaw ?? ''} | ${o?.ratioPeer ?? ''} | ${load.toFixed(1)} |`);
+  }
+  return out.join('\n');
+}

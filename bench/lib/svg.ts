@@ -10,7 +10,7 @@ const PANEL_W = 300;
 const PANEL_H = 190;
 const PAD = { left: 52, right: 10, top: 26, bottom: 28 };
 const COLUMNS = 3;
-const PALETTE = ['#d62728', '#ff7f0e', '#1f77b4', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#000000'];
+const PALETTE = ['#d62728', '#ff7f0e', '#1f77b4', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf', '#000000', '#393b79', '#e7ba52', '#637939', '#843c39', '#7b4173'];
 
 interface Panel {
   readonly title: string;
@@ -76,7 +76,9 @@ function panel(p: Panel, x0: number, y0: number, color: ReadonlyMap<string, stri
   for (const [system, rows] of bySystem) {
     const points = rows.sort((a, b) => (a.inFlight ?? 0) - (b.inFlight ?? 0)).map((r) => `${px(r.inFlight ?? 0).toFixed(1)},${py(r.opsPerSec ?? 0).toFixed(1)}`);
     const c = color.get(system) ?? '#000';
-    out.push(`<polyline points="${points.join(' ')}" fill="none" stroke="${c}" stroke-width="1.6"/>`);
+    // The physical limit is dashed: it is the ceiling, not a competitor.
+    const dash = rows[0]?.kind === 'raw' ? ' stroke-dasharray="5,3"' : '';
+    out.push(`<polyline points="${points.join(' ')}" fill="none" stroke="${c}" stroke-width="1.6"${dash}/>`);
     for (const pt of points) {
       const [cx, cy] = pt.split(',');
       out.push(`<circle cx="${cx ?? 0}" cy="${cy ?? 0}" r="2.2" fill="${c}"/>`);
