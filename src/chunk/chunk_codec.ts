@@ -31,10 +31,13 @@ export function frameChunk(
   let payloadBytes = 0;
   for (const p of parts) payloadBytes += p.length;
   const framedBytes = CHUNK_OVERHEAD_BYTES + payloadBytes;
-  const bytes = Buffer.alloc(alignUp(framedBytes));
+  // Not zero-filled (a 1 MiB chunk would pay for it twice): every byte is
+  // written below, the reserved field and the padding explicitly.
+  const bytes = Buffer.allocUnsafe(alignUp(framedBytes));
   bytes.writeUInt32LE(CHUNK_MAGIC, 0);
   bytes[4] = kind;
   bytes[5] = CHUNK_VERSION;
+  bytes.writeUInt16LE(0, 6);
   bytes.writeUInt32LE(id.low >>> 0, 8);
   bytes.writeUInt32LE(id.high >>> 0, 12);
   bytes.writeUInt32LE(payloadBytes, 16);
@@ -47,6 +50,7 @@ export function frameChunk(
   bytes.writeUInt32LE(crc32c(bytes.subarray(0, at)), at);
   bytes.writeUInt32LE(id.low >>> 0, at + 4);
   bytes.writeUInt32LE(id.high >>> 0, at + 8);
+  bytes.fill(0, framedBytes);
   return { bytes, framedBytes };
 }
 

@@ -18,6 +18,8 @@ export interface Disk {
   read(offset: number, length: number): Promise<Buffer>;
   /** Write all of `data` at `offset`. */
   write(offset: number, data: Uint8Array): Promise<void>;
+  /** Optional: write `parts` back to back from `offset` in one gathered write (same contract as write). */
+  writev?(offset: number, parts: readonly Uint8Array[]): Promise<void>;
   /** Make every completed write durable (fdatasync). */
   flush(): Promise<void>;
   close(): Promise<void>;

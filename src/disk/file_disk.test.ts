@@ -95,3 +95,18 @@ void test('open: missing file without a size, and bad create sizes, are refused'
     }
   });
 });
+
+void test('writev writes its parts back to back, whatever their sizes', async () => {
+  // A gathered write of uneven parts (one empty) lands byte for byte at its
+  // offset, and is refused beyond the disk like write.
+  const dir = await mkdtemp(join(tmpdir(), 'writev-'));
+  try {
+    const disk = await FileDisk.open(join(dir, 'd'), { createSizeBytes: 1 << 20 });
+    await disk.writev(100, [Buffer.from('abc'), Buffer.alloc(0), Buffer.from('defgh')]);
+    assert.equal((await disk.read(100, 8)).toString(), 'abcdefgh');
+    await assert.rejects(disk.writev((1 << 20) - 2, [Buffer.from('abc')]), AssertionError);
+    await disk.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -67,6 +67,19 @@ export class FileDisk implements Disk {
     }
   }
 
+  async writev(offset: number, parts: readonly Uint8Array[]): Promise<void> {
+    let total = 0;
+    for (const p of parts) total += p.length;
+    this.checkRange(offset, total);
+    let pending = parts.filter((p) => p.length > 0);
+    let at = offset;
+    while (pending.length > 0) {
+      const { bytesWritten } = await this.handle.writev(pending, at);
+      at += bytesWritten;
+      pending = dropWritten(pending, bytesWritten);
+    }
+  }
+
   async flush(): Promise<void> {
     assert(!this.closed, 'flush after close');
     await this.handle.datasync();
@@ -82,6 +95,21 @@ export class FileDisk implements Disk {
     assert(!this.closed, 'io after close');
     assert(offset >= 0 && length >= 0 && offset + length <= this.sizeBytes, `io out of range: ${offset}+${length}`);
   }
+}
+
+/** What is left of `parts` after the first `n` bytes were written. */
+function dropWritten(parts: readonly Uint8Array[], n: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let skip = n;
+  for (const p of parts) {
+    if (skip >= p.length) {
+      skip -= p.length;
+      continue;
+    }
+    out.push(skip > 0 ? p.subarray(skip) : p);
+    skip = 0;
+  }
+  return out;
 }
 
 function isErrno(err: unknown, code: string): boolean {
