@@ -69,6 +69,8 @@ export interface ReclaimOptions {
 
 export const DEFAULT_MAX_LIVE_RATIO = 0.8;
 const MAX_BATCH_BYTES = 8 * 1024 * 1024;
+/** Scans of one victim before giving up (see reclaimExtent). */
+const MAX_PASSES = 3;
 
 export class Reclaimer {
   readonly stats: ReclaimStats = { extentsReclaimed: 0, damagedExtents: 0, chunksScanned: 0, chunksMoved: 0, bytesMoved: 0, bytesFreed: 0 };
@@ -124,9 +126,35 @@ export class Reclaimer {
     this.stream.release(extent);
     await this.extents.writesSettled(extent);
     const written = this.extents.writePointer(extent);
+    const damaged: number[] = [];
+    // A chunk judged dead because a newer staged put named another value
+    // stays live if that put then fails: the next pass, once such puts have
+    // settled, moves it. Bounded: a pass only ever moves chunks.
+    for (let pass = 0; pass < MAX_PASSES; pass++) {
+      damaged.length = 0;
+      await this.evacuateOnce(extent, damaged);
+      await this.host.readersDrained();
+      if (this.live.of(extent) === 0) break;
+    }
+    const stillLive = this.live.of(extent);
+    if (stillLive > 0 && damaged.length > 0) {
+      // Live chunks that no longer verify (media damage, a failed write):
+      // keep the extent sealed, so the damage stays visible to reads and
+      // scrub instead of turning into silent loss.
+      this.stats.damagedExtents++;
+      this.damaged.add(extent);
+      throw new CorruptionError(`extent ${extent} holds ${stillLive} live bytes in chunks that do not verify (at ${damaged.slice(0, 4).join(', ')}); not resetting`);
+    }
+    assert(stillLive === 0, `extent ${extent} still holds ${stillLive} live bytes after evacuation; not resetting`);
+    this.extents.reset(extent, this.host.nextCycle());
+    this.stats.extentsReclaimed++;
+    this.stats.bytesFreed += written;
+  }
+
+  /** One scan of `extent`: copy every chunk still live and wait for the relocations to commit. */
+  private async evacuateOnce(extent: number, damaged: number[]): Promise<void> {
     let batch: Relocation[] = [];
     let batchBytes = 0;
-    const damaged: number[] = [];
     for await (const chunk of this.chunks.scan(extent, { onDamage: (at) => damaged.push(at) })) {
       this.stats.chunksScanned++;
       if (chunk.kind !== ChunkKind.Data) continue;
@@ -141,20 +169,6 @@ export class Reclaimer {
       }
     }
     await this.host.relocate(batch).persisted();
-    await this.host.readersDrained();
-    const stillLive = this.live.of(extent);
-    if (stillLive > 0 && damaged.length > 0) {
-      // Live chunks that no longer verify (media damage, a failed write):
-      // keep the extent sealed, so the damage stays visible to reads and
-      // scrub instead of turning into silent loss.
-      this.stats.damagedExtents++;
-      this.damaged.add(extent);
-      throw new CorruptionError(`extent ${extent} holds ${stillLive} live bytes in chunks that do not verify (at ${damaged.slice(0, 4).join(', ')}); not resetting`);
-    }
-    assert(stillLive === 0, `extent ${extent} still holds ${stillLive} live bytes after evacuation; not resetting`);
-    this.extents.reset(extent, this.host.nextCycle());
-    this.stats.extentsReclaimed++;
-    this.stats.bytesFreed += written;
   }
 
   /** Copy the chunk if the newest value of its key still points at it. */
