@@ -35,6 +35,20 @@ const COMMANDS: CommandTable = new Map([
     },
   ],
   [
+    'fsck',
+    {
+      summary: 'check the data files offline: superblock, metadata log, extent table, index, every checksum',
+      load: async (): Promise<Command> => (await import('./fsck_command.js')).fsckCommand,
+    },
+  ],
+  [
+    'inspect',
+    {
+      summary: "draw each disk's extent map (owner, fill, live ratio) as SVG or HTML",
+      load: async (): Promise<Command> => (await import('./inspect_command.js')).inspectCommand,
+    },
+  ],
+  [
     'export',
     {
       summary: 'write the shards of a key range as a migration stream',
