@@ -23,9 +23,7 @@ test(`no linearizability, recovery or progress violation over ${SEEDS} seeds of 
   assert.ok(outcome.counters.crashStates > 0);
 });
 
-// index-reclaim-during-compaction is left out: the harnesses do not reach
-// its race within a minute yet (docs/TESTING.md).
-for (const mutant of [resetBeforeIndexDurable, ...CONCURRENCY_MUTANTS].filter((m) => m.name !== 'index-reclaim-during-compaction')) {
+for (const mutant of [resetBeforeIndexDurable, ...CONCURRENCY_MUTANTS]) {
   test(`concurrency check catches mutant ${mutant.name} (${mutant.bugClass}), and its token replays`, async () => {
     const restore = mutant.install();
     try {

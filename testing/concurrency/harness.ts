@@ -25,6 +25,7 @@
 import { ShardStoreError } from '../../src/base/index.js';
 import type { Dependency } from '../../src/dependency/index.js';
 import { formatDiskStore, openDiskStore } from '../../src/store/index.js';
+import { bulkDelete, bulkPut } from '../../src/store/bulk.js';
 import type { DiskStore, FormatOptions } from '../../src/store/index.js';
 import { SMALL_CONFIG, formatOptions } from '../conformance.js';
 import type { Rng } from '../rng.js';
@@ -52,6 +53,8 @@ export interface Harness {
   readonly crash: boolean;
   /** Key length: long keys make index runs big, so index extents fill and roll. */
   readonly keyBytes: number;
+  /** Half the calls are bulk creates or bulk removes of 2-3 keys (each key's outcome recorded as its own call). */
+  readonly bulk?: boolean;
 }
 
 const BASE = { clients: 3, callsPerClient: 8, keys: 4, maxValueBytes: 14_000, crash: false, keyBytes: 2 } as const;
@@ -69,9 +72,10 @@ export const HARNESSES: readonly Harness[] = [
     maxValueBytes: 100,
   },
   { ...BASE, name: 'write-vs-flush', background: ['flush', 'checkpoint', 'flush', 'commit'], mix: [5, 4, 1, 0] },
+  { ...BASE, name: 'bulk-create-vs-remove', background: ['commit', 'flush', 'reclaim'], mix: [4, 2, 3, 1], bulk: true },
   { ...BASE, name: 'list-vs-delete', background: ['commit', 'flush', 'commit'], mix: [3, 1, 3, 3] },
   { ...BASE, name: 'crash-during-reclaim', background: ['reclaim', 'flush', 'reclaim', 'compact'], mix: [5, 2, 2, 1], crash: true },
-  { ...BASE, name: 'crash-during-writes', background: ['commit', 'flush', 'checkpoint'], mix: [6, 2, 2, 0], crash: true },
+  { ...BASE, name: 'crash-during-writes', background: ['commit', 'flush', 'checkpoint'], mix: [6, 2, 2, 0], crash: true, bulk: true },
 ];
 
 export interface HarnessResult {
@@ -146,6 +150,10 @@ function client(run: Run, h: Harness, c: number, rng: Rng) {
     for (let i = 0; i < h.callsPerClient && !run.crashed; i++) {
       await ctx.yield();
       if (run.crashed) return;
+      if (h.bulk === true && rng.bool()) {
+        await bulkCall(run, h, c, rng);
+        continue;
+      }
       const input = pickInput(rng, h);
       const id = run.rec.invoke(c, input);
       try {
@@ -160,6 +168,28 @@ function client(run: Run, h: Harness, c: number, rng: Rng) {
         run.rec.respond(id, outputOfError(err));
       }
     }
+  });
+}
+
+/**
+ * A bulk create or remove of 2-3 distinct keys. Keys are applied
+ * independently (docs/CONTROL_PLANE.md), so each key's outcome is recorded
+ * as its own call spanning the bulk call: applied is ok, absent is
+ * NotFound, failed is an unknown outcome.
+ */
+async function bulkCall(run: Run, h: Harness, c: number, rng: Rng): Promise<void> {
+  const keys = [...new Set(Array.from({ length: rng.int(2, 3) }, () => rng.int(0, h.keys - 1)))].map((k) => keyOf(k, h.keyBytes));
+  const create = rng.bool();
+  const values = keys.map(() => valueFor(rng, h.maxValueBytes));
+  const ids = keys.map((key, i) => run.rec.invoke(c * 100 + i + 1, create ? { kind: 'put', key, value: values[i] ?? Buffer.alloc(0) } : { kind: 'delete', key }));
+  const result = create ? await bulkPut(run.store, keys.map((key, i) => ({ key, value: values[i] ?? Buffer.alloc(0) }))) : await bulkDelete(run.store, keys);
+  if (run.crashed) return;
+  result.outcomes.forEach((o, i) => {
+    const id = ids[i];
+    if (id === undefined) return;
+    if (o.status === 'applied' && o.dependency !== undefined) run.deps.set(id, o.dependency);
+    if (o.status === 'failed' && o.code !== 'NotFound') throw new Error(`bulk ${create ? 'create' : 'remove'} failed ${o.code}: ${o.message ?? ''}`);
+    run.rec.respond(id, o.status === 'applied' ? { kind: 'ok' } : { kind: 'not-found' });
   });
 }
 

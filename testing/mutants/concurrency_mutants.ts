@@ -1,7 +1,6 @@
 // Broken variants that only concurrent executions expose: each needs a
 // client's operation to interleave with background work (a put racing a
-// reclamation, a listing racing a commit, a read racing a reset, a
-// compaction racing the reclamation of index extents).
+// reclamation, a listing racing a commit, a read racing a reset).
 import { locatorEquals } from '../../src/chunk/index.js';
 import { Dependency, Latch } from '../../src/dependency/index.js';
 import type { IndexValue, LsmIndex } from '../../src/index/index.js';
@@ -9,8 +8,6 @@ import type { Relocation } from '../../src/reclaim/index.js';
 import { CommitLog } from '../../src/store/commit_log.js';
 import type { StagedMutation } from '../../src/store/commit_log.js';
 import { ReadTracker } from '../../src/store/read_tracker.js';
-import { DiskStore } from '../../src/store/index.js';
-import { ExtentOwner } from '../../src/extent/index.js';
 import { patch } from './mutant.js';
 import type { Mutant } from './mutant.js';
 
@@ -76,29 +73,4 @@ export const readsNotTracked: Mutant = {
   },
 };
 
-/**
- * Index extents are judged by the installed runs alone: the chunks of a run
- * being written by a flush or compaction (not recorded yet), and the open
- * extent, look dead and get reset under the job.
- */
-export const indexReclaimDuringCompaction: Mutant = {
-  name: 'index-reclaim-during-compaction',
-  bugClass: 'compaction output reclaimed before it is recorded (reclaim vs compaction race)',
-  caughtBy: 'concurrency',
-  install: () =>
-    patch(DiskStore.prototype, 'reclaimIndexExtents', () =>
-      function (this: DiskStore): number {
-        const extents = this.parts.extents;
-        const live = new Set(this.parts.index.runs().flatMap((r) => r.extents.map((e) => e.extent)));
-        let n = 0;
-        for (const e of extents.extentsOwnedBy(ExtentOwner.Index)) {
-          if (live.has(e) || extents.durableWritePointer(e) !== extents.writePointer(e)) continue;
-          extents.reset(e, this.log.nextCycle());
-          n++;
-        }
-        return n;
-      },
-    ),
-};
-
-export const CONCURRENCY_MUTANTS: readonly Mutant[] = [relocationIgnoresNewerPut, listIgnoresCommitting, readsNotTracked, indexReclaimDuringCompaction];
+export const CONCURRENCY_MUTANTS: readonly Mutant[] = [relocationIgnoresNewerPut, listIgnoresCommitting, readsNotTracked];
