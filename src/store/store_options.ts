@@ -39,11 +39,11 @@ export function resolveStoreOptions(o: StoreOptions, extentSizeBytes: number, ex
   const resolved = {
     maxChunkDataBytes: o.maxChunkDataBytes ?? Math.min(DEFAULT_MAX_CHUNK_DATA_BYTES, Math.floor(extentSizeBytes / 4)),
     cacheBytes: o.cacheBytes ?? 64 * 1024 * 1024,
-    memtableFlushBytes: o.memtableFlushBytes ?? 32 * 1024 * 1024,
+    memtableFlushBytes: o.memtableFlushBytes ?? 8 * 1024 * 1024,
     streamWindowChunks: o.streamWindowChunks ?? 8,
     reserveExtents,
     compactionFanIn: o.compactionFanIn ?? 8,
-    maxLogBytes: o.maxLogBytes ?? extentSizeBytes,
+    maxLogBytes: o.maxLogBytes ?? Math.min(extentSizeBytes, 16 * 1024 * 1024),
     background: o.background ?? true,
     reclaimBelowFreeExtents: o.reclaimBelowFreeExtents ?? Math.max(reserveExtents + 2, Math.floor(extentCount / 8)),
     reclaimMaxLiveRatio: o.reclaimMaxLiveRatio ?? 0.8,
