@@ -16,6 +16,8 @@
 //    returns there.
 import fc from 'fast-check';
 import { ShardStoreError } from '../src/base/index.js';
+import { ConformanceFailure, checkSequences, reportSequences, runOnHarness } from './sequences.js';
+import type { CheckOptions } from './sequences.js';
 import { CHUNK_OVERHEAD_BYTES, checkChunk } from '../src/chunk/index.js';
 import { ExtentOwner } from '../src/extent/index.js';
 import { formatDiskStore, openDiskStore } from '../src/store/index.js';
@@ -51,15 +53,7 @@ export const SMALL_CONFIG: EngineConfig = {
   maxLogBytes: 3000,
 };
 
-export class ConformanceFailure extends Error {
-  constructor(
-    message: string,
-    readonly step: number,
-  ) {
-    super(message);
-    this.name = 'ConformanceFailure';
-  }
-}
+export { ConformanceFailure } from './sequences.js';
 
 export function formatOptions(config: EngineConfig, random: Rng): FormatOptions {
   return {
@@ -252,35 +246,16 @@ export async function checkCacheCoherent(store: DiskStore, step: number): Promis
 
 /** Run a whole sequence; returns the failure, if any (the harness is closed either way). */
 export async function runSequence(ops: readonly Op[], config: EngineConfig, seed: number): Promise<ConformanceFailure | undefined> {
-  const h = await Harness.create(config, seed);
-  try {
-    for (const op of ops) await h.run(op);
-    return undefined;
-  } catch (err: unknown) {
-    if (err instanceof ConformanceFailure) return err;
-    throw err;
-  } finally {
-    // After a failure the engine may be in any state; its close error would
-    // only hide the failure being reported.
-    await h.close().catch((err: unknown) => void err);
-  }
+  return runOnHarness(await Harness.create(config, seed), ops);
 }
 
-export async function checkConformance(options: { seed: number; numRuns: number; minLength?: number; config?: EngineConfig; shrink?: boolean }): Promise<fc.RunDetails<[Op[]]>> {
+export function checkConformance(options: CheckOptions & { minLength?: number; config?: EngineConfig }): Promise<fc.RunDetails<[Op[]]>> {
   const config = options.config ?? SMALL_CONFIG;
   const ops = fc.array(opArb(config), { minLength: options.minLength ?? 50, maxLength: 80 });
-  return fc.check(
-    fc.asyncProperty(ops, async (seq) => {
-      const failure = await runSequence(seq, config, options.seed);
-      if (failure !== undefined) throw failure;
-    }),
-    { seed: options.seed, numRuns: options.numRuns, endOnFailure: options.shrink === false },
-  );
+  return checkSequences(ops, (seq) => runSequence(seq, config, options.seed), options);
 }
 
 export function reportConformance(details: fc.RunDetails<[Op[]]>): string {
-  const ce = details.counterexample?.[0];
-  const error = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
-  return `seed ${details.seed} path ${details.counterexample === null ? '-' : details.counterexamplePath}\n${error}\nminimized sequence:\n${ce === undefined ? '' : formatOps(ce)}`;
+  return reportSequences(details, formatOps);
 }
 

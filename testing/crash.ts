@@ -31,6 +31,8 @@
 //    hold for every key, except that a key whose data a bit flip damaged may
 //    fail to read with Corruption (never return other bytes).
 import fc from 'fast-check';
+import { checkSequences, runOnHarness } from './sequences.js';
+import type { CheckOptions } from './sequences.js';
 import { ShardStoreError } from '../src/base/index.js';
 import type { Dependency } from '../src/dependency/index.js';
 import { ExtentOwner } from '../src/extent/index.js';
@@ -466,55 +468,26 @@ export async function runCrashSequence(
   counters?: CrashCounters,
 ): Promise<ConformanceFailure | undefined> {
   const h = await CrashHarness.create(config, seed);
-  try {
-    for (const op of ops) await h.run(op);
-    return undefined;
-  } catch (err: unknown) {
-    if (err instanceof ConformanceFailure) return err;
-    throw err;
-  } finally {
-    if (counters !== undefined) {
-      counters.crashStates += h.counters.crashStates;
-      counters.operations += h.counters.operations;
-      counters.faultsInjected += h.counters.faultsInjected;
-    }
-    // After a failure the engine may be in any state; its close error would
-    // only hide the failure being reported.
-    await h.close().catch((err: unknown) => void err);
-  }
+  return runOnHarness(h, ops, () => {
+    if (counters === undefined) return;
+    counters.crashStates += h.counters.crashStates;
+    counters.operations += h.counters.operations;
+    counters.faultsInjected += h.counters.faultsInjected;
+  });
 }
 
-export async function checkCrash(options: { seed: number; numRuns: number; shrink?: boolean }): Promise<fc.RunDetails<[Op[]]>> {
+export function checkCrash(options: CheckOptions): Promise<fc.RunDetails<[Op[]]>> {
   const ops = fc.array(crashOpArb(SMALL_CONFIG), { minLength: 1, maxLength: 80 });
-  return fc.check(
-    fc.asyncProperty(ops, async (seq) => {
-      const failure = await runCrashSequence(seq, SMALL_CONFIG, options.seed);
-      if (failure !== undefined) throw failure;
-    }),
-    { seed: options.seed, numRuns: options.numRuns, endOnFailure: options.shrink === false },
-  );
+  return checkSequences(ops, (seq) => runCrashSequence(seq, SMALL_CONFIG, options.seed), options);
 }
 
-
-export async function checkFaults(options: { seed: number; numRuns: number; shrink?: boolean }): Promise<fc.RunDetails<[Op[]]>> {
+export function checkFaults(options: CheckOptions): Promise<fc.RunDetails<[Op[]]>> {
   const ops = fc.array(faultOpArb(SMALL_CONFIG), { minLength: 1, maxLength: 80 });
-  return fc.check(
-    fc.asyncProperty(ops, async (seq) => {
-      const failure = await runCrashSequence(seq, SMALL_CONFIG, options.seed);
-      if (failure !== undefined) throw failure;
-    }),
-    { seed: options.seed, numRuns: options.numRuns, endOnFailure: options.shrink === false },
-  );
+  return checkSequences(ops, (seq) => runCrashSequence(seq, SMALL_CONFIG, options.seed), options);
 }
 
 /** The fault alphabet plus scrub passes, some with the disk failing part way (testing/scrub_check.ts). */
-export async function checkScrubFaults(options: { seed: number; numRuns: number; shrink?: boolean }): Promise<fc.RunDetails<[Op[]]>> {
+export function checkScrubFaults(options: CheckOptions): Promise<fc.RunDetails<[Op[]]>> {
   const ops = fc.array(scrubFaultOpArb(SMALL_CONFIG), { minLength: 30, maxLength: 80 });
-  return fc.check(
-    fc.asyncProperty(ops, async (seq) => {
-      const failure = await runCrashSequence(seq, SMALL_CONFIG, options.seed);
-      if (failure !== undefined) throw failure;
-    }),
-    { seed: options.seed, numRuns: options.numRuns, endOnFailure: options.shrink === false },
-  );
+  return checkSequences(ops, (seq) => runCrashSequence(seq, SMALL_CONFIG, options.seed), options);
 }

@@ -16,6 +16,8 @@
 // 2. No absent key is returned.
 // 3. Keys come in strictly ascending order across pages.
 import fc from 'fast-check';
+import { checkSequences } from './sequences.js';
+import type { CheckOptions } from './sequences.js';
 import { NotFoundError } from '../src/base/index.js';
 import type { Dependency } from '../src/dependency/index.js';
 import { SMALL_CONFIG } from './conformance.js';
@@ -142,12 +144,13 @@ function judge(c: ListingCase, seen: readonly Buffer[]): string | undefined {
   return undefined;
 }
 
-export async function checkListingStability(options: { seed: number; numRuns: number; shrink?: boolean }): Promise<fc.RunDetails<[ListingCase]>> {
-  return fc.check(
-    fc.asyncProperty(listingCaseArb, async (c) => {
+export function checkListingStability(options: CheckOptions): Promise<fc.RunDetails<[ListingCase]>> {
+  return checkSequences(
+    listingCaseArb,
+    async (c) => {
       const failure = await runListingCase(c, options.seed);
-      if (failure !== undefined) throw new Error(failure);
-    }),
-    { seed: options.seed, numRuns: options.numRuns, endOnFailure: options.shrink === false },
+      return failure === undefined ? undefined : new Error(failure);
+    },
+    options,
   );
 }

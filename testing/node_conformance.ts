@@ -17,6 +17,8 @@
 // 2. Per disk in service: extent accounting adds up; the buffer cache agrees
 //    with the disk (conformance.ts, invariant 3).
 import fc from 'fast-check';
+import { checkSequences, reportSequences, runOnHarness } from './sequences.js';
+import type { CheckOptions } from './sequences.js';
 import { ShardStoreError } from '../src/base/index.js';
 import { ExtentOwner } from '../src/extent/index.js';
 import type { KeyRange, ShardApi, ShardNode } from '../src/store/index.js';
@@ -302,31 +304,14 @@ export class NodeHarness {
 }
 
 export async function runNodeSequence(ops: readonly NodeOp[], config: EngineConfig, seed: number): Promise<ConformanceFailure | undefined> {
-  const h = await NodeHarness.create(config, seed);
-  try {
-    for (const op of ops) await h.run(op);
-    return undefined;
-  } catch (err: unknown) {
-    if (err instanceof ConformanceFailure) return err;
-    throw err;
-  } finally {
-    await h.close().catch((err: unknown) => void err);
-  }
+  return runOnHarness(await NodeHarness.create(config, seed), ops);
 }
 
-export async function checkNodeConformance(options: { seed: number; numRuns: number; shrink?: boolean; minLength?: number; maxLength?: number }): Promise<fc.RunDetails<[NodeOp[]]>> {
+export function checkNodeConformance(options: CheckOptions & { minLength?: number; maxLength?: number }): Promise<fc.RunDetails<[NodeOp[]]>> {
   const ops = fc.array(nodeOpArb(SMALL_CONFIG), { minLength: options.minLength ?? 20, maxLength: options.maxLength ?? 60 });
-  return fc.check(
-    fc.asyncProperty(ops, async (seq) => {
-      const failure = await runNodeSequence(seq, SMALL_CONFIG, options.seed);
-      if (failure !== undefined) throw failure;
-    }),
-    { seed: options.seed, numRuns: options.numRuns, endOnFailure: options.shrink === false },
-  );
+  return checkSequences(ops, (seq) => runNodeSequence(seq, SMALL_CONFIG, options.seed), options);
 }
 
 export function reportNode(details: fc.RunDetails<[NodeOp[]]>): string {
-  const ce = details.counterexample?.[0];
-  const error = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
-  return `seed ${details.seed} path ${details.counterexample === null ? '-' : details.counterexamplePath}\n${error}\nminimized sequence:\n${ce === undefined ? '' : formatNodeOps(ce)}`;
+  return reportSequences(details, formatNodeOps);
 }

@@ -25,6 +25,8 @@
 // 4. Scrub finds no damaged shard after any crash (torn writes are never
 //    referenced by a committed value).
 import fc from 'fast-check';
+import { checkSequences, reportSequences, runOnHarness } from './sequences.js';
+import type { CheckOptions } from './sequences.js';
 import { ShardStoreError } from '../src/base/index.js';
 import type { BulkResult } from '../src/store/index.js';
 import { ConformanceFailure, SMALL_CONFIG, apply, keyDigest } from './conformance.js';
@@ -313,34 +315,18 @@ async function quiet(turns: number): Promise<void> {
 
 export async function runNodeCrashSequence(ops: readonly NodeOp[], config: EngineConfig, seed: number, counters?: NodeCrashCounters): Promise<ConformanceFailure | undefined> {
   const h = await NodeCrashHarness.create(config, seed);
-  try {
-    for (const op of ops) await h.run(op);
-    return undefined;
-  } catch (err: unknown) {
-    if (err instanceof ConformanceFailure) return err;
-    throw err;
-  } finally {
-    if (counters !== undefined) {
-      counters.crashStates += h.counters.crashStates;
-      counters.operations += h.counters.operations;
-    }
-    await h.close().catch((err: unknown) => void err);
-  }
+  return runOnHarness(h, ops, () => {
+    if (counters === undefined) return;
+    counters.crashStates += h.counters.crashStates;
+    counters.operations += h.counters.operations;
+  });
 }
 
-export async function checkNodeCrash(options: { seed: number; numRuns: number; shrink?: boolean }): Promise<fc.RunDetails<[NodeOp[]]>> {
+export function checkNodeCrash(options: CheckOptions): Promise<fc.RunDetails<[NodeOp[]]>> {
   const ops = fc.array(nodeCrashOpArb(SMALL_CONFIG), { minLength: 10, maxLength: 50 });
-  return fc.check(
-    fc.asyncProperty(ops, async (seq) => {
-      const failure = await runNodeCrashSequence(seq, SMALL_CONFIG, options.seed);
-      if (failure !== undefined) throw failure;
-    }),
-    { seed: options.seed, numRuns: options.numRuns, endOnFailure: options.shrink === false },
-  );
+  return checkSequences(ops, (seq) => runNodeCrashSequence(seq, SMALL_CONFIG, options.seed), options);
 }
 
 export function reportNodeCrash(details: fc.RunDetails<[NodeOp[]]>): string {
-  const ce = details.counterexample?.[0];
-  const error = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
-  return `seed ${details.seed} path ${details.counterexample === null ? '-' : details.counterexamplePath}\n${error}\nminimized sequence:\n${ce === undefined ? '' : formatNodeOps(ce)}`;
+  return reportSequences(details, formatNodeOps);
 }

@@ -4,11 +4,13 @@
 import fc from 'fast-check';
 import { SMALL_CONFIG } from '../conformance.js';
 import { runCrashSequence } from '../crash.js';
-import { scrubFaultOpArb } from '../ops.js';
+import { scrubFaultOpArb, formatOps } from '../ops.js';
+import type { Op } from '../ops.js';
 import { sequenceSuite } from './sequence_suite.js';
 import type { Suite } from './suite.js';
 
-export const scrubFaultsSuite: Suite = sequenceSuite({
+export const scrubFaultsSuite: Suite = sequenceSuite<Op>({
+  format: formatOps,
   name: 'scrub-faults',
   ops: fc.array(scrubFaultOpArb(SMALL_CONFIG), { minLength: 5, maxLength: 80, size: 'max' }),
   run(seq, seed, counters) {
