@@ -11,7 +11,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BufWriter, CorruptionError, crc32c } from '../src/base/index.js';
-import { BufferCache, CHUNK_OVERHEAD_BYTES, ChunkKind, ChunkStore, ChunkStream, alignUp, checkChunk, frameChunk, parseHeader, verifyChunk } from '../src/chunk/index.js';
+import { BufferCache, CHUNK_OVERHEAD_BYTES, ChunkKind, ChunkStore, ChunkStream, alignUp, checkChunk, frameChunk, frameChunkParts, parseHeader, verifyChunk } from '../src/chunk/index.js';
 import type { Locator } from '../src/chunk/index.js';
 import { Dependency, IoScheduler } from '../src/dependency/index.js';
 import { DEFAULT_PAGE_SIZE_BYTES } from '../src/disk/index.js';
@@ -54,7 +54,8 @@ test('chunk framing: frame then check gives back kind, id and payload, for every
   // the padding is a CorruptionError. How: exhaustive over the grid.
   const rng = new Rng('formats/chunk');
   for (const kind of KINDS) {
-    for (const size of [0, 1, PAGE - 1, PAGE, PAGE + 1]) {
+    // 64 KiB + 9: above the size framed in one copied buffer, so the parts go out as given.
+    for (const size of [0, 1, PAGE - 1, PAGE, PAGE + 1, 64 * 1024 + 9]) {
       const payload = rng.bytes(size);
       for (const points of [[], [0, 0, 1], [Math.floor(size / 2), Math.floor(size / 2), size], [1, 2, 3, size - 1]]) {
         const id = { low: rng.nextU32(), high: 0xffffffff };
@@ -271,4 +272,22 @@ test('metadata record and manifest: random valid values round trip', () => {
   const w = new BufWriter();
   w.bytes(encodeMetaRecord(randomMetaRecord(rng))).u8(0);
   assert.throws(() => decodeMetaRecord(w.finish()), CorruptionError);
+});
+
+void test('a large chunk is framed around the caller\'s parts, not a copy of them', () => {
+  // What: above 64 KiB, frameChunkParts returns header, the very payload
+  // parts, and trailer; their concatenation is the same frame as frameChunk.
+  // Below, one copied buffer. How: identity of the parts, then verifyChunk.
+  const rng = new Rng('formats/chunk-parts');
+  const parts = [rng.bytes(40_000), rng.bytes(0), rng.bytes(30_000)];
+  const id = { low: 7, high: 9 };
+  const framed = frameChunkParts(ChunkKind.Data, parts, id);
+  assert.equal(framed.parts.length, 4);
+  assert.equal(framed.parts[1], parts[0]);
+  assert.equal(framed.parts[2], parts[2]);
+  const whole = Buffer.concat(framed.parts);
+  assert.equal(whole.length, framed.alignedBytes);
+  assert.deepEqual(whole, frameChunk(ChunkKind.Data, parts, id).bytes);
+  assert.deepEqual(verifyChunk(whole.subarray(0, framed.framedBytes), ChunkKind.Data, 'parts'), Buffer.concat(parts));
+  assert.equal(frameChunkParts(ChunkKind.Data, [rng.bytes(100)], id).parts.length, 1);
 });

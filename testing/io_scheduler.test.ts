@@ -13,6 +13,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClosedError, IoError } from '../src/base/index.js';
 import { Dependency, IoScheduler, Latch, Ticket } from '../src/dependency/index.js';
+import type { Disk } from '../src/disk/index.js';
 import { Rng } from './rng.js';
 import { InjectedFaultError, SimDisk } from './sim_disk.js';
 import type { SimIo } from './sim_disk.js';
@@ -293,5 +294,47 @@ void test('writes waiting on one dependency register O(1) wake-ups each', async 
     assert.equal(disk.stats.flushes, 1);
   } finally {
     Ticket.prototype.onSettled = original;
+  }
+});
+
+void test('writes given as parts: reads overlay them part by part; they land whole, gathered or joined', async () => {
+  const parts = [Buffer.from([1, 2]), Buffer.from([3]), Buffer.from([4, 5, 6])];
+  const next = [Buffer.from([7]), Buffer.from([8, 9])];
+  for (const gathered of [false, true]) {
+    const held = new HeldIo();
+    const sim = new SimDisk({ sizeBytes: SIZE, pageSizeBytes: PAGE, scheduler: held.schedule });
+    const gathers: number[] = [];
+    // SimDisk has no writev: the scheduler joins parts; with one, it gathers adjacent writes' parts.
+    const disk: Disk = gathered
+      ? {
+          sizeBytes: sim.sizeBytes,
+          pageSizeBytes: sim.pageSizeBytes,
+          read: (offset, length) => sim.read(offset, length),
+          write: (offset, data) => sim.write(offset, data),
+          writev: (offset, ps) => {
+            gathers.push(ps.length);
+            return sim.write(offset, Buffer.concat(ps));
+          },
+          flush: () => sim.flush(),
+          close: () => sim.close(),
+        }
+      : sim;
+    const io = new IoScheduler(disk);
+    const latch = new Latch('blocker');
+    io.write(0, [Buffer.from([0xff])], latch.dependency); // holds the next ones in one batch
+    const first = io.write(10, parts);
+    const second = io.write(16, next);
+    const read = io.read(9, 10);
+    await turn();
+    held.releaseAll();
+    assert.deepEqual(await read, Buffer.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]));
+    latch.resolve();
+    while (io.pendingWrites > 0 || held.held.length > 0) {
+      held.releaseAll();
+      await turn();
+    }
+    assert.ok(first.isPersistent() && second.isPersistent());
+    assert.deepEqual(sim.peek(9, 10, 'durable'), Buffer.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]));
+    assert.deepEqual(gathers, gathered ? [5] : []);
   }
 });

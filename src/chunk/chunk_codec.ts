@@ -19,39 +19,66 @@ export interface ChunkHeader {
   readonly payloadBytes: number;
 }
 
+/** A chunk framed for a gathered write: the caller's parts between a header and a trailer. */
+export interface FramedParts {
+  /** Header, the payload parts as given (not copied), trailer with the padding. */
+  readonly parts: Uint8Array[];
+  /** Header + payload + trailer, without the padding. */
+  readonly framedBytes: number;
+  /** framedBytes rounded up to the alignment: what the chunk occupies. */
+  readonly alignedBytes: number;
+}
+
 /**
- * Frame `parts` as one chunk, zero-padded to the alignment so the next
- * chunk starts aligned. Returns the padded buffer and the framed length.
+ * Frame `parts` as one chunk without copying them: the result is the
+ * header, the payload parts themselves and the trailer (zero-padded to the
+ * alignment so the next chunk starts aligned), written with one gathered
+ * write. The parts must not change until that write has completed.
+ */
+export function frameChunkParts(kind: ChunkKind, parts: readonly Uint8Array[], id: { low: number; high: number }): FramedParts {
+  let payloadBytes = 0;
+  for (const p of parts) payloadBytes += p.length;
+  const framedBytes = CHUNK_OVERHEAD_BYTES + payloadBytes;
+  const alignedBytes = alignUp(framedBytes);
+  const header = Buffer.allocUnsafe(CHUNK_HEADER_BYTES);
+  header.writeUInt32LE(CHUNK_MAGIC, 0);
+  header[4] = kind;
+  header[5] = CHUNK_VERSION;
+  header.writeUInt16LE(0, 6);
+  header.writeUInt32LE(id.low >>> 0, 8);
+  header.writeUInt32LE(id.high >>> 0, 12);
+  header.writeUInt32LE(payloadBytes, 16);
+  header.writeUInt32LE(crc32c(header.subarray(0, 20)), 20);
+  // The payload checksum covers the header and the payload, chained part by part.
+  let crc = crc32c(header);
+  for (const p of parts) crc = crc32c(p, crc);
+  const trailerBytes = alignedBytes - CHUNK_HEADER_BYTES - payloadBytes;
+  const trailer = Buffer.alloc(trailerBytes);
+  trailer.writeUInt32LE(crc, 0);
+  trailer.writeUInt32LE(id.low >>> 0, 4);
+  trailer.writeUInt32LE(id.high >>> 0, 8);
+  if (payloadBytes <= COPY_BELOW_BYTES) {
+    // Small chunks are copied into one buffer: a gathered write pays per
+    // part, and a copy of a few KiB costs less than three more parts.
+    return { parts: [Buffer.concat([header, ...parts, trailer], alignedBytes)], framedBytes, alignedBytes };
+  }
+  return { parts: [header, ...parts.filter((p) => p.length > 0), trailer], framedBytes, alignedBytes };
+}
+
+/** Payloads up to this size are framed in one buffer (copied); larger ones are not copied. */
+const COPY_BELOW_BYTES = 64 * 1024;
+
+/**
+ * Frame `parts` as one chunk in one contiguous buffer, zero-padded to the
+ * alignment. Returns the padded buffer and the framed length.
  */
 export function frameChunk(
   kind: ChunkKind,
   parts: readonly Uint8Array[],
   id: { low: number; high: number },
 ): { bytes: Buffer; framedBytes: number } {
-  let payloadBytes = 0;
-  for (const p of parts) payloadBytes += p.length;
-  const framedBytes = CHUNK_OVERHEAD_BYTES + payloadBytes;
-  // Not zero-filled (a 1 MiB chunk would pay for it twice): every byte is
-  // written below, the reserved field and the padding explicitly.
-  const bytes = Buffer.allocUnsafe(alignUp(framedBytes));
-  bytes.writeUInt32LE(CHUNK_MAGIC, 0);
-  bytes[4] = kind;
-  bytes[5] = CHUNK_VERSION;
-  bytes.writeUInt16LE(0, 6);
-  bytes.writeUInt32LE(id.low >>> 0, 8);
-  bytes.writeUInt32LE(id.high >>> 0, 12);
-  bytes.writeUInt32LE(payloadBytes, 16);
-  bytes.writeUInt32LE(crc32c(bytes.subarray(0, 20)), 20);
-  let at = CHUNK_HEADER_BYTES;
-  for (const p of parts) {
-    bytes.set(p, at);
-    at += p.length;
-  }
-  bytes.writeUInt32LE(crc32c(bytes.subarray(0, at)), at);
-  bytes.writeUInt32LE(id.low >>> 0, at + 4);
-  bytes.writeUInt32LE(id.high >>> 0, at + 8);
-  bytes.fill(0, framedBytes);
-  return { bytes, framedBytes };
+  const framed = frameChunkParts(kind, parts, id);
+  return { bytes: Buffer.concat(framed.parts, framed.alignedBytes), framedBytes: framed.framedBytes };
 }
 
 /** Parse and check a header (magic, version, kind, header CRC); undefined if not a valid header. */

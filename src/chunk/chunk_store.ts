@@ -17,7 +17,7 @@ import type { RandomSource } from '../base/index.js';
 import type { Dependency } from '../dependency/index.js';
 import type { AllocateOptions, ExtentManager, ExtentOwner } from '../extent/index.js';
 import type { BufferCache } from './buffer_cache.js';
-import { checkChunk, frameChunk, parseHeader, verifyChunk } from './chunk_codec.js';
+import { checkChunk, frameChunkParts, parseHeader, verifyChunk } from './chunk_codec.js';
 import { CHUNK_ALIGN_BYTES, CHUNK_HEADER_BYTES, CHUNK_OVERHEAD_BYTES, alignUp } from './chunk_format.js';
 import type { ChunkKind, Locator } from './chunk_format.js';
 import type { ChunkAppend, ChunkIo } from './chunk_io.js';
@@ -61,9 +61,10 @@ export class ChunkStore {
    */
   appendTo(extent: number, kind: ChunkKind, parts: readonly Uint8Array[], after: Dependency): ChunkAppend {
     const id = { low: this.random.nextU32(), high: this.random.nextU32() };
-    const { bytes, framedBytes } = frameChunk(kind, parts, id);
-    assert(bytes.length <= this.extents.freeBytes(extent), `chunk of ${framedBytes} bytes does not fit extent ${extent}`);
-    const { offset, dependency } = this.extents.append(extent, bytes, after);
+    const framed = frameChunkParts(kind, parts, id);
+    const framedBytes = framed.framedBytes;
+    assert(framed.alignedBytes <= this.extents.freeBytes(extent), `chunk of ${framedBytes} bytes does not fit extent ${extent}`);
+    const { offset, dependency } = this.extents.append(extent, framed.parts, after);
     this.counters.appends++;
     return { locator: { extent, offset, length: framedBytes }, dependency };
   }

@@ -23,9 +23,25 @@ export interface IoSchedulerOptions {
   maxBatchBytes?: number;
 }
 
+/**
+ * The bytes of one write: one buffer, or parts written back to back (a
+ * framed chunk: header, the caller's payload, trailer), so a payload is
+ * never copied into a frame. The bytes must not change until the write's
+ * ticket settles.
+ */
+export type WriteData = Uint8Array | readonly Uint8Array[];
+
+export function writeDataLength(data: WriteData): number {
+  if (data instanceof Uint8Array) return data.length;
+  let n = 0;
+  for (const p of data) n += p.length;
+  return n;
+}
+
 interface PendingWrite {
   readonly offset: number;
-  readonly data: Uint8Array;
+  readonly parts: readonly Uint8Array[];
+  readonly length: number;
   readonly after: Dependency;
   readonly ticket: Ticket;
 }
@@ -58,11 +74,13 @@ export class IoScheduler {
   }
 
   /** Queue `data` for `offset`, issued once `after` is persistent. */
-  write(offset: number, data: Uint8Array, after: Dependency = Dependency.none): Dependency {
+  write(offset: number, data: WriteData, after: Dependency = Dependency.none): Dependency {
     if (this.closedError !== undefined) return Dependency.failed(this.closedError);
-    assert(offset >= 0 && offset + data.length <= this.disk.sizeBytes, `write out of disk: ${offset}+${data.length}`);
-    const ticket = new Ticket(`write@${offset}+${data.length}`);
-    this.queue.push({ offset, data, after, ticket });
+    const parts = data instanceof Uint8Array ? [data] : data;
+    const length = writeDataLength(data);
+    assert(offset >= 0 && offset + length <= this.disk.sizeBytes, `write out of disk: ${offset}+${length}`);
+    const ticket = new Ticket(`write@${offset}+${length}`);
+    this.queue.push({ offset, parts, length, after, ticket });
     // One wake-up registration per write: re-registering every queued write on
     // each wait made a long stall cost O(n^2) closures.
     if (!after.isPersistent() && after.failure() === undefined) after.onSettled(this.dependencySettled);
@@ -117,7 +135,7 @@ export class IoScheduler {
     const out: PendingWrite[] = [];
     for (const list of [this.inFlight, this.queue]) {
       for (const w of list) {
-        if (w.offset < offset + length && offset < w.offset + w.data.length) out.push(w);
+        if (w.offset < offset + length && offset < w.offset + w.length) out.push(w);
       }
     }
     return out;
@@ -164,9 +182,9 @@ export class IoScheduler {
       const failure = w.after.failure();
       if (failure !== undefined) {
         w.ticket.markFailed(failure);
-      } else if (w.after.isPersistent() && (batch.length === 0 || bytes + w.data.length <= this.maxBatchBytes)) {
+      } else if (w.after.isPersistent() && (batch.length === 0 || bytes + w.length <= this.maxBatchBytes)) {
         batch.push(w);
-        bytes += w.data.length;
+        bytes += w.length;
       } else {
         rest.push(w);
       }
@@ -200,11 +218,12 @@ export class IoScheduler {
    */
   private issue(batch: readonly PendingWrite[]): Array<Promise<void>> {
     const writev = this.disk.writev?.bind(this.disk);
-    if (writev === undefined) return batch.map((w) => this.disk.write(w.offset, w.data));
+    if (writev === undefined) return batch.map((w) => this.disk.write(w.offset, joined(w)));
     return contiguousRuns(batch).map((run) => {
       const first = run[0];
       if (first === undefined) return Promise.resolve();
-      return run.length === 1 ? this.disk.write(first.offset, first.data) : writev(first.offset, run.map((w) => w.data));
+      const parts = run.flatMap((w) => w.parts);
+      return parts.length === 1 && parts[0] !== undefined ? this.disk.write(first.offset, parts[0]) : writev(first.offset, parts);
     });
   }
 
@@ -219,7 +238,7 @@ export class IoScheduler {
       this.stats.batches++;
       this.stats.flushes++;
       this.stats.writes += batch.length;
-      for (const w of batch) this.stats.bytesWritten += w.data.length;
+      for (const w of batch) this.stats.bytesWritten += w.length;
       this.inFlight = [];
       for (const w of batch) w.ticket.markDurable();
     } catch (err: unknown) {
@@ -237,23 +256,36 @@ function contiguousRuns(batch: readonly PendingWrite[]): PendingWrite[][] {
   const sorted = [...batch].sort((a, b) => a.offset - b.offset);
   const runs: PendingWrite[][] = [];
   let run: PendingWrite[] = [];
+  let parts = 0;
   let end = -1;
   for (const w of sorted) {
     // At most MAX_GATHER parts a gathered write (the kernel's IOV_MAX is 1024).
-    if ((w.offset !== end || run.length >= MAX_GATHER) && run.length > 0) {
+    if ((w.offset !== end || parts + w.parts.length > MAX_GATHER) && run.length > 0) {
       runs.push(run);
       run = [];
+      parts = 0;
     }
     run.push(w);
-    end = w.offset + w.data.length;
+    parts += w.parts.length;
+    end = w.offset + w.length;
   }
   if (run.length > 0) runs.push(run);
   return runs;
 }
 
+/** Copy the part of `w` that overlaps `buf` (which holds the disk's bytes from `offset`) into it. */
 function overlay(buf: Buffer, offset: number, w: PendingWrite): void {
-  const from = Math.max(offset, w.offset);
-  const to = Math.min(offset + buf.length, w.offset + w.data.length);
-  if (from >= to) return;
-  buf.set(w.data.subarray(from - w.offset, to - w.offset), from - offset);
+  let at = w.offset;
+  for (const p of w.parts) {
+    const from = Math.max(offset, at);
+    const to = Math.min(offset + buf.length, at + p.length);
+    if (from < to) buf.set(p.subarray(from - at, to - at), from - offset);
+    at += p.length;
+  }
+}
+
+/** The bytes of `w` in one buffer, for a disk without gathered writes. */
+function joined(w: PendingWrite): Uint8Array {
+  const only = w.parts[0];
+  return w.parts.length === 1 && only !== undefined ? only : Buffer.concat(w.parts, w.length);
 }

@@ -57,12 +57,18 @@ export interface StoreStats {
   readonly reclaimedExtents: number;
   readonly reclaimedBytes: number;
   readonly movedBytes: number;
+  /** Live bytes and shard counts are complete (false while they are counted after open). */
+  readonly liveBytesReady: boolean;
 }
 
 /**
  * Every mutating call returns the Dependency that becomes persistent when
  * the change is durable. Calls resolve as soon as the change is visible to
  * reads (read-your-writes), before it is durable.
+ *
+ * A put does not copy large values: the store writes the caller's buffers
+ * (or the stream's chunks) as they are, so they must not be modified until
+ * the returned Dependency has settled, as with `fs.write`.
  */
 export interface ShardApi {
   put(key: Buffer, value: ValueSource): Promise<Dependency>;
