@@ -1,0 +1,82 @@
+// How `shardstore bench` speaks each API of a node: the path of an object,
+// the headers of a request (SigV4 for S3), and the checks before and the
+// tidying after a run. Native: the shard routes of docs/API.md. S3: path
+// style, /{bucket}/{key}, the bucket created if missing (docs/S3.md).
+import type { OutgoingHttpHeaders } from 'node:http';
+import type { BenchEndpoint, BenchRequest, Send } from './bench_http.js';
+import { BenchFatalError, describeAnswer } from './bench_http.js';
+import { KEY_ROOT } from './bench_keys.js';
+import type { BenchApi, S3KeyPair } from './bench_options.js';
+import { HeaderSigner } from './bench_sigv4.js';
+
+/** The node accepts any region in a credential scope (docs/S3.md); this is what SDKs default to. */
+const SIGNING_REGION = 'us-east-1';
+const MAX_PROBE_BYTES = 4096;
+
+export interface ApiTarget {
+  readonly api: BenchApi;
+  /** The encoded request path of an object key (keys are [0-9a-z/-]: no escaping needed). */
+  objectPath(key: string): string;
+  headers(method: string, path: string, contentLength?: number): OutgoingHttpHeaders;
+  /** Check the API answers (S3: create the bucket if missing). Throws BenchFatalError. */
+  prepare(): Promise<void>;
+  /** Undo what prepare created (S3: a bucket it created, once empty); a note for the report, if any. */
+  finish(): Promise<string | undefined>;
+}
+
+/** GET /healthz: the node answers; its version if it tells one (it does not today: null). Throws BenchFatalError. */
+export async function probeNode(endpoint: BenchEndpoint, send: Send): Promise<{ readonly version: string | null }> {
+  let body = '';
+  const answer = await send({ method: 'GET', path: '/healthz', headers: {} }, (chunk) => {
+    if (body.length < MAX_PROBE_BYTES) body += chunk.toString('utf8');
+  });
+  if (answer.status !== 200) throw new BenchFatalError(`${endpoint.url} is not a healthy ShardStore node: GET /healthz answered ${describeAnswer(answer)}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch (err) {
+    throw new BenchFatalError(`${endpoint.url} is not a ShardStore node: GET /healthz answered ${JSON.stringify(body.slice(0, 80))} (${String(err)})`);
+  }
+  const version = typeof parsed === 'object' && parsed !== null && 'version' in parsed && typeof parsed.version === 'string' ? parsed.version : null;
+  return { version };
+}
+
+export function nativeTarget(endpoint: BenchEndpoint, send: Send): ApiTarget {
+  return {
+    api: 'native',
+    objectPath: (key) => `/v1/shards/${key}`,
+    headers: (_method, _path, contentLength) => (contentLength === undefined ? {} : { 'content-length': contentLength }),
+    async prepare(): Promise<void> {
+      const answer = await send({ method: 'GET', path: `/v1/shards?limit=1&prefix=${encodeURIComponent(KEY_ROOT)}`, headers: {} });
+      if (answer.status !== 200) {
+        throw new BenchFatalError(`the native API is not served at ${endpoint.url} (serve --native-api off?): GET /v1/shards answered ${describeAnswer(answer)}`);
+      }
+    },
+    finish: () => Promise.resolve(undefined),
+  };
+}
+
+export function s3Target(endpoint: BenchEndpoint, send: Send, keys: S3KeyPair, bucket: string): ApiTarget {
+  const signer = new HeaderSigner(keys, `${endpoint.hostname.includes(':') ? `[${endpoint.hostname}]` : endpoint.hostname}:${endpoint.port}`, SIGNING_REGION);
+  const headers = (method: string, path: string, contentLength?: number): OutgoingHttpHeaders => signer.sign(method, path, contentLength);
+  const bucketRequest = (method: string): BenchRequest => ({ method, path: `/${bucket}`, headers: headers(method, `/${bucket}`) });
+  let created = false;
+  return {
+    api: 's3',
+    objectPath: (key) => `/${bucket}/${key}`,
+    headers,
+    async prepare(): Promise<void> {
+      const answer = await send(bucketRequest('PUT'));
+      if (answer.status === 403) throw new BenchFatalError(`S3 refused the key pair: ${describeAnswer(answer)}`);
+      if (answer.status === 200) created = true;
+      else if (!(answer.status === 409 && answer.errorText.includes('BucketAlreadyOwnedByYou'))) {
+        throw new BenchFatalError(`S3 CreateBucket ${bucket} at ${endpoint.url} answered ${describeAnswer(answer)}${answer.status === 404 ? ' (serve --s3 off?)' : ''}`);
+      }
+    },
+    async finish(): Promise<string | undefined> {
+      if (!created) return undefined;
+      const answer = await send(bucketRequest('DELETE'));
+      return answer.status === 204 ? `deleted bucket ${bucket} (this run created it)` : `kept bucket ${bucket}: DeleteBucket answered ${describeAnswer(answer)}`;
+    },
+  };
+}
