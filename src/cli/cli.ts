@@ -70,6 +70,13 @@ const COMMANDS: CommandTable = new Map([
     },
   ],
   [
+    'bench',
+    {
+      summary: 'measure a running node: PUT/GET requests/s, MB/s, p50/p99 (writes, then deletes, keys of its own)',
+      load: async (): Promise<Command> => (await import('./bench_command.js')).benchCommand,
+    },
+  ],
+  [
     'disk',
     {
       summary: 'list disks, take one out of service or return it (running server)',
