@@ -34,7 +34,7 @@ import { ReadTracker } from './read_tracker.js';
 import { Background } from './background.js';
 import type { StoreOptions } from './store_options.js';
 import { resolveStoreOptions } from './store_options.js';
-import { ValueWriter, readValueRange } from './value_io.js';
+import { ValueWriter, readValueRange, readWholeValue } from './value_io.js';
 import { MAX_KEY_BYTES } from './types.js';
 import type { ByteRange, ListOptions, ListResult, ShardApi, ShardInfo, ShardReader, StoreStats, ValueSource } from './types.js';
 
@@ -160,10 +160,12 @@ export class DiskStore implements ShardApi {
   }
 
   async get(key: Buffer): Promise<Buffer> {
-    const reader = await this.read(key);
-    const parts: Buffer[] = [];
-    for await (const part of reader.body) parts.push(part);
-    return parts.length === 1 && parts[0] !== undefined ? parts[0] : Buffer.concat(parts);
+    const end = this.reads.begin();
+    try {
+      return await readWholeValue(this.parts.chunks, key, await this.lookup(key));
+    } finally {
+      end();
+    }
   }
 
   /**

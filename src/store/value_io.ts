@@ -103,6 +103,25 @@ export async function readDataChunk(chunks: ChunkStore, loc: Locator, key: Buffe
   return data;
 }
 
+/**
+ * The whole value in one buffer (a get): the same checks as
+ * readValueRange without an async generator per call, which cost a 4 KiB
+ * get more than the cache lookup. One chunk returns its data as is.
+ */
+export async function readWholeValue(chunks: ChunkStore, key: Buffer, value: IndexValue): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let total = 0;
+  for (const loc of value.chunks) {
+    const data = await readDataChunk(chunks, loc, key);
+    if (data.length !== chunkDataBytes(loc, key)) throw new CorruptionError(`data chunk at ${loc.extent}:${loc.offset}: size mismatch`);
+    parts.push(data);
+    total += data.length;
+  }
+  if (total !== value.sizeBytes) throw new CorruptionError(`value of ${value.sizeBytes} bytes has ${total} bytes of chunks`);
+  const only = parts[0];
+  return parts.length === 1 && only !== undefined ? only : Buffer.concat(parts, total);
+}
+
 /** Yield the bytes of `range` of the value, chunk by chunk. */
 export async function* readValueRange(
   chunks: ChunkStore,
