@@ -26,6 +26,7 @@ import { peerNames, runEngine, runRaw } from './groups/engines.js';
 import { runCheck, runOpen } from './groups/open_check.js';
 import { runServers } from './groups/servers.js';
 import { runSyncVerify } from './groups/sync_verify.js';
+import { buildOurs } from './lib/dist.js';
 import { describeMachine } from './lib/machine.js';
 import { dropPageCache, loadTriple } from './lib/os.js';
 import type { Row } from './lib/protocol.js';
@@ -108,6 +109,7 @@ async function main(): Promise<void> {
   const enabled = (g: Group): boolean => (only === undefined || only.has(g)) && !skip.has(g);
   const plan = values.quick === true ? quickPlan() : fullPlan();
   ensurePeers();
+  buildOurs();
 
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');

@@ -9,11 +9,11 @@
 // allocation cost, not the engine's.
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { NotFoundError } from '../../src/base/index.js';
-import type { Dependency } from '../../src/dependency/index.js';
-import { FileDisk } from '../../src/disk/index.js';
-import { formatDiskStore, openDiskStore } from '../../src/store/index.js';
-import type { DiskStore } from '../../src/store/index.js';
+import { NotFoundError } from '../../dist/src/base/index.js';
+import type { Dependency } from '../../dist/src/dependency/index.js';
+import { FileDisk } from '../../dist/src/disk/index.js';
+import { formatDiskStore, openDiskStore } from '../../dist/src/store/index.js';
+import type { DiskStore } from '../../dist/src/store/index.js';
 import type { EngineOpenOptions, EngineSpec, KvEngine } from './engine.js';
 
 const MiB = 1024 * 1024;

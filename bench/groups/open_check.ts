@@ -7,8 +7,8 @@
 import { spawn } from 'node:child_process';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { forkWorker } from '../lib/child.js';
+import { OUR_BIN } from '../lib/dist.js';
 import { load1 } from '../lib/os.js';
 import { round } from '../lib/rows.js';
 import type { OpenTask } from '../lib/task.js';
@@ -73,11 +73,11 @@ interface SuiteStats {
 }
 
 export async function runCheck(ctx: Context): Promise<void> {
-  const bin = fileURLToPath(new URL('../../bin/shardstore.ts', import.meta.url));
+  const bin = OUR_BIN;
   const out = join(ctx.tmp, 'check-failures');
   const seconds = ctx.plan.checkSeconds;
   ctx.progress(`check: shardstore check --time ${seconds}s --workers 1 --json`);
-  const { code, stdout, stderr } = await run(process.execPath, [...process.execArgv, bin, 'check', '--time', `${seconds}s`, '--workers', '1', '--json', '--out', out]);
+  const { code, stdout, stderr } = await run(process.execPath, [bin, 'check', '--time', `${seconds}s`, '--workers', '1', '--json', '--out', out]);
   let summary: unknown;
   try {
     summary = JSON.parse(stdout) as unknown;

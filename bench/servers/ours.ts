@@ -1,5 +1,5 @@
-// Our server as users run it: `shardstore serve` (bin/shardstore.ts under
-// tsx) in its own process, on a fresh data dir, its log going to a file.
+// Our server as users run it: `shardstore serve` (dist/bin/shardstore.js,
+// as `npm start` runs it) in its own process, on a fresh data dir, its log going to a file.
 //
 // The S3 front (src/server/s3) is being built. This file is the one place
 // that knows how to reach it, and it only assumes what issue 5 promises:
@@ -18,10 +18,10 @@
 // rows still run.
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { OUR_BIN } from '../lib/dist.js';
 import type { S3Target } from './targets.js';
 
-const BIN = fileURLToPath(new URL('../../bin/shardstore.ts', import.meta.url));
+const BIN = OUR_BIN;
 const STARTUP_TIMEOUT_MS = 60_000;
 const BENCH_ACCESS_KEY = 'BENCHACCESSKEY000001';
 const BENCH_SECRET = 'bench-secret-key-0000000000000000000000';
@@ -34,7 +34,7 @@ export interface OurServer {
 }
 
 export function serveHelp(): string {
-  const r = spawnSync(process.execPath, [...process.execArgv, BIN, 'serve', '--help'], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(process.execPath, [BIN, 'serve', '--help'], { encoding: 'utf8', timeout: 60_000 });
   return `${r.stdout}\n${r.stderr}`;
 }
 
@@ -74,7 +74,7 @@ export async function startOurServer(dataDir: string, logPath: string, diskSize:
   const log = openSync(logPath, 'w');
   const child = spawn(
     process.execPath,
-    [...process.execArgv, ...execArgv, BIN, 'serve', '--data-dir', dataDir, '--disk-size', diskSize, '--port', '0', ...plan.args],
+    [...execArgv, BIN, 'serve', '--data-dir', dataDir, '--disk-size', diskSize, '--port', '0', ...plan.args],
     { stdio: ['ignore', log, log], env: { ...process.env, ...plan.env } },
   );
   closeSync(log);
