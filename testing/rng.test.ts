@@ -89,3 +89,18 @@ void test('float, bool, pick, shuffle, bytes', () => {
   for (const n of [0, 1, 3, 4, 7, 4096]) assert.equal(rng.bytes(n).length, n);
   assert.deepEqual(new Rng(3).bytes(7), new Rng(3).bytes(7));
 });
+
+void test('bytes: the little-endian words of nextU32, the last one cut short', () => {
+  // Pins the byte stream: the disk's garbage pages and torn pages replay from it.
+  for (const n of [0, 1, 5, 8, 4095]) {
+    const words = draw(new Rng('bytes'), Math.ceil(n / 4));
+    const expected = Buffer.alloc(words.length * 4);
+    words.forEach((w, i) => expected.writeUInt32LE(w, 4 * i));
+    assert.deepEqual(new Rng('bytes').bytes(n), expected.subarray(0, n));
+  }
+  const rng = new Rng(5);
+  rng.bytes(13);
+  const after = new Rng(5);
+  draw(after, 4);
+  assert.equal(rng.nextU32(), after.nextU32(), 'bytes(13) consumes exactly four words');
+});

@@ -22,6 +22,8 @@ export type Seed = number | string;
 
 const TWO_POW_32 = 0x100000000;
 const TWO_POW_53 = 2 ** 53;
+/** Typed arrays use the platform's byte order; `bytes` promises little-endian words. */
+const LITTLE_ENDIAN = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
 
 export class Rng implements RandomSource {
   private s0: number;
@@ -98,16 +100,20 @@ export class Rng implements RandomSource {
     return items;
   }
 
+  /**
+   * n bytes: the next ceil(n/4) words, each little-endian, the last one cut
+   * short. Fills the disk's never-written pages, so it stores whole words.
+   */
   bytes(n: number): Buffer {
     assert(Number.isInteger(n) && n >= 0, `bytes: bad length ${n}`);
-    const out = Buffer.allocUnsafe(n);
-    let i = 0;
-    for (; i + 4 <= n; i += 4) out.writeUInt32LE(this.nextU32(), i);
-    if (i < n) {
-      let last = this.nextU32();
-      for (; i < n; i++, last >>>= 8) out[i] = last & 0xff;
+    const words = new Uint32Array(Math.ceil(n / 4));
+    if (LITTLE_ENDIAN) {
+      this.fillWords(words);
+    } else {
+      const view = new DataView(words.buffer);
+      for (let i = 0; i < words.length; i++) view.setUint32(4 * i, this.nextU32(), true);
     }
-    return out;
+    return Buffer.from(words.buffer, 0, n);
   }
 
   /**
@@ -131,6 +137,28 @@ export class Rng implements RandomSource {
     copy.s3 = this.s3;
     for (const [label, k] of this.forkCounts) copy.forkCounts.set(label, k);
     return copy;
+  }
+
+  /** `nextU32` into every word, the state in locals (same numbers, no call per word). */
+  private fillWords(words: Uint32Array): void {
+    let s0 = this.s0;
+    let s1 = this.s1;
+    let s2 = this.s2;
+    let s3 = this.s3;
+    for (let i = 0; i < words.length; i++) {
+      words[i] = Math.imul(rotl(Math.imul(s1, 5), 7), 9);
+      const t = s1 << 9;
+      s2 ^= s0;
+      s3 ^= s1;
+      s1 ^= s2;
+      s0 ^= s3;
+      s2 ^= t;
+      s3 = rotl(s3, 11);
+    }
+    this.s0 = s0;
+    this.s1 = s1;
+    this.s2 = s2;
+    this.s3 = s3;
   }
 
   /** Uniform in [0, span) for span <= 2^32: reject the top partial bucket. */
