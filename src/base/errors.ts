@@ -19,9 +19,19 @@ export abstract class ShardStoreError extends Error {
   }
 }
 
-/** The key has no value (never put, or deleted). */
+/**
+ * The key has no value (never put, or deleted). An expected answer, thrown
+ * on every miss, so it carries no stack trace: capturing one cost more than
+ * the lookup (name, message, code and cause are all a caller uses).
+ */
 export class NotFoundError extends ShardStoreError {
   readonly code = 'NotFound' as const;
+  constructor(message: string, options?: { cause?: unknown }) {
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 0;
+    super(message, options);
+    Error.stackTraceLimit = limit;
+  }
 }
 
 /** Stored bytes failed verification: wrong checksum, torn or stale chunk, bad format. */
