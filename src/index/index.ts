@@ -11,6 +11,7 @@ export {
 export type { IndexMutation, IndexStats, LsmIndexOptions, PickOptions, ScanOptions } from './lsm_index.js';
 export type { CompactionJob, CompactionOutput, FlushJob, RunOutput } from './jobs.js';
 export type { ScanEntry } from './merge.js';
+export type { IndexSnapshot } from './snapshot.js';
 export {
   decodeRunDescriptor,
   encodeRunDescriptor,
@@ -19,4 +20,4 @@ export {
   decodeIndexValue,
   encodeIndexValue,
 } from './run_format.js';
-export type { ExtentBytes, IndexValue, RunDescriptor } from './run_format.js';
+export type { ChunkVisitor, ExtentBytes, IndexValue, RunDescriptor } from './run_format.js';

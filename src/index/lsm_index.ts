@@ -20,7 +20,7 @@
 //    at their place. Runs in a job are busy: no other job may take them.
 // 3. A compaction drops tombstones only when its inputs end at the oldest
 //    run (nothing older can hold the key).
-// 4. Readers (lookup, scan) see one snapshot: the memtables at the call
+// 4. Readers (lookup, scan, snapshot) see one snapshot: the memtables at the call
 //    (the active one copied as far as the scan needs), and one refcounted
 //    version of the runs, which compaction cannot change under them.
 // 5. `apply` sequence numbers never go down, and stay above every run's
@@ -59,6 +59,7 @@ import { MIN_BLOCK_BYTES } from './run_builder.js';
 import { descriptorProblem, indexValueProblem } from './run_format.js';
 import type { IndexValue, RunDescriptor } from './run_format.js';
 import { BlockCache, RunHandle, newReadCounters } from './run_reader.js';
+import { IndexSnapshot } from './snapshot.js';
 import type { ReadCounters } from './run_reader.js';
 import { VersionSet } from './version.js';
 
@@ -280,7 +281,18 @@ export class LsmIndex {
     }
   }
 
-  /** Resolves when no lookup or scan still uses a version holding these runs. REQUIRES: none is installed. */
+  /**
+   * The whole index as it is now, to walk page by page over many turns
+   * (snapshot.ts). Synchronous: no mutation can land between the call and
+   * the view it returns. Holds the current runs until release().
+   */
+  snapshot(): IndexSnapshot {
+    const memtables: Cursor[] = [copyForScan(this.active.cursor(undefined), undefined, Number.MAX_SAFE_INTEGER)];
+    if (this.frozen !== undefined) memtables.push(new MemtableCursor(this.frozen.cursor(undefined)));
+    return new IndexSnapshot(memtables, this.versions.acquire(), (v) => this.versions.release(v));
+  }
+
+  /** Resolves when no lookup, scan or snapshot still uses a version holding these runs. REQUIRES: none is installed. */
   whenUnused(runs: readonly RunDescriptor[]): Promise<void> {
     return this.versions.whenUnused(new Set(runs.map((r) => r.id)));
   }

@@ -9,7 +9,8 @@
 import { assert } from '../base/index.js';
 import { compareKeys, hasPrefix } from './keys.js';
 import type { MemCursor, MemValue } from './memtable.js';
-import type { BlockView, IndexValue } from './run_format.js';
+import type { BlockView, ChunkVisitor, IndexValue } from './run_format.js';
+import { visitIndexValue } from './run_format.js';
 import { findBlock } from './run_reader.js';
 import type { RunHandle } from './run_reader.js';
 
@@ -18,6 +19,8 @@ export interface Cursor {
   readonly key: Buffer | undefined;
   isTombstone(): boolean;
   value(): MemValue;
+  /** The current value to `visitor` (nothing for a tombstone), without allocating where the source allows. */
+  visitValue(visitor: ChunkVisitor): void;
   /** Move to the next entry; returns a promise when that entry must be read first. */
   advance(): Promise<void> | undefined;
 }
@@ -48,6 +51,11 @@ export class ArrayCursor implements Cursor {
 
   value(): MemValue {
     return this.values[this.i] ?? null;
+  }
+
+  visitValue(visitor: ChunkVisitor): void {
+    const v = this.values[this.i];
+    if (v !== null && v !== undefined) visitIndexValue(v, visitor);
   }
 
   advance(): undefined {
@@ -89,6 +97,11 @@ export class MemtableCursor implements Cursor {
 
   value(): MemValue {
     return this.c.value;
+  }
+
+  visitValue(visitor: ChunkVisitor): void {
+    const v = this.c.value;
+    if (v !== null) visitIndexValue(v, visitor);
   }
 
   advance(): undefined {
@@ -147,6 +160,10 @@ export class RunCursor implements Cursor {
     return this.current().value(this.i);
   }
 
+  visitValue(visitor: ChunkVisitor): void {
+    this.current().visitValue(this.i, visitor);
+  }
+
   /** The value as encoded in the block (compaction copies it unchanged). */
   rawValue(): Buffer {
     return this.current().rawValue(this.i);
@@ -192,20 +209,54 @@ function advancePast(sources: readonly Cursor[], key: Buffer): Promise<void> | u
   return Promise.all(pending).then(() => undefined);
 }
 
-/** Up to `limit` live entries with the prefix, ascending. REQUIRES: sources positioned at the scan's start. */
-export async function mergeLive(sources: readonly Cursor[], prefix: Buffer | undefined, limit: number): Promise<ScanEntry[]> {
-  const out: ScanEntry[] = [];
-  while (out.length < limit) {
+/**
+ * Hand each winning entry, in key order, to `take`, which returns how much
+ * of `budget` it used; stop when the budget is used, the sources are
+ * exhausted, or a key lacks the prefix. Resolves true in the last two
+ * cases (nothing more to merge). The sources stay positioned after the
+ * last entry taken, so a later call goes on from there.
+ */
+async function mergeWinners(
+  sources: readonly Cursor[],
+  prefix: Buffer | undefined,
+  budget: number,
+  take: (source: Cursor, key: Buffer) => number,
+): Promise<boolean> {
+  let used = 0;
+  while (used < budget) {
     const s = sources[pickMin(sources)];
     const key = s?.key;
-    if (s === undefined || key === undefined) break;
-    if (prefix !== undefined && !hasPrefix(key, prefix)) break;
-    const value = s.value();
-    if (value !== null) out.push({ key, value });
+    if (s === undefined || key === undefined) return true;
+    if (prefix !== undefined && !hasPrefix(key, prefix)) return true;
+    used += take(s, key);
     const p = advancePast(sources, key);
     if (p !== undefined) await p;
   }
+  return false;
+}
+
+/** Up to `limit` live entries with the prefix, ascending. REQUIRES: sources positioned at the scan's start. */
+export async function mergeLive(sources: readonly Cursor[], prefix: Buffer | undefined, limit: number): Promise<ScanEntry[]> {
+  const out: ScanEntry[] = [];
+  await mergeWinners(sources, prefix, limit, (s, key) => {
+    const value = s.value();
+    if (value === null) return 0;
+    out.push({ key, value });
+    return 1;
+  });
   return out;
+}
+
+/**
+ * The values of the next `entries` winning entries (tombstones count, so
+ * a page of work is bounded) to `visitor`. Resolves true once the sources
+ * are exhausted. REQUIRES: sources positioned where the walk goes on.
+ */
+export function mergeVisit(sources: readonly Cursor[], entries: number, visitor: ChunkVisitor): Promise<boolean> {
+  return mergeWinners(sources, undefined, entries, (s) => {
+    s.visitValue(visitor);
+    return 1;
+  });
 }
 
 /** Every winning entry of the runs, in order, to `sink`; tombstones too unless dropped. */

@@ -81,6 +81,19 @@ export interface IndexValue {
   readonly chunks: readonly Locator[];
 }
 
+/** Receives live values chunk by chunk, with no object per value (a walk of the whole index). */
+export interface ChunkVisitor {
+  /** A live value begins (its chunks follow). */
+  entry(): void;
+  chunk(extent: number, lengthBytes: number): void;
+}
+
+/** `v` to `visitor` as BlockView.visitValue reports a live entry. */
+export function visitIndexValue(v: IndexValue, visitor: ChunkVisitor): void {
+  visitor.entry();
+  for (const c of v.chunks) visitor.chunk(c.extent, c.length);
+}
+
 export function locatorProblem(loc: Locator): string | undefined {
   if (loc.length < CHUNK_OVERHEAD_BYTES) return `locator length ${loc.length} below chunk overhead`;
   if (loc.offset % CHUNK_ALIGN_BYTES !== 0) return `locator offset ${loc.offset} not aligned`;
@@ -307,6 +320,23 @@ export class BlockView {
 
   isTombstone(i: number): boolean {
     return this.rawValue(i)[0] === VALUE_TAG_TOMBSTONE;
+  }
+
+  /**
+   * Entry i's value to `visitor`, read in place: one entry() call when it
+   * is live, then one chunk() call per locator. Allocates nothing: a walk
+   * of the whole index (live bytes at open) makes no object per entry.
+   */
+  visitValue(i: number, visitor: ChunkVisitor): void {
+    const { start, end } = this.span(i);
+    let at = this.keyEnd(start, end, i);
+    if (!this.checked) checkEntryValue(this.buf.subarray(at, end), i);
+    if (this.buf[at] === VALUE_TAG_TOMBSTONE) return;
+    visitor.entry();
+    at += VALUE_TAG_BYTES + INDEX_VALUE_HEADER_BYTES;
+    const n = this.buf.readUInt32LE(at - 4);
+    // Locator: extent u32, offset u32, length u32 (chunk_format.ts).
+    for (let j = 0; j < n; j++, at += LOCATOR_BYTES) visitor.chunk(this.buf.readUInt32LE(at), this.buf.readUInt32LE(at + 8));
   }
 
   /** null: tombstone. */
