@@ -122,6 +122,7 @@ export class ModelStore implements ShardApi {
       reclaimedExtents: 0,
       reclaimedBytes: 0,
       movedBytes: 0,
+      liveBytesReady: true,
     };
   }
 

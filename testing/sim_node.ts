@@ -119,8 +119,11 @@ export class SimNode {
     this.current = new ShardNode(Array.from({ length: this.disks.length }, (_, i) => stores[i]), { reopen: open, reasons });
   }
 
-  /** Wait until every in-service disk has committed what is staged. */
+  /** Wait until every in-service disk has committed what is staged and counted its live bytes. */
   async drain(): Promise<void> {
-    await Promise.all(this.node.stores.map((s) => s.log.drain()));
+    await Promise.all(this.node.stores.map(async (s) => {
+      await s.log.drain();
+      await s.liveBytesReady();
+    }));
   }
 }

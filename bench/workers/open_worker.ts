@@ -4,7 +4,10 @@
 //          kills this process with SIGKILL (so the crash lands mid-commit);
 //   open   in a fresh process, time FileDisk.open + openDiskStore on that
 //          file, and measure the memory it took; then check that a sample
-//          of the shards acknowledged durable before the crash reads back.
+//          of the shards acknowledged durable before the crash reads back,
+//          and time until the live-byte recount that open leaves running
+//          in the background is done (liveReadyMs, from the same start:
+//          until then reclamation waits).
 import { join } from 'node:path';
 import { FileDisk } from '../../src/disk/index.js';
 import { formatDiskStore, openDiskStore } from '../../src/store/index.js';
@@ -67,7 +70,7 @@ async function openAfterCrash(task: OpenTask): Promise<void> {
   const store = await openDiskStore(disk);
   const openMs = performance.now() - t0;
   const after = process.memoryUsage();
-  const maxRssMiB = process.resourceUsage().maxRSS / 1024;
+  const ready = store.liveBytesReady().then(() => performance.now() - t0);
   // Durable before the crash: must read back.
   const rng = new Rng(42);
   const sample = Math.min(200, task.shards);
@@ -76,6 +79,10 @@ async function openAfterCrash(task: OpenTask): Promise<void> {
     const v = await store.get(shardKey(i));
     if (v.length !== task.valueBytes) throw new Error(`shard ${i} read back ${v.length} bytes after the crash`);
   }
+  const liveReadyMs = await ready;
+  const afterReady = process.memoryUsage();
+  const maxRssMiB = process.resourceUsage().maxRSS / 1024;
+  if (store.live.shardCount < task.shards) throw new Error(`live-byte recount found ${store.live.shardCount} shards, ${task.shards} were durable`);
   await report({
     section: 'open',
     workload: 'open after SIGKILL',
@@ -86,9 +93,12 @@ async function openAfterCrash(task: OpenTask): Promise<void> {
     extra: {
       shards: task.shards,
       openMs: round(openMs, 1),
+      liveReadyMs: round(liveReadyMs, 1),
       rssAfterMiB: round(after.rss / MiB, 1),
       rssGrowthMiB: round((after.rss - before.rss) / MiB, 1),
       heapUsedMiB: round(after.heapUsed / MiB, 1),
+      rssAfterLiveReadyMiB: round(afterReady.rss / MiB, 1),
+      heapUsedAfterLiveReadyMiB: round(afterReady.heapUsed / MiB, 1),
       maxRssMiB: round(maxRssMiB, 1),
       verifiedShards: sample,
     },

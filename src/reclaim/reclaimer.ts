@@ -21,6 +21,9 @@
 //    can slip in between.
 // 3. One reclamation at a time; at most maxBatchBytes of copies wait for
 //    a commit at once (bounded memory).
+// 4. No victim is chosen, and no extent reset, while live bytes are partial
+//    (being recounted after open): a partial count would make full extents
+//    look empty, and invariant 1's check would be meaningless.
 import { assert, CorruptionError } from '../base/index.js';
 import { ChunkKind, locatorEquals } from '../chunk/index.js';
 import type { ChunkStore, ChunkStream, Locator } from '../chunk/index.js';
@@ -48,6 +51,8 @@ export interface ReclaimHost {
   nextCycle(): Dependency;
   /** Resolves once every read that started before the call has finished. */
   readersDrained(): Promise<void>;
+  /** Resolves once live bytes are complete (they are recounted after open); throws if they cannot be. */
+  liveBytesReady(): Promise<void>;
 }
 
 export interface ReclaimStats {
@@ -88,8 +93,9 @@ export class Reclaimer {
     private readonly inUse: () => ReadonlySet<number>,
   ) {}
 
-  /** Data extents by ascending live ratio, at most `maxLiveRatio`. */
+  /** Data extents by ascending live ratio, at most `maxLiveRatio`; none while live bytes are partial. */
   victims(maxLiveRatio = DEFAULT_MAX_LIVE_RATIO): number[] {
+    if (!this.live.ready) return [];
     const inUse = this.inUse();
     const out: Array<{ extent: number; ratio: number }> = [];
     for (const e of this.extents.extentsOwnedBy(ExtentOwner.Data)) {
@@ -109,6 +115,7 @@ export class Reclaimer {
   }
 
   private async reclaimNow(options: ReclaimOptions): Promise<number> {
+    await this.host.liveBytesReady();
     let done = 0;
     const max = options.maxExtents ?? 1;
     for (const victim of this.victims(options.maxLiveRatio)) {

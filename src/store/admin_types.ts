@@ -179,8 +179,10 @@ export interface DiskStats {
   /** Written data bytes no committed value references: what reclamation can take back. */
   readonly reclaimableBytes: number;
   readonly extents: ExtentCounts;
-  /** Committed shards (kept incrementally by the commit path, rebuilt at open). */
+  /** Committed shards (kept incrementally by the commit path, recounted in the background after open). */
   readonly shardCount: number;
+  /** liveBytes, reclaimableBytes and shardCount are complete (false while they are recounted after open). */
+  readonly liveBytesReady: boolean;
 }
 
 export interface NodeStats {

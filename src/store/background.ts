@@ -1,8 +1,10 @@
 // Background work of one disk: compaction when a level holds fanIn runs,
 // and reclamation when free extents run low, one extent at a time with a
-// pause between (the rate limit). Kicked by puts and deletes; runs until
+// pause between (the rate limit). Reclamation waits for the live-byte
+// recount after open (live_rebuild.ts); until then no extent looks nearly
+// dead (Reclaimer.victims offers none). Kicked by puts and deletes; runs until
 // there is nothing to do. Errors are reported, never thrown into callers.
-import { NoSpaceError } from '../base/index.js';
+import { ClosedError, NoSpaceError } from '../base/index.js';
 import type { Clock } from '../base/index.js';
 
 export interface BackgroundHost {
@@ -84,7 +86,8 @@ export class Background {
         }
       } catch (err: unknown) {
         this.counters.errors++;
-        if (!(err instanceof NoSpaceError)) this.policy.onBackgroundError(err);
+        // ClosedError: the store closed while a reclamation waited for live bytes.
+        if (!(err instanceof NoSpaceError || err instanceof ClosedError)) this.policy.onBackgroundError(err);
         return;
       }
     }

@@ -3,34 +3,15 @@
 //
 // The shard count is kept incrementally at no extra IO: the commit path
 // already tells live-byte accounting, for every committed mutation, the
-// value it replaces and the new one (both null for "no value"), and open
-// rebuilds it with one walk of the index. CountingLiveBytes counts values
-// coming and going there. The rest is read off the extent table and the
-// live-byte map in memory: stats() does no IO.
+// value it replaces and the new one (both null for "no value"), and a walk
+// of the index in the background after open recounts it (LiveBytes counts
+// values coming and going). Until that walk is done, live and reclaimable
+// bytes and the shard count are partial: `liveBytesReady` says so. The rest
+// is read off the extent table and the live-byte map in memory: stats()
+// does no IO.
 import { ExtentOwner } from '../extent/index.js';
-import type { IndexValue } from '../index/index.js';
-import { LiveBytes } from '../reclaim/index.js';
 import type { DiskStats } from './admin_types.js';
 import type { DiskStore } from './disk_store.js';
-
-/** Live-byte accounting that also counts committed values (shards). */
-export class CountingLiveBytes extends LiveBytes {
-  private shards = 0;
-
-  override add(value: IndexValue | null | undefined, sign: 1 | -1 = 1): void {
-    if (value !== null && value !== undefined) this.shards += sign;
-    super.add(value, sign);
-  }
-
-  override clear(): void {
-    this.shards = 0;
-    super.clear();
-  }
-
-  get shardCount(): number {
-    return this.shards;
-  }
-}
 
 export function diskStats(store: DiskStore, disk: number, path: string | undefined): DiskStats {
   const e = store.parts.extents;
@@ -62,5 +43,6 @@ export function diskStats(store: DiskStore, disk: number, path: string | undefin
     reclaimableBytes,
     extents,
     shardCount: store.live.shardCount,
+    liveBytesReady: store.live.ready,
   };
 }

@@ -26,10 +26,10 @@ import type { Superblock } from '../superblock/index.js';
 import type { Label } from '../superblock/index.js';
 import { CommitLog, keyString } from './commit_log.js';
 import type { CommitLogState } from './commit_log.js';
-import { listMerged, successor } from './list.js';
-import { Reclaimer } from '../reclaim/index.js';
-import { CountingLiveBytes } from './disk_stats.js';
+import { listMerged } from './list.js';
+import { LiveBytes, Reclaimer } from '../reclaim/index.js';
 import type { ReclaimHost, ReclaimOptions } from '../reclaim/index.js';
+import { LiveBytesRebuilder } from './live_rebuild.js';
 import { ReadTracker } from './read_tracker.js';
 import { Background } from './background.js';
 import type { StoreOptions } from './store_options.js';
@@ -54,8 +54,9 @@ export class DiskStore implements ShardApi {
   private readonly dataStream: ChunkStream;
   private readonly reclaimStream: ChunkStream;
   readonly log: CommitLog;
-  /** Live bytes per data extent, and the committed shard count (disk_stats.ts). */
-  readonly live = new CountingLiveBytes();
+  /** Live bytes per data extent, and the committed shard count; partial until the rebuild after open is done. */
+  readonly live = new LiveBytes();
+  private readonly liveRebuild: LiveBytesRebuilder;
   readonly reads = new ReadTracker();
   readonly reclaimer: Reclaimer;
   /** Puts writing their value's chunks, not staged yet: their extents are no reclamation victims. */
@@ -72,6 +73,11 @@ export class DiskStore implements ShardApi {
     this.dataStream = new ChunkStream(parts.chunks, ExtentOwner.Data);
     this.reclaimStream = new ChunkStream(parts.chunks, ExtentOwner.Data, { reserve: 'reclaim' });
     this.log = new CommitLog(parts.extents, parts.chunks, parts.index, parts.superblock, parts.state, this.options.memtableFlushBytes, this.live, this.options.maxLogBytes);
+    this.liveRebuild = new LiveBytesRebuilder(parts.index, this.live, {
+      pageEntries: this.options.liveRebuildPageEntries,
+      clock: this.options.clock,
+      onError: this.options.onBackgroundError,
+    });
     this.reclaimer = new Reclaimer(parts.extents, parts.chunks, this.reclaimStream, this.live, this.reclaimHost(), () => this.extentsInUse());
     this.background = new Background(
       {
@@ -87,17 +93,18 @@ export class DiskStore implements ShardApi {
     );
   }
 
-  /** Walk the committed index once to count live bytes per data extent (at open). */
-  async rebuildLiveBytes(): Promise<void> {
-    this.live.clear();
-    let from: Buffer | undefined;
-    for (;;) {
-      const page = await this.parts.index.scan({ ...(from === undefined ? {} : { from }), limit: 1024 });
-      for (const entry of page) this.live.add(entry.value);
-      const last = page[page.length - 1];
-      if (page.length < 1024 || last === undefined) return;
-      from = successor(last.key);
-    }
+  /**
+   * Count live bytes per data extent anew, by a walk of the committed index
+   * in the background (live_rebuild.ts); open calls it once replay is done.
+   * REQUIRES: no rebuild running.
+   */
+  startLiveBytesRebuild(): void {
+    this.liveRebuild.start();
+  }
+
+  /** Resolves once live bytes and the shard count are complete (see live_rebuild.ts). */
+  liveBytesReady(): Promise<void> {
+    return this.liveRebuild.ready();
   }
 
   /** Reclaim data extents now (the control-plane call); returns how many were reset. */
@@ -128,6 +135,7 @@ export class DiskStore implements ShardApi {
       relocate: (relocations) => this.log.stageRelocations(relocations),
       nextCycle: () => this.log.nextCycle(),
       readersDrained: () => this.reads.drained(),
+      liveBytesReady: () => this.liveRebuild.ready(),
     };
   }
 
@@ -277,6 +285,10 @@ export class DiskStore implements ShardApi {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // Stop the live-byte walk first: a compaction in the background waits
+    // for its snapshot's runs (whenUnused), and a reclamation for its end.
+    this.liveRebuild.cancel();
+    await this.liveRebuild.settled();
     await this.background.stop();
     if (this.log.failed === undefined) await this.log.drain();
     this.closed = true;
@@ -287,6 +299,7 @@ export class DiskStore implements ShardApi {
   /** Drop all volatile state without flushing (tests: a crash of the process). */
   abandon(): void {
     this.closed = true;
+    this.liveRebuild.cancel();
     this.background.abandon();
     this.parts.io.abandon('store abandoned');
   }
@@ -307,6 +320,7 @@ export class DiskStore implements ShardApi {
       reclaimedExtents: this.reclaimer.stats.extentsReclaimed,
       reclaimedBytes: this.reclaimer.stats.bytesFreed,
       movedBytes: this.reclaimer.stats.bytesMoved,
+      liveBytesReady: this.live.ready,
     };
   }
 

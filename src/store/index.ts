@@ -18,4 +18,4 @@ export type { ExportProgress, ImportOptions, ImportProgress } from './migration.
 export { MAX_REPORTED_DAMAGE, RateLimiter } from './scrub.js';
 export { scrubNode, Scrubber } from './scrub_runner.js';
 export type { ScrubTarget } from './scrub_runner.js';
-export { CountingLiveBytes, diskStats } from './disk_stats.js';
+export { diskStats } from './disk_stats.js';

@@ -72,6 +72,8 @@ export async function inspectNode(paths: readonly string[]): Promise<DiskExtentM
       throw err;
     }
     try {
+      // The map draws live bytes: wait for their recount after open.
+      await store.liveBytesReady();
       maps.push(extentMap(store, i, path));
     } finally {
       await store.close();

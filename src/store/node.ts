@@ -285,6 +285,7 @@ export class ShardNode implements ShardApi, AdminApi {
       reclaimedExtents: sum((s) => s.reclaimedExtents),
       reclaimedBytes: sum((s) => s.reclaimedBytes),
       movedBytes: sum((s) => s.movedBytes),
+      liveBytesReady: all.every((s) => s.liveBytesReady),
     };
   }
 
@@ -506,6 +507,7 @@ function emptyDiskStats(s: Slot): DiskStats {
     reclaimableBytes: 0,
     extents: { free: 0, data: 0, index: 0, meta: 0, superblock: 0 },
     shardCount: 0,
+    liveBytesReady: true,
   };
 }
 
@@ -527,5 +529,6 @@ function sumStats(disks: readonly DiskStats[]): NodeStats['total'] {
       superblock: sum((d) => d.extents.superblock),
     },
     shardCount: sum((d) => d.shardCount),
+    liveBytesReady: disks.every((d) => d.liveBytesReady),
   };
 }

@@ -6,6 +6,11 @@
 // the next sequence number (a torn or stale record ends the log). Run
 // indexes load lazily on first lookup. No manual step, after a clean or a
 // dirty shutdown alike.
+//
+// What open does not wait for: the recount of live bytes, which a walk of
+// the whole index does in the background once open has returned
+// (live_rebuild.ts; why that is safe and exact: docs/ARCHITECTURE.md, life
+// of a recovery).
 import { CorruptionError, CryptoRandom } from '../base/index.js';
 import type { RandomSource } from '../base/index.js';
 import { BufferCache, ChunkKind, ChunkStore, ChunkStream, alignUp } from '../chunk/index.js';
@@ -93,7 +98,9 @@ export async function openDiskStore(disk: Disk, options: OpenOptions = {}): Prom
   for (const rec of records) {
     if (rec.seq > flushedThroughSeq) store.parts.index.apply(rec.mutations, rec.seq);
   }
-  await store.rebuildLiveBytes();
+  // Live bytes are counted in the background (live_rebuild.ts): open does
+  // not wait for a walk of the whole index.
+  store.startLiveBytesRebuild();
   return store;
 }
 

@@ -3,6 +3,9 @@
 import { assert, systemClock } from '../base/index.js';
 import type { Clock } from '../base/index.js';
 
+/** Index entries the live-byte rebuild visits between two pauses (live_rebuild.ts). */
+export const DEFAULT_LIVE_REBUILD_PAGE_ENTRIES = 8192;
+
 export interface StoreOptions {
   /** Largest value bytes in one data chunk (a value is split into such chunks). */
   readonly maxChunkDataBytes?: number;
@@ -30,6 +33,8 @@ export interface StoreOptions {
   readonly onBackgroundError?: (err: unknown) => void;
   /** Time for background pauses (the simulation passes its own). */
   readonly clock?: Clock;
+  /** Index entries the live-byte rebuild after open walks between two pauses (tests shrink it). */
+  readonly liveRebuildPageEntries?: number;
 }
 
 export const DEFAULT_MAX_CHUNK_DATA_BYTES = 1024 * 1024;
@@ -50,10 +55,12 @@ export function resolveStoreOptions(o: StoreOptions, extentSizeBytes: number, ex
     reclaimPauseMs: o.reclaimPauseMs ?? 10,
     onBackgroundError: o.onBackgroundError ?? ((err: unknown): void => console.error('shardstore background work failed:', err)),
     clock: o.clock ?? systemClock,
+    liveRebuildPageEntries: o.liveRebuildPageEntries ?? DEFAULT_LIVE_REBUILD_PAGE_ENTRIES,
   };
   assert(resolved.maxChunkDataBytes >= 1, 'maxChunkDataBytes must be >= 1');
   assert(resolved.streamWindowChunks >= 1, 'streamWindowChunks must be >= 1');
   assert(resolved.reserveExtents >= 2, 'reserveExtents must be >= 2 (log roll and index flush)');
   assert(resolved.compactionFanIn >= 2, 'compactionFanIn must be >= 2');
+  assert(Number.isInteger(resolved.liveRebuildPageEntries) && resolved.liveRebuildPageEntries >= 1, 'liveRebuildPageEntries must be an integer >= 1');
   return resolved;
 }
