@@ -149,6 +149,11 @@ export class BufReader {
     return hi * 0x100000000 + lo;
   }
 
+  /** Past `n` bytes (a field not needed now); no object made. */
+  skip(n: number): void {
+    this.take(n);
+  }
+
   /** `n` bytes, sharing memory with the source buffer. */
   bytes(n: number): Buffer {
     const at = this.take(n);

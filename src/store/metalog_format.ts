@@ -17,10 +17,15 @@
 //   runs removed: count u32, then run id u64
 //   flushedThroughSeq u64 (every mutation of records <= this is in a run; 0: none)
 //
+// Replay reads a record in two steps: decodeMetaRecordHead (every field but
+// the mutations, whose framing it checks while skipping them) and, only for
+// records whose mutations are not in a run yet, decodeMutations.
+//
 // Manifest (inside a checkpoint):
 //   runs: count u32, then RunDescriptor (newest first)
 //   flushedThroughSeq u64
 import { BufReader, BufWriter, CorruptionError } from '../base/index.js';
+import { LOCATOR_BYTES } from '../chunk/index.js';
 import { isExtentOwner } from '../extent/index.js';
 import type { ExtentRecord } from '../extent/index.js';
 import { decodeIndexValue, decodeRunDescriptor, encodeIndexValue, encodeRunDescriptor } from '../index/index.js';
@@ -63,7 +68,30 @@ export function encodeMetaRecord(rec: MetaRecord): Buffer {
   return w.finish();
 }
 
+/**
+ * A record with its mutations left encoded: replay needs the mutations only
+ * of records past the manifest's flushedThroughSeq (most of a long log is
+ * in runs already), so it decodes them on demand (decodeMutations) and
+ * makes no object for the others.
+ */
+export interface MetaRecordHead extends Omit<MetaRecord, 'mutations'> {
+  readonly mutationCount: number;
+  /** The record payload and the offset of its first mutation. */
+  readonly payload: Buffer;
+  readonly mutationsAt: number;
+}
+
 export function decodeMetaRecord(buf: Buffer): MetaRecord {
+  const { payload, mutationsAt, mutationCount, ...rest } = decodeMetaRecordHead(buf);
+  return { ...rest, mutations: decodeMutations({ seq: rest.seq, payload, mutationsAt, mutationCount }) };
+}
+
+/**
+ * Everything but the mutations; their framing (key lengths, ops, locator
+ * counts) is checked while skipping them, their order and values only by
+ * decodeMutations.
+ */
+export function decodeMetaRecordHead(buf: Buffer): MetaRecordHead {
   const r = new BufReader(buf, 'metadata record');
   const seq = r.u64();
   const extentChanges: ExtentRecord[] = [];
@@ -74,11 +102,44 @@ export function decodeMetaRecord(buf: Buffer): MetaRecord {
     if (!isExtentOwner(owner)) throw new CorruptionError(`metadata record ${seq}: extent ${extent} owner ${owner}`);
     extentChanges.push({ extent, owner, writePointer });
   }
+  const mutationCount = r.count(4);
+  const mutationsAt = r.offset;
+  for (let n = mutationCount; n > 0; n--) skipMutation(r, seq);
+  const runsAdded: RunDescriptor[] = [];
+  for (let n = r.count(16); n > 0; n--) runsAdded.push(decodeRunDescriptor(r));
+  const runsRemoved: number[] = [];
+  for (let n = r.count(8); n > 0; n--) runsRemoved.push(r.u64());
+  const flushedThroughSeq = r.u64();
+  r.expectEnd();
+  return { seq, extentChanges, mutationCount, payload: buf, mutationsAt, runsAdded, runsRemoved, flushedThroughSeq };
+}
+
+function readKey(r: BufReader, seq: number): Buffer {
+  const key = r.shortBlob();
+  if (key.length === 0 || key.length > MAX_KEY_BYTES) throw new CorruptionError(`metadata record ${seq}: key length ${key.length}`);
+  return key;
+}
+
+/** Past one mutation, checking its framing; no object made. */
+function skipMutation(r: BufReader, seq: number): void {
+  const keyBytes = r.u16();
+  if (keyBytes === 0 || keyBytes > MAX_KEY_BYTES) throw new CorruptionError(`metadata record ${seq}: key length ${keyBytes}`);
+  r.skip(keyBytes);
+  const op = r.u8();
+  if (op === OP_DELETE) return;
+  if (op !== OP_PUT) throw new CorruptionError(`metadata record ${seq}: op ${op}`);
+  r.u64();
+  r.skip(r.count(LOCATOR_BYTES) * LOCATOR_BYTES);
+}
+
+/** The mutations of a record head, checked (keys strictly ascending, valid values). Keys share the payload's memory. */
+export function decodeMutations(head: Pick<MetaRecordHead, 'seq' | 'payload' | 'mutationsAt' | 'mutationCount'>): IndexMutation[] {
+  const { seq } = head;
+  const r = new BufReader(head.payload, 'metadata record', head.mutationsAt);
   const mutations: IndexMutation[] = [];
   let previous: Buffer | undefined;
-  for (let n = r.count(4); n > 0; n--) {
-    const key = r.shortBlob();
-    if (key.length === 0 || key.length > MAX_KEY_BYTES) throw new CorruptionError(`metadata record ${seq}: key length ${key.length}`);
+  for (let n = head.mutationCount; n > 0; n--) {
+    const key = readKey(r, seq);
     if (previous !== undefined && Buffer.compare(previous, key) >= 0) throw new CorruptionError(`metadata record ${seq}: keys out of order`);
     previous = key;
     const op = r.u8();
@@ -86,13 +147,7 @@ export function decodeMetaRecord(buf: Buffer): MetaRecord {
     else if (op === OP_PUT) mutations.push({ key, value: decodeIndexValue(r) });
     else throw new CorruptionError(`metadata record ${seq}: op ${op}`);
   }
-  const runsAdded: RunDescriptor[] = [];
-  for (let n = r.count(16); n > 0; n--) runsAdded.push(decodeRunDescriptor(r));
-  const runsRemoved: number[] = [];
-  for (let n = r.count(8); n > 0; n--) runsRemoved.push(r.u64());
-  const flushedThroughSeq = r.u64();
-  r.expectEnd();
-  return { seq, extentChanges, mutations, runsAdded, runsRemoved, flushedThroughSeq };
+  return mutations;
 }
 
 export function encodeManifest(m: Manifest): Buffer {

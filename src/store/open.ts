@@ -7,10 +7,11 @@
 // indexes load lazily on first lookup. No manual step, after a clean or a
 // dirty shutdown alike.
 //
-// What open does not wait for: the recount of live bytes, which a walk of
-// the whole index does in the background once open has returned
-// (live_rebuild.ts; why that is safe and exact: docs/ARCHITECTURE.md, life
-// of a recovery).
+// What open does not wait for: decoding the mutations of records already in
+// runs (at or below flushedThroughSeq; skipped, metalog_format.ts), and the
+// recount of live bytes, which a walk of the whole index does in the
+// background once open has returned (live_rebuild.ts; why that is safe and
+// exact: docs/ARCHITECTURE.md, life of a recovery).
 import { CorruptionError, CryptoRandom } from '../base/index.js';
 import type { RandomSource } from '../base/index.js';
 import { BufferCache, ChunkKind, ChunkStore, ChunkStream, alignUp } from '../chunk/index.js';
@@ -23,8 +24,8 @@ import { Superblock, planLayout } from '../superblock/index.js';
 import type { Label } from '../superblock/index.js';
 import type { CommitLogState } from './commit_log.js';
 import { DiskStore } from './disk_store.js';
-import { decodeManifest, decodeMetaRecord, encodeManifest } from './metalog_format.js';
-import type { MetaRecord } from './metalog_format.js';
+import { decodeManifest, decodeMetaRecordHead, decodeMutations, encodeManifest } from './metalog_format.js';
+import type { MetaRecordHead } from './metalog_format.js';
 import { resolveStoreOptions } from './store_options.js';
 import type { StoreOptions } from './store_options.js';
 
@@ -95,8 +96,10 @@ export async function openDiskStore(disk: Disk, options: OpenOptions = {}): Prom
   const nextSeq = checkpoint.nextRecordSeq + records.length;
   const state: CommitLogState = { logExtent: checkpoint.logExtent, nextSeq, flushedThroughSeq };
   const store = assemble({ disk, io, label, extents, superblock, state, runs: [...runs.values()], random, options });
+  // Only records past flushedThroughSeq have mutations that are not in a
+  // run; the others' mutations are never decoded (metalog_format.ts).
   for (const rec of records) {
-    if (rec.seq > flushedThroughSeq) store.parts.index.apply(rec.mutations, rec.seq);
+    if (rec.seq > flushedThroughSeq) store.parts.index.apply(decodeMutations(rec), rec.seq);
   }
   // Live bytes are counted in the background (live_rebuild.ts): open does
   // not wait for a walk of the whole index.
@@ -110,14 +113,14 @@ async function readLog(
   extents: ExtentManager,
   logExtent: number,
   firstSeq: number,
-): Promise<{ records: MetaRecord[]; end: number }> {
+): Promise<{ records: MetaRecordHead[]; end: number }> {
   if (extents.owner(logExtent) !== ExtentOwner.Meta) throw new CorruptionError(`log extent ${logExtent} is not a metadata extent`);
   extents.setWritePointerForRecovery(logExtent, extents.extentSizeBytes);
-  const records: MetaRecord[] = [];
+  const records: MetaRecordHead[] = [];
   let end = 0;
   for await (const chunk of chunks.scan(logExtent, { stopAtDamage: true })) {
     if (chunk.kind !== ChunkKind.MetaRecord) break;
-    const record = decodeMetaRecord(chunk.payload);
+    const record = decodeMetaRecordHead(chunk.payload);
     if (record.seq !== firstSeq + records.length) break;
     records.push(record);
     end = alignUp(chunk.locator.offset + chunk.locator.length);
