@@ -312,6 +312,35 @@ void test('clone is independent of the original', async () => {
   assert.equal(disk.unflushedWrites, 2);
 });
 
+void test('clones share pages copy-on-write: no write, bit flip or crash of one shows in the other', async () => {
+  // Partial and whole-page writes, on written pages and on never-written (garbage) ones.
+  const disk = new SimDisk({ sizeBytes: SIZE, pageSizeBytes: PAGE, fillSeed: 8 });
+  await disk.write(PAGE + 3, bytes(5, 1));
+  await disk.write(2 * PAGE, bytes(PAGE, 2));
+  await disk.write(3 * PAGE + 9, bytes(4, 7));
+  await disk.flush();
+  const before = disk.snapshot();
+  const copy = disk.clone();
+  await copy.write(PAGE, bytes(PAGE, 3));
+  await copy.write(2 * PAGE + 7, bytes(2, 4));
+  await copy.write(5 * PAGE + 1, bytes(3, 5));
+  copy.flipBit(PAGE + 4, 0);
+  await copy.flush();
+  assert.deepEqual(disk.snapshot(), before);
+  assert.deepEqual(disk.snapshot('durable'), before);
+  const copied = copy.snapshot();
+  await disk.write(2 * PAGE + 7, bytes(2, 6));
+  await disk.write(3 * PAGE + 10, bytes(2, 6));
+  await disk.flush();
+  disk.flipBit(3 * PAGE + 20, 1);
+  disk.crash(new Rng(1), 'keep-all');
+  assert.deepEqual(copy.snapshot(), copied);
+  // The garbage a fresh disk of the same seed reads is untouched by all of the above.
+  const fresh = new SimDisk({ sizeBytes: SIZE, pageSizeBytes: PAGE, fillSeed: 8 });
+  assert.deepEqual((await fresh.read(5 * PAGE, PAGE)).subarray(4), before.subarray(5 * PAGE + 4, 6 * PAGE));
+  assert.deepEqual(await fresh.read(PAGE + 8, 8), before.subarray(PAGE + 8, PAGE + 16));
+});
+
 void test('listeners see issue and completion of every IO, with errors', async () => {
   const disk = new SimDisk({ sizeBytes: SIZE, pageSizeBytes: PAGE });
   const events: string[] = [];

@@ -174,7 +174,8 @@ export class SimDisk implements Disk {
     this.stats.writes++;
     this.stats.bytesWritten += data.length;
     // Copied at issue: the bytes that may land are the ones handed over now.
-    const copy = Buffer.from(data);
+    const copy = Buffer.allocUnsafe(data.length);
+    copy.set(data);
     return this.submit('write', offset, copy.length, copy, () => {
       this.current.write(offset, copy);
       this.volatile.push({ seq: ++this.writeSeq, offset, data: copy });
@@ -523,43 +524,55 @@ function checkedGarbage(bytes: Uint8Array, lengthBytes: number): Uint8Array {
   return bytes;
 }
 
+/** Pages of an image are cut from slabs of this many (an allocation per page cost more than its copy). */
+const PAGES_PER_SLAB = 32;
+
 /**
  * A sparse byte image in pages: only written pages take memory, so a
- * simulated disk costs what the scenario touches, not its size.
+ * simulated disk costs what the scenario touches, not its size. Clones share
+ * pages copy-on-write (a reboot or crash clones both images of the disk).
  */
 class PageImage {
-  private readonly pages = new Map<number, Buffer>();
+  private readonly pages: Map<number, Buffer>;
+  /** Pages no other image references: written in place. The rest are copied first. */
+  private owned = new Set<number>();
+  private slab: Buffer | undefined;
+  private slabUsedBytes = 0;
 
   constructor(
     readonly pageSizeBytes: number,
     private readonly fillSeed: Seed | undefined,
-  ) {}
+    pages: Map<number, Buffer> = new Map(),
+  ) {
+    this.pages = pages;
+  }
 
   read(offset: number, length: number): Buffer {
-    const out = Buffer.alloc(length);
+    // With a fill seed every byte comes from a page below; without, unwritten ones stay zero.
+    const out = this.fillSeed === undefined ? Buffer.alloc(length) : Buffer.allocUnsafe(length);
     this.forEachPage(offset, length, (index, inPage, at, n) => {
       const page = this.pages.get(index) ?? this.fillPage(index);
-      if (page !== undefined) page.copy(out, at, inPage, inPage + n);
+      if (page !== undefined) out.set(page.subarray(inPage, inPage + n), at);
     });
     return out;
   }
 
   write(offset: number, data: Uint8Array): void {
     this.forEachPage(offset, data.length, (index, inPage, at, n) => {
-      this.ownPage(index).set(data.subarray(at, at + n), inPage);
+      this.ownPage(index, n === this.pageSizeBytes).set(data.subarray(at, at + n), inPage);
     });
   }
 
   flipBit(offset: number, bit: number): void {
-    const page = this.ownPage(Math.floor(offset / this.pageSizeBytes));
+    const page = this.ownPage(Math.floor(offset / this.pageSizeBytes), false);
     const at = offset % this.pageSizeBytes;
     page[at] = (page[at] ?? 0) ^ (1 << bit);
   }
 
   clone(): PageImage {
-    const copy = new PageImage(this.pageSizeBytes, this.fillSeed);
-    for (const [index, page] of this.pages) copy.pages.set(index, Buffer.from(page));
-    return copy;
+    // From now on both images share every page: neither may write one in place.
+    this.owned = new Set();
+    return new PageImage(this.pageSizeBytes, this.fillSeed, new Map(this.pages));
   }
 
   /** Calls fn(pageIndex, offsetInPage, offsetInRange, bytes) for each page the range touches. */
@@ -575,18 +588,60 @@ class PageImage {
     }
   }
 
-  private ownPage(index: number): Buffer {
+  /** The page to write in place; `overwritten`: the caller replaces every byte, so skip the old ones. */
+  private ownPage(index: number, overwritten: boolean): Buffer {
     let page = this.pages.get(index);
-    if (page === undefined) {
-      page = this.fillPage(index) ?? Buffer.alloc(this.pageSizeBytes);
-      this.pages.set(index, page);
-    }
+    if (page !== undefined && this.owned.has(index)) return page;
+    const old = overwritten ? undefined : (page ?? this.fillPage(index));
+    page = this.newPage();
+    if (old !== undefined) page.set(old);
+    else if (!overwritten) page.fill(0);
+    this.pages.set(index, page);
+    this.owned.add(index);
     return page;
   }
 
-  /** A never-written page: undefined for zeros (the caller's buffer already is), else its garbage. */
+  /** Uninitialized page memory, cut from a slab: one allocation per PAGES_PER_SLAB pages. */
+  private newPage(): Buffer {
+    const pageBytes = this.pageSizeBytes;
+    if (this.slab === undefined || this.slabUsedBytes + pageBytes > this.slab.length) {
+      this.slab = Buffer.allocUnsafeSlow(PAGES_PER_SLAB * pageBytes);
+      this.slabUsedBytes = 0;
+    }
+    const page = this.slab.subarray(this.slabUsedBytes, this.slabUsedBytes + pageBytes);
+    this.slabUsedBytes += pageBytes;
+    return page;
+  }
+
+  /**
+   * A never-written page: undefined for zeros (the caller's buffer already
+   * is), else its garbage. Shared and read-only (ownPage copies it).
+   */
   private fillPage(index: number): Buffer | undefined {
     if (this.fillSeed === undefined) return undefined;
-    return new Rng(`${String(this.fillSeed)}/page/${index}`).bytes(this.pageSizeBytes);
+    return garbagePage(this.fillSeed, index, this.pageSizeBytes);
   }
+}
+
+/**
+ * Garbage pages of the latest fill seed. A page's garbage depends only on
+ * (seed, index, page size), and the sequences of one seed (with every
+ * reboot and crash image) read and partly overwrite the same few pages, so
+ * each is made once. Never written: images copy a page before changing it.
+ */
+const garbageCache = { seed: '', pages: new Map<number, Buffer>() };
+const GARBAGE_CACHE_MAX_PAGES = 4096;
+
+function garbagePage(fillSeed: Seed, index: number, pageSizeBytes: number): Buffer {
+  const seed = `${String(fillSeed)}/${pageSizeBytes}`;
+  if (garbageCache.seed !== seed || garbageCache.pages.size >= GARBAGE_CACHE_MAX_PAGES) {
+    garbageCache.seed = seed;
+    garbageCache.pages = new Map();
+  }
+  let page = garbageCache.pages.get(index);
+  if (page === undefined) {
+    page = new Rng(`${String(fillSeed)}/page/${index}`).bytes(pageSizeBytes);
+    garbageCache.pages.set(index, page);
+  }
+  return page;
 }
