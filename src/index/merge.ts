@@ -181,18 +181,27 @@ export class RunCursor implements Cursor {
   }
 }
 
-/** The source holding the smallest key, the newest (lowest index) on ties; -1 when all are exhausted. */
-function pickMin(sources: readonly Cursor[]): number {
+/**
+ * The source holding the smallest key, the newest (lowest index) on ties;
+ * -1 when all are exhausted. `out.bound` is set to the smallest key of the
+ * other sources (undefined when none has one).
+ */
+function pickMin(sources: readonly Cursor[], out: { bound: Buffer | undefined }): number {
   let best = -1;
   let bestKey: Buffer | undefined;
+  let bound: Buffer | undefined;
   for (let s = 0; s < sources.length; s++) {
     const k = sources[s]?.key;
     if (k === undefined) continue;
     if (bestKey === undefined || compareKeys(k, bestKey) < 0) {
+      bound = bestKey;
       best = s;
       bestKey = k;
+    } else if (bound === undefined || compareKeys(k, bound) < 0) {
+      bound = k;
     }
   }
+  out.bound = bound;
   return best;
 }
 
@@ -215,22 +224,39 @@ function advancePast(sources: readonly Cursor[], key: Buffer): Promise<void> | u
  * exhausted, or a key lacks the prefix. Resolves true in the last two
  * cases (nothing more to merge). The sources stay positioned after the
  * last entry taken, so a later call goes on from there.
+ *
+ * Runs of one source: while the winner's keys stay below every other
+ * source's smallest key (`bound`), no other source can hold them, so only
+ * the winner moves, at one comparison per entry instead of two per source
+ * (sources with disjoint key ranges, as flushes of keys written in order
+ * give, merge at the cost of a copy). A key equal to or past the bound
+ * goes back to pickMin, which settles ties for the newest source.
  */
-async function mergeWinners(
-  sources: readonly Cursor[],
+async function mergeWinners<C extends Cursor>(
+  sources: readonly C[],
   prefix: Buffer | undefined,
   budget: number,
-  take: (source: Cursor, key: Buffer) => number,
+  take: (source: C, key: Buffer) => number,
 ): Promise<boolean> {
+  const picked: { bound: Buffer | undefined } = { bound: undefined };
   let used = 0;
   while (used < budget) {
-    const s = sources[pickMin(sources)];
-    const key = s?.key;
-    if (s === undefined || key === undefined) return true;
-    if (prefix !== undefined && !hasPrefix(key, prefix)) return true;
-    used += take(s, key);
-    const p = advancePast(sources, key);
-    if (p !== undefined) await p;
+    const s = sources[pickMin(sources, picked)];
+    if (s === undefined) return true;
+    const bound = picked.bound;
+    for (let first = true; ; first = false) {
+      const key = s.key;
+      if (key === undefined) break;
+      const order = bound === undefined ? -1 : compareKeys(key, bound);
+      // Past the first entry, an equal or larger key than the bound is another source's turn.
+      if (!first && order >= 0) break;
+      if (prefix !== undefined && !hasPrefix(key, prefix)) return true;
+      used += take(s, key);
+      // Below the bound only this source holds the key; at it (first entry only), others may too.
+      const p = order < 0 ? s.advance() : advancePast(sources, key);
+      if (p !== undefined) await p;
+      if (order >= 0 || used >= budget) break;
+    }
   }
   return false;
 }
@@ -265,12 +291,8 @@ export async function mergeRuns(
   dropTombstones: boolean,
   sink: (key: Buffer, raw: Buffer) => void,
 ): Promise<void> {
-  for (;;) {
-    const c = cursors[pickMin(cursors)];
-    const key = c?.key;
-    if (c === undefined || key === undefined) return;
+  await mergeWinners(cursors, undefined, 1, (c, key) => {
     if (!dropTombstones || !c.isTombstone()) sink(key, c.rawValue());
-    const p = advancePast(cursors, key);
-    if (p !== undefined) await p;
-  }
+    return 0;
+  });
 }
