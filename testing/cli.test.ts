@@ -69,7 +69,7 @@ void test('serve options: defaults, then environment, then flags', () => {
   // them (empty ones do not), that flags override variables, and the
   // --path / --disks agreement rule.
   const defaults = config([]);
-  assert.deepEqual(defaults.node, { dataDir: './data', disks: 1, diskSizeBytes: 16 * GiB, extentSizeBytes: 64 * MiB });
+  assert.deepEqual(defaults.node, { dataDir: './data', disks: 1, diskSizeBytes: 16 * GiB, extentSizeBytes: 64 * MiB, cacheBytes: 256 * MiB });
   assert.equal(defaults.host, '127.0.0.1');
   assert.equal(defaults.port, DEFAULT_PORT);
   assert.equal(defaults.port, 7380);
@@ -80,16 +80,18 @@ void test('serve options: defaults, then environment, then flags', () => {
     SHARDSTORE_DISK_SIZE: '10GiB',
     SHARDSTORE_EXTENT_SIZE: '',
     SHARDSTORE_PORT: '9999',
+    SHARDSTORE_CACHE_SIZE: '1GiB',
     SHARDSTORE_REQUEST_TIMEOUT: '5m',
   };
   const fromEnv = config([], env);
-  assert.deepEqual(fromEnv.node, { dataDir: '/srv/shards', disks: 4, diskSizeBytes: 10 * GiB, extentSizeBytes: 64 * MiB });
+  assert.deepEqual(fromEnv.node, { dataDir: '/srv/shards', disks: 4, diskSizeBytes: 10 * GiB, extentSizeBytes: 64 * MiB, cacheBytes: GiB });
   assert.equal(fromEnv.port, 9999);
   assert.equal(fromEnv.server.requestTimeoutMs, 300_000);
 
-  const fromFlags = config(['--port', '0', '--disks=2', '--host', '::1', '--shutdown-grace', '1s'], env);
+  const fromFlags = config(['--port', '0', '--disks=2', '--host', '::1', '--shutdown-grace', '1s', '--cache-size', '0'], env);
   assert.equal(fromFlags.port, 0);
   assert.equal(fromFlags.node.disks, 2);
+  assert.equal(fromFlags.node.cacheBytes, 0);
   assert.equal(fromFlags.host, '::1');
   assert.equal(fromFlags.server.shutdownGraceMs, 1_000);
 

@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_S3_DOMAINS, DEFAULT_S3_REGION, DEFAULT_SERVER_OPTIONS, DEFAULT_UPLOAD_EXPIRY_MS } from '../server/index.js';
 import type { ShardServerOptions } from '../server/index.js';
-import type { NodeOptions } from '../store/index.js';
+import { DEFAULT_CACHE_BYTES } from '../store/index.js';
+import type { NodeOpenOptions } from '../store/index.js';
 import { formatDurationMs, formatSizeBytes, parseDurationMs, parseSizeBytes } from './units.js';
 import { UsageError } from './usage_error.js';
 
@@ -27,6 +28,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { name: 'disks', value: 'n', help: `number of disks (data files), 1..${MAX_DISKS}; fixed at creation`, defaultText: '1' },
   { name: 'disk-size', value: 'size', help: 'size of each data file when created (sparse)', defaultText: '16GiB' },
   { name: 'extent-size', value: 'size', help: 'extent size when created', defaultText: '64MiB' },
+  { name: 'cache-size', value: 'size', help: 'buffer cache of verified chunks, per disk', defaultText: formatSizeBytes(DEFAULT_CACHE_BYTES) },
   { name: 'path', value: 'file', help: 'a data file or block device instead of <data-dir>/disk-N.dat; repeat for more disks (env: comma-separated)' },
   { name: 'host', value: 'addr', help: 'address to listen on (0.0.0.0 for every interface)', defaultText: '127.0.0.1' },
   { name: 'port', value: 'n', help: 'TCP port of the native API (0: any free port)', defaultText: String(DEFAULT_PORT) },
@@ -58,7 +60,7 @@ export interface S3Config {
 }
 
 export interface ServeConfig {
-  readonly node: NodeOptions;
+  readonly node: NodeOpenOptions;
   readonly host: string;
   readonly port: number;
   readonly server: Omit<ShardServerOptions, 'logger' | 's3'>;
@@ -166,7 +168,7 @@ function pathsOf(flag: Flags[string], env: NodeJS.ProcessEnv): string[] | undefi
   return fromEnv.split(',').map((p) => p.trim()).filter((p) => p !== '');
 }
 
-function nodeOptions(pick: (name: string) => string | undefined, paths: string[] | undefined): NodeOptions {
+function nodeOptions(pick: (name: string) => string | undefined, paths: string[] | undefined): NodeOpenOptions {
   const disksText = pick('disks');
   const disks = disksText === undefined ? (paths?.length ?? 1) : intInRange(disksText, 'disks', 1, MAX_DISKS);
   if (paths !== undefined && paths.length !== disks) {
@@ -177,6 +179,7 @@ function nodeOptions(pick: (name: string) => string | undefined, paths: string[]
     disks,
     diskSizeBytes: parseSizeBytes(pick('disk-size') ?? '16GiB', 'disk-size'),
     extentSizeBytes: parseSizeBytes(pick('extent-size') ?? '64MiB', 'extent-size'),
+    cacheBytes: parseSizeBytes(pick('cache-size') ?? formatSizeBytes(DEFAULT_CACHE_BYTES), 'cache-size'),
     ...(paths !== undefined ? { paths } : {}),
   };
 }

