@@ -69,7 +69,7 @@ void test('serve options: defaults, then environment, then flags', () => {
   // them (empty ones do not), that flags override variables, and the
   // --path / --disks agreement rule.
   const defaults = config([]);
-  assert.deepEqual(defaults.node, { dataDir: './data', disks: 1, diskSizeBytes: 16 * GiB, extentSizeBytes: 64 * MiB, cacheBytes: 256 * MiB });
+  assert.deepEqual(defaults.node, { dataDir: './data', disks: 1, diskSizeBytes: 16 * GiB, extentSizeBytes: 64 * MiB, cacheBytes: 256 * MiB, preallocate: false });
   assert.equal(defaults.host, '127.0.0.1');
   assert.equal(defaults.port, DEFAULT_PORT);
   assert.equal(defaults.port, 7380);
@@ -81,10 +81,11 @@ void test('serve options: defaults, then environment, then flags', () => {
     SHARDSTORE_EXTENT_SIZE: '',
     SHARDSTORE_PORT: '9999',
     SHARDSTORE_CACHE_SIZE: '1GiB',
+    SHARDSTORE_PREALLOCATE: 'on',
     SHARDSTORE_REQUEST_TIMEOUT: '5m',
   };
   const fromEnv = config([], env);
-  assert.deepEqual(fromEnv.node, { dataDir: '/srv/shards', disks: 4, diskSizeBytes: 10 * GiB, extentSizeBytes: 64 * MiB, cacheBytes: GiB });
+  assert.deepEqual(fromEnv.node, { dataDir: '/srv/shards', disks: 4, diskSizeBytes: 10 * GiB, extentSizeBytes: 64 * MiB, cacheBytes: GiB, preallocate: true });
   assert.equal(fromEnv.port, 9999);
   assert.equal(fromEnv.server.requestTimeoutMs, 300_000);
 

@@ -26,7 +26,8 @@ interface OptionSpec {
 const OPTIONS: readonly OptionSpec[] = [
   { name: 'data-dir', value: 'dir', help: 'folder of the data files (created if missing)', defaultText: './data' },
   { name: 'disks', value: 'n', help: `number of disks (data files), 1..${MAX_DISKS}; fixed at creation`, defaultText: '1' },
-  { name: 'disk-size', value: 'size', help: 'size of each data file when created (sparse)', defaultText: '16GiB' },
+  { name: 'disk-size', value: 'size', help: 'size of each data file when created (sparse unless --preallocate on)', defaultText: '16GiB' },
+  { name: 'preallocate', value: 'on|off', help: 'write each data file whole when creating it: slow to create, faster durable writes after', defaultText: 'off' },
   { name: 'extent-size', value: 'size', help: 'extent size when created', defaultText: '64MiB' },
   { name: 'cache-size', value: 'size', help: 'buffer cache of verified chunks, per disk', defaultText: formatSizeBytes(DEFAULT_CACHE_BYTES) },
   { name: 'path', value: 'file', help: 'a data file or block device instead of <data-dir>/disk-N.dat; repeat for more disks (env: comma-separated)' },
@@ -180,6 +181,7 @@ function nodeOptions(pick: (name: string) => string | undefined, paths: string[]
     diskSizeBytes: parseSizeBytes(pick('disk-size') ?? '16GiB', 'disk-size'),
     extentSizeBytes: parseSizeBytes(pick('extent-size') ?? '64MiB', 'extent-size'),
     cacheBytes: parseSizeBytes(pick('cache-size') ?? formatSizeBytes(DEFAULT_CACHE_BYTES), 'cache-size'),
+    preallocate: onOff(pick('preallocate') ?? 'off', 'preallocate'),
     ...(paths !== undefined ? { paths } : {}),
   };
 }

@@ -1,5 +1,5 @@
 // Checks FileDisk on a temporary file: it is created at its full size but
-// sparse (few blocks allocated), writes read back before and after flush,
+// sparse (few blocks allocated), or whole with preallocate, writes read back before and after flush,
 // a reopen sees the data, IO outside the disk or after close is refused,
 // and bad create sizes are refused.
 import { test } from 'node:test';
@@ -33,6 +33,22 @@ void test('create: full size, sparse, default page size', async () => {
       // 512-byte blocks: a dense file would hold 131072; allow filesystem metadata slack.
       assert.ok(st.blocks * 512 < SIZE_BYTES / 16, `file not sparse: ${st.blocks} blocks`);
       assert.deepEqual(await disk.read(SIZE_BYTES - 8, 8), Buffer.alloc(8));
+    } finally {
+      await disk.close();
+    }
+  });
+});
+
+void test('create with preallocate: every block is allocated and reads zero', async () => {
+  await withTmpDir(async (dir) => {
+    const path = join(dir, 'disk');
+    const size = 20 * 1024 * 1024; // more than one 16 MiB block of zeros, and not a multiple of it
+    const disk = await FileDisk.open(path, { createSizeBytes: size, preallocate: true });
+    try {
+      const st = await stat(path);
+      assert.equal(st.size, size);
+      assert.ok(st.blocks * 512 >= size, `file still sparse: ${st.blocks} blocks`);
+      assert.deepEqual(await disk.read(size - 8, 8), Buffer.alloc(8));
     } finally {
       await disk.close();
     }

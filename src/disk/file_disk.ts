@@ -10,6 +10,16 @@ import type { Disk } from './disk.js';
 export interface FileDiskOptions {
   /** Create the file at this size if it does not exist (regular files only). */
   createSizeBytes?: number;
+  /**
+   * When creating, write the whole file once (zeros) instead of leaving it
+   * sparse. Slower to create (the file's size at the disk's write rate),
+   * but every later write overwrites allocated blocks: a sparse file
+   * allocates on first write, and fdatasync then commits the file system's
+   * journal too (1 MiB durable writes: about 2x slower sparse, measured
+   * here). fallocate does not help: its unwritten extents are converted on
+   * first write, at the same cost.
+   */
+  preallocate?: boolean;
   pageSizeBytes?: number;
 }
 
@@ -38,6 +48,7 @@ export class FileDisk implements Disk {
       }
       const handle = await open(path, 'wx+');
       await handle.truncate(size);
+      if (options.preallocate === true) await writeZeros(handle, size);
       await handle.sync();
       return new FileDisk(handle, path, size, pageSizeBytes);
     }
@@ -120,4 +131,15 @@ function isErrno(err: unknown, code: string): boolean {
 async function blockDeviceSize(path: string): Promise<number> {
   const text = await readFile(`/sys/class/block/${basename(path)}/size`, 'utf8');
   return Number.parseInt(text.trim(), 10) * 512;
+}
+
+const ZERO_BLOCK_BYTES = 16 * 1024 * 1024;
+
+/** Write zeros over the first `size` bytes (allocating every block). */
+async function writeZeros(handle: FileHandle, size: number): Promise<void> {
+  const zeros = Buffer.alloc(Math.min(ZERO_BLOCK_BYTES, size));
+  for (let at = 0; at < size; ) {
+    const { bytesWritten } = await handle.write(zeros, 0, Math.min(zeros.length, size - at), at);
+    at += bytesWritten;
+  }
 }

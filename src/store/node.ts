@@ -443,7 +443,7 @@ async function formatNode(paths: readonly string[], options: NodeOpenOptions): P
   const stores: DiskStore[] = [];
   try {
     for (const [i, path] of paths.entries()) {
-      const disk = await FileDisk.open(path, { createSizeBytes: options.diskSizeBytes });
+      const disk = await FileDisk.open(path, { createSizeBytes: options.diskSizeBytes, preallocate: options.preallocate === true });
       stores.push(await closeOnError(disk, () => formatDiskStore(disk, { ...options, nodeId, diskIndex: i, diskCount: paths.length })));
     }
   } catch (err: unknown) {
