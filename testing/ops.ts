@@ -185,8 +185,34 @@ export function crashOpArb(p: SizeProfile, crashWeight = 2): fc.Arbitrary<Op> {
   return fc.oneof({ weight: 20, arbitrary: opArb(p) }, { weight: crashWeight, arbitrary: dirtyRebootArb });
 }
 
-/** The value a put writes: a pattern fixed by (fill, size), so ops stay small. */
+/** Values made lately, by (size, fill): the model and the engine each ask for the same one. */
+const recentValues = new Map<string, Buffer>();
+const RECENT_VALUES_MAX_BYTES = 4 * 1024 * 1024;
+let recentValuesBytes = 0;
+
+/**
+ * The value a put writes: a pattern fixed by (fill, size), so ops stay
+ * small. Each call returns a fresh copy: a caller that changes its buffer
+ * changes no other caller's.
+ */
 export function valueOf(size: number, fill: number): Buffer {
+  const id = `${size}:${fill}`;
+  let value = recentValues.get(id);
+  if (value === undefined) {
+    if (recentValuesBytes + size > RECENT_VALUES_MAX_BYTES) {
+      recentValues.clear();
+      recentValuesBytes = 0;
+    }
+    value = makeValue(size, fill);
+    recentValues.set(id, value);
+    recentValuesBytes += size;
+  }
+  const copy = Buffer.allocUnsafe(size);
+  copy.set(value);
+  return copy;
+}
+
+function makeValue(size: number, fill: number): Buffer {
   const buf = Buffer.allocUnsafe(size);
   let x = (fill * 2654435761) >>> 0 || 1;
   for (let i = 0; i < size; i++) {
