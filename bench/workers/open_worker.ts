@@ -9,10 +9,10 @@
 //          in the background is done (liveReadyMs, from the same start:
 //          until then reclamation waits).
 import { join } from 'node:path';
-import { FileDisk } from '../../src/disk/index.js';
-import { formatDiskStore, openDiskStore } from '../../src/store/index.js';
-import type { DiskStore } from '../../src/store/index.js';
-import type { Dependency } from '../../src/dependency/index.js';
+import { FileDisk } from '../../dist/src/disk/index.js';
+import { formatDiskStore, openDiskStore } from '../../dist/src/store/index.js';
+import type { DiskStore } from '../../dist/src/store/index.js';
+import type { Dependency } from '../../dist/src/dependency/index.js';
 import { childTask, progress, runChild } from '../lib/child.js';
 import { Rng } from '../lib/loop.js';
 import { report, round } from '../lib/rows.js';
