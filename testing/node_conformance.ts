@@ -20,9 +20,8 @@ import fc from 'fast-check';
 import { checkSequences, reportSequences, runOnHarness } from './sequences.js';
 import type { CheckOptions } from './sequences.js';
 import { ShardStoreError } from '../src/base/index.js';
-import { ExtentOwner } from '../src/extent/index.js';
 import type { KeyRange, ShardApi, ShardNode } from '../src/store/index.js';
-import { ConformanceFailure, SMALL_CONFIG, apply, checkCacheCoherent, keyDigest } from './conformance.js';
+import { ConformanceFailure, SMALL_CONFIG, apply, checkCacheCoherent, checkExtentAccounting, keyDigest } from './conformance.js';
 import type { EngineConfig } from './conformance.js';
 import { buildStream, collect, damaged, decodeStream, expectedImport, pieces } from './migration_streams.js';
 import type { StreamRecord } from './migration_streams.js';
@@ -294,10 +293,7 @@ export class NodeHarness {
     const [m, e] = [await outcome(async () => text(await this.model.list({}))), await outcome(async () => text(await this.sim.node.list({})))];
     if (JSON.stringify(m) !== JSON.stringify(e)) throw new ConformanceFailure(`after step ${step}: full listing: model ${JSON.stringify(m)} engine ${JSON.stringify(e)}`, step);
     for (const store of this.sim.node.stores) {
-      const extents = store.parts.extents;
-      let counted = 0;
-      for (const owner of [ExtentOwner.Free, ExtentOwner.Data, ExtentOwner.Index, ExtentOwner.Meta, ExtentOwner.Superblock]) counted += extents.extentsOwnedBy(owner).length;
-      if (counted !== extents.geometry.extentCount) throw new ConformanceFailure(`after step ${step}: extent accounting broken`, step);
+      checkExtentAccounting(store, step);
       await checkCacheCoherent(store, step);
     }
   }
