@@ -624,24 +624,34 @@ class PageImage {
 }
 
 /**
- * Garbage pages of the latest fill seed. A page's garbage depends only on
- * (seed, index, page size), and the sequences of one seed (with every
- * reboot and crash image) read and partly overwrite the same few pages, so
- * each is made once. Never written: images copy a page before changing it.
+ * Garbage pages of the latest few fill seeds. A page's garbage depends only
+ * on (seed, index, page size), and the sequences of one seed (with every
+ * reboot and crash image, and each disk of a node) read and partly
+ * overwrite the same few pages, so each is made once. Never written: images
+ * copy a page before changing it.
  */
-const garbageCache = { seed: '', pages: new Map<number, Buffer>() };
+const garbageCache = new Map<string, Map<number, Buffer>>();
+const GARBAGE_CACHE_MAX_SEEDS = 8;
 const GARBAGE_CACHE_MAX_PAGES = 4096;
+let garbageCachePages = 0;
 
 function garbagePage(fillSeed: Seed, index: number, pageSizeBytes: number): Buffer {
   const seed = `${String(fillSeed)}/${pageSizeBytes}`;
-  if (garbageCache.seed !== seed || garbageCache.pages.size >= GARBAGE_CACHE_MAX_PAGES) {
-    garbageCache.seed = seed;
-    garbageCache.pages = new Map();
-  }
-  let page = garbageCache.pages.get(index);
+  let page = garbageCache.get(seed)?.get(index);
   if (page === undefined) {
+    const full = garbageCachePages >= GARBAGE_CACHE_MAX_PAGES || (!garbageCache.has(seed) && garbageCache.size >= GARBAGE_CACHE_MAX_SEEDS);
+    if (full) {
+      garbageCache.clear();
+      garbageCachePages = 0;
+    }
+    let pages = garbageCache.get(seed);
+    if (pages === undefined) {
+      pages = new Map();
+      garbageCache.set(seed, pages);
+    }
     page = new Rng(`${String(fillSeed)}/page/${index}`).bytes(pageSizeBytes);
-    garbageCache.pages.set(index, page);
+    pages.set(index, page);
+    garbageCachePages++;
   }
   return page;
 }
