@@ -524,8 +524,8 @@ function checkedGarbage(bytes: Uint8Array, lengthBytes: number): Uint8Array {
   return bytes;
 }
 
-/** Pages of an image are cut from slabs of this many (an allocation per page cost more than its copy). */
-const PAGES_PER_SLAB = 32;
+/** Pages of an image are cut from slabs of up to this many (an allocation per page cost more than its copy). */
+const MAX_PAGES_PER_SLAB = 32;
 
 /**
  * A sparse byte image in pages: only written pages take memory, so a
@@ -601,11 +601,16 @@ class PageImage {
     return page;
   }
 
-  /** Uninitialized page memory, cut from a slab: one allocation per PAGES_PER_SLAB pages. */
+  /**
+   * Uninitialized page memory, cut from a slab. Slabs double from one page
+   * up to MAX_PAGES_PER_SLAB, so an image that takes few pages (a reboot's
+   * or a crash's) allocates little.
+   */
   private newPage(): Buffer {
     const pageBytes = this.pageSizeBytes;
     if (this.slab === undefined || this.slabUsedBytes + pageBytes > this.slab.length) {
-      this.slab = Buffer.allocUnsafeSlow(PAGES_PER_SLAB * pageBytes);
+      const pages = this.slab === undefined ? 1 : Math.min(MAX_PAGES_PER_SLAB, (2 * this.slab.length) / pageBytes);
+      this.slab = Buffer.allocUnsafeSlow(pages * pageBytes);
       this.slabUsedBytes = 0;
     }
     const page = this.slab.subarray(this.slabUsedBytes, this.slabUsedBytes + pageBytes);
