@@ -142,7 +142,7 @@ export async function apply(api: ShardApi, op: Op): Promise<Outcome> {
 export class Harness {
   private step = 0;
   /** The model's full listing after the last step (see checkInvariants). */
-  private modelListing: string | undefined;
+  private modelListing: Listing | undefined;
 
   private constructor(
     private disk: SimDisk,
@@ -215,7 +215,9 @@ export class Harness {
     // The model is a plain map: only a put or a delete changes its listing.
     if (this.modelListing === undefined || op.op === 'put' || op.op === 'delete') this.modelListing = await fullListing(this.model);
     const [model, engine] = [this.modelListing, await fullListing(this.store)];
-    if (model !== engine) throw new ConformanceFailure(`after step ${step}: listing differs: model [${model}] engine [${engine}]`, step);
+    if (!sameListing(model, engine)) {
+      throw new ConformanceFailure(`after step ${step}: listing differs: model [${formatListing(model)}] engine [${formatListing(engine)}]`, step);
+    }
     checkExtentAccounting(this.store, step);
     // The cache can only go stale when an extent is reset: by reclamation,
     // compaction, a log roll (checkpoint, flush) or across a reboot.
@@ -225,10 +227,19 @@ export class Harness {
 
 const RESETTING_OPS = new Set<Op['op']>(['reclaim', 'compact', 'checkpoint', 'flush', 'commit', 'reboot']);
 
-/** Invariant 1's operand: every key and size, as one comparable string. */
-async function fullListing(api: ShardApi): Promise<string> {
-  const r = await api.list({});
-  return r.shards.map((s) => `${keyDigest(s.key)}=${s.sizeBytes}`).join(',');
+type Listing = ReadonlyArray<{ readonly key: Buffer; readonly sizeBytes: number }>;
+
+/** Invariant 1's operand: every key and size. */
+async function fullListing(api: ShardApi): Promise<Listing> {
+  return (await api.list({})).shards;
+}
+
+function sameListing(a: Listing, b: Listing): boolean {
+  return a.length === b.length && a.every((s, i) => s.sizeBytes === b[i]?.sizeBytes && s.key.equals(b[i].key));
+}
+
+function formatListing(listing: Listing): string {
+  return listing.map((s) => `${keyDigest(s.key)}=${s.sizeBytes}`).join(',');
 }
 
 /**

@@ -524,8 +524,31 @@ function checkedGarbage(bytes: Uint8Array, lengthBytes: number): Uint8Array {
   return bytes;
 }
 
-/** Pages of an image are cut from slabs of up to this many (an allocation per page cost more than its copy). */
-const MAX_PAGES_PER_SLAB = 32;
+/**
+ * Uninitialized page memory for the images of one disk and of its clones
+ * and crash images, cut from slabs of PAGES_PER_SLAB pages (an allocation
+ * per page cost more than its copy). Shared along the lineage, so an image
+ * that takes few pages (a reboot's, a crash's) does not start a slab.
+ */
+class PageArena {
+  private slab: Buffer | undefined;
+  private usedBytes = 0;
+
+  constructor(readonly pageSizeBytes: number) {}
+
+  newPage(): Buffer {
+    const pageBytes = this.pageSizeBytes;
+    if (this.slab === undefined || this.usedBytes + pageBytes > this.slab.length) {
+      this.slab = Buffer.allocUnsafeSlow(PAGES_PER_SLAB * pageBytes);
+      this.usedBytes = 0;
+    }
+    const page = this.slab.subarray(this.usedBytes, this.usedBytes + pageBytes);
+    this.usedBytes += pageBytes;
+    return page;
+  }
+}
+
+const PAGES_PER_SLAB = 32;
 
 /**
  * A sparse byte image in pages: only written pages take memory, so a
@@ -536,12 +559,11 @@ class PageImage {
   private readonly pages: Map<number, Buffer>;
   /** Pages no other image references: written in place. The rest are copied first. */
   private owned = new Set<number>();
-  private slab: Buffer | undefined;
-  private slabUsedBytes = 0;
 
   constructor(
     readonly pageSizeBytes: number,
     private readonly fillSeed: Seed | undefined,
+    private readonly arena: PageArena = new PageArena(pageSizeBytes),
     pages: Map<number, Buffer> = new Map(),
   ) {
     this.pages = pages;
@@ -572,7 +594,7 @@ class PageImage {
   clone(): PageImage {
     // From now on both images share every page: neither may write one in place.
     this.owned = new Set();
-    return new PageImage(this.pageSizeBytes, this.fillSeed, new Map(this.pages));
+    return new PageImage(this.pageSizeBytes, this.fillSeed, this.arena, new Map(this.pages));
   }
 
   /** Calls fn(pageIndex, offsetInPage, offsetInRange, bytes) for each page the range touches. */
@@ -593,28 +615,11 @@ class PageImage {
     let page = this.pages.get(index);
     if (page !== undefined && this.owned.has(index)) return page;
     const old = overwritten ? undefined : (page ?? this.fillPage(index));
-    page = this.newPage();
+    page = this.arena.newPage();
     if (old !== undefined) page.set(old);
     else if (!overwritten) page.fill(0);
     this.pages.set(index, page);
     this.owned.add(index);
-    return page;
-  }
-
-  /**
-   * Uninitialized page memory, cut from a slab. Slabs double from one page
-   * up to MAX_PAGES_PER_SLAB, so an image that takes few pages (a reboot's
-   * or a crash's) allocates little.
-   */
-  private newPage(): Buffer {
-    const pageBytes = this.pageSizeBytes;
-    if (this.slab === undefined || this.slabUsedBytes + pageBytes > this.slab.length) {
-      const pages = this.slab === undefined ? 1 : Math.min(MAX_PAGES_PER_SLAB, (2 * this.slab.length) / pageBytes);
-      this.slab = Buffer.allocUnsafeSlow(pages * pageBytes);
-      this.slabUsedBytes = 0;
-    }
-    const page = this.slab.subarray(this.slabUsedBytes, this.slabUsedBytes + pageBytes);
-    this.slabUsedBytes += pageBytes;
     return page;
   }
 
