@@ -42,10 +42,16 @@ export async function* requestBody(req: IncomingMessage, counter: ByteCounter): 
 }
 
 /** Copy `body` to `res`, honouring backpressure. Returns false if the client went away first. */
-export async function writeBody(res: ServerResponse, body: AsyncIterable<Buffer>, counter: ByteCounter): Promise<boolean> {
+export async function writeBody(res: ServerResponse, body: AsyncIterable<Buffer>, counter: ByteCounter, totalBytes?: number): Promise<boolean> {
   for await (const chunk of body) {
     if (res.destroyed) return false; // leaving the loop releases the reader
     counter.bytes += chunk.length;
+    if (chunk.length === totalBytes) {
+      // The whole body in one chunk: it leaves with its headers in one
+      // system call (write then end was two). Leaving the loop releases the reader.
+      res.end(chunk);
+      return true;
+    }
     if (!res.write(chunk) && !(await drained(res))) return false;
   }
   res.end();

@@ -50,7 +50,7 @@ export async function getShard(api: ShardApi, ex: Exchange, key: Buffer): Promis
   if (spec === undefined) {
     const reader = await api.read(key);
     ex.res.writeHead(200, valueHeaders(reader.sizeBytes));
-    await writeBody(ex.res, reader.body, ex.bytesOut);
+    await writeBody(ex.res, reader.body, ex.bytesOut, reader.sizeBytes);
     return;
   }
   const { reader, range } = await readRange(api, key, spec);
@@ -58,7 +58,7 @@ export async function getShard(api: ShardApi, ex: Exchange, key: Buffer): Promis
     ...valueHeaders(range.end - range.start),
     'Content-Range': contentRange(range, reader.sizeBytes),
   });
-  await writeBody(ex.res, reader.body, ex.bytesOut);
+  await writeBody(ex.res, reader.body, ex.bytesOut, range.end - range.start);
 }
 
 function valueHeaders(contentLength: number): Record<string, string | number> {

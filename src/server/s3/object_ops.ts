@@ -91,7 +91,7 @@ async function streamObject(c: OpContext, opened: OpenedObject, ranged: boolean)
     const { range } = opened;
     if (ranged) headers['Content-Range'] = `bytes ${range.start}-${range.end - 1}/${record.sizeBytes}`;
     c.r.ex.res.writeHead(ranged ? 206 : 200, { ...idHeaders(c.r.requestId), ...headers, 'Content-Length': range.end - range.start });
-    await writeBody(c.r.ex.res, opened.body, c.r.ex.bytesOut);
+    await writeBody(c.r.ex.res, opened.body, c.r.ex.bytesOut, range.end - range.start);
   } finally {
     opened.release();
   }
