@@ -227,18 +227,19 @@ export class Harness {
 
 const RESETTING_OPS = new Set<Op['op']>(['reclaim', 'compact', 'checkpoint', 'flush', 'commit', 'reboot']);
 
-type Listing = ReadonlyArray<{ readonly key: Buffer; readonly sizeBytes: number }>;
+export type Listing = ReadonlyArray<{ readonly key: Buffer; readonly sizeBytes: number }>;
 
 /** Invariant 1's operand: every key and size. */
 async function fullListing(api: ShardApi): Promise<Listing> {
   return (await api.list({})).shards;
 }
 
-function sameListing(a: Listing, b: Listing): boolean {
+export function sameListing(a: Listing, b: Listing): boolean {
   return a.length === b.length && a.every((s, i) => s.sizeBytes === b[i]?.sizeBytes && s.key.equals(b[i].key));
 }
 
-function formatListing(listing: Listing): string {
+/** A listing as failure messages show it. */
+export function formatListing(listing: Listing): string {
   return listing.map((s) => `${keyDigest(s.key)}=${s.sizeBytes}`).join(',');
 }
 

@@ -21,8 +21,8 @@ import { checkSequences, reportSequences, runOnHarness } from './sequences.js';
 import type { CheckOptions } from './sequences.js';
 import { ShardStoreError } from '../src/base/index.js';
 import type { KeyRange, ShardApi, ShardNode } from '../src/store/index.js';
-import { ConformanceFailure, SMALL_CONFIG, apply, checkCacheCoherent, checkExtentAccounting, keyDigest } from './conformance.js';
-import type { EngineConfig } from './conformance.js';
+import { ConformanceFailure, SMALL_CONFIG, apply, checkCacheCoherent, checkExtentAccounting, formatListing, keyDigest, sameListing } from './conformance.js';
+import type { EngineConfig, Listing } from './conformance.js';
 import { buildStream, collect, damaged, decodeStream, expectedImport, pieces } from './migration_streams.js';
 import type { StreamRecord } from './migration_streams.js';
 import { ModelNode } from './model.js';
@@ -286,17 +286,38 @@ export class NodeHarness {
   }
 
   private async checkInvariants(step: number): Promise<void> {
-    const text = (r: { shards: ReadonlyArray<{ key: Buffer; sizeBytes: number }> }): string => r.shards.map((s) => `${keyDigest(s.key)}=${s.sizeBytes}`).join(',');
-    const model = text(await this.model.listAvailable({}));
-    const engine = text(await this.sim.node.listAvailable({}));
-    if (model !== engine) throw new ConformanceFailure(`after step ${step}: listing of the disks in service differs: model [${model}] engine [${engine}]`, step);
-    const [m, e] = [await outcome(async () => text(await this.model.list({}))), await outcome(async () => text(await this.sim.node.list({})))];
-    if (JSON.stringify(m) !== JSON.stringify(e)) throw new ConformanceFailure(`after step ${step}: full listing: model ${JSON.stringify(m)} engine ${JSON.stringify(e)}`, step);
+    const model = (await this.model.listAvailable({})).shards;
+    const engine = (await this.sim.node.listAvailable({})).shards;
+    if (!sameListing(model, engine)) {
+      throw new ConformanceFailure(`after step ${step}: listing of the disks in service differs: model [${formatListing(model)}] engine [${formatListing(engine)}]`, step);
+    }
+    const [m, e] = [await fullListing(this.model), await fullListing(this.sim.node)];
+    if (!sameFullListing(m, e)) throw new ConformanceFailure(`after step ${step}: full listing: model ${showFullListing(m)} engine ${showFullListing(e)}`, step);
     for (const store of this.sim.node.stores) {
       checkExtentAccounting(store, step);
       await checkCacheCoherent(store, step);
     }
   }
+}
+
+/** A full listing, or the code of the typed error it failed with (Unavailable while a disk is out). */
+type FullListing = { readonly shards: Listing } | { readonly error: string };
+
+async function fullListing(api: ShardApi): Promise<FullListing> {
+  try {
+    return { shards: (await api.list({})).shards };
+  } catch (err: unknown) {
+    if (err instanceof ShardStoreError) return { error: err.code };
+    throw err;
+  }
+}
+
+function sameFullListing(a: FullListing, b: FullListing): boolean {
+  return 'shards' in a ? 'shards' in b && sameListing(a.shards, b.shards) : 'error' in b && a.error === b.error;
+}
+
+function showFullListing(l: FullListing): string {
+  return JSON.stringify('shards' in l ? { ok: formatListing(l.shards) } : l);
 }
 
 export async function runNodeSequence(ops: readonly NodeOp[], config: EngineConfig, seed: number): Promise<ConformanceFailure | undefined> {
