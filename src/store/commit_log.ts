@@ -224,7 +224,7 @@ export class CommitLog {
       await this.applyRelocations(relocations);
       const { ok, failed } = await this.committable([...this.committing.values()]);
       mutations = ok;
-      settle(failed, new IoError('the value could not be written to disk'));
+      if (failed.length > 0) settle(failed, new IoError('the value could not be written to disk'));
       const flush = this.wantFlush() ? await this.writeMemtable() : undefined;
       // The index does not change until apply, so the values being replaced
       // can be looked up while the record is written.
