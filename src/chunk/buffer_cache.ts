@@ -55,6 +55,17 @@ export class BufferCache {
     return hit.payload;
   }
 
+  /** get() that counts a hit but not a miss: a caller that will read on a miss counts it then. */
+  peek(loc: Locator, kind: ChunkKind): Buffer | undefined {
+    const key = this.key(loc);
+    const hit = this.entries.get(key);
+    if (hit === undefined || hit.kind !== kind || CHUNK_OVERHEAD_BYTES + hit.payload.length !== loc.length) return undefined;
+    this.entries.delete(key);
+    this.entries.set(key, hit);
+    this.counters.hits++;
+    return hit.payload;
+  }
+
   /** Keep the verified `payload` of the chunk at `loc`; entries larger than 1/4 of the cache are not kept. */
   insert(loc: Locator, kind: ChunkKind, payload: Buffer): void {
     if (this.capacityBytes === 0 || payload.length * 4 > this.capacityBytes) return;

@@ -69,6 +69,11 @@ export class ChunkStore {
     return { locator: { extent, offset, length: framedBytes }, dependency };
   }
 
+  /** The chunk's verified payload if the buffer cache holds it; undefined otherwise (no read). */
+  readCached(loc: Locator, kind: ChunkKind): Buffer | undefined {
+    return this.cache.peek(loc, kind);
+  }
+
   /** Read and verify a chunk's payload. Throws CorruptionError. */
   async read(loc: Locator, kind: ChunkKind): Promise<Buffer> {
     const cached = this.cache.get(loc, kind);

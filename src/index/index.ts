@@ -11,6 +11,7 @@ export {
 export type { IndexMutation, IndexStats, LsmIndexOptions, PickOptions, ScanOptions } from './lsm_index.js';
 export type { CompactionJob, CompactionOutput, FlushJob, RunOutput } from './jobs.js';
 export type { ScanEntry } from './merge.js';
+export { NEEDS_READ } from './run_reader.js';
 export type { IndexSnapshot } from './snapshot.js';
 export {
   decodeRunDescriptor,

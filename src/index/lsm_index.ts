@@ -58,7 +58,7 @@ import type { MemValue } from './memtable.js';
 import { MIN_BLOCK_BYTES } from './run_builder.js';
 import { descriptorProblem, indexValueProblem } from './run_format.js';
 import type { IndexValue, RunDescriptor } from './run_format.js';
-import { BlockCache, RunHandle, newReadCounters } from './run_reader.js';
+import { BlockCache, NEEDS_READ, RunHandle, newReadCounters } from './run_reader.js';
 import { IndexSnapshot } from './snapshot.js';
 import type { ReadCounters } from './run_reader.js';
 import { VersionSet } from './version.js';
@@ -236,6 +236,35 @@ export class LsmIndex {
     } finally {
       this.versions.release(version);
     }
+  }
+
+  /**
+   * lookup() without waiting, for the common case of a key in a memtable
+   * or in a cached block (a get served from memory then costs no promise per
+   * layer): the answer, or NEEDS_READ when a run's index or block is not in
+   * memory (then call lookup()).
+   */
+  lookupNow(key: Buffer): IndexValue | undefined | typeof NEEDS_READ {
+    assertKey(key);
+    const mem = this.memLookup(key);
+    if (mem !== undefined) {
+      this.ops.lookups++;
+      this.ops.memtableHits++;
+      return mem ?? undefined;
+    }
+    // No await below: the current version cannot change under this loop.
+    const hash = keyHash(key);
+    for (const run of this.versions.current.runs) {
+      if (run.mayContain(key, hash) === false) continue;
+      const v = run.findNow(key, hash);
+      if (v === NEEDS_READ) return NEEDS_READ;
+      if (v !== undefined) {
+        this.ops.lookups++;
+        return v ?? undefined;
+      }
+    }
+    this.ops.lookups++;
+    return undefined;
   }
 
   private memLookup(key: Buffer): MemValue | undefined {

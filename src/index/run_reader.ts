@@ -39,7 +39,7 @@ export interface LoadedIndex {
 
 /** Opened blocks, least recently used evicted first. Holds promises so concurrent readers share one read. */
 export class BlockCache {
-  private readonly map = new Map<string, Promise<BlockView>>();
+  private readonly map = new Map<string, CachedBlock>();
 
   constructor(private readonly capacity: number) {
     assert(Number.isInteger(capacity) && capacity >= 0, `block cache capacity ${capacity}`);
@@ -56,14 +56,20 @@ export class BlockCache {
       this.map.delete(key);
       this.map.set(key, cached);
       counters.blockCacheHits++;
-      return cached;
+      return cached.loading;
     }
     const loading = load();
     if (!fill || this.capacity === 0) return loading;
-    this.map.set(key, loading);
-    loading.catch(() => {
-      if (this.map.get(key) === loading) this.map.delete(key);
-    });
+    const slot: CachedBlock = { loading, block: undefined };
+    this.map.set(key, slot);
+    loading.then(
+      (block) => {
+        slot.block = block;
+      },
+      () => {
+        if (this.map.get(key) === slot) this.map.delete(key);
+      },
+    );
     while (this.map.size > this.capacity) {
       const oldest = this.map.keys().next();
       if (oldest.done === true) break;
@@ -71,7 +77,26 @@ export class BlockCache {
     }
     return loading;
   }
+
+  /** The block if it is cached and loaded, without waiting; undefined otherwise (nothing counted). */
+  peek(key: string, counters: ReadCounters): BlockView | undefined {
+    const cached = this.map.get(key);
+    if (cached?.block === undefined) return undefined;
+    this.map.delete(key);
+    this.map.set(key, cached);
+    counters.blockCacheHits++;
+    return cached.block;
+  }
 }
+
+interface CachedBlock {
+  readonly loading: Promise<BlockView>;
+  /** Set once loading resolves. */
+  block: BlockView | undefined;
+}
+
+/** What a synchronous lookup answers when the answer needs a read. */
+export const NEEDS_READ: unique symbol = Symbol('needs a read');
 
 /** Index of the block that may hold `key`: the last whose first key is <= key (0 if none). */
 export function findBlock(body: RunIndexBody, key: Buffer): number {
@@ -170,6 +195,27 @@ export class RunHandle {
       return undefined;
     }
     const b = await this.block(findBlock(body, key), true);
+    const i = b.lowerBound(key);
+    if (i < b.count && b.compareKey(i, key) === 0) return b.value(i);
+    this.counters.bloomFalsePositives++;
+    return undefined;
+  }
+
+  /**
+   * find() without waiting: the answer if the index and the block it needs
+   * are loaded, else NEEDS_READ.
+   */
+  findNow(key: Buffer, hash: number): MemValue | undefined | typeof NEEDS_READ {
+    if (compareKeys(key, this.desc.minKey) < 0 || compareKeys(key, this.desc.maxKey) > 0) return undefined;
+    const loaded = this.loaded;
+    if (loaded === undefined) return NEEDS_READ;
+    const { body } = loaded;
+    if (!bloomMayContain(body.bloom, body.bloomK, hash)) {
+      this.counters.bloomNegatives++;
+      return undefined;
+    }
+    const b = this.cache.peek(`${this.desc.id}/${findBlock(body, key)}`, this.counters);
+    if (b === undefined) return NEEDS_READ;
     const i = b.lowerBound(key);
     if (i < b.count && b.compareKey(i, key) === 0) return b.value(i);
     this.counters.bloomFalsePositives++;

@@ -97,10 +97,48 @@ export class ValueWriter {
 
 /** Read the data of chunk `loc`, checking that it belongs to `key`. */
 export async function readDataChunk(chunks: ChunkStore, loc: Locator, key: Buffer): Promise<Buffer> {
-  const payload = await chunks.read(loc, ChunkKind.Data);
+  return dataOf(await chunks.read(loc, ChunkKind.Data), loc, key);
+}
+
+/** The data of a data chunk's verified payload, checking that it belongs to `key` and its size. */
+function dataOf(payload: Buffer, loc: Locator, key: Buffer): Buffer {
   const { key: owner, data } = splitDataPayload(payload);
   if (!owner.equals(key)) throw new CorruptionError(`data chunk at ${loc.extent}:${loc.offset} belongs to another key`);
   return data;
+}
+
+/**
+ * The whole value if every chunk of it is in the buffer cache, without
+ * waiting (a hot get); undefined if one is not (then read it). The same
+ * checks as readWholeValue.
+ */
+export function cachedWholeValue(chunks: ChunkStore, key: Buffer, value: IndexValue): Buffer | undefined {
+  const only = value.chunks.length === 1 ? value.chunks[0] : undefined;
+  if (only !== undefined) {
+    // The common case, without an array.
+    const payload = chunks.readCached(only, ChunkKind.Data);
+    return payload === undefined ? undefined : checkedWhole([dataOf(payload, only, key)], value, key);
+  }
+  const parts: Buffer[] = [];
+  for (const loc of value.chunks) {
+    const payload = chunks.readCached(loc, ChunkKind.Data);
+    if (payload === undefined) return undefined;
+    parts.push(dataOf(payload, loc, key));
+  }
+  return checkedWhole(parts, value, key);
+}
+
+/** The value from its chunks' data, each checked against its locator's size and the total against the value's. */
+function checkedWhole(parts: readonly Buffer[], value: IndexValue, key: Buffer): Buffer {
+  let total = 0;
+  parts.forEach((data, i) => {
+    const loc = value.chunks[i];
+    if (loc === undefined || data.length !== chunkDataBytes(loc, key)) throw new CorruptionError(`data chunk at ${loc?.extent}:${loc?.offset}: size mismatch`);
+    total += data.length;
+  });
+  if (total !== value.sizeBytes) throw new CorruptionError(`value of ${value.sizeBytes} bytes has ${total} bytes of chunks`);
+  const only = parts[0];
+  return parts.length === 1 && only !== undefined ? only : Buffer.concat(parts, total);
 }
 
 /**
@@ -110,16 +148,8 @@ export async function readDataChunk(chunks: ChunkStore, loc: Locator, key: Buffe
  */
 export async function readWholeValue(chunks: ChunkStore, key: Buffer, value: IndexValue): Promise<Buffer> {
   const parts: Buffer[] = [];
-  let total = 0;
-  for (const loc of value.chunks) {
-    const data = await readDataChunk(chunks, loc, key);
-    if (data.length !== chunkDataBytes(loc, key)) throw new CorruptionError(`data chunk at ${loc.extent}:${loc.offset}: size mismatch`);
-    parts.push(data);
-    total += data.length;
-  }
-  if (total !== value.sizeBytes) throw new CorruptionError(`value of ${value.sizeBytes} bytes has ${total} bytes of chunks`);
-  const only = parts[0];
-  return parts.length === 1 && only !== undefined ? only : Buffer.concat(parts, total);
+  for (const loc of value.chunks) parts.push(await readDataChunk(chunks, loc, key));
+  return checkedWhole(parts, value, key);
 }
 
 /** Yield the bytes of `range` of the value, chunk by chunk. */
