@@ -280,7 +280,8 @@ test('a torn chunk whose lost page looks like a header with a huge length does n
 
 /**
  * Append X, read it (now cached), reset the extent, take it again, append Y
- * of the same length at the same offset, and read the same locator.
+ * of the same length at the same offset, and read the same locator before Y
+ * is durable.
  * Returns what that read gave, with X and Y.
  */
 async function readAfterReset(): Promise<{ got: Buffer; x: Buffer; y: Buffer }> {
@@ -298,8 +299,11 @@ async function readAfterReset(): Promise<{ got: Buffer; x: Buffer; y: Buffer }> 
   const [y] = appendAll(env, extent, [300], rng);
   assert.ok(y !== undefined);
   assert.deepEqual(y.locator, x.locator);
+  // Read before Y is durable: once it is, a small data chunk enters the
+  // cache by itself (write-through) and would hide a stale entry.
+  const got = await env.store.read(y.locator, y.kind);
   await y.dependency.persisted();
-  return { got: await env.store.read(y.locator, y.kind), x: x.payload, y: y.payload };
+  return { got, x: x.payload, y: y.payload };
 }
 
 test('an extent reset drops its cached chunks: a read after reuse sees the new data', async () => {
@@ -329,4 +333,29 @@ test('the reset test above fails when the cache is not invalidated', async () =>
   // Restored: the scenario passes again.
   const again = await readAfterReset();
   assert.deepEqual(again.got, again.y);
+});
+
+test('small data chunks enter the cache once durable, not before, and not after a failed write', async () => {
+  // Checks the write-through of ChunkStore.appendTo: a durable small data
+  // chunk is cached (a read costs no disk read), other kinds are not, and
+  // a chunk whose write failed is not.
+  const env = setup({ cacheBytes: 1 << 20 });
+  const rng = new Rng('write-through');
+  const extent = env.extents.allocate(ExtentOwner.Data);
+  const payload = rng.bytes(500);
+  const data = env.store.appendTo(extent, ChunkKind.Data, [payload], Dependency.none);
+  const block = env.store.appendTo(extent, ChunkKind.RunBlock, [rng.bytes(500)], Dependency.none);
+  assert.equal(env.cache.stats().entries, 0, 'nothing cached before the writes are durable');
+  await data.dependency.persisted();
+  await block.dependency.persisted();
+  assert.deepEqual(env.store.readCached(data.locator, ChunkKind.Data), payload);
+  assert.equal(env.store.readCached(block.locator, ChunkKind.RunBlock), undefined);
+  const reads = env.store.counters.reads;
+  assert.deepEqual(await env.store.read(data.locator, ChunkKind.Data), payload);
+  assert.equal(env.store.counters.reads, reads, 'served from the cache');
+
+  const other = env.extents.allocate(ExtentOwner.Data);
+  const failed = env.store.appendTo(other, ChunkKind.Data, [rng.bytes(300)], Dependency.failed(new Error('injected')));
+  await assert.rejects(failed.dependency.persisted());
+  assert.equal(env.store.readCached(failed.locator, ChunkKind.Data), undefined, 'a failed write is not cached');
 });

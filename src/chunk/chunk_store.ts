@@ -19,7 +19,8 @@ import type { AllocateOptions, ExtentManager, ExtentOwner } from '../extent/inde
 import type { BufferCache } from './buffer_cache.js';
 import { checkChunk, frameChunkParts, parseHeader, verifyChunk } from './chunk_codec.js';
 import { CHUNK_ALIGN_BYTES, CHUNK_HEADER_BYTES, CHUNK_OVERHEAD_BYTES, alignUp } from './chunk_format.js';
-import type { ChunkKind, Locator } from './chunk_format.js';
+import { ChunkKind } from './chunk_format.js';
+import type { Locator } from './chunk_format.js';
 import type { ChunkAppend, ChunkIo } from './chunk_io.js';
 
 export interface ScannedChunk {
@@ -40,6 +41,8 @@ export interface ScanOptions {
 export class ChunkStore {
   readonly maxPayloadBytes: number;
   readonly counters = { appends: 0, reads: 0, corrupt: 0 };
+  /** Resets per extent, so a chunk cached on write is not cached into a later life of its extent. */
+  private readonly resets = new Map<number, number>();
 
   constructor(
     readonly extents: ExtentManager,
@@ -47,8 +50,12 @@ export class ChunkStore {
     private readonly random: RandomSource,
   ) {
     this.maxPayloadBytes = extents.extentSizeBytes - CHUNK_OVERHEAD_BYTES - CHUNK_ALIGN_BYTES;
-    extents.onReset((extent) => cache.invalidateExtent(extent));
+    extents.onReset((extent) => {
+      cache.invalidateExtent(extent);
+      this.resets.set(extent, (this.resets.get(extent) ?? 0) + 1);
+    });
   }
+
 
   /** Whether a chunk of `payloadBytes` fits at the extent's write pointer. */
   fits(extent: number, payloadBytes: number): boolean {
@@ -66,7 +73,25 @@ export class ChunkStore {
     assert(framed.alignedBytes <= this.extents.freeBytes(extent), `chunk of ${framedBytes} bytes does not fit extent ${extent}`);
     const { offset, dependency } = this.extents.append(extent, framed.parts, after);
     this.counters.appends++;
-    return { locator: { extent, offset, length: framedBytes }, dependency };
+    const locator = { extent, offset, length: framedBytes };
+    const frame = framed.parts[0];
+    if (kind === ChunkKind.Data && framed.parts.length === 1 && frame !== undefined) this.cacheWhenDurable(locator, kind, frame, dependency);
+    return { locator, dependency };
+  }
+
+  /**
+   * Small data chunks enter the buffer cache once their write is durable
+   * (write-through), so reading what was just written (an S3 overwrite reads
+   * the record it replaces; read-after-write) does not go to the disk. Not
+   * before: a failed write must not leave bytes in the cache that the disk
+   * does not hold, and not if the extent was reset in between.
+   */
+  private cacheWhenDurable(loc: Locator, kind: ChunkKind, frame: Uint8Array, dependency: Dependency): void {
+    const epoch = this.resets.get(loc.extent) ?? 0;
+    dependency.onSettled(() => {
+      if (dependency.failure() !== undefined || (this.resets.get(loc.extent) ?? 0) !== epoch) return;
+      this.cache.insert(loc, kind, Buffer.from(frame.buffer, frame.byteOffset + CHUNK_HEADER_BYTES, loc.length - CHUNK_OVERHEAD_BYTES));
+    });
   }
 
   /** The chunk's verified payload if the buffer cache holds it; undefined otherwise (no read). */

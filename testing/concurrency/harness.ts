@@ -122,6 +122,14 @@ function pickInput(rng: Rng, h: Harness): KvInput {
   return { kind: 'list', prefix: Buffer.from('k'), limit: rng.int(1, h.keys + 1) };
 }
 
+/** The value through the streaming read, chunk by chunk. */
+async function readWhole(store: Run['store'], key: Buffer): Promise<Buffer> {
+  const reader = await store.read(key);
+  const parts: Buffer[] = [];
+  for await (const part of reader.body) parts.push(part);
+  return Buffer.concat(parts);
+}
+
 /** Issue one call; returns its output. Durability is awaited for half of the puts. */
 async function call(run: Run, id: number, input: KvInput, rng: Rng): Promise<KvOutput> {
   const store = run.store;
@@ -133,7 +141,10 @@ async function call(run: Run, id: number, input: KvInput, rng: Rng): Promise<KvO
       return { kind: 'ok' };
     }
     case 'get':
-      return { kind: 'value', value: await store.get(input.key) };
+      // Half the gets stream (read(), what the HTTP server uses): its body
+      // holds locators across turns, which is the race read tracking covers;
+      // get() answers a cached value without waiting.
+      return { kind: 'value', value: rng.bool() ? await readWhole(store, input.key) : await store.get(input.key) };
     case 'delete': {
       run.deps.set(id, await store.delete(input.key));
       return { kind: 'ok' };
@@ -317,7 +328,11 @@ export async function runHarness(h: Harness, token: string): Promise<HarnessResu
   const sched = new SimScheduler(token, { maxSteps: 200_000 });
   const rng = sched.rng('workload');
   // Room in the manifest for runs of 1,000-byte keys (each run descriptor carries its first and last key).
-  const options: FormatOptions = { ...formatOptions(SMALL_CONFIG, sched.rng('chunk-ids')), clock: sched.clock, background: false, maxManifestBytes: 128 * 1024 };
+  // Half the schedules run without a buffer cache: every chunk read then
+  // waits on the disk, which is where a read and a reset of its extent race
+  // (with the cache, recently written chunks are answered from memory).
+  const cacheBytes = sched.rng('cache').bool() ? SMALL_CONFIG.cacheBytes : 0;
+  const options: FormatOptions = { ...formatOptions(SMALL_CONFIG, sched.rng('chunk-ids')), cacheBytes, clock: sched.clock, background: false, maxManifestBytes: 128 * 1024 };
   const disk = new SimDisk({ sizeBytes: SMALL_CONFIG.diskSizeBytes, pageSizeBytes: SMALL_CONFIG.pageSizeBytes, fillSeed: 1, scheduler: sched.ioScheduler });
   const run: Run = { disk, store: undefined as unknown as DiskStore, crashed: false, crashTime: 0, rec: new HistoryRecorder(), deps: new Map(), options, failure: undefined, running: 0, onIdle: () => undefined };
   sched.spawn('main', async () => {
