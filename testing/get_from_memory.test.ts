@@ -38,6 +38,16 @@ void test('gets from memory and from disk agree; writes since win; a reset empti
     assert.deepEqual(await store.get(Buffer.from(k)), v, `${k}, from memory`);
   }
   assert.equal(store.parts.chunks.counters.reads, reads, 'the second round read nothing');
+  // read() of a one-chunk value in memory: the range's bytes, no registration left behind.
+  const k1 = values.get('k1');
+  assert.ok(k1 !== undefined);
+  const reader = await store.read(Buffer.from('k1'), { start: 10, end: 90 });
+  const streamed: Buffer[] = [];
+  for await (const part of reader.body) streamed.push(part);
+  assert.equal(reader.sizeBytes, k1.length);
+  assert.deepEqual(Buffer.concat(streamed), k1.subarray(10, 90));
+  assert.equal(store.reads.inFlight, 0);
+  await assert.rejects(store.read(Buffer.from('k1'), { start: 0, end: k1.length + 1 }), /outside value/);
 
   const fresh = Buffer.from('fresh value');
   await store.put(Buffer.from('k3'), fresh); // staged, not durable: the overlay wins over the cached run

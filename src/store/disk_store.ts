@@ -186,19 +186,23 @@ export class DiskStore implements ShardApi {
    * reads.
    */
   async read(key: Buffer, range?: ByteRange): Promise<ShardReader> {
+    // A one-chunk value in memory needs no registration: its bytes are in hand.
+    const now = this.getNow(key, 1);
+    if (now !== undefined) {
+      const r = checkedRange(range, now.length);
+      return { sizeBytes: now.length, body: oneChunk(now.subarray(r.start, r.end)) };
+    }
     const end = this.reads.begin();
     try {
       const value = await this.lookup(key);
-      const r = range ?? { start: 0, end: value.sizeBytes };
-      if (!(Number.isSafeInteger(r.start) && Number.isSafeInteger(r.end) && r.start >= 0 && r.start <= r.end && r.end <= value.sizeBytes)) {
-        throw new InvalidArgumentError(`range [${r.start}, ${r.end}) outside value of ${value.sizeBytes} bytes`);
-      }
+      const r = checkedRange(range, value.sizeBytes);
       return { sizeBytes: value.sizeBytes, body: tracked(readValueRange(this.parts.chunks, key, value, r), end) };
     } catch (err: unknown) {
       end();
       throw err;
     }
   }
+
 
   async head(key: Buffer): Promise<ShardInfo> {
     const value = await this.lookup(key);
@@ -333,14 +337,14 @@ export class DiskStore implements ShardApi {
    * read registration is needed: nothing here waits, so no reset can come
    * between finding the locators and taking the cached payloads.
    */
-  private getNow(key: Buffer): Buffer | undefined {
+  private getNow(key: Buffer, maxChunks = Infinity): Buffer | undefined {
     this.checkOpen();
     checkKey(key);
     const staged = this.log.overlay(keyString(key));
     const value = staged !== undefined ? staged.value : this.parts.index.lookupNow(key);
     if (value === NEEDS_READ) return undefined;
     if (value === null || value === undefined) throw new NotFoundError(`no shard ${printableKey(key)}`);
-    return cachedWholeValue(this.parts.chunks, key, value);
+    return value.chunks.length > maxChunks ? undefined : cachedWholeValue(this.parts.chunks, key, value);
   }
 
   private async lookup(key: Buffer): Promise<IndexValue> {
@@ -381,6 +385,35 @@ function isDone(r: unknown): boolean {
  * generator's `finally` would never run and the registration would block
  * reclamation for good.
  */
+/** `range`, or the whole value, checked against the value's size. */
+function checkedRange(range: ByteRange | undefined, sizeBytes: number): ByteRange {
+  const r = range ?? { start: 0, end: sizeBytes };
+  if (!(Number.isSafeInteger(r.start) && Number.isSafeInteger(r.end) && r.start >= 0 && r.start <= r.end && r.end <= sizeBytes)) {
+    throw new InvalidArgumentError(`range [${r.start}, ${r.end}) outside value of ${sizeBytes} bytes`);
+  }
+  return r;
+}
+
+/** A body of one buffer. */
+function oneChunk(bytes: Buffer): AsyncIterable<Buffer> {
+  return {
+    [Symbol.asyncIterator]: (): AsyncIterator<Buffer> => {
+      let done = false;
+      return {
+        next: (): Promise<IteratorResult<Buffer>> => {
+          const result: IteratorResult<Buffer> = done ? { done: true, value: undefined } : { done: false, value: bytes };
+          done = true;
+          return Promise.resolve(result);
+        },
+        return: (): Promise<IteratorResult<Buffer>> => {
+          done = true;
+          return Promise.resolve({ done: true, value: undefined });
+        },
+      };
+    },
+  };
+}
+
 function tracked(body: AsyncGenerator<Buffer>, end: () => void): AsyncGenerator<Buffer> {
   const finish = async <T>(p: Promise<T>): Promise<T> => {
     try {
