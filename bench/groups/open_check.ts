@@ -5,8 +5,9 @@
 // - `shardstore check` throughput with one worker (one core), from its
 //   --json summary.
 import { spawn } from 'node:child_process';
-import { mkdir, rm } from 'node:fs/promises';
+import { cp, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { forkWorker } from '../lib/child.js';
 import { OUR_BIN } from '../lib/dist.js';
 import { load1 } from '../lib/os.js';
@@ -70,6 +71,7 @@ interface SuiteStats {
   readonly operations: number;
   readonly crashStates: number;
   readonly busyMs: number;
+  readonly failures: number;
 }
 
 export async function runCheck(ctx: Context): Promise<void> {
@@ -86,6 +88,12 @@ export async function runCheck(ctx: Context): Promise<void> {
     return;
   }
   const elapsedS = numberAt(summary, ['elapsedMs']) / 1000;
+  if (code !== 0) {
+    // A failure found while measuring is a finding: keep its replay files and say where.
+    const kept = fileURLToPath(new URL(`../results/check-failures-${new Date().toISOString().replace(/[:.]/g, '-')}`, import.meta.url));
+    await cp(out, kept, { recursive: true }).catch(() => undefined);
+    ctx.progress(`check: exit ${code}, failures found; replay files kept in ${kept}; ${stderr.split('\n').filter((l) => /fail/i.test(l)).slice(-5).join(' | ')}`);
+  }
   const suites = objectAt(summary, ['suites']);
   for (const [name, value] of Object.entries(suites)) checkRow(ctx, name, suiteStats(value), elapsedS, code);
   checkRow(ctx, 'all suites', suiteStats(objectAt(summary, ['total'])), elapsedS, code);
@@ -98,7 +106,7 @@ function suiteStats(value: unknown): SuiteStats {
     if (typeof v !== 'number') throw new TypeError(`check summary: suite field ${k} is not a number`);
     return v;
   };
-  return { sequences: n('sequences'), operations: n('operations'), crashStates: n('crashStates'), busyMs: n('busyMs') };
+  return { sequences: n('sequences'), operations: n('operations'), crashStates: n('crashStates'), busyMs: n('busyMs'), failures: n('failures') };
 }
 
 function checkRow(ctx: Context, suite: string, s: SuiteStats, elapsedS: number, code: number): void {
@@ -119,7 +127,7 @@ function checkRow(ctx: Context, suite: string, s: SuiteStats, elapsedS: number, 
       busyS: round(busyS, 1),
       opsPerSecWall: round(s.operations / Math.max(1e-3, elapsedS), 1),
     },
-    ...(code === 0 ? {} : { note: `check exited ${code} (failures found)` }),
+    ...(code === 0 ? {} : { note: `check exited ${code}: ${s.failures} failure(s) in this suite` }),
     loadAvg1: round(load1(), 2),
   });
 }

@@ -91,7 +91,11 @@ export function randomDescriptor(rng: Rng, id: number): RunDescriptor {
   const maxKey = entryCount === 1 ? minKey : Buffer.concat([minKey, randomKey(rng, 4)]);
   const indexChunk = randomLocator(rng);
   const bytes = new Map<number, number>([[indexChunk.extent, indexChunk.length + rng.int(0, 4096)]]);
-  for (let n = rng.int(0, 2); n > 0; n--) bytes.set(rng.int(0, 5000), rng.int(36, 1 << 24));
+  for (let n = rng.int(0, 2); n > 0; n--) {
+    const [extent, count] = [rng.int(0, 5000), rng.int(36, 1 << 24)];
+    // An extra extent that is the index chunk's own must not replace its count (seed -201396238 drew one).
+    if (!bytes.has(extent)) bytes.set(extent, count);
+  }
   const extents = [...bytes].sort((a, b) => a[0] - b[0]).map(([extent, b]) => ({ extent, bytes: b }));
   const d: RunDescriptor = {
     id,
