@@ -42,17 +42,9 @@ export class BufferCache {
   }
 
   get(loc: Locator, kind: ChunkKind): Buffer | undefined {
-    const key = this.key(loc);
-    const hit = this.entries.get(key);
-    if (hit === undefined || hit.kind !== kind || CHUNK_OVERHEAD_BYTES + hit.payload.length !== loc.length) {
-      this.counters.misses++;
-      return undefined;
-    }
-    // Refresh recency: Map iteration order is insertion order.
-    this.entries.delete(key);
-    this.entries.set(key, hit);
-    this.counters.hits++;
-    return hit.payload;
+    const hit = this.peek(loc, kind);
+    if (hit === undefined) this.counters.misses++;
+    return hit;
   }
 
   /** get() that counts a hit but not a miss: a caller that will read on a miss counts it then. */
@@ -60,6 +52,7 @@ export class BufferCache {
     const key = this.key(loc);
     const hit = this.entries.get(key);
     if (hit === undefined || hit.kind !== kind || CHUNK_OVERHEAD_BYTES + hit.payload.length !== loc.length) return undefined;
+    // Refresh recency: Map iteration order is insertion order.
     this.entries.delete(key);
     this.entries.set(key, hit);
     this.counters.hits++;

@@ -56,7 +56,6 @@ export class ChunkStore {
     });
   }
 
-
   /** Whether a chunk of `payloadBytes` fits at the extent's write pointer. */
   fits(extent: number, payloadBytes: number): boolean {
     return alignUp(CHUNK_OVERHEAD_BYTES + payloadBytes) <= this.extents.freeBytes(extent);

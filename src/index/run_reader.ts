@@ -53,9 +53,7 @@ export class BlockCache {
   get(key: string, load: () => Promise<BlockView>, fill: boolean, counters: ReadCounters): Promise<BlockView> {
     const cached = this.map.get(key);
     if (cached !== undefined) {
-      this.map.delete(key);
-      this.map.set(key, cached);
-      counters.blockCacheHits++;
+      this.touch(key, cached, counters);
       return cached.loading;
     }
     const loading = load();
@@ -82,10 +80,15 @@ export class BlockCache {
   peek(key: string, counters: ReadCounters): BlockView | undefined {
     const cached = this.map.get(key);
     if (cached?.block === undefined) return undefined;
+    this.touch(key, cached, counters);
+    return cached.block;
+  }
+
+  /** A hit: most recently used now (Map order is insertion order), counted. */
+  private touch(key: string, cached: CachedBlock, counters: ReadCounters): void {
     this.map.delete(key);
     this.map.set(key, cached);
     counters.blockCacheHits++;
-    return cached.block;
   }
 }
 
@@ -188,17 +191,10 @@ export class RunHandle {
 
   /** The key's value here (null: tombstone), or undefined when the run does not hold it. */
   async find(key: Buffer, hash: number): Promise<MemValue | undefined> {
-    if (compareKeys(key, this.desc.minKey) < 0 || compareKeys(key, this.desc.maxKey) > 0) return undefined;
+    if (this.outsideRange(key)) return undefined;
     const { body } = await this.index();
-    if (!bloomMayContain(body.bloom, body.bloomK, hash)) {
-      this.counters.bloomNegatives++;
-      return undefined;
-    }
-    const b = await this.block(findBlock(body, key), true);
-    const i = b.lowerBound(key);
-    if (i < b.count && b.compareKey(i, key) === 0) return b.value(i);
-    this.counters.bloomFalsePositives++;
-    return undefined;
+    if (this.bloomExcludes(body, hash)) return undefined;
+    return this.entryIn(await this.block(findBlock(body, key), true), key);
   }
 
   /**
@@ -206,16 +202,28 @@ export class RunHandle {
    * are loaded, else NEEDS_READ.
    */
   findNow(key: Buffer, hash: number): MemValue | undefined | typeof NEEDS_READ {
-    if (compareKeys(key, this.desc.minKey) < 0 || compareKeys(key, this.desc.maxKey) > 0) return undefined;
+    if (this.outsideRange(key)) return undefined;
     const loaded = this.loaded;
     if (loaded === undefined) return NEEDS_READ;
     const { body } = loaded;
-    if (!bloomMayContain(body.bloom, body.bloomK, hash)) {
-      this.counters.bloomNegatives++;
-      return undefined;
-    }
+    if (this.bloomExcludes(body, hash)) return undefined;
     const b = this.cache.peek(`${this.desc.id}/${findBlock(body, key)}`, this.counters);
-    if (b === undefined) return NEEDS_READ;
+    return b === undefined ? NEEDS_READ : this.entryIn(b, key);
+  }
+
+  private outsideRange(key: Buffer): boolean {
+    return compareKeys(key, this.desc.minKey) < 0 || compareKeys(key, this.desc.maxKey) > 0;
+  }
+
+  /** The bloom filter rules the key out (counted). */
+  private bloomExcludes(body: RunIndexBody, hash: number): boolean {
+    if (bloomMayContain(body.bloom, body.bloomK, hash)) return false;
+    this.counters.bloomNegatives++;
+    return true;
+  }
+
+  /** The key's value in the block that may hold it; undefined (a bloom false positive, counted) if absent. */
+  private entryIn(b: BlockView, key: Buffer): MemValue | undefined {
     const i = b.lowerBound(key);
     if (i < b.count && b.compareKey(i, key) === 0) return b.value(i);
     this.counters.bloomFalsePositives++;

@@ -169,11 +169,13 @@ export class DiskStore implements ShardApi {
   }
 
   async get(key: Buffer): Promise<Buffer> {
-    const now = this.getNow(key);
+    const known = this.lookupNow(key);
+    const now = known === NEEDS_READ ? undefined : cachedWholeValue(this.parts.chunks, key, known);
     if (now !== undefined) return now;
+    // Registered before any await: no reset can come between finding the locators and this.
     const end = this.reads.begin();
     try {
-      return await readWholeValue(this.parts.chunks, key, await this.lookup(key));
+      return await readWholeValue(this.parts.chunks, key, known === NEEDS_READ ? await this.lookup(key) : known);
     } finally {
       end();
     }
@@ -186,15 +188,17 @@ export class DiskStore implements ShardApi {
    * reads.
    */
   async read(key: Buffer, range?: ByteRange): Promise<ShardReader> {
+    const known = this.lookupNow(key);
     // A one-chunk value in memory needs no registration: its bytes are in hand.
-    const now = this.getNow(key, 1);
+    const now = known === NEEDS_READ || known.chunks.length > 1 ? undefined : cachedWholeValue(this.parts.chunks, key, known);
     if (now !== undefined) {
       const r = checkedRange(range, now.length);
       return { sizeBytes: now.length, body: oneChunk(now.subarray(r.start, r.end)) };
     }
+    // Registered before any await: no reset can come between finding the locators and this.
     const end = this.reads.begin();
     try {
-      const value = await this.lookup(key);
+      const value = known === NEEDS_READ ? await this.lookup(key) : known;
       const r = checkedRange(range, value.sizeBytes);
       return { sizeBytes: value.sizeBytes, body: tracked(readValueRange(this.parts.chunks, key, value, r), end) };
     } catch (err: unknown) {
@@ -202,7 +206,6 @@ export class DiskStore implements ShardApi {
       throw err;
     }
   }
-
 
   async head(key: Buffer): Promise<ShardInfo> {
     const value = await this.lookup(key);
@@ -332,28 +335,21 @@ export class DiskStore implements ShardApi {
   }
 
   /**
-   * A get answered from memory without waiting: the value if its index
-   * entry and every chunk are cached, else undefined (then get reads). No
-   * read registration is needed: nothing here waits, so no reset can come
-   * between finding the locators and taking the cached payloads.
+   * The key's committed or staged value if it is known without waiting
+   * (the overlay, a memtable, a cached run block), else NEEDS_READ. Throws
+   * NotFoundError for no value or a tombstone.
    */
-  private getNow(key: Buffer, maxChunks = Infinity): Buffer | undefined {
+  private lookupNow(key: Buffer): IndexValue | typeof NEEDS_READ {
     this.checkOpen();
     checkKey(key);
     const staged = this.log.overlay(keyString(key));
     const value = staged !== undefined ? staged.value : this.parts.index.lookupNow(key);
-    if (value === NEEDS_READ) return undefined;
-    if (value === null || value === undefined) throw new NotFoundError(`no shard ${printableKey(key)}`);
-    return value.chunks.length > maxChunks ? undefined : cachedWholeValue(this.parts.chunks, key, value);
+    return value === NEEDS_READ ? NEEDS_READ : present(key, value);
   }
 
   private async lookup(key: Buffer): Promise<IndexValue> {
-    this.checkOpen();
-    checkKey(key);
-    const staged = this.log.overlay(keyString(key));
-    const value = staged !== undefined ? staged.value : await this.parts.index.lookup(key);
-    if (value === null || value === undefined) throw new NotFoundError(`no shard ${printableKey(key)}`);
-    return value;
+    const known = this.lookupNow(key);
+    return known === NEEDS_READ ? present(key, await this.parts.index.lookup(key)) : known;
   }
 
   private maxChunkDataBytes(key: Buffer): number {
@@ -379,12 +375,12 @@ function isDone(r: unknown): boolean {
   return typeof r === 'object' && r !== null && 'done' in r && r.done === true;
 }
 
-/**
- * A body that ends its read's registration when it is consumed, fails, or
- * is closed with return() — even before its first next(), where a
- * generator's `finally` would never run and the registration would block
- * reclamation for good.
- */
+/** `value`, or NotFoundError if there is none (absent, or a tombstone). */
+function present(key: Buffer, value: IndexValue | null | undefined): IndexValue {
+  if (value === null || value === undefined) throw new NotFoundError(`no shard ${printableKey(key)}`);
+  return value;
+}
+
 /** `range`, or the whole value, checked against the value's size. */
 function checkedRange(range: ByteRange | undefined, sizeBytes: number): ByteRange {
   const r = range ?? { start: 0, end: sizeBytes };
@@ -414,6 +410,12 @@ function oneChunk(bytes: Buffer): AsyncIterable<Buffer> {
   };
 }
 
+/**
+ * A body that ends its read's registration when it is consumed, fails, or
+ * is closed with return() — even before its first next(), where a
+ * generator's `finally` would never run and the registration would block
+ * reclamation for good.
+ */
 function tracked(body: AsyncGenerator<Buffer>, end: () => void): AsyncGenerator<Buffer> {
   const finish = async <T>(p: Promise<T>): Promise<T> => {
     try {

@@ -113,12 +113,6 @@ function dataOf(payload: Buffer, loc: Locator, key: Buffer): Buffer {
  * checks as readWholeValue.
  */
 export function cachedWholeValue(chunks: ChunkStore, key: Buffer, value: IndexValue): Buffer | undefined {
-  const only = value.chunks.length === 1 ? value.chunks[0] : undefined;
-  if (only !== undefined) {
-    // The common case, without an array.
-    const payload = chunks.readCached(only, ChunkKind.Data);
-    return payload === undefined ? undefined : checkedWhole([dataOf(payload, only, key)], value, key);
-  }
   const parts: Buffer[] = [];
   for (const loc of value.chunks) {
     const payload = chunks.readCached(loc, ChunkKind.Data);
