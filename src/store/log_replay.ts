@@ -41,6 +41,8 @@ export interface LogCopyDamage {
 export interface LogReplay {
   /** The log's records, in order, each from a copy where it is whole. */
   readonly records: readonly MetaRecordHead[];
+  /** Salvage only: sequence numbers lost in both copies and skipped. */
+  readonly lost: readonly number[];
   /** Where the next record goes (in both copies). */
   readonly end: number;
   /** Records of the log missing in one copy (repaired by rewriting the log: a roll). */
@@ -70,19 +72,35 @@ interface CopyImage {
   readonly unreadable: number[];
 }
 
+export interface ReplayOptions {
+  /**
+   * Skip records lost in both copies and go on with the later ones instead
+   * of refusing (`shardstore repair`): the commits of a skipped record are
+   * lost, and the caller must say so.
+   */
+  readonly salvage?: boolean;
+}
+
 /**
  * Read both copies of the log from `firstSeq` on. Throws LogDamageError
- * when a record is lost in both copies with a valid record after it.
+ * when a record is lost in both copies with a valid record after it (unless
+ * salvaging).
  */
-export async function replayLog(extents: ExtentManager, logExtents: readonly [number, number], firstSeq: number): Promise<LogReplay> {
+export async function replayLog(extents: ExtentManager, logExtents: readonly [number, number], firstSeq: number, options: ReplayOptions = {}): Promise<LogReplay> {
   const copies = [await readCopy(extents, logExtents[0], firstSeq), await readCopy(extents, logExtents[1], firstSeq)] as const;
+  const lastSeq = highest([copies[0].records.keys(), copies[1].records.keys()], firstSeq - 1);
   const records: MetaRecordHead[] = [];
   const copyDamage: LogCopyDamage[] = [];
+  const lost: number[] = [];
   let end = 0;
   let seq = firstSeq;
   for (;; seq++) {
     const found = [copies[0].records.get(seq), copies[1].records.get(seq)] as const;
     const whole = found[0] ?? found[1];
+    if (whole === undefined && options.salvage === true && seq < lastSeq) {
+      lost.push(seq);
+      continue;
+    }
     if (whole === undefined) break;
     records.push(whole.record);
     end = Math.max(found[0]?.end ?? 0, found[1]?.end ?? 0);
@@ -90,19 +108,26 @@ export async function replayLog(extents: ExtentManager, logExtents: readonly [nu
       if (found[copy] === undefined) copyDamage.push({ copy, extent: logExtents[copy], seq });
     }
   }
-  const later = [...copies[0].records.keys(), ...copies[1].records.keys()].filter((s) => s > seq);
-  if (later.length > 0) {
+  if (lastSeq > seq) {
+    const later = new Set([...copies[0].records.keys(), ...copies[1].records.keys()].filter((s) => s > seq));
     const unreadable = copies.flatMap((c, i) => c.unreadable.map((o) => `copy ${i} page at ${o} unreadable`));
     throw new LogDamageError(
       `metadata log damaged: record ${seq} is unreadable in both copies (extents ${logExtents[0]} and ${logExtents[1]}) ` +
-        `but ${new Set(later).size} later record(s) up to ${Math.max(...later)} are whole: the commits from ${seq} on would be lost` +
+        `but ${later.size} later record(s) up to ${lastSeq} are whole: the commits from ${seq} on would be lost` +
         (unreadable.length > 0 ? ` (${unreadable.slice(0, 4).join(', ')})` : ''),
       seq,
-      new Set(later).size,
+      later.size,
     );
   }
   const unreadable = copies.flatMap((c, i) => c.unreadable.map((offset) => ({ copy: i === 0 ? (0 as const) : (1 as const), extent: logExtents[i] ?? -1, offset })));
-  return { records, end, copyDamage, unreadable };
+  return { records, lost, end, copyDamage, unreadable };
+}
+
+/** The highest of several sequences of numbers, or `floor`; a loop, since a log may hold more records than a call has arguments. */
+function highest(sources: ReadonlyArray<Iterable<number>>, floor: number): number {
+  let max = floor;
+  for (const source of sources) for (const n of source) if (n > max) max = n;
+  return max;
 }
 
 /** Every whole record of one copy with a sequence number from `firstSeq` on. */

@@ -34,7 +34,7 @@ import type { CommitLogState } from './commit_log.js';
 import { DiskStore } from './disk_store.js';
 import type { RecoveryReport } from './disk_store.js';
 import { LogDamageError, replayLog } from './log_replay.js';
-import type { LogReplay } from './log_replay.js';
+import type { LogReplay, ReplayOptions } from './log_replay.js';
 import { decodeManifest, decodeMutations, encodeManifest } from './metalog_format.js';
 import { resolveStoreOptions } from './store_options.js';
 import type { StoreOptions } from './store_options.js';
@@ -85,6 +85,16 @@ export async function formatDiskStore(disk: Disk, options: FormatOptions = {}): 
 }
 
 export async function openDiskStore(disk: Disk, options: OpenOptions = {}): Promise<DiskStore> {
+  const { store } = await recoverDiskStore(disk, options, {});
+  return store;
+}
+
+/**
+ * Recovery as open does it; with `salvage`, records of the log lost in both
+ * copies are skipped instead of refusing the open (`shardstore repair`,
+ * salvage.ts), and the caller is told which.
+ */
+export async function recoverDiskStore(disk: Disk, options: OpenOptions, replay: ReplayOptions): Promise<{ store: DiskStore; lostRecords: readonly number[] }> {
   const random = options.random ?? new CryptoRandom();
   // What recovery reads must be durable: after a failed flush before the
   // restart, bytes may sit in the OS cache that a power cut would still
@@ -97,7 +107,7 @@ export async function openDiskStore(disk: Disk, options: OpenOptions = {}): Prom
   extents.restore(checkpoint.extents);
   const manifest = decodeManifest(checkpoint.manifest);
   const logExtents = [checkpoint.logExtent, checkpoint.mirrorLogExtent] as const;
-  const log = await readLog(extents, logExtents, checkpoint.nextRecordSeq);
+  const log = await readLog(extents, logExtents, checkpoint.nextRecordSeq, replay);
   for (const e of logExtents) extents.setWritePointerForRecovery(e, log.end);
   const runs = new Map<number, RunDescriptor>(manifest.runs.map((r) => [r.id, r]));
   let flushedThroughSeq = manifest.flushedThroughSeq;
@@ -107,7 +117,7 @@ export async function openDiskStore(disk: Disk, options: OpenOptions = {}): Prom
     for (const run of rec.runsAdded) runs.set(run.id, run);
     flushedThroughSeq = Math.max(flushedThroughSeq, rec.flushedThroughSeq);
   }
-  const nextSeq = checkpoint.nextRecordSeq + log.records.length;
+  const nextSeq = (log.records.at(-1)?.seq ?? checkpoint.nextRecordSeq - 1) + 1;
   const state: CommitLogState = { logExtent: checkpoint.logExtent, mirrorLogExtent: checkpoint.mirrorLogExtent, nextSeq, flushedThroughSeq };
   const recovery = recoveryReport(labelCopies, slots, superblock.sequence, log);
   const store = assemble({ disk, io, label, extents, superblock, state, runs: [...runs.values()], random, options, recovery });
@@ -116,21 +126,21 @@ export async function openDiskStore(disk: Disk, options: OpenOptions = {}): Prom
   for (const rec of log.records) {
     if (rec.seq > flushedThroughSeq) store.parts.index.apply(decodeMutations(rec), rec.seq);
   }
-  if (options.readOnly !== true) await repairCopies(store, io, label, recovery);
+  if (options.readOnly !== true && replay.salvage !== true) await repairCopies(store, io, label, recovery);
   // Live bytes are counted in the background (live_rebuild.ts): open does
   // not wait for a walk of the whole index.
   store.startLiveBytesRebuild();
-  return store;
+  return { store, lostRecords: log.lost };
 }
 
 /** Both copies of the log from `firstSeq` on; a damaged log (not a torn tail) refuses the open. */
-async function readLog(extents: ExtentManager, logExtents: readonly [number, number], firstSeq: number): Promise<LogReplay> {
+async function readLog(extents: ExtentManager, logExtents: readonly [number, number], firstSeq: number, replay: ReplayOptions): Promise<LogReplay> {
   for (const e of logExtents) {
     if (extents.owner(e) !== ExtentOwner.Meta) throw new CorruptionError(`log extent ${e} is not a metadata extent`);
     extents.setWritePointerForRecovery(e, extents.extentSizeBytes);
   }
   try {
-    return await replayLog(extents, logExtents, firstSeq);
+    return await replayLog(extents, logExtents, firstSeq, replay);
   } catch (err: unknown) {
     if (!(err instanceof LogDamageError)) throw err;
     throw new LogDamageError(`${err.message}. The store was not opened and nothing was changed; \`shardstore fsck\` reports the damage, and \`shardstore repair\` salvages what can be read`, err.seq, err.laterSeqs);
