@@ -7,7 +7,7 @@ import { requestBody } from './body_stream.js';
 import type { Exchange } from './exchange.js';
 import { HttpError } from './http_errors.js';
 import { decodeQueryComponent, encodeKey } from './key_codec.js';
-import { decodeKey } from './router.js';
+import { decodeNativeKey } from './router.js';
 
 /** The request body parsed as JSON; 413 past `maxBytes`, 400 if it is not JSON. */
 export async function readJsonBody(ex: Exchange, maxBytes: number): Promise<unknown> {
@@ -48,6 +48,14 @@ export function numberParam(params: Map<string, Buffer>, name: string, fraction 
   return Number(text);
 }
 
+/** A true/false parameter; absent or empty means false. */
+export function booleanParam(params: Map<string, Buffer>, name: string): boolean {
+  const text = params.get(name)?.toString('latin1') ?? '';
+  if (text === '' || text === 'false') return false;
+  if (text === 'true') return true;
+  throw new InvalidArgumentError(`${name} must be true or false, got ${JSON.stringify(text)}`);
+}
+
 /** A key bound parameter: absent or empty means none. */
 export function bufferParam(params: Map<string, Buffer>, name: string): Buffer | undefined {
   const value = params.get(name);
@@ -74,7 +82,7 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 /** {"shards":[{"key":"<percent-encoded>","value":"<base64>"}]} */
 export function parseBulkCreate(body: unknown): BulkPutEntry[] {
   return arrayField(body, 'shards').map((item, i) => {
-    const key = decodeKey(stringOf(field(item, 'key'), `shards[${i}].key`));
+    const key = decodeNativeKey(stringOf(field(item, 'key'), `shards[${i}].key`), `shards[${i}].key`);
     const value = stringOf(field(item, 'value'), `shards[${i}].value`);
     if (!BASE64.test(value)) throw new InvalidArgumentError(`shards[${i}].value is not base64`);
     return { key, value: Buffer.from(value, 'base64') };
@@ -83,7 +91,7 @@ export function parseBulkCreate(body: unknown): BulkPutEntry[] {
 
 /** {"keys":["<percent-encoded>", ...]} */
 export function parseBulkRemove(body: unknown): Buffer[] {
-  return arrayField(body, 'keys').map((item, i) => decodeKey(stringOf(item, `keys[${i}]`)));
+  return arrayField(body, 'keys').map((item, i) => decodeNativeKey(stringOf(item, `keys[${i}]`), `keys[${i}]`));
 }
 
 /** A damaged shard as the admin API shows it: the key percent-encoded. */

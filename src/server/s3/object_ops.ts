@@ -1,7 +1,7 @@
 // Object operations: PutObject, GetObject, HeadObject, DeleteObject,
 // DeleteObjects, CopyObject.
 import { createHash } from 'node:crypto';
-import { writeBody } from '../body_stream.js';
+import { bodyPrimer, writeBody } from '../body_stream.js';
 import { parseRangeHeader, resolveRange } from '../range.js';
 import type { ByteRange } from '../../store/types.js';
 import { requireBucket } from './buckets.js';
@@ -90,8 +90,10 @@ async function streamObject(c: OpContext, opened: OpenedObject, ranged: boolean)
     const headers: Record<string, string | number> = objectHeaders(record, c.r.query);
     const { range } = opened;
     if (ranged) headers['Content-Range'] = `bytes ${range.start}-${range.end - 1}/${record.sizeBytes}`;
+    // The first chunk is read (verified) before the status line: damage there is a 500 InternalError document.
+    const body = await bodyPrimer.prime(opened.body);
     c.r.ex.res.writeHead(ranged ? 206 : 200, { ...idHeaders(c.r.requestId), ...headers, 'Content-Length': range.end - range.start });
-    await writeBody(c.r.ex.res, opened.body, c.r.ex.bytesOut, range.end - range.start);
+    await writeBody(c.r.ex.res, body, c.r.ex.bytesOut, range.end - range.start);
   } finally {
     opened.release();
   }
