@@ -37,13 +37,14 @@ export const putObjectOp: Operation = {
     const meta = metadataOf(headers);
     // Fail before reading a large body when the answer is already known.
     await requireBucket(c.core, bucket);
-    if (headers['if-none-match'] !== undefined || headers['if-match'] !== undefined) {
-      checkWriteConditions(headers, await readObject(c.core, bucket, key), key.toString('utf8'));
-    }
+    const conditional = headers['if-none-match'] !== undefined || headers['if-match'] !== undefined;
+    if (conditional) checkWriteConditions(headers, await readObject(c.core, bucket, key), key.toString('utf8'));
     const body = openBody(c.r.ex, c.auth, MAX_PUT_BYTES);
     const written = await writeData(c.core, { bucket, key, part: 0 }, body, true);
     const record = recordOf(written, body.md5, meta, c.core.now());
-    await commitObject(c.core, bucket, key, record, { check: (old) => checkWriteConditions(headers, old, key.toString('utf8')), written: [written] });
+    // Only a conditional put reads the record it replaces: a plain one also replaces a damaged record.
+    const check = (old: ObjectRecord | undefined): void => checkWriteConditions(headers, old, key.toString('utf8'));
+    await commitObject(c.core, bucket, key, record, { ...(conditional ? { check } : {}), written: [written] });
     sendEmpty(c.r.ex, c.r.requestId, 200, { ETag: quotedEtag(record.etag) });
   },
 };
