@@ -35,7 +35,7 @@ import { damagedJson } from '../src/server/admin_json.js';
 import { bucketShardKey, dataPrefix, objectShardKey } from '../src/server/s3/shard_keys.js';
 import type { ShardNode } from '../src/store/index.js';
 import type { ChunkPlace, Seen, Served } from './damage_harness.js';
-import { MIB, chunksOf, flipByte, jsonCode, pattern, request, serve, xmlCode } from './damage_harness.js';
+import { chunksOf, flipByte, jsonCode, pattern, request, serve, xmlCode } from './damage_harness.js';
 import { listingFailsOnDamagedRecord, statusBeforeFirstChunk } from './mutants/http_mutants.js';
 
 const CHUNK = 256 * 1024;
