@@ -10,14 +10,17 @@
 // bucket. Listings and export of the whole key space must show native keys
 // only; export and import with include-s3=true move a node whole, S3 data
 // included (checked by reading the object back through S3 on a second
-// node). The broken variant native-api-in-s3-range
+// node), and so do `shardstore export/import --include-s3` on the files.
+// The broken variant native-api-in-s3-range
 // (testing/mutants/http_mutants.ts) must be caught by the failure it causes.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
+import { runCli } from '../src/cli/index.js';
+import type { CliIo } from '../src/cli/index.js';
 import { encodeKey } from '../src/server/index.js';
 import { bucketShardKey, dataPrefix, objectShardKey } from '../src/server/s3/shard_keys.js';
 import { MigrationReader } from '../src/store/index.js';
@@ -165,6 +168,34 @@ void test('import: a reserved record stops it (400 ReservedKey, nothing applied)
     assert.ok((await status(s3(other, 'GET', '/photos/big.bin'), 200)).body.equals(BIG), 'the object reads back through S3 on the new node');
   } finally {
     await other.stop();
+  }
+});
+
+void test('shardstore export and import on the files: native keys unless --include-s3', async () => {
+  const dir = dirs[0] ?? '';
+  const all = await allKeys(s.node);
+  await s.stop();
+  try {
+    const io: CliIo = { out: () => undefined, err: () => undefined, env: {} };
+    const nativeFile = join(dir, 'native.migration');
+    const wholeFile = join(dir, 'whole.migration');
+    assert.equal(await runCli(['export', '--data-dir', dir, '--out', nativeFile], io), 0);
+    assert.deepEqual(await keysOfStream(readFileSync(nativeFile)), NATIVE);
+    assert.equal(await runCli(['export', '--data-dir', dir, '--include-s3', '--out', wholeFile], io), 0);
+    assert.equal((await keysOfStream(readFileSync(wholeFile))).length, all.length);
+    assert.notEqual(await runCli(['export', '--data-dir', dir, '--prefix', '%00', '--out', join(dir, 'x')], io), 0, 'a reserved bound is refused');
+    const target = freshDir();
+    await (await serve(target)).stop();
+    assert.equal(await runCli(['import', '--data-dir', target, '--in', wholeFile], io), 1, 'a reserved record stops the import');
+    assert.equal(await runCli(['import', '--data-dir', target, '--include-s3', '--in', wholeFile], io), 0);
+    const moved = await serve(target);
+    try {
+      assert.deepEqual(await allKeys(moved.node), all);
+    } finally {
+      await moved.stop();
+    }
+  } finally {
+    s = await serve(dir);
   }
 });
 

@@ -25,7 +25,7 @@ import { bodyPrimer, requestBody, writeBody } from './body_stream.js';
 import type { Exchange } from './exchange.js';
 import { closeAfterResponse, sendJson } from './exchange.js';
 import { STATUS_BY_CODE } from './http_errors.js';
-import { FIRST_NATIVE_KEY, RESERVED_KEY_CODE, isReservedKey, reservedKeyError, reservedKeys } from './reserved_keys.js';
+import { RESERVED_KEY_CODE, nativeExportRange, refuseReservedRecord, reservedKeys } from './reserved_keys.js';
 
 const INCLUDE_S3 = 'include-s3';
 
@@ -41,22 +41,14 @@ export async function exportHandler(admin: AdminApi, ex: Exchange, query: string
   }
   // Three pieces: the stream's header, then the first record's header and first value piece (or the end):
   // a range that cannot be listed, or a first value that fails its checksum, is an ordinary error answer.
-  const body = await bodyPrimer.prime(admin.exportRange(includeS3 ? range : nativeRange(range)), 3);
+  const body = await bodyPrimer.prime(admin.exportRange(includeS3 ? range : nativeExportRange(range)), 3);
   ex.res.writeHead(200, { 'Content-Type': MIGRATION_CONTENT_TYPE });
   await writeBody(ex.res, body, ex.bytesOut);
 }
 
-/** `range` without the reserved keys: it starts at FIRST_NATIVE_KEY at the earliest (they all sort before it). */
-function nativeRange(range: KeyRange): KeyRange {
-  if (range.start !== undefined && Buffer.compare(range.start, FIRST_NATIVE_KEY) >= 0) return range;
-  return { ...range, start: FIRST_NATIVE_KEY };
-}
-
 export async function importHandler(admin: AdminApi, ex: Exchange, query: string): Promise<void> {
   const includeS3 = booleanParam(queryParams(query, [INCLUDE_S3]), INCLUDE_S3);
-  const refuse = (key: Buffer): { code: string; message: string } | undefined =>
-    isReservedKey(key) ? { code: RESERVED_KEY_CODE, message: reservedKeyError('a record\'s key').message } : undefined;
-  const report = await admin.importStream(requestBody(ex.req, ex.bytesIn), includeS3 ? {} : { refuse });
+  const report = await admin.importStream(requestBody(ex.req, ex.bytesIn), includeS3 ? {} : { refuse: refuseReservedRecord });
   let error = report.error;
   try {
     await report.dependency.persisted();

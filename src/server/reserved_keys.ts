@@ -11,6 +11,7 @@
 // 2. 0x00 is the smallest byte, so the reserved keys sort before every other
 //    key: the native key space is exactly the keys >= FIRST_NATIVE_KEY, and a
 //    listing "strictly after LAST_RESERVED_KEY" starts right past them.
+import type { KeyRange, KeyRefusal } from '../store/admin_types.js';
 import { MAX_KEY_BYTES } from '../store/types.js';
 import { HttpError } from './http_errors.js';
 
@@ -57,4 +58,21 @@ export function reservedKeyError(what: string): HttpError {
     RESERVED_KEY_CODE,
     `${what} starts with the byte 0x00: keys starting with 0x00 are reserved for the S3 front (use the S3 API, or the control plane's include-s3 option for a whole-node migration)`,
   );
+}
+
+/**
+ * A migration range (export) kept to the native key space: every reserved
+ * bound refused, and the range starting at FIRST_NATIVE_KEY at the earliest
+ * (the reserved keys all sort before it). The stream's header carries that
+ * start, so it says what it holds.
+ */
+export function nativeExportRange(range: KeyRange): KeyRange {
+  for (const [name, bound] of Object.entries(range)) reservedKeys.refuse(bound instanceof Uint8Array ? bound : undefined, name);
+  if (range.start !== undefined && Buffer.compare(range.start, FIRST_NATIVE_KEY) >= 0) return range;
+  return { ...range, start: FIRST_NATIVE_KEY };
+}
+
+/** For an import into the native key space: refuses each record of the reserved range. */
+export function refuseReservedRecord(key: Buffer): KeyRefusal | undefined {
+  return isReservedKey(key) ? { code: RESERVED_KEY_CODE, message: reservedKeyError("a record's key").message } : undefined;
 }
