@@ -17,8 +17,8 @@
 //   error code, and the metrics count it;
 // - HEAD answers from the index (it reads no value bytes);
 // - a damaged S3 record breaks its own object or bucket only: ListBuckets,
-//   ListObjectsV2, CreateBucket and the other objects work, and DELETE
-//   removes the damaged object;
+//   ListObjects, CreateBucket, the other objects and upload expiry work,
+//   and DELETE removes the damaged object;
 // - scrub and fsck name the S3 victims as bucket/key with their record type.
 // Two broken variants (testing/mutants/http_mutants.ts) must be caught by
 // the failure they cause: the status line sent before the first chunk is
@@ -32,7 +32,7 @@ import { after, before, test } from 'node:test';
 import { runCli } from '../src/cli/index.js';
 import type { CliIo } from '../src/cli/index.js';
 import { damagedJson } from '../src/server/admin_json.js';
-import { bucketShardKey, dataPrefix, objectShardKey } from '../src/server/s3/shard_keys.js';
+import { bucketShardKey, dataPrefix, objectShardKey, uploadShardKey } from '../src/server/s3/shard_keys.js';
 import type { ShardNode } from '../src/store/index.js';
 import type { ChunkPlace, Seen, Served } from './damage_harness.js';
 import { chunksOf, flipByte, jsonCode, pattern, request, serve, xmlCode } from './damage_harness.js';
@@ -76,7 +76,8 @@ before(async () => {
   await ok(s3('PUT', '/photos'), 200);
   for (const [key, value] of [['cat.jpg', CAT], ['dog.jpg', DOG], ['first.jpg', FIRST]] as const) await ok(s3('PUT', `/photos/${key}`, value), 200);
   // Garbage records, below the native API: an object record, a bucket record, a bucket record with no valid name.
-  for (const key of [objectShardKey('photos', Buffer.from('bad.jpg')), bucketShardKey('broken'), bucketShardKey('Not_A_Bucket')]) {
+  const upload = uploadShardKey('photos', Buffer.from('up.bin'), Buffer.alloc(16, 7));
+  for (const key of [objectShardKey('photos', Buffer.from('bad.jpg')), bucketShardKey('broken'), bucketShardKey('Not_A_Bucket'), upload]) {
     await (await s.node.put(key, GARBAGE)).persisted();
   }
   const victims: ChunkPlace[] = [
@@ -193,6 +194,9 @@ void test('S3: a damaged record breaks only its own object or bucket', async () 
   assert.equal(xmlCode(await ok(s3('GET', '/photos/bad.jpg'), 500)), 'InternalError');
   await ok(s3('HEAD', '/photos/bad.jpg'), 500);
   await ok(s3('HEAD', '/broken'), 500);
+  // The expiry of multipart uploads skips the damaged upload record instead of stopping there.
+  assert.equal(await s.server.s3?.collector.expireUploads(), 0);
+  assert.ok(s.logger.records.some((r) => r.fields['record'] === 'photos/up.bin (multipart upload record)'));
   // A plain DELETE removes the damaged object (nothing of it needs reading).
   await ok(s3('DELETE', '/photos/bad.jpg'), 204);
   assert.equal(xmlCode(await ok(s3('GET', '/photos/bad.jpg'), 404)), 'NoSuchKey');

@@ -62,12 +62,12 @@ export class Core {
    * logs it, so one bad record breaks its own object, never the listing
    * (docs/S3.md, "Damaged records"). Other errors pass.
    */
-  decodeListed<T>(shardKey: Buffer, bytes: Buffer, decode: (bytes: Buffer) => T): T | undefined {
+  decodeListed<T>(shardKey: Buffer, bytes: Buffer, decode: (bytes: Buffer) => T, outcome = 'left out of a listing'): T | undefined {
     try {
       return decode(bytes);
     } catch (err) {
       if (!(err instanceof CorruptionError)) throw err;
-      this.logDamaged(shardKey, err, 'left out of a listing');
+      this.logDamaged(shardKey, err, outcome);
       return undefined;
     }
   }
