@@ -20,9 +20,10 @@
 //   ListObjects, CreateBucket, the other objects and upload expiry work,
 //   and DELETE removes the damaged object;
 // - scrub and fsck name the S3 victims as bucket/key with their record type.
-// Two broken variants (testing/mutants/http_mutants.ts) must be caught by
+// Three broken variants (testing/mutants/http_mutants.ts) must be caught by
 // the failure they cause: the status line sent before the first chunk is
-// read, and a listing that decodes damaged records without care.
+// read, a listing that decodes damaged records without care, and a cut
+// answer counted as a clean one.
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -36,7 +37,7 @@ import { bucketShardKey, dataPrefix, objectShardKey, uploadShardKey } from '../s
 import type { ShardNode } from '../src/store/index.js';
 import type { ChunkPlace, Seen, Served } from './damage_harness.js';
 import { chunksOf, flipByte, jsonCode, pattern, request, serve, xmlCode } from './damage_harness.js';
-import { listingFailsOnDamagedRecord, statusBeforeFirstChunk } from './mutants/http_mutants.js';
+import { abortedAnswerNotCounted, listingFailsOnDamagedRecord, statusBeforeFirstChunk } from './mutants/http_mutants.js';
 
 const CHUNK = 256 * 1024;
 const BIG = 4 * CHUNK;
@@ -143,10 +144,13 @@ void test('native: damage after the status line cuts the body short; the log say
   assert.ok(firstChunks.body.equals(MANY.subarray(0, 2 * CHUNK)) && !firstChunks.cut);
   const fine = await ok(request(`${s.base}/v1/shards/fine`, 'GET'), 200);
   assert.ok(fine.body.equals(FINE) && !fine.cut);
-  const metrics = (await ok(request(`${s.base}/metrics`, 'GET'), 200)).body.toString('utf8');
-  const counted = /shardstore_http_responses_aborted_total\{api="native",op="shard\.get",code="Corruption"\} (\d+)/.exec(metrics);
-  assert.equal(counted?.[1], '2', 'two answers cut, counted by their error code');
+  assert.equal(await abortedCount(), '2', 'two answers cut, counted by their error code');
 });
+
+async function abortedCount(): Promise<string | undefined> {
+  const metrics = (await ok(request(`${s.base}/metrics`, 'GET'), 200)).body.toString('utf8');
+  return /shardstore_http_responses_aborted_total\{api="native",op="shard\.get",code="Corruption"\} (\d+)/.exec(metrics)?.[1];
+}
 
 void test('curl exits non-zero on a body cut short', async (t) => {
   const curl = await new Promise<{ code: number | null; missing: boolean }>((resolve) => {
@@ -236,4 +240,17 @@ void test('mutant listing-fails-on-damaged-record is caught: ListBuckets answers
     restore();
   }
   assert.deepEqual([seen.buckets.status, xmlCode(seen.buckets)], [500, 'InternalError']);
+});
+
+void test('mutant aborted-answer-not-counted is caught: the cut answer is missing from the aborted count', async () => {
+  const before = await abortedCount();
+  const restore = abortedAnswerNotCounted.install();
+  try {
+    assertCut(await request(`${s.base}/v1/shards/many`, 'GET'), 200, MANY);
+  } finally {
+    restore();
+  }
+  assert.equal(await abortedCount(), before, 'the mutant hides the cut answer from the metric the test reads');
+  assertCut(await request(`${s.base}/v1/shards/many`, 'GET'), 200, MANY);
+  assert.equal(await abortedCount(), String(Number(before) + 1), 'without it, the same answer is counted');
 });

@@ -6,6 +6,8 @@
 // its mutant and asserts the failure it must cause.
 import { BodyPrimer } from '../../src/server/body_stream.js';
 import { ReservedKeys } from '../../src/server/reserved_keys.js';
+import { Metrics } from '../../src/server/metrics.js';
+import type { RequestSample } from '../../src/server/metrics.js';
 import { Core } from '../../src/server/s3/core.js';
 import { patch } from './mutant.js';
 
@@ -62,6 +64,19 @@ export const listingFailsOnDamagedRecord: HttpMutant = {
     patch(Core.prototype, 'decodeListed', () =>
       function <T>(this: Core, _shardKey: Buffer, bytes: Buffer, decode: (bytes: Buffer) => T): T | undefined {
         return decode(bytes);
+      },
+    ),
+};
+
+/** An answer cut mid-body is counted as the status it sent, as if it had ended well. */
+export const abortedAnswerNotCounted: HttpMutant = {
+  name: 'aborted-answer-not-counted',
+  bugClass: 'metrics show a damaged value served as a clean 200',
+  caughtBy: 'testing/http_damage.test.ts',
+  install: () =>
+    patch(Metrics.prototype, 'observeRequest', (original) =>
+      function (this: Metrics, sample: RequestSample): void {
+        original.call(this, { api: sample.api, op: sample.op, status: sample.status, seconds: sample.seconds, bytesIn: sample.bytesIn, bytesOut: sample.bytesOut });
       },
     ),
 };
