@@ -38,6 +38,7 @@ import type {
   DiskServiceState,
   DiskStats,
   DiskStatus,
+  ImportCallOptions,
   ImportReport,
   KeyRange,
   NodeListResult,
@@ -405,8 +406,8 @@ export class ShardNode implements ShardApi, AdminApi {
     return exportRange(this, range);
   }
 
-  importStream(source: AsyncIterable<Uint8Array>): Promise<ImportReport> {
-    return importStream(this, source);
+  importStream(source: AsyncIterable<Uint8Array>, options: ImportCallOptions = {}): Promise<ImportReport> {
+    return importStream(this, source, options);
   }
 
   nodeStats(): NodeStats {
