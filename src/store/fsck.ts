@@ -1,12 +1,16 @@
 // fsck: an offline check of one data file, metadata first, then every chunk.
 //
-// Strategy, per disk (the node must not be running on the file):
+// Strategy, per disk. fsck never writes: the file is opened read-only and
+// recovery runs in memory (openDiskStore with readOnly), and it holds the
+// disk's lock like any opener, so on a file a server uses it is refused at
+// once (LockedError, thrown, not reported as a problem).
 // 1. Read the label; without it nothing else can be found (stop there).
 // 2. Read and decode both checkpoint slots on their own, so each is reported
 //    (valid and its sequence, empty, or invalid and why), not only the one
 //    recovery picks.
 // 3. Recover the store as open does (openDiskStore: newest valid slot,
-//    metadata log replay); a failure here is reported and ends the disk.
+//    metadata log replay), in memory; a failure here is reported and ends
+//    the disk.
 // 4. Extent table sanity on the recovered table: superblock extents exactly
 //    where the label puts them, write pointers within the extent, free
 //    extents empty, the log extent a metadata extent, live bytes of a data
@@ -20,7 +24,7 @@
 // An invalid checkpoint slot is a warning, not a problem: recovery uses the
 // other one, a torn checkpoint write after a crash leaves exactly that, and
 // the next checkpoint overwrites it. Everything else found is a problem.
-import { CorruptionError } from '../base/index.js';
+import { CorruptionError, LockedError } from '../base/index.js';
 import type { Locator } from '../chunk/index.js';
 import type { Disk } from '../disk/index.js';
 import { FileDisk } from '../disk/index.js';
@@ -92,23 +96,41 @@ export async function fsckNode(paths: readonly string[], options: FsckOptions = 
   return reports;
 }
 
-/** Check one data file. Never throws for what it finds on the disk; IO errors opening the file are problems too. */
+/**
+ * Check one data file, read-only. Never throws for what it finds on the
+ * disk; IO errors opening the file are problems too. Throws LockedError if
+ * another process holds the file (a running server).
+ */
 export async function fsckDisk(path: string, disk: number, options: FsckOptions = {}): Promise<FsckDiskReport> {
-  const r: FsckDiskReport = { disk, path, slots: [], runs: 0, shards: 0, dataChunks: 0, indexChunks: 0, bytesVerified: 0, problems: [], problemCount: 0, warnings: [], damaged: [], indexDamage: [] };
   let file: Disk;
   try {
-    file = await FileDisk.open(path);
+    file = await FileDisk.open(path, { readOnly: true });
   } catch (err: unknown) {
+    if (err instanceof LockedError) throw err;
+    const r = emptyReport(disk, path);
     problem(r, `cannot open ${path}: ${messageOf(err)}`);
     return r;
   }
+  return fsckOpenDisk(file, disk, path, options);
+}
+
+function emptyReport(disk: number, path: string): FsckDiskReport {
+  return { disk, path, slots: [], runs: 0, shards: 0, dataChunks: 0, indexChunks: 0, bytesVerified: 0, problems: [], problemCount: 0, warnings: [], damaged: [], indexDamage: [] };
+}
+
+/**
+ * Check a disk the caller opened (and holds): reads only, closes `file`.
+ * `path` names it in the report.
+ */
+export async function fsckOpenDisk(file: Disk, disk: number, path: string, options: FsckOptions = {}): Promise<FsckDiskReport> {
+  const r = emptyReport(disk, path);
   let store: DiskStore | undefined;
   try {
     const label = await readLabel(file, r);
     if (label === undefined) return r;
     const sequences = await checkSlots(file, label, r);
     try {
-      store = await openDiskStore(file, { onBackgroundError: (err) => problem(r, `background work failed: ${messageOf(err)}`) });
+      store = await openDiskStore(file, { readOnly: true, onBackgroundError: (err) => problem(r, `background work failed: ${messageOf(err)}`) });
       // The extent table check compares live bytes: wait for their recount.
       await store.liveBytesReady();
     } catch (err: unknown) {

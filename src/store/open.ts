@@ -12,6 +12,9 @@
 // recount of live bytes, which a walk of the whole index does in the
 // background once open has returned (live_rebuild.ts; why that is safe and
 // exact: docs/ARCHITECTURE.md, life of a recovery).
+//
+// Read-only (options.readOnly): the same recovery, in memory only; the IO
+// scheduler refuses writes, so nothing here or later can change the disk.
 import { CorruptionError, CryptoRandom } from '../base/index.js';
 import type { RandomSource } from '../base/index.js';
 import { BufferCache, ChunkKind, ChunkStore, ChunkStream, alignUp } from '../chunk/index.js';
@@ -77,7 +80,7 @@ export async function openDiskStore(disk: Disk, options: OpenOptions = {}): Prom
   // lose. Flushing first makes the state recovery builds on stable.
   await disk.flush();
   const label = await Superblock.readLabel(disk);
-  const io = new IoScheduler(disk);
+  const io = new IoScheduler(disk, { readOnly: options.readOnly === true });
   const { superblock, checkpoint } = await Superblock.load(io, label);
   const extents = newExtentManager(label, io, options);
   extents.restore(checkpoint.extents);
