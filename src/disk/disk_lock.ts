@@ -103,11 +103,12 @@ export class DiskLock {
       const state = liveness(holder);
       if (state !== 'dead') throw lockedBy(records.where, holder, state, 'is in use by');
       await step('judged-stale');
-      const claim = await claimStale(records, holder, mine, liveness);
-      if (claim === undefined) continue;
+      const level = await claimStale(records, holder, mine, liveness);
+      if (level === undefined) continue;
       await step('claimed');
       if ((await records.read(LOCK_RECORD)) === text) await records.remove(LOCK_RECORD);
-      await records.remove(claim);
+      // Once the record is not generation S, its claims mean nothing: drop ours and those of dead claimants below it.
+      for (let l = level; l >= 0; l--) await records.remove(claimName(holder, l));
     }
     throw new LockedError(`${records.where}: the lock changed hands ${MAX_ATTEMPTS} times while taking it; try again`);
   }
@@ -121,15 +122,19 @@ export class DiskLock {
   }
 }
 
+function claimName(stale: LockHolder, level: number): string {
+  return `stale-${stale.nonce}-${level}`;
+}
+
 /**
- * Claim the takeover of stale generation `stale`: the name of the claim
- * created, or undefined if the lock record changed meanwhile (start over).
+ * Claim the takeover of stale generation `stale`: the level of the claim
+ * created, or undefined if a claim vanished meanwhile (start over).
  * Throws LockedError if a live process is taking it over already.
  */
-async function claimStale(records: LockRecords, stale: LockHolder, mine: string, liveness: (h: LockHolder) => Liveness): Promise<string | undefined> {
+async function claimStale(records: LockRecords, stale: LockHolder, mine: string, liveness: (h: LockHolder) => Liveness): Promise<number | undefined> {
   for (let level = 0; level < MAX_CLAIM_LEVELS; level++) {
-    const name = `stale-${stale.nonce}-${level}`;
-    if (await records.create(name, mine)) return name;
+    const name = claimName(stale, level);
+    if (await records.create(name, mine)) return level;
     const text = await records.read(name);
     const claimant = text === undefined ? undefined : decodeHolder(text);
     if (claimant === undefined) return undefined; // removed meanwhile: its takeover is done, start over
