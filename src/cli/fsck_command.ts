@@ -71,10 +71,11 @@ function printDisk(r: FsckDiskReport, io: CliIo): void {
   if (l !== undefined) {
     io.out(`  label       node ${l.nodeId}, disk ${l.diskIndex} of ${l.diskCount}, ${l.extentCount} extents of ${formatBytes(l.extentSizeBytes)}`);
   }
+  (r.labelCopies ?? []).forEach((state, i) => io.out(`  label       copy ${i}: ${state === 'valid' ? 'valid' : `DAMAGED: ${state}`}`));
   for (const s of r.slots) {
     const used = r.usedSlot === s.slot ? ' (used)' : '';
     const what = s.state === 'valid' ? `valid, sequence ${s.sequence ?? '?'}${used}` : s.state === 'empty' ? 'empty (never written)' : `INVALID: ${s.error ?? ''}`;
-    io.out(`  checkpoint  slot ${s.slot}: ${what}`);
+    io.out(`  checkpoint  slot ${s.slot} copy ${s.copy}: ${what}`);
   }
   if (r.logRecords !== undefined) io.out(`  metadata    ${r.logRecords} log record(s) replayed`);
   io.out(`  index       ${r.runs} run(s), ${r.indexChunks} index chunk(s) verified`);

@@ -29,7 +29,8 @@ import { NEEDS_READ } from '../index/index.js';
 import type { LsmIndex } from '../index/index.js';
 import type { IndexValue } from '../index/index.js';
 import type { Superblock } from '../superblock/index.js';
-import type { Label } from '../superblock/index.js';
+import type { CopyState, Label, SlotCopyReport } from '../superblock/index.js';
+import type { LogCopyDamage } from './log_replay.js';
 import { CommitLog, keyString } from './commit_log.js';
 import type { CommitLogState } from './commit_log.js';
 import { listMerged } from './list.js';
@@ -54,6 +55,24 @@ export interface DiskStoreParts {
   readonly indexStream: ChunkStream;
   readonly superblock: Superblock;
   readonly state: CommitLogState;
+  /** What open found of the redundant metadata, and what it repaired. */
+  readonly recovery: RecoveryReport;
+}
+
+/** What recovery read from a second copy, and how open restored the first (open.ts). */
+export interface RecoveryReport {
+  readonly labelCopies: readonly [CopyState, CopyState];
+  readonly slots: readonly SlotCopyReport[];
+  /** A copy of the checkpoint recovery used was damaged. */
+  readonly checkpointCopyDamaged: boolean;
+  readonly log: {
+    readonly records: number;
+    readonly end: number;
+    readonly copyDamage: readonly LogCopyDamage[];
+    readonly unreadable: readonly { copy: 0 | 1; extent: number; offset: number }[];
+  };
+  /** What open rewrote (empty when nothing needed it, and in a read-only open). */
+  readonly repaired: string[];
 }
 
 export class DiskStore implements ShardApi {

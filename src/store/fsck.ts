@@ -4,13 +4,16 @@
 // recovery runs in memory (openDiskStore with readOnly), and it holds the
 // disk's lock like any opener, so on a file a server uses it is refused at
 // once (LockedError, thrown, not reported as a problem).
-// 1. Read the label; without it nothing else can be found (stop there).
-// 2. Read and decode both checkpoint slots on their own, so each is reported
-//    (valid and its sequence, empty, or invalid and why), not only the one
-//    recovery picks.
-// 3. Recover the store as open does (openDiskStore: newest valid slot,
-//    metadata log replay), in memory; a failure here is reported and ends
-//    the disk.
+// 1. Read both copies of the label; without one nothing else can be found
+//    (stop there). A damaged copy is a problem (open rewrites it).
+// 2. Read and decode every copy of both checkpoint slots on its own, so each
+//    is reported (valid and its sequence, empty, or invalid and why), not
+//    only the one recovery picks.
+// 3. Recover the store as open does, in memory only (openDiskStore with
+//    readOnly: newest valid checkpoint, both copies of the metadata log); a
+//    failure here (a log damaged in both copies) is reported and ends the
+//    disk. A log record whole in one copy only is a problem, except the
+//    last record (a crash during its append tears it: a warning).
 // 4. Extent table sanity on the recovered table: superblock extents exactly
 //    where the label puts them, write pointers within the extent, free
 //    extents empty, the log extent a metadata extent, live bytes of a data
@@ -21,9 +24,12 @@
 // 6. The scrub pass (scrub.ts) reads back and verifies every index and data
 //    chunk, naming damaged shards by key.
 //
-// An invalid checkpoint slot is a warning, not a problem: recovery uses the
-// other one, a torn checkpoint write after a crash leaves exactly that, and
-// the next checkpoint overwrites it. Everything else found is a problem.
+// Warnings, not problems: an invalid older checkpoint slot (recovery does
+// not need it, a torn checkpoint write after a crash leaves exactly that,
+// and the next checkpoint overwrites it), and a torn last log record in one
+// copy. A damaged copy of anything recovery needs is a problem, although
+// recovery reads the other copy: one more fault there would lose data, so
+// the operator must know (the next open of the server repairs it).
 import { CorruptionError, LockedError } from '../base/index.js';
 import type { Locator } from '../chunk/index.js';
 import type { Disk } from '../disk/index.js';
@@ -42,6 +48,8 @@ const KEYS_PER_PAGE = 256;
 
 export interface SlotReport {
   readonly slot: 0 | 1;
+  /** Each slot is kept in two copies. */
+  readonly copy: 0 | 1;
   readonly state: 'valid' | 'empty' | 'invalid';
   readonly sequence?: number;
   readonly error?: string;
@@ -54,6 +62,8 @@ export interface FsckDiskReport {
   readonly slots: SlotReport[];
   /** The slot recovery used (the newest valid one). */
   usedSlot?: 0 | 1;
+  /** The two copies of the label: valid, or why not. */
+  labelCopies?: string[];
   /** Metadata log records replayed after the checkpoint. */
   logRecords?: number;
   runs: number;
@@ -130,7 +140,7 @@ export async function fsckOpenDisk(file: Disk, disk: number, path: string, optio
     if (label === undefined) return r;
     const sequences = await checkSlots(file, label, r);
     try {
-      store = await openDiskStore(file, { readOnly: true, onBackgroundError: (err) => problem(r, `background work failed: ${messageOf(err)}`) });
+      store = await openDiskStore(file, { readOnly: true, background: false, onBackgroundError: (err) => problem(r, `background work failed: ${messageOf(err)}`) });
       // The extent table check compares live bytes: wait for their recount.
       await store.liveBytesReady();
     } catch (err: unknown) {
@@ -138,6 +148,7 @@ export async function fsckOpenDisk(file: Disk, disk: number, path: string, optio
       return r;
     }
     noteRecovery(store, sequences, r);
+    checkLogCopies(store, r);
     checkExtentTable(store, r);
     await checkLocators(store, r);
     await scrub(store, r, options);
@@ -150,10 +161,14 @@ export async function fsckOpenDisk(file: Disk, disk: number, path: string, optio
 
 async function readLabel(file: Disk, r: FsckDiskReport): Promise<Label | undefined> {
   try {
-    const label = await Superblock.readLabel(file);
+    const { label, copies } = await Superblock.readLabelCopies(file);
     const g = label.geometry;
     const nodeId = `${label.nodeId.high.toString(16).padStart(8, '0')}${label.nodeId.low.toString(16).padStart(8, '0')}`;
     Object.assign(r, { label: { nodeId, diskIndex: label.diskIndex, diskCount: label.diskCount, extentSizeBytes: g.extentSizeBytes, extentCount: g.extentCount } });
+    r.labelCopies = copies.map((c) => (c.ok ? 'valid' : c.error));
+    copies.forEach((c, i) => {
+      if (!c.ok) problem(r, `label copy ${i} is damaged (${c.error}); the other copy is whole, and the next open rewrites this one`);
+    });
     return label;
   } catch (err: unknown) {
     problem(r, `label: ${messageOf(err)}`);
@@ -166,28 +181,55 @@ interface SlotCheckpoint {
   readonly nextRecordSeq: number;
 }
 
-/** Decode both slots on their own; returns what each valid slot holds. */
+/** Decode every copy of both slots on its own; returns what each valid slot holds. */
 async function checkSlots(file: Disk, label: Label, r: FsckDiskReport): Promise<Map<0 | 1, SlotCheckpoint>> {
   const valid = new Map<0 | 1, SlotCheckpoint>();
+  const invalid: Array<{ slot: 0 | 1; copy: 0 | 1; error: string }> = [];
   for (const slot of [0, 1] as const) {
-    const buf = await file.read(label.slotOffsets[slot], label.slotBytes);
-    try {
-      const cp = decodeCheckpoint(buf, label);
-      valid.set(slot, { sequence: cp.sequence, nextRecordSeq: cp.nextRecordSeq });
-      r.slots.push({ slot, state: 'valid', sequence: cp.sequence });
-    } catch (err: unknown) {
-      if (!(err instanceof CorruptionError)) throw err;
-      // A slot never written yet (a disk checkpointed once) reads as zeros.
-      if (buf.every((b) => b === 0)) {
-        r.slots.push({ slot, state: 'empty' });
-        continue;
+    for (const copy of [0, 1] as const) {
+      const buf = await file.read((copy === 0 ? label.slotOffsets : label.slotCopyOffsets)[slot], label.slotBytes);
+      try {
+        const cp = decodeCheckpoint(buf, label);
+        const seen = valid.get(slot);
+        if (seen === undefined || cp.sequence > seen.sequence) valid.set(slot, { sequence: cp.sequence, nextRecordSeq: cp.nextRecordSeq });
+        r.slots.push({ slot, copy, state: 'valid', sequence: cp.sequence });
+      } catch (err: unknown) {
+        if (!(err instanceof CorruptionError)) throw err;
+        // A slot never written yet (a disk checkpointed once) reads as zeros.
+        if (buf.every((b) => b === 0)) {
+          r.slots.push({ slot, copy, state: 'empty' });
+          continue;
+        }
+        r.slots.push({ slot, copy, state: 'invalid', error: err.message });
+        invalid.push({ slot, copy, error: err.message });
       }
-      r.slots.push({ slot, state: 'invalid', error: err.message });
-      r.warnings.push(`checkpoint slot ${slot} is invalid (${err.message}); recovery uses the other slot`);
     }
   }
   if (valid.size === 0) problem(r, 'no valid checkpoint slot');
+  const newest = Math.max(...[...valid.values()].map((v) => v.sequence));
+  for (const bad of invalid) {
+    const other = r.slots.find((s) => s.slot === bad.slot && s.copy !== bad.copy);
+    const ofNewest = other?.sequence === newest;
+    if (ofNewest) problem(r, `checkpoint slot ${bad.slot} copy ${bad.copy} is damaged (${bad.error}); recovery reads the other copy of this newest checkpoint, and the next open writes a fresh one`);
+    else r.warnings.push(`checkpoint slot ${bad.slot} copy ${bad.copy} is invalid (${bad.error}); recovery does not need it (an older or torn checkpoint)`);
+  }
+  for (const [slot] of valid) {
+    const seqs = r.slots.filter((s) => s.slot === slot && s.state === 'valid').map((s) => s.sequence);
+    if (seqs.length === 2 && seqs[0] !== seqs[1]) problem(r, `the copies of checkpoint slot ${slot} disagree (sequences ${seqs.join(' and ')})`);
+  }
   return valid;
+}
+
+/** A log record whole in one copy only: a problem, but for the last record (a crash tears it). */
+function checkLogCopies(store: DiskStore, r: FsckDiskReport): void {
+  const log = store.parts.recovery.log;
+  const lastSeq = store.parts.state.nextSeq - 1;
+  for (const d of log.copyDamage) {
+    const where = `metadata log record ${d.seq}: copy ${d.copy} (extent ${d.extent})`;
+    if (d.seq === lastSeq) r.warnings.push(`${where} is torn, the trace of a crash during its append; the other copy is whole`);
+    else problem(r, `${where} is damaged; recovery reads the other copy, and the next open rolls the log to restore both`);
+  }
+  for (const u of log.unreadable) problem(r, `metadata log copy ${u.copy} (extent ${u.extent}): page at ${u.offset} unreadable`);
 }
 
 function noteRecovery(store: DiskStore, slots: Map<0 | 1, SlotCheckpoint>, r: FsckDiskReport): void {
@@ -216,8 +258,9 @@ function checkExtentTable(store: DiskStore, r: FsckDiskReport): void {
     if (live > 0 && owner !== ExtentOwner.Data) problem(r, `extent ${x}: ${ExtentOwner[owner] ?? owner} extent holds ${live} live data bytes`);
     if (live > wp) problem(r, `extent ${x}: ${live} live bytes above its write pointer ${wp}`);
   }
-  const logExtent = store.parts.state.logExtent;
-  if (e.owner(logExtent) !== ExtentOwner.Meta) problem(r, `log extent ${logExtent} is owned by ${ExtentOwner[e.owner(logExtent)] ?? 'unknown'}`);
+  for (const logExtent of [store.parts.state.logExtent, store.parts.state.mirrorLogExtent]) {
+    if (e.owner(logExtent) !== ExtentOwner.Meta) problem(r, `log extent ${logExtent} is owned by ${ExtentOwner[e.owner(logExtent)] ?? 'unknown'}`);
+  }
 }
 
 /** Run chunks in index extents, data chunks in data extents, all below the write pointer. */

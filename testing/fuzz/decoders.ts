@@ -187,7 +187,7 @@ function randomCheckpointBytes(rng: Rng): Buffer {
     writePointer: rng.int(0, g.extentSizeBytes),
   }));
   const manifest = encodeManifest({ runs: times(rng.int(0, 3), (i) => randomDescriptor(rng, i + 1)), flushedThroughSeq: rng.int(0, 1e6) });
-  const bytes = encodeCheckpoint({ sequence: rng.int(1, 1e9), extents, logExtent: rng.int(0, g.extentCount - 1), nextRecordSeq: rng.int(1, 1e9), manifest }, FUZZ_LABEL);
+  const bytes = encodeCheckpoint({ sequence: rng.int(1, 1e9), extents, logExtent: 0, mirrorLogExtent: rng.int(1, g.extentCount - 1), nextRecordSeq: rng.int(1, 1e9), manifest }, FUZZ_LABEL);
   // Slots are read whole: half the samples carry the zero padding after the checkpoint.
   return rng.bool(0.5) ? bytes : Buffer.concat([bytes, Buffer.alloc(rng.int(1, 600))]);
 }
@@ -202,7 +202,7 @@ function resealCheckpoint(b: Buffer, rng: Rng): Buffer {
   return b;
 }
 
-/** Where the label's CRC sits: after its fields (76 bytes of them; LABEL_BYTES, 80, is what open reads). */
+/** Where the label's CRC sits: after its fields (92 bytes of them; LABEL_BYTES, 96, is what open reads). */
 const LABEL_CRC_AT = encodeLabel(FUZZ_LABEL).length - 4;
 
 function resealLabel(b: Buffer): Buffer {
