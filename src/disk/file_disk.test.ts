@@ -136,8 +136,9 @@ void test('a second opener of a held file is refused naming this process, until 
     await assert.rejects(FileDisk.open(path), (err: unknown) => err instanceof LockedError && err.message.includes(`pid ${process.pid} `));
     await assert.rejects(FileDisk.open(path, { readOnly: true }), LockedError);
     await first.close();
-    const second = await FileDisk.open(path, { readOnly: true });
-    await second.close();
+    const tool = await FileDisk.open(path, { readOnly: true });
+    await assert.rejects(FileDisk.open(path), LockedError, 'a server is refused while a tool holds the file');
+    await tool.close();
     assert.equal((await stat(`${path}.lock`).catch(() => undefined)) === undefined, true, 'close removes the lock record');
   });
 });
