@@ -10,9 +10,9 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { LockedError } from '../base/index.js';
+import { IoError, LockedError } from '../base/index.js';
 import { DiskLock, FileLockRecords, currentHolder, decodeHolder, encodeHolder, processLiveness } from './disk_lock.js';
-import type { LockHolder, Liveness } from './disk_lock.js';
+import type { LockHolder, LockRecords, Liveness } from './disk_lock.js';
 
 function withDir(fn: (dir: string) => Promise<void>): () => Promise<void> {
   return async () => {
@@ -138,3 +138,20 @@ test('a takeover that died after its claim does not block the next one (next cla
   await lock.release();
   assert.deepEqual(readdirSync(dir), [], 'the dead takeover\'s claim is cleaned too');
 }));
+
+test('a read-only opener where no lock can be created (read-only file system) goes on, unless a live holder\'s record is there', async () => {
+  const held = new Map<string, string>();
+  const readOnlyFs: LockRecords = {
+    where: '/ro/disk-0.dat.lock',
+    create: () => Promise.reject(new IoError('creating /ro/disk-0.dat.lock.tmp: EROFS', { cause: Object.assign(new Error('read-only file system'), { code: 'EROFS' }) })),
+    read: (name) => Promise.resolve(held.get(name)),
+    remove: () => Promise.resolve(),
+  };
+  const alive = new Set([501]);
+  assert.equal(await DiskLock.acquireForReading(readOnlyFs, holder(502, 'r'), { liveness: world(alive) }), undefined, 'no record: goes on unlocked');
+  await assert.rejects(DiskLock.acquire(readOnlyFs, holder(502, 'w'), { liveness: world(alive) }), IoError, 'a writer never goes on unlocked');
+  held.set('lock', encodeHolder(holder(501, 'live')));
+  await assert.rejects(DiskLock.acquireForReading(readOnlyFs, holder(502, 'r'), { liveness: world(alive) }), lockedMessage(501));
+  alive.delete(501);
+  assert.equal(await DiskLock.acquireForReading(readOnlyFs, holder(502, 'r'), { liveness: world(alive) }), undefined, 'a dead holder\'s record does not block');
+});

@@ -88,7 +88,7 @@ export class DiskLock {
 
   /**
    * Take the lock for `me`, or throw LockedError naming the live holder.
-   * REQUIRES: `me.nonce` is fresh (newHolder gives one).
+   * REQUIRES: `me.nonce` is fresh (currentHolder gives one).
    */
   static async acquire(records: LockRecords, me: LockHolder, options: AcquireOptions = {}): Promise<DiskLock> {
     const liveness = options.liveness ?? processLiveness;
@@ -111,6 +111,28 @@ export class DiskLock {
       for (let l = level; l >= 0; l--) await records.remove(claimName(holder, l));
     }
     throw new LockedError(`${records.where}: the lock changed hands ${MAX_ATTEMPTS} times while taking it; try again`);
+  }
+
+  /**
+   * For a read-only opener: acquire, or, where no lock record can be
+   * created (a read-only file system, a folder this user may not write:
+   * the files of a stopped node mounted read-only for a check), go on
+   * without one (undefined) unless a live holder's record is there.
+   * Nobody can write the data there either, except a holder this refuses.
+   */
+  static async acquireForReading(records: LockRecords, me: LockHolder, options: AcquireOptions = {}): Promise<DiskLock | undefined> {
+    try {
+      return await DiskLock.acquire(records, me, options);
+    } catch (err: unknown) {
+      const errno = errnoOf(err instanceof Error ? err.cause : undefined);
+      if (errno !== 'EROFS' && errno !== 'EACCES' && errno !== 'EPERM') throw err;
+      const text = await records.read(LOCK_RECORD);
+      const holder = text === undefined ? undefined : decodeHolder(text);
+      if (text !== undefined && holder === undefined) throw new LockedError(`${records.where} holds no readable lock record; if no shardstore process uses the disk, remove it`);
+      const state = holder === undefined ? 'dead' : (options.liveness ?? processLiveness)(holder);
+      if (holder !== undefined && state !== 'dead') throw lockedBy(records.where, holder, state, 'is in use by');
+      return undefined;
+    }
   }
 
   /** Remove the lock record if it is still this acquisition's (idempotent). */

@@ -11,7 +11,9 @@
 // Read-only: opens the file with O_RDONLY; write and writev throw
 // ReadOnlyError (the offline tools that only look). The lock is the same
 // exclusive one: a tool must not read a file a server is changing, and a
-// server must not start under a tool.
+// server must not start under a tool. Where no lock file can be created
+// (a read-only file system), a read-only opener goes on without one unless
+// a live holder's lock file is there (DiskLock.acquireForReading).
 import { constants } from 'node:fs';
 import { open, stat, readFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
@@ -58,7 +60,7 @@ export class FileDisk implements Disk {
 
   /** Open (or create) the file or block device at `path`; throws LockedError if another process holds it. */
   static async open(path: string, options: FileDiskOptions = {}): Promise<FileDisk> {
-    const lock = options.lock === false ? undefined : await DiskLock.acquire(new FileLockRecords(path), currentHolder());
+    const lock = await takeLock(path, options);
     try {
       return await FileDisk.openLocked(path, options, lock);
     } catch (err: unknown) {
@@ -171,6 +173,13 @@ function dropWritten(parts: readonly Uint8Array[], n: number): Uint8Array[] {
 
 function isErrno(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && 'code' in err && err.code === code;
+}
+
+/** The disk's lock (none if `options.lock` is false; a read-only opener may go on without one where none can be created). */
+async function takeLock(path: string, options: FileDiskOptions): Promise<DiskLock | undefined> {
+  if (options.lock === false) return undefined;
+  const records = new FileLockRecords(path);
+  return options.readOnly === true ? DiskLock.acquireForReading(records, currentHolder()) : DiskLock.acquire(records, currentHolder());
 }
 
 /** Open an existing file or device; a device exclusively (EBUSY: held or mounted). */
