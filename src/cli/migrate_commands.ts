@@ -50,6 +50,8 @@ export function exportHelp(): string {
     'Usage: shardstore export (--data-dir <dir> | --path <file>... | --url <url>) [range] [--include-s3] --out <file>',
     '',
     'Write the shards of a key range as a migration stream (docs/format/migration.md).',
+    'Offline (--data-dir/--path) the data files are opened read-only: nothing is written to them;',
+    'refused while a server runs on them (use --url).',
     'Keys are percent-encoded bytes (plain text works as is; write % as %25).',
     '',
     'Options:',
@@ -65,6 +67,8 @@ export function importHelp(): string {
     '',
     'Put every shard of a migration stream. Reports durableThrough: if the import stops early,',
     'export again with --start-after <durableThrough> and import that.',
+    'Offline (--data-dir/--path) import writes: it takes the data files exclusively, as a',
+    'server does; refused while a server runs on them (use --url).',
     'Exit status: 0 the whole stream was imported and is durable, 1 otherwise.',
     '',
     'Options:',
@@ -136,7 +140,7 @@ async function exportOnline(url: string, query: string): Promise<ExportSource> {
 async function exportOffline(target: Extract<Target, { kind: 'files' }>, range: KeyRange): Promise<ExportSource> {
   const { openExistingNode } = await import('./serve.js');
   const { exportRange } = await import('../store/migration.js');
-  const node = await openExistingNode(target.dataDir, target.paths);
+  const node = await openExistingNode(target.dataDir, target.paths, { readOnly: true });
   const progress = { records: 0, bytes: 0 };
   return { stream: Readable.from(exportRange(node, range, progress), { objectMode: false }), close: () => node.close(), records: () => progress.records };
 }
@@ -193,7 +197,7 @@ async function importOnline(importUrl: string, body: Readable): Promise<unknown>
 async function importOffline(target: Extract<Target, { kind: 'files' }>, body: Readable, includeS3: boolean): Promise<unknown> {
   const { openExistingNode } = await import('./serve.js');
   const { importReportJson } = await import('../server/admin_json.js');
-  const node = await openExistingNode(target.dataDir, target.paths);
+  const node = await openExistingNode(target.dataDir, target.paths, { readOnly: false });
   try {
     const report = await node.importStream(body, includeS3 ? {} : { refuse: refuseReservedRecord });
     await report.dependency.persisted();

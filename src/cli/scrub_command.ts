@@ -35,7 +35,8 @@ export function scrubHelp(): string {
     'Read every chunk of every shard (and of the index runs) back from the disks and verify',
     'its checksums. Damaged shards are listed by key (percent-encoded; a shard of the S3 front',
     'by its bucket/key and record type): delete or replace them.',
-    'Offline (--data-dir/--path) the node must not be running; with --url the pass runs in the',
+    'Offline (--data-dir/--path) the data files are opened read-only (nothing is written) and',
+    'the command is refused while a server runs on them; with --url the pass runs in the',
     'server (POST /v1/admin/scrub) and this command follows it.',
     '',
     'Options:',
@@ -72,7 +73,7 @@ export const scrubCommand: Command = {
 async function scrubOffline(dataDir: string, paths: readonly string[], rate: number, progress: ProgressLine): Promise<ReportJson> {
   const { openExistingNode } = await import('./serve.js');
   const { scrubReportJson } = await import('../server/admin_json.js');
-  const node = await openExistingNode(dataDir, paths);
+  const node = await openExistingNode(dataDir, paths, { readOnly: true });
   try {
     const report = await runPass(node, rate, progress);
     return scrubReportJson(report);
