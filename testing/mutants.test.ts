@@ -12,6 +12,8 @@ import { ENGINE_MUTANTS, indexIgnoresTombstones } from './mutants/engine_mutants
 import type { Mutant } from './mutants/mutant.js';
 import { CONTROL_MUTANTS, listSkipsKeys } from './mutants/control_mutants.js';
 import { checkListingStability } from './list_stability.js';
+import { checkRunMirrors } from './mirror_check.js';
+import { MIRROR_MUTANTS } from './mutants/mirror_mutants.js';
 import { checkNodeConformance, reportNode } from './node_conformance.js';
 import { checkNodeCrash, reportNodeCrash } from './node_crash.js';
 
@@ -98,3 +100,20 @@ test(`the listing stability check catches mutant ${listSkipsKeys.name}`, async (
   assert.equal(details.failed, true, 'a listing that skips keys survived the stability check');
   console.log(`# ${listSkipsKeys.name}: caught by the listing stability check after ${details.numRuns} schedules: ${String(details.errorInstance)}`);
 });
+
+// The redundant-runs mutants (testing/mutants/mirror_mutants.ts): each must
+// make the redundant-runs check report the failure it names, not just any.
+for (const mutant of MIRROR_MUTANTS) {
+  test(`the redundant-runs check catches mutant ${mutant.name} by ${String(mutant.failure)}`, async () => {
+    const restore = mutant.install();
+    let failures: string[];
+    try {
+      failures = (await checkRunMirrors({ seed: 'a' })).failures;
+    } finally {
+      restore();
+    }
+    const caught = failures.find((f) => mutant.failure.test(f));
+    assert.ok(caught !== undefined, `${mutant.name} not caught by ${String(mutant.failure)}; failures: ${failures.slice(0, 5).join(' | ')}`);
+    console.log(`# ${mutant.name}: ${failures.length} failures, e.g. ${caught}`);
+  });
+}

@@ -86,7 +86,6 @@ const descriptorArb: fc.Arbitrary<RunDescriptor> = fc
     others: fc.uniqueArray(fc.tuple(fc.nat({ max: 0xffffffff }), fc.integer({ min: 36, max: 1e12 })), { maxLength: 4, selector: (e) => e[0] }),
     mirrorOthers: fc.uniqueArray(fc.tuple(fc.nat({ max: 0xffffffff }), fc.integer({ min: 36, max: 1e12 })), { maxLength: 4, selector: (e) => e[0] }),
   })
-  .filter((r) => r.mirrorIndexChunk.extent !== r.indexChunk.extent)
   .map((r) => {
     const maxKey = r.entryCount === 1 ? r.minKey : r.minKey.length < 1024 ? Buffer.concat([r.minKey, r.suffix]) : r.minKey;
     const entryCount = maxKey === r.minKey ? 1 : r.entryCount;

@@ -585,7 +585,6 @@ export function descriptorProblem(d: RunDescriptor): string | undefined {
   if (loc !== undefined) return `index chunk ${loc}`;
   const mirrorLoc = locatorProblem(d.mirrorIndexChunk);
   if (mirrorLoc !== undefined) return `mirror index chunk ${mirrorLoc}`;
-  if (d.mirrorIndexChunk.extent === d.indexChunk.extent) return 'both index chunks in one extent';
   if (!isU64(d.entryCount) || d.entryCount < 1) return `entry count ${d.entryCount}`;
   if (!isU64(d.tombstoneCount) || d.tombstoneCount > d.entryCount) return `tombstone count ${d.tombstoneCount}`;
   for (const k of [d.minKey, d.maxKey]) {

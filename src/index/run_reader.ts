@@ -71,7 +71,10 @@ class RunCopy {
 export interface CopyChunks {
   readonly copy: CopyName;
   readonly root: Locator;
+  /** Root, index parts, blocks, in that order (just the root when `error` is set). */
   readonly chunks: readonly Locator[];
+  /** The blocks alone, in key order (block i of one copy stands for block i of the other). */
+  readonly blocks: readonly Locator[];
   readonly error?: CorruptionError | IoError;
 }
 
@@ -366,10 +369,11 @@ export class RunHandle {
     for (const copy of this.copies) {
       try {
         const { body, parts } = await this.copyIndex(copy);
-        out.push({ copy: copy.name, root: copy.root, chunks: [copy.root, ...parts, ...body.blocks.map((b) => b.locator)] });
+        const blocks = body.blocks.map((b) => b.locator);
+        out.push({ copy: copy.name, root: copy.root, chunks: [copy.root, ...parts, ...blocks], blocks });
       } catch (err: unknown) {
         if (!isReadFailure(err)) throw err;
-        out.push({ copy: copy.name, root: copy.root, chunks: [copy.root], error: err });
+        out.push({ copy: copy.name, root: copy.root, chunks: [copy.root], blocks: [], error: err });
       }
     }
     return out;
