@@ -14,7 +14,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { CorruptionError } from '../base/index.js';
+import { CorruptionError, IoError } from '../base/index.js';
 import { alignUp, framedBytes } from '../chunk/index.js';
 import type { ChunkAppend, ChunkIo, ChunkKind, Locator } from '../chunk/index.js';
 import { Dependency } from '../dependency/index.js';
@@ -66,6 +66,8 @@ class MemChunkIo implements ChunkIo {
   gate: Promise<void> | undefined;
   /** When set, each read first waits this many macrotasks (reads of several readers interleave). */
   delay: (() => number) | undefined;
+  /** Chunks (by key) whose reads fail: a bad sector (IoError) or a failed checksum (CorruptionError). */
+  readonly broken = new Map<string, 'io' | 'corrupt'>();
   readonly streams: RunStreams;
   private readonly cursor: MemCursor;
 
@@ -97,6 +99,9 @@ class MemChunkIo implements ChunkIo {
     this.reads++;
     if (this.gate !== undefined) await this.gate;
     for (let hops = this.delay?.() ?? 0; hops > 0; hops--) await new Promise((resolve) => setImmediate(resolve));
+    const fault = this.broken.get(MemChunkIo.key(locator));
+    if (fault === 'io') throw new IoError(`unreadable chunk at ${MemChunkIo.key(locator)}`);
+    if (fault === 'corrupt') throw new CorruptionError(`checksum mismatch at ${MemChunkIo.key(locator)}`);
     const c = this.chunks.get(MemChunkIo.key(locator));
     if (c === undefined || c.kind !== kind || framedBytes(c.payload.length) !== locator.length) {
       throw new CorruptionError(`no chunk of kind ${kind} at ${MemChunkIo.key(locator)}`);
@@ -592,6 +597,62 @@ test('run index mismatches are corruption', async () => {
   const extents = (l: Locator): ExtentBytes[] => [{ extent: l.extent, bytes: 4096 }];
   wrongChunk.restore([{ ...run, indexChunk: block, extents: extents(block), mirrorIndexChunk: mirrorBlock, mirrorExtents: extents(mirrorBlock) }]);
   await assert.rejects(wrongChunk.scan({ limit: 1 }), /both copies failed/);
+});
+
+// Checks: every run is readable from either copy. How: a run whose index
+// is split into parts; one primary chunk at a time (the root, each part,
+// some blocks) fails its reads (IoError or CorruptionError) on a fresh
+// index: lookups and a full scan give the same answers as before and the
+// repair counter moves. Then one block fails in both copies: its keys fail
+// with a CorruptionError naming the run and both locators, other keys
+// still answer; once the fault goes, the same index reads the block (the
+// failed read was not cached).
+test('a failed primary chunk is read from the mirror; both failing is a CorruptionError, not cached', async () => {
+  const io = new MemChunkIo(600, 1 << 20);
+  const index = new LsmIndex(io.streams, { maxBlockBytes: 256 });
+  const keys = Array.from({ length: 800 }, (_, i) => Buffer.from(`key-${String(i).padStart(4, '0')}`));
+  const want = (i: number): IndexValue | undefined => (i % 3 === 0 ? undefined : value(i % 40));
+  index.apply(keys.map((key, i) => ({ key, value: want(i) ?? null })), 1);
+  const run = flushAll(index);
+  const [primary, mirror] = await index.copyChunksOf(run);
+  assert.ok(primary !== undefined && mirror !== undefined);
+  const parts = primary.chunks.length - primary.blocks.length - 1;
+  assert.ok(parts >= 2 && primary.blocks.length >= 20, `${parts} index parts, ${primary.blocks.length} blocks`);
+  const fullScan = (await index.scan({ limit: 10_000 })).map((e) => e.key.toString());
+  const victims = [...primary.chunks.slice(0, parts + 4), ...primary.blocks.slice(-2)];
+  for (const [n, loc] of victims.entries()) {
+    io.broken.clear();
+    io.broken.set(MemChunkIo.key(loc), n % 2 === 0 ? 'io' : 'corrupt');
+    const fresh = new LsmIndex(io.streams, { maxBlockBytes: 256 });
+    fresh.restore([run]);
+    for (let i = 0; i < keys.length; i += 5) assert.deepEqual(await fresh.lookup(keys[i] ?? Buffer.alloc(1)), want(i), `key ${i}, primary ${MemChunkIo.key(loc)} failing`);
+    assert.deepEqual((await fresh.scan({ limit: 10_000 })).map((e) => e.key.toString()), fullScan);
+    assert.ok(fresh.stats().mirrorRepairs > 0, 'repair counted');
+  }
+
+  const block = 5;
+  const [p, m] = [primary.blocks[block], mirror.blocks[block]];
+  assert.ok(p !== undefined && m !== undefined);
+  io.broken.clear();
+  io.broken.set(MemChunkIo.key(p), 'io');
+  io.broken.set(MemChunkIo.key(m), 'corrupt');
+  const fresh = new LsmIndex(io.streams, { maxBlockBytes: 256 });
+  fresh.restore([run]);
+  // Only the keys of block 5 (a few, in one range) may fail, and only with this error.
+  let failed = 0;
+  for (const [i, key] of keys.entries()) {
+    try {
+      assert.deepEqual(await fresh.lookup(key), want(i));
+    } catch (err: unknown) {
+      assert.ok(err instanceof CorruptionError, String(err));
+      assert.match(err.message, new RegExp(`^run ${run.id}: block ${block}: both copies failed: primary at ${p.extent}:${p.offset}\\+${p.length}: .*; mirror at ${m.extent}:${m.offset}\\+${m.length}: `));
+      failed++;
+    }
+  }
+  assert.ok(failed >= 1 && failed <= 20, `${failed} lookups failed`);
+  await assert.rejects(fresh.scan({ limit: 10_000 }), CorruptionError);
+  io.broken.clear();
+  for (const [i, key] of keys.entries()) assert.deepEqual(await fresh.lookup(key), want(i), 'the failed read was not cached');
 });
 
 // Checks: API misuse is caught by assertions. How: call out of order.
