@@ -48,7 +48,7 @@ export interface StoreOptions {
 export const DEFAULT_MAX_CHUNK_DATA_BYTES = 1024 * 1024;
 
 export function resolveStoreOptions(o: StoreOptions, extentSizeBytes: number, extentCount = 0): Required<StoreOptions> {
-  const reserveExtents = o.reserveExtents ?? 3;
+  const reserveExtents = o.reserveExtents ?? 4;
   const resolved = {
     maxChunkDataBytes: o.maxChunkDataBytes ?? Math.min(DEFAULT_MAX_CHUNK_DATA_BYTES, Math.floor(extentSizeBytes / 4)),
     cacheBytes: o.cacheBytes ?? DEFAULT_CACHE_BYTES,
@@ -67,7 +67,7 @@ export function resolveStoreOptions(o: StoreOptions, extentSizeBytes: number, ex
   };
   assert(resolved.maxChunkDataBytes >= 1, 'maxChunkDataBytes must be >= 1');
   assert(resolved.streamWindowChunks >= 1, 'streamWindowChunks must be >= 1');
-  assert(resolved.reserveExtents >= 2, 'reserveExtents must be >= 2 (log roll and index flush)');
+  assert(resolved.reserveExtents >= 4, 'reserveExtents must be >= 4 (log roll, two index streams, reclamation)');
   assert(resolved.compactionFanIn >= 2, 'compactionFanIn must be >= 2');
   assert(Number.isInteger(resolved.liveRebuildPageEntries) && resolved.liveRebuildPageEntries >= 1, 'liveRebuildPageEntries must be an integer >= 1');
   return resolved;
