@@ -4,7 +4,9 @@
 // on-disk (every constant and layout here).
 //
 // A run is an immutable list of entries (key -> IndexValue or tombstone) in
-// strictly ascending key order, stored as chunks (docs/format/chunk.md):
+// strictly ascending key order, stored as chunks (docs/format/chunk.md), in
+// two complete copies (primary and mirror: same blocks, each its own run
+// index; the descriptor names both roots):
 //
 //   RunBlock payload                   RunIndex root payload
 //   0    1   version (1)               0   1  version (1)
