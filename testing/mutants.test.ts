@@ -13,6 +13,8 @@ import type { Mutant } from './mutants/mutant.js';
 import { CONTROL_MUTANTS, listSkipsKeys } from './mutants/control_mutants.js';
 import { checkListingStability } from './list_stability.js';
 import { lockNotTaken, toolWrites } from './mutants/access_mutants.js';
+import { checkRunMirrors } from './mirror_check.js';
+import { MIRROR_MUTANTS } from './mutants/mirror_mutants.js';
 import { checkNodeConformance, reportNode } from './node_conformance.js';
 import { checkNodeCrash, reportNodeCrash } from './node_crash.js';
 
@@ -123,5 +125,22 @@ for (const { mutant, failure } of ACCESS_CASES) {
     assert.equal(details.failed, true, `${mutant.name} survived ${CONTROL_BUDGET_SEQUENCES} sequences`);
     assert.match(report, failure);
     console.log(`# ${mutant.name}: caught after ${details.numRuns} sequences, ${Math.round(performance.now() - started)} ms\n# ${report.split('\n')[1] ?? ''}`);
+  });
+}
+
+// The redundant-runs mutants (testing/mutants/mirror_mutants.ts): each must
+// make the redundant-runs check report the failure it names, not just any.
+for (const mutant of MIRROR_MUTANTS) {
+  test(`the redundant-runs check catches mutant ${mutant.name} by ${String(mutant.failure)}`, async () => {
+    const restore = mutant.install();
+    let failures: string[];
+    try {
+      failures = (await checkRunMirrors({ seed: 'a' })).failures;
+    } finally {
+      restore();
+    }
+    const caught = failures.find((f) => mutant.failure.test(f));
+    assert.ok(caught !== undefined, `${mutant.name} not caught by ${String(mutant.failure)}; failures: ${failures.slice(0, 5).join(' | ')}`);
+    console.log(`# ${mutant.name}: ${failures.length} failures, e.g. ${caught}`);
   });
 }

@@ -208,9 +208,12 @@ function assemble(p: AssembleParts): DiskStore {
   const cache = new BufferCache(resolved.cacheBytes, p.label.geometry.extentSizeBytes);
   const chunks = new ChunkStore(p.extents, cache, p.random);
   const indexStream = new ChunkStream(chunks, ExtentOwner.Index, { reserve: 'index' });
-  const index = new LsmIndex(indexStream, { fanIn: resolved.compactionFanIn });
+  // Every run is written twice, the mirror through a stream kept out of the primary's open extent.
+  const indexMirrorStream = new ChunkStream(chunks, ExtentOwner.Index, { reserve: 'index' });
+  indexStream.pairWith(indexMirrorStream);
+  const index = new LsmIndex({ primary: indexStream, mirror: indexMirrorStream }, { fanIn: resolved.compactionFanIn });
   // Newest first: a flush always covers later records than every run before
   // it, and a compaction output covers the same records as its inputs.
   index.restore(p.runs.sort((a, b) => b.maxSeq - a.maxSeq));
-  return new DiskStore({ disk: p.disk, io: p.io, label: p.label, extents: p.extents, chunks, index, indexStream, superblock: p.superblock, state: p.state, recovery: p.recovery }, p.options);
+  return new DiskStore({ disk: p.disk, io: p.io, label: p.label, extents: p.extents, chunks, index, indexStream, indexMirrorStream, superblock: p.superblock, state: p.state, recovery: p.recovery }, p.options);
 }
