@@ -2,12 +2,13 @@
 // foreground reserve; an index flush then needs two fresh extents at once
 // (no run was written yet, so neither the primary nor the mirror stream has
 // an extent), after reclamation took its own; a log roll (checkpoint) needs
-// one more. The reserve classes must leave room for all of it.
+// two more (the log and its mirror). The reserve classes must leave room
+// for all of it.
 //
 // How: a 2 MiB SimDisk of 64 KiB extents, a memtable and log large enough
 // that nothing is flushed or rolled while filling; fill with 30 KiB values
-// until NoSpaceError (4 extents left); take one for reclamation, as the
-// reclaimer does (3 left); then flush, checkpoint, reopen. Checks: the
+// until NoSpaceError (5 extents left); take one for reclamation, as the
+// reclaimer does (4 left); then flush (2 left), checkpoint (0 left), reopen. Checks: the
 // flush writes its run (a failed one leaves none: it is retried later), the
 // two copies sit in different extents, the checkpoint succeeds, every
 // acknowledged key reads back after the reopen, and the refused key stays
@@ -52,7 +53,7 @@ void test('at disk full, an index flush writes both copies of its run and a log 
     }
   }
   assert.equal(store.parts.extents.extentsOwnedBy(ExtentOwner.Index).length, 0, 'no run written while filling');
-  assert.equal(store.freeExtents, 4, 'puts stop at the reserve');
+  assert.equal(store.freeExtents, 5, 'puts stop at the reserve');
   // Reclamation holds the extent it evacuates into (the reclaim class).
   store.parts.extents.allocate(ExtentOwner.Data, { reserve: 'reclaim' });
   await store.flush();
