@@ -14,26 +14,31 @@
 // 1. Reboot, clean (close) or dirty (a crash image: unflushed writes
 //    dropped, kept, a subset, or torn), and open the undamaged image (the
 //    probe). What the probe reads for every key must be allowed by the
-//    dependencies (else the failure is a crash-consistency one, said so);
-//    it is the episode's reference: `before`.
+//    dependencies (else the failure is a crash-consistency one, said so).
+//    The values each key may hold (History.allowed: after a clean reboot
+//    exactly its last acknowledged value) are the episode's reference.
 // 2. Find the metadata structures of the image from the probe's own state
 //    (testing/metadata_sites.ts) and pick one of the target kind; damage
 //    one copy of it ('one') or every copy ('all') on a clone of the image:
 //    flip one bit at a random byte of the written bytes, or make the page
 //    holding that byte unreadable for good.
 // 3. Run fsck (src/store/fsck.ts) on one clone of the damaged image, and
-//    open another, reading back every key `before` names.
+//    open another, reading back every key ever written.
 // 4. Carry on with the probe (the undamaged image), so a sequence checks
 //    several episodes, each on its own.
 //
 // Invariants (after each episode's damage):
-// a. One copy damaged: open succeeds and every key reads back exactly
-//    `before` (present with the same bytes, or absent).
+// a. One copy damaged: open succeeds and every key reads back exactly a
+//    value it may hold (its acknowledged value, or absent if deleted).
+//    The reference is what the dependencies promised, not what the
+//    undamaged image recovers: after a dirty reboot a record that was never
+//    acknowledged may survive in one copy only, and losing it to damage is
+//    allowed.
 // b. Every copy damaged: open succeeds, or refuses with a typed error
 //    (Corruption, or Io for an unreadable sector) whose message names the
 //    damaged structure; every key reads back exactly, or fails with a typed
-//    error. Never NotFound for a key `before` holds (silently absent), never
-//    other bytes, never a deleted key back.
+//    error. Never NotFound for a key that cannot be absent (silently
+//    absent), never other bytes, never a deleted key back.
 // c. fsck reports the damage: not clean (for an older checkpoint slot, a
 //    warning suffices: fsck warns, by design, of an invalid older slot,
 //    which is also what a torn checkpoint write leaves), and it does not
@@ -225,7 +230,7 @@ export class MetaFaultHarness implements SequenceHarness<MetaOp> {
     this.counters.faultsInjected++;
     const fsck = await fsckSimDisk(damaged.clone());
     const reopened = await this.readDamaged(damaged.clone(), keys);
-    const why = judge({ op, structure, where, before, reopened, fsck });
+    const why = judge({ op, structure, where, allowed, reopened, fsck });
     if (why !== undefined) fail(`${at}: ${why}`, index);
   }
 
@@ -347,7 +352,7 @@ interface Episode {
   readonly op: MetaFaultOp;
   readonly structure: MetaStructure;
   readonly where: string;
-  readonly before: Map<string, ReadBack>;
+  readonly allowed: Map<string, Array<Buffer | null>>;
   readonly reopened: Map<string, ReadBack> | { readonly refused: unknown };
   readonly fsck: { report?: FsckDiskReport; threw?: unknown; writes: number };
 }
@@ -357,8 +362,8 @@ function judge(e: Episode): string | undefined {
   const where = `metadata damage at ${e.where}`;
   const single = e.op.copies === 'one';
   if (e.reopened instanceof Map) {
-    for (const [k, expected] of e.before) {
-      const why = judgeKey(keyDigest(Buffer.from(k, 'latin1')), expected, e.reopened.get(k) ?? null, single, where);
+    for (const [k, values] of e.allowed) {
+      const why = judgeKey(keyName(k), values, e.reopened.get(k) ?? null, single, where);
       if (why !== undefined) return why;
     }
   } else {
@@ -368,35 +373,38 @@ function judge(e: Episode): string | undefined {
   return judgeFsck(e, where);
 }
 
-function judgeKey(key: string, expected: ReadBack, got: ReadBack, single: boolean, where: string): string | undefined {
-  if (expected === null && got === null) return undefined;
-  if (got === null) return `acknowledged key ${key} silently absent after ${where} (it held ${show(expected)} before the damage)`;
+function judgeKey(key: string, values: ReadonlyArray<Buffer | null>, got: ReadBack, single: boolean, where: string): string | undefined {
+  const may = values.map((v) => (v === null ? 'absent' : `${v.length}B`)).join(' | ');
+  if (got === null) {
+    return values.includes(null) ? undefined : `acknowledged key ${key} silently absent after ${where} (it may hold only: ${may})`;
+  }
   if (Buffer.isBuffer(got)) {
-    if (expected === null) return `key ${key} is back (${got.length}B) after ${where}, though it was absent before the damage`;
-    if (Buffer.isBuffer(expected) && !expected.equals(got)) return `wrong bytes: key ${key} returned ${got.length}B, not its acknowledged ${expected.length}B, after ${where}`;
-    return undefined;
+    if (values.some((v) => v !== null && v.equals(got))) return undefined;
+    if (values.every((v) => v === null)) return `key ${key} is back (${got.length}B) after ${where}, though its delete was acknowledged`;
+    return `wrong bytes: key ${key} returned ${got.length}B after ${where}, which is not a value it may hold (${may})`;
   }
   if (!isTypedDamage(got.error)) return `key ${key} failed with an untyped error after ${where}: ${describe(got.error)}`;
   if (single) return `acknowledged key ${key} unreadable after a single ${where} (not repaired from another copy): ${describe(got.error)}`;
   return undefined;
 }
 
-/** What a refusal must name, per structure kind. */
-const NAMES: Readonly<Record<MetaTarget, RegExp>> = {
-  label: /label/i,
-  'checkpoint-newest': /checkpoint|superblock|slot/i,
-  'checkpoint-older': /checkpoint|superblock|slot/i,
-  'log-middle': /log|record/i,
-  'log-last': /log|record/i,
-  'run-block': /run|index|block/i,
-  'run-index': /run|index/i,
+/** What a refusal must name, per structure kind: the structure, in words a user can act on. */
+const NAMES: Readonly<Record<MetaTarget, { readonly noun: string; readonly pattern: RegExp }>> = {
+  label: { noun: 'label', pattern: /label/i },
+  'checkpoint-newest': { noun: 'checkpoint', pattern: /checkpoint|superblock|slot/i },
+  'checkpoint-older': { noun: 'checkpoint', pattern: /checkpoint|superblock|slot/i },
+  'log-middle': { noun: 'metadata-log record', pattern: /log|record/i },
+  'log-last': { noun: 'metadata-log record', pattern: /log|record/i },
+  'run-block': { noun: 'run block', pattern: /run|index|block/i },
+  'run-index': { noun: 'run index', pattern: /run|index/i },
 };
 
 function judgeRefusal(err: unknown, target: MetaTarget, copies: number, single: boolean, where: string): string | undefined {
   if (single) return `open refused after a single ${where} (one copy damaged of ${copies} found): ${describe(err)}`;
   if (!isTypedDamage(err)) return `open refused with an untyped error after ${where}: ${describe(err)}`;
   const message = err instanceof Error ? err.message : String(err);
-  if (!NAMES[target].test(message)) return `open refused after ${where}, but its message does not say the ${target} is damaged: ${describe(err)}`;
+  const { noun, pattern } = NAMES[target];
+  if (!pattern.test(message)) return `open refused after ${where}, but its message does not say that a ${noun} is damaged: ${describe(err)}`;
   return undefined;
 }
 
@@ -407,6 +415,11 @@ function judgeFsck(e: Episode, where: string): string | undefined {
   if (fsckClean(report) && !warned) return `fsck reported clean after ${where}`;
   if (writes > 0) return `fsck wrote to the image it checked (${writes} writes) after ${where}: a tool that checks never writes`;
   return undefined;
+}
+
+/** A key as printed in failures: quoted when printable, else hex. */
+function keyName(k: string): string {
+  return /^[\x20-\x7e]{1,40}$/.test(k) ? JSON.stringify(k) : keyDigest(Buffer.from(k, 'latin1'));
 }
 
 function isTypedDamage(err: unknown): boolean {
