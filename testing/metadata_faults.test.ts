@@ -92,7 +92,7 @@ test('fsck on a simulated image: clean when undamaged, not clean with a damaged 
   // an unreadable run block is not.
   const image = await storeWithMetadata();
   const clean = await fsckSimDisk(image.clone());
-  assert.ok(clean.report !== undefined && fsckClean(clean.report), JSON.stringify(clean.report?.problems ?? clean.threw));
+  assert.ok(clean.value !== undefined && fsckClean(clean.value), JSON.stringify(clean.value?.problems ?? clean.threw));
   const probe = await openDiskStore(image.clone(), formatOptions(SMALL_CONFIG, new Rng(6)));
   const block = (await locateMetadata(probe, image)).find((s) => s.target === 'run-block')?.copies[0];
   probe.abandon();
@@ -100,5 +100,5 @@ test('fsck on a simulated image: clean when undamaged, not clean with a damaged 
   const damaged = image.clone();
   damaged.failPageReads(block.offset);
   const found = await fsckSimDisk(damaged);
-  assert.ok(found.report !== undefined && !fsckClean(found.report), `fsck said clean with ${block.what} unreadable`);
+  assert.ok(found.value !== undefined && !fsckClean(found.value), `fsck said clean with ${block.what} unreadable`);
 });

@@ -22,8 +22,9 @@
 //    one copy of it ('one') or every copy ('all') on a clone of the image:
 //    flip one bit at a random byte of the written bytes, or make the page
 //    holding that byte unreadable for good.
-// 3. Run fsck (src/store/fsck.ts) on one clone of the damaged image, and
-//    open another, reading back every key ever written.
+// 3. Run fsck (src/store/fsck.ts) on one clone of the damaged image and
+//    inspect on another, and open a third, reading back every key ever
+//    written.
 // 4. Carry on with the probe (the undamaged image), so a sequence checks
 //    several episodes, each on its own.
 //
@@ -43,7 +44,9 @@
 //    warning suffices: fsck warns, by design, of an invalid older slot,
 //    which is also what a torn checkpoint write leaves), and it does not
 //    throw.
-// d. fsck never writes to the image it checks.
+// d. fsck, and inspect, never write to the image they read (a tool that
+//    checks never writes; inspect may refuse a damaged image, but not
+//    write to it).
 // They are checked in this order and the first broken one is the failure.
 import fc from 'fast-check';
 import { ShardStoreError } from '../src/base/index.js';
@@ -51,6 +54,7 @@ import { FileDisk } from '../src/disk/index.js';
 import { openDiskStore } from '../src/store/index.js';
 import type { DiskStore } from '../src/store/index.js';
 import { fsckClean, fsckDisk } from '../src/store/fsck.js';
+import { inspectNode } from '../src/store/inspect.js';
 import type { FsckDiskReport } from '../src/store/fsck.js';
 import { formatDiskStore } from '../src/store/index.js';
 import { ConformanceFailure, SMALL_CONFIG, formatOptions, keyDigest } from './conformance.js';
@@ -83,6 +87,7 @@ export interface MetaFaultFocus {
   readonly targets?: readonly MetaTarget[];
   readonly copies?: ReadonlyArray<'one' | 'all'>;
   readonly damage?: ReadonlyArray<'bitflip' | 'unreadable'>;
+  readonly reboots?: ReadonlyArray<'clean' | CrashMode>;
 }
 
 /** Mutations and background work only: reads are the other suites' business. */
@@ -97,15 +102,24 @@ const PREFIX_WEIGHTS: AlphabetWeights = { put: 8, read: 0, delete: 3, list: 0, b
  * (an unreadable last record is not a tear, and stays in).
  */
 export function metaFaultArb(focus: MetaFaultFocus = {}): fc.Arbitrary<MetaFaultOp> {
+  const targets = focus.targets ?? META_TARGETS;
+  const damages = focus.damage ?? (['bitflip', 'unreadable'] as const);
+  const copies = focus.copies ?? (['one', 'all'] as const);
+  const left = targets.some((t) => damages.some((d) => copies.some((c) => !leftOut(t, d, c))));
+  if (!left) throw new RangeError('metadata-fault focus leaves no episode (every copy of the last record flipped is left out)');
   const episode = fc.record({
     op: fc.constant('metaFault' as const),
-    target: fc.constantFrom(...(focus.targets ?? META_TARGETS)),
-    damage: fc.constantFrom(...(focus.damage ?? (['bitflip', 'unreadable'] as const))),
-    copies: fc.constantFrom(...(focus.copies ?? (['one', 'all'] as const))),
-    reboot: fc.constantFrom('clean' as const, 'drop-all' as const, 'keep-all' as const, 'subset' as const, 'torn' as const),
+    target: fc.constantFrom(...targets),
+    damage: fc.constantFrom(...damages),
+    copies: fc.constantFrom(...copies),
+    reboot: fc.constantFrom(...(focus.reboots ?? (['clean', 'drop-all', 'keep-all', 'subset', 'torn'] as const))),
     pick: fc.nat({ max: 1 << 30 }),
   });
-  return episode.filter((e) => !(e.target === 'log-last' && e.copies === 'all' && e.damage === 'bitflip'));
+  return episode.filter((e) => !leftOut(e.target, e.damage, e.copies));
+}
+
+function leftOut(target: MetaTarget, damage: MetaFaultOp['damage'], copies: MetaFaultOp['copies']): boolean {
+  return target === 'log-last' && copies === 'all' && damage === 'bitflip';
 }
 
 /** A sequence of the prefix alphabet with episodes among it, always ending with one. */
@@ -229,8 +243,9 @@ export class MetaFaultHarness implements SequenceHarness<MetaOp> {
     const where = damage(damaged, hit, op);
     this.counters.faultsInjected++;
     const fsck = await fsckSimDisk(damaged.clone());
+    const inspectWrites = (await onSimDisk(damaged.clone(), (path) => inspectNode([path]))).writes;
     const reopened = await this.readDamaged(damaged.clone(), keys);
-    const why = judge({ op, structure, where, allowed, reopened, fsck });
+    const why = judge({ op, structure, where, allowed, reopened, fsck, inspectWrites });
     if (why !== undefined) fail(`${at}: ${why}`, index);
   }
 
@@ -321,14 +336,21 @@ function damage(disk: SimDisk, copies: readonly MetaCopy[], op: MetaFaultOp): st
   return spots.join(' and ');
 }
 
+/** What an offline tool did on a simulated disk: its result or what it threw, and how many writes it issued. */
+export interface ToolRun<T> {
+  readonly value?: T;
+  readonly threw?: unknown;
+  readonly writes: number;
+}
+
 /**
- * fsck on a simulated disk. fsckDisk takes a path and opens it with
- * FileDisk.open; until it takes a Disk (a seam asked of the lead), the
- * opener is swapped for the length of the call, here and nowhere else.
- * A check runs one sequence at a time per process, so nothing else opens a
- * FileDisk meanwhile. Returns the report, or what fsck threw.
+ * Run an offline tool (fsck, inspect) on a simulated disk. The tools take
+ * paths and open them with FileDisk.open; until they take a Disk (a seam
+ * asked of the lead), the opener is swapped for the length of the call,
+ * here and nowhere else. A check runs one sequence at a time per process,
+ * so nothing else opens a FileDisk meanwhile.
  */
-export async function fsckSimDisk(disk: SimDisk): Promise<{ report?: FsckDiskReport; threw?: unknown; writes: number }> {
+export async function onSimDisk<T>(disk: SimDisk, tool: (path: string) => Promise<T>): Promise<ToolRun<T>> {
   const original = FileDisk.open.bind(FileDisk);
   let opened = false;
   FileDisk.open = (): Promise<FileDisk> => {
@@ -336,16 +358,20 @@ export async function fsckSimDisk(disk: SimDisk): Promise<{ report?: FsckDiskRep
     return Promise.resolve(disk as unknown as FileDisk);
   };
   const writesBefore = disk.stats.writes;
-  let result: { report?: FsckDiskReport; threw?: unknown };
+  let result: { value?: T; threw?: unknown };
   try {
-    result = { report: await fsckDisk('sim:metadata-faults', 0) };
+    result = { value: await tool('sim:metadata-faults') };
   } catch (err: unknown) {
     result = { threw: err };
   } finally {
     FileDisk.open = original;
   }
-  if (!opened) throw new Error('fsck did not open its disk through FileDisk.open: fsckSimDisk must follow the new seam');
+  if (!opened) throw new Error('the tool did not open its disk through FileDisk.open: onSimDisk must follow the new seam');
   return { ...result, writes: disk.stats.writes - writesBefore };
+}
+
+export function fsckSimDisk(disk: SimDisk): Promise<ToolRun<FsckDiskReport>> {
+  return onSimDisk(disk, (path) => fsckDisk(path, 0));
 }
 
 interface Episode {
@@ -354,7 +380,9 @@ interface Episode {
   readonly where: string;
   readonly allowed: Map<string, Array<Buffer | null>>;
   readonly reopened: Map<string, ReadBack> | { readonly refused: unknown };
-  readonly fsck: { report?: FsckDiskReport; threw?: unknown; writes: number };
+  readonly fsck: ToolRun<FsckDiskReport>;
+  /** Writes `inspect` issued on its own clone of the damaged image (what it answers does not matter here). */
+  readonly inspectWrites: number;
 }
 
 /** The first broken invariant of an episode (see the header), or undefined. */
@@ -409,11 +437,12 @@ function judgeRefusal(err: unknown, target: MetaTarget, copies: number, single: 
 }
 
 function judgeFsck(e: Episode, where: string): string | undefined {
-  const { report, threw, writes } = e.fsck;
+  const { value: report, threw, writes } = e.fsck;
   if (report === undefined) return `fsck threw after ${where}: ${describe(threw)}`;
   const warned = e.structure.target === 'checkpoint-older' && report.warnings.length > 0;
   if (fsckClean(report) && !warned) return `fsck reported clean after ${where}`;
   if (writes > 0) return `fsck wrote to the image it checked (${writes} writes) after ${where}: a tool that checks never writes`;
+  if (e.inspectWrites > 0) return `inspect wrote to the image it read (${e.inspectWrites} writes) after ${where}: a tool that checks never writes`;
   return undefined;
 }
 

@@ -112,7 +112,8 @@ const METADATA_BUDGET_SEQUENCES = 300;
 const METADATA_CASES: ReadonlyArray<{ mutant: Mutant; focus: MetaFaultFocus; expect: RegExp }> = [
   {
     mutant: replayStopsQuietlyAtDamage,
-    focus: { targets: ['log-middle'], copies: ['one'], damage: ['unreadable'] },
+    // Clean reboots: every put is acknowledged, so a dropped record must lose one.
+    focus: { targets: ['log-middle'], copies: ['one'], damage: ['unreadable'], reboots: ['clean'] },
     expect: /acknowledged key \S+ silently absent after metadata damage at log record/,
   },
   {
