@@ -113,7 +113,9 @@ export function metaFaultArb(focus: MetaFaultFocus = {}): fc.Arbitrary<MetaFault
     damage: fc.constantFrom(...damages),
     copies: fc.constantFrom(...copies),
     reboot: fc.constantFrom(...(focus.reboots ?? (['clean', 'drop-all', 'keep-all', 'subset', 'torn'] as const))),
-    pick: fc.nat({ max: 1 << 30 }),
+    // Not shrunk: a smaller pick is no simpler a case, and each shrink step
+    // reruns the whole sequence with its episodes.
+    pick: fc.noShrink(fc.nat({ max: 1 << 30 })),
   });
   return episode.filter((e) => !leftOut(e.target, e.damage, e.copies));
 }
@@ -126,7 +128,7 @@ function leftOut(target: MetaTarget, damage: MetaFaultOp['damage'], copies: Meta
 export function metaFaultSequenceArb(p: SizeProfile, focus: MetaFaultFocus = {}): fc.Arbitrary<MetaOp[]> {
   const episode = metaFaultArb(focus);
   const op = fc.oneof({ weight: 14, arbitrary: opArb(p, PREFIX_WEIGHTS) }, { weight: 1, arbitrary: episode });
-  return fc.tuple(fc.array(op, { minLength: 5, maxLength: 60, size: 'max' }), episode).map(([ops, last]) => [...ops, last]);
+  return fc.tuple(fc.array(op, { minLength: 5, maxLength: 40, size: 'max' }), episode).map(([ops, last]) => [...ops, last]);
 }
 
 export function formatMetaOp(o: MetaOp): string {
