@@ -34,7 +34,9 @@
 //    The reference is what the dependencies promised, not what the
 //    undamaged image recovers: after a dirty reboot a record that was never
 //    acknowledged may survive in one copy only, and losing it to damage is
-//    allowed.
+//    allowed. Likewise a record or checkpoint that a crash left with fewer
+//    copies than the others (its write never completed): damage to it is
+//    judged as damage to every copy (b), and fsck may take it for the tear.
 // b. Every copy damaged: open succeeds, or refuses with a typed error
 //    (Corruption, or Io for an unreadable sector) whose message names the
 //    damaged structure; every key reads back exactly, or fails with a typed
@@ -390,7 +392,9 @@ interface Episode {
 /** The first broken invariant of an episode (see the header), or undefined. */
 function judge(e: Episode): string | undefined {
   const where = `metadata damage at ${e.where}`;
-  const single = e.op.copies === 'one';
+  // A structure a crash left short of a copy was never acknowledged: damage
+  // to what is left is damage to every copy.
+  const single = e.op.copies === 'one' && !e.structure.partial;
   if (e.reopened instanceof Map) {
     for (const [k, values] of e.allowed) {
       const why = judgeKey(keyName(k), values, e.reopened.get(k) ?? null, single, where);
@@ -442,7 +446,9 @@ function judgeFsck(e: Episode, where: string): string | undefined {
   const { value: report, threw, writes } = e.fsck;
   if (report === undefined) return `fsck threw after ${where}: ${describe(threw)}`;
   const warned = e.structure.target === 'checkpoint-older' && report.warnings.length > 0;
-  if (fsckClean(report) && !warned) return `fsck reported clean after ${where}`;
+  // A partial structure's damage looks like the tear that left it partial:
+  // fsck need not tell the two apart.
+  if (fsckClean(report) && !warned && !e.structure.partial) return `fsck reported clean after ${where}`;
   if (writes > 0) return `fsck wrote to the image it checked (${writes} writes) after ${where}: a tool that checks never writes`;
   if (e.inspectWrites > 0) return `inspect wrote to the image it read (${e.inspectWrites} writes) after ${where}: a tool that checks never writes`;
   return undefined;

@@ -46,6 +46,13 @@ export interface MetaCopy {
 export interface MetaStructure {
   readonly target: MetaTarget;
   readonly copies: readonly MetaCopy[];
+  /**
+   * Fewer copies than the other structures of its kind: a copy was torn by
+   * the crash before this image (the write of the last record or
+   * checkpoint did not complete, so it was never acknowledged). Damage to
+   * what is left is damage to every copy.
+   */
+  readonly partial: boolean;
 }
 
 /** RunIndex payload: version u8, role u8, run id u64, part count or index u32 (docs/format/lsm_run.md). */
@@ -79,8 +86,12 @@ function superblockStructures(label: Label, image: SimDisk): MetaStructure[] {
     }
   }
   const sequences = [...slots.keys()].sort((a, b) => b - a);
-  const out: MetaStructure[] = labels.length > 0 ? [{ target: 'label', copies: labels }] : [];
-  sequences.forEach((seq, i) => out.push({ target: i === 0 ? 'checkpoint-newest' : 'checkpoint-older', copies: slots.get(seq) ?? [] }));
+  const out: MetaStructure[] = labels.length > 0 ? [{ target: 'label', copies: labels, partial: false }] : [];
+  const most = Math.max(0, ...[...slots.values()].map((c) => c.length));
+  sequences.forEach((seq, i) => {
+    const copies = slots.get(seq) ?? [];
+    out.push({ target: i === 0 ? 'checkpoint-newest' : 'checkpoint-older', copies, partial: copies.length < most });
+  });
   return out;
 }
 
@@ -111,7 +122,11 @@ async function logStructures(probe: DiskStore): Promise<MetaStructure[]> {
   }
   const seqs = [...bySeq.keys()].sort((a, b) => a - b);
   const last = seqs.at(-1);
-  return seqs.map((seq) => ({ target: seq === last ? 'log-last' : 'log-middle', copies: bySeq.get(seq) ?? [] }));
+  const most = Math.max(0, ...[...bySeq.values()].map((c) => c.length));
+  return seqs.map((seq) => {
+    const copies = bySeq.get(seq) ?? [];
+    return { target: seq === last ? 'log-last' : 'log-middle', copies, partial: copies.length < most };
+  });
 }
 
 /**
@@ -135,7 +150,7 @@ async function runStructures(probe: DiskStore): Promise<MetaStructure[]> {
       const primary = chunks.find((c) => sameLocator(c.locator, loc));
       if (primary === undefined || primary.kind !== ChunkKind.RunBlock) continue;
       const copies = onePerExtent(chunks.filter((c) => c.kind === ChunkKind.RunBlock && c.payload.equals(primary.payload)), loc);
-      out.push({ target: 'run-block', copies: copies.map((c) => copyAt(probe, c.locator, `run ${run.id} block`)) });
+      out.push({ target: 'run-block', copies: copies.map((c) => copyAt(probe, c.locator, `run ${run.id} block`)), partial: false });
     }
   }
   return out;
@@ -170,6 +185,7 @@ function runIndexStructures(probe: DiskStore, run: RunDescriptor, chunks: readon
   }
   return [...groups].map(([key, list]) => ({
     target: 'run-index',
+    partial: false,
     copies: onePerExtent(list, run.indexChunk).map((c) => copyAt(probe, c.locator, `run ${run.id} index ${key}`)),
   }));
 }
