@@ -22,9 +22,8 @@
 //    one copy of it ('one') or every copy ('all') on a clone of the image:
 //    flip one bit at a random byte of the written bytes, or make the page
 //    holding that byte unreadable for good.
-// 3. Run fsck (src/store/fsck.ts) on one clone of the damaged image and
-//    inspect on another, and open a third, reading back every key ever
-//    written.
+// 3. Run fsck (src/store/fsck.ts) on one clone of the damaged image, and
+//    open another, reading back every key ever written.
 // 4. Carry on with the probe (the undamaged image), so a sequence checks
 //    several episodes, each on its own.
 //
@@ -46,9 +45,8 @@
 //    warning suffices: fsck warns, by design, of an invalid older slot,
 //    which is also what a torn checkpoint write leaves), and it does not
 //    throw.
-// d. fsck, and inspect, never write to the image they read (a tool that
-//    checks never writes; inspect may refuse a damaged image, but not
-//    write to it).
+// d. fsck never writes to the image it checks (inspect, scrub and export
+//    are the read-only-tools check's business).
 // They are checked in this order and the first broken one is the failure.
 import fc from 'fast-check';
 import { ShardStoreError } from '../src/base/index.js';
@@ -56,7 +54,6 @@ import { FileDisk } from '../src/disk/index.js';
 import { openDiskStore } from '../src/store/index.js';
 import type { DiskStore } from '../src/store/index.js';
 import { fsckClean, fsckDisk } from '../src/store/fsck.js';
-import { inspectNode } from '../src/store/inspect.js';
 import type { FsckDiskReport } from '../src/store/fsck.js';
 import { formatDiskStore } from '../src/store/index.js';
 import { ConformanceFailure, SMALL_CONFIG, formatOptions, keyDigest } from './conformance.js';
@@ -247,9 +244,8 @@ export class MetaFaultHarness implements SequenceHarness<MetaOp> {
     const where = damage(damaged, hit, op);
     this.counters.faultsInjected++;
     const fsck = await fsckSimDisk(damaged.clone());
-    const inspectWrites = (await onSimDisk(damaged.clone(), (path) => inspectNode([path]))).writes;
     const reopened = await this.readDamaged(damaged.clone(), keys);
-    const why = judge({ op, structure, where, allowed, reopened, fsck, inspectWrites });
+    const why = judge({ op, structure, where, allowed, reopened, fsck });
     if (why !== undefined) fail(`${at}: ${why}`, index);
   }
 
@@ -348,7 +344,7 @@ export interface ToolRun<T> {
 }
 
 /**
- * Run an offline tool (fsck, inspect) on a simulated disk. The tools take
+ * Run an offline tool (fsck) on a simulated disk. The tools take
  * paths and open them with FileDisk.open; until they take a Disk (a seam
  * asked of the lead), the opener is swapped for the length of the call,
  * here and nowhere else. A check runs one sequence at a time per process,
@@ -385,8 +381,6 @@ interface Episode {
   readonly allowed: Map<string, Array<Buffer | null>>;
   readonly reopened: Map<string, ReadBack> | { readonly refused: unknown };
   readonly fsck: ToolRun<FsckDiskReport>;
-  /** Writes `inspect` issued on its own clone of the damaged image (what it answers does not matter here). */
-  readonly inspectWrites: number;
 }
 
 /** The first broken invariant of an episode (see the header), or undefined. */
@@ -415,7 +409,7 @@ function judgeKey(key: string, values: ReadonlyArray<Buffer | null>, got: ReadBa
   if (Buffer.isBuffer(got)) {
     if (values.some((v) => v !== null && v.equals(got))) return undefined;
     if (values.every((v) => v === null)) return `key ${key} is back (${got.length}B) after ${where}, though its delete was acknowledged`;
-    return `wrong bytes: key ${key} returned ${got.length}B after ${where}, which is not a value it may hold (${may})`;
+    return `wrong bytes: key ${key} returned ${got.length}B after ${where}, not a value it may hold (${may}): an older value back, or bytes never written`;
   }
   if (!isTypedDamage(got.error)) return `key ${key} failed with an untyped error after ${where}: ${describe(got.error)}`;
   if (single) return `acknowledged key ${key} unreadable after a single ${where} (not repaired from another copy): ${describe(got.error)}`;
@@ -450,7 +444,6 @@ function judgeFsck(e: Episode, where: string): string | undefined {
   // fsck need not tell the two apart.
   if (fsckClean(report) && !warned && !e.structure.partial) return `fsck reported clean after ${where}`;
   if (writes > 0) return `fsck wrote to the image it checked (${writes} writes) after ${where}: a tool that checks never writes`;
-  if (e.inspectWrites > 0) return `inspect wrote to the image it read (${e.inspectWrites} writes) after ${where}: a tool that checks never writes`;
   return undefined;
 }
 

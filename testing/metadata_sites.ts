@@ -18,12 +18,12 @@
 //   and part), at most one per extent the run's descriptor names;
 // - run block: a block the run names, and one chunk of equal bytes in each
 //   other extent of the run (the mirror keeps identical block boundaries).
-// Each copy is the range of bytes actually written (a label's 80 bytes, a
+// Each copy is the range of bytes actually written (a label's encoded bytes, a
 // slot's header and payload, a chunk's frame), never the padding after it.
 import { ChunkKind } from '../src/chunk/index.js';
 import type { Locator } from '../src/chunk/index.js';
 import type { RunDescriptor } from '../src/index/index.js';
-import { LABEL_BYTES, LABEL_MAGIC, SLOT_HEADER_BYTES, SLOT_MAGIC, decodeCheckpoint, decodeLabel } from '../src/superblock/index.js';
+import { LABEL_BYTES, LABEL_MAGIC, SLOT_HEADER_BYTES, SLOT_MAGIC, decodeCheckpoint, decodeLabel, encodeLabel } from '../src/superblock/index.js';
 import type { Label } from '../src/superblock/index.js';
 import { decodeMetaRecordHead } from '../src/store/index.js';
 import type { DiskStore } from '../src/store/index.js';
@@ -73,8 +73,10 @@ function superblockStructures(label: Label, image: SimDisk): MetaStructure[] {
   const slots = new Map<number, MetaCopy[]>();
   for (let at = 0; at + ps <= end; at += ps) {
     const magic = image.peek(at, 4).readUInt32LE(0);
-    if (magic === LABEL_MAGIC && decodes(() => decodeLabel(image.peek(at, LABEL_BYTES)))) {
-      labels.push({ offset: at, length: LABEL_BYTES, what: `label copy at byte ${at}` });
+    const copy = magic === LABEL_MAGIC ? decoded(() => decodeLabel(image.peek(at, LABEL_BYTES))) : undefined;
+    if (copy !== undefined) {
+      // The encoded label is shorter than the LABEL_BYTES read: the rest is padding no check covers.
+      labels.push({ offset: at, length: encodeLabel(copy).length, what: `label copy at byte ${at}` });
     } else if (magic === SLOT_MAGIC) {
       const header = image.peek(at, SLOT_HEADER_BYTES);
       const length = Math.min(end - at, SLOT_HEADER_BYTES + header.readUInt32LE(16));
@@ -96,12 +98,15 @@ function superblockStructures(label: Label, image: SimDisk): MetaStructure[] {
 }
 
 function decodes(decode: () => unknown): boolean {
+  return decoded(decode) !== undefined;
+}
+
+function decoded<T>(decode: () => T): T | undefined {
   try {
-    decode();
-    return true;
+    return decode();
   } catch (err: unknown) {
     void err; // not a valid copy: nothing recovery would use, so nothing to damage
-    return false;
+    return undefined;
   }
 }
 
