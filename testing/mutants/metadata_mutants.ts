@@ -3,10 +3,10 @@
 // its prototype, the smallest public thing that carries the behaviour
 // today; the seams they would rather patch are named with each.
 import { ShardStoreError } from '../../src/base/index.js';
-import { ChunkStore } from '../../src/chunk/index.js';
-import type { ScanOptions, ScannedChunk } from '../../src/chunk/index.js';
+import { LogReader } from '../../src/store/log_replay.js';
+import type { LogReplay, ReplayOptions } from '../../src/store/log_replay.js';
 import { LsmIndex } from '../../src/index/index.js';
-import type { ChunkVisitor, ScanEntry, ScanOptions as IndexScanOptions } from '../../src/index/index.js';
+import type { ChunkVisitor, RunDescriptor, ScanEntry, ScanOptions as IndexScanOptions } from '../../src/index/index.js';
 import { IndexSnapshot } from '../../src/index/snapshot.js';
 import type { Locator } from '../../src/chunk/index.js';
 import { patch } from './mutant.js';
@@ -14,31 +14,24 @@ import type { Mutant } from './mutant.js';
 
 /**
  * Replay stops quietly at a damaged record: the log ends at the first
- * record that does not verify or cannot be read, with no error, and the
- * records after it (acknowledged) are dropped. Today's replay already does
- * this for a flipped bit (the trial's finding: 23 of 40 keys answered 404);
- * the variant also swallows a read error there. It patches the scan replay
- * runs over a log extent (stopAtDamage); once replay reads two copies
- * through a seam of its own (an injected log reader), the variant should
- * patch that seam to stop at the first damaged record of either copy.
+ * record whole in neither copy, with no error, and the records after it
+ * (acknowledged) are dropped: the trial's finding before the log had two
+ * copies (23 of 40 keys answered 404). It patches the seam replay goes
+ * through (LogReader.replay): the records are read as salvage reads them,
+ * then cut at the first lost one, which is reported as nothing lost.
  */
 export const replayStopsQuietlyAtDamage: Mutant = {
   name: 'replay-stops-quietly-at-damage',
   bugClass: 'replay ends the metadata log at a damaged record, silently dropping the acknowledged records after it',
   caughtBy: 'metadata-faults',
   install: () =>
-    patch(ChunkStore.prototype, 'scan', (original) =>
-      async function* (this: ChunkStore, extent: number, options: ScanOptions = {}): AsyncGenerator<ScannedChunk> {
-        if (options.stopAtDamage !== true) {
-          yield* original.call(this, extent, options);
-          return;
-        }
-        try {
-          yield* original.call(this, extent, options);
-        } catch (err: unknown) {
-          if (!(err instanceof ShardStoreError)) throw err;
-          // The bug: an unreadable record is taken for the end of the log.
-        }
+    patch(LogReader.prototype, 'replay', (original) =>
+      async function (this: LogReader, logExtents: readonly [number, number], firstSeq: number, options: ReplayOptions = {}): Promise<LogReplay> {
+        const read = await original.call(this, logExtents, firstSeq, { ...options, salvage: true });
+        const stop = read.lost[0];
+        if (stop === undefined || options.salvage === true) return read;
+        // The bug: the first record lost in both copies is taken for the end of the log.
+        return { ...read, records: read.records.filter((r) => r.seq < stop), lost: [] };
       },
     ),
 };
@@ -48,9 +41,8 @@ export const replayStopsQuietlyAtDamage: Mutant = {
  * on (the run chunks it verifies, the key walk of its locator check and of
  * scrub, the live-byte recount it waits for) end quietly where a run chunk
  * cannot be read, so damaged run blocks and run indexes go unreported. It
- * patches the three calls those walks make (LsmIndex chunksOf and scan,
- * IndexSnapshot visit); a fsck that checks metadata copies its own way
- * needs the variant moved there.
+ * patches the calls those walks make (LsmIndex chunksOf, copyChunksOf and
+ * scan, IndexSnapshot visit).
  */
 export const fsckWalkStopsQuietly: Mutant = {
   name: 'fsck-walk-stops-quietly',
@@ -58,6 +50,15 @@ export const fsckWalkStopsQuietly: Mutant = {
   caughtBy: 'metadata-faults',
   install: () => {
     const restoreChunks = patch(LsmIndex.prototype, 'chunksOf', () => (): Promise<Locator[]> => Promise.resolve([]));
+    // fsck's check of the two copies of each run (both listed, each read back) sees no runs either.
+    const restoreCopies = patch(LsmIndex.prototype, 'copyChunksOf', () =>
+      function (this: LsmIndex, run: RunDescriptor): ReturnType<LsmIndex['copyChunksOf']> {
+        return Promise.resolve([
+          { copy: 'primary', root: run.indexChunk, chunks: [], blocks: [] },
+          { copy: 'mirror', root: run.mirrorIndexChunk, chunks: [], blocks: [] },
+        ]);
+      },
+    );
     const restoreScan = patch(LsmIndex.prototype, 'scan', (original) =>
       async function (this: LsmIndex, options: IndexScanOptions): Promise<ScanEntry[]> {
         try {
@@ -81,6 +82,7 @@ export const fsckWalkStopsQuietly: Mutant = {
     return () => {
       restoreVisit();
       restoreScan();
+      restoreCopies();
       restoreChunks();
     };
   },
