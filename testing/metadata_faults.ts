@@ -439,7 +439,11 @@ function judgeRefusal(err: unknown, target: MetaTarget, copies: number, single: 
 function judgeFsck(e: Episode, where: string): string | undefined {
   const { value: report, threw, writes } = e.fsck;
   if (report === undefined) return `fsck threw after ${where}: ${describe(threw)}`;
-  const warned = e.structure.target === 'checkpoint-older' && report.warnings.length > 0;
+  // A warning is a report where damage and a crash look the same: an
+  // invalid older checkpoint slot, and one copy of the last log record
+  // (a crash between the two copies' writes leaves exactly that, and the
+  // record was then never acknowledged; fsck says "torn").
+  const warned = (e.structure.target === 'checkpoint-older' || e.structure.target === 'log-last') && report.warnings.length > 0;
   // A partial structure's damage looks like the tear that left it partial:
   // fsck need not tell the two apart.
   if (fsckClean(report) && !warned && !e.structure.partial) return `fsck reported clean after ${where}`;
