@@ -14,11 +14,12 @@ import type { Mutant } from './mutant.js';
 
 /**
  * Replay stops quietly at a damaged record: the log ends at the first
- * record whole in neither copy, with no error, and the records after it
+ * record that does not verify, with no error, and the records after it
  * (acknowledged) are dropped: the trial's finding before the log had two
- * copies (23 of 40 keys answered 404). It patches the seam replay goes
- * through (LogReader.replay): the records are read as salvage reads them,
- * then cut at the first lost one, which is reported as nothing lost.
+ * copies (23 of 40 keys answered 404), here with the mirror written but
+ * never read. It patches the seam replay goes through (LogReader.replay):
+ * the first copy is read as salvage reads it, then cut at the first lost
+ * record, which is reported as nothing lost.
  */
 export const replayStopsQuietlyAtDamage: Mutant = {
   name: 'replay-stops-quietly-at-damage',
@@ -27,10 +28,12 @@ export const replayStopsQuietlyAtDamage: Mutant = {
   install: () =>
     patch(LogReader.prototype, 'replay', (original) =>
       async function (this: LogReader, logExtents: readonly [number, number], firstSeq: number, options: ReplayOptions = {}): Promise<LogReplay> {
-        const read = await original.call(this, logExtents, firstSeq, { ...options, salvage: true });
+        // Only the first copy is read (the mirror is written, never read),
+        // as salvage reads it: records lost there are skipped...
+        const read = await original.call(this, [logExtents[0], logExtents[0]], firstSeq, { ...options, salvage: true });
         const stop = read.lost[0];
         if (stop === undefined || options.salvage === true) return read;
-        // The bug: the first record lost in both copies is taken for the end of the log.
+        // ...and the first lost one is taken for the end of the log.
         return { ...read, records: read.records.filter((r) => r.seq < stop), lost: [] };
       },
     ),
