@@ -198,7 +198,16 @@ async function checkSlots(file: Disk, label: Label, r: FsckDiskReport): Promise<
   const invalid: Array<{ slot: 0 | 1; copy: 0 | 1; error: string }> = [];
   for (const slot of [0, 1] as const) {
     for (const copy of [0, 1] as const) {
-      const buf = await file.read((copy === 0 ? label.slotOffsets : label.slotCopyOffsets)[slot], label.slotBytes);
+      const offset = (copy === 0 ? label.slotOffsets : label.slotCopyOffsets)[slot];
+      let buf: Buffer;
+      try {
+        buf = await file.read(offset, label.slotBytes);
+      } catch (err: unknown) {
+        const error = `unreadable at ${offset}: ${messageOf(err)}`;
+        r.slots.push({ slot, copy, state: 'invalid', error });
+        invalid.push({ slot, copy, error });
+        continue;
+      }
       try {
         const cp = decodeCheckpoint(buf, label);
         const seen = valid.get(slot);
@@ -237,7 +246,7 @@ function checkLogCopies(store: DiskStore, r: FsckDiskReport): void {
   const lastSeq = store.parts.state.nextSeq - 1;
   for (const d of log.copyDamage) {
     const where = `metadata log record ${d.seq}: copy ${d.copy} (extent ${d.extent})`;
-    if (d.seq === lastSeq) r.warnings.push(`${where} is torn, the trace of a crash during its append; the other copy is whole`);
+    if (d.seq === lastSeq) r.warnings.push(`${where} is torn or damaged (a crash during its append leaves the same; it was then never acknowledged); the other copy is whole`);
     else problem(r, `${where} is damaged; recovery reads the other copy, and the next open rolls the log to restore both`);
   }
   for (const u of log.unreadable) problem(r, `metadata log copy ${u.copy} (extent ${u.extent}): page at ${u.offset} unreadable`);

@@ -131,7 +131,14 @@ export class Superblock {
   }
 
   private static async labelAt(disk: Disk, offset: number): Promise<Label> {
-    const label = decodeLabel(await disk.read(offset, LABEL_BYTES));
+    let bytes: Buffer;
+    try {
+      bytes = await disk.read(offset, LABEL_BYTES);
+    } catch (err: unknown) {
+      // An unreadable sector is a bad copy, whatever error the device gives.
+      throw new IoError(`label copy at ${offset} unreadable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+    }
+    const label = decodeLabel(bytes);
     if (label.diskSizeBytes > disk.sizeBytes) {
       throw new CorruptionError(`label says ${label.diskSizeBytes} bytes, disk has ${disk.sizeBytes}`);
     }
