@@ -118,9 +118,11 @@ export async function commitObject(core: Core, bucket: string, key: Buffer, reco
 }
 
 /** Delete the object if it exists; resolves once the deletion is durable. */
-export async function deleteObject(core: Core, bucket: string, key: Buffer): Promise<void> {
+/** Delete the object, if `check` (run under the object's lock, on the object as it is) does not throw. */
+export async function deleteObject(core: Core, bucket: string, key: Buffer, check?: (old: ObjectRecord | undefined) => void): Promise<void> {
   const { old, dependency } = await core.locks.exclusive(objectLock(bucket, key), async () => {
     const record = await readObject(core, bucket, key);
+    check?.(record);
     return { old: record, dependency: record === undefined ? undefined : await core.api.delete(objectShardKey(bucket, key)) };
   });
   if (dependency !== undefined) await core.durable(dependency);
