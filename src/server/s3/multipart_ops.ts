@@ -9,7 +9,7 @@ import { MAX_PUT_BYTES, Md5Tap, copySourceOf, openCopySource, writeCheck } from 
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf, keyOf, partNumberParam } from './operation.js';
 import type { ObjectRecord, PartRecord } from './records.js';
-import { openBody, readSmallBody } from './request_body.js';
+import { openBody, readXmlBody } from './request_body.js';
 import { isoTime, quotedEtag, sendEmpty, sendXml } from './respond.js';
 import { S3Error, invalidArgument, malformedXml } from './s3_errors.js';
 import { parseUploadId, uploadIdText } from './shard_keys.js';
@@ -77,7 +77,7 @@ export const completeMultipartUploadOp: Operation = {
     const t = target(c);
     const headers = c.r.ex.req.headers;
     refuseUndefinedWriteConditions(headers, 'put');
-    const requested = partsOfBody(await readSmallBody(c.r.ex, c.auth, MAX_COMPLETE_BODY_BYTES));
+    const requested = partsOfBody(await readXmlBody(c.r.ex, c.auth, MAX_COMPLETE_BODY_BYTES));
     // A failed condition leaves the upload as it was: the client may retry or abort it.
     const record = await completeUpload(c.core, t, requested, writeCheck(headers, t.key).check);
     const host = c.r.ex.req.headers.host ?? 'localhost';

@@ -16,7 +16,7 @@ import { commitObject, deleteObject, openObject, readObject, requireObject, writ
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf, keyOf } from './operation.js';
 import type { ObjectRecord } from './records.js';
-import { openBody, readSmallBody } from './request_body.js';
+import { openBody, readXmlBody } from './request_body.js';
 import { headerOf } from './request.js';
 import { idHeaders, isoTime, quotedEtag, sendEmpty, sendXml } from './respond.js';
 import { S3Error, invalidRequest, malformedXml, notImplemented } from './s3_errors.js';
@@ -132,7 +132,7 @@ export const deleteObjectsOp: Operation = {
   run: async (c) => {
     const bucket = bucketOf(c);
     requireIntegrityHeader(c.r.ex.req.headers);
-    const doc = asNode(child(parseXml(await readSmallBody(c.r.ex, c.auth, MAX_DELETE_BODY_BYTES)), 'Delete'), 'Delete');
+    const doc = asNode(child(parseXml(await readXmlBody(c.r.ex, c.auth, MAX_DELETE_BODY_BYTES)), 'Delete'), 'Delete');
     const quiet = optionalText(doc, 'Quiet')?.trim() === 'true';
     const keys = children(doc, 'Object').map((o) => text(child(asNode(o, 'Object'), 'Key'), 'Key'));
     if (keys.length > MAX_DELETE_KEYS) throw malformedXml(`at most ${MAX_DELETE_KEYS} keys per request`);
