@@ -21,6 +21,7 @@ export interface Answer {
   /** The S3 error code: the body's <Code>, or HEAD's x-amz-error-code header. */
   readonly code: string | undefined;
   readonly body: string;
+  readonly etag: string | undefined;
 }
 
 /** The SDK's SHA-256 interface over node:crypto. */
@@ -66,7 +67,7 @@ export function sendRaw(port: number, method: string, pathAndQuery: string, head
       res.on('end', () => {
         const text = Buffer.concat(parts).toString('utf8');
         const headerCode = res.headers['x-amz-error-code'];
-        resolve({ status: res.statusCode ?? 0, code: /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? (typeof headerCode === 'string' ? headerCode : undefined), body: text });
+        resolve({ status: res.statusCode ?? 0, code: /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? (typeof headerCode === 'string' ? headerCode : undefined), body: text, etag: res.headers.etag });
       });
     });
     req.on('error', reject);
