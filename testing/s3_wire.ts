@@ -75,8 +75,11 @@ export function sendRaw(port: number, method: string, pathAndQuery: string, head
   });
 }
 
-/** Sign `r` with the SDK's signer (every header given is signed) and send it. */
-export async function sendSigned(port: number, r: RawRequest): Promise<Answer> {
+/**
+ * `r` signed with the SDK's signer (every header given is signed; the
+ * payload hash is the body's unless r.headers sets x-amz-content-sha256).
+ */
+export async function signRequest(port: number, r: RawRequest): Promise<{ pathAndQuery: string; headers: Record<string, string> }> {
   const body = r.body ?? Buffer.alloc(0);
   const headers: Record<string, string> = {
     host: `127.0.0.1:${port}`,
@@ -85,7 +88,13 @@ export async function sendSigned(port: number, r: RawRequest): Promise<Answer> {
     ...r.headers,
   };
   const signed = await signer.sign({ method: r.method, protocol: 'http:', hostname: '127.0.0.1', port, path: r.path, query: { ...r.query }, headers, body });
-  return sendRaw(port, r.method, signed.path + queryString(signed.query as Record<string, string>), signed.headers, r.body);
+  return { pathAndQuery: signed.path + queryString(signed.query as Record<string, string>), headers: signed.headers };
+}
+
+/** Sign `r` (signRequest) and send it. */
+export async function sendSigned(port: number, r: RawRequest): Promise<Answer> {
+  const signed = await signRequest(port, r);
+  return sendRaw(port, r.method, signed.pathAndQuery, signed.headers, r.body);
 }
 
 /** `METHOD /path?query` for messages. */
