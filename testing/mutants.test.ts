@@ -36,6 +36,7 @@ for (const mutant of [...ENGINE_MUTANTS, ...CRASH_MUTANTS, ...FAULT_MUTANTS].fil
     }
     const ms = Math.round(performance.now() - started);
     assert.equal(details.failed, true, `${mutant.name} survived ${BUDGET_SEQUENCES} sequences`);
+    if (mutant.expect !== undefined) assert.match(reportConformance(details), mutant.expect, `${mutant.name} was caught, but not by the failure it must cause`);
     console.log(`# ${mutant.name}: caught after ${details.numRuns} sequences, ${ms} ms \n# ${reportConformance(details).split('\n').slice(1, 2).join('')}`);
   });
 }

@@ -9,6 +9,8 @@ export interface Mutant {
   readonly bugClass: string;
   /** Which suite is expected to catch it. */
   readonly caughtBy: 'conformance' | 'crash' | 'faults' | 'concurrency' | 'node' | 'node-crash' | 'http';
+  /** The failure it must cause (matched against the failure's message); any failure counts without it. */
+  readonly expect?: RegExp;
   install(): () => void;
 }
 
