@@ -19,6 +19,7 @@ export const subresourceFallsThrough: Mutant = {
   name: 's3-subresource-falls-through',
   bugClass: 'an unimplemented subresource runs the operation without it',
   caughtBy: 'http',
+  expect: /DELETE \/walk-empty\?versioning=: answered 204, expected 501 NotImplemented/,
   install: () =>
     patch(RouteTable.prototype, 'subresourcesOf', (original) =>
       function (this: RouteTable, r) {
@@ -32,6 +33,7 @@ export const unimplementedHeaderIgnored: Mutant = {
   name: 's3-unimplemented-header-ignored',
   bugClass: 'a header asking for an unimplemented guarantee is accepted and ignored',
   caughtBy: 'http',
+  expect: /PUT \/walk\/new \[x-amz-server-side-encryption-customer-algorithm: AES256\]: answered 200, expected 501 NotImplemented/,
   install: () => patch(HeaderGuard.prototype, 'refusal', () => () => undefined),
 };
 
