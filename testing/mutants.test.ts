@@ -12,6 +12,7 @@ import { ENGINE_MUTANTS, indexIgnoresTombstones } from './mutants/engine_mutants
 import type { Mutant } from './mutants/mutant.js';
 import { CONTROL_MUTANTS, listSkipsKeys } from './mutants/control_mutants.js';
 import { checkListingStability } from './list_stability.js';
+import { lockNotTaken, toolWrites } from './mutants/access_mutants.js';
 import { checkNodeConformance, reportNode } from './node_conformance.js';
 import { checkNodeCrash, reportNodeCrash } from './node_crash.js';
 
@@ -99,3 +100,28 @@ test(`the listing stability check catches mutant ${listSkipsKeys.name}`, async (
   assert.equal(details.failed, true, 'a listing that skips keys survived the stability check');
   console.log(`# ${listSkipsKeys.name}: caught by the listing stability check after ${details.numRuns} schedules: ${String(details.errorInstance)}`);
 });
+
+// Exclusive access and read-only tools (testing/access_check.ts): each
+// broken variant must be caught by the node check through the property it
+// breaks, named in the failure, not by any failure.
+const ACCESS_CASES = [
+  { mutant: lockNotTaken, failure: /secondOpen\(disk \d by another (server|tool)\): threw AccessViolation: second opener \(pid \d+, .*\) of disk \d was not refused while the node \(pid \d+\) holds it/ },
+  { mutant: toolWrites, failure: /(offlineTools\(after a (clean|dirty) stop\)|secondOpen\(disk \d by another tool\)): threw AccessViolation: offline tool \w+ changed disk \d's image \(\d+ write\(s\), \d+ bytes\)/ },
+];
+
+for (const { mutant, failure } of ACCESS_CASES) {
+  test(`node check catches mutant ${mutant.name} by its own property (${mutant.bugClass})`, async () => {
+    const restore = mutant.install();
+    const started = performance.now();
+    let details;
+    try {
+      details = await checkNodeConformance({ seed: 7, numRuns: CONTROL_BUDGET_SEQUENCES, shrink: false });
+    } finally {
+      restore();
+    }
+    const report = reportNode(details);
+    assert.equal(details.failed, true, `${mutant.name} survived ${CONTROL_BUDGET_SEQUENCES} sequences`);
+    assert.match(report, failure);
+    console.log(`# ${mutant.name}: caught after ${details.numRuns} sequences, ${Math.round(performance.now() - started)} ms\n# ${report.split('\n')[1] ?? ''}`);
+  });
+}

@@ -1,6 +1,9 @@
 // fsck: an offline check of one data file, metadata first, then every chunk.
 //
-// Strategy, per disk (the node must not be running on the file):
+// Strategy, per disk. fsck never writes: the file is opened read-only and
+// recovery runs in memory (openDiskStore with readOnly), and it holds the
+// disk's lock like any opener, so on a file a server uses it is refused at
+// once (LockedError, thrown, not reported as a problem).
 // 1. Read both copies of the label; without one nothing else can be found
 //    (stop there). A damaged copy is a problem (open rewrites it).
 // 2. Read and decode every copy of both checkpoint slots on its own, so each
@@ -27,7 +30,7 @@
 // copy. A damaged copy of anything recovery needs is a problem, although
 // recovery reads the other copy: one more fault there would lose data, so
 // the operator must know (the next open of the server repairs it).
-import { CorruptionError } from '../base/index.js';
+import { CorruptionError, LockedError } from '../base/index.js';
 import type { Locator } from '../chunk/index.js';
 import type { Disk } from '../disk/index.js';
 import { FileDisk } from '../disk/index.js';
@@ -103,16 +106,34 @@ export async function fsckNode(paths: readonly string[], options: FsckOptions = 
   return reports;
 }
 
-/** Check one data file. Never throws for what it finds on the disk; IO errors opening the file are problems too. */
+/**
+ * Check one data file, read-only. Never throws for what it finds on the
+ * disk; IO errors opening the file are problems too. Throws LockedError if
+ * another process holds the file (a running server).
+ */
 export async function fsckDisk(path: string, disk: number, options: FsckOptions = {}): Promise<FsckDiskReport> {
-  const r: FsckDiskReport = { disk, path, slots: [], runs: 0, shards: 0, dataChunks: 0, indexChunks: 0, bytesVerified: 0, problems: [], problemCount: 0, warnings: [], damaged: [], indexDamage: [] };
   let file: Disk;
   try {
-    file = await FileDisk.open(path);
+    file = await FileDisk.open(path, { readOnly: true });
   } catch (err: unknown) {
+    if (err instanceof LockedError) throw err;
+    const r = emptyReport(disk, path);
     problem(r, `cannot open ${path}: ${messageOf(err)}`);
     return r;
   }
+  return fsckOpenDisk(file, disk, path, options);
+}
+
+function emptyReport(disk: number, path: string): FsckDiskReport {
+  return { disk, path, slots: [], runs: 0, shards: 0, dataChunks: 0, indexChunks: 0, bytesVerified: 0, problems: [], problemCount: 0, warnings: [], damaged: [], indexDamage: [] };
+}
+
+/**
+ * Check a disk the caller opened (and holds): reads only, closes `file`.
+ * `path` names it in the report.
+ */
+export async function fsckOpenDisk(file: Disk, disk: number, path: string, options: FsckOptions = {}): Promise<FsckDiskReport> {
+  const r = emptyReport(disk, path);
   let store: DiskStore | undefined;
   try {
     const label = await readLabel(file, r);

@@ -20,6 +20,9 @@
 // recount of live bytes, which a walk of the whole index does in the
 // background once open has returned (live_rebuild.ts; why that is safe and
 // exact: docs/ARCHITECTURE.md, life of a recovery).
+//
+// Read-only (options.readOnly): the same recovery, in memory only; the IO
+// scheduler refuses writes, so nothing here or later can change the disk.
 import { CorruptionError, CryptoRandom } from '../base/index.js';
 import type { RandomSource } from '../base/index.js';
 import { BufferCache, ChunkStore, ChunkStream } from '../chunk/index.js';
@@ -42,8 +45,6 @@ import type { StoreOptions } from './store_options.js';
 export interface OpenOptions extends StoreOptions {
   /** Chunk ids; tests pass a seeded source so runs replay. */
   readonly random?: RandomSource;
-  /** Recover in memory only: no repair of damaged copies (the tools that check open this way). */
-  readonly readOnly?: boolean;
 }
 
 export interface FormatOptions extends OpenOptions {
@@ -101,7 +102,7 @@ export async function recoverDiskStore(disk: Disk, options: OpenOptions, replay:
   // lose. Flushing first makes the state recovery builds on stable.
   await disk.flush();
   const { label, copies: labelCopies } = await Superblock.readLabelCopies(disk);
-  const io = new IoScheduler(disk);
+  const io = new IoScheduler(disk, { readOnly: options.readOnly === true });
   const { superblock, checkpoint, slots } = await Superblock.load(io, label);
   const extents = newExtentManager(label, io, options);
   extents.restore(checkpoint.extents);

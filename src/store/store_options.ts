@@ -43,6 +43,13 @@ export interface StoreOptions {
   readonly clock?: Clock;
   /** Index entries the live-byte rebuild after open walks between two pauses (tests shrink it). */
   readonly liveRebuildPageEntries?: number;
+  /**
+   * Open for looking only (the offline tools): recovery runs in memory
+   * (no repair of damaged copies), nothing is ever written (no record at
+   * close, no background work, the IO scheduler refuses writes), and every
+   * mutation throws ReadOnlyError.
+   */
+  readonly readOnly?: boolean;
 }
 
 export const DEFAULT_MAX_CHUNK_DATA_BYTES = 1024 * 1024;
@@ -57,13 +64,15 @@ export function resolveStoreOptions(o: StoreOptions, extentSizeBytes: number, ex
     reserveExtents,
     compactionFanIn: o.compactionFanIn ?? 8,
     maxLogBytes: o.maxLogBytes ?? Math.min(extentSizeBytes, 16 * 1024 * 1024),
-    background: o.background ?? true,
+    // A read-only store runs no compaction or reclamation: both write.
+    background: o.readOnly !== true && (o.background ?? true),
     reclaimBelowFreeExtents: o.reclaimBelowFreeExtents ?? Math.max(reserveExtents + 2, Math.floor(extentCount / 8)),
     reclaimMaxLiveRatio: o.reclaimMaxLiveRatio ?? 0.8,
     reclaimPauseMs: o.reclaimPauseMs ?? 10,
     onBackgroundError: o.onBackgroundError ?? ((err: unknown): void => console.error('shardstore background work failed:', err)),
     clock: o.clock ?? systemClock,
     liveRebuildPageEntries: o.liveRebuildPageEntries ?? DEFAULT_LIVE_REBUILD_PAGE_ENTRIES,
+    readOnly: o.readOnly ?? false,
   };
   assert(resolved.maxChunkDataBytes >= 1, 'maxChunkDataBytes must be >= 1');
   assert(resolved.streamWindowChunks >= 1, 'streamWindowChunks must be >= 1');

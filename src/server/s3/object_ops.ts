@@ -2,7 +2,7 @@
 // DeleteObjects, CopyObject.
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { writeBody } from '../body_stream.js';
+import { bodyPrimer, writeBody } from '../body_stream.js';
 import { parseRangeHeader, resolveRange } from '../range.js';
 import type { ByteRange } from '../../store/types.js';
 import { requireBucket } from './buckets.js';
@@ -44,6 +44,7 @@ export const putObjectOp: Operation = {
     const body = openBody(c.r.ex, c.auth, MAX_PUT_BYTES);
     const written = await writeData(c.core, { bucket, key, part: 0 }, body, true);
     const record = recordOf(written, body.md5, meta, c.core.now());
+    // Only a conditional put reads the record it replaces: a plain one also replaces a damaged record.
     await commitObject(c.core, bucket, key, record, { ...writeCheck(headers, key), written: [written] });
     sendEmpty(c.r.ex, c.r.requestId, 200, { ETag: quotedEtag(record.etag) });
   },
@@ -97,8 +98,10 @@ async function streamObject(c: OpContext, opened: OpenedObject, ranged: boolean)
     const headers: Record<string, string | number> = objectHeaders(record, c.r.query);
     const { range } = opened;
     if (ranged) headers['Content-Range'] = `bytes ${range.start}-${range.end - 1}/${record.sizeBytes}`;
+    // The first chunk is read (verified) before the status line: damage there is a 500 InternalError document.
+    const body = await bodyPrimer.prime(opened.body);
     c.r.ex.res.writeHead(ranged ? 206 : 200, { ...idHeaders(c.r.requestId), ...headers, 'Content-Length': range.end - range.start });
-    await writeBody(c.r.ex.res, opened.body, c.r.ex.bytesOut, range.end - range.start);
+    await writeBody(c.r.ex.res, body, c.r.ex.bytesOut, range.end - range.start);
   } finally {
     opened.release();
   }
