@@ -5,7 +5,7 @@
 // data dir of two disks and takes some puts. Then:
 // 1. A second `serve` on the same dir exits 1 at once, one line on stderr
 //    naming the first server's pid; so do fsck, scrub, inspect, export,
-//    stats and import on the live dir (run through the CLI in this
+//    stats, import and repair on the live dir (run through the CLI in this
 //    process).
 // 2. The server is killed with SIGKILL: its lock files stay, naming a dead
 //    pid. A new server starts on them all the same (a stale lock does not
@@ -143,7 +143,7 @@ void test('a second server and every offline tool are refused on a live node, na
     assert.match(lines[0] ?? '', new RegExp(`^shardstore serve: .*disk-0\\.dat is in use by pid ${first.pid} \\(.*serve.*\\): refused .*\\[Locked\\]$`));
 
     writeFileSync(join(dir, 'empty.stream'), '');
-    for (const argv of [...toolCommands(dir), ['import', '--data-dir', dir, '--in', join(dir, 'empty.stream')]]) {
+    for (const argv of [...toolCommands(dir), ['import', '--data-dir', dir, '--in', join(dir, 'empty.stream')], ['repair', '--data-dir', dir]]) {
       const io = capture();
       assert.equal(await runCli(argv, io), 1, `${argv[0] ?? ''} on a live node exits 1`);
       assert.equal(io.errLines().length, 1, `${argv[0] ?? ''}: one line: ${io.errLines().join(' / ')}`);

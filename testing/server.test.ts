@@ -16,6 +16,7 @@ import { createShardServer, encodeKey, RequestAbortedError, parseRangeHeader, re
 import type { ShardApi, ValueSource } from '../src/store/types.js';
 import { MAX_KEY_BYTES } from '../src/store/types.js';
 import { ModelStore } from './model.js';
+import { primedBodyLeaksReader } from './mutants/http_mutants.js';
 
 interface Running {
   readonly base: string;
@@ -531,4 +532,59 @@ void test('oversized headers get 431 and a rejected upload closes its connection
     res.resume();
     req.destroy();
   });
+});
+
+/** GETs of one-piece and multi-piece values, whole and ranged; how many readers were opened and closed. */
+async function readersOfGets(): Promise<{ opened: number; closed: number }> {
+  const model = new ModelStore();
+  await model.put(Buffer.from('one'), Buffer.alloc(1000, 1));
+  await model.put(Buffer.from('many'), Buffer.alloc(3 << 20, 2));
+  let opened = 0;
+  let closed = 0;
+  const api = wrap(model, {
+    read: async (key, range) => {
+      const inner = await model.read(key, range);
+      async function* tracked(): AsyncGenerator<Buffer> {
+        opened++;
+        try {
+          for await (const chunk of inner.body) yield chunk;
+        } finally {
+          closed++;
+        }
+      }
+      return { sizeBytes: inner.sizeBytes, body: tracked() };
+    },
+  });
+  await withServer(api, async ({ base }) => {
+    for (const [key, range] of [['one', undefined], ['many', undefined], ['one', 'bytes=0-9'], ['many', 'bytes=5-']] as const) {
+      const res = await fetch(`${base}/v1/shards/${key}`, range === undefined ? {} : { headers: { range } });
+      assert.ok(res.status === 200 || res.status === 206);
+      await res.arrayBuffer();
+    }
+  });
+  return { opened, closed };
+}
+
+void test('every GET releases its reader, whether the value leaves in one piece or several, whole or ranged', async () => {
+  // Checks that the store reader of a GET is closed once the answer is out
+  // (a reader left open pins its extents: reclamation cannot take them back
+  // and the disk fills, which the e2e crash test saw as 507s). The first
+  // piece is read before the status line (BodyPrimer), and a body of one
+  // piece leaves with its headers, so the release must not depend on the
+  // reader being drained to its end. Each read's body records its closing.
+  const { opened, closed } = await readersOfGets();
+  assert.equal(opened, 4);
+  assert.equal(closed, opened, 'every reader was closed');
+});
+
+void test('mutant primed-body-leaks-reader is caught: the readers of one-piece answers stay open', async () => {
+  const restore = primedBodyLeaksReader.install();
+  let seen: { opened: number; closed: number };
+  try {
+    seen = await readersOfGets();
+  } finally {
+    restore();
+  }
+  // The two one-piece answers ('one' whole and ranged) leak; the multi-piece ones close.
+  assert.deepEqual(seen, { opened: 4, closed: 2 });
 });

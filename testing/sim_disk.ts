@@ -253,6 +253,17 @@ export class SimDisk implements Disk {
     return this.addFault('flush', () => true, duration);
   }
 
+  /**
+   * An unreadable sector: every read that touches the page holding `offset`
+   * fails (page granular, as a disk reports a bad sector). A permanent one
+   * is media damage: clones and crash images keep it.
+   */
+  failPageReads(offset: number, duration: FaultDuration = 'permanent'): FaultHandle {
+    this.checkRange(offset, 1);
+    const page = Math.floor(offset / this.pageSizeBytes) * this.pageSizeBytes;
+    return this.failReads({ offset: page, length: this.pageSizeBytes }, duration);
+  }
+
   clearFaults(): void {
     for (const f of this.faults) f.remove();
     this.faults = [];

@@ -4,6 +4,7 @@
 // by key what could not be read. Writes to the files (it is the one offline
 // tool that does); the server must be stopped. Exit 0: nothing lost;
 // 1: something was lost or is unreadable (listed); 2: usage.
+import { LockedError } from '../base/index.js';
 import { FileDisk } from '../disk/index.js';
 import { encodeKey } from '../server/key_codec.js';
 import type { SalvageReport } from '../store/salvage.js';
@@ -24,7 +25,8 @@ export function repairHelp(): string {
     'index still names stays allocated, verifies every chunk, and writes a fresh checkpoint, so',
     'the store opens again. It reports what was lost: the log records (each one group commit of',
     'puts and deletes) and, by key (percent-encoded), every shard whose value cannot be read.',
-    'This WRITES to the data files: stop the server first, and copy the files if you can.',
+    'This WRITES to the data files: it takes them exclusively, as a server does (refused, naming',
+    'the holder, while a server or another tool uses them). Copy the files first if you can.',
     '',
     'Options:',
     ...targetHelp().filter((l) => !l.includes('--url')),
@@ -61,6 +63,8 @@ export const repairCommand: Command = {
         const file = await FileDisk.open(path);
         outcomes.push({ disk, path, report: await salvageDiskStore(file, disk) });
       } catch (err: unknown) {
+        // Another process holds the files: refuse the whole repair at once, in one line (cli.ts).
+        if (err instanceof LockedError) throw err;
         outcomes.push({ disk, path, error: err instanceof Error ? err.message : String(err) });
       }
     }

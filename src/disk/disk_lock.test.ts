@@ -155,3 +155,19 @@ test('a read-only opener where no lock can be created (read-only file system) go
   alive.delete(501);
   assert.equal(await DiskLock.acquireForReading(readOnlyFs, holder(502, 'r'), { liveness: world(alive) }), undefined, 'a dead holder\'s record does not block');
 });
+
+test('a process that exits without closing (process.exit after a second signal) leaves no lock behind', withDir(async (dir) => {
+  const path = join(dir, 'disk-0.dat');
+  const module = new URL('./disk_lock.ts', import.meta.url).href;
+  const script = `import { DiskLock, FileLockRecords, currentHolder } from ${JSON.stringify(module)};
+await DiskLock.acquire(new FileLockRecords(${JSON.stringify(path)}), currentHolder('exit test'));
+process.stdout.write('held\\n');
+process.exit(130);`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', (c) => resolve(c)));
+  assert.equal(out, 'held\n', 'the child took the lock');
+  assert.equal(code, 130);
+  assert.equal(existsSync(`${path}.lock`), false, 'released by the exit handler');
+}));

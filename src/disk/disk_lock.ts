@@ -33,7 +33,7 @@
 // 3. acquire() either returns a lock whose record holds this acquisition's
 //    nonce, or throws LockedError naming a live holder; it loops at most
 //    MAX_ATTEMPTS times.
-import { readFileSync } from 'node:fs';
+import { readFileSync, unlinkSync } from 'node:fs';
 import { link, open, readFile, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
@@ -63,6 +63,11 @@ export interface LockRecords {
   read(name: string): Promise<string | undefined>;
   /** Remove the record (absent is fine). */
   remove(name: string): Promise<void>;
+  /**
+   * Optional: remove the lock record now, synchronously, if it holds
+   * `nonce` (at process exit, where nothing async runs any more).
+   */
+  removeAtExit?(nonce: string): void;
 }
 
 export interface AcquireOptions {
@@ -78,13 +83,33 @@ const MAX_ATTEMPTS = 8;
 const MAX_CLAIM_LEVELS = 4;
 const MAX_COMMAND_CHARS = 200;
 
+/**
+ * Locks this process holds. A process that exits without closing its
+ * disks (process.exit after a second SIGINT/SIGTERM) releases them in the
+ * 'exit' handler, so even that path leaves no lock behind (a SIGKILL does,
+ * stale: the next opener takes it over).
+ */
+const heldAtExit = new Set<DiskLock>();
+let exitHookInstalled = false;
+
+function releaseAllAtExit(): void {
+  for (const lock of heldAtExit) lock.releaseAtExit();
+}
+
 export class DiskLock {
   private released = false;
 
   private constructor(
     private readonly records: LockRecords,
     readonly holder: LockHolder,
-  ) {}
+  ) {
+    if (records.removeAtExit === undefined) return;
+    heldAtExit.add(this);
+    if (!exitHookInstalled) {
+      exitHookInstalled = true;
+      process.on('exit', releaseAllAtExit);
+    }
+  }
 
   /**
    * Take the lock for `me`, or throw LockedError naming the live holder.
@@ -139,8 +164,17 @@ export class DiskLock {
   async release(): Promise<void> {
     if (this.released) return;
     this.released = true;
+    heldAtExit.delete(this);
     const text = await this.records.read(LOCK_RECORD);
     if (text !== undefined && decodeHolder(text)?.nonce === this.holder.nonce) await this.records.remove(LOCK_RECORD);
+  }
+
+  /** The 'exit' handler's release: synchronous, at most once. */
+  releaseAtExit(): void {
+    if (this.released) return;
+    this.released = true;
+    heldAtExit.delete(this);
+    this.records.removeAtExit?.(this.holder.nonce);
   }
 }
 
@@ -286,6 +320,15 @@ export class FileLockRecords implements LockRecords {
 
   remove(name: string): Promise<void> {
     return this.unlinkIfPresent(this.pathOf(name));
+  }
+
+  removeAtExit(nonce: string): void {
+    try {
+      if (decodeHolder(readFileSync(this.where, 'utf8'))?.nonce === nonce) unlinkSync(this.where);
+    } catch (err: unknown) {
+      // The process is exiting: nobody is left to tell, and a record left behind is stale (the next opener takes it over).
+      void err;
+    }
   }
 
   private async unlinkIfPresent(path: string): Promise<void> {

@@ -70,9 +70,10 @@ export class BodyPrimer {
 
 export const bodyPrimer = new BodyPrimer();
 
+/** `first`, then the rest of `rest`; closing it early (a consumer that stops, even during `first`) closes `rest`, which releases a store reader. */
 async function* prefixed(first: readonly Buffer[], rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
-  yield* first;
   try {
+    yield* first;
     for (;;) {
       const next = await rest.next();
       if (next.done === true) return;

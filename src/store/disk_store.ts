@@ -53,6 +53,8 @@ export interface DiskStoreParts {
   readonly chunks: ChunkStore;
   readonly index: LsmIndex;
   readonly indexStream: ChunkStream;
+  /** Where the mirror copy of every run goes (paired with indexStream: never its open extent). */
+  readonly indexMirrorStream: ChunkStream;
   readonly superblock: Superblock;
   readonly state: CommitLogState;
   /** What open found of the redundant metadata, and what it repaired. */
@@ -306,7 +308,8 @@ export class DiskStore implements ShardApi {
 
   /**
    * Reset index extents that hold no chunk of a live run, of a run some
-   * reader still uses, or of a run being written. The reset rides on the
+   * reader still uses, or of a run being written (either copy: the live
+   * map counts mirrors, and neither stream's open extent goes). The reset rides on the
    * next commit record; the extent is reused once that is durable.
    */
   reclaimIndexExtents(): number {
@@ -314,10 +317,10 @@ export class DiskStore implements ShardApi {
     const extents = this.parts.extents;
     if (this.parts.index.compactionsWriting > 0) return 0;
     const live = this.parts.index.liveIndexBytesByExtent();
-    const open = this.parts.indexStream.openExtent;
+    const open = [this.parts.indexStream.openExtent, this.parts.indexMirrorStream.openExtent];
     let n = 0;
     for (const e of extents.extentsOwnedBy(ExtentOwner.Index)) {
-      if ((live.get(e) ?? 0) > 0 || e === open || extents.durableWritePointer(e) !== extents.writePointer(e)) continue;
+      if ((live.get(e) ?? 0) > 0 || open.includes(e) || extents.durableWritePointer(e) !== extents.writePointer(e)) continue;
       extents.reset(e, this.log.nextCycle());
       n++;
     }

@@ -23,14 +23,22 @@
 //    extent below its write pointer.
 // 6. The scrub pass (scrub.ts) reads back and verifies every index and data
 //    chunk, naming damaged shards by key.
+// 7. Both copies of every run (checkRunCopies): each copy's index loads,
+//    each block reads back in both copies and the two are byte for byte the
+//    same, and no extent holds both copies of a chunk. A damaged copy is a
+//    problem although reads are served by the other: the redundancy is gone
+//    until the run is rewritten (a compaction), and the user must know.
 //
 // Warnings, not problems: an invalid older checkpoint slot (recovery does
 // not need it, a torn checkpoint write after a crash leaves exactly that,
 // and the next checkpoint overwrites it), and a torn last log record in one
 // copy. A damaged copy of anything recovery needs is a problem, although
 // recovery reads the other copy: one more fault there would lose data, so
-// the operator must know (the next open of the server repairs it).
-import { CorruptionError, LockedError } from '../base/index.js';
+// the operator must know (the next open of the server repairs it, for the
+// label, checkpoint and log; a run's copy is rewritten by its next
+// compaction).
+import { CorruptionError, IoError, LockedError } from '../base/index.js';
+import { ChunkKind } from '../chunk/index.js';
 import type { Locator } from '../chunk/index.js';
 import type { Disk } from '../disk/index.js';
 import { FileDisk } from '../disk/index.js';
@@ -151,6 +159,7 @@ export async function fsckOpenDisk(file: Disk, disk: number, path: string, optio
     checkLogCopies(store, r);
     checkExtentTable(store, r);
     await checkLocators(store, r);
+    await checkRunCopies(store, r);
     await scrub(store, r, options);
   } finally {
     // fsck never writes: a clean close would commit a (empty) cycle, so the
@@ -189,7 +198,16 @@ async function checkSlots(file: Disk, label: Label, r: FsckDiskReport): Promise<
   const invalid: Array<{ slot: 0 | 1; copy: 0 | 1; error: string }> = [];
   for (const slot of [0, 1] as const) {
     for (const copy of [0, 1] as const) {
-      const buf = await file.read((copy === 0 ? label.slotOffsets : label.slotCopyOffsets)[slot], label.slotBytes);
+      const offset = (copy === 0 ? label.slotOffsets : label.slotCopyOffsets)[slot];
+      let buf: Buffer;
+      try {
+        buf = await file.read(offset, label.slotBytes);
+      } catch (err: unknown) {
+        const error = `unreadable at ${offset}: ${messageOf(err)}`;
+        r.slots.push({ slot, copy, state: 'invalid', error });
+        invalid.push({ slot, copy, error });
+        continue;
+      }
       try {
         const cp = decodeCheckpoint(buf, label);
         const seen = valid.get(slot);
@@ -228,7 +246,7 @@ function checkLogCopies(store: DiskStore, r: FsckDiskReport): void {
   const lastSeq = store.parts.state.nextSeq - 1;
   for (const d of log.copyDamage) {
     const where = `metadata log record ${d.seq}: copy ${d.copy} (extent ${d.extent})`;
-    if (d.seq === lastSeq) r.warnings.push(`${where} is torn, the trace of a crash during its append; the other copy is whole`);
+    if (d.seq === lastSeq) r.warnings.push(`${where} is torn or damaged (a crash during its append leaves the same; it was then never acknowledged); the other copy is whole`);
     else problem(r, `${where} is damaged; recovery reads the other copy, and the next open rolls the log to restore both`);
   }
   for (const u of log.unreadable) problem(r, `metadata log copy ${u.copy} (extent ${u.extent}): page at ${u.offset} unreadable`);
@@ -291,6 +309,49 @@ async function checkLocators(store: DiskStore, r: FsckDiskReport): Promise<void>
     const last = page.at(-1);
     if (page.length < KEYS_PER_PAGE || last === undefined) return;
     from = Buffer.concat([last.key, Buffer.alloc(1)]);
+  }
+}
+
+/** Step 7: both copies of every run load, agree, and never share an extent for one chunk. */
+async function checkRunCopies(store: DiskStore, r: FsckDiskReport): Promise<void> {
+  const index = store.parts.index;
+  const at = (l: Locator): string => `${l.extent}:${l.offset}+${l.length}`;
+  for (const run of index.runs()) {
+    let copies;
+    try {
+      copies = await index.copyChunksOf(run);
+    } catch (err: unknown) {
+      problem(r, `run ${run.id}: no copy of its index loads: ${messageOf(err)}`);
+      continue;
+    }
+    const [primary, mirror] = copies;
+    if (primary === undefined || mirror === undefined) throw new CorruptionError(`run ${run.id}: ${copies.length} copies listed`);
+    for (const c of copies) {
+      if (c.error !== undefined) problem(r, `run ${run.id}: ${c.copy} copy damaged, its index (root at ${at(c.root)}) does not load: ${messageOf(c.error)}`);
+    }
+    if (primary.error !== undefined || mirror.error !== undefined) continue;
+    primary.chunks.forEach((p, k) => {
+      const m = mirror.chunks[k];
+      if (m !== undefined && m.extent === p.extent) problem(r, `run ${run.id}: both copies of chunk ${k} in extent ${p.extent}`);
+    });
+    for (const [i, p] of primary.blocks.entries()) {
+      const m = mirror.blocks[i];
+      if (m === undefined) continue;
+      const [a, b] = await Promise.all([readCopy(store, p), readCopy(store, m)]);
+      if (typeof a === 'string') problem(r, `run ${run.id} block ${i}: primary copy at ${at(p)} damaged: ${a}`);
+      if (typeof b === 'string') problem(r, `run ${run.id} block ${i}: mirror copy at ${at(m)} damaged: ${b}`);
+      if (Buffer.isBuffer(a) && Buffer.isBuffer(b) && !a.equals(b)) problem(r, `run ${run.id} block ${i}: the copies at ${at(p)} and ${at(m)} disagree`);
+    }
+  }
+}
+
+/** A run block's payload, or why it does not read. */
+async function readCopy(store: DiskStore, loc: Locator): Promise<Buffer | string> {
+  try {
+    return await store.parts.chunks.read(loc, ChunkKind.RunBlock);
+  } catch (err: unknown) {
+    if (err instanceof CorruptionError || err instanceof IoError) return messageOf(err);
+    throw err;
   }
 }
 

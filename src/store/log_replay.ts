@@ -82,6 +82,19 @@ export interface ReplayOptions {
 }
 
 /**
+ * The replay of one store's log, as an object open uses: the seam where a
+ * test puts a broken variant of replay (testing/mutants), since src/ has
+ * no test hooks.
+ */
+export class LogReader {
+  constructor(private readonly extents: ExtentManager) {}
+
+  replay(logExtents: readonly [number, number], firstSeq: number, options: ReplayOptions = {}): Promise<LogReplay> {
+    return replayLog(this.extents, logExtents, firstSeq, options);
+  }
+}
+
+/**
  * Read both copies of the log from `firstSeq` on. Throws LogDamageError
  * when a record is lost in both copies with a valid record after it (unless
  * salvaging).
@@ -117,6 +130,20 @@ export async function replayLog(extents: ExtentManager, logExtents: readonly [nu
         (unreadable.length > 0 ? ` (${unreadable.slice(0, 4).join(', ')})` : ''),
       seq,
       later.size,
+    );
+  }
+  // Where the next record would be, neither copy can be read: a crash never
+  // makes a page unreadable, so this is damage, and it may have swallowed
+  // the rest of the log (records are small: one page holds many). Ending
+  // the log here would be a silent loss.
+  const page = extents.geometry.pageSizeBytes;
+  const nextPage = Math.floor(end / page) * page;
+  if (options.salvage !== true && copies.every((c) => c.unreadable.includes(nextPage))) {
+    throw new LogDamageError(
+      `metadata log damaged: record ${seq} is unreadable in both copies (the page at offset ${nextPage} of extents ${logExtents[0]} and ${logExtents[1]} cannot be read; ` +
+        `a crash never leaves an unreadable page, so later records may be lost with it)`,
+      seq,
+      0,
     );
   }
   const unreadable = copies.flatMap((c, i) => c.unreadable.map((offset) => ({ copy: i === 0 ? (0 as const) : (1 as const), extent: logExtents[i] ?? -1, offset })));

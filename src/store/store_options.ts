@@ -55,7 +55,7 @@ export interface StoreOptions {
 export const DEFAULT_MAX_CHUNK_DATA_BYTES = 1024 * 1024;
 
 export function resolveStoreOptions(o: StoreOptions, extentSizeBytes: number, extentCount = 0): Required<StoreOptions> {
-  const reserveExtents = o.reserveExtents ?? 4;
+  const reserveExtents = o.reserveExtents ?? 5;
   const resolved = {
     maxChunkDataBytes: o.maxChunkDataBytes ?? Math.min(DEFAULT_MAX_CHUNK_DATA_BYTES, Math.floor(extentSizeBytes / 4)),
     cacheBytes: o.cacheBytes ?? DEFAULT_CACHE_BYTES,
@@ -76,9 +76,9 @@ export function resolveStoreOptions(o: StoreOptions, extentSizeBytes: number, ex
   };
   assert(resolved.maxChunkDataBytes >= 1, 'maxChunkDataBytes must be >= 1');
   assert(resolved.streamWindowChunks >= 1, 'streamWindowChunks must be >= 1');
-  // Below the foreground reserve: reclamation down to 3, index work to 2, a
-  // log roll takes the last 2 (extent_manager.ts, RESERVE_FLOOR).
-  assert(resolved.reserveExtents >= 4, 'reserveExtents must be >= 4 (a log roll takes 2, index work and reclamation need theirs)');
+  // Below the foreground reserve: reclamation down to 4, index work (two
+  // streams) to 2, a log roll takes the last 2 (extent_manager.ts, RESERVE_FLOOR).
+  assert(resolved.reserveExtents >= 5, 'reserveExtents must be >= 5 (a log roll takes 2, the two index streams 2, reclamation 1)');
   assert(resolved.compactionFanIn >= 2, 'compactionFanIn must be >= 2');
   assert(Number.isInteger(resolved.liveRebuildPageEntries) && resolved.liveRebuildPageEntries >= 1, 'liveRebuildPageEntries must be an integer >= 1');
   return resolved;

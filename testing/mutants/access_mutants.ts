@@ -17,6 +17,7 @@ export const lockNotTaken: Mutant = {
   name: 'lock-not-taken',
   bugClass: 'a second server or a tool opens a live store (issue 11: two servers on one data dir)',
   caughtBy: 'node',
+  expect: /secondOpen\(disk \d by another (server|tool)\): threw AccessViolation: second opener \(pid \d+, .*\) of disk \d was not refused while the node \(pid \d+\) holds it/,
   install: () =>
     patch(DiskLock, 'acquire', () =>
       async function (_records: LockRecords, me: LockHolder): Promise<DiskLock> {
@@ -42,6 +43,8 @@ export const toolWrites: Mutant = {
   name: 'tool-writes',
   bugClass: 'an offline tool writes to the data files (issue 11: fsck appended to the metadata log)',
   caughtBy: 'node',
+  // Through offlineTools, or a tool's fsck of a disk out of service (secondOpen).
+  expect: /(offlineTools\(after a (clean|dirty) stop\)|secondOpen\(disk \d by another tool\)): threw AccessViolation: offline tool \w+ changed disk \d's image \(\d+ write\(s\), \d+ bytes\)/,
   install: () => {
     const restoreIo = patch(IoScheduler.prototype, 'refuseWrite', () => (): Error | undefined => undefined);
     const restoreClose = patch(DiskStore.prototype, 'close', (original) =>

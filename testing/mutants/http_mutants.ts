@@ -80,3 +80,30 @@ export const abortedAnswerNotCounted: HttpMutant = {
       },
     ),
 };
+
+/**
+ * The primed body yields its first piece outside the try that closes the
+ * reader: a body that leaves in one piece never closes its store reader,
+ * which pins its extents until the disk fills (the e2e crash test saw 507s).
+ */
+export const primedBodyLeaksReader: HttpMutant = {
+  name: 'primed-body-leaks-reader',
+  bugClass: 'a GET answered in one piece leaves its store reader open (reclamation blocked, disk full)',
+  caughtBy: 'testing/server.test.ts',
+  install: () =>
+    patch(BodyPrimer.prototype, 'prime', () =>
+      async function (this: BodyPrimer, body: AsyncIterable<Buffer>): Promise<AsyncIterable<Buffer>> {
+        const it = body[Symbol.asyncIterator]();
+        const first = await it.next();
+        async function* leaky(): AsyncGenerator<Buffer> {
+          if (first.done !== true) yield first.value;
+          try {
+            for (let next = await it.next(); next.done !== true; next = await it.next()) yield next.value;
+          } finally {
+            await it.return?.();
+          }
+        }
+        return leaky();
+      },
+    ),
+};
