@@ -16,12 +16,12 @@ import type { LookupFunction } from 'node:net';
 import { after, before, test } from 'node:test';
 import { CreateBucketCommand, CreateMultipartUploadCommand, GetObjectCommand, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { SourceData } from '@smithy/types';
 import type { ShardServer } from '../src/server/index.js';
 import { createShardServer, silentLogger } from '../src/server/index.js';
 import { deriveSigningKey, newChecksum } from '../src/server/s3/index.js';
 import { ModelStore } from './model.js';
 import { ACCESS_KEY, SECRET_KEY, s3ErrorName } from './s3_harness.js';
+import { NodeSha256, contentMd5 } from './s3_wire.js';
 
 let server: ShardServer;
 let model: ModelStore;
@@ -58,24 +58,6 @@ const loopbackLookup: LookupFunction = (_host, options, callback) => {
   if (options.all === true) callback(null, [{ address: '127.0.0.1', family: 4 }]);
   else callback(null, '127.0.0.1', 4);
 };
-
-class NodeSha256 {
-  private hash;
-  private readonly secret: Uint8Array | string | undefined;
-  constructor(secret?: SourceData) {
-    this.secret = secret === undefined || typeof secret === 'string' ? secret : new Uint8Array(ArrayBuffer.isView(secret) ? secret.buffer.slice(secret.byteOffset, secret.byteOffset + secret.byteLength) : secret);
-    this.hash = this.secret === undefined ? createHash('sha256') : createHmac('sha256', this.secret);
-  }
-  update(data: Uint8Array | string): void {
-    this.hash.update(data);
-  }
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(this.hash.digest());
-  }
-  reset(): void {
-    this.hash = this.secret === undefined ? createHash('sha256') : createHmac('sha256', this.secret);
-  }
-}
 
 const signer = new SignatureV4({ credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY }, region: 'us-east-1', service: 's3', sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
 
@@ -247,7 +229,8 @@ void test('STREAMING-AWS4-HMAC-SHA256-PAYLOAD bodies: chunk signatures and signe
 
 void test('malformed XML, headers and URIs get 4xx with S3 codes', async () => {
   // Checks that bad input is answered (never a crash, never a 5xx).
-  const xml = (body: string, query: Record<string, string>): RawRequest => ({ method: 'POST', path: '/auth', query, body: Buffer.from(body) });
+  // With Content-MD5, which DeleteObjects requires (the XML is what must fail here).
+  const xml = (body: string, query: Record<string, string>): RawRequest => ({ method: 'POST', path: '/auth', query, headers: contentMd5(body), body: Buffer.from(body) });
   const cases: Array<[string, Promise<Answer>, number, string]> = [
     ['DeleteObjects garbage', signedSend(xml('<Delete><Object><Key>a</Key></Delete>', { delete: '' })), 400, 'MalformedXML'],
     ['DeleteObjects DOCTYPE', signedSend(xml('<!DOCTYPE x [<!ENTITY a "b">]><Delete><Object><Key>&a;</Key></Object></Delete>', { delete: '' })), 400, 'MalformedXML'],
@@ -281,7 +264,8 @@ void test('XML written with numeric character references (as Go clients write it
   const done = await signedSend({ method: 'POST', path: '/auth/go/xml', query: { uploadId: UploadId ?? '' }, body: Buffer.from(complete) });
   assert.equal(done.status, 200, done.body);
   await s3.send(new PutObjectCommand({ Bucket: 'auth', Key: 'a&b', Body: 'x' }));
-  const deleted = await signedSend({ method: 'POST', path: '/auth', query: { delete: '' }, body: Buffer.from('<Delete><Object><Key>a&#x26;b</Key></Object></Delete>') });
+  const deleteXml = '<Delete><Object><Key>a&#x26;b</Key></Object></Delete>';
+  const deleted = await signedSend({ method: 'POST', path: '/auth', query: { delete: '' }, headers: contentMd5(deleteXml), body: Buffer.from(deleteXml) });
   assert.match(deleted.body, /<Deleted><Key>a&amp;b<\/Key><\/Deleted>/);
   assert.equal(await s3ErrorName(s3.send(new GetObjectCommand({ Bucket: 'auth', Key: 'a&b' }))), 'NoSuchKey');
 });

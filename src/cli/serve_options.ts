@@ -37,7 +37,8 @@ const OPTIONS: readonly OptionSpec[] = [
   { name: 'request-timeout', value: 'duration', help: 'time allowed to send a whole request, body included (0: none)', defaultText: formatDurationMs(DEFAULT_SERVER_OPTIONS.requestTimeoutMs) },
   { name: 'idle-timeout', value: 'duration', help: 'close a connection silent for this long (0: never)', defaultText: formatDurationMs(DEFAULT_SERVER_OPTIONS.idleTimeoutMs) },
   { name: 'max-header-size', value: 'size', help: 'largest request line plus headers', defaultText: formatSizeBytes(DEFAULT_SERVER_OPTIONS.maxHeaderSizeBytes) },
-  { name: 'max-connections', value: 'n', help: 'connections beyond this many are refused', defaultText: String(DEFAULT_SERVER_OPTIONS.maxConnections) },
+  { name: 'max-connections', value: 'n', help: 'at this many connections, a new one closes the longest-idle one or is refused', defaultText: String(DEFAULT_SERVER_OPTIONS.maxConnections) },
+  { name: 'max-connections-per-client', value: 'n', help: 'the same cap for the connections of one remote address', defaultText: 'a quarter of --max-connections' },
   { name: 'shutdown-grace', value: 'duration', help: 'on SIGINT/SIGTERM, time for requests in flight to finish', defaultText: formatDurationMs(DEFAULT_SERVER_OPTIONS.shutdownGraceMs) },
   { name: 's3', value: 'on|off', help: 'serve the S3 API on every path but /v1/shards, /healthz, /metrics', defaultText: 'on' },
   { name: 'native-api', value: 'on|off', help: 'serve the native shard API under /v1/shards (it has no authentication)', defaultText: 'on' },
@@ -193,7 +194,9 @@ function serverOptions(pick: (name: string) => string | undefined): Omit<ShardSe
   };
   const headerText = pick('max-header-size');
   const connectionsText = pick('max-connections');
+  const perClientText = pick('max-connections-per-client');
   return {
+    ...(perClientText === undefined ? {} : { maxConnectionsPerClient: intInRange(perClientText, 'max-connections-per-client', 1, 1_000_000) }),
     maxConnections:
       connectionsText === undefined
         ? DEFAULT_SERVER_OPTIONS.maxConnections

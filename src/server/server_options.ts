@@ -16,8 +16,10 @@ export interface ShardServerOptions {
   readonly idleTimeoutMs?: number;
   /** How long an idle keep-alive connection stays open between requests. */
   readonly keepAliveTimeoutMs?: number;
-  /** Connections beyond this many are refused (closed at once). */
+  /** Connections beyond this many close the longest-idle one, or are refused (503) if none is idle (connection_gate.ts). */
   readonly maxConnections?: number;
+  /** Connections from one remote address beyond this many close that client's longest-idle one, or are refused. At most maxConnections. */
+  readonly maxConnectionsPerClient?: number;
   /** close() waits at most this long for in-flight requests, then cuts them off. */
   readonly shutdownGraceMs?: number;
   /** Serve the native shard API under /v1/shards (default true). It has no authentication. */
@@ -28,7 +30,8 @@ export interface ShardServerOptions {
 
 export type ResolvedServerOptions = Required<Omit<ShardServerOptions, 's3'>> & { readonly s3: S3Options | undefined };
 
-export const DEFAULT_SERVER_OPTIONS: Omit<ResolvedServerOptions, 'logger' | 's3'> = {
+/** maxConnectionsPerClient defaults to defaultConnectionsPerClient(maxConnections). */
+export const DEFAULT_SERVER_OPTIONS: Omit<ResolvedServerOptions, 'logger' | 's3' | 'maxConnectionsPerClient'> = {
   maxHeaderSizeBytes: 16 * 1024,
   headersTimeoutMs: 30_000,
   // A 5 GiB value at ~1.5 MB/s: long enough for big uploads, short enough to shed stuck ones.
@@ -45,6 +48,7 @@ export function resolveServerOptions(options: ShardServerOptions): ResolvedServe
     ...DEFAULT_SERVER_OPTIONS,
     logger: jsonLineLogger(),
     s3: undefined,
+    maxConnectionsPerClient: defaultConnectionsPerClient(options.maxConnections ?? DEFAULT_SERVER_OPTIONS.maxConnections),
     ...options,
   };
   for (const [name, value] of Object.entries(out)) {
@@ -52,5 +56,21 @@ export function resolveServerOptions(options: ShardServerOptions): ResolvedServe
       throw new RangeError(`server option ${name} must be a non-negative integer, got ${value}`);
     }
   }
+  if (!(out.maxConnectionsPerClient >= 1 && out.maxConnectionsPerClient <= out.maxConnections)) {
+    throw new RangeError(`server option maxConnectionsPerClient (${out.maxConnectionsPerClient}) must be between 1 and maxConnections (${out.maxConnections})`);
+  }
   return out;
 }
+
+/** A quarter of the node: one client (the bench's 256 sockets at the default cap) cannot lock the others out. */
+export function defaultConnectionsPerClient(maxConnections: number): number {
+  return Math.max(1, Math.floor(maxConnections / 4));
+}
+
+/**
+ * How often node checks the headers and request timeouts. Its default (30 s)
+ * let a 10 s headers timeout fire after 28 s; at this period a timeout fires
+ * within half a second of its value. The check walks the open connections:
+ * at the 1024 cap, two walks a second cost microseconds.
+ */
+export const TIMEOUT_CHECK_INTERVAL_MS = 500;

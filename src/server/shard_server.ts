@@ -8,7 +8,7 @@
 // Every request ends in exactly one log record (method, path, status, bytes,
 // ms), written when its response closes, whether it finished or was cut off.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { ShardApi } from '../store/types.js';
 import type { AdminApi } from '../store/admin_types.js';
 import { RequestAbortedError } from './body_stream.js';
@@ -21,7 +21,8 @@ import type { RouteContext } from './router.js';
 import { dispatch } from './router.js';
 import { S3Front } from './s3/index.js';
 import type { ShardServerOptions } from './server_options.js';
-import { resolveServerOptions } from './server_options.js';
+import { TIMEOUT_CHECK_INTERVAL_MS, resolveServerOptions } from './server_options.js';
+import { ConnectionGate } from './connection_gate.js';
 import { RequestTracker } from './request_tracker.js';
 
 export interface ShardServer {
@@ -35,6 +36,8 @@ export interface ShardServer {
   /** The S3 front, if the server has one. */
   readonly s3: S3Front | undefined;
   readonly metrics: Metrics;
+  /** Connections open, idle ones closed to make room, refusals. */
+  readonly connections: ConnectionGate;
 }
 
 export function createShardServer(api: ShardApi, options: ShardServerOptions = {}, admin?: AdminApi): ShardServer {
@@ -44,9 +47,12 @@ export function createShardServer(api: ShardApi, options: ShardServerOptions = {
     maxHeaderSize: opts.maxHeaderSizeBytes,
     headersTimeout: opts.headersTimeoutMs,
     requestTimeout: opts.requestTimeoutMs,
+    connectionsCheckingInterval: TIMEOUT_CHECK_INTERVAL_MS,
   });
   server.timeout = opts.idleTimeoutMs;
-  server.maxConnections = opts.maxConnections;
+  // Not server.maxConnections: node would refuse at the cap without closing an idle connection first.
+  const gate = new ConnectionGate({ maxConnections: opts.maxConnections, maxConnectionsPerClient: opts.maxConnectionsPerClient }, logger);
+  server.on('connection', (socket: Socket) => gate.admit(socket));
   server.keepAliveTimeout = opts.keepAliveTimeoutMs;
   const tracker = new RequestTracker();
   const metrics = new Metrics();
@@ -58,6 +64,13 @@ export function createShardServer(api: ShardApi, options: ShardServerOptions = {
   const ctx: RouteContext = { api, closing: () => closing !== undefined, nativeApi: opts.nativeApi, s3, metrics, ...(admin === undefined ? {} : { admin }) };
 
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const socket = req.socket;
+    if (gate.isRefused(socket)) {
+      res.destroy();
+      return;
+    }
+    gate.requestStarted(socket);
+    res.once('close', () => gate.requestEnded(socket));
     const labels = { api: 'native' as const, op: 'unknown' };
     handleRequest(ctx, logger, tracker, { req, res, bytesIn: { bytes: 0 }, bytesOut: { bytes: 0 }, labels });
   });
@@ -74,6 +87,7 @@ export function createShardServer(api: ShardApi, options: ShardServerOptions = {
     inFlight: () => tracker.count,
     s3,
     metrics,
+    connections: gate,
   };
 }
 

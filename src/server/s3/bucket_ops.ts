@@ -6,7 +6,7 @@ import { abortUpload } from './multipart.js';
 import { bucketDataPrefix, createBucket, deleteBucket, listBuckets, requireBucket } from './buckets.js';
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf } from './operation.js';
-import { readSmallBody } from './request_body.js';
+import { readXmlBody } from './request_body.js';
 import { isoTime, sendEmpty, sendXml } from './respond.js';
 import { NS_UPLOAD, splitVersionedTail } from './shard_keys.js';
 import { asNode, child, optionalText, parseXml } from './xml.js';
@@ -29,7 +29,7 @@ export const createBucketOp: Operation = {
   name: 'CreateBucket',
   run: async (c) => {
     const bucket = bucketOf(c);
-    const body = await readSmallBody(c.r.ex, c.auth, MAX_CONFIG_BYTES);
+    const body = await readXmlBody(c.r.ex, c.auth, MAX_CONFIG_BYTES);
     // Any region is accepted: this node is one place, whatever the client calls it.
     if (body.length > 0) optionalText(asNode(child(parseXml(body), 'CreateBucketConfiguration'), 'CreateBucketConfiguration'), 'LocationConstraint');
     await createBucket(c.core, bucket);

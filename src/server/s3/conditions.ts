@@ -4,11 +4,19 @@
 // If-None-Match matches -> 304; else If-Modified-Since not newer -> 304.
 // Dates compare at one-second resolution (Last-Modified has no more), and
 // an unparsable date is ignored, as HTTP says.
-// CopyObject's x-amz-copy-source-if-* work alike on the source, but every
-// failure is 412. PUT honours If-None-Match: * (create only) and If-Match.
+// CopyObject's and UploadPartCopy's x-amz-copy-source-if-* work alike on
+// the source, but every failure is 412.
+// Writes (PutObject, CompleteMultipartUpload, DeleteObject) honour If-Match
+// (412 if the ETag differs; 404 NoSuchKey if there is no object) and, except
+// DeleteObject, If-None-Match: * (412 if the object exists). What S3 does not
+// define for a write (If-None-Match with an ETag, If-Modified-Since,
+// If-Unmodified-Since; If-None-Match on a delete) is refused 501: a
+// condition that was silently ignored would be a write the client did not ask
+// for. The check runs under the object's lock, against the object the write
+// replaces, so no other write slips in between.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { ObjectRecord } from './records.js';
-import { S3Error, noSuchKey, preconditionFailed } from './s3_errors.js';
+import { S3Error, noSuchKey, notImplemented, preconditionFailed } from './s3_errors.js';
 import { httpTime, quotedEtag } from './respond.js';
 
 interface Conditions {
@@ -51,7 +59,28 @@ export function checkCopySourceConditions(headers: IncomingHttpHeaders, record: 
   if (outcome !== 'ok') throw preconditionFailed();
 }
 
-/** PUT's conditions against the object being replaced (absent: undefined). */
+/** True if the request carries a condition a write must check. */
+export function hasWriteConditions(headers: IncomingHttpHeaders): boolean {
+  return WRITE_CONDITION_HEADERS.some((name) => headers[name] !== undefined);
+}
+
+const WRITE_CONDITION_HEADERS = ['if-match', 'if-none-match', 'if-modified-since', 'if-unmodified-since'] as const;
+
+/**
+ * Throws 501 for a condition S3 does not define on this write (see the
+ * header comment); call before reading the body.
+ */
+export function refuseUndefinedWriteConditions(headers: IncomingHttpHeaders, write: 'put' | 'delete'): void {
+  for (const name of ['if-modified-since', 'if-unmodified-since']) {
+    if (headers[name] !== undefined) throw notImplemented(`${name} on a write`);
+  }
+  const ifNoneMatch = headers['if-none-match'];
+  if (ifNoneMatch === undefined) return;
+  if (write === 'delete') throw notImplemented('if-none-match on DeleteObject');
+  if (ifNoneMatch.trim() !== '*') throw notImplemented('if-none-match other than * on a write');
+}
+
+/** A write's conditions against the object it replaces or deletes (absent: undefined). */
 export function checkWriteConditions(headers: IncomingHttpHeaders, old: ObjectRecord | undefined, key: string): void {
   const ifNoneMatch = headers['if-none-match'];
   if (ifNoneMatch !== undefined && ifNoneMatch.trim() === '*' && old !== undefined) throw preconditionFailed();

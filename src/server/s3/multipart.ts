@@ -13,7 +13,7 @@ import type { Dependency } from '../../dependency/index.js';
 import { requireBucket } from './buckets.js';
 import type { Core } from './core.js';
 import { bucketLock, mapLimit, objectLock } from './core.js';
-import { discardData, writeData } from './objects.js';
+import { discardData, readObject, writeData } from './objects.js';
 import type { ObjectRecord, PartRecord, StoredHeaders, UploadRecord } from './records.js';
 import { decodePart, decodeUpload, encodeObject, encodePart, encodeUpload } from './records.js';
 import { S3Error, noSuchUpload } from './s3_errors.js';
@@ -79,12 +79,15 @@ export interface RequestedPart {
 }
 
 /** Throws NoSuchUpload, InvalidPart, InvalidPartOrder, EntityTooSmall, NoSuchBucket. */
-export async function completeUpload(core: Core, t: UploadTarget, requested: readonly RequestedPart[]): Promise<ObjectRecord> {
+/** Complete the upload, if `check` (run under the object's lock, on the object it replaces) does not throw. */
+export async function completeUpload(core: Core, t: UploadTarget, requested: readonly RequestedPart[], check?: (old: ObjectRecord | undefined) => void): Promise<ObjectRecord> {
   checkPartList(requested);
   const record = await core.locks.shared(bucketLock(t.bucket), () =>
     core.locks.exclusive(objectLock(t.bucket, t.key), async () => {
       await requireBucket(core, t.bucket);
       const upload = await requireUpload(core, t);
+      // Only a conditional complete reads the record it replaces: a plain one also replaces a damaged record.
+      if (check !== undefined) check(await readObject(core, t.bucket, t.key));
       const parts = await mapLimit(requested, READ_CONCURRENCY, (r) => matchingPart(core, t, r));
       const made = objectOfParts(core, upload, requested, parts);
       // Durable before the upload's records go: until then they still name the parts.

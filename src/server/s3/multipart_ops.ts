@@ -3,12 +3,13 @@
 import type { ByteRange } from '../../store/types.js';
 import { abortUpload, completeUpload, createUpload, MAX_PART_NUMBER, requireUpload, uploadPart } from './multipart.js';
 import type { RequestedPart } from './multipart.js';
+import { refuseUndefinedWriteConditions } from './conditions.js';
 import { metadataOf } from './object_headers.js';
-import { MAX_PUT_BYTES, Md5Tap, copySourceOf, openCopySource } from './object_ops.js';
+import { MAX_PUT_BYTES, Md5Tap, copySourceOf, openCopySource, writeCheck } from './object_ops.js';
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf, keyOf, partNumberParam } from './operation.js';
 import type { ObjectRecord, PartRecord } from './records.js';
-import { openBody, readSmallBody } from './request_body.js';
+import { openBody, readXmlBody } from './request_body.js';
 import { isoTime, quotedEtag, sendEmpty, sendXml } from './respond.js';
 import { S3Error, invalidArgument, malformedXml } from './s3_errors.js';
 import { parseUploadId, uploadIdText } from './shard_keys.js';
@@ -74,8 +75,11 @@ export const completeMultipartUploadOp: Operation = {
   name: 'CompleteMultipartUpload',
   run: async (c) => {
     const t = target(c);
-    const requested = partsOfBody(await readSmallBody(c.r.ex, c.auth, MAX_COMPLETE_BODY_BYTES));
-    const record = await completeUpload(c.core, t, requested);
+    const headers = c.r.ex.req.headers;
+    refuseUndefinedWriteConditions(headers, 'put');
+    const requested = partsOfBody(await readXmlBody(c.r.ex, c.auth, MAX_COMPLETE_BODY_BYTES));
+    // A failed condition leaves the upload as it was: the client may retry or abort it.
+    const record = await completeUpload(c.core, t, requested, writeCheck(headers, t.key).check);
     const host = c.r.ex.req.headers.host ?? 'localhost';
     sendXml(c.r.ex, c.r.requestId, 200, 'CompleteMultipartUploadResult', {
       Location: `http://${host}/${t.bucket}/${encodeURI(t.key.toString('utf8'))}`,

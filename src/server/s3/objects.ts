@@ -142,10 +142,12 @@ export async function commitObject(core: Core, bucket: string, key: Buffer, reco
   if (namedData(replaced)) core.collector.schedule(bucket, key);
 }
 
-/** Delete the object if it exists; resolves once the deletion is durable. */
-export async function deleteObject(core: Core, bucket: string, key: Buffer): Promise<void> {
+/** Delete the object if it exists, and if `check` (run under the object's lock, on the object as it is) does not throw; resolves once the deletion is durable. */
+export async function deleteObject(core: Core, bucket: string, key: Buffer, check?: (old: ObjectRecord | undefined) => void): Promise<void> {
   const { old, dependency } = await core.locks.exclusive(objectLock(bucket, key), async () => {
-    const record = await readReplaced(core, bucket, key, false);
+    // A conditional delete must see the record: a damaged one fails it (CorruptionError) rather than pass unchecked.
+    const record = await readReplaced(core, bucket, key, check !== undefined);
+    if (record !== DAMAGED) check?.(record);
     return { old: record, dependency: record === undefined ? undefined : await core.api.delete(objectShardKey(bucket, key)) };
   });
   if (dependency !== undefined) await core.durable(dependency);

@@ -14,7 +14,7 @@ import type { Exchange } from '../exchange.js';
 import { AwsChunkedDecoder } from './aws_chunked.js';
 import type { Checksum, ChecksumAlgorithm } from './checksums.js';
 import { CHECKSUM_ALGORITHMS, newChecksum } from './checksums.js';
-import { S3Error, invalidArgument } from './s3_errors.js';
+import { S3Error, invalidArgument, malformedXml } from './s3_errors.js';
 import type { Authenticated } from './sigv4.js';
 import { headerOf } from './request.js';
 
@@ -121,10 +121,18 @@ export function openBody(ex: Exchange, auth: Authenticated, maxBytes: number): V
   return new VerifiedBody(decoder === undefined ? raw : decoder.decode(raw), expectations, () => decoder?.trailers ?? new Map());
 }
 
-/** Read a small body (XML) whole. Throws EntityTooLarge past `maxBytes`. */
-export async function readSmallBody(ex: Exchange, auth: Authenticated, maxBytes: number): Promise<Buffer> {
+/**
+ * Read an XML request body whole. Past `maxBytes` (declared or sent):
+ * 400 MalformedXML, the answer for any XML over its limits (xml.ts).
+ */
+export async function readXmlBody(ex: Exchange, auth: Authenticated, maxBytes: number): Promise<Buffer> {
   const parts: Buffer[] = [];
-  for await (const piece of openBody(ex, auth, maxBytes)) parts.push(piece);
+  try {
+    for await (const piece of openBody(ex, auth, maxBytes)) parts.push(piece);
+  } catch (err) {
+    if (err instanceof S3Error && err.code === 'EntityTooLarge') throw malformedXml(`the document is larger than ${maxBytes} bytes`);
+    throw err;
+  }
   return Buffer.concat(parts);
 }
 

@@ -1,7 +1,16 @@
-// Which S3 operation a request is: by method, whether it names a bucket
-// and a key, and its subresource query parameters (?uploads, ?uploadId,
-// ?delete, ?location, ...). Subresources we do not implement answer
-// 501 NotImplemented rather than being mistaken for a plain GET or PUT.
+// Which S3 operation a request is: a table keyed by method, resource kind
+// (service, bucket, object) and the set of S3 subresources the query names
+// (fail_closed.ts has the full list S3 knows). A request whose key has no
+// row never falls through to another operation: with a subresource it
+// answers 501 NotImplemented (PUT /bucket?versioning is not CreateBucket),
+// without one 405 MethodNotAllowed. Headers asking for a guarantee we do
+// not give are refused here too (501), so routing a request is also
+// deciding that nothing it asks for is silently ignored.
+//
+// Two choices are made inside a row, not by the key: x-amz-copy-source
+// makes a PUT a copy (CopyObject, UploadPartCopy), and GET on a bucket is
+// ListObjects v1 or v2 by its list-type parameter.
+import type { IncomingHttpHeaders } from 'node:http';
 import {
   aclOp,
   createBucketOp,
@@ -12,6 +21,7 @@ import {
   listBucketsOp,
 } from './bucket_ops.js';
 import { requireBucket } from './buckets.js';
+import { HEADER_GUARD, S3_SUBRESOURCES } from './fail_closed.js';
 import { listMultipartUploadsOp, listObjectsV1Op, listObjectsV2Op, listPartsOp } from './list_ops.js';
 import {
   abortMultipartUploadOp,
@@ -27,12 +37,8 @@ import { bucketOf, keyOf } from './operation.js';
 import type { S3Request } from './request.js';
 import { S3Error, noSuchKey, notImplemented } from './s3_errors.js';
 
-const UNSUPPORTED = [
-  'accelerate', 'analytics', 'attributes', 'cors', 'encryption', 'intelligent-tiering', 'inventory', 'legal-hold',
-  'lifecycle', 'logging', 'metrics', 'notification', 'object-lock', 'ownershipControls', 'policy', 'policyStatus',
-  'publicAccessBlock', 'replication', 'requestPayment', 'restore', 'retention', 'select', 'tagging', 'torrent',
-  'versionId', 'versions', 'website', 'acl',
-];
+type Resource = 'service' | 'bucket' | 'object';
+type Chooser = Operation | ((r: S3Request) => Operation);
 
 const getBucketAclOp = aclOp('GetBucketAcl', async (c) => {
   await requireBucket(c.core, bucketOf(c));
@@ -41,75 +47,76 @@ const getObjectAclOp = aclOp('GetObjectAcl', async (c) => {
   if ((await readObject(c.core, bucketOf(c), keyOf(c))) === undefined) throw noSuchKey(keyOf(c).toString('utf8'));
 });
 
+const isCopy = (r: S3Request): boolean => r.ex.req.headers['x-amz-copy-source'] !== undefined;
+
+function listObjects(r: S3Request): Operation {
+  const listType = r.query.get('list-type');
+  if (listType === undefined) return listObjectsV1Op;
+  if (listType === '2') return listObjectsV2Op;
+  throw new S3Error(400, 'InvalidArgument', 'list-type must be 2', { ArgumentName: 'list-type' });
+}
+
+/** [method, resource, subresources (sorted, joined by &), operation]. */
+const ROWS: ReadonlyArray<readonly [string, Resource, string, Chooser]> = [
+  ['GET', 'service', '', listBucketsOp],
+  ['GET', 'bucket', '', listObjects],
+  ['GET', 'bucket', 'acl', getBucketAclOp],
+  ['GET', 'bucket', 'location', getBucketLocationOp],
+  ['GET', 'bucket', 'versioning', getBucketVersioningOp],
+  ['GET', 'bucket', 'uploads', listMultipartUploadsOp],
+  ['HEAD', 'bucket', '', headBucketOp],
+  ['PUT', 'bucket', '', createBucketOp],
+  ['DELETE', 'bucket', '', deleteBucketOp],
+  ['POST', 'bucket', 'delete', deleteObjectsOp],
+  ['GET', 'object', '', getObjectOp],
+  ['GET', 'object', 'acl', getObjectAclOp],
+  ['HEAD', 'object', '', headObjectOp],
+  ['PUT', 'object', '', (r) => (isCopy(r) ? copyObjectOp : putObjectOp)],
+  ['DELETE', 'object', '', deleteObjectOp],
+  ['POST', 'object', 'uploads', createMultipartUploadOp],
+  // Without partNumber the part operation answers 400 for the missing parameter.
+  ['PUT', 'object', 'partNumber&uploadId', (r) => (isCopy(r) ? uploadPartCopyOp : uploadPartOp)],
+  ['PUT', 'object', 'uploadId', (r) => (isCopy(r) ? uploadPartCopyOp : uploadPartOp)],
+  ['POST', 'object', 'uploadId', completeMultipartUploadOp],
+  ['DELETE', 'object', 'uploadId', abortMultipartUploadOp],
+  ['GET', 'object', 'uploadId', listPartsOp],
+];
+
+/** The route table as an object, so that a broken variant can replace one step (testing/mutants/s3_mutants.ts). */
+export class RouteTable {
+  private readonly rows = new Map<string, Chooser>(ROWS.map(([method, resource, subs, op]) => [`${method} ${resource} ${subs}`, op]));
+
+  /** The S3 subresources `r` names, sorted. `versionId=null` names the only version there is, so it selects nothing. */
+  subresourcesOf(r: S3Request): string[] {
+    return S3_SUBRESOURCES.filter((name) => r.query.has(name) && !(name === 'versionId' && r.query.get('versionId') === 'null'));
+  }
+
+  /** REQUIRES: nothing of the request was acted on yet. Throws the S3Error that answers it otherwise. */
+  route(r: S3Request): Operation {
+    const resource: Resource = r.bucket === undefined ? 'service' : r.key === undefined ? 'bucket' : 'object';
+    const subs = this.subresourcesOf(r);
+    const chooser = this.rows.get(`${r.method} ${resource} ${subs.join('&')}`);
+    if (chooser === undefined) throw unrouted(r.method, resource, subs);
+    const op = typeof chooser === 'function' ? chooser(r) : chooser;
+    refuseHeaders(r.ex.req.headers);
+    return op;
+  }
+}
+
+export const ROUTES = new RouteTable();
+
 export function routeOf(r: S3Request): Operation {
-  if (r.bucket === undefined) {
-    if (r.method === 'GET') return listBucketsOp;
-    throw methodNotAllowed();
-  }
-  return r.key === undefined ? bucketRoute(r) : objectRoute(r);
+  return ROUTES.route(r);
 }
 
-function bucketRoute(r: S3Request): Operation {
-  const has = (name: string): boolean => r.query.has(name);
-  if (r.method === 'GET') {
-    if (has('acl')) return getBucketAclOp;
-    if (has('location')) return getBucketLocationOp;
-    if (has('versioning')) return getBucketVersioningOp;
-    if (has('uploads')) return listMultipartUploadsOp;
-  }
-  if (r.method === 'POST' && has('delete')) return deleteObjectsOp;
-  refuseUnsupported(r);
-  switch (r.method) {
-    case 'GET':
-      if (!has('list-type')) return listObjectsV1Op;
-      if (r.query.get('list-type') === '2') return listObjectsV2Op;
-      throw new S3Error(400, 'InvalidArgument', 'list-type must be 2', { ArgumentName: 'list-type' });
-    case 'PUT':
-      return createBucketOp;
-    case 'DELETE':
-      return deleteBucketOp;
-    case 'HEAD':
-      return headBucketOp;
-    default:
-      throw methodNotAllowed();
-  }
+function refuseHeaders(headers: IncomingHttpHeaders): void {
+  const refusal = HEADER_GUARD.refusal(headers);
+  if (refusal !== undefined) throw refusal;
 }
 
-function objectRoute(r: S3Request): Operation {
-  const has = (name: string): boolean => r.query.has(name);
-  const copy = r.ex.req.headers['x-amz-copy-source'] !== undefined;
-  if (has('uploads') && r.method === 'POST') return createMultipartUploadOp;
-  if (has('uploadId')) {
-    if (r.method === 'PUT') return copy ? uploadPartCopyOp : uploadPartOp;
-    if (r.method === 'POST') return completeMultipartUploadOp;
-    if (r.method === 'DELETE') return abortMultipartUploadOp;
-    if (r.method === 'GET') return listPartsOp;
-    throw methodNotAllowed();
-  }
-  if (r.method === 'GET' && has('acl')) return getObjectAclOp;
-  refuseUnsupported(r);
-  if ((r.method === 'GET' || r.method === 'HEAD') && has('partNumber')) throw notImplemented('partNumber on GetObject/HeadObject');
-  switch (r.method) {
-    case 'GET':
-      return getObjectOp;
-    case 'HEAD':
-      return headObjectOp;
-    case 'PUT':
-      return copy ? copyObjectOp : putObjectOp;
-    case 'DELETE':
-      return deleteObjectOp;
-    default:
-      throw methodNotAllowed();
-  }
-}
-
-function refuseUnsupported(r: S3Request): void {
-  const name = UNSUPPORTED.find((n) => r.query.has(n));
-  // versionId=null names the only version an unversioned bucket has.
-  if (name === 'versionId' && r.query.get('versionId') === 'null') return;
-  if (name !== undefined) throw notImplemented(`?${name}`);
-}
-
-function methodNotAllowed(): S3Error {
+function unrouted(method: string, resource: Resource, subs: readonly string[]): S3Error {
+  if (subs.length > 0) return notImplemented(`${method} ?${subs.join('&')} on a ${resource}`);
+  // POST on a bucket without a subresource is a browser-form upload (POST policy).
+  if (method === 'POST' && resource === 'bucket') return notImplemented('POST object uploads (browser forms)');
   return new S3Error(405, 'MethodNotAllowed', 'The specified method is not allowed against this resource.');
 }

@@ -16,6 +16,7 @@ import { abortAnswer } from '../exchange.js';
 import type { Logger } from '../logger.js';
 import { Collector } from './collector.js';
 import { Core } from './core.js';
+import { expectedOwnerRefusal } from './fail_closed.js';
 import type { Operation, Owner } from './operation.js';
 import type { S3Request } from './request.js';
 import { parseRequest, resourceOf, virtualHostBucket } from './request.js';
@@ -53,9 +54,10 @@ export interface S3Observer {
   readonly onDurableWait?: (ms: number) => void;
 }
 
-function routeOrError(r: S3Request): Operation | S3Error {
+/** The operation, or the error that answers the request once it is authenticated (fail_closed.ts). */
+function routeOrError(r: S3Request, ownerId: string): Operation | S3Error {
   try {
-    return routeOf(r);
+    return expectedOwnerRefusal(r.ex.req.headers, ownerId) ?? routeOf(r);
   } catch (err) {
     if (err instanceof S3Error) return err;
     throw err;
@@ -104,7 +106,7 @@ export class S3Front {
     let r: S3Request | undefined;
     try {
       r = parseRequest(ex, this.domains);
-      const routed = routeOrError(r);
+      const routed = routeOrError(r, this.owner.id);
       if (!(routed instanceof Error)) this.observer.onOperation?.(ex, routed.name);
       // Authentication first, as S3 does: an unsigned request learns nothing, not even a 405.
       const auth = verifyRequest({ method: r.method, rawPath: r.rawPath, rawQuery: r.rawQuery, rawHeaders: ex.req.rawHeaders }, (id) => this.options.credentials.get(id), this.core.now());

@@ -1,0 +1,98 @@
+// Fail closed: what S3 can ask for that this server does not do.
+//
+// Two lists, both checked before any operation runs (after authentication,
+// so an unsigned request learns nothing):
+//
+// 1. S3_SUBRESOURCES: every query parameter S3 treats as a subresource
+//    (it selects an operation, e.g. `PUT /b?versioning` is
+//    PutBucketVersioning, not CreateBucket). The route table (routes.ts)
+//    keys on the set of these a request carries; a set it has no row for
+//    answers 501 NotImplemented, never the operation without it.
+// 2. HEADER_RULES: request headers that ask for a guarantee we do not give
+//    (encryption, object lock, tagging, grants, public ACLs, website
+//    redirects, other storage classes, MFA delete, appends, directory-bucket
+//    conditions). Storing the object anyway would be a silent lie (an "SSE-C"
+//    object kept in plaintext and served without its key; a "locked" object
+//    that can be deleted), so such a request answers 501 before anything is
+//    read or stored, on every operation.
+//
+// Decisions (docs/S3.md, "Refused"): values that ask for exactly what the
+// server does are accepted: `x-amz-acl: private` and
+// `bucket-owner-full-control` (one owner: the bucket owner owns every
+// object), `x-amz-storage-class: STANDARD`, `x-amz-bucket-object-lock-enabled:
+// false`, `x-amz-object-ownership: BucketOwnerEnforced`, a tagging directive
+// (there are no tags to copy or replace). `x-amz-request-payer` is accepted
+// (nothing is billed) and `x-amz-checksum-mode` too (current SDKs send it on
+// every GET; the answer carries no checksum and the client sees none).
+// `x-amz-expected-bucket-owner` is honoured: any other owner is 403.
+// Query parameters S3 does not know are ignored, as S3 ignores them.
+import type { IncomingHttpHeaders } from 'node:http';
+import { accessDenied, notImplemented } from './s3_errors.js';
+import type { S3Error } from './s3_errors.js';
+
+/** Every S3 subresource (query parameter that names an operation), implemented or not. */
+export const S3_SUBRESOURCES: readonly string[] = [
+  'abac', 'accelerate', 'acl', 'analytics', 'attributes', 'cors', 'delete', 'encryption', 'intelligent-tiering',
+  'inventory', 'legal-hold', 'lifecycle', 'location', 'logging', 'metadataConfiguration', 'metadataTable', 'metrics',
+  'notification', 'object-lock', 'ownershipControls', 'partNumber', 'policy', 'policyStatus', 'publicAccessBlock',
+  'renameObject', 'replication', 'requestPayment', 'restore', 'retention', 'select', 'session', 'tagging', 'torrent',
+  'uploadId', 'uploads', 'versionId', 'versioning', 'versions', 'website',
+];
+
+interface HeaderRule {
+  /** Lower-case header name, or a prefix of names if `prefix`. */
+  readonly name: string;
+  readonly prefix?: boolean;
+  /** Values that ask only for what the server does (compared case-insensitively). */
+  readonly accepted?: readonly string[];
+  /** The guarantee the header asks for (the 501 message). */
+  readonly asks: string;
+}
+
+export const HEADER_RULES: readonly HeaderRule[] = [
+  { name: 'x-amz-server-side-encryption', prefix: true, asks: 'server-side encryption (SSE-S3, SSE-KMS, SSE-C)' },
+  { name: 'x-amz-copy-source-server-side-encryption', prefix: true, asks: 'server-side encryption of the copy source (SSE-C)' },
+  { name: 'x-amz-object-lock-', prefix: true, asks: 'object lock (retention, legal hold)' },
+  { name: 'x-amz-bucket-object-lock-enabled', accepted: ['false'], asks: 'object lock' },
+  { name: 'x-amz-bypass-governance-retention', asks: 'object lock' },
+  { name: 'x-amz-tagging', asks: 'object tagging' },
+  { name: 'x-amz-tagging-directive', accepted: ['COPY', 'REPLACE'], asks: 'object tagging' },
+  { name: 'x-amz-grant-', prefix: true, asks: 'access control grants' },
+  { name: 'x-amz-acl', accepted: ['private', 'bucket-owner-full-control'], asks: 'a canned ACL other than private' },
+  { name: 'x-amz-object-ownership', accepted: ['BucketOwnerEnforced'], asks: 'ACL-based object ownership' },
+  { name: 'x-amz-website-redirect-location', asks: 'website redirects' },
+  { name: 'x-amz-storage-class', accepted: ['STANDARD'], asks: 'a storage class other than STANDARD' },
+  { name: 'x-amz-mfa', asks: 'MFA delete' },
+  { name: 'x-amz-write-offset-bytes', asks: 'appending to an object' },
+  { name: 'x-amz-if-match-', prefix: true, asks: 'directory-bucket conditions (size, times)' },
+];
+
+/**
+ * The header check, an object so that a broken variant can replace it
+ * (testing/mutants/s3_mutants.ts).
+ */
+export class HeaderGuard {
+  /** The 501 for the first header asking for an unimplemented guarantee, or undefined. */
+  refusal(headers: IncomingHttpHeaders): S3Error | undefined {
+    for (const [name, value] of Object.entries(headers)) {
+      if (!name.startsWith('x-amz-')) continue;
+      const rule = HEADER_RULES.find((r) => (r.prefix === true ? name.startsWith(r.name) : name === r.name));
+      if (rule === undefined) continue;
+      const text = (Array.isArray(value) ? value.join(',') : (value ?? '')).trim().toLowerCase();
+      if (rule.accepted?.some((a) => a.toLowerCase() === text) === true) continue;
+      return notImplemented(`${name} (${rule.asks})`);
+    }
+    return undefined;
+  }
+}
+
+export const HEADER_GUARD = new HeaderGuard();
+
+/** x-amz-expected-bucket-owner / x-amz-source-expected-bucket-owner: this node has one owner. */
+export function expectedOwnerRefusal(headers: IncomingHttpHeaders, ownerId: string): S3Error | undefined {
+  for (const name of ['x-amz-expected-bucket-owner', 'x-amz-source-expected-bucket-owner']) {
+    const value = headers[name];
+    if (typeof value === 'string' && value.trim() !== ownerId) return accessDenied(`The bucket is not owned by ${value.trim()}`);
+  }
+  return undefined;
+}

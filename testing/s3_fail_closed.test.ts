@@ -1,0 +1,107 @@
+// Fail closed, against the real server (the S3 front over an in-memory
+// store, through node:http): every S3 subresource and every header asking
+// for an unimplemented guarantee answers 501 NotImplemented and changes
+// nothing (testing/s3_fail_closed.ts walks them), the cases of issue 12
+// ("Why" 4 and 5) one by one, and the walk catches the two broken variants
+// of testing/mutants/s3_mutants.ts by the violation each must cause.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { ShardServer } from '../src/server/index.js';
+import { createShardServer, silentLogger } from '../src/server/index.js';
+import { ModelStore } from './model.js';
+import type { S3Mutant } from './mutants/s3_mutants.js';
+import { subresourceFallsThrough, unimplementedHeaderIgnored } from './mutants/s3_mutants.js';
+import type { Violation } from './s3_fail_closed.js';
+import { prepareWalk, storeDigest, walkFailClosed } from './s3_fail_closed.js';
+import { ACCESS_KEY, SECRET_KEY } from './s3_harness.js';
+import { sendSigned } from './s3_wire.js';
+
+interface Served {
+  readonly port: number;
+  readonly model: ModelStore;
+  readonly server: ShardServer;
+}
+
+async function withServer<T>(run: (s: Served) => Promise<T>): Promise<T> {
+  const model = new ModelStore();
+  const server = createShardServer(model, { logger: silentLogger, s3: { credentials: new Map([[ACCESS_KEY, SECRET_KEY]]), sweepOnStart: false } });
+  const { port } = await server.listen(0, '127.0.0.1');
+  try {
+    await prepareWalk(port);
+    return await run({ port, model, server });
+  } finally {
+    await server.close();
+  }
+}
+
+/** The violations as the lines a report prints: `request: problem`. */
+function report(violations: readonly Violation[]): string {
+  return violations.map((v) => `${v.request}: ${v.problem}`).join('\n');
+}
+
+async function walkWith(mutant: S3Mutant | undefined): Promise<Violation[]> {
+  const restore = mutant?.install();
+  try {
+    return await withServer(({ port, model }) => walkFailClosed(port, model));
+  } finally {
+    restore?.();
+  }
+}
+
+void test('every S3 subresource and every unimplemented-guarantee header answers 501 and changes nothing', async () => {
+  // The walk sends ~600 signed requests; each must be 501 NotImplemented
+  // with the store's digest unchanged, and the accepted values (x-amz-acl:
+  // private, ...) must store.
+  const violations = await walkWith(undefined);
+  assert.deepEqual(violations, []);
+});
+
+void test('issue 12, Why 4 and 5: the requests that used to fall through or be ignored', async () => {
+  // Checks each reported case on the wire: the answer is 501 and what the
+  // request would have done did not happen (no bucket created or deleted,
+  // no object stored in plaintext, no "locked" object).
+  await withServer(async ({ port, model }) => {
+    const before = await storeDigest(model);
+    const cases = [
+      { method: 'PUT', path: '/fresh', query: { versioning: '' }, body: Buffer.alloc(0) },
+      { method: 'DELETE', path: '/walk-empty', query: { versioning: '' } },
+      { method: 'PUT', path: '/walk/ssec', headers: { 'x-amz-server-side-encryption-customer-algorithm': 'AES256', 'x-amz-server-side-encryption-customer-key': Buffer.alloc(32, 1).toString('base64') }, body: Buffer.from('secret') },
+      { method: 'PUT', path: '/walk/kms', headers: { 'x-amz-server-side-encryption': 'aws:kms' }, body: Buffer.from('secret') },
+      { method: 'PUT', path: '/walk/locked', headers: { 'x-amz-object-lock-mode': 'COMPLIANCE', 'x-amz-object-lock-retain-until-date': '2099-01-01T00:00:00Z' }, body: Buffer.from('keep') },
+      { method: 'PUT', path: '/walk/held', headers: { 'x-amz-object-lock-legal-hold': 'ON' }, body: Buffer.from('keep') },
+      { method: 'PUT', path: '/walk/tagged', headers: { 'x-amz-tagging': 'a=b' }, body: Buffer.from('x') },
+      { method: 'PUT', path: '/lockedbucket', headers: { 'x-amz-bucket-object-lock-enabled': 'true' }, body: Buffer.alloc(0) },
+    ];
+    for (const r of cases) {
+      const a = await sendSigned(port, r);
+      assert.deepEqual([a.status, a.code], [501, 'NotImplemented'], `${r.method} ${r.path}: ${a.body}`);
+    }
+    assert.equal(await storeDigest(model), before, 'a refused request changed the store');
+    assert.equal((await sendSigned(port, { method: 'HEAD', path: '/fresh' })).status, 404);
+    assert.equal((await sendSigned(port, { method: 'HEAD', path: '/walk-empty' })).status, 200);
+    assert.equal((await sendSigned(port, { method: 'GET', path: '/walk/ssec' })).code, 'NoSuchKey');
+  });
+});
+
+void test('the walk catches an unimplemented subresource falling through to the plain operation', async () => {
+  // Broken variant: the router sees only the subresources it implements,
+  // as before issue 12. DELETE ?versioning then deletes the empty bucket.
+  const violations = await walkWith(subresourceFallsThrough);
+  assert.match(report(violations), subresourceFallsThrough.expect);
+  const on = (request: string): string[] => violations.filter((v) => v.request === request).map((v) => v.problem);
+  // The walk goes subresource by subresource: DELETE ?versionId deleted the
+  // bucket first, so PUT ?versioning creates it again, and DELETE ?versioning
+  // deletes it again.
+  assert.deepEqual(on('DELETE /walk-empty?versionId=3HL4kqtJlcpXroDTDmJ-rmSpXd3dIbrHY'), ['answered 204, expected 501 NotImplemented', 'changed the store']);
+  assert.deepEqual(on('PUT /walk-empty?versioning='), ['answered 200, expected 501 NotImplemented', 'changed the store']);
+  assert.deepEqual(on('DELETE /walk-empty?versioning='), ['answered 204, expected 501 NotImplemented', 'changed the store']);
+});
+
+void test('the walk catches a header asking for SSE-C being accepted and ignored', async () => {
+  // Broken variant: no header is refused. A PUT with an SSE-C key is then
+  // stored (in plaintext), and the walk sees both the 200 and the change.
+  const violations = await walkWith(unimplementedHeaderIgnored);
+  assert.match(report(violations), unimplementedHeaderIgnored.expect);
+  const request = 'PUT /walk/new [x-amz-server-side-encryption-customer-algorithm: AES256]';
+  assert.deepEqual(violations.filter((v) => v.request === request).map((v) => v.problem), ['answered 200, expected 501 NotImplemented', 'changed the store']);
+});
