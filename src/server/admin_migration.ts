@@ -52,7 +52,7 @@ async function* prefixed(first: readonly Buffer[], rest: AsyncIterator<Buffer>):
 }
 
 export async function importHandler(admin: AdminApi, ex: Exchange): Promise<void> {
-  const report = await admin.importStream(requestBody(ex.req, ex.bytesIn));
+  const report = await admin.importStream(requestBody(ex));
   let error = report.error;
   try {
     await report.dependency.persisted();
