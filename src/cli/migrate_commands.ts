@@ -10,8 +10,8 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { KeyRange } from '../store/admin_types.js';
 import { decodePercent, encodeKey } from '../server/key_codec.js';
-import { parseFlags, readAll, request, stringFlag, targetHelp, targetOf, TARGET_OPTIONS } from './admin_target.js';
-import type { AdminOptionSpec, Flags, Target } from './admin_target.js';
+import { authHint, parseFlags, readAll, request, stringFlag, targetHelp, targetOf, TARGET_OPTIONS } from './admin_target.js';
+import type { AdminOptionSpec, Flags, ServerTarget, Target } from './admin_target.js';
 import type { CliIo, Command } from './command.js';
 import { formatBytes, formatRate, ProgressLine } from './progress.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from './usage_error.js';
@@ -90,10 +90,10 @@ export const exportCommand: Command = {
     }
     const out = stringFlag(flags, 'out');
     if (out === undefined) throw new UsageError('--out <file> is required (- for stdout)');
-    const target = targetOf(flags);
+    const target = targetOf(flags, io.env);
     const started = performance.now();
     const counter = { bytes: 0 };
-    const source = target.kind === 'url' ? await exportOnline(target.url, rangeQuery(flags)) : await exportOffline(target, rangeOf(flags));
+    const source = target.kind === 'url' ? await exportOnline(target, rangeQuery(flags)) : await exportOffline(target, rangeOf(flags));
     const progress = new ProgressLine(io.err);
     try {
       await pipeline(source.stream, counting(counter, progress, started, 'export'), out === '-' ? process.stdout : createWriteStream(out));
@@ -112,9 +112,9 @@ interface ExportSource {
   records(): number | undefined;
 }
 
-async function exportOnline(url: string, query: string): Promise<ExportSource> {
-  const answer = await request(`${url}/v1/admin/export${query === '' ? '' : `?${query}`}`, 'GET');
-  if (answer.status !== 200) throw new Error(`export: ${answer.status} ${await readAll(answer.body)}`);
+async function exportOnline(server: ServerTarget, query: string): Promise<ExportSource> {
+  const answer = await request(server, `/v1/admin/export${query === '' ? '' : `?${query}`}`, 'GET');
+  if (answer.status !== 200) throw new Error(`export: ${answer.status} ${await readAll(answer.body)}${authHint(server, answer.status)}`);
   return { stream: answer.body, close: () => Promise.resolve(), records: () => undefined };
 }
 
@@ -148,12 +148,12 @@ export const importCommand: Command = {
     }
     const input = stringFlag(flags, 'in');
     if (input === undefined) throw new UsageError('--in <file> is required (- for stdin)');
-    const target = targetOf(flags);
+    const target = targetOf(flags, io.env);
     const started = performance.now();
     const counter = { bytes: 0 };
     const progress = new ProgressLine(io.err);
     const body = (input === '-' ? process.stdin : createReadStream(input)).pipe(counting(counter, progress, started, 'import'));
-    const report = target.kind === 'url' ? await importOnline(target.url, body) : await importOffline(target, body);
+    const report = target.kind === 'url' ? await importOnline(target, body) : await importOffline(target, body);
     const ms = performance.now() - started;
     progress.finish(`import: ${formatBytes(counter.bytes)} read in ${(ms / 1000).toFixed(1)}s (${formatRate(counter.bytes, ms)})`);
     io.out(JSON.stringify(report, null, 2));
@@ -163,14 +163,14 @@ export const importCommand: Command = {
   },
 };
 
-async function importOnline(url: string, body: Readable): Promise<unknown> {
-  const answer = await request(`${url}/v1/admin/import`, 'POST', body);
+async function importOnline(server: ServerTarget, body: Readable): Promise<unknown> {
+  const answer = await request(server, '/v1/admin/import', 'POST', body);
   const text = await readAll(answer.body);
   try {
     return JSON.parse(text) as unknown;
   } catch (err: unknown) {
     void err; // not JSON: show the answer as it came
-    return { complete: false, status: answer.status, answer: text };
+    return { complete: false, status: answer.status, answer: text + authHint(server, answer.status) };
   }
 }
 
