@@ -48,9 +48,13 @@ function toBuffer(data: SourceData): Buffer {
   return Buffer.from(data.buffer, data.byteOffset, data.byteLength);
 }
 
-export function testSigner(keys: { accessKeyId: string; secretAccessKey: string } = { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET_KEY }): SignatureV4 {
+/** applyChecksum false: no x-amz-content-sha256 header, the body's hash is signed (as curl --aws-sigv4 does). */
+export function testSigner(
+  keys: { accessKeyId: string; secretAccessKey: string } = { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET_KEY },
+  options: { applyChecksum?: boolean } = {},
+): SignatureV4 {
   // uriEscapePath false: S3's rule (the path encoded once), which the node's verifier follows for every API.
-  return new SignatureV4({ service: 's3', region: 'us-east-1', credentials: keys, sha256: NodeSha256, uriEscapePath: false });
+  return new SignatureV4({ service: 's3', region: 'us-east-1', credentials: keys, sha256: NodeSha256, uriEscapePath: false, ...options });
 }
 
 export type SmithyRequest = Parameters<SignatureV4['sign']>[0];
