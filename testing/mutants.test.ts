@@ -14,6 +14,9 @@ import { CONTROL_MUTANTS, listSkipsKeys } from './mutants/control_mutants.js';
 import { checkListingStability } from './list_stability.js';
 import { checkNodeConformance, reportNode } from './node_conformance.js';
 import { checkNodeCrash, reportNodeCrash } from './node_crash.js';
+import { nativeAuthSkipped, unsignedHeaderHonored } from './mutants/auth_mutants.js';
+import { compareWithSmithy } from './sigv4_compare.js';
+import { unsignedDoorsOpen, UNSIGNED_DOORS } from './auth_checks.js';
 
 const BUDGET_SEQUENCES = 1500;
 
@@ -97,4 +100,34 @@ test(`the listing stability check catches mutant ${listSkipsKeys.name}`, async (
   }
   assert.equal(details.failed, true, 'a listing that skips keys survived the stability check');
   console.log(`# ${listSkipsKeys.name}: caught by the listing stability check after ${details.numRuns} schedules: ${String(details.errorInstance)}`);
+});
+
+// The doors' broken variants (testing/mutants/auth_mutants.ts), each caught
+// by the failure it must cause: the smithy comparison reports an unsigned
+// x-amz-* header accepted; the doors check reports a door open without a
+// signature.
+void test('auth check catches mutant sigv4-unsigned-header-honored: the smithy comparison sees an unsigned x-amz-* header accepted', async () => {
+  const restore = unsignedHeaderHonored.install();
+  let details: Awaited<ReturnType<typeof compareWithSmithy>>;
+  try {
+    details = await compareWithSmithy({ seed: 1204, numRuns: 2000 });
+  } finally {
+    restore();
+  }
+  assert.equal(details.failed, true, 'survived 2000 requests');
+  assert.match(String(details.errorInstance), /verdict mismatch: expected refuse AccessDenied, got accept/);
+  assert.equal((await compareWithSmithy({ seed: 1204, numRuns: 200 })).failed, false, 'restored, the comparison passes');
+});
+
+void test('auth check catches mutant native-auth-skipped: unsigned requests reach the native API and the control plane', async () => {
+  assert.deepEqual(await unsignedDoorsOpen(), [], 'without the mutant every door answers 401');
+  const restore = nativeAuthSkipped.install();
+  let open: string[];
+  try {
+    open = await unsignedDoorsOpen();
+  } finally {
+    restore();
+  }
+  assert.ok(open.some((d) => d === 'PUT /v1/shards/k answered 201'), open.join('; '));
+  assert.equal(open.length, UNSIGNED_DOORS.length, open.join('; '));
 });

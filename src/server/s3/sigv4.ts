@@ -201,10 +201,14 @@ function parsePresigned(pairs: ReadonlyArray<readonly [string, string]>, headers
   }
   if (startMs - nowMs > MAX_SKEW_MS) throw accessDenied('Request is not valid yet');
   if (nowMs > startMs + expiresS * 1000) throw accessDenied('Request has expired');
-  const payloadHash = pairs.find(([n]) => n === 'X-Amz-Content-Sha256')?.[1] ?? headers.get('x-amz-content-sha256')?.[0] ?? 'UNSIGNED-PAYLOAD';
+  // The payload hash: from the query (SDKs hoist x-amz-content-sha256 there, in either case), or from a
+  // header only if that header is signed; never from an unsigned header a holder of the URL added.
+  const signedHeaders = splitSignedHeaders(get('X-Amz-SignedHeaders'));
+  const fromHeader = signedHeaders.includes('x-amz-content-sha256') ? headers.get('x-amz-content-sha256')?.[0] : undefined;
+  const payloadHash = pairs.find(([n]) => n.toLowerCase() === 'x-amz-content-sha256')?.[1] ?? fromHeader ?? 'UNSIGNED-PAYLOAD';
   return {
     ...parseCredential(get('X-Amz-Credential'), amzDate),
-    signedHeaders: splitSignedHeaders(get('X-Amz-SignedHeaders')),
+    signedHeaders,
     signature: get('X-Amz-Signature'),
     amzDate,
     payloadHash,
