@@ -211,7 +211,10 @@ async function realValues(rng: Rng): Promise<RealValues> {
     values.push({ sizeBytes: chunkCount * chunkBytes, chunks });
   }
   await Dependency.all(durable).persisted();
-  const index = new LsmIndex(new ChunkStream(store, ExtentOwner.Index), { maxBlockBytes: 256 });
+  const primary = new ChunkStream(store, ExtentOwner.Index);
+  const mirror = new ChunkStream(store, ExtentOwner.Index);
+  primary.pairWith(mirror);
+  const index = new LsmIndex({ primary, mirror }, { maxBlockBytes: 256 });
   const runs: RunDescriptor[] = [];
   for (let seq = 1; seq <= 2; seq++) {
     const keys = Array.from({ length: 40 }, (_, i) => Buffer.from(`key-${seq}-${String(i).padStart(3, '0')}`));

@@ -123,10 +123,12 @@ test('both copies damaged: open refuses and names it, fsck reports it, repair sa
   try {
     flip(a.path, victimByte(a, 0));
     flip(a.path, victimByte(a, 1));
-    await assert.rejects(
-      (async () => openDiskStore(await FileDisk.open(a.path)))(),
-      /metadata log damaged: record \d+ is unreadable in both copies.*shardstore repair/s,
-    );
+    const file = await FileDisk.open(a.path);
+    try {
+      await assert.rejects(openDiskStore(file), /metadata log damaged: record \d+ is unreadable in both copies.*shardstore repair/s);
+    } finally {
+      await file.close(); // the refused open leaves the file (and its lock) to its opener
+    }
     const fsck = capture();
     assert.equal(await runCli(['fsck', '--path', a.path], fsck), 1);
     assert.match(fsck.text(), /recovery failed: metadata log damaged/);

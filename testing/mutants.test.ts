@@ -12,6 +12,9 @@ import { ENGINE_MUTANTS, indexIgnoresTombstones } from './mutants/engine_mutants
 import type { Mutant } from './mutants/mutant.js';
 import { CONTROL_MUTANTS, listSkipsKeys } from './mutants/control_mutants.js';
 import { checkListingStability } from './list_stability.js';
+import { lockNotTaken, toolWrites } from './mutants/access_mutants.js';
+import { checkRunMirrors } from './mirror_check.js';
+import { MIRROR_MUTANTS } from './mutants/mirror_mutants.js';
 import { checkNodeConformance, reportNode } from './node_conformance.js';
 import { checkNodeCrash, reportNodeCrash } from './node_crash.js';
 import { nativeAuthSkipped, unsignedHeaderHonored } from './mutants/auth_mutants.js';
@@ -39,6 +42,7 @@ for (const mutant of [...ENGINE_MUTANTS, ...CRASH_MUTANTS, ...FAULT_MUTANTS].fil
     }
     const ms = Math.round(performance.now() - started);
     assert.equal(details.failed, true, `${mutant.name} survived ${BUDGET_SEQUENCES} sequences`);
+    if (mutant.expect !== undefined) assert.match(reportConformance(details), mutant.expect, `${mutant.name} was caught, but not by the failure it must cause`);
     console.log(`# ${mutant.name}: caught after ${details.numRuns} sequences, ${ms} ms \n# ${reportConformance(details).split('\n').slice(1, 2).join('')}`);
   });
 }
@@ -131,3 +135,45 @@ void test('auth check catches mutant native-auth-skipped: unsigned requests reac
   assert.ok(open.some((d) => d === 'PUT /v1/shards/k answered 201'), open.join('; '));
   assert.equal(open.length, UNSIGNED_DOORS.length, open.join('; '));
 });
+
+// Exclusive access and read-only tools (testing/access_check.ts): each
+// broken variant must be caught by the node check through the property it
+// breaks, named in the failure, not by any failure.
+const ACCESS_CASES = [
+  { mutant: lockNotTaken, failure: /secondOpen\(disk \d by another (server|tool)\): threw AccessViolation: second opener \(pid \d+, .*\) of disk \d was not refused while the node \(pid \d+\) holds it/ },
+  { mutant: toolWrites, failure: /(offlineTools\(after a (clean|dirty) stop\)|secondOpen\(disk \d by another tool\)): threw AccessViolation: offline tool \w+ changed disk \d's image \(\d+ write\(s\), \d+ bytes\)/ },
+];
+
+for (const { mutant, failure } of ACCESS_CASES) {
+  test(`node check catches mutant ${mutant.name} by its own property (${mutant.bugClass})`, async () => {
+    const restore = mutant.install();
+    const started = performance.now();
+    let details;
+    try {
+      details = await checkNodeConformance({ seed: 7, numRuns: CONTROL_BUDGET_SEQUENCES, shrink: false });
+    } finally {
+      restore();
+    }
+    const report = reportNode(details);
+    assert.equal(details.failed, true, `${mutant.name} survived ${CONTROL_BUDGET_SEQUENCES} sequences`);
+    assert.match(report, failure);
+    console.log(`# ${mutant.name}: caught after ${details.numRuns} sequences, ${Math.round(performance.now() - started)} ms\n# ${report.split('\n')[1] ?? ''}`);
+  });
+}
+
+// The redundant-runs mutants (testing/mutants/mirror_mutants.ts): each must
+// make the redundant-runs check report the failure it names, not just any.
+for (const mutant of MIRROR_MUTANTS) {
+  test(`the redundant-runs check catches mutant ${mutant.name} by ${String(mutant.failure)}`, async () => {
+    const restore = mutant.install();
+    let failures: string[];
+    try {
+      failures = (await checkRunMirrors({ seed: 'a' })).failures;
+    } finally {
+      restore();
+    }
+    const caught = failures.find((f) => mutant.failure.test(f));
+    assert.ok(caught !== undefined, `${mutant.name} not caught by ${String(mutant.failure)}; failures: ${failures.slice(0, 5).join(' | ')}`);
+    console.log(`# ${mutant.name}: ${failures.length} failures, e.g. ${caught}`);
+  });
+}

@@ -111,10 +111,11 @@ void test('percent-encoded keys decode to their exact bytes', async () => {
   // malformed escapes are a 400, by comparing with the keys the model holds.
   const model = new ModelStore();
   await withServer(model, async ({ base }) => {
-    const binary = Buffer.from([0x00, 0xff, 0x2f, 0x20, 0x25, 0x3f, 0x23, 0x80]);
+    // (A key may not start with 0x00, the S3 front's range: testing/http_namespace.test.ts.)
+    const binary = Buffer.from([0x01, 0x00, 0xff, 0x2f, 0x20, 0x25, 0x3f, 0x23, 0x80]);
     assert.equal((await put(base, encodeKey(binary), 'bin')).status, 201);
     assert.deepEqual(await model.get(binary), Buffer.from('bin'));
-    assert.equal(await (await signedFetch(`${base}/v1/shards/%00%Ff%2F%20%25%3F%23%80`)).text(), 'bin');
+    assert.equal(await (await signedFetch(`${base}/v1/shards/%01%00%Ff%2F%20%25%3F%23%80`)).text(), 'bin');
 
     assert.equal((await put(base, 'dir/sub/file+1', 'nested')).status, 201);
     assert.deepEqual(await model.get(Buffer.from('dir/sub/file+1')), Buffer.from('nested'));
@@ -122,7 +123,7 @@ void test('percent-encoded keys decode to their exact bytes', async () => {
     const listing = (await (await signedFetch(`${base}/v1/shards`)).json()) as { shards: Array<{ key: string }> };
     assert.deepEqual(
       listing.shards.map((s) => s.key),
-      ['%00%FF%2F%20%25%3F%23%80', 'dir%2Fsub%2Ffile%2B1'],
+      ['%01%00%FF%2F%20%25%3F%23%80', 'dir%2Fsub%2Ffile%2B1'],
     );
 
     const malformed = await signedFetch(`${base}/v1/shards/bad%zz`);

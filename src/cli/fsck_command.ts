@@ -2,7 +2,7 @@
 // both checkpoint slots, metadata log replay, extent table, index runs, and
 // every chunk's checksum (store/fsck.ts). Exit 0: clean; 1: problems found;
 // 2: usage. Warnings (a checkpoint slot recovery did not need) do not fail.
-import { encodeKey } from '../server/key_codec.js';
+import { damagedJson, damagedLabel } from '../server/admin_json.js';
 import type { FsckDiskReport } from '../store/fsck.js';
 import { parseFlags, offlineTargetHelp, targetOf, OFFLINE_TARGET_OPTIONS } from './admin_target.js';
 import type { AdminOptionSpec } from './admin_target.js';
@@ -16,11 +16,13 @@ export function fsckHelp(): string {
   return [
     'Usage: shardstore fsck (--data-dir <dir> [--disks <n>] | --path <file>...) [--json]',
     '',
-    'Check the data files offline (stop the server first): the label, both checkpoint slots',
+    'Check the data files offline (refused while a server runs on them): the label, both checkpoint slots',
     '(which are valid and their sequences), the metadata log replay, the extent table (owners,',
     'write pointers, every chunk the index names below its write pointer), every index run, and',
-    'every chunk checksum. Damaged shards are listed by key (percent-encoded).',
-    'Opening a file runs recovery, as the server does at start.',
+    'every chunk checksum. Damaged shards are listed by key (percent-encoded; a shard of the',
+    'S3 front by its bucket/key and record type).',
+    'Each file is opened read-only and recovered in memory, as the server does at start:',
+    'fsck never writes to the data files.',
     '',
     'Options:',
     ...offlineTargetHelp(),
@@ -61,7 +63,7 @@ export const fsckCommand: Command = {
 };
 
 function reportJson(r: FsckDiskReport): Record<string, unknown> {
-  return { ...r, damaged: r.damaged.map((d) => ({ ...d, key: encodeKey(d.key) })) };
+  return { ...r, damaged: r.damaged.map(damagedJson) };
 }
 
 function printDisk(r: FsckDiskReport, io: CliIo): void {
@@ -82,6 +84,6 @@ function printDisk(r: FsckDiskReport, io: CliIo): void {
   for (const w of r.warnings) io.out(`  warning     ${w}`);
   for (const p of r.problems) io.out(`  PROBLEM     ${p}`);
   if (r.problemCount > r.problems.length) io.out(`  PROBLEM     ... and ${r.problemCount - r.problems.length} more`);
-  for (const d of r.damaged) io.out(`  DAMAGED     shard key=${encodeKey(d.key)}  ${d.problem}  (extent ${d.extent} offset ${d.offset}: ${d.message})`);
+  for (const d of r.damaged) io.out(`  DAMAGED     shard ${damagedLabel(damagedJson(d))}  ${d.problem}  (extent ${d.extent} offset ${d.offset}: ${d.message})`);
   for (const d of r.indexDamage) io.out(`  DAMAGED     index run ${d.run}  ${d.problem}  (extent ${d.extent} offset ${d.offset}: ${d.message})`);
 }

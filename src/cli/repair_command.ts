@@ -57,6 +57,7 @@ export const repairCommand: Command = {
     const outcomes: DiskOutcome[] = [];
     for (const [disk, path] of target.paths.entries()) {
       try {
+        // Repair writes: it takes the file exclusively, as a server does.
         const file = await FileDisk.open(path);
         outcomes.push({ disk, path, report: await salvageDiskStore(file, disk) });
       } catch (err: unknown) {

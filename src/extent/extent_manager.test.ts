@@ -87,15 +87,17 @@ void test('allocate: skips superblock extents, round-robin, owners tracked', () 
 });
 
 void test('NoSpaceError: the reserve is kept for callers that may use it, in order', () => {
-  // Foreground stops at the reserve (4 here); reclamation may go down to 3
-  // free extents, index work to 2, and only a log roll takes the last two
-  // (the log and its mirror).
-  const { extents } = setup(4);
-  for (let i = 0; i < 2; i++) extents.allocate(ExtentOwner.Data);
+  // Foreground stops at the reserve (5 here); reclamation may go down to 4
+  // free extents, index work to 2 (two extents: the primary and mirror
+  // streams of the runs), and only a log roll takes the last two (the log
+  // and its mirror).
+  const { extents } = setup(5);
+  extents.allocate(ExtentOwner.Data);
   assert.throws(() => extents.allocate(ExtentOwner.Data), NoSpaceError);
-  assert.equal(extents.countFree(), 4); // refused without taking anything
+  assert.equal(extents.countFree(), 5); // refused without taking anything
   extents.allocate(ExtentOwner.Data, { reserve: 'reclaim' });
   assert.throws(() => extents.allocate(ExtentOwner.Data, { reserve: 'reclaim' }), NoSpaceError);
+  extents.allocate(ExtentOwner.Index, { reserve: 'index' });
   extents.allocate(ExtentOwner.Index, { reserve: 'index' });
   assert.throws(() => extents.allocate(ExtentOwner.Index, { reserve: 'index' }), NoSpaceError);
   extents.allocate(ExtentOwner.Meta, { reserve: 'log' });

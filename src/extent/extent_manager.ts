@@ -47,15 +47,18 @@ interface ExtentState {
 
 /**
  * Who may take the last free extents. Foreground puts stop at the reserve;
- * reclamation may go down to 3 free extents, index flushes and compaction
+ * reclamation may go down to 4 free extents, index flushes and compaction
  * to 2, and a metadata log roll may take the last two (the log and its
- * mirror). So reclamation can always make progress, and a log roll (which
- * also writes the memtable out) is never starved by the work that frees
- * space.
+ * mirror). Index work may need two extents at once (every run is written
+ * twice, through two streams that never share an extent, and both fill at
+ * the same pace), so reclamation leaves four: two for index work and the
+ * last two for a log roll. So reclamation can always make progress, and a
+ * log roll (which also writes the memtable out) is never starved by the
+ * work that frees space.
  */
 export type ReserveClass = 'foreground' | 'reclaim' | 'index' | 'log';
 
-const RESERVE_FLOOR: Record<Exclude<ReserveClass, 'foreground'>, number> = { reclaim: 3, index: 2, log: 0 };
+const RESERVE_FLOOR: Record<Exclude<ReserveClass, 'foreground'>, number> = { reclaim: 4, index: 2, log: 0 };
 
 export interface AllocateOptions {
   readonly reserve?: ReserveClass;

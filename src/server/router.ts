@@ -25,6 +25,7 @@ import { ADMIN_PREFIX, adminRoute } from './admin_router.js';
 import type { HostCheck } from './browser_guard.js';
 import { refuseBrowserRequest } from './browser_guard.js';
 import type { NodeAuth } from './node_auth.js';
+import { reservedKeys } from './reserved_keys.js';
 import { deleteShard, getShard, headShard, putShard } from './shard_handlers.js';
 
 export const SHARDS_PATH = '/v1/shards';
@@ -74,7 +75,7 @@ const metrics: Handler = (ctx, ex) => {
 
 function withKey(fn: (api: ShardApi, ex: Exchange, key: Buffer, onDurableWait: (ms: number) => void) => Promise<void>): Handler {
   return (ctx, ex, target) =>
-    fn(ctx.api, ex, decodeKey(target.path.slice(SHARD_PREFIX.length)), (ms) => ctx.metrics.observeDurableWait(ms));
+    fn(ctx.api, ex, decodeNativeKey(target.path.slice(SHARD_PREFIX.length), 'key'), (ms) => ctx.metrics.observeDurableWait(ms));
 }
 
 const HEALTH_ROUTE: MethodTable = new Map([
@@ -151,6 +152,13 @@ export function decodeKey(encoded: string): Buffer {
   if (encoded.length > 3 * MAX_KEY_BYTES) throw keyLengthError(`more than ${MAX_KEY_BYTES}`);
   const key = decodePercent(encoded);
   if (key.length < 1 || key.length > MAX_KEY_BYTES) throw keyLengthError(String(key.length));
+  return key;
+}
+
+/** decodeKey, and refused (400 ReservedKey) if the key is in the S3 front's reserved range (reserved_keys.ts). */
+export function decodeNativeKey(encoded: string, what: string): Buffer {
+  const key = decodeKey(encoded);
+  reservedKeys.refuse(key, what);
   return key;
 }
 

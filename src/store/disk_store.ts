@@ -12,7 +12,12 @@
 // Life of a get: the commit log's overlay (staged or committing), then the
 // index (memtable, runs newest first); then the data chunks, each verified
 // and checked to belong to the key.
-import { ClosedError, InvalidArgumentError, NoSpaceError, NotFoundError } from '../base/index.js';
+//
+// Read-only (options.readOnly, the offline tools that only look): reads as
+// above; every call that would write (put, delete, flush, checkpoint,
+// compact, reclaim) throws ReadOnlyError, no background work runs, and
+// close does not commit (a commit of nothing still appends a record).
+import { ClosedError, InvalidArgumentError, NoSpaceError, NotFoundError, ReadOnlyError } from '../base/index.js';
 import { ChunkStream } from '../chunk/index.js';
 import type { ChunkStore } from '../chunk/index.js';
 import { Dependency } from '../dependency/index.js';
@@ -48,6 +53,8 @@ export interface DiskStoreParts {
   readonly chunks: ChunkStore;
   readonly index: LsmIndex;
   readonly indexStream: ChunkStream;
+  /** Where the mirror copy of every run goes (paired with indexStream: never its open extent). */
+  readonly indexMirrorStream: ChunkStream;
   readonly superblock: Superblock;
   readonly state: CommitLogState;
   /** What open found of the redundant metadata, and what it repaired. */
@@ -130,6 +137,7 @@ export class DiskStore implements ShardApi {
   /** Reclaim data extents now (the control-plane call); returns how many were reset. */
   async reclaim(options: ReclaimOptions = {}): Promise<number> {
     this.checkOpen();
+    this.checkWritable();
     return this.reclaimer.reclaim(options);
   }
 
@@ -165,6 +173,7 @@ export class DiskStore implements ShardApi {
 
   async put(key: Buffer, value: ValueSource): Promise<Dependency> {
     this.checkOpen();
+    this.checkWritable();
     checkKey(key);
     this.log.throwIfFailed();
     const writer = new ValueWriter(this.dataStream, key, this.maxChunkDataBytes(key), this.options.streamWindowChunks);
@@ -233,6 +242,7 @@ export class DiskStore implements ShardApi {
 
   async delete(key: Buffer): Promise<Dependency> {
     this.checkOpen();
+    this.checkWritable();
     checkKey(key);
     const k = keyString(key);
     for (;;) {
@@ -260,18 +270,21 @@ export class DiskStore implements ShardApi {
 
   async flush(): Promise<void> {
     this.checkOpen();
+    this.checkWritable();
     await this.log.flushIndex();
   }
 
   /** Write a checkpoint now (the next open replays an empty log). */
   async checkpoint(): Promise<void> {
     this.checkOpen();
+    this.checkWritable();
     await this.log.checkpoint();
   }
 
   /** Merge runs until no level holds fanIn runs, then free index extents no run uses. */
   async compact(): Promise<void> {
     this.checkOpen();
+    this.checkWritable();
     const index = this.parts.index;
     for (;;) {
       const job = index.pickCompaction();
@@ -295,17 +308,19 @@ export class DiskStore implements ShardApi {
 
   /**
    * Reset index extents that hold no chunk of a live run, of a run some
-   * reader still uses, or of a run being written. The reset rides on the
+   * reader still uses, or of a run being written (either copy: the live
+   * map counts mirrors, and neither stream's open extent goes). The reset rides on the
    * next commit record; the extent is reused once that is durable.
    */
   reclaimIndexExtents(): number {
+    this.checkWritable();
     const extents = this.parts.extents;
     if (this.parts.index.compactionsWriting > 0) return 0;
     const live = this.parts.index.liveIndexBytesByExtent();
-    const open = this.parts.indexStream.openExtent;
+    const open = [this.parts.indexStream.openExtent, this.parts.indexMirrorStream.openExtent];
     let n = 0;
     for (const e of extents.extentsOwnedBy(ExtentOwner.Index)) {
-      if ((live.get(e) ?? 0) > 0 || e === open || extents.durableWritePointer(e) !== extents.writePointer(e)) continue;
+      if ((live.get(e) ?? 0) > 0 || open.includes(e) || extents.durableWritePointer(e) !== extents.writePointer(e)) continue;
       extents.reset(e, this.log.nextCycle());
       n++;
     }
@@ -319,7 +334,7 @@ export class DiskStore implements ShardApi {
     this.liveRebuild.cancel();
     await this.liveRebuild.settled();
     await this.background.stop();
-    if (this.log.failed === undefined) await this.log.drain();
+    if (this.log.failed === undefined && !this.options.readOnly) await this.log.drain();
     this.closed = true;
     await this.parts.io.idle();
     await this.parts.disk.close();
@@ -387,6 +402,15 @@ export class DiskStore implements ShardApi {
 
   checkOpen(): void {
     if (this.closed) throw new ClosedError('store is closed');
+  }
+
+  /** True if opened for looking only (the offline tools). */
+  get readOnly(): boolean {
+    return this.options.readOnly;
+  }
+
+  private checkWritable(): void {
+    if (this.options.readOnly) throw new ReadOnlyError('store is open read-only (an offline tool that only looks): nothing is written');
   }
 }
 

@@ -1,6 +1,9 @@
 // fsck: an offline check of one data file, metadata first, then every chunk.
 //
-// Strategy, per disk (the node must not be running on the file):
+// Strategy, per disk. fsck never writes: the file is opened read-only and
+// recovery runs in memory (openDiskStore with readOnly), and it holds the
+// disk's lock like any opener, so on a file a server uses it is refused at
+// once (LockedError, thrown, not reported as a problem).
 // 1. Read both copies of the label; without one nothing else can be found
 //    (stop there). A damaged copy is a problem (open rewrites it).
 // 2. Read and decode every copy of both checkpoint slots on its own, so each
@@ -20,14 +23,22 @@
 //    extent below its write pointer.
 // 6. The scrub pass (scrub.ts) reads back and verifies every index and data
 //    chunk, naming damaged shards by key.
+// 7. Both copies of every run (checkRunCopies): each copy's index loads,
+//    each block reads back in both copies and the two are byte for byte the
+//    same, and no extent holds both copies of a chunk. A damaged copy is a
+//    problem although reads are served by the other: the redundancy is gone
+//    until the run is rewritten (a compaction), and the user must know.
 //
 // Warnings, not problems: an invalid older checkpoint slot (recovery does
 // not need it, a torn checkpoint write after a crash leaves exactly that,
 // and the next checkpoint overwrites it), and a torn last log record in one
 // copy. A damaged copy of anything recovery needs is a problem, although
 // recovery reads the other copy: one more fault there would lose data, so
-// the operator must know (the next open of the server repairs it).
-import { CorruptionError } from '../base/index.js';
+// the operator must know (the next open of the server repairs it, for the
+// label, checkpoint and log; a run's copy is rewritten by its next
+// compaction).
+import { CorruptionError, IoError, LockedError } from '../base/index.js';
+import { ChunkKind } from '../chunk/index.js';
 import type { Locator } from '../chunk/index.js';
 import type { Disk } from '../disk/index.js';
 import { FileDisk } from '../disk/index.js';
@@ -103,16 +114,34 @@ export async function fsckNode(paths: readonly string[], options: FsckOptions = 
   return reports;
 }
 
-/** Check one data file. Never throws for what it finds on the disk; IO errors opening the file are problems too. */
+/**
+ * Check one data file, read-only. Never throws for what it finds on the
+ * disk; IO errors opening the file are problems too. Throws LockedError if
+ * another process holds the file (a running server).
+ */
 export async function fsckDisk(path: string, disk: number, options: FsckOptions = {}): Promise<FsckDiskReport> {
-  const r: FsckDiskReport = { disk, path, slots: [], runs: 0, shards: 0, dataChunks: 0, indexChunks: 0, bytesVerified: 0, problems: [], problemCount: 0, warnings: [], damaged: [], indexDamage: [] };
   let file: Disk;
   try {
-    file = await FileDisk.open(path);
+    file = await FileDisk.open(path, { readOnly: true });
   } catch (err: unknown) {
+    if (err instanceof LockedError) throw err;
+    const r = emptyReport(disk, path);
     problem(r, `cannot open ${path}: ${messageOf(err)}`);
     return r;
   }
+  return fsckOpenDisk(file, disk, path, options);
+}
+
+function emptyReport(disk: number, path: string): FsckDiskReport {
+  return { disk, path, slots: [], runs: 0, shards: 0, dataChunks: 0, indexChunks: 0, bytesVerified: 0, problems: [], problemCount: 0, warnings: [], damaged: [], indexDamage: [] };
+}
+
+/**
+ * Check a disk the caller opened (and holds): reads only, closes `file`.
+ * `path` names it in the report.
+ */
+export async function fsckOpenDisk(file: Disk, disk: number, path: string, options: FsckOptions = {}): Promise<FsckDiskReport> {
+  const r = emptyReport(disk, path);
   let store: DiskStore | undefined;
   try {
     const label = await readLabel(file, r);
@@ -130,6 +159,7 @@ export async function fsckDisk(path: string, disk: number, options: FsckOptions 
     checkLogCopies(store, r);
     checkExtentTable(store, r);
     await checkLocators(store, r);
+    await checkRunCopies(store, r);
     await scrub(store, r, options);
   } finally {
     // fsck never writes: a clean close would commit a (empty) cycle, so the
@@ -270,6 +300,49 @@ async function checkLocators(store: DiskStore, r: FsckDiskReport): Promise<void>
     const last = page.at(-1);
     if (page.length < KEYS_PER_PAGE || last === undefined) return;
     from = Buffer.concat([last.key, Buffer.alloc(1)]);
+  }
+}
+
+/** Step 7: both copies of every run load, agree, and never share an extent for one chunk. */
+async function checkRunCopies(store: DiskStore, r: FsckDiskReport): Promise<void> {
+  const index = store.parts.index;
+  const at = (l: Locator): string => `${l.extent}:${l.offset}+${l.length}`;
+  for (const run of index.runs()) {
+    let copies;
+    try {
+      copies = await index.copyChunksOf(run);
+    } catch (err: unknown) {
+      problem(r, `run ${run.id}: no copy of its index loads: ${messageOf(err)}`);
+      continue;
+    }
+    const [primary, mirror] = copies;
+    if (primary === undefined || mirror === undefined) throw new CorruptionError(`run ${run.id}: ${copies.length} copies listed`);
+    for (const c of copies) {
+      if (c.error !== undefined) problem(r, `run ${run.id}: ${c.copy} copy damaged, its index (root at ${at(c.root)}) does not load: ${messageOf(c.error)}`);
+    }
+    if (primary.error !== undefined || mirror.error !== undefined) continue;
+    primary.chunks.forEach((p, k) => {
+      const m = mirror.chunks[k];
+      if (m !== undefined && m.extent === p.extent) problem(r, `run ${run.id}: both copies of chunk ${k} in extent ${p.extent}`);
+    });
+    for (const [i, p] of primary.blocks.entries()) {
+      const m = mirror.blocks[i];
+      if (m === undefined) continue;
+      const [a, b] = await Promise.all([readCopy(store, p), readCopy(store, m)]);
+      if (typeof a === 'string') problem(r, `run ${run.id} block ${i}: primary copy at ${at(p)} damaged: ${a}`);
+      if (typeof b === 'string') problem(r, `run ${run.id} block ${i}: mirror copy at ${at(m)} damaged: ${b}`);
+      if (Buffer.isBuffer(a) && Buffer.isBuffer(b) && !a.equals(b)) problem(r, `run ${run.id} block ${i}: the copies at ${at(p)} and ${at(m)} disagree`);
+    }
+  }
+}
+
+/** A run block's payload, or why it does not read. */
+async function readCopy(store: DiskStore, loc: Locator): Promise<Buffer | string> {
+  try {
+    return await store.parts.chunks.read(loc, ChunkKind.RunBlock);
+  } catch (err: unknown) {
+    if (err instanceof CorruptionError || err instanceof IoError) return messageOf(err);
+    throw err;
   }
 }
 

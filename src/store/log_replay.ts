@@ -82,6 +82,19 @@ export interface ReplayOptions {
 }
 
 /**
+ * The replay of one store's log, as an object open uses: the seam where a
+ * test puts a broken variant of replay (testing/mutants), since src/ has
+ * no test hooks.
+ */
+export class LogReader {
+  constructor(private readonly extents: ExtentManager) {}
+
+  replay(logExtents: readonly [number, number], firstSeq: number, options: ReplayOptions = {}): Promise<LogReplay> {
+    return replayLog(this.extents, logExtents, firstSeq, options);
+  }
+}
+
+/**
  * Read both copies of the log from `firstSeq` on. Throws LogDamageError
  * when a record is lost in both copies with a valid record after it (unless
  * salvaging).

@@ -20,6 +20,9 @@
 // recount of live bytes, which a walk of the whole index does in the
 // background once open has returned (live_rebuild.ts; why that is safe and
 // exact: docs/ARCHITECTURE.md, life of a recovery).
+//
+// Read-only (options.readOnly): the same recovery, in memory only; the IO
+// scheduler refuses writes, so nothing here or later can change the disk.
 import { CorruptionError, CryptoRandom } from '../base/index.js';
 import type { RandomSource } from '../base/index.js';
 import { BufferCache, ChunkStore, ChunkStream } from '../chunk/index.js';
@@ -33,7 +36,7 @@ import type { CopyState, Label, SlotCopyReport } from '../superblock/index.js';
 import type { CommitLogState } from './commit_log.js';
 import { DiskStore } from './disk_store.js';
 import type { RecoveryReport } from './disk_store.js';
-import { LogDamageError, replayLog } from './log_replay.js';
+import { LogDamageError, LogReader } from './log_replay.js';
 import type { LogReplay, ReplayOptions } from './log_replay.js';
 import { decodeManifest, decodeMutations, encodeManifest } from './metalog_format.js';
 import { resolveStoreOptions } from './store_options.js';
@@ -42,8 +45,6 @@ import type { StoreOptions } from './store_options.js';
 export interface OpenOptions extends StoreOptions {
   /** Chunk ids; tests pass a seeded source so runs replay. */
   readonly random?: RandomSource;
-  /** Recover in memory only: no repair of damaged copies (the tools that check open this way). */
-  readonly readOnly?: boolean;
 }
 
 export interface FormatOptions extends OpenOptions {
@@ -101,8 +102,8 @@ export async function recoverDiskStore(disk: Disk, options: OpenOptions, replay:
   // lose. Flushing first makes the state recovery builds on stable.
   await disk.flush();
   const { label, copies: labelCopies } = await Superblock.readLabelCopies(disk);
-  const io = new IoScheduler(disk);
-  const { superblock, checkpoint, slots } = await Superblock.load(io, label);
+  const io = new IoScheduler(disk, { readOnly: options.readOnly === true });
+  const { superblock, checkpoint, slots } = await Superblock.load(io, label, { salvage: replay.salvage === true });
   const extents = newExtentManager(label, io, options);
   extents.restore(checkpoint.extents);
   const manifest = decodeManifest(checkpoint.manifest);
@@ -140,7 +141,7 @@ async function readLog(extents: ExtentManager, logExtents: readonly [number, num
     extents.setWritePointerForRecovery(e, extents.extentSizeBytes);
   }
   try {
-    return await replayLog(extents, logExtents, firstSeq, replay);
+    return await new LogReader(extents).replay(logExtents, firstSeq, replay);
   } catch (err: unknown) {
     if (!(err instanceof LogDamageError)) throw err;
     throw new LogDamageError(`${err.message}. The store was not opened and nothing was changed; \`shardstore fsck\` reports the damage, and \`shardstore repair\` salvages what can be read`, err.seq, err.laterSeqs);
@@ -207,9 +208,12 @@ function assemble(p: AssembleParts): DiskStore {
   const cache = new BufferCache(resolved.cacheBytes, p.label.geometry.extentSizeBytes);
   const chunks = new ChunkStore(p.extents, cache, p.random);
   const indexStream = new ChunkStream(chunks, ExtentOwner.Index, { reserve: 'index' });
-  const index = new LsmIndex(indexStream, { fanIn: resolved.compactionFanIn });
+  // Every run is written twice, the mirror through a stream kept out of the primary's open extent.
+  const indexMirrorStream = new ChunkStream(chunks, ExtentOwner.Index, { reserve: 'index' });
+  indexStream.pairWith(indexMirrorStream);
+  const index = new LsmIndex({ primary: indexStream, mirror: indexMirrorStream }, { fanIn: resolved.compactionFanIn });
   // Newest first: a flush always covers later records than every run before
   // it, and a compaction output covers the same records as its inputs.
   index.restore(p.runs.sort((a, b) => b.maxSeq - a.maxSeq));
-  return new DiskStore({ disk: p.disk, io: p.io, label: p.label, extents: p.extents, chunks, index, indexStream, superblock: p.superblock, state: p.state, recovery: p.recovery }, p.options);
+  return new DiskStore({ disk: p.disk, io: p.io, label: p.label, extents: p.extents, chunks, index, indexStream, indexMirrorStream, superblock: p.superblock, state: p.state, recovery: p.recovery }, p.options);
 }

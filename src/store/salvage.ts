@@ -47,7 +47,14 @@ export interface SalvageReport {
 
 /** Salvage one disk's store in place; the store is closed on return. */
 export async function salvageDiskStore(disk: Disk, diskIndex: number, options: OpenOptions = {}): Promise<SalvageReport> {
-  const { store, lostRecords } = await recoverDiskStore(disk, { ...options, background: false }, { salvage: true });
+  let recovered;
+  try {
+    recovered = await recoverDiskStore(disk, { ...options, background: false }, { salvage: true });
+  } catch (err: unknown) {
+    await disk.close();
+    throw err;
+  }
+  const { store, lostRecords } = recovered;
   try {
     const reattached = await reattach(store);
     const counters = emptyScrubCounters();

@@ -5,13 +5,13 @@
 // highest sequence.
 //
 // Everything is kept in two copies: the label at page 0 and page 1, and each
-// checkpoint in both copies of its slot (written in the same batch). One bad
-// sector therefore costs one copy, and open reads the other: a damaged copy
-// of the newest checkpoint must never make open fall back to the older slot,
-// whose log extent may already have been reused. Both copies of the newest
-// checkpoint bad at once (two faults, or a crash tearing both while it was
-// written) does fall back to the older slot; the crash case is exactly what
-// the alternation is for.
+// checkpoint in both copies of its slot, copy 1 written only once copy 0 is
+// durable. One bad sector therefore costs one copy, and open reads the
+// other: a damaged copy of the newest checkpoint must never make open fall
+// back to the older slot, whose log extent may already have been reused. A
+// crash tears at most one copy of a slot (the other holds this checkpoint
+// or that slot's previous one), so a slot bad in both copies is damage, and
+// open refuses rather than guess which slot was the newest.
 //
 // Size and write rate stay bounded as the disk grows: a slot holds 5 bytes
 // per extent plus a bounded manifest, and a checkpoint is written only when
@@ -87,7 +87,15 @@ export class Superblock {
   /** Write the label and the first checkpoint (slot 0). Durable when the dependency is. */
   static format(io: IoScheduler, label: Label, first: Omit<Checkpoint, 'sequence'>): { superblock: Superblock; dependency: Dependency } {
     const page = padTo(encodeLabel(label), label.geometry.pageSizeBytes);
-    const labelDep = io.write(0, page).and(io.write(labelCopyOffset(label.geometry.pageSizeBytes), page));
+    // Slot 1 is written empty (zeros), so that whatever the device held
+    // before reads as never written, not as a slot damaged in both copies.
+    const empty = Buffer.alloc(label.slotBytes);
+    const labelDep = Dependency.all([
+      io.write(0, page),
+      io.write(labelCopyOffset(label.geometry.pageSizeBytes), page),
+      io.write(label.slotOffsets[1], empty),
+      io.write(label.slotCopyOffsets[1], empty),
+    ]);
     const sb = new Superblock(label, io, 1, 0);
     const dependency = sb.write(first, labelDep);
     return { superblock: sb, dependency };
@@ -143,7 +151,7 @@ export class Superblock {
    * report says what each copy held, so fsck can name a damaged one and open
    * can repair it.
    */
-  static async load(io: IoScheduler, label: Label): Promise<{ superblock: Superblock; checkpoint: Checkpoint; slots: readonly SlotCopyReport[] }> {
+  static async load(io: IoScheduler, label: Label, options: { readonly salvage?: boolean } = {}): Promise<{ superblock: Superblock; checkpoint: Checkpoint; slots: readonly SlotCopyReport[] }> {
     const slots: SlotCopyReport[] = [];
     let best: { slot: 0 | 1; checkpoint: Checkpoint } | undefined;
     for (const slot of [0, 1] as const) {
@@ -163,6 +171,18 @@ export class Superblock {
     if (best === undefined) {
       throw new CorruptionError(`no valid superblock checkpoint (${slots.map((s) => `slot ${s.slot} copy ${s.copy}: ${errorOf(s.state)}`).join('; ')})`);
     }
+    // The copies of a slot are written one after the other (write()), so a
+    // crash tears at most one, and the other still holds a whole checkpoint
+    // (this one, or the one before it in that slot). Both bad is damage, and
+    // the slot may have held the newest checkpoint: taking the other slot's
+    // could silently go back past commits whose log is gone.
+    const damaged = ([0, 1] as const).filter((slot) => slots.every((c) => c.slot !== slot || (!c.state.ok && c.empty !== true)));
+    if (damaged.length > 0 && options.salvage !== true) {
+      const what = slots.filter((c) => damaged.includes(c.slot)).map((c) => `slot ${c.slot} copy ${c.copy}: ${errorOf(c.state)}`);
+      throw new CorruptionError(
+        `superblock checkpoint slot ${damaged.join(' and ')} damaged in both copies (${what.join('; ')}): it may have held the newest checkpoint, so the store was not opened; \`shardstore repair\` opens it from the newest readable one`,
+      );
+    }
     return { superblock: new Superblock(label, io, best.slot, best.checkpoint.sequence), checkpoint: best.checkpoint, slots };
   }
 
@@ -177,9 +197,12 @@ export class Superblock {
     const slot = this.nextSlot;
     this.nextSlot = slot === 0 ? 1 : 0;
     const page = padTo(bytes, this.label.geometry.pageSizeBytes);
-    // Both copies in one batch: a crash may tear both, which is the torn
-    // checkpoint the alternation already survives (the older slot is whole).
-    this.last = this.io.write(this.label.slotOffsets[slot], page, start).and(this.io.write(this.label.slotCopyOffsets[slot], page, start));
+    // Copy 1 only once copy 0 is durable: a crash then tears at most one
+    // copy of a slot, so a slot bad in both copies is damage, never a crash
+    // (load() refuses it). It costs one more flush per checkpoint, and a
+    // checkpoint is written only when the log rolls.
+    const first = this.io.write(this.label.slotOffsets[slot], page, start);
+    this.last = this.io.write(this.label.slotCopyOffsets[slot], page, first);
     return this.last;
   }
 }

@@ -36,7 +36,7 @@ import {
   encodeRunIndexPart,
   encodeRunIndexRoot,
 } from '../../src/index/run_format.js';
-import type { IndexValue, RunDescriptor, RunIndexBody } from '../../src/index/run_format.js';
+import type { ExtentBytes, IndexValue, RunDescriptor, RunIndexBody } from '../../src/index/run_format.js';
 import type { IndexMutation } from '../../src/index/index.js';
 import { HttpError } from '../../src/server/http_errors.js';
 import { decodePercent, encodeKey } from '../../src/server/key_codec.js';
@@ -85,18 +85,25 @@ export function randomIndexValue(rng: Rng): IndexValue {
   return { sizeBytes: rng.int(0, capacity), chunks };
 }
 
-export function randomDescriptor(rng: Rng, id: number): RunDescriptor {
-  const entryCount = rng.bool(0.2) ? 1 : rng.int(2, 100_000);
-  const minKey = randomKey(rng);
-  const maxKey = entryCount === 1 ? minKey : Buffer.concat([minKey, randomKey(rng, 4)]);
-  const indexChunk = randomLocator(rng);
+/** Bytes per extent of one copy of a run: its root's extent, and up to 2 others. */
+function randomExtents(rng: Rng, indexChunk: Locator): ExtentBytes[] {
   const bytes = new Map<number, number>([[indexChunk.extent, indexChunk.length + rng.int(0, 4096)]]);
   for (let n = rng.int(0, 2); n > 0; n--) {
     const [extent, count] = [rng.int(0, 5000), rng.int(36, 1 << 24)];
     // An extra extent that is the index chunk's own must not replace its count (seed -201396238 drew one).
     if (!bytes.has(extent)) bytes.set(extent, count);
   }
-  const extents = [...bytes].sort((a, b) => a[0] - b[0]).map(([extent, b]) => ({ extent, bytes: b }));
+  return [...bytes].sort((a, b) => a[0] - b[0]).map(([extent, b]) => ({ extent, bytes: b }));
+}
+
+export function randomDescriptor(rng: Rng, id: number): RunDescriptor {
+  const entryCount = rng.bool(0.2) ? 1 : rng.int(2, 100_000);
+  const minKey = randomKey(rng);
+  const maxKey = entryCount === 1 ? minKey : Buffer.concat([minKey, randomKey(rng, 4)]);
+  const indexChunk = randomLocator(rng);
+  const extents = randomExtents(rng, indexChunk);
+  const mirrorIndexChunk = randomLocator(rng);
+  const mirrorExtents = randomExtents(rng, mirrorIndexChunk);
   const d: RunDescriptor = {
     id,
     level: rng.int(0, 63),
@@ -107,6 +114,8 @@ export function randomDescriptor(rng: Rng, id: number): RunDescriptor {
     minKey,
     maxKey,
     extents,
+    mirrorIndexChunk,
+    mirrorExtents,
   };
   assert(descriptorProblem(d) === undefined, `generated an invalid descriptor: ${descriptorProblem(d) ?? ''}`);
   return d;
