@@ -18,6 +18,7 @@ import type { CliIo } from '../src/cli/index.js';
 import { createShardServer, silentLogger } from '../src/server/index.js';
 import type { ShardServer } from '../src/server/index.js';
 import { ShardNode } from '../src/store/index.js';
+import { signedFetch, TEST_CREDENTIALS } from './signed_fetch.js';
 
 const MiB = 1024 * 1024;
 
@@ -30,7 +31,7 @@ interface Running {
 
 async function start(dir: string): Promise<Running> {
   const node = await ShardNode.openOrCreate({ dataDir: dir, disks: 2, diskSizeBytes: 64 * MiB, extentSizeBytes: MiB });
-  const server = createShardServer(node, { logger: silentLogger, shutdownGraceMs: 2_000 }, node);
+  const server = createShardServer(node, { logger: silentLogger, shutdownGraceMs: 2_000, credentials: TEST_CREDENTIALS }, node);
   const { port } = await server.listen(0, '127.0.0.1');
   return { node, server, url: `http://127.0.0.1:${port}`, dir };
 }
@@ -41,7 +42,7 @@ async function stop(r: Running): Promise<void> {
 }
 
 async function json(url: string, init: RequestInit = {}): Promise<{ status: number; body: Record<string, unknown> }> {
-  const res = await fetch(url, init);
+  const res = await signedFetch(url, init);
   return { status: res.status, body: (await res.json()) as Record<string, unknown> };
 }
 
@@ -89,9 +90,9 @@ void test('bulk calls, disks out and in, listings, export into another node, imp
       assert.equal(r.status, want, JSON.stringify(r));
       if (want === 'failed') assert.equal(r.code, 'Unavailable');
     }
-    assert.equal((await fetch(`${a.url}/v1/shards`)).status, 503);
+    assert.equal((await signedFetch(`${a.url}/v1/shards`)).status, 503);
     const onDisk1 = shards.find((s) => a.node.diskOf(Buffer.from(s.key.replace('%2F', '/'))) === 1);
-    assert.equal((await fetch(`${a.url}/v1/shards/${onDisk1?.key ?? ''}`)).status, 503);
+    assert.equal((await signedFetch(`${a.url}/v1/shards/${onDisk1?.key ?? ''}`)).status, 503);
     const partial = await json(`${a.url}/v1/admin/shards?prefix=p%2F`);
     assert.deepEqual([partial.body['complete'], partial.body['unavailableDisks']], [false, [1]]);
     assert.equal((await json(`${a.url}/v1/admin/disks/1/in`, { method: 'POST' })).body['state'], 'in-service');
@@ -100,7 +101,7 @@ void test('bulk calls, disks out and in, listings, export into another node, imp
     assert.equal(remaining, 30 - results.filter((r) => r.status === 'applied').length);
 
     // Export from A streamed into B's import.
-    const exported = await fetch(`${a.url}/v1/admin/export?prefix=p%2F`);
+    const exported = await signedFetch(`${a.url}/v1/admin/export?prefix=p%2F`);
     assert.equal(exported.headers.get('content-type'), 'application/x-shardstore-migration');
     const stream = Buffer.from(await exported.arrayBuffer());
     const imported = await json(`${b.url}/v1/admin/import`, { method: 'POST', body: stream });
@@ -109,7 +110,7 @@ void test('bulk calls, disks out and in, listings, export into another node, imp
     const cut = await json(`${b.url}/v1/admin/import`, { method: 'POST', body: stream.subarray(0, Math.floor(stream.length / 2)) });
     assert.equal(cut.status, 400);
     const resumeAt = String(cut.body['durableThrough']);
-    const rest = Buffer.from(await (await fetch(`${a.url}/v1/admin/export?prefix=p%2F&start-after=${resumeAt}`)).arrayBuffer());
+    const rest = Buffer.from(await (await signedFetch(`${a.url}/v1/admin/export?prefix=p%2F&start-after=${resumeAt}`)).arrayBuffer());
     assert.equal((await json(`${b.url}/v1/admin/import`, { method: 'POST', body: rest })).body['complete'], true);
 
     // Scrub both clean; then a flipped byte in A's data file is named.
@@ -125,9 +126,9 @@ void test('bulk calls, disks out and in, listings, export into another node, imp
     }
     await flipInFile(a, Buffer.from('p/17'));
     await json(`${a.url}/v1/admin/scrub`, { method: 'POST' });
-    let report = await fetch(`${a.url}/v1/admin/scrub/report`);
+    let report = await signedFetch(`${a.url}/v1/admin/scrub/report`);
     for (let i = 0; i < 200 && (await json(`${a.url}/v1/admin/scrub`)).body['passes'] !== 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-    report = await fetch(`${a.url}/v1/admin/scrub/report`);
+    report = await signedFetch(`${a.url}/v1/admin/scrub/report`);
     const damaged = ((await report.json()) as { damaged: Array<{ key: string; problem: string }> }).damaged;
     assert.deepEqual(damaged.map((d) => [d.key, d.problem]), [['p%2F17', 'corrupt']]);
 
@@ -135,17 +136,17 @@ void test('bulk calls, disks out and in, listings, export into another node, imp
     const total = stats.body['total'] as Record<string, number>;
     assert.equal(total['shardCount'], remaining);
     assert.ok((total['liveBytes'] ?? 0) > 0 && (total['capacityBytes'] ?? 0) === 128 * MiB);
-    const metrics = await (await fetch(`${a.url}/v1/admin/metrics`)).text();
+    const metrics = await (await signedFetch(`${a.url}/v1/admin/metrics`)).text();
     assert.match(metrics, /shardstore_scrub_damaged_shards_total 1/);
     assert.match(metrics, /shardstore_disk_shards\{disk="1"\} \d+/);
     assert.equal((await json(`${a.url}/v1/admin/reclaim?max-extents=2`, { method: 'POST' })).status, 200);
 
     // Bad requests.
-    assert.equal((await fetch(`${a.url}/v1/admin/bulk-create`, { method: 'POST', body: '{' })).status, 400);
-    assert.equal((await fetch(`${a.url}/v1/admin/bulk-remove`, post({ keys: ['a', 'a'] }))).status, 400);
-    assert.equal((await fetch(`${a.url}/v1/admin/nothing`)).status, 404);
-    assert.equal((await fetch(`${a.url}/v1/admin/disks/7/out`, { method: 'POST' })).status, 400);
-    assert.equal((await fetch(`${a.url}/v1/admin/stats`, { method: 'DELETE' })).status, 405);
+    assert.equal((await signedFetch(`${a.url}/v1/admin/bulk-create`, { method: 'POST', body: '{' })).status, 400);
+    assert.equal((await signedFetch(`${a.url}/v1/admin/bulk-remove`, post({ keys: ['a', 'a'] }))).status, 400);
+    assert.equal((await signedFetch(`${a.url}/v1/admin/nothing`)).status, 404);
+    assert.equal((await signedFetch(`${a.url}/v1/admin/disks/7/out`, { method: 'POST' })).status, 400);
+    assert.equal((await signedFetch(`${a.url}/v1/admin/stats`, { method: 'DELETE' })).status, 405);
   } finally {
     await stop(a);
     await stop(b);

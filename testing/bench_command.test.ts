@@ -79,8 +79,9 @@ void test('both APIs: every cell answers and verifies, and cleanup leaves the st
 void test('--keep leaves the values under the run prefix, stamped with their keys; the table is printed', async () => {
   // Checks where the writes go (only under shardstore-bench/<run id>/),
   // that they are the size asked for and carry the key in their stamp, and
-  // the text output: one row per cell and the client line.
-  const io = capture();
+  // the text output: one row per cell and the client line. The native API
+  // needs the node's key pair: bench signs with it.
+  const io = capture({ AWS_ACCESS_KEY_ID: ACCESS_KEY, AWS_SECRET_ACCESS_KEY: SECRET_KEY });
   const code = await runCli(['bench', '--endpoint', node.endpoint, '--api', 'native', '--sizes', '4KiB', '--inflight', '2', '--duration', '100ms', '--keep'], io);
   assert.equal(code, 0, io.errLines().join('\n'));
   const text = io.outText();

@@ -22,6 +22,7 @@ import {
 import type { CliIo, ServeConfig } from '../src/cli/index.js';
 import { silentLogger } from '../src/server/index.js';
 import { ModelStore } from './model.js';
+import { signedFetch, TEST_CREDENTIALS } from './signed_fetch.js';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -151,16 +152,16 @@ void test('serve lifecycle: startup line, serving, clean stop closes the store',
     lines.push(line);
     printed(line);
   };
-  const running = serveApi(model, config(['--port', '0']), { out, logger: silentLogger, stop: stopped });
+  const running = serveApi(model, config(['--port', '0']), { out, logger: silentLogger, stop: stopped, credentials: TEST_CREDENTIALS });
   const line = await firstLine;
   const url = /http:\/\/[^ ]+/.exec(line)?.[0];
   assert.ok(url !== undefined, line);
-  assert.equal((await fetch(`${url}/v1/shards/k`, { method: 'PUT', body: 'v' })).status, 201);
+  assert.equal((await signedFetch(`${url}/v1/shards/k`, { method: 'PUT', body: 'v' })).status, 201);
   stop('SIGTERM');
   assert.equal(await running, 0);
   assert.equal(lines.length, 1);
   await assert.rejects(model.list(), ClosedError);
-  await assert.rejects(fetch(`${url}/healthz`));
+  await assert.rejects(signedFetch(`${url}/healthz`));
 });
 
 void test('stopOnSignal: first signal stops, second forces', () => {

@@ -13,6 +13,7 @@ import { HeaderSigner } from '../src/cli/bench_sigv4.js';
 import type { Logger, LogFields, LogLevel, ShardServer } from '../src/server/index.js';
 import { createShardServer } from '../src/server/index.js';
 import { ShardNode } from '../src/store/index.js';
+import { signedHeaders, testSigner } from './signed_fetch.js';
 
 export const MIB = 1024 * 1024;
 export const ACCESS_KEY = 'DAMAGETESTACCESSKEY1';
@@ -115,10 +116,15 @@ export interface Seen {
   readonly error: string | undefined;
 }
 
-/** One request with node's http client, without retries; resolves however the answer ends. */
-export function request(url: string, method: string, headers: OutgoingHttpHeaders = {}, body?: Buffer): Promise<Seen> {
+/**
+ * One request with node's http client, without retries; resolves however the answer ends.
+ * A request to the node's own signed APIs (/v1/) goes signed with the harness key pair unless it carries a signature.
+ */
+export async function request(url: string, method: string, headers: OutgoingHttpHeaders = {}, body?: Buffer): Promise<Seen> {
+  const own = new URL(url).pathname.startsWith('/v1/') && headers['authorization'] === undefined;
+  const sent = own ? { ...(await signedHeaders(method, url, {}, testSigner({ accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY }))), ...headers } : headers;
   return new Promise((resolve) => {
-    const req = http.request(url, { method, headers, agent: false });
+    const req = http.request(url, { method, headers: sent, agent: false });
     req.on('error', (err) => resolve({ status: undefined, headers: {}, body: Buffer.alloc(0), cut: true, error: err.message }));
     req.on('response', (res) => {
       const pieces: Buffer[] = [];

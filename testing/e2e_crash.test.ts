@@ -33,6 +33,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { Rng } from './rng.js';
+import { signedFetch, TEST_ACCESS_KEY, TEST_SECRET_KEY } from './signed_fetch.js';
 
 const SEED = 20260101;
 const ROUNDS = 4;
@@ -89,7 +90,8 @@ function stateText(state: KeyState): string {
 
 async function startNode(dataDir: string): Promise<Running> {
   const args = ['--import', 'tsx', BIN, 'serve', '--data-dir', dataDir, '--port', '0', '--disk-size', '32MiB', '--extent-size', '1MiB'];
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env } });
+  // The node's key pair: the test's, so signedFetch signs for it.
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SHARDSTORE_S3_ACCESS_KEY: TEST_ACCESS_KEY, SHARDSTORE_S3_SECRET_KEY: TEST_SECRET_KEY } });
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (s: string) => (stderr += s));
@@ -168,7 +170,7 @@ async function runOp(base: string, key: string, entry: KeyBook, rng: Rng): Promi
     const init: RequestInit = del
       ? { method: 'DELETE', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) }
       : { method: 'PUT', body: valueOf(key, after?.version ?? -1), signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) };
-    const res = await fetch(shardUrl(base, key), init);
+    const res = await signedFetch(shardUrl(base, key), init);
     await res.arrayBuffer();
     status = res.status;
   } catch {
@@ -206,7 +208,7 @@ async function verify(base: string, book: Map<string, KeyBook>, round: number): 
 }
 
 async function readState(base: string, key: string): Promise<Buffer | null> {
-  const res = await fetch(shardUrl(base, key), { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  const res = await signedFetch(shardUrl(base, key), { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   const body = Buffer.from(await res.arrayBuffer());
   if (res.status === 404) return null;
   assert.equal(res.status, 200, `GET ${key}: ${res.status} ${body.toString('utf8')}`);
@@ -214,7 +216,7 @@ async function readState(base: string, key: string): Promise<Buffer | null> {
 }
 
 async function listKeys(base: string): Promise<string[]> {
-  const res = await fetch(`${base}/v1/shards?limit=1000`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  const res = await signedFetch(`${base}/v1/shards?limit=1000`, { signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   assert.equal(res.status, 200);
   const page = (await res.json()) as { shards: Array<{ key: string }>; truncated: boolean };
   assert.equal(page.truncated, false);

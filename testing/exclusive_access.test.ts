@@ -29,6 +29,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { runCli } from '../src/cli/index.js';
 import type { CliIo } from '../src/cli/index.js';
+import { signedFetch, TEST_ACCESS_KEY, TEST_SECRET_KEY } from './signed_fetch.js';
 
 const BIN = new URL('../bin/shardstore.ts', import.meta.url).pathname;
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -45,7 +46,8 @@ interface Server {
 }
 
 function spawnBin(args: readonly string[]): { child: Child; exited: Promise<number | null>; stderr: () => string } {
-  const child = spawn(process.execPath, ['--import', 'tsx', BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  // The node's key pair: the test's, so signedFetch signs for it.
+  const child = spawn(process.execPath, ['--import', 'tsx', BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SHARDSTORE_S3_ACCESS_KEY: TEST_ACCESS_KEY, SHARDSTORE_S3_SECRET_KEY: TEST_SECRET_KEY } });
   let stderr = '';
   child.stderr.setEncoding('utf8');
   child.stderr.on('data', (s: string) => (stderr += s));
@@ -78,7 +80,7 @@ function valueOf(key: string): Buffer {
 
 async function putAll(s: Server, keys: readonly string[]): Promise<void> {
   for (const key of keys) {
-    const res = await fetch(`${s.url}/v1/shards/${encodeURIComponent(key)}`, { method: 'PUT', body: valueOf(key) });
+    const res = await signedFetch(`${s.url}/v1/shards/${encodeURIComponent(key)}`, { method: 'PUT', body: valueOf(key) });
     await res.arrayBuffer();
     assert.equal(res.status, 201, `PUT ${key}`);
   }
@@ -86,7 +88,7 @@ async function putAll(s: Server, keys: readonly string[]): Promise<void> {
 
 async function getAll(s: Server, keys: readonly string[]): Promise<void> {
   for (const key of keys) {
-    const res = await fetch(`${s.url}/v1/shards/${encodeURIComponent(key)}`);
+    const res = await signedFetch(`${s.url}/v1/shards/${encodeURIComponent(key)}`);
     assert.equal(res.status, 200, `GET ${key}`);
     assert.deepEqual(Buffer.from(await res.arrayBuffer()), valueOf(key), `GET ${key}`);
   }

@@ -36,7 +36,7 @@ import { damagedJson } from '../src/server/admin_json.js';
 import { bucketShardKey, dataPrefix, objectShardKey, uploadShardKey } from '../src/server/s3/shard_keys.js';
 import type { ShardNode } from '../src/store/index.js';
 import type { ChunkPlace, Seen, Served } from './damage_harness.js';
-import { chunksOf, flipByte, jsonCode, pattern, request, serve, xmlCode } from './damage_harness.js';
+import { ACCESS_KEY, SECRET_KEY, chunksOf, flipByte, jsonCode, pattern, request, serve, xmlCode } from './damage_harness.js';
 import { abortedAnswerNotCounted, listingFailsOnDamagedRecord, statusBeforeFirstChunk } from './mutants/http_mutants.js';
 
 const CHUNK = 256 * 1024;
@@ -154,7 +154,7 @@ async function abortedCount(): Promise<string | undefined> {
 
 void test('curl exits non-zero on a body cut short', async (t) => {
   const curl = await new Promise<{ code: number | null; missing: boolean }>((resolve) => {
-    execFile('curl', ['-sS', '-o', '/dev/null', `${s.base}/v1/shards/many`], (err) => {
+    execFile('curl', ['-sS', '-o', '/dev/null', '--aws-sigv4', 'aws:amz:us-east-1:s3', '--user', `${ACCESS_KEY}:${SECRET_KEY}`, `${s.base}/v1/shards/many`], (err) => {
       if (err === null) resolve({ code: 0, missing: false });
       else resolve({ code: typeof err.code === 'number' ? err.code : null, missing: err.code === 'ENOENT' });
     });

@@ -17,6 +17,9 @@ import { checkRunMirrors } from './mirror_check.js';
 import { MIRROR_MUTANTS } from './mutants/mirror_mutants.js';
 import { checkNodeConformance, reportNode } from './node_conformance.js';
 import { checkNodeCrash, reportNodeCrash } from './node_crash.js';
+import { nativeAuthSkipped, unsignedHeaderHonored } from './mutants/auth_mutants.js';
+import { compareWithSmithy } from './sigv4_compare.js';
+import { unsignedDoorsOpen, UNSIGNED_DOORS } from './auth_checks.js';
 import { checkMetadataFaults } from './metadata_faults.js';
 import type { MetaFaultFocus } from './metadata_faults.js';
 import { fsckWalkStopsQuietly, replayStopsQuietlyAtDamage } from './mutants/metadata_mutants.js';
@@ -187,3 +190,33 @@ for (const mutant of MIRROR_MUTANTS) {
     console.log(`# ${mutant.name}: ${failures.length} failures, e.g. ${caught}`);
   });
 }
+
+// The doors' broken variants (testing/mutants/auth_mutants.ts), each caught
+// by the failure it must cause: the smithy comparison reports an unsigned
+// x-amz-* header accepted; the doors check reports a door open without a
+// signature.
+void test('auth check catches mutant sigv4-unsigned-header-honored: the smithy comparison sees an unsigned x-amz-* header accepted', async () => {
+  const restore = unsignedHeaderHonored.install();
+  let details: Awaited<ReturnType<typeof compareWithSmithy>>;
+  try {
+    details = await compareWithSmithy({ seed: 1204, numRuns: 2000 });
+  } finally {
+    restore();
+  }
+  assert.equal(details.failed, true, 'survived 2000 requests');
+  assert.match(String(details.errorInstance), /verdict mismatch: expected refuse AccessDenied, got accept/);
+  assert.equal((await compareWithSmithy({ seed: 1204, numRuns: 200 })).failed, false, 'restored, the comparison passes');
+});
+
+void test('auth check catches mutant native-auth-skipped: unsigned requests reach the native API and the control plane', async () => {
+  assert.deepEqual(await unsignedDoorsOpen(), [], 'without the mutant every door answers 401');
+  const restore = nativeAuthSkipped.install();
+  let open: string[];
+  try {
+    open = await unsignedDoorsOpen();
+  } finally {
+    restore();
+  }
+  assert.ok(open.some((d) => d === 'PUT /v1/shards/k answered 201'), open.join('; '));
+  assert.equal(open.length, UNSIGNED_DOORS.length, open.join('; '));
+});

@@ -14,9 +14,9 @@ import { createShardServer, silentLogger } from '../src/server/index.js';
 import type { S3Options } from '../src/server/s3/index.js';
 import { ShardNode } from '../src/store/index.js';
 import type { ShardApi } from '../src/store/types.js';
+import { TEST_ACCESS_KEY as ACCESS_KEY, TEST_SECRET_KEY as SECRET_KEY } from './signed_fetch.js';
 
-export const ACCESS_KEY = 'SSTESTACCESSKEY00001';
-export const SECRET_KEY = 'test/secret/key+0123456789abcdefghijklmno';
+export { TEST_ACCESS_KEY as ACCESS_KEY, TEST_SECRET_KEY as SECRET_KEY } from './signed_fetch.js';
 export const MiB = 1024 * 1024;
 
 export interface S3Node {

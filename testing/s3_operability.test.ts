@@ -15,6 +15,7 @@ import { parseServeArgs } from '../src/cli/index.js';
 import { createShardServer, loadOrCreateCredentials, silentLogger } from '../src/server/index.js';
 import { ModelStore } from './model.js';
 import { ACCESS_KEY, SECRET_KEY } from './s3_harness.js';
+import { signedFetch } from './signed_fetch.js';
 
 void test('credentials: generated once (mode 0600), then read back; configured ones win; half a pair is an error', async () => {
   // Checks loadOrCreateCredentials through every source, the file's mode,
@@ -75,7 +76,7 @@ void test('/metrics counts requests by API, operation and status, with latency, 
     await s3.send(new CreateBucketCommand({ Bucket: 'metered' }));
     await s3.send(new PutObjectCommand({ Bucket: 'metered', Key: 'k', Body: 'twelve bytes' }));
     await s3.send(new GetObjectCommand({ Bucket: 'metered', Key: 'missing' })).catch(() => undefined);
-    await fetch(`http://127.0.0.1:${port}/v1/shards/native`, { method: 'PUT', body: 'n' });
+    await signedFetch(`http://127.0.0.1:${port}/v1/shards/native`, { method: 'PUT', body: 'n' });
     const text = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
     assert.match(text, /shardstore_http_requests_total\{api="s3",op="PutObject",status="200"\} 1/);
     assert.match(text, /shardstore_http_requests_total\{api="s3",op="GetObject",status="404"\} 1/);

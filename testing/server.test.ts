@@ -12,6 +12,7 @@ import { test } from 'node:test';
 import { CorruptionError, IoError, NoSpaceError, NotFoundError } from '../src/base/index.js';
 import { Latch } from '../src/dependency/index.js';
 import type { ShardServer } from '../src/server/index.js';
+import { signedFetch, signedHeaders, TEST_CREDENTIALS } from './signed_fetch.js';
 import { createShardServer, encodeKey, RequestAbortedError, parseRangeHeader, resolveRange, silentLogger } from '../src/server/index.js';
 import type { ShardApi, ValueSource } from '../src/store/types.js';
 import { MAX_KEY_BYTES } from '../src/store/types.js';
@@ -25,7 +26,7 @@ interface Running {
 }
 
 async function withServer(api: ShardApi, fn: (s: Running) => Promise<void>): Promise<void> {
-  const shardServer = createShardServer(api, { logger: silentLogger, shutdownGraceMs: 2_000 });
+  const shardServer = createShardServer(api, { logger: silentLogger, shutdownGraceMs: 2_000, credentials: TEST_CREDENTIALS });
   const { port } = await shardServer.listen(0, '127.0.0.1');
   try {
     await fn({ base: `http://127.0.0.1:${port}`, port, shardServer });
@@ -68,7 +69,7 @@ async function errorCode(res: Response): Promise<string> {
 }
 
 async function put(base: string, encodedKey: string, body: Uint8Array | string): Promise<Response> {
-  return fetch(`${base}/v1/shards/${encodedKey}`, { method: 'PUT', body });
+  return signedFetch(`${base}/v1/shards/${encodedKey}`, { method: 'PUT', body });
 }
 
 void test('put, get, head and delete round-trip through the model', async () => {
@@ -81,26 +82,26 @@ void test('put, get, head and delete round-trip through the model', async () => 
     assert.deepEqual(await created.json(), { key: 'greeting', sizeBytes: 5 });
     assert.deepEqual(await model.get(Buffer.from('greeting')), Buffer.from('hello'));
 
-    const got = await fetch(`${base}/v1/shards/greeting`);
+    const got = await signedFetch(`${base}/v1/shards/greeting`);
     assert.equal(got.status, 200);
     assert.equal(got.headers.get('accept-ranges'), 'bytes');
     assert.equal(await got.text(), 'hello');
 
-    const head = await fetch(`${base}/v1/shards/greeting`, { method: 'HEAD' });
+    const head = await signedFetch(`${base}/v1/shards/greeting`, { method: 'HEAD' });
     assert.equal(head.status, 200);
     assert.equal(head.headers.get('content-length'), '5');
 
     const overwritten = await put(base, 'greeting', '');
     assert.equal(overwritten.status, 201);
-    assert.equal((await fetch(`${base}/v1/shards/greeting`)).headers.get('content-length'), '0');
+    assert.equal((await signedFetch(`${base}/v1/shards/greeting`)).headers.get('content-length'), '0');
 
-    assert.equal((await fetch(`${base}/v1/shards/greeting`, { method: 'DELETE' })).status, 204);
-    const gone = await fetch(`${base}/v1/shards/greeting`);
+    assert.equal((await signedFetch(`${base}/v1/shards/greeting`, { method: 'DELETE' })).status, 204);
+    const gone = await signedFetch(`${base}/v1/shards/greeting`);
     assert.equal(gone.status, 404);
     assert.equal(await errorCode(gone), 'NotFound');
-    const deleteAgain = await fetch(`${base}/v1/shards/greeting`, { method: 'DELETE' });
+    const deleteAgain = await signedFetch(`${base}/v1/shards/greeting`, { method: 'DELETE' });
     assert.equal(deleteAgain.status, 404);
-    assert.equal((await fetch(`${base}/v1/shards/greeting`, { method: 'HEAD' })).status, 404);
+    assert.equal((await signedFetch(`${base}/v1/shards/greeting`, { method: 'HEAD' })).status, 404);
     await assert.rejects(model.head(Buffer.from('greeting')), NotFoundError);
   });
 });
@@ -115,21 +116,21 @@ void test('percent-encoded keys decode to their exact bytes', async () => {
     const binary = Buffer.from([0x01, 0x00, 0xff, 0x2f, 0x20, 0x25, 0x3f, 0x23, 0x80]);
     assert.equal((await put(base, encodeKey(binary), 'bin')).status, 201);
     assert.deepEqual(await model.get(binary), Buffer.from('bin'));
-    assert.equal(await (await fetch(`${base}/v1/shards/%01%00%Ff%2F%20%25%3F%23%80`)).text(), 'bin');
+    assert.equal(await (await signedFetch(`${base}/v1/shards/%01%00%Ff%2F%20%25%3F%23%80`)).text(), 'bin');
 
     assert.equal((await put(base, 'dir/sub/file+1', 'nested')).status, 201);
     assert.deepEqual(await model.get(Buffer.from('dir/sub/file+1')), Buffer.from('nested'));
 
-    const listing = (await (await fetch(`${base}/v1/shards`)).json()) as { shards: Array<{ key: string }> };
+    const listing = (await (await signedFetch(`${base}/v1/shards`)).json()) as { shards: Array<{ key: string }> };
     assert.deepEqual(
       listing.shards.map((s) => s.key),
       ['%01%00%FF%2F%20%25%3F%23%80', 'dir%2Fsub%2Ffile%2B1'],
     );
 
-    const malformed = await fetch(`${base}/v1/shards/bad%zz`);
+    const malformed = await signedFetch(`${base}/v1/shards/bad%zz`);
     assert.equal(malformed.status, 400);
     assert.equal(await errorCode(malformed), 'InvalidArgument');
-    assert.equal((await fetch(`${base}/v1/shards/trailing%4`)).status, 400);
+    assert.equal((await signedFetch(`${base}/v1/shards/trailing%4`)).status, 400);
   });
 });
 
@@ -143,7 +144,7 @@ void test('single byte ranges answer 206, unsatisfiable ones 416', async () => {
   await model.put(Buffer.from('empty'), Buffer.alloc(0));
   await withServer(model, async ({ base }) => {
     const get = (range: string, key = 'r'): Promise<Response> =>
-      fetch(`${base}/v1/shards/${key}`, { headers: { Range: range } });
+      signedFetch(`${base}/v1/shards/${key}`, { headers: { Range: range } });
     const cases: Array<[string, number, number]> = [
       ['bytes=10-19', 10, 20],
       ['bytes=90-', 90, 100],
@@ -199,7 +200,7 @@ void test('listing pages through keys in byte order', async () => {
   await withServer(model, async ({ base }) => {
     type Page = { shards: Array<{ key: string; sizeBytes: number }>; truncated: boolean; nextStartAfter?: string };
     const list = async (query: string): Promise<Page> => {
-      const res = await fetch(`${base}/v1/shards${query}`);
+      const res = await signedFetch(`${base}/v1/shards${query}`);
       assert.equal(res.status, 200, query);
       return (await res.json()) as Page;
     };
@@ -225,7 +226,7 @@ void test('listing pages through keys in byte order', async () => {
     assert.deepEqual(seen, all.shards.map((s) => s.key));
 
     for (const bad of ['?limit=0', '?limit=abc', '?limit=-1', '?limit=1&limit=2', '?prefix=%G0']) {
-      const res = await fetch(`${base}/v1/shards${bad}`);
+      const res = await signedFetch(`${base}/v1/shards${bad}`);
       assert.equal(res.status, 400, bad);
       assert.equal(await errorCode(res), 'InvalidArgument');
     }
@@ -245,16 +246,16 @@ void test('routes, methods, key lengths and store errors map to documented statu
     },
   });
   await withServer(api, async ({ base }) => {
-    assert.deepEqual(await (await fetch(`${base}/healthz`)).json(), { ok: true });
-    const noRoute = await fetch(`${base}/nope`);
+    assert.deepEqual(await (await signedFetch(`${base}/healthz`)).json(), { ok: true });
+    const noRoute = await signedFetch(`${base}/nope`);
     assert.equal(noRoute.status, 404);
     assert.equal(await errorCode(noRoute), 'NotFound');
-    const wrongMethod = await fetch(`${base}/v1/shards/x`, { method: 'POST', body: 'x' });
+    const wrongMethod = await signedFetch(`${base}/v1/shards/x`, { method: 'POST', body: 'x' });
     assert.equal(wrongMethod.status, 405);
     assert.equal(wrongMethod.headers.get('allow'), 'GET, HEAD, PUT, DELETE');
     assert.equal(await errorCode(wrongMethod), 'MethodNotAllowed');
-    assert.equal((await fetch(`${base}/healthz`, { method: 'DELETE' })).status, 405);
-    assert.equal((await fetch(`${base}/v1/shards`, { method: 'PUT', body: 'x' })).status, 405);
+    assert.equal((await signedFetch(`${base}/healthz`, { method: 'DELETE' })).status, 405);
+    assert.equal((await signedFetch(`${base}/v1/shards`, { method: 'PUT', body: 'x' })).status, 405);
 
     assert.equal((await put(base, 'k'.repeat(MAX_KEY_BYTES), 'max')).status, 201);
     const tooLong = await put(base, 'k'.repeat(MAX_KEY_BYTES + 1), 'x');
@@ -300,13 +301,13 @@ void test('PUT and DELETE are answered only once durable', async () => {
     };
     const putting = await pending(put(base, 'k', 'v'), 'put');
     // Visible (read-your-writes) but not acknowledged yet.
-    assert.equal(await (await fetch(`${base}/v1/shards/k`)).text(), 'v');
+    assert.equal(await (await signedFetch(`${base}/v1/shards/k`)).text(), 'v');
     latch.resolve();
     assert.equal((await putting.answer).status, 201);
 
     latch = new Latch('delete');
     mutated.wake = deferred<void>();
-    const deleting = await pending(fetch(`${base}/v1/shards/k`, { method: 'DELETE' }), 'delete');
+    const deleting = await pending(signedFetch(`${base}/v1/shards/k`, { method: 'DELETE' }), 'delete');
     latch.resolve();
     assert.equal((await deleting.answer).status, 204);
 
@@ -360,7 +361,7 @@ void test('a client that aborts mid-upload leaves no value behind', async () => 
       port,
       method: 'PUT',
       path: '/v1/shards/partial',
-      headers: { 'Content-Length': 1_000_000 },
+      headers: { ...(await signedHeaders('PUT', `${base}/v1/shards/partial`)), 'Content-Length': 1_000_000 },
     });
     req.on('error', (err) => clientErrors.push(err));
     req.write(Buffer.alloc(64 * 1024, 7));
@@ -369,8 +370,8 @@ void test('a client that aborts mid-upload leaves no value behind', async () => 
     const result = await outcome.promise;
     assert.ok(result instanceof RequestAbortedError, `put should reject, got ${String(result)}`);
     await assert.rejects(model.head(Buffer.from('partial')), NotFoundError);
-    assert.equal((await fetch(`${base}/v1/shards/partial`)).status, 404);
-    assert.equal((await fetch(`${base}/healthz`)).status, 200);
+    assert.equal((await signedFetch(`${base}/v1/shards/partial`)).status, 404);
+    assert.equal((await signedFetch(`${base}/healthz`)).status, 200);
     assert.ok(clientErrors.length <= 1);
   });
 });
@@ -409,13 +410,13 @@ void test('a 20 MiB upload streams into put and back out', async () => {
     },
   });
   await withServer(api, async ({ base }) => {
-    const res = await fetch(`${base}/v1/shards/big`, { method: 'PUT', body, duplex: 'half' });
+    const res = await signedFetch(`${base}/v1/shards/big`, { method: 'PUT', body, duplex: 'half' });
     assert.equal(res.status, 201);
     assert.deepEqual(await res.json(), { key: 'big', sizeBytes: totalBytes });
     assert.ok(chunksSeen > 10, `put saw ${chunksSeen} chunks`);
     assert.ok(producedAtFirstChunk >= 0 && producedAtFirstChunk < totalBytes, 'put started before the body ended');
 
-    const download = await fetch(`${base}/v1/shards/big`);
+    const download = await signedFetch(`${base}/v1/shards/big`);
     assert.equal(download.headers.get('content-length'), String(totalBytes));
     const downloadHash = createHash('sha256');
     let downloaded = 0;
@@ -440,7 +441,7 @@ void test('close() lets a request in flight finish, then refuses connections', a
   const api = wrap(model, {
     put: async (key, value) => (await model.put(key, value), started.resolve(), latch.dependency),
   });
-  const shardServer = createShardServer(api, { logger: silentLogger, shutdownGraceMs: 5_000 });
+  const shardServer = createShardServer(api, { logger: silentLogger, shutdownGraceMs: 5_000, credentials: TEST_CREDENTIALS });
   const { port } = await shardServer.listen(0);
   const base = `http://127.0.0.1:${port}`;
   const answer = put(base, 'k', 'v');
@@ -450,7 +451,7 @@ void test('close() lets a request in flight finish, then refuses connections', a
   await sleep(50);
   assert.equal(closed, false);
   assert.equal(shardServer.inFlight(), 1);
-  await assert.rejects(fetch(`${base}/healthz`));
+  await assert.rejects(signedFetch(`${base}/healthz`));
   latch.resolve();
   const res = await answer;
   assert.equal(res.status, 201);
@@ -472,7 +473,7 @@ void test('a range read retries when the value changes between head and read', a
     },
   });
   await withServer(api, async ({ base }) => {
-    const res = await fetch(`${base}/v1/shards/v`, { headers: { Range: 'bytes=0-9' } });
+    const res = await signedFetch(`${base}/v1/shards/v`, { headers: { Range: 'bytes=0-9' } });
     assert.equal(res.status, 206);
     assert.equal(res.headers.get('content-range'), 'bytes 0-9/100');
     assert.equal((await res.arrayBuffer()).byteLength, 10);
@@ -499,11 +500,11 @@ void test('a store error in the middle of a body cuts the connection', async () 
     },
   });
   await withServer(api, async ({ base }) => {
-    const res = await fetch(`${base}/v1/shards/c`);
+    const res = await signedFetch(`${base}/v1/shards/c`);
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-length'), String(3 << 20));
     await assert.rejects(res.arrayBuffer());
-    assert.equal((await fetch(`${base}/healthz`)).status, 200);
+    assert.equal((await signedFetch(`${base}/healthz`)).status, 200);
   });
 });
 
@@ -512,7 +513,7 @@ void test('oversized headers get 431 and a rejected upload closes its connection
   // refused before its body was read is answered with Connection: close, so
   // the unread body cannot be parsed as the next request.
   await withServer(new ModelStore(), async ({ base, port }) => {
-    const big = await fetch(`${base}/healthz`, { headers: { 'x-big': 'a'.repeat(20_000) } });
+    const big = await signedFetch(`${base}/healthz`, { headers: { 'x-big': 'a'.repeat(20_000) } });
     assert.equal(big.status, 431);
 
     const answer = deferred<http.IncomingMessage>();
@@ -521,7 +522,7 @@ void test('oversized headers get 431 and a rejected upload closes its connection
       port,
       method: 'PUT',
       path: `/v1/shards/${'k'.repeat(MAX_KEY_BYTES + 1)}`,
-      headers: { 'Content-Length': 10_000_000 },
+      headers: { ...(await signedHeaders('PUT', `${base}/v1/shards/${'k'.repeat(MAX_KEY_BYTES + 1)}`)), 'Content-Length': 10_000_000 },
     });
     req.on('response', (res) => answer.resolve(res));
     req.on('error', () => undefined); // the server may close while we still send

@@ -53,6 +53,8 @@ function planS3(help: string): S3Plan {
   const args: string[] = [];
   const separatePort = options.includes('s3-port');
   if (separatePort) args.push('--s3-port', '0');
+  // The native rows' clients (fetch, autocannon) do not sign; the S3 rows are signed as ever.
+  if (options.includes('insecure-no-auth')) args.push('--insecure-no-auth');
   const keyOption = options.find((o) => /access-key(-id)?$/.test(o));
   const secretOption = options.find((o) => /secret/.test(o));
   const credentialsPassed = keyOption !== undefined && secretOption !== undefined;

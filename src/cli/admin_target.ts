@@ -3,11 +3,14 @@
 // them; disk/disk_lock.ts), or on a running
 // server through its /v1/admin/ endpoints (--url). One options table for
 // every admin command, so they read alike.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import { parseCredentialsFile } from '../server/s3/credentials.js';
+import type { S3KeyPair } from './bench_options.js';
+import { HeaderSigner } from './bench_sigv4.js';
 import { UsageError } from './usage_error.js';
 
 export interface AdminOptionSpec {
@@ -17,14 +20,35 @@ export interface AdminOptionSpec {
   readonly multiple?: boolean;
 }
 
+/** The default credentials file: serve's, under its default data folder. */
+export const DEFAULT_CREDENTIALS_FILE = './data/credentials';
+const CREDENTIALS_ENV = 'SHARDSTORE_CREDENTIALS_FILE';
+/** The SigV4 region the CLI signs for (the node accepts any). */
+const SIGNING_REGION = 'us-east-1';
+
+export const CREDENTIALS_OPTION: AdminOptionSpec = {
+  name: 'credentials-file',
+  value: 'file',
+  help: `with --url: the node's key pairs, its first one signs (default $${CREDENTIALS_ENV}, else ${DEFAULT_CREDENTIALS_FILE})`,
+};
+
 export const TARGET_OPTIONS: readonly AdminOptionSpec[] = [
   { name: 'data-dir', value: 'dir', help: 'work offline on the data files <dir>/disk-N.dat (refused while a server runs)' },
   { name: 'path', value: 'file', help: 'work offline on these data files or devices (repeat, in disk order)', multiple: true },
   { name: 'disks', value: 'n', help: 'with --data-dir: the number of disks (default: the disk-N.dat files found)' },
   { name: 'url', value: 'url', help: 'work through a running server, e.g. http://127.0.0.1:7380' },
+  CREDENTIALS_OPTION,
 ];
 
-export type Target = { readonly kind: 'url'; readonly url: string } | { readonly kind: 'files'; readonly dataDir: string; readonly paths: readonly string[] };
+/** A running server, and the key pair that signs requests to it (none: the credentials file is missing; requests go unsigned). */
+export interface ServerTarget {
+  readonly kind: 'url';
+  readonly url: string;
+  readonly keys: S3KeyPair | undefined;
+  readonly credentialsFile: string;
+}
+
+export type Target = ServerTarget | { readonly kind: 'files'; readonly dataDir: string; readonly paths: readonly string[] };
 
 export type Flags = Record<string, string | boolean | string[] | undefined>;
 
@@ -46,19 +70,45 @@ export function stringFlag(flags: Flags, name: string): string | undefined {
 }
 
 /** The target of the command: --url, or the data files. */
-export function targetOf(flags: Flags): Target {
+export function targetOf(flags: Flags, env: NodeJS.ProcessEnv): Target {
   const url = stringFlag(flags, 'url');
   const dataDir = stringFlag(flags, 'data-dir');
   const paths = flags['path'];
   const given = [url !== undefined, dataDir !== undefined, Array.isArray(paths) && paths.length > 0].filter((g) => g).length;
   if (given !== 1) throw new UsageError('give exactly one of --url, --data-dir or --path');
   if (url !== undefined) {
-    if (!/^https?:\/\/[^/]+\/?$/.test(url)) throw new UsageError(`--url: expected http://host:port, got ${JSON.stringify(url)}`);
-    return { kind: 'url', url: url.replace(/\/$/, '') };
+    return serverTarget(url, flags, env);
   }
   if (Array.isArray(paths) && paths.length > 0) return { kind: 'files', dataDir: '.', paths };
   const dir = dataDir ?? '.';
   return { kind: 'files', dataDir: dir, paths: diskFiles(dir, stringFlag(flags, 'disks')) };
+}
+
+/** --url with the key pair of --credentials-file (or its default). */
+export function serverTarget(url: string, flags: Flags, env: NodeJS.ProcessEnv): ServerTarget {
+  if (!/^https?:\/\/[^/]+\/?$/.test(url)) throw new UsageError(`--url: expected http://host:port, got ${JSON.stringify(url)}`);
+  const credentialsFile = credentialsFileOf(flags, env);
+  return { kind: 'url', url: url.replace(/\/$/, ''), keys: firstKeyPair(credentialsFile), credentialsFile };
+}
+
+/** --credentials-file, else $SHARDSTORE_CREDENTIALS_FILE, else serve's default. */
+export function credentialsFileOf(flags: Flags, env: NodeJS.ProcessEnv): string {
+  const fromEnv = env[CREDENTIALS_ENV];
+  return stringFlag(flags, 'credentials-file') ?? (fromEnv === undefined || fromEnv === '' ? DEFAULT_CREDENTIALS_FILE : fromEnv);
+}
+
+/** The first key pair of a credentials file; undefined if there is no such file. */
+export function firstKeyPair(file: string): S3KeyPair | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if (err instanceof Error && 'code' in err && err.code === 'ENOENT') return undefined;
+    throw new UsageError(`--credentials-file ${file}: ${err instanceof Error ? err.message : String(err)}`);
+  }
+  const first = parseCredentialsFile(text)[0];
+  if (first === undefined) throw new UsageError(`--credentials-file ${file} holds no aws_access_key_id / aws_secret_access_key pair`);
+  return first;
 }
 
 function diskFiles(dir: string, disksText: string | undefined): string[] {
@@ -73,6 +123,13 @@ function diskFiles(dir: string, disksText: string | undefined): string[] {
   return out;
 }
 
+/** The options of a command that works on data files only (fsck, inspect, repair). */
+export const OFFLINE_TARGET_OPTIONS: readonly AdminOptionSpec[] = TARGET_OPTIONS.filter((o) => o.name !== 'url' && o !== CREDENTIALS_OPTION);
+
+export function offlineTargetHelp(): string[] {
+  return targetHelp().filter((l) => !l.includes('--url') && !l.includes('--credentials-file'));
+}
+
 export function targetHelp(): string[] {
   return TARGET_OPTIONS.map((o) => `  ${`--${o.name} <${o.value ?? ''}>`.padEnd(26)}${o.help}`);
 }
@@ -82,10 +139,12 @@ export interface HttpAnswer {
   readonly body: Readable;
 }
 
-/** One request to the server; `body` streams the request body. */
-export function request(url: string, method: string, body?: Readable): Promise<HttpAnswer> {
+/** One request to the server at `target` (path and query), signed with its key pair if it has one; `body` streams the request body. */
+export function request(server: ServerTarget, target: string, method: string, body?: Readable): Promise<HttpAnswer> {
+  const url = server.url + target;
+  const headers = server.keys === undefined ? {} : new HeaderSigner(server.keys, new URL(url).host, SIGNING_REGION).sign(method, target);
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method }, (res) => resolve({ status: res.statusCode ?? 0, body: res }));
+    const req = http.request(url, { method, headers }, (res) => resolve({ status: res.statusCode ?? 0, body: res }));
     req.on('error', reject);
     if (body === undefined) req.end();
     else body.on('error', (err) => req.destroy(err)).pipe(req);
@@ -99,15 +158,28 @@ export async function readAll(body: Readable): Promise<string> {
 }
 
 /** A JSON answer; a non-2xx status throws with the server's error message. */
-export async function requestJson(url: string, method: string, body?: Readable): Promise<unknown> {
-  const answer = await request(url, method, body);
+export async function requestJson(server: ServerTarget, target: string, method: string, body?: Readable): Promise<unknown> {
+  const answer = await request(server, target, method, body);
   const text = await readAll(answer.body);
-  const parsed: unknown = text === '' ? undefined : JSON.parse(text);
-  if (answer.status < 200 || answer.status > 299) throw new Error(`${method} ${url}: ${answer.status} ${errorText(parsed) ?? text}`);
-  return parsed;
+  if (answer.status < 200 || answer.status > 299) throw new Error(`${method} ${server.url}${target}: ${answer.status} ${errorText(text)}${authHint(server, answer.status)}`);
+  return text === '' ? undefined : (JSON.parse(text) as unknown);
 }
 
-function errorText(body: unknown): string | undefined {
-  if (typeof body !== 'object' || body === null || !('error' in body)) return undefined;
-  return JSON.stringify(body.error);
+/** What to do about a refused signature, told where the key pair came from. */
+export function authHint(server: ServerTarget, status: number): string {
+  if (status !== 401 && status !== 403) return '';
+  return server.keys === undefined
+    ? ` (no credentials file at ${server.credentialsFile}: give --credentials-file <data-dir>/credentials of the node)`
+    : ` (signed with the first key pair of ${server.credentialsFile})`;
+}
+
+function errorText(text: string): string {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch (err) {
+    void err; // not JSON: show the answer as it came
+    return text;
+  }
+  return typeof body === 'object' && body !== null && 'error' in body ? JSON.stringify(body.error) : text;
 }

@@ -65,7 +65,7 @@ async function runBench(config: BenchConfig, io: CliIo, stopped: () => boolean):
     const server = await probeNode(endpoint, send);
     const runId = newRunId();
     const targets = config.apis.map((api): ApiTarget => {
-      if (api === 'native') return nativeTarget(endpoint, send);
+      if (api === 'native') return nativeTarget(endpoint, send, config.credentials);
       if (config.credentials === undefined) throw new UsageError('--api s3 needs a key pair');
       return s3Target(endpoint, send, config.credentials, config.bucket);
     });

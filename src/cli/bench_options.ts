@@ -1,7 +1,7 @@
 // What `shardstore bench` is told: the endpoint of a running node, which
 // APIs, value sizes and in-flight counts to measure, for how long each, and
 // the S3 key pair. Pure function of argv and env (tested without a server).
-import { parseFlags, stringFlag } from './admin_target.js';
+import { CREDENTIALS_OPTION, credentialsFileOf, firstKeyPair, parseFlags, stringFlag } from './admin_target.js';
 import { KEY_BUDGET_BYTES, MAX_KEYS } from './bench_keys.js';
 import type { AdminOptionSpec } from './admin_target.js';
 import { formatDurationMs, formatSizeBytes, parseDurationMs, parseSizeBytes } from './units.js';
@@ -47,6 +47,7 @@ const OPTIONS: readonly AdminOptionSpec[] = [
   { name: 'duration', value: 'time', help: `of each PUT and each GET cell (default ${DEFAULTS.duration})` },
   { name: 'access-key-id', value: 'id', help: 'S3 access key id (default: $AWS_ACCESS_KEY_ID)' },
   { name: 'secret-access-key', value: 'key', help: 'S3 secret (default: $AWS_SECRET_ACCESS_KEY; prefer the variable)' },
+  { ...CREDENTIALS_OPTION, help: 'without a key pair above: the first one of this file signs (default $SHARDSTORE_CREDENTIALS_FILE, else ./data/credentials)' },
   { name: 'bucket', value: 'name', help: `S3 bucket, created if missing (default ${DEFAULT_BUCKET})` },
   { name: 'json', help: 'print the result as JSON (progress still goes to stderr)' },
   { name: 'keep', help: 'do not delete the objects written (nor a bucket this run created)' },
@@ -83,7 +84,10 @@ export function benchHelp(): string {
 export function parseBenchArgs(argv: readonly string[], env: NodeJS.ProcessEnv): BenchConfig | 'help' {
   const { flags } = parseFlags(argv, OPTIONS);
   if (flags['help'] === true) return 'help';
-  const credentials = keyPair(stringFlag(flags, 'access-key-id') ?? env['AWS_ACCESS_KEY_ID'], stringFlag(flags, 'secret-access-key') ?? env['AWS_SECRET_ACCESS_KEY']);
+  // One key pair signs both APIs (the node's key pairs sign the native API too).
+  const credentials =
+    keyPair(stringFlag(flags, 'access-key-id') ?? env['AWS_ACCESS_KEY_ID'], stringFlag(flags, 'secret-access-key') ?? env['AWS_SECRET_ACCESS_KEY']) ??
+    firstKeyPair(credentialsFileOf(flags, env));
   const apis = apisOf(stringFlag(flags, 'api'), credentials !== undefined);
   if (apis.includes('s3') && credentials === undefined) {
     throw new UsageError('--api s3 needs a key pair: --access-key-id and --secret-access-key (or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)');

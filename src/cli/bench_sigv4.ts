@@ -1,5 +1,6 @@
-// SigV4 header signing for the requests of `shardstore bench`, one fixed
-// shape: no query, signed headers host, x-amz-content-sha256 and
+// SigV4 header signing for the requests of `shardstore bench` and of every
+// command that talks to a server (--url), one fixed shape: signed headers
+// host, x-amz-content-sha256 and
 // x-amz-date, body UNSIGNED-PAYLOAD (the body is never hashed, so a 1 MiB
 // PUT costs the client what a 4 KiB one does). Per request: one SHA-256 of
 // the ~250-byte canonical request and one HMAC; the signing key is derived
@@ -10,7 +11,7 @@
 // path, so `path` must be encoded as uriEncode(bytes, false) encodes it.
 import { createHash, createHmac } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
-import { deriveSigningKey } from '../server/s3/sigv4.js';
+import { canonicalQuery, deriveSigningKey, queryPairs } from '../server/s3/sigv4.js';
 import type { S3KeyPair } from './bench_options.js';
 
 const ALGORITHM = 'AWS4-HMAC-SHA256';
@@ -32,11 +33,14 @@ export class HeaderSigner {
 
   /**
    * The headers of a request (Host included, and Content-Length if given).
-   * REQUIRES: `path` starts with '/', has no query, and is encoded as SigV4's UriEncode with '/' kept.
+   * REQUIRES: `target` starts with '/', its path encoded as SigV4's UriEncode with '/' kept; its query (after '?') as sent.
    */
-  sign(method: string, path: string, contentLength?: number, nowMs: number = Date.now()): OutgoingHttpHeaders {
+  sign(method: string, target: string, contentLength?: number, nowMs: number = Date.now()): OutgoingHttpHeaders {
     this.advanceClock(nowMs);
-    const canonical = `${method}\n${path}\n\nhost:${this.host}\nx-amz-content-sha256:${PAYLOAD}\nx-amz-date:${this.amzDate}\n\n${SIGNED_HEADERS}\n${PAYLOAD}`;
+    const q = target.indexOf('?');
+    const path = q < 0 ? target : target.slice(0, q);
+    const query = q < 0 ? '' : canonicalQuery(queryPairs(target.slice(q + 1)));
+    const canonical = `${method}\n${path}\n${query}\nhost:${this.host}\nx-amz-content-sha256:${PAYLOAD}\nx-amz-date:${this.amzDate}\n\n${SIGNED_HEADERS}\n${PAYLOAD}`;
     const scope = `${this.scopeDate}/${this.region}/s3/aws4_request`;
     const stringToSign = `${ALGORITHM}\n${this.amzDate}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`;
     const signature = createHmac('sha256', this.signingKey).update(stringToSign).digest('hex');

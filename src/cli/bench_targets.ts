@@ -41,13 +41,21 @@ export async function probeNode(endpoint: BenchEndpoint, send: Send): Promise<{ 
   return { version };
 }
 
-export function nativeTarget(endpoint: BenchEndpoint, send: Send): ApiTarget {
+/** Signs with the node's key pair if there is one (a node served with --insecure-no-auth needs none). */
+export function nativeTarget(endpoint: BenchEndpoint, send: Send, keys: S3KeyPair | undefined): ApiTarget {
+  const signer = keys === undefined ? undefined : new HeaderSigner(keys, hostOf(endpoint), SIGNING_REGION);
+  const headers = (method: string, path: string, contentLength?: number): OutgoingHttpHeaders =>
+    signer?.sign(method, path, contentLength) ?? (contentLength === undefined ? {} : { 'content-length': contentLength });
   return {
     api: 'native',
     objectPath: (key) => `/v1/shards/${key}`,
-    headers: (_method, _path, contentLength) => (contentLength === undefined ? {} : { 'content-length': contentLength }),
+    headers,
     async prepare(): Promise<void> {
-      const answer = await send({ method: 'GET', path: `/v1/shards?limit=1&prefix=${encodeURIComponent(KEY_ROOT)}`, headers: {} });
+      const path = `/v1/shards?limit=1&prefix=${encodeURIComponent(KEY_ROOT)}`;
+      const answer = await send({ method: 'GET', path, headers: headers('GET', path) });
+      if (answer.status === 401 || answer.status === 403) {
+        throw new BenchFatalError(`the native API refused ${keys === undefined ? 'an unsigned request: give the node\'s key pair (--credentials-file)' : 'the key pair'}: ${describeAnswer(answer)}`);
+      }
       if (answer.status !== 200) {
         throw new BenchFatalError(`the native API is not served at ${endpoint.url} (serve --native-api off?): GET /v1/shards answered ${describeAnswer(answer)}`);
       }
@@ -57,7 +65,7 @@ export function nativeTarget(endpoint: BenchEndpoint, send: Send): ApiTarget {
 }
 
 export function s3Target(endpoint: BenchEndpoint, send: Send, keys: S3KeyPair, bucket: string): ApiTarget {
-  const signer = new HeaderSigner(keys, `${endpoint.hostname.includes(':') ? `[${endpoint.hostname}]` : endpoint.hostname}:${endpoint.port}`, SIGNING_REGION);
+  const signer = new HeaderSigner(keys, hostOf(endpoint), SIGNING_REGION);
   const headers = (method: string, path: string, contentLength?: number): OutgoingHttpHeaders => signer.sign(method, path, contentLength);
   const bucketRequest = (method: string): BenchRequest => ({ method, path: `/${bucket}`, headers: headers(method, `/${bucket}`) });
   let created = false;
@@ -79,4 +87,9 @@ export function s3Target(endpoint: BenchEndpoint, send: Send, keys: S3KeyPair, b
       return answer.status === 204 ? `deleted bucket ${bucket} (this run created it)` : `kept bucket ${bucket}: DeleteBucket answered ${describeAnswer(answer)}`;
     },
   };
+}
+
+/** The Host header of the endpoint, as requests carry it. */
+function hostOf(endpoint: BenchEndpoint): string {
+  return `${endpoint.hostname.includes(':') ? `[${endpoint.hostname}]` : endpoint.hostname}:${endpoint.port}`;
 }

@@ -4,13 +4,13 @@
 // 2: usage. Warnings (a checkpoint slot recovery did not need) do not fail.
 import { damagedJson, damagedLabel } from '../server/admin_json.js';
 import type { FsckDiskReport } from '../store/fsck.js';
-import { parseFlags, targetHelp, targetOf, TARGET_OPTIONS } from './admin_target.js';
+import { parseFlags, offlineTargetHelp, targetOf, OFFLINE_TARGET_OPTIONS } from './admin_target.js';
 import type { AdminOptionSpec } from './admin_target.js';
 import type { CliIo, Command } from './command.js';
 import { formatBytes, ProgressLine } from './progress.js';
 import { EXIT_FAILURE, EXIT_OK } from './usage_error.js';
 
-const OPTIONS: readonly AdminOptionSpec[] = [...TARGET_OPTIONS.filter((o) => o.name !== 'url'), { name: 'json', help: 'print the report as JSON' }];
+const OPTIONS: readonly AdminOptionSpec[] = [...OFFLINE_TARGET_OPTIONS, { name: 'json', help: 'print the report as JSON' }];
 
 export function fsckHelp(): string {
   return [
@@ -25,7 +25,7 @@ export function fsckHelp(): string {
     'fsck never writes to the data files.',
     '',
     'Options:',
-    ...targetHelp().filter((l) => !l.includes('--url')),
+    ...offlineTargetHelp(),
     `  ${'--json'.padEnd(26)}print the report as JSON`,
     `  ${'-h, --help'.padEnd(26)}show this help`,
     '',
@@ -42,7 +42,7 @@ export const fsckCommand: Command = {
       io.out(fsckHelp());
       return EXIT_OK;
     }
-    const target = targetOf(flags);
+    const target = targetOf(flags, io.env);
     if (target.kind !== 'files') return EXIT_OK; // --url is not an option of fsck: parseFlags refused it
     const { fsckClean, fsckNode } = await import('../store/fsck.js');
     const progress = new ProgressLine(io.err);

@@ -5,14 +5,14 @@
 // self-contained HTML page with a table of per-disk totals.
 import { writeFile } from 'node:fs/promises';
 import type { DiskExtentMap, ExtentCell, OwnerName } from '../store/inspect.js';
-import { parseFlags, stringFlag, targetHelp, targetOf, TARGET_OPTIONS } from './admin_target.js';
+import { parseFlags, stringFlag, offlineTargetHelp, targetOf, OFFLINE_TARGET_OPTIONS } from './admin_target.js';
 import type { AdminOptionSpec } from './admin_target.js';
 import type { CliIo, Command } from './command.js';
 import { formatBytes } from './progress.js';
 import { EXIT_OK, UsageError } from './usage_error.js';
 
 const OPTIONS: readonly AdminOptionSpec[] = [
-  ...TARGET_OPTIONS.filter((o) => o.name !== 'url'),
+  ...OFFLINE_TARGET_OPTIONS,
   { name: 'out', value: 'file', help: 'write the picture here: .svg or .html (default: extent-map.svg)' },
 ];
 
@@ -40,7 +40,7 @@ export function inspectHelp(): string {
     'live bytes are drawn darker. Hover a cell for its numbers. Per-disk totals below each map.',
     '',
     'Options:',
-    ...targetHelp().filter((l) => !l.includes('--url')),
+    ...offlineTargetHelp(),
     `  ${'--out <file>'.padEnd(26)}${OPTIONS.find((o) => o.name === 'out')?.help ?? ''}`,
     `  ${'-h, --help'.padEnd(26)}show this help`,
     '',
@@ -60,7 +60,7 @@ export const inspectCommand: Command = {
     const out = stringFlag(flags, 'out') ?? 'extent-map.svg';
     const html = /\.html?$/i.test(out);
     if (!html && !/\.svg$/i.test(out)) throw new UsageError(`--out: expected a .svg or .html file, got ${JSON.stringify(out)}`);
-    const target = targetOf(flags);
+    const target = targetOf(flags, io.env);
     if (target.kind !== 'files') return EXIT_OK; // --url is not an option of inspect: parseFlags refused it
     const { inspectNode } = await import('../store/inspect.js');
     const maps = await inspectNode(target.paths);

@@ -16,8 +16,8 @@ import { pipeline } from 'node:stream/promises';
 import type { KeyRange } from '../store/admin_types.js';
 import { decodePercent, encodeKey } from '../server/key_codec.js';
 import { nativeExportRange, refuseReservedRecord } from '../server/reserved_keys.js';
-import { parseFlags, readAll, request, stringFlag, targetHelp, targetOf, TARGET_OPTIONS } from './admin_target.js';
-import type { AdminOptionSpec, Flags, Target } from './admin_target.js';
+import { authHint, parseFlags, readAll, request, stringFlag, targetHelp, targetOf, TARGET_OPTIONS } from './admin_target.js';
+import type { AdminOptionSpec, Flags, ServerTarget, Target } from './admin_target.js';
 import type { CliIo, Command } from './command.js';
 import { formatBytes, formatRate, ProgressLine } from './progress.js';
 import { EXIT_FAILURE, EXIT_OK, UsageError } from './usage_error.js';
@@ -108,11 +108,11 @@ export const exportCommand: Command = {
     }
     const out = stringFlag(flags, 'out');
     if (out === undefined) throw new UsageError('--out <file> is required (- for stdout)');
-    const target = targetOf(flags);
+    const target = targetOf(flags, io.env);
     const started = performance.now();
     const counter = { bytes: 0 };
     const includeS3 = flags['include-s3'] === true;
-    const source = target.kind === 'url' ? await exportOnline(target.url, rangeQuery(flags)) : await exportOffline(target, includeS3 ? rangeOf(flags) : nativeExportRange(rangeOf(flags)));
+    const source = target.kind === 'url' ? await exportOnline(target, rangeQuery(flags)) : await exportOffline(target, includeS3 ? rangeOf(flags) : nativeExportRange(rangeOf(flags)));
     const progress = new ProgressLine(io.err);
     try {
       await pipeline(source.stream, counting(counter, progress, started, 'export'), out === '-' ? process.stdout : createWriteStream(out));
@@ -131,9 +131,9 @@ interface ExportSource {
   records(): number | undefined;
 }
 
-async function exportOnline(url: string, query: string): Promise<ExportSource> {
-  const answer = await request(`${url}/v1/admin/export${query === '' ? '' : `?${query}`}`, 'GET');
-  if (answer.status !== 200) throw new Error(`export: ${answer.status} ${await readAll(answer.body)}`);
+async function exportOnline(server: ServerTarget, query: string): Promise<ExportSource> {
+  const answer = await request(server, `/v1/admin/export${query === '' ? '' : `?${query}`}`, 'GET');
+  if (answer.status !== 200) throw new Error(`export: ${answer.status} ${await readAll(answer.body)}${authHint(server, answer.status)}`);
   return { stream: answer.body, close: () => Promise.resolve(), records: () => undefined };
 }
 
@@ -167,13 +167,13 @@ export const importCommand: Command = {
     }
     const input = stringFlag(flags, 'in');
     if (input === undefined) throw new UsageError('--in <file> is required (- for stdin)');
-    const target = targetOf(flags);
+    const target = targetOf(flags, io.env);
     const started = performance.now();
     const counter = { bytes: 0 };
     const progress = new ProgressLine(io.err);
     const body = (input === '-' ? process.stdin : createReadStream(input)).pipe(counting(counter, progress, started, 'import'));
     const includeS3 = flags['include-s3'] === true;
-    const report = target.kind === 'url' ? await importOnline(`${target.url}/v1/admin/import${includeS3 ? '?include-s3=true' : ''}`, body) : await importOffline(target, body, includeS3);
+    const report = target.kind === 'url' ? await importOnline(target, `/v1/admin/import${includeS3 ? '?include-s3=true' : ''}`, body) : await importOffline(target, body, includeS3);
     const ms = performance.now() - started;
     progress.finish(`import: ${formatBytes(counter.bytes)} read in ${(ms / 1000).toFixed(1)}s (${formatRate(counter.bytes, ms)})`);
     io.out(JSON.stringify(report, null, 2));
@@ -183,14 +183,14 @@ export const importCommand: Command = {
   },
 };
 
-async function importOnline(importUrl: string, body: Readable): Promise<unknown> {
-  const answer = await request(importUrl, 'POST', body);
+async function importOnline(server: ServerTarget, target: string, body: Readable): Promise<unknown> {
+  const answer = await request(server, target, 'POST', body);
   const text = await readAll(answer.body);
   try {
     return JSON.parse(text) as unknown;
   } catch (err: unknown) {
     void err; // not JSON: show the answer as it came
-    return { complete: false, status: answer.status, answer: text };
+    return { complete: false, status: answer.status, answer: text + authHint(server, answer.status) };
   }
 }
 

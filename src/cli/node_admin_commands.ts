@@ -3,7 +3,7 @@
 // `shardstore disk` (list, take out of service, return to service: a
 // running server's state, so --url only).
 import type { DiskStats, NodeStats } from '../store/admin_types.js';
-import { parseFlags, requestJson, stringFlag, targetHelp, targetOf, TARGET_OPTIONS } from './admin_target.js';
+import { CREDENTIALS_OPTION, parseFlags, requestJson, serverTarget, stringFlag, targetHelp, targetOf, TARGET_OPTIONS } from './admin_target.js';
 import type { AdminOptionSpec } from './admin_target.js';
 import type { CliIo, Command } from './command.js';
 import { formatBytes } from './progress.js';
@@ -12,6 +12,7 @@ import { EXIT_OK, UsageError } from './usage_error.js';
 const STATS_OPTIONS: readonly AdminOptionSpec[] = [...TARGET_OPTIONS, { name: 'json', help: 'print the stats as JSON' }];
 const DISK_OPTIONS: readonly AdminOptionSpec[] = [
   { name: 'url', value: 'url', help: 'the running server, e.g. http://127.0.0.1:7380' },
+  CREDENTIALS_OPTION,
   { name: 'reason', value: 'text', help: 'why the disk leaves service (shown in `disk list`)' },
 ];
 
@@ -39,9 +40,9 @@ export const statsCommand: Command = {
       io.out(statsHelp());
       return EXIT_OK;
     }
-    const target = targetOf(flags);
+    const target = targetOf(flags, io.env);
     let stats: NodeStats;
-    if (target.kind === 'url') stats = (await requestJson(`${target.url}/v1/admin/stats`, 'GET')) as NodeStats;
+    if (target.kind === 'url') stats = (await requestJson(target, '/v1/admin/stats', 'GET')) as NodeStats;
     else {
       const { openExistingNode } = await import('./serve.js');
       const node = await openExistingNode(target.dataDir, target.paths, { readOnly: true });
@@ -76,9 +77,9 @@ function statsTable(stats: NodeStats): string[] {
 
 export function diskHelp(): string {
   return [
-    'Usage: shardstore disk list --url <url>',
-    '       shardstore disk out <n> --url <url> [--reason <text>]',
-    '       shardstore disk in <n> --url <url>',
+    'Usage: shardstore disk list --url <url> [--credentials-file <file>]',
+    '       shardstore disk out <n> --url <url> [--reason <text>] [--credentials-file <file>]',
+    '       shardstore disk in <n> --url <url> [--credentials-file <file>]',
     '',
     'Take a disk of a running node out of service (its keys answer 503 Unavailable; nothing is',
     'routed elsewhere), or return it (its store is reopened with full recovery).',
@@ -100,15 +101,16 @@ export const diskCommand: Command = {
     }
     const url = stringFlag(flags, 'url');
     if (url === undefined) throw new UsageError('--url is required');
+    const server = serverTarget(url, flags, io.env);
     const [verb, n] = positionals;
     if (verb === 'list' && n === undefined) {
-      io.out(JSON.stringify(await requestJson(`${url}/v1/admin/disks`, 'GET'), null, 2));
+      io.out(JSON.stringify(await requestJson(server, '/v1/admin/disks', 'GET'), null, 2));
       return EXIT_OK;
     }
     if ((verb !== 'out' && verb !== 'in') || n === undefined || !/^[0-9]{1,3}$/.test(n)) throw new UsageError('expected: list | out <n> | in <n>');
     const reason = stringFlag(flags, 'reason');
     const query = verb === 'out' && reason !== undefined ? `?reason=${encodeURIComponent(reason)}` : '';
-    io.out(JSON.stringify(await requestJson(`${url}/v1/admin/disks/${n}/${verb}${query}`, 'POST'), null, 2));
+    io.out(JSON.stringify(await requestJson(server, `/v1/admin/disks/${n}/${verb}${query}`, 'POST'), null, 2));
     return EXIT_OK;
   },
 };

@@ -8,12 +8,12 @@ import { LockedError } from '../base/index.js';
 import { FileDisk } from '../disk/index.js';
 import { encodeKey } from '../server/key_codec.js';
 import type { SalvageReport } from '../store/salvage.js';
-import { parseFlags, targetHelp, targetOf, TARGET_OPTIONS } from './admin_target.js';
+import { parseFlags, offlineTargetHelp, targetOf, OFFLINE_TARGET_OPTIONS } from './admin_target.js';
 import type { AdminOptionSpec } from './admin_target.js';
 import type { CliIo, Command } from './command.js';
 import { EXIT_FAILURE, EXIT_OK } from './usage_error.js';
 
-const OPTIONS: readonly AdminOptionSpec[] = [...TARGET_OPTIONS.filter((o) => o.name !== 'url'), { name: 'json', help: 'print the report as JSON' }];
+const OPTIONS: readonly AdminOptionSpec[] = [...OFFLINE_TARGET_OPTIONS, { name: 'json', help: 'print the report as JSON' }];
 
 export function repairHelp(): string {
   return [
@@ -29,7 +29,7 @@ export function repairHelp(): string {
     'the holder, while a server or another tool uses them). Copy the files first if you can.',
     '',
     'Options:',
-    ...targetHelp().filter((l) => !l.includes('--url')),
+    ...offlineTargetHelp(),
     `  ${'--json'.padEnd(26)}print the report as JSON`,
     `  ${'-h, --help'.padEnd(26)}show this help`,
     '',
@@ -53,7 +53,7 @@ export const repairCommand: Command = {
       io.out(repairHelp());
       return EXIT_OK;
     }
-    const target = targetOf(flags);
+    const target = targetOf(flags, io.env);
     if (target.kind !== 'files') return EXIT_OK; // --url is not an option of repair: parseFlags refused it
     const { salvageDiskStore } = await import('../store/salvage.js');
     const outcomes: DiskOutcome[] = [];

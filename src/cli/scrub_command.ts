@@ -5,6 +5,7 @@
 import type { ScrubReportJson as ReportJson } from '../server/admin_json.js';
 import { damagedLabel } from '../server/admin_json.js';
 import type { AdminApi, ScrubProgress, ScrubReport } from '../store/admin_types.js';
+import type { ServerTarget } from './admin_target.js';
 import { parseFlags, requestJson, stringFlag, targetHelp, targetOf, TARGET_OPTIONS } from './admin_target.js';
 import type { AdminOptionSpec } from './admin_target.js';
 import type { CliIo, Command } from './command.js';
@@ -58,11 +59,11 @@ export const scrubCommand: Command = {
       io.out(scrubHelp());
       return EXIT_OK;
     }
-    const target = targetOf(flags);
+    const target = targetOf(flags, io.env);
     const rateText = stringFlag(flags, 'rate');
     const rate = rateText === undefined ? 0 : parseSizeBytes(rateText, 'rate');
     const progress = new ProgressLine(io.err);
-    const report = target.kind === 'url' ? await scrubOnline(target.url, rate, progress) : await scrubOffline(target.dataDir, target.paths, rate, progress);
+    const report = target.kind === 'url' ? await scrubOnline(target, rate, progress) : await scrubOffline(target.dataDir, target.paths, rate, progress);
     if (flags['json'] === true) io.out(JSON.stringify(report, null, 2));
     else printReport(report, io);
     const clean = report.complete && report.counters.damagedShards === 0 && report.counters.damagedIndexChunks === 0;
@@ -92,11 +93,11 @@ async function runPass(node: AdminApi, rate: number, progress: ProgressLine): Pr
   return report;
 }
 
-async function scrubOnline(url: string, rate: number, progress: ProgressLine): Promise<ReportJson> {
-  const started = (await requestJson(`${url}/v1/admin/scrub?rate-bytes-per-sec=${rate}`, 'POST')) as StatusJson;
+async function scrubOnline(server: ServerTarget, rate: number, progress: ProgressLine): Promise<ReportJson> {
+  const started = (await requestJson(server, `/v1/admin/scrub?rate-bytes-per-sec=${rate}`, 'POST')) as StatusJson;
   const passesBefore = started.state === 'running' ? started.passes : started.passes - 1;
   for (;;) {
-    const status = (await requestJson(`${url}/v1/admin/scrub`, 'GET')) as StatusJson;
+    const status = (await requestJson(server, '/v1/admin/scrub', 'GET')) as StatusJson;
     const p = status.progress;
     if (p !== undefined) progress.update(progressText(p.bytesVerified, p.bytesTotal, p.elapsedMs, `${p.shardsVerified} shards`));
     if (status.state !== 'running' && status.passes > passesBefore && status.last !== undefined) {

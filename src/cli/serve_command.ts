@@ -1,4 +1,4 @@
-// `shardstore serve`: parse options, resolve the S3 credentials (generated
+// `shardstore serve`: parse options, resolve the node's key pairs (generated
 // and shown once on first start), open the node, serve until a signal.
 import type { LoadedCredentials, S3Credentials } from '../server/index.js';
 import { jsonLineLogger, loadOrCreateCredentials } from '../server/index.js';
@@ -17,7 +17,11 @@ export const serveCommand: Command = {
       io.out(serveHelp());
       return EXIT_OK;
     }
-    const credentials = config.s3.enabled ? await s3Credentials(config, io) : [];
+    // Loaded even with --insecure-no-auth: S3 always checks signatures.
+    const credentials = await nodeCredentials(config, io);
+    if (config.server.insecureNoAuth === true) {
+      io.err('shardstore: WARNING: --insecure-no-auth: the native API, the control plane and /metrics answer anyone who can reach the port (trusted test networks only; docs/SECURITY.md)');
+    }
     const { openNode } = await import('./serve.js');
     const api = await openNode(config.node);
     for (const d of api.disks()) if (d.state !== 'in-service') io.err(`shardstore: warning: disk ${d.disk} is out of service (${d.reason ?? 'unknown'}); its keys answer 503 Unavailable`);
@@ -26,15 +30,15 @@ export const serveCommand: Command = {
       process.exit(130);
     });
     try {
-      const s3Keys = new Map(credentials.map((c) => [c.accessKeyId, c.secretAccessKey]));
-      return await serveApi(api, config, { out: io.out, logger: jsonLineLogger(), stop: signals.stop, s3Credentials: s3Keys, admin: api });
+      const keys = new Map(credentials.map((c) => [c.accessKeyId, c.secretAccessKey]));
+      return await serveApi(api, config, { out: io.out, logger: jsonLineLogger(), stop: signals.stop, credentials: keys, admin: api });
     } finally {
       signals.dispose();
     }
   },
 };
 
-async function s3Credentials(config: ServeConfig, io: CliIo): Promise<readonly S3Credentials[]> {
+async function nodeCredentials(config: ServeConfig, io: CliIo): Promise<readonly S3Credentials[]> {
   const { accessKeyId, secretAccessKey, credentialsFile } = config.s3;
   let loaded: LoadedCredentials;
   try {
@@ -48,14 +52,15 @@ async function s3Credentials(config: ServeConfig, io: CliIo): Promise<readonly S
   if (loaded.source === 'generated' && first !== undefined) {
     io.out(
       [
-        'S3 credentials were generated (shown once; saved in ' + credentialsFile + ', mode 0600):',
+        'Credentials were generated (shown once; saved in ' + credentialsFile + ', mode 0600):',
         `  access key id:     ${first.accessKeyId}`,
         `  secret access key: ${first.secretAccessKey}`,
         `  e.g. AWS_SHARED_CREDENTIALS_FILE=${credentialsFile} aws --endpoint-url http://${config.host}:${config.port} s3 ls`,
+        `  shardstore commands with --url read them from --credentials-file (default ./data/credentials)`,
       ].join('\n'),
     );
   } else if (loaded.source === 'file') {
-    io.out(`S3 credentials: ${loaded.credentials.length} key(s) from ${credentialsFile}`);
+    io.out(`credentials: ${loaded.credentials.length} key(s) from ${credentialsFile}`);
   }
   return loaded.credentials;
 }

@@ -16,15 +16,17 @@ export interface ServeIo {
   readonly logger: Logger;
   /** Resolves with the reason to stop (a signal name). */
   readonly stop: Promise<string>;
-  /** Access key id -> secret, as serve_command resolved them (none: every S3 request is refused). */
-  readonly s3Credentials?: ReadonlyMap<string, string>;
+  /** The node's key pairs (access key id -> secret), as serve_command resolved them: they sign S3, native and control-plane requests (none: every such request is refused). */
+  readonly credentials?: ReadonlyMap<string, string>;
   /** The control plane to serve under /v1/admin/ (the node's). */
   readonly admin?: AdminApi;
 }
 
 export async function serveApi(api: ShardApi, config: ServeConfig, io: ServeIo): Promise<number> {
-  const shardServer = createShardServer(api, { ...config.server, logger: io.logger, ...s3Options(config, io) }, io.admin);
+  const credentials = io.credentials ?? new Map<string, string>();
+  const shardServer = createShardServer(api, { ...config.server, credentials, logger: io.logger, ...s3Options(config, credentials) }, io.admin);
   try {
+    if (credentials.size === 0 && config.server.insecureNoAuth !== true) io.logger.log('warn', 'the node has no key pairs: every signed API will refuse every request', {});
     const address = await shardServer.listen(config.port, config.host);
     io.out(`shardstore serving ${config.node.disks} disk(s) at ${urlOf(address)} (data: ${dataOf(config)}; ${apisOf(config)})`);
     const reason = await io.stop;
@@ -37,12 +39,11 @@ export async function serveApi(api: ShardApi, config: ServeConfig, io: ServeIo):
   return EXIT_OK;
 }
 
-function s3Options(config: ServeConfig, io: ServeIo): { s3?: S3Options } {
+function s3Options(config: ServeConfig, credentials: ReadonlyMap<string, string>): { s3?: S3Options } {
   if (!config.s3.enabled) return {};
-  if (io.s3Credentials === undefined) io.logger.log('warn', 'S3 front has no credentials: every S3 request will be refused', {});
   return {
     s3: {
-      credentials: io.s3Credentials ?? new Map(),
+      credentials,
       region: config.s3.region,
       domains: config.s3.domains,
       uploadExpiryMs: config.s3.uploadExpiryMs,
@@ -52,7 +53,7 @@ function s3Options(config: ServeConfig, io: ServeIo): { s3?: S3Options } {
 
 function apisOf(config: ServeConfig): string {
   const apis = [...(config.s3.enabled ? [`S3 (region ${config.s3.region})`] : []), ...(config.server.nativeApi === false ? [] : ['native API at /v1/shards']), 'metrics at /metrics'];
-  return apis.join(', ');
+  return apis.join(', ') + (config.server.insecureNoAuth === true ? '; AUTHENTICATION OFF (--insecure-no-auth)' : '');
 }
 
 export function urlOf(address: AddressInfo): string {

@@ -5,7 +5,7 @@
 // upper case, '-' as '_'), then the default. An empty variable counts as unset.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_S3_DOMAINS, DEFAULT_S3_REGION, DEFAULT_SERVER_OPTIONS, DEFAULT_UPLOAD_EXPIRY_MS } from '../server/index.js';
+import { DEFAULT_HOST_NAMES, DEFAULT_S3_DOMAINS, DEFAULT_S3_REGION, DEFAULT_SERVER_OPTIONS, DEFAULT_UPLOAD_EXPIRY_MS } from '../server/index.js';
 import type { ShardServerOptions } from '../server/index.js';
 import { DEFAULT_CACHE_BYTES } from '../store/index.js';
 import type { NodeOpenOptions } from '../store/index.js';
@@ -18,7 +18,8 @@ export const MAX_DISKS = 256;
 
 interface OptionSpec {
   readonly name: string;
-  readonly value: string;
+  /** Undefined: a flag without a value (its variable takes on/off). */
+  readonly value?: string;
   readonly help: string;
   readonly defaultText?: string;
 }
@@ -41,12 +42,15 @@ const OPTIONS: readonly OptionSpec[] = [
   { name: 'max-connections-per-client', value: 'n', help: 'the same cap for the connections of one remote address', defaultText: 'a quarter of --max-connections' },
   { name: 'shutdown-grace', value: 'duration', help: 'on SIGINT/SIGTERM, time for requests in flight to finish', defaultText: formatDurationMs(DEFAULT_SERVER_OPTIONS.shutdownGraceMs) },
   { name: 's3', value: 'on|off', help: 'serve the S3 API on every path but /v1/shards, /healthz, /metrics', defaultText: 'on' },
-  { name: 'native-api', value: 'on|off', help: 'serve the native shard API under /v1/shards (it has no authentication)', defaultText: 'on' },
+  { name: 'native-api', value: 'on|off', help: 'serve the native shard API under /v1/shards (signed requests only)', defaultText: 'on' },
+  { name: 'insecure-no-auth', help: 'NO AUTHENTICATION on the native API, the control plane and /metrics: a trusted test network only (logged at every start)' },
+  { name: 'metrics-auth', value: 'on|off', help: '/metrics needs a signature like the native API (off: open, it tells counts and sizes, no data)', defaultText: 'off' },
+  { name: 'host-names', value: 'names', help: 'comma-separated names the Host header may carry (IP literals always pass; DNS rebinding guard)', defaultText: `${DEFAULT_HOST_NAMES.join(',')} and --host` },
   { name: 's3-region', value: 'name', help: 'region GetBucketLocation reports (requests signed for any region are accepted)', defaultText: DEFAULT_S3_REGION },
   { name: 's3-domain', value: 'names', help: 'comma-separated base domains of virtual-host requests (<bucket>.<domain>)', defaultText: DEFAULT_S3_DOMAINS.join(',') },
   { name: 's3-access-key', value: 'id', help: 'S3 access key id (with --s3-secret-key; else the credentials file)' },
   { name: 's3-secret-key', value: 'secret', help: 'S3 secret access key (prefer the environment variable: flags show in ps)' },
-  { name: 'credentials-file', value: 'file', help: 'S3 credentials (AWS credentials-file format), generated on first start if missing', defaultText: '<data-dir>/credentials' },
+  { name: 'credentials-file', value: 'file', help: 'the node\'s key pairs for S3, the native API and the control plane (AWS credentials-file format), generated on first start if missing', defaultText: '<data-dir>/credentials' },
   { name: 's3-upload-expiry', value: 'duration', help: 'abort multipart uploads not completed within this time', defaultText: formatDurationMs(DEFAULT_UPLOAD_EXPIRY_MS) },
 ];
 
@@ -65,7 +69,7 @@ export interface ServeConfig {
   readonly node: NodeOpenOptions;
   readonly host: string;
   readonly port: number;
-  readonly server: Omit<ShardServerOptions, 'logger' | 's3'>;
+  readonly server: Omit<ShardServerOptions, 'logger' | 's3' | 'credentials'>;
   readonly s3: S3Config;
 }
 
@@ -75,7 +79,7 @@ export function envName(option: string): string {
 
 export function serveHelp(): string {
   const rows = OPTIONS.map((o) => {
-    const left = `  --${o.name} <${o.value}>`;
+    const left = o.value === undefined ? `  --${o.name}` : `  --${o.name} <${o.value}>`;
     const tail = o.defaultText === undefined ? '' : ` [default: ${o.defaultText}]`;
     return `${left.padEnd(34)}${o.help}${tail}\n${' '.repeat(34)}env ${envName(o.name)}`;
   });
@@ -84,7 +88,9 @@ export function serveHelp(): string {
     '',
     'Open (or create) the node and serve it over HTTP on one port: the S3-compatible API',
     '(docs/S3.md) on every path except the node\'s own: /v1/shards (native shard API,',
-    'docs/API.md), /healthz and /metrics (Prometheus). S3 credentials come from',
+    'docs/API.md), /v1/admin/ (control plane), /healthz and /metrics (Prometheus).',
+    'Every API but /healthz (and /metrics, unless --metrics-auth on) needs AWS SigV4',
+    'signatures by a key pair of the node (docs/SECURITY.md). The key pairs come from',
     '--s3-access-key/--s3-secret-key, else the credentials file; on first start with',
     'neither, a key pair is generated, saved there (mode 0600) and printed once.',
     'Stops cleanly on SIGINT or SIGTERM.',
@@ -113,7 +119,13 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
     node,
     host: pick('host') ?? '127.0.0.1',
     port: intInRange(pick('port') ?? String(DEFAULT_PORT), 'port', 0, 65535),
-    server: { ...serverOptions(pick), nativeApi: onOff(pick('native-api'), 'native-api') },
+    server: {
+      ...serverOptions(pick),
+      nativeApi: onOff(pick('native-api'), 'native-api'),
+      insecureNoAuth: flags['insecure-no-auth'] === true || onOff(env[envName('insecure-no-auth')] ?? 'off', 'insecure-no-auth'),
+      metricsAuth: onOff(pick('metrics-auth') ?? 'off', 'metrics-auth'),
+      hostNames: hostNamesOf(pick('host-names')),
+    },
     s3: s3Config(pick, node.dataDir),
   };
 }
@@ -135,6 +147,14 @@ function s3Config(pick: (name: string) => string | undefined, dataDir: string): 
   };
 }
 
+function hostNamesOf(text: string | undefined): readonly string[] {
+  if (text === undefined) return DEFAULT_HOST_NAMES;
+  const names = text.split(',').map((n) => n.trim().toLowerCase()).filter((n) => n !== '');
+  const bad = names.find((n) => !/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)$/.test(n));
+  if (bad !== undefined) throw new UsageError(`host-names: ${JSON.stringify(bad)} is not a host name (no port, IPv6 in brackets)`);
+  return names;
+}
+
 function onOff(text: string | undefined, what: string): boolean {
   if (text === undefined) return true;
   const value = text.trim().toLowerCase();
@@ -147,7 +167,7 @@ type Flags = Record<string, string | boolean | string[] | undefined>;
 
 function parseFlags(argv: readonly string[]): Flags {
   const options = Object.fromEntries(
-    OPTIONS.map((o) => [o.name, o.name === 'path' ? { type: 'string', multiple: true } : { type: 'string' }] as const),
+    OPTIONS.map((o) => [o.name, o.value === undefined ? { type: 'boolean' } : o.name === 'path' ? { type: 'string', multiple: true } : { type: 'string' }] as const),
   );
   try {
     const { values } = parseArgs({
@@ -187,7 +207,7 @@ function nodeOptions(pick: (name: string) => string | undefined, paths: string[]
   };
 }
 
-function serverOptions(pick: (name: string) => string | undefined): Omit<ShardServerOptions, 'logger' | 's3'> {
+function serverOptions(pick: (name: string) => string | undefined): Omit<ShardServerOptions, 'logger' | 's3' | 'credentials'> {
   const duration = (name: string, fallback: number): number => {
     const text = pick(name);
     return text === undefined ? fallback : parseDurationMs(text, name);

@@ -15,7 +15,7 @@ import { describeS3Key, s3KeyName } from './s3/key_names.js';
 export async function readJsonBody(ex: Exchange, maxBytes: number): Promise<unknown> {
   const parts: Buffer[] = [];
   let n = 0;
-  for await (const piece of requestBody(ex.req, ex.bytesIn)) {
+  for await (const piece of requestBody(ex)) {
     n += piece.length;
     if (n > maxBytes) throw new HttpError(413, 'TooLarge', `request body above ${maxBytes} bytes`);
     parts.push(piece);

@@ -48,7 +48,7 @@ export async function exportHandler(admin: AdminApi, ex: Exchange, query: string
 
 export async function importHandler(admin: AdminApi, ex: Exchange, query: string): Promise<void> {
   const includeS3 = booleanParam(queryParams(query, [INCLUDE_S3]), INCLUDE_S3);
-  const report = await admin.importStream(requestBody(ex.req, ex.bytesIn), includeS3 ? {} : { refuse: refuseReservedRecord });
+  const report = await admin.importStream(requestBody(ex), includeS3 ? {} : { refuse: refuseReservedRecord });
   let error = report.error;
   try {
     await report.dependency.persisted();

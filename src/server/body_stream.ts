@@ -4,7 +4,10 @@
 // yields chunks as they arrive (the socket is paused while put is busy, so
 // TCP flow control slows the client) and throws if the request ends before
 // its last byte. That throw is what keeps a client abort from storing a
-// partial value: put only commits when its source ends cleanly.
+// partial value: put only commits when its source ends cleanly. The same
+// throw refuses a body whose SHA-256 is not the one its signature vouched for
+// (BodyPayload, set by node_auth.ts): the mismatch is found after the last
+// byte and before the source ends, so a put of it never commits.
 //
 // writeBody copies a reader to the response and waits for 'drain' whenever
 // the socket buffer is full, so a slow client holds at most one chunk plus
@@ -15,7 +18,9 @@
 // verified as it is read), and a failure before the status line can still be
 // an ordinary error answer (500 with a body), where one after it can only
 // cut the connection.
+import { createHash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { HttpError } from './http_errors.js';
 
 /** The client went away before the whole request body arrived. */
 export class RequestAbortedError extends Error {
@@ -29,7 +34,39 @@ export interface ByteCounter {
   bytes: number;
 }
 
-export async function* requestBody(req: IncomingMessage, counter: ByteCounter): AsyncGenerator<Buffer> {
+/** What vouches for the body's bytes (the native API's SigV4 payload hash, docs/SECURITY.md). */
+export type BodyPayload =
+  /** Nothing (UNSIGNED-PAYLOAD, or authentication off). */
+  | { readonly kind: 'unchecked' }
+  /** The signed SHA-256, checked as the body streams. */
+  | { readonly kind: 'sha256'; readonly hex: string }
+  /** Read whole (small) and verified before the request was routed. */
+  | { readonly kind: 'buffered'; readonly bytes: Buffer };
+
+export interface BodySource {
+  readonly req: IncomingMessage;
+  readonly bytesIn: ByteCounter;
+  readonly payload?: BodyPayload;
+}
+
+/** The request body of `source`, checked against its payload hash if it has one. */
+export async function* requestBody(source: BodySource): AsyncGenerator<Buffer> {
+  const payload = source.payload ?? { kind: 'unchecked' };
+  if (payload.kind === 'buffered') {
+    if (payload.bytes.length > 0) yield payload.bytes;
+    return;
+  }
+  const hash = payload.kind === 'sha256' ? createHash('sha256') : undefined;
+  for await (const chunk of streamBody(source.req, source.bytesIn)) {
+    hash?.update(chunk);
+    yield chunk;
+  }
+  if (hash !== undefined && payload.kind === 'sha256' && hash.digest('hex') !== payload.hex) {
+    throw new HttpError(400, 'ContentSHA256Mismatch', "the body's SHA-256 is not the x-amz-content-sha256 the request was signed with");
+  }
+}
+
+async function* streamBody(req: IncomingMessage, counter: ByteCounter): AsyncGenerator<Buffer> {
   // destroyOnReturn: false, because a put that stops early (bad key, no space)
   // must still be able to answer on this socket.
   const chunks = req.iterator({ destroyOnReturn: false }) as AsyncIterable<unknown>;
@@ -114,4 +151,18 @@ function drained(res: ServerResponse): Promise<boolean> {
     res.on('drain', onDrain);
     res.on('close', onClose);
   });
+}
+
+/** The whole body, if it has at most `maxBytes`; throws HttpError 413 past that (without reading the rest). */
+export async function readBodyAtMost(req: IncomingMessage, counter: ByteCounter, maxBytes: number): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let n = 0;
+  for await (const chunk of streamBody(req, counter)) {
+    n += chunk.length;
+    if (n > maxBytes) {
+      throw new HttpError(413, 'TooLarge', `a body above ${maxBytes} bytes needs an x-amz-content-sha256 header (UNSIGNED-PAYLOAD or its hex SHA-256) in its signature`);
+    }
+    parts.push(chunk);
+  }
+  return Buffer.concat(parts);
 }

@@ -1,6 +1,6 @@
 // One request and its response, with the byte counts the request log reports.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { ByteCounter } from './body_stream.js';
+import type { BodyPayload, ByteCounter } from './body_stream.js';
 
 /** What the request turned out to be, for the request log and metrics (set by the router). */
 export interface RequestLabels {
@@ -14,6 +14,8 @@ export interface Exchange {
   readonly bytesIn: ByteCounter;
   readonly bytesOut: ByteCounter;
   readonly labels: RequestLabels;
+  /** Set by authentication (node_auth.ts): what the body must hash to, or the body itself, read and verified. */
+  payload?: BodyPayload;
   /**
    * Set when the answer failed after its status line was sent (a damaged
    * chunk mid-body): the error code, for the request log and metrics. The

@@ -20,3 +20,5 @@ export { Metrics } from './metrics.js';
 export type { RequestSample } from './metrics.js';
 export { S3Front, DEFAULT_S3_DOMAINS, DEFAULT_S3_REGION, DEFAULT_UPLOAD_EXPIRY_MS, loadOrCreateCredentials } from './s3/index.js';
 export type { S3Options, S3Credentials, CredentialSource, LoadedCredentials } from './s3/index.js';
+export { DEFAULT_HOST_NAMES } from './browser_guard.js';
+export { MAX_BUFFERED_BODY_BYTES } from './node_auth.js';

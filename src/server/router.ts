@@ -4,6 +4,12 @@
 // The node's own paths are /healthz, /metrics and the native shard API under
 // /v1/shards; with the S3 front on, every other path (and every request
 // whose Host names a bucket, virtual-host style) is an S3 request.
+//
+// Doors (docs/SECURITY.md): every request's Host is checked first (DNS
+// rebinding); the native API and the control plane then refuse
+// browser-shaped requests and need a SigV4 signature by a node key, before
+// the method table is even consulted; /metrics needs one with metricsAuth;
+// /healthz is open; the S3 front checks its own signatures.
 import { InvalidArgumentError, ShardStoreError } from '../base/index.js';
 import type { ShardApi, StoreStats } from '../store/types.js';
 import { MAX_KEY_BYTES } from '../store/types.js';
@@ -16,6 +22,9 @@ import type { Metrics } from './metrics.js';
 import type { S3Front } from './s3/index.js';
 import type { AdminApi } from '../store/admin_types.js';
 import { ADMIN_PREFIX, adminRoute } from './admin_router.js';
+import type { HostCheck } from './browser_guard.js';
+import { refuseBrowserRequest } from './browser_guard.js';
+import type { NodeAuth } from './node_auth.js';
 import { reservedKeys } from './reserved_keys.js';
 import { deleteShard, getShard, headShard, putShard } from './shard_handlers.js';
 
@@ -31,6 +40,9 @@ export interface RouteContext {
   readonly metrics: Metrics;
   /** The control plane under /v1/admin/ (docs/CONTROL_PLANE.md), when the server has one. */
   readonly admin?: AdminApi;
+  readonly hosts: HostCheck;
+  readonly auth: NodeAuth;
+  readonly metricsAuth: boolean;
 }
 
 interface Target {
@@ -86,6 +98,7 @@ const SHARD_ROUTE: MethodTable = new Map([
 ]);
 
 export async function dispatch(ctx: RouteContext, ex: Exchange): Promise<void> {
+  ctx.hosts.check(ex);
   if (ctx.s3 !== undefined && ctx.s3.isVirtualHost(ex)) return s3Request(ctx.s3, ex);
   const target = splitTarget(ex.req.url ?? '');
   const route = routeOf(target.path, ctx.nativeApi);
@@ -96,6 +109,11 @@ export async function dispatch(ctx: RouteContext, ex: Exchange): Promise<void> {
   const [name, table] = route;
   ex.labels.api = name === 'health' || name === 'metrics' ? 'node' : 'native';
   ex.labels.op = `${name}.${(ex.req.method ?? '?').toLowerCase()}`;
+  if (name !== 'health' && !(name === 'metrics' && !ctx.metricsAuth)) {
+    // Before the method table: an unsigned request learns nothing, not even a 405.
+    if (name !== 'metrics') refuseBrowserRequest(ex);
+    await ctx.auth.authenticate(ex, target);
+  }
   const handler = table.get(ex.req.method ?? '');
   if (handler === undefined) {
     const allow = [...table.keys()].join(', ');

@@ -1,6 +1,7 @@
 // Limits and knobs of the shard server, with their defaults (docs/API.md, "Limits").
 import type { Logger } from './logger.js';
 import { jsonLineLogger } from './logger.js';
+import { DEFAULT_HOST_NAMES } from './browser_guard.js';
 import type { S3Options } from './s3/index.js';
 
 export interface ShardServerOptions {
@@ -22,16 +23,31 @@ export interface ShardServerOptions {
   readonly maxConnectionsPerClient?: number;
   /** close() waits at most this long for in-flight requests, then cuts them off. */
   readonly shutdownGraceMs?: number;
-  /** Serve the native shard API under /v1/shards (default true). It has no authentication. */
+  /** Serve the native shard API under /v1/shards (default true). */
   readonly nativeApi?: boolean;
   /** Serve the S3-compatible API on every path the node does not use itself (default: off). */
   readonly s3?: S3Options;
+  /**
+   * The node's key pairs (access key id -> secret) that sign requests to the
+   * native API and the control plane (docs/SECURITY.md). Default: the S3
+   * front's; with neither, every such request is refused (401).
+   */
+  readonly credentials?: ReadonlyMap<string, string>;
+  /** Turn authentication of the native API, the control plane and /metrics off (a trusted test network only; logged at start). */
+  readonly insecureNoAuth?: boolean;
+  /** /metrics needs a signature too (default false: it tells request counts and sizes, no data). */
+  readonly metricsAuth?: boolean;
+  /** Names the Host header may carry besides IP literals (default DEFAULT_HOST_NAMES; the listen address is added). */
+  readonly hostNames?: readonly string[];
 }
 
-export type ResolvedServerOptions = Required<Omit<ShardServerOptions, 's3'>> & { readonly s3: S3Options | undefined };
+export type ResolvedServerOptions = Required<Omit<ShardServerOptions, 's3' | 'credentials'>> & {
+  readonly s3: S3Options | undefined;
+  readonly credentials: ReadonlyMap<string, string>;
+};
 
 /** maxConnectionsPerClient defaults to defaultConnectionsPerClient(maxConnections). */
-export const DEFAULT_SERVER_OPTIONS: Omit<ResolvedServerOptions, 'logger' | 's3' | 'maxConnectionsPerClient'> = {
+export const DEFAULT_SERVER_OPTIONS: Omit<ResolvedServerOptions, 'logger' | 's3' | 'credentials' | 'maxConnectionsPerClient'> = {
   maxHeaderSizeBytes: 16 * 1024,
   headersTimeoutMs: 30_000,
   // A 5 GiB value at ~1.5 MB/s: long enough for big uploads, short enough to shed stuck ones.
@@ -41,6 +57,9 @@ export const DEFAULT_SERVER_OPTIONS: Omit<ResolvedServerOptions, 'logger' | 's3'
   shutdownGraceMs: 10_000,
   maxConnections: 1024,
   nativeApi: true,
+  insecureNoAuth: false,
+  metricsAuth: false,
+  hostNames: DEFAULT_HOST_NAMES,
 };
 
 export function resolveServerOptions(options: ShardServerOptions): ResolvedServerOptions {
@@ -50,6 +69,7 @@ export function resolveServerOptions(options: ShardServerOptions): ResolvedServe
     s3: undefined,
     maxConnectionsPerClient: defaultConnectionsPerClient(options.maxConnections ?? DEFAULT_SERVER_OPTIONS.maxConnections),
     ...options,
+    credentials: options.credentials ?? options.s3?.credentials ?? new Map<string, string>(),
   };
   for (const [name, value] of Object.entries(out)) {
     if (typeof value === 'number' && !(Number.isSafeInteger(value) && value >= 0)) {

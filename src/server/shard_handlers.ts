@@ -26,7 +26,7 @@ import { contentRange, parseRangeHeader, resolveRange } from './range.js';
 const MAX_RANGE_ATTEMPTS = 3;
 
 export async function putShard(api: ShardApi, ex: Exchange, key: Buffer, onDurableWait?: (ms: number) => void): Promise<void> {
-  const dependency = await api.put(key, requestBody(ex.req, ex.bytesIn));
+  const dependency = await api.put(key, requestBody(ex));
   await timed(dependency.persisted(), onDurableWait);
   sendJson(ex, 201, { key: encodeKey(key), sizeBytes: ex.bytesIn.bytes });
 }

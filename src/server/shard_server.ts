@@ -19,7 +19,9 @@ import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
 import type { RouteContext } from './router.js';
 import { dispatch } from './router.js';
-import { S3Front } from './s3/index.js';
+import { DEFAULT_S3_DOMAINS, S3Front } from './s3/index.js';
+import { HostCheck } from './browser_guard.js';
+import { NodeAuth } from './node_auth.js';
 import type { ShardServerOptions } from './server_options.js';
 import { TIMEOUT_CHECK_INTERVAL_MS, resolveServerOptions } from './server_options.js';
 import { ConnectionGate } from './connection_gate.js';
@@ -61,7 +63,19 @@ export function createShardServer(api: ShardApi, options: ShardServerOptions = {
     onDurableWait: (ms) => metrics.observeDurableWait(ms),
   });
   let closing: Promise<void> | undefined;
-  const ctx: RouteContext = { api, closing: () => closing !== undefined, nativeApi: opts.nativeApi, s3, metrics, ...(admin === undefined ? {} : { admin }) };
+  const hosts = new HostCheck(opts.hostNames, opts.s3 === undefined ? [] : (opts.s3.domains ?? DEFAULT_S3_DOMAINS));
+  const auth = new NodeAuth({ credentials: opts.credentials, insecureNoAuth: opts.insecureNoAuth, now: opts.s3?.now ?? Date.now });
+  const ctx: RouteContext = {
+    api,
+    closing: () => closing !== undefined,
+    nativeApi: opts.nativeApi,
+    s3,
+    metrics,
+    hosts,
+    auth,
+    metricsAuth: opts.metricsAuth && !opts.insecureNoAuth,
+    ...(admin === undefined ? {} : { admin }),
+  };
 
   server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
     const socket = req.socket;
@@ -80,6 +94,11 @@ export function createShardServer(api: ShardApi, options: ShardServerOptions = {
     server,
     listen: async (port, host = '127.0.0.1') => {
       const address = await listen(server, port, host);
+      hosts.addListenAddress(host);
+      hosts.addListenAddress(address.address);
+      if (!auth.enabled) {
+        logger.log('warn', 'AUTHENTICATION IS OFF (insecure-no-auth): anyone who can reach this port can read, change and delete every shard and run the control plane; use it on a trusted test network only', { address: address.address, port: address.port });
+      }
       s3?.start();
       return address;
     },

@@ -97,7 +97,7 @@ export class VerifiedBody implements AsyncIterable<Buffer> {
 /** The request's body, decoded and verified (see the header comment). */
 export function openBody(ex: Exchange, auth: Authenticated, maxBytes: number): VerifiedBody {
   const headers = ex.req.headers;
-  const raw = requestBody(ex.req, ex.bytesIn);
+  const raw = requestBody({ req: ex.req, bytesIn: ex.bytesIn });
   const payload = auth.payload;
   const chunked = payload.kind === 'streaming-signed' || payload.kind === 'streaming-unsigned-trailer';
   if (!chunked && (headers['content-encoding'] ?? '').split(',').some((e) => e.trim() === 'aws-chunked')) {

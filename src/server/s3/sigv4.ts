@@ -8,6 +8,21 @@
 // or one of the aws-chunked STREAMING-* forms (checked chunk by chunk in
 // aws_chunked.ts with the seed signature returned here).
 //
+// Strictness (as AWS S3): Host and every x-amz-* header the request carries
+// must be named in SignedHeaders, else 403 AccessDenied "There were headers
+// present in the request which were not signed" (so an unsigned
+// x-amz-copy-source or x-amz-meta-* added to a presigned URL is refused, never
+// acted on). The one exemption is UNSIGNED_AMZ_HEADERS: x-amz-content-sha256,
+// which S3 tolerates unsigned because the payload hash it names is the last
+// line of the canonical request anyway. (x-amzn-trace-id is not an x-amz-
+// header: SDKs leave it unsigned and it changes nothing here.)
+//
+// Header values are the bytes on the wire: node hands them over as latin1
+// strings, so the canonical request is hashed as latin1 (a UTF-8
+// x-amz-meta-* value verifies as its signer hashed it), and only ASCII
+// spaces and tabs are trimmed and collapsed (never a 0xA0 byte inside a
+// UTF-8 sequence).
+//
 // S3 specifics: the canonical URI is the path encoded once (not twice, as
 // other services do); the canonical query and path are rebuilt from the
 // decoded bytes with the spec's encoding (everything but A-Z a-z 0-9 - _ . ~
@@ -68,13 +83,45 @@ interface Parsed {
   readonly queryPairs: ReadonlyArray<readonly [string, string]>;
 }
 
+/** x-amz-* headers a request may carry without signing them (AWS S3 tolerates these). */
+export const UNSIGNED_AMZ_HEADERS: ReadonlySet<string> = new Set(['x-amz-content-sha256']);
+
+/**
+ * Which headers of a request must be signed. A class (one instance) so a
+ * deliberately broken variant can stand in for it (testing/mutants/auth_mutants.ts).
+ */
+export class SignedHeaderRule {
+  /** Headers present (lower-case names) that must be signed but are not in `signed`. */
+  missing(headers: HeaderMap, signed: readonly string[]): string[] {
+    const names = new Set(signed);
+    const out: string[] = [];
+    for (const name of headers.keys()) {
+      const required = name === 'host' || (name.startsWith('x-amz-') && !UNSIGNED_AMZ_HEADERS.has(name));
+      if (required && !names.has(name)) out.push(name);
+    }
+    if (!names.has('host') && !out.includes('host')) out.push('host');
+    return out;
+  }
+}
+
+export const signedHeaderRule = new SignedHeaderRule();
+
+export interface VerifyOptions {
+  /**
+   * The payload hash of a header-signed request that has no
+   * x-amz-content-sha256 header (the native API: SHA-256 of the body, as
+   * other AWS services sign). Undefined: the header is required (S3).
+   */
+  readonly payloadHashWithoutHeader?: string;
+}
+
 /** Verify the request's signature. Throws S3Error (403 for bad or missing signatures, 400 for malformed ones). */
-export function verifyRequest(req: SignedRequest, lookup: SecretLookup, nowMs: number): Authenticated {
+export function verifyRequest(req: SignedRequest, lookup: SecretLookup, nowMs: number, options: VerifyOptions = {}): Authenticated {
   const headers = headerValues(req.rawHeaders);
   const authorization = headers.get('authorization')?.[0];
   const pairs = queryPairs(req.rawQuery);
   let parsed: Parsed;
-  if (authorization !== undefined) parsed = parseHeaderAuth(authorization, headers, pairs, nowMs);
+  if (authorization !== undefined) parsed = parseHeaderAuth(authorization, headers, pairs, nowMs, options.payloadHashWithoutHeader);
   else if (pairs.some(([name]) => name === 'X-Amz-Algorithm')) parsed = parsePresigned(pairs, headers, nowMs);
   else throw accessDenied('Anonymous access is not allowed: sign requests with AWS Signature Version 4.');
   const secret = lookup(parsed.accessKeyId);
@@ -85,7 +132,7 @@ export function verifyRequest(req: SignedRequest, lookup: SecretLookup, nowMs: n
   }
   const scope = `${parsed.scopeDate}/${parsed.region}/s3/aws4_request`;
   const canonical = canonicalRequest(req, parsed, headers);
-  const stringToSign = [ALGORITHM, parsed.amzDate, scope, sha256Hex(canonical)].join('\n');
+  const stringToSign = [ALGORITHM, parsed.amzDate, scope, sha256Hex(Buffer.from(canonical, 'latin1'))].join('\n');
   const signingKey = deriveSigningKey(secret, parsed.scopeDate, parsed.region);
   const expected = hmacHex(signingKey, stringToSign);
   if (!sameHex(expected, parsed.signature)) {
@@ -95,6 +142,11 @@ export function verifyRequest(req: SignedRequest, lookup: SecretLookup, nowMs: n
       SignatureProvided: parsed.signature,
       CanonicalRequest: canonical,
     });
+  }
+  // After the signature: only a holder of the key learns which headers it forgot to sign.
+  const unsigned = signedHeaderRule.missing(headers, parsed.signedHeaders);
+  if (unsigned.length > 0) {
+    throw new S3Error(403, 'AccessDenied', 'There were headers present in the request which were not signed', { HeadersNotSigned: unsigned.join(', ') });
   }
   return {
     accessKeyId: parsed.accessKeyId,
@@ -108,6 +160,7 @@ function parseHeaderAuth(
   headers: HeaderMap,
   pairs: ReadonlyArray<readonly [string, string]>,
   nowMs: number,
+  payloadHashWithoutHeader: string | undefined,
 ): Parsed {
   if (!authorization.startsWith(ALGORITHM + ' ')) {
     throw new S3Error(400, 'InvalidRequest', 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.');
@@ -123,7 +176,7 @@ function parseHeaderAuth(
   if (credential === undefined || signedHeaders === undefined || signature === undefined) {
     throw malformedAuth('the Authorization header needs Credential, SignedHeaders and Signature');
   }
-  const payloadHash = headers.get('x-amz-content-sha256')?.[0];
+  const payloadHash = headers.get('x-amz-content-sha256')?.[0] ?? payloadHashWithoutHeader;
   if (payloadHash === undefined) {
     throw new S3Error(400, 'InvalidRequest', 'Missing required header for this request: x-amz-content-sha256');
   }
@@ -148,10 +201,14 @@ function parsePresigned(pairs: ReadonlyArray<readonly [string, string]>, headers
   }
   if (startMs - nowMs > MAX_SKEW_MS) throw accessDenied('Request is not valid yet');
   if (nowMs > startMs + expiresS * 1000) throw accessDenied('Request has expired');
-  const payloadHash = pairs.find(([n]) => n === 'X-Amz-Content-Sha256')?.[1] ?? headers.get('x-amz-content-sha256')?.[0] ?? 'UNSIGNED-PAYLOAD';
+  // The payload hash: from the query (SDKs hoist x-amz-content-sha256 there, in either case), or from a
+  // header only if that header is signed; never from an unsigned header a holder of the URL added.
+  const signedHeaders = splitSignedHeaders(get('X-Amz-SignedHeaders'));
+  const fromHeader = signedHeaders.includes('x-amz-content-sha256') ? headers.get('x-amz-content-sha256')?.[0] : undefined;
+  const payloadHash = pairs.find(([n]) => n.toLowerCase() === 'x-amz-content-sha256')?.[1] ?? fromHeader ?? 'UNSIGNED-PAYLOAD';
   return {
     ...parseCredential(get('X-Amz-Credential'), amzDate),
-    signedHeaders: splitSignedHeaders(get('X-Amz-SignedHeaders')),
+    signedHeaders,
     signature: get('X-Amz-Signature'),
     amzDate,
     payloadHash,
@@ -170,10 +227,9 @@ function parseCredential(credential: string, amzDate: string): { accessKeyId: st
   return { accessKeyId, scopeDate, region };
 }
 
+/** Host must be among them: checked with the other unsigned headers (403 AccessDenied, as S3). */
 function splitSignedHeaders(text: string): string[] {
-  const names = text.split(';').map((n) => n.trim().toLowerCase());
-  if (!names.includes('host')) throw malformedAuth('SignedHeaders must include host');
-  return names;
+  return text.split(';').map((n) => n.trim().toLowerCase());
 }
 
 /** x-amz-date, or the Date header converted to its ISO 8601 basic form. */
@@ -238,7 +294,7 @@ function canonicalUri(rawPath: string): string {
   return rawPath === '' ? '/' : uriEncode(decodeOrThrow(rawPath), false);
 }
 
-function canonicalQuery(pairs: ReadonlyArray<readonly [string, string]>): string {
+export function canonicalQuery(pairs: ReadonlyArray<readonly [string, string]>): string {
   return pairs
     .map(([name, value]) => [uriEncode(Buffer.from(name, 'utf8'), true), uriEncode(Buffer.from(value, 'utf8'), true)] as const)
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
@@ -246,8 +302,9 @@ function canonicalQuery(pairs: ReadonlyArray<readonly [string, string]>): string
     .join('&');
 }
 
+/** Values as latin1 strings of their wire bytes: only ASCII space and tab count as space. */
 function canonicalHeaderValue(values: readonly string[]): string {
-  return values.map((v) => v.trim().replace(/\s+/g, ' ')).join(',');
+  return values.map((v) => v.replace(/^[ \t]+|[ \t]+$/g, '').replace(/[ \t]+/g, ' ')).join(',');
 }
 
 const HEX = '0123456789ABCDEF';
