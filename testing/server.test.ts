@@ -558,8 +558,8 @@ async function readersOfGets(): Promise<{ opened: number; closed: number }> {
   });
   await withServer(api, async ({ base }) => {
     for (const [key, range] of [['one', undefined], ['many', undefined], ['one', 'bytes=0-9'], ['many', 'bytes=5-']] as const) {
-      const res = await fetch(`${base}/v1/shards/${key}`, range === undefined ? {} : { headers: { range } });
-      assert.ok(res.status === 200 || res.status === 206);
+      const res = await signedFetch(`${base}/v1/shards/${key}`, range === undefined ? {} : { headers: { range } });
+      assert.ok(res.status === 200 || res.status === 206, `GET ${key} ${range ?? ''}: ${res.status}`);
       await res.arrayBuffer();
     }
   });
