@@ -237,7 +237,17 @@ export class MetaFaultHarness implements SequenceHarness<MetaOp> {
     const before = await readBack(this.store, keys);
     checkAllowed(before, allowed, (why) => fail(`${at}: before any damage, after the reboot: ${why}`, index));
     this.history.reset(presentValues(before), new Map());
-    const structure = pickStructure(await locateMetadata(this.store, image), op);
+    // The sites are found on the image the damage goes to, through a
+    // read-only open: the probe's open may have repaired a torn copy by
+    // rolling the log (a new run, a new checkpoint), which the image, and
+    // so the damaged clone, does not hold.
+    const locator = await openDiskStore(image.clone(), { ...formatOptions(this.config, this.rng.fork('locate-ids')), readOnly: true });
+    let structure;
+    try {
+      structure = pickStructure(await locateMetadata(locator, image), op);
+    } finally {
+      locator.abandon();
+    }
     if (structure === undefined) return;
     const hit = op.copies === 'all' ? structure.copies : pickCopy(structure.copies, op);
     const damaged = image.clone();

@@ -89,7 +89,7 @@ function superblockStructures(label: Label, image: SimDisk): MetaStructure[] {
   }
   const sequences = [...slots.keys()].sort((a, b) => b - a);
   const out: MetaStructure[] = labels.length > 0 ? [{ target: 'label', copies: labels, partial: false }] : [];
-  const most = Math.max(0, ...[...slots.values()].map((c) => c.length));
+  const most = Math.max(2, ...[...slots.values()].map((c) => c.length)); // two copies of each checkpoint
   sequences.forEach((seq, i) => {
     const copies = slots.get(seq) ?? [];
     out.push({ target: i === 0 ? 'checkpoint-newest' : 'checkpoint-older', copies, partial: copies.length < most });
@@ -127,7 +127,9 @@ async function logStructures(probe: DiskStore): Promise<MetaStructure[]> {
   }
   const seqs = [...bySeq.keys()].sort((a, b) => a - b);
   const last = seqs.at(-1);
-  const most = Math.max(0, ...[...bySeq.values()].map((c) => c.length));
+  // Every record is written to two log extents: one found in fewer is a
+  // record a crash left short of a copy (never acknowledged).
+  const most = Math.max(2, ...[...bySeq.values()].map((c) => c.length));
   return seqs.map((seq) => {
     const copies = bySeq.get(seq) ?? [];
     return { target: seq === last ? 'log-last' : 'log-middle', copies, partial: copies.length < most };
