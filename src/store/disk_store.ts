@@ -18,7 +18,7 @@ import type { ChunkStore } from '../chunk/index.js';
 import { Dependency } from '../dependency/index.js';
 import type { IoScheduler } from '../dependency/index.js';
 import type { Disk } from '../disk/index.js';
-import type { ExtentManager} from '../extent/index.js';
+import type { ExtentManager, HostSpace } from '../extent/index.js';
 import { ExtentOwner } from '../extent/index.js';
 import { NEEDS_READ } from '../index/index.js';
 import type { LsmIndex } from '../index/index.js';
@@ -44,6 +44,8 @@ export interface DiskStoreParts {
   readonly io: IoScheduler;
   readonly label: Label;
   readonly extents: ExtentManager;
+  /** Prepares the reserve on the host file system (host_space.ts). */
+  readonly space: HostSpace;
   readonly chunks: ChunkStore;
   readonly index: LsmIndex;
   readonly indexStream: ChunkStream;
@@ -73,7 +75,7 @@ export class DiskStore implements ShardApi {
     this.options = resolveStoreOptions(options, parts.label.geometry.extentSizeBytes, parts.label.geometry.extentCount);
     this.dataStream = new ChunkStream(parts.chunks, ExtentOwner.Data);
     this.reclaimStream = new ChunkStream(parts.chunks, ExtentOwner.Data, { reserve: 'reclaim' });
-    this.log = new CommitLog(parts.extents, parts.chunks, parts.index, parts.superblock, parts.state, this.options.memtableFlushBytes, this.live, this.options.maxLogBytes);
+    this.log = new CommitLog(parts.extents, parts.chunks, parts.index, parts.superblock, parts.state, this.options.memtableFlushBytes, this.live, this.options.maxLogBytes, parts.space);
     this.liveRebuild = new LiveBytesRebuilder(parts.index, this.live, {
       pageEntries: this.options.liveRebuildPageEntries,
       clock: this.options.clock,
@@ -85,7 +87,10 @@ export class DiskStore implements ShardApi {
         needsCompaction: () => parts.index.stats().runsPerLevel.some((n) => n >= this.options.compactionFanIn),
         hasNearlyDeadExtent: (ratio) => this.reclaimer.victims(ratio).length > 0,
         compact: () => this.compact(),
-        reclaim: (o) => this.reclaimer.reclaim(o),
+        reclaim: async (o) => {
+          await parts.space.ready();
+          return this.reclaimer.reclaim(o);
+        },
         get freeExtents(): number {
           return parts.extents.countFree();
         },
@@ -111,6 +116,8 @@ export class DiskStore implements ShardApi {
   /** Reclaim data extents now (the control-plane call); returns how many were reset. */
   async reclaim(options: ReclaimOptions = {}): Promise<number> {
     this.checkOpen();
+    // Copies go to the reserve, which open prepares again on the host first.
+    await this.parts.space.ready();
     return this.reclaimer.reclaim(options);
   }
 
@@ -253,6 +260,7 @@ export class DiskStore implements ShardApi {
   /** Merge runs until no level holds fanIn runs, then free index extents no run uses. */
   async compact(): Promise<void> {
     this.checkOpen();
+    await this.parts.space.ready();
     const index = this.parts.index;
     for (;;) {
       const job = index.pickCompaction();
@@ -300,6 +308,7 @@ export class DiskStore implements ShardApi {
     this.liveRebuild.cancel();
     await this.liveRebuild.settled();
     await this.background.stop();
+    this.parts.space.stop();
     if (this.log.failed === undefined) await this.log.drain();
     this.closed = true;
     await this.parts.io.idle();
@@ -311,6 +320,7 @@ export class DiskStore implements ShardApi {
     this.closed = true;
     this.liveRebuild.cancel();
     this.background.abandon();
+    this.parts.space.stop();
     this.parts.io.abandon('store abandoned');
   }
 

@@ -12,12 +12,12 @@
 // recount of live bytes, which a walk of the whole index does in the
 // background once open has returned (live_rebuild.ts; why that is safe and
 // exact: docs/ARCHITECTURE.md, life of a recovery).
-import { CorruptionError, CryptoRandom } from '../base/index.js';
+import { CorruptionError, CryptoRandom, NoSpaceError } from '../base/index.js';
 import type { RandomSource } from '../base/index.js';
 import { BufferCache, ChunkKind, ChunkStore, ChunkStream, alignUp } from '../chunk/index.js';
 import { IoScheduler } from '../dependency/index.js';
 import type { Disk } from '../disk/index.js';
-import { DEFAULT_EXTENT_SIZE_BYTES, ExtentManager, ExtentOwner } from '../extent/index.js';
+import { DEFAULT_EXTENT_SIZE_BYTES, ExtentManager, ExtentOwner, HostSpace, OPEN_ATTEMPTS_PER_TARGET } from '../extent/index.js';
 import { LsmIndex } from '../index/index.js';
 import type { RunDescriptor } from '../index/index.js';
 import { Superblock, planLayout } from '../superblock/index.js';
@@ -57,7 +57,8 @@ export async function formatDiskStore(disk: Disk, options: FormatOptions = {}): 
   });
   const io = new IoScheduler(disk);
   const extents = newExtentManager(label, io, options);
-  const logExtent = extents.allocate(ExtentOwner.Meta, { reserve: 'log' });
+  const space = new HostSpace(extents, io);
+  const logExtent = await prepareAtFormat(space, extents, label);
   extents.takeChanges();
   const { superblock, dependency } = Superblock.format(io, label, {
     extents: extents.table(),
@@ -67,7 +68,30 @@ export async function formatDiskStore(disk: Disk, options: FormatOptions = {}): 
   });
   await dependency.persisted();
   const state: CommitLogState = { logExtent, nextSeq: 1, flushedThroughSeq: 0 };
-  return assemble({ disk, io, label, extents, superblock, state, runs: [], random, options });
+  return assemble({ disk, io, label, extents, space, superblock, state, runs: [], random, options });
+}
+
+/**
+ * Allocate on the host, before the first checkpoint, what deletes and
+ * reclamation will need (host_space.ts): the superblock (both slots whole),
+ * the first log extent and the reserve. Returns the log extent. Throws
+ * NoSpaceError, with nothing formatted, when the host cannot hold them.
+ */
+async function prepareAtFormat(space: HostSpace, extents: ExtentManager, label: Label): Promise<number> {
+  const context = 'cannot format: the host file system has no room for the metadata and the reserve';
+  try {
+    await space.zeroFill(0, label.slotOffsets[1] + label.slotBytes);
+  } catch (err: unknown) {
+    throw new NoSpaceError(`${context}: ${String(err)}`, { cause: err });
+  }
+  await space.fill(extents.preparedTarget + 1);
+  const logExtent = extents.allocate(ExtentOwner.Meta, { reserve: 'log' });
+  await space.settled();
+  const wanted = Math.min(extents.preparedTarget, extents.countFree());
+  if (extents.preparedState(logExtent) !== 'prepared' || extents.countPreparedFree() < wanted) {
+    throw new NoSpaceError(`${context}: ${String(space.stats.lastError)}`, { cause: space.stats.lastError });
+  }
+  return logExtent;
 }
 
 export async function openDiskStore(disk: Disk, options: OpenOptions = {}): Promise<DiskStore> {
@@ -80,6 +104,7 @@ export async function openDiskStore(disk: Disk, options: OpenOptions = {}): Prom
   const io = new IoScheduler(disk);
   const { superblock, checkpoint } = await Superblock.load(io, label);
   const extents = newExtentManager(label, io, options);
+  const space = new HostSpace(extents, io);
   extents.restore(checkpoint.extents);
   const manifest = decodeManifest(checkpoint.manifest);
   const chunks = new ChunkStore(extents, new BufferCache(0, label.geometry.extentSizeBytes), random);
@@ -95,7 +120,7 @@ export async function openDiskStore(disk: Disk, options: OpenOptions = {}): Prom
   }
   const nextSeq = checkpoint.nextRecordSeq + records.length;
   const state: CommitLogState = { logExtent: checkpoint.logExtent, nextSeq, flushedThroughSeq };
-  const store = assemble({ disk, io, label, extents, superblock, state, runs: [...runs.values()], random, options });
+  const store = assemble({ disk, io, label, extents, space, superblock, state, runs: [...runs.values()], random, options });
   // Only records past flushedThroughSeq have mutations that are not in a
   // run; the others' mutations are never decoded (metalog_format.ts).
   for (const rec of records) {
@@ -104,6 +129,10 @@ export async function openDiskStore(disk: Disk, options: OpenOptions = {}): Prom
   // Live bytes are counted in the background (live_rebuild.ts): open does
   // not wait for a walk of the whole index.
   store.startLiveBytesRebuild();
+  // Which free extents were prepared is not persisted: prepare the reserve
+  // again, in the background; log rolls, index flushes and reclamation wait
+  // for it (host_space.ts).
+  void space.fill(extents.preparedTarget * OPEN_ATTEMPTS_PER_TARGET);
   return store;
 }
 
@@ -138,6 +167,7 @@ interface AssembleParts {
   readonly io: IoScheduler;
   readonly label: Label;
   readonly extents: ExtentManager;
+  readonly space: HostSpace;
   readonly superblock: Superblock;
   readonly state: CommitLogState;
   readonly runs: RunDescriptor[];
@@ -154,5 +184,5 @@ function assemble(p: AssembleParts): DiskStore {
   // Newest first: a flush always covers later records than every run before
   // it, and a compaction output covers the same records as its inputs.
   index.restore(p.runs.sort((a, b) => b.maxSeq - a.maxSeq));
-  return new DiskStore({ disk: p.disk, io: p.io, label: p.label, extents: p.extents, chunks, index, indexStream, superblock: p.superblock, state: p.state }, p.options);
+  return new DiskStore({ disk: p.disk, io: p.io, label: p.label, extents: p.extents, space: p.space, chunks, index, indexStream, superblock: p.superblock, state: p.state }, p.options);
 }
