@@ -15,7 +15,7 @@
 //    readable as soon as its write is queued.
 // 5. At most one batch is in flight; a batch holds at most maxBatchBytes
 //    (one write larger than that goes alone).
-import { assert, ClosedError } from '../base/index.js';
+import { assert, ClosedError, NoSpaceError } from '../base/index.js';
 import type { Disk } from '../disk/index.js';
 import { Dependency, Ticket, ioFailure } from './dependency.js';
 
@@ -51,6 +51,8 @@ export interface IoSchedulerStats {
   writes: number;
   bytesWritten: number;
   flushes: number;
+  /** Writes the host file system refused for lack of space (ENOSPC, EDQUOT). */
+  hostNoSpaceWrites: number;
 }
 
 export class IoScheduler {
@@ -63,7 +65,7 @@ export class IoScheduler {
   private wakeWaiting: (() => void) | undefined;
   /** A queued write's dependency settled since the loop last looked at the queue. */
   private changed = false;
-  readonly stats: IoSchedulerStats = { batches: 0, writes: 0, bytesWritten: 0, flushes: 0 };
+  readonly stats: IoSchedulerStats = { batches: 0, writes: 0, bytesWritten: 0, flushes: 0, hostNoSpaceWrites: 0 };
 
   constructor(
     readonly disk: Disk,
@@ -247,7 +249,10 @@ export class IoScheduler {
       results.forEach((r, i) => {
         if (r.status === 'fulfilled') return;
         const error = ioFailure('write batch', r.reason);
-        for (const w of calls[i]?.writes ?? []) failed.set(w, error);
+        for (const w of calls[i]?.writes ?? []) {
+          failed.set(w, error);
+          if (error instanceof NoSpaceError) this.stats.hostNoSpaceWrites++;
+        }
       });
       await this.disk.flush();
       this.stats.batches++;

@@ -1,11 +1,13 @@
 // A Disk over a regular file (created at its full size, sparse) or a block
 // device. flush is fdatasync.
-import { open, stat, readFile } from 'node:fs/promises';
+import { open, stat, readFile, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { assert, IoError, InvalidArgumentError } from '../base/index.js';
+import { assert, HostNoSpaceError, IoError, InvalidArgumentError, isHostNoSpace } from '../base/index.js';
 import { DEFAULT_PAGE_SIZE_BYTES } from './disk.js';
 import type { Disk } from './disk.js';
+import { hostSpaceSync } from './host_fs.js';
+import type { HostSpace } from './host_fs.js';
 
 export interface FileDiskOptions {
   /** Create the file at this size if it does not exist (regular files only). */
@@ -47,9 +49,18 @@ export class FileDisk implements Disk {
         throw new InvalidArgumentError(`disk size ${size} must be a positive multiple of ${pageSizeBytes}`);
       }
       const handle = await open(path, 'wx+');
-      await handle.truncate(size);
-      if (options.preallocate === true) await writeZeros(handle, size);
-      await handle.sync();
+      try {
+        await handle.truncate(size);
+        if (options.preallocate === true) await writeZeros(handle, size);
+        await handle.sync();
+      } catch (err: unknown) {
+        // Nothing half made stays behind: a later start would take the
+        // partial file for a data file.
+        await handle.close();
+        await unlink(path);
+        if (isHostNoSpace(err)) throw new HostNoSpaceError(`cannot create ${path} (${size} bytes, preallocated): host file system full: ${String(err)}`, { cause: err });
+        throw new IoError(`cannot create ${path}: ${String(err)}`, { cause: err });
+      }
       return new FileDisk(handle, path, size, pageSizeBytes);
     }
     const handle = await open(path, 'r+');
@@ -94,6 +105,10 @@ export class FileDisk implements Disk {
   async flush(): Promise<void> {
     assert(!this.closed, 'flush after close');
     await this.handle.datasync();
+  }
+
+  hostSpace(): HostSpace {
+    return hostSpaceSync(this.path);
   }
 
   async close(): Promise<void> {

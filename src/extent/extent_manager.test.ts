@@ -5,7 +5,10 @@
 // needs quiet extents and a reset extent is not reused before its record
 // is durable; and, over random appends with random flush timing (fast-check,
 // fixed seed), takeChanges never reports a write pointer that covers bytes
-// not yet durable on the disk.
+// not yet durable on the disk. Host preparation: the reserve classes take
+// prepared extents (highest first, down to their floor), puts skip them and
+// prefer extents written before, an extent being prepared is never handed
+// out.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -13,6 +16,7 @@ import { AssertionError, CorruptionError, IoError, NoSpaceError } from '../base/
 import type { Disk } from '../disk/index.js';
 import { Dependency, IoScheduler, Latch } from '../dependency/index.js';
 import { ExtentManager } from './extent_manager.js';
+import { HostSpace } from './host_space.js';
 import type { ExtentRecord } from './extent_manager.js';
 import { ExtentOwner } from './extent_format.js';
 import type { Geometry } from './extent_format.js';
@@ -242,4 +246,62 @@ void test('model: a reported write pointer never covers bytes that are not durab
     }),
     { seed: 0xe7e47, numRuns: 150 },
   );
+});
+
+void test('prepared extents: the reserve classes take them highest first, down to their floor; puts skip them; one being prepared is never handed out', async () => {
+  // 6 free extents (2..7), reserve 3: the target is 4 prepared.
+  const { disk, io, extents } = setup(3);
+  const space = new HostSpace(extents, io);
+  assert.equal(extents.preparedTarget, 4);
+  await space.fill(4);
+  assert.deepEqual([7, 6, 5, 4].map((e) => extents.preparedState(e)), ['prepared', 'prepared', 'prepared', 'prepared']);
+  assert.equal(extents.preparedState(3), 'unprepared');
+  // Zeros were written and flushed over each prepared extent.
+  assert.ok(disk.durable.subarray(4 * 4096, 8 * 4096).every((b) => b === 0));
+  // A put takes an unprepared extent, even though prepared ones are lower in number... here the only one.
+  assert.equal(extents.allocate(ExtentOwner.Data), 2);
+  // The reserve classes take the highest prepared one.
+  assert.equal(extents.allocate(ExtentOwner.Index, { reserve: 'index' }), 7);
+  await space.settled(); // the refill after that allocation: prepares 3
+  assert.equal(extents.preparedState(3), 'prepared');
+  // Reclamation takes prepared extents only above its floor of 2.
+  assert.equal(extents.allocate(ExtentOwner.Data, { reserve: 'reclaim' }), 6);
+  assert.equal(extents.allocate(ExtentOwner.Data, { reserve: 'reclaim' }), 5);
+  await space.settled();
+  assert.equal(extents.countPreparedFree(), 2);
+  // Below its floor, reclamation would take an unprepared extent: none is free, and 2 free extents is its floor anyway.
+  assert.throws(() => extents.allocate(ExtentOwner.Data, { reserve: 'reclaim' }), NoSpaceError);
+  assert.equal(extents.allocate(ExtentOwner.Index, { reserve: 'index' }), 4);
+  assert.equal(extents.allocate(ExtentOwner.Meta, { reserve: 'log' }), 3);
+});
+
+void test('an extent being prepared is never handed out, and a refused preparation leaves it unprepared', async () => {
+  const { disk, io, extents } = setup(0);
+  const space = new HostSpace(extents, io);
+  disk.held = true; // the zeros' flush waits
+  const filling = space.fill(1);
+  await turn();
+  assert.equal(extents.preparedState(7), 'preparing');
+  for (let i = 0; i < 5; i++) assert.notEqual(extents.allocate(ExtentOwner.Data), 7);
+  assert.throws(() => extents.allocate(ExtentOwner.Data), NoSpaceError);
+  disk.release();
+  await filling;
+  assert.equal(extents.preparedState(7), 'prepared');
+  // A refused write: counted, not thrown, and the extent stays unprepared.
+  const other = setup(0);
+  const space2 = new HostSpace(other.extents, other.io);
+  other.disk.failNextWrite = true;
+  await space2.fill(1);
+  assert.equal(space2.stats.failures, 1);
+  assert.equal(other.extents.preparedState(7), 'unprepared');
+});
+
+void test('puts prefer a free extent whose blocks were written before (allocated on the host)', async () => {
+  const { extents } = setup(0);
+  const a = extents.allocate(ExtentOwner.Data);
+  const b = extents.allocate(ExtentOwner.Data);
+  await extents.append(b, Buffer.alloc(100, 1)).dependency.persisted();
+  extents.reset(a, Dependency.none);
+  extents.reset(b, Dependency.none);
+  assert.equal(extents.allocate(ExtentOwner.Data), b);
 });

@@ -25,7 +25,9 @@
 //   extent at a time, in pieces of `PIECE_BYTES` (each a write and a flush
 //   through the IO scheduler, so a commit never waits behind a whole
 //   extent of zeros). A piece refused by the host ends the round (the host
-//   is full); the next allocation tries again.
+//   is full); the next allocation tries again, and so do puts, deletes and
+//   health checks, at most once a second (retryIfShort), so a reserve left
+//   short by a full host is made whole once the host has room again.
 // Log extents come from the reserve (class 'log'), so every log extent the
 // store writes is prepared, the mirrored log too once there is one (it
 // allocates with the same class). A store formatted before this existed
@@ -50,6 +52,8 @@ import type { ExtentManager } from './extent_manager.js';
 
 /** Zeros written per scheduler write: bounds how long a commit can wait behind preparation. */
 export const PIECE_BYTES = 4 * 1024 * 1024;
+/** After a refusal, the reserve is refilled again at most this often (retryIfShort). */
+export const RETRY_INTERVAL_MS = 1000;
 /** Open tries at most this many free extents per prepared extent wanted (a full host refuses holes). */
 export const OPEN_ATTEMPTS_PER_TARGET = 2;
 
@@ -69,6 +73,7 @@ export class HostSpace {
   private wanted = false;
   private closed = false;
   private zeros: Buffer | undefined;
+  private lastRetryMs = Number.NEGATIVE_INFINITY;
   readonly stats: HostSpaceStats = { extentsPrepared: 0, failures: 0, lastError: undefined };
 
   constructor(
@@ -86,9 +91,9 @@ export class HostSpace {
     return this.initial;
   }
 
-  /** Resolves when no preparation runs (the background refill included). */
-  settled(): Promise<void> {
-    return this.running;
+  /** Resolves when no preparation runs (the background refill included, and rounds it asked for). */
+  async settled(): Promise<void> {
+    while (this.busy) await this.running;
   }
 
   /**
@@ -123,6 +128,19 @@ export class HostSpace {
       return;
     }
     void this.round(this.extents.preparedTarget, true);
+  }
+
+  /**
+   * After the host refused a preparation, try again at most once per
+   * `RETRY_INTERVAL_MS` (of the caller's clock): nothing else tells the
+   * store that the host has room again. The store calls it after puts and
+   * deletes and when asked for its health.
+   */
+  retryIfShort(nowMs: number): void {
+    if (this.stats.lastError === undefined || this.busy || nowMs - this.lastRetryMs < RETRY_INTERVAL_MS) return;
+    if (this.extents.countPreparedFree() >= this.extents.preparedTarget) return;
+    this.lastRetryMs = nowMs;
+    this.kick();
   }
 
   /** Stop starting preparations (close, abandon); one in flight ends as the scheduler decides. */

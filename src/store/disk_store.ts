@@ -164,6 +164,7 @@ export class DiskStore implements ShardApi {
       this.checkOpen();
       const staged = this.log.stage(keyString(key), { key, value: indexValue, dataDependency: dependency });
       this.background.kick();
+      this.parts.space.retryIfShort(this.options.clock.nowMs());
       return staged;
     } catch (err: unknown) {
       // Chunks already written for this value are garbage; reclamation takes them back.
@@ -235,6 +236,7 @@ export class DiskStore implements ShardApi {
         this.checkOpen();
         const dependency = this.log.stage(k, { key, value: null, dataDependency: Dependency.none });
         this.background.kick();
+        this.parts.space.retryIfShort(this.options.clock.nowMs());
         return dependency;
       }
       // A commit or another call changed the key while the index answered: ask again.
@@ -341,6 +343,40 @@ export class DiskStore implements ShardApi {
       reclaimedBytes: this.reclaimer.stats.bytesFreed,
       movedBytes: this.reclaimer.stats.bytesMoved,
       liveBytesReady: this.live.ready,
+      ...this.healthStats(),
+    };
+  }
+
+  /**
+   * The truth about space and writability (stats, /healthz): read-only and
+   * why, the host's free bytes, the prepared reserve. Degraded when:
+   * - the store is read-only (a failed metadata write);
+   * - the reserve is short of its target and the host refused to prepare it
+   *   (deletes and reclamation may soon have nowhere to write);
+   * - the host file system under a file-backed disk has less than one
+   *   extent free (puts that need new blocks answer NoSpace).
+   */
+  private healthStats(): Pick<StoreStats, 'degraded' | 'readOnlyDisks' | 'hostNoSpaceWrites' | 'preparedExtents' | 'hostFreeBytes'> {
+    const e = this.parts.extents;
+    if (!this.closed) this.parts.space.retryIfShort(this.options.clock.nowMs());
+    const degraded: string[] = [];
+    const failed = this.log.failed;
+    if (failed !== undefined) degraded.push(`read-only: ${failed.message}`);
+    const prepared = e.countPreparedFree();
+    const lastPrepareError = this.parts.space.stats.lastError;
+    if (prepared < Math.min(e.preparedTarget, e.countFree()) && lastPrepareError instanceof NoSpaceError) {
+      degraded.push(`reserve short on the host: ${prepared} of ${e.preparedTarget} extents prepared (${lastPrepareError.message})`);
+    }
+    const host = this.parts.disk.hostSpace?.();
+    if (host !== undefined && host.freeBytes < e.extentSizeBytes) {
+      degraded.push(`host file system full: ${host.freeBytes} bytes free of ${host.totalBytes}`);
+    }
+    return {
+      degraded,
+      readOnlyDisks: failed === undefined ? 0 : 1,
+      hostNoSpaceWrites: this.parts.io.stats.hostNoSpaceWrites,
+      preparedExtents: prepared,
+      ...(host === undefined ? {} : { hostFreeBytes: host.freeBytes }),
     };
   }
 
