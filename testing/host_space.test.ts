@@ -25,6 +25,9 @@
 //    already); reclamation works or answers NoSpace, never read-only.
 // 5. Without preparation (the reserve left sparse), the same scenario
 //    turns the store read-only: the check can fail.
+// 6. A metadata record the host refuses anyway makes the store read-only:
+//    mutations answer NoSpace naming it, reads work, a restart recovers
+//    every acknowledged value.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
@@ -36,7 +39,7 @@ import { FileDisk } from '../src/disk/index.js';
 import type { Disk } from '../src/disk/index.js';
 import { formatDiskStore, openDiskStore } from '../src/store/index.js';
 import type { DiskStore, FormatOptions } from '../src/store/index.js';
-import { HostFs } from './host_fs.js';
+import { HostFs, enospcError } from './host_fs.js';
 import { unpreparedReserve } from './mutants/host_space_mutants.js';
 import { Rng } from './rng.js';
 import { SimDisk } from './sim_disk.js';
@@ -209,6 +212,40 @@ void test('without the reserve prepared, the full host turns the store read-only
   } finally {
     restore();
   }
+});
+
+void test('a metadata record the host still refuses (copy-on-write host, punched hole) makes the store read-only with NoSpace, reads keep working, a restart recovers', async () => {
+  // Prepared log extents make this unreachable on an overwrite-in-place host;
+  // this is what happens if it happens anyway (docs/ARCHITECTURE.md).
+  const sim = new SimDisk({ sizeBytes: DISK_BYTES, pageSizeBytes: 4096, fillSeed: 6 });
+  let refuseFrom: number | undefined;
+  const disk: Disk = {
+    sizeBytes: sim.sizeBytes,
+    pageSizeBytes: sim.pageSizeBytes,
+    read: (o, n) => sim.read(o, n),
+    write: (o, d) => (refuseFrom !== undefined && o >= refuseFrom && o < refuseFrom + EXTENT_BYTES ? Promise.reject(enospcError()) : sim.write(o, d)),
+    flush: () => sim.flush(),
+    close: () => sim.close(),
+  };
+  const store = await formatDiskStore(disk, options(6));
+  assert.equal(await put(store, 0), 'ok');
+  refuseFrom = store.parts.state.logExtent * EXTENT_BYTES;
+  assert.equal(await put(store, 1), 'NoSpace');
+  assert.ok(store.log.failed instanceof HostNoSpaceError, String(store.log.failed));
+  const err = await store.delete(keyOf(0)).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof NoSpaceError, String(err));
+  assert.match(err.message, /read-only after a failed commit: .*host file system full.*free space on the host file system and restart/);
+  assert.deepEqual(await store.get(keyOf(0)), valueOf(0));
+  store.abandon();
+  refuseFrom = undefined;
+  const again = await openDiskStore(sim.clone(), options(6));
+  assert.deepEqual(await again.get(keyOf(0)), valueOf(0));
+  await assert.rejects(again.get(keyOf(1)), NotFoundError);
+  assert.equal(await put(again, 1), 'ok');
+  await again.close();
 });
 
 /** A tmpfs of `bytes` mounted at a fresh directory, or undefined where mounting is not allowed. */
