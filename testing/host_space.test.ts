@@ -248,6 +248,25 @@ void test('a metadata record the host still refuses (copy-on-write host, punched
   await again.close();
 });
 
+void test('open prepares the reserve again (zeros over free extents), except for tools that check, which never write', async () => {
+  const sim = new SimDisk({ sizeBytes: DISK_BYTES, pageSizeBytes: 4096, fillSeed: 7 });
+  const first = await formatDiskStore(sim, options(7));
+  await first.close();
+  for (const prepareHostSpace of [true, false]) {
+    const disk = sim.clone();
+    const store = await openDiskStore(disk, { ...options(7), prepareHostSpace });
+    await store.parts.space.ready();
+    await store.liveBytesReady();
+    if (prepareHostSpace) {
+      assert.ok(disk.stats.writes > 0, 'open prepared nothing');
+      assert.equal(store.parts.extents.countPreparedFree(), store.parts.extents.preparedTarget);
+    } else {
+      assert.equal(disk.stats.writes, 0, 'a checking tool wrote to the disk');
+    }
+    store.abandon();
+  }
+});
+
 /** A tmpfs of `bytes` mounted at a fresh directory, or undefined where mounting is not allowed. */
 function mountTmpfs(bytes: number): { dir: string; unmount: () => void } | undefined {
   const dir = mkdtempSync(join(tmpdir(), 'shardstore-hostfs-'));

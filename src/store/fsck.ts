@@ -108,7 +108,7 @@ export async function fsckDisk(path: string, disk: number, options: FsckOptions 
     if (label === undefined) return r;
     const sequences = await checkSlots(file, label, r);
     try {
-      store = await openDiskStore(file, { onBackgroundError: (err) => problem(r, `background work failed: ${messageOf(err)}`) });
+      store = await openDiskStore(file, { prepareHostSpace: false, onBackgroundError: (err) => problem(r, `background work failed: ${messageOf(err)}`) });
       // The extent table check compares live bytes: wait for their recount.
       await store.liveBytesReady();
     } catch (err: unknown) {

@@ -66,7 +66,7 @@ export async function inspectNode(paths: readonly string[]): Promise<DiskExtentM
     const file = await FileDisk.open(path);
     let store: DiskStore;
     try {
-      store = await openDiskStore(file, {});
+      store = await openDiskStore(file, { prepareHostSpace: false });
     } catch (err: unknown) {
       await file.close();
       throw err;

@@ -32,6 +32,11 @@ import type { StoreOptions } from './store_options.js';
 export interface OpenOptions extends StoreOptions {
   /** Chunk ids; tests pass a seeded source so runs replay. */
   readonly random?: RandomSource;
+  /**
+   * Open prepares the reserve on the host again (writes zeros over free
+   * extents, host_space.ts); false for tools that check, which never write.
+   */
+  readonly prepareHostSpace?: boolean;
 }
 
 export interface FormatOptions extends OpenOptions {
@@ -132,7 +137,7 @@ export async function openDiskStore(disk: Disk, options: OpenOptions = {}): Prom
   // Which free extents were prepared is not persisted: prepare the reserve
   // again, in the background; log rolls, index flushes and reclamation wait
   // for it (host_space.ts).
-  void space.fill(extents.preparedTarget * OPEN_ATTEMPTS_PER_TARGET);
+  if (options.prepareHostSpace !== false) void space.fill(extents.preparedTarget * OPEN_ATTEMPTS_PER_TARGET);
   return store;
 }
 
