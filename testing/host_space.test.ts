@@ -267,6 +267,26 @@ void test('open prepares the reserve again (zeros over free extents), except for
   }
 });
 
+void test('a preallocated data file needs no preparation: every extent counts as prepared, no zeros are written', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shardstore-prealloc-'));
+  try {
+    const path = join(dir, 'disk0');
+    const pre = await FileDisk.open(path, { createSizeBytes: DISK_BYTES, preallocate: true });
+    assert.equal(pre.hostSpace().fileFullyAllocated, true);
+    const store = await formatDiskStore(pre, options(8));
+    assert.equal(store.parts.space.stats.extentsPrepared, 0, 'zeros written over a preallocated file');
+    assert.equal(store.parts.extents.countPreparedFree(), store.parts.extents.countFree());
+    await store.close();
+    const sparse = await FileDisk.open(join(dir, 'disk1'), { createSizeBytes: DISK_BYTES });
+    assert.equal(sparse.hostSpace().fileFullyAllocated, false);
+    const other = await formatDiskStore(sparse, options(8));
+    assert.ok(other.parts.space.stats.extentsPrepared >= other.parts.extents.preparedTarget);
+    await other.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 /** A tmpfs of `bytes` mounted at a fresh directory, or undefined where mounting is not allowed. */
 function mountTmpfs(bytes: number): { dir: string; unmount: () => void } | undefined {
   const dir = mkdtempSync(join(tmpdir(), 'shardstore-hostfs-'));

@@ -60,7 +60,7 @@ function options(clock: Clock = manualClock()): FormatOptions {
 /** A disk on `host` that also reports the host's free bytes, as FileDisk does with statfs. */
 function onHost(host: HostFs, disk: SimDisk): Disk {
   const wrapped = host.wrap(disk);
-  return { ...wrapped, hostSpace: () => ({ freeBytes: host.freeBytes ?? HOST_BYTES, totalBytes: HOST_BYTES }) };
+  return { ...wrapped, hostSpace: () => ({ freeBytes: host.freeBytes ?? HOST_BYTES, totalBytes: HOST_BYTES, fileFullyAllocated: false }) };
 }
 
 async function withNode(store: DiskStore, fn: (base: string) => Promise<void>): Promise<void> {

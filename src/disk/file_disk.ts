@@ -108,7 +108,7 @@ export class FileDisk implements Disk {
   }
 
   hostSpace(): HostSpace {
-    return hostSpaceSync(this.path);
+    return hostSpaceSync(this.path, this.sizeBytes);
   }
 
   async close(): Promise<void> {

@@ -3,18 +3,24 @@
 // sparse unless preallocated: its apparent size is promised, not reserved,
 // so a host file system smaller than the data files fills up before the
 // store does (docs/ARCHITECTURE.md "Disk full: host and store").
-import { statfsSync } from 'node:fs';
+import { statSync, statfsSync } from 'node:fs';
 import { stat, statfs } from 'node:fs/promises';
 import { dirname } from 'node:path';
 
-export interface HostSpace {
+export interface FileSystemSpace {
   /** Bytes an unprivileged writer may still allocate on the file system (statfs bavail * bsize). */
   readonly freeBytes: number;
   /** Size of the file system. */
   readonly totalBytes: number;
 }
 
-export interface DataFileSpace extends HostSpace {
+/** The host under one data file: its file system's room (absent for a block device), and whether the file has holes. */
+export interface HostSpace extends Partial<FileSystemSpace> {
+  /** Every block of the data file is allocated (preallocated, written whole, or a block device): no write to it can need a new one. */
+  readonly fileFullyAllocated: boolean;
+}
+
+export interface DataFileSpace extends FileSystemSpace {
   readonly path: string;
   /** The file's size (what the store may write up to). */
   readonly apparentBytes: number;
@@ -24,10 +30,13 @@ export interface DataFileSpace extends HostSpace {
   readonly device: number;
 }
 
-/** The file system's room for writes at `path` (a file or a directory). Synchronous: two system calls. */
-export function hostSpaceSync(path: string): HostSpace {
+/** The file system's room for writes at the data file `path`, and whether the file is allocated whole. Synchronous: two system calls. */
+export function hostSpaceSync(path: string, sizeBytes: number): HostSpace {
+  const st = statSync(path);
+  // A block device has no holes and no file system under it.
+  if (st.isBlockDevice()) return { fileFullyAllocated: true };
   const s = statfsSync(path);
-  return { freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize };
+  return { freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize, fileFullyAllocated: st.blocks * 512 >= sizeBytes };
 }
 
 /** Size, allocation and file system room of each data file. */

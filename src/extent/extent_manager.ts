@@ -313,6 +313,11 @@ export class ExtentManager {
     if (ok) this.state(extent).hostBytes = this.geometry.extentSizeBytes;
   }
 
+  /** Every extent counts as prepared: the data file is allocated whole on the host (preallocated). */
+  markAllPrepared(): void {
+    for (const s of this.extents) s.hostBytes = this.geometry.extentSizeBytes;
+  }
+
   /** Called on every allocation (the preparer refills the reserve). */
   onAllocate(fn: (extent: number) => void): void {
     this.allocateListeners.push(fn);

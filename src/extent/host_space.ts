@@ -33,6 +33,10 @@
 // allocates with the same class). A store formatted before this existed
 // gets the guarantee for its log from its first log roll on.
 //
+// A data file allocated whole (created with --preallocate on, or a block
+// device) needs none of this: fill() marks every extent prepared and
+// writes nothing.
+//
 // Extension (the "prepare space ahead" issue): the same mechanism can zero
 // free extents ahead of the data allocator, so that a put's first write
 // overwrites allocated blocks: raise the target for the foreground class
@@ -116,6 +120,12 @@ export class HostSpace {
    * not thrown. Format awaits it; open does not (`ready()`).
    */
   fill(maxAttempts: number): Promise<void> {
+    // A file allocated whole (preallocated) needs no zeros: every extent is prepared.
+    if (this.io.disk.hostSpace?.().fileFullyAllocated === true) {
+      this.extents.markAllPrepared();
+      this.initial = Promise.resolve();
+      return this.initial;
+    }
     this.initial = this.round(maxAttempts, false);
     return this.initial;
   }

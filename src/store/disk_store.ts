@@ -354,7 +354,8 @@ export class DiskStore implements ShardApi {
    * - the reserve is short of its target and the host refused to prepare it
    *   (deletes and reclamation may soon have nowhere to write);
    * - the host file system under a file-backed disk has less than one
-   *   extent free (puts that need new blocks answer NoSpace).
+   *   extent free and the data file has holes (puts that need new blocks
+   *   answer NoSpace; a preallocated file needs none).
    */
   private healthStats(): Pick<StoreStats, 'degraded' | 'readOnlyDisks' | 'hostNoSpaceWrites' | 'preparedExtents' | 'hostFreeBytes'> {
     const e = this.parts.extents;
@@ -368,15 +369,16 @@ export class DiskStore implements ShardApi {
       degraded.push(`reserve short on the host: ${prepared} of ${e.preparedTarget} extents prepared (${lastPrepareError.message})`);
     }
     const host = this.parts.disk.hostSpace?.();
-    if (host !== undefined && host.freeBytes < e.extentSizeBytes) {
-      degraded.push(`host file system full: ${host.freeBytes} bytes free of ${host.totalBytes}`);
+    const hostFree = host?.freeBytes;
+    if (hostFree !== undefined && hostFree < e.extentSizeBytes && host?.fileFullyAllocated !== true) {
+      degraded.push(`host file system full: ${hostFree} bytes free of ${host?.totalBytes ?? 0}`);
     }
     return {
       degraded,
       readOnlyDisks: failed === undefined ? 0 : 1,
       hostNoSpaceWrites: this.parts.io.stats.hostNoSpaceWrites,
       preparedExtents: prepared,
-      ...(host === undefined ? {} : { hostFreeBytes: host.freeBytes }),
+      ...(hostFree === undefined ? {} : { hostFreeBytes: hostFree }),
     };
   }
 
