@@ -21,8 +21,10 @@
 //   extent wanted: the allocator hands out prepared extents highest first
 //   (extent_manager.ts), so on a full host those are the ones whose blocks
 //   are allocated already, and writing zeros over them succeeds;
-// - after each allocation: the reserve is refilled in the background, one
-//   extent at a time, in pieces of `PIECE_BYTES` (each a write and a flush
+// - after each allocation: the reserve is refilled in the background, once
+//   the writes queued by the allocating work have settled (a log roll's
+//   checkpoint is not delayed by it), one extent at a time, in pieces of
+//   `PIECE_BYTES` (each a write and a flush
 //   through the IO scheduler, so a commit never waits behind a whole
 //   extent of zeros). A piece refused by the host ends the round (the host
 //   is full); the next allocation tries again, and so do puts, deletes and
@@ -137,7 +139,18 @@ export class HostSpace {
       this.wanted = true;
       return;
     }
-    void this.round(this.extents.preparedTarget, true);
+    // After the writes the allocating work queued in this turn (a log
+    // roll's checkpoint, an index run) have settled: a refill does not join
+    // their batches or delay them. Not "once the scheduler is idle": under
+    // steady load it never is.
+    this.busy = true;
+    this.running = Promise.resolve()
+      .then(() => this.io.barrier().persisted())
+      .catch((err: unknown) => err) // a failed write is its writer's to report; the refill goes on
+      .then(() => {
+        this.busy = false;
+        if (!this.closed) void this.round(this.extents.preparedTarget, true);
+      });
   }
 
   /**
