@@ -105,7 +105,7 @@ test('data chunk payload: key header then data round trip', () => {
 // ------------------------------------------------------------ superblock
 
 /** magic, version, 4 geometry u32s, diskSize u64, slotBytes u32, 2 slot u64s, 5 u32s, crc u32. */
-const LABEL_FIELD_BYTES = 4 * 6 + 8 + 4 + 8 * 2 + 4 * 5 + 4;
+const LABEL_FIELD_BYTES = 4 * 6 + 8 + 4 + 8 * 4 + 4 * 5 + 4;
 
 const LAYOUT: LayoutOptions = {
   diskSizeBytes: 64 * 65536,
@@ -131,8 +131,8 @@ test('superblock label: encode then decode is the identity', () => {
   for (const layout of layouts) {
     const label = planLayout(layout);
     const bytes = encodeLabel(label);
-    // The fields take 76 bytes (docs/format/superblock.md's table); open reads
-    // LABEL_BYTES (80) of the page-padded label, so both lengths must decode.
+    // The fields take 92 bytes (docs/format/superblock.md's table); open reads
+    // LABEL_BYTES (96) of the page-padded label, so both lengths must decode.
     assert.equal(bytes.length, LABEL_FIELD_BYTES);
     assert.ok(bytes.length <= LABEL_BYTES);
     assert.deepEqual(decodeLabel(bytes), label);
@@ -140,7 +140,7 @@ test('superblock label: encode then decode is the identity', () => {
     assert.deepEqual(encodeLabel(decodeLabel(bytes)), bytes);
   }
   const bad = encodeLabel(planLayout(LAYOUT));
-  bad.writeUInt32LE(3, 64); // diskIndex = diskCount
+  bad.writeUInt32LE(3, 80); // diskIndex = diskCount
   bad.writeUInt32LE(crc32c(bad.subarray(0, LABEL_FIELD_BYTES - 4)), LABEL_FIELD_BYTES - 4);
   assert.throws(() => decodeLabel(bad), /disk index/);
 });
@@ -152,7 +152,7 @@ function checkpointFor(label: Label, rng: Rng, manifestBytes: number): Checkpoin
     owner: extent < g.superblockExtents ? ExtentOwner.Superblock : rng.pick([ExtentOwner.Free, ExtentOwner.Data, ExtentOwner.Index, ExtentOwner.Meta]),
     writePointer: rng.pick([0, g.extentSizeBytes, rng.int(0, g.extentSizeBytes)]),
   }));
-  return { sequence: Number.MAX_SAFE_INTEGER - rng.int(0, 9), extents, logExtent: g.extentCount - 1, nextRecordSeq: rng.int(1, 2 ** 40), manifest: rng.bytes(manifestBytes) };
+  return { sequence: Number.MAX_SAFE_INTEGER - rng.int(0, 9), extents, logExtent: g.extentCount - 1, mirrorLogExtent: g.extentCount - 2, nextRecordSeq: rng.int(1, 2 ** 40), manifest: rng.bytes(manifestBytes) };
 }
 
 test('checkpoint slot: encode then decode is the identity, padded or not; too big for the slot is a RangeError', () => {
@@ -162,7 +162,7 @@ test('checkpoint slot: encode then decode is the identity, padded or not; too bi
   // padding; one byte more manifest than fits throws RangeError at encode.
   const label = planLayout(LAYOUT);
   const rng = new Rng('formats/checkpoint');
-  const room = label.slotBytes - (24 + 4 + 5 * label.geometry.extentCount + 4 + 8 + 4);
+  const room = label.slotBytes - (24 + 4 + 5 * label.geometry.extentCount + 4 + 4 + 8 + 4);
   assert.ok(room >= label.maxManifestBytes);
   for (const manifestBytes of [0, 1, 100, label.maxManifestBytes, room]) {
     const cp = checkpointFor(label, rng, manifestBytes);
@@ -211,7 +211,10 @@ async function realValues(rng: Rng): Promise<RealValues> {
     values.push({ sizeBytes: chunkCount * chunkBytes, chunks });
   }
   await Dependency.all(durable).persisted();
-  const index = new LsmIndex(new ChunkStream(store, ExtentOwner.Index), { maxBlockBytes: 256 });
+  const primary = new ChunkStream(store, ExtentOwner.Index);
+  const mirror = new ChunkStream(store, ExtentOwner.Index);
+  primary.pairWith(mirror);
+  const index = new LsmIndex({ primary, mirror }, { maxBlockBytes: 256 });
   const runs: RunDescriptor[] = [];
   for (let seq = 1; seq <= 2; seq++) {
     const keys = Array.from({ length: 40 }, (_, i) => Buffer.from(`key-${seq}-${String(i).padStart(3, '0')}`));

@@ -78,12 +78,15 @@ void test('fsck: clean files pass, a flipped data byte names its shard, a bad ch
   try {
     const clean = await fsck(b.dir);
     assert.equal(clean.code, 0, clean.text);
-    assert.match(clean.text, /slot 0: valid, sequence \d+/);
-    assert.match(clean.text, /slot 1: valid, sequence \d+/);
+    for (const copy of [0, 1]) {
+      assert.match(clean.text, new RegExp(`slot 0 copy ${copy}: valid, sequence \\d+`));
+      assert.match(clean.text, new RegExp(`slot 1 copy ${copy}: valid, sequence \\d+`));
+    }
     assert.equal(clean.json.disks.length, DISKS);
     for (const d of clean.json.disks) assert.deepEqual(d.problems, []);
 
-    // One checkpoint slot damaged (the one recovery does not use): still opens, still clean, slot reported invalid.
+    // One copy of the checkpoint slot recovery does not use damaged: still
+    // opens, still clean (a warning), that copy reported invalid.
     const d0 = clean.json.disks[0];
     assert.ok(d0?.usedSlot !== undefined);
     const older = d0.usedSlot === 0 ? 1 : 0;
@@ -91,7 +94,7 @@ void test('fsck: clean files pass, a flipped data byte names its shard, a bad ch
     const slotBad = await fsck(b.dir);
     assert.equal(slotBad.code, 0, slotBad.text);
     assert.equal(slotBad.json.disks[0]?.slots.find((s) => s.slot === older)?.state, 'invalid');
-    assert.match(slotBad.text, new RegExp(`slot ${older}: INVALID`));
+    assert.match(slotBad.text, new RegExp(`slot ${older} copy 0: INVALID`));
 
     // A flipped byte in one shard's data chunk: exit 1, that shard named, no other.
     flipByte(join(b.dir, `disk-${b.victim.disk}.dat`), b.victim.diskOffset);

@@ -13,8 +13,14 @@ import { ENGINE_MUTANTS, indexIgnoresTombstones } from './mutants/engine_mutants
 import type { Mutant } from './mutants/mutant.js';
 import { CONTROL_MUTANTS, listSkipsKeys } from './mutants/control_mutants.js';
 import { checkListingStability } from './list_stability.js';
+import { ACCESS_MUTANTS } from './mutants/access_mutants.js';
+import { checkRunMirrors } from './mirror_check.js';
+import { MIRROR_MUTANTS } from './mutants/mirror_mutants.js';
 import { checkNodeConformance, reportNode } from './node_conformance.js';
 import { checkNodeCrash, reportNodeCrash } from './node_crash.js';
+import { checkMetadataFaults } from './metadata_faults.js';
+import type { MetaFaultFocus } from './metadata_faults.js';
+import { fsckWalkStopsQuietly, replayStopsQuietlyAtDamage } from './mutants/metadata_mutants.js';
 
 const BUDGET_SEQUENCES = 1500;
 
@@ -37,6 +43,7 @@ for (const mutant of [...ENGINE_MUTANTS, ...CRASH_MUTANTS, ...FAULT_MUTANTS].fil
     }
     const ms = Math.round(performance.now() - started);
     assert.equal(details.failed, true, `${mutant.name} survived ${BUDGET_SEQUENCES} sequences`);
+    if (mutant.expect !== undefined) assert.match(reportConformance(details), mutant.expect, `${mutant.name} was caught, but not by the failure it must cause`);
     console.log(`# ${mutant.name}: caught after ${details.numRuns} sequences, ${ms} ms \n# ${reportConformance(details).split('\n').slice(1, 2).join('')}`);
   });
 }
@@ -118,3 +125,85 @@ test(`the listing stability check catches mutant ${listSkipsKeys.name}`, async (
   assert.equal(details.failed, true, 'a listing that skips keys survived the stability check');
   console.log(`# ${listSkipsKeys.name}: caught by the listing stability check after ${details.numRuns} schedules: ${String(details.errorInstance)}`);
 });
+
+// The metadata-faults check's broken variants (testing/mutants/metadata_mutants.ts),
+// each on the episodes that show its bug and caught by the failure that bug
+// must cause, not by any failure. Today's replay already stops quietly at a
+// flipped record (the suite fails without any variant); on an unreadable
+// record it refuses to open instead, which is why the replay variant is run
+// on unreadable middle records: there it turns a refusal into a silent loss.
+const METADATA_BUDGET_SEQUENCES = 300;
+const METADATA_CASES: ReadonlyArray<{ mutant: Mutant; focus: MetaFaultFocus; expect: RegExp }> = [
+  {
+    mutant: replayStopsQuietlyAtDamage,
+    // Clean reboots: every put is acknowledged, so a dropped record must lose one.
+    focus: { targets: ['log-middle'], copies: ['one'], damage: ['unreadable'], reboots: ['clean'] },
+    expect: /acknowledged key \S+ silently absent after metadata damage at log record/,
+  },
+  {
+    mutant: fsckWalkStopsQuietly,
+    focus: { targets: ['run-block', 'run-index'], copies: ['all'] },
+    expect: /fsck reported clean after metadata damage at run \d+ (block|index)/,
+  },
+];
+
+for (const { mutant, focus, expect } of METADATA_CASES) {
+  test(`${mutant.caughtBy} check catches mutant ${mutant.name} (${mutant.bugClass})`, async () => {
+    const restore = mutant.install();
+    const started = performance.now();
+    let details;
+    try {
+      details = await checkMetadataFaults({ seed: 7, numRuns: METADATA_BUDGET_SEQUENCES, shrink: false }, focus);
+    } finally {
+      restore();
+    }
+    const ms = Math.round(performance.now() - started);
+    assert.equal(details.failed, true, `${mutant.name} survived ${METADATA_BUDGET_SEQUENCES} sequences`);
+    const message = details.errorInstance instanceof Error ? details.errorInstance.message : String(details.errorInstance);
+    assert.match(message, expect, `${mutant.name} was caught, but not by the failure it must cause`);
+    console.log(`# ${mutant.name}: caught after ${details.numRuns} sequences, ${ms} ms\n# ${message}`);
+    // Control: the same sequences without the variant do not fail this way
+    // (today they may fail otherwise: the suite finds the unmirrored store's bugs).
+    const control = await checkMetadataFaults({ seed: 7, numRuns: details.numRuns, shrink: false }, focus);
+    const controlMessage = control.errorInstance instanceof Error ? control.errorInstance.message : '';
+    assert.ok(!expect.test(controlMessage), `without ${mutant.name} the same sequences fail the same way: ${controlMessage}`);
+  });
+}
+
+// Exclusive access and read-only tools (testing/access_check.ts): each
+// broken variant must be caught by the node check through the property it
+// breaks (its `expect`), not by any failure.
+for (const mutant of ACCESS_MUTANTS) {
+  test(`node check catches mutant ${mutant.name} by its own property (${mutant.bugClass})`, async () => {
+    const restore = mutant.install();
+    const started = performance.now();
+    let details;
+    try {
+      details = await checkNodeConformance({ seed: 7, numRuns: CONTROL_BUDGET_SEQUENCES, shrink: false });
+    } finally {
+      restore();
+    }
+    const report = reportNode(details);
+    assert.equal(details.failed, true, `${mutant.name} survived ${CONTROL_BUDGET_SEQUENCES} sequences`);
+    assert.ok(mutant.expect !== undefined, `${mutant.name} names the failure it must cause`);
+    assert.match(report, mutant.expect);
+    console.log(`# ${mutant.name}: caught after ${details.numRuns} sequences, ${Math.round(performance.now() - started)} ms\n# ${report.split('\n')[1] ?? ''}`);
+  });
+}
+
+// The redundant-runs mutants (testing/mutants/mirror_mutants.ts): each must
+// make the redundant-runs check report the failure it names, not just any.
+for (const mutant of MIRROR_MUTANTS) {
+  test(`the redundant-runs check catches mutant ${mutant.name} by ${String(mutant.failure)}`, async () => {
+    const restore = mutant.install();
+    let failures: string[];
+    try {
+      failures = (await checkRunMirrors({ seed: 'a' })).failures;
+    } finally {
+      restore();
+    }
+    const caught = failures.find((f) => mutant.failure.test(f));
+    assert.ok(caught !== undefined, `${mutant.name} not caught by ${String(mutant.failure)}; failures: ${failures.slice(0, 5).join(' | ')}`);
+    console.log(`# ${mutant.name}: ${failures.length} failures, e.g. ${caught}`);
+  });
+}

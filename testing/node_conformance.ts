@@ -7,8 +7,9 @@
 // leaving and returning to service, paginated and partial listings,
 // scrub, stats, export (compared record by record and byte for byte with
 // the stream the format spec gives) and import (whole, cut at any byte, or
-// with a flipped byte). Every result is compared with the model's, typed
-// errors by code.
+// with a flipped byte), a second opener of a disk while the node runs, and
+// the offline tools on the stopped node (access_check.ts). Every result is
+// compared with the model's, typed errors by code.
 //
 // Invariants (after every step):
 // 1. With every disk in service, a full listing equals the model's; with a
@@ -29,6 +30,7 @@ import { ModelNode } from './model.js';
 import { KEY_POOL, NODE_DISKS, PREFIX_POOL, formatNodeOp, formatNodeOps, keyOf, nodeOpArb, valueOf } from './ops.js';
 import type { ControlOp, NodeOp, Op } from './ops.js';
 import { SimNode } from './sim_node.js';
+import { offlineToolsLeaveImages, secondOpener } from './access_check.js';
 
 type Outcome = { readonly ok: string } | { readonly error: string };
 
@@ -114,6 +116,10 @@ async function modelOutcome(model: ModelNode, op: ControlOp): Promise<Outcome> {
     case 'restart':
       if (!op.keepOut) for (let d = 0; d < model.diskCount; d++) model.returnToService(d);
       return { ok: 'restarted' };
+    case 'secondOpen':
+      return { ok: model.isOut(op.disk) ? 'checked' : 'refused' };
+    case 'offlineTools':
+      return { ok: 'images unchanged' };
   }
 }
 
@@ -183,6 +189,11 @@ async function engineOutcome(sim: SimNode, op: ControlOp): Promise<Outcome> {
     case 'restart':
       await sim.restart(op.keepOut);
       return { ok: 'restarted' };
+    case 'secondOpen':
+      return { ok: await secondOpener(sim, op.disk, op.readOnly) };
+    case 'offlineTools':
+      await sim.whileStopped(op.dirty, () => offlineToolsLeaveImages(sim));
+      return { ok: 'images unchanged' };
   }
 }
 
@@ -217,7 +228,7 @@ async function engineImport(node: ShardNode, op: Extract<ControlOp, { op: 'impor
 
 // ------------------------------------------------------------ the harness
 
-const CONTROL_OPS = new Set<string>(['bulkPut', 'bulkDelete', 'diskOut', 'diskIn', 'listPages', 'listAvailable', 'scrub', 'stats', 'export', 'import', 'restart']);
+const CONTROL_OPS = new Set<string>(['bulkPut', 'bulkDelete', 'diskOut', 'diskIn', 'listPages', 'listAvailable', 'scrub', 'stats', 'export', 'import', 'restart', 'secondOpen', 'offlineTools']);
 
 function isControl(op: ControlOp | Op): op is ControlOp {
   return CONTROL_OPS.has(op.op);

@@ -24,6 +24,10 @@
 //    is persistent.
 // 4. Scrub finds no damaged shard after any crash (torn writes are never
 //    referenced by a committed value).
+// 5. Exclusive access and read-only tools (access_check.ts): a second
+//    opener while the node runs is refused; after one crash in four, while
+//    the node is down (its process dead, its locks stale), fsck, inspect,
+//    scrub and export leave every crash image byte-identical.
 import fc from 'fast-check';
 import { checkSequences, reportSequences, runOnHarness } from './sequences.js';
 import type { CheckOptions } from './sequences.js';
@@ -38,6 +42,7 @@ import { importRecords } from './node_conformance.js';
 import { NODE_DISKS, formatNodeOp, formatNodeOps, keyOf, nodeCrashOpArb, valueOf } from './ops.js';
 import type { ControlOp, NodeCrashOp, NodeOp, Op } from './ops.js';
 import { SimNode } from './sim_node.js';
+import { offlineToolsLeaveImages, secondOpener } from './access_check.js';
 
 type Allowed = Map<string, Array<Buffer | null>>;
 
@@ -106,6 +111,15 @@ export class NodeCrashHarness {
         return this.importOp(op);
       case 'restart':
         return this.restart(op);
+      case 'secondOpen': {
+        const expected = this.model.isOut(op.disk) ? 'checked' : 'refused';
+        const actual = await secondOpener(this.sim, op.disk, op.readOnly);
+        if (actual !== expected) this.fail(op, `second opener: expected ${expected}, got ${actual}`);
+        return;
+      }
+      case 'offlineTools':
+        await this.sim.whileStopped(op.dirty, () => offlineToolsLeaveImages(this.sim));
+        return;
       case 'scrub':
         return this.scrub(op);
       case 'listPages':
@@ -233,7 +247,9 @@ export class NodeCrashHarness {
     // The crash instant: what is persistent now is what was promised.
     const allowed = this.history.allowed();
     this.epoch++;
-    await this.sim.crash(op.mode, op.crashSeed, op.keepOut);
+    // One crash in four: the offline tools run on the crash images before the node comes back.
+    const tools = op.crashSeed % 4 === 0 ? async (): Promise<void> => void (await offlineToolsLeaveImages(this.sim)) : undefined;
+    await this.sim.crash(op.mode, op.crashSeed, op.keepOut, tools);
     this.counters.crashStates++;
     await Promise.race([work.catch((err: unknown) => err), quiet(3)]);
     await this.resync(allowed, op);

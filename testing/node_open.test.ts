@@ -129,11 +129,20 @@ void test('opening without create fails when no data file exists, and when no di
   try {
     await assert.rejects(ShardNode.openOrCreate(options(dir, { create: false })), /no data file/);
     await createNode(dir);
-    for (const f of ['disk-0.dat', 'disk-1.dat']) {
-      const fd = openSync(join(dir, f), 'r+');
-      writeSync(fd, Buffer.alloc(4096), 0, 4096, 0);
-      closeSync(fd);
-    }
+    // The label is kept twice (pages 0 and 1): losing the first copy alone
+    // does not stop a disk from opening; losing both does.
+    const zeroPages = (pages: readonly number[]): void => {
+      for (const f of ['disk-0.dat', 'disk-1.dat']) {
+        const fd = openSync(join(dir, f), 'r+');
+        for (const p of pages) writeSync(fd, Buffer.alloc(4096), 0, 4096, p * 4096);
+        closeSync(fd);
+      }
+    };
+    zeroPages([0]);
+    const survivor = await ShardNode.openOrCreate(options(dir));
+    assert.equal(survivor.nodeStats().disksInService, 2);
+    await survivor.close();
+    zeroPages([0, 1]);
     await assert.rejects(ShardNode.openOrCreate(options(dir)), /no disk of the node could be opened/);
   } finally {
     rmSync(dir, { recursive: true, force: true });

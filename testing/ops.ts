@@ -287,7 +287,11 @@ export type ControlOp =
       /** Permille position of a flipped byte, or -1 for none. */
       readonly flipPermille: number;
     }
-  | { readonly op: 'restart'; readonly keepOut: boolean };
+  | { readonly op: 'restart'; readonly keepOut: boolean }
+  /** Another process opens one disk while the node runs: a second server, or a tool (read-only). */
+  | { readonly op: 'secondOpen'; readonly disk: number; readonly readOnly: boolean }
+  /** The node stops (dirty: its process dies, every write kept) and fsck, inspect, scrub, export run on its disks. */
+  | { readonly op: 'offlineTools'; readonly dirty: boolean };
 
 /** A crash of the whole node (every disk loses what it did not flush). */
 export interface NodeCrashOp {
@@ -337,6 +341,8 @@ export function controlOpArb(p: SizeProfile): fc.Arbitrary<ControlOp> {
       }),
     },
     { weight: 1, arbitrary: fc.record({ op: fc.constant('restart' as const), keepOut: fc.boolean() }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('secondOpen' as const), disk, readOnly: fc.boolean() }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('offlineTools' as const), dirty: fc.boolean() }) },
   );
 }
 
@@ -401,6 +407,10 @@ export function formatNodeOp(o: NodeOp): string {
       return `${o.op}()`;
     case 'restart':
       return `restart(${o.keepOut ? 'disks out stay out' : 'every disk'})`;
+    case 'secondOpen':
+      return `secondOpen(disk ${o.disk} by another ${o.readOnly ? 'tool' : 'server'})`;
+    case 'offlineTools':
+      return `offlineTools(after a ${o.dirty ? 'dirty' : 'clean'} stop)`;
     case 'nodeCrash':
       return `nodeCrash(${o.mode}${o.during === 'none' ? '' : `, during ${o.during}${o.during === 'diskOut' ? '' : ` ${keysText(o.keys)}`}`}${o.pauseDisk >= 0 ? `, disk ${o.pauseDisk} writes held` : ''}, after ${o.afterIos} IOs, crash#${o.crashSeed}${o.keepOut ? ', disks out stay out' : ''})`;
     default:

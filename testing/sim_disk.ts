@@ -31,9 +31,10 @@
 //    image and the same report.
 // 4. An injected fault has no effect on the disk's content: a failed write
 //    stores nothing, a failed flush makes nothing durable.
+import { createHash } from 'node:crypto';
 import { assert } from '../src/base/index.js';
 import { DEFAULT_PAGE_SIZE_BYTES } from '../src/disk/index.js';
-import type { Disk } from '../src/disk/index.js';
+import type { Disk, DiskLock } from '../src/disk/index.js';
 import { Rng } from './rng.js';
 import type { Seed } from './rng.js';
 
@@ -147,6 +148,8 @@ export class SimDisk implements Disk {
   private writeSeq = 0;
   private crashed = false;
   private closed = false;
+  /** The exclusive lock its opener took (testing/sim_node.ts), released at close as FileDisk does. */
+  private lock: DiskLock | undefined;
 
   constructor(private readonly options: SimDiskOptions) {
     this.sizeBytes = options.sizeBytes;
@@ -189,9 +192,17 @@ export class SimDisk implements Disk {
     return this.submit('flush', 0, 0, undefined, () => this.makeDurable(upTo));
   }
 
-  close(): Promise<void> {
+  async close(): Promise<void> {
     this.closed = true;
-    return Promise.resolve();
+    const lock = this.lock;
+    this.lock = undefined;
+    await lock?.release();
+  }
+
+  /** Release `lock` when this handle closes (a crash does not: the dead process leaves it stale). */
+  holdLock(lock: DiskLock): void {
+    assert(this.lock === undefined, 'a handle holds one lock');
+    this.lock = lock;
   }
 
   // ---- Crashes ---------------------------------------------------------
@@ -242,6 +253,17 @@ export class SimDisk implements Disk {
     return this.addFault('flush', () => true, duration);
   }
 
+  /**
+   * An unreadable sector: every read that touches the page holding `offset`
+   * fails (page granular, as a disk reports a bad sector). A permanent one
+   * is media damage: clones and crash images keep it.
+   */
+  failPageReads(offset: number, duration: FaultDuration = 'permanent'): FaultHandle {
+    this.checkRange(offset, 1);
+    const page = Math.floor(offset / this.pageSizeBytes) * this.pageSizeBytes;
+    return this.failReads({ offset: page, length: this.pageSizeBytes }, duration);
+  }
+
   clearFaults(): void {
     for (const f of this.faults) f.remove();
     this.faults = [];
@@ -266,6 +288,15 @@ export class SimDisk implements Disk {
   /** The whole image (small disks only). */
   snapshot(view: 'current' | 'durable' = 'current'): Buffer {
     return this.peek(0, this.sizeBytes, view);
+  }
+
+  /**
+   * A digest of every byte of the image (pages never written are the fill
+   * pattern, the same on every clone): equal digests, byte-identical
+   * images, at the cost of the pages written rather than the disk's size.
+   */
+  imageDigest(view: 'current' | 'durable' = 'current'): string {
+    return (view === 'current' ? this.current : this.durable).digest();
   }
 
   /** Completed writes not yet made durable by a flush. */
@@ -589,6 +620,18 @@ class PageImage {
     const page = this.ownPage(Math.floor(offset / this.pageSizeBytes), false);
     const at = offset % this.pageSizeBytes;
     page[at] = (page[at] ?? 0) ^ (1 << bit);
+  }
+
+  /** sha256 over the written pages, in page order, each with its index (a page written back with fill bytes counts as written). */
+  digest(): string {
+    const hash = createHash('sha256');
+    for (const index of [...this.pages.keys()].sort((a, b) => a - b)) {
+      const page = this.pages.get(index);
+      if (page === undefined) continue;
+      hash.update(`${index}:`);
+      hash.update(page);
+    }
+    return hash.digest('hex');
   }
 
   clone(): PageImage {

@@ -7,13 +7,15 @@
 // lookup never waits on a held disk). Holding one disk while the other
 // commits is how a check gets a crash between two disks' group commits.
 import { openDiskStore, formatDiskStore, ShardNode } from '../src/store/index.js';
-import type { DiskOpener, DiskStore } from '../src/store/index.js';
+import type { DiskOpener, DiskStore, OpenOptions } from '../src/store/index.js';
+import type { LockHolder } from '../src/disk/index.js';
 import { formatOptions } from './conformance.js';
 import type { EngineConfig } from './conformance.js';
 import { NODE_DISKS } from './ops.js';
 import { Rng } from './rng.js';
 import type { CrashMode, SimIo } from './sim_disk.js';
 import { SimDisk } from './sim_disk.js';
+import { SimHost } from './sim_host.js';
 
 export class Gate {
   private held: Array<() => void> = [];
@@ -46,6 +48,9 @@ export class Gate {
 export class SimNode {
   readonly gates: Gate[];
   private current: ShardNode | undefined;
+  readonly host: SimHost;
+  /** The process the node runs as (a new one after each crash). */
+  process: LockHolder;
 
   private constructor(
     readonly disks: SimDisk[],
@@ -54,6 +59,8 @@ export class SimNode {
     gates: Gate[],
   ) {
     this.gates = gates;
+    this.host = new SimHost(disks.length);
+    this.process = this.host.spawn('shardstore serve');
   }
 
   get node(): ShardNode {
@@ -69,20 +76,38 @@ export class SimNode {
     const nodeId = { low: 0x51, high: seed >>> 0 };
     const stores: DiskStore[] = [];
     for (const [i, disk] of disks.entries()) {
+      await sim.host.lock(i, disk, sim.process);
       stores.push(await formatDiskStore(disk, { ...formatOptions(config, rng.fork(`chunk-ids-${i}`)), nodeId, diskIndex: i, diskCount }));
     }
     sim.current = new ShardNode(stores, { reopen: sim.opener() });
     return sim;
   }
 
-  /** Reopen disk i with full recovery, on a fresh handle of the same media. */
+  /** Reopen disk i with full recovery, on a fresh handle of the same media, as the node's process. */
   opener(): DiskOpener {
     return async (i: number): Promise<DiskStore> => {
       const disk = this.disks[i]?.clone();
       if (disk === undefined) throw new RangeError(`no disk ${i}`);
+      await this.host.lock(i, disk, this.process);
       this.disks[i] = disk;
       return openDiskStore(disk, formatOptions(this.config, this.rng.fork(`chunk-ids-${i}`)));
     };
+  }
+
+  /**
+   * Open disk i as another process would (a second server, or a tool with
+   * `readOnly`): on a fresh handle of the media, which is returned with the
+   * store so the caller can compare its image; the node's handle is left
+   * alone. Throws LockedError while the node holds the disk.
+   */
+  async openAs(i: number, process: LockHolder, options: Pick<OpenOptions, 'readOnly'>): Promise<{ disk: SimDisk; store: DiskStore }> {
+    const disk = await this.handleAs(i, process);
+    try {
+      return { disk, store: await openDiskStore(disk, { ...formatOptions(this.config, this.rng.fork(`chunk-ids-${i}-${process.pid}`)), ...options }) };
+    } catch (err: unknown) {
+      await disk.close();
+      throw err;
+    }
   }
 
   /** Disks not in service now. */
@@ -98,14 +123,51 @@ export class SimNode {
   }
 
   /** Power cut: every disk keeps, of its unflushed writes, what `mode` says; then reopen. */
-  async crash(mode: CrashMode, crashSeed: number, keepOut: boolean): Promise<void> {
+  async crash(mode: CrashMode, crashSeed: number, keepOut: boolean, whileDown?: () => Promise<void>): Promise<void> {
     const out = keepOut ? this.outDisks() : [];
+    this.powerCut(mode, crashSeed);
+    await whileDown?.();
+    await this.reopen(out);
+  }
+
+  /** A fresh handle of disk i's media, locked for `process` (released when it closes); LockedError while another holds it. */
+  async handleAs(i: number, process: LockHolder): Promise<SimDisk> {
+    const disk = this.disks[i]?.clone();
+    if (disk === undefined) throw new RangeError(`no disk ${i}`);
+    await this.host.lock(i, disk, process);
+    return disk;
+  }
+
+  /** The node's process dies with the power: every disk keeps what `mode` says; its locks stay, stale. */
+  private powerCut(mode: CrashMode, crashSeed: number): void {
     this.node.abandon();
+    this.host.kill(this.process);
+    this.process = this.host.spawn('shardstore serve');
     for (const [i, disk] of this.disks.entries()) {
       this.disks[i] = disk.crash(this.rng.fork(`crash-${crashSeed}-${i}`), mode).disk;
       this.gates[i]?.drop();
     }
-    await this.reopen(out);
+  }
+
+  /**
+   * Stop the node (`dirty`: everything staged is committed, then the
+   * process dies without closing, keeping every write), run `fn` on the
+   * stopped disks, then start it again with the disks out of service kept
+   * out.
+   */
+  async whileStopped<T>(dirty: boolean, fn: () => Promise<T>): Promise<T> {
+    const out = this.outDisks();
+    if (dirty) {
+      await this.drain();
+      this.powerCut('keep-all', 0);
+    } else {
+      await this.node.close();
+    }
+    try {
+      return await fn();
+    } finally {
+      await this.reopen(out);
+    }
   }
 
   private async reopen(out: readonly number[]): Promise<void> {

@@ -13,7 +13,7 @@ import { CorruptionError } from '../src/base/index.js';
 import { Dependency, IoScheduler } from '../src/dependency/index.js';
 import { ExtentOwner } from '../src/extent/index.js';
 import { Superblock, decodeCheckpoint, planLayout } from '../src/superblock/index.js';
-import type { Checkpoint, Label } from '../src/superblock/index.js';
+import type { Checkpoint, Label, SlotCopyReport } from '../src/superblock/index.js';
 import { Rng } from './rng.js';
 import { SimDisk, describeCrash } from './sim_disk.js';
 import type { SimIo, SimIoScheduler } from './sim_disk.js';
@@ -38,10 +38,11 @@ function body(n: number): Body {
   return {
     extents: Array.from({ length: g.extentCount }, (_, extent) => ({
       extent,
-      owner: extent < g.superblockExtents ? ExtentOwner.Superblock : extent === 2 ? ExtentOwner.Meta : ExtentOwner.Data,
+      owner: extent < g.superblockExtents ? ExtentOwner.Superblock : extent === 2 || extent === 3 ? ExtentOwner.Meta : ExtentOwner.Data,
       writePointer: extent < g.superblockExtents ? 0 : rng.int(0, g.extentSizeBytes),
     })),
     logExtent: 2,
+    mirrorLogExtent: 3,
     nextRecordSeq: 100 * n,
     manifest: rng.bytes(3000),
   };
@@ -57,7 +58,7 @@ async function format(disk: SimDisk): Promise<Superblock> {
   return superblock;
 }
 
-async function load(disk: SimDisk): Promise<{ superblock: Superblock; checkpoint: Checkpoint }> {
+async function load(disk: SimDisk): Promise<{ superblock: Superblock; checkpoint: Checkpoint; slots: readonly SlotCopyReport[] }> {
   const label = await Superblock.readLabel(disk);
   assert.deepEqual(label, LABEL);
   return Superblock.load(new IoScheduler(disk), label);
@@ -113,10 +114,11 @@ test('checkpoints alternate between the slots, also after a reload', async () =>
 });
 
 test('a torn or lost checkpoint write falls back to the previous checkpoint', async () => {
-  // Checks: checkpoint 1 is durable; checkpoint 2 is written but not flushed
-  // when the power fails ('torn' crash: dropped, kept, or torn at page
-  // granularity into old or garbage bytes). Load answers checkpoint 2
-  // exactly when its write was kept whole, else checkpoint 1, never an
+  // Checks: checkpoint 1 is durable; checkpoint 2's first copy is written
+  // but not flushed when the power fails (its second copy waits for that
+  // flush, so it is not written at all; 'torn' crash: dropped, kept, or torn
+  // at page granularity into old or garbage bytes). Load answers checkpoint
+  // 2 exactly when its copy was kept whole, else checkpoint 1, never an
   // error or a mix. How: 40 fixed seeds; each fate must occur at least once.
   const fates = new Map<string, number>();
   for (let seed = 0; seed < 40; seed++) {
@@ -127,13 +129,12 @@ test('a torn or lost checkpoint write falls back to the previous checkpoint', as
     const sb = await format(disk);
     holding = true;
     void sb.write(body(2), Dependency.none);
-    while (disk.unflushedWrites === 0) await new Promise((resolve) => setImmediate(resolve));
+    while (disk.unflushedWrites < 1) await new Promise((resolve) => setImmediate(resolve));
     const { disk: after, report } = disk.crash(new Rng(`sb-torn/${seed}`), 'torn');
     holding = false; // the new disk shares the scheduler: let it flush
-    const fate = report.writes[0]?.fate;
-    assert.ok(fate !== undefined && report.writes.length === 1, describeCrash(report));
-    fates.set(fate, (fates.get(fate) ?? 0) + 1);
-    const n = fate === 'kept' ? 2 : 1;
+    assert.equal(report.writes.length, 1, `copy 1 issued before copy 0 was durable\n${describeCrash(report)}`);
+    for (const w of report.writes) fates.set(w.fate, (fates.get(w.fate) ?? 0) + 1);
+    const n = report.writes.some((w) => w.fate === 'kept') ? 2 : 1;
     const { checkpoint, superblock } = await load(after);
     assert.deepEqual(checkpoint, { ...body(n), sequence: n }, `seed ${seed}\n${describeCrash(report)}`);
     // The next checkpoint goes to the slot not holding the survivor.
@@ -144,23 +145,54 @@ test('a torn or lost checkpoint write falls back to the previous checkpoint', as
   for (const fate of ['kept', 'torn', 'dropped']) assert.ok((fates.get(fate) ?? 0) > 0, `no seed gave a ${fate} checkpoint: ${JSON.stringify([...fates])}`);
 });
 
-test('a damaged newer slot falls back; two damaged slots are a CorruptionError', async () => {
-  // Checks: one flipped bit anywhere in the newer slot's checkpoint (header,
-  // extent table, manifest, CRC) makes load answer the older one; with a bit
-  // flipped in both slots, load throws CorruptionError naming both.
+test('a damaged copy of the newest checkpoint is read from its other copy, never from the older slot', async () => {
+  // Checks: one flipped bit anywhere in either copy of the newer slot
+  // (header, extent table, manifest, CRC) leaves load answering the newer
+  // checkpoint, and the report names the bad copy; a bit flipped in both
+  // copies of the newer slot (two faults: a crash tears at most one, since
+  // copy 1 is written after copy 0 is durable) makes load refuse, naming the
+  // slot, since the older slot's log may be gone (salvage takes the older);
+  // with every copy damaged, load throws CorruptionError naming each.
   const disk = newDisk();
   const sb = await format(disk);
   await sb.write(body(2), Dependency.none).persisted();
-  const [slot0, slot1] = LABEL.slotOffsets;
-  for (const at of [0, 9, 16, 20, 30, 200, 2000]) {
-    disk.flipBit(slot1 + at, at % 8);
-    assert.deepEqual((await load(disk)).checkpoint, { ...body(1), sequence: 1 }, `flip at ${at}`);
-    disk.flipBit(slot1 + at, at % 8);
+  const newer = [LABEL.slotOffsets[1], LABEL.slotCopyOffsets[1]] as const;
+  for (const [copy, base] of newer.entries()) {
+    for (const at of [0, 9, 16, 20, 30, 200, 2000]) {
+      disk.flipBit(base + at, at % 8);
+      const loaded = await load(disk);
+      assert.deepEqual(loaded.checkpoint, { ...body(2), sequence: 2 }, `copy ${copy}, flip at ${at}`);
+      assert.deepEqual(loaded.slots.filter((c) => !c.state.ok).map((c) => [c.slot, c.copy]), [[1, copy]]);
+      disk.flipBit(base + at, at % 8);
+    }
   }
-  assert.equal((await load(disk)).checkpoint.sequence, 2);
-  disk.flipBit(slot1 + 100, 3);
-  disk.flipBit(slot0 + 1000, 5);
-  await assert.rejects(load(disk), (err: unknown) => err instanceof CorruptionError && /slot 0/.test(err.message) && /slot 1/.test(err.message));
+  disk.flipBit(newer[0] + 100, 3);
+  disk.flipBit(newer[1] + 100, 3);
+  await assert.rejects(load(disk), (err: unknown) => err instanceof CorruptionError && /slot 1 damaged in both copies/.test(err.message));
+  const salvaged = await Superblock.load(new IoScheduler(disk), LABEL, { salvage: true });
+  assert.deepEqual(salvaged.checkpoint, { ...body(1), sequence: 1 });
+  disk.flipBit(LABEL.slotOffsets[0] + 1000, 5);
+  disk.flipBit(LABEL.slotCopyOffsets[0] + 1000, 5);
+  await assert.rejects(load(disk), (err: unknown) => err instanceof CorruptionError && /slot 0 copy 1/.test(err.message) && /slot 1 copy 0/.test(err.message));
+});
+
+test('a damaged label is read from its second copy', async () => {
+  // Checks: a bit flipped in the first or the second copy of the label
+  // leaves readLabelCopies answering the label and naming the bad copy;
+  // both damaged is a CorruptionError; the page size the second copy sits at
+  // is found even when the first copy cannot say it.
+  const disk = newDisk();
+  await format(disk);
+  for (const base of [0, PAGE]) {
+    disk.flipBit(base + 40, 1);
+    const { label, copies } = await Superblock.readLabelCopies(disk);
+    assert.deepEqual(label, LABEL);
+    assert.deepEqual(copies.map((c) => c.ok), base === 0 ? [false, true] : [true, false]);
+    disk.flipBit(base + 40, 1);
+  }
+  disk.flipBit(40, 1);
+  disk.flipBit(PAGE + 40, 1);
+  await assert.rejects(Superblock.readLabel(disk), (err: unknown) => err instanceof CorruptionError && /copy 0/.test(err.message) && /copy 1/.test(err.message));
 });
 
 // ------------------------------------------------------------ ordering
@@ -180,25 +212,43 @@ function record(disk: SimDisk): Event[] {
 }
 
 /**
- * Superblock writes (the label and both slots) issued before a flush made
- * the previous one durable: for each such write W after the first, there
- * must be a flush issued after the previous superblock write completed and
- * completed (without error) before W was issued.
+ * Superblock writes issued before a flush made the previous one durable.
+ * The writes of one structure (the two copies of one slot, or format's
+ * writes) form one group: for each group after the first, there must be a flush issued
+ * after every write of the previous group completed and completed (without
+ * error) before the group's first write was issued.
  */
 function orderViolations(events: readonly Event[]): string[] {
-  const isSuperblock = (io: SimIo): boolean => io.kind === 'write' && (io.offset === 0 || LABEL.slotOffsets.includes(io.offset));
+  const unitOf = (io: SimIo): string | undefined => {
+    if (io.kind !== 'write') return undefined;
+    if (io.offset === 0 || io.offset === PAGE) return 'label';
+    for (const slot of [0, 1] as const) if (io.offset === LABEL.slotOffsets[slot] || io.offset === LABEL.slotCopyOffsets[slot]) return `slot ${slot}`;
+    return undefined;
+  };
   const completedAt = new Map<number, number>();
   for (const e of events) if (e.event === 'complete' && !e.failed) completedAt.set(e.io.id, e.at);
   const flushes = events.filter((e) => e.event === 'issue' && e.io.kind === 'flush').map((e) => ({ issued: e.at, completed: completedAt.get(e.io.id) }));
-  const writes = events.filter((e) => e.event === 'issue' && isSuperblock(e.io));
+  // Format's writes (both label copies, slot 1 cleared) go out together,
+  // before the first checkpoint (slot 0).
+  const groups: Array<{ unit: string; writes: Event[] }> = [];
+  let formatted = false;
+  for (const e of events) {
+    const found = e.event === 'issue' ? unitOf(e.io) : undefined;
+    if (found === undefined) continue;
+    formatted ||= found === 'slot 0';
+    const unit = formatted ? found : 'format';
+    const last = groups[groups.length - 1];
+    if (last?.unit === unit) last.writes.push(e);
+    else groups.push({ unit, writes: [e] });
+  }
   const out: string[] = [];
-  for (let i = 1; i < writes.length; i++) {
-    const prev = writes[i - 1];
-    const cur = writes[i];
-    if (prev === undefined || cur === undefined) continue;
-    const prevDone = completedAt.get(prev.io.id) ?? Infinity;
+  for (let i = 1; i < groups.length; i++) {
+    const prev = groups[i - 1]?.writes ?? [];
+    const cur = groups[i]?.writes[0];
+    if (cur === undefined) continue;
+    const prevDone = Math.max(...prev.map((w) => completedAt.get(w.io.id) ?? Infinity));
     const durable = flushes.some((f) => f.issued > prevDone && f.completed !== undefined && f.completed < cur.at);
-    if (!durable) out.push(`write at ${cur.io.offset} (io ${cur.io.id}) issued before write at ${prev.io.offset} (io ${prev.io.id}) was flushed`);
+    if (!durable) out.push(`write at ${cur.io.offset} (io ${cur.io.id}) issued before the writes at ${prev.map((w) => w.io.offset).join(', ')} were flushed`);
   }
   return out;
 }
@@ -225,7 +275,7 @@ test('a checkpoint write is never issued before the previous superblock write is
     const deps = [dependency];
     for (let n = 2; n <= 7; n++) deps.push(superblock.write(body(n), Dependency.none));
     await Dependency.all(deps).persisted();
-    assert.equal(events.filter((e) => e.event === 'issue' && e.io.kind === 'write').length, 8, 'label and seven checkpoints');
+    assert.equal(events.filter((e) => e.event === 'issue' && e.io.kind === 'write').length, 18, 'label and seven checkpoints, two copies each, and slot 1 cleared at format');
     assert.deepEqual(orderViolations(events), [], seed);
     assert.equal((await load(disk)).checkpoint.sequence, 7);
   }

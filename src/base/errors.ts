@@ -9,7 +9,9 @@ export type ErrorCode =
   | 'Io'
   | 'Unavailable'
   | 'InvalidArgument'
-  | 'Closed';
+  | 'Closed'
+  | 'Locked'
+  | 'ReadOnly';
 
 export abstract class ShardStoreError extends Error {
   abstract readonly code: ErrorCode;
@@ -80,6 +82,20 @@ export class InvalidArgumentError extends ShardStoreError {
 /** The store was closed (or crashed) while the call was pending. */
 export class ClosedError extends ShardStoreError {
   readonly code = 'Closed' as const;
+}
+
+/**
+ * Another process holds the disk exclusively (a running server, or a tool
+ * on it): nothing was opened or changed. The message is one line naming
+ * the holder (pid, command) and the lock (disk/disk_lock.ts).
+ */
+export class LockedError extends ShardStoreError {
+  readonly code = 'Locked' as const;
+}
+
+/** A write to a disk or store opened read-only (the offline tools that only look): nothing was written. */
+export class ReadOnlyError extends ShardStoreError {
+  readonly code = 'ReadOnly' as const;
 }
 
 /** Wrap an unknown thrown value with context, keeping typed errors as they are. */

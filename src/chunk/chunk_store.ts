@@ -167,6 +167,8 @@ export class ChunkStore {
 /** Appends chunks of one owner, taking a new extent when the open one is full. */
 export class ChunkStream implements ChunkIo {
   private open: number | undefined;
+  /** A stream whose open extent this one never appends to (the two copies of the index's runs). */
+  private sibling: ChunkStream | undefined;
   readonly maxPayloadBytes: number;
 
   constructor(
@@ -193,6 +195,17 @@ export class ChunkStream implements ChunkIo {
     return this.store.read(loc, kind);
   }
 
+  /**
+   * Make `this` and `other` keep apart: neither appends to the extent the
+   * other has open. The index writes each run chunk to one stream, then its
+   * copy to the other, so the two copies of a chunk never share an extent.
+   */
+  pairWith(other: ChunkStream): void {
+    assert(other !== this && other.owner === this.owner, 'pair two distinct streams of one owner');
+    this.sibling = other;
+    other.sibling = this;
+  }
+
   /** Stop appending to the open extent (it is being reclaimed or was reset). */
   release(extent: number): void {
     if (this.open === extent) this.open = undefined;
@@ -200,7 +213,8 @@ export class ChunkStream implements ChunkIo {
 
   private extentFor(payloadBytes: number): number {
     const extents = this.store.extents;
-    const usable = (e: number): boolean => extents.owner(e) === this.owner && !extents.isSealed(e) && this.store.fits(e, payloadBytes);
+    const taken = this.sibling?.open;
+    const usable = (e: number): boolean => e !== taken && extents.owner(e) === this.owner && !extents.isSealed(e) && this.store.fits(e, payloadBytes);
     if (this.open !== undefined && usable(this.open)) return this.open;
     // Reuse a partly filled extent of ours before taking a fresh one, so a
     // reopen does not strand the free tail of every open extent.

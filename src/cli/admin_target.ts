@@ -1,5 +1,6 @@
-// Where an admin command works: on the data files directly (offline, the
-// server must not be running on them: nothing locks them), or on a running
+// Where an admin command works: on the data files directly (offline: the
+// command takes the files' locks, so it is refused while a server runs on
+// them; disk/disk_lock.ts), or on a running
 // server through its /v1/admin/ endpoints (--url). One options table for
 // every admin command, so they read alike.
 import { existsSync } from 'node:fs';
@@ -17,7 +18,7 @@ export interface AdminOptionSpec {
 }
 
 export const TARGET_OPTIONS: readonly AdminOptionSpec[] = [
-  { name: 'data-dir', value: 'dir', help: 'work offline on the data files <dir>/disk-N.dat (stop the server first)' },
+  { name: 'data-dir', value: 'dir', help: 'work offline on the data files <dir>/disk-N.dat (refused while a server runs)' },
   { name: 'path', value: 'file', help: 'work offline on these data files or devices (repeat, in disk order)', multiple: true },
   { name: 'disks', value: 'n', help: 'with --data-dir: the number of disks (default: the disk-N.dat files found)' },
   { name: 'url', value: 'url', help: 'work through a running server, e.g. http://127.0.0.1:7380' },

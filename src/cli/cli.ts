@@ -42,6 +42,13 @@ const COMMANDS: CommandTable = new Map([
     },
   ],
   [
+    'repair',
+    {
+      summary: 'salvage data files whose metadata is damaged in both copies; report by key what was lost',
+      load: async (): Promise<Command> => (await import('./repair_command.js')).repairCommand,
+    },
+  ],
+  [
     'inspect',
     {
       summary: "draw each disk's extent map (owner, fill, live ratio) as SVG or HTML",

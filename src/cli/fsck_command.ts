@@ -2,7 +2,7 @@
 // both checkpoint slots, metadata log replay, extent table, index runs, and
 // every chunk's checksum (store/fsck.ts). Exit 0: clean; 1: problems found;
 // 2: usage. Warnings (a checkpoint slot recovery did not need) do not fail.
-import { encodeKey } from '../server/key_codec.js';
+import { damagedJson, damagedLabel } from '../server/admin_json.js';
 import type { FsckDiskReport } from '../store/fsck.js';
 import { parseFlags, targetHelp, targetOf, TARGET_OPTIONS } from './admin_target.js';
 import type { AdminOptionSpec } from './admin_target.js';
@@ -16,11 +16,13 @@ export function fsckHelp(): string {
   return [
     'Usage: shardstore fsck (--data-dir <dir> [--disks <n>] | --path <file>...) [--json]',
     '',
-    'Check the data files offline (stop the server first): the label, both checkpoint slots',
+    'Check the data files offline (refused while a server runs on them): the label, both checkpoint slots',
     '(which are valid and their sequences), the metadata log replay, the extent table (owners,',
     'write pointers, every chunk the index names below its write pointer), every index run, and',
-    'every chunk checksum. Damaged shards are listed by key (percent-encoded).',
-    'Opening a file runs recovery, as the server does at start.',
+    'every chunk checksum. Damaged shards are listed by key (percent-encoded; a shard of the',
+    'S3 front by its bucket/key and record type).',
+    'Each file is opened read-only and recovered in memory, as the server does at start:',
+    'fsck never writes to the data files.',
     '',
     'Options:',
     ...targetHelp().filter((l) => !l.includes('--url')),
@@ -61,7 +63,7 @@ export const fsckCommand: Command = {
 };
 
 function reportJson(r: FsckDiskReport): Record<string, unknown> {
-  return { ...r, damaged: r.damaged.map((d) => ({ ...d, key: encodeKey(d.key) })) };
+  return { ...r, damaged: r.damaged.map(damagedJson) };
 }
 
 function printDisk(r: FsckDiskReport, io: CliIo): void {
@@ -70,10 +72,11 @@ function printDisk(r: FsckDiskReport, io: CliIo): void {
   if (l !== undefined) {
     io.out(`  label       node ${l.nodeId}, disk ${l.diskIndex} of ${l.diskCount}, ${l.extentCount} extents of ${formatBytes(l.extentSizeBytes)}`);
   }
+  (r.labelCopies ?? []).forEach((state, i) => io.out(`  label       copy ${i}: ${state === 'valid' ? 'valid' : `DAMAGED: ${state}`}`));
   for (const s of r.slots) {
     const used = r.usedSlot === s.slot ? ' (used)' : '';
     const what = s.state === 'valid' ? `valid, sequence ${s.sequence ?? '?'}${used}` : s.state === 'empty' ? 'empty (never written)' : `INVALID: ${s.error ?? ''}`;
-    io.out(`  checkpoint  slot ${s.slot}: ${what}`);
+    io.out(`  checkpoint  slot ${s.slot} copy ${s.copy}: ${what}`);
   }
   if (r.logRecords !== undefined) io.out(`  metadata    ${r.logRecords} log record(s) replayed`);
   io.out(`  index       ${r.runs} run(s), ${r.indexChunks} index chunk(s) verified`);
@@ -81,6 +84,6 @@ function printDisk(r: FsckDiskReport, io: CliIo): void {
   for (const w of r.warnings) io.out(`  warning     ${w}`);
   for (const p of r.problems) io.out(`  PROBLEM     ${p}`);
   if (r.problemCount > r.problems.length) io.out(`  PROBLEM     ... and ${r.problemCount - r.problems.length} more`);
-  for (const d of r.damaged) io.out(`  DAMAGED     shard key=${encodeKey(d.key)}  ${d.problem}  (extent ${d.extent} offset ${d.offset}: ${d.message})`);
+  for (const d of r.damaged) io.out(`  DAMAGED     shard ${damagedLabel(damagedJson(d))}  ${d.problem}  (extent ${d.extent} offset ${d.offset}: ${d.message})`);
   for (const d of r.indexDamage) io.out(`  DAMAGED     index run ${d.run}  ${d.problem}  (extent ${d.extent} offset ${d.offset}: ${d.message})`);
 }

@@ -34,7 +34,7 @@ export function inspectHelp(): string {
   return [
     'Usage: shardstore inspect (--data-dir <dir> [--disks <n>] | --path <file>...) [--out <map.svg|map.html>]',
     '',
-    'Draw the extent map of each disk offline (stop the server first): one cell per extent,',
+    'Draw the extent map of each disk offline (read-only; refused while a server runs): one cell per extent,',
     'colored by owner (free, data, index, meta, superblock); the written part of the extent',
     '(write pointer / extent size) fills the cell from the bottom, and for data extents the',
     'live bytes are drawn darker. Hover a cell for its numbers. Per-disk totals below each map.',

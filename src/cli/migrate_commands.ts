@@ -5,11 +5,17 @@
 // Resuming: an import reports `durableThrough`, the key up to which every
 // record is durable; export again with --start-after that key and import
 // the rest. Records are idempotent puts, so overlapping is harmless.
+//
+// The S3 front's keys (those starting with 0x00, src/server/reserved_keys.ts)
+// are left out unless --include-s3 is given, online and offline alike: an
+// export skips them (a bound there is refused), an import stops at the
+// first record there. --include-s3 on both ends moves a node whole.
 import { createReadStream, createWriteStream } from 'node:fs';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { KeyRange } from '../store/admin_types.js';
 import { decodePercent, encodeKey } from '../server/key_codec.js';
+import { nativeExportRange, refuseReservedRecord } from '../server/reserved_keys.js';
 import { parseFlags, readAll, request, stringFlag, targetHelp, targetOf, TARGET_OPTIONS } from './admin_target.js';
 import type { AdminOptionSpec, Flags, Target } from './admin_target.js';
 import type { CliIo, Command } from './command.js';
@@ -27,18 +33,25 @@ const EXPORT_OPTIONS: readonly AdminOptionSpec[] = [
   ...TARGET_OPTIONS,
   ...BOUNDS.map(([name, , help]) => ({ name, value: 'key', help })),
   { name: 'out', value: 'file', help: 'write the stream here (- for stdout)' },
+  { name: 'include-s3', help: "also the S3 front's buckets and objects (keys starting with 0x00): a whole-node move" },
 ];
-const IMPORT_OPTIONS: readonly AdminOptionSpec[] = [...TARGET_OPTIONS, { name: 'in', value: 'file', help: 'read the stream from here (- for stdin)' }];
+const IMPORT_OPTIONS: readonly AdminOptionSpec[] = [
+  ...TARGET_OPTIONS,
+  { name: 'in', value: 'file', help: 'read the stream from here (- for stdin)' },
+  { name: 'include-s3', help: "accept records of the S3 front's keys (starting with 0x00): a whole-node move" },
+];
 
 function optionLines(specs: readonly AdminOptionSpec[]): string[] {
-  return specs.filter((o) => !TARGET_OPTIONS.includes(o)).map((o) => `  ${`--${o.name} <${o.value ?? ''}>`.padEnd(26)}${o.help}`);
+  return specs.filter((o) => !TARGET_OPTIONS.includes(o)).map((o) => `  ${(o.value === undefined ? `--${o.name}` : `--${o.name} <${o.value}>`).padEnd(26)}${o.help}`);
 }
 
 export function exportHelp(): string {
   return [
-    'Usage: shardstore export (--data-dir <dir> | --path <file>... | --url <url>) [range] --out <file>',
+    'Usage: shardstore export (--data-dir <dir> | --path <file>... | --url <url>) [range] [--include-s3] --out <file>',
     '',
     'Write the shards of a key range as a migration stream (docs/format/migration.md).',
+    'Offline (--data-dir/--path) the data files are opened read-only: nothing is written to them;',
+    'refused while a server runs on them (use --url).',
     'Keys are percent-encoded bytes (plain text works as is; write % as %25).',
     '',
     'Options:',
@@ -50,10 +63,12 @@ export function exportHelp(): string {
 
 export function importHelp(): string {
   return [
-    'Usage: shardstore import (--data-dir <dir> | --path <file>... | --url <url>) --in <file>',
+    'Usage: shardstore import (--data-dir <dir> | --path <file>... | --url <url>) [--include-s3] --in <file>',
     '',
     'Put every shard of a migration stream. Reports durableThrough: if the import stops early,',
     'export again with --start-after <durableThrough> and import that.',
+    'Offline (--data-dir/--path) import writes: it takes the data files exclusively, as a',
+    'server does; refused while a server runs on them (use --url).',
     'Exit status: 0 the whole stream was imported and is durable, 1 otherwise.',
     '',
     'Options:',
@@ -73,10 +88,13 @@ function rangeOf(flags: Flags): KeyRange {
 }
 
 function rangeQuery(flags: Flags): string {
-  return BOUNDS.flatMap(([flag]) => {
-    const text = stringFlag(flags, flag);
-    return text === undefined || text === '' ? [] : [`${flag}=${encodeKey(decodePercent(text))}`];
-  }).join('&');
+  return [
+    ...BOUNDS.flatMap(([flag]) => {
+      const text = stringFlag(flags, flag);
+      return text === undefined || text === '' ? [] : [`${flag}=${encodeKey(decodePercent(text))}`];
+    }),
+    ...(flags['include-s3'] === true ? ['include-s3=true'] : []),
+  ].join('&');
 }
 
 export const exportCommand: Command = {
@@ -93,7 +111,8 @@ export const exportCommand: Command = {
     const target = targetOf(flags);
     const started = performance.now();
     const counter = { bytes: 0 };
-    const source = target.kind === 'url' ? await exportOnline(target.url, rangeQuery(flags)) : await exportOffline(target, rangeOf(flags));
+    const includeS3 = flags['include-s3'] === true;
+    const source = target.kind === 'url' ? await exportOnline(target.url, rangeQuery(flags)) : await exportOffline(target, includeS3 ? rangeOf(flags) : nativeExportRange(rangeOf(flags)));
     const progress = new ProgressLine(io.err);
     try {
       await pipeline(source.stream, counting(counter, progress, started, 'export'), out === '-' ? process.stdout : createWriteStream(out));
@@ -121,7 +140,7 @@ async function exportOnline(url: string, query: string): Promise<ExportSource> {
 async function exportOffline(target: Extract<Target, { kind: 'files' }>, range: KeyRange): Promise<ExportSource> {
   const { openExistingNode } = await import('./serve.js');
   const { exportRange } = await import('../store/migration.js');
-  const node = await openExistingNode(target.dataDir, target.paths);
+  const node = await openExistingNode(target.dataDir, target.paths, { readOnly: true });
   const progress = { records: 0, bytes: 0 };
   return { stream: Readable.from(exportRange(node, range, progress), { objectMode: false }), close: () => node.close(), records: () => progress.records };
 }
@@ -153,7 +172,8 @@ export const importCommand: Command = {
     const counter = { bytes: 0 };
     const progress = new ProgressLine(io.err);
     const body = (input === '-' ? process.stdin : createReadStream(input)).pipe(counting(counter, progress, started, 'import'));
-    const report = target.kind === 'url' ? await importOnline(target.url, body) : await importOffline(target, body);
+    const includeS3 = flags['include-s3'] === true;
+    const report = target.kind === 'url' ? await importOnline(`${target.url}/v1/admin/import${includeS3 ? '?include-s3=true' : ''}`, body) : await importOffline(target, body, includeS3);
     const ms = performance.now() - started;
     progress.finish(`import: ${formatBytes(counter.bytes)} read in ${(ms / 1000).toFixed(1)}s (${formatRate(counter.bytes, ms)})`);
     io.out(JSON.stringify(report, null, 2));
@@ -163,8 +183,8 @@ export const importCommand: Command = {
   },
 };
 
-async function importOnline(url: string, body: Readable): Promise<unknown> {
-  const answer = await request(`${url}/v1/admin/import`, 'POST', body);
+async function importOnline(importUrl: string, body: Readable): Promise<unknown> {
+  const answer = await request(importUrl, 'POST', body);
   const text = await readAll(answer.body);
   try {
     return JSON.parse(text) as unknown;
@@ -174,12 +194,12 @@ async function importOnline(url: string, body: Readable): Promise<unknown> {
   }
 }
 
-async function importOffline(target: Extract<Target, { kind: 'files' }>, body: Readable): Promise<unknown> {
+async function importOffline(target: Extract<Target, { kind: 'files' }>, body: Readable, includeS3: boolean): Promise<unknown> {
   const { openExistingNode } = await import('./serve.js');
   const { importReportJson } = await import('../server/admin_json.js');
-  const node = await openExistingNode(target.dataDir, target.paths);
+  const node = await openExistingNode(target.dataDir, target.paths, { readOnly: false });
   try {
-    const report = await node.importStream(body);
+    const report = await node.importStream(body, includeS3 ? {} : { refuse: refuseReservedRecord });
     await report.dependency.persisted();
     return importReportJson(report);
   } finally {

@@ -21,6 +21,7 @@ export function statsHelp(): string {
     '',
     'Per disk: service state, capacity, used, free, live and reclaimable bytes, extents by',
     'owner, shard count; and the totals over the disks in service.',
+    'Offline the data files are opened read-only; refused while a server runs on them (use --url).',
     '',
     'Options:',
     ...targetHelp(),
@@ -43,7 +44,7 @@ export const statsCommand: Command = {
     if (target.kind === 'url') stats = (await requestJson(`${target.url}/v1/admin/stats`, 'GET')) as NodeStats;
     else {
       const { openExistingNode } = await import('./serve.js');
-      const node = await openExistingNode(target.dataDir, target.paths);
+      const node = await openExistingNode(target.dataDir, target.paths, { readOnly: true });
       stats = node.nodeStats();
       await node.close();
     }

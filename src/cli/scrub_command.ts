@@ -3,6 +3,7 @@
 // Exit 0: every disk read, nothing damaged; 1: damage found, or the pass
 // could not read every disk; 2: usage.
 import type { ScrubReportJson as ReportJson } from '../server/admin_json.js';
+import { damagedLabel } from '../server/admin_json.js';
 import type { AdminApi, ScrubProgress, ScrubReport } from '../store/admin_types.js';
 import { parseFlags, requestJson, stringFlag, targetHelp, targetOf, TARGET_OPTIONS } from './admin_target.js';
 import type { AdminOptionSpec } from './admin_target.js';
@@ -32,8 +33,10 @@ export function scrubHelp(): string {
     'Usage: shardstore scrub (--data-dir <dir> | --path <file>... | --url <url>) [--rate <size>] [--json]',
     '',
     'Read every chunk of every shard (and of the index runs) back from the disks and verify',
-    'its checksums. Damaged shards are listed by key (percent-encoded): delete or replace them.',
-    'Offline (--data-dir/--path) the node must not be running; with --url the pass runs in the',
+    'its checksums. Damaged shards are listed by key (percent-encoded; a shard of the S3 front',
+    'by its bucket/key and record type): delete or replace them.',
+    'Offline (--data-dir/--path) the data files are opened read-only (nothing is written) and',
+    'the command is refused while a server runs on them; with --url the pass runs in the',
     'server (POST /v1/admin/scrub) and this command follows it.',
     '',
     'Options:',
@@ -70,7 +73,7 @@ export const scrubCommand: Command = {
 async function scrubOffline(dataDir: string, paths: readonly string[], rate: number, progress: ProgressLine): Promise<ReportJson> {
   const { openExistingNode } = await import('./serve.js');
   const { scrubReportJson } = await import('../server/admin_json.js');
-  const node = await openExistingNode(dataDir, paths);
+  const node = await openExistingNode(dataDir, paths, { readOnly: true });
   try {
     const report = await runPass(node, rate, progress);
     return scrubReportJson(report);
@@ -110,7 +113,7 @@ function printReport(r: ReportJson, io: CliIo): void {
     `scrub: ${c.shardsVerified} shards, ${c.chunksVerified} chunks, ${formatBytes(c.bytesVerified)} verified in ${(r.elapsedMs / 1000).toFixed(1)}s ` +
       `(${formatRate(c.bytesVerified, r.elapsedMs)}), ${c.indexChunksVerified} index chunks; ${c.damagedShards} damaged shard(s), ${c.damagedIndexChunks} damaged index chunk(s)`,
   );
-  for (const d of r.damaged) io.out(`  damaged shard  key=${d.key}  disk ${d.disk}  ${d.problem}  (extent ${d.extent} offset ${d.offset}: ${d.message})`);
+  for (const d of r.damaged) io.out(`  damaged shard  ${damagedLabel(d)}  disk ${d.disk}  ${d.problem}  (extent ${d.extent} offset ${d.offset}: ${d.message})`);
   for (const d of r.indexDamage) io.out(`  damaged index  disk ${d.disk} run ${d.run}  ${d.problem}  (extent ${d.extent} offset ${d.offset}: ${d.message})`);
   for (const d of r.skippedDisks) io.out(`  disk ${d} not scrubbed: out of service`);
   for (const e of r.errors) io.out(`  disk ${e.disk} pass stopped: ${e.code} ${e.message}`);

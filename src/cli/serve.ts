@@ -10,7 +10,12 @@ export async function openNode(options: NodeOpenOptions): Promise<ShardApi & Adm
   return ShardNode.openOrCreate(options);
 }
 
-/** Open an existing node's data files (never creating them), for the offline admin commands. */
-export async function openExistingNode(dataDir: string, paths: readonly string[]): Promise<ShardApi & AdminApi> {
-  return ShardNode.openOrCreate({ dataDir, paths, disks: paths.length, diskSizeBytes: 0, create: false });
+/**
+ * Open an existing node's data files (never creating them), for the offline
+ * admin commands: `readOnly` for those that only look (nothing is written;
+ * the others write and say so in their help). Either way the files' locks
+ * are taken: refused (LockedError) while a server or another tool holds them.
+ */
+export async function openExistingNode(dataDir: string, paths: readonly string[], access: { readonly readOnly: boolean }): Promise<ShardApi & AdminApi> {
+  return ShardNode.openOrCreate({ dataDir, paths, disks: paths.length, diskSizeBytes: 0, create: false, readOnly: access.readOnly });
 }

@@ -15,12 +15,14 @@
 //    readable as soon as its write is queued.
 // 5. At most one batch is in flight; a batch holds at most maxBatchBytes
 //    (one write larger than that goes alone).
-import { assert, ClosedError, NoSpaceError } from '../base/index.js';
+import { assert, ClosedError, NoSpaceError, ReadOnlyError } from '../base/index.js';
 import type { Disk } from '../disk/index.js';
 import { Dependency, Ticket, ioFailure } from './dependency.js';
 
 export interface IoSchedulerOptions {
   maxBatchBytes?: number;
+  /** Refuse every write (a store opened read-only): the write's Dependency fails with ReadOnlyError. */
+  readOnly?: boolean;
 }
 
 /**
@@ -57,6 +59,7 @@ export interface IoSchedulerStats {
 
 export class IoScheduler {
   private readonly maxBatchBytes: number;
+  private readonly readOnly: boolean;
   private queue: PendingWrite[] = [];
   private inFlight: PendingWrite[] = [];
   private running = false;
@@ -72,12 +75,15 @@ export class IoScheduler {
     options: IoSchedulerOptions = {},
   ) {
     this.maxBatchBytes = options.maxBatchBytes ?? 64 * 1024 * 1024;
+    this.readOnly = options.readOnly === true;
     assert(this.maxBatchBytes > 0, 'maxBatchBytes must be positive');
   }
 
   /** Queue `data` for `offset`, issued once `after` is persistent. */
   write(offset: number, data: WriteData, after: Dependency = Dependency.none): Dependency {
     if (this.closedError !== undefined) return Dependency.failed(this.closedError);
+    const refused = this.refuseWrite(offset);
+    if (refused !== undefined) return Dependency.failed(refused);
     const parts = data instanceof Uint8Array ? [data] : data;
     const length = writeDataLength(data);
     assert(offset >= 0 && offset + length <= this.disk.sizeBytes, `write out of disk: ${offset}+${length}`);
@@ -88,6 +94,11 @@ export class IoScheduler {
     if (!after.isPersistent() && after.failure() === undefined) after.onSettled(this.dependencySettled);
     this.kick();
     return Dependency.of(ticket);
+  }
+
+  /** Why a write is refused (read-only), or undefined. One method, so the broken variant that writes anyway patches one place. */
+  refuseWrite(offset: number): Error | undefined {
+    return this.readOnly ? new ReadOnlyError(`write at ${offset} refused: the disk is open read-only`) : undefined;
   }
 
   /** Persistent once every write queued so far is. */

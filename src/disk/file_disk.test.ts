@@ -1,13 +1,15 @@
 // Checks FileDisk on a temporary file: it is created at its full size but
 // sparse (few blocks allocated), or whole with preallocate, writes read back before and after flush,
 // a reopen sees the data, IO outside the disk or after close is refused,
-// and bad create sizes are refused.
+// and bad create sizes are refused; a second opener of a held file is
+// refused (LockedError) until the first closes; a read-only disk refuses
+// writes and leaves the file as it was.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { AssertionError, InvalidArgumentError, IoError } from '../base/index.js';
+import { AssertionError, InvalidArgumentError, IoError, LockedError, ReadOnlyError } from '../base/index.js';
 import { FileDisk } from './file_disk.js';
 
 const SIZE_BYTES = 64 * 1024 * 1024;
@@ -125,4 +127,36 @@ void test('writev writes its parts back to back, whatever their sizes', async ()
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+});
+
+void test('a second opener of a held file is refused naming this process, until the first closes', async () => {
+  await withTmpDir(async (dir) => {
+    const path = join(dir, 'd');
+    const first = await FileDisk.open(path, { createSizeBytes: 8192 });
+    await assert.rejects(FileDisk.open(path), (err: unknown) => err instanceof LockedError && err.message.includes(`pid ${process.pid} `));
+    await assert.rejects(FileDisk.open(path, { readOnly: true }), LockedError);
+    await first.close();
+    const tool = await FileDisk.open(path, { readOnly: true });
+    await assert.rejects(FileDisk.open(path), LockedError, 'a server is refused while a tool holds the file');
+    await tool.close();
+    assert.equal((await stat(`${path}.lock`).catch(() => undefined)) === undefined, true, 'close removes the lock record');
+  });
+});
+
+void test('read-only: writes and gathered writes are refused with ReadOnlyError; the file is unchanged', async () => {
+  await withTmpDir(async (dir) => {
+    const path = join(dir, 'd');
+    await writeFile(path, Buffer.alloc(8192, 7));
+    const disk = await FileDisk.open(path, { readOnly: true });
+    try {
+      await assert.rejects(disk.write(0, Buffer.from('x')), ReadOnlyError);
+      await assert.rejects(disk.writev(0, [Buffer.from('x')]), ReadOnlyError);
+      await disk.flush();
+      assert.deepEqual(await disk.read(0, 2), Buffer.from([7, 7]));
+    } finally {
+      await disk.close();
+    }
+    assert.deepEqual(await readFile(path), Buffer.alloc(8192, 7));
+    await assert.rejects(FileDisk.open(join(dir, 'new'), { createSizeBytes: 4096, readOnly: true }), InvalidArgumentError);
+  });
 });

@@ -1,11 +1,27 @@
 // A Disk over a regular file (created at its full size, sparse) or a block
 // device. flush is fdatasync.
+//
+// Exclusive access: open takes the disk's lock (disk_lock.ts) before it
+// opens the file, by default, so every opener is covered (serve, fsck,
+// scrub, inspect, export, import, stats...): a second one is refused with
+// LockedError naming the holder. close releases it. A block device is
+// also opened with O_EXCL: Linux refuses it if another process holds it
+// exclusively or it is mounted (EBUSY, also a LockedError).
+//
+// Read-only: opens the file with O_RDONLY; write and writev throw
+// ReadOnlyError (the offline tools that only look). The lock is the same
+// exclusive one: a tool must not read a file a server is changing, and a
+// server must not start under a tool. Where no lock file can be created
+// (a read-only file system), a read-only opener goes on without one unless
+// a live holder's lock file is there (DiskLock.acquireForReading).
+import { constants } from 'node:fs';
 import { open, stat, readFile, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { assert, HostNoSpaceError, IoError, InvalidArgumentError, isHostNoSpace } from '../base/index.js';
+import { assert, HostNoSpaceError, IoError, InvalidArgumentError, LockedError, ReadOnlyError, isHostNoSpace, withContext } from '../base/index.js';
 import { DEFAULT_PAGE_SIZE_BYTES } from './disk.js';
 import type { Disk } from './disk.js';
+import { DiskLock, FileLockRecords, currentHolder } from './disk_lock.js';
 import { hostSpaceSync } from './host_fs.js';
 import type { HostSpace } from './host_fs.js';
 
@@ -23,6 +39,13 @@ export interface FileDiskOptions {
    */
   preallocate?: boolean;
   pageSizeBytes?: number;
+  /** Open O_RDONLY: writes throw ReadOnlyError. */
+  readOnly?: boolean;
+  /**
+   * Take the disk's exclusive lock (default true). Only a caller that
+   * already holds it, or a test of the lock itself, passes false.
+   */
+  lock?: boolean;
 }
 
 export class FileDisk implements Disk {
@@ -33,11 +56,24 @@ export class FileDisk implements Disk {
     readonly path: string,
     readonly sizeBytes: number,
     readonly pageSizeBytes: number,
+    readonly readOnly: boolean,
+    private readonly lock: DiskLock | undefined,
   ) {}
 
-  /** Open (or create) the file or block device at `path`. */
+  /** Open (or create) the file or block device at `path`; throws LockedError if another process holds it. */
   static async open(path: string, options: FileDiskOptions = {}): Promise<FileDisk> {
+    const lock = await takeLock(path, options);
+    try {
+      return await FileDisk.openLocked(path, options, lock);
+    } catch (err: unknown) {
+      await lock?.release();
+      throw err;
+    }
+  }
+
+  private static async openLocked(path: string, options: FileDiskOptions, lock: DiskLock | undefined): Promise<FileDisk> {
     const pageSizeBytes = options.pageSizeBytes ?? DEFAULT_PAGE_SIZE_BYTES;
+    const readOnly = options.readOnly === true;
     const existing = await stat(path).catch((err: unknown) => {
       if (isErrno(err, 'ENOENT')) return undefined;
       throw new IoError(`stat ${path}: ${String(err)}`, { cause: err });
@@ -45,6 +81,7 @@ export class FileDisk implements Disk {
     if (existing === undefined) {
       const size = options.createSizeBytes;
       if (size === undefined) throw new IoError(`${path} does not exist`);
+      if (readOnly) throw new InvalidArgumentError(`${path}: cannot create a disk read-only`);
       if (size <= 0 || size % pageSizeBytes !== 0) {
         throw new InvalidArgumentError(`disk size ${size} must be a positive multiple of ${pageSizeBytes}`);
       }
@@ -61,11 +98,12 @@ export class FileDisk implements Disk {
         if (isHostNoSpace(err)) throw new HostNoSpaceError(`cannot create ${path} (${size} bytes, preallocated): host file system full: ${String(err)}`, { cause: err });
         throw new IoError(`cannot create ${path}: ${String(err)}`, { cause: err });
       }
-      return new FileDisk(handle, path, size, pageSizeBytes);
+      return new FileDisk(handle, path, size, pageSizeBytes, false, lock);
     }
-    const handle = await open(path, 'r+');
-    const size = existing.isBlockDevice() ? await blockDeviceSize(path) : existing.size;
-    return new FileDisk(handle, path, size, pageSizeBytes);
+    const device = existing.isBlockDevice();
+    const handle = await openExisting(path, readOnly, device);
+    const size = device ? await blockDeviceSize(path) : existing.size;
+    return new FileDisk(handle, path, size, pageSizeBytes, readOnly, lock);
   }
 
   async read(offset: number, length: number): Promise<Buffer> {
@@ -81,6 +119,7 @@ export class FileDisk implements Disk {
   }
 
   async write(offset: number, data: Uint8Array): Promise<void> {
+    this.checkWritable();
     this.checkRange(offset, data.length);
     let done = 0;
     while (done < data.length) {
@@ -92,6 +131,7 @@ export class FileDisk implements Disk {
   async writev(offset: number, parts: readonly Uint8Array[]): Promise<void> {
     let total = 0;
     for (const p of parts) total += p.length;
+    this.checkWritable();
     this.checkRange(offset, total);
     let pending = parts.filter((p) => p.length > 0);
     let at = offset;
@@ -114,7 +154,15 @@ export class FileDisk implements Disk {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await this.handle.close();
+    try {
+      await this.handle.close();
+    } finally {
+      await this.lock?.release();
+    }
+  }
+
+  private checkWritable(): void {
+    if (this.readOnly) throw new ReadOnlyError(`${this.path} is open read-only: write refused`);
   }
 
   private checkRange(offset: number, length: number): void {
@@ -140,6 +188,24 @@ function dropWritten(parts: readonly Uint8Array[], n: number): Uint8Array[] {
 
 function isErrno(err: unknown, code: string): boolean {
   return typeof err === 'object' && err !== null && 'code' in err && err.code === code;
+}
+
+/** The disk's lock (none if `options.lock` is false; a read-only opener may go on without one where none can be created). */
+async function takeLock(path: string, options: FileDiskOptions): Promise<DiskLock | undefined> {
+  if (options.lock === false) return undefined;
+  const records = new FileLockRecords(path);
+  return options.readOnly === true ? DiskLock.acquireForReading(records, currentHolder()) : DiskLock.acquire(records, currentHolder());
+}
+
+/** Open an existing file or device; a device exclusively (EBUSY: held or mounted). */
+async function openExisting(path: string, readOnly: boolean, device: boolean): Promise<FileHandle> {
+  const mode = readOnly ? constants.O_RDONLY : constants.O_RDWR;
+  try {
+    return await open(path, device ? mode | constants.O_EXCL : mode);
+  } catch (err: unknown) {
+    if (device && isErrno(err, 'EBUSY')) throw new LockedError(`${path} is busy: another process holds the device exclusively, or it is mounted: refused`, { cause: err });
+    throw withContext(err, `opening ${path}`);
+  }
 }
 
 /** Block devices report size 0 through stat; sysfs gives it in 512-byte sectors. */

@@ -2,3 +2,4 @@
 export * from './disk.js';
 export * from './file_disk.js';
 export * from './host_fs.js';
+export * from './disk_lock.js';

@@ -91,16 +91,20 @@ void test('allocate: skips superblock extents, round-robin, owners tracked', () 
 });
 
 void test('NoSpaceError: the reserve is kept for callers that may use it, in order', () => {
-  // Foreground stops at the reserve (3 here); reclamation may go down to 2
-  // free extents, index work to 1, and only a log roll takes the last one.
-  const { extents } = setup(3);
-  for (let i = 0; i < 3; i++) extents.allocate(ExtentOwner.Data);
+  // Foreground stops at the reserve (5 here); reclamation may go down to 4
+  // free extents, index work to 2 (two extents: the primary and mirror
+  // streams of the runs), and only a log roll takes the last two (the log
+  // and its mirror).
+  const { extents } = setup(5);
+  extents.allocate(ExtentOwner.Data);
   assert.throws(() => extents.allocate(ExtentOwner.Data), NoSpaceError);
-  assert.equal(extents.countFree(), 3); // refused without taking anything
+  assert.equal(extents.countFree(), 5); // refused without taking anything
   extents.allocate(ExtentOwner.Data, { reserve: 'reclaim' });
   assert.throws(() => extents.allocate(ExtentOwner.Data, { reserve: 'reclaim' }), NoSpaceError);
   extents.allocate(ExtentOwner.Index, { reserve: 'index' });
+  extents.allocate(ExtentOwner.Index, { reserve: 'index' });
   assert.throws(() => extents.allocate(ExtentOwner.Index, { reserve: 'index' }), NoSpaceError);
+  extents.allocate(ExtentOwner.Meta, { reserve: 'log' });
   extents.allocate(ExtentOwner.Meta, { reserve: 'log' });
   assert.throws(() => extents.allocate(ExtentOwner.Meta, { reserve: 'log' }), NoSpaceError);
 });

@@ -54,14 +54,18 @@ interface ExtentState {
 
 /**
  * Who may take the last free extents. Foreground puts stop at the reserve;
- * reclamation may go down to 2 free extents, index flushes and compaction
- * to 1, and a metadata log roll may take the last one. So reclamation can
- * always make progress, and a log roll (which also writes the memtable out)
- * is never starved by the work that frees space.
+ * reclamation may go down to 4 free extents, index flushes and compaction
+ * to 2, and a metadata log roll may take the last two (the log and its
+ * mirror). Index work may need two extents at once (every run is written
+ * twice, through two streams that never share an extent, and both fill at
+ * the same pace), so reclamation leaves four: two for index work and the
+ * last two for a log roll. So reclamation can always make progress, and a
+ * log roll (which also writes the memtable out) is never starved by the
+ * work that frees space.
  */
 export type ReserveClass = 'foreground' | 'reclaim' | 'index' | 'log';
 
-const RESERVE_FLOOR: Record<Exclude<ReserveClass, 'foreground'>, number> = { reclaim: 2, index: 1, log: 0 };
+const RESERVE_FLOOR: Record<Exclude<ReserveClass, 'foreground'>, number> = { reclaim: 4, index: 2, log: 0 };
 
 export interface AllocateOptions {
   readonly reserve?: ReserveClass;
@@ -216,10 +220,10 @@ export class ExtentManager {
 
   /**
    * How many free extents to keep prepared (see PreparedState): the reserve,
-   * and at least one a log roll may take, one for an index flush and two
-   * for reclamation (with the floors of pickPrepared, reclamation gets the
-   * prepared extents above 2). A mirrored log that takes two extents per
-   * roll needs one more (RESERVE_FLOOR then changes too).
+   * and at least the two a log roll takes (the log and its mirror), two for
+   * an index flush (the primary and mirror streams) and two for
+   * reclamation (with the floors of pickPrepared, reclamation gets the
+   * prepared extents above 4).
    */
   get preparedTarget(): number {
     return Math.max(this.reserveExtents, RESERVE_FLOOR.reclaim + 2);

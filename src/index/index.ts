@@ -10,6 +10,8 @@ export {
 } from './lsm_index.js';
 export type { IndexMutation, IndexStats, LsmIndexOptions, PickOptions, ScanOptions } from './lsm_index.js';
 export type { CompactionJob, CompactionOutput, FlushJob, RunOutput } from './jobs.js';
+export type { RunStreams } from './run_builder.js';
+export type { CopyChunks, CopyName } from './run_reader.js';
 export type { ScanEntry } from './merge.js';
 export { NEEDS_READ } from './run_reader.js';
 export type { IndexSnapshot } from './snapshot.js';

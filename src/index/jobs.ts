@@ -8,18 +8,17 @@
 // 2. A job never changes the runs it reads; they stay valid until the job
 //    is finished or aborted (they are "busy": no other job may take them).
 import { assert } from '../base/index.js';
-import type { ChunkIo } from '../chunk/index.js';
 import { Dependency } from '../dependency/index.js';
 import { RunCursor, mergeRuns } from './merge.js';
 import type { Memtable } from './memtable.js';
 import { RunBuilder } from './run_builder.js';
-import type { BuiltRun } from './run_builder.js';
+import type { BuiltRun, RunStreams } from './run_builder.js';
 import type { RunDescriptor } from './run_format.js';
 import type { RunHandle } from './run_reader.js';
 
 /** What jobs need from the index to make runs. */
 export interface RunFactory {
-  readonly io: ChunkIo;
+  readonly streams: RunStreams;
   readonly maxBlockBytes: number;
   readonly bloomBitsPerKey: number;
   nextRunId(): number;
@@ -59,7 +58,7 @@ export interface CompactionJob {
 type JobState = 'open' | 'writing' | 'written' | 'closed';
 
 function newBuilder(factory: RunFactory, after: Dependency, level: number, maxSeq: number): RunBuilder {
-  return new RunBuilder(factory.io, after, {
+  return new RunBuilder(factory.streams, after, {
     runId: factory.nextRunId(),
     level,
     maxSeq,

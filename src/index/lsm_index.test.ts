@@ -14,14 +14,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { CorruptionError } from '../base/index.js';
+import { CorruptionError, IoError } from '../base/index.js';
 import { alignUp, framedBytes } from '../chunk/index.js';
 import type { ChunkAppend, ChunkIo, ChunkKind, Locator } from '../chunk/index.js';
 import { Dependency } from '../dependency/index.js';
 import { LsmIndex } from './lsm_index.js';
 import type { IndexMutation, LsmIndexOptions } from './lsm_index.js';
 import type { CompactionJob, FlushJob, RunOutput } from './jobs.js';
-import type { IndexValue, RunDescriptor } from './run_format.js';
+import type { RunStreams } from './run_builder.js';
+import type { ExtentBytes, IndexValue, RunDescriptor } from './run_format.js';
 
 // ------------------------------------------------------------ in-memory ChunkIo
 
@@ -30,7 +31,34 @@ interface StoredChunk {
   readonly payload: Buffer;
 }
 
-/** Chunks in a Map keyed by locator; extents fill up and roll over like the real stream. */
+/** Where one stream appends: extents fill up and roll over like the real stream's. */
+class MemCursor {
+  private offset = 0;
+
+  constructor(
+    private extent: number,
+    private readonly extentBytes: number,
+  ) {}
+
+  next(length: number): Locator {
+    if (this.offset + alignUp(length) > this.extentBytes && this.offset > 0) {
+      this.extent++;
+      this.offset = 0;
+    }
+    const locator: Locator = { extent: this.extent, offset: this.offset, length };
+    this.offset += alignUp(length);
+    return locator;
+  }
+}
+
+/** First extent of the mirror stream: far from the primary's, as a paired ChunkStream keeps them. */
+const MIRROR_FIRST_EXTENT = 1_000_000;
+
+/**
+ * Chunks in a Map keyed by locator. `streams` gives the index its two
+ * streams: this one, and a mirror appending to its own extents into the
+ * same Map (reads, gates and faults are shared).
+ */
 class MemChunkIo implements ChunkIo {
   readonly chunks = new Map<string, StoredChunk>();
   reads = 0;
@@ -38,24 +66,31 @@ class MemChunkIo implements ChunkIo {
   gate: Promise<void> | undefined;
   /** When set, each read first waits this many macrotasks (reads of several readers interleave). */
   delay: (() => number) | undefined;
-  private extent = 1;
-  private offset = 0;
+  /** Chunks (by key) whose reads fail: a bad sector (IoError) or a failed checksum (CorruptionError). */
+  readonly broken = new Map<string, 'io' | 'corrupt'>();
+  readonly streams: RunStreams;
+  private readonly cursor: MemCursor;
 
   constructor(
     readonly maxPayloadBytes: number,
-    private readonly extentBytes = 8192,
-  ) {}
+    extentBytes = 8192,
+  ) {
+    this.cursor = new MemCursor(1, extentBytes);
+    const mirror = new MemCursor(MIRROR_FIRST_EXTENT, extentBytes);
+    this.streams = {
+      primary: this,
+      mirror: { maxPayloadBytes, append: (kind, payload, after) => this.appendAt(mirror, kind, payload, after), read: (l, k) => this.read(l, k) },
+    };
+  }
 
   append(kind: ChunkKind, payload: readonly Uint8Array[], after: Dependency): ChunkAppend {
+    return this.appendAt(this.cursor, kind, payload, after);
+  }
+
+  private appendAt(cursor: MemCursor, kind: ChunkKind, payload: readonly Uint8Array[], after: Dependency): ChunkAppend {
     const data = Buffer.concat(payload);
     assert.ok(data.length <= this.maxPayloadBytes, 'payload above the limit');
-    const length = framedBytes(data.length);
-    if (this.offset + alignUp(length) > this.extentBytes && this.offset > 0) {
-      this.extent++;
-      this.offset = 0;
-    }
-    const locator: Locator = { extent: this.extent, offset: this.offset, length };
-    this.offset += alignUp(length);
+    const locator = cursor.next(framedBytes(data.length));
     this.chunks.set(MemChunkIo.key(locator), { kind, payload: data });
     return { locator, dependency: after };
   }
@@ -64,6 +99,9 @@ class MemChunkIo implements ChunkIo {
     this.reads++;
     if (this.gate !== undefined) await this.gate;
     for (let hops = this.delay?.() ?? 0; hops > 0; hops--) await new Promise((resolve) => setImmediate(resolve));
+    const fault = this.broken.get(MemChunkIo.key(locator));
+    if (fault === 'io') throw new IoError(`unreadable chunk at ${MemChunkIo.key(locator)}`);
+    if (fault === 'corrupt') throw new CorruptionError(`checksum mismatch at ${MemChunkIo.key(locator)}`);
     const c = this.chunks.get(MemChunkIo.key(locator));
     if (c === undefined || c.kind !== kind || framedBytes(c.payload.length) !== locator.length) {
       throw new CorruptionError(`no chunk of kind ${kind} at ${MemChunkIo.key(locator)}`);
@@ -193,7 +231,7 @@ class Harness {
       state = (Math.imul(state, 48271) >>> 0) % 0x7fffffff;
       return state % 3;
     };
-    this.index = new LsmIndex(this.io, options);
+    this.index = new LsmIndex(this.io.streams, options);
   }
 
   key(i: number): Buffer {
@@ -343,7 +381,7 @@ class Harness {
   private async restore(): Promise<void> {
     await Promise.all(this.pendingReads);
     const manifest = [...this.index.runs()].sort((a, b) => b.maxSeq - a.maxSeq);
-    this.index = new LsmIndex(this.io, this.options);
+    this.index = new LsmIndex(this.io.streams, this.options);
     this.index.restore(manifest);
     this.flush = undefined;
     for (const rec of this.log) if (rec.seq > this.flushedThroughSeq) this.index.apply(rec.muts, rec.seq);
@@ -357,8 +395,9 @@ class Harness {
     for (const r of runs) {
       const perExtent = new Map<number, number>();
       for (const l of await this.index.chunksOf(r)) perExtent.set(l.extent, (perExtent.get(l.extent) ?? 0) + l.length);
-      assert.deepStrictEqual(new Map(r.extents.map((e) => [e.extent, e.bytes])), perExtent, `run ${r.id} bytes per extent`);
-      for (const e of r.extents) sum.set(e.extent, (sum.get(e.extent) ?? 0) + e.bytes);
+      const both = [...r.extents, ...r.mirrorExtents];
+      assert.deepStrictEqual(new Map(both.map((e) => [e.extent, e.bytes])), perExtent, `run ${r.id} bytes per extent, both copies`);
+      for (const e of both) sum.set(e.extent, (sum.get(e.extent) ?? 0) + e.bytes);
     }
     for (const [extent, bytes] of sum) assert.ok((live.get(extent) ?? 0) >= bytes, `live bytes of extent ${extent}`);
     const stats = this.index.stats();
@@ -421,7 +460,7 @@ function flushAll(index: LsmIndex): RunDescriptor {
 // it). How: three flushed runs, oldest put k; then delete k; then other keys.
 test('tombstones shadow older runs, before and after compaction', async () => {
   const io = new MemChunkIo(4096);
-  const index = new LsmIndex(io, { maxBlockBytes: 64 });
+  const index = new LsmIndex(io.streams, { maxBlockBytes: 64 });
   const k = Buffer.from('key-k');
   let seq = 0;
   index.apply([{ key: k, value: value(1) }, { key: Buffer.from('key-a'), value: value(2) }], ++seq);
@@ -456,7 +495,7 @@ test('tombstones shadow older runs, before and after compaction', async () => {
 // nothing and removes its inputs. How: put then delete the same keys in two
 // runs, compact everything.
 test('a compaction of nothing but tombstones removes its inputs', async () => {
-  const index = new LsmIndex(new MemChunkIo(4096));
+  const index = new LsmIndex(new MemChunkIo(4096).streams);
   index.apply([{ key: Buffer.from('a'), value: value(1) }], 1);
   flushAll(index);
   index.apply([{ key: Buffer.from('a'), value: null }], 2);
@@ -474,7 +513,7 @@ test('a compaction of nothing but tombstones removes its inputs', async () => {
 // one run of 3000 keys in 128-byte blocks; count ChunkIo reads of a scan of 5.
 test('scan reads blocks lazily', async () => {
   const io = new MemChunkIo(4096, 1 << 20);
-  const index = new LsmIndex(io, { maxBlockBytes: 128 });
+  const index = new LsmIndex(io.streams, { maxBlockBytes: 128 });
   const muts = Array.from({ length: 3000 }, (_, i) => ({ key: Buffer.from(`k${String(i).padStart(5, '0')}`), value: value(i % 50) }));
   index.apply(muts, 1);
   const run = flushAll(index);
@@ -492,7 +531,7 @@ test('scan reads blocks lazily', async () => {
 // chunk reads behind a gate while the compaction is installed.
 test('readers keep their version; whenUnused waits for them', async () => {
   const io = new MemChunkIo(4096);
-  const index = new LsmIndex(io, { maxBlockBytes: 64, fanIn: 2, blockCacheBlocks: 0 });
+  const index = new LsmIndex(io.streams, { maxBlockBytes: 64, fanIn: 2, blockCacheBlocks: 0 });
   for (let seq = 1; seq <= 2; seq++) {
     index.apply([{ key: Buffer.from(`key${seq}`), value: value(seq) }], seq);
     flushAll(index);
@@ -522,11 +561,11 @@ test('readers keep their version; whenUnused waits for them', async () => {
 // back. How: 2000 keys with a 600-byte payload limit; restore and look up.
 test('run index split into parts', async () => {
   const io = new MemChunkIo(600, 1 << 20);
-  const index = new LsmIndex(io, { maxBlockBytes: 256 });
+  const index = new LsmIndex(io.streams, { maxBlockBytes: 256 });
   const keys = Array.from({ length: 2000 }, (_, i) => Buffer.from(`key-${i}`));
   index.apply(keys.map((key, i) => ({ key, value: i % 3 === 0 ? null : value(i % 40) })), 1);
   const run = flushAll(index);
-  const reopened = new LsmIndex(io, { maxBlockBytes: 256 });
+  const reopened = new LsmIndex(io.streams, { maxBlockBytes: 256 });
   reopened.restore([run]);
   for (let i = 0; i < keys.length; i += 7) {
     const key = keys[i];
@@ -541,25 +580,84 @@ test('run index split into parts', async () => {
 
 // Checks: reading a run whose chunks do not match its descriptor is a
 // CorruptionError, not a wrong answer. How: a descriptor with a changed
-// entry count, and one pointing at a block chunk as its index.
+// entry count, and one pointing at block chunks as both copies' indexes.
 test('run index mismatches are corruption', async () => {
   const io = new MemChunkIo(4096);
-  const index = new LsmIndex(io);
+  const index = new LsmIndex(io.streams);
   index.apply([{ key: Buffer.from('a'), value: value(1) }, { key: Buffer.from('b'), value: value(2) }], 1);
   const run = flushAll(index);
-  const wrongCount = new LsmIndex(io);
+  const wrongCount = new LsmIndex(io.streams);
   wrongCount.restore([{ ...run, entryCount: 3 }]);
   await assert.rejects(wrongCount.lookup(Buffer.from('a')), CorruptionError);
-  const [block] = (await index.chunksOf(run)).slice(-1);
-  assert.ok(block !== undefined);
-  const wrongChunk = new LsmIndex(io);
-  wrongChunk.restore([{ ...run, indexChunk: block, extents: [{ extent: block.extent, bytes: 4096 }] }]);
-  await assert.rejects(wrongChunk.scan({ limit: 1 }), CorruptionError);
+  const [primary, mirror] = await index.copyChunksOf(run);
+  const block = primary?.chunks.at(-1);
+  const mirrorBlock = mirror?.chunks.at(-1);
+  assert.ok(block !== undefined && mirrorBlock !== undefined);
+  const wrongChunk = new LsmIndex(io.streams);
+  const extents = (l: Locator): ExtentBytes[] => [{ extent: l.extent, bytes: 4096 }];
+  wrongChunk.restore([{ ...run, indexChunk: block, extents: extents(block), mirrorIndexChunk: mirrorBlock, mirrorExtents: extents(mirrorBlock) }]);
+  await assert.rejects(wrongChunk.scan({ limit: 1 }), /both copies failed/);
+});
+
+// Checks: every run is readable from either copy. How: a run whose index
+// is split into parts; one primary chunk at a time (the root, each part,
+// some blocks) fails its reads (IoError or CorruptionError) on a fresh
+// index: lookups and a full scan give the same answers as before and the
+// repair counter moves. Then one block fails in both copies: its keys fail
+// with a CorruptionError naming the run and both locators, other keys
+// still answer; once the fault goes, the same index reads the block (the
+// failed read was not cached).
+test('a failed primary chunk is read from the mirror; both failing is a CorruptionError, not cached', async () => {
+  const io = new MemChunkIo(600, 1 << 20);
+  const index = new LsmIndex(io.streams, { maxBlockBytes: 256 });
+  const keys = Array.from({ length: 800 }, (_, i) => Buffer.from(`key-${String(i).padStart(4, '0')}`));
+  const want = (i: number): IndexValue | undefined => (i % 3 === 0 ? undefined : value(i % 40));
+  index.apply(keys.map((key, i) => ({ key, value: want(i) ?? null })), 1);
+  const run = flushAll(index);
+  const [primary, mirror] = await index.copyChunksOf(run);
+  assert.ok(primary !== undefined && mirror !== undefined);
+  const parts = primary.chunks.length - primary.blocks.length - 1;
+  assert.ok(parts >= 2 && primary.blocks.length >= 20, `${parts} index parts, ${primary.blocks.length} blocks`);
+  const fullScan = (await index.scan({ limit: 10_000 })).map((e) => e.key.toString());
+  const victims = [...primary.chunks.slice(0, parts + 4), ...primary.blocks.slice(-2)];
+  for (const [n, loc] of victims.entries()) {
+    io.broken.clear();
+    io.broken.set(MemChunkIo.key(loc), n % 2 === 0 ? 'io' : 'corrupt');
+    const fresh = new LsmIndex(io.streams, { maxBlockBytes: 256 });
+    fresh.restore([run]);
+    for (let i = 0; i < keys.length; i += 5) assert.deepEqual(await fresh.lookup(keys[i] ?? Buffer.alloc(1)), want(i), `key ${i}, primary ${MemChunkIo.key(loc)} failing`);
+    assert.deepEqual((await fresh.scan({ limit: 10_000 })).map((e) => e.key.toString()), fullScan);
+    assert.ok(fresh.stats().mirrorRepairs > 0, 'repair counted');
+  }
+
+  const block = 5;
+  const [p, m] = [primary.blocks[block], mirror.blocks[block]];
+  assert.ok(p !== undefined && m !== undefined);
+  io.broken.clear();
+  io.broken.set(MemChunkIo.key(p), 'io');
+  io.broken.set(MemChunkIo.key(m), 'corrupt');
+  const fresh = new LsmIndex(io.streams, { maxBlockBytes: 256 });
+  fresh.restore([run]);
+  // Only the keys of block 5 (a few, in one range) may fail, and only with this error.
+  let failed = 0;
+  for (const [i, key] of keys.entries()) {
+    try {
+      assert.deepEqual(await fresh.lookup(key), want(i));
+    } catch (err: unknown) {
+      assert.ok(err instanceof CorruptionError, String(err));
+      assert.match(err.message, new RegExp(`^run ${run.id}: block ${block}: both copies failed: primary at ${p.extent}:${p.offset}\\+${p.length}: .*; mirror at ${m.extent}:${m.offset}\\+${m.length}: `));
+      failed++;
+    }
+  }
+  assert.ok(failed >= 1 && failed <= 20, `${failed} lookups failed`);
+  await assert.rejects(fresh.scan({ limit: 10_000 }), CorruptionError);
+  io.broken.clear();
+  for (const [i, key] of keys.entries()) assert.deepEqual(await fresh.lookup(key), want(i), 'the failed read was not cached');
 });
 
 // Checks: API misuse is caught by assertions. How: call out of order.
 test('flush and apply preconditions are asserted', () => {
-  const index = new LsmIndex(new MemChunkIo(4096));
+  const index = new LsmIndex(new MemChunkIo(4096).streams);
   assert.equal(index.beginFlush(), undefined, 'empty memtable: nothing to flush');
   index.apply([{ key: Buffer.from('a'), value: value(1) }], 5);
   assert.throws(() => index.apply([{ key: Buffer.from('b'), value: null }], 4), /at least 5/);

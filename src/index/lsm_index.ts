@@ -43,7 +43,7 @@
 //   reclaim: an index extent holds live run chunks iff liveIndexBytesByExtent()
 //            lists it; move them with pickRewrite(ids) like a compaction.
 import { AssertionError, assert } from '../base/index.js';
-import type { ChunkIo, Locator } from '../chunk/index.js';
+import type { Locator } from '../chunk/index.js';
 import { Dependency } from '../dependency/index.js';
 import { keyHash } from './bloom.js';
 import { MAX_FAN_IN, MIN_FAN_IN, pickFull, pickTiered } from './compaction_policy.js';
@@ -56,11 +56,12 @@ import type { Cursor, ScanEntry } from './merge.js';
 import { Memtable } from './memtable.js';
 import type { MemValue } from './memtable.js';
 import { MIN_BLOCK_BYTES } from './run_builder.js';
+import type { RunStreams } from './run_builder.js';
 import { descriptorProblem, indexValueProblem } from './run_format.js';
 import type { IndexValue, RunDescriptor } from './run_format.js';
 import { BlockCache, NEEDS_READ, RunHandle, newReadCounters } from './run_reader.js';
 import { IndexSnapshot } from './snapshot.js';
-import type { ReadCounters } from './run_reader.js';
+import type { CopyChunks, ReadCounters } from './run_reader.js';
 import { VersionSet } from './version.js';
 
 export const DEFAULT_MAX_BLOCK_BYTES = 64 * 1024;
@@ -120,6 +121,8 @@ export interface IndexStats {
   readonly blockCacheHits: number;
   readonly bloomNegatives: number;
   readonly bloomFalsePositives: number;
+  /** Run index or block reads the mirror served after the primary copy failed. */
+  readonly mirrorRepairs: number;
 }
 
 interface OpCounters {
@@ -147,18 +150,20 @@ export class LsmIndex {
   private floorSeq = -1;
   private lastApplySeq = -1;
 
+  /** REQUIRES: `streams.primary` and `streams.mirror` never append to one extent at the same time (ChunkStream.pairWith). */
   constructor(
-    private readonly io: ChunkIo,
+    private readonly streams: RunStreams,
     options: LsmIndexOptions = {},
   ) {
-    const maxBlockBytes = Math.min(options.maxBlockBytes ?? DEFAULT_MAX_BLOCK_BYTES, io.maxPayloadBytes);
+    const maxPayloadBytes = Math.min(streams.primary.maxPayloadBytes, streams.mirror.maxPayloadBytes);
+    const maxBlockBytes = Math.min(options.maxBlockBytes ?? DEFAULT_MAX_BLOCK_BYTES, maxPayloadBytes);
     assert(maxBlockBytes >= MIN_BLOCK_BYTES, `maxBlockBytes ${maxBlockBytes} below ${MIN_BLOCK_BYTES}`);
     const bloomBitsPerKey = options.bloomBitsPerKey ?? DEFAULT_BLOOM_BITS_PER_KEY;
     assert(bloomBitsPerKey > 0 && bloomBitsPerKey <= 64, `bloomBitsPerKey ${bloomBitsPerKey}`);
     this.fanIn = options.fanIn ?? DEFAULT_FAN_IN;
     assert(Number.isInteger(this.fanIn) && this.fanIn >= MIN_FAN_IN && this.fanIn <= MAX_FAN_IN, 'fanIn');
     this.cache = new BlockCache(options.blockCacheBlocks ?? DEFAULT_BLOCK_CACHE_BLOCKS);
-    this.factory = { io, maxBlockBytes, bloomBitsPerKey, nextRunId: () => this.nextRunId++ };
+    this.factory = { streams, maxBlockBytes, bloomBitsPerKey, nextRunId: () => this.nextRunId++ };
   }
 
   // ------------------------------------------------------------ manifest
@@ -196,7 +201,7 @@ export class LsmIndex {
   }
 
   private handle(d: RunDescriptor): RunHandle {
-    return new RunHandle(d, this.io, this.cache, this.reads);
+    return new RunHandle(d, this.streams, this.cache, this.reads);
   }
 
   // ------------------------------------------------------------ mutations
@@ -347,7 +352,7 @@ export class LsmIndex {
     const out = j.output;
     assert(j.state === 'written' && out !== undefined, 'finishFlush: the run was not written');
     assert(out.descriptor.id === run.id, `finishFlush: run ${run.id} is not the job's run ${out.descriptor.id}`);
-    const handle = new RunHandle(out.descriptor, this.io, this.cache, this.reads, out);
+    const handle = new RunHandle(out.descriptor, this.streams, this.cache, this.reads, out);
     this.install([handle, ...this.versions.current.runs]);
     j.state = 'closed';
     this.frozen = undefined;
@@ -420,7 +425,7 @@ export class LsmIndex {
     assert(start >= 0, 'finishCompaction: inputs not installed');
     j.handles.forEach((h, i) => assert(runs[start + i] === h, 'finishCompaction: inputs no longer adjacent'));
     const out = j.output;
-    const replacement = out === undefined ? [] : [new RunHandle(out.descriptor, this.io, this.cache, this.reads, out)];
+    const replacement = out === undefined ? [] : [new RunHandle(out.descriptor, this.streams, this.cache, this.reads, out)];
     const next = [...runs.slice(0, start), ...replacement, ...runs.slice(start + j.handles.length)];
     this.install(next);
     this.closeCompaction(j);
@@ -483,9 +488,18 @@ export class LsmIndex {
     return n;
   }
 
-  /** Every chunk of a run (index root, index parts, blocks). */
+  /** Every chunk of both copies of a run (index root, index parts, blocks); see RunHandle.chunks. */
   chunksOf(run: RunDescriptor): Promise<Locator[]> {
-    return (this.versions.handlesInUse().get(run.id) ?? this.handle(run)).chunks();
+    return this.runHandle(run).chunks();
+  }
+
+  /** Each copy's chunks, or its root and why its index does not load (fsck, scrub). */
+  copyChunksOf(run: RunDescriptor): Promise<CopyChunks[]> {
+    return this.runHandle(run).copyChunks();
+  }
+
+  private runHandle(run: RunDescriptor): RunHandle {
+    return this.versions.handlesInUse().get(run.id) ?? this.handle(run);
   }
 
   /**
@@ -499,7 +513,9 @@ export class LsmIndex {
     const jobs = [...this.compactions, ...(this.flushJob === undefined ? [] : [this.flushJob])];
     for (const j of jobs) if (j.output !== undefined) descs.set(j.output.descriptor.id, j.output.descriptor);
     const out = new Map<number, number>();
-    for (const d of descs.values()) for (const e of d.extents) out.set(e.extent, (out.get(e.extent) ?? 0) + e.bytes);
+    for (const d of descs.values()) {
+      for (const e of [...d.extents, ...d.mirrorExtents]) out.set(e.extent, (out.get(e.extent) ?? 0) + e.bytes);
+    }
     return out;
   }
 

@@ -3,6 +3,12 @@
 // writes the run index (a root chunk, plus part chunks when the body does
 // not fit in one) and returns the run's descriptor.
 //
+// Every run is written twice: each chunk goes to the primary stream, then
+// the same payload to the mirror stream (for index chunks, the mirror's
+// index names the mirror's blocks). The two copies have the same block
+// boundaries, so block i of one stands for block i of the other, and a
+// reader that finds one copy of a chunk damaged reads the other.
+//
 // Invariants:
 // 1. Every block payload is <= maxBlockBytes, except a block holding a
 //    single entry larger than that; no payload exceeds io.maxPayloadBytes.
@@ -11,12 +17,14 @@
 //    for it).
 // 3. The in-memory index handed back is decoded from the bytes written
 //    (pair assertion: the reader's view of the run is what is on disk).
+// 4. The two copies of a chunk are never in one extent (asserted per chunk:
+//    the streams are paired, neither appends to the other's open extent).
 //
 // Memory: one block being built, 4 bytes per key for the bloom hashes, and
 // one block handle per block.
 import { AssertionError, assert } from '../base/index.js';
 import { ChunkKind, framedBytes } from '../chunk/index.js';
-import type { ChunkIo, Locator } from '../chunk/index.js';
+import type { ChunkAppend, ChunkIo, Locator } from '../chunk/index.js';
 import { Dependency } from '../dependency/index.js';
 import { buildBloom, keyHash } from './bloom.js';
 import { assertKey, compareKeys } from './keys.js';
@@ -34,7 +42,7 @@ import {
   encodedValueBytes,
   entryBytes,
 } from './run_format.js';
-import type { BlockHandle, ExtentBytes, IndexValue, RunDescriptor, RunIndexBody } from './run_format.js';
+import type { BlockHandle, ExtentBytes, IndexValue, LoadedIndex, RunDescriptor } from './run_format.js';
 
 /** Smallest block size allowed: a block must fit a few small entries. */
 export const MIN_BLOCK_BYTES = 64;
@@ -47,34 +55,65 @@ export interface RunBuilderOptions {
   readonly bloomBitsPerKey: number;
 }
 
-/** A run as written: its descriptor, its decoded index, and the dependency on all its chunks. */
+/** Where a run's two copies go. REQUIRES: streams that never append to one extent at the same time. */
+export interface RunStreams {
+  readonly primary: ChunkIo;
+  readonly mirror: ChunkIo;
+}
+
+/** A run as written: its descriptor, each copy's decoded index, and the dependency on all its chunks. */
 export interface BuiltRun {
   readonly descriptor: RunDescriptor;
-  readonly body: RunIndexBody;
-  readonly parts: readonly Locator[];
+  readonly primary: LoadedIndex;
+  readonly mirror: LoadedIndex;
   readonly dependency: Dependency;
+}
+
+/** One copy being written: its block handles and its bytes per extent. */
+class CopyWriter {
+  readonly blocks: BlockHandle[] = [];
+  readonly extentBytes = new Map<number, number>();
+
+  constructor(readonly io: ChunkIo) {}
+
+  append(kind: ChunkKind, payload: readonly Uint8Array[], after: Dependency, bytes: number): ChunkAppend {
+    const appended = this.io.append(kind, payload, after);
+    assert(appended.locator.length === framedBytes(bytes), 'chunk io returned a locator of the wrong length');
+    const e = appended.locator.extent;
+    this.extentBytes.set(e, (this.extentBytes.get(e) ?? 0) + appended.locator.length);
+    return appended;
+  }
+
+  extents(): ExtentBytes[] {
+    return [...this.extentBytes].sort((a, b) => a[0] - b[0]).map(([extent, bytes]) => ({ extent, bytes }));
+  }
 }
 
 export class RunBuilder {
   private block: BlockBuilder | undefined;
   private blockFirstKey: Buffer | undefined;
-  private readonly blocks: BlockHandle[] = [];
+  private readonly primary: CopyWriter;
+  private readonly mirror: CopyWriter;
+  private readonly maxPayloadBytes: number;
   private hashes = new Uint32Array(256);
   private entries = 0;
   private tombstones = 0;
   private prevKey: Buffer | undefined;
   private minKey: Buffer | undefined;
-  private readonly extentBytes = new Map<number, number>();
   private dependency = Dependency.none;
   private finished = false;
 
   constructor(
-    private readonly io: ChunkIo,
+    streams: RunStreams,
     private readonly after: Dependency,
     private readonly options: RunBuilderOptions,
   ) {
+    assert(streams.primary !== streams.mirror, 'a run and its mirror go to two streams');
+    this.primary = new CopyWriter(streams.primary);
+    this.mirror = new CopyWriter(streams.mirror);
+    this.maxPayloadBytes = Math.min(streams.primary.maxPayloadBytes, streams.mirror.maxPayloadBytes);
     assert(options.maxBlockBytes >= MIN_BLOCK_BYTES, `maxBlockBytes ${options.maxBlockBytes} below ${MIN_BLOCK_BYTES}`);
-    assert(options.maxBlockBytes <= io.maxPayloadBytes, 'maxBlockBytes above the chunk payload limit');
+    assert(options.maxBlockBytes <= this.maxPayloadBytes, 'maxBlockBytes above the chunk payload limit');
     assert(Number.isSafeInteger(options.runId) && options.runId >= 0, `run id ${options.runId}`);
     assert(Number.isInteger(options.level) && options.level >= 0 && options.level <= MAX_LEVEL, 'run level');
     assert(Number.isSafeInteger(options.maxSeq) && options.maxSeq >= 0, `run maxSeq ${options.maxSeq}`);
@@ -100,7 +139,7 @@ export class RunBuilder {
     assert(!this.finished, 'run builder already finished');
     assertKey(key);
     assert(this.prevKey === undefined || compareKeys(this.prevKey, key) < 0, 'run keys must strictly ascend');
-    if (BLOCK_HEADER_BYTES + bytes > this.io.maxPayloadBytes) {
+    if (BLOCK_HEADER_BYTES + bytes > this.maxPayloadBytes) {
       throw new AssertionError(`index entry of ${bytes} bytes exceeds a chunk`);
     }
     if (this.block !== undefined && this.block.payloadBytes + bytes > this.options.maxBlockBytes) this.writeBlock();
@@ -124,24 +163,27 @@ export class RunBuilder {
     this.prevKey = key;
   }
 
-  private append(kind: ChunkKind, payload: readonly Uint8Array[]): Locator {
+  private append(copy: CopyWriter, kind: ChunkKind, payload: readonly Uint8Array[]): Locator {
     let bytes = 0;
     for (const p of payload) bytes += p.length;
-    assert(bytes <= this.io.maxPayloadBytes, `run chunk of ${bytes} bytes exceeds the payload limit`);
-    const appended = this.io.append(kind, payload, this.after);
-    assert(appended.locator.length === framedBytes(bytes), 'chunk io returned a locator of the wrong length');
+    assert(bytes <= this.maxPayloadBytes, `run chunk of ${bytes} bytes exceeds the payload limit`);
+    const appended = copy.append(kind, payload, this.after, bytes);
     this.dependency = this.dependency.and(appended.dependency);
-    const e = appended.locator.extent;
-    this.extentBytes.set(e, (this.extentBytes.get(e) ?? 0) + appended.locator.length);
     return appended.locator;
+  }
+
+  /** The chunk to both copies; returns [primary, mirror] locators, never in one extent. */
+  private appendBoth(kind: ChunkKind, payload: readonly Uint8Array[]): [Locator, Locator] {
+    return this.apart(this.append(this.primary, kind, payload), this.append(this.mirror, kind, payload));
   }
 
   private writeBlock(): void {
     const b = this.block;
     const firstKey = this.blockFirstKey;
     assert(b !== undefined && firstKey !== undefined && b.count > 0, 'no block to write');
-    const locator = this.append(ChunkKind.RunBlock, b.finish());
-    this.blocks.push({ locator, entryCount: b.count, firstKey });
+    const [p, m] = this.appendBoth(ChunkKind.RunBlock, b.finish());
+    this.primary.blocks.push({ locator: p, entryCount: b.count, firstKey });
+    this.mirror.blocks.push({ locator: m, entryCount: b.count, firstKey });
     this.block = undefined;
     this.blockFirstKey = undefined;
   }
@@ -157,49 +199,68 @@ export class RunBuilder {
     assert(lastKey !== undefined && minKey !== undefined, 'entries without keys');
     const maxKey = Buffer.from(lastKey);
     const bloom = buildBloom(this.hashes, this.entries, this.options.bloomBitsPerKey);
-    const encoded = encodeRunIndexBody({
-      entryCount: this.entries,
-      blocks: this.blocks,
-      lastKey: maxKey,
-      bloomK: bloom.k,
-      bloom: bloom.bits,
-    });
-    const body = decodeRunIndexBody(encoded);
-    const { indexChunk, parts } = this.writeIndex(encoded);
-    const descriptor = this.describe(indexChunk, minKey, maxKey);
-    return { descriptor, body, parts, dependency: this.dependency };
+    const rest = { entryCount: this.entries, lastKey: maxKey, bloomK: bloom.k, bloom: bloom.bits };
+    const primary = encodeRunIndexBody({ ...rest, blocks: this.primary.blocks });
+    const mirror = encodeRunIndexBody({ ...rest, blocks: this.mirror.blocks });
+    const { roots, parts } = this.writeIndexes(primary, mirror);
+    const descriptor = this.describe(roots, minKey, maxKey);
+    return {
+      descriptor,
+      primary: { body: decodeRunIndexBody(primary), parts: parts.map((p) => p[0]) },
+      mirror: { body: decodeRunIndexBody(mirror), parts: parts.map((p) => p[1]) },
+      dependency: this.dependency,
+    };
   }
 
-  private writeIndex(body: Buffer): { indexChunk: Locator; parts: Locator[] } {
+  /**
+   * Both copies' indexes, chunk by chunk in step (so the copies of each
+   * part, and of the root, land in two extents): the root holds the body
+   * inline, or lists the parts written before it. The two bodies differ
+   * only in their block locators, so they have one length and one split.
+   */
+  private writeIndexes(primary: Buffer, mirror: Buffer): { roots: [Locator, Locator]; parts: Array<[Locator, Locator]> } {
+    assert(primary.length === mirror.length, 'the two copies of a run index differ in length');
     const runId = this.options.runId;
-    if (INDEX_HEADER_BYTES + body.length <= this.io.maxPayloadBytes) {
-      return { indexChunk: this.append(ChunkKind.RunIndex, encodeRunIndexRoot({ runId, parts: [], inline: body })), parts: [] };
+    if (INDEX_HEADER_BYTES + primary.length <= this.maxPayloadBytes) {
+      const p = this.append(this.primary, ChunkKind.RunIndex, encodeRunIndexRoot({ runId, parts: [], inline: primary }));
+      const m = this.append(this.mirror, ChunkKind.RunIndex, encodeRunIndexRoot({ runId, parts: [], inline: mirror }));
+      return { roots: this.apart(p, m), parts: [] };
     }
-    const partBytes = this.io.maxPayloadBytes - INDEX_HEADER_BYTES;
+    const partBytes = this.maxPayloadBytes - INDEX_HEADER_BYTES;
     assert(partBytes > 0, 'chunk payload limit below the index header');
-    const parts: Locator[] = [];
-    for (let at = 0; at < body.length; at += partBytes) {
-      const bytes = body.subarray(at, Math.min(body.length, at + partBytes));
-      parts.push(this.append(ChunkKind.RunIndex, encodeRunIndexPart({ runId, partIndex: parts.length, bytes })));
+    const parts: Array<[Locator, Locator]> = [];
+    for (let at = 0; at < primary.length; at += partBytes) {
+      const end = Math.min(primary.length, at + partBytes);
+      const partIndex = parts.length;
+      const p = this.append(this.primary, ChunkKind.RunIndex, encodeRunIndexPart({ runId, partIndex, bytes: primary.subarray(at, end) }));
+      const m = this.append(this.mirror, ChunkKind.RunIndex, encodeRunIndexPart({ runId, partIndex, bytes: mirror.subarray(at, end) }));
+      parts.push(this.apart(p, m));
     }
-    const root = encodeRunIndexRoot({ runId, parts, inline: Buffer.alloc(0) });
-    return { indexChunk: this.append(ChunkKind.RunIndex, root), parts };
+    const inline = Buffer.alloc(0);
+    const p = this.append(this.primary, ChunkKind.RunIndex, encodeRunIndexRoot({ runId, parts: parts.map((x) => x[0]), inline }));
+    const m = this.append(this.mirror, ChunkKind.RunIndex, encodeRunIndexRoot({ runId, parts: parts.map((x) => x[1]), inline }));
+    return { roots: this.apart(p, m), parts };
   }
 
-  private describe(indexChunk: Locator, minKey: Buffer, maxKey: Buffer): RunDescriptor {
-    const extents: ExtentBytes[] = [...this.extentBytes]
-      .sort((a, b) => a[0] - b[0])
-      .map(([extent, bytes]) => ({ extent, bytes }));
+  /** The two copies of one chunk: asserted to be in two extents. */
+  private apart(p: Locator, m: Locator): [Locator, Locator] {
+    assert(p.extent !== m.extent, `both copies of a run chunk in extent ${p.extent}`);
+    return [p, m];
+  }
+
+  private describe(roots: [Locator, Locator], minKey: Buffer, maxKey: Buffer): RunDescriptor {
     const d: RunDescriptor = {
       id: this.options.runId,
       level: this.options.level,
-      indexChunk,
+      indexChunk: roots[0],
       entryCount: this.entries,
       tombstoneCount: this.tombstones,
       maxSeq: this.options.maxSeq,
       minKey,
       maxKey,
-      extents,
+      extents: this.primary.extents(),
+      mirrorIndexChunk: roots[1],
+      mirrorExtents: this.mirror.extents(),
     };
     const problem = descriptorProblem(d);
     assert(problem === undefined, `built an invalid run descriptor: ${problem ?? ''}`);

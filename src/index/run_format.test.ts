@@ -25,7 +25,7 @@ import {
   encodeRunIndexPart,
   encodeRunIndexRoot,
 } from './run_format.js';
-import type { IndexValue, RunDescriptor, RunIndexBody } from './run_format.js';
+import type { ExtentBytes, IndexValue, RunDescriptor, RunIndexBody } from './run_format.js';
 
 const RUNS = 300;
 
@@ -77,18 +77,23 @@ const descriptorArb: fc.Arbitrary<RunDescriptor> = fc
     id: fc.maxSafeNat(),
     level: fc.integer({ min: 0, max: 63 }),
     indexChunk: locatorArb(),
+    mirrorIndexChunk: locatorArb(),
     entryCount: fc.integer({ min: 1, max: 1e12 }),
     tombstoneFraction: fc.double({ min: 0, max: 1, noNaN: true }),
     maxSeq: fc.maxSafeNat(),
     minKey: keyArb,
     suffix: fc.uint8Array({ minLength: 1, maxLength: 4 }),
     others: fc.uniqueArray(fc.tuple(fc.nat({ max: 0xffffffff }), fc.integer({ min: 36, max: 1e12 })), { maxLength: 4, selector: (e) => e[0] }),
+    mirrorOthers: fc.uniqueArray(fc.tuple(fc.nat({ max: 0xffffffff }), fc.integer({ min: 36, max: 1e12 })), { maxLength: 4, selector: (e) => e[0] }),
   })
   .map((r) => {
     const maxKey = r.entryCount === 1 ? r.minKey : r.minKey.length < 1024 ? Buffer.concat([r.minKey, r.suffix]) : r.minKey;
     const entryCount = maxKey === r.minKey ? 1 : r.entryCount;
-    const extents = new Map<number, number>(r.others);
-    extents.set(r.indexChunk.extent, (extents.get(r.indexChunk.extent) ?? 0) + r.indexChunk.length);
+    const extentsOf = (others: ReadonlyArray<[number, number]>, root: Locator): ExtentBytes[] => {
+      const extents = new Map<number, number>(others);
+      extents.set(root.extent, (extents.get(root.extent) ?? 0) + root.length);
+      return [...extents].sort((a, b) => a[0] - b[0]).map(([extent, bytes]) => ({ extent, bytes }));
+    };
     return {
       id: r.id,
       level: r.level,
@@ -98,7 +103,9 @@ const descriptorArb: fc.Arbitrary<RunDescriptor> = fc
       maxSeq: r.maxSeq,
       minKey: r.minKey,
       maxKey,
-      extents: [...extents].sort((a, b) => a[0] - b[0]).map(([extent, bytes]) => ({ extent, bytes })),
+      extents: extentsOf(r.others, r.indexChunk),
+      mirrorIndexChunk: r.mirrorIndexChunk,
+      mirrorExtents: extentsOf(r.mirrorOthers, r.mirrorIndexChunk),
     };
   });
 

@@ -4,7 +4,9 @@
 // on-disk (every constant and layout here).
 //
 // A run is an immutable list of entries (key -> IndexValue or tombstone) in
-// strictly ascending key order, stored as chunks (docs/format/chunk.md):
+// strictly ascending key order, stored as chunks (docs/format/chunk.md), in
+// two complete copies (primary and mirror: same blocks, each its own run
+// index; the descriptor names both roots):
 //
 //   RunBlock payload                   RunIndex root payload
 //   0    1   version (1)               0   1  version (1)
@@ -66,7 +68,8 @@ export const MAX_BLOOM_K = 30;
 /** 2^28 bytes = 2^31 bits: bit positions stay within u32 arithmetic. */
 export const MAX_BLOOM_BYTES = 1 << 28;
 export const MAX_LEVEL = 63;
-export const DESCRIPTOR_VERSION = 1;
+/** 2: the descriptor names the mirror copy too (every run is written twice). */
+export const DESCRIPTOR_VERSION = 2;
 /** Extent number (u32), bytes (u64). */
 export const EXTENT_BYTES_ENTRY_BYTES = 4 + 8;
 
@@ -471,6 +474,12 @@ function readBlockHandles(r: BufReader): BlockHandle[] {
   return blocks;
 }
 
+/** One copy's run index as read (or written): the body and the root's part locators. */
+export interface LoadedIndex {
+  readonly body: RunIndexBody;
+  readonly parts: readonly Locator[];
+}
+
 export interface RunIndexRoot {
   readonly runId: number;
   /** Part chunks whose bodies, concatenated, form the index body (empty: the body is inline). */
@@ -556,6 +565,14 @@ export interface RunDescriptor {
   readonly maxKey: Buffer;
   /** Bytes of all the run's chunks (blocks, index root and parts), ascending by extent. */
   readonly extents: readonly ExtentBytes[];
+  /**
+   * The mirror: a second, complete copy of the run (same block boundaries,
+   * its own index chunks), written through a second stream so that no
+   * extent holds both copies of one chunk. Its RunIndex root chunk.
+   */
+  readonly mirrorIndexChunk: Locator;
+  /** Bytes of the mirror's chunks per extent, as `extents` for the primary. */
+  readonly mirrorExtents: readonly ExtentBytes[];
 }
 
 function isU64(v: number): boolean {
@@ -568,6 +585,8 @@ export function descriptorProblem(d: RunDescriptor): string | undefined {
   if (!Number.isInteger(d.level) || d.level < 0 || d.level > MAX_LEVEL) return `level ${d.level}`;
   const loc = locatorProblem(d.indexChunk);
   if (loc !== undefined) return `index chunk ${loc}`;
+  const mirrorLoc = locatorProblem(d.mirrorIndexChunk);
+  if (mirrorLoc !== undefined) return `mirror index chunk ${mirrorLoc}`;
   if (!isU64(d.entryCount) || d.entryCount < 1) return `entry count ${d.entryCount}`;
   if (!isU64(d.tombstoneCount) || d.tombstoneCount > d.entryCount) return `tombstone count ${d.tombstoneCount}`;
   for (const k of [d.minKey, d.maxKey]) {
@@ -576,21 +595,33 @@ export function descriptorProblem(d: RunDescriptor): string | undefined {
   const order = Buffer.compare(d.minKey, d.maxKey);
   if (order > 0) return 'minKey above maxKey';
   if ((order === 0) !== (d.entryCount === 1)) return 'one entry iff minKey equals maxKey';
-  return extentsProblem(d);
+  return extentsProblem(d.extents, d.indexChunk, '') ?? extentsProblem(d.mirrorExtents, d.mirrorIndexChunk, 'mirror ');
 }
 
-function extentsProblem(d: RunDescriptor): string | undefined {
-  if (d.extents.length === 0) return 'no extents';
+function extentsProblem(extents: readonly ExtentBytes[], indexChunk: Locator, what: string): string | undefined {
+  if (extents.length === 0) return `no ${what}extents`;
   let prev = -1;
   let indexExtentBytes = 0;
-  for (const e of d.extents) {
-    if (!Number.isInteger(e.extent) || e.extent <= prev || e.extent > 0xffffffff) return 'extents not ascending';
-    if (!isU64(e.bytes) || e.bytes < CHUNK_OVERHEAD_BYTES) return `extent ${e.extent} bytes ${e.bytes}`;
-    if (e.extent === d.indexChunk.extent) indexExtentBytes = e.bytes;
+  for (const e of extents) {
+    if (!Number.isInteger(e.extent) || e.extent <= prev || e.extent > 0xffffffff) return `${what}extents not ascending`;
+    if (!isU64(e.bytes) || e.bytes < CHUNK_OVERHEAD_BYTES) return `${what}extent ${e.extent} bytes ${e.bytes}`;
+    if (e.extent === indexChunk.extent) indexExtentBytes = e.bytes;
     prev = e.extent;
   }
-  if (indexExtentBytes < d.indexChunk.length) return 'index chunk extent not counted';
+  if (indexExtentBytes < indexChunk.length) return `${what}index chunk extent not counted`;
   return undefined;
+}
+
+function writeExtents(w: BufWriter, extents: readonly ExtentBytes[]): void {
+  w.u32(extents.length);
+  for (const e of extents) w.u32(e.extent).u64(e.bytes);
+}
+
+function readExtents(r: BufReader): ExtentBytes[] {
+  const n = r.count(EXTENT_BYTES_ENTRY_BYTES);
+  const extents: ExtentBytes[] = [];
+  for (let i = 0; i < n; i++) extents.push({ extent: r.u32(), bytes: r.u64() });
+  return extents;
 }
 
 /** REQUIRES: descriptorProblem(d) === undefined (asserted). */
@@ -600,8 +631,10 @@ export function encodeRunDescriptor(w: BufWriter, d: RunDescriptor): void {
   w.u8(DESCRIPTOR_VERSION).u64(d.id).u8(d.level);
   writeLocator(w, d.indexChunk);
   w.u64(d.entryCount).u64(d.tombstoneCount).u64(d.maxSeq);
-  w.shortBlob(d.minKey).shortBlob(d.maxKey).u32(d.extents.length);
-  for (const e of d.extents) w.u32(e.extent).u64(e.bytes);
+  w.shortBlob(d.minKey).shortBlob(d.maxKey);
+  writeExtents(w, d.extents);
+  writeLocator(w, d.mirrorIndexChunk);
+  writeExtents(w, d.mirrorExtents);
 }
 
 /** Keys are copied (a descriptor outlives the record it came from). Throws CorruptionError. */
@@ -616,10 +649,10 @@ export function decodeRunDescriptor(r: BufReader): RunDescriptor {
   const maxSeq = r.u64();
   const minKey = Buffer.from(r.shortBlob());
   const maxKey = Buffer.from(r.shortBlob());
-  const n = r.count(EXTENT_BYTES_ENTRY_BYTES);
-  const extents: ExtentBytes[] = [];
-  for (let i = 0; i < n; i++) extents.push({ extent: r.u32(), bytes: r.u64() });
-  const d: RunDescriptor = { id, level, indexChunk, entryCount, tombstoneCount, maxSeq, minKey, maxKey, extents };
+  const extents = readExtents(r);
+  const mirrorIndexChunk = readLocator(r);
+  const mirrorExtents = readExtents(r);
+  const d: RunDescriptor = { id, level, indexChunk, entryCount, tombstoneCount, maxSeq, minKey, maxKey, extents, mirrorIndexChunk, mirrorExtents };
   const problem = descriptorProblem(d);
   if (problem !== undefined) throw new CorruptionError(`run descriptor: ${problem}`);
   return d;

@@ -14,6 +14,7 @@ import type { Exchange } from './exchange.js';
 import { sendJson } from './exchange.js';
 import { HttpError } from './http_errors.js';
 import { encodeKey } from './key_codec.js';
+import { nativeListOptions } from './list_handler.js';
 
 /** base64 takes 4 characters per 3 bytes; keys and JSON add the rest. */
 const MAX_BULK_BODY_BYTES = Math.ceil((MAX_BULK_VALUE_BYTES * 4) / 3) + MAX_BULK_KEYS * 4 * 1024;
@@ -71,7 +72,9 @@ export async function listAvailable(admin: AdminApi, ex: Exchange, query: string
   const prefix = bufferParam(params, 'prefix');
   const startAfter = bufferParam(params, 'start-after');
   const limit = numberParam(params, 'limit');
-  const result = await admin.listAvailable({ ...(prefix === undefined ? {} : { prefix }), ...(startAfter === undefined ? {} : { startAfter }), ...(limit === undefined ? {} : { limit }) });
+  const result = await admin.listAvailable(
+    nativeListOptions({ ...(prefix === undefined ? {} : { prefix }), ...(startAfter === undefined ? {} : { startAfter }), ...(limit === undefined ? {} : { limit }) }),
+  );
   const last = result.shards.at(-1);
   sendJson(ex, 200, {
     shards: result.shards.map((s) => ({ key: encodeKey(s.key), sizeBytes: s.sizeBytes })),

@@ -7,7 +7,9 @@ import { requestBody } from './body_stream.js';
 import type { Exchange } from './exchange.js';
 import { HttpError } from './http_errors.js';
 import { decodeQueryComponent, encodeKey } from './key_codec.js';
-import { decodeKey } from './router.js';
+import { decodeNativeKey } from './router.js';
+import type { S3KeyName } from './s3/key_names.js';
+import { describeS3Key, s3KeyName } from './s3/key_names.js';
 
 /** The request body parsed as JSON; 413 past `maxBytes`, 400 if it is not JSON. */
 export async function readJsonBody(ex: Exchange, maxBytes: number): Promise<unknown> {
@@ -48,6 +50,14 @@ export function numberParam(params: Map<string, Buffer>, name: string, fraction 
   return Number(text);
 }
 
+/** A true/false parameter; absent or empty means false. */
+export function booleanParam(params: Map<string, Buffer>, name: string): boolean {
+  const text = params.get(name)?.toString('latin1') ?? '';
+  if (text === '' || text === 'false') return false;
+  if (text === 'true') return true;
+  throw new InvalidArgumentError(`${name} must be true or false, got ${JSON.stringify(text)}`);
+}
+
 /** A key bound parameter: absent or empty means none. */
 export function bufferParam(params: Map<string, Buffer>, name: string): Buffer | undefined {
   const value = params.get(name);
@@ -74,7 +84,7 @@ const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$
 /** {"shards":[{"key":"<percent-encoded>","value":"<base64>"}]} */
 export function parseBulkCreate(body: unknown): BulkPutEntry[] {
   return arrayField(body, 'shards').map((item, i) => {
-    const key = decodeKey(stringOf(field(item, 'key'), `shards[${i}].key`));
+    const key = decodeNativeKey(stringOf(field(item, 'key'), `shards[${i}].key`), `shards[${i}].key`);
     const value = stringOf(field(item, 'value'), `shards[${i}].value`);
     if (!BASE64.test(value)) throw new InvalidArgumentError(`shards[${i}].value is not base64`);
     return { key, value: Buffer.from(value, 'base64') };
@@ -83,17 +93,27 @@ export function parseBulkCreate(body: unknown): BulkPutEntry[] {
 
 /** {"keys":["<percent-encoded>", ...]} */
 export function parseBulkRemove(body: unknown): Buffer[] {
-  return arrayField(body, 'keys').map((item, i) => decodeKey(stringOf(item, `keys[${i}]`)));
+  return arrayField(body, 'keys').map((item, i) => decodeNativeKey(stringOf(item, `keys[${i}]`), `keys[${i}]`));
 }
 
-/** A damaged shard as the admin API shows it: the key percent-encoded. */
-export type DamagedShardJson = Omit<DamagedShard, 'key'> & { readonly key: string };
+/**
+ * A damaged shard as the admin API shows it: the key percent-encoded, and
+ * for a shard of the S3 front, what it is to S3 users (`s3.name` is
+ * `bucket/key`, `s3.type` the kind of record: object, data, bucket, upload, part).
+ */
+export type DamagedShardJson = Omit<DamagedShard, 'key'> & { readonly key: string; readonly s3?: S3KeyName };
 
 /** A scrub report as the admin API shows it. */
 export type ScrubReportJson = Omit<ScrubReport, 'damaged'> & { readonly damaged: readonly DamagedShardJson[] };
 
 export function damagedJson(d: DamagedShard): DamagedShardJson {
-  return { key: encodeKey(d.key), disk: d.disk, problem: d.problem, extent: d.extent, offset: d.offset, message: d.message };
+  const s3 = s3KeyName(d.key);
+  return { key: encodeKey(d.key), ...(s3 === undefined ? {} : { s3 }), disk: d.disk, problem: d.problem, extent: d.extent, offset: d.offset, message: d.message };
+}
+
+/** How a report line names a damaged shard: `S3 bucket/key (object data)`, or `key=<percent-encoded>`. */
+export function damagedLabel(d: { readonly key: string; readonly s3?: S3KeyName }): string {
+  return d.s3 === undefined ? `key=${d.key}` : `S3 ${describeS3Key(d.s3)}  key=${d.key}`;
 }
 
 export function scrubReportJson(r: ScrubReport): ScrubReportJson {

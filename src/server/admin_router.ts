@@ -62,7 +62,7 @@ const FIXED: ReadonlyMap<string, AdminMethodTable> = new Map([
   ],
   ['scrub/report', get((a, ex) => scrubReport(a, ex))],
   ['export', get((a, ex, t) => exportHandler(a, ex, t.query))],
-  ['import', post((a, ex) => importHandler(a, ex))],
+  ['import', post((a, ex, t) => importHandler(a, ex, t.query))],
   ['stats', get((a, ex) => nodeStats(a, ex))],
   ['reclaim', post((a, ex, t) => reclaim(a, ex, t.query))],
   ['metrics', get((a, ex) => adminMetrics(a, ex))],

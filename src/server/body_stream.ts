@@ -9,6 +9,12 @@
 // writeBody copies a reader to the response and waits for 'drain' whenever
 // the socket buffer is full, so a slow client holds at most one chunk plus
 // the socket's high-water mark in memory.
+//
+// BodyPrimer.prime reads the first piece of a body before the caller writes
+// its status line: reading is where a damaged chunk is found (its checksum is
+// verified as it is read), and a failure before the status line can still be
+// an ordinary error answer (500 with a body), where one after it can only
+// cut the connection.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 
 /** The client went away before the whole request body arrived. */
@@ -39,6 +45,43 @@ export async function* requestBody(req: IncomingMessage, counter: ByteCounter): 
   }
   // A stream destroyed without an error can end early too: only `complete` says the body is whole.
   if (!req.complete) throw new RequestAbortedError(`request body ended early after ${counter.bytes} bytes`);
+}
+
+/**
+ * A class, not a bare function, so a test can install a broken variant
+ * through its prototype (testing/mutants/http_mutants.ts).
+ */
+export class BodyPrimer {
+  /**
+   * Read the first `pieces` pieces of `body` now (throwing what reading
+   * them throws), and return a body that yields them and then the rest.
+   */
+  async prime(body: AsyncIterable<Buffer>, pieces = 1): Promise<AsyncIterable<Buffer>> {
+    const it = body[Symbol.asyncIterator]();
+    const first: Buffer[] = [];
+    for (let i = 0; i < pieces; i++) {
+      const next = await it.next();
+      if (next.done === true) break;
+      first.push(next.value);
+    }
+    return prefixed(first, it);
+  }
+}
+
+export const bodyPrimer = new BodyPrimer();
+
+/** `first`, then the rest of `rest`; closing it early (a consumer that stops, even during `first`) closes `rest`, which releases a store reader. */
+async function* prefixed(first: readonly Buffer[], rest: AsyncIterator<Buffer>): AsyncGenerator<Buffer> {
+  try {
+    yield* first;
+    for (;;) {
+      const next = await rest.next();
+      if (next.done === true) return;
+      yield next.value;
+    }
+  } finally {
+    await rest.return?.();
+  }
 }
 
 /** Copy `body` to `res`, honouring backpressure. Returns false if the client went away first. */

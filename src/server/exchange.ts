@@ -14,6 +14,18 @@ export interface Exchange {
   readonly bytesIn: ByteCounter;
   readonly bytesOut: ByteCounter;
   readonly labels: RequestLabels;
+  /**
+   * Set when the answer failed after its status line was sent (a damaged
+   * chunk mid-body): the error code, for the request log and metrics. The
+   * connection is then cut, so the client sees a short body, never a whole one.
+   */
+  abortedWith?: string;
+}
+
+/** After the status line, an error can only cut the connection: record why, then cut it. */
+export function abortAnswer(ex: Exchange, code: string): void {
+  ex.abortedWith = code;
+  ex.res.destroy();
 }
 
 /** A socket that still carries unread request bytes is closed this long after the answer. */

@@ -13,6 +13,10 @@ export const STATUS_BY_CODE: Readonly<Record<ErrorCode, number>> = {
   Corruption: 500,
   Io: 500,
   Closed: 503,
+  // Neither reaches the HTTP layer of a running server (it holds its disks
+  // and opens them read-write); mapped for completeness.
+  Locked: 503,
+  ReadOnly: 503,
 };
 
 /** An answer decided by the HTTP layer, not by the store. */

@@ -1,11 +1,15 @@
 // GET /v1/shards?prefix=&start-after=&limit=: one page of the key listing.
 // Keys in and out are percent-encoded bytes; a truncated page names the key
-// to pass as start-after for the next page.
+// to pass as start-after for the next page. The listing never shows the S3
+// front's reserved keys (reserved_keys.ts): a prefix or start-after in that
+// range is refused (400 ReservedKey), and a listing from the start begins
+// right after it.
 import { InvalidArgumentError } from '../base/index.js';
 import type { ListOptions, ShardApi } from '../store/types.js';
 import type { Exchange } from './exchange.js';
 import { sendJson } from './exchange.js';
 import { decodeQueryComponent, encodeKey } from './key_codec.js';
+import { reservedKeys } from './reserved_keys.js';
 
 const LIST_PARAMS = new Set(['prefix', 'start-after', 'limit']);
 
@@ -40,9 +44,16 @@ function listOptions(params: Map<string, Buffer>): ListOptions {
   if (limitText !== undefined && !/^[0-9]{1,9}$/.test(limitText)) {
     throw new InvalidArgumentError(`limit must be a decimal integer, got ${JSON.stringify(limitText)}`);
   }
-  return {
+  return nativeListOptions({
     ...(prefix !== undefined && prefix.length > 0 ? { prefix } : {}),
     ...(startAfter !== undefined && startAfter.length > 0 ? { startAfter } : {}),
     ...(limitText !== undefined ? { limit: Number(limitText) } : {}),
-  };
+  });
+}
+
+/** A listing of the native key space: reserved bounds refused, and the walk starts past the reserved range. */
+export function nativeListOptions(asked: ListOptions): ListOptions {
+  reservedKeys.refuse(asked.prefix, 'prefix');
+  reservedKeys.refuse(asked.startAfter, 'start-after');
+  return { ...asked, startAfter: reservedKeys.listFloor(asked.startAfter) };
 }

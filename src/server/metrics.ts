@@ -50,6 +50,8 @@ export interface RequestSample {
   readonly seconds: number;
   readonly bytesIn: number;
   readonly bytesOut: number;
+  /** The answer was cut after its status line, with this error code (e.g. Corruption mid-body). */
+  readonly abortedWith?: string;
 }
 
 export class Metrics {
@@ -57,6 +59,7 @@ export class Metrics {
   private readonly latency = new Map<string, Histogram>();
   private readonly bytesIn = new Map<string, number>();
   private readonly bytesOut = new Map<string, number>();
+  private readonly aborted = new Map<string, number>();
   private readonly durableWait = new Histogram(WAIT_BUCKETS_S);
   inFlight = 0;
 
@@ -69,6 +72,10 @@ export class Metrics {
     h.observe(s.seconds);
     this.bytesIn.set(labels, (this.bytesIn.get(labels) ?? 0) + s.bytesIn);
     this.bytesOut.set(labels, (this.bytesOut.get(labels) ?? 0) + s.bytesOut);
+    if (s.abortedWith !== undefined) {
+      const withCode = `${labels},code="${escape(s.abortedWith)}"`;
+      this.aborted.set(withCode, (this.aborted.get(withCode) ?? 0) + 1);
+    }
   }
 
   observeDurableWait(ms: number): void {
@@ -89,6 +96,8 @@ export class Metrics {
     for (const [labels, n] of this.bytesIn) out.push(`shardstore_http_request_body_bytes_total{${labels}} ${n}`);
     family('shardstore_http_response_body_bytes_total', 'counter', 'Response body bytes sent.');
     for (const [labels, n] of this.bytesOut) out.push(`shardstore_http_response_body_bytes_total{${labels}} ${n}`);
+    family('shardstore_http_responses_aborted_total', 'counter', 'Answers cut after their status line was sent (the client saw a short body), by API, operation and error code.');
+    for (const [labels, n] of this.aborted) out.push(`shardstore_http_responses_aborted_total{${labels}} ${n}`);
     family('shardstore_http_requests_in_flight', 'gauge', 'Requests being handled.');
     out.push(`shardstore_http_requests_in_flight ${this.inFlight}`);
     family('shardstore_dependency_wait_seconds', 'histogram', 'Time a request waited for its changes to become durable.');

@@ -16,6 +16,7 @@ import type { Metrics } from './metrics.js';
 import type { S3Front } from './s3/index.js';
 import type { AdminApi } from '../store/admin_types.js';
 import { ADMIN_PREFIX, adminRoute } from './admin_router.js';
+import { reservedKeys } from './reserved_keys.js';
 import { deleteShard, getShard, headShard, putShard } from './shard_handlers.js';
 
 export const SHARDS_PATH = '/v1/shards';
@@ -85,7 +86,7 @@ const metrics: Handler = (ctx, ex) => {
 
 function withKey(fn: (api: ShardApi, ex: Exchange, key: Buffer, onDurableWait: (ms: number) => void) => Promise<void>): Handler {
   return (ctx, ex, target) =>
-    fn(ctx.api, ex, decodeKey(target.path.slice(SHARD_PREFIX.length)), (ms) => ctx.metrics.observeDurableWait(ms));
+    fn(ctx.api, ex, decodeNativeKey(target.path.slice(SHARD_PREFIX.length), 'key'), (ms) => ctx.metrics.observeDurableWait(ms));
 }
 
 const HEALTH_ROUTE: MethodTable = new Map([
@@ -156,6 +157,13 @@ export function decodeKey(encoded: string): Buffer {
   if (encoded.length > 3 * MAX_KEY_BYTES) throw keyLengthError(`more than ${MAX_KEY_BYTES}`);
   const key = decodePercent(encoded);
   if (key.length < 1 || key.length > MAX_KEY_BYTES) throw keyLengthError(String(key.length));
+  return key;
+}
+
+/** decodeKey, and refused (400 ReservedKey) if the key is in the S3 front's reserved range (reserved_keys.ts). */
+export function decodeNativeKey(encoded: string, what: string): Buffer {
+  const key = decodeKey(encoded);
+  reservedKeys.refuse(key, what);
   return key;
 }
 

@@ -6,10 +6,15 @@
 // 2. A GET's Content-Length and Content-Range describe exactly the bytes of
 //    the reader that is streamed (same size); a failure after the headers are
 //    out cuts the connection, so a client sees a short body, never wrong bytes.
-// 3. Request and response bodies stream; neither is ever held whole.
+// 3. A GET reads (and so verifies) the first chunk of what it sends before
+//    its status line: a damaged first chunk is a 500 with its JSON error
+//    (Corruption), never a 200 or 206 cut short before any byte.
+// 4. HEAD answers from the index and reads no value bytes: it does not see a
+//    damaged chunk (GET and scrub do).
+// 5. Request and response bodies stream; neither is ever held whole.
 import { InvalidArgumentError, UnavailableError } from '../base/index.js';
 import type { ByteRange, ShardApi, ShardReader } from '../store/types.js';
-import { requestBody, writeBody } from './body_stream.js';
+import { bodyPrimer, requestBody, writeBody } from './body_stream.js';
 import type { Exchange } from './exchange.js';
 import { sendJson } from './exchange.js';
 import { HttpError } from './http_errors.js';
@@ -49,16 +54,18 @@ export async function getShard(api: ShardApi, ex: Exchange, key: Buffer): Promis
   const spec = parseRangeHeader(ex.req.headers.range);
   if (spec === undefined) {
     const reader = await api.read(key);
+    const body = await bodyPrimer.prime(reader.body);
     ex.res.writeHead(200, valueHeaders(reader.sizeBytes));
-    await writeBody(ex.res, reader.body, ex.bytesOut, reader.sizeBytes);
+    await writeBody(ex.res, body, ex.bytesOut, reader.sizeBytes);
     return;
   }
   const { reader, range } = await readRange(api, key, spec);
+  const body = await bodyPrimer.prime(reader.body);
   ex.res.writeHead(206, {
     ...valueHeaders(range.end - range.start),
     'Content-Range': contentRange(range, reader.sizeBytes),
   });
-  await writeBody(ex.res, reader.body, ex.bytesOut, range.end - range.start);
+  await writeBody(ex.res, body, ex.bytesOut, range.end - range.start);
 }
 
 function valueHeaders(contentLength: number): Record<string, string | number> {

@@ -13,7 +13,7 @@ import type { ShardApi } from '../store/types.js';
 import type { AdminApi } from '../store/admin_types.js';
 import { RequestAbortedError } from './body_stream.js';
 import type { Exchange } from './exchange.js';
-import { closeAfterResponse, sendJson } from './exchange.js';
+import { abortAnswer, closeAfterResponse, sendJson } from './exchange.js';
 import { errorAnswer, errorPayload } from './http_errors.js';
 import type { Logger } from './logger.js';
 import { Metrics } from './metrics.js';
@@ -93,6 +93,7 @@ function handleRequest(ctx: RouteContext, logger: Logger, tracker: RequestTracke
       seconds: elapsedMs / 1000,
       bytesIn: ex.bytesIn.bytes,
       bytesOut: ex.bytesOut.bytes,
+      ...(ex.abortedWith === undefined ? {} : { abortedWith: ex.abortedWith }),
     });
   });
   // While closing, answer then drop the connection, so keep-alive clients reconnect elsewhere.
@@ -121,7 +122,7 @@ function answerError(logger: Logger, ex: Exchange, err: unknown): void {
   else if (answer.status >= 500) logger.log('warn', 'store error', { ...where, code: answer.code, error: answer.message });
   if (ex.res.headersSent) {
     // Mid-body: the status is gone; cutting the connection makes the body visibly short.
-    ex.res.destroy();
+    abortAnswer(ex, answer.code);
     return;
   }
   if (!ex.req.complete) closeAfterResponse(ex);
@@ -139,7 +140,9 @@ function logRequest(logger: Logger, ex: Exchange, elapsedMs: number): void {
     bytesIn: ex.bytesIn.bytes,
     bytesOut: ex.bytesOut.bytes,
     ms: Math.round(elapsedMs * 10) / 10,
+    // aborted: the answer did not end cleanly (the client left, or the server cut it: then `error` says why).
     ...(ex.res.writableFinished ? {} : { aborted: true }),
+    ...(ex.abortedWith === undefined ? {} : { error: ex.abortedWith }),
   });
 }
 

@@ -153,6 +153,17 @@ export interface ImportReport {
   readonly dependency: Dependency;
 }
 
+/** Why an import refuses a record (its key): the import stops there, before the record changes anything. */
+export interface KeyRefusal {
+  readonly code: string;
+  readonly message: string;
+}
+
+export interface ImportCallOptions {
+  /** Checked for each record's key before it is applied; a refusal ends the import (the report's error). */
+  readonly refuse?: (key: Buffer) => KeyRefusal | undefined;
+}
+
 export interface ExtentCounts {
   readonly free: number;
   readonly data: number;
@@ -228,7 +239,7 @@ export interface AdminApi {
   scrubTotals(): ScrubCounters;
   /** The migration stream (docs/format/migration.md) of the keys in `range`. */
   exportRange(range: KeyRange): AsyncIterable<Buffer>;
-  importStream(source: AsyncIterable<Uint8Array>): Promise<ImportReport>;
+  importStream(source: AsyncIterable<Uint8Array>, options?: ImportCallOptions): Promise<ImportReport>;
   nodeStats(): NodeStats;
   reclaimNow(request: ReclaimRequest): Promise<number>;
 }

@@ -14,10 +14,18 @@
 // superblock, and the old log extent is freed once that checkpoint is
 // durable.
 //
+// The log is kept in two copies: every record is appended, in the same IO
+// batch, to the log extent and to its mirror (another metadata extent), at
+// the same offset in each, and counts as durable only when both are. One
+// bad sector then costs one copy of a record, which replay reads from the
+// other (open.ts, log_replay.ts); the second write shares the cycle's one
+// fdatasync, so it costs bytes, not a sync.
+//
 // Invariants:
 // 1. A record is appended only after every data chunk it names is durable
-//    and after the previous record is durable (records form a contiguous,
-//    gap-free log; a torn record ends it).
+//    and after both copies of the previous record are durable (records form
+//    a contiguous, gap-free log; a torn record ends it, and a valid record
+//    after one that is bad in both copies proves damage, not a crash).
 // 2. Record sequence numbers increase by one; a checkpoint names the next one.
 // 3. A mutation reaches the index only after its record is durable.
 // 4. After a record write fails, no later record is written (the log would
@@ -56,6 +64,8 @@ export interface RunChange {
 
 export interface CommitLogState {
   logExtent: number;
+  /** Holds a copy of every record of the log, at the same offset. */
+  mirrorLogExtent: number;
   nextSeq: number;
   flushedThroughSeq: number;
 }
@@ -357,7 +367,7 @@ export class CommitLog {
       if (withFlush !== undefined) added.unshift(withFlush.run);
       return encodeMetaRecord({
         seq: this.state.nextSeq,
-        extentChanges: this.extents.takeChanges().filter((e) => e.extent !== this.state.logExtent),
+        extentChanges: this.extents.takeChanges().filter((e) => !this.isLogExtent(e.extent)),
         mutations,
         runsAdded: added,
         runsRemoved: changes.flatMap((c) => c.removed),
@@ -376,8 +386,11 @@ export class CommitLog {
       assert(this.chunks.fits(this.state.logExtent, record.length), `metadata record of ${record.length} bytes exceeds a log extent`);
     }
     const seq = this.state.nextSeq;
-    const { dependency } = this.chunks.appendTo(this.state.logExtent, ChunkKind.MetaRecord, [record], Dependency.none);
-    await dependency.persisted();
+    assert(this.chunks.fits(this.state.mirrorLogExtent, record.length), 'the mirror log is behind the log');
+    const primary = this.chunks.appendTo(this.state.logExtent, ChunkKind.MetaRecord, [record], Dependency.none);
+    const mirror = this.chunks.appendTo(this.state.mirrorLogExtent, ChunkKind.MetaRecord, [record], Dependency.none);
+    assert(primary.locator.offset === mirror.locator.offset, `log copies at different offsets: ${primary.locator.offset}, ${mirror.locator.offset}`);
+    await primary.dependency.and(mirror.dependency).persisted();
     this.state.nextSeq = seq + 1;
     if (pendingFlush !== undefined) {
       this.state.flushedThroughSeq = pendingFlush.job.maxSeq;
@@ -385,6 +398,20 @@ export class CommitLog {
     }
     this.counters.records++;
     return seq;
+  }
+
+  private isLogExtent(extent: number): boolean {
+    return extent === this.state.logExtent || extent === this.state.mirrorLogExtent;
+  }
+
+  /** The new log's mirror; if none is left, the new log goes back (the roll fails with the store unchanged). */
+  private allocateMirror(newLog: number): number {
+    try {
+      return this.extents.allocate(ExtentOwner.Meta, { reserve: 'log' });
+    } catch (err: unknown) {
+      this.extents.reset(newLog, Dependency.none);
+      throw err;
+    }
   }
 
   /**
@@ -401,15 +428,16 @@ export class CommitLog {
       throw new IoError('cannot roll the metadata log: the memtable could not be written out', { cause: this.lastFlushError });
     }
     const flushedThroughSeq = flush?.job.maxSeq ?? this.state.flushedThroughSeq;
-    const oldLog = this.state.logExtent;
+    const oldLogs = [this.state.logExtent, this.state.mirrorLogExtent];
     const newLog = this.extents.allocate(ExtentOwner.Meta, { reserve: 'log' });
+    const newMirror = this.allocateMirror(newLog);
     const checkpoint = new Latch('checkpoint');
-    this.extents.reset(oldLog, checkpoint.dependency);
+    for (const old of oldLogs) this.extents.reset(old, checkpoint.dependency);
     this.extents.takeChanges();
     const runs = flush === undefined ? this.index.runs() : [flush.run, ...this.index.runs()];
     const manifest = encodeManifest({ runs, flushedThroughSeq });
     const dep = this.superblock.write(
-      { extents: this.extents.table(), logExtent: newLog, nextRecordSeq: this.state.nextSeq, manifest },
+      { extents: this.extents.table(), logExtent: newLog, mirrorLogExtent: newMirror, nextRecordSeq: this.state.nextSeq, manifest },
       Dependency.none,
     );
     try {
@@ -420,6 +448,7 @@ export class CommitLog {
     }
     checkpoint.resolve();
     this.state.logExtent = newLog;
+    this.state.mirrorLogExtent = newMirror;
     this.state.flushedThroughSeq = flushedThroughSeq;
     if (flush !== undefined) this.index.finishFlush(flush.job, flush.run);
     this.counters.rolls++;

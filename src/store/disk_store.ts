@@ -12,7 +12,12 @@
 // Life of a get: the commit log's overlay (staged or committing), then the
 // index (memtable, runs newest first); then the data chunks, each verified
 // and checked to belong to the key.
-import { ClosedError, InvalidArgumentError, NoSpaceError, NotFoundError } from '../base/index.js';
+//
+// Read-only (options.readOnly, the offline tools that only look): reads as
+// above; every call that would write (put, delete, flush, checkpoint,
+// compact, reclaim) throws ReadOnlyError, no background work runs, and
+// close does not commit (a commit of nothing still appends a record).
+import { ClosedError, InvalidArgumentError, NoSpaceError, NotFoundError, ReadOnlyError } from '../base/index.js';
 import { ChunkStream } from '../chunk/index.js';
 import type { ChunkStore } from '../chunk/index.js';
 import { Dependency } from '../dependency/index.js';
@@ -24,7 +29,8 @@ import { NEEDS_READ } from '../index/index.js';
 import type { LsmIndex } from '../index/index.js';
 import type { IndexValue } from '../index/index.js';
 import type { Superblock } from '../superblock/index.js';
-import type { Label } from '../superblock/index.js';
+import type { CopyState, Label, SlotCopyReport } from '../superblock/index.js';
+import type { LogCopyDamage } from './log_replay.js';
 import { CommitLog, keyString } from './commit_log.js';
 import type { CommitLogState } from './commit_log.js';
 import { listMerged } from './list.js';
@@ -49,8 +55,28 @@ export interface DiskStoreParts {
   readonly chunks: ChunkStore;
   readonly index: LsmIndex;
   readonly indexStream: ChunkStream;
+  /** Where the mirror copy of every run goes (paired with indexStream: never its open extent). */
+  readonly indexMirrorStream: ChunkStream;
   readonly superblock: Superblock;
   readonly state: CommitLogState;
+  /** What open found of the redundant metadata, and what it repaired. */
+  readonly recovery: RecoveryReport;
+}
+
+/** What recovery read from a second copy, and how open restored the first (open.ts). */
+export interface RecoveryReport {
+  readonly labelCopies: readonly [CopyState, CopyState];
+  readonly slots: readonly SlotCopyReport[];
+  /** A copy of the checkpoint recovery used was damaged. */
+  readonly checkpointCopyDamaged: boolean;
+  readonly log: {
+    readonly records: number;
+    readonly end: number;
+    readonly copyDamage: readonly LogCopyDamage[];
+    readonly unreadable: readonly { copy: 0 | 1; extent: number; offset: number }[];
+  };
+  /** What open rewrote (empty when nothing needed it, and in a read-only open). */
+  readonly repaired: string[];
 }
 
 export class DiskStore implements ShardApi {
@@ -116,6 +142,7 @@ export class DiskStore implements ShardApi {
   /** Reclaim data extents now (the control-plane call); returns how many were reset. */
   async reclaim(options: ReclaimOptions = {}): Promise<number> {
     this.checkOpen();
+    this.checkWritable();
     // Copies go to the reserve, which open prepares again on the host first.
     await this.parts.space.ready();
     return this.reclaimer.reclaim(options);
@@ -153,6 +180,7 @@ export class DiskStore implements ShardApi {
 
   async put(key: Buffer, value: ValueSource): Promise<Dependency> {
     this.checkOpen();
+    this.checkWritable();
     checkKey(key);
     this.log.throwIfFailed();
     const writer = new ValueWriter(this.dataStream, key, this.maxChunkDataBytes(key), this.options.streamWindowChunks);
@@ -222,6 +250,7 @@ export class DiskStore implements ShardApi {
 
   async delete(key: Buffer): Promise<Dependency> {
     this.checkOpen();
+    this.checkWritable();
     checkKey(key);
     const k = keyString(key);
     for (;;) {
@@ -250,18 +279,21 @@ export class DiskStore implements ShardApi {
 
   async flush(): Promise<void> {
     this.checkOpen();
+    this.checkWritable();
     await this.log.flushIndex();
   }
 
   /** Write a checkpoint now (the next open replays an empty log). */
   async checkpoint(): Promise<void> {
     this.checkOpen();
+    this.checkWritable();
     await this.log.checkpoint();
   }
 
   /** Merge runs until no level holds fanIn runs, then free index extents no run uses. */
   async compact(): Promise<void> {
     this.checkOpen();
+    this.checkWritable();
     await this.parts.space.ready();
     const index = this.parts.index;
     for (;;) {
@@ -286,17 +318,19 @@ export class DiskStore implements ShardApi {
 
   /**
    * Reset index extents that hold no chunk of a live run, of a run some
-   * reader still uses, or of a run being written. The reset rides on the
+   * reader still uses, or of a run being written (either copy: the live
+   * map counts mirrors, and neither stream's open extent goes). The reset rides on the
    * next commit record; the extent is reused once that is durable.
    */
   reclaimIndexExtents(): number {
+    this.checkWritable();
     const extents = this.parts.extents;
     if (this.parts.index.compactionsWriting > 0) return 0;
     const live = this.parts.index.liveIndexBytesByExtent();
-    const open = this.parts.indexStream.openExtent;
+    const open = [this.parts.indexStream.openExtent, this.parts.indexMirrorStream.openExtent];
     let n = 0;
     for (const e of extents.extentsOwnedBy(ExtentOwner.Index)) {
-      if ((live.get(e) ?? 0) > 0 || e === open || extents.durableWritePointer(e) !== extents.writePointer(e)) continue;
+      if ((live.get(e) ?? 0) > 0 || open.includes(e) || extents.durableWritePointer(e) !== extents.writePointer(e)) continue;
       extents.reset(e, this.log.nextCycle());
       n++;
     }
@@ -311,7 +345,7 @@ export class DiskStore implements ShardApi {
     await this.liveRebuild.settled();
     await this.background.stop();
     this.parts.space.stop();
-    if (this.log.failed === undefined) await this.log.drain();
+    if (this.log.failed === undefined && !this.options.readOnly) await this.log.drain();
     this.closed = true;
     await this.parts.io.idle();
     await this.parts.disk.close();
@@ -416,6 +450,15 @@ export class DiskStore implements ShardApi {
 
   checkOpen(): void {
     if (this.closed) throw new ClosedError('store is closed');
+  }
+
+  /** True if opened for looking only (the offline tools). */
+  get readOnly(): boolean {
+    return this.options.readOnly;
+  }
+
+  private checkWritable(): void {
+    if (this.options.readOnly) throw new ReadOnlyError('store is open read-only (an offline tool that only looks): nothing is written');
   }
 }
 

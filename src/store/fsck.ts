@@ -1,12 +1,19 @@
 // fsck: an offline check of one data file, metadata first, then every chunk.
 //
-// Strategy, per disk (the node must not be running on the file):
-// 1. Read the label; without it nothing else can be found (stop there).
-// 2. Read and decode both checkpoint slots on their own, so each is reported
-//    (valid and its sequence, empty, or invalid and why), not only the one
-//    recovery picks.
-// 3. Recover the store as open does (openDiskStore: newest valid slot,
-//    metadata log replay); a failure here is reported and ends the disk.
+// Strategy, per disk. fsck never writes: the file is opened read-only and
+// recovery runs in memory (openDiskStore with readOnly), and it holds the
+// disk's lock like any opener, so on a file a server uses it is refused at
+// once (LockedError, thrown, not reported as a problem).
+// 1. Read both copies of the label; without one nothing else can be found
+//    (stop there). A damaged copy is a problem (open rewrites it).
+// 2. Read and decode every copy of both checkpoint slots on its own, so each
+//    is reported (valid and its sequence, empty, or invalid and why), not
+//    only the one recovery picks.
+// 3. Recover the store as open does, in memory only (openDiskStore with
+//    readOnly: newest valid checkpoint, both copies of the metadata log); a
+//    failure here (a log damaged in both copies) is reported and ends the
+//    disk. A log record whole in one copy only is a problem, except the
+//    last record (a crash during its append tears it: a warning).
 // 4. Extent table sanity on the recovered table: superblock extents exactly
 //    where the label puts them, write pointers within the extent, free
 //    extents empty, the log extent a metadata extent, live bytes of a data
@@ -16,11 +23,22 @@
 //    extent below its write pointer.
 // 6. The scrub pass (scrub.ts) reads back and verifies every index and data
 //    chunk, naming damaged shards by key.
+// 7. Both copies of every run (checkRunCopies): each copy's index loads,
+//    each block reads back in both copies and the two are byte for byte the
+//    same, and no extent holds both copies of a chunk. A damaged copy is a
+//    problem although reads are served by the other: the redundancy is gone
+//    until the run is rewritten (a compaction), and the user must know.
 //
-// An invalid checkpoint slot is a warning, not a problem: recovery uses the
-// other one, a torn checkpoint write after a crash leaves exactly that, and
-// the next checkpoint overwrites it. Everything else found is a problem.
-import { CorruptionError } from '../base/index.js';
+// Warnings, not problems: an invalid older checkpoint slot (recovery does
+// not need it, a torn checkpoint write after a crash leaves exactly that,
+// and the next checkpoint overwrites it), and a torn last log record in one
+// copy. A damaged copy of anything recovery needs is a problem, although
+// recovery reads the other copy: one more fault there would lose data, so
+// the operator must know (the next open of the server repairs it, for the
+// label, checkpoint and log; a run's copy is rewritten by its next
+// compaction).
+import { CorruptionError, IoError, LockedError } from '../base/index.js';
+import { ChunkKind } from '../chunk/index.js';
 import type { Locator } from '../chunk/index.js';
 import type { Disk } from '../disk/index.js';
 import { FileDisk } from '../disk/index.js';
@@ -38,6 +56,8 @@ const KEYS_PER_PAGE = 256;
 
 export interface SlotReport {
   readonly slot: 0 | 1;
+  /** Each slot is kept in two copies. */
+  readonly copy: 0 | 1;
   readonly state: 'valid' | 'empty' | 'invalid';
   readonly sequence?: number;
   readonly error?: string;
@@ -50,6 +70,8 @@ export interface FsckDiskReport {
   readonly slots: SlotReport[];
   /** The slot recovery used (the newest valid one). */
   usedSlot?: 0 | 1;
+  /** The two copies of the label: valid, or why not. */
+  labelCopies?: string[];
   /** Metadata log records replayed after the checkpoint. */
   logRecords?: number;
   runs: number;
@@ -92,23 +114,41 @@ export async function fsckNode(paths: readonly string[], options: FsckOptions = 
   return reports;
 }
 
-/** Check one data file. Never throws for what it finds on the disk; IO errors opening the file are problems too. */
+/**
+ * Check one data file, read-only. Never throws for what it finds on the
+ * disk; IO errors opening the file are problems too. Throws LockedError if
+ * another process holds the file (a running server).
+ */
 export async function fsckDisk(path: string, disk: number, options: FsckOptions = {}): Promise<FsckDiskReport> {
-  const r: FsckDiskReport = { disk, path, slots: [], runs: 0, shards: 0, dataChunks: 0, indexChunks: 0, bytesVerified: 0, problems: [], problemCount: 0, warnings: [], damaged: [], indexDamage: [] };
   let file: Disk;
   try {
-    file = await FileDisk.open(path);
+    file = await FileDisk.open(path, { readOnly: true });
   } catch (err: unknown) {
+    if (err instanceof LockedError) throw err;
+    const r = emptyReport(disk, path);
     problem(r, `cannot open ${path}: ${messageOf(err)}`);
     return r;
   }
+  return fsckOpenDisk(file, disk, path, options);
+}
+
+function emptyReport(disk: number, path: string): FsckDiskReport {
+  return { disk, path, slots: [], runs: 0, shards: 0, dataChunks: 0, indexChunks: 0, bytesVerified: 0, problems: [], problemCount: 0, warnings: [], damaged: [], indexDamage: [] };
+}
+
+/**
+ * Check a disk the caller opened (and holds): reads only, closes `file`.
+ * `path` names it in the report.
+ */
+export async function fsckOpenDisk(file: Disk, disk: number, path: string, options: FsckOptions = {}): Promise<FsckDiskReport> {
+  const r = emptyReport(disk, path);
   let store: DiskStore | undefined;
   try {
     const label = await readLabel(file, r);
     if (label === undefined) return r;
     const sequences = await checkSlots(file, label, r);
     try {
-      store = await openDiskStore(file, { prepareHostSpace: false, onBackgroundError: (err) => problem(r, `background work failed: ${messageOf(err)}`) });
+      store = await openDiskStore(file, { readOnly: true, background: false, prepareHostSpace: false, onBackgroundError: (err) => problem(r, `background work failed: ${messageOf(err)}`) });
       // The extent table check compares live bytes: wait for their recount.
       await store.liveBytesReady();
     } catch (err: unknown) {
@@ -116,22 +156,30 @@ export async function fsckDisk(path: string, disk: number, options: FsckOptions 
       return r;
     }
     noteRecovery(store, sequences, r);
+    checkLogCopies(store, r);
     checkExtentTable(store, r);
     await checkLocators(store, r);
+    await checkRunCopies(store, r);
     await scrub(store, r, options);
   } finally {
-    if (store !== undefined) await store.close();
-    else await file.close();
+    // fsck never writes: a clean close would commit a (empty) cycle, so the
+    // read-only store is dropped instead, and the file closed.
+    store?.abandon();
+    await file.close();
   }
   return r;
 }
 
 async function readLabel(file: Disk, r: FsckDiskReport): Promise<Label | undefined> {
   try {
-    const label = await Superblock.readLabel(file);
+    const { label, copies } = await Superblock.readLabelCopies(file);
     const g = label.geometry;
     const nodeId = `${label.nodeId.high.toString(16).padStart(8, '0')}${label.nodeId.low.toString(16).padStart(8, '0')}`;
     Object.assign(r, { label: { nodeId, diskIndex: label.diskIndex, diskCount: label.diskCount, extentSizeBytes: g.extentSizeBytes, extentCount: g.extentCount } });
+    r.labelCopies = copies.map((c) => (c.ok ? 'valid' : c.error));
+    copies.forEach((c, i) => {
+      if (!c.ok) problem(r, `label copy ${i} is damaged (${c.error}); the other copy is whole, and the next open rewrites this one`);
+    });
     return label;
   } catch (err: unknown) {
     problem(r, `label: ${messageOf(err)}`);
@@ -144,28 +192,64 @@ interface SlotCheckpoint {
   readonly nextRecordSeq: number;
 }
 
-/** Decode both slots on their own; returns what each valid slot holds. */
+/** Decode every copy of both slots on its own; returns what each valid slot holds. */
 async function checkSlots(file: Disk, label: Label, r: FsckDiskReport): Promise<Map<0 | 1, SlotCheckpoint>> {
   const valid = new Map<0 | 1, SlotCheckpoint>();
+  const invalid: Array<{ slot: 0 | 1; copy: 0 | 1; error: string }> = [];
   for (const slot of [0, 1] as const) {
-    const buf = await file.read(label.slotOffsets[slot], label.slotBytes);
-    try {
-      const cp = decodeCheckpoint(buf, label);
-      valid.set(slot, { sequence: cp.sequence, nextRecordSeq: cp.nextRecordSeq });
-      r.slots.push({ slot, state: 'valid', sequence: cp.sequence });
-    } catch (err: unknown) {
-      if (!(err instanceof CorruptionError)) throw err;
-      // A slot never written yet (a disk checkpointed once) reads as zeros.
-      if (buf.every((b) => b === 0)) {
-        r.slots.push({ slot, state: 'empty' });
+    for (const copy of [0, 1] as const) {
+      const offset = (copy === 0 ? label.slotOffsets : label.slotCopyOffsets)[slot];
+      let buf: Buffer;
+      try {
+        buf = await file.read(offset, label.slotBytes);
+      } catch (err: unknown) {
+        const error = `unreadable at ${offset}: ${messageOf(err)}`;
+        r.slots.push({ slot, copy, state: 'invalid', error });
+        invalid.push({ slot, copy, error });
         continue;
       }
-      r.slots.push({ slot, state: 'invalid', error: err.message });
-      r.warnings.push(`checkpoint slot ${slot} is invalid (${err.message}); recovery uses the other slot`);
+      try {
+        const cp = decodeCheckpoint(buf, label);
+        const seen = valid.get(slot);
+        if (seen === undefined || cp.sequence > seen.sequence) valid.set(slot, { sequence: cp.sequence, nextRecordSeq: cp.nextRecordSeq });
+        r.slots.push({ slot, copy, state: 'valid', sequence: cp.sequence });
+      } catch (err: unknown) {
+        if (!(err instanceof CorruptionError)) throw err;
+        // A slot never written yet (a disk checkpointed once) reads as zeros.
+        if (buf.every((b) => b === 0)) {
+          r.slots.push({ slot, copy, state: 'empty' });
+          continue;
+        }
+        r.slots.push({ slot, copy, state: 'invalid', error: err.message });
+        invalid.push({ slot, copy, error: err.message });
+      }
     }
   }
   if (valid.size === 0) problem(r, 'no valid checkpoint slot');
+  const newest = Math.max(...[...valid.values()].map((v) => v.sequence));
+  for (const bad of invalid) {
+    const other = r.slots.find((s) => s.slot === bad.slot && s.copy !== bad.copy);
+    const ofNewest = other?.sequence === newest;
+    if (ofNewest) problem(r, `checkpoint slot ${bad.slot} copy ${bad.copy} is damaged (${bad.error}); recovery reads the other copy of this newest checkpoint, and the next open writes a fresh one`);
+    else r.warnings.push(`checkpoint slot ${bad.slot} copy ${bad.copy} is invalid (${bad.error}); recovery does not need it (an older or torn checkpoint)`);
+  }
+  for (const [slot] of valid) {
+    const seqs = r.slots.filter((s) => s.slot === slot && s.state === 'valid').map((s) => s.sequence);
+    if (seqs.length === 2 && seqs[0] !== seqs[1]) problem(r, `the copies of checkpoint slot ${slot} disagree (sequences ${seqs.join(' and ')})`);
+  }
   return valid;
+}
+
+/** A log record whole in one copy only: a problem, but for the last record (a crash tears it). */
+function checkLogCopies(store: DiskStore, r: FsckDiskReport): void {
+  const log = store.parts.recovery.log;
+  const lastSeq = store.parts.state.nextSeq - 1;
+  for (const d of log.copyDamage) {
+    const where = `metadata log record ${d.seq}: copy ${d.copy} (extent ${d.extent})`;
+    if (d.seq === lastSeq) r.warnings.push(`${where} is torn or damaged (a crash during its append leaves the same; it was then never acknowledged); the other copy is whole`);
+    else problem(r, `${where} is damaged; recovery reads the other copy, and the next open rolls the log to restore both`);
+  }
+  for (const u of log.unreadable) problem(r, `metadata log copy ${u.copy} (extent ${u.extent}): page at ${u.offset} unreadable`);
 }
 
 function noteRecovery(store: DiskStore, slots: Map<0 | 1, SlotCheckpoint>, r: FsckDiskReport): void {
@@ -194,8 +278,9 @@ function checkExtentTable(store: DiskStore, r: FsckDiskReport): void {
     if (live > 0 && owner !== ExtentOwner.Data) problem(r, `extent ${x}: ${ExtentOwner[owner] ?? owner} extent holds ${live} live data bytes`);
     if (live > wp) problem(r, `extent ${x}: ${live} live bytes above its write pointer ${wp}`);
   }
-  const logExtent = store.parts.state.logExtent;
-  if (e.owner(logExtent) !== ExtentOwner.Meta) problem(r, `log extent ${logExtent} is owned by ${ExtentOwner[e.owner(logExtent)] ?? 'unknown'}`);
+  for (const logExtent of [store.parts.state.logExtent, store.parts.state.mirrorLogExtent]) {
+    if (e.owner(logExtent) !== ExtentOwner.Meta) problem(r, `log extent ${logExtent} is owned by ${ExtentOwner[e.owner(logExtent)] ?? 'unknown'}`);
+  }
 }
 
 /** Run chunks in index extents, data chunks in data extents, all below the write pointer. */
@@ -224,6 +309,49 @@ async function checkLocators(store: DiskStore, r: FsckDiskReport): Promise<void>
     const last = page.at(-1);
     if (page.length < KEYS_PER_PAGE || last === undefined) return;
     from = Buffer.concat([last.key, Buffer.alloc(1)]);
+  }
+}
+
+/** Step 7: both copies of every run load, agree, and never share an extent for one chunk. */
+async function checkRunCopies(store: DiskStore, r: FsckDiskReport): Promise<void> {
+  const index = store.parts.index;
+  const at = (l: Locator): string => `${l.extent}:${l.offset}+${l.length}`;
+  for (const run of index.runs()) {
+    let copies;
+    try {
+      copies = await index.copyChunksOf(run);
+    } catch (err: unknown) {
+      problem(r, `run ${run.id}: no copy of its index loads: ${messageOf(err)}`);
+      continue;
+    }
+    const [primary, mirror] = copies;
+    if (primary === undefined || mirror === undefined) throw new CorruptionError(`run ${run.id}: ${copies.length} copies listed`);
+    for (const c of copies) {
+      if (c.error !== undefined) problem(r, `run ${run.id}: ${c.copy} copy damaged, its index (root at ${at(c.root)}) does not load: ${messageOf(c.error)}`);
+    }
+    if (primary.error !== undefined || mirror.error !== undefined) continue;
+    primary.chunks.forEach((p, k) => {
+      const m = mirror.chunks[k];
+      if (m !== undefined && m.extent === p.extent) problem(r, `run ${run.id}: both copies of chunk ${k} in extent ${p.extent}`);
+    });
+    for (const [i, p] of primary.blocks.entries()) {
+      const m = mirror.blocks[i];
+      if (m === undefined) continue;
+      const [a, b] = await Promise.all([readCopy(store, p), readCopy(store, m)]);
+      if (typeof a === 'string') problem(r, `run ${run.id} block ${i}: primary copy at ${at(p)} damaged: ${a}`);
+      if (typeof b === 'string') problem(r, `run ${run.id} block ${i}: mirror copy at ${at(m)} damaged: ${b}`);
+      if (Buffer.isBuffer(a) && Buffer.isBuffer(b) && !a.equals(b)) problem(r, `run ${run.id} block ${i}: the copies at ${at(p)} and ${at(m)} disagree`);
+    }
+  }
+}
+
+/** A run block's payload, or why it does not read. */
+async function readCopy(store: DiskStore, loc: Locator): Promise<Buffer | string> {
+  try {
+    return await store.parts.chunks.read(loc, ChunkKind.RunBlock);
+  } catch (err: unknown) {
+    if (err instanceof CorruptionError || err instanceof IoError) return messageOf(err);
+    throw err;
   }
 }
 

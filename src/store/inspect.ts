@@ -2,8 +2,10 @@
 // layout (cli/inspect_command.ts draws it). Each extent: its owner, its
 // write pointer, and for data extents the live bytes that the store's
 // live-byte accounting (rebuilt at open from the index) holds there.
-// Offline: opens each file with full recovery, reads the tables in memory,
-// closes. Nothing is written but what recovery writes.
+// Offline: opens each file read-only (holding its lock: refused while a
+// server runs), recovers in memory, reads the tables, closes. Nothing is
+// written.
+import type { Disk } from '../disk/index.js';
 import { FileDisk } from '../disk/index.js';
 import { ExtentOwner } from '../extent/index.js';
 import type { DiskStore } from './disk_store.js';
@@ -59,25 +61,27 @@ export function extentMap(store: DiskStore, disk: number, path: string): DiskExt
   return { disk, path, extentSizeBytes: g.extentSizeBytes, cells, counts, writtenBytes, liveDataBytes, shardCount: store.live.shardCount };
 }
 
-/** Open each data file (paths in disk order), take its extent map, close it. */
+/** Open each data file read-only (paths in disk order), take its extent map, close it. */
 export async function inspectNode(paths: readonly string[]): Promise<DiskExtentMap[]> {
   const maps: DiskExtentMap[] = [];
-  for (const [i, path] of paths.entries()) {
-    const file = await FileDisk.open(path);
-    let store: DiskStore;
-    try {
-      store = await openDiskStore(file, { prepareHostSpace: false });
-    } catch (err: unknown) {
-      await file.close();
-      throw err;
-    }
-    try {
-      // The map draws live bytes: wait for their recount after open.
-      await store.liveBytesReady();
-      maps.push(extentMap(store, i, path));
-    } finally {
-      await store.close();
-    }
-  }
+  for (const [i, path] of paths.entries()) maps.push(await inspectDisk(await FileDisk.open(path, { readOnly: true }), i, path));
   return maps;
+}
+
+/** The extent map of a disk the caller opened (and holds), recovered read-only; closes `file`. */
+export async function inspectDisk(file: Disk, disk: number, path: string): Promise<DiskExtentMap> {
+  let store: DiskStore;
+  try {
+    store = await openDiskStore(file, { readOnly: true });
+  } catch (err: unknown) {
+    await file.close();
+    throw err;
+  }
+  try {
+    // The map draws live bytes: wait for their recount after open.
+    await store.liveBytesReady();
+    return extentMap(store, disk, path);
+  } finally {
+    await store.close();
+  }
 }

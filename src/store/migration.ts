@@ -17,7 +17,7 @@
 // replaying more than needed is harmless.
 import { InvalidArgumentError, ShardStoreError } from '../base/index.js';
 import { Dependency } from '../dependency/index.js';
-import type { ImportReport, KeyRange } from './admin_types.js';
+import type { ImportCallOptions, ImportReport, KeyRange, KeyRefusal } from './admin_types.js';
 import { encodeCrc, encodeEnd, encodeHeader, encodeRecordHeader, inRange, nextStreamCrc } from './migration_format.js';
 import { MigrationReader } from './migration_reader.js';
 import { MAX_KEY_BYTES } from './types.js';
@@ -128,7 +128,7 @@ function printable(key: Buffer): string {
   return key.toString('hex').slice(0, 64);
 }
 
-export interface ImportOptions {
+export interface ImportOptions extends ImportCallOptions {
   /** Records applied but not yet durable, at most. */
   readonly window?: number;
   /** Called after each record is applied. */
@@ -156,6 +156,8 @@ export async function importStream(api: ShardApi, source: AsyncIterable<Uint8Arr
     for (;;) {
       const record = await reader.next();
       if (record === undefined) break;
+      const refusal = options.refuse?.(record.key);
+      if (refusal !== undefined) throw new RefusedRecord(refusal);
       state.apply(record.key, record.sizeBytes, await api.put(record.key, record.body));
       options.onRecord?.(state.progress());
       await state.waitWindow(window);
@@ -214,7 +216,16 @@ class ImportState {
   }
 }
 
+/** A record the caller's `refuse` turned away: reported with the caller's code. */
+class RefusedRecord extends Error {
+  constructor(readonly refusal: KeyRefusal) {
+    super(refusal.message);
+    this.name = 'RefusedRecord';
+  }
+}
+
 function describe(err: unknown): { code: string; message: string } {
+  if (err instanceof RefusedRecord) return { code: err.refusal.code, message: err.refusal.message };
   if (err instanceof ShardStoreError) return { code: err.code, message: err.message };
   if (err instanceof Error) return { code: err.name === 'RequestAbortedError' ? 'Aborted' : 'Internal', message: `${err.name}: ${err.message}` };
   return { code: 'Internal', message: String(err) };

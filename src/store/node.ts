@@ -17,6 +17,9 @@
 // recovery (superblock, metadata log, index): nothing of the old in-memory
 // state is reused. A disk whose file is missing or fails to open, or that
 // belongs to another node or slot, is out of service from the start.
+// A disk that another process holds (LockedError: a second server, or a
+// tool on a live node) fails the whole open instead: serving part of a
+// node that another process serves would be a surprise, not a degradation.
 //
 // Invariants:
 // 1. A slot has a store if and only if it is in service or closing.
@@ -24,7 +27,7 @@
 // 3. Routing never depends on which disks are in service.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ClosedError, CorruptionError, CryptoRandom, InvalidArgumentError, IoError, NoSpaceError, UnavailableError, crc32c, systemClock } from '../base/index.js';
+import { ClosedError, CorruptionError, CryptoRandom, InvalidArgumentError, IoError, LockedError, NoSpaceError, UnavailableError, crc32c, systemClock } from '../base/index.js';
 import type { Clock } from '../base/index.js';
 import type { Dependency } from '../dependency/index.js';
 import type { Disk } from '../disk/index.js';
@@ -38,6 +41,7 @@ import type {
   DiskServiceState,
   DiskStats,
   DiskStatus,
+  ImportCallOptions,
   ImportReport,
   KeyRange,
   NodeListResult,
@@ -115,7 +119,7 @@ export class ShardNode implements ShardApi, AdminApi {
     const paths = nodePaths(options);
     const fresh = paths.map((p) => !existsSync(p));
     if (fresh.every((f) => f)) {
-      if (options.create === false) throw new IoError(`no data file found: ${paths.join(', ')}`);
+      if (options.create === false || options.readOnly === true) throw new IoError(`no data file found: ${paths.join(', ')}`);
       return formatNode(paths, options);
     }
     const reopen = fileOpener(paths, options);
@@ -124,7 +128,11 @@ export class ShardNode implements ShardApi, AdminApi {
     for (const [i, path] of paths.entries()) {
       if (options.outOfService?.includes(i) === true) reasons.set(i, 'kept out of service at open');
       else if (fresh[i] === true) reasons.set(i, `data file ${path} is missing`);
-      else stores[i] = await reopen(i).catch((err: unknown) => void reasons.set(i, `${path} did not open: ${message(err)}`));
+      else stores[i] = await reopen(i).catch(async (err: unknown) => {
+        if (!(err instanceof LockedError)) return void reasons.set(i, `${path} did not open: ${message(err)}`);
+        for (const s of stores) await s?.close();
+        throw err;
+      });
     }
     await dropStrangers(stores, paths, reasons);
     if (stores.every((s) => s === undefined)) throw new IoError(`no disk of the node could be opened: ${[...reasons.values()].join('; ')}`);
@@ -406,8 +414,8 @@ export class ShardNode implements ShardApi, AdminApi {
     return exportRange(this, range);
   }
 
-  importStream(source: AsyncIterable<Uint8Array>): Promise<ImportReport> {
-    return importStream(this, source);
+  importStream(source: AsyncIterable<Uint8Array>, options: ImportCallOptions = {}): Promise<ImportReport> {
+    return importStream(this, source, options);
   }
 
   nodeStats(): NodeStats {
@@ -488,12 +496,12 @@ async function refuseUnfitPreallocation(paths: readonly string[], sizeBytes: num
   }
 }
 
-/** Opens disk i from its file (never creating it), with full recovery. */
+/** Opens disk i from its file (never creating it), with full recovery; read-only if `options.readOnly`. */
 function fileOpener(paths: readonly string[], options: OpenOptions): DiskOpener {
   return async (i: number): Promise<DiskStore> => {
     const path = paths[i];
     if (path === undefined) throw new InvalidArgumentError(`no disk ${i}`);
-    const disk = await FileDisk.open(path);
+    const disk = await FileDisk.open(path, { readOnly: options.readOnly === true });
     return closeOnError(disk, () => openDiskStore(disk, options));
   };
 }

@@ -1,31 +1,44 @@
 // Format and open (recovery) of one disk's store.
 //
 // Recovery reads metadata, not data: the label, the newest valid checkpoint
-// slot, then the metadata log from the checkpoint's log extent, record by
-// record, until the first record that does not verify or does not carry
-// the next sequence number (a torn or stale record ends the log). Run
-// indexes load lazily on first lookup. No manual step, after a clean or a
-// dirty shutdown alike.
+// slot, then the metadata log from the checkpoint's two log extents, record
+// by record, until the first record that is whole in neither copy (a torn
+// tail ends the log; a record lost in both copies with whole records after
+// it is damage, and open refuses: log_replay.ts). Run indexes load lazily on
+// first lookup. No manual step, after a clean or a dirty shutdown alike.
+//
+// Repair: every structure recovery reads is kept in two copies (label,
+// checkpoint, log; runs in the index layer). When open had to read one from
+// its second copy, it restores the redundancy before it returns: a bad
+// label copy is rewritten, and a log or checkpoint missing a copy is
+// replaced by a log roll (a fresh checkpoint, both copies, and a fresh log
+// pair), since extents are never overwritten in place. The report of what
+// was repaired is `DiskStore.recovery`.
 //
 // What open does not wait for: decoding the mutations of records already in
 // runs (at or below flushedThroughSeq; skipped, metalog_format.ts), and the
 // recount of live bytes, which a walk of the whole index does in the
 // background once open has returned (live_rebuild.ts; why that is safe and
 // exact: docs/ARCHITECTURE.md, life of a recovery).
+//
+// Read-only (options.readOnly): the same recovery, in memory only; the IO
+// scheduler refuses writes, so nothing here or later can change the disk.
 import { CorruptionError, CryptoRandom, NoSpaceError } from '../base/index.js';
 import type { RandomSource } from '../base/index.js';
-import { BufferCache, ChunkKind, ChunkStore, ChunkStream, alignUp } from '../chunk/index.js';
+import { BufferCache, ChunkStore, ChunkStream } from '../chunk/index.js';
 import { IoScheduler } from '../dependency/index.js';
 import type { Disk } from '../disk/index.js';
 import { DEFAULT_EXTENT_SIZE_BYTES, ExtentManager, ExtentOwner, HostSpace, OPEN_ATTEMPTS_PER_TARGET } from '../extent/index.js';
 import { LsmIndex } from '../index/index.js';
 import type { RunDescriptor } from '../index/index.js';
 import { Superblock, planLayout } from '../superblock/index.js';
-import type { Label } from '../superblock/index.js';
+import type { CopyState, Label, SlotCopyReport } from '../superblock/index.js';
 import type { CommitLogState } from './commit_log.js';
 import { DiskStore } from './disk_store.js';
-import { decodeManifest, decodeMetaRecordHead, decodeMutations, encodeManifest } from './metalog_format.js';
-import type { MetaRecordHead } from './metalog_format.js';
+import type { RecoveryReport } from './disk_store.js';
+import { LogDamageError, LogReader } from './log_replay.js';
+import type { LogReplay, ReplayOptions } from './log_replay.js';
+import { decodeManifest, decodeMutations, encodeManifest } from './metalog_format.js';
 import { resolveStoreOptions } from './store_options.js';
 import type { StoreOptions } from './store_options.js';
 
@@ -63,17 +76,18 @@ export async function formatDiskStore(disk: Disk, options: FormatOptions = {}): 
   const io = new IoScheduler(disk);
   const extents = newExtentManager(label, io, options);
   const space = new HostSpace(extents, io);
-  const logExtent = await prepareAtFormat(space, extents, label);
+  const [logExtent, mirrorLogExtent] = await prepareAtFormat(space, extents, label);
   extents.takeChanges();
   const { superblock, dependency } = Superblock.format(io, label, {
     extents: extents.table(),
     logExtent,
+    mirrorLogExtent,
     nextRecordSeq: 1,
     manifest: encodeManifest({ runs: [], flushedThroughSeq: 0 }),
   });
   await dependency.persisted();
-  const state: CommitLogState = { logExtent, nextSeq: 1, flushedThroughSeq: 0 };
-  return assemble({ disk, io, label, extents, space, superblock, state, runs: [], random, options });
+  const state: CommitLogState = { logExtent, mirrorLogExtent, nextSeq: 1, flushedThroughSeq: 0 };
+  return assemble({ disk, io, label, extents, space, superblock, state, runs: [], random, options, recovery: EMPTY_RECOVERY });
 }
 
 /**
@@ -82,85 +96,130 @@ export async function formatDiskStore(disk: Disk, options: FormatOptions = {}): 
  * the first log extent and the reserve. Returns the log extent. Throws
  * NoSpaceError, with nothing formatted, when the host cannot hold them.
  */
-async function prepareAtFormat(space: HostSpace, extents: ExtentManager, label: Label): Promise<number> {
+async function prepareAtFormat(space: HostSpace, extents: ExtentManager, label: Label): Promise<[number, number]> {
   const context = 'cannot format: the host file system has no room for the metadata and the reserve';
   try {
-    await space.zeroFill(0, label.slotOffsets[1] + label.slotBytes);
+    await space.zeroFill(0, label.slotCopyOffsets[1] + label.slotBytes);
   } catch (err: unknown) {
     throw new NoSpaceError(`${context}: ${String(err)}`, { cause: err });
   }
-  await space.fill(extents.preparedTarget + 1);
+  // The log and its mirror, then the reserve.
+  await space.fill(extents.preparedTarget + 2);
   const logExtent = extents.allocate(ExtentOwner.Meta, { reserve: 'log' });
+  const mirrorLogExtent = extents.allocate(ExtentOwner.Meta, { reserve: 'log' });
   await space.settled();
   const wanted = Math.min(extents.preparedTarget, extents.countFree());
-  if (extents.preparedState(logExtent) !== 'prepared' || extents.countPreparedFree() < wanted) {
+  const logsPrepared = extents.preparedState(logExtent) === 'prepared' && extents.preparedState(mirrorLogExtent) === 'prepared';
+  if (!logsPrepared || extents.countPreparedFree() < wanted) {
     throw new NoSpaceError(`${context}: ${String(space.stats.lastError)}`, { cause: space.stats.lastError });
   }
-  return logExtent;
+  return [logExtent, mirrorLogExtent];
 }
 
 export async function openDiskStore(disk: Disk, options: OpenOptions = {}): Promise<DiskStore> {
+  const { store } = await recoverDiskStore(disk, options, {});
+  return store;
+}
+
+/**
+ * Recovery as open does it; with `salvage`, records of the log lost in both
+ * copies are skipped instead of refusing the open (`shardstore repair`,
+ * salvage.ts), and the caller is told which.
+ */
+export async function recoverDiskStore(disk: Disk, options: OpenOptions, replay: ReplayOptions): Promise<{ store: DiskStore; lostRecords: readonly number[] }> {
   const random = options.random ?? new CryptoRandom();
   // What recovery reads must be durable: after a failed flush before the
   // restart, bytes may sit in the OS cache that a power cut would still
   // lose. Flushing first makes the state recovery builds on stable.
   await disk.flush();
-  const label = await Superblock.readLabel(disk);
-  const io = new IoScheduler(disk);
-  const { superblock, checkpoint } = await Superblock.load(io, label);
+  const { label, copies: labelCopies } = await Superblock.readLabelCopies(disk);
+  const io = new IoScheduler(disk, { readOnly: options.readOnly === true });
+  const { superblock, checkpoint, slots } = await Superblock.load(io, label, { salvage: replay.salvage === true });
   const extents = newExtentManager(label, io, options);
   const space = new HostSpace(extents, io);
   extents.restore(checkpoint.extents);
   const manifest = decodeManifest(checkpoint.manifest);
-  const chunks = new ChunkStore(extents, new BufferCache(0, label.geometry.extentSizeBytes), random);
-  const { records, end } = await readLog(chunks, extents, checkpoint.logExtent, checkpoint.nextRecordSeq);
-  extents.setWritePointerForRecovery(checkpoint.logExtent, end);
+  const logExtents = [checkpoint.logExtent, checkpoint.mirrorLogExtent] as const;
+  const log = await readLog(extents, logExtents, checkpoint.nextRecordSeq, replay);
+  for (const e of logExtents) extents.setWritePointerForRecovery(e, log.end);
   const runs = new Map<number, RunDescriptor>(manifest.runs.map((r) => [r.id, r]));
   let flushedThroughSeq = manifest.flushedThroughSeq;
-  for (const rec of records) {
-    extents.restore(rec.extentChanges.filter((e) => e.extent !== checkpoint.logExtent));
+  for (const rec of log.records) {
+    extents.restore(rec.extentChanges.filter((e) => !logExtents.includes(e.extent)));
     for (const id of rec.runsRemoved) runs.delete(id);
     for (const run of rec.runsAdded) runs.set(run.id, run);
     flushedThroughSeq = Math.max(flushedThroughSeq, rec.flushedThroughSeq);
   }
-  const nextSeq = checkpoint.nextRecordSeq + records.length;
-  const state: CommitLogState = { logExtent: checkpoint.logExtent, nextSeq, flushedThroughSeq };
-  const store = assemble({ disk, io, label, extents, space, superblock, state, runs: [...runs.values()], random, options });
+  const nextSeq = (log.records.at(-1)?.seq ?? checkpoint.nextRecordSeq - 1) + 1;
+  const state: CommitLogState = { logExtent: checkpoint.logExtent, mirrorLogExtent: checkpoint.mirrorLogExtent, nextSeq, flushedThroughSeq };
+  const recovery = recoveryReport(labelCopies, slots, superblock.sequence, log);
+  const store = assemble({ disk, io, label, extents, space, superblock, state, runs: [...runs.values()], random, options, recovery });
   // Only records past flushedThroughSeq have mutations that are not in a
   // run; the others' mutations are never decoded (metalog_format.ts).
-  for (const rec of records) {
+  for (const rec of log.records) {
     if (rec.seq > flushedThroughSeq) store.parts.index.apply(decodeMutations(rec), rec.seq);
   }
+  // Which free extents were prepared is not persisted: prepare the reserve
+  // again, in the background; log rolls (the repair below among them), index
+  // flushes and reclamation wait for it (host_space.ts).
+  if (options.prepareHostSpace !== false && options.readOnly !== true) void space.fill(extents.preparedTarget * OPEN_ATTEMPTS_PER_TARGET);
+  if (options.readOnly !== true && replay.salvage !== true) await repairCopies(store, io, label, recovery);
   // Live bytes are counted in the background (live_rebuild.ts): open does
   // not wait for a walk of the whole index.
   store.startLiveBytesRebuild();
-  // Which free extents were prepared is not persisted: prepare the reserve
-  // again, in the background; log rolls, index flushes and reclamation wait
-  // for it (host_space.ts).
-  if (options.prepareHostSpace !== false) void space.fill(extents.preparedTarget * OPEN_ATTEMPTS_PER_TARGET);
-  return store;
+  return { store, lostRecords: log.lost };
 }
 
-/** Records of the log extent from `firstSeq` on, up to the first that is torn, stale or missing. */
-async function readLog(
-  chunks: ChunkStore,
-  extents: ExtentManager,
-  logExtent: number,
-  firstSeq: number,
-): Promise<{ records: MetaRecordHead[]; end: number }> {
-  if (extents.owner(logExtent) !== ExtentOwner.Meta) throw new CorruptionError(`log extent ${logExtent} is not a metadata extent`);
-  extents.setWritePointerForRecovery(logExtent, extents.extentSizeBytes);
-  const records: MetaRecordHead[] = [];
-  let end = 0;
-  for await (const chunk of chunks.scan(logExtent, { stopAtDamage: true })) {
-    if (chunk.kind !== ChunkKind.MetaRecord) break;
-    const record = decodeMetaRecordHead(chunk.payload);
-    if (record.seq !== firstSeq + records.length) break;
-    records.push(record);
-    end = alignUp(chunk.locator.offset + chunk.locator.length);
+/** Both copies of the log from `firstSeq` on; a damaged log (not a torn tail) refuses the open. */
+async function readLog(extents: ExtentManager, logExtents: readonly [number, number], firstSeq: number, replay: ReplayOptions): Promise<LogReplay> {
+  for (const e of logExtents) {
+    if (extents.owner(e) !== ExtentOwner.Meta) throw new CorruptionError(`log extent ${e} is not a metadata extent`);
+    extents.setWritePointerForRecovery(e, extents.extentSizeBytes);
   }
-  return { records, end };
+  try {
+    return await new LogReader(extents).replay(logExtents, firstSeq, replay);
+  } catch (err: unknown) {
+    if (!(err instanceof LogDamageError)) throw err;
+    throw new LogDamageError(`${err.message}. The store was not opened and nothing was changed; \`shardstore fsck\` reports the damage, and \`shardstore repair\` salvages what can be read`, err.seq, err.laterSeqs);
+  }
 }
+
+function recoveryReport(labelCopies: readonly [CopyState, CopyState], slots: readonly SlotCopyReport[], usedSequence: number, log: LogReplay): RecoveryReport {
+  const usedSlotCopies = slots.filter((s) => s.sequence === usedSequence || (!s.state.ok && slots.some((o) => o.slot === s.slot && o.sequence === usedSequence)));
+  return {
+    labelCopies,
+    slots,
+    checkpointCopyDamaged: usedSlotCopies.some((s) => !s.state.ok),
+    log: { records: log.records.length, end: log.end, copyDamage: log.copyDamage, unreadable: log.unreadable },
+    repaired: [],
+  };
+}
+
+/** Restore the second copy of whatever open had to read from one (see the header comment). */
+async function repairCopies(store: DiskStore, io: IoScheduler, label: Label, recovery: RecoveryReport): Promise<void> {
+  const labelFix = Superblock.repairLabel(io, label, recovery.labelCopies);
+  if (labelFix !== undefined) {
+    await labelFix.persisted();
+    recovery.repaired.push('rewrote the damaged superblock label copy');
+  }
+  // A torn tail in one copy is the normal trace of a crash during an append,
+  // but it is repaired the same way: until the log rolls, that record would
+  // have one copy only.
+  if (recovery.log.copyDamage.length > 0 || recovery.checkpointCopyDamaged) {
+    await store.checkpoint();
+    recovery.repaired.push(
+      `rolled the metadata log (${recovery.log.copyDamage.length} record copies missing` + (recovery.checkpointCopyDamaged ? ', a checkpoint copy damaged)' : ')'),
+    );
+  }
+}
+
+const EMPTY_RECOVERY: RecoveryReport = {
+  labelCopies: [{ ok: true }, { ok: true }],
+  slots: [],
+  checkpointCopyDamaged: false,
+  log: { records: 0, end: 0, copyDamage: [], unreadable: [] },
+  repaired: [],
+};
 
 function newExtentManager(label: Label, io: IoScheduler, options: StoreOptions): ExtentManager {
   const resolved = resolveStoreOptions(options, label.geometry.extentSizeBytes);
@@ -178,6 +237,7 @@ interface AssembleParts {
   readonly runs: RunDescriptor[];
   readonly random: RandomSource;
   readonly options: StoreOptions;
+  readonly recovery: RecoveryReport;
 }
 
 function assemble(p: AssembleParts): DiskStore {
@@ -185,9 +245,12 @@ function assemble(p: AssembleParts): DiskStore {
   const cache = new BufferCache(resolved.cacheBytes, p.label.geometry.extentSizeBytes);
   const chunks = new ChunkStore(p.extents, cache, p.random);
   const indexStream = new ChunkStream(chunks, ExtentOwner.Index, { reserve: 'index' });
-  const index = new LsmIndex(indexStream, { fanIn: resolved.compactionFanIn });
+  // Every run is written twice, the mirror through a stream kept out of the primary's open extent.
+  const indexMirrorStream = new ChunkStream(chunks, ExtentOwner.Index, { reserve: 'index' });
+  indexStream.pairWith(indexMirrorStream);
+  const index = new LsmIndex({ primary: indexStream, mirror: indexMirrorStream }, { fanIn: resolved.compactionFanIn });
   // Newest first: a flush always covers later records than every run before
   // it, and a compaction output covers the same records as its inputs.
   index.restore(p.runs.sort((a, b) => b.maxSeq - a.maxSeq));
-  return new DiskStore({ disk: p.disk, io: p.io, label: p.label, extents: p.extents, space: p.space, chunks, index, indexStream, superblock: p.superblock, state: p.state }, p.options);
+  return new DiskStore({ disk: p.disk, io: p.io, label: p.label, extents: p.extents, space: p.space, chunks, index, indexStream, indexMirrorStream, superblock: p.superblock, state: p.state, recovery: p.recovery }, p.options);
 }

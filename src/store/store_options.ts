@@ -43,12 +43,19 @@ export interface StoreOptions {
   readonly clock?: Clock;
   /** Index entries the live-byte rebuild after open walks between two pauses (tests shrink it). */
   readonly liveRebuildPageEntries?: number;
+  /**
+   * Open for looking only (the offline tools): recovery runs in memory
+   * (no repair of damaged copies), nothing is ever written (no record at
+   * close, no background work, the IO scheduler refuses writes), and every
+   * mutation throws ReadOnlyError.
+   */
+  readonly readOnly?: boolean;
 }
 
 export const DEFAULT_MAX_CHUNK_DATA_BYTES = 1024 * 1024;
 
 export function resolveStoreOptions(o: StoreOptions, extentSizeBytes: number, extentCount = 0): Required<StoreOptions> {
-  const reserveExtents = o.reserveExtents ?? 3;
+  const reserveExtents = o.reserveExtents ?? 5;
   const resolved = {
     maxChunkDataBytes: o.maxChunkDataBytes ?? Math.min(DEFAULT_MAX_CHUNK_DATA_BYTES, Math.floor(extentSizeBytes / 4)),
     cacheBytes: o.cacheBytes ?? DEFAULT_CACHE_BYTES,
@@ -57,17 +64,21 @@ export function resolveStoreOptions(o: StoreOptions, extentSizeBytes: number, ex
     reserveExtents,
     compactionFanIn: o.compactionFanIn ?? 8,
     maxLogBytes: o.maxLogBytes ?? Math.min(extentSizeBytes, 16 * 1024 * 1024),
-    background: o.background ?? true,
+    // A read-only store runs no compaction or reclamation: both write.
+    background: o.readOnly !== true && (o.background ?? true),
     reclaimBelowFreeExtents: o.reclaimBelowFreeExtents ?? Math.max(reserveExtents + 2, Math.floor(extentCount / 8)),
     reclaimMaxLiveRatio: o.reclaimMaxLiveRatio ?? 0.8,
     reclaimPauseMs: o.reclaimPauseMs ?? 10,
     onBackgroundError: o.onBackgroundError ?? ((err: unknown): void => console.error('shardstore background work failed:', err)),
     clock: o.clock ?? systemClock,
     liveRebuildPageEntries: o.liveRebuildPageEntries ?? DEFAULT_LIVE_REBUILD_PAGE_ENTRIES,
+    readOnly: o.readOnly ?? false,
   };
   assert(resolved.maxChunkDataBytes >= 1, 'maxChunkDataBytes must be >= 1');
   assert(resolved.streamWindowChunks >= 1, 'streamWindowChunks must be >= 1');
-  assert(resolved.reserveExtents >= 2, 'reserveExtents must be >= 2 (log roll and index flush)');
+  // Below the foreground reserve: reclamation down to 4, index work (two
+  // streams) to 2, a log roll takes the last 2 (extent_manager.ts, RESERVE_FLOOR).
+  assert(resolved.reserveExtents >= 5, 'reserveExtents must be >= 5 (a log roll takes 2, the two index streams 2, reclamation 1)');
   assert(resolved.compactionFanIn >= 2, 'compactionFanIn must be >= 2');
   assert(Number.isInteger(resolved.liveRebuildPageEntries) && resolved.liveRebuildPageEntries >= 1, 'liveRebuildPageEntries must be an integer >= 1');
   return resolved;

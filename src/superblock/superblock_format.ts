@@ -2,27 +2,38 @@
 // slots (rewritten alternately). Spec: docs/format/superblock.md.
 // DO NOT CHANGE: on-disk.
 //
+// Every structure here is kept twice, so that one bad sector is repaired from
+// the other copy instead of losing the disk (docs/format/superblock.md).
+//
 // Disk layout of the superblock extents (0 .. superblockExtents-1):
 //   [0, pageSize)                     label
-//   [slot0Offset, +slotBytes)         checkpoint slot 0
-//   [slot1Offset, +slotBytes)         checkpoint slot 1
+//   [pageSize, 2 * pageSize)          label, second copy
+//   [slot0Offset, +slotBytes)         checkpoint slot 0, copy 0
+//   [slot1Offset, +slotBytes)         checkpoint slot 1, copy 0
+//   [slot0CopyOffset, +slotBytes)     checkpoint slot 0, copy 1
+//   [slot1CopyOffset, +slotBytes)     checkpoint slot 1, copy 1
+// The two copies of a slot are never adjacent: a fault that spans a slot's
+// boundary can hurt one copy of each slot, never both copies of one.
 //
 // Label:   magic "SSLB" u32 | version u32 | pageSize u32 | extentSize u32 |
 //          extentCount u32 | superblockExtents u32 | diskSize u64 |
-//          slotBytes u32 | slot0Offset u64 | slot1Offset u64 | maxManifestBytes u32 |
+//          slotBytes u32 | slot0Offset u64 | slot1Offset u64 |
+//          slot0CopyOffset u64 | slot1CopyOffset u64 | maxManifestBytes u32 |
 //          nodeIdLow u32 | nodeIdHigh u32 | diskIndex u32 | diskCount u32 | crc32c u32
 // Slot:    magic "SSSB" u32 | version u32 | sequence u64 | payloadLength u32 |
 //          crc32c u32 (over the 20 header bytes before it and the payload) | payload
 // Payload: extentCount u32 | (owner u8, writePointer u32) x extentCount |
-//          logExtent u32 | nextRecordSeq u64 | manifest (u32 length + bytes)
+//          logExtent u32 | mirrorLogExtent u32 | nextRecordSeq u64 |
+//          manifest (u32 length + bytes)
 import { BufReader, BufWriter, CorruptionError, crc32c } from '../base/index.js';
 import { MAX_EXTENT_SIZE_BYTES, MIN_EXTENT_SIZE_BYTES, isExtentOwner } from '../extent/index.js';
 import type { ExtentRecord, Geometry } from '../extent/index.js';
 
 export const LABEL_MAGIC = 0x424c5353; // "SSLB"
 export const SLOT_MAGIC = 0x42535353; // "SSSB"
-export const SUPERBLOCK_VERSION = 1;
-export const LABEL_BYTES = 80;
+/** 2: label and checkpoints in two copies, the metadata log mirrored. Version 1 stores are refused. */
+export const SUPERBLOCK_VERSION = 2;
+export const LABEL_BYTES = 96;
 export const SLOT_HEADER_BYTES = 24;
 const EXTENT_ENTRY_BYTES = 5;
 
@@ -30,7 +41,10 @@ export interface Label {
   readonly geometry: Geometry;
   readonly diskSizeBytes: number;
   readonly slotBytes: number;
+  /** Copy 0 of checkpoint slots 0 and 1. */
   readonly slotOffsets: readonly [number, number];
+  /** Copy 1 of checkpoint slots 0 and 1. */
+  readonly slotCopyOffsets: readonly [number, number];
   readonly maxManifestBytes: number;
   readonly nodeId: { readonly low: number; readonly high: number };
   readonly diskIndex: number;
@@ -40,7 +54,9 @@ export interface Label {
 export interface Checkpoint {
   readonly sequence: number;
   readonly extents: readonly ExtentRecord[];
+  /** The metadata log: every record is written to both extents (two copies). */
   readonly logExtent: number;
+  readonly mirrorLogExtent: number;
   readonly nextRecordSeq: number;
   /** The index manifest, encoded by the store (opaque here). */
   readonly manifest: Buffer;
@@ -48,7 +64,7 @@ export interface Checkpoint {
 
 /** Bytes one slot needs for `extentCount` extents and a manifest of at most `maxManifestBytes`. */
 export function slotBytesFor(extentCount: number, maxManifestBytes: number, pageSizeBytes: number): number {
-  const raw = SLOT_HEADER_BYTES + 4 + EXTENT_ENTRY_BYTES * extentCount + 4 + 8 + 4 + maxManifestBytes;
+  const raw = SLOT_HEADER_BYTES + 4 + EXTENT_ENTRY_BYTES * extentCount + 4 + 4 + 8 + 4 + maxManifestBytes;
   return Math.ceil(raw / pageSizeBytes) * pageSizeBytes;
 }
 
@@ -57,7 +73,8 @@ export function encodeLabel(label: Label): Buffer {
   const w = new BufWriter(LABEL_BYTES);
   w.u32(LABEL_MAGIC).u32(SUPERBLOCK_VERSION).u32(g.pageSizeBytes).u32(g.extentSizeBytes);
   w.u32(g.extentCount).u32(g.superblockExtents).u64(label.diskSizeBytes).u32(label.slotBytes);
-  w.u64(label.slotOffsets[0]).u64(label.slotOffsets[1]).u32(label.maxManifestBytes);
+  w.u64(label.slotOffsets[0]).u64(label.slotOffsets[1]);
+  w.u64(label.slotCopyOffsets[0]).u64(label.slotCopyOffsets[1]).u32(label.maxManifestBytes);
   w.u32(label.nodeId.low).u32(label.nodeId.high).u32(label.diskIndex).u32(label.diskCount);
   w.u32(crc32c(w.view()));
   return w.finish();
@@ -66,7 +83,11 @@ export function encodeLabel(label: Label): Buffer {
 export function decodeLabel(buf: Buffer): Label {
   const r = new BufReader(buf, 'superblock label');
   if (r.u32() !== LABEL_MAGIC) throw new CorruptionError('superblock label: bad magic (disk not formatted?)');
-  if (r.u32() !== SUPERBLOCK_VERSION) throw new CorruptionError('superblock label: unknown version');
+  const version = r.u32();
+  if (version === 1) {
+    throw new CorruptionError('superblock label: version 1 (a store formatted before metadata was kept in two copies); this release opens version 2 only: export its shards with the release that made it, and import them into a new store');
+  }
+  if (version !== SUPERBLOCK_VERSION) throw new CorruptionError(`superblock label: unknown version ${version}`);
   const geometry = {
     pageSizeBytes: r.u32(),
     extentSizeBytes: r.u32(),
@@ -76,13 +97,14 @@ export function decodeLabel(buf: Buffer): Label {
   const diskSizeBytes = r.u64();
   const slotBytes = r.u32();
   const slotOffsets: [number, number] = [r.u64(), r.u64()];
+  const slotCopyOffsets: [number, number] = [r.u64(), r.u64()];
   const maxManifestBytes = r.u32();
   const nodeId = { low: r.u32(), high: r.u32() };
   const diskIndex = r.u32();
   const diskCount = r.u32();
   const crcEnd = r.offset;
   if (crc32c(buf.subarray(0, crcEnd)) !== r.u32()) throw new CorruptionError('superblock label: checksum mismatch');
-  const label = { geometry, diskSizeBytes, slotBytes, slotOffsets, maxManifestBytes, nodeId, diskIndex, diskCount };
+  const label = { geometry, diskSizeBytes, slotBytes, slotOffsets, slotCopyOffsets, maxManifestBytes, nodeId, diskIndex, diskCount };
   checkLabel(label);
   return label;
 }
@@ -98,8 +120,11 @@ function checkLabel(l: Label): void {
   if (g.extentSizeBytes % g.pageSizeBytes !== 0) bad('extent size not a page multiple');
   if (g.extentCount * g.extentSizeBytes > l.diskSizeBytes) bad('extents exceed the disk');
   if (g.superblockExtents < 1 || g.superblockExtents >= g.extentCount) bad('superblock extents');
-  if (l.slotOffsets[0] < g.pageSizeBytes || l.slotOffsets[1] < l.slotOffsets[0] + l.slotBytes) bad('slot offsets');
-  if (l.slotOffsets[1] + l.slotBytes > g.superblockExtents * g.extentSizeBytes) bad('slots exceed superblock extents');
+  // In order, without overlap: label copies, slot 0, slot 1, slot 0 copy, slot 1 copy.
+  const [s0, s1] = l.slotOffsets;
+  const [c0, c1] = l.slotCopyOffsets;
+  if (s0 < 2 * g.pageSizeBytes || s1 < s0 + l.slotBytes || c0 < s1 + l.slotBytes || c1 < c0 + l.slotBytes) bad('slot offsets');
+  if (l.slotCopyOffsets[1] + l.slotBytes > g.superblockExtents * g.extentSizeBytes) bad('slots exceed superblock extents');
   if (l.slotBytes < slotBytesFor(g.extentCount, l.maxManifestBytes, g.pageSizeBytes)) bad('slot too small');
   if (l.diskCount < 1 || l.diskIndex >= l.diskCount) bad('disk index');
 }
@@ -109,7 +134,7 @@ export function encodeCheckpoint(cp: Checkpoint, label: Label): Buffer {
   w.u32(SLOT_MAGIC).u32(SUPERBLOCK_VERSION).u64(cp.sequence).u32(0).u32(0);
   w.u32(cp.extents.length);
   for (const e of cp.extents) w.u8(e.owner).u32(e.writePointer);
-  w.u32(cp.logExtent).u64(cp.nextRecordSeq).blob(cp.manifest);
+  w.u32(cp.logExtent).u32(cp.mirrorLogExtent).u64(cp.nextRecordSeq).blob(cp.manifest);
   const payloadBytes = w.length - SLOT_HEADER_BYTES;
   w.patchU32(16, payloadBytes);
   const bytes = w.finish();
@@ -144,8 +169,10 @@ export function decodeCheckpoint(buf: Buffer, label: Label): Checkpoint {
   }
   const logExtent = p.u32();
   if (logExtent >= count) throw new CorruptionError(`superblock checkpoint: log extent ${logExtent}`);
+  const mirrorLogExtent = p.u32();
+  if (mirrorLogExtent >= count || mirrorLogExtent === logExtent) throw new CorruptionError(`superblock checkpoint: mirror log extent ${mirrorLogExtent}`);
   const nextRecordSeq = p.u64();
   const manifest = Buffer.from(p.blob());
   p.expectEnd();
-  return { sequence, extents, logExtent, nextRecordSeq, manifest };
+  return { sequence, extents, logExtent, mirrorLogExtent, nextRecordSeq, manifest };
 }

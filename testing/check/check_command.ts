@@ -120,7 +120,7 @@ function indent(text: string): string {
 
 function mutantList(): string {
   const width = Math.max(...MUTANTS.map((m) => m.name.length)) + 2;
-  return MUTANTS.map((m) => `${m.name.padEnd(width)}${m.caughtBy.padEnd(13)}${m.bugClass}`).join('\n');
+  return MUTANTS.map((m) => `${m.name.padEnd(width)}${m.caughtBy.padEnd(17)}${m.bugClass}`).join('\n');
 }
 
 export function checkHelp(): string {

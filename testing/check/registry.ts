@@ -48,6 +48,16 @@ export const SUITES: readonly SuiteEntry[] = [
     load: async (): Promise<Suite> => (await import('./scrub_faults_suite.js')).scrubFaultsSuite,
   },
   {
+    name: 'metadata-faults',
+    summary: 'bit flips and unreadable sectors in the label, checkpoints, log records and run chunks, after clean and dirty reboots: never silently absent, fsck reports, tools never write',
+    load: async (): Promise<Suite> => (await import('./metadata_faults_suite.js')).metaFaultsSuite,
+  },
+  {
+    name: 'mirror',
+    summary: 'every chunk of every LSM run damaged in one copy, then both, and each index extent unreadable: served from the other copy, or a typed error',
+    load: async (): Promise<Suite> => (await import('./mirror_suite.js')).mirrorSuite,
+  },
+  {
     name: 'fuzz',
     summary: 'every on-disk and request decoder fed random and mutated bytes: a value or a typed error',
     load: async (): Promise<Suite> => (await import('./fuzz_suite.js')).fuzzSuite,

@@ -36,7 +36,7 @@ import {
   encodeRunIndexPart,
   encodeRunIndexRoot,
 } from '../../src/index/run_format.js';
-import type { IndexValue, RunDescriptor, RunIndexBody } from '../../src/index/run_format.js';
+import type { ExtentBytes, IndexValue, RunDescriptor, RunIndexBody } from '../../src/index/run_format.js';
 import type { IndexMutation } from '../../src/index/index.js';
 import { HttpError } from '../../src/server/http_errors.js';
 import { decodePercent, encodeKey } from '../../src/server/key_codec.js';
@@ -85,18 +85,25 @@ export function randomIndexValue(rng: Rng): IndexValue {
   return { sizeBytes: rng.int(0, capacity), chunks };
 }
 
-export function randomDescriptor(rng: Rng, id: number): RunDescriptor {
-  const entryCount = rng.bool(0.2) ? 1 : rng.int(2, 100_000);
-  const minKey = randomKey(rng);
-  const maxKey = entryCount === 1 ? minKey : Buffer.concat([minKey, randomKey(rng, 4)]);
-  const indexChunk = randomLocator(rng);
+/** Bytes per extent of one copy of a run: its root's extent, and up to 2 others. */
+function randomExtents(rng: Rng, indexChunk: Locator): ExtentBytes[] {
   const bytes = new Map<number, number>([[indexChunk.extent, indexChunk.length + rng.int(0, 4096)]]);
   for (let n = rng.int(0, 2); n > 0; n--) {
     const [extent, count] = [rng.int(0, 5000), rng.int(36, 1 << 24)];
     // An extra extent that is the index chunk's own must not replace its count (seed -201396238 drew one).
     if (!bytes.has(extent)) bytes.set(extent, count);
   }
-  const extents = [...bytes].sort((a, b) => a[0] - b[0]).map(([extent, b]) => ({ extent, bytes: b }));
+  return [...bytes].sort((a, b) => a[0] - b[0]).map(([extent, b]) => ({ extent, bytes: b }));
+}
+
+export function randomDescriptor(rng: Rng, id: number): RunDescriptor {
+  const entryCount = rng.bool(0.2) ? 1 : rng.int(2, 100_000);
+  const minKey = randomKey(rng);
+  const maxKey = entryCount === 1 ? minKey : Buffer.concat([minKey, randomKey(rng, 4)]);
+  const indexChunk = randomLocator(rng);
+  const extents = randomExtents(rng, indexChunk);
+  const mirrorIndexChunk = randomLocator(rng);
+  const mirrorExtents = randomExtents(rng, mirrorIndexChunk);
   const d: RunDescriptor = {
     id,
     level: rng.int(0, 63),
@@ -107,6 +114,8 @@ export function randomDescriptor(rng: Rng, id: number): RunDescriptor {
     minKey,
     maxKey,
     extents,
+    mirrorIndexChunk,
+    mirrorExtents,
   };
   assert(descriptorProblem(d) === undefined, `generated an invalid descriptor: ${descriptorProblem(d) ?? ''}`);
   return d;
@@ -187,7 +196,7 @@ function randomCheckpointBytes(rng: Rng): Buffer {
     writePointer: rng.int(0, g.extentSizeBytes),
   }));
   const manifest = encodeManifest({ runs: times(rng.int(0, 3), (i) => randomDescriptor(rng, i + 1)), flushedThroughSeq: rng.int(0, 1e6) });
-  const bytes = encodeCheckpoint({ sequence: rng.int(1, 1e9), extents, logExtent: rng.int(0, g.extentCount - 1), nextRecordSeq: rng.int(1, 1e9), manifest }, FUZZ_LABEL);
+  const bytes = encodeCheckpoint({ sequence: rng.int(1, 1e9), extents, logExtent: 0, mirrorLogExtent: rng.int(1, g.extentCount - 1), nextRecordSeq: rng.int(1, 1e9), manifest }, FUZZ_LABEL);
   // Slots are read whole: half the samples carry the zero padding after the checkpoint.
   return rng.bool(0.5) ? bytes : Buffer.concat([bytes, Buffer.alloc(rng.int(1, 600))]);
 }
@@ -202,7 +211,7 @@ function resealCheckpoint(b: Buffer, rng: Rng): Buffer {
   return b;
 }
 
-/** Where the label's CRC sits: after its fields (76 bytes of them; LABEL_BYTES, 80, is what open reads). */
+/** Where the label's CRC sits: after its fields (92 bytes of them; LABEL_BYTES, 96, is what open reads). */
 const LABEL_CRC_AT = encodeLabel(FUZZ_LABEL).length - 4;
 
 function resealLabel(b: Buffer): Buffer {

@@ -107,6 +107,7 @@ export const superblockOneSlot: Mutant = {
         const self = this as unknown as SuperblockInternals;
         self.sequenceValue++;
         const bytes = encodeCheckpoint({ ...cp, sequence: self.sequenceValue }, self.label);
+        // One copy, one slot: the redundancy of the second copy is gone too.
         return self.io.write(self.label.slotOffsets[0], bytes, after);
       },
     ),
@@ -123,7 +124,7 @@ export const loadFirstValidSlot: Mutant = {
       const found = await original(io, label);
       const buf = await io.read(label.slotOffsets[0], label.slotBytes);
       try {
-        return { superblock: found.superblock, checkpoint: decodeCheckpoint(buf, label) };
+        return { ...found, checkpoint: decodeCheckpoint(buf, label) };
       } catch (err: unknown) {
         // Slot 0 is damaged: the bug only shows when it is valid but stale.
         void err;

@@ -1,7 +1,7 @@
 // Broken variants caught by the conformance check (no crash needed).
 import { alignUp, ChunkStore, CHUNK_ALIGN_BYTES, CHUNK_HEADER_BYTES, CHUNK_OVERHEAD_BYTES, checkChunk, parseHeader } from '../../src/chunk/index.js';
 import type { ScanOptions, ScannedChunk } from '../../src/chunk/index.js';
-import { ExtentManager } from '../../src/extent/index.js';
+import { ExtentManager, ExtentOwner } from '../../src/extent/index.js';
 import type { ExtentRecord } from '../../src/extent/index.js';
 import { LsmIndex } from '../../src/index/index.js';
 import type { IndexMutation } from '../../src/index/index.js';
@@ -67,4 +67,24 @@ export const writePointerNotRecorded: Mutant = {
     ),
 };
 
-export const ENGINE_MUTANTS: readonly Mutant[] = [indexIgnoresTombstones, scanOffByOneNearPage, writePointerNotRecorded];
+/**
+ * A reset is never recorded: the extent is free in memory (and reused), but
+ * a reboot brings back its old owner and write pointer. The listing stays
+ * right (the index no longer names the extent), so only a comparison of the
+ * persistent state across a clean reboot sees it (issue 13: "a lost reset
+ * record ... passes").
+ */
+export const resetNotRecorded: Mutant = {
+  name: 'reset-not-recorded',
+  bugClass: 'metadata not flushed after a reset (soft and hard state differ after a reboot)',
+  caughtBy: 'conformance',
+  expect: /persistent state differs across a clean reboot: extent \d+ was Free@0, is (Data|Index|Meta)@\d+/,
+  install: () =>
+    patch(ExtentManager.prototype, 'takeChanges', (original) =>
+      function (this: ExtentManager): ExtentRecord[] {
+        return original.call(this).filter((r) => r.owner !== ExtentOwner.Free);
+      },
+    ),
+};
+
+export const ENGINE_MUTANTS: readonly Mutant[] = [indexIgnoresTombstones, scanOffByOneNearPage, writePointerNotRecorded, resetNotRecorded];

@@ -6,7 +6,7 @@ import { bucketLock } from './core.js';
 import type { BucketRecord } from './records.js';
 import { decodeBucket, encodeBucket } from './records.js';
 import { S3Error, noSuchBucket } from './s3_errors.js';
-import { NS_BUCKET, NS_DATA, NS_OBJECT, NS_UPLOAD, bucketPrefix, bucketShardKey, validateBucketName } from './shard_keys.js';
+import { NS_BUCKET, NS_DATA, NS_OBJECT, NS_UPLOAD, bucketPrefix, bucketShardKey, isValidBucketName, validateBucketName } from './shard_keys.js';
 
 export interface BucketInfo {
   readonly name: string;
@@ -54,13 +54,25 @@ export function bucketDataPrefix(bucket: string): Buffer {
   return bucketPrefix(NS_DATA, bucket);
 }
 
+/**
+ * Every bucket. A bucket whose record is damaged is left out (and logged):
+ * its own requests answer 500 InternalError, the others are not affected.
+ * A `\0B` shard whose name is not a valid bucket name is no bucket of ours
+ * (the native API cannot write there now; an old store may hold one): left out too.
+ */
 export async function listBuckets(core: Core): Promise<BucketInfo[]> {
   const out: BucketInfo[] = [];
   for await (const page of core.listAll(NS_BUCKET)) {
     for (const shard of page) {
+      const name = shard.key.subarray(NS_BUCKET.length).toString('latin1');
+      if (!isValidBucketName(name)) {
+        core.options.logger.log('warn', 's3 bucket record with an invalid name left out of ListBuckets', { shardKey: shard.key.toString('hex') });
+        continue;
+      }
       const bytes = await core.getOptional(shard.key);
       if (bytes === undefined) continue; // deleted since the listing
-      out.push({ name: shard.key.subarray(NS_BUCKET.length).toString('latin1'), createdMs: decodeBucket(bytes).createdMs });
+      const record = core.decodeListed(shard.key, bytes, decodeBucket);
+      if (record !== undefined) out.push({ name, createdMs: record.createdMs });
     }
   }
   return out;

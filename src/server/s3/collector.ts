@@ -181,7 +181,9 @@ export class Collector implements CollectorHandle {
       for (const s of page) {
         if (this.closed) return aborted;
         const bytes = await core.getOptional(s.key);
-        if (bytes === undefined || core.now() - decodeUpload(bytes).initiatedMs <= core.options.uploadExpiryMs) continue;
+        // A damaged upload record is skipped (and logged): it does not stop the expiry of the others.
+        const record = bytes === undefined ? undefined : core.decodeListed(s.key, bytes, decodeUpload, 'skipped by upload expiry');
+        if (record === undefined || core.now() - record.initiatedMs <= core.options.uploadExpiryMs) continue;
         const slash = s.key.indexOf(0x2f, NS_UPLOAD.length);
         const tail = slash < 0 ? undefined : splitVersionedTail(s.key.subarray(slash + 1), 0);
         if (tail === undefined) continue;

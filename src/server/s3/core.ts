@@ -6,11 +6,12 @@
 // be deleted once the record that stopped naming it is durable. Shards can
 // sit on different disks, whose commits are independent, so "staged after"
 // is not "durable after": each step awaits the previous step's Dependency.
-import { NotFoundError } from '../../base/index.js';
+import { CorruptionError, NotFoundError } from '../../base/index.js';
 import type { Dependency } from '../../dependency/index.js';
 import type { ListOptions, ShardApi, ShardInfo } from '../../store/types.js';
 import { MAX_LIST_LIMIT } from '../../store/types.js';
 import type { Logger } from '../logger.js';
+import { describeS3Key, s3KeyName } from './key_names.js';
 import { LockTable } from './locks.js';
 import { Liveness } from './liveness.js';
 
@@ -53,6 +54,31 @@ export class Core {
       if (err instanceof NotFoundError) return undefined;
       throw err;
     }
+  }
+
+  /**
+   * `decode(bytes)` of a record met in a listing, or undefined if the record
+   * is damaged (CorruptionError): the listing leaves that one entry out and
+   * logs it, so one bad record breaks its own object, never the listing
+   * (docs/S3.md, "Damaged records"). Other errors pass.
+   */
+  decodeListed<T>(shardKey: Buffer, bytes: Buffer, decode: (bytes: Buffer) => T, outcome = 'left out of a listing'): T | undefined {
+    try {
+      return decode(bytes);
+    } catch (err) {
+      if (!(err instanceof CorruptionError)) throw err;
+      this.logDamaged(shardKey, err, outcome);
+      return undefined;
+    }
+  }
+
+  /** Log a damaged record by its S3 name. */
+  logDamaged(shardKey: Buffer, err: CorruptionError, outcome: string): void {
+    const name = s3KeyName(shardKey);
+    this.options.logger.log('warn', `s3 damaged record ${outcome}`, {
+      record: name === undefined ? shardKey.toString('hex') : describeS3Key(name),
+      error: err.message,
+    });
   }
 
   /** Put and wait until durable. */

@@ -6,10 +6,10 @@ import type { Core } from './core.js';
 import { mapLimit } from './core.js';
 import type { ListItem, ListPage } from './listing.js';
 import { afterCommonPrefix, decodeToken, encodeToken, listPage } from './listing.js';
-import { listParts, readUpload } from './multipart.js';
+import { listParts } from './multipart.js';
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf, intParam, keyOf } from './operation.js';
-import { decodeObject } from './records.js';
+import { decodeObject, decodeUpload } from './records.js';
 import { isoTime, quotedEtag, sendXml } from './respond.js';
 import { invalidArgument } from './s3_errors.js';
 import { NS_OBJECT, NS_UPLOAD, VERSION_BYTES, bucketPrefix, parseUploadId, uploadIdText } from './shard_keys.js';
@@ -53,7 +53,9 @@ async function contentsOf(c: OpContext, items: readonly ListItem[], withOwner: b
   const rows = await mapLimit(entries, READ_CONCURRENCY, async (e) => {
     const bytes = await c.core.getOptional(e.shard.key);
     if (bytes === undefined) return undefined;
-    const record = decodeObject(bytes);
+    // A damaged record is left out (and logged); its GET and HEAD answer 500.
+    const record = c.core.decodeListed(e.shard.key, bytes, decodeObject);
+    if (record === undefined) return undefined;
     const row: XmlNode = {
       Key: encode(e.name),
       LastModified: isoTime(record.mtimeMs),
@@ -174,7 +176,8 @@ async function uploadRows(core: Core, c: OpContext, items: readonly ListItem[], 
   const owner = { ID: c.owner.id, DisplayName: c.owner.displayName };
   const rows = await mapLimit(entries, READ_CONCURRENCY, async (e) => {
     const uploadId = e.tail.subarray(e.tail.length - VERSION_BYTES);
-    const record = await readUpload(core, { bucket: p.bucket, key: e.name, uploadId });
+    const bytes = await core.getOptional(e.shard.key);
+    const record = bytes === undefined ? undefined : core.decodeListed(e.shard.key, bytes, decodeUpload);
     if (record === undefined) return undefined;
     const row: XmlNode = { Key: p.encode(e.name), UploadId: uploadIdText(uploadId), Initiator: owner, Owner: owner, StorageClass: 'STANDARD', Initiated: isoTime(record.initiatedMs) };
     return row;

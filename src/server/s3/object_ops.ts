@@ -1,7 +1,7 @@
 // Object operations: PutObject, GetObject, HeadObject, DeleteObject,
 // DeleteObjects, CopyObject.
 import { createHash } from 'node:crypto';
-import { writeBody } from '../body_stream.js';
+import { bodyPrimer, writeBody } from '../body_stream.js';
 import { parseRangeHeader, resolveRange } from '../range.js';
 import type { ByteRange } from '../../store/types.js';
 import { requireBucket } from './buckets.js';
@@ -37,13 +37,14 @@ export const putObjectOp: Operation = {
     const meta = metadataOf(headers);
     // Fail before reading a large body when the answer is already known.
     await requireBucket(c.core, bucket);
-    if (headers['if-none-match'] !== undefined || headers['if-match'] !== undefined) {
-      checkWriteConditions(headers, await readObject(c.core, bucket, key), key.toString('utf8'));
-    }
+    const conditional = headers['if-none-match'] !== undefined || headers['if-match'] !== undefined;
+    if (conditional) checkWriteConditions(headers, await readObject(c.core, bucket, key), key.toString('utf8'));
     const body = openBody(c.r.ex, c.auth, MAX_PUT_BYTES);
     const written = await writeData(c.core, { bucket, key, part: 0 }, body, true);
     const record = recordOf(written, body.md5, meta, c.core.now());
-    await commitObject(c.core, bucket, key, record, { check: (old) => checkWriteConditions(headers, old, key.toString('utf8')), written: [written] });
+    // Only a conditional put reads the record it replaces: a plain one also replaces a damaged record.
+    const check = (old: ObjectRecord | undefined): void => checkWriteConditions(headers, old, key.toString('utf8'));
+    await commitObject(c.core, bucket, key, record, { ...(conditional ? { check } : {}), written: [written] });
     sendEmpty(c.r.ex, c.r.requestId, 200, { ETag: quotedEtag(record.etag) });
   },
 };
@@ -90,8 +91,10 @@ async function streamObject(c: OpContext, opened: OpenedObject, ranged: boolean)
     const headers: Record<string, string | number> = objectHeaders(record, c.r.query);
     const { range } = opened;
     if (ranged) headers['Content-Range'] = `bytes ${range.start}-${range.end - 1}/${record.sizeBytes}`;
+    // The first chunk is read (verified) before the status line: damage there is a 500 InternalError document.
+    const body = await bodyPrimer.prime(opened.body);
     c.r.ex.res.writeHead(ranged ? 206 : 200, { ...idHeaders(c.r.requestId), ...headers, 'Content-Length': range.end - range.start });
-    await writeBody(c.r.ex.res, opened.body, c.r.ex.bytesOut, range.end - range.start);
+    await writeBody(c.r.ex.res, body, c.r.ex.bytesOut, range.end - range.start);
   } finally {
     opened.release();
   }

@@ -12,7 +12,7 @@
 // us), check that the first one still exists (a record read just before a
 // replacement may name data already deleted: read the record again), then
 // stream the shards of the range in order.
-import { NotFoundError } from '../../base/index.js';
+import { CorruptionError, NotFoundError } from '../../base/index.js';
 import type { Dependency } from '../../dependency/index.js';
 import type { ByteRange } from '../../store/types.js';
 import { requireBucket } from './buckets.js';
@@ -33,6 +33,30 @@ export type WrittenData =
 export async function readObject(core: Core, bucket: string, key: Buffer): Promise<ObjectRecord | undefined> {
   const bytes = await core.getOptional(objectShardKey(bucket, key));
   return bytes === undefined ? undefined : decodeObject(bytes);
+}
+
+/** A record that is present but fails to decode (docs/S3.md, "Damaged records"). */
+const DAMAGED = 'damaged';
+
+/**
+ * The record a put or delete replaces. A damaged one is 'damaged' when the
+ * change does not need to read it (a plain overwrite or delete repairs the
+ * object; its data is handed to the collector, which keeps only what the
+ * new record names), and a CorruptionError (500) when it does (conditions).
+ */
+async function readReplaced(core: Core, bucket: string, key: Buffer, mustRead: boolean): Promise<ObjectRecord | typeof DAMAGED | undefined> {
+  try {
+    return await readObject(core, bucket, key);
+  } catch (err) {
+    if (mustRead || !(err instanceof CorruptionError)) throw err;
+    core.logDamaged(objectShardKey(bucket, key), err, 'replaced');
+    return DAMAGED;
+  }
+}
+
+/** The old record named data the collector may now take. */
+function namedData(old: ObjectRecord | typeof DAMAGED | undefined): boolean {
+  return old === DAMAGED || (old !== undefined && old.parts.length > 0);
 }
 
 /**
@@ -96,14 +120,15 @@ export interface CommitOptions {
 /** Stage `record` for the object (under its lock) and wait until it is durable. Throws NoSuchBucket. */
 export async function commitObject(core: Core, bucket: string, key: Buffer, record: ObjectRecord, options: CommitOptions = {}): Promise<void> {
   const written = options.written ?? [];
-  let replaced: ObjectRecord | undefined;
+  let replaced: ObjectRecord | typeof DAMAGED | undefined;
   let dependency: Dependency;
   try {
     dependency = await core.locks.shared(bucketLock(bucket), () =>
       core.locks.exclusive(objectLock(bucket, key), async () => {
         await requireBucket(core, bucket);
-        replaced = await readObject(core, bucket, key);
-        options.check?.(replaced);
+        const old = await readReplaced(core, bucket, key, options.check !== undefined);
+        replaced = old;
+        if (old !== DAMAGED) options.check?.(old);
         const staged = await core.api.put(objectShardKey(bucket, key), encodeObject(record));
         for (const w of written) if (w.kind === 'shard') core.liveness.endWrite(w.shardKey);
         return staged;
@@ -114,17 +139,17 @@ export async function commitObject(core: Core, bucket: string, key: Buffer, reco
     throw err;
   }
   await core.durable(dependency);
-  if (replaced !== undefined && replaced.parts.length > 0) core.collector.schedule(bucket, key);
+  if (namedData(replaced)) core.collector.schedule(bucket, key);
 }
 
 /** Delete the object if it exists; resolves once the deletion is durable. */
 export async function deleteObject(core: Core, bucket: string, key: Buffer): Promise<void> {
   const { old, dependency } = await core.locks.exclusive(objectLock(bucket, key), async () => {
-    const record = await readObject(core, bucket, key);
+    const record = await readReplaced(core, bucket, key, false);
     return { old: record, dependency: record === undefined ? undefined : await core.api.delete(objectShardKey(bucket, key)) };
   });
   if (dependency !== undefined) await core.durable(dependency);
-  if (old !== undefined && old.parts.length > 0) core.collector.schedule(bucket, key);
+  if (namedData(old)) core.collector.schedule(bucket, key);
 }
 
 export interface OpenedObject {

@@ -60,6 +60,8 @@ function fromStoreError(err: ShardStoreError): S3Error {
       return new S3Error(507, 'InsufficientStorage', `Not enough free space on the node: ${err.message}`);
     case 'Unavailable':
     case 'Closed':
+    case 'Locked':
+    case 'ReadOnly':
       return new S3Error(503, 'ServiceUnavailable', `Please reduce your request rate or retry: ${err.message}`);
     case 'NotFound':
     case 'Corruption':

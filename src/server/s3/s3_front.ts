@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto';
 import type { ShardApi } from '../../store/types.js';
 import { RequestAbortedError } from '../body_stream.js';
 import type { Exchange } from '../exchange.js';
+import { abortAnswer } from '../exchange.js';
 import type { Logger } from '../logger.js';
 import { Collector } from './collector.js';
 import { Core } from './core.js';
@@ -125,7 +126,7 @@ export class S3Front {
     else if (error.status >= 500) this.logger.log('warn', 's3 error', { ...where, code: error.code, error: error.message });
     if (ex.res.headersSent) {
       // Mid-body: the status is gone; cutting the connection makes the body visibly short.
-      ex.res.destroy();
+      abortAnswer(ex, error.code);
       return;
     }
     try {

@@ -41,6 +41,16 @@ const NUL = Buffer.from([0]);
 /** Bucket names that would shadow the node's own paths in path-style requests. */
 const RESERVED_BUCKETS = new Set(['v1', 'healthz', 'metrics']);
 
+export function isValidBucketName(name: string): boolean {
+  try {
+    validateBucketName(name);
+    return true;
+  } catch (err) {
+    if (err instanceof S3Error) return false;
+    throw err;
+  }
+}
+
 export function validateBucketName(name: string): void {
   const ok =
     name.length >= 3 &&

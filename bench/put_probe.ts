@@ -1,0 +1,63 @@
+// A focused probe of one bench row: durable puts of one size at one
+// in-flight count on a fresh preallocated-or-sparse data file, against the
+// compiled engine of a checkout (`--root`, default this one: build it
+// first). It prints puts/s; run two checkouts back to back (alternating, to
+// pair each run with its neighbour) for a before/after ratio, as
+// docs/BENCHMARKS.md records for the redundant metadata.
+//
+//   node --import tsx bench/put_probe.ts --root /path/to/checkout --puts 20000 --size 4096 --in-flight 64
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs } from 'node:util';
+
+interface Dep {
+  persisted(): Promise<void>;
+}
+interface Store {
+  put(key: Buffer, value: Buffer): Promise<Dep>;
+  close(): Promise<void>;
+}
+interface StoreModule {
+  formatDiskStore(disk: unknown, options: Record<string, unknown>): Promise<Store>;
+}
+interface DiskModule {
+  FileDisk: { open(path: string, options: Record<string, unknown>): Promise<unknown> };
+}
+
+const { values } = parseArgs({
+  options: {
+    root: { type: 'string', default: '.' },
+    puts: { type: 'string', default: '20000' },
+    size: { type: 'string', default: '4096' },
+    'in-flight': { type: 'string', default: '64' },
+  },
+});
+const root = resolve(values.root);
+const puts = Number(values.puts);
+const size = Number(values.size);
+const inFlight = Number(values['in-flight']);
+
+const store = (await import(pathToFileURL(join(root, 'dist/src/store/index.js')).href)) as StoreModule;
+const disk = (await import(pathToFileURL(join(root, 'dist/src/disk/index.js')).href)) as DiskModule;
+const dir = mkdtempSync(join(tmpdir(), 'put-probe-'));
+try {
+  const file = await disk.FileDisk.open(join(dir, 'disk-0.dat'), { createSizeBytes: 4 * 1024 ** 3 });
+  const s = await store.formatDiskStore(file, {});
+  const value = Buffer.alloc(size, 7);
+  let next = 0;
+  const started = performance.now();
+  const client = async (): Promise<void> => {
+    while (next < puts) {
+      const i = next++;
+      await (await s.put(Buffer.from(`probe/${i.toString().padStart(8, '0')}`), value)).persisted();
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, client));
+  const seconds = (performance.now() - started) / 1000;
+  process.stdout.write(`${puts} durable puts of ${size} B at ${inFlight} in flight: ${(puts / seconds).toFixed(0)}/s (${seconds.toFixed(2)} s)\n`);
+  await s.close();
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

@@ -1,0 +1,231 @@
+// Reading the two copies of the metadata log back at open.
+//
+// Model: every record was appended to the log extent and to its mirror at
+// the same offset, and the next record only once both copies were durable
+// (commit_log.ts). So, for the sequence numbers from the checkpoint's
+// nextRecordSeq on:
+// - a record whole in at least one copy is believed (the copies are equal by
+//   construction; which one is read does not matter);
+// - the first sequence number whole in neither copy ends the log, IF no
+//   copy holds a whole record with a higher sequence number: that is a
+//   torn tail (a crash during the append of the last record), normal;
+// - if some copy does hold a higher one, the log was damaged, not torn:
+//   the missing record was durable (its successor was appended only after
+//   it), and both of its copies are now unreadable. Replay refuses: ending
+//   the log there would silently drop every commit after it.
+// Stale records of an earlier life of an extent always carry lower sequence
+// numbers (sequence numbers only grow, and an extent is reused only after a
+// checkpoint past its records), so they are ignored.
+//
+// Reads are tolerant: an unreadable page costs the records on it, in that
+// copy only; the rest of the extent is still searched.
+//
+// REQUIRES: the caller has set both extents' write pointers to the extent
+// size (the log's end is what this finds).
+import { CorruptionError, IoError } from '../base/index.js';
+import { CHUNK_ALIGN_BYTES, CHUNK_MAGIC, CHUNK_OVERHEAD_BYTES, ChunkKind, alignUp, checkChunk } from '../chunk/index.js';
+import type { ExtentManager } from '../extent/index.js';
+import { decodeMetaRecordHead } from './metalog_format.js';
+import type { MetaRecordHead } from './metalog_format.js';
+
+/** Bytes read at once; a window that fails is read again page by page. */
+const READ_WINDOW_BYTES = 1024 * 1024;
+
+export interface LogCopyDamage {
+  /** 0: the log extent, 1: its mirror. */
+  readonly copy: 0 | 1;
+  readonly extent: number;
+  readonly seq: number;
+}
+
+export interface LogReplay {
+  /** The log's records, in order, each from a copy where it is whole. */
+  readonly records: readonly MetaRecordHead[];
+  /** Salvage only: sequence numbers lost in both copies and skipped. */
+  readonly lost: readonly number[];
+  /** Where the next record goes (in both copies). */
+  readonly end: number;
+  /** Records of the log missing in one copy (repaired by rewriting the log: a roll). */
+  readonly copyDamage: readonly LogCopyDamage[];
+  /** Pages that could not be read, per copy (disk offsets within the extent). */
+  readonly unreadable: readonly { copy: 0 | 1; extent: number; offset: number }[];
+}
+
+/** The log is damaged beyond what its two copies repair: both copies of a durable record are gone. */
+export class LogDamageError extends CorruptionError {
+  constructor(
+    message: string,
+    readonly seq: number,
+    readonly laterSeqs: number,
+  ) {
+    super(message);
+  }
+}
+
+interface FoundRecord {
+  readonly record: MetaRecordHead;
+  readonly end: number;
+}
+
+interface CopyImage {
+  readonly records: Map<number, FoundRecord>;
+  readonly unreadable: number[];
+}
+
+export interface ReplayOptions {
+  /**
+   * Skip records lost in both copies and go on with the later ones instead
+   * of refusing (`shardstore repair`): the commits of a skipped record are
+   * lost, and the caller must say so.
+   */
+  readonly salvage?: boolean;
+}
+
+/**
+ * The replay of one store's log, as an object open uses: the seam where a
+ * test puts a broken variant of replay (testing/mutants), since src/ has
+ * no test hooks.
+ */
+export class LogReader {
+  constructor(private readonly extents: ExtentManager) {}
+
+  replay(logExtents: readonly [number, number], firstSeq: number, options: ReplayOptions = {}): Promise<LogReplay> {
+    return replayLog(this.extents, logExtents, firstSeq, options);
+  }
+}
+
+/**
+ * Read both copies of the log from `firstSeq` on. Throws LogDamageError
+ * when a record is lost in both copies with a valid record after it (unless
+ * salvaging).
+ */
+export async function replayLog(extents: ExtentManager, logExtents: readonly [number, number], firstSeq: number, options: ReplayOptions = {}): Promise<LogReplay> {
+  const copies = [await readCopy(extents, logExtents[0], firstSeq), await readCopy(extents, logExtents[1], firstSeq)] as const;
+  const lastSeq = highest([copies[0].records.keys(), copies[1].records.keys()], firstSeq - 1);
+  const records: MetaRecordHead[] = [];
+  const copyDamage: LogCopyDamage[] = [];
+  const lost: number[] = [];
+  let end = 0;
+  let seq = firstSeq;
+  for (;; seq++) {
+    const found = [copies[0].records.get(seq), copies[1].records.get(seq)] as const;
+    const whole = found[0] ?? found[1];
+    if (whole === undefined && options.salvage === true && seq < lastSeq) {
+      lost.push(seq);
+      continue;
+    }
+    if (whole === undefined) break;
+    records.push(whole.record);
+    end = Math.max(found[0]?.end ?? 0, found[1]?.end ?? 0);
+    for (const copy of [0, 1] as const) {
+      if (found[copy] === undefined) copyDamage.push({ copy, extent: logExtents[copy], seq });
+    }
+  }
+  if (lastSeq > seq) {
+    const later = new Set([...copies[0].records.keys(), ...copies[1].records.keys()].filter((s) => s > seq));
+    const unreadable = copies.flatMap((c, i) => c.unreadable.map((o) => `copy ${i} page at ${o} unreadable`));
+    throw new LogDamageError(
+      `metadata log damaged: record ${seq} is unreadable in both copies (extents ${logExtents[0]} and ${logExtents[1]}) ` +
+        `but ${later.size} later record(s) up to ${lastSeq} are whole: the commits from ${seq} on would be lost` +
+        (unreadable.length > 0 ? ` (${unreadable.slice(0, 4).join(', ')})` : ''),
+      seq,
+      later.size,
+    );
+  }
+  // Where the next record would be, neither copy can be read: a crash never
+  // makes a page unreadable, so this is damage, and it may have swallowed
+  // the rest of the log (records are small: one page holds many). Ending
+  // the log here would be a silent loss.
+  const page = extents.geometry.pageSizeBytes;
+  const nextPage = Math.floor(end / page) * page;
+  if (options.salvage !== true && copies.every((c) => c.unreadable.includes(nextPage))) {
+    throw new LogDamageError(
+      `metadata log damaged: record ${seq} is unreadable in both copies (the page at offset ${nextPage} of extents ${logExtents[0]} and ${logExtents[1]} cannot be read; ` +
+        `a crash never leaves an unreadable page, so later records may be lost with it)`,
+      seq,
+      0,
+    );
+  }
+  const unreadable = copies.flatMap((c, i) => c.unreadable.map((offset) => ({ copy: i === 0 ? (0 as const) : (1 as const), extent: logExtents[i] ?? -1, offset })));
+  return { records, lost, end, copyDamage, unreadable };
+}
+
+/** The highest of several sequences of numbers, or `floor`; a loop, since a log may hold more records than a call has arguments. */
+function highest(sources: ReadonlyArray<Iterable<number>>, floor: number): number {
+  let max = floor;
+  for (const source of sources) for (const n of source) if (n > max) max = n;
+  return max;
+}
+
+/** Every whole record of one copy with a sequence number from `firstSeq` on. */
+async function readCopy(extents: ExtentManager, extent: number, firstSeq: number): Promise<CopyImage> {
+  const { image, unreadable } = await readTolerant(extents, extent);
+  const records = new Map<number, FoundRecord>();
+  for (const chunk of chunksIn(image)) {
+    if (chunk.kind !== ChunkKind.MetaRecord) continue;
+    let record: MetaRecordHead;
+    try {
+      record = decodeMetaRecordHead(chunk.payload);
+    } catch (err: unknown) {
+      // A whole chunk whose record does not decode is a bad copy, like a bad checksum.
+      if (err instanceof CorruptionError || err instanceof RangeError) continue;
+      throw err;
+    }
+    if (record.seq < firstSeq || records.has(record.seq)) continue;
+    records.set(record.seq, { record, end: alignUp(chunk.offset + chunk.length) });
+  }
+  return { records, unreadable };
+}
+
+/** The whole extent, unreadable pages as zeros (and listed). */
+async function readTolerant(extents: ExtentManager, extent: number): Promise<{ image: Buffer; unreadable: number[] }> {
+  const size = extents.extentSizeBytes;
+  const page = extents.geometry.pageSizeBytes;
+  const image = Buffer.alloc(size);
+  const unreadable: number[] = [];
+  for (let at = 0; at < size; at += READ_WINDOW_BYTES) {
+    const n = Math.min(READ_WINDOW_BYTES, size - at);
+    try {
+      (await extents.read(extent, at, n)).copy(image, at);
+    } catch (err: unknown) {
+      if (!(err instanceof IoError)) throw err;
+      for (let p = at; p < at + n; p += page) {
+        try {
+          (await extents.read(extent, p, page)).copy(image, p);
+        } catch (pageErr: unknown) {
+          if (!(pageErr instanceof IoError)) throw pageErr;
+          unreadable.push(p);
+        }
+      }
+    }
+  }
+  return { image, unreadable };
+}
+
+const MAGIC_BYTES = ((): Buffer => {
+  const b = Buffer.alloc(4);
+  b.writeUInt32LE(CHUNK_MAGIC);
+  return b;
+})();
+
+/** Whole chunks in an extent image, found by their magic (every aligned candidate is checked). */
+function* chunksIn(image: Buffer): Generator<{ offset: number; kind: ChunkKind; length: number; payload: Buffer }> {
+  let pos = 0;
+  while (pos < image.length) {
+    const at = image.indexOf(MAGIC_BYTES, pos);
+    if (at < 0) return;
+    if (at % CHUNK_ALIGN_BYTES !== 0) {
+      pos = at + 1;
+      continue;
+    }
+    const checked = checkChunk(image, at);
+    if (typeof checked === 'string') {
+      pos = at + CHUNK_ALIGN_BYTES;
+      continue;
+    }
+    const length = CHUNK_OVERHEAD_BYTES + checked.header.payloadBytes;
+    // A copy: the image is the whole extent, which a record must not keep alive.
+    yield { offset: at, kind: checked.header.kind, length, payload: Buffer.from(checked.payload) };
+    pos = alignUp(at + length);
+  }
+}
