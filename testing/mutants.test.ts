@@ -14,6 +14,8 @@ import { CONTROL_MUTANTS, listSkipsKeys } from './mutants/control_mutants.js';
 import { checkListingStability } from './list_stability.js';
 import { checkNodeConformance, reportNode } from './node_conformance.js';
 import { checkNodeCrash, reportNodeCrash } from './node_crash.js';
+import { corsWildcard, subresourceFallsThrough, unsignedHeaderHonoured } from './mutants/http_mutants.js';
+import { catchHttpMutant } from './http_check/mutant_check.js';
 
 const BUDGET_SEQUENCES = 1500;
 
@@ -98,3 +100,26 @@ test(`the listing stability check catches mutant ${listSkipsKeys.name}`, async (
   assert.equal(details.failed, true, 'a listing that skips keys survived the stability check');
   console.log(`# ${listSkipsKeys.name}: caught by the listing stability check after ${details.numRuns} schedules: ${String(details.errorInstance)}`);
 });
+
+// The HTTP check's broken variants (testing/mutants/http_mutants.ts), each
+// caught by the property it breaks, at a case the unmodified server answers
+// rightly (testing/http_check/mutant_check.ts).
+const HTTP_EVIDENCE: ReadonlyArray<readonly [Mutant, readonly string[], string]> = [
+  [unsignedHeaderHonoured, ['unsigned-header'], 'unsigned-header-honoured'],
+  [subresourceFallsThrough, ['subresource'], 'subresource-fell-through'],
+  [corsWildcard, ['well-formed'], 'no-cors'],
+];
+
+for (const [mutant, families, property] of HTTP_EVIDENCE) {
+  test(`http check catches mutant ${mutant.name} (${mutant.bugClass}) by ${property}`, async (t) => {
+    const started = performance.now();
+    const evidence = await catchHttpMutant(mutant, { seed: 7, cases: 40, families, property });
+    assert.equal(evidence.caught, true, `${mutant.name} survived 40 ${families.join(', ')} cases`);
+    assert.equal(evidence.witness?.property, property);
+    if (!evidence.provenAgainstBaseline) {
+      // Issue 12 part A/B not merged: the unmodified server breaks this property at every case too.
+      t.diagnostic(`${mutant.name}: the unmodified server also breaks ${property} at all ${evidence.baselineFailures} cases (issue 12 unfixed); proven only once the fix is merged`);
+    }
+    console.log(`# ${mutant.name}: caught in ${Math.round(performance.now() - started)} ms: ${evidence.witness?.request ?? ''} -> ${evidence.witness?.answer ?? ''}`);
+  });
+}

@@ -65,6 +65,10 @@ function wellFormed(rng: Rng): AttackCase {
     ['GET /v1/shards', () => call('GET', '/v1/shards')],
     ['GET /v1/admin/disks', () => call('GET', '/v1/admin/disks')],
   ];
+  if (rng.bool(0.1)) {
+    const key = `/alpha/p-${n}`;
+    return { family: 'well-formed', property: 'well-formed-call-refused', describe: `presigned PUT ${key}`, expect: 'success', mayChange: true, build: async (nowMs) => one(await presign(call('PUT', key, { body }), nowMs)) };
+  }
   const [describe, make] = rng.pick(calls);
   return signed('well-formed', 'well-formed-call-refused', `signed ${describe}`, 'success', make);
 }

@@ -213,24 +213,37 @@ async function probe(world: World): Promise<HttpFailure | undefined> {
  * failure is followed by a fresh world (set up again), so one broken
  * answer (a disk taken out, an object deleted) does not fail the cases after it.
  */
-export async function checkHttp(options: HttpCheckOptions): Promise<HttpCheckResult> {
-  const failures: HttpFailure[] = [];
+export function checkHttp(options: HttpCheckOptions): Promise<HttpCheckResult> {
   const total = Math.min(options.cases ?? CASES_PER_SEED, (options.lastCase ?? Infinity) + 1);
   const rng = new Rng(options.seed).fork('http-cases');
-  let world = await makeWorld(options.seed);
+  return runCases(options.seed, total, () => nextCase(rng, options.families ?? []), options.collectAll === true);
+}
+
+/** Every case of `cases` against one seed's world, every failure collected (the full subresource walk). */
+export function checkHttpCases(seed: number, cases: readonly AttackCase[]): Promise<HttpCheckResult> {
+  return runCases(seed, cases.length, (i) => cases[i] ?? missingCase(i), true);
+}
+
+function missingCase(i: number): never {
+  throw new RangeError(`no case ${i}`);
+}
+
+async function runCases(seed: number, total: number, next: (i: number) => AttackCase, collectAll: boolean): Promise<HttpCheckResult> {
+  const failures: HttpFailure[] = [];
+  let world = await makeWorld(seed);
   let ran = 0;
   try {
     const setupFailure = await setUp(world);
     if (setupFailure !== undefined) return { cases: 0, failures: [setupFailure] };
     for (let i = 0; i < total; i++) {
-      const c = nextCase(rng, options.families ?? []);
+      const c = next(i);
       const { answer, broken } = await runCase(world, c);
       ran++;
       if (broken === undefined) continue;
       failures.push({ property: broken.property, caseIndex: i, family: c.family, request: c.describe, answer, detail: broken.detail });
-      if (options.collectAll !== true) return { cases: ran, failures };
+      if (!collectAll) return { cases: ran, failures };
       await closeWorld(world);
-      world = await makeWorld(options.seed);
+      world = await makeWorld(seed);
       await setUp(world);
     }
     const survived = await probe(world);

@@ -80,7 +80,8 @@ export async function signHeader(c: HttpCall, nowMs: number, payload: 'hash' | k
 
 /** `c` as a presigned URL (SignedHeaders=host): its other headers travel unsigned. */
 export async function presign(c: HttpCall, nowMs: number): Promise<HttpCall> {
-  const request = smithyRequest(c, { host: CHECK_HOST });
+  // As the SDK's S3 presigner does: a presigned URL carries no payload hash.
+  const request = smithyRequest(c, { host: CHECK_HOST, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' });
   const signed = await signer.presign(request, { signingDate: new Date(nowMs), expiresIn: 600 });
   return { ...c, query: Object.entries(signed.query ?? {}).map(([n, v]) => [n, Array.isArray(v) ? v.join(',') : String(v)] as const) };
 }

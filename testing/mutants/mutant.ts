@@ -8,7 +8,7 @@ export interface Mutant {
   /** The bug class, in the words of the paper's table where one fits. */
   readonly bugClass: string;
   /** Which suite is expected to catch it. */
-  readonly caughtBy: 'conformance' | 'crash' | 'faults' | 'concurrency' | 'node' | 'node-crash';
+  readonly caughtBy: 'conformance' | 'crash' | 'faults' | 'concurrency' | 'node' | 'node-crash' | 'http';
   install(): () => void;
 }
 
