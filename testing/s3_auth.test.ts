@@ -16,12 +16,12 @@ import type { LookupFunction } from 'node:net';
 import { after, before, test } from 'node:test';
 import { CreateBucketCommand, CreateMultipartUploadCommand, GetObjectCommand, PutObjectCommand, S3Client, UploadPartCommand } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
-import type { SourceData } from '@smithy/types';
 import type { ShardServer } from '../src/server/index.js';
 import { createShardServer, silentLogger } from '../src/server/index.js';
 import { deriveSigningKey, newChecksum } from '../src/server/s3/index.js';
 import { ModelStore } from './model.js';
 import { ACCESS_KEY, SECRET_KEY, s3ErrorName } from './s3_harness.js';
+import { NodeSha256 } from './http_check/signing.js';
 
 let server: ShardServer;
 let model: ModelStore;
@@ -58,24 +58,6 @@ const loopbackLookup: LookupFunction = (_host, options, callback) => {
   if (options.all === true) callback(null, [{ address: '127.0.0.1', family: 4 }]);
   else callback(null, '127.0.0.1', 4);
 };
-
-class NodeSha256 {
-  private hash;
-  private readonly secret: Uint8Array | string | undefined;
-  constructor(secret?: SourceData) {
-    this.secret = secret === undefined || typeof secret === 'string' ? secret : new Uint8Array(ArrayBuffer.isView(secret) ? secret.buffer.slice(secret.byteOffset, secret.byteOffset + secret.byteLength) : secret);
-    this.hash = this.secret === undefined ? createHash('sha256') : createHmac('sha256', this.secret);
-  }
-  update(data: Uint8Array | string): void {
-    this.hash.update(data);
-  }
-  digest(): Promise<Uint8Array> {
-    return Promise.resolve(this.hash.digest());
-  }
-  reset(): void {
-    this.hash = this.secret === undefined ? createHash('sha256') : createHmac('sha256', this.secret);
-  }
-}
 
 const signer = new SignatureV4({ credentials: { accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY }, region: 'us-east-1', service: 's3', sha256: NodeSha256, uriEscapePath: false, applyChecksum: false });
 

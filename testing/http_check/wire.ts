@@ -112,7 +112,7 @@ export function parseAnswers(bytes: Buffer, methods: readonly string[]): ParseOu
     const headEnd = bytes.indexOf('\r\n\r\n', at, 'latin1');
     if (headEnd < 0) return { answers, error: `answer ${answers.length + 1}: no end of headers in ${JSON.stringify(bytes.subarray(at, at + 80).toString('latin1'))}` };
     const lines = bytes.subarray(at, headEnd).toString('latin1').split('\r\n');
-    const statusLine = /^HTTP\/1\.[01] (\d{3}) ?(.*)$/.exec(lines[0] ?? '');
+    const statusLine = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/.exec(lines[0] ?? '');
     if (statusLine === null) return { answers, error: `answer ${answers.length + 1}: bad status line ${JSON.stringify(lines[0])}` };
     const headers: Array<[string, string]> = [];
     for (const line of lines.slice(1)) {
