@@ -7,10 +7,13 @@
 // SigV4 strictness, browser safety) and B (fail closed, conditions, XML
 // limits) are merged; before that they fail, naming the bugs the issue lists.
 import assert from 'node:assert/strict';
+import http from 'node:http';
 import { test } from 'node:test';
 import { unimplementedRoutes, subresourceCase } from './http_check/cases.js';
+import type { AttackCase } from './http_check/cases.js';
+import { call, serialize, signHeader } from './http_check/signing.js';
 import { checkHttp, checkHttpCases, describeFailure } from './http_check/http_check.js';
-import { parseAnswers } from './http_check/wire.js';
+import { exchange, parseAnswers } from './http_check/wire.js';
 import { httpSuite } from './check/http_suite.js';
 
 const SEEDS = [1, 2, 3];
@@ -69,4 +72,34 @@ void test('a failure replays from its token to the same case and the same answer
   const again = await httpSuite.replay(first.failure.token);
   assert.equal(again.failure?.token, first.failure.token);
   assert.equal(again.failure?.message, first.failure.message);
+});
+
+void test('the store comparison sees a request hidden behind another when the framing is honoured', async () => {
+  // The control for the smuggling cases and for invariant 6: the same
+  // hidden, signed DELETE behind a well-framed PUT does run (pipelined), and
+  // a case that calls that a refusal must fail with the store's change.
+  const hiddenBehindFramedPut: AttackCase = {
+    family: 'control',
+    property: 'control-property',
+    describe: 'a well-framed PUT /v1/shards/smuggle, then a signed DELETE /v1/shards/native-1 pipelined',
+    expect: [201],
+    mayChange: false,
+    build: async (nowMs) => {
+      const put = await signHeader(call('PUT', '/v1/shards/smuggle', { body: Buffer.from('hello') }), nowMs);
+      const hidden = await signHeader(call('DELETE', '/v1/shards/native-1'), nowMs);
+      return { bytes: Buffer.concat([serialize(put), serialize(hidden)]), methods: ['PUT', 'DELETE'] };
+    },
+  };
+  const result = await checkHttpCases(3, [hiddenBehindFramedPut]);
+  const failure = result.failures[0];
+  assert.equal(failure?.property, 'control-property', result.failures.map(describeFailure).join('\n'));
+  assert.match(failure.detail, /the store changed/);
+  assert.match(failure.detail, new RegExp(`- ${Buffer.from('native-1').toString('hex')} `));
+});
+
+void test('an exchange the server never answers ends as a hang, after the turn budget', async () => {
+  // Checks invariant 1 against a listener that never answers.
+  const silent = http.createServer(() => undefined);
+  const wire = await exchange(silent, Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n\r\n'), ['GET'], 50);
+  assert.deepEqual([wire.finished, wire.turns, wire.bytes.length], [false, 50, 0]);
 });

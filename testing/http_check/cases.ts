@@ -196,8 +196,8 @@ function guarantee(rng: Rng): AttackCase {
     [`PUT /alpha/g-${n} copied from /alpha/a/one`, () => call('PUT', `/alpha/g-${n}`, { headers: [['x-amz-copy-source', '/alpha/a/one'], ...headers] })],
   ];
   const lockBucket: Array<[string, () => HttpCall]> = [
-    [`PUT /locked-${n} (CreateBucket) with object lock`, () => call('PUT', `/locked-${n}`, { headers: [['x-amz-bucket-object-lock-enabled', 'true']] })],
-    [`PUT /granted-${n} (CreateBucket) with x-amz-acl: public-read`, () => call('PUT', `/granted-${n}`, { headers: [['x-amz-acl', 'public-read']] })],
+    [`PUT /locked-${n} (CreateBucket)`, () => call('PUT', `/locked-${n}`, { headers: [['x-amz-bucket-object-lock-enabled', 'true']] })],
+    [`PUT /granted-${n} (CreateBucket)`, () => call('PUT', `/granted-${n}`, { headers: [['x-amz-acl', 'public-read']] })],
   ];
   const [describe, make] = rng.pick([...shapes, ...lockBucket]);
   const names = make().headers.filter(([h]) => h.startsWith('x-amz-') && h !== 'x-amz-copy-source').map(([h, v]) => `${h}: ${v}`);
