@@ -339,13 +339,32 @@ function nestedXml(depth: number): Buffer {
 
 function xmlLimits(rng: Rng): AttackCase {
   const many = Buffer.from(`<Delete>${Array.from({ length: 1001 }, (_, i) => `<Object><Key>a/k${i}</Key></Object>`).join('')}</Delete>`);
-  const shapes: Array<[string, Buffer]> = [
-    ['POST /alpha?delete, 20,000 nested tags', nestedXml(20_000)],
-    ['POST /alpha?delete, 1,001 keys', many],
-    ['POST /alpha?delete, not XML', Buffer.from('<Delete><Object><Key>a/one</Key></Object')],
+  const padded = (bytes: number, open: string, close: string): Buffer => Buffer.from(open + ' '.repeat(bytes) + close);
+  const fresh = `/fresh-${rng.int(0, 99)}`;
+  const config = (inner: string): string => `<CreateBucketConfiguration>${inner}</CreateBucketConfiguration>`;
+  const shapes: Array<[string, string, ReadonlyArray<readonly [string, string]>, Buffer]> = [
+    ['POST /alpha?delete, 20,000 nested tags', '/alpha', [['delete', '']], nestedXml(20_000)],
+    ['POST /alpha?delete, 1,001 keys', '/alpha', [['delete', '']], many],
+    ['POST /alpha?delete, not XML', '/alpha', [['delete', '']], Buffer.from('<Delete><Object><Key>a/one</Key></Object')],
+    ['POST /alpha?delete, a 3 MiB body', '/alpha', [['delete', '']], padded(3 * 1024 * 1024, '<Delete><Object><Key>a/one</Key></Object>', '</Delete>')],
+    [`PUT ${fresh} (CreateBucket), 20,000 nested tags`, fresh, [], Buffer.from(config('<a>'.repeat(20_000) + '</a>'.repeat(20_000)))],
+    [`PUT ${fresh} (CreateBucket), a 100 KiB configuration`, fresh, [], padded(100 * 1024, config('<LocationConstraint>us-east-1</LocationConstraint>'), '')],
   ];
-  const [describe, body] = rng.pick(shapes);
-  return signed('xml', 'bad-xml-accepted', `signed ${describe}`, [400, 413], () => call('POST', '/alpha', { query: [['delete', '']], body, headers: [['content-md5', md5(body)]] }));
+  const [describe, path, query, body] = rng.pick(shapes);
+  const method = path === '/alpha' ? 'POST' : 'PUT';
+  return signed('xml', 'bad-xml-accepted', `signed ${describe}`, [400, 413], () => call(method, path, { query, body, headers: [['content-md5', md5(body)]] }));
+}
+
+function hugeHeaders(rng: Rng): AttackCase {
+  const bytes = rng.pick([17 * 1024, 64 * 1024]);
+  return {
+    family: 'huge-headers',
+    property: 'huge-headers-accepted',
+    describe: `PUT /v1/shards/big-header with a ${bytes >> 10} KiB header (limit 16 KiB)`,
+    expect: [400, 431],
+    mayChange: false,
+    build: async (nowMs) => one(await signHeader(call('PUT', '/v1/shards/big-header', { body: Buffer.from('x'), headers: [['x-padding', 'p'.repeat(bytes)]] }), nowMs)),
+  };
 }
 
 function conditions(rng: Rng): AttackCase {
@@ -374,6 +393,7 @@ const FAMILIES: ReadonlyArray<readonly [string, number, (rng: Rng) => AttackCase
   ['bad-encoding', 2, badEncoding],
   ['non-ascii-metadata', 1, nonAsciiMetadata],
   ['xml', 1, xmlLimits],
+  ['huge-headers', 1, hugeHeaders],
   ['conditions', 2, conditions],
 ];
 
