@@ -94,7 +94,7 @@ void test('the store comparison sees a request hidden behind another when the fr
   const failure = result.failures[0];
   assert.equal(failure?.property, 'control-property', result.failures.map(describeFailure).join('\n'));
   assert.match(failure.detail, /the store changed/);
-  assert.match(failure.detail, new RegExp(`- ${Buffer.from('native-1').toString('hex')} `));
+  assert.match(failure.detail, /- native-1 /);
 });
 
 void test('an exchange the server never answers ends as a hang, after the turn budget', async () => {

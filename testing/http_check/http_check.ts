@@ -36,7 +36,7 @@ import { SimNode } from '../sim_node.js';
 import type { AttackCase } from './cases.js';
 import { SEEDED_OBJECTS, SEEDED_SHARDS, nextCase } from './cases.js';
 import { CHECK_ACCESS_KEY, CHECK_SECRET_KEY, call, serialize, signHeader } from './signing.js';
-import type { ParsedAnswer } from './wire.js';
+import type { ParseOutcome, ParsedAnswer, WireResult } from './wire.js';
 import { exchange, parseAnswers } from './wire.js';
 
 export const CASES_PER_SEED = 40;
@@ -99,13 +99,18 @@ async function snapshot(world: World): Promise<string> {
     const page = await node.listAvailable(startAfter === undefined ? {} : { startAfter });
     for (const shard of page.shards) {
       const value = await node.get(shard.key);
-      lines.push(`${shard.key.toString('hex')} ${createHash('sha256').update(value).digest('hex').slice(0, 16)}`);
+      lines.push(`${readableKey(shard.key)} ${createHash('sha256').update(value).digest('hex').slice(0, 16)}`);
     }
     const last = page.shards.at(-1);
     if (!page.truncated || last === undefined) break;
     startAfter = last.key;
   }
   return lines.join('\n');
+}
+
+/** A key as text: printable ASCII as is, other bytes as \xNN (the S3 front's shard keys have a binary prefix). */
+function readableKey(key: Buffer): string {
+  return [...key].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
 }
 
 function describeAnswer(a: ParsedAnswer | undefined): string {
@@ -141,34 +146,39 @@ interface Judged {
   readonly detail: string;
 }
 
-/** Invariants 1 to 6 for one case; undefined when it holds them all. */
+/** Invariants 1 to 6 for one case; `broken` undefined when it holds them all. */
 async function runCase(world: World, c: AttackCase): Promise<{ answer: string; broken: Judged | undefined }> {
   const before = c.mayChange ? '' : await snapshot(world);
   const { bytes, methods } = await c.build(world.nowMs);
   const wire = await exchange(world.server.server, bytes, methods, TURN_BUDGET);
   const parsed = parseAnswers(wire.bytes, methods);
-  const first = parsed.answers[0];
-  const answer = describeAnswer(first);
-  const judge = (): Judged | undefined => {
-    if (!wire.finished) return { property: 'no-hang', detail: `no end of the exchange after ${wire.turns} turns` };
-    if (parsed.error !== undefined) return { property: 'well-formed-answer', detail: parsed.error };
-    if (first === undefined) return { property: 'well-formed-answer', detail: 'the connection closed without an answer' };
-    for (const [i, a] of parsed.answers.entries()) {
-      const problem = errorBodyProblem(a, methods[i] ?? 'GET');
-      if (problem !== undefined) return { property: 'well-formed-answer', detail: `answer ${i + 1}: ${problem}` };
-      if (a.headers.some(([n]) => n.startsWith('access-control-'))) return { property: 'no-cors', detail: `answer ${i + 1} carries CORS headers with no CORS configured` };
-    }
-    const refusalExpected = c.expect !== 'success';
-    if (first.status >= 500 && !(refusalExpected && first.status === 501)) return { property: 'no-5xx', detail: `status ${first.status}` };
-    const met = c.expect === 'success' ? first.status >= 200 && first.status < 300 : c.expect.includes(first.status);
-    if (!met) return { property: c.property, detail: `expected ${c.expect === 'success' ? '2xx' : c.expect.join('/')}, got ${answer}` };
-    return undefined;
-  };
-  const broken = judge();
-  if (broken !== undefined || c.mayChange) return { answer, broken };
+  const answer = describeAnswer(parsed.answers[0]);
+  const broken = judgeAnswers(c, wire, parsed, methods);
+  if (c.mayChange) return { answer, broken };
   const after = await snapshot(world);
-  if (after !== before) return { answer, broken: { property: c.property, detail: `refused (${answer}) but the store changed:\n${diffLines(before, after)}` } };
-  return { answer, broken: undefined };
+  if (after === before) return { answer, broken };
+  const change = `the store changed:\n${diffLines(before, after)}`;
+  // A wrong answer that also changed the store says both: what it answered, and what it did.
+  if (broken !== undefined) return { answer, broken: { property: broken.property, detail: `${broken.detail}; ${change}` } };
+  return { answer, broken: { property: c.property, detail: `refused (${answer}) but ${change}` } };
+}
+
+/** Invariants 1 to 5: the answers alone. */
+function judgeAnswers(c: AttackCase, wire: WireResult, parsed: ParseOutcome, methods: readonly string[]): Judged | undefined {
+  const first = parsed.answers[0];
+  if (!wire.finished) return { property: 'no-hang', detail: `no end of the exchange after ${wire.turns} turns` };
+  if (parsed.error !== undefined) return { property: 'well-formed-answer', detail: parsed.error };
+  if (first === undefined) return { property: 'well-formed-answer', detail: 'the connection closed without an answer' };
+  for (const [i, a] of parsed.answers.entries()) {
+    const problem = errorBodyProblem(a, methods[i] ?? 'GET');
+    if (problem !== undefined) return { property: 'well-formed-answer', detail: `answer ${i + 1}: ${problem}` };
+    if (a.headers.some(([n]) => n.startsWith('access-control-'))) return { property: 'no-cors', detail: `answer ${i + 1} carries CORS headers with no CORS configured` };
+  }
+  const refusalExpected = c.expect !== 'success';
+  if (first.status >= 500 && !(refusalExpected && first.status === 501)) return { property: 'no-5xx', detail: `status ${first.status}` };
+  const met = c.expect === 'success' ? first.status >= 200 && first.status < 300 : c.expect.includes(first.status);
+  if (!met) return { property: c.property, detail: `expected ${c.expect === 'success' ? '2xx' : c.expect.join('/')}, got ${describeAnswer(first)}` };
+  return undefined;
 }
 
 function diffLines(before: string, after: string): string {
