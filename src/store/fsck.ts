@@ -162,10 +162,9 @@ export async function fsckOpenDisk(file: Disk, disk: number, path: string, optio
     await checkRunCopies(store, r);
     await scrub(store, r, options);
   } finally {
-    // fsck never writes: a clean close would commit a (empty) cycle, so the
-    // read-only store is dropped instead, and the file closed.
-    store?.abandon();
-    await file.close();
+    // The store is read-only: its close commits nothing (disk_store.ts).
+    if (store !== undefined) await store.close();
+    else await file.close();
   }
   return r;
 }
