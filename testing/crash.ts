@@ -30,6 +30,17 @@
 // 6. Nothing unaffected is lost: after the next reboot, invariants 1 and 2
 //    hold for every key, except that a key whose data a bit flip damaged may
 //    fail to read with Corruption (never return other bytes).
+// The host-full fault (testing/host_fs.ts): the host file system under the
+// sparse data file has no free block left, until a heal; it stays full
+// across reboots (it is the machine, not the process). Writes over blocks
+// written before still go through. While the host is full and no other
+// fault happened since the last recovery:
+// 7. Host ENOSPC is a clean NoSpace: the store never turns read-only (no
+//    failed commit), a put fails or its Dependency fails only with
+//    NoSpace, a delete of a present key succeeds, and background work
+//    (flush, compaction, reclamation, checkpoint) fails only with NoSpace;
+//    also after a reboot on the still-full host. Invariants 1, 2 and 5
+//    hold as after any fault (nothing acknowledged is lost).
 import fc from 'fast-check';
 import { checkSequences, runOnHarness } from './sequences.js';
 import type { CheckOptions } from './sequences.js';
@@ -45,6 +56,7 @@ import { KEY_POOL, PREFIX_POOL, crashOpArb, faultOpArb, formatOp, keyOf, scrubFa
 import type { Op } from './ops.js';
 import { Rng } from './rng.js';
 import { SimDisk } from './sim_disk.js';
+import { HostFs } from './host_fs.js';
 import { formatDiskStore } from '../src/store/index.js';
 import { checkScrubPass } from './scrub_check.js';
 
@@ -124,9 +136,14 @@ export class CrashHarness {
   private faulty = false;
   /** Media damage (bit flips) happened: reads may fail with Corruption for good. */
   private damaged = false;
+  /** The host file system is full (the host-full fault, until a heal). */
+  private hostFull = false;
+  /** An IO fault other than host-full was injected since the last recovery. */
+  private ioFaulted = false;
 
   private constructor(
     private disk: SimDisk,
+    private readonly host: HostFs,
     private store: DiskStore,
     private readonly config: EngineConfig,
     private readonly rng: Rng,
@@ -136,8 +153,9 @@ export class CrashHarness {
   static async create(config: EngineConfig, seed: number): Promise<CrashHarness> {
     const rng = new Rng(seed);
     const disk = new SimDisk({ sizeBytes: config.diskSizeBytes, pageSizeBytes: config.pageSizeBytes, fillSeed: seed });
-    const store = await formatDiskStore(disk, formatOptions(config, rng.fork('chunk-ids')));
-    return new CrashHarness(disk, store, config, rng, { crashStates: 0, operations: 0, faultsInjected: 0 });
+    const host = new HostFs();
+    const store = await formatDiskStore(host.wrap(disk), formatOptions(config, rng.fork('chunk-ids')));
+    return new CrashHarness(disk, host, store, config, rng, { crashStates: 0, operations: 0, faultsInjected: 0 });
   }
 
   async run(op: Op): Promise<void> {
@@ -145,10 +163,18 @@ export class CrashHarness {
     this.counters.operations++;
     try {
       await this.runStep(op);
+      this.checkHostFull(op, index);
     } catch (err: unknown) {
+      if (this.hostFullOnly && BACKGROUND_OPS.has(op.op) && !(err instanceof ShardStoreError && err.code === 'NoSpace')) {
+        const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+        throw new ConformanceFailure(`step ${index} ${formatOp(op)} on a full host: ${what} (only NoSpace may fail it)`, index);
+      }
       // After a fault, background work and flushes may fail with typed IO
       // errors; what matters is checked by the reads and the next recovery.
-      if (this.faulty && isTypedIoError(err) && BACKGROUND_OPS.has(op.op)) return;
+      if (this.faulty && isTypedIoError(err) && BACKGROUND_OPS.has(op.op)) {
+        this.checkHostFull(op, index);
+        return;
+      }
       if (err instanceof ConformanceFailure) throw err;
       const what = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
       throw new ConformanceFailure(`step ${index} ${formatOp(op)}: engine threw ${what}`, index);
@@ -157,6 +183,25 @@ export class CrashHarness {
 
   async close(): Promise<void> {
     await this.store.close();
+  }
+
+  /** Invariant 7 applies: the host is full and nothing else went wrong since the last recovery. */
+  private get hostFullOnly(): boolean {
+    return this.hostFull && !this.ioFaulted && !this.damaged;
+  }
+
+  /** Invariant 7, after each step: never read-only, and every failed Dependency failed with NoSpace. */
+  private checkHostFull(op: Op, index: number): void {
+    if (!this.hostFullOnly) return;
+    const fail = (why: string): never => {
+      throw new ConformanceFailure(`step ${index} ${formatOp(op)} on a full host: ${why}`, index);
+    };
+    const failed = this.store.log.failed;
+    if (failed !== undefined) fail(`the store turned read-only: ${failed.message}`);
+    for (const d of this.history.dependencies()) {
+      const err = d.failure();
+      if (err !== undefined && !(err instanceof ShardStoreError && err.code === 'NoSpace')) fail(`a mutation failed with ${err.name}: ${err.message} (not NoSpace)`);
+    }
   }
 
   private async runStep(op: Op): Promise<void> {
@@ -181,6 +226,9 @@ export class CrashHarness {
       case 'fault':
         return this.injectFault(op);
       case 'heal':
+        // The operator frees space on the host, and restarts.
+        this.host.setFreeBytes(undefined);
+        this.hostFull = false;
         return this.dirtyReboot({ op: 'dirtyReboot', mode: 'keep-all', flushFirst: false, during: 'none', afterIos: 0, crashSeed: 0 });
       case 'scrubPass':
         return this.scrubPass(op);
@@ -202,6 +250,13 @@ export class CrashHarness {
 
   /** Install a fault on the disk under the store (see the fault alphabet in ops.ts). */
   private injectFault(op: Extract<Op, { op: 'fault' }>): void {
+    if (op.kind === 'host-full') {
+      this.host.setFreeBytes(0);
+      this.hostFull = true;
+      this.faulty = true;
+      this.counters.faultsInjected++;
+      return;
+    }
     const extents = this.store.parts.extents;
     const used = [ExtentOwner.Data, ExtentOwner.Index, ExtentOwner.Meta].flatMap((o) => extents.extentsOwnedBy(o));
     const data = extents.extentsOwnedBy(ExtentOwner.Data).filter((e) => extents.writePointer(e) > 0);
@@ -212,6 +267,7 @@ export class CrashHarness {
     const range = { offset: extent * size, length: size };
     this.counters.faultsInjected++;
     this.faulty = true;
+    this.ioFaulted = true;
     if (op.kind === 'read-once') this.disk.failReads(range, 'once');
     else if (op.kind === 'write-once') this.disk.failWrites(range, 'once');
     else if (op.kind === 'flush-once') this.disk.failFlush('once');
@@ -256,6 +312,9 @@ export class CrashHarness {
           throw new ConformanceFailure(`step ${this.step - 1} ${formatOp(op)}: NotFound, but the key cannot be absent`, this.step - 1);
         }
         return;
+      }
+      if (this.hostFullOnly && (op.op === 'delete' || err.code !== 'NoSpace')) {
+        throw new ConformanceFailure(`step ${this.step - 1} ${formatOp(op)} on a full host: ${err.code}: ${err.message}`, this.step - 1);
       }
       if (err.code !== 'Io' && err.code !== 'Corruption' && err.code !== 'NoSpace') throw err;
       this.history.record(key, { value, dependency: undefined });
@@ -307,7 +366,7 @@ export class CrashHarness {
     // A restart: transient and permanent IO faults are gone (bit flips stay on the media).
     this.disk.clearFaults();
     this.disk = this.disk.clone();
-    this.store = await openDiskStore(this.disk, formatOptions(this.config, this.rng.fork('chunk-ids')));
+    this.store = await openDiskStore(this.host.wrap(this.disk), formatOptions(this.config, this.rng.fork('chunk-ids')));
     await this.resync(new Map(this.history.allowed()));
   }
 
@@ -323,7 +382,7 @@ export class CrashHarness {
     this.counters.crashStates++;
     disk.clearFaults();
     this.disk = disk;
-    this.store = await openDiskStore(this.disk, formatOptions(this.config, this.rng.fork('chunk-ids')));
+    this.store = await openDiskStore(this.host.wrap(this.disk), formatOptions(this.config, this.rng.fork('chunk-ids')));
     await this.resync(allowed);
   }
 
@@ -398,7 +457,9 @@ export class CrashHarness {
       }
     }
     this.history.reset(contents, unknown);
-    this.faulty = this.damaged;
+    // IO faults are gone after a restart; a full host is not.
+    this.faulty = this.damaged || this.hostFull;
+    this.ioFaulted = false;
     this.model = new ModelStore();
     for (const [k, v] of contents) await this.model.put(Buffer.from(k, 'latin1'), v);
   }

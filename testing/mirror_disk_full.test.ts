@@ -7,8 +7,9 @@
 //
 // How: a 2 MiB SimDisk of 64 KiB extents, a memtable and log large enough
 // that nothing is flushed or rolled while filling; fill with 30 KiB values
-// until NoSpaceError (5 extents left); take one for reclamation, as the
-// reclaimer does (4 left); then flush (2 left), checkpoint (0 left), reopen. Checks: the
+// until NoSpaceError (8 extents left: the prepared reserve of
+// host_space.ts, which puts never take); take one for reclamation, as the
+// reclaimer does (7 left); then flush (5 left), checkpoint (3 left), reopen. Checks: the
 // flush writes its run (a failed one leaves none: it is retried later), the
 // two copies sit in different extents, the checkpoint succeeds, every
 // acknowledged key reads back after the reopen, and the refused key stays
@@ -53,7 +54,8 @@ void test('at disk full, an index flush writes both copies of its run and a log 
     }
   }
   assert.equal(store.parts.extents.extentsOwnedBy(ExtentOwner.Index).length, 0, 'no run written while filling');
-  assert.equal(store.freeExtents, 5, 'puts stop at the reserve');
+  assert.equal(store.freeExtents, store.parts.extents.preparedTarget, 'puts stop at the prepared reserve');
+  assert.equal(store.freeExtents, 8);
   // Reclamation holds the extent it evacuates into (the reclaim class).
   store.parts.extents.allocate(ExtentOwner.Data, { reserve: 'reclaim' });
   await store.flush();

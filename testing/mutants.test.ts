@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { checkConformance, reportConformance } from './conformance.js';
 import { checkCrash, checkFaults } from './crash.js';
 import { FAULT_MUTANTS } from './mutants/fault_mutants.js';
+import { unpreparedReserve } from './mutants/host_space_mutants.js';
 import { CRASH_MUTANTS } from './mutants/crash_mutants.js';
 import { ENGINE_MUTANTS, indexIgnoresTombstones } from './mutants/engine_mutants.js';
 import type { Mutant } from './mutants/mutant.js';
@@ -49,6 +50,25 @@ for (const mutant of [...ENGINE_MUTANTS, ...CRASH_MUTANTS, ...FAULT_MUTANTS].fil
     console.log(`# ${mutant.name}: caught after ${details.numRuns} sequences, ${ms} ms \n# ${reportConformance(details).split('\n').slice(1, 2).join('')}`);
   });
 }
+
+test(`the faults check catches mutant ${unpreparedReserve.name} by invariant 7: the store turns read-only on a full host`, async () => {
+  // Not any failure: the one the host-full fault's property names
+  // (testing/crash.ts, invariant 7). Without the mutant the same budget
+  // passes (testing/faults.test.ts runs the fault alphabet, host-full included).
+  const restore = unpreparedReserve.install();
+  const started = performance.now();
+  let details;
+  try {
+    details = await checkFaults({ seed: 7, numRuns: BUDGET_SEQUENCES, shrink: false });
+  } finally {
+    restore();
+  }
+  const ms = Math.round(performance.now() - started);
+  assert.equal(details.failed, true, `${unpreparedReserve.name} survived ${BUDGET_SEQUENCES} sequences`);
+  const report = reportConformance(details);
+  assert.match(report, /on a full host: the store turned read-only: .*host file system full/, report);
+  console.log(`# ${unpreparedReserve.name}: caught after ${details.numRuns} sequences, ${ms} ms\n# ${report.split('\n').slice(1, 2).join('')}`);
+});
 
 test('a failing sequence is minimized to a few readable operations', async () => {
   // With the tombstone mutant installed, fast-check shrinks the first

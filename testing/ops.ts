@@ -34,8 +34,12 @@ export type Op =
     }
   | {
       readonly op: 'fault';
-      /** once: the next matching IO fails; permanent: every one does; bitflip: media damage. */
-      readonly kind: 'read-once' | 'write-once' | 'flush-once' | 'read-permanent' | 'bitflip';
+      /**
+       * once: the next matching IO fails; permanent: every one does; bitflip:
+       * media damage; host-full: the host file system has no free block
+       * left (first writes to a block fail with ENOSPC) until a heal.
+       */
+      readonly kind: 'read-once' | 'write-once' | 'flush-once' | 'read-permanent' | 'bitflip' | 'host-full';
       /** Picks an extent among those in use (modulo their count). */
       readonly extentPick: number;
       /** Picks a byte below the write pointer (bit flips). */
@@ -158,7 +162,7 @@ export const faultArb: fc.Arbitrary<Op> = fc.oneof(
     weight: 4,
     arbitrary: fc.record({
       op: fc.constant('fault' as const),
-      kind: fc.constantFrom('read-once' as const, 'write-once' as const, 'flush-once' as const, 'read-permanent' as const, 'bitflip' as const),
+      kind: fc.constantFrom('read-once' as const, 'write-once' as const, 'flush-once' as const, 'read-permanent' as const, 'bitflip' as const, 'host-full' as const),
       extentPick: fc.nat({ max: 1000 }),
       offsetPick: fc.nat({ max: 1 << 30 }),
     }),

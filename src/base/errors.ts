@@ -46,6 +46,24 @@ export class NoSpaceError extends ShardStoreError {
   readonly code = 'NoSpace' as const;
 }
 
+/**
+ * The host file system under the disk refused a write for lack of space
+ * (ENOSPC) or quota (EDQUOT): a sparse data file allocates blocks on first
+ * write, so this can happen with free extents left. The same code as
+ * NoSpaceError (HTTP 507, S3 InsufficientStorage), since for a caller both
+ * mean "no room; free some and retry": the store stays writable, deletes and
+ * reclamation keep working (docs/ARCHITECTURE.md "Disk full: host space").
+ */
+export class HostNoSpaceError extends NoSpaceError {}
+
+/** Errno codes a host file system raises when it has no room for a write. */
+const HOST_NO_SPACE_CODES: ReadonlySet<string> = new Set(['ENOSPC', 'EDQUOT']);
+
+/** True for an error like Node's fs errors with code ENOSPC or EDQUOT (a full host file system). */
+export function isHostNoSpace(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' && HOST_NO_SPACE_CODES.has(err.code);
+}
+
 /** The disk reported an error (read, write or flush). */
 export class IoError extends ShardStoreError {
   readonly code = 'Io' as const;

@@ -6,6 +6,7 @@ import type { Command, CliIo } from './command.js';
 import { serveApi, stopOnSignal } from './serve_lifecycle.js';
 import { parseServeArgs, serveHelp } from './serve_options.js';
 import type { ServeConfig } from './serve_options.js';
+import { formatSizeBytes } from './units.js';
 import { EXIT_OK, UsageError } from './usage_error.js';
 
 export const serveCommand: Command = {
@@ -25,6 +26,7 @@ export const serveCommand: Command = {
     const { openNode } = await import('./serve.js');
     const api = await openNode(config.node);
     for (const d of api.disks()) if (d.state !== 'in-service') io.err(`shardstore: warning: disk ${d.disk} is out of service (${d.reason ?? 'unknown'}); its keys answer 503 Unavailable`);
+    for (const line of await hostSpaceWarnings(api.disks().flatMap((d) => (d.state === 'in-service' && d.path !== undefined ? [d.path] : [])))) io.err(`shardstore: warning: ${line}`);
     const signals = stopOnSignal(() => {
       io.err('shardstore: second signal, exiting now');
       process.exit(130);
@@ -37,6 +39,24 @@ export const serveCommand: Command = {
     }
   },
 };
+
+/**
+ * One line per host file system whose sparse data files cannot grow to
+ * their size: the store would see free extents the host cannot back, and
+ * puts would meet the host's ENOSPC (507 NoSpace) before the store is full.
+ */
+export async function hostSpaceWarnings(paths: readonly string[]): Promise<string[]> {
+  const { dataFileSpace, shortfalls } = await import('../disk/index.js');
+  return shortfalls(await dataFileSpace(paths)).map(
+    (s) =>
+      `the data file(s) ${s.paths.join(', ')} may grow by ${formatBytes(s.unallocatedBytes)} (sparse), but their file system has ${formatBytes(s.freeBytes)} free: ` +
+      'puts will answer 507 NoSpace once it is full (deletes and reclamation keep working); give it room, or use smaller files (--disk-size) or --preallocate on',
+  );
+}
+
+function formatBytes(n: number): string {
+  return `${formatSizeBytes(n)} (${n} bytes)`;
+}
 
 async function nodeCredentials(config: ServeConfig, io: CliIo): Promise<readonly S3Credentials[]> {
   const { accessKeyId, secretAccessKey, credentialsFile } = config.s3;

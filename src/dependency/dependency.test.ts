@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { AssertionError, IoError } from '../base/index.js';
+import { AssertionError, HostNoSpaceError, IoError, NoSpaceError } from '../base/index.js';
 import { Dependency, Latch, Ticket, ioFailure } from './dependency.js';
 
 void test('none is persistent; a pending ticket is not until durable', async () => {
@@ -87,6 +87,20 @@ void test('Latch.follow: settles like the dependency it follows', async () => {
   f2.follow(bad.dependency);
   bad.reject(new IoError('x'));
   await assert.rejects(f2.dependency.persisted(), IoError);
+});
+
+void test('ioFailure maps a full host (ENOSPC, EDQUOT as Node raises them) to HostNoSpaceError, code NoSpace', () => {
+  for (const code of ['ENOSPC', 'EDQUOT']) {
+    const err = Object.assign(new Error(`${code}: no space left on device, write`), { code, errno: -28, syscall: 'write' });
+    const mapped = ioFailure('write batch', err);
+    assert.ok(mapped instanceof HostNoSpaceError, code);
+    assert.equal(mapped.code, 'NoSpace');
+    assert.equal(mapped.cause, err);
+    assert.match(mapped.message, /write batch: host file system full/);
+  }
+  const store = new NoSpaceError('no free extent');
+  assert.equal(ioFailure('ctx', store), store);
+  assert.ok(ioFailure('x', Object.assign(new Error('EIO'), { code: 'EIO' })) instanceof IoError);
 });
 
 void test('ioFailure keeps IoError and wraps anything else with context', () => {

@@ -10,7 +10,7 @@
 // 2. `and` never drops a pending or failed ticket; it drops durable ones,
 //    so long chains stay short.
 // 3. `persisted()` resolves only when isPersistent() is true.
-import { assert, IoError } from '../base/index.js';
+import { assert, HostNoSpaceError, IoError, NoSpaceError, isHostNoSpace } from '../base/index.js';
 
 type TicketState = 'pending' | 'durable' | 'failed';
 
@@ -169,7 +169,13 @@ export class Latch {
   }
 }
 
-export function ioFailure(context: string, err: unknown): IoError {
-  if (err instanceof IoError) return err;
+/** The typed error for a failed IO: IoError, or NoSpaceError when the host file system is full. */
+export function ioFailure(context: string, err: unknown): IoError | NoSpaceError {
+  if (err instanceof IoError || err instanceof NoSpaceError) return err;
+  // A full host file system is no IO error: the disk is fine, the write
+  // found no free block. Callers answer NoSpace (507), not Io (500).
+  if (isHostNoSpace(err)) {
+    return new HostNoSpaceError(`${context}: host file system full: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+  }
   return new IoError(`${context}: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
 }

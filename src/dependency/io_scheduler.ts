@@ -15,7 +15,7 @@
 //    readable as soon as its write is queued.
 // 5. At most one batch is in flight; a batch holds at most maxBatchBytes
 //    (one write larger than that goes alone).
-import { assert, ClosedError, ReadOnlyError } from '../base/index.js';
+import { assert, ClosedError, NoSpaceError, ReadOnlyError } from '../base/index.js';
 import type { Disk } from '../disk/index.js';
 import { Dependency, Ticket, ioFailure } from './dependency.js';
 
@@ -53,6 +53,8 @@ export interface IoSchedulerStats {
   writes: number;
   bytesWritten: number;
   flushes: number;
+  /** Writes the host file system refused for lack of space (ENOSPC, EDQUOT). */
+  hostNoSpaceWrites: number;
 }
 
 export class IoScheduler {
@@ -66,7 +68,7 @@ export class IoScheduler {
   private wakeWaiting: (() => void) | undefined;
   /** A queued write's dependency settled since the loop last looked at the queue. */
   private changed = false;
-  readonly stats: IoSchedulerStats = { batches: 0, writes: 0, bytesWritten: 0, flushes: 0 };
+  readonly stats: IoSchedulerStats = { batches: 0, writes: 0, bytesWritten: 0, flushes: 0, hostNoSpaceWrites: 0 };
 
   constructor(
     readonly disk: Disk,
@@ -225,37 +227,62 @@ export class IoScheduler {
    * Start the batch's writes: appends that follow each other on disk (the
    * common case: many chunks appended to one extent) go out as one
    * gathered write when the disk offers writev, so a group commit of N
-   * chunks costs one system call per extent, not N.
+   * chunks costs one system call per extent, not N. Returns each system
+   * call with the writes it carries.
    */
-  private issue(batch: readonly PendingWrite[]): Array<Promise<void>> {
+  private issue(batch: readonly PendingWrite[]): Array<{ writes: readonly PendingWrite[]; done: Promise<void> }> {
     const writev = this.disk.writev?.bind(this.disk);
-    if (writev === undefined) return batch.map((w) => this.disk.write(w.offset, joined(w)));
+    if (writev === undefined) return batch.map((w) => ({ writes: [w], done: this.disk.write(w.offset, joined(w)) }));
     return contiguousRuns(batch).map((run) => {
       const first = run[0];
-      if (first === undefined) return Promise.resolve();
+      if (first === undefined) return { writes: run, done: Promise.resolve() };
       const parts = run.flatMap((w) => w.parts);
-      return parts.length === 1 && parts[0] !== undefined ? this.disk.write(first.offset, parts[0]) : writev(first.offset, parts);
+      const done = parts.length === 1 && parts[0] !== undefined ? this.disk.write(first.offset, parts[0]) : writev(first.offset, parts);
+      return { writes: run, done };
     });
   }
 
+  /**
+   * One batch. A write that fails fails only the writes of its system call:
+   * the others did land and are flushed and made durable as usual. (Failing
+   * the whole batch would fail a metadata record that merely shared the
+   * batch with a data write the host file system refused, and a failed
+   * record makes the store read-only.) A failed flush fails every write.
+   */
   private async runBatch(batch: PendingWrite[]): Promise<void> {
     this.inFlight = batch;
+    const failed = new Map<PendingWrite, Error>();
     try {
       // allSettled, not all: a failed batch must not end while its other
       // writes are still in flight, or they could land after the next batch.
-      const writes = await Promise.allSettled(this.issue(batch));
-      for (const r of writes) if (r.status === 'rejected') throw r.reason as unknown;
+      const calls = this.issue(batch);
+      const results = await Promise.allSettled(calls.map((c) => c.done));
+      results.forEach((r, i) => {
+        if (r.status === 'fulfilled') return;
+        const error = ioFailure('write batch', r.reason);
+        for (const w of calls[i]?.writes ?? []) {
+          failed.set(w, error);
+          if (error instanceof NoSpaceError) this.stats.hostNoSpaceWrites++;
+        }
+      });
       await this.disk.flush();
       this.stats.batches++;
       this.stats.flushes++;
-      this.stats.writes += batch.length;
-      for (const w of batch) this.stats.bytesWritten += w.length;
       this.inFlight = [];
-      for (const w of batch) w.ticket.markDurable();
+      for (const w of batch) {
+        const error = failed.get(w);
+        if (error !== undefined) {
+          w.ticket.markFailed(error);
+          continue;
+        }
+        this.stats.writes++;
+        this.stats.bytesWritten += w.length;
+        w.ticket.markDurable();
+      }
     } catch (err: unknown) {
       this.inFlight = [];
       const error = ioFailure('write batch', err);
-      for (const w of batch) w.ticket.markFailed(error);
+      for (const w of batch) w.ticket.markFailed(failed.get(w) ?? error);
     }
   }
 }

@@ -10,6 +10,8 @@
 //    or not).
 // 3. Offsets and lengths are byte-granular; callers keep within sizeBytes.
 
+import type { HostSpace } from './host_fs.js';
+
 export interface Disk {
   readonly sizeBytes: number;
   /** The atomic write unit: a crash may tear a write at this granularity. */
@@ -23,6 +25,8 @@ export interface Disk {
   /** Make every completed write durable (fdatasync). */
   flush(): Promise<void>;
   close(): Promise<void>;
+  /** Optional: the room left on the host file system under a file-backed disk (stats, health). */
+  hostSpace?(): HostSpace;
 }
 
 export const DEFAULT_PAGE_SIZE_BYTES = 4096;

@@ -15,13 +15,15 @@
 // (a read-only file system), a read-only opener goes on without one unless
 // a live holder's lock file is there (DiskLock.acquireForReading).
 import { constants } from 'node:fs';
-import { open, stat, readFile } from 'node:fs/promises';
+import { open, stat, readFile, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
-import { assert, IoError, InvalidArgumentError, LockedError, ReadOnlyError, withContext } from '../base/index.js';
+import { assert, HostNoSpaceError, IoError, InvalidArgumentError, LockedError, ReadOnlyError, isHostNoSpace, withContext } from '../base/index.js';
 import { DEFAULT_PAGE_SIZE_BYTES } from './disk.js';
 import type { Disk } from './disk.js';
 import { DiskLock, FileLockRecords, currentHolder } from './disk_lock.js';
+import { hostSpaceSync } from './host_fs.js';
+import type { HostSpace } from './host_fs.js';
 
 export interface FileDiskOptions {
   /** Create the file at this size if it does not exist (regular files only). */
@@ -84,9 +86,18 @@ export class FileDisk implements Disk {
         throw new InvalidArgumentError(`disk size ${size} must be a positive multiple of ${pageSizeBytes}`);
       }
       const handle = await open(path, 'wx+');
-      await handle.truncate(size);
-      if (options.preallocate === true) await writeZeros(handle, size);
-      await handle.sync();
+      try {
+        await handle.truncate(size);
+        if (options.preallocate === true) await writeZeros(handle, size);
+        await handle.sync();
+      } catch (err: unknown) {
+        // Nothing half made stays behind: a later start would take the
+        // partial file for a data file.
+        await handle.close();
+        await unlink(path);
+        if (isHostNoSpace(err)) throw new HostNoSpaceError(`cannot create ${path} (${size} bytes, preallocated): host file system full: ${String(err)}`, { cause: err });
+        throw new IoError(`cannot create ${path}: ${String(err)}`, { cause: err });
+      }
       return new FileDisk(handle, path, size, pageSizeBytes, false, lock);
     }
     const device = existing.isBlockDevice();
@@ -134,6 +145,10 @@ export class FileDisk implements Disk {
   async flush(): Promise<void> {
     assert(!this.closed, 'flush after close');
     await this.handle.datasync();
+  }
+
+  hostSpace(): HostSpace {
+    return hostSpaceSync(this.path, this.sizeBytes);
   }
 
   async close(): Promise<void> {

@@ -5,7 +5,10 @@
 // needs quiet extents and a reset extent is not reused before its record
 // is durable; and, over random appends with random flush timing (fast-check,
 // fixed seed), takeChanges never reports a write pointer that covers bytes
-// not yet durable on the disk.
+// not yet durable on the disk. Host preparation: the reserve classes take
+// prepared extents (highest first, down to their floor), puts skip them and
+// prefer extents written before, an extent being prepared is never handed
+// out.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -13,6 +16,7 @@ import { AssertionError, CorruptionError, IoError, NoSpaceError } from '../base/
 import type { Disk } from '../disk/index.js';
 import { Dependency, IoScheduler, Latch } from '../dependency/index.js';
 import { ExtentManager } from './extent_manager.js';
+import { HostSpace } from './host_space.js';
 import type { ExtentRecord } from './extent_manager.js';
 import { ExtentOwner } from './extent_format.js';
 import type { Geometry } from './extent_format.js';
@@ -21,20 +25,29 @@ const GEOMETRY: Geometry = { pageSizeBytes: 512, extentSizeBytes: 4096, extentCo
 
 /** A memory disk with a durable image; flushes wait while `held`, writes may be failed. */
 class GatedDisk implements Disk {
-  readonly sizeBytes = GEOMETRY.extentSizeBytes * GEOMETRY.extentCount;
-  readonly pageSizeBytes = GEOMETRY.pageSizeBytes;
-  readonly current = Buffer.alloc(this.sizeBytes);
-  readonly durable = Buffer.alloc(this.sizeBytes);
+  readonly sizeBytes: number;
+  readonly pageSizeBytes: number;
+  readonly current: Buffer;
+  readonly durable: Buffer;
   held = false;
   failNextWrite = false;
+  /** Every write fails (a host that refuses to allocate more blocks). */
+  refuseWrites = false;
   private waiting: Array<() => void> = [];
+
+  constructor(geometry: Geometry = GEOMETRY) {
+    this.sizeBytes = geometry.extentSizeBytes * geometry.extentCount;
+    this.pageSizeBytes = geometry.pageSizeBytes;
+    this.current = Buffer.alloc(this.sizeBytes);
+    this.durable = Buffer.alloc(this.sizeBytes);
+  }
 
   read(offset: number, length: number): Promise<Buffer> {
     return Promise.resolve(Buffer.from(this.current.subarray(offset, offset + length)));
   }
 
   write(offset: number, data: Uint8Array): Promise<void> {
-    if (this.failNextWrite) {
+    if (this.failNextWrite || this.refuseWrites) {
       this.failNextWrite = false;
       return Promise.reject(new Error('EIO'));
     }
@@ -61,10 +74,10 @@ class GatedDisk implements Disk {
   }
 }
 
-function setup(reserveExtents = 0): { disk: GatedDisk; io: IoScheduler; extents: ExtentManager } {
-  const disk = new GatedDisk();
+function setup(reserveExtents = 0, geometry: Geometry = GEOMETRY): { disk: GatedDisk; io: IoScheduler; extents: ExtentManager } {
+  const disk = new GatedDisk(geometry);
   const io = new IoScheduler(disk);
-  return { disk, io, extents: new ExtentManager(GEOMETRY, io, reserveExtents) };
+  return { disk, io, extents: new ExtentManager(geometry, io, reserveExtents) };
 }
 
 function turn(): Promise<void> {
@@ -246,4 +259,90 @@ void test('model: a reported write pointer never covers bytes that are not durab
     }),
     { seed: 0xe7e47, numRuns: 150 },
   );
+});
+
+void test('prepared extents: the reserve classes take them highest first, down to their floor; puts skip them', async () => {
+  // 14 free extents (2..15), reserve 5: the target is 8 prepared (reclamation's
+  // floor of 4, what a log roll and an index flush take, and 4 above it).
+  const { disk, io, extents } = setup(5, { ...GEOMETRY, extentCount: 16 });
+  const space = new HostSpace(extents, io);
+  assert.equal(extents.preparedTarget, 8);
+  await space.fill(8);
+  assert.deepEqual([15, 14, 13, 12, 11, 10, 9, 8].map((e) => extents.preparedState(e)), Array<string>(8).fill('prepared'));
+  assert.equal(extents.preparedState(7), 'unprepared');
+  // Zeros were written and flushed over each prepared extent.
+  assert.ok(disk.durable.subarray(8 * 4096, 16 * 4096).every((b) => b === 0));
+  // A put takes the lowest unprepared extent.
+  assert.equal(extents.allocate(ExtentOwner.Data), 2);
+  // The reserve classes take the highest prepared one, and the refill prepares the highest unprepared.
+  assert.equal(extents.allocate(ExtentOwner.Index, { reserve: 'index' }), 15);
+  await space.settled();
+  assert.equal(extents.preparedState(7), 'prepared');
+  assert.equal(extents.countPreparedFree(), 8);
+  // The host refuses every further block: no refill from here on.
+  disk.refuseWrites = true;
+  // Reclamation takes prepared extents only while more than 4 are free...
+  for (const e of [14, 13, 12, 11]) assert.equal(extents.allocate(ExtentOwner.Data, { reserve: 'reclaim' }), e);
+  await space.settled();
+  assert.equal(extents.countPreparedFree(), 4);
+  assert.ok(space.stats.failures > 0, 'the refill was refused');
+  // ...then an unprepared one (the lowest: none has blocks on the host).
+  assert.equal(extents.allocate(ExtentOwner.Data, { reserve: 'reclaim' }), 3);
+  // An index flush leaves 2 prepared, a log roll takes the last.
+  assert.equal(extents.allocate(ExtentOwner.Index, { reserve: 'index' }), 10);
+  assert.equal(extents.allocate(ExtentOwner.Index, { reserve: 'index' }), 9);
+  assert.equal(extents.allocate(ExtentOwner.Index, { reserve: 'index' }), 4);
+  assert.equal(extents.allocate(ExtentOwner.Meta, { reserve: 'log' }), 8);
+  assert.equal(extents.allocate(ExtentOwner.Meta, { reserve: 'log' }), 7);
+  assert.equal(extents.countPreparedFree(), 0);
+  assert.equal(extents.allocate(ExtentOwner.Meta, { reserve: 'log' }), 5);
+  // One free extent left: below every floor but the log's.
+  assert.equal(extents.countFree(), 1);
+  assert.throws(() => extents.allocate(ExtentOwner.Data, { reserve: 'reclaim' }), NoSpaceError);
+  assert.throws(() => extents.allocate(ExtentOwner.Index, { reserve: 'index' }), NoSpaceError);
+  await space.settled();
+});
+
+void test('puts never eat the prepared reserve: with the target prepared and free extents beside it, a put is refused', async () => {
+  const { io, extents } = setup(5, { ...GEOMETRY, extentCount: 16 });
+  const space = new HostSpace(extents, io);
+  await space.fill(8);
+  // The 6 unprepared extents (2..7) go to puts; the 7th put would eat the reserve.
+  for (const e of [2, 3, 4, 5, 6, 7]) assert.equal(extents.allocate(ExtentOwner.Data), e);
+  assert.equal(extents.countFree(), 8);
+  assert.throws(() => extents.allocate(ExtentOwner.Data), /outside the prepared reserve/);
+  // The reserve classes still get theirs.
+  assert.equal(extents.allocate(ExtentOwner.Meta, { reserve: 'log' }), 15);
+  await space.settled();
+});
+
+void test('an extent being prepared is never handed out, and a refused preparation leaves it unprepared', async () => {
+  const { disk, io, extents } = setup(0);
+  const space = new HostSpace(extents, io);
+  disk.held = true; // the zeros' flush waits
+  const filling = space.fill(1);
+  await turn();
+  assert.equal(extents.preparedState(7), 'preparing');
+  for (let i = 0; i < 5; i++) assert.notEqual(extents.allocate(ExtentOwner.Data), 7);
+  assert.throws(() => extents.allocate(ExtentOwner.Data), NoSpaceError);
+  disk.release();
+  await filling;
+  assert.equal(extents.preparedState(7), 'prepared');
+  // A refused write: counted, not thrown, and the extent stays unprepared.
+  const other = setup(0);
+  const space2 = new HostSpace(other.extents, other.io);
+  other.disk.failNextWrite = true;
+  await space2.fill(1);
+  assert.equal(space2.stats.failures, 1);
+  assert.equal(other.extents.preparedState(7), 'unprepared');
+});
+
+void test('puts prefer a free extent whose blocks were written before (allocated on the host)', async () => {
+  const { extents } = setup(0);
+  const a = extents.allocate(ExtentOwner.Data);
+  const b = extents.allocate(ExtentOwner.Data);
+  await extents.append(b, Buffer.alloc(100, 1)).dependency.persisted();
+  extents.reset(a, Dependency.none);
+  extents.reset(b, Dependency.none);
+  assert.equal(extents.allocate(ExtentOwner.Data), b);
 });

@@ -43,6 +43,13 @@ interface ExtentState {
   reusableAfter: Dependency;
   /** No more appends: the extent is being reclaimed. */
   sealed: boolean;
+  /**
+   * Bytes from the extent's start known to be allocated on the host file
+   * system: written durably by this process (or recorded in the table at
+   * open), or prepared (the whole extent). Never goes down: a reset does not
+   * give blocks back to the host.
+   */
+  hostBytes: number;
 }
 
 /**
@@ -64,10 +71,44 @@ export interface AllocateOptions {
   readonly reserve?: ReserveClass;
 }
 
+/**
+ * Host preparation (host_space.ts): an extent is *prepared* once each of
+ * its blocks was written and flushed (its `hostBytes` cover it), so the host file system has
+ * allocated them and later writes overwrite in place, which a full host
+ * file system does not refuse. A sparse data file allocates on first write
+ * instead, so without this a full host would refuse the metadata log, an
+ * index flush or a reclamation copy, the very work that frees space. A
+ * prepared extent stays prepared when it is used and reset (blocks are
+ * never given back to the host); the set lives in memory only, and open
+ * prepares again.
+ *
+ * Allocation by class:
+ * - log, index, reclaim take the highest prepared free extent, down to a
+ *   floor per class (reclaim leaves 4, index 2, log takes the last: the
+ *   free-extent floors again), else an unprepared one, the one with the
+ *   most blocks allocated on the host first (the reserve is used up and
+ *   the host refused to prepare more: it is full);
+ * - foreground (puts) take the lowest free extent, the lowest of those
+ *   written before (some blocks allocated) first, skipping prepared ones
+ *   while no more than `preparedTarget` of them are free, so puts never eat
+ *   the prepared reserve. Puts stop at `reserveExtents` free extents; the
+ *   target is that or one more, so with the target reached and one free
+ *   extent left beside it, a put is refused (NoSpace) rather than eat it.
+ * - an extent being prepared is never handed out: its zeros could land
+ *   after the new owner's first append.
+ * Highest first for the prepared classes, lowest first for puts: the
+ * prepared extents gather at the top of the disk, which is where open
+ * prepares again after a restart (host_space.ts), so on a full host it
+ * finds the extents whose blocks are already allocated.
+ */
+export type PreparedState = 'unprepared' | 'preparing' | 'prepared';
+
 export class ExtentManager {
   private readonly extents: ExtentState[] = [];
   private readonly dirty = new Set<number>();
   private readonly resetListeners: Array<(extent: number) => void> = [];
+  private readonly allocateListeners: Array<(extent: number) => void> = [];
+  private readonly preparing = new Set<number>();
 
   constructor(
     readonly geometry: Geometry,
@@ -84,6 +125,7 @@ export class ExtentManager {
         recordedWritePointer: 0,
         reusableAfter: Dependency.none,
         sealed: false,
+        hostBytes: 0,
       });
     }
   }
@@ -97,6 +139,7 @@ export class ExtentManager {
       s.writePointer = r.writePointer;
       s.recordedOwner = r.owner;
       s.recordedWritePointer = r.writePointer;
+      s.hostBytes = Math.max(s.hostBytes, r.writePointer);
     }
   }
 
@@ -162,19 +205,129 @@ export class ExtentManager {
     if (free <= floor) {
       throw new NoSpaceError(`no free extent for ${ExtentOwner[owner]} (${free} free, ${floor} reserved)`);
     }
-    // Lowest free extent first: reuse is immediate and predictable, which
-    // keeps a disk's used region compact and exercises reuse in every test.
-    const n = this.extents.length;
-    for (let e = this.geometry.superblockExtents; e < n; e++) {
-      const s = this.state(e);
-      if (s.owner !== ExtentOwner.Free || !s.reusableAfter.isPersistent()) continue;
-      assert(s.writePointer === 0 && s.pending.length === 0, `free extent ${e} not empty`);
-      s.owner = owner;
-      s.sealed = false;
-      this.dirty.add(e);
-      return e;
+    const e = cls === 'foreground' ? this.pickForeground() : this.pickPrepared(cls);
+    if (e === undefined) {
+      throw new NoSpaceError(`no free extent for ${ExtentOwner[owner]} outside the prepared reserve (${free} free, ${this.preparing.size} being prepared)`);
     }
-    throw new NoSpaceError(`no free extent for ${ExtentOwner[owner]}`);
+    const s = this.state(e);
+    assert(s.writePointer === 0 && s.pending.length === 0, `free extent ${e} not empty`);
+    s.owner = owner;
+    s.sealed = false;
+    this.dirty.add(e);
+    for (const fn of this.allocateListeners) fn(e);
+    return e;
+  }
+
+  /**
+   * How many free extents to keep prepared (see PreparedState): the reserve,
+   * and at least reclamation's floor of 4 (what a log roll, the log and its
+   * mirror, and an index flush, the primary and mirror streams, take) plus
+   * 4: a log roll and an index flush may each have taken theirs since the
+   * host filled up (their refill refused), and reclamation still finds two
+   * prepared extents above its floor to copy into. Found by the full-host
+   * test once the log and runs were mirrored: with 2 above the floor, the
+   * fill's own log rolls left reclamation none.
+   */
+  get preparedTarget(): number {
+    return Math.max(this.reserveExtents, RESERVE_FLOOR.reclaim + 4);
+  }
+
+  /**
+   * Lowest free extent first: reuse is immediate and predictable, which
+   * keeps a disk's used region compact and exercises reuse in every test.
+   * But first the lowest one whose blocks are allocated on the host already
+   * (written before): its writes need no new block, which is cheaper (the
+   * fdatasync commits no allocation) and is what still works on a full
+   * host. Prepared extents are skipped while they are not more than the
+   * reserve.
+   */
+  private pickForeground(): number | undefined {
+    const skipPrepared = this.countPreparedFree() <= this.preparedTarget;
+    let fresh: number | undefined;
+    for (let e = this.geometry.superblockExtents; e < this.extents.length; e++) {
+      if (!this.isAllocatable(e) || (skipPrepared && this.isPrepared(e))) continue;
+      if (this.state(e).hostBytes > 0) return e;
+      fresh ??= e;
+    }
+    return fresh;
+  }
+
+  /**
+   * The highest prepared free extent, if the class may take one: like the
+   * free-extent floors, reclamation leaves 4 prepared extents, an index
+   * flush 2, a log roll takes the last, so the log and index flushes (what
+   * deletes need) keep theirs when reclamation has used the rest on a full
+   * host. Else the unprepared free extent with the most blocks allocated on
+   * the host, the lowest of those: on a full host, what reclamation just
+   * reset is what it copies into next.
+   */
+  private pickPrepared(cls: Exclude<ReserveClass, 'foreground'>): number | undefined {
+    if (this.countPreparedFree() > RESERVE_FLOOR[cls]) {
+      for (let e = this.extents.length - 1; e >= this.geometry.superblockExtents; e--) {
+        if (this.isPrepared(e) && this.isAllocatable(e)) return e;
+      }
+    }
+    let best: number | undefined;
+    for (let e = this.geometry.superblockExtents; e < this.extents.length; e++) {
+      if (!this.isAllocatable(e) || this.isPrepared(e)) continue;
+      if (best === undefined || this.state(e).hostBytes > this.state(best).hostBytes) best = e;
+    }
+    return best;
+  }
+
+  private isPrepared(e: number): boolean {
+    return this.state(e).hostBytes >= this.geometry.extentSizeBytes;
+  }
+
+  private isAllocatable(e: number): boolean {
+    const s = this.state(e);
+    return s.owner === ExtentOwner.Free && s.reusableAfter.isPersistent() && !this.preparing.has(e);
+  }
+
+  preparedState(extent: number): PreparedState {
+    if (this.preparing.has(extent)) return 'preparing';
+    return this.isPrepared(extent) ? 'prepared' : 'unprepared';
+  }
+
+  /** Free prepared extents (ready to hand out). */
+  countPreparedFree(): number {
+    let n = 0;
+    for (let e = this.geometry.superblockExtents; e < this.extents.length; e++) if (this.isPrepared(e) && this.isAllocatable(e)) n++;
+    return n;
+  }
+
+  /** Free extents not prepared nor being prepared, highest first (what host_space.ts prepares next). */
+  unpreparedFree(): number[] {
+    const out: number[] = [];
+    for (let e = this.extents.length - 1; e >= this.geometry.superblockExtents; e--) {
+      if (this.isAllocatable(e) && !this.isPrepared(e)) out.push(e);
+    }
+    return out;
+  }
+
+  /**
+   * Start preparing a free extent: it is not handed out until endPrepare.
+   * REQUIRES: the extent is free, reusable and not being prepared.
+   */
+  beginPrepare(extent: number): void {
+    assert(this.isAllocatable(extent), `prepare of extent ${extent} that is not free`);
+    this.preparing.add(extent);
+  }
+
+  /** End a preparation; `ok` when every block of the extent was written and flushed. */
+  endPrepare(extent: number, ok: boolean): void {
+    assert(this.preparing.delete(extent), `extent ${extent} was not being prepared`);
+    if (ok) this.state(extent).hostBytes = this.geometry.extentSizeBytes;
+  }
+
+  /** Every extent counts as prepared: the data file is allocated whole on the host (preallocated). */
+  markAllPrepared(): void {
+    for (const s of this.extents) s.hostBytes = this.geometry.extentSizeBytes;
+  }
+
+  /** Called on every allocation (the preparer refills the reserve). */
+  onAllocate(fn: (extent: number) => void): void {
+    this.allocateListeners.push(fn);
   }
 
   /**
@@ -194,7 +347,11 @@ export class ExtentManager {
     // After a failed write the durable write pointer stops there for good:
     // nothing past the hole can be recorded, so stop appending here.
     dependency.onSettled(() => {
-      if (dependency.failure() !== undefined && s.owner !== ExtentOwner.Free) s.sealed = true;
+      if (dependency.failure() !== undefined) {
+        if (s.owner !== ExtentOwner.Free) s.sealed = true;
+      } else {
+        s.hostBytes = Math.max(s.hostBytes, offset + length);
+      }
     });
     this.dirty.add(extent);
     return { offset, dependency };

@@ -121,14 +121,22 @@ export class Reclaimer {
     for (const victim of this.victims(options.maxLiveRatio)) {
       if (done >= max) break;
       if (this.extents.owner(victim) !== ExtentOwner.Data || this.inUse().has(victim)) continue;
-      await this.reclaimExtent(victim);
+      const reusable = await this.reclaimExtent(victim);
       done++;
+      // Before the next victim, let this one become reusable (its reset
+      // record durable): on a full host the next victim's copies can only
+      // go where blocks are allocated already, which is what was just reset.
+      if (done < max) await reusable.persisted();
     }
     return done;
   }
 
-  /** Evacuate the live chunks of `extent`, then reset it. REQUIRES: a data extent not open for appends. */
-  private async reclaimExtent(extent: number): Promise<void> {
+  /**
+   * Evacuate the live chunks of `extent`, then reset it; returns the
+   * Dependency after which it is reusable. REQUIRES: a data extent not open
+   * for appends.
+   */
+  private async reclaimExtent(extent: number): Promise<Dependency> {
     this.extents.seal(extent);
     this.stream.release(extent);
     await this.extents.writesSettled(extent);
@@ -153,9 +161,11 @@ export class Reclaimer {
       throw new CorruptionError(`extent ${extent} holds ${stillLive} live bytes in chunks that do not verify (at ${damaged.slice(0, 4).join(', ')}); not resetting`);
     }
     assert(stillLive === 0, `extent ${extent} still holds ${stillLive} live bytes after evacuation; not resetting`);
-    this.extents.reset(extent, this.host.nextCycle());
+    const reusable = this.host.nextCycle();
+    this.extents.reset(extent, reusable);
     this.stats.extentsReclaimed++;
     this.stats.bytesFreed += written;
+    return reusable;
   }
 
   /** One scan of `extent`: copy every chunk still live and wait for the relocations to commit. */

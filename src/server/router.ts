@@ -53,10 +53,33 @@ interface Target {
 type Handler = (ctx: RouteContext, ex: Exchange, target: Target) => Promise<void>;
 type MethodTable = ReadonlyMap<string, Handler>;
 
+/**
+ * 200 {"ok":true} when healthy; 503 {"ok":false} while shutting down (a
+ * balancer drains the node). Degraded (a disk read-only, the host file
+ * system full, the reserve not prepared): 200 with {"ok":false,
+ * "status":"degraded","reasons":[...]}. 200, not 503: a degraded node still
+ * serves reads and deletes (what frees space), so a balancer should keep
+ * it; monitoring reads the body or the metrics (docs/API.md).
+ */
 const health: Handler = (ctx, ex) => {
-  sendJson(ex, ctx.closing() ? 503 : 200, { ok: !ctx.closing() });
+  if (ctx.closing()) {
+    sendJson(ex, 503, { ok: false });
+    return Promise.resolve();
+  }
+  const reasons = degradedReasons(ctx.api);
+  sendJson(ex, 200, reasons.length === 0 ? { ok: true } : { ok: false, status: 'degraded', reasons });
   return Promise.resolve();
 };
+
+function degradedReasons(api: ShardApi): readonly string[] {
+  try {
+    return api.stats().degraded ?? [];
+  } catch (err: unknown) {
+    // A store that cannot even report is not healthy: say why.
+    if (!(err instanceof ShardStoreError)) throw err;
+    return [`stats unavailable: ${err.message}`];
+  }
+}
 const list: Handler = (ctx, ex, target) => listShards(ctx.api, ex, target.query);
 const metrics: Handler = (ctx, ex) => {
   let stats: StoreStats | undefined;

@@ -194,12 +194,25 @@ export interface DiskStats {
   readonly shardCount: number;
   /** liveBytes, reclaimableBytes and shardCount are complete (false while they are recounted after open). */
   readonly liveBytesReady: boolean;
+  /** Why this disk's store is read-only (a failed metadata write); absent while it is writable. */
+  readonly readOnly?: string;
+  /** Why the disk is degraded (StoreStats.degraded); empty when healthy. */
+  readonly degraded?: readonly string[];
+  /** Free bytes of the host file system under the data file (file-backed disks). */
+  readonly hostFreeBytes?: number;
+  /** Free extents prepared on the host: what deletes and reclamation write into on a full host. */
+  readonly preparedExtents?: number;
+  /** Writes the host file system refused for lack of space since open. */
+  readonly hostNoSpaceWrites?: number;
 }
+
+/** Fields of one disk only: not summed into NodeStats.total. */
+type PerDiskOnly = 'disk' | 'path' | 'state' | 'reason' | 'extentSizeBytes' | 'readOnly' | 'degraded' | 'hostFreeBytes' | 'preparedExtents' | 'hostNoSpaceWrites';
 
 export interface NodeStats {
   readonly disks: readonly DiskStats[];
   /** Sums over the disks in service. */
-  readonly total: Omit<DiskStats, 'disk' | 'path' | 'state' | 'reason' | 'extentSizeBytes'>;
+  readonly total: Omit<DiskStats, PerDiskOnly>;
   readonly disksInService: number;
 }
 

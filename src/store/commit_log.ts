@@ -29,13 +29,15 @@
 // 2. Record sequence numbers increase by one; a checkpoint names the next one.
 // 3. A mutation reaches the index only after its record is durable.
 // 4. After a record write fails, no later record is written (the log would
-//    have a hole); the store becomes read-only.
-import { assert, IoError } from '../base/index.js';
+//    have a hole); the store becomes read-only. A failed data write fails
+//    only the mutations whose chunks it carried (NoSpace when the host file
+//    system refused it): the store stays writable.
+import { assert, IoError, NoSpaceError } from '../base/index.js';
 import { ChunkKind, alignUp, locatorEquals } from '../chunk/index.js';
 import type { ChunkStore } from '../chunk/index.js';
 import { Dependency, Latch } from '../dependency/index.js';
 import { ExtentOwner } from '../extent/index.js';
-import type { ExtentManager } from '../extent/index.js';
+import type { ExtentManager, HostSpace } from '../extent/index.js';
 import type { IndexMutation, IndexValue, LsmIndex, RunDescriptor } from '../index/index.js';
 import type { LiveBytes, Relocation } from '../reclaim/index.js';
 import type { Superblock } from '../superblock/index.js';
@@ -71,6 +73,17 @@ export interface CommitLogState {
 /** Map key for a key: one char per byte, so equal keys give equal strings. */
 export function keyString(key: Buffer): string {
   return key.toString('latin1');
+}
+
+/**
+ * Why a mutation's data could not be committed: NoSpace when the host file
+ * system refused the write (the caller answers 507 and may retry once
+ * space is freed), else an IO error.
+ */
+function dataFailure(m: Pending): Error {
+  const cause = m.dataDependency.failure();
+  if (cause instanceof NoSpaceError) return new NoSpaceError(`the value could not be written to disk: ${cause.message}`, { cause });
+  return new IoError('the value could not be written to disk', { cause });
 }
 
 /** Settle the latches of `mutations` (and of those they replaced): durable, or failed with `error`. */
@@ -119,6 +132,7 @@ export class CommitLog {
     private readonly memtableFlushBytes: number,
     private readonly live: LiveBytes,
     private readonly maxLogBytes: number,
+    private readonly space: HostSpace,
   ) {}
 
   get failed(): Error | undefined {
@@ -198,9 +212,15 @@ export class CommitLog {
   }
 
   throwIfFailed(): void {
-    if (this.failure !== undefined) {
-      throw new IoError(`store is read-only after a failed commit: ${this.failure.message}`, { cause: this.failure });
-    }
+    const failure = this.failure;
+    if (failure === undefined) return;
+    const message = `store is read-only after a failed commit: ${failure.message}`;
+    // A record the host refused for lack of space (it should not happen:
+    // log extents are prepared, host_space.ts; a copy-on-write host file
+    // system or a hole punched in the file can still do it) is reported as
+    // what it is, NoSpace (507): free host space, then restart.
+    if (failure instanceof NoSpaceError) throw new NoSpaceError(`${message}; free space on the host file system and restart`, { cause: failure });
+    throw new IoError(message, { cause: failure });
   }
 
   private async loop(): Promise<void> {
@@ -234,7 +254,7 @@ export class CommitLog {
       await this.applyRelocations(relocations);
       const { ok, failed } = await this.committable([...this.committing.values()]);
       mutations = ok;
-      if (failed.length > 0) settle(failed, new IoError('the value could not be written to disk'));
+      for (const m of failed) settle([m], dataFailure(m));
       const flush = this.wantFlush() ? await this.writeMemtable() : undefined;
       // The index does not change until apply, so the values being replaced
       // can be looked up while the record is written.
@@ -318,6 +338,9 @@ export class CommitLog {
   /** Write the memtable as a run; its chunks are durable on return. */
   private async writeMemtable(): Promise<WrittenFlush | undefined> {
     this.flushRequested = false;
+    // After open, the reserve on the host is prepared again first: a flush
+    // (and a roll, which flushes) must write into prepared extents.
+    await this.space.ready();
     const job = this.index.beginFlush();
     if (job === undefined) return undefined;
     try {

@@ -1,5 +1,7 @@
 // What a fleet wants to know about one disk: capacity, used, live and
-// reclaimable bytes, extents by owner, shard count.
+// reclaimable bytes, extents by owner, shard count, and whether it is
+// writable: read-only and why, the host file system's free bytes, the
+// prepared reserve (docs/ARCHITECTURE.md "Disk full: host and store").
 //
 // The shard count is kept incrementally at no extra IO: the commit path
 // already tells live-byte accounting, for every committed mutation, the
@@ -28,6 +30,8 @@ export function diskStats(store: DiskStore, disk: number, path: string | undefin
   }
   let liveIndexBytes = 0;
   for (const bytes of store.parts.index.liveIndexBytesByExtent().values()) liveIndexBytes += bytes;
+  const health = store.stats();
+  const failed = store.log.failed;
   const extents = { free: e.countFree(), data: count(ExtentOwner.Data), index: count(ExtentOwner.Index), meta: count(ExtentOwner.Meta), superblock: count(ExtentOwner.Superblock) };
   return {
     disk,
@@ -44,5 +48,12 @@ export function diskStats(store: DiskStore, disk: number, path: string | undefin
     extents,
     shardCount: store.live.shardCount,
     liveBytesReady: store.live.ready,
+    // freeBytes counts free extents; on a sparse data file the host may have
+    // less room than that: hostFreeBytes and degraded say so.
+    ...(failed === undefined ? {} : { readOnly: failed.message }),
+    degraded: health.degraded ?? [],
+    ...(health.hostFreeBytes === undefined ? {} : { hostFreeBytes: health.hostFreeBytes }),
+    preparedExtents: health.preparedExtents ?? 0,
+    hostNoSpaceWrites: health.hostNoSpaceWrites ?? 0,
   };
 }

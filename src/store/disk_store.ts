@@ -23,7 +23,7 @@ import type { ChunkStore } from '../chunk/index.js';
 import { Dependency } from '../dependency/index.js';
 import type { IoScheduler } from '../dependency/index.js';
 import type { Disk } from '../disk/index.js';
-import type { ExtentManager} from '../extent/index.js';
+import type { ExtentManager, HostSpace } from '../extent/index.js';
 import { ExtentOwner } from '../extent/index.js';
 import { NEEDS_READ } from '../index/index.js';
 import type { LsmIndex } from '../index/index.js';
@@ -50,6 +50,8 @@ export interface DiskStoreParts {
   readonly io: IoScheduler;
   readonly label: Label;
   readonly extents: ExtentManager;
+  /** Prepares the reserve on the host file system (host_space.ts). */
+  readonly space: HostSpace;
   readonly chunks: ChunkStore;
   readonly index: LsmIndex;
   readonly indexStream: ChunkStream;
@@ -99,7 +101,7 @@ export class DiskStore implements ShardApi {
     this.options = resolveStoreOptions(options, parts.label.geometry.extentSizeBytes, parts.label.geometry.extentCount);
     this.dataStream = new ChunkStream(parts.chunks, ExtentOwner.Data);
     this.reclaimStream = new ChunkStream(parts.chunks, ExtentOwner.Data, { reserve: 'reclaim' });
-    this.log = new CommitLog(parts.extents, parts.chunks, parts.index, parts.superblock, parts.state, this.options.memtableFlushBytes, this.live, this.options.maxLogBytes);
+    this.log = new CommitLog(parts.extents, parts.chunks, parts.index, parts.superblock, parts.state, this.options.memtableFlushBytes, this.live, this.options.maxLogBytes, parts.space);
     this.liveRebuild = new LiveBytesRebuilder(parts.index, this.live, {
       pageEntries: this.options.liveRebuildPageEntries,
       clock: this.options.clock,
@@ -111,7 +113,10 @@ export class DiskStore implements ShardApi {
         needsCompaction: () => parts.index.stats().runsPerLevel.some((n) => n >= this.options.compactionFanIn),
         hasNearlyDeadExtent: (ratio) => this.reclaimer.victims(ratio).length > 0,
         compact: () => this.compact(),
-        reclaim: (o) => this.reclaimer.reclaim(o),
+        reclaim: async (o) => {
+          await parts.space.ready();
+          return this.reclaimer.reclaim(o);
+        },
         get freeExtents(): number {
           return parts.extents.countFree();
         },
@@ -138,6 +143,8 @@ export class DiskStore implements ShardApi {
   async reclaim(options: ReclaimOptions = {}): Promise<number> {
     this.checkOpen();
     this.checkWritable();
+    // Copies go to the reserve, which open prepares again on the host first.
+    await this.parts.space.ready();
     return this.reclaimer.reclaim(options);
   }
 
@@ -185,6 +192,7 @@ export class DiskStore implements ShardApi {
       this.checkOpen();
       const staged = this.log.stage(keyString(key), { key, value: indexValue, dataDependency: dependency });
       this.background.kick();
+      this.parts.space.retryIfShort(this.options.clock.nowMs());
       return staged;
     } catch (err: unknown) {
       // Chunks already written for this value are garbage; reclamation takes them back.
@@ -257,6 +265,7 @@ export class DiskStore implements ShardApi {
         this.checkOpen();
         const dependency = this.log.stage(k, { key, value: null, dataDependency: Dependency.none });
         this.background.kick();
+        this.parts.space.retryIfShort(this.options.clock.nowMs());
         return dependency;
       }
       // A commit or another call changed the key while the index answered: ask again.
@@ -285,6 +294,7 @@ export class DiskStore implements ShardApi {
   async compact(): Promise<void> {
     this.checkOpen();
     this.checkWritable();
+    await this.parts.space.ready();
     const index = this.parts.index;
     for (;;) {
       const job = index.pickCompaction();
@@ -334,6 +344,7 @@ export class DiskStore implements ShardApi {
     this.liveRebuild.cancel();
     await this.liveRebuild.settled();
     await this.background.stop();
+    this.parts.space.stop();
     if (this.log.failed === undefined && !this.options.readOnly) await this.log.drain();
     this.closed = true;
     await this.parts.io.idle();
@@ -345,6 +356,7 @@ export class DiskStore implements ShardApi {
     this.closed = true;
     this.liveRebuild.cancel();
     this.background.abandon();
+    this.parts.space.stop();
     this.parts.io.abandon('store abandoned');
   }
 
@@ -365,6 +377,42 @@ export class DiskStore implements ShardApi {
       reclaimedBytes: this.reclaimer.stats.bytesFreed,
       movedBytes: this.reclaimer.stats.bytesMoved,
       liveBytesReady: this.live.ready,
+      ...this.healthStats(),
+    };
+  }
+
+  /**
+   * The truth about space and writability (stats, /healthz): read-only and
+   * why, the host's free bytes, the prepared reserve. Degraded when:
+   * - the store is read-only (a failed metadata write);
+   * - the reserve is short of its target and the host refused to prepare it
+   *   (deletes and reclamation may soon have nowhere to write);
+   * - the host file system under a file-backed disk has less than one
+   *   extent free and the data file has holes (puts that need new blocks
+   *   answer NoSpace; a preallocated file needs none).
+   */
+  private healthStats(): Pick<StoreStats, 'degraded' | 'readOnlyDisks' | 'hostNoSpaceWrites' | 'preparedExtents' | 'hostFreeBytes'> {
+    const e = this.parts.extents;
+    if (!this.closed) this.parts.space.retryIfShort(this.options.clock.nowMs());
+    const degraded: string[] = [];
+    const failed = this.log.failed;
+    if (failed !== undefined) degraded.push(`read-only: ${failed.message}`);
+    const prepared = e.countPreparedFree();
+    const lastPrepareError = this.parts.space.stats.lastError;
+    if (prepared < Math.min(e.preparedTarget, e.countFree()) && lastPrepareError instanceof NoSpaceError) {
+      degraded.push(`reserve short on the host: ${prepared} of ${e.preparedTarget} extents prepared (${lastPrepareError.message})`);
+    }
+    const host = this.parts.disk.hostSpace?.();
+    const hostFree = host?.freeBytes;
+    if (hostFree !== undefined && hostFree < e.extentSizeBytes && host?.fileFullyAllocated !== true) {
+      degraded.push(`host file system full: ${hostFree} bytes free of ${host?.totalBytes ?? 0}`);
+    }
+    return {
+      degraded,
+      readOnlyDisks: failed === undefined ? 0 : 1,
+      hostNoSpaceWrites: this.parts.io.stats.hostNoSpaceWrites,
+      preparedExtents: prepared,
+      ...(hostFree === undefined ? {} : { hostFreeBytes: hostFree }),
     };
   }
 

@@ -148,7 +148,7 @@ export async function fsckOpenDisk(file: Disk, disk: number, path: string, optio
     if (label === undefined) return r;
     const sequences = await checkSlots(file, label, r);
     try {
-      store = await openDiskStore(file, { readOnly: true, background: false, onBackgroundError: (err) => problem(r, `background work failed: ${messageOf(err)}`) });
+      store = await openDiskStore(file, { readOnly: true, background: false, prepareHostSpace: false, onBackgroundError: (err) => problem(r, `background work failed: ${messageOf(err)}`) });
       // The extent table check compares live bytes: wait for their recount.
       await store.liveBytesReady();
     } catch (err: unknown) {

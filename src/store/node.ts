@@ -27,11 +27,11 @@
 // 3. Routing never depends on which disks are in service.
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ClosedError, CorruptionError, CryptoRandom, InvalidArgumentError, IoError, LockedError, UnavailableError, crc32c, systemClock } from '../base/index.js';
+import { ClosedError, CorruptionError, CryptoRandom, InvalidArgumentError, IoError, LockedError, NoSpaceError, UnavailableError, crc32c, systemClock } from '../base/index.js';
 import type { Clock } from '../base/index.js';
 import type { Dependency } from '../dependency/index.js';
 import type { Disk } from '../disk/index.js';
-import { FileDisk } from '../disk/index.js';
+import { FileDisk, preallocationShortfalls } from '../disk/index.js';
 import type { ReclaimOptions } from '../reclaim/index.js';
 import type { Label } from '../superblock/index.js';
 import type {
@@ -294,6 +294,7 @@ export class ShardNode implements ShardApi, AdminApi {
       reclaimedBytes: sum((s) => s.reclaimedBytes),
       movedBytes: sum((s) => s.movedBytes),
       liveBytesReady: all.every((s) => s.liveBytesReady),
+      ...nodeHealth(this.slots, all),
     };
   }
 
@@ -433,6 +434,25 @@ function statusOf(s: Slot): DiskStatus {
   return { disk: s.disk, ...(s.path === undefined ? {} : { path: s.path }), state: s.state, ...(s.reason === undefined ? {} : { reason: s.reason }) };
 }
 
+/** The disks' health, summed; `degraded` names the disk of each cause. */
+function nodeHealth(slots: readonly Slot[], all: readonly StoreStats[]): Pick<StoreStats, 'degraded' | 'readOnlyDisks' | 'hostNoSpaceWrites' | 'preparedExtents' | 'hostFreeBytes'> {
+  const degraded: string[] = [];
+  for (const s of slots) {
+    if (s.state !== 'in-service' || s.store === undefined) continue;
+    for (const why of s.store.stats().degraded ?? []) degraded.push(`disk ${s.disk}: ${why}`);
+  }
+  const hostFree = all.flatMap((s) => (s.hostFreeBytes === undefined ? [] : [s.hostFreeBytes]));
+  const sum = (f: (s: StoreStats) => number | undefined): number => all.reduce((n, s) => n + (f(s) ?? 0), 0);
+  return {
+    degraded,
+    readOnlyDisks: sum((s) => s.readOnlyDisks),
+    hostNoSpaceWrites: sum((s) => s.hostNoSpaceWrites),
+    preparedExtents: sum((s) => s.preparedExtents),
+    // The fullest file system: disks may share one, so a sum would count it twice.
+    ...(hostFree.length === 0 ? {} : { hostFreeBytes: Math.min(...hostFree) }),
+  };
+}
+
 function message(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
@@ -446,6 +466,7 @@ function nodePaths(options: NodeOptions): readonly string[] {
 /** Create every data file and format it as disk i of a new node. */
 async function formatNode(paths: readonly string[], options: NodeOpenOptions): Promise<ShardNode> {
   if (options.paths === undefined) mkdirSync(options.dataDir, { recursive: true });
+  if (options.preallocate === true) await refuseUnfitPreallocation(paths, options.diskSizeBytes);
   const random = options.random ?? new CryptoRandom();
   const nodeId = { low: random.nextU32(), high: random.nextU32() };
   const stores: DiskStore[] = [];
@@ -459,6 +480,20 @@ async function formatNode(paths: readonly string[], options: NodeOpenOptions): P
     throw err;
   }
   return new ShardNode(stores, { reopen: fileOpener(paths, options), paths });
+}
+
+/**
+ * With preallocation, a data file the host file system cannot hold whole is
+ * refused before anything is created (one line, numbers in it), instead of
+ * failing part way through writing zeros. Sparse files are not refused:
+ * `serve` warns about them (dataFileSpace, shortfalls).
+ */
+async function refuseUnfitPreallocation(paths: readonly string[], sizeBytes: number): Promise<void> {
+  for (const s of await preallocationShortfalls(paths, sizeBytes)) {
+    throw new NoSpaceError(
+      `cannot create ${s.paths.length} preallocated data file(s) of ${sizeBytes} bytes (${s.paths.join(', ')}): they need ${s.unallocatedBytes} bytes, the file system has ${s.freeBytes} free; nothing was created`,
+    );
+  }
 }
 
 /** Opens disk i from its file (never creating it), with full recovery; read-only if `options.readOnly`. */

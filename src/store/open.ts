@@ -23,12 +23,12 @@
 //
 // Read-only (options.readOnly): the same recovery, in memory only; the IO
 // scheduler refuses writes, so nothing here or later can change the disk.
-import { CorruptionError, CryptoRandom } from '../base/index.js';
+import { CorruptionError, CryptoRandom, NoSpaceError } from '../base/index.js';
 import type { RandomSource } from '../base/index.js';
 import { BufferCache, ChunkStore, ChunkStream } from '../chunk/index.js';
 import { IoScheduler } from '../dependency/index.js';
 import type { Disk } from '../disk/index.js';
-import { DEFAULT_EXTENT_SIZE_BYTES, ExtentManager, ExtentOwner } from '../extent/index.js';
+import { DEFAULT_EXTENT_SIZE_BYTES, ExtentManager, ExtentOwner, HostSpace, OPEN_ATTEMPTS_PER_TARGET } from '../extent/index.js';
 import { LsmIndex } from '../index/index.js';
 import type { RunDescriptor } from '../index/index.js';
 import { Superblock, planLayout } from '../superblock/index.js';
@@ -45,6 +45,11 @@ import type { StoreOptions } from './store_options.js';
 export interface OpenOptions extends StoreOptions {
   /** Chunk ids; tests pass a seeded source so runs replay. */
   readonly random?: RandomSource;
+  /**
+   * Open prepares the reserve on the host again (writes zeros over free
+   * extents, host_space.ts); false for tools that check, which never write.
+   */
+  readonly prepareHostSpace?: boolean;
 }
 
 export interface FormatOptions extends OpenOptions {
@@ -70,8 +75,8 @@ export async function formatDiskStore(disk: Disk, options: FormatOptions = {}): 
   });
   const io = new IoScheduler(disk);
   const extents = newExtentManager(label, io, options);
-  const logExtent = extents.allocate(ExtentOwner.Meta, { reserve: 'log' });
-  const mirrorLogExtent = extents.allocate(ExtentOwner.Meta, { reserve: 'log' });
+  const space = new HostSpace(extents, io);
+  const [logExtent, mirrorLogExtent] = await prepareAtFormat(space, extents, label);
   extents.takeChanges();
   const { superblock, dependency } = Superblock.format(io, label, {
     extents: extents.table(),
@@ -82,7 +87,33 @@ export async function formatDiskStore(disk: Disk, options: FormatOptions = {}): 
   });
   await dependency.persisted();
   const state: CommitLogState = { logExtent, mirrorLogExtent, nextSeq: 1, flushedThroughSeq: 0 };
-  return assemble({ disk, io, label, extents, superblock, state, runs: [], random, options, recovery: EMPTY_RECOVERY });
+  return assemble({ disk, io, label, extents, space, superblock, state, runs: [], random, options, recovery: EMPTY_RECOVERY });
+}
+
+/**
+ * Allocate on the host, before the first checkpoint, what deletes and
+ * reclamation will need (host_space.ts): the superblock (both slots whole),
+ * the first log extent and the reserve. Returns the log extent. Throws
+ * NoSpaceError, with nothing formatted, when the host cannot hold them.
+ */
+async function prepareAtFormat(space: HostSpace, extents: ExtentManager, label: Label): Promise<[number, number]> {
+  const context = 'cannot format: the host file system has no room for the metadata and the reserve';
+  try {
+    await space.zeroFill(0, label.slotCopyOffsets[1] + label.slotBytes);
+  } catch (err: unknown) {
+    throw new NoSpaceError(`${context}: ${String(err)}`, { cause: err });
+  }
+  // The log and its mirror, then the reserve.
+  await space.fill(extents.preparedTarget + 2);
+  const logExtent = extents.allocate(ExtentOwner.Meta, { reserve: 'log' });
+  const mirrorLogExtent = extents.allocate(ExtentOwner.Meta, { reserve: 'log' });
+  await space.settled();
+  const wanted = Math.min(extents.preparedTarget, extents.countFree());
+  const logsPrepared = extents.preparedState(logExtent) === 'prepared' && extents.preparedState(mirrorLogExtent) === 'prepared';
+  if (!logsPrepared || extents.countPreparedFree() < wanted) {
+    throw new NoSpaceError(`${context}: ${String(space.stats.lastError)}`, { cause: space.stats.lastError });
+  }
+  return [logExtent, mirrorLogExtent];
 }
 
 export async function openDiskStore(disk: Disk, options: OpenOptions = {}): Promise<DiskStore> {
@@ -105,6 +136,7 @@ export async function recoverDiskStore(disk: Disk, options: OpenOptions, replay:
   const io = new IoScheduler(disk, { readOnly: options.readOnly === true });
   const { superblock, checkpoint, slots } = await Superblock.load(io, label, { salvage: replay.salvage === true });
   const extents = newExtentManager(label, io, options);
+  const space = new HostSpace(extents, io);
   extents.restore(checkpoint.extents);
   const manifest = decodeManifest(checkpoint.manifest);
   const logExtents = [checkpoint.logExtent, checkpoint.mirrorLogExtent] as const;
@@ -121,12 +153,16 @@ export async function recoverDiskStore(disk: Disk, options: OpenOptions, replay:
   const nextSeq = (log.records.at(-1)?.seq ?? checkpoint.nextRecordSeq - 1) + 1;
   const state: CommitLogState = { logExtent: checkpoint.logExtent, mirrorLogExtent: checkpoint.mirrorLogExtent, nextSeq, flushedThroughSeq };
   const recovery = recoveryReport(labelCopies, slots, superblock.sequence, log);
-  const store = assemble({ disk, io, label, extents, superblock, state, runs: [...runs.values()], random, options, recovery });
+  const store = assemble({ disk, io, label, extents, space, superblock, state, runs: [...runs.values()], random, options, recovery });
   // Only records past flushedThroughSeq have mutations that are not in a
   // run; the others' mutations are never decoded (metalog_format.ts).
   for (const rec of log.records) {
     if (rec.seq > flushedThroughSeq) store.parts.index.apply(decodeMutations(rec), rec.seq);
   }
+  // Which free extents were prepared is not persisted: prepare the reserve
+  // again, in the background; log rolls (the repair below among them), index
+  // flushes and reclamation wait for it (host_space.ts).
+  if (options.prepareHostSpace !== false && options.readOnly !== true) void space.fill(extents.preparedTarget * OPEN_ATTEMPTS_PER_TARGET);
   if (options.readOnly !== true && replay.salvage !== true) await repairCopies(store, io, label, recovery);
   // Live bytes are counted in the background (live_rebuild.ts): open does
   // not wait for a walk of the whole index.
@@ -195,6 +231,7 @@ interface AssembleParts {
   readonly io: IoScheduler;
   readonly label: Label;
   readonly extents: ExtentManager;
+  readonly space: HostSpace;
   readonly superblock: Superblock;
   readonly state: CommitLogState;
   readonly runs: RunDescriptor[];
@@ -215,5 +252,5 @@ function assemble(p: AssembleParts): DiskStore {
   // Newest first: a flush always covers later records than every run before
   // it, and a compaction output covers the same records as its inputs.
   index.restore(p.runs.sort((a, b) => b.maxSeq - a.maxSeq));
-  return new DiskStore({ disk: p.disk, io: p.io, label: p.label, extents: p.extents, chunks, index, indexStream, indexMirrorStream, superblock: p.superblock, state: p.state, recovery: p.recovery }, p.options);
+  return new DiskStore({ disk: p.disk, io: p.io, label: p.label, extents: p.extents, space: p.space, chunks, index, indexStream, indexMirrorStream, superblock: p.superblock, state: p.state, recovery: p.recovery }, p.options);
 }

@@ -59,6 +59,20 @@ export interface StoreStats {
   readonly movedBytes: number;
   /** Live bytes and shard counts are complete (false while they are counted after open). */
   readonly liveBytesReady: boolean;
+  /**
+   * Why the store is degraded, one line per cause: a disk turned read-only
+   * (a failed metadata write), the host file system refused to prepare the
+   * reserve, the host file system is full. Empty or absent when healthy.
+   */
+  readonly degraded?: readonly string[];
+  /** Disks whose store turned read-only. */
+  readonly readOnlyDisks?: number;
+  /** Writes the host file system refused for lack of space since open. */
+  readonly hostNoSpaceWrites?: number;
+  /** Free extents prepared on the host (written once, so a full host cannot refuse them). */
+  readonly preparedExtents?: number;
+  /** Free bytes of the fullest host file system under a file-backed disk (absent for other disks). */
+  readonly hostFreeBytes?: number;
 }
 
 /**

@@ -1,0 +1,348 @@
+// Host file system full (issue 11, part 4): the data file is sparse on a
+// host file system that fills up. The store answers NoSpace, never turns
+// read-only, and deletes and reclamation keep working and free space, also
+// after a restart on the still-full host.
+//
+// Strategy: a SimDisk (or a real file on a size-limited tmpfs, when this
+// machine lets us mount one) under HostFs (testing/host_fs.ts), which
+// refuses first writes to a block with an error shaped like Node's ENOSPC
+// once the host has no free block. The store is formatted while the host
+// has room, filled with acknowledged values, then the host is filled:
+// free bytes 0. Background work off, so every step is the test's own
+// (deterministic); fixed seeds.
+//
+// Invariants:
+// 1. A put that needs new host blocks fails with NoSpace (HostNoSpaceError,
+//    HTTP 507), never Io; the key stays absent; every acknowledged value
+//    reads back with its bytes.
+// 2. The store never turns read-only: deletes succeed and become durable,
+//    a checkpoint (log roll, index flush) succeeds, reclamation resets
+//    extents, all on the full host.
+// 3. After reclamation, puts succeed again on the still-full host: the
+//    reset extents' blocks are allocated, so writing them needs no new one.
+// 4. After a restart on the still-full host, deletes and checkpoints still
+//    work (open prepares the reserve again over blocks that are allocated
+//    already); reclamation works or answers NoSpace, never read-only.
+// 5. Without preparation (the reserve left sparse), the same scenario
+//    turns the store read-only: the check can fail.
+// 6. A metadata record the host refuses anyway makes the store read-only:
+//    mutations answer NoSpace naming it, reads work, a restart recovers
+//    every acknowledged value.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { HostNoSpaceError, NoSpaceError, NotFoundError, ShardStoreError } from '../src/base/index.js';
+import { FileDisk } from '../src/disk/index.js';
+import type { Disk } from '../src/disk/index.js';
+import { formatDiskStore, openDiskStore } from '../src/store/index.js';
+import type { DiskStore, FormatOptions } from '../src/store/index.js';
+import { HostFs, enospcError } from './host_fs.js';
+import { unpreparedReserve } from './mutants/host_space_mutants.js';
+import { Rng } from './rng.js';
+import { SimDisk } from './sim_disk.js';
+
+const DISK_BYTES = 4 * 1024 * 1024;
+const EXTENT_BYTES = 64 * 1024;
+const VALUE_BYTES = 12 * 1024;
+const KEYS = 60;
+
+function options(seed: number): FormatOptions {
+  return {
+    extentSizeBytes: EXTENT_BYTES,
+    maxManifestBytes: 16 * 1024,
+    memtableFlushBytes: 4096,
+    maxLogBytes: 6000,
+    compactionFanIn: 3,
+    random: new Rng(seed).fork('chunk-ids'),
+    background: false,
+  };
+}
+
+function keyOf(i: number): Buffer {
+  return Buffer.from(`host/${String(i).padStart(4, '0')}`, 'latin1');
+}
+
+function valueOf(i: number): Buffer {
+  return Buffer.alloc(VALUE_BYTES, (i * 7 + 1) & 0xff);
+}
+
+/** Put and wait until durable: 'ok', or the error's code when it fails. */
+async function put(store: DiskStore, i: number): Promise<string> {
+  try {
+    await (await store.put(keyOf(i), valueOf(i))).persisted();
+    return 'ok';
+  } catch (err: unknown) {
+    if (err instanceof ShardStoreError) return err.code;
+    throw err;
+  }
+}
+
+/** Every key in `book` reads back its value; every other key below `upTo` is absent. */
+async function checkBook(store: DiskStore, book: Set<number>, upTo: number): Promise<void> {
+  for (let i = 0; i < upTo; i++) {
+    if (book.has(i)) assert.deepEqual(await store.get(keyOf(i)), valueOf(i), `key ${i}`);
+    else await assert.rejects(store.get(keyOf(i)), NotFoundError, `key ${i} should be absent`);
+  }
+}
+
+interface Scenario {
+  readonly host: HostFs;
+  /** The disk to open next (a restart gets a new one). */
+  readonly reopen: () => Promise<Disk>;
+  readonly first: Disk;
+}
+
+function simScenario(seed: number): Scenario {
+  const host = new HostFs();
+  let sim = new SimDisk({ sizeBytes: DISK_BYTES, pageSizeBytes: 4096, fillSeed: seed });
+  return {
+    host,
+    first: host.wrap(sim),
+    reopen: () => {
+      sim = sim.clone();
+      return Promise.resolve(host.wrap(sim));
+    },
+  };
+}
+
+/** Fill the host, then the checks of invariants 1 to 4. Returns what it saw, for the report. */
+async function fullHostScenario(s: Scenario, seed: number): Promise<{ refusedPuts: number; reclaimed: number }> {
+  let store = await formatDiskStore(s.first, options(seed));
+  const book = new Set<number>();
+  for (let i = 0; i < KEYS / 2; i++) {
+    assert.equal(await put(store, i), 'ok');
+    book.add(i);
+  }
+  // The host fills up (another tenant, a log file): no free block left.
+  s.host.setFreeBytes(0);
+  let refusedPuts = 0;
+  for (let i = KEYS / 2; i < KEYS; i++) {
+    const outcome = await put(store, i);
+    if (outcome === 'ok') book.add(i);
+    else {
+      assert.equal(outcome, 'NoSpace', `put ${i} on a full host`);
+      refusedPuts++;
+    }
+  }
+  assert.ok(refusedPuts > 0, 'the host never refused a put: the scenario does not fill it');
+  assert.equal(store.log.failed, undefined, 'a refused data write turned the store read-only');
+  await checkBook(store, book, KEYS);
+
+  // Invariant 2: deletes, a checkpoint and reclamation on the full host.
+  for (let i = 0; i < KEYS; i += 2) {
+    if (!book.has(i)) continue;
+    await (await store.delete(keyOf(i))).persisted();
+    book.delete(i);
+  }
+  await store.checkpoint();
+  const freeBefore = store.freeExtents;
+  const reclaimed = await store.reclaim({ maxLiveRatio: 0.99, maxExtents: 64 });
+  assert.ok(reclaimed > 0, 'reclamation reset no extent on the full host');
+  await store.parts.io.idle();
+  assert.ok(store.freeExtents > freeBefore - 1, `free extents ${freeBefore} -> ${store.freeExtents}`);
+  assert.equal(store.log.failed, undefined, 'the store turned read-only on the full host');
+  await checkBook(store, book, KEYS);
+
+  // Invariant 3: puts succeed again, into the reset extents' allocated blocks.
+  assert.equal(await put(store, KEYS), 'ok', 'a put after reclamation on the full host');
+  book.add(KEYS);
+
+  // Invariant 4: restart on the still-full host.
+  await store.close();
+  store = await openDiskStore(await s.reopen(), options(seed));
+  await store.parts.space.ready();
+  await checkBook(store, book, KEYS + 1);
+  for (let i = 1; i < KEYS; i += 4) {
+    if (!book.has(i)) continue;
+    await (await store.delete(keyOf(i))).persisted();
+    book.delete(i);
+  }
+  await store.checkpoint();
+  // Which free extents have allocated blocks is not known after a restart
+  // (only the reserve, prepared again by open): reclamation may answer
+  // NoSpace, never anything else, and never turns the store read-only.
+  await store.reclaim({ maxLiveRatio: 0.99, maxExtents: 64 }).catch((err: unknown) => {
+    assert.ok(err instanceof NoSpaceError, `reclaim after a restart on the full host: ${String(err)}`);
+  });
+  assert.equal(store.log.failed, undefined, 'the store turned read-only after a restart on the full host');
+  await (await store.delete(keyOf(KEYS))).persisted();
+  book.delete(KEYS);
+  await store.checkpoint();
+  await checkBook(store, book, KEYS + 1);
+  await store.close();
+  return { refusedPuts, reclaimed };
+}
+
+void test('full host (simulated): puts answer NoSpace, deletes, checkpoints and reclamation work, also after a restart', async () => {
+  for (const seed of [1, 2, 3]) {
+    const seen = await fullHostScenario(simScenario(seed), seed);
+    console.log(`# seed ${seed}: ${seen.refusedPuts} puts refused, ${seen.reclaimed} extents reclaimed on the full host`);
+  }
+});
+
+void test('a data write refused by the host fails its put with HostNoSpaceError and seals the extent', async () => {
+  const s = simScenario(4);
+  const store = await formatDiskStore(s.first, options(4));
+  assert.equal(await put(store, 0), 'ok');
+  s.host.setFreeBytes(0);
+  const err = await store
+    .put(keyOf(1), valueOf(1))
+    .then((d) => d.persisted())
+    .then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+  assert.ok(err instanceof NoSpaceError && (err instanceof HostNoSpaceError || err.cause instanceof HostNoSpaceError), `got ${String(err)}`);
+  const sealed = store.parts.extents.extentsOwnedBy(1).filter((e) => store.parts.extents.isSealed(e));
+  assert.ok(sealed.length > 0, 'the extent with the refused write was not sealed');
+  await store.close();
+});
+
+void test('without the reserve prepared, the full host turns the store read-only (the check can fail)', async () => {
+  const restore = unpreparedReserve.install();
+  try {
+    const err = await fullHostScenario(simScenario(1), 1).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    assert.ok(err instanceof Error && /read-only|NoSpace/.test(err.message), `the scenario passed without preparation: ${String(err)}`);
+  } finally {
+    restore();
+  }
+});
+
+void test('a metadata record the host still refuses (copy-on-write host, punched hole) makes the store read-only with NoSpace, reads keep working, a restart recovers', async () => {
+  // Prepared log extents make this unreachable on an overwrite-in-place host;
+  // this is what happens if it happens anyway (docs/ARCHITECTURE.md).
+  const sim = new SimDisk({ sizeBytes: DISK_BYTES, pageSizeBytes: 4096, fillSeed: 6 });
+  // The extents the host refuses (both copies of the log: one refused copy alone is not a lost record).
+  let refused: readonly number[] = [];
+  const disk: Disk = {
+    sizeBytes: sim.sizeBytes,
+    pageSizeBytes: sim.pageSizeBytes,
+    read: (o, n) => sim.read(o, n),
+    write: (o, d) => (refused.includes(Math.floor(o / EXTENT_BYTES)) ? Promise.reject(enospcError()) : sim.write(o, d)),
+    flush: () => sim.flush(),
+    close: () => sim.close(),
+  };
+  const store = await formatDiskStore(disk, options(6));
+  assert.equal(await put(store, 0), 'ok');
+  refused = [store.parts.state.logExtent, store.parts.state.mirrorLogExtent];
+  assert.equal(await put(store, 1), 'NoSpace');
+  assert.ok(store.log.failed instanceof HostNoSpaceError, String(store.log.failed));
+  const err = await store.delete(keyOf(0)).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  assert.ok(err instanceof NoSpaceError, String(err));
+  assert.match(err.message, /read-only after a failed commit: .*host file system full.*free space on the host file system and restart/);
+  assert.deepEqual(await store.get(keyOf(0)), valueOf(0));
+  store.abandon();
+  refused = [];
+  const again = await openDiskStore(sim.clone(), options(6));
+  assert.deepEqual(await again.get(keyOf(0)), valueOf(0));
+  await assert.rejects(again.get(keyOf(1)), NotFoundError);
+  assert.equal(await put(again, 1), 'ok');
+  await again.close();
+});
+
+void test('open prepares the reserve again (zeros over free extents), except for tools that check, which never write', async () => {
+  const sim = new SimDisk({ sizeBytes: DISK_BYTES, pageSizeBytes: 4096, fillSeed: 7 });
+  const first = await formatDiskStore(sim, options(7));
+  await first.close();
+  for (const prepareHostSpace of [true, false]) {
+    const disk = sim.clone();
+    const store = await openDiskStore(disk, { ...options(7), prepareHostSpace });
+    await store.parts.space.ready();
+    await store.liveBytesReady();
+    if (prepareHostSpace) {
+      assert.ok(disk.stats.writes > 0, 'open prepared nothing');
+      assert.equal(store.parts.extents.countPreparedFree(), store.parts.extents.preparedTarget);
+    } else {
+      assert.equal(disk.stats.writes, 0, 'a checking tool wrote to the disk');
+    }
+    store.abandon();
+  }
+});
+
+void test('a preallocated data file needs no preparation: every extent counts as prepared, no zeros are written', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'shardstore-prealloc-'));
+  try {
+    const path = join(dir, 'disk0');
+    const pre = await FileDisk.open(path, { createSizeBytes: DISK_BYTES, preallocate: true });
+    assert.equal(pre.hostSpace().fileFullyAllocated, true);
+    const store = await formatDiskStore(pre, options(8));
+    assert.equal(store.parts.space.stats.extentsPrepared, 0, 'zeros written over a preallocated file');
+    assert.equal(store.parts.extents.countPreparedFree(), store.parts.extents.countFree());
+    await store.close();
+    const sparse = await FileDisk.open(join(dir, 'disk1'), { createSizeBytes: DISK_BYTES });
+    assert.equal(sparse.hostSpace().fileFullyAllocated, false);
+    const other = await formatDiskStore(sparse, options(8));
+    assert.ok(other.parts.space.stats.extentsPrepared >= other.parts.extents.preparedTarget);
+    await other.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** A tmpfs of `bytes` mounted at a fresh directory, or undefined where mounting is not allowed. */
+function mountTmpfs(bytes: number): { dir: string; unmount: () => void } | undefined {
+  const dir = mkdtempSync(join(tmpdir(), 'shardstore-hostfs-'));
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${bytes}`, 'tmpfs', dir], { stdio: 'ignore' });
+  } catch (err: unknown) {
+    rmSync(dir, { recursive: true, force: true });
+    console.log(`# no tmpfs here (${err instanceof Error ? err.message.split('\n')[0] : String(err)}): the real-file variant does not run; the simulated one above did`);
+    return undefined;
+  }
+  return {
+    dir,
+    unmount: () => {
+      // Lazy: a handle left open by a failed assertion must not hide that failure.
+      execFileSync('umount', ['-l', dir]);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+void test('full host (a real sparse file on a small tmpfs, where mounting works): the kernel ENOSPC is a NoSpace, never read-only', async () => {
+  // 1 MiB of tmpfs under a 4 MiB sparse file: the host fills before the store.
+  const mount = mountTmpfs(1024 * 1024);
+  if (mount === undefined) return;
+  try {
+    const path = join(mount.dir, 'disk0');
+    const store = await formatDiskStore(await FileDisk.open(path, { createSizeBytes: DISK_BYTES }), options(5));
+    const book = new Set<number>();
+    let refused = 0;
+    for (let i = 0; i < KEYS * 2 && refused < 3; i++) {
+      const outcome = await put(store, i);
+      if (outcome === 'ok') book.add(i);
+      else {
+        assert.equal(outcome, 'NoSpace', `put ${i}`);
+        refused++;
+      }
+    }
+    assert.ok(refused > 0, 'the tmpfs never filled');
+    for (const i of [...book].filter((k) => k % 2 === 0)) {
+      await (await store.delete(keyOf(i))).persisted();
+      book.delete(i);
+    }
+    await store.checkpoint();
+    assert.ok((await store.reclaim({ maxLiveRatio: 0.99, maxExtents: 64 })) > 0, 'no extent reclaimed on the full tmpfs');
+    assert.equal(store.log.failed, undefined);
+    await checkBook(store, book, KEYS * 2);
+    await store.close();
+    const again = await openDiskStore(await FileDisk.open(path), options(5));
+    await again.parts.space.ready();
+    const first = [...book][0];
+    if (first !== undefined) await (await again.delete(keyOf(first))).persisted();
+    await again.checkpoint();
+    assert.equal(again.log.failed, undefined);
+    await again.close();
+  } finally {
+    mount.unmount();
+  }
+});
