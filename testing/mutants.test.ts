@@ -139,9 +139,13 @@ const METADATA_BUDGET_SEQUENCES = 300;
 const METADATA_CASES: ReadonlyArray<{ mutant: Mutant; focus: MetaFaultFocus; expect: RegExp }> = [
   {
     mutant: replayStopsQuietlyAtDamage,
-    // Clean reboots: every put is acknowledged, so a dropped record must lose one.
+    // Clean reboots: every put is acknowledged, so a dropped record must lose
+    // one, or (when a checkpoint covered the dropped records' keys) fsck,
+    // which reads the log through the same reader, must miss the damage.
+    // Which comes first depends on where the extents land (the prepared
+    // reserve moved the log to the top of the disk): both are this bug.
     focus: { targets: ['log-middle'], copies: ['one'], damage: ['unreadable'], reboots: ['clean'] },
-    expect: /acknowledged key \S+ silently absent after metadata damage at log record/,
+    expect: /acknowledged key \S+ silently absent after metadata damage at log record|fsck reported clean after metadata damage at log record/,
   },
   {
     mutant: fsckWalkStopsQuietly,
