@@ -17,3 +17,16 @@ test(`no wrong bytes and nothing unaffected lost over ${SEQUENCES} sequences wit
   assert.equal(outcome.failure, undefined, outcome.failure);
   assert.ok(outcome.counters.faultsInjected > SEQUENCES / 2, `only ${outcome.counters.faultsInjected} faults injected`);
 });
+
+// Two crashes, no damage: the first tore copy 1 of a checkpoint slot (open
+// repaired by rolling the log into the other slot, leaving that copy bad),
+// the second tore copy 0 of the same slot on its next write, and open
+// refused with "slot damaged in both copies". Found by `shardstore check
+// --time 10m --seed 20261205`; the superblock now writes a slot's bad copy
+// first (src/superblock/superblock.ts, write()).
+const TWO_CRASHES_ONE_SLOT = 'faults:20261221:8:3:9:11:15:9:12:14:14:14:14:17:19:19:34:30:31:29:29:31:31:19:19:19:19:19:19:19:19:19:19:19';
+
+test('two crashes that each tear one copy of the same checkpoint slot never leave it bad in both', async () => {
+  const outcome = await faultsSuite.replay(TWO_CRASHES_ONE_SLOT);
+  assert.equal(outcome.failure, undefined, outcome.failure?.message);
+});

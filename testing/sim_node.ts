@@ -185,7 +185,12 @@ export class SimNode {
   async drain(): Promise<void> {
     await Promise.all(this.node.stores.map(async (s) => {
       await s.log.drain();
+      // The prepared reserve is refilled in the background (host_space.ts):
+      // its zero writes are the node's own, and must not land later, as if
+      // a refused second opener had written them.
+      await s.parts.space.settled();
       await s.liveBytesReady();
+      await s.parts.io.idle();
     }));
   }
 }

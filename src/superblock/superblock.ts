@@ -5,8 +5,8 @@
 // highest sequence.
 //
 // Everything is kept in two copies: the label at page 0 and page 1, and each
-// checkpoint in both copies of its slot, copy 1 written only once copy 0 is
-// durable. One bad sector therefore costs one copy, and open reads the
+// checkpoint in both copies of its slot, one copy written only once the
+// other is durable (copy 0 first, unless copy 1 is the slot's only bad one). One bad sector therefore costs one copy, and open reads the
 // other: a damaged copy of the newest checkpoint must never make open fall
 // back to the older slot, whose log extent may already have been reused. A
 // crash tears at most one copy of a slot (the other holds this checkpoint
@@ -69,6 +69,12 @@ export class Superblock {
   private sequenceValue: number;
   /** The previous checkpoint write: the next one may not start before it is durable. */
   private last: Dependency | undefined;
+  /**
+   * Per slot, whether copy 1 is bad (torn, damaged or never written) while
+   * copy 0 is whole, as load found them (a write makes both whole). write()
+   * then writes copy 1 first, so that a crash during it leaves copy 0.
+   */
+  private readonly onlyCopy0Whole: [boolean, boolean] = [false, false];
 
   private constructor(
     readonly label: Label,
@@ -190,7 +196,12 @@ export class Superblock {
         `superblock checkpoint slot ${damaged.join(' and ')} damaged in both copies (${what.join('; ')}): it may have held the newest checkpoint, so the store was not opened; \`shardstore repair\` opens it from the newest readable one`,
       );
     }
-    return { superblock: new Superblock(label, io, best.slot, best.checkpoint.sequence), checkpoint: best.checkpoint, slots };
+    const superblock = new Superblock(label, io, best.slot, best.checkpoint.sequence);
+    for (const slot of [0, 1] as const) {
+      const ok = (copy: 0 | 1): boolean => slots.some((c) => c.slot === slot && c.copy === copy && c.state.ok);
+      superblock.onlyCopy0Whole[slot] = ok(0) && !ok(1);
+    }
+    return { superblock, checkpoint: best.checkpoint, slots };
   }
 
   /** Write the next checkpoint to the slot not holding the newest one, after `after`. */
@@ -204,12 +215,23 @@ export class Superblock {
     const slot = this.nextSlot;
     this.nextSlot = slot === 0 ? 1 : 0;
     const page = padTo(bytes, this.label.geometry.pageSizeBytes);
-    // Copy 1 only once copy 0 is durable: a crash then tears at most one
-    // copy of a slot, so a slot bad in both copies is damage, never a crash
-    // (load() refuses it). It costs one more flush per checkpoint, and a
-    // checkpoint is written only when the log rolls.
-    const first = this.io.write(this.label.slotOffsets[slot], page, start);
-    this.last = this.io.write(this.label.slotCopyOffsets[slot], page, first);
+    // One copy only once the other is durable: a crash then tears at most
+    // one copy of a slot, so a slot bad in both copies is damage, never a
+    // crash (load() refuses it). The copy written first is one whose loss
+    // leaves the other whole: copy 0, unless copy 1 is the slot's only bad
+    // copy. A crash that tore copy 1 leaves it bad until the slot is written
+    // again (open's repair rolls the log into the other slot), and tearing
+    // copy 0 then would leave no whole copy after two crashes and no damage:
+    // found by the faults check (`shardstore check --time 10m`, seed
+    // 20261205; its replay is a test in testing/faults.test.ts). Copy 0 first when
+    // both are bad: a slot never written (zeros) or damaged in both.
+    // It costs one more flush per checkpoint, and a checkpoint is written
+    // only when the log rolls.
+    const order = this.onlyCopy0Whole[slot] ? ([1, 0] as const) : ([0, 1] as const);
+    this.onlyCopy0Whole[slot] = false;
+    const offsetOf = (copy: 0 | 1): number => (copy === 0 ? this.label.slotOffsets : this.label.slotCopyOffsets)[slot];
+    const first = this.io.write(offsetOf(order[0]), page, start);
+    this.last = this.io.write(offsetOf(order[1]), page, first);
     return this.last;
   }
 }
