@@ -59,6 +59,13 @@ export interface SchedulerOptions {
   readonly drainRounds?: number;
   /** 'any' (default): the earliest timer competes with other work; 'idle': timers fire only when nothing else can. */
   readonly timers?: 'any' | 'idle';
+  /**
+   * Checked at every scheduling point, once the system has quiesced and
+   * before the next decision: a message fails the run there ('failed', the
+   * task named 'invariant'). Synchronous, and it must not start IO: it
+   * looks at the state between two steps, where no step is half done.
+   */
+  readonly invariant?: () => string | undefined;
 }
 
 /** What a client task may do besides calling the system under test. */
@@ -116,6 +123,7 @@ export class SimScheduler {
   private readonly maxSteps: number;
   private readonly drainRounds: number;
   private readonly timerMode: 'any' | 'idle';
+  private readonly invariant: (() => string | undefined) | undefined;
   private readonly ready = new Map<number, Entity>();
   private readonly tasks: TaskRecord[] = [];
   private readonly log: string[] = [];
@@ -133,6 +141,7 @@ export class SimScheduler {
     this.maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
     this.drainRounds = options.drainRounds ?? 1;
     this.timerMode = options.timers ?? 'any';
+    this.invariant = options.invariant;
     assert(Number.isSafeInteger(this.maxSteps) && this.maxSteps > 0, `maxSteps ${this.maxSteps}`);
     assert(Number.isSafeInteger(this.drainRounds) && this.drainRounds >= 1, `drainRounds ${this.drainRounds}`);
     this.clock = { nowMs: () => this.now, sleep: (ms) => this.sleep(ms) };
@@ -168,6 +177,7 @@ export class SimScheduler {
     this.started = true;
     for (;;) {
       await this.quiesce();
+      this.checkInvariant();
       if (this.failure !== undefined) return this.report('failed');
       if (this.tasks.every((t) => t.state === 'done')) return this.report('ok');
       const candidates = this.candidates();
@@ -262,6 +272,12 @@ export class SimScheduler {
       // A completion that throws is a harness bug (e.g. an IO completed twice): fail the run, do not hang it.
       this.failure ??= { task: pick.label, error: asError(err) };
     }
+  }
+
+  private checkInvariant(): void {
+    if (this.invariant === undefined || this.failure !== undefined) return;
+    const problem = this.invariant();
+    if (problem !== undefined) this.failure = { task: 'invariant', error: new Error(`${problem} (at step ${this.steps})`) };
   }
 
   private async quiesce(): Promise<void> {
