@@ -56,6 +56,14 @@ import { StepInvariants } from './step_invariants.js';
 
 export type BackgroundOp = 'commit' | 'flush' | 'compact' | 'reclaim' | 'reclaim-index' | 'checkpoint';
 
+/**
+ * Client ids of the extra reads (a violation message names them as c8xxx,
+ * c9xxx): gets racing a put in flight, and gets issued in the turn a call
+ * returned.
+ */
+export const RACING_READER = 8000;
+export const SAME_TURN_READER = 9000;
+
 /** What an overlapping job task draws from: every kind of background job, compaction twice (it must overlap itself). */
 const JOB_ALPHABET: readonly BackgroundOp[] = ['flush', 'compact', 'compact', 'reclaim', 'reclaim-index', 'checkpoint', 'commit'];
 
@@ -122,6 +130,8 @@ export interface HarnessResult {
   readonly calls: number;
   readonly crashStates: number;
   readonly steps: number;
+  /** The most background jobs that were in flight at once (overlap happened when above 1). */
+  readonly maxJobsInFlight: number;
 }
 
 interface Run {
@@ -139,6 +149,8 @@ interface Run {
   running: number;
   /** Called when `running` drops to zero. */
   onIdle: () => void;
+  jobsInFlight: number;
+  maxJobsInFlight: number;
   /** Invariant 5, for the store now open (undefined before format and while a crashed store is reopened). */
   invariants: StepInvariants | undefined;
 }
@@ -245,7 +257,7 @@ function client(run: Run, h: Harness, c: number, rng: Rng) {
 async function singleCall(run: Run, h: Harness, c: number, rng: Rng): Promise<void> {
   const input = pickInput(rng, h);
   const id = run.rec.invoke(c, input);
-  const racing = input.kind === 'put' && rng.int(0, 3) === 0 ? readNow(run, c * 100 + 50, input.key, rng) : undefined;
+  const racing = input.kind === 'put' && rng.int(0, 3) === 0 ? readNow(run, RACING_READER + c, input.key, rng) : undefined;
   let output: KvOutput;
   try {
     output = await call(run, id, input, rng);
@@ -259,7 +271,7 @@ async function singleCall(run: Run, h: Harness, c: number, rng: Rng): Promise<vo
   if (run.crashed) return;
   run.rec.respond(id, output);
   const changed = output.kind === 'ok' && (input.kind === 'put' || input.kind === 'delete');
-  const after = changed && rng.bool() ? readNow(run, c, input.key, rng) : undefined;
+  const after = changed && rng.bool() ? readNow(run, SAME_TURN_READER + c * 10, input.key, rng) : undefined;
   await Promise.all([racing, after]);
 }
 
@@ -285,7 +297,7 @@ async function bulkCall(run: Run, h: Harness, c: number, rng: Rng): Promise<void
     if (o.status === 'failed' && o.code !== 'NotFound') throw new Error(`bulk ${create ? 'create' : 'remove'} failed ${o.code}: ${o.message ?? ''}`);
     run.rec.respond(id, o.status === 'applied' ? { kind: 'ok' } : { kind: 'not-found' });
   });
-  if (readAfter) await Promise.all(keys.map((key, i) => readNow(run, c * 100 + 60 + i, key, rng)));
+  if (readAfter) await Promise.all(keys.map((key, i) => readNow(run, SAME_TURN_READER + c * 10 + i + 1, key, rng)));
 }
 
 /** Count a task as running until its body ends. */
@@ -355,11 +367,15 @@ function background(run: Run, ops: readonly BackgroundOp[]) {
     for (const op of ops) {
       await ctx.yield();
       if (run.crashed) return;
+      run.jobsInFlight++;
+      run.maxJobsInFlight = Math.max(run.maxJobsInFlight, run.jobsInFlight);
       try {
         await runJob(run, op);
       } catch (err: unknown) {
         if (run.crashed) return;
         throw err;
+      } finally {
+        run.jobsInFlight--;
       }
     }
   });
@@ -457,6 +473,8 @@ export async function runHarness(h: Harness, token: string): Promise<HarnessResu
     failure: undefined,
     running: 0,
     onIdle: () => undefined,
+    jobsInFlight: 0,
+    maxJobsInFlight: 0,
     invariants: undefined,
   };
   sched.spawn('main', async () => {
@@ -474,7 +492,7 @@ export async function runHarness(h: Harness, token: string): Promise<HarnessResu
     if (h.crash) sched.spawn('crasher', crasher(run, rng.fork('crasher'), rng.int(1, h.clients * h.callsPerClient * 3)));
   });
   const report = await sched.run();
-  const base = { token, calls: run.rec.history().length, crashStates: h.crash && run.crashed ? 1 : 0, steps: report.steps };
+  const base = { token, calls: run.rec.history().length, crashStates: h.crash && run.crashed ? 1 : 0, steps: report.steps, maxJobsInFlight: run.maxJobsInFlight };
   if (report.outcome !== 'ok') return { ...base, ok: false, message: `${report.outcome}: ${report.message}` };
   if (run.failure !== undefined) return { ...base, ok: false, message: run.failure };
   const lin = checkLinearizable(run.rec.history(), { budgetMs: 5000 });
