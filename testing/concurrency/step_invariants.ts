@@ -10,8 +10,8 @@
 // so no scheduling point is added and nothing changes); the engine through
 // what it offers (the cache's entries, the extent table, the installed
 // runs). A cache entry verified once is remembered (by its payload buffer)
-// until a write completes in its extent, so a step costs one pass over the
-// entries, not one comparison of every cached byte.
+// until a write that overlaps it completes, so a step costs one pass over
+// the entries, not one comparison of every cached byte.
 //
 // Invariants:
 // 1. Cache coherence: every chunk the buffer cache holds lies below its
@@ -31,6 +31,8 @@ import type { SimDisk } from '../sim_disk.js';
 export class StepInvariants {
   /** Per extent: offset -> the payload buffer verified against the disk. */
   private readonly verified = new Map<number, Map<number, Buffer>>();
+  /** Per extent, its durable write pointer, for the length of one check. */
+  private readonly durable = new Map<number, number>();
   private readonly extentSizeBytes: number;
 
   constructor(
@@ -42,14 +44,24 @@ export class StepInvariants {
       if (event !== 'complete' || io.kind !== 'write' || error !== undefined) return;
       const first = Math.floor(io.offset / this.extentSizeBytes);
       const last = Math.floor((io.offset + Math.max(io.length, 1) - 1) / this.extentSizeBytes);
-      for (let e = first; e <= last; e++) this.verified.delete(e);
+      for (let e = first; e <= last; e++) this.forgetOverlapping(e, io.offset - e * this.extentSizeBytes, io.length);
     });
   }
 
   /** The first broken invariant, in words; undefined when all hold (or the store is closed). */
   check(): string | undefined {
     if (!this.store.isOpen) return undefined;
+    this.durable.clear();
     return this.cacheProblem() ?? this.runExtentsProblem();
+  }
+
+  /** A write landed at [offset, offset + length) of `extent`: the entries it overlaps must be verified again. */
+  private forgetOverlapping(extent: number, offset: number, length: number): void {
+    const map = this.verified.get(extent);
+    if (map === undefined) return;
+    for (const [at, payload] of map) {
+      if (at < offset + length && offset < at + CHUNK_OVERHEAD_BYTES + payload.length) map.delete(at);
+    }
   }
 
   /** Invariant 1. */
@@ -58,7 +70,8 @@ export class StepInvariants {
     for (const { extent, offset, kind, payload } of chunks.cache.cached()) {
       const length = CHUNK_OVERHEAD_BYTES + payload.length;
       const at = `${extent}:${offset}+${length}`;
-      const durable = extents.durableWritePointer(extent);
+      let durable = this.durable.get(extent);
+      if (durable === undefined) this.durable.set(extent, (durable = extents.durableWritePointer(extent)));
       if (offset + length > durable) {
         const owner = ExtentOwner[extents.owner(extent)] ?? String(extents.owner(extent));
         return `cache coherence: the buffer cache holds chunk ${at}, beyond the durable write pointer ${durable} of extent ${extent} (${owner}, write pointer ${extents.writePointer(extent)})`;
