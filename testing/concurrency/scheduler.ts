@@ -21,6 +21,10 @@
 //   like any other, which models slow IO (a flush interval may elapse
 //   before a write completes); with 'idle' timers fire only when nothing
 //   else can run (discrete-event time).
+// - Invariants between steps: an optional `invariant` callback runs after
+//   every quiesce, before the next decision, so a harness can check the
+//   state at every scheduling point (step_invariants.ts), not only after
+//   whole calls; a message it returns fails the run there.
 // - Stall detection: tasks unfinished, no candidate at all (no parked
 //   task, no queued IO, no timer): a deadlock, reported with the token and
 //   the blocked tasks. A run that keeps going past maxSteps is reported as
