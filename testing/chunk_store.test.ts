@@ -14,7 +14,7 @@ import assert from 'node:assert/strict';
 import { CorruptionError, crc32c } from '../src/base/index.js';
 import { BufferCache, CHUNK_OVERHEAD_BYTES, ChunkKind, ChunkStore, alignUp, frameChunk } from '../src/chunk/index.js';
 import type { Locator, ScanOptions, ScannedChunk } from '../src/chunk/index.js';
-import { Dependency, IoScheduler } from '../src/dependency/index.js';
+import { Dependency, IoScheduler, Latch } from '../src/dependency/index.js';
 import { ExtentManager, ExtentOwner } from '../src/extent/index.js';
 import type { Geometry } from '../src/extent/index.js';
 import { Rng } from './rng.js';
@@ -358,4 +358,31 @@ test('small data chunks enter the cache once durable, not before, and not after 
   const failed = env.store.appendTo(other, ChunkKind.Data, [rng.bytes(300)], Dependency.failed(new Error('injected')));
   await assert.rejects(failed.dependency.persisted());
   assert.equal(env.store.readCached(failed.locator, ChunkKind.Data), undefined, 'a failed write is not cached');
+});
+
+test('a read racing its chunk\'s write reads the queued bytes but does not cache them: a write that then fails leaves nothing cached', async () => {
+  // Found by the concurrency suite's coherence check at every scheduling
+  // point (testing/concurrency/step_invariants.ts): a get racing its put
+  // read the chunk through the IO scheduler's queue and cached it before
+  // the write was durable. Here the write waits on a dependency we control
+  // (a latch), the read serves the queued bytes, and the write then fails:
+  // the cache must hold nothing at that locator. Then a durable chunk read
+  // from the disk is cached as before.
+  const env = setup({ cacheBytes: 1 << 20 });
+  const rng = new Rng('read-through-queue');
+  const extent = env.extents.allocate(ExtentOwner.Data);
+  const payload = rng.bytes(300);
+  const gate = new Latch('test gate');
+  const queued = env.store.appendTo(extent, ChunkKind.RunBlock, [payload], gate.dependency);
+  assert.deepEqual(await env.store.read(queued.locator, ChunkKind.RunBlock), payload, 'the queued bytes are readable at once');
+  assert.equal(env.store.readCached(queued.locator, ChunkKind.RunBlock), undefined, 'not cached before the write is durable');
+  gate.reject(new Error('injected'));
+  await assert.rejects(queued.dependency.persisted());
+  assert.equal(env.store.readCached(queued.locator, ChunkKind.RunBlock), undefined, 'a failed write leaves nothing cached');
+
+  const other = env.extents.allocate(ExtentOwner.Index);
+  const durable = env.store.appendTo(other, ChunkKind.RunBlock, [payload], Dependency.none);
+  await durable.dependency.persisted();
+  assert.deepEqual(await env.store.read(durable.locator, ChunkKind.RunBlock), payload);
+  assert.deepEqual(env.store.readCached(durable.locator, ChunkKind.RunBlock), payload, 'a durable chunk read from the disk is cached');
 });

@@ -112,7 +112,12 @@ export class ChunkStore {
       this.counters.corrupt++;
       throw err;
     }
-    this.cache.insert(loc, kind, payload);
+    // Cache only what the disk holds for good, the rule cacheWhenDurable
+    // follows: a get racing its put reads the chunk through the IO
+    // scheduler's queue before the write is durable, and that write may
+    // still fail (the cache would then keep bytes the disk never got); an
+    // extent reset while the read ran holds none of it any more.
+    if (loc.offset + loc.length <= this.extents.durableWritePointer(loc.extent)) this.cache.insert(loc, kind, payload);
     return payload;
   }
 

@@ -21,6 +21,10 @@
 //   like any other, which models slow IO (a flush interval may elapse
 //   before a write completes); with 'idle' timers fire only when nothing
 //   else can run (discrete-event time).
+// - Invariants between steps: an optional `invariant` callback runs after
+//   every quiesce, before the next decision, so a harness can check the
+//   state at every scheduling point (step_invariants.ts), not only after
+//   whole calls; a message it returns fails the run there.
 // - Stall detection: tasks unfinished, no candidate at all (no parked
 //   task, no queued IO, no timer): a deadlock, reported with the token and
 //   the blocked tasks. A run that keeps going past maxSteps is reported as
@@ -59,6 +63,13 @@ export interface SchedulerOptions {
   readonly drainRounds?: number;
   /** 'any' (default): the earliest timer competes with other work; 'idle': timers fire only when nothing else can. */
   readonly timers?: 'any' | 'idle';
+  /**
+   * Checked at every scheduling point, once the system has quiesced and
+   * before the next decision: a message fails the run there ('failed', the
+   * task named 'invariant'). Synchronous, and it must not start IO: it
+   * looks at the state between two steps, where no step is half done.
+   */
+  readonly invariant?: () => string | undefined;
 }
 
 /** What a client task may do besides calling the system under test. */
@@ -116,6 +127,7 @@ export class SimScheduler {
   private readonly maxSteps: number;
   private readonly drainRounds: number;
   private readonly timerMode: 'any' | 'idle';
+  private readonly invariant: (() => string | undefined) | undefined;
   private readonly ready = new Map<number, Entity>();
   private readonly tasks: TaskRecord[] = [];
   private readonly log: string[] = [];
@@ -133,6 +145,7 @@ export class SimScheduler {
     this.maxSteps = options.maxSteps ?? DEFAULT_MAX_STEPS;
     this.drainRounds = options.drainRounds ?? 1;
     this.timerMode = options.timers ?? 'any';
+    this.invariant = options.invariant;
     assert(Number.isSafeInteger(this.maxSteps) && this.maxSteps > 0, `maxSteps ${this.maxSteps}`);
     assert(Number.isSafeInteger(this.drainRounds) && this.drainRounds >= 1, `drainRounds ${this.drainRounds}`);
     this.clock = { nowMs: () => this.now, sleep: (ms) => this.sleep(ms) };
@@ -168,6 +181,7 @@ export class SimScheduler {
     this.started = true;
     for (;;) {
       await this.quiesce();
+      this.checkInvariant();
       if (this.failure !== undefined) return this.report('failed');
       if (this.tasks.every((t) => t.state === 'done')) return this.report('ok');
       const candidates = this.candidates();
@@ -262,6 +276,12 @@ export class SimScheduler {
       // A completion that throws is a harness bug (e.g. an IO completed twice): fail the run, do not hang it.
       this.failure ??= { task: pick.label, error: asError(err) };
     }
+  }
+
+  private checkInvariant(): void {
+    if (this.invariant === undefined || this.failure !== undefined) return;
+    const problem = this.invariant();
+    if (problem !== undefined) this.failure = { task: 'invariant', error: new Error(`${problem} (at step ${this.steps})`) };
   }
 
   private async quiesce(): Promise<void> {
