@@ -24,6 +24,8 @@ import { unsignedDoorsOpen, UNSIGNED_DOORS } from './auth_checks.js';
 import { checkMetadataFaults } from './metadata_faults.js';
 import type { MetaFaultFocus } from './metadata_faults.js';
 import { fsckWalkStopsQuietly, replayStopsQuietlyAtDamage } from './mutants/metadata_mutants.js';
+import { corsWildcard, subresourceFallsThrough, unsignedHeaderHonoured } from './mutants/http_check_mutants.js';
+import { catchHttpMutant } from './http_check/mutant_check.js';
 
 const BUDGET_SEQUENCES = 1500;
 
@@ -240,3 +242,26 @@ void test('auth check catches mutant native-auth-skipped: unsigned requests reac
   assert.ok(open.some((d) => d === 'PUT /v1/shards/k answered 201'), open.join('; '));
   assert.equal(open.length, UNSIGNED_DOORS.length, open.join('; '));
 });
+
+// The HTTP check's broken variants (testing/mutants/http_mutants.ts), each
+// caught by the property it breaks, at a case the unmodified server answers
+// rightly (testing/http_check/mutant_check.ts).
+const HTTP_EVIDENCE: ReadonlyArray<readonly [Mutant, readonly string[], string]> = [
+  [unsignedHeaderHonoured, ['unsigned-header'], 'unsigned-header-honoured'],
+  [subresourceFallsThrough, ['subresource'], 'subresource-fell-through'],
+  [corsWildcard, ['well-formed'], 'no-cors'],
+];
+
+for (const [mutant, families, property] of HTTP_EVIDENCE) {
+  test(`http check catches mutant ${mutant.name} (${mutant.bugClass}) by ${property}`, async (t) => {
+    const started = performance.now();
+    const evidence = await catchHttpMutant(mutant, { seed: 7, cases: 40, families, property });
+    assert.equal(evidence.caught, true, `${mutant.name} survived 40 ${families.join(', ')} cases`);
+    assert.equal(evidence.witness?.property, property);
+    if (!evidence.provenAgainstBaseline) {
+      // Issue 12 part A/B not merged: the unmodified server breaks this property at every case too.
+      t.diagnostic(`${mutant.name}: the unmodified server also breaks ${property} at all ${evidence.baselineFailures} cases (issue 12 unfixed); proven only once the fix is merged`);
+    }
+    console.log(`# ${mutant.name}: caught in ${Math.round(performance.now() - started)} ms: ${evidence.witness?.request ?? ''} -> ${evidence.witness?.answer ?? ''}`);
+  });
+}
