@@ -82,7 +82,7 @@ void test('the store comparison sees a request hidden behind another when the fr
     family: 'control',
     property: 'control-property',
     describe: 'a well-framed PUT /v1/shards/smuggle, then a signed DELETE /v1/shards/native-1 pipelined',
-    expect: [201],
+    expect: ['201'],
     mayChange: false,
     build: async (nowMs) => {
       const put = await signHeader(call('PUT', '/v1/shards/smuggle', { body: Buffer.from('hello') }), nowMs);

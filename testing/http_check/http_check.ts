@@ -33,7 +33,7 @@ import type { ShardNode } from '../../src/store/index.js';
 import { SMALL_CONFIG } from '../conformance.js';
 import { Rng } from '../rng.js';
 import { SimNode } from '../sim_node.js';
-import type { AttackCase } from './cases.js';
+import type { AttackCase, Outcome } from './cases.js';
 import { SEEDED_OBJECTS, SEEDED_SHARDS, nextCase } from './cases.js';
 import { CHECK_ACCESS_KEY, CHECK_SECRET_KEY, call, serialize, signHeader } from './signing.js';
 import type { ParseOutcome, ParsedAnswer, WireResult } from './wire.js';
@@ -54,6 +54,8 @@ export interface HttpCheckOptions {
   readonly collectAll?: boolean;
   /** Stop after this case (replay of a token). */
   readonly lastCase?: number;
+  /** Told every case and its answer (a trace of the run: what the model saw). */
+  readonly onCase?: (index: number, c: AttackCase, answer: string) => void;
 }
 
 export interface HttpFailure {
@@ -113,10 +115,25 @@ function readableKey(key: Buffer): string {
   return [...key].map((b) => (b >= 0x20 && b < 0x7f && b !== 0x5c ? String.fromCharCode(b) : `\\x${b.toString(16).padStart(2, '0')}`)).join('');
 }
 
+/** The error code an answer's body names (S3 XML <Code>, the native API's JSON error.code), if any. */
+function errorCode(a: ParsedAnswer): string | undefined {
+  const text = a.body.toString('utf8');
+  return /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? /"code":"([^"]*)"/.exec(text)?.[1];
+}
+
 function describeAnswer(a: ParsedAnswer | undefined): string {
   if (a === undefined) return 'no answer';
-  const code = /<Code>([^<]*)<\/Code>/.exec(a.body.toString('utf8'))?.[1] ?? /"code":"([^"]*)"/.exec(a.body.toString('utf8'))?.[1];
+  const code = errorCode(a);
   return `${a.status} ${a.reason}${code === undefined ? '' : ` (${code})`}`;
+}
+
+/** Invariant 5: the answer is one the model allows (cases.ts, Outcome). */
+function meets(a: ParsedAnswer, method: string, outcome: Outcome): boolean {
+  if (outcome === '2xx') return a.status >= 200 && a.status < 300;
+  const [status, code] = outcome.split(' ');
+  if (a.status !== Number(status)) return false;
+  if (code === undefined || method === 'HEAD') return true;
+  return errorCode(a) === code;
 }
 
 /** Invariant 2's second half: an error answer with a body names its code. */
@@ -174,10 +191,10 @@ function judgeAnswers(c: AttackCase, wire: WireResult, parsed: ParseOutcome, met
     if (problem !== undefined) return { property: 'well-formed-answer', detail: `answer ${i + 1}: ${problem}` };
     if (a.headers.some(([n]) => n.startsWith('access-control-'))) return { property: 'no-cors', detail: `answer ${i + 1} carries CORS headers with no CORS configured` };
   }
-  const refusalExpected = c.expect !== 'success';
-  if (first.status >= 500 && !(refusalExpected && first.status === 501)) return { property: 'no-5xx', detail: `status ${first.status}` };
-  const met = c.expect === 'success' ? first.status >= 200 && first.status < 300 : c.expect.includes(first.status);
-  if (!met) return { property: c.property, detail: `expected ${c.expect === 'success' ? '2xx' : c.expect.join('/')}, got ${describeAnswer(first)}` };
+  const method = methods[0] ?? 'GET';
+  // A 5xx is a failure of its own unless the model asks for exactly it (501: fail closed).
+  if (first.status >= 500 && !c.expect.some((o) => o.startsWith(`${first.status}`))) return { property: 'no-5xx', detail: `status ${describeAnswer(first)}` };
+  if (!c.expect.some((o) => meets(first, method, o))) return { property: c.property, detail: `expected ${c.expect.join(' or ')}, got ${describeAnswer(first)}` };
   return undefined;
 }
 
@@ -226,19 +243,24 @@ async function probe(world: World): Promise<HttpFailure | undefined> {
 export function checkHttp(options: HttpCheckOptions): Promise<HttpCheckResult> {
   const total = Math.min(options.cases ?? CASES_PER_SEED, (options.lastCase ?? Infinity) + 1);
   const rng = new Rng(options.seed).fork('http-cases');
-  return runCases(options.seed, total, () => nextCase(rng, options.families ?? []), options.collectAll === true);
+  return runCases(options.seed, total, () => nextCase(rng, options.families ?? []), { collectAll: options.collectAll === true, onCase: options.onCase });
 }
 
 /** Every case of `cases` against one seed's world, every failure collected (the full subresource walk). */
 export function checkHttpCases(seed: number, cases: readonly AttackCase[]): Promise<HttpCheckResult> {
-  return runCases(seed, cases.length, (i) => cases[i] ?? missingCase(i), true);
+  return runCases(seed, cases.length, (i) => cases[i] ?? missingCase(i), { collectAll: true, onCase: undefined });
 }
 
 function missingCase(i: number): never {
   throw new RangeError(`no case ${i}`);
 }
 
-async function runCases(seed: number, total: number, next: (i: number) => AttackCase, collectAll: boolean): Promise<HttpCheckResult> {
+interface RunOptions {
+  readonly collectAll: boolean;
+  readonly onCase: HttpCheckOptions['onCase'];
+}
+
+async function runCases(seed: number, total: number, next: (i: number) => AttackCase, { collectAll, onCase }: RunOptions): Promise<HttpCheckResult> {
   const failures: HttpFailure[] = [];
   let world = await makeWorld(seed);
   let ran = 0;
@@ -248,6 +270,7 @@ async function runCases(seed: number, total: number, next: (i: number) => Attack
     for (let i = 0; i < total; i++) {
       const c = next(i);
       const { answer, broken } = await runCase(world, c);
+      onCase?.(i, c, answer);
       ran++;
       if (broken === undefined) continue;
       failures.push({ property: broken.property, caseIndex: i, family: c.family, request: c.describe, answer, detail: broken.detail });

@@ -30,8 +30,19 @@ export function call(method: string, path: string, options: { query?: ReadonlyAr
   return { method, path, query: options.query ?? [], headers, body };
 }
 
-// The tests' signer (testing/signed_fetch.ts) with the check's key pair; applyChecksum off: signHeader sets x-amz-content-sha256 itself.
-const signer = testSigner({ accessKeyId: CHECK_ACCESS_KEY, secretAccessKey: CHECK_SECRET_KEY }, { applyChecksum: false });
+export interface KeyPair {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+/** The node's key pair in the check (the world gives the server exactly this one). */
+export const CHECK_KEYS: KeyPair = { accessKeyId: CHECK_ACCESS_KEY, secretAccessKey: CHECK_SECRET_KEY };
+
+/** The tests' signer (testing/signed_fetch.ts) for `keys`; applyChecksum off: signHeader sets x-amz-content-sha256 itself. */
+function signerFor(keys: KeyPair): ReturnType<typeof testSigner> {
+  return testSigner({ accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey }, { applyChecksum: false });
+}
+const signer = signerFor(CHECK_KEYS);
 
 function smithyRequest(c: HttpCall, headers: Record<string, string>): SmithyRequest {
   const query: Record<string, string> = {};
@@ -42,14 +53,15 @@ function smithyRequest(c: HttpCall, headers: Record<string, string>): SmithyRequ
 const PAYLOAD_NAMES = { unsigned: 'UNSIGNED-PAYLOAD', streaming: 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD' } as const;
 
 /**
- * `c` signed in the Authorization header (every header it has is signed).
+ * `c` signed in the Authorization header (every header it has is signed),
+ * by the node's key pair unless `keys` names another (a forged or unknown one).
  * The path is signed as sent (uriEscapePath off), so it must be encoded as SigV4's UriEncode does.
  */
-export async function signHeader(c: HttpCall, nowMs: number, payload: 'hash' | keyof typeof PAYLOAD_NAMES = 'hash'): Promise<HttpCall> {
+export async function signHeader(c: HttpCall, nowMs: number, payload: 'hash' | keyof typeof PAYLOAD_NAMES = 'hash', keys: KeyPair = CHECK_KEYS): Promise<HttpCall> {
   const headers: Record<string, string> = {};
   for (const [name, value] of c.headers) headers[name] = value;
   headers['x-amz-content-sha256'] = payload === 'hash' ? createHash('sha256').update(c.body).digest('hex') : PAYLOAD_NAMES[payload];
-  const signed = await signer.sign(smithyRequest(c, headers), { signingDate: new Date(nowMs) });
+  const signed = await (keys === CHECK_KEYS ? signer : signerFor(keys)).sign(smithyRequest(c, headers), { signingDate: new Date(nowMs) });
   return { ...c, headers: Object.entries(signed.headers) };
 }
 
