@@ -4,6 +4,7 @@
 // handling. The token's path is the index of the failing case; a replay
 // reruns the seed up to that case.
 import { checkHttp, describeFailure } from '../http_check/http_check.js';
+import { failureMessage } from '../http_check/mutant_check.js';
 import { emptyCounters, makeToken, parseToken } from './suite.js';
 import type { SeedResult, Suite } from './suite.js';
 
@@ -13,7 +14,7 @@ async function run(seed: number, lastCase?: number): Promise<SeedResult> {
   const failure = result.failures[0];
   if (failure === undefined) return { counters };
   const path = failure.caseIndex < 0 ? '' : String(failure.caseIndex);
-  return { counters, failure: { token: makeToken('http', seed, path), message: `${failure.property}: ${failure.request} -> ${failure.answer}`, minimized: describeFailure(failure) } };
+  return { counters, failure: { token: makeToken('http', seed, path), message: failureMessage(failure), minimized: describeFailure(failure) } };
 }
 
 export const httpSuite: Suite = {

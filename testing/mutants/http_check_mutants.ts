@@ -1,124 +1,96 @@
 // Broken variants of the server's front door (issue 12), each caught by the
-// HTTP check (testing/http_check/) through the property it breaks:
-//   - unsigned-header-honoured: the verifier sees only the headers the
-//     client signed while the operation reads them all, so an x-amz-* header
-//     added after signing is acted on (issue 12, case 1);
-//   - subresource-falls-through: a subresource the router refuses is dropped
-//     and the request runs as the operation without it (issue 12, case 4);
+// HTTP check (`shardstore check --suite http`, testing/http_check/) through
+// the property it breaks, named in `expect` (the suite's failure message
+// starts with the property):
+//   - unsigned-header-honoured: the verifier's rule that every x-amz-*
+//     header be signed finds none missing, so an x-amz-copy-source added
+//     after signing copies the private object (issue 12, case 1);
+//   - subresource-falls-through: the router keys on the subresources it has
+//     rows for and drops the others, so PUT /b?tagging is CreateBucket and
+//     DELETE /b?torrent deletes the bucket (issue 12, case 4);
+//   - host-check-skipped: any Host is served, so a page on a rebound DNS
+//     name drives the node (issue 12, case 3);
+//   - native-auth-skipped (as auth_mutants.ts): the native API and the
+//     control plane serve unsigned requests (issue 12, case 2);
+//   - guarantee-header-ignored (as s3_mutants.ts): SSE, object lock,
+//     tagging, grants... accepted and ignored (issue 12, case 5);
 //   - cors-wildcard: every S3 answer allows any origin, so a web page can
-//     read what the browser's credentials fetch.
-// Each patches S3Front.prototype.handle, the one public seam every S3
-// request goes through; src/ carries no test hooks.
-import type { IncomingMessage } from 'node:http';
+//     read what it makes the browser fetch.
+// Each replaces one method of the component that makes the decision, the
+// seams the production classes offer for this (SignedHeaderRule,
+// RouteTable, HeaderGuard, HostCheck, NodeAuth) or, for CORS, the S3 front's
+// public entry point; src/ carries no test hooks. Where another check owns
+// the same seam its install is reused, not copied.
+import { HostCheck } from '../../src/server/browser_guard.js';
 import type { Exchange } from '../../src/server/exchange.js';
-import { S3Front, S3Error } from '../../src/server/s3/index.js';
-import type { Core } from '../../src/server/s3/core.js';
-import type { Owner } from '../../src/server/s3/operation.js';
-import type { S3Request } from '../../src/server/s3/request.js';
-import { parseRequest } from '../../src/server/s3/request.js';
-import { routeOf } from '../../src/server/s3/routes.js';
-import { verifyRequest } from '../../src/server/s3/sigv4.js';
-import { S3_SUBRESOURCES } from '../http_check/cases.js';
-import { patch } from './mutant.js';
+import { S3Front } from '../../src/server/s3/index.js';
+import { RouteTable } from '../../src/server/s3/routes.js';
+import { nativeAuthSkipped as nativeAuthSkippedForAuth, unsignedHeaderHonored } from './auth_mutants.js';
 import type { Mutant } from './mutant.js';
+import { patch } from './mutant.js';
+import { unimplementedHeaderIgnored } from './s3_mutants.js';
 
-/** The private parts of S3Front the variants reach (the same fields handle() uses). */
-interface FrontInternals {
-  readonly core: Core;
-  readonly collector: S3Front['collector'];
-  readonly options: { readonly credentials: ReadonlyMap<string, string> };
-  readonly domains: readonly string[];
-  readonly region: string;
-  readonly owner: Owner;
-  answerError(ex: Exchange, r: S3Request | undefined, err: unknown): void;
-}
-
-/** The header names a request's signature covers, from its Authorization header or presigned query. */
-function signedHeaderNames(req: IncomingMessage): Set<string> | undefined {
-  const auth = req.headers.authorization;
-  const fromHeader = typeof auth === 'string' ? /SignedHeaders=([^,\s]+)/.exec(auth)?.[1] : undefined;
-  const fromQuery = /[?&]X-Amz-SignedHeaders=([^&]+)/.exec(req.url ?? '')?.[1];
-  const list = fromHeader ?? (fromQuery === undefined ? undefined : decodeURIComponent(fromQuery));
-  return list === undefined ? undefined : new Set(list.toLowerCase().split(';'));
-}
+/** The property the http check reports (testing/http_check/cases.ts), as the start of the suite's failure message. */
+const breaks = (property: string): RegExp => new RegExp(`^${property}: `);
 
 export const unsignedHeaderHonoured: Mutant = {
   name: 'unsigned-header-honoured',
-  bugClass: 'an x-amz-* header added after signing is acted on (unsigned x-amz-copy-source copies a private object)',
+  bugClass: 'an x-amz-* header added after signing is acted on (an unsigned x-amz-copy-source copies a private object)',
   caughtBy: 'http',
+  expect: breaks('unsigned-header-honoured'),
+  install: () => unsignedHeaderHonored.install(),
+};
+
+/** The subresources some route has a row for: what a router that drops the rest would still see. */
+const ROUTED_SUBRESOURCES: ReadonlySet<string> = new Set(['acl', 'location', 'versioning', 'uploads', 'delete', 'uploadId', 'partNumber']);
+
+export const subresourceFallsThrough: Mutant = {
+  name: 'subresource-falls-through',
+  bugClass: 'an unimplemented subresource is dropped and the request runs as the operation without it (PUT /b?tagging creates the bucket)',
+  caughtBy: 'http',
+  expect: breaks('subresource-fell-through'),
   install: () =>
-    patch(S3Front.prototype, 'handle', (original) =>
-      function (this: S3Front, ex: Exchange): Promise<void> {
-        const signed = signedHeaderNames(ex.req);
-        if (signed !== undefined) {
-          // The verifier reads rawHeaders: show it only the signed x-amz-* ones. The operations read req.headers, which keeps them all.
-          const raw = ex.req.rawHeaders;
-          const kept: string[] = [];
-          for (let i = 0; i + 1 < raw.length; i += 2) {
-            const name = (raw[i] ?? '').toLowerCase();
-            if (!name.startsWith('x-amz-') || signed.has(name)) kept.push(raw[i] ?? '', raw[i + 1] ?? '');
-          }
-          ex.req.rawHeaders = kept;
-        }
-        return original.call(this, ex);
+    patch(RouteTable.prototype, 'subresourcesOf', (original) =>
+      function (this: RouteTable, r) {
+        return original.call(this, r).filter((name) => ROUTED_SUBRESOURCES.has(name));
       },
     ),
 };
 
-const SUBRESOURCE_NAMES: ReadonlySet<string> = new Set(S3_SUBRESOURCES);
-
-/** `r` without the subresources of its query (the operation a fall-through would pick). */
-function withoutSubresources(r: S3Request): S3Request {
-  return { ...r, query: new Map([...r.query].filter(([name]) => !SUBRESOURCE_NAMES.has(name))) };
-}
-
-/** The request as the front parses it; undefined when it does not parse (the real handle answers that). */
-function parsedOrUndefined(ex: Exchange, domains: readonly string[]): S3Request | undefined {
-  try {
-    return parseRequest(ex, domains);
-  } catch (err: unknown) {
-    if (err instanceof S3Error) return undefined;
-    throw err;
-  }
-}
-
-/** The router answers 501 for this request. */
-function refusedByRouter(r: S3Request): boolean {
-  try {
-    routeOf(r);
-    return false;
-  } catch (err: unknown) {
-    if (err instanceof S3Error) return err.status === 501;
-    throw err;
-  }
-}
-
-export const subresourceFallsThrough: Mutant = {
-  name: 'subresource-falls-through',
-  bugClass: 'an unimplemented subresource runs as the operation without it (PUT ?tagging overwrites the object)',
+export const hostCheckSkipped: Mutant = {
+  name: 'host-check-skipped',
+  bugClass: 'a request naming any Host is served (DNS rebinding lets a web page drive the node)',
   caughtBy: 'http',
+  expect: breaks('browser-request-honoured'),
   install: () =>
-    patch(S3Front.prototype, 'handle', (original) =>
-      async function (this: S3Front, ex: Exchange): Promise<void> {
-        const front = this as unknown as FrontInternals;
-        const r = parsedOrUndefined(ex, front.domains);
-        if (r === undefined || !refusedByRouter(r)) return original.call(this, ex);
-        // The broken router: drop what it refused and route again. The signature is checked as sent.
-        try {
-          const op = routeOf(withoutSubresources(r));
-          const auth = verifyRequest({ method: r.method, rawPath: r.rawPath, rawQuery: r.rawQuery, rawHeaders: ex.req.rawHeaders }, (id) => front.options.credentials.get(id), front.core.now());
-          await op.run({ core: front.core, collector: front.collector, r: withoutSubresources(r), auth, region: front.region, owner: front.owner });
-        } catch (err: unknown) {
-          front.answerError(ex, r, err);
-        }
+    patch(HostCheck.prototype, 'check', () =>
+      function (this: HostCheck): void {
+        // Deliberately accepts every Host.
       },
     ),
+};
+
+export const nativeAuthSkipped: Mutant = {
+  name: 'http-native-auth-skipped',
+  bugClass: nativeAuthSkippedForAuth.bugClass,
+  caughtBy: 'http',
+  expect: breaks('unauthenticated-access'),
+  install: () => nativeAuthSkippedForAuth.install(),
+};
+
+export const guaranteeHeaderIgnored: Mutant = {
+  name: 'guarantee-header-ignored',
+  bugClass: unimplementedHeaderIgnored.bugClass,
+  caughtBy: 'http',
+  expect: breaks('unimplemented-guarantee-accepted'),
+  install: () => unimplementedHeaderIgnored.install(),
 };
 
 export const corsWildcard: Mutant = {
   name: 'cors-wildcard',
   bugClass: 'every S3 answer allows any origin (Access-Control-Allow-Origin: *) with no CORS configured',
   caughtBy: 'http',
+  expect: breaks('no-cors'),
   install: () =>
     patch(S3Front.prototype, 'handle', (original) =>
       function (this: S3Front, ex: Exchange): Promise<void> {
@@ -128,4 +100,4 @@ export const corsWildcard: Mutant = {
     ),
 };
 
-export const HTTP_CHECK_MUTANTS: readonly Mutant[] = [unsignedHeaderHonoured, subresourceFallsThrough, corsWildcard];
+export const HTTP_CHECK_MUTANTS: readonly Mutant[] = [unsignedHeaderHonoured, subresourceFallsThrough, hostCheckSkipped, nativeAuthSkipped, guaranteeHeaderIgnored, corsWildcard];
