@@ -39,12 +39,14 @@
 // smuggled copy would steal) and `empty`; native shards native-1, native-2.
 import { createHash } from 'node:crypto';
 import type { Rng } from '../rng.js';
+import type { SimDisk } from '../sim_disk.js';
 import type { HttpCall, KeyPair } from './signing.js';
 import { CHECK_ACCESS_KEY, CHECK_HOST, CHECK_SECRET_KEY, call, presign, serialize, signHeader } from './signing.js';
 
 /**
- * One answer a case may get: '2xx' (any success), 'NNN' (that status with
- * no body to name a code: node's parser refuses bad framing so), or
+ * One answer a case may get: '2xx' (any success), 'NNN' (that status,
+ * whatever its code: node's parser refuses bad framing with no body; an
+ * injected disk fault is a 500 or 503 of several codes), or
  * 'NNN Code' (that status, and that code in the error body: S3 XML <Code>,
  * the native API's JSON error.code; a HEAD answer has no body, so there only
  * the status is held).
@@ -61,6 +63,10 @@ export interface AttackCase {
   readonly expect: Expect;
   /** A refused request must leave the store as it was; one that may succeed may change it. */
   readonly mayChange: boolean;
+  /** A 2xx answer must carry exactly these bytes (wrong bytes are never returned). */
+  readonly body?: Buffer;
+  /** Faults to inject on the node's simulated disks before the request (the world is set up afresh after the case). */
+  readonly faults?: (disks: readonly SimDisk[]) => void;
   /** The bytes on the wire, and the method of each request in them (to frame HEAD answers). */
   build(nowMs: number): Promise<{ readonly bytes: Buffer; readonly methods: readonly string[] }>;
 }
@@ -310,6 +316,41 @@ function badSignature(rng: Rng): AttackCase {
   return { family: 'bad-signature', property: 'bad-signature-honoured', describe: `${describe}: ${target}`, expect, mayChange: false, build: async (nowMs) => one(await make(nowMs)) };
 }
 
+// ---- injected disk faults: the only 5xx the model allows on a well-formed call ----
+
+function injectedFault(rng: Rng): AttackCase {
+  const kind = rng.pick(['read', 'write', 'flush'] as const);
+  const n = rng.int(0, 999);
+  const reads: Array<[string, () => HttpCall, Buffer | undefined]> = [
+    ['GET /alpha/a/one', () => call('GET', '/alpha/a/one'), Buffer.from('object a/one')],
+    ['GET /v1/shards/native-1', () => call('GET', '/v1/shards/native-1'), Buffer.from('shard native-1')],
+    ['GET /alpha?list-type=2', () => call('GET', '/alpha', { query: [['list-type', '2']] }), undefined],
+  ];
+  const writes: Array<[string, () => HttpCall, Buffer | undefined]> = [
+    [`PUT /alpha/f-${n}`, () => call('PUT', `/alpha/f-${n}`, { body: Buffer.from('under a fault') }), undefined],
+    [`PUT /v1/shards/f-${n}`, () => call('PUT', `/v1/shards/f-${n}`, { body: Buffer.from('under a fault') }), undefined],
+    ['DELETE /alpha/a/two', () => call('DELETE', '/alpha/a/two'), undefined],
+  ];
+  const [describe, make, body] = rng.pick(kind === 'read' ? reads : writes);
+  return {
+    family: 'disk-fault',
+    property: 'fault-answered-badly',
+    describe: `signed ${describe}, every disk failing its next ${kind}`,
+    // Served (a read may come from cache, a write from the other disk) or a clear 500/503; never a crash, a hang or wrong bytes.
+    expect: ['2xx', '500', '503'],
+    mayChange: true,
+    ...(body === undefined ? {} : { body }),
+    faults: (disks) => {
+      for (const d of disks) {
+        if (kind === 'read') d.failReads(() => true);
+        else if (kind === 'write') d.failWrites(() => true);
+        else d.failFlush();
+      }
+    },
+    build: async (nowMs) => one(await signHeader(make(), nowMs)),
+  };
+}
+
 // ---- issue 12 (3): browser-shaped requests and DNS rebinding ----
 
 function browser(rng: Rng): AttackCase {
@@ -481,6 +522,7 @@ const FAMILIES: ReadonlyArray<readonly [string, number, (rng: Rng) => AttackCase
   ['guarantee', 3, guarantee],
   ['no-credentials', 3, noCredentials],
   ['bad-signature', 3, badSignature],
+  ['disk-fault', 1, injectedFault],
   ['browser', 2, browser],
   ['smuggling', 2, smuggling],
   ['aws-chunked', 1, awsChunkedForgery],

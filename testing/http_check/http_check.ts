@@ -167,7 +167,9 @@ interface Judged {
 async function runCase(world: World, c: AttackCase): Promise<{ answer: string; broken: Judged | undefined }> {
   const before = c.mayChange ? '' : await snapshot(world);
   const { bytes, methods } = await c.build(world.nowMs);
+  c.faults?.(world.sim.disks);
   const wire = await exchange(world.server.server, bytes, methods, TURN_BUDGET);
+  for (const d of world.sim.disks) d.clearFaults();
   const parsed = parseAnswers(wire.bytes, methods);
   const answer = describeAnswer(parsed.answers[0]);
   const broken = judgeAnswers(c, wire, parsed, methods);
@@ -195,6 +197,9 @@ function judgeAnswers(c: AttackCase, wire: WireResult, parsed: ParseOutcome, met
   // A 5xx is a failure of its own unless the model asks for exactly it (501: fail closed).
   if (first.status >= 500 && !c.expect.some((o) => o.startsWith(`${first.status}`))) return { property: 'no-5xx', detail: `status ${describeAnswer(first)}` };
   if (!c.expect.some((o) => meets(first, method, o))) return { property: c.property, detail: `expected ${c.expect.join(' or ')}, got ${describeAnswer(first)}` };
+  if (c.body !== undefined && first.status < 300 && !first.body.equals(c.body)) {
+    return { property: 'wrong-bytes', detail: `answered ${first.body.length} bytes ${JSON.stringify(first.body.subarray(0, 40).toString('latin1'))}, the value is ${JSON.stringify(c.body.toString('latin1'))}` };
+  }
   return undefined;
 }
 
@@ -272,9 +277,13 @@ async function runCases(seed: number, total: number, next: (i: number) => Attack
       const { answer, broken } = await runCase(world, c);
       onCase?.(i, c, answer);
       ran++;
-      if (broken === undefined) continue;
-      failures.push({ property: broken.property, caseIndex: i, family: c.family, request: c.describe, answer, detail: broken.detail });
-      if (!collectAll) return { cases: ran, failures };
+      if (broken !== undefined) {
+        failures.push({ property: broken.property, caseIndex: i, family: c.family, request: c.describe, answer, detail: broken.detail });
+        if (!collectAll) return { cases: ran, failures };
+      } else if (c.faults === undefined) {
+        continue;
+      }
+      // After a failure, or a fault that may have taken a disk out or turned it read-only: the next case starts from the model's world.
       await closeWorld(world);
       world = await makeWorld(seed);
       await setUp(world);
