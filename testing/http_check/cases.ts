@@ -32,7 +32,7 @@
 // codes (401 Unauthenticated, BrowserRequestRefused, InvalidArgument) and
 // the 421, which S3 has no use for.
 // `property` names what is broken when the expectation fails (the failure
-// a broken variant must cause: testing/mutants/http_mutants.ts).
+// a broken variant must cause: testing/mutants/http_check_mutants.ts).
 //
 // The world every seed starts from (testing/http_check/http_check.ts):
 // buckets `alpha` (objects a/one, a/two), `private` (object secret, what a

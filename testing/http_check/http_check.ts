@@ -3,26 +3,31 @@
 // "The HTTP check").
 //
 // Strategy: each seed builds a node of two simulated disks, serves it with
-// createShardServer at its defaults (the S3 front on, the control plane
-// on: "every door locked by default" is what is checked), and feeds raw
+// createShardServer at its defaults (the S3 front on with one key pair,
+// which is also the node's key pair for the native API and the control
+// plane; authentication on: "every door locked by default" is what is
+// checked), and feeds raw
 // request bytes to the server's own connection handling in this process
 // (wire.ts). The world is set up through the server with well-formed,
 // signed calls; then CASES_PER_SEED cases are drawn (cases.ts): well-formed
 // calls, unsigned headers added after signing, requests changed after
 // signing, every S3 subresource with every method, headers asking for
-// unimplemented guarantees, no credentials, browser-shaped requests and DNS
-// rebinding, request smuggling, forged aws-chunked signatures, bad
-// encodings, huge and nested XML, conditions. Time is virtual (the S3
-// clock and the signer share it), so a seed is the same run every time.
+// unimplemented guarantees, no credentials, forged or stale signatures,
+// browser-shaped requests and DNS rebinding, request smuggling, forged
+// aws-chunked signatures, bad encodings, huge and nested XML, conditions,
+// disk faults under a call. Time is virtual (the S3 clock, the node's
+// verifier and the signer share it), so a seed is the same run every time.
 //
 // Invariants, for every answer:
 //   1. it arrives within TURN_BUDGET event-loop turns (no hang);
 //   2. it is well-formed HTTP/1.1 (status line, headers, a body matching
 //      its Content-Length or chunked framing); an error with a body carries
 //      its code (S3: XML <Code>, native: JSON error.code);
-//   3. no 5xx, except 501 where the model expects a refusal;
+//   3. no 5xx, except one the model names (501 fail closed; 500/503 under
+//      an injected disk fault);
 //   4. no CORS header (none is configured);
-//   5. its status meets the case's expectation (cases.ts);
+//   5. its status and error code are one the case allows (cases.ts,
+//      Expect), and a 2xx of a known value carries exactly its bytes;
 //   6. a refused request changes nothing: the store's keys, values and
 //      disk states, read through the engine, are the same before and after;
 //   7. after the last case the node still answers (no crash, no wedge).
