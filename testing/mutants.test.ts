@@ -24,6 +24,8 @@ import { unsignedDoorsOpen, UNSIGNED_DOORS } from './auth_checks.js';
 import { checkMetadataFaults } from './metadata_faults.js';
 import type { MetaFaultFocus } from './metadata_faults.js';
 import { fsckWalkStopsQuietly, replayStopsQuietlyAtDamage } from './mutants/metadata_mutants.js';
+import { corsWildcard, guaranteeHeaderIgnored, hostCheckSkipped, nativeAuthSkipped as httpNativeAuthSkipped, subresourceFallsThrough, unsignedHeaderHonoured } from './mutants/http_check_mutants.js';
+import { catchHttpMutant, failureMessage } from './http_check/mutant_check.js';
 
 const BUDGET_SEQUENCES = 1500;
 
@@ -244,3 +246,26 @@ void test('auth check catches mutant native-auth-skipped: unsigned requests reac
   assert.ok(open.some((d) => d === 'PUT /v1/shards/k answered 201'), open.join('; '));
   assert.equal(open.length, UNSIGNED_DOORS.length, open.join('; '));
 });
+
+// The HTTP check's broken variants (testing/mutants/http_check_mutants.ts),
+// each on the case families that reach its bug, caught by the property it
+// breaks (its `expect`), with a control run of the same cases without it
+// that passes (testing/http_check/mutant_check.ts).
+const HTTP_FAMILIES: ReadonlyArray<readonly [Mutant, readonly string[]]> = [
+  [unsignedHeaderHonoured, ['unsigned-header']],
+  [subresourceFallsThrough, ['subresource']],
+  [hostCheckSkipped, ['browser']],
+  [httpNativeAuthSkipped, ['no-credentials']],
+  [guaranteeHeaderIgnored, ['guarantee']],
+  [corsWildcard, ['well-formed']],
+];
+
+for (const [mutant, families] of HTTP_FAMILIES) {
+  test(`http check catches mutant ${mutant.name} (${mutant.bugClass}) by ${String(mutant.expect)}`, async () => {
+    const started = performance.now();
+    const evidence = await catchHttpMutant(mutant, { seed: 7, cases: 40, families });
+    assert.deepEqual(evidence.controlFailures.map(failureMessage), [], 'without the variant the same cases pass');
+    assert.ok(evidence.witness !== undefined, `${mutant.name} not caught by ${String(mutant.expect)} in 40 ${families.join(', ')} cases; failures: ${evidence.failures.map(failureMessage).slice(0, 5).join(' | ')}`);
+    console.log(`# ${mutant.name}: ${evidence.failures.length} failures in ${Math.round(performance.now() - started)} ms, e.g. ${failureMessage(evidence.witness)}`);
+  });
+}

@@ -1,7 +1,7 @@
 // The suites `shardstore check` knows, by name. A suite is loaded only when a
 // run selects it, so `--help` and `--list-mutants` load no storage code.
 //
-// To register a suite (crash, faults, fuzz, concurrency), add one row: the
+// To register a suite (crash, faults, fuzz, concurrency, http), add one row: the
 // name must match the suite's `name` (it is the first field of its tokens).
 import type { Suite } from './suite.js';
 
@@ -61,6 +61,11 @@ export const SUITES: readonly SuiteEntry[] = [
     name: 'fuzz',
     summary: 'every on-disk and request decoder fed random and mutated bytes: a value or a typed error',
     load: async (): Promise<Suite> => (await import('./fuzz_suite.js')).fuzzSuite,
+  },
+  {
+    name: 'http',
+    summary: 'the server attacked with well-formed and hostile requests (unsigned headers, every subresource, smuggling, no credentials, browsers): refused as the model says, nothing changed, every answer well-formed',
+    load: async (): Promise<Suite> => (await import('./http_suite.js')).httpSuite,
   },
 ];
 

@@ -8,7 +8,7 @@ export interface Mutant {
   /** The bug class, in the words of the paper's table where one fits. */
   readonly bugClass: string;
   /** Which suite is expected to catch it. */
-  readonly caughtBy: 'conformance' | 'crash' | 'faults' | 'concurrency' | 'node' | 'node-crash' | 'mirror' | 'metadata-faults' | 'auth';
+  readonly caughtBy: 'conformance' | 'crash' | 'faults' | 'concurrency' | 'node' | 'node-crash' | 'mirror' | 'metadata-faults' | 'auth' | 'http';
   /** The failure it must cause (matched against the failure's message); any failure counts without it. */
   readonly expect?: RegExp;
   install(): () => void;

@@ -1,0 +1,549 @@
+// The requests the HTTP check sends, each with what must happen to it
+// (the model). A case is one family's request, generated from the seed's
+// random stream, and the answers it may get (`Expect`): '2xx' for a
+// well-formed call signed with the node's key; for anything else the one
+// refusal today's server owes it, status and error code, and a refused
+// request must change nothing in the store.
+//
+// The rules the model states (docs/SECURITY.md, docs/S3.md), in the order
+// the server applies them:
+//   1. framing node's parser refuses (smuggling shapes, obs-fold, a space
+//      before the colon, bad chunk sizes): 400, no body, connection closed;
+//      headers over 16 KiB: 431;
+//   2. a Host that is not a name of the node (DNS rebinding): 421
+//      MisdirectedRequest, on every API;
+//   3. native API and control plane: a browser-shaped request (Origin,
+//      Sec-Fetch-Site, a form content type): 403 BrowserRequestRefused,
+//      signed or not; no signature: 401 Unauthenticated; a bad one: the
+//      verifier's 403 (SignatureDoesNotMatch, InvalidAccessKeyId,
+//      AccessDenied for an x-amz-* header outside SignedHeaders); an
+//      aws-chunked body: 400 InvalidArgument; a bad escape in the key: 400
+//      InvalidArgument;
+//   4. S3: no signature: 403 AccessDenied; a bad one as above (a body that
+//      does not match its signed SHA-256: 400 XAmzContentSHA256Mismatch);
+//      then fail closed (src/server/s3/fail_closed.ts): an unimplemented
+//      subresource or a header asking for an unimplemented guarantee: 501
+//      NotImplemented, whatever the bucket; a bad escape or a key that is
+//      not UTF-8: 400 InvalidURI; XML past its limits (depth 32, 1000 keys,
+//      2 MiB for a batch delete, 64 KiB for a bucket configuration): 400
+//      MalformedXML; a failed precondition: 412 PreconditionFailed; a batch
+//      delete without Content-MD5 or a checksum: 400 InvalidRequest.
+// AWS S3 answers each of these the same way, except the native API's own
+// codes (401 Unauthenticated, BrowserRequestRefused, InvalidArgument) and
+// the 421, which S3 has no use for.
+// `property` names what is broken when the expectation fails (the failure
+// a broken variant must cause: testing/mutants/http_check_mutants.ts).
+//
+// The world every seed starts from (testing/http_check/http_check.ts):
+// buckets `alpha` (objects a/one, a/two), `private` (object secret, what a
+// smuggled copy would steal) and `empty`; native shards native-1, native-2.
+import { createHash } from 'node:crypto';
+import type { Rng } from '../rng.js';
+import type { SimDisk } from '../sim_disk.js';
+import type { HttpCall, KeyPair } from './signing.js';
+import { CHECK_ACCESS_KEY, CHECK_HOST, CHECK_SECRET_KEY, call, presign, serialize, signHeader } from './signing.js';
+
+/**
+ * One answer a case may get: '2xx' (any success), 'NNN' (that status,
+ * whatever its code: node's parser refuses bad framing with no body; an
+ * injected disk fault is a 500 or 503 of several codes), or
+ * 'NNN Code' (that status, and that code in the error body: S3 XML <Code>,
+ * the native API's JSON error.code; a HEAD answer has no body, so there only
+ * the status is held).
+ */
+export type Outcome = '2xx' | `${number}` | `${number} ${string}`;
+export type Expect = readonly Outcome[];
+
+export interface AttackCase {
+  readonly family: string;
+  /** The property the answer breaks if it does not meet `expect`. */
+  readonly property: string;
+  /** One line: what was sent, readable. */
+  readonly describe: string;
+  readonly expect: Expect;
+  /** A refused request must leave the store as it was; one that may succeed may change it. */
+  readonly mayChange: boolean;
+  /** A 2xx answer must carry exactly these bytes (wrong bytes are never returned). */
+  readonly body?: Buffer;
+  /** Faults to inject on the node's simulated disks before the request (the world is set up afresh after the case). */
+  readonly faults?: (disks: readonly SimDisk[]) => void;
+  /** The bytes on the wire, and the method of each request in them (to frame HEAD answers). */
+  build(nowMs: number): Promise<{ readonly bytes: Buffer; readonly methods: readonly string[] }>;
+}
+
+export const SEEDED_OBJECTS = ['a/one', 'a/two'] as const;
+export const SEEDED_SHARDS = ['native-1', 'native-2'] as const;
+
+const one = (c: HttpCall): { bytes: Buffer; methods: string[] } => ({ bytes: serialize(c), methods: [c.method] });
+const withHeader = (c: HttpCall, name: string, value: string): HttpCall => ({ ...c, headers: [...c.headers, [name, value]] });
+const md5 = (body: Buffer): string => createHash('md5').update(body).digest('base64');
+
+function signed(family: string, property: string, describe: string, expect: Expect, make: () => HttpCall, finish: (c: HttpCall) => HttpCall = (c) => c): AttackCase {
+  return {
+    family,
+    property,
+    describe,
+    expect,
+    mayChange: expect.includes('2xx'),
+    build: async (nowMs) => one(finish(await signHeader(make(), nowMs))),
+  };
+}
+
+// ---- well-formed calls: must succeed (the check is not vacuous) ----
+
+function wellFormed(rng: Rng): AttackCase {
+  const n = rng.int(0, 999);
+  const body = rng.bytes(rng.int(0, 300));
+  const calls: Array<[string, () => HttpCall]> = [
+    [`PUT /alpha/b-${n}`, () => call('PUT', `/alpha/b-${n}`, { body })],
+    ['GET /alpha/a/one', () => call('GET', '/alpha/a/one')],
+    ['HEAD /alpha/a/two', () => call('HEAD', '/alpha/a/two')],
+    ['GET /alpha?list-type=2', () => call('GET', '/alpha', { query: [['list-type', '2']] })],
+    ['GET / (ListBuckets)', () => call('GET', '/')],
+    [`DELETE /alpha/b-${n}`, () => call('DELETE', `/alpha/b-${n}`)],
+    [`PUT /v1/shards/native-b${n}`, () => call('PUT', `/v1/shards/native-b${n}`, { body })],
+    ['GET /v1/shards/native-1', () => call('GET', '/v1/shards/native-1')],
+    ['GET /v1/shards', () => call('GET', '/v1/shards')],
+    ['GET /v1/admin/disks', () => call('GET', '/v1/admin/disks')],
+  ];
+  if (rng.bool(0.1)) {
+    const key = `/alpha/p-${n}`;
+    return { family: 'well-formed', property: 'well-formed-call-refused', describe: `presigned PUT ${key}`, expect: ['2xx'], mayChange: true, build: async (nowMs) => one(await presign(call('PUT', key, { body }), nowMs)) };
+  }
+  const [describe, make] = rng.pick(calls);
+  return signed('well-formed', 'well-formed-call-refused', `signed ${describe}`, ['2xx'], make);
+}
+
+// ---- issue 12 (1): unsigned x-amz-* headers must not be honoured ----
+
+const UNSIGNED_EXTRAS: ReadonlyArray<readonly [string, string]> = [
+  ['x-amz-copy-source', '/private/secret'],
+  ['x-amz-meta-owner', 'mallory'],
+  ['x-amz-server-side-encryption', 'AES256'],
+  ['x-amz-tagging', 'team=mallory'],
+  ['x-amz-acl', 'public-read'],
+  ['x-amz-website-redirect-location', '/elsewhere'],
+];
+
+function unsignedHeader(rng: Rng): AttackCase {
+  const [name, value] = rng.pick(UNSIGNED_EXTRAS);
+  const key = `/alpha/u-${rng.int(0, 999)}`;
+  const carrier = rng.pick(['header, hashed body', 'header, UNSIGNED-PAYLOAD', 'presigned URL'] as const);
+  const body = Buffer.from('attacker body');
+  return {
+    family: 'unsigned-header',
+    property: 'unsigned-header-honoured',
+    describe: `PUT ${key} signed (${carrier}), then unsigned ${name}: ${value} added`,
+    // AWS: "There were headers present in the request which were not signed".
+    expect: ['403 AccessDenied'],
+    mayChange: false,
+    build: async (nowMs) => {
+      const c = call('PUT', key, { body });
+      const authed = carrier === 'presigned URL' ? await presign(c, nowMs) : await signHeader(c, nowMs, carrier === 'header, hashed body' ? 'hash' : 'unsigned');
+      return one(withHeader(authed, name, value));
+    },
+  };
+}
+
+// ---- changed after signing: method, path, query, a signed header ----
+
+function tampered(rng: Rng): AttackCase {
+  const key = `t-${rng.int(0, 999)}`;
+  const body = Buffer.from('tampered');
+  const base = (): HttpCall => call('PUT', `/alpha/${key}`, { body, headers: [['x-amz-meta-owner', 'alice']] });
+  const changes: Array<[string, (c: HttpCall) => HttpCall]> = [
+    ['path changed', (c) => ({ ...c, path: `/alpha/${key}-other` })],
+    ['bucket changed', (c) => ({ ...c, path: `/private/${key}` })],
+    ['method changed to POST', (c) => ({ ...c, method: 'POST' })],
+    ['query added', (c) => ({ ...c, query: [...c.query, ['x-id', 'PutObject']] })],
+    ['signed header changed', (c) => ({ ...c, headers: c.headers.map(([n, v]) => [n, n === 'x-amz-meta-owner' ? 'mallory' : v] as const) })],
+  ];
+  const [what, change] = rng.pick(changes);
+  return signed('tampered', 'tampered-request-honoured', `PUT /alpha/${key} signed, then ${what}`, ['403 SignatureDoesNotMatch'], base, change);
+}
+
+// ---- issue 12 (4): every S3 subresource with every method ----
+
+/**
+ * Subresources S3 documents (the API reference's operations, by the query
+ * parameter that selects each), written out here rather than taken from the
+ * server's list (src/server/s3/fail_closed.ts), so that a name the server
+ * forgot is a name the check still sends. Those the node implements are
+ * listed in IMPLEMENTED below.
+ */
+export const S3_SUBRESOURCES = [
+  'abac', 'accelerate', 'acl', 'analytics', 'attributes', 'cors', 'delete', 'encryption', 'intelligent-tiering',
+  'inventory', 'legal-hold', 'lifecycle', 'location', 'logging', 'metadataConfiguration', 'metadataTable', 'metrics',
+  'notification', 'object-lock', 'ownershipControls', 'partNumber', 'policy', 'policyStatus', 'publicAccessBlock',
+  'renameObject', 'replication', 'requestPayment', 'restore', 'retention', 'select', 'session', 'tagging', 'torrent',
+  'uploadId', 'uploads', 'versionId', 'versioning', 'versions', 'website',
+] as const;
+
+/**
+ * `<level> <METHOD> <subresource>`: what docs/S3.md says the node serves
+ * (uploadId alone on an object: UploadPart, CompleteMultipartUpload,
+ * AbortMultipartUpload, ListParts; their answers to a made-up upload id are
+ * 404 NoSuchUpload, not part of the walk).
+ */
+const IMPLEMENTED = new Set([
+  'bucket GET acl', 'bucket GET location', 'bucket GET versioning', 'bucket GET uploads', 'bucket POST delete', 'object GET acl', 'object POST uploads',
+  'object PUT uploadId', 'object POST uploadId', 'object DELETE uploadId', 'object GET uploadId',
+]);
+const METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'] as const;
+
+/** Every unimplemented (level, method, subresource): the walk the fixed-seed test does in full. */
+export function unimplementedRoutes(): Array<{ level: 'bucket' | 'object'; method: string; name: string }> {
+  const out: Array<{ level: 'bucket' | 'object'; method: string; name: string }> = [];
+  for (const level of ['bucket', 'object'] as const) {
+    for (const method of METHODS) {
+      for (const name of S3_SUBRESOURCES) if (!IMPLEMENTED.has(`${level} ${method} ${name}`)) out.push({ level, method, name });
+    }
+  }
+  return out;
+}
+
+/**
+ * `target` is a bucket: alpha and empty exist, any other does not. The
+ * route is decided before the bucket is looked up, so a missing bucket is
+ * 501 too (as S3 answers an operation it does not have before looking).
+ */
+export function subresourceCase(route: { level: 'bucket' | 'object'; method: string; name: string }, target: string): AttackCase {
+  const path = route.level === 'object' ? `/${target}/a/one` : `/${target}`;
+  const body = route.method === 'PUT' || route.method === 'POST' ? Buffer.from('<Configuration/>') : Buffer.alloc(0);
+  return signed(
+    'subresource',
+    'subresource-fell-through',
+    `signed ${route.method} ${path}?${route.name}`,
+    ['501 NotImplemented'],
+    () => call(route.method, path, { query: [[route.name, '']], body, headers: body.length > 0 ? [['content-md5', md5(body)]] : [] }),
+  );
+}
+
+function subresource(rng: Rng): AttackCase {
+  const route = rng.pick(unimplementedRoutes());
+  // `empty` is an empty bucket (a DELETE that falls through deletes it); `fresh-*` does not exist (a PUT creates it).
+  const target = route.level === 'object' ? 'alpha' : rng.pick(['alpha', 'empty', `fresh-${rng.int(0, 99)}`]);
+  return subresourceCase(route, target);
+}
+
+// ---- issue 12 (5): headers asking for a guarantee the node does not give ----
+
+const GUARANTEES: ReadonlyArray<ReadonlyArray<readonly [string, string]>> = [
+  [['x-amz-server-side-encryption', 'AES256']],
+  [['x-amz-server-side-encryption', 'aws:kms'], ['x-amz-server-side-encryption-aws-kms-key-id', 'arn:aws:kms:us-east-1:1:key/k']],
+  [['x-amz-server-side-encryption', 'aws:kms:dsse']],
+  [
+    ['x-amz-server-side-encryption-customer-algorithm', 'AES256'],
+    ['x-amz-server-side-encryption-customer-key', Buffer.alloc(32, 7).toString('base64')],
+    ['x-amz-server-side-encryption-customer-key-md5', createHash('md5').update(Buffer.alloc(32, 7)).digest('base64')],
+  ],
+  [['x-amz-tagging', 'team=blue']],
+  [['x-amz-object-lock-mode', 'GOVERNANCE'], ['x-amz-object-lock-retain-until-date', '2030-01-01T00:00:00Z']],
+  [['x-amz-object-lock-legal-hold', 'ON']],
+  [['x-amz-grant-read', 'id=1234']],
+  [['x-amz-grant-full-control', 'id=1234']],
+  [['x-amz-acl', 'public-read']],
+  [['x-amz-acl', 'authenticated-read']],
+  [['x-amz-website-redirect-location', '/elsewhere']],
+];
+
+function guarantee(rng: Rng): AttackCase {
+  const headers = rng.pick(GUARANTEES);
+  const n = rng.int(0, 999);
+  const shapes: Array<[string, () => HttpCall]> = [
+    [`PUT /alpha/g-${n}`, () => call('PUT', `/alpha/g-${n}`, { body: Buffer.from('plaintext?'), headers })],
+    [`POST /alpha/g-${n}?uploads`, () => call('POST', `/alpha/g-${n}`, { query: [['uploads', '']], headers })],
+    [`PUT /alpha/g-${n} copied from /alpha/a/one`, () => call('PUT', `/alpha/g-${n}`, { headers: [['x-amz-copy-source', '/alpha/a/one'], ...headers] })],
+  ];
+  const lockBucket: Array<[string, () => HttpCall]> = [
+    [`PUT /locked-${n} (CreateBucket)`, () => call('PUT', `/locked-${n}`, { headers: [['x-amz-bucket-object-lock-enabled', 'true']] })],
+    [`PUT /granted-${n} (CreateBucket)`, () => call('PUT', `/granted-${n}`, { headers: [['x-amz-acl', 'public-read']] })],
+  ];
+  const [describe, make] = rng.pick([...shapes, ...lockBucket]);
+  const names = make().headers.filter(([h]) => h.startsWith('x-amz-') && h !== 'x-amz-copy-source').map(([h, v]) => `${h}: ${v}`);
+  return signed('guarantee', 'unimplemented-guarantee-accepted', `signed ${describe} with ${names.join(', ')}`, ['501 NotImplemented'], make);
+}
+
+// ---- issue 12 (2): no credentials on the native API, the control plane, S3 ----
+
+function noCredentials(rng: Rng): AttackCase {
+  const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
+  // The node's own APIs say 401 Unauthenticated (nothing to sign with was sent); S3 says what S3 says, 403 AccessDenied.
+  const calls: Array<[string, () => HttpCall]> = [
+    ['GET /v1/shards/native-1', () => call('GET', '/v1/shards/native-1')],
+    ['PUT /v1/shards/native-1', () => call('PUT', '/v1/shards/native-1', { body: Buffer.from('overwritten') })],
+    ['DELETE /v1/shards/native-2', () => call('DELETE', '/v1/shards/native-2')],
+    ['GET /v1/shards', () => call('GET', '/v1/shards')],
+    ['POST /v1/admin/bulk-create', () => call('POST', '/v1/admin/bulk-create', { body: json({ shards: [{ key: 'planted', value: 'cGxhbnRlZA==' }] }), headers: [['content-type', 'application/json']] })],
+    ['POST /v1/admin/bulk-remove', () => call('POST', '/v1/admin/bulk-remove', { body: json({ keys: ['native-1'] }), headers: [['content-type', 'application/json']] })],
+    ['GET /v1/admin/export', () => call('GET', '/v1/admin/export')],
+    ['GET /v1/admin/shards', () => call('GET', '/v1/admin/shards')],
+    ['POST /v1/admin/disks/1/out', () => call('POST', '/v1/admin/disks/1/out')],
+    ['GET /alpha/a/one', () => call('GET', '/alpha/a/one')],
+    ['PUT /alpha/anonymous', () => call('PUT', '/alpha/anonymous', { body: Buffer.from('anon') })],
+  ];
+  const [describe, make] = rng.pick(calls);
+  const expect: Expect = describe.includes(' /v1/') ? ['401 Unauthenticated'] : ['403 AccessDenied'];
+  return { family: 'no-credentials', property: 'unauthenticated-access', describe: `unsigned ${describe}`, expect, mayChange: false, build: () => Promise.resolve(one(make())) };
+}
+
+// ---- signed, but not rightly: a forged key, an unknown one, a stale date, a body changed after signing ----
+
+const FORGED_KEYS: KeyPair = { accessKeyId: CHECK_ACCESS_KEY, secretAccessKey: 'not/the/secret+0123456789abcdefghijklmno' };
+const UNKNOWN_KEYS: KeyPair = { accessKeyId: 'SSUNKNOWNACCESSKEY01', secretAccessKey: CHECK_SECRET_KEY };
+/** Past SigV4's 15 minutes of allowed skew. */
+const STALE_MS = 20 * 60_000;
+
+function badSignature(rng: Rng): AttackCase {
+  // Each overwrites or deletes what the world holds: a refusal that ran anyway shows in the store.
+  const s3 = rng.bool(0.5);
+  const target = s3 ? '/alpha/a/one' : '/v1/shards/native-1';
+  const put = (body = Buffer.from('overwritten')): HttpCall => call('PUT', target, { body });
+  const shapes: Array<[string, Expect, (nowMs: number) => Promise<HttpCall>]> = [
+    ['PUT signed with the node\'s key id and a wrong secret', ['403 SignatureDoesNotMatch'], (now) => signHeader(put(), now, 'hash', FORGED_KEYS)],
+    ['DELETE signed with an unknown key id', ['403 InvalidAccessKeyId'], (now) => signHeader(call('DELETE', target), now, 'hash', UNKNOWN_KEYS)],
+    ['DELETE signed 20 minutes ago', ['403 RequestTimeTooSkewed'], (now) => signHeader(call('DELETE', target), now - STALE_MS)],
+    [
+      'PUT whose body was changed after its SHA-256 was signed',
+      // S3's code; the native API names the same refusal its own way.
+      [s3 ? '400 XAmzContentSHA256Mismatch' : '400 ContentSHA256Mismatch'],
+      async (now) => ({ ...(await signHeader(put(Buffer.from('signed body')), now)), body: Buffer.from('other body!') }),
+    ],
+  ];
+  if (s3) shapes.push(['PUT by a presigned URL that expired 100 s ago', ['403 AccessDenied'], (now) => presign(put(), now - 700_000)]);
+  else shapes.push(['PUT with an aws-chunked body (the native API takes none)', ['400 InvalidArgument'], (now) => signHeader(call('PUT', target, { body: Buffer.from('0;chunk-signature=' + '0'.repeat(64) + '\r\n\r\n'), headers: [['content-encoding', 'aws-chunked'], ['x-amz-decoded-content-length', '0']] }), now, 'streaming')]);
+  const [describe, expect, make] = rng.pick(shapes);
+  return { family: 'bad-signature', property: 'bad-signature-honoured', describe: `${describe}: ${target}`, expect, mayChange: false, build: async (nowMs) => one(await make(nowMs)) };
+}
+
+// ---- injected disk faults: the only 5xx the model allows on a well-formed call ----
+
+function injectedFault(rng: Rng): AttackCase {
+  const kind = rng.pick(['read', 'write', 'flush'] as const);
+  const n = rng.int(0, 999);
+  const reads: Array<[string, () => HttpCall, Buffer | undefined]> = [
+    ['GET /alpha/a/one', () => call('GET', '/alpha/a/one'), Buffer.from('object a/one')],
+    ['GET /v1/shards/native-1', () => call('GET', '/v1/shards/native-1'), Buffer.from('shard native-1')],
+    ['GET /alpha?list-type=2', () => call('GET', '/alpha', { query: [['list-type', '2']] }), undefined],
+  ];
+  const writes: Array<[string, () => HttpCall, Buffer | undefined]> = [
+    [`PUT /alpha/f-${n}`, () => call('PUT', `/alpha/f-${n}`, { body: Buffer.from('under a fault') }), undefined],
+    [`PUT /v1/shards/f-${n}`, () => call('PUT', `/v1/shards/f-${n}`, { body: Buffer.from('under a fault') }), undefined],
+    ['DELETE /alpha/a/two', () => call('DELETE', '/alpha/a/two'), undefined],
+  ];
+  const [describe, make, body] = rng.pick(kind === 'read' ? reads : writes);
+  return {
+    family: 'disk-fault',
+    property: 'fault-answered-badly',
+    describe: `signed ${describe}, every disk failing its next ${kind}`,
+    // Served (a read may come from cache, a write from the other disk) or a clear 500/503; never a crash, a hang or wrong bytes.
+    expect: ['2xx', '500', '503'],
+    mayChange: true,
+    ...(body === undefined ? {} : { body }),
+    faults: (disks) => {
+      for (const d of disks) {
+        if (kind === 'read') d.failReads(() => true);
+        else if (kind === 'write') d.failWrites(() => true);
+        else d.failFlush();
+      }
+    },
+    build: async (nowMs) => one(await signHeader(make(), nowMs)),
+  };
+}
+
+// ---- issue 12 (3): browser-shaped requests and DNS rebinding ----
+
+function browser(rng: Rng): AttackCase {
+  const body = Buffer.from(JSON.stringify({ shards: [{ key: 'from-browser', value: 'eA==' }] }));
+  const shapes: Array<[string, () => HttpCall]> = [
+    ['POST /v1/admin/bulk-create, Content-Type: text/plain', () => call('POST', '/v1/admin/bulk-create', { body, headers: [['content-type', 'text/plain']] })],
+    ['POST /v1/admin/bulk-create, Origin: http://evil.example', () => call('POST', '/v1/admin/bulk-create', { body, headers: [['content-type', 'application/json'], ['origin', 'http://evil.example']] })],
+    ['PUT /v1/shards/from-browser, Content-Type: application/x-www-form-urlencoded', () => call('PUT', '/v1/shards/from-browser', { body: Buffer.from('a=b'), headers: [['content-type', 'application/x-www-form-urlencoded']] })],
+    ['PUT /v1/shards/from-browser, Origin: http://evil.example', () => call('PUT', '/v1/shards/from-browser', { body: Buffer.from('x'), headers: [['origin', 'http://evil.example']] })],
+    ['POST /v1/admin/disks/0/out, Content-Type: multipart/form-data', () => call('POST', '/v1/admin/disks/0/out', { headers: [['content-type', 'multipart/form-data; boundary=x']] })],
+  ];
+  const rebinding: Array<[string, () => HttpCall]> = [
+    ['DELETE /v1/shards/native-1, Host: rebind.attacker.example', () => rehost(call('DELETE', '/v1/shards/native-1'))],
+    ['PUT /alpha/rebound, Host: rebind.attacker.example', () => rehost(call('PUT', '/alpha/rebound', { body: Buffer.from('x') }))],
+    ['GET /v1/admin/export, Host: rebind.attacker.example', () => rehost(call('GET', '/v1/admin/export'))],
+  ];
+  // The Host is checked first, on every API; a signature does not make a page's request a program's.
+  if (rng.bool(0.4)) {
+    const [describe, make] = rng.pick(rebinding);
+    return signed('browser', 'browser-request-honoured', `signed ${describe}`, ['421 MisdirectedRequest'], make);
+  }
+  const [describe, make] = rng.pick(shapes);
+  return signed('browser', 'browser-request-honoured', `signed ${describe}`, ['403 BrowserRequestRefused'], make);
+}
+
+/** The same call to a name the node was not configured with (signed for it: DNS rebinding sends the attacker's name). */
+function rehost(c: HttpCall): HttpCall {
+  return { ...c, headers: c.headers.map(([n, v]) => [n, n === 'host' ? CHECK_HOST.replace('127.0.0.1', 'rebind.attacker.example') : v] as const) };
+}
+
+// ---- request smuggling and framing ----
+
+function smuggling(rng: Rng): AttackCase {
+  const shapes: Array<[string, (hidden: Buffer) => Buffer]> = [
+    ['Content-Length with Transfer-Encoding: chunked', (h) => raw('POST /v1/shards/smuggle', [`Content-Length: ${h.length + 5}`, 'Transfer-Encoding: chunked'], Buffer.concat([Buffer.from('0\r\n\r\n'), h]))],
+    ['two different Content-Lengths', (h) => raw('PUT /v1/shards/smuggle', ['Content-Length: 5', `Content-Length: ${h.length + 5}`], Buffer.concat([Buffer.from('hello'), h]))],
+    ['obs-fold in a header', (h) => raw('PUT /v1/shards/smuggle', ['Content-Length: 5', 'X-Note: a', ' folded'], Buffer.concat([Buffer.from('hello'), h]))],
+    ['bad chunk size', (h) => raw('PUT /v1/shards/smuggle', ['Transfer-Encoding: chunked'], Buffer.concat([Buffer.from('zz\r\nhello\r\n0\r\n\r\n'), h]))],
+    ['Transfer-Encoding: chunked, identity', (h) => raw('PUT /v1/shards/smuggle', ['Transfer-Encoding: chunked, identity'], Buffer.concat([Buffer.from('5\r\nhello\r\n0\r\n\r\n'), h]))],
+    ['a space before the colon', (h) => raw('PUT /v1/shards/smuggle', ['Content-Length : 5'], Buffer.concat([Buffer.from('hello'), h]))],
+  ];
+  const [describe, frame] = rng.pick(shapes);
+  const hiddenKey = rng.pick(SEEDED_SHARDS);
+  return {
+    family: 'smuggling',
+    property: 'smuggled-request-honoured',
+    describe: `${describe}, a signed DELETE /v1/shards/${hiddenKey} hidden after it`,
+    // node's parser refuses each shape before any handler runs: a bare 400, the connection closed.
+    expect: ['400'],
+    mayChange: false,
+    build: async (nowMs) => {
+      const hidden = serialize(await signHeader(call('DELETE', `/v1/shards/${hiddenKey}`), nowMs));
+      // Only the first answer is judged; the hidden request must never run (the store is compared).
+      return { bytes: frame(hidden), methods: ['PUT', 'DELETE'] };
+    },
+  };
+}
+
+function raw(requestLine: string, headers: readonly string[], body: Buffer): Buffer {
+  return Buffer.concat([Buffer.from([`${requestLine} HTTP/1.1`, `Host: ${CHECK_HOST}`, ...headers].join('\r\n') + '\r\n\r\n', 'latin1'), body]);
+}
+
+function awsChunkedForgery(rng: Rng): AttackCase {
+  const key = `/alpha/chunked-${rng.int(0, 999)}`;
+  const data = Buffer.from('forged chunk data');
+  return {
+    family: 'smuggling',
+    property: 'forged-chunk-honoured',
+    describe: `PUT ${key}, aws-chunked STREAMING-AWS4-HMAC-SHA256-PAYLOAD with a forged chunk signature`,
+    expect: ['403 SignatureDoesNotMatch'],
+    mayChange: false,
+    build: async (nowMs) => {
+      const forged = '0'.repeat(64);
+      const body = Buffer.from(`${data.length.toString(16)};chunk-signature=${forged}\r\n${data.toString()}\r\n0;chunk-signature=${forged}\r\n\r\n`);
+      const headers: Array<readonly [string, string]> = [
+        ['content-encoding', 'aws-chunked'],
+        ['x-amz-decoded-content-length', String(data.length)],
+      ];
+      // The seed signature is good; the chunk signatures are not.
+      return one(await signHeader(call('PUT', key, { body, headers }), nowMs, 'streaming'));
+    },
+  };
+}
+
+// ---- bad percent-encodings and UTF-8 ----
+
+function badEncoding(rng: Rng): AttackCase {
+  const shapes: Array<[string, () => HttpCall]> = [
+    ['PUT /alpha/%ZZ (bad escape)', () => call('PUT', '/alpha/%ZZ', { body: Buffer.from('x') })],
+    ['PUT /alpha/%C3%28 (not UTF-8)', () => call('PUT', '/alpha/%C3%28', { body: Buffer.from('x') })],
+    ['PUT /alpha/%FF%FE (not UTF-8)', () => call('PUT', '/alpha/%FF%FE', { body: Buffer.from('x') })],
+    ['PUT /v1/shards/%G0 (bad escape)', () => call('PUT', '/v1/shards/%G0', { body: Buffer.from('x') })],
+    ['PUT /v1/shards/abc%2 (cut escape)', () => call('PUT', '/v1/shards/abc%2', { body: Buffer.from('x') })],
+  ];
+  const [describe, make] = rng.pick(shapes);
+  // Signed as sent: the server must refuse the encoding, not the signature (S3's code, and the native API's).
+  return signed('bad-encoding', 'bad-encoding-accepted', `signed ${describe}`, [describe.includes('/v1/') ? '400 InvalidArgument' : '400 InvalidURI'], make);
+}
+
+function nonAsciiMetadata(rng: Rng): AttackCase {
+  const key = `/alpha/meta-${rng.int(0, 999)}`;
+  return {
+    family: 'bad-encoding',
+    property: 'signed-request-refused',
+    describe: `PUT ${key} with a non-ASCII x-amz-meta-* value, signed by the SDK`,
+    // Stored, or refused as a bad header, but never a signature its own client made that fails.
+    expect: ['2xx', '400 InvalidArgument'],
+    mayChange: true,
+    build: async (nowMs) => one(await signHeader(call('PUT', key, { body: Buffer.from('x'), headers: [['x-amz-meta-name', 'café']] }), nowMs)),
+  };
+}
+
+// ---- issue 12 (7): XML limits, conditions, unprotected batch deletes ----
+
+function nestedXml(depth: number): Buffer {
+  return Buffer.from('<Delete>' + '<Object>'.repeat(depth) + '</Object>'.repeat(depth) + '</Delete>');
+}
+
+function xmlLimits(rng: Rng): AttackCase {
+  const many = Buffer.from(`<Delete>${Array.from({ length: 1001 }, (_, i) => `<Object><Key>a/k${i}</Key></Object>`).join('')}</Delete>`);
+  const padded = (bytes: number, open: string, close: string): Buffer => Buffer.from(open + ' '.repeat(bytes) + close);
+  const fresh = `/fresh-${rng.int(0, 99)}`;
+  const config = (inner: string): string => `<CreateBucketConfiguration>${inner}</CreateBucketConfiguration>`;
+  const shapes: Array<[string, string, ReadonlyArray<readonly [string, string]>, Buffer]> = [
+    ['POST /alpha?delete, 20,000 nested tags', '/alpha', [['delete', '']], nestedXml(20_000)],
+    ['POST /alpha?delete, 1,001 keys', '/alpha', [['delete', '']], many],
+    ['POST /alpha?delete, not XML', '/alpha', [['delete', '']], Buffer.from('<Delete><Object><Key>a/one</Key></Object')],
+    ['POST /alpha?delete, a 3 MiB body', '/alpha', [['delete', '']], padded(3 * 1024 * 1024, '<Delete><Object><Key>a/one</Key></Object>', '</Delete>')],
+    [`PUT ${fresh} (CreateBucket), 20,000 nested tags`, fresh, [], Buffer.from(config('<a>'.repeat(20_000) + '</a>'.repeat(20_000)))],
+    [`PUT ${fresh} (CreateBucket), a 100 KiB configuration`, fresh, [], padded(100 * 1024, config('<LocationConstraint>us-east-1</LocationConstraint>'), '')],
+  ];
+  const [describe, path, query, body] = rng.pick(shapes);
+  const method = path === '/alpha' ? 'POST' : 'PUT';
+  return signed('xml', 'bad-xml-accepted', `signed ${describe}`, ['400 MalformedXML'], () => call(method, path, { query, body, headers: [['content-md5', md5(body)]] }));
+}
+
+function hugeHeaders(rng: Rng): AttackCase {
+  const bytes = rng.pick([17 * 1024, 64 * 1024]);
+  return {
+    family: 'huge-headers',
+    property: 'huge-headers-accepted',
+    describe: `PUT /v1/shards/big-header with a ${bytes >> 10} KiB header (limit 16 KiB)`,
+    // node's parser, before any handler: 431 Request Header Fields Too Large.
+    expect: ['431'],
+    mayChange: false,
+    build: async (nowMs) => one(await signHeader(call('PUT', '/v1/shards/big-header', { body: Buffer.from('x'), headers: [['x-padding', 'p'.repeat(bytes)]] }), nowMs)),
+  };
+}
+
+function conditions(rng: Rng): AttackCase {
+  const key = rng.pick(SEEDED_OBJECTS);
+  const deleteBody = Buffer.from(`<Delete><Object><Key>${key}</Key></Object></Delete>`);
+  const failed: Expect = ['412 PreconditionFailed'];
+  const shapes: Array<[string, string, Expect, () => HttpCall]> = [
+    [`DELETE /alpha/${key}, If-Match: "wrong"`, 'precondition-ignored', failed, () => call('DELETE', `/alpha/${key}`, { headers: [['if-match', '"0123456789abcdef0123456789abcdef"']] })],
+    [`PUT /alpha/${key}, If-None-Match: *`, 'precondition-ignored', failed, () => call('PUT', `/alpha/${key}`, { body: Buffer.from('over'), headers: [['if-none-match', '*']] })],
+    [`PUT /alpha/${key}, If-Match: "wrong"`, 'precondition-ignored', failed, () => call('PUT', `/alpha/${key}`, { body: Buffer.from('over'), headers: [['if-match', '"0123456789abcdef0123456789abcdef"']] })],
+    [`POST /alpha?delete of ${key} without Content-MD5 or checksum`, 'unprotected-batch-delete', ['400 InvalidRequest'], () => call('POST', '/alpha', { query: [['delete', '']], body: deleteBody })],
+  ];
+  const [describe, property, expect, make] = rng.pick(shapes);
+  return signed('conditions', property, `signed ${describe}`, expect, make);
+}
+
+const FAMILIES: ReadonlyArray<readonly [string, number, (rng: Rng) => AttackCase]> = [
+  ['well-formed', 6, wellFormed],
+  ['unsigned-header', 3, unsignedHeader],
+  ['tampered', 2, tampered],
+  ['subresource', 4, subresource],
+  ['guarantee', 3, guarantee],
+  ['no-credentials', 3, noCredentials],
+  ['bad-signature', 3, badSignature],
+  ['disk-fault', 1, injectedFault],
+  ['browser', 2, browser],
+  ['smuggling', 2, smuggling],
+  ['aws-chunked', 1, awsChunkedForgery],
+  ['bad-encoding', 2, badEncoding],
+  ['non-ascii-metadata', 1, nonAsciiMetadata],
+  ['xml', 1, xmlLimits],
+  ['huge-headers', 1, hugeHeaders],
+  ['conditions', 2, conditions],
+];
+
+export const FAMILY_NAMES: readonly string[] = FAMILIES.map(([name]) => name);
+
+/** The next case, its family drawn by weight among `families` (all when empty). */
+export function nextCase(rng: Rng, families: readonly string[]): AttackCase {
+  const pool = FAMILIES.filter(([name]) => families.length === 0 || families.includes(name));
+  if (pool.length === 0) throw new RangeError(`no case family among ${families.join(', ')} (known: ${FAMILY_NAMES.join(', ')})`);
+  const total = pool.reduce((sum, [, weight]) => sum + weight, 0);
+  let pick = rng.int(0, total - 1);
+  for (const [, weight, make] of pool) {
+    if (pick < weight) return make(rng);
+    pick -= weight;
+  }
+  throw new Error('unreachable: weights exhausted');
+}

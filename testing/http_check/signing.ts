@@ -1,0 +1,87 @@
+// Requests of the HTTP check and how they are signed: by the AWS SDK's own
+// SigV4 signer (@smithy/signature-v4), an implementation independent of
+// the server's verifier, at the check's virtual time. The native API and
+// the control plane are signed the same way (service s3, the node's key
+// pair): that is the scheme issue 12 asks them to require.
+import { createHash } from 'node:crypto';
+import type { SmithyRequest } from '../signed_fetch.js';
+import { testSigner } from '../signed_fetch.js';
+
+export const CHECK_ACCESS_KEY = 'SSHTTPCHECKACCESS001';
+export const CHECK_SECRET_KEY = 'http/check/secret+0123456789abcdefghijklmn';
+export const CHECK_REGION = 'us-east-1';
+/** The Host every well-formed request names (a name a node on loopback must accept). */
+export const CHECK_HOST = '127.0.0.1:7380';
+
+/** One request before it is put on the wire. Header names lower-case; `query` in the order sent. */
+export interface HttpCall {
+  readonly method: string;
+  /** The path as sent, percent-encoded. */
+  readonly path: string;
+  readonly query: ReadonlyArray<readonly [string, string]>;
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  readonly body: Buffer;
+}
+
+export function call(method: string, path: string, options: { query?: ReadonlyArray<readonly [string, string]>; headers?: ReadonlyArray<readonly [string, string]>; body?: Buffer } = {}): HttpCall {
+  const body = options.body ?? Buffer.alloc(0);
+  const headers: Array<readonly [string, string]> = [['host', CHECK_HOST], ...(options.headers ?? [])];
+  if (body.length > 0 || method === 'PUT' || method === 'POST') headers.push(['content-length', String(body.length)]);
+  return { method, path, query: options.query ?? [], headers, body };
+}
+
+export interface KeyPair {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
+
+/** The node's key pair in the check (the world gives the server exactly this one). */
+export const CHECK_KEYS: KeyPair = { accessKeyId: CHECK_ACCESS_KEY, secretAccessKey: CHECK_SECRET_KEY };
+
+/** The tests' signer (testing/signed_fetch.ts) for `keys`; applyChecksum off: signHeader sets x-amz-content-sha256 itself. */
+function signerFor(keys: KeyPair): ReturnType<typeof testSigner> {
+  return testSigner({ accessKeyId: keys.accessKeyId, secretAccessKey: keys.secretAccessKey }, { applyChecksum: false });
+}
+const signer = signerFor(CHECK_KEYS);
+
+function smithyRequest(c: HttpCall, headers: Record<string, string>): SmithyRequest {
+  const query: Record<string, string> = {};
+  for (const [name, value] of c.query) query[name] = value;
+  return { method: c.method, protocol: 'http:', hostname: CHECK_HOST.split(':')[0] ?? '', path: c.path, query, headers, body: c.body };
+}
+
+const PAYLOAD_NAMES = { unsigned: 'UNSIGNED-PAYLOAD', streaming: 'STREAMING-AWS4-HMAC-SHA256-PAYLOAD' } as const;
+
+/**
+ * `c` signed in the Authorization header (every header it has is signed),
+ * by the node's key pair unless `keys` names another (a forged or unknown one).
+ * The path is signed as sent (uriEscapePath off), so it must be encoded as SigV4's UriEncode does.
+ */
+export async function signHeader(c: HttpCall, nowMs: number, payload: 'hash' | keyof typeof PAYLOAD_NAMES = 'hash', keys: KeyPair = CHECK_KEYS): Promise<HttpCall> {
+  const headers: Record<string, string> = {};
+  for (const [name, value] of c.headers) headers[name] = value;
+  headers['x-amz-content-sha256'] = payload === 'hash' ? createHash('sha256').update(c.body).digest('hex') : PAYLOAD_NAMES[payload];
+  const signed = await (keys === CHECK_KEYS ? signer : signerFor(keys)).sign(smithyRequest(c, headers), { signingDate: new Date(nowMs) });
+  return { ...c, headers: Object.entries(signed.headers) };
+}
+
+/** `c` as a presigned URL (SignedHeaders=host): its other headers travel unsigned. */
+export async function presign(c: HttpCall, nowMs: number): Promise<HttpCall> {
+  // As the SDK's S3 presigner does: a presigned URL carries no payload hash.
+  const request = smithyRequest(c, { host: CHECK_HOST, 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' });
+  const signed = await signer.presign(request, { signingDate: new Date(nowMs), expiresIn: 600 });
+  return { ...c, query: Object.entries(signed.query ?? {}).map(([n, v]) => [n, Array.isArray(v) ? v.join(',') : String(v)] as const) };
+}
+
+/** RFC 3986 escaping of a query component (what SigV4 canonicalizes to). */
+export function escapeQuery(text: string): string {
+  return encodeURIComponent(text).replace(/[!'()*]/g, (ch) => '%' + ch.charCodeAt(0).toString(16).toUpperCase());
+}
+
+/** The request line, headers and body, as bytes. A name with an empty value is sent as `?name`. */
+export function serialize(c: HttpCall): Buffer {
+  const query = c.query.map(([n, v]) => (v === '' ? escapeQuery(n) : `${escapeQuery(n)}=${escapeQuery(v)}`)).join('&');
+  const target = query === '' ? c.path : `${c.path}?${query}`;
+  const head = [`${c.method} ${target} HTTP/1.1`, ...c.headers.map(([n, v]) => `${n}: ${v}`)].join('\r\n');
+  return Buffer.concat([Buffer.from(`${head}\r\n\r\n`, 'utf8'), c.body]);
+}

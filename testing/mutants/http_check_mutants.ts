@@ -1,0 +1,103 @@
+// Broken variants of the server's front door (issue 12), each caught by the
+// HTTP check (`shardstore check --suite http`, testing/http_check/) through
+// the property it breaks, named in `expect` (the suite's failure message
+// starts with the property):
+//   - unsigned-header-honoured: the verifier's rule that every x-amz-*
+//     header be signed finds none missing, so an x-amz-copy-source added
+//     after signing copies the private object (issue 12, case 1);
+//   - subresource-falls-through: the router keys on the subresources it has
+//     rows for and drops the others, so PUT /b?tagging is CreateBucket and
+//     DELETE /b?torrent deletes the bucket (issue 12, case 4);
+//   - host-check-skipped: any Host is served, so a page on a rebound DNS
+//     name drives the node (issue 12, case 3);
+//   - native-auth-skipped (as auth_mutants.ts): the native API and the
+//     control plane serve unsigned requests (issue 12, case 2);
+//   - guarantee-header-ignored (as s3_mutants.ts): SSE, object lock,
+//     tagging, grants... accepted and ignored (issue 12, case 5);
+//   - cors-wildcard: every S3 answer allows any origin, so a web page can
+//     read what it makes the browser fetch.
+// Each replaces one method of the component that makes the decision, the
+// seams the production classes offer for this (SignedHeaderRule,
+// RouteTable, HeaderGuard, HostCheck, NodeAuth) or, for CORS, the S3 front's
+// public entry point; src/ carries no test hooks. Where another check owns
+// the same seam its install is reused, not copied.
+import { HostCheck } from '../../src/server/browser_guard.js';
+import type { Exchange } from '../../src/server/exchange.js';
+import { S3Front } from '../../src/server/s3/index.js';
+import { RouteTable } from '../../src/server/s3/routes.js';
+import { nativeAuthSkipped as nativeAuthSkippedForAuth, unsignedHeaderHonored } from './auth_mutants.js';
+import type { Mutant } from './mutant.js';
+import { patch } from './mutant.js';
+import { unimplementedHeaderIgnored } from './s3_mutants.js';
+
+/** The property the http check reports (testing/http_check/cases.ts), as the start of the suite's failure message. */
+const breaks = (property: string): RegExp => new RegExp(`^${property}: `);
+
+export const unsignedHeaderHonoured: Mutant = {
+  name: 'unsigned-header-honoured',
+  bugClass: 'an x-amz-* header added after signing is acted on (an unsigned x-amz-copy-source copies a private object)',
+  caughtBy: 'http',
+  expect: breaks('unsigned-header-honoured'),
+  install: () => unsignedHeaderHonored.install(),
+};
+
+/** The subresources some route has a row for: what a router that drops the rest would still see. */
+const ROUTED_SUBRESOURCES: ReadonlySet<string> = new Set(['acl', 'location', 'versioning', 'uploads', 'delete', 'uploadId', 'partNumber']);
+
+export const subresourceFallsThrough: Mutant = {
+  name: 'subresource-falls-through',
+  bugClass: 'an unimplemented subresource is dropped and the request runs as the operation without it (PUT /b?tagging creates the bucket)',
+  caughtBy: 'http',
+  expect: breaks('subresource-fell-through'),
+  install: () =>
+    patch(RouteTable.prototype, 'subresourcesOf', (original) =>
+      function (this: RouteTable, r) {
+        return original.call(this, r).filter((name) => ROUTED_SUBRESOURCES.has(name));
+      },
+    ),
+};
+
+export const hostCheckSkipped: Mutant = {
+  name: 'host-check-skipped',
+  bugClass: 'a request naming any Host is served (DNS rebinding lets a web page drive the node)',
+  caughtBy: 'http',
+  expect: breaks('browser-request-honoured'),
+  install: () =>
+    patch(HostCheck.prototype, 'check', () =>
+      function (this: HostCheck): void {
+        // Deliberately accepts every Host.
+      },
+    ),
+};
+
+export const nativeAuthSkipped: Mutant = {
+  name: 'http-native-auth-skipped',
+  bugClass: nativeAuthSkippedForAuth.bugClass,
+  caughtBy: 'http',
+  expect: breaks('unauthenticated-access'),
+  install: () => nativeAuthSkippedForAuth.install(),
+};
+
+export const guaranteeHeaderIgnored: Mutant = {
+  name: 'guarantee-header-ignored',
+  bugClass: unimplementedHeaderIgnored.bugClass,
+  caughtBy: 'http',
+  expect: breaks('unimplemented-guarantee-accepted'),
+  install: () => unimplementedHeaderIgnored.install(),
+};
+
+export const corsWildcard: Mutant = {
+  name: 'cors-wildcard',
+  bugClass: 'every S3 answer allows any origin (Access-Control-Allow-Origin: *) with no CORS configured',
+  caughtBy: 'http',
+  expect: breaks('no-cors'),
+  install: () =>
+    patch(S3Front.prototype, 'handle', (original) =>
+      function (this: S3Front, ex: Exchange): Promise<void> {
+        ex.res.setHeader('Access-Control-Allow-Origin', '*');
+        return original.call(this, ex);
+      },
+    ),
+};
+
+export const HTTP_CHECK_MUTANTS: readonly Mutant[] = [unsignedHeaderHonoured, subresourceFallsThrough, hostCheckSkipped, nativeAuthSkipped, guaranteeHeaderIgnored, corsWildcard];
