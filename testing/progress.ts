@@ -31,9 +31,14 @@ export function beginActivity(label: string): () => void {
   return () => void activities.delete(id);
 }
 
-/** What is under way, oldest first. */
-export function pendingActivities(): string[] {
-  return [...activities.values()];
+/** A mark: pendingActivities(mark) leaves out what began before it (e.g. a hung seed run earlier in this thread). */
+export function activityMark(): number {
+  return nextActivity;
+}
+
+/** What is under way, oldest first; with `since`, only what began at or after that mark. */
+export function pendingActivities(since = 0): string[] {
+  return [...activities].filter(([id]) => id >= since).map(([, label]) => label);
 }
 
 /** One line naming an operation for a hang report: buffers by size, at most 160 characters. */

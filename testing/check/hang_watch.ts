@@ -22,7 +22,7 @@
 // Invariant: the watch never fires while a tick happened in its last
 // IDLE_TURNS turns, or while a resource that was not there when the seed
 // started (a timer, a socket, a file request) is alive.
-import { pendingActivities, progressTicks } from '../progress.js';
+import { activityMark, pendingActivities, progressTicks } from '../progress.js';
 
 export const IDLE_TURNS = 64;
 export const IDLE_MS = 250;
@@ -50,6 +50,7 @@ export function watchForHang(what: string, options: { idleTurns?: number; idleMs
   const idleTurns = options.idleTurns ?? IDLE_TURNS;
   const idleMs = options.idleMs ?? IDLE_MS;
   const baseline = resourceCounts();
+  const mark = activityMark();
   let stopped = false;
   let lastTicks = progressTicks();
   let idleSince: number | undefined;
@@ -67,7 +68,7 @@ export function watchForHang(what: string, options: { idleTurns?: number; idleMs
         idleSince ??= now;
         turns++;
         if (turns >= idleTurns && now - idleSince >= idleMs) {
-          resolve(hangMessage(what, now - idleSince, ticks));
+          resolve(hangMessage(what, now - idleSince, ticks, pendingActivities(mark)));
           return;
         }
       }
@@ -83,8 +84,7 @@ export function watchForHang(what: string, options: { idleTurns?: number; idleMs
   };
 }
 
-function hangMessage(what: string, idleMs: number, ticks: number): string {
-  const pending = pendingActivities();
+function hangMessage(what: string, idleMs: number, ticks: number, pending: readonly string[]): string {
   return (
     `hang: ${what}: no progress in the simulated world for ${Math.round(idleMs)} ms (${ticks} IO and scheduling events before), ` +
     `and nothing left that could wake it (no IO, no timer); pending: ${pending.length === 0 ? 'nothing named' : pending.join('; ')}`
