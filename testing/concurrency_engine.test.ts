@@ -11,6 +11,7 @@ import assert from 'node:assert/strict';
 import { concurrencySuite } from './check/concurrency_suite.js';
 import { CONCURRENCY_MUTANTS } from './mutants/concurrency_mutants.js';
 import { resetBeforeIndexDurable } from './mutants/crash_mutants.js';
+import { notCaughtBecause } from './mutants/mutant.js';
 import { runSeeds } from './suite_runner.js';
 
 const SEEDS = Number(process.env['CONCURRENCY_SEEDS'] ?? 8);
@@ -35,6 +36,7 @@ for (const mutant of [resetBeforeIndexDurable, ...CONCURRENCY_MUTANTS]) {
         if (result.failure !== undefined) found = result.failure;
       }
       assert.ok(found !== undefined, `${mutant.name} survived ${MUTANT_BUDGET_SEEDS} seeds`);
+      assert.equal(notCaughtBecause(mutant, found.message), undefined);
       console.log(`# ${mutant.name}: caught at seed ${seed - 5_000_001 + 1} of ${MUTANT_BUDGET_SEEDS}, ${Math.round(performance.now() - started)} ms: ${found.message}`);
       for (let i = 0; i < 2; i++) {
         const again = await concurrencySuite.replay(found.token);

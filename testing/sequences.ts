@@ -2,6 +2,7 @@
 // on a harness (the harness is closed whatever happens), the fast-check
 // property over sequences, and the report of a failed run.
 import fc from 'fast-check';
+import { beginActivity, describeOp } from './progress.js';
 
 /** A check found a difference: `step` is the index of the operation that showed it. */
 export class ConformanceFailure extends Error {
@@ -25,7 +26,15 @@ export interface SequenceHarness<O> {
  */
 export async function runOnHarness<O>(h: SequenceHarness<O>, ops: readonly O[], done?: () => void): Promise<ConformanceFailure | undefined> {
   try {
-    for (const op of ops) await h.run(op);
+    for (const [i, op] of ops.entries()) {
+      // Named for the hang detector: a step that never ends is reported with it.
+      const end = beginActivity(`step ${i} of ${ops.length}: ${describeOp(op)}`);
+      try {
+        await h.run(op);
+      } finally {
+        end();
+      }
+    }
     return undefined;
   } catch (err: unknown) {
     if (err instanceof ConformanceFailure) return err;

@@ -35,6 +35,7 @@ import { createHash } from 'node:crypto';
 import { assert } from '../src/base/index.js';
 import { DEFAULT_PAGE_SIZE_BYTES } from '../src/disk/index.js';
 import type { Disk, DiskLock } from '../src/disk/index.js';
+import { tick } from './progress.js';
 import { Rng } from './rng.js';
 import type { Seed } from './rng.js';
 
@@ -341,6 +342,7 @@ export class SimDisk implements Disk {
         resolve(effect());
       };
       this.pending.set(io.id, { io, data, run, reject });
+      tick();
       this.emit('issue', io, undefined);
       let called = false;
       const complete = (): void => {
@@ -358,6 +360,7 @@ export class SimDisk implements Disk {
     const op = this.pending.get(id);
     if (op === undefined) return; // rejected by a crash already
     this.pending.delete(id);
+    tick();
     let error: Error | undefined;
     try {
       op.run();

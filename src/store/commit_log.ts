@@ -32,7 +32,7 @@
 //    have a hole); the store becomes read-only. A failed data write fails
 //    only the mutations whose chunks it carried (NoSpace when the host file
 //    system refused it): the store stays writable.
-import { assert, IoError, NoSpaceError } from '../base/index.js';
+import { ClosedError, assert, IoError, NoSpaceError } from '../base/index.js';
 import { ChunkKind, alignUp, locatorEquals } from '../chunk/index.js';
 import type { ChunkStore } from '../chunk/index.js';
 import { Dependency, Latch } from '../dependency/index.js';
@@ -117,6 +117,7 @@ export class CommitLog {
   private flushRequested = false;
   private rollRequested = false;
   private failure: Error | undefined;
+  private refusal: string | undefined;
   /** Records whose mutations reached the index: a lookup that saw this change may be stale. */
   appliedRecords = 0;
   readonly counters = { commits: 0, records: 0, rolls: 0, indexFlushes: 0, flushFailures: 0, mutations: 0, relocations: 0 };
@@ -159,6 +160,7 @@ export class CommitLog {
    */
   stage(k: string, mutation: StagedMutation): Dependency {
     this.throwIfFailed();
+    this.throwIfRefusing();
     const replaced = this.staged.get(k);
     const latch = new Latch('mutation');
     const superseded = replaced === undefined ? [] : [...replaced.superseded, replaced.latch];
@@ -170,6 +172,7 @@ export class CommitLog {
   /** Record run changes (compaction) in the next cycle. */
   stageRunChange(change: RunChange): Dependency {
     this.throwIfFailed();
+    this.throwIfRefusing();
     this.runChanges.push(change);
     return this.nextCycle();
   }
@@ -191,6 +194,7 @@ export class CommitLog {
   /** Commit everything staged and write the memtable out as a run. */
   async flushIndex(): Promise<void> {
     this.throwIfFailed();
+    this.throwIfRefusing();
     this.flushRequested = true;
     await this.nextCycle().persisted();
   }
@@ -201,8 +205,31 @@ export class CommitLog {
    */
   async checkpoint(): Promise<void> {
     this.throwIfFailed();
+    this.throwIfRefusing();
     this.rollRequested = true;
     await this.nextCycle().persisted();
+  }
+
+  /**
+   * From now on, stage nothing: every stage call, run change, relocation,
+   * index flush and checkpoint throws ClosedError(reason). The store calls
+   * it when it starts closing, before its last drain: a put, delete or
+   * reclamation still in flight then either staged before (the drain
+   * commits it, it is durable once acknowledged) or fails with Closed (it
+   * never took effect). Without it, a put staged after the drain was
+   * acknowledged and lost when the disk closed under its commit (issue 13).
+   */
+  refuseMutations(reason: string): void {
+    this.refusal ??= reason;
+  }
+
+  /** Why nothing new is staged (the store is closing), or undefined. */
+  get refusing(): string | undefined {
+    return this.refusal;
+  }
+
+  private throwIfRefusing(): void {
+    if (this.refusal !== undefined) throw new ClosedError(this.refusal);
   }
 
   /** Resolves when everything staged before the call is durable. */
@@ -299,6 +326,7 @@ export class CommitLog {
   /** Stage relocations by reclamation; each applies only if its key still points at the original. */
   stageRelocations(relocations: readonly Relocation[]): Dependency {
     this.throwIfFailed();
+    this.throwIfRefusing();
     this.relocations.push(...relocations);
     // A failed copy fails the whole call, so reclamation does not reset.
     return Dependency.all(relocations.map((r) => r.dependency)).and(this.nextCycle());

@@ -141,7 +141,7 @@ export class DiskStore implements ShardApi {
 
   /** Reclaim data extents now (the control-plane call); returns how many were reset. */
   async reclaim(options: ReclaimOptions = {}): Promise<number> {
-    this.checkOpen();
+    this.checkAccepting();
     this.checkWritable();
     // Copies go to the reserve, which open prepares again on the host first.
     await this.parts.space.ready();
@@ -179,7 +179,7 @@ export class DiskStore implements ShardApi {
   }
 
   async put(key: Buffer, value: ValueSource): Promise<Dependency> {
-    this.checkOpen();
+    this.checkAccepting();
     this.checkWritable();
     checkKey(key);
     this.log.throwIfFailed();
@@ -189,7 +189,7 @@ export class DiskStore implements ShardApi {
       if (value instanceof Uint8Array) await writer.push(value);
       else for await (const piece of value) await writer.push(piece);
       const { value: indexValue, dependency } = await writer.finish();
-      this.checkOpen();
+      this.checkAccepting();
       const staged = this.log.stage(keyString(key), { key, value: indexValue, dataDependency: dependency });
       this.background.kick();
       this.parts.space.retryIfShort(this.options.clock.nowMs());
@@ -249,7 +249,7 @@ export class DiskStore implements ShardApi {
   }
 
   async delete(key: Buffer): Promise<Dependency> {
-    this.checkOpen();
+    this.checkAccepting();
     this.checkWritable();
     checkKey(key);
     const k = keyString(key);
@@ -262,7 +262,7 @@ export class DiskStore implements ShardApi {
       const stagedNow = this.log.overlay(k);
       if (stagedNow === staged && this.log.appliedRecords === applied) {
         if (value === null || value === undefined) throw new NotFoundError(`no shard ${printableKey(key)}`);
-        this.checkOpen();
+        this.checkAccepting();
         const dependency = this.log.stage(k, { key, value: null, dataDependency: Dependency.none });
         this.background.kick();
         this.parts.space.retryIfShort(this.options.clock.nowMs());
@@ -278,21 +278,21 @@ export class DiskStore implements ShardApi {
   }
 
   async flush(): Promise<void> {
-    this.checkOpen();
+    this.checkAccepting();
     this.checkWritable();
     await this.log.flushIndex();
   }
 
   /** Write a checkpoint now (the next open replays an empty log). */
   async checkpoint(): Promise<void> {
-    this.checkOpen();
+    this.checkAccepting();
     this.checkWritable();
     await this.log.checkpoint();
   }
 
   /** Merge runs until no level holds fanIn runs, then free index extents no run uses. */
   async compact(): Promise<void> {
-    this.checkOpen();
+    this.checkAccepting();
     this.checkWritable();
     await this.parts.space.ready();
     const index = this.parts.index;
@@ -339,6 +339,10 @@ export class DiskStore implements ShardApi {
 
   async close(): Promise<void> {
     if (this.closed) return;
+    // Fence first: whatever is staged from here on would miss the last
+    // drain and be lost with the disk (a put acknowledged, then gone).
+    // Calls in flight fail with Closed instead; reads go on until closed.
+    this.log.refuseMutations('store is closing: no new change is taken');
     // Stop the live-byte walk first: a compaction in the background waits
     // for its snapshot's runs (whenUnused), and a reclamation for its end.
     this.liveRebuild.cancel();
@@ -450,6 +454,13 @@ export class DiskStore implements ShardApi {
 
   checkOpen(): void {
     if (this.closed) throw new ClosedError('store is closed');
+  }
+
+  /** Open and not closing: a change may still be taken (and will be drained by close). */
+  private checkAccepting(): void {
+    this.checkOpen();
+    const closing = this.log.refusing;
+    if (closing !== undefined) throw new ClosedError(closing);
   }
 
   /** True if opened for looking only (the offline tools). */

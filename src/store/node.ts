@@ -13,7 +13,14 @@
 // Unavailable while one is out; listAvailable() lists the others and names
 // the missing disks. Taking a disk out closes its store cleanly (every
 // change already acknowledged is durable), or abandons it if the disk
-// fails to close. Returning it reopens the store from the disk with full
+// fails to close. A call in flight on the disk when it leaves ends as it
+// would have, or fails with Unavailable and then had no effect: the store
+// fences new changes when it starts closing (a put that had not staged yet
+// fails; one that had is drained and durable), and an error of a store that
+// has left service (Closed, or an IO error of its closed disk, also in the
+// middle of a streamed body) is reported as Unavailable. Node-wide
+// maintenance (flush, compact, reclaim) skips a disk that leaves service
+// under it, as it skips one already out. Returning it reopens the store from the disk with full
 // recovery (superblock, metadata log, index): nothing of the old in-memory
 // state is reused. A disk whose file is missing or fails to open, or that
 // belongs to another node or slot, is out of service from the start.
@@ -188,9 +195,35 @@ export class ShardNode implements ShardApi, AdminApi {
     }
   }
 
+  /** An error of a store that left service (closing, closed, replaced) during the call: Unavailable, by contract. */
   private translate(err: unknown, slot: Slot, store: DiskStore, what: string): unknown {
-    if (err instanceof ClosedError && slot.store !== store) return new UnavailableError(`disk ${slot.disk} left service during the call on ${what}`, { cause: err });
+    if (leftService(err, slot, store)) return new UnavailableError(`disk ${slot.disk} left service during the call on ${what}`, { cause: err });
     return err;
+  }
+
+  /** `body`, with the errors of a store that left service while it streams turned into Unavailable. */
+  private async *translatedBody(body: AsyncIterable<Buffer>, slot: Slot, store: DiskStore, what: string): AsyncGenerator<Buffer> {
+    try {
+      yield* body;
+    } catch (err: unknown) {
+      throw this.translate(err, slot, store, what);
+    }
+  }
+
+  /** `fn` on every store in service; a store that leaves service during the call is skipped (its error dropped). */
+  private async onEachInService<T>(fn: (store: DiskStore) => Promise<T>, skipped: T): Promise<T[]> {
+    return Promise.all(
+      this.slots.flatMap((slot) => {
+        const store = slot.state === 'in-service' ? slot.store : undefined;
+        if (store === undefined) return [];
+        return [
+          fn(store).catch((err: unknown) => {
+            if (leftService(err, slot, store)) return skipped;
+            throw err;
+          }),
+        ];
+      }),
+    );
   }
 
   // ------------------------------------------------------------ ShardApi
@@ -203,8 +236,15 @@ export class ShardNode implements ShardApi, AdminApi {
     return this.onKey(key, (s) => s.get(key));
   }
 
-  read(key: Buffer, range?: ByteRange): Promise<ShardReader> {
-    return this.onKey(key, (s) => s.read(key, range));
+  async read(key: Buffer, range?: ByteRange): Promise<ShardReader> {
+    const slot = this.slot(this.diskOf(key));
+    let store: DiskStore | undefined;
+    const reader = await this.onKey(key, (s) => {
+      store = s;
+      return s.read(key, range);
+    });
+    if (store === undefined) return reader;
+    return { sizeBytes: reader.sizeBytes, body: this.translatedBody(reader.body, slot, store, `shard ${printableKey(key)}`) };
   }
 
   head(key: Buffer): Promise<ShardInfo> {
@@ -246,16 +286,16 @@ export class ShardNode implements ShardApi, AdminApi {
   }
 
   async flush(): Promise<void> {
-    await Promise.all(this.stores.map((s) => s.flush()));
+    await this.onEachInService((s) => s.flush(), undefined);
   }
 
   async compact(): Promise<void> {
-    await Promise.all(this.stores.map((s) => s.compact()));
+    await this.onEachInService((s) => s.compact(), undefined);
   }
 
-  /** Reclaim on every disk in service; returns the extents reset. */
+  /** Reclaim on every disk in service (one leaving service during the call counts 0); returns the extents reset. */
   async reclaim(options: ReclaimOptions = {}): Promise<number> {
-    const n = await Promise.all(this.stores.map((s) => s.reclaim(options)));
+    const n = await this.onEachInService((s) => s.reclaim(options), 0);
     return n.reduce((a, b) => a + b, 0);
   }
 
@@ -451,6 +491,16 @@ function nodeHealth(slots: readonly Slot[], all: readonly StoreStats[]): Pick<St
     // The fullest file system: disks may share one, so a sum would count it twice.
     ...(hostFree.length === 0 ? {} : { hostFreeBytes: Math.min(...hostFree) }),
   };
+}
+
+/**
+ * The error came from a store that is no longer the slot's store in
+ * service (closing, closed, replaced): Closed, or an IO error of its
+ * closed disk. Other errors (NotFound, Corruption, NoSpace) stay what they are.
+ */
+function leftService(err: unknown, slot: Slot, store: DiskStore): boolean {
+  if (slot.store === store && slot.state === 'in-service') return false;
+  return err instanceof ClosedError || err instanceof IoError;
 }
 
 function message(err: unknown): string {

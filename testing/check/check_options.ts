@@ -30,7 +30,7 @@ export interface CheckOptions {
   readonly outDir: string;
   readonly mutant?: string;
   readonly stopOnFailure: boolean;
-  /** A seed running longer is a failure (a hang) and its worker is replaced. */
+  /** A seed running longer is a failure (a hang) and its worker is replaced; below the budget (seedTimeoutFor). */
   readonly seedTimeoutMs: number;
 }
 
@@ -95,8 +95,9 @@ function runOptions(flags: Flags, env: NodeJS.ProcessEnv, defaults: CheckDefault
   const shard = flags.shard === undefined ? shardFromEnv(env) : parseShard(flags.shard, '--shard');
   const base = resolveBaseSeed(flags.seed, env, shard, defaults.random);
   if (flags['stop-on-failure'] === true && flags['keep-going'] === true) throw new UsageError('--stop-on-failure and --keep-going exclude each other');
+  const budget = budgetOf(flags);
   return {
-    budget: budgetOf(flags),
+    budget,
     suites: suitesOf(flags.suite),
     baseSeed: base.seed,
     baseSeedSource: base.source,
@@ -106,8 +107,21 @@ function runOptions(flags: Flags, env: NodeJS.ProcessEnv, defaults: CheckDefault
     outDir: flags.out ?? DEFAULT_OUT_DIR,
     ...(mutant === undefined ? {} : { mutant }),
     stopOnFailure: flags['stop-on-failure'] === true || (mutant !== undefined && flags['keep-going'] !== true),
-    seedTimeoutMs: positiveDuration(flags['seed-timeout'] ?? formatDurationMs(DEFAULT_SEED_TIMEOUT_MS), '--seed-timeout'),
+    seedTimeoutMs: seedTimeoutFor(positiveDuration(flags['seed-timeout'] ?? formatDurationMs(DEFAULT_SEED_TIMEOUT_MS), '--seed-timeout'), budget),
   };
+}
+
+/**
+ * The seed timeout a run uses: the configured one, but under a time budget
+ * never more than a quarter of it (at least min(budget/2, 10 s), so that a
+ * slow seed of a short run is not taken for a hang), so that one seed that
+ * hangs without the hang watch noticing (a livelock) cannot eat the run:
+ * a 60 s run times a seed out after 15 s, not 2 minutes (issue 13).
+ */
+export function seedTimeoutFor(configuredMs: number, budget: Budget): number {
+  if (budget.kind !== 'time') return configuredMs;
+  const cap = Math.max(Math.floor(budget.ms / 4), Math.min(Math.floor(budget.ms / 2), 10_000));
+  return Math.min(configuredMs, cap);
 }
 
 function budgetOf(flags: Flags): Budget {

@@ -5,6 +5,7 @@ import { formatDurationMs } from '../../src/cli/index.js';
 import type { Budget } from './check_options.js';
 import { ratesOf } from './check_stats.js';
 import type { Rates, Tally } from './check_stats.js';
+import type { FailureKind } from './failure_kind.js';
 
 export type StopReason = 'count' | 'time' | 'failure' | 'signal';
 
@@ -14,6 +15,8 @@ export interface FailureRecord {
   readonly token: string;
   readonly message: string;
   readonly minimized: string;
+  /** finding, hang, or harness-error (testing/check/failure_kind.ts). */
+  readonly kind?: FailureKind;
   /** The replay file; absent if it could not be written (see fileError). */
   readonly file?: string;
   readonly fileError?: string;
@@ -92,7 +95,7 @@ function failureLines(failures: readonly FailureRecord[]): string[] {
   if (failures.length === 0) return [];
   const out = ['', 'Failures (rerun with `shardstore check --replay <token or file>`):'];
   for (const f of failures) {
-    out.push(`  ${f.token}`);
+    out.push(`  ${f.token}${f.kind === undefined || f.kind === 'finding' ? '' : ` [${f.kind}]`}`);
     out.push(f.file === undefined ? `    replay file not written: ${f.fileError ?? 'unknown error'}` : `    file: ${f.file}`);
     out.push(`    ${firstLine(f.message)}`);
   }

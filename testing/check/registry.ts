@@ -43,6 +43,11 @@ export const SUITES: readonly SuiteEntry[] = [
     load: async (): Promise<Suite> => (await import('./node_suites.js')).nodeCrashSuite,
   },
   {
+    name: 'control-race',
+    summary: 'control-plane calls (disk out/in, bulk, scrub, export/import, reclaim, compaction) racing puts, deletes and streamed reads on a node, under random and PCT schedules: linearizable, Unavailable or nothing, progress after',
+    load: async (): Promise<Suite> => (await import('./control_race_suite.js')).controlRaceSuite,
+  },
+  {
     name: 'scrub-faults',
     summary: 'the fault alphabet plus scrub passes, the disk failing part way: no false alarm, no missed damaged shard',
     load: async (): Promise<Suite> => (await import('./scrub_faults_suite.js')).scrubFaultsSuite,

@@ -5,6 +5,9 @@
 // rerun and restored after it.
 import { existsSync } from 'node:fs';
 import { UsageError } from '../../src/cli/index.js';
+import { classifyFailure } from './failure_kind.js';
+import type { FailureKind } from './failure_kind.js';
+import { raceHang } from './hang_watch.js';
 import { mutantNamed } from './mutant_registry.js';
 import { loadSuite } from './registry.js';
 import { readReplayFile } from './replay_file.js';
@@ -18,6 +21,8 @@ export interface ReplayOutcome {
   readonly failed: boolean;
   readonly message: string | null;
   readonly minimized: string | null;
+  /** finding, hang or harness-error (failure_kind.ts); null when it passed. */
+  readonly kind: FailureKind | null;
   readonly counters: SuiteCounters;
 }
 
@@ -48,7 +53,9 @@ export async function replayFailure(target: string, mutant?: string): Promise<Re
   });
   const restore = variant?.install();
   try {
-    const result = await suite.replay(spec.token).catch((err: unknown) => threw(spec.token, err));
+    // Under the hang watch, as in a worker: a hung replay says so instead of never returning.
+    const hung = (message: string): SeedResult => ({ counters: emptyCounters(), failure: { token: spec.token, message, minimized: '' } });
+    const result = await raceHang(`replay of ${spec.token}`, () => suite.replay(spec.token), hung).catch((err: unknown) => threw(spec.token, err));
     const failure = result.failure;
     return {
       token: spec.token,
@@ -56,6 +63,7 @@ export async function replayFailure(target: string, mutant?: string): Promise<Re
       failed: failure !== undefined,
       message: failure?.message ?? null,
       minimized: failure?.minimized ?? null,
+      kind: failure === undefined ? null : (failure.kind ?? classifyFailure(failure.message)),
       counters: result.counters,
     };
   } finally {

@@ -2,6 +2,7 @@
 // run is fixed by a seed. One call runs one seed (a small batch of
 // sequences); a failure comes back with a replay token that reproduces it
 // exactly, and the minimized operation sequence in readable form.
+import type { FailureKind } from './failure_kind.js';
 
 export interface SuiteCounters {
   sequences: number;
@@ -16,6 +17,8 @@ export interface SuiteFailure {
   readonly message: string;
   /** The minimized operation sequence, one operation a line. */
   readonly minimized: string;
+  /** A finding, a hang, or an error of the harness itself (failure_kind.ts); set by the worker and by replay. */
+  readonly kind?: FailureKind;
 }
 
 export interface SeedResult {

@@ -2,8 +2,14 @@
 // worker_protocol.ts): loads the suites it was given, installs the mutant if
 // one was asked for (never restored: the thread ends with the run), then runs
 // one seed per `run` message. A suite that throws instead of reporting a
-// failure is reported as a failure of that seed.
+// failure is reported as a failure of that seed. Each seed runs under the
+// hang watch (hang_watch.ts): a seed whose simulated world stands still for
+// good fails at once as a hang, and the coordinator replaces this thread
+// (the hung seed's promises never settle). Every failure is classified
+// (failure_kind.ts): finding, hang, or harness error.
 import { parentPort, workerData } from 'node:worker_threads';
+import { classifyFailure } from './failure_kind.js';
+import { raceHang } from './hang_watch.js';
 import { mutantNamed } from './mutant_registry.js';
 import { loadSuite } from './registry.js';
 import { emptyCounters, makeToken } from './suite.js';
@@ -26,12 +32,16 @@ if (workerData.mutant !== undefined) {
 async function run(job: Job): Promise<SeedResult> {
   const suite = suites.get(job.suite);
   if (suite === undefined) throw new RangeError(`suite ${job.suite} was not loaded in this worker`);
+  const lost = (message: string): SeedResult => ({ counters: emptyCounters(), failure: { token: makeToken(job.suite, job.seed, ''), message, minimized: '' } });
+  let result: SeedResult;
   try {
-    return await suite.runSeed(job.seed);
+    result = await raceHang(`${job.suite} seed ${job.seed}`, () => suite.runSeed(job.seed), lost);
   } catch (err: unknown) {
-    const message = `suite ${job.suite} threw on seed ${job.seed}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
-    return { counters: emptyCounters(), failure: { token: makeToken(job.suite, job.seed, ''), message, minimized: '' } };
+    const failure = lost(`suite ${job.suite} threw on seed ${job.seed}: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`).failure;
+    return { counters: emptyCounters(), ...(failure === undefined ? {} : { failure: { ...failure, kind: classifyFailure(failure.message, err) } }) };
   }
+  const f = result.failure;
+  return f === undefined ? result : { ...result, failure: { ...f, kind: f.kind ?? classifyFailure(f.message) } };
 }
 
 port.on('message', (message: unknown) => {

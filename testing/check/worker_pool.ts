@@ -7,7 +7,10 @@
 // failure of the job it held (token `suite:seed:`, which replays the whole
 // seed); the worker is terminated and the slot starts a new one, at most
 // MAX_REPLACEMENTS times per run. A worker that cannot start fails the run.
+// A worker that reported a hang (its seed's promises never settle) is
+// replaced too, without counting against that limit: it did its job.
 import { Worker } from 'node:worker_threads';
+import { classifyFailure } from './failure_kind.js';
 import { emptyCounters, makeToken } from './suite.js';
 import type { SeedResult } from './suite.js';
 import { isWorkerMessage } from './worker_protocol.js';
@@ -55,6 +58,11 @@ async function runSlot(shared: Shared): Promise<void> {
         await worker.close();
         worker = undefined;
       }
+      if (result.failure?.kind === 'hang' && worker !== undefined) {
+        await worker.close();
+        worker = undefined;
+        starts = 0; // a fresh thread, not a lost one
+      }
       options.onResult(job, result, performance.now() - started);
     }
   } catch (err: unknown) {
@@ -76,7 +84,7 @@ async function startWorker(shared: Shared, first: boolean): Promise<CheckWorker>
 
 function lostJob(job: Job, err: unknown): SeedResult {
   const message = `worker lost on ${job.suite} seed ${job.seed}: ${err instanceof Error ? err.message : String(err)}`;
-  return { counters: emptyCounters(), failure: { token: makeToken(job.suite, job.seed, ''), message, minimized: '' } };
+  return { counters: emptyCounters(), failure: { token: makeToken(job.suite, job.seed, ''), message, minimized: '', kind: classifyFailure(message) } };
 }
 
 interface Pending {

@@ -83,6 +83,11 @@ export class HistoryRecorder {
     this.respond(id, { kind: 'unknown' });
   }
 
+  /** The operation failed without effect (e.g. Unavailable: its disk was out of service): it leaves the history. */
+  discard(id: number): void {
+    this.take(id);
+  }
+
   /** The node crashed: every open operation took effect before now, or never. */
   crash(): void {
     const at = ++this.time;

@@ -51,6 +51,7 @@
 //    retired once it has run (tasks: once finished).
 import { assert } from '../../src/base/index.js';
 import type { Clock } from '../../src/base/index.js';
+import { tick } from '../progress.js';
 import { Rng } from '../rng.js';
 import type { SimIo, SimIoScheduler } from '../sim_disk.js';
 import { formatSchedule, makePolicy, parseSchedule } from './schedule_policy.js';
@@ -267,6 +268,7 @@ export class SimScheduler {
   private execute(pick: Entity): void {
     this.ready.delete(pick.id);
     this.steps++;
+    tick();
     this.log.push(pick.label);
     if (pick.kind === 'timer') this.now = Math.max(this.now, pick.dueMs);
     if (pick.kind !== 'task') this.policy.retire(pick.id);

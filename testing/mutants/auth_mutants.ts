@@ -11,6 +11,7 @@ export const unsignedHeaderHonored: Mutant = {
   name: 'sigv4-unsigned-header-honored',
   bugClass: 'an x-amz-* header outside SignedHeaders is acted on (an added x-amz-copy-source becomes a CopyObject)',
   caughtBy: 'auth',
+  expect: /verdict mismatch: expected refuse AccessDenied, got accept/,
   install: () => patch(SignedHeaderRule.prototype, 'missing', () => () => []),
 };
 
@@ -19,6 +20,7 @@ export const nativeAuthSkipped: Mutant = {
   name: 'native-auth-skipped',
   bugClass: 'the native API and /v1/admin/* serve requests without a signature',
   caughtBy: 'auth',
+  expect: /PUT \/v1\/shards\/k answered 201/,
   install: () => patch(NodeAuth.prototype, 'authenticate', () => () => Promise.resolve()),
 };
 

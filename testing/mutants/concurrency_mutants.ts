@@ -26,6 +26,7 @@ export const relocationIgnoresNewerPut: Mutant = {
   name: 'relocation-ignores-newer-put',
   bugClass: 'reclamation evacuates a chunk while a put of the same key completes',
   caughtBy: 'concurrency',
+  expect: /writing invalid index value|not linearizable|after a crash/,
   install: () =>
     patch(CommitLog.prototype as unknown as { applyRelocations: (r: readonly Relocation[]) => Promise<void> }, 'applyRelocations', () =>
       async function (this: CommitLogInternals, relocations: readonly Relocation[]): Promise<void> {
@@ -42,6 +43,7 @@ export const relocationIgnoresNewerPut: Mutant = {
           this.committing.set(k, { key: r.key, value, dataDependency, latch: staged?.latch ?? new Latch('relocation'), superseded: staged?.superseded ?? [] });
         }
       },
+      1,
     ),
 };
 
@@ -50,6 +52,7 @@ export const listIgnoresCommitting: Mutant = {
   name: 'list-ignores-committing',
   bugClass: 'list returns a key already deleted (list vs commit race)',
   caughtBy: 'concurrency',
+  expect: /not linearizable/,
   install: () =>
     patch(CommitLog.prototype, 'overlayEntries', () =>
       function (this: CommitLogInternals): StagedMutation[] {
@@ -63,6 +66,7 @@ export const readsNotTracked: Mutant = {
   name: 'reads-not-tracked',
   bugClass: 'a locator invalidated by a reclaim/read race',
   caughtBy: 'concurrency',
+  expect: /beyond write pointer|not linearizable/,
   install: () => {
     const restoreBegin = patch(ReadTracker.prototype, 'begin', () => () => (): void => undefined);
     const restoreDrained = patch(ReadTracker.prototype, 'drained', () => (): Promise<void> => Promise.resolve());

@@ -7,7 +7,7 @@ import { Memtable } from '../../src/index/memtable.js';
 import { ShardNode } from '../../src/store/index.js';
 import type { BulkResult, DiskStore, ListOptions, ListResult } from '../../src/store/index.js';
 import { listLimit } from '../../src/store/list.js';
-import { patch } from './mutant.js';
+import { MutantTargetError, patch } from './mutant.js';
 import type { Mutant } from './mutant.js';
 
 interface NodeInternals {
@@ -27,13 +27,18 @@ export const diskReturnWithoutIndexReload: Mutant = {
   name: 'disk-return-without-index-reload',
   bugClass: 'shards lost when a disk leaves service and returns (its index not reloaded)',
   caughtBy: 'node',
+  expect: /listing of the disks in service differs|: model \{.*\}, engine \{/,
   install: () =>
     patch(nodeProto, 'reopenDisk', (original) =>
       async function (this: NodeInternals, disk: number): Promise<DiskStore> {
         const store = await original.call(this, disk);
-        (store.parts.index as unknown as { active: Memtable }).active = new Memtable();
+        const index = store.parts.index as unknown as { active: Memtable };
+        // Loud if the field is renamed: setting a new one would change nothing and "survive".
+        if (!(index.active instanceof Memtable)) throw new MutantTargetError('mutant target LsmIndex.active is not a Memtable: renamed?');
+        index.active = new Memtable();
         return store;
       },
+      1,
     ),
 };
 
@@ -46,6 +51,7 @@ export const bulkRemoveWeakDependency: Mutant = {
   name: 'bulk-remove-weak-dependency',
   bugClass: 'bulk remove reports keys removed that a crash brings back',
   caughtBy: 'node-crash',
+  expect: /after the crash: key \S+ holds \S+, allowed: absent/,
   install: () =>
     patch(ShardNode.prototype, 'bulkDelete', (original) =>
       async function (this: ShardNode, keys: readonly Buffer[]): Promise<BulkResult> {
@@ -65,6 +71,7 @@ export const listSkipsKeys: Mutant = {
   name: 'list-skips-keys',
   bugClass: 'a paginated listing skips a key present throughout',
   caughtBy: 'node',
+  expect: /listPages\(.*\): model \{.*\}, engine \{/,
   install: () =>
     patch(nodeProto, 'listOver', () =>
       async function (this: NodeInternals, slots: readonly unknown[], options: ListOptions): Promise<ListResult> {
@@ -74,6 +81,7 @@ export const listSkipsKeys: Mutant = {
         const all = parts.flatMap((p) => p.shards).sort((a, b) => Buffer.compare(a.key, b.key));
         return { shards: all.slice(0, limit), truncated: all.length > limit || parts.some((p) => p.truncated) };
       },
+      2,
     ),
 };
 

@@ -24,6 +24,7 @@ export const recordWithoutDataDependency: Mutant = {
   name: 'record-without-data-dependency',
   bugClass: 'missing dependency of the write-pointer/index record on the data writes',
   caughtBy: 'crash',
+  expect: /: model \{.*\}, engine \{|holds \S+, allowed: /,
   install: () =>
     patch(CommitLog.prototype, 'stage', (original) =>
       function (this: CommitLog, k: string, mutation: StagedMutation): Dependency {
@@ -47,9 +48,14 @@ export const resetBeforeIndexDurable: Mutant = {
   // Harmful only when the freed extent is reused before the relocations
   // commit, which takes a put running alongside: the concurrency suite.
   caughtBy: 'concurrency',
+  expect: /not linearizable|after a crash|beyond write pointer|still holds \d+ live bytes/,
   install: () =>
-    patch(Reclaimer.prototype as unknown as { reclaimExtent: (extent: number) => Promise<void> }, 'reclaimExtent', () =>
-      async function (this: ReclaimerInternals, extent: number): Promise<void> {
+    patch(Reclaimer.prototype as unknown as { reclaimExtent: (extent: number) => Promise<Dependency> }, 'reclaimExtent', () =>
+      // Returns the Dependency after which the extent is reusable, as the
+      // original does (a variant returning nothing crashed the harness with
+      // "Cannot read properties of undefined (reading 'persisted')" and
+      // counted as caught: issue 13).
+      async function (this: ReclaimerInternals, extent: number): Promise<Dependency> {
         this.extents.seal(extent);
         this.stream.release(extent);
         await this.extents.writesSettled(extent);
@@ -62,7 +68,9 @@ export const resetBeforeIndexDurable: Mutant = {
         const committed = this.host.relocate(batch);
         this.extents.reset(extent, Dependency.none);
         await committed.persisted();
+        return Dependency.none;
       },
+      1,
     ),
 };
 
@@ -71,6 +79,7 @@ export const closeWithoutFinalCommit: Mutant = {
   name: 'close-without-final-commit',
   bugClass: 'metadata not flushed at shutdown (after a reset)',
   caughtBy: 'crash',
+  expect: /dependencies not persistent after a clean close/,
   install: () =>
     patch(DiskStore.prototype, 'close', () =>
       async function (this: DiskStore): Promise<void> {
@@ -87,6 +96,7 @@ export const cacheNotInvalidated: Mutant = {
   name: 'cache-not-invalidated-on-reset',
   bugClass: 'buffer cache not drained after an extent reset',
   caughtBy: 'conformance',
+  expect: /cache holds \d+:\d+\+\d+, beyond the write pointer/,
   install: () => patch(BufferCache.prototype, 'invalidateExtent', () => function (): void {}),
 };
 
@@ -101,6 +111,7 @@ export const superblockOneSlot: Mutant = {
   name: 'superblock-single-slot',
   bugClass: 'torn superblock write loses the previous good copy',
   caughtBy: 'crash',
+  expect: /no valid superblock checkpoint/,
   install: () =>
     patch(Superblock.prototype, 'write', () =>
       function (this: Superblock, cp: Omit<Checkpoint, 'sequence'>, after: Dependency): Dependency {
@@ -118,6 +129,7 @@ export const loadFirstValidSlot: Mutant = {
   name: 'load-first-valid-slot',
   bugClass: 'recovery picks a stale superblock copy',
   caughtBy: 'conformance',
+  expect: /persistent state differs across a clean reboot/,
   install: () => {
     const original = Superblock.load.bind(Superblock);
     Superblock.load = async (io: IoScheduler, label: Label) => {
@@ -142,6 +154,7 @@ export const flushedThroughOffByOne: Mutant = {
   name: 'flushed-through-off-by-one',
   bugClass: 'index flush metadata off by one (entries lost at recovery)',
   caughtBy: 'conformance',
+  expect: /persistent state differs across a clean reboot/,
   install: () => {
     const descriptor = Object.getOwnPropertyDescriptor(FlushJobImpl.prototype, 'maxSeq');
     Object.defineProperty(FlushJobImpl.prototype, 'maxSeq', {

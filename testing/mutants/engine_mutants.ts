@@ -13,6 +13,7 @@ export const indexIgnoresTombstones: Mutant = {
   name: 'index-ignores-tombstones',
   bugClass: 'lookup ignores tombstones (deleted shard comes back)',
   caughtBy: 'conformance',
+  expect: /listing differs: model \[[^\]]*\] engine \[|model \{"error":"NotFound"\}, engine \{"ok"/,
   install: () =>
     patch(LsmIndex.prototype, 'apply', (original) =>
       function (this: LsmIndex, mutations: readonly IndexMutation[], seq: number): void {
@@ -30,6 +31,7 @@ export const scanOffByOneNearPage: Mutant = {
   name: 'scan-off-by-one-near-page',
   bugClass: 'chunk scan off by one for chunks near the page size',
   caughtBy: 'conformance',
+  expect: /extent \d+ still holds \d+ live bytes after evacuation|listing differs|: model \{.*\}, engine \{/,
   install: () =>
     patch(ChunkStore.prototype, 'scan', () =>
       async function* (this: ChunkStore, extent: number, options: ScanOptions = {}): AsyncGenerator<ScannedChunk> {
@@ -59,6 +61,7 @@ export const writePointerNotRecorded: Mutant = {
   name: 'write-pointer-not-recorded',
   bugClass: 'missing write-pointer update in the metadata',
   caughtBy: 'conformance',
+  expect: /persistent state differs across a clean reboot: extent \d+ was \w+@\d+, is \w+@0\b/,
   install: () =>
     patch(ExtentManager.prototype, 'takeChanges', (original) =>
       function (this: ExtentManager): ExtentRecord[] {

@@ -14,6 +14,7 @@ export const scanSkipsReadErrors: Mutant = {
   name: 'scan-skips-read-errors',
   bugClass: 'reclamation forgets chunks after a transient read error',
   caughtBy: 'faults',
+  expect: /extent \d+ still holds \d+ live bytes after evacuation/,
   install: () =>
     patch(ChunkStore.prototype, 'scan', () =>
       async function* (this: ChunkStore, extent: number, options: ScanOptions = {}): AsyncGenerator<ScannedChunk> {
@@ -50,6 +51,7 @@ export const readSkipsPayloadChecksum: Mutant = {
   name: 'read-skips-payload-checksum',
   bugClass: 'corruption not detected on read (wrong bytes returned)',
   caughtBy: 'faults',
+  expect: /key \S+ holds \d+B, allowed: /,
   install: () =>
     patch(ChunkStore.prototype, 'read', () =>
       async function (this: ChunkStore, loc: Locator, kind: ChunkKind): Promise<Buffer> {

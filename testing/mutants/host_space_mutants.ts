@@ -15,6 +15,7 @@ export const unpreparedReserve: Mutant = {
   name: 'unprepared-reserve',
   bugClass: 'host ENOSPC on the metadata log turns the store read-only (reserve not allocated on the host)',
   caughtBy: 'faults',
+  expect: /on a full host: the store turned read-only: .*host file system full/,
   install: () => patch(HostSpace.prototype, 'zeroFill', () => (): Promise<void> => Promise.resolve()),
 };
 

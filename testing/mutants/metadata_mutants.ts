@@ -25,6 +25,7 @@ export const replayStopsQuietlyAtDamage: Mutant = {
   name: 'replay-stops-quietly-at-damage',
   bugClass: 'replay ends the metadata log at a damaged record, silently dropping the acknowledged records after it',
   caughtBy: 'metadata-faults',
+  expect: /acknowledged key \S+ silently absent after metadata damage at log record/,
   install: () =>
     patch(LogReader.prototype, 'replay', (original) =>
       async function (this: LogReader, logExtents: readonly [number, number], firstSeq: number, options: ReplayOptions = {}): Promise<LogReplay> {
@@ -51,6 +52,7 @@ export const fsckWalkStopsQuietly: Mutant = {
   name: 'fsck-walk-stops-quietly',
   bugClass: 'fsck says clean after metadata damage (its index walk stops quietly at a damaged run chunk)',
   caughtBy: 'metadata-faults',
+  expect: /fsck reported clean after metadata damage at run \d+ (block|index)/,
   install: () => {
     const restoreChunks = patch(LsmIndex.prototype, 'chunksOf', () => (): Promise<Locator[]> => Promise.resolve([]));
     // fsck's check of the two copies of each run (both listed, each read back) sees no runs either.

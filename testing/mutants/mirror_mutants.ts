@@ -8,10 +8,8 @@ import { RunHandle } from '../../src/index/run_reader.js';
 import { patch } from './mutant.js';
 import type { Mutant } from './mutant.js';
 
-export interface MirrorMutant extends Mutant {
-  /** What checkRunMirrors must report with the mutant installed. */
-  readonly failure: RegExp;
-}
+/** `expect`: what checkRunMirrors must report with the mutant installed. */
+export type MirrorMutant = Mutant;
 
 /** The private step of RunHandle these mutants replace (a view for patching, not an API). */
 interface ReaderInternals {
@@ -24,12 +22,13 @@ export const readerIgnoresMirror: MirrorMutant = {
   name: 'reader-ignores-mirror',
   bugClass: 'redundant metadata written but never read: one bad sector loses acknowledged data',
   caughtBy: 'mirror',
-  failure: /primary (flip|unreadable): get .* gave (corrupt|io), the model/,
+  expect: /primary (flip|unreadable): get .* gave (corrupt|io), the model/,
   install: () =>
     patch(RunHandle.prototype as unknown as ReaderInternals, 'fromEitherCopy', () =>
       function (this: ReaderInternals, _what: string, read: (copy: unknown, where: { chunk?: Locator }) => Promise<unknown>): Promise<unknown> {
         return read(this.copies[0], {});
       },
+      2,
     ),
 };
 
@@ -42,11 +41,11 @@ export const mirrorSharesExtent: MirrorMutant = {
   name: 'mirror-shares-extent',
   bugClass: 'both copies of metadata in one failure domain: one bad extent loses both',
   caughtBy: 'mirror',
-  failure: /chunk \d+: both copies in extent \d+/,
+  expect: /chunk \d+: both copies in extent \d+/,
   install: () => {
     const unpair = patch(ChunkStream.prototype, 'pairWith', () => function (): void {});
     const builder = RunBuilder.prototype as unknown as { apart(p: Locator, m: Locator): [Locator, Locator] };
-    const unassert = patch(builder, 'apart', () => (p: Locator, m: Locator): [Locator, Locator] => [p, m]);
+    const unassert = patch(builder, 'apart', () => (p: Locator, m: Locator): [Locator, Locator] => [p, m], 2);
     return () => {
       unassert();
       unpair();
