@@ -25,7 +25,9 @@ export const replayStopsQuietlyAtDamage: Mutant = {
   name: 'replay-stops-quietly-at-damage',
   bugClass: 'replay ends the metadata log at a damaged record, silently dropping the acknowledged records after it',
   caughtBy: 'metadata-faults',
-  expect: /acknowledged key \S+ silently absent after metadata damage at log record/,
+  // Either symptom of the one bug: a dropped record loses a key, or fsck,
+  // reading the log through the same reader, misses the damage.
+  expect: /acknowledged key \S+ silently absent after metadata damage at log record|fsck reported clean after metadata damage at log record/,
   install: () =>
     patch(LogReader.prototype, 'replay', (original) =>
       async function (this: LogReader, logExtents: readonly [number, number], firstSeq: number, options: ReplayOptions = {}): Promise<LogReplay> {
