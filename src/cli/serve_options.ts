@@ -116,6 +116,25 @@ export function serveHelp(): string {
   ].join('\n');
 }
 
+/**
+ * The serve options as a Markdown table (flag, variable, default, meaning),
+ * straight from the option table: `npm run docs:options` writes it into
+ * docs/API.md, and a test fails when the docs fall behind.
+ */
+export function serveOptionsMarkdown(): string {
+  const cell = (text: string): string => text.replaceAll('|', '\\|');
+  const rows = OPTIONS.map((o) => {
+    const flag = o.value === undefined ? `\`--${o.name}\`` : `\`--${o.name} <${cell(o.value)}>\``;
+    return `| ${flag} | \`${envName(o.name)}\` | ${o.defaultText === undefined ? '' : `\`${cell(o.defaultText)}\``} | ${cell(o.help)} |`;
+  });
+  return ['| Flag | Variable | Default | Meaning |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+/** The default of a serve option as --help states it; undefined for an option without one. */
+export function serveOptionDefault(name: string): string | undefined {
+  return OPTIONS.find((o) => o.name === name)?.defaultText;
+}
+
 /** Parsed flags; `help` set means: print serveHelp() and stop. */
 export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv): ServeConfig | 'help' {
   const flags = parseFlags(argv);
