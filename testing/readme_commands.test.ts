@@ -182,7 +182,7 @@ void test("the README's Try it lines on a busy default port: npm start refuses i
   const dir = scratchProject();
   const log = join(dir, 'occupier.log');
   writeFileSync(join(dir, 'occupier.cjs'), OCCUPIER);
-  const occupy = [`node occupier.cjs ${log} &`, 'OCCUPIER_PID=$!', `until [ -e ${log} ]; do sleep 0.05; done`];
+  const occupy = [`node occupier.cjs ${log} &`, 'OCCUPIER_PID=$!', `for i in $(seq 400); do [ -e ${log} ] && break; kill -0 $OCCUPIER_PID; sleep 0.05; done; [ -e ${log} ]`];
   try {
     const run = await runScript(dir, script(lines, occupy, 'kill $OCCUPIER_PID'), iso.kind);
     assert.notEqual(run.code, 0, 'the flow went on past a busy port');
