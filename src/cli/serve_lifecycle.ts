@@ -1,5 +1,6 @@
-// The life of a serving node, given an opened ShardApi:
-//   listen -> print one startup line -> wait for a stop signal ->
+// The life of a serving node, given an opened ShardApi (serve_command.ts
+// bound the port before opening it: port_reservation.ts):
+//   listen (take over the bound port) -> print one startup line -> wait for a stop signal ->
 //   server.close() (stop accepting, let requests in flight finish within the
 //   grace period) -> api.close() (every Dependency handed out is persistent)
 //   -> exit code 0.
