@@ -84,7 +84,7 @@ function quickPlan(): Plan {
 function parseGroups(text: string | undefined, flag: string): Set<Group> | undefined {
   if (text === undefined) return undefined;
   const names = text.split(',').map((s) => s.trim()).filter((s) => s !== '');
-  for (const n of names) if (!(GROUPS as readonly string[]).includes(n)) throw new RangeError(`${flag}: unknown group ${n}; groups: ${GROUPS.join(', ')}`);
+  for (const n of names) if (!(GROUPS as readonly string[]).includes(n)) throw new BenchUsageError(`${flag}: unknown group ${n}; groups: ${GROUPS.join(', ')}`);
   return new Set(names as Group[]);
 }
 
@@ -96,12 +96,26 @@ function ensurePeers(): void {
   if (r.status !== 0) throw new Error(`npm ci --prefix bench failed (${r.status ?? r.signal ?? 'unknown'})`);
 }
 
+/** A mistake in the command line: one line and exit 2, as the shardstore CLI does (no stack trace). */
+class BenchUsageError extends Error {}
+
+const USAGE = `usage: npm run bench -- [--quick] [--only ${GROUPS.join(',')}] [--skip ...] [--cpu-prof]`;
+
+function parseBenchArgs(): { quick?: boolean; only?: string; skip?: string; 'cpu-prof'?: boolean; help?: boolean } {
+  try {
+    return parseArgs({
+      options: { quick: { type: 'boolean' }, only: { type: 'string' }, skip: { type: 'string' }, 'cpu-prof': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    }).values;
+  } catch (err) {
+    // parseArgs throws TypeErrors (ERR_PARSE_ARGS_*) for unknown or malformed options.
+    throw new BenchUsageError(err instanceof Error ? err.message : String(err));
+  }
+}
+
 async function main(): Promise<void> {
-  const { values } = parseArgs({
-    options: { quick: { type: 'boolean' }, only: { type: 'string' }, skip: { type: 'string' }, 'cpu-prof': { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-  });
+  const values = parseBenchArgs();
   if (values.help === true) {
-    process.stdout.write(`usage: npm run bench -- [--quick] [--only ${GROUPS.join(',')}] [--skip ...] [--cpu-prof]\n`);
+    process.stdout.write(`${USAGE}\n`);
     return;
   }
   const only = parseGroups(values.only, '--only');
@@ -190,6 +204,10 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
+  if (err instanceof BenchUsageError) {
+    process.stderr.write(`bench: ${err.message} (${USAGE}; \`npx shardstore bench --help\` measures a running node)\n`);
+    process.exit(2);
+  }
   process.stderr.write(`bench failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

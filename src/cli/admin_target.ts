@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { parseCredentialsFile } from '../server/s3/credentials.js';
 import type { S3KeyPair } from './bench_options.js';
 import { HeaderSigner } from './bench_sigv4.js';
+import { DEFAULT_DATA_DIR } from './serve_options.js';
 import { UsageError } from './usage_error.js';
 
 export interface AdminOptionSpec {
@@ -21,7 +22,7 @@ export interface AdminOptionSpec {
 }
 
 /** The default credentials file: serve's, under its default data folder. */
-export const DEFAULT_CREDENTIALS_FILE = './data/credentials';
+export const DEFAULT_CREDENTIALS_FILE = `${DEFAULT_DATA_DIR}/credentials`;
 const CREDENTIALS_ENV = 'SHARDSTORE_CREDENTIALS_FILE';
 /** The SigV4 region the CLI signs for (the node accepts any). */
 const SIGNING_REGION = 'us-east-1';
@@ -33,7 +34,7 @@ export const CREDENTIALS_OPTION: AdminOptionSpec = {
 };
 
 export const TARGET_OPTIONS: readonly AdminOptionSpec[] = [
-  { name: 'data-dir', value: 'dir', help: 'work offline on the data files <dir>/disk-N.dat (refused while a server runs)' },
+  { name: 'data-dir', value: 'dir', help: `work offline on the data files <dir>/disk-N.dat (refused while a server runs; default ${DEFAULT_DATA_DIR}, as for serve)` },
   { name: 'path', value: 'file', help: 'work offline on these data files or devices (repeat, in disk order)', multiple: true },
   { name: 'disks', value: 'n', help: 'with --data-dir: the number of disks (default: the disk-N.dat files found)' },
   { name: 'url', value: 'url', help: 'work through a running server, e.g. http://127.0.0.1:7380' },
@@ -69,19 +70,26 @@ export function stringFlag(flags: Flags, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-/** The target of the command: --url, or the data files. */
-export function targetOf(flags: Flags, env: NodeJS.ProcessEnv): Target {
+/**
+ * The target of the command: --url, or the data files (--path, or
+ * --data-dir, by default ./data as for `serve`). `specs` are the command's
+ * options: a usage error names only the target options it accepts.
+ */
+export function targetOf(flags: Flags, env: NodeJS.ProcessEnv, specs: readonly AdminOptionSpec[]): Target {
   const url = stringFlag(flags, 'url');
   const dataDir = stringFlag(flags, 'data-dir');
   const paths = flags['path'];
   const given = [url !== undefined, dataDir !== undefined, Array.isArray(paths) && paths.length > 0].filter((g) => g).length;
-  if (given !== 1) throw new UsageError('give exactly one of --url, --data-dir or --path');
+  if (given > 1) {
+    const names = specs.filter((o) => ['url', 'data-dir', 'path'].includes(o.name)).map((o) => `--${o.name}`);
+    throw new UsageError(`give only one of ${names.slice(0, -1).join(', ')} or ${names.at(-1) ?? ''}`);
+  }
   if (url !== undefined) {
     return serverTarget(url, flags, env);
   }
   if (Array.isArray(paths) && paths.length > 0) return { kind: 'files', dataDir: '.', paths };
-  const dir = dataDir ?? '.';
-  return { kind: 'files', dataDir: dir, paths: diskFiles(dir, stringFlag(flags, 'disks')) };
+  const dir = dataDir ?? DEFAULT_DATA_DIR;
+  return { kind: 'files', dataDir: dir, paths: diskFiles(dir, stringFlag(flags, 'disks'), dataDir === undefined) };
 }
 
 /** --url with the key pair of --credentials-file (or its default). */
@@ -111,7 +119,7 @@ export function firstKeyPair(file: string): S3KeyPair | undefined {
   return first;
 }
 
-function diskFiles(dir: string, disksText: string | undefined): string[] {
+function diskFiles(dir: string, disksText: string | undefined, defaulted: boolean): string[] {
   if (disksText !== undefined) {
     const n = /^[0-9]{1,3}$/.test(disksText) ? Number(disksText) : 0;
     if (n < 1) throw new UsageError(`--disks: expected 1..999, got ${JSON.stringify(disksText)}`);
@@ -119,7 +127,10 @@ function diskFiles(dir: string, disksText: string | undefined): string[] {
   }
   const out: string[] = [];
   while (existsSync(join(dir, `disk-${out.length}.dat`))) out.push(join(dir, `disk-${out.length}.dat`));
-  if (out.length === 0) throw new UsageError(`no data file ${join(dir, 'disk-0.dat')}; give --disks if the first one is missing`);
+  if (out.length === 0) {
+    const hint = defaulted ? `(the default --data-dir ${dir}, as for serve): give --data-dir <dir> or --path <file>` : 'give --disks if the first one is missing';
+    throw new UsageError(`no data file ${join(dir, 'disk-0.dat')} ${hint}`);
+  }
   return out;
 }
 

@@ -28,6 +28,13 @@ const COMMANDS: CommandTable = new Map([
     },
   ],
   [
+    'wait',
+    {
+      summary: 'wait until the node just started answers (and is this node, not another server on the port)',
+      load: async (): Promise<Command> => (await import('./wait_command.js')).waitCommand,
+    },
+  ],
+  [
     'scrub',
     {
       summary: 'read back and verify every chunk; name the damaged shards (progress bar)',
@@ -124,7 +131,7 @@ export async function runCli(argv: readonly string[], io: CliIo, extra: CommandT
   }
   const entry = commands.get(first);
   if (entry === undefined) {
-    io.err(`shardstore: unknown command ${JSON.stringify(first)}\n\n${usage(commands)}`);
+    io.err(unknownCommand(first, commands));
     return EXIT_USAGE;
   }
   return runCommand(first, await entry.load(), rest, io);
@@ -135,7 +142,8 @@ async function runCommand(name: string, command: Command, argv: readonly string[
     return await command.run(argv, io);
   } catch (err) {
     if (err instanceof UsageError) {
-      io.err(`shardstore ${name}: ${err.message}\nSee \`shardstore ${name} --help\`.`);
+      // One line: the mistake and where the help is (no stack, no second line to miss).
+      io.err(`shardstore ${name}: ${err.message} (see \`shardstore ${name} --help\`)`);
       return EXIT_USAGE;
     }
     io.err(`shardstore ${name}: ${describe(err)}`);
@@ -150,11 +158,15 @@ async function help(topic: string | undefined, io: CliIo, commands: CommandTable
   }
   const entry = commands.get(topic);
   if (entry === undefined) {
-    io.err(`shardstore: unknown command ${JSON.stringify(topic)}\n\n${usage(commands)}`);
+    io.err(unknownCommand(topic, commands));
     return EXIT_USAGE;
   }
   io.out((await entry.load()).help());
   return EXIT_OK;
+}
+
+function unknownCommand(name: string, commands: CommandTable): string {
+  return `shardstore: unknown command ${JSON.stringify(name)}; commands: ${[...commands.keys()].join(', ')} (see \`shardstore --help\`)`;
 }
 
 function describe(err: unknown): string {

@@ -14,7 +14,7 @@ const OPTIONS: readonly AdminOptionSpec[] = [...OFFLINE_TARGET_OPTIONS, { name: 
 
 export function fsckHelp(): string {
   return [
-    'Usage: shardstore fsck (--data-dir <dir> [--disks <n>] | --path <file>...) [--json]',
+    'Usage: shardstore fsck [--data-dir <dir> [--disks <n>] | --path <file>...] [--json]',
     '',
     'Check the data files offline (refused while a server runs on them): the label, both checkpoint slots',
     '(which are valid and their sequences), the metadata log replay, the extent table (owners,',
@@ -42,7 +42,7 @@ export const fsckCommand: Command = {
       io.out(fsckHelp());
       return EXIT_OK;
     }
-    const target = targetOf(flags, io.env);
+    const target = targetOf(flags, io.env, OPTIONS);
     if (target.kind !== 'files') return EXIT_OK; // --url is not an option of fsck: parseFlags refused it
     const { fsckClean, fsckNode } = await import('../store/fsck.js');
     const progress = new ProgressLine(io.err);

@@ -32,7 +32,7 @@ const OWNERS: readonly OwnerName[] = ['free', 'data', 'index', 'meta', 'superblo
 
 export function inspectHelp(): string {
   return [
-    'Usage: shardstore inspect (--data-dir <dir> [--disks <n>] | --path <file>...) [--out <map.svg|map.html>]',
+    'Usage: shardstore inspect [--data-dir <dir> [--disks <n>] | --path <file>...] [--out <map.svg|map.html>]',
     '',
     'Draw the extent map of each disk offline (read-only; refused while a server runs): one cell per extent,',
     'colored by owner (free, data, index, meta, superblock); the written part of the extent',
@@ -60,7 +60,7 @@ export const inspectCommand: Command = {
     const out = stringFlag(flags, 'out') ?? 'extent-map.svg';
     const html = /\.html?$/i.test(out);
     if (!html && !/\.svg$/i.test(out)) throw new UsageError(`--out: expected a .svg or .html file, got ${JSON.stringify(out)}`);
-    const target = targetOf(flags, io.env);
+    const target = targetOf(flags, io.env, OPTIONS);
     if (target.kind !== 'files') return EXIT_OK; // --url is not an option of inspect: parseFlags refused it
     const { inspectNode } = await import('../store/inspect.js');
     const maps = await inspectNode(target.paths);

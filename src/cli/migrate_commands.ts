@@ -47,7 +47,7 @@ function optionLines(specs: readonly AdminOptionSpec[]): string[] {
 
 export function exportHelp(): string {
   return [
-    'Usage: shardstore export (--data-dir <dir> | --path <file>... | --url <url>) [range] [--include-s3] --out <file>',
+    'Usage: shardstore export [--data-dir <dir> | --path <file>... | --url <url>] [range] [--include-s3] --out <file>',
     '',
     'Write the shards of a key range as a migration stream (docs/format/migration.md).',
     'Offline (--data-dir/--path) the data files are opened read-only: nothing is written to them;',
@@ -63,7 +63,7 @@ export function exportHelp(): string {
 
 export function importHelp(): string {
   return [
-    'Usage: shardstore import (--data-dir <dir> | --path <file>... | --url <url>) [--include-s3] --in <file>',
+    'Usage: shardstore import [--data-dir <dir> | --path <file>... | --url <url>] [--include-s3] --in <file>',
     '',
     'Put every shard of a migration stream. Reports durableThrough: if the import stops early,',
     'export again with --start-after <durableThrough> and import that.',
@@ -108,7 +108,7 @@ export const exportCommand: Command = {
     }
     const out = stringFlag(flags, 'out');
     if (out === undefined) throw new UsageError('--out <file> is required (- for stdout)');
-    const target = targetOf(flags, io.env);
+    const target = targetOf(flags, io.env, EXPORT_OPTIONS);
     const started = performance.now();
     const counter = { bytes: 0 };
     const includeS3 = flags['include-s3'] === true;
@@ -167,7 +167,7 @@ export const importCommand: Command = {
     }
     const input = stringFlag(flags, 'in');
     if (input === undefined) throw new UsageError('--in <file> is required (- for stdin)');
-    const target = targetOf(flags, io.env);
+    const target = targetOf(flags, io.env, IMPORT_OPTIONS);
     const started = performance.now();
     const counter = { bytes: 0 };
     const progress = new ProgressLine(io.err);

@@ -18,7 +18,7 @@ const DISK_OPTIONS: readonly AdminOptionSpec[] = [
 
 export function statsHelp(): string {
   return [
-    'Usage: shardstore stats (--data-dir <dir> | --path <file>... | --url <url>) [--json]',
+    'Usage: shardstore stats [--data-dir <dir> | --path <file>... | --url <url>] [--json]',
     '',
     'Per disk: service state, capacity, used, free, live and reclaimable bytes, extents by',
     'owner, shard count; and the totals over the disks in service.',
@@ -40,7 +40,7 @@ export const statsCommand: Command = {
       io.out(statsHelp());
       return EXIT_OK;
     }
-    const target = targetOf(flags, io.env);
+    const target = targetOf(flags, io.env, STATS_OPTIONS);
     let stats: NodeStats;
     if (target.kind === 'url') stats = (await requestJson(target, '/v1/admin/stats', 'GET')) as NodeStats;
     else {

@@ -17,7 +17,7 @@ const OPTIONS: readonly AdminOptionSpec[] = [...OFFLINE_TARGET_OPTIONS, { name: 
 
 export function repairHelp(): string {
   return [
-    'Usage: shardstore repair (--data-dir <dir> [--disks <n>] | --path <file>...) [--json]',
+    'Usage: shardstore repair [--data-dir <dir> [--disks <n>] | --path <file>...] [--json]',
     '',
     'Salvage data files that do not open because their metadata is damaged in both of its copies',
     '(open refuses and says so; `shardstore fsck` shows what is damaged). Keeps every commit that',
@@ -53,7 +53,7 @@ export const repairCommand: Command = {
       io.out(repairHelp());
       return EXIT_OK;
     }
-    const target = targetOf(flags, io.env);
+    const target = targetOf(flags, io.env, OPTIONS);
     if (target.kind !== 'files') return EXIT_OK; // --url is not an option of repair: parseFlags refused it
     const { salvageDiskStore } = await import('../store/salvage.js');
     const outcomes: DiskOutcome[] = [];

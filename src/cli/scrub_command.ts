@@ -31,7 +31,7 @@ interface StatusJson {
 
 export function scrubHelp(): string {
   return [
-    'Usage: shardstore scrub (--data-dir <dir> | --path <file>... | --url <url>) [--rate <size>] [--json]',
+    'Usage: shardstore scrub [--data-dir <dir> | --path <file>... | --url <url>] [--rate <size>] [--json]',
     '',
     'Read every chunk of every shard (and of the index runs) back from the disks and verify',
     'its checksums. Damaged shards are listed by key (percent-encoded; a shard of the S3 front',
@@ -59,7 +59,7 @@ export const scrubCommand: Command = {
       io.out(scrubHelp());
       return EXIT_OK;
     }
-    const target = targetOf(flags, io.env);
+    const target = targetOf(flags, io.env, OPTIONS);
     const rateText = stringFlag(flags, 'rate');
     const rate = rateText === undefined ? 0 : parseSizeBytes(rateText, 'rate');
     const progress = new ProgressLine(io.err);

@@ -2,7 +2,9 @@
 // and shown once on first start), open the node, serve until a signal.
 import type { LoadedCredentials, S3Credentials } from '../server/index.js';
 import { jsonLineLogger, loadOrCreateCredentials } from '../server/index.js';
+import type { AdminApi, ShardApi } from '../store/index.js';
 import type { Command, CliIo } from './command.js';
+import { PortReservation } from './port_reservation.js';
 import { serveApi, stopOnSignal } from './serve_lifecycle.js';
 import { parseServeArgs, serveHelp } from './serve_options.js';
 import type { ServeConfig } from './serve_options.js';
@@ -18,13 +20,10 @@ export const serveCommand: Command = {
       io.out(serveHelp());
       return EXIT_OK;
     }
-    // Loaded even with --insecure-no-auth: S3 always checks signatures.
-    const credentials = await nodeCredentials(config, io);
-    if (config.server.insecureNoAuth === true) {
-      io.err('shardstore: WARNING: --insecure-no-auth: the native API, the control plane and /metrics answer anyone who can reach the port (trusted test networks only; docs/SECURITY.md)');
-    }
-    const { openNode } = await import('./serve.js');
-    const api = await openNode(config.node);
+    // The port first: a taken port is refused before anything is created
+    // or opened (no data folder, no data file, no key pair; port_reservation.ts).
+    const reservation = await PortReservation.bind(config.host, config.port);
+    const { credentials, api } = await openBehindPort(config, io, reservation);
     for (const d of api.disks()) if (d.state !== 'in-service') io.err(`shardstore: warning: disk ${d.disk} is out of service (${d.reason ?? 'unknown'}); its keys answer 503 Unavailable`);
     for (const line of await hostSpaceWarnings(api.disks().flatMap((d) => (d.state === 'in-service' && d.path !== undefined ? [d.path] : [])))) io.err(`shardstore: warning: ${line}`);
     const signals = stopOnSignal(() => {
@@ -33,12 +32,28 @@ export const serveCommand: Command = {
     });
     try {
       const keys = new Map(credentials.map((c) => [c.accessKeyId, c.secretAccessKey]));
-      return await serveApi(api, config, { out: io.out, logger: jsonLineLogger(), stop: signals.stop, credentials: keys, admin: api });
+      return await serveApi(api, config, { out: io.out, logger: jsonLineLogger(), stop: signals.stop, credentials: keys, admin: api, reservation });
     } finally {
       signals.dispose();
     }
   },
 };
+
+/** Resolves the key pairs and opens the node, the port already bound; on failure the port is released. */
+async function openBehindPort(config: ServeConfig, io: CliIo, reservation: PortReservation): Promise<{ credentials: readonly S3Credentials[]; api: ShardApi & AdminApi }> {
+  try {
+    // Loaded even with --insecure-no-auth: S3 always checks signatures.
+    const credentials = await nodeCredentials(config, io);
+    if (config.server.insecureNoAuth === true) {
+      io.err('shardstore: WARNING: --insecure-no-auth: the native API, the control plane and /metrics answer anyone who can reach the port (trusted test networks only; docs/SECURITY.md)');
+    }
+    const { openNode } = await import('./serve.js');
+    return { credentials, api: await openNode(config.node) };
+  } catch (err) {
+    await reservation.release();
+    throw err;
+  }
+}
 
 /**
  * One line per host file system whose sparse data files cannot grow to

@@ -1,5 +1,6 @@
-// The life of a serving node, given an opened ShardApi:
-//   listen -> print one startup line -> wait for a stop signal ->
+// The life of a serving node, given an opened ShardApi (serve_command.ts
+// bound the port before opening it: port_reservation.ts):
+//   listen (take over the bound port) -> print one startup line -> wait for a stop signal ->
 //   server.close() (stop accepting, let requests in flight finish within the
 //   grace period) -> api.close() (every Dependency handed out is persistent)
 //   -> exit code 0.
@@ -8,6 +9,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger, S3Options } from '../server/index.js';
 import { createShardServer } from '../server/index.js';
 import type { AdminApi, ShardApi } from '../store/index.js';
+import type { PortReservation } from './port_reservation.js';
 import type { ServeConfig } from './serve_options.js';
 import { EXIT_OK } from './usage_error.js';
 
@@ -20,6 +22,8 @@ export interface ServeIo {
   readonly credentials?: ReadonlyMap<string, string>;
   /** The control plane to serve under /v1/admin/ (the node's). */
   readonly admin?: AdminApi;
+  /** The port, bound before the node was opened (serve_command.ts); else config.host:config.port is bound here. */
+  readonly reservation?: PortReservation;
 }
 
 export async function serveApi(api: ShardApi, config: ServeConfig, io: ServeIo): Promise<number> {
@@ -27,7 +31,7 @@ export async function serveApi(api: ShardApi, config: ServeConfig, io: ServeIo):
   const shardServer = createShardServer(api, { ...config.server, credentials, logger: io.logger, ...s3Options(config, credentials) }, io.admin);
   try {
     if (credentials.size === 0 && config.server.insecureNoAuth !== true) io.logger.log('warn', 'the node has no key pairs: every signed API will refuse every request', {});
-    const address = await shardServer.listen(config.port, config.host);
+    const address = await listenOn(shardServer, config, io.reservation);
     io.out(`shardstore serving ${config.node.disks} disk(s) at ${urlOf(address)} (data: ${dataOf(config)}; ${apisOf(config)})`);
     const reason = await io.stop;
     io.logger.log('info', 'shutting down', { reason, inFlight: shardServer.inFlight() });
@@ -37,6 +41,13 @@ export async function serveApi(api: ShardApi, config: ServeConfig, io: ServeIo):
   }
   io.logger.log('info', 'stopped cleanly', {});
   return EXIT_OK;
+}
+
+async function listenOn(shardServer: ReturnType<typeof createShardServer>, config: ServeConfig, reservation: PortReservation | undefined): Promise<AddressInfo> {
+  if (reservation === undefined) return shardServer.listen(config.port, config.host);
+  const address = await shardServer.listen(reservation.server, config.host);
+  reservation.handOver((socket) => shardServer.server.emit('connection', socket));
+  return address;
 }
 
 function s3Options(config: ServeConfig, credentials: ReadonlyMap<string, string>): { s3?: S3Options } {

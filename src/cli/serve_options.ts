@@ -15,6 +15,8 @@ import { UsageError } from './usage_error.js';
 /** The native API's default port: clear of 8080/8000 (everything), 9000 (MinIO), 7480 (Ceph RGW), 8333 (SeaweedFS), 3900 (Garage), 4566 (LocalStack), and below the ephemeral range. */
 export const DEFAULT_PORT = 7380;
 export const MAX_DISKS = 256;
+/** Where serve keeps its data files; the offline tools (fsck, inspect, ...) look there too when given no target. */
+export const DEFAULT_DATA_DIR = './data';
 
 interface OptionSpec {
   readonly name: string;
@@ -25,7 +27,7 @@ interface OptionSpec {
 }
 
 const OPTIONS: readonly OptionSpec[] = [
-  { name: 'data-dir', value: 'dir', help: 'folder of the data files (created if missing)', defaultText: './data' },
+  { name: 'data-dir', value: 'dir', help: 'folder of the data files (created if missing)', defaultText: DEFAULT_DATA_DIR },
   { name: 'disks', value: 'n', help: `number of disks (data files), 1..${MAX_DISKS}; fixed at creation`, defaultText: '1' },
   { name: 'disk-size', value: 'size', help: 'size of each data file when created (sparse unless --preallocate on)', defaultText: '16GiB' },
   { name: 'preallocate', value: 'on|off', help: 'write each data file whole when creating it: slow to create, faster durable writes after', defaultText: 'off' },
@@ -73,6 +75,16 @@ export interface ServeConfig {
   readonly s3: S3Config;
 }
 
+/**
+ * The default of an option as the table (and so --help and the docs) states
+ * it: parsing reads the same text, so what is documented is what runs.
+ */
+function tableDefault(name: string): string {
+  const text = OPTIONS.find((o) => o.name === name)?.defaultText;
+  if (text === undefined) throw new Error(`serve option --${name} has no default in the option table`);
+  return text;
+}
+
 export function envName(option: string): string {
   return 'SHARDSTORE_' + option.toUpperCase().replaceAll('-', '_');
 }
@@ -104,6 +116,25 @@ export function serveHelp(): string {
   ].join('\n');
 }
 
+/**
+ * The serve options as a Markdown table (flag, variable, default, meaning),
+ * straight from the option table: `npm run docs:options` writes it into
+ * docs/API.md, and a test fails when the docs fall behind.
+ */
+export function serveOptionsMarkdown(): string {
+  const cell = (text: string): string => text.replaceAll('|', '\\|');
+  const rows = OPTIONS.map((o) => {
+    const flag = o.value === undefined ? `\`--${o.name}\`` : `\`--${o.name} <${cell(o.value)}>\``;
+    return `| ${flag} | \`${envName(o.name)}\` | ${o.defaultText === undefined ? '' : `\`${cell(o.defaultText)}\``} | ${cell(o.help)} |`;
+  });
+  return ['| Flag | Variable | Default | Meaning |', '|---|---|---|---|', ...rows].join('\n');
+}
+
+/** The default of a serve option as --help states it; undefined for an option without one. */
+export function serveOptionDefault(name: string): string | undefined {
+  return OPTIONS.find((o) => o.name === name)?.defaultText;
+}
+
 /** Parsed flags; `help` set means: print serveHelp() and stop. */
 export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv): ServeConfig | 'help' {
   const flags = parseFlags(argv);
@@ -117,13 +148,13 @@ export function parseServeArgs(argv: readonly string[], env: NodeJS.ProcessEnv):
   const node = nodeOptions(pick, pathsOf(flags.path, env));
   return {
     node,
-    host: pick('host') ?? '127.0.0.1',
-    port: intInRange(pick('port') ?? String(DEFAULT_PORT), 'port', 0, 65535),
+    host: pick('host') ?? tableDefault('host'),
+    port: intInRange(pick('port') ?? tableDefault('port'), 'port', 0, 65535),
     server: {
       ...serverOptions(pick),
       nativeApi: onOff(pick('native-api'), 'native-api'),
       insecureNoAuth: flags['insecure-no-auth'] === true || onOff(env[envName('insecure-no-auth')] ?? 'off', 'insecure-no-auth'),
-      metricsAuth: onOff(pick('metrics-auth') ?? 'off', 'metrics-auth'),
+      metricsAuth: onOff(pick('metrics-auth') ?? tableDefault('metrics-auth'), 'metrics-auth'),
       hostNames: hostNamesOf(pick('host-names')),
     },
     s3: s3Config(pick, node.dataDir),
@@ -197,12 +228,12 @@ function nodeOptions(pick: (name: string) => string | undefined, paths: string[]
     throw new UsageError(`--disks ${disks} disagrees with ${paths.length} --path value(s)`);
   }
   return {
-    dataDir: pick('data-dir') ?? './data',
+    dataDir: pick('data-dir') ?? tableDefault('data-dir'),
     disks,
-    diskSizeBytes: parseSizeBytes(pick('disk-size') ?? '16GiB', 'disk-size'),
-    extentSizeBytes: parseSizeBytes(pick('extent-size') ?? '64MiB', 'extent-size'),
-    cacheBytes: parseSizeBytes(pick('cache-size') ?? formatSizeBytes(DEFAULT_CACHE_BYTES), 'cache-size'),
-    preallocate: onOff(pick('preallocate') ?? 'off', 'preallocate'),
+    diskSizeBytes: parseSizeBytes(pick('disk-size') ?? tableDefault('disk-size'), 'disk-size'),
+    extentSizeBytes: parseSizeBytes(pick('extent-size') ?? tableDefault('extent-size'), 'extent-size'),
+    cacheBytes: parseSizeBytes(pick('cache-size') ?? tableDefault('cache-size'), 'cache-size'),
+    preallocate: onOff(pick('preallocate') ?? tableDefault('preallocate'), 'preallocate'),
     ...(paths !== undefined ? { paths } : {}),
   };
 }

@@ -8,7 +8,7 @@
 // Every request ends in exactly one log record (method, path, status, bytes,
 // ms), written when its response closes, whether it finished or was cut off.
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type { ShardApi } from '../store/types.js';
 import type { AdminApi } from '../store/admin_types.js';
 import { RequestAbortedError } from './body_stream.js';
@@ -29,8 +29,12 @@ import { RequestTracker } from './request_tracker.js';
 
 export interface ShardServer {
   readonly server: http.Server;
-  /** Resolves with the bound address (port 0 picks a free port). */
-  listen(port: number, host?: string): Promise<AddressInfo>;
+  /**
+   * Resolves with the bound address (port 0 picks a free port). Given a
+   * listening net.Server instead of a port, takes over its socket (the CLI
+   * binds the port before it opens the node; src/cli/port_reservation.ts).
+   */
+  listen(port: number | NetServer, host?: string): Promise<AddressInfo>;
   /** Stop accepting, finish or cut off requests in flight, release the port. Idempotent. */
   close(): Promise<void>;
   /** Requests being handled now. */
@@ -179,16 +183,18 @@ function logRequest(logger: Logger, ex: Exchange, elapsedMs: number): void {
   });
 }
 
-function listen(server: http.Server, port: number, host: string): Promise<AddressInfo> {
+function listen(server: http.Server, port: number | NetServer, host: string): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error): void => reject(err);
     server.once('error', onError);
-    server.listen(port, host, () => {
+    const onListening = (): void => {
       server.off('error', onError);
       const address = server.address();
       if (address === null || typeof address === 'string') reject(new Error(`unexpected address ${String(address)}`));
       else resolve(address);
-    });
+    };
+    if (typeof port === 'number') server.listen(port, host, onListening);
+    else server.listen(port, onListening);
   });
 }
 
