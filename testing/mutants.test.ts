@@ -9,6 +9,7 @@ import { checkCrash, checkFaults } from './crash.js';
 import { FAULT_MUTANTS } from './mutants/fault_mutants.js';
 import { unpreparedReserve } from './mutants/host_space_mutants.js';
 import { CRASH_MUTANTS } from './mutants/crash_mutants.js';
+import { ONE_SYNC_MUTANTS } from './mutants/one_sync_mutants.js';
 import { ENGINE_MUTANTS, indexIgnoresTombstones } from './mutants/engine_mutants.js';
 import type { Mutant } from './mutants/mutant.js';
 import { CONTROL_MUTANTS, listSkipsKeys } from './mutants/control_mutants.js';
@@ -34,7 +35,7 @@ function check(mutant: Mutant): ReturnType<typeof checkConformance> {
   return checkConformance(options);
 }
 
-for (const mutant of [...ENGINE_MUTANTS, ...CRASH_MUTANTS, ...FAULT_MUTANTS].filter((m) => m.caughtBy !== 'concurrency')) {
+for (const mutant of [...ENGINE_MUTANTS, ...CRASH_MUTANTS, ...FAULT_MUTANTS, ...ONE_SYNC_MUTANTS].filter((m) => m.caughtBy !== 'concurrency')) {
   test(`${mutant.caughtBy} check catches mutant ${mutant.name} (${mutant.bugClass})`, async () => {
     const restore = mutant.install();
     const started = performance.now();

@@ -20,7 +20,7 @@ import type { BufferCache } from './buffer_cache.js';
 import { checkChunk, frameChunkParts, parseHeader, verifyChunk } from './chunk_codec.js';
 import { CHUNK_ALIGN_BYTES, CHUNK_HEADER_BYTES, CHUNK_OVERHEAD_BYTES, alignUp } from './chunk_format.js';
 import { ChunkKind } from './chunk_format.js';
-import type { Locator } from './chunk_format.js';
+import type { ChunkId, Locator } from './chunk_format.js';
 import type { ChunkAppend, ChunkIo } from './chunk_io.js';
 
 export interface ScannedChunk {
@@ -43,6 +43,8 @@ export class ChunkStore {
   readonly counters = { appends: 0, reads: 0, corrupt: 0 };
   /** Resets per extent, so a chunk cached on write is not cached into a later life of its extent. */
   private readonly resets = new Map<number, number>();
+  /** Ids of data chunks whose write is neither durable nor failed, by locator (extent:offset). */
+  private readonly unsynced = new Map<string, ChunkId>();
 
   constructor(
     readonly extents: ExtentManager,
@@ -75,7 +77,27 @@ export class ChunkStore {
     const locator = { extent, offset, length: framedBytes };
     const frame = framed.parts[0];
     if (kind === ChunkKind.Data && framed.parts.length === 1 && frame !== undefined) this.cacheWhenDurable(locator, kind, frame, dependency);
+    if (kind === ChunkKind.Data) this.trackUnsynced(locator, id, dependency);
     return { locator, dependency };
+  }
+
+  /**
+   * The id of the data chunk at `loc` while its write is not durable (nor
+   * failed): a metadata record written before it is durable names it, so
+   * recovery can tell that exact chunk from a torn one or a stale one of an
+   * earlier life of the extent (log_verify.ts). Undefined once durable.
+   */
+  unsyncedId(loc: Locator): ChunkId | undefined {
+    return this.unsynced.get(`${loc.extent}:${loc.offset}`);
+  }
+
+  private trackUnsynced(loc: Locator, id: ChunkId, dependency: Dependency): void {
+    if (dependency.isPersistent() || dependency.failure() !== undefined) return;
+    const key = `${loc.extent}:${loc.offset}`;
+    this.unsynced.set(key, id);
+    dependency.onSettled(() => {
+      if (this.unsynced.get(key) === id) this.unsynced.delete(key);
+    });
   }
 
   /**

@@ -9,9 +9,10 @@ import { FAULT_MUTANTS } from '../mutants/fault_mutants.js';
 import { HOST_SPACE_MUTANTS } from '../mutants/host_space_mutants.js';
 import { METADATA_MUTANTS } from '../mutants/metadata_mutants.js';
 import { MIRROR_MUTANTS } from '../mutants/mirror_mutants.js';
+import { ONE_SYNC_MUTANTS } from '../mutants/one_sync_mutants.js';
 import type { Mutant } from '../mutants/mutant.js';
 
-export const MUTANTS: readonly Mutant[] = [...ENGINE_MUTANTS, ...CRASH_MUTANTS, ...FAULT_MUTANTS, ...HOST_SPACE_MUTANTS, ...CONCURRENCY_MUTANTS, ...CONTROL_MUTANTS, ...ACCESS_MUTANTS, ...MIRROR_MUTANTS, ...METADATA_MUTANTS];
+export const MUTANTS: readonly Mutant[] = [...ENGINE_MUTANTS, ...CRASH_MUTANTS, ...FAULT_MUTANTS, ...HOST_SPACE_MUTANTS, ...CONCURRENCY_MUTANTS, ...CONTROL_MUTANTS, ...ACCESS_MUTANTS, ...MIRROR_MUTANTS, ...METADATA_MUTANTS, ...ONE_SYNC_MUTANTS];
 
 export function mutantNamed(name: string): Mutant | undefined {
   return MUTANTS.find((m) => m.name === name);
