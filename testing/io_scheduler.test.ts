@@ -385,3 +385,35 @@ void test('writes given as parts: reads overlay them part by part; they land who
     assert.deepEqual(gathers, gathered ? [5] : []);
   }
 });
+
+void test('sameFlush: a write may share the flush of the write it waits for, and never follows a failed one', async () => {
+  // What the commit log's records rely on (invariant 7). How: (1) a
+  // sameFlush write queued when its dependency lands goes out before that
+  // batch's flush: one flush for both; (2) one queued on a dependency whose
+  // batch's flush failed is never issued, and fails.
+  const disk = new SimDisk({ sizeBytes: SIZE, pageSizeBytes: PAGE });
+  const io = new IoScheduler(disk);
+  const data = io.write(0, Buffer.alloc(PAGE, 1));
+  let record: Dependency | undefined;
+  data.onLanded((joinable) => {
+    assert.equal(joinable, true);
+    record = io.write(4 * PAGE, Buffer.alloc(100, 2), data, { sameFlush: true });
+  });
+  await data.persisted();
+  assert.ok(record !== undefined);
+  await record.persisted();
+  assert.equal(disk.stats.flushes, 1);
+
+  const disk3 = new SimDisk({ sizeBytes: SIZE, pageSizeBytes: PAGE });
+  const io3 = new IoScheduler(disk3);
+  disk3.failFlush();
+  const data3 = io3.write(0, Buffer.alloc(PAGE, 1));
+  let after: Dependency | undefined;
+  data3.onSettled(() => {
+    after = io3.write(4 * PAGE, Buffer.alloc(100, 2), data3, { sameFlush: true });
+  });
+  await assert.rejects(data3.persisted());
+  assert.ok(after !== undefined);
+  await assert.rejects(after.persisted());
+  assert.equal(disk3.stats.writes, 1, 'the write after a failed flush was never issued');
+});

@@ -14,7 +14,7 @@
 //    length field it could not verify.
 import { assert, CorruptionError } from '../base/index.js';
 import type { RandomSource } from '../base/index.js';
-import type { Dependency } from '../dependency/index.js';
+import type { Dependency, WriteOptions } from '../dependency/index.js';
 import type { AllocateOptions, ExtentManager, ExtentOwner } from '../extent/index.js';
 import type { BufferCache } from './buffer_cache.js';
 import { checkChunk, frameChunkParts, parseHeader, verifyChunk } from './chunk_codec.js';
@@ -64,15 +64,16 @@ export class ChunkStore {
   }
 
   /**
-   * Append a chunk to `extent`, issued once `after` is persistent.
+   * Append a chunk to `extent`, issued once `after` is persistent (or, with
+   * `sameFlush`, landed in the batch in flight: io_scheduler.ts).
    * REQUIRES: fits(extent, payload bytes).
    */
-  appendTo(extent: number, kind: ChunkKind, parts: readonly Uint8Array[], after: Dependency): ChunkAppend {
+  appendTo(extent: number, kind: ChunkKind, parts: readonly Uint8Array[], after: Dependency, options: WriteOptions = {}): ChunkAppend {
     const id = { low: this.random.nextU32(), high: this.random.nextU32() };
     const framed = frameChunkParts(kind, parts, id);
     const framedBytes = framed.framedBytes;
     assert(framed.alignedBytes <= this.extents.freeBytes(extent), `chunk of ${framedBytes} bytes does not fit extent ${extent}`);
-    const { offset, dependency } = this.extents.append(extent, framed.parts, after);
+    const { offset, dependency } = this.extents.append(extent, framed.parts, after, options);
     this.counters.appends++;
     const locator = { extent, offset, length: framedBytes };
     const frame = framed.parts[0];

@@ -26,7 +26,7 @@ export class Ticket {
   private errorValue: Error | undefined;
   private landedValue = false;
   private waiters: Array<() => void> = [];
-  private landWaiters: Array<() => void> = [];
+  private landWaiters: Array<(joinable: boolean) => void> = [];
 
   constructor(readonly label: string) {}
 
@@ -67,22 +67,26 @@ export class Ticket {
     this.landedValue = true;
   }
 
-  /** Mark every ticket landed, then wake the waiters of each (one batch's writes, before its flush). */
-  static landAll(tickets: readonly Ticket[]): void {
+  /**
+   * Mark every ticket landed, then wake the waiters of each (one batch's
+   * writes, before its flush). `joinable`: a write queued by a waiter now,
+   * with `sameFlush`, may still go out before that flush (io_scheduler.ts).
+   */
+  static landAll(tickets: readonly Ticket[], joinable: boolean): void {
     for (const t of tickets) t.setLanded();
-    for (const t of tickets) t.wakeLanded();
+    for (const t of tickets) t.wakeLanded(joinable);
   }
 
-  /** Call `fn` once the ticket has landed or settled (at once if it has). */
-  onLandedOrSettled(fn: () => void): void {
+  /** Call `fn` once the ticket has landed or settled (at once, not joinable, if it has). */
+  onLandedOrSettled(fn: (joinable: boolean) => void): void {
     if (this.stateValue === 'pending' && !this.landedValue) this.landWaiters.push(fn);
-    else fn();
+    else fn(false);
   }
 
-  private wakeLanded(): void {
+  private wakeLanded(joinable: boolean): void {
     const waiters = this.landWaiters;
     this.landWaiters = [];
-    for (const fn of waiters) fn();
+    for (const fn of waiters) fn(joinable);
   }
 
   /** Call `fn` once when the ticket settles (at once if it has). */
@@ -95,7 +99,7 @@ export class Ticket {
     const waiters = this.waiters;
     this.waiters = [];
     for (const fn of waiters) fn();
-    this.wakeLanded();
+    this.wakeLanded(false);
   }
 }
 
@@ -144,19 +148,38 @@ export class Dependency {
   }
 
   /**
-   * Call `fn` once, synchronously, when every ticket has landed or settled
-   * (so a caller can queue a write into the batch whose writes just landed,
-   * before its flush: commit_log.ts).
+   * Call `fn` once, synchronously, when every ticket has landed or settled.
+   * `joinable` is true when the last one landed in a batch that a write
+   * queued now (with `sameFlush`) may still join before its flush
+   * (commit_log.ts queues the record naming the data right then); false
+   * when they had landed already (that flush may be under way) or one
+   * settled.
    */
-  onLanded(fn: () => void): void {
+  onLanded(fn: (joinable: boolean) => void): void {
     const waiting = this.tickets.filter((t) => t.state === 'pending' && !t.landed);
     if (waiting.length === 0) {
-      fn();
+      fn(false);
       return;
     }
     let left = waiting.length;
     for (const t of waiting) {
-      t.onLandedOrSettled(() => {
+      t.onLandedOrSettled((joinable) => {
+        left--;
+        if (left === 0) fn(joinable);
+      });
+    }
+  }
+
+  /** Call `fn` once every ticket is durable or failed (not at the first failure, unlike onSettled). */
+  onAllSettled(fn: () => void): void {
+    const pending = this.tickets.filter((t) => t.state === 'pending');
+    if (pending.length === 0) {
+      fn();
+      return;
+    }
+    let left = pending.length;
+    for (const t of pending) {
+      t.onSettled(() => {
         left--;
         if (left === 0) fn();
       });

@@ -18,6 +18,11 @@
 // 6. A batch's writes land (their tickets say so) before its flush is
 //    issued; writes queued by those who waited for that may join the batch
 //    in a later round, before the same flush (at most MAX_ROUNDS rounds).
+// 7. A write queued with `sameFlush` may be issued once its `after` has
+//    landed in the current batch (the same flush makes both durable; a
+//    crash before it returns may keep the one and not the other, which the
+//    caller must tolerate: commit_log.ts verifies at recovery); otherwise,
+//    like every write, only once `after` is persistent, never if it failed.
 import { assert, ClosedError, NoSpaceError, ReadOnlyError } from '../base/index.js';
 import type { Disk } from '../disk/index.js';
 import { Dependency, Ticket, ioFailure } from './dependency.js';
@@ -44,11 +49,17 @@ export function writeDataLength(data: WriteData): number {
 }
 
 interface PendingWrite {
+  readonly sameFlush: boolean;
   readonly offset: number;
   readonly parts: readonly Uint8Array[];
   readonly length: number;
   readonly after: Dependency;
   readonly ticket: Ticket;
+}
+
+export interface WriteOptions {
+  /** The write may share the flush of `after` (invariant 7). */
+  readonly sameFlush?: boolean;
 }
 
 export interface IoSchedulerStats {
@@ -82,8 +93,8 @@ export class IoScheduler {
     assert(this.maxBatchBytes > 0, 'maxBatchBytes must be positive');
   }
 
-  /** Queue `data` for `offset`, issued once `after` is persistent. */
-  write(offset: number, data: WriteData, after: Dependency = Dependency.none): Dependency {
+  /** Queue `data` for `offset`, issued once `after` is persistent (or landed in the same batch, with `sameFlush`: invariant 7). */
+  write(offset: number, data: WriteData, after: Dependency = Dependency.none, options: WriteOptions = {}): Dependency {
     if (this.closedError !== undefined) return Dependency.failed(this.closedError);
     const refused = this.refuseWrite(offset);
     if (refused !== undefined) return Dependency.failed(refused);
@@ -91,7 +102,7 @@ export class IoScheduler {
     const length = writeDataLength(data);
     assert(offset >= 0 && offset + length <= this.disk.sizeBytes, `write out of disk: ${offset}+${length}`);
     const ticket = new Ticket(`write@${offset}+${length}`);
-    this.queue.push({ offset, parts, length, after, ticket });
+    this.queue.push({ offset, parts, length, after, ticket, sameFlush: options.sameFlush === true });
     // One wake-up registration per write: re-registering every queued write on
     // each wait made a long stall cost O(n^2) closures.
     if (!after.isPersistent() && after.failure() === undefined) after.onSettled(this.dependencySettled);
@@ -198,7 +209,7 @@ export class IoScheduler {
       const failure = w.after.failure();
       if (failure !== undefined) {
         w.ticket.markFailed(failure);
-      } else if (w.after.isPersistent() && (bytes + w.length <= maxBytes || (batch.length === 0 && maxBytes === this.maxBatchBytes))) {
+      } else if (isReady(w) && (bytes + w.length <= maxBytes || (batch.length === 0 && maxBytes === this.maxBatchBytes))) {
         batch.push(w);
         bytes += w.length;
       } else {
@@ -269,8 +280,12 @@ export class IoScheduler {
       for (let n = 1; ; n++) {
         await this.issueRound(round, failed);
         bytes += round.reduce((sum, w) => sum + w.length, 0);
-        Ticket.landAll(round.filter((w) => !failed.has(w)).map((w) => w.ticket));
-        if (n >= MAX_ROUNDS || this.closedError !== undefined) break;
+        const more = n < MAX_ROUNDS && this.closedError === undefined;
+        Ticket.landAll(
+          round.filter((w) => !failed.has(w)).map((w) => w.ticket),
+          more,
+        );
+        if (!more) break;
         round = this.takeReady(this.maxBatchBytes - bytes);
         if (round.length === 0) break;
         this.inFlight = [...this.inFlight, ...round];
@@ -321,6 +336,17 @@ export class IoScheduler {
  * data landed in the second round).
  */
 const MAX_ROUNDS = 3;
+
+/**
+ * Whether a queued write may go out now. A landed, unfailed ticket that is
+ * not durable belongs to the batch in flight (batches run one at a time,
+ * and each settles its tickets before the next starts), so a `sameFlush`
+ * write waiting on it shares that batch's flush.
+ */
+function isReady(w: PendingWrite): boolean {
+  if (w.after.isPersistent()) return true;
+  return w.sameFlush && w.after.failure() === undefined && w.after.hasLanded();
+}
 
 const MAX_GATHER = 512;
 

@@ -24,7 +24,7 @@
 // 4. A reset requires no queued or in-flight writes to the extent.
 import { assert, CorruptionError, NoSpaceError } from '../base/index.js';
 import { Dependency, writeDataLength } from '../dependency/index.js';
-import type { IoScheduler, WriteData } from '../dependency/index.js';
+import type { IoScheduler, WriteData, WriteOptions } from '../dependency/index.js';
 import { ExtentOwner } from './extent_format.js';
 import type { Geometry } from './extent_format.js';
 
@@ -348,14 +348,14 @@ export class ExtentManager {
    * Append `data` at the write pointer, issued once `after` is persistent.
    * REQUIRES: the extent is owned and `data` fits.
    */
-  append(extent: number, data: WriteData, after: Dependency = Dependency.none): { offset: number; dependency: Dependency } {
+  append(extent: number, data: WriteData, after: Dependency = Dependency.none, options: WriteOptions = {}): { offset: number; dependency: Dependency } {
     const s = this.state(extent);
     assert(s.owner !== ExtentOwner.Free && s.owner !== ExtentOwner.Superblock, `append to ${ExtentOwner[s.owner]} extent ${extent}`);
     assert(!s.sealed, `append to sealed extent ${extent}`);
     const offset = s.writePointer;
     const length = writeDataLength(data);
     assert(offset + length <= this.geometry.extentSizeBytes, `append beyond extent ${extent}`);
-    const dependency = this.io.write(this.diskOffset(extent, offset), data, after);
+    const dependency = this.io.write(this.diskOffset(extent, offset), data, after, options);
     s.writePointer = offset + length;
     s.pending.push({ start: offset, dependency });
     // After a failed write the durable write pointer stops there for good:

@@ -416,15 +416,27 @@ export class CommitLog {
     return attempt;
   }
 
-  /** Run `fn` (synchronously) once the data of every mutation has landed or failed. */
+  /**
+   * Run `fn` (synchronously) once the data of every mutation has landed or
+   * failed: at once if they landed in a batch the record can still join
+   * before its flush; otherwise (they had landed already, and that flush
+   * may be under way or may have failed) once every data write is durable
+   * or failed, as before one flush per cycle: the record then names only
+   * data known good.
+   */
   private whenLanded<T>(all: readonly Pending[], fn: () => T): Promise<T> {
+    const data = Dependency.all(all.map((m) => m.dataDependency));
     return new Promise((resolve, reject) => {
-      Dependency.all(all.map((m) => m.dataDependency)).onLanded(() => {
+      const run = (): void => {
         try {
           resolve(fn());
         } catch (err: unknown) {
           reject(err instanceof Error ? err : new IoError(String(err)));
         }
+      };
+      data.onLanded((joinable) => {
+        if (joinable) run();
+        else data.onAllSettled(run);
       });
     });
   }
@@ -454,8 +466,12 @@ export class CommitLog {
     }
     assert(this.chunks.fits(this.state.logExtent, record.length), `metadata record of ${record.length} bytes exceeds a log extent`);
     assert(this.chunks.fits(this.state.mirrorLogExtent, record.length), 'the mirror log is behind the log');
-    const primary = this.chunks.appendTo(this.state.logExtent, ChunkKind.MetaRecord, [record], Dependency.none);
-    const mirror = this.chunks.appendTo(this.state.mirrorLogExtent, ChunkKind.MetaRecord, [record], Dependency.none);
+    // The record goes out once its data has landed in the batch in flight
+    // (sharing its flush), or once that data is durable: never after a
+    // failed flush of its data (io_scheduler.ts, invariant 7).
+    const data = Dependency.all(ok.map((m) => m.dataDependency));
+    const primary = this.chunks.appendTo(this.state.logExtent, ChunkKind.MetaRecord, [record], data, { sameFlush: true });
+    const mirror = this.chunks.appendTo(this.state.mirrorLogExtent, ChunkKind.MetaRecord, [record], data, { sameFlush: true });
     assert(primary.locator.offset === mirror.locator.offset, `log copies at different offsets: ${primary.locator.offset}, ${mirror.locator.offset}`);
     return { seq, ok, failed, dependency: primary.dependency.and(mirror.dependency) };
   }
