@@ -36,7 +36,7 @@ import { damagedJson } from '../src/server/admin_json.js';
 import { bucketShardKey, dataPrefix, objectShardKey, uploadShardKey } from '../src/server/s3/shard_keys.js';
 import type { ShardNode } from '../src/store/index.js';
 import type { ChunkPlace, Seen, Served } from './damage_harness.js';
-import { ACCESS_KEY, SECRET_KEY, chunksOf, flipByte, jsonCode, pattern, request, serve, xmlCode } from './damage_harness.js';
+import { ACCESS_KEY, SECRET_KEY, chunksOf, flipByte, jsonCode, pattern, request as rawRequest, serve, xmlCode } from './damage_harness.js';
 import { abortedAnswerNotCounted, listingFailsOnDamagedRecord, statusBeforeFirstChunk } from './mutants/http_mutants.js';
 
 const CHUNK = 256 * 1024;
@@ -51,6 +51,21 @@ const GARBAGE = Buffer.from('not a record at all, just bytes written below the A
 
 let dir = '';
 let s: Served;
+
+/**
+ * A request, answered only once the server has closed its side: the server
+ * logs and counts an answer when its response closes, which can come after
+ * the client has seen the cut. Reading the log or the metrics (or removing a
+ * broken variant) before then would race the server's own bookkeeping.
+ */
+async function request(...args: Parameters<typeof rawRequest>): Promise<Seen> {
+  const seen = await rawRequest(...args);
+  for (let turn = 0; s.server.inFlight() > 0; turn++) {
+    if (turn > 100_000) throw new Error(`the server still has ${s.server.inFlight()} request(s) in flight after the client's answer`);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return seen;
+}
 
 async function ok(seen: Promise<Seen>, status: number): Promise<Seen> {
   const got = await seen;
