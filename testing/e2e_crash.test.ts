@@ -223,7 +223,9 @@ async function listKeys(base: string): Promise<string[]> {
   return page.shards.map((s) => decodeURIComponent(s.key)).sort();
 }
 
-void test(`acknowledged writes survive ${ROUNDS} SIGKILLs of shardstore serve under concurrent load`, { timeout: 90_000 }, async (t) => {
+// The timeout is a hang guard, not a speed target: 90 s was seen exceeded
+// at a load average of 22, with nothing wrong.
+void test(`acknowledged writes survive ${ROUNDS} SIGKILLs of shardstore serve under concurrent load`, { timeout: 300_000 }, async (t) => {
   const dataDir = mkdtempSync(join(tmpdir(), 'shardstore-e2e-'));
   const rng = new Rng(SEED);
   const book = new Map<string, KeyBook>(Array.from({ length: KEYS }, (_, i) => [keyName(i), { acked: null, inFlight: undefined, nextVersion: 0 }]));
