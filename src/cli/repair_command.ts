@@ -6,8 +6,8 @@
 // 1: something was lost or is unreadable (listed); 2: usage.
 import { LockedError } from '../base/index.js';
 import { FileDisk } from '../disk/index.js';
-import { encodeKey } from '../server/key_codec.js';
-import type { SalvageReport } from '../store/salvage.js';
+import { encodeKey } from '../server/index.js';
+import type { SalvageReport } from '../store/index.js';
 import { parseFlags, offlineTargetHelp, targetOf, OFFLINE_TARGET_OPTIONS } from './admin_target.js';
 import type { AdminOptionSpec } from './admin_target.js';
 import type { CliIo, Command } from './command.js';
@@ -55,7 +55,7 @@ export const repairCommand: Command = {
     }
     const target = targetOf(flags, io.env, OPTIONS);
     if (target.kind !== 'files') return EXIT_OK; // --url is not an option of repair: parseFlags refused it
-    const { salvageDiskStore } = await import('../store/salvage.js');
+    const { salvageDiskStore } = await import('../store/index.js');
     const outcomes: DiskOutcome[] = [];
     for (const [disk, path] of target.paths.entries()) {
       try {
