@@ -4,7 +4,7 @@
 //
 // Rules:
 // - layers: a module in src/<layer>/ imports only its own layer and the
-//   layers below it (LAYERS, bottom up);
+//   layers below it (LAYERS, bottom up; tools and server are siblings);
 // - no cycles anywhere (src/, testing/, bench/, scripts/; type-only imports count: a cycle of types is
 //   still two files that cannot be understood apart);
 // - a module of one layer reaches another layer only through that layer's
@@ -14,7 +14,7 @@
 // Test files beside the code (*.test.ts) are held to the same rules.
 
 /** Bottom up. DO NOT reorder without updating STYLE.md and docs/ARCHITECTURE.md. */
-const LAYERS = ['base', 'disk', 'dependency', 'extent', 'superblock', 'chunk', 'index', 'reclaim', 'store', 'server', 'cli'];
+const LAYERS = ['base', 'disk', 'dependency', 'extent', 'superblock', 'chunk', 'index', 'reclaim', 'store', 'node', 'tools', 'server', 'cli'];
 
 const layerRules = LAYERS.slice(0, -1).map((layer, rank) => ({
   name: `layer-${layer}`,
@@ -25,9 +25,15 @@ const layerRules = LAYERS.slice(0, -1).map((layer, rank) => ({
 }));
 
 module.exports = {
-
   forbidden: [
     ...layerRules,
+    {
+      name: 'siblings-server-tools',
+      comment: 'server and tools are siblings above node (STYLE.md): neither imports the other',
+      severity: 'error',
+      from: { path: '^src/server/' },
+      to: { path: '^src/tools/' },
+    },
     {
       name: 'no-circular',
       comment: 'an import cycle: the files on it cannot be read, tested or moved apart',

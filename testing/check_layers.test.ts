@@ -1,7 +1,8 @@
 // Checks the import rules of .dependency-cruiser.cjs (run by `npm run lint`
 // as `npm run check-layers`): on a tiny tree that keeps every rule the check
 // passes; on trees that each break one rule (an upward import between layers,
-// a cycle, a file of another layer imported past its index.ts, src/
+// a cycle, a file of another layer imported past its index.ts, server
+// importing its sibling tools, src/
 // importing the validation tree, src/ importing the entry point) it fails and
 // names the rule and the files. The real tree is checked by the lint step
 // itself (CI runs it), so it is not run again here.
@@ -64,6 +65,9 @@ test('each rule refuses its own planted violation, and names the rule and the fi
     // src/ importing the validation tree.
     'src/store/tt.ts': "import type { Z } from '../../testing/y.js';\nexport const tt: Z = 2;\n",
     'testing/y.ts': 'export type Z = number;\n',
+    // server importing its sibling tools.
+    'src/tools/index.ts': 'export const tl = 1;\n',
+    'src/server/sv.ts': "import { tl } from '../tools/index.js';\nexport const sv = tl;\n",
     // src/ importing the library's entry point.
     'src/store/en.ts': "import { s } from '../index.js';\nexport const en = s;\n",
   });
@@ -73,9 +77,10 @@ test('each rule refuses its own planted violation, and names the rule and the fi
     ['no-circular', /error no-circular: src\/store\/c[12]\.ts →\s+src\/store\/c[12]\.ts/],
     ['through-index', /error through-index: src\/store\/by\.ts → src\/base\/b\.ts/],
     ['src-not-testing', /error src-not-testing: src\/store\/tt\.ts → testing\/y\.ts/],
+    ['siblings-server-tools', /error siblings-server-tools: src\/server\/sv\.ts → src\/tools\/index\.ts/],
     ['entry-point-imported', /error entry-point-imported: src\/store\/en\.ts → src\/index\.ts/],
   ];
   for (const [rule, shape] of planted) assert.match(out, shape, `${rule} is reported:\n${out}`);
   // One line for each rule (the cycle reported once): nothing else.
-  assert.match(out, /x 5 dependency violations/, `only the planted violations:\n${out}`);
+  assert.match(out, /x 6 dependency violations/, `only the planted violations:\n${out}`);
 });

@@ -4,7 +4,7 @@
 // live part of it (store.live) is drawn darker. SVG, or the same SVG in a
 // self-contained HTML page with a table of per-disk totals.
 import { writeFile } from 'node:fs/promises';
-import type { DiskExtentMap, ExtentCell, OwnerName } from '../store/index.js';
+import type { DiskExtentMap, ExtentCell, OwnerName } from '../tools/index.js';
 import { parseFlags, stringFlag, offlineTargetHelp, targetOf, OFFLINE_TARGET_OPTIONS } from './admin_target.js';
 import type { AdminOptionSpec } from './admin_target.js';
 import type { CliIo, Command } from './command.js';
@@ -62,7 +62,7 @@ export const inspectCommand: Command = {
     if (!html && !/\.svg$/i.test(out)) throw new UsageError(`--out: expected a .svg or .html file, got ${JSON.stringify(out)}`);
     const target = targetOf(flags, io.env, OPTIONS);
     if (target.kind !== 'files') return EXIT_OK; // --url is not an option of inspect: parseFlags refused it
-    const { inspectNode } = await import('../store/index.js');
+    const { inspectNode } = await import('../tools/index.js');
     const maps = await inspectNode(target.paths);
     await writeFile(out, html ? renderHtml(maps) : renderSvg(maps));
     io.out(out);

@@ -13,7 +13,7 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { KeyRange } from '../store/index.js';
+import type { KeyRange } from '../node/index.js';
 import { decodePercent, encodeKey } from '../server/index.js';
 import { nativeExportRange, refuseReservedRecord } from '../server/index.js';
 import { authHint, parseFlags, readAll, request, stringFlag, targetHelp, targetOf, TARGET_OPTIONS } from './admin_target.js';
@@ -139,7 +139,7 @@ async function exportOnline(server: ServerTarget, query: string): Promise<Export
 
 async function exportOffline(target: Extract<Target, { kind: 'files' }>, range: KeyRange): Promise<ExportSource> {
   const { openExistingNode } = await import('./serve.js');
-  const { exportRange } = await import('../store/index.js');
+  const { exportRange } = await import('../node/index.js');
   const node = await openExistingNode(target.dataDir, target.paths, { readOnly: true });
   const progress = { records: 0, bytes: 0 };
   return { stream: Readable.from(exportRange(node, range, progress), { objectMode: false }), close: () => node.close(), records: () => progress.records };

@@ -4,7 +4,7 @@
 // could not read every disk; 2: usage.
 import type { ScrubReportJson as ReportJson } from '../server/index.js';
 import { damagedLabel } from '../server/index.js';
-import type { AdminApi, ScrubProgress, ScrubReport } from '../store/index.js';
+import type { AdminApi, ScrubProgress, ScrubReport } from '../node/index.js';
 import type { ServerTarget } from './admin_target.js';
 import { parseFlags, requestJson, stringFlag, targetHelp, targetOf, TARGET_OPTIONS } from './admin_target.js';
 import type { AdminOptionSpec } from './admin_target.js';

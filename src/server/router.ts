@@ -19,7 +19,7 @@ import { decodeNativeKey } from './key_codec.js';
 import { listShards } from './list_handler.js';
 import type { Metrics } from './metrics.js';
 import type { S3Front } from './s3/index.js';
-import type { AdminApi } from '../store/index.js';
+import type { AdminApi } from '../node/index.js';
 import { ADMIN_PREFIX, adminRoute } from './admin_router.js';
 import type { HostCheck } from './browser_guard.js';
 import { refuseBrowserRequest } from './browser_guard.js';

@@ -24,11 +24,11 @@ import type { Locator } from '../chunk/index.js';
 import type { Disk } from '../disk/index.js';
 import { ExtentOwner } from '../extent/index.js';
 import { alignUp } from '../chunk/index.js';
-import type { DamagedIndexChunk, DamagedShard } from './admin_types.js';
-import type { DiskStore } from './disk_store.js';
-import { recoverDiskStore } from './open.js';
-import type { OpenOptions } from './open.js';
-import { RateLimiter, emptyScrubCounters, scrubDiskStore } from './scrub.js';
+import type { DamagedIndexChunk, DamagedShard } from '../node/index.js';
+import type { DiskStore } from '../store/index.js';
+import { recoverDiskStore } from '../store/index.js';
+import type { OpenOptions } from '../store/index.js';
+import { RateLimiter, emptyScrubCounters, scrubDiskStore } from '../store/index.js';
 
 const KEYS_PER_PAGE = 256;
 

@@ -45,10 +45,10 @@ import { FileDisk } from '../disk/index.js';
 import { ExtentOwner } from '../extent/index.js';
 import { Superblock, decodeCheckpoint } from '../superblock/index.js';
 import type { Label } from '../superblock/index.js';
-import type { DamagedIndexChunk, DamagedShard } from './admin_types.js';
-import type { DiskStore } from './disk_store.js';
-import { openDiskStore } from './open.js';
-import { RateLimiter, emptyScrubCounters, scrubDiskStore } from './scrub.js';
+import type { DamagedIndexChunk, DamagedShard } from '../node/index.js';
+import type { DiskStore } from '../store/index.js';
+import { openDiskStore } from '../store/index.js';
+import { RateLimiter, emptyScrubCounters, scrubDiskStore } from '../store/index.js';
 
 /** Problems listed per disk at most (the count stays exact). */
 export const MAX_FSCK_PROBLEMS = 1000;

@@ -8,8 +8,8 @@
 import type { Disk } from '../disk/index.js';
 import { FileDisk } from '../disk/index.js';
 import { ExtentOwner } from '../extent/index.js';
-import type { DiskStore } from './disk_store.js';
-import { openDiskStore } from './open.js';
+import type { DiskStore } from '../store/index.js';
+import { openDiskStore } from '../store/index.js';
 
 export type OwnerName = 'free' | 'data' | 'index' | 'meta' | 'superblock';
 

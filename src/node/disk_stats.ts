@@ -13,7 +13,7 @@
 // does no IO.
 import { ExtentOwner } from '../extent/index.js';
 import type { DiskStats } from './admin_types.js';
-import type { DiskStore } from './disk_store.js';
+import type { DiskStore } from '../store/index.js';
 
 export function diskStats(store: DiskStore, disk: number, path: string | undefined): DiskStats {
   const e = store.parts.extents;
