@@ -1,7 +1,7 @@
 // `shardstore inspect`: a picture of each disk's extent map, offline. One
 // cell per extent, colored by owner; the written part (write pointer /
 // extent size) fills the cell from the bottom, and for data extents the
-// live part of it (store.live) is drawn darker. SVG, or the same SVG in a
+// live part of it (its live bytes) is drawn darker. SVG, or the same SVG in a
 // self-contained HTML page with a table of per-disk totals.
 import { writeFile } from 'node:fs/promises';
 import type { DiskExtentMap, ExtentCell, OwnerName } from '../tools/index.js';

@@ -10,3 +10,6 @@ export { MAX_REPORTED_DAMAGE, RateLimiter, ScrubStoppedError, emptyScrubCounters
 export type { DiskScrubContext } from './scrub.js';
 export { listLimit } from './list.js';
 export type { DamagedIndexChunk, DamagedShard, ScrubCounters, ScrubProblem } from './scrub.js';
+export { DiskView } from './disk_view.js';
+export { reattachIndexedExtents } from './reattach.js';
+export type { RecoveryReport } from './recovery_report.js';
