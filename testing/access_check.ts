@@ -23,10 +23,10 @@
 //    node left, and no tool leaves a lock record behind.
 import { LockedError } from '../src/base/index.js';
 import type { LockHolder } from '../src/disk/index.js';
-import { ShardNode } from '../src/store/index.js';
+import { ShardNode } from '../src/node/index.js';
 import type { DiskStore } from '../src/store/index.js';
-import { fsckClean, fsckOpenDisk } from '../src/store/fsck.js';
-import { inspectDisk } from '../src/store/inspect.js';
+import { fsckClean, fsckOpenDisk } from '../src/tools/fsck.js';
+import { inspectDisk } from '../src/tools/inspect.js';
 import { collect } from './migration_streams.js';
 import type { SimDisk } from './sim_disk.js';
 import type { SimNode } from './sim_node.js';

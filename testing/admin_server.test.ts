@@ -17,7 +17,7 @@ import { runCli } from '../src/cli/index.js';
 import type { CliIo } from '../src/cli/index.js';
 import { createShardServer, silentLogger } from '../src/server/index.js';
 import type { ShardServer } from '../src/server/index.js';
-import { ShardNode } from '../src/store/index.js';
+import { ShardNode } from '../src/node/index.js';
 import { signedFetch, TEST_CREDENTIALS } from './signed_fetch.js';
 
 const MiB = 1024 * 1024;

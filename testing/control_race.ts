@@ -39,7 +39,8 @@
 //    succeed; a clean close leaves every acknowledged Dependency persistent.
 import { ShardStoreError, crc32c } from '../src/base/index.js';
 import type { Dependency } from '../src/dependency/index.js';
-import { ShardNode, formatDiskStore, openDiskStore } from '../src/store/index.js';
+import { formatDiskStore, openDiskStore } from '../src/store/index.js';
+import { ShardNode } from '../src/node/index.js';
 import type { DiskStore, FormatOptions } from '../src/store/index.js';
 import { HistoryRecorder, formatOperation } from './concurrency/history.js';
 import type { KvInput, KvOperation, KvOutput } from './concurrency/history.js';

@@ -12,7 +12,7 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import { HeaderSigner } from '../src/cli/bench_sigv4.js';
 import type { Logger, LogFields, LogLevel, ShardServer } from '../src/server/index.js';
 import { createShardServer } from '../src/server/index.js';
-import { ShardNode } from '../src/store/index.js';
+import { ShardNode } from '../src/node/index.js';
 import { signedHeaders, testSigner } from './signed_fetch.js';
 
 export const MIB = 1024 * 1024;

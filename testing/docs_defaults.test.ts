@@ -9,7 +9,7 @@ import { test } from 'node:test';
 import { docFiles, renderDefaults } from '../scripts/docs_options.js';
 import { serveHelp } from '../src/cli/index.js';
 import { createShardServer, silentLogger } from '../src/server/index.js';
-import { ShardNode } from '../src/store/index.js';
+import { ShardNode } from '../src/node/index.js';
 
 const ROOT = join(import.meta.dirname, '..');
 

@@ -15,7 +15,7 @@ import { runCli } from '../src/cli/index.js';
 import { serveCommand } from '../src/cli/serve_command.js';
 import { waitCommand } from '../src/cli/wait_command.js';
 import { createShardServer, loadOrCreateCredentials, silentLogger } from '../src/server/index.js';
-import { ShardNode } from '../src/store/index.js';
+import { ShardNode } from '../src/node/index.js';
 import { serveBindsLast, waitTrustsHealthz } from './mutants/first_hour_mutants.js';
 
 const ROOT = join(import.meta.dirname, '..');

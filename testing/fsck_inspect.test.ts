@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runCli } from '../src/cli/index.js';
 import type { CliIo } from '../src/cli/index.js';
-import { ShardNode } from '../src/store/index.js';
+import { ShardNode } from '../src/node/index.js';
 import type { Locator } from '../src/chunk/index.js';
 
 const MIB = 1024 * 1024;

@@ -13,8 +13,8 @@ import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Locator } from '../src/chunk/index.js';
-import { ShardNode } from '../src/store/index.js';
-import { fsckClean, fsckDisk } from '../src/store/fsck.js';
+import { ShardNode } from '../src/node/index.js';
+import { fsckClean, fsckDisk } from '../src/tools/fsck.js';
 
 const MIB = 1024 * 1024;
 const KEYS = Array.from({ length: 200 }, (_, i) => Buffer.from(`shard/${String(i).padStart(4, '0')}/${'k'.repeat(400)}`));

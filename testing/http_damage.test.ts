@@ -34,7 +34,7 @@ import { runCli } from '../src/cli/index.js';
 import type { CliIo } from '../src/cli/index.js';
 import { damagedJson } from '../src/server/admin_json.js';
 import { bucketShardKey, dataPrefix, objectShardKey, uploadShardKey } from '../src/server/s3/shard_keys.js';
-import type { ShardNode } from '../src/store/index.js';
+import type { ShardNode } from '../src/node/index.js';
 import type { ChunkPlace, Seen, Served } from './damage_harness.js';
 import { ACCESS_KEY, SECRET_KEY, chunksOf, flipByte, jsonCode, pattern, request as rawRequest, serve, xmlCode } from './damage_harness.js';
 import { abortedAnswerNotCounted, listingFailsOnDamagedRecord, statusBeforeFirstChunk } from './mutants/http_mutants.js';

@@ -11,7 +11,7 @@
 // label and runs are merged.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { fsckClean } from '../src/store/fsck.js';
+import { fsckClean } from '../src/tools/fsck.js';
 import { formatDiskStore, openDiskStore } from '../src/store/index.js';
 import { SMALL_CONFIG, formatOptions } from './conformance.js';
 import { metaFaultsSuite } from './check/metadata_faults_suite.js';

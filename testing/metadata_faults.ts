@@ -22,7 +22,7 @@
 //    one copy of it ('one') or every copy ('all') on a clone of the image:
 //    flip one bit at a random byte of the written bytes, or make the page
 //    holding that byte unreadable for good.
-// 3. Run fsck (src/store/fsck.ts) on one clone of the damaged image, and
+// 3. Run fsck (src/tools/fsck.ts) on one clone of the damaged image, and
 //    open another, reading back every key ever written.
 // 4. Carry on with the probe (the undamaged image), so a sequence checks
 //    several episodes, each on its own.
@@ -53,8 +53,8 @@ import { ShardStoreError } from '../src/base/index.js';
 import { FileDisk } from '../src/disk/index.js';
 import { openDiskStore } from '../src/store/index.js';
 import type { DiskStore } from '../src/store/index.js';
-import { fsckClean, fsckDisk } from '../src/store/fsck.js';
-import type { FsckDiskReport } from '../src/store/fsck.js';
+import { fsckClean, fsckDisk } from '../src/tools/fsck.js';
+import type { FsckDiskReport } from '../src/tools/fsck.js';
 import { formatDiskStore } from '../src/store/index.js';
 import { ConformanceFailure, SMALL_CONFIG, formatOptions, keyDigest } from './conformance.js';
 import type { EngineConfig } from './conformance.js';

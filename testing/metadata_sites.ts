@@ -27,7 +27,7 @@ import { LABEL_BYTES, LABEL_MAGIC, SLOT_HEADER_BYTES, SLOT_MAGIC, decodeCheckpoi
 import type { Label } from '../src/superblock/index.js';
 import { decodeMetaRecordHead } from '../src/store/index.js';
 import type { DiskStore } from '../src/store/index.js';
-import { extentMap } from '../src/store/inspect.js';
+import { extentMap } from '../src/tools/inspect.js';
 import type { SimDisk } from './sim_disk.js';
 
 export type MetaTarget = 'label' | 'checkpoint-newest' | 'checkpoint-older' | 'log-middle' | 'log-last' | 'run-block' | 'run-index';

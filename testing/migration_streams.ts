@@ -2,8 +2,8 @@
 // format's encoders (so each record's byte span is known), cut short or
 // damaged at a chosen byte, and what an importer must make of them.
 import { ShardStoreError } from '../src/base/index.js';
-import { MigrationReader, encodeCrc, encodeEnd, encodeHeader, encodeRecordHeader, nextStreamCrc } from '../src/store/index.js';
-import type { MigrationHeader } from '../src/store/index.js';
+import { MigrationReader, encodeCrc, encodeEnd, encodeHeader, encodeRecordHeader, nextStreamCrc } from '../src/node/index.js';
+import type { MigrationHeader } from '../src/node/index.js';
 import { crc32c } from '../src/base/index.js';
 
 export interface StreamRecord {

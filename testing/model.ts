@@ -27,8 +27,8 @@ import { ClosedError, InvalidArgumentError, NotFoundError, ShardStoreError, Unav
 import { Dependency } from '../src/dependency/index.js';
 // types.js, not index.js: the spec depends on the API alone, never on the implementation.
 import { MAX_KEY_BYTES, MAX_LIST_LIMIT } from '../src/store/types.js';
-import { MAX_BULK_KEYS, MAX_BULK_VALUE_BYTES } from '../src/store/admin_types.js';
-import type { BulkKeyOutcome, BulkPutEntry, BulkResult, KeyRange, NodeListResult } from '../src/store/admin_types.js';
+import { MAX_BULK_KEYS, MAX_BULK_VALUE_BYTES } from '../src/node/admin_types.js';
+import type { BulkKeyOutcome, BulkPutEntry, BulkResult, KeyRange, NodeListResult } from '../src/node/admin_types.js';
 import type {
   ByteRange,
   ListOptions,

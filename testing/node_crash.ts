@@ -32,7 +32,7 @@ import fc from 'fast-check';
 import { checkSequences, reportSequences, runOnHarness } from './sequences.js';
 import type { CheckOptions } from './sequences.js';
 import { ShardStoreError } from '../src/base/index.js';
-import type { BulkResult } from '../src/store/index.js';
+import type { BulkResult } from '../src/node/index.js';
 import { ConformanceFailure, SMALL_CONFIG, apply, keyDigest } from './conformance.js';
 import type { EngineConfig } from './conformance.js';
 import { History } from './crash.js';

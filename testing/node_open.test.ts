@@ -12,8 +12,8 @@ import { copyFileSync, mkdtempSync, openSync, renameSync, rmSync, writeSync, clo
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { IoError, UnavailableError } from '../src/base/index.js';
-import { ShardNode } from '../src/store/index.js';
-import type { NodeOpenOptions } from '../src/store/index.js';
+import { ShardNode } from '../src/node/index.js';
+import type { NodeOpenOptions } from '../src/node/index.js';
 
 const MiB = 1024 * 1024;
 const KEYS = Array.from({ length: 40 }, (_, i) => Buffer.from(`k/${i}`));

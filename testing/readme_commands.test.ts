@@ -204,7 +204,7 @@ void test('a signed curl line without its signature is refused (the Try it check
   // The same GET line, signature removed, against a node of this process:
   // 401 Unauthenticated, so a README whose lines stopped signing would fail above.
   const { createShardServer, loadOrCreateCredentials, silentLogger } = await import('../src/server/index.js');
-  const { ShardNode } = await import('../src/store/index.js');
+  const { ShardNode } = await import('../src/node/index.js');
   const dir = mkdtempSync(join(tmpdir(), 'shardstore-readme-unsigned-'));
   const loaded = await loadOrCreateCredentials({ accessKeyId: undefined, secretAccessKey: undefined, file: join(dir, 'credentials') });
   const node = await ShardNode.openOrCreate({ dataDir: dir, disks: 1, diskSizeBytes: 64 * 1024 * 1024, extentSizeBytes: 1024 * 1024 });

@@ -12,7 +12,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { ShardServer } from '../src/server/index.js';
 import { createShardServer, silentLogger } from '../src/server/index.js';
 import type { S3Options } from '../src/server/s3/index.js';
-import { ShardNode } from '../src/store/index.js';
+import { ShardNode } from '../src/node/index.js';
 import type { ShardApi } from '../src/store/types.js';
 import { TEST_ACCESS_KEY as ACCESS_KEY, TEST_SECRET_KEY as SECRET_KEY } from './signed_fetch.js';
 

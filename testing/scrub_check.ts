@@ -18,7 +18,7 @@
 import { ShardStoreError } from '../src/base/index.js';
 import { checkChunk } from '../src/chunk/index.js';
 import type { DiskStore } from '../src/store/index.js';
-import { scrubNode } from '../src/store/index.js';
+import { scrubNode } from '../src/node/index.js';
 import { keyDigest } from './conformance.js';
 import type { SimDisk } from './sim_disk.js';
 

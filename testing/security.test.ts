@@ -22,7 +22,7 @@ import type { CliIo } from '../src/cli/index.js';
 import type { LogFields, ShardServer } from '../src/server/index.js';
 import { createShardServer, silentLogger } from '../src/server/index.js';
 import { formatCredentialsFile } from '../src/server/s3/credentials.js';
-import { ShardNode } from '../src/store/index.js';
+import { ShardNode } from '../src/node/index.js';
 import { ModelStore } from './model.js';
 import { s3ErrorName } from './s3_harness.js';
 import { S3Client } from '@aws-sdk/client-s3';

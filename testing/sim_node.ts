@@ -6,8 +6,10 @@
 // flight until released or until a crash, while reads still complete (so a
 // lookup never waits on a held disk). Holding one disk while the other
 // commits is how a check gets a crash between two disks' group commits.
-import { openDiskStore, formatDiskStore, ShardNode } from '../src/store/index.js';
-import type { DiskOpener, DiskStore, OpenOptions } from '../src/store/index.js';
+import { openDiskStore, formatDiskStore } from '../src/store/index.js';
+import { ShardNode } from '../src/node/index.js';
+import type { DiskStore, OpenOptions } from '../src/store/index.js';
+import type { DiskOpener } from '../src/node/index.js';
 import type { LockHolder } from '../src/disk/index.js';
 import { formatOptions } from './conformance.js';
 import type { EngineConfig } from './conformance.js';

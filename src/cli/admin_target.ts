@@ -8,9 +8,9 @@ import http from 'node:http';
 import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseCredentialsFile } from '../server/s3/credentials.js';
-import type { S3KeyPair } from './bench_options.js';
+import { parseCredentialsFile } from '../server/index.js';
 import { HeaderSigner } from './bench_sigv4.js';
+import type { S3KeyPair } from './bench_sigv4.js';
 import { DEFAULT_DATA_DIR } from './serve_options.js';
 import { UsageError } from './usage_error.js';
 

@@ -18,8 +18,10 @@
 //    before its PUT was sent (so cleanup deletes every key that may exist).
 // 2. Stamps are exactly STAMP_BYTES long.
 import { randomBytes } from 'node:crypto';
-import type { BenchApi } from './bench_options.js';
 import { BenchFatalError } from './bench_http.js';
+
+/** The APIs a benchmark can drive. */
+export type BenchApi = 'native' | 's3';
 
 export const KEY_ROOT = 'shardstore-bench/';
 export const MAX_KEYS = 8192;

@@ -3,16 +3,11 @@
 // the S3 key pair. Pure function of argv and env (tested without a server).
 import { CREDENTIALS_OPTION, credentialsFileOf, firstKeyPair, parseFlags, stringFlag } from './admin_target.js';
 import { KEY_BUDGET_BYTES, MAX_KEYS } from './bench_keys.js';
+import type { BenchApi } from './bench_keys.js';
+import type { S3KeyPair } from './bench_sigv4.js';
 import type { AdminOptionSpec } from './admin_target.js';
 import { formatDurationMs, formatSizeBytes, parseDurationMs, parseSizeBytes } from './units.js';
 import { UsageError } from './usage_error.js';
-
-export type BenchApi = 'native' | 's3';
-
-export interface S3KeyPair {
-  readonly accessKeyId: string;
-  readonly secretAccessKey: string;
-}
 
 export interface BenchConfig {
   /** http://host:port, no trailing slash. */

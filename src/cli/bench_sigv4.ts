@@ -11,8 +11,13 @@
 // path, so `path` must be encoded as uriEncode(bytes, false) encodes it.
 import { createHash, createHmac } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
-import { canonicalQuery, deriveSigningKey, queryPairs } from '../server/s3/sigv4.js';
-import type { S3KeyPair } from './bench_options.js';
+import { canonicalQuery, deriveSigningKey, queryPairs } from '../server/index.js';
+
+/** An access key id and its secret, as the credentials file holds them. */
+export interface S3KeyPair {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+}
 
 const ALGORITHM = 'AWS4-HMAC-SHA256';
 const SIGNED_HEADERS = 'host;x-amz-content-sha256;x-amz-date';

@@ -6,7 +6,8 @@ import type { OutgoingHttpHeaders } from 'node:http';
 import type { BenchEndpoint, BenchRequest, Send } from './bench_http.js';
 import { BenchFatalError, describeAnswer } from './bench_http.js';
 import { KEY_ROOT } from './bench_keys.js';
-import type { BenchApi, S3KeyPair } from './bench_options.js';
+import type { BenchApi } from './bench_keys.js';
+import type { S3KeyPair } from './bench_sigv4.js';
 import { HeaderSigner } from './bench_sigv4.js';
 
 /** The node accepts any region in a credential scope (docs/S3.md); this is what SDKs default to. */

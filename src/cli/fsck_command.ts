@@ -1,9 +1,9 @@
 // `shardstore fsck`: an offline check of every data file of a node: label,
 // both checkpoint slots, metadata log replay, extent table, index runs, and
-// every chunk's checksum (store/fsck.ts). Exit 0: clean; 1: problems found;
+// every chunk's checksum (tools/fsck.ts). Exit 0: clean; 1: problems found;
 // 2: usage. Warnings (a checkpoint slot recovery did not need) do not fail.
-import { damagedJson, damagedLabel } from '../server/admin_json.js';
-import type { FsckDiskReport } from '../store/fsck.js';
+import { damagedJson, damagedLabel } from '../server/index.js';
+import type { FsckDiskReport } from '../tools/index.js';
 import { parseFlags, offlineTargetHelp, targetOf, OFFLINE_TARGET_OPTIONS } from './admin_target.js';
 import type { AdminOptionSpec } from './admin_target.js';
 import type { CliIo, Command } from './command.js';
@@ -44,7 +44,7 @@ export const fsckCommand: Command = {
     }
     const target = targetOf(flags, io.env, OPTIONS);
     if (target.kind !== 'files') return EXIT_OK; // --url is not an option of fsck: parseFlags refused it
-    const { fsckClean, fsckNode } = await import('../store/fsck.js');
+    const { fsckClean, fsckNode } = await import('../tools/index.js');
     const progress = new ProgressLine(io.err);
     const started = performance.now();
     const reports = await fsckNode(target.paths, {

@@ -1,10 +1,10 @@
 // `shardstore inspect`: a picture of each disk's extent map, offline. One
 // cell per extent, colored by owner; the written part (write pointer /
 // extent size) fills the cell from the bottom, and for data extents the
-// live part of it (store.live) is drawn darker. SVG, or the same SVG in a
+// live part of it (its live bytes) is drawn darker. SVG, or the same SVG in a
 // self-contained HTML page with a table of per-disk totals.
 import { writeFile } from 'node:fs/promises';
-import type { DiskExtentMap, ExtentCell, OwnerName } from '../store/inspect.js';
+import type { DiskExtentMap, ExtentCell, OwnerName } from '../tools/index.js';
 import { parseFlags, stringFlag, offlineTargetHelp, targetOf, OFFLINE_TARGET_OPTIONS } from './admin_target.js';
 import type { AdminOptionSpec } from './admin_target.js';
 import type { CliIo, Command } from './command.js';
@@ -62,7 +62,7 @@ export const inspectCommand: Command = {
     if (!html && !/\.svg$/i.test(out)) throw new UsageError(`--out: expected a .svg or .html file, got ${JSON.stringify(out)}`);
     const target = targetOf(flags, io.env, OPTIONS);
     if (target.kind !== 'files') return EXIT_OK; // --url is not an option of inspect: parseFlags refused it
-    const { inspectNode } = await import('../store/inspect.js');
+    const { inspectNode } = await import('../tools/index.js');
     const maps = await inspectNode(target.paths);
     await writeFile(out, html ? renderHtml(maps) : renderSvg(maps));
     io.out(out);

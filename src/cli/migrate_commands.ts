@@ -13,9 +13,9 @@
 import { createReadStream, createWriteStream } from 'node:fs';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import type { KeyRange } from '../store/admin_types.js';
-import { decodePercent, encodeKey } from '../server/key_codec.js';
-import { nativeExportRange, refuseReservedRecord } from '../server/reserved_keys.js';
+import type { KeyRange } from '../node/index.js';
+import { decodePercent, encodeKey } from '../server/index.js';
+import { nativeExportRange, refuseReservedRecord } from '../server/index.js';
 import { authHint, parseFlags, readAll, request, stringFlag, targetHelp, targetOf, TARGET_OPTIONS } from './admin_target.js';
 import type { AdminOptionSpec, Flags, ServerTarget, Target } from './admin_target.js';
 import type { CliIo, Command } from './command.js';
@@ -139,7 +139,7 @@ async function exportOnline(server: ServerTarget, query: string): Promise<Export
 
 async function exportOffline(target: Extract<Target, { kind: 'files' }>, range: KeyRange): Promise<ExportSource> {
   const { openExistingNode } = await import('./serve.js');
-  const { exportRange } = await import('../store/migration.js');
+  const { exportRange } = await import('../node/index.js');
   const node = await openExistingNode(target.dataDir, target.paths, { readOnly: true });
   const progress = { records: 0, bytes: 0 };
   return { stream: Readable.from(exportRange(node, range, progress), { objectMode: false }), close: () => node.close(), records: () => progress.records };
@@ -196,7 +196,7 @@ async function importOnline(server: ServerTarget, target: string, body: Readable
 
 async function importOffline(target: Extract<Target, { kind: 'files' }>, body: Readable, includeS3: boolean): Promise<unknown> {
   const { openExistingNode } = await import('./serve.js');
-  const { importReportJson } = await import('../server/admin_json.js');
+  const { importReportJson } = await import('../server/index.js');
   const node = await openExistingNode(target.dataDir, target.paths, { readOnly: false });
   try {
     const report = await node.importStream(body, includeS3 ? {} : { refuse: refuseReservedRecord });

@@ -2,7 +2,7 @@
 // extents by owner, shards; offline or through a server) and
 // `shardstore disk` (list, take out of service, return to service: a
 // running server's state, so --url only).
-import type { DiskStats, NodeStats } from '../store/admin_types.js';
+import type { DiskStats, NodeStats } from '../node/index.js';
 import { CREDENTIALS_OPTION, parseFlags, requestJson, serverTarget, stringFlag, targetHelp, targetOf, TARGET_OPTIONS } from './admin_target.js';
 import type { AdminOptionSpec } from './admin_target.js';
 import type { CliIo, Command } from './command.js';

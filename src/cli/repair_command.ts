@@ -1,13 +1,13 @@
 // `shardstore repair`: salvage data files whose metadata is damaged beyond
-// what its two copies repair (store/salvage.ts): keep everything readable,
+// what its two copies repair (tools/salvage.ts): keep everything readable,
 // restore what reachable chunks need, write a fresh checkpoint, and report
 // by key what could not be read. Writes to the files (it is the one offline
 // tool that does); the server must be stopped. Exit 0: nothing lost;
 // 1: something was lost or is unreadable (listed); 2: usage.
 import { LockedError } from '../base/index.js';
 import { FileDisk } from '../disk/index.js';
-import { encodeKey } from '../server/key_codec.js';
-import type { SalvageReport } from '../store/salvage.js';
+import { encodeKey } from '../server/index.js';
+import type { SalvageReport } from '../tools/index.js';
 import { parseFlags, offlineTargetHelp, targetOf, OFFLINE_TARGET_OPTIONS } from './admin_target.js';
 import type { AdminOptionSpec } from './admin_target.js';
 import type { CliIo, Command } from './command.js';
@@ -55,7 +55,7 @@ export const repairCommand: Command = {
     }
     const target = targetOf(flags, io.env, OPTIONS);
     if (target.kind !== 'files') return EXIT_OK; // --url is not an option of repair: parseFlags refused it
-    const { salvageDiskStore } = await import('../store/salvage.js');
+    const { salvageDiskStore } = await import('../tools/index.js');
     const outcomes: DiskOutcome[] = [];
     for (const [disk, path] of target.paths.entries()) {
       try {

@@ -2,9 +2,9 @@
 // a running server, with a progress bar; prints the damaged shards by key.
 // Exit 0: every disk read, nothing damaged; 1: damage found, or the pass
 // could not read every disk; 2: usage.
-import type { ScrubReportJson as ReportJson } from '../server/admin_json.js';
-import { damagedLabel } from '../server/admin_json.js';
-import type { AdminApi, ScrubProgress, ScrubReport } from '../store/admin_types.js';
+import type { ScrubReportJson as ReportJson } from '../server/index.js';
+import { damagedLabel } from '../server/index.js';
+import type { AdminApi, ScrubProgress, ScrubReport } from '../node/index.js';
 import type { ServerTarget } from './admin_target.js';
 import { parseFlags, requestJson, stringFlag, targetHelp, targetOf, TARGET_OPTIONS } from './admin_target.js';
 import type { AdminOptionSpec } from './admin_target.js';
@@ -73,7 +73,7 @@ export const scrubCommand: Command = {
 
 async function scrubOffline(dataDir: string, paths: readonly string[], rate: number, progress: ProgressLine): Promise<ReportJson> {
   const { openExistingNode } = await import('./serve.js');
-  const { scrubReportJson } = await import('../server/admin_json.js');
+  const { scrubReportJson } = await import('../server/index.js');
   const node = await openExistingNode(dataDir, paths, { readOnly: true });
   try {
     const report = await runPass(node, rate, progress);

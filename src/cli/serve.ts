@@ -2,8 +2,9 @@
 // src/cli speaks ShardApi, so this file is also the only one that must change
 // if how a node is opened changes. Loaded lazily, so `shardstore --help` and
 // the other commands do not load the storage code.
-import type { AdminApi, NodeOpenOptions, ShardApi } from '../store/index.js';
-import { ShardNode } from '../store/index.js';
+import type { ShardApi } from '../store/index.js';
+import type { AdminApi, NodeOpenOptions } from '../node/index.js';
+import { ShardNode } from '../node/index.js';
 
 /** The node: the shard API and its control plane (a disk that does not open is out of service). */
 export async function openNode(options: NodeOpenOptions): Promise<ShardApi & AdminApi> {

@@ -2,7 +2,8 @@
 // and shown once on first start), open the node, serve until a signal.
 import type { LoadedCredentials, S3Credentials } from '../server/index.js';
 import { jsonLineLogger, loadOrCreateCredentials } from '../server/index.js';
-import type { AdminApi, ShardApi } from '../store/index.js';
+import type { ShardApi } from '../store/index.js';
+import type { AdminApi } from '../node/index.js';
 import type { Command, CliIo } from './command.js';
 import { PortReservation } from './port_reservation.js';
 import { serveApi, stopOnSignal } from './serve_lifecycle.js';

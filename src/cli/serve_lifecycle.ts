@@ -8,7 +8,8 @@
 import type { AddressInfo } from 'node:net';
 import type { Logger, S3Options } from '../server/index.js';
 import { createShardServer } from '../server/index.js';
-import type { AdminApi, ShardApi } from '../store/index.js';
+import type { ShardApi } from '../store/index.js';
+import type { AdminApi } from '../node/index.js';
 import type { PortReservation } from './port_reservation.js';
 import type { ServeConfig } from './serve_options.js';
 import { EXIT_OK } from './usage_error.js';

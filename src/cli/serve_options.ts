@@ -8,7 +8,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_HOST_NAMES, DEFAULT_S3_DOMAINS, DEFAULT_S3_REGION, DEFAULT_SERVER_OPTIONS, DEFAULT_UPLOAD_EXPIRY_MS } from '../server/index.js';
 import type { ShardServerOptions } from '../server/index.js';
 import { DEFAULT_CACHE_BYTES } from '../store/index.js';
-import type { NodeOpenOptions } from '../store/index.js';
+import type { NodeOpenOptions } from '../node/index.js';
 import { formatDurationMs, formatSizeBytes, parseDurationMs, parseSizeBytes } from './units.js';
 import { UsageError } from './usage_error.js';
 

@@ -17,7 +17,7 @@
 // port belongs to another server; 2 usage.
 import http from 'node:http';
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { S3KeyPair } from './bench_options.js';
+import type { S3KeyPair } from './bench_sigv4.js';
 import { HeaderSigner } from './bench_sigv4.js';
 import { credentialsFileOf, CREDENTIALS_OPTION, firstKeyPair, parseFlags, stringFlag } from './admin_target.js';
 import type { AdminOptionSpec } from './admin_target.js';

@@ -6,8 +6,8 @@
 // "applied" only for a change that is durable (its Dependency persistent),
 // as a single PUT or DELETE answers 2xx only then.
 import { ShardStoreError } from '../base/index.js';
-import type { AdminApi, BulkKeyOutcome, BulkResult } from '../store/admin_types.js';
-import { MAX_BULK_KEYS, MAX_BULK_VALUE_BYTES } from '../store/admin_types.js';
+import type { AdminApi, BulkKeyOutcome, BulkResult } from '../node/index.js';
+import { MAX_BULK_KEYS, MAX_BULK_VALUE_BYTES } from '../node/index.js';
 import { bufferParam, numberParam, parseBulkCreate, parseBulkRemove, queryParams, readJsonBody, scrubReportJson, scrubStatusJson } from './admin_json.js';
 import { adminMetricsText } from './admin_metrics.js';
 import type { Exchange } from './exchange.js';

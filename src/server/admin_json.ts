@@ -2,12 +2,13 @@
 // size limit, query parameters by name, and reports with their keys
 // percent-encoded as everywhere else in the native API.
 import { InvalidArgumentError } from '../base/index.js';
-import type { BulkPutEntry, DamagedShard, ImportReport, ScrubReport, ScrubStatus } from '../store/admin_types.js';
+import type { DamagedShard } from '../store/index.js';
+import type { BulkPutEntry, ImportReport, ScrubReport, ScrubStatus } from '../node/index.js';
 import { requestBody } from './body_stream.js';
 import type { Exchange } from './exchange.js';
 import { HttpError } from './http_errors.js';
 import { decodeQueryComponent, encodeKey } from './key_codec.js';
-import { decodeNativeKey } from './router.js';
+import { decodeNativeKey } from './key_codec.js';
 import type { S3KeyName } from './s3/key_names.js';
 import { describeS3Key, s3KeyName } from './s3/key_names.js';
 

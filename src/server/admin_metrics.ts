@@ -2,7 +2,7 @@
 // counters (cumulative over passes), the last pass's damage, and per disk
 // its service state, bytes, extents and shard count. (Request metrics and
 // store totals are at /metrics.)
-import type { AdminApi, DiskStats } from '../store/admin_types.js';
+import type { AdminApi, DiskStats } from '../node/index.js';
 
 type Line = readonly [labels: string, value: number];
 

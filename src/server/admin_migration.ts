@@ -18,8 +18,8 @@
 // nothing of that record applied). include-s3=true is the explicit
 // whole-node migration: every key, S3 records and data included, both ways.
 import { ShardStoreError } from '../base/index.js';
-import type { AdminApi, KeyRange } from '../store/admin_types.js';
-import { MIGRATION_CONTENT_TYPE } from '../store/migration_format.js';
+import type { AdminApi, KeyRange } from '../node/index.js';
+import { MIGRATION_CONTENT_TYPE } from '../node/index.js';
 import { booleanParam, bufferParam, importReportJson, queryParams } from './admin_json.js';
 import { bodyPrimer, requestBody, writeBody } from './body_stream.js';
 import type { Exchange } from './exchange.js';

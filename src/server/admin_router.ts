@@ -2,7 +2,7 @@
 // Like the native shard API, they carry no authentication: serve them on a
 // trusted network only. Served when the server was given an AdminApi (the
 // node); otherwise every /v1/admin/ path is 404.
-import type { AdminApi } from '../store/admin_types.js';
+import type { AdminApi } from '../node/index.js';
 import {
   adminMetrics,
   bulkCreate,

@@ -8,6 +8,8 @@
 // Encoding escapes every byte outside RFC 3986's unreserved set, so an
 // encoded key is safe both as a path tail and as a query value.
 import { InvalidArgumentError } from '../base/index.js';
+import { MAX_KEY_BYTES } from '../store/index.js';
+import { reservedKeys } from './reserved_keys.js';
 
 const HEX = '0123456789ABCDEF';
 
@@ -61,4 +63,24 @@ function isUnreserved(byte: number): boolean {
     byte === 0x5f || // _
     byte === 0x7e // ~
   );
+}
+
+/** The key bytes of a path tail. Throws InvalidArgumentError (400) unless 1..MAX_KEY_BYTES bytes. */
+export function decodeKey(encoded: string): Buffer {
+  // Cheap bound before decoding: each byte takes at most 3 characters.
+  if (encoded.length > 3 * MAX_KEY_BYTES) throw keyLengthError(`more than ${MAX_KEY_BYTES}`);
+  const key = decodePercent(encoded);
+  if (key.length < 1 || key.length > MAX_KEY_BYTES) throw keyLengthError(String(key.length));
+  return key;
+}
+
+/** decodeKey, and refused (400 ReservedKey) if the key is in the S3 front's reserved range (reserved_keys.ts). */
+export function decodeNativeKey(encoded: string, what: string): Buffer {
+  const key = decodeKey(encoded);
+  reservedKeys.refuse(key, what);
+  return key;
+}
+
+function keyLengthError(got: string): InvalidArgumentError {
+  return new InvalidArgumentError(`key must be 1..${MAX_KEY_BYTES} bytes, got ${got}`);
 }

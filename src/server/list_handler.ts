@@ -5,7 +5,7 @@
 // range is refused (400 ReservedKey), and a listing from the start begins
 // right after it.
 import { InvalidArgumentError } from '../base/index.js';
-import type { ListOptions, ShardApi } from '../store/types.js';
+import type { ListOptions, ShardApi } from '../store/index.js';
 import type { Exchange } from './exchange.js';
 import { sendJson } from './exchange.js';
 import { decodeQueryComponent, encodeKey } from './key_codec.js';

@@ -8,7 +8,7 @@
 // from ShardApi.stats() at scrape time.
 //
 // Label sets are bounded: operations are a fixed list, statuses a few dozen.
-import type { StoreStats } from '../store/types.js';
+import type { StoreStats } from '../store/index.js';
 
 const LATENCY_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 const WAIT_BUCKETS_S = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5];

@@ -4,7 +4,7 @@
 // resolveRange applies it to a size. Supported: `bytes=a-b`, `bytes=a-`,
 // `bytes=-n`. A header we do not support (another unit, several ranges, bad
 // syntax, a > b) is ignored and the whole value is served, as RFC 9110 allows.
-import type { ByteRange } from '../store/types.js';
+import type { ByteRange } from '../store/index.js';
 
 export type RangeSpec =
   | { readonly kind: 'from'; readonly first: number; readonly last: number | undefined }

@@ -11,8 +11,8 @@
 // 2. 0x00 is the smallest byte, so the reserved keys sort before every other
 //    key: the native key space is exactly the keys >= FIRST_NATIVE_KEY, and a
 //    listing "strictly after LAST_RESERVED_KEY" starts right past them.
-import type { KeyRange, KeyRefusal } from '../store/admin_types.js';
-import { MAX_KEY_BYTES } from '../store/types.js';
+import type { KeyRange, KeyRefusal } from '../node/index.js';
+import { MAX_KEY_BYTES } from '../store/index.js';
 import { HttpError } from './http_errors.js';
 
 export const RESERVED_FIRST_BYTE = 0x00;

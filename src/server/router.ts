@@ -10,22 +10,20 @@
 // browser-shaped requests and need a SigV4 signature by a node key, before
 // the method table is even consulted; /metrics needs one with metricsAuth;
 // /healthz is open; the S3 front checks its own signatures.
-import { InvalidArgumentError, ShardStoreError } from '../base/index.js';
-import type { ShardApi, StoreStats } from '../store/types.js';
-import { MAX_KEY_BYTES } from '../store/types.js';
+import { ShardStoreError } from '../base/index.js';
+import type { ShardApi, StoreStats } from '../store/index.js';
 import type { Exchange } from './exchange.js';
 import { sendJson } from './exchange.js';
 import { HttpError } from './http_errors.js';
-import { decodePercent } from './key_codec.js';
+import { decodeNativeKey } from './key_codec.js';
 import { listShards } from './list_handler.js';
 import type { Metrics } from './metrics.js';
 import type { S3Front } from './s3/index.js';
-import type { AdminApi } from '../store/admin_types.js';
+import type { AdminApi } from '../node/index.js';
 import { ADMIN_PREFIX, adminRoute } from './admin_router.js';
 import type { HostCheck } from './browser_guard.js';
 import { refuseBrowserRequest } from './browser_guard.js';
 import type { NodeAuth } from './node_auth.js';
-import { reservedKeys } from './reserved_keys.js';
 import { deleteShard, getShard, headShard, putShard } from './shard_handlers.js';
 
 export const SHARDS_PATH = '/v1/shards';
@@ -169,22 +167,3 @@ function splitTarget(url: string): Target {
   return q < 0 ? { path: url, query: '' } : { path: url.slice(0, q), query: url.slice(q + 1) };
 }
 
-/** The key bytes of a path tail. Throws InvalidArgumentError (400) unless 1..MAX_KEY_BYTES bytes. */
-export function decodeKey(encoded: string): Buffer {
-  // Cheap bound before decoding: each byte takes at most 3 characters.
-  if (encoded.length > 3 * MAX_KEY_BYTES) throw keyLengthError(`more than ${MAX_KEY_BYTES}`);
-  const key = decodePercent(encoded);
-  if (key.length < 1 || key.length > MAX_KEY_BYTES) throw keyLengthError(String(key.length));
-  return key;
-}
-
-/** decodeKey, and refused (400 ReservedKey) if the key is in the S3 front's reserved range (reserved_keys.ts). */
-export function decodeNativeKey(encoded: string, what: string): Buffer {
-  const key = decodeKey(encoded);
-  reservedKeys.refuse(key, what);
-  return key;
-}
-
-function keyLengthError(got: string): InvalidArgumentError {
-  return new InvalidArgumentError(`key must be 1..${MAX_KEY_BYTES} bytes, got ${got}`);
-}

@@ -13,7 +13,7 @@
 //    damaged chunk (GET and scrub do).
 // 5. Request and response bodies stream; neither is ever held whole.
 import { InvalidArgumentError, UnavailableError } from '../base/index.js';
-import type { ByteRange, ShardApi, ShardReader } from '../store/types.js';
+import type { ByteRange, ShardApi, ShardReader } from '../store/index.js';
 import { bodyPrimer, requestBody, writeBody } from './body_stream.js';
 import type { Exchange } from './exchange.js';
 import { sendJson } from './exchange.js';

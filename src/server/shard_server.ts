@@ -9,8 +9,8 @@
 // ms), written when its response closes, whether it finished or was cut off.
 import http from 'node:http';
 import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
-import type { ShardApi } from '../store/types.js';
-import type { AdminApi } from '../store/admin_types.js';
+import type { ShardApi } from '../store/index.js';
+import type { AdminApi } from '../node/index.js';
 import { RequestAbortedError } from './body_stream.js';
 import type { Exchange } from './exchange.js';
 import { abortAnswer, closeAfterResponse, sendJson } from './exchange.js';

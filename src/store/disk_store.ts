@@ -29,8 +29,7 @@ import { NEEDS_READ } from '../index/index.js';
 import type { LsmIndex } from '../index/index.js';
 import type { IndexValue } from '../index/index.js';
 import type { Superblock } from '../superblock/index.js';
-import type { CopyState, Label, SlotCopyReport } from '../superblock/index.js';
-import type { LogCopyDamage } from './log_replay.js';
+import type { Label } from '../superblock/index.js';
 import { CommitLog, keyString } from './commit_log.js';
 import type { CommitLogState } from './commit_log.js';
 import { listMerged } from './list.js';
@@ -39,6 +38,8 @@ import type { ReclaimHost, ReclaimOptions } from '../reclaim/index.js';
 import { LiveBytesRebuilder } from './live_rebuild.js';
 import { ReadTracker } from './read_tracker.js';
 import { Background } from './background.js';
+import { DiskView } from './disk_view.js';
+import type { RecoveryReport } from './recovery_report.js';
 import type { StoreOptions } from './store_options.js';
 import { resolveStoreOptions } from './store_options.js';
 import { ValueWriter, cachedWholeValue, readValueRange, readWholeValue } from './value_io.js';
@@ -63,21 +64,6 @@ export interface DiskStoreParts {
   readonly recovery: RecoveryReport;
 }
 
-/** What recovery read from a second copy, and how open restored the first (open.ts). */
-export interface RecoveryReport {
-  readonly labelCopies: readonly [CopyState, CopyState];
-  readonly slots: readonly SlotCopyReport[];
-  /** A copy of the checkpoint recovery used was damaged. */
-  readonly checkpointCopyDamaged: boolean;
-  readonly log: {
-    readonly records: number;
-    readonly end: number;
-    readonly copyDamage: readonly LogCopyDamage[];
-    readonly unreadable: readonly { copy: 0 | 1; extent: number; offset: number }[];
-  };
-  /** What open rewrote (empty when nothing needed it, and in a read-only open). */
-  readonly repaired: string[];
-}
 
 export class DiskStore implements ShardApi {
   private readonly dataStream: ChunkStream;
@@ -88,6 +74,8 @@ export class DiskStore implements ShardApi {
   private readonly liveRebuild: LiveBytesRebuilder;
   readonly reads = new ReadTracker();
   readonly reclaimer: Reclaimer;
+  /** What the node's stats and the offline tools see of this disk (disk_view.ts). */
+  readonly view: DiskView;
   /** Puts writing their value's chunks, not staged yet: their extents are no reclamation victims. */
   private readonly writers = new Set<ValueWriter>();
   private readonly background: Background;
@@ -107,6 +95,7 @@ export class DiskStore implements ShardApi {
       clock: this.options.clock,
       onError: this.options.onBackgroundError,
     });
+    this.view = new DiskView({ parts, live: this.live, failure: () => this.log.failed });
     this.reclaimer = new Reclaimer(parts.extents, parts.chunks, this.reclaimStream, this.live, this.reclaimHost(), () => this.extentsInUse());
     this.background = new Background(
       {

@@ -1,21 +1,15 @@
-// store: the ShardStore API over one disk, and the node over several, with
-// the node's control plane (bulk calls, disks in and out of service, scrub,
-// migration, stats).
+// store: the ShardStore engine over one disk (docs/ARCHITECTURE.md): the
+// chunk store, the commit log and its replay, the LSM index, reclamation
+// hooks, open and recovery, and the per-disk scrub pass.
 export * from './types.js';
-export * from './admin_types.js';
-export * from './node_options.js';
 export * from './store_options.js';
 export * from './metalog_format.js';
 export * from './disk_store.js';
 export * from './open.js';
-export * from './node.js';
-export { checkBulkKeys, bulkPut, bulkDelete } from './bulk.js';
-export * from './migration_format.js';
-export { MigrationReader } from './migration_reader.js';
-export type { MigrationRecordIn } from './migration_reader.js';
-export { exportRange, importStream, keysInRange, checkRange, DEFAULT_IMPORT_WINDOW } from './migration.js';
-export type { ExportProgress, ImportOptions, ImportProgress } from './migration.js';
-export { MAX_REPORTED_DAMAGE, RateLimiter } from './scrub.js';
-export { scrubNode, Scrubber } from './scrub_runner.js';
-export type { ScrubTarget } from './scrub_runner.js';
-export { diskStats } from './disk_stats.js';
+export { MAX_REPORTED_DAMAGE, RateLimiter, ScrubStoppedError, emptyScrubCounters, scrubBytesEstimate, scrubDiskStore } from './scrub.js';
+export type { DiskScrubContext } from './scrub.js';
+export { listLimit } from './list.js';
+export type { DamagedIndexChunk, DamagedShard, ScrubCounters, ScrubProblem } from './scrub.js';
+export { DiskView } from './disk_view.js';
+export { reattachIndexedExtents } from './reattach.js';
+export type { RecoveryReport } from './recovery_report.js';

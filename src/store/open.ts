@@ -35,7 +35,7 @@ import { Superblock, planLayout } from '../superblock/index.js';
 import type { CopyState, Label, SlotCopyReport } from '../superblock/index.js';
 import type { CommitLogState } from './commit_log.js';
 import { DiskStore } from './disk_store.js';
-import type { RecoveryReport } from './disk_store.js';
+import type { RecoveryReport } from './recovery_report.js';
 import { LogDamageError, LogReader } from './log_replay.js';
 import type { LogReplay, ReplayOptions } from './log_replay.js';
 import { decodeManifest, decodeMutations, encodeManifest } from './metalog_format.js';

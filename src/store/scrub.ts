@@ -25,10 +25,40 @@ import type { Clock } from '../base/index.js';
 import { ChunkKind, checkChunk, CHUNK_OVERHEAD_BYTES, locatorEquals } from '../chunk/index.js';
 import type { Locator } from '../chunk/index.js';
 import type { IndexValue, RunDescriptor } from '../index/index.js';
-import type { DamagedIndexChunk, DamagedShard, ScrubCounters, ScrubProblem } from './admin_types.js';
 import { keyString } from './commit_log.js';
 import type { DiskStore } from './disk_store.js';
 import { splitDataPayload } from './value_io.js';
+
+export type ScrubProblem = 'corrupt' | 'unreadable';
+
+export interface DamagedShard {
+  readonly key: Buffer;
+  readonly disk: number;
+  readonly problem: ScrubProblem;
+  /** The first damaged chunk of the value. */
+  readonly extent: number;
+  readonly offset: number;
+  readonly message: string;
+}
+
+/** A damaged chunk of an LSM run: lookups of keys in it may fail until the run is rewritten. */
+export interface DamagedIndexChunk {
+  readonly disk: number;
+  readonly run: number;
+  readonly extent: number;
+  readonly offset: number;
+  readonly problem: ScrubProblem;
+  readonly message: string;
+}
+
+export interface ScrubCounters {
+  shardsVerified: number;
+  chunksVerified: number;
+  bytesVerified: number;
+  indexChunksVerified: number;
+  damagedShards: number;
+  damagedIndexChunks: number;
+}
 
 /** Damaged shards listed in one report at most (the counters stay exact). */
 export const MAX_REPORTED_DAMAGE = 10_000;

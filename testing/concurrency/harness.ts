@@ -41,7 +41,8 @@
 //    acknowledged change is durable by then), and no run is left busy.
 import { ShardStoreError } from '../../src/base/index.js';
 import type { Dependency } from '../../src/dependency/index.js';
-import { ShardNode, formatDiskStore, openDiskStore } from '../../src/store/index.js';
+import { formatDiskStore, openDiskStore } from '../../src/store/index.js';
+import { ShardNode } from '../../src/node/index.js';
 import type { DiskStore, FormatOptions } from '../../src/store/index.js';
 import { SMALL_CONFIG, formatOptions } from '../conformance.js';
 import type { Rng } from '../rng.js';

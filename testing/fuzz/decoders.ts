@@ -42,7 +42,7 @@ import { HttpError } from '../../src/server/http_errors.js';
 import { decodePercent, encodeKey } from '../../src/server/key_codec.js';
 import { parseQuery } from '../../src/server/list_handler.js';
 import { parseRangeHeader, resolveRange } from '../../src/server/range.js';
-import { decodeKey } from '../../src/server/router.js';
+import { decodeKey } from '../../src/server/key_codec.js';
 import { decodeManifest, decodeMetaRecord, encodeManifest, encodeMetaRecord } from '../../src/store/metalog_format.js';
 import type { MetaRecord } from '../../src/store/metalog_format.js';
 import { splitDataPayload } from '../../src/store/value_io.js';

@@ -34,7 +34,7 @@
 import { createHash } from 'node:crypto';
 import { createShardServer, silentLogger } from '../../src/server/index.js';
 import type { ShardServer } from '../../src/server/index.js';
-import type { ShardNode } from '../../src/store/index.js';
+import type { ShardNode } from '../../src/node/index.js';
 import { SMALL_CONFIG } from '../conformance.js';
 import { Rng } from '../rng.js';
 import { SimNode } from '../sim_node.js';

@@ -4,8 +4,9 @@
 // removes. Each patches one method of ShardNode through its prototype.
 import { Dependency } from '../../src/dependency/index.js';
 import { Memtable } from '../../src/index/memtable.js';
-import { ShardNode } from '../../src/store/index.js';
-import type { BulkResult, DiskStore, ListOptions, ListResult } from '../../src/store/index.js';
+import { ShardNode } from '../../src/node/index.js';
+import type { DiskStore, ListOptions, ListResult } from '../../src/store/index.js';
+import type { BulkResult } from '../../src/node/index.js';
 import { listLimit } from '../../src/store/list.js';
 import { MutantTargetError, patch } from './mutant.js';
 import type { Mutant } from './mutant.js';

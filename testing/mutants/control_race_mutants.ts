@@ -6,7 +6,8 @@
 import { Dependency } from '../../src/dependency/index.js';
 import { ClosedError, NotFoundError } from '../../src/base/index.js';
 import { CommitLog, keyString } from '../../src/store/commit_log.js';
-import { DiskStore, ShardNode, printableKey } from '../../src/store/index.js';
+import { DiskStore, printableKey } from '../../src/store/index.js';
+import { ShardNode } from '../../src/node/index.js';
 import type { LsmIndex } from '../../src/index/index.js';
 import { patch } from './mutant.js';
 import type { Mutant } from './mutant.js';

@@ -8,8 +8,9 @@
 // so a rename breaks the variant at type-check time, not silently.
 import { ExtentManager, ExtentOwner } from '../../src/extent/index.js';
 import { Dependency, Latch } from '../../src/dependency/index.js';
-import { DiskStore, ShardNode, checkBulkKeys } from '../../src/store/index.js';
-import type { BulkPutEntry, BulkResult } from '../../src/store/index.js';
+import { DiskStore } from '../../src/store/index.js';
+import { ShardNode, checkBulkKeys } from '../../src/node/index.js';
+import type { BulkPutEntry, BulkResult } from '../../src/node/index.js';
 import { patch } from './mutant.js';
 import type { Mutant } from './mutant.js';
 

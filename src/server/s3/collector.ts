@@ -15,7 +15,7 @@
 // on start the sweep visits every key that has data or part shards. Uploads
 // idle longer than uploadExpiryMs are aborted by a periodic pass.
 import { setImmediate as yieldToLoop } from 'node:timers/promises';
-import type { ShardInfo } from '../../store/types.js';
+import type { ShardInfo } from '../../store/index.js';
 import type { CollectorHandle, Core } from './core.js';
 import { mapLimit, objectLock } from './core.js';
 import { abortUpload } from './multipart.js';

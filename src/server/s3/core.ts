@@ -8,8 +8,8 @@
 // is not "durable after": each step awaits the previous step's Dependency.
 import { CorruptionError, NotFoundError } from '../../base/index.js';
 import type { Dependency } from '../../dependency/index.js';
-import type { ListOptions, ShardApi, ShardInfo } from '../../store/types.js';
-import { MAX_LIST_LIMIT } from '../../store/types.js';
+import type { ListOptions, ShardApi, ShardInfo } from '../../store/index.js';
+import { MAX_LIST_LIMIT } from '../../store/index.js';
 import type { Logger } from '../logger.js';
 import { describeS3Key, s3KeyName } from './key_names.js';
 import { LockTable } from './locks.js';

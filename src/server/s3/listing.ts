@@ -13,7 +13,7 @@
 // The cursor (`after`) is a tail: the page holds only tails strictly
 // greater. `next` is the cursor to continue from, and the continuation
 // token of ListObjectsV2 is its base64url.
-import type { ShardInfo } from '../../store/types.js';
+import type { ShardInfo } from '../../store/index.js';
 import type { Core } from './core.js';
 import { invalidArgument } from './s3_errors.js';
 

@@ -1,6 +1,6 @@
 // Multipart operations: CreateMultipartUpload, UploadPart, UploadPartCopy,
 // CompleteMultipartUpload, AbortMultipartUpload.
-import type { ByteRange } from '../../store/types.js';
+import type { ByteRange } from '../../store/index.js';
 import { abortUpload, completeUpload, createUpload, MAX_PART_NUMBER, requireUpload, uploadPart } from './multipart.js';
 import type { RequestedPart } from './multipart.js';
 import { refuseUndefinedWriteConditions } from './conditions.js';

@@ -4,7 +4,7 @@ import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { bodyPrimer, writeBody } from '../body_stream.js';
 import { parseRangeHeader, resolveRange } from '../range.js';
-import type { ByteRange } from '../../store/types.js';
+import type { ByteRange } from '../../store/index.js';
 import { requireBucket } from './buckets.js';
 import { mapLimit } from './core.js';
 import { checkCopySourceConditions, checkReadConditions, checkWriteConditions, hasWriteConditions, refuseUndefinedWriteConditions } from './conditions.js';

@@ -14,7 +14,7 @@
 // stream the shards of the range in order.
 import { CorruptionError, NotFoundError } from '../../base/index.js';
 import type { Dependency } from '../../dependency/index.js';
-import type { ByteRange } from '../../store/types.js';
+import type { ByteRange } from '../../store/index.js';
 import { requireBucket } from './buckets.js';
 import type { Core } from './core.js';
 import { bucketLock, objectLock } from './core.js';

@@ -9,7 +9,7 @@
 // stops both and waits for the collector; call it after the HTTP server has
 // stopped and before the ShardApi closes.
 import { createHash } from 'node:crypto';
-import type { ShardApi } from '../../store/types.js';
+import type { ShardApi } from '../../store/index.js';
 import { RequestAbortedError } from '../body_stream.js';
 import type { Exchange } from '../exchange.js';
 import { abortAnswer } from '../exchange.js';

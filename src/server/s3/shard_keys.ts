@@ -21,7 +21,7 @@
 // 4. Raw key byte order (the store's list order) is UTF-8 binary order,
 //    which is S3's listing order.
 import { randomBytes } from 'node:crypto';
-import { MAX_KEY_BYTES } from '../../store/types.js';
+import { MAX_KEY_BYTES } from '../../store/index.js';
 import { S3Error } from './s3_errors.js';
 
 export const VERSION_BYTES = 16;

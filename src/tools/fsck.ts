@@ -38,17 +38,16 @@
 // label, checkpoint and log; a run's copy is rewritten by its next
 // compaction).
 import { CorruptionError, IoError, LockedError } from '../base/index.js';
-import { ChunkKind } from '../chunk/index.js';
 import type { Locator } from '../chunk/index.js';
 import type { Disk } from '../disk/index.js';
 import { FileDisk } from '../disk/index.js';
 import { ExtentOwner } from '../extent/index.js';
 import { Superblock, decodeCheckpoint } from '../superblock/index.js';
 import type { Label } from '../superblock/index.js';
-import type { DamagedIndexChunk, DamagedShard } from './admin_types.js';
-import type { DiskStore } from './disk_store.js';
-import { openDiskStore } from './open.js';
-import { RateLimiter, emptyScrubCounters, scrubDiskStore } from './scrub.js';
+import type { DamagedIndexChunk, DamagedShard } from '../node/index.js';
+import type { DiskStore } from '../store/index.js';
+import { openDiskStore } from '../store/index.js';
+import { RateLimiter, emptyScrubCounters, scrubDiskStore } from '../store/index.js';
 
 /** Problems listed per disk at most (the count stays exact). */
 export const MAX_FSCK_PROBLEMS = 1000;
@@ -241,8 +240,8 @@ async function checkSlots(file: Disk, label: Label, r: FsckDiskReport): Promise<
 
 /** A log record whole in one copy only: a problem, but for the last record (a crash tears it). */
 function checkLogCopies(store: DiskStore, r: FsckDiskReport): void {
-  const log = store.parts.recovery.log;
-  const lastSeq = store.parts.state.nextSeq - 1;
+  const log = store.view.recovery.log;
+  const lastSeq = store.view.lastRecordSeq;
   for (const d of log.copyDamage) {
     const where = `metadata log record ${d.seq}: copy ${d.copy} (extent ${d.extent})`;
     if (d.seq === lastSeq) r.warnings.push(`${where} is torn or damaged (a crash during its append leaves the same; it was then never acknowledged); the other copy is whole`);
@@ -252,20 +251,20 @@ function checkLogCopies(store: DiskStore, r: FsckDiskReport): void {
 }
 
 function noteRecovery(store: DiskStore, slots: Map<0 | 1, SlotCheckpoint>, r: FsckDiskReport): void {
-  const seq = store.parts.superblock.sequence;
+  const seq = store.view.checkpointSequence;
   for (const [slot, cp] of slots) {
     if (cp.sequence !== seq) continue;
     r.usedSlot = slot;
     // Open replays the log from the checkpoint's next sequence and leaves nextSeq after the last record.
-    r.logRecords = store.parts.state.nextSeq - cp.nextRecordSeq;
+    r.logRecords = store.view.lastRecordSeq + 1 - cp.nextRecordSeq;
   }
   if (r.usedSlot === undefined) problem(r, `recovery used checkpoint sequence ${seq}, which no slot holds`);
-  r.runs = store.parts.index.runs().length;
+  r.runs = store.view.runs().length;
 }
 
 function checkExtentTable(store: DiskStore, r: FsckDiskReport): void {
-  const e = store.parts.extents;
-  const g = store.parts.label.geometry;
+  const e = store.view;
+  const g = e.geometry;
   for (let x = 0; x < g.extentCount; x++) {
     const owner = e.owner(x);
     const wp = e.writePointer(x);
@@ -273,22 +272,22 @@ function checkExtentTable(store: DiskStore, r: FsckDiskReport): void {
     if (isSuper !== (owner === ExtentOwner.Superblock)) problem(r, `extent ${x}: owner ${ExtentOwner[owner] ?? owner}, but the label ${isSuper ? 'reserves it for the superblock' : 'puts the superblock below it'}`);
     if (wp < 0 || wp > g.extentSizeBytes) problem(r, `extent ${x}: write pointer ${wp} outside 0..${g.extentSizeBytes}`);
     if ((owner === ExtentOwner.Free || owner === ExtentOwner.Superblock) && wp !== 0) problem(r, `extent ${x}: ${ExtentOwner[owner]} with write pointer ${wp}`);
-    const live = store.live.of(x);
+    const live = e.liveBytes(x);
     if (live > 0 && owner !== ExtentOwner.Data) problem(r, `extent ${x}: ${ExtentOwner[owner] ?? owner} extent holds ${live} live data bytes`);
     if (live > wp) problem(r, `extent ${x}: ${live} live bytes above its write pointer ${wp}`);
   }
-  for (const logExtent of [store.parts.state.logExtent, store.parts.state.mirrorLogExtent]) {
+  for (const logExtent of e.logExtents) {
     if (e.owner(logExtent) !== ExtentOwner.Meta) problem(r, `log extent ${logExtent} is owned by ${ExtentOwner[e.owner(logExtent)] ?? 'unknown'}`);
   }
 }
 
 /** Run chunks in index extents, data chunks in data extents, all below the write pointer. */
 async function checkLocators(store: DiskStore, r: FsckDiskReport): Promise<void> {
-  const index = store.parts.index;
+  const index = store.view;
   for (const run of index.runs()) {
     checkLocator(store, r, run.indexChunk, ExtentOwner.Index, `run ${run.id} index chunk`);
     try {
-      for (const loc of await index.chunksOf(run)) checkLocator(store, r, loc, ExtentOwner.Index, `run ${run.id} block`);
+      for (const loc of await index.runChunks(run)) checkLocator(store, r, loc, ExtentOwner.Index, `run ${run.id} block`);
     } catch (err: unknown) {
       problem(r, `run ${run.id}: index chunk unreadable: ${messageOf(err)}`);
     }
@@ -313,12 +312,12 @@ async function checkLocators(store: DiskStore, r: FsckDiskReport): Promise<void>
 
 /** Step 7: both copies of every run load, agree, and never share an extent for one chunk. */
 async function checkRunCopies(store: DiskStore, r: FsckDiskReport): Promise<void> {
-  const index = store.parts.index;
+  const index = store.view;
   const at = (l: Locator): string => `${l.extent}:${l.offset}+${l.length}`;
   for (const run of index.runs()) {
     let copies;
     try {
-      copies = await index.copyChunksOf(run);
+      copies = await index.runCopies(run);
     } catch (err: unknown) {
       problem(r, `run ${run.id}: no copy of its index loads: ${messageOf(err)}`);
       continue;
@@ -347,7 +346,7 @@ async function checkRunCopies(store: DiskStore, r: FsckDiskReport): Promise<void
 /** A run block's payload, or why it does not read. */
 async function readCopy(store: DiskStore, loc: Locator): Promise<Buffer | string> {
   try {
-    return await store.parts.chunks.read(loc, ChunkKind.RunBlock);
+    return await store.view.readRunBlock(loc);
   } catch (err: unknown) {
     if (err instanceof CorruptionError || err instanceof IoError) return messageOf(err);
     throw err;
@@ -355,8 +354,8 @@ async function readCopy(store: DiskStore, loc: Locator): Promise<Buffer | string
 }
 
 function checkLocator(store: DiskStore, r: FsckDiskReport, loc: Locator, want: ExtentOwner, what: string): void {
-  const e = store.parts.extents;
-  if (loc.extent < 0 || loc.extent >= store.parts.label.geometry.extentCount) {
+  const e = store.view;
+  if (loc.extent < 0 || loc.extent >= e.geometry.extentCount) {
     problem(r, `${what} at extent ${loc.extent}: no such extent`);
     return;
   }

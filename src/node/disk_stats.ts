@@ -13,26 +13,25 @@
 // does no IO.
 import { ExtentOwner } from '../extent/index.js';
 import type { DiskStats } from './admin_types.js';
-import type { DiskStore } from './disk_store.js';
+import type { DiskStore } from '../store/index.js';
 
 export function diskStats(store: DiskStore, disk: number, path: string | undefined): DiskStats {
-  const e = store.parts.extents;
-  const g = store.parts.label.geometry;
+  const e = store.view;
+  const g = e.geometry;
   const count = (o: ExtentOwner): number => e.extentsOwnedBy(o).length;
   let usedBytes = 0;
   for (const o of [ExtentOwner.Data, ExtentOwner.Index, ExtentOwner.Meta]) for (const x of e.extentsOwnedBy(o)) usedBytes += e.writePointer(x);
   let liveDataBytes = 0;
   let reclaimableBytes = 0;
   for (const x of e.extentsOwnedBy(ExtentOwner.Data)) {
-    const live = store.live.of(x);
+    const live = e.liveBytes(x);
     liveDataBytes += live;
     reclaimableBytes += Math.max(0, e.writePointer(x) - live);
   }
-  let liveIndexBytes = 0;
-  for (const bytes of store.parts.index.liveIndexBytesByExtent().values()) liveIndexBytes += bytes;
+  const liveIndexBytes = e.liveIndexBytes();
   const health = store.stats();
-  const failed = store.log.failed;
-  const extents = { free: e.countFree(), data: count(ExtentOwner.Data), index: count(ExtentOwner.Index), meta: count(ExtentOwner.Meta), superblock: count(ExtentOwner.Superblock) };
+  const failed = e.failure;
+  const extents = { free: e.freeExtents(), data: count(ExtentOwner.Data), index: count(ExtentOwner.Index), meta: count(ExtentOwner.Meta), superblock: count(ExtentOwner.Superblock) };
   return {
     disk,
     ...(path === undefined ? {} : { path }),
@@ -46,8 +45,8 @@ export function diskStats(store: DiskStore, disk: number, path: string | undefin
     liveIndexBytes,
     reclaimableBytes,
     extents,
-    shardCount: store.live.shardCount,
-    liveBytesReady: store.live.ready,
+    shardCount: e.shardCount,
+    liveBytesReady: e.liveBytesReady,
     // freeBytes counts free extents; on a sparse data file the host may have
     // less room than that: hostFreeBytes and degraded say so.
     ...(failed === undefined ? {} : { readOnly: failed.message }),

@@ -61,15 +61,15 @@ import type {
 } from './admin_types.js';
 import { bulkDelete, bulkPut } from './bulk.js';
 import { diskStats } from './disk_stats.js';
-import { checkKey, printableKey } from './disk_store.js';
-import type { DiskStore } from './disk_store.js';
-import { listLimit } from './list.js';
+import { checkKey, printableKey } from '../store/index.js';
+import type { DiskStore } from '../store/index.js';
+import { listLimit } from '../store/index.js';
 import { exportRange, importStream } from './migration.js';
 import type { NodeOptions } from './node_options.js';
-import { formatDiskStore, openDiskStore } from './open.js';
-import type { FormatOptions, OpenOptions } from './open.js';
+import { formatDiskStore, openDiskStore } from '../store/index.js';
+import type { FormatOptions, OpenOptions } from '../store/index.js';
 import { scrubNode, Scrubber } from './scrub_runner.js';
-import type { ByteRange, ListOptions, ListResult, ShardApi, ShardInfo, ShardReader, StoreStats, ValueSource } from './types.js';
+import type { ByteRange, ListOptions, ListResult, ShardApi, ShardInfo, ShardReader, StoreStats, ValueSource } from '../store/index.js';
 
 /** Opens (with recovery) the store of one disk of the node. */
 export type DiskOpener = (disk: number) => Promise<DiskStore>;

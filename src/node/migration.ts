@@ -20,8 +20,8 @@ import { Dependency } from '../dependency/index.js';
 import type { ImportCallOptions, ImportReport, KeyRange, KeyRefusal } from './admin_types.js';
 import { encodeCrc, encodeEnd, encodeHeader, encodeRecordHeader, inRange, nextStreamCrc } from './migration_format.js';
 import { MigrationReader } from './migration_reader.js';
-import { MAX_KEY_BYTES } from './types.js';
-import type { ShardApi } from './types.js';
+import { MAX_KEY_BYTES } from '../store/index.js';
+import type { ShardApi } from '../store/index.js';
 import { crc32c } from '../base/index.js';
 
 const EXPORT_PAGE_KEYS = 1000;

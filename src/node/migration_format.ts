@@ -34,7 +34,7 @@
 // anywhere fails with TruncatedStreamError; its records before the cut are
 // whole and verified.
 import { CorruptionError, crc32c } from '../base/index.js';
-import { MAX_KEY_BYTES } from './types.js';
+import { MAX_KEY_BYTES } from '../store/index.js';
 
 export const MIGRATION_MAGIC = 0x474d5353;
 export const MIGRATION_VERSION = 1;

@@ -4,7 +4,9 @@
 // the reference model (testing/model.ts, ModelNode) alike.
 import type { ErrorCode } from '../base/index.js';
 import type { Dependency } from '../dependency/index.js';
-import type { ListOptions, ListResult } from './types.js';
+import type { DamagedIndexChunk, DamagedShard, ListOptions, ListResult, ScrubCounters } from '../store/index.js';
+
+export type { DamagedIndexChunk, DamagedShard, ScrubCounters, ScrubProblem } from '../store/index.js';
 
 /** Keys in one bulk call. */
 export const MAX_BULK_KEYS = 1000;
@@ -54,37 +56,6 @@ export interface DiskStatus {
 /** A listing of the disks in service; `unavailableDisks` names those whose keys are missing from it. */
 export interface NodeListResult extends ListResult {
   readonly unavailableDisks: readonly number[];
-}
-
-export type ScrubProblem = 'corrupt' | 'unreadable';
-
-export interface DamagedShard {
-  readonly key: Buffer;
-  readonly disk: number;
-  readonly problem: ScrubProblem;
-  /** The first damaged chunk of the value. */
-  readonly extent: number;
-  readonly offset: number;
-  readonly message: string;
-}
-
-/** A damaged chunk of an LSM run: lookups of keys in it may fail until the run is rewritten. */
-export interface DamagedIndexChunk {
-  readonly disk: number;
-  readonly run: number;
-  readonly extent: number;
-  readonly offset: number;
-  readonly problem: ScrubProblem;
-  readonly message: string;
-}
-
-export interface ScrubCounters {
-  shardsVerified: number;
-  chunksVerified: number;
-  bytesVerified: number;
-  indexChunksVerified: number;
-  damagedShards: number;
-  damagedIndexChunks: number;
 }
 
 export interface ScrubOptions {

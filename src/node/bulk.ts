@@ -17,8 +17,8 @@ import { InvalidArgumentError, ShardStoreError } from '../base/index.js';
 import { Dependency } from '../dependency/index.js';
 import { MAX_BULK_KEYS, MAX_BULK_VALUE_BYTES } from './admin_types.js';
 import type { BulkKeyOutcome, BulkPutEntry, BulkResult } from './admin_types.js';
-import { MAX_KEY_BYTES } from './types.js';
-import type { ShardApi } from './types.js';
+import { MAX_KEY_BYTES } from '../store/index.js';
+import type { ShardApi } from '../store/index.js';
 
 /** Throws InvalidArgumentError unless 1..MAX_BULK_KEYS distinct keys of 1..MAX_KEY_BYTES bytes. */
 export function checkBulkKeys(keys: readonly Buffer[]): void {

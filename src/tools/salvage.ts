@@ -20,17 +20,10 @@
 // one group-commit cycle; the values those keys had before it (or their
 // absence) are what the store now holds. The report says how many records
 // were lost, so the operator knows a cycle's worth of changes is gone.
-import type { Locator } from '../chunk/index.js';
 import type { Disk } from '../disk/index.js';
-import { ExtentOwner } from '../extent/index.js';
-import { alignUp } from '../chunk/index.js';
-import type { DamagedIndexChunk, DamagedShard } from './admin_types.js';
-import type { DiskStore } from './disk_store.js';
-import { recoverDiskStore } from './open.js';
-import type { OpenOptions } from './open.js';
-import { RateLimiter, emptyScrubCounters, scrubDiskStore } from './scrub.js';
-
-const KEYS_PER_PAGE = 256;
+import { recoverDiskStore } from '../store/index.js';
+import type { DamagedIndexChunk, DamagedShard, OpenOptions } from '../store/index.js';
+import { RateLimiter, emptyScrubCounters, reattachIndexedExtents, scrubDiskStore } from '../store/index.js';
 
 export interface SalvageReport {
   /** Metadata log records lost in both copies: their commits are gone. */
@@ -56,7 +49,7 @@ export async function salvageDiskStore(disk: Disk, diskIndex: number, options: O
   }
   const { store, lostRecords } = recovered;
   try {
-    const reattached = await reattach(store);
+    const reattached = await reattachIndexedExtents(store);
     const counters = emptyScrubCounters();
     const damaged: DamagedShard[] = [];
     const indexDamage: DamagedIndexChunk[] = [];
@@ -64,7 +57,7 @@ export async function salvageDiskStore(disk: Disk, diskIndex: number, options: O
     // A fresh checkpoint and log: the lost records are behind us for good,
     // and so is any copy recovery had to read from its twin.
     await store.checkpoint();
-    const r = store.parts.recovery;
+    const r = store.view.recovery;
     const repaired = [...r.repaired];
     if (r.log.copyDamage.length > 0 || r.checkpointCopyDamaged || lostRecords.length > 0) repaired.push('wrote a fresh checkpoint and metadata log');
     return { lostRecords, reattached, damaged, indexDamage, shardsVerified: counters.shardsVerified, repaired };
@@ -73,38 +66,3 @@ export async function salvageDiskStore(disk: Disk, diskIndex: number, options: O
   }
 }
 
-/** Restore owners and write pointers so that every chunk the index names is inside its extent. */
-async function reattach(store: DiskStore): Promise<string[]> {
-  const out: string[] = [];
-  const fix = (loc: Locator, owner: ExtentOwner): void => {
-    const extents = store.parts.extents;
-    if (loc.extent < store.parts.label.geometry.superblockExtents || loc.extent >= store.parts.label.geometry.extentCount) return;
-    const now = extents.owner(loc.extent);
-    const end = alignUp(loc.offset + loc.length);
-    if (now !== owner && now !== ExtentOwner.Free) return; // not ours any more: the scrub reports the key
-    if (now === owner && extents.writePointer(loc.extent) >= end) return;
-    const writePointer = Math.max(now === owner ? extents.writePointer(loc.extent) : 0, end);
-    extents.restore([{ extent: loc.extent, owner, writePointer }]);
-    out.push(`extent ${loc.extent}: ${ExtentOwner[now] ?? now} -> ${ExtentOwner[owner]} up to ${writePointer}`);
-  };
-  const index = store.parts.index;
-  for (const run of index.runs()) {
-    fix(run.indexChunk, ExtentOwner.Index);
-    // An unreadable run index: its blocks cannot be listed here, and the
-    // scrub pass below reports the run as damaged.
-    const blocks = await index.chunksOf(run).catch((err: unknown): Locator[] => {
-      void err;
-      return [];
-    });
-    for (const loc of blocks) fix(loc, ExtentOwner.Index);
-  }
-  let from: Buffer | undefined;
-  for (;;) {
-    const page = await index.scan({ ...(from === undefined ? {} : { from }), limit: KEYS_PER_PAGE });
-    for (const entry of page) for (const loc of entry.value.chunks) fix(loc, ExtentOwner.Data);
-    const last = page.at(-1);
-    if (page.length < KEYS_PER_PAGE || last === undefined) break;
-    from = Buffer.concat([last.key, Buffer.alloc(1)]);
-  }
-  return out;
-}

@@ -5,8 +5,8 @@
 import { ShardStoreError, systemClock } from '../base/index.js';
 import type { Clock } from '../base/index.js';
 import type { DamagedIndexChunk, DamagedShard, ScrubCounters, ScrubOptions, ScrubProgress, ScrubReport, ScrubStatus } from './admin_types.js';
-import type { DiskStore } from './disk_store.js';
-import { RateLimiter, ScrubStoppedError, emptyScrubCounters, scrubBytesEstimate, scrubDiskStore } from './scrub.js';
+import type { DiskStore } from '../store/index.js';
+import { RateLimiter, ScrubStoppedError, emptyScrubCounters, scrubBytesEstimate, scrubDiskStore } from '../store/index.js';
 
 export interface ScrubTarget {
   readonly disk: number;

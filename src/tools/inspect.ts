@@ -8,8 +8,8 @@
 import type { Disk } from '../disk/index.js';
 import { FileDisk } from '../disk/index.js';
 import { ExtentOwner } from '../extent/index.js';
-import type { DiskStore } from './disk_store.js';
-import { openDiskStore } from './open.js';
+import type { DiskStore } from '../store/index.js';
+import { openDiskStore } from '../store/index.js';
 
 export type OwnerName = 'free' | 'data' | 'index' | 'meta' | 'superblock';
 
@@ -43,8 +43,8 @@ const OWNER_NAMES: Readonly<Record<ExtentOwner, OwnerName>> = {
 
 /** The extent map of an open store (no IO). */
 export function extentMap(store: DiskStore, disk: number, path: string): DiskExtentMap {
-  const e = store.parts.extents;
-  const g = store.parts.label.geometry;
+  const e = store.view;
+  const g = e.geometry;
   const counts: Record<OwnerName, number> = { free: 0, data: 0, index: 0, meta: 0, superblock: 0 };
   const cells: ExtentCell[] = [];
   let writtenBytes = 0;
@@ -52,13 +52,13 @@ export function extentMap(store: DiskStore, disk: number, path: string): DiskExt
   for (let x = 0; x < g.extentCount; x++) {
     const owner = OWNER_NAMES[e.owner(x)];
     const writePointerBytes = e.writePointer(x);
-    const liveBytes = owner === 'data' ? store.live.of(x) : 0;
+    const liveBytes = owner === 'data' ? e.liveBytes(x) : 0;
     counts[owner]++;
     writtenBytes += writePointerBytes;
     liveDataBytes += liveBytes;
     cells.push({ extent: x, owner, writePointerBytes, liveBytes });
   }
-  return { disk, path, extentSizeBytes: g.extentSizeBytes, cells, counts, writtenBytes, liveDataBytes, shardCount: store.live.shardCount };
+  return { disk, path, extentSizeBytes: g.extentSizeBytes, cells, counts, writtenBytes, liveDataBytes, shardCount: e.shardCount };
 }
 
 /** Open each data file read-only (paths in disk order), take its extent map, close it. */

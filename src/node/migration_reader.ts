@@ -20,7 +20,7 @@ import {
   readU64,
 } from './migration_format.js';
 import type { MigrationEnd, MigrationHeader } from './migration_format.js';
-import { MAX_KEY_BYTES } from './types.js';
+import { MAX_KEY_BYTES } from '../store/index.js';
 
 /** Value bytes handed out per piece at most. */
 const MAX_PIECE_BYTES = 1024 * 1024;
