@@ -21,7 +21,7 @@ import { LsmIndex } from '../src/index/index.js';
 import type { IndexMutation, IndexValue, RunDescriptor } from '../src/index/index.js';
 import { decodeManifest, decodeMetaRecord, decodeMetaRecordHead, decodeMutations, encodeManifest, encodeMetaRecord } from '../src/store/metalog_format.js';
 import type { Manifest, MetaRecord } from '../src/store/metalog_format.js';
-import { dataHeader, splitDataPayload } from '../src/store/value_io.js';
+import { dataHeader, splitDataPayload } from '../src/chunk/index.js';
 import { LABEL_BYTES, decodeCheckpoint, decodeLabel, encodeCheckpoint, encodeLabel, planLayout } from '../src/superblock/index.js';
 import type { Checkpoint, Label, LayoutOptions } from '../src/superblock/index.js';
 import { FUZZ_LABEL, randomDescriptor, randomMetaRecord } from './fuzz/decoders.js';

@@ -4,3 +4,4 @@ export * from './chunk_io.js';
 export * from './chunk_codec.js';
 export * from './buffer_cache.js';
 export * from './chunk_store.js';
+export { chunkDataBytes, dataHeader, dataPayloadKey, splitDataPayload } from './data_payload.js';

@@ -25,7 +25,7 @@
 //    (being recounted after open): a partial count would make full extents
 //    look empty, and invariant 1's check would be meaningless.
 import { assert, CorruptionError } from '../base/index.js';
-import { ChunkKind, locatorEquals } from '../chunk/index.js';
+import { ChunkKind, dataPayloadKey, locatorEquals } from '../chunk/index.js';
 import type { ChunkStore, ChunkStream, Locator } from '../chunk/index.js';
 import { Dependency } from '../dependency/index.js';
 import { ExtentOwner } from '../extent/index.js';
@@ -190,10 +190,8 @@ export class Reclaimer {
 
   /** Copy the chunk if the newest value of its key still points at it. */
   private async evacuate(from: Locator, payload: Buffer): Promise<Relocation | undefined> {
-    if (payload.length < 2) return undefined;
-    const keyBytes = payload.readUInt16LE(0);
-    if (keyBytes === 0 || 2 + keyBytes > payload.length) return undefined;
-    const key = payload.subarray(2, 2 + keyBytes);
+    const key = dataPayloadKey(payload);
+    if (key === undefined) return undefined;
     const value = await this.host.newestValue(key);
     if (value === null || value === undefined || !value.chunks.some((c) => locatorEquals(c, from))) return undefined;
     const { locator, dependency } = this.stream.append(ChunkKind.Data, [payload], Dependency.none);

@@ -22,12 +22,11 @@
 //    damage it did not see.
 import { CorruptionError, ShardStoreError, systemClock } from '../base/index.js';
 import type { Clock } from '../base/index.js';
-import { ChunkKind, checkChunk, CHUNK_OVERHEAD_BYTES, locatorEquals } from '../chunk/index.js';
+import { ChunkKind, checkChunk, CHUNK_OVERHEAD_BYTES, locatorEquals, splitDataPayload } from '../chunk/index.js';
 import type { Locator } from '../chunk/index.js';
 import type { IndexValue, RunDescriptor } from '../index/index.js';
 import { keyString } from './commit_log.js';
 import type { DiskStore } from './disk_store.js';
-import { splitDataPayload } from './value_io.js';
 
 export type ScrubProblem = 'corrupt' | 'unreadable';
 

@@ -7,31 +7,11 @@
 // Writes stream: at most `windowChunks` chunks are queued and not yet
 // durable at a time, so a 5 GiB put holds a few MiB in memory.
 import { CorruptionError } from '../base/index.js';
-import { ChunkKind, CHUNK_OVERHEAD_BYTES } from '../chunk/index.js';
+import { ChunkKind, chunkDataBytes, dataHeader, splitDataPayload } from '../chunk/index.js';
 import type { ChunkStore, ChunkStream, Locator } from '../chunk/index.js';
 import { Dependency } from '../dependency/index.js';
 import type { IndexValue } from '../index/index.js';
 import type { ByteRange } from './types.js';
-
-export function dataHeader(key: Buffer): Buffer {
-  const h = Buffer.allocUnsafe(2 + key.length);
-  h.writeUInt16LE(key.length, 0);
-  key.copy(h, 2);
-  return h;
-}
-
-/** Bytes of value data in the chunk at `loc` for `key`. */
-export function chunkDataBytes(loc: Locator, key: Buffer): number {
-  return loc.length - CHUNK_OVERHEAD_BYTES - 2 - key.length;
-}
-
-/** The key a data chunk's payload names, and its data. */
-export function splitDataPayload(payload: Buffer): { key: Buffer; data: Buffer } {
-  if (payload.length < 2) throw new CorruptionError('data chunk shorter than its key header');
-  const keyBytes = payload.readUInt16LE(0);
-  if (keyBytes === 0 || 2 + keyBytes > payload.length) throw new CorruptionError(`data chunk key length ${keyBytes}`);
-  return { key: payload.subarray(2, 2 + keyBytes), data: payload.subarray(2 + keyBytes) };
-}
 
 /** Splits a value into data chunks as bytes arrive. */
 export class ValueWriter {

@@ -45,7 +45,7 @@ import { parseRangeHeader, resolveRange } from '../../src/server/range.js';
 import { decodeKey } from '../../src/server/key_codec.js';
 import { decodeManifest, decodeMetaRecord, encodeManifest, encodeMetaRecord } from '../../src/store/metalog_format.js';
 import type { MetaRecord } from '../../src/store/metalog_format.js';
-import { splitDataPayload } from '../../src/store/value_io.js';
+import { splitDataPayload } from '../../src/chunk/index.js';
 import { LABEL_BYTES, decodeCheckpoint, decodeLabel, encodeCheckpoint, encodeLabel, planLayout } from '../../src/superblock/index.js';
 import type { Label } from '../../src/superblock/index.js';
 import type { Rng } from '../rng.js';
