@@ -362,7 +362,7 @@ test('a harness error never counts as caught, and a renamed target breaks its va
 });
 
 test('every registered variant is exercised by a test that asserts the failure it names', () => {
-  const here = new Set([...ENGINE_MUTANTS, ...CRASH_MUTANTS, ...FAULT_MUTANTS, unpreparedReserve, ...CONTROL_MUTANTS, ...ACCESS_MUTANTS, ...MIRROR_MUTANTS, ...METADATA_CASES.map((c) => c.mutant), ...CONTROL_RACE_MUTANTS, ...HTTP_FAMILIES.map(([m]) => m)].filter((m) => m.caughtBy !== 'concurrency').map((m) => m.name));
+  const here = new Set([...ENGINE_MUTANTS, ...CRASH_MUTANTS, ...FAULT_MUTANTS, ...ONE_SYNC_MUTANTS, unpreparedReserve, ...CONTROL_MUTANTS, ...ACCESS_MUTANTS, ...MIRROR_MUTANTS, ...METADATA_CASES.map((c) => c.mutant), ...CONTROL_RACE_MUTANTS, ...HTTP_FAMILIES.map(([m]) => m)].filter((m) => m.caughtBy !== 'concurrency').map((m) => m.name));
   // The concurrency suite's variants are caught in testing/concurrency_engine.test.ts, the races
   // variants in testing/concurrency_races.test.ts, each asserted by its `expect`.
   const elsewhere = new Set([...CONCURRENCY_MUTANTS, ...RACE_MUTANTS, resetBeforeIndexDurable].map((m) => m.name));
