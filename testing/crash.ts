@@ -244,6 +244,10 @@ export class CrashHarness {
     };
     if (await checkScrubPass(this.store, this.disk, op.failAfterReads, this.faulty, fail)) {
       this.faulty = true;
+      // The disk failing under scrub is an IO fault like the alphabet's:
+      // until the next recovery, work may fail with Io, on a full host too
+      // (invariant 7 is for a host that is only full; found by check seed 1406).
+      this.ioFaulted = true;
       this.counters.faultsInjected++;
     }
   }

@@ -242,8 +242,17 @@ test('metadata record and manifest: encode then decode is the identity on real v
   const keys = [Buffer.from([0]), Buffer.from('a'), Buffer.from('b'), Buffer.alloc(1024, 0xff)];
   const mutations: IndexMutation[] = keys.map((key, i) => ({ key, value: i === 1 ? null : (real.values[i] ?? null) }));
   const records: MetaRecord[] = [
-    { seq: 1, extentChanges: [], mutations: [], runsAdded: [], runsRemoved: [], flushedThroughSeq: 0 },
-    { seq: Number.MAX_SAFE_INTEGER, extentChanges: real.extentChanges, mutations, runsAdded: real.runs, runsRemoved: [1, 2 ** 40], flushedThroughSeq: 2 },
+    { seq: 1, syncedThroughSeq: 0, extentChanges: [], mutations: [], runsAdded: [], runsRemoved: [], flushedThroughSeq: 0, dataNames: [] },
+    {
+      seq: Number.MAX_SAFE_INTEGER,
+      syncedThroughSeq: Number.MAX_SAFE_INTEGER - 1,
+      extentChanges: real.extentChanges,
+      mutations,
+      runsAdded: real.runs,
+      runsRemoved: [1, 2 ** 40],
+      flushedThroughSeq: 2,
+      dataNames: [{ locator: { extent: 5, offset: 4096, length: 4200 }, id: { low: 0xffffffff, high: 1 } }],
+    },
   ];
   for (const rec of records) {
     const bytes = encodeMetaRecord(rec);
@@ -288,14 +297,15 @@ test('metadata record head: replay skips mutations but checks their framing', ()
     const rec = randomMetaRecord(rng);
     const head = decodeMetaRecordHead(encodeMetaRecord(rec));
     const { mutations, ...rest } = rec;
-    assert.deepEqual({ seq: head.seq, extentChanges: head.extentChanges, runsAdded: head.runsAdded, runsRemoved: head.runsRemoved, flushedThroughSeq: head.flushedThroughSeq }, rest);
+    const fields = { seq: head.seq, syncedThroughSeq: head.syncedThroughSeq, extentChanges: head.extentChanges, runsAdded: head.runsAdded };
+    assert.deepEqual({ ...fields, runsRemoved: head.runsRemoved, flushedThroughSeq: head.flushedThroughSeq, dataNames: head.dataNames }, rest);
     assert.equal(head.mutationCount, mutations.length);
     assert.deepEqual(decodeMutations(head), mutations);
   }
   const key = Buffer.from('k');
-  const bytes = encodeMetaRecord({ seq: 5, extentChanges: [], mutations: [{ key, value: null }], runsAdded: [], runsRemoved: [], flushedThroughSeq: 0 });
-  // seq u64, extent change count u32, mutation count u32: the first mutation's key length is at 16.
-  const at = 8 + 4 + 4;
+  const bytes = encodeMetaRecord({ seq: 5, syncedThroughSeq: 4, extentChanges: [], mutations: [{ key, value: null }], runsAdded: [], runsRemoved: [], flushedThroughSeq: 0, dataNames: [] });
+  // seq u64, syncedThroughSeq u64, extent change count u32, mutation count u32: the first mutation's key length is at 24.
+  const at = 8 + 8 + 4 + 4;
   assert.equal(bytes.readUInt16LE(at), 1);
   const badOp = Buffer.from(bytes);
   badOp[at + 2 + 1] = 7;

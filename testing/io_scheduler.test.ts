@@ -90,7 +90,10 @@ function addWrite(rng: Rng, io: IoScheduler, writes: Tracked[], byOffset: Map<nu
   let after = Dependency.none;
   if (rng.bool(0.5)) after = after.and(rng.pick(latches).dependency);
   if (writes.length > 0 && rng.bool(0.5)) after = after.and(rng.pick(writes).dep);
-  const offset = writes.length * 2 * PAGE + rng.int(0, PAGE);
+  // Slots of 2 pages, and no write leaves its slot: writes never overlap
+  // (the engine only appends), so "durable" can be checked on the image even
+  // when a later write shares the flush (a later round of the same batch).
+  const offset = writes.length * 2 * PAGE + rng.int(0, PAGE - 100);
   const data = rng.bytes(rng.int(1, PAGE + 100));
   byOffset.set(offset, after); // before write(): the scheduler may issue it at once
   const dep = io.write(offset, data, after);
@@ -116,7 +119,12 @@ void test('group commit: writes queued in one burst share one batch and one flus
   assert.equal(io.stats.bytesWritten, 10 * PAGE);
 });
 
-void test('group commit: writes queued while a batch is in flight share the next flush', async () => {
+void test('group commit: writes queued while a batch writes join its flush in a later round; while it flushes, the next flush', async () => {
+  // How: hold every IO. Writes queued while the first write is in flight go
+  // out, once it has landed, in a second round before the first flush (a
+  // metadata record queued when its data landed shares that data's flush:
+  // commit_log.ts); writes queued while that flush is in flight wait for
+  // the next batch. Two flushes in all.
   const held = new HeldIo();
   const disk = new SimDisk({ sizeBytes: SIZE, pageSizeBytes: PAGE, scheduler: held.schedule });
   const io = new IoScheduler(disk);
@@ -125,12 +133,45 @@ void test('group commit: writes queued while a batch is in flight share the next
   assert.equal(held.count('write'), 1);
   const later = Array.from({ length: 5 }, (_, i) => io.write((i + 1) * PAGE, Buffer.alloc(10, 2)));
   await turn();
-  assert.equal(held.count('write'), 1, 'a second batch started while the first was in flight');
-  while (!Dependency.all([first, ...later]).isPersistent()) {
+  assert.equal(held.count('write'), 1, 'a second round started before the first landed');
+  held.releaseAll();
+  await turn();
+  assert.equal(held.count('write'), 5, 'the writes queued meanwhile went out before the flush');
+  assert.equal(held.count('flush'), 0);
+  held.releaseAll();
+  await turn();
+  assert.equal(held.count('flush'), 1);
+  const last = io.write(7 * PAGE, Buffer.alloc(10, 3));
+  await turn();
+  assert.equal(held.count('write'), 0, 'a write queued while the flush was in flight went out before it returned');
+  while (!Dependency.all([first, ...later, last]).isPersistent()) {
     held.releaseAll();
     await turn();
   }
   assert.equal(disk.stats.flushes, 2);
+});
+
+void test('landing: a write queued when the writes it waits for land shares their flush', async () => {
+  // What the commit log relies on: onLanded fires, synchronously, after a
+  // batch's writes returned and before its flush, and a write queued then
+  // goes out in the same batch. How: a "record" queued from onLanded of a
+  // "data" write; one flush makes both durable. Negative space: before the
+  // data lands, hasLanded is false; the record is never durable before the
+  // data.
+  const disk = new SimDisk({ sizeBytes: SIZE, pageSizeBytes: PAGE });
+  const io = new IoScheduler(disk);
+  const data = io.write(0, Buffer.alloc(PAGE, 1));
+  assert.equal(data.hasLanded(), false);
+  let record: Dependency | undefined;
+  data.onLanded(() => {
+    assert.equal(data.isPersistent(), false, 'landed is reported before the flush');
+    record = io.write(4 * PAGE, Buffer.alloc(100, 2));
+  });
+  await data.persisted();
+  assert.ok(record !== undefined);
+  await record.persisted();
+  assert.equal(disk.stats.flushes, 1, 'data and record shared one flush');
+  assert.equal(io.stats.batches, 1);
 });
 
 void test('maxBatchBytes bounds a batch; a larger write goes alone', async () => {
@@ -343,4 +384,36 @@ void test('writes given as parts: reads overlay them part by part; they land who
     assert.deepEqual(sim.peek(9, 10, 'durable'), Buffer.from([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]));
     assert.deepEqual(gathers, gathered ? [5] : []);
   }
+});
+
+void test('sameFlush: a write may share the flush of the write it waits for, and never follows a failed one', async () => {
+  // What the commit log's records rely on (invariant 7). How: (1) a
+  // sameFlush write queued when its dependency lands goes out before that
+  // batch's flush: one flush for both; (2) one queued on a dependency whose
+  // batch's flush failed is never issued, and fails.
+  const disk = new SimDisk({ sizeBytes: SIZE, pageSizeBytes: PAGE });
+  const io = new IoScheduler(disk);
+  const data = io.write(0, Buffer.alloc(PAGE, 1));
+  let record: Dependency | undefined;
+  data.onLanded((joinable) => {
+    assert.equal(joinable, true);
+    record = io.write(4 * PAGE, Buffer.alloc(100, 2), data, { sameFlush: true });
+  });
+  await data.persisted();
+  assert.ok(record !== undefined);
+  await record.persisted();
+  assert.equal(disk.stats.flushes, 1);
+
+  const disk3 = new SimDisk({ sizeBytes: SIZE, pageSizeBytes: PAGE });
+  const io3 = new IoScheduler(disk3);
+  disk3.failFlush();
+  const data3 = io3.write(0, Buffer.alloc(PAGE, 1));
+  let after: Dependency | undefined;
+  data3.onSettled(() => {
+    after = io3.write(4 * PAGE, Buffer.alloc(100, 2), data3, { sameFlush: true });
+  });
+  await assert.rejects(data3.persisted());
+  assert.ok(after !== undefined);
+  await assert.rejects(after.persisted());
+  assert.equal(disk3.stats.writes, 1, 'the write after a failed flush was never issued');
 });

@@ -6,3 +6,36 @@ import { crc32c as nativeCrc32c } from '@node-rs/crc32';
 export function crc32c(data: Uint8Array, initial = 0): number {
   return nativeCrc32c(Buffer.from(data.buffer, data.byteOffset, data.byteLength), initial) >>> 0;
 }
+
+/** CRC32C's polynomial, bit-reflected (the register shifts right). */
+const POLY_REFLECTED = 0x82f63b78;
+
+/** Where one flipped bit lies that explains a CRC32C mismatch: in the data (bit index, LSB first), or in the stored checksum. */
+export type SingleBitError = { readonly in: 'data'; readonly bit: number } | { readonly in: 'checksum' };
+
+/**
+ * The one bit whose flip makes `data` match `stored`, if one does.
+ * CRC32C is affine in the data, so a flip at byte j, bit b changes the CRC
+ * by the register value 1 << b carried through 8 * (n - j) shift steps;
+ * running the steps backwards from the difference finds j and b in O(n)
+ * (CRC32C's Hamming distance makes the answer unique for the chunk sizes
+ * the store writes). Media damage is one flipped bit; a torn write never is,
+ * so recovery tells them apart with this (store/log_verify.ts).
+ * Undefined when the CRC matches, or when no single bit explains it.
+ */
+export function crc32cSingleBitError(data: Uint8Array, stored: number): SingleBitError | undefined {
+  const diff = (crc32c(data) ^ stored) >>> 0;
+  if (diff === 0) return undefined;
+  if ((diff & (diff - 1)) === 0) return { in: 'checksum' };
+  let v = diff;
+  for (let steps = 1; steps <= 8 * data.length; steps++) {
+    // The inverse of one step: c -> (c >>> 1) ^ (c & 1 ? POLY : 0). The
+    // polynomial's top bit tells which branch produced v.
+    v = (v & 0x80000000) !== 0 ? (((v ^ POLY_REFLECTED) << 1) | 1) >>> 0 : (v << 1) >>> 0;
+    if (steps % 8 === 0 && v !== 0 && v < 0x100 && (v & (v - 1)) === 0) {
+      const byte = data.length - steps / 8;
+      return { in: 'data', bit: byte * 8 + Math.log2(v) };
+    }
+  }
+  return undefined;
+}

@@ -47,6 +47,12 @@ export interface Locator {
   readonly length: number;
 }
 
+/** A chunk's random id (bytes 8..15 of its header, and again after its payload). */
+export interface ChunkId {
+  readonly low: number;
+  readonly high: number;
+}
+
 /** DO NOT CHANGE: on-disk (u32 extent, u32 offset, u32 length). */
 export const LOCATOR_BYTES = 12;
 

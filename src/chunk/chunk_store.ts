@@ -14,13 +14,13 @@
 //    length field it could not verify.
 import { assert, CorruptionError } from '../base/index.js';
 import type { RandomSource } from '../base/index.js';
-import type { Dependency } from '../dependency/index.js';
+import type { Dependency, WriteOptions } from '../dependency/index.js';
 import type { AllocateOptions, ExtentManager, ExtentOwner } from '../extent/index.js';
 import type { BufferCache } from './buffer_cache.js';
 import { checkChunk, frameChunkParts, parseHeader, verifyChunk } from './chunk_codec.js';
 import { CHUNK_ALIGN_BYTES, CHUNK_HEADER_BYTES, CHUNK_OVERHEAD_BYTES, alignUp } from './chunk_format.js';
 import { ChunkKind } from './chunk_format.js';
-import type { Locator } from './chunk_format.js';
+import type { ChunkId, Locator } from './chunk_format.js';
 import type { ChunkAppend, ChunkIo } from './chunk_io.js';
 
 export interface ScannedChunk {
@@ -43,6 +43,8 @@ export class ChunkStore {
   readonly counters = { appends: 0, reads: 0, corrupt: 0 };
   /** Resets per extent, so a chunk cached on write is not cached into a later life of its extent. */
   private readonly resets = new Map<number, number>();
+  /** Ids of data chunks whose write is neither durable nor failed, by locator (extent:offset). */
+  private readonly unsynced = new Map<string, ChunkId>();
 
   constructor(
     readonly extents: ExtentManager,
@@ -62,20 +64,41 @@ export class ChunkStore {
   }
 
   /**
-   * Append a chunk to `extent`, issued once `after` is persistent.
+   * Append a chunk to `extent`, issued once `after` is persistent (or, with
+   * `sameFlush`, landed in the batch in flight: io_scheduler.ts).
    * REQUIRES: fits(extent, payload bytes).
    */
-  appendTo(extent: number, kind: ChunkKind, parts: readonly Uint8Array[], after: Dependency): ChunkAppend {
+  appendTo(extent: number, kind: ChunkKind, parts: readonly Uint8Array[], after: Dependency, options: WriteOptions = {}): ChunkAppend {
     const id = { low: this.random.nextU32(), high: this.random.nextU32() };
     const framed = frameChunkParts(kind, parts, id);
     const framedBytes = framed.framedBytes;
     assert(framed.alignedBytes <= this.extents.freeBytes(extent), `chunk of ${framedBytes} bytes does not fit extent ${extent}`);
-    const { offset, dependency } = this.extents.append(extent, framed.parts, after);
+    const { offset, dependency } = this.extents.append(extent, framed.parts, after, options);
     this.counters.appends++;
     const locator = { extent, offset, length: framedBytes };
     const frame = framed.parts[0];
     if (kind === ChunkKind.Data && framed.parts.length === 1 && frame !== undefined) this.cacheWhenDurable(locator, kind, frame, dependency);
+    if (kind === ChunkKind.Data) this.trackUnsynced(locator, id, dependency);
     return { locator, dependency };
+  }
+
+  /**
+   * The id of the data chunk at `loc` while its write is not durable (nor
+   * failed): a metadata record written before it is durable names it, so
+   * recovery can tell that exact chunk from a torn one or a stale one of an
+   * earlier life of the extent (log_verify.ts). Undefined once durable.
+   */
+  unsyncedId(loc: Locator): ChunkId | undefined {
+    return this.unsynced.get(`${loc.extent}:${loc.offset}`);
+  }
+
+  private trackUnsynced(loc: Locator, id: ChunkId, dependency: Dependency): void {
+    if (dependency.isPersistent() || dependency.failure() !== undefined) return;
+    const key = `${loc.extent}:${loc.offset}`;
+    this.unsynced.set(key, id);
+    dependency.onSettled(() => {
+      if (this.unsynced.get(key) === id) this.unsynced.delete(key);
+    });
   }
 
   /**

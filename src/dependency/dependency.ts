@@ -5,11 +5,18 @@
 // a metadata record. The Dependency is persistent when every ticket is
 // durable; it fails as soon as one ticket fails.
 //
+// A write's ticket also *lands* before it is durable: its bytes reached the
+// disk (the write call returned) and the flush that makes them durable has
+// not returned yet. A metadata record may be written once the data it names
+// has landed, to share that data's flush (commit_log.ts): the record is not
+// believed at recovery before that data is verified (log_verify.ts).
+//
 // Invariants:
 // 1. A ticket settles once: pending -> durable, or pending -> failed.
 // 2. `and` never drops a pending or failed ticket; it drops durable ones,
 //    so long chains stay short.
 // 3. `persisted()` resolves only when isPersistent() is true.
+// 4. A durable ticket counts as landed; a failed one never does.
 import { assert, HostNoSpaceError, IoError, NoSpaceError, isHostNoSpace } from '../base/index.js';
 
 type TicketState = 'pending' | 'durable' | 'failed';
@@ -17,7 +24,9 @@ type TicketState = 'pending' | 'durable' | 'failed';
 export class Ticket {
   private stateValue: TicketState = 'pending';
   private errorValue: Error | undefined;
+  private landedValue = false;
   private waiters: Array<() => void> = [];
+  private landWaiters: Array<(joinable: boolean) => void> = [];
 
   constructor(readonly label: string) {}
 
@@ -29,9 +38,15 @@ export class Ticket {
     return this.errorValue;
   }
 
+  /** Landed (its write returned) or durable; never once failed. */
+  get landed(): boolean {
+    return this.stateValue === 'durable' || (this.stateValue === 'pending' && this.landedValue);
+  }
+
   markDurable(): void {
     assert(this.stateValue === 'pending', `ticket ${this.label} settled twice`);
     this.stateValue = 'durable';
+    this.landedValue = true;
     this.wake();
   }
 
@@ -40,6 +55,38 @@ export class Ticket {
     this.stateValue = 'failed';
     this.errorValue = error;
     this.wake();
+  }
+
+  /**
+   * The write's bytes reached the disk; durable after the next flush.
+   * Waiters are not called here (see landAll): every ticket of a batch is
+   * marked first, so a waiter sees the whole batch landed.
+   */
+  private setLanded(): void {
+    assert(this.stateValue === 'pending', `ticket ${this.label} landed after it settled`);
+    this.landedValue = true;
+  }
+
+  /**
+   * Mark every ticket landed, then wake the waiters of each (one batch's
+   * writes, before its flush). `joinable`: a write queued by a waiter now,
+   * with `sameFlush`, may still go out before that flush (io_scheduler.ts).
+   */
+  static landAll(tickets: readonly Ticket[], joinable: boolean): void {
+    for (const t of tickets) t.setLanded();
+    for (const t of tickets) t.wakeLanded(joinable);
+  }
+
+  /** Call `fn` once the ticket has landed or settled (at once, not joinable, if it has). */
+  onLandedOrSettled(fn: (joinable: boolean) => void): void {
+    if (this.stateValue === 'pending' && !this.landedValue) this.landWaiters.push(fn);
+    else fn(false);
+  }
+
+  private wakeLanded(joinable: boolean): void {
+    const waiters = this.landWaiters;
+    this.landWaiters = [];
+    for (const fn of waiters) fn(joinable);
   }
 
   /** Call `fn` once when the ticket settles (at once if it has). */
@@ -52,6 +99,7 @@ export class Ticket {
     const waiters = this.waiters;
     this.waiters = [];
     for (const fn of waiters) fn();
+    this.wakeLanded(false);
   }
 }
 
@@ -91,6 +139,51 @@ export class Dependency {
   isPersistent(): boolean {
     for (const t of this.tickets) if (t.state !== 'durable') return false;
     return true;
+  }
+
+  /** Every ticket has landed (or is durable): durable after the flush under way, unless that flush fails. */
+  hasLanded(): boolean {
+    for (const t of this.tickets) if (!t.landed) return false;
+    return true;
+  }
+
+  /**
+   * Call `fn` once, synchronously, when every ticket has landed or settled.
+   * `joinable` is true when the last one landed in a batch that a write
+   * queued now (with `sameFlush`) may still join before its flush
+   * (commit_log.ts queues the record naming the data right then); false
+   * when they had landed already (that flush may be under way) or one
+   * settled.
+   */
+  onLanded(fn: (joinable: boolean) => void): void {
+    const waiting = this.tickets.filter((t) => t.state === 'pending' && !t.landed);
+    if (waiting.length === 0) {
+      fn(false);
+      return;
+    }
+    let left = waiting.length;
+    for (const t of waiting) {
+      t.onLandedOrSettled((joinable) => {
+        left--;
+        if (left === 0) fn(joinable);
+      });
+    }
+  }
+
+  /** Call `fn` once every ticket is durable or failed (not at the first failure, unlike onSettled). */
+  onAllSettled(fn: () => void): void {
+    const pending = this.tickets.filter((t) => t.state === 'pending');
+    if (pending.length === 0) {
+      fn();
+      return;
+    }
+    let left = pending.length;
+    for (const t of pending) {
+      t.onSettled(() => {
+        left--;
+        if (left === 0) fn();
+      });
+    }
   }
 
   /** The error of a failed ticket, if any: such a dependency never becomes persistent. */

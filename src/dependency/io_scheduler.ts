@@ -15,6 +15,14 @@
 //    readable as soon as its write is queued.
 // 5. At most one batch is in flight; a batch holds at most maxBatchBytes
 //    (one write larger than that goes alone).
+// 6. A batch's writes land (their tickets say so) before its flush is
+//    issued; writes queued by those who waited for that may join the batch
+//    in a later round, before the same flush (at most MAX_ROUNDS rounds).
+// 7. A write queued with `sameFlush` may be issued once its `after` has
+//    landed in the current batch (the same flush makes both durable; a
+//    crash before it returns may keep the one and not the other, which the
+//    caller must tolerate: commit_log.ts verifies at recovery); otherwise,
+//    like every write, only once `after` is persistent, never if it failed.
 import { assert, ClosedError, NoSpaceError, ReadOnlyError } from '../base/index.js';
 import type { Disk } from '../disk/index.js';
 import { Dependency, Ticket, ioFailure } from './dependency.js';
@@ -41,11 +49,17 @@ export function writeDataLength(data: WriteData): number {
 }
 
 interface PendingWrite {
+  readonly sameFlush: boolean;
   readonly offset: number;
   readonly parts: readonly Uint8Array[];
   readonly length: number;
   readonly after: Dependency;
   readonly ticket: Ticket;
+}
+
+export interface WriteOptions {
+  /** The write may share the flush of `after` (invariant 7). */
+  readonly sameFlush?: boolean;
 }
 
 export interface IoSchedulerStats {
@@ -79,8 +93,8 @@ export class IoScheduler {
     assert(this.maxBatchBytes > 0, 'maxBatchBytes must be positive');
   }
 
-  /** Queue `data` for `offset`, issued once `after` is persistent. */
-  write(offset: number, data: WriteData, after: Dependency = Dependency.none): Dependency {
+  /** Queue `data` for `offset`, issued once `after` is persistent (or landed in the same batch, with `sameFlush`: invariant 7). */
+  write(offset: number, data: WriteData, after: Dependency = Dependency.none, options: WriteOptions = {}): Dependency {
     if (this.closedError !== undefined) return Dependency.failed(this.closedError);
     const refused = this.refuseWrite(offset);
     if (refused !== undefined) return Dependency.failed(refused);
@@ -88,7 +102,7 @@ export class IoScheduler {
     const length = writeDataLength(data);
     assert(offset >= 0 && offset + length <= this.disk.sizeBytes, `write out of disk: ${offset}+${length}`);
     const ticket = new Ticket(`write@${offset}+${length}`);
-    this.queue.push({ offset, parts, length, after, ticket });
+    this.queue.push({ offset, parts, length, after, ticket, sameFlush: options.sameFlush === true });
     // One wake-up registration per write: re-registering every queued write on
     // each wait made a long stall cost O(n^2) closures.
     if (!after.isPersistent() && after.failure() === undefined) after.onSettled(this.dependencySettled);
@@ -186,8 +200,8 @@ export class IoScheduler {
     }
   }
 
-  /** Remove and return the ready writes (dependency persistent), up to the batch bound. */
-  private takeReady(): PendingWrite[] {
+  /** Remove and return the ready writes (dependency persistent), up to `maxBytes` (one write larger than that goes alone in a first round). */
+  private takeReady(maxBytes = this.maxBatchBytes): PendingWrite[] {
     const batch: PendingWrite[] = [];
     const rest: PendingWrite[] = [];
     let bytes = 0;
@@ -195,7 +209,7 @@ export class IoScheduler {
       const failure = w.after.failure();
       if (failure !== undefined) {
         w.ticket.markFailed(failure);
-      } else if (w.after.isPersistent() && (batch.length === 0 || bytes + w.length <= this.maxBatchBytes)) {
+      } else if (isReady(w) && (bytes + w.length <= maxBytes || (batch.length === 0 && maxBytes === this.maxBatchBytes))) {
         batch.push(w);
         bytes += w.length;
       } else {
@@ -243,33 +257,45 @@ export class IoScheduler {
   }
 
   /**
-   * One batch. A write that fails fails only the writes of its system call:
-   * the others did land and are flushed and made durable as usual. (Failing
-   * the whole batch would fail a metadata record that merely shared the
-   * batch with a data write the host file system refused, and a failed
-   * record makes the store read-only.) A failed flush fails every write.
+   * One batch: its writes, then one flush. A write that fails fails only
+   * the writes of its system call: the others did land and are flushed and
+   * made durable as usual. (Failing the whole batch would fail a metadata
+   * record that merely shared the batch with a data write the host file
+   * system refused, and a failed record makes the store read-only.) A
+   * failed flush fails every write.
+   *
+   * Once the writes of a round have landed, their tickets say so (landed,
+   * not durable yet) and whoever waits for that may queue more writes
+   * (the metadata record naming the data that just landed,
+   * commit_log.ts): those, and any other ready write, go out in another
+   * round before the flush, so the record shares its data's one flush. At
+   * most MAX_ROUNDS rounds; what comes later waits for the next batch.
    */
   private async runBatch(batch: PendingWrite[]): Promise<void> {
     this.inFlight = batch;
     const failed = new Map<PendingWrite, Error>();
     try {
-      // allSettled, not all: a failed batch must not end while its other
-      // writes are still in flight, or they could land after the next batch.
-      const calls = this.issue(batch);
-      const results = await Promise.allSettled(calls.map((c) => c.done));
-      results.forEach((r, i) => {
-        if (r.status === 'fulfilled') return;
-        const error = ioFailure('write batch', r.reason);
-        for (const w of calls[i]?.writes ?? []) {
-          failed.set(w, error);
-          if (error instanceof NoSpaceError) this.stats.hostNoSpaceWrites++;
-        }
-      });
+      let round = batch;
+      let bytes = 0;
+      for (let n = 1; ; n++) {
+        await this.issueRound(round, failed);
+        bytes += round.reduce((sum, w) => sum + w.length, 0);
+        const more = n < MAX_ROUNDS && this.closedError === undefined;
+        Ticket.landAll(
+          round.filter((w) => !failed.has(w)).map((w) => w.ticket),
+          more,
+        );
+        if (!more) break;
+        round = this.takeReady(this.maxBatchBytes - bytes);
+        if (round.length === 0) break;
+        this.inFlight = [...this.inFlight, ...round];
+      }
       await this.disk.flush();
       this.stats.batches++;
       this.stats.flushes++;
+      const done = this.inFlight;
       this.inFlight = [];
-      for (const w of batch) {
+      for (const w of done) {
         const error = failed.get(w);
         if (error !== undefined) {
           w.ticket.markFailed(error);
@@ -280,11 +306,46 @@ export class IoScheduler {
         w.ticket.markDurable();
       }
     } catch (err: unknown) {
+      const done = this.inFlight;
       this.inFlight = [];
       const error = ioFailure('write batch', err);
-      for (const w of batch) w.ticket.markFailed(failed.get(w) ?? error);
+      for (const w of done) w.ticket.markFailed(failed.get(w) ?? error);
     }
   }
+
+  /** Issue one round of a batch's writes and wait for all of them; failed ones go into `failed`. */
+  private async issueRound(round: readonly PendingWrite[], failed: Map<PendingWrite, Error>): Promise<void> {
+    // allSettled, not all: a failed batch must not end while its other
+    // writes are still in flight, or they could land after the next batch.
+    const calls = this.issue(round);
+    const results = await Promise.allSettled(calls.map((c) => c.done));
+    results.forEach((r, i) => {
+      if (r.status === 'fulfilled') return;
+      const error = ioFailure('write batch', r.reason);
+      for (const w of calls[i]?.writes ?? []) {
+        failed.set(w, error);
+        if (error instanceof NoSpaceError) this.stats.hostNoSpaceWrites++;
+      }
+    });
+  }
+}
+
+/**
+ * Write rounds per batch before its flush: the first, and one for the
+ * records queued when its writes landed (a third catches a record whose
+ * data landed in the second round).
+ */
+const MAX_ROUNDS = 3;
+
+/**
+ * Whether a queued write may go out now. A landed, unfailed ticket that is
+ * not durable belongs to the batch in flight (batches run one at a time,
+ * and each settles its tickets before the next starts), so a `sameFlush`
+ * write waiting on it shares that batch's flush.
+ */
+function isReady(w: PendingWrite): boolean {
+  if (w.after.isPersistent()) return true;
+  return w.sameFlush && w.after.failure() === undefined && w.after.hasLanded();
 }
 
 const MAX_GATHER = 512;

@@ -5,9 +5,14 @@
 // - the write pointer (`writePointer`): where the next append lands; moves
 //   as soon as an append is queued.
 // - the durable write pointer: the end of the longest prefix whose writes
-//   are all durable. This is what metadata records persist, so a recorded
-//   write pointer never covers bytes that might not be on disk (the write
-//   pointer record depends on the data writes below it).
+//   are all durable.
+// - the landed write pointer: the end of the longest prefix whose writes
+//   have all landed (returned; durable after the flush under way). This is
+//   what metadata records persist: a record shares the flush of the data
+//   below it (commit_log.ts), and recovery believes the record only once
+//   the data it names is verified (log_verify.ts). Bytes under a recorded
+//   write pointer that no believed record names may be torn; scans resync
+//   past them (chunk_store.ts).
 // - the recorded write pointer: what the last metadata record said.
 //
 // Invariants:
@@ -19,7 +24,7 @@
 // 4. A reset requires no queued or in-flight writes to the extent.
 import { assert, CorruptionError, NoSpaceError } from '../base/index.js';
 import { Dependency, writeDataLength } from '../dependency/index.js';
-import type { IoScheduler, WriteData } from '../dependency/index.js';
+import type { IoScheduler, WriteData, WriteOptions } from '../dependency/index.js';
 import { ExtentOwner } from './extent_format.js';
 import type { Geometry } from './extent_format.js';
 
@@ -174,6 +179,15 @@ export class ExtentManager {
     s.pending = s.pending.filter((p) => !p.dependency.isPersistent());
     let wp = s.writePointer;
     for (const p of s.pending) wp = Math.min(wp, p.start);
+    return wp;
+  }
+
+  /** End of the longest prefix of the extent whose writes have all landed (durable after the flush under way). */
+  landedWritePointer(extent: number): number {
+    const s = this.state(extent);
+    s.pending = s.pending.filter((p) => !p.dependency.isPersistent());
+    let wp = s.writePointer;
+    for (const p of s.pending) if (!p.dependency.hasLanded()) wp = Math.min(wp, p.start);
     return wp;
   }
 
@@ -334,14 +348,14 @@ export class ExtentManager {
    * Append `data` at the write pointer, issued once `after` is persistent.
    * REQUIRES: the extent is owned and `data` fits.
    */
-  append(extent: number, data: WriteData, after: Dependency = Dependency.none): { offset: number; dependency: Dependency } {
+  append(extent: number, data: WriteData, after: Dependency = Dependency.none, options: WriteOptions = {}): { offset: number; dependency: Dependency } {
     const s = this.state(extent);
     assert(s.owner !== ExtentOwner.Free && s.owner !== ExtentOwner.Superblock, `append to ${ExtentOwner[s.owner]} extent ${extent}`);
     assert(!s.sealed, `append to sealed extent ${extent}`);
     const offset = s.writePointer;
     const length = writeDataLength(data);
     assert(offset + length <= this.geometry.extentSizeBytes, `append beyond extent ${extent}`);
-    const dependency = this.io.write(this.diskOffset(extent, offset), data, after);
+    const dependency = this.io.write(this.diskOffset(extent, offset), data, after, options);
     s.writePointer = offset + length;
     s.pending.push({ start: offset, dependency });
     // After a failed write the durable write pointer stops there for good:
@@ -355,6 +369,19 @@ export class ExtentManager {
     });
     this.dirty.add(extent);
     return { offset, dependency };
+  }
+
+  /**
+   * Read any bytes of an extent, whatever its write pointer says: recovery
+   * checks the data a metadata record names before it believes the record
+   * (and with it the write pointers that cover that data).
+   */
+  async readForVerification(extent: number, offset: number, length: number): Promise<Buffer> {
+    this.state(extent);
+    if (offset < 0 || length < 0 || offset + length > this.geometry.extentSizeBytes) {
+      throw new CorruptionError(`verification read of extent ${extent} at ${offset}+${length} beyond the extent`);
+    }
+    return this.io.read(this.diskOffset(extent, offset), length);
   }
 
   /** Read below the write pointer. A range beyond it is corruption of whoever asked. */
@@ -410,15 +437,15 @@ export class ExtentManager {
   }
 
   /**
-   * The owner and durable write pointer of every extent whose recorded state
+   * The owner and landed write pointer of every extent whose recorded state
    * is out of date; marks them recorded. The caller persists them in a
-   * metadata record.
+   * metadata record written after that (so in the same flush or a later one).
    */
   takeChanges(): ExtentRecord[] {
     const out: ExtentRecord[] = [];
     for (const e of [...this.dirty].sort((a, b) => a - b)) {
       const s = this.state(e);
-      const wp = this.durableWritePointer(e);
+      const wp = this.landedWritePointer(e);
       if (wp !== s.recordedWritePointer || s.owner !== s.recordedOwner) {
         out.push({ extent: e, owner: s.owner, writePointer: wp });
         s.recordedOwner = s.owner;

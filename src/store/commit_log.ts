@@ -2,12 +2,25 @@
 //
 // Model: mutations are staged in memory (visible to reads at once) and
 // committed in cycles. One cycle: wait until the data chunks of the staged
-// mutations are durable, then append ONE metadata record holding the
-// mutations, the durable write pointers and owner changes of extents, and
-// any run changes; once the record is durable, hand the mutations to the
-// index memtable and settle the cycle's Latch. Many puts share a cycle; the
-// IO scheduler puts the next cycle's data writes in the same batch as this
-// cycle's record, so the steady state is one fdatasync per cycle.
+// mutations have *landed* (written, not yet flushed), then append ONE
+// metadata record holding the mutations, the landed write pointers and
+// owner changes of extents, any run changes, and the name (locator and
+// chunk id) of every data chunk it points at that is not durable yet. The
+// IO scheduler writes the record in the batch whose writes just landed,
+// before that batch's flush (io_scheduler.ts): data and record share ONE
+// fdatasync. Once the record is durable, hand the mutations to the index
+// memtable and settle the cycle's Latch. Many puts share a cycle.
+//
+// A crash before that flush returns can leave the record durable and some
+// of its data not (or torn). So the rule of soft updates becomes "a record
+// is not *believed* before its data is verified" instead of "not *issued*
+// before its data is durable": every record carries syncedThroughSeq (the
+// records durable when it was built: with one cycle at a time, every
+// earlier one), and recovery verifies the named data of the records no
+// later record proves synced (the last one) and ends the log before the
+// first whose data is not whole (log_verify.ts). Nothing is acknowledged
+// before its record's flush returns, so what recovery drops was never
+// acknowledged.
 //
 // When the log extent is full the log rolls: the memtable is written out as
 // a run, a checkpoint naming a fresh log extent is written to the
@@ -22,12 +35,16 @@
 // fdatasync, so it costs bytes, not a sync.
 //
 // Invariants:
-// 1. A record is appended only after every data chunk it names is durable
+// 1. A record is appended only after every data chunk it names has landed
+//    (each not yet durable is named with its id, so recovery can verify it)
 //    and after both copies of the previous record are durable (records form
 //    a contiguous, gap-free log; a torn record ends it, and a valid record
 //    after one that is bad in both copies proves damage, not a crash).
+//    LSM runs (index flushes, compaction) and checkpoints keep their order:
+//    durable before the record or checkpoint that names them.
 // 2. Record sequence numbers increase by one; a checkpoint names the next one.
-// 3. A mutation reaches the index only after its record is durable.
+// 3. A mutation reaches the index, and its caller hears it is durable,
+//    only after its record (and so its data: same flush) is durable.
 // 4. After a record write fails, no later record is written (the log would
 //    have a hole); the store becomes read-only. A failed data write fails
 //    only the mutations whose chunks it carried (NoSpace when the host file
@@ -42,6 +59,7 @@ import type { IndexMutation, IndexValue, LsmIndex, RunDescriptor } from '../inde
 import type { LiveBytes, Relocation } from '../reclaim/index.js';
 import type { Superblock } from '../superblock/index.js';
 import { encodeManifest, encodeMetaRecord } from './metalog_format.js';
+import type { DataName } from './metalog_format.js';
 
 export interface StagedMutation extends IndexMutation {
   /** Persistent when the value's data chunks are. */
@@ -103,6 +121,16 @@ interface WrittenFlush {
   readonly job: FlushJob;
   readonly run: RunDescriptor;
 }
+
+/** A cycle's record, queued: its sequence number, the mutations it holds and those whose data failed. */
+interface QueuedRecord {
+  readonly seq: number;
+  readonly ok: Pending[];
+  readonly failed: Pending[];
+  readonly dependency: Dependency;
+}
+
+type WrittenRecord = QueuedRecord;
 
 export class CommitLog {
   /** Staged, not yet in a record: newest value per key (latin1 string of the key bytes). */
@@ -279,15 +307,18 @@ export class CommitLog {
     let mutations: Pending[] = [];
     try {
       await this.applyRelocations(relocations);
-      const { ok, failed } = await this.committable([...this.committing.values()]);
-      mutations = ok;
-      for (const m of failed) settle([m], dataFailure(m));
+      const all = [...this.committing.values()].sort((a, b) => Buffer.compare(a.key, b.key));
       const flush = this.wantFlush() ? await this.writeMemtable() : undefined;
       // The index does not change until apply, so the values being replaced
       // can be looked up while the record is written.
-      const [seq, previous] = await Promise.all([this.appendRecord(mutations, changes, flush), this.lookupAll(mutations)]);
-      mutations.forEach((m, i) => this.live.replace(previous[i], m.value));
-      this.index.apply(mutations, seq);
+      const [written, previous] = await Promise.all([this.writeRecord(all, changes, flush), this.lookupAll(all)]);
+      mutations = written.ok;
+      for (const m of written.failed) settle([m], dataFailure(m));
+      const committed = new Set<Pending>(mutations);
+      all.forEach((m, i) => {
+        if (committed.has(m)) this.live.replace(previous[i], m.value);
+      });
+      this.index.apply(mutations, written.seq);
       this.appliedRecords++;
       for (const c of changes) c.onDurable();
       this.counters.commits++;
@@ -296,7 +327,8 @@ export class CommitLog {
       latch.resolve();
     } catch (err: unknown) {
       const error = err instanceof Error ? err : new IoError(String(err));
-      settle(mutations, error);
+      // Every mutation of the cycle (those already settled, failed for their data, are skipped).
+      settle([...this.committing.values()], error);
       latch.reject(error);
       throw err;
     } finally {
@@ -305,21 +337,21 @@ export class CommitLog {
   }
 
   /**
-   * Wait for the data of every mutation, then split them: a mutation
-   * commits only if its data writes succeeded and every chunk lies below
-   * its extent's durable write pointer (the pointer the record will carry;
-   * after a failed write in an extent it stops, so nothing past the hole
-   * may be referenced).
+   * Split the mutations once their data has landed or failed: a mutation
+   * commits only if its data writes succeeded (landed) and every chunk lies
+   * below its extent's landed write pointer (the pointer the record will
+   * carry; after a failed write in an extent it stops, so nothing past the
+   * hole may be referenced). Synchronous: it runs where the record is
+   * queued, between the data's writes and their flush.
    */
-  private async committable(all: Pending[]): Promise<{ ok: Pending[]; failed: Pending[] }> {
-    await Promise.allSettled(all.map((m) => m.dataDependency.persisted()));
+  private committable(all: readonly Pending[]): { ok: Pending[]; failed: Pending[] } {
     const ok: Pending[] = [];
     const failed: Pending[] = [];
     for (const m of all) {
-      const good = m.dataDependency.isPersistent() && (m.value?.chunks ?? []).every((c) => c.offset + alignUp(c.length) <= this.extents.durableWritePointer(c.extent));
+      const landed = m.dataDependency.failure() === undefined && m.dataDependency.hasLanded();
+      const good = landed && (m.value?.chunks ?? []).every((c) => c.offset + alignUp(c.length) <= this.extents.landedWritePointer(c.extent));
       (good ? ok : failed).push(m);
     }
-    ok.sort((a, b) => Buffer.compare(a.key, b.key));
     return { ok, failed };
   }
 
@@ -385,47 +417,107 @@ export class CommitLog {
     }
   }
 
-  private async appendRecord(
-    mutations: readonly StagedMutation[],
-    changes: readonly RunChange[],
-    flush: WrittenFlush | undefined,
-  ): Promise<number> {
-    const build = (withFlush: WrittenFlush | undefined): Buffer => {
-      const added = changes.flatMap((c) => c.added);
-      if (withFlush !== undefined) added.unshift(withFlush.run);
-      return encodeMetaRecord({
-        seq: this.state.nextSeq,
-        extentChanges: this.extents.takeChanges().filter((e) => !this.isLogExtent(e.extent)),
-        mutations,
-        runsAdded: added,
-        runsRemoved: changes.flatMap((c) => c.removed),
-        flushedThroughSeq: withFlush?.job.maxSeq ?? this.state.flushedThroughSeq,
-      });
-    };
+  /**
+   * Write the cycle's record as soon as the data of its mutations has
+   * landed (from the scheduler's batch, before its flush, so both share it);
+   * resolves once the record is durable. A record that does not fit the
+   * log (or a requested checkpoint) rolls the log first, then goes to the
+   * new log.
+   */
+  private async writeRecord(all: readonly Pending[], changes: readonly RunChange[], flush: WrittenFlush | undefined): Promise<WrittenRecord> {
     let pendingFlush = flush;
-    let record = build(pendingFlush);
-    const logEnd = this.extents.writePointer(this.state.logExtent) + record.length;
-    if (this.rollRequested || logEnd > this.maxLogBytes || !this.chunks.fits(this.state.logExtent, record.length)) {
-      this.rollRequested = false;
+    let attempt = await this.whenLanded(all, () => this.tryAppend(all, changes, pendingFlush, 'may-roll'));
+    if (attempt === 'roll') {
       // The checkpoint written by the roll takes the flushed run (if any).
       await this.roll(pendingFlush);
       pendingFlush = undefined;
-      record = build(undefined);
-      assert(this.chunks.fits(this.state.logExtent, record.length), `metadata record of ${record.length} bytes exceeds a log extent`);
+      attempt = this.tryAppend(all, changes, undefined, 'fresh-log');
+      assert(attempt !== 'roll', 'unreachable: no roll in a fresh log');
     }
-    const seq = this.state.nextSeq;
-    assert(this.chunks.fits(this.state.mirrorLogExtent, record.length), 'the mirror log is behind the log');
-    const primary = this.chunks.appendTo(this.state.logExtent, ChunkKind.MetaRecord, [record], Dependency.none);
-    const mirror = this.chunks.appendTo(this.state.mirrorLogExtent, ChunkKind.MetaRecord, [record], Dependency.none);
-    assert(primary.locator.offset === mirror.locator.offset, `log copies at different offsets: ${primary.locator.offset}, ${mirror.locator.offset}`);
-    await primary.dependency.and(mirror.dependency).persisted();
-    this.state.nextSeq = seq + 1;
+    await attempt.dependency.persisted();
+    this.state.nextSeq = attempt.seq + 1;
     if (pendingFlush !== undefined) {
       this.state.flushedThroughSeq = pendingFlush.job.maxSeq;
       this.index.finishFlush(pendingFlush.job, pendingFlush.run);
     }
     this.counters.records++;
-    return seq;
+    return attempt;
+  }
+
+  /**
+   * Run `fn` (synchronously) once the data of every mutation has landed or
+   * failed: at once if they landed in a batch the record can still join
+   * before its flush; otherwise (they had landed already, and that flush
+   * may be under way or may have failed) once every data write is durable
+   * or failed, as before one flush per cycle: the record then names only
+   * data known good.
+   */
+  private whenLanded<T>(all: readonly Pending[], fn: () => T): Promise<T> {
+    const data = Dependency.all(all.map((m) => m.dataDependency));
+    return new Promise((resolve, reject) => {
+      const run = (): void => {
+        try {
+          resolve(fn());
+        } catch (err: unknown) {
+          reject(err instanceof Error ? err : new IoError(String(err)));
+        }
+      };
+      data.onLanded((joinable) => {
+        if (joinable) run();
+        else data.onAllSettled(run);
+      });
+    });
+  }
+
+  /** Queue both copies of the record, or say the log must roll first. Synchronous (see committable). */
+  private tryAppend(all: readonly Pending[], changes: readonly RunChange[], flush: WrittenFlush | undefined, log: 'may-roll' | 'fresh-log'): QueuedRecord | 'roll' {
+    const { ok, failed } = this.committable(all);
+    const added = changes.flatMap((c) => c.added);
+    if (flush !== undefined) added.unshift(flush.run);
+    const seq = this.state.nextSeq;
+    const record = encodeMetaRecord({
+      seq,
+      // Cycles run one at a time, and a cycle ends only once its record is
+      // durable: every earlier record, and its data, is.
+      syncedThroughSeq: seq - 1,
+      extentChanges: this.extents.takeChanges().filter((e) => !this.isLogExtent(e.extent)),
+      mutations: ok,
+      runsAdded: added,
+      runsRemoved: changes.flatMap((c) => c.removed),
+      flushedThroughSeq: flush?.job.maxSeq ?? this.state.flushedThroughSeq,
+      dataNames: this.dataNames(ok),
+    });
+    const logEnd = this.extents.writePointer(this.state.logExtent) + record.length;
+    if (log === 'may-roll' && (this.rollRequested || logEnd > this.maxLogBytes || !this.chunks.fits(this.state.logExtent, record.length))) {
+      this.rollRequested = false;
+      return 'roll';
+    }
+    assert(this.chunks.fits(this.state.logExtent, record.length), `metadata record of ${record.length} bytes exceeds a log extent`);
+    assert(this.chunks.fits(this.state.mirrorLogExtent, record.length), 'the mirror log is behind the log');
+    // The record goes out once its data has landed in the batch in flight
+    // (sharing its flush), or once that data is durable: never after a
+    // failed flush of its data (io_scheduler.ts, invariant 7).
+    const data = Dependency.all(ok.map((m) => m.dataDependency));
+    const primary = this.chunks.appendTo(this.state.logExtent, ChunkKind.MetaRecord, [record], data, { sameFlush: true });
+    const mirror = this.chunks.appendTo(this.state.mirrorLogExtent, ChunkKind.MetaRecord, [record], data, { sameFlush: true });
+    assert(primary.locator.offset === mirror.locator.offset, `log copies at different offsets: ${primary.locator.offset}, ${mirror.locator.offset}`);
+    return { seq, ok, failed, dependency: primary.dependency.and(mirror.dependency) };
+  }
+
+  /**
+   * Every data chunk of `mutations` whose write is not durable yet (it
+   * shares the record's flush), with its id: what recovery must find whole
+   * before it believes the record. Chunks durable already need no check.
+   */
+  private dataNames(mutations: readonly Pending[]): DataName[] {
+    const names: DataName[] = [];
+    for (const m of mutations) {
+      for (const locator of m.value?.chunks ?? []) {
+        const id = this.chunks.unsyncedId(locator);
+        if (id !== undefined) names.push({ locator, id });
+      }
+    }
+    return names;
   }
 
   private isLogExtent(extent: number): boolean {

@@ -45,6 +45,8 @@ export interface LogReplay {
   readonly lost: readonly number[];
   /** Where the next record goes (in both copies). */
   readonly end: number;
+  /** Where the log ends after each record of `records` (the end if the records after it are dropped: log_verify.ts). */
+  readonly ends: readonly number[];
   /** Records of the log missing in one copy (repaired by rewriting the log: a roll). */
   readonly copyDamage: readonly LogCopyDamage[];
   /** Pages that could not be read, per copy (disk offsets within the extent). */
@@ -103,6 +105,7 @@ export async function replayLog(extents: ExtentManager, logExtents: readonly [nu
   const copies = [await readCopy(extents, logExtents[0], firstSeq), await readCopy(extents, logExtents[1], firstSeq)] as const;
   const lastSeq = highest([copies[0].records.keys(), copies[1].records.keys()], firstSeq - 1);
   const records: MetaRecordHead[] = [];
+  const ends: number[] = [];
   const copyDamage: LogCopyDamage[] = [];
   const lost: number[] = [];
   let end = 0;
@@ -117,6 +120,7 @@ export async function replayLog(extents: ExtentManager, logExtents: readonly [nu
     if (whole === undefined) break;
     records.push(whole.record);
     end = Math.max(found[0]?.end ?? 0, found[1]?.end ?? 0);
+    ends.push(end);
     for (const copy of [0, 1] as const) {
       if (found[copy] === undefined) copyDamage.push({ copy, extent: logExtents[copy], seq });
     }
@@ -147,7 +151,7 @@ export async function replayLog(extents: ExtentManager, logExtents: readonly [nu
     );
   }
   const unreadable = copies.flatMap((c, i) => c.unreadable.map((offset) => ({ copy: i === 0 ? (0 as const) : (1 as const), extent: logExtents[i] ?? -1, offset })));
-  return { records, lost, end, copyDamage, unreadable };
+  return { records, lost, end, ends, copyDamage, unreadable };
 }
 
 /** The highest of several sequences of numbers, or `floor`; a loop, since a log may hold more records than a call has arguments. */

@@ -8,14 +8,21 @@
 // durable write pointers and owners of extents, and changes to the set of
 // LSM runs.
 //
-// Record payload:
+// Record payload (version 2 of the log, superblock version 3):
 //   seq u64
+//   syncedThroughSeq u64 (every record <= this, and its data, was durable
+//              when this record was built; recovery verifies the data of the
+//              records above the highest such value it finds)
 //   extent changes: count u32, then (extent u32, owner u8, writePointer u32)
 //   mutations: count u32, then (key: u16 length + bytes, op u8 (1 put, 0 delete),
 //              IndexValue if put) in ascending key order
 //   runs added: count u32, then RunDescriptor
 //   runs removed: count u32, then run id u64
 //   flushedThroughSeq u64 (every mutation of records <= this is in a run; 0: none)
+//   data names: count u32, then (extent u32, offset u32, length u32, id low u32,
+//              id high u32): every data chunk the record's mutations name whose
+//              write was not durable when the record was built (it shares the
+//              record's flush), with its chunk id
 //
 // Replay reads a record in two steps: decodeMetaRecordHead (every field but
 // the mutations, whose framing it checks while skipping them) and, only for
@@ -26,19 +33,32 @@
 //   flushedThroughSeq u64
 import { BufReader, BufWriter, CorruptionError } from '../base/index.js';
 import { LOCATOR_BYTES } from '../chunk/index.js';
+import type { ChunkId, Locator } from '../chunk/index.js';
 import { isExtentOwner } from '../extent/index.js';
 import type { ExtentRecord } from '../extent/index.js';
 import { decodeIndexValue, decodeRunDescriptor, encodeIndexValue, encodeRunDescriptor } from '../index/index.js';
 import type { IndexMutation, RunDescriptor } from '../index/index.js';
 import { MAX_KEY_BYTES } from './types.js';
 
+/** A data chunk a record names and whose write shared the record's flush: recovery checks it is this very chunk, whole. */
+export interface DataName {
+  readonly locator: Locator;
+  readonly id: ChunkId;
+}
+
+/** Bytes of one data name. DO NOT CHANGE: on-disk. */
+export const DATA_NAME_BYTES = 20;
+
 export interface MetaRecord {
   readonly seq: number;
+  /** Every record up to this one (and the data it names) was durable when this record was built. */
+  readonly syncedThroughSeq: number;
   readonly extentChanges: readonly ExtentRecord[];
   readonly mutations: readonly IndexMutation[];
   readonly runsAdded: readonly RunDescriptor[];
   readonly runsRemoved: readonly number[];
   readonly flushedThroughSeq: number;
+  readonly dataNames: readonly DataName[];
 }
 
 export interface Manifest {
@@ -52,6 +72,7 @@ const OP_PUT = 1;
 export function encodeMetaRecord(rec: MetaRecord): Buffer {
   const w = new BufWriter(64 + rec.mutations.length * 64);
   w.u64(rec.seq);
+  w.u64(rec.syncedThroughSeq);
   w.u32(rec.extentChanges.length);
   for (const e of rec.extentChanges) w.u32(e.extent).u8(e.owner).u32(e.writePointer);
   w.u32(rec.mutations.length);
@@ -65,6 +86,8 @@ export function encodeMetaRecord(rec: MetaRecord): Buffer {
   w.u32(rec.runsRemoved.length);
   for (const id of rec.runsRemoved) w.u64(id);
   w.u64(rec.flushedThroughSeq);
+  w.u32(rec.dataNames.length);
+  for (const d of rec.dataNames) w.u32(d.locator.extent).u32(d.locator.offset).u32(d.locator.length).u32(d.id.low).u32(d.id.high);
   return w.finish();
 }
 
@@ -94,6 +117,8 @@ export function decodeMetaRecord(buf: Buffer): MetaRecord {
 export function decodeMetaRecordHead(buf: Buffer): MetaRecordHead {
   const r = new BufReader(buf, 'metadata record');
   const seq = r.u64();
+  const syncedThroughSeq = r.u64();
+  if (syncedThroughSeq >= seq) throw new CorruptionError(`metadata record ${seq}: synced through ${syncedThroughSeq}`);
   const extentChanges: ExtentRecord[] = [];
   for (let n = r.count(9); n > 0; n--) {
     const extent = r.u32();
@@ -110,8 +135,13 @@ export function decodeMetaRecordHead(buf: Buffer): MetaRecordHead {
   const runsRemoved: number[] = [];
   for (let n = r.count(8); n > 0; n--) runsRemoved.push(r.u64());
   const flushedThroughSeq = r.u64();
+  const dataNames: DataName[] = [];
+  for (let n = r.count(DATA_NAME_BYTES); n > 0; n--) {
+    const locator = { extent: r.u32(), offset: r.u32(), length: r.u32() };
+    dataNames.push({ locator, id: { low: r.u32(), high: r.u32() } });
+  }
   r.expectEnd();
-  return { seq, extentChanges, mutationCount, payload: buf, mutationsAt, runsAdded, runsRemoved, flushedThroughSeq };
+  return { seq, syncedThroughSeq, extentChanges, mutationCount, payload: buf, mutationsAt, runsAdded, runsRemoved, flushedThroughSeq, dataNames };
 }
 
 function readKey(r: BufReader, seq: number): Buffer {

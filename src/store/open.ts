@@ -4,8 +4,12 @@
 // slot, then the metadata log from the checkpoint's two log extents, record
 // by record, until the first record that is whole in neither copy (a torn
 // tail ends the log; a record lost in both copies with whole records after
-// it is damage, and open refuses: log_replay.ts). Run indexes load lazily on
-// first lookup. No manual step, after a clean or a dirty shutdown alike.
+// it is damage, and open refuses: log_replay.ts). Then the data the last
+// record(s) name, those no completed flush is known to cover, is verified:
+// the log ends before the first record whose data is not whole (its flush
+// never returned: log_verify.ts). That reads one cycle's data, not the
+// disk's. Run indexes load lazily on first lookup. No manual step, after a
+// clean or a dirty shutdown alike.
 //
 // Repair: every structure recovery reads is kept in two copies (label,
 // checkpoint, log; runs in the index layer). When open had to read one from
@@ -37,6 +41,8 @@ import type { CommitLogState } from './commit_log.js';
 import { DiskStore } from './disk_store.js';
 import type { RecoveryReport } from './recovery_report.js';
 import { LogDamageError, LogReader } from './log_replay.js';
+import { LogVerifier } from './log_verify.js';
+import type { VerifiedLog } from './log_verify.js';
 import type { LogReplay, ReplayOptions } from './log_replay.js';
 import { decodeManifest, decodeMutations, encodeManifest } from './metalog_format.js';
 import { resolveStoreOptions } from './store_options.js';
@@ -140,7 +146,9 @@ export async function recoverDiskStore(disk: Disk, options: OpenOptions, replay:
   extents.restore(checkpoint.extents);
   const manifest = decodeManifest(checkpoint.manifest);
   const logExtents = [checkpoint.logExtent, checkpoint.mirrorLogExtent] as const;
-  const log = await readLog(extents, logExtents, checkpoint.nextRecordSeq, replay);
+  const read = await readLog(extents, logExtents, checkpoint.nextRecordSeq, replay);
+  const verified = await new LogVerifier(extents).verify(read.records, checkpoint.nextRecordSeq - 1);
+  const log = believed(read, verified);
   for (const e of logExtents) extents.setWritePointerForRecovery(e, log.end);
   const runs = new Map<number, RunDescriptor>(manifest.runs.map((r) => [r.id, r]));
   let flushedThroughSeq = manifest.flushedThroughSeq;
@@ -152,7 +160,7 @@ export async function recoverDiskStore(disk: Disk, options: OpenOptions, replay:
   }
   const nextSeq = (log.records.at(-1)?.seq ?? checkpoint.nextRecordSeq - 1) + 1;
   const state: CommitLogState = { logExtent: checkpoint.logExtent, mirrorLogExtent: checkpoint.mirrorLogExtent, nextSeq, flushedThroughSeq };
-  const recovery = recoveryReport(labelCopies, slots, superblock.sequence, log);
+  const recovery = recoveryReport(labelCopies, slots, superblock.sequence, log, verified);
   const store = assemble({ disk, io, label, extents, space, superblock, state, runs: [...runs.values()], random, options, recovery });
   // Only records past flushedThroughSeq have mutations that are not in a
   // run; the others' mutations are never decoded (metalog_format.ts).
@@ -170,6 +178,24 @@ export async function recoverDiskStore(disk: Disk, options: OpenOptions, replay:
   return { store, lostRecords: log.lost };
 }
 
+/**
+ * The replayed log cut to the verified records: it ends where the first
+ * dropped record began (the next record overwrites it, in both copies),
+ * and copy damage of dropped records needs no repair.
+ */
+function believed(read: LogReplay, verified: VerifiedLog): LogReplay {
+  const dropped = verified.dropped;
+  if (dropped === undefined) return read;
+  const kept = verified.records.length;
+  return {
+    ...read,
+    records: verified.records,
+    ends: read.ends.slice(0, kept),
+    end: kept > 0 ? (read.ends[kept - 1] ?? 0) : 0,
+    copyDamage: read.copyDamage.filter((d) => d.seq < dropped.seq),
+  };
+}
+
 /** Both copies of the log from `firstSeq` on; a damaged log (not a torn tail) refuses the open. */
 async function readLog(extents: ExtentManager, logExtents: readonly [number, number], firstSeq: number, replay: ReplayOptions): Promise<LogReplay> {
   for (const e of logExtents) {
@@ -184,13 +210,14 @@ async function readLog(extents: ExtentManager, logExtents: readonly [number, num
   }
 }
 
-function recoveryReport(labelCopies: readonly [CopyState, CopyState], slots: readonly SlotCopyReport[], usedSequence: number, log: LogReplay): RecoveryReport {
+function recoveryReport(labelCopies: readonly [CopyState, CopyState], slots: readonly SlotCopyReport[], usedSequence: number, log: LogReplay, verified: VerifiedLog): RecoveryReport {
   const usedSlotCopies = slots.filter((s) => s.sequence === usedSequence || (!s.state.ok && slots.some((o) => o.slot === s.slot && o.sequence === usedSequence)));
   return {
     labelCopies,
     slots,
     checkpointCopyDamaged: usedSlotCopies.some((s) => !s.state.ok),
     log: { records: log.records.length, end: log.end, copyDamage: log.copyDamage, unreadable: log.unreadable },
+    tail: { verified: verified.verified, damagedData: verified.damagedData, ...(verified.dropped === undefined ? {} : { dropped: verified.dropped }) },
     repaired: [],
   };
 }
@@ -205,11 +232,23 @@ async function repairCopies(store: DiskStore, io: IoScheduler, label: Label, rec
   // A torn tail in one copy is the normal trace of a crash during an append,
   // but it is repaired the same way: until the log rolls, that record would
   // have one copy only.
-  if (recovery.log.copyDamage.length > 0 || recovery.checkpointCopyDamaged) {
+  //
+  // A record dropped for its data (a torn last cycle, log_verify.ts) is
+  // still whole in the log; the next record would overwrite it, but if that
+  // one is lost in turn, the dropped record is found again, and a read that
+  // judged its data differently (a transient misread; in the simulator, a
+  // bit flipped in the cache before the flush) would believe it after the
+  // key was seen without it. The roll discards the old log: the drop is
+  // final once open returns.
+  const dropped = recovery.tail.dropped;
+  if (recovery.log.copyDamage.length > 0 || recovery.checkpointCopyDamaged || dropped !== undefined) {
     await store.checkpoint();
-    recovery.repaired.push(
-      `rolled the metadata log (${recovery.log.copyDamage.length} record copies missing` + (recovery.checkpointCopyDamaged ? ', a checkpoint copy damaged)' : ')'),
-    );
+    const why = [
+      ...(recovery.log.copyDamage.length > 0 ? [`${recovery.log.copyDamage.length} record copies missing`] : []),
+      ...(recovery.checkpointCopyDamaged ? ['a checkpoint copy damaged'] : []),
+      ...(dropped !== undefined ? [`record ${dropped.seq} dropped: its data is not whole`] : []),
+    ];
+    recovery.repaired.push(`rolled the metadata log (${why.join(', ')})`);
   }
 }
 
@@ -218,6 +257,7 @@ const EMPTY_RECOVERY: RecoveryReport = {
   slots: [],
   checkpointCopyDamaged: false,
   log: { records: 0, end: 0, copyDamage: [], unreadable: [] },
+  tail: { verified: 0, damagedData: [] },
   repaired: [],
 };
 

@@ -31,8 +31,13 @@ import type { ExtentRecord, Geometry } from '../extent/index.js';
 
 export const LABEL_MAGIC = 0x424c5353; // "SSLB"
 export const SLOT_MAGIC = 0x42535353; // "SSSB"
-/** 2: label and checkpoints in two copies, the metadata log mirrored. Version 1 stores are refused. */
-export const SUPERBLOCK_VERSION = 2;
+/**
+ * 3: metadata log records of version 2 (one flush per commit cycle: a
+ * record names the data that shares its flush, and says which records were
+ * synced before it; docs/format/metadata.md). 2: label and checkpoints in
+ * two copies, the metadata log mirrored. Older stores are refused.
+ */
+export const SUPERBLOCK_VERSION = 3;
 export const LABEL_BYTES = 96;
 export const SLOT_HEADER_BYTES = 24;
 const EXTENT_ENTRY_BYTES = 5;
@@ -84,8 +89,11 @@ export function decodeLabel(buf: Buffer): Label {
   const r = new BufReader(buf, 'superblock label');
   if (r.u32() !== LABEL_MAGIC) throw new CorruptionError('superblock label: bad magic (disk not formatted?)');
   const version = r.u32();
-  if (version === 1) {
-    throw new CorruptionError('superblock label: version 1 (a store formatted before metadata was kept in two copies); this release opens version 2 only: export its shards with the release that made it, and import them into a new store');
+  if (version === 1 || version === 2) {
+    const made = version === 1 ? 'before metadata was kept in two copies' : 'before a commit cycle took one flush (its log records name no data)';
+    throw new CorruptionError(
+      `superblock label: version ${version} (a store formatted ${made}); this release opens version ${SUPERBLOCK_VERSION} only: export its shards with the release that made it (shardstore export), and import them into a new store`,
+    );
   }
   if (version !== SUPERBLOCK_VERSION) throw new CorruptionError(`superblock label: unknown version ${version}`);
   const geometry = {

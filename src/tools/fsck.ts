@@ -248,6 +248,12 @@ function checkLogCopies(store: DiskStore, r: FsckDiskReport): void {
     else problem(r, `${where} is damaged; recovery reads the other copy, and the next open rolls the log to restore both`);
   }
   for (const u of log.unreadable) problem(r, `metadata log copy ${u.copy} (extent ${u.extent}): page at ${u.offset} unreadable`);
+  // The last cycle's data checked at open (log_verify.ts): a record dropped
+  // for it is the trace of a crash during that cycle's flush (never
+  // acknowledged); a damaged named chunk (unreadable, a flipped bit) is damage.
+  const tail = store.view.recovery.tail;
+  if (tail.dropped !== undefined) r.warnings.push(`metadata log ends before record ${tail.dropped.seq}: its data is not whole (${tail.dropped.reason}); a crash during that cycle's flush leaves the same, and it was then never acknowledged`);
+  for (const d of tail.damagedData) problem(r, `${d.reason} (named by the last metadata record)`);
 }
 
 function noteRecovery(store: DiskStore, slots: Map<0 | 1, SlotCheckpoint>, r: FsckDiskReport): void {

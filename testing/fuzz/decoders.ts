@@ -128,13 +128,19 @@ export function randomMetaRecord(rng: Rng): MetaRecord {
     writePointer: rng.int(0, 1 << 26),
   }));
   const mutations: IndexMutation[] = sortedKeys(rng, rng.int(0, 6)).map((key) => ({ key, value: rng.bool(0.3) ? null : randomIndexValue(rng) }));
+  const seq = rng.int(1, 1e9);
   return {
-    seq: rng.int(1, 1e9),
+    seq,
+    syncedThroughSeq: rng.int(0, seq - 1),
     extentChanges,
     mutations,
     runsAdded: times(rng.int(0, 2), (i) => randomDescriptor(rng, i + 1)),
     runsRemoved: times(rng.int(0, 3), () => rng.int(0, 1e12)),
     flushedThroughSeq: rng.int(0, 1e9),
+    dataNames: times(rng.int(0, 3), () => ({
+      locator: { extent: rng.int(0, 5000), offset: rng.int(0, 1 << 26), length: rng.int(36, 1 << 20) },
+      id: { low: rng.int(0, 0xffffffff), high: rng.int(0, 0xffffffff) },
+    })),
   };
 }
 

@@ -1,0 +1,234 @@
+// One fdatasync per commit cycle (commit_log.ts) and the verification that
+// makes it safe at recovery (log_verify.ts).
+//
+// Strategy: a store on a SimDisk whose flushes the test can hold. A put's
+// cycle is stopped after its data and record writes landed, before their
+// one flush returned; clones of that disk are crashed with seeded choices
+// until the crash left the state under test (both record copies whole, the
+// data lost or torn), then reopened.
+//
+// Invariants:
+// 1. A durable put costs one flush (not two: data then record).
+// 2. Record durable, its data lost or torn: recovery ends the log before
+//    the record (reported), the key keeps its acknowledged value.
+// 3. A record some later record proves synced is never dropped: damage to
+//    its data is a typed error on read, not a silent end of the log.
+// 4. A chunk at the named place with another id (stale) is not whole.
+// 5. A store of the previous format (superblock version 2, log records
+//    that name no data) is refused with a message saying what to do.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ShardStoreError, crc32c } from '../src/base/index.js';
+import { Superblock, decodeLabel, encodeLabel } from '../src/superblock/index.js';
+import { ChunkKind } from '../src/chunk/index.js';
+import { Dependency } from '../src/dependency/index.js';
+import { ExtentOwner } from '../src/extent/index.js';
+import { formatDiskStore, openDiskStore } from '../src/store/index.js';
+import type { DiskStore } from '../src/store/index.js';
+import { LogVerifier } from '../src/store/log_verify.js';
+import { SMALL_CONFIG, formatOptions } from './conformance.js';
+import { Rng } from './rng.js';
+import { SimDisk } from './sim_disk.js';
+import type { CrashMode, CrashReport, SimIo } from './sim_disk.js';
+import { recoveryTrustsUnverifiedRecord, recoveryVerifiesFirstChunkOnly } from './mutants/one_sync_mutants.js';
+
+const KEY = Buffer.from('k');
+/** Three data chunks of SMALL_CONFIG (6000 data bytes each): a torn cycle can keep the first whole. */
+const OLD = Buffer.alloc(15_000, 1);
+const NEW = Buffer.alloc(15_000, 2);
+
+function turn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** A SimDisk whose flushes wait while `hold` is set. */
+class FlushGate {
+  hold = false;
+  readonly held: Array<() => void> = [];
+  readonly schedule = (io: SimIo, complete: () => void): void => {
+    if (io.kind === 'flush' && this.hold) this.held.push(complete);
+    else complete();
+  };
+}
+
+interface InFlightCycle {
+  readonly disk: SimDisk;
+  /** Disk byte ranges of the two log extents. */
+  readonly logRanges: ReadonlyArray<readonly [number, number]>;
+}
+
+/** Put OLD durably, then NEW up to the point where its data and record landed and their flush is held. */
+async function cycleBeforeItsFlush(): Promise<InFlightCycle> {
+  const gate = new FlushGate();
+  const disk = new SimDisk({ sizeBytes: SMALL_CONFIG.diskSizeBytes, pageSizeBytes: SMALL_CONFIG.pageSizeBytes, scheduler: gate.schedule });
+  // No index flush or log roll in the cycle: its one flush is the record's.
+  const store = await formatDiskStore(disk, { ...formatOptions(SMALL_CONFIG, new Rng('one-sync/format')), memtableFlushBytes: 32 * 1024, maxLogBytes: 32 * 1024 });
+  await (await store.put(KEY, OLD)).persisted();
+  gate.hold = true;
+  const pending = await store.put(KEY, NEW);
+  for (let i = 0; i < 50 && gate.held.length === 0; i++) await turn();
+  assert.equal(gate.held.length, 1, 'the cycle reached its flush');
+  assert.equal(pending.isPersistent(), false);
+  const size = SMALL_CONFIG.extentSizeBytes;
+  const { logExtent, mirrorLogExtent } = store.parts.state;
+  return { disk, logRanges: [logExtent, mirrorLogExtent].map((e) => [e * size, (e + 1) * size] as const) };
+}
+
+type Want = 'data-lost' | 'data-torn';
+
+/** Crash clones of the held disk (seeded) until the crash kept both record copies and lost or tore some data. */
+function crashInto(cycle: InFlightCycle, want: Want): { disk: SimDisk; report: CrashReport } {
+  const mode: CrashMode = want === 'data-lost' ? 'subset' : 'torn';
+  const inLog = (offset: number): boolean => cycle.logRanges.some(([from, to]) => offset >= from && offset < to);
+  for (let seed = 1; seed <= 500; seed++) {
+    const crashed = cycle.disk.clone().crash(new Rng(`one-sync/${want}/${seed}`), mode, { scheduler: (_io, complete) => complete() });
+    const records = crashed.report.writes.filter((w) => inLog(w.offset));
+    const data = crashed.report.writes.filter((w) => !inLog(w.offset));
+    const recordsWhole = records.length === 2 && records.every((w) => w.fate === 'kept');
+    const wanted = want === 'data-lost' ? data.some((w) => w.fate === 'dropped') : data.some((w) => w.fate === 'torn') && data[0]?.fate === 'kept';
+    if (recordsWhole && wanted) return crashed;
+  }
+  throw new Error(`no seed gave ${want}`);
+}
+
+async function getOrError(store: DiskStore): Promise<Buffer | string> {
+  try {
+    return await store.get(KEY);
+  } catch (err: unknown) {
+    if (err instanceof ShardStoreError) return err.code;
+    throw err;
+  }
+}
+
+void test('a durable put costs one flush: data and record share it', async () => {
+  // How: count the SimDisk's flushes around each durable put, one put in
+  // flight at a time (the worst case for group commit). Before issue 14,
+  // each cost two (data, then record).
+  const disk = new SimDisk({ sizeBytes: SMALL_CONFIG.diskSizeBytes, pageSizeBytes: SMALL_CONFIG.pageSizeBytes });
+  const store = await formatDiskStore(disk, { ...formatOptions(SMALL_CONFIG, new Rng('one-sync/flushes')), maxLogBytes: 32 * 1024, memtableFlushBytes: 32 * 1024 });
+  for (let i = 0; i < 20; i++) {
+    const before = disk.stats.flushes;
+    await (await store.put(Buffer.from(`key-${i}`), Buffer.alloc(3000, i))).persisted();
+    assert.equal(disk.stats.flushes - before, 1, `put ${i} took ${disk.stats.flushes - before} flushes`);
+  }
+  await store.close();
+});
+
+for (const want of ['data-lost', 'data-torn'] as const) {
+  void test(`record durable, its data ${want === 'data-lost' ? 'lost' : 'torn'}: the log ends before it, the acknowledged value stays`, async () => {
+    const cycle = await cycleBeforeItsFlush();
+    const crashed = crashInto(cycle, want);
+    const store = await openDiskStore(crashed.disk, { ...formatOptions(SMALL_CONFIG, new Rng('one-sync/reopen')) });
+    assert.deepEqual(await getOrError(store), OLD);
+    const dropped = store.parts.recovery.tail.dropped;
+    assert.ok(dropped !== undefined, 'the torn record was reported');
+    assert.match(dropped.reason, /data chunk/);
+    // The drop is made final: the log rolled past the dropped record.
+    assert.match(store.parts.recovery.repaired.join(';'), new RegExp(`record ${dropped.seq} dropped`));
+    // And the store goes on: a put after recovery is durable and readable.
+    await (await store.put(KEY, NEW)).persisted();
+    assert.deepEqual(await store.get(KEY), NEW);
+    await store.close();
+  });
+}
+
+void test('a recovery that believes the unverified record loses the acknowledged value (the mutants this file guards against)', async () => {
+  // The negative space of the test above: the same crash images with the
+  // verification skipped, or checking the first named chunk only, give a
+  // corrupt value where the acknowledged one must be.
+  const cycle = await cycleBeforeItsFlush();
+  for (const [mutant, want] of [
+    [recoveryTrustsUnverifiedRecord, 'data-lost'],
+    [recoveryVerifiesFirstChunkOnly, 'data-torn'],
+  ] as const) {
+    const crashed = crashInto(cycle, want);
+    const restore = mutant.install();
+    try {
+      const store = await openDiskStore(crashed.disk, { ...formatOptions(SMALL_CONFIG, new Rng('one-sync/reopen')) });
+      assert.notDeepEqual(await getOrError(store), OLD, `${mutant.name} kept the acknowledged value`);
+    } finally {
+      restore();
+    }
+  }
+});
+
+void test('a record a later record proves synced is believed: damage under it is a typed error, never a silent end', async () => {
+  // How: two cycles; flip a bit in the first cycle's data chunk; reopen.
+  // The first record is covered (the second says it was synced), so it is
+  // not verified and not dropped: the key reads as Corruption, and the
+  // second cycle's key is there.
+  const disk = new SimDisk({ sizeBytes: SMALL_CONFIG.diskSizeBytes, pageSizeBytes: SMALL_CONFIG.pageSizeBytes });
+  const store = await formatDiskStore(disk, formatOptions(SMALL_CONFIG, new Rng('one-sync/covered')));
+  await (await store.put(KEY, Buffer.alloc(100, 3))).persisted();
+  const loc = (await store.parts.index.lookup(KEY))?.chunks[0];
+  const overlay = store.log.overlay(KEY.toString('latin1'))?.value?.chunks[0];
+  const chunk = loc ?? overlay;
+  assert.ok(chunk !== undefined);
+  await (await store.put(Buffer.from('other'), Buffer.alloc(100, 4))).persisted();
+  store.abandon();
+  disk.flipBit(chunk.extent * SMALL_CONFIG.extentSizeBytes + chunk.offset + 40, 0);
+  const crashed = disk.crash(new Rng('one-sync/covered/crash'), 'keep-all').disk;
+  const reopened = await openDiskStore(crashed, formatOptions(SMALL_CONFIG, new Rng('one-sync/covered/reopen')));
+  assert.equal(reopened.parts.recovery.tail.dropped, undefined);
+  assert.equal(await getOrError(reopened), 'Corruption');
+  assert.deepEqual(await reopened.get(Buffer.from('other')), Buffer.alloc(100, 4));
+});
+
+void test('a bit flipped in the data of the last record (after its flush) is damage, not a torn tail: the record is believed', async () => {
+  // Why: dropping the record would lose the acknowledged values of every
+  // key in it (the faults suite found this). How: one durable put (the
+  // last record, which no later record covers), a flipped bit in its data
+  // chunk's payload, then in its header; each reopen believes the record,
+  // reports the chunk as damaged, and the key reads as Corruption (a typed
+  // error, as for any bad data sector), never absent.
+  for (const at of [200, 2]) {
+    const disk = new SimDisk({ sizeBytes: SMALL_CONFIG.diskSizeBytes, pageSizeBytes: SMALL_CONFIG.pageSizeBytes });
+    const store = await formatDiskStore(disk, formatOptions(SMALL_CONFIG, new Rng('one-sync/rot')));
+    await (await store.put(KEY, Buffer.alloc(3000, 5))).persisted();
+    const chunk = store.log.overlay(KEY.toString('latin1'))?.value?.chunks[0] ?? (await store.parts.index.lookup(KEY))?.chunks[0];
+    assert.ok(chunk !== undefined);
+    store.abandon();
+    disk.flipBit(chunk.extent * SMALL_CONFIG.extentSizeBytes + chunk.offset + at, 3);
+    const reopened = await openDiskStore(disk.crash(new Rng('one-sync/rot/crash'), 'keep-all').disk, formatOptions(SMALL_CONFIG, new Rng('one-sync/rot/reopen')));
+    assert.equal(reopened.parts.recovery.tail.verified, 1);
+    assert.equal(reopened.parts.recovery.tail.dropped, undefined);
+    assert.equal(reopened.parts.recovery.tail.damagedData.length, 1);
+    assert.match(reopened.parts.recovery.tail.damagedData[0]?.reason ?? '', /one bit flipped/);
+    assert.equal(await getOrError(reopened), 'Corruption');
+  }
+});
+
+void test('verification: the named chunk whole is whole; another id at its place (a stale chunk) is not', async () => {
+  const disk = new SimDisk({ sizeBytes: SMALL_CONFIG.diskSizeBytes, pageSizeBytes: SMALL_CONFIG.pageSizeBytes });
+  const store = await formatDiskStore(disk, formatOptions(SMALL_CONFIG, new Rng('one-sync/stale')));
+  const extent = store.parts.extents.allocate(ExtentOwner.Data);
+  const { locator, dependency } = store.parts.chunks.appendTo(extent, ChunkKind.Data, [Buffer.from([1, 0, 0x6b, 9, 9])], Dependency.none);
+  const id = store.parts.chunks.unsyncedId(locator);
+  assert.ok(id !== undefined, 'an unsynced data chunk has its id on record');
+  await dependency.persisted();
+  assert.equal(store.parts.chunks.unsyncedId(locator), undefined, 'a durable chunk needs no verification');
+  const verifier = new LogVerifier(store.parts.extents);
+  assert.deepEqual(await verifier.checkData({ locator, id }), { state: 'whole' });
+  const stale = await verifier.checkData({ locator, id: { low: id.low ^ 1, high: id.high } });
+  assert.equal(stale.state, 'torn');
+  assert.match(stale.state === 'torn' ? stale.reason : '', /another chunk/);
+  const short = await verifier.checkData({ locator: { ...locator, length: locator.length - 8 }, id });
+  assert.equal(short.state, 'torn');
+});
+
+void test('a store written before one flush per cycle (superblock version 2) is refused, saying why and what to do', async () => {
+  // How: the label of a fresh store, its version set to 2 (checksum
+  // recomputed, so only the version is wrong); both label copies.
+  const disk = new SimDisk({ sizeBytes: SMALL_CONFIG.diskSizeBytes, pageSizeBytes: SMALL_CONFIG.pageSizeBytes });
+  const store = await formatDiskStore(disk, formatOptions(SMALL_CONFIG, new Rng('one-sync/version')));
+  const old = encodeLabel(await Superblock.readLabel(disk));
+  await store.close();
+  old.writeUInt32LE(2, 4);
+  const crcAt = old.length - 4;
+  old.writeUInt32LE(crc32c(old.subarray(0, crcAt)), crcAt);
+  assert.throws(() => decodeLabel(old), /version 2 \(a store formatted before a commit cycle took one flush.*shardstore export/);
+  const reopened = disk.clone();
+  await reopened.write(0, old);
+  await reopened.write(SMALL_CONFIG.pageSizeBytes, old);
+  await assert.rejects(openDiskStore(reopened, formatOptions(SMALL_CONFIG, new Rng('one-sync/version/open'))), /version 2/);
+});
