@@ -142,7 +142,10 @@ void test('a mutant is caught, saved as a replay file, and replays the same fail
   // token passes.
   const out = join(scratch, 'mutant');
   const io = capture();
-  const code = await runCheckCommand(['--count', '20', '--workers', '1', '--seed', '0', '--mutant', 'index-ignores-tombstones', '--json', '--out', out], io);
+  // The seed (its failure and the shrinking) takes seconds; the default 2-minute
+  // seed timeout was seen to fire at a load average of 22, so it is raised:
+  // what this test checks is the replay loop, and hangs have the hang watch.
+  const code = await runCheckCommand(['--count', '20', '--workers', '1', '--seed', '0', '--seed-timeout', '10m', '--mutant', 'index-ignores-tombstones', '--json', '--out', out], io);
   const summary = JSON.parse(io.outText()) as CheckSummary;
   assert.equal(code, 1);
   assert.equal(summary.stoppedBy, 'failure');
