@@ -32,6 +32,7 @@ import {
   PutObjectCommand,
   PutObjectTaggingCommand,
   UploadPartCommand,
+  UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import type { S3Client, Tag } from '@aws-sdk/client-s3';
 import { decodeBucket, decodeObject, encodeBucket, encodeObject } from '../src/server/s3/index.js';
@@ -139,6 +140,34 @@ void test('x-amz-tagging on PutObject and CreateMultipartUpload; CopyObject copi
   // An overwrite without tags has none (tags belong to the object written).
   await s3.send(new PutObjectCommand({ Bucket: b, Key: 'src', Body: 'over' }));
   assert.deepEqual(await tagsOf(b, 'src'), []);
+});
+
+void test('the aws cli v2\'s S3-to-S3 copy over 8 MiB, replayed with the SDK: HeadObject, GetObjectTagging, CreateMultipartUpload with the tags, UploadPartCopy, Complete', async () => {
+  // What `aws s3 cp s3://b/big s3://b/big2` (cli v2, --copy-props default)
+  // sends above its 8 MiB multipart threshold, step by step (the installed
+  // cli may be v1, which skips the tags: testing/s3_awscli.test.ts).
+  const b = await bucket('tag-cli-copy');
+  const size = 9 * MiB + 5;
+  await s3.send(new PutObjectCommand({ Bucket: b, Key: 'big', Body: deterministicRange('cli-v2', 0, size), ContentType: 'text/x-big', Metadata: { origin: 'test' }, Tagging: 'team=storage&kind=big%20one' }));
+  const head = await s3.send(new HeadObjectCommand({ Bucket: b, Key: 'big' }));
+  const tags = (await s3.send(new GetObjectTaggingCommand({ Bucket: b, Key: 'big' }))).TagSet ?? [];
+  const created = await s3.send(new CreateMultipartUploadCommand({
+    Bucket: b, Key: 'big2', ContentType: head.ContentType, Metadata: head.Metadata,
+    Tagging: new URLSearchParams(tags.map((t): [string, string] => [t.Key ?? '', t.Value ?? ''])).toString(),
+  }));
+  const partBytes = 8 * MiB;
+  const parts = [];
+  for (let start = 0, n = 1; start < size; start += partBytes, n++) {
+    const end = Math.min(size, start + partBytes) - 1;
+    const out = await s3.send(new UploadPartCopyCommand({ Bucket: b, Key: 'big2', UploadId: created.UploadId, PartNumber: n, CopySource: `${b}/big`, CopySourceRange: `bytes=${start}-${end}` }));
+    parts.push({ PartNumber: n, ETag: out.CopyPartResult?.ETag });
+  }
+  await s3.send(new CompleteMultipartUploadCommand({ Bucket: b, Key: 'big2', UploadId: created.UploadId, MultipartUpload: { Parts: parts } }));
+  const copy = await s3.send(new HeadObjectCommand({ Bucket: b, Key: 'big2' }));
+  assert.deepEqual([copy.ContentLength, copy.ContentType, copy.Metadata, copy.TagCount], [size, 'text/x-big', { origin: 'test' }, 2]);
+  assert.deepEqual(await tagsOf(b, 'big2'), [['team', 'storage'], ['kind', 'big one']]);
+  const body = await (await s3.send(new GetObjectCommand({ Bucket: b, Key: 'big2' }))).Body?.transformToByteArray();
+  assert.ok(body !== undefined && Buffer.from(body).equals(deterministicRange('cli-v2', 0, size)), 'the copy holds the same bytes');
 });
 
 void test('bucket tags: NoSuchTagSet until set, put, get, 50 at most, delete', async () => {
