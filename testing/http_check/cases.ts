@@ -27,7 +27,9 @@
 //      not UTF-8: 400 InvalidURI; XML past its limits (depth 32, 1000 keys,
 //      2 MiB for a batch delete, 64 KiB for a bucket configuration): 400
 //      MalformedXML; a failed precondition: 412 PreconditionFailed; a batch
-//      delete without Content-MD5 or a checksum: 400 InvalidRequest.
+//      delete without Content-MD5 or a checksum: 400 InvalidRequest; a tag
+//      set past S3's limits: 400 InvalidTag; x-amz-tagging on an operation
+//      that does not set tags: 501 NotImplemented.
 // AWS S3 answers each of these the same way, except the native API's own
 // codes (401 Unauthenticated, BrowserRequestRefused, InvalidArgument) and
 // the 421, which S3 has no use for.
@@ -35,8 +37,10 @@
 // a broken variant must cause: testing/mutants/http_check_mutants.ts).
 //
 // The world every seed starts from (testing/http_check/http_check.ts):
-// buckets `alpha` (objects a/one, a/two), `private` (object secret, what a
-// smuggled copy would steal) and `empty`; native shards native-1, native-2.
+// buckets `alpha` (objects a/one, a/two, and `tagged` with the tags
+// SEEDED_OBJECT_TAGS), `private` (object secret, what a smuggled copy would
+// steal; the bucket tags SEEDED_BUCKET_TAGS) and `empty`; native shards
+// native-1, native-2.
 import { createHash } from 'node:crypto';
 import type { Rng } from '../rng.js';
 import type { SimDisk } from '../sim_disk.js';
