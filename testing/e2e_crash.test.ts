@@ -25,15 +25,13 @@
 // 5. A final SIGTERM stops the node cleanly (exit code 0).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import type { ChildProcessByStdio } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import type { Readable } from 'node:stream';
 import { Rng } from './rng.js';
-import { signedFetch, TEST_ACCESS_KEY, TEST_SECRET_KEY } from './signed_fetch.js';
+import { signedFetch } from './signed_fetch.js';
+import type { Running } from './serve_process.js';
+import { startServe } from './serve_process.js';
 
 const SEED = 20260101;
 const ROUNDS = 4;
@@ -42,8 +40,6 @@ const KEYS = 48;
 const MAX_VALUE_BYTES = 200 * 1024;
 const KILL_AFTER_ACKS = { min: 100, max: 400 };
 const REQUEST_TIMEOUT_MS = 15_000;
-const STARTUP_TIMEOUT_MS = 20_000;
-const BIN = new URL('../bin/shardstore.ts', import.meta.url).pathname;
 
 /** What a key holds: a version of its value, or nothing. */
 type KeyState = { readonly version: number } | null;
@@ -61,14 +57,6 @@ interface KeyBook {
   nextVersion: number;
 }
 
-type Node = ChildProcessByStdio<null, Readable, Readable>;
-
-interface Running {
-  readonly child: Node;
-  readonly url: string;
-  readonly exited: Promise<number | null>;
-  readonly stderr: () => string;
-}
 
 function keyName(i: number): string {
   return `e2e/key-${String(i).padStart(3, '0')}`;
@@ -88,31 +76,8 @@ function stateText(state: KeyState): string {
   return state === null ? 'absent' : `version ${state.version}`;
 }
 
-async function startNode(dataDir: string): Promise<Running> {
-  const args = ['--import', 'tsx', BIN, 'serve', '--data-dir', dataDir, '--port', '0', '--disk-size', '32MiB', '--extent-size', '1MiB'];
-  // The node's key pair: the test's, so signedFetch signs for it.
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SHARDSTORE_S3_ACCESS_KEY: TEST_ACCESS_KEY, SHARDSTORE_S3_SECRET_KEY: TEST_SECRET_KEY } });
-  let stderr = '';
-  child.stderr.setEncoding('utf8');
-  child.stderr.on('data', (s: string) => (stderr += s));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  // Keep reading stdout (one log line per request) so the pipe never fills and stalls the node.
-  const lines = createInterface({ input: child.stdout });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no startup line within ${STARTUP_TIMEOUT_MS} ms; stderr: ${stderr}`)), STARTUP_TIMEOUT_MS);
-    lines.on('line', (line) => {
-      const m = /^shardstore serving .* at (http:\/\/\S+) /.exec(line);
-      if (m?.[1] !== undefined) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
-    });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`node exited with ${String(code)} before serving; stderr: ${stderr}`));
-    });
-  });
-  return { child, url, exited, stderr: () => stderr };
+function startNode(dataDir: string): Promise<Running> {
+  return startServe(dataDir, ['--disk-size', '32MiB', '--extent-size', '1MiB']);
 }
 
 /**

@@ -7,43 +7,61 @@
 // threshold is 8 MiB), lists, syncs a folder twice (the second sync sends
 // only what changed, and --delete removes what is gone), reads a range
 // with s3api, copies back and compares MD5s, presigns a URL, and removes
-// everything. Skipped with a message where /usr/bin/aws is not installed
-// (.ci/run installs it).
+// everything. A second test copies a tagged 9 MiB object from S3 to S3
+// with default options (the cli's multipart copy: HeadObject,
+// GetObjectTagging, CreateMultipartUpload with the tags, UploadPartCopy,
+// Complete; cli v2 copies the tags and Content-Type, v1 copies the bytes
+// only). The first test needs Debian's cli (/usr/bin/aws, v2: its presign
+// is SigV4, v1's is SigV2, which the server refuses); the second runs any
+// cli, /usr/bin/aws else the first `aws` on PATH. Each is skipped with a
+// message where its cli is missing (.ci/run installs Debian's).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { homedir, tmpdir } from 'node:os';
+import { delimiter, join } from 'node:path';
 import { test } from 'node:test';
-import { ACCESS_KEY, MiB, SECRET_KEY, deterministicBytes, startS3Node } from './s3_harness.js';
+import { GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import type { S3Node } from './s3_harness.js';
+import { ACCESS_KEY, MiB, SECRET_KEY, deterministicBytes, md5Of, startS3Node } from './s3_harness.js';
 
-const AWS = '/usr/bin/aws';
-const skip = existsSync(AWS) ? false : `${AWS} is missing: install the awscli Debian package (.ci/run does) to run this test`;
+const DEBIAN_AWS = '/usr/bin/aws';
+const skipDebian = existsSync(DEBIAN_AWS) ? false : `${DEBIAN_AWS} is missing: install the awscli Debian package (.ci/run does) to run this test`;
+/** Debian's cli, else the first `aws` on PATH (e.g. a pip install). */
+const ANY_AWS = [DEBIAN_AWS, ...(process.env.PATH ?? '').split(delimiter).filter((d) => d !== '').map((d) => join(d, 'aws'))].find((p) => existsSync(p));
+const skipAny = ANY_AWS !== undefined ? false : 'no aws cli (/usr/bin/aws or aws on PATH): install the awscli Debian package (.ci/run does) to run this test';
 
-function md5File(path: string): string {
-  return createHash('md5').update(readFileSync(path)).digest('hex');
-}
-
-void test('aws cli: mb, cp (multipart), ls, sync, s3api get-object --range, presign, rm, rb', { skip }, async () => {
-  const node = await startS3Node({ diskSizeBytes: 512 * MiB });
-  const home = mkdtempSync(join(tmpdir(), 'shardstore-awscli-'));
+/** Runs the cli `bin` against `node` with the test's credentials and a private HOME. */
+function awsCli(bin: string, node: S3Node, home: string): (...args: string[]) => Promise<string> {
   const env = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: home,
+    // A pyenv shim finds its interpreters under PYENV_ROOT (by default under the real HOME, hidden by the private one).
+    PYENV_ROOT: process.env.PYENV_ROOT ?? join(homedir(), '.pyenv'),
     AWS_ACCESS_KEY_ID: ACCESS_KEY,
     AWS_SECRET_ACCESS_KEY: SECRET_KEY,
     AWS_DEFAULT_REGION: 'us-east-1',
     AWS_EC2_METADATA_DISABLED: 'true',
     AWS_PAGER: '',
   };
-  const aws = (...args: string[]): Promise<string> =>
+  return (...args: string[]): Promise<string> =>
     new Promise((resolve, reject) => {
-      execFile(AWS, ['--endpoint-url', node.endpoint, ...args], { env, maxBuffer: 16 * MiB }, (err, stdout, stderr) => {
+      execFile(bin, ['--endpoint-url', node.endpoint, ...args], { env, maxBuffer: 16 * MiB }, (err, stdout, stderr) => {
         if (err !== null) reject(new Error(`aws ${args.join(' ')} failed: ${stderr}`));
         else resolve(stdout);
       });
     });
+}
+
+function md5File(path: string): string {
+  return createHash('md5').update(readFileSync(path)).digest('hex');
+}
+
+void test('aws cli: mb, cp (multipart), ls, sync, s3api get-object --range, presign, rm, rb', { skip: skipDebian }, async () => {
+  const node = await startS3Node({ diskSizeBytes: 512 * MiB });
+  const home = mkdtempSync(join(tmpdir(), 'shardstore-awscli-'));
+  const aws = awsCli(DEBIAN_AWS, node, home);
   try {
     const dir = join(home, 'files');
     mkdirSync(join(dir, 'sub'), { recursive: true });
@@ -83,6 +101,42 @@ void test('aws cli: mb, cp (multipart), ls, sync, s3api get-object --range, pres
     await aws('s3', 'rm', '--recursive', 's3://cli-bucket/synced/');
     await aws('s3', 'rb', '--force', 's3://cli-bucket');
     assert.equal((await node.api.list({ prefix: Buffer.from('\0', 'latin1') })).shards.length, 0, 'rb leaves no S3 shard');
+  } finally {
+    await node.stop();
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+void test('aws cli: s3 cp from S3 to S3 of a tagged object over 8 MiB, default options (multipart copy with GetObjectTagging)', { skip: skipAny }, async (t) => {
+  // Checks issue 16's report: the cli's S3-to-S3 copy above its 8 MiB
+  // threshold reads the source's tags (GetObjectTagging) and copies in
+  // parts (UploadPartCopy). The copy must be whole (same MD5 of the bytes,
+  // a multipart ETag); cli v2 also keeps Content-Type and the source's
+  // tags (v1 copies only the bytes: it sends neither).
+  const node = await startS3Node({ diskSizeBytes: 512 * MiB });
+  const home = mkdtempSync(join(tmpdir(), 'shardstore-awscli-'));
+  const aws = awsCli(ANY_AWS ?? DEBIAN_AWS, node, home);
+  try {
+    const v2 = (await aws('--version')).startsWith('aws-cli/2');
+    const s3 = node.client();
+    const size = 9 * MiB + 7;
+    await aws('s3', 'mb', 's3://cli-copy');
+    await s3.send(new PutObjectCommand({ Bucket: 'cli-copy', Key: 'big', Body: Buffer.concat([...deterministicBytes('cli-copy', size)]), ContentType: 'application/x-test', Tagging: 'team=storage&kind=big%20one' }));
+    await aws('s3', 'cp', 's3://cli-copy/big', 's3://cli-copy/big2');
+    const head = await s3.send(new HeadObjectCommand({ Bucket: 'cli-copy', Key: 'big2' }));
+    assert.equal(head.ContentLength, size);
+    assert.match(head.ETag ?? '', /^"[0-9a-f]{32}-\d+"$/, 'the cli copied in parts');
+    const tags = await s3.send(new GetObjectTaggingCommand({ Bucket: 'cli-copy', Key: 'big2' }));
+    if (v2) {
+      assert.equal(head.ContentType, 'application/x-test');
+      assert.deepEqual(tags.TagSet, [{ Key: 'team', Value: 'storage' }, { Key: 'kind', Value: 'big one' }]);
+    } else {
+      t.diagnostic(`${ANY_AWS ?? ''} is aws cli v1: it copies bytes only, so tags and Content-Type are not checked`);
+      assert.deepEqual(tags.TagSet, []);
+    }
+    const back = join(home, 'big2.bin');
+    await aws('s3', 'cp', 's3://cli-copy/big2', back);
+    assert.equal(md5File(back), md5Of('cli-copy', size));
   } finally {
     await node.stop();
     rmSync(home, { recursive: true, force: true });

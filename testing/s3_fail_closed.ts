@@ -43,6 +43,12 @@ const IMPLEMENTED: ReadonlyArray<readonly [string, Kind, string]> = [
   ['POST', 'object', 'uploadId'],
   ['DELETE', 'object', 'uploadId'],
   ['GET', 'object', 'uploadId'],
+  ['GET', 'bucket', 'tagging'],
+  ['PUT', 'bucket', 'tagging'],
+  ['DELETE', 'bucket', 'tagging'],
+  ['GET', 'object', 'tagging'],
+  ['PUT', 'object', 'tagging'],
+  ['DELETE', 'object', 'tagging'],
 ];
 
 /** Headers asking for a guarantee the server does not give, with a value that asks for it. */
@@ -63,7 +69,6 @@ export const REFUSED_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ['x-amz-object-lock-legal-hold', 'ON'],
   ['x-amz-bucket-object-lock-enabled', 'true'],
   ['x-amz-bypass-governance-retention', 'true'],
-  ['x-amz-tagging', 'owner=alice'],
   ['x-amz-grant-read', 'uri="http://acs.amazonaws.com/groups/global/AllUsers"'],
   ['x-amz-grant-write', 'id="someone"'],
   ['x-amz-grant-read-acp', 'id="someone"'],
@@ -83,6 +88,16 @@ export const REFUSED_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ['x-amz-write-offset-bytes', '0'],
   ['x-amz-if-match-size', '1'],
   ['x-amz-if-match-last-modified-time', 'Wed, 01 Jan 2025 00:00:00 GMT'],
+];
+
+/**
+ * Headers served by some operations only (tagging): on every other
+ * operation they would be ignored, so there they must be refused.
+ * [name, value, the operations of headerCarriers that serve it].
+ */
+export const OPERATION_BOUND_HEADERS: ReadonlyArray<readonly [string, string, readonly Carrier[]]> = [
+  ['x-amz-tagging', 'owner=alice', ['PutObject', 'CopyObject', 'CreateMultipartUpload']],
+  ['x-amz-tagging-directive', 'REPLACE', ['CopyObject']],
 ];
 
 /** Values that ask only for what the server does: must be accepted. */
@@ -134,11 +149,16 @@ export function walkRequests(): Array<{ readonly request: RawRequest; readonly l
   }
   // An implemented subresource does not make an unimplemented one beside it acceptable.
   for (const [method, kind, sub] of IMPLEMENTED) {
-    const request = { method, path: path(kind), query: { [sub]: valueOf(sub), tagging: '' }, ...(method === 'PUT' || method === 'POST' ? { body: Buffer.alloc(0) } : {}) };
+    const request = { method, path: path(kind), query: { [sub]: valueOf(sub), torrent: '' }, ...(method === 'PUT' || method === 'POST' ? { body: Buffer.alloc(0) } : {}) };
     out.push({ request, label: describe(request), expect: 'refused' });
   }
   for (const [name, value] of REFUSED_HEADERS) {
-    for (const request of headerCarriers({ [name]: value })) out.push({ request, label: `${describe(request)} [${name}: ${value}]`, expect: 'refused' });
+    for (const [, request] of headerCarriers({ [name]: value })) out.push({ request, label: `${describe(request)} [${name}: ${value}]`, expect: 'refused' });
+  }
+  for (const [name, value, servedBy] of OPERATION_BOUND_HEADERS) {
+    for (const [carrier, request] of headerCarriers({ [name]: value })) {
+      if (!servedBy.includes(carrier)) out.push({ request, label: `${describe(request)} [${name}: ${value}]`, expect: 'refused' });
+    }
   }
   for (const [name, value] of ACCEPTED_HEADERS) {
     const request = { method: 'PUT', path: `/${BUCKET}/accepted`, headers: { [name]: value }, body: Buffer.from('accepted') };
@@ -147,15 +167,17 @@ export function walkRequests(): Array<{ readonly request: RawRequest; readonly l
   return out;
 }
 
+type Carrier = 'PutObject' | 'CopyObject' | 'CreateMultipartUpload' | 'CreateBucket' | 'GetObject' | 'DeleteObject';
+
 /** The operations a header is tried on: store, copy, start an upload, create a bucket, read, delete. */
-function headerCarriers(headers: Readonly<Record<string, string>>): RawRequest[] {
+function headerCarriers(headers: Readonly<Record<string, string>>): Array<readonly [Carrier, RawRequest]> {
   return [
-    { method: 'PUT', path: `/${BUCKET}/new`, headers, body: Buffer.from('must not be stored') },
-    { method: 'PUT', path: `/${BUCKET}/copy`, headers: { ...headers, 'x-amz-copy-source': OBJECT }, body: Buffer.alloc(0) },
-    { method: 'POST', path: `/${BUCKET}/upload`, query: { uploads: '' }, headers, body: Buffer.alloc(0) },
-    { method: 'PUT', path: '/walk-new-bucket', headers, body: Buffer.alloc(0) },
-    { method: 'GET', path: OBJECT, headers },
-    { method: 'DELETE', path: OBJECT, headers },
+    ['PutObject', { method: 'PUT', path: `/${BUCKET}/new`, headers, body: Buffer.from('must not be stored') }],
+    ['CopyObject', { method: 'PUT', path: `/${BUCKET}/copy`, headers: { ...headers, 'x-amz-copy-source': OBJECT }, body: Buffer.alloc(0) }],
+    ['CreateMultipartUpload', { method: 'POST', path: `/${BUCKET}/upload`, query: { uploads: '' }, headers, body: Buffer.alloc(0) }],
+    ['CreateBucket', { method: 'PUT', path: '/walk-new-bucket', headers, body: Buffer.alloc(0) }],
+    ['GetObject', { method: 'GET', path: OBJECT, headers }],
+    ['DeleteObject', { method: 'DELETE', path: OBJECT, headers }],
   ];
 }
 

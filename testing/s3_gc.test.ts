@@ -135,9 +135,9 @@ void test('after a crash, the startup sweep deletes orphan data and part records
   const orphanData = Buffer.concat([Buffer.from('\0Dgcx/lost\0', 'latin1'), version, Buffer.from([0, 0])]);
   await node.api.put(orphanData, Buffer.alloc(1000, 1));
   const orphanPart = Buffer.concat([Buffer.from('\0Pgcx/lost\0', 'latin1'), version, Buffer.from([0, 1])]);
-  await node.api.put(orphanPart, encodePart({ version, sizeBytes: 1000, mtimeMs: 0, md5: Buffer.alloc(16) }));
+  await node.api.put(orphanPart, encodePart({ version, sizeBytes: 1000, mtimeMs: 0, md5: Buffer.alloc(16), checksum: undefined }));
   const oldUpload = Buffer.concat([Buffer.from('\0Ugcx/stale\0', 'latin1'), Buffer.alloc(16, 1)]);
-  await node.api.put(oldUpload, encodeUpload({ initiatedMs: Date.now() - 48 * 3_600_000, contentType: 'x', headers: [] }));
+  await node.api.put(oldUpload, encodeUpload({ initiatedMs: Date.now() - 48 * 3_600_000, contentType: 'x', headers: [], tags: [], checksumAlgorithm: '' }));
   await s3.send(new PutObjectCommand({ Bucket: 'gcx', Key: 'kept', Body: bytes('kept', 2 * MiB) }));
   const before = await Promise.all([count('D'), count('P'), count('U')]);
   assert.deepEqual(before, [2, 1, 1]);

@@ -60,7 +60,8 @@ void test('buckets: create, head, list, location, refuse duplicates, delete only
   const listed = await s3.send(new ListBucketsCommand({}));
   assert.ok(listed.Buckets?.some((x) => x.Name === b && x.CreationDate instanceof Date));
   assert.equal((await s3.send(new GetBucketLocationCommand({ Bucket: b }))).LocationConstraint, undefined);
-  assert.equal(await s3ErrorName(s3.send(new CreateBucketCommand({ Bucket: b }))), 'BucketAlreadyOwnedByYou');
+  // us-east-1 answers a re-create of one's own bucket with 200 (s3_claimed.test.ts checks other regions' 409).
+  await s3.send(new CreateBucketCommand({ Bucket: b }));
   assert.equal(await s3ErrorName(s3.send(new CreateBucketCommand({ Bucket: 'Bad_Name' }))), 'InvalidBucketName');
   await s3.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'v' }));
   assert.equal(await s3ErrorName(s3.send(new DeleteBucketCommand({ Bucket: b }))), 'BucketNotEmpty');

@@ -43,6 +43,7 @@ import { decodePercent, encodeKey } from '../../src/server/key_codec.js';
 import { parseQuery } from '../../src/server/list_handler.js';
 import { parseRangeHeader, resolveRange } from '../../src/server/range.js';
 import { decodeKey } from '../../src/server/key_codec.js';
+import { decodeBucket, decodeObject, decodePart, decodeUpload, encodeBucket, encodeObject, encodePart, encodeUpload } from '../../src/server/s3/index.js';
 import { decodeManifest, decodeMetaRecord, encodeManifest, encodeMetaRecord } from '../../src/store/metalog_format.js';
 import type { MetaRecord } from '../../src/store/metalog_format.js';
 import { splitDataPayload } from '../../src/chunk/index.js';
@@ -444,5 +445,55 @@ function serverTargets(): DecoderTarget[] {
   ];
 }
 
+// ------------------------------------------------------------ S3 records (docs/format/s3_records.md)
+
+/** Re-seal the trailing CRC32C of an S3 record. */
+function resealS3Record(b: Buffer): Buffer {
+  if (b.length >= 9) b.writeUInt32LE(crc32c(b.subarray(0, b.length - 4)), b.length - 4);
+  return b;
+}
+
+function randomTags(rng: Rng, max: number): Array<[string, string]> {
+  return times(rng.int(0, max), (i) => [`k${i}-${rng.int(0, 99)}`, rng.bool(0.2) ? '' : `v ${rng.int(0, 1e6)} é`]);
+}
+
+const randomVersion = (rng: Rng): Buffer => rng.bytes(16);
+
+function s3RecordTargets(): DecoderTarget[] {
+  return [
+    {
+      name: 's3: object record',
+      decode: decodeObject,
+      samples: (rng) =>
+        times(SAMPLES, () => {
+          const inline = rng.bool(0.5) ? rng.bytes(rng.int(0, 40)) : undefined;
+          const parts = inline !== undefined ? [] : times(rng.int(0, 3), (i) => ({ version: randomVersion(rng), part: i + 1, sizeBytes: rng.int(0, 1e6) }));
+          const sizeBytes = inline?.length ?? parts.reduce((n, p) => n + p.sizeBytes, 0);
+          const headers: Array<[string, string]> = rng.bool(0.5) ? [['x-amz-meta-a', 'b'], ['content-encoding', 'gzip']] : [];
+          return encodeObject({ sizeBytes, mtimeMs: rng.int(0, 2e12), etag: 'd41d8cd98f00b204e9800998ecf8427e', contentType: 'text/plain', headers, parts, inline, tags: randomTags(rng, 10), uploadId: rng.bool(0.3) ? randomVersion(rng) : undefined });
+        }),
+      fixup: resealS3Record,
+    },
+    {
+      name: 's3: upload record',
+      decode: decodeUpload,
+      samples: (rng) => times(SAMPLES, () => encodeUpload({ initiatedMs: rng.int(0, 2e12), contentType: 'x/y', headers: [], tags: randomTags(rng, 10), checksumAlgorithm: rng.pick(['', 'crc32', 'sha256']) })),
+      fixup: resealS3Record,
+    },
+    {
+      name: 's3: part record',
+      decode: decodePart,
+      samples: (rng) => times(SAMPLES, () => encodePart({ version: randomVersion(rng), sizeBytes: rng.int(0, 1e9), mtimeMs: rng.int(0, 2e12), md5: rng.bytes(16), checksum: rng.bool(0.5) ? { algorithm: 'crc32', value: 'AAAAAA==' } : undefined })),
+      fixup: resealS3Record,
+    },
+    {
+      name: 's3: bucket record',
+      decode: decodeBucket,
+      samples: (rng) => times(SAMPLES, () => encodeBucket({ createdMs: rng.int(0, 2e12), tags: randomTags(rng, 50) })),
+      fixup: resealS3Record,
+    },
+  ];
+}
+
 /** Every decoder target, storage formats first. */
-export const DECODER_TARGETS: readonly DecoderTarget[] = [...chunkTargets(), ...metadataTargets(), ...runTargets(), ...serverTargets()];
+export const DECODER_TARGETS: readonly DecoderTarget[] = [...chunkTargets(), ...metadataTargets(), ...runTargets(), ...s3RecordTargets(), ...serverTargets()];

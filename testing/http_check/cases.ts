@@ -27,7 +27,9 @@
 //      not UTF-8: 400 InvalidURI; XML past its limits (depth 32, 1000 keys,
 //      2 MiB for a batch delete, 64 KiB for a bucket configuration): 400
 //      MalformedXML; a failed precondition: 412 PreconditionFailed; a batch
-//      delete without Content-MD5 or a checksum: 400 InvalidRequest.
+//      delete without Content-MD5 or a checksum: 400 InvalidRequest; a tag
+//      set past S3's limits: 400 InvalidTag; x-amz-tagging on an operation
+//      that does not set tags: 501 NotImplemented.
 // AWS S3 answers each of these the same way, except the native API's own
 // codes (401 Unauthenticated, BrowserRequestRefused, InvalidArgument) and
 // the 421, which S3 has no use for.
@@ -35,8 +37,10 @@
 // a broken variant must cause: testing/mutants/http_check_mutants.ts).
 //
 // The world every seed starts from (testing/http_check/http_check.ts):
-// buckets `alpha` (objects a/one, a/two), `private` (object secret, what a
-// smuggled copy would steal) and `empty`; native shards native-1, native-2.
+// buckets `alpha` (objects a/one, a/two, and `tagged` with the tags
+// SEEDED_OBJECT_TAGS), `private` (object secret, what a smuggled copy would
+// steal; the bucket tags SEEDED_BUCKET_TAGS) and `empty`; native shards
+// native-1, native-2.
 import { createHash } from 'node:crypto';
 import type { Rng } from '../rng.js';
 import type { SimDisk } from '../sim_disk.js';
@@ -188,6 +192,7 @@ export const S3_SUBRESOURCES = [
 const IMPLEMENTED = new Set([
   'bucket GET acl', 'bucket GET location', 'bucket GET versioning', 'bucket GET uploads', 'bucket POST delete', 'object GET acl', 'object POST uploads',
   'object PUT uploadId', 'object POST uploadId', 'object DELETE uploadId', 'object GET uploadId',
+  'bucket GET tagging', 'bucket PUT tagging', 'bucket DELETE tagging', 'object GET tagging', 'object PUT tagging', 'object DELETE tagging',
 ]);
 const METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'] as const;
 
@@ -237,7 +242,6 @@ const GUARANTEES: ReadonlyArray<ReadonlyArray<readonly [string, string]>> = [
     ['x-amz-server-side-encryption-customer-key', Buffer.alloc(32, 7).toString('base64')],
     ['x-amz-server-side-encryption-customer-key-md5', createHash('md5').update(Buffer.alloc(32, 7)).digest('base64')],
   ],
-  [['x-amz-tagging', 'team=blue']],
   [['x-amz-object-lock-mode', 'GOVERNANCE'], ['x-amz-object-lock-retain-until-date', '2030-01-01T00:00:00Z']],
   [['x-amz-object-lock-legal-hold', 'ON']],
   [['x-amz-grant-read', 'id=1234']],
@@ -258,6 +262,9 @@ function guarantee(rng: Rng): AttackCase {
   const lockBucket: Array<[string, () => HttpCall]> = [
     [`PUT /locked-${n} (CreateBucket)`, () => call('PUT', `/locked-${n}`, { headers: [['x-amz-bucket-object-lock-enabled', 'true']] })],
     [`PUT /granted-${n} (CreateBucket)`, () => call('PUT', `/granted-${n}`, { headers: [['x-amz-acl', 'public-read']] })],
+    // Tags are served on PutObject, CopyObject and CreateMultipartUpload (the tagging family); CreateBucket would ignore them.
+    [`PUT /tagged-${n} (CreateBucket)`, () => call('PUT', `/tagged-${n}`, { headers: [['x-amz-tagging', 'team=blue']] })],
+    [`GET /alpha/a/one`, () => call('GET', '/alpha/a/one', { headers: [['x-amz-tagging', 'team=blue']] })],
   ];
   const [describe, make] = rng.pick([...shapes, ...lockBucket]);
   const names = make().headers.filter(([h]) => h.startsWith('x-amz-') && h !== 'x-amz-copy-source').map(([h, v]) => `${h}: ${v}`);
@@ -514,6 +521,59 @@ function conditions(rng: Rng): AttackCase {
   return signed('conditions', property, `signed ${describe}`, expect, make);
 }
 
+// ---- tagging (issue 16): tag sets kept whole, S3's limits enforced ----
+
+/** The world's tag sets (http_check.ts setUp): the object alpha/tagged and the bucket private. */
+export const SEEDED_OBJECT_TAGS: ReadonlyArray<readonly [string, string]> = [['team', 'blue'], ['tier', 'gold & silver']];
+export const SEEDED_BUCKET_TAGS: ReadonlyArray<readonly [string, string]> = [['cost-center', '42'], ['owner', 'storage <team>']];
+export const TAGGED_OBJECT = 'tagged';
+
+const escapeXml = (text: string): string => text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+
+/** A <Tagging> document, as a request sends it and (with the XML declaration and S3's namespace) as S3 answers it. */
+export function taggingXml(tags: ReadonlyArray<readonly [string, string]>, answer: boolean): Buffer {
+  const set = tags.map(([k, v]) => `<Tag><Key>${escapeXml(k)}</Key><Value>${escapeXml(v)}</Value></Tag>`).join('');
+  const doc = answer ? `<?xml version="1.0" encoding="UTF-8"?>\n<Tagging xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><TagSet>${set}</TagSet></Tagging>` : `<Tagging><TagSet>${set}</TagSet></Tagging>`;
+  return Buffer.from(doc, 'utf8');
+}
+
+/** `count` tags whose key is `keyChars` characters long. */
+function manyTags(count: number, keyChars = 8): Array<[string, string]> {
+  return Array.from({ length: count }, (_, i): [string, string] => [`${i}`.padStart(keyChars, 'k'), `v${i}`]);
+}
+
+/**
+ * The model of tagging: a tag set read back is the one the world stored
+ * (property tags-lost, body compared byte for byte); a set past S3's
+ * limits (11 object tags, 51 bucket tags, a 129-character key, a
+ * 257-character value) is 400 InvalidTag and changes nothing
+ * (tag-limit-ignored); tags of a missing object: 404 NoSuchKey; a bucket
+ * without tags: 404 NoSuchTagSet; a valid set on an existing object: 2xx.
+ */
+function tagging(rng: Rng): AttackCase {
+  const n = rng.int(0, 999);
+  const put = (path: string, tags: ReadonlyArray<readonly [string, string]>): (() => HttpCall) => () => {
+    const body = taggingXml(tags, false);
+    return call('PUT', path, { query: [['tagging', '']], body, headers: [['content-md5', md5(body)]] });
+  };
+  const shapes: Array<[string, string, Expect, () => HttpCall, Buffer?]> = [
+    [`GET /alpha/${TAGGED_OBJECT}?tagging`, 'tags-lost', ['2xx'], () => call('GET', `/alpha/${TAGGED_OBJECT}`, { query: [['tagging', '']] }), taggingXml(SEEDED_OBJECT_TAGS, true)],
+    ['GET /private?tagging', 'tags-lost', ['2xx'], () => call('GET', '/private', { query: [['tagging', '']] }), taggingXml(SEEDED_BUCKET_TAGS, true)],
+    [`PUT /alpha/${TAGGED_OBJECT}?tagging with 11 tags`, 'tag-limit-ignored', ['400 InvalidTag'], put(`/alpha/${TAGGED_OBJECT}`, manyTags(11))],
+    [`PUT /alpha/${TAGGED_OBJECT}?tagging with a 129-character key`, 'tag-limit-ignored', ['400 InvalidTag'], put(`/alpha/${TAGGED_OBJECT}`, manyTags(1, 129))],
+    [`PUT /alpha/${TAGGED_OBJECT}?tagging with a 257-character value`, 'tag-limit-ignored', ['400 InvalidTag'], put(`/alpha/${TAGGED_OBJECT}`, [['k', 'v'.repeat(257)]])],
+    ['PUT /private?tagging with 51 tags', 'tag-limit-ignored', ['400 InvalidTag'], put('/private', manyTags(51))],
+    [`PUT /alpha/tl-${n} with x-amz-tagging of 11 tags`, 'tag-limit-ignored', ['400 InvalidTag'], () => call('PUT', `/alpha/tl-${n}`, { body: Buffer.from('x'), headers: [['x-amz-tagging', manyTags(11).map(([k, v]) => `${k}=${v}`).join('&')]] })],
+    [`PUT /alpha/missing-${n}?tagging`, 'tags-on-nothing', ['404 NoSuchKey'], put(`/alpha/missing-${n}`, manyTags(1))],
+    ['GET /empty?tagging', 'tags-lost', ['404 NoSuchTagSet'], () => call('GET', '/empty', { query: [['tagging', '']] })],
+    ['PUT /alpha/a/two?tagging', 'well-formed-call-refused', ['2xx'], put('/alpha/a/two', manyTags(rng.int(0, 10)))],
+    [`PUT /alpha/tg-${n} with x-amz-tagging`, 'well-formed-call-refused', ['2xx'], () => call('PUT', `/alpha/tg-${n}`, { body: Buffer.from('tagged'), headers: [['x-amz-tagging', 'a=1&b=2']] })],
+  ];
+  const [describe, property, expect, make, body] = rng.pick(shapes);
+  const c = signed('tagging', property, `signed ${describe}`, expect, make);
+  return body === undefined ? c : { ...c, body };
+}
+
 const FAMILIES: ReadonlyArray<readonly [string, number, (rng: Rng) => AttackCase]> = [
   ['well-formed', 6, wellFormed],
   ['unsigned-header', 3, unsignedHeader],
@@ -531,6 +591,7 @@ const FAMILIES: ReadonlyArray<readonly [string, number, (rng: Rng) => AttackCase
   ['xml', 1, xmlLimits],
   ['huge-headers', 1, hugeHeaders],
   ['conditions', 2, conditions],
+  ['tagging', 2, tagging],
 ];
 
 export const FAMILY_NAMES: readonly string[] = FAMILIES.map(([name]) => name);

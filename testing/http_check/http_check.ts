@@ -39,7 +39,7 @@ import { SMALL_CONFIG } from '../conformance.js';
 import { Rng } from '../rng.js';
 import { SimNode } from '../sim_node.js';
 import type { AttackCase, Outcome } from './cases.js';
-import { SEEDED_OBJECTS, SEEDED_SHARDS, nextCase } from './cases.js';
+import { SEEDED_BUCKET_TAGS, SEEDED_OBJECTS, SEEDED_OBJECT_TAGS, SEEDED_SHARDS, TAGGED_OBJECT, nextCase, taggingXml } from './cases.js';
 import { CHECK_ACCESS_KEY, CHECK_SECRET_KEY, call, serialize, signHeader } from './signing.js';
 import type { ParseOutcome, ParsedAnswer, WireResult } from './wire.js';
 import { exchange, parseAnswers } from './wire.js';
@@ -224,6 +224,8 @@ async function setUp(world: World): Promise<HttpFailure | undefined> {
     call('PUT', '/empty'),
     ...SEEDED_OBJECTS.map((k) => call('PUT', `/alpha/${k}`, { body: Buffer.from(`object ${k}`) })),
     call('PUT', '/private/secret', { body: Buffer.from('the private object') }),
+    call('PUT', `/alpha/${TAGGED_OBJECT}`, { body: Buffer.from('a tagged object'), headers: [['x-amz-tagging', new URLSearchParams(SEEDED_OBJECT_TAGS.map(([k, v]): [string, string] => [k, v])).toString()]] }),
+    call('PUT', '/private', { query: [['tagging', '']], body: taggingXml(SEEDED_BUCKET_TAGS, false) }),
     ...SEEDED_SHARDS.map((k) => call('PUT', `/v1/shards/${k}`, { body: Buffer.from(`shard ${k}`) })),
   ];
   for (const c of calls) {

@@ -6,8 +6,9 @@
 //     header be signed finds none missing, so an x-amz-copy-source added
 //     after signing copies the private object (issue 12, case 1);
 //   - subresource-falls-through: the router keys on the subresources it has
-//     rows for and drops the others, so PUT /b?tagging is CreateBucket and
-//     DELETE /b?torrent deletes the bucket (issue 12, case 4);
+//     rows for and drops the others, so PUT /b?cors is CreateBucket and
+//     DELETE /b?torrent deletes the bucket (issue 12, case 4; tagging was the
+//     example before it was implemented);
 //   - host-check-skipped: any Host is served, so a page on a rebound DNS
 //     name drives the node (issue 12, case 3);
 //   - native-auth-skipped (as auth_mutants.ts): the native API and the
@@ -15,16 +16,20 @@
 //   - guarantee-header-ignored (as s3_mutants.ts): SSE, object lock,
 //     tagging, grants... accepted and ignored (issue 12, case 5);
 //   - cors-wildcard: every S3 answer allows any origin, so a web page can
-//     read what it makes the browser fetch.
+//     read what it makes the browser fetch;
+//   - tag-limits-ignored: S3's tag limits are not checked, so 11 tags on an
+//     object (or a 129-character key) are stored where S3 answers
+//     InvalidTag (issue 16).
 // Each replaces one method of the component that makes the decision, the
 // seams the production classes offer for this (SignedHeaderRule,
-// RouteTable, HeaderGuard, HostCheck, NodeAuth) or, for CORS, the S3 front's
+// RouteTable, HeaderGuard, HostCheck, NodeAuth, TagRules) or, for CORS, the S3 front's
 // public entry point; src/ carries no test hooks. Where another check owns
 // the same seam its install is reused, not copied.
 import { HostCheck } from '../../src/server/browser_guard.js';
 import type { Exchange } from '../../src/server/exchange.js';
 import { S3Front } from '../../src/server/s3/index.js';
 import { RouteTable } from '../../src/server/s3/routes.js';
+import { TagRules } from '../../src/server/s3/tagging.js';
 import { nativeAuthSkipped as nativeAuthSkippedForAuth, unsignedHeaderHonored } from './auth_mutants.js';
 import type { Mutant } from './mutant.js';
 import { patch } from './mutant.js';
@@ -42,11 +47,11 @@ export const unsignedHeaderHonoured: Mutant = {
 };
 
 /** The subresources some route has a row for: what a router that drops the rest would still see. */
-const ROUTED_SUBRESOURCES: ReadonlySet<string> = new Set(['acl', 'location', 'versioning', 'uploads', 'delete', 'uploadId', 'partNumber']);
+const ROUTED_SUBRESOURCES: ReadonlySet<string> = new Set(['acl', 'location', 'versioning', 'uploads', 'delete', 'uploadId', 'partNumber', 'tagging']);
 
 export const subresourceFallsThrough: Mutant = {
   name: 'subresource-falls-through',
-  bugClass: 'an unimplemented subresource is dropped and the request runs as the operation without it (PUT /b?tagging creates the bucket)',
+  bugClass: 'an unimplemented subresource is dropped and the request runs as the operation without it (PUT /b?cors creates the bucket)',
   caughtBy: 'http',
   expect: breaks('subresource-fell-through'),
   install: () =>
@@ -100,4 +105,17 @@ export const corsWildcard: Mutant = {
     ),
 };
 
-export const HTTP_CHECK_MUTANTS: readonly Mutant[] = [unsignedHeaderHonoured, subresourceFallsThrough, hostCheckSkipped, nativeAuthSkipped, guaranteeHeaderIgnored, corsWildcard];
+export const tagLimitsIgnored: Mutant = {
+  name: 'tag-limits-ignored',
+  bugClass: 'S3\'s tag limits are not checked: 11 tags on an object, 51 on a bucket, a 129-character key are stored instead of 400 InvalidTag',
+  caughtBy: 'http',
+  expect: breaks('tag-limit-ignored'),
+  install: () =>
+    patch(TagRules.prototype, 'validate', () =>
+      function (this: TagRules): void {
+        // Deliberately accepts any tag set.
+      },
+    ),
+};
+
+export const HTTP_CHECK_MUTANTS: readonly Mutant[] = [unsignedHeaderHonoured, subresourceFallsThrough, hostCheckSkipped, nativeAuthSkipped, guaranteeHeaderIgnored, corsWildcard, tagLimitsIgnored];

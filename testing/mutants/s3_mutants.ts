@@ -35,7 +35,7 @@ export const subresourceFallsThrough: S3Mutant = {
     ),
 };
 
-/** SSE-C, object lock, tagging, public ACLs... accepted and ignored: the object is stored without the guarantee. */
+/** SSE-C, object lock, public ACLs... accepted and ignored: the object is stored without the guarantee. */
 export const unimplementedHeaderIgnored: S3Mutant = {
   name: 's3-unimplemented-header-ignored',
   bugClass: 'a header asking for an unimplemented guarantee is accepted and ignored',

@@ -5,25 +5,53 @@
 import { abortUpload } from './multipart.js';
 import { bucketDataPrefix, createBucket, deleteBucket, listBuckets, requireBucket } from './buckets.js';
 import type { OpContext, Operation } from './operation.js';
-import { bucketOf } from './operation.js';
+import { bucketOf, intParam } from './operation.js';
+import { invalidArgument } from './s3_errors.js';
 import { readXmlBody } from './request_body.js';
 import { isoTime, sendEmpty, sendXml } from './respond.js';
-import { NS_UPLOAD, splitVersionedTail } from './shard_keys.js';
+import { NS_UPLOAD, isValidBucketName, splitVersionedTail } from './shard_keys.js';
 import { asNode, child, optionalText, parseXml } from './xml.js';
 
 /** CreateBucketConfiguration is a few hundred bytes. */
 const MAX_CONFIG_BYTES = 64 * 1024;
 
+/** S3's largest max-buckets. */
+const MAX_BUCKETS_PER_PAGE = 10_000;
+
+/**
+ * ListBuckets with S3's paging: max-buckets (1..10000; without it, every
+ * bucket), continuation-token (the answer's ContinuationToken: base64url of
+ * the last name listed; empty is none), prefix, and bucket-region (every
+ * bucket is in the node's region, so any other region lists none).
+ */
 export const listBucketsOp: Operation = {
   name: 'ListBuckets',
   run: async (c) => {
-    const buckets = await listBuckets(c.core);
+    const q = c.r.query;
+    const prefix = q.get('prefix') ?? '';
+    const region = q.get('bucket-region');
+    const max = q.has('max-buckets') ? intParam(c, 'max-buckets', MAX_BUCKETS_PER_PAGE, 1, MAX_BUCKETS_PER_PAGE) : Number.MAX_SAFE_INTEGER;
+    const token = q.get('continuation-token');
+    const after = token === undefined || token === '' ? undefined : bucketToken(token);
+    const { buckets, truncated } = region !== undefined && region !== '' && region !== c.region ? { buckets: [], truncated: false } : await listBuckets(c.core, { prefix, after, max });
+    const last = buckets.at(-1);
     sendXml(c.r.ex, c.r.requestId, 200, 'ListAllMyBucketsResult', {
       Owner: { ID: c.owner.id, DisplayName: c.owner.displayName },
-      Buckets: { Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: isoTime(b.createdMs) })) },
+      Buckets: { Bucket: buckets.map((b) => ({ Name: b.name, CreationDate: isoTime(b.createdMs), BucketRegion: c.region })) },
+      ...(truncated && last !== undefined ? { ContinuationToken: Buffer.from(last.name, 'latin1').toString('base64url') } : {}),
+      ...(q.has('prefix') ? { Prefix: prefix } : {}),
     });
   },
 };
+
+/** The bucket name a ListBuckets continuation token resumes after. Throws InvalidArgument. */
+function bucketToken(token: string): string {
+  const name = Buffer.from(token, 'base64url').toString('latin1');
+  if (Buffer.from(name, 'latin1').toString('base64url') !== token || !isValidBucketName(name)) {
+    throw invalidArgument('The continuation token provided is incorrect', { ArgumentName: 'continuation-token' });
+  }
+  return name;
+}
 
 export const createBucketOp: Operation = {
   name: 'CreateBucket',
@@ -32,7 +60,8 @@ export const createBucketOp: Operation = {
     const body = await readXmlBody(c.r.ex, c.auth, MAX_CONFIG_BYTES);
     // Any region is accepted: this node is one place, whatever the client calls it.
     if (body.length > 0) optionalText(asNode(child(parseXml(body), 'CreateBucketConfiguration'), 'CreateBucketConfiguration'), 'LocationConstraint');
-    await createBucket(c.core, bucket);
+    // Re-creating one's own bucket: us-east-1 answers 200 (changing nothing), every other region 409.
+    await createBucket(c.core, bucket, c.region !== 'us-east-1');
     sendEmpty(c.r.ex, c.r.requestId, 200, { Location: `/${bucket}` });
   },
 };

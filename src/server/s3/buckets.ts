@@ -1,9 +1,10 @@
 // Buckets: one record each under \0B. A bucket may be deleted only when no
 // object record remains under it; uploads still in progress are aborted
 // with it, and whatever data it held is handed to the collector.
+import { MAX_LIST_LIMIT } from '../../store/index.js';
 import type { Core } from './core.js';
 import { bucketLock } from './core.js';
-import type { BucketRecord } from './records.js';
+import type { BucketRecord, TagSet } from './records.js';
 import { decodeBucket, encodeBucket } from './records.js';
 import { S3Error, noSuchBucket } from './s3_errors.js';
 import { NS_BUCKET, NS_DATA, NS_OBJECT, NS_UPLOAD, bucketPrefix, bucketShardKey, isValidBucketName, validateBucketName } from './shard_keys.js';
@@ -25,13 +26,29 @@ export async function requireBucket(core: Core, bucket: string): Promise<BucketR
   return record;
 }
 
-export async function createBucket(core: Core, bucket: string): Promise<void> {
+/**
+ * Create the bucket. If it exists (every bucket is the one owner's), S3's
+ * answer depends on the region: us-east-1 answers 200 and changes nothing
+ * ('exists'), every other region 409 BucketAlreadyOwnedByYou
+ * (`existingIsError`).
+ */
+export async function createBucket(core: Core, bucket: string, existingIsError: boolean): Promise<'created' | 'exists'> {
   validateBucketName(bucket);
-  await core.locks.exclusive(bucketLock(bucket), async () => {
+  return core.locks.exclusive(bucketLock(bucket), async () => {
     if ((await readBucket(core, bucket)) !== undefined) {
+      if (!existingIsError) return 'exists';
       throw new S3Error(409, 'BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', { BucketName: bucket });
     }
-    await core.putDurable(bucketShardKey(bucket), encodeBucket({ createdMs: core.now() }));
+    await core.putDurable(bucketShardKey(bucket), encodeBucket({ createdMs: core.now(), tags: [] }));
+    return 'created';
+  });
+}
+
+/** Replace the bucket's tag set (empty: no tags), durably, under the bucket's lock. Throws NoSuchBucket. */
+export async function retagBucket(core: Core, bucket: string, tags: TagSet): Promise<void> {
+  await core.locks.exclusive(bucketLock(bucket), async () => {
+    const record = await requireBucket(core, bucket);
+    await core.putDurable(bucketShardKey(bucket), encodeBucket({ ...record, tags }));
   });
 }
 
@@ -54,26 +71,48 @@ export function bucketDataPrefix(bucket: string): Buffer {
   return bucketPrefix(NS_DATA, bucket);
 }
 
+export interface BucketQuery {
+  /** Only names starting with this. */
+  readonly prefix: string;
+  /** Only names after this one (the continuation point). */
+  readonly after: string | undefined;
+  /** At most this many. */
+  readonly max: number;
+}
+
 /**
- * Every bucket. A bucket whose record is damaged is left out (and logged):
- * its own requests answer 500 InternalError, the others are not affected.
+ * The buckets `q` asks for, in name order, and whether more follow. A
+ * bucket whose record is damaged is left out (and logged): its own
+ * requests answer 500 InternalError, the others are not affected.
  * A `\0B` shard whose name is not a valid bucket name is no bucket of ours
  * (the native API cannot write there now; an old store may hold one): left out too.
  */
-export async function listBuckets(core: Core): Promise<BucketInfo[]> {
+export async function listBuckets(core: Core, q: BucketQuery): Promise<{ buckets: BucketInfo[]; truncated: boolean }> {
   const out: BucketInfo[] = [];
-  for await (const page of core.listAll(NS_BUCKET)) {
-    for (const shard of page) {
-      const name = shard.key.subarray(NS_BUCKET.length).toString('latin1');
-      if (!isValidBucketName(name)) {
-        core.options.logger.log('warn', 's3 bucket record with an invalid name left out of ListBuckets', { shardKey: shard.key.toString('hex') });
-        continue;
-      }
-      const bytes = await core.getOptional(shard.key);
-      if (bytes === undefined) continue; // deleted since the listing
-      const record = core.decodeListed(shard.key, bytes, decodeBucket);
-      if (record !== undefined) out.push({ name, createdMs: record.createdMs });
+  const prefix = Buffer.concat([NS_BUCKET, Buffer.from(q.prefix, 'latin1')]);
+  let startAfter = q.after === undefined ? undefined : bucketShardKey(q.after);
+  for (;;) {
+    const page = await core.api.list({ prefix, limit: MAX_LIST_LIMIT, ...(startAfter === undefined ? {} : { startAfter }) });
+    for (const shard of page.shards) {
+      const bucket = await listedBucket(core, shard.key);
+      if (bucket === undefined) continue;
+      if (out.length === q.max) return { buckets: out, truncated: true };
+      out.push(bucket);
     }
+    startAfter = page.shards.at(-1)?.key;
+    if (!page.truncated || startAfter === undefined) return { buckets: out, truncated: false };
   }
-  return out;
+}
+
+/** The bucket of a `\0B` shard met in a listing, or undefined if it is not one (logged), damaged (logged) or gone. */
+async function listedBucket(core: Core, shardKey: Buffer): Promise<BucketInfo | undefined> {
+  const name = shardKey.subarray(NS_BUCKET.length).toString('latin1');
+  if (!isValidBucketName(name)) {
+    core.options.logger.log('warn', 's3 bucket record with an invalid name left out of ListBuckets', { shardKey: shardKey.toString('hex') });
+    return undefined;
+  }
+  const bytes = await core.getOptional(shardKey);
+  if (bytes === undefined) return undefined; // deleted since the listing
+  const record = core.decodeListed(shardKey, bytes, decodeBucket);
+  return record === undefined ? undefined : { name, createdMs: record.createdMs };
 }

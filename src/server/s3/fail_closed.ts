@@ -20,8 +20,11 @@
 // server does are accepted: `x-amz-acl: private` and
 // `bucket-owner-full-control` (one owner: the bucket owner owns every
 // object), `x-amz-storage-class: STANDARD`, `x-amz-bucket-object-lock-enabled:
-// false`, `x-amz-object-ownership: BucketOwnerEnforced`, a tagging directive
-// (there are no tags to copy or replace). `x-amz-request-payer` is accepted
+// false`, `x-amz-object-ownership: BucketOwnerEnforced`. Tagging headers are
+// served, but only by the operations that act on them (`x-amz-tagging` on
+// PutObject, CreateMultipartUpload and CopyObject, `x-amz-tagging-directive`
+// on CopyObject); on any other operation they would be ignored, so they
+// are refused there. `x-amz-request-payer` is accepted
 // (nothing is billed) and `x-amz-checksum-mode` too (current SDKs send it on
 // every GET; the answer carries no checksum and the client sees none).
 // `x-amz-expected-bucket-owner` is honoured: any other owner is 403.
@@ -47,6 +50,8 @@ interface HeaderRule {
   readonly accepted?: readonly string[];
   /** The guarantee the header asks for (the 501 message). */
   readonly asks: string;
+  /** Operations that serve the header (any value): on these it is not refused. */
+  readonly servedBy?: readonly string[];
 }
 
 export const HEADER_RULES: readonly HeaderRule[] = [
@@ -55,8 +60,8 @@ export const HEADER_RULES: readonly HeaderRule[] = [
   { name: 'x-amz-object-lock-', prefix: true, asks: 'object lock (retention, legal hold)' },
   { name: 'x-amz-bucket-object-lock-enabled', accepted: ['false'], asks: 'object lock' },
   { name: 'x-amz-bypass-governance-retention', asks: 'object lock' },
-  { name: 'x-amz-tagging', asks: 'object tagging' },
-  { name: 'x-amz-tagging-directive', accepted: ['COPY', 'REPLACE'], asks: 'object tagging' },
+  { name: 'x-amz-tagging', asks: 'tags from an operation that does not set them', servedBy: ['PutObject', 'CreateMultipartUpload', 'CopyObject'] },
+  { name: 'x-amz-tagging-directive', asks: 'a tagging directive outside CopyObject', servedBy: ['CopyObject'] },
   { name: 'x-amz-grant-', prefix: true, asks: 'access control grants' },
   { name: 'x-amz-acl', accepted: ['private', 'bucket-owner-full-control'], asks: 'a canned ACL other than private' },
   { name: 'x-amz-object-ownership', accepted: ['BucketOwnerEnforced'], asks: 'ACL-based object ownership' },
@@ -72,12 +77,13 @@ export const HEADER_RULES: readonly HeaderRule[] = [
  * (testing/mutants/s3_mutants.ts).
  */
 export class HeaderGuard {
-  /** The 501 for the first header asking for an unimplemented guarantee, or undefined. */
-  refusal(headers: IncomingHttpHeaders): S3Error | undefined {
+  /** The 501 for the first header asking operation `opName` for an unimplemented guarantee, or undefined. */
+  refusal(headers: IncomingHttpHeaders, opName: string): S3Error | undefined {
     for (const [name, value] of Object.entries(headers)) {
       if (!name.startsWith('x-amz-')) continue;
       const rule = HEADER_RULES.find((r) => (r.prefix === true ? name.startsWith(r.name) : name === r.name));
       if (rule === undefined) continue;
+      if (rule.servedBy?.includes(opName) === true) continue;
       const text = (Array.isArray(value) ? value.join(',') : (value ?? '')).trim().toLowerCase();
       if (rule.accepted?.some((a) => a.toLowerCase() === text) === true) continue;
       return notImplemented(`${name} (${rule.asks})`);

@@ -78,7 +78,9 @@ export const listObjectsV2Op: Operation = {
   run: async (c) => {
     const p = commonParams(c, 'max-keys');
     await requireBucket(c.core, p.bucket);
-    const token = c.r.query.get('continuation-token');
+    // An empty continuation-token is no token, as S3 treats it.
+    const tokenParam = c.r.query.get('continuation-token');
+    const token = tokenParam === '' ? undefined : tokenParam;
     const startAfter = c.r.query.get('start-after');
     const after = token !== undefined ? decodeToken(token) : startAfter === undefined || startAfter === '' ? undefined : Buffer.from(startAfter, 'utf8');
     const page = await objectPage(c, p, after);
@@ -114,7 +116,8 @@ export const listObjectsV1Op: Operation = {
     const last = page.items.at(-1);
     sendXml(c.r.ex, c.r.requestId, 200, 'ListBucketResult', {
       Name: p.bucket,
-      Prefix: p.encode(p.prefix),
+      // S3 encodes Delimiter, Marker, NextMarker, Key and CommonPrefixes in v1, but not Prefix (v2 encodes Prefix too).
+      Prefix: p.prefix.toString('utf8'),
       Marker: p.encode(marker),
       ...(page.truncated && last !== undefined ? { NextMarker: p.encode(last.name) } : {}),
       MaxKeys: p.maxKeys,

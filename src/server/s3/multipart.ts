@@ -14,7 +14,8 @@ import { requireBucket } from './buckets.js';
 import type { Core } from './core.js';
 import { bucketLock, mapLimit, objectLock } from './core.js';
 import { discardData, readObject, writeData } from './objects.js';
-import type { ObjectRecord, PartRecord, StoredHeaders, UploadRecord } from './records.js';
+import { isChecksumAlgorithm, newChecksum } from './checksums.js';
+import type { ObjectRecord, PartRecord, StoredChecksum, UploadRecord } from './records.js';
 import { decodePart, decodeUpload, encodeObject, encodePart, encodeUpload } from './records.js';
 import { S3Error, noSuchUpload } from './s3_errors.js';
 import { newVersion, objectShardKey, partPrefix, partShardKey, uploadIdText, uploadShardKey } from './shard_keys.js';
@@ -40,19 +41,38 @@ export async function requireUpload(core: Core, t: UploadTarget): Promise<Upload
   return record;
 }
 
-export async function createUpload(core: Core, bucket: string, key: Buffer, meta: { contentType: string; headers: StoredHeaders }): Promise<Buffer> {
+/** What an upload keeps for the object it will make. */
+export type UploadSettings = Omit<UploadRecord, 'initiatedMs'>;
+
+export async function createUpload(core: Core, bucket: string, key: Buffer, meta: UploadSettings): Promise<Buffer> {
   await requireBucket(core, bucket);
   const uploadId = newVersion(core.now());
   await core.putDurable(uploadShardKey(bucket, key, uploadId), encodeUpload({ initiatedMs: core.now(), ...meta }));
   return uploadId;
 }
 
-/** Store one part from `body`; `md5` gives the body's MD5 once it has been read. */
-export async function uploadPart(core: Core, t: UploadTarget, partNumber: number, body: AsyncIterable<Buffer>, md5: () => Buffer): Promise<PartRecord> {
-  await requireUpload(core, t);
-  const written = await writeData(core, { bucket: t.bucket, key: t.key, part: partNumber }, body, false);
+/** What a part's body was found to be once read: its MD5, and the additional checksum verified or computed. */
+export interface PartDigests {
+  readonly md5: Buffer;
+  readonly checksum: StoredChecksum | undefined;
+}
+
+/**
+ * Store one part from `body`; `digests` gives what the body hashed to once
+ * it has been read. `checkUpload` may refuse the part given its upload
+ * (before any byte is read).
+ */
+export async function uploadPart(
+  core: Core,
+  t: UploadTarget,
+  part: { partNumber: number; body: AsyncIterable<Buffer>; digests: () => PartDigests; checkUpload?: (upload: UploadRecord) => void },
+): Promise<PartRecord> {
+  const { partNumber } = part;
+  part.checkUpload?.(await requireUpload(core, t));
+  const written = await writeData(core, { bucket: t.bucket, key: t.key, part: partNumber }, part.body, false);
   if (written.kind !== 'shard') throw new Error('a part is always written as a data shard');
-  const record: PartRecord = { version: written.ref.version, sizeBytes: written.ref.sizeBytes, mtimeMs: core.now(), md5: md5() };
+  const { md5, checksum } = part.digests();
+  const record: PartRecord = { version: written.ref.version, sizeBytes: written.ref.sizeBytes, mtimeMs: core.now(), md5, checksum };
   let replaced = false;
   let dependency: Dependency;
   try {
@@ -76,28 +96,85 @@ export async function uploadPart(core: Core, t: UploadTarget, partNumber: number
 export interface RequestedPart {
   readonly partNumber: number;
   readonly etag: string;
+  /** The part's additional checksum, if the Complete request gives it (it must match the part's). */
+  readonly checksum: StoredChecksum | undefined;
 }
 
-/** Throws NoSuchUpload, InvalidPart, InvalidPartOrder, EntityTooSmall, NoSuchBucket. */
-/** Complete the upload, if `check` (run under the object's lock, on the object it replaces) does not throw. */
-export async function completeUpload(core: Core, t: UploadTarget, requested: readonly RequestedPart[], check?: (old: ObjectRecord | undefined) => void): Promise<ObjectRecord> {
+export interface Completed {
+  readonly record: ObjectRecord;
+  /** The composite checksum (checksum of the parts' checksums, `-N`), if the upload asked for an algorithm. */
+  readonly checksum: StoredChecksum | undefined;
+}
+
+/**
+ * Complete the upload, if `check` (run under the object's lock, on the
+ * object it replaces) does not throw. A retried Complete of an upload
+ * already completed (its records are gone) answers as the first did, as
+ * long as the object is still the one that upload made and the part list
+ * gives the same ETag: SDKs retry a Complete whose answer was lost.
+ * Throws NoSuchUpload, InvalidPart, InvalidPartOrder, EntityTooSmall, InvalidRequest, NoSuchBucket.
+ */
+export async function completeUpload(core: Core, t: UploadTarget, requested: readonly RequestedPart[], check?: (old: ObjectRecord | undefined) => void): Promise<Completed> {
   checkPartList(requested);
-  const record = await core.locks.shared(bucketLock(t.bucket), () =>
-    core.locks.exclusive(objectLock(t.bucket, t.key), async () => {
+  const done = await core.locks.shared(bucketLock(t.bucket), () =>
+    core.locks.exclusive(objectLock(t.bucket, t.key), async (): Promise<Completed & { retried: boolean }> => {
       await requireBucket(core, t.bucket);
-      const upload = await requireUpload(core, t);
+      const upload = await readUpload(core, t);
+      if (upload === undefined) return { ...(await retriedComplete(core, t, requested)), retried: true };
       // Only a conditional complete reads the record it replaces: a plain one also replaces a damaged record.
       if (check !== undefined) check(await readObject(core, t.bucket, t.key));
       const parts = await mapLimit(requested, READ_CONCURRENCY, (r) => matchingPart(core, t, r));
-      const made = objectOfParts(core, upload, requested, parts);
+      const checksum = compositeChecksum(upload.checksumAlgorithm, requested);
+      const made = objectOfParts(core, { upload, uploadId: t.uploadId }, requested, parts);
       // Durable before the upload's records go: until then they still name the parts.
       await core.putDurable(objectShardKey(t.bucket, t.key), encodeObject(made));
       await endUpload(core, t);
-      return made;
+      return { record: made, checksum, retried: false };
     }),
   );
-  core.collector.schedule(t.bucket, t.key);
-  return record;
+  if (!done.retried) core.collector.schedule(t.bucket, t.key);
+  return { record: done.record, checksum: done.checksum };
+}
+
+/** The answer to a Complete of an upload that is gone: the first Complete's, if it made the object as it is now. */
+async function retriedComplete(core: Core, t: UploadTarget, requested: readonly RequestedPart[]): Promise<Completed> {
+  const object = await readObject(core, t.bucket, t.key);
+  if (object === undefined || object.uploadId?.equals(t.uploadId) !== true || object.etag !== multipartEtag(requested.map((r) => normalEtag(r.etag)))) {
+    throw noSuchUpload(uploadIdText(t.uploadId));
+  }
+  const algorithm = requested[0]?.checksum?.algorithm ?? '';
+  const sameKind = requested.every((r) => r.checksum?.algorithm === algorithm);
+  return { record: object, checksum: sameKind ? compositeChecksum(algorithm, requested) : undefined };
+}
+
+/** An ETag as the client sent it, without quotes, lower case. */
+function normalEtag(etag: string): string {
+  return etag.replaceAll('"', '').trim().toLowerCase();
+}
+
+/** S3's ETag of a multipart object: the MD5 of the parts' MD5s, then `-N`. */
+function multipartEtag(partMd5sHex: readonly string[]): string {
+  const md5s = createHash('md5');
+  for (const hex of partMd5sHex) md5s.update(Buffer.from(hex, 'hex'));
+  return `${md5s.digest('hex')}-${partMd5sHex.length}`;
+}
+
+/**
+ * The composite checksum of an upload made with `algorithm` ('' none): the
+ * checksum of the concatenated binary part checksums, then `-N`, as S3
+ * computes a COMPOSITE checksum. Every listed part must give its checksum
+ * (matched against the stored one by matchingPart): InvalidRequest otherwise.
+ */
+function compositeChecksum(algorithm: string, requested: readonly RequestedPart[]): StoredChecksum | undefined {
+  if (algorithm === '' || !isChecksumAlgorithm(algorithm)) return undefined;
+  const composite = newChecksum(algorithm);
+  for (const r of requested) {
+    if (r.checksum?.algorithm !== algorithm) {
+      throw new S3Error(400, 'InvalidRequest', `The upload was created using a ${algorithm} checksum. The complete request must include the checksum for each part. It was missing for part ${r.partNumber} in the request.`);
+    }
+    composite.update(Buffer.from(r.checksum.value, 'base64'));
+  }
+  return { algorithm, value: `${composite.digest()}-${requested.length}` };
 }
 
 function checkPartList(requested: readonly RequestedPart[]): void {
@@ -113,7 +190,8 @@ function checkPartList(requested: readonly RequestedPart[]): void {
 async function matchingPart(core: Core, t: UploadTarget, r: RequestedPart): Promise<PartRecord> {
   const bytes = await core.getOptional(partShardKey(t.bucket, t.key, t.uploadId, r.partNumber));
   const part = bytes === undefined ? undefined : decodePart(bytes);
-  if (part === undefined || part.md5.toString('hex') !== r.etag.replaceAll('"', '').trim().toLowerCase()) {
+  const checksumDiffers = r.checksum !== undefined && (part?.checksum?.algorithm !== r.checksum.algorithm || part.checksum.value !== r.checksum.value);
+  if (part === undefined || part.md5.toString('hex') !== normalEtag(r.etag) || checksumDiffers) {
     throw new S3Error(400, 'InvalidPart', 'One or more of the specified parts could not be found. The part may not have been uploaded, or the specified entity tag may not match the part\'s entity tag.', {
       PartNumber: String(r.partNumber),
       ETag: r.etag,
@@ -122,22 +200,23 @@ async function matchingPart(core: Core, t: UploadTarget, r: RequestedPart): Prom
   return part;
 }
 
-function objectOfParts(core: Core, upload: UploadRecord, requested: readonly RequestedPart[], parts: readonly PartRecord[]): ObjectRecord {
+function objectOfParts(core: Core, from: { upload: UploadRecord; uploadId: Buffer }, requested: readonly RequestedPart[], parts: readonly PartRecord[]): ObjectRecord {
+  const { upload } = from;
   parts.forEach((p, i) => {
     if (i < parts.length - 1 && p.sizeBytes < MIN_PART_BYTES) {
       throw new S3Error(400, 'EntityTooSmall', `Your proposed upload is smaller than the minimum allowed size: part ${requested[i]?.partNumber ?? '?'} has ${p.sizeBytes} bytes, the minimum is ${MIN_PART_BYTES}.`);
     }
   });
-  const md5s = createHash('md5');
-  for (const p of parts) md5s.update(p.md5);
   return {
     sizeBytes: parts.reduce((n, p) => n + p.sizeBytes, 0),
     mtimeMs: core.now(),
-    etag: `${md5s.digest('hex')}-${parts.length}`,
+    etag: multipartEtag(parts.map((p) => p.md5.toString('hex'))),
     contentType: upload.contentType,
     headers: upload.headers,
     parts: parts.map((p, i) => ({ version: p.version, part: requested[i]?.partNumber ?? 0, sizeBytes: p.sizeBytes })),
     inline: undefined,
+    tags: upload.tags,
+    uploadId: from.uploadId,
   };
 }
 

@@ -5,16 +5,20 @@ import { abortUpload, completeUpload, createUpload, MAX_PART_NUMBER, requireUplo
 import type { RequestedPart } from './multipart.js';
 import { refuseUndefinedWriteConditions } from './conditions.js';
 import { metadataOf } from './object_headers.js';
-import { MAX_PUT_BYTES, Md5Tap, copySourceOf, openCopySource, writeCheck } from './object_ops.js';
+import { MAX_PUT_BYTES, Md5Tap, checksumEcho, copySourceOf, openCopySource, writeCheck } from './object_ops.js';
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf, keyOf, partNumberParam } from './operation.js';
-import type { ObjectRecord, PartRecord } from './records.js';
+import type { ObjectRecord, PartRecord, StoredChecksum, UploadRecord } from './records.js';
 import { openBody, readXmlBody } from './request_body.js';
 import { isoTime, quotedEtag, sendEmpty, sendXml } from './respond.js';
-import { S3Error, invalidArgument, malformedXml } from './s3_errors.js';
+import { S3Error, invalidArgument, invalidRequest, malformedXml, notImplemented } from './s3_errors.js';
 import { parseUploadId, uploadIdText } from './shard_keys.js';
 import { headerOf } from './request.js';
-import { asNode, child, children, parseXml, text } from './xml.js';
+import { asNode, child, children, optionalText, parseXml, text } from './xml.js';
+import type { XmlNode } from './xml.js';
+import { tagsOfHeader } from './tagging.js';
+import { CHECKSUM_ALGORITHMS, isChecksumAlgorithm } from './checksums.js';
+import type { IncomingHttpHeaders } from 'node:http';
 
 /** 10,000 parts of ~120 bytes of XML each, with room to spare. */
 const MAX_COMPLETE_BODY_BYTES = 4 * 1024 * 1024;
@@ -27,10 +31,31 @@ export const createMultipartUploadOp: Operation = {
   name: 'CreateMultipartUpload',
   run: async (c) => {
     const [bucket, key] = [bucketOf(c), keyOf(c)];
-    const uploadId = await createUpload(c.core, bucket, key, metadataOf(c.r.ex.req.headers));
-    sendXml(c.r.ex, c.r.requestId, 200, 'InitiateMultipartUploadResult', { Bucket: bucket, Key: key.toString('utf8'), UploadId: uploadIdText(uploadId) });
+    const headers = c.r.ex.req.headers;
+    const checksumAlgorithm = uploadChecksumAlgorithm(headers);
+    const uploadId = await createUpload(c.core, bucket, key, { ...metadataOf(headers), tags: tagsOfHeader(headers), checksumAlgorithm });
+    const answerHeaders = checksumAlgorithm === '' ? {} : { 'x-amz-checksum-algorithm': checksumAlgorithm.toUpperCase(), 'x-amz-checksum-type': 'COMPOSITE' };
+    sendXml(c.r.ex, c.r.requestId, 200, 'InitiateMultipartUploadResult', { Bucket: bucket, Key: key.toString('utf8'), UploadId: uploadIdText(uploadId) }, answerHeaders);
   },
 };
+
+/**
+ * x-amz-checksum-algorithm of CreateMultipartUpload ('' if absent), with
+ * x-amz-checksum-type: COMPOSITE checksums are served (CRC32, CRC32C,
+ * SHA-1, SHA-256); FULL_OBJECT ones (the only kind of CRC64NVME) are not: 501.
+ */
+function uploadChecksumAlgorithm(headers: IncomingHttpHeaders): string {
+  const asked = (headerOf(headers, 'x-amz-checksum-algorithm') ?? '').trim().toLowerCase();
+  const type = (headerOf(headers, 'x-amz-checksum-type') ?? '').trim().toUpperCase();
+  if (type !== '' && type !== 'COMPOSITE' && type !== 'FULL_OBJECT') throw invalidArgument('Value for x-amz-checksum-type header is invalid.', { ArgumentName: 'x-amz-checksum-type' });
+  if (type === 'FULL_OBJECT' || asked === 'crc64nvme') throw notImplemented('full-object checksums of multipart uploads (x-amz-checksum-type: FULL_OBJECT, CRC64NVME)');
+  if (asked === '') {
+    if (type !== '') throw new S3Error(400, 'InvalidRequest', 'The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.');
+    return '';
+  }
+  if (!isChecksumAlgorithm(asked)) throw new S3Error(400, 'InvalidRequest', 'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, SHA1, SHA256]');
+  return asked;
+}
 
 export const uploadPartOp: Operation = {
   name: 'UploadPart',
@@ -38,8 +63,14 @@ export const uploadPartOp: Operation = {
     const t = target(c);
     const partNumber = partNumberParam(c);
     const body = openBody(c.r.ex, c.auth, MAX_PUT_BYTES);
-    const part = await uploadPart(c.core, t, partNumber, body, () => body.md5);
-    sendEmpty(c.r.ex, c.r.requestId, 200, { ETag: quotedEtag(part.md5.toString('hex')) });
+    const checkUpload = (upload: UploadRecord): void => {
+      const sent = body.checksumAlgorithm ?? '';
+      if (upload.checksumAlgorithm !== '' && sent !== upload.checksumAlgorithm) {
+        throw new S3Error(400, 'InvalidRequest', `Checksum Type mismatch occurred, expected checksum Type: ${upload.checksumAlgorithm}, actual checksum Type: ${sent === '' ? 'null' : sent}`);
+      }
+    };
+    const part = await uploadPart(c.core, t, { partNumber, body, digests: () => ({ md5: body.md5, checksum: body.verifiedChecksum }), checkUpload });
+    sendEmpty(c.r.ex, c.r.requestId, 200, { ETag: quotedEtag(part.md5.toString('hex')), ...checksumEcho(part.checksum) });
   },
 };
 
@@ -48,17 +79,22 @@ export const uploadPartCopyOp: Operation = {
   run: async (c) => {
     const t = target(c);
     const partNumber = partNumberParam(c);
-    await requireUpload(c.core, t);
+    const upload = await requireUpload(c.core, t);
     const rangeHeader = headerOf(c.r.ex.req.headers, 'x-amz-copy-source-range');
     const opened = await openCopySource(c, copySourceOf(c), () => undefined, rangeHeader === undefined ? undefined : (record) => copyRange(rangeHeader, record));
-    const hashed = new Md5Tap(opened.body);
+    // An upload made with a checksum algorithm gets each copied part's checksum computed, as S3 does.
+    const hashed = new Md5Tap(opened.body, isChecksumAlgorithm(upload.checksumAlgorithm) ? upload.checksumAlgorithm : undefined);
     let part: PartRecord;
     try {
-      part = await uploadPart(c.core, t, partNumber, hashed, () => hashed.md5);
+      part = await uploadPart(c.core, t, { partNumber, body: hashed, digests: () => ({ md5: hashed.md5, checksum: hashed.checksum }) });
     } finally {
       opened.release();
     }
-    sendXml(c.r.ex, c.r.requestId, 200, 'CopyPartResult', { LastModified: isoTime(part.mtimeMs), ETag: quotedEtag(part.md5.toString('hex')) });
+    sendXml(c.r.ex, c.r.requestId, 200, 'CopyPartResult', {
+      LastModified: isoTime(part.mtimeMs),
+      ETag: quotedEtag(part.md5.toString('hex')),
+      ...checksumElements(part.checksum),
+    });
   },
 };
 
@@ -79,16 +115,28 @@ export const completeMultipartUploadOp: Operation = {
     refuseUndefinedWriteConditions(headers, 'put');
     const requested = partsOfBody(await readXmlBody(c.r.ex, c.auth, MAX_COMPLETE_BODY_BYTES));
     // A failed condition leaves the upload as it was: the client may retry or abort it.
-    const record = await completeUpload(c.core, t, requested, writeCheck(headers, t.key).check);
+    const { record, checksum } = await completeUpload(c.core, t, requested, writeCheck(headers, t.key).check);
     const host = c.r.ex.req.headers.host ?? 'localhost';
     sendXml(c.r.ex, c.r.requestId, 200, 'CompleteMultipartUploadResult', {
       Location: `http://${host}/${t.bucket}/${encodeURI(t.key.toString('utf8'))}`,
       Bucket: t.bucket,
       Key: t.key.toString('utf8'),
       ETag: quotedEtag(record.etag),
+      ...checksumElements(checksum),
+      ...(checksum === undefined ? {} : { ChecksumType: 'COMPOSITE' }),
     });
   },
 };
+
+/** The Checksum<ALG> element of an XML answer (CopyPartResult, CompleteMultipartUploadResult). */
+function checksumElements(checksum: StoredChecksum | undefined): XmlNode {
+  return checksum === undefined ? {} : { [checksumElementName(checksum.algorithm)]: checksum.value };
+}
+
+/** crc32 -> ChecksumCRC32, as S3's XML names it. */
+function checksumElementName(algorithm: string): string {
+  return `Checksum${algorithm.toUpperCase()}`;
+}
 
 function partsOfBody(body: Buffer): RequestedPart[] {
   const doc = asNode(child(parseXml(body), 'CompleteMultipartUpload'), 'CompleteMultipartUpload');
@@ -97,7 +145,12 @@ function partsOfBody(body: Buffer): RequestedPart[] {
     const numberText = text(child(node, 'PartNumber'), 'PartNumber').trim();
     const partNumber = /^\d{1,5}$/.test(numberText) ? Number(numberText) : NaN;
     if (!(partNumber >= 1 && partNumber <= MAX_PART_NUMBER)) throw malformedXml(`bad PartNumber ${JSON.stringify(numberText)}`);
-    return { partNumber, etag: text(child(node, 'ETag'), 'ETag') };
+    const given = CHECKSUM_ALGORITHMS.flatMap((algorithm) => {
+      const value = optionalText(node, checksumElementName(algorithm));
+      return value === undefined ? [] : [{ algorithm, value: value.trim() }];
+    });
+    if (given.length > 1) throw invalidRequest(`part ${partNumber} gives more than one checksum`);
+    return { partNumber, etag: text(child(node, 'ETag'), 'ETag'), checksum: given[0] };
   });
   if (parts.length > MAX_PART_NUMBER) throw malformedXml(`more than ${MAX_PART_NUMBER} parts`);
   return parts;

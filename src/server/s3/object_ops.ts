@@ -8,18 +8,20 @@ import type { ByteRange } from '../../store/index.js';
 import { requireBucket } from './buckets.js';
 import { mapLimit } from './core.js';
 import { checkCopySourceConditions, checkReadConditions, checkWriteConditions, hasWriteConditions, refuseUndefinedWriteConditions } from './conditions.js';
-import { CHECKSUM_ALGORITHMS } from './checksums.js';
+import { CHECKSUM_ALGORITHMS, newChecksum } from './checksums.js';
+import type { Checksum, ChecksumAlgorithm } from './checksums.js';
 import { metadataOf, objectHeaders } from './object_headers.js';
 import type { ObjectMetadata } from './object_headers.js';
 import type { OpenedObject, WrittenData } from './objects.js';
 import { commitObject, deleteObject, openObject, readObject, requireObject, writeData } from './objects.js';
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf, keyOf } from './operation.js';
-import type { ObjectRecord } from './records.js';
+import type { ObjectRecord, StoredChecksum, TagSet } from './records.js';
 import { openBody, readXmlBody } from './request_body.js';
 import { headerOf } from './request.js';
 import { idHeaders, isoTime, quotedEtag, sendEmpty, sendXml } from './respond.js';
-import { S3Error, invalidRequest, malformedXml, notImplemented } from './s3_errors.js';
+import { S3Error, invalidArgument, invalidRequest, malformedXml, notImplemented } from './s3_errors.js';
+import { taggingCountHeader, tagsOfHeader } from './tagging.js';
 import { validateBucketName, validateObjectKey } from './shard_keys.js';
 import { decodePercent } from '../key_codec.js';
 import { asNode, child, children, optionalText, parseXml, text } from './xml.js';
@@ -37,16 +39,17 @@ export const putObjectOp: Operation = {
     const [bucket, key] = [bucketOf(c), keyOf(c)];
     const headers = c.r.ex.req.headers;
     const meta = metadataOf(headers);
+    const tags = tagsOfHeader(headers);
     // Fail before reading a large body when the answer is already known.
     refuseUndefinedWriteConditions(headers, 'put');
     await requireBucket(c.core, bucket);
     if (hasWriteConditions(headers)) checkWriteConditions(headers, await readObject(c.core, bucket, key), key.toString('utf8'));
     const body = openBody(c.r.ex, c.auth, MAX_PUT_BYTES);
     const written = await writeData(c.core, { bucket, key, part: 0 }, body, true);
-    const record = recordOf(written, body.md5, meta, c.core.now());
+    const record = recordOf(written, body.md5, { ...meta, tags }, c.core.now());
     // Only a conditional put reads the record it replaces: a plain one also replaces a damaged record.
     await commitObject(c.core, bucket, key, record, { ...writeCheck(headers, key), written: [written] });
-    sendEmpty(c.r.ex, c.r.requestId, 200, { ETag: quotedEtag(record.etag) });
+    sendEmpty(c.r.ex, c.r.requestId, 200, { ETag: quotedEtag(record.etag), ...checksumEcho(body.verifiedChecksum) });
   },
 };
 
@@ -56,8 +59,13 @@ export function writeCheck(headers: IncomingHttpHeaders, key: Buffer): { check?:
   return { check: (old) => checkWriteConditions(headers, old, key.toString('utf8')) };
 }
 
-export function recordOf(written: WrittenData, md5: Buffer, meta: ObjectMetadata, nowMs: number): ObjectRecord {
-  const common = { mtimeMs: nowMs, etag: md5.toString('hex'), contentType: meta.contentType, headers: meta.headers };
+/** The x-amz-checksum-* header of an answer: the checksum the body was verified against, as S3 echoes it. */
+export function checksumEcho(checksum: StoredChecksum | undefined): Record<string, string> {
+  return checksum === undefined ? {} : { [`x-amz-checksum-${checksum.algorithm}`]: checksum.value };
+}
+
+export function recordOf(written: WrittenData, md5: Buffer, meta: ObjectMetadata & { readonly tags: TagSet }, nowMs: number): ObjectRecord {
+  const common = { mtimeMs: nowMs, etag: md5.toString('hex'), contentType: meta.contentType, headers: meta.headers, tags: meta.tags, uploadId: undefined };
   return written.kind === 'inline'
     ? { ...common, sizeBytes: written.bytes.length, parts: [], inline: written.bytes }
     : { ...common, sizeBytes: written.ref.sizeBytes, parts: [written.ref], inline: undefined };
@@ -95,7 +103,7 @@ function satisfiable(range: ByteRange | 'unsatisfiable', record: ObjectRecord, a
 async function streamObject(c: OpContext, opened: OpenedObject, ranged: boolean): Promise<void> {
   try {
     const { record } = opened;
-    const headers: Record<string, string | number> = objectHeaders(record, c.r.query);
+    const headers: Record<string, string | number> = { ...objectHeaders(record, c.r.query), ...taggingCountHeader(record.tags) };
     const { range } = opened;
     if (ranged) headers['Content-Range'] = `bytes ${range.start}-${range.end - 1}/${record.sizeBytes}`;
     // The first chunk is read (verified) before the status line: damage there is a 500 InternalError document.
@@ -113,7 +121,7 @@ export const headObjectOp: Operation = {
     const [bucket, key] = [bucketOf(c), keyOf(c)];
     const record = await requireObject(c.core, bucket, key);
     checkReadConditions(c.r.ex.req.headers, record);
-    sendEmpty(c.r.ex, c.r.requestId, 200, { ...objectHeaders(record, c.r.query), 'Content-Length': record.sizeBytes });
+    sendEmpty(c.r.ex, c.r.requestId, 200, { ...objectHeaders(record, c.r.query), ...taggingCountHeader(record.tags), 'Content-Length': record.sizeBytes });
   },
 };
 
@@ -177,8 +185,11 @@ export const copyObjectOp: Operation = {
     const [bucket, key] = [bucketOf(c), keyOf(c)];
     const headers = c.r.ex.req.headers;
     const source = copySourceOf(c);
-    const directive = (headerOf(headers, 'x-amz-metadata-directive') ?? 'COPY').toUpperCase();
-    if (directive !== 'COPY' && directive !== 'REPLACE') throw new S3Error(400, 'InvalidArgument', 'Unknown metadata directive.');
+    const directive = directiveOf(headers, 'x-amz-metadata-directive', 'Unknown metadata directive.');
+    const tagging = directiveOf(headers, 'x-amz-tagging-directive', 'Unknown tagging directive.');
+    // With COPY the source's tags are the copy's: x-amz-tagging would be ignored, so it is refused.
+    if (tagging === 'COPY' && headers['x-amz-tagging'] !== undefined) throw invalidArgument('x-amz-tagging is given but x-amz-tagging-directive is COPY; use REPLACE to set new tags', { ArgumentName: 'x-amz-tagging' });
+    const replacedTags = tagging === 'REPLACE' ? tagsOfHeader(headers) : undefined;
     refuseUndefinedWriteConditions(headers, 'put');
     await requireBucket(c.core, bucket);
     const sameObject = source.bucket === bucket && source.key.equals(key);
@@ -195,11 +206,18 @@ export const copyObjectOp: Operation = {
       opened.release();
     }
     const meta = directive === 'COPY' ? { contentType: opened.record.contentType, headers: opened.record.headers } : metadataOf(headers);
-    const record = recordOf(written, hashed.md5, meta, c.core.now());
+    const record = recordOf(written, hashed.md5, { ...meta, tags: replacedTags ?? opened.record.tags }, c.core.now());
     await commitObject(c.core, bucket, key, record, { ...writeCheck(headers, key), written: [written] });
     sendXml(c.r.ex, c.r.requestId, 200, 'CopyObjectResult', { LastModified: isoTime(record.mtimeMs), ETag: quotedEtag(record.etag) });
   },
 };
+
+/** A COPY / REPLACE directive header (COPY when absent). Throws InvalidArgument. */
+function directiveOf(headers: IncomingHttpHeaders, name: string, message: string): 'COPY' | 'REPLACE' {
+  const value = (headerOf(headers, name) ?? 'COPY').toUpperCase();
+  if (value !== 'COPY' && value !== 'REPLACE') throw invalidArgument(message, { ArgumentName: name });
+  return value;
+}
 
 export interface CopySource {
   readonly bucket: string;
@@ -251,23 +269,41 @@ export async function openCopySource(c: OpContext, source: CopySource, extraChec
   );
 }
 
-/** Passes bytes through and hashes them; `md5` is final once iteration has ended. */
+/**
+ * Passes bytes through and hashes them (MD5, and the additional checksum
+ * `algorithm` if given); `md5` and `checksum` are final once iteration has ended.
+ */
 export class Md5Tap implements AsyncIterable<Buffer> {
   private readonly hash = createHash('md5');
+  private readonly extra: Checksum | undefined;
   private digest: Buffer | undefined;
+  private extraDigest: StoredChecksum | undefined;
 
-  constructor(private readonly source: AsyncIterable<Buffer>) {}
+  constructor(
+    private readonly source: AsyncIterable<Buffer>,
+    private readonly algorithm?: ChecksumAlgorithm,
+  ) {
+    this.extra = algorithm === undefined ? undefined : newChecksum(algorithm);
+  }
 
   get md5(): Buffer {
     if (this.digest === undefined) throw new Error('copy source not read to its end');
     return this.digest;
   }
 
+  /** The additional checksum asked for (undefined if none was). REQUIRES: read to its end. */
+  get checksum(): StoredChecksum | undefined {
+    if (this.digest === undefined) throw new Error('copy source not read to its end');
+    return this.extraDigest;
+  }
+
   async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
     for await (const piece of this.source) {
       this.hash.update(piece);
+      this.extra?.update(piece);
       yield piece;
     }
+    if (this.algorithm !== undefined && this.extra !== undefined) this.extraDigest = { algorithm: this.algorithm, value: this.extra.digest() };
     this.digest = this.hash.digest();
   }
 }

@@ -18,7 +18,7 @@ import type { ByteRange } from '../../store/index.js';
 import { requireBucket } from './buckets.js';
 import type { Core } from './core.js';
 import { bucketLock, objectLock } from './core.js';
-import type { DataRef, ObjectRecord } from './records.js';
+import type { DataRef, ObjectRecord, TagSet } from './records.js';
 import { decodeObject, encodeObject } from './records.js';
 import { S3Error, noSuchKey } from './s3_errors.js';
 import { dataShardKey, newVersion, objectShardKey } from './shard_keys.js';
@@ -140,6 +140,22 @@ export async function commitObject(core: Core, bucket: string, key: Buffer, reco
   }
   await core.durable(dependency);
   if (namedData(replaced)) core.collector.schedule(bucket, key);
+}
+
+/**
+ * Give the object the tag set `tags` (PutObjectTagging, DeleteObjectTagging):
+ * the record is rewritten with the same data, ETag and mtime (tagging does
+ * not change Last-Modified in S3), under the object's lock so no commit
+ * slips in between. Resolves once durable. Throws NoSuchKey, NoSuchBucket.
+ */
+export async function retagObject(core: Core, bucket: string, key: Buffer, tags: TagSet): Promise<void> {
+  const dependency = await core.locks.shared(bucketLock(bucket), () =>
+    core.locks.exclusive(objectLock(bucket, key), async () => {
+      const record = await requireObject(core, bucket, key);
+      return core.api.put(objectShardKey(bucket, key), encodeObject({ ...record, tags }));
+    }),
+  );
+  await core.durable(dependency);
 }
 
 /** Delete the object if it exists, and if `check` (run under the object's lock, on the object as it is) does not throw; resolves once the deletion is durable. */

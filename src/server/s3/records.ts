@@ -5,18 +5,27 @@
 //
 // DO NOT CHANGE: on-disk. Add a new format version instead.
 //
+// Version 2 (tagging, checksums, retried completes) adds fields; a record
+// whose new fields are all empty is still written as version 1, byte for
+// byte as before, and both versions are read.
+//
 // object record (magic "S3OB"):
-//   u32 magic, u8 version=1, u8 flags (bit 0: data inline),
+//   u32 magic, u8 version (1 or 2), u8 flags (bit 0: data inline; v2 bit 1: made by an upload),
 //   u64 size, u64 mtimeMs, shortBlob etag, shortBlob contentType,
 //   u16 n, n x (shortBlob name, shortBlob value)     stored headers
+//   v2: tags (u8 n, n x (shortBlob key, shortBlob value))
+//   v2: [16 bytes uploadId]                          if flags bit 1
 //   u32 n, n x (16 bytes version, u16 part, u64 size) data shards in order
 //   [blob data]                                      if inline
 //   u32 crc32c
-// upload record (magic "S3UP"): u32 magic, u8 version=1, u64 initiatedMs,
-//   shortBlob contentType, headers as above, u32 crc32c
-// part record (magic "S3PT"): u32 magic, u8 version=1, 16 bytes version,
-//   u64 size, u64 mtimeMs, 16 bytes md5, u32 crc32c
-// bucket record (magic "S3BK"): u32 magic, u8 version=1, u64 createdMs, u32 crc32c
+// upload record (magic "S3UP"): u32 magic, u8 version, u64 initiatedMs,
+//   shortBlob contentType, headers as above,
+//   v2: tags as above, shortBlob checksum algorithm ('' for none), u32 crc32c
+// part record (magic "S3PT"): u32 magic, u8 version, 16 bytes version,
+//   u64 size, u64 mtimeMs, 16 bytes md5,
+//   v2: shortBlob checksum algorithm, shortBlob checksum (base64 text), u32 crc32c
+// bucket record (magic "S3BK"): u32 magic, u8 version, u64 createdMs,
+//   v2: tags as above, u32 crc32c
 import { BufReader, BufWriter, CorruptionError, assert, crc32c } from '../../base/index.js';
 import { VERSION_BYTES } from './shard_keys.js';
 
@@ -24,14 +33,28 @@ const OBJECT_MAGIC = 0x424f3353; // "S3OB" little-endian
 const UPLOAD_MAGIC = 0x50553353; // "S3UP"
 const PART_MAGIC = 0x54503353; // "S3PT"
 const BUCKET_MAGIC = 0x4b423353; // "S3BK"
-const FORMAT_VERSION = 1;
+const FORMAT_V1 = 1;
+/** Adds tags, the upload an object came from, and checksums (see the header). */
+const FORMAT_V2 = 2;
 const FLAG_INLINE = 1;
+const FLAG_FROM_UPLOAD = 2;
+/** More tags than any record may hold (a bucket holds at most 50). */
+const MAX_STORED_TAGS = 64;
 const MD5_BYTES = 16;
 /** A part list entry: version, part number, size. */
 const PART_ENTRY_BYTES = VERSION_BYTES + 2 + 8;
 
 /** Headers kept with an object and sent back on GET: lower-case name, value. */
 export type StoredHeaders = ReadonlyArray<readonly [string, string]>;
+
+/** A tag set: key, value, in the order given (tagging.ts checks S3's limits before a record holds one). */
+export type TagSet = ReadonlyArray<readonly [string, string]>;
+
+/** An additional checksum of S3 (checksums.ts): the algorithm's name and the base64 value. */
+export interface StoredChecksum {
+  readonly algorithm: string;
+  readonly value: string;
+}
 
 /** One data shard of an object: `\0D bucket/key\0 version part`. */
 export interface DataRef {
@@ -51,12 +74,19 @@ export interface ObjectRecord {
   readonly parts: readonly DataRef[];
   /** Small objects keep their bytes in the record itself. */
   readonly inline: Buffer | undefined;
+  readonly tags: TagSet;
+  /** The multipart upload that made the object (a retried Complete of it answers as the first did). */
+  readonly uploadId: Buffer | undefined;
 }
 
 export interface UploadRecord {
   readonly initiatedMs: number;
   readonly contentType: string;
   readonly headers: StoredHeaders;
+  /** Tags the object gets when the upload completes. */
+  readonly tags: TagSet;
+  /** x-amz-checksum-algorithm of CreateMultipartUpload ('' for none). */
+  readonly checksumAlgorithm: string;
 }
 
 export interface PartRecord {
@@ -64,19 +94,29 @@ export interface PartRecord {
   readonly sizeBytes: number;
   readonly mtimeMs: number;
   readonly md5: Buffer;
+  /** The additional checksum the part was uploaded with, verified. */
+  readonly checksum: StoredChecksum | undefined;
 }
 
 export interface BucketRecord {
   readonly createdMs: number;
+  readonly tags: TagSet;
 }
 
 export function encodeObject(r: ObjectRecord): Buffer {
   assert(r.inline === undefined || (r.parts.length === 0 && r.inline.length === r.sizeBytes), 'inline object has no parts and its size');
   assert(r.inline !== undefined || r.parts.reduce((n, p) => n + p.sizeBytes, 0) === r.sizeBytes, 'parts add up to the size');
+  assert(r.uploadId === undefined || r.uploadId.length === VERSION_BYTES, 'upload id length');
+  const v2 = r.tags.length > 0 || r.uploadId !== undefined;
+  const flags = (r.inline === undefined ? 0 : FLAG_INLINE) | (r.uploadId === undefined ? 0 : FLAG_FROM_UPLOAD);
   const w = new BufWriter(128 + r.parts.length * PART_ENTRY_BYTES + (r.inline?.length ?? 0));
-  w.u32(OBJECT_MAGIC).u8(FORMAT_VERSION).u8(r.inline === undefined ? 0 : FLAG_INLINE);
+  w.u32(OBJECT_MAGIC).u8(v2 ? FORMAT_V2 : FORMAT_V1).u8(flags);
   w.u64(r.sizeBytes).u64(r.mtimeMs).shortBlob(Buffer.from(r.etag, 'latin1')).shortBlob(Buffer.from(r.contentType, 'utf8'));
   writeHeaders(w, r.headers);
+  if (v2) {
+    writeTags(w, r.tags);
+    if (r.uploadId !== undefined) w.bytes(r.uploadId);
+  }
   w.u32(r.parts.length);
   for (const p of r.parts) {
     assert(p.version.length === VERSION_BYTES, 'version length');
@@ -87,13 +127,16 @@ export function encodeObject(r: ObjectRecord): Buffer {
 }
 
 export function decodeObject(bytes: Buffer): ObjectRecord {
-  const r = opened(bytes, OBJECT_MAGIC, 'object record');
+  const { r, version } = opened(bytes, OBJECT_MAGIC, 'object record');
   const flags = r.u8();
+  if (version === FORMAT_V1 && (flags & FLAG_FROM_UPLOAD) !== 0) throw new CorruptionError('object record: version 1 with an upload id');
   const sizeBytes = r.u64();
   const mtimeMs = r.u64();
   const etag = r.shortBlob().toString('latin1');
   const contentType = r.shortBlob().toString('utf8');
   const headers = readHeaders(r);
+  const tags = version === FORMAT_V2 ? readTags(r) : [];
+  const uploadId = (flags & FLAG_FROM_UPLOAD) !== 0 ? Buffer.from(r.bytes(VERSION_BYTES)) : undefined;
   const count = r.count(PART_ENTRY_BYTES);
   const parts: DataRef[] = [];
   for (let i = 0; i < count; i++) {
@@ -103,51 +146,81 @@ export function decodeObject(bytes: Buffer): ObjectRecord {
   r.expectEnd();
   const total = inline?.length ?? parts.reduce((n, p) => n + p.sizeBytes, 0);
   if (total !== sizeBytes) throw new CorruptionError(`object record: size ${sizeBytes} but data of ${total} bytes`);
-  return { sizeBytes, mtimeMs, etag, contentType, headers, parts, inline };
+  return { sizeBytes, mtimeMs, etag, contentType, headers, parts, inline, tags, uploadId };
 }
 
 export function encodeUpload(r: UploadRecord): Buffer {
+  const v2 = r.tags.length > 0 || r.checksumAlgorithm !== '';
   const w = new BufWriter();
-  w.u32(UPLOAD_MAGIC).u8(FORMAT_VERSION).u64(r.initiatedMs).shortBlob(Buffer.from(r.contentType, 'utf8'));
+  w.u32(UPLOAD_MAGIC).u8(v2 ? FORMAT_V2 : FORMAT_V1).u64(r.initiatedMs).shortBlob(Buffer.from(r.contentType, 'utf8'));
   writeHeaders(w, r.headers);
+  if (v2) writeTags(w, r.tags).shortBlob(Buffer.from(r.checksumAlgorithm, 'latin1'));
   return sealed(w);
 }
 
 export function decodeUpload(bytes: Buffer): UploadRecord {
-  const r = opened(bytes, UPLOAD_MAGIC, 'upload record');
+  const { r, version } = opened(bytes, UPLOAD_MAGIC, 'upload record');
   const initiatedMs = r.u64();
   const contentType = r.shortBlob().toString('utf8');
   const headers = readHeaders(r);
+  const tags = version === FORMAT_V2 ? readTags(r) : [];
+  const checksumAlgorithm = version === FORMAT_V2 ? r.shortBlob().toString('latin1') : '';
   r.expectEnd();
-  return { initiatedMs, contentType, headers };
+  return { initiatedMs, contentType, headers, tags, checksumAlgorithm };
 }
 
 export function encodePart(r: PartRecord): Buffer {
   assert(r.version.length === VERSION_BYTES && r.md5.length === MD5_BYTES, 'part record field lengths');
+  assert(r.checksum === undefined || r.checksum.algorithm !== '', 'a part checksum names its algorithm');
   const w = new BufWriter(64);
-  w.u32(PART_MAGIC).u8(FORMAT_VERSION).bytes(r.version).u64(r.sizeBytes).u64(r.mtimeMs).bytes(r.md5);
+  w.u32(PART_MAGIC).u8(r.checksum === undefined ? FORMAT_V1 : FORMAT_V2).bytes(r.version).u64(r.sizeBytes).u64(r.mtimeMs).bytes(r.md5);
+  if (r.checksum !== undefined) w.shortBlob(Buffer.from(r.checksum.algorithm, 'latin1')).shortBlob(Buffer.from(r.checksum.value, 'latin1'));
   return sealed(w);
 }
 
 export function decodePart(bytes: Buffer): PartRecord {
-  const r = opened(bytes, PART_MAGIC, 'part record');
+  const { r, version: format } = opened(bytes, PART_MAGIC, 'part record');
   const version = Buffer.from(r.bytes(VERSION_BYTES));
   const sizeBytes = r.u64();
   const mtimeMs = r.u64();
   const md5 = Buffer.from(r.bytes(MD5_BYTES));
+  let checksum: StoredChecksum | undefined;
+  if (format === FORMAT_V2) {
+    checksum = { algorithm: r.shortBlob().toString('latin1'), value: r.shortBlob().toString('latin1') };
+    if (checksum.algorithm === '') throw new CorruptionError('part record: a checksum without its algorithm');
+  }
   r.expectEnd();
-  return { version, sizeBytes, mtimeMs, md5 };
+  return { version, sizeBytes, mtimeMs, md5, checksum };
 }
 
 export function encodeBucket(r: BucketRecord): Buffer {
-  return sealed(new BufWriter(32).u32(BUCKET_MAGIC).u8(FORMAT_VERSION).u64(r.createdMs));
+  const v2 = r.tags.length > 0;
+  const w = new BufWriter(32).u32(BUCKET_MAGIC).u8(v2 ? FORMAT_V2 : FORMAT_V1).u64(r.createdMs);
+  if (v2) writeTags(w, r.tags);
+  return sealed(w);
 }
 
 export function decodeBucket(bytes: Buffer): BucketRecord {
-  const r = opened(bytes, BUCKET_MAGIC, 'bucket record');
+  const { r, version } = opened(bytes, BUCKET_MAGIC, 'bucket record');
   const createdMs = r.u64();
+  const tags = version === FORMAT_V2 ? readTags(r) : [];
   r.expectEnd();
-  return { createdMs };
+  return { createdMs, tags };
+}
+
+function writeTags(w: BufWriter, tags: TagSet): BufWriter {
+  assert(tags.length <= MAX_STORED_TAGS, 'too many tags');
+  w.u8(tags.length);
+  for (const [key, value] of tags) w.shortBlob(Buffer.from(key, 'utf8')).shortBlob(Buffer.from(value, 'utf8'));
+  return w;
+}
+
+function readTags(r: BufReader): Array<[string, string]> {
+  const n = r.u8();
+  if (n > MAX_STORED_TAGS) throw new CorruptionError(`${n} tags is more than a record holds`);
+  const out: Array<[string, string]> = [];
+  for (let i = 0; i < n; i++) out.push([r.shortBlob().toString('utf8'), r.shortBlob().toString('utf8')]);
+  return out;
 }
 
 function writeHeaders(w: BufWriter, headers: StoredHeaders): void {
@@ -169,14 +242,14 @@ function sealed(w: BufWriter): Buffer {
   return w.finish();
 }
 
-/** Check length, CRC and magic; a reader positioned after the version byte, bounded before the CRC. */
-function opened(bytes: Buffer, magic: number, what: string): BufReader {
+/** Check length, CRC, magic and version; a reader positioned after the version byte, bounded before the CRC. */
+function opened(bytes: Buffer, magic: number, what: string): { r: BufReader; version: number } {
   if (bytes.length < 9) throw new CorruptionError(`${what}: ${bytes.length} bytes is too short`);
   const body = bytes.subarray(0, bytes.length - 4);
   if (crc32c(body) !== bytes.readUInt32LE(bytes.length - 4)) throw new CorruptionError(`${what}: checksum mismatch`);
   const r = new BufReader(body, what);
   if (r.u32() !== magic) throw new CorruptionError(`${what}: bad magic`);
   const version = r.u8();
-  if (version !== FORMAT_VERSION) throw new CorruptionError(`${what}: unknown format version ${version}`);
-  return r;
+  if (version !== FORMAT_V1 && version !== FORMAT_V2) throw new CorruptionError(`${what}: unknown format version ${version}`);
+  return { r, version };
 }

@@ -13,6 +13,7 @@ import { requestBody } from '../body_stream.js';
 import type { Exchange } from '../exchange.js';
 import { AwsChunkedDecoder } from './aws_chunked.js';
 import type { Checksum, ChecksumAlgorithm } from './checksums.js';
+import type { StoredChecksum } from './records.js';
 import { CHECKSUM_ALGORITHMS, newChecksum } from './checksums.js';
 import { S3Error, invalidArgument, malformedXml } from './s3_errors.js';
 import type { Authenticated } from './sigv4.js';
@@ -35,6 +36,8 @@ export interface BodyExpectations {
 /** The decoded, verified body of a request; md5 and sizeBytes are final once iteration has ended. */
 export class VerifiedBody implements AsyncIterable<Buffer> {
   sizeBytes = 0;
+  /** The x-amz-checksum-* the body was verified against (set once iteration has ended). */
+  verifiedChecksum: StoredChecksum | undefined;
   private readonly md5Hash = createHash('md5');
   private md5Digest: Buffer | undefined;
 
@@ -43,6 +46,11 @@ export class VerifiedBody implements AsyncIterable<Buffer> {
     private readonly expect: BodyExpectations,
     private readonly trailers: () => ReadonlyMap<string, string>,
   ) {}
+
+  /** The additional checksum the client declared (header or trailer), known before the body is read. */
+  get checksumAlgorithm(): ChecksumAlgorithm | undefined {
+    return this.expect.checksum?.algorithm;
+  }
 
   /** MD5 of the body. REQUIRES: the body was read to its end. */
   get md5(): Buffer {
@@ -91,6 +99,7 @@ export class VerifiedBody implements AsyncIterable<Buffer> {
     if (checksum.digest() !== given) {
       throw new S3Error(400, 'BadDigest', `The ${expected.algorithm.toUpperCase()} you specified did not match the calculated checksum.`);
     }
+    this.verifiedChecksum = { algorithm: expected.algorithm, value: given };
   }
 }
 
@@ -99,10 +108,9 @@ export function openBody(ex: Exchange, auth: Authenticated, maxBytes: number): V
   const headers = ex.req.headers;
   const raw = requestBody({ req: ex.req, bytesIn: ex.bytesIn });
   const payload = auth.payload;
+  // Content-Encoding aws-chunked on a body that is not STREAMING-* is ignored, as S3 ignores it:
+  // the body is taken as sent, and the stored Content-Encoding leaves aws-chunked out (object_headers.ts).
   const chunked = payload.kind === 'streaming-signed' || payload.kind === 'streaming-unsigned-trailer';
-  if (!chunked && (headers['content-encoding'] ?? '').split(',').some((e) => e.trim() === 'aws-chunked')) {
-    throw invalidArgument('Content-Encoding aws-chunked needs a STREAMING-* x-amz-content-sha256');
-  }
   const trailer = payload.kind === 'streaming-unsigned-trailer' || (payload.kind === 'streaming-signed' && payload.trailer);
   const decoder = chunked
     ? new AwsChunkedDecoder({ signing: payload.kind === 'streaming-signed' ? auth.chunkSigning : undefined, trailer })

@@ -36,6 +36,14 @@ import type { Operation } from './operation.js';
 import { bucketOf, keyOf } from './operation.js';
 import type { S3Request } from './request.js';
 import { S3Error, noSuchKey, notImplemented } from './s3_errors.js';
+import {
+  deleteBucketTaggingOp,
+  deleteObjectTaggingOp,
+  getBucketTaggingOp,
+  getObjectTaggingOp,
+  putBucketTaggingOp,
+  putObjectTaggingOp,
+} from './tagging_ops.js';
 
 type Resource = 'service' | 'bucket' | 'object';
 type Chooser = Operation | ((r: S3Request) => Operation);
@@ -80,6 +88,12 @@ const ROWS: ReadonlyArray<readonly [string, Resource, string, Chooser]> = [
   ['POST', 'object', 'uploadId', completeMultipartUploadOp],
   ['DELETE', 'object', 'uploadId', abortMultipartUploadOp],
   ['GET', 'object', 'uploadId', listPartsOp],
+  ['GET', 'object', 'tagging', getObjectTaggingOp],
+  ['PUT', 'object', 'tagging', putObjectTaggingOp],
+  ['DELETE', 'object', 'tagging', deleteObjectTaggingOp],
+  ['GET', 'bucket', 'tagging', getBucketTaggingOp],
+  ['PUT', 'bucket', 'tagging', putBucketTaggingOp],
+  ['DELETE', 'bucket', 'tagging', deleteBucketTaggingOp],
 ];
 
 /** The route table as an object, so that a broken variant can replace one step (testing/mutants/s3_mutants.ts). */
@@ -98,7 +112,7 @@ export class RouteTable {
     const chooser = this.rows.get(`${r.method} ${resource} ${subs.join('&')}`);
     if (chooser === undefined) throw unrouted(r.method, resource, subs);
     const op = typeof chooser === 'function' ? chooser(r) : chooser;
-    refuseHeaders(r.ex.req.headers);
+    refuseHeaders(r.ex.req.headers, op.name);
     return op;
   }
 }
@@ -109,8 +123,8 @@ export function routeOf(r: S3Request): Operation {
   return ROUTES.route(r);
 }
 
-function refuseHeaders(headers: IncomingHttpHeaders): void {
-  const refusal = HEADER_GUARD.refusal(headers);
+function refuseHeaders(headers: IncomingHttpHeaders, opName: string): void {
+  const refusal = HEADER_GUARD.refusal(headers, opName);
   if (refusal !== undefined) throw refusal;
 }
 

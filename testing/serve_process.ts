@@ -1,0 +1,48 @@
+// `shardstore serve` as a child process (the bin, from source), for the
+// tests that kill the real process: e2e_crash.test.ts (native API) and
+// s3_tagging_crash.test.ts (S3 metadata). The node's key pair is the
+// tests' (signed_fetch.ts), so signedFetch and SDK clients sign for it.
+import { spawn } from 'node:child_process';
+import type { ChildProcessByStdio } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import type { Readable } from 'node:stream';
+import { TEST_ACCESS_KEY, TEST_SECRET_KEY } from './signed_fetch.js';
+
+const STARTUP_TIMEOUT_MS = 20_000;
+const BIN = new URL('../bin/shardstore.ts', import.meta.url).pathname;
+
+type Node = ChildProcessByStdio<null, Readable, Readable>;
+
+export interface Running {
+  readonly child: Node;
+  readonly url: string;
+  readonly exited: Promise<number | null>;
+  readonly stderr: () => string;
+}
+
+/** Start `shardstore serve --data-dir dataDir --port 0 ...extraArgs`; resolves with its URL once it serves. */
+export async function startServe(dataDir: string, extraArgs: readonly string[]): Promise<Running> {
+  const args = ['--import', 'tsx', BIN, 'serve', '--data-dir', dataDir, '--port', '0', ...extraArgs];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SHARDSTORE_S3_ACCESS_KEY: TEST_ACCESS_KEY, SHARDSTORE_S3_SECRET_KEY: TEST_SECRET_KEY } });
+  let stderr = '';
+  child.stderr.setEncoding('utf8');
+  child.stderr.on('data', (s: string) => (stderr += s));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // Keep reading stdout (one log line per request) so the pipe never fills and stalls the node.
+  const lines = createInterface({ input: child.stdout });
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no startup line within ${STARTUP_TIMEOUT_MS} ms; stderr: ${stderr}`)), STARTUP_TIMEOUT_MS);
+    lines.on('line', (line) => {
+      const m = /^shardstore serving .* at (http:\/\/\S+) /.exec(line);
+      if (m?.[1] !== undefined) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    void exited.then((code) => {
+      clearTimeout(timer);
+      reject(new Error(`node exited with ${String(code)} before serving; stderr: ${stderr}`));
+    });
+  });
+  return { child, url, exited, stderr: () => stderr };
+}
