@@ -34,6 +34,7 @@ import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { Rng } from './rng.js';
 import { signedFetch, TEST_ACCESS_KEY, TEST_SECRET_KEY } from './signed_fetch.js';
+import { withinHangBound } from './hang_bound.js';
 
 const SEED = 20260101;
 const ROUNDS = 4;
@@ -98,20 +99,14 @@ async function startNode(dataDir: string): Promise<Running> {
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   // Keep reading stdout (one log line per request) so the pipe never fills and stalls the node.
   const lines = createInterface({ input: child.stdout });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no startup line within ${STARTUP_TIMEOUT_MS} ms; stderr: ${stderr}`)), STARTUP_TIMEOUT_MS);
+  const startup = new Promise<string>((resolve, reject) => {
     lines.on('line', (line) => {
       const m = /^shardstore serving .* at (http:\/\/\S+) /.exec(line);
-      if (m?.[1] !== undefined) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
+      if (m?.[1] !== undefined) resolve(m[1]);
     });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`node exited with ${String(code)} before serving; stderr: ${stderr}`));
-    });
+    void exited.then((code) => reject(new Error(`node exited with ${String(code)} before serving; stderr: ${stderr}`)));
   });
+  const url = await withinHangBound(startup, STARTUP_TIMEOUT_MS, () => `the startup line (stderr: ${stderr})`);
   return { child, url, exited, stderr: () => stderr };
 }
 
