@@ -8,26 +8,13 @@
 // hides errors measures something else): no onError is given.
 import { loadavg } from 'node:os';
 import { closedLoop as sharedClosedLoop } from '../../src/cli/index.js';
+import type { ClosedLoopOptions, ClosedLoopResult } from '../../src/cli/index.js';
 
-export interface LoopOptions {
-  readonly inFlight: number;
-  readonly durationMs: number;
-  /** Stop after this many operations even if time is left. */
-  readonly maxOps: number;
-  /** Run operation `i` on worker `worker` (0..inFlight-1); resolves with the bytes it moved. */
-  readonly op: (i: number, worker: number) => Promise<number>;
-}
+/** The shared loop's options, with an operation budget always given. */
+export type LoopOptions = Pick<ClosedLoopOptions, 'inFlight' | 'durationMs' | 'op'> & { readonly maxOps: number };
 
-export interface LoopResult {
-  readonly ops: number;
-  readonly bytes: number;
-  readonly seconds: number;
-  readonly opsPerSec: number;
-  readonly mbPerSec: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly loadAvg1: number;
-}
+/** The shared loop's result (errors always 0: a failure rejects) and the 1-minute load average at its end. */
+export type LoopResult = Omit<ClosedLoopResult, 'errors'> & { readonly loadAvg1: number };
 
 export async function closedLoop(o: LoopOptions): Promise<LoopResult> {
   const { ops, bytes, seconds, opsPerSec, mbPerSec, p50Ms, p99Ms } = await sharedClosedLoop(o);
