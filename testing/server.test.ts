@@ -1,3 +1,4 @@
+// tier: quick (npm run test:quick; docs/TESTING.md)
 // The native shard API server, over the reference model (testing/model.ts).
 //
 // Strategy: each test starts a server on an ephemeral port over a ModelStore

@@ -1,3 +1,4 @@
+// tier: quick (npm run test:quick; docs/TESTING.md)
 // Checks the superblock (src/superblock/superblock.ts) on a SimDisk: format
 // then load gives back the label and the first checkpoint; checkpoints
 // alternate between the two slots (also after a reload); a torn or lost

@@ -1,3 +1,4 @@
+// tier: quick (npm run test:quick; docs/TESTING.md)
 // The closed-loop load driver shared by `shardstore bench` and `npm run
 // bench`. Checks its invariants (closed_loop.ts): never more than inFlight
 // operations outstanding, each index issued once, the operation budget and
