@@ -9,9 +9,12 @@
 // with data for the last extents. Fill with fresh keys, several puts in
 // flight, some streamed in small pieces (a value's chunks are written
 // across many turns of the event loop while background reclamation runs),
-// until a put throws NoSpaceError; delete a seeded subset; wait, bounded,
-// until puts succeed again. Every wait is bounded, so a deadlock fails the
-// test with what it was waiting for instead of hanging it. Fixed seeds.
+// until a put throws NoSpaceError; delete a seeded subset; retry a refused
+// put each time background reclamation has freed one more extent (its
+// pause, on a free-running virtual clock, is the event), a bounded number
+// of times. Every wait has a hang bound (testing/hang_bound.ts), so a
+// deadlock fails the test with what it was waiting for instead of hanging
+// it. Fixed seeds.
 //
 // Invariants:
 // 1. A put on a full disk rejects with NoSpaceError (code 'NoSpace'), and
@@ -20,7 +23,8 @@
 //    listing names exactly the acknowledged keys: while full, after a
 //    reopen, after deletes, after reclamation, after every cycle.
 // 3. After deletes, puts succeed again without a restart: in the
-//    background within a bounded time, or right after store.reclaim().
+//    background within MAX_REFUSALS reclaimed extents, or right after
+//    store.reclaim().
 // 4. Ten fill/delete cycles neither deadlock nor lose a key; background
 //    work reports no error.
 import { test } from 'node:test';
