@@ -1,3 +1,4 @@
+// tier: quick (npm run test:quick; docs/TESTING.md)
 // Exclusive access and read-only tools on simulated disks, by hand (the
 // random node suites generate the same operations: access_check.ts).
 // Checks: (1) a store opened read-only after a crash recovers in memory,

@@ -116,19 +116,17 @@ void test('bulk calls, disks out and in, listings, export into another node, imp
     // Scrub both clean; then a flipped byte in A's data file is named.
     for (const r of [a, b]) {
       assert.equal((await json(`${r.url}/v1/admin/scrub`, { method: 'POST' })).status, 202);
-      let status = await json(`${r.url}/v1/admin/scrub`);
-      for (let i = 0; i < 200 && status.body['state'] === 'running'; i++) {
-        await new Promise((resolve) => setTimeout(resolve, 10));
-        status = await json(`${r.url}/v1/admin/scrub`);
-      }
+      // The latch: the node's own pass settling (no polling on a timer).
+      await r.node.scrubSettled();
+      assert.equal((await json(`${r.url}/v1/admin/scrub`)).body['state'], 'done');
       const report = await json(`${r.url}/v1/admin/scrub/report`);
       assert.deepEqual([report.body['complete'], (report.body['counters'] as Record<string, number>)['damagedShards']], [true, 0]);
     }
     await flipInFile(a, Buffer.from('p/17'));
     await json(`${a.url}/v1/admin/scrub`, { method: 'POST' });
-    let report = await signedFetch(`${a.url}/v1/admin/scrub/report`);
-    for (let i = 0; i < 200 && (await json(`${a.url}/v1/admin/scrub`)).body['passes'] !== 2; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-    report = await signedFetch(`${a.url}/v1/admin/scrub/report`);
+    await a.node.scrubSettled();
+    assert.equal((await json(`${a.url}/v1/admin/scrub`)).body['passes'], 2);
+    const report = await signedFetch(`${a.url}/v1/admin/scrub/report`);
     const damaged = ((await report.json()) as { damaged: Array<{ key: string; problem: string }> }).damaged;
     assert.deepEqual(damaged.map((d) => [d.key, d.problem]), [['p%2F17', 'corrupt']]);
 

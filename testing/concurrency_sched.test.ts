@@ -1,3 +1,4 @@
+// tier: quick (npm run test:quick; docs/TESTING.md)
 // Checks the deterministic scheduler (testing/concurrency/scheduler.ts) and
 // its policies. How: run the same scenario (clients doing SimDisk IO,
 // yields and timer sleeps) twice from one token and compare every decision

@@ -9,9 +9,12 @@
 // with data for the last extents. Fill with fresh keys, several puts in
 // flight, some streamed in small pieces (a value's chunks are written
 // across many turns of the event loop while background reclamation runs),
-// until a put throws NoSpaceError; delete a seeded subset; wait, bounded,
-// until puts succeed again. Every wait is bounded, so a deadlock fails the
-// test with what it was waiting for instead of hanging it. Fixed seeds.
+// until a put throws NoSpaceError; delete a seeded subset; retry a refused
+// put each time background reclamation has freed one more extent (its
+// pause, on a free-running virtual clock, is the event), a bounded number
+// of times. Every wait has a hang bound (testing/hang_bound.ts), so a
+// deadlock fails the test with what it was waiting for instead of hanging
+// it. Fixed seeds.
 //
 // Invariants:
 // 1. A put on a full disk rejects with NoSpaceError (code 'NoSpace'), and
@@ -20,17 +23,19 @@
 //    listing names exactly the acknowledged keys: while full, after a
 //    reopen, after deletes, after reclamation, after every cycle.
 // 3. After deletes, puts succeed again without a restart: in the
-//    background within a bounded time, or right after store.reclaim().
+//    background within MAX_REFUSALS reclaimed extents, or right after
+//    store.reclaim().
 // 4. Ten fill/delete cycles neither deadlock nor lose a key; background
 //    work reports no error.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { NoSpaceError, NotFoundError } from '../src/base/index.js';
 import { formatDiskStore, openDiskStore } from '../src/store/index.js';
 import type { DiskStore, FormatOptions, ValueSource } from '../src/store/index.js';
+import { withinHangBound } from './hang_bound.js';
 import { Rng } from './rng.js';
 import { SimDisk } from './sim_disk.js';
+import { VirtualClock } from './virtual_clock.js';
 
 const DISK_BYTES = 4 * 1024 * 1024;
 const EXTENT_BYTES = 64 * 1024;
@@ -41,8 +46,10 @@ const FILL_CONCURRENCY = 4;
 const MAX_FILL_PUTS = 2000;
 /** One put or delete, commit included. */
 const OP_TIMEOUT_MS = 10_000;
-/** Waiting for reclamation to make room again. */
+/** Waiting for background reclamation's next extent (a hang bound: the wait itself is for an event). */
 const SPACE_TIMEOUT_MS = 10_000;
+/** Refusals of one put tolerated while background reclamation frees extents one at a time (4 MiB holds 64). */
+const MAX_REFUSALS = 200;
 
 /** Acknowledged state: key (latin1 of its bytes) -> value. */
 type Book = Map<string, Buffer>;
@@ -53,10 +60,12 @@ interface Rig {
   readonly rng: Rng;
   readonly background: boolean;
   readonly backgroundErrors: unknown[];
+  /** The store's clock, free running: each pause of background reclamation (one per extent) is an event to wait for. */
+  readonly clock: VirtualClock;
   nextKey: number;
 }
 
-function storeOptions(rig: Pick<Rig, 'rng' | 'background' | 'backgroundErrors'>): FormatOptions {
+function storeOptions(rig: Pick<Rig, 'rng' | 'background' | 'backgroundErrors' | 'clock'>): FormatOptions {
   return {
     extentSizeBytes: EXTENT_BYTES,
     maxManifestBytes: 16 * 1024,
@@ -69,6 +78,7 @@ function storeOptions(rig: Pick<Rig, 'rng' | 'background' | 'backgroundErrors'>)
     random: rig.rng.fork('chunk-ids'),
     background: rig.background,
     reclaimPauseMs: 1,
+    clock: rig.clock,
     onBackgroundError: (err: unknown) => rig.backgroundErrors.push(err),
   };
 }
@@ -76,7 +86,9 @@ function storeOptions(rig: Pick<Rig, 'rng' | 'background' | 'backgroundErrors'>)
 async function newRig(seed: number, background: boolean): Promise<Rig> {
   const rng = new Rng(seed);
   const disk = new SimDisk({ sizeBytes: DISK_BYTES, pageSizeBytes: 4096, fillSeed: seed });
-  const partial = { rng, background, backgroundErrors: [] };
+  const clock = new VirtualClock();
+  clock.release();
+  const partial = { rng, background, backgroundErrors: [], clock };
   const store = await formatDiskStore(disk, storeOptions(partial));
   return { ...partial, disk, store, nextKey: 0 };
 }
@@ -85,18 +97,6 @@ async function reopen(rig: Rig): Promise<void> {
   await rig.store.close();
   rig.disk = rig.disk.clone();
   rig.store = await openDiskStore(rig.disk, storeOptions(rig));
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: () => string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what()} did not settle within ${ms} ms (deadlock?)`)), ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
 
 function freshKey(rig: Rig): Buffer {
@@ -116,7 +116,7 @@ async function putDurable(rig: Rig, key: Buffer, value: Buffer, streamed: boolea
   const source: ValueSource = streamed ? pieces(value) : value;
   try {
     const store = rig.store;
-    await withTimeout((async () => (await store.put(key, source)).persisted())(), OP_TIMEOUT_MS, () => `put of ${key.toString('latin1')}`);
+    await withinHangBound((async () => (await store.put(key, source)).persisted())(), OP_TIMEOUT_MS, () => `put of ${key.toString('latin1')}`);
     return true;
   } catch (err: unknown) {
     if (!(err instanceof NoSpaceError)) throw err;
@@ -169,20 +169,29 @@ async function deleteSome(rig: Rig, book: Book, share: number): Promise<void> {
   const victims = rig.rng.shuffle([...book.keys()].sort()).slice(0, Math.floor(book.size * share));
   for (const k of victims) {
     const store = rig.store;
-    await withTimeout((async () => (await store.delete(Buffer.from(k, 'latin1'))).persisted())(), OP_TIMEOUT_MS, () => `delete of ${k}`);
+    await withinHangBound((async () => (await store.delete(Buffer.from(k, 'latin1'))).persisted())(), OP_TIMEOUT_MS, () => `delete of ${k}`);
     book.delete(k);
   }
 }
 
-/** Invariant 3: `want` fresh puts succeed, retrying a refused one until SPACE_TIMEOUT_MS has passed. */
+/**
+ * Invariant 3: `want` fresh puts succeed. A refused put is retried once
+ * background reclamation has freed one more extent (its pause after each
+ * extent, on the virtual clock, is the latch), at most MAX_REFUSALS times;
+ * if reclamation stops with puts still refused, the hang bound fails the test.
+ */
 async function putsSucceedAgain(rig: Rig, book: Book, want: number): Promise<void> {
-  const deadline = performance.now() + SPACE_TIMEOUT_MS;
   for (let done = 0; done < want; ) {
     const key = freshKey(rig);
     const value = rig.rng.bytes(rig.rng.int(0, MAX_VALUE_BYTES));
-    while (!(await putDurable(rig, key, value, false))) {
-      assert.ok(performance.now() < deadline, `puts still refused ${SPACE_TIMEOUT_MS} ms after deletes: ${JSON.stringify(rig.store.stats())}`);
-      await sleep(5);
+    for (let refusals = 0; ; refusals++) {
+      const pausesBefore = rig.clock.sleeps;
+      const next = rig.clock.nextSleep();
+      if (await putDurable(rig, key, value, false)) break;
+      assert.ok(refusals < MAX_REFUSALS, `puts still refused after ${MAX_REFUSALS} reclaimed extents: ${JSON.stringify(rig.store.stats())}`);
+      if (rig.clock.sleeps === pausesBefore) {
+        await withinHangBound(next, SPACE_TIMEOUT_MS, () => `puts refused and reclamation idle after deletes: ${JSON.stringify(rig.store.stats())}`);
+      }
     }
     book.set(key.toString('latin1'), value);
     done++;

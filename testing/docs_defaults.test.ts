@@ -1,3 +1,4 @@
+// tier: quick (npm run test:quick; docs/TESTING.md)
 // The docs say what runs: serve's defaults in README.md and docs/*.md are
 // generated from its option table (scripts/docs_options.ts), and the error
 // example of docs/API.md is what the server answers.

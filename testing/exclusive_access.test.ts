@@ -30,6 +30,7 @@ import type { Readable } from 'node:stream';
 import { runCli } from '../src/cli/index.js';
 import type { CliIo } from '../src/cli/index.js';
 import { signedFetch, TEST_ACCESS_KEY, TEST_SECRET_KEY } from './signed_fetch.js';
+import { withinHangBound } from './hang_bound.js';
 
 const BIN = new URL('../bin/shardstore.ts', import.meta.url).pathname;
 const STARTUP_TIMEOUT_MS = 30_000;
@@ -58,19 +59,14 @@ function spawnBin(args: readonly string[]): { child: Child; exited: Promise<numb
 async function startServer(dir: string): Promise<Server> {
   const { child, exited, stderr } = spawnBin(['serve', '--data-dir', dir, ...SERVE_ARGS]);
   const lines = createInterface({ input: child.stdout });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no startup line within ${STARTUP_TIMEOUT_MS} ms; stderr: ${stderr()}`)), STARTUP_TIMEOUT_MS);
+  const startup = new Promise<string>((resolve, reject) => {
     lines.on('line', (line) => {
       const m = /^shardstore serving .* at (http:\/\/\S+) /.exec(line);
-      if (m?.[1] === undefined) return;
-      clearTimeout(timer);
-      resolve(m[1]);
+      if (m?.[1] !== undefined) resolve(m[1]);
     });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`server exited with ${String(code)} before serving; stderr: ${stderr()}`));
-    });
+    void exited.then((code) => reject(new Error(`server exited with ${String(code)} before serving; stderr: ${stderr()}`)));
   });
+  const url = await withinHangBound(startup, STARTUP_TIMEOUT_MS, () => `the startup line (stderr: ${stderr()})`);
   return { child, pid: child.pid ?? 0, url, exited };
 }
 

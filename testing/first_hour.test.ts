@@ -17,6 +17,7 @@ import { waitCommand } from '../src/cli/wait_command.js';
 import { createShardServer, loadOrCreateCredentials, silentLogger } from '../src/server/index.js';
 import { ShardNode } from '../src/node/index.js';
 import { serveBindsLast, waitTrustsHealthz } from './mutants/first_hour_mutants.js';
+import { HangBoundError, withinHangBound } from './hang_bound.js';
 
 const ROOT = join(import.meta.dirname, '..');
 
@@ -200,10 +201,11 @@ void test('after "stopped cleanly" nothing keeps the process alive: it exits by 
   const good = await serveAndStop({});
   assert.equal(good.report.code, 0);
   assert.deepEqual(keepsAlive(good.report), [], good.report.active.join(', '));
-  let bound: NodeJS.Timeout | undefined;
-  const code = await Promise.race([good.exited, new Promise<'stuck'>((resolve) => (bound = setTimeout(() => resolve('stuck'), 60_000)))]);
-  clearTimeout(bound);
-  if (code === 'stuck') good.kill();
+  const code = await withinHangBound(good.exited, 60_000, () => 'the exit after "stopped cleanly"').catch((err: unknown) => {
+    if (!(err instanceof HangBoundError)) throw err;
+    good.kill();
+    return 'stuck';
+  });
   assert.equal(code, 0, 'the process did not exit by itself after stopping cleanly');
   const leaking = await serveAndStop({ FIXTURE_LEAK_TIMER: '1' });
   try {

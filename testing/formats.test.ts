@@ -1,3 +1,4 @@
+// tier: quick (npm run test:quick; docs/TESTING.md)
 // Round trips of the on-disk formats: encode then decode gives back the same
 // value, and decode then encode gives back the same bytes.
 //

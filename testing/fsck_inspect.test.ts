@@ -1,3 +1,4 @@
+// tier: quick (npm run test:quick; docs/TESTING.md)
 // fsck and inspect, end to end through the command line on real data files.
 // A node of two small disks (32 MiB files, 1 MiB extents) gets some shards
 // and a second checkpoint (so both slots are valid), then is closed. Checks:

@@ -1,3 +1,4 @@
+// tier: quick (npm run test:quick; docs/TESTING.md)
 // A get whose index entry and chunks are all in memory is answered without
 // waiting (DiskStore.getNow, LsmIndex.lookupNow, ChunkStore.readCached);
 // otherwise it reads. Checks that both ways give the same bytes, that the

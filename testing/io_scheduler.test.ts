@@ -1,3 +1,4 @@
+// tier: quick (npm run test:quick; docs/TESTING.md)
 // Checks IoScheduler (src/dependency/io_scheduler.ts) against SimDisk, whose
 // IO listener and durable image serve as the instrument:
 // - no write is issued before its `after` dependency is persistent, and a

@@ -1,3 +1,4 @@
+// tier: quick (npm run test:quick; docs/TESTING.md)
 // The JSON line logger (src/server/logger.ts) gathers lines and writes them
 // once per turn of the event loop: checks that every line arrives, in
 // order, as one JSON object per line; that a burst is one write; and that

@@ -1,3 +1,4 @@
+// tier: quick (npm run test:quick; docs/TESTING.md)
 // A full disk and the two copies of every LSM run. Puts stop at the
 // foreground reserve; an index flush then needs two fresh extents at once
 // (no run was written yet, so neither the primary nor the mirror stream has

@@ -1,3 +1,4 @@
+// tier: quick (npm run test:quick; docs/TESTING.md)
 // A read's registration (which holds reclamation off the extents it reads)
 // ends however the body ends: consumed, closed with return() before or
 // after its first chunk, or failing. Checks ReadTracker.inFlight after each.

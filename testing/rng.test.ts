@@ -1,3 +1,4 @@
+// tier: quick (npm run test:quick; docs/TESTING.md)
 // Checks the harness PRNG: a seed replays exactly, different seeds and
 // forks give different streams, forks do not depend on how much the parent
 // drew, and int/float/bool/pick/bytes stay in range with roughly uniform

@@ -1,3 +1,4 @@
+// tier: quick (npm run test:quick; docs/TESTING.md)
 // Authentication and malformed input at the S3 front, on the wire.
 //
 // Strategy: requests are signed by the SDK's own SigV4 signer

@@ -24,7 +24,9 @@ import {
   CompleteMultipartUploadCommand,
 } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { createShardServer, silentLogger } from '../src/server/index.js';
+import { createShardServer } from '../src/server/index.js';
+import type { Logger } from '../src/server/index.js';
+import { withinHangBound } from './hang_bound.js';
 import type { S3Node } from './s3_harness.js';
 import { ACCESS_KEY, MiB, SECRET_KEY, deterministicBytes, md5Of, md5OfStream, startS3Node } from './s3_harness.js';
 import { encodePart, encodeUpload } from '../src/server/s3/index.js';
@@ -142,9 +144,18 @@ void test('after a crash, the startup sweep deletes orphan data and part records
   const before = await Promise.all([count('D'), count('P'), count('U')]);
   assert.deepEqual(before, [2, 1, 1]);
 
-  const second = createShardServer(node.api, { logger: silentLogger, s3: { credentials: new Map([[ACCESS_KEY, SECRET_KEY]]) } });
+  // The latch: the second server's log line for its first upload expiry,
+  // which runs after the startup sweep (s3_front.ts, runBackground).
+  let expired: () => void = () => undefined;
+  const expiryLogged = new Promise<void>((resolve) => (expired = resolve));
+  const logger: Logger = {
+    log: (_level, msg) => {
+      if (msg.startsWith('s3 expired multipart uploads') || msg === 's3 upload expiry failed') expired();
+    },
+  };
+  const second = createShardServer(node.api, { logger, s3: { credentials: new Map([[ACCESS_KEY, SECRET_KEY]]) } });
   await second.listen(0, '127.0.0.1');
-  for (let i = 0; i < 100 && (await count('D')) + (await count('P')) + (await count('U')) > 1; i++) await new Promise((r) => setTimeout(r, 20));
+  await withinHangBound(expiryLogged, 30_000, () => 'the startup sweep and upload expiry');
   await second.close();
   assert.deepEqual([await count('D'), await count('P'), await count('U')], [1, 0, 0]);
   const kept = await s3.send(new GetObjectCommand({ Bucket: 'gcx', Key: 'kept' }));

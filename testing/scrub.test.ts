@@ -19,11 +19,12 @@ import { SMALL_CONFIG } from './conformance.js';
 import { checkScrubFaults } from './crash.js';
 import { formatOps, valueOf } from './ops.js';
 import { SimNode } from './sim_node.js';
+import { VirtualClock } from './virtual_clock.js';
 
 const KEYS = Array.from({ length: 60 }, (_, i) => Buffer.from(`shard/${String(i).padStart(3, '0')}`));
 
-async function filledNode(seed: number): Promise<SimNode> {
-  const sim = await SimNode.create(SMALL_CONFIG, seed);
+async function filledNode(seed: number, clock?: VirtualClock): Promise<SimNode> {
+  const sim = await SimNode.create(SMALL_CONFIG, seed, undefined, clock);
   for (const [i, key] of KEYS.entries()) await sim.node.put(key, valueOf(100 + ((i * 731) % 9000), i));
   await sim.node.flush();
   return sim;
@@ -105,10 +106,14 @@ void test('a flipped index chunk is reported as index damage', async () => {
 });
 
 void test('a disk taken out during a pass ends that disk\'s pass; nothing is reported damaged', async () => {
-  const sim = await filledNode(5);
+  // The virtual clock holds both disks' passes at their rate limit, part
+  // way through; the disk leaves service while its pass waits there.
+  const clock = new VirtualClock();
+  const sim = await filledNode(5, clock);
   const pass = sim.node.scrub({ rateBytesPerSec: 200_000 });
-  await new Promise((resolve) => setTimeout(resolve, 30));
+  await clock.whenSleeping(2);
   await sim.node.takeOutOfService(1);
+  clock.release();
   const r = await pass;
   assert.equal(r.complete, false);
   assert.deepEqual(r.errors.map((e) => [e.disk, e.code]), [[1, 'Stopped']]);
@@ -119,12 +124,18 @@ void test('a disk taken out during a pass ends that disk\'s pass; nothing is rep
 });
 
 void test('background passes: status while running, report after, one at a time', async () => {
-  const sim = await filledNode(6);
+  // The virtual clock holds the pass at its rate limit: it is still
+  // running when the second start comes, whatever the machine's speed.
+  const clock = new VirtualClock();
+  const sim = await filledNode(6, clock);
   const first = sim.node.startScrub({ rateBytesPerSec: 2_000_000 });
   assert.equal(first.state, 'running');
+  await clock.whenSleeping();
   assert.equal(sim.node.startScrub().state, 'running'); // no second pass
-  for (let i = 0; i < 500 && sim.node.scrubStatus().state === 'running'; i++) await new Promise((resolve) => setTimeout(resolve, 10));
-  const done = sim.node.scrubStatus();
+  assert.equal(sim.node.scrubStatus().state, 'running');
+  clock.release();
+  const done = await sim.node.scrubSettled();
+  assert.deepEqual(done, sim.node.scrubStatus());
   assert.equal(done.state, 'done');
   assert.equal(done.passes, 1);
   assert.equal(done.last?.counters.shardsVerified, KEYS.length);

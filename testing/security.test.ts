@@ -1,3 +1,4 @@
+// tier: quick (npm run test:quick; docs/TESTING.md)
 // Issue 12, cases 1-3, against a real node (two disks on a temporary folder)
 // served with the S3 front and the control plane, over loopback:
 //   1. unsigned x-amz-* headers are refused (403), never honored: no

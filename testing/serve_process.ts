@@ -7,6 +7,7 @@ import type { ChildProcessByStdio } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
 import { TEST_ACCESS_KEY, TEST_SECRET_KEY } from './signed_fetch.js';
+import { withinHangBound } from './hang_bound.js';
 
 const STARTUP_TIMEOUT_MS = 20_000;
 const BIN = new URL('../bin/shardstore.ts', import.meta.url).pathname;
@@ -30,19 +31,13 @@ export async function startServe(dataDir: string, extraArgs: readonly string[]):
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   // Keep reading stdout (one log line per request) so the pipe never fills and stalls the node.
   const lines = createInterface({ input: child.stdout });
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no startup line within ${STARTUP_TIMEOUT_MS} ms; stderr: ${stderr}`)), STARTUP_TIMEOUT_MS);
+  const startup = new Promise<string>((resolve, reject) => {
     lines.on('line', (line) => {
       const m = /^shardstore serving .* at (http:\/\/\S+) /.exec(line);
-      if (m?.[1] !== undefined) {
-        clearTimeout(timer);
-        resolve(m[1]);
-      }
+      if (m?.[1] !== undefined) resolve(m[1]);
     });
-    void exited.then((code) => {
-      clearTimeout(timer);
-      reject(new Error(`node exited with ${String(code)} before serving; stderr: ${stderr}`));
-    });
+    void exited.then((code) => reject(new Error(`node exited with ${String(code)} before serving; stderr: ${stderr}`)));
   });
+  const url = await withinHangBound(startup, STARTUP_TIMEOUT_MS, () => `the startup line (stderr: ${stderr})`);
   return { child, url, exited, stderr: () => stderr };
 }

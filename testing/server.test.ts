@@ -1,3 +1,4 @@
+// tier: quick (npm run test:quick; docs/TESTING.md)
 // The native shard API server, over the reference model (testing/model.ts).
 //
 // Strategy: each test starts a server on an ephemeral port over a ModelStore
@@ -10,7 +11,7 @@ import { createHash } from 'node:crypto';
 import http from 'node:http';
 import { test } from 'node:test';
 import { CorruptionError, IoError, NoSpaceError, NotFoundError } from '../src/base/index.js';
-import { Latch } from '../src/dependency/index.js';
+import { Dependency, Latch, Ticket } from '../src/dependency/index.js';
 import type { ShardServer } from '../src/server/index.js';
 import { signedFetch, signedHeaders, TEST_CREDENTIALS } from './signed_fetch.js';
 import { createShardServer, encodeKey, RequestAbortedError, parseRangeHeader, resolveRange, silentLogger } from '../src/server/index.js';
@@ -61,7 +62,15 @@ function deferred<T>(): Deferred<T> {
   return { promise, resolve };
 }
 
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+/** A ticket that tells when someone first waits on it (the server awaiting durability): a latch, not a timer. */
+class WatchedTicket extends Ticket {
+  readonly waited = deferred<void>();
+
+  override onSettled(fn: () => void): void {
+    this.waited.resolve();
+    super.onSettled(fn);
+  }
+}
 
 async function errorCode(res: Response): Promise<string> {
   const body = (await res.json()) as { error: { code: string } };
@@ -279,46 +288,42 @@ void test('PUT and DELETE are answered only once durable', async () => {
   // dependency; the answer must not arrive while the latch is open, must
   // arrive once it is resolved, and must be a 500 Io when it fails.
   const model = new ModelStore();
-  let latch = new Latch('put');
-  const mutated = { count: 0, wake: deferred<void>() };
-  const signal = (): void => {
-    mutated.count++;
-    mutated.wake.resolve();
-  };
+  let latch = new WatchedTicket('put');
+  let calls = 0;
   const api = wrap(model, {
-    put: async (key, value) => (await model.put(key, value), signal(), latch.dependency),
-    delete: async (key) => (await model.delete(key), signal(), latch.dependency),
+    put: async (key, value) => (await model.put(key, value), calls++, Dependency.of(latch)),
+    delete: async (key) => (await model.delete(key), calls++, Dependency.of(latch)),
   });
   await withServer(api, async ({ base }) => {
-    // Resolves once the store call returned and the answer stayed away for 100 ms after it.
+    // Resolves once the server waits on the dependency without having
+    // answered (or at once if the answer came first), after one more round
+    // trip, so that an answer written before the wait began has arrived.
     const pending = async (request: Promise<Response>, label: string): Promise<{ answer: Promise<Response> }> => {
       let answered = false;
       const answer = request.then((res) => ((answered = true), res));
-      await mutated.wake.promise;
-      await sleep(100);
+      await Promise.race([answer, latch.waited.promise]);
+      assert.equal((await fetch(`${base}/healthz`)).status, 200);
       assert.equal(answered, false, `${label} answered before durable`);
       return { answer };
     };
     const putting = await pending(put(base, 'k', 'v'), 'put');
     // Visible (read-your-writes) but not acknowledged yet.
     assert.equal(await (await signedFetch(`${base}/v1/shards/k`)).text(), 'v');
-    latch.resolve();
+    latch.markDurable();
     assert.equal((await putting.answer).status, 201);
 
-    latch = new Latch('delete');
-    mutated.wake = deferred<void>();
+    latch = new WatchedTicket('delete');
     const deleting = await pending(signedFetch(`${base}/v1/shards/k`, { method: 'DELETE' }), 'delete');
-    latch.resolve();
+    latch.markDurable();
     assert.equal((await deleting.answer).status, 204);
 
-    latch = new Latch('failing');
-    mutated.wake = deferred<void>();
+    latch = new WatchedTicket('failing');
     const failing = await pending(put(base, 'k', 'v2'), 'failing put');
-    latch.reject(new IoError('flush failed'));
+    latch.markFailed(new IoError('flush failed'));
     const failed = await failing.answer;
     assert.equal(failed.status, 500);
     assert.equal(await errorCode(failed), 'Io');
-    assert.equal(mutated.count, 3);
+    assert.equal(calls, 3);
   });
 });
 
@@ -448,10 +453,10 @@ void test('close() lets a request in flight finish, then refuses connections', a
   await started.promise;
   let closed = false;
   const closing = shardServer.close().then(() => (closed = true));
-  await sleep(50);
+  // The latch: a refused connection shows the listener is closed; close() must still be waiting.
+  await assert.rejects(signedFetch(`${base}/healthz`));
   assert.equal(closed, false);
   assert.equal(shardServer.inFlight(), 1);
-  await assert.rejects(signedFetch(`${base}/healthz`));
   latch.resolve();
   const res = await answer;
   assert.equal(res.status, 201);

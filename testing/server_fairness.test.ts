@@ -129,6 +129,7 @@ async function trickleUntilClosed(port: number, head: string, trickle: string): 
   const started = performance.now();
   client.socket.write(head);
   let at = 0;
+  // eslint-disable-next-line no-restricted-syntax -- the subject is the server's real-time headers timeout: the client must trickle in real time
   const timer = setInterval(() => {
     if (!client.isClosed()) client.socket.write(trickle[at++ % trickle.length] ?? 'x');
   }, 200);

@@ -1,3 +1,4 @@
+// tier: quick (npm run test:quick; docs/TESTING.md)
 // Checks SimDisk against its contract (testing/sim_disk.ts): reads see the
 // latest writes, flush makes durable what completed before it was issued,
 // each crash mode keeps exactly what it says (flushed data always survives;

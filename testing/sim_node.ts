@@ -10,6 +10,7 @@ import { openDiskStore, formatDiskStore } from '../src/store/index.js';
 import { ShardNode } from '../src/node/index.js';
 import type { DiskStore, OpenOptions } from '../src/store/index.js';
 import type { DiskOpener } from '../src/node/index.js';
+import type { Clock } from '../src/base/index.js';
 import type { LockHolder } from '../src/disk/index.js';
 import { formatOptions } from './conformance.js';
 import type { EngineConfig } from './conformance.js';
@@ -53,6 +54,7 @@ export class SimNode {
   readonly host: SimHost;
   /** The process the node runs as (a new one after each crash). */
   process: LockHolder;
+  private clock: Clock | undefined;
 
   private constructor(
     readonly disks: SimDisk[],
@@ -70,7 +72,8 @@ export class SimNode {
     return this.current;
   }
 
-  static async create(config: EngineConfig, seed: number, diskCount = NODE_DISKS): Promise<SimNode> {
+  /** `clock`: the node's (scrub passes and their rate limit); the system clock if not given. */
+  static async create(config: EngineConfig, seed: number, diskCount = NODE_DISKS, clock?: Clock): Promise<SimNode> {
     const rng = new Rng(seed);
     const gates = Array.from({ length: diskCount }, () => new Gate());
     const disks = gates.map((g, i) => new SimDisk({ sizeBytes: config.diskSizeBytes, pageSizeBytes: config.pageSizeBytes, fillSeed: `${seed}-${i}`, scheduler: g.scheduler }));
@@ -81,8 +84,13 @@ export class SimNode {
       await sim.host.lock(i, disk, sim.process);
       stores.push(await formatDiskStore(disk, { ...formatOptions(config, rng.fork(`chunk-ids-${i}`)), nodeId, diskIndex: i, diskCount }));
     }
-    sim.current = new ShardNode(stores, { reopen: sim.opener() });
+    sim.clock = clock;
+    sim.current = new ShardNode(stores, { reopen: sim.opener(), ...sim.clockOption() });
     return sim;
+  }
+
+  private clockOption(): { clock?: Clock } {
+    return this.clock === undefined ? {} : { clock: this.clock };
   }
 
   /** Reopen disk i with full recovery, on a fresh handle of the same media, as the node's process. */
@@ -180,7 +188,7 @@ export class SimNode {
       if (out.includes(i)) reasons.set(i, 'kept out of service at open');
       else stores[i] = await open(i);
     }
-    this.current = new ShardNode(Array.from({ length: this.disks.length }, (_, i) => stores[i]), { reopen: open, reasons });
+    this.current = new ShardNode(Array.from({ length: this.disks.length }, (_, i) => stores[i]), { reopen: open, reasons, ...this.clockOption() });
   }
 
   /** Wait until every in-service disk has committed what is staged and counted its live bytes. */

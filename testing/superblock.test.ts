@@ -1,3 +1,4 @@
+// tier: quick (npm run test:quick; docs/TESTING.md)
 // Checks the superblock (src/superblock/superblock.ts) on a SimDisk: format
 // then load gives back the label and the first checkpoint; checkpoints
 // alternate between the two slots (also after a reload); a torn or lost
@@ -253,11 +254,22 @@ function orderViolations(events: readonly Event[]): string[] {
   return out;
 }
 
-/** Completions come back after random delays, so IOs of one batch finish in any order. */
+/**
+ * Completions come back in a seeded random order, so IOs of one batch
+ * finish in any order: each turn of the event loop completes one IO picked
+ * at random among those in flight (no timers, so a seed replays exactly).
+ */
 function shuffledDisk(seed: string): SimDisk {
   const rng = new Rng(seed);
+  const inFlight: Array<() => void> = [];
+  const completeOne = (): void => {
+    const [complete] = inFlight.splice(rng.int(0, inFlight.length - 1), 1);
+    complete?.();
+    if (inFlight.length > 0) setImmediate(completeOne);
+  };
   return newDisk((_io, complete) => {
-    setTimeout(complete, rng.int(0, 3));
+    inFlight.push(complete);
+    if (inFlight.length === 1) setImmediate(completeOne);
   });
 }
 

@@ -1,77 +1,24 @@
-// The closed-loop load driver: `inFlight` workers, each issuing its next
-// operation as soon as the previous one resolved, until the time budget or
-// the operation budget runs out. Throughput is completed operations over
-// wall time; latency is per operation, from issue to resolution.
+// The bench's use of the project's one load generator (closedLoop in
+// src/cli/closed_loop.ts, which `shardstore bench` uses too): the same
+// closed loop, with the machine's load average recorded beside each result
+// (docs/BENCHMARKS.md reports it), and the seeded key generators the
+// workloads draw from.
 //
-// Invariants:
-// 1. At most `inFlight` operations are outstanding at any time.
-// 2. Operation indexes 0..ops-1 are each issued exactly once.
-// 3. An operation that throws fails the whole measurement (a benchmark that
-//    hides errors measures something else).
+// An operation that throws fails the whole measurement (a benchmark that
+// hides errors measures something else): no onError is given.
 import { loadavg } from 'node:os';
+import { closedLoop as sharedClosedLoop } from '../../src/cli/index.js';
+import type { ClosedLoopOptions, ClosedLoopResult } from '../../src/cli/index.js';
 
-export interface LoopOptions {
-  readonly inFlight: number;
-  readonly durationMs: number;
-  /** Stop after this many operations even if time is left. */
-  readonly maxOps: number;
-  /** Run operation `i` on worker `worker` (0..inFlight-1); resolves with the bytes it moved. */
-  readonly op: (i: number, worker: number) => Promise<number>;
-}
+/** The shared loop's options, with an operation budget always given. */
+export type LoopOptions = Pick<ClosedLoopOptions, 'inFlight' | 'durationMs' | 'op'> & { readonly maxOps: number };
 
-export interface LoopResult {
-  readonly ops: number;
-  readonly bytes: number;
-  readonly seconds: number;
-  readonly opsPerSec: number;
-  readonly mbPerSec: number;
-  readonly p50Ms: number;
-  readonly p99Ms: number;
-  readonly loadAvg1: number;
-}
-
-const MAX_LATENCY_SAMPLES = 1 << 20;
+/** The shared loop's result (errors always 0: a failure rejects) and the 1-minute load average at its end. */
+export type LoopResult = Omit<ClosedLoopResult, 'errors'> & { readonly loadAvg1: number };
 
 export async function closedLoop(o: LoopOptions): Promise<LoopResult> {
-  if (!(o.inFlight >= 1 && o.maxOps >= 1)) throw new RangeError('inFlight and maxOps must be >= 1');
-  const latencies = new Float64Array(Math.min(o.maxOps, MAX_LATENCY_SAMPLES));
-  let next = 0;
-  let done = 0;
-  let bytes = 0;
-  const start = performance.now();
-  const deadline = start + o.durationMs;
-  const worker = async (_: unknown, w: number): Promise<void> => {
-    while (next < o.maxOps && performance.now() < deadline) {
-      const i = next++;
-      const t0 = performance.now();
-      // Not `bytes += await ...`: that reads `bytes` before the await and loses other workers' additions.
-      const moved = await o.op(i, w);
-      const t1 = performance.now();
-      bytes += moved;
-      if (done < latencies.length) latencies[done] = t1 - t0;
-      done++;
-    }
-  };
-  await Promise.all(Array.from({ length: o.inFlight }, worker));
-  const seconds = (performance.now() - start) / 1000;
-  const sorted = latencies.subarray(0, Math.min(done, latencies.length)).sort();
-  return {
-    ops: done,
-    bytes,
-    seconds,
-    opsPerSec: done / seconds,
-    mbPerSec: bytes / seconds / 1e6,
-    p50Ms: percentile(sorted, 0.5),
-    p99Ms: percentile(sorted, 0.99),
-    loadAvg1: loadavg()[0] ?? 0,
-  };
-}
-
-/** The q-quantile of ascending `sorted` (0 when empty). */
-export function percentile(sorted: Float64Array, q: number): number {
-  if (sorted.length === 0) return 0;
-  const at = Math.min(sorted.length - 1, Math.floor(q * sorted.length));
-  return sorted[at] ?? 0;
+  const { ops, bytes, seconds, opsPerSec, mbPerSec, p50Ms, p99Ms } = await sharedClosedLoop(o);
+  return { ops, bytes, seconds, opsPerSec, mbPerSec, p50Ms, p99Ms, loadAvg1: loadavg()[0] ?? 0 };
 }
 
 /** A seeded xorshift32 source: workloads replay the same key sequence on every system. */

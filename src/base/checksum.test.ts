@@ -1,3 +1,4 @@
+// tier: quick (npm run test:quick; docs/TESTING.md)
 // Checks crc32c against published CRC-32C (Castagnoli) vectors (RFC 3720
 // appendix B.4 and the classic "123456789" check value), that chaining with
 // `initial` equals one pass, and that subarray views hash only their bytes;

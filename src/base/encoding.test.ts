@@ -1,3 +1,4 @@
+// tier: quick (npm run test:quick; docs/TESTING.md)
 // Checks the binary encoding shared by every on-disk format: what BufWriter
 // writes, BufReader reads back unchanged (fast-check over random field
 // sequences, fixed seed), and a reader given too few bytes or an

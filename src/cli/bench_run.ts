@@ -1,4 +1,5 @@
-// One cell of `shardstore bench`: a closed loop of N workers, each issuing
+// One cell of `shardstore bench`: a closed loop of N workers (closedLoop,
+// closed_loop.ts, the load generator `npm run bench` uses too), each issuing
 // its next request as soon as the previous one was answered in full, for a
 // fixed time, on a keep-alive agent of N sockets. Throughput is answered
 // requests over wall time; latency is per request, from issue to the last
@@ -21,11 +22,12 @@ import { BenchFatalError, describeAnswer, exchange } from './bench_http.js';
 import type { KeySpace } from './bench_keys.js';
 import { BodyCheck } from './bench_keys.js';
 import type { ApiTarget } from './bench_targets.js';
+import { closedLoop, MAX_LATENCY_SAMPLES } from './closed_loop.js';
+import type { ClosedLoopResult } from './closed_loop.js';
 
 export type BenchOp = 'PUT' | 'GET';
 
 const MAX_ERRORS = 100;
-const MAX_LATENCY_SAMPLES = 1 << 20;
 
 export interface CellResult {
   readonly api: string;
@@ -66,8 +68,6 @@ export function newLatencyBuffer(): Float64Array {
 }
 
 interface Tally {
-  requests: number;
-  errors: number;
   firstError: string | undefined;
   fatal: BenchFatalError | undefined;
   readonly written: Set<number>;
@@ -77,38 +77,41 @@ interface Tally {
 export async function runCell(p: CellPlan): Promise<{ readonly result: CellResult; readonly written: readonly number[] }> {
   if (p.op === 'GET' && p.readIds.length === 0) throw new BenchFatalError(`${p.target.api} GET: no PUT of the cell before succeeded, nothing to read`);
   const agent = new http.Agent({ keepAlive: true, maxSockets: p.inFlight });
-  const t: Tally = { requests: 0, errors: 0, firstError: undefined, fatal: undefined, written: new Set() };
-  const start = performance.now();
-  const deadline = start + p.durationMs;
-  let nextRead = 0;
-  const running = (): boolean => t.fatal === undefined && t.errors < MAX_ERRORS && !p.stopped() && performance.now() < deadline;
-  const worker = async (w: number): Promise<void> => {
+  const t: Tally = { firstError: undefined, fatal: undefined, written: new Set() };
+  const seqs = new Array<number>(p.inFlight).fill(0);
+  const checks = Array.from({ length: p.inFlight }, () => new BodyCheck());
+  let errors = 0;
+  const op = async (i: number, w: number): Promise<number> => {
     const value = p.values[w];
-    if (value === undefined) throw new RangeError(`no value buffer for worker ${w}`);
-    const check = new BodyCheck();
-    for (let seq = 0; running(); seq++) {
-      const id = p.op === 'PUT' ? p.keys.putId(w, seq, p.inFlight) : (p.readIds[nextRead++ % p.readIds.length] ?? 0);
-      p.keys.stamp(value, id);
-      const t0 = performance.now();
-      try {
-        await (p.op === 'PUT' ? put(p, agent, id, value) : get(p, agent, id, value, check));
-        if (t.requests < p.latencies.length) p.latencies[t.requests] = performance.now() - t0;
-        t.requests++;
-        if (p.op === 'PUT') t.written.add(id);
-      } catch (err) {
-        if (err instanceof BenchFatalError) t.fatal ??= err;
-        t.errors++;
-        t.firstError ??= err instanceof Error ? err.message : String(err);
-      }
-    }
+    const check = checks[w];
+    if (value === undefined || check === undefined) throw new RangeError(`no value buffer for worker ${w}`);
+    const seq = seqs[w] ?? 0;
+    seqs[w] = seq + 1;
+    const id = p.op === 'PUT' ? p.keys.putId(w, seq, p.inFlight) : (p.readIds[i % p.readIds.length] ?? 0);
+    p.keys.stamp(value, id);
+    await (p.op === 'PUT' ? put(p, agent, id, value) : get(p, agent, id, value, check));
+    if (p.op === 'PUT') t.written.add(id);
+    return value.length;
   };
+  let loop: ClosedLoopResult;
   try {
-    await Promise.all(Array.from({ length: p.inFlight }, (_, w) => worker(w)));
+    loop = await closedLoop({
+      inFlight: p.inFlight,
+      durationMs: p.durationMs,
+      latencies: p.latencies,
+      keepGoing: () => t.fatal === undefined && errors < MAX_ERRORS && !p.stopped(),
+      op,
+      onError: (err) => {
+        if (err instanceof BenchFatalError) t.fatal ??= err;
+        errors++;
+        t.firstError ??= err instanceof Error ? err.message : String(err);
+      },
+    });
   } finally {
     agent.destroy();
   }
   if (t.fatal !== undefined) throw t.fatal;
-  return { result: summarize(p, t, (performance.now() - start) / 1000), written: [...t.written] };
+  return { result: summarize(p, t, loop), written: [...t.written] };
 }
 
 async function put(p: CellPlan, agent: http.Agent, id: number, value: Buffer): Promise<void> {
@@ -134,22 +137,20 @@ function failed(method: string, path: string, status: number, description: strin
   return status === 403 ? new BenchFatalError(`the node refused the request (check the key pair): ${message}`) : new Error(message);
 }
 
-function summarize(p: CellPlan, t: Tally, seconds: number): CellResult {
-  const sorted = p.latencies.subarray(0, Math.min(t.requests, p.latencies.length)).sort();
-  const quantile = (q: number): number => (sorted.length === 0 ? 0 : (sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0));
+function summarize(p: CellPlan, t: Tally, loop: ClosedLoopResult): CellResult {
   return {
     api: p.target.api,
     op: p.op,
     sizeBytes: p.keys.sizeBytes,
     inFlight: p.inFlight,
-    requests: t.requests,
-    errors: t.errors,
+    requests: loop.ops,
+    errors: loop.errors,
     ...(t.firstError === undefined ? {} : { firstError: t.firstError }),
-    seconds,
-    requestsPerSec: t.requests / seconds,
-    mbPerSec: (t.requests * p.keys.sizeBytes) / seconds / 1e6,
-    p50Ms: quantile(0.5),
-    p99Ms: quantile(0.99),
+    seconds: loop.seconds,
+    requestsPerSec: loop.opsPerSec,
+    mbPerSec: loop.mbPerSec,
+    p50Ms: loop.p50Ms,
+    p99Ms: loop.p99Ms,
   };
 }
 

@@ -1,3 +1,4 @@
+// tier: quick (npm run test:quick; docs/TESTING.md)
 // Checks the Dependency algebra and Latch: `and`/`all` are persistent
 // exactly when every part is, fail as soon as one part fails, drop durable
 // tickets; `persisted()` resolves or rejects accordingly; onSettled fires

@@ -1,3 +1,4 @@
+// tier: quick (npm run test:quick; docs/TESTING.md)
 // The IO scheduler gathers a batch of adjacent appends into one writev on a
 // disk that offers it, and the bytes read back exactly; writes that are not
 // adjacent go out separately.

@@ -1,3 +1,4 @@
+// tier: quick (npm run test:quick; docs/TESTING.md)
 // The disk lock (disk_lock.ts) on real lock files in a temporary folder.
 // Processes are stood in for by holders with made-up pids whose liveness
 // the test decides (a Set of live pids), except where the real probe is

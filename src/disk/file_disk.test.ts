@@ -1,3 +1,4 @@
+// tier: quick (npm run test:quick; docs/TESTING.md)
 // Checks FileDisk on a temporary file: it is created at its full size but
 // sparse (few blocks allocated), or whole with preallocate, writes read back before and after flush,
 // a reopen sees the data, IO outside the disk or after close is refused,

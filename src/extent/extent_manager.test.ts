@@ -1,3 +1,4 @@
+// tier: quick (npm run test:quick; docs/TESTING.md)
 // Checks ExtentManager over a real IoScheduler and an in-test memory disk
 // whose flushes the test can hold (src/ tests may not use testing/SimDisk):
 // allocation order, owners and the reclamation reserve (NoSpaceError);

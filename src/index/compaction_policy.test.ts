@@ -1,3 +1,4 @@
+// tier: quick (npm run test:quick; docs/TESTING.md)
 // Tests of the compaction policy (a pure function of the run list).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,7 +1,8 @@
 // Tests of the LSM index against a Map model, over an in-memory ChunkIo.
 //
 // Strategy: fast-check generates command sequences (apply, lookup, scan,
-// flush in steps, compaction, rewrite, restore from the manifest) with keys
+// flush in steps, compaction, two compactions at once, restore from the
+// manifest) with keys
 // drawn from a small pool over a tiny alphabet, so that keys collide, share
 // prefixes, and are overwritten and deleted often; blocks and chunk payloads
 // are tiny, so runs have many blocks and run indexes split into parts.
@@ -151,7 +152,6 @@ type Cmd =
   | { readonly t: 'flush' | 'flushBegin' | 'flushFinish' | 'flushAbort' | 'restore' }
   | { readonly t: 'compact'; readonly full: boolean; readonly abort: boolean }
   | { readonly t: 'compactPair'; readonly newestFirst: boolean }
-  | { readonly t: 'rewrite'; readonly at: number; readonly n: number }
   | { readonly t: 'startRead'; readonly k: number; readonly prefix: number | undefined; readonly limit: number };
 
 const KEYS = 24;
@@ -184,7 +184,6 @@ const cmdArb: fc.Arbitrary<Cmd> = fc.oneof(
       .map((r) => ({ t: 'compact' as const, ...r })),
   },
   { weight: 1, arbitrary: fc.boolean().map((newestFirst) => ({ t: 'compactPair' as const, newestFirst })) },
-  { weight: 1, arbitrary: fc.record({ at: fc.nat(), n: fc.integer({ min: 1, max: 3 }) }).map((r) => ({ t: 'rewrite' as const, ...r })) },
   {
     weight: 2,
     arbitrary: fc
@@ -261,8 +260,6 @@ class Harness {
         return this.compact(cmd.full, cmd.abort);
       case 'compactPair':
         return this.compactPair(cmd.newestFirst);
-      case 'rewrite':
-        return this.rewrite(cmd.at, cmd.n);
       case 'restore':
         return this.restore();
       case 'startRead':
@@ -342,15 +339,13 @@ class Harness {
     else await this.finishAndDrop(job, out.run);
   }
 
-  /** Two compactions at once over disjoint runs (a rewrite of the newest run, a full one at the oldest), finished in either order. */
+  /** Two compactions at once (a tiered one, then a full one at the oldest over the runs left free), finished in either order. */
   private async compactPair(newestFirst: boolean): Promise<void> {
-    const newest = this.index.runs()[0];
-    if (newest === undefined) return;
-    const first = this.index.pickRewrite([newest.id]);
-    assert.ok(first !== undefined);
-    assert.equal(this.index.pickRewrite([newest.id]), undefined, 'a busy run cannot be picked again');
+    const first = this.index.pickCompaction();
     const second = this.index.pickCompaction({ full: true });
-    const jobs = second === undefined ? [first] : [first, second];
+    const jobs = [first, second].filter((j) => j !== undefined);
+    const ids = jobs.flatMap((j) => j.inputs.map((r) => r.id));
+    assert.equal(new Set(ids).size, ids.length, 'a run busy in one job is never picked by another');
     const outs = await Promise.all(jobs.map((j) => j.write(Dependency.none)));
     const order = newestFirst ? [0, 1] : [1, 0];
     for (const i of order) {
@@ -364,17 +359,6 @@ class Harness {
     const chunks = (await Promise.all(job.inputs.map((r) => this.index.chunksOf(r)))).flat();
     this.index.finishCompaction(job, run);
     this.pendingReads.push(this.index.whenUnused(job.inputs).then(() => this.io.drop(chunks)));
-  }
-
-  private async rewrite(at: number, n: number): Promise<void> {
-    const runs = this.index.runs();
-    if (runs.length === 0) return;
-    const start = at % runs.length;
-    const ids = runs.slice(start, start + n).map((r) => r.id);
-    const job = this.index.pickRewrite(ids);
-    assert.ok(job !== undefined, 'no job is running, so no run is busy');
-    const out = await job.write(Dependency.none);
-    await this.finishAndDrop(job, out.run);
   }
 
   /** A reboot (once reads in flight are done): a fresh index over the same chunks, from the manifest, then the log replayed past what runs hold. */
@@ -412,9 +396,9 @@ class Harness {
     this.flushFinish();
     for (const k of this.keys) await this.checkLookup(k);
     await this.checkScan(undefined, undefined, 1000);
-    await this.index.compactAll(async () => {});
+    await compactToOne(this.index);
     const runs = this.index.runs();
-    assert.ok(runs.length <= 1, `compactAll left ${runs.length} runs`);
+    assert.ok(runs.length <= 1, `compacting everything left ${runs.length} runs`);
     assert.equal(runs[0]?.tombstoneCount ?? 0, 0, 'tombstones left after compacting everything');
     await this.checkScan(undefined, undefined, 1000);
     for (const k of this.keys) await this.checkLookup(k);
@@ -442,6 +426,15 @@ test('LSM index matches a Map model over random command sequences', async () => 
   );
 });
 
+/** Compact until one run is left (or nothing can be picked), as the store's explicit compaction does. */
+async function compactToOne(index: LsmIndex): Promise<void> {
+  for (let bound = 2 * index.runs().length + 2; bound > 0; bound--) {
+    const job = index.pickCompaction() ?? index.pickCompaction({ full: true });
+    if (job === undefined) return;
+    index.finishCompaction(job, (await job.write(Dependency.none)).run);
+  }
+}
+
 function value(n: number): IndexValue {
   return { sizeBytes: n, chunks: [{ extent: 7, offset: n * 8, length: 36 + n }] };
 }
@@ -457,23 +450,32 @@ function flushAll(index: LsmIndex): RunDescriptor {
 // Checks: a tombstone in a newer run hides the value in an older run, also
 // after a compaction of the newer runs that does not include the oldest
 // (which must keep the tombstone), and after a full compaction (which drops
-// it). How: three flushed runs, oldest put k; then delete k; then other keys.
+// it). How: fan-in 2; two flushed runs (k put) merge into the oldest run, at
+// level 1; then two level-0 runs (delete k; other keys), which the tiered
+// pick merges without the oldest.
 test('tombstones shadow older runs, before and after compaction', async () => {
   const io = new MemChunkIo(4096);
-  const index = new LsmIndex(io.streams, { maxBlockBytes: 64 });
+  const index = new LsmIndex(io.streams, { maxBlockBytes: 64, fanIn: 2 });
   const k = Buffer.from('key-k');
   let seq = 0;
-  index.apply([{ key: k, value: value(1) }, { key: Buffer.from('key-a'), value: value(2) }], ++seq);
-  const oldest = flushAll(index);
+  index.apply([{ key: k, value: value(1) }], ++seq);
+  flushAll(index);
+  index.apply([{ key: Buffer.from('key-a'), value: value(2) }], ++seq);
+  flushAll(index);
+  const merge = index.pickCompaction();
+  assert.ok(merge !== undefined && merge.dropsTombstones);
+  const oldest = (await merge.write(Dependency.none)).run;
+  index.finishCompaction(merge, oldest);
+  assert.ok(oldest !== undefined && oldest.level === 1);
   index.apply([{ key: k, value: null }], ++seq);
-  const middle = flushAll(index);
+  flushAll(index);
   index.apply([{ key: Buffer.from('key-z'), value: value(3) }], ++seq);
-  const newest = flushAll(index);
+  flushAll(index);
   assert.equal(await index.lookup(k), undefined);
   assert.deepEqual((await index.scan({ limit: 10 })).map((e) => e.key.toString()), ['key-a', 'key-z']);
 
-  const job = index.pickRewrite([newest.id, middle.id]);
-  assert.ok(job !== undefined && !job.dropsTombstones, 'the merge of the two newer runs is not the oldest');
+  const job = index.pickCompaction();
+  assert.ok(job !== undefined && !job.dropsTombstones, 'the tiered merge of the two newer runs is not at the oldest');
   const out = await job.write(Dependency.none);
   assert.equal(out.run?.tombstoneCount, 1, 'tombstone kept: an older run holds the key');
   index.finishCompaction(job, out.run);
@@ -482,7 +484,7 @@ test('tombstones shadow older runs, before and after compaction', async () => {
   assert.deepEqual((await index.scan({ limit: 10 })).map((e) => e.key.toString()), ['key-a', 'key-z']);
   assert.deepEqual((await index.scan({ prefix: Buffer.from('key-k'), limit: 10 })).length, 0);
 
-  await index.compactAll(async () => {});
+  await compactToOne(index);
   const [only] = index.runs();
   assert.ok(only !== undefined && index.runs().length === 1);
   assert.equal(only.tombstoneCount, 0, 'full compaction drops tombstones');

@@ -41,15 +41,15 @@
 //            finishCompaction(job, run) (else abortCompaction(job)); then
 //            reset the inputs' extents only after whenUnused(job.inputs).
 //   reclaim: an index extent holds live run chunks iff liveIndexBytesByExtent()
-//            lists it; move them with pickRewrite(ids) like a compaction.
+//            lists it; the store resets only index extents it does not list
+//            (compaction moves run chunks off an extent).
 import { AssertionError, assert } from '../base/index.js';
 import type { Locator } from '../chunk/index.js';
-import { Dependency } from '../dependency/index.js';
 import { keyHash } from './bloom.js';
 import { MAX_FAN_IN, MIN_FAN_IN, pickFull, pickTiered } from './compaction_policy.js';
 import type { Pick } from './compaction_policy.js';
 import { CompactionJobImpl, FlushJobImpl } from './jobs.js';
-import type { CompactionJob, CompactionOutput, FlushJob, RunFactory } from './jobs.js';
+import type { CompactionJob, FlushJob, RunFactory } from './jobs.js';
 import { assertKey, rangeMayMatch, scanStart } from './keys.js';
 import { MemtableCursor, RunCursor, copyForScan, mergeLive } from './merge.js';
 import type { Cursor, ScanEntry } from './merge.js';
@@ -382,22 +382,6 @@ export class LsmIndex {
     return pick === undefined ? undefined : this.startCompaction(runs, pick);
   }
 
-  /**
-   * A compaction that rewrites the given adjacent runs (newest first) into
-   * one at the highest of their levels: to move live runs off an index
-   * extent before it is reclaimed. Undefined when one of them is busy.
-   */
-  pickRewrite(runIds: readonly number[]): CompactionJob | undefined {
-    const runs = this.versions.current.runs;
-    const start = runs.findIndex((r) => r.id === runIds[0]);
-    assert(start >= 0 && runIds.length >= 1, 'pickRewrite: unknown run');
-    runIds.forEach((id, i) => assert(runs[start + i]?.id === id, 'pickRewrite: runs not adjacent, newest first'));
-    if (runIds.some((id) => this.busy.has(id))) return undefined;
-    const end = start + runIds.length;
-    const outputLevel = Math.max(...runs.slice(start, end).map((r) => r.desc.level));
-    return this.startCompaction(runs, { start, end, outputLevel });
-  }
-
   private startCompaction(runs: readonly RunHandle[], pick: Pick): CompactionJob {
     const inputs = runs.slice(pick.start, pick.end);
     for (const r of inputs) {
@@ -448,31 +432,6 @@ export class LsmIndex {
     for (const h of j.handles) this.busy.delete(h.id);
     j.state = 'closed';
     this.compactions.delete(j);
-  }
-
-  /**
-   * Compact until one run is left (or nothing can be picked). `commit` must
-   * make the output durable and record it (await output.dependency, write
-   * the metadata record, await it); the job is then finished. On a throw
-   * the job is aborted and the error passed on. Returns the jobs done.
-   */
-  async compactAll(commit: (output: CompactionOutput, job: CompactionJob) => Promise<void>): Promise<number> {
-    const most = 2 * this.versions.current.runs.length + 2;
-    let done = 0;
-    while (done < most) {
-      const job = this.pickCompaction() ?? this.pickCompaction({ full: true });
-      if (job === undefined) break;
-      try {
-        const output = await job.write(Dependency.none);
-        await commit(output, job);
-        this.finishCompaction(job, output.run);
-      } catch (err) {
-        this.abortCompaction(job);
-        throw err;
-      }
-      done++;
-    }
-    return done;
   }
 
   // ------------------------------------------------------------ accounting

@@ -1,3 +1,4 @@
+// tier: quick (npm run test:quick; docs/TESTING.md)
 // Tests of the run format's encoders and decoders (docs/format/lsm_run.md).
 //
 // Strategy: for each decoder (IndexValue, block, run index body, root, part,

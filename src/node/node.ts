@@ -442,6 +442,11 @@ export class ShardNode implements ShardApi, AdminApi {
     return this.scrubber.status();
   }
 
+  /** The status once no background pass runs (at once if none does). */
+  scrubSettled(): Promise<ScrubStatus> {
+    return this.scrubber.settled();
+  }
+
   scrubTotals(): ScrubCounters {
     return { ...this.scrubber.totals };
   }

@@ -121,6 +121,12 @@ export class Scrubber {
     };
   }
 
+  /** The status once no background pass runs (its failure, if any, is in the status). */
+  async settled(): Promise<ScrubStatus> {
+    while (this.running !== undefined) await this.running.catch((err: unknown) => err);
+    return this.status();
+  }
+
   /** Stop a background pass and wait for it. */
   async stop(): Promise<void> {
     this.controller?.abort();
