@@ -17,7 +17,7 @@
 // per extent plus a bounded manifest, and a checkpoint is written only when
 // the metadata log rolls to a new extent (see docs/format/superblock.md),
 // not on every commit.
-import { CorruptionError, InvalidArgumentError, IoError } from '../base/index.js';
+import { CorruptionError, InvalidArgumentError, IoError, isAllZero } from '../base/index.js';
 import type { Disk } from '../disk/index.js';
 import { Dependency } from '../dependency/index.js';
 import type { IoScheduler } from '../dependency/index.js';
@@ -173,7 +173,7 @@ export class Superblock {
         let empty = false;
         const read = await readCopy(async () => {
           const buf = await io.read(offset, label.slotBytes);
-          empty = buf.every((b) => b === 0);
+          empty = isAllZero(buf);
           return decodeCheckpoint(buf, label);
         });
         const checkpoint = read.value;
