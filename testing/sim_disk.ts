@@ -181,7 +181,7 @@ export class SimDisk implements Disk {
     const copy = Buffer.allocUnsafe(data.length);
     copy.set(data);
     return this.submit('write', offset, copy.length, copy, () => {
-      this.current.write(offset, copy);
+      this.current.writeShared(offset, copy);
       this.volatile.push({ seq: ++this.writeSeq, offset, data: copy });
     });
   }
@@ -379,7 +379,7 @@ export class SimDisk implements Disk {
     let n = 0;
     for (const w of this.volatile) {
       if (w.seq > upToSeq) break;
-      this.durable.write(w.offset, w.data);
+      this.durable.writeShared(w.offset, w.data);
       n++;
     }
     this.volatile = this.volatile.slice(n);
@@ -403,19 +403,19 @@ export class SimDisk implements Disk {
     const survives = mode === 'keep-all' || ((mode === 'subset' || mode === 'torn') && rng.bool(0.5));
     if (!survives) return { ...base, fate: 'dropped' };
     if (mode !== 'torn') {
-      image.write(w.offset, w.data);
+      image.writeShared(w.offset, w.data);
       return { ...base, fate: 'kept' };
     }
     const pieces = pagePieces(w.offset, w.data.length, this.pageSizeBytes);
     const kept = chooseKeptPieces(rng, pieces.length);
     if (kept.length === pieces.length) {
-      image.write(w.offset, w.data);
+      image.writeShared(w.offset, w.data);
       return { ...base, fate: 'kept' };
     }
     const lostAs = rng.bool(0.5) ? 'old' : 'garbage';
     const keptSet = new Set(kept);
     pieces.forEach((p, i) => {
-      if (keptSet.has(i)) image.write(p.offset, w.data.subarray(p.offset - w.offset, p.offset - w.offset + p.length));
+      if (keptSet.has(i)) image.writeShared(p.offset, w.data.subarray(p.offset - w.offset, p.offset - w.offset + p.length));
       else if (lostAs === 'garbage') image.write(p.offset, checkedGarbage(garbage(rng, p.length), p.length));
     });
     return { ...base, fate: 'torn', keptPieces: kept, lostAs };
@@ -606,17 +606,47 @@ class PageImage {
   read(offset: number, length: number): Buffer {
     // With a fill seed every byte comes from a page below; without, unwritten ones stay zero.
     const out = this.fillSeed === undefined ? Buffer.alloc(length) : Buffer.allocUnsafe(length);
-    this.forEachPage(offset, length, (index, inPage, at, n) => {
+    const size = this.pageSizeBytes;
+    // Page by page, copied natively (no view or closure per page: reads are the simulator's hottest path).
+    for (let at = 0; at < length; ) {
+      const index = Math.floor((offset + at) / size);
+      const inPage = offset + at - index * size;
+      const n = Math.min(length - at, size - inPage);
       const page = this.pages.get(index) ?? this.fillPage(index);
-      if (page !== undefined) out.set(page.subarray(inPage, inPage + n), at);
-    });
+      if (page !== undefined) page.copy(out, at, inPage, inPage + n);
+      at += n;
+    }
     return out;
   }
 
+  /** Copy `data` in at `offset`. */
   write(offset: number, data: Uint8Array): void {
-    this.forEachPage(offset, data.length, (index, inPage, at, n) => {
-      this.ownPage(index, n === this.pageSizeBytes).set(data.subarray(at, at + n), inPage);
-    });
+    this.store(offset, Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength), false);
+  }
+
+  /**
+   * As write, but whole pages of `data` become pages of the image without a
+   * copy, shared like a clone's (copied before any write to them).
+   * REQUIRES: nobody ever changes `data` (the disk's own copy of a write).
+   */
+  writeShared(offset: number, data: Buffer): void {
+    this.store(offset, data, true);
+  }
+
+  private store(offset: number, data: Buffer, share: boolean): void {
+    const size = this.pageSizeBytes;
+    for (let at = 0; at < data.length; ) {
+      const index = Math.floor((offset + at) / size);
+      const inPage = offset + at - index * size;
+      const n = Math.min(data.length - at, size - inPage);
+      if (share && n === size) {
+        this.pages.set(index, data.subarray(at, at + n));
+        this.owned.delete(index);
+      } else {
+        data.copy(this.ownPage(index, n === size), inPage, at, at + n);
+      }
+      at += n;
+    }
   }
 
   flipBit(offset: number, bit: number): void {
@@ -641,19 +671,6 @@ class PageImage {
     // From now on both images share every page: neither may write one in place.
     this.owned = new Set();
     return new PageImage(this.pageSizeBytes, this.fillSeed, this.arena, new Map(this.pages));
-  }
-
-  /** Calls fn(pageIndex, offsetInPage, offsetInRange, bytes) for each page the range touches. */
-  private forEachPage(offset: number, length: number, fn: (index: number, inPage: number, at: number, n: number) => void): void {
-    let at = 0;
-    while (at < length) {
-      const abs = offset + at;
-      const index = Math.floor(abs / this.pageSizeBytes);
-      const inPage = abs - index * this.pageSizeBytes;
-      const n = Math.min(length - at, this.pageSizeBytes - inPage);
-      fn(index, inPage, at, n);
-      at += n;
-    }
   }
 
   /** The page to write in place; `overwritten`: the caller replaces every byte, so skip the old ones. */
