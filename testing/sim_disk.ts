@@ -32,7 +32,7 @@
 // 4. An injected fault has no effect on the disk's content: a failed write
 //    stores nothing, a failed flush makes nothing durable.
 import { createHash } from 'node:crypto';
-import { assert } from '../src/base/index.js';
+import { assert, isAllZero } from '../src/base/index.js';
 import { DEFAULT_PAGE_SIZE_BYTES } from '../src/disk/index.js';
 import type { Disk, DiskLock } from '../src/disk/index.js';
 import { tick } from './progress.js';
@@ -178,8 +178,10 @@ export class SimDisk implements Disk {
     this.stats.writes++;
     this.stats.bytesWritten += data.length;
     // Copied at issue: the bytes that may land are the ones handed over now.
-    const copy = Buffer.allocUnsafe(data.length);
-    copy.set(data);
+    // All zeros (host-space preparation writes whole extents of them) share
+    // one read-only buffer: nothing here writes a write's bytes, and images
+    // copy a shared page before changing it.
+    const copy = isAllZero(data) ? sharedZeros(data.length) : Buffer.from(data);
     return this.submit('write', offset, copy.length, copy, () => {
       this.current.writeShared(offset, copy);
       this.volatile.push({ seq: ++this.writeSeq, offset, data: copy });
@@ -456,6 +458,14 @@ export class SimDisk implements Disk {
     }
     return undefined;
   }
+}
+
+let zeros = Buffer.alloc(0);
+
+/** `length` zero bytes, shared: REQUIRES that nobody writes them. */
+function sharedZeros(length: number): Buffer {
+  if (zeros.length < length) zeros = Buffer.alloc(Math.max(length, 2 * zeros.length));
+  return zeros.subarray(0, length);
 }
 
 /** One line per unflushed write, for replay logs. */
