@@ -302,6 +302,29 @@ export class SimDisk implements Disk {
     return (view === 'current' ? this.current : this.durable).digest();
   }
 
+  /**
+   * The image's bytes as they are now, for sameImage: a copy-on-write
+   * clone, so it costs a page table, not the pages.
+   */
+  imageMark(view: 'current' | 'durable' = 'current'): ImageMark {
+    const mark: ImageMark = { view };
+    imageMarks.set(mark, (view === 'current' ? this.current : this.durable).clone());
+    return mark;
+  }
+
+  /**
+   * True when this disk's image (the view `mark` was taken of) holds exactly
+   * the bytes `mark` kept, of this disk or of one it was cloned from: the
+   * same written pages with the same bytes, which is what equal
+   * imageDigest()s say, compared page by page instead of hashing each
+   * (a page shared with the mark is equal without a look).
+   */
+  sameImage(mark: ImageMark): boolean {
+    const image = imageMarks.get(mark);
+    if (image === undefined) throw new RangeError('sameImage: not a mark of imageMark()');
+    return (mark.view === 'current' ? this.current : this.durable).sameAs(image);
+  }
+
   /** Completed writes not yet made durable by a flush. */
   get unflushedWrites(): number {
     return this.volatile.length;
@@ -478,6 +501,13 @@ export function describeCrash(report: CrashReport): string {
   });
   return lines.join('\n');
 }
+
+/** What imageMark() returns: opaque (the image it kept is held here). */
+export interface ImageMark {
+  readonly view: 'current' | 'durable';
+}
+
+const imageMarks = new WeakMap<ImageMark, PageImage>();
 
 interface VolatileWrite {
   readonly seq: number;
@@ -675,6 +705,16 @@ class PageImage {
       hash.update(page);
     }
     return hash.digest('hex');
+  }
+
+  /** The same written pages with the same bytes as `other` (what equal digests say). */
+  sameAs(other: PageImage): boolean {
+    if (this.pages.size !== other.pages.size) return false;
+    for (const [index, page] of this.pages) {
+      const theirs = other.pages.get(index);
+      if (theirs === undefined || (theirs !== page && !theirs.equals(page))) return false;
+    }
+    return true;
   }
 
   clone(): PageImage {
