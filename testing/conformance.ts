@@ -240,7 +240,9 @@ export class Harness {
  * from the index.
  */
 export interface PersistentState {
-  readonly extents: readonly string[];
+  /** Per extent: its owner and its write pointer (numbers; words only in a difference). */
+  readonly owners: Uint8Array;
+  readonly writePointers: Uint32Array;
   readonly live: ReadonlyMap<number, number>;
   readonly shardCount: number;
   readonly runs: string;
@@ -248,18 +250,32 @@ export interface PersistentState {
 
 export function persistentState(store: DiskStore): PersistentState {
   const { extents, index } = store.parts;
-  const table: string[] = [];
-  for (let e = 0; e < extents.geometry.extentCount; e++) table.push(`${ExtentOwner[extents.owner(e)] ?? extents.owner(e)}@${extents.writePointer(e)}`);
+  const count = extents.geometry.extentCount;
+  const owners = new Uint8Array(count);
+  const writePointers = new Uint32Array(count);
+  for (let e = 0; e < count; e++) {
+    owners[e] = extents.owner(e);
+    writePointers[e] = extents.writePointer(e);
+  }
   const live = new Map<number, number>();
   for (const [extent, bytes] of store.live.entries()) if (bytes !== 0) live.set(extent, bytes);
   const runs = index.runs().map((r) => r.id).sort((a, b) => a - b).join(',');
-  return { extents: table, live, shardCount: store.live.shardCount, runs };
+  return { owners, writePointers, live, shardCount: store.live.shardCount, runs };
+}
+
+/** An extent's entry as a difference names it. */
+function extentEntry(state: PersistentState, e: number): string {
+  const owner = state.owners[e];
+  if (owner === undefined) return '-';
+  return `${ExtentOwner[owner] ?? owner}@${state.writePointers[e] ?? '-'}`;
 }
 
 /** The first difference between two states, in words; undefined if equal. */
 export function stateDifference(before: PersistentState, after: PersistentState): string | undefined {
-  for (let e = 0; e < Math.max(before.extents.length, after.extents.length); e++) {
-    if (before.extents[e] !== after.extents[e]) return `extent ${e} was ${before.extents[e] ?? '-'}, is ${after.extents[e] ?? '-'}`;
+  for (let e = 0; e < Math.max(before.owners.length, after.owners.length); e++) {
+    if (before.owners[e] !== after.owners[e] || before.writePointers[e] !== after.writePointers[e]) {
+      return `extent ${e} was ${extentEntry(before, e)}, is ${extentEntry(after, e)}`;
+    }
   }
   for (const extent of new Set([...before.live.keys(), ...after.live.keys()])) {
     if (before.live.get(extent) !== after.live.get(extent)) return `live bytes of extent ${extent} were ${before.live.get(extent) ?? 0}, are ${after.live.get(extent) ?? 0}`;

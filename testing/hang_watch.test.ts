@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { seedTimeoutFor } from './check/check_options.js';
 import { raceHang } from './check/hang_watch.js';
-import { beginActivity, tick } from './progress.js';
+import { activityMark, beginActivity, pendingActivities, tick } from './progress.js';
 
 const hung = (message: string): string => message;
 
@@ -22,6 +22,16 @@ test('a seed waiting on a promise nothing will settle is a hang within a second,
   );
   assert.match(result, /^hang: demo seed 1: no progress in the simulated world .* pending: step 3 of 9: \{"op":"reclaim"\}$/);
   assert.ok(performance.now() - started < 1_000, `took ${Math.round(performance.now() - started)} ms`);
+});
+
+test('a label given as a function is made only when what is pending is asked for, and ends with its activity', () => {
+  const mark = activityMark();
+  let made = 0;
+  const end = beginActivity(() => `step ${++made} lazily`);
+  assert.equal(made, 0, 'not made at begin');
+  assert.deepEqual(pendingActivities(mark), ['step 1 lazily']);
+  end();
+  assert.deepEqual(pendingActivities(mark), []);
 });
 
 test('no hang while the world ticks, or while a timer could still wake it', async () => {

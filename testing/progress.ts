@@ -13,7 +13,8 @@
 
 let ticks = 0;
 let nextActivity = 0;
-const activities = new Map<number, string>();
+/** Labels, or functions that make one: a hang report is rare, and a label made per step cost ~1% of a check. */
+const activities = new Map<number, string | (() => string)>();
 
 /** The simulated world moved (an IO issued or completed, a scheduler decision). */
 export function tick(): void {
@@ -24,8 +25,12 @@ export function progressTicks(): number {
   return ticks;
 }
 
-/** Something is under way until the returned function is called. */
-export function beginActivity(label: string): () => void {
+/**
+ * Something is under way until the returned function is called. A function
+ * label is called only if the activity is reported; it must describe values
+ * that do not change while the activity runs.
+ */
+export function beginActivity(label: string | (() => string)): () => void {
   const id = nextActivity++;
   activities.set(id, label);
   return () => void activities.delete(id);
@@ -38,7 +43,7 @@ export function activityMark(): number {
 
 /** What is under way, oldest first; with `since`, only what began at or after that mark. */
 export function pendingActivities(since = 0): string[] {
-  return [...activities].filter(([id]) => id >= since).map(([, label]) => label);
+  return [...activities].filter(([id]) => id >= since).map(([, label]) => (typeof label === 'string' ? label : label()));
 }
 
 /** One line naming an operation for a hang report: buffers by size, at most 160 characters. */

@@ -28,7 +28,7 @@ export async function runOnHarness<O>(h: SequenceHarness<O>, ops: readonly O[], 
   try {
     for (const [i, op] of ops.entries()) {
       // Named for the hang detector: a step that never ends is reported with it.
-      const end = beginActivity(`step ${i} of ${ops.length}: ${describeOp(op)}`);
+      const end = beginActivity(() => `step ${i} of ${ops.length}: ${describeOp(op)}`);
       try {
         await h.run(op);
       } finally {

@@ -32,7 +32,7 @@
 // 4. An injected fault has no effect on the disk's content: a failed write
 //    stores nothing, a failed flush makes nothing durable.
 import { createHash } from 'node:crypto';
-import { assert } from '../src/base/index.js';
+import { assert, isAllZero } from '../src/base/index.js';
 import { DEFAULT_PAGE_SIZE_BYTES } from '../src/disk/index.js';
 import type { Disk, DiskLock } from '../src/disk/index.js';
 import { tick } from './progress.js';
@@ -178,10 +178,12 @@ export class SimDisk implements Disk {
     this.stats.writes++;
     this.stats.bytesWritten += data.length;
     // Copied at issue: the bytes that may land are the ones handed over now.
-    const copy = Buffer.allocUnsafe(data.length);
-    copy.set(data);
+    // All zeros (host-space preparation writes whole extents of them) share
+    // one read-only buffer: nothing here writes a write's bytes, and images
+    // copy a shared page before changing it.
+    const copy = isAllZero(data) ? sharedZeros(data.length) : Buffer.from(data);
     return this.submit('write', offset, copy.length, copy, () => {
-      this.current.write(offset, copy);
+      this.current.writeShared(offset, copy);
       this.volatile.push({ seq: ++this.writeSeq, offset, data: copy });
     });
   }
@@ -300,6 +302,29 @@ export class SimDisk implements Disk {
     return (view === 'current' ? this.current : this.durable).digest();
   }
 
+  /**
+   * The image's bytes as they are now, for sameImage: a copy-on-write
+   * clone, so it costs a page table, not the pages.
+   */
+  imageMark(view: 'current' | 'durable' = 'current'): ImageMark {
+    const mark: ImageMark = { view };
+    imageMarks.set(mark, (view === 'current' ? this.current : this.durable).clone());
+    return mark;
+  }
+
+  /**
+   * True when this disk's image (the view `mark` was taken of) holds exactly
+   * the bytes `mark` kept, of this disk or of one it was cloned from: the
+   * same written pages with the same bytes, which is what equal
+   * imageDigest()s say, compared page by page instead of hashing each
+   * (a page shared with the mark is equal without a look).
+   */
+  sameImage(mark: ImageMark): boolean {
+    const image = imageMarks.get(mark);
+    if (image === undefined) throw new RangeError('sameImage: not a mark of imageMark()');
+    return (mark.view === 'current' ? this.current : this.durable).sameAs(image);
+  }
+
   /** Completed writes not yet made durable by a flush. */
   get unflushedWrites(): number {
     return this.volatile.length;
@@ -379,7 +404,7 @@ export class SimDisk implements Disk {
     let n = 0;
     for (const w of this.volatile) {
       if (w.seq > upToSeq) break;
-      this.durable.write(w.offset, w.data);
+      this.durable.writeShared(w.offset, w.data);
       n++;
     }
     this.volatile = this.volatile.slice(n);
@@ -403,19 +428,19 @@ export class SimDisk implements Disk {
     const survives = mode === 'keep-all' || ((mode === 'subset' || mode === 'torn') && rng.bool(0.5));
     if (!survives) return { ...base, fate: 'dropped' };
     if (mode !== 'torn') {
-      image.write(w.offset, w.data);
+      image.writeShared(w.offset, w.data);
       return { ...base, fate: 'kept' };
     }
     const pieces = pagePieces(w.offset, w.data.length, this.pageSizeBytes);
     const kept = chooseKeptPieces(rng, pieces.length);
     if (kept.length === pieces.length) {
-      image.write(w.offset, w.data);
+      image.writeShared(w.offset, w.data);
       return { ...base, fate: 'kept' };
     }
     const lostAs = rng.bool(0.5) ? 'old' : 'garbage';
     const keptSet = new Set(kept);
     pieces.forEach((p, i) => {
-      if (keptSet.has(i)) image.write(p.offset, w.data.subarray(p.offset - w.offset, p.offset - w.offset + p.length));
+      if (keptSet.has(i)) image.writeShared(p.offset, w.data.subarray(p.offset - w.offset, p.offset - w.offset + p.length));
       else if (lostAs === 'garbage') image.write(p.offset, checkedGarbage(garbage(rng, p.length), p.length));
     });
     return { ...base, fate: 'torn', keptPieces: kept, lostAs };
@@ -458,6 +483,14 @@ export class SimDisk implements Disk {
   }
 }
 
+let zeros = Buffer.alloc(0);
+
+/** `length` zero bytes, shared: REQUIRES that nobody writes them. */
+function sharedZeros(length: number): Buffer {
+  if (zeros.length < length) zeros = Buffer.alloc(Math.max(length, 2 * zeros.length));
+  return zeros.subarray(0, length);
+}
+
 /** One line per unflushed write, for replay logs. */
 export function describeCrash(report: CrashReport): string {
   const lines = [`crash ${report.mode}: ${report.writes.length} unflushed write(s)`];
@@ -468,6 +501,13 @@ export function describeCrash(report: CrashReport): string {
   });
   return lines.join('\n');
 }
+
+/** What imageMark() returns: opaque (the image it kept is held here). */
+export interface ImageMark {
+  readonly view: 'current' | 'durable';
+}
+
+const imageMarks = new WeakMap<ImageMark, PageImage>();
 
 interface VolatileWrite {
   readonly seq: number;
@@ -606,17 +646,47 @@ class PageImage {
   read(offset: number, length: number): Buffer {
     // With a fill seed every byte comes from a page below; without, unwritten ones stay zero.
     const out = this.fillSeed === undefined ? Buffer.alloc(length) : Buffer.allocUnsafe(length);
-    this.forEachPage(offset, length, (index, inPage, at, n) => {
+    const size = this.pageSizeBytes;
+    // Page by page, copied natively (no view or closure per page: reads are the simulator's hottest path).
+    for (let at = 0; at < length; ) {
+      const index = Math.floor((offset + at) / size);
+      const inPage = offset + at - index * size;
+      const n = Math.min(length - at, size - inPage);
       const page = this.pages.get(index) ?? this.fillPage(index);
-      if (page !== undefined) out.set(page.subarray(inPage, inPage + n), at);
-    });
+      if (page !== undefined) page.copy(out, at, inPage, inPage + n);
+      at += n;
+    }
     return out;
   }
 
+  /** Copy `data` in at `offset`. */
   write(offset: number, data: Uint8Array): void {
-    this.forEachPage(offset, data.length, (index, inPage, at, n) => {
-      this.ownPage(index, n === this.pageSizeBytes).set(data.subarray(at, at + n), inPage);
-    });
+    this.store(offset, Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength), false);
+  }
+
+  /**
+   * As write, but whole pages of `data` become pages of the image without a
+   * copy, shared like a clone's (copied before any write to them).
+   * REQUIRES: nobody ever changes `data` (the disk's own copy of a write).
+   */
+  writeShared(offset: number, data: Buffer): void {
+    this.store(offset, data, true);
+  }
+
+  private store(offset: number, data: Buffer, share: boolean): void {
+    const size = this.pageSizeBytes;
+    for (let at = 0; at < data.length; ) {
+      const index = Math.floor((offset + at) / size);
+      const inPage = offset + at - index * size;
+      const n = Math.min(data.length - at, size - inPage);
+      if (share && n === size) {
+        this.pages.set(index, data.subarray(at, at + n));
+        this.owned.delete(index);
+      } else {
+        data.copy(this.ownPage(index, n === size), inPage, at, at + n);
+      }
+      at += n;
+    }
   }
 
   flipBit(offset: number, bit: number): void {
@@ -637,23 +707,20 @@ class PageImage {
     return hash.digest('hex');
   }
 
+  /** The same written pages with the same bytes as `other` (what equal digests say). */
+  sameAs(other: PageImage): boolean {
+    if (this.pages.size !== other.pages.size) return false;
+    for (const [index, page] of this.pages) {
+      const theirs = other.pages.get(index);
+      if (theirs === undefined || (theirs !== page && !theirs.equals(page))) return false;
+    }
+    return true;
+  }
+
   clone(): PageImage {
     // From now on both images share every page: neither may write one in place.
     this.owned = new Set();
     return new PageImage(this.pageSizeBytes, this.fillSeed, this.arena, new Map(this.pages));
-  }
-
-  /** Calls fn(pageIndex, offsetInPage, offsetInRange, bytes) for each page the range touches. */
-  private forEachPage(offset: number, length: number, fn: (index: number, inPage: number, at: number, n: number) => void): void {
-    let at = 0;
-    while (at < length) {
-      const abs = offset + at;
-      const index = Math.floor(abs / this.pageSizeBytes);
-      const inPage = abs - index * this.pageSizeBytes;
-      const n = Math.min(length - at, this.pageSizeBytes - inPage);
-      fn(index, inPage, at, n);
-      at += n;
-    }
   }
 
   /** The page to write in place; `overwritten`: the caller replaces every byte, so skip the old ones. */

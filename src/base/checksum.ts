@@ -4,7 +4,7 @@ import { crc32c as nativeCrc32c } from '@node-rs/crc32';
 
 /** CRC32C of `data`, continuing from `initial` (0 to start). Unsigned 32-bit. */
 export function crc32c(data: Uint8Array, initial = 0): number {
-  return nativeCrc32c(Buffer.from(data.buffer, data.byteOffset, data.byteLength), initial) >>> 0;
+  return nativeCrc32c(Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength), initial) >>> 0;
 }
 
 /** CRC32C's polynomial, bit-reflected (the register shifts right). */

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { BufReader, BufWriter } from './encoding.js';
+import { BufReader, BufWriter, isAllZero } from './encoding.js';
 import { AssertionError } from './assert.js';
 import { CorruptionError } from './errors.js';
 
@@ -139,4 +139,25 @@ void test('growth: a fixed-width field that crosses the initial capacity lands i
     assert.deepEqual(got, width === 1 ? [0xab, 0xcd] : [width === 2 ? 0xabcd : 0xabcdef01]);
     r.expectEnd();
   }
+});
+
+// isAllZero: against the byte-by-byte definition on buffers around its
+// 16 KiB comparison piece, with one nonzero byte anywhere (first, last, at a
+// piece boundary) or none.
+test('isAllZero agrees with a byte-by-byte scan, at every length and position', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 40_000 }), fc.option(fc.nat(), { nil: undefined }), fc.integer({ min: 1, max: 255 }), (length, at, value) => {
+      const bytes = new Uint8Array(length);
+      if (at !== undefined && length > 0) bytes[at % length] = value;
+      assert.equal(isAllZero(bytes), bytes.every((b) => b === 0));
+    }),
+    { seed: SEED, numRuns: 300 },
+  );
+  for (const at of [0, 16 * 1024 - 1, 16 * 1024, 32 * 1024 + 5, 40_000 - 1]) {
+    const bytes = new Uint8Array(40_000);
+    bytes[at] = 1;
+    assert.equal(isAllZero(bytes), false, `a nonzero byte at ${at}`);
+  }
+  assert.equal(isAllZero(new Uint8Array(40_000)), true);
+  assert.equal(isAllZero(new Uint8Array(0)), true);
 });

@@ -183,3 +183,19 @@ export class BufReader {
     }
   }
 }
+
+/** Zeros to compare against: isAllZero compares in pieces of this size. */
+const ZEROS = new Uint8Array(16 * 1024);
+
+/**
+ * True when every byte of `bytes` is zero. Native comparisons in pieces
+ * (a callback per byte cost a whole superblock slot's worth of calls on
+ * every open).
+ */
+export function isAllZero(bytes: Uint8Array): boolean {
+  for (let at = 0; at < bytes.length; at += ZEROS.length) {
+    const n = Math.min(ZEROS.length, bytes.length - at);
+    if (Buffer.compare(bytes.subarray(at, at + n), ZEROS.subarray(0, n)) !== 0) return false;
+  }
+  return true;
+}

@@ -310,13 +310,16 @@ export class ExtentManager {
     return n;
   }
 
-  /** Free extents not prepared nor being prepared, highest first (what host_space.ts prepares next). */
-  unpreparedFree(): number[] {
-    const out: number[] = [];
+  /**
+   * The highest free extent neither prepared nor being prepared (what
+   * host_space.ts prepares next), or undefined. One scan that stops at the
+   * first match: it runs after every allocation.
+   */
+  highestUnpreparedFree(): number | undefined {
     for (let e = this.extents.length - 1; e >= this.geometry.superblockExtents; e--) {
-      if (this.isAllocatable(e) && !this.isPrepared(e)) out.push(e);
+      if (this.isAllocatable(e) && !this.isPrepared(e)) return e;
     }
-    return out;
+    return undefined;
   }
 
   /**

@@ -193,7 +193,7 @@ export class HostSpace {
   private async prepareUpTo(maxAttempts: number, stopAtNoSpace: boolean): Promise<void> {
     for (let attempt = 0; attempt < maxAttempts && !this.closed; attempt++) {
       if (this.extents.countPreparedFree() >= this.extents.preparedTarget) return;
-      const extent = this.extents.unpreparedFree()[0];
+      const extent = this.extents.highestUnpreparedFree();
       if (extent === undefined) return;
       const ok = await this.prepare(extent);
       if (!ok && stopAtNoSpace && this.stats.lastError instanceof NoSpaceError) return;

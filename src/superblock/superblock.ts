@@ -17,7 +17,7 @@
 // per extent plus a bounded manifest, and a checkpoint is written only when
 // the metadata log rolls to a new extent (see docs/format/superblock.md),
 // not on every commit.
-import { CorruptionError, InvalidArgumentError, IoError } from '../base/index.js';
+import { CorruptionError, InvalidArgumentError, IoError, isAllZero } from '../base/index.js';
 import type { Disk } from '../disk/index.js';
 import { Dependency } from '../dependency/index.js';
 import type { IoScheduler } from '../dependency/index.js';
@@ -168,13 +168,20 @@ export class Superblock {
     const slots: SlotCopyReport[] = [];
     let best: { slot: 0 | 1; checkpoint: Checkpoint } | undefined;
     for (const slot of [0, 1] as const) {
+      // A slot's second copy almost always holds the first one's bytes, and
+      // decoding is a function of the bytes: decode those once (a crash
+      // check opens thousands of times, and each decode builds the table).
+      let decoded: { buf: Buffer; checkpoint: Checkpoint } | undefined;
       for (const copy of [0, 1] as const) {
         const offset = (copy === 0 ? label.slotOffsets : label.slotCopyOffsets)[slot];
         let empty = false;
         const read = await readCopy(async () => {
           const buf = await io.read(offset, label.slotBytes);
-          empty = buf.every((b) => b === 0);
-          return decodeCheckpoint(buf, label);
+          empty = isAllZero(buf);
+          if (decoded !== undefined && buf.equals(decoded.buf)) return decoded.checkpoint;
+          const checkpoint = decodeCheckpoint(buf, label);
+          decoded = { buf, checkpoint };
+          return checkpoint;
         });
         const checkpoint = read.value;
         slots.push({ slot, copy, offset, state: read.state, ...(checkpoint === undefined ? {} : { sequence: checkpoint.sequence }), ...(empty ? { empty } : {}) });

@@ -37,7 +37,7 @@
 // the operator must know (the next open of the server repairs it, for the
 // label, checkpoint and log; a run's copy is rewritten by its next
 // compaction).
-import { CorruptionError, IoError, LockedError } from '../base/index.js';
+import { CorruptionError, IoError, LockedError, isAllZero } from '../base/index.js';
 import type { Locator } from '../chunk/index.js';
 import type { Disk } from '../disk/index.js';
 import { FileDisk } from '../disk/index.js';
@@ -214,7 +214,7 @@ async function checkSlots(file: Disk, label: Label, r: FsckDiskReport): Promise<
       } catch (err: unknown) {
         if (!(err instanceof CorruptionError)) throw err;
         // A slot never written yet (a disk checkpointed once) reads as zeros.
-        if (buf.every((b) => b === 0)) {
+        if (isAllZero(buf)) {
           r.slots.push({ slot, copy, state: 'empty' });
           continue;
         }
