@@ -3,7 +3,7 @@
 //
 //   npm run test:mutation                  # the sample of seed 1
 //   npm run test:mutation -- --seed 7      # another sample
-//   npm run test:mutation -- --size 120    # a bigger sample (default 80)
+//   npm run test:mutation -- --size 120    # a bigger sample (default 60)
 //   npm run test:mutation -- --list        # print the sample, run nothing
 //   npm run test:mutation -- --full        # every mutant of the core layers (hours)
 //
@@ -32,10 +32,13 @@ import { Stryker } from '@stryker-mutator/core';
 import { Rng } from '../testing/rng.js';
 
 const CONFIG_FILE = 'stryker.config.json';
-const DEFAULT_SIZE = 80;
+const DEFAULT_SIZE = 60;
 const MAX_PER_RANGE = 6;
-/** Sequences of the check suites each killer runs (npm test runs 2,000 and 400). */
-const KILLER_ENV = { CONFORMANCE_RUNS: '100', CRASH_RUNS: '60' } as const;
+/**
+ * Short forms of the check suites (npm test runs 2,000 conformance, 400 crash
+ * and 60 metadata-fault sequences), and no shrinking: any failure kills.
+ */
+const KILLER_ENV = { CONFORMANCE_RUNS: '50', CRASH_RUNS: '40', METADATA_FAULT_RUNS: '20', SHARDSTORE_SHRINK: '0' } as const;
 
 interface Options {
   readonly seed: number;
