@@ -9,6 +9,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { AssertionError, BufReader, BufWriter, CorruptionError } from '../base/index.js';
+import { CHUNK_OVERHEAD_BYTES } from '../chunk/index.js';
 import type { Locator } from '../chunk/index.js';
 import {
   BlockBuilder,
@@ -19,6 +20,7 @@ import {
   decodeRunIndexBody,
   decodeRunIndexPart,
   decodeRunIndexRoot,
+  descriptorProblem,
   encodeIndexValue,
   encodeRunDescriptor,
   encodeRunIndexBody,
@@ -248,15 +250,25 @@ test('run descriptor round trip and invalid descriptors', () => {
   );
   const [d] = fc.sample(descriptorArb, { seed: 7, numRuns: 1 });
   assert.ok(d !== undefined);
-  const broken: RunDescriptor[] = [
-    { ...d, level: 64 },
-    { ...d, tombstoneCount: d.entryCount + 1 },
-    { ...d, minKey: Buffer.alloc(0) },
-    { ...d, entryCount: 0 },
-    { ...d, extents: [] },
-    { ...d, indexChunk: { ...d.indexChunk, offset: d.indexChunk.offset + 1 } },
+  // Each broken descriptor breaks one rule, and descriptorProblem names that
+  // rule (the decoder's CorruptionError carries it to fsck and open).
+  const short = CHUNK_OVERHEAD_BYTES - 1;
+  const broken: Array<[string, RunDescriptor]> = [
+    ['level 64', { ...d, level: 64 }],
+    ['level -1', { ...d, level: -1 }],
+    [`tombstone count ${d.entryCount + 1}`, { ...d, tombstoneCount: d.entryCount + 1 }],
+    ['key length 0', { ...d, minKey: Buffer.alloc(0) }],
+    ['entry count 0', { ...d, entryCount: 0 }],
+    ['no extents', { ...d, extents: [] }],
+    [`index chunk locator offset ${d.indexChunk.offset + 1} not aligned`, { ...d, indexChunk: { ...d.indexChunk, offset: d.indexChunk.offset + 1 } }],
+    [`index chunk locator length ${short} below chunk overhead`, { ...d, indexChunk: { ...d.indexChunk, length: short } }],
+    [`mirror index chunk locator length ${short} below chunk overhead`, { ...d, mirrorIndexChunk: { ...d.mirrorIndexChunk, length: short } }],
   ];
-  for (const b of broken) assert.throws(() => encodeRunDescriptor(new BufWriter(), b), AssertionError);
+  for (const [why, b] of broken) {
+    assert.equal(descriptorProblem(b), why);
+    assert.throws(() => encodeRunDescriptor(new BufWriter(), b), AssertionError, why);
+  }
+  assert.equal(descriptorProblem({ ...d, level: 63 }), undefined, 'level 63 is the last valid level');
 });
 
 // ------------------------------------------------------------ fuzzing
