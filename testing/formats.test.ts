@@ -352,3 +352,17 @@ void test('a large chunk is framed around the caller\'s parts, not a copy of the
   assert.deepEqual(verifyChunk(whole.subarray(0, framed.framedBytes), ChunkKind.Data, 'parts'), Buffer.concat(parts));
   assert.equal(frameChunkParts(ChunkKind.Data, [rng.bytes(100)], id).parts.length, 1);
 });
+
+test('a chunk stream pairs only with another stream of its own owner', () => {
+  // Checks: pairWith refuses (AssertionError) to pair a stream with itself
+  // or with a stream of another owner: the two copies of an index chunk
+  // must land in two extents of the index. How: three streams on one store.
+  const geometry = { pageSizeBytes: 512, extentSizeBytes: 65536, extentCount: 16, superblockExtents: 1 };
+  const disk = new SimDisk({ sizeBytes: geometry.extentSizeBytes * geometry.extentCount, pageSizeBytes: 512 });
+  const store = new ChunkStore(new ExtentManager(geometry, new IoScheduler(disk), 0), new BufferCache(0, geometry.extentSizeBytes), new Rng('pair'));
+  const primary = new ChunkStream(store, ExtentOwner.Index);
+  const pairRule = /pair two distinct streams of one owner/;
+  assert.throws(() => primary.pairWith(primary), pairRule);
+  assert.throws(() => primary.pairWith(new ChunkStream(store, ExtentOwner.Data)), pairRule);
+  primary.pairWith(new ChunkStream(store, ExtentOwner.Index));
+});

@@ -671,3 +671,19 @@ test('flush and apply preconditions are asserted', () => {
   assert.throws(() => index.finishFlush(job, { ...out.run, id: out.run.id + 1 }), /not the job's run/);
   index.finishFlush(job, out.run);
 });
+
+// Checks: the index refuses misuse that would corrupt it silently:
+// restore() into an index that already holds entries, a snapshot visited
+// after its release (its runs may be reset by then), a block cache of a
+// negative or fractional capacity. How: each call on a fresh index.
+test('restore into a used index, a visit after release and a bad block cache capacity are refused', async () => {
+  const index = new LsmIndex(new MemChunkIo(4096).streams);
+  index.apply([{ key: Buffer.from('a'), value: value(1) }], 1);
+  assert.throws(() => index.restore([]), /restore into a used index/);
+  const snapshot = index.snapshot();
+  snapshot.release();
+  const visitor = { entry: (): void => undefined, chunk: (): void => undefined };
+  await assert.rejects(snapshot.visit(1, visitor), /snapshot visited after release/);
+  assert.throws(() => new LsmIndex(new MemChunkIo(4096).streams, { blockCacheBlocks: -1 }), /block cache capacity -1/);
+  assert.throws(() => new LsmIndex(new MemChunkIo(4096).streams, { blockCacheBlocks: 1.5 }), /block cache capacity 1.5/);
+});
