@@ -22,6 +22,7 @@ import { LsmIndex } from './lsm_index.js';
 import type { IndexMutation, LsmIndexOptions } from './lsm_index.js';
 import type { CompactionJob, FlushJob, RunOutput } from './jobs.js';
 import type { RunStreams } from './run_builder.js';
+import { BLOCK_HEADER_BYTES, VALUE_TAG_BYTES, entryBytes } from './run_format.js';
 import type { ExtentBytes, IndexValue, RunDescriptor } from './run_format.js';
 
 // ------------------------------------------------------------ in-memory ChunkIo
@@ -686,4 +687,23 @@ test('restore into a used index, a visit after release and a bad block cache cap
   await assert.rejects(snapshot.visit(1, visitor), /snapshot visited after release/);
   assert.throws(() => new LsmIndex(new MemChunkIo(4096).streams, { blockCacheBlocks: -1 }), /block cache capacity -1/);
   assert.throws(() => new LsmIndex(new MemChunkIo(4096).streams, { blockCacheBlocks: 1.5 }), /block cache capacity 1.5/);
+});
+
+// Checks: a run block holds at least one entry, so an entry that with the
+// block header fills a chunk payload exactly is written and read back, and
+// one byte more is refused (AssertionError naming its size) instead of
+// writing a chunk the stream cannot take. How: 512-byte chunk payloads, one
+// tombstone whose key is sized to the limit, then one byte longer.
+test('an index entry that fills a chunk exactly is written; one byte more is refused', async () => {
+  const payload = 512;
+  const fits = payload - BLOCK_HEADER_BYTES - entryBytes(0, VALUE_TAG_BYTES);
+  const index = new LsmIndex(new MemChunkIo(payload).streams, { maxBlockBytes: payload });
+  const key = Buffer.alloc(fits, 0x61);
+  index.apply([{ key, value: null }, { key: Buffer.from('b'), value: value(2) }], 1);
+  flushAll(index);
+  assert.equal(await index.lookup(key), undefined);
+  assert.deepEqual(await index.lookup(Buffer.from('b')), value(2));
+  const tooBig = new LsmIndex(new MemChunkIo(payload).streams, { maxBlockBytes: payload });
+  tooBig.apply([{ key: Buffer.alloc(fits + 1, 0x61), value: null }], 1);
+  assert.throws(() => flushAll(tooBig), new RegExp(`index entry of ${entryBytes(fits + 1, VALUE_TAG_BYTES)} bytes exceeds a chunk`));
 });
