@@ -169,6 +169,16 @@ function describe(m: ListedMutant): string {
   return `${where} ${m.mutatorName}: ${m.replacement.replace(/\s+/g, ' ').slice(0, 100)}`;
 }
 
+/** "src/index 1234, ..." : how many mutants each folder has. */
+function perFolder(mutants: readonly ListedMutant[]): string {
+  const counts = new Map<string, number>();
+  for (const m of mutants) {
+    const folder = m.fileName.slice(0, m.fileName.lastIndexOf('/'));
+    counts.set(folder, (counts.get(folder) ?? 0) + 1);
+  }
+  return [...counts].map(([folder, n]) => `${folder} ${n}`).join(', ');
+}
+
 function summarize(results: readonly MutantResult[]): void {
   const count = (status: string): number => results.filter((r) => r.status === status).length;
   const killed = count('Killed');
@@ -195,7 +205,7 @@ async function main(): Promise<void> {
     const all = await listMutants(files);
     const chosen = drawRanges(all, options);
     const sample = await listMutants(files, chosen);
-    console.log(`seed ${options.seed}: ${sample.length} of ${all.length} mutants in ${files.length} files`);
+    console.log(`seed ${options.seed}: ${sample.length} of ${all.length} mutants in ${files.length} files (${perFolder(all)})`);
     for (const m of sample) console.log(`  ${describe(m)}`);
     patterns = mutatePatterns(chosen);
   }

@@ -131,6 +131,7 @@ test('the log unreadable in both copies where the next record would be: open ref
     assert.ok(err instanceof LogDamageError, String(err));
     assert.match(err.message, /^metadata log damaged: record \d+ is unreadable in both copies/);
     assert.ok(err.message.includes(`the page at offset 0 of extents ${l.logExtents[0]} and ${l.logExtents[1]} cannot be read`), err.message);
+    assert.match(err.message, /a crash never leaves an unreadable page, so later records may be lost with it/);
     return true;
   });
 });
