@@ -79,7 +79,7 @@ function readConfig(): { mutate: string[] } {
   if (!Array.isArray(parsed.mutate) || !parsed.mutate.every((f) => typeof f === 'string')) {
     throw new TypeError(`${CONFIG_FILE}: mutate must list files`);
   }
-  return { mutate: parsed.mutate as string[] };
+  return { mutate: parsed.mutate };
 }
 
 const quietLogger: Logger = {
