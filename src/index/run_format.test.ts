@@ -306,3 +306,32 @@ fuzz(
 );
 fuzz('run index part', fc.uint8Array({ minLength: 1, maxLength: 20 }).map((b) => Buffer.concat(encodeRunIndexPart({ runId: 3, partIndex: 1, bytes: Buffer.from(b) }))), decodeRunIndexPart);
 fuzz('run descriptor', validDescriptor, (buf) => decodeRunDescriptor(new BufReader(buf, 'fuzz')));
+
+test('a run index root read as a part, or a part read as a root, is refused by its role', () => {
+  // Checks: both kinds of run index chunk share a chunk kind; the role byte
+  // tells them apart, so a locator naming the wrong one is a CorruptionError
+  // naming both roles, never a root made of a part's bytes. How: one root and
+  // one part, each decoded as the other.
+  const root = Buffer.concat(encodeRunIndexRoot({ runId: 9, parts: [], inline: Buffer.from('inline body') }));
+  const part = Buffer.concat(encodeRunIndexPart({ runId: 9, partIndex: 1, bytes: Buffer.from('part bytes') }));
+  assert.equal(decodeRunIndexRoot(root).runId, 9);
+  assert.equal(decodeRunIndexPart(part).partIndex, 1);
+  assert.throws(() => decodeRunIndexRoot(part), (err: unknown) => err instanceof CorruptionError && /role 2, expected 1/.test(err.message));
+  assert.throws(() => decodeRunIndexPart(root), (err: unknown) => err instanceof CorruptionError && /role 1, expected 2/.test(err.message));
+});
+
+test('a run index body whose block first keys do not ascend is refused, naming the block', () => {
+  // Checks: decodeRunIndexBody refuses blocks out of key order (a lookup
+  // would binary-search the wrong block) with a CorruptionError naming the
+  // first block out of order. How: a body of three blocks, the last two swapped.
+  const block = (key: string, offset: number): { firstKey: Buffer; entryCount: number; locator: Locator } => ({
+    firstKey: Buffer.from(key),
+    entryCount: 1,
+    locator: { extent: 4, offset, length: 64 },
+  });
+  const body = (keys: readonly string[]): Buffer =>
+    Buffer.from(encodeRunIndexBody({ entryCount: 3, blocks: keys.map((k, i) => block(k, i * 64)), lastKey: Buffer.from('z'), bloomK: 1, bloom: Buffer.alloc(8) }));
+  assert.equal(decodeRunIndexBody(body(['a', 'm', 't'])).blocks.length, 3);
+  assert.throws(() => decodeRunIndexBody(body(['a', 't', 'm'])), (err: unknown) => err instanceof CorruptionError && /block first keys out of order at block 2/.test(err.message));
+  assert.throws(() => decodeRunIndexBody(body(['a', 'm', 'm'])), (err: unknown) => err instanceof CorruptionError && /block first keys out of order at block 2/.test(err.message));
+});
