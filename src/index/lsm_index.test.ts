@@ -707,3 +707,25 @@ test('an index entry that fills a chunk exactly is written; one byte more is ref
   tooBig.apply([{ key: Buffer.alloc(fits + 1, 0x61), value: null }], 1);
   assert.throws(() => flushAll(tooBig), new RegExp(`index entry of ${entryBytes(fits + 1, VALUE_TAG_BYTES)} bytes exceeds a chunk`));
 });
+
+// Checks: compactionsWriting counts the compactions whose output is being
+// written, and only those (the store resets no index extent while it is
+// above zero: their chunks are not counted as live yet). How: two runs,
+// one full compaction: 0 when picked, 1 while its write is in flight, 0
+// once written and once finished.
+test('compactionsWriting counts exactly the compactions in the middle of writing', async () => {
+  const index = new LsmIndex(new MemChunkIo(4096).streams);
+  index.apply([{ key: Buffer.from('a'), value: value(1) }], 1);
+  flushAll(index);
+  index.apply([{ key: Buffer.from('b'), value: value(2) }], 2);
+  flushAll(index);
+  const job = index.pickCompaction({ full: true });
+  assert.ok(job !== undefined);
+  assert.equal(index.compactionsWriting, 0, 'picked, not writing');
+  const writing = job.write(Dependency.none);
+  assert.equal(index.compactionsWriting, 1, 'writing');
+  const out = await writing;
+  assert.equal(index.compactionsWriting, 0, 'written');
+  index.finishCompaction(job, out.run);
+  assert.equal(index.compactionsWriting, 0, 'finished');
+});
