@@ -12,7 +12,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BufWriter, CorruptionError, crc32c } from '../src/base/index.js';
-import { BufferCache, CHUNK_OVERHEAD_BYTES, ChunkKind, ChunkStore, ChunkStream, alignUp, checkChunk, frameChunk, frameChunkParts, parseHeader, verifyChunk } from '../src/chunk/index.js';
+import { BufferCache, CHUNK_HEADER_BYTES, CHUNK_OVERHEAD_BYTES, ChunkKind, ChunkStore, ChunkStream, alignUp, checkChunk, frameChunk, frameChunkParts, parseHeader, verifyChunk } from '../src/chunk/index.js';
 import type { Locator } from '../src/chunk/index.js';
 import { Dependency, IoScheduler } from '../src/dependency/index.js';
 import { DEFAULT_PAGE_SIZE_BYTES } from '../src/disk/index.js';
@@ -78,6 +78,36 @@ test('chunk framing: frame then check gives back kind, id and payload, for every
       }
     }
   }
+});
+
+test('a header is parsed only when all of it lies inside the buffer, at any offset', () => {
+  // Checks: parseHeader(buf, at) gives the header when its CHUNK_HEADER_BYTES
+  // end exactly at the buffer's end, and undefined (never a RangeError of a
+  // read past the end) when the buffer stops one byte short, as a scan at
+  // the end of a read window does. How: one framed chunk placed at offsets
+  // 0 and 40 of a buffer cut right after its header, then one byte earlier.
+  const { bytes } = frameChunk(ChunkKind.Data, [Buffer.from('header bounds')], { low: 1, high: 2 });
+  for (const at of [0, 40]) {
+    const buf = Buffer.concat([Buffer.alloc(at), bytes.subarray(0, CHUNK_HEADER_BYTES)]);
+    assert.deepEqual(parseHeader(buf, at), { kind: ChunkKind.Data, idLow: 1, idHigh: 2, payloadBytes: 13 }, `at ${at}`);
+    assert.equal(parseHeader(buf.subarray(0, buf.length - 1), at), undefined, `at ${at}, one byte short`);
+  }
+});
+
+test('the buffer cache keeps a chunk of up to a quarter of its capacity, never a larger one', () => {
+  // Checks: the rule of BufferCache.insert (one big value must not flush
+  // the whole cache): a payload of capacity/4 bytes is kept and read back, one
+  // of capacity/4 + 1 is not; a cache of capacity 0 keeps nothing. How: a
+  // 4 KiB cache, inserts at two locators, peeks.
+  const cache = new BufferCache(4096, 65536);
+  const at = (offset: number, payloadBytes: number): Locator => ({ extent: 3, offset, length: CHUNK_OVERHEAD_BYTES + payloadBytes });
+  cache.insert(at(0, 1024), ChunkKind.Data, Buffer.alloc(1024, 1));
+  cache.insert(at(8192, 1025), ChunkKind.Data, Buffer.alloc(1025, 2));
+  assert.deepEqual(cache.peek(at(0, 1024), ChunkKind.Data), Buffer.alloc(1024, 1));
+  assert.equal(cache.peek(at(8192, 1025), ChunkKind.Data), undefined);
+  const none = new BufferCache(0, 65536);
+  none.insert(at(0, 1), ChunkKind.Data, Buffer.alloc(1));
+  assert.equal(none.peek(at(0, 1), ChunkKind.Data), undefined);
 });
 
 test('chunk framing: a chunk found at an aligned offset inside a larger buffer checks the same', () => {
@@ -332,4 +362,18 @@ void test('a large chunk is framed around the caller\'s parts, not a copy of the
   assert.deepEqual(whole, frameChunk(ChunkKind.Data, parts, id).bytes);
   assert.deepEqual(verifyChunk(whole.subarray(0, framed.framedBytes), ChunkKind.Data, 'parts'), Buffer.concat(parts));
   assert.equal(frameChunkParts(ChunkKind.Data, [rng.bytes(100)], id).parts.length, 1);
+});
+
+test('a chunk stream pairs only with another stream of its own owner', () => {
+  // Checks: pairWith refuses (AssertionError) to pair a stream with itself
+  // or with a stream of another owner: the two copies of an index chunk
+  // must land in two extents of the index. How: three streams on one store.
+  const geometry = { pageSizeBytes: 512, extentSizeBytes: 65536, extentCount: 16, superblockExtents: 1 };
+  const disk = new SimDisk({ sizeBytes: geometry.extentSizeBytes * geometry.extentCount, pageSizeBytes: 512 });
+  const store = new ChunkStore(new ExtentManager(geometry, new IoScheduler(disk), 0), new BufferCache(0, geometry.extentSizeBytes), new Rng('pair'));
+  const primary = new ChunkStream(store, ExtentOwner.Index);
+  const pairRule = /pair two distinct streams of one owner/;
+  assert.throws(() => primary.pairWith(primary), pairRule);
+  assert.throws(() => primary.pairWith(new ChunkStream(store, ExtentOwner.Data)), pairRule);
+  primary.pairWith(new ChunkStream(store, ExtentOwner.Index));
 });

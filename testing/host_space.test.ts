@@ -39,6 +39,9 @@ import { FileDisk } from '../src/disk/index.js';
 import type { Disk } from '../src/disk/index.js';
 import { formatDiskStore, openDiskStore } from '../src/store/index.js';
 import type { DiskStore, FormatOptions } from '../src/store/index.js';
+import { IoScheduler } from '../src/dependency/index.js';
+import { ExtentManager, HostSpace, PIECE_BYTES } from '../src/extent/index.js';
+import { planLayout } from '../src/superblock/index.js';
 import { HostFs, enospcError } from './host_fs.js';
 import { unpreparedReserve } from './mutants/host_space_mutants.js';
 import { Rng } from './rng.js';
@@ -345,4 +348,47 @@ void test('full host (a real sparse file on a small tmpfs, where mounting works)
   } finally {
     mount.unmount();
   }
+});
+
+void test('format on a host without room for the metadata and the reserve fails with NoSpace naming the host error', async () => {
+  // Checks: format's preparation (open.ts prepareAtFormat) on a host that
+  // cannot hold the superblock (no free block), or holds the superblock but
+  // not the log extents and the reserve (64 KiB free): formatDiskStore
+  // rejects with NoSpaceError whose message says what could not be
+  // prepared and carries the host's ENOSPC, as does its cause. The second
+  // host has room for the superblock and one more extent: the log and its
+  // mirror cannot both be prepared.
+  const label = planLayout({ diskSizeBytes: DISK_BYTES, pageSizeBytes: 4096, extentSizeBytes: EXTENT_BYTES, maxManifestBytes: 16 * 1024, nodeId: { low: 0, high: 0 }, diskIndex: 0, diskCount: 1 });
+  const superblockBytes = label.geometry.superblockExtents * EXTENT_BYTES;
+  for (const freeBytes of [0, superblockBytes + EXTENT_BYTES]) {
+    const s = simScenario(7);
+    s.host.setFreeBytes(freeBytes);
+    await assert.rejects(formatDiskStore(s.first, options(7)), (err: unknown) => {
+      assert.ok(err instanceof NoSpaceError, `${freeBytes} bytes free: ${String(err)}`);
+      assert.ok(err.message.startsWith('cannot format: the host file system has no room for the metadata and the reserve: '), err.message);
+      assert.match(err.message, /ENOSPC/);
+      assert.ok(err.cause instanceof Error && /ENOSPC/.test(String(err.cause)), `${freeBytes} bytes free: cause ${String(err.cause)}`);
+      return true;
+    });
+  }
+});
+
+void test('host space writes zeros in pieces of at most PIECE_BYTES, each flushed before the next', async () => {
+  // Checks: the preparation of a free extent larger than PIECE_BYTES goes
+  // out as writes of at most PIECE_BYTES, each followed by a flush, so a
+  // commit queued behind it waits for one piece, never a whole extent of
+  // zeros; and the extent reads as zeros afterwards. How: an 8 MiB extent
+  // on a SimDisk whose never-written bytes are garbage, every IO recorded.
+  const extentSizeBytes = 2 * PIECE_BYTES;
+  const geometry = { pageSizeBytes: 4096, extentSizeBytes, extentCount: 3, superblockExtents: 1 };
+  const disk = new SimDisk({ sizeBytes: 3 * extentSizeBytes, pageSizeBytes: 4096, fillSeed: 'pieces' });
+  const issued: string[] = [];
+  disk.onIo((event, io) => {
+    if (event === 'issue') issued.push(io.kind === 'write' ? `write ${io.length}` : io.kind);
+  });
+  const io = new IoScheduler(disk);
+  const space = new HostSpace(new ExtentManager(geometry, io, 0), io);
+  await space.zeroFill(extentSizeBytes, extentSizeBytes);
+  assert.deepEqual(issued, [`write ${PIECE_BYTES}`, 'flush', `write ${PIECE_BYTES}`, 'flush']);
+  assert.ok(disk.peek(extentSizeBytes, extentSizeBytes).every((b) => b === 0), 'the extent reads as zeros');
 });

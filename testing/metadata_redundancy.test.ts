@@ -120,6 +120,36 @@ test('an unreadable page in one copy of the log loses nothing', async () => {
   await store.close();
 });
 
+test('the log unreadable in both copies where the next record would be: open refuses, naming the page and both extents', async () => {
+  // Checks: invariant 2 when no whole record follows the damage: no crash
+  // leaves an unreadable page, so open must not end the log there as if it
+  // were a torn tail. How: every page of both log extents unreadable.
+  const l = await loggedStore('unreadable-both');
+  const disk = l.disk.clone();
+  for (const extent of l.logExtents) disk.failReads({ offset: extent * EXTENT, length: EXTENT }, 'permanent');
+  await assert.rejects(openDiskStore(disk, options('unreadable-both/open')), (err: unknown) => {
+    assert.ok(err instanceof LogDamageError, String(err));
+    assert.match(err.message, /^metadata log damaged: record \d+ is unreadable in both copies/);
+    assert.ok(err.message.includes(`the page at offset 0 of extents ${l.logExtents[0]} and ${l.logExtents[1]} cannot be read`), err.message);
+    assert.match(err.message, /a crash never leaves an unreadable page, so later records may be lost with it/);
+    return true;
+  });
+});
+
+test('open reads the whole log extent when the extent size is not a multiple of the 1 MiB read window', async () => {
+  // Checks: replay reads each log extent in 1 MiB windows; the last window
+  // of a 1 MiB + 64 KiB extent is 64 KiB, and a longer read would run past
+  // the extent. How: format, three durable puts, a clean close, open, read back.
+  const extentSizeBytes = 1024 * 1024 + 64 * 1024;
+  const disk = new SimDisk({ sizeBytes: 12 * extentSizeBytes, pageSizeBytes: PAGE, fillSeed: 'odd-extent' });
+  const store = await formatDiskStore(disk, options('odd-extent', { extentSizeBytes }));
+  for (let i = 0; i < 3; i++) await (await store.put(keyOf(i), valueOf(i))).persisted();
+  await store.close();
+  const again = await openDiskStore(disk.clone(), options('odd-extent/open', { extentSizeBytes }));
+  for (let i = 0; i < 3; i++) assert.deepEqual(await again.get(keyOf(i)), valueOf(i));
+  await again.close();
+});
+
 test('the same middle record damaged in both copies: open refuses, names it, and writes nothing', async () => {
   const l = await loggedStore('mid-both');
   const disk = l.disk.clone();

@@ -13,7 +13,7 @@ import assert from 'node:assert/strict';
 import { CorruptionError } from '../src/base/index.js';
 import { Dependency, IoScheduler } from '../src/dependency/index.js';
 import { ExtentOwner } from '../src/extent/index.js';
-import { Superblock, decodeCheckpoint, planLayout } from '../src/superblock/index.js';
+import { Superblock, decodeCheckpoint, decodeLabel, encodeLabel, planLayout } from '../src/superblock/index.js';
 import type { Checkpoint, Label, SlotCopyReport } from '../src/superblock/index.js';
 import { Rng } from './rng.js';
 import { SimDisk, describeCrash } from './sim_disk.js';
@@ -303,4 +303,55 @@ test('the ordering recorder catches two slot writes in one batch', async () => {
   const [slot0, slot1] = LABEL.slotOffsets;
   await Dependency.all([io.write(slot0, Buffer.alloc(PAGE, 1)), io.write(slot1, Buffer.alloc(PAGE, 2))]).persisted();
   assert.equal(orderViolations(events).length, 1);
+});
+
+/** LABEL with some fields replaced (geometry fields merged into LABEL's geometry). */
+function labelWith(change: Partial<Omit<Label, 'geometry'>> & { geometry?: Partial<Label['geometry']> }): Label {
+  return { ...LABEL, ...change, geometry: { ...LABEL.geometry, ...change.geometry } };
+}
+
+test('a label that breaks one relation between its numbers is refused, naming the relation', () => {
+  // Checks: decodeLabel refuses (CorruptionError) a label with a valid
+  // checksum whose numbers break exactly one relation of checkLabel, and the
+  // message names that relation (fsck and open print it); the same label at
+  // the limit of the relation is accepted. How: LABEL (planLayout's tight
+  // layout: every slot offset, the slot size and the disk size sit exactly at
+  // their limit) with one field moved one unit over, encoded with encodeLabel.
+  const g = LABEL.geometry;
+  const [s0, s1] = LABEL.slotOffsets;
+  const [c0, c1] = LABEL.slotCopyOffsets;
+  const slot = LABEL.slotBytes;
+  const refused: Array<[string, Label]> = [
+    ['page size', labelWith({ geometry: { pageSizeBytes: 256 } })],
+    ['page size', labelWith({ geometry: { pageSizeBytes: 131072 } })],
+    ['page size', labelWith({ geometry: { pageSizeBytes: 768 } })],
+    ['extent size', labelWith({ geometry: { extentSizeBytes: 65536 - 512 } })],
+    ['extent size', labelWith({ geometry: { extentSizeBytes: 2 * 1024 ** 3 } })],
+    ['extent size not a page multiple', labelWith({ geometry: { extentSizeBytes: 65536 + 256 } })],
+    ['extents exceed the disk', labelWith({ diskSizeBytes: LABEL.diskSizeBytes - 1 })],
+    ['superblock extents', labelWith({ geometry: { superblockExtents: 0 } })],
+    ['superblock extents', labelWith({ geometry: { superblockExtents: g.extentCount } })],
+    ['slot offsets', labelWith({ slotOffsets: [s0 - 1, s1] })],
+    ['slot offsets', labelWith({ slotOffsets: [s0, s1 - 1] })],
+    ['slot offsets', labelWith({ slotCopyOffsets: [c0 - 1, c1] })],
+    ['slot offsets', labelWith({ slotCopyOffsets: [c0, c1 - 1] })],
+    ['slots exceed superblock extents', labelWith({ slotCopyOffsets: [c0, g.superblockExtents * g.extentSizeBytes - slot + 1] })],
+    ['slot too small', labelWith({ slotBytes: slot - 1 })],
+    ['disk index', labelWith({ diskCount: 0, diskIndex: 0 })],
+    ['disk index', labelWith({ diskIndex: LABEL.diskCount })],
+  ];
+  for (const [why, label] of refused) {
+    assert.throws(
+      () => decodeLabel(encodeLabel(label)),
+      (err: unknown) => err instanceof CorruptionError && err.message === `superblock label: ${why}`,
+      `${why}: ${JSON.stringify(label)}`,
+    );
+  }
+  const accepted: Label[] = [
+    LABEL,
+    labelWith({ slotCopyOffsets: [c0, g.superblockExtents * g.extentSizeBytes - slot] }),
+    labelWith({ geometry: { superblockExtents: g.extentCount - 1 } }),
+    labelWith({ diskIndex: 0, diskCount: 1 }),
+  ];
+  for (const label of accepted) assert.deepEqual(decodeLabel(encodeLabel(label)), label);
 });

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { pickFull, pickTiered } from './compaction_policy.js';
+import { MAX_FAN_IN, MIN_FAN_IN, pickFull, pickTiered } from './compaction_policy.js';
 import type { RunSlot } from './compaction_policy.js';
 
 const slotsArb = fc.array(
@@ -80,4 +80,16 @@ test('full picks end at the oldest run', () => {
     }),
     { seed: 42, numRuns: 2000 },
   );
+});
+
+// Checks: both pickers take a fan-in from MIN_FAN_IN to MAX_FAN_IN and refuse
+// (AssertionError naming it) one outside: a fan-in of 1 would "compact" a
+// run into itself forever. How: the limits and one past each, on no runs.
+test('a fan-in outside MIN_FAN_IN..MAX_FAN_IN is refused by both pickers', () => {
+  for (const pick of [pickFull, pickTiered]) {
+    assert.equal(pick([], MIN_FAN_IN), undefined);
+    assert.equal(pick([], MAX_FAN_IN), undefined);
+    assert.throws(() => pick([], MIN_FAN_IN - 1), new RegExp(`fan-in ${MIN_FAN_IN - 1}`));
+    assert.throws(() => pick([], MAX_FAN_IN + 1), new RegExp(`fan-in ${MAX_FAN_IN + 1}`));
+  }
 });

@@ -23,6 +23,7 @@ import { LsmIndex } from './lsm_index.js';
 import type { IndexMutation, LsmIndexOptions } from './lsm_index.js';
 import type { CompactionJob, FlushJob, RunOutput } from './jobs.js';
 import type { RunStreams } from './run_builder.js';
+import { BLOCK_HEADER_BYTES, VALUE_TAG_BYTES, entryBytes } from './run_format.js';
 import type { ExtentBytes, IndexValue, RunDescriptor } from './run_format.js';
 
 // ------------------------------------------------------------ in-memory ChunkIo
@@ -672,4 +673,61 @@ test('flush and apply preconditions are asserted', () => {
   const out = job.write(Dependency.none);
   assert.throws(() => index.finishFlush(job, { ...out.run, id: out.run.id + 1 }), /not the job's run/);
   index.finishFlush(job, out.run);
+});
+
+// Checks: the index refuses misuse that would corrupt it silently:
+// restore() into an index that already holds entries, a snapshot visited
+// after its release (its runs may be reset by then), a block cache of a
+// negative or fractional capacity. How: each call on a fresh index.
+test('restore into a used index, a visit after release and a bad block cache capacity are refused', async () => {
+  const index = new LsmIndex(new MemChunkIo(4096).streams);
+  index.apply([{ key: Buffer.from('a'), value: value(1) }], 1);
+  assert.throws(() => index.restore([]), /restore into a used index/);
+  const snapshot = index.snapshot();
+  snapshot.release();
+  const visitor = { entry: (): void => undefined, chunk: (): void => undefined };
+  await assert.rejects(snapshot.visit(1, visitor), /snapshot visited after release/);
+  assert.throws(() => new LsmIndex(new MemChunkIo(4096).streams, { blockCacheBlocks: -1 }), /block cache capacity -1/);
+  assert.throws(() => new LsmIndex(new MemChunkIo(4096).streams, { blockCacheBlocks: 1.5 }), /block cache capacity 1.5/);
+});
+
+// Checks: a run block holds at least one entry, so an entry that with the
+// block header fills a chunk payload exactly is written and read back, and
+// one byte more is refused (AssertionError naming its size) instead of
+// writing a chunk the stream cannot take. How: 512-byte chunk payloads, one
+// tombstone whose key is sized to the limit, then one byte longer.
+test('an index entry that fills a chunk exactly is written; one byte more is refused', async () => {
+  const payload = 512;
+  const fits = payload - BLOCK_HEADER_BYTES - entryBytes(0, VALUE_TAG_BYTES);
+  const index = new LsmIndex(new MemChunkIo(payload).streams, { maxBlockBytes: payload });
+  const key = Buffer.alloc(fits, 0x61);
+  index.apply([{ key, value: null }, { key: Buffer.from('b'), value: value(2) }], 1);
+  flushAll(index);
+  assert.equal(await index.lookup(key), undefined);
+  assert.deepEqual(await index.lookup(Buffer.from('b')), value(2));
+  const tooBig = new LsmIndex(new MemChunkIo(payload).streams, { maxBlockBytes: payload });
+  tooBig.apply([{ key: Buffer.alloc(fits + 1, 0x61), value: null }], 1);
+  assert.throws(() => flushAll(tooBig), new RegExp(`index entry of ${entryBytes(fits + 1, VALUE_TAG_BYTES)} bytes exceeds a chunk`));
+});
+
+// Checks: compactionsWriting counts the compactions whose output is being
+// written, and only those (the store resets no index extent while it is
+// above zero: their chunks are not counted as live yet). How: two runs,
+// one full compaction: 0 when picked, 1 while its write is in flight, 0
+// once written and once finished.
+test('compactionsWriting counts exactly the compactions in the middle of writing', async () => {
+  const index = new LsmIndex(new MemChunkIo(4096).streams);
+  index.apply([{ key: Buffer.from('a'), value: value(1) }], 1);
+  flushAll(index);
+  index.apply([{ key: Buffer.from('b'), value: value(2) }], 2);
+  flushAll(index);
+  const job = index.pickCompaction({ full: true });
+  assert.ok(job !== undefined);
+  assert.equal(index.compactionsWriting, 0, 'picked, not writing');
+  const writing = job.write(Dependency.none);
+  assert.equal(index.compactionsWriting, 1, 'writing');
+  const out = await writing;
+  assert.equal(index.compactionsWriting, 0, 'written');
+  index.finishCompaction(job, out.run);
+  assert.equal(index.compactionsWriting, 0, 'finished');
 });

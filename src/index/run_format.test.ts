@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { AssertionError, BufReader, BufWriter, CorruptionError } from '../base/index.js';
+import { CHUNK_OVERHEAD_BYTES } from '../chunk/index.js';
 import type { Locator } from '../chunk/index.js';
 import {
   BlockBuilder,
@@ -20,6 +21,7 @@ import {
   decodeRunIndexBody,
   decodeRunIndexPart,
   decodeRunIndexRoot,
+  descriptorProblem,
   encodeIndexValue,
   encodeRunDescriptor,
   encodeRunIndexBody,
@@ -249,15 +251,25 @@ test('run descriptor round trip and invalid descriptors', () => {
   );
   const [d] = fc.sample(descriptorArb, { seed: 7, numRuns: 1 });
   assert.ok(d !== undefined);
-  const broken: RunDescriptor[] = [
-    { ...d, level: 64 },
-    { ...d, tombstoneCount: d.entryCount + 1 },
-    { ...d, minKey: Buffer.alloc(0) },
-    { ...d, entryCount: 0 },
-    { ...d, extents: [] },
-    { ...d, indexChunk: { ...d.indexChunk, offset: d.indexChunk.offset + 1 } },
+  // Each broken descriptor breaks one rule, and descriptorProblem names that
+  // rule (the decoder's CorruptionError carries it to fsck and open).
+  const short = CHUNK_OVERHEAD_BYTES - 1;
+  const broken: Array<[string, RunDescriptor]> = [
+    ['level 64', { ...d, level: 64 }],
+    ['level -1', { ...d, level: -1 }],
+    [`tombstone count ${d.entryCount + 1}`, { ...d, tombstoneCount: d.entryCount + 1 }],
+    ['key length 0', { ...d, minKey: Buffer.alloc(0) }],
+    ['entry count 0', { ...d, entryCount: 0 }],
+    ['no extents', { ...d, extents: [] }],
+    [`index chunk locator offset ${d.indexChunk.offset + 1} not aligned`, { ...d, indexChunk: { ...d.indexChunk, offset: d.indexChunk.offset + 1 } }],
+    [`index chunk locator length ${short} below chunk overhead`, { ...d, indexChunk: { ...d.indexChunk, length: short } }],
+    [`mirror index chunk locator length ${short} below chunk overhead`, { ...d, mirrorIndexChunk: { ...d.mirrorIndexChunk, length: short } }],
   ];
-  for (const b of broken) assert.throws(() => encodeRunDescriptor(new BufWriter(), b), AssertionError);
+  for (const [why, b] of broken) {
+    assert.equal(descriptorProblem(b), why);
+    assert.throws(() => encodeRunDescriptor(new BufWriter(), b), AssertionError, why);
+  }
+  assert.equal(descriptorProblem({ ...d, level: 63 }), undefined, 'level 63 is the last valid level');
 });
 
 // ------------------------------------------------------------ fuzzing
@@ -295,3 +307,32 @@ fuzz(
 );
 fuzz('run index part', fc.uint8Array({ minLength: 1, maxLength: 20 }).map((b) => Buffer.concat(encodeRunIndexPart({ runId: 3, partIndex: 1, bytes: Buffer.from(b) }))), decodeRunIndexPart);
 fuzz('run descriptor', validDescriptor, (buf) => decodeRunDescriptor(new BufReader(buf, 'fuzz')));
+
+test('a run index root read as a part, or a part read as a root, is refused by its role', () => {
+  // Checks: both kinds of run index chunk share a chunk kind; the role byte
+  // tells them apart, so a locator naming the wrong one is a CorruptionError
+  // naming both roles, never a root made of a part's bytes. How: one root and
+  // one part, each decoded as the other.
+  const root = Buffer.concat(encodeRunIndexRoot({ runId: 9, parts: [], inline: Buffer.from('inline body') }));
+  const part = Buffer.concat(encodeRunIndexPart({ runId: 9, partIndex: 1, bytes: Buffer.from('part bytes') }));
+  assert.equal(decodeRunIndexRoot(root).runId, 9);
+  assert.equal(decodeRunIndexPart(part).partIndex, 1);
+  assert.throws(() => decodeRunIndexRoot(part), (err: unknown) => err instanceof CorruptionError && /role 2, expected 1/.test(err.message));
+  assert.throws(() => decodeRunIndexPart(root), (err: unknown) => err instanceof CorruptionError && /role 1, expected 2/.test(err.message));
+});
+
+test('a run index body whose block first keys do not ascend is refused, naming the block', () => {
+  // Checks: decodeRunIndexBody refuses blocks out of key order (a lookup
+  // would binary-search the wrong block) with a CorruptionError naming the
+  // first block out of order. How: a body of three blocks, the last two swapped.
+  const block = (key: string, offset: number): { firstKey: Buffer; entryCount: number; locator: Locator } => ({
+    firstKey: Buffer.from(key),
+    entryCount: 1,
+    locator: { extent: 4, offset, length: 64 },
+  });
+  const body = (keys: readonly string[]): Buffer =>
+    Buffer.from(encodeRunIndexBody({ entryCount: 3, blocks: keys.map((k, i) => block(k, i * 64)), lastKey: Buffer.from('z'), bloomK: 1, bloom: Buffer.alloc(8) }));
+  assert.equal(decodeRunIndexBody(body(['a', 'm', 't'])).blocks.length, 3);
+  assert.throws(() => decodeRunIndexBody(body(['a', 't', 'm'])), (err: unknown) => err instanceof CorruptionError && /block first keys out of order at block 2/.test(err.message));
+  assert.throws(() => decodeRunIndexBody(body(['a', 'm', 'm'])), (err: unknown) => err instanceof CorruptionError && /block first keys out of order at block 2/.test(err.message));
+});

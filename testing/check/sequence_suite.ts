@@ -7,6 +7,13 @@ import type { SeedResult, Suite, SuiteCounters } from './suite.js';
 
 export const SEQUENCES_PER_SEED = 10;
 
+/**
+ * SHARDSTORE_SHRINK=0 reports the first failing sequence as found, unshrunk
+ * (its token still replays it). For mutation testing (scripts/mutation.ts),
+ * where any failure kills the mutant and shrinking only costs time.
+ */
+const SHRINK = process.env['SHARDSTORE_SHRINK'] !== '0';
+
 export interface SequenceSuiteSpec<O> {
   readonly name: string;
   readonly ops: fc.Arbitrary<O[]>;
@@ -39,7 +46,7 @@ export function sequenceSuite<O>(spec: SequenceSuiteSpec<O>): Suite {
     name: spec.name,
     async runSeed(seed: number): Promise<SeedResult> {
       const counters = emptyCounters();
-      const details = await fc.check(property(spec, counters, seed), { seed, numRuns: SEQUENCES_PER_SEED });
+      const details = await fc.check(property(spec, counters, seed), { seed, numRuns: SEQUENCES_PER_SEED, endOnFailure: !SHRINK });
       return toResult(spec, seed, counters, details);
     },
     async replay(token: string): Promise<SeedResult> {
