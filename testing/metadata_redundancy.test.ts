@@ -136,6 +136,31 @@ test('the log unreadable in both copies where the next record would be: open ref
   });
 });
 
+test('a record that starts on a readable page and runs into pages unreadable in both copies: open refuses, never a silent end', async () => {
+  // Checks: the same invariant when the damage begins one page after the
+  // record's start (records share pages, so the next record may start on a
+  // readable page and end on an unreadable one). Ending the log before it
+  // would drop it and every acknowledged record on the pages after it.
+  // How: find a record that crosses a page boundary and a later one, and
+  // make every page from the crossing on unreadable in both copies.
+  const l = await loggedStore('unreadable-after-start');
+  const crossing = l.records.findIndex((at, n) => {
+    const next = l.records[n + 1];
+    return n > 2 && next !== undefined && Math.floor(at / PAGE) !== Math.floor((next - 1) / PAGE) && next % PAGE !== 0 && n + 2 < l.records.length;
+  });
+  assert.ok(crossing > 0, `a record that crosses a page boundary, mid-page, among ${l.records.length}`);
+  const start = l.records[crossing] ?? 0;
+  const damaged = (Math.floor(start / PAGE) + 1) * PAGE;
+  const disk = l.disk.clone();
+  for (const extent of l.logExtents) disk.failReads({ offset: extent * EXTENT + damaged, length: EXTENT - damaged }, 'permanent');
+  await assert.rejects(openDiskStore(disk, options('unreadable-after-start/open')), (err: unknown) => {
+    assert.ok(err instanceof LogDamageError, String(err));
+    assert.match(err.message, /^metadata log damaged: record \d+ is unreadable in both copies/);
+    assert.ok(err.message.includes(`the page at offset ${damaged} of extents ${l.logExtents[0]} and ${l.logExtents[1]} cannot be read`), err.message);
+    return true;
+  });
+});
+
 test('open reads the whole log extent when the extent size is not a multiple of the 1 MiB read window', async () => {
   // Checks: replay reads each log extent in 1 MiB windows; the last window
   // of a 1 MiB + 64 KiB extent is 64 KiB, and a longer read would run past

@@ -136,15 +136,18 @@ export async function replayLog(extents: ExtentManager, logExtents: readonly [nu
       later.size,
     );
   }
-  // Where the next record would be, neither copy can be read: a crash never
-  // makes a page unreadable, so this is damage, and it may have swallowed
-  // the rest of the log (records are small: one page holds many). Ending
-  // the log here would be a silent loss.
+  // From the page where the next record would start on, a page neither
+  // copy can read: a crash never makes a page unreadable, so this is
+  // damage, and it may have swallowed the rest of the log (records are
+  // small: one page holds many). The next record may start on a readable
+  // page and run into the damaged one, so every page from there on counts,
+  // not only the first. Ending the log here would be a silent loss.
   const page = extents.geometry.pageSizeBytes;
   const nextPage = Math.floor(end / page) * page;
-  if (options.salvage !== true && copies.every((c) => c.unreadable.includes(nextPage))) {
+  const lostPage = copies[0].unreadable.filter((o) => o >= nextPage && copies[1].unreadable.includes(o)).sort((x, y) => x - y)[0];
+  if (options.salvage !== true && lostPage !== undefined) {
     throw new LogDamageError(
-      `metadata log damaged: record ${seq} is unreadable in both copies (the page at offset ${nextPage} of extents ${logExtents[0]} and ${logExtents[1]} cannot be read; ` +
+      `metadata log damaged: record ${seq} is unreadable in both copies (the page at offset ${lostPage} of extents ${logExtents[0]} and ${logExtents[1]} cannot be read; ` +
         `a crash never leaves an unreadable page, so later records may be lost with it)`,
       seq,
       0,
