@@ -89,6 +89,16 @@ export interface MetaFaultFocus {
   readonly reboots?: ReadonlyArray<'clean' | CrashMode>;
 }
 
+/**
+ * The conformance suites' small engine on 512-byte pages. With 4 KiB pages
+ * a log (at most SMALL_CONFIG's 3000 bytes before it rolls) never left its
+ * first page, so no record crossed a page boundary and damage inside a
+ * record could never begin after the page it starts on: the shape in which
+ * replay once ended the log silently before a record whose second page was
+ * unreadable in both copies (broken variant replay-checks-next-page-only).
+ */
+export const METADATA_CONFIG: EngineConfig = { ...SMALL_CONFIG, pageSizeBytes: 512 };
+
 /** Mutations and background work only: reads are the other suites' business. */
 const PREFIX_WEIGHTS: AlphabetWeights = { put: 8, read: 0, delete: 3, list: 0, background: 4, reboot: 1 };
 
@@ -251,7 +261,7 @@ export class MetaFaultHarness implements SequenceHarness<MetaOp> {
     if (structure === undefined) return;
     const hit = op.copies === 'all' ? structure.copies : pickCopy(structure.copies, op);
     const damaged = image.clone();
-    const where = damage(damaged, hit, op);
+    const where = damage(damaged, hit, op, this.config.extentSizeBytes);
     this.counters.faultsInjected++;
     const fsck = await fsckSimDisk(damaged.clone());
     const reopened = await this.readDamaged(damaged.clone(), keys);
@@ -334,14 +344,36 @@ function pickCopy(copies: readonly MetaCopy[], op: MetaFaultOp): MetaCopy[] {
   return copy === undefined ? [] : [copy];
 }
 
+/**
+ * An unreadable log record's damage runs on to the end of its extent in
+ * half of the episodes (bit 29 of the pick): a failing region, not one
+ * sector. Records share pages and one may start on a readable page and run
+ * into the damaged one, with every later record behind it; replay once
+ * ended the log silently there, because it looked for damage only on the
+ * page where the next record starts. The pick's other bits choose as
+ * before, so the sequences a seed generates are unchanged.
+ */
+function onward(op: MetaFaultOp): boolean {
+  return op.damage === 'unreadable' && (op.target === 'log-middle' || op.target === 'log-last') && ((op.pick >> 29) & 1) === 1;
+}
+
 /** Damage each copy at the same relative byte (clamped to its length); returns where, for messages. */
-function damage(disk: SimDisk, copies: readonly MetaCopy[], op: MetaFaultOp): string {
+function damage(disk: SimDisk, copies: readonly MetaCopy[], op: MetaFaultOp, extentSizeBytes: number): string {
   const spots: string[] = [];
   for (const copy of copies) {
     const byte = copy.offset + (Math.floor(op.pick / 8) % copy.length);
-    if (op.damage === 'bitflip') disk.flipBit(byte, op.pick % 8);
-    else disk.failPageReads(byte);
-    spots.push(`${copy.what} (${op.damage === 'bitflip' ? `bit ${op.pick % 8} of byte ${byte}` : `page of byte ${byte} unreadable`})`);
+    if (op.damage === 'bitflip') {
+      disk.flipBit(byte, op.pick % 8);
+      spots.push(`${copy.what} (bit ${op.pick % 8} of byte ${byte})`);
+    } else if (onward(op)) {
+      const page = Math.floor(byte / disk.pageSizeBytes) * disk.pageSizeBytes;
+      const extentEnd = (Math.floor(byte / extentSizeBytes) + 1) * extentSizeBytes;
+      disk.failReads({ offset: page, length: extentEnd - page }, 'permanent');
+      spots.push(`${copy.what} (pages from byte ${byte} to the end of its extent unreadable)`);
+    } else {
+      disk.failPageReads(byte);
+      spots.push(`${copy.what} (page of byte ${byte} unreadable)`);
+    }
   }
   return spots.join(' and ');
 }
@@ -484,7 +516,7 @@ function describe(err: unknown): string {
 /** fast-check over metadata-fault sequences (`focus` narrows the episodes): the broken variants' tests. */
 export function checkMetadataFaults(options: CheckOptions, focus: MetaFaultFocus = {}): Promise<fc.RunDetails<[MetaOp[]]>> {
   const counters: MetaFaultCounters = { crashStates: 0, operations: 0, faultsInjected: 0 };
-  return checkSequences(metaFaultSequenceArb(SMALL_CONFIG, focus), (seq) => runMetaFaultSequence(seq, SMALL_CONFIG, options.seed, counters), options);
+  return checkSequences(metaFaultSequenceArb(METADATA_CONFIG, focus), (seq) => runMetaFaultSequence(seq, METADATA_CONFIG, options.seed, counters), options);
 }
 
 /** Run one sequence; returns the failure, if any. */

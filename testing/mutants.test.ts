@@ -38,7 +38,7 @@ import { resetBeforeIndexDurable } from './mutants/crash_mutants.js';
 import { unsignedDoorsOpen, UNSIGNED_DOORS } from './auth_checks.js';
 import { checkMetadataFaults } from './metadata_faults.js';
 import type { MetaFaultFocus } from './metadata_faults.js';
-import { fsckWalkStopsQuietly, replayStopsQuietlyAtDamage } from './mutants/metadata_mutants.js';
+import { fsckWalkStopsQuietly, replayChecksNextPageOnly, replayStopsQuietlyAtDamage } from './mutants/metadata_mutants.js';
 import { corsWildcard, guaranteeHeaderIgnored, hostCheckSkipped, nativeAuthSkipped as httpNativeAuthSkipped, subresourceFallsThrough, tagLimitsIgnored, unsignedHeaderHonoured } from './mutants/http_check_mutants.js';
 import { catchHttpMutant, failureMessage } from './http_check/mutant_check.js';
 
@@ -166,6 +166,16 @@ const METADATA_CASES: ReadonlyArray<{ mutant: Mutant; focus: MetaFaultFocus; exp
     // grew with syncedThroughSeq and data names, issue 14): both are this bug.
     focus: { targets: ['log-middle'], copies: ['one'], damage: ['unreadable'], reboots: ['clean'] },
     expect: /acknowledged key \S+ silently absent after metadata damage at log record|fsck reported clean after metadata damage at log record/,
+  },
+  {
+    mutant: replayChecksNextPageOnly,
+    // Unreadable damage in every copy of a log record, after dirty reboots
+    // (acknowledged records still only in the log): where a record crosses a
+    // page (512-byte pages, METADATA_CONFIG) and the damage starts on its
+    // second page, the variant ends the log before it: its put is silently
+    // absent, or its delete undone.
+    focus: { targets: ['log-middle', 'log-last'], copies: ['all'], damage: ['unreadable'], reboots: ['keep-all', 'drop-all'] },
+    expect: replayChecksNextPageOnly.expect,
   },
   {
     mutant: fsckWalkStopsQuietly,

@@ -4,8 +4,7 @@
 // metadata-log record, a run block or run index chunk), each after a clean
 // or dirty reboot: never silently absent, fsck reports, tools never write
 // (testing/metadata_faults.ts).
-import { SMALL_CONFIG } from '../conformance.js';
-import { formatMetaOps, metaFaultSequenceArb, runMetaFaultSequence } from '../metadata_faults.js';
+import { METADATA_CONFIG, formatMetaOps, metaFaultSequenceArb, runMetaFaultSequence } from '../metadata_faults.js';
 import type { MetaFaultFocus, MetaOp } from '../metadata_faults.js';
 import { sequenceSuite } from './sequence_suite.js';
 import type { Suite } from './suite.js';
@@ -15,9 +14,9 @@ export function metadataFaultsSuite(focus: MetaFaultFocus = {}): Suite {
   return sequenceSuite<MetaOp>({
     format: formatMetaOps,
     name: 'metadata-faults',
-    ops: metaFaultSequenceArb(SMALL_CONFIG, focus),
+    ops: metaFaultSequenceArb(METADATA_CONFIG, focus),
     run(seq, seed, counters) {
-      return runMetaFaultSequence(seq, SMALL_CONFIG, seed, counters);
+      return runMetaFaultSequence(seq, METADATA_CONFIG, seed, counters);
     },
   });
 }

@@ -43,6 +43,40 @@ export const replayStopsQuietlyAtDamage: Mutant = {
 };
 
 /**
+ * Replay looks for damage only on the page where the next record would
+ * start: a record that starts on a readable page and runs into pages
+ * unreadable in both copies (with every later record behind them) ends the
+ * log there quietly, dropping it and every record after it. The bug replay
+ * had until this variant's commit, found by review; the metadata-faults
+ * check reaches it since it runs on 512-byte pages, where records cross
+ * page boundaries (metadata_faults.ts: METADATA_CONFIG), and damage may
+ * run on to the end of the extent (onward).
+ * It patches LogReader.replay: the real replay reads with salvage's
+ * tolerance, and refuses only where the old rule did.
+ */
+export const replayChecksNextPageOnly: Mutant = {
+  name: 'replay-checks-next-page-only',
+  bugClass: 'replay ends the metadata log before a record whose later pages are unreadable in both copies, dropping it and every record after it',
+  caughtBy: 'metadata-faults',
+  // A dropped record loses a put (silently absent) or a delete (the key's older value back).
+  expect: /(acknowledged key \S+ silently absent|key \S+ is back \(\d+B\)) after metadata damage at log record/,
+  install: () =>
+    patch(LogReader.prototype, 'replay', (original) =>
+      async function (this: LogReader, logExtents: readonly [number, number], firstSeq: number, options: ReplayOptions = {}): Promise<LogReplay> {
+        if (options.salvage === true) return original.call(this, logExtents, firstSeq, options);
+        const read = await original.call(this, logExtents, firstSeq, { ...options, salvage: true });
+        // Records lost with whole ones after them: the real refusal.
+        if (read.lost.length > 0) return original.call(this, logExtents, firstSeq, options);
+        const page = this['extents'].geometry.pageSizeBytes;
+        const nextPage = Math.floor(read.end / page) * page;
+        const unreadableIn = (copy: 0 | 1): boolean => read.unreadable.some((u) => u.copy === copy && u.offset === nextPage);
+        if (unreadableIn(0) && unreadableIn(1)) return original.call(this, logExtents, firstSeq, options);
+        return read;
+      },
+    ),
+};
+
+/**
  * fsck says clean after damage: the walks over the index that fsck relies
  * on (the run chunks it verifies, the key walk of its locator check and of
  * scrub, the live-byte recount it waits for) end quietly where a run chunk
@@ -95,4 +129,4 @@ export const fsckWalkStopsQuietly: Mutant = {
   },
 };
 
-export const METADATA_MUTANTS: readonly Mutant[] = [replayStopsQuietlyAtDamage, fsckWalkStopsQuietly];
+export const METADATA_MUTANTS: readonly Mutant[] = [replayStopsQuietlyAtDamage, replayChecksNextPageOnly, fsckWalkStopsQuietly];
