@@ -11,7 +11,7 @@
 // - What their calls return and throw: Dependency (awaitable durability),
 //   the typed errors, the API's value types.
 //
-// Only the layering check's entry points may import this file (scripts/check-layers.ts).
+// Nothing in src/ imports this file (rule entry-point-imported, .dependency-cruiser.cjs).
 
 // Errors (each with a stable `code`).
 export {
