@@ -482,7 +482,7 @@ export class ExtentManager {
   table(): ExtentRecord[] {
     const out: ExtentRecord[] = new Array<ExtentRecord>(this.count);
     const { recordedOwner, recordedWritePointer } = this.t;
-    for (let e = 0; e < this.count; e++) out[e] = { extent: e, owner: (recordedOwner[e] ?? 0), writePointer: recordedWritePointer[e] ?? 0 };
+    for (let e = 0; e < this.count; e++) out[e] = { extent: e, owner: recordedOwner[e] ?? 0, writePointer: recordedWritePointer[e] ?? 0 };
     return out;
   }
 
@@ -498,7 +498,7 @@ export class ExtentManager {
 
   /** REQUIRES: `e` checked. */
   private ownerAt(e: number): ExtentOwner {
-    return (this.t.owner[e] ?? 0);
+    return this.t.owner[e] ?? 0;
   }
 
   /** Free for reuse: its reset's record (if any lately) is persistent. REQUIRES: `e` checked. */
