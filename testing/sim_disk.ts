@@ -227,7 +227,7 @@ export class SimDisk implements Disk {
     this.die();
     const scheduler = options.scheduler ?? this.options.scheduler;
     const disk = new SimDisk({ ...this.options, ...(scheduler === undefined ? {} : { scheduler }) });
-    disk.adopt(image, this.faults);
+    disk.adopt(image, image.clone(), this.faults);
     return { disk, report: { mode, writes } };
   }
 
@@ -235,8 +235,7 @@ export class SimDisk implements Disk {
   clone(options: { scheduler?: SimIoScheduler } = {}): SimDisk {
     const scheduler = options.scheduler ?? this.options.scheduler;
     const disk = new SimDisk({ ...this.options, ...(scheduler === undefined ? {} : { scheduler }) });
-    disk.adopt(this.durable.clone(), this.faults);
-    disk.current = this.current.clone();
+    disk.adopt(this.durable.clone(), this.current.clone(), this.faults);
     disk.volatile = [...this.volatile];
     disk.writeSeq = this.writeSeq;
     return disk;
@@ -458,9 +457,9 @@ export class SimDisk implements Disk {
     }
   }
 
-  private adopt(image: PageImage, faults: readonly FaultRule[]): void {
-    this.durable = image;
-    this.current = image.clone();
+  private adopt(durable: PageImage, current: PageImage, faults: readonly FaultRule[]): void {
+    this.durable = durable;
+    this.current = current;
     this.faults = faults.filter((f) => f.active).map((f) => f.copy());
   }
 
