@@ -490,6 +490,11 @@ function sharedZeros(length: number): Buffer {
   return zeros.subarray(0, length);
 }
 
+/** True for bytes sharedZeros() handed out (zeros, then, whatever their length). */
+function isSharedZeros(data: Buffer): boolean {
+  return data.buffer === zeros.buffer;
+}
+
 /** One line per unflushed write, for replay logs. */
 export function describeCrash(report: CrashReport): string {
   const lines = [`crash ${report.mode}: ${report.writes.length} unflushed write(s)`];
@@ -674,12 +679,15 @@ class PageImage {
 
   private store(offset: number, data: Buffer, share: boolean): void {
     const size = this.pageSizeBytes;
+    // Zeros (host-space preparation writes whole extents of them at every
+    // open) share one page instead of a view per page.
+    const zeroPage = share && isSharedZeros(data) ? sharedZeros(size) : undefined;
     for (let at = 0; at < data.length; ) {
       const index = Math.floor((offset + at) / size);
       const inPage = offset + at - index * size;
       const n = Math.min(data.length - at, size - inPage);
       if (share && n === size) {
-        this.pages.set(index, data.subarray(at, at + n));
+        this.pages.set(index, zeroPage ?? data.subarray(at, at + n));
         this.owned.delete(index);
       } else {
         data.copy(this.ownPage(index, n === size), inPage, at, at + n);
