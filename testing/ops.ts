@@ -216,16 +216,17 @@ export function valueOf(size: number, fill: number): Buffer {
   return copy;
 }
 
+/** xorshift32 from a seed made of `fill`, four bytes a step (a byte a step cost 2% of a check). */
 function makeValue(size: number, fill: number): Buffer {
-  const buf = Buffer.allocUnsafe(size);
+  const words = new Uint32Array(Math.ceil(size / 4));
   let x = (fill * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
+  for (let i = 0; i < words.length; i++) {
     x ^= x << 13;
     x ^= x >>> 17;
     x ^= x << 5;
-    buf[i] = x & 0xff;
+    words[i] = x;
   }
-  return buf;
+  return Buffer.from(words.buffer, 0, size);
 }
 
 function keyText(k: number): string {

@@ -78,7 +78,6 @@ export class HostSpace {
   private busy = false;
   private wanted = false;
   private closed = false;
-  private zeros: Buffer | undefined;
   private lastRetryMs = Number.NEGATIVE_INFINITY;
   readonly stats: HostSpaceStats = { extentsPrepared: 0, failures: 0, lastError: undefined };
 
@@ -218,9 +217,19 @@ export class HostSpace {
   }
 
   private zeroBuffer(): Buffer {
-    // One buffer for every piece: the scheduler requires written bytes not to
-    // change until the write settles, and zeros never do.
-    this.zeros ??= Buffer.alloc(Math.min(PIECE_BYTES, this.extents.extentSizeBytes));
-    return this.zeros;
+    return sharedZeros(Math.min(PIECE_BYTES, this.extents.extentSizeBytes));
   }
+}
+
+/**
+ * One buffer of zeros for every piece of every store in the process (a
+ * store opened in a crash check allocated its own 64 KiB at each open): the
+ * scheduler requires written bytes not to change until the write settles,
+ * and zeros never do.
+ */
+let zeros = Buffer.alloc(0);
+
+function sharedZeros(length: number): Buffer {
+  if (zeros.length < length) zeros = Buffer.alloc(length);
+  return zeros.subarray(0, length);
 }
