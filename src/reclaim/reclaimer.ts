@@ -194,7 +194,7 @@ export class Reclaimer {
     if (key === undefined) return undefined;
     const value = await this.host.newestValue(key);
     if (value === null || value === undefined || !value.chunks.some((c) => locatorEquals(c, from))) return undefined;
-    const { locator, dependency } = this.stream.append(ChunkKind.Data, [payload], Dependency.none);
+    const { locator, dependency } = this.stream.append(ChunkKind.Data, [payload]);
     this.stats.chunksMoved++;
     this.stats.bytesMoved += locator.length;
     return { key: Buffer.from(key), from, to: locator, dependency };
