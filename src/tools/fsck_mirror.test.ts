@@ -12,9 +12,9 @@ import assert from 'node:assert/strict';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Locator } from '../src/chunk/index.js';
-import { ShardNode } from '../src/node/index.js';
-import { fsckClean, fsckDisk } from '../src/tools/fsck.js';
+import type { Locator } from '../chunk/index.js';
+import { ShardNode } from '../node/index.js';
+import { fsckClean, fsckDisk } from './fsck.js';
 
 const MIB = 1024 * 1024;
 const KEYS = Array.from({ length: 200 }, (_, i) => Buffer.from(`shard/${String(i).padStart(4, '0')}/${'k'.repeat(400)}`));

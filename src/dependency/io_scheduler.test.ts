@@ -12,12 +12,12 @@
 // - waiting writes cost O(1) registrations each, not O(queue) per wake-up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ClosedError, IoError } from '../src/base/index.js';
-import { Dependency, IoScheduler, Latch, Ticket } from '../src/dependency/index.js';
-import type { Disk } from '../src/disk/index.js';
-import { Rng } from './rng.js';
-import { InjectedFaultError, SimDisk } from './sim_disk.js';
-import type { SimIo } from './sim_disk.js';
+import { ClosedError, IoError } from '../base/index.js';
+import { Dependency, IoScheduler, Latch, Ticket } from './index.js';
+import type { Disk } from '../disk/index.js';
+import { Rng } from '../../testing/rng.js';
+import { InjectedFaultError, SimDisk } from '../../testing/sim_disk.js';
+import type { SimIo } from '../../testing/sim_disk.js';
 
 const PAGE = 512;
 const SIZE = 256 * PAGE;
