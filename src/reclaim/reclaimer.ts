@@ -27,7 +27,7 @@
 import { assert, CorruptionError } from '../base/index.js';
 import { ChunkKind, dataPayloadKey, locatorEquals } from '../chunk/index.js';
 import type { ChunkStore, ChunkStream, Locator } from '../chunk/index.js';
-import { Dependency } from '../dependency/index.js';
+import type { Dependency } from '../dependency/index.js';
 import { ExtentOwner } from '../extent/index.js';
 import type { ExtentManager } from '../extent/index.js';
 import type { IndexValue } from '../index/index.js';
