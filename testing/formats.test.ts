@@ -235,7 +235,7 @@ async function realValues(rng: Rng): Promise<RealValues> {
     const key = rng.bytes(8);
     const chunks: Locator[] = [];
     for (let i = 0; i < chunkCount; i++) {
-      const { locator, dependency } = data.append(ChunkKind.Data, [dataHeader(key), rng.bytes(chunkBytes)], Dependency.none);
+      const { locator, dependency } = data.append(ChunkKind.Data, [dataHeader(key), rng.bytes(chunkBytes)]);
       chunks.push(locator);
       durable.push(dependency);
     }
@@ -252,7 +252,7 @@ async function realValues(rng: Rng): Promise<RealValues> {
     index.apply(keys.map((key, i) => ({ key, value: i % 5 === 0 ? null : (values[i % values.length] ?? null) })), seq);
     const job = index.beginFlush();
     assert.ok(job !== undefined);
-    const out = job.write(Dependency.none);
+    const out = job.write();
     await out.dependency.persisted();
     index.finishFlush(job, out.run);
     runs.unshift(out.run);

@@ -20,7 +20,10 @@
 // 2. Reads beyond the write pointer are refused.
 // 3. A reset extent is not handed out again until the record of its reset is
 //    durable (`reusableAfter`), so a crash cannot leave new data in an
-//    extent that recovery still believes holds the old.
+//    extent that recovery still believes holds the old; and every append
+//    names that record in its `after` too, so the IO scheduler enforces the
+//    edge even if an allocation rule slips (data and run chunks need no
+//    other predecessor: chunk_store.ts, ChunkStream.append).
 // 4. A reset requires no queued or in-flight writes to the extent.
 import { assert, CorruptionError, NoSpaceError } from '../base/index.js';
 import { Dependency, writeDataLength } from '../dependency/index.js';
@@ -337,11 +340,15 @@ export class ExtentManager {
 
   /**
    * Start preparing a free extent: it is not handed out until endPrepare.
+   * Returns the record of its last reset, what the zeros must wait for (an
+   * extent whose reset is not recorded may still hold data recovery
+   * believes in).
    * REQUIRES: the extent is free, reusable and not being prepared.
    */
-  beginPrepare(extent: number): void {
+  beginPrepare(extent: number): Dependency {
     assert(this.isAllocatable(extent), `prepare of extent ${extent} that is not free`);
     this.preparing.add(extent);
+    return this.t.reusableAfter.get(this.checked(extent)) ?? Dependency.none;
   }
 
   /** End a preparation; `ok` when every block of the extent was written and flushed. */
@@ -361,7 +368,8 @@ export class ExtentManager {
   }
 
   /**
-   * Append `data` at the write pointer, issued once `after` is persistent.
+   * Append `data` at the write pointer, issued once `after` and the record
+   * of the extent's last reset are persistent (invariant 3).
    * REQUIRES: the extent is owned and `data` fits.
    */
   append(extent: number, data: WriteData, after: Dependency = Dependency.none, options: WriteOptions = {}): { offset: number; dependency: Dependency } {
@@ -373,7 +381,7 @@ export class ExtentManager {
     const offset = t.writePointer[e] ?? 0;
     const length = writeDataLength(data);
     assert(offset + length <= this.geometry.extentSizeBytes, `append beyond extent ${extent}`);
-    const dependency = this.io.write(this.diskOffset(extent, offset), data, after, options);
+    const dependency = this.io.write(this.diskOffset(extent, offset), data, after.and(t.reusableAfter.get(e) ?? Dependency.none), options);
     t.writePointer[e] = offset + length;
     const pending = t.pending.get(e);
     if (pending === undefined) t.pending.set(e, [{ start: offset, dependency }]);

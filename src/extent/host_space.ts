@@ -52,8 +52,7 @@
 //    plus preparing free extents never exceeds the target (the reserve):
 //    the extra writes are bounded by what the reserve classes allocate.
 import { assert, ClosedError, NoSpaceError } from '../base/index.js';
-import { Dependency } from '../dependency/index.js';
-import type { IoScheduler } from '../dependency/index.js';
+import type { Dependency, IoScheduler } from '../dependency/index.js';
 import type { ExtentManager } from './extent_manager.js';
 
 /** Zeros written per scheduler write: bounds how long a commit can wait behind preparation. */
@@ -102,16 +101,17 @@ export class HostSpace {
   }
 
   /**
-   * Write zeros over `length` bytes at disk offset `offset` and flush.
-   * Throws the write's typed error (HostNoSpaceError on a full host).
+   * Write zeros over `length` bytes at disk offset `offset`, once `after`
+   * is persistent, and flush. Throws the write's typed error
+   * (HostNoSpaceError on a full host).
    */
-  async zeroFill(offset: number, length: number): Promise<void> {
+  async zeroFill(offset: number, length: number, after: Dependency): Promise<void> {
     const zeros = this.zeroBuffer();
     for (let at = 0; at < length; at += zeros.length) {
       // No write after stop(): close waits for the scheduler to go idle, then closes the disk.
       if (this.closed) throw new ClosedError('host space preparation stopped');
       const n = Math.min(zeros.length, length - at);
-      await this.io.write(offset + at, zeros.subarray(0, n), Dependency.none).persisted();
+      await this.io.write(offset + at, zeros.subarray(0, n), after).persisted();
     }
   }
 
@@ -200,10 +200,10 @@ export class HostSpace {
   }
 
   private async prepare(extent: number): Promise<boolean> {
-    this.extents.beginPrepare(extent);
+    const resetRecorded = this.extents.beginPrepare(extent);
     let ok = false;
     try {
-      await this.zeroFill(this.extents.diskOffset(extent, 0), this.extents.extentSizeBytes);
+      await this.zeroFill(this.extents.diskOffset(extent, 0), this.extents.extentSizeBytes, resetRecorded);
       ok = true;
       this.stats.extentsPrepared++;
       this.stats.lastError = undefined;

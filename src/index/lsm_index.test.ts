@@ -81,20 +81,20 @@ class MemChunkIo implements ChunkIo {
     const mirror = new MemCursor(MIRROR_FIRST_EXTENT, extentBytes);
     this.streams = {
       primary: this,
-      mirror: { maxPayloadBytes, append: (kind, payload, after) => this.appendAt(mirror, kind, payload, after), read: (l, k) => this.read(l, k) },
+      mirror: { maxPayloadBytes, append: (kind, payload) => this.appendAt(mirror, kind, payload), read: (l, k) => this.read(l, k) },
     };
   }
 
-  append(kind: ChunkKind, payload: readonly Uint8Array[], after: Dependency): ChunkAppend {
-    return this.appendAt(this.cursor, kind, payload, after);
+  append(kind: ChunkKind, payload: readonly Uint8Array[]): ChunkAppend {
+    return this.appendAt(this.cursor, kind, payload);
   }
 
-  private appendAt(cursor: MemCursor, kind: ChunkKind, payload: readonly Uint8Array[], after: Dependency): ChunkAppend {
+  private appendAt(cursor: MemCursor, kind: ChunkKind, payload: readonly Uint8Array[]): ChunkAppend {
     const data = Buffer.concat(payload);
     assert.ok(data.length <= this.maxPayloadBytes, 'payload above the limit');
     const locator = cursor.next(framedBytes(data.length));
     this.chunks.set(MemChunkIo.key(locator), { kind, payload: data });
-    return { locator, dependency: after };
+    return { locator, dependency: Dependency.none };
   }
 
   async read(locator: Locator, kind: ChunkKind): Promise<Buffer> {
@@ -315,7 +315,7 @@ class Harness {
   private flushBegin(): void {
     if (this.flush !== undefined) return;
     const job = this.index.beginFlush();
-    if (job !== undefined) this.flush = { job, out: job.write(Dependency.none) };
+    if (job !== undefined) this.flush = { job, out: job.write() };
   }
 
   private flushFinish(): void {
@@ -334,7 +334,7 @@ class Harness {
   private async compact(full: boolean, abort: boolean): Promise<void> {
     const job = this.index.pickCompaction({ full });
     if (job === undefined) return;
-    const out = await job.write(Dependency.none);
+    const out = await job.write();
     if (out.run !== undefined) assert.ok(!job.dropsTombstones || out.run.tombstoneCount === 0, 'tombstones kept');
     if (abort) this.index.abortCompaction(job);
     else await this.finishAndDrop(job, out.run);
@@ -347,7 +347,7 @@ class Harness {
     const jobs = [first, second].filter((j) => j !== undefined);
     const ids = jobs.flatMap((j) => j.inputs.map((r) => r.id));
     assert.equal(new Set(ids).size, ids.length, 'a run busy in one job is never picked by another');
-    const outs = await Promise.all(jobs.map((j) => j.write(Dependency.none)));
+    const outs = await Promise.all(jobs.map((j) => j.write()));
     const order = newestFirst ? [0, 1] : [1, 0];
     for (const i of order) {
       const job = jobs[i];
@@ -432,7 +432,7 @@ async function compactToOne(index: LsmIndex): Promise<void> {
   for (let bound = 2 * index.runs().length + 2; bound > 0; bound--) {
     const job = index.pickCompaction() ?? index.pickCompaction({ full: true });
     if (job === undefined) return;
-    index.finishCompaction(job, (await job.write(Dependency.none)).run);
+    index.finishCompaction(job, (await job.write()).run);
   }
 }
 
@@ -443,7 +443,7 @@ function value(n: number): IndexValue {
 function flushAll(index: LsmIndex): RunDescriptor {
   const job = index.beginFlush();
   assert.ok(job !== undefined);
-  const out = job.write(Dependency.none);
+  const out = job.write();
   index.finishFlush(job, out.run);
   return out.run;
 }
@@ -465,7 +465,7 @@ test('tombstones shadow older runs, before and after compaction', async () => {
   flushAll(index);
   const merge = index.pickCompaction();
   assert.ok(merge !== undefined && merge.dropsTombstones);
-  const oldest = (await merge.write(Dependency.none)).run;
+  const oldest = (await merge.write()).run;
   index.finishCompaction(merge, oldest);
   assert.ok(oldest !== undefined && oldest.level === 1);
   index.apply([{ key: k, value: null }], ++seq);
@@ -477,7 +477,7 @@ test('tombstones shadow older runs, before and after compaction', async () => {
 
   const job = index.pickCompaction();
   assert.ok(job !== undefined && !job.dropsTombstones, 'the tiered merge of the two newer runs is not at the oldest');
-  const out = await job.write(Dependency.none);
+  const out = await job.write();
   assert.equal(out.run?.tombstoneCount, 1, 'tombstone kept: an older run holds the key');
   index.finishCompaction(job, out.run);
   assert.deepEqual(index.runs().map((r) => r.id), [out.run?.id, oldest.id]);
@@ -505,7 +505,7 @@ test('a compaction of nothing but tombstones removes its inputs', async () => {
   flushAll(index);
   const job = index.pickCompaction({ full: true });
   assert.ok(job !== undefined && job.dropsTombstones);
-  const out = await job.write(Dependency.none);
+  const out = await job.write();
   assert.equal(out.run, undefined);
   index.finishCompaction(job, undefined);
   assert.equal(index.runs().length, 0);
@@ -541,7 +541,7 @@ test('readers keep their version; whenUnused waits for them', async () => {
   }
   const job = index.pickCompaction();
   assert.ok(job !== undefined);
-  const out = await job.write(Dependency.none);
+  const out = await job.write();
   let release: () => void = () => {};
   io.gate = new Promise((resolve) => (release = resolve));
   const scanning = index.scan({ limit: 10 });
@@ -670,7 +670,7 @@ test('flush and apply preconditions are asserted', () => {
   assert.ok(job !== undefined);
   assert.throws(() => index.beginFlush(), /in progress/);
   assert.throws(() => index.apply([{ key: Buffer.from('b'), value: null }], 5), /not above 5 \(in the runs\)/);
-  const out = job.write(Dependency.none);
+  const out = job.write();
   assert.throws(() => index.finishFlush(job, { ...out.run, id: out.run.id + 1 }), /not the job's run/);
   index.finishFlush(job, out.run);
 });
@@ -724,7 +724,7 @@ test('compactionsWriting counts exactly the compactions in the middle of writing
   const job = index.pickCompaction({ full: true });
   assert.ok(job !== undefined);
   assert.equal(index.compactionsWriting, 0, 'picked, not writing');
-  const writing = job.write(Dependency.none);
+  const writing = job.write();
   assert.equal(index.compactionsWriting, 1, 'writing');
   const out = await writing;
   assert.equal(index.compactionsWriting, 0, 'written');

@@ -41,7 +41,11 @@ import { AssertionError, BufReader, BufWriter, CorruptionError, assert } from '.
 import { CHUNK_ALIGN_BYTES, CHUNK_OVERHEAD_BYTES, LOCATOR_BYTES, readLocator, writeLocator } from '../chunk/index.js';
 import type { Locator } from '../chunk/index.js';
 
-/** DO NOT CHANGE: on-disk. Equals store/types MAX_KEY_BYTES (u16 key lengths). */
+/**
+ * Keys are 1..MAX_KEY_BYTES bytes: the one definition, for runs, metadata
+ * records, the store's API, migration streams and the servers (each
+ * imports it). DO NOT CHANGE: on-disk (u16 key lengths).
+ */
 export const MAX_KEY_BYTES = 1024;
 export const RUN_FORMAT_VERSION = 1;
 export const VALUE_TAG_TOMBSTONE = 0;

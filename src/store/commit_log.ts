@@ -40,8 +40,13 @@
 //    and after both copies of the previous record are durable (records form
 //    a contiguous, gap-free log; a torn record ends it, and a valid record
 //    after one that is bad in both copies proves damage, not a crash).
-//    LSM runs (index flushes, compaction) and checkpoints keep their order:
-//    durable before the record or checkpoint that names them.
+//    LSM runs (index flushes, compaction) are durable before the record or
+//    checkpoint that names them is built (its write pointers must cover
+//    them), and that record's or checkpoint's `after` is the runs'
+//    Dependency, so the IO scheduler enforces the order too (the data a
+//    record names is its `sameFlushAfter` instead: it may share the flush).
+//    Where each write's ordering comes from: docs/ARCHITECTURE.md,
+//    "Dependency graph".
 // 2. Record sequence numbers increase by one; a checkpoint names the next one.
 // 3. A mutation reaches the index, and its caller hears it is durable,
 //    only after its record (and so its data: same flush) is durable.
@@ -76,6 +81,8 @@ interface Pending extends StagedMutation {
 /** A change to the set of runs (compaction), applied once its record is durable. */
 export interface RunChange {
   readonly added: readonly RunDescriptor[];
+  /** Persistent when the chunks of `added` are: the record naming them waits for it. */
+  readonly addedDurable: Dependency;
   readonly removed: readonly number[];
   readonly onDurable: () => void;
 }
@@ -120,6 +127,8 @@ type FlushJob = NonNullable<ReturnType<LsmIndex['beginFlush']>>;
 interface WrittenFlush {
   readonly job: FlushJob;
   readonly run: RunDescriptor;
+  /** Persistent when the run's chunks are. */
+  readonly dependency: Dependency;
 }
 
 /** A cycle's record, queued: its sequence number, the mutations it holds and those whose data failed. */
@@ -404,10 +413,17 @@ export class CommitLog {
     const job = this.index.beginFlush();
     if (job === undefined) return undefined;
     try {
-      const { run, dependency } = job.write(Dependency.none);
+      const { run, dependency } = job.write();
+      // Awaited here, not only named as the `after` of the record that
+      // adds the run: the record or checkpoint carries the extents' write
+      // pointers as they are when it is built, and they must cover the
+      // run (without the await, a crash check finds recovery reading a
+      // run beyond its extent's write pointer); and a failed run write
+      // must leave the memtable for a later cycle, not fail the record
+      // (which would make the store read-only).
       await dependency.persisted();
       this.counters.indexFlushes++;
-      return { job, run };
+      return { job, run, dependency };
     } catch (err: unknown) {
       // The memtable stays (its entries are in the log); a later cycle retries.
       this.index.abortFlush(job);
@@ -494,14 +510,26 @@ export class CommitLog {
     }
     assert(this.chunks.fits(this.state.logExtent, record.length), `metadata record of ${record.length} bytes exceeds a log extent`);
     assert(this.chunks.fits(this.state.mirrorLogExtent, record.length), 'the mirror log is behind the log');
-    // The record goes out once its data has landed in the batch in flight
-    // (sharing its flush), or once that data is durable: never after a
-    // failed flush of its data (io_scheduler.ts, invariant 7).
-    const data = Dependency.all(ok.map((m) => m.dataDependency));
-    const primary = this.chunks.appendTo(this.state.logExtent, ChunkKind.MetaRecord, [record], data, { sameFlush: true });
-    const mirror = this.chunks.appendTo(this.state.mirrorLogExtent, ChunkKind.MetaRecord, [record], data, { sameFlush: true });
+    // The record goes out once the runs it adds are durable (`after`) and
+    // its data has landed in the batch in flight (sharing its flush), or
+    // is durable: never after a failed flush of its data (io_scheduler.ts,
+    // invariant 7).
+    const runs = this.runsDurable(flush, changes);
+    const data = { sameFlushAfter: Dependency.all(ok.map((m) => m.dataDependency)) };
+    const primary = this.chunks.appendTo(this.state.logExtent, ChunkKind.MetaRecord, [record], runs, data);
+    const mirror = this.chunks.appendTo(this.state.mirrorLogExtent, ChunkKind.MetaRecord, [record], runs, data);
     assert(primary.locator.offset === mirror.locator.offset, `log copies at different offsets: ${primary.locator.offset}, ${mirror.locator.offset}`);
     return { seq, ok, failed, dependency: primary.dependency.and(mirror.dependency) };
+  }
+
+  /**
+   * Persistent when every run a record adds is durable (the memtable's run
+   * and compaction outputs): the record's `after`. A record that names a
+   * run whose chunks a crash could still lose would make recovery load a
+   * run that is not there.
+   */
+  private runsDurable(flush: WrittenFlush | undefined, changes: readonly RunChange[]): Dependency {
+    return Dependency.all([...(flush === undefined ? [] : [flush.dependency]), ...changes.map((c) => c.addedDurable)]);
   }
 
   /**
@@ -529,6 +557,7 @@ export class CommitLog {
     try {
       return this.extents.allocate(ExtentOwner.Meta, { reserve: 'log' });
     } catch (err: unknown) {
+      // Reusable at once: no record or checkpoint has named newLog.
       this.extents.reset(newLog, Dependency.none);
       throw err;
     }
@@ -556,9 +585,12 @@ export class CommitLog {
     this.extents.takeChanges();
     const runs = flush === undefined ? this.index.runs() : [flush.run, ...this.index.runs()];
     const manifest = encodeManifest({ runs, flushedThroughSeq });
+    // The checkpoint names the flushed run (the other runs are durable
+    // already, and so is every record: cycles run one at a time), so it
+    // waits for it; the old logs' resets wait for the checkpoint.
     const dep = this.superblock.write(
       { extents: this.extents.table(), logExtent: newLog, mirrorLogExtent: newMirror, nextRecordSeq: this.state.nextSeq, manifest },
-      Dependency.none,
+      this.runsDurable(flush, []),
     );
     try {
       await dep.persisted();

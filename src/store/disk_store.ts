@@ -252,7 +252,7 @@ export class DiskStore implements ShardApi {
       if (stagedNow === staged && this.log.appliedRecords === applied) {
         if (value === null || value === undefined) throw new NotFoundError(`no shard ${printableKey(key)}`);
         this.checkAccepting();
-        const dependency = this.log.stage(k, { key, value: null, dataDependency: Dependency.none });
+        const dependency = this.log.stage(k, { key, value: null, dataDependency: Dependency.none /* a delete writes no data */ });
         this.background.kick();
         this.parts.space.retryIfShort(this.options.clock.nowMs());
         return dependency;
@@ -290,7 +290,10 @@ export class DiskStore implements ShardApi {
       if (job === undefined) break;
       let output;
       try {
-        output = await job.write(Dependency.none);
+        output = await job.write();
+        // Awaited so that the record adding the run carries write pointers
+        // that cover it, and a failed write aborts the job; that record
+        // also names the run as its `after` (addedDurable).
         await output.dependency.persisted();
       } catch (err: unknown) {
         index.abortCompaction(job);
@@ -298,7 +301,12 @@ export class DiskStore implements ShardApi {
       }
       const run = output.run;
       await this.log
-        .stageRunChange({ added: run === undefined ? [] : [run], removed: job.inputs.map((r) => r.id), onDurable: () => index.finishCompaction(job, run) })
+        .stageRunChange({
+          added: run === undefined ? [] : [run],
+          addedDurable: output.dependency,
+          removed: job.inputs.map((r) => r.id),
+          onDurable: () => index.finishCompaction(job, run),
+        })
         .persisted();
       await index.whenUnused(job.inputs);
     }

@@ -30,7 +30,7 @@
 import { CorruptionError, CryptoRandom, NoSpaceError } from '../base/index.js';
 import type { RandomSource } from '../base/index.js';
 import { BufferCache, ChunkStore, ChunkStream } from '../chunk/index.js';
-import { IoScheduler } from '../dependency/index.js';
+import { Dependency, IoScheduler } from '../dependency/index.js';
 import type { Disk } from '../disk/index.js';
 import { DEFAULT_EXTENT_SIZE_BYTES, ExtentManager, ExtentOwner, HostSpace, OPEN_ATTEMPTS_PER_TARGET } from '../extent/index.js';
 import { LsmIndex } from '../index/index.js';
@@ -105,7 +105,8 @@ export async function formatDiskStore(disk: Disk, options: FormatOptions = {}): 
 async function prepareAtFormat(space: HostSpace, extents: ExtentManager, label: Label): Promise<[number, number]> {
   const context = 'cannot format: the host file system has no room for the metadata and the reserve';
   try {
-    await space.zeroFill(0, label.slotCopyOffsets[1] + label.slotBytes);
+    // Format of a fresh file: no write precedes these zeros.
+    await space.zeroFill(0, label.slotCopyOffsets[1] + label.slotBytes, Dependency.none);
   } catch (err: unknown) {
     throw new NoSpaceError(`${context}: ${String(err)}`, { cause: err });
   }

@@ -3,8 +3,8 @@
 // model and the checkers all speak it.
 import type { Dependency } from '../dependency/index.js';
 
-/** Keys are 1..MAX_KEY_BYTES bytes. DO NOT CHANGE: on-disk (u16 key lengths). */
-export const MAX_KEY_BYTES = 1024;
+/** Keys are 1..MAX_KEY_BYTES bytes (defined by the index's run format, which stores them). */
+export { MAX_KEY_BYTES } from '../index/index.js';
 
 /** A value given whole, or streamed (bounded memory: chunks are written as they arrive). */
 export type ValueSource = Uint8Array | AsyncIterable<Uint8Array>;

@@ -61,7 +61,7 @@ export class ValueWriter {
   }
 
   private async emit(): Promise<void> {
-    const { locator, dependency } = this.stream.append(ChunkKind.Data, [this.header, ...this.buffered], Dependency.none);
+    const { locator, dependency } = this.stream.append(ChunkKind.Data, [this.header, ...this.buffered]);
     this.chunks.push(locator);
     this.sizeBytes += this.bufferedBytes;
     this.dependency = this.dependency.and(dependency);

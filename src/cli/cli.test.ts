@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { ClosedError } from '../src/base/index.js';
+import { ClosedError } from '../base/index.js';
 import {
   DEFAULT_PORT,
   parseDurationMs,
@@ -18,11 +18,11 @@ import {
   serveApi,
   stopOnSignal,
   UsageError,
-} from '../src/cli/index.js';
-import type { CliIo, ServeConfig } from '../src/cli/index.js';
-import { silentLogger } from '../src/server/index.js';
-import { ModelStore } from './model.js';
-import { signedFetch, TEST_CREDENTIALS } from './signed_fetch.js';
+} from './index.js';
+import type { CliIo, ServeConfig } from './index.js';
+import { silentLogger } from '../server/index.js';
+import { ModelStore } from '../../testing/model.js';
+import { signedFetch, TEST_CREDENTIALS } from '../../testing/signed_fetch.js';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -125,7 +125,7 @@ void test('dispatch: help, version, unknown commands and usage errors', async ()
 
   const version = capture();
   assert.equal(await runCli(['--version'], version), 0);
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   assert.equal(version.outText(), pkg.version);
 
   const serveHelp = capture();
@@ -183,7 +183,7 @@ void test('stopOnSignal: first signal stops, second forces', () => {
 });
 
 function runBin(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const main = new URL('../src/cli/main.ts', import.meta.url).pathname;
+  const main = new URL('./main.ts', import.meta.url).pathname;
   return new Promise((resolve) => {
     execFile(process.execPath, ['--import', 'tsx', main, ...args], (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;

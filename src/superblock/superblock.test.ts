@@ -10,14 +10,14 @@
 // negative control showing the recorder catches a violation).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CorruptionError } from '../src/base/index.js';
-import { Dependency, IoScheduler } from '../src/dependency/index.js';
-import { ExtentOwner } from '../src/extent/index.js';
-import { Superblock, decodeCheckpoint, decodeLabel, encodeLabel, planLayout } from '../src/superblock/index.js';
-import type { Checkpoint, Label, SlotCopyReport } from '../src/superblock/index.js';
-import { Rng } from './rng.js';
-import { SimDisk, describeCrash } from './sim_disk.js';
-import type { SimIo, SimIoScheduler } from './sim_disk.js';
+import { CorruptionError } from '../base/index.js';
+import { Dependency, IoScheduler } from '../dependency/index.js';
+import { ExtentOwner } from '../extent/index.js';
+import { Superblock, decodeCheckpoint, decodeLabel, encodeLabel, planLayout } from './index.js';
+import type { Checkpoint, Label, SlotCopyReport } from './index.js';
+import { Rng } from '../../testing/rng.js';
+import { SimDisk, describeCrash } from '../../testing/sim_disk.js';
+import type { SimIo, SimIoScheduler } from '../../testing/sim_disk.js';
 
 const PAGE = 512;
 const LABEL: Label = planLayout({
