@@ -19,7 +19,7 @@ import { CorruptionError, IoError } from '../base/index.js';
 import { alignUp, framedBytes } from '../chunk/index.js';
 import type { ChunkAppend, ChunkIo, ChunkKind, Locator } from '../chunk/index.js';
 import { Dependency } from '../dependency/index.js';
-import { LsmIndex } from './lsm_index.js';
+import { LsmIndex, MAX_SCAN_LIMIT } from './lsm_index.js';
 import type { IndexMutation, LsmIndexOptions } from './lsm_index.js';
 import type { CompactionJob, FlushJob, RunOutput } from './jobs.js';
 import type { RunStreams } from './run_builder.js';
@@ -730,4 +730,21 @@ test('compactionsWriting counts exactly the compactions in the middle of writing
   assert.equal(index.compactionsWriting, 0, 'written');
   index.finishCompaction(job, out.run);
   assert.equal(index.compactionsWriting, 0, 'finished');
+});
+
+// Checks: scan takes a limit from 0 to MAX_SCAN_LIMIT (0 returns nothing,
+// MAX_SCAN_LIMIT everything here) and refuses a negative, fractional or
+// larger one before reading anything. How: one index of three keys, one of
+// them in a run, scans at each limit and one step past each end.
+test('a scan limit outside 0..MAX_SCAN_LIMIT is refused; 0 returns nothing', async () => {
+  const index = new LsmIndex(new MemChunkIo(4096).streams);
+  index.apply([{ key: Buffer.from('a'), value: value(1) }], 1);
+  flushAll(index);
+  index.apply([{ key: Buffer.from('b'), value: value(2) }, { key: Buffer.from('c'), value: value(3) }], 2);
+  assert.deepEqual(await index.scan({ limit: 0 }), []);
+  assert.deepEqual((await index.scan({ limit: 1 })).map((e) => e.key.toString()), ['a']);
+  assert.deepEqual((await index.scan({ limit: MAX_SCAN_LIMIT })).map((e) => e.key.toString()), ['a', 'b', 'c']);
+  for (const limit of [-1, 0.5, MAX_SCAN_LIMIT + 1, Number.NaN]) {
+    await assert.rejects(index.scan({ limit }), { name: 'AssertionError' }, `limit ${limit}`);
+  }
 });
