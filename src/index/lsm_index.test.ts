@@ -22,7 +22,9 @@ import { Dependency } from '../dependency/index.js';
 import { LsmIndex, MAX_SCAN_LIMIT } from './lsm_index.js';
 import type { IndexMutation, LsmIndexOptions } from './lsm_index.js';
 import type { CompactionJob, FlushJob, RunOutput } from './jobs.js';
+import { MIN_BLOCK_BYTES } from './run_builder.js';
 import type { RunStreams } from './run_builder.js';
+import { MAX_FAN_IN, MIN_FAN_IN } from './compaction_policy.js';
 import { BLOCK_HEADER_BYTES, VALUE_TAG_BYTES, entryBytes } from './run_format.js';
 import type { ExtentBytes, IndexValue, RunDescriptor } from './run_format.js';
 
@@ -747,4 +749,74 @@ test('a scan limit outside 0..MAX_SCAN_LIMIT is refused; 0 returns nothing', asy
   for (const limit of [-1, 0.5, MAX_SCAN_LIMIT + 1, Number.NaN]) {
     await assert.rejects(index.scan({ limit }), { name: 'AssertionError' }, `limit ${limit}`);
   }
+});
+
+// Checks: the index refuses, with an AssertionError naming the rule, each
+// misuse of its options and of its job protocol that would corrupt it
+// silently, one at a time, and accepts the values at each limit: a block
+// size below MIN_BLOCK_BYTES, bloom bits outside 1..64, a fan-in outside
+// MIN..MAX_FAN_IN or fractional; restore of an invalid, duplicated or
+// misordered run list, or with a flush in progress; finishing or aborting a
+// flush that is not the one in progress, or finishing it before its write;
+// finishing a compaction before its write or with another run, aborting
+// one while it writes, or one already finished. How: fresh indexes, each
+// misuse on its own.
+test('misuse of the options and of the flush and compaction protocol is refused, naming the rule', async () => {
+  const io = (): RunStreams => new MemChunkIo(4096).streams;
+  const refused = (f: () => unknown, message: RegExp): void => assert.throws(f, { name: 'AssertionError', message });
+  refused(() => new LsmIndex(io(), { maxBlockBytes: MIN_BLOCK_BYTES - 1 }), /maxBlockBytes/);
+  new LsmIndex(io(), { maxBlockBytes: MIN_BLOCK_BYTES });
+  for (const bloomBitsPerKey of [0, 65]) refused(() => new LsmIndex(io(), { bloomBitsPerKey }), /bloomBitsPerKey/);
+  for (const bloomBitsPerKey of [1, 64]) new LsmIndex(io(), { bloomBitsPerKey });
+  for (const fanIn of [MIN_FAN_IN - 1, MAX_FAN_IN + 1, 2.5]) refused(() => new LsmIndex(io(), { fanIn }), /fanIn/);
+  for (const fanIn of [MIN_FAN_IN, MAX_FAN_IN]) new LsmIndex(io(), { fanIn });
+
+  // Two real runs to restore: newest (maxSeq 2) first.
+  const shared = new MemChunkIo(4096).streams;
+  const source = new LsmIndex(shared);
+  source.apply([{ key: Buffer.from('a'), value: value(1) }], 1);
+  const older = flushAll(source);
+  source.apply([{ key: Buffer.from('b'), value: value(2) }], 2);
+  const newer = flushAll(source);
+  refused(() => new LsmIndex(io()).restore([newer, { ...older, level: -1 }]), /invalid run descriptor/);
+  refused(() => new LsmIndex(io()).restore([newer, newer]), /listed twice/);
+  refused(() => new LsmIndex(io()).restore([older, newer]), /ordered by maxSeq/);
+  refused(() => new LsmIndex(io()).restore([newer, { ...older, id: older.id + 10, maxSeq: 2 }]), /ordered by maxSeq/);
+  const flushing = new LsmIndex(io());
+  flushing.apply([{ key: Buffer.from('c'), value: value(3) }], 1);
+  const pending = flushing.beginFlush();
+  assert.ok(pending !== undefined);
+  refused(() => flushing.restore([]), /restore with jobs in progress/);
+  const restored = new LsmIndex(shared);
+  restored.restore([newer, older]);
+  assert.deepEqual(restored.runs(), [newer, older]);
+
+  // Flush protocol.
+  const other = new LsmIndex(io());
+  other.apply([{ key: Buffer.from('d'), value: null }], 1);
+  const otherJob = other.beginFlush();
+  assert.ok(otherJob !== undefined);
+  refused(() => flushing.finishFlush(otherJob, older), /finishFlush: not the flush in progress/);
+  refused(() => flushing.abortFlush(otherJob), /abortFlush: not the flush in progress/);
+  refused(() => flushing.finishFlush(pending, older), /finishFlush: the run was not written/);
+  flushing.abortFlush(pending);
+  refused(() => flushing.abortFlush(pending), /abortFlush: not the flush in progress/);
+  assert.deepEqual(await flushing.lookup(Buffer.from('c')), value(3), 'an aborted flush gives its entries back');
+
+  // Compaction protocol.
+  const compacting = new LsmIndex(shared, { fanIn: 2 });
+  compacting.restore([newer, older]);
+  const job = compacting.pickCompaction({ full: true });
+  assert.ok(job !== undefined);
+  refused(() => compacting.finishCompaction(job, undefined), /finishCompaction: job in state open/);
+  const writing = job.write(Dependency.none);
+  refused(() => compacting.abortCompaction(job), /abortCompaction while the job writes/);
+  const out = await writing;
+  assert.ok(out.run !== undefined);
+  refused(() => compacting.finishCompaction(job, { ...out.run, id: out.run.id + 1 } as RunDescriptor), /not the job output/);
+  refused(() => compacting.finishCompaction(job, undefined), /not the job output/);
+  compacting.finishCompaction(job, out.run);
+  refused(() => compacting.abortCompaction(job), /not a compaction job of this index/);
+  refused(() => compacting.finishCompaction(job, out.run), /not a compaction job of this index/);
+  assert.deepEqual(compacting.runs().map((r) => r.id), [out.run.id]);
 });
