@@ -820,3 +820,59 @@ test('misuse of the options and of the flush and compaction protocol is refused,
   refused(() => compacting.finishCompaction(job, out.run), /not a compaction job of this index/);
   assert.deepEqual(compacting.runs().map((r) => r.id), [out.run.id]);
 });
+
+// Checks: what a lookup costs, as the index counts it: a key outside a
+// run's [minKey, maxKey] loads nothing and consults no bloom filter (with
+// the run's index loaded or not); an absent key inside the range is ruled
+// out by the bloom filter (a counted negative, no block read) or, as a
+// counted false positive, costs one block read; a present key costs its
+// block once, then hits the block cache, also through lookupNow. How: one
+// run of 200 keys at 20 bloom bits per key, counters compared before and
+// after each kind of lookup.
+test('lookups cost what the range check, the bloom filter and the block cache promise', async () => {
+  const io = new MemChunkIo(4096);
+  const writer = new LsmIndex(io.streams, { bloomBitsPerKey: 20 });
+  const key = (i: number): Buffer => Buffer.from(`k${String(i).padStart(4, '0')}`);
+  writer.apply(Array.from({ length: 200 }, (_, i) => ({ key: key(2 * i + 1), value: value(i + 1) })), 1);
+  const run = flushAll(writer);
+  const index = new LsmIndex(io.streams, { bloomBitsPerKey: 20 });
+  index.restore([run]);
+  const delta = async (f: () => Promise<unknown>): Promise<Record<string, number>> => {
+    const before = index.stats();
+    await f();
+    const after = index.stats();
+    return {
+      indexLoads: after.indexLoads - before.indexLoads,
+      blockReads: after.blockReads - before.blockReads,
+      blockCacheHits: after.blockCacheHits - before.blockCacheHits,
+      bloomNegatives: after.bloomNegatives - before.bloomNegatives,
+      bloomFalsePositives: after.bloomFalsePositives - before.bloomFalsePositives,
+    };
+  };
+  const none = { indexLoads: 0, blockReads: 0, blockCacheHits: 0, bloomNegatives: 0, bloomFalsePositives: 0 };
+  const outside = [Buffer.from('a'), key(0), key(400), Buffer.from('z')];
+  for (const k of outside) assert.deepEqual(await delta(() => index.lookup(k)), none, `before the index loads: ${k.toString()}`);
+  assert.deepEqual(await delta(() => index.lookup(key(1))), { ...none, indexLoads: 1, blockReads: 1 });
+  assert.deepEqual(await delta(() => index.lookup(key(1))), { ...none, blockCacheHits: 1 });
+  for (const k of outside) {
+    assert.deepEqual(await delta(() => index.lookup(k)), none, `index loaded: ${k.toString()}`);
+    assert.deepEqual(await delta(() => Promise.resolve(index.lookupNow(k))), none, `lookupNow: ${k.toString()}`);
+  }
+  let negatives = 0;
+  for (let i = 1; i < 200; i++) {
+    const d = await delta(() => index.lookup(key(2 * i)));
+    assert.equal(d.bloomNegatives + d.bloomFalsePositives, 1, `absent ${key(2 * i).toString()} is ruled out once`);
+    assert.equal(d.indexLoads, 0);
+    assert.equal(d.blockReads + d.blockCacheHits, d.bloomFalsePositives, 'only a false positive reads a block');
+    negatives += d.bloomNegatives;
+  }
+  assert.ok(negatives >= 190, `${negatives} of 199 absent keys ruled out by the bloom filter at 20 bits per key`);
+  assert.equal(await index.lookup(key(2)), undefined);
+  assert.deepEqual(await index.lookup(key(399)), value(200));
+  // An absent key as the first lookup: the index loads, then its bloom filter answers.
+  const cold = new LsmIndex(io.streams, { bloomBitsPerKey: 20 });
+  cold.restore([run]);
+  assert.equal(await cold.lookup(key(2)), undefined);
+  const first = cold.stats();
+  assert.deepEqual([first.indexLoads, first.bloomNegatives + first.bloomFalsePositives, first.blockReads], [1, 1, first.bloomFalsePositives]);
+});
