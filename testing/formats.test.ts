@@ -430,11 +430,11 @@ test('each rule of the chunk header and trailer refuses a chunk on its own, and 
   reseal(longer, n);
   assert.equal(checkChunk(longer), `payload length ${n + 1} beyond the bytes read`);
   const payloadCrc = framed();
-  payloadCrc[CHUNK_HEADER_BYTES + 3] ^= 0x10;
+  payloadCrc.writeUInt8(payloadCrc.readUInt8(CHUNK_HEADER_BYTES + 3) ^ 0x10, CHUNK_HEADER_BYTES + 3);
   assert.equal(checkChunk(payloadCrc), 'payload checksum mismatch');
   for (const at of [CHUNK_HEADER_BYTES + n + 4, CHUNK_HEADER_BYTES + n + 8, CHUNK_HEADER_BYTES + n + 11]) {
     const torn = framed();
-    torn[at] ^= 0xff;
+    torn.writeUInt8(torn.readUInt8(at) ^ 0xff, at);
     assert.equal(checkChunk(torn), 'trailing chunk id mismatch (torn or stale chunk)', `id byte ${at}`);
   }
   assert.throws(() => verifyChunk(framed(), ChunkKind.Data, '7:64'), { name: 'CorruptionError', message: `chunk at 7:64: kind ${ChunkKind.RunBlock}, expected ${ChunkKind.Data}` });

@@ -811,15 +811,23 @@ test('misuse of the options and of the flush and compaction protocol is refused,
   refused(() => compacting.finishCompaction(job, undefined), /finishCompaction: job in state open/);
   const writing = job.write(Dependency.none);
   refused(() => compacting.abortCompaction(job), /abortCompaction while the job writes/);
-  const out = await writing;
-  assert.ok(out.run !== undefined);
-  refused(() => compacting.finishCompaction(job, { ...out.run, id: out.run.id + 1 } as RunDescriptor), /not the job output/);
+  const outRun = (await writing).run;
+  assert.ok(outRun !== undefined);
+  refused(() => compacting.finishCompaction(job, { ...outRun, id: outRun.id + 1 }), /not the job output/);
   refused(() => compacting.finishCompaction(job, undefined), /not the job output/);
-  compacting.finishCompaction(job, out.run);
+  compacting.finishCompaction(job, outRun);
   refused(() => compacting.abortCompaction(job), /not a compaction job of this index/);
-  refused(() => compacting.finishCompaction(job, out.run), /not a compaction job of this index/);
-  assert.deepEqual(compacting.runs().map((r) => r.id), [out.run.id]);
+  refused(() => compacting.finishCompaction(job, outRun), /not a compaction job of this index/);
+  assert.deepEqual(compacting.runs().map((r) => r.id), [outRun.id]);
 });
+
+interface Costs {
+  readonly indexLoads: number;
+  readonly blockReads: number;
+  readonly blockCacheHits: number;
+  readonly bloomNegatives: number;
+  readonly bloomFalsePositives: number;
+}
 
 // Checks: what a lookup costs, as the index counts it: a key outside a
 // run's [minKey, maxKey] loads nothing and consults no bloom filter (with
@@ -837,7 +845,7 @@ test('lookups cost what the range check, the bloom filter and the block cache pr
   const run = flushAll(writer);
   const index = new LsmIndex(io.streams, { bloomBitsPerKey: 20 });
   index.restore([run]);
-  const delta = async (f: () => Promise<unknown>): Promise<Record<string, number>> => {
+  const delta = async (f: () => Promise<unknown>): Promise<Costs> => {
     const before = index.stats();
     await f();
     const after = index.stats();
