@@ -64,7 +64,7 @@ test('versions retire while read, and whenUnused resolves exactly when no reader
       assert.equal(set.retiredCount, 0);
       for (const w of waits) assert.ok(w.resolved, 'whenUnused did not resolve once every reader left');
     }),
-    { seed: 5, numRuns: 300 },
+    { seed: 5, numRuns: 100 },
   );
 });
 
