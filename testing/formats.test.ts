@@ -97,7 +97,8 @@ test('a header is parsed only when all of it lies inside the buffer, at any offs
 test('the buffer cache keeps a chunk of up to a quarter of its capacity, never a larger one', () => {
   // Checks: the rule of BufferCache.insert (one big value must not flush
   // the whole cache): a payload of capacity/4 bytes is kept and read back, one
-  // of capacity/4 + 1 is not; a cache of capacity 0 keeps nothing. How: a
+  // of capacity/4 + 1 is not; a cache of capacity 0 keeps nothing, a
+  // negative capacity is refused. How: a
   // 4 KiB cache, inserts at two locators, peeks.
   const cache = new BufferCache(4096, 65536);
   const at = (offset: number, payloadBytes: number): Locator => ({ extent: 3, offset, length: CHUNK_OVERHEAD_BYTES + payloadBytes });
@@ -108,6 +109,7 @@ test('the buffer cache keeps a chunk of up to a quarter of its capacity, never a
   const none = new BufferCache(0, 65536);
   none.insert(at(0, 1), ChunkKind.Data, Buffer.alloc(1));
   assert.equal(none.peek(at(0, 1), ChunkKind.Data), undefined);
+  assert.throws(() => new BufferCache(-1, 65536), { name: 'AssertionError' });
 });
 
 test('chunk framing: a chunk found at an aligned offset inside a larger buffer checks the same', () => {
