@@ -470,3 +470,32 @@ test('a chunk store takes payloads up to maxPayloadBytes, a whole empty extent l
     assert.ok(!store.fits(empty, extentSizeBytes - CHUNK_OVERHEAD_BYTES + 1));
   }
 });
+
+test('each checkpoint rule refuses a checkpoint on its own at its exact boundary, naming the field', () => {
+  // Checks: the checkpoint decoder takes each number at its limit and
+  // refuses it one past, with a CorruptionError naming the field: an
+  // extent owner (4, the highest, then 5), a write pointer (the extent's
+  // size, then one more), the log extent and its mirror (the last extent,
+  // then the extent count), and a mirror equal to the log extent. How: a
+  // valid checkpoint re-encoded (the encoder does not check) with one
+  // field changed.
+  const label = planLayout(LAYOUT);
+  const base = checkpointFor(label, new Rng('formats/checkpoint rules'), 10);
+  const count = label.geometry.extentCount;
+  const size = label.geometry.extentSizeBytes;
+  const withExtent = (owner: number, writePointer: number): Checkpoint => ({
+    ...base,
+    extents: base.extents.map((e) => (e.extent === 3 ? { extent: 3, owner, writePointer } : e)),
+  });
+  const decode = (cp: Checkpoint): Checkpoint => decodeCheckpoint(encodeCheckpoint(cp, label), label);
+  const refused = (cp: Checkpoint, message: string): void => assert.throws(() => decode(cp), { name: 'CorruptionError', message });
+  assert.equal(decode(withExtent(ExtentOwner.Superblock, size)).extents[3]?.writePointer, size);
+  refused(withExtent(ExtentOwner.Superblock + 1, 0), `superblock checkpoint: extent 3 owner ${ExtentOwner.Superblock + 1}`);
+  refused(withExtent(ExtentOwner.Data, size + 1), `superblock checkpoint: extent 3 write pointer ${size + 1}`);
+  const other = (n: number): number => (n === count - 1 ? count - 2 : count - 1);
+  assert.equal(decode({ ...base, logExtent: count - 1, mirrorLogExtent: count - 2 }).logExtent, count - 1);
+  assert.equal(decode({ ...base, logExtent: count - 2, mirrorLogExtent: count - 1 }).mirrorLogExtent, count - 1);
+  refused({ ...base, logExtent: count, mirrorLogExtent: other(count) }, `superblock checkpoint: log extent ${count}`);
+  refused({ ...base, logExtent: count - 2, mirrorLogExtent: count }, `superblock checkpoint: mirror log extent ${count}`);
+  refused({ ...base, logExtent: 5, mirrorLogExtent: 5 }, 'superblock checkpoint: mirror log extent 5');
+});
