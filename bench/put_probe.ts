@@ -6,6 +6,14 @@
 // docs/BENCHMARKS.md records for the redundant metadata.
 //
 //   node --import tsx bench/put_probe.ts --root /path/to/checkout --puts 20000 --size 4096 --in-flight 64
+//
+// --preallocate writes the data file whole first (as `serve --preallocate
+// on`); --prepare-ahead N passes prepareAheadExtents (extents zeroed ahead
+// of the data allocator, host_space.ts; a checkout older than it ignores
+// the option); --disk-size sets the data file's size in GiB (default 4).
+// Timing starts once format returned and, with --settle, once the
+// background preparation of format is over (what a store that has been up
+// for a moment looks like).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -18,6 +26,7 @@ interface Dep {
 interface Store {
   put(key: Buffer, value: Buffer): Promise<Dep>;
   close(): Promise<void>;
+  parts: { space: { settled(): Promise<void> } };
 }
 interface StoreModule {
   formatDiskStore(disk: unknown, options: Record<string, unknown>): Promise<Store>;
@@ -32,6 +41,10 @@ const { values } = parseArgs({
     puts: { type: 'string', default: '20000' },
     size: { type: 'string', default: '4096' },
     'in-flight': { type: 'string', default: '64' },
+    preallocate: { type: 'boolean', default: false },
+    'prepare-ahead': { type: 'string' },
+    'disk-size': { type: 'string', default: '4' },
+    settle: { type: 'boolean', default: false },
   },
 });
 const root = resolve(values.root);
@@ -43,8 +56,9 @@ const store = (await import(pathToFileURL(join(root, 'dist/src/store/index.js'))
 const disk = (await import(pathToFileURL(join(root, 'dist/src/disk/index.js')).href)) as DiskModule;
 const dir = mkdtempSync(join(tmpdir(), 'put-probe-'));
 try {
-  const file = await disk.FileDisk.open(join(dir, 'disk-0.dat'), { createSizeBytes: 4 * 1024 ** 3 });
-  const s = await store.formatDiskStore(file, {});
+  const file = await disk.FileDisk.open(join(dir, 'disk-0.dat'), { createSizeBytes: Number(values['disk-size']) * 1024 ** 3, preallocate: values.preallocate });
+  const s = await store.formatDiskStore(file, values['prepare-ahead'] === undefined ? {} : { prepareAheadExtents: Number(values['prepare-ahead']) });
+  if (values.settle) await s.parts.space.settled();
   const value = Buffer.alloc(size, 7);
   let next = 0;
   const started = performance.now();
