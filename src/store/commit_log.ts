@@ -347,9 +347,21 @@ export class CommitLog {
   private committable(all: readonly Pending[]): { ok: Pending[]; failed: Pending[] } {
     const ok: Pending[] = [];
     const failed: Pending[] = [];
+    // One landed write pointer per extent for the whole cycle: nothing lands
+    // while this synchronous pass runs, and asking the extent manager per
+    // chunk would walk the extent's pending writes once per put.
+    const landedEnd = new Map<number, number>();
+    const landedWritePointer = (extent: number): number => {
+      let wp = landedEnd.get(extent);
+      if (wp === undefined) {
+        wp = this.extents.landedWritePointer(extent);
+        landedEnd.set(extent, wp);
+      }
+      return wp;
+    };
     for (const m of all) {
       const landed = m.dataDependency.failure() === undefined && m.dataDependency.hasLanded();
-      const good = landed && (m.value?.chunks ?? []).every((c) => c.offset + alignUp(c.length) <= this.extents.landedWritePointer(c.extent));
+      const good = landed && (m.value?.chunks ?? []).every((c) => c.offset + alignUp(c.length) <= landedWritePointer(c.extent));
       (good ? ok : failed).push(m);
     }
     return { ok, failed };
