@@ -70,7 +70,7 @@ void test('serve options: defaults, then environment, then flags', () => {
   // them (empty ones do not), that flags override variables, and the
   // --path / --disks agreement rule.
   const defaults = config([]);
-  assert.deepEqual(defaults.node, { dataDir: './data', disks: 1, diskSizeBytes: 16 * GiB, extentSizeBytes: 64 * MiB, cacheBytes: 256 * MiB, preallocate: false });
+  assert.deepEqual(defaults.node, { dataDir: './data', disks: 1, diskSizeBytes: 16 * GiB, extentSizeBytes: 64 * MiB, cacheBytes: 256 * MiB, preallocate: false, prepareAheadExtents: 4 });
   assert.equal(defaults.host, '127.0.0.1');
   assert.equal(defaults.port, DEFAULT_PORT);
   assert.equal(defaults.port, 7380);
@@ -83,15 +83,17 @@ void test('serve options: defaults, then environment, then flags', () => {
     SHARDSTORE_PORT: '9999',
     SHARDSTORE_CACHE_SIZE: '1GiB',
     SHARDSTORE_PREALLOCATE: 'on',
+    SHARDSTORE_PREPARE_AHEAD: '0',
     SHARDSTORE_REQUEST_TIMEOUT: '5m',
   };
   const fromEnv = config([], env);
-  assert.deepEqual(fromEnv.node, { dataDir: '/srv/shards', disks: 4, diskSizeBytes: 10 * GiB, extentSizeBytes: 64 * MiB, cacheBytes: GiB, preallocate: true });
+  assert.deepEqual(fromEnv.node, { dataDir: '/srv/shards', disks: 4, diskSizeBytes: 10 * GiB, extentSizeBytes: 64 * MiB, cacheBytes: GiB, preallocate: true, prepareAheadExtents: 0 });
   assert.equal(fromEnv.port, 9999);
   assert.equal(fromEnv.server.requestTimeoutMs, 300_000);
 
-  const fromFlags = config(['--port', '0', '--disks=2', '--host', '::1', '--shutdown-grace', '1s', '--cache-size', '0'], env);
+  const fromFlags = config(['--port', '0', '--disks=2', '--host', '::1', '--shutdown-grace', '1s', '--cache-size', '0', '--prepare-ahead', '16'], env);
   assert.equal(fromFlags.port, 0);
+  assert.equal(fromFlags.node.prepareAheadExtents, 16);
   assert.equal(fromFlags.node.disks, 2);
   assert.equal(fromFlags.node.cacheBytes, 0);
   assert.equal(fromFlags.host, '::1');
@@ -102,7 +104,7 @@ void test('serve options: defaults, then environment, then flags', () => {
   assert.deepEqual(config([], { SHARDSTORE_PATH: 'a.dat, b.dat' }).node.paths, ['a.dat', 'b.dat']);
   assert.throws(() => parseServeArgs(['--disks', '3', '--path', 'a'], {}), UsageError);
 
-  for (const bad of [['--port', '70000'], ['--disks', '0'], ['--bogus'], ['positional'], ['--port']]) {
+  for (const bad of [['--port', '70000'], ['--disks', '0'], ['--prepare-ahead', '-1'], ['--prepare-ahead', '1025'], ['--bogus'], ['positional'], ['--port']]) {
     assert.throws(() => parseServeArgs(bad, {}), UsageError, bad.join(' '));
   }
   assert.equal(parseServeArgs(['--help'], {}), 'help');

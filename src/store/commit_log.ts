@@ -114,13 +114,19 @@ function dataFailure(m: Pending): Error {
 /** Settle the latches of `mutations` (and of those they replaced): durable, or failed with `error`. */
 function settle(mutations: readonly Pending[], error: Error | undefined): void {
   for (const m of mutations) {
-    for (const l of [...m.superseded, m.latch]) {
-      if (l.ticket.state !== 'pending') continue;
-      if (error === undefined) l.resolve();
-      else l.reject(error);
-    }
+    for (const l of m.superseded) settleLatch(l, error);
+    settleLatch(m.latch, error);
   }
 }
+
+function settleLatch(l: Latch, error: Error | undefined): void {
+  if (l.ticket.state !== 'pending') return;
+  if (error === undefined) l.resolve();
+  else l.reject(error);
+}
+
+/** What a mutation that replaced none carries: shared, never written (readonly). */
+const NONE_SUPERSEDED: readonly Latch[] = Object.freeze([]);
 
 type FlushJob = NonNullable<ReturnType<LsmIndex['beginFlush']>>;
 
@@ -200,8 +206,9 @@ export class CommitLog {
     this.throwIfRefusing();
     const replaced = this.staged.get(k);
     const latch = new Latch('mutation');
-    const superseded = replaced === undefined ? [] : [...replaced.superseded, replaced.latch];
-    this.staged.set(k, { ...mutation, latch, superseded });
+    const superseded = replaced === undefined ? NONE_SUPERSEDED : [...replaced.superseded, replaced.latch];
+    // Fields named, not spread: this runs once per put.
+    this.staged.set(k, { key: mutation.key, value: mutation.value, dataDependency: mutation.dataDependency, latch, superseded });
     this.nextCycle();
     return latch.dependency;
   }
@@ -356,9 +363,21 @@ export class CommitLog {
   private committable(all: readonly Pending[]): { ok: Pending[]; failed: Pending[] } {
     const ok: Pending[] = [];
     const failed: Pending[] = [];
+    // One landed write pointer per extent for the whole cycle: nothing lands
+    // while this synchronous pass runs, and asking the extent manager per
+    // chunk would walk the extent's pending writes once per put.
+    const landedEnd = new Map<number, number>();
+    const landedWritePointer = (extent: number): number => {
+      let wp = landedEnd.get(extent);
+      if (wp === undefined) {
+        wp = this.extents.landedWritePointer(extent);
+        landedEnd.set(extent, wp);
+      }
+      return wp;
+    };
     for (const m of all) {
       const landed = m.dataDependency.failure() === undefined && m.dataDependency.hasLanded();
-      const good = landed && (m.value?.chunks ?? []).every((c) => c.offset + alignUp(c.length) <= this.extents.landedWritePointer(c.extent));
+      const good = landed && (m.value?.chunks ?? []).every((c) => c.offset + alignUp(c.length) <= landedWritePointer(c.extent));
       (good ? ok : failed).push(m);
     }
     return { ok, failed };

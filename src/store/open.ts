@@ -93,7 +93,10 @@ export async function formatDiskStore(disk: Disk, options: FormatOptions = {}): 
   });
   await dependency.persisted();
   const state: CommitLogState = { logExtent, mirrorLogExtent, nextSeq: 1, flushedThroughSeq: 0 };
-  return assemble({ disk, io, label, extents, space, superblock, state, runs: [], random, options, recovery: EMPTY_RECOVERY });
+  const store = assemble({ disk, io, label, extents, space, superblock, state, runs: [], random, options, recovery: EMPTY_RECOVERY });
+  // Extents for puts are prepared after format returned: the store is up at once.
+  if (options.prepareHostSpace !== false) space.prepareAhead(resolveStoreOptions(options, label.geometry.extentSizeBytes).prepareAheadExtents);
+  return store;
 }
 
 /**
@@ -171,7 +174,11 @@ export async function recoverDiskStore(disk: Disk, options: OpenOptions, replay:
   // Which free extents were prepared is not persisted: prepare the reserve
   // again, in the background; log rolls (the repair below among them), index
   // flushes and reclamation wait for it (host_space.ts).
-  if (options.prepareHostSpace !== false && options.readOnly !== true) void space.fill(extents.preparedTarget * OPEN_ATTEMPTS_PER_TARGET);
+  // Then the extents prepared ahead of puts, after the reserve (ready() does not wait for them).
+  if (options.prepareHostSpace !== false && options.readOnly !== true) {
+    void space.fill(extents.preparedTarget * OPEN_ATTEMPTS_PER_TARGET);
+    space.prepareAhead(resolveStoreOptions(options, label.geometry.extentSizeBytes).prepareAheadExtents);
+  }
   if (options.readOnly !== true && replay.salvage !== true) await repairCopies(store, io, label, recovery);
   // Live bytes are counted in the background (live_rebuild.ts): open does
   // not wait for a walk of the whole index.
