@@ -31,7 +31,7 @@ import type { IndexValue } from '../index/index.js';
 import type { Superblock } from '../superblock/index.js';
 import type { Label } from '../superblock/index.js';
 import { CommitLog, keyString } from './commit_log.js';
-import type { CommitLogState } from './commit_log.js';
+import type { CommitLogState, StagedMutation } from './commit_log.js';
 import { listMerged } from './list.js';
 import { LiveBytes, Reclaimer } from '../reclaim/index.js';
 import type { ReclaimHost, ReclaimOptions } from '../reclaim/index.js';
@@ -44,7 +44,7 @@ import type { StoreOptions } from './store_options.js';
 import { resolveStoreOptions } from './store_options.js';
 import { ValueWriter, cachedWholeValue, readValueRange, readWholeValue } from './value_io.js';
 import { MAX_KEY_BYTES } from './types.js';
-import type { ByteRange, ListOptions, ListResult, ShardApi, ShardInfo, ShardReader, StoreStats, ValueSource } from './types.js';
+import type { ByteRange, ListOptions, ListResult, PreparedValue, ShardApi, ShardInfo, ShardReader, StoreStats, TogetherApi, TogetherPut, ValueSource } from './types.js';
 
 export interface DiskStoreParts {
   readonly disk: Disk;
@@ -65,7 +65,7 @@ export interface DiskStoreParts {
 }
 
 
-export class DiskStore implements ShardApi {
+export class DiskStore implements ShardApi, TogetherApi {
   private readonly dataStream: ChunkStream;
   private readonly reclaimStream: ChunkStream;
   readonly log: CommitLog;
@@ -190,6 +190,81 @@ export class DiskStore implements ShardApi {
     } finally {
       // Staged (the overlay now names the chunks, so evacuation moves them) or failed (garbage).
       this.writers.delete(writer);
+    }
+  }
+
+  /** Write the value's chunks; putTogether stages them (TogetherApi, types.ts). */
+  async prepare(key: Buffer, value: ValueSource): Promise<PreparedValue> {
+    this.checkAccepting();
+    this.checkWritable();
+    checkKey(key);
+    this.log.throwIfFailed();
+    const w = await this.writeValue(key, value);
+    return new PreparedPut(this, key, w.value, w.dependency, () => this.writers.delete(w.writer));
+  }
+
+  /** Stage `puts` as one change, in one commit record (TogetherApi, types.ts). */
+  async putTogether(puts: readonly TogetherPut[]): Promise<Dependency> {
+    this.checkAccepting();
+    this.checkWritable();
+    for (const p of puts) checkKey(p.key);
+    if (new Set(puts.map((p) => keyString(p.key))).size !== puts.length) throw new InvalidArgumentError('putTogether: the same key twice');
+    for (const p of puts) {
+      if (p.value instanceof Uint8Array) continue;
+      if (!(p.value instanceof PreparedPut) || !p.value.stageableIn(this, p.key)) throw new InvalidArgumentError('putTogether: a value prepared elsewhere, for another key, or already given up');
+    }
+    const written: ValueWriter[] = [];
+    try {
+      const mutations: StagedMutation[] = [];
+      for (const p of puts) {
+        if (p.value instanceof PreparedPut) {
+          mutations.push({ key: p.key, value: p.value.indexValue, dataDependency: p.value.dependency });
+          continue;
+        }
+        const w = await this.writeValue(p.key, p.value as Uint8Array);
+        written.push(w.writer);
+        mutations.push({ key: p.key, value: w.value, dataDependency: w.dependency });
+      }
+      this.checkAccepting();
+      // No await from the checks above to here: every prepared value is still ours to stage.
+      for (const p of puts) if (p.value instanceof PreparedPut && !p.value.stageableIn(this, p.key)) throw new InvalidArgumentError('putTogether: a prepared value was given up meanwhile');
+      const staged = this.log.stageTogether(mutations);
+      this.background.kick();
+      this.parts.space.retryIfShort(this.options.clock.nowMs());
+      return staged;
+    } catch (err: unknown) {
+      if (err instanceof NoSpaceError) this.background.kick(true);
+      throw err;
+    } finally {
+      // Staged (the overlay names the chunks now) or failed (garbage).
+      for (const w of written) this.writers.delete(w);
+      for (const p of puts) if (p.value instanceof PreparedPut) p.value.release();
+    }
+  }
+
+  /** True for keys of this disk: all of them. */
+  colocated(keys: readonly Buffer[]): boolean {
+    for (const k of keys) checkKey(k);
+    return true;
+  }
+
+  /**
+   * Write a value's chunks as a registered writer (its extents are no
+   * reclamation victims until the caller ends the registration; a failure
+   * ends it here).
+   */
+  private async writeValue(key: Buffer, value: ValueSource): Promise<{ writer: ValueWriter; value: IndexValue; dependency: Dependency }> {
+    const writer = new ValueWriter(this.dataStream, key, this.maxChunkDataBytes(key), this.options.streamWindowChunks);
+    this.writers.add(writer);
+    try {
+      if (value instanceof Uint8Array) await writer.push(value);
+      else for await (const piece of value) await writer.push(piece);
+      const { value: indexValue, dependency } = await writer.finish();
+      return { writer, value: indexValue, dependency };
+    } catch (err: unknown) {
+      if (err instanceof NoSpaceError) this.background.kick(true);
+      this.writers.delete(writer);
+      throw err;
     }
   }
 
@@ -459,6 +534,33 @@ export class DiskStore implements ShardApi {
 
   private checkWritable(): void {
     if (this.options.readOnly) throw new ReadOnlyError('store is open read-only (an offline tool that only looks): nothing is written');
+  }
+}
+
+/** A value of this disk written by prepare, waiting for putTogether (or release). */
+class PreparedPut implements PreparedValue {
+  private released = false;
+
+  constructor(
+    private readonly owner: DiskStore,
+    readonly key: Buffer,
+    readonly indexValue: IndexValue,
+    readonly dependency: Dependency,
+    private readonly end: () => void,
+  ) {}
+
+  get sizeBytes(): number {
+    return this.indexValue.sizeBytes;
+  }
+
+  stageableIn(store: DiskStore, key: Buffer): boolean {
+    return !this.released && store === this.owner && key.equals(this.key);
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.end();
   }
 }
 
