@@ -199,8 +199,9 @@ export class DiskStore implements ShardApi, TogetherApi {
     this.checkWritable();
     checkKey(key);
     this.log.throwIfFailed();
-    const w = await this.writeValue(key, value);
-    return new PreparedPut(this, key, w.value, w.dependency, () => this.writers.delete(w.writer));
+    // The last chunk stays buffered until putTogether: it goes out in the batch of the commit.
+    const writer = await this.writeValue(key, value);
+    return new PreparedPut(this, key, writer, () => this.writers.delete(writer));
   }
 
   /** Stage `puts` as one change, in one commit record (TogetherApi, types.ts). */
@@ -217,13 +218,10 @@ export class DiskStore implements ShardApi, TogetherApi {
     try {
       const mutations: StagedMutation[] = [];
       for (const p of puts) {
-        if (p.value instanceof PreparedPut) {
-          mutations.push({ key: p.key, value: p.value.indexValue, dataDependency: p.value.dependency });
-          continue;
-        }
-        const w = await this.writeValue(p.key, p.value as Uint8Array);
-        written.push(w.writer);
-        mutations.push({ key: p.key, value: w.value, dataDependency: w.dependency });
+        const writer = p.value instanceof PreparedPut ? p.value.writer : await this.writeValue(p.key, p.value as Uint8Array);
+        if (!(p.value instanceof PreparedPut)) written.push(writer);
+        const { value, dependency } = await writer.finish();
+        mutations.push({ key: p.key, value, dataDependency: dependency });
       }
       this.checkAccepting();
       // No await from the checks above to here: every prepared value is still ours to stage.
@@ -249,18 +247,17 @@ export class DiskStore implements ShardApi, TogetherApi {
   }
 
   /**
-   * Write a value's chunks as a registered writer (its extents are no
-   * reclamation victims until the caller ends the registration; a failure
-   * ends it here).
+   * Push a value into a registered writer (its extents are no reclamation
+   * victims until the caller ends the registration; a failure ends it
+   * here); the caller finishes it.
    */
-  private async writeValue(key: Buffer, value: ValueSource): Promise<{ writer: ValueWriter; value: IndexValue; dependency: Dependency }> {
+  private async writeValue(key: Buffer, value: ValueSource): Promise<ValueWriter> {
     const writer = new ValueWriter(this.dataStream, key, this.maxChunkDataBytes(key), this.options.streamWindowChunks);
     this.writers.add(writer);
     try {
       if (value instanceof Uint8Array) await writer.push(value);
       else for await (const piece of value) await writer.push(piece);
-      const { value: indexValue, dependency } = await writer.finish();
-      return { writer, value: indexValue, dependency };
+      return writer;
     } catch (err: unknown) {
       if (err instanceof NoSpaceError) this.background.kick(true);
       this.writers.delete(writer);
@@ -544,13 +541,13 @@ class PreparedPut implements PreparedValue {
   constructor(
     private readonly owner: DiskStore,
     readonly key: Buffer,
-    readonly indexValue: IndexValue,
-    readonly dependency: Dependency,
+    /** Every byte pushed; its last chunk is written by finish (putTogether). */
+    readonly writer: ValueWriter,
     private readonly end: () => void,
   ) {}
 
   get sizeBytes(): number {
-    return this.indexValue.sizeBytes;
+    return this.writer.takenBytes;
   }
 
   stageableIn(store: DiskStore, key: Buffer): boolean {

@@ -54,3 +54,22 @@ export const togetherAckedEarly: Mutant = {
 };
 
 export const TOGETHER_MUTANTS: readonly Mutant[] = [togetherSplit, togetherAckedEarly];
+
+/**
+ * Puts staged together each wait on their own data only (no group): in
+ * one cycle still, but a failed data write fails only its own put, and the
+ * others commit (an S3 record without its data, the other way round).
+ * Caught by testing/put_together.test.ts ("a failed data write fails every
+ * put of the group"), not by a check suite: the fault alphabet seldom
+ * fails a write of a group in flight.
+ */
+export const togetherFailsAlone = {
+  name: 'together-fails-alone',
+  bugClass: 'puts committed together fail one by one (a failed data write leaves the others committed)',
+  install: (): (() => void) =>
+    patch(CommitLog.prototype, 'stageTogether', () =>
+      function (this: CommitLog, mutations: readonly StagedMutation[]): Dependency {
+        return Dependency.all(mutations.map((m) => this.stage(m.key.toString('latin1'), m)));
+      },
+    ),
+};
