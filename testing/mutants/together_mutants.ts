@@ -6,6 +6,8 @@
 // its cycle is durable is lost although its Dependency said persistent
 // (invariant 1).
 import { Dependency, Latch } from '../../src/dependency/index.js';
+import { ShardNode } from '../../src/node/index.js';
+import type { TogetherPut } from '../../src/store/index.js';
 import { CommitLog } from '../../src/store/commit_log.js';
 import type { StagedMutation } from '../../src/store/commit_log.js';
 import { patch } from './mutant.js';
@@ -70,6 +72,45 @@ export const togetherFailsAlone = {
     patch(CommitLog.prototype, 'stageTogether', () =>
       function (this: CommitLog, mutations: readonly StagedMutation[]): Dependency {
         return Dependency.all(mutations.map((m) => this.stage(m.key.toString('latin1'), m)));
+      },
+    ),
+};
+
+/**
+ * The node acknowledges a put-together once staged: the S3 PUT answers
+ * 200 before its one commit cycle is durable. Caught by
+ * testing/s3_put_crash.test.ts: an acknowledged object is older after the
+ * crash.
+ */
+export const s3PutAckedEarly = {
+  name: 's3-put-acked-early',
+  bugClass: 'an S3 PUT acknowledged before the commit cycle of its record and data is durable',
+  expect: /object o\d holds version \d+ after the crash, acknowledged \d+/,
+  install: (): (() => void) =>
+    patch(ShardNode.prototype, 'putTogether', (original) =>
+      async function (this: ShardNode, puts: readonly TogetherPut[]): Promise<Dependency> {
+        await original.call(this, puts);
+        return Dependency.none;
+      },
+    ),
+};
+
+/**
+ * The node splits a put-together, the record first (made durable), then
+ * its data: a crash in between keeps a record naming data that is not
+ * there. Caught by testing/s3_put_crash.test.ts: the object cannot be read.
+ */
+export const s3PutRecordFirst = {
+  name: 's3-put-record-first',
+  bugClass: 'an S3 object record made durable before the data it names (the one durable step split, the wrong way round)',
+  expect: /object o\d: GET answered (500|503)/,
+  install: (): (() => void) =>
+    patch(ShardNode.prototype, 'putTogether', (original) =>
+      async function (this: ShardNode, puts: readonly TogetherPut[]): Promise<Dependency> {
+        const record = puts.at(-1);
+        if (record === undefined || !(record.value instanceof Uint8Array)) return original.call(this, puts);
+        await (await this.put(record.key, record.value)).persisted();
+        return original.call(this, puts.slice(0, -1));
       },
     ),
 };
