@@ -6,12 +6,12 @@
 // passed and throws before the iterator ends, so a put consuming it never
 // commits a body that failed one (the store commits only on a clean end).
 //
-// Memory: one chunk of the socket at a time, plus the hashes' state (for a
-// large body, the pieces queued to the hashing worker: body_hasher.ts).
+// Memory: one chunk of the socket at a time, plus the hashes' state.
+import { createHash } from 'node:crypto';
+import type { Hash } from 'node:crypto';
 import { requestBody } from '../body_stream.js';
 import type { Exchange } from '../exchange.js';
 import { AwsChunkedDecoder } from './aws_chunked.js';
-import { openBodyHasher } from './body_hasher.js';
 import type { Checksum, ChecksumAlgorithm } from './checksums.js';
 import type { StoredChecksum } from './records.js';
 import { CHECKSUM_ALGORITHMS, newChecksum } from './checksums.js';
@@ -38,6 +38,7 @@ export class VerifiedBody implements AsyncIterable<Buffer> {
   sizeBytes = 0;
   /** The x-amz-checksum-* the body was verified against (set once iteration has ended). */
   verifiedChecksum: StoredChecksum | undefined;
+  private readonly md5Hash = createHash('md5');
   private md5Digest: Buffer | undefined;
 
   constructor(
@@ -58,39 +59,31 @@ export class VerifiedBody implements AsyncIterable<Buffer> {
   }
 
   async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
-    // MD5 and the payload's SHA-256 per piece as it arrives; on a worker for a large body (body_hasher.ts).
-    const signed = this.expect.sha256Hex !== undefined;
-    const hasher = openBodyHasher(signed ? ['md5', 'sha256'] : ['md5'], this.expect.declaredBytes);
+    const sha = this.expect.sha256Hex === undefined ? undefined : createHash('sha256');
     const checksum = this.expect.checksum === undefined ? undefined : newChecksum(this.expect.checksum.algorithm);
-    let finished = false;
-    try {
-      for await (const piece of this.source) {
-        this.sizeBytes += piece.length;
-        if (this.sizeBytes > this.expect.maxBytes) {
-          throw new S3Error(400, 'EntityTooLarge', `Your proposed upload exceeds the maximum allowed size of ${this.expect.maxBytes} bytes.`);
-        }
-        const caughtUp = hasher.update(piece);
-        checksum?.update(piece);
-        yield piece;
-        if (caughtUp !== undefined) await caughtUp;
+    for await (const piece of this.source) {
+      this.sizeBytes += piece.length;
+      if (this.sizeBytes > this.expect.maxBytes) {
+        throw new S3Error(400, 'EntityTooLarge', `Your proposed upload exceeds the maximum allowed size of ${this.expect.maxBytes} bytes.`);
       }
-      finished = true;
-      const [md5, sha] = await hasher.digest();
-      this.finish(md5 ?? Buffer.alloc(0), sha, checksum);
-    } finally {
-      if (!finished) hasher.drop();
+      this.md5Hash.update(piece);
+      sha?.update(piece);
+      checksum?.update(piece);
+      yield piece;
     }
+    this.finish(sha, checksum);
   }
 
-  private finish(md5: Buffer, sha: Buffer | undefined, checksum: Checksum | undefined): void {
+  private finish(sha: Hash | undefined, checksum: Checksum | undefined): void {
     const { declaredBytes, contentMd5, sha256Hex } = this.expect;
     if (declaredBytes !== undefined && this.sizeBytes !== declaredBytes) {
       throw new S3Error(400, 'IncompleteBody', `You did not provide the number of bytes specified: ${declaredBytes}, got ${this.sizeBytes}.`);
     }
+    const md5 = this.md5Hash.digest();
     if (contentMd5 !== undefined && !md5.equals(contentMd5)) {
       throw new S3Error(400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.');
     }
-    if (sha256Hex !== undefined && sha?.toString('hex') !== sha256Hex) {
+    if (sha !== undefined && sha.digest('hex') !== sha256Hex) {
       throw new S3Error(400, 'XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.");
     }
     this.checkChecksum(checksum);
