@@ -459,9 +459,9 @@ test('a chunk store takes payloads up to maxPayloadBytes, a whole empty extent l
     const max = store.maxPayloadBytes;
     assert.equal(max, extentSizeBytes - CHUNK_OVERHEAD_BYTES - 8, `${extentSizeBytes}`);
     const stream = new ChunkStream(store, ExtentOwner.Data);
-    assert.throws(() => stream.append(ChunkKind.Data, [Buffer.alloc(max + 1)], Dependency.none), /above/);
+    assert.throws(() => stream.append(ChunkKind.Data, [Buffer.alloc(max + 1)]), /above/);
     const payload = new Rng(`payload ${extentSizeBytes}`).bytes(max);
-    const { locator } = stream.append(ChunkKind.Data, [payload], Dependency.none);
+    const { locator } = stream.append(ChunkKind.Data, [payload]);
     assert.equal(locator.offset, 0);
     assert.ok(!store.fits(locator.extent, 0), 'the extent holds nothing more');
     assert.deepEqual(await store.read(locator, ChunkKind.Data), payload);

@@ -27,7 +27,7 @@ export type Op =
       /** Write the memtable out (index flush) before the crash. */
       readonly flushFirst: boolean;
       /** Work in flight when the crash hits; it gets `afterIos` disk IOs done first. */
-      readonly during: 'none' | 'put' | 'commit' | 'flush' | 'compact' | 'reclaim' | 'checkpoint';
+      readonly during: 'none' | 'put' | 'putTogether' | 'commit' | 'flush' | 'compact' | 'reclaim' | 'checkpoint';
       readonly afterIos: number;
       /** The crash image's random choices. */
       readonly crashSeed: number;
@@ -147,6 +147,7 @@ export const dirtyRebootArb: fc.Arbitrary<Op> = fc.record({
   during: fc.constantFrom(
     'none' as const,
     'put' as const,
+    'putTogether' as const,
     'commit' as const,
     'flush' as const,
     'compact' as const,

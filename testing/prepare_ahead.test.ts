@@ -22,6 +22,7 @@
 //    acknowledged; open prepares the reserve and the ahead extents again.
 // 5. A data file allocated whole (preallocated, block device) prepares
 //    nothing ahead.
+import type { Dependency } from '../src/dependency/index.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -188,9 +189,9 @@ async function checkModel(store: DiskStore, model: Map<number, number>): Promise
  */
 async function countingStarts<T>(starts: number[], fn: () => Promise<T>): Promise<T> {
   const restore = patch(ExtentManager.prototype, 'beginPrepare', (original) =>
-    function (this: ExtentManager, extent: number): void {
+    function (this: ExtentManager, extent: number): Dependency {
       starts.push(this.countPreparedFree());
-      original.call(this, extent);
+      return original.call(this, extent);
     },
   );
   try {

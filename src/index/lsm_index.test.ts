@@ -809,7 +809,7 @@ test('misuse of the options and of the flush and compaction protocol is refused,
   const job = compacting.pickCompaction({ full: true });
   assert.ok(job !== undefined);
   refused(() => compacting.finishCompaction(job, undefined), /finishCompaction: job in state open/);
-  const writing = job.write(Dependency.none);
+  const writing = job.write();
   refused(() => compacting.abortCompaction(job), /abortCompaction while the job writes/);
   const outRun = (await writing).run;
   assert.ok(outRun !== undefined);

@@ -22,14 +22,14 @@ class FakeStream implements ChunkIo {
     private readonly lie = 0,
   ) {}
 
-  append(kind: ChunkKind, payload: readonly Uint8Array[], after: Dependency): ChunkAppend {
+  append(kind: ChunkKind, payload: readonly Uint8Array[]): ChunkAppend {
     let bytes = 0;
     for (const p of payload) bytes += p.length;
     assert.ok(bytes <= this.maxPayloadBytes, `fake stream: payload ${bytes} above ${this.maxPayloadBytes}`);
     this.kinds.push(kind);
     const locator: Locator = { extent: this.extent, offset: this.offset, length: framedBytes(bytes) - this.lie };
     this.offset += alignUp(framedBytes(bytes));
-    return { locator, dependency: after };
+    return { locator, dependency: Dependency.none };
   }
 
   read(): Promise<Buffer> {
@@ -48,13 +48,13 @@ const refused = (f: () => unknown, message: RegExp): void => assert.throws(f, { 
 // fractional, a negative or fractional maxSeq. How: a builder per case.
 test('run builder options outside their ranges are refused; each limit is taken', () => {
   const one = new FakeStream(4096, 1);
-  refused(() => new RunBuilder({ primary: one, mirror: one }, Dependency.none, options()), /two streams/);
-  refused(() => new RunBuilder(streams(), Dependency.none, options({ maxBlockBytes: MIN_BLOCK_BYTES - 1 })), /maxBlockBytes/);
-  refused(() => new RunBuilder(streams(), Dependency.none, options({ maxBlockBytes: 4097 })), /maxBlockBytes above the chunk payload limit/);
-  refused(() => new RunBuilder({ primary: new FakeStream(4096, 1), mirror: new FakeStream(2048, 2) }, Dependency.none, options({ maxBlockBytes: 2049 })), /payload limit/);
-  for (const runId of [-1, 0.5, 2 ** 53]) refused(() => new RunBuilder(streams(), Dependency.none, options({ runId })), /run id/);
-  for (const level of [-1, 0.5, MAX_LEVEL + 1]) refused(() => new RunBuilder(streams(), Dependency.none, options({ level })), /run level/);
-  for (const maxSeq of [-1, 0.5, 2 ** 53]) refused(() => new RunBuilder(streams(), Dependency.none, options({ maxSeq })), /run maxSeq/);
+  refused(() => new RunBuilder({ primary: one, mirror: one }, options()), /two streams/);
+  refused(() => new RunBuilder(streams(), options({ maxBlockBytes: MIN_BLOCK_BYTES - 1 })), /maxBlockBytes/);
+  refused(() => new RunBuilder(streams(), options({ maxBlockBytes: 4097 })), /maxBlockBytes above the chunk payload limit/);
+  refused(() => new RunBuilder({ primary: new FakeStream(4096, 1), mirror: new FakeStream(2048, 2) }, options({ maxBlockBytes: 2049 })), /payload limit/);
+  for (const runId of [-1, 0.5, 2 ** 53]) refused(() => new RunBuilder(streams(), options({ runId })), /run id/);
+  for (const level of [-1, 0.5, MAX_LEVEL + 1]) refused(() => new RunBuilder(streams(), options({ level })), /run level/);
+  for (const maxSeq of [-1, 0.5, 2 ** 53]) refused(() => new RunBuilder(streams(), options({ maxSeq })), /run maxSeq/);
   const limits: Array<Partial<RunBuilderOptions>> = [
     { maxBlockBytes: MIN_BLOCK_BYTES },
     { maxBlockBytes: 4096 },
@@ -64,7 +64,7 @@ test('run builder options outside their ranges are refused; each limit is taken'
     { maxSeq: Number.MAX_SAFE_INTEGER },
   ];
   for (const o of limits) {
-    const b = new RunBuilder(streams(), Dependency.none, options(o));
+    const b = new RunBuilder(streams(), options(o));
     b.add(Buffer.from('k'), null);
     const built = b.finish();
     assert.ok(built !== undefined, JSON.stringify(o));
@@ -81,7 +81,7 @@ test('run builder options outside their ranges are refused; each limit is taken'
 // and a stream returning a locator of the wrong length is caught. How: a
 // builder per rule, fake streams that record what they were given.
 test('run builder refuses keys out of order, use after finish, oversized entries and wrong locators', () => {
-  const b = new RunBuilder(streams(), Dependency.none, options());
+  const b = new RunBuilder(streams(), options());
   b.add(Buffer.from('b'), null);
   refused(() => b.add(Buffer.from('b'), null), /strictly ascend/);
   refused(() => b.add(Buffer.from('a'), null), /strictly ascend/);
@@ -92,12 +92,12 @@ test('run builder refuses keys out of order, use after finish, oversized entries
   refused(() => b.finish(), /finished twice/);
 
   const quiet = streams();
-  assert.equal(new RunBuilder(quiet, Dependency.none, options()).finish(), undefined);
+  assert.equal(new RunBuilder(quiet, options()).finish(), undefined);
   assert.deepEqual((quiet.primary as FakeStream).kinds, []);
 
   const payload = 512;
   const fits = payload - BLOCK_HEADER_BYTES - entryBytes(0, VALUE_TAG_BYTES);
-  const full = new RunBuilder(streams(payload), Dependency.none, options({ maxBlockBytes: payload }));
+  const full = new RunBuilder(streams(payload), options({ maxBlockBytes: payload }));
   full.add(Buffer.alloc(fits, 0x61), null);
   refused(() => full.add(Buffer.alloc(fits + 1, 0x62), null), new RegExp(`index entry of ${entryBytes(fits + 1, VALUE_TAG_BYTES)} bytes exceeds a chunk`));
   const built = full.finish();
@@ -105,7 +105,7 @@ test('run builder refuses keys out of order, use after finish, oversized entries
   assert.equal(built.descriptor.entryCount, 1);
   assert.equal(built.primary.body.blocks.length, 1);
 
-  const liar = new RunBuilder(streams(4096, 8), Dependency.none, options());
+  const liar = new RunBuilder(streams(4096, 8), options());
   liar.add(Buffer.from('k'), null);
   refused(() => liar.finish(), /locator of the wrong length/);
 });

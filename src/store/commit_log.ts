@@ -69,6 +69,13 @@ import type { DataName } from './metalog_format.js';
 export interface StagedMutation extends IndexMutation {
   /** Persistent when the value's data chunks are. */
   readonly dataDependency: Dependency;
+  /** Mutations staged together (stageTogether): they commit all or none. */
+  readonly group?: TogetherGroup | undefined;
+}
+
+/** The identity of mutations staged together. */
+export interface TogetherGroup {
+  readonly size: number;
 }
 
 /** A staged mutation with the latch its caller waits on. */
@@ -127,6 +134,14 @@ function settleLatch(l: Latch, error: Error | undefined): void {
 
 /** What a mutation that replaced none carries: shared, never written (readonly). */
 const NONE_SUPERSEDED: readonly Latch[] = Object.freeze([]);
+
+/** Move to `failed` every mutation staged together with one that failed: a group commits all or none. */
+function failTogether(ok: Pending[], failed: Pending[]): { ok: Pending[]; failed: Pending[] } {
+  const broken = new Set(failed.flatMap((m) => (m.group === undefined ? [] : [m.group])));
+  if (broken.size === 0) return { ok, failed };
+  const stays = ok.filter((m) => m.group === undefined || !broken.has(m.group));
+  return { ok: stays, failed: [...failed, ...ok.filter((m) => m.group !== undefined && broken.has(m.group))] };
+}
 
 type FlushJob = NonNullable<ReturnType<LsmIndex['beginFlush']>>;
 
@@ -211,6 +226,21 @@ export class CommitLog {
     this.staged.set(k, { key: mutation.key, value: mutation.value, dataDependency: mutation.dataDependency, latch, superseded });
     this.nextCycle();
     return latch.dependency;
+  }
+
+  /**
+   * Stage mutations as one: they go into the same cycle (all are staged in
+   * this turn, and a cycle takes everything staged), so into one record,
+   * which recovery keeps or drops whole; and they wait on each other's data,
+   * so a failed data write fails all of them (committable). The Dependency
+   * is persistent once all are. REQUIRES: distinct keys.
+   */
+  stageTogether(mutations: readonly StagedMutation[]): Dependency {
+    this.throwIfFailed();
+    this.throwIfRefusing();
+    const group: TogetherGroup = { size: mutations.length };
+    const data = Dependency.all(mutations.map((m) => m.dataDependency));
+    return Dependency.all(mutations.map((m) => this.stage(keyString(m.key), { key: m.key, value: m.value, dataDependency: data, group })));
   }
 
   /** Record run changes (compaction) in the next cycle. */
@@ -380,7 +410,7 @@ export class CommitLog {
       const good = landed && (m.value?.chunks ?? []).every((c) => c.offset + alignUp(c.length) <= landedWritePointer(c.extent));
       (good ? ok : failed).push(m);
     }
-    return { ok, failed };
+    return failTogether(ok, failed);
   }
 
   /** Stage relocations by reclamation; each applies only if its key still points at the original. */
@@ -410,7 +440,7 @@ export class CommitLog {
       chunks[at] = r.to;
       const dataDependency = (staged?.dataDependency ?? Dependency.none).and(r.dependency);
       const value = { sizeBytes: current.sizeBytes, chunks };
-      this.committing.set(k, { key: r.key, value, dataDependency, latch: staged?.latch ?? new Latch('relocation'), superseded: staged?.superseded ?? [] });
+      this.committing.set(k, { key: r.key, value, dataDependency, group: staged?.group, latch: staged?.latch ?? new Latch('relocation'), superseded: staged?.superseded ?? [] });
       this.counters.relocations++;
     }
   }

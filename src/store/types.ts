@@ -101,3 +101,48 @@ export interface ShardApi {
   close(): Promise<void>;
   stats(): StoreStats;
 }
+
+/**
+ * A value whose chunks are written (prepare) but that no key holds yet:
+ * putTogether stages it, or release() gives it up (its chunks are garbage
+ * for reclamation). Until one of them, its extents are not reclaimed.
+ */
+export interface PreparedValue {
+  readonly key: Buffer;
+  readonly sizeBytes: number;
+  /** Give the value up: it is never staged. Idempotent; a no-op once staged. */
+  release(): void;
+}
+
+/** One put of putTogether: a value given whole, or prepared before. */
+export interface TogetherPut {
+  readonly key: Buffer;
+  readonly value: Uint8Array | PreparedValue;
+}
+
+/**
+ * Puts committed together (the S3 front's object record and its data):
+ * one commit cycle, one metadata record, one sync. Offered by the store of
+ * one disk and by the node for keys of one disk; not part of ShardApi, so
+ * callers that can do without it (the reference model, wrappers) need not.
+ */
+export interface TogetherApi {
+  /** Write a value's chunks without making it visible. Throws as put does. */
+  prepare(key: Buffer, value: ValueSource): Promise<PreparedValue>;
+  /**
+   * Stage every put as one change: visible at once, all in one commit
+   * record, so a crash keeps all or none of them and a failed data write
+   * fails them all. The Dependency is persistent once all are durable.
+   * REQUIRES: colocated(keys), distinct keys, each prepared value from this
+   * api, for its key, and not staged or released. Throws InvalidArgumentError
+   * otherwise. Every prepared value given is released on return, staged or not.
+   */
+  putTogether(puts: readonly TogetherPut[]): Promise<Dependency>;
+  /** True if putTogether can take these keys together (they are on one disk). */
+  colocated(keys: readonly Buffer[]): boolean;
+}
+
+export function offersTogether(api: ShardApi): api is ShardApi & TogetherApi {
+  const a = api as Partial<TogetherApi>;
+  return typeof a.prepare === 'function' && typeof a.putTogether === 'function' && typeof a.colocated === 'function';
+}

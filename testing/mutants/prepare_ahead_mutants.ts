@@ -2,6 +2,7 @@
 // (src/extent/host_space.ts, prepareAhead), caught by
 // testing/prepare_ahead.test.ts (not a check suite's: the unit test's IO
 // watcher is what sees them, so they are not in the check's registry).
+import type { Dependency } from '../../src/dependency/index.js';
 import { ExtentManager } from '../../src/extent/index.js';
 import { patch } from './mutant.js';
 import type { Mutant } from './mutant.js';
@@ -18,7 +19,18 @@ export const preparingExtentHandedOut: UnitMutant = {
   bugClass: 'zeros of host preparation written to an extent the allocator may hand out (invariant 1 of host_space.ts)',
   expect: /zeros written to extent \d+ that is not set aside for preparation/,
   install: () => {
-    const undoBegin = patch(ExtentManager.prototype, 'beginPrepare', () => (): void => undefined, 1);
+    // beginPrepare still answers the reset's record the zeros wait for, but does not set the extent aside.
+    const undoBegin = patch(
+      ExtentManager.prototype,
+      'beginPrepare',
+      (original) =>
+        function (this: ExtentManager, extent: number): Dependency {
+          const resetRecorded = original.call(this, extent);
+          (this as unknown as { preparing: Set<number> }).preparing.delete(extent);
+          return resetRecorded;
+        },
+      1,
+    );
     // endPrepare as before (the extent counts as prepared after its zeros), on a set it was never put in.
     const undoEnd = patch(
       ExtentManager.prototype,

@@ -22,7 +22,7 @@ import { headerOf } from './request.js';
 import { idHeaders, isoTime, quotedEtag, sendEmpty, sendXml } from './respond.js';
 import { S3Error, invalidArgument, invalidRequest, malformedXml, notImplemented } from './s3_errors.js';
 import { taggingCountHeader, tagsOfHeader } from './tagging.js';
-import { validateBucketName, validateObjectKey } from './shard_keys.js';
+import { objectShardKey, validateBucketName, validateObjectKey } from './shard_keys.js';
 import { decodePercent } from '../key_codec.js';
 import { asNode, child, children, optionalText, parseXml, text } from './xml.js';
 
@@ -45,7 +45,7 @@ export const putObjectOp: Operation = {
     await requireBucket(c.core, bucket);
     if (hasWriteConditions(headers)) checkWriteConditions(headers, await readObject(c.core, bucket, key), key.toString('utf8'));
     const body = openBody(c.r.ex, c.auth, MAX_PUT_BYTES);
-    const written = await writeData(c.core, { bucket, key, part: 0 }, body, true);
+    const written = await writeData(c.core, { bucket, key, part: 0, recordKey: objectShardKey(bucket, key) }, body, true);
     const record = recordOf(written, body.md5, { ...meta, tags }, c.core.now());
     // Only a conditional put reads the record it replaces: a plain one also replaces a damaged record.
     await commitObject(c.core, bucket, key, record, { ...writeCheck(headers, key), written: [written] });
@@ -201,7 +201,7 @@ export const copyObjectOp: Operation = {
     const hashed = new Md5Tap(opened.body);
     let written: WrittenData;
     try {
-      written = await writeData(c.core, { bucket, key, part: 0 }, hashed, true);
+      written = await writeData(c.core, { bucket, key, part: 0, recordKey: objectShardKey(bucket, key) }, hashed, true);
     } finally {
       opened.release();
     }
