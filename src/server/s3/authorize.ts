@@ -28,6 +28,7 @@ import type { Policy, PolicyRequest } from './policy.js';
 import { evaluatePolicy, isPublicPolicy, parsePolicy } from './policy.js';
 import type { S3Request } from './request.js';
 import { S3Error, accessDenied } from './s3_errors.js';
+import { queryPairs } from './sigv4.js';
 import type { User, UserSet } from './users.js';
 
 export type Principal = { readonly kind: 'anonymous' } | { readonly kind: 'user'; readonly user: User };
@@ -101,10 +102,10 @@ export interface Granted {
   readonly access: BucketAccess | undefined;
 }
 
-/** Unsigned: no Authorization header and no presigned query. */
+/** Unsigned: no Authorization header and no presigned query (the same test verifyRequest makes). */
 export function isUnsigned(rawHeaders: readonly string[], rawQuery: string): boolean {
   for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]?.toLowerCase() === 'authorization') return false;
-  return !/(^|&)X-Amz-Algorithm=/.test(rawQuery);
+  return !queryPairs(rawQuery).some(([name]) => name === 'X-Amz-Algorithm');
 }
 
 export const anonymousRefusal = (): S3Error => accessDenied('Anonymous access is not allowed: sign requests with AWS Signature Version 4.');
