@@ -57,7 +57,8 @@ export async function loadOrCreateCredentials(options: CredentialOptions): Promi
     const warnings = (mode & 0o077) !== 0 ? [`${file} can be read by other users (mode ${mode.toString(8)}); chmod 600 it`] : [];
     return { credentials, source: 'file', warnings };
   }
-  const generated = generateCredentials();
+  // Named as the file names it, so the first start and the next ones load the same value.
+  const generated: S3Credentials = { ...generateCredentials(), section: 'default' };
   await writeNewFile(file, formatCredentialsFile([generated], new Date()));
   return { credentials: [generated], source: 'generated', warnings: [] };
 }
