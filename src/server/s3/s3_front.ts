@@ -1,8 +1,10 @@
 // The S3-compatible front (docs/S3.md): one request in, one S3 answer out.
 //
 // Per request: parse (bucket and key, path-style or virtual-host), route to
-// an operation, verify the SigV4 signature (header or presigned), run the
-// operation, and answer every error as S3 XML. `handle` never rejects.
+// an operation, verify the SigV4 signature (header or presigned) against
+// the users (users.ts; unsigned: the anonymous principal), decide whether
+// the principal may run it (authorize.ts), run the operation, and answer
+// every error as S3 XML. `handle` never rejects.
 //
 // Background work: on start, a sweep that collects garbage a crash left
 // behind, and a periodic pass that aborts expired multipart uploads. close()
