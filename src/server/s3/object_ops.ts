@@ -152,6 +152,7 @@ export const deleteObjectsOp: Operation = {
       try {
         const bytes = Buffer.from(key, 'utf8');
         validateObjectKey(bucket, bytes);
+        await c.access.checkObject('DeleteObject', bucket, bytes);
         await deleteObject(c.core, bucket, bytes);
         return { Key: key } as const;
       } catch (err) {
@@ -252,6 +253,7 @@ function copySourceError(): S3Error {
 
 /** Open the copy source (whole, or `range`), after its conditions and the 5 GiB limit. */
 export async function openCopySource(c: OpContext, source: CopySource, extraCheck: (record: ObjectRecord) => void, range: ((record: ObjectRecord) => ByteRange) | undefined): Promise<OpenedObject> {
+  await c.access.checkObject('GetObject', source.bucket, source.key);
   await requireBucket(c.core, source.bucket);
   return openObject(
     c.core,

@@ -6,6 +6,7 @@ import { S3Error, invalidArgument } from './s3_errors.js';
 import { MAX_PART_NUMBER } from './multipart.js';
 import { validateObjectKey } from './shard_keys.js';
 import type { Authenticated } from './sigv4.js';
+import type { RequestAccess } from './authorize.js';
 
 export interface Owner {
   readonly id: string;
@@ -18,7 +19,10 @@ export interface OpContext {
   readonly r: S3Request;
   readonly auth: Authenticated;
   readonly region: string;
+  /** The bucket's owner (bucket and object operations), else the requester (ListBuckets). */
   readonly owner: Owner;
+  /** Who is asking, and the checks of resources beyond the request's own (authorize.ts). */
+  readonly access: RequestAccess;
 }
 
 export interface Operation {
