@@ -18,7 +18,7 @@ import { S3Error, accessDenied, malformedXml, notImplemented } from './s3_errors
 import { asNode, child, optionalText, parseXml, text } from './xml.js';
 
 /** The small configuration documents (public access block, ownership controls). */
-const MAX_CONFIG_BYTES = 16 * 1024;
+const MAX_ACCESS_CONFIG_BYTES = 16 * 1024;
 
 export const aclNotSupported = (): S3Error => new S3Error(400, 'AccessControlListNotSupported', 'The bucket does not allow ACLs');
 
@@ -169,7 +169,7 @@ export const getPublicAccessBlockOp: Operation = {
 export const putPublicAccessBlockOp: Operation = {
   name: 'PutPublicAccessBlock',
   run: async (c) => {
-    const block = parsePublicAccessBlock(await readXmlBody(c.r.ex, c.auth, MAX_CONFIG_BYTES));
+    const block = parsePublicAccessBlock(await readXmlBody(c.r.ex, c.auth, MAX_ACCESS_CONFIG_BYTES));
     await updateBucketAccess(c.core, bucketOf(c), (a) => ({ ...a, publicAccessBlock: block }));
     sendEmpty(c.r.ex, c.r.requestId, 200);
   },
@@ -204,7 +204,7 @@ export const getBucketOwnershipControlsOp: Operation = {
 export const putBucketOwnershipControlsOp: Operation = {
   name: 'PutBucketOwnershipControls',
   run: async (c) => {
-    const doc = asNode(child(parseXml(await readXmlBody(c.r.ex, c.auth, MAX_CONFIG_BYTES)), 'OwnershipControls'), 'OwnershipControls');
+    const doc = asNode(child(parseXml(await readXmlBody(c.r.ex, c.auth, MAX_ACCESS_CONFIG_BYTES)), 'OwnershipControls'), 'OwnershipControls');
     const rule = asNode(child(doc, 'Rule'), 'Rule');
     const ownership = ownershipOf(text(child(rule, 'ObjectOwnership'), 'ObjectOwnership').trim());
     await updateBucketAccess(c.core, bucketOf(c), (a) => {

@@ -17,7 +17,7 @@ import { NS_UPLOAD, isValidBucketName, splitVersionedTail } from './shard_keys.j
 import { asNode, child, optionalText, parseXml } from './xml.js';
 
 /** CreateBucketConfiguration is a few hundred bytes. */
-const MAX_CONFIG_BYTES = 64 * 1024;
+const MAX_CREATE_CONFIG_BYTES = 64 * 1024;
 
 /** S3's largest max-buckets. */
 const MAX_BUCKETS_PER_PAGE = 10_000;
@@ -61,7 +61,7 @@ export const createBucketOp: Operation = {
   name: 'CreateBucket',
   run: async (c) => {
     const bucket = bucketOf(c);
-    const body = await readXmlBody(c.r.ex, c.auth, MAX_CONFIG_BYTES);
+    const body = await readXmlBody(c.r.ex, c.auth, MAX_CREATE_CONFIG_BYTES);
     // Any region is accepted: this node is one place, whatever the client calls it.
     if (body.length > 0) optionalText(asNode(child(parseXml(body), 'CreateBucketConfiguration'), 'CreateBucketConfiguration'), 'LocationConstraint');
     const requesterId = c.access.requesterId;
