@@ -5,6 +5,7 @@
 import { Core } from '../../src/server/s3/core.js';
 import type { Staged } from '../../src/server/s3/core.js';
 import { patch } from './mutant.js';
+import type { Mutant } from './mutant.js';
 
 /**
  * The order before b869751: PutObject, CopyObject, DeleteObject and
@@ -14,12 +15,14 @@ import { patch } from './mutant.js';
  * record, and deletes the data the old, durable record names; where that
  * data lives on another disk than the record (a multipart object), the
  * delete can be durable before the new record is, and a power cut brings
- * back the old record without its data. Caught by
- * testing/s3_collect_crash.test.ts: the acknowledged object cannot be read.
+ * back the old record without its data. Caught by the s3-crash check
+ * (testing/s3_crash_check.ts) and testing/s3_collect_crash.test.ts: the
+ * acknowledged object cannot be read.
  */
-export const s3DurableAfterUnlock = {
+export const s3DurableAfterUnlock: Mutant = {
   name: 's3-durable-after-unlock',
   bugClass: 'an S3 write waits for its durability after releasing the object\'s lock (the collector deletes data the durable record still names)',
+  caughtBy: 's3-crash',
   expect: /GET of the acknowledged object answered 503 SlowDown/,
   install: (): (() => void) =>
     patch(
@@ -34,3 +37,5 @@ export const s3DurableAfterUnlock = {
       2,
     ),
 };
+
+export const COLLECTOR_MUTANTS: readonly Mutant[] = [s3DurableAfterUnlock];
