@@ -32,9 +32,12 @@ import { raceHang } from './check/hang_watch.js';
 import { MUTANTS } from './check/mutant_registry.js';
 import { loadSuite } from './check/registry.js';
 import { emptyCounters } from './check/suite.js';
+import type { Suite } from './check/suite.js';
 import { controlRaceSuite } from './check/control_race_suite.js';
 import { CONCURRENCY_MUTANTS } from './mutants/concurrency_mutants.js';
 import { CONTROL_RACE_MUTANTS, readNotEndedOnMiss } from './mutants/control_race_mutants.js';
+import { COLLECTOR_MUTANTS } from './mutants/collector_mutants.js';
+import { s3CrashSuite } from './check/s3_crash_suite.js';
 import { resetBeforeIndexDurable } from './mutants/crash_mutants.js';
 import { unsignedDoorsOpen, UNSIGNED_DOORS } from './auth_checks.js';
 import { checkMetadataFaults } from './metadata_faults.js';
@@ -314,25 +317,33 @@ for (const [mutant, families] of HTTP_FAMILIES) {
 
 // ------------------------------------------------------------ issue 13: the checks of the checks
 
-// The control-race suite's variants (testing/mutants/control_race_mutants.ts),
-// each caught by the suite within a few seeds by the failure it names.
-const RACE_BUDGET_SEEDS = 30;
+// The seed suites' variants, each caught by its suite within a few seeds by
+// the failure it names: control-race (testing/mutants/control_race_mutants.ts)
+// and s3-crash (testing/mutants/collector_mutants.ts; there the seeds run
+// before the catch also pass without the variant: a control run).
+const SEED_SUITE_CASES: ReadonlyArray<{ suite: Suite; mutants: readonly Mutant[]; budgetSeeds: number; control: boolean }> = [
+  { suite: controlRaceSuite, mutants: CONTROL_RACE_MUTANTS.filter((m) => m.caughtBy === 'control-race'), budgetSeeds: 30, control: false },
+  { suite: s3CrashSuite, mutants: COLLECTOR_MUTANTS, budgetSeeds: 8, control: true },
+];
 
-for (const mutant of CONTROL_RACE_MUTANTS.filter((m) => m.caughtBy === 'control-race')) {
-  test(`control-race check catches mutant ${mutant.name} (${mutant.bugClass})`, async () => {
-    const restore = mutant.install();
-    const started = performance.now();
-    let found: { message: string } | undefined;
-    let seed = 1;
-    try {
-      for (; seed <= RACE_BUDGET_SEEDS && found === undefined; seed++) found = (await controlRaceSuite.runSeed(seed)).failure;
-    } finally {
-      restore();
-    }
-    assert.ok(found !== undefined, `${mutant.name} survived ${RACE_BUDGET_SEEDS} seeds`);
-    assert.equal(notCaughtBecause(mutant, found.message), undefined);
-    console.log(`# ${mutant.name}: caught at seed ${seed - 1}, ${Math.round(performance.now() - started)} ms\n# ${found.message.slice(0, 300)}`);
-  });
+for (const { suite, mutants, budgetSeeds, control } of SEED_SUITE_CASES) {
+  for (const mutant of mutants) {
+    test(`${suite.name} check catches mutant ${mutant.name} (${mutant.bugClass})`, async () => {
+      const restore = mutant.install();
+      const started = performance.now();
+      let found: { message: string } | undefined;
+      let seed = 1;
+      try {
+        for (; seed <= budgetSeeds && found === undefined; seed++) found = (await suite.runSeed(seed)).failure;
+      } finally {
+        restore();
+      }
+      assert.ok(found !== undefined, `${mutant.name} survived ${budgetSeeds} seeds`);
+      assert.equal(notCaughtBecause(mutant, found.message), undefined);
+      console.log(`# ${mutant.name}: caught at seed ${seed - 1}, ${Math.round(performance.now() - started)} ms\n# ${found.message.slice(0, 300)}`);
+      for (let c = 1; control && c < seed; c++) assert.equal((await suite.runSeed(c)).failure, undefined, `seed ${c} fails without ${mutant.name}`);
+    });
+  }
 }
 
 test(`a hang is reported as a hang within seconds, naming the step: mutant ${readNotEndedOnMiss.name}`, async () => {
@@ -386,7 +397,7 @@ test('a harness error never counts as caught, and a renamed target breaks its va
 });
 
 test('every registered variant is exercised by a test that asserts the failure it names', () => {
-  const here = new Set([...ENGINE_MUTANTS, ...CRASH_MUTANTS, ...FAULT_MUTANTS, ...ONE_SYNC_MUTANTS, ...TOGETHER_MUTANTS, unpreparedReserve, ...CONTROL_MUTANTS, ...ACCESS_MUTANTS, ...MIRROR_MUTANTS, ...METADATA_CASES.map((c) => c.mutant), ...CONTROL_RACE_MUTANTS, ...HTTP_FAMILIES.map(([m]) => m)].filter((m) => m.caughtBy !== 'concurrency').map((m) => m.name));
+  const here = new Set([...ENGINE_MUTANTS, ...CRASH_MUTANTS, ...FAULT_MUTANTS, ...ONE_SYNC_MUTANTS, ...TOGETHER_MUTANTS, unpreparedReserve, ...CONTROL_MUTANTS, ...ACCESS_MUTANTS, ...MIRROR_MUTANTS, ...METADATA_CASES.map((c) => c.mutant), ...CONTROL_RACE_MUTANTS, ...HTTP_FAMILIES.map(([m]) => m), ...COLLECTOR_MUTANTS].filter((m) => m.caughtBy !== 'concurrency').map((m) => m.name));
   // The concurrency suite's variants are caught in testing/concurrency_engine.test.ts, the races
   // variants in testing/concurrency_races.test.ts, each asserted by its `expect`.
   const elsewhere = new Set([...CONCURRENCY_MUTANTS, ...RACE_MUTANTS, resetBeforeIndexDurable].map((m) => m.name));

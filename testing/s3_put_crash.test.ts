@@ -22,14 +22,13 @@
 // they cause.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GetObjectCommand, PutObjectCommand, S3Client, CreateBucketCommand } from '@aws-sdk/client-s3';
-import { createShardServer, silentLogger } from '../src/server/index.js';
-import type { ShardServer } from '../src/server/index.js';
+import { GetObjectCommand, PutObjectCommand, CreateBucketCommand } from '@aws-sdk/client-s3';
 import { SMALL_CONFIG } from './conformance.js';
 import type { CrashMode } from './sim_disk.js';
 import { SimNode } from './sim_node.js';
 import { Rng } from './rng.js';
-import { TEST_ACCESS_KEY, TEST_CREDENTIALS, TEST_SECRET_KEY } from './signed_fetch.js';
+import { serveSim as serve, stopSim as stop } from './s3_sim_front.js';
+import type { SimFront as Front } from './s3_sim_front.js';
 import { s3PutAckedEarly, s3PutRecordFirst } from './mutants/together_mutants.js';
 
 const SEED = 20261205;
@@ -56,30 +55,6 @@ function versionOf(w: number, bytes: Buffer, upTo: number): number {
 interface Book {
   acked: number;
   inFlight: number | undefined;
-}
-
-interface Front {
-  readonly server: ShardServer;
-  readonly s3: S3Client;
-}
-
-async function serve(sim: SimNode): Promise<Front> {
-  // Objects above 1 KiB go to data shards (the path under test), not inline.
-  const server = createShardServer(sim.node, { logger: silentLogger, shutdownGraceMs: 500, s3: { credentials: TEST_CREDENTIALS, inlineMaxBytes: 1024, sweepOnStart: false } }, sim.node);
-  const { port } = await server.listen(0, '127.0.0.1');
-  const s3 = new S3Client({
-    endpoint: `http://127.0.0.1:${port}`,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: TEST_ACCESS_KEY, secretAccessKey: TEST_SECRET_KEY },
-    maxAttempts: 1,
-  });
-  return { server, s3 };
-}
-
-async function stop(front: Front): Promise<void> {
-  front.s3.destroy();
-  await front.server.close();
 }
 
 /** Overwrite object w until a PUT fails (the crash); resolves then. */

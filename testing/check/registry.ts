@@ -72,6 +72,11 @@ export const SUITES: readonly SuiteEntry[] = [
     summary: 'the server attacked with well-formed and hostile requests (unsigned headers, every subresource, smuggling, no credentials, browsers): refused as the model says, nothing changed, every answer well-formed',
     load: async (): Promise<Suite> => (await import('./http_suite.js')).httpSuite,
   },
+  {
+    name: 's3-crash',
+    summary: 'the S3 front on two disks: a collector pass while an overwrite or delete is staged and not durable (objects whose data is on the other disk than the record), then a power cut: the object reads whole',
+    load: async (): Promise<Suite> => (await import('./s3_crash_suite.js')).s3CrashSuite,
+  },
 ];
 
 export function suiteNames(): string[] {

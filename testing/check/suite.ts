@@ -51,7 +51,7 @@ export function makeToken(suite: string, seed: number, path: string): string {
 }
 
 export function parseToken(token: string): { suite: string; seed: number; path: string } {
-  const m = /^([a-z-]+):(-?\d+):([\d:]*)$/.exec(token.trim());
+  const m = /^([a-z][a-z0-9-]*):(-?\d+):([\d:]*)$/.exec(token.trim());
   if (m === null) throw new RangeError(`not a replay token: ${JSON.stringify(token)} (expected suite:seed:path)`);
   return { suite: m[1] ?? '', seed: Number(m[2]), path: m[3] ?? '' };
 }

@@ -8,7 +8,9 @@
 // is not "durable after": each step awaits the previous step's Dependency.
 // Where the store can commit a record and the data it names together
 // (TogetherApi: same disk, one commit record, all or none), they are put
-// together instead, and durable in one step (objects.ts).
+// together instead, and durable in one step (objects.ts). A write that the
+// collector could undo waits for its durability under the object's lock
+// (writeDurably).
 import { CorruptionError, NotFoundError } from '../../base/index.js';
 import type { Dependency } from '../../dependency/index.js';
 import type { ListOptions, ShardApi, ShardInfo, TogetherApi } from '../../store/index.js';
@@ -27,6 +29,12 @@ export interface CoreOptions {
   readonly uploadExpiryMs: number;
   /** Observes how long each wait for durability took (metrics). */
   readonly onDurableWait?: (ms: number) => void;
+}
+
+/** What a write staged under a lock: its Dependency (undefined: nothing was staged), and what the caller gets back. */
+export interface Staged<T> {
+  readonly dependency: Dependency | undefined;
+  readonly value: T;
 }
 
 /** What operations need of the collector (collector.ts): a key to look at soon. */
@@ -97,6 +105,23 @@ export class Core {
     const startedMs = performance.now();
     await dependency.persisted();
     this.options.onDurableWait?.(performance.now() - startedMs);
+  }
+
+  /**
+   * Run `stage` under the exclusive lock `name` (an object's) and wait,
+   * before the lock is released, until what it staged is durable. The
+   * collector takes the object's lock and reads records as staged: were
+   * the lock released first, it could delete the data that the durable
+   * record (the one being replaced) still names, and a crash would bring
+   * that record back without its data wherever the data lives on another
+   * disk than the record (docs/S3.md, "Ordering", rule 3).
+   */
+  async writeDurably<T>(name: string, stage: () => Promise<Staged<T>>): Promise<T> {
+    return this.locks.exclusive(name, async () => {
+      const { dependency, value } = await stage();
+      if (dependency !== undefined) await this.durable(dependency);
+      return value;
+    });
   }
 
   /** Delete if present; the Dependency of the delete, or undefined if there was nothing. */

@@ -44,6 +44,11 @@ export class LockTable {
     }
   }
 
+  /** How many wait for the lock `name` (read-only; tests wait for a request to queue behind a holder). */
+  waiting(name: string): number {
+    return this.entries.get(name)?.queue.length ?? 0;
+  }
+
   /** Names with a holder or a waiter (tests: must drop to 0). */
   get size(): number {
     return this.entries.size;

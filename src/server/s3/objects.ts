@@ -175,26 +175,21 @@ export interface CommitOptions {
 export async function commitObject(core: Core, bucket: string, key: Buffer, record: ObjectRecord, options: CommitOptions = {}): Promise<void> {
   const written = options.written ?? [];
   let replaced: ObjectRecord | typeof DAMAGED | undefined;
-  // The wait for durability stays under the object's lock: the collector
-  // takes that lock, so it never reads a record that is staged but not yet
-  // durable and deletes the data the durable record still names (a crash
-  // would bring that record back without its data when the data lives on
-  // another disk than the record).
+  // Durable before the object's lock is released (Core.writeDurably: the collector takes it).
   await core.locks.shared(bucketLock(bucket), () =>
-    core.locks.exclusive(objectLock(bucket, key), async () => {
-      let staged: Dependency;
+    core.writeDurably(objectLock(bucket, key), async () => {
       try {
         await requireBucket(core, bucket);
         const old = await readReplaced(core, bucket, key, options.check !== undefined);
         replaced = old;
         if (old !== DAMAGED) options.check?.(old);
-        staged = await stageNaming(core, objectShardKey(bucket, key), encodeObject(record), written);
+        const dependency = await stageNaming(core, objectShardKey(bucket, key), encodeObject(record), written);
         for (const w of written) if (w.kind === 'shard') core.liveness.endWrite(w.shardKey);
+        return { dependency, value: undefined };
       } catch (err) {
         for (const w of written) discardData(core, { bucket, key }, w);
         throw err;
       }
-      await core.durable(staged);
     }),
   );
   if (namedData(replaced)) core.collector.schedule(bucket, key);
@@ -218,13 +213,12 @@ export async function retagObject(core: Core, bucket: string, key: Buffer, tags:
 
 /** Delete the object if it exists, and if `check` (run under the object's lock, on the object as it is) does not throw; resolves once the deletion is durable. */
 export async function deleteObject(core: Core, bucket: string, key: Buffer, check?: (old: ObjectRecord | undefined) => void): Promise<void> {
-  // Durable before the lock is released, as in commitObject (the collector takes the lock).
-  const old = await core.locks.exclusive(objectLock(bucket, key), async () => {
+  // Durable before the object's lock is released, as in commitObject.
+  const old = await core.writeDurably(objectLock(bucket, key), async () => {
     // A conditional delete must see the record: a damaged one fails it (CorruptionError) rather than pass unchecked.
     const record = await readReplaced(core, bucket, key, check !== undefined);
     if (record !== DAMAGED) check?.(record);
-    if (record !== undefined) await core.durable(await core.api.delete(objectShardKey(bucket, key)));
-    return record;
+    return { dependency: record === undefined ? undefined : await core.api.delete(objectShardKey(bucket, key)), value: record };
   });
   if (namedData(old)) core.collector.schedule(bucket, key);
 }
