@@ -21,6 +21,7 @@ import assert from 'node:assert/strict';
 import { ShardStoreError, crc32c } from '../src/base/index.js';
 import { Superblock, decodeLabel, encodeLabel } from '../src/superblock/index.js';
 import { CHUNK_TRAILER_BYTES, ChunkKind } from '../src/chunk/index.js';
+import type { Locator } from '../src/chunk/index.js';
 import { Dependency } from '../src/dependency/index.js';
 import { ExtentOwner } from '../src/extent/index.js';
 import { formatDiskStore, openDiskStore } from '../src/store/index.js';
@@ -175,6 +176,17 @@ void test('a record a later record proves synced is believed: damage under it is
   assert.deepEqual(await reopened.get(Buffer.from('other')), Buffer.alloc(100, 4));
 });
 
+/** A store whose last record (which recovery checks) is one durable put of KEY, abandoned; its first data chunk and where it starts on the disk. */
+async function lastRecordAbandoned(label: string, fill: number): Promise<{ disk: SimDisk; chunk: Locator; chunkAt: number }> {
+  const disk = new SimDisk({ sizeBytes: SMALL_CONFIG.diskSizeBytes, pageSizeBytes: SMALL_CONFIG.pageSizeBytes });
+  const store = await formatDiskStore(disk, formatOptions(SMALL_CONFIG, new Rng(label)));
+  await (await store.put(KEY, Buffer.alloc(3000, fill))).persisted();
+  const chunk = store.log.overlay(KEY.toString('latin1'))?.value?.chunks[0] ?? (await store.parts.index.lookup(KEY))?.chunks[0];
+  assert.ok(chunk !== undefined);
+  store.abandon();
+  return { disk, chunk, chunkAt: chunk.extent * SMALL_CONFIG.extentSizeBytes + chunk.offset };
+}
+
 void test('a bit flipped in the data of the last record (after its flush) is damage, not a torn tail: the record is believed', async () => {
   // Why: dropping the record would lose the acknowledged values of every
   // key in it (the faults suite found this). How: one durable put (the
@@ -183,13 +195,8 @@ void test('a bit flipped in the data of the last record (after its flush) is dam
   // reports the chunk as damaged, and the key reads as Corruption (a typed
   // error, as for any bad data sector), never absent.
   for (const at of [200, 2]) {
-    const disk = new SimDisk({ sizeBytes: SMALL_CONFIG.diskSizeBytes, pageSizeBytes: SMALL_CONFIG.pageSizeBytes });
-    const store = await formatDiskStore(disk, formatOptions(SMALL_CONFIG, new Rng('one-sync/rot')));
-    await (await store.put(KEY, Buffer.alloc(3000, 5))).persisted();
-    const chunk = store.log.overlay(KEY.toString('latin1'))?.value?.chunks[0] ?? (await store.parts.index.lookup(KEY))?.chunks[0];
-    assert.ok(chunk !== undefined);
-    store.abandon();
-    disk.flipBit(chunk.extent * SMALL_CONFIG.extentSizeBytes + chunk.offset + at, 3);
+    const { disk, chunkAt } = await lastRecordAbandoned('one-sync/rot', 5);
+    disk.flipBit(chunkAt + at, 3);
     const reopened = await openDiskStore(disk.crash(new Rng('one-sync/rot/crash'), 'keep-all').disk, formatOptions(SMALL_CONFIG, new Rng('one-sync/rot/reopen')));
     assert.equal(reopened.parts.recovery.tail.verified, 1);
     assert.equal(reopened.parts.recovery.tail.dropped, undefined);
@@ -278,14 +285,9 @@ void test('an unreadable data chunk of the last record at open is damage: the re
   // How: one durable put (the last record, which recovery checks); its
   // data chunk's page made unreadable for good; reopen. Dropping the
   // record would lose the acknowledged value silently.
-  const disk = new SimDisk({ sizeBytes: SMALL_CONFIG.diskSizeBytes, pageSizeBytes: SMALL_CONFIG.pageSizeBytes });
-  const store = await formatDiskStore(disk, formatOptions(SMALL_CONFIG, new Rng('one-sync/bad-sector')));
-  await (await store.put(KEY, Buffer.alloc(3000, 6))).persisted();
-  const chunk = store.log.overlay(KEY.toString('latin1'))?.value?.chunks[0] ?? (await store.parts.index.lookup(KEY))?.chunks[0];
-  assert.ok(chunk !== undefined);
-  store.abandon();
+  const { disk, chunk, chunkAt } = await lastRecordAbandoned('one-sync/bad-sector', 6);
   const crashed = disk.crash(new Rng('one-sync/bad-sector/crash'), 'keep-all').disk;
-  crashed.failPageReads(chunk.extent * SMALL_CONFIG.extentSizeBytes + chunk.offset);
+  crashed.failPageReads(chunkAt);
   const reopened = await openDiskStore(crashed, formatOptions(SMALL_CONFIG, new Rng('one-sync/bad-sector/reopen')));
   const tail = reopened.parts.recovery.tail;
   assert.equal(tail.verified, 1);
