@@ -392,3 +392,43 @@ void test('host space writes zeros in pieces of at most PIECE_BYTES, each flushe
   assert.deepEqual(issued, [`write ${PIECE_BYTES}`, 'flush', `write ${PIECE_BYTES}`, 'flush']);
   assert.ok(disk.peek(extentSizeBytes, extentSizeBytes).every((b) => b === 0), 'the extent reads as zeros');
 });
+
+void test('a background refill stops at the first NoSpace refusal; other failures and the fill at open try on', async () => {
+  // Checks: a full host refuses the next hole too, so a refill round
+  // (kick(), after an allocation) stops at the first NoSpace: one
+  // refusal, not one per extent of the target (bounded work on every
+  // allocation of a full host). An IO error is not a full host: the round
+  // tries the next extents. The fill at open (fill(n)) tries n extents
+  // whatever the refusal, since the highest extents may be allocated
+  // already. How: a HostSpace over a 16-extent SimDisk, the host full (or
+  // every write failing), preparations counted by its stats and the host's.
+  const geometry = { pageSizeBytes: 4096, extentSizeBytes: EXTENT_BYTES, extentCount: 16, superblockExtents: 1 };
+  const setup = (): { host: HostFs; sim: SimDisk; space: HostSpace; extents: ExtentManager } => {
+    const host = new HostFs();
+    const sim = new SimDisk({ sizeBytes: 16 * EXTENT_BYTES, pageSizeBytes: 4096, fillSeed: 'refill' });
+    const io = new IoScheduler(host.wrap(sim));
+    const extents = new ExtentManager(geometry, io, 0);
+    return { host, sim, space: new HostSpace(extents, io), extents };
+  };
+  {
+    const { host, space, extents } = setup();
+    assert.ok(extents.preparedTarget >= 3, 'a target of several extents');
+    host.setFreeBytes(0);
+    space.kick();
+    await space.settled();
+    assert.equal(space.stats.failures, 1, 'refill on a full host: one refusal, then stop');
+    assert.equal(host.stats.refused, 1);
+    assert.ok(space.stats.lastError instanceof NoSpaceError, String(space.stats.lastError));
+    await space.fill(5);
+    assert.equal(space.stats.failures, 1 + 5, 'the fill tries every extent it may');
+    assert.equal(extents.countPreparedFree(), 0);
+  }
+  {
+    const { sim, space, extents } = setup();
+    sim.failWrites(() => true, 'permanent');
+    space.kick();
+    await space.settled();
+    assert.equal(space.stats.failures, extents.preparedTarget, 'an IO error is not a full host: the round tries on');
+    assert.equal(space.stats.lastError instanceof NoSpaceError, false);
+  }
+});
