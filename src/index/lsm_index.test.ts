@@ -20,6 +20,7 @@ import { alignUp, framedBytes } from '../chunk/index.js';
 import type { ChunkAppend, ChunkIo, ChunkKind, Locator } from '../chunk/index.js';
 import { Dependency } from '../dependency/index.js';
 import { LsmIndex, MAX_SCAN_LIMIT } from './lsm_index.js';
+import { NEEDS_READ } from './run_reader.js';
 import type { IndexMutation, LsmIndexOptions } from './lsm_index.js';
 import type { CompactionJob, FlushJob, RunOutput } from './jobs.js';
 import { MIN_BLOCK_BYTES } from './run_builder.js';
@@ -913,4 +914,55 @@ test('a snapshot taken while a flush writes includes the frozen memtable', async
   assert.equal(entries, 4, 'entries visited');
   assert.deepEqual(seen, [1, 2, 3, 4], 'the frozen entries b and c are visited in key order');
   for (const [k, n] of [['a', 1], ['b', 2], ['c', 3], ['d', 4]] as const) assert.deepEqual(await index.lookup(Buffer.from(k)), value(n));
+});
+
+// Checks: liveIndexBytesByExtent counts the run a flush has written but
+// not yet installed (finishFlush waits for the record naming it): the
+// store resets index extents with no live bytes, so leaving the run out
+// would let it reset the extent under a run about to be installed. How:
+// one flush written and held, its run's bytes per extent (both copies)
+// must be in the map before finishFlush and after; an aborted flush's run
+// leaves it.
+test('liveIndexBytesByExtent counts the run of a flush written but not finished', () => {
+  const index = new LsmIndex(new MemChunkIo(4096).streams);
+  assert.deepEqual(index.liveIndexBytesByExtent(), new Map());
+  index.apply([{ key: Buffer.from('a'), value: value(1) }, { key: Buffer.from('b'), value: value(2) }], 1);
+  const job = index.beginFlush();
+  assert.ok(job !== undefined);
+  assert.deepEqual(index.liveIndexBytesByExtent(), new Map(), 'nothing written yet');
+  const out = job.write();
+  const expected = new Map([...out.run.extents, ...out.run.mirrorExtents].map((e) => [e.extent, e.bytes]));
+  assert.ok(expected.size >= 2, 'both copies have extents');
+  assert.deepEqual(index.liveIndexBytesByExtent(), expected, 'written, not installed');
+  index.finishFlush(job, out.run);
+  assert.deepEqual(index.liveIndexBytesByExtent(), expected, 'installed');
+  const other = new LsmIndex(new MemChunkIo(4096).streams);
+  other.apply([{ key: Buffer.from('c'), value: value(3) }], 1);
+  const aborted = other.beginFlush();
+  assert.ok(aborted !== undefined);
+  aborted.write();
+  other.abortFlush(aborted);
+  assert.deepEqual(other.liveIndexBytesByExtent(), new Map(), 'an aborted flush leaves nothing live');
+});
+
+// Checks: lookupNow answers from memory once the run's index and the
+// key's block are cached (a get then costs no promise), counting a cache
+// hit, and says NEEDS_READ only before. How: one run, restored into a
+// fresh index: lookupNow before any read, then after lookup() loaded the
+// block, for a present and an absent key of that block.
+test('lookupNow answers from a cached block without a read, NEEDS_READ before', async () => {
+  const io = new MemChunkIo(4096);
+  const writer = new LsmIndex(io.streams);
+  writer.apply([{ key: Buffer.from('k1'), value: value(1) }, { key: Buffer.from('k3'), value: value(3) }], 1);
+  const run = flushAll(writer);
+  const index = new LsmIndex(io.streams);
+  index.restore([run]);
+  assert.equal(index.lookupNow(Buffer.from('k1')), NEEDS_READ, 'index not loaded');
+  assert.deepEqual(await index.lookup(Buffer.from('k1')), value(1));
+  const reads = io.reads;
+  const hits = index.stats().blockCacheHits;
+  assert.deepEqual(index.lookupNow(Buffer.from('k1')), value(1));
+  assert.deepEqual(index.lookupNow(Buffer.from('k3')), value(3));
+  assert.equal(io.reads, reads, 'no chunk read');
+  assert.equal(index.stats().blockCacheHits - hits, 2, 'each a cache hit');
 });
