@@ -34,7 +34,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HostNoSpaceError, NoSpaceError, NotFoundError, ShardStoreError } from '../src/base/index.js';
+import { HostNoSpaceError, NoSpaceError, NotFoundError, ReadOnlyError, ShardStoreError } from '../src/base/index.js';
 import { FileDisk } from '../src/disk/index.js';
 import type { Disk } from '../src/disk/index.js';
 import { formatDiskStore, openDiskStore } from '../src/store/index.js';
@@ -269,6 +269,27 @@ void test('open prepares the reserve again (zeros over free extents), except for
     }
     store.abandon();
   }
+});
+
+void test('a store opened read-only refuses writes at its IO scheduler too, below the store\'s own checks', async () => {
+  // Why: the store refuses mutations when read-only, but a tool that
+  // checks (fsck, inspect) must not write even through a path that skips
+  // those checks; open gives the IO scheduler the flag as the last line of
+  // defence. How: a write issued straight to the read-only store's
+  // scheduler fails with ReadOnlyError and reaches no disk; the same on a
+  // writable open goes through.
+  const sim = new SimDisk({ sizeBytes: DISK_BYTES, pageSizeBytes: 4096, fillSeed: 8 });
+  await (await formatDiskStore(sim, options(8))).close();
+  const tool = sim.clone();
+  const store = await openDiskStore(tool, { ...options(8), readOnly: true });
+  const writes = tool.stats.writes;
+  const free = store.parts.extents.diskOffset(store.parts.label.geometry.extentCount - 1, 0);
+  await assert.rejects(store.parts.io.write(free, Buffer.alloc(4096)).persisted(), (err: unknown) => err instanceof ReadOnlyError && /refused: the disk is open read-only/.test(err.message));
+  assert.equal(tool.stats.writes, writes, 'nothing reached the disk');
+  store.abandon();
+  const writable = await openDiskStore(sim.clone(), options(8));
+  await writable.parts.io.write(free, Buffer.alloc(4096)).persisted();
+  writable.abandon();
 });
 
 void test('a preallocated data file needs no preparation: every extent counts as prepared, no zeros are written', async () => {
