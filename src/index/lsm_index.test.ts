@@ -966,3 +966,25 @@ test('lookupNow answers from a cached block without a read, NEEDS_READ before', 
   assert.equal(io.reads, reads, 'no chunk read');
   assert.equal(index.stats().blockCacheHits - hits, 2, 'each a cache hit');
 });
+
+// Checks: a flush job's write may be repeated while the job is open or
+// written (a retry writes the run again, and the last write is the one
+// installed), and is refused once the job is finished or aborted (its
+// memtable is gone from the index): an AssertionError naming the state.
+test('a flush job writes again while open or written, and refuses once finished or aborted', () => {
+  const index = new LsmIndex(new MemChunkIo(4096).streams);
+  index.apply([{ key: Buffer.from('a'), value: value(1) }], 1);
+  const job = index.beginFlush();
+  assert.ok(job !== undefined);
+  const first = job.write();
+  const second = job.write();
+  assert.notEqual(second.run.id, first.run.id, 'a second write makes a new run');
+  index.finishFlush(job, second.run);
+  assert.deepEqual(index.runs().map((r) => r.id), [second.run.id]);
+  assert.throws(() => job.write(), { name: 'AssertionError', message: 'flush job write in state closed' });
+  index.apply([{ key: Buffer.from('b'), value: value(2) }], 2);
+  const aborted = index.beginFlush();
+  assert.ok(aborted !== undefined);
+  index.abortFlush(aborted);
+  assert.throws(() => aborted.write(), { name: 'AssertionError', message: 'flush job write in state closed' });
+});
