@@ -17,12 +17,14 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { CorruptionError, IoError } from '../base/index.js';
 import { alignUp, framedBytes } from '../chunk/index.js';
-import type { ChunkAppend, ChunkIo, ChunkKind, Locator } from '../chunk/index.js';
+import { ChunkKind } from '../chunk/index.js';
+import type { ChunkAppend, ChunkIo, Locator } from '../chunk/index.js';
 import { Dependency } from '../dependency/index.js';
 import { LsmIndex, MAX_SCAN_LIMIT } from './lsm_index.js';
 import { NEEDS_READ } from './run_reader.js';
 import type { IndexMutation, LsmIndexOptions } from './lsm_index.js';
 import type { CompactionJob, FlushJob, RunOutput } from './jobs.js';
+import { BlockBuilder, decodeBlock } from './run_format.js';
 import { MIN_BLOCK_BYTES } from './run_builder.js';
 import type { RunStreams } from './run_builder.js';
 import { MAX_FAN_IN, MIN_FAN_IN } from './compaction_policy.js';
@@ -987,4 +989,41 @@ test('a flush job writes again while open or written, and refuses once finished 
   assert.ok(aborted !== undefined);
   index.abortFlush(aborted);
   assert.throws(() => aborted.write(), { name: 'AssertionError', message: 'flush job write in state closed' });
+});
+
+// Checks: a block read back is refused when its last key is not below the
+// next block's first key (equal included: a key in two blocks, which a
+// lookup's binary search over first keys would answer from the wrong
+// one). How: a run of 3-byte keys in several blocks; both copies of its
+// first block rewritten with the same keys and values but the last key
+// replaced by the next block's first key (same length, so the chunk's
+// length still matches its locator); a lookup of the first key must
+// throw CorruptionError naming the block and the rule.
+test('a block whose last key equals the next block\'s first key is corruption', async () => {
+  const io = new MemChunkIo(4096);
+  const index = new LsmIndex(io.streams, { maxBlockBytes: 128, blockCacheBlocks: 0 });
+  const key = (i: number): Buffer => Buffer.from(`k${String(i).padStart(2, '0')}`);
+  index.apply(Array.from({ length: 12 }, (_, i) => ({ key: key(i), value: value(1) })), 1);
+  const run = flushAll(index);
+  const blocks = [...io.chunks.values()].filter((c) => c.kind === ChunkKind.RunBlock).map((c) => c.payload);
+  // Both copies of each block: one view per first key.
+  const byFirstKey = new Map(blocks.map((b) => decodeBlock(b)).map((v) => [v.key(0).toString('hex'), v] as const));
+  const views = [...byFirstKey.values()].sort((a, b) => Buffer.compare(a.key(0), b.key(0)));
+  const [first, second] = views;
+  assert.ok(first !== undefined && second !== undefined && first.count >= 2, `several blocks of two or more entries: ${views.map((v) => v.count).join(',')}`);
+  const forged = new BlockBuilder(first.buf.length);
+  for (let i = 0; i < first.count; i++) forged.add(i === first.count - 1 ? Buffer.from(second.key(0)) : Buffer.from(first.key(i)), first.value(i));
+  const forgedBytes = Buffer.concat(forged.finish());
+  assert.equal(forgedBytes.length, first.buf.length);
+  let replaced = 0;
+  for (const [where, c] of io.chunks) {
+    if (c.kind === ChunkKind.RunBlock && c.payload.equals(first.buf)) {
+      io.chunks.set(where, { kind: c.kind, payload: forgedBytes });
+      replaced++;
+    }
+  }
+  assert.equal(replaced, 2, 'both copies of the first block');
+  const reader = new LsmIndex(io.streams, { blockCacheBlocks: 0 });
+  reader.restore([run]);
+  await assert.rejects(reader.lookup(key(0)), (err: unknown) => err instanceof CorruptionError && /block 0: last key outside the block's range/.test(err.message));
 });
