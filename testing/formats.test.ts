@@ -212,6 +212,39 @@ test('checkpoint slot: encode then decode is the identity, padded or not; too bi
   assert.throws(() => decodeCheckpoint(other, label), CorruptionError);
 });
 
+test('every superblock decoder names its structure in the CorruptionError of a cut input', () => {
+  // Checks: what open and fsck print for a damaged label or slot starts
+  // with the structure that failed: "superblock label: ...", "superblock
+  // slot: ..." (its header and the payload the header announces),
+  // "superblock checkpoint: ..." (the payload, once its CRC holds),
+  // truncations included, which the BufReader reports with the name it was
+  // given. How: a valid label and slot cut at every length from 0 to one
+  // byte short; then the slot's payload cut at every length with the
+  // slot's length and CRC fields written again, so only the checkpoint's
+  // own reader can refuse it.
+  const label = planLayout(LAYOUT);
+  const named = (name: string, decode: () => unknown, what: string): void => {
+    assert.throws(decode, (err: unknown) => err instanceof CorruptionError && err.message.startsWith(`${name}: `), what);
+  };
+  const labelBytes = encodeLabel(label);
+  for (let length = 0; length < labelBytes.length; length++) named('superblock label', () => decodeLabel(labelBytes.subarray(0, length)), `label cut to ${length}`);
+  const slot = encodeCheckpoint(checkpointFor(label, new Rng('formats/names'), 20), label);
+  for (let length = 0; length < slot.length; length++) named('superblock slot', () => decodeCheckpoint(slot.subarray(0, length), label), `slot cut to ${length}`);
+  const SLOT_HEADER = 24; // magic, version, sequence u64, payload length, CRC
+  for (let length = 0; length < slot.length - SLOT_HEADER; length++) {
+    const cut = Buffer.from(slot.subarray(0, SLOT_HEADER + length));
+    cut.writeUInt32LE(length, 16);
+    cut.writeUInt32LE(crc32c(cut.subarray(SLOT_HEADER), crc32c(cut.subarray(0, 20))), 20);
+    named('superblock checkpoint', () => decodeCheckpoint(cut, label), `checkpoint payload cut to ${length}`);
+  }
+  assert.throws(() => decodeLabel(Buffer.alloc(0)), { name: 'CorruptionError', message: 'superblock label: truncated at byte 0 (need 4, have 0)' });
+  assert.throws(() => decodeCheckpoint(Buffer.alloc(0), label), { name: 'CorruptionError', message: 'superblock slot: truncated at byte 0 (need 4, have 0)' });
+  // A whole slot of another geometry: the checkpoint's extent count, named.
+  const other = encodeCheckpoint(checkpointFor(FUZZ_LABEL, new Rng('formats/names'), 20), FUZZ_LABEL);
+  const message = `superblock checkpoint: ${FUZZ_LABEL.geometry.extentCount} extents, label says ${label.geometry.extentCount}`;
+  assert.throws(() => decodeCheckpoint(other, label), { name: 'CorruptionError', message });
+});
+
 // ------------------------------------------------------------ metadata, with real values
 
 interface RealValues {

@@ -34,7 +34,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { HostNoSpaceError, NoSpaceError, NotFoundError, ShardStoreError } from '../src/base/index.js';
+import { HostNoSpaceError, NoSpaceError, NotFoundError, ReadOnlyError, ShardStoreError } from '../src/base/index.js';
 import { FileDisk } from '../src/disk/index.js';
 import type { Disk } from '../src/disk/index.js';
 import { formatDiskStore, openDiskStore } from '../src/store/index.js';
@@ -271,6 +271,27 @@ void test('open prepares the reserve again (zeros over free extents), except for
   }
 });
 
+void test('a store opened read-only refuses writes at its IO scheduler too, below the store\'s own checks', async () => {
+  // Why: the store refuses mutations when read-only, but a tool that
+  // checks (fsck, inspect) must not write even through a path that skips
+  // those checks; open gives the IO scheduler the flag as the last line of
+  // defence. How: a write issued straight to the read-only store's
+  // scheduler fails with ReadOnlyError and reaches no disk; the same on a
+  // writable open goes through.
+  const sim = new SimDisk({ sizeBytes: DISK_BYTES, pageSizeBytes: 4096, fillSeed: 8 });
+  await (await formatDiskStore(sim, options(8))).close();
+  const tool = sim.clone();
+  const store = await openDiskStore(tool, { ...options(8), readOnly: true });
+  const writes = tool.stats.writes;
+  const free = store.parts.extents.diskOffset(store.parts.label.geometry.extentCount - 1, 0);
+  await assert.rejects(store.parts.io.write(free, Buffer.alloc(4096)).persisted(), (err: unknown) => err instanceof ReadOnlyError && /refused: the disk is open read-only/.test(err.message));
+  assert.equal(tool.stats.writes, writes, 'nothing reached the disk');
+  store.abandon();
+  const writable = await openDiskStore(sim.clone(), options(8));
+  await writable.parts.io.write(free, Buffer.alloc(4096)).persisted();
+  writable.abandon();
+});
+
 void test('a preallocated data file needs no preparation: every extent counts as prepared, no zeros are written', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'shardstore-prealloc-'));
   try {
@@ -391,4 +412,44 @@ void test('host space writes zeros in pieces of at most PIECE_BYTES, each flushe
   await space.zeroFill(extentSizeBytes, extentSizeBytes, Dependency.none);
   assert.deepEqual(issued, [`write ${PIECE_BYTES}`, 'flush', `write ${PIECE_BYTES}`, 'flush']);
   assert.ok(disk.peek(extentSizeBytes, extentSizeBytes).every((b) => b === 0), 'the extent reads as zeros');
+});
+
+void test('a background refill stops at the first NoSpace refusal; other failures and the fill at open try on', async () => {
+  // Checks: a full host refuses the next hole too, so a refill round
+  // (kick(), after an allocation) stops at the first NoSpace: one
+  // refusal, not one per extent of the target (bounded work on every
+  // allocation of a full host). An IO error is not a full host: the round
+  // tries the next extents. The fill at open (fill(n)) tries n extents
+  // whatever the refusal, since the highest extents may be allocated
+  // already. How: a HostSpace over a 16-extent SimDisk, the host full (or
+  // every write failing), preparations counted by its stats and the host's.
+  const geometry = { pageSizeBytes: 4096, extentSizeBytes: EXTENT_BYTES, extentCount: 16, superblockExtents: 1 };
+  const setup = (): { host: HostFs; sim: SimDisk; space: HostSpace; extents: ExtentManager } => {
+    const host = new HostFs();
+    const sim = new SimDisk({ sizeBytes: 16 * EXTENT_BYTES, pageSizeBytes: 4096, fillSeed: 'refill' });
+    const io = new IoScheduler(host.wrap(sim));
+    const extents = new ExtentManager(geometry, io, 0);
+    return { host, sim, space: new HostSpace(extents, io), extents };
+  };
+  {
+    const { host, space, extents } = setup();
+    assert.ok(extents.preparedTarget >= 3, 'a target of several extents');
+    host.setFreeBytes(0);
+    space.kick();
+    await space.settled();
+    assert.equal(space.stats.failures, 1, 'refill on a full host: one refusal, then stop');
+    assert.equal(host.stats.refused, 1);
+    assert.ok(space.stats.lastError instanceof NoSpaceError, String(space.stats.lastError));
+    await space.fill(5);
+    assert.equal(space.stats.failures, 1 + 5, 'the fill tries every extent it may');
+    assert.equal(extents.countPreparedFree(), 0);
+  }
+  {
+    const { sim, space, extents } = setup();
+    sim.failWrites(() => true, 'permanent');
+    space.kick();
+    await space.settled();
+    assert.equal(space.stats.failures, extents.preparedTarget, 'an IO error is not a full host: the round tries on');
+    assert.equal(space.stats.lastError instanceof NoSpaceError, false);
+  }
 });

@@ -20,12 +20,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ShardStoreError, crc32c } from '../src/base/index.js';
 import { Superblock, decodeLabel, encodeLabel } from '../src/superblock/index.js';
-import { ChunkKind } from '../src/chunk/index.js';
+import { CHUNK_TRAILER_BYTES, ChunkKind } from '../src/chunk/index.js';
+import type { Locator } from '../src/chunk/index.js';
 import { Dependency } from '../src/dependency/index.js';
 import { ExtentOwner } from '../src/extent/index.js';
 import { formatDiskStore, openDiskStore } from '../src/store/index.js';
 import type { DiskStore } from '../src/store/index.js';
 import { LogVerifier } from '../src/store/log_verify.js';
+import type { DataName } from '../src/store/metalog_format.js';
 import { SMALL_CONFIG, formatOptions } from './conformance.js';
 import { Rng } from './rng.js';
 import { SimDisk } from './sim_disk.js';
@@ -174,6 +176,17 @@ void test('a record a later record proves synced is believed: damage under it is
   assert.deepEqual(await reopened.get(Buffer.from('other')), Buffer.alloc(100, 4));
 });
 
+/** A store whose last record (which recovery checks) is one durable put of KEY, abandoned; its first data chunk and where it starts on the disk. */
+async function lastRecordAbandoned(label: string, fill: number): Promise<{ disk: SimDisk; chunk: Locator; chunkAt: number }> {
+  const disk = new SimDisk({ sizeBytes: SMALL_CONFIG.diskSizeBytes, pageSizeBytes: SMALL_CONFIG.pageSizeBytes });
+  const store = await formatDiskStore(disk, formatOptions(SMALL_CONFIG, new Rng(label)));
+  await (await store.put(KEY, Buffer.alloc(3000, fill))).persisted();
+  const chunk = store.log.overlay(KEY.toString('latin1'))?.value?.chunks[0] ?? (await store.parts.index.lookup(KEY))?.chunks[0];
+  assert.ok(chunk !== undefined);
+  store.abandon();
+  return { disk, chunk, chunkAt: chunk.extent * SMALL_CONFIG.extentSizeBytes + chunk.offset };
+}
+
 void test('a bit flipped in the data of the last record (after its flush) is damage, not a torn tail: the record is believed', async () => {
   // Why: dropping the record would lose the acknowledged values of every
   // key in it (the faults suite found this). How: one durable put (the
@@ -182,13 +195,8 @@ void test('a bit flipped in the data of the last record (after its flush) is dam
   // reports the chunk as damaged, and the key reads as Corruption (a typed
   // error, as for any bad data sector), never absent.
   for (const at of [200, 2]) {
-    const disk = new SimDisk({ sizeBytes: SMALL_CONFIG.diskSizeBytes, pageSizeBytes: SMALL_CONFIG.pageSizeBytes });
-    const store = await formatDiskStore(disk, formatOptions(SMALL_CONFIG, new Rng('one-sync/rot')));
-    await (await store.put(KEY, Buffer.alloc(3000, 5))).persisted();
-    const chunk = store.log.overlay(KEY.toString('latin1'))?.value?.chunks[0] ?? (await store.parts.index.lookup(KEY))?.chunks[0];
-    assert.ok(chunk !== undefined);
-    store.abandon();
-    disk.flipBit(chunk.extent * SMALL_CONFIG.extentSizeBytes + chunk.offset + at, 3);
+    const { disk, chunkAt } = await lastRecordAbandoned('one-sync/rot', 5);
+    disk.flipBit(chunkAt + at, 3);
     const reopened = await openDiskStore(disk.crash(new Rng('one-sync/rot/crash'), 'keep-all').disk, formatOptions(SMALL_CONFIG, new Rng('one-sync/rot/reopen')));
     assert.equal(reopened.parts.recovery.tail.verified, 1);
     assert.equal(reopened.parts.recovery.tail.dropped, undefined);
@@ -198,22 +206,96 @@ void test('a bit flipped in the data of the last record (after its flush) is dam
   }
 });
 
-void test('verification: the named chunk whole is whole; another id at its place (a stale chunk) is not', async () => {
+interface OneDataChunk {
+  readonly disk: SimDisk;
+  readonly verifier: LogVerifier;
+  readonly name: DataName;
+  /** Where the chunk starts on the disk. */
+  readonly diskOffset: number;
+}
+
+/** A fresh store with one data chunk appended through the chunk store (its id taken while unsynced), then made durable. */
+async function oneDataChunk(label: string): Promise<OneDataChunk> {
   const disk = new SimDisk({ sizeBytes: SMALL_CONFIG.diskSizeBytes, pageSizeBytes: SMALL_CONFIG.pageSizeBytes });
-  const store = await formatDiskStore(disk, formatOptions(SMALL_CONFIG, new Rng('one-sync/stale')));
+  const store = await formatDiskStore(disk, formatOptions(SMALL_CONFIG, new Rng(label)));
   const extent = store.parts.extents.allocate(ExtentOwner.Data);
   const { locator, dependency } = store.parts.chunks.appendTo(extent, ChunkKind.Data, [Buffer.from([1, 0, 0x6b, 9, 9])], Dependency.none);
   const id = store.parts.chunks.unsyncedId(locator);
   assert.ok(id !== undefined, 'an unsynced data chunk has its id on record');
   await dependency.persisted();
   assert.equal(store.parts.chunks.unsyncedId(locator), undefined, 'a durable chunk needs no verification');
-  const verifier = new LogVerifier(store.parts.extents);
+  const diskOffset = locator.extent * SMALL_CONFIG.extentSizeBytes + locator.offset;
+  return { disk, verifier: new LogVerifier(store.parts.extents), name: { locator, id }, diskOffset };
+}
+
+void test('verification: the named chunk whole is whole; another id at its place (a stale chunk) is not', async () => {
+  const { verifier, name } = await oneDataChunk('one-sync/stale');
+  const { locator, id } = name;
   assert.deepEqual(await verifier.checkData({ locator, id }), { state: 'whole' });
   const stale = await verifier.checkData({ locator, id: { low: id.low ^ 1, high: id.high } });
   assert.equal(stale.state, 'torn');
   assert.match(stale.state === 'torn' ? stale.reason : '', /another chunk/);
   const short = await verifier.checkData({ locator: { ...locator, length: locator.length - 8 }, id });
   assert.equal(short.state, 'torn');
+});
+
+void test('verification: one bit flipped in the stored CRC or in either word of the trailing id is damage; more than one is torn', async () => {
+  // Why: the trailing id is covered by no CRC, so the one-bit rule compares
+  // it with the named id word by word: one bit off in the low word or in
+  // the high word (with the other word equal) is bit rot, anything more is
+  // another chunk or a torn write. How: flip the bits of each case on the
+  // disk (trailer: CRC at 0..3, id low word at 4..7, high word at 8..11),
+  // check, flip them back.
+  const { disk, verifier, name, diskOffset } = await oneDataChunk('one-sync/trailer-bits');
+  const trailer = diskOffset + name.locator.length - CHUNK_TRAILER_BYTES;
+  const cases: ReadonlyArray<{ readonly what: string; readonly bits: ReadonlyArray<readonly [number, number]>; readonly want: 'damaged' | 'torn' }> = [
+    { what: 'CRC, low bit', bits: [[0, 0]], want: 'damaged' },
+    { what: 'CRC, high bit', bits: [[3, 7]], want: 'damaged' },
+    { what: 'id low word, low bit', bits: [[4, 0]], want: 'damaged' },
+    { what: 'id low word, high bit', bits: [[7, 7]], want: 'damaged' },
+    { what: 'id high word, low bit', bits: [[8, 0]], want: 'damaged' },
+    { what: 'id high word, high bit', bits: [[11, 7]], want: 'damaged' },
+    { what: 'one bit in each id word', bits: [[5, 2], [9, 2]], want: 'torn' },
+    { what: 'two bits of the id low word', bits: [[4, 0], [4, 1]], want: 'torn' },
+    { what: 'two bits of the id high word', bits: [[10, 3], [11, 0]], want: 'torn' },
+  ];
+  for (const { what, bits, want } of cases) {
+    for (const [at, bit] of bits) disk.flipBit(trailer + at, bit);
+    const check = await verifier.checkData(name);
+    for (const [at, bit] of bits) disk.flipBit(trailer + at, bit);
+    assert.equal(check.state, want, what);
+    if (check.state === 'damaged') assert.match(check.reason, /one bit flipped/, what);
+  }
+  assert.deepEqual(await verifier.checkData(name), { state: 'whole' }, 'every flip undone');
+});
+
+void test('verification: an unreadable named chunk is damage (a crash never leaves one), named with the device error', async () => {
+  const { disk, verifier, name, diskOffset } = await oneDataChunk('one-sync/unreadable');
+  disk.failPageReads(diskOffset, 'once');
+  const check = await verifier.checkData(name);
+  assert.equal(check.state, 'damaged');
+  const where = `data chunk ${name.locator.extent}:${name.locator.offset}+${name.locator.length}`;
+  const reason = check.state === 'damaged' ? check.reason : '';
+  assert.ok(reason.startsWith(`${where}: unreadable (`) && reason.endsWith(')'), reason);
+  assert.match(reason, /injected read fault/, 'the device error is named');
+  assert.deepEqual(await verifier.checkData(name), { state: 'whole' }, 'the fault was once');
+});
+
+void test('an unreadable data chunk of the last record at open is damage: the record is believed, the chunk reported', async () => {
+  // How: one durable put (the last record, which recovery checks); its
+  // data chunk's page made unreadable for good; reopen. Dropping the
+  // record would lose the acknowledged value silently.
+  const { disk, chunk, chunkAt } = await lastRecordAbandoned('one-sync/bad-sector', 6);
+  const crashed = disk.crash(new Rng('one-sync/bad-sector/crash'), 'keep-all').disk;
+  crashed.failPageReads(chunkAt);
+  const reopened = await openDiskStore(crashed, formatOptions(SMALL_CONFIG, new Rng('one-sync/bad-sector/reopen')));
+  const tail = reopened.parts.recovery.tail;
+  assert.equal(tail.verified, 1);
+  assert.equal(tail.dropped, undefined);
+  assert.equal(tail.damagedData.length, 1);
+  assert.match(tail.damagedData[0]?.reason ?? '', /unreadable/);
+  assert.deepEqual(tail.damagedData[0]?.locator, chunk);
+  assert.equal(await getOrError(reopened), 'Io');
 });
 
 void test('a store written before one flush per cycle (superblock version 2) is refused, saying why and what to do', async () => {

@@ -75,6 +75,48 @@ void test('onSettled fires exactly once, even when several tickets settle', () =
   assert.equal(late, 1); // already settled: called at once
 });
 
+void test('onSettled registered after one part failed fires at once, without waiting for the parts still pending', async () => {
+  // Why: a writer waiting on a dependency whose data write failed must
+  // hear of it now, not when (or if) the other parts settle. How: one part
+  // rejected, one left pending; onSettled and persisted() registered only
+  // then.
+  const failedPart = new Latch('failed');
+  const pendingPart = new Latch('pending');
+  const dep = failedPart.dependency.and(pendingPart.dependency);
+  const err = new IoError('write failed');
+  failedPart.reject(err);
+  let calls = 0;
+  dep.onSettled(() => calls++);
+  assert.equal(calls, 1, 'called at once');
+  await assert.rejects(dep.persisted(), (e) => e === err);
+  pendingPart.resolve();
+  assert.equal(calls, 1, 'and only once');
+});
+
+void test('onAllSettled waits for every part, failed or durable, and fires once; with nothing pending, at once', () => {
+  // Why: the commit log writes a record naming only data known good once
+  // every data write of the cycle is durable or failed (commit_log.ts
+  // whenLanded), so it must not fire at the first failure, as onSettled
+  // does. How: three parts settled one by one (a failure first); then a
+  // dependency with nothing pending.
+  const parts = [new Latch('p0'), new Latch('p1'), new Latch('p2')];
+  const dep = Dependency.all(parts.map((l) => l.dependency));
+  let calls = 0;
+  dep.onAllSettled(() => calls++);
+  parts[0]?.reject(new IoError('p0 failed'));
+  assert.equal(calls, 0, 'not at the first failure');
+  parts[1]?.resolve();
+  assert.equal(calls, 0, 'not while one part is pending');
+  parts[2]?.resolve();
+  assert.equal(calls, 1, 'once all have settled');
+  let late = 0;
+  dep.onAllSettled(() => late++);
+  assert.equal(late, 1, 'nothing pending: at once');
+  let none = 0;
+  Dependency.none.onAllSettled(() => none++);
+  assert.equal(none, 1);
+});
+
 void test('Latch.follow: settles like the dependency it follows', async () => {
   const src = new Latch('src');
   const follower = new Latch('follower');

@@ -369,3 +369,52 @@ test('each IndexValue rule refuses a value on its own, naming the rule', () => {
   assert.equal(indexValueProblem({ sizeBytes: 0.5, chunks: [] }), 'bad sizeBytes 0.5');
   assert.throws(() => encodeIndexValue(new BufWriter(), { sizeBytes: 1, chunks: [] }), { name: 'AssertionError', message: 'writing invalid index value: sizeBytes 1 exceeds chunk payloads 0' });
 });
+
+test('every run decoder names its structure in the CorruptionError of a cut input', () => {
+  // Checks: what fsck and open print for a damaged index chunk starts with
+  // the structure that failed ("run block: ...", "run index root: ..."),
+  // including the truncations a BufReader reports with the name it was
+  // given. How: a valid encoding of each structure, cut at every length
+  // from 0 to one byte short; each cut must throw a CorruptionError whose
+  // message starts with the structure's name and a colon (for a block, or
+  // the reader of one of its entries: "run block entry"), and the shortest
+  // cut is the reader's own "truncated at byte 0". A block whose last live
+  // value is cut inside its locators names the entry's reader ("run block
+  // entry"). ("run block value", the reader of BlockView.value, never
+  // throws: it parses a slice checkEntryValue has already checked.)
+  const loc = (offset: number): Locator => ({ extent: 4, offset, length: 64 });
+  const live: IndexValue = { sizeBytes: 50, chunks: [loc(0), loc(64)] };
+  const cases: ReadonlyArray<{ readonly name: string; readonly bytes: Buffer; readonly decode: (buf: Buffer) => unknown }> = [
+    { name: 'run block', bytes: encodeBlock([Buffer.from('a'), Buffer.from('b')], [live, null]), decode: decodeBlock },
+    {
+      name: 'run index',
+      bytes: Buffer.from(encodeRunIndexBody({ entryCount: 2, blocks: [{ locator: loc(0), entryCount: 2, firstKey: Buffer.from('a') }], lastKey: Buffer.from('b'), bloomK: 1, bloom: Buffer.alloc(8) })),
+      decode: decodeRunIndexBody,
+    },
+    { name: 'run index root', bytes: Buffer.concat(encodeRunIndexRoot({ runId: 9, parts: [loc(0), loc(64)], inline: Buffer.alloc(0) })), decode: decodeRunIndexRoot },
+    { name: 'run index part', bytes: Buffer.concat(encodeRunIndexPart({ runId: 9, partIndex: 1, bytes: Buffer.from('x') })), decode: decodeRunIndexPart },
+  ];
+  for (const { name, bytes, decode } of cases) {
+    assert.doesNotThrow(() => decode(bytes), `${name}: the whole encoding decodes`);
+    for (let length = 0; length < bytes.length; length++) {
+      assert.throws(
+        () => decode(bytes.subarray(0, length)),
+        (err: unknown) => err instanceof CorruptionError && (err.message.startsWith(`${name}: `) || (name === 'run block' && err.message.startsWith('run block entry: '))),
+        `${name} cut to ${length} of ${bytes.length} bytes`,
+      );
+    }
+    assert.throws(() => decode(Buffer.alloc(0)), (err: unknown) => err instanceof CorruptionError && err.message.startsWith(`${name}: truncated at byte 0 (need `), `${name}: empty`);
+  }
+  // Rules checked past the reader name the structure too: a body listing
+  // no blocks (its u32 block count, after the u64 entry count, set to 0),
+  // a block of an unknown format version (its first byte).
+  const body = Buffer.from(cases[1]?.bytes ?? Buffer.alloc(0));
+  body.writeUInt32LE(0, 8);
+  assert.throws(() => decodeRunIndexBody(body), { name: 'CorruptionError', message: 'run index: no blocks' });
+  const future = Buffer.from(cases[0]?.bytes ?? Buffer.alloc(0));
+  future[0] = 0xee;
+  assert.throws(() => decodeBlock(future), { name: 'CorruptionError', message: 'run block: unknown version 238' });
+  // The block of one live entry cut one byte short: its value's reader finds too few bytes for its locators.
+  const block = encodeBlock([Buffer.from('a')], [live]);
+  assert.throws(() => decodeBlock(block.subarray(0, block.length - 1)), (err: unknown) => err instanceof CorruptionError && err.message.startsWith('run block entry: '));
+});
