@@ -26,8 +26,25 @@ export interface Operation {
   readonly run: (c: OpContext) => Promise<void>;
 }
 
+/** What an operation that authenticates itself receives: no verified signature, but the node's key pairs. */
+export interface UnsignedContext extends Omit<OpContext, 'auth'> {
+  readonly secretOf: (accessKeyId: string) => string | undefined;
+}
+
+/**
+ * An operation S3 runs without a signed request: a CORS preflight (a
+ * browser sends it with no credentials, and it changes and reveals nothing
+ * but the bucket's CORS rules) and a POST form upload (authenticated by the
+ * signed policy inside the form, post_policy.ts).
+ */
+export interface UnsignedOperation {
+  readonly name: string;
+  readonly unsigned: true;
+  readonly run: (c: UnsignedContext) => Promise<void>;
+}
+
 /** REQUIRES: the router matched a bucket. */
-export function bucketOf(c: OpContext): string {
+export function bucketOf(c: Pick<OpContext, 'r'>): string {
   if (c.r.bucket === undefined) throw new Error('operation needs a bucket');
   return c.r.bucket;
 }

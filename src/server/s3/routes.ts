@@ -30,9 +30,11 @@ import {
   uploadPartCopyOp,
   uploadPartOp,
 } from './multipart_ops.js';
+import { deleteBucketCorsOp, getBucketCorsOp, preflightOp, putBucketCorsOp } from './cors_ops.js';
 import { copyObjectOp, deleteObjectOp, deleteObjectsOp, getObjectOp, headObjectOp, putObjectOp } from './object_ops.js';
 import { readObject } from './objects.js';
-import type { Operation } from './operation.js';
+import { postObjectOp } from './post_object.js';
+import type { Operation, UnsignedOperation } from './operation.js';
 import { bucketOf, keyOf } from './operation.js';
 import type { S3Request } from './request.js';
 import { S3Error, noSuchKey, notImplemented } from './s3_errors.js';
@@ -46,7 +48,8 @@ import {
 } from './tagging_ops.js';
 
 type Resource = 'service' | 'bucket' | 'object';
-type Chooser = Operation | ((r: S3Request) => Operation);
+type Routed = Operation | UnsignedOperation;
+type Chooser = Routed | ((r: S3Request) => Routed);
 
 const getBucketAclOp = aclOp('GetBucketAcl', async (c) => {
   await requireBucket(c.core, bucketOf(c));
@@ -94,6 +97,13 @@ const ROWS: ReadonlyArray<readonly [string, Resource, string, Chooser]> = [
   ['GET', 'bucket', 'tagging', getBucketTaggingOp],
   ['PUT', 'bucket', 'tagging', putBucketTaggingOp],
   ['DELETE', 'bucket', 'tagging', deleteBucketTaggingOp],
+  ['GET', 'bucket', 'cors', getBucketCorsOp],
+  ['PUT', 'bucket', 'cors', putBucketCorsOp],
+  ['DELETE', 'bucket', 'cors', deleteBucketCorsOp],
+  // A preflight names no subresource S3 acts on: OPTIONS on a bucket or an object, whatever its query.
+  ['OPTIONS', 'bucket', '', preflightOp],
+  ['OPTIONS', 'object', '', preflightOp],
+  ['POST', 'bucket', '', postObjectOp],
 ];
 
 /** The route table as an object, so that a broken variant can replace one step (testing/mutants/s3_mutants.ts). */
@@ -106,9 +116,9 @@ export class RouteTable {
   }
 
   /** REQUIRES: nothing of the request was acted on yet. Throws the S3Error that answers it otherwise. */
-  route(r: S3Request): Operation {
+  route(r: S3Request): Routed {
     const resource: Resource = r.bucket === undefined ? 'service' : r.key === undefined ? 'bucket' : 'object';
-    const subs = this.subresourcesOf(r);
+    const subs = r.method === 'OPTIONS' ? [] : this.subresourcesOf(r);
     const chooser = this.rows.get(`${r.method} ${resource} ${subs.join('&')}`);
     if (chooser === undefined) throw unrouted(r.method, resource, subs);
     const op = typeof chooser === 'function' ? chooser(r) : chooser;
@@ -119,7 +129,7 @@ export class RouteTable {
 
 export const ROUTES = new RouteTable();
 
-export function routeOf(r: S3Request): Operation {
+export function routeOf(r: S3Request): Routed {
   return ROUTES.route(r);
 }
 
@@ -130,7 +140,5 @@ function refuseHeaders(headers: IncomingHttpHeaders, opName: string): void {
 
 function unrouted(method: string, resource: Resource, subs: readonly string[]): S3Error {
   if (subs.length > 0) return notImplemented(`${method} ?${subs.join('&')} on a ${resource}`);
-  // POST on a bucket without a subresource is a browser-form upload (POST policy).
-  if (method === 'POST' && resource === 'bucket') return notImplemented('POST object uploads (browser forms)');
   return new S3Error(405, 'MethodNotAllowed', 'The specified method is not allowed against this resource.');
 }

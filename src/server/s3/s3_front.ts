@@ -17,7 +17,8 @@ import type { Logger } from '../logger.js';
 import { Collector } from './collector.js';
 import { Core } from './core.js';
 import { expectedOwnerRefusal } from './fail_closed.js';
-import type { Operation, Owner } from './operation.js';
+import { applyCors } from './cors_ops.js';
+import type { Operation, Owner, UnsignedOperation } from './operation.js';
 import type { S3Request } from './request.js';
 import { parseRequest, resourceOf, virtualHostBucket } from './request.js';
 import { sendError } from './respond.js';
@@ -55,7 +56,7 @@ export interface S3Observer {
 }
 
 /** The operation, or the error that answers the request once it is authenticated (fail_closed.ts). */
-function routeOrError(r: S3Request, ownerId: string): Operation | S3Error {
+function routeOrError(r: S3Request, ownerId: string): Operation | UnsignedOperation | S3Error {
   try {
     return expectedOwnerRefusal(r.ex.req.headers, ownerId) ?? routeOf(r);
   } catch (err) {
@@ -108,10 +109,17 @@ export class S3Front {
       r = parseRequest(ex, this.domains);
       const routed = routeOrError(r, this.owner.id);
       if (!(routed instanceof Error)) this.observer.onOperation?.(ex, routed.name);
+      const context = { core: this.core, collector: this.collector, r, region: this.region, owner: this.owner };
+      if (!(routed instanceof Error) && 'unsigned' in routed) {
+        // A preflight or a POST form: it authenticates itself (operation.ts, UnsignedOperation).
+        await routed.run({ ...context, secretOf: (id) => this.options.credentials.get(id) });
+        return;
+      }
       // Authentication first, as S3 does: an unsigned request learns nothing, not even a 405.
       const auth = verifyRequest({ method: r.method, rawPath: r.rawPath, rawQuery: r.rawQuery, rawHeaders: ex.req.rawHeaders }, (id) => this.options.credentials.get(id), this.core.now());
       if (routed instanceof Error) throw routed;
-      await routed.run({ core: this.core, collector: this.collector, r, auth, region: this.region, owner: this.owner });
+      await applyCors(this.core, r);
+      await routed.run({ ...context, auth });
     } catch (err) {
       this.answerError(ex, r, err);
     }
