@@ -14,13 +14,14 @@
 // the file, with the fields' metadata, under the key with ${filename}
 // replaced.
 import assert from 'node:assert/strict';
-import { createHash, createHmac } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
 import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutBucketCorsCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
 import { FormReader } from '../src/server/s3/form_data.js';
+import { FORM_BOUNDARY, FORM_CONTENT_TYPE, formBody, signingFields } from './post_form.js';
 import type { S3Node } from './s3_harness.js';
 import { ACCESS_KEY, MiB, SECRET_KEY, deterministicRange, s3ErrorName, startS3Node } from './s3_harness.js';
 
@@ -38,13 +39,6 @@ after(async () => {
   await node.stop();
 });
 
-const hmac = (key: Buffer | string, text: string): Buffer => createHmac('sha256', key).update(text).digest();
-
-/** SigV4's signing key, computed here (AWS's documented chain). */
-function signingKey(secret: string, date: string, region: string): Buffer {
-  return hmac(hmac(hmac(hmac(`AWS4${secret}`, date), region), 's3'), 'aws4_request');
-}
-
 interface FormOptions {
   readonly key?: string;
   readonly conditions?: unknown[];
@@ -57,47 +51,30 @@ interface FormOptions {
   /** Change the policy after it was signed. */
   readonly tamper?: boolean;
   readonly unsigned?: boolean;
-  readonly after?: Record<string, string>;
 }
 
-/** Form fields, signed as a browser page would be given them by its server. */
+/** Form fields, signed as a browser page would be given them by its server (testing/post_form.ts). */
 function formFields(o: FormOptions): Array<[string, string]> {
-  const now = new Date();
-  const date = now.toISOString().slice(0, 10).replace(/-/g, '');
-  const amzDate = `${date}T000000Z`;
-  const credential = `${o.accessKey ?? ACCESS_KEY}/${date}/us-east-1/s3/aws4_request`;
   const key = o.key ?? 'k';
-  const extra = o.fields ?? {};
-  const conditions = o.conditions ?? [
-    { bucket: BUCKET },
-    ['starts-with', '$key', key.split('$')[0] ?? ''],
-    { 'x-amz-algorithm': 'AWS4-HMAC-SHA256' },
-    { 'x-amz-credential': credential },
-    { 'x-amz-date': amzDate },
-    ...Object.entries(extra).map(([n, v]) => ['eq', `$${n}`, v]),
-  ];
-  const policy = { expiration: new Date(now.getTime() + (o.expiresInMs ?? 600_000)).toISOString(), conditions };
-  const base64 = Buffer.from(JSON.stringify(policy)).toString('base64');
-  const signature = hmac(signingKey(o.secret ?? SECRET_KEY, date, 'us-east-1'), base64).toString('hex');
-  const sent = o.tamper === true ? Buffer.from(JSON.stringify({ ...policy, conditions: conditions.slice(0, 1) })).toString('base64') : base64;
-  const signing: Array<[string, string]> = o.unsigned === true ? [] : [['policy', sent], ['x-amz-algorithm', 'AWS4-HMAC-SHA256'], ['x-amz-credential', credential], ['x-amz-date', amzDate], ['x-amz-signature', signature]];
-  return [['key', key], ...signing, ...Object.entries(extra), ...Object.entries(o.unnamed ?? {})];
+  const signing = signingFields({
+    accessKeyId: o.accessKey ?? ACCESS_KEY,
+    secretAccessKey: SECRET_KEY,
+    nowMs: Date.now(),
+    bucket: BUCKET,
+    key,
+    ...(o.conditions === undefined ? {} : { allConditions: o.conditions }),
+    ...(o.fields === undefined ? {} : { fields: o.fields }),
+    ...(o.expiresInMs === undefined ? {} : { expiresInMs: o.expiresInMs }),
+    ...(o.secret === undefined ? {} : { signingSecret: o.secret }),
+    ...(o.tamper === undefined ? {} : { tamper: o.tamper }),
+  });
+  return [['key', key], ...(o.unsigned === true ? [] : signing.fields), ...Object.entries(o.fields ?? {}), ...Object.entries(o.unnamed ?? {})];
 }
 
-const BOUNDARY = '----shardstoreFormBoundary7MA4YWxkTrZu0gW';
-
-function formBody(fields: Array<[string, string]>, file: Buffer, after: Record<string, string> = {}, filename = 'photo.jpg'): Buffer {
-  const part = (name: string, value: string): string => `--${BOUNDARY}\r\nContent-Disposition: form-data; name="${name}"\r\n\r\n${value}\r\n`;
-  return Buffer.concat([
-    Buffer.from(fields.map(([n, v]) => part(n, v)).join('')),
-    Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\nContent-Type: image/jpeg\r\n\r\n`),
-    file,
-    Buffer.from(`\r\n${Object.entries(after).map(([n, v]) => part(n, v)).join('')}--${BOUNDARY}--\r\n`),
-  ]);
-}
+const BOUNDARY = FORM_BOUNDARY;
 
 function post(body: Buffer, headers: Record<string, string> = {}): Promise<Response> {
-  return fetch(`${node.endpoint}/${BUCKET}`, { method: 'POST', body, headers: { 'content-type': `multipart/form-data; boundary=${BOUNDARY}`, ...headers }, redirect: 'manual' });
+  return fetch(`${node.endpoint}/${BUCKET}`, { method: 'POST', body, headers: { 'content-type': FORM_CONTENT_TYPE, ...headers }, redirect: 'manual' });
 }
 
 const codeOf = async (r: Response): Promise<string> => /<Code>([^<]+)<\/Code>/.exec(await r.text())?.[1] ?? `status ${r.status}`;
