@@ -49,6 +49,9 @@ const IMPLEMENTED: ReadonlyArray<readonly [string, Kind, string]> = [
   ['GET', 'object', 'tagging'],
   ['PUT', 'object', 'tagging'],
   ['DELETE', 'object', 'tagging'],
+  ['GET', 'bucket', 'cors'],
+  ['PUT', 'bucket', 'cors'],
+  ['DELETE', 'bucket', 'cors'],
 ];
 
 /** Headers asking for a guarantee the server does not give, with a value that asks for it. */
