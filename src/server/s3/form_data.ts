@@ -58,7 +58,7 @@ export class FormReader {
   async readUntilFile(): Promise<{ fields: FormField[]; file: FilePart | undefined }> {
     const fields: FormField[] = [];
     let fieldBytes = 0;
-    await this.skipPast(this.delimiter, Infinity, 'no opening boundary');
+    await this.skipPast(this.delimiter, MAX_FORM_FIELD_BYTES, 'no opening boundary within the first 20 KiB');
     while (await this.partFollows()) {
       const headers = (await this.takeUntil(HEADER_END, MAX_PART_HEADER_BYTES, 'part headers')).toString('utf8');
       const disposition = dispositionOf(headers);
