@@ -190,3 +190,13 @@ void test('the form reader recovers fields and file exactly however the body is 
     { seed: 16, numRuns: 300 },
   );
 });
+
+void test('a body that never reaches its first boundary is refused after 20 KiB, not read on', async () => {
+  // Checks the bound on what an unauthenticated client can make the reader take before any field.
+  const endless = Readable.from((function* () {
+    for (let i = 0; i < 1000; i++) yield Buffer.alloc(1024, 0x61);
+  })());
+  const reader = new FormReader(endless as AsyncIterable<Buffer>, BOUNDARY);
+  await assert.rejects(reader.readUntilFile(), { code: 'MalformedPOSTRequest' });
+  assert.ok(endless.readableLength === 0 && !endless.readableEnded, 'the reader stopped before the end');
+});

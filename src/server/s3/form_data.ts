@@ -123,6 +123,7 @@ export class FormReader {
   }
 
   private async skipPast(marker: Buffer, maxBytes: number, why: string): Promise<void> {
+    let skippedBytes = 0;
     for (;;) {
       const at = this.buffered.indexOf(marker);
       if (at >= 0) {
@@ -130,8 +131,10 @@ export class FormReader {
         return;
       }
       // The preamble is discarded as it passes; keep only what may start the marker.
-      if (this.buffered.length > maxBytes) throw malformedPost(why);
-      this.buffered = this.buffered.subarray(Math.max(0, this.buffered.length - marker.length + 1));
+      const keep = Math.min(this.buffered.length, marker.length - 1);
+      skippedBytes += this.buffered.length - keep;
+      if (skippedBytes > maxBytes) throw malformedPost(why);
+      this.buffered = this.buffered.subarray(this.buffered.length - keep);
       if (!(await this.fill())) throw malformedPost(why);
     }
   }
