@@ -25,10 +25,16 @@
 //     (issue 16);
 //   - tag-limits-ignored: S3's tag limits are not checked, so 11 tags on an
 //     object (or a 129-character key) are stored where S3 answers
-//     InvalidTag (issue 16).
+//     InvalidTag (issue 16);
+//   - policy-deny-ignored: a bucket policy's Deny statements are not
+//     evaluated, so the Allow to everyone serves an object the Deny
+//     withholds (issue 16);
+//   - other-users-bucket-readable: any signed user counts as the bucket's
+//     owner, so a second user reads, writes and deletes the owner's
+//     objects (issue 16).
 // Each replaces one method of the component that makes the decision, the
 // seams the production classes offer for this (SignedHeaderRule,
-// RouteTable, HeaderGuard, HostCheck, NodeAuth, TagRules, CorsMatcher, PostPolicy) or, for CORS, the S3 front's
+// RouteTable, HeaderGuard, HostCheck, NodeAuth, TagRules, CorsMatcher, PostPolicy, Authorizer) or, for CORS, the S3 front's
 // public entry point; src/ carries no test hooks. Where another check owns
 // the same seam its install is reused, not copied.
 import { HostCheck } from '../../src/server/browser_guard.js';
@@ -39,6 +45,9 @@ import { TagRules } from '../../src/server/s3/tagging.js';
 import type { CorsAsk, CorsConfig } from '../../src/server/s3/cors.js';
 import { CorsMatcher } from '../../src/server/s3/cors.js';
 import { PostPolicy } from '../../src/server/s3/post_policy.js';
+import { Authorizer } from '../../src/server/s3/authorize.js';
+import type { CheckQuery } from '../../src/server/s3/authorize.js';
+import type { Core } from '../../src/server/s3/core.js';
 import { nativeAuthSkipped as nativeAuthSkippedForAuth, unsignedHeaderHonored } from './auth_mutants.js';
 import type { Mutant } from './mutant.js';
 import { patch } from './mutant.js';
@@ -56,7 +65,7 @@ export const unsignedHeaderHonoured: Mutant = {
 };
 
 /** The subresources some route has a row for: what a router that drops the rest would still see. */
-const ROUTED_SUBRESOURCES: ReadonlySet<string> = new Set(['acl', 'location', 'versioning', 'uploads', 'delete', 'uploadId', 'partNumber', 'tagging', 'cors']);
+const ROUTED_SUBRESOURCES: ReadonlySet<string> = new Set(['acl', 'location', 'versioning', 'uploads', 'delete', 'uploadId', 'partNumber', 'tagging', 'policy', 'policyStatus', 'publicAccessBlock', 'ownershipControls', 'cors']);
 
 export const subresourceFallsThrough: Mutant = {
   name: 'subresource-falls-through',
@@ -142,6 +151,29 @@ export const corsAnyOrigin: Mutant = {
     ),
 };
 
+/** The policy text without its Deny statements (what an evaluator that skips them sees). */
+function withoutDeny(policy: string): string {
+  if (policy === '') return policy;
+  const doc = JSON.parse(policy) as { Statement?: unknown };
+  const statements = Array.isArray(doc.Statement) ? (doc.Statement as unknown[]) : [doc.Statement];
+  const kept = statements.filter((s) => !(typeof s === 'object' && s !== null && 'Effect' in s && s.Effect === 'Deny'));
+  // A policy of Deny statements only becomes none at all.
+  return kept.length === 0 ? '' : JSON.stringify({ ...doc, Statement: kept });
+}
+
+export const policyDenyIgnored: Mutant = {
+  name: 'policy-deny-ignored',
+  bugClass: 'a bucket policy\'s Deny statements are not evaluated: an object the Deny withholds is served by the Allow to everyone',
+  caughtBy: 'http',
+  expect: breaks('policy-deny-ignored'),
+  install: () =>
+    patch(Authorizer.prototype, 'check', (original) =>
+      function (this: Authorizer, core: Core, q: CheckQuery): Promise<void> {
+        return original.call(this, core, { ...q, access: { ...q.access, policy: withoutDeny(q.access.policy) } });
+      },
+    ),
+};
+
 export const postPolicyUnenforced: Mutant = {
   name: 'post-policy-unenforced',
   bugClass: "a POST form's signed policy is not enforced: its conditions, expiration and field list go unchecked",
@@ -155,4 +187,30 @@ export const postPolicyUnenforced: Mutant = {
     ),
 };
 
-export const HTTP_CHECK_MUTANTS: readonly Mutant[] = [unsignedHeaderHonoured, subresourceFallsThrough, hostCheckSkipped, nativeAuthSkipped, guaranteeHeaderIgnored, corsWildcard, tagLimitsIgnored, corsAnyOrigin, postPolicyUnenforced];
+export const otherUsersBucketReadable: Mutant = {
+  name: 'other-users-bucket-readable',
+  bugClass: 'any signed user counts as the bucket owner: a second user reads, overwrites and deletes the owner\'s objects',
+  caughtBy: 'http',
+  expect: breaks('cross-user-access'),
+  install: () =>
+    patch(Authorizer.prototype, 'check', (original) =>
+      function (this: Authorizer, core: Core, q: CheckQuery): Promise<void> {
+        const ownerId = q.principal.kind === 'user' ? q.principal.user.id : q.access.ownerId;
+        return original.call(this, core, { ...q, access: { ...q.access, ownerId } });
+      },
+    ),
+};
+
+export const HTTP_CHECK_MUTANTS: readonly Mutant[] = [
+  unsignedHeaderHonoured,
+  subresourceFallsThrough,
+  hostCheckSkipped,
+  nativeAuthSkipped,
+  guaranteeHeaderIgnored,
+  corsWildcard,
+  tagLimitsIgnored,
+  corsAnyOrigin,
+  postPolicyUnenforced,
+  policyDenyIgnored,
+  otherUsersBucketReadable,
+];

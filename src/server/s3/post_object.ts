@@ -7,27 +7,31 @@
 //   1. the body is multipart/form-data (412 PreconditionFailed otherwise);
 //   2. the fields before the file are read (at most 20 KiB, form_data.ts);
 //      no file part: 400 InvalidArgument;
-//   3. no policy and no signature: anonymous, refused 403 AccessDenied (no
-//      ACLs or bucket policies grant public write on this node); else the
-//      signature verifies and the policy holds (post_policy.ts);
+//   3. no policy and no signature: anonymous, refused 403 AccessDenied
+//      (anonymous form uploads are not served); else the signature verifies
+//      and the policy holds (post_policy.ts);
 //   4. every field is one this node acts on (fail closed: a field asking
 //      for encryption, tagging, a storage class... answers 501), the key is
-//      given and valid, the bucket exists;
+//      given and valid; the signer may put that key (authorize.ts,
+//      PostObject: s3:PutObject, as PutObject), the bucket exists;
 //   5. the file streams into a new data shard (bounded memory), checked
 //      against content-length-range as it passes, and the form must end
 //      right after it (a field after the file would be ignored by S3: here
 //      it is refused, and the data discarded);
-//   6. the record commits as PutObject's does; the answer is 204, 200, 201
+//   6. the record commits with its data in one durable step, as PutObject's; the answer is 204, 200, 201
 //      (success_action_status) or a 303 to success_action_redirect.
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { requestBody } from '../body_stream.js';
+import { AUTHORIZER } from './authorize.js';
+import type { Principal } from './authorize.js';
 import { requireBucket } from './buckets.js';
 import { applyCors } from './cors_ops.js';
 import type { FilePart, FormField } from './form_data.js';
 import { FormReader, formBoundary } from './form_data.js';
 import { metadataOf } from './object_headers.js';
 import { MAX_PUT_BYTES, recordOf } from './object_ops.js';
+import { expectedOwnerRefusal } from './fail_closed.js';
 import { commitObject, discardData, writeData } from './objects.js';
 import type { UnsignedContext, UnsignedOperation } from './operation.js';
 import { bucketOf } from './operation.js';
@@ -36,7 +40,7 @@ import { POST_POLICY, decodePolicy, sizeRange, verifyFormSignature } from './pos
 import type { FormFields } from './post_policy.js';
 import { quotedEtag, sendEmpty, sendXml } from './respond.js';
 import { S3Error, accessDenied, invalidArgument, notImplemented } from './s3_errors.js';
-import { validateObjectKey } from './shard_keys.js';
+import { objectShardKey, validateObjectKey } from './shard_keys.js';
 
 /** Fields whose value is stored with the object as the header of the same name (object_headers.ts keeps them). */
 const STORED_FIELDS = new Set(['content-type', 'cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires']);
@@ -61,17 +65,20 @@ export const postObjectOp: UnsignedOperation = {
     if (file === undefined) throw invalidArgument('POST requires exactly one file upload per request.', { ArgumentName: 'file', ArgumentValue: '0' });
     const bucket = bucketOf(c);
     const fields = fieldMap(list);
-    const policy = authenticate(c, fields, bucket);
+    const { policy, principal } = authenticate(c, fields, bucket);
     const key = keyOfForm(fields, file, bucket);
     refuseUnservedFields(fields, bucket);
     const meta = metadataOf(storedHeaders(fields, file));
     const redirect = redirectOf(fields);
+    const { access } = await AUTHORIZER.authorize(c.core, c.r, 'PostObject', principal, key);
+    const refusal = access === undefined ? undefined : expectedOwnerRefusal(c.r.ex.req.headers, access.ownerId, 'x-amz-expected-bucket-owner');
+    if (refusal !== undefined) throw refusal;
     await requireBucket(c.core, bucket);
     // Authenticated from here: a page the bucket's CORS rules allow may read the answer.
     await applyCors(c.core, c.r);
     const range = sizeRange(policy);
     const sized = new SizedBody(file.body, range.min, Math.min(range.max, MAX_PUT_BYTES));
-    const written = await writeData(c.core, { bucket, key, part: 0 }, sized, true);
+    const written = await writeData(c.core, { bucket, key, part: 0, recordKey: objectShardKey(bucket, key) }, sized, true);
     if (!(await reader.endsAfterFile())) {
       discardData(c.core, { bucket, key }, written);
       throw invalidArgument('The file must be the last field of the form: fields after it are not accepted.', { ArgumentName: 'file' });
@@ -92,18 +99,20 @@ function fieldMap(list: readonly FormField[]): Map<string, string> {
   return fields;
 }
 
-/** Step 3: the policy the form is signed with. Throws AccessDenied, InvalidArgument, SignatureDoesNotMatch, InvalidPolicyDocument. */
-function authenticate(c: UnsignedContext, fields: FormFields, bucket: string): Policy {
+/** Step 3: the policy the form is signed with, and its signer. Throws AccessDenied, InvalidArgument, SignatureDoesNotMatch, InvalidPolicyDocument. */
+function authenticate(c: UnsignedContext, fields: FormFields, bucket: string): { policy: Policy; principal: Principal } {
   const base64 = fields.get('policy');
   if (base64 === undefined && !fields.has('x-amz-signature')) {
     throw accessDenied('Anonymous POST uploads are refused: no ACL or bucket policy on this node grants public write (docs/SECURITY.md).');
   }
   if (fields.has('awsaccesskeyid') || fields.has('signature')) throw notImplemented('POST uploads signed with signature version 2');
   if (base64 === undefined) throw invalidArgument("Bucket POST must contain a field named 'policy'.", { ArgumentName: 'policy' });
-  verifyFormSignature(fields, base64, c.secretOf);
+  const { accessKeyId } = verifyFormSignature(fields, base64, (id) => c.users.byAccessKey(id)?.secretAccessKey);
+  const user = c.users.byAccessKey(accessKeyId);
+  if (user === undefined) throw new Error('a verified access key has no user');
   const policy = decodePolicy(base64);
   POST_POLICY.check(policy, fields, bucket, c.core.now());
-  return policy;
+  return { policy, principal: { kind: 'user', user } };
 }
 
 function keyOfForm(fields: FormFields, file: FilePart, bucket: string): Buffer {

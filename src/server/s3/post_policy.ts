@@ -27,7 +27,7 @@ import { deriveSigningKey, hmacHex, sameHex } from './sigv4.js';
 
 const ALGORITHM = 'AWS4-HMAC-SHA256';
 /** The largest policy document accepted (S3 counts it among the 20 KiB of fields). */
-const MAX_POLICY_BYTES = 20 * 1024;
+const MAX_POST_POLICY_BYTES = 20 * 1024;
 const MAX_CONDITIONS = 256;
 /** Fields no condition needs to name. */
 const EXEMPT_FIELDS = new Set(['policy', 'x-amz-signature', 'file']);
@@ -47,7 +47,7 @@ const policyDenied = (why: string): S3Error => accessDenied(`Invalid according t
 
 /** The policy document of the form's base64 `policy` field. Throws InvalidPolicyDocument. */
 export function decodePolicy(base64: string): Policy {
-  if (base64.length > MAX_POLICY_BYTES * 2 || !/^[A-Za-z0-9+/=\s]*$/.test(base64)) throw invalidPolicy('Invalid Base64 Encoding.');
+  if (base64.length > MAX_POST_POLICY_BYTES * 2 || !/^[A-Za-z0-9+/=\s]*$/.test(base64)) throw invalidPolicy('Invalid Base64 Encoding.');
   let doc: unknown;
   try {
     doc = JSON.parse(Buffer.from(base64, 'base64').toString('utf8'));

@@ -12,7 +12,21 @@
 // ListObjects v1 or v2 by its list-type parameter.
 import type { IncomingHttpHeaders } from 'node:http';
 import {
-  aclOp,
+  deleteBucketPolicyOp,
+  deletePublicAccessBlockOp,
+  getBucketAclOp,
+  getBucketOwnershipControlsOp,
+  getBucketPolicyOp,
+  getBucketPolicyStatusOp,
+  getObjectAclOp,
+  getPublicAccessBlockOp,
+  putBucketAclOp,
+  putBucketOwnershipControlsOp,
+  putBucketPolicyOp,
+  putObjectAclOp,
+  putPublicAccessBlockOp,
+} from './access_ops.js';
+import {
   createBucketOp,
   deleteBucketOp,
   getBucketLocationOp,
@@ -20,7 +34,6 @@ import {
   headBucketOp,
   listBucketsOp,
 } from './bucket_ops.js';
-import { requireBucket } from './buckets.js';
 import { HEADER_GUARD, S3_SUBRESOURCES } from './fail_closed.js';
 import { listMultipartUploadsOp, listObjectsV1Op, listObjectsV2Op, listPartsOp } from './list_ops.js';
 import {
@@ -32,12 +45,10 @@ import {
 } from './multipart_ops.js';
 import { deleteBucketCorsOp, getBucketCorsOp, preflightOp, putBucketCorsOp } from './cors_ops.js';
 import { copyObjectOp, deleteObjectOp, deleteObjectsOp, getObjectOp, headObjectOp, putObjectOp } from './object_ops.js';
-import { readObject } from './objects.js';
 import { postObjectOp } from './post_object.js';
 import type { Operation, UnsignedOperation } from './operation.js';
-import { bucketOf, keyOf } from './operation.js';
 import type { S3Request } from './request.js';
-import { S3Error, noSuchKey, notImplemented } from './s3_errors.js';
+import { S3Error, notImplemented } from './s3_errors.js';
 import {
   deleteBucketTaggingOp,
   deleteObjectTaggingOp,
@@ -50,13 +61,6 @@ import {
 type Resource = 'service' | 'bucket' | 'object';
 type Routed = Operation | UnsignedOperation;
 type Chooser = Routed | ((r: S3Request) => Routed);
-
-const getBucketAclOp = aclOp('GetBucketAcl', async (c) => {
-  await requireBucket(c.core, bucketOf(c));
-});
-const getObjectAclOp = aclOp('GetObjectAcl', async (c) => {
-  if ((await readObject(c.core, bucketOf(c), keyOf(c))) === undefined) throw noSuchKey(keyOf(c).toString('utf8'));
-});
 
 const isCopy = (r: S3Request): boolean => r.ex.req.headers['x-amz-copy-source'] !== undefined;
 
@@ -97,6 +101,17 @@ const ROWS: ReadonlyArray<readonly [string, Resource, string, Chooser]> = [
   ['GET', 'bucket', 'tagging', getBucketTaggingOp],
   ['PUT', 'bucket', 'tagging', putBucketTaggingOp],
   ['DELETE', 'bucket', 'tagging', deleteBucketTaggingOp],
+  ['PUT', 'bucket', 'acl', putBucketAclOp],
+  ['PUT', 'object', 'acl', putObjectAclOp],
+  ['GET', 'bucket', 'policy', getBucketPolicyOp],
+  ['PUT', 'bucket', 'policy', putBucketPolicyOp],
+  ['DELETE', 'bucket', 'policy', deleteBucketPolicyOp],
+  ['GET', 'bucket', 'policyStatus', getBucketPolicyStatusOp],
+  ['GET', 'bucket', 'publicAccessBlock', getPublicAccessBlockOp],
+  ['PUT', 'bucket', 'publicAccessBlock', putPublicAccessBlockOp],
+  ['DELETE', 'bucket', 'publicAccessBlock', deletePublicAccessBlockOp],
+  ['GET', 'bucket', 'ownershipControls', getBucketOwnershipControlsOp],
+  ['PUT', 'bucket', 'ownershipControls', putBucketOwnershipControlsOp],
   ['GET', 'bucket', 'cors', getBucketCorsOp],
   ['PUT', 'bucket', 'cors', putBucketCorsOp],
   ['DELETE', 'bucket', 'cors', deleteBucketCorsOp],
