@@ -18,8 +18,11 @@
 //      against content-length-range as it passes, and the form must end
 //      right after it (a field after the file would be ignored by S3: here
 //      it is refused, and the data discarded);
-//   6. the record commits with its data in one durable step, as PutObject's; the answer is 204, 200, 201
-//      (success_action_status) or a 303 to success_action_redirect.
+//   6. the record commits with its data in one durable step, as
+//      PutObject's, durable before the object's lock is released (so the
+//      collector never sees it staged but not durable: commitObject); the
+//      answer is 204, 200, 201 (success_action_status) or a 303 to
+//      success_action_redirect.
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { requestBody } from '../body_stream.js';
