@@ -44,12 +44,14 @@ import { checkMetadataFaults } from './metadata_faults.js';
 import type { MetaFaultFocus } from './metadata_faults.js';
 import { fsckWalkStopsQuietly, replayChecksNextPageOnly, replayStopsQuietlyAtDamage } from './mutants/metadata_mutants.js';
 import {
+  corsAnyOrigin,
   corsWildcard,
   guaranteeHeaderIgnored,
   hostCheckSkipped,
   nativeAuthSkipped as httpNativeAuthSkipped,
   otherUsersBucketReadable,
   policyDenyIgnored,
+  postPolicyUnenforced,
   subresourceFallsThrough,
   tagLimitsIgnored,
   unsignedHeaderHonoured,
@@ -303,6 +305,8 @@ const HTTP_FAMILIES: ReadonlyArray<readonly [Mutant, readonly string[]]> = [
   [tagLimitsIgnored, ['tagging']],
   [policyDenyIgnored, ['access']],
   [otherUsersBucketReadable, ['access']],
+  [corsAnyOrigin, ['cors']],
+  [postPolicyUnenforced, ['post-object']],
 ];
 
 for (const [mutant, families] of HTTP_FAMILIES) {

@@ -60,6 +60,9 @@ const IMPLEMENTED: ReadonlyArray<readonly [string, Kind, string]> = [
   ['DELETE', 'bucket', 'publicAccessBlock'],
   ['GET', 'bucket', 'ownershipControls'],
   ['PUT', 'bucket', 'ownershipControls'],
+  ['GET', 'bucket', 'cors'],
+  ['PUT', 'bucket', 'cors'],
+  ['DELETE', 'bucket', 'cors'],
 ];
 
 /** Headers asking for a guarantee the server does not give, with a value that asks for it. */

@@ -8,7 +8,8 @@
 // access block, ownership controls), and anonymous requests (plain fetch,
 // unsigned) are allowed exactly where a grant names everyone. The file is
 // changed under the running server (user add/remove, a broken file) and
-// the next request sees it.
+// the next request sees it. CORS configuration and POST form uploads (a
+// form is its signer's request) go through the same decisions.
 //
 // Each check compares the answer with what AWS documents for it, so a rule
 // that is dropped (deny ignored, another user's bucket readable, a public
@@ -23,11 +24,13 @@ import {
   CreateBucketCommand,
   CreateMultipartUploadCommand,
   DeleteBucketCommand,
+  DeleteBucketCorsCommand,
   DeleteBucketPolicyCommand,
   DeleteObjectCommand,
   DeleteObjectsCommand,
   DeletePublicAccessBlockCommand,
   GetBucketAclCommand,
+  GetBucketCorsCommand,
   GetBucketLocationCommand,
   GetBucketOwnershipControlsCommand,
   GetBucketPolicyCommand,
@@ -42,6 +45,7 @@ import {
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
   PutBucketAclCommand,
+  PutBucketCorsCommand,
   PutBucketOwnershipControlsCommand,
   PutBucketPolicyCommand,
   PutBucketTaggingCommand,
@@ -54,6 +58,7 @@ import { FileUsers, LEGACY_OWNER_ID, addUser, removeUser, silentLogger } from '.
 import { encodeBucket } from '../src/server/s3/records.js';
 import { bucketShardKey } from '../src/server/s3/shard_keys.js';
 import type { User } from '../src/server/index.js';
+import { FORM_CONTENT_TYPE, formBody, signingFields } from './post_form.js';
 import type { S3Node } from './s3_harness.js';
 import { ACCESS_KEY, SECRET_KEY, s3ErrorName, startS3Node } from './s3_harness.js';
 
@@ -334,4 +339,44 @@ void test('the credentials file is re-read when it changes: an added user works 
   assert.equal(await s3ErrorName(owner.send(new ListBucketsCommand({}))), 'InvalidAccessKeyId');
   writeFileSync(file, good);
   await alice.send(new ListBucketsCommand({}));
+});
+
+/** POST /bucket with a form signed by `user` for `key` (testing/post_form.ts: AWS's documented chain). */
+async function postForm(user: User, bucket: string, key: string, body: string): Promise<{ status: number; body: string }> {
+  const signing = signingFields({ accessKeyId: user.accessKeyId, secretAccessKey: user.secretAccessKey, nowMs: Date.now(), bucket, key });
+  return anonymous(`/${bucket}`, { method: 'POST', body: formBody([['key', key], ...signing.fields], Buffer.from(body)), headers: { 'content-type': FORM_CONTENT_TYPE } });
+}
+
+void test('CORS configuration and POST forms are authorized like the rest: another user is refused until the policy grants s3:PutObject / s3:PutBucketCORS', async () => {
+  const b = 'alice-browser';
+  await makeBucket(alice, b, {});
+  const cors = { CORSRules: [{ AllowedOrigins: ['https://app.example'], AllowedMethods: ['GET'] }] };
+  await assertDenied(bob.send(new PutBucketCorsCommand({ Bucket: b, CORSConfiguration: cors })), 'PutBucketCors');
+  await assertDenied(bob.send(new GetBucketCorsCommand({ Bucket: b })), 'GetBucketCors');
+  await assertDenied(bob.send(new DeleteBucketCorsCommand({ Bucket: b })), 'DeleteBucketCors');
+  assert.equal(await s3ErrorName(alice.send(new GetBucketCorsCommand({ Bucket: b }))), 'NoSuchCORSConfiguration', 'bob stored no configuration');
+  // A form bob signed with his own keys is his request: refused in alice's bucket, nothing stored.
+  const refused = await postForm(bobUser, b, 'inbox/from-bob', 'bob form');
+  assert.equal(refused.status, 403, refused.body);
+  assert.match(refused.body, /<Code>AccessDenied<\/Code>/);
+  assert.equal(await s3ErrorName(alice.send(new HeadObjectCommand({ Bucket: b, Key: 'inbox/from-bob' }))), 'NotFound');
+  // The owner's own form stores.
+  assert.equal((await postForm(aliceUser, b, 'mine', 'alice form')).status, 204);
+  assert.equal(await text(alice, b, 'mine'), 'alice form');
+  // A policy grants bob s3:PutObject under inbox/ and s3:PutBucketCORS: his form stores there and only there.
+  const policy = {
+    Statement: [
+      { Effect: 'Allow', Principal: { CanonicalUser: bobUser.id }, Action: 's3:PutObject', Resource: `arn:aws:s3:::${b}/inbox/*` },
+      { Effect: 'Allow', Principal: { CanonicalUser: bobUser.id }, Action: 's3:PutBucketCORS', Resource: `arn:aws:s3:::${b}` },
+    ],
+  };
+  await alice.send(new PutBucketPolicyCommand({ Bucket: b, Policy: JSON.stringify(policy) }));
+  const granted = await postForm(bobUser, b, 'inbox/from-bob', 'bob form');
+  assert.equal(granted.status, 204, granted.body);
+  assert.equal(await text(alice, b, 'inbox/from-bob'), 'bob form');
+  assert.equal((await postForm(bobUser, b, 'outside', 'bob form')).status, 403);
+  assert.equal(await s3ErrorName(alice.send(new HeadObjectCommand({ Bucket: b, Key: 'outside' }))), 'NotFound');
+  await bob.send(new PutBucketCorsCommand({ Bucket: b, CORSConfiguration: cors }));
+  assert.deepEqual((await alice.send(new GetBucketCorsCommand({ Bucket: b }))).CORSRules?.map((r) => r.AllowedOrigins), [['https://app.example']]);
+  await assertDenied(bob.send(new GetBucketCorsCommand({ Bucket: b })), 'GetBucketCors is not granted');
 });

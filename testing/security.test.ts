@@ -9,7 +9,9 @@
 //      /metrics as configured; --insecure-no-auth turns it off and says so;
 //   3. browser-shaped requests (Origin, form content types) are refused on
 //      the native API and the control plane, a Host that is not the node's
-//      is refused everywhere (DNS rebinding), and no CORS header is sent.
+//      is refused everywhere (DNS rebinding), and no CORS header is sent
+//      where no bucket CORS rule allows it; the S3 front serves a page's
+//      request when it is signed (issue 16: the signature is the credential).
 // Each refusal is also checked for what it must not do: nothing changed.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -338,4 +340,25 @@ void test('case 3: no CORS headers, on preflights or answers, of any API', async
     const cors = Object.keys(a.headers).filter((h) => h.startsWith('access-control-'));
     assert.deepEqual(cors, [], `${method} ${path}`);
   }
+});
+
+void test('case 3 (issue 16): the S3 front serves a signed request from a page, the native API still refuses it', async () => {
+  // Checks the line docs/SECURITY.md draws: S3 authenticates by signature,
+  // which a page cannot make without the secret, so a signed S3 request
+  // with an Origin and a form content type is served; the same shape on
+  // the native API is refused; an unsigned one changes nothing on either.
+  const shape = { origin: 'http://evil.example', 'content-type': 'text/plain' };
+  const url = `${base}/uploads/from-page`;
+  const signedPut = await raw(port, 'PUT', '/uploads/from-page', await signedHeaders('PUT', url, shape), 'page bytes');
+  assert.equal(signedPut.status, 200, signedPut.body);
+  const unsigned = await raw(port, 'PUT', '/uploads/unsigned-page', { host: `127.0.0.1:${port}`, ...shape }, 'x');
+  assert.equal(errorCodeOf(unsigned), 'AccessDenied');
+  await assert.rejects(s3.send(new HeadObjectCommand({ Bucket: 'uploads', Key: 'unsigned-page' })));
+  const native = await raw(port, 'PUT', '/v1/shards/from-page', await signedHeaders('PUT', `${base}/v1/shards/from-page`, shape), 'x');
+  assert.equal(errorCodeOf(native), 'BrowserRequestRefused');
+  // An anonymous form upload is refused: no ACL or policy grants public write here.
+  const form = await raw(port, 'POST', '/uploads', { host: `127.0.0.1:${port}`, origin: 'http://evil.example', 'content-type': 'multipart/form-data; boundary=b' }, '--b\r\nContent-Disposition: form-data; name="key"\r\n\r\nanon\r\n--b\r\nContent-Disposition: form-data; name="file"; filename="f"\r\n\r\nx\r\n--b--\r\n');
+  assert.equal(form.status, 403, form.body);
+  assert.equal(errorCodeOf(form), 'AccessDenied');
+  await assert.rejects(s3.send(new HeadObjectCommand({ Bucket: 'uploads', Key: 'anon' })));
 });

@@ -15,8 +15,13 @@
 //    page makes), or a content type an HTML form can send without a preflight
 //    (application/x-www-form-urlencoded, multipart/form-data, text/plain),
 //    is refused with 403 BrowserRequestRefused, authenticated or not.
-// 3. No CORS: the node never sends Access-Control-* headers, so a page can
-//    read none of its answers.
+// 3. CORS only as a bucket owner configured it: the native API and the
+//    control plane never send Access-Control-* headers; the S3 front sends
+//    them only where a bucket's CORS rule allows the request's Origin
+//    (s3/cors_ops.ts). The S3 front is not guarded here: S3 authenticates
+//    every request by a signature a page cannot make without the secret
+//    (no cookies, no ambient credentials), so a page's request is served
+//    exactly when its signature is good (docs/SECURITY.md, "Browsers").
 import { isIP } from 'node:net';
 import type { Exchange } from './exchange.js';
 import { HttpError } from './http_errors.js';

@@ -43,6 +43,7 @@ import { decodePercent, encodeKey } from '../../src/server/key_codec.js';
 import { parseQuery } from '../../src/server/list_handler.js';
 import { parseRangeHeader, resolveRange } from '../../src/server/range.js';
 import { decodeKey } from '../../src/server/key_codec.js';
+import { decodeCors, encodeCors } from '../../src/server/s3/cors.js';
 import { decodeBucket, decodeObject, decodePart, decodeUpload, encodeBucket, encodeObject, encodePart, encodeUpload } from '../../src/server/s3/index.js';
 import { decodeBucketAccess, decodeObjectAcl, encodeBucketAccess, encodeObjectAcl } from '../../src/server/s3/access_records.js';
 import type { Grant } from '../../src/server/s3/access_records.js';
@@ -495,6 +496,24 @@ function s3RecordTargets(): DecoderTarget[] {
       name: 's3: bucket record',
       decode: decodeBucket,
       samples: (rng) => times(SAMPLES, () => encodeBucket({ createdMs: rng.int(0, 2e12), tags: randomTags(rng, 50) })),
+      fixup: resealS3Record,
+    },
+    {
+      name: 's3: CORS record',
+      decode: decodeCors,
+      samples: (rng) =>
+        times(SAMPLES, () =>
+          encodeCors(
+            times(rng.int(1, 4), (i) => ({
+              id: rng.bool(0.5) ? '' : `rule-${i}`,
+              allowedOrigins: times(rng.int(1, 3), (j) => (j === 0 && rng.bool(0.3) ? '*' : `https://o${rng.int(0, 99)}.example`)),
+              allowedMethods: [rng.pick(['GET', 'PUT', 'POST', 'DELETE', 'HEAD'])],
+              allowedHeaders: times(rng.int(0, 2), (j) => `x-h${j}`),
+              exposeHeaders: times(rng.int(0, 2), (j) => `x-e${j}`),
+              maxAgeSeconds: rng.bool(0.5) ? undefined : rng.int(0, 86_400),
+            })),
+          ),
+        ),
       fixup: resealS3Record,
     },
     ...accessTargets(),

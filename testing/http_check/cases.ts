@@ -53,6 +53,7 @@ import type { Rng } from '../rng.js';
 import type { SimDisk } from '../sim_disk.js';
 import type { HttpCall, KeyPair } from './signing.js';
 import { CHECK_ACCESS_KEY, CHECK_HOST, CHECK_SECRET_KEY, MALLORY_KEYS, call, presign, serialize, signHeader } from './signing.js';
+import { FORM_CONTENT_TYPE, formBody, signingFields } from '../post_form.js';
 
 /**
  * One answer a case may get: '2xx' (any success), 'NNN' (that status,
@@ -76,6 +77,12 @@ export interface AttackCase {
   readonly mayChange: boolean;
   /** A 2xx answer must carry exactly these bytes (wrong bytes are never returned). */
   readonly body?: Buffer;
+  /**
+   * The Origin a CORS rule of the world allows for this request: the first
+   * answer must carry Access-Control-Allow-Origin with it. Absent: no
+   * answer may carry any Access-Control-* header.
+   */
+  readonly corsOrigin?: string;
   /** Faults to inject on the node's simulated disks before the request (the world is set up afresh after the case). */
   readonly faults?: (disks: readonly SimDisk[]) => void;
   /** The bytes on the wire, and the method of each request in them (to frame HEAD answers). */
@@ -202,6 +209,7 @@ const IMPLEMENTED = new Set([
   'bucket GET acl', 'bucket GET location', 'bucket GET versioning', 'bucket GET uploads', 'bucket POST delete', 'object GET acl', 'object POST uploads',
   'object PUT uploadId', 'object POST uploadId', 'object DELETE uploadId', 'object GET uploadId',
   'bucket GET tagging', 'bucket PUT tagging', 'bucket DELETE tagging', 'object GET tagging', 'object PUT tagging', 'object DELETE tagging',
+  'bucket GET cors', 'bucket PUT cors', 'bucket DELETE cors',
 ]);
 const METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'] as const;
 
@@ -583,6 +591,84 @@ function tagging(rng: Rng): AttackCase {
   return body === undefined ? c : { ...c, body };
 }
 
+// ---- issue 16: CORS and browser form uploads (POST object) ----
+
+/** The one origin the world's CORS rule on `alpha` allows (GET, PUT, POST, any header); `private` has no CORS configuration. */
+export const CORS_ORIGIN = 'https://app.example';
+export const CORS_XML = Buffer.from(
+  `<CORSConfiguration><CORSRule><AllowedOrigin>${CORS_ORIGIN}</AllowedOrigin><AllowedMethod>GET</AllowedMethod><AllowedMethod>PUT</AllowedMethod><AllowedMethod>POST</AllowedMethod><AllowedHeader>*</AllowedHeader><MaxAgeSeconds>300</MaxAgeSeconds></CORSRule></CORSConfiguration>`,
+);
+const EVIL_ORIGIN = 'http://evil.example';
+
+function preflightCall(path: string, origin: string, method: string): HttpCall {
+  return call('OPTIONS', path, { headers: [['origin', origin], ['access-control-request-method', method], ['access-control-request-headers', 'content-type, x-amz-date']] });
+}
+
+function unsignedCase(family: string, property: string, describe: string, expect: Expect, make: (nowMs: number) => HttpCall, extra: Partial<AttackCase> = {}): AttackCase {
+  return { family, property, describe, expect, mayChange: expect.includes('2xx'), build: (nowMs) => Promise.resolve(one(make(nowMs))), ...extra };
+}
+
+/**
+ * Preflights (unsigned, as browsers send them) and signed requests with an
+ * Origin: headers exactly when the rule matches (S3 accepts a page's
+ * signed request: the signature, not the browser, is the credential).
+ */
+function cors(rng: Rng): AttackCase {
+  const n = rng.int(0, 999);
+  const allowed = { corsOrigin: CORS_ORIGIN };
+  const object = { body: Buffer.from('object a/one') };
+  const shapes: AttackCase[] = [
+    unsignedCase('cors', 'cors-rule-not-applied', `preflight OPTIONS /alpha/a/one from ${CORS_ORIGIN} for PUT`, ['2xx'], () => preflightCall('/alpha/a/one', CORS_ORIGIN, 'PUT'), { ...allowed, mayChange: false }),
+    unsignedCase('cors', 'cors-rule-not-applied', `preflight OPTIONS /alpha from ${CORS_ORIGIN} for GET`, ['2xx'], () => preflightCall('/alpha', CORS_ORIGIN, 'GET'), { ...allowed, mayChange: false }),
+    unsignedCase('cors', 'cors-for-foreign-origin', `preflight OPTIONS /alpha/a/one from ${EVIL_ORIGIN}`, ['403 CORSResponse'], () => preflightCall('/alpha/a/one', EVIL_ORIGIN, 'GET')),
+    unsignedCase('cors', 'cors-for-foreign-origin', `preflight OPTIONS /alpha/a/one from ${CORS_ORIGIN} for DELETE`, ['403 CORSResponse'], () => preflightCall('/alpha/a/one', CORS_ORIGIN, 'DELETE')),
+    unsignedCase('cors', 'cors-for-foreign-origin', `preflight OPTIONS /private/secret (no CORS configuration) from ${CORS_ORIGIN}`, ['403 CORSResponse'], () => preflightCall('/private/secret', CORS_ORIGIN, 'GET')),
+    { ...signed('cors', 'cors-rule-not-applied', `signed GET /alpha/a/one, Origin: ${CORS_ORIGIN}`, ['2xx'], () => call('GET', '/alpha/a/one', { headers: [['origin', CORS_ORIGIN]] })), ...allowed, ...object },
+    { ...signed('cors', 'cors-for-foreign-origin', `signed GET /alpha/a/one, Origin: ${EVIL_ORIGIN}`, ['2xx'], () => call('GET', '/alpha/a/one', { headers: [['origin', EVIL_ORIGIN]] })), ...object },
+    signed('cors', 'cors-for-foreign-origin', `signed DELETE /alpha/c-${n}, Origin: ${CORS_ORIGIN} (DELETE not allowed)`, ['2xx'], () => call('DELETE', `/alpha/c-${n}`, { headers: [['origin', CORS_ORIGIN]] })),
+    signed('cors', 'cors-for-foreign-origin', `signed GET /private/secret, Origin: ${CORS_ORIGIN} (no configuration)`, ['2xx'], () => call('GET', '/private/secret', { headers: [['origin', CORS_ORIGIN]] })),
+    unsignedCase('cors', 'unauthenticated-access', `unsigned GET /alpha/a/one, Origin: ${CORS_ORIGIN}`, ['403 AccessDenied'], () => call('GET', '/alpha/a/one', { headers: [['origin', CORS_ORIGIN]] })),
+    signed('cors', 'cors-limit-ignored', 'signed PUT /alpha?cors with AllowedMethod PATCH', ['400 InvalidRequest'], () => call('PUT', '/alpha', { query: [['cors', '']], body: Buffer.from(CORS_XML.toString().replace('<AllowedMethod>GET', '<AllowedMethod>PATCH')) })),
+    signed('cors', 'well-formed-call-refused', 'signed GET /alpha?cors', ['2xx'], () => call('GET', '/alpha', { query: [['cors', '']] })),
+  ];
+  return rng.pick(shapes);
+}
+
+/** A POST /alpha form for key `key`, signed with the node's key pair at `nowMs`, changed as `form` says. */
+function postForm(nowMs: number, key: string, form: { conditions?: unknown[]; fields?: Record<string, string>; unnamed?: Record<string, string>; expiresInMs?: number; tamper?: boolean; unsigned?: boolean; sentKey?: string; file?: Buffer }): HttpCall {
+  const signing = signingFields({
+    accessKeyId: CHECK_ACCESS_KEY,
+    secretAccessKey: CHECK_SECRET_KEY,
+    nowMs,
+    bucket: 'alpha',
+    key,
+    ...(form.conditions === undefined ? {} : { conditions: form.conditions }),
+    ...(form.fields === undefined ? {} : { fields: form.fields }),
+    ...(form.expiresInMs === undefined ? {} : { expiresInMs: form.expiresInMs }),
+    ...(form.tamper === undefined ? {} : { tamper: form.tamper }),
+  });
+  const fields: Array<[string, string]> = [['key', form.sentKey ?? key], ...(form.unsigned === true ? [] : signing.fields), ...Object.entries(form.fields ?? {}), ...Object.entries(form.unnamed ?? {})];
+  return call('POST', '/alpha', { body: formBody(fields, form.file ?? Buffer.from('form bytes')), headers: [['content-type', FORM_CONTENT_TYPE]] });
+}
+
+/** Browser form uploads: a well-formed one stores, each broken rule of the policy is refused and stores nothing. */
+function postObject(rng: Rng): AttackCase {
+  const key = `form-${rng.int(0, 999)}`;
+  const shapes: Array<[string, string, Expect, Parameters<typeof postForm>[2]]> = [
+    ['a well-formed signed form', 'well-formed-call-refused', ['2xx'], {}],
+    ['a form with success_action_status 201 and metadata', 'well-formed-call-refused', ['2xx'], { fields: { success_action_status: '201', 'x-amz-meta-from': 'form' } }],
+    ['the policy changed after signing', 'tampered-request-honoured', ['403 SignatureDoesNotMatch'], { tamper: true }],
+    ['no policy and no signature (anonymous)', 'unauthenticated-access', ['403 AccessDenied'], { unsigned: true }],
+    ['the key outside the starts-with condition', 'post-policy-not-enforced', ['403 AccessDenied'], { sentKey: `elsewhere/${key}` }],
+    ['a field no condition names', 'post-policy-not-enforced', ['403 AccessDenied'], { unnamed: { 'x-amz-meta-sneaky': 'yes' } }],
+    ['an expired policy', 'post-policy-not-enforced', ['403 AccessDenied'], { expiresInMs: -60_000 }],
+    ['a file over content-length-range', 'post-policy-not-enforced', ['400 EntityTooLarge'], { conditions: [['content-length-range', 0, 4]] }],
+    ['x-amz-server-side-encryption named by the policy', 'unimplemented-guarantee-accepted', ['501 NotImplemented'], { fields: { 'x-amz-server-side-encryption': 'AES256' } }],
+  ];
+  const [what, property, expect, form] = rng.pick(shapes);
+  return unsignedCase('post-object', property, `POST /alpha form for ${key}: ${what}`, expect, (nowMs) => postForm(nowMs, key, form));
+}
+
 // ---- issue 16: a second user and anonymous requests against the owner's buckets ----
 
 /** The policy of bucket `open`: anyone may read pub/*, and nobody pub/denied (the Deny must win over the Allow). */
@@ -670,6 +756,8 @@ const FAMILIES: ReadonlyArray<readonly [string, number, (rng: Rng) => AttackCase
   ['huge-headers', 1, hugeHeaders],
   ['conditions', 2, conditions],
   ['tagging', 2, tagging],
+  ['cors', 2, cors],
+  ['post-object', 2, postObject],
   ['access', 4, access],
 ];
 

@@ -25,7 +25,9 @@
 //      its code (S3: XML <Code>, native: JSON error.code);
 //   3. no 5xx, except one the model names (501 fail closed; 500/503 under
 //      an injected disk fault);
-//   4. no CORS header (none is configured);
+//   4. Access-Control-* headers only where the world's one CORS rule
+//      (bucket alpha, origin CORS_ORIGIN) allows the request, and there
+//      Access-Control-Allow-Origin names that origin;
 //   5. its status and error code are one the case allows (cases.ts,
 //      Expect), and a 2xx of a known value carries exactly its bytes;
 //   6. a refused request changes nothing: the store's keys, values and
@@ -39,7 +41,7 @@ import { SMALL_CONFIG } from '../conformance.js';
 import { Rng } from '../rng.js';
 import { SimNode } from '../sim_node.js';
 import type { AttackCase, Outcome } from './cases.js';
-import { OPEN_POLICY, SEEDED_BUCKET_TAGS, SEEDED_OBJECTS, SEEDED_OBJECT_TAGS, SEEDED_SHARDS, TAGGED_OBJECT, nextCase, taggingXml } from './cases.js';
+import { CORS_XML, OPEN_POLICY, SEEDED_BUCKET_TAGS, SEEDED_OBJECTS, SEEDED_OBJECT_TAGS, SEEDED_SHARDS, TAGGED_OBJECT, nextCase, taggingXml } from './cases.js';
 import type { HttpCall, KeyPair } from './signing.js';
 import { CHECK_ACCESS_KEY, CHECK_KEYS, CHECK_SECRET_KEY, MALLORY_ID, MALLORY_KEYS, call, serialize, signHeader } from './signing.js';
 import type { ParseOutcome, ParsedAnswer, WireResult } from './wire.js';
@@ -203,7 +205,8 @@ function judgeAnswers(c: AttackCase, wire: WireResult, parsed: ParseOutcome, met
   for (const [i, a] of parsed.answers.entries()) {
     const problem = errorBodyProblem(a, methods[i] ?? 'GET');
     if (problem !== undefined) return { property: 'well-formed-answer', detail: `answer ${i + 1}: ${problem}` };
-    if (a.headers.some(([n]) => n.startsWith('access-control-'))) return { property: 'no-cors', detail: `answer ${i + 1} carries CORS headers with no CORS configured` };
+    const cors = corsProblem(c, a, i);
+    if (cors !== undefined) return cors;
   }
   const method = methods[0] ?? 'GET';
   // A 5xx is a failure of its own unless the model asks for exactly it (501: fail closed).
@@ -213,6 +216,18 @@ function judgeAnswers(c: AttackCase, wire: WireResult, parsed: ParseOutcome, met
     return { property: 'wrong-bytes', detail: `answered ${first.body.length} bytes ${JSON.stringify(first.body.subarray(0, 40).toString('latin1'))}, the value is ${JSON.stringify(c.body.toString('latin1'))}` };
   }
   return undefined;
+}
+
+/** Invariant 4: Access-Control-* headers exactly where a rule of the world allows the request's Origin. */
+function corsProblem(c: AttackCase, a: ParsedAnswer, i: number): Judged | undefined {
+  const names = a.headers.filter(([n]) => n.startsWith('access-control-')).map(([n]) => n);
+  if (i === 0 && c.corsOrigin !== undefined && a.status < 300) {
+    const allowOrigin = a.headers.find(([n]) => n === 'access-control-allow-origin')?.[1];
+    return allowOrigin === c.corsOrigin ? undefined : { property: c.property, detail: `Access-Control-Allow-Origin ${JSON.stringify(allowOrigin ?? null)}, the rule allows ${c.corsOrigin}` };
+  }
+  if (names.length === 0) return undefined;
+  // A CORS case names what a header there means (an origin or method the rule does not allow); elsewhere it is a header out of nowhere.
+  return { property: c.family === 'cors' && i === 0 ? c.property : 'no-cors', detail: `answer ${i + 1} carries ${names.join(', ')}, but no CORS rule allows it` };
 }
 
 function diffLines(before: string, after: string): string {
@@ -233,6 +248,7 @@ async function setUp(world: World): Promise<HttpFailure | undefined> {
     call('PUT', '/private/secret', { body: Buffer.from('the private object') }),
     call('PUT', `/alpha/${TAGGED_OBJECT}`, { body: Buffer.from('a tagged object'), headers: [['x-amz-tagging', new URLSearchParams(SEEDED_OBJECT_TAGS.map(([k, v]): [string, string] => [k, v])).toString()]] }),
     call('PUT', '/private', { query: [['tagging', '']], body: taggingXml(SEEDED_BUCKET_TAGS, false) }),
+    call('PUT', '/alpha', { query: [['cors', '']], body: CORS_XML }),
     ...SEEDED_SHARDS.map((k) => call('PUT', `/v1/shards/${k}`, { body: Buffer.from(`shard ${k}`) })),
     // Access control (cases.ts, the access family): a bucket open by policy, one listable by its ACL, one of mallory's.
     call('PUT', '/open'),

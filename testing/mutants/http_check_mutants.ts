@@ -6,7 +6,7 @@
 //     header be signed finds none missing, so an x-amz-copy-source added
 //     after signing copies the private object (issue 12, case 1);
 //   - subresource-falls-through: the router keys on the subresources it has
-//     rows for and drops the others, so PUT /b?cors is CreateBucket and
+//     rows for and drops the others, so PUT /b?website is CreateBucket and
 //     DELETE /b?torrent deletes the bucket (issue 12, case 4; tagging was the
 //     example before it was implemented);
 //   - host-check-skipped: any Host is served, so a page on a rebound DNS
@@ -17,6 +17,12 @@
 //     tagging, grants... accepted and ignored (issue 12, case 5);
 //   - cors-wildcard: every S3 answer allows any origin, so a web page can
 //     read what it makes the browser fetch;
+//   - cors-any-origin: the CORS matcher ignores the Origin, so a bucket's
+//     rule for one site lets every site's pages read its answers (issue 16);
+//   - post-policy-unenforced: a POST form's policy is signed but its
+//     conditions, expiration and field list are not checked, so a page
+//     given a form for one key uploads any key, late, with any fields
+//     (issue 16);
 //   - tag-limits-ignored: S3's tag limits are not checked, so 11 tags on an
 //     object (or a 129-character key) are stored where S3 answers
 //     InvalidTag (issue 16);
@@ -28,7 +34,7 @@
 //     objects (issue 16).
 // Each replaces one method of the component that makes the decision, the
 // seams the production classes offer for this (SignedHeaderRule,
-// RouteTable, HeaderGuard, HostCheck, NodeAuth, TagRules, Authorizer) or, for CORS, the S3 front's
+// RouteTable, HeaderGuard, HostCheck, NodeAuth, TagRules, CorsMatcher, PostPolicy, Authorizer) or, for CORS, the S3 front's
 // public entry point; src/ carries no test hooks. Where another check owns
 // the same seam its install is reused, not copied.
 import { HostCheck } from '../../src/server/browser_guard.js';
@@ -36,6 +42,9 @@ import type { Exchange } from '../../src/server/exchange.js';
 import { S3Front } from '../../src/server/s3/index.js';
 import { RouteTable } from '../../src/server/s3/routes.js';
 import { TagRules } from '../../src/server/s3/tagging.js';
+import type { CorsAsk, CorsConfig } from '../../src/server/s3/cors.js';
+import { CorsMatcher } from '../../src/server/s3/cors.js';
+import { PostPolicy } from '../../src/server/s3/post_policy.js';
 import { Authorizer } from '../../src/server/s3/authorize.js';
 import type { CheckQuery } from '../../src/server/s3/authorize.js';
 import type { Core } from '../../src/server/s3/core.js';
@@ -56,11 +65,11 @@ export const unsignedHeaderHonoured: Mutant = {
 };
 
 /** The subresources some route has a row for: what a router that drops the rest would still see. */
-const ROUTED_SUBRESOURCES: ReadonlySet<string> = new Set(['acl', 'location', 'versioning', 'uploads', 'delete', 'uploadId', 'partNumber', 'tagging', 'policy', 'policyStatus', 'publicAccessBlock', 'ownershipControls']);
+const ROUTED_SUBRESOURCES: ReadonlySet<string> = new Set(['acl', 'location', 'versioning', 'uploads', 'delete', 'uploadId', 'partNumber', 'tagging', 'policy', 'policyStatus', 'publicAccessBlock', 'ownershipControls', 'cors']);
 
 export const subresourceFallsThrough: Mutant = {
   name: 'subresource-falls-through',
-  bugClass: 'an unimplemented subresource is dropped and the request runs as the operation without it (PUT /b?cors creates the bucket)',
+  bugClass: 'an unimplemented subresource is dropped and the request runs as the operation without it (PUT /b?website creates the bucket)',
   caughtBy: 'http',
   expect: breaks('subresource-fell-through'),
   install: () =>
@@ -127,6 +136,21 @@ export const tagLimitsIgnored: Mutant = {
     ),
 };
 
+export const corsAnyOrigin: Mutant = {
+  name: 'cors-any-origin',
+  bugClass: "the CORS matcher ignores the Origin: a bucket's rule for one site answers every site's preflights and requests",
+  caughtBy: 'http',
+  expect: breaks('cors-for-foreign-origin'),
+  install: () =>
+    patch(CorsMatcher.prototype, 'match', (original) =>
+      function (this: CorsMatcher, config: CorsConfig, ask: CorsAsk) {
+        // Deliberately matches the rule's first origin whatever the request's was.
+        const rule = config[0];
+        return original.call(this, config, rule === undefined ? ask : { ...ask, origin: rule.allowedOrigins[0] ?? ask.origin });
+      },
+    ),
+};
+
 /** The policy text without its Deny statements (what an evaluator that skips them sees). */
 function withoutDeny(policy: string): string {
   if (policy === '') return policy;
@@ -146,6 +170,19 @@ export const policyDenyIgnored: Mutant = {
     patch(Authorizer.prototype, 'check', (original) =>
       function (this: Authorizer, core: Core, q: CheckQuery): Promise<void> {
         return original.call(this, core, { ...q, access: { ...q.access, policy: withoutDeny(q.access.policy) } });
+      },
+    ),
+};
+
+export const postPolicyUnenforced: Mutant = {
+  name: 'post-policy-unenforced',
+  bugClass: "a POST form's signed policy is not enforced: its conditions, expiration and field list go unchecked",
+  caughtBy: 'http',
+  expect: breaks('post-policy-not-enforced'),
+  install: () =>
+    patch(PostPolicy.prototype, 'check', () =>
+      function (this: PostPolicy): void {
+        // Deliberately accepts every form whose signature verifies.
       },
     ),
 };
@@ -172,6 +209,8 @@ export const HTTP_CHECK_MUTANTS: readonly Mutant[] = [
   guaranteeHeaderIgnored,
   corsWildcard,
   tagLimitsIgnored,
+  corsAnyOrigin,
+  postPolicyUnenforced,
   policyDenyIgnored,
   otherUsersBucketReadable,
 ];

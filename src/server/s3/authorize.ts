@@ -73,11 +73,17 @@ export const ACTIONS: ReadonlyMap<string, ActionSpec> = new Map<string, ActionSp
   ['GetBucketOwnershipControls', { action: 's3:GetBucketOwnershipControls', on: 'bucket' }],
   ['PutBucketOwnershipControls', { action: 's3:PutBucketOwnershipControls', on: 'bucket' }],
   ['DeleteBucketOwnershipControls', { action: 's3:PutBucketOwnershipControls', on: 'bucket' }],
+  // CORS (cors_ops.ts): AWS has one action for put and delete. The preflight is not authorized: it acts on nothing.
+  ['GetBucketCors', { action: 's3:GetBucketCORS', on: 'bucket' }],
+  ['PutBucketCors', { action: 's3:PutBucketCORS', on: 'bucket' }],
+  ['DeleteBucketCors', { action: 's3:PutBucketCORS', on: 'bucket' }],
   ['GetObject', { action: 's3:GetObject', on: 'object', acl: { of: 'object', permission: 'READ' } }],
   ['HeadObject', { action: 's3:GetObject', on: 'object', acl: { of: 'object', permission: 'READ' } }],
   ['GetObjectAcl', { action: 's3:GetObjectAcl', on: 'object', acl: { of: 'object', permission: 'READ_ACP' } }],
   ['PutObjectAcl', { action: 's3:PutObjectAcl', on: 'object', acl: { of: 'object', permission: 'WRITE_ACP' } }],
   ['PutObject', { action: 's3:PutObject', on: 'object', acl: bucketWrite }],
+  // A POST form upload (post_object.ts): authorized by the operation once the form names its signer and key.
+  ['PostObject', { action: 's3:PutObject', on: 'object', acl: bucketWrite }],
   ['CopyObject', { action: 's3:PutObject', on: 'object', acl: bucketWrite }],
   ['CreateMultipartUpload', { action: 's3:PutObject', on: 'object', acl: bucketWrite }],
   ['UploadPart', { action: 's3:PutObject', on: 'object', acl: bucketWrite }],
@@ -153,7 +159,8 @@ function storedPolicy(access: BucketAccess, bucket: string): Policy | undefined 
  */
 export class Authorizer {
   /** Decide `opName` on `r` for `principal`. Throws AccessDenied (or 405 for owner-account-only operations). */
-  async authorize(core: Core, r: S3Request, opName: string, principal: Principal): Promise<Granted> {
+  /** `key`: the object acted on, when the request's path does not name it (a POST form's key field). */
+  async authorize(core: Core, r: S3Request, opName: string, principal: Principal, key: Buffer | undefined = r.key): Promise<Granted> {
     if (SERVICE_OPS.has(opName) || r.bucket === undefined) {
       if (principal.kind === 'anonymous') throw anonymousRefusal();
       return { access: undefined };
@@ -167,8 +174,8 @@ export class Authorizer {
     const access = await readBucketAccess(core, bucket);
     const spec = ACTIONS.get(opName);
     if (spec?.perKey === true) return { access };
-    const key = spec?.on === 'object' && r.key !== undefined ? r.key : undefined;
-    await this.check(core, { bucket, key, access, spec: spec ?? { action: `s3:${opName}`, on: 'bucket' }, known: spec !== undefined, principal, context: contextOf(r, principal) });
+    const objectKey = spec?.on === 'object' ? key : undefined;
+    await this.check(core, { bucket, key: objectKey, access, spec: spec ?? { action: `s3:${opName}`, on: 'bucket' }, known: spec !== undefined, principal, context: contextOf(r, principal) });
     return { access };
   }
 

@@ -7,7 +7,7 @@ import { bucketLock } from './core.js';
 import type { BucketRecord, TagSet } from './records.js';
 import { decodeBucket, encodeBucket } from './records.js';
 import { S3Error, noSuchBucket } from './s3_errors.js';
-import { NS_BUCKET, NS_DATA, NS_OBJECT, NS_UPLOAD, bucketPrefix, bucketShardKey, isValidBucketName, validateBucketName } from './shard_keys.js';
+import { NS_BUCKET, NS_DATA, NS_OBJECT, NS_UPLOAD, bucketPrefix, bucketShardKey, corsShardKey, isValidBucketName, validateBucketName } from './shard_keys.js';
 
 export interface BucketInfo {
   readonly name: string;
@@ -43,6 +43,8 @@ export async function createBucket(core: Core, bucket: string, existingIsError: 
       if (!existingIsError) return 'exists';
       throw new S3Error(409, 'BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', { BucketName: bucket });
     }
+    // A CORS configuration left by a delete of an earlier bucket of this name that crashed half way is not the new bucket's.
+    await deleteDurably(core, corsShardKey(bucket));
     await core.putDurable(bucketShardKey(bucket), encodeBucket({ createdMs: core.now(), tags: [] }));
     return 'created';
   });
@@ -65,9 +67,15 @@ export async function deleteBucket(core: Core, bucket: string, abortUploads: (sh
       throw new S3Error(409, 'BucketNotEmpty', 'The bucket you tried to delete is not empty', { BucketName: bucket });
     }
     for await (const page of core.listAll(bucketPrefix(NS_UPLOAD, bucket))) await abortUploads(page.map((s) => s.key));
-    const dependency = await core.deleteIfPresent(bucketShardKey(bucket));
-    if (dependency !== undefined) await core.durable(dependency);
+    await deleteDurably(core, bucketShardKey(bucket));
+    // After the bucket record: a crash in between leaves a configuration of no bucket, which createBucket removes.
+    await deleteDurably(core, corsShardKey(bucket));
   });
+}
+
+async function deleteDurably(core: Core, shardKey: Buffer): Promise<void> {
+  const dependency = await core.deleteIfPresent(shardKey);
+  if (dependency !== undefined) await core.durable(dependency);
 }
 
 /** Prefix of every data shard of the bucket (for the collector after a delete). */

@@ -4,10 +4,10 @@
 // damaged record), so an operator reads `photos/2024/cat.jpg (object data)`,
 // not `%00Dphotos%2F2024%2Fcat.jpg%00...`.
 import { encodeKey } from '../key_codec.js';
-import { NS_BUCKET, NS_DATA, NS_OBJECT, NS_PART, NS_UPLOAD, objectOfVersionedKey, splitVersionedTail } from './shard_keys.js';
+import { NS_BUCKET, NS_CORS, NS_DATA, NS_OBJECT, NS_PART, NS_UPLOAD, objectOfVersionedKey, splitVersionedTail } from './shard_keys.js';
 
-/** bucket: bucket record; object: object record; data: an object's data; upload, part: a multipart upload's record and part. */
-export type S3RecordType = 'bucket' | 'object' | 'data' | 'upload' | 'part';
+/** cors: a bucket's CORS configuration; bucket: bucket record; object: object record; data: an object's data; upload, part: a multipart upload's record and part. */
+export type S3RecordType = 'bucket' | 'object' | 'data' | 'upload' | 'part' | 'cors';
 
 export interface S3KeyName {
   readonly type: S3RecordType;
@@ -22,6 +22,7 @@ export interface S3KeyName {
 export function s3KeyName(shardKey: Buffer): S3KeyName | undefined {
   const ns = shardKey.subarray(0, 2);
   if (ns.equals(NS_BUCKET)) return named('bucket', shardKey.subarray(2).toString('latin1'), undefined);
+  if (ns.equals(NS_CORS)) return named('cors', shardKey.subarray(2).toString('latin1'), undefined);
   if (ns.equals(NS_OBJECT)) {
     const slash = shardKey.indexOf(0x2f, 2);
     return slash < 0 ? undefined : named('object', shardKey.subarray(2, slash).toString('latin1'), shardKey.subarray(slash + 1));
@@ -53,6 +54,7 @@ export function describeS3Key(name: S3KeyName): string {
     data: 'object data',
     upload: 'multipart upload record',
     part: 'multipart upload part',
+    cors: 'CORS configuration',
   };
   return `${name.name} (${what[name.type]})`;
 }

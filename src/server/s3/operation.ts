@@ -7,6 +7,7 @@ import { MAX_PART_NUMBER } from './multipart.js';
 import { validateObjectKey } from './shard_keys.js';
 import type { Authenticated } from './sigv4.js';
 import type { RequestAccess } from './authorize.js';
+import type { UserSet } from './users.js';
 
 export interface Owner {
   readonly id: string;
@@ -31,8 +32,29 @@ export interface Operation {
   readonly run: (c: OpContext) => Promise<void>;
 }
 
+/** What an operation that authenticates itself receives: no verified signature, no owner yet, but the users and their keys. */
+export interface UnsignedContext {
+  readonly core: Core;
+  readonly collector: Collector;
+  readonly r: S3Request;
+  readonly region: string;
+  readonly users: UserSet;
+}
+
+/**
+ * An operation S3 runs without a signed request: a CORS preflight (a
+ * browser sends it with no credentials, and it changes and reveals nothing
+ * but the bucket's CORS rules) and a POST form upload (authenticated by the
+ * signed policy inside the form, post_policy.ts).
+ */
+export interface UnsignedOperation {
+  readonly name: string;
+  readonly unsigned: true;
+  readonly run: (c: UnsignedContext) => Promise<void>;
+}
+
 /** REQUIRES: the router matched a bucket. */
-export function bucketOf(c: OpContext): string {
+export function bucketOf(c: Pick<OpContext, 'r'>): string {
   if (c.r.bucket === undefined) throw new Error('operation needs a bucket');
   return c.r.bucket;
 }

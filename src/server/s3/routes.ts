@@ -43,8 +43,10 @@ import {
   uploadPartCopyOp,
   uploadPartOp,
 } from './multipart_ops.js';
+import { deleteBucketCorsOp, getBucketCorsOp, preflightOp, putBucketCorsOp } from './cors_ops.js';
 import { copyObjectOp, deleteObjectOp, deleteObjectsOp, getObjectOp, headObjectOp, putObjectOp } from './object_ops.js';
-import type { Operation } from './operation.js';
+import { postObjectOp } from './post_object.js';
+import type { Operation, UnsignedOperation } from './operation.js';
 import type { S3Request } from './request.js';
 import { S3Error, notImplemented } from './s3_errors.js';
 import {
@@ -57,7 +59,8 @@ import {
 } from './tagging_ops.js';
 
 type Resource = 'service' | 'bucket' | 'object';
-type Chooser = Operation | ((r: S3Request) => Operation);
+type Routed = Operation | UnsignedOperation;
+type Chooser = Routed | ((r: S3Request) => Routed);
 
 const isCopy = (r: S3Request): boolean => r.ex.req.headers['x-amz-copy-source'] !== undefined;
 
@@ -109,6 +112,13 @@ const ROWS: ReadonlyArray<readonly [string, Resource, string, Chooser]> = [
   ['DELETE', 'bucket', 'publicAccessBlock', deletePublicAccessBlockOp],
   ['GET', 'bucket', 'ownershipControls', getBucketOwnershipControlsOp],
   ['PUT', 'bucket', 'ownershipControls', putBucketOwnershipControlsOp],
+  ['GET', 'bucket', 'cors', getBucketCorsOp],
+  ['PUT', 'bucket', 'cors', putBucketCorsOp],
+  ['DELETE', 'bucket', 'cors', deleteBucketCorsOp],
+  // A preflight names no subresource S3 acts on: OPTIONS on a bucket or an object, whatever its query.
+  ['OPTIONS', 'bucket', '', preflightOp],
+  ['OPTIONS', 'object', '', preflightOp],
+  ['POST', 'bucket', '', postObjectOp],
 ];
 
 /** The route table as an object, so that a broken variant can replace one step (testing/mutants/s3_mutants.ts). */
@@ -121,9 +131,9 @@ export class RouteTable {
   }
 
   /** REQUIRES: nothing of the request was acted on yet. Throws the S3Error that answers it otherwise. */
-  route(r: S3Request): Operation {
+  route(r: S3Request): Routed {
     const resource: Resource = r.bucket === undefined ? 'service' : r.key === undefined ? 'bucket' : 'object';
-    const subs = this.subresourcesOf(r);
+    const subs = r.method === 'OPTIONS' ? [] : this.subresourcesOf(r);
     const chooser = this.rows.get(`${r.method} ${resource} ${subs.join('&')}`);
     if (chooser === undefined) throw unrouted(r.method, resource, subs);
     const op = typeof chooser === 'function' ? chooser(r) : chooser;
@@ -134,7 +144,7 @@ export class RouteTable {
 
 export const ROUTES = new RouteTable();
 
-export function routeOf(r: S3Request): Operation {
+export function routeOf(r: S3Request): Routed {
   return ROUTES.route(r);
 }
 
@@ -145,7 +155,5 @@ function refuseHeaders(headers: IncomingHttpHeaders, opName: string): void {
 
 function unrouted(method: string, resource: Resource, subs: readonly string[]): S3Error {
   if (subs.length > 0) return notImplemented(`${method} ?${subs.join('&')} on a ${resource}`);
-  // POST on a bucket without a subresource is a browser-form upload (POST policy).
-  if (method === 'POST' && resource === 'bucket') return notImplemented('POST object uploads (browser forms)');
   return new S3Error(405, 'MethodNotAllowed', 'The specified method is not allowed against this resource.');
 }

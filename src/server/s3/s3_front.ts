@@ -18,7 +18,8 @@ import type { Logger } from '../logger.js';
 import { Collector } from './collector.js';
 import { Core } from './core.js';
 import { expectedOwnerRefusal } from './fail_closed.js';
-import type { Operation } from './operation.js';
+import { applyCors } from './cors_ops.js';
+import type { Operation, UnsignedOperation } from './operation.js';
 import type { S3Request } from './request.js';
 import { parseRequest, resourceOf, virtualHostBucket } from './request.js';
 import { sendError } from './respond.js';
@@ -63,7 +64,7 @@ export interface S3Observer {
 }
 
 /** The operation, or the error that answers the request once it is authenticated (fail_closed.ts). */
-function routeOrError(r: S3Request): Operation | S3Error {
+function routeOrError(r: S3Request): Operation | UnsignedOperation | S3Error {
   try {
     return routeOf(r);
   } catch (err) {
@@ -129,8 +130,13 @@ export class S3Front {
       r = parseRequest(ex, this.domains);
       const routed = routeOrError(r);
       if (!(routed instanceof Error)) this.observer.onOperation?.(ex, routed.name);
-      // Authentication first, as S3 does: an unsigned request learns nothing, not even a 405.
       const users = await this.users.current();
+      if (!(routed instanceof Error) && 'unsigned' in routed) {
+        // A preflight or a POST form: it authenticates (and a form upload authorizes) itself (operation.ts, UnsignedOperation).
+        await routed.run({ core: this.core, collector: this.collector, r, region: this.region, users });
+        return;
+      }
+      // Authentication first, as S3 does: an unsigned request learns nothing, not even a 405.
       const { auth, principal } = this.authenticate(r, users);
       if (routed instanceof Error) throw principal.kind === 'anonymous' ? anonymousRefusal() : routed;
       const { access } = await AUTHORIZER.authorize(this.core, r, routed.name, principal);
@@ -139,6 +145,8 @@ export class S3Front {
       if (owner === undefined) throw anonymousRefusal();
       const refusal = expectedOwnerRefusal(ex.req.headers, owner.id, 'x-amz-expected-bucket-owner');
       if (refusal !== undefined) throw refusal;
+      // Authorized: a page the bucket's CORS rules allow may read the answer (errors of the operation included).
+      await applyCors(this.core, r);
       const requestAccess = new RequestAccess(this.core, r, principal, users);
       await routed.run({ core: this.core, collector: this.collector, r, auth, region: this.region, owner, access: requestAccess });
     } catch (err) {

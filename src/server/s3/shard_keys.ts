@@ -9,6 +9,7 @@
 //   \0D bucket / key \0 version(16) part(u16 BE) object data (one shard per part; never overwritten)
 //   \0U bucket / key \0 uploadId(16)             multipart upload in progress
 //   \0P bucket / key \0 uploadId(16) part(u16 BE) uploaded part (its data shard, size, MD5)
+//   \0R bucket                                   the bucket's CORS configuration (cors.ts)
 //
 // Invariants:
 // 1. An object key holds no NUL byte, so `\0D bucket/key\0` prefixes the
@@ -34,6 +35,7 @@ export const NS_OBJECT = Buffer.from([0, 0x4f]); // \0O
 export const NS_DATA = Buffer.from([0, 0x44]); // \0D
 export const NS_UPLOAD = Buffer.from([0, 0x55]); // \0U
 export const NS_PART = Buffer.from([0, 0x50]); // \0P
+export const NS_CORS = Buffer.from([0, 0x52]); // \0R
 
 const SLASH = Buffer.from('/');
 const NUL = Buffer.from([0]);
@@ -82,6 +84,11 @@ export function validateObjectKey(bucket: string, key: Buffer): void {
 
 export function bucketShardKey(bucket: string): Buffer {
   return Buffer.concat([NS_BUCKET, Buffer.from(bucket, 'latin1')]);
+}
+
+/** `\0R bucket`: the CORS configuration of `bucket` (absent: none). */
+export function corsShardKey(bucket: string): Buffer {
+  return Buffer.concat([NS_CORS, Buffer.from(bucket, 'latin1')]);
 }
 
 /** `ns bucket/`: the prefix of everything of `bucket` in namespace `ns`. */

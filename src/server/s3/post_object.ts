@@ -1,0 +1,212 @@
+// POST object: a browser form upload (docs/S3.md, "POST object"), POST
+// /bucket with a multipart/form-data body whose fields carry the key, a
+// signed policy (post_policy.ts) and the object's metadata, and whose last
+// part is the file.
+//
+// Steps, each refusal before anything is stored:
+//   1. the body is multipart/form-data (412 PreconditionFailed otherwise);
+//   2. the fields before the file are read (at most 20 KiB, form_data.ts);
+//      no file part: 400 InvalidArgument;
+//   3. no policy and no signature: anonymous, refused 403 AccessDenied
+//      (anonymous form uploads are not served); else the signature verifies
+//      and the policy holds (post_policy.ts);
+//   4. every field is one this node acts on (fail closed: a field asking
+//      for encryption, tagging, a storage class... answers 501), the key is
+//      given and valid; the signer may put that key (authorize.ts,
+//      PostObject: s3:PutObject, as PutObject), the bucket exists;
+//   5. the file streams into a new data shard (bounded memory), checked
+//      against content-length-range as it passes, and the form must end
+//      right after it (a field after the file would be ignored by S3: here
+//      it is refused, and the data discarded);
+//   6. the record commits with its data in one durable step, as
+//      PutObject's, durable before the object's lock is released (so the
+//      collector never sees it staged but not durable: commitObject); the
+//      answer is 204, 200, 201 (success_action_status) or a 303 to
+//      success_action_redirect.
+import { createHash } from 'node:crypto';
+import type { IncomingHttpHeaders } from 'node:http';
+import { requestBody } from '../body_stream.js';
+import { AUTHORIZER } from './authorize.js';
+import type { Principal } from './authorize.js';
+import { requireBucket } from './buckets.js';
+import { applyCors } from './cors_ops.js';
+import type { FilePart, FormField } from './form_data.js';
+import { FormReader, formBoundary } from './form_data.js';
+import { metadataOf } from './object_headers.js';
+import { MAX_PUT_BYTES, recordOf } from './object_ops.js';
+import { expectedOwnerRefusal } from './fail_closed.js';
+import { commitObject, discardData, writeData } from './objects.js';
+import type { UnsignedContext, UnsignedOperation } from './operation.js';
+import { bucketOf } from './operation.js';
+import type { Policy } from './post_policy.js';
+import { POST_POLICY, decodePolicy, sizeRange, verifyFormSignature } from './post_policy.js';
+import type { FormFields } from './post_policy.js';
+import { quotedEtag, sendEmpty, sendXml } from './respond.js';
+import { S3Error, accessDenied, invalidArgument, notImplemented } from './s3_errors.js';
+import { objectShardKey, validateObjectKey } from './shard_keys.js';
+
+/** Fields whose value is stored with the object as the header of the same name (object_headers.ts keeps them). */
+const STORED_FIELDS = new Set(['content-type', 'cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires']);
+/** Fields that steer the upload itself. */
+const CONTROL_FIELDS = new Set(['key', 'policy', 'x-amz-signature', 'x-amz-algorithm', 'x-amz-credential', 'x-amz-date', 'success_action_status', 'success_action_redirect', 'bucket']);
+/** Values that ask for exactly what the node does anyway (as fail_closed.ts accepts the headers). */
+const ACCEPTED_VALUES: ReadonlyMap<string, readonly string[]> = new Map([
+  ['acl', ['private', 'bucket-owner-full-control']],
+  ['x-amz-storage-class', ['STANDARD']],
+]);
+
+export const postObjectOp: UnsignedOperation = {
+  name: 'PostObject',
+  unsigned: true,
+  run: async (c) => {
+    const boundary = formBoundary(c.r.ex.req.headers['content-type']);
+    if (boundary === undefined) {
+      throw new S3Error(412, 'PreconditionFailed', 'At least one of the pre-conditions you specified did not hold', { Condition: 'Bucket POST must be of the enclosure-type multipart/form-data' });
+    }
+    const reader = new FormReader(requestBody({ req: c.r.ex.req, bytesIn: c.r.ex.bytesIn }), boundary);
+    const { fields: list, file } = await reader.readUntilFile();
+    if (file === undefined) throw invalidArgument('POST requires exactly one file upload per request.', { ArgumentName: 'file', ArgumentValue: '0' });
+    const bucket = bucketOf(c);
+    const fields = fieldMap(list);
+    const { policy, principal } = authenticate(c, fields, bucket);
+    const key = keyOfForm(fields, file, bucket);
+    refuseUnservedFields(fields, bucket);
+    const meta = metadataOf(storedHeaders(fields, file));
+    const redirect = redirectOf(fields);
+    const { access } = await AUTHORIZER.authorize(c.core, c.r, 'PostObject', principal, key);
+    const refusal = access === undefined ? undefined : expectedOwnerRefusal(c.r.ex.req.headers, access.ownerId, 'x-amz-expected-bucket-owner');
+    if (refusal !== undefined) throw refusal;
+    await requireBucket(c.core, bucket);
+    // Authenticated from here: a page the bucket's CORS rules allow may read the answer.
+    await applyCors(c.core, c.r);
+    const range = sizeRange(policy);
+    const sized = new SizedBody(file.body, range.min, Math.min(range.max, MAX_PUT_BYTES));
+    const written = await writeData(c.core, { bucket, key, part: 0, recordKey: objectShardKey(bucket, key) }, sized, true);
+    if (!(await reader.endsAfterFile())) {
+      discardData(c.core, { bucket, key }, written);
+      throw invalidArgument('The file must be the last field of the form: fields after it are not accepted.', { ArgumentName: 'file' });
+    }
+    const record = recordOf(written, sized.md5, { ...meta, tags: [] }, c.core.now());
+    await commitObject(c.core, bucket, key, record, { written: [written] });
+    answer(c, { bucket, key, etag: quotedEtag(record.etag), redirect, status: fields.get('success_action_status') });
+  },
+};
+
+function fieldMap(list: readonly FormField[]): Map<string, string> {
+  const fields = new Map<string, string>();
+  for (const f of list) {
+    const name = f.name.toLowerCase();
+    if (fields.has(name)) throw invalidArgument(`The form field ${name} is given more than once.`, { ArgumentName: name });
+    fields.set(name, f.value);
+  }
+  return fields;
+}
+
+/** Step 3: the policy the form is signed with, and its signer. Throws AccessDenied, InvalidArgument, SignatureDoesNotMatch, InvalidPolicyDocument. */
+function authenticate(c: UnsignedContext, fields: FormFields, bucket: string): { policy: Policy; principal: Principal } {
+  const base64 = fields.get('policy');
+  if (base64 === undefined && !fields.has('x-amz-signature')) {
+    throw accessDenied('Anonymous POST uploads are refused: no ACL or bucket policy on this node grants public write (docs/SECURITY.md).');
+  }
+  if (fields.has('awsaccesskeyid') || fields.has('signature')) throw notImplemented('POST uploads signed with signature version 2');
+  if (base64 === undefined) throw invalidArgument("Bucket POST must contain a field named 'policy'.", { ArgumentName: 'policy' });
+  const { accessKeyId } = verifyFormSignature(fields, base64, (id) => c.users.byAccessKey(id)?.secretAccessKey);
+  const user = c.users.byAccessKey(accessKeyId);
+  if (user === undefined) throw new Error('a verified access key has no user');
+  const policy = decodePolicy(base64);
+  POST_POLICY.check(policy, fields, bucket, c.core.now());
+  return { policy, principal: { kind: 'user', user } };
+}
+
+function keyOfForm(fields: FormFields, file: FilePart, bucket: string): Buffer {
+  const template = fields.get('key');
+  if (template === undefined) throw invalidArgument("Bucket POST must contain a field named 'key'.  If it is specified, please check the order of the fields.", { ArgumentName: 'key' });
+  const key = Buffer.from(template.replaceAll('${filename}', file.filename), 'utf8');
+  validateObjectKey(bucket, key);
+  return key;
+}
+
+/** Step 4: a field the node would otherwise ignore answers 501 (fail closed). */
+function refuseUnservedFields(fields: FormFields, bucket: string): void {
+  for (const [name, value] of fields) {
+    if (CONTROL_FIELDS.has(name) || STORED_FIELDS.has(name) || name.startsWith('x-amz-meta-') || name.startsWith('x-ignore-')) continue;
+    if (ACCEPTED_VALUES.get(name)?.includes(value) === true) continue;
+    throw notImplemented(`the form field ${name}${ACCEPTED_VALUES.has(name) ? `=${value}` : ''} of a POST upload`);
+  }
+  const named = fields.get('bucket');
+  if (named !== undefined && named !== bucket) throw invalidArgument('The bucket field names another bucket than the URL.', { ArgumentName: 'bucket', ArgumentValue: named });
+}
+
+/** The fields the object keeps, as the request headers PutObject would take them from. */
+function storedHeaders(fields: FormFields, file: FilePart): IncomingHttpHeaders {
+  const headers: IncomingHttpHeaders = {};
+  for (const [name, value] of fields) if (STORED_FIELDS.has(name) || name.startsWith('x-amz-meta-')) headers[name] = value;
+  // As S3: the Content-Type field, else the file part's own.
+  if (headers['content-type'] === undefined && file.contentType !== undefined) headers['content-type'] = file.contentType;
+  return headers;
+}
+
+function redirectOf(fields: FormFields): URL | undefined {
+  const text = fields.get('success_action_redirect');
+  if (text === undefined) return undefined;
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  if (url === undefined || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+    throw invalidArgument('success_action_redirect must be an absolute http or https URL.', { ArgumentName: 'success_action_redirect', ArgumentValue: text });
+  }
+  return url;
+}
+
+interface Done {
+  readonly bucket: string;
+  readonly key: Buffer;
+  readonly etag: string;
+  readonly redirect: URL | undefined;
+  readonly status: string | undefined;
+}
+
+/** Step 6. success_action_status other than 200 and 201 answers 204, as S3 documents. */
+function answer(c: UnsignedContext, done: Done): void {
+  const keyText = done.key.toString('utf8');
+  const location = `http://${c.r.ex.req.headers.host ?? 'localhost'}/${done.bucket}/${encodeURIComponent(keyText).replace(/%2F/g, '/')}`;
+  const headers = { ETag: done.etag, Location: location };
+  if (done.redirect !== undefined) {
+    const to = new URL(done.redirect);
+    to.searchParams.set('bucket', done.bucket);
+    to.searchParams.set('key', keyText);
+    to.searchParams.set('etag', done.etag);
+    sendEmpty(c.r.ex, c.r.requestId, 303, { ...headers, Location: to.toString() });
+  } else if (done.status === '201') {
+    sendXml(c.r.ex, c.r.requestId, 201, 'PostResponse', { Location: location, Bucket: done.bucket, Key: keyText, ETag: done.etag }, headers);
+  } else {
+    sendEmpty(c.r.ex, c.r.requestId, done.status === '200' ? 200 : 204, headers);
+  }
+}
+
+/** The file's bytes, refused past `maxBytes` as they pass and below `minBytes` at the end; MD5 when read. */
+class SizedBody implements AsyncIterable<Buffer> {
+  private readonly hash = createHash('md5');
+  private digest: Buffer | undefined;
+
+  constructor(
+    private readonly source: AsyncIterable<Buffer>,
+    private readonly minBytes: number,
+    private readonly maxBytes: number,
+  ) {}
+
+  get md5(): Buffer {
+    if (this.digest === undefined) throw new Error('file not read to its end');
+    return this.digest;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncGenerator<Buffer> {
+    let sizeBytes = 0;
+    for await (const piece of this.source) {
+      sizeBytes += piece.length;
+      if (sizeBytes > this.maxBytes) throw new S3Error(400, 'EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', { MaxSizeAllowed: String(this.maxBytes) });
+      this.hash.update(piece);
+      yield piece;
+    }
+    if (sizeBytes < this.minBytes) throw new S3Error(400, 'EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed size', { MinSizeAllowed: String(this.minBytes) });
+    this.digest = this.hash.digest();
+  }
+}
