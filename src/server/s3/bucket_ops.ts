@@ -1,7 +1,7 @@
 // Bucket operations: ListBuckets, CreateBucket, DeleteBucket, HeadBucket,
 // GetBucketLocation, and the read-only answers some clients probe for
-// (GetBucketVersioning: never enabled; GetBucketAcl/GetObjectAcl: the owner
-// has FULL_CONTROL, the only policy this server has).
+// (GetBucketAcl/GetObjectAcl: the owner has FULL_CONTROL, the only policy
+// this server has). Versioning is versioning_ops.ts.
 import { abortUpload } from './multipart.js';
 import { bucketDataPrefix, createBucket, deleteBucket, listBuckets, requireBucket } from './buckets.js';
 import type { OpContext, Operation } from './operation.js';
@@ -95,14 +95,6 @@ export const getBucketLocationOp: Operation = {
     await requireBucket(c.core, bucketOf(c));
     // S3 answers an empty constraint for us-east-1.
     sendXml(c.r.ex, c.r.requestId, 200, 'LocationConstraint', { '#text': c.region === 'us-east-1' ? '' : c.region });
-  },
-};
-
-export const getBucketVersioningOp: Operation = {
-  name: 'GetBucketVersioning',
-  run: async (c) => {
-    await requireBucket(c.core, bucketOf(c));
-    sendXml(c.r.ex, c.r.requestId, 200, 'VersioningConfiguration', {});
   },
 };
 

@@ -7,7 +7,7 @@ import { bucketLock } from './core.js';
 import type { BucketRecord, TagSet } from './records.js';
 import { decodeBucket, encodeBucket } from './records.js';
 import { S3Error, noSuchBucket } from './s3_errors.js';
-import { NS_BUCKET, NS_DATA, NS_OBJECT, NS_UPLOAD, bucketPrefix, bucketShardKey, isValidBucketName, validateBucketName } from './shard_keys.js';
+import { NS_BUCKET, NS_DATA, NS_OBJECT, NS_UPLOAD, NS_VERSION, bucketPrefix, bucketShardKey, isValidBucketName, settingsShardKey, validateBucketName } from './shard_keys.js';
 
 export interface BucketInfo {
   readonly name: string;
@@ -39,6 +39,9 @@ export async function createBucket(core: Core, bucket: string, existingIsError: 
       if (!existingIsError) return 'exists';
       throw new S3Error(409, 'BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', { BucketName: bucket });
     }
+    // Settings a crash left behind when a bucket of this name was deleted are not the new bucket's.
+    const stale = await core.deleteIfPresent(settingsShardKey(bucket));
+    if (stale !== undefined) await core.durable(stale);
     await core.putDurable(bucketShardKey(bucket), encodeBucket({ createdMs: core.now(), tags: [] }));
     return 'created';
   });
@@ -63,6 +66,10 @@ export async function deleteBucket(core: Core, bucket: string, abortUploads: (sh
     for await (const page of core.listAll(bucketPrefix(NS_UPLOAD, bucket))) await abortUploads(page.map((s) => s.key));
     const dependency = await core.deleteIfPresent(bucketShardKey(bucket));
     if (dependency !== undefined) await core.durable(dependency);
+    // After the bucket record: a crash between the two leaves settings that createBucket clears.
+    const settings = await core.deleteIfPresent(settingsShardKey(bucket));
+    if (settings !== undefined) await core.durable(settings);
+    for await (const page of core.listAll(bucketPrefix(NS_VERSION, bucket))) for (const s of page) await core.deleteIfPresent(s.key);
   });
 }
 

@@ -55,7 +55,8 @@ async function contentsOf(c: OpContext, items: readonly ListItem[], withOwner: b
     if (bytes === undefined) return undefined;
     // A damaged record is left out (and logged); its GET and HEAD answer 500.
     const record = c.core.decodeListed(e.shard.key, bytes, decodeObject);
-    if (record === undefined) return undefined;
+    // A key whose current version is a delete marker is not listed (versioning.ts).
+    if (record === undefined || record.version?.deleteMarker === true) return undefined;
     const row: XmlNode = {
       Key: encode(e.name),
       LastModified: isoTime(record.mtimeMs),
