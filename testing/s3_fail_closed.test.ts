@@ -63,7 +63,6 @@ void test('issue 12, Why 4 and 5: the requests that used to fall through or be i
   await withServer(async ({ port, model }) => {
     const before = await storeDigest(model);
     const cases = [
-      { method: 'PUT', path: '/fresh', query: { versioning: '' }, body: Buffer.alloc(0) },
       { method: 'DELETE', path: '/walk-empty', query: { versioning: '' } },
       { method: 'PUT', path: '/walk/ssec', headers: { 'x-amz-server-side-encryption-customer-algorithm': 'AES256', 'x-amz-server-side-encryption-customer-key': Buffer.alloc(32, 1).toString('base64') }, body: Buffer.from('secret') },
       { method: 'PUT', path: '/walk/kms', headers: { 'x-amz-server-side-encryption': 'aws:kms' }, body: Buffer.from('secret') },
@@ -77,6 +76,9 @@ void test('issue 12, Why 4 and 5: the requests that used to fall through or be i
       const a = await sendSigned(port, r);
       assert.deepEqual([a.status, a.code], [501, 'NotImplemented'], `${r.method} ${r.path}: ${a.body}`);
     }
+    // PutBucketVersioning is served now: on a bucket that does not exist it is NoSuchBucket, and creates nothing.
+    const versioning = await sendSigned(port, { method: 'PUT', path: '/fresh', query: { versioning: '' }, body: Buffer.alloc(0) });
+    assert.deepEqual([versioning.status, versioning.code], [404, 'NoSuchBucket'], versioning.body);
     assert.equal(await storeDigest(model), before, 'a refused request changed the store');
     assert.equal((await sendSigned(port, { method: 'HEAD', path: '/fresh' })).status, 404);
     assert.equal((await sendSigned(port, { method: 'HEAD', path: '/taggedbucket' })).status, 404);

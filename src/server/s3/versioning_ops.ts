@@ -112,6 +112,8 @@ export const putBucketVersioningOp: Operation = {
   name: 'PutBucketVersioning',
   run: async (c) => {
     const bucket = bucketOf(c);
+    // A missing bucket is NoSuchBucket whatever the body says.
+    await requireBucket(c.core, bucket);
     const doc = asNode(child(parseXml(await readXmlBody(c.r.ex, c.auth, MAX_VERSIONING_BODY_BYTES)), 'VersioningConfiguration'), 'VersioningConfiguration');
     const status = optionalText(doc, 'Status');
     // The element is MfaDelete on the wire (the API reference calls the field MFADelete).
