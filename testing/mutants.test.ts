@@ -39,7 +39,7 @@ import { unsignedDoorsOpen, UNSIGNED_DOORS } from './auth_checks.js';
 import { checkMetadataFaults } from './metadata_faults.js';
 import type { MetaFaultFocus } from './metadata_faults.js';
 import { fsckWalkStopsQuietly, replayChecksNextPageOnly, replayStopsQuietlyAtDamage } from './mutants/metadata_mutants.js';
-import { corsWildcard, guaranteeHeaderIgnored, hostCheckSkipped, nativeAuthSkipped as httpNativeAuthSkipped, subresourceFallsThrough, tagLimitsIgnored, unsignedHeaderHonoured } from './mutants/http_check_mutants.js';
+import { corsWildcard, guaranteeHeaderIgnored, hostCheckSkipped, nativeAuthSkipped as httpNativeAuthSkipped, overwriteDropsVersion, subresourceFallsThrough, tagLimitsIgnored, unsignedHeaderHonoured } from './mutants/http_check_mutants.js';
 import { catchHttpMutant, failureMessage } from './http_check/mutant_check.js';
 
 const BUDGET_SEQUENCES = 1500;
@@ -287,6 +287,7 @@ const HTTP_FAMILIES: ReadonlyArray<readonly [Mutant, readonly string[]]> = [
   [guaranteeHeaderIgnored, ['guarantee']],
   [corsWildcard, ['well-formed']],
   [tagLimitsIgnored, ['tagging']],
+  [overwriteDropsVersion, ['versioning']],
 ];
 
 for (const [mutant, families] of HTTP_FAMILIES) {

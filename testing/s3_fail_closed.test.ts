@@ -89,16 +89,16 @@ void test('issue 12, Why 4 and 5: the requests that used to fall through or be i
 
 void test('the walk catches an unimplemented subresource falling through to the plain operation', async () => {
   // Broken variant: the router sees only the subresources it implements,
-  // as before issue 12. DELETE ?versioning then deletes the empty bucket.
+  // as before issue 12. DELETE ?accelerate then deletes the empty bucket.
   const violations = await walkWith(subresourceFallsThrough);
   assert.match(report(violations), subresourceFallsThrough.expect);
   const on = (request: string): string[] => violations.filter((v) => v.request === request).map((v) => v.problem);
-  // The walk goes subresource by subresource: DELETE ?versionId deleted the
-  // bucket first, so PUT ?versioning creates it again, and DELETE ?versioning
+  // The walk goes subresource by subresource: DELETE ?accelerate deletes the
+  // bucket first, so PUT ?analytics creates it again, and DELETE ?analytics
   // deletes it again.
-  assert.deepEqual(on('DELETE /walk-empty?versionId=3HL4kqtJlcpXroDTDmJ-rmSpXd3dIbrHY'), ['answered 204, expected 501 NotImplemented', 'changed the store']);
-  assert.deepEqual(on('PUT /walk-empty?versioning='), ['answered 200, expected 501 NotImplemented', 'changed the store']);
-  assert.deepEqual(on('DELETE /walk-empty?versioning='), ['answered 204, expected 501 NotImplemented', 'changed the store']);
+  assert.deepEqual(on('DELETE /walk-empty?accelerate='), ['answered 204, expected 501 NotImplemented', 'changed the store']);
+  assert.deepEqual(on('PUT /walk-empty?analytics='), ['answered 200, expected 501 NotImplemented', 'changed the store']);
+  assert.deepEqual(on('DELETE /walk-empty?analytics='), ['answered 204, expected 501 NotImplemented', 'changed the store']);
 });
 
 void test('the walk catches a header asking for SSE-C being accepted and ignored', async () => {

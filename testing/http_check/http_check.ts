@@ -39,7 +39,8 @@ import { SMALL_CONFIG } from '../conformance.js';
 import { Rng } from '../rng.js';
 import { SimNode } from '../sim_node.js';
 import type { AttackCase, Outcome } from './cases.js';
-import { SEEDED_BUCKET_TAGS, SEEDED_OBJECTS, SEEDED_OBJECT_TAGS, SEEDED_SHARDS, TAGGED_OBJECT, nextCase, taggingXml } from './cases.js';
+import type { SeededVersions } from './cases.js';
+import { DOC_BODIES, GONE_BODY, SEEDED_BUCKET_TAGS, SEEDED_OBJECTS, SEEDED_OBJECT_TAGS, SEEDED_SHARDS, TAGGED_OBJECT, VERSIONED_BUCKET, nextCase, taggingXml } from './cases.js';
 import { CHECK_ACCESS_KEY, CHECK_SECRET_KEY, call, serialize, signHeader } from './signing.js';
 import type { ParseOutcome, ParsedAnswer, WireResult } from './wire.js';
 import { exchange, parseAnswers } from './wire.js';
@@ -83,7 +84,11 @@ interface World {
   readonly sim: SimNode;
   readonly server: ShardServer;
   readonly nowMs: number;
+  /** The version ids of the versioned bucket, as setUp was told them. */
+  seeded: SeededVersions;
 }
+
+const NO_VERSIONS: SeededVersions = { docV1: '', docV2: '', goneV1: '', goneMarker: '' };
 
 async function makeWorld(seed: number): Promise<World> {
   const sim = await SimNode.create(SMALL_CONFIG, seed);
@@ -93,7 +98,7 @@ async function makeWorld(seed: number): Promise<World> {
     { logger: silentLogger, s3: { credentials: new Map([[CHECK_ACCESS_KEY, CHECK_SECRET_KEY]]), now: () => nowMs, sweepOnStart: false } },
     sim.node,
   );
-  return { sim, server, nowMs };
+  return { sim, server, nowMs, seeded: NO_VERSIONS };
 }
 
 /** What a case sees of the node: the disks' states, and the keys of the disks in service with value digests. */
@@ -171,7 +176,7 @@ interface Judged {
 /** Invariants 1 to 6 for one case; `broken` undefined when it holds them all. */
 async function runCase(world: World, c: AttackCase): Promise<{ answer: string; broken: Judged | undefined }> {
   const before = c.mayChange ? '' : await snapshot(world);
-  const { bytes, methods } = await c.build(world.nowMs);
+  const { bytes, methods } = await c.build(world.nowMs, world.seeded);
   c.faults?.(world.sim.disks);
   const wire = await exchange(world.server.server, bytes, methods, TURN_BUDGET);
   for (const d of world.sim.disks) d.clearFaults();
@@ -227,14 +232,23 @@ async function setUp(world: World): Promise<HttpFailure | undefined> {
     call('PUT', `/alpha/${TAGGED_OBJECT}`, { body: Buffer.from('a tagged object'), headers: [['x-amz-tagging', new URLSearchParams(SEEDED_OBJECT_TAGS.map(([k, v]): [string, string] => [k, v])).toString()]] }),
     call('PUT', '/private', { query: [['tagging', '']], body: taggingXml(SEEDED_BUCKET_TAGS, false) }),
     ...SEEDED_SHARDS.map((k) => call('PUT', `/v1/shards/${k}`, { body: Buffer.from(`shard ${k}`) })),
+    call('PUT', `/${VERSIONED_BUCKET}`),
+    call('PUT', `/${VERSIONED_BUCKET}`, { query: [['versioning', '']], body: Buffer.from('<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>') }),
+    ...DOC_BODIES.map((body) => call('PUT', `/${VERSIONED_BUCKET}/doc`, { body: Buffer.from(body) })),
+    call('PUT', `/${VERSIONED_BUCKET}/gone`, { body: Buffer.from(GONE_BODY) }),
+    call('DELETE', `/${VERSIONED_BUCKET}/gone`),
   ];
+  const versionIds: string[] = [];
   for (const c of calls) {
     const wire = await exchange(world.server.server, serialize(await signHeader(c, world.nowMs)), [c.method], TURN_BUDGET);
     const first = parseAnswers(wire.bytes, [c.method]).answers[0];
     if (first === undefined || first.status >= 300) {
       return { property: 'well-formed-call-refused', caseIndex: -1, family: 'setup', request: `signed ${c.method} ${c.path}`, answer: describeAnswer(first), detail: 'the world could not be set up through the server' };
     }
+    if (c.path.startsWith(`/${VERSIONED_BUCKET}/`)) versionIds.push(first.headers.find(([n]) => n === 'x-amz-version-id')?.[1] ?? '');
   }
+  const [docV1 = '', docV2 = '', goneV1 = '', goneMarker = ''] = versionIds;
+  world.seeded = { docV1, docV2, goneV1, goneMarker };
   return undefined;
 }
 

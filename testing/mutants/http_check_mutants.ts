@@ -19,10 +19,13 @@
 //     read what it makes the browser fetch;
 //   - tag-limits-ignored: S3's tag limits are not checked, so 11 tags on an
 //     object (or a 129-character key) are stored where S3 answers
-//     InvalidTag (issue 16).
+//     InvalidTag (issue 16);
+//   - overwrite-drops-version: a versioned write does not keep the version
+//     it replaces, so an overwritten object's first version is gone (404
+//     NoSuchVersion) where S3 serves it by its id (issue 16).
 // Each replaces one method of the component that makes the decision, the
 // seams the production classes offer for this (SignedHeaderRule,
-// RouteTable, HeaderGuard, HostCheck, NodeAuth, TagRules) or, for CORS, the S3 front's
+// RouteTable, HeaderGuard, HostCheck, NodeAuth, TagRules, VersionRules) or, for CORS, the S3 front's
 // public entry point; src/ carries no test hooks. Where another check owns
 // the same seam its install is reused, not copied.
 import { HostCheck } from '../../src/server/browser_guard.js';
@@ -30,6 +33,7 @@ import type { Exchange } from '../../src/server/exchange.js';
 import { S3Front } from '../../src/server/s3/index.js';
 import { RouteTable } from '../../src/server/s3/routes.js';
 import { TagRules } from '../../src/server/s3/tagging.js';
+import { VersionRules } from '../../src/server/s3/versioning.js';
 import { nativeAuthSkipped as nativeAuthSkippedForAuth, unsignedHeaderHonored } from './auth_mutants.js';
 import type { Mutant } from './mutant.js';
 import { patch } from './mutant.js';
@@ -118,4 +122,18 @@ export const tagLimitsIgnored: Mutant = {
     ),
 };
 
-export const HTTP_CHECK_MUTANTS: readonly Mutant[] = [unsignedHeaderHonoured, subresourceFallsThrough, hostCheckSkipped, nativeAuthSkipped, guaranteeHeaderIgnored, corsWildcard, tagLimitsIgnored];
+export const overwriteDropsVersion: Mutant = {
+  name: 'overwrite-drops-version',
+  bugClass: 'a versioned overwrite replaces the previous version instead of keeping it (GET by the old version id: 404 NoSuchVersion)',
+  caughtBy: 'http',
+  expect: breaks('noncurrent-version-lost'),
+  install: () =>
+    patch(VersionRules.prototype, 'keep', () =>
+      function (this: VersionRules): Promise<void> {
+        // Deliberately keeps nothing.
+        return Promise.resolve();
+      },
+    ),
+};
+
+export const HTTP_CHECK_MUTANTS: readonly Mutant[] = [unsignedHeaderHonoured, subresourceFallsThrough, hostCheckSkipped, nativeAuthSkipped, guaranteeHeaderIgnored, corsWildcard, tagLimitsIgnored, overwriteDropsVersion];
