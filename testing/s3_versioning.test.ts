@@ -34,6 +34,8 @@ import {
   PutObjectCommand,
 } from '@aws-sdk/client-s3';
 import type { ListObjectVersionsCommandOutput, S3Client } from '@aws-sdk/client-s3';
+import { CorruptionError } from '../src/base/index.js';
+import { decodeObject, decodeSettings, encodeObject, encodeSettings } from '../src/server/s3/index.js';
 import type { S3Node } from './s3_harness.js';
 import { s3ErrorName, startS3Node } from './s3_harness.js';
 import { sendSigned } from './s3_wire.js';
@@ -234,4 +236,24 @@ void test('DeleteObjects with and without VersionId; encoding-type=url', async (
   const encoded = await sendSigned(node.port, { method: 'GET', path: `/${b}`, query: { versions: '', 'encoding-type': 'url', prefix: 'sp' } });
   assert.match(encoded.body, /<Key>sp%20ace\/k<\/Key>/);
   assert.match(encoded.body, /<EncodingType>url<\/EncodingType>/);
+});
+
+void test('records: a stamp makes format 3 and reads back whole; no stamp keeps format 1; settings records round-trip; damage is CorruptionError', () => {
+  const base = { sizeBytes: 3, mtimeMs: 1_700_000_000_000, etag: 'abc', contentType: 'text/plain', headers: [], parts: [], inline: Buffer.from('xyz'), tags: [], uploadId: undefined };
+  const plain = encodeObject(base);
+  assert.equal(plain[4], 1, 'an unversioned record keeps format 1');
+  const rank = Buffer.alloc(16, 0x5a);
+  const stamped = encodeObject({ ...base, version: { rank, isNull: false, deleteMarker: false } });
+  assert.equal(stamped[4], 3);
+  assert.deepEqual(decodeObject(stamped).version, { rank, isNull: false, deleteMarker: false });
+  assert.equal(decodeObject(plain).version, undefined);
+  const marker = encodeObject({ ...base, sizeBytes: 0, inline: undefined, etag: '', version: { rank, isNull: true, deleteMarker: true } });
+  assert.deepEqual(decodeObject(marker).version, { rank, isNull: true, deleteMarker: true });
+  for (const versioning of ['unversioned', 'enabled', 'suspended'] as const) assert.equal(decodeSettings(encodeSettings({ versioning })).versioning, versioning);
+  const flipped = Buffer.from(stamped);
+  flipped[flipped.length - 10] = (flipped[flipped.length - 10] ?? 0) ^ 1;
+  assert.throws(() => decodeObject(flipped), CorruptionError);
+  const badState = encodeSettings({ versioning: 'enabled' });
+  badState[5] = 9;
+  assert.throws(() => decodeSettings(badState), CorruptionError);
 });
