@@ -15,7 +15,7 @@
 // unimplemented guarantees, no credentials, forged or stale signatures,
 // browser-shaped requests and DNS rebinding, request smuggling, forged
 // aws-chunked signatures, bad encodings, huge and nested XML, conditions,
-// disk faults under a call. Time is virtual (the S3 clock, the node's
+// tagging, versions named by the ids setUp was told, disk faults under a call. Time is virtual (the S3 clock, the node's
 // verifier and the signer share it), so a seed is the same run every time.
 //
 // Invariants, for every answer:
