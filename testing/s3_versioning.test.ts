@@ -127,6 +127,11 @@ void test('an overwrite keeps the previous version; GET, HEAD and CopyObject by 
   await node.settle();
   // The collector keeps the data of noncurrent versions.
   assert.equal(await read(b, 'doc', v1), 'first');
+  // Copying an old version onto its own key restores it as a new version (the way S3 documents).
+  const restored = await s3.send(new CopyObjectCommand({ Bucket: b, Key: 'doc', CopySource: `${b}/doc?versionId=${v1}` }));
+  assert.ok(restored.VersionId !== undefined && restored.VersionId < v2);
+  assert.equal(await read(b, 'doc'), 'first');
+  assert.equal(await read(b, 'doc', v2), 'second, longer');
 });
 
 void test('delete markers: DELETE adds one; GET is 404 with x-amz-delete-marker; by id 405; removing it brings the object back', async () => {

@@ -211,7 +211,8 @@ export const copyObjectOp: Operation = {
     const replacedTags = tagging === 'REPLACE' ? tagsOfHeader(headers) : undefined;
     refuseUndefinedWriteConditions(headers, 'put');
     await requireBucket(c.core, bucket);
-    const sameObject = source.bucket === bucket && source.key.equals(key);
+    // Copying a named version onto its own key is how S3 restores a version: allowed.
+    const sameObject = source.bucket === bucket && source.key.equals(key) && source.version === undefined;
     const opened = await openCopySource(c, source, () => {
       if (sameObject && directive === 'COPY') {
         throw invalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
