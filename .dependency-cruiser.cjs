@@ -9,9 +9,12 @@
 //   still two files that cannot be understood apart);
 // - a module of one layer reaches another layer only through that layer's
 //   index.ts, its public face (files inside a layer import each other freely);
-// - src/ never imports the validation tree (testing/), nor bench/ or scripts/;
+// - production src/ never imports the validation tree (testing/), nor
+//   bench/ or scripts/, nor a test file; a unit test beside its code
+//   (src/**/*.test.ts) may import testing/ (the simulator, the rng, the
+//   models), never bench/ or scripts/;
 // - src/index.ts, the library's entry point, is imported by nothing in src/.
-// Test files beside the code (*.test.ts) are held to the same rules.
+// Test files beside the code (*.test.ts) are held to the other rules too.
 
 /** Bottom up. DO NOT reorder without updating STYLE.md and docs/ARCHITECTURE.md. */
 const LAYERS = ['base', 'disk', 'dependency', 'extent', 'superblock', 'chunk', 'index', 'reclaim', 'store', 'node', 'tools', 'server', 'cli'];
@@ -50,10 +53,17 @@ module.exports = {
     },
     {
       name: 'src-not-testing',
-      comment: 'src/ must not import the validation tree, the benchmarks or the scripts',
+      comment: 'production src/ must not import the validation tree, the benchmarks, the scripts or a test file (a *.test.ts beside the code may import testing/)',
       severity: 'error',
-      from: { path: '^src/' },
-      to: { path: '^(testing|bench|scripts)/' },
+      from: { path: '^src/', pathNot: '\\.test\\.ts$' },
+      to: { path: ['^(testing|bench|scripts)/', '\\.test\\.ts$'] },
+    },
+    {
+      name: 'src-tests-not-bench',
+      comment: 'a unit test beside the code may import testing/, not the benchmarks or the scripts',
+      severity: 'error',
+      from: { path: '^src/.*\\.test\\.ts$' },
+      to: { path: '^(bench|scripts)/' },
     },
     {
       name: 'entry-point-imported',

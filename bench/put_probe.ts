@@ -6,7 +6,20 @@
 // docs/BENCHMARKS.md records for the redundant metadata.
 //
 //   node --import tsx bench/put_probe.ts --root /path/to/checkout --puts 20000 --size 4096 --in-flight 64
-import { mkdtempSync, rmSync } from 'node:fs';
+//
+// --preallocate writes the data file whole first (as `serve --preallocate
+// on`); --prepare-ahead N passes prepareAheadExtents (extents zeroed ahead
+// of the data allocator, host_space.ts; a checkout older than it ignores
+// the option); --disk-size sets the data file's size in GiB (default 4).
+// Timing starts once format returned and, with --settle, once the
+// background preparation of format is over (what a store that has been up
+// for a moment looks like).
+//
+// It also prints the main thread's CPU time per put (user + system, from
+// /proc/self/task/<pid>/stat: the JavaScript thread only, not the libuv
+// pool that runs the writes and fdatasyncs; Linux, 10 ms resolution, so
+// run enough puts).
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -18,6 +31,7 @@ interface Dep {
 interface Store {
   put(key: Buffer, value: Buffer): Promise<Dep>;
   close(): Promise<void>;
+  parts: { space: { settled(): Promise<void> } };
 }
 interface StoreModule {
   formatDiskStore(disk: unknown, options: Record<string, unknown>): Promise<Store>;
@@ -26,12 +40,19 @@ interface DiskModule {
   FileDisk: { open(path: string, options: Record<string, unknown>): Promise<unknown> };
 }
 
+/** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
+const CLOCK_TICKS_PER_SECOND = 100;
+
 const { values } = parseArgs({
   options: {
     root: { type: 'string', default: '.' },
     puts: { type: 'string', default: '20000' },
     size: { type: 'string', default: '4096' },
     'in-flight': { type: 'string', default: '64' },
+    preallocate: { type: 'boolean', default: false },
+    'prepare-ahead': { type: 'string' },
+    'disk-size': { type: 'string', default: '4' },
+    settle: { type: 'boolean', default: false },
   },
 });
 const root = resolve(values.root);
@@ -43,10 +64,12 @@ const store = (await import(pathToFileURL(join(root, 'dist/src/store/index.js'))
 const disk = (await import(pathToFileURL(join(root, 'dist/src/disk/index.js')).href)) as DiskModule;
 const dir = mkdtempSync(join(tmpdir(), 'put-probe-'));
 try {
-  const file = await disk.FileDisk.open(join(dir, 'disk-0.dat'), { createSizeBytes: 4 * 1024 ** 3 });
-  const s = await store.formatDiskStore(file, {});
+  const file = await disk.FileDisk.open(join(dir, 'disk-0.dat'), { createSizeBytes: Number(values['disk-size']) * 1024 ** 3, preallocate: values.preallocate });
+  const s = await store.formatDiskStore(file, values['prepare-ahead'] === undefined ? {} : { prepareAheadExtents: Number(values['prepare-ahead']) });
+  if (values.settle) await s.parts.space.settled();
   const value = Buffer.alloc(size, 7);
   let next = 0;
+  const cpuBefore = mainThreadCpuMs();
   const started = performance.now();
   const client = async (): Promise<void> => {
     while (next < puts) {
@@ -56,8 +79,18 @@ try {
   };
   await Promise.all(Array.from({ length: inFlight }, client));
   const seconds = (performance.now() - started) / 1000;
-  process.stdout.write(`${puts} durable puts of ${size} B at ${inFlight} in flight: ${(puts / seconds).toFixed(0)}/s (${seconds.toFixed(2)} s)\n`);
+  const cpuMs = mainThreadCpuMs() - cpuBefore;
+  process.stdout.write(`${puts} durable puts of ${size} B at ${inFlight} in flight: ${(puts / seconds).toFixed(0)}/s (${seconds.toFixed(2)} s); main thread CPU ${((cpuMs * 1000) / puts).toFixed(1)} us/put\n`);
   await s.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** CPU time of the main (JavaScript) thread so far, in ms: utime + stime of /proc/self/task/<pid>/stat. */
+function mainThreadCpuMs(): number {
+  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'latin1');
+  // Fields after the command name (which may hold spaces) start at field 3.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
 }

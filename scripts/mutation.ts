@@ -30,6 +30,7 @@ import type { Logger } from '@stryker-mutator/api/logging';
 import type { MutantResult, MutateDescription, MutationRange } from '@stryker-mutator/api/core';
 import { Stryker } from '@stryker-mutator/core';
 import { Rng } from '../testing/rng.js';
+import { AssertMessageIgnorer } from './mutation_ignore.js';
 
 const CONFIG_FILE = 'stryker.config.json';
 const DEFAULT_SIZE = 60;
@@ -97,7 +98,12 @@ const quietLogger: Logger = {
   fatal: (message: string) => console.error(message),
 };
 
-/** The mutants Stryker makes of `files`, each limited to `mutate[file]` (all when absent). */
+/**
+ * The mutants Stryker makes of `files`, each limited to `mutate[file]` (all
+ * when absent), without the ones it would mark Ignored: those of the rule of
+ * scripts/mutation_ignore.ts (also in stryker.config.json `ignorers`) and
+ * those under a `// Stryker disable` comment in src/.
+ */
 async function listMutants(files: readonly string[], mutate?: ReadonlyMap<string, MutationRange[]>): Promise<ListedMutant[]> {
   const input: File[] = files.map((name) => {
     const ranges = mutate?.get(name);
@@ -107,9 +113,9 @@ async function listMutants(files: readonly string[], mutate?: ReadonlyMap<string
   const result = await new Instrumenter(quietLogger).instrument(input, {
     plugins: null,
     excludedMutations: [],
-    ignorers: [],
+    ignorers: [new AssertMessageIgnorer()],
   });
-  return result.mutants.map((m) => ({
+  return result.mutants.filter((m) => m.status !== 'Ignored').map((m) => ({
     id: m.id,
     fileName: m.fileName,
     mutatorName: m.mutatorName,

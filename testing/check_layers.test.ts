@@ -2,9 +2,11 @@
 // as `npm run check-layers`): on a tiny tree that keeps every rule the check
 // passes; on trees that each break one rule (an upward import between layers,
 // a cycle, a file of another layer imported past its index.ts, server
-// importing its sibling tools, src/
-// importing the validation tree, src/ importing the entry point) it fails and
-// names the rule and the files. The real tree is checked by the lint step
+// importing its sibling tools, production src/ importing the validation
+// tree or a test file, a unit test beside the code importing the
+// benchmarks, src/ importing the entry point) it fails and names the rule
+// and the files; a unit test beside its code importing the simulator in
+// testing/ passes. The real tree is checked by the lint step
 // itself (CI runs it), so it is not run again here.
 // How: the project's own config and dependency-cruiser, run in a child
 // process with a temporary directory as the working directory.
@@ -28,6 +30,8 @@ const CLEAN: Readonly<Record<string, string>> = {
   'src/store/t.ts': 'export const t = 2;\n',
   'src/index.ts': "export { s } from './store/index.js';\n",
   'testing/z.ts': "import { t } from '../src/store/t.js';\nexport const z = t;\n",
+  // A unit test beside its code, importing the validation tree: allowed.
+  'src/store/t.test.ts': "import { t } from './t.js';\nimport { z } from '../../testing/z.js';\nexport const tt = t + z;\n",
 };
 
 function cruise(files: Readonly<Record<string, string>>): { status: number | null; out: string } {
@@ -65,6 +69,11 @@ test('each rule refuses its own planted violation, and names the rule and the fi
     // src/ importing the validation tree.
     'src/store/tt.ts': "import type { Z } from '../../testing/y.js';\nexport const tt: Z = 2;\n",
     'testing/y.ts': 'export type Z = number;\n',
+    // Production src/ importing a test file beside it.
+    'src/store/pt.ts': "import { tt } from './t.test.js';\nexport const pt = tt;\n",
+    // A unit test beside the code importing the benchmarks.
+    'src/store/bt.test.ts': "import { bb } from '../../bench/bb.js';\nexport const bt = bb;\n",
+    'bench/bb.ts': 'export const bb = 3;\n',
     // server importing its sibling tools.
     'src/tools/index.ts': 'export const tl = 1;\n',
     'src/server/sv.ts': "import { tl } from '../tools/index.js';\nexport const sv = tl;\n",
@@ -77,10 +86,12 @@ test('each rule refuses its own planted violation, and names the rule and the fi
     ['no-circular', /error no-circular: src\/store\/c[12]\.ts →\s+src\/store\/c[12]\.ts/],
     ['through-index', /error through-index: src\/store\/by\.ts → src\/base\/b\.ts/],
     ['src-not-testing', /error src-not-testing: src\/store\/tt\.ts → testing\/y\.ts/],
+    ['src-not-testing (a test file)', /error src-not-testing: src\/store\/pt\.ts → src\/store\/t\.test\.ts/],
+    ['src-tests-not-bench', /error src-tests-not-bench: src\/store\/bt\.test\.ts → bench\/bb\.ts/],
     ['siblings-server-tools', /error siblings-server-tools: src\/server\/sv\.ts → src\/tools\/index\.ts/],
     ['entry-point-imported', /error entry-point-imported: src\/store\/en\.ts → src\/index\.ts/],
   ];
   for (const [rule, shape] of planted) assert.match(out, shape, `${rule} is reported:\n${out}`);
   // One line for each rule (the cycle reported once): nothing else.
-  assert.match(out, /x 6 dependency violations/, `only the planted violations:\n${out}`);
+  assert.match(out, /x 8 dependency violations/, `only the planted violations:\n${out}`);
 });

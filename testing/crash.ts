@@ -16,7 +16,9 @@
 //    operation after O; never an older value.
 // 2. Atomicity: every value read back equals, byte for byte, the value of
 //    one operation on that key (never a mix, never garbage); a key that was
-//    never written is absent.
+//    never written is absent. Puts committed together (putTogether, in
+//    flight at the crash: a prepared, streamed value and a whole one, as
+//    the S3 front puts an object's data and record) are all there or none.
 // 3. Recovery needs no manual step: open succeeds on every crash image.
 // After each clean reboot:
 // 4. Forward progress: every Dependency handed out before close is
@@ -45,6 +47,7 @@ import fc from 'fast-check';
 import { checkSequences, runOnHarness } from './sequences.js';
 import type { CheckOptions } from './sequences.js';
 import { ShardStoreError } from '../src/base/index.js';
+import { Latch } from '../src/dependency/index.js';
 import type { Dependency } from '../src/dependency/index.js';
 import { ExtentOwner } from '../src/extent/index.js';
 import { openDiskStore } from '../src/store/index.js';
@@ -55,6 +58,7 @@ import { ModelStore } from './model.js';
 import { KEY_POOL, PREFIX_POOL, crashOpArb, faultOpArb, formatOp, keyOf, scrubFaultOpArb, valueOf } from './ops.js';
 import type { Op } from './ops.js';
 import { Rng } from './rng.js';
+import { pieces } from './migration_streams.js';
 import { SimDisk } from './sim_disk.js';
 import { HostFs } from './host_fs.js';
 import { formatDiskStore } from '../src/store/index.js';
@@ -138,6 +142,8 @@ export class CrashHarness {
   private damaged = false;
   /** The host file system is full (the host-full fault, until a heal). */
   private hostFull = false;
+  /** Groups of puts committed together that were in flight at the crash being checked. */
+  private groups: Array<ReadonlyArray<{ readonly key: Buffer; readonly value: Buffer }>> = [];
   /** An IO fault other than host-full was injected since the last recovery. */
   private ioFaulted = false;
 
@@ -388,6 +394,7 @@ export class CrashHarness {
     this.disk = disk;
     this.store = await openDiskStore(this.host.wrap(this.disk), formatOptions(this.config, this.rng.fork('chunk-ids')));
     await this.resync(allowed);
+    await this.checkGroups();
   }
 
   /** Work left in flight by a DirtyReboot; settles however the crash ends it. */
@@ -399,6 +406,8 @@ export class CrashHarness {
         this.history.record(key, { value, dependency: undefined });
         return this.store.put(key, value);
       }
+      case 'putTogether':
+        return this.putTogether(op.crashSeed);
       case 'commit':
         return this.store.log.drain();
       case 'flush':
@@ -417,6 +426,49 @@ export class CrashHarness {
         return this.store.checkpoint();
       default:
         return Promise.resolve();
+    }
+  }
+
+  /**
+   * Two fresh keys put together: the first value prepared from a stream
+   * (sizes around the chunk size, so it may span chunks), the second given
+   * whole. Recorded with a Dependency that follows the group's, so a
+   * group durable at the crash must be there whole (invariant 1), and
+   * checked all-or-none after the reboot (invariant 2).
+   */
+  private async putTogether(crashSeed: number): Promise<void> {
+    const group = [0, 1].map((i) => ({
+      key: Buffer.from(`together-${crashSeed % 64}-${i}`),
+      value: valueOf(i === 0 ? (crashSeed * 13) % (3 * this.config.maxChunkDataBytes) : 1 + (crashSeed % 700), crashSeed + i),
+    }));
+    const latch = new Latch('putTogether');
+    for (const g of group) this.history.record(g.key, { value: g.value, dependency: latch.dependency });
+    this.groups.push(group);
+    const [first, second] = group as [(typeof group)[0], (typeof group)[0]];
+    const prepared = await this.store.prepare(first.key, pieces(first.value, crashSeed));
+    latch.follow(await this.store.putTogether([{ key: first.key, value: prepared }, { key: second.key, value: second.value }]));
+  }
+
+  /** Invariant 2 for groups: all keys of a group in flight at the crash hold its values, or none does. */
+  private async checkGroups(): Promise<void> {
+    const groups = this.groups;
+    this.groups = [];
+    for (const group of groups) {
+      const holds: boolean[] = [];
+      for (const g of group) {
+        let value: Buffer | null = null;
+        try {
+          value = await this.store.get(g.key);
+        } catch (err: unknown) {
+          if (err instanceof ShardStoreError && err.code === 'NotFound') value = null;
+          else if (this.damaged && err instanceof ShardStoreError && err.code === 'Corruption') return;
+          else throw err;
+        }
+        holds.push(value !== null && value.equals(g.value));
+      }
+      if (holds.some((h) => h) && !holds.every((h) => h)) {
+        throw new ConformanceFailure(`step ${this.step - 1} after reboot: puts committed together came back in part: ${group.map((g, i) => `${keyDigest(g.key)} ${holds[i] === true ? 'new' : 'not new'}`).join(', ')}`, this.step - 1);
+      }
     }
   }
 

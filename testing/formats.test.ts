@@ -97,7 +97,8 @@ test('a header is parsed only when all of it lies inside the buffer, at any offs
 test('the buffer cache keeps a chunk of up to a quarter of its capacity, never a larger one', () => {
   // Checks: the rule of BufferCache.insert (one big value must not flush
   // the whole cache): a payload of capacity/4 bytes is kept and read back, one
-  // of capacity/4 + 1 is not; a cache of capacity 0 keeps nothing. How: a
+  // of capacity/4 + 1 is not; a cache of capacity 0 keeps nothing, a
+  // negative capacity is refused. How: a
   // 4 KiB cache, inserts at two locators, peeks.
   const cache = new BufferCache(4096, 65536);
   const at = (offset: number, payloadBytes: number): Locator => ({ extent: 3, offset, length: CHUNK_OVERHEAD_BYTES + payloadBytes });
@@ -108,6 +109,7 @@ test('the buffer cache keeps a chunk of up to a quarter of its capacity, never a
   const none = new BufferCache(0, 65536);
   none.insert(at(0, 1), ChunkKind.Data, Buffer.alloc(1));
   assert.equal(none.peek(at(0, 1), ChunkKind.Data), undefined);
+  assert.throws(() => new BufferCache(-1, 65536), { name: 'AssertionError' });
 });
 
 test('chunk framing: a chunk found at an aligned offset inside a larger buffer checks the same', () => {
@@ -235,7 +237,7 @@ async function realValues(rng: Rng): Promise<RealValues> {
     const key = rng.bytes(8);
     const chunks: Locator[] = [];
     for (let i = 0; i < chunkCount; i++) {
-      const { locator, dependency } = data.append(ChunkKind.Data, [dataHeader(key), rng.bytes(chunkBytes)], Dependency.none);
+      const { locator, dependency } = data.append(ChunkKind.Data, [dataHeader(key), rng.bytes(chunkBytes)]);
       chunks.push(locator);
       durable.push(dependency);
     }
@@ -252,7 +254,7 @@ async function realValues(rng: Rng): Promise<RealValues> {
     index.apply(keys.map((key, i) => ({ key, value: i % 5 === 0 ? null : (values[i % values.length] ?? null) })), seq);
     const job = index.beginFlush();
     assert.ok(job !== undefined);
-    const out = job.write(Dependency.none);
+    const out = job.write();
     await out.dependency.persisted();
     index.finishFlush(job, out.run);
     runs.unshift(out.run);
@@ -376,4 +378,124 @@ test('a chunk stream pairs only with another stream of its own owner', () => {
   assert.throws(() => primary.pairWith(primary), pairRule);
   assert.throws(() => primary.pairWith(new ChunkStream(store, ExtentOwner.Data)), pairRule);
   primary.pairWith(new ChunkStream(store, ExtentOwner.Index));
+});
+
+/** `bytes` (one framed chunk of `payloadBytes`) with both CRCs computed again after an edit. */
+function reseal(bytes: Buffer, payloadBytes: number): Buffer {
+  bytes.writeUInt32LE(crc32c(bytes.subarray(0, 20)), 20);
+  const payloadEnd = CHUNK_HEADER_BYTES + payloadBytes;
+  bytes.writeUInt32LE(crc32c(bytes.subarray(0, payloadEnd)), payloadEnd);
+  return bytes;
+}
+
+test('each rule of the chunk header and trailer refuses a chunk on its own, and says which', () => {
+  // Checks: a chunk that breaks exactly one framing rule, with both CRCs
+  // recomputed so that no checksum can refuse it for the rule, is refused
+  // by that rule: magic, kind (0 and 5, just outside 1..4), version,
+  // reserved bytes, header CRC; then the payload length beyond the bytes
+  // read, the payload CRC, each half of the trailing id, the kind expected
+  // and the length of the read; verifyChunk's CorruptionError names the
+  // place and the rule. How: edits of one framed chunk, one at a time.
+  const payload = Buffer.from('one rule at a time');
+  const n = payload.length;
+  const framed = (): Buffer => {
+    const { bytes, framedBytes } = frameChunk(ChunkKind.RunBlock, [payload], { low: 0x01020304, high: 0x05060708 });
+    return Buffer.from(bytes.subarray(0, framedBytes));
+  };
+  const badHeader: Array<[string, (b: Buffer) => void]> = [
+    ['magic', (b) => b.writeUInt32LE(0x4b435354, 0)],
+    ['magic, last byte', (b) => (b[3] = 0x4c)],
+    ['kind 0', (b) => (b[4] = 0)],
+    ['kind 5', (b) => (b[4] = 5)],
+    ['version 0', (b) => (b[5] = 0)],
+    ['version 2', (b) => (b[5] = 2)],
+    ['reserved low byte', (b) => (b[6] = 1)],
+    ['reserved high byte', (b) => (b[7] = 0x80)],
+  ];
+  for (const [rule, edit] of badHeader) {
+    const b = framed();
+    edit(b);
+    reseal(b, n);
+    assert.equal(parseHeader(b), undefined, rule);
+    assert.equal(checkChunk(b), 'bad header', rule);
+    assert.throws(() => verifyChunk(b, ChunkKind.RunBlock, '7:64'), { name: 'CorruptionError', message: 'chunk at 7:64: bad header' }, rule);
+  }
+  // The header CRC alone: the payload CRC is made to match the damaged header.
+  const crc = reseal(framed(), n);
+  crc.writeUInt32LE((crc.readUInt32LE(20) ^ 1) >>> 0, 20);
+  crc.writeUInt32LE(crc32c(crc.subarray(0, CHUNK_HEADER_BYTES + n)), CHUNK_HEADER_BYTES + n);
+  assert.equal(parseHeader(crc), undefined, 'header crc');
+  assert.equal(checkChunk(crc), 'bad header', 'header crc');
+
+  const longer = framed();
+  longer.writeUInt32LE(n + 1, 16);
+  reseal(longer, n);
+  assert.equal(checkChunk(longer), `payload length ${n + 1} beyond the bytes read`);
+  const payloadCrc = framed();
+  payloadCrc.writeUInt8(payloadCrc.readUInt8(CHUNK_HEADER_BYTES + 3) ^ 0x10, CHUNK_HEADER_BYTES + 3);
+  assert.equal(checkChunk(payloadCrc), 'payload checksum mismatch');
+  for (const at of [CHUNK_HEADER_BYTES + n + 4, CHUNK_HEADER_BYTES + n + 8, CHUNK_HEADER_BYTES + n + 11]) {
+    const torn = framed();
+    torn.writeUInt8(torn.readUInt8(at) ^ 0xff, at);
+    assert.equal(checkChunk(torn), 'trailing chunk id mismatch (torn or stale chunk)', `id byte ${at}`);
+  }
+  assert.throws(() => verifyChunk(framed(), ChunkKind.Data, '7:64'), { name: 'CorruptionError', message: `chunk at 7:64: kind ${ChunkKind.RunBlock}, expected ${ChunkKind.Data}` });
+  const padded = Buffer.concat([framed(), Buffer.alloc(4)]);
+  assert.throws(() => verifyChunk(padded, ChunkKind.RunBlock, '7:64'), { name: 'CorruptionError', message: `chunk at 7:64: length ${padded.length} does not match its header` });
+  assert.deepEqual(verifyChunk(framed(), ChunkKind.RunBlock, '7:64'), payload);
+});
+
+test('a chunk store takes payloads up to maxPayloadBytes, a whole empty extent less the framing and one alignment unit', async () => {
+  // Checks: ChunkStore.maxPayloadBytes leaves room in an empty extent for
+  // the chunk's overhead and its padding (extent size - CHUNK_OVERHEAD_BYTES -
+  // CHUNK_ALIGN_BYTES); a stream appends a payload of exactly that size to an
+  // empty extent and reads it back, refuses one byte more, and fits() agrees
+  // at the boundary. How: extents of 4 KiB and 64 KiB, one stream each.
+  for (const extentSizeBytes of [4096, 65536]) {
+    const geometry = { pageSizeBytes: 512, extentSizeBytes, extentCount: 4, superblockExtents: 1 };
+    const disk = new SimDisk({ sizeBytes: extentSizeBytes * 4, pageSizeBytes: 512 });
+    const extents = new ExtentManager(geometry, new IoScheduler(disk), 0);
+    const store = new ChunkStore(extents, new BufferCache(0, extentSizeBytes), new Rng('max payload'));
+    const max = store.maxPayloadBytes;
+    assert.equal(max, extentSizeBytes - CHUNK_OVERHEAD_BYTES - 8, `${extentSizeBytes}`);
+    const stream = new ChunkStream(store, ExtentOwner.Data);
+    assert.throws(() => stream.append(ChunkKind.Data, [Buffer.alloc(max + 1)]), /above/);
+    const payload = new Rng(`payload ${extentSizeBytes}`).bytes(max);
+    const { locator } = stream.append(ChunkKind.Data, [payload]);
+    assert.equal(locator.offset, 0);
+    assert.ok(!store.fits(locator.extent, 0), 'the extent holds nothing more');
+    assert.deepEqual(await store.read(locator, ChunkKind.Data), payload);
+    const empty = extents.allocate(ExtentOwner.Data, {});
+    assert.ok(store.fits(empty, max) && store.fits(empty, extentSizeBytes - CHUNK_OVERHEAD_BYTES));
+    assert.ok(!store.fits(empty, extentSizeBytes - CHUNK_OVERHEAD_BYTES + 1));
+  }
+});
+
+test('each checkpoint rule refuses a checkpoint on its own at its exact boundary, naming the field', () => {
+  // Checks: the checkpoint decoder takes each number at its limit and
+  // refuses it one past, with a CorruptionError naming the field: an
+  // extent owner (4, the highest, then 5), a write pointer (the extent's
+  // size, then one more), the log extent and its mirror (the last extent,
+  // then the extent count), and a mirror equal to the log extent. How: a
+  // valid checkpoint re-encoded (the encoder does not check) with one
+  // field changed.
+  const label = planLayout(LAYOUT);
+  const base = checkpointFor(label, new Rng('formats/checkpoint rules'), 10);
+  const count = label.geometry.extentCount;
+  const size = label.geometry.extentSizeBytes;
+  const withExtent = (owner: number, writePointer: number): Checkpoint => ({
+    ...base,
+    extents: base.extents.map((e) => (e.extent === 3 ? { extent: 3, owner, writePointer } : e)),
+  });
+  const decode = (cp: Checkpoint): Checkpoint => decodeCheckpoint(encodeCheckpoint(cp, label), label);
+  const refused = (cp: Checkpoint, message: string): void => assert.throws(() => decode(cp), { name: 'CorruptionError', message });
+  assert.equal(decode(withExtent(ExtentOwner.Superblock, size)).extents[3]?.writePointer, size);
+  refused(withExtent(ExtentOwner.Superblock + 1, 0), `superblock checkpoint: extent 3 owner ${ExtentOwner.Superblock + 1}`);
+  refused(withExtent(ExtentOwner.Data, size + 1), `superblock checkpoint: extent 3 write pointer ${size + 1}`);
+  const other = (n: number): number => (n === count - 1 ? count - 2 : count - 1);
+  assert.equal(decode({ ...base, logExtent: count - 1, mirrorLogExtent: count - 2 }).logExtent, count - 1);
+  assert.equal(decode({ ...base, logExtent: count - 2, mirrorLogExtent: count - 1 }).mirrorLogExtent, count - 1);
+  refused({ ...base, logExtent: count, mirrorLogExtent: other(count) }, `superblock checkpoint: log extent ${count}`);
+  refused({ ...base, logExtent: count - 2, mirrorLogExtent: count }, `superblock checkpoint: mirror log extent ${count}`);
+  refused({ ...base, logExtent: 5, mirrorLogExtent: 5 }, 'superblock checkpoint: mirror log extent 5');
 });

@@ -39,7 +39,7 @@ import { FileDisk } from '../src/disk/index.js';
 import type { Disk } from '../src/disk/index.js';
 import { formatDiskStore, openDiskStore } from '../src/store/index.js';
 import type { DiskStore, FormatOptions } from '../src/store/index.js';
-import { IoScheduler } from '../src/dependency/index.js';
+import { Dependency, IoScheduler } from '../src/dependency/index.js';
 import { ExtentManager, HostSpace, PIECE_BYTES } from '../src/extent/index.js';
 import { planLayout } from '../src/superblock/index.js';
 import { HostFs, enospcError } from './host_fs.js';
@@ -388,7 +388,7 @@ void test('host space writes zeros in pieces of at most PIECE_BYTES, each flushe
   });
   const io = new IoScheduler(disk);
   const space = new HostSpace(new ExtentManager(geometry, io, 0), io);
-  await space.zeroFill(extentSizeBytes, extentSizeBytes);
+  await space.zeroFill(extentSizeBytes, extentSizeBytes, Dependency.none);
   assert.deepEqual(issued, [`write ${PIECE_BYTES}`, 'flush', `write ${PIECE_BYTES}`, 'flush']);
   assert.ok(disk.peek(extentSizeBytes, extentSizeBytes).every((b) => b === 0), 'the extent reads as zeros');
 });

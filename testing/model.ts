@@ -88,13 +88,12 @@ export class ModelStore implements ShardApi {
     await turn();
     this.checkOpen();
     const limit = checkLimit(options.limit);
-    const { prefix, startAfter } = options;
-    const keys = [...this.values.keys()]
-      .map((k) => Buffer.from(k, 'latin1'))
-      .filter((k) => prefix === undefined || k.subarray(0, prefix.length).equals(prefix))
-      .filter((k) => startAfter === undefined || Buffer.compare(k, startAfter) > 0)
-      .sort((a, b) => Buffer.compare(a, b));
-    const shards = keys.slice(0, limit).map((key) => ({ key, sizeBytes: this.sizeOf(key) }));
+    // Latin1 strings have one code unit per byte, so comparing them (and
+    // sort's default order) is Buffer.compare's byte order.
+    const prefix = options.prefix?.toString('latin1') ?? '';
+    const startAfter = options.startAfter?.toString('latin1');
+    const keys = [...this.values.keys()].filter((k) => k.startsWith(prefix) && (startAfter === undefined || k > startAfter)).sort();
+    const shards = keys.slice(0, limit).map((k) => ({ key: Buffer.from(k, 'latin1'), sizeBytes: this.values.get(k)?.length ?? 0 }));
     return { shards, truncated: keys.length > limit };
   }
 
@@ -132,10 +131,6 @@ export class ModelStore implements ShardApi {
     const value = this.values.get(key.toString('latin1'));
     if (value === undefined) throw new NotFoundError(`no shard ${key.toString('hex')}`);
     return value;
-  }
-
-  private sizeOf(key: Buffer): number {
-    return this.values.get(key.toString('latin1'))?.length ?? 0;
   }
 
   private checkOpen(): void {

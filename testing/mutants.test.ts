@@ -14,6 +14,7 @@ import { FAULT_MUTANTS } from './mutants/fault_mutants.js';
 import { unpreparedReserve } from './mutants/host_space_mutants.js';
 import { CRASH_MUTANTS } from './mutants/crash_mutants.js';
 import { ONE_SYNC_MUTANTS } from './mutants/one_sync_mutants.js';
+import { TOGETHER_MUTANTS } from './mutants/together_mutants.js';
 import { ENGINE_MUTANTS, indexIgnoresTombstones } from './mutants/engine_mutants.js';
 import { MutantTargetError, notCaughtBecause, patch } from './mutants/mutant.js';
 import type { Mutant } from './mutants/mutant.js';
@@ -39,7 +40,18 @@ import { unsignedDoorsOpen, UNSIGNED_DOORS } from './auth_checks.js';
 import { checkMetadataFaults } from './metadata_faults.js';
 import type { MetaFaultFocus } from './metadata_faults.js';
 import { fsckWalkStopsQuietly, replayChecksNextPageOnly, replayStopsQuietlyAtDamage } from './mutants/metadata_mutants.js';
-import { corsWildcard, guaranteeHeaderIgnored, hostCheckSkipped, nativeAuthSkipped as httpNativeAuthSkipped, overwriteDropsVersion, subresourceFallsThrough, tagLimitsIgnored, unsignedHeaderHonoured } from './mutants/http_check_mutants.js';
+import {
+  corsWildcard,
+  guaranteeHeaderIgnored,
+  hostCheckSkipped,
+  nativeAuthSkipped as httpNativeAuthSkipped,
+  otherUsersBucketReadable,
+  overwriteDropsVersion,
+  policyDenyIgnored,
+  subresourceFallsThrough,
+  tagLimitsIgnored,
+  unsignedHeaderHonoured,
+} from './mutants/http_check_mutants.js';
 import { catchHttpMutant, failureMessage } from './http_check/mutant_check.js';
 
 const BUDGET_SEQUENCES = 1500;
@@ -51,7 +63,7 @@ function check(mutant: Mutant): ReturnType<typeof checkConformance> {
   return checkConformance(options);
 }
 
-for (const mutant of [...ENGINE_MUTANTS, ...CRASH_MUTANTS, ...FAULT_MUTANTS, ...ONE_SYNC_MUTANTS].filter((m) => m.caughtBy !== 'concurrency')) {
+for (const mutant of [...ENGINE_MUTANTS, ...CRASH_MUTANTS, ...FAULT_MUTANTS, ...ONE_SYNC_MUTANTS, ...TOGETHER_MUTANTS].filter((m) => m.caughtBy !== 'concurrency')) {
   test(`${mutant.caughtBy} check catches mutant ${mutant.name} (${mutant.bugClass})`, async () => {
     const restore = mutant.install();
     const started = performance.now();
@@ -288,6 +300,8 @@ const HTTP_FAMILIES: ReadonlyArray<readonly [Mutant, readonly string[]]> = [
   [corsWildcard, ['well-formed']],
   [tagLimitsIgnored, ['tagging']],
   [overwriteDropsVersion, ['versioning']],
+  [policyDenyIgnored, ['access']],
+  [otherUsersBucketReadable, ['access']],
 ];
 
 for (const [mutant, families] of HTTP_FAMILIES) {
@@ -374,7 +388,7 @@ test('a harness error never counts as caught, and a renamed target breaks its va
 });
 
 test('every registered variant is exercised by a test that asserts the failure it names', () => {
-  const here = new Set([...ENGINE_MUTANTS, ...CRASH_MUTANTS, ...FAULT_MUTANTS, ...ONE_SYNC_MUTANTS, unpreparedReserve, ...CONTROL_MUTANTS, ...ACCESS_MUTANTS, ...MIRROR_MUTANTS, ...METADATA_CASES.map((c) => c.mutant), ...CONTROL_RACE_MUTANTS, ...HTTP_FAMILIES.map(([m]) => m)].filter((m) => m.caughtBy !== 'concurrency').map((m) => m.name));
+  const here = new Set([...ENGINE_MUTANTS, ...CRASH_MUTANTS, ...FAULT_MUTANTS, ...ONE_SYNC_MUTANTS, ...TOGETHER_MUTANTS, unpreparedReserve, ...CONTROL_MUTANTS, ...ACCESS_MUTANTS, ...MIRROR_MUTANTS, ...METADATA_CASES.map((c) => c.mutant), ...CONTROL_RACE_MUTANTS, ...HTTP_FAMILIES.map(([m]) => m)].filter((m) => m.caughtBy !== 'concurrency').map((m) => m.name));
   // The concurrency suite's variants are caught in testing/concurrency_engine.test.ts, the races
   // variants in testing/concurrency_races.test.ts, each asserted by its `expect`.
   const elsewhere = new Set([...CONCURRENCY_MUTANTS, ...RACE_MUTANTS, resetBeforeIndexDurable].map((m) => m.name));

@@ -245,7 +245,7 @@ void test('malformed XML, headers and URIs get 4xx with S3 codes', async () => {
     ['non-ASCII bucket', httpRequest('GET', '/a%C5%A1th/x', {}, undefined), 400, 'InvalidBucketName'],
     ['non-UTF-8 key', httpRequest('GET', '/auth/%FF', {}, undefined), 400, 'InvalidURI'],
     ['malformed Authorization', httpRequest('GET', '/auth/x', { authorization: 'AWS4-HMAC-SHA256 garbage', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD', 'x-amz-date': '20200101T000000Z' }, undefined), 400, 'AuthorizationHeaderMalformed'],
-    ['unsupported subresource', signedSend({ method: 'GET', path: '/auth', query: { policy: '' } }), 501, 'NotImplemented'],
+    ['unsupported subresource', signedSend({ method: 'GET', path: '/auth', query: { cors: '' } }), 501, 'NotImplemented'],
   ];
   for (const [what, answer, status, code] of cases) {
     const a = await answer;

@@ -54,6 +54,17 @@ const IMPLEMENTED: ReadonlyArray<readonly [string, Kind, string]> = [
   ['GET', 'object', 'tagging'],
   ['PUT', 'object', 'tagging'],
   ['DELETE', 'object', 'tagging'],
+  ['PUT', 'bucket', 'acl'],
+  ['PUT', 'object', 'acl'],
+  ['GET', 'bucket', 'policy'],
+  ['PUT', 'bucket', 'policy'],
+  ['DELETE', 'bucket', 'policy'],
+  ['GET', 'bucket', 'policyStatus'],
+  ['GET', 'bucket', 'publicAccessBlock'],
+  ['PUT', 'bucket', 'publicAccessBlock'],
+  ['DELETE', 'bucket', 'publicAccessBlock'],
+  ['GET', 'bucket', 'ownershipControls'],
+  ['PUT', 'bucket', 'ownershipControls'],
 ];
 
 /** Headers asking for a guarantee the server does not give, with a value that asks for it. */
@@ -74,14 +85,6 @@ export const REFUSED_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ['x-amz-object-lock-legal-hold', 'ON'],
   ['x-amz-bucket-object-lock-enabled', 'true'],
   ['x-amz-bypass-governance-retention', 'true'],
-  ['x-amz-grant-read', 'uri="http://acs.amazonaws.com/groups/global/AllUsers"'],
-  ['x-amz-grant-write', 'id="someone"'],
-  ['x-amz-grant-read-acp', 'id="someone"'],
-  ['x-amz-grant-write-acp', 'id="someone"'],
-  ['x-amz-grant-full-control', 'id="someone"'],
-  ['x-amz-acl', 'public-read'],
-  ['x-amz-acl', 'public-read-write'],
-  ['x-amz-acl', 'authenticated-read'],
   ['x-amz-acl', 'aws-exec-read'],
   ['x-amz-acl', 'log-delivery-write'],
   ['x-amz-object-ownership', 'ObjectWriter'],
@@ -103,6 +106,16 @@ export const REFUSED_HEADERS: ReadonlyArray<readonly [string, string]> = [
 export const OPERATION_BOUND_HEADERS: ReadonlyArray<readonly [string, string, readonly Carrier[]]> = [
   ['x-amz-tagging', 'owner=alice', ['PutObject', 'CopyObject', 'CreateMultipartUpload']],
   ['x-amz-tagging-directive', 'REPLACE', ['CopyObject']],
+  // ACLs are stored by CreateBucket (and Put*Acl, not carriers); an object write cannot store them yet.
+  ['x-amz-grant-read', 'uri="http://acs.amazonaws.com/groups/global/AllUsers"', ['CreateBucket']],
+  ['x-amz-grant-write', `id="${'a'.repeat(64)}"`, ['CreateBucket']],
+  ['x-amz-grant-read-acp', `id="${'a'.repeat(64)}"`, ['CreateBucket']],
+  ['x-amz-grant-write-acp', `id="${'a'.repeat(64)}"`, ['CreateBucket']],
+  ['x-amz-grant-full-control', `id="${'a'.repeat(64)}"`, ['CreateBucket']],
+  ['x-amz-acl', 'public-read', ['CreateBucket']],
+  ['x-amz-acl', 'public-read-write', ['CreateBucket']],
+  ['x-amz-acl', 'authenticated-read', ['CreateBucket']],
+  ['x-amz-object-ownership', 'BucketOwnerEnforced', ['CreateBucket']],
 ];
 
 /** Values that ask only for what the server does: must be accepted. */

@@ -227,7 +227,7 @@ export class SimDisk implements Disk {
     this.die();
     const scheduler = options.scheduler ?? this.options.scheduler;
     const disk = new SimDisk({ ...this.options, ...(scheduler === undefined ? {} : { scheduler }) });
-    disk.adopt(image, this.faults);
+    disk.adopt(image, image.clone(), this.faults);
     return { disk, report: { mode, writes } };
   }
 
@@ -235,8 +235,7 @@ export class SimDisk implements Disk {
   clone(options: { scheduler?: SimIoScheduler } = {}): SimDisk {
     const scheduler = options.scheduler ?? this.options.scheduler;
     const disk = new SimDisk({ ...this.options, ...(scheduler === undefined ? {} : { scheduler }) });
-    disk.adopt(this.durable.clone(), this.faults);
-    disk.current = this.current.clone();
+    disk.adopt(this.durable.clone(), this.current.clone(), this.faults);
     disk.volatile = [...this.volatile];
     disk.writeSeq = this.writeSeq;
     return disk;
@@ -458,9 +457,9 @@ export class SimDisk implements Disk {
     }
   }
 
-  private adopt(image: PageImage, faults: readonly FaultRule[]): void {
-    this.durable = image;
-    this.current = image.clone();
+  private adopt(durable: PageImage, current: PageImage, faults: readonly FaultRule[]): void {
+    this.durable = durable;
+    this.current = current;
     this.faults = faults.filter((f) => f.active).map((f) => f.copy());
   }
 
@@ -489,6 +488,11 @@ let zeros = Buffer.alloc(0);
 function sharedZeros(length: number): Buffer {
   if (zeros.length < length) zeros = Buffer.alloc(Math.max(length, 2 * zeros.length));
   return zeros.subarray(0, length);
+}
+
+/** True for bytes sharedZeros() handed out (zeros, then, whatever their length). */
+function isSharedZeros(data: Buffer): boolean {
+  return data.buffer === zeros.buffer;
 }
 
 /** One line per unflushed write, for replay logs. */
@@ -675,12 +679,15 @@ class PageImage {
 
   private store(offset: number, data: Buffer, share: boolean): void {
     const size = this.pageSizeBytes;
+    // Zeros (host-space preparation writes whole extents of them at every
+    // open) share one page instead of a view per page.
+    const zeroPage = share && isSharedZeros(data) ? sharedZeros(size) : undefined;
     for (let at = 0; at < data.length; ) {
       const index = Math.floor((offset + at) / size);
       const inPage = offset + at - index * size;
       const n = Math.min(data.length - at, size - inPage);
       if (share && n === size) {
-        this.pages.set(index, data.subarray(at, at + n));
+        this.pages.set(index, zeroPage ?? data.subarray(at, at + n));
         this.owned.delete(index);
       } else {
         data.copy(this.ownPage(index, n === size), inPage, at, at + n);

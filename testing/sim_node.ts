@@ -23,19 +23,43 @@ import { SimHost } from './sim_host.js';
 export class Gate {
   private held: Array<() => void> = [];
   holding = false;
+  /** Hold flushes only: writes land (and a crash may keep any of them), no flush returns. */
+  private holdingFlushes = false;
+  private onHeld: (() => void) | undefined;
 
   readonly scheduler = (io: SimIo, complete: () => void): void => {
-    if (this.holding && io.kind !== 'read') this.held.push(complete);
-    else complete();
+    if ((this.holding && io.kind !== 'read') || (this.holdingFlushes && io.kind === 'flush')) {
+      this.held.push(complete);
+      this.onHeld?.();
+    } else complete();
   };
 
   hold(): void {
     this.holding = true;
   }
 
+  /** Hold every flush from now on (until release or a crash): the state of a commit cycle before its one sync returns. */
+  holdFlushes(): void {
+    this.holdingFlushes = true;
+  }
+
+  /** Resolves once at least `n` IOs are held (a latch on the disk's progress, not a timer). */
+  whenHeld(n: number): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): void => {
+        if (this.held.length < n) return;
+        this.onHeld = undefined;
+        resolve();
+      };
+      this.onHeld = check;
+      check();
+    });
+  }
+
   /** Complete every held IO, in issue order, and stop holding. */
   release(): void {
     this.holding = false;
+    this.holdingFlushes = false;
     const held = this.held;
     this.held = [];
     for (const complete of held) complete();
@@ -44,6 +68,8 @@ export class Gate {
   /** After a crash the held IOs are gone with the disk. */
   drop(): void {
     this.holding = false;
+    this.holdingFlushes = false;
+    this.onHeld = undefined;
     this.held = [];
   }
 }

@@ -6,13 +6,15 @@
 // first write to a block also allocates it), and a preallocated file
 // (written whole once, so writes overwrite allocated blocks, as the raw
 // limit does). The difference between the two rows is the file system's
-// allocation cost, not the engine's.
+// allocation cost, not the engine's. Both open with serve's default
+// --prepare-ahead (extents zeroed ahead of puts in the background,
+// host_space.ts; a preallocated file needs none and writes none).
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NotFoundError } from '../../dist/src/base/index.js';
 import type { Dependency } from '../../dist/src/dependency/index.js';
 import { FileDisk } from '../../dist/src/disk/index.js';
-import { formatDiskStore, openDiskStore } from '../../dist/src/store/index.js';
+import { DEFAULT_PREPARE_AHEAD_EXTENTS, formatDiskStore, openDiskStore } from '../../dist/src/store/index.js';
 import type { DiskStore } from '../../dist/src/store/index.js';
 import type { EngineOpenOptions, EngineSpec, KvEngine } from './engine.js';
 
@@ -27,7 +29,7 @@ export function shardStoreSpec(variant: 'sparse' | 'preallocated'): EngineSpec {
     kind: 'ours',
     durability:
       variant === 'sparse'
-        ? 'DiskStore on FileDisk (sparse file, as `shardstore serve` creates it), default options; put acknowledged after `await dependency.persisted()`'
+        ? 'DiskStore on FileDisk (sparse file, as `shardstore serve` creates it), the defaults of serve (--prepare-ahead included); put acknowledged after `await dependency.persisted()`'
         : 'as shardstore, on a preallocated (fully written) data file; reformatted for each put cell',
     open: (dir, options) => openShardStore(dir, options),
   };
@@ -44,7 +46,8 @@ async function openShardStore(dir: string, o: EngineOpenOptions): Promise<KvEngi
     const sizeBytes = o.diskBytes ?? roundUp(Math.ceil(o.capacityBytes * 1.25) + 8 * extentSizeBytes, extentSizeBytes);
     disk = await FileDisk.open(path, { createSizeBytes: sizeBytes });
   }
-  const store = o.format ? await formatDiskStore(disk, { extentSizeBytes }) : await openDiskStore(disk);
+  const prepareAheadExtents = DEFAULT_PREPARE_AHEAD_EXTENTS;
+  const store = o.format ? await formatDiskStore(disk, { extentSizeBytes, prepareAheadExtents }) : await openDiskStore(disk, { prepareAheadExtents });
   return new ShardStoreEngine(store);
 }
 

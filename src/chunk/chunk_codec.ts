@@ -6,6 +6,7 @@ import {
   CHUNK_HEADER_BYTES,
   CHUNK_MAGIC,
   CHUNK_OVERHEAD_BYTES,
+  CHUNK_TRAILER_BYTES,
   CHUNK_VERSION,
   alignUp,
   isChunkKind,
@@ -40,29 +41,48 @@ export function frameChunkParts(kind: ChunkKind, parts: readonly Uint8Array[], i
   for (const p of parts) payloadBytes += p.length;
   const framedBytes = CHUNK_OVERHEAD_BYTES + payloadBytes;
   const alignedBytes = alignUp(framedBytes);
+  const trailerBytes = alignedBytes - CHUNK_HEADER_BYTES - payloadBytes;
+  if (payloadBytes <= COPY_BELOW_BYTES) {
+    // Small chunks are framed in one buffer (the payload copied): a
+    // gathered write pays per part, and a copy of a few KiB costs less than
+    // three more parts. One allocation, header and trailer written in place.
+    const out = Buffer.allocUnsafe(alignedBytes);
+    writeHeader(out, kind, id, payloadBytes);
+    let at = CHUNK_HEADER_BYTES;
+    for (const p of parts) {
+      out.set(p, at);
+      at += p.length;
+    }
+    out.fill(0, at + CHUNK_TRAILER_BYTES);
+    writeTrailer(out, at, crc32c(out.subarray(0, at)), id);
+    return { parts: [out], framedBytes, alignedBytes };
+  }
   const header = Buffer.allocUnsafe(CHUNK_HEADER_BYTES);
-  header.writeUInt32LE(CHUNK_MAGIC, 0);
-  header[4] = kind;
-  header[5] = CHUNK_VERSION;
-  header.writeUInt16LE(0, 6);
-  header.writeUInt32LE(id.low >>> 0, 8);
-  header.writeUInt32LE(id.high >>> 0, 12);
-  header.writeUInt32LE(payloadBytes, 16);
-  header.writeUInt32LE(crc32c(header.subarray(0, 20)), 20);
+  writeHeader(header, kind, id, payloadBytes);
   // The payload checksum covers the header and the payload, chained part by part.
   let crc = crc32c(header);
   for (const p of parts) crc = crc32c(p, crc);
-  const trailerBytes = alignedBytes - CHUNK_HEADER_BYTES - payloadBytes;
   const trailer = Buffer.alloc(trailerBytes);
-  trailer.writeUInt32LE(crc, 0);
-  trailer.writeUInt32LE(id.low >>> 0, 4);
-  trailer.writeUInt32LE(id.high >>> 0, 8);
-  if (payloadBytes <= COPY_BELOW_BYTES) {
-    // Small chunks are copied into one buffer: a gathered write pays per
-    // part, and a copy of a few KiB costs less than three more parts.
-    return { parts: [Buffer.concat([header, ...parts, trailer], alignedBytes)], framedBytes, alignedBytes };
-  }
+  writeTrailer(trailer, 0, crc, id);
   return { parts: [header, ...parts.filter((p) => p.length > 0), trailer], framedBytes, alignedBytes };
+}
+
+function writeHeader(buf: Buffer, kind: ChunkKind, id: { low: number; high: number }, payloadBytes: number): void {
+  buf.writeUInt32LE(CHUNK_MAGIC, 0);
+  buf[4] = kind;
+  buf[5] = CHUNK_VERSION;
+  buf.writeUInt16LE(0, 6);
+  buf.writeUInt32LE(id.low >>> 0, 8);
+  buf.writeUInt32LE(id.high >>> 0, 12);
+  buf.writeUInt32LE(payloadBytes, 16);
+  buf.writeUInt32LE(crc32c(buf.subarray(0, 20)), 20);
+}
+
+/** The trailer (CHUNK_TRAILER_BYTES) at `at`; `crc` covers the header and the payload (the same value chained part by part or in one pass). */
+function writeTrailer(buf: Buffer, at: number, crc: number, id: { low: number; high: number }): void {
+  buf.writeUInt32LE(crc, at);
+  buf.writeUInt32LE(id.low >>> 0, at + 4);
+  buf.writeUInt32LE(id.high >>> 0, at + 8);
 }
 
 /** Payloads up to this size are framed in one buffer (copied); larger ones are not copied. */

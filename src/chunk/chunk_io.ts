@@ -13,8 +13,12 @@ export interface ChunkAppend {
 export interface ChunkIo {
   /** Largest payload one chunk may hold. */
   readonly maxPayloadBytes: number;
-  /** Append a chunk whose payload is the concatenation of `payload`, issued once `after` is persistent. */
-  append(kind: ChunkKind, payload: readonly Uint8Array[], after: Dependency): ChunkAppend;
+  /**
+   * Append a chunk whose payload is the concatenation of `payload`. No
+   * `after`: a run chunk waits for nothing but the record of its extent's
+   * last reset, which the extent manager adds to every append.
+   */
+  append(kind: ChunkKind, payload: readonly Uint8Array[]): ChunkAppend;
   /** Read and verify a chunk's payload. Throws CorruptionError on any mismatch. */
   read(locator: Locator, kind: ChunkKind): Promise<Buffer>;
 }

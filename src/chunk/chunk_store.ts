@@ -14,7 +14,8 @@
 //    length field it could not verify.
 import { assert, CorruptionError } from '../base/index.js';
 import type { RandomSource } from '../base/index.js';
-import type { Dependency, WriteOptions } from '../dependency/index.js';
+import { Dependency } from '../dependency/index.js';
+import type { WriteOptions } from '../dependency/index.js';
 import type { AllocateOptions, ExtentManager, ExtentOwner } from '../extent/index.js';
 import type { BufferCache } from './buffer_cache.js';
 import { checkChunk, frameChunkParts, parseHeader, verifyChunk } from './chunk_codec.js';
@@ -211,12 +212,20 @@ export class ChunkStream implements ChunkIo {
     return this.open;
   }
 
-  append(kind: ChunkKind, parts: readonly Uint8Array[], after: Dependency): ChunkAppend {
+  /**
+   * Append a chunk to the open extent. No `after`: what a stream writes
+   * (data chunks, copies by reclamation, LSM run chunks) waits for nothing
+   * but the record of its extent's last reset, and the extent manager adds
+   * that edge to every append (extent_manager.ts, invariant 3). What must
+   * follow a stream's chunks names their dependency instead (a record, a
+   * checkpoint: commit_log.ts).
+   */
+  append(kind: ChunkKind, parts: readonly Uint8Array[]): ChunkAppend {
     let bytes = 0;
     for (const p of parts) bytes += p.length;
     assert(bytes <= this.maxPayloadBytes, `chunk payload ${bytes} above ${this.maxPayloadBytes}`);
     const extent = this.extentFor(bytes);
-    return this.store.appendTo(extent, kind, parts, after);
+    return this.store.appendTo(extent, kind, parts, Dependency.none);
   }
 
   read(loc: Locator, kind: ChunkKind): Promise<Buffer> {

@@ -24,7 +24,7 @@ import { BenchFatalError } from './bench_http.js';
 export type BenchApi = 'native' | 's3';
 
 export const KEY_ROOT = 'shardstore-bench/';
-export const MAX_KEYS = 8192;
+export const MAX_BENCH_KEYS = 8192;
 /** Keys of a space times the value size stay under this (large values: fewer keys)... */
 export const KEY_BUDGET_BYTES = 64 * 1024 * 1024;
 const STAMP_BYTES = 64;
@@ -46,7 +46,7 @@ export class KeySpace {
     readonly runId: string,
     maxInFlight: number,
   ) {
-    this.keyCount = Math.max(maxInFlight, Math.min(MAX_KEYS, Math.floor(KEY_BUDGET_BYTES / sizeBytes)));
+    this.keyCount = Math.max(maxInFlight, Math.min(MAX_BENCH_KEYS, Math.floor(KEY_BUDGET_BYTES / sizeBytes)));
     this.prefix = `${KEY_ROOT}${runId}/${sizeBytes}/`;
     this.touched = new Uint8Array(this.keyCount);
   }

@@ -2,7 +2,7 @@
 // APIs, value sizes and in-flight counts to measure, for how long each, and
 // the S3 key pair. Pure function of argv and env (tested without a server).
 import { CREDENTIALS_OPTION, credentialsFileOf, firstKeyPair, parseFlags, stringFlag } from './admin_target.js';
-import { KEY_BUDGET_BYTES, MAX_KEYS } from './bench_keys.js';
+import { KEY_BUDGET_BYTES, MAX_BENCH_KEYS } from './bench_keys.js';
 import type { BenchApi } from './bench_keys.js';
 import type { S3KeyPair } from './bench_sigv4.js';
 import type { AdminOptionSpec } from './admin_target.js';
@@ -62,7 +62,7 @@ export function benchHelp(): string {
     '',
     'It writes only keys of its own, so it never touches user data: native shards under',
     '"shardstore-bench/<run id>/", S3 objects under the same prefix in --bucket. PUTs overwrite',
-    `their keys in turn: at most ${MAX_KEYS} keys and ${formatSizeBytes(KEY_BUDGET_BYTES)} per API and size (but one key per request`,
+    `their keys in turn: at most ${MAX_BENCH_KEYS} keys and ${formatSizeBytes(KEY_BUDGET_BYTES)} per API and size (but one key per request`,
     'in flight at least). At the end it deletes every key it wrote, and the bucket if it created it,',
     'also after a failure or Ctrl-C (not with --keep). Existing keys are never read or changed.',
     '',

@@ -28,6 +28,13 @@ const COMMANDS: CommandTable = new Map([
     },
   ],
   [
+    'user',
+    {
+      summary: 'add, list or remove the S3 users of the node (its credentials file)',
+      load: async (): Promise<Command> => (await import('./user_command.js')).userCommand,
+    },
+  ],
+  [
     'wait',
     {
       summary: 'wait until the node just started answers (and is this node, not another server on the port)',

@@ -1,7 +1,7 @@
 // `shardstore serve`: parse options, resolve the node's key pairs (generated
 // and shown once on first start), open the node, serve until a signal.
-import type { LoadedCredentials, S3Credentials } from '../server/index.js';
-import { jsonLineLogger, loadOrCreateCredentials } from '../server/index.js';
+import type { CredentialSource, LoadedCredentials, S3Credentials } from '../server/index.js';
+import { FileUsers, jsonLineLogger, loadOrCreateCredentials, usersOf } from '../server/index.js';
 import type { ShardApi } from '../store/index.js';
 import type { AdminApi } from '../node/index.js';
 import type { Command, CliIo } from './command.js';
@@ -24,7 +24,7 @@ export const serveCommand: Command = {
     // The port first: a taken port is refused before anything is created
     // or opened (no data folder, no data file, no key pair; port_reservation.ts).
     const reservation = await PortReservation.bind(config.host, config.port);
-    const { credentials, api } = await openBehindPort(config, io, reservation);
+    const { credentials, source, api } = await openBehindPort(config, io, reservation);
     for (const d of api.disks()) if (d.state !== 'in-service') io.err(`shardstore: warning: disk ${d.disk} is out of service (${d.reason ?? 'unknown'}); its keys answer 503 Unavailable`);
     for (const line of await hostSpaceWarnings(api.disks().flatMap((d) => (d.state === 'in-service' && d.path !== undefined ? [d.path] : [])))) io.err(`shardstore: warning: ${line}`);
     const signals = stopOnSignal(() => {
@@ -32,8 +32,12 @@ export const serveCommand: Command = {
       process.exit(130);
     });
     try {
-      const keys = new Map(credentials.map((c) => [c.accessKeyId, c.secretAccessKey]));
-      return await serveApi(api, config, { out: io.out, logger: jsonLineLogger(), stop: signals.stop, credentials: keys, admin: api, reservation });
+      // The node owner's keys (no canonical id of their own) sign the native API and the control plane;
+      // S3 takes every user of the file, re-read when it changes (server/s3/users.ts).
+      const keys = new Map(credentials.filter((c) => c.canonicalId === undefined).map((c) => [c.accessKeyId, c.secretAccessKey]));
+      const logger = jsonLineLogger();
+      const users = source === 'configured' ? undefined : new FileUsers(config.s3.credentialsFile, logger);
+      return await serveApi(api, config, { out: io.out, logger, stop: signals.stop, credentials: keys, admin: api, reservation, ...(users !== undefined ? { users } : {}) });
     } finally {
       signals.dispose();
     }
@@ -41,15 +45,15 @@ export const serveCommand: Command = {
 };
 
 /** Resolves the key pairs and opens the node, the port already bound; on failure the port is released. */
-async function openBehindPort(config: ServeConfig, io: CliIo, reservation: PortReservation): Promise<{ credentials: readonly S3Credentials[]; api: ShardApi & AdminApi }> {
+async function openBehindPort(config: ServeConfig, io: CliIo, reservation: PortReservation): Promise<{ credentials: readonly S3Credentials[]; source: CredentialSource; api: ShardApi & AdminApi }> {
   try {
     // Loaded even with --insecure-no-auth: S3 always checks signatures.
-    const credentials = await nodeCredentials(config, io);
+    const { credentials, source } = await nodeCredentials(config, io);
     if (config.server.insecureNoAuth === true) {
       io.err('shardstore: WARNING: --insecure-no-auth: the native API, the control plane and /metrics answer anyone who can reach the port (trusted test networks only; docs/SECURITY.md)');
     }
     const { openNode } = await import('./serve.js');
-    return { credentials, api: await openNode(config.node) };
+    return { credentials, source, api: await openNode(config.node) };
   } catch (err) {
     await reservation.release();
     throw err;
@@ -74,11 +78,12 @@ function formatBytes(n: number): string {
   return `${formatSizeBytes(n)} (${n} bytes)`;
 }
 
-async function nodeCredentials(config: ServeConfig, io: CliIo): Promise<readonly S3Credentials[]> {
+async function nodeCredentials(config: ServeConfig, io: CliIo): Promise<{ credentials: readonly S3Credentials[]; source: CredentialSource }> {
   const { accessKeyId, secretAccessKey, credentialsFile } = config.s3;
   let loaded: LoadedCredentials;
   try {
     loaded = await loadOrCreateCredentials({ accessKeyId, secretAccessKey, file: credentialsFile });
+    usersOf(loaded.credentials); // a malformed user section is refused at start, not at the first request
   } catch (err) {
     if (err instanceof TypeError) throw new UsageError(err.message);
     throw err;
@@ -98,5 +103,5 @@ async function nodeCredentials(config: ServeConfig, io: CliIo): Promise<readonly
   } else if (loaded.source === 'file') {
     io.out(`credentials: ${loaded.credentials.length} key(s) from ${credentialsFile}`);
   }
-  return loaded.credentials;
+  return { credentials: loaded.credentials, source: loaded.source };
 }

@@ -6,7 +6,7 @@
 //   -> exit code 0.
 // The store is closed on every path once it was opened, even if listen fails.
 import type { AddressInfo } from 'node:net';
-import type { Logger, S3Options } from '../server/index.js';
+import type { Logger, S3Options, UserDirectory } from '../server/index.js';
 import { createShardServer } from '../server/index.js';
 import type { ShardApi } from '../store/index.js';
 import type { AdminApi } from '../node/index.js';
@@ -21,6 +21,8 @@ export interface ServeIo {
   readonly stop: Promise<string>;
   /** The node's key pairs (access key id -> secret), as serve_command resolved them: they sign S3, native and control-plane requests (none: every such request is refused). */
   readonly credentials?: ReadonlyMap<string, string>;
+  /** The S3 users (the credentials file, re-read when it changes); without it, `credentials` are S3's keys too. */
+  readonly users?: UserDirectory;
   /** The control plane to serve under /v1/admin/ (the node's). */
   readonly admin?: AdminApi;
   /** The port, bound before the node was opened (serve_command.ts); else config.host:config.port is bound here. */
@@ -29,7 +31,7 @@ export interface ServeIo {
 
 export async function serveApi(api: ShardApi, config: ServeConfig, io: ServeIo): Promise<number> {
   const credentials = io.credentials ?? new Map<string, string>();
-  const shardServer = createShardServer(api, { ...config.server, credentials, logger: io.logger, ...s3Options(config, credentials) }, io.admin);
+  const shardServer = createShardServer(api, { ...config.server, credentials, logger: io.logger, ...s3Options(config, credentials, io.users) }, io.admin);
   try {
     if (credentials.size === 0 && config.server.insecureNoAuth !== true) io.logger.log('warn', 'the node has no key pairs: every signed API will refuse every request', {});
     const address = await listenOn(shardServer, config, io.reservation);
@@ -51,11 +53,12 @@ async function listenOn(shardServer: ReturnType<typeof createShardServer>, confi
   return address;
 }
 
-function s3Options(config: ServeConfig, credentials: ReadonlyMap<string, string>): { s3?: S3Options } {
+function s3Options(config: ServeConfig, credentials: ReadonlyMap<string, string>, users: UserDirectory | undefined): { s3?: S3Options } {
   if (!config.s3.enabled) return {};
   return {
     s3: {
       credentials,
+      ...(users !== undefined ? { users } : {}),
       region: config.s3.region,
       domains: config.s3.domains,
       uploadExpiryMs: config.s3.uploadExpiryMs,

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DEFAULT_HOST_NAMES, DEFAULT_S3_DOMAINS, DEFAULT_S3_REGION, DEFAULT_SERVER_OPTIONS, DEFAULT_UPLOAD_EXPIRY_MS } from '../server/index.js';
 import type { ShardServerOptions } from '../server/index.js';
-import { DEFAULT_CACHE_BYTES } from '../store/index.js';
+import { DEFAULT_CACHE_BYTES, DEFAULT_PREPARE_AHEAD_EXTENTS } from '../store/index.js';
 import type { NodeOpenOptions } from '../node/index.js';
 import { formatDurationMs, formatSizeBytes, parseDurationMs, parseSizeBytes } from './units.js';
 import { UsageError } from './usage_error.js';
@@ -15,6 +15,8 @@ import { UsageError } from './usage_error.js';
 /** The native API's default port: clear of 8080/8000 (everything), 9000 (MinIO), 7480 (Ceph RGW), 8333 (SeaweedFS), 3900 (Garage), 4566 (LocalStack), and below the ephemeral range. */
 export const DEFAULT_PORT = 7380;
 export const MAX_DISKS = 256;
+/** Bound of --prepare-ahead: 1,024 extents (64 GiB of 64 MiB extents); more is a preallocated file. */
+export const MAX_PREPARE_AHEAD_EXTENTS = 1024;
 /** Where serve keeps its data files; the offline tools (fsck, inspect, ...) look there too when given no target. */
 export const DEFAULT_DATA_DIR = './data';
 
@@ -31,6 +33,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { name: 'disks', value: 'n', help: `number of disks (data files), 1..${MAX_DISKS}; fixed at creation`, defaultText: '1' },
   { name: 'disk-size', value: 'size', help: 'size of each data file when created (sparse unless --preallocate on)', defaultText: '16GiB' },
   { name: 'preallocate', value: 'on|off', help: 'write each data file whole when creating it: slow to create, faster durable writes after', defaultText: 'off' },
+  { name: 'prepare-ahead', value: 'n', help: 'free extents kept zero-filled on the host ahead of puts, in the background, so a sparse file writes at preallocated speed (0: off; a preallocated file or a block device needs none)', defaultText: String(DEFAULT_PREPARE_AHEAD_EXTENTS) },
   { name: 'extent-size', value: 'size', help: 'extent size when created', defaultText: '64MiB' },
   { name: 'cache-size', value: 'size', help: 'buffer cache of verified chunks, per disk', defaultText: formatSizeBytes(DEFAULT_CACHE_BYTES) },
   { name: 'path', value: 'file', help: 'a data file or block device instead of <data-dir>/disk-N.dat; repeat for more disks (env: comma-separated)' },
@@ -234,6 +237,7 @@ function nodeOptions(pick: (name: string) => string | undefined, paths: string[]
     extentSizeBytes: parseSizeBytes(pick('extent-size') ?? tableDefault('extent-size'), 'extent-size'),
     cacheBytes: parseSizeBytes(pick('cache-size') ?? tableDefault('cache-size'), 'cache-size'),
     preallocate: onOff(pick('preallocate') ?? tableDefault('preallocate'), 'preallocate'),
+    prepareAheadExtents: intInRange(pick('prepare-ahead') ?? tableDefault('prepare-ahead'), 'prepare-ahead', 0, MAX_PREPARE_AHEAD_EXTENTS),
     ...(paths !== undefined ? { paths } : {}),
   };
 }

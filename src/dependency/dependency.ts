@@ -130,10 +130,29 @@ export class Dependency {
     return set.size === 0 ? Dependency.none : new Dependency([...set]);
   }
 
+  /**
+   * Persistent when every one of `deps` is. One pass into one set: a commit
+   * cycle joins the dependencies of all its puts, and pairwise `and` would
+   * copy the growing set once per put (quadratic in the cycle's size).
+   */
   static all(deps: Iterable<Dependency>): Dependency {
-    let out = Dependency.none;
-    for (const d of deps) out = out.and(d);
-    return out;
+    let only: Dependency | undefined;
+    let set: Set<Ticket> | undefined;
+    for (const d of deps) {
+      if (d.tickets.length === 0) continue;
+      if (only === undefined) {
+        only = d;
+        continue;
+      }
+      if (set === undefined) {
+        set = new Set<Ticket>();
+        for (const t of only.tickets) if (t.state !== 'durable') set.add(t);
+      }
+      for (const t of d.tickets) if (t.state !== 'durable') set.add(t);
+    }
+    if (only === undefined) return Dependency.none;
+    if (set === undefined) return only.compact();
+    return set.size === 0 ? Dependency.none : new Dependency([...set]);
   }
 
   isPersistent(): boolean {

@@ -18,11 +18,14 @@
 // 6. A batch's writes land (their tickets say so) before its flush is
 //    issued; writes queued by those who waited for that may join the batch
 //    in a later round, before the same flush (at most MAX_ROUNDS rounds).
-// 7. A write queued with `sameFlush` may be issued once its `after` has
+// 7. A write may also name `sameFlushAfter`: writes it may share a flush
+//    with. It is issued once `after` is persistent and `sameFlushAfter` has
 //    landed in the current batch (the same flush makes both durable; a
 //    crash before it returns may keep the one and not the other, which the
-//    caller must tolerate: commit_log.ts verifies at recovery); otherwise,
-//    like every write, only once `after` is persistent, never if it failed.
+//    caller must tolerate: commit_log.ts verifies at recovery), or is
+//    persistent; never if either failed. So one write can name both kinds
+//    of predecessor: a metadata record shares the flush of the data it
+//    names but is issued only after the LSM runs it names are durable.
 import { assert, ClosedError, NoSpaceError, ReadOnlyError } from '../base/index.js';
 import type { Disk } from '../disk/index.js';
 import { Dependency, Ticket, ioFailure } from './dependency.js';
@@ -49,7 +52,7 @@ export function writeDataLength(data: WriteData): number {
 }
 
 interface PendingWrite {
-  readonly sameFlush: boolean;
+  readonly sameFlushAfter: Dependency | undefined;
   readonly offset: number;
   readonly parts: readonly Uint8Array[];
   readonly length: number;
@@ -58,8 +61,8 @@ interface PendingWrite {
 }
 
 export interface WriteOptions {
-  /** The write may share the flush of `after` (invariant 7). */
-  readonly sameFlush?: boolean;
+  /** Writes this one may share a flush with: it waits only until they have landed (invariant 7). */
+  readonly sameFlushAfter?: Dependency;
 }
 
 export interface IoSchedulerStats {
@@ -93,7 +96,11 @@ export class IoScheduler {
     assert(this.maxBatchBytes > 0, 'maxBatchBytes must be positive');
   }
 
-  /** Queue `data` for `offset`, issued once `after` is persistent (or landed in the same batch, with `sameFlush`: invariant 7). */
+  /**
+   * Queue `data` for `offset`, issued once `after` is persistent and
+   * `options.sameFlushAfter` has landed (invariant 7). `after` is the
+   * write's real predecessor (none by default: a write of format or a test).
+   */
   write(offset: number, data: WriteData, after: Dependency = Dependency.none, options: WriteOptions = {}): Dependency {
     if (this.closedError !== undefined) return Dependency.failed(this.closedError);
     const refused = this.refuseWrite(offset);
@@ -102,10 +109,13 @@ export class IoScheduler {
     const length = writeDataLength(data);
     assert(offset >= 0 && offset + length <= this.disk.sizeBytes, `write out of disk: ${offset}+${length}`);
     const ticket = new Ticket(`write@${offset}+${length}`);
-    this.queue.push({ offset, parts, length, after, ticket, sameFlush: options.sameFlush === true });
-    // One wake-up registration per write: re-registering every queued write on
-    // each wait made a long stall cost O(n^2) closures.
-    if (!after.isPersistent() && after.failure() === undefined) after.onSettled(this.dependencySettled);
+    const sameFlushAfter = options.sameFlushAfter;
+    this.queue.push({ offset, parts, length, after, ticket, sameFlushAfter });
+    // One wake-up registration per write and predecessor: re-registering
+    // every queued write on each wait made a long stall cost O(n^2) closures.
+    for (const d of sameFlushAfter === undefined ? [after] : [after, sameFlushAfter]) {
+      if (!d.isPersistent() && d.failure() === undefined) d.onSettled(this.dependencySettled);
+    }
     this.kick();
     return Dependency.of(ticket);
   }
@@ -206,7 +216,7 @@ export class IoScheduler {
     const rest: PendingWrite[] = [];
     let bytes = 0;
     for (const w of this.queue) {
-      const failure = w.after.failure();
+      const failure = w.after.failure() ?? w.sameFlushAfter?.failure();
       if (failure !== undefined) {
         w.ticket.markFailed(failure);
       } else if (isReady(w) && (bytes + w.length <= maxBytes || (batch.length === 0 && maxBytes === this.maxBatchBytes))) {
@@ -344,8 +354,9 @@ const MAX_ROUNDS = 3;
  * write waiting on it shares that batch's flush.
  */
 function isReady(w: PendingWrite): boolean {
-  if (w.after.isPersistent()) return true;
-  return w.sameFlush && w.after.failure() === undefined && w.after.hasLanded();
+  if (!w.after.isPersistent()) return false;
+  const joined = w.sameFlushAfter;
+  return joined === undefined || joined.isPersistent() || (joined.failure() === undefined && joined.hasLanded());
 }
 
 const MAX_GATHER = 512;

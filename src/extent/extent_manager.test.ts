@@ -354,3 +354,53 @@ void test('puts prefer a free extent whose blocks were written before (allocated
   extents.reset(b, Dependency.none);
   assert.equal(extents.allocate(ExtentOwner.Data), b);
 });
+
+// Checks: every range rule of the extent manager at its exact boundary,
+// one unit inside (accepted) and one unit outside (refused with the error
+// its callers handle, naming the extent and the range): reads up to the
+// write pointer, verification reads up to the extent's end, appends up to
+// the extent's end, recovery write pointers 0..extent size, extent numbers
+// 0..count-1; and the state rules: no append to a sealed extent, no
+// recovery write pointer or restore while writes are pending, no prepare
+// of an extent that is not free, no end of a prepare never begun. How: one
+// data extent of a small geometry, each rule on its own.
+void test('range and state rules hold at their exact boundaries, naming the extent', async () => {
+  const size = GEOMETRY.extentSizeBytes;
+  const { io, extents } = setup();
+  const e = extents.allocate(ExtentOwner.Data);
+  await extents.append(e, Buffer.alloc(100, 7)).dependency.persisted();
+  assert.equal((await extents.read(e, 0, 100)).length, 100);
+  assert.equal((await extents.read(e, 100, 0)).length, 0);
+  const beyond = { name: 'CorruptionError', message: `read of extent ${e} at 1+100 beyond write pointer 100` };
+  await assert.rejects(extents.read(e, 1, 100), beyond);
+  await assert.rejects(extents.read(e, 0, -1), CorruptionError);
+  assert.equal((await extents.readForVerification(e, size - 10, 10)).length, 10);
+  assert.equal((await extents.readForVerification(e, 0, size)).length, size);
+  await assert.rejects(extents.readForVerification(e, size - 10, 11), { name: 'CorruptionError', message: `verification read of extent ${e} at ${size - 10}+11 beyond the extent` });
+  await assert.rejects(extents.readForVerification(e, -1, 1), CorruptionError);
+  await assert.rejects(extents.readForVerification(e, 0, -1), CorruptionError);
+  await assert.rejects(extents.read(GEOMETRY.extentCount, 0, 0), { name: 'CorruptionError', message: `extent ${GEOMETRY.extentCount} out of range (${GEOMETRY.extentCount})` });
+  assert.equal(extents.owner(GEOMETRY.extentCount - 1), ExtentOwner.Free);
+
+  assert.throws(() => extents.append(e, Buffer.alloc(size - 100 + 1)), { name: 'AssertionError', message: `append beyond extent ${e}` });
+  const last = extents.append(e, Buffer.alloc(size - 100, 1));
+  assert.equal(last.offset, 100);
+  assert.equal(extents.freeBytes(e), 0);
+  assert.throws(() => extents.setWritePointerForRecovery(e, 0), /recovery write pointer with pending writes/);
+  assert.throws(() => extents.restore([{ extent: e, owner: ExtentOwner.Data, writePointer: 0 }]), /restore with pending writes/);
+  await last.dependency.persisted();
+  await io.idle();
+  assert.equal(extents.durableWritePointer(e), size);
+
+  for (const wp of [-1, size + 1]) assert.throws(() => extents.setWritePointerForRecovery(e, wp), new RegExp(`write pointer ${wp} out of extent`));
+  for (const wp of [0, size, 512]) {
+    extents.setWritePointerForRecovery(e, wp);
+    assert.equal(extents.writePointer(e), wp);
+  }
+  const other = extents.allocate(ExtentOwner.Data);
+  extents.seal(other);
+  assert.ok(extents.isSealed(other));
+  assert.throws(() => extents.append(other, Buffer.from('x')), new RegExp(`append to sealed extent ${other}`));
+  assert.throws(() => extents.beginPrepare(e), new RegExp(`prepare of extent ${e} that is not free`));
+  assert.throws(() => extents.endPrepare(e, true), new RegExp(`extent ${e} was not being prepared`));
+});

@@ -20,7 +20,10 @@
 // 2. Reads beyond the write pointer are refused.
 // 3. A reset extent is not handed out again until the record of its reset is
 //    durable (`reusableAfter`), so a crash cannot leave new data in an
-//    extent that recovery still believes holds the old.
+//    extent that recovery still believes holds the old; and every append
+//    names that record in its `after` too, so the IO scheduler enforces the
+//    edge even if an allocation rule slips (data and run chunks need no
+//    other predecessor: chunk_store.ts, ChunkStream.append).
 // 4. A reset requires no queued or in-flight writes to the extent.
 import { assert, CorruptionError, NoSpaceError } from '../base/index.js';
 import { Dependency, writeDataLength } from '../dependency/index.js';
@@ -39,22 +42,32 @@ interface PendingAppend {
   readonly dependency: Dependency;
 }
 
-interface ExtentState {
-  owner: ExtentOwner;
-  writePointer: number;
-  pending: PendingAppend[];
-  recordedOwner: ExtentOwner;
-  recordedWritePointer: number;
-  reusableAfter: Dependency;
-  /** No more appends: the extent is being reclaimed. */
-  sealed: boolean;
+/**
+ * Per-extent state, one typed array per field (a disk has tens of
+ * thousands of extents, and open builds this table every time: an object
+ * and an array per extent cost more than the rest of a small store's
+ * open). Sparse fields live in maps: pending appends (extents being
+ * written) and the reset record an extent waits for (extents reset
+ * lately).
+ */
+interface ExtentTable {
+  readonly owner: Uint8Array;
+  readonly writePointer: Uint32Array;
+  readonly recordedOwner: Uint8Array;
+  readonly recordedWritePointer: Uint32Array;
   /**
    * Bytes from the extent's start known to be allocated on the host file
    * system: written durably by this process (or recorded in the table at
    * open), or prepared (the whole extent). Never goes down: a reset does not
    * give blocks back to the host.
    */
-  hostBytes: number;
+  readonly hostBytes: Uint32Array;
+  /** 1: no more appends, the extent is being reclaimed. */
+  readonly sealed: Uint8Array;
+  /** Appends not yet known persistent; an extent without any has no entry. */
+  readonly pending: Map<number, PendingAppend[]>;
+  /** The extent is reused only once this is persistent (its reset's record); none when absent. */
+  readonly reusableAfter: Map<number, Dependency>;
 }
 
 /**
@@ -109,7 +122,8 @@ export interface AllocateOptions {
 export type PreparedState = 'unprepared' | 'preparing' | 'prepared';
 
 export class ExtentManager {
-  private readonly extents: ExtentState[] = [];
+  private readonly t: ExtentTable;
+  private readonly count: number;
   private readonly dirty = new Set<number>();
   private readonly resetListeners: Array<(extent: number) => void> = [];
   private readonly allocateListeners: Array<(extent: number) => void> = [];
@@ -120,31 +134,36 @@ export class ExtentManager {
     private readonly io: IoScheduler,
     private readonly reserveExtents: number,
   ) {
-    for (let e = 0; e < geometry.extentCount; e++) {
-      const owner = e < geometry.superblockExtents ? ExtentOwner.Superblock : ExtentOwner.Free;
-      this.extents.push({
-        owner,
-        writePointer: 0,
-        pending: [],
-        recordedOwner: owner,
-        recordedWritePointer: 0,
-        reusableAfter: Dependency.none,
-        sealed: false,
-        hostBytes: 0,
-      });
-    }
+    const n = geometry.extentCount;
+    assert(Number.isSafeInteger(n) && n >= 0, `extent count ${n}`);
+    this.count = n;
+    this.t = {
+      owner: new Uint8Array(n),
+      writePointer: new Uint32Array(n),
+      recordedOwner: new Uint8Array(n),
+      recordedWritePointer: new Uint32Array(n),
+      hostBytes: new Uint32Array(n),
+      sealed: new Uint8Array(n),
+      pending: new Map(),
+      reusableAfter: new Map(),
+    };
+    // Free is 0: only the superblock's extents need an owner.
+    const superblock = Math.min(geometry.superblockExtents, n);
+    this.t.owner.fill(ExtentOwner.Superblock, 0, superblock);
+    this.t.recordedOwner.fill(ExtentOwner.Superblock, 0, superblock);
   }
 
   /** Load the persisted table at open: owners and write pointers as recorded. */
   restore(records: Iterable<ExtentRecord>): void {
     for (const r of records) {
-      const s = this.state(r.extent);
-      assert(s.pending.length === 0, 'restore with pending writes');
-      s.owner = r.owner;
-      s.writePointer = r.writePointer;
-      s.recordedOwner = r.owner;
-      s.recordedWritePointer = r.writePointer;
-      s.hostBytes = Math.max(s.hostBytes, r.writePointer);
+      const e = this.checked(r.extent);
+      assert(!this.t.pending.has(e), 'restore with pending writes');
+      const t = this.t;
+      t.owner[e] = r.owner;
+      t.writePointer[e] = r.writePointer;
+      t.recordedOwner[e] = r.owner;
+      t.recordedWritePointer[e] = r.writePointer;
+      t.hostBytes[e] = Math.max(t.hostBytes[e] ?? 0, r.writePointer);
     }
   }
 
@@ -154,11 +173,11 @@ export class ExtentManager {
    * invalid record, then its write pointer is set there).
    */
   setWritePointerForRecovery(extent: number, writePointer: number): void {
-    const s = this.state(extent);
-    assert(s.pending.length === 0, 'recovery write pointer with pending writes');
+    const e = this.checked(extent);
+    assert(!this.t.pending.has(e), 'recovery write pointer with pending writes');
     assert(writePointer >= 0 && writePointer <= this.geometry.extentSizeBytes, `write pointer ${writePointer} out of extent`);
-    s.writePointer = writePointer;
-    s.recordedWritePointer = writePointer;
+    this.t.writePointer[e] = writePointer;
+    this.t.recordedWritePointer[e] = writePointer;
   }
 
   get extentSizeBytes(): number {
@@ -166,47 +185,45 @@ export class ExtentManager {
   }
 
   owner(extent: number): ExtentOwner {
-    return this.state(extent).owner;
+    return this.ownerAt(this.checked(extent));
   }
 
   writePointer(extent: number): number {
-    return this.state(extent).writePointer;
+    return this.t.writePointer[this.checked(extent)] ?? 0;
   }
 
   /** End of the longest prefix of the extent whose writes are all durable. */
   durableWritePointer(extent: number): number {
-    const s = this.state(extent);
-    s.pending = s.pending.filter((p) => !p.dependency.isPersistent());
-    let wp = s.writePointer;
-    for (const p of s.pending) wp = Math.min(wp, p.start);
+    const e = this.checked(extent);
+    let wp = this.t.writePointer[e] ?? 0;
+    for (const p of this.livePending(e)) wp = Math.min(wp, p.start);
     return wp;
   }
 
   /** End of the longest prefix of the extent whose writes have all landed (durable after the flush under way). */
   landedWritePointer(extent: number): number {
-    const s = this.state(extent);
-    s.pending = s.pending.filter((p) => !p.dependency.isPersistent());
-    let wp = s.writePointer;
-    for (const p of s.pending) if (!p.dependency.hasLanded()) wp = Math.min(wp, p.start);
+    const e = this.checked(extent);
+    let wp = this.t.writePointer[e] ?? 0;
+    for (const p of this.livePending(e)) if (!p.dependency.hasLanded()) wp = Math.min(wp, p.start);
     return wp;
   }
 
   freeBytes(extent: number): number {
-    return this.geometry.extentSizeBytes - this.state(extent).writePointer;
+    return this.geometry.extentSizeBytes - this.writePointer(extent);
   }
 
   /** Extents that currently have `owner`. */
   extentsOwnedBy(owner: ExtentOwner): number[] {
     const out: number[] = [];
-    this.extents.forEach((s, e) => {
-      if (s.owner === owner) out.push(e);
-    });
+    const owners = this.t.owner;
+    for (let e = 0; e < this.count; e++) if (owners[e] === owner) out.push(e);
     return out;
   }
 
   countFree(): number {
     let n = 0;
-    for (const s of this.extents) if (s.owner === ExtentOwner.Free && s.reusableAfter.isPersistent()) n++;
+    const owners = this.t.owner;
+    for (let e = 0; e < this.count; e++) if (owners[e] === ExtentOwner.Free && this.isReusable(e)) n++;
     return n;
   }
 
@@ -223,10 +240,9 @@ export class ExtentManager {
     if (e === undefined) {
       throw new NoSpaceError(`no free extent for ${ExtentOwner[owner]} outside the prepared reserve (${free} free, ${this.preparing.size} being prepared)`);
     }
-    const s = this.state(e);
-    assert(s.writePointer === 0 && s.pending.length === 0, `free extent ${e} not empty`);
-    s.owner = owner;
-    s.sealed = false;
+    assert(this.t.writePointer[e] === 0 && !this.t.pending.has(e), `free extent ${e} not empty`);
+    this.t.owner[e] = owner;
+    this.t.sealed[e] = 0;
     this.dirty.add(e);
     for (const fn of this.allocateListeners) fn(e);
     return e;
@@ -258,9 +274,9 @@ export class ExtentManager {
   private pickForeground(): number | undefined {
     const skipPrepared = this.countPreparedFree() <= this.preparedTarget;
     let fresh: number | undefined;
-    for (let e = this.geometry.superblockExtents; e < this.extents.length; e++) {
+    for (let e = this.geometry.superblockExtents; e < this.count; e++) {
       if (!this.isAllocatable(e) || (skipPrepared && this.isPrepared(e))) continue;
-      if (this.state(e).hostBytes > 0) return e;
+      if ((this.t.hostBytes[e] ?? 0) > 0) return e;
       fresh ??= e;
     }
     return fresh;
@@ -277,25 +293,25 @@ export class ExtentManager {
    */
   private pickPrepared(cls: Exclude<ReserveClass, 'foreground'>): number | undefined {
     if (this.countPreparedFree() > RESERVE_FLOOR[cls]) {
-      for (let e = this.extents.length - 1; e >= this.geometry.superblockExtents; e--) {
+      for (let e = this.count - 1; e >= this.geometry.superblockExtents; e--) {
         if (this.isPrepared(e) && this.isAllocatable(e)) return e;
       }
     }
     let best: number | undefined;
-    for (let e = this.geometry.superblockExtents; e < this.extents.length; e++) {
+    const hostBytes = this.t.hostBytes;
+    for (let e = this.geometry.superblockExtents; e < this.count; e++) {
       if (!this.isAllocatable(e) || this.isPrepared(e)) continue;
-      if (best === undefined || this.state(e).hostBytes > this.state(best).hostBytes) best = e;
+      if (best === undefined || (hostBytes[e] ?? 0) > (hostBytes[best] ?? 0)) best = e;
     }
     return best;
   }
 
   private isPrepared(e: number): boolean {
-    return this.state(e).hostBytes >= this.geometry.extentSizeBytes;
+    return (this.t.hostBytes[e] ?? 0) >= this.geometry.extentSizeBytes;
   }
 
   private isAllocatable(e: number): boolean {
-    const s = this.state(e);
-    return s.owner === ExtentOwner.Free && s.reusableAfter.isPersistent() && !this.preparing.has(e);
+    return this.t.owner[e] === ExtentOwner.Free && this.isReusable(e) && !this.preparing.has(e);
   }
 
   preparedState(extent: number): PreparedState {
@@ -306,7 +322,7 @@ export class ExtentManager {
   /** Free prepared extents (ready to hand out). */
   countPreparedFree(): number {
     let n = 0;
-    for (let e = this.geometry.superblockExtents; e < this.extents.length; e++) if (this.isPrepared(e) && this.isAllocatable(e)) n++;
+    for (let e = this.geometry.superblockExtents; e < this.count; e++) if (this.isPrepared(e) && this.isAllocatable(e)) n++;
     return n;
   }
 
@@ -316,7 +332,7 @@ export class ExtentManager {
    * first match: it runs after every allocation.
    */
   highestUnpreparedFree(): number | undefined {
-    for (let e = this.extents.length - 1; e >= this.geometry.superblockExtents; e--) {
+    for (let e = this.count - 1; e >= this.geometry.superblockExtents; e--) {
       if (this.isAllocatable(e) && !this.isPrepared(e)) return e;
     }
     return undefined;
@@ -324,22 +340,26 @@ export class ExtentManager {
 
   /**
    * Start preparing a free extent: it is not handed out until endPrepare.
+   * Returns the record of its last reset, what the zeros must wait for (an
+   * extent whose reset is not recorded may still hold data recovery
+   * believes in).
    * REQUIRES: the extent is free, reusable and not being prepared.
    */
-  beginPrepare(extent: number): void {
+  beginPrepare(extent: number): Dependency {
     assert(this.isAllocatable(extent), `prepare of extent ${extent} that is not free`);
     this.preparing.add(extent);
+    return this.t.reusableAfter.get(this.checked(extent)) ?? Dependency.none;
   }
 
   /** End a preparation; `ok` when every block of the extent was written and flushed. */
   endPrepare(extent: number, ok: boolean): void {
     assert(this.preparing.delete(extent), `extent ${extent} was not being prepared`);
-    if (ok) this.state(extent).hostBytes = this.geometry.extentSizeBytes;
+    if (ok) this.t.hostBytes[this.checked(extent)] = this.geometry.extentSizeBytes;
   }
 
   /** Every extent counts as prepared: the data file is allocated whole on the host (preallocated). */
   markAllPrepared(): void {
-    for (const s of this.extents) s.hostBytes = this.geometry.extentSizeBytes;
+    this.t.hostBytes.fill(this.geometry.extentSizeBytes);
   }
 
   /** Called on every allocation (the preparer refills the reserve). */
@@ -348,26 +368,31 @@ export class ExtentManager {
   }
 
   /**
-   * Append `data` at the write pointer, issued once `after` is persistent.
+   * Append `data` at the write pointer, issued once `after` and the record
+   * of the extent's last reset are persistent (invariant 3).
    * REQUIRES: the extent is owned and `data` fits.
    */
   append(extent: number, data: WriteData, after: Dependency = Dependency.none, options: WriteOptions = {}): { offset: number; dependency: Dependency } {
-    const s = this.state(extent);
-    assert(s.owner !== ExtentOwner.Free && s.owner !== ExtentOwner.Superblock, `append to ${ExtentOwner[s.owner]} extent ${extent}`);
-    assert(!s.sealed, `append to sealed extent ${extent}`);
-    const offset = s.writePointer;
+    const e = this.checked(extent);
+    const t = this.t;
+    const owner = this.ownerAt(e);
+    assert(owner !== ExtentOwner.Free && owner !== ExtentOwner.Superblock, `append to ${ExtentOwner[owner]} extent ${extent}`);
+    assert(t.sealed[e] === 0, `append to sealed extent ${extent}`);
+    const offset = t.writePointer[e] ?? 0;
     const length = writeDataLength(data);
     assert(offset + length <= this.geometry.extentSizeBytes, `append beyond extent ${extent}`);
-    const dependency = this.io.write(this.diskOffset(extent, offset), data, after, options);
-    s.writePointer = offset + length;
-    s.pending.push({ start: offset, dependency });
+    const dependency = this.io.write(this.diskOffset(extent, offset), data, after.and(t.reusableAfter.get(e) ?? Dependency.none), options);
+    t.writePointer[e] = offset + length;
+    const pending = t.pending.get(e);
+    if (pending === undefined) t.pending.set(e, [{ start: offset, dependency }]);
+    else pending.push({ start: offset, dependency });
     // After a failed write the durable write pointer stops there for good:
     // nothing past the hole can be recorded, so stop appending here.
     dependency.onSettled(() => {
       if (dependency.failure() !== undefined) {
-        if (s.owner !== ExtentOwner.Free) s.sealed = true;
+        if (t.owner[e] !== ExtentOwner.Free) t.sealed[e] = 1;
       } else {
-        s.hostBytes = Math.max(s.hostBytes, offset + length);
+        t.hostBytes[e] = Math.max(t.hostBytes[e] ?? 0, offset + length);
       }
     });
     this.dirty.add(extent);
@@ -380,7 +405,7 @@ export class ExtentManager {
    * (and with it the write pointers that cover that data).
    */
   async readForVerification(extent: number, offset: number, length: number): Promise<Buffer> {
-    this.state(extent);
+    this.checked(extent);
     if (offset < 0 || length < 0 || offset + length > this.geometry.extentSizeBytes) {
       throw new CorruptionError(`verification read of extent ${extent} at ${offset}+${length} beyond the extent`);
     }
@@ -389,9 +414,9 @@ export class ExtentManager {
 
   /** Read below the write pointer. A range beyond it is corruption of whoever asked. */
   async read(extent: number, offset: number, length: number): Promise<Buffer> {
-    const s = this.state(extent);
-    if (offset < 0 || length < 0 || offset + length > s.writePointer) {
-      throw new CorruptionError(`read of extent ${extent} at ${offset}+${length} beyond write pointer ${s.writePointer}`);
+    const writePointer = this.writePointer(extent);
+    if (offset < 0 || length < 0 || offset + length > writePointer) {
+      throw new CorruptionError(`read of extent ${extent} at ${offset}+${length} beyond write pointer ${writePointer}`);
     }
     return this.io.read(this.diskOffset(extent, offset), length);
   }
@@ -402,35 +427,36 @@ export class ExtentManager {
    * REQUIRES: no queued or in-flight append to the extent.
    */
   reset(extent: number, reusableAfter: Dependency): void {
-    const s = this.state(extent);
-    assert(s.owner !== ExtentOwner.Superblock && s.owner !== ExtentOwner.Free, `reset of ${ExtentOwner[s.owner]} extent ${extent}`);
+    const e = this.checked(extent);
+    const owner = this.ownerAt(e);
+    assert(owner !== ExtentOwner.Superblock && owner !== ExtentOwner.Free, `reset of ${ExtentOwner[owner]} extent ${extent}`);
     // A failed append is neither queued nor in flight (the scheduler fails a
     // ticket only once its whole batch settled), so it does not block a reset:
     // otherwise one transient write error would make the extent unreclaimable.
-    const busy = s.pending.some((p) => !p.dependency.isPersistent() && p.dependency.failure() === undefined);
+    const busy = (this.t.pending.get(e) ?? []).some((p) => !p.dependency.isPersistent() && p.dependency.failure() === undefined);
     assert(!busy, `reset of extent ${extent} with pending writes`);
-    s.owner = ExtentOwner.Free;
-    s.writePointer = 0;
-    s.pending = [];
-    s.reusableAfter = reusableAfter;
-    s.sealed = false;
+    this.t.owner[e] = ExtentOwner.Free;
+    this.t.writePointer[e] = 0;
+    this.t.pending.delete(e);
+    if (reusableAfter.isPersistent()) this.t.reusableAfter.delete(e);
+    else this.t.reusableAfter.set(e, reusableAfter);
+    this.t.sealed[e] = 0;
     this.dirty.add(extent);
     for (const fn of this.resetListeners) fn(extent);
   }
 
   /** Refuse further appends to `extent` (reclamation is emptying it). */
   seal(extent: number): void {
-    this.state(extent).sealed = true;
+    this.t.sealed[this.checked(extent)] = 1;
   }
 
   isSealed(extent: number): boolean {
-    return this.state(extent).sealed;
+    return this.t.sealed[this.checked(extent)] === 1;
   }
 
   /** Resolves when no append to `extent` is queued or in flight (failed ones count as settled). */
   async writesSettled(extent: number): Promise<void> {
-    const s = this.state(extent);
-    const open = s.pending.filter((p) => !p.dependency.isPersistent() && p.dependency.failure() === undefined);
+    const open = (this.t.pending.get(this.checked(extent)) ?? []).filter((p) => !p.dependency.isPersistent() && p.dependency.failure() === undefined);
     await Promise.allSettled(open.map((p) => p.dependency.persisted()));
   }
 
@@ -447,30 +473,58 @@ export class ExtentManager {
   takeChanges(): ExtentRecord[] {
     const out: ExtentRecord[] = [];
     for (const e of [...this.dirty].sort((a, b) => a - b)) {
-      const s = this.state(e);
+      const t = this.t;
       const wp = this.landedWritePointer(e);
-      if (wp !== s.recordedWritePointer || s.owner !== s.recordedOwner) {
-        out.push({ extent: e, owner: s.owner, writePointer: wp });
-        s.recordedOwner = s.owner;
-        s.recordedWritePointer = wp;
+      const owner = this.ownerAt(e);
+      if (wp !== t.recordedWritePointer[e] || owner !== t.recordedOwner[e]) {
+        out.push({ extent: e, owner, writePointer: wp });
+        t.recordedOwner[e] = owner;
+        t.recordedWritePointer[e] = wp;
       }
-      if (s.pending.length === 0) this.dirty.delete(e);
+      if (!t.pending.has(e)) this.dirty.delete(e);
     }
     return out;
   }
 
   /** The full table (checkpoints). */
   table(): ExtentRecord[] {
-    return this.extents.map((s, e) => ({ extent: e, owner: s.recordedOwner, writePointer: s.recordedWritePointer }));
+    const out: ExtentRecord[] = new Array<ExtentRecord>(this.count);
+    const { recordedOwner, recordedWritePointer } = this.t;
+    for (let e = 0; e < this.count; e++) out[e] = { extent: e, owner: recordedOwner[e] ?? 0, writePointer: recordedWritePointer[e] ?? 0 };
+    return out;
   }
 
   diskOffset(extent: number, offset: number): number {
     return extent * this.geometry.extentSizeBytes + offset;
   }
 
-  private state(extent: number): ExtentState {
-    const s = this.extents[extent];
-    if (s === undefined) throw new CorruptionError(`extent ${extent} out of range (${this.extents.length})`);
-    return s;
+  /** `extent` itself, once it is known to name an extent of this disk. */
+  private checked(extent: number): number {
+    if (!(Number.isInteger(extent) && extent >= 0 && extent < this.count)) throw new CorruptionError(`extent ${extent} out of range (${this.count})`);
+    return extent;
+  }
+
+  /** REQUIRES: `e` checked. */
+  private ownerAt(e: number): ExtentOwner {
+    return this.t.owner[e] ?? 0;
+  }
+
+  /** Free for reuse: its reset's record (if any lately) is persistent. REQUIRES: `e` checked. */
+  private isReusable(e: number): boolean {
+    const after = this.t.reusableAfter.get(e);
+    if (after === undefined) return true;
+    if (!after.isPersistent()) return false;
+    this.t.reusableAfter.delete(e);
+    return true;
+  }
+
+  /** The appends to `e` not yet persistent (forgetting the persistent ones). REQUIRES: `e` checked. */
+  private livePending(e: number): readonly PendingAppend[] {
+    const pending = this.t.pending.get(e);
+    if (pending === undefined) return [];
+    const live = pending.filter((p) => !p.dependency.isPersistent());
+    if (live.length === 0) this.t.pending.delete(e);
+    else this.t.pending.set(e, live);
+    return live;
   }
 }

@@ -39,21 +39,35 @@
 // device) needs none of this: fill() marks every extent prepared and
 // writes nothing.
 //
-// Extension (the "prepare space ahead" issue): the same mechanism can zero
-// free extents ahead of the data allocator, so that a put's first write
-// overwrites allocated blocks: raise the target for the foreground class
-// and let puts take prepared extents (pickForeground in extent_manager.ts).
+// Ahead of the data allocator (`prepareAhead`, the store option
+// prepareAheadExtents; serve's --prepare-ahead): beyond the reserve, up to
+// `aheadExtents` more free extents are prepared in the background, so that
+// a put's first write overwrites allocated blocks (a sparse file's first
+// writes pay for block allocation and a journal commit at each fdatasync).
+// Puts take them: pickForeground (extent_manager.ts) hands out prepared
+// extents once more than the reserve are free, lowest first. The ahead
+// extents are prepared by the same rounds as the reserve, after it (open's
+// `ready()` waits for the reserve only, format returns once the reserve is
+// prepared), so the data file still appears at once. Rate: one piece in
+// flight at a time, each waiting for its flush, which it shares with the
+// commits of that cycle: preparation adds at most PIECE_BYTES to a commit
+// cycle, and under a load that consumes extents faster than that, puts
+// fall back to unprepared extents (slower, never refused for it).
+// Not persisted: which extents are prepared is re-derived at each open by
+// preparing again (the highest free extents first, over blocks a store
+// that ran before has allocated already); an extent wrongly believed
+// prepared would only cost speed, but nothing records it, so nothing can.
 //
 // Invariants:
 // 1. An extent being prepared is never handed out (ExtentManager skips it),
 //    so zeros never land over an owner's bytes.
 // 2. An extent is marked prepared only after all of its zeros are durable.
-// 3. At most one extent is prepared at a time, and the number of prepared
-//    plus preparing free extents never exceeds the target (the reserve):
-//    the extra writes are bounded by what the reserve classes allocate.
+// 3. At most one extent is prepared at a time (one piece of it in flight),
+//    and the number of prepared plus preparing free extents never exceeds
+//    the target (the reserve, plus `aheadExtents` once prepareAhead ran):
+//    the extra writes are bounded by what the store allocates.
 import { assert, ClosedError, NoSpaceError } from '../base/index.js';
-import { Dependency } from '../dependency/index.js';
-import type { IoScheduler } from '../dependency/index.js';
+import type { Dependency, IoScheduler } from '../dependency/index.js';
 import type { ExtentManager } from './extent_manager.js';
 
 /** Zeros written per scheduler write: bounds how long a commit can wait behind preparation. */
@@ -78,8 +92,9 @@ export class HostSpace {
   private busy = false;
   private wanted = false;
   private closed = false;
-  private zeros: Buffer | undefined;
   private lastRetryMs = Number.NEGATIVE_INFINITY;
+  private aheadExtents = 0;
+  private fullyAllocated = false;
   readonly stats: HostSpaceStats = { extentsPrepared: 0, failures: 0, lastError: undefined };
 
   constructor(
@@ -103,16 +118,17 @@ export class HostSpace {
   }
 
   /**
-   * Write zeros over `length` bytes at disk offset `offset` and flush.
-   * Throws the write's typed error (HostNoSpaceError on a full host).
+   * Write zeros over `length` bytes at disk offset `offset`, once `after`
+   * is persistent, and flush. Throws the write's typed error
+   * (HostNoSpaceError on a full host).
    */
-  async zeroFill(offset: number, length: number): Promise<void> {
+  async zeroFill(offset: number, length: number, after: Dependency): Promise<void> {
     const zeros = this.zeroBuffer();
     for (let at = 0; at < length; at += zeros.length) {
       // No write after stop(): close waits for the scheduler to go idle, then closes the disk.
       if (this.closed) throw new ClosedError('host space preparation stopped');
       const n = Math.min(zeros.length, length - at);
-      await this.io.write(offset + at, zeros.subarray(0, n), Dependency.none).persisted();
+      await this.io.write(offset + at, zeros.subarray(0, n), after).persisted();
     }
   }
 
@@ -124,12 +140,31 @@ export class HostSpace {
   fill(maxAttempts: number): Promise<void> {
     // A file allocated whole (preallocated) needs no zeros: every extent is prepared.
     if (this.io.disk.hostSpace?.().fileFullyAllocated === true) {
+      this.fullyAllocated = true;
       this.extents.markAllPrepared();
       this.initial = Promise.resolve();
       return this.initial;
     }
-    this.initial = this.round(maxAttempts, false);
+    this.initial = this.round(maxAttempts, false, this.extents.preparedTarget);
     return this.initial;
+  }
+
+  /**
+   * Keep `extents` more free extents prepared beyond the reserve, for puts,
+   * from now on, in the background (after a fill under way: `ready()`
+   * does not wait for them). A data file allocated whole needs none.
+   * REQUIRES: `extents` >= 0.
+   */
+  prepareAhead(extents: number): void {
+    assert(Number.isInteger(extents) && extents >= 0, `prepare-ahead of ${extents} extents`);
+    if (this.fullyAllocated || this.io.disk.hostSpace?.().fileFullyAllocated === true) return;
+    this.aheadExtents = extents;
+    if (extents > 0) this.kick();
+  }
+
+  /** Free extents kept prepared: the reserve, and those prepared ahead of puts. */
+  get target(): number {
+    return this.extents.preparedTarget + this.aheadExtents;
   }
 
   /** Refill the reserve in the background (after an allocation). */
@@ -149,7 +184,7 @@ export class HostSpace {
       .catch((err: unknown) => err) // a failed write is its writer's to report; the refill goes on
       .then(() => {
         this.busy = false;
-        if (!this.closed) void this.round(this.extents.preparedTarget, true);
+        if (!this.closed) void this.round(this.target, true, this.target);
       });
   }
 
@@ -161,7 +196,7 @@ export class HostSpace {
    */
   retryIfShort(nowMs: number): void {
     if (this.stats.lastError === undefined || this.busy || nowMs - this.lastRetryMs < RETRY_INTERVAL_MS) return;
-    if (this.extents.countPreparedFree() >= this.extents.preparedTarget) return;
+    if (this.extents.countPreparedFree() >= this.target) return;
     this.lastRetryMs = nowMs;
     this.kick();
   }
@@ -171,11 +206,15 @@ export class HostSpace {
     this.closed = true;
   }
 
-  /** `stopAtNoSpace`: a full host refuses the next hole too, so stop at the first refusal (bounded work). */
-  private round(maxAttempts: number, stopAtNoSpace: boolean): Promise<void> {
+  /**
+   * Prepare until `target` free extents are prepared. `stopAtNoSpace`: a
+   * full host refuses the next hole too, so stop at the first refusal
+   * (bounded work).
+   */
+  private round(maxAttempts: number, stopAtNoSpace: boolean, target: number): Promise<void> {
     assert(!this.busy, 'one preparation round at a time');
     this.busy = true;
-    const work = this.prepareUpTo(maxAttempts, stopAtNoSpace).catch((err: unknown) => {
+    const work = this.prepareUpTo(maxAttempts, stopAtNoSpace, target).catch((err: unknown) => {
       // prepare() counts refusals itself; this is a broken invariant (assert).
       this.stats.failures++;
       this.stats.lastError = err instanceof Error ? err : new Error(String(err));
@@ -190,9 +229,9 @@ export class HostSpace {
     return this.running;
   }
 
-  private async prepareUpTo(maxAttempts: number, stopAtNoSpace: boolean): Promise<void> {
+  private async prepareUpTo(maxAttempts: number, stopAtNoSpace: boolean, target: number): Promise<void> {
     for (let attempt = 0; attempt < maxAttempts && !this.closed; attempt++) {
-      if (this.extents.countPreparedFree() >= this.extents.preparedTarget) return;
+      if (this.extents.countPreparedFree() >= target) return;
       const extent = this.extents.highestUnpreparedFree();
       if (extent === undefined) return;
       const ok = await this.prepare(extent);
@@ -201,10 +240,10 @@ export class HostSpace {
   }
 
   private async prepare(extent: number): Promise<boolean> {
-    this.extents.beginPrepare(extent);
+    const resetRecorded = this.extents.beginPrepare(extent);
     let ok = false;
     try {
-      await this.zeroFill(this.extents.diskOffset(extent, 0), this.extents.extentSizeBytes);
+      await this.zeroFill(this.extents.diskOffset(extent, 0), this.extents.extentSizeBytes, resetRecorded);
       ok = true;
       this.stats.extentsPrepared++;
       this.stats.lastError = undefined;
@@ -218,9 +257,19 @@ export class HostSpace {
   }
 
   private zeroBuffer(): Buffer {
-    // One buffer for every piece: the scheduler requires written bytes not to
-    // change until the write settles, and zeros never do.
-    this.zeros ??= Buffer.alloc(Math.min(PIECE_BYTES, this.extents.extentSizeBytes));
-    return this.zeros;
+    return sharedZeros(Math.min(PIECE_BYTES, this.extents.extentSizeBytes));
   }
+}
+
+/**
+ * One buffer of zeros for every piece of every store in the process (a
+ * store opened in a crash check allocated its own 64 KiB at each open): the
+ * scheduler requires written bytes not to change until the write settles,
+ * and zeros never do.
+ */
+let zeros = Buffer.alloc(0);
+
+function sharedZeros(length: number): Buffer {
+  if (zeros.length < length) zeros = Buffer.alloc(length);
+  return zeros.subarray(0, length);
 }

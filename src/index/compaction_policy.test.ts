@@ -4,7 +4,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { MAX_FAN_IN, MIN_FAN_IN, pickFull, pickTiered } from './compaction_policy.js';
-import type { RunSlot } from './compaction_policy.js';
+import type { Pick, RunSlot } from './compaction_policy.js';
+import { MAX_LEVEL } from './run_format.js';
 
 const slotsArb = fc.array(
   fc.record({ level: fc.integer({ min: 0, max: 4 }), busy: fc.boolean(), tombstones: fc.integer({ min: 0, max: 2 }) }),
@@ -92,4 +93,77 @@ test('a fan-in outside MIN_FAN_IN..MAX_FAN_IN is refused by both pickers', () =>
     assert.throws(() => pick([], MIN_FAN_IN - 1), new RegExp(`fan-in ${MIN_FAN_IN - 1}`));
     assert.throws(() => pick([], MAX_FAN_IN + 1), new RegExp(`fan-in ${MAX_FAN_IN + 1}`));
   }
+});
+
+/**
+ * The policy as its doc comments state it, written out the long way (no
+ * shared helper with compaction_policy.ts), to compare picks exactly.
+ */
+function freeAt(runs: readonly RunSlot[], i: number): boolean {
+  return i >= 0 && i < runs.length && runs[i]?.busy === false;
+}
+
+function expectedFull(runs: readonly RunSlot[], fanIn: number): Pick | undefined {
+  const end = runs.length;
+  if (!freeAt(runs, end - 1)) return undefined;
+  let start = end - 1;
+  while (end - start < fanIn && freeAt(runs, start - 1)) start -= 1;
+  const slice = runs.slice(start, end);
+  if (slice.length === 1 && slice[0]?.tombstones === 0) return undefined;
+  return { start, end, outputLevel: Math.max(...slice.map((r) => r.level)) };
+}
+
+function expectedTiered(runs: readonly RunSlot[], fanIn: number): Pick | undefined {
+  const levels = [...new Set(runs.filter((r) => !r.busy).map((r) => r.level))].sort((a, b) => a - b);
+  for (const level of levels) {
+    const sameLevel = (i: number): boolean => freeAt(runs, i) && runs[i]?.level === level;
+    if (runs.filter((_, i) => sameLevel(i)).length < fanIn) continue;
+    // The oldest maximal stretch of free runs of this level that holds fanIn: its fanIn oldest.
+    for (let last = runs.length - 1; last >= 0; last--) {
+      if (!sameLevel(last) || sameLevel(last + 1)) continue;
+      let first = last;
+      while (sameLevel(first - 1)) first -= 1;
+      if (last - first + 1 >= fanIn) return { start: last + 1 - fanIn, end: last + 1, outputLevel: Math.min(MAX_LEVEL, level + 1) };
+    }
+    // Else up to fanIn free runs of any level, ending at the level's oldest free run.
+    let end = runs.length;
+    while (end > 0 && !sameLevel(end - 1)) end -= 1;
+    let start = end - 1;
+    while (end - start < fanIn && freeAt(runs, start - 1)) start -= 1;
+    if (end - start >= 2) {
+      const top = Math.max(...runs.slice(start, end).map((r) => r.level));
+      return { start, end, outputLevel: Math.min(MAX_LEVEL, top + 1) };
+    }
+  }
+  return undefined;
+}
+
+// Checks: both pickers choose exactly the slice their doc comments describe,
+// boundaries included: a single free run left at the end is compacted only
+// when it holds tombstones (also when newer runs are busy), a stretch one
+// short of the fan-in is not a segment, the output level is capped at
+// MAX_LEVEL. How: a long-hand oracle compared with every pick on random run
+// lists (levels near 0 and near MAX_LEVEL, busy runs, tombstones), plus the
+// edge cases written out.
+test('pickFull and pickTiered pick exactly what their specification says', () => {
+  const levelArb = fc.oneof(fc.integer({ min: 0, max: 3 }), fc.integer({ min: MAX_LEVEL - 1, max: MAX_LEVEL }));
+  const runsArb = fc.array(fc.record({ level: levelArb, busy: fc.boolean(), tombstones: fc.integer({ min: 0, max: 1 }) }), { maxLength: 24 });
+  fc.assert(
+    fc.property(runsArb, fc.integer({ min: MIN_FAN_IN, max: 6 }), (runs, fanIn) => {
+      assert.deepStrictEqual(pickFull(runs, fanIn), expectedFull(runs, fanIn));
+      assert.deepStrictEqual(pickTiered(runs, fanIn), expectedTiered(runs, fanIn));
+    }),
+    { seed: 7, numRuns: 2000 },
+  );
+  const run = (level: number, busy: boolean, tombstones: number): RunSlot => ({ level, busy, tombstones });
+  // The oldest run alone behind a busy one: nothing to do without tombstones, a one-run pick with them.
+  assert.equal(pickFull([run(0, true, 0), run(0, false, 0)], 4), undefined);
+  assert.deepStrictEqual(pickFull([run(0, true, 0), run(2, false, 1)], 4), { start: 1, end: 2, outputLevel: 2 });
+  assert.equal(pickFull([run(0, false, 0), run(0, true, 0)], 4), undefined);
+  // The fan-in bounds the slice from the oldest end.
+  assert.deepStrictEqual(pickFull([run(0, false, 0), run(1, false, 0), run(3, false, 0)], 2), { start: 1, end: 3, outputLevel: 3 });
+  // Tiered: fanIn - 1 same-level runs do nothing; fanIn do; the level after MAX_LEVEL is MAX_LEVEL.
+  assert.equal(pickTiered([run(1, false, 0), run(1, false, 0)], 3), undefined);
+  assert.deepStrictEqual(pickTiered([run(1, false, 0), run(1, false, 0), run(1, false, 0)], 3), { start: 0, end: 3, outputLevel: 2 });
+  assert.deepStrictEqual(pickTiered([run(MAX_LEVEL, false, 0), run(MAX_LEVEL, false, 0)], 2), { start: 0, end: 2, outputLevel: MAX_LEVEL });
 });

@@ -7,6 +7,7 @@ export {
   DEFAULT_FAN_IN,
   DEFAULT_MAX_BLOCK_BYTES,
   MAX_SCAN_LIMIT,
+  WALK_PAGE_KEYS,
 } from './lsm_index.js';
 export type { IndexMutation, IndexStats, LsmIndexOptions, PickOptions, ScanOptions } from './lsm_index.js';
 export type { CompactionJob, CompactionOutput, FlushJob, RunOutput } from './jobs.js';
@@ -16,6 +17,7 @@ export type { ScanEntry } from './merge.js';
 export { NEEDS_READ } from './run_reader.js';
 export type { IndexSnapshot } from './snapshot.js';
 export {
+  MAX_KEY_BYTES,
   decodeRunDescriptor,
   encodeRunDescriptor,
   descriptorProblem,

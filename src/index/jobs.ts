@@ -40,8 +40,8 @@ export interface FlushJob {
   /** Highest sequence number in the frozen memtable. */
   readonly maxSeq: number;
   readonly entryCount: number;
-  /** Write the frozen memtable as a level-0 run; its chunks wait for `after`. */
-  write(after: Dependency): RunOutput;
+  /** Write the frozen memtable as a level-0 run (its chunks wait for nothing: run_builder.ts, invariant 2). */
+  write(): RunOutput;
 }
 
 export interface CompactionJob {
@@ -51,14 +51,14 @@ export interface CompactionJob {
   /** The inputs end at the oldest run: nothing older can hold a key, tombstones go. */
   readonly dropsTombstones: boolean;
   readonly maxSeq: number;
-  /** Merge the inputs into one run; its chunks wait for `after`. */
-  write(after: Dependency): Promise<CompactionOutput>;
+  /** Merge the inputs into one run (its chunks wait for nothing: run_builder.ts, invariant 2). */
+  write(): Promise<CompactionOutput>;
 }
 
 type JobState = 'open' | 'writing' | 'written' | 'closed';
 
-function newBuilder(factory: RunFactory, after: Dependency, level: number, maxSeq: number): RunBuilder {
-  return new RunBuilder(factory.streams, after, {
+function newBuilder(factory: RunFactory, level: number, maxSeq: number): RunBuilder {
+  return new RunBuilder(factory.streams, {
     runId: factory.nextRunId(),
     level,
     maxSeq,
@@ -86,11 +86,11 @@ export class FlushJobImpl implements FlushJob {
     return this.memtable.entries;
   }
 
-  write(after: Dependency): RunOutput {
+  write(): RunOutput {
     assert(this.state === 'open' || this.state === 'written', `flush job write in state ${this.state}`);
     this.state = 'open';
     this.output = undefined;
-    const builder = newBuilder(this.factory, after, 0, this.memtable.maxSeq);
+    const builder = newBuilder(this.factory, 0, this.memtable.maxSeq);
     const c = this.memtable.cursor(undefined);
     for (let key = c.key; key !== undefined; c.step(), key = c.key) builder.add(key, c.value);
     const built = builder.finish();
@@ -118,12 +118,12 @@ export class CompactionJobImpl implements CompactionJob {
     this.maxSeq = Math.max(...this.inputs.map((d) => d.maxSeq));
   }
 
-  async write(after: Dependency): Promise<CompactionOutput> {
+  async write(): Promise<CompactionOutput> {
     assert(this.state === 'open' || this.state === 'written', `compaction job write in state ${this.state}`);
     this.state = 'writing';
     this.output = undefined;
     try {
-      const builder = newBuilder(this.factory, after, this.outputLevel, this.maxSeq);
+      const builder = newBuilder(this.factory, this.outputLevel, this.maxSeq);
       const cursors = this.handles.map((h) => new RunCursor(h, false));
       await Promise.all(cursors.map((c) => c.seek(undefined)));
       await mergeRuns(cursors, this.dropsTombstones, (key, raw) => builder.addRaw(key, raw));

@@ -19,10 +19,12 @@ import { CorruptionError, IoError } from '../base/index.js';
 import { alignUp, framedBytes } from '../chunk/index.js';
 import type { ChunkAppend, ChunkIo, ChunkKind, Locator } from '../chunk/index.js';
 import { Dependency } from '../dependency/index.js';
-import { LsmIndex } from './lsm_index.js';
+import { LsmIndex, MAX_SCAN_LIMIT } from './lsm_index.js';
 import type { IndexMutation, LsmIndexOptions } from './lsm_index.js';
 import type { CompactionJob, FlushJob, RunOutput } from './jobs.js';
+import { MIN_BLOCK_BYTES } from './run_builder.js';
 import type { RunStreams } from './run_builder.js';
+import { MAX_FAN_IN, MIN_FAN_IN } from './compaction_policy.js';
 import { BLOCK_HEADER_BYTES, VALUE_TAG_BYTES, entryBytes } from './run_format.js';
 import type { ExtentBytes, IndexValue, RunDescriptor } from './run_format.js';
 
@@ -81,20 +83,20 @@ class MemChunkIo implements ChunkIo {
     const mirror = new MemCursor(MIRROR_FIRST_EXTENT, extentBytes);
     this.streams = {
       primary: this,
-      mirror: { maxPayloadBytes, append: (kind, payload, after) => this.appendAt(mirror, kind, payload, after), read: (l, k) => this.read(l, k) },
+      mirror: { maxPayloadBytes, append: (kind, payload) => this.appendAt(mirror, kind, payload), read: (l, k) => this.read(l, k) },
     };
   }
 
-  append(kind: ChunkKind, payload: readonly Uint8Array[], after: Dependency): ChunkAppend {
-    return this.appendAt(this.cursor, kind, payload, after);
+  append(kind: ChunkKind, payload: readonly Uint8Array[]): ChunkAppend {
+    return this.appendAt(this.cursor, kind, payload);
   }
 
-  private appendAt(cursor: MemCursor, kind: ChunkKind, payload: readonly Uint8Array[], after: Dependency): ChunkAppend {
+  private appendAt(cursor: MemCursor, kind: ChunkKind, payload: readonly Uint8Array[]): ChunkAppend {
     const data = Buffer.concat(payload);
     assert.ok(data.length <= this.maxPayloadBytes, 'payload above the limit');
     const locator = cursor.next(framedBytes(data.length));
     this.chunks.set(MemChunkIo.key(locator), { kind, payload: data });
-    return { locator, dependency: after };
+    return { locator, dependency: Dependency.none };
   }
 
   async read(locator: Locator, kind: ChunkKind): Promise<Buffer> {
@@ -315,7 +317,7 @@ class Harness {
   private flushBegin(): void {
     if (this.flush !== undefined) return;
     const job = this.index.beginFlush();
-    if (job !== undefined) this.flush = { job, out: job.write(Dependency.none) };
+    if (job !== undefined) this.flush = { job, out: job.write() };
   }
 
   private flushFinish(): void {
@@ -334,7 +336,7 @@ class Harness {
   private async compact(full: boolean, abort: boolean): Promise<void> {
     const job = this.index.pickCompaction({ full });
     if (job === undefined) return;
-    const out = await job.write(Dependency.none);
+    const out = await job.write();
     if (out.run !== undefined) assert.ok(!job.dropsTombstones || out.run.tombstoneCount === 0, 'tombstones kept');
     if (abort) this.index.abortCompaction(job);
     else await this.finishAndDrop(job, out.run);
@@ -347,7 +349,7 @@ class Harness {
     const jobs = [first, second].filter((j) => j !== undefined);
     const ids = jobs.flatMap((j) => j.inputs.map((r) => r.id));
     assert.equal(new Set(ids).size, ids.length, 'a run busy in one job is never picked by another');
-    const outs = await Promise.all(jobs.map((j) => j.write(Dependency.none)));
+    const outs = await Promise.all(jobs.map((j) => j.write()));
     const order = newestFirst ? [0, 1] : [1, 0];
     for (const i of order) {
       const job = jobs[i];
@@ -432,7 +434,7 @@ async function compactToOne(index: LsmIndex): Promise<void> {
   for (let bound = 2 * index.runs().length + 2; bound > 0; bound--) {
     const job = index.pickCompaction() ?? index.pickCompaction({ full: true });
     if (job === undefined) return;
-    index.finishCompaction(job, (await job.write(Dependency.none)).run);
+    index.finishCompaction(job, (await job.write()).run);
   }
 }
 
@@ -443,7 +445,7 @@ function value(n: number): IndexValue {
 function flushAll(index: LsmIndex): RunDescriptor {
   const job = index.beginFlush();
   assert.ok(job !== undefined);
-  const out = job.write(Dependency.none);
+  const out = job.write();
   index.finishFlush(job, out.run);
   return out.run;
 }
@@ -465,7 +467,7 @@ test('tombstones shadow older runs, before and after compaction', async () => {
   flushAll(index);
   const merge = index.pickCompaction();
   assert.ok(merge !== undefined && merge.dropsTombstones);
-  const oldest = (await merge.write(Dependency.none)).run;
+  const oldest = (await merge.write()).run;
   index.finishCompaction(merge, oldest);
   assert.ok(oldest !== undefined && oldest.level === 1);
   index.apply([{ key: k, value: null }], ++seq);
@@ -477,7 +479,7 @@ test('tombstones shadow older runs, before and after compaction', async () => {
 
   const job = index.pickCompaction();
   assert.ok(job !== undefined && !job.dropsTombstones, 'the tiered merge of the two newer runs is not at the oldest');
-  const out = await job.write(Dependency.none);
+  const out = await job.write();
   assert.equal(out.run?.tombstoneCount, 1, 'tombstone kept: an older run holds the key');
   index.finishCompaction(job, out.run);
   assert.deepEqual(index.runs().map((r) => r.id), [out.run?.id, oldest.id]);
@@ -505,7 +507,7 @@ test('a compaction of nothing but tombstones removes its inputs', async () => {
   flushAll(index);
   const job = index.pickCompaction({ full: true });
   assert.ok(job !== undefined && job.dropsTombstones);
-  const out = await job.write(Dependency.none);
+  const out = await job.write();
   assert.equal(out.run, undefined);
   index.finishCompaction(job, undefined);
   assert.equal(index.runs().length, 0);
@@ -541,7 +543,7 @@ test('readers keep their version; whenUnused waits for them', async () => {
   }
   const job = index.pickCompaction();
   assert.ok(job !== undefined);
-  const out = await job.write(Dependency.none);
+  const out = await job.write();
   let release: () => void = () => {};
   io.gate = new Promise((resolve) => (release = resolve));
   const scanning = index.scan({ limit: 10 });
@@ -670,7 +672,7 @@ test('flush and apply preconditions are asserted', () => {
   assert.ok(job !== undefined);
   assert.throws(() => index.beginFlush(), /in progress/);
   assert.throws(() => index.apply([{ key: Buffer.from('b'), value: null }], 5), /not above 5 \(in the runs\)/);
-  const out = job.write(Dependency.none);
+  const out = job.write();
   assert.throws(() => index.finishFlush(job, { ...out.run, id: out.run.id + 1 }), /not the job's run/);
   index.finishFlush(job, out.run);
 });
@@ -724,10 +726,161 @@ test('compactionsWriting counts exactly the compactions in the middle of writing
   const job = index.pickCompaction({ full: true });
   assert.ok(job !== undefined);
   assert.equal(index.compactionsWriting, 0, 'picked, not writing');
-  const writing = job.write(Dependency.none);
+  const writing = job.write();
   assert.equal(index.compactionsWriting, 1, 'writing');
   const out = await writing;
   assert.equal(index.compactionsWriting, 0, 'written');
   index.finishCompaction(job, out.run);
   assert.equal(index.compactionsWriting, 0, 'finished');
+});
+
+// Checks: scan takes a limit from 0 to MAX_SCAN_LIMIT (0 returns nothing,
+// MAX_SCAN_LIMIT everything here) and refuses a negative, fractional or
+// larger one before reading anything. How: one index of three keys, one of
+// them in a run, scans at each limit and one step past each end.
+test('a scan limit outside 0..MAX_SCAN_LIMIT is refused; 0 returns nothing', async () => {
+  const index = new LsmIndex(new MemChunkIo(4096).streams);
+  index.apply([{ key: Buffer.from('a'), value: value(1) }], 1);
+  flushAll(index);
+  index.apply([{ key: Buffer.from('b'), value: value(2) }, { key: Buffer.from('c'), value: value(3) }], 2);
+  assert.deepEqual(await index.scan({ limit: 0 }), []);
+  assert.deepEqual((await index.scan({ limit: 1 })).map((e) => e.key.toString()), ['a']);
+  assert.deepEqual((await index.scan({ limit: MAX_SCAN_LIMIT })).map((e) => e.key.toString()), ['a', 'b', 'c']);
+  for (const limit of [-1, 0.5, MAX_SCAN_LIMIT + 1, Number.NaN]) {
+    await assert.rejects(index.scan({ limit }), { name: 'AssertionError' }, `limit ${limit}`);
+  }
+});
+
+// Checks: the index refuses, with an AssertionError naming the rule, each
+// misuse of its options and of its job protocol that would corrupt it
+// silently, one at a time, and accepts the values at each limit: a block
+// size below MIN_BLOCK_BYTES, bloom bits outside 1..64, a fan-in outside
+// MIN..MAX_FAN_IN or fractional; restore of an invalid, duplicated or
+// misordered run list, or with a flush in progress; finishing or aborting a
+// flush that is not the one in progress, or finishing it before its write;
+// finishing a compaction before its write or with another run, aborting
+// one while it writes, or one already finished. How: fresh indexes, each
+// misuse on its own.
+test('misuse of the options and of the flush and compaction protocol is refused, naming the rule', async () => {
+  const io = (): RunStreams => new MemChunkIo(4096).streams;
+  const refused = (f: () => unknown, message: RegExp): void => assert.throws(f, { name: 'AssertionError', message });
+  refused(() => new LsmIndex(io(), { maxBlockBytes: MIN_BLOCK_BYTES - 1 }), /maxBlockBytes/);
+  new LsmIndex(io(), { maxBlockBytes: MIN_BLOCK_BYTES });
+  for (const bloomBitsPerKey of [0, 65]) refused(() => new LsmIndex(io(), { bloomBitsPerKey }), /bloomBitsPerKey/);
+  for (const bloomBitsPerKey of [1, 64]) new LsmIndex(io(), { bloomBitsPerKey });
+  for (const fanIn of [MIN_FAN_IN - 1, MAX_FAN_IN + 1, 2.5]) refused(() => new LsmIndex(io(), { fanIn }), /fanIn/);
+  for (const fanIn of [MIN_FAN_IN, MAX_FAN_IN]) new LsmIndex(io(), { fanIn });
+
+  // Two real runs to restore: newest (maxSeq 2) first.
+  const shared = new MemChunkIo(4096).streams;
+  const source = new LsmIndex(shared);
+  source.apply([{ key: Buffer.from('a'), value: value(1) }], 1);
+  const older = flushAll(source);
+  source.apply([{ key: Buffer.from('b'), value: value(2) }], 2);
+  const newer = flushAll(source);
+  refused(() => new LsmIndex(io()).restore([newer, { ...older, level: -1 }]), /invalid run descriptor/);
+  refused(() => new LsmIndex(io()).restore([newer, newer]), /listed twice/);
+  refused(() => new LsmIndex(io()).restore([older, newer]), /ordered by maxSeq/);
+  refused(() => new LsmIndex(io()).restore([newer, { ...older, id: older.id + 10, maxSeq: 2 }]), /ordered by maxSeq/);
+  const flushing = new LsmIndex(io());
+  flushing.apply([{ key: Buffer.from('c'), value: value(3) }], 1);
+  const pending = flushing.beginFlush();
+  assert.ok(pending !== undefined);
+  refused(() => flushing.restore([]), /restore with jobs in progress/);
+  const restored = new LsmIndex(shared);
+  restored.restore([newer, older]);
+  assert.deepEqual(restored.runs(), [newer, older]);
+
+  // Flush protocol.
+  const other = new LsmIndex(io());
+  other.apply([{ key: Buffer.from('d'), value: null }], 1);
+  const otherJob = other.beginFlush();
+  assert.ok(otherJob !== undefined);
+  refused(() => flushing.finishFlush(otherJob, older), /finishFlush: not the flush in progress/);
+  refused(() => flushing.abortFlush(otherJob), /abortFlush: not the flush in progress/);
+  refused(() => flushing.finishFlush(pending, older), /finishFlush: the run was not written/);
+  flushing.abortFlush(pending);
+  refused(() => flushing.abortFlush(pending), /abortFlush: not the flush in progress/);
+  assert.deepEqual(await flushing.lookup(Buffer.from('c')), value(3), 'an aborted flush gives its entries back');
+
+  // Compaction protocol.
+  const compacting = new LsmIndex(shared, { fanIn: 2 });
+  compacting.restore([newer, older]);
+  const job = compacting.pickCompaction({ full: true });
+  assert.ok(job !== undefined);
+  refused(() => compacting.finishCompaction(job, undefined), /finishCompaction: job in state open/);
+  const writing = job.write();
+  refused(() => compacting.abortCompaction(job), /abortCompaction while the job writes/);
+  const outRun = (await writing).run;
+  assert.ok(outRun !== undefined);
+  refused(() => compacting.finishCompaction(job, { ...outRun, id: outRun.id + 1 }), /not the job output/);
+  refused(() => compacting.finishCompaction(job, undefined), /not the job output/);
+  compacting.finishCompaction(job, outRun);
+  refused(() => compacting.abortCompaction(job), /not a compaction job of this index/);
+  refused(() => compacting.finishCompaction(job, outRun), /not a compaction job of this index/);
+  assert.deepEqual(compacting.runs().map((r) => r.id), [outRun.id]);
+});
+
+interface Costs {
+  readonly indexLoads: number;
+  readonly blockReads: number;
+  readonly blockCacheHits: number;
+  readonly bloomNegatives: number;
+  readonly bloomFalsePositives: number;
+}
+
+// Checks: what a lookup costs, as the index counts it: a key outside a
+// run's [minKey, maxKey] loads nothing and consults no bloom filter (with
+// the run's index loaded or not); an absent key inside the range is ruled
+// out by the bloom filter (a counted negative, no block read) or, as a
+// counted false positive, costs one block read; a present key costs its
+// block once, then hits the block cache, also through lookupNow. How: one
+// run of 200 keys at 20 bloom bits per key, counters compared before and
+// after each kind of lookup.
+test('lookups cost what the range check, the bloom filter and the block cache promise', async () => {
+  const io = new MemChunkIo(4096);
+  const writer = new LsmIndex(io.streams, { bloomBitsPerKey: 20 });
+  const key = (i: number): Buffer => Buffer.from(`k${String(i).padStart(4, '0')}`);
+  writer.apply(Array.from({ length: 200 }, (_, i) => ({ key: key(2 * i + 1), value: value(i + 1) })), 1);
+  const run = flushAll(writer);
+  const index = new LsmIndex(io.streams, { bloomBitsPerKey: 20 });
+  index.restore([run]);
+  const delta = async (f: () => Promise<unknown>): Promise<Costs> => {
+    const before = index.stats();
+    await f();
+    const after = index.stats();
+    return {
+      indexLoads: after.indexLoads - before.indexLoads,
+      blockReads: after.blockReads - before.blockReads,
+      blockCacheHits: after.blockCacheHits - before.blockCacheHits,
+      bloomNegatives: after.bloomNegatives - before.bloomNegatives,
+      bloomFalsePositives: after.bloomFalsePositives - before.bloomFalsePositives,
+    };
+  };
+  const none = { indexLoads: 0, blockReads: 0, blockCacheHits: 0, bloomNegatives: 0, bloomFalsePositives: 0 };
+  const outside = [Buffer.from('a'), key(0), key(400), Buffer.from('z')];
+  for (const k of outside) assert.deepEqual(await delta(() => index.lookup(k)), none, `before the index loads: ${k.toString()}`);
+  assert.deepEqual(await delta(() => index.lookup(key(1))), { ...none, indexLoads: 1, blockReads: 1 });
+  assert.deepEqual(await delta(() => index.lookup(key(1))), { ...none, blockCacheHits: 1 });
+  for (const k of outside) {
+    assert.deepEqual(await delta(() => index.lookup(k)), none, `index loaded: ${k.toString()}`);
+    assert.deepEqual(await delta(() => Promise.resolve(index.lookupNow(k))), none, `lookupNow: ${k.toString()}`);
+  }
+  let negatives = 0;
+  for (let i = 1; i < 200; i++) {
+    const d = await delta(() => index.lookup(key(2 * i)));
+    assert.equal(d.bloomNegatives + d.bloomFalsePositives, 1, `absent ${key(2 * i).toString()} is ruled out once`);
+    assert.equal(d.indexLoads, 0);
+    assert.equal(d.blockReads + d.blockCacheHits, d.bloomFalsePositives, 'only a false positive reads a block');
+    negatives += d.bloomNegatives;
+  }
+  assert.ok(negatives >= 190, `${negatives} of 199 absent keys ruled out by the bloom filter at 20 bits per key`);
+  assert.equal(await index.lookup(key(2)), undefined);
+  assert.deepEqual(await index.lookup(key(399)), value(200));
+  // An absent key as the first lookup: the index loads, then its bloom filter answers.
+  const cold = new LsmIndex(io.streams, { bloomBitsPerKey: 20 });
+  cold.restore([run]);
+  assert.equal(await cold.lookup(key(2)), undefined);
+  const first = cold.stats();
+  assert.deepEqual([first.indexLoads, first.bloomNegatives + first.bloomFalsePositives, first.blockReads], [1, 1, first.bloomFalsePositives]);
 });

@@ -70,6 +70,8 @@ export const DEFAULT_BLOOM_BITS_PER_KEY = 10;
 export const DEFAULT_BLOCK_CACHE_BLOCKS = 256;
 /** Most live entries one scan returns. */
 export const MAX_SCAN_LIMIT = 1_000_000;
+/** Entries a walk of the whole index (scrub, fsck, reattach) asks of one scan: bounds its memory. */
+export const WALK_PAGE_KEYS = 256;
 
 export interface LsmIndexOptions {
   /** Largest RunBlock payload; capped at chunkIo.maxPayloadBytes. */
@@ -209,7 +211,7 @@ export class LsmIndex {
   /**
    * Apply committed mutations (in order; a later one for the same key wins).
    * REQUIRES: seq >= every seq applied before, and above every restored
-   * run's maxSeq; keys of 1..1024 bytes; valid values. All or nothing.
+   * run's maxSeq; keys of 1..MAX_KEY_BYTES bytes; valid values. All or nothing.
    */
   apply(mutations: readonly IndexMutation[], seq: number): void {
     if (!Number.isSafeInteger(seq) || seq <= this.floorSeq || seq < this.lastApplySeq) {
@@ -226,7 +228,7 @@ export class LsmIndex {
 
   // ------------------------------------------------------------ reads
 
-  /** The key's value; undefined when absent or deleted. REQUIRES: key of 1..1024 bytes. */
+  /** The key's value; undefined when absent or deleted. REQUIRES: key of 1..MAX_KEY_BYTES bytes. */
   async lookup(key: Buffer): Promise<IndexValue | undefined> {
     assertKey(key);
     this.ops.lookups++;

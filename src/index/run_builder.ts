@@ -12,9 +12,13 @@
 // Invariants:
 // 1. Every block payload is <= maxBlockBytes, except a block holding a
 //    single entry larger than that; no payload exceeds io.maxPayloadBytes.
-// 2. Every chunk is appended with the same `after` dependency; the returned
-//    dependency covers all of them (the metadata naming the run must wait
-//    for it).
+// 2. A run's chunks wait for nothing: every entry comes from a record or a
+//    run that is durable already (a memtable holds only committed
+//    mutations; compaction reads durable runs), and an extent is handed
+//    out only once the record of its last reset is durable (the extent
+//    manager adds that edge to every append). The returned dependency
+//    covers every chunk: the record or checkpoint that names the run names
+//    it as its `after` (commit_log.ts).
 // 3. The in-memory index handed back is decoded from the bytes written
 //    (pair assertion: the reader's view of the run is what is on disk).
 // 4. The two copies of a chunk are never in one extent (asserted per chunk:
@@ -76,8 +80,8 @@ class CopyWriter {
 
   constructor(readonly io: ChunkIo) {}
 
-  append(kind: ChunkKind, payload: readonly Uint8Array[], after: Dependency, bytes: number): ChunkAppend {
-    const appended = this.io.append(kind, payload, after);
+  append(kind: ChunkKind, payload: readonly Uint8Array[], bytes: number): ChunkAppend {
+    const appended = this.io.append(kind, payload);
     assert(appended.locator.length === framedBytes(bytes), 'chunk io returned a locator of the wrong length');
     const e = appended.locator.extent;
     this.extentBytes.set(e, (this.extentBytes.get(e) ?? 0) + appended.locator.length);
@@ -105,7 +109,6 @@ export class RunBuilder {
 
   constructor(
     streams: RunStreams,
-    private readonly after: Dependency,
     private readonly options: RunBuilderOptions,
   ) {
     assert(streams.primary !== streams.mirror, 'a run and its mirror go to two streams');
@@ -167,7 +170,7 @@ export class RunBuilder {
     let bytes = 0;
     for (const p of payload) bytes += p.length;
     assert(bytes <= this.maxPayloadBytes, `run chunk of ${bytes} bytes exceeds the payload limit`);
-    const appended = copy.append(kind, payload, this.after, bytes);
+    const appended = copy.append(kind, payload, bytes);
     this.dependency = this.dependency.and(appended.dependency);
     return appended.locator;
   }

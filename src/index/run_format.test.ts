@@ -27,6 +27,7 @@ import {
   encodeRunIndexBody,
   encodeRunIndexPart,
   encodeRunIndexRoot,
+  indexValueProblem,
 } from './run_format.js';
 import type { ExtentBytes, IndexValue, RunDescriptor, RunIndexBody } from './run_format.js';
 
@@ -335,4 +336,36 @@ test('a run index body whose block first keys do not ascend is refused, naming t
   assert.equal(decodeRunIndexBody(body(['a', 'm', 't'])).blocks.length, 3);
   assert.throws(() => decodeRunIndexBody(body(['a', 't', 'm'])), (err: unknown) => err instanceof CorruptionError && /block first keys out of order at block 2/.test(err.message));
   assert.throws(() => decodeRunIndexBody(body(['a', 'm', 'm'])), (err: unknown) => err instanceof CorruptionError && /block first keys out of order at block 2/.test(err.message));
+});
+
+// Checks: each rule of an IndexValue refuses it on its own, in the decoder
+// (CorruptionError naming the rule and the numbers) and in the encoder's
+// pair check (indexValueProblem, the same rule): a locator shorter than a
+// chunk's overhead, an unaligned offset, sizeBytes beyond the chunks'
+// payloads (by one byte; exactly filling them is valid), a bad sizeBytes.
+// How: raw encodings with u64/u32 writes, one rule broken at a time.
+test('each IndexValue rule refuses a value on its own, naming the rule', () => {
+  const raw = (sizeBytes: number, chunks: ReadonlyArray<[number, number, number]>): BufReader => {
+    const w = new BufWriter().u64(sizeBytes).u32(chunks.length);
+    for (const [extent, offset, length] of chunks) w.u32(extent).u32(offset).u32(length);
+    return new BufReader(w.finish(), 'test value');
+  };
+  const ok: Array<[number, number, number]> = [[3, 64, CHUNK_OVERHEAD_BYTES + 10], [4, 0, CHUNK_OVERHEAD_BYTES + 5]];
+  assert.deepStrictEqual(decodeIndexValue(raw(15, ok)), { sizeBytes: 15, chunks: ok.map(([extent, offset, length]) => ({ extent, offset, length })) });
+  assert.deepStrictEqual(decodeIndexValue(raw(0, [])), { sizeBytes: 0, chunks: [] });
+  const refuse = (r: BufReader, message: string): void => assert.throws(() => decodeIndexValue(r), { name: 'CorruptionError', message });
+  refuse(raw(16, ok), 'index value: sizeBytes 16 exceeds chunk payloads 15');
+  refuse(raw(1, []), 'index value: sizeBytes 1 exceeds chunk payloads 0');
+  refuse(raw(0, [[3, 64, CHUNK_OVERHEAD_BYTES - 1]]), `index value: bad locator 3:64:${CHUNK_OVERHEAD_BYTES - 1}`);
+  refuse(raw(0, [[3, 60, CHUNK_OVERHEAD_BYTES]]), `index value: bad locator 3:60:${CHUNK_OVERHEAD_BYTES}`);
+  assert.deepStrictEqual(decodeIndexValue(raw(0, [[3, 8, CHUNK_OVERHEAD_BYTES]])).chunks, [{ extent: 3, offset: 8, length: CHUNK_OVERHEAD_BYTES }]);
+
+  const loc = (offset: number, length: number): Locator => ({ extent: 3, offset, length });
+  assert.equal(indexValueProblem({ sizeBytes: 15, chunks: [loc(64, CHUNK_OVERHEAD_BYTES + 10), loc(0, CHUNK_OVERHEAD_BYTES + 5)] }), undefined);
+  assert.equal(indexValueProblem({ sizeBytes: 16, chunks: [loc(64, CHUNK_OVERHEAD_BYTES + 10), loc(0, CHUNK_OVERHEAD_BYTES + 5)] }), 'sizeBytes 16 exceeds chunk payloads 15');
+  assert.equal(indexValueProblem({ sizeBytes: 0, chunks: [loc(64, CHUNK_OVERHEAD_BYTES - 1)] }), `locator length ${CHUNK_OVERHEAD_BYTES - 1} below chunk overhead`);
+  assert.equal(indexValueProblem({ sizeBytes: 0, chunks: [loc(60, CHUNK_OVERHEAD_BYTES)] }), 'locator offset 60 not aligned');
+  assert.equal(indexValueProblem({ sizeBytes: -1, chunks: [] }), 'bad sizeBytes -1');
+  assert.equal(indexValueProblem({ sizeBytes: 0.5, chunks: [] }), 'bad sizeBytes 0.5');
+  assert.throws(() => encodeIndexValue(new BufWriter(), { sizeBytes: 1, chunks: [] }), { name: 'AssertionError', message: 'writing invalid index value: sizeBytes 1 exceeds chunk payloads 0' });
 });

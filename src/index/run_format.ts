@@ -41,7 +41,11 @@ import { AssertionError, BufReader, BufWriter, CorruptionError, assert } from '.
 import { CHUNK_ALIGN_BYTES, CHUNK_OVERHEAD_BYTES, LOCATOR_BYTES, readLocator, writeLocator } from '../chunk/index.js';
 import type { Locator } from '../chunk/index.js';
 
-/** DO NOT CHANGE: on-disk. Equals store/types MAX_KEY_BYTES (u16 key lengths). */
+/**
+ * Keys are 1..MAX_KEY_BYTES bytes: the one definition, for runs, metadata
+ * records, the store's API, migration streams and the servers (each
+ * imports it). DO NOT CHANGE: on-disk (u16 key lengths).
+ */
 export const MAX_KEY_BYTES = 1024;
 export const RUN_FORMAT_VERSION = 1;
 export const VALUE_TAG_TOMBSTONE = 0;
@@ -73,7 +77,12 @@ export const DESCRIPTOR_VERSION = 2;
 /** Extent number (u32), bytes (u64). */
 export const EXTENT_BYTES_ENTRY_BYTES = 4 + 8;
 
+// Relations between compile-time constants, checked once at load: no input
+// changes their outcome, so a mutant that only weakens one (`<=` to `<`,
+// the condition to `true`) is equivalent (docs/TESTING.md).
+// Stryker disable next-line all: an assert over compile-time constants
 assert(ENTRY_MIN_BYTES === 8, 'entry minimum is offset, length, one key byte, one tag byte');
+// Stryker disable next-line all: an assert over compile-time constants
 assert(BLOCK_HEADER_BYTES + ENTRY_MIN_BYTES <= 64, 'a tiny block must hold one entry');
 
 // ---------------------------------------------------------------- values

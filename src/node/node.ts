@@ -69,7 +69,7 @@ import type { NodeOptions } from './node_options.js';
 import { formatDiskStore, openDiskStore } from '../store/index.js';
 import type { FormatOptions, OpenOptions } from '../store/index.js';
 import { scrubNode, Scrubber } from './scrub_runner.js';
-import type { ByteRange, ListOptions, ListResult, ShardApi, ShardInfo, ShardReader, StoreStats, ValueSource } from '../store/index.js';
+import type { ByteRange, ListOptions, ListResult, PreparedValue, ShardApi, ShardInfo, ShardReader, StoreStats, TogetherApi, TogetherPut, ValueSource } from '../store/index.js';
 
 /** Opens (with recovery) the store of one disk of the node. */
 export type DiskOpener = (disk: number) => Promise<DiskStore>;
@@ -102,7 +102,7 @@ interface Slot {
 
 type NodeId = Label['nodeId'];
 
-export class ShardNode implements ShardApi, AdminApi {
+export class ShardNode implements ShardApi, TogetherApi, AdminApi {
   private readonly slots: Slot[];
   private readonly scrubber: Scrubber;
   private readonly nodeId: NodeId | undefined;
@@ -230,6 +230,29 @@ export class ShardNode implements ShardApi, AdminApi {
 
   put(key: Buffer, value: ValueSource): Promise<Dependency> {
     return this.onKey(key, (s) => s.put(key, value));
+  }
+
+  /** TogetherApi (store/types.ts): the value is written on the key's disk. */
+  prepare(key: Buffer, value: ValueSource): Promise<PreparedValue> {
+    return this.onKey(key, (s) => s.prepare(key, value));
+  }
+
+  /** TogetherApi: the puts go to their one disk's store. Throws InvalidArgumentError if they are not on one disk. */
+  async putTogether(puts: readonly TogetherPut[]): Promise<Dependency> {
+    try {
+      const first = puts[0];
+      if (first === undefined) throw new InvalidArgumentError('putTogether of no put');
+      if (!this.colocated(puts.map((p) => p.key))) throw new InvalidArgumentError('putTogether: the keys are on different disks');
+      return await this.onKey(first.key, (s) => s.putTogether(puts));
+    } finally {
+      // The store released them unless it was never reached (release is idempotent).
+      for (const p of puts) if (!(p.value instanceof Uint8Array)) p.value.release();
+    }
+  }
+
+  colocated(keys: readonly Buffer[]): boolean {
+    for (const k of keys) checkKey(k);
+    return new Set(keys.map((k) => this.diskOf(k))).size <= 1;
   }
 
   get(key: Buffer): Promise<Buffer> {

@@ -27,7 +27,7 @@
 import { assert, CorruptionError } from '../base/index.js';
 import { ChunkKind, dataPayloadKey, locatorEquals } from '../chunk/index.js';
 import type { ChunkStore, ChunkStream, Locator } from '../chunk/index.js';
-import { Dependency } from '../dependency/index.js';
+import type { Dependency } from '../dependency/index.js';
 import { ExtentOwner } from '../extent/index.js';
 import type { ExtentManager } from '../extent/index.js';
 import type { IndexValue } from '../index/index.js';
@@ -194,7 +194,7 @@ export class Reclaimer {
     if (key === undefined) return undefined;
     const value = await this.host.newestValue(key);
     if (value === null || value === undefined || !value.chunks.some((c) => locatorEquals(c, from))) return undefined;
-    const { locator, dependency } = this.stream.append(ChunkKind.Data, [payload], Dependency.none);
+    const { locator, dependency } = this.stream.append(ChunkKind.Data, [payload]);
     this.stats.chunksMoved++;
     this.stats.bytesMoved += locator.length;
     return { key: Buffer.from(key), from, to: locator, dependency };

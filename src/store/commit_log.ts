@@ -40,8 +40,13 @@
 //    and after both copies of the previous record are durable (records form
 //    a contiguous, gap-free log; a torn record ends it, and a valid record
 //    after one that is bad in both copies proves damage, not a crash).
-//    LSM runs (index flushes, compaction) and checkpoints keep their order:
-//    durable before the record or checkpoint that names them.
+//    LSM runs (index flushes, compaction) are durable before the record or
+//    checkpoint that names them is built (its write pointers must cover
+//    them), and that record's or checkpoint's `after` is the runs'
+//    Dependency, so the IO scheduler enforces the order too (the data a
+//    record names is its `sameFlushAfter` instead: it may share the flush).
+//    Where each write's ordering comes from: docs/ARCHITECTURE.md,
+//    "Dependency graph".
 // 2. Record sequence numbers increase by one; a checkpoint names the next one.
 // 3. A mutation reaches the index, and its caller hears it is durable,
 //    only after its record (and so its data: same flush) is durable.
@@ -64,6 +69,13 @@ import type { DataName } from './metalog_format.js';
 export interface StagedMutation extends IndexMutation {
   /** Persistent when the value's data chunks are. */
   readonly dataDependency: Dependency;
+  /** Mutations staged together (stageTogether): they commit all or none. */
+  readonly group?: TogetherGroup | undefined;
+}
+
+/** The identity of mutations staged together. */
+export interface TogetherGroup {
+  readonly size: number;
 }
 
 /** A staged mutation with the latch its caller waits on. */
@@ -76,6 +88,8 @@ interface Pending extends StagedMutation {
 /** A change to the set of runs (compaction), applied once its record is durable. */
 export interface RunChange {
   readonly added: readonly RunDescriptor[];
+  /** Persistent when the chunks of `added` are: the record naming them waits for it. */
+  readonly addedDurable: Dependency;
   readonly removed: readonly number[];
   readonly onDurable: () => void;
 }
@@ -107,12 +121,26 @@ function dataFailure(m: Pending): Error {
 /** Settle the latches of `mutations` (and of those they replaced): durable, or failed with `error`. */
 function settle(mutations: readonly Pending[], error: Error | undefined): void {
   for (const m of mutations) {
-    for (const l of [...m.superseded, m.latch]) {
-      if (l.ticket.state !== 'pending') continue;
-      if (error === undefined) l.resolve();
-      else l.reject(error);
-    }
+    for (const l of m.superseded) settleLatch(l, error);
+    settleLatch(m.latch, error);
   }
+}
+
+function settleLatch(l: Latch, error: Error | undefined): void {
+  if (l.ticket.state !== 'pending') return;
+  if (error === undefined) l.resolve();
+  else l.reject(error);
+}
+
+/** What a mutation that replaced none carries: shared, never written (readonly). */
+const NONE_SUPERSEDED: readonly Latch[] = Object.freeze([]);
+
+/** Move to `failed` every mutation staged together with one that failed: a group commits all or none. */
+function failTogether(ok: Pending[], failed: Pending[]): { ok: Pending[]; failed: Pending[] } {
+  const broken = new Set(failed.flatMap((m) => (m.group === undefined ? [] : [m.group])));
+  if (broken.size === 0) return { ok, failed };
+  const stays = ok.filter((m) => m.group === undefined || !broken.has(m.group));
+  return { ok: stays, failed: [...failed, ...ok.filter((m) => m.group !== undefined && broken.has(m.group))] };
 }
 
 type FlushJob = NonNullable<ReturnType<LsmIndex['beginFlush']>>;
@@ -120,6 +148,8 @@ type FlushJob = NonNullable<ReturnType<LsmIndex['beginFlush']>>;
 interface WrittenFlush {
   readonly job: FlushJob;
   readonly run: RunDescriptor;
+  /** Persistent when the run's chunks are. */
+  readonly dependency: Dependency;
 }
 
 /** A cycle's record, queued: its sequence number, the mutations it holds and those whose data failed. */
@@ -191,10 +221,26 @@ export class CommitLog {
     this.throwIfRefusing();
     const replaced = this.staged.get(k);
     const latch = new Latch('mutation');
-    const superseded = replaced === undefined ? [] : [...replaced.superseded, replaced.latch];
-    this.staged.set(k, { ...mutation, latch, superseded });
+    const superseded = replaced === undefined ? NONE_SUPERSEDED : [...replaced.superseded, replaced.latch];
+    // Fields named, not spread: this runs once per put.
+    this.staged.set(k, { key: mutation.key, value: mutation.value, dataDependency: mutation.dataDependency, latch, superseded });
     this.nextCycle();
     return latch.dependency;
+  }
+
+  /**
+   * Stage mutations as one: they go into the same cycle (all are staged in
+   * this turn, and a cycle takes everything staged), so into one record,
+   * which recovery keeps or drops whole; and they wait on each other's data,
+   * so a failed data write fails all of them (committable). The Dependency
+   * is persistent once all are. REQUIRES: distinct keys.
+   */
+  stageTogether(mutations: readonly StagedMutation[]): Dependency {
+    this.throwIfFailed();
+    this.throwIfRefusing();
+    const group: TogetherGroup = { size: mutations.length };
+    const data = Dependency.all(mutations.map((m) => m.dataDependency));
+    return Dependency.all(mutations.map((m) => this.stage(keyString(m.key), { key: m.key, value: m.value, dataDependency: data, group })));
   }
 
   /** Record run changes (compaction) in the next cycle. */
@@ -347,12 +393,24 @@ export class CommitLog {
   private committable(all: readonly Pending[]): { ok: Pending[]; failed: Pending[] } {
     const ok: Pending[] = [];
     const failed: Pending[] = [];
+    // One landed write pointer per extent for the whole cycle: nothing lands
+    // while this synchronous pass runs, and asking the extent manager per
+    // chunk would walk the extent's pending writes once per put.
+    const landedEnd = new Map<number, number>();
+    const landedWritePointer = (extent: number): number => {
+      let wp = landedEnd.get(extent);
+      if (wp === undefined) {
+        wp = this.extents.landedWritePointer(extent);
+        landedEnd.set(extent, wp);
+      }
+      return wp;
+    };
     for (const m of all) {
       const landed = m.dataDependency.failure() === undefined && m.dataDependency.hasLanded();
-      const good = landed && (m.value?.chunks ?? []).every((c) => c.offset + alignUp(c.length) <= this.extents.landedWritePointer(c.extent));
+      const good = landed && (m.value?.chunks ?? []).every((c) => c.offset + alignUp(c.length) <= landedWritePointer(c.extent));
       (good ? ok : failed).push(m);
     }
-    return { ok, failed };
+    return failTogether(ok, failed);
   }
 
   /** Stage relocations by reclamation; each applies only if its key still points at the original. */
@@ -382,7 +440,7 @@ export class CommitLog {
       chunks[at] = r.to;
       const dataDependency = (staged?.dataDependency ?? Dependency.none).and(r.dependency);
       const value = { sizeBytes: current.sizeBytes, chunks };
-      this.committing.set(k, { key: r.key, value, dataDependency, latch: staged?.latch ?? new Latch('relocation'), superseded: staged?.superseded ?? [] });
+      this.committing.set(k, { key: r.key, value, dataDependency, group: staged?.group, latch: staged?.latch ?? new Latch('relocation'), superseded: staged?.superseded ?? [] });
       this.counters.relocations++;
     }
   }
@@ -404,10 +462,17 @@ export class CommitLog {
     const job = this.index.beginFlush();
     if (job === undefined) return undefined;
     try {
-      const { run, dependency } = job.write(Dependency.none);
+      const { run, dependency } = job.write();
+      // Awaited here, not only named as the `after` of the record that
+      // adds the run: the record or checkpoint carries the extents' write
+      // pointers as they are when it is built, and they must cover the
+      // run (without the await, a crash check finds recovery reading a
+      // run beyond its extent's write pointer); and a failed run write
+      // must leave the memtable for a later cycle, not fail the record
+      // (which would make the store read-only).
       await dependency.persisted();
       this.counters.indexFlushes++;
-      return { job, run };
+      return { job, run, dependency };
     } catch (err: unknown) {
       // The memtable stays (its entries are in the log); a later cycle retries.
       this.index.abortFlush(job);
@@ -494,14 +559,26 @@ export class CommitLog {
     }
     assert(this.chunks.fits(this.state.logExtent, record.length), `metadata record of ${record.length} bytes exceeds a log extent`);
     assert(this.chunks.fits(this.state.mirrorLogExtent, record.length), 'the mirror log is behind the log');
-    // The record goes out once its data has landed in the batch in flight
-    // (sharing its flush), or once that data is durable: never after a
-    // failed flush of its data (io_scheduler.ts, invariant 7).
-    const data = Dependency.all(ok.map((m) => m.dataDependency));
-    const primary = this.chunks.appendTo(this.state.logExtent, ChunkKind.MetaRecord, [record], data, { sameFlush: true });
-    const mirror = this.chunks.appendTo(this.state.mirrorLogExtent, ChunkKind.MetaRecord, [record], data, { sameFlush: true });
+    // The record goes out once the runs it adds are durable (`after`) and
+    // its data has landed in the batch in flight (sharing its flush), or
+    // is durable: never after a failed flush of its data (io_scheduler.ts,
+    // invariant 7).
+    const runs = this.runsDurable(flush, changes);
+    const data = { sameFlushAfter: Dependency.all(ok.map((m) => m.dataDependency)) };
+    const primary = this.chunks.appendTo(this.state.logExtent, ChunkKind.MetaRecord, [record], runs, data);
+    const mirror = this.chunks.appendTo(this.state.mirrorLogExtent, ChunkKind.MetaRecord, [record], runs, data);
     assert(primary.locator.offset === mirror.locator.offset, `log copies at different offsets: ${primary.locator.offset}, ${mirror.locator.offset}`);
     return { seq, ok, failed, dependency: primary.dependency.and(mirror.dependency) };
+  }
+
+  /**
+   * Persistent when every run a record adds is durable (the memtable's run
+   * and compaction outputs): the record's `after`. A record that names a
+   * run whose chunks a crash could still lose would make recovery load a
+   * run that is not there.
+   */
+  private runsDurable(flush: WrittenFlush | undefined, changes: readonly RunChange[]): Dependency {
+    return Dependency.all([...(flush === undefined ? [] : [flush.dependency]), ...changes.map((c) => c.addedDurable)]);
   }
 
   /**
@@ -529,6 +606,7 @@ export class CommitLog {
     try {
       return this.extents.allocate(ExtentOwner.Meta, { reserve: 'log' });
     } catch (err: unknown) {
+      // Reusable at once: no record or checkpoint has named newLog.
       this.extents.reset(newLog, Dependency.none);
       throw err;
     }
@@ -556,9 +634,12 @@ export class CommitLog {
     this.extents.takeChanges();
     const runs = flush === undefined ? this.index.runs() : [flush.run, ...this.index.runs()];
     const manifest = encodeManifest({ runs, flushedThroughSeq });
+    // The checkpoint names the flushed run (the other runs are durable
+    // already, and so is every record: cycles run one at a time), so it
+    // waits for it; the old logs' resets wait for the checkpoint.
     const dep = this.superblock.write(
       { extents: this.extents.table(), logExtent: newLog, mirrorLogExtent: newMirror, nextRecordSeq: this.state.nextSeq, manifest },
-      Dependency.none,
+      this.runsDurable(flush, []),
     );
     try {
       await dep.persisted();

@@ -31,7 +31,7 @@ import type { IndexValue } from '../index/index.js';
 import type { Superblock } from '../superblock/index.js';
 import type { Label } from '../superblock/index.js';
 import { CommitLog, keyString } from './commit_log.js';
-import type { CommitLogState } from './commit_log.js';
+import type { CommitLogState, StagedMutation } from './commit_log.js';
 import { listMerged } from './list.js';
 import { LiveBytes, Reclaimer } from '../reclaim/index.js';
 import type { ReclaimHost, ReclaimOptions } from '../reclaim/index.js';
@@ -44,7 +44,7 @@ import type { StoreOptions } from './store_options.js';
 import { resolveStoreOptions } from './store_options.js';
 import { ValueWriter, cachedWholeValue, readValueRange, readWholeValue } from './value_io.js';
 import { MAX_KEY_BYTES } from './types.js';
-import type { ByteRange, ListOptions, ListResult, ShardApi, ShardInfo, ShardReader, StoreStats, ValueSource } from './types.js';
+import type { ByteRange, ListOptions, ListResult, PreparedValue, ShardApi, ShardInfo, ShardReader, StoreStats, TogetherApi, TogetherPut, ValueSource } from './types.js';
 
 export interface DiskStoreParts {
   readonly disk: Disk;
@@ -65,7 +65,7 @@ export interface DiskStoreParts {
 }
 
 
-export class DiskStore implements ShardApi {
+export class DiskStore implements ShardApi, TogetherApi {
   private readonly dataStream: ChunkStream;
   private readonly reclaimStream: ChunkStream;
   readonly log: CommitLog;
@@ -193,6 +193,78 @@ export class DiskStore implements ShardApi {
     }
   }
 
+  /** Write the value's chunks; putTogether stages them (TogetherApi, types.ts). */
+  async prepare(key: Buffer, value: ValueSource): Promise<PreparedValue> {
+    this.checkAccepting();
+    this.checkWritable();
+    checkKey(key);
+    this.log.throwIfFailed();
+    // The last chunk stays buffered until putTogether: it goes out in the batch of the commit.
+    const writer = await this.writeValue(key, value);
+    return new PreparedPut(this, key, writer, () => this.writers.delete(writer));
+  }
+
+  /** Stage `puts` as one change, in one commit record (TogetherApi, types.ts). */
+  async putTogether(puts: readonly TogetherPut[]): Promise<Dependency> {
+    this.checkAccepting();
+    this.checkWritable();
+    for (const p of puts) checkKey(p.key);
+    if (new Set(puts.map((p) => keyString(p.key))).size !== puts.length) throw new InvalidArgumentError('putTogether: the same key twice');
+    for (const p of puts) {
+      if (p.value instanceof Uint8Array) continue;
+      if (!(p.value instanceof PreparedPut) || !p.value.stageableIn(this, p.key)) throw new InvalidArgumentError('putTogether: a value prepared elsewhere, for another key, or already given up');
+    }
+    const written: ValueWriter[] = [];
+    try {
+      const mutations: StagedMutation[] = [];
+      for (const p of puts) {
+        const writer = p.value instanceof PreparedPut ? p.value.writer : await this.writeValue(p.key, p.value as Uint8Array);
+        if (!(p.value instanceof PreparedPut)) written.push(writer);
+        const { value, dependency } = await writer.finish();
+        mutations.push({ key: p.key, value, dataDependency: dependency });
+      }
+      this.checkAccepting();
+      // No await from the checks above to here: every prepared value is still ours to stage.
+      for (const p of puts) if (p.value instanceof PreparedPut && !p.value.stageableIn(this, p.key)) throw new InvalidArgumentError('putTogether: a prepared value was given up meanwhile');
+      const staged = this.log.stageTogether(mutations);
+      this.background.kick();
+      this.parts.space.retryIfShort(this.options.clock.nowMs());
+      return staged;
+    } catch (err: unknown) {
+      if (err instanceof NoSpaceError) this.background.kick(true);
+      throw err;
+    } finally {
+      // Staged (the overlay names the chunks now) or failed (garbage).
+      for (const w of written) this.writers.delete(w);
+      for (const p of puts) if (p.value instanceof PreparedPut) p.value.release();
+    }
+  }
+
+  /** True for keys of this disk: all of them. */
+  colocated(keys: readonly Buffer[]): boolean {
+    for (const k of keys) checkKey(k);
+    return true;
+  }
+
+  /**
+   * Push a value into a registered writer (its extents are no reclamation
+   * victims until the caller ends the registration; a failure ends it
+   * here); the caller finishes it.
+   */
+  private async writeValue(key: Buffer, value: ValueSource): Promise<ValueWriter> {
+    const writer = new ValueWriter(this.dataStream, key, this.maxChunkDataBytes(key), this.options.streamWindowChunks);
+    this.writers.add(writer);
+    try {
+      if (value instanceof Uint8Array) await writer.push(value);
+      else for await (const piece of value) await writer.push(piece);
+      return writer;
+    } catch (err: unknown) {
+      if (err instanceof NoSpaceError) this.background.kick(true);
+      this.writers.delete(writer);
+      throw err;
+    }
+  }
+
   async get(key: Buffer): Promise<Buffer> {
     const known = this.lookupNow(key);
     const now = known === NEEDS_READ ? undefined : cachedWholeValue(this.parts.chunks, key, known);
@@ -252,7 +324,7 @@ export class DiskStore implements ShardApi {
       if (stagedNow === staged && this.log.appliedRecords === applied) {
         if (value === null || value === undefined) throw new NotFoundError(`no shard ${printableKey(key)}`);
         this.checkAccepting();
-        const dependency = this.log.stage(k, { key, value: null, dataDependency: Dependency.none });
+        const dependency = this.log.stage(k, { key, value: null, dataDependency: Dependency.none /* a delete writes no data */ });
         this.background.kick();
         this.parts.space.retryIfShort(this.options.clock.nowMs());
         return dependency;
@@ -290,7 +362,10 @@ export class DiskStore implements ShardApi {
       if (job === undefined) break;
       let output;
       try {
-        output = await job.write(Dependency.none);
+        output = await job.write();
+        // Awaited so that the record adding the run carries write pointers
+        // that cover it, and a failed write aborts the job; that record
+        // also names the run as its `after` (addedDurable).
         await output.dependency.persisted();
       } catch (err: unknown) {
         index.abortCompaction(job);
@@ -298,7 +373,12 @@ export class DiskStore implements ShardApi {
       }
       const run = output.run;
       await this.log
-        .stageRunChange({ added: run === undefined ? [] : [run], removed: job.inputs.map((r) => r.id), onDurable: () => index.finishCompaction(job, run) })
+        .stageRunChange({
+          added: run === undefined ? [] : [run],
+          addedDurable: output.dependency,
+          removed: job.inputs.map((r) => r.id),
+          onDurable: () => index.finishCompaction(job, run),
+        })
         .persisted();
       await index.whenUnused(job.inputs);
     }
@@ -459,6 +539,33 @@ export class DiskStore implements ShardApi {
 
   private checkWritable(): void {
     if (this.options.readOnly) throw new ReadOnlyError('store is open read-only (an offline tool that only looks): nothing is written');
+  }
+}
+
+/** A value of this disk written by prepare, waiting for putTogether (or release). */
+class PreparedPut implements PreparedValue {
+  private released = false;
+
+  constructor(
+    private readonly owner: DiskStore,
+    readonly key: Buffer,
+    /** Every byte pushed; its last chunk is written by finish (putTogether). */
+    readonly writer: ValueWriter,
+    private readonly end: () => void,
+  ) {}
+
+  get sizeBytes(): number {
+    return this.writer.takenBytes;
+  }
+
+  stageableIn(store: DiskStore, key: Buffer): boolean {
+    return !this.released && store === this.owner && key.equals(this.key);
+  }
+
+  release(): void {
+    if (this.released) return;
+    this.released = true;
+    this.end();
   }
 }
 

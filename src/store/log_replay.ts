@@ -188,14 +188,19 @@ async function readCopy(extents: ExtentManager, extent: number, firstSeq: number
 async function readTolerant(extents: ExtentManager, extent: number): Promise<{ image: Buffer; unreadable: number[] }> {
   const size = extents.extentSizeBytes;
   const page = extents.geometry.pageSizeBytes;
-  const image = Buffer.alloc(size);
+  // The image is the read's own buffer when one window covers the extent
+  // and reads whole (no second 64 KiB buffer and copy per copy per open).
+  let image: Buffer | undefined;
   const unreadable: number[] = [];
   for (let at = 0; at < size; at += READ_WINDOW_BYTES) {
     const n = Math.min(READ_WINDOW_BYTES, size - at);
     try {
-      (await extents.read(extent, at, n)).copy(image, at);
+      const bytes = await extents.read(extent, at, n);
+      if (n === size) image = bytes;
+      else bytes.copy((image ??= Buffer.alloc(size)), at);
     } catch (err: unknown) {
       if (!(err instanceof IoError)) throw err;
+      image ??= Buffer.alloc(size);
       for (let p = at; p < at + n; p += page) {
         try {
           (await extents.read(extent, p, page)).copy(image, p);
@@ -206,7 +211,7 @@ async function readTolerant(extents: ExtentManager, extent: number): Promise<{ i
       }
     }
   }
-  return { image, unreadable };
+  return { image: image ?? Buffer.alloc(size), unreadable };
 }
 
 const MAGIC_BYTES = ((): Buffer => {

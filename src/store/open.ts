@@ -30,7 +30,7 @@
 import { CorruptionError, CryptoRandom, NoSpaceError } from '../base/index.js';
 import type { RandomSource } from '../base/index.js';
 import { BufferCache, ChunkStore, ChunkStream } from '../chunk/index.js';
-import { IoScheduler } from '../dependency/index.js';
+import { Dependency, IoScheduler } from '../dependency/index.js';
 import type { Disk } from '../disk/index.js';
 import { DEFAULT_EXTENT_SIZE_BYTES, ExtentManager, ExtentOwner, HostSpace, OPEN_ATTEMPTS_PER_TARGET } from '../extent/index.js';
 import { LsmIndex } from '../index/index.js';
@@ -93,7 +93,10 @@ export async function formatDiskStore(disk: Disk, options: FormatOptions = {}): 
   });
   await dependency.persisted();
   const state: CommitLogState = { logExtent, mirrorLogExtent, nextSeq: 1, flushedThroughSeq: 0 };
-  return assemble({ disk, io, label, extents, space, superblock, state, runs: [], random, options, recovery: EMPTY_RECOVERY });
+  const store = assemble({ disk, io, label, extents, space, superblock, state, runs: [], random, options, recovery: EMPTY_RECOVERY });
+  // Extents for puts are prepared after format returned: the store is up at once.
+  if (options.prepareHostSpace !== false) space.prepareAhead(resolveStoreOptions(options, label.geometry.extentSizeBytes).prepareAheadExtents);
+  return store;
 }
 
 /**
@@ -105,7 +108,8 @@ export async function formatDiskStore(disk: Disk, options: FormatOptions = {}): 
 async function prepareAtFormat(space: HostSpace, extents: ExtentManager, label: Label): Promise<[number, number]> {
   const context = 'cannot format: the host file system has no room for the metadata and the reserve';
   try {
-    await space.zeroFill(0, label.slotCopyOffsets[1] + label.slotBytes);
+    // Format of a fresh file: no write precedes these zeros.
+    await space.zeroFill(0, label.slotCopyOffsets[1] + label.slotBytes, Dependency.none);
   } catch (err: unknown) {
     throw new NoSpaceError(`${context}: ${String(err)}`, { cause: err });
   }
@@ -170,7 +174,11 @@ export async function recoverDiskStore(disk: Disk, options: OpenOptions, replay:
   // Which free extents were prepared is not persisted: prepare the reserve
   // again, in the background; log rolls (the repair below among them), index
   // flushes and reclamation wait for it (host_space.ts).
-  if (options.prepareHostSpace !== false && options.readOnly !== true) void space.fill(extents.preparedTarget * OPEN_ATTEMPTS_PER_TARGET);
+  // Then the extents prepared ahead of puts, after the reserve (ready() does not wait for them).
+  if (options.prepareHostSpace !== false && options.readOnly !== true) {
+    void space.fill(extents.preparedTarget * OPEN_ATTEMPTS_PER_TARGET);
+    space.prepareAhead(resolveStoreOptions(options, label.geometry.extentSizeBytes).prepareAheadExtents);
+  }
   if (options.readOnly !== true && replay.salvage !== true) await repairCopies(store, io, label, recovery);
   // Live bytes are counted in the background (live_rebuild.ts): open does
   // not wait for a walk of the whole index.

@@ -6,9 +6,8 @@
 import type { Locator } from '../chunk/index.js';
 import { alignUp } from '../chunk/index.js';
 import { ExtentOwner } from '../extent/index.js';
+import { WALK_PAGE_KEYS } from '../index/index.js';
 import type { DiskStore } from './disk_store.js';
-
-const KEYS_PER_PAGE = 256;
 
 /** Restore owners and write pointers so that every chunk the index names is inside its extent. */
 export async function reattachIndexedExtents(store: DiskStore): Promise<string[]> {
@@ -37,10 +36,10 @@ export async function reattachIndexedExtents(store: DiskStore): Promise<string[]
   }
   let from: Buffer | undefined;
   for (;;) {
-    const page = await index.scan({ ...(from === undefined ? {} : { from }), limit: KEYS_PER_PAGE });
+    const page = await index.scan({ ...(from === undefined ? {} : { from }), limit: WALK_PAGE_KEYS });
     for (const entry of page) for (const loc of entry.value.chunks) fix(loc, ExtentOwner.Data);
     const last = page.at(-1);
-    if (page.length < KEYS_PER_PAGE || last === undefined) break;
+    if (page.length < WALK_PAGE_KEYS || last === undefined) break;
     from = Buffer.concat([last.key, Buffer.alloc(1)]);
   }
   return out;

@@ -24,6 +24,7 @@ import { CorruptionError, ShardStoreError, systemClock } from '../base/index.js'
 import type { Clock } from '../base/index.js';
 import { ChunkKind, checkChunk, CHUNK_OVERHEAD_BYTES, locatorEquals, splitDataPayload } from '../chunk/index.js';
 import type { Locator } from '../chunk/index.js';
+import { WALK_PAGE_KEYS } from '../index/index.js';
 import type { IndexValue, RunDescriptor } from '../index/index.js';
 import { keyString } from './commit_log.js';
 import type { DiskStore } from './disk_store.js';
@@ -61,7 +62,6 @@ export interface ScrubCounters {
 
 /** Damaged shards listed in one report at most (the counters stay exact). */
 export const MAX_REPORTED_DAMAGE = 10_000;
-const KEYS_PER_PAGE = 256;
 
 export function emptyScrubCounters(): ScrubCounters {
   return { shardsVerified: 0, chunksVerified: 0, bytesVerified: 0, indexChunksVerified: 0, damagedShards: 0, damagedIndexChunks: 0 };
@@ -120,10 +120,10 @@ export async function scrubDiskStore(store: DiskStore, ctx: DiskScrubContext): P
   let from: Buffer | undefined;
   for (;;) {
     checkRunning(store, ctx);
-    const page = await store.parts.index.scan({ ...(from === undefined ? {} : { from }), limit: KEYS_PER_PAGE });
+    const page = await store.parts.index.scan({ ...(from === undefined ? {} : { from }), limit: WALK_PAGE_KEYS });
     for (const entry of page) await scrubShard(store, entry.key, ctx);
     const last = page.at(-1);
-    if (page.length < KEYS_PER_PAGE || last === undefined) break;
+    if (page.length < WALK_PAGE_KEYS || last === undefined) break;
     from = Buffer.concat([last.key, Buffer.alloc(1)]);
   }
 }

@@ -25,6 +25,14 @@ export interface StoreOptions {
   readonly streamWindowChunks?: number;
   /** Free extents kept back for the log, index flushes and reclamation. */
   readonly reserveExtents?: number;
+  /**
+   * Free extents kept prepared on the host (zeros written and flushed)
+   * ahead of the data allocator, beyond the reserve, so puts on a sparse
+   * data file overwrite allocated blocks (host_space.ts). 0: none. Serve
+   * passes DEFAULT_PREPARE_AHEAD_EXTENTS; a data file allocated whole
+   * ignores it.
+   */
+  readonly prepareAheadExtents?: number;
   /** Runs merged by one compaction. */
   readonly compactionFanIn?: number;
   /** Roll the metadata log to a new extent (with a checkpoint) past this many bytes (default: the extent size). */
@@ -54,6 +62,13 @@ export interface StoreOptions {
 
 export const DEFAULT_MAX_CHUNK_DATA_BYTES = 1024 * 1024;
 
+/**
+ * serve's --prepare-ahead: 4 extents (256 MiB of 64 MiB extents) beyond the
+ * reserve. The library's default is 0, so tests and tools write no zeros
+ * they did not ask for.
+ */
+export const DEFAULT_PREPARE_AHEAD_EXTENTS = 4;
+
 export function resolveStoreOptions(o: StoreOptions, extentSizeBytes: number, extentCount = 0): Required<StoreOptions> {
   const reserveExtents = o.reserveExtents ?? 5;
   const resolved = {
@@ -62,6 +77,7 @@ export function resolveStoreOptions(o: StoreOptions, extentSizeBytes: number, ex
     memtableFlushBytes: o.memtableFlushBytes ?? 8 * 1024 * 1024,
     streamWindowChunks: o.streamWindowChunks ?? 8,
     reserveExtents,
+    prepareAheadExtents: o.prepareAheadExtents ?? 0,
     compactionFanIn: o.compactionFanIn ?? 8,
     maxLogBytes: o.maxLogBytes ?? Math.min(extentSizeBytes, 16 * 1024 * 1024),
     // A read-only store runs no compaction or reclamation: both write.
@@ -79,6 +95,7 @@ export function resolveStoreOptions(o: StoreOptions, extentSizeBytes: number, ex
   // Below the foreground reserve: reclamation down to 4, index work (two
   // streams) to 2, a log roll takes the last 2 (extent_manager.ts, RESERVE_FLOOR).
   assert(resolved.reserveExtents >= 5, 'reserveExtents must be >= 5 (a log roll takes 2, the two index streams 2, reclamation 1)');
+  assert(Number.isSafeInteger(resolved.prepareAheadExtents) && resolved.prepareAheadExtents >= 0, 'prepareAheadExtents must be an integer >= 0');
   assert(resolved.compactionFanIn >= 2, 'compactionFanIn must be >= 2');
   assert(Number.isInteger(resolved.liveRebuildPageEntries) && resolved.liveRebuildPageEntries >= 1, 'liveRebuildPageEntries must be an integer >= 1');
   return resolved;

@@ -3,8 +3,8 @@
 // model and the checkers all speak it.
 import type { Dependency } from '../dependency/index.js';
 
-/** Keys are 1..MAX_KEY_BYTES bytes. DO NOT CHANGE: on-disk (u16 key lengths). */
-export const MAX_KEY_BYTES = 1024;
+/** Keys are 1..MAX_KEY_BYTES bytes (defined by the index's run format, which stores them). */
+export { MAX_KEY_BYTES } from '../index/index.js';
 
 /** A value given whole, or streamed (bounded memory: chunks are written as they arrive). */
 export type ValueSource = Uint8Array | AsyncIterable<Uint8Array>;
@@ -100,4 +100,49 @@ export interface ShardApi {
   /** Clean shutdown: every Dependency handed out is persistent when this resolves. */
   close(): Promise<void>;
   stats(): StoreStats;
+}
+
+/**
+ * A value whose chunks are written (prepare) but that no key holds yet:
+ * putTogether stages it, or release() gives it up (its chunks are garbage
+ * for reclamation). Until one of them, its extents are not reclaimed.
+ */
+export interface PreparedValue {
+  readonly key: Buffer;
+  readonly sizeBytes: number;
+  /** Give the value up: it is never staged. Idempotent; a no-op once staged. */
+  release(): void;
+}
+
+/** One put of putTogether: a value given whole, or prepared before. */
+export interface TogetherPut {
+  readonly key: Buffer;
+  readonly value: Uint8Array | PreparedValue;
+}
+
+/**
+ * Puts committed together (the S3 front's object record and its data):
+ * one commit cycle, one metadata record, one sync. Offered by the store of
+ * one disk and by the node for keys of one disk; not part of ShardApi, so
+ * callers that can do without it (the reference model, wrappers) need not.
+ */
+export interface TogetherApi {
+  /** Write a value's chunks without making it visible. Throws as put does. */
+  prepare(key: Buffer, value: ValueSource): Promise<PreparedValue>;
+  /**
+   * Stage every put as one change: visible at once, all in one commit
+   * record, so a crash keeps all or none of them and a failed data write
+   * fails them all. The Dependency is persistent once all are durable.
+   * REQUIRES: colocated(keys), distinct keys, each prepared value from this
+   * api, for its key, and not staged or released. Throws InvalidArgumentError
+   * otherwise. Every prepared value given is released on return, staged or not.
+   */
+  putTogether(puts: readonly TogetherPut[]): Promise<Dependency>;
+  /** True if putTogether can take these keys together (they are on one disk). */
+  colocated(keys: readonly Buffer[]): boolean;
+}
+
+export function offersTogether(api: ShardApi): api is ShardApi & TogetherApi {
+  const a = api as Partial<TogetherApi>;
+  return typeof a.prepare === 'function' && typeof a.putTogether === 'function' && typeof a.colocated === 'function';
 }

@@ -41,16 +41,26 @@ export class ValueWriter {
     return this.chunks;
   }
 
-  /** Take more bytes; resolves when the window has room again. */
+  /** Bytes taken so far (written, or buffered for the next chunk). */
+  get takenBytes(): number {
+    return this.sizeBytes + this.bufferedBytes;
+  }
+
+  /**
+   * Take more bytes; resolves when the window has room again. A full chunk
+   * is written once more bytes come (or at finish), so the last chunk of a
+   * value waits for finish: a value prepared ahead of its commit
+   * (DiskStore.prepare) writes its last chunk in the commit's own batch.
+   */
   async push(bytes: Uint8Array): Promise<void> {
     let at = 0;
     while (at < bytes.length) {
+      if (this.bufferedBytes === this.maxChunkDataBytes) await this.emit();
       const take = Math.min(bytes.length - at, this.maxChunkDataBytes - this.bufferedBytes);
       const piece = bytes.subarray(at, at + take);
       this.buffered.push(Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength));
       this.bufferedBytes += take;
       at += take;
-      if (this.bufferedBytes === this.maxChunkDataBytes) await this.emit();
     }
   }
 
@@ -61,7 +71,7 @@ export class ValueWriter {
   }
 
   private async emit(): Promise<void> {
-    const { locator, dependency } = this.stream.append(ChunkKind.Data, [this.header, ...this.buffered], Dependency.none);
+    const { locator, dependency } = this.stream.append(ChunkKind.Data, [this.header, ...this.buffered]);
     this.chunks.push(locator);
     this.sizeBytes += this.bufferedBytes;
     this.dependency = this.dependency.and(dependency);

@@ -39,6 +39,7 @@
 // compaction).
 import { CorruptionError, IoError, LockedError, isAllZero } from '../base/index.js';
 import type { Locator } from '../chunk/index.js';
+import { WALK_PAGE_KEYS } from '../index/index.js';
 import type { Disk } from '../disk/index.js';
 import { FileDisk } from '../disk/index.js';
 import { ExtentOwner } from '../extent/index.js';
@@ -51,7 +52,6 @@ import { RateLimiter, emptyScrubCounters, scrubDiskStore } from '../store/index.
 
 /** Problems listed per disk at most (the count stays exact). */
 export const MAX_FSCK_PROBLEMS = 1000;
-const KEYS_PER_PAGE = 256;
 
 export interface SlotReport {
   readonly slot: 0 | 1;
@@ -302,7 +302,7 @@ async function checkLocators(store: DiskStore, r: FsckDiskReport): Promise<void>
   for (;;) {
     let page;
     try {
-      page = await index.scan({ ...(from === undefined ? {} : { from }), limit: KEYS_PER_PAGE });
+      page = await index.scan({ ...(from === undefined ? {} : { from }), limit: WALK_PAGE_KEYS });
     } catch (err: unknown) {
       problem(r, `index walk stopped: ${messageOf(err)}`);
       return;
@@ -311,7 +311,7 @@ async function checkLocators(store: DiskStore, r: FsckDiskReport): Promise<void>
       for (const loc of entry.value.chunks) checkLocator(store, r, loc, ExtentOwner.Data, `shard ${entry.key.toString('hex')} chunk`);
     }
     const last = page.at(-1);
-    if (page.length < KEYS_PER_PAGE || last === undefined) return;
+    if (page.length < WALK_PAGE_KEYS || last === undefined) return;
     from = Buffer.concat([last.key, Buffer.alloc(1)]);
   }
 }

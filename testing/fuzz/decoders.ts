@@ -44,6 +44,11 @@ import { parseQuery } from '../../src/server/list_handler.js';
 import { parseRangeHeader, resolveRange } from '../../src/server/range.js';
 import { decodeKey } from '../../src/server/key_codec.js';
 import { decodeBucket, decodeObject, decodePart, decodeSettings, decodeUpload, encodeBucket, encodeObject, encodePart, encodeSettings, encodeUpload } from '../../src/server/s3/index.js';
+import { decodeBucketAccess, decodeObjectAcl, encodeBucketAccess, encodeObjectAcl } from '../../src/server/s3/access_records.js';
+import type { Grant } from '../../src/server/s3/access_records.js';
+import { grantsOfBody } from '../../src/server/s3/acl.js';
+import { parsePolicy } from '../../src/server/s3/policy.js';
+import { S3Error } from '../../src/server/s3/s3_errors.js';
 import { decodeManifest, decodeMetaRecord, encodeManifest, encodeMetaRecord } from '../../src/store/metalog_format.js';
 import type { MetaRecord } from '../../src/store/metalog_format.js';
 import { splitDataPayload } from '../../src/chunk/index.js';
@@ -499,6 +504,69 @@ function s3RecordTargets(): DecoderTarget[] {
       decode: decodeSettings,
       samples: (rng) => times(SAMPLES, () => encodeSettings({ versioning: rng.pick(['unversioned', 'enabled', 'suspended'] as const) })),
       fixup: resealS3Record,
+    },
+    ...accessTargets(),
+  ];
+}
+
+const randomCanonicalId = (rng: Rng): string => rng.bytes(32).toString('hex');
+
+function randomGrants(rng: Rng): Grant[] {
+  return times(rng.int(0, 6), (): Grant => {
+    const kind = rng.int(0, 2);
+    const grantee: Grant['grantee'] = kind === 0 ? { kind: 'user', id: randomCanonicalId(rng) } : kind === 1 ? { kind: 'all-users' } : { kind: 'authenticated-users' };
+    return { grantee, permission: rng.pick(['READ', 'WRITE', 'READ_ACP', 'WRITE_ACP', 'FULL_CONTROL'] as const) };
+  });
+}
+
+const SAMPLE_POLICY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [
+    { Effect: 'Allow', Principal: '*', Action: ['s3:GetObject'], Resource: 'arn:aws:s3:::bkt/pub/*', Condition: { IpAddress: { 'aws:SourceIp': ['10.0.0.0/8', '::1/128'] }, Bool: { 'aws:SecureTransport': 'false' } } },
+    { Effect: 'Deny', Principal: { CanonicalUser: 'ab'.repeat(32) }, NotAction: 's3:List*', NotResource: ['arn:aws:s3:::bkt'], Condition: { StringLike: { 's3:prefix': 'a*?' } } },
+  ],
+});
+
+/** Access records (access_records.ts), and the two request documents that become them: a policy and an ACL. */
+function accessTargets(): DecoderTarget[] {
+  return [
+    {
+      name: 's3: bucket access record',
+      decode: decodeBucketAccess,
+      samples: (rng) =>
+        times(SAMPLES, () =>
+          encodeBucketAccess({
+            ownerId: randomCanonicalId(rng),
+            ownership: rng.pick(['BucketOwnerEnforced', 'BucketOwnerPreferred'] as const),
+            publicAccessBlock: rng.bool(0.5) ? undefined : { blockPublicAcls: rng.bool(0.5), ignorePublicAcls: rng.bool(0.5), blockPublicPolicy: rng.bool(0.5), restrictPublicBuckets: rng.bool(0.5) },
+            grants: randomGrants(rng),
+            policy: rng.bool(0.5) ? '' : SAMPLE_POLICY,
+          }),
+        ),
+      fixup: resealS3Record,
+    },
+    {
+      name: 's3: object ACL record',
+      decode: decodeObjectAcl,
+      samples: (rng) => times(SAMPLES, () => encodeObjectAcl({ stamp: { mtimeMs: rng.int(0, 2e12), etag: 'd41d8cd98f00b204e9800998ecf8427e', sizeBytes: rng.int(0, 1e9) }, grants: randomGrants(rng) })),
+      fixup: resealS3Record,
+    },
+    {
+      name: 's3: bucket policy document',
+      accepts: [S3Error],
+      decode: (b) => parsePolicy(b.toString('utf8'), 'bkt'),
+      samples: () => [Buffer.from(SAMPLE_POLICY), Buffer.from('{"Statement":{"Effect":"Allow","Principal":{"AWS":"*"},"Action":"*","Resource":"*"}}')],
+    },
+    {
+      name: 's3: AccessControlPolicy document',
+      accepts: [S3Error],
+      decode: (b) => grantsOfBody(b, 'ab'.repeat(32)),
+      samples: () => [
+        Buffer.from(
+          `<AccessControlPolicy><Owner><ID>${'ab'.repeat(32)}</ID></Owner><AccessControlList><Grant><Grantee><ID>${'cd'.repeat(32)}</ID></Grantee><Permission>READ</Permission></Grant>` +
+            '<Grant><Grantee><URI>http://acs.amazonaws.com/groups/global/AllUsers</URI></Grantee><Permission>WRITE</Permission></Grant></AccessControlList></AccessControlPolicy>',
+        ),
+      ],
     },
   ];
 }

@@ -29,7 +29,12 @@
 //      MalformedXML; a failed precondition: 412 PreconditionFailed; a batch
 //      delete without Content-MD5 or a checksum: 400 InvalidRequest; a tag
 //      set past S3's limits: 400 InvalidTag; x-amz-tagging on an operation
-//      that does not set tags: 501 NotImplemented.
+//      that does not set tags: 501 NotImplemented;
+//   5. S3 access (src/server/s3/authorize.ts): a signed request of another
+//      user to the owner's buckets: 403 AccessDenied, on every operation
+//      family; an unsigned one: 403 AccessDenied, except exactly where a
+//      policy or an ACL names everyone; an explicit Deny beats any Allow;
+//      the native API takes only the owner's keys (403 InvalidAccessKeyId).
 // AWS S3 answers each of these the same way, except the native API's own
 // codes (401 Unauthenticated, BrowserRequestRefused, InvalidArgument) and
 // the 421, which S3 has no use for.
@@ -40,12 +45,14 @@
 // buckets `alpha` (objects a/one, a/two, and `tagged` with the tags
 // SEEDED_OBJECT_TAGS), `private` (object secret, what a smuggled copy would
 // steal; the bucket tags SEEDED_BUCKET_TAGS) and `empty`; native shards
-// native-1, native-2.
+// native-1, native-2; for access control, `open` (objects pub/doc,
+// pub/denied, closed; OPEN_POLICY), `listable` (public-read bucket ACL,
+// object item) and mallory's own `mallory-own`.
 import { createHash } from 'node:crypto';
 import type { Rng } from '../rng.js';
 import type { SimDisk } from '../sim_disk.js';
 import type { HttpCall, KeyPair } from './signing.js';
-import { CHECK_ACCESS_KEY, CHECK_HOST, CHECK_SECRET_KEY, call, presign, serialize, signHeader } from './signing.js';
+import { CHECK_ACCESS_KEY, CHECK_HOST, CHECK_SECRET_KEY, MALLORY_KEYS, call, presign, serialize, signHeader } from './signing.js';
 
 /**
  * One answer a case may get: '2xx' (any success), 'NNN' (that status,
@@ -190,6 +197,8 @@ export const S3_SUBRESOURCES = [
  * 404 NoSuchUpload, not part of the walk).
  */
 const IMPLEMENTED = new Set([
+  'bucket PUT acl', 'object PUT acl', 'bucket GET policy', 'bucket PUT policy', 'bucket DELETE policy', 'bucket GET policyStatus',
+  'bucket GET publicAccessBlock', 'bucket PUT publicAccessBlock', 'bucket DELETE publicAccessBlock', 'bucket GET ownershipControls', 'bucket PUT ownershipControls',
   'bucket GET acl', 'bucket GET location', 'bucket GET versioning', 'bucket GET uploads', 'bucket POST delete', 'object GET acl', 'object POST uploads',
   'object PUT uploadId', 'object POST uploadId', 'object DELETE uploadId', 'object GET uploadId',
   'bucket GET tagging', 'bucket PUT tagging', 'bucket DELETE tagging', 'object GET tagging', 'object PUT tagging', 'object DELETE tagging',
@@ -262,7 +271,7 @@ function guarantee(rng: Rng): AttackCase {
   ];
   const lockBucket: Array<[string, () => HttpCall]> = [
     [`PUT /locked-${n} (CreateBucket)`, () => call('PUT', `/locked-${n}`, { headers: [['x-amz-bucket-object-lock-enabled', 'true']] })],
-    [`PUT /granted-${n} (CreateBucket)`, () => call('PUT', `/granted-${n}`, { headers: [['x-amz-acl', 'public-read']] })],
+    // CreateBucket stores x-amz-acl now (the access family); an object write still cannot.
     // Tags are served on PutObject, CopyObject and CreateMultipartUpload (the tagging family); CreateBucket would ignore them.
     [`PUT /tagged-${n} (CreateBucket)`, () => call('PUT', `/tagged-${n}`, { headers: [['x-amz-tagging', 'team=blue']] })],
     [`GET /alpha/a/one`, () => call('GET', '/alpha/a/one', { headers: [['x-amz-tagging', 'team=blue']] })],
@@ -629,6 +638,75 @@ function versioning(rng: Rng): AttackCase {
   return body === undefined ? c : { ...c, body };
 }
 
+// ---- issue 16: a second user and anonymous requests against the owner's buckets ----
+
+/** The policy of bucket `open`: anyone may read pub/*, and nobody pub/denied (the Deny must win over the Allow). */
+export const OPEN_POLICY = JSON.stringify({
+  Version: '2012-10-17',
+  Statement: [
+    { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::open/pub/*' },
+    { Effect: 'Deny', Principal: '*', Action: 's3:GetObject', Resource: 'arn:aws:s3:::open/pub/denied' },
+  ],
+});
+
+const PUBLIC_POLICY = (bucket: string): Buffer =>
+  Buffer.from(JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:*', Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`] }] }));
+
+function access(rng: Rng): AttackCase {
+  const n = rng.int(0, 999);
+  const denied: Expect = ['403 AccessDenied'];
+  const asMallory = (describe: string, property: string, expect: Expect, make: () => HttpCall, body?: Buffer): AttackCase => ({
+    family: 'access',
+    property,
+    describe: `signed by mallory: ${describe}`,
+    expect,
+    mayChange: expect.includes('2xx'),
+    ...(body !== undefined ? { body } : {}),
+    build: async (nowMs) => one(await signHeader(make(), nowMs, 'hash', MALLORY_KEYS)),
+  });
+  const unsigned = (describe: string, property: string, expect: Expect, make: () => HttpCall, body?: Buffer): AttackCase => ({
+    family: 'access',
+    property,
+    describe: `unsigned ${describe}`,
+    expect,
+    mayChange: expect.includes('2xx'),
+    ...(body !== undefined ? { body } : {}),
+    build: () => Promise.resolve(one(make())),
+  });
+  const shapes: Array<() => AttackCase> = [
+    // Another user: nothing of the owner's, whatever the operation.
+    () => asMallory('GET /private/secret', 'cross-user-access', denied, () => call('GET', '/private/secret')),
+    () => asMallory(`PUT /private/m-${n}`, 'cross-user-access', denied, () => call('PUT', `/private/m-${n}`, { body: Buffer.from('planted') })),
+    () => asMallory('DELETE /private/secret', 'cross-user-access', denied, () => call('DELETE', '/private/secret')),
+    () => asMallory('GET /private?list-type=2', 'cross-user-access', denied, () => call('GET', '/private', { query: [['list-type', '2']] })),
+    () => asMallory('HEAD /private/secret', 'cross-user-access', ['403'], () => call('HEAD', '/private/secret')),
+    () => asMallory('PUT /private?acl (public-read)', 'cross-user-access', denied, () => call('PUT', '/private', { query: [['acl', '']], headers: [['x-amz-acl', 'public-read']] })),
+    () => asMallory('PUT /private?policy (public)', 'cross-user-access', denied, () => call('PUT', '/private', { query: [['policy', '']], body: PUBLIC_POLICY('private') })),
+    () => asMallory('GET /private?tagging', 'cross-user-access', denied, () => call('GET', '/private', { query: [['tagging', '']] })),
+    () => asMallory('DELETE /alpha/a/one', 'cross-user-access', denied, () => call('DELETE', '/alpha/a/one')),
+    () => asMallory('DELETE /empty', 'cross-user-access', denied, () => call('DELETE', '/empty')),
+    () => asMallory(`PUT /mallory-own/stolen-${n} copied from /private/secret`, 'cross-user-access', denied, () => call('PUT', `/mallory-own/stolen-${n}`, { headers: [['x-amz-copy-source', '/private/secret']] })),
+    () => asMallory('PUT /open/closed (a policy that allows only reads)', 'cross-user-access', denied, () => call('PUT', '/open/closed', { body: Buffer.from('overwritten') })),
+    () => asMallory('GET /v1/shards/native-1 (the native API takes the owner\'s keys only)', 'cross-user-access', ['403 InvalidAccessKeyId'], () => call('GET', '/v1/shards/native-1')),
+    () => asMallory('GET /open/pub/denied (Deny beats the Allow to everyone)', 'policy-deny-ignored', denied, () => call('GET', '/open/pub/denied')),
+    // What is granted to everyone is granted to mallory too; mallory's own bucket is mallory's.
+    () => asMallory('GET /open/pub/doc (allowed to everyone by policy)', 'grant-refused', ['2xx'], () => call('GET', '/open/pub/doc'), Buffer.from('open pub/doc')),
+    () => asMallory(`PUT /mallory-own/m-${n}`, 'grant-refused', ['2xx'], () => call('PUT', `/mallory-own/m-${n}`, { body: Buffer.from('mine') })),
+    // Anonymous: exactly what the policy and the ACLs give everyone.
+    () => unsigned('GET /open/pub/doc (policy: anyone may read pub/*)', 'grant-refused', ['2xx'], () => call('GET', '/open/pub/doc'), Buffer.from('open pub/doc')),
+    () => unsigned('GET /listable?list-type=2 (bucket ACL public-read)', 'grant-refused', ['2xx'], () => call('GET', '/listable', { query: [['list-type', '2']] })),
+    () => unsigned('GET /open/pub/denied (Deny beats the Allow)', 'policy-deny-ignored', denied, () => call('GET', '/open/pub/denied')),
+    () => unsigned('GET /open/closed (outside the policy\'s Resource)', 'anonymous-access', denied, () => call('GET', '/open/closed')),
+    () => unsigned('GET /open?list-type=2 (the policy allows GetObject only)', 'anonymous-access', denied, () => call('GET', '/open', { query: [['list-type', '2']] })),
+    () => unsigned(`PUT /open/pub/a-${n}`, 'anonymous-access', denied, () => call('PUT', `/open/pub/a-${n}`, { body: Buffer.from('anon') })),
+    () => unsigned('DELETE /open/pub/doc', 'anonymous-access', denied, () => call('DELETE', '/open/pub/doc')),
+    () => unsigned('GET /listable/item (a bucket ACL is not an object ACL)', 'anonymous-access', denied, () => call('GET', '/listable/item')),
+    () => unsigned('DELETE /listable/item (READ is not WRITE)', 'anonymous-access', denied, () => call('DELETE', '/listable/item')),
+    () => unsigned('PUT /listable?acl (public-read-write)', 'anonymous-access', denied, () => call('PUT', '/listable', { query: [['acl', '']], headers: [['x-amz-acl', 'public-read-write']] })),
+  ];
+  return rng.pick(shapes)();
+}
+
 const FAMILIES: ReadonlyArray<readonly [string, number, (rng: Rng) => AttackCase]> = [
   ['well-formed', 6, wellFormed],
   ['unsigned-header', 3, unsignedHeader],
@@ -648,6 +726,7 @@ const FAMILIES: ReadonlyArray<readonly [string, number, (rng: Rng) => AttackCase
   ['conditions', 2, conditions],
   ['tagging', 2, tagging],
   ['versioning', 2, versioning],
+  ['access', 4, access],
 ];
 
 export const FAMILY_NAMES: readonly string[] = FAMILIES.map(([name]) => name);

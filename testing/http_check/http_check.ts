@@ -32,7 +32,7 @@
 //      disk states, read through the engine, are the same before and after;
 //   7. after the last case the node still answers (no crash, no wedge).
 import { createHash } from 'node:crypto';
-import { createShardServer, silentLogger } from '../../src/server/index.js';
+import { LEGACY_OWNER_ID, StaticUsers, createShardServer, silentLogger } from '../../src/server/index.js';
 import type { ShardServer } from '../../src/server/index.js';
 import type { ShardNode } from '../../src/node/index.js';
 import { SMALL_CONFIG } from '../conformance.js';
@@ -40,8 +40,9 @@ import { Rng } from '../rng.js';
 import { SimNode } from '../sim_node.js';
 import type { AttackCase, Outcome } from './cases.js';
 import type { SeededVersions } from './cases.js';
-import { DOC_BODIES, GONE_BODY, SEEDED_BUCKET_TAGS, SEEDED_OBJECTS, SEEDED_OBJECT_TAGS, SEEDED_SHARDS, TAGGED_OBJECT, VERSIONED_BUCKET, nextCase, taggingXml } from './cases.js';
-import { CHECK_ACCESS_KEY, CHECK_SECRET_KEY, call, serialize, signHeader } from './signing.js';
+import { DOC_BODIES, GONE_BODY, OPEN_POLICY, SEEDED_BUCKET_TAGS, SEEDED_OBJECTS, SEEDED_OBJECT_TAGS, SEEDED_SHARDS, TAGGED_OBJECT, VERSIONED_BUCKET, nextCase, taggingXml } from './cases.js';
+import type { HttpCall, KeyPair } from './signing.js';
+import { CHECK_ACCESS_KEY, CHECK_KEYS, CHECK_SECRET_KEY, MALLORY_ID, MALLORY_KEYS, call, serialize, signHeader } from './signing.js';
 import type { ParseOutcome, ParsedAnswer, WireResult } from './wire.js';
 import { exchange, parseAnswers } from './wire.js';
 
@@ -90,12 +91,18 @@ interface World {
 
 const NO_VERSIONS: SeededVersions = { docV1: '', docV2: '', goneV1: '', goneMarker: '' };
 
+/** The node's owner (also the native API's and the control plane's key) and a second S3 user. */
+const CHECK_USERS = new StaticUsers([
+  { id: LEGACY_OWNER_ID, displayName: 'shardstore', ...CHECK_KEYS },
+  { id: MALLORY_ID, displayName: 'mallory', ...MALLORY_KEYS },
+]);
+
 async function makeWorld(seed: number): Promise<World> {
   const sim = await SimNode.create(SMALL_CONFIG, seed);
   const nowMs = EPOCH_MS + (Math.abs(seed) % 86_400) * 1000;
   const server = createShardServer(
     sim.node,
-    { logger: silentLogger, s3: { credentials: new Map([[CHECK_ACCESS_KEY, CHECK_SECRET_KEY]]), now: () => nowMs, sweepOnStart: false } },
+    { logger: silentLogger, s3: { credentials: new Map([[CHECK_ACCESS_KEY, CHECK_SECRET_KEY]]), users: CHECK_USERS, now: () => nowMs, sweepOnStart: false } },
     sim.node,
   );
   return { sim, server, nowMs, seeded: NO_VERSIONS };
@@ -223,7 +230,7 @@ function diffLines(before: string, after: string): string {
 
 /** The world every seed starts from, made through the server itself with signed calls. */
 async function setUp(world: World): Promise<HttpFailure | undefined> {
-  const calls = [
+  const calls: Array<HttpCall | readonly [HttpCall, KeyPair]> = [
     call('PUT', '/alpha'),
     call('PUT', '/private'),
     call('PUT', '/empty'),
@@ -237,10 +244,18 @@ async function setUp(world: World): Promise<HttpFailure | undefined> {
     ...DOC_BODIES.map((body) => call('PUT', `/${VERSIONED_BUCKET}/doc`, { body: Buffer.from(body) })),
     call('PUT', `/${VERSIONED_BUCKET}/gone`, { body: Buffer.from(GONE_BODY) }),
     call('DELETE', `/${VERSIONED_BUCKET}/gone`),
+    // Access control (cases.ts, the access family): a bucket open by policy, one listable by its ACL, one of mallory's.
+    call('PUT', '/open'),
+    ...['pub/doc', 'pub/denied', 'closed'].map((k) => call('PUT', `/open/${k}`, { body: Buffer.from(`open ${k}`) })),
+    call('PUT', '/open', { query: [['policy', '']], body: Buffer.from(OPEN_POLICY) }),
+    call('PUT', '/listable', { headers: [['x-amz-acl', 'public-read']] }),
+    call('PUT', '/listable/item', { body: Buffer.from('listable item') }),
+    [call('PUT', '/mallory-own'), MALLORY_KEYS],
   ];
   const versionIds: string[] = [];
-  for (const c of calls) {
-    const wire = await exchange(world.server.server, serialize(await signHeader(c, world.nowMs)), [c.method], TURN_BUDGET);
+  for (const entry of calls) {
+    const [c, keys] = 'method' in entry ? [entry, CHECK_KEYS] : entry;
+    const wire = await exchange(world.server.server, serialize(await signHeader(c, world.nowMs, 'hash', keys)), [c.method], TURN_BUDGET);
     const first = parseAnswers(wire.bytes, [c.method]).answers[0];
     if (first === undefined || first.status >= 300) {
       return { property: 'well-formed-call-refused', caseIndex: -1, family: 'setup', request: `signed ${c.method} ${c.path}`, answer: describeAnswer(first), detail: 'the world could not be set up through the server' };

@@ -35,8 +35,12 @@ export interface KeyPair {
   readonly secretAccessKey: string;
 }
 
-/** The node's key pair in the check (the world gives the server exactly this one). */
+/** The node's key pair in the check: the node owner's, the only one the native API and the control plane take. */
 export const CHECK_KEYS: KeyPair = { accessKeyId: CHECK_ACCESS_KEY, secretAccessKey: CHECK_SECRET_KEY };
+
+/** A second S3 user (src/server/s3/users.ts), with buckets of its own and no right to the owner's. */
+export const MALLORY_KEYS: KeyPair = { accessKeyId: 'SSHTTPCHECKMALLORY01', secretAccessKey: 'mallory/secret+0123456789abcdefghijklmnopq' };
+export const MALLORY_ID = 'a11ce0ffee'.repeat(6) + 'beef';
 
 /** The tests' signer (testing/signed_fetch.ts) for `keys`; applyChecksum off: signHeader sets x-amz-content-sha256 itself. */
 function signerFor(keys: KeyPair): ReturnType<typeof testSigner> {

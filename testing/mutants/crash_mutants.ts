@@ -8,6 +8,7 @@ import { BufferCache } from '../../src/chunk/index.js';
 import { Dependency } from '../../src/dependency/index.js';
 import type { IoScheduler } from '../../src/dependency/index.js';
 import type { ExtentManager } from '../../src/extent/index.js';
+import type { LsmIndex } from '../../src/index/index.js';
 import { FlushJobImpl } from '../../src/index/jobs.js';
 import { Reclaimer } from '../../src/reclaim/index.js';
 import type { ReclaimHost, Relocation } from '../../src/reclaim/index.js';
@@ -170,6 +171,57 @@ export const flushedThroughOffByOne: Mutant = {
   },
 };
 
+interface CommitLogFlushInternals {
+  flushRequested: boolean;
+  space: { ready(): Promise<void> };
+  index: LsmIndex;
+  counters: { indexFlushes: number };
+}
+
+/**
+ * The record (and checkpoint) naming a memtable run no longer waits for
+ * the run: the edge `after: runsDurable(...)` is dropped, and so is the
+ * await of the run before the record is built (with the await, the edge
+ * is redundant: docs/ARCHITECTURE.md, "Dependency graph"). A crash can
+ * then keep a record or checkpoint naming a run whose chunks, or whose
+ * extent's write pointer, never reached the disk.
+ */
+export const recordBeforeItsRuns: Mutant = {
+  name: 'record-before-its-runs',
+  bugClass: 'missing dependency of the index metadata on the LSM run it names',
+  caughtBy: 'crash',
+  // Recovery believes a record or checkpoint naming a run whose chunks a
+  // crash dropped, and cannot read it.
+  expect: /dirtyReboot\(.*\): engine threw CorruptionError: run \d+: index: both copies failed/,
+  install: () => {
+    const restoreEdge = patch(
+      CommitLog.prototype as unknown as { runsDurable: (flush: unknown, changes: unknown) => Dependency },
+      'runsDurable',
+      () => (): Dependency => Dependency.none,
+      2,
+    );
+    const restoreAwait = patch(
+      CommitLog.prototype as unknown as { writeMemtable: () => Promise<unknown> },
+      'writeMemtable',
+      () =>
+        async function (this: CommitLogFlushInternals): Promise<unknown> {
+          this.flushRequested = false;
+          await this.space.ready();
+          const job = this.index.beginFlush();
+          if (job === undefined) return undefined;
+          const { run, dependency } = job.write();
+          this.counters.indexFlushes++;
+          return { job, run, dependency };
+        },
+      0,
+    );
+    return () => {
+      restoreAwait();
+      restoreEdge();
+    };
+  },
+};
+
 export const CRASH_MUTANTS: readonly Mutant[] = [
   recordWithoutDataDependency,
   resetBeforeIndexDurable,
@@ -178,4 +230,5 @@ export const CRASH_MUTANTS: readonly Mutant[] = [
   superblockOneSlot,
   loadFirstValidSlot,
   flushedThroughOffByOne,
+  recordBeforeItsRuns,
 ];

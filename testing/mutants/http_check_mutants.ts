@@ -20,12 +20,18 @@
 //   - tag-limits-ignored: S3's tag limits are not checked, so 11 tags on an
 //     object (or a 129-character key) are stored where S3 answers
 //     InvalidTag (issue 16);
+//   - policy-deny-ignored: a bucket policy's Deny statements are not
+//     evaluated, so the Allow to everyone serves an object the Deny
+//     withholds (issue 16);
+//   - other-users-bucket-readable: any signed user counts as the bucket's
+//     owner, so a second user reads, writes and deletes the owner's
+//     objects (issue 16);
 //   - overwrite-drops-version: a versioned write does not keep the version
 //     it replaces, so an overwritten object's first version is gone (404
 //     NoSuchVersion) where S3 serves it by its id (issue 16).
 // Each replaces one method of the component that makes the decision, the
 // seams the production classes offer for this (SignedHeaderRule,
-// RouteTable, HeaderGuard, HostCheck, NodeAuth, TagRules, VersionRules) or, for CORS, the S3 front's
+// RouteTable, HeaderGuard, HostCheck, NodeAuth, TagRules, Authorizer, VersionRules) or, for CORS, the S3 front's
 // public entry point; src/ carries no test hooks. Where another check owns
 // the same seam its install is reused, not copied.
 import { HostCheck } from '../../src/server/browser_guard.js';
@@ -34,6 +40,9 @@ import { S3Front } from '../../src/server/s3/index.js';
 import { RouteTable } from '../../src/server/s3/routes.js';
 import { TagRules } from '../../src/server/s3/tagging.js';
 import { VersionRules } from '../../src/server/s3/versioning.js';
+import { Authorizer } from '../../src/server/s3/authorize.js';
+import type { CheckQuery } from '../../src/server/s3/authorize.js';
+import type { Core } from '../../src/server/s3/core.js';
 import { nativeAuthSkipped as nativeAuthSkippedForAuth, unsignedHeaderHonored } from './auth_mutants.js';
 import type { Mutant } from './mutant.js';
 import { patch } from './mutant.js';
@@ -51,7 +60,7 @@ export const unsignedHeaderHonoured: Mutant = {
 };
 
 /** The subresources some route has a row for: what a router that drops the rest would still see. */
-const ROUTED_SUBRESOURCES: ReadonlySet<string> = new Set(['acl', 'location', 'versioning', 'versions', 'versionId', 'uploads', 'delete', 'uploadId', 'partNumber', 'tagging']);
+const ROUTED_SUBRESOURCES: ReadonlySet<string> = new Set(['acl', 'location', 'versioning', 'versions', 'versionId', 'uploads', 'delete', 'uploadId', 'partNumber', 'tagging', 'policy', 'policyStatus', 'publicAccessBlock', 'ownershipControls']);
 
 export const subresourceFallsThrough: Mutant = {
   name: 'subresource-falls-through',
@@ -136,4 +145,52 @@ export const overwriteDropsVersion: Mutant = {
     ),
 };
 
-export const HTTP_CHECK_MUTANTS: readonly Mutant[] = [unsignedHeaderHonoured, subresourceFallsThrough, hostCheckSkipped, nativeAuthSkipped, guaranteeHeaderIgnored, corsWildcard, tagLimitsIgnored, overwriteDropsVersion];
+/** The policy text without its Deny statements (what an evaluator that skips them sees). */
+function withoutDeny(policy: string): string {
+  if (policy === '') return policy;
+  const doc = JSON.parse(policy) as { Statement?: unknown };
+  const statements = Array.isArray(doc.Statement) ? (doc.Statement as unknown[]) : [doc.Statement];
+  const kept = statements.filter((s) => !(typeof s === 'object' && s !== null && 'Effect' in s && s.Effect === 'Deny'));
+  // A policy of Deny statements only becomes none at all.
+  return kept.length === 0 ? '' : JSON.stringify({ ...doc, Statement: kept });
+}
+
+export const policyDenyIgnored: Mutant = {
+  name: 'policy-deny-ignored',
+  bugClass: 'a bucket policy\'s Deny statements are not evaluated: an object the Deny withholds is served by the Allow to everyone',
+  caughtBy: 'http',
+  expect: breaks('policy-deny-ignored'),
+  install: () =>
+    patch(Authorizer.prototype, 'check', (original) =>
+      function (this: Authorizer, core: Core, q: CheckQuery): Promise<void> {
+        return original.call(this, core, { ...q, access: { ...q.access, policy: withoutDeny(q.access.policy) } });
+      },
+    ),
+};
+
+export const otherUsersBucketReadable: Mutant = {
+  name: 'other-users-bucket-readable',
+  bugClass: 'any signed user counts as the bucket owner: a second user reads, overwrites and deletes the owner\'s objects',
+  caughtBy: 'http',
+  expect: breaks('cross-user-access'),
+  install: () =>
+    patch(Authorizer.prototype, 'check', (original) =>
+      function (this: Authorizer, core: Core, q: CheckQuery): Promise<void> {
+        const ownerId = q.principal.kind === 'user' ? q.principal.user.id : q.access.ownerId;
+        return original.call(this, core, { ...q, access: { ...q.access, ownerId } });
+      },
+    ),
+};
+
+export const HTTP_CHECK_MUTANTS: readonly Mutant[] = [
+  unsignedHeaderHonoured,
+  subresourceFallsThrough,
+  hostCheckSkipped,
+  nativeAuthSkipped,
+  guaranteeHeaderIgnored,
+  corsWildcard,
+  tagLimitsIgnored,
+  policyDenyIgnored,
+  otherUsersBucketReadable,
+  overwriteDropsVersion,
+];

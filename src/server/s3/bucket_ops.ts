@@ -1,19 +1,22 @@
 // Bucket operations: ListBuckets, CreateBucket, DeleteBucket, HeadBucket,
-// GetBucketLocation, and the read-only answers some clients probe for
-// (GetBucketAcl/GetObjectAcl: the owner has FULL_CONTROL, the only policy
-// this server has). Versioning is versioning_ops.ts.
+// GetBucketLocation. Versioning: versioning_ops.ts. Owners and ACLs: access_ops.ts.
 import { abortUpload } from './multipart.js';
 import { bucketDataPrefix, createBucket, deleteBucket, listBuckets, requireBucket } from './buckets.js';
-import type { OpContext, Operation } from './operation.js';
+import type { Operation } from './operation.js';
 import { bucketOf, intParam } from './operation.js';
-import { invalidArgument } from './s3_errors.js';
+import { S3Error, invalidArgument } from './s3_errors.js';
+import { deleteBucketAccessIfGone, readBucketAccess, writeBucketAccessLocked } from './access.js';
+import { createBucketAccess } from './access_ops.js';
+
+const bucketAlreadyExists = (bucket: string): S3Error =>
+  new S3Error(409, 'BucketAlreadyExists', 'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.', { BucketName: bucket });
 import { readXmlBody } from './request_body.js';
 import { isoTime, sendEmpty, sendXml } from './respond.js';
 import { NS_UPLOAD, isValidBucketName, splitVersionedTail } from './shard_keys.js';
 import { asNode, child, optionalText, parseXml } from './xml.js';
 
 /** CreateBucketConfiguration is a few hundred bytes. */
-const MAX_CONFIG_BYTES = 64 * 1024;
+const MAX_CREATE_CONFIG_BYTES = 64 * 1024;
 
 /** S3's largest max-buckets. */
 const MAX_BUCKETS_PER_PAGE = 10_000;
@@ -33,7 +36,7 @@ export const listBucketsOp: Operation = {
     const max = q.has('max-buckets') ? intParam(c, 'max-buckets', MAX_BUCKETS_PER_PAGE, 1, MAX_BUCKETS_PER_PAGE) : Number.MAX_SAFE_INTEGER;
     const token = q.get('continuation-token');
     const after = token === undefined || token === '' ? undefined : bucketToken(token);
-    const { buckets, truncated } = region !== undefined && region !== '' && region !== c.region ? { buckets: [], truncated: false } : await listBuckets(c.core, { prefix, after, max });
+    const { buckets, truncated } = region !== undefined && region !== '' && region !== c.region ? { buckets: [], truncated: false } : await listBuckets(c.core, { prefix, after, max, include: async (name) => (await readBucketAccess(c.core, name)).ownerId === c.owner.id });
     const last = buckets.at(-1);
     sendXml(c.r.ex, c.r.requestId, 200, 'ListAllMyBucketsResult', {
       Owner: { ID: c.owner.id, DisplayName: c.owner.displayName },
@@ -57,11 +60,17 @@ export const createBucketOp: Operation = {
   name: 'CreateBucket',
   run: async (c) => {
     const bucket = bucketOf(c);
-    const body = await readXmlBody(c.r.ex, c.auth, MAX_CONFIG_BYTES);
+    const body = await readXmlBody(c.r.ex, c.auth, MAX_CREATE_CONFIG_BYTES);
     // Any region is accepted: this node is one place, whatever the client calls it.
     if (body.length > 0) optionalText(asNode(child(parseXml(body), 'CreateBucketConfiguration'), 'CreateBucketConfiguration'), 'LocationConstraint');
-    // Re-creating one's own bucket: us-east-1 answers 200 (changing nothing), every other region 409.
-    await createBucket(c.core, bucket, c.region !== 'us-east-1');
+    const requesterId = c.access.requesterId;
+    if (requesterId === undefined) throw new Error('CreateBucket reached without a user');
+    const access = createBucketAccess(c, requesterId);
+    // Re-creating one's own bucket: us-east-1 answers 200 (changing nothing), every other region 409; another's: 409 BucketAlreadyExists.
+    await createBucket(c.core, bucket, c.region !== 'us-east-1', async (exists) => {
+      if (!exists) return writeBucketAccessLocked(c.core, bucket, access);
+      if ((await readBucketAccess(c.core, bucket)).ownerId !== requesterId) throw bucketAlreadyExists(bucket);
+    });
     sendEmpty(c.r.ex, c.r.requestId, 200, { Location: `/${bucket}` });
   },
 };
@@ -76,6 +85,7 @@ export const deleteBucketOp: Operation = {
         if (tail !== undefined) await abortUpload(c.core, bucket, tail.key, tail.id, true);
       }
     });
+    await deleteBucketAccessIfGone(c.core, bucket);
     await c.collector.scheduleAll(bucketDataPrefix(bucket));
     sendEmpty(c.r.ex, c.r.requestId, 204);
   },
@@ -98,20 +108,3 @@ export const getBucketLocationOp: Operation = {
   },
 };
 
-export function aclOp(name: string, check: (c: OpContext) => Promise<void>): Operation {
-  return {
-    name,
-    run: async (c) => {
-      await check(c);
-      sendXml(c.r.ex, c.r.requestId, 200, 'AccessControlPolicy', {
-        Owner: { ID: c.owner.id, DisplayName: c.owner.displayName },
-        AccessControlList: {
-          Grant: {
-            Grantee: { '@_xmlns:xsi': 'http://www.w3.org/2001/XMLSchema-instance', '@_xsi:type': 'CanonicalUser', ID: c.owner.id, DisplayName: c.owner.displayName },
-            Permission: 'FULL_CONTROL',
-          },
-        },
-      });
-    },
-  };
-}

@@ -27,15 +27,19 @@ export async function requireBucket(core: Core, bucket: string): Promise<BucketR
 }
 
 /**
- * Create the bucket. If it exists (every bucket is the one owner's), S3's
- * answer depends on the region: us-east-1 answers 200 and changes nothing
+ * Create the bucket. If it exists and is the requester's, S3's answer
+ * depends on the region: us-east-1 answers 200 and changes nothing
  * ('exists'), every other region 409 BucketAlreadyOwnedByYou
- * (`existingIsError`).
+ * (`existingIsError`). `prepare(exists)` runs first under the bucket's
+ * lock: it refuses another owner's bucket, and writes the new bucket's
+ * access record before its bucket record (access_records.ts, invariant 2).
  */
-export async function createBucket(core: Core, bucket: string, existingIsError: boolean): Promise<'created' | 'exists'> {
+export async function createBucket(core: Core, bucket: string, existingIsError: boolean, prepare: (exists: boolean) => Promise<void>): Promise<'created' | 'exists'> {
   validateBucketName(bucket);
   return core.locks.exclusive(bucketLock(bucket), async () => {
-    if ((await readBucket(core, bucket)) !== undefined) {
+    const exists = (await readBucket(core, bucket)) !== undefined;
+    await prepare(exists);
+    if (exists) {
       if (!existingIsError) return 'exists';
       throw new S3Error(409, 'BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', { BucketName: bucket });
     }
@@ -85,6 +89,8 @@ export interface BucketQuery {
   readonly after: string | undefined;
   /** At most this many. */
   readonly max: number;
+  /** Only buckets this says yes to (ListBuckets: the requester's own). */
+  readonly include?: (name: string) => Promise<boolean>;
 }
 
 /**
@@ -102,7 +108,7 @@ export async function listBuckets(core: Core, q: BucketQuery): Promise<{ buckets
     const page = await core.api.list({ prefix, limit: MAX_LIST_LIMIT, ...(startAfter === undefined ? {} : { startAfter }) });
     for (const shard of page.shards) {
       const bucket = await listedBucket(core, shard.key);
-      if (bucket === undefined) continue;
+      if (bucket === undefined || (q.include !== undefined && !(await q.include(bucket.name)))) continue;
       if (out.length === q.max) return { buckets: out, truncated: true };
       out.push(bucket);
     }

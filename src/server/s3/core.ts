@@ -6,10 +6,13 @@
 // be deleted once the record that stopped naming it is durable. Shards can
 // sit on different disks, whose commits are independent, so "staged after"
 // is not "durable after": each step awaits the previous step's Dependency.
+// Where the store can commit a record and the data it names together
+// (TogetherApi: same disk, one commit record, all or none), they are put
+// together instead, and durable in one step (objects.ts).
 import { CorruptionError, NotFoundError } from '../../base/index.js';
 import type { Dependency } from '../../dependency/index.js';
-import type { ListOptions, ShardApi, ShardInfo } from '../../store/index.js';
-import { MAX_LIST_LIMIT } from '../../store/index.js';
+import type { ListOptions, ShardApi, ShardInfo, TogetherApi } from '../../store/index.js';
+import { MAX_LIST_LIMIT, offersTogether } from '../../store/index.js';
 import type { Logger } from '../logger.js';
 import { describeS3Key, s3KeyName } from './key_names.js';
 import { LockTable } from './locks.js';
@@ -34,13 +37,17 @@ export interface CollectorHandle {
 export class Core {
   readonly locks = new LockTable();
   readonly liveness = new Liveness();
+  /** The store's puts-together, if it offers them (the node and one disk's store do; the model does not). */
+  readonly together: TogetherApi | undefined;
 
   constructor(
     readonly api: ShardApi,
     readonly options: CoreOptions,
     /** The collector, which itself works on this Core (so it is handed in, not made here). */
     readonly collector: CollectorHandle,
-  ) {}
+  ) {
+    this.together = offersTogether(api) ? api : undefined;
+  }
 
   now(): number {
     return this.options.now();

@@ -15,6 +15,10 @@ import { dirname } from 'node:path';
 export interface S3Credentials {
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
+  /** The file's section name (users.ts: a user's display name). */
+  readonly section?: string;
+  /** `shardstore_canonical_id`: a user of its own (users.ts); absent: a key of the node's owner. */
+  readonly canonicalId?: string;
 }
 
 export type CredentialSource = 'configured' | 'file' | 'generated';
@@ -53,7 +57,8 @@ export async function loadOrCreateCredentials(options: CredentialOptions): Promi
     const warnings = (mode & 0o077) !== 0 ? [`${file} can be read by other users (mode ${mode.toString(8)}); chmod 600 it`] : [];
     return { credentials, source: 'file', warnings };
   }
-  const generated = generateCredentials();
+  // Named as the file names it, so the first start and the next ones load the same value.
+  const generated: S3Credentials = { ...generateCredentials(), section: 'default' };
   await writeNewFile(file, formatCredentialsFile([generated], new Date()));
   return { credentials: [generated], source: 'generated', warnings: [] };
 }
@@ -66,16 +71,23 @@ export function generateCredentials(): S3Credentials {
 
 export function parseCredentialsFile(text: string): S3Credentials[] {
   const out: S3Credentials[] = [];
-  let section: { id?: string; secret?: string } = {};
-  const flush = (): void => {
-    if (section.id !== undefined && section.secret !== undefined) out.push({ accessKeyId: section.id, secretAccessKey: section.secret });
-    section = {};
+  let section: { name?: string; id?: string; secret?: string; canonicalId?: string } = {};
+  const flush = (name?: string): void => {
+    if (section.id !== undefined && section.secret !== undefined) {
+      out.push({
+        accessKeyId: section.id,
+        secretAccessKey: section.secret,
+        ...(section.name !== undefined ? { section: section.name } : {}),
+        ...(section.canonicalId !== undefined ? { canonicalId: section.canonicalId } : {}),
+      });
+    }
+    section = name === undefined ? {} : { name };
   };
   for (const raw of text.split(/\r?\n/)) {
     const line = raw.trim();
     if (line === '' || line.startsWith('#') || line.startsWith(';')) continue;
     if (line.startsWith('[')) {
-      flush();
+      flush(line.replace(/^\[\s*|\s*\]$/g, ''));
       continue;
     }
     const eq = line.indexOf('=');
@@ -83,6 +95,7 @@ export function parseCredentialsFile(text: string): S3Credentials[] {
     const [name, value] = [line.slice(0, eq).trim().toLowerCase(), line.slice(eq + 1).trim()];
     if (name === 'aws_access_key_id') section.id = value;
     if (name === 'aws_secret_access_key') section.secret = value;
+    if (name === 'shardstore_canonical_id') section.canonicalId = value;
   }
   flush();
   return out;
@@ -94,7 +107,7 @@ export function formatCredentialsFile(credentials: readonly S3Credentials[], cre
 }
 
 /** Write `text` to a file that must not exist yet, readable by its owner only, atomically. */
-async function writeNewFile(path: string, text: string): Promise<void> {
+export async function writeNewFile(path: string, text: string): Promise<void> {
   await mkdir(dirname(path), { recursive: true });
   const temporary = `${path}.${process.pid}.tmp`;
   await writeFile(temporary, text, { mode: 0o600, flag: 'wx' });

@@ -18,16 +18,18 @@
 //
 // Decisions (docs/S3.md, "Refused"): values that ask for exactly what the
 // server does are accepted: `x-amz-acl: private` and
-// `bucket-owner-full-control` (one owner: the bucket owner owns every
-// object), `x-amz-storage-class: STANDARD`, `x-amz-bucket-object-lock-enabled:
-// false`, `x-amz-object-ownership: BucketOwnerEnforced`. Tagging headers are
+// `bucket-owner-full-control` on object writes (the bucket owner owns every
+// object; an object's other grants are set by PutObjectAcl),
+// `x-amz-storage-class: STANDARD`, `x-amz-bucket-object-lock-enabled:
+// false`. ACL headers and `x-amz-object-ownership` are served by the
+// operations that store them (CreateBucket, Put*Acl). Tagging headers are
 // served, but only by the operations that act on them (`x-amz-tagging` on
 // PutObject, CreateMultipartUpload and CopyObject, `x-amz-tagging-directive`
 // on CopyObject); on any other operation they would be ignored, so they
 // are refused there. `x-amz-request-payer` is accepted
 // (nothing is billed) and `x-amz-checksum-mode` too (current SDKs send it on
 // every GET; the answer carries no checksum and the client sees none).
-// `x-amz-expected-bucket-owner` is honoured: any other owner is 403.
+// `x-amz-expected-bucket-owner` is honoured: any other owner is 403 (s3_front.ts, authorize.ts).
 // Query parameters S3 does not know are ignored, as S3 ignores them.
 import type { IncomingHttpHeaders } from 'node:http';
 import { accessDenied, notImplemented } from './s3_errors.js';
@@ -41,6 +43,9 @@ export const S3_SUBRESOURCES: readonly string[] = [
   'renameObject', 'replication', 'requestPayment', 'restore', 'retention', 'select', 'session', 'tagging', 'torrent',
   'uploadId', 'uploads', 'versionId', 'versioning', 'versions', 'website',
 ];
+
+/** The operations that store what x-amz-acl and x-amz-grant-* ask for (access_ops.ts, bucket_ops.ts). */
+const ACL_HEADER_OPS: readonly string[] = ['CreateBucket', 'PutBucketAcl', 'PutObjectAcl'];
 
 interface HeaderRule {
   /** Lower-case header name, or a prefix of names if `prefix`. */
@@ -62,9 +67,9 @@ export const HEADER_RULES: readonly HeaderRule[] = [
   { name: 'x-amz-bypass-governance-retention', asks: 'object lock' },
   { name: 'x-amz-tagging', asks: 'tags from an operation that does not set them', servedBy: ['PutObject', 'CreateMultipartUpload', 'CopyObject'] },
   { name: 'x-amz-tagging-directive', asks: 'a tagging directive outside CopyObject', servedBy: ['CopyObject'] },
-  { name: 'x-amz-grant-', prefix: true, asks: 'access control grants' },
-  { name: 'x-amz-acl', accepted: ['private', 'bucket-owner-full-control'], asks: 'a canned ACL other than private' },
-  { name: 'x-amz-object-ownership', accepted: ['BucketOwnerEnforced'], asks: 'ACL-based object ownership' },
+  { name: 'x-amz-grant-', prefix: true, asks: 'access control grants on an object write', servedBy: ACL_HEADER_OPS },
+  { name: 'x-amz-acl', accepted: ['private', 'bucket-owner-full-control'], asks: 'a canned ACL other than private on an object write', servedBy: ACL_HEADER_OPS },
+  { name: 'x-amz-object-ownership', asks: 'object ownership outside CreateBucket', servedBy: ['CreateBucket'] },
   { name: 'x-amz-website-redirect-location', asks: 'website redirects' },
   { name: 'x-amz-storage-class', accepted: ['STANDARD'], asks: 'a storage class other than STANDARD' },
   { name: 'x-amz-mfa', asks: 'MFA delete' },
@@ -94,11 +99,9 @@ export class HeaderGuard {
 
 export const HEADER_GUARD = new HeaderGuard();
 
-/** x-amz-expected-bucket-owner / x-amz-source-expected-bucket-owner: this node has one owner. */
-export function expectedOwnerRefusal(headers: IncomingHttpHeaders, ownerId: string): S3Error | undefined {
-  for (const name of ['x-amz-expected-bucket-owner', 'x-amz-source-expected-bucket-owner']) {
-    const value = headers[name];
-    if (typeof value === 'string' && value.trim() !== ownerId) return accessDenied(`The bucket is not owned by ${value.trim()}`);
-  }
+/** x-amz-expected-bucket-owner (of the request's bucket) or x-amz-source-expected-bucket-owner (of a copy source): any other owner is 403. */
+export function expectedOwnerRefusal(headers: IncomingHttpHeaders, ownerId: string, name: 'x-amz-expected-bucket-owner' | 'x-amz-source-expected-bucket-owner'): S3Error | undefined {
+  const value = headers[name];
+  if (typeof value === 'string' && value.trim() !== ownerId) return accessDenied(`The bucket is not owned by ${value.trim()}`);
   return undefined;
 }

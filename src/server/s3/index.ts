@@ -3,6 +3,9 @@ export { S3Front, DEFAULT_S3_DOMAINS, DEFAULT_S3_REGION, DEFAULT_UPLOAD_EXPIRY_M
 export type { S3Options, S3Observer } from './s3_front.js';
 export { loadOrCreateCredentials, parseCredentialsFile, formatCredentialsFile } from './credentials.js';
 export type { CredentialSource, LoadedCredentials, S3Credentials } from './credentials.js';
+export { FileUsers, StaticUsers, LEGACY_OWNER_ID, usersOf } from './users.js';
+export type { User, UserDirectory } from './users.js';
+export { addUser, listUsers, removeUser } from './users_file.js';
 export { verifyRequest, deriveSigningKey, canonicalQuery, canonicalRequest, queryPairs, uriEncode, EMPTY_SHA256 } from './sigv4.js';
 export type { Authenticated, PayloadMode, SignedRequest } from './sigv4.js';
 export { AwsChunkedDecoder } from './aws_chunked.js';

@@ -6,7 +6,7 @@ import type { Core } from './core.js';
 import { mapLimit } from './core.js';
 import type { ListItem, ListPage } from './listing.js';
 import { afterCommonPrefix, decodeToken, encodeToken, listPage } from './listing.js';
-import { listParts } from './multipart.js';
+import { MAX_PART_NUMBER, listParts } from './multipart.js';
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf, intParam, keyOf } from './operation.js';
 import { decodeObject, decodeUpload } from './records.js';
@@ -16,7 +16,8 @@ import { NS_OBJECT, NS_UPLOAD, VERSION_BYTES, bucketPrefix, parseUploadId, uploa
 import { uriEncode } from './sigv4.js';
 import type { XmlNode } from './xml.js';
 
-const MAX_KEYS = 1000;
+/** S3's largest max-keys (ListObjects, ListObjectVersions) and max-parts. */
+export const MAX_KEYS = 1000;
 const READ_CONCURRENCY = 16;
 
 interface Common {
@@ -194,7 +195,7 @@ export const listPartsOp: Operation = {
   run: async (c) => {
     const [bucket, key] = [bucketOf(c), keyOf(c)];
     const uploadId = parseUploadId(c.r.query.get('uploadId') ?? '');
-    const marker = intParam(c, 'part-number-marker', 0, 0, 10_000);
+    const marker = intParam(c, 'part-number-marker', 0, 0, MAX_PART_NUMBER);
     const maxParts = intParam(c, 'max-parts', MAX_KEYS, 0, MAX_KEYS);
     const listed = await listParts(c.core, { bucket, key, uploadId }, marker, maxParts);
     const owner = { ID: c.owner.id, DisplayName: c.owner.displayName };

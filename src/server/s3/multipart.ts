@@ -13,7 +13,7 @@ import type { Dependency } from '../../dependency/index.js';
 import { requireBucket } from './buckets.js';
 import type { Core } from './core.js';
 import { bucketLock, mapLimit, objectLock } from './core.js';
-import { discardData, readObject, writeData } from './objects.js';
+import { discardData, readObject, stageNaming, writeData } from './objects.js';
 import { VERSION_RULES, readReplaced } from './versioning.js';
 import { isChecksumAlgorithm, newChecksum } from './checksums.js';
 import type { ObjectRecord, PartRecord, StoredChecksum, UploadRecord } from './records.js';
@@ -70,7 +70,8 @@ export async function uploadPart(
 ): Promise<PartRecord> {
   const { partNumber } = part;
   part.checkUpload?.(await requireUpload(core, t));
-  const written = await writeData(core, { bucket: t.bucket, key: t.key, part: partNumber }, part.body, false);
+  const key = partShardKey(t.bucket, t.key, t.uploadId, partNumber);
+  const written = await writeData(core, { bucket: t.bucket, key: t.key, part: partNumber, recordKey: key }, part.body, false);
   if (written.kind !== 'shard') throw new Error('a part is always written as a data shard');
   const { md5, checksum } = part.digests();
   const record: PartRecord = { version: written.ref.version, sizeBytes: written.ref.sizeBytes, mtimeMs: core.now(), md5, checksum };
@@ -79,9 +80,8 @@ export async function uploadPart(
   try {
     dependency = await core.locks.exclusive(objectLock(t.bucket, t.key), async () => {
       await requireUpload(core, t);
-      const key = partShardKey(t.bucket, t.key, t.uploadId, partNumber);
       replaced = (await core.getOptional(key)) !== undefined;
-      const staged = await core.api.put(key, encodePart(record));
+      const staged = await stageNaming(core, key, encodePart(record), [written]);
       core.liveness.endWrite(written.shardKey);
       return staged;
     });

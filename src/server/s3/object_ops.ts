@@ -27,7 +27,7 @@ import { parseVersionId, versionIdOf } from './versioning.js';
 import type { Deleted } from './versioning_ops.js';
 import { deleteRequested, deletedHeaders, requestedVersion, requireVersion, versionHeaders } from './versioning_ops.js';
 import type { XmlNode } from './xml.js';
-import { validateBucketName, validateObjectKey } from './shard_keys.js';
+import { objectShardKey, validateBucketName, validateObjectKey } from './shard_keys.js';
 import { decodePercent } from '../key_codec.js';
 import { asNode, child, children, optionalText, parseXml, text } from './xml.js';
 
@@ -50,7 +50,7 @@ export const putObjectOp: Operation = {
     await requireBucket(c.core, bucket);
     if (hasWriteConditions(headers)) checkWriteConditions(headers, await readObject(c.core, bucket, key), key.toString('utf8'));
     const body = openBody(c.r.ex, c.auth, MAX_PUT_BYTES);
-    const written = await writeData(c.core, { bucket, key, part: 0 }, body, true);
+    const written = await writeData(c.core, { bucket, key, part: 0, recordKey: objectShardKey(bucket, key) }, body, true);
     const record = recordOf(written, body.md5, { ...meta, tags }, c.core.now());
     // Only a conditional put reads the record it replaces: a plain one also replaces a damaged record.
     const committed = await commitObject(c.core, bucket, key, record, { ...writeCheck(headers, key), written: [written] });
@@ -164,6 +164,7 @@ export const deleteObjectsOp: Operation = {
       try {
         const bytes = Buffer.from(key, 'utf8');
         validateObjectKey(bucket, bytes);
+        await c.access.checkObject('DeleteObject', bucket, bytes, versionId !== undefined);
         const deleted = await deleteRequested(c.core, { bucket, key: bytes }, versionId === undefined ? undefined : parseVersionId(versionId));
         return { Key: key, ...deletedEntry(deleted, versionId !== undefined) } as const;
       } catch (err) {
@@ -221,7 +222,7 @@ export const copyObjectOp: Operation = {
     const hashed = new Md5Tap(opened.body);
     let written: WrittenData;
     try {
-      written = await writeData(c.core, { bucket, key, part: 0 }, hashed, true);
+      written = await writeData(c.core, { bucket, key, part: 0, recordKey: objectShardKey(bucket, key) }, hashed, true);
     } finally {
       opened.release();
     }
@@ -273,6 +274,7 @@ function copySourceError(): S3Error {
 
 /** Open the copy source (whole, or `range`), after its conditions and the 5 GiB limit. */
 export async function openCopySource(c: OpContext, source: CopySource, extraCheck: (record: ObjectRecord) => void, range: ((record: ObjectRecord) => ByteRange) | undefined): Promise<OpenedObject> {
+  await c.access.checkObject('GetObject', source.bucket, source.key, source.version !== undefined);
   await requireBucket(c.core, source.bucket);
   const version = source.version;
   return openObject(

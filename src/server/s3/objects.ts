@@ -2,11 +2,19 @@
 // small data inline), and immutable data shards under \0D (docs/S3.md).
 //
 // Write: stream the body into a new data shard (a fresh version, so nothing
-// a reader might be streaming is ever overwritten), wait until it is
-// durable, then, under the object's lock, stage the record that names it.
-// The record is the commit point: before it the object is unchanged, after
-// it the new data is the object. The data the old record named is garbage
-// once the new record is durable; the collector deletes it.
+// a reader might be streaming is ever overwritten), then, under the
+// object's lock, stage the record that names it. The record is the commit
+// point: before it the object is unchanged, after it the new data is the
+// object. The data the old record named is garbage once the new record is
+// durable; the collector deletes it.
+//
+// One durable step where the store allows it (TogetherApi): the version is
+// drawn so that the data shard lands on the record's disk, its chunks are
+// written without staging it (prepare), and the data shard and the record
+// are staged together under the lock: one commit record, one sync, kept or
+// lost whole by a crash, failed whole by a failed data write. Otherwise
+// (no such store, or no version placed in MAX_PLACEMENT_DRAWS draws) two
+// steps: the data shard is made durable before the record is staged.
 //
 // Read: read the record, pin its data shards (so the collector waits for
 // us), check that the first one still exists (a record read just before a
@@ -14,7 +22,7 @@
 // stream the shards of the range in order.
 import { CorruptionError, NotFoundError } from '../../base/index.js';
 import type { Dependency } from '../../dependency/index.js';
-import type { ByteRange } from '../../store/index.js';
+import type { ByteRange, PreparedValue, TogetherApi, TogetherPut } from '../../store/index.js';
 import { requireBucket } from './buckets.js';
 import type { Core } from './core.js';
 import { bucketLock, objectLock } from './core.js';
@@ -26,10 +34,30 @@ import { VERSION_RULES, isDeleteMarker, readCurrent, versionIdOf } from './versi
 
 /** A record read this many times if its data keeps being replaced under us. */
 const MAX_READ_ATTEMPTS = 4;
+/**
+ * Versions drawn, at most, to place a data shard on its record's disk (each
+ * draw lands there with probability 1/disks: on 16 disks all 64 miss 1.6%
+ * of the time, and the put takes two steps).
+ */
+const MAX_PLACEMENT_DRAWS = 64;
 
 export type WrittenData =
   | { readonly kind: 'inline'; readonly bytes: Buffer }
-  | { readonly kind: 'shard'; readonly shardKey: Buffer; readonly ref: DataRef };
+  | {
+      readonly kind: 'shard';
+      readonly shardKey: Buffer;
+      readonly ref: DataRef;
+      /** Written but not staged: it is staged with its record (stageNaming). Undefined: durable already. */
+      readonly prepared: PreparedValue | undefined;
+    };
+
+/** Where a put's data goes: the object's key and part, and the key of the record that will name it. */
+export interface DataTarget {
+  readonly bucket: string;
+  readonly key: Buffer;
+  readonly part: number;
+  readonly recordKey: Buffer;
+}
 
 /** The object's current version; undefined if there is none or it is a delete marker (versioning.ts). */
 export async function readObject(core: Core, bucket: string, key: Buffer): Promise<ObjectRecord | undefined> {
@@ -63,15 +91,12 @@ function namedData(old: ObjectRecord | typeof DAMAGED | undefined): boolean {
 
 /**
  * Stream `body` into storage: inline if `inlineAllowed` and it ends within
- * inlineMaxBytes, else into a new, durable data shard registered as in
- * flight (the caller's commit ends that, or discardData on failure).
+ * inlineMaxBytes, else into a new data shard registered as in flight (the
+ * caller's commit ends that, or discardData on failure): prepared, to be
+ * staged with its record, if it could be placed on the record's disk, else
+ * durable.
  */
-export async function writeData(
-  core: Core,
-  target: { bucket: string; key: Buffer; part: number },
-  body: AsyncIterable<Buffer>,
-  inlineAllowed: boolean,
-): Promise<WrittenData> {
+export async function writeData(core: Core, target: DataTarget, body: AsyncIterable<Buffer>, inlineAllowed: boolean): Promise<WrittenData> {
   const input = body[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let headBytes = 0;
@@ -81,8 +106,7 @@ export async function writeData(
     head.push(next.value);
     headBytes += next.value.length;
   }
-  const version = newVersion(core.now());
-  const shardKey = dataShardKey(target.bucket, target.key, version, target.part);
+  const { version, shardKey, together } = placeData(core, target);
   core.liveness.beginWrite(shardKey);
   let sizeBytes = 0;
   async function* all(): AsyncGenerator<Buffer> {
@@ -95,19 +119,49 @@ export async function writeData(
       yield piece;
     }
   }
+  let prepared: PreparedValue | undefined;
   try {
-    await core.durable(await core.api.put(shardKey, counted()));
+    if (together !== undefined) prepared = await together.prepare(shardKey, counted());
+    else await core.durable(await core.api.put(shardKey, counted()));
   } catch (err) {
     core.liveness.endWrite(shardKey);
     await input.return?.();
     throw err;
   }
-  return { kind: 'shard', shardKey, ref: { version, part: target.part, sizeBytes } };
+  return { kind: 'shard', shardKey, ref: { version, part: target.part, sizeBytes }, prepared };
+}
+
+/** A fresh version for the data, drawn until its shard shares a disk with the record (see the header comment). */
+function placeData(core: Core, target: DataTarget): { version: Buffer; shardKey: Buffer; together: TogetherApi | undefined } {
+  let version = newVersion(core.now());
+  let shardKey = dataShardKey(target.bucket, target.key, version, target.part);
+  const together = core.together;
+  if (together === undefined) return { version, shardKey, together: undefined };
+  for (let draw = 1; draw <= MAX_PLACEMENT_DRAWS; draw++) {
+    if (together.colocated([shardKey, target.recordKey])) return { version, shardKey, together };
+    version = newVersion(core.now());
+    shardKey = dataShardKey(target.bucket, target.key, version, target.part);
+  }
+  return { version, shardKey, together: undefined };
+}
+
+/**
+ * Stage the record `recordKey` = `recordBytes` and the data it names that
+ * is written but not staged yet: together, in one commit record, if there
+ * is such data, else the record alone (its data is durable already).
+ * REQUIRES: the caller holds the object's lock.
+ */
+export async function stageNaming(core: Core, recordKey: Buffer, recordBytes: Buffer, written: readonly WrittenData[]): Promise<Dependency> {
+  const prepared: TogetherPut[] = written.flatMap((w) => (w.kind === 'shard' && w.prepared !== undefined ? [{ key: w.shardKey, value: w.prepared }] : []));
+  if (prepared.length === 0) return core.api.put(recordKey, recordBytes);
+  if (core.together === undefined) throw new Error('unreachable: data prepared on a store that cannot put it together');
+  return core.together.putTogether([...prepared, { key: recordKey, value: recordBytes }]);
 }
 
 /** Give up data that no record will name: the collector may take it now. */
 export function discardData(core: Core, target: { bucket: string; key: Buffer }, written: WrittenData): void {
   if (written.kind === 'inline') return;
+  written.prepared?.release();
   core.liveness.endWrite(written.shardKey);
   core.collector.schedule(target.bucket, target.key);
 }
@@ -120,10 +174,10 @@ export interface CommitOptions {
 }
 
 /**
- * Stage `record` for the object (under its lock) and wait until it is
- * durable; in a versioned bucket the version it replaces is kept first
- * (versioning.ts). Returns the record committed (with its version stamp).
- * Throws NoSuchBucket.
+ * Stage `record` for the object (under its lock; with its data if that is
+ * only prepared) and wait until it is durable; in a versioned bucket the
+ * version it replaces is kept first (versioning.ts). Returns the record
+ * committed (with its version stamp). Throws NoSuchBucket.
  */
 export async function commitObject(core: Core, bucket: string, key: Buffer, record: ObjectRecord, options: CommitOptions = {}): Promise<ObjectRecord> {
   const written = options.written ?? [];
@@ -138,7 +192,7 @@ export async function commitObject(core: Core, bucket: string, key: Buffer, reco
         replaced = old;
         if (old !== DAMAGED) options.check?.(isDeleteMarker(old) ? undefined : old);
         committed = await VERSION_RULES.stamp(core, { bucket, key }, old, record);
-        const staged = await core.api.put(objectShardKey(bucket, key), encodeObject(committed));
+        const staged = await stageNaming(core, objectShardKey(bucket, key), encodeObject(committed), written);
         for (const w of written) if (w.kind === 'shard') core.liveness.endWrite(w.shardKey);
         return staged;
       }),

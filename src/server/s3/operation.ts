@@ -3,8 +3,10 @@ import type { Collector } from './collector.js';
 import type { Core } from './core.js';
 import type { S3Request } from './request.js';
 import { S3Error, invalidArgument } from './s3_errors.js';
+import { MAX_PART_NUMBER } from './multipart.js';
 import { validateObjectKey } from './shard_keys.js';
 import type { Authenticated } from './sigv4.js';
+import type { RequestAccess } from './authorize.js';
 
 export interface Owner {
   readonly id: string;
@@ -17,7 +19,10 @@ export interface OpContext {
   readonly r: S3Request;
   readonly auth: Authenticated;
   readonly region: string;
+  /** The bucket's owner (bucket and object operations), else the requester (ListBuckets). */
   readonly owner: Owner;
+  /** Who is asking, and the checks of resources beyond the request's own (authorize.ts). */
+  readonly access: RequestAccess;
 }
 
 export interface Operation {
@@ -49,11 +54,11 @@ export function intParam(c: OpContext, name: string, fallback: number, min: numb
   return Math.min(value, max);
 }
 
-/** A part number query parameter (1..10000). */
+/** A part number query parameter (1..MAX_PART_NUMBER). */
 export function partNumberParam(c: OpContext): number {
   const text = c.r.query.get('partNumber') ?? '';
   const value = /^\d{1,5}$/.test(text) ? Number(text) : NaN;
-  if (!(value >= 1 && value <= 10_000)) {
+  if (!(value >= 1 && value <= MAX_PART_NUMBER)) {
     throw new S3Error(400, 'InvalidArgument', 'Part number must be an integer between 1 and 10000, inclusive', { ArgumentName: 'partNumber', ArgumentValue: text });
   }
   return value;

@@ -12,14 +12,27 @@
 // ListObjects v1 or v2 by its list-type parameter.
 import type { IncomingHttpHeaders } from 'node:http';
 import {
-  aclOp,
+  deleteBucketPolicyOp,
+  deletePublicAccessBlockOp,
+  getBucketAclOp,
+  getBucketOwnershipControlsOp,
+  getBucketPolicyOp,
+  getBucketPolicyStatusOp,
+  getObjectAclOp,
+  getPublicAccessBlockOp,
+  putBucketAclOp,
+  putBucketOwnershipControlsOp,
+  putBucketPolicyOp,
+  putObjectAclOp,
+  putPublicAccessBlockOp,
+} from './access_ops.js';
+import {
   createBucketOp,
   deleteBucketOp,
   getBucketLocationOp,
   headBucketOp,
   listBucketsOp,
 } from './bucket_ops.js';
-import { requireBucket } from './buckets.js';
 import { HEADER_GUARD, S3_SUBRESOURCES } from './fail_closed.js';
 import { listMultipartUploadsOp, listObjectsV1Op, listObjectsV2Op, listPartsOp } from './list_ops.js';
 import {
@@ -30,11 +43,9 @@ import {
   uploadPartOp,
 } from './multipart_ops.js';
 import { copyObjectOp, deleteObjectOp, deleteObjectsOp, getObjectOp, headObjectOp, putObjectOp } from './object_ops.js';
-import { readObject } from './objects.js';
 import type { Operation } from './operation.js';
-import { bucketOf, keyOf } from './operation.js';
 import type { S3Request } from './request.js';
-import { S3Error, noSuchKey, notImplemented } from './s3_errors.js';
+import { S3Error, notImplemented } from './s3_errors.js';
 import {
   deleteBucketTaggingOp,
   deleteObjectTaggingOp,
@@ -47,13 +58,6 @@ import { getBucketVersioningOp, listObjectVersionsOp, putBucketVersioningOp } fr
 
 type Resource = 'service' | 'bucket' | 'object';
 type Chooser = Operation | ((r: S3Request) => Operation);
-
-const getBucketAclOp = aclOp('GetBucketAcl', async (c) => {
-  await requireBucket(c.core, bucketOf(c));
-});
-const getObjectAclOp = aclOp('GetObjectAcl', async (c) => {
-  if ((await readObject(c.core, bucketOf(c), keyOf(c))) === undefined) throw noSuchKey(keyOf(c).toString('utf8'));
-});
 
 const isCopy = (r: S3Request): boolean => r.ex.req.headers['x-amz-copy-source'] !== undefined;
 
@@ -100,6 +104,17 @@ const ROWS: ReadonlyArray<readonly [string, Resource, string, Chooser]> = [
   ['GET', 'bucket', 'tagging', getBucketTaggingOp],
   ['PUT', 'bucket', 'tagging', putBucketTaggingOp],
   ['DELETE', 'bucket', 'tagging', deleteBucketTaggingOp],
+  ['PUT', 'bucket', 'acl', putBucketAclOp],
+  ['PUT', 'object', 'acl', putObjectAclOp],
+  ['GET', 'bucket', 'policy', getBucketPolicyOp],
+  ['PUT', 'bucket', 'policy', putBucketPolicyOp],
+  ['DELETE', 'bucket', 'policy', deleteBucketPolicyOp],
+  ['GET', 'bucket', 'policyStatus', getBucketPolicyStatusOp],
+  ['GET', 'bucket', 'publicAccessBlock', getPublicAccessBlockOp],
+  ['PUT', 'bucket', 'publicAccessBlock', putPublicAccessBlockOp],
+  ['DELETE', 'bucket', 'publicAccessBlock', deletePublicAccessBlockOp],
+  ['GET', 'bucket', 'ownershipControls', getBucketOwnershipControlsOp],
+  ['PUT', 'bucket', 'ownershipControls', putBucketOwnershipControlsOp],
 ];
 
 /** The route table as an object, so that a broken variant can replace one step (testing/mutants/s3_mutants.ts). */

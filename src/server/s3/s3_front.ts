@@ -1,14 +1,15 @@
 // The S3-compatible front (docs/S3.md): one request in, one S3 answer out.
 //
 // Per request: parse (bucket and key, path-style or virtual-host), route to
-// an operation, verify the SigV4 signature (header or presigned), run the
-// operation, and answer every error as S3 XML. `handle` never rejects.
+// an operation, verify the SigV4 signature (header or presigned) against
+// the users (users.ts; unsigned: the anonymous principal), decide whether
+// the principal may run it (authorize.ts), run the operation, and answer
+// every error as S3 XML. `handle` never rejects.
 //
 // Background work: on start, a sweep that collects garbage a crash left
 // behind, and a periodic pass that aborts expired multipart uploads. close()
 // stops both and waits for the collector; call it after the HTTP server has
 // stopped and before the ShardApi closes.
-import { createHash } from 'node:crypto';
 import type { ShardApi } from '../../store/index.js';
 import { RequestAbortedError } from '../body_stream.js';
 import type { Exchange } from '../exchange.js';
@@ -17,17 +18,24 @@ import type { Logger } from '../logger.js';
 import { Collector } from './collector.js';
 import { Core } from './core.js';
 import { expectedOwnerRefusal } from './fail_closed.js';
-import type { Operation, Owner } from './operation.js';
+import type { Operation } from './operation.js';
 import type { S3Request } from './request.js';
 import { parseRequest, resourceOf, virtualHostBucket } from './request.js';
 import { sendError } from './respond.js';
 import { routeOf } from './routes.js';
 import { S3Error, s3ErrorOf } from './s3_errors.js';
+import type { Authenticated } from './sigv4.js';
 import { verifyRequest } from './sigv4.js';
+import type { Principal } from './authorize.js';
+import { ANONYMOUS, AUTHORIZER, RequestAccess, anonymousRefusal, isUnsigned } from './authorize.js';
+import type { UserDirectory, UserSet } from './users.js';
+import { StaticUsers } from './users.js';
 
 export interface S3Options {
-  /** Access key id -> secret access key. */
+  /** Access key id -> secret access key: keys of the node's owner (users.ts), used when `users` is not given. */
   readonly credentials: ReadonlyMap<string, string>;
+  /** The users, looked up per request (users.ts; serve passes the credentials file's). */
+  readonly users?: UserDirectory;
   /** What GetBucketLocation answers (requests signed for any region are accepted). */
   readonly region?: string;
   /** Base domains of virtual-host requests: `bucket.<domain>`. */
@@ -55,13 +63,26 @@ export interface S3Observer {
 }
 
 /** The operation, or the error that answers the request once it is authenticated (fail_closed.ts). */
-function routeOrError(r: S3Request, ownerId: string): Operation | S3Error {
+function routeOrError(r: S3Request): Operation | S3Error {
   try {
-    return expectedOwnerRefusal(r.ex.req.headers, ownerId) ?? routeOf(r);
+    return routeOf(r);
   } catch (err) {
     if (err instanceof S3Error) return err;
     throw err;
   }
+}
+
+/**
+ * How an unsigned request's body is checked: not at all, or against the
+ * SHA-256 it names. A streaming (aws-chunked) body cannot be unsigned and
+ * signed at once: refused as an anonymous request.
+ */
+function anonymousPayload(r: S3Request): Authenticated {
+  const hash = r.ex.req.headers['x-amz-content-sha256'];
+  const chunkSigning = { signingKey: Buffer.alloc(0), amzDate: '', scope: '', seedSignature: '' };
+  if (hash === undefined || hash === 'UNSIGNED-PAYLOAD') return { accessKeyId: '', payload: { kind: 'unsigned' }, chunkSigning };
+  if (typeof hash === 'string' && /^[0-9a-f]{64}$/.test(hash)) return { accessKeyId: '', payload: { kind: 'sha256', hex: hash }, chunkSigning };
+  throw anonymousRefusal();
 }
 
 export class S3Front {
@@ -69,7 +90,7 @@ export class S3Front {
   readonly collector: Collector;
   private readonly region: string;
   private readonly domains: readonly string[];
-  private readonly owner: Owner;
+  private readonly users: UserDirectory;
   private expiryTimer: NodeJS.Timeout | undefined;
   private background: Promise<void> | undefined;
 
@@ -94,7 +115,7 @@ export class S3Front {
     this.collector = new Collector(this.core);
     this.region = options.region ?? DEFAULT_S3_REGION;
     this.domains = options.domains ?? DEFAULT_S3_DOMAINS;
-    this.owner = { id: createHash('sha256').update('shardstore-owner').digest('hex'), displayName: 'shardstore' };
+    this.users = options.users ?? StaticUsers.ofOwnerKeys(options.credentials);
   }
 
   /** True if the Host header names a bucket (virtual-host style): the request is S3's whatever its path. */
@@ -106,15 +127,33 @@ export class S3Front {
     let r: S3Request | undefined;
     try {
       r = parseRequest(ex, this.domains);
-      const routed = routeOrError(r, this.owner.id);
+      const routed = routeOrError(r);
       if (!(routed instanceof Error)) this.observer.onOperation?.(ex, routed.name);
       // Authentication first, as S3 does: an unsigned request learns nothing, not even a 405.
-      const auth = verifyRequest({ method: r.method, rawPath: r.rawPath, rawQuery: r.rawQuery, rawHeaders: ex.req.rawHeaders }, (id) => this.options.credentials.get(id), this.core.now());
-      if (routed instanceof Error) throw routed;
-      await routed.run({ core: this.core, collector: this.collector, r, auth, region: this.region, owner: this.owner });
+      const users = await this.users.current();
+      const { auth, principal } = this.authenticate(r, users);
+      if (routed instanceof Error) throw principal.kind === 'anonymous' ? anonymousRefusal() : routed;
+      const { access } = await AUTHORIZER.authorize(this.core, r, routed.name, principal);
+      const requester = principal.kind === 'user' ? { id: principal.user.id, displayName: principal.user.displayName } : undefined;
+      const owner = access === undefined ? requester : { id: access.ownerId, displayName: users.displayName(access.ownerId) };
+      if (owner === undefined) throw anonymousRefusal();
+      const refusal = expectedOwnerRefusal(ex.req.headers, owner.id, 'x-amz-expected-bucket-owner');
+      if (refusal !== undefined) throw refusal;
+      const requestAccess = new RequestAccess(this.core, r, principal, users);
+      await routed.run({ core: this.core, collector: this.collector, r, auth, region: this.region, owner, access: requestAccess });
     } catch (err) {
       this.answerError(ex, r, err);
     }
+  }
+
+  /** The signature's user, or the anonymous principal for an unsigned request (authorize.ts decides what it may do). */
+  private authenticate(r: S3Request, users: UserSet): { auth: Authenticated; principal: Principal } {
+    const { rawHeaders } = r.ex.req;
+    if (isUnsigned(rawHeaders, r.rawQuery)) return { auth: anonymousPayload(r), principal: ANONYMOUS };
+    const auth = verifyRequest({ method: r.method, rawPath: r.rawPath, rawQuery: r.rawQuery, rawHeaders }, (id) => users.byAccessKey(id)?.secretAccessKey, this.core.now());
+    const user = users.byAccessKey(auth.accessKeyId);
+    if (user === undefined) throw new Error('a verified access key has no user');
+    return { auth, principal: { kind: 'user', user } };
   }
 
   private answerError(ex: Exchange, r: S3Request | undefined, err: unknown): void {

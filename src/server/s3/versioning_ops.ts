@@ -6,6 +6,7 @@ import type { Core } from './core.js';
 import { bucketLock, objectLock } from './core.js';
 import type { ListItem } from './listing.js';
 import { afterCommonPrefix, listPage } from './listing.js';
+import { MAX_KEYS } from './list_ops.js';
 import { commitObject, deleteObject } from './objects.js';
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf, intParam } from './operation.js';
@@ -36,7 +37,6 @@ import { asNode, child, optionalText, parseXml } from './xml.js';
 
 /** A VersioningConfiguration is a few hundred bytes. */
 const MAX_VERSIONING_BODY_BYTES = 64 * 1024;
-const MAX_KEYS = 1000;
 
 /** The versionId query parameter, if the request names a version. Throws InvalidArgument. */
 export function requestedVersion(c: OpContext): VersionSelector | undefined {

@@ -20,10 +20,10 @@
 // 3. The other puts read back too, also after a reopen.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatDiskStore, openDiskStore } from '../src/store/index.js';
-import type { DiskStore, FormatOptions } from '../src/store/index.js';
-import { Rng } from './rng.js';
-import { SimDisk } from './sim_disk.js';
+import { formatDiskStore, openDiskStore } from './index.js';
+import type { DiskStore, FormatOptions } from './index.js';
+import { Rng } from '../../testing/rng.js';
+import { SimDisk } from '../../testing/sim_disk.js';
 
 const EXTENT_BYTES = 64 * 1024;
 const PIECE_BYTES = 16 * 1024;

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
-import { jsonLineLogger } from '../src/server/index.js';
+import { jsonLineLogger } from './index.js';
 
 function sink(): { out: Writable; writes: string[] } {
   const writes: string[] = [];

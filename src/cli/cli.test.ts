@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
-import { ClosedError } from '../src/base/index.js';
+import { ClosedError } from '../base/index.js';
 import {
   DEFAULT_PORT,
   parseDurationMs,
@@ -18,11 +18,11 @@ import {
   serveApi,
   stopOnSignal,
   UsageError,
-} from '../src/cli/index.js';
-import type { CliIo, ServeConfig } from '../src/cli/index.js';
-import { silentLogger } from '../src/server/index.js';
-import { ModelStore } from './model.js';
-import { signedFetch, TEST_CREDENTIALS } from './signed_fetch.js';
+} from './index.js';
+import type { CliIo, ServeConfig } from './index.js';
+import { silentLogger } from '../server/index.js';
+import { ModelStore } from '../../testing/model.js';
+import { signedFetch, TEST_CREDENTIALS } from '../../testing/signed_fetch.js';
 
 const GiB = 1024 ** 3;
 const MiB = 1024 ** 2;
@@ -70,7 +70,7 @@ void test('serve options: defaults, then environment, then flags', () => {
   // them (empty ones do not), that flags override variables, and the
   // --path / --disks agreement rule.
   const defaults = config([]);
-  assert.deepEqual(defaults.node, { dataDir: './data', disks: 1, diskSizeBytes: 16 * GiB, extentSizeBytes: 64 * MiB, cacheBytes: 256 * MiB, preallocate: false });
+  assert.deepEqual(defaults.node, { dataDir: './data', disks: 1, diskSizeBytes: 16 * GiB, extentSizeBytes: 64 * MiB, cacheBytes: 256 * MiB, preallocate: false, prepareAheadExtents: 4 });
   assert.equal(defaults.host, '127.0.0.1');
   assert.equal(defaults.port, DEFAULT_PORT);
   assert.equal(defaults.port, 7380);
@@ -83,15 +83,17 @@ void test('serve options: defaults, then environment, then flags', () => {
     SHARDSTORE_PORT: '9999',
     SHARDSTORE_CACHE_SIZE: '1GiB',
     SHARDSTORE_PREALLOCATE: 'on',
+    SHARDSTORE_PREPARE_AHEAD: '0',
     SHARDSTORE_REQUEST_TIMEOUT: '5m',
   };
   const fromEnv = config([], env);
-  assert.deepEqual(fromEnv.node, { dataDir: '/srv/shards', disks: 4, diskSizeBytes: 10 * GiB, extentSizeBytes: 64 * MiB, cacheBytes: GiB, preallocate: true });
+  assert.deepEqual(fromEnv.node, { dataDir: '/srv/shards', disks: 4, diskSizeBytes: 10 * GiB, extentSizeBytes: 64 * MiB, cacheBytes: GiB, preallocate: true, prepareAheadExtents: 0 });
   assert.equal(fromEnv.port, 9999);
   assert.equal(fromEnv.server.requestTimeoutMs, 300_000);
 
-  const fromFlags = config(['--port', '0', '--disks=2', '--host', '::1', '--shutdown-grace', '1s', '--cache-size', '0'], env);
+  const fromFlags = config(['--port', '0', '--disks=2', '--host', '::1', '--shutdown-grace', '1s', '--cache-size', '0', '--prepare-ahead', '16'], env);
   assert.equal(fromFlags.port, 0);
+  assert.equal(fromFlags.node.prepareAheadExtents, 16);
   assert.equal(fromFlags.node.disks, 2);
   assert.equal(fromFlags.node.cacheBytes, 0);
   assert.equal(fromFlags.host, '::1');
@@ -102,7 +104,7 @@ void test('serve options: defaults, then environment, then flags', () => {
   assert.deepEqual(config([], { SHARDSTORE_PATH: 'a.dat, b.dat' }).node.paths, ['a.dat', 'b.dat']);
   assert.throws(() => parseServeArgs(['--disks', '3', '--path', 'a'], {}), UsageError);
 
-  for (const bad of [['--port', '70000'], ['--disks', '0'], ['--bogus'], ['positional'], ['--port']]) {
+  for (const bad of [['--port', '70000'], ['--disks', '0'], ['--prepare-ahead', '-1'], ['--prepare-ahead', '1025'], ['--bogus'], ['positional'], ['--port']]) {
     assert.throws(() => parseServeArgs(bad, {}), UsageError, bad.join(' '));
   }
   assert.equal(parseServeArgs(['--help'], {}), 'help');
@@ -125,7 +127,7 @@ void test('dispatch: help, version, unknown commands and usage errors', async ()
 
   const version = capture();
   assert.equal(await runCli(['--version'], version), 0);
-  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
   assert.equal(version.outText(), pkg.version);
 
   const serveHelp = capture();
@@ -183,7 +185,7 @@ void test('stopOnSignal: first signal stops, second forces', () => {
 });
 
 function runBin(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const main = new URL('../src/cli/main.ts', import.meta.url).pathname;
+  const main = new URL('./main.ts', import.meta.url).pathname;
   return new Promise((resolve) => {
     execFile(process.execPath, ['--import', 'tsx', main, ...args], (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;

@@ -21,12 +21,12 @@
 // keys answered 404 with nothing logged.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CHUNK_OVERHEAD_BYTES, alignUp, parseHeader } from '../src/chunk/index.js';
-import { formatDiskStore, openDiskStore } from '../src/store/index.js';
-import type { DiskStore, FormatOptions } from '../src/store/index.js';
-import { LogDamageError } from '../src/store/log_replay.js';
-import { Rng } from './rng.js';
-import { SimDisk } from './sim_disk.js';
+import { CHUNK_OVERHEAD_BYTES, alignUp, parseHeader } from '../chunk/index.js';
+import { formatDiskStore, openDiskStore } from './index.js';
+import type { DiskStore, FormatOptions } from './index.js';
+import { LogDamageError } from './log_replay.js';
+import { Rng } from '../../testing/rng.js';
+import { SimDisk } from '../../testing/sim_disk.js';
 
 const KEYS = 40;
 const PAGE = 4096;

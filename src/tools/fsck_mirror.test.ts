@@ -12,9 +12,9 @@ import assert from 'node:assert/strict';
 import { closeSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Locator } from '../src/chunk/index.js';
-import { ShardNode } from '../src/node/index.js';
-import { fsckClean, fsckDisk } from '../src/tools/fsck.js';
+import type { Locator } from '../chunk/index.js';
+import { ShardNode } from '../node/index.js';
+import { fsckClean, fsckDisk } from './fsck.js';
 
 const MIB = 1024 * 1024;
 const KEYS = Array.from({ length: 200 }, (_, i) => Buffer.from(`shard/${String(i).padStart(4, '0')}/${'k'.repeat(400)}`));
@@ -47,12 +47,14 @@ async function build(): Promise<Built> {
   const store = node.store(0);
   assert.ok(store !== undefined);
   await store.checkpoint();
-  const run = store.parts.index.runs()[0];
+  const view = store.view;
+  const run = view.runs()[0];
   assert.ok(run !== undefined, 'a run was written');
-  const [primary, mirror] = await store.parts.index.copyChunksOf(run);
+  const [primary, mirror] = await view.runCopies(run);
   const block = mirror?.blocks[0];
   assert.ok(primary !== undefined && block !== undefined);
-  const middle = (l: Locator): number => store.parts.extents.diskOffset(l.extent, l.offset + Math.floor(l.length / 2));
+  // Extents lie back to back from the start of the disk.
+  const middle = (l: Locator): number => l.extent * view.geometry.extentSizeBytes + l.offset + Math.floor(l.length / 2);
   const built = { dir, run: run.id, primaryRoot: middle(primary.root), mirrorBlock: middle(block) };
   await node.close();
   return built;

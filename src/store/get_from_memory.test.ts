@@ -7,12 +7,12 @@
 // over cached runs, and that an extent reset empties what the fast way sees.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { NotFoundError } from '../src/base/index.js';
-import { ChunkKind } from '../src/chunk/index.js';
-import { NEEDS_READ } from '../src/index/index.js';
-import { formatDiskStore, openDiskStore } from '../src/store/index.js';
-import { Rng } from './rng.js';
-import { SimDisk } from './sim_disk.js';
+import { NotFoundError } from '../base/index.js';
+import { ChunkKind } from '../chunk/index.js';
+import { NEEDS_READ } from '../index/index.js';
+import { formatDiskStore, openDiskStore } from './index.js';
+import { Rng } from '../../testing/rng.js';
+import { SimDisk } from '../../testing/sim_disk.js';
 
 const OPTIONS = { extentSizeBytes: 64 * 1024, maxChunkDataBytes: 1000, background: false, maxManifestBytes: 16 * 1024 } as const;
 

@@ -10,14 +10,14 @@
 // negative control showing the recorder catches a violation).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CorruptionError } from '../src/base/index.js';
-import { Dependency, IoScheduler } from '../src/dependency/index.js';
-import { ExtentOwner } from '../src/extent/index.js';
-import { Superblock, decodeCheckpoint, decodeLabel, encodeLabel, planLayout } from '../src/superblock/index.js';
-import type { Checkpoint, Label, SlotCopyReport } from '../src/superblock/index.js';
-import { Rng } from './rng.js';
-import { SimDisk, describeCrash } from './sim_disk.js';
-import type { SimIo, SimIoScheduler } from './sim_disk.js';
+import { CorruptionError } from '../base/index.js';
+import { Dependency, IoScheduler } from '../dependency/index.js';
+import { ExtentOwner } from '../extent/index.js';
+import { Superblock, decodeCheckpoint, decodeLabel, encodeLabel, planLayout } from './index.js';
+import type { Checkpoint, Label, SlotCopyReport } from './index.js';
+import { Rng } from '../../testing/rng.js';
+import { SimDisk, describeCrash } from '../../testing/sim_disk.js';
+import type { SimIo, SimIoScheduler } from '../../testing/sim_disk.js';
 
 const PAGE = 512;
 const LABEL: Label = planLayout({
@@ -354,4 +354,29 @@ test('a label that breaks one relation between its numbers is refused, naming th
     labelWith({ diskIndex: 0, diskCount: 1 }),
   ];
   for (const label of accepted) assert.deepEqual(decodeLabel(encodeLabel(label)), label);
+});
+
+test('an unreadable label copy is a bad copy named with its offset and the device error', async () => {
+  // Checks: a read error on a label copy's page makes that copy bad, and
+  // the report and, with both copies unreadable, the CorruptionError name
+  // copy 0's offset, "unreadable" and the device's own message (what an
+  // operator needs to tell a bad sector from a bad label). How: permanent
+  // read faults on the page of copy 0, then on copy 1's page too.
+  const disk = newDisk();
+  await format(disk);
+  const first = disk.failPageReads(0);
+  const { label, copies } = await Superblock.readLabelCopies(disk);
+  assert.deepEqual(label, LABEL);
+  assert.equal(copies[1].ok, true);
+  assert.ok(!copies[0].ok);
+  assert.match(copies[0].error, /^label copy at 0 unreadable: sim disk: injected read fault at 0\+/);
+  disk.failPageReads(PAGE);
+  await assert.rejects(Superblock.readLabel(disk), (err: unknown) => {
+    assert.ok(err instanceof CorruptionError);
+    assert.match(err.message, /copy 0: label copy at 0 unreadable: sim disk: injected read fault/);
+    // Copy 1's part names the last page size tried, not necessarily the unreadable one (see docs/TESTING.md).
+    assert.match(err.message, /; copy 1: /);
+    return true;
+  });
+  first.remove();
 });

@@ -22,13 +22,13 @@
 //    shard reads back (also after a reopen).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ClosedError } from '../src/base/index.js';
-import { formatDiskStore, openDiskStore } from '../src/store/index.js';
-import type { DiskStore, FormatOptions } from '../src/store/index.js';
-import { successor } from '../src/store/list.js';
-import { Rng } from './rng.js';
-import { SimDisk } from './sim_disk.js';
-import { withinHangBound } from './hang_bound.js';
+import { ClosedError } from '../base/index.js';
+import { formatDiskStore, openDiskStore } from './index.js';
+import type { DiskStore, FormatOptions } from './index.js';
+import { successor } from './list.js';
+import { Rng } from '../../testing/rng.js';
+import { SimDisk } from '../../testing/sim_disk.js';
+import { withinHangBound } from '../../testing/hang_bound.js';
 
 const KEYS = 400;
 

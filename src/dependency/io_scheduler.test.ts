@@ -12,12 +12,12 @@
 // - waiting writes cost O(1) registrations each, not O(queue) per wake-up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ClosedError, IoError } from '../src/base/index.js';
-import { Dependency, IoScheduler, Latch, Ticket } from '../src/dependency/index.js';
-import type { Disk } from '../src/disk/index.js';
-import { Rng } from './rng.js';
-import { InjectedFaultError, SimDisk } from './sim_disk.js';
-import type { SimIo } from './sim_disk.js';
+import { ClosedError, IoError } from '../base/index.js';
+import { Dependency, IoScheduler, Latch, Ticket } from './index.js';
+import type { Disk } from '../disk/index.js';
+import { Rng } from '../../testing/rng.js';
+import { InjectedFaultError, SimDisk } from '../../testing/sim_disk.js';
+import type { SimIo } from '../../testing/sim_disk.js';
 
 const PAGE = 512;
 const SIZE = 256 * PAGE;
@@ -387,23 +387,43 @@ void test('writes given as parts: reads overlay them part by part; they land who
   }
 });
 
-void test('sameFlush: a write may share the flush of the write it waits for, and never follows a failed one', async () => {
+void test('sameFlushAfter: a write may share the flush of the write it waits for, and never follows a failed one', async () => {
   // What the commit log's records rely on (invariant 7). How: (1) a
-  // sameFlush write queued when its dependency lands goes out before that
-  // batch's flush: one flush for both; (2) one queued on a dependency whose
-  // batch's flush failed is never issued, and fails.
+  // sameFlushAfter write queued when that dependency lands goes out before
+  // that batch's flush: one flush for both; (2) one whose `after` is not
+  // persistent waits for it even when its sameFlushAfter has landed (a
+  // record waits for the runs it names); (3) one queued on a dependency
+  // whose batch's flush failed is never issued, and fails.
   const disk = new SimDisk({ sizeBytes: SIZE, pageSizeBytes: PAGE });
   const io = new IoScheduler(disk);
   const data = io.write(0, Buffer.alloc(PAGE, 1));
   let record: Dependency | undefined;
   data.onLanded((joinable) => {
     assert.equal(joinable, true);
-    record = io.write(4 * PAGE, Buffer.alloc(100, 2), data, { sameFlush: true });
+    record = io.write(4 * PAGE, Buffer.alloc(100, 2), Dependency.none, { sameFlushAfter: data });
   });
   await data.persisted();
   assert.ok(record !== undefined);
   await record.persisted();
   assert.equal(disk.stats.flushes, 1);
+
+  const disk2 = new SimDisk({ sizeBytes: SIZE, pageSizeBytes: PAGE });
+  const io2 = new IoScheduler(disk2);
+  const runs = new Latch('runs');
+  const data2 = io2.write(0, Buffer.alloc(PAGE, 1));
+  let record2: Dependency | undefined;
+  data2.onLanded(() => {
+    record2 = io2.write(4 * PAGE, Buffer.alloc(100, 2), runs.dependency, { sameFlushAfter: data2 });
+  });
+  await data2.persisted();
+  // A later batch goes out and is flushed while the record still waits.
+  await io2.write(8 * PAGE, Buffer.alloc(100, 3)).persisted();
+  assert.ok(record2 !== undefined);
+  assert.equal(disk2.stats.writes, 2, 'the write waits for its `after` though its sameFlushAfter is durable');
+  assert.equal(record2.isPersistent(), false);
+  runs.resolve();
+  await record2.persisted();
+  assert.equal(disk2.stats.writes, 3);
 
   const disk3 = new SimDisk({ sizeBytes: SIZE, pageSizeBytes: PAGE });
   const io3 = new IoScheduler(disk3);
@@ -411,7 +431,7 @@ void test('sameFlush: a write may share the flush of the write it waits for, and
   const data3 = io3.write(0, Buffer.alloc(PAGE, 1));
   let after: Dependency | undefined;
   data3.onSettled(() => {
-    after = io3.write(4 * PAGE, Buffer.alloc(100, 2), data3, { sameFlush: true });
+    after = io3.write(4 * PAGE, Buffer.alloc(100, 2), Dependency.none, { sameFlushAfter: data3 });
   });
   await assert.rejects(data3.persisted());
   assert.ok(after !== undefined);

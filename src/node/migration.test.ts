@@ -12,15 +12,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { ShardStoreError, crc32c } from '../src/base/index.js';
-import { MigrationReader, encodeEnd, encodeHeader, encodeRecordHeader, encodeCrc, exportRange, importStream } from '../src/node/index.js';
-import type { KeyRange } from '../src/node/index.js';
-import { SMALL_CONFIG } from './conformance.js';
-import { buildStream, collect, damaged, decodeStream, expectedImport, pieces } from './migration_streams.js';
-import type { StreamRecord } from './migration_streams.js';
-import { ModelStore } from './model.js';
-import { valueOf } from './ops.js';
-import { SimNode } from './sim_node.js';
+import { ShardStoreError, crc32c } from '../base/index.js';
+import { MigrationReader, encodeEnd, encodeHeader, encodeRecordHeader, encodeCrc, exportRange, importStream } from './index.js';
+import type { KeyRange } from './index.js';
+import { SMALL_CONFIG } from '../../testing/conformance.js';
+import { buildStream, collect, damaged, decodeStream, expectedImport, pieces } from '../../testing/migration_streams.js';
+import type { StreamRecord } from '../../testing/migration_streams.js';
+import { ModelStore } from '../../testing/model.js';
+import { valueOf } from '../../testing/ops.js';
+import { SimNode } from '../../testing/sim_node.js';
 
 const KEYS = ['a', 'a/1', 'a/2', 'a/3', 'ab', 'b', 'b/1', 'b/x', 'c', 'c/0'].map((k) => Buffer.from(k));
 

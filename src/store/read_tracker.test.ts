@@ -4,9 +4,9 @@
 // after its first chunk, or failing. Checks ReadTracker.inFlight after each.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { formatDiskStore } from '../src/store/index.js';
-import { Rng } from './rng.js';
-import { SimDisk } from './sim_disk.js';
+import { formatDiskStore } from './index.js';
+import { Rng } from '../../testing/rng.js';
+import { SimDisk } from '../../testing/sim_disk.js';
 
 test('a read body releases its registration when consumed, closed early, or closed before it started', async () => {
   const disk = new SimDisk({ sizeBytes: 8 * 1024 * 1024 });

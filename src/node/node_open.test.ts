@@ -11,9 +11,9 @@ import assert from 'node:assert/strict';
 import { copyFileSync, mkdtempSync, openSync, renameSync, rmSync, writeSync, closeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { IoError, UnavailableError } from '../src/base/index.js';
-import { ShardNode } from '../src/node/index.js';
-import type { NodeOpenOptions } from '../src/node/index.js';
+import { IoError, UnavailableError } from '../base/index.js';
+import { ShardNode } from './index.js';
+import type { NodeOpenOptions } from './index.js';
 
 const MiB = 1024 * 1024;
 const KEYS = Array.from({ length: 40 }, (_, i) => Buffer.from(`k/${i}`));

@@ -11,15 +11,15 @@
 // not invalidated).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { CorruptionError, crc32c } from '../src/base/index.js';
-import { BufferCache, CHUNK_OVERHEAD_BYTES, ChunkKind, ChunkStore, alignUp, frameChunk } from '../src/chunk/index.js';
-import type { Locator, ScanOptions, ScannedChunk } from '../src/chunk/index.js';
-import { Dependency, IoScheduler, Latch } from '../src/dependency/index.js';
-import { ExtentManager, ExtentOwner } from '../src/extent/index.js';
-import type { Geometry } from '../src/extent/index.js';
-import { Rng } from './rng.js';
-import { SimDisk, describeCrash } from './sim_disk.js';
-import type { SimIoScheduler } from './sim_disk.js';
+import { CorruptionError, crc32c } from '../base/index.js';
+import { BufferCache, CHUNK_OVERHEAD_BYTES, ChunkKind, ChunkStore, alignUp, frameChunk } from './index.js';
+import type { Locator, ScanOptions, ScannedChunk } from './index.js';
+import { Dependency, IoScheduler, Latch } from '../dependency/index.js';
+import { ExtentManager, ExtentOwner } from '../extent/index.js';
+import type { Geometry } from '../extent/index.js';
+import { Rng } from '../../testing/rng.js';
+import { SimDisk, describeCrash } from '../../testing/sim_disk.js';
+import type { SimIoScheduler } from '../../testing/sim_disk.js';
 
 const PAGE = 512;
 const GEOMETRY: Geometry = { pageSizeBytes: PAGE, extentSizeBytes: 65536, extentCount: 4, superblockExtents: 1 };

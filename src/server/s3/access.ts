@@ -1,0 +1,94 @@
+// Where access records live and how they change (access_records.ts has
+// the format and the invariants): `\0C bucket` and `\0C bucket/key`.
+// Every change is durable before it is answered, under the bucket's lock
+// (bucket access) or the object's lock (object ACL).
+import type { Core } from './core.js';
+import { bucketLock, objectLock } from './core.js';
+import type { BucketAccess, Grant, ObjectStamp } from './access_records.js';
+import { decodeBucketAccess, decodeObjectAcl, encodeBucketAccess, encodeObjectAcl } from './access_records.js';
+import { readBucket, requireBucket } from './buckets.js';
+import { readObject } from './objects.js';
+import type { ObjectRecord } from './records.js';
+import { noSuchKey } from './s3_errors.js';
+import { LEGACY_OWNER_ID } from './users.js';
+
+export const NS_ACCESS = Buffer.from([0, 0x43]); // \0C
+
+export function bucketAccessKey(bucket: string): Buffer {
+  return Buffer.concat([NS_ACCESS, Buffer.from(bucket, 'latin1')]);
+}
+
+export function objectAclKey(bucket: string, key: Buffer): Buffer {
+  return Buffer.concat([NS_ACCESS, Buffer.from(`${bucket}/`, 'latin1'), key]);
+}
+
+/** What a new bucket gets (docs/S3.md, "Ownership"): ACLs enabled, the bucket owner owns every object, no public access block. */
+export function newBucketAccess(ownerId: string): BucketAccess {
+  return { ownerId, ownership: 'BucketOwnerPreferred', publicAccessBlock: undefined, grants: [], policy: '' };
+}
+
+/** REQUIRES: the bucket exists. Its access record, or the node owner's default (invariant 1). */
+export async function readBucketAccess(core: Core, bucket: string): Promise<BucketAccess> {
+  const bytes = await core.getOptional(bucketAccessKey(bucket));
+  return bytes === undefined ? newBucketAccess(LEGACY_OWNER_ID) : decodeBucketAccess(bytes);
+}
+
+/** REQUIRES: the caller holds the bucket's lock (CreateBucket, before the bucket record). */
+export async function writeBucketAccessLocked(core: Core, bucket: string, access: BucketAccess): Promise<void> {
+  await core.putDurable(bucketAccessKey(bucket), encodeBucketAccess(access));
+}
+
+/** Change the bucket's access record durably. `change` may throw to refuse. Throws NoSuchBucket. */
+export async function updateBucketAccess(core: Core, bucket: string, change: (a: BucketAccess) => BucketAccess): Promise<void> {
+  await core.locks.exclusive(bucketLock(bucket), async () => {
+    await requireBucket(core, bucket);
+    await writeBucketAccessLocked(core, bucket, change(await readBucketAccess(core, bucket)));
+  });
+}
+
+/**
+ * After DeleteBucket (invariant 2): the access record and object ACLs of
+ * the bucket, under its lock and only if no bucket of that name exists
+ * again (a new owner's record is never deleted).
+ */
+export async function deleteBucketAccessIfGone(core: Core, bucket: string): Promise<void> {
+  await core.locks.exclusive(bucketLock(bucket), async () => {
+    if ((await readBucket(core, bucket)) === undefined) await deleteBucketAccess(core, bucket);
+  });
+}
+
+async function deleteBucketAccess(core: Core, bucket: string): Promise<void> {
+  for await (const page of core.listAll(Buffer.concat([bucketAccessKey(bucket), Buffer.from('/')]))) {
+    for (const shard of page) await core.deleteIfPresent(shard.key);
+  }
+  const dependency = await core.deleteIfPresent(bucketAccessKey(bucket));
+  if (dependency !== undefined) await core.durable(dependency);
+}
+
+export function stampOf(record: ObjectRecord): ObjectStamp {
+  return { mtimeMs: record.mtimeMs, etag: record.etag, sizeBytes: record.sizeBytes };
+}
+
+function sameStamp(a: ObjectStamp, b: ObjectStamp): boolean {
+  return a.mtimeMs === b.mtimeMs && a.etag === b.etag && a.sizeBytes === b.sizeBytes;
+}
+
+/** The grants of the object `record` (invariant 3: an ACL record of another object counts as none). */
+export async function readObjectGrants(core: Core, bucket: string, key: Buffer, record: ObjectRecord): Promise<readonly Grant[]> {
+  const bytes = await core.getOptional(objectAclKey(bucket, key));
+  if (bytes === undefined) return [];
+  const acl = decodeObjectAcl(bytes);
+  return sameStamp(acl.stamp, stampOf(record)) ? acl.grants : [];
+}
+
+/** Set the grants of the object as it is now. Throws NoSuchBucket, NoSuchKey. */
+export async function writeObjectGrants(core: Core, bucket: string, key: Buffer, grants: readonly Grant[]): Promise<void> {
+  await core.locks.exclusive(objectLock(bucket, key), async () => {
+    const record = await readObject(core, bucket, key);
+    if (record === undefined) {
+      await requireBucket(core, bucket);
+      throw noSuchKey(key.toString('utf8'));
+    }
+    await core.putDurable(objectAclKey(bucket, key), encodeObjectAcl({ stamp: stampOf(record), grants }));
+  });
+}

@@ -1,0 +1,175 @@
+// Access records (docs/format/s3_records.md, "Access records"): who owns a
+// bucket and who else may do what, kept apart from the bucket and object
+// records so that those formats stay as they are.
+//
+// DO NOT CHANGE: on-disk. Add a new format version instead.
+//
+//   \0C bucket          bucket access record (magic "S3AC")
+//   \0C bucket / key    object ACL record (magic "S3OA")
+//
+// bucket access record: u32 magic, u8 version (1), shortBlob owner id (64 hex),
+//   u8 ownership (0 BucketOwnerEnforced, 1 BucketOwnerPreferred),
+//   u8 public access block (bit 0: configured; bits 1-4: BlockPublicAcls,
+//   IgnorePublicAcls, BlockPublicPolicy, RestrictPublicBuckets), grants,
+//   blob policy (UTF-8 JSON as the owner gave it; empty: none), u32 crc32c
+// object ACL record: u32 magic, u8 version (1), u64 object mtimeMs,
+//   shortBlob object etag, u64 object size, grants, u32 crc32c
+// grants: u16 n, n x (u8 grantee (1 canonical user, 2 AllUsers,
+//   3 AuthenticatedUsers), shortBlob id (empty for a group), u8 permission
+//   (1 READ, 2 WRITE, 3 READ_ACP, 4 WRITE_ACP, 5 FULL_CONTROL))
+//
+// Invariants:
+// 1. A bucket without an access record belongs to the node's owner
+//    (users.ts, LEGACY_OWNER_ID): stores made before users stay as they were.
+// 2. CreateBucket writes the access record (durably) before the bucket
+//    record, and DeleteBucket deletes the bucket record before the access
+//    record, so a bucket record never meets another bucket's access record:
+//    a leftover access record without its bucket is overwritten when the
+//    name is created again.
+// 3. An object ACL record applies only to the object whose mtime, ETag and
+//    size it names: an object written after it has the default ACL (only
+//    the bucket owner), so an overwrite never inherits an old grant.
+// 4. Anything a decoder does not know (a grantee kind, a permission, a
+//    flag, an ownership) is a CorruptionError: access is refused, never
+//    guessed.
+import { BufReader, BufWriter, CorruptionError, assert, crc32c } from '../../base/index.js';
+
+const BUCKET_ACCESS_MAGIC = 0x43413353; // "S3AC" little-endian
+const OBJECT_ACL_MAGIC = 0x414f3353; // "S3OA"
+const FORMAT_V1 = 1;
+/** More grants than AWS allows in one ACL (100). */
+export const MAX_GRANTS = 100;
+/** AWS's bucket policy limit is 20 KB. */
+export const MAX_POLICY_BYTES = 20 * 1024;
+
+export type Permission = 'READ' | 'WRITE' | 'READ_ACP' | 'WRITE_ACP' | 'FULL_CONTROL';
+const PERMISSIONS: readonly Permission[] = ['READ', 'WRITE', 'READ_ACP', 'WRITE_ACP', 'FULL_CONTROL'];
+
+export type Grantee = { readonly kind: 'user'; readonly id: string } | { readonly kind: 'all-users' } | { readonly kind: 'authenticated-users' };
+
+export interface Grant {
+  readonly grantee: Grantee;
+  readonly permission: Permission;
+}
+
+export type Ownership = 'BucketOwnerEnforced' | 'BucketOwnerPreferred';
+const OWNERSHIPS: readonly Ownership[] = ['BucketOwnerEnforced', 'BucketOwnerPreferred'];
+
+export interface PublicAccessBlock {
+  readonly blockPublicAcls: boolean;
+  readonly ignorePublicAcls: boolean;
+  readonly blockPublicPolicy: boolean;
+  readonly restrictPublicBuckets: boolean;
+}
+
+export interface BucketAccess {
+  readonly ownerId: string;
+  readonly ownership: Ownership;
+  /** Undefined: no configuration (GetPublicAccessBlock answers NoSuchPublicAccessBlockConfiguration). */
+  readonly publicAccessBlock: PublicAccessBlock | undefined;
+  /** The bucket ACL beyond the owner's FULL_CONTROL (which is implied and always listed first). */
+  readonly grants: readonly Grant[];
+  /** The policy document as given ('' for none); policy.ts parses it. */
+  readonly policy: string;
+}
+
+export interface ObjectStamp {
+  readonly mtimeMs: number;
+  readonly etag: string;
+  readonly sizeBytes: number;
+}
+
+export interface ObjectAcl {
+  readonly stamp: ObjectStamp;
+  readonly grants: readonly Grant[];
+}
+
+export function encodeBucketAccess(a: BucketAccess): Buffer {
+  assert(Buffer.byteLength(a.policy) <= MAX_POLICY_BYTES, 'policy size');
+  const w = new BufWriter(64 + Buffer.byteLength(a.policy));
+  w.u32(BUCKET_ACCESS_MAGIC).u8(FORMAT_V1).shortBlob(Buffer.from(a.ownerId, 'latin1'));
+  w.u8(OWNERSHIPS.indexOf(a.ownership)).u8(pabBits(a.publicAccessBlock));
+  writeGrants(w, a.grants);
+  w.blob(Buffer.from(a.policy, 'utf8'));
+  return sealed(w);
+}
+
+export function decodeBucketAccess(bytes: Buffer): BucketAccess {
+  const r = opened(bytes, BUCKET_ACCESS_MAGIC, 'bucket access record');
+  const ownerId = r.shortBlob().toString('latin1');
+  const ownership = OWNERSHIPS[r.u8()];
+  if (ownership === undefined) throw new CorruptionError('bucket access record: unknown object ownership');
+  const bits = r.u8();
+  if (bits > 0x1f || (bits !== 0 && (bits & 1) === 0)) throw new CorruptionError('bucket access record: unknown public access block bits');
+  const publicAccessBlock =
+    (bits & 1) === 0
+      ? undefined
+      : { blockPublicAcls: (bits & 2) !== 0, ignorePublicAcls: (bits & 4) !== 0, blockPublicPolicy: (bits & 8) !== 0, restrictPublicBuckets: (bits & 16) !== 0 };
+  const grants = readGrants(r);
+  const policy = r.blob().toString('utf8');
+  r.expectEnd();
+  return { ownerId, ownership, publicAccessBlock, grants, policy };
+}
+
+export function encodeObjectAcl(a: ObjectAcl): Buffer {
+  const w = new BufWriter(64);
+  w.u32(OBJECT_ACL_MAGIC).u8(FORMAT_V1).u64(a.stamp.mtimeMs).shortBlob(Buffer.from(a.stamp.etag, 'latin1')).u64(a.stamp.sizeBytes);
+  writeGrants(w, a.grants);
+  return sealed(w);
+}
+
+export function decodeObjectAcl(bytes: Buffer): ObjectAcl {
+  const r = opened(bytes, OBJECT_ACL_MAGIC, 'object ACL record');
+  const stamp = { mtimeMs: r.u64(), etag: r.shortBlob().toString('latin1'), sizeBytes: r.u64() };
+  const grants = readGrants(r);
+  r.expectEnd();
+  return { stamp, grants };
+}
+
+function pabBits(p: PublicAccessBlock | undefined): number {
+  if (p === undefined) return 0;
+  return 1 | (p.blockPublicAcls ? 2 : 0) | (p.ignorePublicAcls ? 4 : 0) | (p.blockPublicPolicy ? 8 : 0) | (p.restrictPublicBuckets ? 16 : 0);
+}
+
+function writeGrants(w: BufWriter, grants: readonly Grant[]): void {
+  assert(grants.length <= MAX_GRANTS, 'too many grants');
+  w.u16(grants.length);
+  for (const g of grants) {
+    const kind = g.grantee.kind === 'user' ? 1 : g.grantee.kind === 'all-users' ? 2 : 3;
+    w.u8(kind).shortBlob(Buffer.from(g.grantee.kind === 'user' ? g.grantee.id : '', 'latin1')).u8(PERMISSIONS.indexOf(g.permission) + 1);
+  }
+}
+
+function readGrants(r: BufReader): Grant[] {
+  const n = r.u16();
+  if (n > MAX_GRANTS) throw new CorruptionError(`${n} grants is more than a record holds`);
+  const out: Grant[] = [];
+  for (let i = 0; i < n; i++) {
+    const kind = r.u8();
+    const id = r.shortBlob().toString('latin1');
+    const permission = PERMISSIONS[r.u8() - 1];
+    if (permission === undefined) throw new CorruptionError('access record: unknown permission');
+    if (kind === 1 && id !== '') out.push({ grantee: { kind: 'user', id }, permission });
+    else if (kind === 2 && id === '') out.push({ grantee: { kind: 'all-users' }, permission });
+    else if (kind === 3 && id === '') out.push({ grantee: { kind: 'authenticated-users' }, permission });
+    else throw new CorruptionError('access record: unknown grantee');
+  }
+  return out;
+}
+
+function sealed(w: BufWriter): Buffer {
+  w.u32(crc32c(w.view()));
+  return w.finish();
+}
+
+/** Check length, CRC, magic and version; a reader after the version byte, bounded before the CRC. */
+function opened(bytes: Buffer, magic: number, what: string): BufReader {
+  if (bytes.length < 9) throw new CorruptionError(`${what}: ${bytes.length} bytes is too short`);
+  const body = bytes.subarray(0, bytes.length - 4);
+  if (crc32c(body) !== bytes.readUInt32LE(bytes.length - 4)) throw new CorruptionError(`${what}: checksum mismatch`);
+  const r = new BufReader(body, what);
+  if (r.u32() !== magic) throw new CorruptionError(`${what}: bad magic`);
+  const version = r.u8();
+  if (version !== FORMAT_V1) throw new CorruptionError(`${what}: unknown format version ${version}`);
+  return r;
+}

@@ -1,0 +1,268 @@
+// Who may do what (docs/S3.md, "Access control"), decided before an
+// operation runs, as AWS evaluates a request against one bucket:
+//
+//   1. An explicit Deny in the bucket policy refuses (the owner too, except
+//      for the policy operations themselves, so an owner cannot lock itself
+//      out for good).
+//   2. The bucket owner may do anything.
+//   3. An Allow in the policy permits (unless RestrictPublicBuckets is set
+//      and the policy is public: then only the owner).
+//   4. An ACL grant permits, where the operation has an ACL permission and
+//      the bucket's ACLs are enabled (not BucketOwnerEnforced); public grants
+//      count for nothing under IgnorePublicAcls.
+//   5. Otherwise 403 AccessDenied (default deny).
+//
+// Anonymous (unsigned) requests go through the same steps as a principal
+// with no id; a request refused at 5 answers exactly what it answered
+// before users existed. Operations this file does not know (added later by
+// another change) are the bucket owner's alone: fail closed.
+import type { IncomingHttpHeaders } from 'node:http';
+import type { BucketAccess, Permission } from './access_records.js';
+import { readBucketAccess, readObjectGrants } from './access.js';
+import { aclAllows, isPublicAcl } from './acl.js';
+import { readBucket } from './buckets.js';
+import { expectedOwnerRefusal } from './fail_closed.js';
+import type { Core } from './core.js';
+import { readObject } from './objects.js';
+import type { Policy, PolicyRequest } from './policy.js';
+import { evaluatePolicy, isPublicPolicy, parsePolicy } from './policy.js';
+import type { S3Request } from './request.js';
+import { S3Error, accessDenied } from './s3_errors.js';
+import { queryPairs } from './sigv4.js';
+import type { User, UserSet } from './users.js';
+
+export type Principal = { readonly kind: 'anonymous' } | { readonly kind: 'user'; readonly user: User };
+
+export const ANONYMOUS: Principal = { kind: 'anonymous' };
+
+/** What an operation needs: its IAM action, what it acts on, and the ACL permission that can grant it. */
+interface ActionSpec {
+  readonly action: string;
+  readonly on: 'bucket' | 'object';
+  readonly acl?: { readonly of: 'bucket' | 'object'; readonly permission: Permission };
+  /** Only the bucket owner's account, whatever the policy says (405 for others it allows). */
+  readonly ownerAccountOnly?: boolean;
+  /** Decided per object by the operation (RequestAccess.checkObject), not for the bucket. */
+  readonly perKey?: boolean;
+}
+
+const bucketRead = { of: 'bucket', permission: 'READ' } as const;
+const bucketWrite = { of: 'bucket', permission: 'WRITE' } as const;
+
+/** Operation name -> what it needs. Service-level operations (ListBuckets, CreateBucket) are decided by their own rules. */
+export const ACTIONS: ReadonlyMap<string, ActionSpec> = new Map<string, ActionSpec>([
+  ['ListObjects', { action: 's3:ListBucket', on: 'bucket', acl: bucketRead }],
+  ['ListObjectsV2', { action: 's3:ListBucket', on: 'bucket', acl: bucketRead }],
+  ['HeadBucket', { action: 's3:ListBucket', on: 'bucket', acl: bucketRead }],
+  ['ListMultipartUploads', { action: 's3:ListBucketMultipartUploads', on: 'bucket', acl: bucketRead }],
+  ['GetBucketAcl', { action: 's3:GetBucketAcl', on: 'bucket', acl: { of: 'bucket', permission: 'READ_ACP' } }],
+  ['PutBucketAcl', { action: 's3:PutBucketAcl', on: 'bucket', acl: { of: 'bucket', permission: 'WRITE_ACP' } }],
+  ['GetBucketLocation', { action: 's3:GetBucketLocation', on: 'bucket' }],
+  ['GetBucketVersioning', { action: 's3:GetBucketVersioning', on: 'bucket' }],
+  ['PutBucketVersioning', { action: 's3:PutBucketVersioning', on: 'bucket' }],
+  ['ListObjectVersions', { action: 's3:ListBucketVersions', on: 'bucket', acl: bucketRead }],
+  ['DeleteBucket', { action: 's3:DeleteBucket', on: 'bucket' }],
+  ['GetBucketTagging', { action: 's3:GetBucketTagging', on: 'bucket' }],
+  ['PutBucketTagging', { action: 's3:PutBucketTagging', on: 'bucket' }],
+  ['DeleteBucketTagging', { action: 's3:PutBucketTagging', on: 'bucket' }],
+  ['GetBucketPolicy', { action: 's3:GetBucketPolicy', on: 'bucket', ownerAccountOnly: true }],
+  ['PutBucketPolicy', { action: 's3:PutBucketPolicy', on: 'bucket', ownerAccountOnly: true }],
+  ['DeleteBucketPolicy', { action: 's3:DeleteBucketPolicy', on: 'bucket', ownerAccountOnly: true }],
+  ['GetBucketPolicyStatus', { action: 's3:GetBucketPolicyStatus', on: 'bucket' }],
+  ['GetPublicAccessBlock', { action: 's3:GetBucketPublicAccessBlock', on: 'bucket' }],
+  ['PutPublicAccessBlock', { action: 's3:PutBucketPublicAccessBlock', on: 'bucket' }],
+  ['DeletePublicAccessBlock', { action: 's3:PutBucketPublicAccessBlock', on: 'bucket' }],
+  ['GetBucketOwnershipControls', { action: 's3:GetBucketOwnershipControls', on: 'bucket' }],
+  ['PutBucketOwnershipControls', { action: 's3:PutBucketOwnershipControls', on: 'bucket' }],
+  ['DeleteBucketOwnershipControls', { action: 's3:PutBucketOwnershipControls', on: 'bucket' }],
+  ['GetObject', { action: 's3:GetObject', on: 'object', acl: { of: 'object', permission: 'READ' } }],
+  ['HeadObject', { action: 's3:GetObject', on: 'object', acl: { of: 'object', permission: 'READ' } }],
+  ['GetObjectAcl', { action: 's3:GetObjectAcl', on: 'object', acl: { of: 'object', permission: 'READ_ACP' } }],
+  ['PutObjectAcl', { action: 's3:PutObjectAcl', on: 'object', acl: { of: 'object', permission: 'WRITE_ACP' } }],
+  ['PutObject', { action: 's3:PutObject', on: 'object', acl: bucketWrite }],
+  ['CopyObject', { action: 's3:PutObject', on: 'object', acl: bucketWrite }],
+  ['CreateMultipartUpload', { action: 's3:PutObject', on: 'object', acl: bucketWrite }],
+  ['UploadPart', { action: 's3:PutObject', on: 'object', acl: bucketWrite }],
+  ['UploadPartCopy', { action: 's3:PutObject', on: 'object', acl: bucketWrite }],
+  ['CompleteMultipartUpload', { action: 's3:PutObject', on: 'object', acl: bucketWrite }],
+  ['AbortMultipartUpload', { action: 's3:AbortMultipartUpload', on: 'object', acl: bucketWrite }],
+  ['ListParts', { action: 's3:ListMultipartUploadParts', on: 'object' }],
+  ['DeleteObject', { action: 's3:DeleteObject', on: 'object', acl: bucketWrite }],
+  // Each key is decided by the operation (RequestAccess.checkObject) and refused in the answer's Error list, as S3 does.
+  ['DeleteObjects', { action: 's3:DeleteObject', on: 'bucket', acl: bucketWrite, perKey: true }],
+  ['GetObjectTagging', { action: 's3:GetObjectTagging', on: 'object' }],
+  ['PutObjectTagging', { action: 's3:PutObjectTagging', on: 'object' }],
+  ['DeleteObjectTagging', { action: 's3:DeleteObjectTagging', on: 'object' }],
+]);
+
+/**
+ * What an operation needs when the request names one version (versionId in
+ * the query, or in x-amz-copy-source / a DeleteObjects entry): S3's
+ * *Version actions. An operation not listed here needs what ACTIONS says.
+ */
+export const VERSION_ACTIONS: ReadonlyMap<string, ActionSpec> = new Map<string, ActionSpec>([
+  ['GetObject', { action: 's3:GetObjectVersion', on: 'object', acl: { of: 'object', permission: 'READ' } }],
+  ['HeadObject', { action: 's3:GetObjectVersion', on: 'object', acl: { of: 'object', permission: 'READ' } }],
+  ['DeleteObject', { action: 's3:DeleteObjectVersion', on: 'object', acl: bucketWrite }],
+  ['GetObjectAcl', { action: 's3:GetObjectVersionAcl', on: 'object', acl: { of: 'object', permission: 'READ_ACP' } }],
+  ['PutObjectAcl', { action: 's3:PutObjectVersionAcl', on: 'object', acl: { of: 'object', permission: 'WRITE_ACP' } }],
+  ['GetObjectTagging', { action: 's3:GetObjectVersionTagging', on: 'object' }],
+  ['PutObjectTagging', { action: 's3:PutObjectVersionTagging', on: 'object' }],
+  ['DeleteObjectTagging', { action: 's3:DeleteObjectVersionTagging', on: 'object' }],
+]);
+
+/** The spec of `opName`, for a request that names a version or not. */
+function specOf(opName: string, versioned: boolean): ActionSpec | undefined {
+  return (versioned ? VERSION_ACTIONS.get(opName) : undefined) ?? ACTIONS.get(opName);
+}
+
+/** The operations decided before any bucket is read. */
+const SERVICE_OPS = new Set(['ListBuckets', 'CreateBucket']);
+
+/** What authorization found, for the operation to use. */
+export interface Granted {
+  /** The bucket's access record (undefined: no such bucket, or a service operation). */
+  readonly access: BucketAccess | undefined;
+}
+
+/** Unsigned: no Authorization header and no presigned query (the same test verifyRequest makes). */
+export function isUnsigned(rawHeaders: readonly string[], rawQuery: string): boolean {
+  for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]?.toLowerCase() === 'authorization') return false;
+  return !queryPairs(rawQuery).some(([name]) => name === 'X-Amz-Algorithm');
+}
+
+export const anonymousRefusal = (): S3Error => accessDenied('Anonymous access is not allowed: sign requests with AWS Signature Version 4.');
+
+function denied(principal: Principal): S3Error {
+  return principal.kind === 'anonymous' ? anonymousRefusal() : accessDenied();
+}
+
+function principalId(p: Principal): string | undefined {
+  return p.kind === 'user' ? p.user.id : undefined;
+}
+
+/** Condition keys of the request (policy.ts CONDITION_KEYS). */
+function contextOf(r: S3Request, principal: Principal): Map<string, string> {
+  const req = r.ex.req;
+  const headers: IncomingHttpHeaders = req.headers;
+  const context = new Map<string, string>([
+    ['aws:securetransport', 'encrypted' in req.socket && req.socket.encrypted === true ? 'true' : 'false'],
+    ['aws:principaltype', principal.kind === 'user' ? 'Account' : 'Anonymous'],
+    ['aws:userid', principal.kind === 'user' ? principal.user.id : 'anonymous'],
+  ]);
+  if (req.socket.remoteAddress !== undefined) context.set('aws:sourceip', req.socket.remoteAddress);
+  if (typeof headers.referer === 'string') context.set('aws:referer', headers.referer);
+  if (typeof headers['user-agent'] === 'string') context.set('aws:useragent', headers['user-agent']);
+  for (const name of ['prefix', 'delimiter', 'max-keys']) {
+    const value = r.query.get(name);
+    if (value !== undefined) context.set(`s3:${name}`, value);
+  }
+  return context;
+}
+
+/** A stored policy parses (it was checked when put): one that does not is damage, answered 500, never skipped. */
+function storedPolicy(access: BucketAccess, bucket: string): Policy | undefined {
+  if (access.policy === '') return undefined;
+  try {
+    return parsePolicy(access.policy, bucket);
+  } catch (err) {
+    throw new Error(`the stored policy of bucket ${bucket} does not parse: ${err instanceof Error ? err.message : String(err)}`);
+  }
+}
+
+/**
+ * The checks of one request, an object so that a broken variant can stand
+ * in for it (testing/mutants/s3_access_mutants.ts).
+ */
+export class Authorizer {
+  /** Decide `opName` on `r` for `principal`. Throws AccessDenied (or 405 for owner-account-only operations). */
+  async authorize(core: Core, r: S3Request, opName: string, principal: Principal): Promise<Granted> {
+    if (SERVICE_OPS.has(opName) || r.bucket === undefined) {
+      if (principal.kind === 'anonymous') throw anonymousRefusal();
+      return { access: undefined };
+    }
+    const bucket = r.bucket;
+    if ((await readBucket(core, bucket)) === undefined) {
+      // The operation answers NoSuchBucket to a user; an anonymous request learns nothing.
+      if (principal.kind === 'anonymous') throw anonymousRefusal();
+      return { access: undefined };
+    }
+    const access = await readBucketAccess(core, bucket);
+    const spec = specOf(opName, r.query.get('versionId') !== undefined);
+    if (spec?.perKey === true) return { access };
+    const key = spec?.on === 'object' && r.key !== undefined ? r.key : undefined;
+    await this.check(core, { bucket, key, access, spec: spec ?? { action: `s3:${opName}`, on: 'bucket' }, known: spec !== undefined, principal, context: contextOf(r, principal) });
+    return { access };
+  }
+
+  /** One decision: steps 1-5 of the header. */
+  async check(core: Core, q: CheckQuery): Promise<void> {
+    const id = principalId(q.principal);
+    const isOwner = id !== undefined && id === q.access.ownerId;
+    const policy = storedPolicy(q.access, q.bucket);
+    const resource = q.key === undefined ? `arn:aws:s3:::${q.bucket}` : `arn:aws:s3:::${q.bucket}/${q.key.toString('utf8')}`;
+    const request: PolicyRequest = { principalId: id, action: q.spec.action, resource, context: q.context };
+    const decision = policy === undefined ? 'none' : evaluatePolicy(policy, request);
+    if (decision === 'deny' && !(isOwner && q.spec.ownerAccountOnly === true)) throw denied(q.principal);
+    if (isOwner) return;
+    if (!q.known) throw denied(q.principal);
+    const pab = q.access.publicAccessBlock;
+    const restricted = pab?.restrictPublicBuckets === true && policy !== undefined && isPublicPolicy(policy);
+    if (decision === 'allow' && !restricted) {
+      if (q.spec.ownerAccountOnly === true) throw new S3Error(405, 'MethodNotAllowed', 'The specified method is not allowed against this resource.');
+      return;
+    }
+    if (q.spec.acl === undefined || q.access.ownership === 'BucketOwnerEnforced') throw denied(q.principal);
+    let grants = q.spec.acl.of === 'bucket' ? q.access.grants : await this.objectGrants(core, q.bucket, q.key);
+    if (pab?.ignorePublicAcls === true) grants = grants.filter((g) => !isPublicAcl([g]));
+    if (!aclAllows(grants, id, q.spec.acl.permission)) throw denied(q.principal);
+  }
+
+  private async objectGrants(core: Core, bucket: string, key: Buffer | undefined): Promise<CheckQuery['access']['grants']> {
+    if (key === undefined) return [];
+    const record = await readObject(core, bucket, key);
+    return record === undefined ? [] : readObjectGrants(core, bucket, key, record);
+  }
+}
+
+export interface CheckQuery {
+  readonly bucket: string;
+  readonly key: Buffer | undefined;
+  readonly access: BucketAccess;
+  readonly spec: ActionSpec;
+  /** False for an operation ACTIONS does not list: the owner's alone. */
+  readonly known: boolean;
+  readonly principal: Principal;
+  readonly context: ReadonlyMap<string, string>;
+}
+
+export const AUTHORIZER = new Authorizer();
+
+/** What operations use to check further resources of one request (copy sources, the keys of DeleteObjects). */
+export class RequestAccess {
+  constructor(
+    private readonly core: Core,
+    private readonly r: S3Request,
+    readonly principal: Principal,
+    readonly users: UserSet,
+  ) {}
+
+  /** Throws AccessDenied unless the principal may do `opName`'s action (its *Version action if `versioned`) on the object (which may be in another bucket). */
+  async checkObject(opName: 'GetObject' | 'DeleteObject', bucket: string, key: Buffer, versioned = false): Promise<void> {
+    if ((await readBucket(this.core, bucket)) === undefined) {
+      if (this.principal.kind === 'anonymous') throw anonymousRefusal();
+      return;
+    }
+    const spec = specOf(opName, versioned);
+    if (spec === undefined) throw new Error(`no action for ${opName}`);
+    const access = await readBucketAccess(this.core, bucket);
+    const refusal = opName === 'GetObject' ? expectedOwnerRefusal(this.r.ex.req.headers, access.ownerId, 'x-amz-source-expected-bucket-owner') : undefined;
+    if (refusal !== undefined) throw refusal;
+    await AUTHORIZER.check(this.core, { bucket, key, access, spec, known: true, principal: this.principal, context: contextOf(this.r, this.principal) });
+  }
+
+  /** The requester's canonical id (undefined: anonymous). */
+  get requesterId(): string | undefined {
+    return principalId(this.principal);
+  }
+}

@@ -1,0 +1,52 @@
+// Broken variants of the preparation of extents ahead of puts
+// (src/extent/host_space.ts, prepareAhead), caught by
+// testing/prepare_ahead.test.ts (not a check suite's: the unit test's IO
+// watcher is what sees them, so they are not in the check's registry).
+import type { Dependency } from '../../src/dependency/index.js';
+import { ExtentManager } from '../../src/extent/index.js';
+import { patch } from './mutant.js';
+import type { Mutant } from './mutant.js';
+
+export type UnitMutant = Omit<Mutant, 'caughtBy'>;
+
+/**
+ * An extent being prepared is not set aside (host_space.ts invariant 1
+ * broken): the allocator may hand it to a put while its zeros are still
+ * queued, so zeros can land over the put's bytes.
+ */
+export const preparingExtentHandedOut: UnitMutant = {
+  name: 'preparing-extent-handed-out',
+  bugClass: 'zeros of host preparation written to an extent the allocator may hand out (invariant 1 of host_space.ts)',
+  expect: /zeros written to extent \d+ that is not set aside for preparation/,
+  install: () => {
+    // beginPrepare still answers the reset's record the zeros wait for, but does not set the extent aside.
+    const undoBegin = patch(
+      ExtentManager.prototype,
+      'beginPrepare',
+      (original) =>
+        function (this: ExtentManager, extent: number): Dependency {
+          const resetRecorded = original.call(this, extent);
+          (this as unknown as { preparing: Set<number> }).preparing.delete(extent);
+          return resetRecorded;
+        },
+      1,
+    );
+    // endPrepare as before (the extent counts as prepared after its zeros), on a set it was never put in.
+    const undoEnd = patch(
+      ExtentManager.prototype,
+      'endPrepare',
+      (original) =>
+        function (this: ExtentManager, extent: number, ok: boolean): void {
+          (this as unknown as { preparing: Set<number> }).preparing.add(extent);
+          original.call(this, extent, ok);
+        },
+      2,
+    );
+    return () => {
+      undoEnd();
+      undoBegin();
+    };
+  },
+};
+
+export const PREPARE_AHEAD_MUTANTS: readonly UnitMutant[] = [preparingExtentHandedOut];

@@ -1,0 +1,294 @@
+// Extents prepared ahead of puts (host_space.ts, prepareAhead; the store
+// option prepareAheadExtents, serve's --prepare-ahead).
+//
+// Strategy: a store on a SimDisk whose never-written bytes are garbage,
+// background work off (every step is the test's), fixed seeds. An IO
+// watcher sees every write as it is issued and completes and judges it
+// against the extent table at that instant.
+//
+// Invariants:
+// 1. Beyond the reserve, `prepareAheadExtents` free extents are prepared
+//    in the background after format, and the put that needs a data extent
+//    gets one of them; the preparer then refills to the same number.
+// 2. Zeros never land over an owner's bytes: a write to a free extent is
+//    a preparation of an extent set aside for it, and an extent set aside
+//    is never written by anyone else (host_space.ts invariant 1). Every
+//    acknowledged value reads back, before and after a restart.
+// 3. Preparation is bounded: at most one zero write in flight at a time,
+//    and a preparation starts only while fewer free extents than the
+//    reserve plus the ahead are prepared (reclamation may leave more: a
+//    reset extent written whole counts as prepared).
+// 4. A crash during preparation (any crash mode) loses nothing
+//    acknowledged; open prepares the reserve and the ahead extents again.
+// 5. A data file allocated whole (preallocated, block device) prepares
+//    nothing ahead.
+import type { Dependency } from '../src/dependency/index.js';
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { NotFoundError } from '../src/base/index.js';
+import { FileDisk } from '../src/disk/index.js';
+import { ExtentManager, ExtentOwner } from '../src/extent/index.js';
+import { formatDiskStore, openDiskStore } from '../src/store/index.js';
+import type { DiskStore, FormatOptions } from '../src/store/index.js';
+import { patch } from './mutants/mutant.js';
+import { preparingExtentHandedOut } from './mutants/prepare_ahead_mutants.js';
+import { Rng } from './rng.js';
+import { CRASH_MODES, SimDisk } from './sim_disk.js';
+import type { SimIo } from './sim_disk.js';
+
+const DISK_BYTES = 4 * 1024 * 1024;
+const EXTENT_BYTES = 64 * 1024;
+const VALUE_BYTES = 12 * 1024;
+const AHEAD = 3;
+
+function options(seed: number, prepareAheadExtents = AHEAD): FormatOptions {
+  return {
+    extentSizeBytes: EXTENT_BYTES,
+    maxManifestBytes: 16 * 1024,
+    memtableFlushBytes: 4096,
+    maxLogBytes: 6000,
+    compactionFanIn: 3,
+    random: new Rng(seed).fork('chunk-ids'),
+    background: false,
+    prepareAheadExtents,
+  };
+}
+
+function keyOf(i: number): Buffer {
+  return Buffer.from(`ahead/${String(i).padStart(4, '0')}`, 'latin1');
+}
+
+function valueOf(i: number, version: number): Buffer {
+  return Buffer.alloc(VALUE_BYTES, (i * 7 + version * 13 + 1) & 0xff);
+}
+
+function turn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** Free extents that are prepared. */
+function preparedFree(extents: ExtentManager): number[] {
+  return extents.extentsOwnedBy(ExtentOwner.Free).filter((e) => extents.preparedState(e) === 'prepared');
+}
+
+/**
+ * Judges every write against the extent table when it is issued
+ * (invariant 2) and counts preparation writes in flight (invariant 3).
+ * Preparation writes issued before `watch` knows the store are not judged
+ * (format's reserve, written before the store exists).
+ */
+class IoWatcher {
+  readonly violations: string[] = [];
+  zeroWrites = 0;
+  maxZeroInFlight = 0;
+  private zeroInFlight = new Set<number>();
+  private extents: ExtentManager | undefined;
+
+  constructor(disk: SimDisk) {
+    disk.onIo((event, io) => this.see(event, io));
+  }
+
+  watch(extents: ExtentManager): void {
+    this.extents = extents;
+  }
+
+  private see(event: 'issue' | 'complete', io: SimIo): void {
+    const extents = this.extents;
+    if (extents === undefined || io.kind !== 'write') return;
+    if (event === 'complete') {
+      this.zeroInFlight.delete(io.id);
+      return;
+    }
+    const first = Math.floor(io.offset / EXTENT_BYTES);
+    const last = Math.floor((io.offset + io.length - 1) / EXTENT_BYTES);
+    for (let e = first; e <= last; e++) {
+      if (e < extents.geometry.superblockExtents) continue;
+      const owner = extents.owner(e);
+      const state = extents.preparedState(e);
+      if (owner === ExtentOwner.Free && state !== 'preparing') this.violations.push(`zeros written to extent ${e} that is not set aside for preparation (state ${state})`);
+      if (owner !== ExtentOwner.Free && state === 'preparing') this.violations.push(`extent ${e} owned by ${ExtentOwner[owner]} while set aside for preparation`);
+      if (owner === ExtentOwner.Free) {
+        this.zeroWrites++;
+        this.zeroInFlight.add(io.id);
+        this.maxZeroInFlight = Math.max(this.maxZeroInFlight, this.zeroInFlight.size);
+      }
+    }
+  }
+}
+
+/** The data extent a first durable put of `key` gets, and the free extents prepared just before it. */
+async function firstDataExtent(store: DiskStore): Promise<{ extent: number; preparedBefore: number[] }> {
+  const extents = store.parts.extents;
+  await store.parts.space.settled();
+  const preparedBefore = preparedFree(extents);
+  await (await store.put(keyOf(0), valueOf(0, 0))).persisted();
+  const data = extents.extentsOwnedBy(ExtentOwner.Data);
+  assert.equal(data.length, 1, `one data extent after one put: ${data.join(',')}`);
+  return { extent: data[0] ?? -1, preparedBefore };
+}
+
+void test('after format, the ahead extents are prepared beyond the reserve, a put takes one, and the preparer refills', async () => {
+  // Checks invariant 1, and that its check can fail: without prepare-ahead,
+  // the first data extent is not a prepared one (puts leave the reserve alone).
+  const disk = new SimDisk({ sizeBytes: DISK_BYTES, pageSizeBytes: 4096, fillSeed: 1 });
+  const store = await formatDiskStore(disk, options(1));
+  const extents = store.parts.extents;
+  const { extent, preparedBefore } = await firstDataExtent(store);
+  assert.equal(preparedBefore.length, extents.preparedTarget + AHEAD, 'prepared free extents after format settled');
+  assert.ok(preparedBefore.includes(extent), `the put's data extent ${extent} was not one prepared ahead (${preparedBefore.join(',')})`);
+  await store.parts.space.settled();
+  assert.equal(preparedFree(extents).length, extents.preparedTarget + AHEAD, 'the preparer did not refill after the put took one');
+  await store.close();
+
+  const plain = await formatDiskStore(new SimDisk({ sizeBytes: DISK_BYTES, pageSizeBytes: 4096, fillSeed: 1 }), options(1, 0));
+  const without = await firstDataExtent(plain);
+  assert.equal(without.preparedBefore.length, plain.parts.extents.preparedTarget);
+  assert.ok(!without.preparedBefore.includes(without.extent), 'without prepare-ahead a put ate the reserve');
+  await plain.close();
+});
+
+/** Puts, overwrites, deletes, checkpoints and reclamation with the watcher on; returns the model. */
+async function workload(store: DiskStore, rng: Rng, steps: number): Promise<Map<number, number>> {
+  const model = new Map<number, number>();
+  for (let step = 0; step < steps; step++) {
+    const i = rng.int(0, 59);
+    const roll = rng.int(0, 99);
+    if (roll < 70) {
+      await (await store.put(keyOf(i), valueOf(i, step))).persisted();
+      model.set(i, step);
+    } else if (roll < 90) {
+      if (model.has(i)) {
+        await (await store.delete(keyOf(i))).persisted();
+        model.delete(i);
+      }
+    } else if (roll < 95) {
+      await store.checkpoint();
+    } else {
+      await store.reclaim({ maxLiveRatio: 0.9, maxExtents: 4 });
+    }
+    // Let the background preparation run between steps, as it does between requests.
+    if (rng.bool(0.3)) await turn();
+  }
+  return model;
+}
+
+async function checkModel(store: DiskStore, model: Map<number, number>): Promise<void> {
+  for (let i = 0; i < 60; i++) {
+    const version = model.get(i);
+    if (version === undefined) await assert.rejects(store.get(keyOf(i)), NotFoundError, `key ${i} should be absent`);
+    else assert.deepEqual(await store.get(keyOf(i)), valueOf(i, version), `key ${i}`);
+  }
+}
+
+/**
+ * Records, at each start of a preparation, how many free extents were
+ * prepared then (a spy on ExtentManager.beginPrepare, removed on return).
+ */
+async function countingStarts<T>(starts: number[], fn: () => Promise<T>): Promise<T> {
+  const restore = patch(ExtentManager.prototype, 'beginPrepare', (original) =>
+    function (this: ExtentManager, extent: number): Dependency {
+      starts.push(this.countPreparedFree());
+      return original.call(this, extent);
+    },
+  );
+  try {
+    return await fn();
+  } finally {
+    restore();
+  }
+}
+
+async function watchedRun(seed: number): Promise<IoWatcher> {
+  const disk = new SimDisk({ sizeBytes: DISK_BYTES, pageSizeBytes: 4096, fillSeed: seed });
+  const watcher = new IoWatcher(disk);
+  const store = await formatDiskStore(disk, options(seed));
+  watcher.watch(store.parts.extents);
+  const starts: number[] = [];
+  const model = await countingStarts(starts, async () => {
+    const m = await workload(store, new Rng(seed), 300);
+    await store.parts.space.settled();
+    return m;
+  });
+  const target = store.parts.extents.preparedTarget + AHEAD;
+  assert.deepEqual(starts.filter((n) => n >= target), [], `preparations started with ${target} or more free extents prepared`);
+  await checkModel(store, model);
+  await store.close();
+  const again = await openDiskStore(disk.clone(), options(seed));
+  await checkModel(again, model);
+  await again.close();
+  return watcher;
+}
+
+void test('zeros never land on an owner\'s bytes, one zero write in flight at most, every value reads back, also after a restart', async () => {
+  // Checks invariants 2 and 3 over a workload that wraps the disk (60 keys
+  // of 12 KiB, overwrites, deletes, reclamation), seeds 1 to 4.
+  for (const seed of [1, 2, 3, 4]) {
+    const watcher = await watchedRun(seed);
+    assert.deepEqual(watcher.violations, [], `seed ${seed}`);
+    assert.ok(watcher.zeroWrites > AHEAD, `seed ${seed}: only ${watcher.zeroWrites} preparation writes after format: nothing was prepared ahead during the workload`);
+    assert.equal(watcher.maxZeroInFlight, 1, `seed ${seed}: preparation writes in flight at once`);
+  }
+});
+
+void test('the broken variant preparing-extent-handed-out is caught by the IO watcher', async () => {
+  // The extent being zeroed is not set aside: the watcher sees zeros go to
+  // an extent the allocator may hand out, the failure the variant names.
+  const restore = preparingExtentHandedOut.install();
+  let violations: string[];
+  try {
+    violations = (await watchedRun(1).catch((err: unknown) => ({ violations: [String(err)] }))).violations;
+  } finally {
+    restore();
+  }
+  assert.ok(violations.length > 0, 'the variant was not caught');
+  assert.match(violations[0] ?? '', preparingExtentHandedOut.expect);
+});
+
+void test('a crash while an extent is being prepared loses nothing acknowledged; open prepares again', async () => {
+  // Checks invariant 4: puts that make the preparer run, then a crash
+  // (each mode) at an instant when an extent is set aside for preparation,
+  // its zeros queued, in flight or landed but not flushed; the crash image
+  // is opened and checked against the acknowledged values.
+  for (const [n, mode] of CRASH_MODES.entries()) {
+    const seed = 10 + n;
+    const disk = new SimDisk({ sizeBytes: DISK_BYTES, pageSizeBytes: 4096, fillSeed: seed });
+    const store = await formatDiskStore(disk, options(seed));
+    const model = new Map<number, number>();
+    let i = 0;
+    let preparing: number | undefined;
+    for (; i < 60 && preparing === undefined; i++) {
+      await (await store.put(keyOf(i), valueOf(i, 1))).persisted();
+      model.set(i, 1);
+      preparing = store.parts.extents.extentsOwnedBy(ExtentOwner.Free).find((e) => store.parts.extents.preparedState(e) === 'preparing');
+    }
+    assert.ok(preparing !== undefined, `${mode}: no preparation seen after ${i} puts`);
+    const { disk: after } = disk.crash(new Rng(seed).fork('crash'), mode);
+    store.abandon();
+    const again = await openDiskStore(after, options(seed));
+    await checkModel(again, model);
+    await again.parts.space.settled();
+    assert.equal(preparedFree(again.parts.extents).length, again.parts.extents.preparedTarget + AHEAD, `${mode}: open did not prepare the reserve and the ahead extents again`);
+    await (await again.put(keyOf(59), valueOf(59, 2))).persisted();
+    assert.deepEqual(await again.get(keyOf(59)), valueOf(59, 2));
+    await again.close();
+  }
+});
+
+void test('a preallocated data file prepares nothing ahead', async () => {
+  // Checks invariant 5: no preparation, yet puts take extents counted as prepared.
+  const dir = mkdtempSync(join(tmpdir(), 'shardstore-ahead-'));
+  try {
+    const disk = await FileDisk.open(join(dir, 'disk0'), { createSizeBytes: DISK_BYTES, preallocate: true });
+    const store = await formatDiskStore(disk, options(5));
+    await store.parts.space.settled();
+    await (await store.put(keyOf(1), valueOf(1, 1))).persisted();
+    await store.parts.space.settled();
+    assert.equal(store.parts.space.stats.extentsPrepared, 0, 'zeros written over a preallocated file');
+    await store.close();
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
