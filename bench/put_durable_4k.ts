@@ -2,7 +2,7 @@
 // on a sparse FileDisk, default options (64 MiB extents, background
 // compaction), PUTS puts of 4 KiB with IN_FLIGHT in flight, each waiting for
 // its Dependency to persist. Prints puts per second. Used to measure what a
-// change costs, e.g. with `farm-bench --vs` against an older checkout:
+// change costs, timed alternately against an older checkout:
 //   node --import tsx bench/put_durable_4k.ts [puts] [memtableFlushMiB] [dir]
 // (a memtable smaller than the default 8 MiB makes index flushes, and what
 // they write, a larger share of the work: an upper bound on their cost).

@@ -76,20 +76,21 @@ export async function uploadPart(
   const { md5, checksum } = part.digests();
   const record: PartRecord = { version: written.ref.version, sizeBytes: written.ref.sizeBytes, mtimeMs: core.now(), md5, checksum };
   let replaced = false;
-  let dependency: Dependency;
-  try {
-    dependency = await core.locks.exclusive(objectLock(t.bucket, t.key), async () => {
+  // Durable before the lock is released: the collector takes the lock, and
+  // must not take a replaced part's data while the new part record is not durable.
+  await core.locks.exclusive(objectLock(t.bucket, t.key), async () => {
+    let staged: Dependency;
+    try {
       await requireUpload(core, t);
       replaced = (await core.getOptional(key)) !== undefined;
-      const staged = await stageNaming(core, key, encodePart(record), [written]);
+      staged = await stageNaming(core, key, encodePart(record), [written]);
       core.liveness.endWrite(written.shardKey);
-      return staged;
-    });
-  } catch (err) {
-    discardData(core, t, written);
-    throw err;
-  }
-  await core.durable(dependency);
+    } catch (err) {
+      discardData(core, t, written);
+      throw err;
+    }
+    await core.durable(staged);
+  });
   if (replaced) core.collector.schedule(t.bucket, t.key);
   return record;
 }

@@ -182,26 +182,30 @@ export interface CommitOptions {
 export async function commitObject(core: Core, bucket: string, key: Buffer, record: ObjectRecord, options: CommitOptions = {}): Promise<ObjectRecord> {
   const written = options.written ?? [];
   let replaced: ObjectRecord | typeof DAMAGED | undefined;
-  let dependency: Dependency;
   let committed = record;
-  try {
-    dependency = await core.locks.shared(bucketLock(bucket), () =>
-      core.locks.exclusive(objectLock(bucket, key), async () => {
+  // The wait for durability stays under the object's lock: the collector
+  // takes that lock, so it never reads a record that is staged but not yet
+  // durable and deletes the data the durable record still names (a crash
+  // would bring that record back without its data when the data lives on
+  // another disk than the record).
+  await core.locks.shared(bucketLock(bucket), () =>
+    core.locks.exclusive(objectLock(bucket, key), async () => {
+      let staged: Dependency;
+      try {
         await requireBucket(core, bucket);
         const old = await readReplaced(core, bucket, key, options.check !== undefined);
         replaced = old;
         if (old !== DAMAGED) options.check?.(isDeleteMarker(old) ? undefined : old);
         committed = await VERSION_RULES.stamp(core, { bucket, key }, old, record);
-        const staged = await stageNaming(core, objectShardKey(bucket, key), encodeObject(committed), written);
+        staged = await stageNaming(core, objectShardKey(bucket, key), encodeObject(committed), written);
         for (const w of written) if (w.kind === 'shard') core.liveness.endWrite(w.shardKey);
-        return staged;
-      }),
-    );
-  } catch (err) {
-    for (const w of written) discardData(core, { bucket, key }, w);
-    throw err;
-  }
-  await core.durable(dependency);
+      } catch (err) {
+        for (const w of written) discardData(core, { bucket, key }, w);
+        throw err;
+      }
+      await core.durable(staged);
+    }),
+  );
   // A versioned write may leave a replaced null version for the collector (versioning.ts, invariant 3).
   if (namedData(replaced) || committed.version !== undefined) core.collector.schedule(bucket, key);
   return committed;
@@ -225,13 +229,14 @@ export async function retagObject(core: Core, bucket: string, key: Buffer, tags:
 
 /** Delete the object if it exists, and if `check` (run under the object's lock, on the object as it is) does not throw; resolves once the deletion is durable. */
 export async function deleteObject(core: Core, bucket: string, key: Buffer, check?: (old: ObjectRecord | undefined) => void): Promise<void> {
-  const { old, dependency } = await core.locks.exclusive(objectLock(bucket, key), async () => {
+  // Durable before the lock is released, as in commitObject (the collector takes the lock).
+  const old = await core.locks.exclusive(objectLock(bucket, key), async () => {
     // A conditional delete must see the record: a damaged one fails it (CorruptionError) rather than pass unchecked.
     const record = await readReplaced(core, bucket, key, check !== undefined);
     if (record !== DAMAGED) check?.(record);
-    return { old: record, dependency: record === undefined ? undefined : await core.api.delete(objectShardKey(bucket, key)) };
+    if (record !== undefined) await core.durable(await core.api.delete(objectShardKey(bucket, key)));
+    return record;
   });
-  if (dependency !== undefined) await core.durable(dependency);
   if (namedData(old)) core.collector.schedule(bucket, key);
 }
 
