@@ -8,7 +8,7 @@ import http from 'node:http';
 import type { Readable } from 'node:stream';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { parseCredentialsFile } from '../server/index.js';
+import { DEFAULT_S3_REGION, parseCredentialsFile } from '../server/index.js';
 import { HeaderSigner } from './bench_sigv4.js';
 import type { S3KeyPair } from './bench_sigv4.js';
 import { DEFAULT_DATA_DIR } from './serve_options.js';
@@ -24,8 +24,6 @@ export interface AdminOptionSpec {
 /** The default credentials file: serve's, under its default data folder. */
 export const DEFAULT_CREDENTIALS_FILE = `${DEFAULT_DATA_DIR}/credentials`;
 const CREDENTIALS_ENV = 'SHARDSTORE_CREDENTIALS_FILE';
-/** The SigV4 region the CLI signs for (the node accepts any). */
-const SIGNING_REGION = 'us-east-1';
 
 export const CREDENTIALS_OPTION: AdminOptionSpec = {
   name: 'credentials-file',
@@ -153,7 +151,7 @@ export interface HttpAnswer {
 /** One request to the server at `target` (path and query), signed with its key pair if it has one; `body` streams the request body. */
 export function request(server: ServerTarget, target: string, method: string, body?: Readable): Promise<HttpAnswer> {
   const url = server.url + target;
-  const headers = server.keys === undefined ? {} : new HeaderSigner(server.keys, new URL(url).host, SIGNING_REGION).sign(method, target);
+  const headers = server.keys === undefined ? {} : new HeaderSigner(server.keys, new URL(url).host, DEFAULT_S3_REGION).sign(method, target);
   return new Promise((resolve, reject) => {
     const req = http.request(url, { method, headers }, (res) => resolve({ status: res.statusCode ?? 0, body: res }));
     req.on('error', reject);

@@ -11,7 +11,7 @@
 // path, so `path` must be encoded as uriEncode(bytes, false) encodes it.
 import { createHash, createHmac } from 'node:crypto';
 import type { OutgoingHttpHeaders } from 'node:http';
-import { canonicalQuery, deriveSigningKey, queryPairs } from '../server/index.js';
+import { SIGV4_ALGORITHM, canonicalQuery, deriveSigningKey, queryPairs } from '../server/index.js';
 
 /** An access key id and its secret, as the credentials file holds them. */
 export interface S3KeyPair {
@@ -19,7 +19,6 @@ export interface S3KeyPair {
   readonly secretAccessKey: string;
 }
 
-const ALGORITHM = 'AWS4-HMAC-SHA256';
 const SIGNED_HEADERS = 'host;x-amz-content-sha256;x-amz-date';
 const PAYLOAD = 'UNSIGNED-PAYLOAD';
 
@@ -47,13 +46,13 @@ export class HeaderSigner {
     const query = q < 0 ? '' : canonicalQuery(queryPairs(target.slice(q + 1)));
     const canonical = `${method}\n${path}\n${query}\nhost:${this.host}\nx-amz-content-sha256:${PAYLOAD}\nx-amz-date:${this.amzDate}\n\n${SIGNED_HEADERS}\n${PAYLOAD}`;
     const scope = `${this.scopeDate}/${this.region}/s3/aws4_request`;
-    const stringToSign = `${ALGORITHM}\n${this.amzDate}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`;
+    const stringToSign = `${SIGV4_ALGORITHM}\n${this.amzDate}\n${scope}\n${createHash('sha256').update(canonical).digest('hex')}`;
     const signature = createHmac('sha256', this.signingKey).update(stringToSign).digest('hex');
     const headers: OutgoingHttpHeaders = {
       host: this.host,
       'x-amz-date': this.amzDate,
       'x-amz-content-sha256': PAYLOAD,
-      authorization: `${ALGORITHM} Credential=${this.keys.accessKeyId}/${scope}, SignedHeaders=${SIGNED_HEADERS}, Signature=${signature}`,
+      authorization: `${SIGV4_ALGORITHM} Credential=${this.keys.accessKeyId}/${scope}, SignedHeaders=${SIGNED_HEADERS}, Signature=${signature}`,
     };
     if (contentLength !== undefined) headers['content-length'] = contentLength;
     return headers;

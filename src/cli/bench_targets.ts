@@ -3,6 +3,7 @@
 // tidying after a run. Native: the shard routes of docs/API.md. S3: path
 // style, /{bucket}/{key}, the bucket created if missing (docs/S3.md).
 import type { OutgoingHttpHeaders } from 'node:http';
+import { DEFAULT_S3_REGION } from '../server/index.js';
 import type { BenchEndpoint, BenchRequest, Send } from './bench_http.js';
 import { BenchFatalError, describeAnswer } from './bench_http.js';
 import { KEY_ROOT } from './bench_keys.js';
@@ -10,8 +11,6 @@ import type { BenchApi } from './bench_keys.js';
 import type { S3KeyPair } from './bench_sigv4.js';
 import { HeaderSigner } from './bench_sigv4.js';
 
-/** The node accepts any region in a credential scope (docs/S3.md); this is what SDKs default to. */
-const SIGNING_REGION = 'us-east-1';
 const MAX_PROBE_BYTES = 4096;
 
 export interface ApiTarget {
@@ -44,7 +43,7 @@ export async function probeNode(endpoint: BenchEndpoint, send: Send): Promise<{ 
 
 /** Signs with the node's key pair if there is one (a node served with --insecure-no-auth needs none). */
 export function nativeTarget(endpoint: BenchEndpoint, send: Send, keys: S3KeyPair | undefined): ApiTarget {
-  const signer = keys === undefined ? undefined : new HeaderSigner(keys, hostOf(endpoint), SIGNING_REGION);
+  const signer = keys === undefined ? undefined : new HeaderSigner(keys, hostOf(endpoint), DEFAULT_S3_REGION);
   const headers = (method: string, path: string, contentLength?: number): OutgoingHttpHeaders =>
     signer?.sign(method, path, contentLength) ?? (contentLength === undefined ? {} : { 'content-length': contentLength });
   return {
@@ -66,7 +65,7 @@ export function nativeTarget(endpoint: BenchEndpoint, send: Send, keys: S3KeyPai
 }
 
 export function s3Target(endpoint: BenchEndpoint, send: Send, keys: S3KeyPair, bucket: string): ApiTarget {
-  const signer = new HeaderSigner(keys, hostOf(endpoint), SIGNING_REGION);
+  const signer = new HeaderSigner(keys, hostOf(endpoint), DEFAULT_S3_REGION);
   const headers = (method: string, path: string, contentLength?: number): OutgoingHttpHeaders => signer.sign(method, path, contentLength);
   const bucketRequest = (method: string): BenchRequest => ({ method, path: `/${bucket}`, headers: headers(method, `/${bucket}`) });
   let created = false;

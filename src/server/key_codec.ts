@@ -38,9 +38,15 @@ export function decodeQueryComponent(text: string): Buffer {
 
 /** Percent-encode every byte outside A-Z a-z 0-9 - . _ ~. */
 export function encodeKey(key: Uint8Array): string {
+  return uriEncode(key, true);
+}
+
+/** SigV4's UriEncode: unreserved bytes as they are, '/' kept unless `encodeSlash`, everything else %XX (upper-case hex). */
+export function uriEncode(bytes: Uint8Array, encodeSlash: boolean): string {
   let out = '';
-  for (const byte of key) {
-    out += isUnreserved(byte) ? String.fromCharCode(byte) : '%' + (HEX[byte >> 4] ?? '') + (HEX[byte & 15] ?? '');
+  for (const byte of bytes) {
+    if (isUnreserved(byte) || (byte === 0x2f && !encodeSlash)) out += String.fromCharCode(byte);
+    else out += '%' + (HEX[byte >> 4] ?? '') + (HEX[byte & 15] ?? '');
   }
   return out;
 }

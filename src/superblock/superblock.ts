@@ -121,10 +121,16 @@ export class Superblock {
     // label's own, else every page size a label may have.
     const guesses = first.value === undefined ? LABEL_PAGE_SIZES : [first.value.geometry.pageSizeBytes];
     let second: Copy<Label> = { state: { ok: false, error: 'not found' } };
+    const misses = new Map<string, number[]>(); // each bad copy's error, with the page sizes that gave it
     for (const pageSize of guesses) {
       if (2 * pageSize > disk.sizeBytes) break;
       second = await readCopy(() => Superblock.labelAt(disk, pageSize));
       if (second.value !== undefined && second.value.geometry.pageSizeBytes === pageSize) break;
+      if (!second.state.ok) misses.set(second.state.error, [...(misses.get(second.state.error) ?? []), pageSize]);
+    }
+    if (guesses.length > 1 && second.value === undefined && misses.size > 0) {
+      // No guess held copy 1: say what each place held (an unreadable page, a bad label), not only the last one tried.
+      second = { state: { ok: false, error: `no copy at any page size (${[...misses].map(([error, sizes]) => `at ${sizes.join(', ')}: ${error}`).join('; ')})` } };
     }
     const label = first.value ?? second.value;
     if (label === undefined) {

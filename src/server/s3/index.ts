@@ -6,7 +6,7 @@ export type { CredentialSource, LoadedCredentials, S3Credentials } from './crede
 export { FileUsers, StaticUsers, LEGACY_OWNER_ID, usersOf } from './users.js';
 export type { User, UserDirectory } from './users.js';
 export { addUser, listUsers, removeUser } from './users_file.js';
-export { verifyRequest, deriveSigningKey, canonicalQuery, canonicalRequest, queryPairs, uriEncode, EMPTY_SHA256 } from './sigv4.js';
+export { verifyRequest, deriveSigningKey, canonicalQuery, canonicalRequest, queryPairs, uriEncode, EMPTY_SHA256, SIGV4_ALGORITHM } from './sigv4.js';
 export type { Authenticated, PayloadMode, SignedRequest } from './sigv4.js';
 export { AwsChunkedDecoder } from './aws_chunked.js';
 export { newChecksum, CHECKSUM_ALGORITHMS } from './checksums.js';

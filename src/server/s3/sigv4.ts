@@ -28,11 +28,15 @@
 // decoded bytes with the spec's encoding (everything but A-Z a-z 0-9 - _ . ~
 // as %XX), so equivalent encodings by different clients verify alike.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
-import { decodePercent } from '../key_codec.js';
+import { decodePercent, uriEncode } from '../key_codec.js';
 import { S3Error, accessDenied } from './s3_errors.js';
 
+/** UriEncode lives with the other percent-coding (../key_codec.ts); the S3 front and its tests import it from here. */
+export { uriEncode };
+
 export const EMPTY_SHA256 = 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855';
-const ALGORITHM = 'AWS4-HMAC-SHA256';
+/** The one signing algorithm SigV4 names (header and query forms). */
+export const SIGV4_ALGORITHM = 'AWS4-HMAC-SHA256';
 /** Requests signed further than this from the server's clock are refused (as S3 does). */
 export const MAX_SKEW_MS = 15 * 60_000;
 const MAX_PRESIGN_EXPIRES_S = 7 * 24 * 3600;
@@ -132,7 +136,7 @@ export function verifyRequest(req: SignedRequest, lookup: SecretLookup, nowMs: n
   }
   const scope = `${parsed.scopeDate}/${parsed.region}/s3/aws4_request`;
   const canonical = canonicalRequest(req, parsed, headers);
-  const stringToSign = [ALGORITHM, parsed.amzDate, scope, sha256Hex(Buffer.from(canonical, 'latin1'))].join('\n');
+  const stringToSign = [SIGV4_ALGORITHM, parsed.amzDate, scope, sha256Hex(Buffer.from(canonical, 'latin1'))].join('\n');
   const signingKey = deriveSigningKey(secret, parsed.scopeDate, parsed.region);
   const expected = hmacHex(signingKey, stringToSign);
   if (!sameHex(expected, parsed.signature)) {
@@ -162,11 +166,11 @@ function parseHeaderAuth(
   nowMs: number,
   payloadHashWithoutHeader: string | undefined,
 ): Parsed {
-  if (!authorization.startsWith(ALGORITHM + ' ')) {
+  if (!authorization.startsWith(SIGV4_ALGORITHM + ' ')) {
     throw new S3Error(400, 'InvalidRequest', 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.');
   }
   const fields = new Map<string, string>();
-  for (const part of authorization.slice(ALGORITHM.length + 1).split(',')) {
+  for (const part of authorization.slice(SIGV4_ALGORITHM.length + 1).split(',')) {
     const eq = part.indexOf('=');
     if (eq > 0) fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
   }
@@ -191,7 +195,7 @@ function parsePresigned(pairs: ReadonlyArray<readonly [string, string]>, headers
     if (value === undefined) throw queryAuthError(`missing ${name}`);
     return value;
   };
-  if (get('X-Amz-Algorithm') !== ALGORITHM) throw queryAuthError('X-Amz-Algorithm must be AWS4-HMAC-SHA256');
+  if (get('X-Amz-Algorithm') !== SIGV4_ALGORITHM) throw queryAuthError('X-Amz-Algorithm must be AWS4-HMAC-SHA256');
   const amzDate = get('X-Amz-Date');
   const startMs = parseAmzDate(amzDate);
   const expiresText = get('X-Amz-Expires');
@@ -305,20 +309,6 @@ export function canonicalQuery(pairs: ReadonlyArray<readonly [string, string]>):
 /** Values as latin1 strings of their wire bytes: only ASCII space and tab count as space. */
 function canonicalHeaderValue(values: readonly string[]): string {
   return values.map((v) => v.replace(/^[ \t]+|[ \t]+$/g, '').replace(/[ \t]+/g, ' ')).join(',');
-}
-
-const HEX = '0123456789ABCDEF';
-
-/** The spec's UriEncode: unreserved bytes as they are, '/' kept in paths, everything else %XX. */
-export function uriEncode(bytes: Uint8Array, encodeSlash: boolean): string {
-  let out = '';
-  for (const b of bytes) {
-    const unreserved =
-      (b >= 0x30 && b <= 0x39) || (b >= 0x41 && b <= 0x5a) || (b >= 0x61 && b <= 0x7a) || b === 0x2d || b === 0x2e || b === 0x5f || b === 0x7e;
-    if (unreserved || (b === 0x2f && !encodeSlash)) out += String.fromCharCode(b);
-    else out += '%' + (HEX[b >> 4] ?? '') + (HEX[b & 15] ?? '');
-  }
-  return out;
 }
 
 export type HeaderMap = ReadonlyMap<string, readonly string[]>;
