@@ -130,7 +130,8 @@ void test('copy-source conditions on CopyObject and UploadPartCopy: a failed one
   assert.doesNotMatch(parts.body, /<Part>/);
   const ok = await send({ method: 'PUT', path: '/cond/copydst', headers: { 'x-amz-copy-source': '/cond/copysrc', 'x-amz-copy-source-if-match': srcEtag, 'x-amz-copy-source-if-unmodified-since': future } });
   assert.equal(ok.status, 200, ok.body);
-  await refusedUnchanged({ method: 'PUT', path: '/cond/copydst', headers: { 'x-amz-copy-source': '/cond/copysrc?versionId=abc' } }, 501, 'NotImplemented');
+  // Not a version id of ours (docs/S3.md, "Versioning").
+  await refusedUnchanged({ method: 'PUT', path: '/cond/copydst', headers: { 'x-amz-copy-source': '/cond/copysrc?versionId=abc' } }, 400, 'InvalidArgument');
 });
 
 void test('DeleteObjects requires Content-MD5 or a checksum', async () => {

@@ -6,10 +6,12 @@
 // every operation family is tried by bob (403 AccessDenied), then access is
 // granted by ACL and by policy and taken away again (explicit deny, public
 // access block, ownership controls), and anonymous requests (plain fetch,
-// unsigned) are allowed exactly where a grant names everyone. The file is
-// changed under the running server (user add/remove, a broken file) and
-// the next request sees it. CORS configuration and POST form uploads (a
-// form is its signer's request) go through the same decisions.
+// unsigned) are allowed exactly where a grant names everyone; a request that
+// names a version needs S3's *Version action (s3:GetObjectVersion, ...),
+// not the plain one. The file is changed under the running server (user
+// add/remove, a broken file) and the next request sees it. CORS
+// configuration and POST form uploads (a form is its signer's request) go
+// through the same decisions.
 //
 // Each check compares the answer with what AWS documents for it, so a rule
 // that is dropped (deny ignored, another user's bucket readable, a public
@@ -39,6 +41,7 @@ import {
   GetObjectCommand,
   GetObjectTaggingCommand,
   GetPublicAccessBlockCommand,
+  ListObjectVersionsCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListBucketsCommand,
@@ -49,6 +52,7 @@ import {
   PutBucketOwnershipControlsCommand,
   PutBucketPolicyCommand,
   PutBucketTaggingCommand,
+  PutBucketVersioningCommand,
   PutObjectAclCommand,
   PutObjectCommand,
   PutPublicAccessBlockCommand,
@@ -288,6 +292,35 @@ void test('bucket policies: grants by canonical id with wildcards, explicit deny
   await alice.send(new DeleteBucketPolicyCommand({ Bucket: b }));
   assert.equal(await s3ErrorName(alice.send(new GetBucketPolicyCommand({ Bucket: b }))), 'NoSuchBucketPolicy');
   assert.equal((await anonymous(`/${b}/public/a.txt`)).status, 403);
+});
+
+void test('a request naming a version needs S3\'s *Version action: s3:GetObject does not read an old version, s3:DeleteObject does not delete one; ListObjectVersions needs s3:ListBucketVersions', async () => {
+  const b = 'alice-versions';
+  await alice.send(new CreateBucketCommand({ Bucket: b }));
+  await assertDenied(bob.send(new PutBucketVersioningCommand({ Bucket: b, VersioningConfiguration: { Status: 'Enabled' } })), 'PutBucketVersioning by another user');
+  await alice.send(new PutBucketVersioningCommand({ Bucket: b, VersioningConfiguration: { Status: 'Enabled' } }));
+  const v1 = (await alice.send(new PutObjectCommand({ Bucket: b, Key: 'doc', Body: 'first' }))).VersionId;
+  await alice.send(new PutObjectCommand({ Bucket: b, Key: 'doc', Body: 'second' }));
+  assert.ok(v1 !== undefined && v1 !== 'null');
+  const grant = (actions: string[]): string =>
+    JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: { CanonicalUser: bobUser.id }, Action: actions, Resource: [`arn:aws:s3:::${b}`, `arn:aws:s3:::${b}/*`] }] });
+  await alice.send(new PutBucketPolicyCommand({ Bucket: b, Policy: grant(['s3:GetObject', 's3:ListBucket', 's3:DeleteObject']) }));
+  assert.equal(await text(bob, b, 'doc'), 'second');
+  await assertDenied(bob.send(new GetObjectCommand({ Bucket: b, Key: 'doc', VersionId: v1 })), 'GetObject of a version with s3:GetObject only');
+  await assertDenied(bob.send(new HeadObjectCommand({ Bucket: b, Key: 'doc', VersionId: v1 })), 'HeadObject of a version with s3:GetObject only');
+  await assertDenied(bob.send(new CopyObjectCommand({ Bucket: b, Key: 'copy', CopySource: `${b}/doc?versionId=${v1}` })), 'a copy source naming a version with s3:GetObject only');
+  await assertDenied(bob.send(new DeleteObjectCommand({ Bucket: b, Key: 'doc', VersionId: v1 })), 'DeleteObject of a version with s3:DeleteObject only');
+  const batch = await bob.send(new DeleteObjectsCommand({ Bucket: b, Delete: { Objects: [{ Key: 'doc', VersionId: v1 }] } }));
+  assert.deepEqual(batch.Errors?.map((e) => [e.Key, e.VersionId, e.Code]), [['doc', v1, 'AccessDenied']]);
+  await assertDenied(bob.send(new ListObjectVersionsCommand({ Bucket: b })), 'ListObjectVersions with s3:ListBucket only');
+  await alice.send(new PutBucketPolicyCommand({ Bucket: b, Policy: grant(['s3:GetObjectVersion', 's3:ListBucketVersions', 's3:DeleteObjectVersion']) }));
+  const old = await bob.send(new GetObjectCommand({ Bucket: b, Key: 'doc', VersionId: v1 }));
+  assert.equal(await old.Body?.transformToString(), 'first');
+  assert.deepEqual((await bob.send(new ListObjectVersionsCommand({ Bucket: b }))).Versions?.map((v) => v.IsLatest), [true, false]);
+  await assertDenied(bob.send(new GetObjectCommand({ Bucket: b, Key: 'doc' })), 'GetObject of the current version with s3:GetObjectVersion only');
+  await bob.send(new DeleteObjectCommand({ Bucket: b, Key: 'doc', VersionId: v1 }));
+  assert.equal(await s3ErrorName(alice.send(new GetObjectCommand({ Bucket: b, Key: 'doc', VersionId: v1 }))), 'NoSuchVersion');
+  assert.equal(await text(alice, b, 'doc'), 'second');
 });
 
 void test('a policy that cannot be evaluated is refused, never stored and ignored', async () => {

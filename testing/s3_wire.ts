@@ -22,6 +22,8 @@ export interface Answer {
   readonly code: string | undefined;
   readonly body: string;
   readonly etag: string | undefined;
+  /** Every header of the answer (lower-case names). */
+  readonly headers: http.IncomingHttpHeaders;
 }
 
 /** The SDK's SHA-256 interface over node:crypto. */
@@ -67,7 +69,7 @@ export function sendRaw(port: number, method: string, pathAndQuery: string, head
       res.on('end', () => {
         const text = Buffer.concat(parts).toString('utf8');
         const headerCode = res.headers['x-amz-error-code'];
-        resolve({ status: res.statusCode ?? 0, code: /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? (typeof headerCode === 'string' ? headerCode : undefined), body: text, etag: res.headers.etag });
+        resolve({ status: res.statusCode ?? 0, code: /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? (typeof headerCode === 'string' ? headerCode : undefined), body: text, etag: res.headers.etag, headers: res.headers });
       });
     });
     req.on('error', reject);

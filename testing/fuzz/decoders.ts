@@ -44,7 +44,7 @@ import { parseQuery } from '../../src/server/list_handler.js';
 import { parseRangeHeader, resolveRange } from '../../src/server/range.js';
 import { decodeKey } from '../../src/server/key_codec.js';
 import { decodeCors, encodeCors } from '../../src/server/s3/cors.js';
-import { decodeBucket, decodeObject, decodePart, decodeUpload, encodeBucket, encodeObject, encodePart, encodeUpload } from '../../src/server/s3/index.js';
+import { decodeBucket, decodeObject, decodePart, decodeSettings, decodeUpload, encodeBucket, encodeObject, encodePart, encodeSettings, encodeUpload } from '../../src/server/s3/index.js';
 import { decodeBucketAccess, decodeObjectAcl, encodeBucketAccess, encodeObjectAcl } from '../../src/server/s3/access_records.js';
 import type { Grant } from '../../src/server/s3/access_records.js';
 import { grantsOfBody } from '../../src/server/s3/acl.js';
@@ -476,7 +476,9 @@ function s3RecordTargets(): DecoderTarget[] {
           const parts = inline !== undefined ? [] : times(rng.int(0, 3), (i) => ({ version: randomVersion(rng), part: i + 1, sizeBytes: rng.int(0, 1e6) }));
           const sizeBytes = inline?.length ?? parts.reduce((n, p) => n + p.sizeBytes, 0);
           const headers: Array<[string, string]> = rng.bool(0.5) ? [['x-amz-meta-a', 'b'], ['content-encoding', 'gzip']] : [];
-          return encodeObject({ sizeBytes, mtimeMs: rng.int(0, 2e12), etag: 'd41d8cd98f00b204e9800998ecf8427e', contentType: 'text/plain', headers, parts, inline, tags: randomTags(rng, 10), uploadId: rng.bool(0.3) ? randomVersion(rng) : undefined });
+          // Version 3 (a version stamp) for a third of them; a delete marker when there is no data.
+          const stamped = rng.bool(0.33) ? { version: { rank: randomVersion(rng), isNull: rng.bool(0.3), deleteMarker: sizeBytes === 0 && inline === undefined && rng.bool(0.5) } } : {};
+          return encodeObject({ sizeBytes, mtimeMs: rng.int(0, 2e12), etag: 'd41d8cd98f00b204e9800998ecf8427e', contentType: 'text/plain', headers, parts, inline, tags: randomTags(rng, 10), uploadId: rng.bool(0.3) ? randomVersion(rng) : undefined, ...stamped });
         }),
       fixup: resealS3Record,
     },
@@ -514,6 +516,12 @@ function s3RecordTargets(): DecoderTarget[] {
             })),
           ),
         ),
+      fixup: resealS3Record,
+    },
+    {
+      name: 's3: bucket settings record',
+      decode: decodeSettings,
+      samples: (rng) => times(SAMPLES, () => encodeSettings({ versioning: rng.pick(['unversioned', 'enabled', 'suspended'] as const) })),
       fixup: resealS3Record,
     },
     ...accessTargets(),

@@ -85,8 +85,8 @@ export interface AttackCase {
   readonly corsOrigin?: string;
   /** Faults to inject on the node's simulated disks before the request (the world is set up afresh after the case). */
   readonly faults?: (disks: readonly SimDisk[]) => void;
-  /** The bytes on the wire, and the method of each request in them (to frame HEAD answers). */
-  build(nowMs: number): Promise<{ readonly bytes: Buffer; readonly methods: readonly string[] }>;
+  /** The bytes on the wire, and the method of each request in them (to frame HEAD answers); `seeded`: the world's version ids. */
+  build(nowMs: number, seeded: SeededVersions): Promise<{ readonly bytes: Buffer; readonly methods: readonly string[] }>;
 }
 
 export const SEEDED_OBJECTS = ['a/one', 'a/two'] as const;
@@ -96,14 +96,14 @@ const one = (c: HttpCall): { bytes: Buffer; methods: string[] } => ({ bytes: ser
 const withHeader = (c: HttpCall, name: string, value: string): HttpCall => ({ ...c, headers: [...c.headers, [name, value]] });
 const md5 = (body: Buffer): string => createHash('md5').update(body).digest('base64');
 
-function signed(family: string, property: string, describe: string, expect: Expect, make: () => HttpCall, finish: (c: HttpCall) => HttpCall = (c) => c): AttackCase {
+function signed(family: string, property: string, describe: string, expect: Expect, make: (seeded: SeededVersions) => HttpCall, finish: (c: HttpCall) => HttpCall = (c) => c): AttackCase {
   return {
     family,
     property,
     describe,
     expect,
     mayChange: expect.includes('2xx'),
-    build: async (nowMs) => one(finish(await signHeader(make(), nowMs))),
+    build: async (nowMs, seeded) => one(finish(await signHeader(make(seeded), nowMs))),
   };
 }
 
@@ -210,6 +210,7 @@ const IMPLEMENTED = new Set([
   'object PUT uploadId', 'object POST uploadId', 'object DELETE uploadId', 'object GET uploadId',
   'bucket GET tagging', 'bucket PUT tagging', 'bucket DELETE tagging', 'object GET tagging', 'object PUT tagging', 'object DELETE tagging',
   'bucket GET cors', 'bucket PUT cors', 'bucket DELETE cors',
+  'bucket PUT versioning', 'bucket GET versions', 'object GET versionId', 'object HEAD versionId', 'object DELETE versionId',
 ]);
 const METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'] as const;
 
@@ -669,6 +670,60 @@ function postObject(rng: Rng): AttackCase {
   return unsignedCase('post-object', property, `POST /alpha form for ${key}: ${what}`, expect, (nowMs) => postForm(nowMs, key, form));
 }
 
+// ---- versioning (issue 16): every version kept, the newest served ----
+
+/** The versioned bucket of the world (http_check.ts setUp): `doc` written twice, `gone` written then deleted. */
+export const VERSIONED_BUCKET = 'ver';
+export const DOC_BODIES = ['doc version 1', 'doc version 2'] as const;
+export const GONE_BODY = 'gone before';
+
+/** The version ids setUp was told; the cases name versions by them. */
+export interface SeededVersions {
+  readonly docV1: string;
+  readonly docV2: string;
+  readonly goneV1: string;
+  readonly goneMarker: string;
+}
+
+const versioningXml = (inner: string): Buffer => Buffer.from(`<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${inner}</VersioningConfiguration>`);
+
+/**
+ * The model of versioning: GET without a versionId serves the newest
+ * version (wrong-bytes otherwise); an overwritten version reads back by its
+ * id, whole (noncurrent-version-lost); a delete marker as the newest is 404
+ * NoSuchKey, by its id 405 MethodNotAllowed (delete-marker-ignored); an id
+ * that names nothing is 404 NoSuchVersion, one that cannot be ours 400
+ * InvalidArgument (unknown-version-served); the bucket says Enabled
+ * (versioning-state-lost); MFA delete is refused 501 and a bad Status 400,
+ * changing nothing (versioning-config-accepted).
+ */
+function versioning(rng: Rng): AttackCase {
+  const n = rng.int(0, 999);
+  const at = `/${VERSIONED_BUCKET}`;
+  const get = (key: string, versionId?: (s: SeededVersions) => string, method = 'GET'): ((s: SeededVersions) => HttpCall) => (s) => call(method, `${at}/${key}`, versionId === undefined ? {} : { query: [['versionId', versionId(s)]] });
+  const putConfig = (body: Buffer): (() => HttpCall) => () => call('PUT', '/empty', { query: [['versioning', '']], body, headers: [['content-md5', md5(body)]] });
+  const shapes: Array<[string, string, Expect, (s: SeededVersions) => HttpCall, Buffer?]> = [
+    [`GET ${at}/doc`, 'latest-version-not-served', ['2xx'], get('doc'), Buffer.from(DOC_BODIES[1])],
+    [`GET ${at}/doc?versionId=<first>`, 'noncurrent-version-lost', ['2xx'], get('doc', (s) => s.docV1), Buffer.from(DOC_BODIES[0])],
+    [`GET ${at}/doc?versionId=<second>`, 'noncurrent-version-lost', ['2xx'], get('doc', (s) => s.docV2), Buffer.from(DOC_BODIES[1])],
+    [`HEAD ${at}/doc?versionId=<first>`, 'noncurrent-version-lost', ['2xx'], get('doc', (s) => s.docV1, 'HEAD')],
+    [`GET ${at}/gone?versionId=<before the marker>`, 'noncurrent-version-lost', ['2xx'], get('gone', (s) => s.goneV1), Buffer.from(GONE_BODY)],
+    [`GET ${at}/gone`, 'delete-marker-ignored', ['404 NoSuchKey'], get('gone')],
+    [`GET ${at}/gone?versionId=<marker>`, 'delete-marker-ignored', ['405 MethodNotAllowed'], get('gone', (s) => s.goneMarker)],
+    [`GET ${at}/doc?versionId=<none such>`, 'unknown-version-served', ['404 NoSuchVersion'], get('doc', () => '0'.repeat(32))],
+    [`GET ${at}/doc?versionId=not-ours`, 'unknown-version-served', ['400 InvalidArgument'], get('doc', () => 'not-ours')],
+    [`GET ${at}?versioning`, 'versioning-state-lost', ['2xx'], () => call('GET', at, { query: [['versioning', '']] }), Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n${versioningXml('<Status>Enabled</Status>').toString()}`)],
+    ['PUT /empty?versioning with MfaDelete Enabled', 'versioning-config-accepted', ['501 NotImplemented'], putConfig(versioningXml('<Status>Enabled</Status><MfaDelete>Enabled</MfaDelete>'))],
+    ['PUT /empty?versioning with Status On', 'versioning-config-accepted', ['400 MalformedXML'], putConfig(versioningXml('<Status>On</Status>'))],
+    [`GET ${at}?versions`, 'well-formed-call-refused', ['2xx'], () => call('GET', at, { query: [['versions', '']] })],
+    [`PUT ${at}/v-${n}`, 'well-formed-call-refused', ['2xx'], () => call('PUT', `${at}/v-${n}`, { body: Buffer.from(`v ${n}`) })],
+    ['GET /alpha/a/one?versionId=null', 'noncurrent-version-lost', ['2xx'], () => call('GET', '/alpha/a/one', { query: [['versionId', 'null']] }), Buffer.from('object a/one')],
+  ];
+  const [describe, property, expect, make, body] = rng.pick(shapes);
+  const c = signed('versioning', property, `signed ${describe}`, expect, make);
+  return body === undefined ? c : { ...c, body };
+}
+
 // ---- issue 16: a second user and anonymous requests against the owner's buckets ----
 
 /** The policy of bucket `open`: anyone may read pub/*, and nobody pub/denied (the Deny must win over the Allow). */
@@ -758,6 +813,7 @@ const FAMILIES: ReadonlyArray<readonly [string, number, (rng: Rng) => AttackCase
   ['tagging', 2, tagging],
   ['cors', 2, cors],
   ['post-object', 2, postObject],
+  ['versioning', 2, versioning],
   ['access', 4, access],
 ];
 

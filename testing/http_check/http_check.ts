@@ -15,7 +15,7 @@
 // unimplemented guarantees, no credentials, forged or stale signatures,
 // browser-shaped requests and DNS rebinding, request smuggling, forged
 // aws-chunked signatures, bad encodings, huge and nested XML, conditions,
-// disk faults under a call. Time is virtual (the S3 clock, the node's
+// tagging, versions named by the ids setUp was told, disk faults under a call. Time is virtual (the S3 clock, the node's
 // verifier and the signer share it), so a seed is the same run every time.
 //
 // Invariants, for every answer:
@@ -41,7 +41,8 @@ import { SMALL_CONFIG } from '../conformance.js';
 import { Rng } from '../rng.js';
 import { SimNode } from '../sim_node.js';
 import type { AttackCase, Outcome } from './cases.js';
-import { CORS_XML, OPEN_POLICY, SEEDED_BUCKET_TAGS, SEEDED_OBJECTS, SEEDED_OBJECT_TAGS, SEEDED_SHARDS, TAGGED_OBJECT, nextCase, taggingXml } from './cases.js';
+import type { SeededVersions } from './cases.js';
+import { CORS_XML, DOC_BODIES, GONE_BODY, OPEN_POLICY, SEEDED_BUCKET_TAGS, SEEDED_OBJECTS, SEEDED_OBJECT_TAGS, SEEDED_SHARDS, TAGGED_OBJECT, VERSIONED_BUCKET, nextCase, taggingXml } from './cases.js';
 import type { HttpCall, KeyPair } from './signing.js';
 import { CHECK_ACCESS_KEY, CHECK_KEYS, CHECK_SECRET_KEY, MALLORY_ID, MALLORY_KEYS, call, serialize, signHeader } from './signing.js';
 import type { ParseOutcome, ParsedAnswer, WireResult } from './wire.js';
@@ -86,7 +87,11 @@ interface World {
   readonly sim: SimNode;
   readonly server: ShardServer;
   readonly nowMs: number;
+  /** The version ids of the versioned bucket, as setUp was told them. */
+  seeded: SeededVersions;
 }
+
+const NO_VERSIONS: SeededVersions = { docV1: '', docV2: '', goneV1: '', goneMarker: '' };
 
 /** The node's owner (also the native API's and the control plane's key) and a second S3 user. */
 const CHECK_USERS = new StaticUsers([
@@ -102,7 +107,7 @@ async function makeWorld(seed: number): Promise<World> {
     { logger: silentLogger, s3: { credentials: new Map([[CHECK_ACCESS_KEY, CHECK_SECRET_KEY]]), users: CHECK_USERS, now: () => nowMs, sweepOnStart: false } },
     sim.node,
   );
-  return { sim, server, nowMs };
+  return { sim, server, nowMs, seeded: NO_VERSIONS };
 }
 
 /** What a case sees of the node: the disks' states, and the keys of the disks in service with value digests. */
@@ -180,7 +185,7 @@ interface Judged {
 /** Invariants 1 to 6 for one case; `broken` undefined when it holds them all. */
 async function runCase(world: World, c: AttackCase): Promise<{ answer: string; broken: Judged | undefined }> {
   const before = c.mayChange ? '' : await snapshot(world);
-  const { bytes, methods } = await c.build(world.nowMs);
+  const { bytes, methods } = await c.build(world.nowMs, world.seeded);
   c.faults?.(world.sim.disks);
   const wire = await exchange(world.server.server, bytes, methods, TURN_BUDGET);
   for (const d of world.sim.disks) d.clearFaults();
@@ -250,6 +255,11 @@ async function setUp(world: World): Promise<HttpFailure | undefined> {
     call('PUT', '/private', { query: [['tagging', '']], body: taggingXml(SEEDED_BUCKET_TAGS, false) }),
     call('PUT', '/alpha', { query: [['cors', '']], body: CORS_XML }),
     ...SEEDED_SHARDS.map((k) => call('PUT', `/v1/shards/${k}`, { body: Buffer.from(`shard ${k}`) })),
+    call('PUT', `/${VERSIONED_BUCKET}`),
+    call('PUT', `/${VERSIONED_BUCKET}`, { query: [['versioning', '']], body: Buffer.from('<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>') }),
+    ...DOC_BODIES.map((body) => call('PUT', `/${VERSIONED_BUCKET}/doc`, { body: Buffer.from(body) })),
+    call('PUT', `/${VERSIONED_BUCKET}/gone`, { body: Buffer.from(GONE_BODY) }),
+    call('DELETE', `/${VERSIONED_BUCKET}/gone`),
     // Access control (cases.ts, the access family): a bucket open by policy, one listable by its ACL, one of mallory's.
     call('PUT', '/open'),
     ...['pub/doc', 'pub/denied', 'closed'].map((k) => call('PUT', `/open/${k}`, { body: Buffer.from(`open ${k}`) })),
@@ -258,6 +268,7 @@ async function setUp(world: World): Promise<HttpFailure | undefined> {
     call('PUT', '/listable/item', { body: Buffer.from('listable item') }),
     [call('PUT', '/mallory-own'), MALLORY_KEYS],
   ];
+  const versionIds: string[] = [];
   for (const entry of calls) {
     const [c, keys] = 'method' in entry ? [entry, CHECK_KEYS] : entry;
     const wire = await exchange(world.server.server, serialize(await signHeader(c, world.nowMs, 'hash', keys)), [c.method], TURN_BUDGET);
@@ -265,7 +276,10 @@ async function setUp(world: World): Promise<HttpFailure | undefined> {
     if (first === undefined || first.status >= 300) {
       return { property: 'well-formed-call-refused', caseIndex: -1, family: 'setup', request: `signed ${c.method} ${c.path}`, answer: describeAnswer(first), detail: 'the world could not be set up through the server' };
     }
+    if (c.path.startsWith(`/${VERSIONED_BUCKET}/`)) versionIds.push(first.headers.find(([n]) => n === 'x-amz-version-id')?.[1] ?? '');
   }
+  const [docV1 = '', docV2 = '', goneV1 = '', goneMarker = ''] = versionIds;
+  world.seeded = { docV1, docV2, goneV1, goneMarker };
   return undefined;
 }
 

@@ -31,10 +31,13 @@
 //     withholds (issue 16);
 //   - other-users-bucket-readable: any signed user counts as the bucket's
 //     owner, so a second user reads, writes and deletes the owner's
-//     objects (issue 16).
+//     objects (issue 16);
+//   - overwrite-drops-version: a versioned write does not keep the version
+//     it replaces, so an overwritten object's first version is gone (404
+//     NoSuchVersion) where S3 serves it by its id (issue 16).
 // Each replaces one method of the component that makes the decision, the
 // seams the production classes offer for this (SignedHeaderRule,
-// RouteTable, HeaderGuard, HostCheck, NodeAuth, TagRules, CorsMatcher, PostPolicy, Authorizer) or, for CORS, the S3 front's
+// RouteTable, HeaderGuard, HostCheck, NodeAuth, TagRules, CorsMatcher, PostPolicy, Authorizer, VersionRules) or, for CORS, the S3 front's
 // public entry point; src/ carries no test hooks. Where another check owns
 // the same seam its install is reused, not copied.
 import { HostCheck } from '../../src/server/browser_guard.js';
@@ -45,6 +48,7 @@ import { TagRules } from '../../src/server/s3/tagging.js';
 import type { CorsAsk, CorsConfig } from '../../src/server/s3/cors.js';
 import { CorsMatcher } from '../../src/server/s3/cors.js';
 import { PostPolicy } from '../../src/server/s3/post_policy.js';
+import { VersionRules } from '../../src/server/s3/versioning.js';
 import { Authorizer } from '../../src/server/s3/authorize.js';
 import type { CheckQuery } from '../../src/server/s3/authorize.js';
 import type { Core } from '../../src/server/s3/core.js';
@@ -65,7 +69,7 @@ export const unsignedHeaderHonoured: Mutant = {
 };
 
 /** The subresources some route has a row for: what a router that drops the rest would still see. */
-const ROUTED_SUBRESOURCES: ReadonlySet<string> = new Set(['acl', 'location', 'versioning', 'uploads', 'delete', 'uploadId', 'partNumber', 'tagging', 'policy', 'policyStatus', 'publicAccessBlock', 'ownershipControls', 'cors']);
+const ROUTED_SUBRESOURCES: ReadonlySet<string> = new Set(['acl', 'location', 'versioning', 'versions', 'versionId', 'uploads', 'delete', 'uploadId', 'partNumber', 'tagging', 'policy', 'policyStatus', 'publicAccessBlock', 'ownershipControls', 'cors']);
 
 export const subresourceFallsThrough: Mutant = {
   name: 'subresource-falls-through',
@@ -151,6 +155,20 @@ export const corsAnyOrigin: Mutant = {
     ),
 };
 
+export const overwriteDropsVersion: Mutant = {
+  name: 'overwrite-drops-version',
+  bugClass: 'a versioned overwrite replaces the previous version instead of keeping it (GET by the old version id: 404 NoSuchVersion)',
+  caughtBy: 'http',
+  expect: breaks('noncurrent-version-lost'),
+  install: () =>
+    patch(VersionRules.prototype, 'keep', () =>
+      function (this: VersionRules): Promise<void> {
+        // Deliberately keeps nothing.
+        return Promise.resolve();
+      },
+    ),
+};
+
 /** The policy text without its Deny statements (what an evaluator that skips them sees). */
 function withoutDeny(policy: string): string {
   if (policy === '') return policy;
@@ -213,4 +231,5 @@ export const HTTP_CHECK_MUTANTS: readonly Mutant[] = [
   postPolicyUnenforced,
   policyDenyIgnored,
   otherUsersBucketReadable,
+  overwriteDropsVersion,
 ];

@@ -59,6 +59,8 @@ export const ACTIONS: ReadonlyMap<string, ActionSpec> = new Map<string, ActionSp
   ['PutBucketAcl', { action: 's3:PutBucketAcl', on: 'bucket', acl: { of: 'bucket', permission: 'WRITE_ACP' } }],
   ['GetBucketLocation', { action: 's3:GetBucketLocation', on: 'bucket' }],
   ['GetBucketVersioning', { action: 's3:GetBucketVersioning', on: 'bucket' }],
+  ['PutBucketVersioning', { action: 's3:PutBucketVersioning', on: 'bucket' }],
+  ['ListObjectVersions', { action: 's3:ListBucketVersions', on: 'bucket', acl: bucketRead }],
   ['DeleteBucket', { action: 's3:DeleteBucket', on: 'bucket' }],
   ['GetBucketTagging', { action: 's3:GetBucketTagging', on: 'bucket' }],
   ['PutBucketTagging', { action: 's3:PutBucketTagging', on: 'bucket' }],
@@ -98,6 +100,27 @@ export const ACTIONS: ReadonlyMap<string, ActionSpec> = new Map<string, ActionSp
   ['PutObjectTagging', { action: 's3:PutObjectTagging', on: 'object' }],
   ['DeleteObjectTagging', { action: 's3:DeleteObjectTagging', on: 'object' }],
 ]);
+
+/**
+ * What an operation needs when the request names one version (versionId in
+ * the query, or in x-amz-copy-source / a DeleteObjects entry): S3's
+ * *Version actions. An operation not listed here needs what ACTIONS says.
+ */
+export const VERSION_ACTIONS: ReadonlyMap<string, ActionSpec> = new Map<string, ActionSpec>([
+  ['GetObject', { action: 's3:GetObjectVersion', on: 'object', acl: { of: 'object', permission: 'READ' } }],
+  ['HeadObject', { action: 's3:GetObjectVersion', on: 'object', acl: { of: 'object', permission: 'READ' } }],
+  ['DeleteObject', { action: 's3:DeleteObjectVersion', on: 'object', acl: bucketWrite }],
+  ['GetObjectAcl', { action: 's3:GetObjectVersionAcl', on: 'object', acl: { of: 'object', permission: 'READ_ACP' } }],
+  ['PutObjectAcl', { action: 's3:PutObjectVersionAcl', on: 'object', acl: { of: 'object', permission: 'WRITE_ACP' } }],
+  ['GetObjectTagging', { action: 's3:GetObjectVersionTagging', on: 'object' }],
+  ['PutObjectTagging', { action: 's3:PutObjectVersionTagging', on: 'object' }],
+  ['DeleteObjectTagging', { action: 's3:DeleteObjectVersionTagging', on: 'object' }],
+]);
+
+/** The spec of `opName`, for a request that names a version or not. */
+function specOf(opName: string, versioned: boolean): ActionSpec | undefined {
+  return (versioned ? VERSION_ACTIONS.get(opName) : undefined) ?? ACTIONS.get(opName);
+}
 
 /** The operations decided before any bucket is read. */
 const SERVICE_OPS = new Set(['ListBuckets', 'CreateBucket']);
@@ -172,7 +195,7 @@ export class Authorizer {
       return { access: undefined };
     }
     const access = await readBucketAccess(core, bucket);
-    const spec = ACTIONS.get(opName);
+    const spec = specOf(opName, r.query.get('versionId') !== undefined);
     if (spec?.perKey === true) return { access };
     const objectKey = spec?.on === 'object' ? key : undefined;
     await this.check(core, { bucket, key: objectKey, access, spec: spec ?? { action: `s3:${opName}`, on: 'bucket' }, known: spec !== undefined, principal, context: contextOf(r, principal) });
@@ -231,13 +254,13 @@ export class RequestAccess {
     readonly users: UserSet,
   ) {}
 
-  /** Throws AccessDenied unless the principal may do `opName`'s action on the object (which may be in another bucket). */
-  async checkObject(opName: 'GetObject' | 'DeleteObject', bucket: string, key: Buffer): Promise<void> {
+  /** Throws AccessDenied unless the principal may do `opName`'s action (its *Version action if `versioned`) on the object (which may be in another bucket). */
+  async checkObject(opName: 'GetObject' | 'DeleteObject', bucket: string, key: Buffer, versioned = false): Promise<void> {
     if ((await readBucket(this.core, bucket)) === undefined) {
       if (this.principal.kind === 'anonymous') throw anonymousRefusal();
       return;
     }
-    const spec = ACTIONS.get(opName);
+    const spec = specOf(opName, versioned);
     if (spec === undefined) throw new Error(`no action for ${opName}`);
     const access = await readBucketAccess(this.core, bucket);
     const refusal = opName === 'GetObject' ? expectedOwnerRefusal(this.r.ex.req.headers, access.ownerId, 'x-amz-source-expected-bucket-owner') : undefined;

@@ -1,6 +1,5 @@
 // Bucket operations: ListBuckets, CreateBucket, DeleteBucket, HeadBucket,
-// GetBucketLocation, and the read-only answer some clients probe for
-// (GetBucketVersioning: never enabled). Owners and ACLs: access_ops.ts.
+// GetBucketLocation. Versioning: versioning_ops.ts. Owners and ACLs: access_ops.ts.
 import { abortUpload } from './multipart.js';
 import { bucketDataPrefix, createBucket, deleteBucket, listBuckets, requireBucket } from './buckets.js';
 import type { Operation } from './operation.js';
@@ -109,10 +108,3 @@ export const getBucketLocationOp: Operation = {
   },
 };
 
-export const getBucketVersioningOp: Operation = {
-  name: 'GetBucketVersioning',
-  run: async (c) => {
-    await requireBucket(c.core, bucketOf(c));
-    sendXml(c.r.ex, c.r.requestId, 200, 'VersioningConfiguration', {});
-  },
-};

@@ -7,7 +7,7 @@ import { bucketLock } from './core.js';
 import type { BucketRecord, TagSet } from './records.js';
 import { decodeBucket, encodeBucket } from './records.js';
 import { S3Error, noSuchBucket } from './s3_errors.js';
-import { NS_BUCKET, NS_DATA, NS_OBJECT, NS_UPLOAD, bucketPrefix, bucketShardKey, corsShardKey, isValidBucketName, validateBucketName } from './shard_keys.js';
+import { NS_BUCKET, NS_DATA, NS_OBJECT, NS_UPLOAD, NS_VERSION, bucketPrefix, bucketShardKey, corsShardKey, isValidBucketName, settingsShardKey, validateBucketName } from './shard_keys.js';
 
 export interface BucketInfo {
   readonly name: string;
@@ -43,7 +43,8 @@ export async function createBucket(core: Core, bucket: string, existingIsError: 
       if (!existingIsError) return 'exists';
       throw new S3Error(409, 'BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', { BucketName: bucket });
     }
-    // A CORS configuration left by a delete of an earlier bucket of this name that crashed half way is not the new bucket's.
+    // Settings and a CORS configuration a crash left behind when a bucket of this name was deleted are not the new bucket's.
+    await deleteDurably(core, settingsShardKey(bucket));
     await deleteDurably(core, corsShardKey(bucket));
     await core.putDurable(bucketShardKey(bucket), encodeBucket({ createdMs: core.now(), tags: [] }));
     return 'created';
@@ -68,8 +69,10 @@ export async function deleteBucket(core: Core, bucket: string, abortUploads: (sh
     }
     for await (const page of core.listAll(bucketPrefix(NS_UPLOAD, bucket))) await abortUploads(page.map((s) => s.key));
     await deleteDurably(core, bucketShardKey(bucket));
-    // After the bucket record: a crash in between leaves a configuration of no bucket, which createBucket removes.
+    // After the bucket record: a crash in between leaves settings and a configuration of no bucket, which createBucket removes.
+    await deleteDurably(core, settingsShardKey(bucket));
     await deleteDurably(core, corsShardKey(bucket));
+    for await (const page of core.listAll(bucketPrefix(NS_VERSION, bucket))) for (const s of page) await core.deleteIfPresent(s.key);
   });
 }
 

@@ -4,7 +4,8 @@
 // collect(bucket, key), under the object's lock, is the only code that
 // deletes data shards. A data shard of the key is live if the object record
 // names it, or the part record of an upload in progress names it, or it is
-// in flight (being written, not yet named); every other one is garbage and
+// in flight (being written, not yet named), or a noncurrent version that
+// counts names it (versioning.ts); every other one is garbage and
 // is condemned (deleted once no GET has it pinned). Part records of uploads
 // that no longer exist are deleted too.
 //
@@ -21,6 +22,7 @@ import { mapLimit, objectLock } from './core.js';
 import { abortUpload } from './multipart.js';
 import { readObject } from './objects.js';
 import { decodePart, decodeUpload } from './records.js';
+import { noncurrentData } from './versioning.js';
 import {
   NS_DATA,
   NS_PART,
@@ -92,7 +94,9 @@ export class Collector implements CollectorHandle {
     await core.locks.exclusive(objectLock(bucket, key), async () => {
       const live = new Set<string>();
       const record = await readObject(core, bucket, key);
-      for (const p of record?.parts ?? []) live.add(dataShardKey(bucket, key, p.version, p.part).toString('latin1'));
+      for (const r of [...(record === undefined ? [] : [record]), ...(await noncurrentData(core, bucket, key))]) {
+        for (const p of r.parts) live.add(dataShardKey(bucket, key, p.version, p.part).toString('latin1'));
+      }
       const uploads = await this.uploadsOf(bucket, key);
       for await (const page of core.listAll(partsOfKeyPrefix(bucket, key))) {
         for (const name of await this.livePartData(bucket, key, page, uploads)) live.add(name);

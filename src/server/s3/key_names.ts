@@ -4,10 +4,15 @@
 // damaged record), so an operator reads `photos/2024/cat.jpg (object data)`,
 // not `%00Dphotos%2F2024%2Fcat.jpg%00...`.
 import { encodeKey } from '../key_codec.js';
-import { NS_BUCKET, NS_CORS, NS_DATA, NS_OBJECT, NS_PART, NS_UPLOAD, objectOfVersionedKey, splitVersionedTail } from './shard_keys.js';
+import { NS_BUCKET, NS_CORS, NS_DATA, NS_OBJECT, NS_PART, NS_SETTINGS, NS_UPLOAD, NS_VERSION, objectOfVersionedKey, splitVersionedTail } from './shard_keys.js';
 
-/** cors: a bucket's CORS configuration; bucket: bucket record; object: object record; data: an object's data; upload, part: a multipart upload's record and part. */
-export type S3RecordType = 'bucket' | 'object' | 'data' | 'upload' | 'part' | 'cors';
+/**
+ * bucket: bucket record; settings: bucket settings record; cors: a
+ * bucket's CORS configuration; object: object record; version: noncurrent
+ * version record; data: an object's data; upload, part: a multipart
+ * upload's record and part.
+ */
+export type S3RecordType = 'bucket' | 'settings' | 'cors' | 'object' | 'version' | 'data' | 'upload' | 'part';
 
 export interface S3KeyName {
   readonly type: S3RecordType;
@@ -23,6 +28,7 @@ export function s3KeyName(shardKey: Buffer): S3KeyName | undefined {
   const ns = shardKey.subarray(0, 2);
   if (ns.equals(NS_BUCKET)) return named('bucket', shardKey.subarray(2).toString('latin1'), undefined);
   if (ns.equals(NS_CORS)) return named('cors', shardKey.subarray(2).toString('latin1'), undefined);
+  if (ns.equals(NS_SETTINGS)) return named('settings', shardKey.subarray(2).toString('latin1'), undefined);
   if (ns.equals(NS_OBJECT)) {
     const slash = shardKey.indexOf(0x2f, 2);
     return slash < 0 ? undefined : named('object', shardKey.subarray(2, slash).toString('latin1'), shardKey.subarray(slash + 1));
@@ -31,10 +37,10 @@ export function s3KeyName(shardKey: Buffer): S3KeyName | undefined {
     const object = objectOfVersionedKey(ns, shardKey);
     return object === undefined ? undefined : named(ns.equals(NS_DATA) ? 'data' : 'part', object.bucket, object.key);
   }
-  if (ns.equals(NS_UPLOAD)) {
+  if (ns.equals(NS_UPLOAD) || ns.equals(NS_VERSION)) {
     const slash = shardKey.indexOf(0x2f, 2);
     const tail = slash < 0 ? undefined : splitVersionedTail(shardKey.subarray(slash + 1), 0);
-    return slash < 0 || tail === undefined ? undefined : named('upload', shardKey.subarray(2, slash).toString('latin1'), tail.key);
+    return slash < 0 || tail === undefined ? undefined : named(ns.equals(NS_UPLOAD) ? 'upload' : 'version', shardKey.subarray(2, slash).toString('latin1'), tail.key);
   }
   return undefined;
 }
@@ -50,7 +56,9 @@ function named(type: S3RecordType, bucket: string, key: Buffer | undefined): S3K
 export function describeS3Key(name: S3KeyName): string {
   const what: Record<S3RecordType, string> = {
     bucket: 'bucket record',
+    settings: 'bucket settings record',
     object: 'object record',
+    version: 'noncurrent version record',
     data: 'object data',
     upload: 'multipart upload record',
     part: 'multipart upload part',

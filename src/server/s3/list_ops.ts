@@ -16,7 +16,8 @@ import { NS_OBJECT, NS_UPLOAD, VERSION_BYTES, bucketPrefix, parseUploadId, uploa
 import { uriEncode } from './sigv4.js';
 import type { XmlNode } from './xml.js';
 
-const MAX_KEYS = 1000;
+/** S3's largest max-keys (ListObjects, ListObjectVersions) and max-parts. */
+export const MAX_KEYS = 1000;
 const READ_CONCURRENCY = 16;
 
 interface Common {
@@ -55,7 +56,8 @@ async function contentsOf(c: OpContext, items: readonly ListItem[], withOwner: b
     if (bytes === undefined) return undefined;
     // A damaged record is left out (and logged); its GET and HEAD answer 500.
     const record = c.core.decodeListed(e.shard.key, bytes, decodeObject);
-    if (record === undefined) return undefined;
+    // A key whose current version is a delete marker is not listed (versioning.ts).
+    if (record === undefined || record.version?.deleteMarker === true) return undefined;
     const row: XmlNode = {
       Key: encode(e.name),
       LastModified: isoTime(record.mtimeMs),

@@ -14,6 +14,7 @@ import { requireBucket } from './buckets.js';
 import type { Core } from './core.js';
 import { bucketLock, mapLimit, objectLock } from './core.js';
 import { discardData, readObject, stageNaming, writeData } from './objects.js';
+import { VERSION_RULES, readReplaced } from './versioning.js';
 import { isChecksumAlgorithm, newChecksum } from './checksums.js';
 import type { ObjectRecord, PartRecord, StoredChecksum, UploadRecord } from './records.js';
 import { decodePart, decodeUpload, encodeObject, encodePart, encodeUpload } from './records.js';
@@ -126,10 +127,12 @@ export async function completeUpload(core: Core, t: UploadTarget, requested: rea
       const parts = await mapLimit(requested, READ_CONCURRENCY, (r) => matchingPart(core, t, r));
       const checksum = compositeChecksum(upload.checksumAlgorithm, requested);
       const made = objectOfParts(core, { upload, uploadId: t.uploadId }, requested, parts);
+      // In a versioned bucket the version replaced is kept first (versioning.ts).
+      const committed = await VERSION_RULES.stamp(core, t, await readReplaced(core, t.bucket, t.key), made);
       // Durable before the upload's records go: until then they still name the parts.
-      await core.putDurable(objectShardKey(t.bucket, t.key), encodeObject(made));
+      await core.putDurable(objectShardKey(t.bucket, t.key), encodeObject(committed));
       await endUpload(core, t);
-      return { record: made, checksum, retried: false };
+      return { record: committed, checksum, retried: false };
     }),
   );
   if (!done.retried) core.collector.schedule(t.bucket, t.key);

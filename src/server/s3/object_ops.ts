@@ -13,15 +13,20 @@ import type { Checksum, ChecksumAlgorithm } from './checksums.js';
 import { metadataOf, objectHeaders } from './object_headers.js';
 import type { ObjectMetadata } from './object_headers.js';
 import type { OpenedObject, WrittenData } from './objects.js';
-import { commitObject, deleteObject, openObject, readObject, requireObject, writeData } from './objects.js';
+import { commitObject, openObject, readObject, requireObject, writeData } from './objects.js';
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf, keyOf } from './operation.js';
 import type { ObjectRecord, StoredChecksum, TagSet } from './records.js';
 import { openBody, readXmlBody } from './request_body.js';
 import { headerOf } from './request.js';
 import { idHeaders, isoTime, quotedEtag, sendEmpty, sendXml } from './respond.js';
-import { S3Error, invalidArgument, invalidRequest, malformedXml, notImplemented } from './s3_errors.js';
+import { S3Error, invalidArgument, invalidRequest, malformedXml } from './s3_errors.js';
 import { taggingCountHeader, tagsOfHeader } from './tagging.js';
+import type { VersionSelector } from './versioning.js';
+import { parseVersionId, versionIdOf } from './versioning.js';
+import type { Deleted } from './versioning_ops.js';
+import { deleteRequested, deletedHeaders, requestedVersion, requireVersion, versionHeaders } from './versioning_ops.js';
+import type { XmlNode } from './xml.js';
 import { objectShardKey, validateBucketName, validateObjectKey } from './shard_keys.js';
 import { decodePercent } from '../key_codec.js';
 import { asNode, child, children, optionalText, parseXml, text } from './xml.js';
@@ -48,8 +53,8 @@ export const putObjectOp: Operation = {
     const written = await writeData(c.core, { bucket, key, part: 0, recordKey: objectShardKey(bucket, key) }, body, true);
     const record = recordOf(written, body.md5, { ...meta, tags }, c.core.now());
     // Only a conditional put reads the record it replaces: a plain one also replaces a damaged record.
-    await commitObject(c.core, bucket, key, record, { ...writeCheck(headers, key), written: [written] });
-    sendEmpty(c.r.ex, c.r.requestId, 200, { ETag: quotedEtag(record.etag), ...checksumEcho(body.verifiedChecksum) });
+    const committed = await commitObject(c.core, bucket, key, record, { ...writeCheck(headers, key), written: [written] });
+    sendEmpty(c.r.ex, c.r.requestId, 200, { ETag: quotedEtag(record.etag), ...checksumEcho(body.verifiedChecksum), ...versionHeaders(committed) });
   },
 };
 
@@ -77,6 +82,7 @@ export const getObjectOp: Operation = {
     const [bucket, key] = [bucketOf(c), keyOf(c)];
     const rangeHeader = c.r.ex.req.headers.range;
     const spec = parseRangeHeader(rangeHeader);
+    const selector = requestedVersion(c);
     let ranged = false;
     const opened = await openObject(
       c.core,
@@ -88,6 +94,7 @@ export const getObjectOp: Operation = {
         ranged = true;
         return satisfiable(resolveRange(spec, record.sizeBytes), record, rangeHeader ?? '');
       },
+      ...(selector === undefined ? [] : [() => requireVersion(c.core, { bucket, key }, selector, 'GET')]),
     );
     await streamObject(c, opened, ranged);
   },
@@ -103,7 +110,7 @@ function satisfiable(range: ByteRange | 'unsatisfiable', record: ObjectRecord, a
 async function streamObject(c: OpContext, opened: OpenedObject, ranged: boolean): Promise<void> {
   try {
     const { record } = opened;
-    const headers: Record<string, string | number> = { ...objectHeaders(record, c.r.query), ...taggingCountHeader(record.tags) };
+    const headers: Record<string, string | number> = { ...objectHeaders(record, c.r.query), ...taggingCountHeader(record.tags), ...versionHeaders(record) };
     const { range } = opened;
     if (ranged) headers['Content-Range'] = `bytes ${range.start}-${range.end - 1}/${record.sizeBytes}`;
     // The first chunk is read (verified) before the status line: damage there is a 500 InternalError document.
@@ -119,9 +126,10 @@ export const headObjectOp: Operation = {
   name: 'HeadObject',
   run: async (c) => {
     const [bucket, key] = [bucketOf(c), keyOf(c)];
-    const record = await requireObject(c.core, bucket, key);
+    const selector = requestedVersion(c);
+    const record = selector === undefined ? await requireObject(c.core, bucket, key) : await requireVersion(c.core, { bucket, key }, selector, 'HEAD');
     checkReadConditions(c.r.ex.req.headers, record);
-    sendEmpty(c.r.ex, c.r.requestId, 200, { ...objectHeaders(record, c.r.query), ...taggingCountHeader(record.tags), 'Content-Length': record.sizeBytes });
+    sendEmpty(c.r.ex, c.r.requestId, 200, { ...objectHeaders(record, c.r.query), ...taggingCountHeader(record.tags), ...versionHeaders(record), 'Content-Length': record.sizeBytes });
   },
 };
 
@@ -131,10 +139,11 @@ export const deleteObjectOp: Operation = {
     const [bucket, key] = [bucketOf(c), keyOf(c)];
     const headers = c.r.ex.req.headers;
     refuseUndefinedWriteConditions(headers, 'delete');
+    const selector = requestedVersion(c);
     await requireBucket(c.core, bucket);
     // A wrong If-Match deletes nothing: the check runs under the object's lock.
-    await deleteObject(c.core, bucket, key, writeCheck(headers, key).check);
-    sendEmpty(c.r.ex, c.r.requestId, 204);
+    const deleted = await deleteRequested(c.core, { bucket, key }, selector, writeCheck(headers, key).check);
+    sendEmpty(c.r.ex, c.r.requestId, 204, deletedHeaders(deleted));
   },
 };
 
@@ -145,19 +154,22 @@ export const deleteObjectsOp: Operation = {
     requireIntegrityHeader(c.r.ex.req.headers);
     const doc = asNode(child(parseXml(await readXmlBody(c.r.ex, c.auth, MAX_DELETE_BODY_BYTES)), 'Delete'), 'Delete');
     const quiet = optionalText(doc, 'Quiet')?.trim() === 'true';
-    const keys = children(doc, 'Object').map((o) => text(child(asNode(o, 'Object'), 'Key'), 'Key'));
-    if (keys.length > MAX_DELETE_KEYS) throw malformedXml(`at most ${MAX_DELETE_KEYS} keys per request`);
+    const objects = children(doc, 'Object').map((o) => {
+      const node = asNode(o, 'Object');
+      return { key: text(child(node, 'Key'), 'Key'), versionId: optionalText(node, 'VersionId') };
+    });
+    if (objects.length > MAX_DELETE_KEYS) throw malformedXml(`at most ${MAX_DELETE_KEYS} keys per request`);
     await requireBucket(c.core, bucket);
-    const outcomes = await mapLimit(keys, DELETE_CONCURRENCY, async (key) => {
+    const outcomes = await mapLimit(objects, DELETE_CONCURRENCY, async ({ key, versionId }) => {
       try {
         const bytes = Buffer.from(key, 'utf8');
         validateObjectKey(bucket, bytes);
-        await c.access.checkObject('DeleteObject', bucket, bytes);
-        await deleteObject(c.core, bucket, bytes);
-        return { Key: key } as const;
+        await c.access.checkObject('DeleteObject', bucket, bytes, versionId !== undefined);
+        const deleted = await deleteRequested(c.core, { bucket, key: bytes }, versionId === undefined ? undefined : parseVersionId(versionId));
+        return { Key: key, ...deletedEntry(deleted, versionId !== undefined) } as const;
       } catch (err) {
         if (!(err instanceof S3Error)) throw err;
-        return { error: { Key: key, Code: err.code, Message: err.message } } as const;
+        return { error: { Key: key, ...(versionId === undefined ? {} : { VersionId: versionId }), Code: err.code, Message: err.message } } as const;
       }
     });
     sendXml(c.r.ex, c.r.requestId, 200, 'DeleteResult', {
@@ -166,6 +178,13 @@ export const deleteObjectsOp: Operation = {
     });
   },
 };
+
+/** A DeleteResult <Deleted> entry's version fields, as S3 gives them. */
+function deletedEntry(d: Deleted, named: boolean): XmlNode {
+  if (d.versionId === undefined) return {};
+  if (named) return { VersionId: d.versionId, ...(d.deleteMarker ? { DeleteMarker: true, DeleteMarkerVersionId: d.versionId } : {}) };
+  return { DeleteMarker: true, DeleteMarkerVersionId: d.versionId };
+}
 
 /**
  * DeleteObjects must carry Content-MD5 or an x-amz-checksum-* value (a
@@ -193,7 +212,8 @@ export const copyObjectOp: Operation = {
     const replacedTags = tagging === 'REPLACE' ? tagsOfHeader(headers) : undefined;
     refuseUndefinedWriteConditions(headers, 'put');
     await requireBucket(c.core, bucket);
-    const sameObject = source.bucket === bucket && source.key.equals(key);
+    // Copying a named version onto its own key is how S3 restores a version: allowed.
+    const sameObject = source.bucket === bucket && source.key.equals(key) && source.version === undefined;
     const opened = await openCopySource(c, source, () => {
       if (sameObject && directive === 'COPY') {
         throw invalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
@@ -208,8 +228,9 @@ export const copyObjectOp: Operation = {
     }
     const meta = directive === 'COPY' ? { contentType: opened.record.contentType, headers: opened.record.headers } : metadataOf(headers);
     const record = recordOf(written, hashed.md5, { ...meta, tags: replacedTags ?? opened.record.tags }, c.core.now());
-    await commitObject(c.core, bucket, key, record, { ...writeCheck(headers, key), written: [written] });
-    sendXml(c.r.ex, c.r.requestId, 200, 'CopyObjectResult', { LastModified: isoTime(record.mtimeMs), ETag: quotedEtag(record.etag) });
+    const committed = await commitObject(c.core, bucket, key, record, { ...writeCheck(headers, key), written: [written] });
+    const sourceVersion = opened.record.version === undefined ? {} : { 'x-amz-copy-source-version-id': versionIdOf(opened.record) };
+    sendXml(c.r.ex, c.r.requestId, 200, 'CopyObjectResult', { LastModified: isoTime(record.mtimeMs), ETag: quotedEtag(record.etag) }, { ...versionHeaders(committed), ...sourceVersion });
   },
 };
 
@@ -223,15 +244,15 @@ function directiveOf(headers: IncomingHttpHeaders, name: string, message: string
 export interface CopySource {
   readonly bucket: string;
   readonly key: Buffer;
+  /** The version asked for (versionId in x-amz-copy-source); the current one when absent. */
+  readonly version?: VersionSelector | undefined;
 }
 
 /** x-amz-copy-source: [/]bucket/key[?versionId=...], percent-encoded. */
 export function copySourceOf(c: OpContext): CopySource {
   const header = headerOf(c.r.ex.req.headers, 'x-amz-copy-source') ?? '';
   const q = header.indexOf('?');
-  // Versions: only the one an unversioned bucket has.
-  const versionId = q < 0 ? undefined : new URLSearchParams(header.slice(q + 1)).get('versionId');
-  if (versionId !== undefined && versionId !== null && versionId !== 'null') throw notImplemented('versionId in x-amz-copy-source');
+  const versionId = q < 0 ? null : new URLSearchParams(header.slice(q + 1)).get('versionId');
   let path: Buffer;
   try {
     path = decodePercent(q < 0 ? header : header.slice(0, q));
@@ -241,7 +262,7 @@ export function copySourceOf(c: OpContext): CopySource {
   const text = path.toString('utf8').replace(/^\//, '');
   const slash = text.indexOf('/');
   if (slash <= 0 || slash === text.length - 1) throw copySourceError();
-  const source = { bucket: text.slice(0, slash), key: Buffer.from(text.slice(slash + 1), 'utf8') };
+  const source = { bucket: text.slice(0, slash), key: Buffer.from(text.slice(slash + 1), 'utf8'), version: versionId === null ? undefined : parseVersionId(versionId) };
   validateBucketName(source.bucket);
   validateObjectKey(source.bucket, source.key);
   return source;
@@ -253,8 +274,9 @@ function copySourceError(): S3Error {
 
 /** Open the copy source (whole, or `range`), after its conditions and the 5 GiB limit. */
 export async function openCopySource(c: OpContext, source: CopySource, extraCheck: (record: ObjectRecord) => void, range: ((record: ObjectRecord) => ByteRange) | undefined): Promise<OpenedObject> {
-  await c.access.checkObject('GetObject', source.bucket, source.key);
+  await c.access.checkObject('GetObject', source.bucket, source.key, source.version !== undefined);
   await requireBucket(c.core, source.bucket);
+  const version = source.version;
   return openObject(
     c.core,
     source.bucket,
@@ -268,7 +290,13 @@ export async function openCopySource(c: OpContext, source: CopySource, extraChec
       }
       return chosen;
     },
+    ...(version === undefined ? [] : [() => requireVersion(c.core, source, version, 'GET', copyOfDeleteMarker())]),
   );
+}
+
+/** S3's answer to a copy source that names a delete marker by its version id. */
+function copyOfDeleteMarker(): S3Error {
+  return invalidRequest('The source of a copy request may not specifically refer to a delete marker by version id.');
 }
 
 /**

@@ -27,9 +27,10 @@ import { requireBucket } from './buckets.js';
 import type { Core } from './core.js';
 import { bucketLock, objectLock } from './core.js';
 import type { DataRef, ObjectRecord, TagSet } from './records.js';
-import { decodeObject, encodeObject } from './records.js';
+import { encodeObject } from './records.js';
 import { S3Error, noSuchKey } from './s3_errors.js';
 import { dataShardKey, newVersion, objectShardKey } from './shard_keys.js';
+import { VERSION_RULES, isDeleteMarker, readCurrent, versionIdOf } from './versioning.js';
 
 /** A record read this many times if its data keeps being replaced under us. */
 const MAX_READ_ATTEMPTS = 4;
@@ -58,9 +59,10 @@ export interface DataTarget {
   readonly recordKey: Buffer;
 }
 
+/** The object's current version; undefined if there is none or it is a delete marker (versioning.ts). */
 export async function readObject(core: Core, bucket: string, key: Buffer): Promise<ObjectRecord | undefined> {
-  const bytes = await core.getOptional(objectShardKey(bucket, key));
-  return bytes === undefined ? undefined : decodeObject(bytes);
+  const record = await readCurrent(core, bucket, key);
+  return isDeleteMarker(record) ? undefined : record;
 }
 
 /** A record that is present but fails to decode (docs/S3.md, "Damaged records"). */
@@ -74,7 +76,7 @@ const DAMAGED = 'damaged';
  */
 async function readReplaced(core: Core, bucket: string, key: Buffer, mustRead: boolean): Promise<ObjectRecord | typeof DAMAGED | undefined> {
   try {
-    return await readObject(core, bucket, key);
+    return await readCurrent(core, bucket, key);
   } catch (err) {
     if (mustRead || !(err instanceof CorruptionError)) throw err;
     core.logDamaged(objectShardKey(bucket, key), err, 'replaced');
@@ -171,10 +173,16 @@ export interface CommitOptions {
   readonly written?: readonly WrittenData[];
 }
 
-/** Stage `record` for the object (under its lock; with its data if that is only prepared) and wait until it is durable. Throws NoSuchBucket. */
-export async function commitObject(core: Core, bucket: string, key: Buffer, record: ObjectRecord, options: CommitOptions = {}): Promise<void> {
+/**
+ * Stage `record` for the object (under its lock; with its data if that is
+ * only prepared) and wait until it is durable; in a versioned bucket the
+ * version it replaces is kept first (versioning.ts). Returns the record
+ * committed (with its version stamp). Throws NoSuchBucket.
+ */
+export async function commitObject(core: Core, bucket: string, key: Buffer, record: ObjectRecord, options: CommitOptions = {}): Promise<ObjectRecord> {
   const written = options.written ?? [];
   let replaced: ObjectRecord | typeof DAMAGED | undefined;
+  let committed = record;
   // Durable before the object's lock is released (Core.writeDurably: the collector takes it).
   await core.locks.shared(bucketLock(bucket), () =>
     core.writeDurably(objectLock(bucket, key), async () => {
@@ -182,8 +190,9 @@ export async function commitObject(core: Core, bucket: string, key: Buffer, reco
         await requireBucket(core, bucket);
         const old = await readReplaced(core, bucket, key, options.check !== undefined);
         replaced = old;
-        if (old !== DAMAGED) options.check?.(old);
-        const dependency = await stageNaming(core, objectShardKey(bucket, key), encodeObject(record), written);
+        if (old !== DAMAGED) options.check?.(isDeleteMarker(old) ? undefined : old);
+        committed = await VERSION_RULES.stamp(core, { bucket, key }, old, record);
+        const dependency = await stageNaming(core, objectShardKey(bucket, key), encodeObject(committed), written);
         for (const w of written) if (w.kind === 'shard') core.liveness.endWrite(w.shardKey);
         return { dependency, value: undefined };
       } catch (err) {
@@ -192,7 +201,9 @@ export async function commitObject(core: Core, bucket: string, key: Buffer, reco
       }
     }),
   );
-  if (namedData(replaced)) core.collector.schedule(bucket, key);
+  // A versioned write may leave a replaced null version for the collector (versioning.ts, invariant 3).
+  if (namedData(replaced) || committed.version !== undefined) core.collector.schedule(bucket, key);
+  return committed;
 }
 
 /**
@@ -235,24 +246,28 @@ export interface OpenedObject {
 
 /** The object's record. Throws NoSuchKey, or NoSuchBucket if the bucket is missing too. */
 export async function requireObject(core: Core, bucket: string, key: Buffer): Promise<ObjectRecord> {
-  const record = await readObject(core, bucket, key);
-  if (record !== undefined) return record;
+  const record = await readCurrent(core, bucket, key);
+  if (record !== undefined && !isDeleteMarker(record)) return record;
   await requireBucket(core, bucket);
-  throw noSuchKey(key.toString('utf8'));
+  if (record === undefined) throw noSuchKey(key.toString('utf8'));
+  // S3 answers a delete marker as no object, and says it is one.
+  throw new S3Error(404, 'NoSuchKey', 'The specified key does not exist.', { Key: key.toString('utf8') }, { 'x-amz-delete-marker': 'true', 'x-amz-version-id': versionIdOf(record) });
 }
 
 /**
- * Read the record, let `choose` pick the range (it may throw: conditions,
- * 416) and open it. Throws NoSuchKey, NoSuchBucket.
+ * Read the record (`read`: the current version, or another one), let
+ * `choose` pick the range (it may throw: conditions, 416) and open it.
+ * Throws NoSuchKey, NoSuchBucket.
  */
 export async function openObject(
   core: Core,
   bucket: string,
   key: Buffer,
   choose: (record: ObjectRecord) => ByteRange,
+  read: () => Promise<ObjectRecord> = () => requireObject(core, bucket, key),
 ): Promise<OpenedObject> {
   for (let attempt = 1; attempt <= MAX_READ_ATTEMPTS; attempt++) {
-    const record = await requireObject(core, bucket, key);
+    const record = await read();
     const range = choose(record);
     if (record.inline !== undefined) {
       const bytes = record.inline.subarray(range.start, range.end);

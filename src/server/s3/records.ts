@@ -9,12 +9,17 @@
 // whose new fields are all empty is still written as version 1, byte for
 // byte as before, and both versions are read.
 //
+// Version 3 of the object record (versioning, versioning.ts) is version 2
+// and a version stamp; it is written only for objects of a bucket whose
+// versioning was ever configured, so every other record keeps its version.
+//
 // object record (magic "S3OB"):
-//   u32 magic, u8 version (1 or 2), u8 flags (bit 0: data inline; v2 bit 1: made by an upload),
+//   u32 magic, u8 version (1, 2 or 3), u8 flags (bit 0: data inline; v2 bit 1: made by an upload),
 //   u64 size, u64 mtimeMs, shortBlob etag, shortBlob contentType,
 //   u16 n, n x (shortBlob name, shortBlob value)     stored headers
 //   v2: tags (u8 n, n x (shortBlob key, shortBlob value))
 //   v2: [16 bytes uploadId]                          if flags bit 1
+//   v3: u8 stamp flags (bit 0: null version, bit 1: delete marker), 16 bytes rank
 //   u32 n, n x (16 bytes version, u16 part, u64 size) data shards in order
 //   [blob data]                                      if inline
 //   u32 crc32c
@@ -36,6 +41,10 @@ const BUCKET_MAGIC = 0x4b423353; // "S3BK"
 const FORMAT_V1 = 1;
 /** Adds tags, the upload an object came from, and checksums (see the header). */
 const FORMAT_V2 = 2;
+/** Object records only: adds the version stamp. */
+const FORMAT_V3 = 3;
+const STAMP_NULL = 1;
+const STAMP_DELETE_MARKER = 2;
 const FLAG_INLINE = 1;
 const FLAG_FROM_UPLOAD = 2;
 /** More tags than any record may hold (a bucket holds at most 50). */
@@ -63,6 +72,18 @@ export interface DataRef {
   readonly sizeBytes: number;
 }
 
+/**
+ * Which version of its key a record is (versioning.ts). `rank` orders the
+ * versions of one key: smaller is newer, and its hex is the version id
+ * clients see (except for the null version, whose id is "null").
+ */
+export interface VersionStamp {
+  readonly rank: Buffer;
+  readonly isNull: boolean;
+  /** A delete marker: no data, size 0, empty ETag. */
+  readonly deleteMarker: boolean;
+}
+
 export interface ObjectRecord {
   readonly sizeBytes: number;
   readonly mtimeMs: number;
@@ -77,6 +98,8 @@ export interface ObjectRecord {
   readonly tags: TagSet;
   /** The multipart upload that made the object (a retried Complete of it answers as the first did). */
   readonly uploadId: Buffer | undefined;
+  /** Absent: written while the bucket was unversioned (a null version). */
+  readonly version?: VersionStamp | undefined;
 }
 
 export interface UploadRecord {
@@ -107,16 +130,20 @@ export function encodeObject(r: ObjectRecord): Buffer {
   assert(r.inline === undefined || (r.parts.length === 0 && r.inline.length === r.sizeBytes), 'inline object has no parts and its size');
   assert(r.inline !== undefined || r.parts.reduce((n, p) => n + p.sizeBytes, 0) === r.sizeBytes, 'parts add up to the size');
   assert(r.uploadId === undefined || r.uploadId.length === VERSION_BYTES, 'upload id length');
-  const v2 = r.tags.length > 0 || r.uploadId !== undefined;
+  assert(r.version === undefined || r.version.rank.length === VERSION_BYTES, 'version rank length');
+  assert(r.version?.deleteMarker !== true || (r.sizeBytes === 0 && r.inline === undefined), 'a delete marker has no data');
+  const v3 = r.version !== undefined;
+  const v2 = v3 || r.tags.length > 0 || r.uploadId !== undefined;
   const flags = (r.inline === undefined ? 0 : FLAG_INLINE) | (r.uploadId === undefined ? 0 : FLAG_FROM_UPLOAD);
   const w = new BufWriter(128 + r.parts.length * PART_ENTRY_BYTES + (r.inline?.length ?? 0));
-  w.u32(OBJECT_MAGIC).u8(v2 ? FORMAT_V2 : FORMAT_V1).u8(flags);
+  w.u32(OBJECT_MAGIC).u8(v3 ? FORMAT_V3 : v2 ? FORMAT_V2 : FORMAT_V1).u8(flags);
   w.u64(r.sizeBytes).u64(r.mtimeMs).shortBlob(Buffer.from(r.etag, 'latin1')).shortBlob(Buffer.from(r.contentType, 'utf8'));
   writeHeaders(w, r.headers);
   if (v2) {
     writeTags(w, r.tags);
     if (r.uploadId !== undefined) w.bytes(r.uploadId);
   }
+  if (r.version !== undefined) w.u8((r.version.isNull ? STAMP_NULL : 0) | (r.version.deleteMarker ? STAMP_DELETE_MARKER : 0)).bytes(r.version.rank);
   w.u32(r.parts.length);
   for (const p of r.parts) {
     assert(p.version.length === VERSION_BYTES, 'version length');
@@ -127,7 +154,7 @@ export function encodeObject(r: ObjectRecord): Buffer {
 }
 
 export function decodeObject(bytes: Buffer): ObjectRecord {
-  const { r, version } = opened(bytes, OBJECT_MAGIC, 'object record');
+  const { r, version } = opened(bytes, OBJECT_MAGIC, 'object record', FORMAT_V3);
   const flags = r.u8();
   if (version === FORMAT_V1 && (flags & FLAG_FROM_UPLOAD) !== 0) throw new CorruptionError('object record: version 1 with an upload id');
   const sizeBytes = r.u64();
@@ -135,8 +162,9 @@ export function decodeObject(bytes: Buffer): ObjectRecord {
   const etag = r.shortBlob().toString('latin1');
   const contentType = r.shortBlob().toString('utf8');
   const headers = readHeaders(r);
-  const tags = version === FORMAT_V2 ? readTags(r) : [];
+  const tags = version >= FORMAT_V2 ? readTags(r) : [];
   const uploadId = (flags & FLAG_FROM_UPLOAD) !== 0 ? Buffer.from(r.bytes(VERSION_BYTES)) : undefined;
+  const stamp = version === FORMAT_V3 ? readStamp(r) : undefined;
   const count = r.count(PART_ENTRY_BYTES);
   const parts: DataRef[] = [];
   for (let i = 0; i < count; i++) {
@@ -146,7 +174,14 @@ export function decodeObject(bytes: Buffer): ObjectRecord {
   r.expectEnd();
   const total = inline?.length ?? parts.reduce((n, p) => n + p.sizeBytes, 0);
   if (total !== sizeBytes) throw new CorruptionError(`object record: size ${sizeBytes} but data of ${total} bytes`);
-  return { sizeBytes, mtimeMs, etag, contentType, headers, parts, inline, tags, uploadId };
+  if (stamp?.deleteMarker === true && (sizeBytes !== 0 || inline !== undefined)) throw new CorruptionError('object record: a delete marker with data');
+  return { sizeBytes, mtimeMs, etag, contentType, headers, parts, inline, tags, uploadId, ...(stamp === undefined ? {} : { version: stamp }) };
+}
+
+function readStamp(r: BufReader): VersionStamp {
+  const flags = r.u8();
+  if ((flags & ~(STAMP_NULL | STAMP_DELETE_MARKER)) !== 0) throw new CorruptionError(`object record: unknown version stamp flags ${flags}`);
+  return { isNull: (flags & STAMP_NULL) !== 0, deleteMarker: (flags & STAMP_DELETE_MARKER) !== 0, rank: Buffer.from(r.bytes(VERSION_BYTES)) };
 }
 
 export function encodeUpload(r: UploadRecord): Buffer {
@@ -243,13 +278,13 @@ function sealed(w: BufWriter): Buffer {
 }
 
 /** Check length, CRC, magic and version; a reader positioned after the version byte, bounded before the CRC. */
-function opened(bytes: Buffer, magic: number, what: string): { r: BufReader; version: number } {
+function opened(bytes: Buffer, magic: number, what: string, newest: number = FORMAT_V2): { r: BufReader; version: number } {
   if (bytes.length < 9) throw new CorruptionError(`${what}: ${bytes.length} bytes is too short`);
   const body = bytes.subarray(0, bytes.length - 4);
   if (crc32c(body) !== bytes.readUInt32LE(bytes.length - 4)) throw new CorruptionError(`${what}: checksum mismatch`);
   const r = new BufReader(body, what);
   if (r.u32() !== magic) throw new CorruptionError(`${what}: bad magic`);
   const version = r.u8();
-  if (version !== FORMAT_V1 && version !== FORMAT_V2) throw new CorruptionError(`${what}: unknown format version ${version}`);
+  if (version < FORMAT_V1 || version > newest) throw new CorruptionError(`${what}: unknown format version ${version}`);
   return { r, version };
 }

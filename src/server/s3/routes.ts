@@ -30,7 +30,6 @@ import {
   createBucketOp,
   deleteBucketOp,
   getBucketLocationOp,
-  getBucketVersioningOp,
   headBucketOp,
   listBucketsOp,
 } from './bucket_ops.js';
@@ -57,6 +56,7 @@ import {
   putBucketTaggingOp,
   putObjectTaggingOp,
 } from './tagging_ops.js';
+import { getBucketVersioningOp, listObjectVersionsOp, putBucketVersioningOp } from './versioning_ops.js';
 
 type Resource = 'service' | 'bucket' | 'object';
 type Routed = Operation | UnsignedOperation;
@@ -78,6 +78,8 @@ const ROWS: ReadonlyArray<readonly [string, Resource, string, Chooser]> = [
   ['GET', 'bucket', 'acl', getBucketAclOp],
   ['GET', 'bucket', 'location', getBucketLocationOp],
   ['GET', 'bucket', 'versioning', getBucketVersioningOp],
+  ['PUT', 'bucket', 'versioning', putBucketVersioningOp],
+  ['GET', 'bucket', 'versions', listObjectVersionsOp],
   ['GET', 'bucket', 'uploads', listMultipartUploadsOp],
   ['HEAD', 'bucket', '', headBucketOp],
   ['PUT', 'bucket', '', createBucketOp],
@@ -88,6 +90,10 @@ const ROWS: ReadonlyArray<readonly [string, Resource, string, Chooser]> = [
   ['HEAD', 'object', '', headObjectOp],
   ['PUT', 'object', '', (r) => (isCopy(r) ? copyObjectOp : putObjectOp)],
   ['DELETE', 'object', '', deleteObjectOp],
+  // A versionId names one version of the object (versioning_ops.ts).
+  ['GET', 'object', 'versionId', getObjectOp],
+  ['HEAD', 'object', 'versionId', headObjectOp],
+  ['DELETE', 'object', 'versionId', deleteObjectOp],
   ['POST', 'object', 'uploads', createMultipartUploadOp],
   // Without partNumber the part operation answers 400 for the missing parameter.
   ['PUT', 'object', 'partNumber&uploadId', (r) => (isCopy(r) ? uploadPartCopyOp : uploadPartOp)],
@@ -125,9 +131,9 @@ const ROWS: ReadonlyArray<readonly [string, Resource, string, Chooser]> = [
 export class RouteTable {
   private readonly rows = new Map<string, Chooser>(ROWS.map(([method, resource, subs, op]) => [`${method} ${resource} ${subs}`, op]));
 
-  /** The S3 subresources `r` names, sorted. `versionId=null` names the only version there is, so it selects nothing. */
+  /** The S3 subresources `r` names, sorted. */
   subresourcesOf(r: S3Request): string[] {
-    return S3_SUBRESOURCES.filter((name) => r.query.has(name) && !(name === 'versionId' && r.query.get('versionId') === 'null'));
+    return S3_SUBRESOURCES.filter((name) => r.query.has(name));
   }
 
   /** REQUIRES: nothing of the request was acted on yet. Throws the S3Error that answers it otherwise. */

@@ -9,6 +9,8 @@
 //   \0D bucket / key \0 version(16) part(u16 BE) object data (one shard per part; never overwritten)
 //   \0U bucket / key \0 uploadId(16)             multipart upload in progress
 //   \0P bucket / key \0 uploadId(16) part(u16 BE) uploaded part (its data shard, size, MD5)
+//   \0V bucket / key \0 rank(16)                noncurrent version of an object (versioning.ts)
+//   \0S bucket                                   bucket settings: versioning (settings_record.ts)
 //   \0R bucket                                   the bucket's CORS configuration (cors.ts)
 //
 // Invariants:
@@ -35,6 +37,8 @@ export const NS_OBJECT = Buffer.from([0, 0x4f]); // \0O
 export const NS_DATA = Buffer.from([0, 0x44]); // \0D
 export const NS_UPLOAD = Buffer.from([0, 0x55]); // \0U
 export const NS_PART = Buffer.from([0, 0x50]); // \0P
+export const NS_VERSION = Buffer.from([0, 0x56]); // \0V
+export const NS_SETTINGS = Buffer.from([0, 0x53]); // \0S
 export const NS_CORS = Buffer.from([0, 0x52]); // \0R
 
 const SLASH = Buffer.from('/');
@@ -128,6 +132,19 @@ export function objectOfVersionedKey(ns: Buffer, shardKey: Buffer): { bucket: st
   if (slash < 0) return undefined;
   const tail = splitVersionedTail(shardKey.subarray(slash + 1), PART_BYTES);
   return tail === undefined ? undefined : { bucket: shardKey.subarray(ns.length, slash).toString('latin1'), key: tail.key };
+}
+
+/** `\0V bucket/key\0`: the prefix of every noncurrent version of `key`, newest first. */
+export function versionPrefix(bucket: string, key: Buffer): Buffer {
+  return Buffer.concat([bucketPrefix(NS_VERSION, bucket), key, NUL]);
+}
+
+export function versionShardKey(bucket: string, key: Buffer, rank: Buffer): Buffer {
+  return Buffer.concat([versionPrefix(bucket, key), rank]);
+}
+
+export function settingsShardKey(bucket: string): Buffer {
+  return Buffer.concat([NS_SETTINGS, Buffer.from(bucket, 'latin1')]);
 }
 
 /** `\0P bucket/key\0 uploadId`: the prefix of the parts of one upload. */
