@@ -45,6 +45,7 @@ import { parseRangeHeader, resolveRange } from '../../src/server/range.js';
 import { decodeKey } from '../../src/server/key_codec.js';
 import { decodeCors, encodeCors } from '../../src/server/s3/cors.js';
 import { decodeBucket, decodeObject, decodePart, decodeSettings, decodeUpload, encodeBucket, encodeObject, encodePart, encodeSettings, encodeUpload } from '../../src/server/s3/index.js';
+import type { RecordSections } from '../../src/server/s3/index.js';
 import { decodeBucketAccess, decodeObjectAcl, encodeBucketAccess, encodeObjectAcl } from '../../src/server/s3/access_records.js';
 import type { Grant } from '../../src/server/s3/access_records.js';
 import { grantsOfBody } from '../../src/server/s3/acl.js';
@@ -465,6 +466,12 @@ function randomTags(rng: Rng, max: number): Array<[string, string]> {
 
 const randomVersion = (rng: Rng): Buffer => rng.bytes(16);
 
+/** One or both record sections, with opaque bytes (their own codecs have their own targets). */
+function randomSections(rng: Rng): RecordSections {
+  const both = rng.bool(0.5);
+  return both || rng.bool(0.5) ? { lock: rng.bytes(rng.int(0, 30)), ...(both ? { encryption: rng.bytes(rng.int(0, 60)) } : {}) } : { encryption: rng.bytes(rng.int(1, 60)) };
+}
+
 function s3RecordTargets(): DecoderTarget[] {
   return [
     {
@@ -478,14 +485,19 @@ function s3RecordTargets(): DecoderTarget[] {
           const headers: Array<[string, string]> = rng.bool(0.5) ? [['x-amz-meta-a', 'b'], ['content-encoding', 'gzip']] : [];
           // Version 3 (a version stamp) for a third of them; a delete marker when there is no data.
           const stamped = rng.bool(0.33) ? { version: { rank: randomVersion(rng), isNull: rng.bool(0.3), deleteMarker: sizeBytes === 0 && inline === undefined && rng.bool(0.5) } } : {};
-          return encodeObject({ sizeBytes, mtimeMs: rng.int(0, 2e12), etag: 'd41d8cd98f00b204e9800998ecf8427e', contentType: 'text/plain', headers, parts, inline, tags: randomTags(rng, 10), uploadId: rng.bool(0.3) ? randomVersion(rng) : undefined, ...stamped });
+          // Version 4 (sections) for a third of them.
+          const sections = rng.bool(0.33) ? { sections: randomSections(rng) } : {};
+          return encodeObject({ sizeBytes, mtimeMs: rng.int(0, 2e12), etag: 'd41d8cd98f00b204e9800998ecf8427e', contentType: 'text/plain', headers, parts, inline, tags: randomTags(rng, 10), uploadId: rng.bool(0.3) ? randomVersion(rng) : undefined, ...stamped, ...sections });
         }),
       fixup: resealS3Record,
     },
     {
       name: 's3: upload record',
       decode: decodeUpload,
-      samples: (rng) => times(SAMPLES, () => encodeUpload({ initiatedMs: rng.int(0, 2e12), contentType: 'x/y', headers: [], tags: randomTags(rng, 10), checksumAlgorithm: rng.pick(['', 'crc32', 'sha256']) })),
+      samples: (rng) =>
+        times(SAMPLES, () =>
+          encodeUpload({ initiatedMs: rng.int(0, 2e12), contentType: 'x/y', headers: [], tags: randomTags(rng, 10), checksumAlgorithm: rng.pick(['', 'crc32', 'sha256']), ...(rng.bool(0.33) ? { sections: randomSections(rng) } : {}) }),
+        ),
       fixup: resealS3Record,
     },
     {

@@ -13,19 +13,30 @@
 // and a version stamp; it is written only for objects of a bucket whose
 // versioning was ever configured, so every other record keeps its version.
 //
+// Version 4 of the object record and version 3 of the upload record add
+// sections: features that keep state with an object (object lock,
+// encryption) each own one numbered section whose bytes their own module
+// encodes; records holds only the frame. A record without sections keeps
+// its older version, byte for byte. In v4 the version stamp is present only
+// if flags bit 2 is set. Sections come in increasing number, each at most
+// once; an unknown number is a CorruptionError (a reader never drops state
+// it does not understand).
+//
 // object record (magic "S3OB"):
-//   u32 magic, u8 version (1, 2 or 3), u8 flags (bit 0: data inline; v2 bit 1: made by an upload),
+//   u32 magic, u8 version (1 to 4), u8 flags (bit 0: data inline; v2 bit 1: made by an upload; v4 bit 2: stamped),
 //   u64 size, u64 mtimeMs, shortBlob etag, shortBlob contentType,
 //   u16 n, n x (shortBlob name, shortBlob value)     stored headers
 //   v2: tags (u8 n, n x (shortBlob key, shortBlob value))
 //   v2: [16 bytes uploadId]                          if flags bit 1
-//   v3: u8 stamp flags (bit 0: null version, bit 1: delete marker), 16 bytes rank
+//   v3 (v4 if flags bit 2): u8 stamp flags (bit 0: null version, bit 1: delete marker), 16 bytes rank
 //   u32 n, n x (16 bytes version, u16 part, u64 size) data shards in order
 //   [blob data]                                      if inline
+//   v4: sections (u8 n, n x (u8 number, blob bytes))
 //   u32 crc32c
 // upload record (magic "S3UP"): u32 magic, u8 version, u64 initiatedMs,
 //   shortBlob contentType, headers as above,
-//   v2: tags as above, shortBlob checksum algorithm ('' for none), u32 crc32c
+//   v2: tags as above, shortBlob checksum algorithm ('' for none),
+//   v3: sections as in the object record, u32 crc32c
 // part record (magic "S3PT"): u32 magic, u8 version, 16 bytes version,
 //   u64 size, u64 mtimeMs, 16 bytes md5,
 //   v2: shortBlob checksum algorithm, shortBlob checksum (base64 text), u32 crc32c
@@ -41,17 +52,36 @@ const BUCKET_MAGIC = 0x4b423353; // "S3BK"
 const FORMAT_V1 = 1;
 /** Adds tags, the upload an object came from, and checksums (see the header). */
 const FORMAT_V2 = 2;
-/** Object records only: adds the version stamp. */
+/** Object records: adds the version stamp. Upload records: adds sections. */
 const FORMAT_V3 = 3;
+/** Object records only: adds sections; the stamp becomes optional (FLAG_STAMPED). */
+const FORMAT_V4 = 4;
 const STAMP_NULL = 1;
 const STAMP_DELETE_MARKER = 2;
 const FLAG_INLINE = 1;
 const FLAG_FROM_UPLOAD = 2;
+const FLAG_STAMPED = 4;
 /** More tags than any record may hold (a bucket holds at most 50). */
 const MAX_STORED_TAGS = 64;
 const MD5_BYTES = 16;
 /** A part list entry: version, part number, size. */
 const PART_ENTRY_BYTES = VERSION_BYTES + 2 + 8;
+
+/**
+ * The numbered sections of object (v4) and upload (v3) records. Each
+ * feature owns its number and the encoding of its bytes; never reuse a
+ * number. DO NOT CHANGE the numbers: on-disk.
+ */
+export const RecordSection = {
+  /** Object lock: retention and legal hold (object_lock.ts). */
+  lock: 1,
+  /** Server-side encryption parameters (sse.ts). */
+  encryption: 2,
+} as const;
+export type RecordSectionName = keyof typeof RecordSection;
+/** Section bytes by name; an absent name is an absent section. */
+export type RecordSections = Readonly<Partial<Record<RecordSectionName, Buffer>>>;
+const SECTION_NAMES = Object.keys(RecordSection) as RecordSectionName[];
 
 /** Headers kept with an object and sent back on GET: lower-case name, value. */
 export type StoredHeaders = ReadonlyArray<readonly [string, string]>;
@@ -100,6 +130,8 @@ export interface ObjectRecord {
   readonly uploadId: Buffer | undefined;
   /** Absent: written while the bucket was unversioned (a null version). */
   readonly version?: VersionStamp | undefined;
+  /** Feature state kept with the object (see RecordSection); absent or empty: none. */
+  readonly sections?: RecordSections | undefined;
 }
 
 export interface UploadRecord {
@@ -110,6 +142,8 @@ export interface UploadRecord {
   readonly tags: TagSet;
   /** x-amz-checksum-algorithm of CreateMultipartUpload ('' for none). */
   readonly checksumAlgorithm: string;
+  /** Feature state the object gets when the upload completes (see RecordSection). */
+  readonly sections?: RecordSections | undefined;
 }
 
 export interface PartRecord {
@@ -132,11 +166,13 @@ export function encodeObject(r: ObjectRecord): Buffer {
   assert(r.uploadId === undefined || r.uploadId.length === VERSION_BYTES, 'upload id length');
   assert(r.version === undefined || r.version.rank.length === VERSION_BYTES, 'version rank length');
   assert(r.version?.deleteMarker !== true || (r.sizeBytes === 0 && r.inline === undefined), 'a delete marker has no data');
-  const v3 = r.version !== undefined;
-  const v2 = v3 || r.tags.length > 0 || r.uploadId !== undefined;
-  const flags = (r.inline === undefined ? 0 : FLAG_INLINE) | (r.uploadId === undefined ? 0 : FLAG_FROM_UPLOAD);
+  const v4 = hasSections(r.sections);
+  const v3 = !v4 && r.version !== undefined;
+  const v2 = v4 || v3 || r.tags.length > 0 || r.uploadId !== undefined;
+  const flags =
+    (r.inline === undefined ? 0 : FLAG_INLINE) | (r.uploadId === undefined ? 0 : FLAG_FROM_UPLOAD) | (v4 && r.version !== undefined ? FLAG_STAMPED : 0);
   const w = new BufWriter(128 + r.parts.length * PART_ENTRY_BYTES + (r.inline?.length ?? 0));
-  w.u32(OBJECT_MAGIC).u8(v3 ? FORMAT_V3 : v2 ? FORMAT_V2 : FORMAT_V1).u8(flags);
+  w.u32(OBJECT_MAGIC).u8(v4 ? FORMAT_V4 : v3 ? FORMAT_V3 : v2 ? FORMAT_V2 : FORMAT_V1).u8(flags);
   w.u64(r.sizeBytes).u64(r.mtimeMs).shortBlob(Buffer.from(r.etag, 'latin1')).shortBlob(Buffer.from(r.contentType, 'utf8'));
   writeHeaders(w, r.headers);
   if (v2) {
@@ -150,13 +186,16 @@ export function encodeObject(r: ObjectRecord): Buffer {
     w.bytes(p.version).u16(p.part).u64(p.sizeBytes);
   }
   if (r.inline !== undefined) w.blob(r.inline);
+  if (v4) writeSections(w, r.sections);
   return sealed(w);
 }
 
 export function decodeObject(bytes: Buffer): ObjectRecord {
-  const { r, version } = opened(bytes, OBJECT_MAGIC, 'object record', FORMAT_V3);
+  const { r, version } = opened(bytes, OBJECT_MAGIC, 'object record', FORMAT_V4);
   const flags = r.u8();
   if (version === FORMAT_V1 && (flags & FLAG_FROM_UPLOAD) !== 0) throw new CorruptionError('object record: version 1 with an upload id');
+  if (version !== FORMAT_V4 && (flags & FLAG_STAMPED) !== 0) throw new CorruptionError(`object record: version ${version} with flags ${flags}`);
+  if ((flags & ~(FLAG_INLINE | FLAG_FROM_UPLOAD | FLAG_STAMPED)) !== 0) throw new CorruptionError(`object record: unknown flags ${flags}`);
   const sizeBytes = r.u64();
   const mtimeMs = r.u64();
   const etag = r.shortBlob().toString('latin1');
@@ -164,18 +203,23 @@ export function decodeObject(bytes: Buffer): ObjectRecord {
   const headers = readHeaders(r);
   const tags = version >= FORMAT_V2 ? readTags(r) : [];
   const uploadId = (flags & FLAG_FROM_UPLOAD) !== 0 ? Buffer.from(r.bytes(VERSION_BYTES)) : undefined;
-  const stamp = version === FORMAT_V3 ? readStamp(r) : undefined;
+  const stamp = version === FORMAT_V3 || (flags & FLAG_STAMPED) !== 0 ? readStamp(r) : undefined;
   const count = r.count(PART_ENTRY_BYTES);
   const parts: DataRef[] = [];
   for (let i = 0; i < count; i++) {
     parts.push({ version: Buffer.from(r.bytes(VERSION_BYTES)), part: r.u16(), sizeBytes: r.u64() });
   }
   const inline = (flags & FLAG_INLINE) !== 0 ? Buffer.from(r.blob()) : undefined;
+  const sections = version === FORMAT_V4 ? readSections(r, 'object record') : undefined;
   r.expectEnd();
   const total = inline?.length ?? parts.reduce((n, p) => n + p.sizeBytes, 0);
   if (total !== sizeBytes) throw new CorruptionError(`object record: size ${sizeBytes} but data of ${total} bytes`);
   if (stamp?.deleteMarker === true && (sizeBytes !== 0 || inline !== undefined)) throw new CorruptionError('object record: a delete marker with data');
-  return { sizeBytes, mtimeMs, etag, contentType, headers, parts, inline, tags, uploadId, ...(stamp === undefined ? {} : { version: stamp }) };
+  return {
+    sizeBytes, mtimeMs, etag, contentType, headers, parts, inline, tags, uploadId,
+    ...(stamp === undefined ? {} : { version: stamp }),
+    ...(sections === undefined ? {} : { sections }),
+  };
 }
 
 function readStamp(r: BufReader): VersionStamp {
@@ -185,23 +229,26 @@ function readStamp(r: BufReader): VersionStamp {
 }
 
 export function encodeUpload(r: UploadRecord): Buffer {
-  const v2 = r.tags.length > 0 || r.checksumAlgorithm !== '';
+  const v3 = hasSections(r.sections);
+  const v2 = v3 || r.tags.length > 0 || r.checksumAlgorithm !== '';
   const w = new BufWriter();
-  w.u32(UPLOAD_MAGIC).u8(v2 ? FORMAT_V2 : FORMAT_V1).u64(r.initiatedMs).shortBlob(Buffer.from(r.contentType, 'utf8'));
+  w.u32(UPLOAD_MAGIC).u8(v3 ? FORMAT_V3 : v2 ? FORMAT_V2 : FORMAT_V1).u64(r.initiatedMs).shortBlob(Buffer.from(r.contentType, 'utf8'));
   writeHeaders(w, r.headers);
   if (v2) writeTags(w, r.tags).shortBlob(Buffer.from(r.checksumAlgorithm, 'latin1'));
+  if (v3) writeSections(w, r.sections);
   return sealed(w);
 }
 
 export function decodeUpload(bytes: Buffer): UploadRecord {
-  const { r, version } = opened(bytes, UPLOAD_MAGIC, 'upload record');
+  const { r, version } = opened(bytes, UPLOAD_MAGIC, 'upload record', FORMAT_V3);
   const initiatedMs = r.u64();
   const contentType = r.shortBlob().toString('utf8');
   const headers = readHeaders(r);
-  const tags = version === FORMAT_V2 ? readTags(r) : [];
-  const checksumAlgorithm = version === FORMAT_V2 ? r.shortBlob().toString('latin1') : '';
+  const tags = version >= FORMAT_V2 ? readTags(r) : [];
+  const checksumAlgorithm = version >= FORMAT_V2 ? r.shortBlob().toString('latin1') : '';
+  const sections = version === FORMAT_V3 ? readSections(r, 'upload record') : undefined;
   r.expectEnd();
-  return { initiatedMs, contentType, headers, tags, checksumAlgorithm };
+  return { initiatedMs, contentType, headers, tags, checksumAlgorithm, ...(sections === undefined ? {} : { sections }) };
 }
 
 export function encodePart(r: PartRecord): Buffer {
@@ -255,6 +302,36 @@ function readTags(r: BufReader): Array<[string, string]> {
   if (n > MAX_STORED_TAGS) throw new CorruptionError(`${n} tags is more than a record holds`);
   const out: Array<[string, string]> = [];
   for (let i = 0; i < n; i++) out.push([r.shortBlob().toString('utf8'), r.shortBlob().toString('utf8')]);
+  return out;
+}
+
+function hasSections(sections: RecordSections | undefined): sections is RecordSections {
+  return sections !== undefined && SECTION_NAMES.some((name) => sections[name] !== undefined);
+}
+
+function writeSections(w: BufWriter, sections: RecordSections | undefined): void {
+  const present = SECTION_NAMES.filter((name) => sections?.[name] !== undefined).sort((a, b) => RecordSection[a] - RecordSection[b]);
+  w.u8(present.length);
+  for (const name of present) {
+    const bytes = sections?.[name];
+    assert(bytes !== undefined, 'a present section has bytes');
+    w.u8(RecordSection[name]).blob(bytes);
+  }
+}
+
+function readSections(r: BufReader, what: string): RecordSections {
+  const n = r.u8();
+  if (n === 0) throw new CorruptionError(`${what}: a sections list that is empty (the older version is written instead)`);
+  const out: Partial<Record<RecordSectionName, Buffer>> = {};
+  let last = 0;
+  for (let i = 0; i < n; i++) {
+    const number = r.u8();
+    const name = SECTION_NAMES.find((k) => RecordSection[k] === number);
+    if (name === undefined) throw new CorruptionError(`${what}: unknown section ${number}`);
+    if (number <= last) throw new CorruptionError(`${what}: section ${number} out of order or repeated`);
+    last = number;
+    out[name] = Buffer.from(r.blob());
+  }
   return out;
 }
 
