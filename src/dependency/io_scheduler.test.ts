@@ -152,6 +152,33 @@ void test('group commit: writes queued while a batch writes join its flush in a 
   assert.equal(disk.stats.flushes, 2);
 });
 
+void test('group commit: a batch has at most three rounds; a write queued during the third waits for the next flush', async () => {
+  // How: hold every IO; while each round is in flight, queue one more
+  // write. Rounds 2 and 3 go out before the flush; the write queued during
+  // round 3 does not (a steady trickle of writes must not hold a flush back
+  // forever), so the flush comes next and that write goes after it.
+  const held = new HeldIo();
+  const disk = new SimDisk({ sizeBytes: SIZE, pageSizeBytes: PAGE, scheduler: held.schedule });
+  const io = new IoScheduler(disk);
+  const deps = [io.write(0, Buffer.alloc(10, 1))];
+  for (let round = 1; round <= 3; round++) {
+    await turn();
+    assert.equal(held.count('write'), 1, `round ${round} has one write in flight`);
+    assert.equal(held.count('flush'), 0, `no flush during round ${round}`);
+    deps.push(io.write(round * PAGE, Buffer.alloc(10, round + 1)));
+    await turn();
+    held.releaseAll();
+  }
+  await turn();
+  assert.equal(held.count('flush'), 1, 'after the third round the batch flushes');
+  assert.equal(held.count('write'), 0, 'the write queued during the third round waits for the next batch');
+  while (!Dependency.all(deps).isPersistent()) {
+    held.releaseAll();
+    await turn();
+  }
+  assert.equal(disk.stats.flushes, 2);
+});
+
 void test('landing: a write queued when the writes it waits for land shares their flush', async () => {
   // What the commit log relies on: onLanded fires, synchronously, after a
   // batch's writes returned and before its flush, and a write queued then

@@ -255,6 +255,9 @@ test('run descriptor round trip and invalid descriptors', () => {
   // Each broken descriptor breaks one rule, and descriptorProblem names that
   // rule (the decoder's CorruptionError carries it to fsck and open).
   const short = CHUNK_OVERHEAD_BYTES - 1;
+  const [firstExtent] = d.extents;
+  const [firstMirror] = d.mirrorExtents;
+  assert.ok(firstExtent !== undefined && firstMirror !== undefined);
   const broken: Array<[string, RunDescriptor]> = [
     ['level 64', { ...d, level: 64 }],
     ['level -1', { ...d, level: -1 }],
@@ -265,6 +268,8 @@ test('run descriptor round trip and invalid descriptors', () => {
     [`index chunk locator offset ${d.indexChunk.offset + 1} not aligned`, { ...d, indexChunk: { ...d.indexChunk, offset: d.indexChunk.offset + 1 } }],
     [`index chunk locator length ${short} below chunk overhead`, { ...d, indexChunk: { ...d.indexChunk, length: short } }],
     [`mirror index chunk locator length ${short} below chunk overhead`, { ...d, mirrorIndexChunk: { ...d.mirrorIndexChunk, length: short } }],
+    [`extent ${firstExtent.extent} bytes ${short}`, { ...d, extents: [{ ...firstExtent, bytes: short }, ...d.extents.slice(1)] }],
+    [`mirror extent ${firstMirror.extent} bytes ${short}`, { ...d, mirrorExtents: [{ ...firstMirror, bytes: short }, ...d.mirrorExtents.slice(1)] }],
   ];
   for (const [why, b] of broken) {
     assert.equal(descriptorProblem(b), why);

@@ -381,3 +381,17 @@ test('an unreadable label copy is a bad copy named with its offset and the devic
   });
   first.remove();
 });
+
+test('on a small disk, copy 1 is looked for at every page size whose page fits twice, and at no larger one', async () => {
+  // Checks the bound of the page-size guesses: copy 1 sits one page in, so
+  // a page size p is tried exactly when 2p fits the disk (a disk of 2048
+  // bytes: 512 and 1024, also the exact fit, and nothing from 2048 on,
+  // which would read past the end). How: a 2048-byte disk of random bytes
+  // (no label anywhere); the error names the sizes tried.
+  const disk = new SimDisk({ sizeBytes: 2048, pageSizeBytes: PAGE, fillSeed: 'no label' });
+  await assert.rejects(Superblock.readLabel(disk), (err: unknown) => {
+    assert.ok(err instanceof CorruptionError);
+    assert.match(err.message, /copy 1: no copy at any page size \(at 512, 1024: superblock label: bad magic \(disk not formatted\?\)\)$/);
+    return true;
+  });
+});
