@@ -22,7 +22,7 @@ const MAX_ACCESS_CONFIG_BYTES = 16 * 1024;
 
 export const aclNotSupported = (): S3Error => new S3Error(400, 'AccessControlListNotSupported', 'The bucket does not allow ACLs');
 
-const blockedPublicAcl = (): S3Error => accessDenied('Access Denied: the bucket\'s public access block (BlockPublicAcls) refuses public ACLs');
+export const blockedPublicAcl = (): S3Error => accessDenied('Access Denied: the bucket\'s public access block (BlockPublicAcls) refuses public ACLs');
 
 /** The grants a Put*Acl request asks for: its headers or its body, not both. */
 async function requestedGrants(c: OpContext, access: BucketAccess): Promise<readonly Grant[]> {

@@ -82,6 +82,8 @@ export const ACTIONS: ReadonlyMap<string, ActionSpec> = new Map<string, ActionSp
   ['GetObject', { action: 's3:GetObject', on: 'object', acl: { of: 'object', permission: 'READ' } }],
   ['HeadObject', { action: 's3:GetObject', on: 'object', acl: { of: 'object', permission: 'READ' } }],
   ['GetObjectAcl', { action: 's3:GetObjectAcl', on: 'object', acl: { of: 'object', permission: 'READ_ACP' } }],
+  // The operation also checks s3:GetObject (object_attributes.ts): S3 requires both.
+  ['GetObjectAttributes', { action: 's3:GetObjectAttributes', on: 'object', acl: { of: 'object', permission: 'READ' } }],
   ['PutObjectAcl', { action: 's3:PutObjectAcl', on: 'object', acl: { of: 'object', permission: 'WRITE_ACP' } }],
   ['PutObject', { action: 's3:PutObject', on: 'object', acl: bucketWrite }],
   // A POST form upload (post_object.ts): authorized by the operation once the form names its signer and key.
@@ -110,6 +112,7 @@ export const VERSION_ACTIONS: ReadonlyMap<string, ActionSpec> = new Map<string, 
   ['GetObject', { action: 's3:GetObjectVersion', on: 'object', acl: { of: 'object', permission: 'READ' } }],
   ['HeadObject', { action: 's3:GetObjectVersion', on: 'object', acl: { of: 'object', permission: 'READ' } }],
   ['DeleteObject', { action: 's3:DeleteObjectVersion', on: 'object', acl: bucketWrite }],
+  ['GetObjectAttributes', { action: 's3:GetObjectVersionAttributes', on: 'object', acl: { of: 'object', permission: 'READ' } }],
   ['GetObjectAcl', { action: 's3:GetObjectVersionAcl', on: 'object', acl: { of: 'object', permission: 'READ_ACP' } }],
   ['PutObjectAcl', { action: 's3:PutObjectVersionAcl', on: 'object', acl: { of: 'object', permission: 'WRITE_ACP' } }],
   ['GetObjectTagging', { action: 's3:GetObjectVersionTagging', on: 'object' }],

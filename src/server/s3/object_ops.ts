@@ -14,6 +14,7 @@ import { metadataOf, objectHeaders } from './object_headers.js';
 import type { ObjectMetadata } from './object_headers.js';
 import type { OpenedObject, WrittenData } from './objects.js';
 import { commitObject, openObject, readObject, requireObject, writeData } from './objects.js';
+import { requestedObjectGrants, withRequestedAcl } from './object_acl.js';
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf, keyOf } from './operation.js';
 import type { ObjectRecord, StoredChecksum, TagSet } from './records.js';
@@ -48,10 +49,11 @@ export const putObjectOp: Operation = {
     // Fail before reading a large body when the answer is already known.
     refuseUndefinedWriteConditions(headers, 'put');
     await requireBucket(c.core, bucket);
+    const grants = await requestedObjectGrants(c.core, bucket, headers);
     if (hasWriteConditions(headers)) checkWriteConditions(headers, await readObject(c.core, bucket, key), key.toString('utf8'));
     const body = openBody(c.r.ex, c.auth, MAX_PUT_BYTES);
     const written = await writeData(c.core, { bucket, key, part: 0, recordKey: objectShardKey(bucket, key) }, body, true);
-    const record = recordOf(written, body.md5, { ...meta, tags }, c.core.now());
+    const record = withRequestedAcl(recordOf(written, body.md5, { ...meta, tags }, c.core.now()), grants);
     // Only a conditional put reads the record it replaces: a plain one also replaces a damaged record.
     const committed = await commitObject(c.core, bucket, key, record, { ...writeCheck(headers, key), written: [written] });
     sendEmpty(c.r.ex, c.r.requestId, 200, { ETag: quotedEtag(record.etag), ...checksumEcho(body.verifiedChecksum), ...versionHeaders(committed) });
@@ -107,12 +109,13 @@ function satisfiable(range: ByteRange | 'unsatisfiable', record: ObjectRecord, a
   });
 }
 
-async function streamObject(c: OpContext, opened: OpenedObject, ranged: boolean): Promise<void> {
+/** Answer with the opened bytes: 206 if `ranged` (Content-Range as given in `extra`, or of the range), else 200. */
+export async function streamObject(c: OpContext, opened: OpenedObject, ranged: boolean, extra: Record<string, string> = {}): Promise<void> {
   try {
     const { record } = opened;
-    const headers: Record<string, string | number> = { ...objectHeaders(record, c.r.query), ...taggingCountHeader(record.tags), ...versionHeaders(record) };
+    const headers: Record<string, string | number> = { ...objectHeaders(record, c.r.query), ...taggingCountHeader(record.tags), ...versionHeaders(record), ...extra };
     const { range } = opened;
-    if (ranged) headers['Content-Range'] = `bytes ${range.start}-${range.end - 1}/${record.sizeBytes}`;
+    if (ranged && extra['Content-Range'] === undefined) headers['Content-Range'] = `bytes ${range.start}-${range.end - 1}/${record.sizeBytes}`;
     // The first chunk is read (verified) before the status line: damage there is a 500 InternalError document.
     const body = await bodyPrimer.prime(opened.body);
     c.r.ex.res.writeHead(ranged ? 206 : 200, { ...idHeaders(c.r.requestId), ...headers, 'Content-Length': range.end - range.start });
@@ -212,6 +215,8 @@ export const copyObjectOp: Operation = {
     const replacedTags = tagging === 'REPLACE' ? tagsOfHeader(headers) : undefined;
     refuseUndefinedWriteConditions(headers, 'put');
     await requireBucket(c.core, bucket);
+    // The source's ACL is not copied: the copy has the ACL its own headers ask for (object_acl.ts).
+    const grants = await requestedObjectGrants(c.core, bucket, headers);
     // Copying a named version onto its own key is how S3 restores a version: allowed.
     const sameObject = source.bucket === bucket && source.key.equals(key) && source.version === undefined;
     const opened = await openCopySource(c, source, () => {
@@ -227,7 +232,7 @@ export const copyObjectOp: Operation = {
       opened.release();
     }
     const meta = directive === 'COPY' ? { contentType: opened.record.contentType, headers: opened.record.headers } : metadataOf(headers);
-    const record = recordOf(written, hashed.md5, { ...meta, tags: replacedTags ?? opened.record.tags }, c.core.now());
+    const record = withRequestedAcl(recordOf(written, hashed.md5, { ...meta, tags: replacedTags ?? opened.record.tags }, c.core.now()), grants);
     const committed = await commitObject(c.core, bucket, key, record, { ...writeCheck(headers, key), written: [written] });
     const sourceVersion = opened.record.version === undefined ? {} : { 'x-amz-copy-source-version-id': versionIdOf(opened.record) };
     sendXml(c.r.ex, c.r.requestId, 200, 'CopyObjectResult', { LastModified: isoTime(record.mtimeMs), ETag: quotedEtag(record.etag) }, { ...versionHeaders(committed), ...sourceVersion });
