@@ -49,7 +49,9 @@ import {
   guaranteeHeaderIgnored,
   hostCheckSkipped,
   nativeAuthSkipped as httpNativeAuthSkipped,
+  objectAclHeaderIgnored,
   otherUsersBucketReadable,
+  partNumberWrongRange,
   overwriteDropsVersion,
   policyDenyIgnored,
   postPolicyUnenforced,
@@ -309,6 +311,8 @@ const HTTP_FAMILIES: ReadonlyArray<readonly [Mutant, readonly string[]]> = [
   [otherUsersBucketReadable, ['access']],
   [corsAnyOrigin, ['cors']],
   [postPolicyUnenforced, ['post-object']],
+  [objectAclHeaderIgnored, ['object-acl']],
+  [partNumberWrongRange, ['parts']],
 ];
 
 for (const [mutant, families] of HTTP_FAMILIES) {

@@ -68,6 +68,9 @@ const IMPLEMENTED: ReadonlyArray<readonly [string, Kind, string]> = [
   ['GET', 'bucket', 'cors'],
   ['PUT', 'bucket', 'cors'],
   ['DELETE', 'bucket', 'cors'],
+  ['GET', 'object', 'partNumber'],
+  ['HEAD', 'object', 'partNumber'],
+  ['GET', 'object', 'attributes'],
 ];
 
 /** Headers asking for a guarantee the server does not give, with a value that asks for it. */
@@ -101,6 +104,9 @@ export const REFUSED_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ['x-amz-if-match-last-modified-time', 'Wed, 01 Jan 2025 00:00:00 GMT'],
 ];
 
+/** The carriers that store an ACL header: CreateBucket and the object writes (object_acl.ts). */
+const ACL_CARRIERS: readonly Carrier[] = ['CreateBucket', 'PutObject', 'CopyObject', 'CreateMultipartUpload'];
+
 /**
  * Headers served by some operations only (tagging): on every other
  * operation they would be ignored, so there they must be refused.
@@ -109,15 +115,15 @@ export const REFUSED_HEADERS: ReadonlyArray<readonly [string, string]> = [
 export const OPERATION_BOUND_HEADERS: ReadonlyArray<readonly [string, string, readonly Carrier[]]> = [
   ['x-amz-tagging', 'owner=alice', ['PutObject', 'CopyObject', 'CreateMultipartUpload']],
   ['x-amz-tagging-directive', 'REPLACE', ['CopyObject']],
-  // ACLs are stored by CreateBucket (and Put*Acl, not carriers); an object write cannot store them yet.
-  ['x-amz-grant-read', 'uri="http://acs.amazonaws.com/groups/global/AllUsers"', ['CreateBucket']],
-  ['x-amz-grant-write', `id="${'a'.repeat(64)}"`, ['CreateBucket']],
-  ['x-amz-grant-read-acp', `id="${'a'.repeat(64)}"`, ['CreateBucket']],
-  ['x-amz-grant-write-acp', `id="${'a'.repeat(64)}"`, ['CreateBucket']],
-  ['x-amz-grant-full-control', `id="${'a'.repeat(64)}"`, ['CreateBucket']],
-  ['x-amz-acl', 'public-read', ['CreateBucket']],
-  ['x-amz-acl', 'public-read-write', ['CreateBucket']],
-  ['x-amz-acl', 'authenticated-read', ['CreateBucket']],
+  // ACLs are stored by CreateBucket and the object writes (and Put*Acl, not carriers); a read or a delete would ignore them.
+  ['x-amz-grant-read', 'uri="http://acs.amazonaws.com/groups/global/AllUsers"', ACL_CARRIERS],
+  ['x-amz-grant-write', `id="${'a'.repeat(64)}"`, ACL_CARRIERS],
+  ['x-amz-grant-read-acp', `id="${'a'.repeat(64)}"`, ACL_CARRIERS],
+  ['x-amz-grant-write-acp', `id="${'a'.repeat(64)}"`, ACL_CARRIERS],
+  ['x-amz-grant-full-control', `id="${'a'.repeat(64)}"`, ACL_CARRIERS],
+  ['x-amz-acl', 'public-read', ACL_CARRIERS],
+  ['x-amz-acl', 'public-read-write', ACL_CARRIERS],
+  ['x-amz-acl', 'authenticated-read', ACL_CARRIERS],
   ['x-amz-object-ownership', 'BucketOwnerEnforced', ['CreateBucket']],
 ];
 

@@ -42,7 +42,7 @@ import { Rng } from '../rng.js';
 import { SimNode } from '../sim_node.js';
 import type { AttackCase, Outcome } from './cases.js';
 import type { SeededVersions } from './cases.js';
-import { CORS_XML, DOC_BODIES, GONE_BODY, OPEN_POLICY, SEEDED_BUCKET_TAGS, SEEDED_OBJECTS, SEEDED_OBJECT_TAGS, SEEDED_SHARDS, TAGGED_OBJECT, VERSIONED_BUCKET, nextCase, taggingXml } from './cases.js';
+import { ACL_OBJECTS, BLOCKED_BUCKET, CORS_XML, DOC_BODIES, ENFORCED_BUCKET, GONE_BODY, OPEN_POLICY, SEEDED_BUCKET_TAGS, SEEDED_OBJECTS, SEEDED_OBJECT_TAGS, SEEDED_SHARDS, TAGGED_OBJECT, VERSIONED_BUCKET, nextCase, taggingXml } from './cases.js';
 import type { HttpCall, KeyPair } from './signing.js';
 import { CHECK_ACCESS_KEY, CHECK_KEYS, CHECK_SECRET_KEY, MALLORY_ID, MALLORY_KEYS, call, serialize, signHeader } from './signing.js';
 import type { ParseOutcome, ParsedAnswer, WireResult } from './wire.js';
@@ -267,6 +267,11 @@ async function setUp(world: World): Promise<HttpFailure | undefined> {
     call('PUT', '/listable', { headers: [['x-amz-acl', 'public-read']] }),
     call('PUT', '/listable/item', { body: Buffer.from('listable item') }),
     [call('PUT', '/mallory-own'), MALLORY_KEYS],
+    // ACL headers on object writes (cases.ts, the object-acl family).
+    ...Object.entries(ACL_OBJECTS).map(([key, o]) => call('PUT', `/alpha/${key}`, { body: Buffer.from(o.body), headers: [o.header] })),
+    call('PUT', `/${ENFORCED_BUCKET}`, { headers: [['x-amz-object-ownership', 'BucketOwnerEnforced']] }),
+    call('PUT', `/${BLOCKED_BUCKET}`),
+    call('PUT', `/${BLOCKED_BUCKET}`, { query: [['publicAccessBlock', '']], body: Buffer.from('<PublicAccessBlockConfiguration><BlockPublicAcls>true</BlockPublicAcls></PublicAccessBlockConfiguration>') }),
   ];
   const versionIds: string[] = [];
   for (const entry of calls) {

@@ -34,10 +34,17 @@
 //     objects (issue 16);
 //   - overwrite-drops-version: a versioned write does not keep the version
 //     it replaces, so an overwritten object's first version is gone (404
-//     NoSuchVersion) where S3 serves it by its id (issue 16).
+//     NoSuchVersion) where S3 serves it by its id (issue 16);
+//   - object-acl-header-ignored: x-amz-acl and x-amz-grant-* on an object
+//     write are accepted and dropped, so an object written public-read is
+//     403 to the anonymous reader S3 serves it to (issue 16);
+//   - part-number-wrong-range: a part number beyond the object's parts is
+//     not refused, so GET ?partNumber=2 of a single-part object serves the
+//     whole object where S3 answers 416 InvalidPartNumber (issue 16).
 // Each replaces one method of the component that makes the decision, the
 // seams the production classes offer for this (SignedHeaderRule,
-// RouteTable, HeaderGuard, HostCheck, NodeAuth, TagRules, CorsMatcher, PostPolicy, Authorizer, VersionRules) or, for CORS, the S3 front's
+// RouteTable, HeaderGuard, HostCheck, NodeAuth, TagRules, CorsMatcher, PostPolicy, Authorizer, VersionRules,
+// ObjectAclHeaders, PartRanges) or, for CORS, the S3 front's
 // public entry point; src/ carries no test hooks. Where another check owns
 // the same seam its install is reused, not copied.
 import { HostCheck } from '../../src/server/browser_guard.js';
@@ -49,6 +56,10 @@ import type { CorsAsk, CorsConfig } from '../../src/server/s3/cors.js';
 import { CorsMatcher } from '../../src/server/s3/cors.js';
 import { PostPolicy } from '../../src/server/s3/post_policy.js';
 import { VersionRules } from '../../src/server/s3/versioning.js';
+import { ObjectAclHeaders } from '../../src/server/s3/object_acl.js';
+import { PartRanges, partsCountOf } from '../../src/server/s3/object_parts.js';
+import type { ObjectRecord } from '../../src/server/s3/records.js';
+import type { ByteRange } from '../../src/store/index.js';
 import { Authorizer } from '../../src/server/s3/authorize.js';
 import type { CheckQuery } from '../../src/server/s3/authorize.js';
 import type { Core } from '../../src/server/s3/core.js';
@@ -69,7 +80,7 @@ export const unsignedHeaderHonoured: Mutant = {
 };
 
 /** The subresources some route has a row for: what a router that drops the rest would still see. */
-const ROUTED_SUBRESOURCES: ReadonlySet<string> = new Set(['acl', 'location', 'versioning', 'versions', 'versionId', 'uploads', 'delete', 'uploadId', 'partNumber', 'tagging', 'policy', 'policyStatus', 'publicAccessBlock', 'ownershipControls', 'cors']);
+const ROUTED_SUBRESOURCES: ReadonlySet<string> = new Set(['attributes', 'acl', 'location', 'versioning', 'versions', 'versionId', 'uploads', 'delete', 'uploadId', 'partNumber', 'tagging', 'policy', 'policyStatus', 'publicAccessBlock', 'ownershipControls', 'cors']);
 
 export const subresourceFallsThrough: Mutant = {
   name: 'subresource-falls-through',
@@ -219,6 +230,35 @@ export const otherUsersBucketReadable: Mutant = {
     ),
 };
 
+export const objectAclHeaderIgnored: Mutant = {
+  name: 'object-acl-header-ignored',
+  bugClass: 'x-amz-acl and x-amz-grant-* on an object write are accepted and dropped: an object written public-read is private',
+  caughtBy: 'http',
+  expect: breaks('object-acl-header-ignored'),
+  install: () =>
+    patch(ObjectAclHeaders.prototype, 'requested', () =>
+      function (this: ObjectAclHeaders): undefined {
+        // Deliberately stores no ACL, whatever the headers ask.
+        return undefined;
+      },
+      2,
+    ),
+};
+
+export const partNumberWrongRange: Mutant = {
+  name: 'part-number-wrong-range',
+  bugClass: 'a part number beyond the object\'s parts is not refused: the last part (the whole of a single-part object) is served instead of 416',
+  caughtBy: 'http',
+  expect: breaks('part-number-wrong-range'),
+  install: () =>
+    patch(PartRanges.prototype, 'rangeOf', (original) =>
+      function (this: PartRanges, record: ObjectRecord, partNumber: number): ByteRange {
+        return original.call(this, record, Math.min(partNumber, partsCountOf(record)));
+      },
+      2,
+    ),
+};
+
 export const HTTP_CHECK_MUTANTS: readonly Mutant[] = [
   unsignedHeaderHonoured,
   subresourceFallsThrough,
@@ -232,4 +272,6 @@ export const HTTP_CHECK_MUTANTS: readonly Mutant[] = [
   policyDenyIgnored,
   otherUsersBucketReadable,
   overwriteDropsVersion,
+  objectAclHeaderIgnored,
+  partNumberWrongRange,
 ];
