@@ -280,6 +280,28 @@ void test('BucketOwnerEnforced refuses ACL headers but bucket-owner-full-control
   assert.equal(await (await bob.send(new GetObjectCommand({ Bucket: 'blocked', Key: 'k' }))).Body?.transformToString(), 'x');
 });
 
+void test('each version has its own ACL: a public current version opens no private old one, and a public old one stays readable by its id', async () => {
+  await alice.send(new CreateBucketCommand({ Bucket: 'acls-versioned' }));
+  await alice.send(new PutBucketVersioningCommand({ Bucket: 'acls-versioned', VersioningConfiguration: { Status: 'Enabled' } }));
+  const put = async (key: string, body: string, acl: 'public-read' | 'private'): Promise<string> =>
+    (await alice.send(new PutObjectCommand({ Bucket: 'acls-versioned', Key: key, Body: body, ACL: acl }))).VersionId ?? '';
+  const privateFirst = await put('up', 'private first', 'private');
+  const publicSecond = await put('up', 'public second', 'public-read');
+  assert.deepEqual(await anonymousGet('/acls-versioned/up'), { status: 200, body: 'public second' });
+  assert.deepEqual(await anonymousGet(`/acls-versioned/up?versionId=${publicSecond}`), { status: 200, body: 'public second' });
+  assert.equal((await anonymousGet(`/acls-versioned/up?versionId=${privateFirst}`)).status, 403);
+  assert.equal(await refusal(bob.send(new GetObjectCommand({ Bucket: 'acls-versioned', Key: 'up', VersionId: privateFirst }))), '403 AccessDenied');
+  const publicFirst = await put('down', 'public first', 'public-read');
+  await put('down', 'private second', 'private');
+  assert.equal((await anonymousGet('/acls-versioned/down')).status, 403);
+  assert.deepEqual(await anonymousGet(`/acls-versioned/down?versionId=${publicFirst}`), { status: 200, body: 'public first' });
+  // A copy whose source is a named private version is refused to bob, though the current version is public.
+  await alice.send(new CreateBucketCommand({ Bucket: 'acls-open' }));
+  await alice.send(new PutBucketPolicyCommand({ Bucket: 'acls-open', Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { CanonicalUser: bobUser.id }, Action: 's3:PutObject', Resource: 'arn:aws:s3:::acls-open/*' }] }) }));
+  assert.equal(await refusal(bob.send(new CopyObjectCommand({ Bucket: 'acls-open', Key: 'stolen', CopySource: `acls-versioned/up?versionId=${privateFirst}` }))), '403 AccessDenied');
+  await bob.send(new CopyObjectCommand({ Bucket: 'acls-open', Key: 'copied', CopySource: `acls-versioned/up?versionId=${publicSecond}` }));
+});
+
 void test('an object\'s ACL is kept with it: after the node restarts the public object is public and the private one private', async () => {
   await alice.send(new PutObjectCommand({ Bucket: 'acls', Key: 'kept-public', Body: 'kept', ACL: 'public-read' }));
   await node.stop();

@@ -89,7 +89,7 @@ export const getObjectAttributesOp: Operation = {
     const marker = intHeader(c, 'x-amz-part-number-marker', 0, 0, MAX_PART_NUMBER);
     const maxParts = intHeader(c, 'x-amz-max-parts', MAX_PARTS_PER_PAGE, 0, MAX_PARTS_PER_PAGE);
     const selector = requestedVersion(c);
-    await c.access.checkObject('GetObject', bucket, key, selector !== undefined);
+    await c.access.checkObject('GetObject', bucket, key, selector !== undefined, selector);
     const record = selector === undefined ? await requireObject(c.core, bucket, key) : await requireVersion(c.core, { bucket, key }, selector, 'GET');
     sendXml(c.r.ex, c.r.requestId, 200, 'GetObjectAttributesResponse', {
       ...(asked.has('ETag') ? { ETag: record.etag } : {}),

@@ -279,7 +279,7 @@ function copySourceError(): S3Error {
 
 /** Open the copy source (whole, or `range`), after its conditions and the 5 GiB limit. */
 export async function openCopySource(c: OpContext, source: CopySource, extraCheck: (record: ObjectRecord) => void, range: ((record: ObjectRecord) => ByteRange) | undefined): Promise<OpenedObject> {
-  await c.access.checkObject('GetObject', source.bucket, source.key, source.version !== undefined);
+  await c.access.checkObject('GetObject', source.bucket, source.key, source.version !== undefined, source.version);
   await requireBucket(c.core, source.bucket);
   const version = source.version;
   return openObject(
