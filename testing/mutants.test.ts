@@ -58,6 +58,7 @@ import {
   subresourceFallsThrough,
   tagLimitsIgnored,
   unsignedHeaderHonoured,
+  versionAclFromCurrent,
 } from './mutants/http_check_mutants.js';
 import { catchHttpMutant, failureMessage } from './http_check/mutant_check.js';
 
@@ -312,6 +313,7 @@ const HTTP_FAMILIES: ReadonlyArray<readonly [Mutant, readonly string[]]> = [
   [corsAnyOrigin, ['cors']],
   [postPolicyUnenforced, ['post-object']],
   [objectAclHeaderIgnored, ['object-acl']],
+  [versionAclFromCurrent, ['object-acl']],
   [partNumberWrongRange, ['parts']],
 ];
 

@@ -816,7 +816,8 @@ export const BLOCKED_BUCKET = 'blocked';
  * The model of ACL headers on object writes: an object written with
  * public-read is read by anyone, with a grant to mallory by mallory, and
  * neither is written by them (object-acl-header-ignored, anonymous-access,
- * cross-user-access); BucketOwnerEnforced refuses an ACL header with 400
+ * cross-user-access); a version named by its id is read with its own ACL,
+ * not the current version's (version-acl-crossed); BucketOwnerEnforced refuses an ACL header with 400
  * AccessControlListNotSupported, BlockPublicAcls a public one with 403
  * AccessDenied, a canned ACL with grants 400 InvalidRequest, each storing
  * nothing (object-acl-accepted).
@@ -841,6 +842,12 @@ function objectAcl(rng: Rng): AttackCase {
     () => signed('object-acl', 'object-acl-accepted', `signed PUT /alpha/k-${n} with x-amz-acl and a grant`, ['400 InvalidRequest'], put(`/alpha/k-${n}`, [['x-amz-acl', 'public-read'], everyone])),
     () => signed('object-acl', 'well-formed-call-refused', `signed PUT /${ENFORCED_BUCKET}/k-${n} with x-amz-acl: bucket-owner-full-control`, ['2xx'], put(`/${ENFORCED_BUCKET}/k-${n}`, [['x-amz-acl', 'bucket-owner-full-control']])),
     () => signed('object-acl', 'well-formed-call-refused', `signed PUT /alpha/k-${n} with x-amz-acl: authenticated-read`, ['2xx'], put(`/alpha/k-${n}`, [['x-amz-acl', 'authenticated-read']])),
+    // ver/doc: its current (second) version written public-read, its first private; a version's ACL is its own.
+    () => unsignedCase('object-acl', 'object-acl-header-ignored', `unsigned GET /${VERSIONED_BUCKET}/doc (the current version is public-read)`, ['2xx'], () => call('GET', `/${VERSIONED_BUCKET}/doc`), { body: Buffer.from(DOC_BODIES[1]) }),
+    () => ({
+      ...unsignedCase('object-acl', 'version-acl-crossed', `unsigned GET /${VERSIONED_BUCKET}/doc?versionId=<first> (private, though the current version is public)`, ['403 AccessDenied'], () => call('GET', '/')),
+      build: (_nowMs: number, seeded: SeededVersions) => Promise.resolve(one(call('GET', `/${VERSIONED_BUCKET}/doc`, { query: [['versionId', seeded.docV1]] }))),
+    }),
   ];
   return rng.pick(shapes)();
 }

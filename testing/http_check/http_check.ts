@@ -257,7 +257,8 @@ async function setUp(world: World): Promise<HttpFailure | undefined> {
     ...SEEDED_SHARDS.map((k) => call('PUT', `/v1/shards/${k}`, { body: Buffer.from(`shard ${k}`) })),
     call('PUT', `/${VERSIONED_BUCKET}`),
     call('PUT', `/${VERSIONED_BUCKET}`, { query: [['versioning', '']], body: Buffer.from('<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>') }),
-    ...DOC_BODIES.map((body) => call('PUT', `/${VERSIONED_BUCKET}/doc`, { body: Buffer.from(body) })),
+    // The second version of doc is public-read, the first private (cases.ts, the object-acl family: a version's ACL is its own).
+    ...DOC_BODIES.map((body, i) => call('PUT', `/${VERSIONED_BUCKET}/doc`, { body: Buffer.from(body), headers: i === 1 ? [['x-amz-acl', 'public-read']] : [] })),
     call('PUT', `/${VERSIONED_BUCKET}/gone`, { body: Buffer.from(GONE_BODY) }),
     call('DELETE', `/${VERSIONED_BUCKET}/gone`),
     // Access control (cases.ts, the access family): a bucket open by policy, one listable by its ACL, one of mallory's.

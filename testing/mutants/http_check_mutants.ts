@@ -38,13 +38,16 @@
 //   - object-acl-header-ignored: x-amz-acl and x-amz-grant-* on an object
 //     write are accepted and dropped, so an object written public-read is
 //     403 to the anonymous reader S3 serves it to (issue 16);
+//   - version-acl-from-current: a request naming a version is decided on
+//     the current version's ACL, so a private first version is served
+//     anonymously because the current one is public-read (issue 16);
 //   - part-number-wrong-range: a part number beyond the object's parts is
 //     not refused, so GET ?partNumber=2 of a single-part object serves the
 //     whole object where S3 answers 416 InvalidPartNumber (issue 16).
 // Each replaces one method of the component that makes the decision, the
 // seams the production classes offer for this (SignedHeaderRule,
 // RouteTable, HeaderGuard, HostCheck, NodeAuth, TagRules, CorsMatcher, PostPolicy, Authorizer, VersionRules,
-// ObjectAclHeaders, PartRanges) or, for CORS, the S3 front's
+// ObjectAclHeaders, PartRanges; Authorizer again for version-acl-from-current) or, for CORS, the S3 front's
 // public entry point; src/ carries no test hooks. Where another check owns
 // the same seam its install is reused, not copied.
 import { HostCheck } from '../../src/server/browser_guard.js';
@@ -245,6 +248,23 @@ export const objectAclHeaderIgnored: Mutant = {
     ),
 };
 
+export const versionAclFromCurrent: Mutant = {
+  name: 'version-acl-from-current',
+  bugClass: 'a request naming a version is decided on the current version\'s ACL: a public current version opens a private old one',
+  caughtBy: 'http',
+  expect: breaks('version-acl-crossed'),
+  install: () =>
+    patch(
+      Authorizer.prototype,
+      'check',
+      (original) =>
+        function (this: Authorizer, core: Core, q: CheckQuery): Promise<void> {
+          return original.call(this, core, { ...q, version: undefined });
+        },
+      2,
+    ),
+};
+
 export const partNumberWrongRange: Mutant = {
   name: 'part-number-wrong-range',
   bugClass: 'a part number beyond the object\'s parts is not refused: the last part (the whole of a single-part object) is served instead of 416',
@@ -273,5 +293,6 @@ export const HTTP_CHECK_MUTANTS: readonly Mutant[] = [
   otherUsersBucketReadable,
   overwriteDropsVersion,
   objectAclHeaderIgnored,
+  versionAclFromCurrent,
   partNumberWrongRange,
 ];
