@@ -295,6 +295,17 @@ void test('each version has its own ACL: a public current version opens no priva
   await put('down', 'private second', 'private');
   assert.equal((await anonymousGet('/acls-versioned/down')).status, 403);
   assert.deepEqual(await anonymousGet(`/acls-versioned/down?versionId=${publicFirst}`), { status: 200, body: 'public first' });
+  // Get/PutObjectAcl with a versionId act on that version only.
+  await alice.send(new PutObjectAclCommand({ Bucket: 'acls-versioned', Key: 'up', VersionId: privateFirst, ACL: 'authenticated-read' }));
+  assert.equal(await (await bob.send(new GetObjectCommand({ Bucket: 'acls-versioned', Key: 'up', VersionId: privateFirst }))).Body?.transformToString(), 'private first');
+  assert.equal((await anonymousGet(`/acls-versioned/up?versionId=${privateFirst}`)).status, 403);
+  const firstAcl = await alice.send(new GetObjectAclCommand({ Bucket: 'acls-versioned', Key: 'up', VersionId: privateFirst }));
+  assert.deepEqual(firstAcl.Grants?.map((g) => g.Grantee?.URI ?? g.Grantee?.ID), [aliceUser.id, 'http://acs.amazonaws.com/groups/global/AuthenticatedUsers']);
+  const currentAcl = await alice.send(new GetObjectAclCommand({ Bucket: 'acls-versioned', Key: 'up' }));
+  assert.deepEqual(currentAcl.Grants?.map((g) => g.Grantee?.URI ?? g.Grantee?.ID), [aliceUser.id, 'http://acs.amazonaws.com/groups/global/AllUsers']);
+  assert.equal(await refusal(alice.send(new GetObjectAclCommand({ Bucket: 'acls-versioned', Key: 'up', VersionId: '0'.repeat(32) }))), '404 NoSuchVersion');
+  assert.equal(await refusal(alice.send(new PutObjectAclCommand({ Bucket: 'acls-versioned', Key: 'up', VersionId: '0'.repeat(32), ACL: 'public-read' }))), '404 NoSuchVersion');
+  await alice.send(new PutObjectAclCommand({ Bucket: 'acls-versioned', Key: 'up', VersionId: privateFirst, ACL: 'private' }));
   // A copy whose source is a named private version is refused to bob, though the current version is public.
   await alice.send(new CreateBucketCommand({ Bucket: 'acls-open' }));
   await alice.send(new PutBucketPolicyCommand({ Bucket: 'acls-open', Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { CanonicalUser: bobUser.id }, Action: 's3:PutObject', Resource: 'arn:aws:s3:::acls-open/*' }] }) }));

@@ -14,6 +14,8 @@ import type { ObjectRecord, RecordSections } from './records.js';
 import { encodeObject } from './records.js';
 import { noSuchKey } from './s3_errors.js';
 import { objectShardKey } from './shard_keys.js';
+import type { VersionSelector } from './versioning.js';
+import { NULL_VERSION_ID, findVersion, isDeleteMarker, noSuchVersion } from './versioning.js';
 import { LEGACY_OWNER_ID } from './users.js';
 
 export const NS_ACCESS = Buffer.from([0, 0x43]); // \0C
@@ -94,22 +96,28 @@ export function withAclSection(sections: RecordSections | undefined, grants: rea
 }
 
 /**
- * Set the grants of the object as it is now (PutObjectAcl): its record is
- * rewritten with the same data, ETag and mtime (as S3, an ACL change is
- * not a modification) and the new ACL section, under the object's lock so
- * no commit slips in between. Durable before it returns. Throws
- * NoSuchBucket, NoSuchKey.
+ * Set the grants of the object as it is now, or of the version `selector`
+ * names (PutObjectAcl): its record (the object record, or the version's
+ * `\0V` record) is rewritten with the same data, ETag and mtime (as S3, an
+ * ACL change is not a modification) and the new ACL section, under the
+ * object's lock so no commit slips in between. Durable before it returns.
+ * Throws NoSuchBucket, NoSuchKey, NoSuchVersion.
  */
-export async function writeObjectGrants(core: Core, bucket: string, key: Buffer, grants: readonly Grant[]): Promise<void> {
+export async function writeObjectGrants(core: Core, bucket: string, key: Buffer, grants: readonly Grant[], selector?: VersionSelector): Promise<void> {
   // The bucket's lock shared, as every object record write takes it (objects.ts): DeleteBucket waits.
   await core.locks.shared(bucketLock(bucket), () =>
     core.locks.exclusive(objectLock(bucket, key), async () => {
-      const record = await readObject(core, bucket, key);
-      if (record === undefined) {
+      const found = selector === undefined ? await currentTarget(core, bucket, key) : await findVersion(core, bucket, key, selector);
+      if (found === undefined || isDeleteMarker(found.record)) {
         await requireBucket(core, bucket);
-        throw noSuchKey(key.toString('utf8'));
+        throw selector === undefined ? noSuchKey(key.toString('utf8')) : noSuchVersion(key, selector.kind === 'null' ? NULL_VERSION_ID : selector.rank.toString('hex'));
       }
-      await core.putDurable(objectShardKey(bucket, key), encodeObject({ ...record, sections: withAclSection(record.sections, grants) }));
+      await core.putDurable(found.shardKey, encodeObject({ ...found.record, sections: withAclSection(found.record.sections, grants) }));
     }),
   );
+}
+
+async function currentTarget(core: Core, bucket: string, key: Buffer): Promise<{ record: ObjectRecord; shardKey: Buffer } | undefined> {
+  const record = await readObject(core, bucket, key);
+  return record === undefined ? undefined : { record, shardKey: objectShardKey(bucket, key) };
 }

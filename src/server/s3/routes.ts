@@ -118,6 +118,9 @@ const ROWS: ReadonlyArray<readonly [string, Resource, string, Chooser]> = [
   ['DELETE', 'bucket', 'tagging', deleteBucketTaggingOp],
   ['PUT', 'bucket', 'acl', putBucketAclOp],
   ['PUT', 'object', 'acl', putObjectAclOp],
+  // The ACL of one version (access_ops.ts).
+  ['GET', 'object', 'acl&versionId', getObjectAclOp],
+  ['PUT', 'object', 'acl&versionId', putObjectAclOp],
   ['GET', 'bucket', 'policy', getBucketPolicyOp],
   ['PUT', 'bucket', 'policy', putBucketPolicyOp],
   ['DELETE', 'bucket', 'policy', deleteBucketPolicyOp],
