@@ -6,7 +6,6 @@ import type { RequestedPart } from './multipart.js';
 import { refuseUndefinedWriteConditions } from './conditions.js';
 import { metadataOf } from './object_headers.js';
 import { withAclSection } from './access.js';
-import { requireBucket } from './buckets.js';
 import { requestedObjectGrants } from './object_acl.js';
 import { MAX_PUT_BYTES, Md5Tap, checksumEcho, copySourceOf, openCopySource, writeCheck } from './object_ops.js';
 import type { OpContext, Operation } from './operation.js';
@@ -37,7 +36,6 @@ export const createMultipartUploadOp: Operation = {
     const [bucket, key] = [bucketOf(c), keyOf(c)];
     const headers = c.r.ex.req.headers;
     const checksumAlgorithm = uploadChecksumAlgorithm(headers);
-    await requireBucket(c.core, bucket);
     // The ACL asked for is kept in the upload record; Complete gives it to the object (object_acl.ts).
     const sections = withAclSection(undefined, await requestedObjectGrants(c.core, bucket, headers));
     const uploadId = await createUpload(c.core, bucket, key, { ...metadataOf(headers), tags: tagsOfHeader(headers), checksumAlgorithm, sections });

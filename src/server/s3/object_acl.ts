@@ -27,6 +27,7 @@ import type { BucketAccess, Grant } from './access_records.js';
 import { readBucketAccess, withAclSection } from './access.js';
 import { aclNotSupported, blockedPublicAcl } from './access_ops.js';
 import { grantsOfHeaders, hasAclHeaders, isPublicAcl } from './acl.js';
+import { requireBucket } from './buckets.js';
 import type { Core } from './core.js';
 import type { ObjectRecord } from './records.js';
 
@@ -54,9 +55,11 @@ export class ObjectAclHeaders {
 
 export const OBJECT_ACL_HEADERS = new ObjectAclHeaders();
 
-/** REQUIRES: the bucket exists. The grants the write asks for (see ObjectAclHeaders.requested). */
+/** The grants the write asks for (see ObjectAclHeaders.requested); no read at all without ACL headers. Throws NoSuchBucket. */
 export async function requestedObjectGrants(core: Core, bucket: string, headers: IncomingHttpHeaders): Promise<readonly Grant[] | undefined> {
   if (!hasAclHeaders(headers)) return undefined;
+  // readBucketAccess answers a missing bucket with the defaults: the bucket must exist first.
+  await requireBucket(core, bucket);
   return OBJECT_ACL_HEADERS.requested(headers, await readBucketAccess(core, bucket));
 }
 
