@@ -68,6 +68,7 @@ export const HEADER_RULES: readonly HeaderRule[] = [
   // Object lock (object_lock.ts): served by the writes that set it, CreateBucket, and the removals it guards.
   { name: 'x-amz-object-lock-', prefix: true, asks: 'object lock (retention, legal hold) outside a write', servedBy: ['PutObject', 'CopyObject', 'CreateMultipartUpload'] },
   { name: 'x-amz-bucket-object-lock-enabled', accepted: ['false'], asks: 'object lock outside CreateBucket', servedBy: ['CreateBucket'] },
+  { name: 'x-amz-bucket-object-lock-token', asks: 'an object lock token (buckets with replication)' },
   { name: 'x-amz-bypass-governance-retention', asks: 'a governance bypass outside a removal or retention change', servedBy: ['DeleteObject', 'DeleteObjects', 'PutObjectRetention'] },
   { name: 'x-amz-tagging', asks: 'tags from an operation that does not set them', servedBy: ['PutObject', 'CreateMultipartUpload', 'CopyObject'] },
   { name: 'x-amz-tagging-directive', asks: 'a tagging directive outside CopyObject', servedBy: ['CopyObject'] },
