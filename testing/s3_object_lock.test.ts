@@ -49,6 +49,7 @@ import type { ObjectLockRetentionMode } from '@aws-sdk/client-s3';
 import { ACCESS_KEY, SECRET_KEY, startS3Node, s3ErrorName } from './s3_harness.js';
 import type { S3Node } from './s3_harness.js';
 import { VirtualClock } from './virtual_clock.js';
+import { FORM_CONTENT_TYPE, formBody, signingFields } from './post_form.js';
 import { sendSigned } from './s3_wire.js';
 import type { Answer } from './s3_wire.js';
 
@@ -203,6 +204,22 @@ void test('default retention: a write without lock headers gets it, counted from
   assert.equal(await s3ErrorName(removeVersion(bucket, 'k', versionId, true)), 'AccessDenied');
   advance(2 * DAY_MS + 1);
   await removeVersion(bucket, 'k', versionId);
+});
+
+void test('a POST form upload gets the bucket\'s default retention; a lock field in the form is refused', async () => {
+  const bucket = await lockBucket('lock-form');
+  await s3.send(new PutObjectLockConfigurationCommand({ Bucket: bucket, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: 3 } } } }));
+  const post = async (extra: Record<string, string>): Promise<Response> => {
+    const signing = signingFields({ accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY, nowMs: clock.nowMs(), bucket, key: 'form', fields: extra });
+    const body = formBody([['key', 'form'], ...signing.fields, ...Object.entries(extra)], Buffer.from('from a form'));
+    return fetch(`${node.endpoint}/${bucket}`, { method: 'POST', body, headers: { 'content-type': FORM_CONTENT_TYPE } });
+  };
+  const refused = await post({ 'x-amz-object-lock-legal-hold': 'ON' });
+  assert.equal(refused.status, 501, await refused.text());
+  const posted = await post({});
+  assert.equal(posted.status, 204, await posted.text());
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'form' }));
+  assert.deepEqual([head.ObjectLockMode, head.ObjectLockRetainUntilDate?.getTime()], ['GOVERNANCE', clock.nowMs() + 3 * DAY_MS]);
 });
 
 void test('GOVERNANCE: a version is removed only with the bypass; a plain DELETE adds a delete marker; retention shortened only with the bypass', async () => {

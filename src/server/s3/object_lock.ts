@@ -166,6 +166,12 @@ export async function lockOfWrite(c: OpContext, bucket: string, key: Buffer): Pr
   return isEmptyLockState(state) ? undefined : state;
 }
 
+/** The lock state the bucket's default retention gives a version written now (POST form uploads); undefined if none. */
+export async function defaultLockOf(core: Core, bucket: string): Promise<ObjectLockState | undefined> {
+  const d = (await readLockConfig(core, bucket))?.defaultRetention;
+  return d === undefined ? undefined : { retention: { mode: d.mode, retainUntilMs: defaultRetainUntil(d, core.now()) } };
+}
+
 /** An x-amz-object-lock-* header this server does not know would be ignored: 501. */
 function refuseUnknownLockHeaders(headers: IncomingHttpHeaders): void {
   for (const name of Object.keys(headers)) {
