@@ -32,6 +32,7 @@
 //    its data, committed together: no window in which the object exists
 //    unlocked.
 import type { IncomingHttpHeaders } from 'node:http';
+import type { Dependency } from '../../dependency/index.js';
 import type { Core } from './core.js';
 import { bucketLock, objectLock } from './core.js';
 import { requireBucket } from './buckets.js';
@@ -252,17 +253,29 @@ export async function lockedVersion(core: Core, t: LockTarget): Promise<{ record
 }
 
 /**
- * Change the lock state of one version: `change` (which may throw, e.g.
- * LockRules) maps its state to the new one, under the object's lock, and
- * the record is rewritten in place with the same data, ETag and mtime.
- * Resolves once durable. Throws NoSuchKey, NoSuchVersion, NoSuchBucket.
+ * Where lock changes are written, an object so that a broken variant can
+ * replace a step (testing/mutants/s3_lock_mutants.ts).
  */
-export async function changeLock(core: Core, t: LockTarget, change: (s: ObjectLockState) => ObjectLockState): Promise<void> {
-  const dependency = await core.locks.shared(bucketLock(t.bucket), () =>
-    core.locks.exclusive(objectLock(t.bucket, t.key), async () => {
-      const { record, shardKey } = await lockedVersion(core, t);
-      return core.api.put(shardKey, encodeObject(withLockState(record, change(lockStateOf(record)))));
-    }),
-  );
-  await core.durable(dependency);
+export class LockWriter {
+  /**
+   * Change the lock state of one version: `change` (which may throw, e.g.
+   * LockRules) maps its state to the new one, under the object's lock, and
+   * the record is rewritten in place with the same data, ETag and mtime.
+   * Resolves once durable. Throws NoSuchKey, NoSuchVersion, NoSuchBucket.
+   */
+  async change(core: Core, t: LockTarget, change: (s: ObjectLockState) => ObjectLockState): Promise<void> {
+    await core.durable(await this.stage(core, t, change));
+  }
+
+  /** The rewrite of `change`, staged (not yet durable). */
+  stage(core: Core, t: LockTarget, change: (s: ObjectLockState) => ObjectLockState): Promise<Dependency> {
+    return core.locks.shared(bucketLock(t.bucket), () =>
+      core.locks.exclusive(objectLock(t.bucket, t.key), async () => {
+        const { record, shardKey } = await lockedVersion(core, t);
+        return core.api.put(shardKey, encodeObject(withLockState(record, change(lockStateOf(record)))));
+      }),
+    );
+  }
 }
+
+export const LOCK_WRITER = new LockWriter();

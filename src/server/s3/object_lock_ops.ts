@@ -11,7 +11,7 @@ import type { Core } from './core.js';
 import { bucketLock } from './core.js';
 import type { DefaultRetention, LockConfigRecord, ObjectLockState, Retention } from './object_lock_records.js';
 import { MAX_DEFAULT_DAYS, MAX_DEFAULT_YEARS, encodeLockConfig } from './object_lock_records.js';
-import { LOCK_RULES, bucketMissingLock, bypassOf, changeLock, lockStateOf, lockedVersion, parseMode, parseRetainUntil, readLockConfig } from './object_lock.js';
+import { LOCK_RULES, LOCK_WRITER, bucketMissingLock, bypassOf, lockStateOf, lockedVersion, parseMode, parseRetainUntil, readLockConfig } from './object_lock.js';
 import { requireIntegrityHeader } from './object_ops.js';
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf, keyOf } from './operation.js';
@@ -108,7 +108,7 @@ export const putObjectRetentionOp: Operation = {
     await requireLockConfig(c.core, bucket);
     const next = retentionOf(await lockDocument(c, 'Retention'), c.core.now());
     const bypass = await bypassOf(c, bucket, key);
-    await changeLock(c.core, { bucket, key, selector }, (s) => {
+    await LOCK_WRITER.change(c.core, { bucket, key, selector }, (s) => {
       LOCK_RULES.checkRetentionChange(s.retention, next, c.core.now(), bypass);
       return { ...(next === undefined ? {} : { retention: next }), ...(s.legalHold === undefined ? {} : { legalHold: s.legalHold }) };
     });
@@ -141,7 +141,7 @@ export const putObjectLegalHoldOp: Operation = {
     const status = optionalText(await lockDocument(c, 'LegalHold'), 'Status');
     if (status !== 'ON' && status !== 'OFF') throw malformedXml('LegalHold Status must be ON or OFF');
     // A legal hold is set and lifted by anyone with s3:PutObjectLegalHold: no bypass, no rules.
-    await changeLock(c.core, { bucket, key, selector }, (s) => ({ ...s, legalHold: status }));
+    await LOCK_WRITER.change(c.core, { bucket, key, selector }, (s) => ({ ...s, legalHold: status }));
     sendEmpty(c.r.ex, c.r.requestId, 200);
   },
 };
