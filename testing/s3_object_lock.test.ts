@@ -188,7 +188,8 @@ void test('default retention: a write without lock headers gets it, counted from
     s3ErrorName(s3.send(new PutObjectLockConfigurationCommand({ Bucket: bucket, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention } } })));
   assert.equal(await bad({ Mode: 'GOVERNANCE', Days: 1, Years: 1 }), 'MalformedXML');
   assert.equal(await bad({ Mode: 'GOVERNANCE' }), 'MalformedXML');
-  assert.equal(await bad({ Mode: 'GOVERNANCE', Days: 0 }), 'InvalidArgument');
+  assert.equal(await bad({ Mode: 'GOVERNANCE', Days: 0 }), 'InvalidRetentionPeriod');
+  assert.equal(await bad({ Mode: 'GOVERNANCE', Years: 101 }), 'InvalidRetentionPeriod');
   assert.equal(await bad({ Mode: 'SOMETIMES', Days: 1 }), 'MalformedXML');
   await s3.send(new PutObjectLockConfigurationCommand({ Bucket: bucket, ObjectLockConfiguration: { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'COMPLIANCE', Days: 2 } } } }));
   const writtenMs = clock.nowMs();
@@ -236,6 +237,9 @@ void test('GOVERNANCE: a version is removed only with the bypass; a plain DELETE
   const shorter = { Bucket: bucket, Key: 'k', VersionId: v1, Retention: { Mode: 'GOVERNANCE' as const, RetainUntilDate: new Date(until - DAY_MS) } };
   assert.equal(await s3ErrorName(s3.send(new PutObjectRetentionCommand(shorter))), 'AccessDenied');
   await s3.send(new PutObjectRetentionCommand({ ...shorter, BypassGovernanceRetention: true }));
+  // A change of mode needs the bypass too, even GOVERNANCE -> COMPLIANCE (refused 403 without it).
+  const stricter = { Bucket: bucket, Key: 'k', VersionId: v1, Retention: { Mode: 'COMPLIANCE' as const, RetainUntilDate: new Date(until + 2 * DAY_MS) } };
+  assert.equal(await s3ErrorName(s3.send(new PutObjectRetentionCommand(stricter))), 'AccessDenied');
   assert.equal((await s3.send(new GetObjectRetentionCommand({ Bucket: bucket, Key: 'k', VersionId: v1 }))).Retention?.RetainUntilDate?.getTime(), until - DAY_MS);
   // A policy that denies s3:BypassGovernanceRetention makes the header count for nothing, the owner's too.
   await s3.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Deny', Principal: '*', Action: 's3:BypassGovernanceRetention', Resource: `arn:aws:s3:::${bucket}/*` }] }) }));

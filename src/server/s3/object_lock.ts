@@ -21,9 +21,10 @@
 //   GOVERNANCE retention yields to x-amz-bypass-governance-retention: true
 //   from a principal with s3:BypassGovernanceRetention; COMPLIANCE and legal
 //   holds yield to nobody.
-// - Retention may always be lengthened. Shortening it, removing it, or
-//   turning COMPLIANCE into GOVERNANCE weakens it: refused for COMPLIANCE,
-//   allowed for GOVERNANCE only with the bypass.
+// - Retention may always be lengthened in its mode. Shortening it,
+//   removing it, or changing its mode is refused for COMPLIANCE, and
+//   allowed for GOVERNANCE only with the bypass (GOVERNANCE -> COMPLIANCE
+//   too, as AWS answers it and the S3 conformance suites expect).
 //
 // Invariants:
 // 1. A version's lock state changes only through LockRules (checked under
@@ -218,7 +219,8 @@ export class LockRules {
   /** Throws 403 AccessDenied if retention `old` may not become `next` (undefined: removed) at `nowMs`. */
   checkRetentionChange(old: Retention | undefined, next: Retention | undefined, nowMs: number, bypass: boolean): void {
     if (old === undefined || old.retainUntilMs <= nowMs) return;
-    const weakens = next === undefined || next.retainUntilMs < old.retainUntilMs || (old.mode === 'COMPLIANCE' && next.mode === 'GOVERNANCE');
+    // Any change of mode counts: GOVERNANCE -> COMPLIANCE needs the bypass too (as the S3 conformance suites expect).
+    const weakens = next === undefined || next.retainUntilMs < old.retainUntilMs || next.mode !== old.mode;
     if (!weakens) return;
     if (old.mode === 'COMPLIANCE' || !bypass) throw protectedByLock();
   }

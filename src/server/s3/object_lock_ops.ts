@@ -17,7 +17,7 @@ import type { OpContext, Operation } from './operation.js';
 import { bucketOf, keyOf } from './operation.js';
 import { readXmlBody } from './request_body.js';
 import { isoTime, sendEmpty, sendXml } from './respond.js';
-import { S3Error, invalidArgument, malformedXml } from './s3_errors.js';
+import { S3Error, malformedXml } from './s3_errors.js';
 import { lockConfigShardKey } from './shard_keys.js';
 import { requestedVersion } from './versioning_ops.js';
 import { readSettings } from './versioning.js';
@@ -54,8 +54,8 @@ function defaultRetentionOf(doc: XmlNode): DefaultRetention | undefined {
   const unit = days === undefined ? 'years' : 'days';
   const text = (days ?? years ?? '').trim();
   const period = /^\d{1,10}$/.test(text) ? Number(text) : NaN;
-  if (!(period >= 1)) throw invalidArgument('Default retention period must be a positive integer value', { ArgumentName: unit === 'days' ? 'Days' : 'Years', ArgumentValue: text });
-  if (period > (unit === 'days' ? MAX_DEFAULT_DAYS : MAX_DEFAULT_YEARS)) throw invalidArgument('Default retention period too large', { ArgumentName: unit === 'days' ? 'Days' : 'Years', ArgumentValue: text });
+  if (!(period >= 1)) throw new S3Error(400, 'InvalidRetentionPeriod', 'Default retention period must be a positive integer value.');
+  if (period > (unit === 'days' ? MAX_DEFAULT_DAYS : MAX_DEFAULT_YEARS)) throw new S3Error(400, 'InvalidRetentionPeriod', `Default retention period too large: at most ${MAX_DEFAULT_DAYS} days or ${MAX_DEFAULT_YEARS} years.`);
   return { mode, unit, period };
 }
 
