@@ -34,10 +34,16 @@
 //     objects (issue 16);
 //   - overwrite-drops-version: a versioned write does not keep the version
 //     it replaces, so an overwritten object's first version is gone (404
-//     NoSuchVersion) where S3 serves it by its id (issue 16).
+//     NoSuchVersion) where S3 serves it by its id (issue 16);
+//   - governance-delete-without-bypass: GOVERNANCE retention is taken as
+//     bypassed on every removal, so a locked version is deleted without
+//     x-amz-bypass-governance-retention (issue 16, object lock);
+//   - compliance-shortened: a retention change is checked as if the old
+//     mode were GOVERNANCE, so a COMPLIANCE date is shortened with the
+//     bypass header (issue 16, object lock).
 // Each replaces one method of the component that makes the decision, the
 // seams the production classes offer for this (SignedHeaderRule,
-// RouteTable, HeaderGuard, HostCheck, NodeAuth, TagRules, CorsMatcher, PostPolicy, Authorizer, VersionRules) or, for CORS, the S3 front's
+// RouteTable, HeaderGuard, HostCheck, NodeAuth, TagRules, CorsMatcher, PostPolicy, Authorizer, VersionRules, LockRules) or, for CORS, the S3 front's
 // public entry point; src/ carries no test hooks. Where another check owns
 // the same seam its install is reused, not copied.
 import { HostCheck } from '../../src/server/browser_guard.js';
@@ -49,6 +55,8 @@ import type { CorsAsk, CorsConfig } from '../../src/server/s3/cors.js';
 import { CorsMatcher } from '../../src/server/s3/cors.js';
 import { PostPolicy } from '../../src/server/s3/post_policy.js';
 import { VersionRules } from '../../src/server/s3/versioning.js';
+import { LockRules } from '../../src/server/s3/object_lock.js';
+import type { ObjectLockState, Retention } from '../../src/server/s3/object_lock_records.js';
 import { Authorizer } from '../../src/server/s3/authorize.js';
 import type { CheckQuery } from '../../src/server/s3/authorize.js';
 import type { Core } from '../../src/server/s3/core.js';
@@ -169,6 +177,34 @@ export const overwriteDropsVersion: Mutant = {
     ),
 };
 
+export const governanceDeleteWithoutBypass: Mutant = {
+  name: 'governance-delete-without-bypass',
+  bugClass: 'a version under GOVERNANCE retention is removed without x-amz-bypass-governance-retention (S3: 403 AccessDenied)',
+  caughtBy: 'http',
+  expect: breaks('governance-delete-without-bypass'),
+  install: () =>
+    patch(LockRules.prototype, 'checkRemoval', (original) =>
+      function (this: LockRules, s: ObjectLockState, nowMs: number): void {
+        // Deliberately takes every request as bypassing GOVERNANCE.
+        original.call(this, s, nowMs, true);
+      },
+    ),
+};
+
+export const complianceShortened: Mutant = {
+  name: 'compliance-shortened',
+  bugClass: 'a COMPLIANCE retention is shortened (or made GOVERNANCE) with the bypass header, as if it were GOVERNANCE (S3: 403 AccessDenied)',
+  caughtBy: 'http',
+  expect: breaks('compliance-shortened'),
+  install: () =>
+    patch(LockRules.prototype, 'checkRetentionChange', (original) =>
+      function (this: LockRules, old: Retention | undefined, next: Retention | undefined, nowMs: number, bypass: boolean): void {
+        // Deliberately checks the old retention as GOVERNANCE, whatever its mode.
+        original.call(this, old === undefined ? old : { ...old, mode: 'GOVERNANCE' }, next, nowMs, bypass);
+      },
+    ),
+};
+
 /** The policy text without its Deny statements (what an evaluator that skips them sees). */
 function withoutDeny(policy: string): string {
   if (policy === '') return policy;
@@ -232,4 +268,6 @@ export const HTTP_CHECK_MUTANTS: readonly Mutant[] = [
   policyDenyIgnored,
   otherUsersBucketReadable,
   overwriteDropsVersion,
+  governanceDeleteWithoutBypass,
+  complianceShortened,
 ];

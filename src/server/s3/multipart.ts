@@ -220,6 +220,8 @@ function objectOfParts(core: Core, from: { upload: UploadRecord; uploadId: Buffe
     inline: undefined,
     tags: upload.tags,
     uploadId: from.uploadId,
+    // What CreateMultipartUpload settled for the object (object lock, ...), committed with it.
+    ...(upload.sections === undefined ? {} : { sections: upload.sections }),
   };
 }
 

@@ -5,6 +5,9 @@ import { abortUpload, completeUpload, createUpload, MAX_PART_NUMBER, requireUplo
 import type { RequestedPart } from './multipart.js';
 import { refuseUndefinedWriteConditions } from './conditions.js';
 import { metadataOf } from './object_headers.js';
+import { requireBucket } from './buckets.js';
+import { lockOfWrite } from './object_lock.js';
+import { encodeLockSection } from './object_lock_records.js';
 import { MAX_PUT_BYTES, Md5Tap, checksumEcho, copySourceOf, openCopySource, writeCheck } from './object_ops.js';
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf, keyOf, partNumberParam } from './operation.js';
@@ -34,7 +37,11 @@ export const createMultipartUploadOp: Operation = {
     const [bucket, key] = [bucketOf(c), keyOf(c)];
     const headers = c.r.ex.req.headers;
     const checksumAlgorithm = uploadChecksumAlgorithm(headers);
-    const uploadId = await createUpload(c.core, bucket, key, { ...metadataOf(headers), tags: tagsOfHeader(headers), checksumAlgorithm });
+    await requireBucket(c.core, bucket);
+    // The lock state (headers, or the bucket's default counted from now) is the upload's, then the object's.
+    const lock = await lockOfWrite(c, bucket, key);
+    const sections = lock === undefined ? {} : { sections: { lock: encodeLockSection(lock) } };
+    const uploadId = await createUpload(c.core, bucket, key, { ...metadataOf(headers), tags: tagsOfHeader(headers), checksumAlgorithm, ...sections });
     const answerHeaders = checksumAlgorithm === '' ? {} : { 'x-amz-checksum-algorithm': checksumAlgorithm.toUpperCase(), 'x-amz-checksum-type': 'COMPOSITE' };
     sendXml(c.r.ex, c.r.requestId, 200, 'InitiateMultipartUploadResult', { Bucket: bucket, Key: key.toString('utf8'), UploadId: uploadIdText(uploadId) }, answerHeaders);
   },
