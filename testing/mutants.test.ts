@@ -44,8 +44,10 @@ import { checkMetadataFaults } from './metadata_faults.js';
 import type { MetaFaultFocus } from './metadata_faults.js';
 import { fsckWalkStopsQuietly, replayChecksNextPageOnly, replayStopsQuietlyAtDamage } from './mutants/metadata_mutants.js';
 import {
+  complianceShortened,
   corsAnyOrigin,
   corsWildcard,
+  governanceDeleteWithoutBypass,
   guaranteeHeaderIgnored,
   hostCheckSkipped,
   nativeAuthSkipped as httpNativeAuthSkipped,
@@ -312,6 +314,8 @@ const HTTP_FAMILIES: ReadonlyArray<readonly [Mutant, readonly string[]]> = [
   [otherUsersBucketReadable, ['access']],
   [corsAnyOrigin, ['cors']],
   [postPolicyUnenforced, ['post-object']],
+  [governanceDeleteWithoutBypass, ['object-lock']],
+  [complianceShortened, ['object-lock']],
   [objectAclHeaderIgnored, ['object-acl']],
   [versionAclFromCurrent, ['object-acl']],
   [partNumberWrongRange, ['parts']],

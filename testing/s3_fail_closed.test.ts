@@ -66,15 +66,20 @@ void test('issue 12, Why 4 and 5: the requests that used to fall through or be i
       { method: 'DELETE', path: '/walk-empty', query: { versioning: '' } },
       { method: 'PUT', path: '/walk/ssec', headers: { 'x-amz-server-side-encryption-customer-algorithm': 'AES256', 'x-amz-server-side-encryption-customer-key': Buffer.alloc(32, 1).toString('base64') }, body: Buffer.from('secret') },
       { method: 'PUT', path: '/walk/kms', headers: { 'x-amz-server-side-encryption': 'aws:kms' }, body: Buffer.from('secret') },
-      { method: 'PUT', path: '/walk/locked', headers: { 'x-amz-object-lock-mode': 'COMPLIANCE', 'x-amz-object-lock-retain-until-date': '2099-01-01T00:00:00Z' }, body: Buffer.from('keep') },
-      { method: 'PUT', path: '/walk/held', headers: { 'x-amz-object-lock-legal-hold': 'ON' }, body: Buffer.from('keep') },
       // Tags are served on PutObject now, not on CreateBucket: there they would be ignored.
       { method: 'PUT', path: '/taggedbucket', headers: { 'x-amz-tagging': 'a=b' }, body: Buffer.alloc(0) },
-      { method: 'PUT', path: '/lockedbucket', headers: { 'x-amz-bucket-object-lock-enabled': 'true' }, body: Buffer.alloc(0) },
     ];
     for (const r of cases) {
       const a = await sendSigned(port, r);
       assert.deepEqual([a.status, a.code], [501, 'NotImplemented'], `${r.method} ${r.path}: ${a.body}`);
+    }
+    // Object lock is served now (object_lock.ts): lock headers on a bucket without object lock are refused, and store nothing.
+    for (const r of [
+      { method: 'PUT', path: '/walk/locked', headers: { 'x-amz-object-lock-mode': 'COMPLIANCE', 'x-amz-object-lock-retain-until-date': '2099-01-01T00:00:00Z' }, body: Buffer.from('keep') },
+      { method: 'PUT', path: '/walk/held', headers: { 'x-amz-object-lock-legal-hold': 'ON' }, body: Buffer.from('keep') },
+    ]) {
+      const a = await sendSigned(port, r);
+      assert.deepEqual([a.status, a.code], [400, 'InvalidRequest'], `${r.method} ${r.path}: ${a.body}`);
     }
     // PutBucketVersioning is served now: on a bucket that does not exist it is NoSuchBucket, and creates nothing.
     const versioning = await sendSigned(port, { method: 'PUT', path: '/fresh', query: { versioning: '' }, body: Buffer.alloc(0) });

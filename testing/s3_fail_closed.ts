@@ -68,6 +68,12 @@ const IMPLEMENTED: ReadonlyArray<readonly [string, Kind, string]> = [
   ['GET', 'bucket', 'cors'],
   ['PUT', 'bucket', 'cors'],
   ['DELETE', 'bucket', 'cors'],
+  ['GET', 'bucket', 'object-lock'],
+  ['PUT', 'bucket', 'object-lock'],
+  ['GET', 'object', 'retention'],
+  ['PUT', 'object', 'retention'],
+  ['GET', 'object', 'legal-hold'],
+  ['PUT', 'object', 'legal-hold'],
   ['GET', 'object', 'partNumber'],
   ['HEAD', 'object', 'partNumber'],
   ['GET', 'object', 'attributes'],
@@ -86,11 +92,8 @@ export const REFUSED_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ['x-amz-server-side-encryption-customer-key-md5', createHash('md5').update(Buffer.alloc(32, 7)).digest('base64')],
   ['x-amz-copy-source-server-side-encryption-customer-algorithm', 'AES256'],
   ['x-amz-copy-source-server-side-encryption-customer-key', Buffer.alloc(32, 7).toString('base64')],
-  ['x-amz-object-lock-mode', 'COMPLIANCE'],
-  ['x-amz-object-lock-retain-until-date', '2099-01-01T00:00:00Z'],
-  ['x-amz-object-lock-legal-hold', 'ON'],
-  ['x-amz-bucket-object-lock-enabled', 'true'],
-  ['x-amz-bypass-governance-retention', 'true'],
+  // An object lock header the server does not know (the three it serves are operation-bound below).
+  ['x-amz-object-lock-token', 'token'],
   ['x-amz-acl', 'aws-exec-read'],
   ['x-amz-acl', 'log-delivery-write'],
   ['x-amz-object-ownership', 'ObjectWriter'],
@@ -125,6 +128,12 @@ export const OPERATION_BOUND_HEADERS: ReadonlyArray<readonly [string, string, re
   ['x-amz-acl', 'public-read-write', ACL_CARRIERS],
   ['x-amz-acl', 'authenticated-read', ACL_CARRIERS],
   ['x-amz-object-ownership', 'BucketOwnerEnforced', ['CreateBucket']],
+  // Object lock: set by the writes, enabled by CreateBucket; the bypass serves DeleteObject with a versionId only (not a carrier).
+  ['x-amz-object-lock-mode', 'COMPLIANCE', ['PutObject', 'CopyObject', 'CreateMultipartUpload']],
+  ['x-amz-object-lock-retain-until-date', '2099-01-01T00:00:00Z', ['PutObject', 'CopyObject', 'CreateMultipartUpload']],
+  ['x-amz-object-lock-legal-hold', 'ON', ['PutObject', 'CopyObject', 'CreateMultipartUpload']],
+  ['x-amz-bucket-object-lock-enabled', 'true', ['CreateBucket']],
+  ['x-amz-bypass-governance-retention', 'true', ['DeleteObject']],
 ];
 
 /** Values that ask only for what the server does: must be accepted. */

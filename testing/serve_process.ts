@@ -41,3 +41,27 @@ export async function startServe(dataDir: string, extraArgs: readonly string[]):
   const url = await withinHangBound(startup, STARTUP_TIMEOUT_MS, () => `the startup line (stderr: ${stderr})`);
   return { child, url, exited, stderr: () => stderr };
 }
+
+/**
+ * One round of a kill test: `work` makes calls and reports each
+ * acknowledged one to `onAck`; the `killAfter`-th kills the node with
+ * SIGKILL (the kill lands while the next calls are in flight; `work` ends
+ * when they fail). Resolves once the node has exited. Throws if `work`
+ * ended without the kill: a call failed while the node was up.
+ */
+export async function killAfterAcks(node: Running, killAfter: number, work: (onAck: () => void) => Promise<unknown>): Promise<void> {
+  let acks = 0;
+  let killed = false;
+  const onAck = (): void => {
+    if (++acks !== killAfter) return;
+    killed = true;
+    node.child.kill('SIGKILL');
+  };
+  await work(onAck);
+  if (!killed) {
+    node.child.kill('SIGKILL');
+    await node.exited;
+    throw new Error(`a call failed while the node was up; stderr: ${node.stderr()}`);
+  }
+  await node.exited;
+}

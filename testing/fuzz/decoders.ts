@@ -51,6 +51,8 @@ import type { Grant } from '../../src/server/s3/access_records.js';
 import { grantsOfBody } from '../../src/server/s3/acl.js';
 import { parsePolicy } from '../../src/server/s3/policy.js';
 import { S3Error } from '../../src/server/s3/s3_errors.js';
+import { MAX_DEFAULT_DAYS, MAX_DEFAULT_YEARS, MAX_RETAIN_UNTIL_MS, decodeLockConfig, decodeLockSection, encodeLockConfig, encodeLockSection } from '../../src/server/s3/object_lock_records.js';
+import type { LockMode } from '../../src/server/s3/object_lock_records.js';
 import { decodeManifest, decodeMetaRecord, encodeManifest, encodeMetaRecord } from '../../src/store/metalog_format.js';
 import type { MetaRecord } from '../../src/store/metalog_format.js';
 import { splitDataPayload } from '../../src/chunk/index.js';
@@ -537,6 +539,35 @@ function s3RecordTargets(): DecoderTarget[] {
       fixup: resealS3Record,
     },
     ...accessTargets(),
+    ...objectLockTargets(),
+  ];
+}
+
+/** Object lock (object_lock_records.ts): the object record's lock section and the bucket's lock configuration record. */
+function objectLockTargets(): DecoderTarget[] {
+  const mode = (rng: Rng): LockMode => rng.pick(['GOVERNANCE', 'COMPLIANCE'] as const);
+  return [
+    {
+      name: 's3: object lock section',
+      decode: decodeLockSection,
+      samples: (rng) =>
+        times(SAMPLES, () => {
+          const retention = rng.bool(0.7) ? { retention: { mode: mode(rng), retainUntilMs: rng.int(0, MAX_RETAIN_UNTIL_MS) } } : {};
+          const legalHold = retention.retention === undefined || rng.bool(0.5) ? { legalHold: rng.pick(['ON', 'OFF'] as const) } : {};
+          return encodeLockSection({ ...retention, ...legalHold });
+        }),
+    },
+    {
+      name: 's3: bucket lock configuration record',
+      decode: decodeLockConfig,
+      samples: (rng) =>
+        times(SAMPLES, () => {
+          const unit = rng.pick(['days', 'years'] as const);
+          const period = rng.int(1, unit === 'days' ? MAX_DEFAULT_DAYS : MAX_DEFAULT_YEARS);
+          return encodeLockConfig(rng.bool(0.3) ? {} : { defaultRetention: { mode: mode(rng), unit, period } });
+        }),
+      fixup: resealS3Record,
+    },
   ];
 }
 

@@ -211,6 +211,7 @@ const IMPLEMENTED = new Set([
   'bucket GET tagging', 'bucket PUT tagging', 'bucket DELETE tagging', 'object GET tagging', 'object PUT tagging', 'object DELETE tagging',
   'bucket GET cors', 'bucket PUT cors', 'bucket DELETE cors',
   'bucket PUT versioning', 'bucket GET versions', 'object GET versionId', 'object HEAD versionId', 'object DELETE versionId',
+  'bucket GET object-lock', 'bucket PUT object-lock', 'object GET retention', 'object PUT retention', 'object GET legal-hold', 'object PUT legal-hold',
   'object GET partNumber', 'object HEAD partNumber', 'object GET attributes',
 ]);
 const METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'] as const;
@@ -261,8 +262,8 @@ const GUARANTEES: ReadonlyArray<ReadonlyArray<readonly [string, string]>> = [
     ['x-amz-server-side-encryption-customer-key', Buffer.alloc(32, 7).toString('base64')],
     ['x-amz-server-side-encryption-customer-key-md5', createHash('md5').update(Buffer.alloc(32, 7)).digest('base64')],
   ],
-  [['x-amz-object-lock-mode', 'GOVERNANCE'], ['x-amz-object-lock-retain-until-date', '2030-01-01T00:00:00Z']],
-  [['x-amz-object-lock-legal-hold', 'ON']],
+  // Object lock is served (the object-lock family); a lock header the node does not know is still refused.
+  [['x-amz-object-lock-token', 'token']],
   // x-amz-acl and x-amz-grant-* are served on these writes now (the object-acl family), except the canned ACLs S3 has and the node does not.
   [['x-amz-acl', 'log-delivery-write']],
   [['x-amz-acl', 'aws-exec-read']],
@@ -277,8 +278,7 @@ function guarantee(rng: Rng): AttackCase {
     [`POST /alpha/g-${n}?uploads`, () => call('POST', `/alpha/g-${n}`, { query: [['uploads', '']], headers })],
     [`PUT /alpha/g-${n} copied from /alpha/a/one`, () => call('PUT', `/alpha/g-${n}`, { headers: [['x-amz-copy-source', '/alpha/a/one'], ...headers] })],
   ];
-  const lockBucket: Array<[string, () => HttpCall]> = [
-    [`PUT /locked-${n} (CreateBucket)`, () => call('PUT', `/locked-${n}`, { headers: [['x-amz-bucket-object-lock-enabled', 'true']] })],
+  const elsewhere: Array<[string, () => HttpCall]> = [
     // CreateBucket stores x-amz-acl now (the access family); an object write still cannot.
     // Tags are served on PutObject, CopyObject and CreateMultipartUpload (the tagging family); CreateBucket would ignore them.
     [`PUT /tagged-${n} (CreateBucket)`, () => call('PUT', `/tagged-${n}`, { headers: [['x-amz-tagging', 'team=blue']] })],
@@ -286,7 +286,7 @@ function guarantee(rng: Rng): AttackCase {
     // A read stores no ACL: the grant would be ignored.
     [`GET /alpha/a/one (a grant on a read)`, () => call('GET', '/alpha/a/one', { headers: [['x-amz-grant-read', 'uri="http://acs.amazonaws.com/groups/global/AllUsers"']] })],
   ];
-  const [describe, make] = rng.pick([...shapes, ...lockBucket]);
+  const [describe, make] = rng.pick([...shapes, ...elsewhere]);
   const names = make().headers.filter(([h]) => h.startsWith('x-amz-') && h !== 'x-amz-copy-source').map(([h, v]) => `${h}: ${v}`);
   return signed('guarantee', 'unimplemented-guarantee-accepted', `signed ${describe} with ${names.join(', ')}`, ['501 NotImplemented'], make);
 }
@@ -685,6 +685,10 @@ export interface SeededVersions {
   readonly docV2: string;
   readonly goneV1: string;
   readonly goneMarker: string;
+  /** The versions of the lock bucket's objects (LOCK_BUCKET): GOVERNANCE, COMPLIANCE, legal hold ON. */
+  readonly lockGov: string;
+  readonly lockComp: string;
+  readonly lockHeld: string;
 }
 
 const versioningXml = (inner: string): Buffer => Buffer.from(`<VersioningConfiguration xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${inner}</VersioningConfiguration>`);
@@ -723,6 +727,63 @@ function versioning(rng: Rng): AttackCase {
   ];
   const [describe, property, expect, make, body] = rng.pick(shapes);
   const c = signed('versioning', property, `signed ${describe}`, expect, make);
+  return body === undefined ? c : { ...c, body };
+}
+
+// ---- object lock (issue 16): protected versions stay, retention only grows ----
+
+/** The lock bucket of the world (http_check.ts setUp): `gov`, `comp` retained until LOCK_UNTIL, `held` under a legal hold. */
+export const LOCK_BUCKET = 'locked';
+/** Far after any seed's virtual time (http_check.ts EPOCH_MS plus at most a day). */
+export const LOCK_UNTIL = '2100-01-01T00:00:00.000Z';
+/** The lock headers of each seeded object of LOCK_BUCKET, in setUp's order. */
+export const LOCKED_OBJECTS: ReadonlyArray<readonly [string, ReadonlyArray<readonly [string, string]>]> = [
+  ['gov', [['x-amz-object-lock-mode', 'GOVERNANCE'], ['x-amz-object-lock-retain-until-date', LOCK_UNTIL]]],
+  ['comp', [['x-amz-object-lock-mode', 'COMPLIANCE'], ['x-amz-object-lock-retain-until-date', LOCK_UNTIL]]],
+  ['held', [['x-amz-object-lock-legal-hold', 'ON']]],
+];
+
+/**
+ * The model of object lock (src/server/s3/object_lock.ts): a version under
+ * GOVERNANCE is not removed without x-amz-bypass-governance-retention
+ * (governance-delete-without-bypass), nor its retention shortened
+ * (governance-shortened-without-bypass); under COMPLIANCE neither happens
+ * even with the bypass (compliance-removed, compliance-shortened); a legal
+ * hold blocks removal (legal-hold-ignored); a DELETE without versionId adds
+ * a delete marker (well-formed-call-refused); the lock state reads back
+ * (lock-state-lost); lock headers on a bucket without object lock are 400
+ * InvalidRequest, and a lock bucket's versioning cannot be suspended
+ * (lock-config-ignored).
+ */
+function objectLock(rng: Rng): AttackCase {
+  const n = rng.int(0, 999);
+  const at = `/${LOCK_BUCKET}`;
+  const bypass: Array<[string, string]> = [['x-amz-bypass-governance-retention', 'true']];
+  const remove = (key: string, version: (s: SeededVersions) => string, headers: Array<[string, string]> = []): ((s: SeededVersions) => HttpCall) => (s) =>
+    call('DELETE', `${at}/${key}`, { query: [['versionId', version(s)]], headers });
+  const retention = (key: string, version: (s: SeededVersions) => string, mode: string, until: string, headers: Array<[string, string]> = []): ((s: SeededVersions) => HttpCall) => (s) => {
+    const body = Buffer.from(`<Retention xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Mode>${mode}</Mode><RetainUntilDate>${until}</RetainUntilDate></Retention>`);
+    return call('PUT', `${at}/${key}`, { query: [['retention', ''], ['versionId', version(s)]], body, headers: [['content-md5', md5(body)], ...headers] });
+  };
+  const sooner = '2099-01-01T00:00:00.000Z';
+  const xml = (root: string, inner: string): Buffer => Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>
+<${root} xmlns="http://s3.amazonaws.com/doc/2006-03-01/">${inner}</${root}>`);
+  const shapes: Array<[string, string, Expect, (s: SeededVersions) => HttpCall, Buffer?]> = [
+    [`DELETE ${at}/gov?versionId=<gov>`, 'governance-delete-without-bypass', ['403 AccessDenied'], remove('gov', (s) => s.lockGov)],
+    [`PUT ${at}/gov?retention&versionId=<gov> shortened`, 'governance-shortened-without-bypass', ['403 AccessDenied'], retention('gov', (s) => s.lockGov, 'GOVERNANCE', sooner)],
+    [`DELETE ${at}/comp?versionId=<comp> with the bypass`, 'compliance-removed', ['403 AccessDenied'], remove('comp', (s) => s.lockComp, bypass)],
+    [`PUT ${at}/comp?retention&versionId=<comp> shortened with the bypass`, 'compliance-shortened', ['403 AccessDenied'], retention('comp', (s) => s.lockComp, 'COMPLIANCE', sooner, bypass)],
+    [`PUT ${at}/comp?retention&versionId=<comp> as GOVERNANCE with the bypass`, 'compliance-shortened', ['403 AccessDenied'], retention('comp', (s) => s.lockComp, 'GOVERNANCE', LOCK_UNTIL, bypass)],
+    [`DELETE ${at}/held?versionId=<held> with the bypass`, 'legal-hold-ignored', ['403 AccessDenied'], remove('held', (s) => s.lockHeld, bypass)],
+    [`GET ${at}/comp?retention&versionId=<comp>`, 'lock-state-lost', ['2xx'], (s) => call('GET', `${at}/comp`, { query: [['retention', ''], ['versionId', s.lockComp]] }), xml('Retention', `<Mode>COMPLIANCE</Mode><RetainUntilDate>${LOCK_UNTIL}</RetainUntilDate>`)],
+    [`GET ${at}/held?legal-hold&versionId=<held>`, 'lock-state-lost', ['2xx'], (s) => call('GET', `${at}/held`, { query: [['legal-hold', ''], ['versionId', s.lockHeld]] }), xml('LegalHold', '<Status>ON</Status>')],
+    [`DELETE ${at}/gov (a delete marker)`, 'well-formed-call-refused', ['2xx'], () => call('DELETE', `${at}/gov`)],
+    [`PUT ${at}/l-${n} with GOVERNANCE retention`, 'well-formed-call-refused', ['2xx'], () => call('PUT', `${at}/l-${n}`, { body: Buffer.from(`l ${n}`), headers: [...(LOCKED_OBJECTS[0]?.[1] ?? [])] })],
+    [`PUT /alpha/l-${n} with a legal hold (no object lock on alpha)`, 'lock-config-ignored', ['400 InvalidRequest'], () => call('PUT', `/alpha/l-${n}`, { body: Buffer.from('unlocked'), headers: [['x-amz-object-lock-legal-hold', 'ON']] })],
+    [`PUT ${at}?versioning Suspended`, 'lock-config-ignored', ['409 InvalidBucketState'], () => call('PUT', at, { query: [['versioning', '']], body: Buffer.from('<VersioningConfiguration><Status>Suspended</Status></VersioningConfiguration>') })],
+  ];
+  const [describe, property, expect, make, body] = rng.pick(shapes);
+  const c = signed('object-lock', property, `signed ${describe}`, expect, make);
   return body === undefined ? c : { ...c, body };
 }
 
@@ -907,6 +968,7 @@ const FAMILIES: ReadonlyArray<readonly [string, number, (rng: Rng) => AttackCase
   ['cors', 2, cors],
   ['post-object', 2, postObject],
   ['versioning', 2, versioning],
+  ['object-lock', 2, objectLock],
   ['access', 4, access],
   ['object-acl', 3, objectAcl],
   ['parts', 2, parts],

@@ -42,7 +42,7 @@ import { Rng } from '../rng.js';
 import { SimNode } from '../sim_node.js';
 import type { AttackCase, Outcome } from './cases.js';
 import type { SeededVersions } from './cases.js';
-import { ACL_OBJECTS, BLOCKED_BUCKET, CORS_XML, DOC_BODIES, ENFORCED_BUCKET, GONE_BODY, OPEN_POLICY, SEEDED_BUCKET_TAGS, SEEDED_OBJECTS, SEEDED_OBJECT_TAGS, SEEDED_SHARDS, TAGGED_OBJECT, VERSIONED_BUCKET, nextCase, taggingXml } from './cases.js';
+import { ACL_OBJECTS, BLOCKED_BUCKET, CORS_XML, DOC_BODIES, ENFORCED_BUCKET, GONE_BODY, LOCKED_OBJECTS, LOCK_BUCKET, OPEN_POLICY, SEEDED_BUCKET_TAGS, SEEDED_OBJECTS, SEEDED_OBJECT_TAGS, SEEDED_SHARDS, TAGGED_OBJECT, VERSIONED_BUCKET, nextCase, taggingXml } from './cases.js';
 import type { HttpCall, KeyPair } from './signing.js';
 import { CHECK_ACCESS_KEY, CHECK_KEYS, CHECK_SECRET_KEY, MALLORY_ID, MALLORY_KEYS, call, serialize, signHeader } from './signing.js';
 import type { ParseOutcome, ParsedAnswer, WireResult } from './wire.js';
@@ -91,7 +91,7 @@ interface World {
   seeded: SeededVersions;
 }
 
-const NO_VERSIONS: SeededVersions = { docV1: '', docV2: '', goneV1: '', goneMarker: '' };
+const NO_VERSIONS: SeededVersions = { docV1: '', docV2: '', goneV1: '', goneMarker: '', lockGov: '', lockComp: '', lockHeld: '' };
 
 /** The node's owner (also the native API's and the control plane's key) and a second S3 user. */
 const CHECK_USERS = new StaticUsers([
@@ -268,6 +268,9 @@ async function setUp(world: World): Promise<HttpFailure | undefined> {
     call('PUT', '/listable', { headers: [['x-amz-acl', 'public-read']] }),
     call('PUT', '/listable/item', { body: Buffer.from('listable item') }),
     [call('PUT', '/mallory-own'), MALLORY_KEYS],
+    // Object lock (cases.ts, the object-lock family): a lock bucket with one object per kind of protection.
+    call('PUT', `/${LOCK_BUCKET}`, { headers: [['x-amz-bucket-object-lock-enabled', 'true']] }),
+    ...LOCKED_OBJECTS.map(([key, headers]) => call('PUT', `/${LOCK_BUCKET}/${key}`, { body: Buffer.from(`locked ${key}`), headers: [...headers] })),
     // ACL headers on object writes (cases.ts, the object-acl family).
     ...Object.entries(ACL_OBJECTS).map(([key, o]) => call('PUT', `/alpha/${key}`, { body: Buffer.from(o.body), headers: [o.header] })),
     call('PUT', `/${ENFORCED_BUCKET}`, { headers: [['x-amz-object-ownership', 'BucketOwnerEnforced']] }),
@@ -275,6 +278,7 @@ async function setUp(world: World): Promise<HttpFailure | undefined> {
     call('PUT', `/${BLOCKED_BUCKET}`, { query: [['publicAccessBlock', '']], body: Buffer.from('<PublicAccessBlockConfiguration><BlockPublicAcls>true</BlockPublicAcls></PublicAccessBlockConfiguration>') }),
   ];
   const versionIds: string[] = [];
+  const lockIds: string[] = [];
   for (const entry of calls) {
     const [c, keys] = 'method' in entry ? [entry, CHECK_KEYS] : entry;
     const wire = await exchange(world.server.server, serialize(await signHeader(c, world.nowMs, 'hash', keys)), [c.method], TURN_BUDGET);
@@ -283,9 +287,11 @@ async function setUp(world: World): Promise<HttpFailure | undefined> {
       return { property: 'well-formed-call-refused', caseIndex: -1, family: 'setup', request: `signed ${c.method} ${c.path}`, answer: describeAnswer(first), detail: 'the world could not be set up through the server' };
     }
     if (c.path.startsWith(`/${VERSIONED_BUCKET}/`)) versionIds.push(first.headers.find(([n]) => n === 'x-amz-version-id')?.[1] ?? '');
+    if (c.path.startsWith(`/${LOCK_BUCKET}/`)) lockIds.push(first.headers.find(([n]) => n === 'x-amz-version-id')?.[1] ?? '');
   }
   const [docV1 = '', docV2 = '', goneV1 = '', goneMarker = ''] = versionIds;
-  world.seeded = { docV1, docV2, goneV1, goneMarker };
+  const [lockGov = '', lockComp = '', lockHeld = ''] = lockIds;
+  world.seeded = { docV1, docV2, goneV1, goneMarker, lockGov, lockComp, lockHeld };
   return undefined;
 }
 

@@ -35,6 +35,12 @@
 //   - overwrite-drops-version: a versioned write does not keep the version
 //     it replaces, so an overwritten object's first version is gone (404
 //     NoSuchVersion) where S3 serves it by its id (issue 16);
+//   - governance-delete-without-bypass: GOVERNANCE retention is taken as
+//     bypassed on every removal, so a locked version is deleted without
+//     x-amz-bypass-governance-retention (issue 16, object lock);
+//   - compliance-shortened: a retention change is checked as if the old
+//     mode were GOVERNANCE, so a COMPLIANCE date is shortened with the
+//     bypass header (issue 16, object lock);
 //   - object-acl-header-ignored: x-amz-acl and x-amz-grant-* on an object
 //     write are accepted and dropped, so an object written public-read is
 //     403 to the anonymous reader S3 serves it to (issue 16);
@@ -46,7 +52,7 @@
 //     whole object where S3 answers 416 InvalidPartNumber (issue 16).
 // Each replaces one method of the component that makes the decision, the
 // seams the production classes offer for this (SignedHeaderRule,
-// RouteTable, HeaderGuard, HostCheck, NodeAuth, TagRules, CorsMatcher, PostPolicy, Authorizer, VersionRules,
+// RouteTable, HeaderGuard, HostCheck, NodeAuth, TagRules, CorsMatcher, PostPolicy, Authorizer, VersionRules, LockRules,
 // ObjectAclHeaders, PartRanges; Authorizer again for version-acl-from-current) or, for CORS, the S3 front's
 // public entry point; src/ carries no test hooks. Where another check owns
 // the same seam its install is reused, not copied.
@@ -59,6 +65,8 @@ import type { CorsAsk, CorsConfig } from '../../src/server/s3/cors.js';
 import { CorsMatcher } from '../../src/server/s3/cors.js';
 import { PostPolicy } from '../../src/server/s3/post_policy.js';
 import { VersionRules } from '../../src/server/s3/versioning.js';
+import { LockRules } from '../../src/server/s3/object_lock.js';
+import type { ObjectLockState, Retention } from '../../src/server/s3/object_lock_records.js';
 import { ObjectAclHeaders } from '../../src/server/s3/object_acl.js';
 import { PartRanges, partsCountOf } from '../../src/server/s3/object_parts.js';
 import type { ObjectRecord } from '../../src/server/s3/records.js';
@@ -183,6 +191,34 @@ export const overwriteDropsVersion: Mutant = {
     ),
 };
 
+export const governanceDeleteWithoutBypass: Mutant = {
+  name: 'governance-delete-without-bypass',
+  bugClass: 'a version under GOVERNANCE retention is removed without x-amz-bypass-governance-retention (S3: 403 AccessDenied)',
+  caughtBy: 'http',
+  expect: breaks('governance-delete-without-bypass'),
+  install: () =>
+    patch(LockRules.prototype, 'checkRemoval', (original) =>
+      function (this: LockRules, s: ObjectLockState, nowMs: number): void {
+        // Deliberately takes every request as bypassing GOVERNANCE.
+        original.call(this, s, nowMs, true);
+      },
+    ),
+};
+
+export const complianceShortened: Mutant = {
+  name: 'compliance-shortened',
+  bugClass: 'a COMPLIANCE retention is shortened (or made GOVERNANCE) with the bypass header, as if it were GOVERNANCE (S3: 403 AccessDenied)',
+  caughtBy: 'http',
+  expect: breaks('compliance-shortened'),
+  install: () =>
+    patch(LockRules.prototype, 'checkRetentionChange', (original) =>
+      function (this: LockRules, old: Retention | undefined, next: Retention | undefined, nowMs: number, bypass: boolean): void {
+        // Deliberately checks the old retention as GOVERNANCE, whatever its mode.
+        original.call(this, old === undefined ? old : { ...old, mode: 'GOVERNANCE' }, next, nowMs, bypass);
+      },
+    ),
+};
+
 /** The policy text without its Deny statements (what an evaluator that skips them sees). */
 function withoutDeny(policy: string): string {
   if (policy === '') return policy;
@@ -292,6 +328,8 @@ export const HTTP_CHECK_MUTANTS: readonly Mutant[] = [
   policyDenyIgnored,
   otherUsersBucketReadable,
   overwriteDropsVersion,
+  governanceDeleteWithoutBypass,
+  complianceShortened,
   objectAclHeaderIgnored,
   versionAclFromCurrent,
   partNumberWrongRange,

@@ -105,6 +105,13 @@ export const ACTIONS: ReadonlyMap<string, ActionSpec> = new Map<string, ActionSp
   ['GetObjectTagging', { action: 's3:GetObjectTagging', on: 'object' }],
   ['PutObjectTagging', { action: 's3:PutObjectTagging', on: 'object' }],
   ['DeleteObjectTagging', { action: 's3:DeleteObjectTagging', on: 'object' }],
+  // Object lock (object_lock_ops.ts): AWS names the same actions with or without a versionId.
+  ['GetObjectLockConfiguration', { action: 's3:GetBucketObjectLockConfiguration', on: 'bucket' }],
+  ['PutObjectLockConfiguration', { action: 's3:PutBucketObjectLockConfiguration', on: 'bucket' }],
+  ['GetObjectRetention', { action: 's3:GetObjectRetention', on: 'object' }],
+  ['PutObjectRetention', { action: 's3:PutObjectRetention', on: 'object' }],
+  ['GetObjectLegalHold', { action: 's3:GetObjectLegalHold', on: 'object' }],
+  ['PutObjectLegalHold', { action: 's3:PutObjectLegalHold', on: 'object' }],
 ]);
 
 /**
@@ -288,6 +295,20 @@ export class RequestAccess {
     const refusal = opName === 'GetObject' ? expectedOwnerRefusal(this.r.ex.req.headers, access.ownerId, 'x-amz-source-expected-bucket-owner') : undefined;
     if (refusal !== undefined) throw refusal;
     await AUTHORIZER.check(this.core, { bucket, key, version, access, spec, known: true, principal: this.principal, context: contextOf(this.r, this.principal) });
+  }
+
+  /**
+   * Throws AccessDenied unless the principal may do IAM action `action` on
+   * the object, beyond what its operation needed: s3:BypassGovernanceRetention,
+   * and s3:PutObjectRetention / s3:PutObjectLegalHold for lock headers on a write (object_lock.ts).
+   */
+  async checkObjectAction(action: string, bucket: string, key: Buffer): Promise<void> {
+    if ((await readBucket(this.core, bucket)) === undefined) {
+      if (this.principal.kind === 'anonymous') throw anonymousRefusal();
+      return;
+    }
+    const access = await readBucketAccess(this.core, bucket);
+    await AUTHORIZER.check(this.core, { bucket, key, access, spec: { action, on: 'object' }, known: true, principal: this.principal, context: contextOf(this.r, this.principal) });
   }
 
   /** The requester's canonical id (undefined: anonymous). */

@@ -7,6 +7,7 @@ import { bucketOf, intParam } from './operation.js';
 import { S3Error, invalidArgument } from './s3_errors.js';
 import { deleteBucketAccessIfGone, readBucketAccess, writeBucketAccessLocked } from './access.js';
 import { createBucketAccess } from './access_ops.js';
+import { enableLockAtCreate, lockAtCreate } from './object_lock.js';
 
 const bucketAlreadyExists = (bucket: string): S3Error =>
   new S3Error(409, 'BucketAlreadyExists', 'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.', { BucketName: bucket });
@@ -66,9 +67,13 @@ export const createBucketOp: Operation = {
     const requesterId = c.access.requesterId;
     if (requesterId === undefined) throw new Error('CreateBucket reached without a user');
     const access = createBucketAccess(c, requesterId);
+    const withLock = lockAtCreate(c.r.ex.req.headers);
     // Re-creating one's own bucket: us-east-1 answers 200 (changing nothing), every other region 409; another's: 409 BucketAlreadyExists.
     await createBucket(c.core, bucket, c.region !== 'us-east-1', async (exists) => {
-      if (!exists) return writeBucketAccessLocked(c.core, bucket, access);
+      if (!exists) {
+        if (withLock) await enableLockAtCreate(c.core, bucket);
+        return writeBucketAccessLocked(c.core, bucket, access);
+      }
       if ((await readBucketAccess(c.core, bucket)).ownerId !== requesterId) throw bucketAlreadyExists(bucket);
     });
     sendEmpty(c.r.ex, c.r.requestId, 200, { Location: `/${bucket}` });

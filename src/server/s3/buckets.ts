@@ -7,7 +7,7 @@ import { bucketLock } from './core.js';
 import type { BucketRecord, TagSet } from './records.js';
 import { decodeBucket, encodeBucket } from './records.js';
 import { S3Error, noSuchBucket } from './s3_errors.js';
-import { NS_BUCKET, NS_DATA, NS_OBJECT, NS_UPLOAD, NS_VERSION, bucketPrefix, bucketShardKey, corsShardKey, isValidBucketName, settingsShardKey, validateBucketName } from './shard_keys.js';
+import { NS_BUCKET, NS_DATA, NS_OBJECT, NS_UPLOAD, NS_VERSION, bucketPrefix, bucketShardKey, corsShardKey, isValidBucketName, lockConfigShardKey, settingsShardKey, validateBucketName } from './shard_keys.js';
 
 export interface BucketInfo {
   readonly name: string;
@@ -32,20 +32,26 @@ export async function requireBucket(core: Core, bucket: string): Promise<BucketR
  * ('exists'), every other region 409 BucketAlreadyOwnedByYou
  * (`existingIsError`). `prepare(exists)` runs first under the bucket's
  * lock: it refuses another owner's bucket, and writes the new bucket's
- * access record before its bucket record (access_records.ts, invariant 2).
+ * access record before its bucket record (access_records.ts, invariant 2),
+ * and its object lock configuration and settings if asked (object_lock.ts).
+ * Either way they are durable before the bucket record exists.
  */
 export async function createBucket(core: Core, bucket: string, existingIsError: boolean, prepare: (exists: boolean) => Promise<void>): Promise<'created' | 'exists'> {
   validateBucketName(bucket);
   return core.locks.exclusive(bucketLock(bucket), async () => {
     const exists = (await readBucket(core, bucket)) !== undefined;
+    // Settings and configurations a crash left behind when a bucket of this name was deleted are not the new bucket's;
+    // they go before `prepare`, which may write the new bucket's own (object lock: its configuration and versioning).
+    if (!exists) {
+      await deleteDurably(core, settingsShardKey(bucket));
+      await deleteDurably(core, corsShardKey(bucket));
+      await deleteDurably(core, lockConfigShardKey(bucket));
+    }
     await prepare(exists);
     if (exists) {
       if (!existingIsError) return 'exists';
       throw new S3Error(409, 'BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', { BucketName: bucket });
     }
-    // Settings and a CORS configuration a crash left behind when a bucket of this name was deleted are not the new bucket's.
-    await deleteDurably(core, settingsShardKey(bucket));
-    await deleteDurably(core, corsShardKey(bucket));
     await core.putDurable(bucketShardKey(bucket), encodeBucket({ createdMs: core.now(), tags: [] }));
     return 'created';
   });
@@ -72,6 +78,7 @@ export async function deleteBucket(core: Core, bucket: string, abortUploads: (sh
     // After the bucket record: a crash in between leaves settings and a configuration of no bucket, which createBucket removes.
     await deleteDurably(core, settingsShardKey(bucket));
     await deleteDurably(core, corsShardKey(bucket));
+    await deleteDurably(core, lockConfigShardKey(bucket));
     for await (const page of core.listAll(bucketPrefix(NS_VERSION, bucket))) for (const s of page) await core.deleteIfPresent(s.key);
   });
 }

@@ -16,6 +16,9 @@
 //    that can be deleted), so such a request answers 501 before anything is
 //    read or stored, on every operation.
 //
+// Object lock headers are served by the operations that act on them
+// (object_lock.ts) and refused elsewhere, like tagging headers.
+//
 // Decisions (docs/S3.md, "Refused"): values that ask for exactly what the
 // server does are accepted: `x-amz-acl: private` and
 // `bucket-owner-full-control` on the other object writes (UploadPart...:
@@ -63,9 +66,11 @@ interface HeaderRule {
 export const HEADER_RULES: readonly HeaderRule[] = [
   { name: 'x-amz-server-side-encryption', prefix: true, asks: 'server-side encryption (SSE-S3, SSE-KMS, SSE-C)' },
   { name: 'x-amz-copy-source-server-side-encryption', prefix: true, asks: 'server-side encryption of the copy source (SSE-C)' },
-  { name: 'x-amz-object-lock-', prefix: true, asks: 'object lock (retention, legal hold)' },
-  { name: 'x-amz-bucket-object-lock-enabled', accepted: ['false'], asks: 'object lock' },
-  { name: 'x-amz-bypass-governance-retention', asks: 'object lock' },
+  // Object lock (object_lock.ts): served by the writes that set it, CreateBucket, and the removals it guards.
+  { name: 'x-amz-object-lock-', prefix: true, asks: 'object lock (retention, legal hold) outside a write', servedBy: ['PutObject', 'CopyObject', 'CreateMultipartUpload'] },
+  { name: 'x-amz-bucket-object-lock-enabled', accepted: ['false'], asks: 'object lock outside CreateBucket', servedBy: ['CreateBucket'] },
+  { name: 'x-amz-bucket-object-lock-token', asks: 'an object lock token (buckets with replication)' },
+  { name: 'x-amz-bypass-governance-retention', asks: 'a governance bypass outside a removal or retention change', servedBy: ['DeleteObject', 'DeleteObjects', 'PutObjectRetention'] },
   { name: 'x-amz-tagging', asks: 'tags from an operation that does not set them', servedBy: ['PutObject', 'CreateMultipartUpload', 'CopyObject'] },
   { name: 'x-amz-tagging-directive', asks: 'a tagging directive outside CopyObject', servedBy: ['CopyObject'] },
   { name: 'x-amz-grant-', prefix: true, asks: 'access control grants on an object write', servedBy: ACL_HEADER_OPS },

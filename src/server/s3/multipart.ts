@@ -220,8 +220,8 @@ function objectOfParts(core: Core, from: { upload: UploadRecord; uploadId: Buffe
     inline: undefined,
     tags: upload.tags,
     uploadId: from.uploadId,
-    // What the upload keeps for the object (the ACL its CreateMultipartUpload asked for, access_records.ts invariant 3).
-    sections: upload.sections,
+    // What the upload keeps for the object (object lock, the ACL its CreateMultipartUpload asked for, ...), committed with it.
+    ...(upload.sections === undefined ? {} : { sections: upload.sections }),
   };
 }
 

@@ -7,6 +7,9 @@ import { refuseUndefinedWriteConditions } from './conditions.js';
 import { metadataOf } from './object_headers.js';
 import { withAclSection } from './access.js';
 import { requestedObjectGrants } from './object_acl.js';
+import { requireBucket } from './buckets.js';
+import { lockOfWrite } from './object_lock.js';
+import { encodeLockSection } from './object_lock_records.js';
 import { MAX_PUT_BYTES, Md5Tap, checksumEcho, copySourceOf, openCopySource, writeCheck } from './object_ops.js';
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf, keyOf, partNumberParam } from './operation.js';
@@ -36,9 +39,13 @@ export const createMultipartUploadOp: Operation = {
     const [bucket, key] = [bucketOf(c), keyOf(c)];
     const headers = c.r.ex.req.headers;
     const checksumAlgorithm = uploadChecksumAlgorithm(headers);
-    // The ACL asked for is kept in the upload record; Complete gives it to the object (object_acl.ts).
-    const sections = withAclSection(undefined, await requestedObjectGrants(c.core, bucket, headers));
-    const uploadId = await createUpload(c.core, bucket, key, { ...metadataOf(headers), tags: tagsOfHeader(headers), checksumAlgorithm, sections });
+    await requireBucket(c.core, bucket);
+    // The lock state (headers, or the bucket's default counted from now) is the upload's, then the object's.
+    const lock = await lockOfWrite(c, bucket, key);
+    // The ACL asked for is kept in the upload record too; Complete gives both to the object (object_acl.ts).
+    const acl = withAclSection(lock === undefined ? undefined : { lock: encodeLockSection(lock) }, await requestedObjectGrants(c.core, bucket, headers));
+    const sections = acl === undefined ? {} : { sections: acl };
+    const uploadId = await createUpload(c.core, bucket, key, { ...metadataOf(headers), tags: tagsOfHeader(headers), checksumAlgorithm, ...sections });
     const answerHeaders = checksumAlgorithm === '' ? {} : { 'x-amz-checksum-algorithm': checksumAlgorithm.toUpperCase(), 'x-amz-checksum-type': 'COMPOSITE' };
     sendXml(c.r.ex, c.r.requestId, 200, 'InitiateMultipartUploadResult', { Bucket: bucket, Key: key.toString('utf8'), UploadId: uploadIdText(uploadId) }, answerHeaders);
   },

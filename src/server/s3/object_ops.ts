@@ -11,6 +11,7 @@ import { checkCopySourceConditions, checkReadConditions, checkWriteConditions, h
 import { CHECKSUM_ALGORITHMS, newChecksum } from './checksums.js';
 import type { Checksum, ChecksumAlgorithm } from './checksums.js';
 import { metadataOf, objectHeaders } from './object_headers.js';
+import { bypassOf, lockHeaders, lockOfWrite, lockedRecord, removalGuard } from './object_lock.js';
 import type { ObjectMetadata } from './object_headers.js';
 import type { OpenedObject, WrittenData } from './objects.js';
 import { commitObject, openObject, readObject, requireObject, writeData } from './objects.js';
@@ -49,11 +50,13 @@ export const putObjectOp: Operation = {
     // Fail before reading a large body when the answer is already known.
     refuseUndefinedWriteConditions(headers, 'put');
     await requireBucket(c.core, bucket);
+    const lock = await lockOfWrite(c, bucket, key);
     const grants = await requestedObjectGrants(c.core, bucket, headers);
     if (hasWriteConditions(headers)) checkWriteConditions(headers, await readObject(c.core, bucket, key), key.toString('utf8'));
     const body = openBody(c.r.ex, c.auth, MAX_PUT_BYTES);
     const written = await writeData(c.core, { bucket, key, part: 0, recordKey: objectShardKey(bucket, key) }, body, true);
-    const record = withRequestedAcl(recordOf(written, body.md5, { ...meta, tags }, c.core.now()), grants);
+    // The lock state and the ACL are committed in the same record as the data (object_lock.ts, invariant 2; object_acl.ts).
+    const record = withRequestedAcl(lockedRecord(recordOf(written, body.md5, { ...meta, tags }, c.core.now()), lock), grants);
     // Only a conditional put reads the record it replaces: a plain one also replaces a damaged record.
     const committed = await commitObject(c.core, bucket, key, record, { ...writeCheck(headers, key), written: [written] });
     sendEmpty(c.r.ex, c.r.requestId, 200, { ETag: quotedEtag(record.etag), ...checksumEcho(body.verifiedChecksum), ...versionHeaders(committed) });
@@ -113,7 +116,7 @@ function satisfiable(range: ByteRange | 'unsatisfiable', record: ObjectRecord, a
 export async function streamObject(c: OpContext, opened: OpenedObject, ranged: boolean, extra: Record<string, string> = {}): Promise<void> {
   try {
     const { record } = opened;
-    const headers: Record<string, string | number> = { ...objectHeaders(record, c.r.query), ...taggingCountHeader(record.tags), ...versionHeaders(record), ...extra };
+    const headers: Record<string, string | number> = { ...objectHeaders(record, c.r.query), ...taggingCountHeader(record.tags), ...versionHeaders(record), ...lockHeaders(record), ...extra };
     const { range } = opened;
     if (ranged && extra['Content-Range'] === undefined) headers['Content-Range'] = `bytes ${range.start}-${range.end - 1}/${record.sizeBytes}`;
     // The first chunk is read (verified) before the status line: damage there is a 500 InternalError document.
@@ -132,7 +135,7 @@ export const headObjectOp: Operation = {
     const selector = requestedVersion(c);
     const record = selector === undefined ? await requireObject(c.core, bucket, key) : await requireVersion(c.core, { bucket, key }, selector, 'HEAD');
     checkReadConditions(c.r.ex.req.headers, record);
-    sendEmpty(c.r.ex, c.r.requestId, 200, { ...objectHeaders(record, c.r.query), ...taggingCountHeader(record.tags), ...versionHeaders(record), 'Content-Length': record.sizeBytes });
+    sendEmpty(c.r.ex, c.r.requestId, 200, { ...objectHeaders(record, c.r.query), ...taggingCountHeader(record.tags), ...versionHeaders(record), ...lockHeaders(record), 'Content-Length': record.sizeBytes });
   },
 };
 
@@ -144,8 +147,9 @@ export const deleteObjectOp: Operation = {
     refuseUndefinedWriteConditions(headers, 'delete');
     const selector = requestedVersion(c);
     await requireBucket(c.core, bucket);
+    const guard = selector === undefined ? undefined : removalGuard(c.core, await bypassOf(c, bucket, key));
     // A wrong If-Match deletes nothing: the check runs under the object's lock.
-    const deleted = await deleteRequested(c.core, { bucket, key }, selector, writeCheck(headers, key).check);
+    const deleted = await deleteRequested(c.core, { bucket, key }, selector, writeCheck(headers, key).check, guard);
     sendEmpty(c.r.ex, c.r.requestId, 204, deletedHeaders(deleted));
   },
 };
@@ -168,7 +172,8 @@ export const deleteObjectsOp: Operation = {
         const bytes = Buffer.from(key, 'utf8');
         validateObjectKey(bucket, bytes);
         await c.access.checkObject('DeleteObject', bucket, bytes, versionId !== undefined);
-        const deleted = await deleteRequested(c.core, { bucket, key: bytes }, versionId === undefined ? undefined : parseVersionId(versionId));
+        const guard = versionId === undefined ? undefined : removalGuard(c.core, await bypassOf(c, bucket, bytes));
+        const deleted = await deleteRequested(c.core, { bucket, key: bytes }, versionId === undefined ? undefined : parseVersionId(versionId), undefined, guard);
         return { Key: key, ...deletedEntry(deleted, versionId !== undefined) } as const;
       } catch (err) {
         if (!(err instanceof S3Error)) throw err;
@@ -195,7 +200,7 @@ function deletedEntry(d: Deleted, named: boolean): XmlNode {
  * the way could otherwise delete keys nobody asked to delete. openBody
  * verifies whichever is given.
  */
-function requireIntegrityHeader(headers: IncomingHttpHeaders): void {
+export function requireIntegrityHeader(headers: IncomingHttpHeaders): void {
   if (headers['content-md5'] !== undefined) return;
   if (CHECKSUM_ALGORITHMS.some((a) => headers[`x-amz-checksum-${a}`] !== undefined)) return;
   if ((headerOf(headers, 'x-amz-trailer') ?? '').trim().toLowerCase().startsWith('x-amz-checksum-')) return;
@@ -215,7 +220,9 @@ export const copyObjectOp: Operation = {
     const replacedTags = tagging === 'REPLACE' ? tagsOfHeader(headers) : undefined;
     refuseUndefinedWriteConditions(headers, 'put');
     await requireBucket(c.core, bucket);
-    // The source's ACL is not copied: the copy has the ACL its own headers ask for (object_acl.ts).
+    // The copy's lock state is the request's (or the bucket's default), never the source's, as in S3.
+    const lock = await lockOfWrite(c, bucket, key);
+    // The source's ACL is not copied either: the copy has the ACL its own headers ask for (object_acl.ts).
     const grants = await requestedObjectGrants(c.core, bucket, headers);
     // Copying a named version onto its own key is how S3 restores a version: allowed.
     const sameObject = source.bucket === bucket && source.key.equals(key) && source.version === undefined;
@@ -232,7 +239,7 @@ export const copyObjectOp: Operation = {
       opened.release();
     }
     const meta = directive === 'COPY' ? { contentType: opened.record.contentType, headers: opened.record.headers } : metadataOf(headers);
-    const record = withRequestedAcl(recordOf(written, hashed.md5, { ...meta, tags: replacedTags ?? opened.record.tags }, c.core.now()), grants);
+    const record = withRequestedAcl(lockedRecord(recordOf(written, hashed.md5, { ...meta, tags: replacedTags ?? opened.record.tags }, c.core.now()), lock), grants);
     const committed = await commitObject(c.core, bucket, key, record, { ...writeCheck(headers, key), written: [written] });
     const sourceVersion = opened.record.version === undefined ? {} : { 'x-amz-copy-source-version-id': versionIdOf(opened.record) };
     sendXml(c.r.ex, c.r.requestId, 200, 'CopyObjectResult', { LastModified: isoTime(record.mtimeMs), ETag: quotedEtag(record.etag) }, { ...versionHeaders(committed), ...sourceVersion });

@@ -21,6 +21,7 @@ import { checkReadConditions } from './conditions.js';
 import { openObject, requireObject } from './objects.js';
 import { streamObject } from './object_ops.js';
 import { objectHeaders } from './object_headers.js';
+import { lockHeaders } from './object_lock.js';
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf, keyOf, partNumberParam } from './operation.js';
 import type { ObjectRecord } from './records.js';
@@ -106,7 +107,7 @@ export const headObjectPartOp: Operation = {
     checkReadConditions(c.r.ex.req.headers, record);
     const range = PART_RANGES.rangeOf(record, partNumber);
     const extra = partHeaders(record, range);
-    const headers = { ...objectHeaders(record, c.r.query), ...taggingCountHeader(record.tags), ...versionHeaders(record), ...extra, 'Content-Length': range.end - range.start };
+    const headers = { ...objectHeaders(record, c.r.query), ...taggingCountHeader(record.tags), ...versionHeaders(record), ...lockHeaders(record), ...extra, 'Content-Length': range.end - range.start };
     sendEmpty(c.r.ex, c.r.requestId, extra['Content-Range'] !== undefined ? 206 : 200, headers);
   },
 };

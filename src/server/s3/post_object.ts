@@ -34,6 +34,7 @@ import type { FilePart, FormField } from './form_data.js';
 import { FormReader, formBoundary } from './form_data.js';
 import { metadataOf } from './object_headers.js';
 import { MAX_PUT_BYTES, recordOf } from './object_ops.js';
+import { defaultLockOf, lockedRecord } from './object_lock.js';
 import { expectedOwnerRefusal } from './fail_closed.js';
 import { commitObject, discardData, writeData } from './objects.js';
 import type { UnsignedContext, UnsignedOperation } from './operation.js';
@@ -86,7 +87,8 @@ export const postObjectOp: UnsignedOperation = {
       discardData(c.core, { bucket, key }, written);
       throw invalidArgument('The file must be the last field of the form: fields after it are not accepted.', { ArgumentName: 'file' });
     }
-    const record = recordOf(written, sized.md5, { ...meta, tags: [] }, c.core.now());
+    // A form cannot ask for a lock (its lock fields are refused above), but the bucket's default retention applies (object_lock.ts).
+    const record = lockedRecord(recordOf(written, sized.md5, { ...meta, tags: [] }, c.core.now()), await defaultLockOf(c.core, bucket));
     await commitObject(c.core, bucket, key, record, { written: [written] });
     answer(c, { bucket, key, etag: quotedEtag(record.etag), redirect, status: fields.get('success_action_status') });
   },

@@ -59,6 +59,14 @@ import {
   putObjectTaggingOp,
 } from './tagging_ops.js';
 import { getBucketVersioningOp, listObjectVersionsOp, putBucketVersioningOp } from './versioning_ops.js';
+import {
+  getObjectLegalHoldOp,
+  getObjectLockConfigurationOp,
+  getObjectRetentionOp,
+  putObjectLegalHoldOp,
+  putObjectLockConfigurationOp,
+  putObjectRetentionOp,
+} from './object_lock_ops.js';
 
 type Resource = 'service' | 'bucket' | 'object';
 type Routed = Operation | UnsignedOperation;
@@ -137,6 +145,17 @@ const ROWS: ReadonlyArray<readonly [string, Resource, string, Chooser]> = [
   ['OPTIONS', 'bucket', '', preflightOp],
   ['OPTIONS', 'object', '', preflightOp],
   ['POST', 'bucket', '', postObjectOp],
+  // Object lock (object_lock_ops.ts); retention and legal hold of one version with a versionId.
+  ['GET', 'bucket', 'object-lock', getObjectLockConfigurationOp],
+  ['PUT', 'bucket', 'object-lock', putObjectLockConfigurationOp],
+  ['GET', 'object', 'retention', getObjectRetentionOp],
+  ['PUT', 'object', 'retention', putObjectRetentionOp],
+  ['GET', 'object', 'retention&versionId', getObjectRetentionOp],
+  ['PUT', 'object', 'retention&versionId', putObjectRetentionOp],
+  ['GET', 'object', 'legal-hold', getObjectLegalHoldOp],
+  ['PUT', 'object', 'legal-hold', putObjectLegalHoldOp],
+  ['GET', 'object', 'legal-hold&versionId', getObjectLegalHoldOp],
+  ['PUT', 'object', 'legal-hold&versionId', putObjectLegalHoldOp],
 ];
 
 /** The route table as an object, so that a broken variant can replace one step (testing/mutants/s3_mutants.ts). */

@@ -12,6 +12,7 @@
 //   \0V bucket / key \0 rank(16)                noncurrent version of an object (versioning.ts)
 //   \0S bucket                                   bucket settings: versioning (settings_record.ts)
 //   \0R bucket                                   the bucket's CORS configuration (cors.ts)
+//   \0K bucket                                   the bucket's object lock configuration (object_lock_records.ts)
 //
 // Invariants:
 // 1. An object key holds no NUL byte, so `\0D bucket/key\0` prefixes the
@@ -40,6 +41,7 @@ export const NS_PART = Buffer.from([0, 0x50]); // \0P
 export const NS_VERSION = Buffer.from([0, 0x56]); // \0V
 export const NS_SETTINGS = Buffer.from([0, 0x53]); // \0S
 export const NS_CORS = Buffer.from([0, 0x52]); // \0R
+export const NS_LOCK_CONFIG = Buffer.from([0, 0x4b]); // \0K
 
 const SLASH = Buffer.from('/');
 const NUL = Buffer.from([0]);
@@ -145,6 +147,11 @@ export function versionShardKey(bucket: string, key: Buffer, rank: Buffer): Buff
 
 export function settingsShardKey(bucket: string): Buffer {
   return Buffer.concat([NS_SETTINGS, Buffer.from(bucket, 'latin1')]);
+}
+
+/** `\0K bucket`: the object lock configuration of `bucket` (absent: object lock not enabled). */
+export function lockConfigShardKey(bucket: string): Buffer {
+  return Buffer.concat([NS_LOCK_CONFIG, Buffer.from(bucket, 'latin1')]);
 }
 
 /** `\0P bucket/key\0 uploadId`: the prefix of the parts of one upload. */

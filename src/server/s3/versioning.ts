@@ -286,11 +286,13 @@ export function deleteMarkerRecord(nowMs: number): ObjectRecord {
  * Remove version `selector` of `key` for good. The current version is
  * replaced by the newest noncurrent one (durably), or removed if there is
  * none. Returns the version removed (undefined: there was none, which S3
- * answers as a success too). REQUIRES: the object's lock is held.
+ * answers as a success too). `guard` may refuse the version found (object
+ * lock) by throwing. REQUIRES: the object's lock is held.
  */
-export async function removeVersion(core: Core, bucket: string, key: Buffer, selector: VersionSelector): Promise<ObjectRecord | undefined> {
+export async function removeVersion(core: Core, bucket: string, key: Buffer, selector: VersionSelector, guard?: (version: ObjectRecord) => void): Promise<ObjectRecord | undefined> {
   const found = await findVersion(core, bucket, key, selector);
   if (found === undefined) return undefined;
+  guard?.(found.record);
   if (!found.current) {
     await core.durable(await core.api.delete(found.shardKey));
     return found.record;

@@ -8,6 +8,7 @@ import type { ListItem } from './listing.js';
 import { afterCommonPrefix, listPage } from './listing.js';
 import { MAX_KEYS } from './list_ops.js';
 import { commitObject, deleteObject } from './objects.js';
+import { readLockConfig } from './object_lock.js';
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf, intParam } from './operation.js';
 import type { ObjectRecord } from './records.js';
@@ -83,14 +84,21 @@ export interface Deleted {
  * the object, a versioned one adds a delete marker. `check` is the
  * request's If-Match (run on the current object, under its lock).
  */
-export async function deleteRequested(core: Core, target: { bucket: string; key: Buffer }, selector: VersionSelector | undefined, check?: (old: ObjectRecord | undefined) => void): Promise<Deleted> {
+export async function deleteRequested(
+  core: Core,
+  target: { bucket: string; key: Buffer },
+  selector: VersionSelector | undefined,
+  check?: (old: ObjectRecord | undefined) => void,
+  /** Run on the version a versionId names before it is removed (object lock, object_lock.ts); may throw. */
+  guard?: (version: ObjectRecord) => void,
+): Promise<Deleted> {
   const { bucket, key } = target;
   if (selector !== undefined) {
     if (check !== undefined) throw notImplemented('conditions (If-Match) on a DeleteObject with a versionId');
     const removed = await core.locks.shared(bucketLock(bucket), () =>
       core.locks.exclusive(objectLock(bucket, key), async () => {
         await requireBucket(core, bucket);
-        return removeVersion(core, bucket, key, selector);
+        return removeVersion(core, bucket, key, selector, guard);
       }),
     );
     core.collector.schedule(bucket, key);
@@ -123,6 +131,9 @@ export const putBucketVersioningOp: Operation = {
       throw malformedXml('MfaDelete must be Enabled or Disabled');
     }
     if (status !== 'Enabled' && status !== 'Suspended') throw malformedXml('Status must be Enabled or Suspended');
+    if (status === 'Suspended' && (await readLockConfig(c.core, bucket)) !== undefined) {
+      throw new S3Error(409, 'InvalidBucketState', 'An Object Lock configuration is present on this bucket, so the versioning state cannot be changed.');
+    }
     await setVersioning(c.core, bucket, status === 'Enabled' ? 'enabled' : 'suspended');
     sendEmpty(c.r.ex, c.r.requestId, 200);
   },
