@@ -41,6 +41,7 @@ import {
 import type { ObjectAttributes, S3Client } from '@aws-sdk/client-s3';
 import { FileUsers, addUser, silentLogger } from '../src/server/index.js';
 import type { User } from '../src/server/index.js';
+import { FORM_CONTENT_TYPE, formBody, signingFields } from './post_form.js';
 import type { S3Node } from './s3_harness.js';
 import { MiB, deterministicRange, s3ErrorName, startS3Node } from './s3_harness.js';
 
@@ -259,6 +260,21 @@ void test('ACL headers on CopyObject and CreateMultipartUpload: the copy gets it
   const res = await fetch(`${node.endpoint}/acls/mp-public?partNumber=2`);
   assert.equal(res.status, 206);
   assert.ok(Buffer.from(await res.arrayBuffer()).equals(deterministicRange('mp-acl', PART1_BYTES, PART1_BYTES + PART2_BYTES)));
+});
+
+void test('the acl field of a POST form is the object\'s canned ACL: public-read is read anonymously; a canned ACL the node does not have is 501', async () => {
+  const post = async (key: string, acl: string): Promise<number> => {
+    const signing = signingFields({ accessKeyId: aliceUser.accessKeyId, secretAccessKey: aliceUser.secretAccessKey, nowMs: Date.now(), bucket: 'acls', key, fields: { acl } });
+    const res = await fetch(`${node.endpoint}/acls`, { method: 'POST', body: formBody([['key', key], ['acl', acl], ...signing.fields], Buffer.from(`form ${acl}`)), headers: { 'content-type': FORM_CONTENT_TYPE } });
+    await res.arrayBuffer();
+    return res.status;
+  };
+  assert.equal(await post('form-public', 'public-read'), 204);
+  assert.deepEqual(await anonymousGet('/acls/form-public'), { status: 200, body: 'form public-read' });
+  assert.equal(await post('form-private', 'private'), 204);
+  assert.equal((await anonymousGet('/acls/form-private')).status, 403);
+  assert.equal(await post('form-log', 'log-delivery-write'), 501);
+  assert.equal(await refusal(alice.send(new HeadObjectCommand({ Bucket: 'acls', Key: 'form-log' }))), '404 NotFound');
 });
 
 void test('BucketOwnerEnforced refuses ACL headers but bucket-owner-full-control (400 AccessControlListNotSupported); BlockPublicAcls refuses public ones (403); nothing is stored', async () => {

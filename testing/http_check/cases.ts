@@ -279,7 +279,7 @@ function guarantee(rng: Rng): AttackCase {
     [`PUT /alpha/g-${n} copied from /alpha/a/one`, () => call('PUT', `/alpha/g-${n}`, { headers: [['x-amz-copy-source', '/alpha/a/one'], ...headers] })],
   ];
   const elsewhere: Array<[string, () => HttpCall]> = [
-    // CreateBucket stores x-amz-acl now (the access family); an object write still cannot.
+    // CreateBucket and the object writes store x-amz-acl now (the access and object-acl families).
     // Tags are served on PutObject, CopyObject and CreateMultipartUpload (the tagging family); CreateBucket would ignore them.
     [`PUT /tagged-${n} (CreateBucket)`, () => call('PUT', `/tagged-${n}`, { headers: [['x-amz-tagging', 'team=blue']] })],
     [`GET /alpha/a/one`, () => call('GET', '/alpha/a/one', { headers: [['x-amz-tagging', 'team=blue']] })],
