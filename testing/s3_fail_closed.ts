@@ -68,6 +68,9 @@ const IMPLEMENTED: ReadonlyArray<readonly [string, Kind, string]> = [
   ['GET', 'bucket', 'cors'],
   ['PUT', 'bucket', 'cors'],
   ['DELETE', 'bucket', 'cors'],
+  ['GET', 'bucket', 'lifecycle'],
+  ['PUT', 'bucket', 'lifecycle'],
+  ['DELETE', 'bucket', 'lifecycle'],
 ];
 
 /** Headers asking for a guarantee the server does not give, with a value that asks for it. */

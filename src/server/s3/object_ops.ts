@@ -192,7 +192,7 @@ function deletedEntry(d: Deleted, named: boolean): XmlNode {
  * the way could otherwise delete keys nobody asked to delete. openBody
  * verifies whichever is given.
  */
-function requireIntegrityHeader(headers: IncomingHttpHeaders): void {
+export function requireIntegrityHeader(headers: IncomingHttpHeaders): void {
   if (headers['content-md5'] !== undefined) return;
   if (CHECKSUM_ALGORITHMS.some((a) => headers[`x-amz-checksum-${a}`] !== undefined)) return;
   if ((headerOf(headers, 'x-amz-trailer') ?? '').trim().toLowerCase().startsWith('x-amz-checksum-')) return;
