@@ -54,11 +54,11 @@ const BUCKET = 'lcrash';
 const KEYS = 5;
 /**
  * Durable steps on the held disk, at most, the pass is let through before
- * the power is cut: a whole pass here takes about 4 (unversioned) or 10
- * (versioned) on each disk, and where data lands is random, so most cuts
- * land inside the pass and some after it.
+ * the power is cut: a whole pass here (8 keys at a time) takes about 2
+ * (unversioned) or 5 (versioned) on each disk, and where data lands is
+ * random, so most cuts land inside the pass and some after it.
  */
-const MAX_STEPS_BEFORE_CRASH = { unversioned: 3, versioned: 8 };
+const MAX_STEPS_BEFORE_CRASH = { unversioned: 2, versioned: 4 };
 /**
  * Event-loop turns for the pass to run, after a flush was held, until it
  * waits on that flush (a whole pass over this world takes about 6 turns

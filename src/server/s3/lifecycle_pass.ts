@@ -37,7 +37,7 @@ import type { Dependency } from '../../dependency/index.js';
 import { abortUpload } from './multipart.js';
 import { readBucket } from './buckets.js';
 import type { Core } from './core.js';
-import { bucketLock, objectLock } from './core.js';
+import { bucketLock, mapLimit, objectLock } from './core.js';
 import type { LifecycleConfig, LifecycleRule } from './lifecycle.js';
 import { LIFECYCLE_RULES, currentDueMs, decodeLifecycle, dueAfterDays } from './lifecycle.js';
 import { commitObject, deleteObject } from './objects.js';
@@ -45,6 +45,14 @@ import type { ObjectRecord } from './records.js';
 import { decodeObject, decodeUpload } from './records.js';
 import { NS_LIFECYCLE, NS_OBJECT, NS_UPLOAD, bucketPrefix, objectShardKey, splitVersionedTail, versionShardKey } from './shard_keys.js';
 import { deleteMarkerRecord, isDeleteMarker, noncurrentData, readCurrent, stampOf, versioningOf } from './versioning.js';
+
+/**
+ * Keys of one listing page visited at once: each expiry waits for one
+ * durable step, and steps of different keys share a commit cycle
+ * (bench/lifecycle_probe.ts, 5,000 expiries at load 13 on 2 cores: 2.6 ms
+ * each one at a time, 0.63 ms each 8 at a time).
+ */
+const KEY_CONCURRENCY = 8;
 
 /** What one pass did. */
 export interface LifecycleReport {
@@ -108,11 +116,10 @@ export class LifecyclePass {
     if (work.rules.some((r) => r.expiration !== undefined || r.noncurrent !== undefined)) {
       const prefix = bucketPrefix(NS_OBJECT, bucket);
       for await (const page of this.core.listAll(prefix)) {
-        for (const s of page) {
-          if (this.closed) return;
-          await this.visitKey(work, Buffer.from(s.key.subarray(prefix.length)));
-          await yieldToLoop();
-        }
+        if (this.closed) return;
+        // Keys are independent (each decided and changed under its own lock): a few at a time share commits.
+        await mapLimit(page, KEY_CONCURRENCY, (s) => this.visitKey(work, Buffer.from(s.key.subarray(prefix.length))));
+        await yieldToLoop();
       }
     }
     if (work.rules.some((r) => r.abortAfterDays !== undefined)) await this.abortUploads(work);
