@@ -40,6 +40,7 @@ import { CorruptionError } from '../src/base/index.js';
 import { DAY_MS, decodeLifecycle, encodeLifecycle, lifecycleOfBody } from '../src/server/s3/lifecycle.js';
 import type { LifecycleReport } from '../src/server/s3/lifecycle_pass.js';
 import { parseServeArgs, serveHelp } from '../src/cli/serve_options.js';
+import { objectShardKey } from '../src/server/s3/shard_keys.js';
 import type { S3Node } from './s3_harness.js';
 import { s3ErrorName, startS3Node } from './s3_harness.js';
 import { contentMd5, sendSigned } from './s3_wire.js';
@@ -215,6 +216,18 @@ void test('uploads: incomplete uploads under the rule are aborted after DaysAfte
   assert.equal((await pass(Date.now() + 3 * DAY_MS)).uploadsAborted, 1);
   const left = await s3.send(new ListMultipartUploadsCommand({ Bucket: b }));
   assert.deepEqual(left.Uploads?.map((u) => u.Key), ['keep/big']);
+});
+
+void test('a damaged object record is skipped (and logged); the pass goes on with the other keys', async () => {
+  const b = await bucket('lc-damaged', true);
+  await setRules(b, [{ ID: 'all', Status: 'Enabled', Filter: {}, Expiration: { Days: 1 } }]);
+  for (const key of ['a', 'b', 'c']) await s3.send(new PutObjectCommand({ Bucket: b, Key: key, Body: key }));
+  const at = dueMs(await mtimeOf(b, 'c'), 1);
+  await node.api.put(objectShardKey(b, Buffer.from('b')), Buffer.from('not a record'));
+  const report = await pass(at);
+  assert.equal(report.expired, 2);
+  assert.deepEqual(await Promise.all(['a', 'c'].map((k) => exists(b, k))), [false, false]);
+  assert.equal(await node.api.get(objectShardKey(b, Buffer.from('b'))).then((v) => v.toString()), 'not a record', 'the damaged record is left as it was');
 });
 
 void test('record: round trip, and damage is a CorruptionError', () => {

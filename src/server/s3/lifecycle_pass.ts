@@ -125,7 +125,17 @@ export class LifecyclePass {
     if (work.rules.some((r) => r.abortAfterDays !== undefined)) await this.abortUploads(work);
   }
 
+  /** One key; a damaged record of it (current or noncurrent) is logged and the key skipped, not the bucket. */
   private async visitKey(work: BucketWork, key: Buffer): Promise<void> {
+    try {
+      await this.decideKey(work, key);
+    } catch (err) {
+      if (!(err instanceof CorruptionError)) throw err;
+      this.core.logDamaged(objectShardKey(work.bucket, key), err, 'skipped by the lifecycle pass');
+    }
+  }
+
+  private async decideKey(work: BucketWork, key: Buffer): Promise<void> {
     const shardKey = objectShardKey(work.bucket, key);
     const bytes = await this.core.getOptional(shardKey);
     const listed = bytes === undefined ? undefined : this.core.decodeListed(shardKey, bytes, decodeObject, 'skipped by the lifecycle pass');
@@ -149,12 +159,8 @@ export class LifecyclePass {
       else await commitObject(this.core, bucket, key, deleteMarkerRecord(nowMs), { check });
       work.report.expired++;
     } catch (err) {
-      if (err instanceof Overtaken) {
-        work.report.overtaken++;
-        return;
-      }
-      if (!(err instanceof CorruptionError)) throw err;
-      this.core.logDamaged(objectShardKey(bucket, key), err, 'not expired by the lifecycle pass');
+      if (!(err instanceof Overtaken)) throw err;
+      work.report.overtaken++;
     }
   }
 
