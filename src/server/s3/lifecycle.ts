@@ -322,16 +322,21 @@ function encodedWithoutTags(r: ObjectRecord): Buffer {
 
 export const LIFECYCLE_RULES = new LifecycleRules();
 
-/** When the current version `record` of `key` expires under `config` (undefined: never). */
-export function currentDueMs(config: LifecycleConfig, key: Buffer, record: ObjectRecord): number | undefined {
-  let due: number | undefined;
+/** When the current version `record` of `key` expires under `config`, and by which rule (the earliest); undefined: never. */
+export function currentExpiry(config: LifecycleConfig, key: Buffer, record: ObjectRecord): { readonly dueMs: number; readonly ruleId: string } | undefined {
+  let out: { dueMs: number; ruleId: string } | undefined;
   for (const r of config) {
     const e = r.expiration;
     if (!r.enabled || e === undefined || e.kind === 'delete-marker' || !LIFECYCLE_RULES.matches(r.filter, key, record)) continue;
     const at = e.kind === 'days' ? dueAfterDays(record.mtimeMs, e.days) : e.dateMs;
-    due = due === undefined ? at : Math.min(due, at);
+    if (out === undefined || at < out.dueMs) out = { dueMs: at, ruleId: r.id };
   }
-  return due;
+  return out;
+}
+
+/** When the current version `record` of `key` expires under `config` (undefined: never). */
+export function currentDueMs(config: LifecycleConfig, key: Buffer, record: ObjectRecord): number | undefined {
+  return currentExpiry(config, key, record)?.dueMs;
 }
 
 // ---- the record ----

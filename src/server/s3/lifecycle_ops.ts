@@ -9,7 +9,8 @@
 import type { Core } from './core.js';
 import { bucketLock } from './core.js';
 import type { LifecycleConfig } from './lifecycle.js';
-import { MAX_LIFECYCLE_BODY_BYTES, decodeLifecycle, encodeLifecycle, lifecycleDocument, lifecycleOfBody } from './lifecycle.js';
+import { MAX_LIFECYCLE_BODY_BYTES, encodeLifecycle, lifecycleDocument, lifecycleOfBody } from './lifecycle.js';
+import { readLifecycle } from './lifecycle_headers.js';
 import { requireBucket } from './buckets.js';
 import { requireIntegrityHeader } from './object_ops.js';
 import type { Operation } from './operation.js';
@@ -21,12 +22,6 @@ import { lifecycleShardKey } from './shard_keys.js';
 
 const noSuchLifecycle = (bucket: string): S3Error =>
   new S3Error(404, 'NoSuchLifecycleConfiguration', 'The lifecycle configuration does not exist', { BucketName: bucket });
-
-/** The bucket's lifecycle rules, or undefined if it has none. Throws CorruptionError for a damaged record. */
-export async function readLifecycle(core: Core, bucket: string): Promise<LifecycleConfig | undefined> {
-  const bytes = await core.getOptional(lifecycleShardKey(bucket));
-  return bytes === undefined ? undefined : decodeLifecycle(bytes);
-}
 
 /** Replace the bucket's lifecycle configuration, durably, under the bucket's lock. Throws NoSuchBucket. */
 export async function setLifecycle(core: Core, bucket: string, config: LifecycleConfig): Promise<void> {
@@ -72,3 +67,4 @@ export const deleteBucketLifecycleOp: Operation = {
     sendEmpty(c.r.ex, c.r.requestId, 204);
   },
 };
+
