@@ -141,6 +141,7 @@ void test("validation: each malformed configuration is refused with S3's code an
     ['ExpiredObjectDeleteMarker with a tag', doc(rule('<ID>r</ID><Filter><Tag><Key>k</Key><Value>v</Value></Tag></Filter><Status>Enabled</Status><Expiration><ExpiredObjectDeleteMarker>true</ExpiredObjectDeleteMarker></Expiration>')), 'InvalidArgument'],
     ['a Transition', doc(rule(`${good}<Transition><Days>30</Days><StorageClass>GLACIER</StorageClass></Transition>`)), 'NotImplemented'],
     ['an unknown element', doc(rule(`${good}<Colour>red</Colour>`)), 'MalformedXML'],
+    ['a prefix of 70,000 bytes', doc(rule(good.replace('<Prefix>a/</Prefix>', `<Prefix>${'p'.repeat(70_000)}</Prefix>`))), 'InvalidArgument'],
   ];
   for (const [what, body, code] of cases) {
     const answer = await sendSigned(node.port, { method: 'PUT', path: `/${b}`, query: { lifecycle: '' }, headers: contentMd5(body), body });

@@ -10,7 +10,8 @@
 //   2. Status is Enabled or Disabled (MalformedXML);
 //   3. exactly one of <Filter> and the legacy top-level <Prefix>
 //      (MalformedXML); a Filter holds at most one of Prefix, Tag, And,
-//      ObjectSizeGreaterThan, ObjectSizeLessThan (MalformedXML); sizes are
+//      ObjectSizeGreaterThan, ObjectSizeLessThan (MalformedXML); a prefix
+//      is at most 1024 bytes (InvalidArgument); sizes are
 //      non-negative integers, and in an And GreaterThan < LessThan
 //      (InvalidArgument); tag keys unique within a filter (InvalidArgument);
 //   4. at least one action (InvalidRequest). Expiration holds exactly one
@@ -56,6 +57,8 @@ export const MAX_LIFECYCLE_BODY_BYTES = 2 * 1024 * 1024;
 const MAX_RULE_ID_CHARS = 255;
 const MAX_NEWER_NONCURRENT = 100;
 const MAX_FILTER_TAGS = 50;
+/** S3's longest key: a longer prefix matches nothing (and the record keeps it in a u16-length blob). */
+const MAX_PREFIX_BYTES = 1024;
 const MAX_DAYS = 2_147_483_647;
 export const DAY_MS = 86_400_000;
 
@@ -136,6 +139,7 @@ function ruleOf(node: XmlNode): LifecycleRule {
   const narrowed = filter.tags.length > 0 || filter.sizeGreaterThan !== undefined || filter.sizeLessThan !== undefined;
   if (narrowed && expiration?.kind === 'delete-marker') throw invalidArgument('ExpiredObjectDeleteMarker cannot be specified with tags or object size filters');
   if (narrowed && abortAfterDays !== undefined) throw invalidArgument('AbortIncompleteMultipartUpload cannot be specified with tags or object size filters');
+  if (Buffer.byteLength(filter.prefix, 'utf8') > MAX_PREFIX_BYTES) throw invalidArgument(`A lifecycle prefix is at most ${MAX_PREFIX_BYTES} bytes (the longest key)`, { ArgumentName: 'Prefix' });
   return { id, enabled: status === 'Enabled', filter, expiration, noncurrent, abortAfterDays };
 }
 
