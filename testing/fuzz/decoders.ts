@@ -634,7 +634,8 @@ function lifecycleTargets(): DecoderTarget[] {
     {
       name: 's3: LifecycleConfiguration document',
       accepts: [S3Error],
-      decode: (b) => lifecycleOfBody(b),
+      // Whatever the parser accepts must be storable: it is encoded as PutBucketLifecycleConfiguration stores it and read back.
+      decode: (b) => decodeLifecycle(encodeLifecycle(lifecycleOfBody(b))),
       samples: () => [
         Buffer.from(
           '<LifecycleConfiguration><Rule><ID>a</ID><Filter><And><Prefix>logs/</Prefix><Tag><Key>k</Key><Value>v</Value></Tag><ObjectSizeGreaterThan>1</ObjectSizeGreaterThan></And></Filter>' +
