@@ -86,7 +86,7 @@ export class LifecyclePass {
 
   constructor(private readonly core: Core) {}
 
-  /** Stop at the next key (shutdown). */
+  /** Stop before the next key (shutdown); close() of the front then waits only for the keys in hand. */
   close(): void {
     this.closed = true;
   }
@@ -127,6 +127,8 @@ export class LifecyclePass {
 
   /** One key; a damaged record of it (current or noncurrent) is logged and the key skipped, not the bucket. */
   private async visitKey(work: BucketWork, key: Buffer): Promise<void> {
+    // Shutdown: the keys of the page not started yet are left to the next pass.
+    if (this.closed) return;
     try {
       await this.decideKey(work, key);
     } catch (err) {
