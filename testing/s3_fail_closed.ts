@@ -74,6 +74,9 @@ const IMPLEMENTED: ReadonlyArray<readonly [string, Kind, string]> = [
   ['PUT', 'object', 'retention'],
   ['GET', 'object', 'legal-hold'],
   ['PUT', 'object', 'legal-hold'],
+  ['GET', 'bucket', 'lifecycle'],
+  ['PUT', 'bucket', 'lifecycle'],
+  ['DELETE', 'bucket', 'lifecycle'],
 ];
 
 /** Headers asking for a guarantee the server does not give, with a value that asks for it. */
