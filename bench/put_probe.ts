@@ -15,7 +15,10 @@
 // background preparation of format is over (what a store that has been up
 // for a moment looks like).
 //
-// It also prints the main thread's CPU time per put (user + system, from
+// It also prints writeAmpProc, the bytes the process wrote to storage
+// during the timed puts (/proc/self/io write_bytes, background zero-fill
+// included) over the bytes put, as the bench's put rows do, and the main
+// thread's CPU time per put (user + system, from
 // /proc/self/task/<pid>/stat: the JavaScript thread only, not the libuv
 // pool that runs the writes and fdatasyncs; Linux, 10 ms resolution, so
 // run enough puts).
@@ -70,6 +73,7 @@ try {
   const value = Buffer.alloc(size, 7);
   let next = 0;
   const cpuBefore = mainThreadCpuMs();
+  const writtenBefore = processWriteBytes();
   const started = performance.now();
   const client = async (): Promise<void> => {
     while (next < puts) {
@@ -80,10 +84,19 @@ try {
   await Promise.all(Array.from({ length: inFlight }, client));
   const seconds = (performance.now() - started) / 1000;
   const cpuMs = mainThreadCpuMs() - cpuBefore;
-  process.stdout.write(`${puts} durable puts of ${size} B at ${inFlight} in flight: ${(puts / seconds).toFixed(0)}/s (${seconds.toFixed(2)} s); main thread CPU ${((cpuMs * 1000) / puts).toFixed(1)} us/put\n`);
+  const writeAmp = (processWriteBytes() - writtenBefore) / (puts * size);
+  process.stdout.write(
+    `${puts} durable puts of ${size} B at ${inFlight} in flight: ${(puts / seconds).toFixed(0)}/s (${seconds.toFixed(2)} s); main thread CPU ${((cpuMs * 1000) / puts).toFixed(1)} us/put; writeAmpProc ${writeAmp.toFixed(2)}\n`,
+  );
   await s.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** Bytes this process had written to storage (/proc/self/io write_bytes: what reached the block layer, zero-fill included). */
+function processWriteBytes(): number {
+  const m = /^write_bytes: (\d+)$/m.exec(readFileSync('/proc/self/io', 'latin1'));
+  return m === null ? 0 : Number(m[1]);
 }
 
 /** CPU time of the main (JavaScript) thread so far, in ms: utime + stime of /proc/self/task/<pid>/stat. */
