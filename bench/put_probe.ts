@@ -13,16 +13,19 @@
 // the option); --disk-size sets the data file's size in GiB (default 4).
 // Timing starts once format returned and, with --settle, once the
 // background preparation of format is over (what a store that has been up
-// for a moment looks like).
+// for a moment looks like); --drop-cache then drops the page cache (root:
+// what the cached pages of the zero-fill cost the puts).
 //
-// It also prints writeAmpProc, the bytes the process wrote to storage
+// It also prints writeAmpEngine (bytes the engine's IO scheduler wrote
+// during the timed puts, zero-fill of prepared extents included, over the
+// bytes put), the time format took, and writeAmpProc, the bytes the process wrote to storage
 // during the timed puts (/proc/self/io write_bytes, background zero-fill
 // included) over the bytes put, as the bench's put rows do, and the main
 // thread's CPU time per put (user + system, from
 // /proc/self/task/<pid>/stat: the JavaScript thread only, not the libuv
 // pool that runs the writes and fdatasyncs; Linux, 10 ms resolution, so
 // run enough puts).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -34,7 +37,7 @@ interface Dep {
 interface Store {
   put(key: Buffer, value: Buffer): Promise<Dep>;
   close(): Promise<void>;
-  parts: { space: { settled(): Promise<void> } };
+  parts: { space: { settled(): Promise<void> }; io: { stats: { bytesWritten: number } } };
 }
 interface StoreModule {
   formatDiskStore(disk: unknown, options: Record<string, unknown>): Promise<Store>;
@@ -56,6 +59,7 @@ const { values } = parseArgs({
     'prepare-ahead': { type: 'string' },
     'disk-size': { type: 'string', default: '4' },
     settle: { type: 'boolean', default: false },
+    'drop-cache': { type: 'boolean', default: false },
   },
 });
 const root = resolve(values.root);
@@ -68,12 +72,16 @@ const disk = (await import(pathToFileURL(join(root, 'dist/src/disk/index.js')).h
 const dir = mkdtempSync(join(tmpdir(), 'put-probe-'));
 try {
   const file = await disk.FileDisk.open(join(dir, 'disk-0.dat'), { createSizeBytes: Number(values['disk-size']) * 1024 ** 3, preallocate: values.preallocate });
+  const formatStarted = performance.now();
   const s = await store.formatDiskStore(file, values['prepare-ahead'] === undefined ? {} : { prepareAheadExtents: Number(values['prepare-ahead']) });
+  const formatMs = performance.now() - formatStarted;
   if (values.settle) await s.parts.space.settled();
+  if (values['drop-cache']) writeFileSync('/proc/sys/vm/drop_caches', '1');
   const value = Buffer.alloc(size, 7);
   let next = 0;
   const cpuBefore = mainThreadCpuMs();
   const writtenBefore = processWriteBytes();
+  const engineBefore = s.parts.io.stats.bytesWritten;
   const started = performance.now();
   const client = async (): Promise<void> => {
     while (next < puts) {
@@ -85,8 +93,9 @@ try {
   const seconds = (performance.now() - started) / 1000;
   const cpuMs = mainThreadCpuMs() - cpuBefore;
   const writeAmp = (processWriteBytes() - writtenBefore) / (puts * size);
+  const engineAmp = (s.parts.io.stats.bytesWritten - engineBefore) / (puts * size);
   process.stdout.write(
-    `${puts} durable puts of ${size} B at ${inFlight} in flight: ${(puts / seconds).toFixed(0)}/s (${seconds.toFixed(2)} s); main thread CPU ${((cpuMs * 1000) / puts).toFixed(1)} us/put; writeAmpProc ${writeAmp.toFixed(2)}\n`,
+    `${puts} durable puts of ${size} B at ${inFlight} in flight: ${(puts / seconds).toFixed(0)}/s (${seconds.toFixed(2)} s); main thread CPU ${((cpuMs * 1000) / puts).toFixed(1)} us/put; writeAmpProc ${writeAmp.toFixed(2)}; writeAmpEngine ${engineAmp.toFixed(2)}; format ${formatMs.toFixed(0)} ms\n`,
   );
   await s.close();
 } finally {
