@@ -7,6 +7,13 @@
 //
 //   node --import tsx bench/put_probe.ts --root /path/to/checkout --puts 20000 --size 4096 --in-flight 64
 //
+// --cache-mib sets the buffer cache's size (cacheBytes; 0: none), to see
+// what keeping each put's framed chunk in it costs the garbage collector.
+// --dir puts the data file elsewhere than the temporary folder: on
+// /dev/shm (tmpfs, fdatasync costs nothing) the puts are CPU-bound, so the
+// CPU per put does not drift with the disk's latency (how many puts share a
+// commit cycle) when comparing builds on a loaded machine.
+//
 // --preallocate writes the data file whole first (as `serve --preallocate
 // on`); --prepare-ahead N passes prepareAheadExtents (extents zeroed ahead
 // of the data allocator, host_space.ts; a checkout older than it ignores
@@ -37,7 +44,7 @@ interface Dep {
 interface Store {
   put(key: Buffer, value: Buffer): Promise<Dep>;
   close(): Promise<void>;
-  parts: { space: { settled(): Promise<void> }; io: { stats: { bytesWritten: number } } };
+  parts: { space: { settled(): Promise<void> }; io: { stats: { bytesWritten: number; writes: number; flushes: number } } };
 }
 interface StoreModule {
   formatDiskStore(disk: unknown, options: Record<string, unknown>): Promise<Store>;
@@ -60,6 +67,8 @@ const { values } = parseArgs({
     'disk-size': { type: 'string', default: '4' },
     settle: { type: 'boolean', default: false },
     'drop-cache': { type: 'boolean', default: false },
+    dir: { type: 'string' },
+    'cache-mib': { type: 'string' },
   },
 });
 const root = resolve(values.root);
@@ -69,11 +78,14 @@ const inFlight = Number(values['in-flight']);
 
 const store = (await import(pathToFileURL(join(root, 'dist/src/store/index.js')).href)) as StoreModule;
 const disk = (await import(pathToFileURL(join(root, 'dist/src/disk/index.js')).href)) as DiskModule;
-const dir = mkdtempSync(join(tmpdir(), 'put-probe-'));
+const dir = mkdtempSync(join(values.dir ?? tmpdir(), 'put-probe-'));
 try {
   const file = await disk.FileDisk.open(join(dir, 'disk-0.dat'), { createSizeBytes: Number(values['disk-size']) * 1024 ** 3, preallocate: values.preallocate });
   const formatStarted = performance.now();
-  const s = await store.formatDiskStore(file, values['prepare-ahead'] === undefined ? {} : { prepareAheadExtents: Number(values['prepare-ahead']) });
+  const s = await store.formatDiskStore(file, {
+    ...(values['prepare-ahead'] === undefined ? {} : { prepareAheadExtents: Number(values['prepare-ahead']) }),
+    ...(values['cache-mib'] === undefined ? {} : { cacheBytes: Number(values['cache-mib']) * 1024 * 1024 }),
+  });
   const formatMs = performance.now() - formatStarted;
   if (values.settle) await s.parts.space.settled();
   if (values['drop-cache']) writeFileSync('/proc/sys/vm/drop_caches', '1');
@@ -82,6 +94,7 @@ try {
   const cpuBefore = mainThreadCpuMs();
   const writtenBefore = processWriteBytes();
   const engineBefore = s.parts.io.stats.bytesWritten;
+  const ioBefore = { writes: s.parts.io.stats.writes, flushes: s.parts.io.stats.flushes };
   const started = performance.now();
   const client = async (): Promise<void> => {
     while (next < puts) {
@@ -95,7 +108,7 @@ try {
   const writeAmp = (processWriteBytes() - writtenBefore) / (puts * size);
   const engineAmp = (s.parts.io.stats.bytesWritten - engineBefore) / (puts * size);
   process.stdout.write(
-    `${puts} durable puts of ${size} B at ${inFlight} in flight: ${(puts / seconds).toFixed(0)}/s (${seconds.toFixed(2)} s); main thread CPU ${((cpuMs * 1000) / puts).toFixed(1)} us/put; writeAmpProc ${writeAmp.toFixed(2)}; writeAmpEngine ${engineAmp.toFixed(2)}; format ${formatMs.toFixed(0)} ms\n`,
+    `${puts} durable puts of ${size} B at ${inFlight} in flight: ${(puts / seconds).toFixed(0)}/s (${seconds.toFixed(2)} s); main thread CPU ${((cpuMs * 1000) / puts).toFixed(1)} us/put; writeAmpProc ${writeAmp.toFixed(2)}; writeAmpEngine ${engineAmp.toFixed(2)}; format ${formatMs.toFixed(0)} ms; ${((s.parts.io.stats.writes - ioBefore.writes) / puts).toFixed(2)} writes and ${((s.parts.io.stats.flushes - ioBefore.flushes) / puts).toFixed(3)} flushes per put\n`,
   );
   await s.close();
 } finally {
