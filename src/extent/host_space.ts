@@ -50,8 +50,10 @@
 // `ready()` waits for the reserve only; format waits for them too, so that
 // a new store's first puts do not share their flushes with 256 MiB of
 // zeros). Rate: one piece in flight at a time, each waiting for its flush,
-// which it shares with the commits of that cycle. Format writes whole
-// pieces (PIECE_BYTES); the background rounds pace theirs
+// which it shares with the commits of that cycle. Format and open's fill
+// of the reserve (which log rolls, index flushes and reclamation wait for)
+// write whole pieces (PIECE_BYTES); the refills and the ahead extents pace
+// theirs
 // (pacedPieceBytes): about what the store wrote during the last piece, so
 // a commit cycle carries about as many zeros as its own bytes, and under a
 // load that consumes extents faster than that, puts fall back to
@@ -282,7 +284,7 @@ interface RoundOptions {
   readonly stopAtNoSpace: boolean;
   /** Stop once this many free extents are prepared. */
   readonly target: number;
-  /** Pieces sized by pacedPieceBytes (in the background), else PIECE_BYTES (format). */
+  /** Pieces sized by pacedPieceBytes (refills, ahead extents), else PIECE_BYTES (format, open's fill of the reserve). */
   readonly paced: boolean;
 }
 

@@ -183,7 +183,8 @@ export async function recoverDiskStore(disk: Disk, options: OpenOptions, replay:
   // flushes and reclamation wait for it (host_space.ts).
   // Then the extents prepared ahead of puts, after the reserve (ready() does not wait for them).
   if (options.prepareHostSpace !== false && options.readOnly !== true) {
-    void space.fill(extents.preparedTarget * OPEN_ATTEMPTS_PER_TARGET, { paced: true });
+    // Not paced: log rolls, index flushes and reclamation wait for it (ready()).
+    void space.fill(extents.preparedTarget * OPEN_ATTEMPTS_PER_TARGET, { paced: false });
     space.prepareAhead(resolveStoreOptions(options, label.geometry.extentSizeBytes).prepareAheadExtents);
   }
   if (options.readOnly !== true && replay.salvage !== true) await repairCopies(store, io, label, recovery);
