@@ -7,19 +7,32 @@
 //
 //   node --import tsx bench/put_probe.ts --root /path/to/checkout --puts 20000 --size 4096 --in-flight 64
 //
+// --cache-mib sets the buffer cache's size (cacheBytes; 0: none), to see
+// what keeping each put's framed chunk in it costs the garbage collector.
+// --dir puts the data file elsewhere than the temporary folder: on
+// /dev/shm (tmpfs, fdatasync costs nothing) the puts are CPU-bound, so the
+// CPU per put does not drift with the disk's latency (how many puts share a
+// commit cycle) when comparing builds on a loaded machine.
+//
 // --preallocate writes the data file whole first (as `serve --preallocate
 // on`); --prepare-ahead N passes prepareAheadExtents (extents zeroed ahead
 // of the data allocator, host_space.ts; a checkout older than it ignores
 // the option); --disk-size sets the data file's size in GiB (default 4).
 // Timing starts once format returned and, with --settle, once the
 // background preparation of format is over (what a store that has been up
-// for a moment looks like).
+// for a moment looks like); --drop-cache then drops the page cache (root:
+// what the cached pages of the zero-fill cost the puts).
 //
-// It also prints the main thread's CPU time per put (user + system, from
+// It also prints writeAmpEngine (bytes the engine's IO scheduler wrote
+// during the timed puts, zero-fill of prepared extents included, over the
+// bytes put), the time format took, and writeAmpProc, the bytes the process wrote to storage
+// during the timed puts (/proc/self/io write_bytes, background zero-fill
+// included) over the bytes put, as the bench's put rows do, and the main
+// thread's CPU time per put (user + system, from
 // /proc/self/task/<pid>/stat: the JavaScript thread only, not the libuv
 // pool that runs the writes and fdatasyncs; Linux, 10 ms resolution, so
 // run enough puts).
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -31,7 +44,7 @@ interface Dep {
 interface Store {
   put(key: Buffer, value: Buffer): Promise<Dep>;
   close(): Promise<void>;
-  parts: { space: { settled(): Promise<void> } };
+  parts: { space: { settled(): Promise<void> }; io: { stats: { bytesWritten: number; writes: number; flushes: number } } };
 }
 interface StoreModule {
   formatDiskStore(disk: unknown, options: Record<string, unknown>): Promise<Store>;
@@ -53,6 +66,9 @@ const { values } = parseArgs({
     'prepare-ahead': { type: 'string' },
     'disk-size': { type: 'string', default: '4' },
     settle: { type: 'boolean', default: false },
+    'drop-cache': { type: 'boolean', default: false },
+    dir: { type: 'string' },
+    'cache-mib': { type: 'string' },
   },
 });
 const root = resolve(values.root);
@@ -62,14 +78,23 @@ const inFlight = Number(values['in-flight']);
 
 const store = (await import(pathToFileURL(join(root, 'dist/src/store/index.js')).href)) as StoreModule;
 const disk = (await import(pathToFileURL(join(root, 'dist/src/disk/index.js')).href)) as DiskModule;
-const dir = mkdtempSync(join(tmpdir(), 'put-probe-'));
+const dir = mkdtempSync(join(values.dir ?? tmpdir(), 'put-probe-'));
 try {
   const file = await disk.FileDisk.open(join(dir, 'disk-0.dat'), { createSizeBytes: Number(values['disk-size']) * 1024 ** 3, preallocate: values.preallocate });
-  const s = await store.formatDiskStore(file, values['prepare-ahead'] === undefined ? {} : { prepareAheadExtents: Number(values['prepare-ahead']) });
+  const formatStarted = performance.now();
+  const s = await store.formatDiskStore(file, {
+    ...(values['prepare-ahead'] === undefined ? {} : { prepareAheadExtents: Number(values['prepare-ahead']) }),
+    ...(values['cache-mib'] === undefined ? {} : { cacheBytes: Number(values['cache-mib']) * 1024 * 1024 }),
+  });
+  const formatMs = performance.now() - formatStarted;
   if (values.settle) await s.parts.space.settled();
+  if (values['drop-cache']) writeFileSync('/proc/sys/vm/drop_caches', '1');
   const value = Buffer.alloc(size, 7);
   let next = 0;
   const cpuBefore = mainThreadCpuMs();
+  const writtenBefore = processWriteBytes();
+  const engineBefore = s.parts.io.stats.bytesWritten;
+  const ioBefore = { writes: s.parts.io.stats.writes, flushes: s.parts.io.stats.flushes };
   const started = performance.now();
   const client = async (): Promise<void> => {
     while (next < puts) {
@@ -80,10 +105,20 @@ try {
   await Promise.all(Array.from({ length: inFlight }, client));
   const seconds = (performance.now() - started) / 1000;
   const cpuMs = mainThreadCpuMs() - cpuBefore;
-  process.stdout.write(`${puts} durable puts of ${size} B at ${inFlight} in flight: ${(puts / seconds).toFixed(0)}/s (${seconds.toFixed(2)} s); main thread CPU ${((cpuMs * 1000) / puts).toFixed(1)} us/put\n`);
+  const writeAmp = (processWriteBytes() - writtenBefore) / (puts * size);
+  const engineAmp = (s.parts.io.stats.bytesWritten - engineBefore) / (puts * size);
+  process.stdout.write(
+    `${puts} durable puts of ${size} B at ${inFlight} in flight: ${(puts / seconds).toFixed(0)}/s (${seconds.toFixed(2)} s); main thread CPU ${((cpuMs * 1000) / puts).toFixed(1)} us/put; writeAmpProc ${writeAmp.toFixed(2)}; writeAmpEngine ${engineAmp.toFixed(2)}; format ${formatMs.toFixed(0)} ms; ${((s.parts.io.stats.writes - ioBefore.writes) / puts).toFixed(2)} writes and ${((s.parts.io.stats.flushes - ioBefore.flushes) / puts).toFixed(3)} flushes per put\n`,
+  );
   await s.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });
+}
+
+/** Bytes this process had written to storage (/proc/self/io write_bytes: what reached the block layer, zero-fill included). */
+function processWriteBytes(): number {
+  const m = /^write_bytes: (\d+)$/m.exec(readFileSync('/proc/self/io', 'latin1'));
+  return m === null ? 0 : Number(m[1]);
 }
 
 /** CPU time of the main (JavaScript) thread so far, in ms: utime + stime of /proc/self/task/<pid>/stat. */

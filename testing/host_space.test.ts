@@ -40,7 +40,7 @@ import type { Disk } from '../src/disk/index.js';
 import { formatDiskStore, openDiskStore } from '../src/store/index.js';
 import type { DiskStore, FormatOptions } from '../src/store/index.js';
 import { Dependency, IoScheduler } from '../src/dependency/index.js';
-import { ExtentManager, HostSpace, PIECE_BYTES } from '../src/extent/index.js';
+import { ExtentManager, HostSpace, MIN_PACED_PIECE_BYTES, PIECE_BYTES, pacedPieceBytes } from '../src/extent/index.js';
 import { planLayout } from '../src/superblock/index.js';
 import { HostFs, enospcError } from './host_fs.js';
 import { unpreparedReserve } from './mutants/host_space_mutants.js';
@@ -414,6 +414,56 @@ void test('host space writes zeros in pieces of at most PIECE_BYTES, each flushe
   assert.ok(disk.peek(extentSizeBytes, extentSizeBytes).every((b) => b === 0), 'the extent reads as zeros');
 });
 
+void test('a paced preparation writes pieces about the size of what the store wrote meanwhile, whole pieces when idle', async () => {
+  // Checks pacedPieceBytes through zeroFill (the background preparation of
+  // a sparse file): with commit cycles of COMMIT_BYTES running beside it,
+  // each piece after the first is at most what those cycles wrote (rounded
+  // to MIN_PACED_PIECE_BYTES), so a commit's flush never carries a
+  // PIECE_BYTES piece of zeros; alone, it goes back to whole pieces. The
+  // broken variant is the unpaced fill (format's): beside the same cycles
+  // it writes PIECE_BYTES pieces, which the first check refuses. How: a
+  // SimDisk, a writer looping write-and-flush into another extent while
+  // the fill runs, every zero write's length recorded.
+  const COMMIT_BYTES = 128 * 1024;
+  const extentSizeBytes = 2 * PIECE_BYTES;
+  const geometry = { pageSizeBytes: 4096, extentSizeBytes, extentCount: 3, superblockExtents: 1 };
+  const zeroPieces = async (paced: boolean, busy: boolean): Promise<number[]> => {
+    const disk = new SimDisk({ sizeBytes: 3 * extentSizeBytes, pageSizeBytes: 4096, fillSeed: 'paced' });
+    const pieces: number[] = [];
+    disk.onIo((event, io) => {
+      if (event === 'issue' && io.kind === 'write' && io.offset >= extentSizeBytes && io.offset < 2 * extentSizeBytes) pieces.push(io.length);
+    });
+    const io = new IoScheduler(disk);
+    const space = new HostSpace(new ExtentManager(geometry, io, 0), io);
+    let filling = true;
+    const commits = async (): Promise<void> => {
+      const bytes = Buffer.alloc(COMMIT_BYTES, 1);
+      for (let at = 0; filling; at = (at + COMMIT_BYTES) % extentSizeBytes) await io.write(2 * extentSizeBytes + at, bytes, Dependency.none).persisted();
+    };
+    const writer = busy ? commits() : Promise.resolve();
+    await space.zeroFill(extentSizeBytes, extentSizeBytes, Dependency.none, paced);
+    filling = false;
+    await writer;
+    assert.ok(disk.peek(extentSizeBytes, extentSizeBytes).every((b) => b === 0), 'the extent reads as zeros');
+    assert.equal(pieces.reduce((a, b) => a + b, 0), extentSizeBytes, 'the pieces cover the extent');
+    return pieces;
+  };
+  const bound = 2 * COMMIT_BYTES; // a piece may span two of the writer's cycles
+  const busy = await zeroPieces(true, true);
+  assert.equal(busy[0], MIN_PACED_PIECE_BYTES, 'a paced fill starts small');
+  assert.ok(busy.length > 8 && busy.every((n) => n <= bound), `paced pieces beside commits of ${COMMIT_BYTES} B: ${busy.join(',')}`);
+  const idle = await zeroPieces(true, false);
+  assert.deepEqual(idle, [MIN_PACED_PIECE_BYTES, PIECE_BYTES, extentSizeBytes - PIECE_BYTES - MIN_PACED_PIECE_BYTES], 'alone, whole pieces after the first');
+  const unpaced = await zeroPieces(false, true);
+  assert.ok(!unpaced.every((n) => n <= bound), 'broken variant (unpaced): its pieces must fail the bound');
+  assert.deepEqual(unpaced, [PIECE_BYTES, PIECE_BYTES]);
+  // The rule itself, at its edges.
+  assert.equal(pacedPieceBytes(0, PIECE_BYTES), PIECE_BYTES);
+  assert.equal(pacedPieceBytes(1, PIECE_BYTES), MIN_PACED_PIECE_BYTES);
+  assert.equal(pacedPieceBytes(MIN_PACED_PIECE_BYTES + 1, PIECE_BYTES), 2 * MIN_PACED_PIECE_BYTES);
+  assert.equal(pacedPieceBytes(64 * PIECE_BYTES, PIECE_BYTES), PIECE_BYTES);
+});
+
 void test('a background refill stops at the first NoSpace refusal; other failures and the fill at open try on', async () => {
   // Checks: a full host refuses the next hole too, so a refill round
   // (kick(), after an allocation) stops at the first NoSpace: one
@@ -440,7 +490,7 @@ void test('a background refill stops at the first NoSpace refusal; other failure
     assert.equal(space.stats.failures, 1, 'refill on a full host: one refusal, then stop');
     assert.equal(host.stats.refused, 1);
     assert.ok(space.stats.lastError instanceof NoSpaceError, String(space.stats.lastError));
-    await space.fill(5);
+    await space.fill(5, { paced: false });
     assert.equal(space.stats.failures, 1 + 5, 'the fill tries every extent it may');
     assert.equal(extents.countPreparedFree(), 0);
   }

@@ -8,8 +8,10 @@
 //
 // Invariants:
 // 1. Beyond the reserve, `prepareAheadExtents` free extents are prepared
-//    in the background after format, and the put that needs a data extent
-//    gets one of them; the preparer then refills to the same number.
+//    by the time format returns (so a new store's first puts do not share
+//    their flushes with the zeros), and the put that needs a data extent
+//    gets one of them; the preparer then refills to the same number, in
+//    the background.
 // 2. Zeros never land over an owner's bytes: a write to a free extent is
 //    a preparation of an extent set aside for it, and an extent set aside
 //    is never written by anyone else (host_space.ts invariant 1). Every
@@ -136,6 +138,7 @@ void test('after format, the ahead extents are prepared beyond the reserve, a pu
   const disk = new SimDisk({ sizeBytes: DISK_BYTES, pageSizeBytes: 4096, fillSeed: 1 });
   const store = await formatDiskStore(disk, options(1));
   const extents = store.parts.extents;
+  assert.equal(preparedFree(extents).length, extents.preparedTarget + AHEAD, 'prepared free extents when format returned');
   const { extent, preparedBefore } = await firstDataExtent(store);
   assert.equal(preparedBefore.length, extents.preparedTarget + AHEAD, 'prepared free extents after format settled');
   assert.ok(preparedBefore.includes(extent), `the put's data extent ${extent} was not one prepared ahead (${preparedBefore.join(',')})`);

@@ -13,6 +13,8 @@ import { round } from '../lib/rows.js';
 import type { Context } from './context.js';
 
 const PUTS = 200;
+/** Bounds what is kept of a probe's output. */
+const MAX_REPORT_CHARS = 64 * 1024;
 const SYNC_CALLS = ['fsync', 'fdatasync', 'msync', 'sync_file_range'];
 
 export async function runSyncVerify(ctx: Context): Promise<void> {
@@ -56,15 +58,21 @@ async function countSyncs(ctx: Context, engine: string, puts: number): Promise<n
   const out = `${dir}.strace`;
   const script = fileURLToPath(new URL('../workers/sync_probe_worker.ts', import.meta.url));
   const task = JSON.stringify({ engine, dir, puts });
+  let reported = '';
   const code = await new Promise<number>((resolve, reject) => {
-    const child = spawn('strace', ['-f', '-c', '-o', out, '-e', `trace=${SYNC_CALLS.join(',')}`, process.execPath, ...process.execArgv, script, task], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const child = spawn('strace', ['-f', '-c', '-o', out, '-e', `trace=${SYNC_CALLS.join(',')}`, process.execPath, ...process.execArgv, script, task], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // The probe reports a failure on stdout (runChild without IPC): keep it for the skip line.
+    child.stdout.setEncoding('utf8');
+    child.stdout.on('data', (text: string) => {
+      if (reported.length < MAX_REPORT_CHARS) reported += text;
+    });
     child.on('error', reject);
     child.on('exit', (c) => resolve(c ?? -1));
   });
   const text = await readFile(out, 'utf8');
   await rm(dir, { recursive: true, force: true });
   await rm(out, { force: true });
-  if (code !== 0) throw new Error(`probe of ${engine} exited ${code}`);
+  if (code !== 0) throw new Error(`probe of ${engine} exited ${code}: ${failureOf(reported)}`);
   let calls = 0;
   for (const line of text.split('\n')) {
     // % time  seconds  usecs/call  calls  [errors]  syscall
@@ -72,4 +80,17 @@ async function countSyncs(ctx: Context, engine: string, puts: number): Promise<n
     if (m !== null && SYNC_CALLS.includes(m[2] ?? '')) calls += Number(m[1]);
   }
   return calls;
+}
+
+/** The first line of the `failed` message a probe printed, or what it printed. */
+function failureOf(stdout: string): string {
+  for (const line of stdout.split('\n')) {
+    try {
+      const m = JSON.parse(line) as { kind?: unknown; message?: unknown };
+      if (m.kind === 'failed' && typeof m.message === 'string') return m.message.split('\n')[0] ?? '';
+    } catch (err: unknown) {
+      if (!(err instanceof SyntaxError)) throw err; // not a protocol line: keep looking
+    }
+  }
+  return stdout.trim().slice(0, 200) || 'no message';
 }

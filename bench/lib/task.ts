@@ -93,6 +93,29 @@ export class WorkerValues {
   }
 }
 
+/** What scribbleStamp writes: no key index of a bench data set reaches it. */
+const SCRIBBLE = 0xffffffff;
+
+/**
+ * Overwrite the stamp checkValue reads (a value the caller owns, after it
+ * was checked): were the buffer shared with the engine's cache, the next
+ * get of the key would see the scribble and fail its check.
+ */
+export function scribbleStamp(v: Buffer | undefined): void {
+  if (v !== undefined && v.length >= 4) v.writeUInt32LE(SCRIBBLE, 0);
+}
+
+/**
+ * checkValue, then scribbleStamp: what every measured get does with its
+ * answer (KvEngine.get: a buffer the caller owns). False when the value is
+ * wrong, including a scribble left by an earlier get of the same key.
+ */
+export function takeValue(v: Buffer | undefined, i: number, size: number): boolean {
+  if (!checkValue(v, i, size)) return false;
+  scribbleStamp(v);
+  return true;
+}
+
 /** Does `v` look like value `i` of size `size`? (Cheap: length and stamp.) */
 export function checkValue(v: Buffer | undefined, i: number, size: number): boolean {
   return v !== undefined && v.length === size && (size < 4 || v.readUInt32LE(0) === i >>> 0);

@@ -30,7 +30,6 @@ interface Entry {
 
 export class BufferCache {
   private readonly entries = new Map<number, Entry>();
-  private readonly byExtent = new Map<number, Set<number>>();
   private bytes = 0;
   readonly counters = { hits: 0, misses: 0, evictions: 0 };
 
@@ -63,24 +62,27 @@ export class BufferCache {
   insert(loc: Locator, kind: ChunkKind, payload: Buffer): void {
     if (this.capacityBytes === 0 || payload.length * 4 > this.capacityBytes) return;
     const key = this.key(loc);
-    this.remove(key, loc.extent);
+    this.remove(key);
     this.entries.set(key, { kind, payload });
     this.bytes += payload.length;
-    let set = this.byExtent.get(loc.extent);
-    if (set === undefined) this.byExtent.set(loc.extent, (set = new Set()));
-    set.add(key);
     while (this.bytes > this.capacityBytes) this.evictOldest();
   }
 
+  /**
+   * One pass over every entry: resets are rare (reclamation, one per
+   * extent it frees), puts are not, and a per-extent index of keys cost
+   * each put a Set insertion that lived as long as its entry (garbage
+   * collection of the cache's entries is a measured share of a put's CPU,
+   * docs/BENCHMARKS.md 2026-12-06). About 1 ms for 65,536 entries.
+   */
   invalidateExtent(extent: number): void {
-    const set = this.byExtent.get(extent);
-    if (set === undefined) return;
-    for (const key of set) {
-      const entry = this.entries.get(key);
-      if (entry !== undefined) this.bytes -= entry.payload.length;
+    const first = extent * this.extentSizeBytes;
+    const end = first + this.extentSizeBytes;
+    for (const [key, entry] of this.entries) {
+      if (key < first || key >= end) continue;
+      this.bytes -= entry.payload.length;
       this.entries.delete(key);
     }
-    this.byExtent.delete(extent);
   }
 
   /** Every cached payload with where it claims to live (coherence checks). */
@@ -98,19 +100,17 @@ export class BufferCache {
     return loc.extent * this.extentSizeBytes + loc.offset;
   }
 
-  private remove(key: number, extent: number): void {
+  private remove(key: number): void {
     const old = this.entries.get(key);
     if (old === undefined) return;
     this.bytes -= old.payload.length;
     this.entries.delete(key);
-    this.byExtent.get(extent)?.delete(key);
   }
 
   private evictOldest(): void {
     const first = this.entries.keys().next();
     if (first.done === true) return;
-    const key = first.value;
-    this.remove(key, Math.floor(key / this.extentSizeBytes));
+    this.remove(first.value);
     this.counters.evictions++;
   }
 }

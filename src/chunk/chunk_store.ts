@@ -44,8 +44,8 @@ export class ChunkStore {
   readonly counters = { appends: 0, reads: 0, corrupt: 0 };
   /** Resets per extent, so a chunk cached on write is not cached into a later life of its extent. */
   private readonly resets = new Map<number, number>();
-  /** Ids of data chunks whose write is neither durable nor failed, by locator (extent:offset). */
-  private readonly unsynced = new Map<string, ChunkId>();
+  /** Ids of data chunks whose write is neither durable nor failed, by locator (unsyncedKey). */
+  private readonly unsynced = new Map<number, ChunkId>();
 
   constructor(
     readonly extents: ExtentManager,
@@ -77,9 +77,7 @@ export class ChunkStore {
     const { offset, dependency } = this.extents.append(extent, framed.parts, after, options);
     this.counters.appends++;
     const locator = { extent, offset, length: framedBytes };
-    const frame = framed.parts[0];
-    if (kind === ChunkKind.Data && framed.parts.length === 1 && frame !== undefined) this.cacheWhenDurable(locator, kind, frame, dependency);
-    if (kind === ChunkKind.Data) this.trackUnsynced(locator, id, dependency);
+    if (kind === ChunkKind.Data) this.whileUnsynced(locator, id, framed.parts.length === 1 ? framed.parts[0] : undefined, dependency);
     return { locator, dependency };
   }
 
@@ -90,30 +88,35 @@ export class ChunkStore {
    * earlier life of the extent (log_verify.ts). Undefined once durable.
    */
   unsyncedId(loc: Locator): ChunkId | undefined {
-    return this.unsynced.get(`${loc.extent}:${loc.offset}`);
+    return this.unsynced.get(this.unsyncedKey(loc));
   }
 
-  private trackUnsynced(loc: Locator, id: ChunkId, dependency: Dependency): void {
-    if (dependency.isPersistent() || dependency.failure() !== undefined) return;
-    const key = `${loc.extent}:${loc.offset}`;
-    this.unsynced.set(key, id);
-    dependency.onSettled(() => {
-      if (this.unsynced.get(key) === id) this.unsynced.delete(key);
-    });
+  /** A number, not an "extent:offset" string: two strings built and hashed per put showed in the profile. */
+  private unsyncedKey(loc: Locator): number {
+    return loc.extent * this.extents.extentSizeBytes + loc.offset;
   }
 
   /**
-   * Small data chunks enter the buffer cache once their write is durable
-   * (write-through), so reading what was just written (an S3 overwrite reads
-   * the record it replaces; read-after-write) does not go to the disk. Not
-   * before: a failed write must not leave bytes in the cache that the disk
-   * does not hold, and not if the extent was reset in between.
+   * What a data chunk's write needs until it settles, with one callback on
+   * its dependency (two per put, a cost of the profile, before):
+   * - its id is kept for unsyncedId while the write is neither durable nor
+   *   failed;
+   * - a small chunk (`frame`: framed in one buffer) enters the buffer cache
+   *   once its write is durable (write-through), so reading what was just
+   *   written (an S3 overwrite reads the record it replaces;
+   *   read-after-write) does not go to the disk. Not before: a failed write
+   *   must not leave bytes in the cache that the disk does not hold, and not
+   *   if the extent was reset in between.
    */
-  private cacheWhenDurable(loc: Locator, kind: ChunkKind, frame: Uint8Array, dependency: Dependency): void {
+  private whileUnsynced(loc: Locator, id: ChunkId, frame: Uint8Array | undefined, dependency: Dependency): void {
+    const key = this.unsyncedKey(loc);
     const epoch = this.resets.get(loc.extent) ?? 0;
+    const track = !dependency.isPersistent() && dependency.failure() === undefined;
+    if (track) this.unsynced.set(key, id);
     dependency.onSettled(() => {
-      if (dependency.failure() !== undefined || (this.resets.get(loc.extent) ?? 0) !== epoch) return;
-      this.cache.insert(loc, kind, Buffer.from(frame.buffer, frame.byteOffset + CHUNK_HEADER_BYTES, loc.length - CHUNK_OVERHEAD_BYTES));
+      if (track && this.unsynced.get(key) === id) this.unsynced.delete(key);
+      if (frame === undefined || dependency.failure() !== undefined || (this.resets.get(loc.extent) ?? 0) !== epoch) return;
+      this.cache.insert(loc, ChunkKind.Data, Buffer.from(frame.buffer, frame.byteOffset + CHUNK_HEADER_BYTES, loc.length - CHUNK_OVERHEAD_BYTES));
     });
   }
 
@@ -136,7 +139,7 @@ export class ChunkStore {
       this.counters.corrupt++;
       throw err;
     }
-    // Cache only what the disk holds for good, the rule cacheWhenDurable
+    // Cache only what the disk holds for good, the rule whileUnsynced
     // follows: a get racing its put reads the chunk through the IO
     // scheduler's queue before the write is durable, and that write may
     // still fail (the cache would then keep bytes the disk never got); an

@@ -62,6 +62,7 @@ function s3Options(config: ServeConfig, credentials: ReadonlyMap<string, string>
       region: config.s3.region,
       domains: config.s3.domains,
       uploadExpiryMs: config.s3.uploadExpiryMs,
+      lifecycleIntervalMs: config.s3.lifecycleIntervalMs,
     },
   };
 }

@@ -5,7 +5,7 @@
 // upper case, '-' as '_'), then the default. An empty variable counts as unset.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_HOST_NAMES, DEFAULT_S3_DOMAINS, DEFAULT_S3_REGION, DEFAULT_SERVER_OPTIONS, DEFAULT_UPLOAD_EXPIRY_MS } from '../server/index.js';
+import { DEFAULT_HOST_NAMES, DEFAULT_S3_DOMAINS, DEFAULT_S3_REGION, DEFAULT_SERVER_OPTIONS, DEFAULT_UPLOAD_EXPIRY_MS, DEFAULT_LIFECYCLE_INTERVAL_MS } from '../server/index.js';
 import type { ShardServerOptions } from '../server/index.js';
 import { DEFAULT_CACHE_BYTES, DEFAULT_PREPARE_AHEAD_EXTENTS } from '../store/index.js';
 import type { NodeOpenOptions } from '../node/index.js';
@@ -33,7 +33,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { name: 'disks', value: 'n', help: `number of disks (data files), 1..${MAX_DISKS}; fixed at creation`, defaultText: '1' },
   { name: 'disk-size', value: 'size', help: 'size of each data file when created (sparse unless --preallocate on)', defaultText: '16GiB' },
   { name: 'preallocate', value: 'on|off', help: 'write each data file whole when creating it: slow to create, faster durable writes after', defaultText: 'off' },
-  { name: 'prepare-ahead', value: 'n', help: 'free extents kept zero-filled on the host ahead of puts, in the background, so a sparse file writes at preallocated speed (0: off; a preallocated file or a block device needs none)', defaultText: String(DEFAULT_PREPARE_AHEAD_EXTENTS) },
+  { name: 'prepare-ahead', value: 'n', help: 'free extents kept zero-filled on the host ahead of puts (prepared before a new store starts, refilled in the background), so a sparse file writes at preallocated speed (0: off; a preallocated file or a block device needs none)', defaultText: String(DEFAULT_PREPARE_AHEAD_EXTENTS) },
   { name: 'extent-size', value: 'size', help: 'extent size when created', defaultText: '64MiB' },
   { name: 'cache-size', value: 'size', help: 'buffer cache of verified chunks, per disk', defaultText: formatSizeBytes(DEFAULT_CACHE_BYTES) },
   { name: 'path', value: 'file', help: 'a data file or block device instead of <data-dir>/disk-N.dat; repeat for more disks (env: comma-separated)' },
@@ -57,6 +57,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { name: 's3-secret-key', value: 'secret', help: 'S3 secret access key (prefer the environment variable: flags show in ps)' },
   { name: 'credentials-file', value: 'file', help: 'the node\'s key pairs for S3, the native API and the control plane (AWS credentials-file format), generated on first start if missing', defaultText: '<data-dir>/credentials' },
   { name: 's3-upload-expiry', value: 'duration', help: 'abort multipart uploads not completed within this time', defaultText: formatDurationMs(DEFAULT_UPLOAD_EXPIRY_MS) },
+  { name: 's3-lifecycle-interval', value: 'duration', help: 'how often bucket lifecycle rules are applied (expirations, aborts; 0: never)', defaultText: formatDurationMs(DEFAULT_LIFECYCLE_INTERVAL_MS) },
 ];
 
 /** The S3 front's settings as configured (credentials are resolved at start, see serve_command.ts). */
@@ -65,6 +66,7 @@ export interface S3Config {
   readonly region: string;
   readonly domains: readonly string[];
   readonly uploadExpiryMs: number;
+  readonly lifecycleIntervalMs: number;
   readonly credentialsFile: string;
   readonly accessKeyId: string | undefined;
   readonly secretAccessKey: string | undefined;
@@ -175,6 +177,7 @@ function s3Config(pick: (name: string) => string | undefined, dataDir: string): 
     region: pick('s3-region') ?? DEFAULT_S3_REGION,
     domains,
     uploadExpiryMs: expiry === undefined ? DEFAULT_UPLOAD_EXPIRY_MS : parseDurationMs(expiry, 's3-upload-expiry'),
+    lifecycleIntervalMs: parseDurationMs(pick('s3-lifecycle-interval') ?? tableDefault('s3-lifecycle-interval'), 's3-lifecycle-interval'),
     credentialsFile: pick('credentials-file') ?? join(dataDir, 'credentials'),
     accessKeyId: pick('s3-access-key'),
     secretAccessKey: pick('s3-secret-key'),

@@ -304,7 +304,7 @@ void test('prepared extents: the reserve classes take them highest first, down t
   const { disk, io, extents } = setup(5, { ...GEOMETRY, extentCount: 16 });
   const space = new HostSpace(extents, io);
   assert.equal(extents.preparedTarget, 8);
-  await space.fill(8);
+  await space.fill(8, { paced: false });
   assert.deepEqual([15, 14, 13, 12, 11, 10, 9, 8].map((e) => extents.preparedState(e)), Array<string>(8).fill('prepared'));
   assert.equal(extents.preparedState(7), 'unprepared');
   // Zeros were written and flushed over each prepared extent.
@@ -343,7 +343,7 @@ void test('prepared extents: the reserve classes take them highest first, down t
 void test('puts never eat the prepared reserve: with the target prepared and free extents beside it, a put is refused', async () => {
   const { io, extents } = setup(5, { ...GEOMETRY, extentCount: 16 });
   const space = new HostSpace(extents, io);
-  await space.fill(8);
+  await space.fill(8, { paced: false });
   // The 6 unprepared extents (2..7) go to puts; the 7th put would eat the reserve.
   for (const e of [2, 3, 4, 5, 6, 7]) assert.equal(extents.allocate(ExtentOwner.Data), e);
   assert.equal(extents.countFree(), 8);
@@ -357,7 +357,7 @@ void test('an extent being prepared is never handed out, and a refused preparati
   const { disk, io, extents } = setup(0);
   const space = new HostSpace(extents, io);
   disk.held = true; // the zeros' flush waits
-  const filling = space.fill(1);
+  const filling = space.fill(1, { paced: false });
   await turn();
   assert.equal(extents.preparedState(7), 'preparing');
   for (let i = 0; i < 5; i++) assert.notEqual(extents.allocate(ExtentOwner.Data), 7);
@@ -369,7 +369,7 @@ void test('an extent being prepared is never handed out, and a refused preparati
   const other = setup(0);
   const space2 = new HostSpace(other.extents, other.io);
   other.disk.failNextWrite = true;
-  await space2.fill(1);
+  await space2.fill(1, { paced: false });
   assert.equal(space2.stats.failures, 1);
   assert.equal(other.extents.preparedState(7), 'unprepared');
 });

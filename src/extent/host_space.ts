@@ -47,12 +47,17 @@
 // Puts take them: pickForeground (extent_manager.ts) hands out prepared
 // extents once more than the reserve are free, lowest first. The ahead
 // extents are prepared by the same rounds as the reserve, after it (open's
-// `ready()` waits for the reserve only, format returns once the reserve is
-// prepared), so the data file still appears at once. Rate: one piece in
-// flight at a time, each waiting for its flush, which it shares with the
-// commits of that cycle: preparation adds at most PIECE_BYTES to a commit
-// cycle, and under a load that consumes extents faster than that, puts
-// fall back to unprepared extents (slower, never refused for it).
+// `ready()` waits for the reserve only; format waits for them too, so that
+// a new store's first puts do not share their flushes with 256 MiB of
+// zeros). Rate: one piece in flight at a time, each waiting for its flush,
+// which it shares with the commits of that cycle. Format and open's fill
+// of the reserve (which log rolls, index flushes and reclamation wait for)
+// write whole pieces (PIECE_BYTES); the refills and the ahead extents pace
+// theirs
+// (pacedPieceBytes): about what the store wrote during the last piece, so
+// a commit cycle carries about as many zeros as its own bytes, and under a
+// load that consumes extents faster than that, puts fall back to
+// unprepared extents (slower, never refused for it).
 // Not persisted: which extents are prepared is re-derived at each open by
 // preparing again (the highest free extents first, over blocks a store
 // that ran before has allocated already); an extent wrongly believed
@@ -72,6 +77,11 @@ import type { ExtentManager } from './extent_manager.js';
 
 /** Zeros written per scheduler write: bounds how long a commit can wait behind preparation. */
 export const PIECE_BYTES = 4 * 1024 * 1024;
+/**
+ * The smallest paced piece (see `pacedPieceBytes`): below it the zeros of
+ * one extent would take more flushes than a busy store has cycles to give.
+ */
+export const MIN_PACED_PIECE_BYTES = 64 * 1024;
 /** After a refusal, the reserve is refilled again at most this often (retryIfShort). */
 export const RETRY_INTERVAL_MS = 1000;
 /** Open tries at most this many free extents per prepared extent wanted (a full host refuses holes). */
@@ -119,16 +129,22 @@ export class HostSpace {
 
   /**
    * Write zeros over `length` bytes at disk offset `offset`, once `after`
-   * is persistent, and flush. Throws the write's typed error
-   * (HostNoSpaceError on a full host).
+   * is persistent, and flush. `paced`: size each piece by what the rest of
+   * the store wrote meanwhile (pacedPieceBytes); else every piece is
+   * PIECE_BYTES. Throws the write's typed error (HostNoSpaceError on a full
+   * host).
    */
-  async zeroFill(offset: number, length: number, after: Dependency): Promise<void> {
+  async zeroFill(offset: number, length: number, after: Dependency, paced = false): Promise<void> {
     const zeros = this.zeroBuffer();
-    for (let at = 0; at < length; at += zeros.length) {
+    let piece = paced ? Math.min(zeros.length, MIN_PACED_PIECE_BYTES) : zeros.length;
+    for (let at = 0; at < length; ) {
       // No write after stop(): close waits for the scheduler to go idle, then closes the disk.
       if (this.closed) throw new ClosedError('host space preparation stopped');
-      const n = Math.min(zeros.length, length - at);
+      const n = Math.min(piece, length - at);
+      const writtenBefore = this.io.stats.bytesWritten;
       await this.io.write(offset + at, zeros.subarray(0, n), after).persisted();
+      at += n;
+      if (paced) piece = pacedPieceBytes(this.io.stats.bytesWritten - writtenBefore - n, zeros.length);
     }
   }
 
@@ -137,7 +153,7 @@ export class HostSpace {
    * prepared, trying at most `maxAttempts` extents. Failures are counted,
    * not thrown. Format awaits it; open does not (`ready()`).
    */
-  fill(maxAttempts: number): Promise<void> {
+  fill(maxAttempts: number, options: { readonly paced: boolean }): Promise<void> {
     // A file allocated whole (preallocated) needs no zeros: every extent is prepared.
     if (this.io.disk.hostSpace?.().fileFullyAllocated === true) {
       this.fullyAllocated = true;
@@ -145,7 +161,7 @@ export class HostSpace {
       this.initial = Promise.resolve();
       return this.initial;
     }
-    this.initial = this.round(maxAttempts, false, this.extents.preparedTarget);
+    this.initial = this.round({ maxAttempts, stopAtNoSpace: false, target: this.extents.preparedTarget, paced: options.paced });
     return this.initial;
   }
 
@@ -184,7 +200,7 @@ export class HostSpace {
       .catch((err: unknown) => err) // a failed write is its writer's to report; the refill goes on
       .then(() => {
         this.busy = false;
-        if (!this.closed) void this.round(this.target, true, this.target);
+        if (!this.closed) void this.round({ maxAttempts: this.target, stopAtNoSpace: true, target: this.target, paced: true });
       });
   }
 
@@ -211,10 +227,10 @@ export class HostSpace {
    * full host refuses the next hole too, so stop at the first refusal
    * (bounded work).
    */
-  private round(maxAttempts: number, stopAtNoSpace: boolean, target: number): Promise<void> {
+  private round(r: RoundOptions): Promise<void> {
     assert(!this.busy, 'one preparation round at a time');
     this.busy = true;
-    const work = this.prepareUpTo(maxAttempts, stopAtNoSpace, target).catch((err: unknown) => {
+    const work = this.prepareUpTo(r).catch((err: unknown) => {
       // prepare() counts refusals itself; this is a broken invariant (assert).
       this.stats.failures++;
       this.stats.lastError = err instanceof Error ? err : new Error(String(err));
@@ -229,21 +245,21 @@ export class HostSpace {
     return this.running;
   }
 
-  private async prepareUpTo(maxAttempts: number, stopAtNoSpace: boolean, target: number): Promise<void> {
-    for (let attempt = 0; attempt < maxAttempts && !this.closed; attempt++) {
-      if (this.extents.countPreparedFree() >= target) return;
+  private async prepareUpTo(r: RoundOptions): Promise<void> {
+    for (let attempt = 0; attempt < r.maxAttempts && !this.closed; attempt++) {
+      if (this.extents.countPreparedFree() >= r.target) return;
       const extent = this.extents.highestUnpreparedFree();
       if (extent === undefined) return;
-      const ok = await this.prepare(extent);
-      if (!ok && stopAtNoSpace && this.stats.lastError instanceof NoSpaceError) return;
+      const ok = await this.prepare(extent, r.paced);
+      if (!ok && r.stopAtNoSpace && this.stats.lastError instanceof NoSpaceError) return;
     }
   }
 
-  private async prepare(extent: number): Promise<boolean> {
+  private async prepare(extent: number, paced: boolean): Promise<boolean> {
     const resetRecorded = this.extents.beginPrepare(extent);
     let ok = false;
     try {
-      await this.zeroFill(this.extents.diskOffset(extent, 0), this.extents.extentSizeBytes, resetRecorded);
+      await this.zeroFill(this.extents.diskOffset(extent, 0), this.extents.extentSizeBytes, resetRecorded, paced);
       ok = true;
       this.stats.extentsPrepared++;
       this.stats.lastError = undefined;
@@ -259,6 +275,36 @@ export class HostSpace {
   private zeroBuffer(): Buffer {
     return sharedZeros(Math.min(PIECE_BYTES, this.extents.extentSizeBytes));
   }
+}
+
+/** One preparation round: how many extents to try, when to stop, how big the pieces. */
+interface RoundOptions {
+  readonly maxAttempts: number;
+  /** A full host refuses the next hole too: stop at the first refusal (bounded work). */
+  readonly stopAtNoSpace: boolean;
+  /** Stop once this many free extents are prepared. */
+  readonly target: number;
+  /** Pieces sized by pacedPieceBytes (refills, ahead extents), else PIECE_BYTES (format, open's fill of the reserve). */
+  readonly paced: boolean;
+}
+
+/**
+ * The next piece of a paced preparation, from `othersBytes`: what the rest
+ * of the store made durable while the last piece was written and flushed
+ * (its commit cycles). Nothing: the store is idle and nothing waits on the
+ * flush, so a whole PIECE_BYTES. Else as much as they wrote, rounded up to
+ * MIN_PACED_PIECE_BYTES and at most `maxBytes`: a commit cycle's fdatasync
+ * writes back at most about as many zeros as its own bytes (the puts of a
+ * fresh sparse file pay at most twice their write-back, never a 4 MiB
+ * piece behind a 4 KiB put: 2.1 ms p50 instead of 0.37 measured,
+ * docs/BENCHMARKS.md 2026-12-06), and the preparation still keeps pace
+ * with the puts that consume prepared extents (a piece per cycle, at least
+ * the cycle's bytes).
+ */
+export function pacedPieceBytes(othersBytes: number, maxBytes: number): number {
+  if (othersBytes <= 0) return maxBytes;
+  const rounded = Math.ceil(othersBytes / MIN_PACED_PIECE_BYTES) * MIN_PACED_PIECE_BYTES;
+  return Math.min(maxBytes, rounded);
 }
 
 /**

@@ -94,8 +94,15 @@ export async function formatDiskStore(disk: Disk, options: FormatOptions = {}): 
   await dependency.persisted();
   const state: CommitLogState = { logExtent, mirrorLogExtent, nextSeq: 1, flushedThroughSeq: 0 };
   const store = assemble({ disk, io, label, extents, space, superblock, state, runs: [], random, options, recovery: EMPTY_RECOVERY });
-  // Extents for puts are prepared after format returned: the store is up at once.
-  if (options.prepareHostSpace !== false) space.prepareAhead(resolveStoreOptions(options, label.geometry.extentSizeBytes).prepareAheadExtents);
+  // The extents for puts too are prepared before format returns (4 x 64 MiB
+  // by default: about 0.3 s on top of the reserve's 1.1 s measured for a
+  // 16 GiB file). Prepared in the background instead, their zeros went out
+  // with the first puts' commit cycles: the first second of a new store ran
+  // at 0.2-0.3 of its preallocated speed (docs/BENCHMARKS.md 2026-12-06).
+  if (options.prepareHostSpace !== false) {
+    space.prepareAhead(resolveStoreOptions(options, label.geometry.extentSizeBytes).prepareAheadExtents);
+    await space.settled();
+  }
   return store;
 }
 
@@ -114,7 +121,7 @@ async function prepareAtFormat(space: HostSpace, extents: ExtentManager, label: 
     throw new NoSpaceError(`${context}: ${String(err)}`, { cause: err });
   }
   // The log and its mirror, then the reserve.
-  await space.fill(extents.preparedTarget + 2);
+  await space.fill(extents.preparedTarget + 2, { paced: false });
   const logExtent = extents.allocate(ExtentOwner.Meta, { reserve: 'log' });
   const mirrorLogExtent = extents.allocate(ExtentOwner.Meta, { reserve: 'log' });
   await space.settled();
@@ -176,7 +183,8 @@ export async function recoverDiskStore(disk: Disk, options: OpenOptions, replay:
   // flushes and reclamation wait for it (host_space.ts).
   // Then the extents prepared ahead of puts, after the reserve (ready() does not wait for them).
   if (options.prepareHostSpace !== false && options.readOnly !== true) {
-    void space.fill(extents.preparedTarget * OPEN_ATTEMPTS_PER_TARGET);
+    // Not paced: log rolls, index flushes and reclamation wait for it (ready()).
+    void space.fill(extents.preparedTarget * OPEN_ATTEMPTS_PER_TARGET, { paced: false });
     space.prepareAhead(resolveStoreOptions(options, label.geometry.extentSizeBytes).prepareAheadExtents);
   }
   if (options.readOnly !== true && replay.salvage !== true) await repairCopies(store, io, label, recovery);

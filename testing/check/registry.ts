@@ -77,6 +77,11 @@ export const SUITES: readonly SuiteEntry[] = [
     summary: 'the S3 front on two disks: a collector pass while an overwrite or delete is staged and not durable (objects whose data is on the other disk than the record), then a power cut: the object reads whole',
     load: async (): Promise<Suite> => (await import('./s3_crash_suite.js')).s3CrashSuite,
   },
+  {
+    name: 'lifecycle',
+    summary: 'the S3 lifecycle pass on a virtual clock against a model of S3\'s rules, with PUTs racing it: nothing expired that no rule expires, everything due expired, an object overwritten meanwhile kept',
+    load: async (): Promise<Suite> => (await import('./lifecycle_suite.js')).lifecycleSuite,
+  },
 ];
 
 export function suiteNames(): string[] {

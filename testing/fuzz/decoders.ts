@@ -44,6 +44,8 @@ import { parseQuery } from '../../src/server/list_handler.js';
 import { parseRangeHeader, resolveRange } from '../../src/server/range.js';
 import { decodeKey } from '../../src/server/key_codec.js';
 import { decodeCors, encodeCors } from '../../src/server/s3/cors.js';
+import type { LifecycleRule } from '../../src/server/s3/lifecycle.js';
+import { DAY_MS, FILTER_FORMS, decodeLifecycle, encodeLifecycle, lifecycleOfBody } from '../../src/server/s3/lifecycle.js';
 import { decodeBucket, decodeObject, decodePart, decodeSettings, decodeUpload, encodeBucket, encodeObject, encodePart, encodeSettings, encodeUpload } from '../../src/server/s3/index.js';
 import type { RecordSections } from '../../src/server/s3/index.js';
 import { decodeAclSection, decodeBucketAccess, decodeObjectAcl, encodeAclSection, encodeBucketAccess, encodeObjectAcl } from '../../src/server/s3/access_records.js';
@@ -639,5 +641,48 @@ function accessTargets(): DecoderTarget[] {
   ];
 }
 
+function randomLifecycleRule(rng: Rng, i: number): LifecycleRule {
+  const kind = rng.int(0, 2);
+  return {
+    id: `rule-${i}`,
+    enabled: rng.bool(0.7),
+    filter: {
+      form: rng.pick(FILTER_FORMS),
+      prefix: rng.bool(0.5) ? '' : `p${rng.int(0, 9)}/`,
+      tags: randomTags(rng, 3),
+      sizeGreaterThan: rng.bool(0.3) ? rng.int(0, 1e6) : undefined,
+      sizeLessThan: rng.bool(0.3) ? rng.int(1e6, 1e9) : undefined,
+    },
+    expiration: kind === 0 ? { kind: 'days', days: rng.int(1, 3650) } : kind === 1 ? { kind: 'date', dateMs: rng.int(0, 30_000) * DAY_MS } : rng.bool(0.5) ? { kind: 'delete-marker' } : undefined,
+    noncurrent: rng.bool(0.5) ? { days: rng.int(1, 365), newerVersions: rng.bool(0.5) ? rng.int(1, 100) : undefined } : undefined,
+    abortAfterDays: rng.bool(0.5) || kind === 2 ? rng.int(1, 30) : undefined,
+  };
+}
+
+/** The lifecycle record (\0Y) and the LifecycleConfiguration document a PUT sends (lifecycle.ts). */
+function lifecycleTargets(): DecoderTarget[] {
+  return [
+    {
+      name: 's3: lifecycle record',
+      decode: decodeLifecycle,
+      samples: (rng) => times(SAMPLES, () => encodeLifecycle(times(rng.int(1, 4), (i) => randomLifecycleRule(rng, i)))),
+      fixup: resealS3Record,
+    },
+    {
+      name: 's3: LifecycleConfiguration document',
+      accepts: [S3Error],
+      // Whatever the parser accepts must be storable: it is encoded as PutBucketLifecycleConfiguration stores it and read back.
+      decode: (b) => decodeLifecycle(encodeLifecycle(lifecycleOfBody(b))),
+      samples: () => [
+        Buffer.from(
+          '<LifecycleConfiguration><Rule><ID>a</ID><Filter><And><Prefix>logs/</Prefix><Tag><Key>k</Key><Value>v</Value></Tag><ObjectSizeGreaterThan>1</ObjectSizeGreaterThan></And></Filter>' +
+            '<Status>Enabled</Status><Expiration><Days>3</Days></Expiration><NoncurrentVersionExpiration><NoncurrentDays>2</NoncurrentDays><NewerNoncurrentVersions>1</NewerNoncurrentVersions></NoncurrentVersionExpiration></Rule>' +
+            '<Rule><ID>b</ID><Prefix>tmp/</Prefix><Status>Disabled</Status><AbortIncompleteMultipartUpload><DaysAfterInitiation>1</DaysAfterInitiation></AbortIncompleteMultipartUpload></Rule></LifecycleConfiguration>',
+        ),
+      ],
+    },
+  ];
+}
+
 /** Every decoder target, storage formats first. */
-export const DECODER_TARGETS: readonly DecoderTarget[] = [...chunkTargets(), ...metadataTargets(), ...runTargets(), ...s3RecordTargets(), ...serverTargets()];
+export const DECODER_TARGETS: readonly DecoderTarget[] = [...chunkTargets(), ...metadataTargets(), ...runTargets(), ...s3RecordTargets(), ...serverTargets(), ...lifecycleTargets()];

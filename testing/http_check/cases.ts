@@ -210,6 +210,7 @@ const IMPLEMENTED = new Set([
   'object PUT uploadId', 'object POST uploadId', 'object DELETE uploadId', 'object GET uploadId',
   'bucket GET tagging', 'bucket PUT tagging', 'bucket DELETE tagging', 'object GET tagging', 'object PUT tagging', 'object DELETE tagging',
   'bucket GET cors', 'bucket PUT cors', 'bucket DELETE cors',
+  'bucket GET lifecycle', 'bucket PUT lifecycle', 'bucket DELETE lifecycle',
   'bucket PUT versioning', 'bucket GET versions', 'object GET versionId', 'object HEAD versionId', 'object DELETE versionId',
   'bucket GET object-lock', 'bucket PUT object-lock', 'object GET retention', 'object PUT retention', 'object GET legal-hold', 'object PUT legal-hold',
   'object GET partNumber', 'object HEAD partNumber', 'object GET attributes',

@@ -83,6 +83,10 @@ export const ACTIONS: ReadonlyMap<string, ActionSpec> = new Map<string, ActionSp
   ['GetBucketCors', { action: 's3:GetBucketCORS', on: 'bucket' }],
   ['PutBucketCors', { action: 's3:PutBucketCORS', on: 'bucket' }],
   ['DeleteBucketCors', { action: 's3:PutBucketCORS', on: 'bucket' }],
+  // Lifecycle (lifecycle_ops.ts): AWS has one action for put and delete.
+  ['GetBucketLifecycleConfiguration', { action: 's3:GetLifecycleConfiguration', on: 'bucket' }],
+  ['PutBucketLifecycleConfiguration', { action: 's3:PutLifecycleConfiguration', on: 'bucket' }],
+  ['DeleteBucketLifecycle', { action: 's3:PutLifecycleConfiguration', on: 'bucket' }],
   ['GetObject', { action: 's3:GetObject', on: 'object', acl: { of: 'object', permission: 'READ' } }],
   ['HeadObject', { action: 's3:GetObject', on: 'object', acl: { of: 'object', permission: 'READ' } }],
   ['GetObjectAcl', { action: 's3:GetObjectAcl', on: 'object', acl: { of: 'object', permission: 'READ_ACP' } }],

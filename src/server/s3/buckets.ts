@@ -7,7 +7,7 @@ import { bucketLock } from './core.js';
 import type { BucketRecord, TagSet } from './records.js';
 import { decodeBucket, encodeBucket } from './records.js';
 import { S3Error, noSuchBucket } from './s3_errors.js';
-import { NS_BUCKET, NS_DATA, NS_OBJECT, NS_UPLOAD, NS_VERSION, bucketPrefix, bucketShardKey, corsShardKey, isValidBucketName, lockConfigShardKey, settingsShardKey, validateBucketName } from './shard_keys.js';
+import { NS_BUCKET, NS_DATA, NS_OBJECT, NS_UPLOAD, NS_VERSION, bucketPrefix, bucketShardKey, corsShardKey, isValidBucketName, lifecycleShardKey, lockConfigShardKey, settingsShardKey, validateBucketName } from './shard_keys.js';
 
 export interface BucketInfo {
   readonly name: string;
@@ -46,6 +46,7 @@ export async function createBucket(core: Core, bucket: string, existingIsError: 
       await deleteDurably(core, settingsShardKey(bucket));
       await deleteDurably(core, corsShardKey(bucket));
       await deleteDurably(core, lockConfigShardKey(bucket));
+      await deleteDurably(core, lifecycleShardKey(bucket));
     }
     await prepare(exists);
     if (exists) {
@@ -79,6 +80,7 @@ export async function deleteBucket(core: Core, bucket: string, abortUploads: (sh
     await deleteDurably(core, settingsShardKey(bucket));
     await deleteDurably(core, corsShardKey(bucket));
     await deleteDurably(core, lockConfigShardKey(bucket));
+    await deleteDurably(core, lifecycleShardKey(bucket));
     for await (const page of core.listAll(bucketPrefix(NS_VERSION, bucket))) for (const s of page) await core.deleteIfPresent(s.key);
   });
 }

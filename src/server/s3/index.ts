@@ -1,5 +1,5 @@
 // server/s3: the S3-compatible front over ShardApi (docs/S3.md).
-export { S3Front, DEFAULT_S3_DOMAINS, DEFAULT_S3_REGION, DEFAULT_UPLOAD_EXPIRY_MS } from './s3_front.js';
+export { S3Front, DEFAULT_S3_DOMAINS, DEFAULT_S3_REGION, DEFAULT_UPLOAD_EXPIRY_MS, DEFAULT_LIFECYCLE_INTERVAL_MS } from './s3_front.js';
 export type { S3Options, S3Observer } from './s3_front.js';
 export { loadOrCreateCredentials, parseCredentialsFile, formatCredentialsFile } from './credentials.js';
 export type { CredentialSource, LoadedCredentials, S3Credentials } from './credentials.js';

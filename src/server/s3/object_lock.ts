@@ -228,6 +228,17 @@ export class LockRules {
 
 export const LOCK_RULES = new LockRules();
 
+/** May the version be removed at `nowMs` without a bypass (the lifecycle pass: S3 never expires a protected version)? */
+export function removableWithoutBypass(record: ObjectRecord, nowMs: number): boolean {
+  try {
+    LOCK_RULES.checkRemoval(lockStateOf(record), nowMs, false);
+    return true;
+  } catch (err: unknown) {
+    if (err instanceof S3Error) return false;
+    throw err;
+  }
+}
+
 /** The removal check of DeleteObject with a versionId (versioning_ops.ts deleteRequested). */
 export function removalGuard(core: Core, bypass: boolean): (record: ObjectRecord) => void {
   return (record) => LOCK_RULES.checkRemoval(lockStateOf(record), core.now(), bypass);

@@ -10,6 +10,7 @@ import { mapLimit } from './core.js';
 import { checkCopySourceConditions, checkReadConditions, checkWriteConditions, hasWriteConditions, refuseUndefinedWriteConditions } from './conditions.js';
 import { CHECKSUM_ALGORITHMS, newChecksum } from './checksums.js';
 import type { Checksum, ChecksumAlgorithm } from './checksums.js';
+import { setExpirationHeader } from './lifecycle_headers.js';
 import { metadataOf, objectHeaders } from './object_headers.js';
 import { bypassOf, lockHeaders, lockOfWrite, lockedRecord, removalGuard } from './object_lock.js';
 import type { ObjectMetadata } from './object_headers.js';
@@ -59,6 +60,7 @@ export const putObjectOp: Operation = {
     const record = withRequestedAcl(lockedRecord(recordOf(written, body.md5, { ...meta, tags }, c.core.now()), lock), grants);
     // Only a conditional put reads the record it replaces: a plain one also replaces a damaged record.
     const committed = await commitObject(c.core, bucket, key, record, { ...writeCheck(headers, key), written: [written] });
+    await setExpirationHeader(c.core, c.r.ex, { bucket, key }, committed);
     sendEmpty(c.r.ex, c.r.requestId, 200, { ETag: quotedEtag(record.etag), ...checksumEcho(body.verifiedChecksum), ...versionHeaders(committed) });
   },
 };
@@ -101,9 +103,16 @@ export const getObjectOp: Operation = {
       },
       ...(selector === undefined ? [] : [() => requireVersion(c.core, { bucket, key }, selector, 'GET')]),
     );
+    if (selector === undefined) await setExpirationHeader(c.core, c.r.ex, { bucket, key }, opened.record).catch((err: unknown) => releasing(opened, err));
     await streamObject(c, opened, ranged);
   },
 };
+
+/** Release `opened` (its data stays pinned otherwise) and throw `err` on. */
+function releasing(opened: OpenedObject, err: unknown): never {
+  opened.release();
+  throw err;
+}
 
 function satisfiable(range: ByteRange | 'unsatisfiable', record: ObjectRecord, asked: string): ByteRange {
   if (range !== 'unsatisfiable') return range;
@@ -135,6 +144,7 @@ export const headObjectOp: Operation = {
     const selector = requestedVersion(c);
     const record = selector === undefined ? await requireObject(c.core, bucket, key) : await requireVersion(c.core, { bucket, key }, selector, 'HEAD');
     checkReadConditions(c.r.ex.req.headers, record);
+    if (selector === undefined) await setExpirationHeader(c.core, c.r.ex, { bucket, key }, record);
     sendEmpty(c.r.ex, c.r.requestId, 200, { ...objectHeaders(record, c.r.query), ...taggingCountHeader(record.tags), ...versionHeaders(record), ...lockHeaders(record), 'Content-Length': record.sizeBytes });
   },
 };
@@ -241,6 +251,7 @@ export const copyObjectOp: Operation = {
     const meta = directive === 'COPY' ? { contentType: opened.record.contentType, headers: opened.record.headers } : metadataOf(headers);
     const record = withRequestedAcl(lockedRecord(recordOf(written, hashed.md5, { ...meta, tags: replacedTags ?? opened.record.tags }, c.core.now()), lock), grants);
     const committed = await commitObject(c.core, bucket, key, record, { ...writeCheck(headers, key), written: [written] });
+    await setExpirationHeader(c.core, c.r.ex, { bucket, key }, committed);
     const sourceVersion = opened.record.version === undefined ? {} : { 'x-amz-copy-source-version-id': versionIdOf(opened.record) };
     sendXml(c.r.ex, c.r.requestId, 200, 'CopyObjectResult', { LastModified: isoTime(record.mtimeMs), ETag: quotedEtag(record.etag) }, { ...versionHeaders(committed), ...sourceVersion });
   },

@@ -357,7 +357,7 @@ function sealed(w: BufWriter): Buffer {
 }
 
 /** Check length, CRC, magic and version; a reader positioned after the version byte, bounded before the CRC. */
-function opened(bytes: Buffer, magic: number, what: string, newest: number = FORMAT_V2): { r: BufReader; version: number } {
+export function opened(bytes: Buffer, magic: number, what: string, newest: number = FORMAT_V2): { r: BufReader; version: number } {
   if (bytes.length < 9) throw new CorruptionError(`${what}: ${bytes.length} bytes is too short`);
   const body = bytes.subarray(0, bytes.length - 4);
   if (crc32c(body) !== bytes.readUInt32LE(bytes.length - 4)) throw new CorruptionError(`${what}: checksum mismatch`);

@@ -43,6 +43,7 @@ import {
   uploadPartOp,
 } from './multipart_ops.js';
 import { deleteBucketCorsOp, getBucketCorsOp, preflightOp, putBucketCorsOp } from './cors_ops.js';
+import { deleteBucketLifecycleOp, getBucketLifecycleOp, putBucketLifecycleOp } from './lifecycle_ops.js';
 import { copyObjectOp, deleteObjectOp, deleteObjectsOp, getObjectOp, headObjectOp, putObjectOp } from './object_ops.js';
 import { getObjectAttributesOp } from './object_attributes.js';
 import { getObjectPartOp, headObjectPartOp } from './object_parts.js';
@@ -141,6 +142,9 @@ const ROWS: ReadonlyArray<readonly [string, Resource, string, Chooser]> = [
   ['GET', 'bucket', 'cors', getBucketCorsOp],
   ['PUT', 'bucket', 'cors', putBucketCorsOp],
   ['DELETE', 'bucket', 'cors', deleteBucketCorsOp],
+  ['GET', 'bucket', 'lifecycle', getBucketLifecycleOp],
+  ['PUT', 'bucket', 'lifecycle', putBucketLifecycleOp],
+  ['DELETE', 'bucket', 'lifecycle', deleteBucketLifecycleOp],
   // A preflight names no subresource S3 acts on: OPTIONS on a bucket or an object, whatever its query.
   ['OPTIONS', 'bucket', '', preflightOp],
   ['OPTIONS', 'object', '', preflightOp],

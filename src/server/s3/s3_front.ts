@@ -7,8 +7,9 @@
 // every error as S3 XML. `handle` never rejects.
 //
 // Background work: on start, a sweep that collects garbage a crash left
-// behind, and a periodic pass that aborts expired multipart uploads. close()
-// stops both and waits for the collector; call it after the HTTP server has
+// behind, and a periodic pass that aborts expired multipart uploads; every
+// lifecycleIntervalMs the lifecycle pass (lifecycle_pass.ts). close()
+// stops them and waits for the collector; call it after the HTTP server has
 // stopped and before the ShardApi closes.
 import type { ShardApi } from '../../store/index.js';
 import { RequestAbortedError } from '../body_stream.js';
@@ -17,6 +18,7 @@ import { abortAnswer } from '../exchange.js';
 import type { Logger } from '../logger.js';
 import { Collector } from './collector.js';
 import { Core } from './core.js';
+import { LifecyclePass } from './lifecycle_pass.js';
 import { expectedOwnerRefusal } from './fail_closed.js';
 import { applyCors } from './cors_ops.js';
 import type { Operation, UnsignedOperation } from './operation.js';
@@ -49,11 +51,15 @@ export interface S3Options {
   readonly now?: () => number;
   /** Look for crash leftovers when the front starts (default true). */
   readonly sweepOnStart?: boolean;
+  /** How often the lifecycle pass runs (0: never; tests run it themselves). */
+  readonly lifecycleIntervalMs?: number;
 }
 
 export const DEFAULT_S3_REGION = 'us-east-1';
 export const DEFAULT_S3_DOMAINS: readonly string[] = ['localhost'];
 export const DEFAULT_UPLOAD_EXPIRY_MS = 24 * 3_600_000;
+/** S3 applies lifecycle rules about once a day; hourly keeps an object's expiry within an hour of its midnight. */
+export const DEFAULT_LIFECYCLE_INTERVAL_MS = 3_600_000;
 const DEFAULT_INLINE_MAX_BYTES = 16 * 1024;
 const MAX_EXPIRY_PERIOD_MS = 3_600_000;
 
@@ -89,6 +95,8 @@ function anonymousPayload(r: S3Request): Authenticated {
 export class S3Front {
   readonly core: Core;
   readonly collector: Collector;
+  readonly lifecycle: LifecyclePass;
+  private lifecycleTimer: NodeJS.Timeout | undefined;
   private readonly region: string;
   private readonly domains: readonly string[];
   private readonly users: UserDirectory;
@@ -114,6 +122,7 @@ export class S3Front {
       handle,
     );
     this.collector = new Collector(this.core);
+    this.lifecycle = new LifecyclePass(this.core);
     this.region = options.region ?? DEFAULT_S3_REGION;
     this.domains = options.domains ?? DEFAULT_S3_DOMAINS;
     this.users = options.users ?? StaticUsers.ofOwnerKeys(options.credentials);
@@ -194,6 +203,22 @@ export class S3Front {
       this.background = (this.background ?? Promise.resolve()).then(() => this.expire());
     }, Math.max(1_000, Math.min(expiryMs / 4, MAX_EXPIRY_PERIOD_MS)));
     this.expiryTimer.unref();
+    const lifecycleMs = this.options.lifecycleIntervalMs ?? DEFAULT_LIFECYCLE_INTERVAL_MS;
+    if (lifecycleMs > 0) {
+      this.lifecycleTimer = setInterval(() => {
+        this.background = (this.background ?? Promise.resolve()).then(() => this.applyLifecycle());
+      }, lifecycleMs);
+      this.lifecycleTimer.unref();
+    }
+  }
+
+  private async applyLifecycle(): Promise<void> {
+    try {
+      const report = await this.lifecycle.run(this.core.now());
+      if (Object.values(report).some((n) => n > 0)) this.logger.log('info', 's3 lifecycle pass done', { ...report });
+    } catch (err) {
+      this.logger.log('warn', 's3 lifecycle pass failed', { error: err });
+    }
   }
 
   private async runBackground(sweep: boolean): Promise<void> {
@@ -219,6 +244,8 @@ export class S3Front {
 
   async close(): Promise<void> {
     if (this.expiryTimer !== undefined) clearInterval(this.expiryTimer);
+    if (this.lifecycleTimer !== undefined) clearInterval(this.lifecycleTimer);
+    this.lifecycle.close();
     await this.collector.close();
     await this.background;
   }

@@ -13,6 +13,7 @@
 //   \0S bucket                                   bucket settings: versioning (settings_record.ts)
 //   \0R bucket                                   the bucket's CORS configuration (cors.ts)
 //   \0K bucket                                   the bucket's object lock configuration (object_lock_records.ts)
+//   \0Y bucket                                   the bucket's lifecycle configuration (lifecycle.ts)
 //
 // Invariants:
 // 1. An object key holds no NUL byte, so `\0D bucket/key\0` prefixes the
@@ -42,6 +43,7 @@ export const NS_VERSION = Buffer.from([0, 0x56]); // \0V
 export const NS_SETTINGS = Buffer.from([0, 0x53]); // \0S
 export const NS_CORS = Buffer.from([0, 0x52]); // \0R
 export const NS_LOCK_CONFIG = Buffer.from([0, 0x4b]); // \0K
+export const NS_LIFECYCLE = Buffer.from([0, 0x59]); // \0Y
 
 const SLASH = Buffer.from('/');
 const NUL = Buffer.from([0]);
@@ -95,6 +97,11 @@ export function bucketShardKey(bucket: string): Buffer {
 /** `\0R bucket`: the CORS configuration of `bucket` (absent: none). */
 export function corsShardKey(bucket: string): Buffer {
   return Buffer.concat([NS_CORS, Buffer.from(bucket, 'latin1')]);
+}
+
+/** `\0Y bucket`: the lifecycle configuration of `bucket` (absent: none). */
+export function lifecycleShardKey(bucket: string): Buffer {
+  return Buffer.concat([NS_LIFECYCLE, Buffer.from(bucket, 'latin1')]);
 }
 
 /** `ns bucket/`: the prefix of everything of `bucket` in namespace `ns`. */

@@ -1,0 +1,71 @@
+// tier: quick (npm run test:quick; docs/TESTING.md)
+// BufferCache.invalidateExtent without a per-extent index of keys: one pass
+// over the entries, dropping exactly those whose key falls in the extent.
+//
+// Strategy: entries at both ends of three neighbouring extents (offset 0
+// and the last aligned offset, where a key of one extent is next to a key
+// of the next), then random inserts, hits and invalidations against a
+// model (a map of what each extent holds), with fixed seeds.
+// Invariants (buffer_cache.ts 1-2): after invalidateExtent(e) no lookup in
+// e hits, every entry of another extent still hits, and the byte count
+// equals the model's.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import fc from 'fast-check';
+import { BufferCache } from './buffer_cache.js';
+import { CHUNK_OVERHEAD_BYTES, ChunkKind } from './chunk_format.js';
+import type { Locator } from './chunk_format.js';
+
+const EXTENT_BYTES = 64 * 1024;
+
+function loc(extent: number, offset: number, payloadBytes: number): Locator {
+  return { extent, offset, length: CHUNK_OVERHEAD_BYTES + payloadBytes };
+}
+
+void test('invalidateExtent drops its extent to the last byte and nothing of its neighbours', () => {
+  // Checks the boundaries: an entry at offset 0 of the next extent has the
+  // key first + EXTENT_BYTES, one past the invalidated range (a `<=` there
+  // would drop it), and one at the last offset of the previous extent is
+  // one below it.
+  const cache = new BufferCache(1024 * 1024, EXTENT_BYTES);
+  const ends = [0, EXTENT_BYTES - 8];
+  for (let e = 0; e < 3; e++) for (const o of ends) cache.insert(loc(e, o, 16), ChunkKind.Data, Buffer.alloc(16, e + 1));
+  cache.invalidateExtent(1);
+  for (const o of ends) {
+    assert.equal(cache.peek(loc(1, o, 16), ChunkKind.Data), undefined, `extent 1 offset ${o} still cached`);
+    assert.deepEqual(cache.peek(loc(0, o, 16), ChunkKind.Data), Buffer.alloc(16, 1), `extent 0 offset ${o} lost`);
+    assert.deepEqual(cache.peek(loc(2, o, 16), ChunkKind.Data), Buffer.alloc(16, 3), `extent 2 offset ${o} lost`);
+  }
+  assert.equal(cache.stats().bytes, 4 * 16);
+  assert.equal(cache.stats().entries, 4);
+});
+
+void test('random inserts and invalidations agree with a model of what each extent holds', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: EXTENT_BYTES / 8 - 1 })), { maxLength: 60 }),
+      (steps) => {
+        const cache = new BufferCache(1024 * 1024, EXTENT_BYTES);
+        const model = new Map<string, number>();
+        for (const [insert, extent, slot] of steps) {
+          if (insert) {
+            cache.insert(loc(extent, slot * 8, 8), ChunkKind.Data, Buffer.alloc(8, extent));
+            model.set(`${extent}:${slot * 8}`, extent);
+          } else {
+            cache.invalidateExtent(extent);
+            for (const k of [...model.keys()]) if (model.get(k) === extent) model.delete(k);
+          }
+        }
+        let bytes = 0;
+        for (const [k, extent] of model) {
+          const offset = Number(k.split(':')[1]);
+          assert.ok(cache.peek(loc(extent, offset, 8), ChunkKind.Data) !== undefined, `${k} lost`);
+          bytes += 8;
+        }
+        assert.equal(cache.stats().entries, model.size);
+        assert.equal(cache.stats().bytes, bytes);
+      },
+    ),
+    { seed: 14, numRuns: 300 },
+  );
+});
