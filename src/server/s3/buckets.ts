@@ -7,7 +7,7 @@ import { bucketLock } from './core.js';
 import type { BucketRecord, TagSet } from './records.js';
 import { decodeBucket, encodeBucket } from './records.js';
 import { S3Error, noSuchBucket } from './s3_errors.js';
-import { NS_BUCKET, NS_DATA, NS_OBJECT, NS_UPLOAD, NS_VERSION, bucketPrefix, bucketShardKey, corsShardKey, isValidBucketName, settingsShardKey, validateBucketName } from './shard_keys.js';
+import { NS_BUCKET, NS_DATA, NS_OBJECT, NS_UPLOAD, NS_VERSION, bucketPrefix, bucketShardKey, corsShardKey, encryptionShardKey, isValidBucketName, settingsShardKey, validateBucketName } from './shard_keys.js';
 
 export interface BucketInfo {
   readonly name: string;
@@ -46,6 +46,7 @@ export async function createBucket(core: Core, bucket: string, existingIsError: 
     // Settings and a CORS configuration a crash left behind when a bucket of this name was deleted are not the new bucket's.
     await deleteDurably(core, settingsShardKey(bucket));
     await deleteDurably(core, corsShardKey(bucket));
+    await deleteDurably(core, encryptionShardKey(bucket));
     await core.putDurable(bucketShardKey(bucket), encodeBucket({ createdMs: core.now(), tags: [] }));
     return 'created';
   });
@@ -72,6 +73,7 @@ export async function deleteBucket(core: Core, bucket: string, abortUploads: (sh
     // After the bucket record: a crash in between leaves settings and a configuration of no bucket, which createBucket removes.
     await deleteDurably(core, settingsShardKey(bucket));
     await deleteDurably(core, corsShardKey(bucket));
+    await deleteDurably(core, encryptionShardKey(bucket));
     for await (const page of core.listAll(bucketPrefix(NS_VERSION, bucket))) for (const s of page) await core.deleteIfPresent(s.key);
   });
 }

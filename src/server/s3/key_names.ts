@@ -4,15 +4,15 @@
 // damaged record), so an operator reads `photos/2024/cat.jpg (object data)`,
 // not `%00Dphotos%2F2024%2Fcat.jpg%00...`.
 import { encodeKey } from '../key_codec.js';
-import { NS_BUCKET, NS_CORS, NS_DATA, NS_OBJECT, NS_PART, NS_SETTINGS, NS_UPLOAD, NS_VERSION, objectOfVersionedKey, splitVersionedTail } from './shard_keys.js';
+import { NS_BUCKET, NS_CORS, NS_DATA, NS_ENCRYPTION, NS_OBJECT, NS_PART, NS_SETTINGS, NS_UPLOAD, NS_VERSION, objectOfVersionedKey, splitVersionedTail } from './shard_keys.js';
 
 /**
  * bucket: bucket record; settings: bucket settings record; cors: a
- * bucket's CORS configuration; object: object record; version: noncurrent
+ * bucket's CORS configuration; encryption: its default encryption; object: object record; version: noncurrent
  * version record; data: an object's data; upload, part: a multipart
  * upload's record and part.
  */
-export type S3RecordType = 'bucket' | 'settings' | 'cors' | 'object' | 'version' | 'data' | 'upload' | 'part';
+export type S3RecordType = 'bucket' | 'settings' | 'cors' | 'encryption' | 'object' | 'version' | 'data' | 'upload' | 'part';
 
 export interface S3KeyName {
   readonly type: S3RecordType;
@@ -28,6 +28,7 @@ export function s3KeyName(shardKey: Buffer): S3KeyName | undefined {
   const ns = shardKey.subarray(0, 2);
   if (ns.equals(NS_BUCKET)) return named('bucket', shardKey.subarray(2).toString('latin1'), undefined);
   if (ns.equals(NS_CORS)) return named('cors', shardKey.subarray(2).toString('latin1'), undefined);
+  if (ns.equals(NS_ENCRYPTION)) return named('encryption', shardKey.subarray(2).toString('latin1'), undefined);
   if (ns.equals(NS_SETTINGS)) return named('settings', shardKey.subarray(2).toString('latin1'), undefined);
   if (ns.equals(NS_OBJECT)) {
     const slash = shardKey.indexOf(0x2f, 2);
@@ -63,6 +64,7 @@ export function describeS3Key(name: S3KeyName): string {
     upload: 'multipart upload record',
     part: 'multipart upload part',
     cors: 'CORS configuration',
+    encryption: 'default encryption configuration',
   };
   return `${name.name} (${what[name.type]})`;
 }

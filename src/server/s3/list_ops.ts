@@ -1,6 +1,7 @@
 // Listings: ListObjectsV2, ListObjects (v1), ListMultipartUploads, ListParts.
 // The walk itself is listing.ts; this file maps query parameters onto it
 // and the page onto S3's XML (with EncodingType=url when asked).
+import { partSize } from './sse.js';
 import { requireBucket } from './buckets.js';
 import type { Core } from './core.js';
 import { mapLimit } from './core.js';
@@ -215,7 +216,7 @@ export const listPartsOp: Operation = {
         PartNumber: part.partNumber,
         LastModified: isoTime(part.record.mtimeMs),
         ETag: quotedEtag(part.record.md5.toString('hex')),
-        Size: part.record.sizeBytes,
+        Size: partSize(listed.upload, part.record.sizeBytes),
       })),
     });
   },

@@ -42,6 +42,7 @@ import {
   uploadPartCopyOp,
   uploadPartOp,
 } from './multipart_ops.js';
+import { deleteBucketEncryptionOp, getBucketEncryptionOp, putBucketEncryptionOp } from './bucket_encryption.js';
 import { deleteBucketCorsOp, getBucketCorsOp, preflightOp, putBucketCorsOp } from './cors_ops.js';
 import { copyObjectOp, deleteObjectOp, deleteObjectsOp, getObjectOp, headObjectOp, putObjectOp } from './object_ops.js';
 import { postObjectOp } from './post_object.js';
@@ -121,6 +122,9 @@ const ROWS: ReadonlyArray<readonly [string, Resource, string, Chooser]> = [
   ['GET', 'bucket', 'cors', getBucketCorsOp],
   ['PUT', 'bucket', 'cors', putBucketCorsOp],
   ['DELETE', 'bucket', 'cors', deleteBucketCorsOp],
+  ['GET', 'bucket', 'encryption', getBucketEncryptionOp],
+  ['PUT', 'bucket', 'encryption', putBucketEncryptionOp],
+  ['DELETE', 'bucket', 'encryption', deleteBucketEncryptionOp],
   // A preflight names no subresource S3 acts on: OPTIONS on a bucket or an object, whatever its query.
   ['OPTIONS', 'bucket', '', preflightOp],
   ['OPTIONS', 'object', '', preflightOp],

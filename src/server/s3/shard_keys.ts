@@ -12,6 +12,7 @@
 //   \0V bucket / key \0 rank(16)                noncurrent version of an object (versioning.ts)
 //   \0S bucket                                   bucket settings: versioning (settings_record.ts)
 //   \0R bucket                                   the bucket's CORS configuration (cors.ts)
+//   \0E bucket                                   the bucket's default encryption (bucket_encryption.ts)
 //
 // Invariants:
 // 1. An object key holds no NUL byte, so `\0D bucket/key\0` prefixes the
@@ -40,6 +41,7 @@ export const NS_PART = Buffer.from([0, 0x50]); // \0P
 export const NS_VERSION = Buffer.from([0, 0x56]); // \0V
 export const NS_SETTINGS = Buffer.from([0, 0x53]); // \0S
 export const NS_CORS = Buffer.from([0, 0x52]); // \0R
+export const NS_ENCRYPTION = Buffer.from([0, 0x45]); // \0E
 
 const SLASH = Buffer.from('/');
 const NUL = Buffer.from([0]);
@@ -93,6 +95,10 @@ export function bucketShardKey(bucket: string): Buffer {
 /** `\0R bucket`: the CORS configuration of `bucket` (absent: none). */
 export function corsShardKey(bucket: string): Buffer {
   return Buffer.concat([NS_CORS, Buffer.from(bucket, 'latin1')]);
+}
+
+export function encryptionShardKey(bucket: string): Buffer {
+  return Buffer.concat([NS_ENCRYPTION, Buffer.from(bucket, 'latin1')]);
 }
 
 /** `ns bucket/`: the prefix of everything of `bucket` in namespace `ns`. */
