@@ -154,8 +154,10 @@ export function planRange(blobs: readonly Blob[], segmentBytes: number, objectBy
   blobs.forEach((blob, i) => {
     const size = sizes[i] ?? 0;
     const [start, end] = [Math.max(plain.start, plainAt), Math.min(plain.end, plainAt + size)];
-    // An empty range still opens the first segment it starts in, so an empty object is verified too.
-    const touches = start < end || (plain.start === plain.end && storedStart < 0 && plain.start >= plainAt && plain.start <= plainAt + size);
+    // An empty blob inside the range is read too (its segment lies in the stored bytes between); an empty
+    // range still opens the first segment it starts in, so an empty object is verified too.
+    const inside = size === 0 ? storedStart >= 0 && plainAt <= plain.end : start < end;
+    const touches = inside || (plain.start === plain.end && storedStart < 0 && plain.start >= plainAt && plain.start <= plainAt + size);
     if (touches) {
       const count = segmentCount(size, S);
       const first = Math.min(count - 1, Math.floor((start - plainAt) / S));
