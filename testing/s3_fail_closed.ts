@@ -68,21 +68,18 @@ const IMPLEMENTED: ReadonlyArray<readonly [string, Kind, string]> = [
   ['GET', 'bucket', 'cors'],
   ['PUT', 'bucket', 'cors'],
   ['DELETE', 'bucket', 'cors'],
+  ['GET', 'bucket', 'encryption'],
+  ['PUT', 'bucket', 'encryption'],
+  ['DELETE', 'bucket', 'encryption'],
 ];
 
 /** Headers asking for a guarantee the server does not give, with a value that asks for it. */
 export const REFUSED_HEADERS: ReadonlyArray<readonly [string, string]> = [
-  ['x-amz-server-side-encryption', 'AES256'],
   ['x-amz-server-side-encryption', 'aws:kms'],
   ['x-amz-server-side-encryption', 'aws:kms:dsse'],
   ['x-amz-server-side-encryption-aws-kms-key-id', 'arn:aws:kms:us-east-1:111122223333:key/k'],
   ['x-amz-server-side-encryption-context', 'e30='],
   ['x-amz-server-side-encryption-bucket-key-enabled', 'true'],
-  ['x-amz-server-side-encryption-customer-algorithm', 'AES256'],
-  ['x-amz-server-side-encryption-customer-key', Buffer.alloc(32, 7).toString('base64')],
-  ['x-amz-server-side-encryption-customer-key-md5', createHash('md5').update(Buffer.alloc(32, 7)).digest('base64')],
-  ['x-amz-copy-source-server-side-encryption-customer-algorithm', 'AES256'],
-  ['x-amz-copy-source-server-side-encryption-customer-key', Buffer.alloc(32, 7).toString('base64')],
   ['x-amz-object-lock-mode', 'COMPLIANCE'],
   ['x-amz-object-lock-retain-until-date', '2099-01-01T00:00:00Z'],
   ['x-amz-object-lock-legal-hold', 'ON'],
@@ -107,6 +104,13 @@ export const REFUSED_HEADERS: ReadonlyArray<readonly [string, string]> = [
  * [name, value, the operations of headerCarriers that serve it].
  */
 export const OPERATION_BOUND_HEADERS: ReadonlyArray<readonly [string, string, readonly Carrier[]]> = [
+  // Encryption is served where S3 encrypts or reads an object (testing/s3_sse.test.ts); elsewhere it would be ignored.
+  ['x-amz-server-side-encryption', 'AES256', ['PutObject', 'CopyObject', 'CreateMultipartUpload']],
+  ['x-amz-server-side-encryption-customer-algorithm', 'AES256', ['PutObject', 'CopyObject', 'CreateMultipartUpload', 'GetObject']],
+  ['x-amz-server-side-encryption-customer-key', Buffer.alloc(32, 7).toString('base64'), ['PutObject', 'CopyObject', 'CreateMultipartUpload', 'GetObject']],
+  ['x-amz-server-side-encryption-customer-key-md5', createHash('md5').update(Buffer.alloc(32, 7)).digest('base64'), ['PutObject', 'CopyObject', 'CreateMultipartUpload', 'GetObject']],
+  ['x-amz-copy-source-server-side-encryption-customer-algorithm', 'AES256', ['CopyObject']],
+  ['x-amz-copy-source-server-side-encryption-customer-key', Buffer.alloc(32, 7).toString('base64'), ['CopyObject']],
   ['x-amz-tagging', 'owner=alice', ['PutObject', 'CopyObject', 'CreateMultipartUpload']],
   ['x-amz-tagging-directive', 'REPLACE', ['CopyObject']],
   // ACLs are stored by CreateBucket (and Put*Acl, not carriers); an object write cannot store them yet.

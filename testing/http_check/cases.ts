@@ -210,6 +210,7 @@ const IMPLEMENTED = new Set([
   'object PUT uploadId', 'object POST uploadId', 'object DELETE uploadId', 'object GET uploadId',
   'bucket GET tagging', 'bucket PUT tagging', 'bucket DELETE tagging', 'object GET tagging', 'object PUT tagging', 'object DELETE tagging',
   'bucket GET cors', 'bucket PUT cors', 'bucket DELETE cors',
+  'bucket GET encryption', 'bucket PUT encryption', 'bucket DELETE encryption',
   'bucket PUT versioning', 'bucket GET versions', 'object GET versionId', 'object HEAD versionId', 'object DELETE versionId',
 ]);
 const METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'] as const;

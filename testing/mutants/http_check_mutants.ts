@@ -69,7 +69,7 @@ export const unsignedHeaderHonoured: Mutant = {
 };
 
 /** The subresources some route has a row for: what a router that drops the rest would still see. */
-const ROUTED_SUBRESOURCES: ReadonlySet<string> = new Set(['acl', 'location', 'versioning', 'versions', 'versionId', 'uploads', 'delete', 'uploadId', 'partNumber', 'tagging', 'policy', 'policyStatus', 'publicAccessBlock', 'ownershipControls', 'cors']);
+const ROUTED_SUBRESOURCES: ReadonlySet<string> = new Set(['acl', 'location', 'versioning', 'versions', 'versionId', 'uploads', 'delete', 'uploadId', 'partNumber', 'tagging', 'policy', 'policyStatus', 'publicAccessBlock', 'ownershipControls', 'cors', 'encryption']);
 
 export const subresourceFallsThrough: Mutant = {
   name: 'subresource-falls-through',

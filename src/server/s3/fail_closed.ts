@@ -50,7 +50,7 @@ const ACL_HEADER_OPS: readonly string[] = ['CreateBucket', 'PutBucketAcl', 'PutO
 /** The operations that encrypt a new object (sse.ts): x-amz-server-side-encryption (AES256; aws:kms is their 501). */
 const SSE_WRITE_OPS: readonly string[] = ['PutObject', 'CopyObject', 'CreateMultipartUpload'];
 /** The operations that take an SSE-C key: to encrypt, or to read or extend what it encrypted. */
-const SSE_C_OPS: readonly string[] = [...SSE_WRITE_OPS, 'GetObject', 'HeadObject', 'UploadPart', 'UploadPartCopy', 'CompleteMultipartUpload'];
+const SSE_C_OPS: readonly string[] = [...SSE_WRITE_OPS, 'GetObject', 'HeadObject', 'UploadPart', 'UploadPartCopy', 'CompleteMultipartUpload', 'ListParts'];
 
 interface HeaderRule {
   /** Lower-case header name, or a prefix of names if `prefix`. */
