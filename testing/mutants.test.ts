@@ -53,6 +53,7 @@ import {
   overwriteDropsVersion,
   policyDenyIgnored,
   postPolicyUnenforced,
+  sseCKeyNotChecked,
   subresourceFallsThrough,
   tagLimitsIgnored,
   unsignedHeaderHonoured,
@@ -309,6 +310,7 @@ const HTTP_FAMILIES: ReadonlyArray<readonly [Mutant, readonly string[]]> = [
   [otherUsersBucketReadable, ['access']],
   [corsAnyOrigin, ['cors']],
   [postPolicyUnenforced, ['post-object']],
+  [sseCKeyNotChecked, ['sse']],
 ];
 
 for (const [mutant, families] of HTTP_FAMILIES) {

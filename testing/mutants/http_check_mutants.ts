@@ -34,10 +34,14 @@
 //     objects (issue 16);
 //   - overwrite-drops-version: a versioned write does not keep the version
 //     it replaces, so an overwritten object's first version is gone (404
-//     NoSuchVersion) where S3 serves it by its id (issue 16).
+//     NoSuchVersion) where S3 serves it by its id (issue 16);
+//   - sse-c-key-not-checked: the SSE-C key check accepts any key and none,
+//     so a GET of a plain object with a key is served, as if the key meant
+//     something (a wrong key on an SSE-C object still fails, at the data
+//     key's unwrapping: a 500, never the bytes) (issue 16).
 // Each replaces one method of the component that makes the decision, the
 // seams the production classes offer for this (SignedHeaderRule,
-// RouteTable, HeaderGuard, HostCheck, NodeAuth, TagRules, CorsMatcher, PostPolicy, Authorizer, VersionRules) or, for CORS, the S3 front's
+// RouteTable, HeaderGuard, HostCheck, NodeAuth, TagRules, CorsMatcher, PostPolicy, Authorizer, VersionRules, KeyCheck) or, for CORS, the S3 front's
 // public entry point; src/ carries no test hooks. Where another check owns
 // the same seam its install is reused, not copied.
 import { HostCheck } from '../../src/server/browser_guard.js';
@@ -50,6 +54,7 @@ import { CorsMatcher } from '../../src/server/s3/cors.js';
 import { PostPolicy } from '../../src/server/s3/post_policy.js';
 import { VersionRules } from '../../src/server/s3/versioning.js';
 import { Authorizer } from '../../src/server/s3/authorize.js';
+import { KeyCheck } from '../../src/server/s3/sse.js';
 import type { CheckQuery } from '../../src/server/s3/authorize.js';
 import type { Core } from '../../src/server/s3/core.js';
 import { nativeAuthSkipped as nativeAuthSkippedForAuth, unsignedHeaderHonored } from './auth_mutants.js';
@@ -219,6 +224,19 @@ export const otherUsersBucketReadable: Mutant = {
     ),
 };
 
+export const sseCKeyNotChecked: Mutant = {
+  name: 'sse-c-key-not-checked',
+  bugClass: 'the SSE-C key of a request is not checked against the object: a key is accepted and ignored on an object stored without one, and a wrong key reaches the decryption (issue 16)',
+  caughtBy: 'http',
+  expect: breaks('sse-c-key-not-checked'),
+  install: () =>
+    patch(KeyCheck.prototype, 'check', () =>
+      function (this: KeyCheck): void {
+        // Deliberately accepts every key, and none.
+      },
+    ),
+};
+
 export const HTTP_CHECK_MUTANTS: readonly Mutant[] = [
   unsignedHeaderHonoured,
   subresourceFallsThrough,
@@ -232,4 +250,5 @@ export const HTTP_CHECK_MUTANTS: readonly Mutant[] = [
   policyDenyIgnored,
   otherUsersBucketReadable,
   overwriteDropsVersion,
+  sseCKeyNotChecked,
 ];

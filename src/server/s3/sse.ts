@@ -157,20 +157,20 @@ export function encryptionOf(record: Pick<ObjectRecord, 'sections'>): Encryption
  * (`params`): S3's answers for a missing, unexpected or wrong key.
  */
 export function checkKey(params: EncryptionParams | undefined, given: CustomerKey | undefined, need: 'needed' | 'given' = 'needed'): void {
-  if (params?.mode !== 'sse-c') {
-    if (given !== undefined) throw invalidRequest('The encryption parameters are not applicable to this object.');
-    return;
-  }
-  // `given`: the operation reads no data (ListParts), so the key is checked only if it is sent.
-  if (given === undefined && need === 'given') return;
-  if (given === undefined) throw invalidRequest('The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.');
-  if (!KEY_CHECK.matches(params, given)) throw accessDenied('The provided SSE-C key does not match the key the object was stored with.');
+  KEY_CHECK.check(params, given, need);
 }
 
 /** The SSE-C key check, an object so that a broken variant can replace it (testing/mutants/http_check_mutants.ts). */
 export class KeyCheck {
-  matches(params: EncryptionParams & { mode: 'sse-c' }, given: CustomerKey): boolean {
-    return timingSafeEqual(customerKeyMac(params.macSalt, given.key), params.keyMac);
+  check(params: EncryptionParams | undefined, given: CustomerKey | undefined, need: 'needed' | 'given'): void {
+    if (params?.mode !== 'sse-c') {
+      if (given !== undefined) throw invalidRequest('The encryption parameters are not applicable to this object.');
+      return;
+    }
+    // `given`: the operation reads no data (ListParts), so the key is checked only if it is sent.
+    if (given === undefined && need === 'given') return;
+    if (given === undefined) throw invalidRequest('The object was stored using a form of Server Side Encryption. The correct parameters must be provided to retrieve the object.');
+    if (!timingSafeEqual(customerKeyMac(params.macSalt, given.key), params.keyMac)) throw accessDenied('The provided SSE-C key does not match the key the object was stored with.');
   }
 }
 
