@@ -1,25 +1,17 @@
-// Bucket default encryption (docs/S3.md, "Encryption at rest"):
-// Put/Get/DeleteBucketEncryption, and the record that keeps it, one shard
-// per bucket (`\0E bucket`, shard_keys.ts), written under the bucket's lock
-// and answered once durable. New objects of a bucket with one get SSE-S3
-// unless their request asks for SSE-C or SSE-S3 itself (sse.ts).
+// Bucket default encryption (docs/S3.md, "Encryption at rest"): the record
+// that keeps it, one shard per bucket (`\0E bucket`, shard_keys.ts), and
+// the configuration document (bucket_encryption_ops.ts serves them). New
+// objects of a bucket with one get SSE-S3 unless their request asks for
+// SSE-C or SSE-S3 itself (sse.ts).
 //
 // Only AES256 (SSE-S3) is served; aws:kms and aws:kms:dsse answer 501, as
-// SSE-KMS does everywhere. A bucket without a configuration answers
-// GetBucketEncryption with 404 ServerSideEncryptionConfigurationNotFoundError
-// (S3 before 2023): this server does not encrypt by default, and says so.
+// SSE-KMS does everywhere.
 //
 // Record (magic "S3BE"; DO NOT CHANGE: on-disk):
 //   u32 magic, u8 version (1), u8 algorithm (1 AES256), u8 flags (bit 0: BucketKeyEnabled), u32 crc32c
 import { BufReader, BufWriter, CorruptionError, crc32c } from '../../base/index.js';
-import { requireBucket } from './buckets.js';
 import type { Core } from './core.js';
-import { bucketLock } from './core.js';
-import type { Operation } from './operation.js';
-import { bucketOf } from './operation.js';
-import { readXmlBody } from './request_body.js';
-import { sendEmpty, sendXml } from './respond.js';
-import { S3Error, invalidArgument, malformedXml, notImplemented } from './s3_errors.js';
+import { invalidArgument, malformedXml, notImplemented } from './s3_errors.js';
 import { encryptionShardKey } from './shard_keys.js';
 import { asNode, child, children, optionalText, parseXml, text } from './xml.js';
 
@@ -28,8 +20,6 @@ const FORMAT_V1 = 1;
 const AES256 = 1;
 const FLAG_BUCKET_KEY = 1;
 const RECORD_BYTES = 4 + 1 + 1 + 1 + 4;
-/** A configuration document is a few hundred bytes; S3 caps bucket configurations far lower than this. */
-const MAX_BODY_BYTES = 64 * 1024;
 
 export interface BucketEncryption {
   /** The only algorithm served: SSE-S3. */
@@ -80,44 +70,3 @@ export function bucketEncryptionOfBody(body: Buffer): BucketEncryption {
   if (bucketKey !== undefined && bucketKey !== 'true' && bucketKey !== 'false') throw malformedXml('BucketKeyEnabled is true or false');
   return { algorithm: 'AES256', bucketKeyEnabled: bucketKey === 'true' };
 }
-
-export const putBucketEncryptionOp: Operation = {
-  name: 'PutBucketEncryption',
-  run: async (c) => {
-    const bucket = bucketOf(c);
-    const config = bucketEncryptionOfBody(await readXmlBody(c.r.ex, c.auth, MAX_BODY_BYTES));
-    await c.core.locks.exclusive(bucketLock(bucket), async () => {
-      await requireBucket(c.core, bucket);
-      await c.core.putDurable(encryptionShardKey(bucket), encodeBucketEncryption(config));
-    });
-    sendEmpty(c.r.ex, c.r.requestId, 200);
-  },
-};
-
-export const getBucketEncryptionOp: Operation = {
-  name: 'GetBucketEncryption',
-  run: async (c) => {
-    const bucket = bucketOf(c);
-    await requireBucket(c.core, bucket);
-    const config = await readBucketEncryption(c.core, bucket);
-    if (config === undefined) {
-      throw new S3Error(404, 'ServerSideEncryptionConfigurationNotFoundError', 'The server side encryption configuration was not found', { BucketName: bucket });
-    }
-    sendXml(c.r.ex, c.r.requestId, 200, 'ServerSideEncryptionConfiguration', {
-      Rule: { ApplyServerSideEncryptionByDefault: { SSEAlgorithm: config.algorithm }, BucketKeyEnabled: config.bucketKeyEnabled },
-    });
-  },
-};
-
-export const deleteBucketEncryptionOp: Operation = {
-  name: 'DeleteBucketEncryption',
-  run: async (c) => {
-    const bucket = bucketOf(c);
-    await c.core.locks.exclusive(bucketLock(bucket), async () => {
-      await requireBucket(c.core, bucket);
-      const dependency = await c.core.deleteIfPresent(encryptionShardKey(bucket));
-      if (dependency !== undefined) await c.core.durable(dependency);
-    });
-    sendEmpty(c.r.ex, c.r.requestId, 204);
-  },
-};

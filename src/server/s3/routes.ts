@@ -42,7 +42,7 @@ import {
   uploadPartCopyOp,
   uploadPartOp,
 } from './multipart_ops.js';
-import { deleteBucketEncryptionOp, getBucketEncryptionOp, putBucketEncryptionOp } from './bucket_encryption.js';
+import { deleteBucketEncryptionOp, getBucketEncryptionOp, putBucketEncryptionOp } from './bucket_encryption_ops.js';
 import { deleteBucketCorsOp, getBucketCorsOp, preflightOp, putBucketCorsOp } from './cors_ops.js';
 import { copyObjectOp, deleteObjectOp, deleteObjectsOp, getObjectOp, headObjectOp, putObjectOp } from './object_ops.js';
 import { postObjectOp } from './post_object.js';

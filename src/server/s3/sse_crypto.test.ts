@@ -10,6 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { CorruptionError } from '../../base/index.js';
 import { EncryptingStream, decryptPlanned, planRange, unwrapKey, wrapKey, WRAP_AAD } from './sse_crypto.js';
 import type { Blob } from './sse_crypto.js';
@@ -25,18 +26,21 @@ async function collect(stream: AsyncIterable<Buffer>): Promise<Buffer> {
   return Buffer.concat(out);
 }
 
-async function* pieces(bytes: Buffer, cuts: readonly number[]): AsyncGenerator<Buffer> {
+/** `bytes` cut at the given lengths (the rest in one piece), as an async stream. */
+function pieces(bytes: Buffer, cuts: readonly number[]): AsyncIterable<Buffer> {
+  const out: Buffer[] = [];
   let at = 0;
   for (const cut of cuts) {
     const end = Math.min(bytes.length, at + cut);
-    yield bytes.subarray(at, end);
+    out.push(bytes.subarray(at, end));
     at = end;
   }
-  if (at < bytes.length) yield bytes.subarray(at);
+  if (at < bytes.length) out.push(bytes.subarray(at));
+  return Readable.from(out);
 }
 
-async function* once(bytes: Buffer): AsyncGenerator<Buffer> {
-  yield bytes;
+function once(bytes: Buffer): AsyncIterable<Buffer> {
+  return Readable.from([bytes]);
 }
 
 /** Encrypt each part's plaintext as a blob; the object's stored bytes, blobs and plaintext. */

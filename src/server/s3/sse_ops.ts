@@ -68,7 +68,7 @@ export async function openReadable(
     opened.release();
     throw err;
   }
-  return { record: opened.record, range: plan.plain, body: decryptPlanned(opened.body, dataKey, params.segmentBytes, plan), release: opened.release };
+  return { record: opened.record, range: plan.plain, body: decryptPlanned(opened.body, dataKey, params.segmentBytes, plan), release: () => opened.release() };
 }
 
 /**
