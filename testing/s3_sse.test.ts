@@ -34,7 +34,10 @@ import {
   UploadPartCopyCommand,
 } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { StaticNodeKey } from '../src/server/index.js';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { FileNodeKey, StaticNodeKey } from '../src/server/index.js';
 import type { S3Node } from './s3_harness.js';
 import { MiB, s3ErrorName, startS3Node } from './s3_harness.js';
 
@@ -244,4 +247,38 @@ void test('altered ciphertext is an error, never bytes', async () => {
   }
   await node.api.put(shard.key, stored);
   assert.deepEqual((await get(b, 't')).body, plain);
+});
+
+void test('the node key file: made at the first SSE-S3 write (0600, 41 bytes), needed after a restart; another key or none is an error, not bytes', async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'shardstore-sse-'));
+  const keyFile = join(dataDir, 'node.key');
+  const plain = plaintext(100_000);
+  try {
+    const first = await startS3Node({ dataDir, s3: { nodeKey: new FileNodeKey(keyFile) } });
+    const c1 = first.client();
+    await c1.send(new CreateBucketCommand({ Bucket: 'keys' }));
+    await c1.send(new PutObjectCommand({ Bucket: 'keys', Key: 'plain', Body: plain }));
+    assert.equal(existsSync(keyFile), false, 'a node that never encrypted has no key file');
+    await c1.send(new PutObjectCommand({ Bucket: 'keys', Key: 'enc', Body: plain, ServerSideEncryption: 'AES256' }));
+    assert.equal(statSync(keyFile).mode & 0o777, 0o600);
+    assert.equal(statSync(keyFile).size, 41);
+    await first.stop();
+    const read = async (nodeKey: FileNodeKey | StaticNodeKey): Promise<string | Buffer> => {
+      const again = await startS3Node({ dataDir, s3: { nodeKey } });
+      try {
+        const out = await again.client().send(new GetObjectCommand({ Bucket: 'keys', Key: 'enc' }));
+        return Buffer.from((await out.Body?.transformToByteArray()) ?? []);
+      } catch (err) {
+        return err instanceof Error ? err.name : String(err);
+      } finally {
+        await again.stop();
+      }
+    };
+    assert.deepEqual(await read(new FileNodeKey(keyFile)), plain);
+    assert.equal(await read(new StaticNodeKey(Buffer.alloc(32, 9))), 'InternalError');
+    rmSync(keyFile);
+    assert.equal(await read(new FileNodeKey(keyFile)), 'InternalError');
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true });
+  }
 });
