@@ -43,7 +43,7 @@ export async function createBucket(core: Core, bucket: string, existingIsError: 
       if (!existingIsError) return 'exists';
       throw new S3Error(409, 'BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', { BucketName: bucket });
     }
-    // Settings and a CORS configuration a crash left behind when a bucket of this name was deleted are not the new bucket's.
+    // Settings, a CORS and an encryption configuration a crash left behind when a bucket of this name was deleted are not the new bucket's.
     await deleteDurably(core, settingsShardKey(bucket));
     await deleteDurably(core, corsShardKey(bucket));
     await deleteDurably(core, encryptionShardKey(bucket));

@@ -64,7 +64,13 @@ export class FileNodeKey implements NodeKeySource {
 
   async get(create: boolean): Promise<NodeKey | undefined> {
     this.loaded ??= this.read();
-    let key = await this.loaded;
+    let key: NodeKey | undefined;
+    try {
+      key = await this.loaded;
+    } catch (err) {
+      this.loaded = undefined; // looked at again next time (the operator may fix the file's mode)
+      throw err;
+    }
     if (key === undefined && create) {
       // One creation at a time: concurrent first writers share it.
       this.loaded = this.create();

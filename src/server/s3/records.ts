@@ -20,7 +20,9 @@
 // its older version, byte for byte. In v4 the version stamp is present only
 // if flags bit 2 is set. Sections come in increasing number, each at most
 // once; an unknown number is a CorruptionError (a reader never drops state
-// it does not understand).
+// it does not understand). With the encryption section present the parts'
+// (or inline data's) sizes are stored sizes, larger than the object's:
+// sse_format.ts checks them instead of the frame.
 //
 // object record (magic "S3OB"):
 //   u32 magic, u8 version (1 to 4), u8 flags (bit 0: data inline; v2 bit 1: made by an upload; v4 bit 2: stamped),
