@@ -29,6 +29,7 @@ import {
   HeadObjectCommand,
   ListPartsCommand,
   PutBucketEncryptionCommand,
+  PutBucketVersioningCommand,
   PutObjectCommand,
   UploadPartCommand,
   UploadPartCopyCommand,
@@ -225,6 +226,18 @@ void test('bucket default encryption: AES256 applied to new objects, SSE-KMS 501
   await s3.send(new DeleteBucketEncryptionCommand({ Bucket: b }));
   assert.equal((await s3.send(new PutObjectCommand({ Bucket: b, Key: 'after', Body: plain }))).ServerSideEncryption, undefined);
   assert.equal(await s3ErrorName(s3.send(new GetBucketEncryptionCommand({ Bucket: b }))), 'ServerSideEncryptionConfigurationNotFoundError');
+});
+
+void test('versions keep their encryption: an old SSE-C version needs its own key, a new plain one none', async () => {
+  const b = await bucket('sse-versions');
+  await s3.send(new PutBucketVersioningCommand({ Bucket: b, VersioningConfiguration: { Status: 'Enabled' } }));
+  const [v1, v2] = [plaintext(90_000), plaintext(300)];
+  const first = await s3.send(new PutObjectCommand({ Bucket: b, Key: 'v', Body: v1, ...ssec(KEY_A) }));
+  await s3.send(new PutObjectCommand({ Bucket: b, Key: 'v', Body: v2 }));
+  assert.deepEqual((await get(b, 'v')).body, v2);
+  const VersionId = first.VersionId ?? '';
+  assert.equal(await s3ErrorName(s3.send(new GetObjectCommand({ Bucket: b, Key: 'v', VersionId }))), 'InvalidRequest');
+  assert.deepEqual((await get(b, 'v', { VersionId, ...ssec(KEY_A), Range: 'bytes=65530-65545' })).body, v1.subarray(65530, 65546));
 });
 
 void test('altered ciphertext is an error, never bytes', async () => {
