@@ -20,7 +20,7 @@ import type { XmlNode } from './xml.js';
 import { tagsOfHeader } from './tagging.js';
 import { CHECKSUM_ALGORITHMS, isChecksumAlgorithm } from './checksums.js';
 import type { IncomingHttpHeaders } from 'node:http';
-import { CUSTOMER_PREFIX, checkKey, customerKeyOf, encryptionHeaders, encryptionOf, newEncryption } from './sse.js';
+import { CUSTOMER_PREFIX, checkKey, customerKeyOf, encryptionHeaders, encryptionOf, etagDigest, newEncryption } from './sse.js';
 import { storedBody, uploadEncryption, uploadSections } from './sse_ops.js';
 
 /** 10,000 parts of ~120 bytes of XML each, with room to spare. */
@@ -78,7 +78,7 @@ export const uploadPartOp: Operation = {
       }
     };
     const stored = storedBody(encryption, body, partNumber).body;
-    const part = await uploadPart(c.core, t, { partNumber, body: stored, digests: () => ({ md5: body.md5, checksum: body.verifiedChecksum }), checkUpload });
+    const part = await uploadPart(c.core, t, { partNumber, body: stored, digests: () => ({ md5: etagDigest(encryption, body.md5), checksum: body.verifiedChecksum }), checkUpload });
     sendEmpty(c.r.ex, c.r.requestId, 200, { ETag: quotedEtag(part.md5.toString('hex')), ...checksumEcho(part.checksum), ...encryptionHeaders(encryption?.params, encryption?.customerKey) });
   },
 };
@@ -96,7 +96,7 @@ export const uploadPartCopyOp: Operation = {
     const hashed = new Md5Tap(opened.body, isChecksumAlgorithm(upload.checksumAlgorithm) ? upload.checksumAlgorithm : undefined);
     let part: PartRecord;
     try {
-      part = await uploadPart(c.core, t, { partNumber, body: storedBody(encryption, hashed, partNumber).body, digests: () => ({ md5: hashed.md5, checksum: hashed.checksum }) });
+      part = await uploadPart(c.core, t, { partNumber, body: storedBody(encryption, hashed, partNumber).body, digests: () => ({ md5: etagDigest(encryption, hashed.md5), checksum: hashed.checksum }) });
     } finally {
       opened.release();
     }

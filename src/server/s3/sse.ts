@@ -19,12 +19,14 @@
 //     another key: 403 AccessDenied; SSE-C headers on an object that is not
 //     SSE-C: 400 InvalidRequest (AWS's answers).
 //   - SSE-KMS (aws:kms, aws:kms:dsse) stays 501 NotImplemented.
-//   - The ETag stays the MD5 of the plaintext for both (as S3 does for
-//     SSE-S3; S3 gives SSE-C objects an ETag that is not the MD5).
+//   - The ETag is the MD5 of the plaintext for SSE-S3 (as in S3). For SSE-C
+//     it is not (as in S3): the first 16 bytes of HMAC-SHA256(data key,
+//     MD5), so the record, which is stored in clear, does not fingerprint
+//     the plaintext for whoever reads the disks. A part's ETag likewise.
 //
 // Objects without encryption pay nothing here beyond one lookup of the
 // bucket's default encryption per write (as versioning reads its settings).
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import type { Exchange } from '../exchange.js';
 import type { Core } from './core.js';
@@ -141,9 +143,19 @@ export function encrypting(e: Encryption, body: AsyncIterable<Buffer>, part: num
   return new EncryptingStream(body, e.dataKey, e.params.segmentBytes, part);
 }
 
-/** `record` as an encrypted object: its size the plaintext's, its section the parameters. */
+/** `record` as an encrypted object: its size the plaintext's, its ETag (SSE-C) not the MD5, its section the parameters. */
 export function sealedRecord(e: Encryption, record: ObjectRecord, plainSize: number): ObjectRecord {
-  return { ...record, sizeBytes: plainSize, sections: { ...record.sections, encryption: encodeEncryption(e.params) } };
+  const etag = etagDigest(e, Buffer.from(record.etag, 'hex')).toString('hex');
+  return { ...record, sizeBytes: plainSize, etag, sections: { ...record.sections, encryption: encodeEncryption(e.params) } };
+}
+
+/**
+ * The 16 bytes an ETag is made of, for a body whose MD5 is `md5`: the MD5
+ * itself, or under SSE-C a keyed digest of it (see the header comment).
+ */
+export function etagDigest(e: Encryption | undefined, md5: Buffer): Buffer {
+  if (e?.params.mode !== 'sse-c') return md5;
+  return createHmac('sha256', e.dataKey).update('shardstore sse-c etag\0').update(md5).digest().subarray(0, md5.length);
 }
 
 /** The encryption parameters of a record (object or upload); undefined if it is not encrypted. */
