@@ -40,7 +40,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileNodeKey, StaticNodeKey } from '../src/server/index.js';
 import type { S3Node } from './s3_harness.js';
-import { MiB, s3ErrorName, startS3Node } from './s3_harness.js';
+import { ACCESS_KEY, MiB, SECRET_KEY, s3ErrorName, startS3Node } from './s3_harness.js';
+import { FORM_CONTENT_TYPE, formBody, signingFields } from './post_form.js';
 
 const NODE_KEY = Buffer.alloc(32, 0x4b);
 const KEY_A = Buffer.alloc(32, 0xa1);
@@ -228,6 +229,13 @@ void test('bucket default encryption: AES256 applied to new objects, SSE-KMS 501
   // SSE-C given explicitly wins over the default.
   await s3.send(new PutObjectCommand({ Bucket: b, Key: 'dc', Body: plain, ...ssec(KEY_A) }));
   assert.equal(await s3ErrorName(s3.send(new GetObjectCommand({ Bucket: b, Key: 'dc' }))), 'InvalidRequest');
+  // A browser form upload gets the default too (it cannot ask for encryption itself).
+  const { fields } = signingFields({ accessKeyId: ACCESS_KEY, secretAccessKey: SECRET_KEY, nowMs: Date.now(), bucket: b, key: 'form' });
+  const form = await fetch(`${node.endpoint}/${b}`, { method: 'POST', body: formBody([['key', 'form'], ...fields], plain), headers: { 'content-type': FORM_CONTENT_TYPE } });
+  assert.equal(form.status, 204, await form.text());
+  assert.equal(form.headers.get('x-amz-server-side-encryption'), 'AES256');
+  assert.deepEqual((await get(b, 'form')).body, plain);
+  assert.equal(await storedContains(plain), false);
   await s3.send(new DeleteBucketEncryptionCommand({ Bucket: b }));
   assert.equal((await s3.send(new PutObjectCommand({ Bucket: b, Key: 'after', Body: plain }))).ServerSideEncryption, undefined);
   assert.equal(await s3ErrorName(s3.send(new GetBucketEncryptionCommand({ Bucket: b }))), 'ServerSideEncryptionConfigurationNotFoundError');

@@ -114,8 +114,13 @@ export function encryptionAskOf(ex: Exchange): EncryptionAsk | undefined {
 
 /** The encryption a new object of `bucket` gets: the request's, else the bucket's default, else none. */
 export async function newEncryption(core: Core, bucket: string, ex: Exchange): Promise<Encryption | undefined> {
-  const ask = encryptionAskOf(ex) ?? ((await readBucketEncryption(core, bucket)) === undefined ? undefined : { mode: 'sse-s3' as const });
-  return ask === undefined ? undefined : makeEncryption(core, ask);
+  const ask = encryptionAskOf(ex);
+  return ask === undefined ? defaultEncryption(core, bucket) : makeEncryption(core, ask);
+}
+
+/** The bucket's default encryption for a new object (POST forms, which cannot ask for their own: their SSE fields are 501). */
+export async function defaultEncryption(core: Core, bucket: string): Promise<Encryption | undefined> {
+  return (await readBucketEncryption(core, bucket)) === undefined ? undefined : makeEncryption(core, { mode: 'sse-s3' });
 }
 
 export async function makeEncryption(core: Core, ask: EncryptionAsk): Promise<Encryption> {

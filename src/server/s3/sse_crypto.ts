@@ -189,16 +189,20 @@ export async function* decryptPlanned(stored: AsyncIterable<Buffer>, dataKey: Bu
     buffered = all.subarray(n);
     return all.subarray(0, n);
   };
-  for (const run of plan.runs) {
-    const count = segmentCount(run.blobPlainBytes, segmentBytes);
-    for (let index = run.first; index <= run.last; index++) {
-      const segPlainAt = run.blobPlainAt + index * segmentBytes;
-      const length = Math.min(segmentBytes, run.blobPlainBytes - index * segmentBytes);
-      const segment = await take(length + SEGMENT_OVERHEAD_BYTES);
-      const plain = openSegment(dataKey, segment, segmentAad(run.part, index, index === count - 1), `part ${run.part} segment ${index}`);
-      const [from, to] = [Math.max(plan.plain.start, segPlainAt) - segPlainAt, Math.min(plan.plain.end, segPlainAt + length) - segPlainAt];
-      if (to > from) yield plain.subarray(from, to);
+  try {
+    for (const run of plan.runs) {
+      const count = segmentCount(run.blobPlainBytes, segmentBytes);
+      for (let index = run.first; index <= run.last; index++) {
+        const segPlainAt = run.blobPlainAt + index * segmentBytes;
+        const length = Math.min(segmentBytes, run.blobPlainBytes - index * segmentBytes);
+        const segment = await take(length + SEGMENT_OVERHEAD_BYTES);
+        const plain = openSegment(dataKey, segment, segmentAad(run.part, index, index === count - 1), `part ${run.part} segment ${index}`);
+        const [from, to] = [Math.max(plan.plain.start, segPlainAt) - segPlainAt, Math.min(plan.plain.end, segPlainAt + length) - segPlainAt];
+        if (to > from) yield plain.subarray(from, to);
+      }
     }
+  } finally {
+    // Ended, failed or abandoned by the reader: the stored stream is closed either way.
+    await input.return?.();
   }
-  await input.return?.();
 }
