@@ -42,6 +42,7 @@ import { FileNodeKey, StaticNodeKey } from '../src/server/index.js';
 import type { S3Node } from './s3_harness.js';
 import { ACCESS_KEY, MiB, SECRET_KEY, s3ErrorName, startS3Node } from './s3_harness.js';
 import { FORM_CONTENT_TYPE, formBody, signingFields } from './post_form.js';
+import { storedPlaintext, tagNotVerified } from './mutants/sse_mutants.js';
 
 const NODE_KEY = Buffer.alloc(32, 0x4b);
 const KEY_A = Buffer.alloc(32, 0xa1);
@@ -80,19 +81,53 @@ async function get(bucket: string, key: string, extra: Record<string, string> = 
   return { body: Buffer.from(await out.Body?.transformToByteArray() ?? []), sse: out.ServerSideEncryption, md5: out.SSECustomerKeyMD5 };
 }
 
-/** Every value the engine holds, searched for any 32-byte window of `plain` at a few offsets. */
-async function storedContains(plain: Buffer): Promise<boolean> {
+/**
+ * Every value the engine holds, searched for any 32-byte window of `plain`
+ * at a few offsets: the violation `found in plaintext: <shard key>`, or
+ * undefined.
+ */
+async function plaintextViolation(plain: Buffer): Promise<string | undefined> {
   const probes = [0, Math.floor(plain.length / 2), Math.max(0, plain.length - 32)].map((at) => plain.subarray(at, at + 32)).filter((p) => p.length === 32);
   let startAfter: Buffer | undefined;
   for (;;) {
     const page = await node.api.list(startAfter === undefined ? {} : { startAfter });
     for (const { key } of page.shards) {
       const value = await node.api.get(key);
-      if (probes.some((p) => value.includes(p))) return true;
+      if (probes.some((p) => value.includes(p))) return `found in plaintext: ${JSON.stringify(key.toString('latin1'))}`;
     }
     const last = page.shards.at(-1);
-    if (!page.truncated || last === undefined) return false;
+    if (!page.truncated || last === undefined) return undefined;
     startAfter = last.key;
+  }
+}
+
+async function storedContains(plain: Buffer): Promise<boolean> {
+  return (await plaintextViolation(plain)) !== undefined;
+}
+
+/** The data shard of a single-PUT object (`\0D bucket/key\0...`). */
+async function dataShardOf(b: string, key: string): Promise<Buffer> {
+  const page = await node.api.list({ prefix: Buffer.concat([Buffer.from([0, 0x44]), Buffer.from(`${b}/${key}\0`)]) });
+  const shard = page.shards[0];
+  assert.ok(shard !== undefined, `${b}/${key} has a data shard`);
+  return shard.key;
+}
+
+/** Byte `at` of the object's stored data altered through the engine, then a GET: the violation `served altered ciphertext: ...`, or undefined. */
+async function alteredViolation(b: string, key: string, at: number): Promise<string | undefined> {
+  const shardKey = await dataShardOf(b, key);
+  const stored = await node.api.get(shardKey);
+  const tampered = Buffer.from(stored);
+  tampered[at] = (tampered[at] ?? 0) ^ 0x20;
+  await node.api.put(shardKey, tampered);
+  try {
+    const out = await get(b, key);
+    return `served altered ciphertext: byte ${at} of ${b}/${key} changed, ${out.body.length} bytes answered`;
+  } catch (err) {
+    if (!(err instanceof Error) || err.name === 'AssertionError') throw err;
+    return undefined;
+  } finally {
+    await node.api.put(shardKey, stored);
   }
 }
 
@@ -257,22 +292,31 @@ void test('altered ciphertext is an error, never bytes', async () => {
   const b = await bucket('sse-tamper');
   const plain = plaintext(150_000);
   await s3.send(new PutObjectCommand({ Bucket: b, Key: 't', Body: plain, ServerSideEncryption: 'AES256' }));
-  const small = plaintext(500);
-  await s3.send(new PutObjectCommand({ Bucket: b, Key: 's', Body: small, ServerSideEncryption: 'AES256' }));
-  // The data shard of `t` (\0D b/t\0...) and the record of `s` (\0O b/s, its data inline).
-  const page = await node.api.list({ prefix: Buffer.concat([Buffer.from([0, 0x44]), Buffer.from(`${b}/t\0`)]) });
-  const shard = page.shards[0];
-  assert.ok(shard !== undefined);
-  const stored = await node.api.get(shard.key);
-  for (const at of [40, 70_000, stored.length - 1]) {
-    const tampered = Buffer.from(stored);
-    tampered[at] = (tampered[at] ?? 0) ^ 0x20;
-    await node.api.put(shard.key, tampered);
-    const name = await s3ErrorName(get(b, 't'));
-    assert.notEqual(name, 'no error', `byte ${at} altered, the object was served`);
-  }
-  await node.api.put(shard.key, stored);
+  // A nonce byte, a ciphertext byte of the second segment, the last tag byte.
+  for (const at of [5, 70_000, plain.length + 3 * 28 - 1]) assert.equal(await alteredViolation(b, 't', at), undefined);
   assert.deepEqual((await get(b, 't')).body, plain);
+});
+
+void test('the broken variants are caught by the failure each must cause: plaintext stored, tags not verified', async () => {
+  // Each variant patches sse_crypto.ts (testing/mutants/sse_mutants.ts); the
+  // checks above must then report it, and report nothing without it.
+  const b = await bucket('sse-variants');
+  const plain = plaintext(100_000);
+  let restore = storedPlaintext.install();
+  try {
+    await s3.send(new PutObjectCommand({ Bucket: b, Key: 'p', Body: plain, ServerSideEncryption: 'AES256' }));
+  } finally {
+    restore();
+  }
+  assert.match((await plaintextViolation(plain)) ?? 'not caught', storedPlaintext.expect);
+  await s3.send(new PutObjectCommand({ Bucket: b, Key: 't', Body: plain, ServerSideEncryption: 'AES256' }));
+  assert.equal(await alteredViolation(b, 't', 70_000), undefined);
+  restore = tagNotVerified.install();
+  try {
+    assert.match((await alteredViolation(b, 't', 70_000)) ?? 'not caught', tagNotVerified.expect);
+  } finally {
+    restore();
+  }
 });
 
 void test('the node key file: made at the first SSE-S3 write (0600, 41 bytes), needed after a restart; another key or none is an error, not bytes', async () => {

@@ -60,16 +60,22 @@ function sealSegment(dataKey: Buffer, plain: Buffer, aad: Buffer): Buffer {
   return Buffer.concat([nonce, cipher.update(plain), cipher.final(), cipher.getAuthTag()]);
 }
 
-function openSegment(dataKey: Buffer, stored: Buffer, aad: Buffer, where: string): Buffer {
-  const nonce = stored.subarray(0, NONCE_BYTES);
-  const decipher = createDecipheriv(CIPHER, dataKey, nonce).setAAD(aad);
-  decipher.setAuthTag(stored.subarray(stored.length - TAG_BYTES));
-  try {
-    return Buffer.concat([decipher.update(stored.subarray(NONCE_BYTES, stored.length - TAG_BYTES)), decipher.final()]);
-  } catch {
-    throw new CorruptionError(`encrypted object: ${where} fails its authentication tag (damaged or altered)`);
+/** Opening a segment, an object so that a broken variant can replace it (testing/mutants/sse_mutants.ts). */
+export class SegmentCipher {
+  /** The plaintext of a stored segment. Throws CorruptionError if its tag does not verify. */
+  open(dataKey: Buffer, stored: Buffer, aad: Buffer, where: string): Buffer {
+    const nonce = stored.subarray(0, NONCE_BYTES);
+    const decipher = createDecipheriv(CIPHER, dataKey, nonce).setAAD(aad);
+    decipher.setAuthTag(stored.subarray(stored.length - TAG_BYTES));
+    try {
+      return Buffer.concat([decipher.update(stored.subarray(NONCE_BYTES, stored.length - TAG_BYTES)), decipher.final()]);
+    } catch {
+      throw new CorruptionError(`encrypted object: ${where} fails its authentication tag (damaged or altered)`);
+    }
   }
 }
+
+const SEGMENT_CIPHER = new SegmentCipher();
 
 /** Encrypts a plaintext stream as one blob of `part`; `plainBytes` is final once the stream has ended. */
 export class EncryptingStream implements AsyncIterable<Buffer> {
@@ -196,7 +202,7 @@ export async function* decryptPlanned(stored: AsyncIterable<Buffer>, dataKey: Bu
         const segPlainAt = run.blobPlainAt + index * segmentBytes;
         const length = Math.min(segmentBytes, run.blobPlainBytes - index * segmentBytes);
         const segment = await take(length + SEGMENT_OVERHEAD_BYTES);
-        const plain = openSegment(dataKey, segment, segmentAad(run.part, index, index === count - 1), `part ${run.part} segment ${index}`);
+        const plain = SEGMENT_CIPHER.open(dataKey, segment, segmentAad(run.part, index, index === count - 1), `part ${run.part} segment ${index}`);
         const [from, to] = [Math.max(plan.plain.start, segPlainAt) - segPlainAt, Math.min(plan.plain.end, segPlainAt + length) - segPlainAt];
         if (to > from) yield plain.subarray(from, to);
       }
