@@ -55,6 +55,7 @@ export class StaticNodeKey implements NodeKeySource {
 /** The key file beside the credentials file (serve). Loaded once, then kept in memory. */
 export class FileNodeKey implements NodeKeySource {
   private loaded: Promise<NodeKey | undefined> | undefined;
+  private creating: Promise<NodeKey> | undefined;
 
   constructor(readonly path: string) {}
 
@@ -73,8 +74,11 @@ export class FileNodeKey implements NodeKeySource {
     }
     if (key === undefined && create) {
       // One creation at a time: concurrent first writers share it.
-      this.loaded = this.create();
-      key = await this.loaded;
+      this.creating ??= this.create().finally(() => {
+        this.creating = undefined;
+      });
+      key = await this.creating;
+      this.loaded = Promise.resolve(key);
     }
     return key;
   }
