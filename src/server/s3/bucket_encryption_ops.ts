@@ -12,7 +12,7 @@ import type { Operation } from './operation.js';
 import { bucketOf } from './operation.js';
 import { readXmlBody } from './request_body.js';
 import { sendEmpty, sendXml } from './respond.js';
-import { S3Error } from './s3_errors.js';
+import { S3Error, notImplemented } from './s3_errors.js';
 import { encryptionShardKey } from './shard_keys.js';
 
 /** A configuration document is a few hundred bytes; S3 caps bucket configurations far lower than this. */
@@ -23,6 +23,8 @@ export const putBucketEncryptionOp: Operation = {
   run: async (c) => {
     const bucket = bucketOf(c);
     const config = bucketEncryptionOfBody(await readXmlBody(c.r.ex, c.auth, MAX_BODY_BYTES));
+    // A default no write could follow is refused now, not at each write.
+    if (c.core.options.nodeKey === undefined) throw notImplemented('default encryption (SSE-S3) on a server without a node key');
     await c.core.locks.exclusive(bucketLock(bucket), async () => {
       await requireBucket(c.core, bucket);
       await c.core.putDurable(encryptionShardKey(bucket), encodeBucketEncryption(config));

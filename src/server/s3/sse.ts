@@ -123,7 +123,8 @@ export async function defaultEncryption(core: Core, bucket: string): Promise<Enc
   return (await readBucketEncryption(core, bucket)) === undefined ? undefined : makeEncryption(core, { mode: 'sse-s3' });
 }
 
-export async function makeEncryption(core: Core, ask: EncryptionAsk): Promise<Encryption> {
+/** A fresh data key, wrapped as `ask` says (the node key is made here at its first use). */
+async function makeEncryption(core: Core, ask: EncryptionAsk): Promise<Encryption> {
   const dataKey = randomBytes(DATA_KEY_BYTES);
   const segmentBytes = DEFAULT_SEGMENT_BYTES;
   if (ask.mode === 'sse-c') {
