@@ -56,6 +56,7 @@ import {
   overwriteDropsVersion,
   policyDenyIgnored,
   postPolicyUnenforced,
+  sseCKeyNotChecked,
   subresourceFallsThrough,
   tagLimitsIgnored,
   unsignedHeaderHonoured,
@@ -314,6 +315,7 @@ const HTTP_FAMILIES: ReadonlyArray<readonly [Mutant, readonly string[]]> = [
   [postPolicyUnenforced, ['post-object']],
   [governanceDeleteWithoutBypass, ['object-lock']],
   [complianceShortened, ['object-lock']],
+  [sseCKeyNotChecked, ['sse']],
 ];
 
 for (const [mutant, families] of HTTP_FAMILIES) {

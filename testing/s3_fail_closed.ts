@@ -77,11 +77,13 @@ const IMPLEMENTED: ReadonlyArray<readonly [string, Kind, string]> = [
   ['GET', 'bucket', 'lifecycle'],
   ['PUT', 'bucket', 'lifecycle'],
   ['DELETE', 'bucket', 'lifecycle'],
+  ['GET', 'bucket', 'encryption'],
+  ['PUT', 'bucket', 'encryption'],
+  ['DELETE', 'bucket', 'encryption'],
 ];
 
 /** Headers asking for a guarantee the server does not give, with a value that asks for it. */
 export const REFUSED_HEADERS: ReadonlyArray<readonly [string, string]> = [
-  ['x-amz-server-side-encryption', 'AES256'],
   ['x-amz-server-side-encryption', 'aws:kms'],
   ['x-amz-server-side-encryption', 'aws:kms:dsse'],
   ['x-amz-server-side-encryption-aws-kms-key-id', 'arn:aws:kms:us-east-1:111122223333:key/k'],
@@ -94,6 +96,11 @@ export const REFUSED_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ['x-amz-copy-source-server-side-encryption-customer-key', Buffer.alloc(32, 7).toString('base64')],
   // An object lock header the server does not know (the three it serves are operation-bound below).
   ['x-amz-object-lock-token', 'token'],
+  ['x-amz-object-lock-mode', 'COMPLIANCE'],
+  ['x-amz-object-lock-retain-until-date', '2099-01-01T00:00:00Z'],
+  ['x-amz-object-lock-legal-hold', 'ON'],
+  ['x-amz-bucket-object-lock-enabled', 'true'],
+  ['x-amz-bypass-governance-retention', 'true'],
   ['x-amz-acl', 'aws-exec-read'],
   ['x-amz-acl', 'log-delivery-write'],
   ['x-amz-object-ownership', 'ObjectWriter'],
@@ -113,6 +120,13 @@ export const REFUSED_HEADERS: ReadonlyArray<readonly [string, string]> = [
  * [name, value, the operations of headerCarriers that serve it].
  */
 export const OPERATION_BOUND_HEADERS: ReadonlyArray<readonly [string, string, readonly Carrier[]]> = [
+  // Encryption is served where S3 encrypts or reads an object (testing/s3_sse.test.ts); elsewhere it would be ignored.
+  ['x-amz-server-side-encryption', 'AES256', ['PutObject', 'CopyObject', 'CreateMultipartUpload']],
+  ['x-amz-server-side-encryption-customer-algorithm', 'AES256', ['PutObject', 'CopyObject', 'CreateMultipartUpload', 'GetObject']],
+  ['x-amz-server-side-encryption-customer-key', Buffer.alloc(32, 7).toString('base64'), ['PutObject', 'CopyObject', 'CreateMultipartUpload', 'GetObject']],
+  ['x-amz-server-side-encryption-customer-key-md5', createHash('md5').update(Buffer.alloc(32, 7)).digest('base64'), ['PutObject', 'CopyObject', 'CreateMultipartUpload', 'GetObject']],
+  ['x-amz-copy-source-server-side-encryption-customer-algorithm', 'AES256', ['CopyObject']],
+  ['x-amz-copy-source-server-side-encryption-customer-key', Buffer.alloc(32, 7).toString('base64'), ['CopyObject']],
   ['x-amz-tagging', 'owner=alice', ['PutObject', 'CopyObject', 'CreateMultipartUpload']],
   ['x-amz-tagging-directive', 'REPLACE', ['CopyObject']],
   // ACLs are stored by CreateBucket (and Put*Acl, not carriers); an object write cannot store them yet.
