@@ -64,7 +64,8 @@ void test('issue 12, Why 4 and 5: the requests that used to fall through or be i
     const before = await storeDigest(model);
     const cases = [
       { method: 'DELETE', path: '/walk-empty', query: { versioning: '' } },
-      { method: 'PUT', path: '/walk/ssec', headers: { 'x-amz-server-side-encryption-customer-algorithm': 'AES256', 'x-amz-server-side-encryption-customer-key': Buffer.alloc(32, 1).toString('base64') }, body: Buffer.from('secret') },
+      // SSE-C is served now (testing/s3_sse.test.ts); an SSE-KMS key id is not.
+      { method: 'PUT', path: '/walk/ssec', headers: { 'x-amz-server-side-encryption-aws-kms-key-id': 'arn:aws:kms:us-east-1:1:key/k' }, body: Buffer.from('secret') },
       { method: 'PUT', path: '/walk/kms', headers: { 'x-amz-server-side-encryption': 'aws:kms' }, body: Buffer.from('secret') },
       // Tags are served on PutObject now, not on CreateBucket: there they would be ignored.
       { method: 'PUT', path: '/taggedbucket', headers: { 'x-amz-tagging': 'a=b' }, body: Buffer.alloc(0) },
@@ -106,11 +107,11 @@ void test('the walk catches an unimplemented subresource falling through to the 
   assert.deepEqual(on('DELETE /walk-empty?analytics='), ['answered 204, expected 501 NotImplemented', 'changed the store']);
 });
 
-void test('the walk catches a header asking for SSE-C being accepted and ignored', async () => {
-  // Broken variant: no header is refused. A PUT with an SSE-C key is then
-  // stored (in plaintext), and the walk sees both the 200 and the change.
+void test('the walk catches a header asking for SSE-KMS being accepted and ignored', async () => {
+  // Broken variant: no header is refused. A PUT with an SSE-KMS context is
+  // then stored (without KMS), and the walk sees both the 200 and the change.
   const violations = await walkWith(unimplementedHeaderIgnored);
   assert.match(report(violations), unimplementedHeaderIgnored.expect);
-  const request = 'PUT /walk/new [x-amz-server-side-encryption-customer-algorithm: AES256]';
+  const request = 'PUT /walk/new [x-amz-server-side-encryption-context: e30=]';
   assert.deepEqual(violations.filter((v) => v.request === request).map((v) => v.problem), ['answered 200, expected 501 NotImplemented', 'changed the store']);
 });

@@ -39,7 +39,7 @@ import {
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import type { ObjectAttributes, S3Client } from '@aws-sdk/client-s3';
-import { FileUsers, addUser, silentLogger } from '../src/server/index.js';
+import { FileUsers, StaticNodeKey, addUser, silentLogger } from '../src/server/index.js';
 import type { User } from '../src/server/index.js';
 import { FORM_CONTENT_TYPE, formBody, signingFields } from './post_form.js';
 import type { S3Node } from './s3_harness.js';
@@ -47,6 +47,7 @@ import { MiB, deterministicRange, s3ErrorName, startS3Node } from './s3_harness.
 
 const PART1_BYTES = 5 * MiB;
 const PART2_BYTES = 1000;
+const NODE_KEY = Buffer.alloc(32, 0x5e);
 const ALL_ATTRIBUTES: ObjectAttributes[] = ['ETag', 'Checksum', 'ObjectParts', 'StorageClass', 'ObjectSize'];
 
 let dir: string;
@@ -63,7 +64,7 @@ before(async () => {
   writeFileSync(file, '[default]\naws_access_key_id = SSOWNERKEY0000000001\naws_secret_access_key = owner/secret/0123456789abcdefghijklmnopq\n', { mode: 0o600 });
   aliceUser = await addUser(file, 'alice');
   bobUser = await addUser(file, 'bob');
-  node = await startS3Node({ dataDir: join(dir, 'data'), s3: { users: new FileUsers(file, silentLogger) } });
+  node = await startS3Node({ dataDir: join(dir, 'data'), s3: { users: new FileUsers(file, silentLogger), nodeKey: new StaticNodeKey(NODE_KEY) } });
   alice = node.client({ accessKeyId: aliceUser.accessKeyId, secretAccessKey: aliceUser.secretAccessKey });
   bob = node.client({ accessKeyId: bobUser.accessKeyId, secretAccessKey: bobUser.secretAccessKey });
   await alice.send(new CreateBucketCommand({ Bucket: 'parts' }));
@@ -94,8 +95,9 @@ async function anonymousGet(path: string): Promise<{ status: number; body: strin
 }
 
 /** A two-part object (5 MiB of `seed`, then 1000 bytes): its ETag. */
-async function putTwoParts(client: S3Client, bucket: string, key: string, seed: string, acl?: 'public-read'): Promise<string> {
-  const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ...(acl === undefined ? {} : { ACL: acl }) }));
+async function putTwoParts(client: S3Client, bucket: string, key: string, seed: string, acl?: 'public-read', encrypted = false): Promise<string> {
+  const asked = { ...(acl === undefined ? {} : { ACL: acl }), ...(encrypted ? { ServerSideEncryption: 'AES256' as const } : {}) };
+  const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: key, ...asked }));
   const total = PART1_BYTES + PART2_BYTES;
   const e1 = (await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 1, Body: deterministicRange(seed, 0, PART1_BYTES) }))).ETag;
   const e2 = (await client.send(new UploadPartCommand({ Bucket: bucket, Key: key, UploadId, PartNumber: 2, Body: deterministicRange(seed, PART1_BYTES, total) }))).ETag;
@@ -136,6 +138,21 @@ void test('GET and HEAD with partNumber: each part of a multipart object as a 20
   assert.equal(await refusal(alice.send(new HeadObjectCommand({ Bucket: 'parts', Key: 'mp', PartNumber: 3 }))), '416 Unknown');
   // The conditions apply to the part's object.
   assert.equal(await refusal(alice.send(new GetObjectCommand({ Bucket: 'parts', Key: 'mp', PartNumber: 1, IfMatch: '"0000"' }))), '412 PreconditionFailed');
+});
+
+void test('an encrypted multipart object (SSE-S3): each part by partNumber is its plaintext, and GetObjectAttributes gives plaintext sizes', async () => {
+  const etag = await putTwoParts(alice, 'parts', 'sealed', 'sealed-seed', undefined, true);
+  const total = PART1_BYTES + PART2_BYTES;
+  const second = await alice.send(new GetObjectCommand({ Bucket: 'parts', Key: 'sealed', PartNumber: 2 }));
+  assert.equal(second.ContentRange, `bytes ${PART1_BYTES}-${total - 1}/${total}`);
+  assert.equal(second.ServerSideEncryption, 'AES256');
+  assert.equal(second.ETag, etag);
+  assert.ok((await bytesOf(second.Body)).equals(deterministicRange('sealed-seed', PART1_BYTES, total)));
+  const head = await alice.send(new HeadObjectCommand({ Bucket: 'parts', Key: 'sealed', PartNumber: 1 }));
+  assert.equal(head.ContentLength, PART1_BYTES);
+  const attrs = await alice.send(new GetObjectAttributesCommand({ Bucket: 'parts', Key: 'sealed', ObjectAttributes: ['ObjectParts', 'ObjectSize'] }));
+  assert.equal(attrs.ObjectSize, total);
+  assert.deepEqual(attrs.ObjectParts?.Parts?.map((p) => p.Size), [PART1_BYTES, PART2_BYTES]);
 });
 
 void test('partNumber on a single-part object: 1 is the whole object (206, no count), 2 is 416; an empty object answers 200', async () => {
@@ -332,7 +349,7 @@ void test('each version has its own ACL: a public current version opens no priva
 void test('an object\'s ACL is kept with it: after the node restarts the public object is public and the private one private', async () => {
   await alice.send(new PutObjectCommand({ Bucket: 'acls', Key: 'kept-public', Body: 'kept', ACL: 'public-read' }));
   await node.stop();
-  node = await startS3Node({ dataDir: join(dir, 'data'), s3: { users: new FileUsers(file, silentLogger) } });
+  node = await startS3Node({ dataDir: join(dir, 'data'), s3: { users: new FileUsers(file, silentLogger), nodeKey: new StaticNodeKey(NODE_KEY) } });
   alice = node.client({ accessKeyId: aliceUser.accessKeyId, secretAccessKey: aliceUser.secretAccessKey });
   bob = node.client({ accessKeyId: bobUser.accessKeyId, secretAccessKey: bobUser.secretAccessKey });
   assert.deepEqual(await anonymousGet('/acls/kept-public'), { status: 200, body: 'kept' });

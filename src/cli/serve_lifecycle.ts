@@ -7,7 +7,7 @@
 // The store is closed on every path once it was opened, even if listen fails.
 import type { AddressInfo } from 'node:net';
 import type { Logger, S3Options, UserDirectory } from '../server/index.js';
-import { createShardServer } from '../server/index.js';
+import { FileNodeKey, createShardServer } from '../server/index.js';
 import type { ShardApi } from '../store/index.js';
 import type { AdminApi } from '../node/index.js';
 import type { PortReservation } from './port_reservation.js';
@@ -63,6 +63,8 @@ function s3Options(config: ServeConfig, credentials: ReadonlyMap<string, string>
       domains: config.s3.domains,
       uploadExpiryMs: config.s3.uploadExpiryMs,
       lifecycleIntervalMs: config.s3.lifecycleIntervalMs,
+      // SSE-S3's key, beside the credentials file, made at the first SSE-S3 write (node_key.ts).
+      nodeKey: FileNodeKey.besideCredentials(config.s3.credentialsFile),
     },
   };
 }

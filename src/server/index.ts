@@ -18,7 +18,7 @@ export { parseRangeHeader, resolveRange } from './range.js';
 export type { RangeSpec } from './range.js';
 export { Metrics } from './metrics.js';
 export type { RequestSample } from './metrics.js';
-export { S3Front, DEFAULT_S3_DOMAINS, DEFAULT_S3_REGION, DEFAULT_UPLOAD_EXPIRY_MS, DEFAULT_LIFECYCLE_INTERVAL_MS, loadOrCreateCredentials, parseCredentialsFile, canonicalQuery, deriveSigningKey, queryPairs, SIGV4_ALGORITHM, FileUsers, StaticUsers, LEGACY_OWNER_ID, usersOf, addUser, listUsers, removeUser } from './s3/index.js';
+export { S3Front, DEFAULT_S3_DOMAINS, DEFAULT_S3_REGION, DEFAULT_UPLOAD_EXPIRY_MS, DEFAULT_LIFECYCLE_INTERVAL_MS, loadOrCreateCredentials, parseCredentialsFile, canonicalQuery, deriveSigningKey, queryPairs, SIGV4_ALGORITHM, FileUsers, StaticUsers, LEGACY_OWNER_ID, usersOf, addUser, listUsers, removeUser, FileNodeKey, StaticNodeKey } from './s3/index.js';
 export type { S3Options, S3Credentials, CredentialSource, LoadedCredentials, User, UserDirectory } from './s3/index.js';
 export { DEFAULT_HOST_NAMES } from './browser_guard.js';
 export { MAX_BUFFERED_BODY_BYTES } from './node_auth.js';

@@ -46,6 +46,7 @@ import { decodeKey } from '../../src/server/key_codec.js';
 import { decodeCors, encodeCors } from '../../src/server/s3/cors.js';
 import type { LifecycleRule } from '../../src/server/s3/lifecycle.js';
 import { DAY_MS, FILTER_FORMS, decodeLifecycle, encodeLifecycle, lifecycleOfBody } from '../../src/server/s3/lifecycle.js';
+import { decodeBucketEncryption, decodeEncryption, decodeNodeKeyFile, encodeBucketEncryption, encodeEncryption, encodeNodeKeyFile } from '../../src/server/s3/index.js';
 import { decodeBucket, decodeObject, decodePart, decodeSettings, decodeUpload, encodeBucket, encodeObject, encodePart, encodeSettings, encodeUpload } from '../../src/server/s3/index.js';
 import type { RecordSections } from '../../src/server/s3/index.js';
 import { decodeAclSection, decodeBucketAccess, decodeObjectAcl, encodeAclSection, encodeBucketAccess, encodeObjectAcl } from '../../src/server/s3/access_records.js';
@@ -542,6 +543,7 @@ function s3RecordTargets(): DecoderTarget[] {
     },
     ...accessTargets(),
     ...objectLockTargets(),
+    ...encryptionTargets(),
   ];
 }
 
@@ -568,6 +570,32 @@ function objectLockTargets(): DecoderTarget[] {
           const period = rng.int(1, unit === 'days' ? MAX_DEFAULT_DAYS : MAX_DEFAULT_YEARS);
           return encodeLockConfig(rng.bool(0.3) ? {} : { defaultRetention: { mode: mode(rng), unit, period } });
         }),
+    },
+  ];
+}
+
+/** Encryption at rest (src/server/s3/sse_format.ts, bucket_encryption.ts, node_key.ts). */
+function encryptionTargets(): DecoderTarget[] {
+  return [
+    {
+      name: 's3: encryption section',
+      decode: decodeEncryption,
+      samples: (rng) =>
+        times(SAMPLES, () => {
+          const common = { segmentBytes: rng.pick([16, 4096, 65_536, 16 * 1024 * 1024]), dataKey: { nonce: rng.bytes(12), sealed: rng.bytes(48) } };
+          return encodeEncryption(rng.bool(0.5) ? { mode: 'sse-s3', ...common, nodeKeyId: rng.bytes(8) } : { mode: 'sse-c', ...common, macSalt: rng.bytes(16), keyMac: rng.bytes(32) });
+        }),
+    },
+    {
+      name: 's3: bucket encryption record',
+      decode: decodeBucketEncryption,
+      samples: (rng) => times(SAMPLES, () => encodeBucketEncryption({ algorithm: 'AES256', bucketKeyEnabled: rng.bool(0.5) })),
+      fixup: resealS3Record,
+    },
+    {
+      name: 's3: node key file',
+      decode: (bytes) => decodeNodeKeyFile(bytes),
+      samples: (rng) => times(SAMPLES, () => encodeNodeKeyFile(rng.bytes(32))),
       fixup: resealS3Record,
     },
   ];

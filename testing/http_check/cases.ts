@@ -211,6 +211,7 @@ const IMPLEMENTED = new Set([
   'bucket GET tagging', 'bucket PUT tagging', 'bucket DELETE tagging', 'object GET tagging', 'object PUT tagging', 'object DELETE tagging',
   'bucket GET cors', 'bucket PUT cors', 'bucket DELETE cors',
   'bucket GET lifecycle', 'bucket PUT lifecycle', 'bucket DELETE lifecycle',
+  'bucket GET encryption', 'bucket PUT encryption', 'bucket DELETE encryption',
   'bucket PUT versioning', 'bucket GET versions', 'object GET versionId', 'object HEAD versionId', 'object DELETE versionId',
   'bucket GET object-lock', 'bucket PUT object-lock', 'object GET retention', 'object PUT retention', 'object GET legal-hold', 'object PUT legal-hold',
   'object GET partNumber', 'object HEAD partNumber', 'object GET attributes',
@@ -255,14 +256,10 @@ function subresource(rng: Rng): AttackCase {
 // ---- issue 12 (5): headers asking for a guarantee the node does not give ----
 
 const GUARANTEES: ReadonlyArray<ReadonlyArray<readonly [string, string]>> = [
-  [['x-amz-server-side-encryption', 'AES256']],
+  // SSE-S3 and SSE-C are served (the sse family); SSE-KMS is not.
   [['x-amz-server-side-encryption', 'aws:kms'], ['x-amz-server-side-encryption-aws-kms-key-id', 'arn:aws:kms:us-east-1:1:key/k']],
   [['x-amz-server-side-encryption', 'aws:kms:dsse']],
-  [
-    ['x-amz-server-side-encryption-customer-algorithm', 'AES256'],
-    ['x-amz-server-side-encryption-customer-key', Buffer.alloc(32, 7).toString('base64')],
-    ['x-amz-server-side-encryption-customer-key-md5', createHash('md5').update(Buffer.alloc(32, 7)).digest('base64')],
-  ],
+  [['x-amz-server-side-encryption-context', 'e30=']],
   // Object lock is served (the object-lock family); a lock header the node does not know is still refused.
   [['x-amz-object-lock-token', 'token']],
   // x-amz-acl and x-amz-grant-* are served on these writes now (the object-acl family), except the canned ACLs S3 has and the node does not.
@@ -948,6 +945,42 @@ function parts(rng: Rng): AttackCase {
   return rng.pick(shapes)();
 }
 
+// ---- issue 16: encryption at rest (src/server/s3/sse.ts) ----
+
+/** The bucket of the encrypted objects: `c` (SSE-C under SSE_KEY_A, SSE_C_BODY) and `s3` (SSE-S3, SSE_S3_BODY). */
+export const VAULT = 'vault';
+export const SSE_KEY_A = Buffer.alloc(32, 0xa1);
+const SSE_KEY_B = Buffer.alloc(32, 0xb2);
+export const SSE_C_BODY = Buffer.from('customer-encrypted '.repeat(40));
+export const SSE_S3_BODY = Buffer.from('node-encrypted '.repeat(30));
+
+export function ssecHeaders(key: Buffer, prefix = 'x-amz-server-side-encryption-customer-'): Array<[string, string]> {
+  return [[`${prefix}algorithm`, 'AES256'], [`${prefix}key`, key.toString('base64')], [`${prefix}key-md5`, createHash('md5').update(key).digest('base64')]];
+}
+
+function sse(rng: Rng): AttackCase {
+  const n = rng.int(0, 999);
+  const c = `/${VAULT}/c`;
+  const [first, last] = [rng.int(0, SSE_C_BODY.length - 1), rng.int(0, SSE_C_BODY.length - 1)].sort((a, b) => a - b) as [number, number];
+  const withBody = (kase: AttackCase, body: Buffer): AttackCase => ({ ...kase, body });
+  const shapes: Array<() => AttackCase> = [
+    () => withBody(signed('sse', 'sse-object-unreadable', `signed GET ${c} with its key`, ['2xx'], () => call('GET', c, { headers: ssecHeaders(SSE_KEY_A) })), SSE_C_BODY),
+    () => withBody(signed('sse', 'sse-object-unreadable', `signed GET ${c} bytes=${first}-${last} with its key`, ['2xx'], () => call('GET', c, { headers: [...ssecHeaders(SSE_KEY_A), ['range', `bytes=${first}-${last}`]] })), SSE_C_BODY.subarray(first, last + 1)),
+    () => withBody(signed('sse', 'sse-object-unreadable', `signed GET /${VAULT}/s3 (SSE-S3)`, ['2xx'], () => call('GET', `/${VAULT}/s3`)), SSE_S3_BODY),
+    () => signed('sse', 'sse-c-key-not-checked', `signed GET ${c} without its key`, ['400 InvalidRequest'], () => call('GET', c)),
+    () => signed('sse', 'sse-c-key-not-checked', `signed GET ${c} with another key`, ['403 AccessDenied'], () => call('GET', c, { headers: ssecHeaders(SSE_KEY_B) })),
+    () => signed('sse', 'sse-c-key-not-checked', `signed HEAD ${c} with another key`, ['403'], () => call('HEAD', c, { headers: ssecHeaders(SSE_KEY_B) })),
+    () => signed('sse', 'sse-c-key-not-checked', 'signed GET /alpha/a/one with an SSE-C key it was not stored with', ['400 InvalidRequest'], () => call('GET', '/alpha/a/one', { headers: ssecHeaders(SSE_KEY_A) })),
+    () => signed('sse', 'sse-c-key-not-checked', `signed copy of ${c} to /${VAULT}/k-${n} with another source key`, ['403 AccessDenied'], () => call('PUT', `/${VAULT}/k-${n}`, { headers: [['x-amz-copy-source', c], ...ssecHeaders(SSE_KEY_B, 'x-amz-copy-source-server-side-encryption-customer-')] })),
+    () => signed('sse', 'sse-c-key-not-checked', `signed copy of ${c} to /${VAULT}/k-${n} without its key`, ['400 InvalidRequest'], () => call('PUT', `/${VAULT}/k-${n}`, { headers: [['x-amz-copy-source', c]] })),
+    () => signed('sse', 'sse-header-unchecked', `signed PUT /${VAULT}/n-${n} with an SSE-C key and no MD5`, ['400 InvalidArgument'], () => call('PUT', `/${VAULT}/n-${n}`, { body: Buffer.from('x'), headers: ssecHeaders(SSE_KEY_A).slice(0, 2) })),
+    () => signed('sse', 'sse-header-unchecked', `signed PUT /${VAULT}/n-${n} with SSE-S3 and SSE-C at once`, ['400 InvalidArgument'], () => call('PUT', `/${VAULT}/n-${n}`, { body: Buffer.from('x'), headers: [['x-amz-server-side-encryption', 'AES256'], ...ssecHeaders(SSE_KEY_A)] })),
+    () => signed('sse', 'unimplemented-guarantee-accepted', `signed PUT /${VAULT}?encryption with aws:kms`, ['501 NotImplemented'], () => call('PUT', `/${VAULT}`, { query: [['encryption', '']], body: Buffer.from('<ServerSideEncryptionConfiguration><Rule><ApplyServerSideEncryptionByDefault><SSEAlgorithm>aws:kms</SSEAlgorithm></ApplyServerSideEncryptionByDefault></Rule></ServerSideEncryptionConfiguration>') })),
+    () => signed('sse', 'well-formed-call-refused', `signed PUT /${VAULT}/p-${n} with SSE-S3`, ['2xx'], () => call('PUT', `/${VAULT}/p-${n}`, { body: Buffer.from('x'), headers: [['x-amz-server-side-encryption', 'AES256']] })),
+  ];
+  return rng.pick(shapes)();
+}
+
 const FAMILIES: ReadonlyArray<readonly [string, number, (rng: Rng) => AttackCase]> = [
   ['well-formed', 6, wellFormed],
   ['unsigned-header', 3, unsignedHeader],
@@ -973,6 +1006,7 @@ const FAMILIES: ReadonlyArray<readonly [string, number, (rng: Rng) => AttackCase
   ['access', 4, access],
   ['object-acl', 3, objectAcl],
   ['parts', 2, parts],
+  ['sse', 2, sse],
 ];
 
 export const FAMILY_NAMES: readonly string[] = FAMILIES.map(([name]) => name);

@@ -34,7 +34,7 @@
 //      disk states, read through the engine, are the same before and after;
 //   7. after the last case the node still answers (no crash, no wedge).
 import { createHash } from 'node:crypto';
-import { LEGACY_OWNER_ID, StaticUsers, createShardServer, silentLogger } from '../../src/server/index.js';
+import { LEGACY_OWNER_ID, StaticNodeKey, StaticUsers, createShardServer, silentLogger } from '../../src/server/index.js';
 import type { ShardServer } from '../../src/server/index.js';
 import type { ShardNode } from '../../src/node/index.js';
 import { SMALL_CONFIG } from '../conformance.js';
@@ -42,7 +42,7 @@ import { Rng } from '../rng.js';
 import { SimNode } from '../sim_node.js';
 import type { AttackCase, Outcome } from './cases.js';
 import type { SeededVersions } from './cases.js';
-import { ACL_OBJECTS, BLOCKED_BUCKET, CORS_XML, DOC_BODIES, ENFORCED_BUCKET, GONE_BODY, LOCKED_OBJECTS, LOCK_BUCKET, OPEN_POLICY, SEEDED_BUCKET_TAGS, SEEDED_OBJECTS, SEEDED_OBJECT_TAGS, SEEDED_SHARDS, TAGGED_OBJECT, VERSIONED_BUCKET, nextCase, taggingXml } from './cases.js';
+import { ACL_OBJECTS, BLOCKED_BUCKET, CORS_XML, DOC_BODIES, ENFORCED_BUCKET, GONE_BODY, LOCK_BUCKET, LOCKED_OBJECTS, nextCase, OPEN_POLICY, SEEDED_BUCKET_TAGS, SEEDED_OBJECT_TAGS, SEEDED_OBJECTS, SEEDED_SHARDS, SSE_C_BODY, SSE_KEY_A, SSE_S3_BODY, ssecHeaders, TAGGED_OBJECT, taggingXml, VAULT, VERSIONED_BUCKET } from './cases.js';
 import type { HttpCall, KeyPair } from './signing.js';
 import { CHECK_ACCESS_KEY, CHECK_KEYS, CHECK_SECRET_KEY, MALLORY_ID, MALLORY_KEYS, call, serialize, signHeader } from './signing.js';
 import type { ParseOutcome, ParsedAnswer, WireResult } from './wire.js';
@@ -104,7 +104,7 @@ async function makeWorld(seed: number): Promise<World> {
   const nowMs = EPOCH_MS + (Math.abs(seed) % 86_400) * 1000;
   const server = createShardServer(
     sim.node,
-    { logger: silentLogger, s3: { credentials: new Map([[CHECK_ACCESS_KEY, CHECK_SECRET_KEY]]), users: CHECK_USERS, now: () => nowMs, sweepOnStart: false } },
+    { logger: silentLogger, s3: { credentials: new Map([[CHECK_ACCESS_KEY, CHECK_SECRET_KEY]]), users: CHECK_USERS, now: () => nowMs, sweepOnStart: false, nodeKey: new StaticNodeKey(Buffer.alloc(32, 0x4e)) } },
     sim.node,
   );
   return { sim, server, nowMs, seeded: NO_VERSIONS };
@@ -271,6 +271,10 @@ async function setUp(world: World): Promise<HttpFailure | undefined> {
     // Object lock (cases.ts, the object-lock family): a lock bucket with one object per kind of protection.
     call('PUT', `/${LOCK_BUCKET}`, { headers: [['x-amz-bucket-object-lock-enabled', 'true']] }),
     ...LOCKED_OBJECTS.map(([key, headers]) => call('PUT', `/${LOCK_BUCKET}/${key}`, { body: Buffer.from(`locked ${key}`), headers: [...headers] })),
+    // Encryption (cases.ts, the sse family): an SSE-C object and an SSE-S3 one.
+    call('PUT', `/${VAULT}`),
+    call('PUT', `/${VAULT}/c`, { body: SSE_C_BODY, headers: ssecHeaders(SSE_KEY_A) }),
+    call('PUT', `/${VAULT}/s3`, { body: SSE_S3_BODY, headers: [['x-amz-server-side-encryption', 'AES256']] }),
     // ACL headers on object writes (cases.ts, the object-acl family).
     ...Object.entries(ACL_OBJECTS).map(([key, o]) => call('PUT', `/alpha/${key}`, { body: Buffer.from(o.body), headers: [o.header] })),
     call('PUT', `/${ENFORCED_BUCKET}`, { headers: [['x-amz-object-ownership', 'BucketOwnerEnforced']] }),

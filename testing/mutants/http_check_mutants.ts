@@ -41,6 +41,10 @@
 //   - compliance-shortened: a retention change is checked as if the old
 //     mode were GOVERNANCE, so a COMPLIANCE date is shortened with the
 //     bypass header (issue 16, object lock);
+//   - sse-c-key-not-checked: the SSE-C key check accepts any key and none,
+//     so a GET of a plain object with a key is served, as if the key meant
+//     something (a wrong key on an SSE-C object still fails, at the data
+//     key's unwrapping: a 500, never the bytes) (issue 16);
 //   - object-acl-header-ignored: x-amz-acl and x-amz-grant-* on an object
 //     write are accepted and dropped, so an object written public-read is
 //     403 to the anonymous reader S3 serves it to (issue 16);
@@ -52,7 +56,7 @@
 //     whole object where S3 answers 416 InvalidPartNumber (issue 16).
 // Each replaces one method of the component that makes the decision, the
 // seams the production classes offer for this (SignedHeaderRule,
-// RouteTable, HeaderGuard, HostCheck, NodeAuth, TagRules, CorsMatcher, PostPolicy, Authorizer, VersionRules, LockRules,
+// RouteTable, HeaderGuard, HostCheck, NodeAuth, TagRules, CorsMatcher, PostPolicy, Authorizer, VersionRules, LockRules, KeyCheck,
 // ObjectAclHeaders, PartRanges; Authorizer again for version-acl-from-current) or, for CORS, the S3 front's
 // public entry point; src/ carries no test hooks. Where another check owns
 // the same seam its install is reused, not copied.
@@ -72,6 +76,7 @@ import { PartRanges, partsCountOf } from '../../src/server/s3/object_parts.js';
 import type { ObjectRecord } from '../../src/server/s3/records.js';
 import type { ByteRange } from '../../src/store/index.js';
 import { Authorizer } from '../../src/server/s3/authorize.js';
+import { KeyCheck } from '../../src/server/s3/sse.js';
 import type { CheckQuery } from '../../src/server/s3/authorize.js';
 import type { Core } from '../../src/server/s3/core.js';
 import { nativeAuthSkipped as nativeAuthSkippedForAuth, unsignedHeaderHonored } from './auth_mutants.js';
@@ -91,7 +96,7 @@ export const unsignedHeaderHonoured: Mutant = {
 };
 
 /** The subresources some route has a row for: what a router that drops the rest would still see. */
-const ROUTED_SUBRESOURCES: ReadonlySet<string> = new Set(['attributes', 'acl', 'location', 'versioning', 'versions', 'versionId', 'uploads', 'delete', 'uploadId', 'partNumber', 'tagging', 'policy', 'policyStatus', 'publicAccessBlock', 'ownershipControls', 'cors', 'lifecycle']);
+const ROUTED_SUBRESOURCES: ReadonlySet<string> = new Set(['attributes', 'acl', 'location', 'versioning', 'versions', 'versionId', 'uploads', 'delete', 'uploadId', 'partNumber', 'tagging', 'policy', 'policyStatus', 'publicAccessBlock', 'ownershipControls', 'cors', 'lifecycle', 'encryption']);
 
 export const subresourceFallsThrough: Mutant = {
   name: 'subresource-falls-through',
@@ -315,6 +320,19 @@ export const partNumberWrongRange: Mutant = {
     ),
 };
 
+export const sseCKeyNotChecked: Mutant = {
+  name: 'sse-c-key-not-checked',
+  bugClass: 'the SSE-C key of a request is not checked against the object: a key is accepted and ignored on an object stored without one, and a wrong key reaches the decryption (issue 16)',
+  caughtBy: 'http',
+  expect: breaks('sse-c-key-not-checked'),
+  install: () =>
+    patch(KeyCheck.prototype, 'check', () =>
+      function (this: KeyCheck): void {
+        // Deliberately accepts every key, and none.
+      },
+    ),
+};
+
 export const HTTP_CHECK_MUTANTS: readonly Mutant[] = [
   unsignedHeaderHonoured,
   subresourceFallsThrough,
@@ -330,6 +348,7 @@ export const HTTP_CHECK_MUTANTS: readonly Mutant[] = [
   overwriteDropsVersion,
   governanceDeleteWithoutBypass,
   complianceShortened,
+  sseCKeyNotChecked,
   objectAclHeaderIgnored,
   versionAclFromCurrent,
   partNumberWrongRange,

@@ -35,12 +35,12 @@ export const subresourceFallsThrough: S3Mutant = {
     ),
 };
 
-/** SSE-C, object lock, public ACLs... accepted and ignored: the object is stored without the guarantee. */
+/** SSE-KMS, object lock, public ACLs... accepted and ignored: the object is stored without the guarantee. */
 export const unimplementedHeaderIgnored: S3Mutant = {
   name: 's3-unimplemented-header-ignored',
   bugClass: 'a header asking for an unimplemented guarantee is accepted and ignored',
   caughtBy: 'testing/s3_fail_closed.test.ts',
-  expect: /PUT \/walk\/new \[x-amz-server-side-encryption-customer-algorithm: AES256\]: answered 200, expected 501 NotImplemented/,
+  expect: /PUT \/walk\/new \[x-amz-server-side-encryption-context: e30=\]: answered 200, expected 501 NotImplemented/,
   install: () => patch(HeaderGuard.prototype, 'refusal', () => () => undefined),
 };
 

@@ -87,6 +87,10 @@ export const ACTIONS: ReadonlyMap<string, ActionSpec> = new Map<string, ActionSp
   ['GetBucketLifecycleConfiguration', { action: 's3:GetLifecycleConfiguration', on: 'bucket' }],
   ['PutBucketLifecycleConfiguration', { action: 's3:PutLifecycleConfiguration', on: 'bucket' }],
   ['DeleteBucketLifecycle', { action: 's3:PutLifecycleConfiguration', on: 'bucket' }],
+  // Default encryption (bucket_encryption.ts): AWS has one action for put and delete.
+  ['GetBucketEncryption', { action: 's3:GetEncryptionConfiguration', on: 'bucket' }],
+  ['PutBucketEncryption', { action: 's3:PutEncryptionConfiguration', on: 'bucket' }],
+  ['DeleteBucketEncryption', { action: 's3:PutEncryptionConfiguration', on: 'bucket' }],
   ['GetObject', { action: 's3:GetObject', on: 'object', acl: { of: 'object', permission: 'READ' } }],
   ['HeadObject', { action: 's3:GetObject', on: 'object', acl: { of: 'object', permission: 'READ' } }],
   ['GetObjectAcl', { action: 's3:GetObjectAcl', on: 'object', acl: { of: 'object', permission: 'READ_ACP' } }],

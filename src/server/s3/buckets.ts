@@ -7,7 +7,7 @@ import { bucketLock } from './core.js';
 import type { BucketRecord, TagSet } from './records.js';
 import { decodeBucket, encodeBucket } from './records.js';
 import { S3Error, noSuchBucket } from './s3_errors.js';
-import { NS_BUCKET, NS_DATA, NS_OBJECT, NS_UPLOAD, NS_VERSION, bucketPrefix, bucketShardKey, corsShardKey, isValidBucketName, lifecycleShardKey, lockConfigShardKey, settingsShardKey, validateBucketName } from './shard_keys.js';
+import { NS_BUCKET, NS_DATA, NS_OBJECT, NS_UPLOAD, NS_VERSION, bucketPrefix, bucketShardKey, corsShardKey, encryptionShardKey, isValidBucketName, lifecycleShardKey, lockConfigShardKey, settingsShardKey, validateBucketName } from './shard_keys.js';
 
 export interface BucketInfo {
   readonly name: string;
@@ -47,6 +47,7 @@ export async function createBucket(core: Core, bucket: string, existingIsError: 
       await deleteDurably(core, corsShardKey(bucket));
       await deleteDurably(core, lockConfigShardKey(bucket));
       await deleteDurably(core, lifecycleShardKey(bucket));
+      await deleteDurably(core, encryptionShardKey(bucket));
     }
     await prepare(exists);
     if (exists) {
@@ -81,6 +82,7 @@ export async function deleteBucket(core: Core, bucket: string, abortUploads: (sh
     await deleteDurably(core, corsShardKey(bucket));
     await deleteDurably(core, lockConfigShardKey(bucket));
     await deleteDurably(core, lifecycleShardKey(bucket));
+    await deleteDurably(core, encryptionShardKey(bucket));
     for await (const page of core.listAll(bucketPrefix(NS_VERSION, bucket))) for (const s of page) await core.deleteIfPresent(s.key);
   });
 }

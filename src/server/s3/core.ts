@@ -19,6 +19,7 @@ import type { Logger } from '../logger.js';
 import { describeS3Key, s3KeyName } from './key_names.js';
 import { LockTable } from './locks.js';
 import { Liveness } from './liveness.js';
+import type { NodeKeySource } from './node_key.js';
 
 export interface CoreOptions {
   readonly logger: Logger;
@@ -29,6 +30,8 @@ export interface CoreOptions {
   readonly uploadExpiryMs: number;
   /** Observes how long each wait for durability took (metrics). */
   readonly onDurableWait?: (ms: number) => void;
+  /** The node key of SSE-S3 (node_key.ts); absent: SSE-S3 answers 501. */
+  readonly nodeKey?: NodeKeySource;
 }
 
 /** What a write staged under a lock: its Dependency (undefined: nothing was staged), and what the caller gets back. */

@@ -51,6 +51,11 @@ export const S3_SUBRESOURCES: readonly string[] = [
 /** The operations that store what x-amz-acl and x-amz-grant-* ask for (access_ops.ts, bucket_ops.ts, object_acl.ts). */
 const ACL_HEADER_OPS: readonly string[] = ['CreateBucket', 'PutBucketAcl', 'PutObjectAcl', 'PutObject', 'CopyObject', 'CreateMultipartUpload'];
 
+/** The operations that encrypt a new object (sse.ts): x-amz-server-side-encryption (AES256; aws:kms is their 501). */
+const SSE_WRITE_OPS: readonly string[] = ['PutObject', 'CopyObject', 'CreateMultipartUpload'];
+/** The operations that take an SSE-C key: to encrypt, or to read or extend what it encrypted. */
+const SSE_C_OPS: readonly string[] = [...SSE_WRITE_OPS, 'GetObject', 'HeadObject', 'GetObjectAttributes', 'UploadPart', 'UploadPartCopy', 'CompleteMultipartUpload', 'ListParts'];
+
 interface HeaderRule {
   /** Lower-case header name, or a prefix of names if `prefix`. */
   readonly name: string;
@@ -64,8 +69,12 @@ interface HeaderRule {
 }
 
 export const HEADER_RULES: readonly HeaderRule[] = [
-  { name: 'x-amz-server-side-encryption', prefix: true, asks: 'server-side encryption (SSE-S3, SSE-KMS, SSE-C)' },
-  { name: 'x-amz-copy-source-server-side-encryption', prefix: true, asks: 'server-side encryption of the copy source (SSE-C)' },
+  // Encryption (sse.ts): SSE-S3 and SSE-C on the operations that write or read objects; SSE-KMS (its values, key id, context, bucket key) stays 501.
+  { name: 'x-amz-server-side-encryption', asks: 'server-side encryption from an operation that does not encrypt', servedBy: SSE_WRITE_OPS },
+  { name: 'x-amz-server-side-encryption-customer-', prefix: true, asks: 'an SSE-C key on an operation that does not use it', servedBy: SSE_C_OPS },
+  { name: 'x-amz-copy-source-server-side-encryption-customer-', prefix: true, asks: 'an SSE-C key of a copy source outside a copy', servedBy: ['CopyObject', 'UploadPartCopy'] },
+  { name: 'x-amz-server-side-encryption', prefix: true, asks: 'server-side encryption (SSE-KMS)' },
+  { name: 'x-amz-copy-source-server-side-encryption', prefix: true, asks: 'server-side encryption of the copy source (SSE-KMS)' },
   // Object lock (object_lock.ts): served by the writes that set it, CreateBucket, and the removals it guards.
   { name: 'x-amz-object-lock-', prefix: true, asks: 'object lock (retention, legal hold) outside a write', servedBy: ['PutObject', 'CopyObject', 'CreateMultipartUpload'] },
   { name: 'x-amz-bucket-object-lock-enabled', accepted: ['false'], asks: 'object lock outside CreateBucket', servedBy: ['CreateBucket'] },

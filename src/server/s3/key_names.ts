@@ -4,15 +4,15 @@
 // damaged record), so an operator reads `photos/2024/cat.jpg (object data)`,
 // not `%00Dphotos%2F2024%2Fcat.jpg%00...`.
 import { encodeKey } from '../key_codec.js';
-import { NS_BUCKET, NS_CORS, NS_DATA, NS_LIFECYCLE, NS_LOCK_CONFIG, NS_OBJECT, NS_PART, NS_SETTINGS, NS_UPLOAD, NS_VERSION, objectOfVersionedKey, splitVersionedTail } from './shard_keys.js';
+import { NS_BUCKET, NS_CORS, NS_DATA, NS_ENCRYPTION, NS_LIFECYCLE, NS_LOCK_CONFIG, NS_OBJECT, NS_PART, NS_SETTINGS, NS_UPLOAD, NS_VERSION, objectOfVersionedKey, splitVersionedTail } from './shard_keys.js';
 
 /**
  * bucket: bucket record; settings: bucket settings record; cors: a
- * bucket's CORS configuration; lifecycle: its lifecycle configuration; object: object record; version: noncurrent
+ * bucket's CORS configuration; lifecycle: its lifecycle configuration; encryption: its default encryption; object: object record; version: noncurrent
  * version record; data: an object's data; upload, part: a multipart
  * upload's record and part; lock-config: a bucket's object lock configuration.
  */
-export type S3RecordType = 'bucket' | 'settings' | 'cors' | 'lifecycle' | 'object' | 'version' | 'data' | 'upload' | 'part' | 'lock-config';
+export type S3RecordType = 'bucket' | 'settings' | 'cors' | 'lifecycle' | 'encryption' | 'object' | 'version' | 'data' | 'upload' | 'part' | 'lock-config';
 
 export interface S3KeyName {
   readonly type: S3RecordType;
@@ -29,6 +29,7 @@ export function s3KeyName(shardKey: Buffer): S3KeyName | undefined {
   if (ns.equals(NS_BUCKET)) return named('bucket', shardKey.subarray(2).toString('latin1'), undefined);
   if (ns.equals(NS_CORS)) return named('cors', shardKey.subarray(2).toString('latin1'), undefined);
   if (ns.equals(NS_LIFECYCLE)) return named('lifecycle', shardKey.subarray(2).toString('latin1'), undefined);
+  if (ns.equals(NS_ENCRYPTION)) return named('encryption', shardKey.subarray(2).toString('latin1'), undefined);
   if (ns.equals(NS_SETTINGS)) return named('settings', shardKey.subarray(2).toString('latin1'), undefined);
   if (ns.equals(NS_LOCK_CONFIG)) return named('lock-config', shardKey.subarray(2).toString('latin1'), undefined);
   if (ns.equals(NS_OBJECT)) {
@@ -67,6 +68,7 @@ export function describeS3Key(name: S3KeyName): string {
     cors: 'CORS configuration',
     'lock-config': 'object lock configuration',
     lifecycle: 'lifecycle configuration',
+    encryption: 'default encryption configuration',
   };
   return `${name.name} (${what[name.type]})`;
 }

@@ -1,6 +1,7 @@
 // Listings: ListObjectsV2, ListObjects (v1), ListMultipartUploads, ListParts.
 // The walk itself is listing.ts; this file maps query parameters onto it
 // and the page onto S3's XML (with EncodingType=url when asked).
+import { CUSTOMER_PREFIX, checkKey, customerKeyOf, encryptionOf, partSize } from './sse.js';
 import { requireBucket } from './buckets.js';
 import type { Core } from './core.js';
 import { mapLimit } from './core.js';
@@ -198,6 +199,7 @@ export const listPartsOp: Operation = {
     const marker = intParam(c, 'part-number-marker', 0, 0, MAX_PART_NUMBER);
     const maxParts = intParam(c, 'max-parts', MAX_KEYS, 0, MAX_KEYS);
     const listed = await listParts(c.core, { bucket, key, uploadId }, marker, maxParts);
+    checkKey(encryptionOf(listed.upload), customerKeyOf(c.r.ex, CUSTOMER_PREFIX), 'given');
     const owner = { ID: c.owner.id, DisplayName: c.owner.displayName };
     const last = listed.parts.at(-1);
     sendXml(c.r.ex, c.r.requestId, 200, 'ListPartsResult', {
@@ -215,7 +217,7 @@ export const listPartsOp: Operation = {
         PartNumber: part.partNumber,
         LastModified: isoTime(part.record.mtimeMs),
         ETag: quotedEtag(part.record.md5.toString('hex')),
-        Size: part.record.sizeBytes,
+        Size: partSize(listed.upload, part.record.sizeBytes),
       })),
     });
   },

@@ -19,6 +19,7 @@ import { isChecksumAlgorithm, newChecksum } from './checksums.js';
 import type { ObjectRecord, PartRecord, StoredChecksum, UploadRecord } from './records.js';
 import { decodePart, decodeUpload, encodeObject, encodePart, encodeUpload } from './records.js';
 import { S3Error, noSuchUpload } from './s3_errors.js';
+import { partSize, sizeOfParts } from './sse.js';
 import { newVersion, objectShardKey, partPrefix, partShardKey, uploadIdText, uploadShardKey } from './shard_keys.js';
 
 export const MIN_PART_BYTES = 5 * 1024 * 1024;
@@ -206,17 +207,19 @@ async function matchingPart(core: Core, t: UploadTarget, r: RequestedPart): Prom
 function objectOfParts(core: Core, from: { upload: UploadRecord; uploadId: Buffer }, requested: readonly RequestedPart[], parts: readonly PartRecord[]): ObjectRecord {
   const { upload } = from;
   parts.forEach((p, i) => {
-    if (i < parts.length - 1 && p.sizeBytes < MIN_PART_BYTES) {
+    if (i < parts.length - 1 && partSize(upload, p.sizeBytes) < MIN_PART_BYTES) {
       throw new S3Error(400, 'EntityTooSmall', `Your proposed upload is smaller than the minimum allowed size: part ${requested[i]?.partNumber ?? '?'} has ${p.sizeBytes} bytes, the minimum is ${MIN_PART_BYTES}.`);
     }
   });
+  const dataRefs = parts.map((p, i) => ({ version: p.version, part: requested[i]?.partNumber ?? 0, sizeBytes: p.sizeBytes }));
   return {
-    sizeBytes: parts.reduce((n, p) => n + p.sizeBytes, 0),
+    // An encrypted upload's object is its parts' plaintext (sse.ts); its parts are stored larger.
+    sizeBytes: sizeOfParts(upload, dataRefs),
     mtimeMs: core.now(),
     etag: multipartEtag(parts.map((p) => p.md5.toString('hex'))),
     contentType: upload.contentType,
     headers: upload.headers,
-    parts: parts.map((p, i) => ({ version: p.version, part: requested[i]?.partNumber ?? 0, sizeBytes: p.sizeBytes })),
+    parts: dataRefs,
     inline: undefined,
     tags: upload.tags,
     uploadId: from.uploadId,

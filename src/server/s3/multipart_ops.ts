@@ -1,7 +1,7 @@
 // Multipart operations: CreateMultipartUpload, UploadPart, UploadPartCopy,
 // CompleteMultipartUpload, AbortMultipartUpload.
 import type { ByteRange } from '../../store/index.js';
-import { abortUpload, completeUpload, createUpload, MAX_PART_NUMBER, requireUpload, uploadPart } from './multipart.js';
+import { abortUpload, completeUpload, createUpload, MAX_PART_NUMBER, readUpload, requireUpload, uploadPart } from './multipart.js';
 import type { RequestedPart } from './multipart.js';
 import { refuseUndefinedWriteConditions } from './conditions.js';
 import { metadataOf } from './object_headers.js';
@@ -25,6 +25,8 @@ import type { XmlNode } from './xml.js';
 import { tagsOfHeader } from './tagging.js';
 import { CHECKSUM_ALGORITHMS, isChecksumAlgorithm } from './checksums.js';
 import type { IncomingHttpHeaders } from 'node:http';
+import { CUSTOMER_PREFIX, checkKey, customerKeyOf, encryptionHeaders, encryptionOf, etagDigest, newEncryption } from './sse.js';
+import { storedBody, uploadEncryption, uploadSections } from './sse_ops.js';
 
 /** 10,000 parts of ~120 bytes of XML each, with room to spare. */
 const MAX_COMPLETE_BODY_BYTES = 4 * 1024 * 1024;
@@ -40,13 +42,19 @@ export const createMultipartUploadOp: Operation = {
     const headers = c.r.ex.req.headers;
     const checksumAlgorithm = uploadChecksumAlgorithm(headers);
     await requireBucket(c.core, bucket);
-    // The lock state (headers, or the bucket's default counted from now) is the upload's, then the object's.
+    // The lock state (headers, or the bucket's default counted from now) is the upload's, then the object's; so is the encryption.
     const lock = await lockOfWrite(c, bucket, key);
-    // The ACL asked for is kept in the upload record too; Complete gives both to the object (object_acl.ts).
-    const acl = withAclSection(lock === undefined ? undefined : { lock: encodeLockSection(lock) }, await requestedObjectGrants(c.core, bucket, headers));
-    const sections = acl === undefined ? {} : { sections: acl };
+    const encryption = await newEncryption(c.core, bucket, c.r.ex);
+    const encrypted = uploadSections(encryption).sections;
+    const locked = lock === undefined && encrypted === undefined ? undefined : { ...encrypted, ...(lock === undefined ? {} : { lock: encodeLockSection(lock) }) };
+    // The ACL asked for is kept in the upload record too; Complete gives every section to the object (object_acl.ts).
+    const withAcl = withAclSection(locked, await requestedObjectGrants(c.core, bucket, headers));
+    const sections = withAcl === undefined ? {} : { sections: withAcl };
     const uploadId = await createUpload(c.core, bucket, key, { ...metadataOf(headers), tags: tagsOfHeader(headers), checksumAlgorithm, ...sections });
-    const answerHeaders = checksumAlgorithm === '' ? {} : { 'x-amz-checksum-algorithm': checksumAlgorithm.toUpperCase(), 'x-amz-checksum-type': 'COMPOSITE' };
+    const answerHeaders = {
+      ...(checksumAlgorithm === '' ? {} : { 'x-amz-checksum-algorithm': checksumAlgorithm.toUpperCase(), 'x-amz-checksum-type': 'COMPOSITE' }),
+      ...encryptionHeaders(encryption?.params, encryption?.customerKey),
+    };
     sendXml(c.r.ex, c.r.requestId, 200, 'InitiateMultipartUploadResult', { Bucket: bucket, Key: key.toString('utf8'), UploadId: uploadIdText(uploadId) }, answerHeaders);
   },
 };
@@ -74,6 +82,7 @@ export const uploadPartOp: Operation = {
   run: async (c) => {
     const t = target(c);
     const partNumber = partNumberParam(c);
+    const encryption = await uploadEncryption(c.core, t, customerKeyOf(c.r.ex, CUSTOMER_PREFIX));
     const body = openBody(c.r.ex, c.auth, MAX_PUT_BYTES);
     const checkUpload = (upload: UploadRecord): void => {
       const sent = body.checksumAlgorithm ?? '';
@@ -81,8 +90,9 @@ export const uploadPartOp: Operation = {
         throw new S3Error(400, 'InvalidRequest', `Checksum Type mismatch occurred, expected checksum Type: ${upload.checksumAlgorithm}, actual checksum Type: ${sent === '' ? 'null' : sent}`);
       }
     };
-    const part = await uploadPart(c.core, t, { partNumber, body, digests: () => ({ md5: body.md5, checksum: body.verifiedChecksum }), checkUpload });
-    sendEmpty(c.r.ex, c.r.requestId, 200, { ETag: quotedEtag(part.md5.toString('hex')), ...checksumEcho(part.checksum) });
+    const stored = storedBody(encryption, body, partNumber).body;
+    const part = await uploadPart(c.core, t, { partNumber, body: stored, digests: () => ({ md5: etagDigest(encryption, body.md5), checksum: body.verifiedChecksum }), checkUpload });
+    sendEmpty(c.r.ex, c.r.requestId, 200, { ETag: quotedEtag(part.md5.toString('hex')), ...checksumEcho(part.checksum), ...encryptionHeaders(encryption?.params, encryption?.customerKey) });
   },
 };
 
@@ -92,13 +102,14 @@ export const uploadPartCopyOp: Operation = {
     const t = target(c);
     const partNumber = partNumberParam(c);
     const upload = await requireUpload(c.core, t);
+    const encryption = await uploadEncryption(c.core, t, customerKeyOf(c.r.ex, CUSTOMER_PREFIX));
     const rangeHeader = headerOf(c.r.ex.req.headers, 'x-amz-copy-source-range');
     const opened = await openCopySource(c, copySourceOf(c), () => undefined, rangeHeader === undefined ? undefined : (record) => copyRange(rangeHeader, record));
     // An upload made with a checksum algorithm gets each copied part's checksum computed, as S3 does.
     const hashed = new Md5Tap(opened.body, isChecksumAlgorithm(upload.checksumAlgorithm) ? upload.checksumAlgorithm : undefined);
     let part: PartRecord;
     try {
-      part = await uploadPart(c.core, t, { partNumber, body: hashed, digests: () => ({ md5: hashed.md5, checksum: hashed.checksum }) });
+      part = await uploadPart(c.core, t, { partNumber, body: storedBody(encryption, hashed, partNumber).body, digests: () => ({ md5: etagDigest(encryption, hashed.md5), checksum: hashed.checksum }) });
     } finally {
       opened.release();
     }
@@ -106,7 +117,7 @@ export const uploadPartCopyOp: Operation = {
       LastModified: isoTime(part.mtimeMs),
       ETag: quotedEtag(part.md5.toString('hex')),
       ...checksumElements(part.checksum),
-    });
+    }, encryptionHeaders(encryption?.params, encryption?.customerKey));
   },
 };
 
@@ -126,6 +137,10 @@ export const completeMultipartUploadOp: Operation = {
     const headers = c.r.ex.req.headers;
     refuseUndefinedWriteConditions(headers, 'put');
     const requested = partsOfBody(await readXmlBody(c.r.ex, c.auth, MAX_COMPLETE_BODY_BYTES));
+    // An SSE-C key given to Complete is checked against the upload (a retried Complete finds none: the object answers).
+    const given = customerKeyOf(c.r.ex, CUSTOMER_PREFIX);
+    const pending = given === undefined ? undefined : await readUpload(c.core, t);
+    if (pending !== undefined) checkKey(encryptionOf(pending), given);
     // A failed condition leaves the upload as it was: the client may retry or abort it.
     const { record, checksum } = await completeUpload(c.core, t, requested, writeCheck(headers, t.key).check);
     const host = c.r.ex.req.headers.host ?? 'localhost';
@@ -136,7 +151,7 @@ export const completeMultipartUploadOp: Operation = {
       ETag: quotedEtag(record.etag),
       ...checksumElements(checksum),
       ...(checksum === undefined ? {} : { ChecksumType: 'COMPOSITE' }),
-    }, versionHeaders(record));
+    }, { ...versionHeaders(record), ...encryptionHeaders(encryptionOf(record), given) });
   },
 };
 

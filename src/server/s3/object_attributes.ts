@@ -22,11 +22,13 @@
 //      position in the object (1..PartsCount), the number GET ?partNumber
 //      takes (object_parts.ts, rule 2), whatever numbers the upload used.
 //   4. StorageClass is STANDARD, the only class stored.
+// An SSE-C object needs its key (x-amz-server-side-encryption-customer-*);
+// sizes are the plaintext's.
 // Authorized as s3:GetObjectAttributes (s3:GetObjectVersionAttributes with
 // a versionId, authorize.ts) and, as S3 requires both, s3:GetObject
 // (s3:GetObjectVersion) on the object.
 import { MAX_PART_NUMBER } from './multipart.js';
-import { isMultipart } from './object_parts.js';
+import { isMultipart, partSizesOf } from './object_parts.js';
 import { requireObject } from './objects.js';
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf, keyOf } from './operation.js';
@@ -34,6 +36,7 @@ import type { ObjectRecord } from './records.js';
 import { headerOf } from './request.js';
 import { httpTime, sendXml } from './respond.js';
 import { S3Error, invalidArgument } from './s3_errors.js';
+import { CUSTOMER_PREFIX, checkKey, customerKeyOf, encryptionOf } from './sse.js';
 import { requestedVersion, requireVersion, versionHeaders } from './versioning_ops.js';
 import type { XmlNode } from './xml.js';
 
@@ -66,7 +69,7 @@ function intHeader(c: OpContext, name: string, fallback: number, min: number, ma
 
 /** The ObjectParts element (decision 3): the parts after `marker`, at most `maxParts`. */
 export function objectPartsOf(record: ObjectRecord, marker: number, maxParts: number): XmlNode {
-  const numbered = record.parts.map((p, i) => ({ PartNumber: i + 1, Size: p.sizeBytes }));
+  const numbered = partSizesOf(record).map((size, i) => ({ PartNumber: i + 1, Size: size }));
   const after = numbered.slice(marker);
   const page = after.slice(0, maxParts);
   const truncated = after.length > page.length;
@@ -91,6 +94,8 @@ export const getObjectAttributesOp: Operation = {
     const selector = requestedVersion(c);
     await c.access.checkObject('GetObject', bucket, key, selector !== undefined, selector);
     const record = selector === undefined ? await requireObject(c.core, bucket, key) : await requireVersion(c.core, { bucket, key }, selector, 'GET');
+    // An SSE-C object's attributes need its key, as S3 asks for it (sse.ts).
+    checkKey(encryptionOf(record), customerKeyOf(c.r.ex, CUSTOMER_PREFIX));
     sendXml(c.r.ex, c.r.requestId, 200, 'GetObjectAttributesResponse', {
       ...(asked.has('ETag') ? { ETag: record.etag } : {}),
       ...(asked.has('ObjectParts') && isMultipart(record) ? { ObjectParts: objectPartsOf(record, marker, maxParts) } : {}),

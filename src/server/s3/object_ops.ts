@@ -15,7 +15,10 @@ import { metadataOf, objectHeaders } from './object_headers.js';
 import { bypassOf, lockHeaders, lockOfWrite, lockedRecord, removalGuard } from './object_lock.js';
 import type { ObjectMetadata } from './object_headers.js';
 import type { OpenedObject, WrittenData } from './objects.js';
-import { commitObject, openObject, readObject, requireObject, writeData } from './objects.js';
+import type { StoredBody } from './sse_ops.js';
+import { commitObject, readObject, requireObject, writeData } from './objects.js';
+import { CUSTOMER_PREFIX, COPY_SOURCE_CUSTOMER_PREFIX, asksEncryption, checkKey, customerKeyOf, encryptionHeaders, encryptionOf, newEncryption } from './sse.js';
+import { openReadable, storedBody } from './sse_ops.js';
 import { requestedObjectGrants, withRequestedAcl } from './object_acl.js';
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf, keyOf } from './operation.js';
@@ -54,14 +57,18 @@ export const putObjectOp: Operation = {
     const lock = await lockOfWrite(c, bucket, key);
     const grants = await requestedObjectGrants(c.core, bucket, headers);
     if (hasWriteConditions(headers)) checkWriteConditions(headers, await readObject(c.core, bucket, key), key.toString('utf8'));
+    const encryption = await newEncryption(c.core, bucket, c.r.ex);
     const body = openBody(c.r.ex, c.auth, MAX_PUT_BYTES);
-    const written = await writeData(c.core, { bucket, key, part: 0, recordKey: objectShardKey(bucket, key) }, body, true);
-    // The lock state and the ACL are committed in the same record as the data (object_lock.ts, invariant 2; object_acl.ts).
-    const record = withRequestedAcl(lockedRecord(recordOf(written, body.md5, { ...meta, tags }, c.core.now()), lock), grants);
+    const stored = storedBody(encryption, body, 0);
+    const written = await writeData(c.core, { bucket, key, part: 0, recordKey: objectShardKey(bucket, key) }, stored.body, true);
+    // The lock state, the encryption parameters and the ACL are committed in the same record as the data (object_lock.ts, invariant 2; sse.ts; object_acl.ts).
+    const record = withRequestedAcl(lockedRecord(stored.seal(recordOf(written, body.md5, { ...meta, tags }, c.core.now())), lock), grants);
     // Only a conditional put reads the record it replaces: a plain one also replaces a damaged record.
     const committed = await commitObject(c.core, bucket, key, record, { ...writeCheck(headers, key), written: [written] });
     await setExpirationHeader(c.core, c.r.ex, { bucket, key }, committed);
-    sendEmpty(c.r.ex, c.r.requestId, 200, { ETag: quotedEtag(record.etag), ...checksumEcho(body.verifiedChecksum), ...versionHeaders(committed) });
+    sendEmpty(c.r.ex, c.r.requestId, 200, {
+      ETag: quotedEtag(record.etag), ...checksumEcho(body.verifiedChecksum), ...versionHeaders(committed), ...encryptionHeaders(encryption?.params, encryption?.customerKey),
+    });
   },
 };
 
@@ -91,10 +98,9 @@ export const getObjectOp: Operation = {
     const spec = parseRangeHeader(rangeHeader);
     const selector = requestedVersion(c);
     let ranged = false;
-    const opened = await openObject(
+    const opened = await openReadable(
       c.core,
-      bucket,
-      key,
+      { bucket, key, given: customerKeyOf(c.r.ex, CUSTOMER_PREFIX) },
       (record) => {
         checkReadConditions(c.r.ex.req.headers, record);
         if (spec === undefined) return { start: 0, end: record.sizeBytes };
@@ -125,7 +131,7 @@ function satisfiable(range: ByteRange | 'unsatisfiable', record: ObjectRecord, a
 export async function streamObject(c: OpContext, opened: OpenedObject, ranged: boolean, extra: Record<string, string> = {}): Promise<void> {
   try {
     const { record } = opened;
-    const headers: Record<string, string | number> = { ...objectHeaders(record, c.r.query), ...taggingCountHeader(record.tags), ...versionHeaders(record), ...lockHeaders(record), ...extra };
+    const headers: Record<string, string | number> = { ...objectHeaders(record, c.r.query), ...taggingCountHeader(record.tags), ...versionHeaders(record), ...lockHeaders(record), ...readEncryptionHeaders(c, record), ...extra };
     const { range } = opened;
     if (ranged && extra['Content-Range'] === undefined) headers['Content-Range'] = `bytes ${range.start}-${range.end - 1}/${record.sizeBytes}`;
     // The first chunk is read (verified) before the status line: damage there is a 500 InternalError document.
@@ -143,11 +149,20 @@ export const headObjectOp: Operation = {
     const [bucket, key] = [bucketOf(c), keyOf(c)];
     const selector = requestedVersion(c);
     const record = selector === undefined ? await requireObject(c.core, bucket, key) : await requireVersion(c.core, { bucket, key }, selector, 'HEAD');
+    const encryption = readEncryptionHeaders(c, record);
     checkReadConditions(c.r.ex.req.headers, record);
     if (selector === undefined) await setExpirationHeader(c.core, c.r.ex, { bucket, key }, record);
-    sendEmpty(c.r.ex, c.r.requestId, 200, { ...objectHeaders(record, c.r.query), ...taggingCountHeader(record.tags), ...versionHeaders(record), ...lockHeaders(record), 'Content-Length': record.sizeBytes });
+    sendEmpty(c.r.ex, c.r.requestId, 200, { ...objectHeaders(record, c.r.query), ...taggingCountHeader(record.tags), ...versionHeaders(record), ...lockHeaders(record), ...encryption, 'Content-Length': record.sizeBytes });
   },
 };
+
+/** GET and HEAD: the request's SSE-C key checked against the object (sse.ts), and the encryption headers of the answer. */
+export function readEncryptionHeaders(c: OpContext, record: ObjectRecord): Record<string, string> {
+  const given = customerKeyOf(c.r.ex, CUSTOMER_PREFIX);
+  const params = encryptionOf(record);
+  checkKey(params, given);
+  return encryptionHeaders(params, given);
+}
 
 export const deleteObjectOp: Operation = {
   name: 'DeleteObject',
@@ -235,7 +250,7 @@ export const copyObjectOp: Operation = {
     // The source's ACL is not copied either: the copy has the ACL its own headers ask for (object_acl.ts).
     const grants = await requestedObjectGrants(c.core, bucket, headers);
     // Copying a named version onto its own key is how S3 restores a version: allowed.
-    const sameObject = source.bucket === bucket && source.key.equals(key) && source.version === undefined;
+    const sameObject = source.bucket === bucket && source.key.equals(key) && source.version === undefined && !asksEncryption(headers);
     const opened = await openCopySource(c, source, () => {
       if (sameObject && directive === 'COPY') {
         throw invalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
@@ -243,17 +258,21 @@ export const copyObjectOp: Operation = {
     }, undefined);
     const hashed = new Md5Tap(opened.body);
     let written: WrittenData;
+    let stored: StoredBody;
     try {
-      written = await writeData(c.core, { bucket, key, part: 0, recordKey: objectShardKey(bucket, key) }, hashed, true);
+      // The copy is encrypted as its own request (or its bucket's default) says, not as its source was (as in S3).
+      stored = storedBody(await newEncryption(c.core, bucket, c.r.ex), hashed, 0);
+      written = await writeData(c.core, { bucket, key, part: 0, recordKey: objectShardKey(bucket, key) }, stored.body, true);
     } finally {
       opened.release();
     }
     const meta = directive === 'COPY' ? { contentType: opened.record.contentType, headers: opened.record.headers } : metadataOf(headers);
-    const record = withRequestedAcl(lockedRecord(recordOf(written, hashed.md5, { ...meta, tags: replacedTags ?? opened.record.tags }, c.core.now()), lock), grants);
+    const record = withRequestedAcl(lockedRecord(stored.seal(recordOf(written, hashed.md5, { ...meta, tags: replacedTags ?? opened.record.tags }, c.core.now())), lock), grants);
     const committed = await commitObject(c.core, bucket, key, record, { ...writeCheck(headers, key), written: [written] });
     await setExpirationHeader(c.core, c.r.ex, { bucket, key }, committed);
     const sourceVersion = opened.record.version === undefined ? {} : { 'x-amz-copy-source-version-id': versionIdOf(opened.record) };
-    sendXml(c.r.ex, c.r.requestId, 200, 'CopyObjectResult', { LastModified: isoTime(record.mtimeMs), ETag: quotedEtag(record.etag) }, { ...versionHeaders(committed), ...sourceVersion });
+    const encryption = encryptionHeaders(encryptionOf(record), customerKeyOf(c.r.ex, CUSTOMER_PREFIX));
+    sendXml(c.r.ex, c.r.requestId, 200, 'CopyObjectResult', { LastModified: isoTime(record.mtimeMs), ETag: quotedEtag(record.etag) }, { ...versionHeaders(committed), ...sourceVersion, ...encryption });
   },
 };
 
@@ -300,10 +319,9 @@ export async function openCopySource(c: OpContext, source: CopySource, extraChec
   await c.access.checkObject('GetObject', source.bucket, source.key, source.version !== undefined, source.version);
   await requireBucket(c.core, source.bucket);
   const version = source.version;
-  return openObject(
+  return openReadable(
     c.core,
-    source.bucket,
-    source.key,
+    { bucket: source.bucket, key: source.key, given: customerKeyOf(c.r.ex, COPY_SOURCE_CUSTOMER_PREFIX) },
     (record) => {
       checkCopySourceConditions(c.r.ex.req.headers, record);
       extraCheck(record);

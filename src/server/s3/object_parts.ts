@@ -15,11 +15,15 @@
 //      empty object's one part is empty: 200, no Content-Range (there is no
 //      byte range to name).
 // A versionId names the version whose parts are read; the conditions
-// (If-Match...) are checked against it as on a plain GET.
+// (If-Match...) are checked against it as on a plain GET. An encrypted
+// object's parts are its plaintext's (sizes and bytes), read with the
+// SSE-C key as a plain GET reads them (sse_ops.ts).
 import type { ByteRange } from '../../store/index.js';
 import { checkReadConditions } from './conditions.js';
-import { openObject, requireObject } from './objects.js';
-import { streamObject } from './object_ops.js';
+import { requireObject } from './objects.js';
+import { readEncryptionHeaders, streamObject } from './object_ops.js';
+import { CUSTOMER_PREFIX, customerKeyOf, partSize } from './sse.js';
+import { openReadable } from './sse_ops.js';
 import { objectHeaders } from './object_headers.js';
 import { lockHeaders } from './object_lock.js';
 import type { OpContext, Operation } from './operation.js';
@@ -40,17 +44,23 @@ export function partsCountOf(record: ObjectRecord): number {
   return isMultipart(record) ? record.parts.length : 1;
 }
 
+/** The plaintext size of each part of the object, in order (an encrypted part's stored bytes are more). */
+export function partSizesOf(record: ObjectRecord): number[] {
+  return record.parts.map((p) => partSize(record, p.sizeBytes));
+}
+
 /** The ranges of parts, an object so that a broken variant can replace it (testing/mutants/http_check_mutants.ts). */
 export class PartRanges {
   /** The bytes of part `partNumber` (rule 2) within the object. Throws 416 InvalidPartNumber (rule 3). */
   rangeOf(record: ObjectRecord, partNumber: number): ByteRange {
     if (partNumber > partsCountOf(record)) throw new S3Error(416, 'InvalidPartNumber', 'The requested partnumber is not satisfiable', { PartNumberRequested: String(partNumber), ActualPartCount: String(partsCountOf(record)) });
     if (!isMultipart(record)) return { start: 0, end: record.sizeBytes };
+    const sizes = partSizesOf(record);
     let start = 0;
-    for (const part of record.parts.slice(0, partNumber - 1)) start += part.sizeBytes;
-    const part = record.parts[partNumber - 1];
-    if (part === undefined) throw new Error(`unreachable: part ${partNumber} of ${record.parts.length}`);
-    return { start, end: start + part.sizeBytes };
+    for (const size of sizes.slice(0, partNumber - 1)) start += size;
+    const size = sizes[partNumber - 1];
+    if (size === undefined) throw new Error(`unreachable: part ${partNumber} of ${sizes.length}`);
+    return { start, end: start + size };
   }
 }
 
@@ -83,10 +93,9 @@ export const getObjectPartOp: Operation = {
   name: 'GetObject',
   run: async (c) => {
     const partNumber = requestedPart(c);
-    const opened = await openObject(
+    const opened = await openReadable(
       c.core,
-      bucketOf(c),
-      keyOf(c),
+      { bucket: bucketOf(c), key: keyOf(c), given: customerKeyOf(c.r.ex, CUSTOMER_PREFIX) },
       (record) => {
         checkReadConditions(c.r.ex.req.headers, record);
         return PART_RANGES.rangeOf(record, partNumber);
@@ -104,10 +113,11 @@ export const headObjectPartOp: Operation = {
   run: async (c) => {
     const partNumber = requestedPart(c);
     const record = await namedRecord(c, 'HEAD')();
+    const encryption = readEncryptionHeaders(c, record);
     checkReadConditions(c.r.ex.req.headers, record);
     const range = PART_RANGES.rangeOf(record, partNumber);
     const extra = partHeaders(record, range);
-    const headers = { ...objectHeaders(record, c.r.query), ...taggingCountHeader(record.tags), ...versionHeaders(record), ...lockHeaders(record), ...extra, 'Content-Length': range.end - range.start };
+    const headers = { ...objectHeaders(record, c.r.query), ...taggingCountHeader(record.tags), ...versionHeaders(record), ...lockHeaders(record), ...encryption, ...extra, 'Content-Length': range.end - range.start };
     sendEmpty(c.r.ex, c.r.requestId, extra['Content-Range'] !== undefined ? 206 : 200, headers);
   },
 };

@@ -35,6 +35,8 @@ import { FormReader, formBoundary } from './form_data.js';
 import { metadataOf } from './object_headers.js';
 import { MAX_PUT_BYTES, recordOf } from './object_ops.js';
 import { defaultLockOf, lockedRecord } from './object_lock.js';
+import { defaultEncryption, encryptionHeaders, encryptionOf } from './sse.js';
+import { storedBody } from './sse_ops.js';
 import { expectedOwnerRefusal } from './fail_closed.js';
 import { commitObject, discardData, writeData } from './objects.js';
 import { requestedObjectGrants, withRequestedAcl } from './object_acl.js';
@@ -87,15 +89,18 @@ export const postObjectOp: UnsignedOperation = {
     const grants = await requestedObjectGrants(c.core, bucket, acl === undefined ? {} : { 'x-amz-acl': acl });
     const range = sizeRange(policy);
     const sized = new SizedBody(file.body, range.min, Math.min(range.max, MAX_PUT_BYTES));
-    const written = await writeData(c.core, { bucket, key, part: 0, recordKey: objectShardKey(bucket, key) }, sized, true);
+    // The bucket's default encryption applies to form uploads too (sse.ts).
+    const stored = storedBody(await defaultEncryption(c.core, bucket), sized, 0);
+    const written = await writeData(c.core, { bucket, key, part: 0, recordKey: objectShardKey(bucket, key) }, stored.body, true);
     if (!(await reader.endsAfterFile())) {
       discardData(c.core, { bucket, key }, written);
       throw invalidArgument('The file must be the last field of the form: fields after it are not accepted.', { ArgumentName: 'file' });
     }
-    // A form cannot ask for a lock (its lock fields are refused above), but the bucket's default retention applies (object_lock.ts).
-    const record = withRequestedAcl(lockedRecord(recordOf(written, sized.md5, { ...meta, tags: [] }, c.core.now()), await defaultLockOf(c.core, bucket)), grants);
+    // A form cannot ask for a lock (its lock fields are refused above), but the bucket's default retention applies (object_lock.ts);
+    // lockedRecord keeps the encryption section seal adds, withRequestedAcl both.
+    const record = withRequestedAcl(lockedRecord(stored.seal(recordOf(written, sized.md5, { ...meta, tags: [] }, c.core.now())), await defaultLockOf(c.core, bucket)), grants);
     await commitObject(c.core, bucket, key, record, { written: [written] });
-    answer(c, { bucket, key, etag: quotedEtag(record.etag), redirect, status: fields.get('success_action_status') });
+    answer(c, { bucket, key, etag: quotedEtag(record.etag), redirect, status: fields.get('success_action_status'), encryption: encryptionHeaders(encryptionOf(record)) });
   },
 };
 
@@ -169,13 +174,15 @@ interface Done {
   readonly etag: string;
   readonly redirect: URL | undefined;
   readonly status: string | undefined;
+  /** x-amz-server-side-encryption of the stored object (the bucket's default), as S3 echoes it. */
+  readonly encryption: Readonly<Record<string, string>>;
 }
 
 /** Step 6. success_action_status other than 200 and 201 answers 204, as S3 documents. */
 function answer(c: UnsignedContext, done: Done): void {
   const keyText = done.key.toString('utf8');
   const location = `http://${c.r.ex.req.headers.host ?? 'localhost'}/${done.bucket}/${encodeURIComponent(keyText).replace(/%2F/g, '/')}`;
-  const headers = { ETag: done.etag, Location: location };
+  const headers = { ETag: done.etag, Location: location, ...done.encryption };
   if (done.redirect !== undefined) {
     const to = new URL(done.redirect);
     to.searchParams.set('bucket', done.bucket);

@@ -20,7 +20,9 @@
 // its older version, byte for byte. In v4 the version stamp is present only
 // if flags bit 2 is set. Sections come in increasing number, each at most
 // once; an unknown number is a CorruptionError (a reader never drops state
-// it does not understand).
+// it does not understand). With the encryption section present the parts'
+// (or inline data's) sizes are stored sizes, larger than the object's:
+// sse_format.ts checks them instead of the frame.
 //
 // object record (magic "S3OB"):
 //   u32 magic, u8 version (1 to 4), u8 flags (bit 0: data inline; v2 bit 1: made by an upload; v4 bit 2: stamped),
@@ -163,8 +165,10 @@ export interface BucketRecord {
 }
 
 export function encodeObject(r: ObjectRecord): Buffer {
-  assert(r.inline === undefined || (r.parts.length === 0 && r.inline.length === r.sizeBytes), 'inline object has no parts and its size');
-  assert(r.inline !== undefined || r.parts.reduce((n, p) => n + p.sizeBytes, 0) === r.sizeBytes, 'parts add up to the size');
+  // Encrypted data is larger than the object (sse_format.ts, invariant 1): sse_crypto.ts checks its sizes.
+  const sized = r.sections?.encryption === undefined;
+  assert(r.inline === undefined || (r.parts.length === 0 && (!sized || r.inline.length === r.sizeBytes)), 'inline object has no parts and its size');
+  assert(r.inline !== undefined || !sized || r.parts.reduce((n, p) => n + p.sizeBytes, 0) === r.sizeBytes, 'parts add up to the size');
   assert(r.uploadId === undefined || r.uploadId.length === VERSION_BYTES, 'upload id length');
   assert(r.version === undefined || r.version.rank.length === VERSION_BYTES, 'version rank length');
   assert(r.version?.deleteMarker !== true || (r.sizeBytes === 0 && r.inline === undefined), 'a delete marker has no data');
@@ -215,7 +219,7 @@ export function decodeObject(bytes: Buffer): ObjectRecord {
   const sections = version === FORMAT_V4 ? readSections(r, 'object record') : undefined;
   r.expectEnd();
   const total = inline?.length ?? parts.reduce((n, p) => n + p.sizeBytes, 0);
-  if (total !== sizeBytes) throw new CorruptionError(`object record: size ${sizeBytes} but data of ${total} bytes`);
+  if (total !== sizeBytes && sections?.encryption === undefined) throw new CorruptionError(`object record: size ${sizeBytes} but data of ${total} bytes`);
   if (stamp?.deleteMarker === true && (sizeBytes !== 0 || inline !== undefined)) throw new CorruptionError('object record: a delete marker with data');
   return {
     sizeBytes, mtimeMs, etag, contentType, headers, parts, inline, tags, uploadId,

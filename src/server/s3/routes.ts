@@ -42,6 +42,7 @@ import {
   uploadPartCopyOp,
   uploadPartOp,
 } from './multipart_ops.js';
+import { deleteBucketEncryptionOp, getBucketEncryptionOp, putBucketEncryptionOp } from './bucket_encryption_ops.js';
 import { deleteBucketCorsOp, getBucketCorsOp, preflightOp, putBucketCorsOp } from './cors_ops.js';
 import { deleteBucketLifecycleOp, getBucketLifecycleOp, putBucketLifecycleOp } from './lifecycle_ops.js';
 import { copyObjectOp, deleteObjectOp, deleteObjectsOp, getObjectOp, headObjectOp, putObjectOp } from './object_ops.js';
@@ -145,6 +146,9 @@ const ROWS: ReadonlyArray<readonly [string, Resource, string, Chooser]> = [
   ['GET', 'bucket', 'lifecycle', getBucketLifecycleOp],
   ['PUT', 'bucket', 'lifecycle', putBucketLifecycleOp],
   ['DELETE', 'bucket', 'lifecycle', deleteBucketLifecycleOp],
+  ['GET', 'bucket', 'encryption', getBucketEncryptionOp],
+  ['PUT', 'bucket', 'encryption', putBucketEncryptionOp],
+  ['DELETE', 'bucket', 'encryption', deleteBucketEncryptionOp],
   // A preflight names no subresource S3 acts on: OPTIONS on a bucket or an object, whatever its query.
   ['OPTIONS', 'bucket', '', preflightOp],
   ['OPTIONS', 'object', '', preflightOp],

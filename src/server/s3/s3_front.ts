@@ -33,6 +33,7 @@ import type { Principal } from './authorize.js';
 import { ANONYMOUS, AUTHORIZER, RequestAccess, anonymousRefusal, isUnsigned } from './authorize.js';
 import type { UserDirectory, UserSet } from './users.js';
 import { StaticUsers } from './users.js';
+import type { NodeKeySource } from './node_key.js';
 
 export interface S3Options {
   /** Access key id -> secret access key: keys of the node's owner (users.ts), used when `users` is not given. */
@@ -53,6 +54,8 @@ export interface S3Options {
   readonly sweepOnStart?: boolean;
   /** How often the lifecycle pass runs (0: never; tests run it themselves). */
   readonly lifecycleIntervalMs?: number;
+  /** The node key of SSE-S3 (node_key.ts; serve keeps it beside the credentials file); absent: SSE-S3 answers 501. */
+  readonly nodeKey?: NodeKeySource;
 }
 
 export const DEFAULT_S3_REGION = 'us-east-1';
@@ -118,6 +121,7 @@ export class S3Front {
         inlineMaxBytes: options.inlineMaxBytes ?? DEFAULT_INLINE_MAX_BYTES,
         uploadExpiryMs: options.uploadExpiryMs ?? DEFAULT_UPLOAD_EXPIRY_MS,
         ...(observer.onDurableWait !== undefined ? { onDurableWait: observer.onDurableWait } : {}),
+        ...(options.nodeKey !== undefined ? { nodeKey: options.nodeKey } : {}),
       },
       handle,
     );

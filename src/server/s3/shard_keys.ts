@@ -14,6 +14,7 @@
 //   \0R bucket                                   the bucket's CORS configuration (cors.ts)
 //   \0K bucket                                   the bucket's object lock configuration (object_lock_records.ts)
 //   \0Y bucket                                   the bucket's lifecycle configuration (lifecycle.ts)
+//   \0E bucket                                   the bucket's default encryption (bucket_encryption.ts)
 //
 // Invariants:
 // 1. An object key holds no NUL byte, so `\0D bucket/key\0` prefixes the
@@ -44,6 +45,7 @@ export const NS_SETTINGS = Buffer.from([0, 0x53]); // \0S
 export const NS_CORS = Buffer.from([0, 0x52]); // \0R
 export const NS_LOCK_CONFIG = Buffer.from([0, 0x4b]); // \0K
 export const NS_LIFECYCLE = Buffer.from([0, 0x59]); // \0Y
+export const NS_ENCRYPTION = Buffer.from([0, 0x45]); // \0E
 
 const SLASH = Buffer.from('/');
 const NUL = Buffer.from([0]);
@@ -102,6 +104,11 @@ export function corsShardKey(bucket: string): Buffer {
 /** `\0Y bucket`: the lifecycle configuration of `bucket` (absent: none). */
 export function lifecycleShardKey(bucket: string): Buffer {
   return Buffer.concat([NS_LIFECYCLE, Buffer.from(bucket, 'latin1')]);
+}
+
+/** `\0E bucket`: the default encryption of `bucket` (absent: none). */
+export function encryptionShardKey(bucket: string): Buffer {
+  return Buffer.concat([NS_ENCRYPTION, Buffer.from(bucket, 'latin1')]);
 }
 
 /** `ns bucket/`: the prefix of everything of `bucket` in namespace `ns`. */
