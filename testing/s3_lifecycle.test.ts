@@ -258,3 +258,24 @@ void test('serve: --s3-lifecycle-interval is parsed, in --help, and 0 turns the 
   assert.ok(byEnv !== 'help');
   assert.equal(byEnv.s3.lifecycleIntervalMs, 300_000);
 });
+
+void test('object lock: the pass never expires a noncurrent version under a legal hold or an unexpired retention; once free, it does', async () => {
+  // S3's lifecycle skips versions object lock protects (lifecycle_pass.ts,
+  // removableWithoutBypass). How: a lock bucket, three noncurrent versions
+  // (held, COMPLIANCE until day 10, unprotected) under a rule expiring
+  // noncurrent versions after 1 day; a pass at day 5 removes only the
+  // unprotected one, a pass at day 20 the retained one, the held one stays.
+  const b = 'lc-locked';
+  await s3.send(new CreateBucketCommand({ Bucket: b, ObjectLockEnabledForBucket: true }));
+  await setRules(b, [{ ID: 'old', Status: 'Enabled', Filter: { Prefix: '' }, NoncurrentVersionExpiration: { NoncurrentDays: 1 } }]);
+  const start = Date.now();
+  const put = async (extra: Record<string, unknown>): Promise<string> => (await s3.send(new PutObjectCommand({ Bucket: b, Key: 'k', Body: 'v', ...extra }))).VersionId ?? '';
+  const held = await put({ ObjectLockLegalHoldStatus: 'ON' });
+  const retained = await put({ ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: new Date(start + 10 * DAY_MS) });
+  const plain = await put({});
+  const current = await put({});
+  assert.equal((await pass(start + 5 * DAY_MS)).noncurrentRemoved, 1);
+  assert.deepEqual(new Set(await versionsOf(b, 'k')), new Set([held, retained, current]), `${plain} expired, the protected ones kept`);
+  assert.equal((await pass(start + 20 * DAY_MS)).noncurrentRemoved, 1);
+  assert.deepEqual(new Set(await versionsOf(b, 'k')), new Set([held, current]), 'the retention passed: expired; the legal hold still holds');
+});

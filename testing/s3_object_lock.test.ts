@@ -20,6 +20,7 @@
 //      versioning of a lock bucket cannot be suspended;
 //   5. HEAD and GET answer the version's lock state; it survives a reopen.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { after, before, test } from 'node:test';
 import {
@@ -319,4 +320,26 @@ void test('lock state survives a reopen of the data folder', async () => {
   assert.deepEqual([head.ObjectLockMode, head.ObjectLockRetainUntilDate?.getTime(), head.ObjectLockLegalHoldStatus], ['COMPLIANCE', until, 'ON']);
   assert.equal((await s3.send(new GetObjectLockConfigurationCommand({ Bucket: bucket }))).ObjectLockConfiguration?.Rule?.DefaultRetention?.Years, 1);
   assert.equal(await s3ErrorName(removeVersion(bucket, 'k', v1, true)), 'AccessDenied');
+});
+
+void test('object lock with SSE-C: both kept in one record, on a single PUT and through a multipart upload; the key still needed to read', async () => {
+  // The record's sections side by side (records.ts): the lock section and
+  // the encryption section of one version, neither lost when the other is
+  // applied (object_ops.ts seals, then locks; uploads carry both).
+  const bucket = await lockBucket('lock-sse');
+  const until = clock.nowMs() + DAY_MS;
+  const key = Buffer.alloc(32, 0x3c);
+  const sse = { SSECustomerAlgorithm: 'AES256', SSECustomerKey: key.toString('base64'), SSECustomerKeyMD5: createHash('md5').update(key).digest('base64') };
+  const one = await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'one', Body: 'secret one', ObjectLockMode: 'GOVERNANCE', ObjectLockRetainUntilDate: new Date(until), ...sse }));
+  const upload = await s3.send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp', ObjectLockLegalHoldStatus: 'ON', ...sse }));
+  const part = await s3.send(new UploadPartCommand({ Bucket: bucket, Key: 'mp', UploadId: upload.UploadId, PartNumber: 1, Body: 'secret part', ...sse }));
+  const mp = await s3.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'mp', UploadId: upload.UploadId, MultipartUpload: { Parts: [{ PartNumber: 1, ETag: part.ETag }] } }));
+  for (const [name, body, versionId, lock] of [['one', 'secret one', one.VersionId, ['GOVERNANCE', until, undefined]], ['mp', 'secret part', mp.VersionId, [undefined, undefined, 'ON']]] as const) {
+    const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: name, ...sse }));
+    assert.equal(await got.Body?.transformToString(), body, name);
+    assert.deepEqual([got.ObjectLockMode, got.ObjectLockRetainUntilDate?.getTime(), got.ObjectLockLegalHoldStatus], lock, name);
+    assert.equal(got.SSECustomerAlgorithm, 'AES256', name);
+    assert.equal(await s3ErrorName(s3.send(new GetObjectCommand({ Bucket: bucket, Key: name }))), 'InvalidRequest', `${name} without its key`);
+    assert.equal(await s3ErrorName(removeVersion(bucket, name, versionId ?? '')), 'AccessDenied', `${name} is protected`);
+  }
 });
