@@ -52,7 +52,9 @@ import {
   guaranteeHeaderIgnored,
   hostCheckSkipped,
   nativeAuthSkipped as httpNativeAuthSkipped,
+  objectAclHeaderIgnored,
   otherUsersBucketReadable,
+  partNumberWrongRange,
   overwriteDropsVersion,
   policyDenyIgnored,
   postPolicyUnenforced,
@@ -60,6 +62,7 @@ import {
   subresourceFallsThrough,
   tagLimitsIgnored,
   unsignedHeaderHonoured,
+  versionAclFromCurrent,
 } from './mutants/http_check_mutants.js';
 import { catchHttpMutant, failureMessage } from './http_check/mutant_check.js';
 
@@ -316,6 +319,9 @@ const HTTP_FAMILIES: ReadonlyArray<readonly [Mutant, readonly string[]]> = [
   [governanceDeleteWithoutBypass, ['object-lock']],
   [complianceShortened, ['object-lock']],
   [sseCKeyNotChecked, ['sse']],
+  [objectAclHeaderIgnored, ['object-acl']],
+  [versionAclFromCurrent, ['object-acl']],
+  [partNumberWrongRange, ['parts']],
 ];
 
 for (const [mutant, families] of HTTP_FAMILIES) {

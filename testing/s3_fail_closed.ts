@@ -80,6 +80,9 @@ const IMPLEMENTED: ReadonlyArray<readonly [string, Kind, string]> = [
   ['GET', 'bucket', 'encryption'],
   ['PUT', 'bucket', 'encryption'],
   ['DELETE', 'bucket', 'encryption'],
+  ['GET', 'object', 'partNumber'],
+  ['HEAD', 'object', 'partNumber'],
+  ['GET', 'object', 'attributes'],
 ];
 
 /** Headers asking for a guarantee the server does not give, with a value that asks for it. */
@@ -104,6 +107,9 @@ export const REFUSED_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ['x-amz-if-match-last-modified-time', 'Wed, 01 Jan 2025 00:00:00 GMT'],
 ];
 
+/** The carriers that store an ACL header: CreateBucket and the object writes (object_acl.ts). */
+const ACL_CARRIERS: readonly Carrier[] = ['CreateBucket', 'PutObject', 'CopyObject', 'CreateMultipartUpload'];
+
 /**
  * Headers served by some operations only (tagging): on every other
  * operation they would be ignored, so there they must be refused.
@@ -119,15 +125,15 @@ export const OPERATION_BOUND_HEADERS: ReadonlyArray<readonly [string, string, re
   ['x-amz-copy-source-server-side-encryption-customer-key', Buffer.alloc(32, 7).toString('base64'), ['CopyObject']],
   ['x-amz-tagging', 'owner=alice', ['PutObject', 'CopyObject', 'CreateMultipartUpload']],
   ['x-amz-tagging-directive', 'REPLACE', ['CopyObject']],
-  // ACLs are stored by CreateBucket (and Put*Acl, not carriers); an object write cannot store them yet.
-  ['x-amz-grant-read', 'uri="http://acs.amazonaws.com/groups/global/AllUsers"', ['CreateBucket']],
-  ['x-amz-grant-write', `id="${'a'.repeat(64)}"`, ['CreateBucket']],
-  ['x-amz-grant-read-acp', `id="${'a'.repeat(64)}"`, ['CreateBucket']],
-  ['x-amz-grant-write-acp', `id="${'a'.repeat(64)}"`, ['CreateBucket']],
-  ['x-amz-grant-full-control', `id="${'a'.repeat(64)}"`, ['CreateBucket']],
-  ['x-amz-acl', 'public-read', ['CreateBucket']],
-  ['x-amz-acl', 'public-read-write', ['CreateBucket']],
-  ['x-amz-acl', 'authenticated-read', ['CreateBucket']],
+  // ACLs are stored by CreateBucket and the object writes (and Put*Acl, not carriers); a read or a delete would ignore them.
+  ['x-amz-grant-read', 'uri="http://acs.amazonaws.com/groups/global/AllUsers"', ACL_CARRIERS],
+  ['x-amz-grant-write', `id="${'a'.repeat(64)}"`, ACL_CARRIERS],
+  ['x-amz-grant-read-acp', `id="${'a'.repeat(64)}"`, ACL_CARRIERS],
+  ['x-amz-grant-write-acp', `id="${'a'.repeat(64)}"`, ACL_CARRIERS],
+  ['x-amz-grant-full-control', `id="${'a'.repeat(64)}"`, ACL_CARRIERS],
+  ['x-amz-acl', 'public-read', ACL_CARRIERS],
+  ['x-amz-acl', 'public-read-write', ACL_CARRIERS],
+  ['x-amz-acl', 'authenticated-read', ACL_CARRIERS],
   ['x-amz-object-ownership', 'BucketOwnerEnforced', ['CreateBucket']],
   // Object lock: set by the writes, enabled by CreateBucket; the bypass serves DeleteObject with a versionId only (not a carrier).
   ['x-amz-object-lock-mode', 'COMPLIANCE', ['PutObject', 'CopyObject', 'CreateMultipartUpload']],

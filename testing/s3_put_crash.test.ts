@@ -16,13 +16,19 @@
 // 1. it is readable (a record never names data that is not there);
 // 2. it holds the version last acknowledged, or the one in flight at the
 //    crash, byte for byte (a PUT is answered only once durable; never a
-//    mix, never an older version).
+//    mix, never an older version);
+// 3. its ACL is the one the PUT of the version it holds asked for: odd
+//    versions are written with `x-amz-acl: public-read`, even ones
+//    private, so an ACL kept apart from its object (written before or after
+//    it) would show, after a cut between the two, a version with the other
+//    one's ACL (docs/S3.md, "ACLs").
 // The broken variants s3-put-acked-early and s3-put-record-first
 // (testing/mutants/together_mutants.ts) are each caught by the violation
-// they cause.
+// they cause; object-acl-header-ignored (testing/mutants/http_check_mutants.ts)
+// by invariant 3.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GetObjectCommand, PutObjectCommand, CreateBucketCommand } from '@aws-sdk/client-s3';
+import { GetObjectAclCommand, GetObjectCommand, PutObjectCommand, CreateBucketCommand } from '@aws-sdk/client-s3';
 import { SMALL_CONFIG } from './conformance.js';
 import type { CrashMode } from './sim_disk.js';
 import { SimNode } from './sim_node.js';
@@ -30,6 +36,7 @@ import { Rng } from './rng.js';
 import { serveSim as serve, stopSim as stop } from './s3_sim_front.js';
 import type { SimFront as Front } from './s3_sim_front.js';
 import { s3PutAckedEarly, s3PutRecordFirst } from './mutants/together_mutants.js';
+import { objectAclHeaderIgnored } from './mutants/http_check_mutants.js';
 
 const SEED = 20261205;
 const ROUNDS = 4;
@@ -44,6 +51,19 @@ function body(w: number, n: number): Buffer {
   const out = Buffer.alloc(size);
   for (let i = 0; i < size; i++) out[i] = (w * 31 + n * 17 + i) & 0xff;
   return out;
+}
+
+/** The ACL version n is written with (invariant 3). */
+function aclOf(n: number): { ACL: 'public-read' | 'private' } {
+  return { ACL: n % 2 === 1 ? 'public-read' : 'private' };
+}
+
+/** Invariant 3: the object's ACL is public exactly when version n's PUT asked for it. */
+async function aclViolation(front: Front, w: number, n: number): Promise<string | undefined> {
+  const acl = await front.s3.send(new GetObjectAclCommand({ Bucket: BUCKET, Key: `o${w}` }));
+  const isPublic = acl.Grants?.some((g) => g.Grantee?.URI === 'http://acs.amazonaws.com/groups/global/AllUsers' && g.Permission === 'READ') === true;
+  const asked = aclOf(n).ACL;
+  return isPublic === (asked === 'public-read') ? undefined : `object o${w} holds version ${n}, written ${asked}, but its ACL is ${isPublic ? 'public-read' : 'private'}`;
 }
 
 /** Which version of object w `bytes` is (-1 if none up to `upTo`). */
@@ -63,7 +83,7 @@ async function overwriteUntilCrash(front: Front, w: number, book: Book, onAck: (
     const n = book.acked + 1;
     book.inFlight = n;
     try {
-      await front.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `o${w}`, Body: body(w, n) }));
+      await front.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `o${w}`, Body: body(w, n), ...aclOf(n) }));
     } catch {
       return; // The crash: this PUT's outcome is unknown.
     }
@@ -88,6 +108,8 @@ async function checkObjects(front: Front, books: readonly Book[]): Promise<strin
     }
     const n = versionOf(w, bytes, book.inFlight ?? book.acked);
     if (n !== book.acked && n !== book.inFlight) violations.push(`object o${w} holds version ${n} after the crash, acknowledged ${book.acked}, in flight ${String(book.inFlight)}`);
+    const acl = n < 0 ? undefined : await aclViolation(front, w, n);
+    if (acl !== undefined) violations.push(acl);
     book.acked = Math.max(n, 0);
     book.inFlight = undefined;
   }
@@ -132,7 +154,10 @@ void test('S3 PUTs acknowledged before a power cut are there after it; one in fl
   assert.deepEqual(await crashRounds(SEED), []);
 });
 
-for (const mutant of [s3PutAckedEarly, s3PutRecordFirst]) {
+/** Invariant 3's violation, as object-acl-header-ignored causes it (its `expect` is the http check's). */
+const ACL_LOST = /object o\d holds version \d+, written public-read, but its ACL is private/;
+
+for (const [mutant, expect] of [[s3PutAckedEarly, s3PutAckedEarly.expect], [s3PutRecordFirst, s3PutRecordFirst.expect], [objectAclHeaderIgnored, ACL_LOST]] as const) {
   void test(`the crash rounds catch mutant ${mutant.name} (${mutant.bugClass})`, async () => {
     const restore = mutant.install();
     let violations: string[];
@@ -142,7 +167,8 @@ for (const mutant of [s3PutAckedEarly, s3PutRecordFirst]) {
       restore();
     }
     assert.ok(violations.length > 0, `${mutant.name} survived ${ROUNDS} crashes`);
-    assert.match(violations.join('\n'), mutant.expect);
+    assert.ok(expect !== undefined, `${mutant.name} names the failure it causes`);
+    assert.match(violations.join('\n'), expect);
     console.log(`# ${mutant.name}: ${violations[0] ?? ''}`);
   });
 }

@@ -49,7 +49,7 @@ import { DAY_MS, FILTER_FORMS, decodeLifecycle, encodeLifecycle, lifecycleOfBody
 import { decodeBucketEncryption, decodeEncryption, decodeNodeKeyFile, encodeBucketEncryption, encodeEncryption, encodeNodeKeyFile } from '../../src/server/s3/index.js';
 import { decodeBucket, decodeObject, decodePart, decodeSettings, decodeUpload, encodeBucket, encodeObject, encodePart, encodeSettings, encodeUpload } from '../../src/server/s3/index.js';
 import type { RecordSections } from '../../src/server/s3/index.js';
-import { decodeBucketAccess, decodeObjectAcl, encodeBucketAccess, encodeObjectAcl } from '../../src/server/s3/access_records.js';
+import { decodeAclSection, decodeBucketAccess, decodeObjectAcl, encodeAclSection, encodeBucketAccess, encodeObjectAcl } from '../../src/server/s3/access_records.js';
 import type { Grant } from '../../src/server/s3/access_records.js';
 import { grantsOfBody } from '../../src/server/s3/acl.js';
 import { parsePolicy } from '../../src/server/s3/policy.js';
@@ -642,6 +642,12 @@ function accessTargets(): DecoderTarget[] {
       decode: decodeObjectAcl,
       samples: (rng) => times(SAMPLES, () => encodeObjectAcl({ stamp: { mtimeMs: rng.int(0, 2e12), etag: 'd41d8cd98f00b204e9800998ecf8427e', sizeBytes: rng.int(0, 1e9) }, grants: randomGrants(rng) })),
       fixup: resealS3Record,
+    },
+    {
+      // Section 3 of object and upload records: no CRC of its own (the record's covers it), so no fixup.
+      name: 's3: object ACL section',
+      decode: decodeAclSection,
+      samples: (rng) => times(SAMPLES, () => encodeAclSection(randomGrants(rng))),
     },
     {
       name: 's3: bucket policy document',

@@ -52,7 +52,7 @@ import { createHash } from 'node:crypto';
 import type { Rng } from '../rng.js';
 import type { SimDisk } from '../sim_disk.js';
 import type { HttpCall, KeyPair } from './signing.js';
-import { CHECK_ACCESS_KEY, CHECK_HOST, CHECK_SECRET_KEY, MALLORY_KEYS, call, presign, serialize, signHeader } from './signing.js';
+import { CHECK_ACCESS_KEY, CHECK_HOST, CHECK_SECRET_KEY, MALLORY_ID, MALLORY_KEYS, call, presign, serialize, signHeader } from './signing.js';
 import { FORM_CONTENT_TYPE, formBody, signingFields } from '../post_form.js';
 
 /**
@@ -214,6 +214,7 @@ const IMPLEMENTED = new Set([
   'bucket GET encryption', 'bucket PUT encryption', 'bucket DELETE encryption',
   'bucket PUT versioning', 'bucket GET versions', 'object GET versionId', 'object HEAD versionId', 'object DELETE versionId',
   'bucket GET object-lock', 'bucket PUT object-lock', 'object GET retention', 'object PUT retention', 'object GET legal-hold', 'object PUT legal-hold',
+  'object GET partNumber', 'object HEAD partNumber', 'object GET attributes',
 ]);
 const METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'] as const;
 
@@ -261,10 +262,9 @@ const GUARANTEES: ReadonlyArray<ReadonlyArray<readonly [string, string]>> = [
   [['x-amz-server-side-encryption-context', 'e30=']],
   // Object lock is served (the object-lock family); a lock header the node does not know is still refused.
   [['x-amz-object-lock-token', 'token']],
-  [['x-amz-grant-read', 'id=1234']],
-  [['x-amz-grant-full-control', 'id=1234']],
-  [['x-amz-acl', 'public-read']],
-  [['x-amz-acl', 'authenticated-read']],
+  // x-amz-acl and x-amz-grant-* are served on these writes now (the object-acl family), except the canned ACLs S3 has and the node does not.
+  [['x-amz-acl', 'log-delivery-write']],
+  [['x-amz-acl', 'aws-exec-read']],
   [['x-amz-website-redirect-location', '/elsewhere']],
 ];
 
@@ -277,10 +277,12 @@ function guarantee(rng: Rng): AttackCase {
     [`PUT /alpha/g-${n} copied from /alpha/a/one`, () => call('PUT', `/alpha/g-${n}`, { headers: [['x-amz-copy-source', '/alpha/a/one'], ...headers] })],
   ];
   const elsewhere: Array<[string, () => HttpCall]> = [
-    // CreateBucket stores x-amz-acl now (the access family); an object write still cannot.
+    // CreateBucket and the object writes store x-amz-acl now (the access and object-acl families).
     // Tags are served on PutObject, CopyObject and CreateMultipartUpload (the tagging family); CreateBucket would ignore them.
     [`PUT /tagged-${n} (CreateBucket)`, () => call('PUT', `/tagged-${n}`, { headers: [['x-amz-tagging', 'team=blue']] })],
     [`GET /alpha/a/one`, () => call('GET', '/alpha/a/one', { headers: [['x-amz-tagging', 'team=blue']] })],
+    // A read stores no ACL: the grant would be ignored.
+    [`GET /alpha/a/one (a grant on a read)`, () => call('GET', '/alpha/a/one', { headers: [['x-amz-grant-read', 'uri="http://acs.amazonaws.com/groups/global/AllUsers"']] })],
   ];
   const [describe, make] = rng.pick([...shapes, ...elsewhere]);
   const names = make().headers.filter(([h]) => h.startsWith('x-amz-') && h !== 'x-amz-copy-source').map(([h, v]) => `${h}: ${v}`);
@@ -797,18 +799,23 @@ export const OPEN_POLICY = JSON.stringify({
 const PUBLIC_POLICY = (bucket: string): Buffer =>
   Buffer.from(JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: '*', Action: 's3:*', Resource: [`arn:aws:s3:::${bucket}`, `arn:aws:s3:::${bucket}/*`] }] }));
 
-function access(rng: Rng): AttackCase {
-  const n = rng.int(0, 999);
-  const denied: Expect = ['403 AccessDenied'];
-  const asMallory = (describe: string, property: string, expect: Expect, make: () => HttpCall, body?: Buffer): AttackCase => ({
-    family: 'access',
+/** A case signed by mallory, the second user. */
+function malloryCase(family: string, describe: string, property: string, expect: Expect, make: () => HttpCall, body?: Buffer): AttackCase {
+  return {
+    family,
     property,
     describe: `signed by mallory: ${describe}`,
     expect,
     mayChange: expect.includes('2xx'),
     ...(body !== undefined ? { body } : {}),
     build: async (nowMs) => one(await signHeader(make(), nowMs, 'hash', MALLORY_KEYS)),
-  });
+  };
+}
+
+function access(rng: Rng): AttackCase {
+  const n = rng.int(0, 999);
+  const denied: Expect = ['403 AccessDenied'];
+  const asMallory = (describe: string, property: string, expect: Expect, make: () => HttpCall, body?: Buffer): AttackCase => malloryCase('access', describe, property, expect, make, body);
   const unsigned = (describe: string, property: string, expect: Expect, make: () => HttpCall, body?: Buffer): AttackCase => ({
     family: 'access',
     property,
@@ -848,6 +855,92 @@ function access(rng: Rng): AttackCase {
     () => unsigned('GET /listable/item (a bucket ACL is not an object ACL)', 'anonymous-access', denied, () => call('GET', '/listable/item')),
     () => unsigned('DELETE /listable/item (READ is not WRITE)', 'anonymous-access', denied, () => call('DELETE', '/listable/item')),
     () => unsigned('PUT /listable?acl (public-read-write)', 'anonymous-access', denied, () => call('PUT', '/listable', { query: [['acl', '']], headers: [['x-amz-acl', 'public-read-write']] })),
+  ];
+  return rng.pick(shapes)();
+}
+
+// ---- issue 16: ACL headers on object writes, parts of an object, object attributes ----
+
+/** Objects of `alpha` written with ACL headers by setUp (http_check.ts), and their bodies. */
+export const ACL_OBJECTS = {
+  'acl-public': { header: ['x-amz-acl', 'public-read'], body: 'acl public' },
+  'acl-private': { header: ['x-amz-acl', 'private'], body: 'acl private' },
+  'acl-mallory': { header: ['x-amz-grant-read', `id="${MALLORY_ID}"`], body: 'acl for mallory' },
+} as const;
+/** A bucket with BucketOwnerEnforced, one with BlockPublicAcls (setUp). */
+export const ENFORCED_BUCKET = 'enforced';
+export const BLOCKED_BUCKET = 'blocked';
+
+/**
+ * The model of ACL headers on object writes: an object written with
+ * public-read is read by anyone, with a grant to mallory by mallory, and
+ * neither is written by them (object-acl-header-ignored, anonymous-access,
+ * cross-user-access); a version named by its id is read with its own ACL,
+ * not the current version's (version-acl-crossed); BucketOwnerEnforced refuses an ACL header with 400
+ * AccessControlListNotSupported, BlockPublicAcls a public one with 403
+ * AccessDenied, a canned ACL with grants 400 InvalidRequest, each storing
+ * nothing (object-acl-accepted).
+ */
+function objectAcl(rng: Rng): AttackCase {
+  const n = rng.int(0, 999);
+  const body = Buffer.from('with an acl');
+  const put = (path: string, headers: ReadonlyArray<readonly [string, string]>): (() => HttpCall) => () => call('PUT', path, { body, headers });
+  const everyone: readonly [string, string] = ['x-amz-grant-read', 'uri="http://acs.amazonaws.com/groups/global/AllUsers"'];
+  const shapes: Array<() => AttackCase> = [
+    () => unsignedCase('object-acl', 'object-acl-header-ignored', 'unsigned GET /alpha/acl-public (written with x-amz-acl: public-read)', ['2xx'], () => call('GET', '/alpha/acl-public'), { body: Buffer.from(ACL_OBJECTS['acl-public'].body) }),
+    () => malloryCase('object-acl', 'GET /alpha/acl-public (public-read)', 'object-acl-header-ignored', ['2xx'], () => call('GET', '/alpha/acl-public'), Buffer.from(ACL_OBJECTS['acl-public'].body)),
+    () => malloryCase('object-acl', 'GET /alpha/acl-mallory (written with x-amz-grant-read to mallory)', 'object-acl-header-ignored', ['2xx'], () => call('GET', '/alpha/acl-mallory'), Buffer.from(ACL_OBJECTS['acl-mallory'].body)),
+    () => unsignedCase('object-acl', 'anonymous-access', 'unsigned GET /alpha/acl-mallory (granted to mallory only)', ['403 AccessDenied'], () => call('GET', '/alpha/acl-mallory')),
+    () => unsignedCase('object-acl', 'anonymous-access', 'unsigned GET /alpha/acl-private (x-amz-acl: private)', ['403 AccessDenied'], () => call('GET', '/alpha/acl-private')),
+    () => malloryCase('object-acl', 'GET /alpha/acl-private (x-amz-acl: private)', 'cross-user-access', ['403 AccessDenied'], () => call('GET', '/alpha/acl-private')),
+    () => malloryCase('object-acl', 'PUT /alpha/acl-public (READ is not WRITE)', 'cross-user-access', ['403 AccessDenied'], put('/alpha/acl-public', [])),
+    () => signed('object-acl', 'object-acl-accepted', `signed PUT /${ENFORCED_BUCKET}/k-${n} with x-amz-acl: public-read (BucketOwnerEnforced)`, ['400 AccessControlListNotSupported'], put(`/${ENFORCED_BUCKET}/k-${n}`, [['x-amz-acl', 'public-read']])),
+    () => signed('object-acl', 'object-acl-accepted', `signed POST /${ENFORCED_BUCKET}/k-${n}?uploads with a grant (BucketOwnerEnforced)`, ['400 AccessControlListNotSupported'], () => call('POST', `/${ENFORCED_BUCKET}/k-${n}`, { query: [['uploads', '']], headers: [everyone] })),
+    () => signed('object-acl', 'object-acl-accepted', `signed PUT /${BLOCKED_BUCKET}/k-${n} with x-amz-acl: public-read (BlockPublicAcls)`, ['403 AccessDenied'], put(`/${BLOCKED_BUCKET}/k-${n}`, [['x-amz-acl', 'public-read']])),
+    () => signed('object-acl', 'object-acl-accepted', `signed PUT /${BLOCKED_BUCKET}/k-${n} copied with a grant to everyone (BlockPublicAcls)`, ['403 AccessDenied'], () => call('PUT', `/${BLOCKED_BUCKET}/k-${n}`, { headers: [['x-amz-copy-source', '/alpha/a/one'], everyone] })),
+    () => signed('object-acl', 'object-acl-accepted', `signed PUT /alpha/k-${n} with x-amz-acl and a grant`, ['400 InvalidRequest'], put(`/alpha/k-${n}`, [['x-amz-acl', 'public-read'], everyone])),
+    () => signed('object-acl', 'well-formed-call-refused', `signed PUT /${ENFORCED_BUCKET}/k-${n} with x-amz-acl: bucket-owner-full-control`, ['2xx'], put(`/${ENFORCED_BUCKET}/k-${n}`, [['x-amz-acl', 'bucket-owner-full-control']])),
+    () => signed('object-acl', 'well-formed-call-refused', `signed PUT /alpha/k-${n} with x-amz-acl: authenticated-read`, ['2xx'], put(`/alpha/k-${n}`, [['x-amz-acl', 'authenticated-read']])),
+    // ver/doc: its current (second) version written public-read, its first private; a version's ACL is its own.
+    () => unsignedCase('object-acl', 'object-acl-header-ignored', `unsigned GET /${VERSIONED_BUCKET}/doc (the current version is public-read)`, ['2xx'], () => call('GET', `/${VERSIONED_BUCKET}/doc`), { body: Buffer.from(DOC_BODIES[1]) }),
+    () => ({
+      ...unsignedCase('object-acl', 'version-acl-crossed', `unsigned GET /${VERSIONED_BUCKET}/doc?versionId=<first> (private, though the current version is public)`, ['403 AccessDenied'], () => call('GET', '/')),
+      build: (_nowMs: number, seeded: SeededVersions) => Promise.resolve(one(call('GET', `/${VERSIONED_BUCKET}/doc`, { query: [['versionId', seeded.docV1]] }))),
+    }),
+  ];
+  return rng.pick(shapes)();
+}
+
+/** x-amz-object-attributes: ObjectSize of /alpha/a/one, as the answer must give it. */
+const A_ONE_SIZE_XML = Buffer.from(`<?xml version="1.0" encoding="UTF-8"?>\n<GetObjectAttributesResponse xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><ObjectSize>${'object a/one'.length}</ObjectSize></GetObjectAttributesResponse>`);
+
+/**
+ * The model of parts and attributes: a single-part object's part 1 is the
+ * whole object (2xx, its bytes), part 2 is 416 InvalidPartNumber, a bad
+ * number 400 InvalidArgument, a part with a Range 400 InvalidRequest
+ * (part-number-wrong-range); a version's part 1 is that version
+ * (noncurrent-version-lost); GetObjectAttributes gives the size asked for
+ * (attributes-wrong), refuses an unknown attribute (400 InvalidArgument),
+ * mallory and anonymous requests (403).
+ */
+function parts(rng: Rng): AttackCase {
+  const aOne = (query: ReadonlyArray<readonly [string, string]>, headers: ReadonlyArray<readonly [string, string]> = [], method = 'GET'): (() => HttpCall) => () => call(method, '/alpha/a/one', { query, headers });
+  const attributes = (names: string): (() => HttpCall) => aOne([['attributes', '']], [['x-amz-object-attributes', names]]);
+  const whole = Buffer.from('object a/one');
+  const bad = rng.pick(['0', '10001', 'x']);
+  const shapes: Array<() => AttackCase> = [
+    () => ({ ...signed('parts', 'part-number-wrong-range', 'signed GET /alpha/a/one?partNumber=1 (a single-part object: the whole of it)', ['2xx'], aOne([['partNumber', '1']])), body: whole }),
+    () => signed('parts', 'part-number-wrong-range', 'signed HEAD /alpha/a/one?partNumber=1', ['2xx'], aOne([['partNumber', '1']], [], 'HEAD')),
+    () => signed('parts', 'part-number-wrong-range', 'signed GET /alpha/a/one?partNumber=2 (one part only)', ['416 InvalidPartNumber'], aOne([['partNumber', '2']])),
+    () => signed('parts', 'part-number-wrong-range', 'signed HEAD /alpha/a/one?partNumber=2 (one part only)', ['416'], aOne([['partNumber', '2']], [], 'HEAD')),
+    () => signed('parts', 'part-number-wrong-range', `signed GET /alpha/a/one?partNumber=${bad}`, ['400 InvalidArgument'], aOne([['partNumber', bad]])),
+    () => signed('parts', 'part-number-wrong-range', 'signed GET /alpha/a/one?partNumber=1 with a Range', ['400 InvalidRequest'], aOne([['partNumber', '1']], [['range', 'bytes=0-3']])),
+    () => ({ ...signed('parts', 'noncurrent-version-lost', `signed GET /${VERSIONED_BUCKET}/doc?partNumber=1&versionId=<first>`, ['2xx'], (s) => call('GET', `/${VERSIONED_BUCKET}/doc`, { query: [['partNumber', '1'], ['versionId', s.docV1]] })), body: Buffer.from(DOC_BODIES[0]) }),
+    () => ({ ...signed('parts', 'attributes-wrong', 'signed GET /alpha/a/one?attributes (ObjectSize)', ['2xx'], attributes('ObjectSize')), body: A_ONE_SIZE_XML }),
+    () => signed('parts', 'attributes-wrong', 'signed GET /alpha/a/one?attributes (Colour)', ['400 InvalidArgument'], attributes('ObjectSize,Colour')),
+    () => signed('parts', 'attributes-wrong', 'signed GET /alpha/a/one?attributes (none named)', ['400 InvalidRequest'], aOne([['attributes', '']])),
+    () => malloryCase('parts', 'GET /alpha/a/one?attributes', 'cross-user-access', ['403 AccessDenied'], attributes('ETag')),
+    () => unsignedCase('parts', 'anonymous-access', 'unsigned GET /alpha/a/one?attributes', ['403 AccessDenied'], attributes('ETag')),
   ];
   return rng.pick(shapes)();
 }
@@ -911,6 +1004,8 @@ const FAMILIES: ReadonlyArray<readonly [string, number, (rng: Rng) => AttackCase
   ['versioning', 2, versioning],
   ['object-lock', 2, objectLock],
   ['access', 4, access],
+  ['object-acl', 3, objectAcl],
+  ['parts', 2, parts],
   ['sse', 2, sse],
 ];
 

@@ -42,7 +42,7 @@ import { Rng } from '../rng.js';
 import { SimNode } from '../sim_node.js';
 import type { AttackCase, Outcome } from './cases.js';
 import type { SeededVersions } from './cases.js';
-import { CORS_XML, DOC_BODIES, GONE_BODY, LOCK_BUCKET, LOCKED_OBJECTS, nextCase, OPEN_POLICY, SEEDED_BUCKET_TAGS, SEEDED_OBJECT_TAGS, SEEDED_OBJECTS, SEEDED_SHARDS, SSE_C_BODY, SSE_KEY_A, SSE_S3_BODY, ssecHeaders, TAGGED_OBJECT, taggingXml, VAULT, VERSIONED_BUCKET } from './cases.js';
+import { ACL_OBJECTS, BLOCKED_BUCKET, CORS_XML, DOC_BODIES, ENFORCED_BUCKET, GONE_BODY, LOCK_BUCKET, LOCKED_OBJECTS, nextCase, OPEN_POLICY, SEEDED_BUCKET_TAGS, SEEDED_OBJECT_TAGS, SEEDED_OBJECTS, SEEDED_SHARDS, SSE_C_BODY, SSE_KEY_A, SSE_S3_BODY, ssecHeaders, TAGGED_OBJECT, taggingXml, VAULT, VERSIONED_BUCKET } from './cases.js';
 import type { HttpCall, KeyPair } from './signing.js';
 import { CHECK_ACCESS_KEY, CHECK_KEYS, CHECK_SECRET_KEY, MALLORY_ID, MALLORY_KEYS, call, serialize, signHeader } from './signing.js';
 import type { ParseOutcome, ParsedAnswer, WireResult } from './wire.js';
@@ -257,7 +257,8 @@ async function setUp(world: World): Promise<HttpFailure | undefined> {
     ...SEEDED_SHARDS.map((k) => call('PUT', `/v1/shards/${k}`, { body: Buffer.from(`shard ${k}`) })),
     call('PUT', `/${VERSIONED_BUCKET}`),
     call('PUT', `/${VERSIONED_BUCKET}`, { query: [['versioning', '']], body: Buffer.from('<VersioningConfiguration><Status>Enabled</Status></VersioningConfiguration>') }),
-    ...DOC_BODIES.map((body) => call('PUT', `/${VERSIONED_BUCKET}/doc`, { body: Buffer.from(body) })),
+    // The second version of doc is public-read, the first private (cases.ts, the object-acl family: a version's ACL is its own).
+    ...DOC_BODIES.map((body, i) => call('PUT', `/${VERSIONED_BUCKET}/doc`, { body: Buffer.from(body), headers: i === 1 ? [['x-amz-acl', 'public-read']] : [] })),
     call('PUT', `/${VERSIONED_BUCKET}/gone`, { body: Buffer.from(GONE_BODY) }),
     call('DELETE', `/${VERSIONED_BUCKET}/gone`),
     // Access control (cases.ts, the access family): a bucket open by policy, one listable by its ACL, one of mallory's.
@@ -274,6 +275,11 @@ async function setUp(world: World): Promise<HttpFailure | undefined> {
     call('PUT', `/${VAULT}`),
     call('PUT', `/${VAULT}/c`, { body: SSE_C_BODY, headers: ssecHeaders(SSE_KEY_A) }),
     call('PUT', `/${VAULT}/s3`, { body: SSE_S3_BODY, headers: [['x-amz-server-side-encryption', 'AES256']] }),
+    // ACL headers on object writes (cases.ts, the object-acl family).
+    ...Object.entries(ACL_OBJECTS).map(([key, o]) => call('PUT', `/alpha/${key}`, { body: Buffer.from(o.body), headers: [o.header] })),
+    call('PUT', `/${ENFORCED_BUCKET}`, { headers: [['x-amz-object-ownership', 'BucketOwnerEnforced']] }),
+    call('PUT', `/${BLOCKED_BUCKET}`),
+    call('PUT', `/${BLOCKED_BUCKET}`, { query: [['publicAccessBlock', '']], body: Buffer.from('<PublicAccessBlockConfiguration><BlockPublicAcls>true</BlockPublicAcls></PublicAccessBlockConfiguration>') }),
   ];
   const versionIds: string[] = [];
   const lockIds: string[] = [];

@@ -40,14 +40,24 @@
 //     x-amz-bypass-governance-retention (issue 16, object lock);
 //   - compliance-shortened: a retention change is checked as if the old
 //     mode were GOVERNANCE, so a COMPLIANCE date is shortened with the
-//     bypass header (issue 16, object lock).
+//     bypass header (issue 16, object lock);
 //   - sse-c-key-not-checked: the SSE-C key check accepts any key and none,
 //     so a GET of a plain object with a key is served, as if the key meant
 //     something (a wrong key on an SSE-C object still fails, at the data
-//     key's unwrapping: a 500, never the bytes) (issue 16).
+//     key's unwrapping: a 500, never the bytes) (issue 16);
+//   - object-acl-header-ignored: x-amz-acl and x-amz-grant-* on an object
+//     write are accepted and dropped, so an object written public-read is
+//     403 to the anonymous reader S3 serves it to (issue 16);
+//   - version-acl-from-current: a request naming a version is decided on
+//     the current version's ACL, so a private first version is served
+//     anonymously because the current one is public-read (issue 16);
+//   - part-number-wrong-range: a part number beyond the object's parts is
+//     not refused, so GET ?partNumber=2 of a single-part object serves the
+//     whole object where S3 answers 416 InvalidPartNumber (issue 16).
 // Each replaces one method of the component that makes the decision, the
 // seams the production classes offer for this (SignedHeaderRule,
-// RouteTable, HeaderGuard, HostCheck, NodeAuth, TagRules, CorsMatcher, PostPolicy, Authorizer, VersionRules, LockRules, KeyCheck) or, for CORS, the S3 front's
+// RouteTable, HeaderGuard, HostCheck, NodeAuth, TagRules, CorsMatcher, PostPolicy, Authorizer, VersionRules, LockRules, KeyCheck,
+// ObjectAclHeaders, PartRanges; Authorizer again for version-acl-from-current) or, for CORS, the S3 front's
 // public entry point; src/ carries no test hooks. Where another check owns
 // the same seam its install is reused, not copied.
 import { HostCheck } from '../../src/server/browser_guard.js';
@@ -61,6 +71,10 @@ import { PostPolicy } from '../../src/server/s3/post_policy.js';
 import { VersionRules } from '../../src/server/s3/versioning.js';
 import { LockRules } from '../../src/server/s3/object_lock.js';
 import type { ObjectLockState, Retention } from '../../src/server/s3/object_lock_records.js';
+import { ObjectAclHeaders } from '../../src/server/s3/object_acl.js';
+import { PartRanges, partsCountOf } from '../../src/server/s3/object_parts.js';
+import type { ObjectRecord } from '../../src/server/s3/records.js';
+import type { ByteRange } from '../../src/store/index.js';
 import { Authorizer } from '../../src/server/s3/authorize.js';
 import { KeyCheck } from '../../src/server/s3/sse.js';
 import type { CheckQuery } from '../../src/server/s3/authorize.js';
@@ -82,7 +96,7 @@ export const unsignedHeaderHonoured: Mutant = {
 };
 
 /** The subresources some route has a row for: what a router that drops the rest would still see. */
-const ROUTED_SUBRESOURCES: ReadonlySet<string> = new Set(['acl', 'location', 'versioning', 'versions', 'versionId', 'uploads', 'delete', 'uploadId', 'partNumber', 'tagging', 'policy', 'policyStatus', 'publicAccessBlock', 'ownershipControls', 'cors', 'lifecycle', 'encryption']);
+const ROUTED_SUBRESOURCES: ReadonlySet<string> = new Set(['attributes', 'acl', 'location', 'versioning', 'versions', 'versionId', 'uploads', 'delete', 'uploadId', 'partNumber', 'tagging', 'policy', 'policyStatus', 'publicAccessBlock', 'ownershipControls', 'cors', 'lifecycle', 'encryption']);
 
 export const subresourceFallsThrough: Mutant = {
   name: 'subresource-falls-through',
@@ -260,6 +274,52 @@ export const otherUsersBucketReadable: Mutant = {
     ),
 };
 
+export const objectAclHeaderIgnored: Mutant = {
+  name: 'object-acl-header-ignored',
+  bugClass: 'x-amz-acl and x-amz-grant-* on an object write are accepted and dropped: an object written public-read is private',
+  caughtBy: 'http',
+  expect: breaks('object-acl-header-ignored'),
+  install: () =>
+    patch(ObjectAclHeaders.prototype, 'requested', () =>
+      function (this: ObjectAclHeaders): undefined {
+        // Deliberately stores no ACL, whatever the headers ask.
+        return undefined;
+      },
+      2,
+    ),
+};
+
+export const versionAclFromCurrent: Mutant = {
+  name: 'version-acl-from-current',
+  bugClass: 'a request naming a version is decided on the current version\'s ACL: a public current version opens a private old one',
+  caughtBy: 'http',
+  expect: breaks('version-acl-crossed'),
+  install: () =>
+    patch(
+      Authorizer.prototype,
+      'check',
+      (original) =>
+        function (this: Authorizer, core: Core, q: CheckQuery): Promise<void> {
+          return original.call(this, core, { ...q, version: undefined });
+        },
+      2,
+    ),
+};
+
+export const partNumberWrongRange: Mutant = {
+  name: 'part-number-wrong-range',
+  bugClass: 'a part number beyond the object\'s parts is not refused: the last part (the whole of a single-part object) is served instead of 416',
+  caughtBy: 'http',
+  expect: breaks('part-number-wrong-range'),
+  install: () =>
+    patch(PartRanges.prototype, 'rangeOf', (original) =>
+      function (this: PartRanges, record: ObjectRecord, partNumber: number): ByteRange {
+        return original.call(this, record, Math.min(partNumber, partsCountOf(record)));
+      },
+      2,
+    ),
+};
+
 export const sseCKeyNotChecked: Mutant = {
   name: 'sse-c-key-not-checked',
   bugClass: 'the SSE-C key of a request is not checked against the object: a key is accepted and ignored on an object stored without one, and a wrong key reaches the decryption (issue 16)',
@@ -289,4 +349,7 @@ export const HTTP_CHECK_MUTANTS: readonly Mutant[] = [
   governanceDeleteWithoutBypass,
   complianceShortened,
   sseCKeyNotChecked,
+  objectAclHeaderIgnored,
+  versionAclFromCurrent,
+  partNumberWrongRange,
 ];

@@ -1,15 +1,21 @@
 // Where access records live and how they change (access_records.ts has
 // the format and the invariants): `\0C bucket` and `\0C bucket/key`.
 // Every change is durable before it is answered, under the bucket's lock
-// (bucket access) or the object's lock (object ACL).
+// (bucket access) or the object's lock (object ACL). An object's ACL lives
+// in its own record (the ACL section, access_records.ts invariant 3); the
+// `\0C bucket/key` records of older stores are still read.
 import type { Core } from './core.js';
 import { bucketLock, objectLock } from './core.js';
 import type { BucketAccess, Grant, ObjectStamp } from './access_records.js';
-import { decodeBucketAccess, decodeObjectAcl, encodeBucketAccess, encodeObjectAcl } from './access_records.js';
+import { decodeAclSection, decodeBucketAccess, decodeObjectAcl, encodeAclSection, encodeBucketAccess } from './access_records.js';
 import { readBucket, requireBucket } from './buckets.js';
 import { readObject } from './objects.js';
-import type { ObjectRecord } from './records.js';
+import type { ObjectRecord, RecordSections } from './records.js';
+import { encodeObject } from './records.js';
 import { noSuchKey } from './s3_errors.js';
+import { objectShardKey } from './shard_keys.js';
+import type { VersionSelector } from './versioning.js';
+import { NULL_VERSION_ID, findVersion, isDeleteMarker, noSuchVersion } from './versioning.js';
 import { LEGACY_OWNER_ID } from './users.js';
 
 export const NS_ACCESS = Buffer.from([0, 0x43]); // \0C
@@ -73,22 +79,45 @@ function sameStamp(a: ObjectStamp, b: ObjectStamp): boolean {
   return a.mtimeMs === b.mtimeMs && a.etag === b.etag && a.sizeBytes === b.sizeBytes;
 }
 
-/** The grants of the object `record` (invariant 3: an ACL record of another object counts as none). */
+/** The grants of the object `record` (invariant 3): its ACL section, else an object ACL record naming it, else none. */
 export async function readObjectGrants(core: Core, bucket: string, key: Buffer, record: ObjectRecord): Promise<readonly Grant[]> {
+  const section = record.sections?.acl;
+  if (section !== undefined) return decodeAclSection(section);
   const bytes = await core.getOptional(objectAclKey(bucket, key));
   if (bytes === undefined) return [];
   const acl = decodeObjectAcl(bytes);
   return sameStamp(acl.stamp, stampOf(record)) ? acl.grants : [];
 }
 
-/** Set the grants of the object as it is now. Throws NoSuchBucket, NoSuchKey. */
-export async function writeObjectGrants(core: Core, bucket: string, key: Buffer, grants: readonly Grant[]): Promise<void> {
-  await core.locks.exclusive(objectLock(bucket, key), async () => {
-    const record = await readObject(core, bucket, key);
-    if (record === undefined) {
-      await requireBucket(core, bucket);
-      throw noSuchKey(key.toString('utf8'));
-    }
-    await core.putDurable(objectAclKey(bucket, key), encodeObjectAcl({ stamp: stampOf(record), grants }));
-  });
+/** The sections of a record (or upload) whose write asked for `grants` (undefined: asked for none, the default ACL). */
+export function withAclSection(sections: RecordSections | undefined, grants: readonly Grant[] | undefined): RecordSections | undefined {
+  if (grants === undefined) return sections;
+  return { ...sections, acl: encodeAclSection(grants) };
+}
+
+/**
+ * Set the grants of the object as it is now, or of the version `selector`
+ * names (PutObjectAcl): its record (the object record, or the version's
+ * `\0V` record) is rewritten with the same data, ETag and mtime (as S3, an
+ * ACL change is not a modification) and the new ACL section, under the
+ * object's lock so no commit slips in between. Durable before it returns.
+ * Throws NoSuchBucket, NoSuchKey, NoSuchVersion.
+ */
+export async function writeObjectGrants(core: Core, bucket: string, key: Buffer, grants: readonly Grant[], selector?: VersionSelector): Promise<void> {
+  // The bucket's lock shared, as every object record write takes it (objects.ts): DeleteBucket waits.
+  await core.locks.shared(bucketLock(bucket), () =>
+    core.locks.exclusive(objectLock(bucket, key), async () => {
+      const found = selector === undefined ? await currentTarget(core, bucket, key) : await findVersion(core, bucket, key, selector);
+      if (found === undefined || isDeleteMarker(found.record)) {
+        await requireBucket(core, bucket);
+        throw selector === undefined ? noSuchKey(key.toString('utf8')) : noSuchVersion(key, selector.kind === 'null' ? NULL_VERSION_ID : selector.rank.toString('hex'));
+      }
+      await core.putDurable(found.shardKey, encodeObject({ ...found.record, sections: withAclSection(found.record.sections, grants) }));
+    }),
+  );
+}
+
+async function currentTarget(core: Core, bucket: string, key: Buffer): Promise<{ record: ObjectRecord; shardKey: Buffer } | undefined> {
+  const record = await readObject(core, bucket, key);
+  return record === undefined ? undefined : { record, shardKey: objectShardKey(bucket, key) };
 }

@@ -9,6 +9,7 @@ import { MAX_POLICY_BYTES } from './access_records.js';
 import { readBucketAccess, readObjectGrants, updateBucketAccess, writeObjectGrants } from './access.js';
 import { MAX_ACL_BODY_BYTES, aclDocument, grantsOfBody, grantsOfHeaders, hasAclHeaders, isPublicAcl } from './acl.js';
 import { requireObject } from './objects.js';
+import { requestedVersion, requireVersion } from './versioning_ops.js';
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf, keyOf } from './operation.js';
 import { isPublicPolicy, malformedPolicy, parsePolicy } from './policy.js';
@@ -22,7 +23,7 @@ const MAX_ACCESS_CONFIG_BYTES = 16 * 1024;
 
 export const aclNotSupported = (): S3Error => new S3Error(400, 'AccessControlListNotSupported', 'The bucket does not allow ACLs');
 
-const blockedPublicAcl = (): S3Error => accessDenied('Access Denied: the bucket\'s public access block (BlockPublicAcls) refuses public ACLs');
+export const blockedPublicAcl = (): S3Error => accessDenied('Access Denied: the bucket\'s public access block (BlockPublicAcls) refuses public ACLs');
 
 /** The grants a Put*Acl request asks for: its headers or its body, not both. */
 async function requestedGrants(c: OpContext, access: BucketAccess): Promise<readonly Grant[]> {
@@ -63,7 +64,9 @@ export const getObjectAclOp: Operation = {
   name: 'GetObjectAcl',
   run: async (c) => {
     const [bucket, key] = [bucketOf(c), keyOf(c)];
-    const record = await requireObject(c.core, bucket, key);
+    // With a versionId: that version's ACL (each version keeps its own, access_records.ts invariant 3).
+    const selector = requestedVersion(c);
+    const record = selector === undefined ? await requireObject(c.core, bucket, key) : await requireVersion(c.core, { bucket, key }, selector, 'GET');
     const access = await readBucketAccess(c.core, bucket);
     const grants = access.ownership === 'BucketOwnerEnforced' ? [] : await readObjectGrants(c.core, bucket, key, record);
     sendXml(c.r.ex, c.r.requestId, 200, 'AccessControlPolicy', aclDocument(c.owner, grants, (id) => c.access.users.displayName(id)));
@@ -74,9 +77,11 @@ export const putObjectAclOp: Operation = {
   name: 'PutObjectAcl',
   run: async (c) => {
     const [bucket, key] = [bucketOf(c), keyOf(c)];
-    await requireObject(c.core, bucket, key);
+    const selector = requestedVersion(c);
+    if (selector === undefined) await requireObject(c.core, bucket, key);
+    else await requireVersion(c.core, { bucket, key }, selector, 'PUT');
     const grants = await requestedGrants(c, await readBucketAccess(c.core, bucket));
-    await writeObjectGrants(c.core, bucket, key, grants);
+    await writeObjectGrants(c.core, bucket, key, grants, selector);
     sendEmpty(c.r.ex, c.r.requestId, 200);
   },
 };

@@ -14,6 +14,8 @@
 //   blob policy (UTF-8 JSON as the owner gave it; empty: none), u32 crc32c
 // object ACL record: u32 magic, u8 version (1), u64 object mtimeMs,
 //   shortBlob object etag, u64 object size, grants, u32 crc32c
+// object ACL section (section 3 of object and upload records, records.ts):
+//   u8 version (1), grants; no magic or CRC: the record that holds it has both
 // grants: u16 n, n x (u8 grantee (1 canonical user, 2 AllUsers,
 //   3 AuthenticatedUsers), shortBlob id (empty for a group), u8 permission
 //   (1 READ, 2 WRITE, 3 READ_ACP, 4 WRITE_ACP, 5 FULL_CONTROL))
@@ -26,9 +28,17 @@
 //    record, so a bucket record never meets another bucket's access record:
 //    a leftover access record without its bucket is overwritten when the
 //    name is created again.
-// 3. An object ACL record applies only to the object whose mtime, ETag and
-//    size it names: an object written after it has the default ACL (only
-//    the bucket owner), so an overwrite never inherits an old grant.
+// 3. An object's ACL is the ACL section of its record when the record has
+//    one (written with the object by PutObject, CopyObject and
+//    CreateMultipartUpload's x-amz-acl / x-amz-grant-*, or by PutObjectAcl,
+//    which rewrites the record): one record, one durable step, so an object
+//    is never seen, before or after a crash, with an ACL other than the one
+//    its write asked for. A record without the section (written before
+//    sections, or with no ACL asked) falls back to the object ACL record,
+//    which applies only to the object whose mtime, ETag and size it names:
+//    an object written after it has the default ACL (only the bucket
+//    owner), so an overwrite never inherits an old grant. No object ACL
+//    record is written any more; old ones are read.
 // 4. Anything a decoder does not know (a grantee kind, a permission, a
 //    flag, an ownership) is a CorruptionError: access is refused, never
 //    guessed.
@@ -124,6 +134,24 @@ export function decodeObjectAcl(bytes: Buffer): ObjectAcl {
   const grants = readGrants(r);
   r.expectEnd();
   return { stamp, grants };
+}
+
+const ACL_SECTION_V1 = 1;
+
+/** The ACL section of an object or upload record (invariant 3). */
+export function encodeAclSection(grants: readonly Grant[]): Buffer {
+  const w = new BufWriter(16).u8(ACL_SECTION_V1);
+  writeGrants(w, grants);
+  return w.finish();
+}
+
+export function decodeAclSection(bytes: Buffer): Grant[] {
+  const r = new BufReader(bytes, 'object ACL section');
+  const version = r.u8();
+  if (version !== ACL_SECTION_V1) throw new CorruptionError(`object ACL section: unknown version ${version}`);
+  const grants = readGrants(r);
+  r.expectEnd();
+  return grants;
 }
 
 function pabBits(p: PublicAccessBlock | undefined): number {

@@ -9,7 +9,9 @@
 //      and the policy is public: then only the owner).
 //   4. An ACL grant permits, where the operation has an ACL permission and
 //      the bucket's ACLs are enabled (not BucketOwnerEnforced); public grants
-//      count for nothing under IgnorePublicAcls.
+//      count for nothing under IgnorePublicAcls. An object's grants are
+//      those of the version the request names (versionId), else the
+//      current version's.
 //   5. Otherwise 403 AccessDenied (default deny).
 //
 // Anonymous (unsigned) requests go through the same steps as a principal
@@ -24,6 +26,8 @@ import { readBucket } from './buckets.js';
 import { expectedOwnerRefusal } from './fail_closed.js';
 import type { Core } from './core.js';
 import { readObject } from './objects.js';
+import type { VersionSelector } from './versioning.js';
+import { findVersion, isDeleteMarker, parseVersionId } from './versioning.js';
 import type { Policy, PolicyRequest } from './policy.js';
 import { evaluatePolicy, isPublicPolicy, parsePolicy } from './policy.js';
 import type { S3Request } from './request.js';
@@ -90,6 +94,8 @@ export const ACTIONS: ReadonlyMap<string, ActionSpec> = new Map<string, ActionSp
   ['GetObject', { action: 's3:GetObject', on: 'object', acl: { of: 'object', permission: 'READ' } }],
   ['HeadObject', { action: 's3:GetObject', on: 'object', acl: { of: 'object', permission: 'READ' } }],
   ['GetObjectAcl', { action: 's3:GetObjectAcl', on: 'object', acl: { of: 'object', permission: 'READ_ACP' } }],
+  // The operation also checks s3:GetObject (object_attributes.ts): S3 requires both.
+  ['GetObjectAttributes', { action: 's3:GetObjectAttributes', on: 'object', acl: { of: 'object', permission: 'READ' } }],
   ['PutObjectAcl', { action: 's3:PutObjectAcl', on: 'object', acl: { of: 'object', permission: 'WRITE_ACP' } }],
   ['PutObject', { action: 's3:PutObject', on: 'object', acl: bucketWrite }],
   // A POST form upload (post_object.ts): authorized by the operation once the form names its signer and key.
@@ -125,6 +131,7 @@ export const VERSION_ACTIONS: ReadonlyMap<string, ActionSpec> = new Map<string, 
   ['GetObject', { action: 's3:GetObjectVersion', on: 'object', acl: { of: 'object', permission: 'READ' } }],
   ['HeadObject', { action: 's3:GetObjectVersion', on: 'object', acl: { of: 'object', permission: 'READ' } }],
   ['DeleteObject', { action: 's3:DeleteObjectVersion', on: 'object', acl: bucketWrite }],
+  ['GetObjectAttributes', { action: 's3:GetObjectVersionAttributes', on: 'object', acl: { of: 'object', permission: 'READ' } }],
   ['GetObjectAcl', { action: 's3:GetObjectVersionAcl', on: 'object', acl: { of: 'object', permission: 'READ_ACP' } }],
   ['PutObjectAcl', { action: 's3:PutObjectVersionAcl', on: 'object', acl: { of: 'object', permission: 'WRITE_ACP' } }],
   ['GetObjectTagging', { action: 's3:GetObjectVersionTagging', on: 'object' }],
@@ -181,6 +188,17 @@ function contextOf(r: S3Request, principal: Principal): Map<string, string> {
   return context;
 }
 
+/** The version a versionId names, 'unparsable' if it names none (the operation answers 400; no grant applies meanwhile). */
+function namedVersion(versionId: string | undefined): VersionSelector | 'unparsable' | undefined {
+  if (versionId === undefined) return undefined;
+  try {
+    return parseVersionId(versionId);
+  } catch (err) {
+    if (err instanceof S3Error) return 'unparsable';
+    throw err;
+  }
+}
+
 /** A stored policy parses (it was checked when put): one that does not is damage, answered 500, never skipped. */
 function storedPolicy(access: BucketAccess, bucket: string): Policy | undefined {
   if (access.policy === '') return undefined;
@@ -213,7 +231,8 @@ export class Authorizer {
     const spec = specOf(opName, r.query.get('versionId') !== undefined);
     if (spec?.perKey === true) return { access };
     const objectKey = spec?.on === 'object' ? key : undefined;
-    await this.check(core, { bucket, key: objectKey, access, spec: spec ?? { action: `s3:${opName}`, on: 'bucket' }, known: spec !== undefined, principal, context: contextOf(r, principal) });
+    const version = objectKey === undefined ? undefined : namedVersion(r.query.get('versionId'));
+    await this.check(core, { bucket, key: objectKey, version, access, spec: spec ?? { action: `s3:${opName}`, on: 'bucket' }, known: spec !== undefined, principal, context: contextOf(r, principal) });
     return { access };
   }
 
@@ -235,21 +254,24 @@ export class Authorizer {
       return;
     }
     if (q.spec.acl === undefined || q.access.ownership === 'BucketOwnerEnforced') throw denied(q.principal);
-    let grants = q.spec.acl.of === 'bucket' ? q.access.grants : await this.objectGrants(core, q.bucket, q.key);
+    let grants = q.spec.acl.of === 'bucket' ? q.access.grants : await this.objectGrants(core, q.bucket, q.key, q.version);
     if (pab?.ignorePublicAcls === true) grants = grants.filter((g) => !isPublicAcl([g]));
     if (!aclAllows(grants, id, q.spec.acl.permission)) throw denied(q.principal);
   }
 
-  private async objectGrants(core: Core, bucket: string, key: Buffer | undefined): Promise<CheckQuery['access']['grants']> {
-    if (key === undefined) return [];
-    const record = await readObject(core, bucket, key);
-    return record === undefined ? [] : readObjectGrants(core, bucket, key, record);
+  /** The grants of the object, or of the version named: an ACL belongs to its version, as in S3 (a public current version opens no private old one). */
+  private async objectGrants(core: Core, bucket: string, key: Buffer | undefined, version: VersionSelector | 'unparsable' | undefined): Promise<CheckQuery['access']['grants']> {
+    if (key === undefined || version === 'unparsable') return [];
+    const record = version === undefined ? await readObject(core, bucket, key) : (await findVersion(core, bucket, key, version))?.record;
+    return record === undefined || isDeleteMarker(record) ? [] : readObjectGrants(core, bucket, key, record);
   }
 }
 
 export interface CheckQuery {
   readonly bucket: string;
   readonly key: Buffer | undefined;
+  /** The version of the object the request names (its ACL is that version's); 'unparsable': an id that names none. */
+  readonly version?: VersionSelector | 'unparsable' | undefined;
   readonly access: BucketAccess;
   readonly spec: ActionSpec;
   /** False for an operation ACTIONS does not list: the owner's alone. */
@@ -270,7 +292,7 @@ export class RequestAccess {
   ) {}
 
   /** Throws AccessDenied unless the principal may do `opName`'s action (its *Version action if `versioned`) on the object (which may be in another bucket). */
-  async checkObject(opName: 'GetObject' | 'DeleteObject', bucket: string, key: Buffer, versioned = false): Promise<void> {
+  async checkObject(opName: 'GetObject' | 'DeleteObject', bucket: string, key: Buffer, versioned = false, version?: VersionSelector): Promise<void> {
     if ((await readBucket(this.core, bucket)) === undefined) {
       if (this.principal.kind === 'anonymous') throw anonymousRefusal();
       return;
@@ -280,7 +302,7 @@ export class RequestAccess {
     const access = await readBucketAccess(this.core, bucket);
     const refusal = opName === 'GetObject' ? expectedOwnerRefusal(this.r.ex.req.headers, access.ownerId, 'x-amz-source-expected-bucket-owner') : undefined;
     if (refusal !== undefined) throw refusal;
-    await AUTHORIZER.check(this.core, { bucket, key, access, spec, known: true, principal: this.principal, context: contextOf(this.r, this.principal) });
+    await AUTHORIZER.check(this.core, { bucket, key, version, access, spec, known: true, principal: this.principal, context: contextOf(this.r, this.principal) });
   }
 
   /**

@@ -21,11 +21,12 @@
 //
 // Decisions (docs/S3.md, "Refused"): values that ask for exactly what the
 // server does are accepted: `x-amz-acl: private` and
-// `bucket-owner-full-control` on object writes (the bucket owner owns every
-// object; an object's other grants are set by PutObjectAcl),
+// `bucket-owner-full-control` on the other object writes (UploadPart...:
+// the bucket owner owns every object),
 // `x-amz-storage-class: STANDARD`, `x-amz-bucket-object-lock-enabled:
 // false`. ACL headers and `x-amz-object-ownership` are served by the
-// operations that store them (CreateBucket, Put*Acl). Tagging headers are
+// operations that store them (CreateBucket, Put*Acl, and PutObject,
+// CopyObject, CreateMultipartUpload: object_acl.ts). Tagging headers are
 // served, but only by the operations that act on them (`x-amz-tagging` on
 // PutObject, CreateMultipartUpload and CopyObject, `x-amz-tagging-directive`
 // on CopyObject); on any other operation they would be ignored, so they
@@ -47,13 +48,13 @@ export const S3_SUBRESOURCES: readonly string[] = [
   'uploadId', 'uploads', 'versionId', 'versioning', 'versions', 'website',
 ];
 
-/** The operations that store what x-amz-acl and x-amz-grant-* ask for (access_ops.ts, bucket_ops.ts). */
-const ACL_HEADER_OPS: readonly string[] = ['CreateBucket', 'PutBucketAcl', 'PutObjectAcl'];
+/** The operations that store what x-amz-acl and x-amz-grant-* ask for (access_ops.ts, bucket_ops.ts, object_acl.ts). */
+const ACL_HEADER_OPS: readonly string[] = ['CreateBucket', 'PutBucketAcl', 'PutObjectAcl', 'PutObject', 'CopyObject', 'CreateMultipartUpload'];
 
 /** The operations that encrypt a new object (sse.ts): x-amz-server-side-encryption (AES256; aws:kms is their 501). */
 const SSE_WRITE_OPS: readonly string[] = ['PutObject', 'CopyObject', 'CreateMultipartUpload'];
 /** The operations that take an SSE-C key: to encrypt, or to read or extend what it encrypted. */
-const SSE_C_OPS: readonly string[] = [...SSE_WRITE_OPS, 'GetObject', 'HeadObject', 'UploadPart', 'UploadPartCopy', 'CompleteMultipartUpload', 'ListParts'];
+const SSE_C_OPS: readonly string[] = [...SSE_WRITE_OPS, 'GetObject', 'HeadObject', 'GetObjectAttributes', 'UploadPart', 'UploadPartCopy', 'CompleteMultipartUpload', 'ListParts'];
 
 interface HeaderRule {
   /** Lower-case header name, or a prefix of names if `prefix`. */

@@ -223,7 +223,7 @@ function objectOfParts(core: Core, from: { upload: UploadRecord; uploadId: Buffe
     inline: undefined,
     tags: upload.tags,
     uploadId: from.uploadId,
-    // What CreateMultipartUpload settled for the object (object lock, ...), committed with it.
+    // What the upload keeps for the object (object lock, the ACL its CreateMultipartUpload asked for, ...), committed with it.
     ...(upload.sections === undefined ? {} : { sections: upload.sections }),
   };
 }

@@ -5,6 +5,8 @@ import { abortUpload, completeUpload, createUpload, MAX_PART_NUMBER, readUpload,
 import type { RequestedPart } from './multipart.js';
 import { refuseUndefinedWriteConditions } from './conditions.js';
 import { metadataOf } from './object_headers.js';
+import { withAclSection } from './access.js';
+import { requestedObjectGrants } from './object_acl.js';
 import { requireBucket } from './buckets.js';
 import { lockOfWrite } from './object_lock.js';
 import { encodeLockSection } from './object_lock_records.js';
@@ -44,7 +46,10 @@ export const createMultipartUploadOp: Operation = {
     const lock = await lockOfWrite(c, bucket, key);
     const encryption = await newEncryption(c.core, bucket, c.r.ex);
     const encrypted = uploadSections(encryption).sections;
-    const sections = lock === undefined && encrypted === undefined ? {} : { sections: { ...encrypted, ...(lock === undefined ? {} : { lock: encodeLockSection(lock) }) } };
+    const locked = lock === undefined && encrypted === undefined ? undefined : { ...encrypted, ...(lock === undefined ? {} : { lock: encodeLockSection(lock) }) };
+    // The ACL asked for is kept in the upload record too; Complete gives every section to the object (object_acl.ts).
+    const withAcl = withAclSection(locked, await requestedObjectGrants(c.core, bucket, headers));
+    const sections = withAcl === undefined ? {} : { sections: withAcl };
     const uploadId = await createUpload(c.core, bucket, key, { ...metadataOf(headers), tags: tagsOfHeader(headers), checksumAlgorithm, ...sections });
     const answerHeaders = {
       ...(checksumAlgorithm === '' ? {} : { 'x-amz-checksum-algorithm': checksumAlgorithm.toUpperCase(), 'x-amz-checksum-type': 'COMPOSITE' }),

@@ -65,7 +65,7 @@ export function objectHeaders(record: ObjectRecord, query: ReadonlyMap<string, s
     'Accept-Ranges': 'bytes',
   };
   for (const [name, value] of record.headers) out[name] = value;
-  if (record.parts.length > 1 || record.etag.includes('-')) out['x-amz-mp-parts-count'] = String(record.parts.length);
+  // x-amz-mp-parts-count only on an answer about one part (object_parts.ts), as S3 sends it.
   for (const [param, header] of OVERRIDES) {
     const value = query.get(param);
     if (value !== undefined) {

@@ -19,6 +19,7 @@ import type { StoredBody } from './sse_ops.js';
 import { commitObject, readObject, requireObject, writeData } from './objects.js';
 import { CUSTOMER_PREFIX, COPY_SOURCE_CUSTOMER_PREFIX, asksEncryption, checkKey, customerKeyOf, encryptionHeaders, encryptionOf, newEncryption } from './sse.js';
 import { openReadable, storedBody } from './sse_ops.js';
+import { requestedObjectGrants, withRequestedAcl } from './object_acl.js';
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf, keyOf } from './operation.js';
 import type { ObjectRecord, StoredChecksum, TagSet } from './records.js';
@@ -54,13 +55,14 @@ export const putObjectOp: Operation = {
     refuseUndefinedWriteConditions(headers, 'put');
     await requireBucket(c.core, bucket);
     const lock = await lockOfWrite(c, bucket, key);
+    const grants = await requestedObjectGrants(c.core, bucket, headers);
     if (hasWriteConditions(headers)) checkWriteConditions(headers, await readObject(c.core, bucket, key), key.toString('utf8'));
     const encryption = await newEncryption(c.core, bucket, c.r.ex);
     const body = openBody(c.r.ex, c.auth, MAX_PUT_BYTES);
     const stored = storedBody(encryption, body, 0);
     const written = await writeData(c.core, { bucket, key, part: 0, recordKey: objectShardKey(bucket, key) }, stored.body, true);
-    // The lock state and the encryption parameters are committed in the same record as the data (object_lock.ts, invariant 2; sse.ts).
-    const record = lockedRecord(stored.seal(recordOf(written, body.md5, { ...meta, tags }, c.core.now())), lock);
+    // The lock state, the encryption parameters and the ACL are committed in the same record as the data (object_lock.ts, invariant 2; sse.ts; object_acl.ts).
+    const record = withRequestedAcl(lockedRecord(stored.seal(recordOf(written, body.md5, { ...meta, tags }, c.core.now())), lock), grants);
     // Only a conditional put reads the record it replaces: a plain one also replaces a damaged record.
     const committed = await commitObject(c.core, bucket, key, record, { ...writeCheck(headers, key), written: [written] });
     await setExpirationHeader(c.core, c.r.ex, { bucket, key }, committed);
@@ -125,12 +127,13 @@ function satisfiable(range: ByteRange | 'unsatisfiable', record: ObjectRecord, a
   });
 }
 
-async function streamObject(c: OpContext, opened: OpenedObject, ranged: boolean): Promise<void> {
+/** Answer with the opened bytes: 206 if `ranged` (Content-Range as given in `extra`, or of the range), else 200. */
+export async function streamObject(c: OpContext, opened: OpenedObject, ranged: boolean, extra: Record<string, string> = {}): Promise<void> {
   try {
     const { record } = opened;
-    const headers: Record<string, string | number> = { ...objectHeaders(record, c.r.query), ...taggingCountHeader(record.tags), ...versionHeaders(record), ...lockHeaders(record), ...readEncryptionHeaders(c, record) };
+    const headers: Record<string, string | number> = { ...objectHeaders(record, c.r.query), ...taggingCountHeader(record.tags), ...versionHeaders(record), ...lockHeaders(record), ...readEncryptionHeaders(c, record), ...extra };
     const { range } = opened;
-    if (ranged) headers['Content-Range'] = `bytes ${range.start}-${range.end - 1}/${record.sizeBytes}`;
+    if (ranged && extra['Content-Range'] === undefined) headers['Content-Range'] = `bytes ${range.start}-${range.end - 1}/${record.sizeBytes}`;
     // The first chunk is read (verified) before the status line: damage there is a 500 InternalError document.
     const body = await bodyPrimer.prime(opened.body);
     c.r.ex.res.writeHead(ranged ? 206 : 200, { ...idHeaders(c.r.requestId), ...headers, 'Content-Length': range.end - range.start });
@@ -154,7 +157,7 @@ export const headObjectOp: Operation = {
 };
 
 /** GET and HEAD: the request's SSE-C key checked against the object (sse.ts), and the encryption headers of the answer. */
-function readEncryptionHeaders(c: OpContext, record: ObjectRecord): Record<string, string> {
+export function readEncryptionHeaders(c: OpContext, record: ObjectRecord): Record<string, string> {
   const given = customerKeyOf(c.r.ex, CUSTOMER_PREFIX);
   const params = encryptionOf(record);
   checkKey(params, given);
@@ -244,6 +247,8 @@ export const copyObjectOp: Operation = {
     await requireBucket(c.core, bucket);
     // The copy's lock state is the request's (or the bucket's default), never the source's, as in S3.
     const lock = await lockOfWrite(c, bucket, key);
+    // The source's ACL is not copied either: the copy has the ACL its own headers ask for (object_acl.ts).
+    const grants = await requestedObjectGrants(c.core, bucket, headers);
     // Copying a named version onto its own key is how S3 restores a version: allowed.
     const sameObject = source.bucket === bucket && source.key.equals(key) && source.version === undefined && !asksEncryption(headers);
     const opened = await openCopySource(c, source, () => {
@@ -262,7 +267,7 @@ export const copyObjectOp: Operation = {
       opened.release();
     }
     const meta = directive === 'COPY' ? { contentType: opened.record.contentType, headers: opened.record.headers } : metadataOf(headers);
-    const record = lockedRecord(stored.seal(recordOf(written, hashed.md5, { ...meta, tags: replacedTags ?? opened.record.tags }, c.core.now())), lock);
+    const record = withRequestedAcl(lockedRecord(stored.seal(recordOf(written, hashed.md5, { ...meta, tags: replacedTags ?? opened.record.tags }, c.core.now())), lock), grants);
     const committed = await commitObject(c.core, bucket, key, record, { ...writeCheck(headers, key), written: [written] });
     await setExpirationHeader(c.core, c.r.ex, { bucket, key }, committed);
     const sourceVersion = opened.record.version === undefined ? {} : { 'x-amz-copy-source-version-id': versionIdOf(opened.record) };
@@ -311,7 +316,7 @@ function copySourceError(): S3Error {
 
 /** Open the copy source (whole, or `range`), after its conditions and the 5 GiB limit. */
 export async function openCopySource(c: OpContext, source: CopySource, extraCheck: (record: ObjectRecord) => void, range: ((record: ObjectRecord) => ByteRange) | undefined): Promise<OpenedObject> {
-  await c.access.checkObject('GetObject', source.bucket, source.key, source.version !== undefined);
+  await c.access.checkObject('GetObject', source.bucket, source.key, source.version !== undefined, source.version);
   await requireBucket(c.core, source.bucket);
   const version = source.version;
   return openReadable(

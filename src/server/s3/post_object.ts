@@ -39,6 +39,7 @@ import { defaultEncryption, encryptionHeaders, encryptionOf } from './sse.js';
 import { storedBody } from './sse_ops.js';
 import { expectedOwnerRefusal } from './fail_closed.js';
 import { commitObject, discardData, writeData } from './objects.js';
+import { requestedObjectGrants, withRequestedAcl } from './object_acl.js';
 import type { UnsignedContext, UnsignedOperation } from './operation.js';
 import { bucketOf } from './operation.js';
 import type { Policy } from './post_policy.js';
@@ -54,9 +55,10 @@ const STORED_FIELDS = new Set(['content-type', 'cache-control', 'content-disposi
 const CONTROL_FIELDS = new Set(['key', 'policy', 'x-amz-signature', 'x-amz-algorithm', 'x-amz-credential', 'x-amz-date', 'success_action_status', 'success_action_redirect', 'bucket']);
 /** Values that ask for exactly what the node does anyway (as fail_closed.ts accepts the headers). */
 const ACCEPTED_VALUES: ReadonlyMap<string, readonly string[]> = new Map([
-  ['acl', ['private', 'bucket-owner-full-control']],
   ['x-amz-storage-class', ['STANDARD']],
 ]);
+/** The canned ACL of the object, as `x-amz-acl` on PutObject (object_acl.ts): kept in the object's record. */
+const ACL_FIELD = 'acl';
 
 export const postObjectOp: UnsignedOperation = {
   name: 'PostObject',
@@ -82,6 +84,9 @@ export const postObjectOp: UnsignedOperation = {
     await requireBucket(c.core, bucket);
     // Authenticated from here: a page the bucket's CORS rules allow may read the answer.
     await applyCors(c.core, c.r);
+    // Decided before the file is read, as PutObject decides its headers (BucketOwnerEnforced, BlockPublicAcls).
+    const acl = fields.get(ACL_FIELD);
+    const grants = await requestedObjectGrants(c.core, bucket, acl === undefined ? {} : { 'x-amz-acl': acl });
     const range = sizeRange(policy);
     const sized = new SizedBody(file.body, range.min, Math.min(range.max, MAX_PUT_BYTES));
     // The bucket's default encryption applies to form uploads too (sse.ts).
@@ -92,8 +97,8 @@ export const postObjectOp: UnsignedOperation = {
       throw invalidArgument('The file must be the last field of the form: fields after it are not accepted.', { ArgumentName: 'file' });
     }
     // A form cannot ask for a lock (its lock fields are refused above), but the bucket's default retention applies (object_lock.ts);
-    // lockedRecord keeps the encryption section seal adds.
-    const record = lockedRecord(stored.seal(recordOf(written, sized.md5, { ...meta, tags: [] }, c.core.now())), await defaultLockOf(c.core, bucket));
+    // lockedRecord keeps the encryption section seal adds, withRequestedAcl both.
+    const record = withRequestedAcl(lockedRecord(stored.seal(recordOf(written, sized.md5, { ...meta, tags: [] }, c.core.now())), await defaultLockOf(c.core, bucket)), grants);
     await commitObject(c.core, bucket, key, record, { written: [written] });
     answer(c, { bucket, key, etag: quotedEtag(record.etag), redirect, status: fields.get('success_action_status'), encryption: encryptionHeaders(encryptionOf(record)) });
   },
@@ -136,7 +141,7 @@ function keyOfForm(fields: FormFields, file: FilePart, bucket: string): Buffer {
 /** Step 4: a field the node would otherwise ignore answers 501 (fail closed). */
 function refuseUnservedFields(fields: FormFields, bucket: string): void {
   for (const [name, value] of fields) {
-    if (CONTROL_FIELDS.has(name) || STORED_FIELDS.has(name) || name.startsWith('x-amz-meta-') || name.startsWith('x-ignore-')) continue;
+    if (CONTROL_FIELDS.has(name) || STORED_FIELDS.has(name) || name === ACL_FIELD || name.startsWith('x-amz-meta-') || name.startsWith('x-ignore-')) continue;
     if (ACCEPTED_VALUES.get(name)?.includes(value) === true) continue;
     throw notImplemented(`the form field ${name}${ACCEPTED_VALUES.has(name) ? `=${value}` : ''} of a POST upload`);
   }

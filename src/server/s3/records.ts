@@ -79,6 +79,8 @@ export const RecordSection = {
   lock: 1,
   /** Server-side encryption parameters (sse.ts). */
   encryption: 2,
+  /** The object's ACL (access_records.ts, encodeAclSection): given with the write, or by PutObjectAcl. */
+  acl: 3,
 } as const;
 export type RecordSectionName = keyof typeof RecordSection;
 /** Section bytes by name; an absent name is an absent section. */

@@ -46,6 +46,8 @@ import { deleteBucketEncryptionOp, getBucketEncryptionOp, putBucketEncryptionOp 
 import { deleteBucketCorsOp, getBucketCorsOp, preflightOp, putBucketCorsOp } from './cors_ops.js';
 import { deleteBucketLifecycleOp, getBucketLifecycleOp, putBucketLifecycleOp } from './lifecycle_ops.js';
 import { copyObjectOp, deleteObjectOp, deleteObjectsOp, getObjectOp, headObjectOp, putObjectOp } from './object_ops.js';
+import { getObjectAttributesOp } from './object_attributes.js';
+import { getObjectPartOp, headObjectPartOp } from './object_parts.js';
 import { postObjectOp } from './post_object.js';
 import type { Operation, UnsignedOperation } from './operation.js';
 import type { S3Request } from './request.js';
@@ -104,6 +106,13 @@ const ROWS: ReadonlyArray<readonly [string, Resource, string, Chooser]> = [
   ['GET', 'object', 'versionId', getObjectOp],
   ['HEAD', 'object', 'versionId', headObjectOp],
   ['DELETE', 'object', 'versionId', deleteObjectOp],
+  // One part of the object (object_parts.ts), of a version too; its attributes (object_attributes.ts).
+  ['GET', 'object', 'partNumber', getObjectPartOp],
+  ['HEAD', 'object', 'partNumber', headObjectPartOp],
+  ['GET', 'object', 'partNumber&versionId', getObjectPartOp],
+  ['HEAD', 'object', 'partNumber&versionId', headObjectPartOp],
+  ['GET', 'object', 'attributes', getObjectAttributesOp],
+  ['GET', 'object', 'attributes&versionId', getObjectAttributesOp],
   ['POST', 'object', 'uploads', createMultipartUploadOp],
   // Without partNumber the part operation answers 400 for the missing parameter.
   ['PUT', 'object', 'partNumber&uploadId', (r) => (isCopy(r) ? uploadPartCopyOp : uploadPartOp)],
@@ -119,6 +128,9 @@ const ROWS: ReadonlyArray<readonly [string, Resource, string, Chooser]> = [
   ['DELETE', 'bucket', 'tagging', deleteBucketTaggingOp],
   ['PUT', 'bucket', 'acl', putBucketAclOp],
   ['PUT', 'object', 'acl', putObjectAclOp],
+  // The ACL of one version (access_ops.ts).
+  ['GET', 'object', 'acl&versionId', getObjectAclOp],
+  ['PUT', 'object', 'acl&versionId', putObjectAclOp],
   ['GET', 'bucket', 'policy', getBucketPolicyOp],
   ['PUT', 'bucket', 'policy', putBucketPolicyOp],
   ['DELETE', 'bucket', 'policy', deleteBucketPolicyOp],
