@@ -124,8 +124,8 @@ export class CompactionJobImpl implements CompactionJob {
     this.output = undefined;
     try {
       const builder = newBuilder(this.factory, this.outputLevel, this.maxSeq);
-      const cursors = this.handles.map((h) => new RunCursor(h, 'walk'));
-      await Promise.all(cursors.map((c) => c.seekWalk(undefined)));
+      const cursors = this.handles.map((h) => new RunCursor(h, false));
+      await Promise.all(cursors.map((c) => c.seek(undefined)));
       await mergeRuns(cursors, this.dropsTombstones, (key, raw) => builder.addRaw(key, raw));
       this.output = builder.finish();
     } catch (err) {

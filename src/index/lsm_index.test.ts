@@ -969,41 +969,6 @@ test('lookupNow answers from a cached block without a read, NEEDS_READ before', 
   assert.equal(index.stats().blockCacheHits - hits, 2, 'each a cache hit');
 });
 
-// Checks: a scan over runs whose blocks are cached goes through them
-// without a turn of the event loop per run and block (merge.ts RunCursor
-// 'scan'), and counts each block as a cache hit; a compaction's walk still
-// takes its turns. How: count how often a microtask loop started beside
-// the scan runs before the scan resolves; the bound is below one turn per
-// run, which the scan took before (and more per block).
-test('a scan over cached blocks takes no turn per run or block; hits are counted', async () => {
-  const io = new MemChunkIo(4096, 1 << 20);
-  const index = new LsmIndex(io.streams, { maxBlockBytes: 128 });
-  const runs = 6;
-  for (let r = 0; r < runs; r++) {
-    index.apply(Array.from({ length: 40 }, (_, i) => ({ key: Buffer.from(`k${String(i * runs + r).padStart(4, '0')}`), value: value(r) })), r * 40 + 1);
-    flushAll(index);
-  }
-  const all = await index.scan({ limit: 1000 });
-  assert.equal(all.length, 40 * runs);
-  const reads = io.reads;
-  const hits = index.stats().blockCacheHits;
-  let turns = 0;
-  let done = false;
-  const ticker = (async () => {
-    while (!done) {
-      turns++;
-      await Promise.resolve();
-    }
-  })();
-  const again = await index.scan({ limit: 1000 });
-  done = true;
-  await ticker;
-  assert.deepEqual(again.map((e) => e.key.toString()), all.map((e) => e.key.toString()));
-  assert.equal(io.reads, reads, 'no chunk read: every block cached');
-  assert.ok(index.stats().blockCacheHits - hits > runs, 'each block a counted cache hit');
-  assert.ok(turns < runs, `the scan took ${turns} turns over ${runs} cached runs`);
-});
-
 // Checks: a flush job's write may be repeated while the job is open or
 // written (a retry writes the run again, and the last write is the one
 // installed), and is refused once the job is finished or aborted (its

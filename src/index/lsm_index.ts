@@ -51,7 +51,7 @@ import type { Pick } from './compaction_policy.js';
 import { CompactionJobImpl, FlushJobImpl } from './jobs.js';
 import type { CompactionJob, FlushJob, RunFactory } from './jobs.js';
 import { assertKey, rangeMayMatch, scanStart } from './keys.js';
-import { MemtableCursor, RunCursor, copyForScan, mergeLive, seekAll } from './merge.js';
+import { MemtableCursor, RunCursor, copyForScan, mergeLive } from './merge.js';
 import type { Cursor, ScanEntry } from './merge.js';
 import { Memtable } from './memtable.js';
 import type { MemValue } from './memtable.js';
@@ -309,9 +309,8 @@ export class LsmIndex {
     const version = this.versions.acquire();
     try {
       const runs = version.runs.filter((r) => rangeMayMatch(r.desc.minKey, r.desc.maxKey, start, prefix));
-      const cursors = runs.map((r) => new RunCursor(r, 'scan'));
-      const seeking = seekAll(cursors, start);
-      if (seeking !== undefined) await seeking;
+      const cursors = runs.map((r) => new RunCursor(r, true));
+      await Promise.all(cursors.map((c) => c.seek(start)));
       return await mergeLive([...sources, ...cursors], prefix, limit);
     } finally {
       this.versions.release(version);

@@ -116,86 +116,32 @@ export class RunCursor implements Cursor {
   private blockIndex = 0;
   private i = 0;
 
-  /**
-   * 'scan': a bounded read for a request (lsm_index.ts scan); it fills the
-   * block cache and takes a cached block without a turn of the event loop.
-   * 'walk': a pass over whole runs (compaction, a snapshot's walk); it does
-   * not fill the cache (a full pass would evict every block readers use)
-   * and takes one turn per block, cached or not, so a merge over many
-   * cached blocks never holds the event loop (and background work
-   * interleaves with requests, and the crash suites' crash points fall,
-   * as they did before scans went without turns).
-   */
+  /** `fillCache` false for compaction: a full pass would evict every block readers use. */
   constructor(
     private readonly run: RunHandle,
-    private readonly mode: 'scan' | 'walk',
+    private readonly fillCache: boolean,
   ) {}
 
-  /**
-   * Position at the first key >= start (the first key when undefined).
-   * Returns a promise only when the index or a block must be read first:
-   * over cached blocks a seek (and a whole scan) runs without a turn of the
-   * event loop, which is most of a small scan's cost.
-   */
-  seek(start: Buffer | undefined): Promise<void> | undefined {
-    if (this.mode === 'walk') return this.seekWalk(start);
-    const loaded = this.run.indexNow();
-    if (loaded === undefined) return this.run.index().then(() => this.seek(start));
-    const bi = start === undefined ? 0 : findBlock(loaded.body, start);
-    const p = this.load(bi);
-    return p === undefined ? this.seekIn(start, bi) : p.then(() => this.seekIn(start, bi));
-  }
-
-  /** A walk's seek: a turn per step, as a scan's was before it went without (see the constructor). */
-  async seekWalk(start: Buffer | undefined): Promise<void> {
+  /** Position at the first key >= start (the first key when undefined). */
+  async seek(start: Buffer | undefined): Promise<void> {
     const { body } = await this.run.index();
     const bi = start === undefined ? 0 : findBlock(body, start);
-    await this.loadWalk(bi);
+    await this.load(bi);
     const b = this.block;
     if (start === undefined || b === undefined) return;
     this.i = b.lowerBound(start);
     if (this.i < b.count) this.key = b.key(this.i);
-    else await this.loadWalk(bi + 1);
+    else await this.load(bi + 1);
   }
 
-  private async loadWalk(bi: number): Promise<void> {
+  private async load(bi: number): Promise<void> {
     const { body } = await this.run.index();
     this.key = undefined;
     this.block = undefined;
     if (bi >= body.blocks.length) return;
-    this.enter(await this.run.block(bi, false), bi);
-  }
-
-  /** The rest of a seek once block `bi` is loaded. */
-  private seekIn(start: Buffer | undefined, bi: number): Promise<void> | undefined {
-    const b = this.block;
-    if (start === undefined || b === undefined) return undefined;
-    this.i = b.lowerBound(start);
-    if (this.i < b.count) {
-      this.key = b.key(this.i);
-      return undefined;
-    }
-    return this.load(bi + 1);
-  }
-
-  /** Load block `bi` (past the last: exhausted); a promise only when it is not cached. REQUIRES: the index is loaded. */
-  private load(bi: number): Promise<void> | undefined {
-    const loaded = this.run.indexNow();
-    assert(loaded !== undefined, 'run cursor loads a block before its index');
-    this.key = undefined;
-    this.block = undefined;
-    if (bi >= loaded.body.blocks.length) return undefined;
-    const cached = this.run.blockNow(bi);
-    if (cached !== undefined) {
-      this.enter(cached, bi);
-      return undefined;
-    }
-    return this.run.block(bi, true).then((b) => this.enter(b, bi));
-  }
-
-  private enter(b: BlockView, bi: number): void {
     // A cursor reads every entry of the block: check them all (once per cached block).
-    this.block = b.checkAll();
+    const b = (await this.run.block(bi, this.fillCache)).checkAll();
+    this.block = b;
     this.blockIndex = bi;
     this.i = 0;
     this.key = b.key(0);
@@ -231,18 +177,8 @@ export class RunCursor implements Cursor {
       this.key = b.key(this.i);
       return undefined;
     }
-    return this.mode === 'walk' ? this.loadWalk(this.blockIndex + 1) : this.load(this.blockIndex + 1);
+    return this.load(this.blockIndex + 1);
   }
-}
-
-/** Seek every cursor to `start`; a promise only when some cursor must read first. */
-export function seekAll(cursors: readonly RunCursor[], start: Buffer | undefined): Promise<void> | undefined {
-  let pending: Array<Promise<void>> | undefined;
-  for (const c of cursors) {
-    const p = c.seek(start);
-    if (p !== undefined) (pending ??= []).push(p);
-  }
-  return pending === undefined ? undefined : Promise.all(pending).then(() => undefined);
 }
 
 /**

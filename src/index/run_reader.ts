@@ -189,11 +189,6 @@ export class RunHandle {
     return this.desc.id;
   }
 
-  /** The run's index if it is loaded, without waiting (a merge's cursors go on synchronously then). */
-  indexNow(): LoadedIndex | undefined {
-    return this.loaded;
-  }
-
   /** The run's index, read on first use: the primary's, or the mirror's when the primary's fails. */
   index(): Promise<LoadedIndex> {
     if (this.loaded !== undefined) return Promise.resolve(this.loaded);
@@ -336,15 +331,6 @@ export class RunHandle {
     if (i < b.count && b.compareKey(i, key) === 0) return b.value(i);
     this.counters.bloomFalsePositives++;
     return undefined;
-  }
-
-  /**
-   * Block `i` if it is cached and loaded, without waiting (a hit, counted as
-   * block() counts one); undefined when block() must be asked. REQUIRES: the
-   * index is loaded.
-   */
-  blockNow(i: number): BlockView | undefined {
-    return this.cache.peek(`${this.desc.id}/${i}`, this.counters);
   }
 
   /**

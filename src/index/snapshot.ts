@@ -56,8 +56,8 @@ export class IndexSnapshot {
     this.visiting = true;
     try {
       if (this.sources === undefined) {
-        const runs = this.version.runs.map((r) => new RunCursor(r, 'walk'));
-        await Promise.all(runs.map((c) => c.seekWalk(undefined)));
+        const runs = this.version.runs.map((r) => new RunCursor(r, false));
+        await Promise.all(runs.map((c) => c.seek(undefined)));
         this.sources = [...this.memtables, ...runs];
       }
       this.exhausted = await mergeVisit(this.sources, entries, visitor);

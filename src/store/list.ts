@@ -25,6 +25,21 @@ function inRange(key: Buffer, prefix: Buffer, startAfter: Buffer | undefined): b
   return startAfter === undefined || Buffer.compare(key, startAfter) > 0;
 }
 
+async function* indexEntries(
+  index: LsmIndex,
+  prefix: Buffer,
+  from: Buffer,
+): AsyncGenerator<{ key: Buffer; value: IndexValue }> {
+  let cursor = from;
+  for (;;) {
+    const page = await index.scan({ from: cursor, prefix, limit: INDEX_PAGE });
+    yield* page;
+    const last = page[page.length - 1];
+    if (page.length < INDEX_PAGE || last === undefined) return;
+    cursor = successor(last.key);
+  }
+}
+
 export async function listMerged(index: LsmIndex, overlay: readonly StagedMutation[], options: ListOptions): Promise<ListResult> {
   const limit = listLimit(options.limit);
   const prefix = options.prefix ?? Buffer.alloc(0);
@@ -37,26 +52,17 @@ export async function listMerged(index: LsmIndex, overlay: readonly StagedMutati
     if (value !== null) shards.push({ key, sizeBytes: value.sizeBytes });
     return shards.length > limit;
   };
-  // The index page by page (a plain loop, not an async generator: a
-  // generator costs turns of the event loop per entry, most of a small
-  // listing's time); no page is read past the one that fills the limit.
-  for (let cursor = from; ; ) {
-    const page = await index.scan({ from: cursor, prefix, limit: INDEX_PAGE });
-    for (const entry of page) {
-      let shadowed = false;
-      for (; o < ov.length; o++) {
-        const m = ov[o];
-        if (m === undefined) break;
-        const cmp = Buffer.compare(m.key, entry.key);
-        if (cmp > 0) break;
-        shadowed = cmp === 0;
-        if (take(m.key, m.value)) return finish(shards, limit);
-      }
-      if (!shadowed && take(entry.key, entry.value)) return finish(shards, limit);
+  for await (const entry of indexEntries(index, prefix, from)) {
+    let shadowed = false;
+    for (; o < ov.length; o++) {
+      const m = ov[o];
+      if (m === undefined) break;
+      const cmp = Buffer.compare(m.key, entry.key);
+      if (cmp > 0) break;
+      shadowed = cmp === 0;
+      if (take(m.key, m.value)) return finish(shards, limit);
     }
-    const last = page[page.length - 1];
-    if (page.length < INDEX_PAGE || last === undefined) break;
-    cursor = successor(last.key);
+    if (!shadowed && take(entry.key, entry.value)) return finish(shards, limit);
   }
   for (; o < ov.length; o++) {
     const m = ov[o];
