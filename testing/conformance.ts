@@ -305,19 +305,16 @@ export function formatListing(listing: Listing): string {
 
 /**
  * Invariant 2: every extent has one of the five owners, and a metadata
- * extent exists. One pass over the table (the owners partition it, so this
- * is the sum of the per-owner counts the invariant states).
+ * extent exists. From the table's count per owner byte (one pass, no call
+ * per extent): the extents whose byte names an owner must be all of them.
  */
 export function checkExtentAccounting(store: DiskStore, step: number): void {
   const extents = store.parts.extents;
   const count = extents.geometry.extentCount;
+  const byOwner = extents.ownerByteCounts();
   let counted = 0;
-  let meta = 0;
-  for (let e = 0; e < count; e++) {
-    const owner = extents.owner(e);
-    if (isExtentOwner(owner)) counted++;
-    if (owner === ExtentOwner.Meta) meta++;
-  }
+  for (let owner = 0; owner < byOwner.length; owner++) if (isExtentOwner(owner)) counted += byOwner[owner] ?? 0;
+  const meta = byOwner[ExtentOwner.Meta] ?? 0;
   if (counted !== count || meta < 1) {
     throw new ConformanceFailure(`after step ${step}: extent accounting broken (${counted} of ${count}, ${meta} metadata)`, step);
   }

@@ -101,6 +101,22 @@ void test('allocate: skips superblock extents, round-robin, owners tracked', () 
   assert.throws(() => extents.owner(99), CorruptionError);
 });
 
+// Checks: ownerByteCounts counts each extent once under its owner byte, as
+// owner() reports it, after allocations of several owners.
+void test('ownerByteCounts: one count per owner byte, as owner() says per extent', () => {
+  const { extents } = setup();
+  extents.allocate(ExtentOwner.Data);
+  extents.allocate(ExtentOwner.Index);
+  extents.allocate(ExtentOwner.Meta);
+  extents.allocate(ExtentOwner.Data);
+  const counts = extents.ownerByteCounts();
+  assert.equal(counts.length, 256);
+  const expected = new Uint32Array(256);
+  for (let e = 0; e < GEOMETRY.extentCount; e++) expected[extents.owner(e)] = (expected[extents.owner(e)] ?? 0) + 1;
+  assert.deepEqual([...counts], [...expected]);
+  assert.deepEqual([counts[ExtentOwner.Superblock], counts[ExtentOwner.Data], counts[ExtentOwner.Index], counts[ExtentOwner.Meta], counts[ExtentOwner.Free]], [2, 2, 1, 1, 2]);
+});
+
 void test('NoSpaceError: the reserve is kept for callers that may use it, in order', () => {
   // Foreground stops at the reserve (5 here); reclamation may go down to 4
   // free extents, index work to 2 (two extents: the primary and mirror

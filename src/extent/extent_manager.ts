@@ -220,6 +220,22 @@ export class ExtentManager {
     return out;
   }
 
+  /**
+   * How many extents hold each owner byte, indexed by the byte (0..255, so
+   * a byte that names no owner is counted too, where a check can see it):
+   * one pass over the table, for the conformance checks' extent accounting
+   * after every step.
+   */
+  ownerByteCounts(): Uint32Array {
+    const counts = new Uint32Array(256);
+    const owners = this.t.owner;
+    for (let e = 0; e < this.count; e++) {
+      const o = owners[e] ?? 0;
+      counts[o] = (counts[o] ?? 0) + 1;
+    }
+    return counts;
+  }
+
   countFree(): number {
     let n = 0;
     const owners = this.t.owner;
