@@ -52,16 +52,17 @@ void test('serve options: S3 on by default with its defaults; every S3 option fr
     region: 'us-east-1',
     domains: ['localhost'],
     uploadExpiryMs: 24 * 3_600_000,
+    lifecycleIntervalMs: 3_600_000,
     credentialsFile: join('./data', 'credentials'),
     accessKeyId: undefined,
     secretAccessKey: undefined,
   });
   assert.equal(defaults.server.nativeApi, true);
   const env = { SHARDSTORE_S3_REGION: 'eu-west-3', SHARDSTORE_S3_DOMAIN: 's3.example, S3.Local', SHARDSTORE_S3_ACCESS_KEY: 'AK', SHARDSTORE_S3_SECRET_KEY: 'SK', SHARDSTORE_NATIVE_API: 'off' };
-  const fromEnv = parseServeArgs(['--s3-upload-expiry', '2h', '--data-dir', '/srv'], env);
+  const fromEnv = parseServeArgs(['--s3-upload-expiry', '2h', '--s3-lifecycle-interval', '10m', '--data-dir', '/srv'], env);
   assert.ok(fromEnv !== 'help');
   assert.deepEqual([fromEnv.s3.region, fromEnv.s3.domains, fromEnv.s3.accessKeyId, fromEnv.s3.secretAccessKey], ['eu-west-3', ['s3.example', 's3.local'], 'AK', 'SK']);
-  assert.deepEqual([fromEnv.s3.uploadExpiryMs, fromEnv.s3.credentialsFile, fromEnv.server.nativeApi], [7_200_000, '/srv/credentials', false]);
+  assert.deepEqual([fromEnv.s3.uploadExpiryMs, fromEnv.s3.lifecycleIntervalMs, fromEnv.s3.credentialsFile, fromEnv.server.nativeApi], [7_200_000, 600_000, '/srv/credentials', false]);
   const off = parseServeArgs(['--s3', 'off'], {});
   assert.ok(off !== 'help' && !off.s3.enabled);
   assert.throws(() => parseServeArgs(['--s3', 'maybe'], {}), /on or off/);

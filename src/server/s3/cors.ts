@@ -32,7 +32,8 @@ import { asNode, child, children, optionalText, parseXml, text } from './xml.js'
 
 export const MAX_CORS_RULES = 100;
 export const MAX_CORS_BODY_BYTES = 64 * 1024;
-const MAX_RULE_ID_CHARS = 255;
+/** S3's limit on the ID of a rule of a bucket configuration: CORS here, lifecycle (lifecycle.ts) too. */
+export const MAX_RULE_ID_CHARS = 255;
 export const CORS_METHODS: readonly string[] = ['GET', 'PUT', 'POST', 'DELETE', 'HEAD'];
 
 const CORS_MAGIC = 0x52433353; // "S3CR" little-endian

@@ -45,6 +45,7 @@
 import { randomBytes } from 'node:crypto';
 import type { BufReader } from '../../base/index.js';
 import { BufWriter, CorruptionError, assert, crc32c } from '../../base/index.js';
+import { MAX_RULE_ID_CHARS } from './cors.js';
 import type { ObjectRecord, TagSet } from './records.js';
 import { encodeObject, opened } from './records.js';
 import { S3Error, invalidArgument, invalidRequest, malformedXml, notImplemented } from './s3_errors.js';
@@ -54,7 +55,6 @@ import { asNode, child, children, optionalText, parseXml, text } from './xml.js'
 export const MAX_LIFECYCLE_RULES = 1000;
 /** 1000 rules with filters of a few tags each fit. */
 export const MAX_LIFECYCLE_BODY_BYTES = 2 * 1024 * 1024;
-const MAX_RULE_ID_CHARS = 255;
 const MAX_NEWER_NONCURRENT = 100;
 const MAX_FILTER_TAGS = 50;
 /** S3's longest key: a longer prefix matches nothing (and the record keeps it in a u16-length blob). */
