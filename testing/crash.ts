@@ -43,6 +43,16 @@
 //    (flush, compaction, reclamation, checkpoint) fails only with NoSpace;
 //    also after a reboot on the still-full host. Invariants 1, 2 and 5
 //    hold as after any fault (nothing acknowledged is lost).
+// Time (the store's clock is the harness's VirtualClock): reads, listings
+// and background steps start after idle time (idle()), in which the store
+// confirms its last record (commit_log.ts, "Confirmation"); puts, deletes,
+// faults and reboots do not wait.
+// 8. The confirmation window, and nothing broader: a crash may drop a
+//    persistent write only if it is in the store's unconfirmed last record
+//    (CommitLog.unconfirmed), the data that record names is damaged on
+//    the media, and no idle time passed since the write became persistent
+//    (or the store turned read-only before it could confirm).
+//    docs/ARCHITECTURE.md, "The confirmation window".
 import fc from 'fast-check';
 import { checkSequences, runOnHarness } from './sequences.js';
 import type { CheckOptions } from './sequences.js';

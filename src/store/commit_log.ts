@@ -228,6 +228,8 @@ export class CommitLog {
   private confirmArmed = false;
   /** When the last record became durable (the confirmation clock's time). */
   private lastRecordMs = 0;
+  /** The store was abandoned (a simulated crash): a timer due later starts no cycle. */
+  private abandoned = false;
   /** Settles when the running loop ends (idle()). */
   private loopEnded: Promise<void> = Promise.resolve();
 
@@ -260,6 +262,11 @@ export class CommitLog {
     await this.drain();
   }
 
+  /** The process is gone (DiskStore.abandon): no confirmation cycle starts from a timer still pending. */
+  abandon(): void {
+    this.abandoned = true;
+  }
+
   /** Resolves once no cycle is running (no new cycle is started: checks wait for the confirmation timer's work with it). */
   async idle(): Promise<void> {
     while (this.running) await this.loopEnded;
@@ -290,7 +297,7 @@ export class CommitLog {
     const waitMs = Math.max(0, this.lastRecordMs + this.confirm.confirmIdleMs - this.confirm.clock.nowMs());
     void this.confirm.clock.sleep(waitMs).then(() => {
       this.confirmArmed = false;
-      if (this.exposed === undefined || this.failure !== undefined || this.refusal !== undefined) return;
+      if (this.exposed === undefined || this.failure !== undefined || this.refusal !== undefined || this.abandoned) return;
       if (this.running) return;
       if (this.confirm.clock.nowMs() < this.lastRecordMs + this.confirm.confirmIdleMs) {
         // A record since the timer was armed (its own arm was skipped): the delay counts from it.

@@ -438,6 +438,7 @@ export class DiskStore implements ShardApi, TogetherApi {
   /** Drop all volatile state without flushing (tests: a crash of the process). */
   abandon(): void {
     this.closed = true;
+    this.log.abandon();
     this.liveRebuild.cancel();
     this.background.abandon();
     this.parts.space.stop();
