@@ -373,28 +373,32 @@ export class CrashHarness {
     else if (op.kind === 'read-permanent') this.disk.failReads(range, 'permanent');
     else {
       this.damaged = true;
-      this.disk.flipBit(this.flipTarget(op, extent), op.offsetPick % 8);
+      for (const at of this.flipTargets(op, extent)) this.disk.flipBit(at, op.offsetPick % 8);
     }
   }
 
   /**
-   * Where a bit flip lands (a disk offset). Half the flips (odd offsetPick)
+   * Where a bit flip lands (disk offsets). Half the flips (odd offsetPick)
    * go into the data of the store's last record while it is unconfirmed:
    * the data recovery verifies, where damage and a torn tail look alike
-   * (invariant 8). Uniform over the written part of the extent, that data
+   * (invariant 8); those flip the bit in two neighbouring bytes (a damaged
+   * sector rarely loses one bit only), which one flip recognised as damage
+   * would not test. Uniform over the written part of the extent, that data
    * is one page among hundreds, and two flips in it were too rare for any
    * check to find the loss (docs/TESTING.md, "The last cycle's data").
    */
-  private flipTarget(op: Extract<Op, { op: 'fault' }>, extent: number): number {
+  private flipTargets(op: Extract<Op, { op: 'fault' }>, extent: number): number[] {
     const extents = this.store.parts.extents;
     const size = extents.extentSizeBytes;
     const names = this.store.log.unconfirmed?.dataNames ?? [];
     const name = names[op.extentPick % Math.max(1, names.length)];
     if (op.offsetPick % 2 === 1 && name !== undefined) {
       const { locator } = name;
-      return locator.extent * size + locator.offset + (Math.floor(op.offsetPick / 2) % locator.length);
+      const inChunk = Math.floor(op.offsetPick / 2) % (locator.length - 1);
+      const at = locator.extent * size + locator.offset + inChunk;
+      return [at, at + 1];
     }
-    return extent * size + (op.offsetPick % extents.writePointer(extent));
+    return [extent * size + (op.offsetPick % extents.writePointer(extent))];
   }
 
   /**
