@@ -284,12 +284,13 @@ export class CommitLog {
 
   /**
    * One timer at a time, due confirmIdleMs after the last record. When it
-   * fires: a cycle running means traffic (its record confirms for free,
-   * and arms a new timer if it names data); a record written since it was
+   * fires: a cycle running means traffic (its record confirms for free;
+   * the loop arms a new timer when it ends if a record is still exposed);
+   * a record written since it was
    * armed (whose arm was skipped) means wait until confirmIdleMs after
    * that one; otherwise run an empty cycle, whose record confirms.
-   * A timer is armed only after a record became durable, so a store that
-   * makes no progress does not spin on it.
+   * A timer is armed only after a record became durable or a loop ended,
+   * so a store that makes no progress does not spin on it.
    */
   private armConfirmation(): void {
     if (this.confirmArmed || !Number.isFinite(this.confirm.confirmIdleMs)) return;
@@ -455,6 +456,8 @@ export class CommitLog {
     }
     // No await between the loop's last check and here, so no work can slip in unseen.
     this.running = false;
+    // A timer that fired while this loop ran left the confirmation to it.
+    if (this.exposed !== undefined && this.failure === undefined) this.armConfirmation();
   }
 
   private async cycle(): Promise<void> {
@@ -767,6 +770,8 @@ export class CommitLog {
       throw err;
     }
     checkpoint.resolve();
+    // The checkpoint covers every record so far: none is exposed now.
+    this.exposed = undefined;
     this.state.logExtent = newLog;
     this.state.mirrorLogExtent = newMirror;
     this.state.flushedThroughSeq = flushedThroughSeq;
