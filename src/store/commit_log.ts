@@ -295,14 +295,19 @@ export class CommitLog {
   private armConfirmation(): void {
     if (this.confirmArmed || !Number.isFinite(this.confirm.confirmIdleMs)) return;
     this.confirmArmed = true;
-    const waitMs = Math.max(0, this.lastRecordMs + this.confirm.confirmIdleMs - this.confirm.clock.nowMs());
+    const armedAtMs = this.confirm.clock.nowMs();
+    const waitMs = Math.max(0, this.lastRecordMs + this.confirm.confirmIdleMs - armedAtMs);
     void this.confirm.clock.sleep(waitMs).then(() => {
       this.confirmArmed = false;
       if (this.exposed === undefined || this.failure !== undefined || this.refusal !== undefined || this.abandoned) return;
       if (this.running) return;
-      if (this.confirm.clock.nowMs() < this.lastRecordMs + this.confirm.confirmIdleMs) {
-        // A record since the timer was armed (its own arm was skipped): the delay counts from it.
-        this.armConfirmation();
+      const nowMs = this.confirm.clock.nowMs();
+      if (nowMs < this.lastRecordMs + this.confirm.confirmIdleMs) {
+        // A record since the timer was armed (its own arm was skipped): the
+        // delay counts from it. Unless the sleep moved no time (a test's
+        // clock whose sleeps return at once): waiting again would spin;
+        // the next loop's end arms again instead.
+        if (nowMs > armedAtMs) this.armConfirmation();
         return;
       }
       this.counters.confirmations++;
