@@ -68,6 +68,9 @@ export function formatOptions(config: EngineConfig, random: Rng): FormatOptions 
     // Background work is driven by the sequence's own operations, so a
     // sequence replays exactly.
     background: false,
+    // So is confirmation: no timer on the wall clock. The crash and faults
+    // suites put it on their virtual clock (crash.ts, idle()).
+    confirmIdleMs: Infinity,
   };
 }
 

@@ -43,6 +43,16 @@
 //    (flush, compaction, reclamation, checkpoint) fails only with NoSpace;
 //    also after a reboot on the still-full host. Invariants 1, 2 and 5
 //    hold as after any fault (nothing acknowledged is lost).
+// Time (the store's clock is the harness's VirtualClock): reads, listings
+// and background steps start after idle time (idle()), in which the store
+// confirms its last record (commit_log.ts, "Confirmation"); puts, deletes,
+// faults and reboots do not wait.
+// 8. The confirmation window, and nothing broader: a crash may drop a
+//    persistent write only if it is in the store's unconfirmed last record
+//    (CommitLog.unconfirmed), the data that record names is damaged on
+//    the media, and no idle time passed since the write became persistent
+//    (or the store turned read-only before it could confirm).
+//    docs/ARCHITECTURE.md, "The confirmation window".
 import fc from 'fast-check';
 import { checkSequences, runOnHarness } from './sequences.js';
 import type { CheckOptions } from './sequences.js';
@@ -63,6 +73,10 @@ import { SimDisk } from './sim_disk.js';
 import { HostFs } from './host_fs.js';
 import { formatDiskStore } from '../src/store/index.js';
 import { checkScrubPass } from './scrub_check.js';
+import { VirtualClock } from './virtual_clock.js';
+import { checkChunk } from '../src/chunk/index.js';
+import type { DataName } from '../src/store/metalog_format.js';
+import type { StoreOptions } from '../src/store/index.js';
 
 type DirtyReboot = Extract<Op, { op: 'dirtyReboot' }>;
 
@@ -70,6 +84,11 @@ interface Write {
   readonly value: Buffer | null;
   /** Undefined for work that was in flight at the crash (never acknowledged). */
   readonly dependency: Dependency | undefined;
+  /**
+   * Persistent, then the store stayed idle for the confirmation delay
+   * (CrashHarness.idle): no later crash may drop its record for its data.
+   */
+  confirmed?: boolean;
 }
 
 /** Per key: the value it had at the last recovery, and every mutation since. */
@@ -85,14 +104,20 @@ export class History {
     else list.push(write);
   }
 
-  /** The values each key may hold after a crash now (null: absent). */
-  allowed(): Map<string, Array<Buffer | null>> {
+  /**
+   * The values each key may hold after a crash now (null: absent).
+   * `exposed`: Dependencies of the one record the crash may drop although
+   * they are persistent (the confirmation window, CrashHarness.exposed);
+   * a write confirmed since (an idle period) is never among them.
+   */
+  allowed(exposed: ReadonlySet<Dependency> = NO_DEPENDENCIES): Map<string, Array<Buffer | null>> {
     const out = new Map<string, Array<Buffer | null>>();
     for (const k of new Set([...this.baseline.keys(), ...this.writes.keys()])) {
       const writes = this.writes.get(k) ?? [];
       let last = -1;
       writes.forEach((w, i) => {
-        if (w.dependency?.isPersistent() === true) last = i;
+        const d = w.dependency;
+        if (d?.isPersistent() === true && (w.confirmed === true || !exposed.has(d))) last = i;
       });
       const base = this.baseline.get(k) ?? [null];
       out.set(k, last < 0 ? [...base, ...writes.map((w) => w.value)] : writes.slice(last).map((w) => w.value));
@@ -110,6 +135,11 @@ export class History {
     this.writes.delete(k);
   }
 
+  /** The store was idle for the confirmation delay: every persistent write is confirmed. */
+  confirmPersistent(): void {
+    for (const list of this.writes.values()) for (const w of list) if (w.dependency?.isPersistent() === true) w.confirmed = true;
+  }
+
   /** Every recorded dependency (forward progress). */
   dependencies(): Dependency[] {
     const out: Dependency[] = [];
@@ -125,6 +155,25 @@ export class History {
     this.writes.clear();
   }
 }
+
+const NO_DEPENDENCIES: ReadonlySet<Dependency> = new Set();
+
+/**
+ * The store's confirmation delay in the simulation (store option
+ * confirmIdleMs, on the harness's virtual clock): idle() moves the clock by
+ * it, so a confirmation is due exactly at the steps that follow idle time.
+ */
+export const SIM_CONFIRM_IDLE_MS = 10;
+
+/**
+ * Steps that start after idle time (a client coming back later, background
+ * work on its schedule): reads, listings, reclamation, compaction, index
+ * flushes, checkpoints, scrub passes. Puts and deletes follow each other
+ * without a pause (under load the next cycle confirms the previous one),
+ * and faults and reboots strike at once: a crash can still fall inside the
+ * confirmation window after the last put (invariant 8).
+ */
+const IDLE_BEFORE = new Set<Op['op']>(['get', 'head', 'read', 'list', 'reclaim', 'compact', 'flush', 'checkpoint', 'scrubPass']);
 
 export interface CrashCounters {
   crashStates: number;
@@ -154,20 +203,60 @@ export class CrashHarness {
     private readonly config: EngineConfig,
     private readonly rng: Rng,
     readonly counters: CrashCounters,
+    /** The store's clock: moved only by idle(). */
+    private readonly clock: VirtualClock,
   ) {}
+
+  /**
+   * Idle time: the clock moves by the confirmation delay and the store's
+   * work settles (a confirmation cycle, if one was due). Every write
+   * persistent before then is confirmed unless the store is read-only (a
+   * failed commit: nothing confirms any more, invariant 8).
+   */
+  private async idle(): Promise<void> {
+    // Cycles under way end first (a put returns before its cycle does):
+    // the delay counts from the last record.
+    await this.store.log.idle();
+    this.clock.advance(SIM_CONFIRM_IDLE_MS);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    await this.store.log.idle();
+    if (this.store.log.failed === undefined) this.history.confirmPersistent();
+  }
+
+  /**
+   * Invariant 8, the confirmation window: the Dependencies the crash may
+   * drop although persistent. Only those of the store's last durable
+   * record while it is unconfirmed, only if the data it names was damaged
+   * (not whole on the media: the data shared the record's completed flush,
+   * so only a bit flip does that), and never a write confirmed since
+   * (History.allowed).
+   */
+  private exposed(): ReadonlySet<Dependency> {
+    const record = this.store.log.unconfirmed;
+    if (record === undefined || !this.damaged) return NO_DEPENDENCIES;
+    const size = this.store.parts.extents.extentSizeBytes;
+    if (record.dataNames.every((n) => namedChunkWhole(this.disk, size, n))) return NO_DEPENDENCIES;
+    return new Set(record.dependencies);
+  }
+
+  private openOptions(): StoreOptions {
+    return { ...formatOptions(this.config, this.rng.fork('chunk-ids')), ...confirmOptions(this.clock) };
+  }
 
   static async create(config: EngineConfig, seed: number): Promise<CrashHarness> {
     const rng = new Rng(seed);
     const disk = new SimDisk({ sizeBytes: config.diskSizeBytes, pageSizeBytes: config.pageSizeBytes, fillSeed: seed });
     const host = new HostFs();
-    const store = await formatDiskStore(host.wrap(disk), formatOptions(config, rng.fork('chunk-ids')));
-    return new CrashHarness(disk, host, store, config, rng, { crashStates: 0, operations: 0, faultsInjected: 0 });
+    const clock = new VirtualClock();
+    const store = await formatDiskStore(host.wrap(disk), { ...formatOptions(config, rng.fork('chunk-ids')), ...confirmOptions(clock) });
+    return new CrashHarness(disk, host, store, config, rng, { crashStates: 0, operations: 0, faultsInjected: 0 }, clock);
   }
 
   async run(op: Op): Promise<void> {
     const index = this.step++;
     this.counters.operations++;
     try {
+      if (IDLE_BEFORE.has(op.op)) await this.idle();
       await this.runStep(op);
       this.checkHostFull(op, index);
     } catch (err: unknown) {
@@ -284,8 +373,32 @@ export class CrashHarness {
     else if (op.kind === 'read-permanent') this.disk.failReads(range, 'permanent');
     else {
       this.damaged = true;
-      this.disk.flipBit(extent * size + (op.offsetPick % extents.writePointer(extent)), op.offsetPick % 8);
+      for (const at of this.flipTargets(op, extent)) this.disk.flipBit(at, op.offsetPick % 8);
     }
+  }
+
+  /**
+   * Where a bit flip lands (disk offsets). Half the flips (odd offsetPick)
+   * go into the data of the store's last record while it is unconfirmed:
+   * the data recovery verifies, where damage and a torn tail look alike
+   * (invariant 8); those flip the bit in two neighbouring bytes (a damaged
+   * sector rarely loses one bit only), which one flip recognised as damage
+   * would not test. Uniform over the written part of the extent, that data
+   * is one page among hundreds, and two flips in it were too rare for any
+   * check to find the loss (docs/TESTING.md, "The last cycle's data").
+   */
+  private flipTargets(op: Extract<Op, { op: 'fault' }>, extent: number): number[] {
+    const extents = this.store.parts.extents;
+    const size = extents.extentSizeBytes;
+    const names = this.store.log.unconfirmed?.dataNames ?? [];
+    const name = names[op.extentPick % Math.max(1, names.length)];
+    if (op.offsetPick % 2 === 1 && name !== undefined) {
+      const { locator } = name;
+      const inChunk = Math.floor(op.offsetPick / 2) % (locator.length - 1);
+      const at = locator.extent * size + locator.offset + inChunk;
+      return [at, at + 1];
+    }
+    return [extent * size + (op.offsetPick % extents.writePointer(extent))];
   }
 
   /**
@@ -360,13 +473,15 @@ export class CrashHarness {
 
   private async cleanReboot(): Promise<void> {
     const deps = this.history.dependencies();
+    // Read before close (which closes the disk): close only ever narrows it.
+    const exposed = this.exposed();
     try {
       await this.store.close();
     } catch (err: unknown) {
-      // After a fault, close may fail to make the last commit durable:
-      // then the restart is a power cut.
+      // After a fault, close may fail to make the last commit durable
+      // (or to confirm the last record): then the restart is a power cut.
       if (!(this.faulty && isTypedIoError(err))) throw err;
-      return this.dirtyReboot({ op: 'dirtyReboot', mode: 'drop-all', flushFirst: false, during: 'none', afterIos: 0, crashSeed: 0 });
+      return this.dirtyReboot({ op: 'dirtyReboot', mode: 'drop-all', flushFirst: false, during: 'none', afterIos: 0, crashSeed: 0 }, exposed);
     }
     // Forward progress; a dependency that failed (after a fault) is settled too.
     const pending = deps.filter((d) => !d.isPersistent() && d.failure() === undefined).length;
@@ -376,23 +491,24 @@ export class CrashHarness {
     // A restart: transient and permanent IO faults are gone (bit flips stay on the media).
     this.disk.clearFaults();
     this.disk = this.disk.clone();
-    this.store = await openDiskStore(this.host.wrap(this.disk), formatOptions(this.config, this.rng.fork('chunk-ids')));
+    this.store = await openDiskStore(this.host.wrap(this.disk), this.openOptions());
     await this.resync(new Map(this.history.allowed()));
   }
 
-  private async dirtyReboot(op: DirtyReboot): Promise<void> {
+  private async dirtyReboot(op: DirtyReboot, exposedAtClose?: ReadonlySet<Dependency>): Promise<void> {
     if (op.flushFirst) await this.store.flush();
     const inFlight = this.startInFlight(op);
     await this.waitForIos(op.afterIos, inFlight);
-    // The crash instant: what is persistent now is what was promised.
-    const allowed = this.history.allowed();
+    // The crash instant: what is persistent now is what was promised
+    // (but for the confirmation window, invariant 8).
+    const allowed = this.history.allowed(exposedAtClose ?? this.exposed());
     this.store.abandon();
     const { disk } = this.disk.crash(this.rng.fork(`crash-${op.crashSeed}`), op.mode);
     await inFlight.catch((err: unknown) => err);
     this.counters.crashStates++;
     disk.clearFaults();
     this.disk = disk;
-    this.store = await openDiskStore(this.host.wrap(this.disk), formatOptions(this.config, this.rng.fork('chunk-ids')));
+    this.store = await openDiskStore(this.host.wrap(this.disk), this.openOptions());
     await this.resync(allowed);
     await this.checkGroups();
   }
@@ -607,4 +723,17 @@ export function checkFaults(options: CheckOptions): Promise<fc.RunDetails<[Op[]]
 export function checkScrubFaults(options: CheckOptions): Promise<fc.RunDetails<[Op[]]>> {
   const ops = fc.array(scrubFaultOpArb(SMALL_CONFIG), { minLength: 30, maxLength: 80 });
   return checkSequences(ops, (seq) => runCrashSequence(seq, SMALL_CONFIG, options.seed), options);
+}
+
+/** The store options that put its confirmation timer on the harness's clock. */
+function confirmOptions(clock: VirtualClock): Pick<StoreOptions, 'clock' | 'confirmIdleMs'> {
+  return { clock, confirmIdleMs: SIM_CONFIRM_IDLE_MS };
+}
+
+/** Whether the durable bytes at `name`'s locator are the whole chunk it names (checked here, not by log_verify.ts under test). */
+function namedChunkWhole(disk: SimDisk, extentSizeBytes: number, name: DataName): boolean {
+  const { extent, offset, length } = name.locator;
+  const checked = checkChunk(disk.peek(extent * extentSizeBytes + offset, length, 'durable'), 0);
+  if (typeof checked === 'string') return false;
+  return checked.header.idLow === name.id.low >>> 0 && checked.header.idHigh === name.id.high >>> 0;
 }

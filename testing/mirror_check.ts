@@ -80,7 +80,7 @@ const keyOf = (i: number): Buffer => Buffer.from(`k/${String(i).padStart(4, '0')
 async function build(seed: string, keys: number): Promise<Built> {
   const rng = new Rng(`mirror/${seed}`);
   const disk = new SimDisk({ sizeBytes: 96 * EXTENT_BYTES, pageSizeBytes: PAGE_BYTES });
-  const options: OpenOptions = { background: false, random: rng.fork('chunk ids'), maxChunkDataBytes: 2000 };
+  const options: OpenOptions = { background: false, confirmIdleMs: Infinity, random: rng.fork('chunk ids'), maxChunkDataBytes: 2000 };
   const store = await formatDiskStore(disk, { ...options, extentSizeBytes: EXTENT_BYTES, maxManifestBytes: 64 * 1024 });
   const model = new Map<string, Buffer>();
   for (let round = 0; round < ROUNDS; round++) {

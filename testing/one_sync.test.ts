@@ -16,6 +16,12 @@
 // 4. A chunk at the named place with another id (stale) is not whole.
 // 5. A store of the previous format (superblock version 2, log records
 //    that name no data) is refused with a message saying what to do.
+// 6. Confirmation: once the store was idle for confirmIdleMs after the last
+//    acknowledged cycle, or open has verified it, damage to that cycle's
+//    data (two flipped bits: neither whole nor one bit from whole) is a
+//    typed error on read after any restart, never a silent loss of the
+//    cycle's values. A busy store pays no flush for it.
+//    (faults seed 336, minimized: put, flush fails at close, two flips)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ShardStoreError, crc32c } from '../src/base/index.js';
@@ -32,7 +38,8 @@ import { SMALL_CONFIG, formatOptions } from './conformance.js';
 import { Rng } from './rng.js';
 import { SimDisk } from './sim_disk.js';
 import type { CrashMode, CrashReport, SimIo } from './sim_disk.js';
-import { recoveryTrustsUnverifiedRecord, recoveryVerifiesFirstChunkOnly } from './mutants/one_sync_mutants.js';
+import { confirmationNeverRuns, recoveryTrustsUnverifiedRecord, recoveryVerifiesFirstChunkOnly } from './mutants/one_sync_mutants.js';
+import { VirtualClock } from './virtual_clock.js';
 
 const KEY = Buffer.from('k');
 /** Three data chunks of SMALL_CONFIG (6000 data bytes each): a torn cycle can keep the first whole. */
@@ -313,4 +320,147 @@ void test('a store written before one flush per cycle (superblock version 2) is 
   await reopened.write(0, old);
   await reopened.write(SMALL_CONFIG.pageSizeBytes, old);
   await assert.rejects(openDiskStore(reopened, formatOptions(SMALL_CONFIG, new Rng('one-sync/version/open'))), /version 2/);
+});
+
+/** Two keys put in one cycle on a store whose confirmation timer runs on `clock`; the cycle's first named data chunk. */
+async function twoKeysOneCycle(label: string, clock: VirtualClock): Promise<{ disk: SimDisk; store: DiskStore; chunk: Locator }> {
+  const disk = new SimDisk({ sizeBytes: SMALL_CONFIG.diskSizeBytes, pageSizeBytes: SMALL_CONFIG.pageSizeBytes });
+  const store = await formatDiskStore(disk, { ...formatOptions(SMALL_CONFIG, new Rng(label)), clock, confirmIdleMs: 10 });
+  await (await store.put(OTHER, Buffer.alloc(50, 7))).persisted();
+  // Put together: one cycle, one record naming both values' chunks.
+  await (await store.putTogether([{ key: KEY, value: SMALL_NEW }, { key: OTHER, value: Buffer.alloc(60, 8) }])).persisted();
+  const chunk = (await store.parts.index.lookup(KEY))?.chunks[0];
+  assert.ok(chunk !== undefined);
+  const named = store.log.unconfirmed?.dataNames.map((n) => n.locator) ?? [];
+  assert.equal(named.length, 2, 'the last record is unconfirmed and names both chunks');
+  assert.ok(named.some((l) => l.extent === chunk.extent && l.offset === chunk.offset), "KEY's chunk is named");
+  return { disk, store, chunk };
+}
+
+const OTHER = Buffer.from('other');
+/** One data chunk. */
+const SMALL_NEW = Buffer.alloc(3000, 2);
+
+/** Two bits of `chunk`'s payload flipped: neither whole nor one bit from whole (a torn chunk looks the same). */
+function flipTwo(disk: SimDisk, chunk: Locator): void {
+  const at = chunk.extent * SMALL_CONFIG.extentSizeBytes + chunk.offset;
+  disk.flipBit(at + 100, 0);
+  disk.flipBit(at + 101, 0);
+}
+
+/** Idle time on the store's clock, then its work settled. */
+async function idle(store: DiskStore, clock: VirtualClock): Promise<void> {
+  clock.advance(10);
+  await turn();
+  await store.log.idle();
+}
+
+async function readBoth(store: DiskStore): Promise<[Buffer | string, Buffer | string]> {
+  let other: Buffer | string;
+  try {
+    other = await store.get(OTHER);
+  } catch (err: unknown) {
+    if (!(err instanceof ShardStoreError)) throw err;
+    other = err.code;
+  }
+  return [await getOrError(store), other];
+}
+
+void test('the last cycle damaged (two flips) after an idle moment, then a restart whose close fails: a typed error, nothing lost', async () => {
+  // The faults suite's seed 336: put, idle, two bits flipped in the put's
+  // data, the close's flush fails (a power cut at restart). Before the
+  // confirmation, recovery verified that last record, found its data not
+  // whole, and ended the log before it: KEY and OTHER (same cycle) lost
+  // their acknowledged values silently. Now the idle store confirmed it
+  // (one empty cycle, one flush), so recovery believes it: KEY reads as
+  // Corruption (its chunk is damaged), OTHER keeps its value.
+  const clock = new VirtualClock();
+  const { disk, store, chunk } = await twoKeysOneCycle('one-sync/confirm-close', clock);
+  const flushes = disk.stats.flushes;
+  await idle(store, clock);
+  assert.equal(store.log.unconfirmed, undefined, 'confirmed');
+  assert.equal(store.log.counters.confirmations, 1);
+  assert.equal(disk.stats.flushes - flushes, 1, 'the confirmation cost one flush');
+  flipTwo(disk, chunk);
+  disk.failFlush('once');
+  await assert.rejects(store.close(), /Io|flush/i);
+  const reopened = await openDiskStore(disk.crash(new Rng('one-sync/confirm-close/crash'), 'drop-all').disk, formatOptions(SMALL_CONFIG, new Rng('one-sync/confirm-close/reopen')));
+  assert.equal(reopened.parts.recovery.tail.dropped, undefined);
+  assert.deepEqual(await readBoth(reopened), ['Corruption', Buffer.alloc(60, 8)]);
+});
+
+void test('the last cycle damaged (two flips) after an idle moment, then a plain dirty reboot: a typed error, nothing lost', async () => {
+  const clock = new VirtualClock();
+  const { disk, store, chunk } = await twoKeysOneCycle('one-sync/confirm-dirty', clock);
+  await idle(store, clock);
+  store.abandon();
+  flipTwo(disk, chunk);
+  const reopened = await openDiskStore(disk.crash(new Rng('one-sync/confirm-dirty/crash'), 'drop-all').disk, formatOptions(SMALL_CONFIG, new Rng('one-sync/confirm-dirty/reopen')));
+  assert.equal(reopened.parts.recovery.tail.dropped, undefined);
+  assert.deepEqual(await readBoth(reopened), ['Corruption', Buffer.alloc(60, 8)]);
+});
+
+void test('without the confirmation (the broken variant), the same idle store loses both values of the cycle', async () => {
+  // The negative space: the variant the faults suite must catch
+  // (confirmation-never-runs) gives the loss the tests above rule out.
+  const restore = confirmationNeverRuns.install();
+  try {
+    const clock = new VirtualClock();
+    const { disk, store, chunk } = await twoKeysOneCycle('one-sync/confirm-mutant', clock);
+    await idle(store, clock);
+    assert.ok(store.log.unconfirmed !== undefined, 'still unconfirmed');
+    store.abandon();
+    flipTwo(disk, chunk);
+    const reopened = await openDiskStore(disk.crash(new Rng('one-sync/confirm-mutant/crash'), 'drop-all').disk, formatOptions(SMALL_CONFIG, new Rng('one-sync/confirm-mutant/reopen')));
+    assert.ok(reopened.parts.recovery.tail.dropped !== undefined, 'the record was dropped');
+    assert.deepEqual(await readBoth(reopened), ['NotFound', Buffer.alloc(50, 7)]);
+  } finally {
+    restore();
+  }
+});
+
+void test('the confirmation window: damage before the idle delay ends can still drop the cycle (documented, the harness allows exactly this)', async () => {
+  // What remains (docs/ARCHITECTURE.md, "The confirmation window"): a crash
+  // within confirmIdleMs of the last acknowledgement, then damage to that
+  // data. The store says which record is exposed (CommitLog.unconfirmed).
+  const clock = new VirtualClock();
+  const { disk, store, chunk } = await twoKeysOneCycle('one-sync/window', clock);
+  store.abandon();
+  flipTwo(disk, chunk);
+  const reopened = await openDiskStore(disk.crash(new Rng('one-sync/window/crash'), 'drop-all').disk, formatOptions(SMALL_CONFIG, new Rng('one-sync/window/reopen')));
+  assert.deepEqual(await readBoth(reopened), ['NotFound', Buffer.alloc(50, 7)]);
+});
+
+void test('open confirms a verified tail: damage to it after the restart is a typed error, not a loss', async () => {
+  // How: the cycle's record unconfirmed at a dirty reboot (no idle), data
+  // whole: open verifies and believes it, then confirms it with one empty
+  // cycle. Two bits flipped after that, another dirty reboot: believed.
+  const clock = new VirtualClock();
+  const { disk, store, chunk } = await twoKeysOneCycle('one-sync/open-confirms', clock);
+  store.abandon();
+  const first = await openDiskStore(disk.crash(new Rng('one-sync/open-confirms/crash'), 'drop-all').disk, formatOptions(SMALL_CONFIG, new Rng('one-sync/open-confirms/reopen')));
+  assert.equal(first.parts.recovery.tail.verified, 1);
+  assert.equal(first.log.unconfirmed, undefined, 'open confirmed the tail');
+  first.abandon();
+  const disk2 = first.parts.disk as SimDisk;
+  flipTwo(disk2, chunk);
+  const second = await openDiskStore(disk2.crash(new Rng('one-sync/open-confirms/crash2'), 'drop-all').disk, formatOptions(SMALL_CONFIG, new Rng('one-sync/open-confirms/reopen2')));
+  assert.equal(second.parts.recovery.tail.dropped, undefined);
+  assert.deepEqual(await readBoth(second), ['Corruption', Buffer.alloc(60, 8)]);
+});
+
+void test('a busy store pays no confirmation: back-to-back puts confirm each other, one flush each', async () => {
+  // How: 20 durable puts one after the other with the clock held (no idle
+  // moment): each cycle's record confirms the previous one; no empty cycle.
+  const clock = new VirtualClock();
+  const disk = new SimDisk({ sizeBytes: SMALL_CONFIG.diskSizeBytes, pageSizeBytes: SMALL_CONFIG.pageSizeBytes });
+  const store = await formatDiskStore(disk, { ...formatOptions(SMALL_CONFIG, new Rng('one-sync/busy')), clock, confirmIdleMs: 10, maxLogBytes: 32 * 1024, memtableFlushBytes: 32 * 1024 });
+  const before = disk.stats.flushes;
+  for (let i = 0; i < 20; i++) await (await store.put(Buffer.from(`key-${i}`), Buffer.alloc(3000, i))).persisted();
+  assert.equal(disk.stats.flushes - before, 20);
+  assert.equal(store.log.counters.confirmations, 0);
+  await idle(store, clock);
+  assert.equal(store.log.counters.confirmations, 1, 'then, idle, one confirmation');
+  assert.equal(disk.stats.flushes - before, 21);
+  await store.close();
 });

@@ -22,6 +22,25 @@
 // before its record's flush returns, so what recovery drops was never
 // acknowledged.
 //
+// Confirmation (issue: the last cycle's data, damaged). A record is known
+// covered by a completed flush only once a later durable record says so
+// (its syncedThroughSeq) or a checkpoint covers it; until then recovery
+// verifies its data, and data that is not whole ends the log there. A torn
+// chunk (the flush never returned) and a chunk damaged after the flush
+// returned (two flipped bits) cannot be told apart from the bytes, so an
+// unconfirmed record whose data was damaged would be dropped silently, and
+// with it every acknowledged mutation of its cycle. Under load the next
+// cycle confirms the previous one for free. When no cycle follows within
+// `confirmIdleMs` (a timer on the store's clock) after a record that named
+// data, an empty cycle runs: its record carries the new syncedThroughSeq
+// and costs one flush, off the critical path (no put waits on it; a put
+// staged meanwhile rides in that cycle). A clean close ends with a cycle
+// (drain), so with a durable confirmation; a close that cannot make it
+// durable throws. Open confirms a verified tail at once (open.ts). What
+// stays exposed: a crash within confirmIdleMs (plus one flush) of the last
+// acknowledgement, then damage to that very data before the next open
+// (docs/ARCHITECTURE.md, "The confirmation window").
+//
 // When the log extent is full the log rolls: the memtable is written out as
 // a run, a checkpoint naming a fresh log extent is written to the
 // superblock, and the old log extent is freed once that checkpoint is
@@ -55,6 +74,7 @@
 //    only the mutations whose chunks it carried (NoSpace when the host file
 //    system refused it): the store stays writable.
 import { ClosedError, assert, IoError, NoSpaceError } from '../base/index.js';
+import type { Clock } from '../base/index.js';
 import { ChunkKind, alignUp, locatorEquals } from '../chunk/index.js';
 import type { ChunkStore } from '../chunk/index.js';
 import { Dependency, Latch } from '../dependency/index.js';
@@ -155,12 +175,33 @@ interface WrittenFlush {
 /** A cycle's record, queued: its sequence number, the mutations it holds and those whose data failed. */
 interface QueuedRecord {
   readonly seq: number;
+  readonly dataNames: readonly DataName[];
   readonly ok: Pending[];
   readonly failed: Pending[];
   readonly dependency: Dependency;
 }
 
 type WrittenRecord = QueuedRecord;
+
+/** When and on which clock an idle store confirms its last record (see the header). */
+export interface ConfirmPolicy {
+  readonly clock: Clock;
+  /** Idle time after a record that named data before an empty cycle confirms it; Infinity: never (tests driving the store step by step). */
+  readonly confirmIdleMs: number;
+}
+
+/**
+ * The last durable record, while no later durable record or checkpoint
+ * confirms it and it named data (a record that names none cannot be
+ * dropped for its data). Read-only view for checks.
+ */
+export interface UnconfirmedRecord {
+  readonly seq: number;
+  /** The data chunks recovery would verify. */
+  readonly dataNames: readonly DataName[];
+  /** The Dependencies handed out for its mutations (and the staged ones they replaced). */
+  readonly dependencies: readonly Dependency[];
+}
 
 export class CommitLog {
   /** Staged, not yet in a record: newest value per key (latin1 string of the key bytes). */
@@ -178,9 +219,19 @@ export class CommitLog {
   private refusal: string | undefined;
   /** Records whose mutations reached the index: a lookup that saw this change may be stale. */
   appliedRecords = 0;
-  readonly counters = { commits: 0, records: 0, rolls: 0, indexFlushes: 0, flushFailures: 0, mutations: 0, relocations: 0 };
+  readonly counters = { commits: 0, records: 0, rolls: 0, indexFlushes: 0, flushFailures: 0, mutations: 0, relocations: 0, confirmations: 0 };
   /** Why the last index flush failed (it is retried by a later cycle). */
   lastFlushError: unknown;
+  /** The last durable record, unconfirmed (see the header), if it named data. */
+  private exposed: { readonly seq: number; readonly dataNames: readonly DataName[]; readonly ok: readonly Pending[] } | undefined;
+  /** A confirmation timer is pending (one at a time). */
+  private confirmArmed = false;
+  /** When the last record became durable (the confirmation clock's time). */
+  private lastRecordMs = 0;
+  /** The store was abandoned (a simulated crash): a timer due later starts no cycle. */
+  private abandoned = false;
+  /** Settles when the running loop ends (idle()). */
+  private loopEnded: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly extents: ExtentManager,
@@ -192,7 +243,79 @@ export class CommitLog {
     private readonly live: LiveBytes,
     private readonly maxLogBytes: number,
     private readonly space: HostSpace,
+    private readonly confirm: ConfirmPolicy,
   ) {}
+
+  /** The last durable record while it is unconfirmed and named data; undefined when everything durable is confirmed. */
+  get unconfirmed(): UnconfirmedRecord | undefined {
+    const e = this.exposed;
+    if (e === undefined) return undefined;
+    return { seq: e.seq, dataNames: e.dataNames, dependencies: e.ok.flatMap((m) => [...m.superseded.map((l) => l.dependency), m.latch.dependency]) };
+  }
+
+  /**
+   * Open found the log's last record verified but unconfirmed (it named
+   * data): confirm it with an empty cycle now, so damage to that data
+   * later cannot drop it. REQUIRES: a writable store, before any mutation.
+   */
+  async confirmRecoveredTail(): Promise<void> {
+    await this.drain();
+  }
+
+  /** The process is gone (DiskStore.abandon): no confirmation cycle starts from a timer still pending. */
+  abandon(): void {
+    this.abandoned = true;
+  }
+
+  /** Resolves once no cycle is running (no new cycle is started: checks wait for the confirmation timer's work with it). */
+  async idle(): Promise<void> {
+    while (this.running) await this.loopEnded;
+  }
+
+  /**
+   * After a record became durable: it confirms the previous one; it is
+   * itself exposed if it named data, and then an idle timer is armed.
+   */
+  private recordDurable(record: QueuedRecord): void {
+    this.lastRecordMs = this.confirm.clock.nowMs();
+    this.exposed = record.dataNames.length === 0 ? undefined : { seq: record.seq, dataNames: record.dataNames, ok: record.ok };
+    if (this.exposed !== undefined) this.armConfirmation();
+  }
+
+  /**
+   * One timer at a time, due confirmIdleMs after the last record. When it
+   * fires: a cycle running means traffic (its record confirms for free;
+   * the loop arms a new timer when it ends if a record is still exposed);
+   * a record written since it was
+   * armed (whose arm was skipped) means wait until confirmIdleMs after
+   * that one; otherwise run an empty cycle, whose record confirms.
+   * A timer is armed only after a record became durable or a loop ended,
+   * so a store that makes no progress does not spin on it.
+   */
+  private armConfirmation(): void {
+    if (this.confirmArmed || !Number.isFinite(this.confirm.confirmIdleMs)) return;
+    this.confirmArmed = true;
+    const armedAtMs = this.confirm.clock.nowMs();
+    const waitMs = Math.max(0, this.lastRecordMs + this.confirm.confirmIdleMs - armedAtMs);
+    void this.confirm.clock.sleep(waitMs).then(() => {
+      this.confirmArmed = false;
+      if (this.exposed === undefined || this.failure !== undefined || this.refusal !== undefined || this.abandoned) return;
+      if (this.running) return;
+      const nowMs = this.confirm.clock.nowMs();
+      if (nowMs < this.lastRecordMs + this.confirm.confirmIdleMs) {
+        // A record since the timer was armed (its own arm was skipped): the
+        // delay counts from it. Unless the sleep moved no time (a test's
+        // clock whose sleeps return at once): waiting again would spin;
+        // the next loop's end arms again instead.
+        if (nowMs > armedAtMs) this.armConfirmation();
+        return;
+      }
+      this.counters.confirmations++;
+      // A failed confirmation fails the log like any cycle (read-only;
+      // close then throws: the last record stays unconfirmed).
+      this.nextCycle();
+    });
+  }
 
   get failed(): Error | undefined {
     return this.failure;
@@ -262,7 +385,7 @@ export class CommitLog {
   private startLoop(): void {
     this.running = true;
     // Start on a microtask: callers staging in the same tick share the cycle.
-    queueMicrotask(() => void this.loop());
+    this.loopEnded = new Promise((resolve) => queueMicrotask(() => void this.loop().finally(resolve)));
   }
 
   /** Commit everything staged and write the memtable out as a run. */
@@ -338,6 +461,8 @@ export class CommitLog {
     }
     // No await between the loop's last check and here, so no work can slip in unseen.
     this.running = false;
+    // A timer that fired while this loop ran left the confirmation to it.
+    if (this.exposed !== undefined && this.failure === undefined) this.armConfirmation();
   }
 
   private async cycle(): Promise<void> {
@@ -506,6 +631,7 @@ export class CommitLog {
       this.index.finishFlush(pendingFlush.job, pendingFlush.run);
     }
     this.counters.records++;
+    this.recordDurable(attempt);
     return attempt;
   }
 
@@ -540,6 +666,7 @@ export class CommitLog {
     const added = changes.flatMap((c) => c.added);
     if (flush !== undefined) added.unshift(flush.run);
     const seq = this.state.nextSeq;
+    const dataNames = this.dataNames(ok);
     const record = encodeMetaRecord({
       seq,
       // Cycles run one at a time, and a cycle ends only once its record is
@@ -550,7 +677,7 @@ export class CommitLog {
       runsAdded: added,
       runsRemoved: changes.flatMap((c) => c.removed),
       flushedThroughSeq: flush?.job.maxSeq ?? this.state.flushedThroughSeq,
-      dataNames: this.dataNames(ok),
+      dataNames,
     });
     const logEnd = this.extents.writePointer(this.state.logExtent) + record.length;
     if (log === 'may-roll' && (this.rollRequested || logEnd > this.maxLogBytes || !this.chunks.fits(this.state.logExtent, record.length))) {
@@ -568,7 +695,7 @@ export class CommitLog {
     const primary = this.chunks.appendTo(this.state.logExtent, ChunkKind.MetaRecord, [record], runs, data);
     const mirror = this.chunks.appendTo(this.state.mirrorLogExtent, ChunkKind.MetaRecord, [record], runs, data);
     assert(primary.locator.offset === mirror.locator.offset, `log copies at different offsets: ${primary.locator.offset}, ${mirror.locator.offset}`);
-    return { seq, ok, failed, dependency: primary.dependency.and(mirror.dependency) };
+    return { seq, dataNames, ok, failed, dependency: primary.dependency.and(mirror.dependency) };
   }
 
   /**
@@ -648,6 +775,8 @@ export class CommitLog {
       throw err;
     }
     checkpoint.resolve();
+    // The checkpoint covers every record so far: none is exposed now.
+    this.exposed = undefined;
     this.state.logExtent = newLog;
     this.state.mirrorLogExtent = newMirror;
     this.state.flushedThroughSeq = flushedThroughSeq;

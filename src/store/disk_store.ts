@@ -17,7 +17,7 @@
 // above; every call that would write (put, delete, flush, checkpoint,
 // compact, reclaim) throws ReadOnlyError, no background work runs, and
 // close does not commit (a commit of nothing still appends a record).
-import { ClosedError, InvalidArgumentError, NoSpaceError, NotFoundError, ReadOnlyError } from '../base/index.js';
+import { ClosedError, InvalidArgumentError, IoError, NoSpaceError, NotFoundError, ReadOnlyError } from '../base/index.js';
 import { ChunkStream } from '../chunk/index.js';
 import type { ChunkStore } from '../chunk/index.js';
 import { Dependency } from '../dependency/index.js';
@@ -89,7 +89,10 @@ export class DiskStore implements ShardApi, TogetherApi {
     this.options = resolveStoreOptions(options, parts.label.geometry.extentSizeBytes, parts.label.geometry.extentCount);
     this.dataStream = new ChunkStream(parts.chunks, ExtentOwner.Data);
     this.reclaimStream = new ChunkStream(parts.chunks, ExtentOwner.Data, { reserve: 'reclaim' });
-    this.log = new CommitLog(parts.extents, parts.chunks, parts.index, parts.superblock, parts.state, this.options.memtableFlushBytes, this.live, this.options.maxLogBytes, parts.space);
+    this.log = new CommitLog(parts.extents, parts.chunks, parts.index, parts.superblock, parts.state, this.options.memtableFlushBytes, this.live, this.options.maxLogBytes, parts.space, {
+      clock: this.options.clock,
+      confirmIdleMs: this.options.confirmIdleMs,
+    });
     this.liveRebuild = new LiveBytesRebuilder(parts.index, this.live, {
       pageEntries: this.options.liveRebuildPageEntries,
       clock: this.options.clock,
@@ -422,11 +425,20 @@ export class DiskStore implements ShardApi, TogetherApi {
     this.closed = true;
     await this.parts.io.idle();
     await this.parts.disk.close();
+    // The drain's record confirms the last one; after a failed commit none
+    // was written, and the last record's data stays unverified: say so
+    // rather than close as if clean (commit_log.ts, "Confirmation").
+    const unconfirmed = this.log.unconfirmed;
+    const failed = this.log.failed;
+    if (unconfirmed !== undefined && failed !== undefined) {
+      throw new IoError(`closed without confirming metadata record ${unconfirmed.seq} (a commit failed: ${failed.message}); the next open verifies its data`, { cause: failed });
+    }
   }
 
   /** Drop all volatile state without flushing (tests: a crash of the process). */
   abandon(): void {
     this.closed = true;
+    this.log.abandon();
     this.liveRebuild.cancel();
     this.background.abandon();
     this.parts.space.stop();

@@ -30,6 +30,18 @@
 // is damage, found by reads, scrub and fsck (which report it), never a
 // reason to end the log silently.
 //
+// What this cannot do: tell a torn chunk from one damaged in more than one
+// bit after its flush returned (two flips are neither whole nor one bit
+// from whole; a tear is page-granular, and a chunk of a few KiB spans
+// pages, so matching ids at both ends prove nothing; two-bit correction
+// through CRC32C is ambiguous on chunks past ~5,000 bits and would accept
+// garbage often). Such damage to an unconfirmed record's data drops the
+// record and its cycle's acknowledged values. So the store keeps the
+// unconfirmed stretch short instead: an idle store confirms its last
+// record within confirmIdleMs, close and open confirm
+// (commit_log.ts, "Confirmation"); the window left is stated in
+// docs/ARCHITECTURE.md, "The confirmation window".
+//
 // Cost: reads of the last cycle's data only (a cycle's worth), so open
 // stays proportional to metadata.
 import { CorruptionError, IoError, crc32c, crc32cSingleBitError } from '../base/index.js';

@@ -188,6 +188,14 @@ export async function recoverDiskStore(disk: Disk, options: OpenOptions, replay:
     space.prepareAhead(resolveStoreOptions(options, label.geometry.extentSizeBytes).prepareAheadExtents);
   }
   if (options.readOnly !== true && replay.salvage !== true) await repairCopies(store, io, label, recovery);
+  // The believed tail was verified but no durable record confirms it yet:
+  // confirm it now (one empty cycle), or damage to its data before the
+  // next open would drop it after reads saw it (commit_log.ts, "Confirmation").
+  const last = log.records.at(-1);
+  const confirmed = Math.max(checkpoint.nextRecordSeq - 1, ...log.records.map((r) => r.syncedThroughSeq));
+  if (options.readOnly !== true && replay.salvage !== true && last !== undefined && last.seq > confirmed && last.dataNames.length > 0) {
+    await store.log.confirmRecoveredTail();
+  }
   // Live bytes are counted in the background (live_rebuild.ts): open does
   // not wait for a walk of the whole index.
   store.startLiveBytesRebuild();

@@ -47,8 +47,17 @@ export interface StoreOptions {
   readonly reclaimPauseMs?: number;
   /** Errors of background work (the store stays usable). */
   readonly onBackgroundError?: (err: unknown) => void;
-  /** Time for background pauses (the simulation passes its own). */
+  /** Time for background pauses and the confirmation timer (the simulation passes its own). */
   readonly clock?: Clock;
+  /**
+   * After a commit cycle whose record named data, if no other cycle
+   * follows within this many milliseconds (of `clock`), an empty cycle
+   * confirms it (one extra flush, only when the store is idle; under load
+   * the next cycle confirms for free): commit_log.ts, "Confirmation".
+   * Infinity: never (tests that drive the store step by step and count its
+   * flushes). Default 10.
+   */
+  readonly confirmIdleMs?: number;
   /** Index entries the live-byte rebuild after open walks between two pauses (tests shrink it). */
   readonly liveRebuildPageEntries?: number;
   /**
@@ -61,6 +70,14 @@ export interface StoreOptions {
 }
 
 export const DEFAULT_MAX_CHUNK_DATA_BYTES = 1024 * 1024;
+
+/**
+ * Idle time before a confirmation cycle (store option confirmIdleMs). Short
+ * against the confirmation window it bounds, long against the gap between
+ * two cycles of a client that waits for each put (well under a millisecond
+ * on the bench's disk), so a busy store never pays for it.
+ */
+export const DEFAULT_CONFIRM_IDLE_MS = 10;
 
 /**
  * serve's --prepare-ahead: 4 extents (256 MiB of 64 MiB extents) beyond the
@@ -87,6 +104,7 @@ export function resolveStoreOptions(o: StoreOptions, extentSizeBytes: number, ex
     reclaimPauseMs: o.reclaimPauseMs ?? 10,
     onBackgroundError: o.onBackgroundError ?? ((err: unknown): void => console.error('shardstore background work failed:', err)),
     clock: o.clock ?? systemClock,
+    confirmIdleMs: o.confirmIdleMs ?? DEFAULT_CONFIRM_IDLE_MS,
     liveRebuildPageEntries: o.liveRebuildPageEntries ?? DEFAULT_LIVE_REBUILD_PAGE_ENTRIES,
     readOnly: o.readOnly ?? false,
   };
@@ -97,6 +115,7 @@ export function resolveStoreOptions(o: StoreOptions, extentSizeBytes: number, ex
   assert(resolved.reserveExtents >= 5, 'reserveExtents must be >= 5 (a log roll takes 2, the two index streams 2, reclamation 1)');
   assert(Number.isSafeInteger(resolved.prepareAheadExtents) && resolved.prepareAheadExtents >= 0, 'prepareAheadExtents must be an integer >= 0');
   assert(resolved.compactionFanIn >= 2, 'compactionFanIn must be >= 2');
+  assert(resolved.confirmIdleMs >= 0, 'confirmIdleMs must be >= 0 (Infinity: never)');
   assert(Number.isInteger(resolved.liveRebuildPageEntries) && resolved.liveRebuildPageEntries >= 1, 'liveRebuildPageEntries must be an integer >= 1');
   return resolved;
 }

@@ -5,6 +5,7 @@
 // generates exactly those states (record durable, data lost or torn).
 import { parseHeader } from '../../src/chunk/index.js';
 import { LogVerifier } from '../../src/store/log_verify.js';
+import { CommitLog } from '../../src/store/commit_log.js';
 import type { DamagedData, DataCheck, VerifiedLog } from '../../src/store/log_verify.js';
 import type { DataName, MetaRecordHead } from '../../src/store/metalog_format.js';
 import type { ExtentManager } from '../../src/extent/index.js';
@@ -70,4 +71,32 @@ export const recoveryChecksHeaderOnly: Mutant = {
     ),
 };
 
-export const ONE_SYNC_MUTANTS: readonly Mutant[] = [recoveryTrustsUnverifiedRecord, recoveryVerifiesFirstChunkOnly, recoveryChecksHeaderOnly];
+/**
+ * What the faults check reports when an idle store never confirms its last
+ * record: the record's data is damaged (bit flips), a restart's close
+ * fails (a failed flush) or the process dies, and recovery, unable to tell
+ * the damage from a torn tail, ends the log before the record: a key loses
+ * its acknowledged value (absent or an older value) though the harness saw
+ * the store idle for the confirmation delay after it (crash.ts, invariant 8).
+ */
+const LOST_AFTER_IDLE = /after reboot: key \S+ holds (absent|\d+B), allowed: /;
+
+/** The confirmation timer never fires: an idle store leaves its last record unconfirmed (commit_log.ts, "Confirmation"). */
+export const confirmationNeverRuns: Mutant = {
+  name: 'confirmation-never-runs',
+  bugClass: 'an acknowledged put stays dependent on an unverified record (its data checked at open) while the store is idle',
+  caughtBy: 'faults',
+  expect: LOST_AFTER_IDLE,
+  install: () =>
+    patch(
+      CommitLog.prototype as unknown as { armConfirmation: () => void },
+      'armConfirmation',
+      () =>
+        function (): void {
+          // Never armed: no idle confirmation.
+        },
+      0,
+    ),
+};
+
+export const ONE_SYNC_MUTANTS: readonly Mutant[] = [recoveryTrustsUnverifiedRecord, recoveryVerifiesFirstChunkOnly, recoveryChecksHeaderOnly, confirmationNeverRuns];
