@@ -34,6 +34,7 @@
 //      disk states, read through the engine, are the same before and after;
 //   7. after the last case the node still answers (no crash, no wedge).
 import { createHash } from 'node:crypto';
+import { IoError } from '../../src/base/index.js';
 import { LEGACY_OWNER_ID, StaticNodeKey, StaticUsers, createShardServer, silentLogger } from '../../src/server/index.js';
 import type { ShardServer } from '../../src/server/index.js';
 import type { ShardNode } from '../../src/node/index.js';
@@ -89,6 +90,8 @@ interface World {
   readonly nowMs: number;
   /** The version ids of the versioned bucket, as setUp was told them. */
   seeded: SeededVersions;
+  /** A case injected disk faults: a failed commit may leave the last record unconfirmed, and close then says so (closeWorld). */
+  faulted: boolean;
 }
 
 const NO_VERSIONS: SeededVersions = { docV1: '', docV2: '', goneV1: '', goneMarker: '', lockGov: '', lockComp: '', lockHeld: '' };
@@ -107,7 +110,7 @@ async function makeWorld(seed: number): Promise<World> {
     { logger: silentLogger, s3: { credentials: new Map([[CHECK_ACCESS_KEY, CHECK_SECRET_KEY]]), users: CHECK_USERS, now: () => nowMs, sweepOnStart: false, nodeKey: new StaticNodeKey(Buffer.alloc(32, 0x4e)) } },
     sim.node,
   );
-  return { sim, server, nowMs, seeded: NO_VERSIONS };
+  return { sim, server, nowMs, seeded: NO_VERSIONS, faulted: false };
 }
 
 /** What a case sees of the node: the disks' states, and the keys of the disks in service with value digests. */
@@ -186,7 +189,10 @@ interface Judged {
 async function runCase(world: World, c: AttackCase): Promise<{ answer: string; broken: Judged | undefined }> {
   const before = c.mayChange ? '' : await snapshot(world);
   const { bytes, methods } = await c.build(world.nowMs, world.seeded);
-  c.faults?.(world.sim.disks);
+  if (c.faults !== undefined) {
+    world.faulted = true;
+    c.faults(world.sim.disks);
+  }
   const wire = await exchange(world.server.server, bytes, methods, TURN_BUDGET);
   for (const d of world.sim.disks) d.clearFaults();
   const parsed = parseAnswers(wire.bytes, methods);
@@ -366,7 +372,13 @@ async function runCases(seed: number, total: number, next: (i: number) => Attack
 
 async function closeWorld(world: World): Promise<void> {
   await world.server.close();
-  await world.sim.node.close();
+  try {
+    await world.sim.node.close();
+  } catch (err: unknown) {
+    // After an injected flush fault a store whose last record stayed unconfirmed closes loudly (DiskStore.close): the
+    // engine's contract, not a finding of this check, which judges answers. Anything else still fails the seed.
+    if (!(world.faulted && err instanceof IoError && err.message.startsWith('closed without confirming'))) throw err;
+  }
 }
 
 export function describeFailure(f: HttpFailure): string {
