@@ -233,7 +233,12 @@ async function checkSlots(file: Disk, label: Label, r: FsckDiskReport): Promise<
   }
   for (const [slot] of valid) {
     const seqs = r.slots.filter((s) => s.slot === slot && s.state === 'valid').map((s) => s.sequence);
-    if (seqs.length === 2 && seqs[0] !== seqs[1]) problem(r, `the copies of checkpoint slot ${slot} disagree (sequences ${seqs.join(' and ')})`);
+    const [first, second] = seqs;
+    if (seqs.length !== 2 || first === undefined || second === undefined || first === second) continue;
+    // Copy 1 is written only once copy 0 is durable: a crash between the two leaves copy 0 newer than copy 1 (recovery
+    // reads copy 0, the newest, and the next checkpoint of the slot writes both). Copy 1 newer breaks that order.
+    if (first > second) r.warnings.push(`checkpoint slot ${slot}: copy 0 holds sequence ${first}, copy 1 still the older ${second} (a crash between the two copies' writes); recovery reads copy 0`);
+    else problem(r, `the copies of checkpoint slot ${slot} disagree (sequences ${seqs.join(' and ')}): copy 1 is newer than copy 0, which its write order never leaves`);
   }
   return valid;
 }
