@@ -58,8 +58,8 @@ export const replayChecksNextPageOnly: Mutant = {
   name: 'replay-checks-next-page-only',
   bugClass: 'replay ends the metadata log before a record whose later pages are unreadable in both copies, dropping it and every record after it',
   caughtBy: 'metadata-faults',
-  // A dropped record loses a put (silently absent) or a delete (the key's older value back).
-  expect: /(acknowledged key \S+ silently absent|key \S+ is back \(\d+B\)) after metadata damage at log record/,
+  // A dropped record loses a put (silently absent, or an overwrite's older value back: wrong bytes) or a delete (the key back).
+  expect: /(acknowledged key \S+ silently absent|key \S+ is back \(\d+B\)|wrong bytes: key \S+ returned \d+B) after metadata damage at log record/,
   install: () =>
     patch(LogReader.prototype, 'replay', (original) =>
       async function (this: LogReader, logExtents: readonly [number, number], firstSeq: number, options: ReplayOptions = {}): Promise<LogReplay> {
