@@ -41,10 +41,12 @@
 //    damaged structure; every key reads back exactly, or fails with a typed
 //    error. Never NotFound for a key that cannot be absent (silently
 //    absent), never other bytes, never a deleted key back.
-// c. fsck reports the damage: not clean (for an older checkpoint slot, a
-//    warning suffices: fsck warns, by design, of an invalid older slot,
-//    which is also what a torn checkpoint write leaves), and it does not
-//    throw.
+// c. fsck reports the damage: not clean, and it does not throw. Where
+//    damage to one copy is also what a crash leaves, a warning that names
+//    the structure suffices: an invalid older checkpoint slot, one copy of
+//    the newest checkpoint (a crash during the second copy's write tears
+//    either copy, since the write order depends on which copy was bad), one
+//    copy of the last log record.
 // d. fsck never writes to the image it checks (inspect, scrub and export
 //    are the read-only-tools check's business).
 // They are checked in this order and the first broken one is the failure.
@@ -469,6 +471,9 @@ const NAMES: Readonly<Record<MetaTarget, { readonly noun: string; readonly patte
   'run-index': { noun: 'run index', pattern: /run|index/i },
 };
 
+/** Structures whose damage to one copy fsck may report as a warning (judgeFsck). */
+const WARNED: ReadonlySet<MetaTarget> = new Set<MetaTarget>(['checkpoint-older', 'checkpoint-newest', 'log-last']);
+
 function judgeRefusal(err: unknown, target: MetaTarget, copies: number, single: boolean, where: string): string | undefined {
   if (single) return `open refused after a single ${where} (one copy damaged of ${copies} found): ${describe(err)}`;
   if (!isTypedDamage(err)) return `open refused with an untyped error after ${where}: ${describe(err)}`;
@@ -481,11 +486,15 @@ function judgeRefusal(err: unknown, target: MetaTarget, copies: number, single: 
 function judgeFsck(e: Episode, where: string): string | undefined {
   const { value: report, threw, writes } = e.fsck;
   if (report === undefined) return `fsck threw after ${where}: ${describe(threw)}`;
-  // A warning is a report where damage and a crash look the same: an
-  // invalid older checkpoint slot, and one copy of the last log record
+  // A warning is a report where damage and a crash look the same, and it
+  // must name the structure: an invalid older checkpoint slot; one copy of
+  // the newest checkpoint (its copies are written one after the other, and
+  // a crash during the second write tears either copy under the other's
+  // whole checkpoint: fsck.ts checkSlots); one copy of the last log record
   // (a crash between the two copies' writes leaves exactly that, and the
   // record was then never acknowledged; fsck says "torn").
-  const warned = (e.structure.target === 'checkpoint-older' || e.structure.target === 'log-last') && report.warnings.length > 0;
+  const { pattern } = NAMES[e.structure.target];
+  const warned = WARNED.has(e.structure.target) && report.warnings.some((w) => pattern.test(w));
   // A partial structure's damage looks like the tear that left it partial:
   // fsck need not tell the two apart.
   if (fsckClean(report) && !warned && !e.structure.partial) return `fsck reported clean after ${where}`;

@@ -225,20 +225,25 @@ async function checkSlots(file: Disk, label: Label, r: FsckDiskReport): Promise<
   }
   if (valid.size === 0) problem(r, 'no valid checkpoint slot');
   const newest = Math.max(...[...valid.values()].map((v) => v.sequence));
+  // The copies of a slot are written one after the other (Superblock.write):
+  // copy 0 first, or copy 1 first when copy 1 was the slot's only bad copy.
+  // A crash during the second write therefore leaves either copy torn under
+  // a whole newest checkpoint, or older than the other: fsck cannot tell that
+  // from damage to one copy, and recovery reads the whole, newest copy either
+  // way. Both copies of a slot bad is what no crash leaves: recovery refuses
+  // it, and that refusal is the problem reported below.
   for (const bad of invalid) {
     const other = r.slots.find((s) => s.slot === bad.slot && s.copy !== bad.copy);
     const ofNewest = other?.sequence === newest;
-    if (ofNewest) problem(r, `checkpoint slot ${bad.slot} copy ${bad.copy} is damaged (${bad.error}); recovery reads the other copy of this newest checkpoint, and the next open writes a fresh one`);
+    if (ofNewest) r.warnings.push(`checkpoint slot ${bad.slot} copy ${bad.copy} is invalid (${bad.error}) under the newest checkpoint in copy ${other.copy}: damage, or a crash during this copy's write (the copies are written one after the other); recovery reads copy ${other.copy}, and the slot's next checkpoint rewrites both`);
     else r.warnings.push(`checkpoint slot ${bad.slot} copy ${bad.copy} is invalid (${bad.error}); recovery does not need it (an older or torn checkpoint)`);
   }
   for (const [slot] of valid) {
     const seqs = r.slots.filter((s) => s.slot === slot && s.state === 'valid').map((s) => s.sequence);
     const [first, second] = seqs;
     if (seqs.length !== 2 || first === undefined || second === undefined || first === second) continue;
-    // Copy 1 is written only once copy 0 is durable: a crash between the two leaves copy 0 newer than copy 1 (recovery
-    // reads copy 0, the newest, and the next checkpoint of the slot writes both). Copy 1 newer breaks that order.
-    if (first > second) r.warnings.push(`checkpoint slot ${slot}: copy 0 holds sequence ${first}, copy 1 still the older ${second} (a crash between the two copies' writes); recovery reads copy 0`);
-    else problem(r, `the copies of checkpoint slot ${slot} disagree (sequences ${seqs.join(' and ')}): copy 1 is newer than copy 0, which its write order never leaves`);
+    const [newer, older] = first > second ? [0, 1] : [1, 0];
+    r.warnings.push(`checkpoint slot ${slot}: copy ${newer} holds sequence ${Math.max(first, second)}, copy ${older} still the older ${Math.min(first, second)} (a crash between the two copies' writes); recovery reads copy ${newer}`);
   }
   return valid;
 }

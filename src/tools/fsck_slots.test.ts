@@ -1,10 +1,13 @@
-// fsck's reading of a checkpoint slot whose two copies hold different
-// checkpoints (tools/fsck.ts). Copy 1 is written only once copy 0 is
-// durable, so a crash between the two leaves copy 0 newer than copy 1: a
-// state recovery handles (it reads the newest), a warning. Copy 1 newer
-// than copy 0 is what that order never leaves: a problem. How: a store
-// checkpointed three times (slot 0 holds checkpoint 1, later 3); the bytes
-// of slot 0's older checkpoint put back into one copy.
+// fsck's reading of a checkpoint slot whose two copies differ
+// (tools/fsck.ts). The copies are written one after the other, copy 0 first
+// or, when copy 1 was the slot's only bad copy, copy 1 first
+// (Superblock.write), so a crash between the two leaves either copy older
+// than the other, or torn under the other's whole newest checkpoint:
+// recovery reads the newest whole copy, and fsck, which cannot tell such a
+// crash from damage to one copy, warns. Both copies bad is what no crash
+// leaves: recovery refuses it, a problem. How: a store checkpointed four
+// times (each slot written twice); the bytes of a slot's older checkpoint
+// put back into one copy, or one copy's magic flipped.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { closeSync, copyFileSync, mkdtempSync, openSync, readSync, rmSync, writeSync } from 'node:fs';
@@ -37,7 +40,7 @@ function writeAt(path: string, offset: number, bytes: Buffer): void {
   }
 }
 
-void test('checkpoint slot copies: copy 0 newer than copy 1 is a warning (a crash between them); copy 1 newer is a problem', async () => {
+void test('checkpoint slot copies: either copy older or invalid under the newest is a warning (a crash between them); both invalid is a problem', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'fsck-slots-'));
   try {
     const node = await ShardNode.openOrCreate({ dataDir: dir, disks: 1, diskSizeBytes: 16 * MIB, extentSizeBytes: MIB });
@@ -61,15 +64,38 @@ void test('checkpoint slot copies: copy 0 newer than copy 1 is a warning (a cras
     const at = (copy: 0 | 1): number => (copy === 0 ? label.slotOffsets : label.slotCopyOffsets)[slot];
     const older = readAt(saved, at(0), label.slotBytes);
     assert.ok(!older.equals(readAt(path, at(0), label.slotBytes)), 'the slot was written again');
-    const newer = readAt(path, at(1), label.slotBytes);
-    writeAt(path, at(1), older);
-    const torn = await fsckDisk(path, 0);
-    assert.deepEqual(torn.problems, [], 'a crash between the copies is not a problem');
-    assert.ok(torn.warnings.some((w) => new RegExp(`checkpoint slot ${slot}: copy 0 holds sequence \\d+, copy 1 still the older \\d+`).test(w)), torn.warnings.join('; '));
-    writeAt(path, at(1), newer);
-    writeAt(path, at(0), older);
-    const wrong = await fsckDisk(path, 0);
-    assert.ok(wrong.problems.some((p) => new RegExp(`the copies of checkpoint slot ${slot} disagree .*copy 1 is newer than copy 0`).test(p)), wrong.problems.join('; '));
+    const newest = [readAt(path, at(0), label.slotBytes), readAt(path, at(1), label.slotBytes)] as const;
+    const restore = (): void => {
+      writeAt(path, at(0), newest[0]);
+      writeAt(path, at(1), newest[1]);
+    };
+    const badMagic = (copy: 0 | 1): void => {
+      const b = Buffer.from(newest[copy]);
+      b[0] = (b[0] ?? 0) ^ 0x01;
+      writeAt(path, at(copy), b);
+    };
+    for (const copy of [0, 1] as const) {
+      const other = copy === 0 ? 1 : 0;
+      writeAt(path, at(copy), older);
+      const behind = await fsckDisk(path, 0);
+      assert.deepEqual(behind.problems, [], `copy ${copy} older than copy ${other}: a crash between the copies is not a problem`);
+      const said = new RegExp(`checkpoint slot ${slot}: copy ${other} holds sequence \\d+, copy ${copy} still the older \\d+`);
+      assert.ok(behind.warnings.some((w) => said.test(w)), behind.warnings.join('; '));
+      restore();
+      badMagic(copy);
+      const torn = await fsckDisk(path, 0);
+      assert.deepEqual(torn.problems, [], `copy ${copy} invalid under the newest: a crash during its write is not a problem`);
+      const named = new RegExp(`checkpoint slot ${slot} copy ${copy} is invalid \\(.*\\) under the newest checkpoint in copy ${other}`);
+      assert.ok(torn.warnings.some((w) => named.test(w)), torn.warnings.join('; '));
+      restore();
+    }
+    badMagic(0);
+    badMagic(1);
+    const both = await fsckDisk(path, 0);
+    assert.ok(both.problems.some((p) => /recovery failed: .*checkpoint slot .* damaged in both copies/.test(p)), both.problems.join('; '));
+    restore();
+    const clean = await fsckDisk(path, 0);
+    assert.deepEqual([clean.problems, clean.warnings], [[], []], 'restored: clean');
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
