@@ -12,7 +12,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CorruptionError, crc32c } from '../base/index.js';
-import { BufferCache, CHUNK_OVERHEAD_BYTES, ChunkKind, ChunkStore, alignUp, frameChunk } from './index.js';
+import { BufferCache, CHUNK_OVERHEAD_BYTES, ChunkKind, ChunkStore, alignUp, WRITE_THROUGH_MAX_PAYLOAD_BYTES, frameChunk } from './index.js';
 import type { Locator, ScanOptions, ScannedChunk } from './index.js';
 import { Dependency, IoScheduler, Latch } from '../dependency/index.js';
 import { ExtentManager, ExtentOwner } from '../extent/index.js';
@@ -358,6 +358,28 @@ test('small data chunks enter the cache once durable, not before, and not after 
   const failed = env.store.appendTo(other, ChunkKind.Data, [rng.bytes(300)], Dependency.failed(new Error('injected')));
   await assert.rejects(failed.dependency.persisted());
   assert.equal(env.store.readCached(failed.locator, ChunkKind.Data), undefined, 'a failed write is not cached');
+});
+
+test('a data chunk above the write-through size enters the cache when read, not when written', async () => {
+  // Checks the size bound of the write-through (WRITE_THROUGH_MAX_PAYLOAD_BYTES):
+  // a put of a few KiB leaves nothing in the cache (keeping every put's frame
+  // was most of a small put's CPU), the bound itself is still written through,
+  // and a read of the larger chunk goes to the disk once and is cached then.
+  const env = setup({ cacheBytes: 1 << 20 });
+  const rng = new Rng('write-through-bound');
+  const extent = env.extents.allocate(ExtentOwner.Data);
+  const atBound = rng.bytes(WRITE_THROUGH_MAX_PAYLOAD_BYTES);
+  const above = rng.bytes(WRITE_THROUGH_MAX_PAYLOAD_BYTES + 1);
+  const kept = env.store.appendTo(extent, ChunkKind.Data, [atBound], Dependency.none);
+  const big = env.store.appendTo(extent, ChunkKind.Data, [above], Dependency.none);
+  await kept.dependency.persisted();
+  await big.dependency.persisted();
+  assert.deepEqual(env.store.readCached(kept.locator, ChunkKind.Data), atBound, 'the bound itself is written through');
+  assert.equal(env.store.readCached(big.locator, ChunkKind.Data), undefined, 'above the bound: not cached on write');
+  const reads = env.store.counters.reads;
+  assert.deepEqual(await env.store.read(big.locator, ChunkKind.Data), above);
+  assert.equal(env.store.counters.reads, reads + 1, 'read from the disk');
+  assert.deepEqual(env.store.readCached(big.locator, ChunkKind.Data), above, 'and cached by that read');
 });
 
 test('a read racing its chunk\'s write reads the queued bytes but does not cache them: a write that then fails leaves nothing cached', async () => {

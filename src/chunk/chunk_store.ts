@@ -39,6 +39,20 @@ export interface ScanOptions {
   readonly onDamage?: (offset: number) => void;
 }
 
+/**
+ * Data chunks whose payload is at most this many bytes enter the buffer
+ * cache when their write is durable (write-through); larger ones enter it
+ * when first read. Keeping every put's framed chunk cost a 4 KiB put at 64
+ * in flight about 20 of its 45-50 us of main-thread CPU (each entry its own
+ * ArrayBuffer in fresh memory, surviving into the old generation:
+ * docs/BENCHMARKS.md, "Write-through only for small chunks"). A record of
+ * the S3 front for an object stored as a data shard (its metadata, no body)
+ * is below this, so an overwrite still reads the record it replaces from
+ * memory; a 4 KiB value read right after its put comes from the disk (the
+ * page cache) and is cached then.
+ */
+export const WRITE_THROUGH_MAX_PAYLOAD_BYTES = 2048;
+
 export class ChunkStore {
   readonly maxPayloadBytes: number;
   readonly counters = { appends: 0, reads: 0, corrupt: 0 };
@@ -77,7 +91,10 @@ export class ChunkStore {
     const { offset, dependency } = this.extents.append(extent, framed.parts, after, options);
     this.counters.appends++;
     const locator = { extent, offset, length: framedBytes };
-    if (kind === ChunkKind.Data) this.whileUnsynced(locator, id, framed.parts.length === 1 ? framed.parts[0] : undefined, dependency);
+    if (kind === ChunkKind.Data) {
+      const small = framed.parts.length === 1 && framedBytes - CHUNK_OVERHEAD_BYTES <= WRITE_THROUGH_MAX_PAYLOAD_BYTES;
+      this.whileUnsynced(locator, id, small ? framed.parts[0] : undefined, dependency);
+    }
     return { locator, dependency };
   }
 
@@ -101,12 +118,13 @@ export class ChunkStore {
    * its dependency (two per put, a cost of the profile, before):
    * - its id is kept for unsyncedId while the write is neither durable nor
    *   failed;
-   * - a small chunk (`frame`: framed in one buffer) enters the buffer cache
-   *   once its write is durable (write-through), so reading what was just
-   *   written (an S3 overwrite reads the record it replaces;
-   *   read-after-write) does not go to the disk. Not before: a failed write
-   *   must not leave bytes in the cache that the disk does not hold, and not
-   *   if the extent was reset in between.
+   * - a small chunk (`frame`: framed in one buffer, payload at most
+   *   WRITE_THROUGH_MAX_PAYLOAD_BYTES) enters the buffer cache once its
+   *   write is durable (write-through), so reading what was just written
+   *   (an S3 overwrite reads the record it replaces) does not go to the
+   *   disk. Not before: a failed write must not leave bytes in the cache
+   *   that the disk does not hold, and not if the extent was reset in
+   *   between.
    */
   private whileUnsynced(loc: Locator, id: ChunkId, frame: Uint8Array | undefined, dependency: Dependency): void {
     const key = this.unsyncedKey(loc);
