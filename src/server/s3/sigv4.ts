@@ -29,7 +29,7 @@
 // as %XX), so equivalent encodings by different clients verify alike.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { decodePercent, uriEncode } from '../key_codec.js';
-import { S3Error, accessDenied } from './s3_errors.js';
+import { S3Error, accessDenied, notImplemented } from './s3_errors.js';
 
 /** UriEncode lives with the other percent-coding (../key_codec.ts); the S3 front and its tests import it from here. */
 export { uriEncode };
@@ -166,6 +166,11 @@ function parseHeaderAuth(
   nowMs: number,
   payloadHashWithoutHeader: string | undefined,
 ): Parsed {
+  // An empty header is no signature: refused as an unsigned request is.
+  if (authorization.trim() === '') throw accessDenied('Anonymous access is not allowed: sign requests with AWS Signature Version 4.');
+  // Signature Version 2 is a scheme S3 still serves in us-east-1 and this
+  // node does not implement: 501, as every feature left out is refused.
+  if (authorization.startsWith('AWS ')) throw notImplemented('Signature Version 2 (use AWS4-HMAC-SHA256)');
   if (!authorization.startsWith(SIGV4_ALGORITHM + ' ')) {
     throw new S3Error(400, 'InvalidRequest', 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.');
   }
