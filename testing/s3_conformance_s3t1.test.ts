@@ -173,7 +173,7 @@ void test('authorization: none or empty is 403 AccessDenied; a canned ACL header
   assert.equal(dated.status, 200);
 });
 
-void test('POST form: an anonymous form into a public-read-write bucket stores the file (204); success_action_status 201 answers the key, another value 204 with no body', async () => {
+void test('POST form: an anonymous form into a public-read-write bucket stores the file (204); success_action_status 201 answers the key, another value 204 with no body; a private bucket 403; a SigV2 form 501', async () => {
   const bucket = await c.bucketWith([]);
   await c.s3().send(new PutBucketAclCommand({ Bucket: bucket, ACL: 'public-read-write' }));
   const post = (fields: Array<[string, string]>): Promise<Response> =>
@@ -188,6 +188,16 @@ void test('POST form: an anonymous form into a public-read-write bucket stores t
   const other = await post([['key', 'foo.txt'], ['acl', 'public-read'], ['success_action_status', '404'], ['Content-Type', 'text/plain']]);
   assert.equal(other.status, 204);
   assert.equal(await other.text(), '');
+  // A form signed with Signature Version 2 (AWSAccessKeyId, signature) is not served, even where anonymous forms are: 501, nothing stored.
+  const v2 = await post([['key', 'v2.txt'], ['AWSAccessKeyId', ACCESS_KEY], ['acl', 'private'], ['signature', 'c2lnbmF0dXJl'], ['policy', 'e30='], ['Content-Type', 'text/plain']]);
+  assert.equal(v2.status, 501);
+  assert.match(await v2.text(), /<Code>NotImplemented<\/Code>/);
+  assert.equal(await s3ErrorName(c.s3().send(new HeadObjectCommand({ Bucket: bucket, Key: 'v2.txt' }))), 'NotFound');
+  // A private bucket still refuses an anonymous form.
+  const closed = await c.bucketWith([]);
+  const refused = await fetch(`${c.node().endpoint}/${closed}`, { method: 'POST', headers: { 'content-type': FORM_CONTENT_TYPE }, body: formBody([['key', 'foo.txt']], Buffer.from('bar')) });
+  assert.equal(refused.status, 403);
+  assert.match(await refused.text(), /<Code>AccessDenied<\/Code>/);
 });
 
 void test('POST form signed with SigV4: a policy with conditions in any case, expiration and conditions spelt exactly, content-length-range checked', async () => {
