@@ -193,7 +193,8 @@ function answer(c: UnsignedContext, done: Done): void {
     to.searchParams.set('etag', done.etag);
     sendEmpty(c.r.ex, c.r.requestId, 303, { ...headers, Location: to.toString() });
   } else if (done.status === '201') {
-    sendXml(c.r.ex, c.r.requestId, 201, 'PostResponse', { Location: location, Bucket: done.bucket, Key: keyText, ETag: done.etag }, headers);
+    // S3's PostResponse carries no namespace (clients find <Key> unqualified).
+    sendXml(c.r.ex, c.r.requestId, 201, 'PostResponse', { Location: location, Bucket: done.bucket, Key: keyText, ETag: done.etag }, headers, false);
   } else {
     sendEmpty(c.r.ex, c.r.requestId, done.status === '200' ? 200 : 204, headers);
   }
