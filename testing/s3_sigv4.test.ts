@@ -152,7 +152,7 @@ void test('any change to a signed request is refused with the S3 code for it', (
   assert.equal(code(() => verifyRequest(presigned, lookup, NOW - 16 * 60_000)), '403 AccessDenied');
   assert.equal(code(() => verifyRequest({ ...presigned, rawQuery: presigned.rawQuery.replace('86400', '86401') }, lookup, NOW)), denied);
   assert.equal(code(() => verifyRequest({ ...getObject, rawHeaders: getObject.rawHeaders.slice(0, -2) }, lookup, NOW)), '403 AccessDenied');
-  assert.equal(code(() => verifyRequest(withHeader(getObject, 'authorization', 'AWS AKIA:abc'), lookup, NOW)), '400 InvalidRequest');
+  assert.equal(code(() => verifyRequest(withHeader(getObject, 'authorization', 'AWS AKIA:abc'), lookup, NOW)), '501 NotImplemented');
   assert.equal(code(() => verifyRequest(withHeader(getObject, 'authorization', 'AWS4-HMAC-SHA256 Credential=x'), lookup, NOW)), '400 AuthorizationHeaderMalformed');
   assert.equal(code(() => verifyRequest({ ...getObject, rawPath: '/bad%zz' }, lookup, NOW)), '400 InvalidURI');
 });

@@ -81,7 +81,7 @@ export function createShardServer(api: ShardApi, options: ShardServerOptions = {
     ...(admin === undefined ? {} : { admin }),
   };
 
-  server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
     const socket = req.socket;
     if (gate.isRefused(socket)) {
       res.destroy();
@@ -91,7 +91,11 @@ export function createShardServer(api: ShardApi, options: ShardServerOptions = {
     res.once('close', () => gate.requestEnded(socket));
     const labels = { api: 'native' as const, op: 'unknown' };
     handleRequest(ctx, logger, tracker, { req, res, bytesIn: { bytes: 0 }, bytesOut: { bytes: 0 }, labels });
-  });
+  };
+  server.on('request', onRequest);
+  // An Expect header other than 100-continue (S3 serves the request whatever
+  // it says): node would answer 417 on its own unless this event is handled.
+  server.on('checkExpectation', onRequest);
   server.on('error', (err: Error) => logger.log('error', 'server error', { error: err }));
 
   return {

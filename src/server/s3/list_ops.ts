@@ -81,7 +81,7 @@ export const listObjectsV2Op: Operation = {
   run: async (c) => {
     const p = commonParams(c, 'max-keys');
     await requireBucket(c.core, p.bucket);
-    // An empty continuation-token is no token, as S3 treats it.
+    // An empty continuation-token is no token, as S3 treats it (and, as S3, echoed as sent).
     const tokenParam = c.r.query.get('continuation-token');
     const token = tokenParam === '' ? undefined : tokenParam;
     const startAfter = c.r.query.get('start-after');
@@ -97,7 +97,7 @@ export const listObjectsV2Op: Operation = {
       ...(p.encodingType !== undefined ? { EncodingType: p.encodingType } : {}),
       KeyCount: contents.length + prefixes.length,
       IsTruncated: page.truncated,
-      ...(token !== undefined ? { ContinuationToken: token } : {}),
+      ...(tokenParam !== undefined ? { ContinuationToken: tokenParam } : {}),
       ...(page.truncated && page.next !== undefined ? { NextContinuationToken: encodeToken(page.next) } : {}),
       ...(startAfter !== undefined ? { StartAfter: p.encode(Buffer.from(startAfter, 'utf8')) } : {}),
       Contents: contents,

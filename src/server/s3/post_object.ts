@@ -7,9 +7,9 @@
 //   1. the body is multipart/form-data (412 PreconditionFailed otherwise);
 //   2. the fields before the file are read (at most 20 KiB, form_data.ts);
 //      no file part: 400 InvalidArgument;
-//   3. no policy and no signature: anonymous, refused 403 AccessDenied
-//      (anonymous form uploads are not served); else the signature verifies
-//      and the policy holds (post_policy.ts);
+//   3. no policy and no signature: anonymous, served where the bucket's
+//      ACL or policy grants everyone write (step 4); else the signature
+//      verifies and the policy holds (post_policy.ts);
 //   4. every field is one this node acts on (fail closed: a field asking
 //      for encryption, tagging, a storage class... answers 501), the key is
 //      given and valid; the signer may put that key (authorize.ts,
@@ -26,7 +26,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { requestBody } from '../body_stream.js';
-import { AUTHORIZER } from './authorize.js';
+import { ANONYMOUS, AUTHORIZER } from './authorize.js';
 import type { Principal } from './authorize.js';
 import { requireBucket } from './buckets.js';
 import { applyCors } from './cors_ops.js';
@@ -46,7 +46,7 @@ import type { Policy } from './post_policy.js';
 import { POST_POLICY, decodePolicy, sizeRange, verifyFormSignature } from './post_policy.js';
 import type { FormFields } from './post_policy.js';
 import { quotedEtag, sendEmpty, sendXml } from './respond.js';
-import { S3Error, accessDenied, invalidArgument, notImplemented } from './s3_errors.js';
+import { S3Error, invalidArgument, notImplemented } from './s3_errors.js';
 import { objectShardKey, validateObjectKey } from './shard_keys.js';
 
 /** Fields whose value is stored with the object as the header of the same name (object_headers.ts keeps them). */
@@ -114,13 +114,16 @@ function fieldMap(list: readonly FormField[]): Map<string, string> {
   return fields;
 }
 
+/** An anonymous form has no policy: no conditions, no expiry. */
+const ANONYMOUS_FORM_POLICY: Policy = { expirationMs: Number.POSITIVE_INFINITY, conditions: [] };
+
 /** Step 3: the policy the form is signed with, and its signer. Throws AccessDenied, InvalidArgument, SignatureDoesNotMatch, InvalidPolicyDocument. */
 function authenticate(c: UnsignedContext, fields: FormFields, bucket: string): { policy: Policy; principal: Principal } {
   const base64 = fields.get('policy');
-  if (base64 === undefined && !fields.has('x-amz-signature')) {
-    throw accessDenied('Anonymous POST uploads are refused: no ACL or bucket policy on this node grants public write (docs/SECURITY.md).');
-  }
   if (fields.has('awsaccesskeyid') || fields.has('signature')) throw notImplemented('POST uploads signed with signature version 2');
+  // No policy and no signature: an anonymous form, which S3 serves where the
+  // bucket's ACL or policy grants everyone s3:PutObject (authorize.ts decides).
+  if (base64 === undefined && !fields.has('x-amz-signature')) return { policy: ANONYMOUS_FORM_POLICY, principal: ANONYMOUS };
   if (base64 === undefined) throw invalidArgument("Bucket POST must contain a field named 'policy'.", { ArgumentName: 'policy' });
   const { accessKeyId } = verifyFormSignature(fields, base64, (id) => c.users.byAccessKey(id)?.secretAccessKey);
   const user = c.users.byAccessKey(accessKeyId);
@@ -190,7 +193,8 @@ function answer(c: UnsignedContext, done: Done): void {
     to.searchParams.set('etag', done.etag);
     sendEmpty(c.r.ex, c.r.requestId, 303, { ...headers, Location: to.toString() });
   } else if (done.status === '201') {
-    sendXml(c.r.ex, c.r.requestId, 201, 'PostResponse', { Location: location, Bucket: done.bucket, Key: keyText, ETag: done.etag }, headers);
+    // S3's PostResponse carries no namespace (clients find <Key> unqualified).
+    sendXml(c.r.ex, c.r.requestId, 201, 'PostResponse', { Location: location, Bucket: done.bucket, Key: keyText, ETag: done.etag }, headers, false);
   } else {
     sendEmpty(c.r.ex, c.r.requestId, done.status === '200' ? 200 : 204, headers);
   }

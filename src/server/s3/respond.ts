@@ -12,8 +12,9 @@ export function idHeaders(requestId: string): Record<string, string> {
   return { 'x-amz-request-id': requestId, 'x-amz-id-2': requestId, Server: 'ShardStore' };
 }
 
-export function sendXml(ex: Exchange, requestId: string, status: number, root: string, body: XmlNode, headers: Headers = {}): void {
-  const bytes = xmlDocument(root, body);
+/** `xmlns`: false for the one document S3 sends without its namespace (POST object's PostResponse). */
+export function sendXml(ex: Exchange, requestId: string, status: number, root: string, body: XmlNode, headers: Headers = {}, xmlns = true): void {
+  const bytes = xmlDocument(root, body, xmlns);
   ex.res.writeHead(status, { ...idHeaders(requestId), ...headers, 'Content-Type': 'application/xml', 'Content-Length': bytes.length });
   if (ex.req.method !== 'HEAD') ex.bytesOut.bytes += bytes.length;
   ex.res.end(ex.req.method === 'HEAD' ? undefined : bytes);

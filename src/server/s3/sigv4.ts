@@ -19,7 +19,9 @@
 //
 // Header values are the bytes on the wire: node hands them over as latin1
 // strings, so the canonical request is hashed as latin1 (a UTF-8
-// x-amz-meta-* value verifies as its signer hashed it), and only ASCII
+// x-amz-meta-* value verifies as its signer hashed it; a value the SDKs
+// sent as Latin-1 bytes after hashing its UTF-8 verifies as they hashed
+// it too, see verifyRequest), and only ASCII
 // spaces and tabs are trimmed and collapsed (never a 0xA0 byte inside a
 // UTF-8 sequence).
 //
@@ -29,7 +31,7 @@
 // as %XX), so equivalent encodings by different clients verify alike.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { decodePercent, uriEncode } from '../key_codec.js';
-import { S3Error, accessDenied } from './s3_errors.js';
+import { S3Error, accessDenied, notImplemented } from './s3_errors.js';
 
 /** UriEncode lives with the other percent-coding (../key_codec.ts); the S3 front and its tests import it from here. */
 export { uriEncode };
@@ -136,9 +138,20 @@ export function verifyRequest(req: SignedRequest, lookup: SecretLookup, nowMs: n
   }
   const scope = `${parsed.scopeDate}/${parsed.region}/s3/aws4_request`;
   const canonical = canonicalRequest(req, parsed, headers);
-  const stringToSign = [SIGV4_ALGORITHM, parsed.amzDate, scope, sha256Hex(Buffer.from(canonical, 'latin1'))].join('\n');
   const signingKey = deriveSigningKey(secret, parsed.scopeDate, parsed.region);
-  const expected = hmacHex(signingKey, stringToSign);
+  const signed = (encoding: 'latin1' | 'utf8'): { stringToSign: string; expected: string } => {
+    const stringToSign = [SIGV4_ALGORITHM, parsed.amzDate, scope, sha256Hex(Buffer.from(canonical, encoding))].join('\n');
+    return { stringToSign, expected: hmacHex(signingKey, stringToSign) };
+  };
+  let { stringToSign, expected } = signed('latin1');
+  // A header byte over 0x7F: the AWS SDKs (botocore, the JS SDK) hash a
+  // value's UTF-8 but send each character as one Latin-1 byte, so that
+  // reading verifies too (S3 accepts such metadata). Either reading is an
+  // HMAC under the same key over this request: nothing is weakened.
+  if (!sameHex(expected, parsed.signature) && /[\x80-\xff]/.test(canonical)) {
+    const asSent = signed('utf8');
+    if (sameHex(asSent.expected, parsed.signature)) ({ stringToSign, expected } = asSent);
+  }
   if (!sameHex(expected, parsed.signature)) {
     throw new S3Error(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.', {
       AWSAccessKeyId: parsed.accessKeyId,
@@ -166,6 +179,11 @@ function parseHeaderAuth(
   nowMs: number,
   payloadHashWithoutHeader: string | undefined,
 ): Parsed {
+  // An empty header is no signature: refused as an unsigned request is.
+  if (authorization.trim() === '') throw accessDenied('Anonymous access is not allowed: sign requests with AWS Signature Version 4.');
+  // Signature Version 2 is a scheme S3 still serves in us-east-1 and this
+  // node does not implement: 501, as every feature left out is refused.
+  if (authorization.startsWith('AWS ')) throw notImplemented('Signature Version 2 (use AWS4-HMAC-SHA256)');
   if (!authorization.startsWith(SIGV4_ALGORITHM + ' ')) {
     throw new S3Error(400, 'InvalidRequest', 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.');
   }
