@@ -365,6 +365,24 @@ void test('object ACLs: default and canned at PutObject and by PutObjectAcl, lis
   assert.deepEqual(flat((await main.send(new GetObjectAclCommand({ Bucket: bucket, Key: 'public-read' }))).Grants), [userGrant(mainUser, 'FULL_CONTROL')]);
 });
 
+void test('an ACL that names the owner reads back as put; the owner keeps its rights (the implied FULL_CONTROL)', async () => {
+  const bucket = await newBucket();
+  await main.send(new PutObjectCommand({ Bucket: bucket, Key: 'foo', Body: 'bar' }));
+  const owner = { ID: mainUser.id, DisplayName: mainUser.displayName };
+  for (const permission of ['FULL_CONTROL', 'WRITE', 'WRITE_ACP', 'READ', 'READ_ACP'] as const) {
+    await main.send(new PutObjectAclCommand({ Bucket: bucket, Key: 'foo', AccessControlPolicy: { Owner: owner, Grants: [{ Grantee: { ID: mainUser.id, Type: 'CanonicalUser' }, Permission: permission }] } }));
+    assert.deepEqual(flat((await main.send(new GetObjectAclCommand({ Bucket: bucket, Key: 'foo' }))).Grants), [userGrant(mainUser, permission)], permission);
+    assert.equal(await bodyOf(main, bucket, 'foo'), 'bar', permission);
+  }
+  const both: Grant[] = [
+    { Grantee: { ID: mainUser.id, Type: 'CanonicalUser' }, Permission: 'FULL_CONTROL' },
+    { Grantee: { ID: mainUser.id, Type: 'CanonicalUser' }, Permission: 'READ' },
+  ];
+  await main.send(new PutBucketAclCommand({ Bucket: bucket, AccessControlPolicy: { Owner: owner, Grants: both } }));
+  assert.deepEqual(flat((await main.send(new GetBucketAclCommand({ Bucket: bucket }))).Grants), [userGrant(mainUser, 'FULL_CONTROL'), userGrant(mainUser, 'READ')]);
+  await main.send(new PutObjectCommand({ Bucket: bucket, Key: 'still-writable', Body: 'x' }));
+});
+
 void test('grants to another user by AccessControlPolicy: listed before the owner, and each permission does what it says', async () => {
   const checks: Array<[string, { read: boolean; readAcp: boolean; write: boolean; writeAcp: boolean }]> = [
     ['FULL_CONTROL', { read: true, readAcp: true, write: true, writeAcp: true }],

@@ -129,12 +129,18 @@ function isPermission(p: string): p is Permission {
 const malformedAcl = (why: string): S3Error =>
   new S3Error(400, 'MalformedACLError', `The XML you provided was not well-formed or did not validate against our published schema: ${why}`);
 
-/** Without the owner's own FULL_CONTROL (implied) and duplicates; at most MAX_GRANTS. */
+/**
+ * Without duplicates and without the owner's own FULL_CONTROL (implied)
+ * unless the list also grants the owner something else (then it is kept, so
+ * that the ACL reads back as put: see aclDocument); at most MAX_GRANTS.
+ */
 function normalized(grants: readonly Grant[], ownerId: string): Grant[] {
+  const isOwner = (g: Grant): boolean => g.grantee.kind === 'user' && g.grantee.id === ownerId;
+  const ownerOthers = grants.some((g) => isOwner(g) && g.permission !== 'FULL_CONTROL');
   const seen = new Set<string>();
   const out: Grant[] = [];
   for (const g of grants) {
-    if (g.grantee.kind === 'user' && g.grantee.id === ownerId && g.permission === 'FULL_CONTROL') continue;
+    if (isOwner(g) && g.permission === 'FULL_CONTROL' && !ownerOthers) continue;
     const key = `${granteeKey(g.grantee)} ${g.permission}`;
     if (seen.has(key)) continue;
     seen.add(key);
@@ -167,7 +173,9 @@ export function aclAllows(grants: readonly Grant[], principalId: string | undefi
 }
 
 /**
- * The AccessControlPolicy document: `grants`, then the owner's FULL_CONTROL.
+ * The AccessControlPolicy document: `grants`, then the owner's implied
+ * FULL_CONTROL unless `grants` name the owner (an ACL put with, say, only
+ * the owner's READ reads back as put; the owner keeps every right anyway).
  * AWS documents no order; this is the one the public S3 conformance suite
  * (ceph's s3-tests) compares against, grant by grant.
  */
@@ -176,7 +184,8 @@ export function aclDocument(owner: { readonly id: string; readonly displayName: 
     g.kind === 'user'
       ? { '@_xmlns:xsi': XSI, '@_xsi:type': 'CanonicalUser', ID: g.id, DisplayName: displayName(g.id) }
       : { '@_xmlns:xsi': XSI, '@_xsi:type': 'Group', URI: g.kind === 'all-users' ? ALL_USERS_URI : AUTHENTICATED_USERS_URI };
-  const all: Grant[] = [...grants, { grantee: { kind: 'user', id: owner.id }, permission: 'FULL_CONTROL' }];
+  const namesOwner = grants.some((g) => g.grantee.kind === 'user' && g.grantee.id === owner.id);
+  const all: Grant[] = namesOwner ? [...grants] : [...grants, { grantee: { kind: 'user', id: owner.id }, permission: 'FULL_CONTROL' }];
   return {
     Owner: { ID: owner.id, DisplayName: owner.displayName },
     AccessControlList: { Grant: all.map((g) => ({ Grantee: grantee(g.grantee), Permission: g.permission })) },
