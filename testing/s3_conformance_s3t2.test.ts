@@ -192,6 +192,21 @@ void test('anonymous GET follows the object ACL; a deleted object or bucket answ
   assert.deepEqual(await refusal(main.send(new GetObjectCommand({ Bucket: pub, Key: 'foo' }))), [404, 'NoSuchBucket']);
 });
 
+void test('a missing key is 404 NoSuchKey only to whoever may list the bucket; 403 to the others', async () => {
+  const priv = await newBucket();
+  const anon = await anonymous(`/${priv}/nothing`);
+  assert.deepEqual([anon.status, codeOf(anon.text)], [403, 'AccessDenied'], 'anonymous, private bucket');
+  assert.deepEqual(await refusal(alt.send(new GetObjectCommand({ Bucket: priv, Key: 'nothing' }))), [403, 'AccessDenied'], 'another user, private bucket');
+  assert.equal((await refusal(alt.send(new HeadObjectCommand({ Bucket: priv, Key: 'nothing' }))))[0], 403);
+  // A bucket READ grant (s3:ListBucket) lets alt tell a missing key, for GET and HEAD.
+  await main.send(new PutBucketAclCommand({ Bucket: priv, GrantRead: `id="${altUser.id}"` }));
+  assert.deepEqual(await refusal(alt.send(new GetObjectCommand({ Bucket: priv, Key: 'nothing' }))), [404, 'NoSuchKey']);
+  assert.equal((await refusal(alt.send(new HeadObjectCommand({ Bucket: priv, Key: 'nothing' }))))[0], 404);
+  // An object that exists is still refused by its own ACL.
+  await main.send(new PutObjectCommand({ Bucket: priv, Key: 'there', Body: 'x' }));
+  assert.deepEqual(await refusal(alt.send(new GetObjectCommand({ Bucket: priv, Key: 'there' }))), [403, 'AccessDenied']);
+});
+
 void test('GetObject with response-* overrides sets the answer headers', async () => {
   const bucket = await bucketWithFoo('private', 'private');
   const got = await main.send(
