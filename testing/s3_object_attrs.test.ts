@@ -246,7 +246,7 @@ void test('x-amz-acl on PutObject: public-read is read anonymously and by anothe
   // READ is not WRITE: the object's ACL does not let bob overwrite it.
   assert.equal(await refusal(bob.send(new PutObjectCommand({ Bucket: 'acls', Key: 'public', Body: 'defaced' }))), '403 AccessDenied');
   const acl = await alice.send(new GetObjectAclCommand({ Bucket: 'acls', Key: 'public' }));
-  assert.deepEqual(acl.Grants?.map((g) => [g.Grantee?.URI ?? g.Grantee?.ID, g.Permission]), [[aliceUser.id, 'FULL_CONTROL'], ['http://acs.amazonaws.com/groups/global/AllUsers', 'READ']]);
+  assert.deepEqual(acl.Grants?.map((g) => [g.Grantee?.URI ?? g.Grantee?.ID, g.Permission]), [['http://acs.amazonaws.com/groups/global/AllUsers', 'READ'], [aliceUser.id, 'FULL_CONTROL']]);
   // An overwrite without ACL headers is private again; PutObjectAcl makes it public, then private, without changing Last-Modified.
   await alice.send(new PutObjectCommand({ Bucket: 'acls', Key: 'public', Body: 'now private' }));
   assert.equal((await anonymousGet('/acls/public')).status, 403);
@@ -333,9 +333,9 @@ void test('each version has its own ACL: a public current version opens no priva
   assert.equal(await (await bob.send(new GetObjectCommand({ Bucket: 'acls-versioned', Key: 'up', VersionId: privateFirst }))).Body?.transformToString(), 'private first');
   assert.equal((await anonymousGet(`/acls-versioned/up?versionId=${privateFirst}`)).status, 403);
   const firstAcl = await alice.send(new GetObjectAclCommand({ Bucket: 'acls-versioned', Key: 'up', VersionId: privateFirst }));
-  assert.deepEqual(firstAcl.Grants?.map((g) => g.Grantee?.URI ?? g.Grantee?.ID), [aliceUser.id, 'http://acs.amazonaws.com/groups/global/AuthenticatedUsers']);
+  assert.deepEqual(firstAcl.Grants?.map((g) => g.Grantee?.URI ?? g.Grantee?.ID), ['http://acs.amazonaws.com/groups/global/AuthenticatedUsers', aliceUser.id]);
   const currentAcl = await alice.send(new GetObjectAclCommand({ Bucket: 'acls-versioned', Key: 'up' }));
-  assert.deepEqual(currentAcl.Grants?.map((g) => g.Grantee?.URI ?? g.Grantee?.ID), [aliceUser.id, 'http://acs.amazonaws.com/groups/global/AllUsers']);
+  assert.deepEqual(currentAcl.Grants?.map((g) => g.Grantee?.URI ?? g.Grantee?.ID), ['http://acs.amazonaws.com/groups/global/AllUsers', aliceUser.id]);
   assert.equal(await refusal(alice.send(new GetObjectAclCommand({ Bucket: 'acls-versioned', Key: 'up', VersionId: '0'.repeat(32) }))), '404 NoSuchVersion');
   assert.equal(await refusal(alice.send(new PutObjectAclCommand({ Bucket: 'acls-versioned', Key: 'up', VersionId: '0'.repeat(32), ACL: 'public-read' }))), '404 NoSuchVersion');
   await alice.send(new PutObjectAclCommand({ Bucket: 'acls-versioned', Key: 'up', VersionId: privateFirst, ACL: 'private' }));

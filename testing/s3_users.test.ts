@@ -203,7 +203,7 @@ void test('ACL grants: a bucket grant lets another user list, an object grant le
   const acl = await alice.send(new GetObjectAclCommand({ Bucket: 'alice-shared', Key: 'doc.txt' }));
   assert.deepEqual(
     acl.Grants?.map((g) => [g.Grantee?.ID, g.Permission]),
-    [[aliceUser.id, 'FULL_CONTROL'], [bobUser.id, 'READ']],
+    [[bobUser.id, 'READ'], [aliceUser.id, 'FULL_CONTROL']],
   );
   // READ does not give WRITE_ACP, nor the bucket's WRITE.
   await assertDenied(bob.send(new PutObjectAclCommand({ Bucket: 'alice-shared', Key: 'doc.txt', ACL: 'public-read' })), 'PutObjectAcl with READ');

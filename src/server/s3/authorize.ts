@@ -31,7 +31,7 @@ import { findVersion, isDeleteMarker, parseVersionId } from './versioning.js';
 import type { Policy, PolicyRequest } from './policy.js';
 import { evaluatePolicy, isPublicPolicy, parsePolicy } from './policy.js';
 import type { S3Request } from './request.js';
-import { S3Error, accessDenied } from './s3_errors.js';
+import { S3Error, accessDenied, noSuchBucket, noSuchKey } from './s3_errors.js';
 import { queryPairs } from './sigv4.js';
 import type { User, UserSet } from './users.js';
 
@@ -52,6 +52,8 @@ interface ActionSpec {
 
 const bucketRead = { of: 'bucket', permission: 'READ' } as const;
 const bucketWrite = { of: 'bucket', permission: 'WRITE' } as const;
+/** What tells a missing key from a forbidden one (Authorizer.refusal). */
+const LIST_BUCKET: ActionSpec = { action: 's3:ListBucket', on: 'bucket', acl: bucketRead };
 
 /** Operation name -> what it needs. Service-level operations (ListBuckets, CreateBucket) are decided by their own rules. */
 export const ACTIONS: ReadonlyMap<string, ActionSpec> = new Map<string, ActionSpec>([
@@ -223,8 +225,10 @@ export class Authorizer {
     }
     const bucket = r.bucket;
     if ((await readBucket(core, bucket)) === undefined) {
-      // The operation answers NoSuchBucket to a user; an anonymous request learns nothing.
-      if (principal.kind === 'anonymous') throw anonymousRefusal();
+      // The operation answers NoSuchBucket to a user. S3 answers it to an
+      // anonymous request too (bucket names are public: any name can be
+      // probed by CreateBucket); it is thrown here, so no operation runs.
+      if (principal.kind === 'anonymous') throw noSuchBucket(bucket);
       return { access: undefined };
     }
     const access = await readBucketAccess(core, bucket);
@@ -253,10 +257,29 @@ export class Authorizer {
       if (q.spec.ownerAccountOnly === true) throw new S3Error(405, 'MethodNotAllowed', 'The specified method is not allowed against this resource.');
       return;
     }
-    if (q.spec.acl === undefined || q.access.ownership === 'BucketOwnerEnforced') throw denied(q.principal);
+    if (q.spec.acl === undefined || q.access.ownership === 'BucketOwnerEnforced') throw await this.refusal(core, q);
     let grants = q.spec.acl.of === 'bucket' ? q.access.grants : await this.objectGrants(core, q.bucket, q.key, q.version);
     if (pab?.ignorePublicAcls === true) grants = grants.filter((g) => !isPublicAcl([g]));
-    if (!aclAllows(grants, id, q.spec.acl.permission)) throw denied(q.principal);
+    if (!aclAllows(grants, id, q.spec.acl.permission)) throw await this.refusal(core, q);
+  }
+
+  /**
+   * The refusal of a request no deny refused and nothing allowed. A read of
+   * a key with no current object is 404 NoSuchKey for a principal who may
+   * list the bucket (s3:ListBucket), as S3 documents: it could learn that
+   * by listing. Otherwise 403, which tells nothing.
+   */
+  private async refusal(core: Core, q: CheckQuery): Promise<S3Error> {
+    if (q.spec.action !== 's3:GetObject' || q.key === undefined || q.version !== undefined) return denied(q.principal);
+    const current = await readObject(core, q.bucket, q.key);
+    if (current !== undefined && !isDeleteMarker(current)) return denied(q.principal);
+    try {
+      await this.check(core, { ...q, key: undefined, version: undefined, spec: LIST_BUCKET, known: true });
+    } catch (err) {
+      if (err instanceof S3Error) return denied(q.principal);
+      throw err;
+    }
+    return noSuchKey(q.key.toString('utf8'));
   }
 
   /** The grants of the object, or of the version named: an ACL belongs to its version, as in S3 (a public current version opens no private old one). */

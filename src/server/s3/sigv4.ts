@@ -218,11 +218,12 @@ function parsePresigned(pairs: ReadonlyArray<readonly [string, string]>, headers
   const startMs = parseAmzDate(amzDate);
   const expiresText = get('X-Amz-Expires');
   const expiresS = /^\d{1,7}$/.test(expiresText) ? Number(expiresText) : NaN;
-  if (!(expiresS >= 1 && expiresS <= MAX_PRESIGN_EXPIRES_S)) {
-    throw queryAuthError(`X-Amz-Expires must be 1..${MAX_PRESIGN_EXPIRES_S} seconds`);
+  // Negative or over a week: 400 (AWS answers so, ceph/s3-tests#462); 0 is a URL that expired when signed: 403, as AWS.
+  if (!(expiresS >= 0 && expiresS <= MAX_PRESIGN_EXPIRES_S)) {
+    throw queryAuthError(`X-Amz-Expires must be 0..${MAX_PRESIGN_EXPIRES_S} seconds`);
   }
   if (startMs - nowMs > MAX_SKEW_MS) throw accessDenied('Request is not valid yet');
-  if (nowMs > startMs + expiresS * 1000) throw accessDenied('Request has expired');
+  if (expiresS === 0 || nowMs > startMs + expiresS * 1000) throw accessDenied('Request has expired');
   // The payload hash: from the query (SDKs hoist x-amz-content-sha256 there, in either case), or from a
   // header only if that header is signed; never from an unsigned header a holder of the URL added.
   const signedHeaders = splitSignedHeaders(get('X-Amz-SignedHeaders'));
