@@ -92,6 +92,19 @@ export function createShardServer(api: ShardApi, options: ShardServerOptions = {
     const labels = { api: 'native' as const, op: 'unknown' };
     handleRequest(ctx, logger, tracker, { req, res, bytesIn: { bytes: 0 }, bytesOut: { bytes: 0 }, labels });
   });
+  // Expect: 100-continue. Node would answer 100 at once, before the request is authenticated; HTTP/1.1
+  // (RFC 9110 10.1.1) and S3 send it only once the request is accepted and its body is wanted. So the
+  // 100 goes out when a handler first reads the body, and a refusal answered first goes out alone
+  // (node then closes the connection, since the body was never asked for).
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const onListener = (event: string | symbol): void => {
+      if (event !== 'data' && event !== 'readable') return;
+      req.off('newListener', onListener);
+      if (!res.headersSent && !res.writableEnded) res.writeContinue();
+    };
+    req.on('newListener', onListener);
+    server.emit('request', req, res);
+  });
   server.on('error', (err: Error) => logger.log('error', 'server error', { error: err }));
 
   return {

@@ -31,7 +31,7 @@ import { findVersion, isDeleteMarker, parseVersionId } from './versioning.js';
 import type { Policy, PolicyRequest } from './policy.js';
 import { evaluatePolicy, isPublicPolicy, parsePolicy } from './policy.js';
 import type { S3Request } from './request.js';
-import { S3Error, accessDenied } from './s3_errors.js';
+import { S3Error, accessDenied, noSuchKey } from './s3_errors.js';
 import { queryPairs } from './sigv4.js';
 import type { User, UserSet } from './users.js';
 
@@ -144,6 +144,9 @@ function specOf(opName: string, versioned: boolean): ActionSpec | undefined {
   return (versioned ? VERSION_ACTIONS.get(opName) : undefined) ?? ACTIONS.get(opName);
 }
 
+/** Reads of one key that answer 404 rather than 403 to a requester who may list the bucket (see Authorizer.refuseMissingKey). */
+const MISSING_KEY_OPS = new Set(['GetObject', 'HeadObject']);
+
 /** The operations decided before any bucket is read. */
 const SERVICE_OPS = new Set(['ListBuckets', 'CreateBucket']);
 
@@ -232,8 +235,33 @@ export class Authorizer {
     if (spec?.perKey === true) return { access };
     const objectKey = spec?.on === 'object' ? key : undefined;
     const version = objectKey === undefined ? undefined : namedVersion(r.query.get('versionId'));
-    await this.check(core, { bucket, key: objectKey, version, access, spec: spec ?? { action: `s3:${opName}`, on: 'bucket' }, known: spec !== undefined, principal, context: contextOf(r, principal) });
+    const context = contextOf(r, principal);
+    try {
+      await this.check(core, { bucket, key: objectKey, version, access, spec: spec ?? { action: `s3:${opName}`, on: 'bucket' }, known: spec !== undefined, principal, context });
+    } catch (err) {
+      if (objectKey === undefined || version !== undefined || !MISSING_KEY_OPS.has(opName)) throw err;
+      await this.refuseMissingKey(core, { bucket, access, principal, context }, objectKey, err);
+    }
     return { access };
+  }
+
+  /**
+   * S3's rule for a read of a key the requester may not read: if there is
+   * no such object and the requester may list the bucket (s3:ListBucket),
+   * 404 NoSuchKey, since a listing would tell as much; otherwise the
+   * refusal `denial` stands. Always throws.
+   */
+  private async refuseMissingKey(core: Core, q: Omit<CheckQuery, 'key' | 'spec' | 'known'>, key: Buffer, denial: unknown): Promise<never> {
+    const record = await readObject(core, q.bucket, key);
+    if (record !== undefined && !isDeleteMarker(record)) throw denial;
+    const list = ACTIONS.get('ListObjects');
+    if (list === undefined) throw denial;
+    try {
+      await this.check(core, { ...q, key: undefined, spec: list, known: true });
+    } catch {
+      throw denial;
+    }
+    throw noSuchKey(key.toString('utf8'));
   }
 
   /** One decision: steps 1-5 of the header. */
