@@ -24,6 +24,7 @@ import {
   CreateMultipartUploadCommand,
   DeleteBucketTaggingCommand,
   GetBucketTaggingCommand,
+  GetObjectCommand,
   ListMultipartUploadsCommand,
   PutBucketAclCommand,
   PutBucketTaggingCommand,
@@ -215,4 +216,20 @@ test('test_multipart_copy_multiple_sizes (sample): copies in 5 MiB ranges of a 1
   await env.s3.send(new CompleteMultipartUploadCommand({ Bucket: b, Key: 'dest', UploadId, MultipartUpload: { Parts: parts } }));
   const got = await read(b, 'dest');
   assert.equal(createHash('md5').update(got).digest('hex'), createHash('md5').update(src).digest('hex'));
+});
+
+test('test_multipart_upload: Content-Type and metadata of CreateMultipartUpload reach the object; a retried Complete answers 200; ranges read the parts', async () => {
+  const b = await bucket();
+  const parts = [deterministicRange('mpu a', 0, 5 * MiB), deterministicRange('mpu b', 0, 1000)];
+  const { UploadId } = await env.s3.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'mymultipart', ContentType: 'text/bla', Metadata: { foo: 'bar' } }));
+  const done: CompletedPart[] = [];
+  for (const [i, body] of parts.entries()) done.push({ ETag: (await env.s3.send(new UploadPartCommand({ Bucket: b, Key: 'mymultipart', UploadId, PartNumber: i + 1, Body: body }))).ETag, PartNumber: i + 1 });
+  const complete = new CompleteMultipartUploadCommand({ Bucket: b, Key: 'mymultipart', UploadId, MultipartUpload: { Parts: done } });
+  const first = await env.s3.send(complete);
+  const retried = await env.s3.send(complete);
+  assert.equal(retried.ETag, first.ETag);
+  const out = await env.s3.send(new GetObjectCommand({ Bucket: b, Key: 'mymultipart', Range: `bytes=${5 * MiB - 10}-${5 * MiB + 9}` }));
+  assert.deepEqual([out.ContentType, out.Metadata], ['text/bla', { foo: 'bar' }]);
+  assert.deepEqual(Buffer.from((await out.Body?.transformToByteArray()) ?? []), Buffer.concat(parts).subarray(5 * MiB - 10, 5 * MiB + 10));
+  assert.deepEqual(await read(b, 'mymultipart'), Buffer.concat(parts));
 });
