@@ -233,3 +233,16 @@ test('test_multipart_upload: Content-Type and metadata of CreateMultipartUpload 
   assert.deepEqual(Buffer.from((await out.Body?.transformToByteArray()) ?? []), Buffer.concat(parts).subarray(5 * MiB - 10, 5 * MiB + 10));
   assert.deepEqual(await read(b, 'mymultipart'), Buffer.concat(parts));
 });
+
+test('test_multipart_upload_overwrite_existing_object / test_abort_multipart_upload: Complete replaces a PUT object; an aborted upload is gone from the listing', async () => {
+  const b = await bucket();
+  await env.s3.send(new PutObjectCommand({ Bucket: b, Key: 'mymultipart', Body: 'the PUT object' }));
+  const parts = [deterministicRange('overwrite a', 0, 5 * MiB), Buffer.from('tail')];
+  const { uploadId, done } = await uploadParts(b, 'mymultipart', parts);
+  await env.s3.send(new CompleteMultipartUploadCommand({ Bucket: b, Key: 'mymultipart', UploadId: uploadId, MultipartUpload: { Parts: done } }));
+  assert.deepEqual(await read(b, 'mymultipart'), Buffer.concat(parts));
+  const aborted = await uploadParts(b, 'other', [Buffer.from('x')]);
+  await env.s3.send(new AbortMultipartUploadCommand({ Bucket: b, Key: 'other', UploadId: aborted.uploadId }));
+  assert.equal((await env.s3.send(new ListMultipartUploadsCommand({ Bucket: b }))).Uploads, undefined);
+  assert.deepEqual(await refusal(env.s3.send(new CompleteMultipartUploadCommand({ Bucket: b, Key: 'other', UploadId: aborted.uploadId, MultipartUpload: { Parts: aborted.done } }))), [404, 'NoSuchUpload']);
+});

@@ -304,3 +304,14 @@ test('test_encryption_sse_c_multipart_upload: an SSE-C upload (key on every call
   const again = await env.s3.send(new CreateMultipartUploadCommand({ Bucket: b, Key: 'multipart_enc', ...key }));
   assert.deepEqual(await refusal(env.s3.send(new UploadPartCommand({ Bucket: b, Key: 'multipart_enc', UploadId: again.UploadId, PartNumber: 1, Body: 'x', ...ssec(KEY_B, MD5_B) }))), [403, 'AccessDenied']);
 });
+
+test('test_versioning_obj_create_versions_remove_special_names: keys "_testobj", "_", ":" and " " keep and lose versions alike', async () => {
+  const b = await bucket('Enabled');
+  for (const key of ['_testobj', '_', ':', ' ']) {
+    const ids: string[] = [];
+    for (let i = 0; i < 3; i++) ids.push((await env.s3.send(new PutObjectCommand({ Bucket: b, Key: key, Body: `${key} ${i}` }))).VersionId ?? '');
+    for (const [i, id] of ids.entries()) assert.equal(await text(b, key, id), `${key} ${i}`);
+    for (const id of ids) await env.s3.send(new DeleteObjectCommand({ Bucket: b, Key: key, VersionId: id }));
+    assert.equal((await env.s3.send(new ListObjectVersionsCommand({ Bucket: b, Prefix: key }))).Versions, undefined, JSON.stringify(key));
+  }
+});
