@@ -315,3 +315,15 @@ test('test_versioning_obj_create_versions_remove_special_names: keys "_testobj",
     assert.equal((await env.s3.send(new ListObjectVersionsCommand({ Bucket: b, Prefix: key }))).Versions, undefined, JSON.stringify(key));
   }
 });
+
+test('a missing key: 404 NoSuchKey to an anonymous requester who may list the bucket (public-read), 403 to one who may not; an existing private object stays 403', async () => {
+  const listable = await bucket();
+  await env.s3.send(new PutBucketAclCommand({ Bucket: listable, ACL: 'public-read' }));
+  await env.s3.send(new PutObjectCommand({ Bucket: listable, Key: 'private-object', Body: 'secret' }));
+  const closed = await bucket();
+  for (const method of ['GET', 'HEAD']) {
+    assert.equal((await raw(method, `/${listable}/missing`, {})).status, 404, `${method} missing, listable`);
+    assert.equal((await raw(method, `/${listable}/private-object`, {})).status, 403, `${method} private object, listable`);
+    assert.equal((await raw(method, `/${closed}/missing`, {})).status, 403, `${method} missing, not listable`);
+  }
+});

@@ -252,15 +252,16 @@ export class Authorizer {
    * refusal `denial` stands. Always throws.
    */
   private async refuseMissingKey(core: Core, q: Omit<CheckQuery, 'key' | 'spec' | 'known'>, key: Buffer, denial: unknown): Promise<never> {
-    const record = await readObject(core, q.bucket, key);
-    if (record !== undefined && !isDeleteMarker(record)) throw denial;
     const list = ACTIONS.get('ListObjects');
     if (list === undefined) throw denial;
+    // The listing permission first: a requester without it learns nothing of the key, not even that its record is damaged.
     try {
       await this.check(core, { ...q, key: undefined, spec: list, known: true });
     } catch {
       throw denial;
     }
+    const record = await readObject(core, q.bucket, key);
+    if (record !== undefined && !isDeleteMarker(record)) throw denial;
     throw noSuchKey(key.toString('utf8'));
   }
 
