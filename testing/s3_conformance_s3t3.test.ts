@@ -25,8 +25,10 @@ import {
   DeleteBucketTaggingCommand,
   GetBucketTaggingCommand,
   GetObjectCommand,
+  HeadObjectCommand,
   ListMultipartUploadsCommand,
   PutBucketAclCommand,
+  PutBucketPolicyCommand,
   PutBucketTaggingCommand,
   PutBucketVersioningCommand,
   PutObjectCommand,
@@ -245,4 +247,18 @@ test('test_multipart_upload_overwrite_existing_object / test_abort_multipart_upl
   await env.s3.send(new AbortMultipartUploadCommand({ Bucket: b, Key: 'other', UploadId: aborted.uploadId }));
   assert.equal((await env.s3.send(new ListMultipartUploadsCommand({ Bucket: b }))).Uploads, undefined);
   assert.deepEqual(await refusal(env.s3.send(new CompleteMultipartUploadCommand({ Bucket: b, Key: 'other', UploadId: aborted.uploadId, MultipartUpload: { Parts: aborted.done } }))), [404, 'NoSuchUpload']);
+});
+
+test('a missing key read by another user whom a policy allows s3:GetObject: 403 without s3:ListBucket, 404 NoSuchKey with it', async () => {
+  const b = await bucket();
+  await env.s3.send(new PutObjectCommand({ Bucket: b, Key: 'there', Body: 'here' }));
+  const allow = (actions: string[]): string => JSON.stringify({ Statement: [{ Effect: 'Allow', Principal: { CanonicalUser: aliceUser.id }, Action: actions, Resource: [`arn:aws:s3:::${b}`, `arn:aws:s3:::${b}/*`] }] });
+  await env.s3.send(new PutBucketPolicyCommand({ Bucket: b, Policy: allow(['s3:GetObject']) }));
+  assert.equal((await (await alice().send(new GetObjectCommand({ Bucket: b, Key: 'there' }))).Body?.transformToString()), 'here');
+  assert.deepEqual(await refusal(alice().send(new GetObjectCommand({ Bucket: b, Key: 'missing' }))), [403, 'AccessDenied']);
+  assert.equal((await refusal(alice().send(new HeadObjectCommand({ Bucket: b, Key: 'missing' }))))[0], 403);
+  await env.s3.send(new PutBucketPolicyCommand({ Bucket: b, Policy: allow(['s3:GetObject', 's3:ListBucket']) }));
+  assert.deepEqual(await refusal(alice().send(new GetObjectCommand({ Bucket: b, Key: 'missing' }))), [404, 'NoSuchKey']);
+  assert.equal((await refusal(alice().send(new HeadObjectCommand({ Bucket: b, Key: 'missing' }))))[0], 404);
+  assert.deepEqual(await refusal(env.s3.send(new GetObjectCommand({ Bucket: b, Key: 'missing' }))), [404, 'NoSuchKey'], 'the owner always learns it');
 });

@@ -147,6 +147,12 @@ function specOf(opName: string, versioned: boolean): ActionSpec | undefined {
 /** Reads of one key that answer 404 rather than 403 to a requester who may list the bucket (see Authorizer.refuseMissingKey). */
 const MISSING_KEY_OPS = new Set(['GetObject', 'HeadObject']);
 
+/** No current object under the key (none, or a delete marker). */
+async function isMissing(core: Core, bucket: string, key: Buffer): Promise<boolean> {
+  const record = await readObject(core, bucket, key);
+  return record === undefined || isDeleteMarker(record);
+}
+
 /** The operations decided before any bucket is read. */
 const SERVICE_OPS = new Set(['ListBuckets', 'CreateBucket']);
 
@@ -236,33 +242,32 @@ export class Authorizer {
     const objectKey = spec?.on === 'object' ? key : undefined;
     const version = objectKey === undefined ? undefined : namedVersion(r.query.get('versionId'));
     const context = contextOf(r, principal);
+    // S3's rule for a read of a key that does not exist: 404 to a requester who may list the bucket, 403 to any other.
+    const readOfKey = objectKey !== undefined && version === undefined && MISSING_KEY_OPS.has(opName) ? objectKey : undefined;
+    const q = { bucket, access, principal, context };
     try {
-      await this.check(core, { bucket, key: objectKey, version, access, spec: spec ?? { action: `s3:${opName}`, on: 'bucket' }, known: spec !== undefined, principal, context });
+      await this.check(core, { ...q, key: objectKey, version, spec: spec ?? { action: `s3:${opName}`, on: 'bucket' }, known: spec !== undefined });
     } catch (err) {
-      if (objectKey === undefined || version !== undefined || !MISSING_KEY_OPS.has(opName)) throw err;
-      await this.refuseMissingKey(core, { bucket, access, principal, context }, objectKey, err);
+      // Refused the read: a lister still learns that the key is missing.
+      if (readOfKey === undefined || !(await this.mayList(core, q)) || !(await isMissing(core, bucket, readOfKey))) throw err;
+      throw noSuchKey(readOfKey.toString('utf8'));
     }
+    // Allowed the read (by a policy: an ACL grant needs an object): a requester who may not list learns nothing of a missing key.
+    if (readOfKey !== undefined && principalId(principal) !== access.ownerId && (await isMissing(core, bucket, readOfKey)) && !(await this.mayList(core, q))) throw denied(principal);
     return { access };
   }
 
-  /**
-   * S3's rule for a read of a key the requester may not read: if there is
-   * no such object and the requester may list the bucket (s3:ListBucket),
-   * 404 NoSuchKey, since a listing would tell as much; otherwise the
-   * refusal `denial` stands. Always throws.
-   */
-  private async refuseMissingKey(core: Core, q: Omit<CheckQuery, 'key' | 'spec' | 'known'>, key: Buffer, denial: unknown): Promise<never> {
+  /** True if `q.principal` may list the bucket (s3:ListBucket, by policy or bucket READ). The listing permission is asked before the key's record is read, so a requester without it learns nothing of the key (not even a damaged record). */
+  private async mayList(core: Core, q: Omit<CheckQuery, 'key' | 'spec' | 'known'>): Promise<boolean> {
     const list = ACTIONS.get('ListObjects');
-    if (list === undefined) throw denial;
-    // The listing permission first: a requester without it learns nothing of the key, not even that its record is damaged.
+    if (list === undefined) return false;
     try {
       await this.check(core, { ...q, key: undefined, spec: list, known: true });
-    } catch {
-      throw denial;
+      return true;
+    } catch (err) {
+      if (err instanceof S3Error) return false;
+      throw err;
     }
-    const record = await readObject(core, q.bucket, key);
-    if (record !== undefined && !isDeleteMarker(record)) throw denial;
-    throw noSuchKey(key.toString('utf8'));
   }
 
   /** One decision: steps 1-5 of the header. */
