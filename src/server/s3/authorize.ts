@@ -144,7 +144,7 @@ function specOf(opName: string, versioned: boolean): ActionSpec | undefined {
   return (versioned ? VERSION_ACTIONS.get(opName) : undefined) ?? ACTIONS.get(opName);
 }
 
-/** Reads of one key that answer 404 rather than 403 to a requester who may list the bucket (see Authorizer.refuseMissingKey). */
+/** Reads of one key that answer 404 rather than 403 to a requester who may list the bucket (see Authorizer.authorize). */
 const MISSING_KEY_OPS = new Set(['GetObject', 'HeadObject']);
 
 /** No current object under the key (none, or a delete marker). */
