@@ -129,3 +129,15 @@ export async function s3ErrorName(call: Promise<unknown>): Promise<string> {
   }
   return 'no error';
 }
+
+/** The HTTP status and S3 code (error name) of a call that must fail; [200, 'no error'] if it did not. */
+export async function s3Refusal(call: Promise<unknown>): Promise<[number | undefined, string]> {
+  try {
+    await call;
+  } catch (err) {
+    if (!(err instanceof Error)) throw err;
+    const status = '$metadata' in err ? (err.$metadata as { httpStatusCode?: number }).httpStatusCode : undefined;
+    return [status, err.name];
+  }
+  return [200, 'no error'];
+}

@@ -64,7 +64,7 @@ import { bucketShardKey } from '../src/server/s3/shard_keys.js';
 import type { User } from '../src/server/index.js';
 import { FORM_CONTENT_TYPE, formBody, signingFields } from './post_form.js';
 import type { S3Node } from './s3_harness.js';
-import { ACCESS_KEY, SECRET_KEY, s3ErrorName, startS3Node } from './s3_harness.js';
+import { ACCESS_KEY, SECRET_KEY, s3ErrorName, s3Refusal, startS3Node } from './s3_harness.js';
 
 let dir: string;
 let file: string;
@@ -93,16 +93,7 @@ after(async () => {
 });
 
 /** The HTTP status and S3 code of a call that must fail. */
-async function refusal(call: Promise<unknown>): Promise<[number | undefined, string]> {
-  try {
-    await call;
-  } catch (err) {
-    if (!(err instanceof Error)) throw err;
-    const status = '$metadata' in err ? (err.$metadata as { httpStatusCode?: number }).httpStatusCode : undefined;
-    return [status, err.name];
-  }
-  return [200, 'no error'];
-}
+const refusal = s3Refusal;
 
 async function assertDenied(call: Promise<unknown>, what: string): Promise<void> {
   const [status, name] = await refusal(call);

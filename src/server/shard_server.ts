@@ -96,6 +96,19 @@ export function createShardServer(api: ShardApi, options: ShardServerOptions = {
   // An Expect header other than 100-continue (S3 serves the request whatever
   // it says): node would answer 417 on its own unless this event is handled.
   server.on('checkExpectation', onRequest);
+  // Expect: 100-continue. Node would answer 100 at once, before the request is authenticated; HTTP/1.1
+  // (RFC 9110 10.1.1) and S3 send it only once the request is accepted and its body is wanted. So the
+  // 100 goes out when a handler first reads the body, and a refusal answered first goes out alone
+  // (node then closes the connection, since the body was never asked for).
+  server.on('checkContinue', (req: http.IncomingMessage, res: http.ServerResponse) => {
+    const onListener = (event: string | symbol): void => {
+      if (event !== 'data' && event !== 'readable') return;
+      req.off('newListener', onListener);
+      if (!res.headersSent && !res.writableEnded) res.writeContinue();
+    };
+    req.on('newListener', onListener);
+    onRequest(req, res);
+  });
   server.on('error', (err: Error) => logger.log('error', 'server error', { error: err }));
 
   return {

@@ -146,6 +146,15 @@ function specOf(opName: string, versioned: boolean): ActionSpec | undefined {
   return (versioned ? VERSION_ACTIONS.get(opName) : undefined) ?? ACTIONS.get(opName);
 }
 
+/** Reads of one key that answer 404 rather than 403 to a requester who may list the bucket (see Authorizer.authorize). */
+const MISSING_KEY_OPS = new Set(['GetObject', 'HeadObject']);
+
+/** No current object under the key (none, or a delete marker). */
+async function isMissing(core: Core, bucket: string, key: Buffer): Promise<boolean> {
+  const record = await readObject(core, bucket, key);
+  return record === undefined || isDeleteMarker(record);
+}
+
 /** The operations decided before any bucket is read. */
 const SERVICE_OPS = new Set(['ListBuckets', 'CreateBucket']);
 
@@ -236,8 +245,30 @@ export class Authorizer {
     if (spec?.perKey === true) return { access };
     const objectKey = spec?.on === 'object' ? key : undefined;
     const version = objectKey === undefined ? undefined : namedVersion(r.query.get('versionId'));
-    await this.check(core, { bucket, key: objectKey, version, access, spec: spec ?? { action: `s3:${opName}`, on: 'bucket' }, known: spec !== undefined, principal, context: contextOf(r, principal) });
+    const context = contextOf(r, principal);
+    const q = { bucket, access, principal, context };
+    await this.check(core, { ...q, key: objectKey, version, spec: spec ?? { action: `s3:${opName}`, on: 'bucket' }, known: spec !== undefined });
+    // S3's rule for a read of a key that does not exist: 404 to a requester
+    // who may list the bucket, 403 to any other. A refused read is answered
+    // by refusal() below; a read a policy allowed (an ACL grant needs an
+    // object) must still tell a requester who may not list nothing of a
+    // missing key.
+    const readOfKey = objectKey !== undefined && version === undefined && MISSING_KEY_OPS.has(opName) ? objectKey : undefined;
+    if (readOfKey !== undefined && principalId(principal) !== access.ownerId && !(await this.mayList(core, q)) && (await isMissing(core, bucket, readOfKey))) throw denied(principal);
     return { access };
+  }
+
+  /** True if `q.principal` may list the bucket (s3:ListBucket, by policy or bucket READ). The listing permission is asked before the key's record is read, so a requester without it learns nothing of the key (not even a damaged record). */
+  private async mayList(core: Core, q: Omit<CheckQuery, 'key' | 'spec' | 'known'>): Promise<boolean> {
+    const list = ACTIONS.get('ListObjects');
+    if (list === undefined) return false;
+    try {
+      await this.check(core, { ...q, key: undefined, spec: list, known: true });
+      return true;
+    } catch (err) {
+      if (err instanceof S3Error) return false;
+      throw err;
+    }
   }
 
   /** One decision: steps 1-5 of the header. */

@@ -11,6 +11,7 @@ import { MAX_PART_NUMBER, listParts } from './multipart.js';
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf, intParam, keyOf } from './operation.js';
 import { decodeObject, decodeUpload } from './records.js';
+import type { UploadRecord } from './records.js';
 import { isoTime, quotedEtag, sendXml } from './respond.js';
 import { invalidArgument } from './s3_errors.js';
 import { NS_OBJECT, NS_UPLOAD, VERSION_BYTES, bucketPrefix, parseUploadId, uploadIdText } from './shard_keys.js';
@@ -179,16 +180,22 @@ function nextUploadMarkers(last: ListItem): XmlNode {
 
 async function uploadRows(core: Core, c: OpContext, items: readonly ListItem[], p: Common): Promise<XmlNode[]> {
   const entries = items.flatMap((i) => (i.kind === 'entry' ? [i] : []));
-  const owner = { ID: c.owner.id, DisplayName: c.owner.displayName };
   const rows = await mapLimit(entries, READ_CONCURRENCY, async (e) => {
     const uploadId = e.tail.subarray(e.tail.length - VERSION_BYTES);
     const bytes = await core.getOptional(e.shard.key);
     const record = bytes === undefined ? undefined : core.decodeListed(e.shard.key, bytes, decodeUpload);
     if (record === undefined) return undefined;
+    const owner = initiatorOf(c, record);
     const row: XmlNode = { Key: p.encode(e.name), UploadId: uploadIdText(uploadId), Initiator: owner, Owner: owner, StorageClass: 'STANDARD', Initiated: isoTime(record.initiatedMs) };
     return row;
   });
   return rows.filter((r): r is XmlNode => r !== undefined);
+}
+
+/** The user who created an upload (its initiator section), else the bucket owner (an older upload, or an anonymous one). */
+function initiatorOf(c: OpContext, upload: UploadRecord): XmlNode {
+  const id = upload.sections?.initiator?.toString('utf8');
+  return id === undefined ? { ID: c.owner.id, DisplayName: c.owner.displayName } : { ID: id, DisplayName: c.access.users.displayName(id) };
 }
 
 export const listPartsOp: Operation = {
@@ -200,7 +207,7 @@ export const listPartsOp: Operation = {
     const maxParts = intParam(c, 'max-parts', MAX_KEYS, 0, MAX_KEYS);
     const listed = await listParts(c.core, { bucket, key, uploadId }, marker, maxParts);
     checkKey(encryptionOf(listed.upload), customerKeyOf(c.r.ex, CUSTOMER_PREFIX), 'given');
-    const owner = { ID: c.owner.id, DisplayName: c.owner.displayName };
+    const owner = initiatorOf(c, listed.upload);
     const last = listed.parts.at(-1);
     sendXml(c.r.ex, c.r.requestId, 200, 'ListPartsResult', {
       Bucket: bucket,

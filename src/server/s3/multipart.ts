@@ -16,7 +16,7 @@ import { bucketLock, mapLimit, objectLock } from './core.js';
 import { discardData, readObject, stageNaming, writeData } from './objects.js';
 import { VERSION_RULES, readReplaced } from './versioning.js';
 import { isChecksumAlgorithm, newChecksum } from './checksums.js';
-import type { ObjectRecord, PartRecord, StoredChecksum, UploadRecord } from './records.js';
+import type { ObjectRecord, PartRecord, RecordSectionName, RecordSections, StoredChecksum, UploadRecord } from './records.js';
 import { decodePart, decodeUpload, encodeObject, encodePart, encodeUpload } from './records.js';
 import { S3Error, noSuchUpload } from './s3_errors.js';
 import { partSize, sizeOfParts } from './sse.js';
@@ -224,8 +224,16 @@ function objectOfParts(core: Core, from: { upload: UploadRecord; uploadId: Buffe
     tags: upload.tags,
     uploadId: from.uploadId,
     // What the upload keeps for the object (object lock, the ACL its CreateMultipartUpload asked for, ...), committed with it.
-    ...(upload.sections === undefined ? {} : { sections: upload.sections }),
+    ...objectSectionsOf(upload),
   };
+}
+
+/** The sections an upload gives its object: all but the upload's own (the initiator). */
+function objectSectionsOf(upload: UploadRecord): { sections?: RecordSections } {
+  if (upload.sections === undefined) return {};
+  const kept: Partial<Record<RecordSectionName, Buffer>> = {};
+  for (const [name, bytes] of Object.entries(upload.sections) as Array<[RecordSectionName, Buffer | undefined]>) if (name !== 'initiator' && bytes !== undefined) kept[name] = bytes;
+  return Object.keys(kept).length > 0 ? { sections: kept } : {};
 }
 
 /** Throws NoSuchUpload unless `missingOk`. */

@@ -17,6 +17,7 @@ import type { ObjectRecord, PartRecord, StoredChecksum, UploadRecord } from './r
 import { openBody, readXmlBody } from './request_body.js';
 import { isoTime, quotedEtag, sendEmpty, sendXml } from './respond.js';
 import { versionHeaders } from './versioning_ops.js';
+import { versionIdOf } from './versioning.js';
 import { S3Error, invalidArgument, invalidRequest, malformedXml, notImplemented } from './s3_errors.js';
 import { parseUploadId, uploadIdText } from './shard_keys.js';
 import { headerOf } from './request.js';
@@ -49,7 +50,10 @@ export const createMultipartUploadOp: Operation = {
     const locked = lock === undefined && encrypted === undefined ? undefined : { ...encrypted, ...(lock === undefined ? {} : { lock: encodeLockSection(lock) }) };
     // The ACL asked for is kept in the upload record too; Complete gives every section to the object (object_acl.ts).
     const withAcl = withAclSection(locked, await requestedObjectGrants(c.core, bucket, headers));
-    const sections = withAcl === undefined ? {} : { sections: withAcl };
+    // Who started the upload, for the listings (records.ts, RecordSection.initiator).
+    const initiator = c.access.requesterId;
+    const withInitiator = initiator === undefined ? withAcl : { ...withAcl, initiator: Buffer.from(initiator, 'utf8') };
+    const sections = withInitiator === undefined ? {} : { sections: withInitiator };
     const uploadId = await createUpload(c.core, bucket, key, { ...metadataOf(headers), tags: tagsOfHeader(headers), checksumAlgorithm, ...sections });
     const answerHeaders = {
       ...(checksumAlgorithm === '' ? {} : { 'x-amz-checksum-algorithm': checksumAlgorithm.toUpperCase(), 'x-amz-checksum-type': 'COMPOSITE' }),
@@ -117,7 +121,11 @@ export const uploadPartCopyOp: Operation = {
       LastModified: isoTime(part.mtimeMs),
       ETag: quotedEtag(part.md5.toString('hex')),
       ...checksumElements(part.checksum),
-    }, encryptionHeaders(encryption?.params, encryption?.customerKey));
+    }, {
+      // As CopyObject: the version copied, when the source bucket has versions.
+      ...(opened.record.version === undefined ? {} : { 'x-amz-copy-source-version-id': versionIdOf(opened.record) }),
+      ...encryptionHeaders(encryption?.params, encryption?.customerKey),
+    });
   },
 };
 

@@ -81,6 +81,8 @@ export const RecordSection = {
   encryption: 2,
   /** The object's ACL (access_records.ts, encodeAclSection): given with the write, or by PutObjectAcl. */
   acl: 3,
+  /** Upload records only: the canonical id (utf8) of the user who created the upload; ListMultipartUploads and ListParts name it. Not given to the object. */
+  initiator: 4,
 } as const;
 export type RecordSectionName = keyof typeof RecordSection;
 /** Section bytes by name; an absent name is an absent section. */

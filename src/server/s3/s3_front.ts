@@ -152,7 +152,11 @@ export class S3Front {
       // Authentication first, as S3 does: an unsigned request learns nothing, not even a 405.
       const { auth, principal } = this.authenticate(r, users);
       if (routed instanceof Error) throw principal.kind === 'anonymous' ? anonymousRefusal() : routed;
-      const { access } = await AUTHORIZER.authorize(this.core, r, routed.name, principal);
+      const { access } = await AUTHORIZER.authorize(this.core, r, routed.name, principal).catch(async (err: unknown) => {
+        // A missing key told to a requester who may list the bucket (authorize.ts) is an authorized answer: CORS applies.
+        if (err instanceof S3Error && err.status === 404 && r !== undefined) await applyCors(this.core, r);
+        throw err;
+      });
       const requester = principal.kind === 'user' ? { id: principal.user.id, displayName: principal.user.displayName } : undefined;
       const owner = access === undefined ? requester : { id: access.ownerId, displayName: users.displayName(access.ownerId) };
       if (owner === undefined) throw anonymousRefusal();
