@@ -35,10 +35,44 @@ const OPERATORS: readonly Operator[] = [
   'StringEquals', 'StringNotEquals', 'StringEqualsIgnoreCase', 'StringNotEqualsIgnoreCase', 'StringLike', 'StringNotLike', 'IpAddress', 'NotIpAddress', 'Bool',
 ];
 
+/**
+ * The request headers S3 offers as condition keys `s3:<header>` (the
+ * header's value as sent, but x-amz-copy-source decoded and without a
+ * leading slash; absent when the request has none).
+ */
+export const CONDITION_HEADERS: readonly string[] = [
+  'x-amz-acl', 'x-amz-grant-read', 'x-amz-grant-write', 'x-amz-grant-read-acp', 'x-amz-grant-write-acp', 'x-amz-grant-full-control',
+  'x-amz-copy-source', 'x-amz-metadata-directive', 'x-amz-server-side-encryption',
+];
+
 /** Condition keys with a value in every request (or a defined absence). */
 export const CONDITION_KEYS: readonly string[] = [
   'aws:securetransport', 'aws:sourceip', 'aws:referer', 'aws:useragent', 'aws:principaltype', 's3:prefix', 's3:delimiter', 's3:max-keys', 'aws:userid',
+  ...CONDITION_HEADERS.map((h) => `s3:${h}`),
 ];
+
+/**
+ * `s3:ExistingObjectTag/<tag key>`: the value of that tag of the object the
+ * request acts on (absent if it has no such tag, or there is no object).
+ * The prefix is case-insensitive as every key; the tag key is not (tag keys
+ * are case-sensitive).
+ */
+export const EXISTING_OBJECT_TAG_PREFIX = 's3:existingobjecttag/';
+
+/** The key as compared: lower case, but a tag key keeps its case. */
+function conditionKeyOf(rawKey: string): string | undefined {
+  const lower = rawKey.toLowerCase();
+  if (CONDITION_KEYS.includes(lower)) return lower;
+  if (lower.startsWith(EXISTING_OBJECT_TAG_PREFIX) && rawKey.length > EXISTING_OBJECT_TAG_PREFIX.length) {
+    return EXISTING_OBJECT_TAG_PREFIX + rawKey.slice(EXISTING_OBJECT_TAG_PREFIX.length);
+  }
+  return undefined;
+}
+
+/** Whether some condition of `policy` needs the object's tags (so the decision reads the object record only then). */
+export function usesExistingObjectTags(policy: Policy): boolean {
+  return policy.statements.some((s) => s.conditions.some((c) => c.key.startsWith(EXISTING_OBJECT_TAG_PREFIX)));
+}
 
 interface Condition {
   readonly operator: Operator;
@@ -109,9 +143,7 @@ function parseStatement(s: unknown, bucket: string): Statement {
   const actions = strings(s.Action ?? s.NotAction, 'Action').map((a) => a.toLowerCase());
   for (const a of actions) if (a !== '*' && !a.startsWith('s3:')) throw malformedPolicy(`Policy has invalid action: ${a}`);
   const resources = strings(s.Resource ?? s.NotResource, 'Resource');
-  for (const r of resources) {
-    if (r !== '*' && r !== `arn:aws:s3:::${bucket}` && !r.startsWith(`arn:aws:s3:::${bucket}/`)) throw malformedPolicy(`Policy has invalid resource: ${r}`);
-  }
+  for (const r of resources) if (!coversBucket(r, bucket)) throw malformedPolicy(`Policy has invalid resource: ${r}`);
   return {
     effect: s.Effect,
     principal: parsePrincipal(s.Principal),
@@ -121,6 +153,43 @@ function parseStatement(s: unknown, bucket: string): Statement {
     notResource: s.NotResource !== undefined,
     conditions: parseConditions(s.Condition),
   };
+}
+
+/**
+ * Whether resource pattern `r` names the bucket or something in it (with
+ * wildcards, as `arn:aws:s3:::*` and its objects pattern, which AWS accepts in
+ * any bucket's policy): it matches the bucket's ARN, or some ARN of an
+ * object in the bucket.
+ */
+function coversBucket(r: string, bucket: string): boolean {
+  const arn = `arn:aws:s3:::${bucket}`;
+  return r === '*' || wildcardMatch(r, arn) || wildcardPrefixMatch(r, `${arn}/`);
+}
+
+/** Whether `pattern` (`*`, `?` wildcards) matches some text that starts with `prefix`. */
+export function wildcardPrefixMatch(pattern: string, prefix: string): boolean {
+  // The pattern positions reachable after each character of the prefix (a `*` may also match nothing).
+  const close = (states: Set<number>): Set<number> => {
+    const work = [...states];
+    for (let p = work.pop(); p !== undefined; p = work.pop()) {
+      if (pattern[p] === '*' && !states.has(p + 1)) {
+        states.add(p + 1);
+        work.push(p + 1);
+      }
+    }
+    return states;
+  };
+  let states = close(new Set([0]));
+  for (const ch of prefix) {
+    const next = new Set<number>();
+    for (const p of states) {
+      if (pattern[p] === '*') next.add(p);
+      else if (p < pattern.length && (pattern[p] === '?' || pattern[p] === ch)) next.add(p + 1);
+    }
+    states = close(next);
+    if (states.size === 0) return false;
+  }
+  return true;
 }
 
 function parsePrincipal(p: unknown): PrincipalSpec {
@@ -151,8 +220,8 @@ function parseConditions(c: unknown): Condition[] {
     if (!(OPERATORS as readonly string[]).includes(operator)) throw notImplemented(`the condition operator ${operator}`);
     if (!isRecord(block)) throw malformedPolicy(`Condition ${operator} must map keys to values`);
     for (const [rawKey, value] of Object.entries(block)) {
-      const key = rawKey.toLowerCase();
-      if (!CONDITION_KEYS.includes(key)) throw notImplemented(`the condition key ${rawKey}`);
+      const key = conditionKeyOf(rawKey);
+      if (key === undefined) throw notImplemented(`the condition key ${rawKey}`);
       const values = strings(value, 'Condition', true);
       if (operator === 'IpAddress' || operator === 'NotIpAddress') for (const v of values) parseCidr(v);
       if (operator === 'Bool' && values.some((v) => v !== 'true' && v !== 'false')) throw malformedPolicy(`Bool condition values must be true or false`);
