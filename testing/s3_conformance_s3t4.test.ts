@@ -40,18 +40,22 @@ import {
 } from '@aws-sdk/client-s3';
 import type { ObjectLockConfiguration, S3Client, Tag } from '@aws-sdk/client-s3';
 import { StaticUsers } from '../src/server/index.js';
+import type { User } from '../src/server/index.js';
 import { StaticNodeKey } from '../src/server/s3/node_key.js';
 import type { S3Node } from './s3_harness.js';
 import { MiB, startS3Node } from './s3_harness.js';
+import { FORM_CONTENT_TYPE, formBody, signingFields } from './post_form.js';
 import { HeaderClient, refusal, userPair } from './s3_conformance_tools.js';
 
 let node: S3Node;
+let mainUser: User;
 let main: S3Client;
 let M: HeaderClient;
 let bucketSeq = 0;
 
 before(async () => {
   const { main: m, alt } = userPair();
+  mainUser = m;
   node = await startS3Node({ s3: { users: new StaticUsers([m, alt]), nodeKey: new StaticNodeKey(Buffer.alloc(32, 0x4b)) } });
   main = node.client({ accessKeyId: m.accessKeyId, secretAccessKey: m.secretAccessKey });
   M = new HeaderClient(main);
@@ -312,4 +316,27 @@ void test('lock state on HEAD: set by retention and hold calls, or by the PUT\'s
   await main.send(new PutObjectRetentionCommand({ Bucket: bucket, Key: 'gov', Retention: { Mode: 'COMPLIANCE', RetainUntilDate: soon }, BypassGovernanceRetention: true }));
   await main.send(new PutObjectCommand({ Bucket: bucket, Key: 'comp', Body: 'abc', ObjectLockMode: 'COMPLIANCE', ObjectLockRetainUntilDate: soon }));
   assert.deepEqual(await refusal(main.send(new PutObjectRetentionCommand({ Bucket: bucket, Key: 'comp', Retention: { Mode: 'GOVERNANCE', RetainUntilDate: soon } }))), [403, 'AccessDenied']);
+});
+
+/** A POST form of main's to `bucket` storing `key` with `fields` (each named by an eq condition), the file last. */
+async function postForm(bucket: string, key: string, fields: Record<string, string>): Promise<{ status: number; code: string }> {
+  const signing = signingFields({ accessKeyId: mainUser.accessKeyId, secretAccessKey: mainUser.secretAccessKey, nowMs: Date.now(), bucket, key, fields });
+  const body = formBody([['key', key], ...signing.fields, ...Object.entries(fields)], Buffer.from('bar'));
+  const r = await fetch(`${node.endpoint}/${bucket}`, { method: 'POST', body, headers: { 'content-type': FORM_CONTENT_TYPE } });
+  const text = await r.text();
+  return { status: r.status, code: /<Code>([^<]+)<\/Code>/.exec(text)?.[1] ?? '' };
+}
+
+void test('POST object with a tagging field: the object is stored with that tag set; a set past S3\'s limits or not XML is refused and stores nothing', async () => {
+  const bucket = await newBucket();
+  const xml = '<Tagging><TagSet><Tag><Key>0</Key><Value>0</Value></Tag><Tag><Key>1</Key><Value>1</Value></Tag></TagSet></Tagging>';
+  assert.deepEqual(await postForm(bucket, 'foo.txt', { tagging: xml, 'Content-Type': 'text/plain' }), { status: 204, code: '' });
+  assert.equal((await bodyOf(await main.send(new GetObjectCommand({ Bucket: bucket, Key: 'foo.txt' })))).toString(), 'bar');
+  assert.deepEqual((await main.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'foo.txt' }))).TagSet, simpleTags(2));
+  assert.equal((await main.send(new HeadObjectCommand({ Bucket: bucket, Key: 'foo.txt' }))).TagCount, 2);
+
+  const eleven = `<Tagging><TagSet>${simpleTags(11).map((t) => `<Tag><Key>${t.Key ?? ''}</Key><Value>${t.Value ?? ''}</Value></Tag>`).join('')}</TagSet></Tagging>`;
+  assert.deepEqual(await postForm(bucket, 'too-many', { tagging: eleven }), { status: 400, code: 'InvalidTag' });
+  assert.deepEqual(await postForm(bucket, 'not-xml', { tagging: 'a=b' }), { status: 400, code: 'MalformedXML' });
+  for (const key of ['too-many', 'not-xml']) assert.deepEqual(await refusal(main.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))), [404, 'NotFound']);
 });
