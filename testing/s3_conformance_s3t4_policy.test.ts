@@ -191,6 +191,13 @@ void test('s3:ExistingObjectTag/<key> on GetObject: alt reads the object tagged 
   assert.equal(await text(alt, bucket, 'privatetag'), 'privatetag');
 });
 
+void test('s3:ExistingObjectTag/<key> has no value for a write that replaces the object: a PutObject over a public-tagged object is not allowed by it', async () => {
+  const bucket = await taggedBucket('s3:*');
+  assert.equal(await text(alt, bucket, 'publictag'), 'publictag');
+  await assertDenied(alt.send(new PutObjectCommand({ Bucket: bucket, Key: 'publictag', Body: 'overwritten' })), 'overwrite');
+  assert.equal(await text(main, bucket, 'publictag'), 'publictag');
+});
+
 void test('s3:ExistingObjectTag/<key> on GetObjectTagging and GetObjectAcl: only that action on the public object; GetObject stays refused', async () => {
   const bucket = await taggedBucket('s3:GetObjectTagging');
   assert.equal((await alt.send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'publictag' }))).$metadata.httpStatusCode, 200);

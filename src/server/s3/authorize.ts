@@ -278,7 +278,7 @@ export class Authorizer {
 
   /** The request's condition keys, with s3:ExistingObjectTag/* of the object (or version) acted on when the policy asks for them. */
   private async withObjectTags(core: Core, q: CheckQuery, policy: Policy): Promise<ReadonlyMap<string, string>> {
-    if (q.key === undefined || q.version === 'unparsable' || !usesExistingObjectTags(policy)) return q.context;
+    if (q.key === undefined || q.version === 'unparsable' || !usesExistingObjectTags(policy, q.spec.action)) return q.context;
     const record = q.version === undefined ? await readObject(core, q.bucket, q.key) : (await findVersion(core, q.bucket, q.key, q.version))?.record;
     if (record === undefined || isDeleteMarker(record)) return q.context;
     const context = new Map(q.context);

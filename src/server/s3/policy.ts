@@ -69,9 +69,20 @@ function conditionKeyOf(rawKey: string): string | undefined {
   return undefined;
 }
 
-/** Whether some condition of `policy` needs the object's tags (so the decision reads the object record only then). */
-export function usesExistingObjectTags(policy: Policy): boolean {
-  return policy.statements.some((s) => s.conditions.some((c) => c.key.startsWith(EXISTING_OBJECT_TAG_PREFIX)));
+/**
+ * The actions for which S3 gives s3:ExistingObjectTag a value: those that
+ * read or change an existing object without replacing it. A write
+ * (PutObject, a copy) or a delete is decided without it (the key is absent).
+ */
+const EXISTING_TAG_ACTIONS = new Set([
+  's3:getobject', 's3:getobjectversion', 's3:getobjectacl', 's3:getobjectversionacl', 's3:getobjecttagging', 's3:getobjectversiontagging',
+  's3:putobjectacl', 's3:putobjectversionacl', 's3:putobjecttagging', 's3:putobjectversiontagging', 's3:deleteobjecttagging', 's3:deleteobjectversiontagging',
+  's3:getobjectattributes', 's3:getobjectversionattributes', 's3:getobjectretention', 's3:getobjectlegalhold', 's3:putobjectretention', 's3:putobjectlegalhold',
+]);
+
+/** Whether deciding `action` under `policy` needs the object's tags (so the decision reads the object record only then). */
+export function usesExistingObjectTags(policy: Policy, action: string): boolean {
+  return EXISTING_TAG_ACTIONS.has(action.toLowerCase()) && policy.statements.some((s) => s.conditions.some((c) => c.key.startsWith(EXISTING_OBJECT_TAG_PREFIX)));
 }
 
 interface Condition {
