@@ -202,6 +202,14 @@ void test('CopyObject source conditions: if-match the ETag copies, a bogus one i
   assert.equal((await bodyOf(await main.send(new GetObjectCommand({ Bucket: bucket, Key: 'bar3' })))).toString(), 'bar');
 });
 
+void test('a key with a C1 control character (U+00AE U+008A "-") is a valid key: GET of a missing one is 404 NoSuchKey, and it can be stored and read', async () => {
+  const bucket = await newBucket();
+  const key = '\u00ae\u008a-';
+  assert.deepEqual(await refusal(main.send(new GetObjectCommand({ Bucket: bucket, Key: key }))), [404, 'NoSuchKey']);
+  await main.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: 'odd' }));
+  assert.equal((await bodyOf(await main.send(new GetObjectCommand({ Bucket: bucket, Key: key })))).toString(), 'odd');
+});
+
 void test('bucket default encryption: none is 404 ServerSideEncryptionConfigurationNotFoundError; put AES256, get it back; delete answers 204, with or without one', async () => {
   const bucket = await newBucket();
   assert.deepEqual(await refusal(main.send(new GetBucketEncryptionCommand({ Bucket: bucket }))), [404, 'ServerSideEncryptionConfigurationNotFoundError']);
