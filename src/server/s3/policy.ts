@@ -12,7 +12,8 @@
 // Supported: Version, Id, Statement (one or a list) with Sid, Effect,
 // Principal ("*", {"AWS": "*"}, {"CanonicalUser": id or ids}), Action /
 // NotAction, Resource / NotResource (with * and ? wildcards), Condition with
-// the operators below on the keys below.
+// the operators below (each also with the IfExists suffix: a request without
+// the key satisfies it) and Null, on the keys below.
 import { BlockList, isIP } from 'node:net';
 import { S3Error, notImplemented } from './s3_errors.js';
 
@@ -85,8 +86,14 @@ export function usesExistingObjectTags(policy: Policy, action: string): boolean 
   return EXISTING_TAG_ACTIONS.has(action.toLowerCase()) && policy.statements.some((s) => s.conditions.some((c) => c.key.startsWith(EXISTING_OBJECT_TAG_PREFIX)));
 }
 
+/**
+ * One condition: `operator` (an operator of OPERATORS, or `Null`) on
+ * `key`. `ifExists`: the operator was written with the IfExists suffix, so
+ * a request without the key satisfies it.
+ */
 interface Condition {
-  readonly operator: Operator;
+  readonly operator: Operator | 'Null';
+  readonly ifExists: boolean;
   readonly key: string;
   readonly values: readonly string[];
 }
@@ -227,16 +234,18 @@ function parseConditions(c: unknown): Condition[] {
   if (c === undefined) return [];
   if (!isRecord(c)) throw malformedPolicy('Condition must be a JSON object');
   const out: Condition[] = [];
-  for (const [operator, block] of Object.entries(c)) {
-    if (!(OPERATORS as readonly string[]).includes(operator)) throw notImplemented(`the condition operator ${operator}`);
-    if (!isRecord(block)) throw malformedPolicy(`Condition ${operator} must map keys to values`);
+  for (const [written, block] of Object.entries(c)) {
+    const ifExists = written.endsWith('IfExists') && written !== 'IfExists';
+    const operator = ifExists ? written.slice(0, -'IfExists'.length) : written;
+    if (!(OPERATORS as readonly string[]).includes(operator) && !(operator === 'Null' && !ifExists)) throw notImplemented(`the condition operator ${written}`);
+    if (!isRecord(block)) throw malformedPolicy(`Condition ${written} must map keys to values`);
     for (const [rawKey, value] of Object.entries(block)) {
       const key = conditionKeyOf(rawKey);
       if (key === undefined) throw notImplemented(`the condition key ${rawKey}`);
       const values = strings(value, 'Condition', true);
       if (operator === 'IpAddress' || operator === 'NotIpAddress') for (const v of values) parseCidr(v);
-      if (operator === 'Bool' && values.some((v) => v !== 'true' && v !== 'false')) throw malformedPolicy(`Bool condition values must be true or false`);
-      out.push({ operator: operator as Operator, key, values });
+      if ((operator === 'Bool' || operator === 'Null') && values.some((v) => v !== 'true' && v !== 'false')) throw malformedPolicy(`${operator} condition values must be true or false`);
+      out.push({ operator: operator as Operator | 'Null', ifExists, key, values });
     }
   }
   return out;
@@ -282,10 +291,13 @@ export function isPublicPolicy(policy: Policy): boolean {
 }
 
 function conditionHolds(c: Condition, value: string | undefined): boolean {
-  const negated = c.operator.includes('Not');
-  // A key the request lacks: a positive operator fails, a negated one holds (AWS's rule without ...IfExists).
-  if (value === undefined) return negated;
-  const any = c.values.some((v) => matches(c.operator, v, value));
+  // Null: "true" holds when the request lacks the key, "false" when it has it.
+  const operator = c.operator;
+  if (operator === 'Null') return c.values.some((v) => (v === 'true') === (value === undefined));
+  const negated = operator.includes('Not');
+  // A key the request lacks: a positive operator fails, a negated one holds; with ...IfExists both hold.
+  if (value === undefined) return negated || c.ifExists;
+  const any = c.values.some((v) => matches(operator, v, value));
   return negated ? !any : any;
 }
 
