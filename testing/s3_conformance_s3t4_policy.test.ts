@@ -291,6 +291,30 @@ void test('policy status: none is 404 NoSuchBucketPolicy (as AWS; the suite expe
   assert.equal((await main.send(new GetBucketPolicyStatusCommand({ Bucket: bucket }))).PolicyStatus?.IsPublic, true);
 });
 
+void test('a public Allow limited to fixed CIDR blocks of aws:SourceIp (or fixed aws:userid values) is not public, as AWS: BlockPublicPolicy accepts it, RestrictPublicBuckets leaves it working', async () => {
+  const bucket = await bucketWith(['k']);
+  const all = [arn(bucket), arn(`${bucket}/*`)];
+  const limited = (condition: Record<string, Record<string, string | string[]>>): string =>
+    JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Principal: { AWS: '*' }, Action: ['s3:ListBucket', 's3:GetObject'], Resource: all, Condition: condition }] });
+  const status = async (policy: string): Promise<boolean | undefined> => {
+    await main.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: policy }));
+    return (await main.send(new GetBucketPolicyStatusCommand({ Bucket: bucket }))).PolicyStatus?.IsPublic;
+  };
+  assert.equal(await status(limited({ IpAddress: { 'aws:SourceIp': '10.0.0.0/32' } })), false);
+  assert.equal(await status(limited({ IpAddress: { 'aws:SourceIp': ['127.0.0.0/8', '::1/128'] } })), false);
+  assert.equal(await status(limited({ IpAddress: { 'aws:SourceIp': '0.0.0.0/0' } })), true);
+  assert.equal(await status(limited({ NotIpAddress: { 'aws:SourceIp': '10.0.0.0/8' } })), true);
+  assert.equal(await status(limited({ StringEquals: { 'aws:userid': 'anonymous' } })), false);
+  assert.equal(await status(limited({ StringLike: { 'aws:userid': '*' } })), true);
+  assert.equal(await status(limited({ StringEquals: { 'aws:Referer': 'http://www.example.com/' } })), true);
+  // Loopback is where the tests run from: the limited policy grants alt, also under RestrictPublicBuckets.
+  await main.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: limited({ IpAddress: { 'aws:SourceIp': ['127.0.0.0/8', '::1/128'] } }) }));
+  await main.send(new PutPublicAccessBlockCommand({ Bucket: bucket, PublicAccessBlockConfiguration: { BlockPublicPolicy: true, RestrictPublicBuckets: true } }));
+  assert.equal(await text(alt, bucket, 'k'), 'k');
+  await main.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: limited({ IpAddress: { 'aws:SourceIp': '10.0.0.0/32' } }) }));
+  await assertDenied(main.send(new PutBucketPolicyCommand({ Bucket: bucket, Policy: limited({ IpAddress: { 'aws:SourceIp': '0.0.0.0/0' } }) })), 'a /0 block is public');
+});
+
 void test('public access block: none is 404 (as AWS); set and read back; BlockPublicAcls refuses public bucket ACLs and object ACLs; BlockPublicPolicy refuses a public policy', async () => {
   const bucket = await bucketWith();
   assert.deepEqual(await refusal(main.send(new GetPublicAccessBlockCommand({ Bucket: bucket }))), [404, 'NoSuchPublicAccessBlockConfiguration']);

@@ -285,9 +285,23 @@ export function statementApplies(s: Statement, req: PolicyRequest): boolean {
   return s.conditions.every((c) => conditionHolds(c, req.context.get(c.key)));
 }
 
-/** A policy is public if some Allow names anyone (docs/S3.md: a simplification of AWS's rule, stricter: conditions do not make it private). */
+/**
+ * A policy is public if some Allow names anyone and is not limited to fixed
+ * values, as AWS defines it (docs/S3.md, "Public access block"): a
+ * statement is limited when one of its conditions is `IpAddress` on
+ * aws:SourceIp with CIDR blocks (none of them /0), or `StringEquals` on
+ * aws:userid with values without wildcards. (The other keys of AWS's rule,
+ * aws:SourceVpc and the like, name nothing on this node.)
+ */
 export function isPublicPolicy(policy: Policy): boolean {
-  return policy.statements.some((s) => s.effect === 'Allow' && s.principal.kind === 'anyone');
+  return policy.statements.some((s) => s.effect === 'Allow' && s.principal.kind === 'anyone' && !s.conditions.some(limitsToFixedValues));
+}
+
+function limitsToFixedValues(c: Condition): boolean {
+  if (c.ifExists) return false;
+  if (c.operator === 'IpAddress' && c.key === 'aws:sourceip') return c.values.every((v) => parseCidr(v).prefix > 0);
+  if (c.operator === 'StringEquals' && c.key === 'aws:userid') return c.values.every((v) => !v.includes('*') && !v.includes('?'));
+  return false;
 }
 
 function conditionHolds(c: Condition, value: string | undefined): boolean {
