@@ -185,7 +185,7 @@ function coversBucket(r: string, bucket: string): boolean {
 }
 
 /** Whether `pattern` (`*`, `?` wildcards) matches some text that starts with `prefix`. */
-export function wildcardPrefixMatch(pattern: string, prefix: string): boolean {
+function wildcardPrefixMatch(pattern: string, prefix: string): boolean {
   // The pattern positions reachable after each character of the prefix (a `*` may also match nothing).
   const close = (states: Set<number>): Set<number> => {
     const work = [...states];
