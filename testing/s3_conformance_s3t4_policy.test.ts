@@ -39,6 +39,7 @@ import { StaticNodeKey } from '../src/server/s3/node_key.js';
 import type { S3Node } from './s3_harness.js';
 import { MiB, startS3Node } from './s3_harness.js';
 import { HeaderClient, refusal, userPair } from './s3_conformance_tools.js';
+import { FORM_CONTENT_TYPE, formBody } from './post_form.js';
 
 let node: S3Node;
 let main: S3Client;
@@ -351,4 +352,29 @@ void test('a multipart upload by the owner into a bucket whose policy allows "*"
   }
   const done = await main.send(new CompleteMultipartUploadCommand({ Bucket: bucket, Key: 'foo', UploadId, MultipartUpload: { Parts: parts } }));
   assert.equal(done.$metadata.httpStatusCode, 200);
+});
+
+void test('an anonymous POST form (no policy, no signature) stores its file and tagging only where the bucket is public-read-write; elsewhere 403 and nothing stored', async () => {
+  const xml = '<Tagging><TagSet><Tag><Key>0</Key><Value>0</Value></Tag><Tag><Key>1</Key><Value>1</Value></Tag></TagSet></Tagging>';
+  const post = async (bucket: string, key: string): Promise<number> => {
+    const body = formBody([['key', key], ['acl', 'public-read'], ['Content-Type', 'text/plain'], ['tagging', xml]], Buffer.from('bar'));
+    const r = await fetch(`${node.endpoint}/${bucket}`, { method: 'POST', body, headers: { 'content-type': FORM_CONTENT_TYPE } });
+    await r.arrayBuffer();
+    return r.status;
+  };
+  const closed = await bucketWith();
+  assert.equal(await post(closed, 'foo.txt'), 403);
+  assert.deepEqual(await refusal(main.send(new GetObjectCommand({ Bucket: closed, Key: 'foo.txt' }))), [404, 'NoSuchKey']);
+  const readOnly = await bucketWith();
+  await main.send(new PutBucketAclCommand({ Bucket: readOnly, ACL: 'public-read' }));
+  assert.equal(await post(readOnly, 'foo.txt'), 403, 'READ is not WRITE');
+
+  const open = `s3t4p-${++bucketSeq}`;
+  await main.send(new CreateBucketCommand({ Bucket: open, ACL: 'public-read-write' }));
+  assert.equal(await post(open, 'foo.txt'), 204);
+  assert.equal(await text(main, open, 'foo.txt'), 'bar');
+  assert.deepEqual((await main.send(new GetObjectTaggingCommand({ Bucket: open, Key: 'foo.txt' }))).TagSet, simpleTags(2));
+  // IgnorePublicAcls takes the public grant away from forms too.
+  await main.send(new PutPublicAccessBlockCommand({ Bucket: open, PublicAccessBlockConfiguration: { IgnorePublicAcls: true } }));
+  assert.equal(await post(open, 'bar.txt'), 403);
 });

@@ -7,9 +7,9 @@
 //   1. the body is multipart/form-data (412 PreconditionFailed otherwise);
 //   2. the fields before the file are read (at most 20 KiB, form_data.ts);
 //      no file part: 400 InvalidArgument;
-//   3. no policy and no signature: anonymous, refused 403 AccessDenied
-//      (anonymous form uploads are not served); else the signature verifies
-//      and the policy holds (post_policy.ts);
+//   3. no policy and no signature: anonymous (allowed in step 4 only where
+//      an ACL or the bucket policy grants everyone s3:PutObject); else the
+//      signature verifies and the policy holds (post_policy.ts);
 //   4. every field is one this node acts on (fail closed: a field asking
 //      for encryption, a storage class... answers 501), the key is
 //      given and valid; the signer may put that key (authorize.ts,
@@ -26,7 +26,7 @@
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import { requestBody } from '../body_stream.js';
-import { AUTHORIZER } from './authorize.js';
+import { ANONYMOUS, AUTHORIZER } from './authorize.js';
 import type { Principal } from './authorize.js';
 import { requireBucket } from './buckets.js';
 import { applyCors } from './cors_ops.js';
@@ -47,7 +47,7 @@ import { POST_POLICY, decodePolicy, sizeRange, verifyFormSignature } from './pos
 import type { FormFields } from './post_policy.js';
 import type { TagSet } from './records.js';
 import { quotedEtag, sendEmpty, sendXml } from './respond.js';
-import { S3Error, accessDenied, invalidArgument, notImplemented } from './s3_errors.js';
+import { S3Error, invalidArgument, notImplemented } from './s3_errors.js';
 import { objectShardKey, validateObjectKey } from './shard_keys.js';
 import { tagsOfBody } from './tagging.js';
 
@@ -119,13 +119,15 @@ function fieldMap(list: readonly FormField[]): Map<string, string> {
   return fields;
 }
 
+/** What an anonymous form is held to: no conditions, no expiry (S3 checks such a form against the bucket's grants only). */
+const ANONYMOUS_FORM: Policy = { expirationMs: Infinity, conditions: [] };
+
 /** Step 3: the policy the form is signed with, and its signer. Throws AccessDenied, InvalidArgument, SignatureDoesNotMatch, InvalidPolicyDocument. */
 function authenticate(c: UnsignedContext, fields: FormFields, bucket: string): { policy: Policy; principal: Principal } {
   const base64 = fields.get('policy');
-  if (base64 === undefined && !fields.has('x-amz-signature')) {
-    throw accessDenied('Anonymous POST uploads are refused: no ACL or bucket policy on this node grants public write (docs/SECURITY.md).');
-  }
   if (fields.has('awsaccesskeyid') || fields.has('signature')) throw notImplemented('POST uploads signed with signature version 2');
+  // No policy and no signature: an anonymous upload, as S3 takes one; it stores only where an ACL or the bucket policy grants everyone s3:PutObject (authorize.ts).
+  if (base64 === undefined && !fields.has('x-amz-signature')) return { policy: ANONYMOUS_FORM, principal: ANONYMOUS };
   if (base64 === undefined) throw invalidArgument("Bucket POST must contain a field named 'policy'.", { ArgumentName: 'policy' });
   const { accessKeyId } = verifyFormSignature(fields, base64, (id) => c.users.byAccessKey(id)?.secretAccessKey);
   const user = c.users.byAccessKey(accessKeyId);
