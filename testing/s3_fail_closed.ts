@@ -175,9 +175,18 @@ export async function prepareWalk(port: number): Promise<void> {
   }
 }
 
-/** Every request the walk sends, each with what it must get: 501, or (accepted headers) not 501. */
-export function walkRequests(): Array<{ readonly request: RawRequest; readonly label: string; readonly expect: 'refused' | 'accepted' }> {
-  const out: Array<{ request: RawRequest; label: string; expect: 'refused' | 'accepted' }> = [];
+/**
+ * What a walk request must get: 501 ('refused'), not 501 ('accepted'
+ * headers), or AWS's 400 InvalidArgument ('invalid': x-amz-server-side-encryption
+ * on a read, which AWS refuses so; fail_closed.ts HeaderGuard).
+ */
+type Expectation = 'refused' | 'accepted' | 'invalid';
+
+const expectationOf = (carrier: Carrier, header: string): Expectation => (carrier === 'GetObject' && header === 'x-amz-server-side-encryption' ? 'invalid' : 'refused');
+
+/** Every request the walk sends, each with what it must get (Expectation). */
+export function walkRequests(): Array<{ readonly request: RawRequest; readonly label: string; readonly expect: Expectation }> {
+  const out: Array<{ request: RawRequest; label: string; expect: Expectation }> = [];
   const implemented = (method: string, kind: Kind, sub: string): boolean => IMPLEMENTED.some(([m, k, s]) => m === method && k === kind && s === sub);
   const path = (kind: Kind): string => (kind === 'bucket' ? `/${EMPTY_BUCKET}` : OBJECT);
   const valueOf = (sub: string): string => (sub === 'versionId' ? '3HL4kqtJlcpXroDTDmJ-rmSpXd3dIbrHY' : sub === 'partNumber' ? '1' : sub === 'uploadId' ? '0'.repeat(32) : '');
@@ -196,11 +205,11 @@ export function walkRequests(): Array<{ readonly request: RawRequest; readonly l
     out.push({ request, label: describe(request), expect: 'refused' });
   }
   for (const [name, value] of REFUSED_HEADERS) {
-    for (const [, request] of headerCarriers({ [name]: value })) out.push({ request, label: `${describe(request)} [${name}: ${value}]`, expect: 'refused' });
+    for (const [carrier, request] of headerCarriers({ [name]: value })) out.push({ request, label: `${describe(request)} [${name}: ${value}]`, expect: expectationOf(carrier, name) });
   }
   for (const [name, value, servedBy] of OPERATION_BOUND_HEADERS) {
     for (const [carrier, request] of headerCarriers({ [name]: value })) {
-      if (!servedBy.includes(carrier)) out.push({ request, label: `${describe(request)} [${name}: ${value}]`, expect: 'refused' });
+      if (!servedBy.includes(carrier)) out.push({ request, label: `${describe(request)} [${name}: ${value}]`, expect: expectationOf(carrier, name) });
     }
   }
   for (const [name, value] of ACCEPTED_HEADERS) {
@@ -235,7 +244,11 @@ export async function walkFailClosed(port: number, store: ShardApi): Promise<Vio
       if (answer.status !== 200) violations.push({ request: label, problem: `refused an accepted value: ${got}` });
       continue;
     }
-    if (!isNotImplemented(answer)) violations.push({ request: label, problem: `answered ${got}, expected 501 NotImplemented` });
+    if (expect === 'invalid') {
+      if (got !== '400 InvalidArgument') violations.push({ request: label, problem: `answered ${got}, expected 400 InvalidArgument` });
+    } else if (!isNotImplemented(answer)) {
+      violations.push({ request: label, problem: `answered ${got}, expected 501 NotImplemented` });
+    }
     if ((await storeDigest(store)) !== before) violations.push({ request: label, problem: 'changed the store' });
   }
   return violations;

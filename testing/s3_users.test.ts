@@ -324,7 +324,7 @@ void test('a policy that cannot be evaluated is refused, never stored and ignore
   assert.deepEqual(await put({ Statement: [{ ...stmt, Resource: 'arn:aws:s3:::other-bucket/*' }] }), [400, 'MalformedPolicy']);
   assert.deepEqual(await put({ Statement: [{ ...stmt, Surprise: true }] }), [400, 'MalformedPolicy']);
   assert.deepEqual(await put({ Statement: [{ ...stmt, Condition: { DateGreaterThan: { 'aws:CurrentTime': '2020-01-01T00:00:00Z' } } }] }), [501, 'NotImplemented']);
-  assert.deepEqual(await put({ Statement: [{ ...stmt, Condition: { StringEquals: { 's3:ExistingObjectTag/x': 'y' } } }] }), [501, 'NotImplemented']);
+  assert.deepEqual(await put({ Statement: [{ ...stmt, Condition: { StringEquals: { 's3:RequestObjectTag/x': 'y' } } }] }), [501, 'NotImplemented']);
   assert.deepEqual(await put({ Statement: [{ ...stmt, Principal: { Service: 'logging.s3.amazonaws.com' } }] }), [501, 'NotImplemented']);
   assert.deepEqual(await put({ Statement: [{ ...stmt, NotPrincipal: { AWS: '*' } }] }), [501, 'NotImplemented']);
   assert.equal(await s3ErrorName(alice.send(new GetBucketPolicyCommand({ Bucket: b }))), 'NoSuchBucketPolicy');

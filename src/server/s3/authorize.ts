@@ -29,7 +29,7 @@ import { readObject } from './objects.js';
 import type { VersionSelector } from './versioning.js';
 import { findVersion, isDeleteMarker, parseVersionId } from './versioning.js';
 import type { Policy, PolicyRequest } from './policy.js';
-import { evaluatePolicy, isPublicPolicy, parsePolicy } from './policy.js';
+import { CONDITION_HEADERS, EXISTING_OBJECT_TAG_PREFIX, evaluatePolicy, isPublicPolicy, parsePolicy, usesExistingObjectTags } from './policy.js';
 import type { S3Request } from './request.js';
 import { S3Error, accessDenied, noSuchBucket, noSuchKey } from './s3_errors.js';
 import { queryPairs } from './sigv4.js';
@@ -196,7 +196,23 @@ function contextOf(r: S3Request, principal: Principal): Map<string, string> {
     const value = r.query.get(name);
     if (value !== undefined) context.set(`s3:${name}`, value);
   }
+  for (const name of CONDITION_HEADERS) {
+    const value = headers[name];
+    if (typeof value === 'string') context.set(`s3:${name}`, name === 'x-amz-copy-source' ? copySourceKeyValue(value) : value);
+  }
   return context;
+}
+
+/** s3:x-amz-copy-source as policies compare it: `bucket/key` (decoded, no leading slash, no ?versionId). */
+function copySourceKeyValue(header: string): string {
+  const path = header.split('?')[0] ?? '';
+  let decoded = path;
+  try {
+    decoded = decodeURIComponent(path);
+  } catch {
+    // Not percent-encoding: compared as sent (the copy itself answers the malformed source).
+  }
+  return decoded.startsWith('/') ? decoded.slice(1) : decoded;
 }
 
 /** The version a versionId names, 'unparsable' if it names none (the operation answers 400; no grant applies meanwhile). */
@@ -277,7 +293,8 @@ export class Authorizer {
     const isOwner = id !== undefined && id === q.access.ownerId;
     const policy = storedPolicy(q.access, q.bucket);
     const resource = q.key === undefined ? `arn:aws:s3:::${q.bucket}` : `arn:aws:s3:::${q.bucket}/${q.key.toString('utf8')}`;
-    const request: PolicyRequest = { principalId: id, action: q.spec.action, resource, context: q.context };
+    const context = policy === undefined ? q.context : await this.withObjectTags(core, q, policy);
+    const request: PolicyRequest = { principalId: id, action: q.spec.action, resource, context };
     const decision = policy === undefined ? 'none' : evaluatePolicy(policy, request);
     if (decision === 'deny' && !(isOwner && q.spec.ownerAccountOnly === true)) throw denied(q.principal);
     if (isOwner) return;
@@ -311,6 +328,16 @@ export class Authorizer {
       throw err;
     }
     return noSuchKey(q.key.toString('utf8'));
+  }
+
+  /** The request's condition keys, with s3:ExistingObjectTag/* of the object (or version) acted on when the policy asks for them. */
+  private async withObjectTags(core: Core, q: CheckQuery, policy: Policy): Promise<ReadonlyMap<string, string>> {
+    if (q.key === undefined || q.version === 'unparsable' || !usesExistingObjectTags(policy, q.spec.action)) return q.context;
+    const record = q.version === undefined ? await readObject(core, q.bucket, q.key) : (await findVersion(core, q.bucket, q.key, q.version))?.record;
+    if (record === undefined || isDeleteMarker(record)) return q.context;
+    const context = new Map(q.context);
+    for (const [key, value] of record.tags) context.set(EXISTING_OBJECT_TAG_PREFIX + key, value);
+    return context;
   }
 
   /** The grants of the object, or of the version named: an ACL belongs to its version, as in S3 (a public current version opens no private old one). */

@@ -36,7 +36,7 @@
 // `x-amz-expected-bucket-owner` is honoured: any other owner is 403 (s3_front.ts, authorize.ts).
 // Query parameters S3 does not know are ignored, as S3 ignores them.
 import type { IncomingHttpHeaders } from 'node:http';
-import { accessDenied, notImplemented } from './s3_errors.js';
+import { accessDenied, invalidArgument, notImplemented } from './s3_errors.js';
 import type { S3Error } from './s3_errors.js';
 
 /** Every S3 subresource (query parameter that names an operation), implemented or not. */
@@ -55,6 +55,9 @@ const ACL_HEADER_OPS: readonly string[] = ['CreateBucket', 'PutBucketAcl', 'PutO
 const SSE_WRITE_OPS: readonly string[] = ['PutObject', 'CopyObject', 'CreateMultipartUpload'];
 /** The operations that take an SSE-C key: to encrypt, or to read or extend what it encrypted. */
 const SSE_C_OPS: readonly string[] = [...SSE_WRITE_OPS, 'GetObject', 'HeadObject', 'GetObjectAttributes', 'UploadPart', 'UploadPartCopy', 'CompleteMultipartUpload', 'ListParts'];
+
+/** The object reads that answer x-amz-server-side-encryption with AWS's 400 (HeaderGuard). */
+const READ_OPS: ReadonlySet<string> = new Set(['GetObject', 'HeadObject']);
 
 interface HeaderRule {
   /** Lower-case header name, or a prefix of names if `prefix`. */
@@ -97,8 +100,16 @@ export const HEADER_RULES: readonly HeaderRule[] = [
  * (testing/mutants/s3_mutants.ts).
  */
 export class HeaderGuard {
-  /** The 501 for the first header asking operation `opName` for an unimplemented guarantee, or undefined. */
+  /**
+   * The 501 for the first header asking operation `opName` for an
+   * unimplemented guarantee, or undefined. x-amz-server-side-encryption on
+   * a read is AWS's 400 InvalidArgument instead (a read decrypts what the
+   * object's own record says; AWS refuses the header there).
+   */
   refusal(headers: IncomingHttpHeaders, opName: string): S3Error | undefined {
+    if (READ_OPS.has(opName) && headers['x-amz-server-side-encryption'] !== undefined) {
+      return invalidArgument('x-amz-server-side-encryption header is not supported for this operation.', { ArgumentName: 'x-amz-server-side-encryption' });
+    }
     for (const [name, value] of Object.entries(headers)) {
       if (!name.startsWith('x-amz-')) continue;
       const rule = HEADER_RULES.find((r) => (r.prefix === true ? name.startsWith(r.name) : name === r.name));

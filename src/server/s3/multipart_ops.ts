@@ -16,8 +16,8 @@ import { bucketOf, keyOf, partNumberParam } from './operation.js';
 import type { ObjectRecord, PartRecord, StoredChecksum, UploadRecord } from './records.js';
 import { openBody, readXmlBody } from './request_body.js';
 import { isoTime, quotedEtag, sendEmpty, sendXml } from './respond.js';
-import { versionHeaders } from './versioning_ops.js';
 import { versionIdOf } from './versioning.js';
+import { writtenVersionHeaders } from './versioning_ops.js';
 import { S3Error, invalidArgument, invalidRequest, malformedXml, notImplemented } from './s3_errors.js';
 import { parseUploadId, uploadIdText } from './shard_keys.js';
 import { headerOf } from './request.js';
@@ -159,7 +159,7 @@ export const completeMultipartUploadOp: Operation = {
       ETag: quotedEtag(record.etag),
       ...checksumElements(checksum),
       ...(checksum === undefined ? {} : { ChecksumType: 'COMPOSITE' }),
-    }, { ...versionHeaders(record), ...encryptionHeaders(encryptionOf(record), given) });
+    }, { ...writtenVersionHeaders(record), ...encryptionHeaders(encryptionOf(record), given) });
   },
 };
 

@@ -31,7 +31,7 @@ import { taggingCountHeader, tagsOfHeader } from './tagging.js';
 import type { VersionSelector } from './versioning.js';
 import { parseVersionId, versionIdOf } from './versioning.js';
 import type { Deleted } from './versioning_ops.js';
-import { deleteRequested, deletedHeaders, requestedVersion, requireVersion, versionHeaders } from './versioning_ops.js';
+import { deleteRequested, deletedHeaders, requestedVersion, requireVersion, versionHeaders, writtenVersionHeaders } from './versioning_ops.js';
 import type { XmlNode } from './xml.js';
 import { objectShardKey, validateBucketName, validateObjectKey } from './shard_keys.js';
 import { decodePercent } from '../key_codec.js';
@@ -67,7 +67,7 @@ export const putObjectOp: Operation = {
     const committed = await commitObject(c.core, bucket, key, record, { ...writeCheck(headers, key), written: [written] });
     await setExpirationHeader(c.core, c.r.ex, { bucket, key }, committed);
     sendEmpty(c.r.ex, c.r.requestId, 200, {
-      ETag: quotedEtag(record.etag), ...checksumEcho(body.verifiedChecksum), ...versionHeaders(committed), ...encryptionHeaders(encryption?.params, encryption?.customerKey),
+      ETag: quotedEtag(record.etag), ...checksumEcho(body.verifiedChecksum), ...writtenVersionHeaders(committed), ...encryptionHeaders(encryption?.params, encryption?.customerKey),
     });
   },
 };
@@ -272,7 +272,7 @@ export const copyObjectOp: Operation = {
     await setExpirationHeader(c.core, c.r.ex, { bucket, key }, committed);
     const sourceVersion = opened.record.version === undefined ? {} : { 'x-amz-copy-source-version-id': versionIdOf(opened.record) };
     const encryption = encryptionHeaders(encryptionOf(record), customerKeyOf(c.r.ex, CUSTOMER_PREFIX));
-    sendXml(c.r.ex, c.r.requestId, 200, 'CopyObjectResult', { LastModified: isoTime(record.mtimeMs), ETag: quotedEtag(record.etag) }, { ...versionHeaders(committed), ...sourceVersion, ...encryption });
+    sendXml(c.r.ex, c.r.requestId, 200, 'CopyObjectResult', { LastModified: isoTime(record.mtimeMs), ETag: quotedEtag(record.etag) }, { ...writtenVersionHeaders(committed), ...sourceVersion, ...encryption });
   },
 };
 

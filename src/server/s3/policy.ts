@@ -12,7 +12,8 @@
 // Supported: Version, Id, Statement (one or a list) with Sid, Effect,
 // Principal ("*", {"AWS": "*"}, {"CanonicalUser": id or ids}), Action /
 // NotAction, Resource / NotResource (with * and ? wildcards), Condition with
-// the operators below on the keys below.
+// the operators below (each also with the IfExists suffix: a request without
+// the key satisfies it) and Null, on the keys below.
 import { BlockList, isIP } from 'node:net';
 import { S3Error, notImplemented } from './s3_errors.js';
 
@@ -35,13 +36,64 @@ const OPERATORS: readonly Operator[] = [
   'StringEquals', 'StringNotEquals', 'StringEqualsIgnoreCase', 'StringNotEqualsIgnoreCase', 'StringLike', 'StringNotLike', 'IpAddress', 'NotIpAddress', 'Bool',
 ];
 
+/**
+ * The request headers S3 offers as condition keys `s3:<header>` (the
+ * header's value as sent, but x-amz-copy-source decoded and without a
+ * leading slash; absent when the request has none).
+ */
+export const CONDITION_HEADERS: readonly string[] = [
+  'x-amz-acl', 'x-amz-grant-read', 'x-amz-grant-write', 'x-amz-grant-read-acp', 'x-amz-grant-write-acp', 'x-amz-grant-full-control',
+  'x-amz-copy-source', 'x-amz-metadata-directive', 'x-amz-server-side-encryption',
+];
+
 /** Condition keys with a value in every request (or a defined absence). */
 export const CONDITION_KEYS: readonly string[] = [
   'aws:securetransport', 'aws:sourceip', 'aws:referer', 'aws:useragent', 'aws:principaltype', 's3:prefix', 's3:delimiter', 's3:max-keys', 'aws:userid',
+  ...CONDITION_HEADERS.map((h) => `s3:${h}`),
 ];
 
+/**
+ * `s3:ExistingObjectTag/<tag key>`: the value of that tag of the object the
+ * request acts on (absent if it has no such tag, or there is no object).
+ * The prefix is case-insensitive as every key; the tag key is not (tag keys
+ * are case-sensitive).
+ */
+export const EXISTING_OBJECT_TAG_PREFIX = 's3:existingobjecttag/';
+
+/** The key as compared: lower case, but a tag key keeps its case. */
+function conditionKeyOf(rawKey: string): string | undefined {
+  const lower = rawKey.toLowerCase();
+  if (CONDITION_KEYS.includes(lower)) return lower;
+  if (lower.startsWith(EXISTING_OBJECT_TAG_PREFIX) && rawKey.length > EXISTING_OBJECT_TAG_PREFIX.length) {
+    return EXISTING_OBJECT_TAG_PREFIX + rawKey.slice(EXISTING_OBJECT_TAG_PREFIX.length);
+  }
+  return undefined;
+}
+
+/**
+ * The actions for which S3 gives s3:ExistingObjectTag a value: those that
+ * read or change an existing object without replacing it. A write
+ * (PutObject, a copy) or a delete is decided without it (the key is absent).
+ */
+const EXISTING_TAG_ACTIONS = new Set([
+  's3:getobject', 's3:getobjectversion', 's3:getobjectacl', 's3:getobjectversionacl', 's3:getobjecttagging', 's3:getobjectversiontagging',
+  's3:putobjectacl', 's3:putobjectversionacl', 's3:putobjecttagging', 's3:putobjectversiontagging', 's3:deleteobjecttagging', 's3:deleteobjectversiontagging',
+  's3:getobjectattributes', 's3:getobjectversionattributes', 's3:getobjectretention', 's3:getobjectlegalhold', 's3:putobjectretention', 's3:putobjectlegalhold',
+]);
+
+/** Whether deciding `action` under `policy` needs the object's tags (so the decision reads the object record only then). */
+export function usesExistingObjectTags(policy: Policy, action: string): boolean {
+  return EXISTING_TAG_ACTIONS.has(action.toLowerCase()) && policy.statements.some((s) => s.conditions.some((c) => c.key.startsWith(EXISTING_OBJECT_TAG_PREFIX)));
+}
+
+/**
+ * One condition: `operator` (an operator of OPERATORS, or `Null`) on
+ * `key`. `ifExists`: the operator was written with the IfExists suffix, so
+ * a request without the key satisfies it.
+ */
 interface Condition {
-  readonly operator: Operator;
+  readonly operator: Operator | 'Null';
+  readonly ifExists: boolean;
   readonly key: string;
   readonly values: readonly string[];
 }
@@ -109,9 +161,7 @@ function parseStatement(s: unknown, bucket: string): Statement {
   const actions = strings(s.Action ?? s.NotAction, 'Action').map((a) => a.toLowerCase());
   for (const a of actions) if (a !== '*' && !a.startsWith('s3:')) throw malformedPolicy(`Policy has invalid action: ${a}`);
   const resources = strings(s.Resource ?? s.NotResource, 'Resource');
-  for (const r of resources) {
-    if (r !== '*' && r !== `arn:aws:s3:::${bucket}` && !r.startsWith(`arn:aws:s3:::${bucket}/`)) throw malformedPolicy(`Policy has invalid resource: ${r}`);
-  }
+  for (const r of resources) if (!coversBucket(r, bucket)) throw malformedPolicy(`Policy has invalid resource: ${r}`);
   return {
     effect: s.Effect,
     principal: parsePrincipal(s.Principal),
@@ -121,6 +171,43 @@ function parseStatement(s: unknown, bucket: string): Statement {
     notResource: s.NotResource !== undefined,
     conditions: parseConditions(s.Condition),
   };
+}
+
+/**
+ * Whether resource pattern `r` names the bucket or something in it (with
+ * wildcards, as `arn:aws:s3:::*` and its objects pattern, which AWS accepts in
+ * any bucket's policy): it matches the bucket's ARN, or some ARN of an
+ * object in the bucket.
+ */
+function coversBucket(r: string, bucket: string): boolean {
+  const arn = `arn:aws:s3:::${bucket}`;
+  return r === '*' || wildcardMatch(r, arn) || wildcardPrefixMatch(r, `${arn}/`);
+}
+
+/** Whether `pattern` (`*`, `?` wildcards) matches some text that starts with `prefix`. */
+function wildcardPrefixMatch(pattern: string, prefix: string): boolean {
+  // The pattern positions reachable after each character of the prefix (a `*` may also match nothing).
+  const close = (states: Set<number>): Set<number> => {
+    const work = [...states];
+    for (let p = work.pop(); p !== undefined; p = work.pop()) {
+      if (pattern[p] === '*' && !states.has(p + 1)) {
+        states.add(p + 1);
+        work.push(p + 1);
+      }
+    }
+    return states;
+  };
+  let states = close(new Set([0]));
+  for (const ch of prefix) {
+    const next = new Set<number>();
+    for (const p of states) {
+      if (pattern[p] === '*') next.add(p);
+      else if (p < pattern.length && (pattern[p] === '?' || pattern[p] === ch)) next.add(p + 1);
+    }
+    states = close(next);
+    if (states.size === 0) return false;
+  }
+  return true;
 }
 
 function parsePrincipal(p: unknown): PrincipalSpec {
@@ -147,16 +234,18 @@ function parseConditions(c: unknown): Condition[] {
   if (c === undefined) return [];
   if (!isRecord(c)) throw malformedPolicy('Condition must be a JSON object');
   const out: Condition[] = [];
-  for (const [operator, block] of Object.entries(c)) {
-    if (!(OPERATORS as readonly string[]).includes(operator)) throw notImplemented(`the condition operator ${operator}`);
-    if (!isRecord(block)) throw malformedPolicy(`Condition ${operator} must map keys to values`);
+  for (const [written, block] of Object.entries(c)) {
+    const ifExists = written.endsWith('IfExists') && written !== 'IfExists';
+    const operator = ifExists ? written.slice(0, -'IfExists'.length) : written;
+    if (!(OPERATORS as readonly string[]).includes(operator) && !(operator === 'Null' && !ifExists)) throw notImplemented(`the condition operator ${written}`);
+    if (!isRecord(block)) throw malformedPolicy(`Condition ${written} must map keys to values`);
     for (const [rawKey, value] of Object.entries(block)) {
-      const key = rawKey.toLowerCase();
-      if (!CONDITION_KEYS.includes(key)) throw notImplemented(`the condition key ${rawKey}`);
+      const key = conditionKeyOf(rawKey);
+      if (key === undefined) throw notImplemented(`the condition key ${rawKey}`);
       const values = strings(value, 'Condition', true);
       if (operator === 'IpAddress' || operator === 'NotIpAddress') for (const v of values) parseCidr(v);
-      if (operator === 'Bool' && values.some((v) => v !== 'true' && v !== 'false')) throw malformedPolicy(`Bool condition values must be true or false`);
-      out.push({ operator: operator as Operator, key, values });
+      if ((operator === 'Bool' || operator === 'Null') && values.some((v) => v !== 'true' && v !== 'false')) throw malformedPolicy(`${operator} condition values must be true or false`);
+      out.push({ operator: operator as Operator | 'Null', ifExists, key, values });
     }
   }
   return out;
@@ -196,16 +285,33 @@ export function statementApplies(s: Statement, req: PolicyRequest): boolean {
   return s.conditions.every((c) => conditionHolds(c, req.context.get(c.key)));
 }
 
-/** A policy is public if some Allow names anyone (docs/S3.md: a simplification of AWS's rule, stricter: conditions do not make it private). */
+/**
+ * A policy is public if some Allow names anyone and is not limited to fixed
+ * values, as AWS defines it (docs/S3.md, "Public access block"): a
+ * statement is limited when one of its conditions is `IpAddress` on
+ * aws:SourceIp with CIDR blocks (none of them /0), or `StringEquals` on
+ * aws:userid with values without wildcards. (The other keys of AWS's rule,
+ * aws:SourceVpc and the like, name nothing on this node.)
+ */
 export function isPublicPolicy(policy: Policy): boolean {
-  return policy.statements.some((s) => s.effect === 'Allow' && s.principal.kind === 'anyone');
+  return policy.statements.some((s) => s.effect === 'Allow' && s.principal.kind === 'anyone' && !s.conditions.some(limitsToFixedValues));
+}
+
+function limitsToFixedValues(c: Condition): boolean {
+  if (c.ifExists) return false;
+  if (c.operator === 'IpAddress' && c.key === 'aws:sourceip') return c.values.every((v) => parseCidr(v).prefix > 0);
+  if (c.operator === 'StringEquals' && c.key === 'aws:userid') return c.values.every((v) => !v.includes('*') && !v.includes('?'));
+  return false;
 }
 
 function conditionHolds(c: Condition, value: string | undefined): boolean {
-  const negated = c.operator.includes('Not');
-  // A key the request lacks: a positive operator fails, a negated one holds (AWS's rule without ...IfExists).
-  if (value === undefined) return negated;
-  const any = c.values.some((v) => matches(c.operator, v, value));
+  // Null: "true" holds when the request lacks the key, "false" when it has it.
+  const operator = c.operator;
+  if (operator === 'Null') return c.values.some((v) => (v === 'true') === (value === undefined));
+  const negated = operator.includes('Not');
+  // A key the request lacks: a positive operator fails, a negated one holds; with ...IfExists both hold.
+  if (value === undefined) return negated || c.ifExists;
+  const any = c.values.some((v) => matches(operator, v, value));
   return negated ? !any : any;
 }
 

@@ -11,7 +11,7 @@
 //      ACL or policy grants everyone write (step 4); else the signature
 //      verifies and the policy holds (post_policy.ts);
 //   4. every field is one this node acts on (fail closed: a field asking
-//      for encryption, tagging, a storage class... answers 501), the key is
+//      for encryption, a storage class... answers 501), the key is
 //      given and valid; the signer may put that key (authorize.ts,
 //      PostObject: s3:PutObject, as PutObject), the bucket exists;
 //   5. the file streams into a new data shard (bounded memory), checked
@@ -45,9 +45,11 @@ import { bucketOf } from './operation.js';
 import type { Policy } from './post_policy.js';
 import { POST_POLICY, decodePolicy, sizeRange, verifyFormSignature } from './post_policy.js';
 import type { FormFields } from './post_policy.js';
+import type { TagSet } from './records.js';
 import { quotedEtag, sendEmpty, sendXml } from './respond.js';
 import { S3Error, invalidArgument, notImplemented } from './s3_errors.js';
 import { objectShardKey, validateObjectKey } from './shard_keys.js';
+import { tagsOfBody } from './tagging.js';
 
 /** Fields whose value is stored with the object as the header of the same name (object_headers.ts keeps them). */
 const STORED_FIELDS = new Set(['content-type', 'cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires']);
@@ -59,6 +61,8 @@ const ACCEPTED_VALUES: ReadonlyMap<string, readonly string[]> = new Map([
 ]);
 /** The canned ACL of the object, as `x-amz-acl` on PutObject (object_acl.ts): kept in the object's record. */
 const ACL_FIELD = 'acl';
+/** The object's tag set as a <Tagging> XML document (S3's form field; tagging.ts checks S3's limits): kept in the object's record. */
+const TAGGING_FIELD = 'tagging';
 
 export const postObjectOp: UnsignedOperation = {
   name: 'PostObject',
@@ -77,6 +81,7 @@ export const postObjectOp: UnsignedOperation = {
     const key = keyOfForm(fields, file, bucket);
     refuseUnservedFields(fields, bucket);
     const meta = metadataOf(storedHeaders(fields, file));
+    const tags = tagsOfForm(fields);
     const redirect = redirectOf(fields);
     const { access } = await AUTHORIZER.authorize(c.core, c.r, 'PostObject', principal, key);
     const refusal = access === undefined ? undefined : expectedOwnerRefusal(c.r.ex.req.headers, access.ownerId, 'x-amz-expected-bucket-owner');
@@ -98,7 +103,7 @@ export const postObjectOp: UnsignedOperation = {
     }
     // A form cannot ask for a lock (its lock fields are refused above), but the bucket's default retention applies (object_lock.ts);
     // lockedRecord keeps the encryption section seal adds, withRequestedAcl both.
-    const record = withRequestedAcl(lockedRecord(stored.seal(recordOf(written, sized.md5, { ...meta, tags: [] }, c.core.now())), await defaultLockOf(c.core, bucket)), grants);
+    const record = withRequestedAcl(lockedRecord(stored.seal(recordOf(written, sized.md5, { ...meta, tags }, c.core.now())), await defaultLockOf(c.core, bucket)), grants);
     await commitObject(c.core, bucket, key, record, { written: [written] });
     answer(c, { bucket, key, etag: quotedEtag(record.etag), redirect, status: fields.get('success_action_status'), encryption: encryptionHeaders(encryptionOf(record)) });
   },
@@ -144,7 +149,7 @@ function keyOfForm(fields: FormFields, file: FilePart, bucket: string): Buffer {
 /** Step 4: a field the node would otherwise ignore answers 501 (fail closed). */
 function refuseUnservedFields(fields: FormFields, bucket: string): void {
   for (const [name, value] of fields) {
-    if (CONTROL_FIELDS.has(name) || STORED_FIELDS.has(name) || name === ACL_FIELD || name.startsWith('x-amz-meta-') || name.startsWith('x-ignore-')) continue;
+    if (CONTROL_FIELDS.has(name) || STORED_FIELDS.has(name) || name === ACL_FIELD || name === TAGGING_FIELD || name.startsWith('x-amz-meta-') || name.startsWith('x-ignore-')) continue;
     if (ACCEPTED_VALUES.get(name)?.includes(value) === true) continue;
     throw notImplemented(`the form field ${name}${ACCEPTED_VALUES.has(name) ? `=${value}` : ''} of a POST upload`);
   }
@@ -159,6 +164,12 @@ function storedHeaders(fields: FormFields, file: FilePart): IncomingHttpHeaders 
   // As S3: the Content-Type field, else the file part's own.
   if (headers['content-type'] === undefined && file.contentType !== undefined) headers['content-type'] = file.contentType;
   return headers;
+}
+
+/** The tagging field's tag set (none without the field). Throws MalformedXML, InvalidTag before anything is stored. */
+function tagsOfForm(fields: FormFields): TagSet {
+  const xml = fields.get(TAGGING_FIELD);
+  return xml === undefined ? [] : tagsOfBody(Buffer.from(xml, 'utf8'), 'object');
 }
 
 function redirectOf(fields: FormFields): URL | undefined {

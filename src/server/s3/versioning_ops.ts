@@ -51,6 +51,16 @@ export function versionHeaders(record: ObjectRecord): Record<string, string> {
 }
 
 /**
+ * x-amz-version-id of a write's answer (PutObject, CopyObject,
+ * CompleteMultipartUpload): as versionHeaders, but a null version (a write
+ * to a Suspended bucket) is not announced, as S3 answers such writes
+ * without the header (GET and HEAD of it still say "null").
+ */
+export function writtenVersionHeaders(record: ObjectRecord): Record<string, string> {
+  return record.version === undefined || versionIdOf(record) === NULL_VERSION_ID ? {} : versionHeaders(record);
+}
+
+/**
  * The version `selector` names, for GET, HEAD and a copy source. Throws
  * NoSuchVersion, NoSuchBucket, and 405 MethodNotAllowed for a delete
  * marker (S3 answers a delete marker named by its version id that way), or
