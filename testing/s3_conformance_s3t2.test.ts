@@ -39,7 +39,7 @@ import type { Grant, S3Client } from '@aws-sdk/client-s3';
 import { StaticUsers } from '../src/server/index.js';
 import type { User } from '../src/server/index.js';
 import type { S3Node } from './s3_harness.js';
-import { ACCESS_KEY, MiB, SECRET_KEY, startS3Node } from './s3_harness.js';
+import { ACCESS_KEY, MiB, SECRET_KEY, s3Refusal, startS3Node } from './s3_harness.js';
 import { signedHeaders, testSigner } from './signed_fetch.js';
 
 const ALL_USERS = 'http://acs.amazonaws.com/groups/global/AllUsers';
@@ -76,16 +76,7 @@ async function newBucket(acl?: 'private' | 'public-read' | 'public-read-write' |
 }
 
 /** Status and S3 code of a call that must fail ([200, 'no error'] if it did not). */
-async function refusal(call: Promise<unknown>): Promise<[number | undefined, string]> {
-  try {
-    await call;
-  } catch (err) {
-    if (!(err instanceof Error)) throw err;
-    const status = '$metadata' in err ? (err.$metadata as { httpStatusCode?: number }).httpStatusCode : undefined;
-    return [status, err.name];
-  }
-  return [200, 'no error'];
-}
+const refusal = s3Refusal;
 
 async function bodyOf(client: S3Client, bucket: string, key: string): Promise<string> {
   const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key }));

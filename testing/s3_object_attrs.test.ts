@@ -43,7 +43,7 @@ import { FileUsers, StaticNodeKey, addUser, silentLogger } from '../src/server/i
 import type { User } from '../src/server/index.js';
 import { FORM_CONTENT_TYPE, formBody, signingFields } from './post_form.js';
 import type { S3Node } from './s3_harness.js';
-import { MiB, deterministicRange, s3ErrorName, startS3Node } from './s3_harness.js';
+import { MiB, deterministicRange, s3ErrorName, s3Refusal, startS3Node } from './s3_harness.js';
 
 const PART1_BYTES = 5 * MiB;
 const PART2_BYTES = 1000;
@@ -78,14 +78,8 @@ after(async () => {
 
 /** The status and S3 error name of a call that must fail. */
 async function refusal(call: Promise<unknown>): Promise<string> {
-  try {
-    await call;
-  } catch (err) {
-    if (!(err instanceof Error)) throw err;
-    const status = '$metadata' in err ? (err.$metadata as { httpStatusCode?: number }).httpStatusCode : undefined;
-    return `${status ?? '?'} ${err.name}`;
-  }
-  return '200 no error';
+  const [status, name] = await s3Refusal(call);
+  return `${status ?? '?'} ${name}`;
 }
 
 /** An unsigned GET, as a browser sends it. */

@@ -52,7 +52,7 @@ interface ActionSpec {
 
 const bucketRead = { of: 'bucket', permission: 'READ' } as const;
 const bucketWrite = { of: 'bucket', permission: 'WRITE' } as const;
-/** What tells a missing key from a forbidden one (Authorizer.refusal). */
+/** What tells a missing key from a forbidden one (Authorizer.mayList). */
 const LIST_BUCKET: ActionSpec = { action: 's3:ListBucket', on: 'bucket', acl: bucketRead };
 
 /** Operation name -> what it needs. Service-level operations (ListBuckets, CreateBucket) are decided by their own rules. */
@@ -276,10 +276,8 @@ export class Authorizer {
 
   /** True if `q.principal` may list the bucket (s3:ListBucket, by policy or bucket READ). The listing permission is asked before the key's record is read, so a requester without it learns nothing of the key (not even a damaged record). */
   private async mayList(core: Core, q: Omit<CheckQuery, 'key' | 'spec' | 'known'>): Promise<boolean> {
-    const list = ACTIONS.get('ListObjects');
-    if (list === undefined) return false;
     try {
-      await this.check(core, { ...q, key: undefined, spec: list, known: true });
+      await this.check(core, { ...q, key: undefined, spec: LIST_BUCKET, known: true });
       return true;
     } catch (err) {
       if (err instanceof S3Error) return false;
@@ -319,14 +317,7 @@ export class Authorizer {
    */
   private async refusal(core: Core, q: CheckQuery): Promise<S3Error> {
     if (q.spec.action !== 's3:GetObject' || q.key === undefined || q.version !== undefined) return denied(q.principal);
-    const current = await readObject(core, q.bucket, q.key);
-    if (current !== undefined && !isDeleteMarker(current)) return denied(q.principal);
-    try {
-      await this.check(core, { ...q, key: undefined, version: undefined, spec: LIST_BUCKET, known: true });
-    } catch (err) {
-      if (err instanceof S3Error) return denied(q.principal);
-      throw err;
-    }
+    if (!(await isMissing(core, q.bucket, q.key)) || !(await this.mayList(core, { ...q, version: undefined }))) return denied(q.principal);
     return noSuchKey(q.key.toString('utf8'));
   }
 
