@@ -33,6 +33,17 @@ const SPARE_EXTENTS = 16;
 /** Puts issued at once while loading (each resolves when staged, not durable). */
 const LOAD_WINDOW = 256;
 
+/**
+ * The data file our engine needs to hold `capacityBytes` of puts: a quarter
+ * more, plus the spare extents. The preallocated variant's shared file must
+ * be at least this for the largest put cell (a full run's 1 GiB of 1 MiB
+ * puts was refused at 1.5 GiB once puts got faster: "no free extent for Data
+ * outside the prepared reserve").
+ */
+export function shardStoreFileBytes(capacityBytes: number, extentSizeBytes = DEFAULT_EXTENT_BYTES): number {
+  return roundUp(Math.ceil(capacityBytes * 1.25) + SPARE_EXTENTS * extentSizeBytes, extentSizeBytes);
+}
+
 export function shardStoreSpec(variant: 'sparse' | 'preallocated'): EngineSpec {
   return {
     name: variant === 'sparse' ? 'shardstore' : 'shardstore (prealloc file)',
@@ -53,7 +64,7 @@ async function openShardStore(dir: string, o: EngineOpenOptions): Promise<KvEngi
   } else {
     const path = join(dir, 'disk-0.dat');
     if (o.format) await rm(path, { force: true });
-    const sizeBytes = o.diskBytes ?? roundUp(Math.ceil(o.capacityBytes * 1.25) + SPARE_EXTENTS * extentSizeBytes, extentSizeBytes);
+    const sizeBytes = o.diskBytes ?? shardStoreFileBytes(o.capacityBytes, extentSizeBytes);
     disk = await FileDisk.open(path, { createSizeBytes: sizeBytes });
   }
   const prepareAheadExtents = DEFAULT_PREPARE_AHEAD_EXTENTS;

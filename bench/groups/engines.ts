@@ -3,6 +3,7 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PEER_SPECS } from '../engines/peers.js';
+import { shardStoreFileBytes } from '../engines/shardstore.js';
 import { forkWorker } from '../lib/child.js';
 import type { EngineTask, RawTask } from '../lib/task.js';
 import type { Context } from './context.js';
@@ -14,7 +15,11 @@ export function rawFilePath(ctx: Context): string {
 }
 
 export async function runRaw(ctx: Context): Promise<void> {
-  const task: RawTask = { path: rawFilePath(ctx), fileBytes: ctx.plan.rawFileBytes, sizes: ctx.plan.sizes, inFlights: ctx.plan.inFlights, durations: ctx.plan.durations };
+  // The file is also the preallocated variant's disk (rawFilePath): big
+  // enough for its largest put cell, whatever the plan says.
+  const largestPutCell = Math.max(...ctx.plan.sizes.map((s) => s.putCapBytes));
+  const fileBytes = Math.max(ctx.plan.rawFileBytes, shardStoreFileBytes(largestPutCell));
+  const task: RawTask = { path: rawFilePath(ctx), fileBytes, sizes: ctx.plan.sizes, inFlights: ctx.plan.inFlights, durations: ctx.plan.durations };
   await runChildTask(ctx, 'raw_worker', task, 'raw disk limit', []);
 }
 
