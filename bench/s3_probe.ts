@@ -9,7 +9,7 @@
 // Reported per cell: requests/s, and the server's CPU time per request
 // (/proc/<pid>/stat), which the load of a shared machine disturbs less.
 //
-//   node --import tsx bench/s3_probe.ts --roots /work/before,. --pairs 5 [--ms 3000] [--in-flight 16] [--sizes 4096,1048576]
+//   node --import tsx bench/s3_probe.ts --roots /work/before,. --pairs 5 [--ms 3000] [--in-flight 16] [--sizes 4096,1048576] [--cpu-prof DIR]
 //
 // docs/BENCHMARKS.md, "The cost of authentication", records a run.
 import { spawn } from 'node:child_process';
@@ -33,6 +33,7 @@ const { values } = parseArgs({
     ms: { type: 'string', default: '3000' },
     'in-flight': { type: 'string', default: '16' },
     sizes: { type: 'string', default: '4096,1048576' },
+    'cpu-prof': { type: 'string' },
   },
 });
 const roots = values.roots.split(',').map((r) => resolve(r));
@@ -49,7 +50,9 @@ interface Cell {
 
 async function startServer(root: string, dir: string): Promise<{ child: ChildProcess; endpoint: string }> {
   const log = join(dir, 'serve.log');
-  const child = spawn(process.execPath, [join(root, 'dist/bin/shardstore.js'), 'serve', '--data-dir', join(dir, 'data'), '--disk-size', '8GiB', '--port', '0'], {
+  // --cpu-prof DIR: the server writes a V8 profile there when it exits (SIGTERM), for bench/profile_summary.ts.
+  const profile = values['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])];
+  const child = spawn(process.execPath, [...profile, join(root, 'dist/bin/shardstore.js'), 'serve', '--data-dir', join(dir, 'data'), '--disk-size', '8GiB', '--port', '0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, SHARDSTORE_S3_ACCESS_KEY: ACCESS_KEY, SHARDSTORE_S3_SECRET_KEY: SECRET_KEY },
   });

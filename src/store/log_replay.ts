@@ -23,7 +23,7 @@
 // REQUIRES: the caller has set both extents' write pointers to the extent
 // size (the log's end is what this finds).
 import { CorruptionError, IoError } from '../base/index.js';
-import { CHUNK_ALIGN_BYTES, CHUNK_MAGIC, CHUNK_OVERHEAD_BYTES, ChunkKind, alignUp, checkChunk } from '../chunk/index.js';
+import { CHUNK_ALIGN_BYTES, CHUNK_HEADER_BYTES, CHUNK_MAGIC, CHUNK_OVERHEAD_BYTES, ChunkKind, alignUp, checkChunk, parseHeader } from '../chunk/index.js';
 import type { ExtentManager } from '../extent/index.js';
 import { decodeMetaRecordHead } from './metalog_format.js';
 import type { MetaRecordHead } from './metalog_format.js';
@@ -166,9 +166,9 @@ function highest(sources: ReadonlyArray<Iterable<number>>, floor: number): numbe
 
 /** Every whole record of one copy with a sequence number from `firstSeq` on. */
 async function readCopy(extents: ExtentManager, extent: number, firstSeq: number): Promise<CopyImage> {
-  const { image, unreadable } = await readTolerant(extents, extent);
+  const unreadable: number[] = [];
   const records = new Map<number, FoundRecord>();
-  for (const chunk of chunksIn(image)) {
+  for await (const chunk of chunksOf(extents, extent, unreadable)) {
     if (chunk.kind !== ChunkKind.MetaRecord) continue;
     let record: MetaRecordHead;
     try {
@@ -184,60 +184,110 @@ async function readCopy(extents: ExtentManager, extent: number, firstSeq: number
   return { records, unreadable };
 }
 
-/** The whole extent, unreadable pages as zeros (and listed). */
-async function readTolerant(extents: ExtentManager, extent: number): Promise<{ image: Buffer; unreadable: number[] }> {
-  const size = extents.extentSizeBytes;
-  const page = extents.geometry.pageSizeBytes;
-  // The image is the read's own buffer when one window covers the extent
-  // and reads whole (no second 64 KiB buffer and copy per copy per open).
-  let image: Buffer | undefined;
-  const unreadable: number[] = [];
-  for (let at = 0; at < size; at += READ_WINDOW_BYTES) {
-    const n = Math.min(READ_WINDOW_BYTES, size - at);
-    try {
-      const bytes = await extents.read(extent, at, n);
-      if (n === size) image = bytes;
-      else bytes.copy((image ??= Buffer.alloc(size)), at);
-    } catch (err: unknown) {
-      if (!(err instanceof IoError)) throw err;
-      image ??= Buffer.alloc(size);
-      for (let p = at; p < at + n; p += page) {
-        try {
-          (await extents.read(extent, p, page)).copy(image, p);
-        } catch (pageErr: unknown) {
-          if (!(pageErr instanceof IoError)) throw pageErr;
-          unreadable.push(p);
-        }
-      }
-    }
-  }
-  return { image: image ?? Buffer.alloc(size), unreadable };
-}
-
 const MAGIC_BYTES = ((): Buffer => {
   const b = Buffer.alloc(4);
   b.writeUInt32LE(CHUNK_MAGIC);
   return b;
 })();
 
-/** Whole chunks in an extent image, found by their magic (every aligned candidate is checked). */
-function* chunksIn(image: Buffer): Generator<{ offset: number; kind: ChunkKind; length: number; payload: Buffer }> {
+/**
+ * Whole chunks of one extent, found by their magic at aligned offsets
+ * (every aligned candidate is checked), read a window at a time. Unreadable
+ * pages of the windows read are listed in `unreadable` (and searched as
+ * zeros); a chunk running past its window is read whole on its own.
+ *
+ * No image of the whole extent is assembled: on this machine's VM the first
+ * touch of fresh memory costs about 5 ms per MiB, and copying the windows
+ * into a 64 MiB image was 70% of an open (two log copies: 1.0 of 1.5 s,
+ * docs/BENCHMARKS.md, 2026-12-06). The windows are short-lived and reuse
+ * the allocator's memory.
+ */
+async function* chunksOf(
+  extents: ExtentManager,
+  extent: number,
+  unreadable: number[],
+): AsyncGenerator<{ offset: number; kind: ChunkKind; length: number; payload: Buffer }> {
+  const size = extents.extentSizeBytes;
   let pos = 0;
-  while (pos < image.length) {
-    const at = image.indexOf(MAGIC_BYTES, pos);
-    if (at < 0) return;
-    if (at % CHUNK_ALIGN_BYTES !== 0) {
-      pos = at + 1;
-      continue;
+  for (let winAt = 0; winAt < size; winAt += READ_WINDOW_BYTES) {
+    const winEnd = Math.min(size, winAt + READ_WINDOW_BYTES);
+    if (pos >= winEnd) continue; // inside a chunk found whole
+    const win = await readWindow(extents, extent, winAt, winEnd - winAt, unreadable);
+    while (pos < winEnd) {
+      const local = win.indexOf(MAGIC_BYTES, pos - winAt);
+      if (local < 0) {
+        pos = winEnd;
+        break;
+      }
+      const at = winAt + local;
+      if (at % CHUNK_ALIGN_BYTES !== 0) {
+        pos = at + 1;
+        continue;
+      }
+      const found = await chunkAt(extents, extent, win, local, at);
+      if (found === undefined) {
+        pos = at + CHUNK_ALIGN_BYTES;
+        continue;
+      }
+      yield found;
+      pos = alignUp(at + found.length);
     }
-    const checked = checkChunk(image, at);
-    if (typeof checked === 'string') {
-      pos = at + CHUNK_ALIGN_BYTES;
-      continue;
-    }
-    const length = CHUNK_OVERHEAD_BYTES + checked.header.payloadBytes;
-    // A copy: the image is the whole extent, which a record must not keep alive.
-    yield { offset: at, kind: checked.header.kind, length, payload: Buffer.from(checked.payload) };
-    pos = alignUp(at + length);
   }
+}
+
+/** The chunk starting at `at` (`local` in the window), checked whole; undefined if there is none. */
+async function chunkAt(
+  extents: ExtentManager,
+  extent: number,
+  win: Buffer,
+  local: number,
+  at: number,
+): Promise<{ offset: number; kind: ChunkKind; length: number; payload: Buffer } | undefined> {
+  let bytes = win;
+  let from = local;
+  const headerInWindow = local + CHUNK_HEADER_BYTES <= win.length;
+  const header = headerInWindow ? parseHeader(win, local) : parseHeader(await readOrEmpty(extents, extent, at, CHUNK_HEADER_BYTES));
+  if (header === undefined) return undefined;
+  const length = CHUNK_OVERHEAD_BYTES + header.payloadBytes;
+  if (at + length > extents.extentSizeBytes) return undefined;
+  if (local + length > win.length) {
+    // Runs past the window: read it whole (unreadable: not a chunk; the
+    // windows after this one list its pages).
+    bytes = await readOrEmpty(extents, extent, at, length);
+    from = 0;
+  }
+  const checked = checkChunk(bytes, from);
+  if (typeof checked === 'string') return undefined;
+  // A copy: the window is reused memory a record must not keep alive.
+  return { offset: at, kind: checked.header.kind, length, payload: Buffer.from(checked.payload) };
+}
+
+/** `length` bytes at `offset`, or an empty buffer where they cannot be read. */
+async function readOrEmpty(extents: ExtentManager, extent: number, offset: number, length: number): Promise<Buffer> {
+  try {
+    return await extents.read(extent, offset, length);
+  } catch (err: unknown) {
+    if (!(err instanceof IoError)) throw err;
+    return Buffer.alloc(0);
+  }
+}
+
+/** One window; if it cannot be read whole, its pages one by one, the unreadable ones as zeros (and listed). */
+async function readWindow(extents: ExtentManager, extent: number, at: number, n: number, unreadable: number[]): Promise<Buffer> {
+  try {
+    return await extents.read(extent, at, n);
+  } catch (err: unknown) {
+    if (!(err instanceof IoError)) throw err;
+  }
+  const page = extents.geometry.pageSizeBytes;
+  const win = Buffer.alloc(n);
+  for (let p = at; p < at + n; p += page) {
+    try {
+      (await extents.read(extent, p, page)).copy(win, p - at);
+    } catch (pageErr: unknown) {
+      if (!(pageErr instanceof IoError)) throw pageErr;
+      unreadable.push(p);
+    }
+  }
+  return win;
 }
