@@ -130,9 +130,10 @@ export function decodeBucketAccess(bytes: Buffer): BucketAccess {
   const { r, version } = opened(bytes, BUCKET_ACCESS_MAGIC, 'bucket access record', FORMAT_V2);
   const ownerId = r.shortBlob().toString('latin1');
   const ownershipByte = r.u8();
-  const ownership = ownershipByte === NO_CONTROLS && version === FORMAT_V2 ? undefined : OWNERSHIPS[ownershipByte];
-  if (ownership === undefined && ownershipByte !== NO_CONTROLS) throw new CorruptionError('bucket access record: unknown object ownership');
-  if (version === FORMAT_V1 && ownership === 'ObjectWriter') throw new CorruptionError('bucket access record: version 1 with ObjectWriter');
+  // Version 1 knew BucketOwnerEnforced and BucketOwnerPreferred only.
+  const known = version === FORMAT_V1 ? ownershipByte <= 1 : ownershipByte <= NO_CONTROLS;
+  if (!known) throw new CorruptionError(`bucket access record: unknown object ownership ${ownershipByte}`);
+  const ownership = ownershipByte === NO_CONTROLS ? undefined : OWNERSHIPS[ownershipByte];
   const flags = version === FORMAT_V1 ? (ownership === 'BucketOwnerPreferred' ? FLAG_LEGACY_OWNER : 0) : r.u8();
   if ((flags & ~FLAG_LEGACY_OWNER) !== 0) throw new CorruptionError(`bucket access record: unknown flags ${flags}`);
   const bits = r.u8();
