@@ -65,6 +65,7 @@ const IMPLEMENTED: ReadonlyArray<readonly [string, Kind, string]> = [
   ['DELETE', 'bucket', 'publicAccessBlock'],
   ['GET', 'bucket', 'ownershipControls'],
   ['PUT', 'bucket', 'ownershipControls'],
+  ['DELETE', 'bucket', 'ownershipControls'],
   ['GET', 'bucket', 'cors'],
   ['PUT', 'bucket', 'cors'],
   ['DELETE', 'bucket', 'cors'],
@@ -96,7 +97,6 @@ export const REFUSED_HEADERS: ReadonlyArray<readonly [string, string]> = [
   ['x-amz-object-lock-token', 'token'],
   ['x-amz-acl', 'aws-exec-read'],
   ['x-amz-acl', 'log-delivery-write'],
-  ['x-amz-object-ownership', 'ObjectWriter'],
   ['x-amz-website-redirect-location', '/elsewhere'],
   ['x-amz-storage-class', 'GLACIER'],
   ['x-amz-storage-class', 'REDUCED_REDUNDANCY'],
@@ -135,6 +135,7 @@ export const OPERATION_BOUND_HEADERS: ReadonlyArray<readonly [string, string, re
   ['x-amz-acl', 'public-read-write', ACL_CARRIERS],
   ['x-amz-acl', 'authenticated-read', ACL_CARRIERS],
   ['x-amz-object-ownership', 'BucketOwnerEnforced', ['CreateBucket']],
+  ['x-amz-object-ownership', 'ObjectWriter', ['CreateBucket']],
   // Object lock: set by the writes, enabled by CreateBucket; the bypass serves DeleteObject with a versionId only (not a carrier).
   ['x-amz-object-lock-mode', 'COMPLIANCE', ['PutObject', 'CopyObject', 'CreateMultipartUpload']],
   ['x-amz-object-lock-retain-until-date', '2099-01-01T00:00:00Z', ['PutObject', 'CopyObject', 'CreateMultipartUpload']],

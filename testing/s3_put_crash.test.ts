@@ -17,18 +17,24 @@
 // 2. it holds the version last acknowledged, or the one in flight at the
 //    crash, byte for byte (a PUT is answered only once durable; never a
 //    mix, never an older version);
-// 3. its ACL is the one the PUT of the version it holds asked for: odd
-//    versions are written with `x-amz-acl: public-read`, even ones
-//    private, so an ACL kept apart from its object (written before or after
-//    it) would show, after a cut between the two, a version with the other
-//    one's ACL (docs/S3.md, "ACLs").
+// 3. its owner and ACL are those the PUT of the version it holds gave it:
+//    odd versions are written by another user (alt, granted WRITE on the
+//    bucket) with `x-amz-acl: bucket-owner-full-control`, so alt owns them
+//    (ObjectWriter) and both hold FULL_CONTROL; even ones by the bucket
+//    owner with `public-read`. An owner or ACL kept apart from its object
+//    (written before or after it) would show, after a cut between the two,
+//    a version with the other one's owner or ACL (docs/S3.md, "ACLs" and
+//    "Ownership controls").
 // The broken variants s3-put-acked-early and s3-put-record-first
 // (testing/mutants/together_mutants.ts) are each caught by the violation
 // they cause; object-acl-header-ignored (testing/mutants/http_check_mutants.ts)
 // by invariant 3.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { GetObjectAclCommand, GetObjectCommand, PutObjectCommand, CreateBucketCommand } from '@aws-sdk/client-s3';
+import { GetObjectAclCommand, GetObjectCommand, PutBucketAclCommand, PutObjectCommand, CreateBucketCommand } from '@aws-sdk/client-s3';
+import type { S3Client } from '@aws-sdk/client-s3';
+import { LEGACY_OWNER_ID } from '../src/server/index.js';
+import type { User } from '../src/server/index.js';
 import { SMALL_CONFIG } from './conformance.js';
 import type { CrashMode } from './sim_disk.js';
 import { SimNode } from './sim_node.js';
@@ -59,17 +65,28 @@ function body(w: number, n: number): Buffer {
   return out;
 }
 
-/** The ACL version n is written with (invariant 3). */
-function aclOf(n: number): { ACL: 'public-read' | 'private' } {
-  return { ACL: n % 2 === 1 ? 'public-read' : 'private' };
+/** The second user, who writes the odd versions (invariant 3); fixed, so that a seed replays the same bytes. */
+const ALT: User = { id: 'a1'.repeat(32), displayName: 'alt', accessKeyId: 'SSCRASHALT0000000001', secretAccessKey: 'crash-alt-secret-key-0000000000000000000' };
+const ALL_USERS = 'http://acs.amazonaws.com/groups/global/AllUsers';
+
+/** Who writes version n, with which canned ACL, and the owner and grants (grantee, permission) it must then have (invariant 3). */
+function writeOf(n: number): { writer: 'alt' | 'owner'; ACL: 'bucket-owner-full-control' | 'public-read'; owner: string; grants: string[] } {
+  return n % 2 === 1
+    ? { writer: 'alt', ACL: 'bucket-owner-full-control', owner: ALT.id, grants: [`${ALT.id} FULL_CONTROL`, `${LEGACY_OWNER_ID} FULL_CONTROL`] }
+    : { writer: 'owner', ACL: 'public-read', owner: LEGACY_OWNER_ID, grants: [`${ALL_USERS} READ`, `${LEGACY_OWNER_ID} FULL_CONTROL`] };
 }
 
-/** Invariant 3: the object's ACL is public exactly when version n's PUT asked for it. */
+function writerClient(front: Front, n: number): S3Client {
+  return writeOf(n).writer === 'alt' ? front.clientOf(ALT) : front.s3;
+}
+
+/** Invariant 3: the object's owner and ACL are exactly those version n's PUT gave it (the bucket owner may read both). */
 async function aclViolation(front: Front, w: number, n: number): Promise<string | undefined> {
   const acl = await front.s3.send(new GetObjectAclCommand({ Bucket: BUCKET, Key: `o${w}` }));
-  const isPublic = acl.Grants?.some((g) => g.Grantee?.URI === 'http://acs.amazonaws.com/groups/global/AllUsers' && g.Permission === 'READ') === true;
-  const asked = aclOf(n).ACL;
-  return isPublic === (asked === 'public-read') ? undefined : `object o${w} holds version ${n}, written ${asked}, but its ACL is ${isPublic ? 'public-read' : 'private'}`;
+  const grants = (acl.Grants ?? []).map((g) => `${g.Grantee?.ID ?? g.Grantee?.URI ?? '?'} ${g.Permission ?? '?'}`);
+  const asked = writeOf(n);
+  if (acl.Owner?.ID === asked.owner && JSON.stringify(grants) === JSON.stringify(asked.grants)) return undefined;
+  return `object o${w} holds version ${n}, written by ${asked.writer} with ${asked.ACL}, but its owner and ACL are ${acl.Owner?.ID ?? '?'}: ${grants.join(', ')}`;
 }
 
 /** Which version of object w `bytes` is (-1 if none up to `upTo`). */
@@ -89,7 +106,7 @@ async function overwriteUntilCrash(front: Front, w: number, book: Book, onAck: (
     const n = book.acked + 1;
     book.inFlight = n;
     try {
-      await front.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `o${w}`, Body: body(w, n), ...aclOf(n) }));
+      await writerClient(front, n).send(new PutObjectCommand({ Bucket: BUCKET, Key: `o${w}`, Body: body(w, n), ACL: writeOf(n).ACL }));
     } catch {
       return; // The crash: this PUT's outcome is unknown.
     }
@@ -126,11 +143,12 @@ async function checkObjects(front: Front, books: readonly Book[]): Promise<strin
 async function crashRounds(seed: number): Promise<string[]> {
   const rng = new Rng(seed);
   const sim = await SimNode.create(SMALL_CONFIG, seed);
-  let front = await serve(sim);
+  let front = await serve(sim, [ALT]);
   const books: Book[] = Array.from({ length: WRITERS }, () => ({ acked: 0, inFlight: undefined }));
   try {
     await front.s3.send(new CreateBucketCommand({ Bucket: BUCKET }));
-    for (const [w] of books.entries()) await front.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `o${w}`, Body: body(w, 0) }));
+    await front.s3.send(new PutBucketAclCommand({ Bucket: BUCKET, GrantFullControl: `id="${LEGACY_OWNER_ID}"`, GrantWrite: `id="${ALT.id}"` }));
+    for (const [w] of books.entries()) await front.s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: `o${w}`, Body: body(w, 0), ACL: writeOf(0).ACL }));
     for (let round = 0; round < ROUNDS; round++) {
       const holdAfter = rng.int(KILL_AFTER_ACKS.min, KILL_AFTER_ACKS.max);
       let acks = 0;
@@ -151,7 +169,7 @@ async function crashRounds(seed: number): Promise<string[]> {
       assert.ok(crashed !== undefined, `round ${round}: a PUT failed before the crash`);
       await crashed;
       await stop(current);
-      front = await serve(sim);
+      front = await serve(sim, [ALT]);
       const violations = await checkObjects(front, books);
       if (violations.length > 0) return violations.map((v) => `round ${round} (${MODES[round % MODES.length] ?? ''}): ${v}`);
     }
@@ -166,7 +184,7 @@ void test('S3 PUTs acknowledged before a power cut are there after it; one in fl
 });
 
 /** Invariant 3's violation, as object-acl-header-ignored causes it (its `expect` is the http check's). */
-const ACL_LOST = /object o\d holds version \d+, written public-read, but its ACL is private/;
+const ACL_LOST = /object o\d holds version \d+, written by \w+ with [\w-]+, but its owner and ACL are /;
 
 for (const [mutant, expect] of [[s3PutAckedEarly, s3PutAckedEarly.expect], [s3PutRecordFirst, s3PutRecordFirst.expect], [objectAclHeaderIgnored, ACL_LOST]] as const) {
   void test(`the crash rounds catch mutant ${mutant.name} (${mutant.bugClass})`, async () => {

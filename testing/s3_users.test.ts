@@ -194,16 +194,19 @@ void test('ACL grants: a bucket grant lets another user list, an object grant le
   const acl = await alice.send(new GetObjectAclCommand({ Bucket: 'alice-shared', Key: 'doc.txt' }));
   assert.deepEqual(
     acl.Grants?.map((g) => [g.Grantee?.ID, g.Permission]),
-    [[bobUser.id, 'READ'], [aliceUser.id, 'FULL_CONTROL']],
+    // Exactly the header's grants: the owner's FULL_CONTROL is not added (alice keeps every right as the owner).
+    [[bobUser.id, 'READ']],
   );
   // READ does not give WRITE_ACP, nor the bucket's WRITE.
   await assertDenied(bob.send(new PutObjectAclCommand({ Bucket: 'alice-shared', Key: 'doc.txt', ACL: 'public-read' })), 'PutObjectAcl with READ');
   await assertDenied(bob.send(new PutObjectCommand({ Bucket: 'alice-shared', Key: 'bob.txt', Body: 'x' })), 'PutObject with READ');
   await alice.send(new PutObjectCommand({ Bucket: 'alice-shared', Key: 'doc.txt', Body: 'new version' }));
   await assertDenied(bob.send(new GetObjectCommand({ Bucket: 'alice-shared', Key: 'doc.txt' })), 'overwritten object');
-  // WRITE on the bucket lets bob put; the object is the bucket owner's.
+  // WRITE on the bucket lets bob put; the object is his (ObjectWriter): the bucket owner reads it only with bucket-owner-read.
   await alice.send(new PutBucketAclCommand({ Bucket: 'alice-shared', GrantWrite: `id="${bobUser.id}"` }));
   await bob.send(new PutObjectCommand({ Bucket: 'alice-shared', Key: 'from-bob.txt', Body: 'hi' }));
+  await assertDenied(alice.send(new GetObjectCommand({ Bucket: 'alice-shared', Key: 'from-bob.txt' })), 'bob\'s object read by the bucket owner');
+  await bob.send(new PutObjectCommand({ Bucket: 'alice-shared', Key: 'from-bob.txt', Body: 'hi', ACL: 'bucket-owner-read' }));
   assert.equal(await text(alice, 'alice-shared', 'from-bob.txt'), 'hi');
   // The grant above replaced the READ grant (an ACL is set whole).
   await assertDenied(bob.send(new ListObjectsV2Command({ Bucket: 'alice-shared' })), 'after the ACL was replaced');
@@ -333,7 +336,7 @@ void test('a policy that cannot be evaluated is refused, never stored and ignore
 void test('ownership controls: BucketOwnerEnforced disables ACLs (AccessControlListNotSupported) and their grants stop counting', async () => {
   const b = 'alice-enforced';
   await makeBucket(alice, b, { 'o.txt': 'o' });
-  assert.equal((await alice.send(new GetBucketOwnershipControlsCommand({ Bucket: b }))).OwnershipControls?.Rules?.[0]?.ObjectOwnership, 'BucketOwnerPreferred');
+  assert.equal((await alice.send(new GetBucketOwnershipControlsCommand({ Bucket: b }))).OwnershipControls?.Rules?.[0]?.ObjectOwnership, 'ObjectWriter');
   await alice.send(new PutObjectAclCommand({ Bucket: b, Key: 'o.txt', GrantRead: `id="${bobUser.id}"` }));
   assert.equal(await text(bob, b, 'o.txt'), 'o');
   await alice.send(new PutBucketOwnershipControlsCommand({ Bucket: b, OwnershipControls: { Rules: [{ ObjectOwnership: 'BucketOwnerEnforced' }] } }));
@@ -342,7 +345,9 @@ void test('ownership controls: BucketOwnerEnforced disables ACLs (AccessControlL
   assert.equal(await s3ErrorName(alice.send(new PutObjectAclCommand({ Bucket: b, Key: 'o.txt', ACL: 'public-read' }))), 'AccessControlListNotSupported');
   const acl = await alice.send(new GetObjectAclCommand({ Bucket: b, Key: 'o.txt' }));
   assert.deepEqual(acl.Grants?.map((g) => [g.Grantee?.ID, g.Permission]), [[aliceUser.id, 'FULL_CONTROL']]);
-  assert.equal(await s3ErrorName(alice.send(new PutBucketOwnershipControlsCommand({ Bucket: b, OwnershipControls: { Rules: [{ ObjectOwnership: 'ObjectWriter' }] } }))), 'NotImplemented');
+  // ACLs on again: the stored grant counts again.
+  await alice.send(new PutBucketOwnershipControlsCommand({ Bucket: b, OwnershipControls: { Rules: [{ ObjectOwnership: 'ObjectWriter' }] } }));
+  assert.equal(await text(bob, b, 'o.txt'), 'o');
   // A bucket created enforced with a public ACL is refused, as S3 refuses it.
   assert.equal(await s3ErrorName(alice.send(new CreateBucketCommand({ Bucket: 'alice-enforced2', ObjectOwnership: 'BucketOwnerEnforced', ACL: 'public-read' }))), 'InvalidBucketAclWithObjectOwnership');
 });
@@ -397,7 +402,9 @@ void test('CORS configuration and POST forms are authorized like the rest: anoth
   await alice.send(new PutBucketPolicyCommand({ Bucket: b, Policy: JSON.stringify(policy) }));
   const granted = await postForm(bobUser, b, 'inbox/from-bob', 'bob form');
   assert.equal(granted.status, 204, granted.body);
-  assert.equal(await text(alice, b, 'inbox/from-bob'), 'bob form');
+  // The upload is bob's (its writer's, ObjectWriter): he reads it, alice does not (she may delete it).
+  assert.equal(await text(bob, b, 'inbox/from-bob'), 'bob form');
+  await assertDenied(alice.send(new GetObjectCommand({ Bucket: b, Key: 'inbox/from-bob' })), 'bob\'s upload read by the bucket owner');
   assert.equal((await postForm(bobUser, b, 'outside', 'bob form')).status, 403);
   assert.equal(await s3ErrorName(alice.send(new HeadObjectCommand({ Bucket: b, Key: 'outside' }))), 'NotFound');
   await bob.send(new PutBucketCorsCommand({ Bucket: b, CORSConfiguration: cors }));

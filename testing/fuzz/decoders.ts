@@ -629,7 +629,8 @@ function accessTargets(): DecoderTarget[] {
         times(SAMPLES, () =>
           encodeBucketAccess({
             ownerId: randomCanonicalId(rng),
-            ownership: rng.pick(['BucketOwnerEnforced', 'BucketOwnerPreferred'] as const),
+            ownership: rng.pick(['BucketOwnerEnforced', 'BucketOwnerPreferred', 'ObjectWriter', undefined] as const),
+            legacyOwner: rng.bool(0.5),
             publicAccessBlock: rng.bool(0.5) ? undefined : { blockPublicAcls: rng.bool(0.5), ignorePublicAcls: rng.bool(0.5), blockPublicPolicy: rng.bool(0.5), restrictPublicBuckets: rng.bool(0.5) },
             grants: randomGrants(rng),
             policy: rng.bool(0.5) ? '' : SAMPLE_POLICY,
@@ -646,7 +647,7 @@ function accessTargets(): DecoderTarget[] {
     {
       // Section 3 of object and upload records: no CRC of its own (the record's covers it), so no fixup.
       name: 's3: object ACL section',
-      decode: decodeAclSection,
+      decode: (b) => decodeAclSection(b, 'ab'.repeat(32)),
       samples: (rng) => times(SAMPLES, () => encodeAclSection(randomGrants(rng))),
     },
     {

@@ -205,7 +205,7 @@ export const S3_SUBRESOURCES = [
  */
 const IMPLEMENTED = new Set([
   'bucket PUT acl', 'object PUT acl', 'bucket GET policy', 'bucket PUT policy', 'bucket DELETE policy', 'bucket GET policyStatus',
-  'bucket GET publicAccessBlock', 'bucket PUT publicAccessBlock', 'bucket DELETE publicAccessBlock', 'bucket GET ownershipControls', 'bucket PUT ownershipControls',
+  'bucket GET publicAccessBlock', 'bucket PUT publicAccessBlock', 'bucket DELETE publicAccessBlock', 'bucket GET ownershipControls', 'bucket PUT ownershipControls', 'bucket DELETE ownershipControls',
   'bucket GET acl', 'bucket GET location', 'bucket GET versioning', 'bucket GET uploads', 'bucket POST delete', 'object GET acl', 'object POST uploads',
   'object PUT uploadId', 'object POST uploadId', 'object DELETE uploadId', 'object GET uploadId',
   'bucket GET tagging', 'bucket PUT tagging', 'bucket DELETE tagging', 'object GET tagging', 'object PUT tagging', 'object DELETE tagging',

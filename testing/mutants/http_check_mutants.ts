@@ -72,6 +72,9 @@ import { VersionRules } from '../../src/server/s3/versioning.js';
 import { LockRules } from '../../src/server/s3/object_lock.js';
 import type { ObjectLockState, Retention } from '../../src/server/s3/object_lock_records.js';
 import { ObjectAclHeaders } from '../../src/server/s3/object_acl.js';
+import type { WriteAcl } from '../../src/server/s3/object_acl.js';
+import type { BucketAccess } from '../../src/server/s3/access_records.js';
+import type { IncomingHttpHeaders } from 'node:http';
 import { PartRanges, partsCountOf } from '../../src/server/s3/object_parts.js';
 import type { ObjectRecord } from '../../src/server/s3/records.js';
 import type { ByteRange } from '../../src/store/index.js';
@@ -280,12 +283,12 @@ export const objectAclHeaderIgnored: Mutant = {
   caughtBy: 'http',
   expect: breaks('object-acl-header-ignored'),
   install: () =>
-    patch(ObjectAclHeaders.prototype, 'requested', () =>
-      function (this: ObjectAclHeaders): undefined {
+    patch(ObjectAclHeaders.prototype, 'requested', (original) =>
+      function (this: ObjectAclHeaders, headers: IncomingHttpHeaders, access: BucketAccess, writerId: string | undefined): WriteAcl {
         // Deliberately stores no ACL, whatever the headers ask.
-        return undefined;
+        return { ...original.call(this, headers, access, writerId), grants: undefined };
       },
-      2,
+      3,
     ),
 };
 

@@ -7,7 +7,9 @@
 import type { Core } from './core.js';
 import { bucketLock, objectLock } from './core.js';
 import type { BucketAccess, Grant, ObjectStamp } from './access_records.js';
-import { decodeAclSection, decodeBucketAccess, decodeObjectAcl, encodeAclSection, encodeBucketAccess } from './access_records.js';
+import { decodeAclSection, decodeBucketAccess, decodeObjectAcl, encodeAclSection, encodeBucketAccess, withImpliedOwner } from './access_records.js';
+import { defaultGrants } from './acl.js';
+import { ownerOfRecord } from './object_owner.js';
 import { readBucket, requireBucket } from './buckets.js';
 import { readObject } from './objects.js';
 import type { ObjectRecord, RecordSections } from './records.js';
@@ -28,15 +30,18 @@ export function objectAclKey(bucket: string, key: Buffer): Buffer {
   return Buffer.concat([NS_ACCESS, Buffer.from(`${bucket}/`, 'latin1'), key]);
 }
 
-/** What a new bucket gets (docs/S3.md, "Ownership"): ACLs enabled, the bucket owner owns every object, no public access block. */
+/** What a new bucket gets without ownership or ACL headers (docs/S3.md, "Ownership controls"): ObjectWriter, the owner's FULL_CONTROL, no public access block. */
 export function newBucketAccess(ownerId: string): BucketAccess {
-  return { ownerId, ownership: 'BucketOwnerPreferred', publicAccessBlock: undefined, grants: [], policy: '' };
+  return { ownerId, ownership: 'ObjectWriter', legacyOwner: false, publicAccessBlock: undefined, grants: defaultGrants(ownerId), policy: '' };
 }
+
+/** A bucket made before users (no access record, invariant 1): the node owner's, every object its own (invariant 5). */
+const LEGACY_ACCESS: BucketAccess = { ...newBucketAccess(LEGACY_OWNER_ID), ownership: 'BucketOwnerPreferred', legacyOwner: true };
 
 /** REQUIRES: the bucket exists. Its access record, or the node owner's default (invariant 1). */
 export async function readBucketAccess(core: Core, bucket: string): Promise<BucketAccess> {
   const bytes = await core.getOptional(bucketAccessKey(bucket));
-  return bytes === undefined ? newBucketAccess(LEGACY_OWNER_ID) : decodeBucketAccess(bytes);
+  return bytes === undefined ? LEGACY_ACCESS : decodeBucketAccess(bytes);
 }
 
 /** REQUIRES: the caller holds the bucket's lock (CreateBucket, before the bucket record). */
@@ -79,17 +84,29 @@ function sameStamp(a: ObjectStamp, b: ObjectStamp): boolean {
   return a.mtimeMs === b.mtimeMs && a.etag === b.etag && a.sizeBytes === b.sizeBytes;
 }
 
-/** The grants of the object `record` (invariant 3): its ACL section, else an object ACL record naming it, else none. */
-export async function readObjectGrants(core: Core, bucket: string, key: Buffer, record: ObjectRecord): Promise<readonly Grant[]> {
-  const section = record.sections?.acl;
-  if (section !== undefined) return decodeAclSection(section);
-  const bytes = await core.getOptional(objectAclKey(bucket, key));
-  if (bytes === undefined) return [];
-  const acl = decodeObjectAcl(bytes);
-  return sameStamp(acl.stamp, stampOf(record)) ? acl.grants : [];
+/** An object's owner and its ACL, exactly. */
+export interface ObjectAclView {
+  readonly ownerId: string;
+  readonly grants: readonly Grant[];
 }
 
-/** The sections of a record (or upload) whose write asked for `grants` (undefined: asked for none, the default ACL). */
+/**
+ * The owner and grants of the object `record` (invariant 3): its ACL
+ * section, else an object ACL record naming it, else its owner's
+ * FULL_CONTROL. Under BucketOwnerEnforced the bucket owner's FULL_CONTROL
+ * (ACLs are off; the stored ones come back if they are turned on again).
+ */
+export async function readObjectAcl(core: Core, bucket: string, key: Buffer, record: ObjectRecord, access: BucketAccess): Promise<ObjectAclView> {
+  const ownerId = ownerOfRecord(record, access);
+  if (access.ownership === 'BucketOwnerEnforced') return { ownerId, grants: defaultGrants(ownerId) };
+  const section = record.sections?.acl;
+  if (section !== undefined) return { ownerId, grants: decodeAclSection(section, ownerId) };
+  const bytes = await core.getOptional(objectAclKey(bucket, key));
+  const acl = bytes === undefined ? undefined : decodeObjectAcl(bytes);
+  return { ownerId, grants: acl !== undefined && sameStamp(acl.stamp, stampOf(record)) ? withImpliedOwner(acl.grants, ownerId) : defaultGrants(ownerId) };
+}
+
+/** The sections of a record (or upload) whose write asked for `grants` (undefined: asked for none, the default ACL of its owner). */
 export function withAclSection(sections: RecordSections | undefined, grants: readonly Grant[] | undefined): RecordSections | undefined {
   if (grants === undefined) return sections;
   return { ...sections, acl: encodeAclSection(grants) };
@@ -97,13 +114,13 @@ export function withAclSection(sections: RecordSections | undefined, grants: rea
 
 /**
  * Set the grants of the object as it is now, or of the version `selector`
- * names (PutObjectAcl): its record (the object record, or the version's
+ * names (PutObjectAcl), made by `grantsFor` from the record they go into: its record (the object record, or the version's
  * `\0V` record) is rewritten with the same data, ETag and mtime (as S3, an
  * ACL change is not a modification) and the new ACL section, under the
  * object's lock so no commit slips in between. Durable before it returns.
  * Throws NoSuchBucket, NoSuchKey, NoSuchVersion.
  */
-export async function writeObjectGrants(core: Core, bucket: string, key: Buffer, grants: readonly Grant[], selector?: VersionSelector): Promise<void> {
+export async function writeObjectGrants(core: Core, bucket: string, key: Buffer, grantsFor: (record: ObjectRecord) => readonly Grant[], selector?: VersionSelector): Promise<void> {
   // The bucket's lock shared, as every object record write takes it (objects.ts): DeleteBucket waits.
   await core.locks.shared(bucketLock(bucket), () =>
     core.locks.exclusive(objectLock(bucket, key), async () => {
@@ -112,7 +129,7 @@ export async function writeObjectGrants(core: Core, bucket: string, key: Buffer,
         await requireBucket(core, bucket);
         throw selector === undefined ? noSuchKey(key.toString('utf8')) : noSuchVersion(key, selector.kind === 'null' ? NULL_VERSION_ID : selector.rank.toString('hex'));
       }
-      await core.putDurable(found.shardKey, encodeObject({ ...found.record, sections: withAclSection(found.record.sections, grants) }));
+      await core.putDurable(found.shardKey, encodeObject({ ...found.record, sections: withAclSection(found.record.sections, grantsFor(found.record)) }));
     }),
   );
 }

@@ -1,13 +1,15 @@
 // Access control operations: Get/PutBucketAcl, Get/PutObjectAcl,
 // Get/Put/DeleteBucketPolicy, GetBucketPolicyStatus,
-// Get/Put/DeletePublicAccessBlock, Get/PutBucketOwnershipControls.
+// Get/Put/DeletePublicAccessBlock, Get/Put/DeleteBucketOwnershipControls.
 // authorize.ts decided that the requester may call them; these check what
 // they are asked to store (fail closed: anything not understood is refused)
 // and answer once it is durable.
 import type { BucketAccess, Grant, Ownership, PublicAccessBlock } from './access_records.js';
 import { MAX_POLICY_BYTES } from './access_records.js';
-import { readBucketAccess, readObjectGrants, updateBucketAccess, writeObjectGrants } from './access.js';
-import { MAX_ACL_BODY_BYTES, aclDocument, grantsOfBody, grantsOfHeaders, hasAclHeaders, isPublicAcl } from './acl.js';
+import { readBucketAccess, readObjectAcl, updateBucketAccess, writeObjectGrants } from './access.js';
+import type { AclOwners } from './acl.js';
+import { MAX_ACL_BODY_BYTES, aclDocument, defaultGrants, grantsBeyondOwner, grantsOfBody, grantsOfHeaders, isPublicAcl } from './acl.js';
+import { ownerOfRecord } from './object_owner.js';
 import { requireObject } from './objects.js';
 import { requestedVersion, requireVersion } from './versioning_ops.js';
 import type { OpContext, Operation } from './operation.js';
@@ -25,16 +27,26 @@ export const aclNotSupported = (): S3Error => new S3Error(400, 'AccessControlLis
 
 export const blockedPublicAcl = (): S3Error => accessDenied('Access Denied: the bucket\'s public access block (BlockPublicAcls) refuses public ACLs');
 
-/** The grants a Put*Acl request asks for: its headers or its body, not both. */
-async function requestedGrants(c: OpContext, access: BucketAccess): Promise<readonly Grant[]> {
+/**
+ * The ACL a Put*Acl request asks for, exactly: its headers or its body, not
+ * both. The body is read here; the grants are made for the resource's
+ * owners (a canned ACL names them; a body's Owner must be the resource's
+ * owner), which the caller knows only under the resource's lock.
+ */
+async function requestedAcl(c: OpContext, access: BucketAccess): Promise<(owners: AclOwners) => readonly Grant[]> {
   if (access.ownership === 'BucketOwnerEnforced') throw aclNotSupported();
   const body = await readXmlBody(c.r.ex, c.auth, MAX_ACL_BODY_BYTES);
-  const fromHeaders = grantsOfHeaders(c.r.ex.req.headers, access.ownerId);
-  if (fromHeaders !== undefined && body.length > 0) throw new S3Error(400, 'UnexpectedContent', 'This request does not support content when ACL headers are given');
-  const grants = fromHeaders ?? (body.length > 0 ? grantsOfBody(body, access.ownerId) : undefined);
-  if (grants === undefined) throw new S3Error(400, 'MissingSecurityHeader', 'Your request was missing a required header', { MissingHeaderName: 'x-amz-acl' });
-  if (access.publicAccessBlock?.blockPublicAcls === true && isPublicAcl(grants)) throw blockedPublicAcl();
-  return grants;
+  const headers = c.r.ex.req.headers;
+  if (grantsOfHeaders(headers, { ownerId: access.ownerId, bucketOwnerId: access.ownerId }) !== undefined) {
+    if (body.length > 0) throw new S3Error(400, 'UnexpectedContent', 'This request does not support content when ACL headers are given');
+  } else if (body.length === 0) {
+    throw new S3Error(400, 'MissingSecurityHeader', 'Your request was missing a required header', { MissingHeaderName: 'x-amz-acl' });
+  }
+  return (owners) => {
+    const grants = grantsOfHeaders(headers, owners) ?? grantsOfBody(body, owners.ownerId);
+    if (access.publicAccessBlock?.blockPublicAcls === true && isPublicAcl(grants)) throw blockedPublicAcl();
+    return grants;
+  };
 }
 
 export const getBucketAclOp: Operation = {
@@ -49,10 +61,11 @@ export const putBucketAclOp: Operation = {
   name: 'PutBucketAcl',
   run: async (c) => {
     const bucket = bucketOf(c);
-    const grants = await requestedGrants(c, await readBucketAccess(c.core, bucket));
+    const grantsFor = await requestedAcl(c, await readBucketAccess(c.core, bucket));
     // Checked again under the lock: the ownership or the block may have changed while the body came in.
     await updateBucketAccess(c.core, bucket, (a) => {
       if (a.ownership === 'BucketOwnerEnforced') throw aclNotSupported();
+      const grants = grantsFor({ ownerId: a.ownerId, bucketOwnerId: a.ownerId });
       if (a.publicAccessBlock?.blockPublicAcls === true && isPublicAcl(grants)) throw blockedPublicAcl();
       return { ...a, grants };
     });
@@ -67,9 +80,9 @@ export const getObjectAclOp: Operation = {
     // With a versionId: that version's ACL (each version keeps its own, access_records.ts invariant 3).
     const selector = requestedVersion(c);
     const record = selector === undefined ? await requireObject(c.core, bucket, key) : await requireVersion(c.core, { bucket, key }, selector, 'GET');
-    const access = await readBucketAccess(c.core, bucket);
-    const grants = access.ownership === 'BucketOwnerEnforced' ? [] : await readObjectGrants(c.core, bucket, key, record);
-    sendXml(c.r.ex, c.r.requestId, 200, 'AccessControlPolicy', aclDocument(c.owner, grants, (id) => c.access.users.displayName(id)));
+    const acl = await readObjectAcl(c.core, bucket, key, record, await readBucketAccess(c.core, bucket));
+    const displayName = (id: string): string => c.access.users.displayName(id);
+    sendXml(c.r.ex, c.r.requestId, 200, 'AccessControlPolicy', aclDocument({ id: acl.ownerId, displayName: displayName(acl.ownerId) }, acl.grants, displayName));
   },
 };
 
@@ -80,8 +93,10 @@ export const putObjectAclOp: Operation = {
     const selector = requestedVersion(c);
     if (selector === undefined) await requireObject(c.core, bucket, key);
     else await requireVersion(c.core, { bucket, key }, selector, 'PUT');
-    const grants = await requestedGrants(c, await readBucketAccess(c.core, bucket));
-    await writeObjectGrants(c.core, bucket, key, grants, selector);
+    const access = await readBucketAccess(c.core, bucket);
+    const grantsFor = await requestedAcl(c, access);
+    // Made for the owner of the record rewritten, read under the object's lock (an ACL never changes the owner).
+    await writeObjectGrants(c.core, bucket, key, (record) => grantsFor({ ownerId: ownerOfRecord(record, access), bucketOwnerId: access.ownerId }), selector);
     sendEmpty(c.r.ex, c.r.requestId, 200);
   },
 };
@@ -188,10 +203,9 @@ export const deletePublicAccessBlockOp: Operation = {
   },
 };
 
-/** x-amz-object-ownership / <ObjectOwnership>: ObjectWriter (objects owned by their writer) is not implemented. */
+/** x-amz-object-ownership / <ObjectOwnership>. Throws InvalidArgument. */
 export function ownershipOf(value: string): Ownership {
-  if (value === 'BucketOwnerEnforced' || value === 'BucketOwnerPreferred') return value;
-  if (value === 'ObjectWriter') throw notImplemented('ObjectWriter object ownership (objects here always belong to the bucket owner)');
+  if (value === 'BucketOwnerEnforced' || value === 'BucketOwnerPreferred' || value === 'ObjectWriter') return value;
   throw new S3Error(400, 'InvalidArgument', `Invalid object ownership: ${value}`, { ArgumentName: 'ObjectOwnership', ArgumentValue: value });
 }
 
@@ -201,7 +215,9 @@ export const invalidAclWithOwnership = (): S3Error =>
 export const getBucketOwnershipControlsOp: Operation = {
   name: 'GetBucketOwnershipControls',
   run: async (c) => {
-    const { ownership } = await readBucketAccess(c.core, bucketOf(c));
+    const bucket = bucketOf(c);
+    const { ownership } = await readBucketAccess(c.core, bucket);
+    if (ownership === undefined) throw new S3Error(404, 'OwnershipControlsNotFoundError', 'The bucket ownership controls were not found', { BucketName: bucket });
     sendXml(c.r.ex, c.r.requestId, 200, 'OwnershipControls', { Rule: { ObjectOwnership: ownership } });
   },
 };
@@ -212,20 +228,50 @@ export const putBucketOwnershipControlsOp: Operation = {
     const doc = asNode(child(parseXml(await readXmlBody(c.r.ex, c.auth, MAX_ACCESS_CONFIG_BYTES)), 'OwnershipControls'), 'OwnershipControls');
     const rule = asNode(child(doc, 'Rule'), 'Rule');
     const ownership = ownershipOf(text(child(rule, 'ObjectOwnership'), 'ObjectOwnership').trim());
+    // A bucket made before object owners were kept takes the setting as AWS defines it from now on (access_records.ts invariant 5).
     await updateBucketAccess(c.core, bucketOf(c), (a) => {
-      if (ownership === 'BucketOwnerEnforced' && a.grants.length > 0) throw invalidAclWithOwnership();
-      return { ...a, ownership };
+      if (ownership === 'BucketOwnerEnforced' && grantsBeyondOwner(a.grants, a.ownerId)) throw invalidAclWithOwnership();
+      return { ...a, ownership, legacyOwner: false };
     });
     sendEmpty(c.r.ex, c.r.requestId, 200);
   },
 };
 
-/** ACL headers of CreateBucket: what the new bucket's ACL is. Throws as S3 does for ACLs with BucketOwnerEnforced. */
+/** No ownership controls: objects are their writer's, as under ObjectWriter; GetBucketOwnershipControls answers 404 until controls are put. */
+export const deleteBucketOwnershipControlsOp: Operation = {
+  name: 'DeleteBucketOwnershipControls',
+  run: async (c) => {
+    await updateBucketAccess(c.core, bucketOf(c), (a) => ({ ...a, ownership: undefined, legacyOwner: false }));
+    sendEmpty(c.r.ex, c.r.requestId, 204);
+  },
+};
+
+/** ACL headers of CreateBucket: what the new bucket's ACL is (its owner's FULL_CONTROL without them). Throws as S3 does for ACLs with BucketOwnerEnforced. */
 export function createBucketAccess(c: OpContext, ownerId: string): BucketAccess {
   const headers = c.r.ex.req.headers;
   const ownershipHeader = headers['x-amz-object-ownership'];
-  const ownership = typeof ownershipHeader === 'string' ? ownershipOf(ownershipHeader.trim()) : 'BucketOwnerPreferred';
-  const grants = hasAclHeaders(headers) ? (grantsOfHeaders(headers, ownerId) ?? []) : [];
-  if (ownership === 'BucketOwnerEnforced' && grants.length > 0) throw invalidAclWithOwnership();
-  return { ownerId, ownership, publicAccessBlock: undefined, grants, policy: '' };
+  const ownership = typeof ownershipHeader === 'string' ? ownershipOf(ownershipHeader.trim()) : 'ObjectWriter';
+  const grants = grantsOfHeaders(headers, { ownerId, bucketOwnerId: ownerId }) ?? defaultGrants(ownerId);
+  if (ownership === 'BucketOwnerEnforced' && grantsBeyondOwner(grants, ownerId)) throw invalidAclWithOwnership();
+  return { ownerId, ownership, legacyOwner: false, publicAccessBlock: undefined, grants, policy: '' };
+}
+
+/**
+ * Re-creating one's own bucket in us-east-1 (200): AWS resets the bucket's
+ * ACL, to the one the request asks for (its owner's FULL_CONTROL without
+ * ACL headers); nothing else changes. An x-amz-object-ownership other than
+ * the bucket's setting would be ignored: 501 (PutBucketOwnershipControls
+ * changes it). Throws as PutBucketAcl does (AccessControlListNotSupported,
+ * BlockPublicAcls).
+ */
+export function recreatedBucketAccess(c: OpContext, existing: BucketAccess): BucketAccess {
+  const headers = c.r.ex.req.headers;
+  const ownershipHeader = headers['x-amz-object-ownership'];
+  if (typeof ownershipHeader === 'string' && ownershipOf(ownershipHeader.trim()) !== existing.ownership) {
+    throw notImplemented('x-amz-object-ownership on re-creating a bucket with another setting (use PutBucketOwnershipControls)');
+  }
+  const grants = grantsOfHeaders(headers, { ownerId: existing.ownerId, bucketOwnerId: existing.ownerId }) ?? defaultGrants(existing.ownerId);
+  if (existing.ownership === 'BucketOwnerEnforced' && grantsBeyondOwner(grants, existing.ownerId)) throw aclNotSupported();
+  if (existing.publicAccessBlock?.blockPublicAcls === true && isPublicAcl(grants)) throw blockedPublicAcl();
+  return { ...existing, grants };
 }

@@ -7,18 +7,27 @@
 //   \0C bucket          bucket access record (magic "S3AC")
 //   \0C bucket / key    object ACL record (magic "S3OA")
 //
-// bucket access record: u32 magic, u8 version (1), shortBlob owner id (64 hex),
-//   u8 ownership (0 BucketOwnerEnforced, 1 BucketOwnerPreferred),
+// bucket access record: u32 magic, u8 version (1 or 2), shortBlob owner id (64 hex),
+//   u8 ownership (0 BucketOwnerEnforced, 1 BucketOwnerPreferred; v2: 2
+//   ObjectWriter, 3 no ownership controls),
+//   v2: u8 flags (bit 0: legacy, every object written belongs to the bucket owner),
 //   u8 public access block (bit 0: configured; bits 1-4: BlockPublicAcls,
 //   IgnorePublicAcls, BlockPublicPolicy, RestrictPublicBuckets), grants,
 //   blob policy (UTF-8 JSON as the owner gave it; empty: none), u32 crc32c
 // object ACL record: u32 magic, u8 version (1), u64 object mtimeMs,
 //   shortBlob object etag, u64 object size, grants, u32 crc32c
 // object ACL section (section 3 of object and upload records, records.ts):
-//   u8 version (1), grants; no magic or CRC: the record that holds it has both
+//   u8 version (1 or 2), grants; no magic or CRC: the record that holds it has both
 // grants: u16 n, n x (u8 grantee (1 canonical user, 2 AllUsers,
 //   3 AuthenticatedUsers), shortBlob id (empty for a group), u8 permission
 //   (1 READ, 2 WRITE, 3 READ_ACP, 4 WRITE_ACP, 5 FULL_CONTROL))
+//
+// Version 1 grants (bucket access records v1, object ACL records, ACL
+// sections v1) leave out the owner's FULL_CONTROL, which was implied
+// unless a grant named the owner; version 2 grants are the ACL exactly as
+// it reads back (an ACL may name no grant at all). The decoders turn
+// version 1 grants into exact ones (withImpliedOwner), so nothing above
+// this file sees the difference.
 //
 // Invariants:
 // 1. A bucket without an access record belongs to the node's owner
@@ -36,17 +45,24 @@
 //    its write asked for. A record without the section (written before
 //    sections, or with no ACL asked) falls back to the object ACL record,
 //    which applies only to the object whose mtime, ETag and size it names:
-//    an object written after it has the default ACL (only the bucket
-//    owner), so an overwrite never inherits an old grant. No object ACL
-//    record is written any more; old ones are read.
+//    an object written after it has the default ACL (its owner's
+//    FULL_CONTROL), so an overwrite never inherits an old grant. No object
+//    ACL record is written any more; old ones are read.
 // 4. Anything a decoder does not know (a grantee kind, a permission, a
 //    flag, an ownership) is a CorruptionError: access is refused, never
 //    guessed.
+// 5. A bucket access record of version 1 was written when every object
+//    belonged to its bucket's owner: it decodes with `legacyOwner` set
+//    (for BucketOwnerPreferred), which keeps that rule for the objects
+//    written later, until the ownership controls are put or deleted.
 import { BufReader, BufWriter, CorruptionError, assert, crc32c } from '../../base/index.js';
 
 const BUCKET_ACCESS_MAGIC = 0x43413353; // "S3AC" little-endian
 const OBJECT_ACL_MAGIC = 0x414f3353; // "S3OA"
 const FORMAT_V1 = 1;
+/** Bucket access records and ACL sections: exact grants; bucket access records: more ownerships and a flags byte. */
+const FORMAT_V2 = 2;
+const FLAG_LEGACY_OWNER = 1;
 /** More grants than AWS allows in one ACL (100). */
 export const MAX_GRANTS = 100;
 /** AWS's bucket policy limit is 20 KB. */
@@ -62,8 +78,10 @@ export interface Grant {
   readonly permission: Permission;
 }
 
-export type Ownership = 'BucketOwnerEnforced' | 'BucketOwnerPreferred';
-const OWNERSHIPS: readonly Ownership[] = ['BucketOwnerEnforced', 'BucketOwnerPreferred'];
+export type Ownership = 'BucketOwnerEnforced' | 'BucketOwnerPreferred' | 'ObjectWriter';
+/** DO NOT CHANGE the order: the index is the on-disk byte; NO_CONTROLS follows them. */
+const OWNERSHIPS: readonly Ownership[] = ['BucketOwnerEnforced', 'BucketOwnerPreferred', 'ObjectWriter'];
+const NO_CONTROLS = 3;
 
 export interface PublicAccessBlock {
   readonly blockPublicAcls: boolean;
@@ -74,10 +92,13 @@ export interface PublicAccessBlock {
 
 export interface BucketAccess {
   readonly ownerId: string;
-  readonly ownership: Ownership;
+  /** Undefined: no ownership controls (after DeleteBucketOwnershipControls): objects are their writer's, as under ObjectWriter. */
+  readonly ownership: Ownership | undefined;
+  /** Invariant 5: every object written belongs to the bucket owner, whatever the ownership says (buckets made before object owners were kept). */
+  readonly legacyOwner: boolean;
   /** Undefined: no configuration (GetPublicAccessBlock answers NoSuchPublicAccessBlockConfiguration). */
   readonly publicAccessBlock: PublicAccessBlock | undefined;
-  /** The bucket ACL beyond the owner's FULL_CONTROL (which is implied and always listed first). */
+  /** The bucket ACL, exactly (the owner's FULL_CONTROL is a grant like any other; the owner keeps READ_ACP and WRITE_ACP anyway). */
   readonly grants: readonly Grant[];
   /** The policy document as given ('' for none); policy.ts parses it. */
   readonly policy: string;
@@ -91,34 +112,41 @@ export interface ObjectStamp {
 
 export interface ObjectAcl {
   readonly stamp: ObjectStamp;
+  /** Version 1 grants: the owner's FULL_CONTROL implied (see the header). */
   readonly grants: readonly Grant[];
 }
 
 export function encodeBucketAccess(a: BucketAccess): Buffer {
   assert(Buffer.byteLength(a.policy) <= MAX_POLICY_BYTES, 'policy size');
   const w = new BufWriter(64 + Buffer.byteLength(a.policy));
-  w.u32(BUCKET_ACCESS_MAGIC).u8(FORMAT_V1).shortBlob(Buffer.from(a.ownerId, 'latin1'));
-  w.u8(OWNERSHIPS.indexOf(a.ownership)).u8(pabBits(a.publicAccessBlock));
+  w.u32(BUCKET_ACCESS_MAGIC).u8(FORMAT_V2).shortBlob(Buffer.from(a.ownerId, 'latin1'));
+  w.u8(a.ownership === undefined ? NO_CONTROLS : OWNERSHIPS.indexOf(a.ownership)).u8(a.legacyOwner ? FLAG_LEGACY_OWNER : 0).u8(pabBits(a.publicAccessBlock));
   writeGrants(w, a.grants);
   w.blob(Buffer.from(a.policy, 'utf8'));
   return sealed(w);
 }
 
 export function decodeBucketAccess(bytes: Buffer): BucketAccess {
-  const r = opened(bytes, BUCKET_ACCESS_MAGIC, 'bucket access record');
+  const { r, version } = opened(bytes, BUCKET_ACCESS_MAGIC, 'bucket access record', FORMAT_V2);
   const ownerId = r.shortBlob().toString('latin1');
-  const ownership = OWNERSHIPS[r.u8()];
-  if (ownership === undefined) throw new CorruptionError('bucket access record: unknown object ownership');
+  const ownershipByte = r.u8();
+  // Version 1 knew BucketOwnerEnforced and BucketOwnerPreferred only.
+  const known = version === FORMAT_V1 ? ownershipByte <= 1 : ownershipByte <= NO_CONTROLS;
+  if (!known) throw new CorruptionError(`bucket access record: unknown object ownership ${ownershipByte}`);
+  const ownership = ownershipByte === NO_CONTROLS ? undefined : OWNERSHIPS[ownershipByte];
+  const flags = version === FORMAT_V1 ? (ownership === 'BucketOwnerPreferred' ? FLAG_LEGACY_OWNER : 0) : r.u8();
+  if ((flags & ~FLAG_LEGACY_OWNER) !== 0) throw new CorruptionError(`bucket access record: unknown flags ${flags}`);
   const bits = r.u8();
   if (bits > 0x1f || (bits !== 0 && (bits & 1) === 0)) throw new CorruptionError('bucket access record: unknown public access block bits');
   const publicAccessBlock =
     (bits & 1) === 0
       ? undefined
       : { blockPublicAcls: (bits & 2) !== 0, ignorePublicAcls: (bits & 4) !== 0, blockPublicPolicy: (bits & 8) !== 0, restrictPublicBuckets: (bits & 16) !== 0 };
-  const grants = readGrants(r);
+  const stored = readGrants(r);
+  const grants = version === FORMAT_V1 ? withImpliedOwner(stored, ownerId) : stored;
   const policy = r.blob().toString('utf8');
   r.expectEnd();
-  return { ownerId, ownership, publicAccessBlock, grants, policy };
+  return { ownerId, ownership, legacyOwner: (flags & FLAG_LEGACY_OWNER) !== 0, publicAccessBlock, grants, policy };
 }
 
 export function encodeObjectAcl(a: ObjectAcl): Buffer {
@@ -129,29 +157,38 @@ export function encodeObjectAcl(a: ObjectAcl): Buffer {
 }
 
 export function decodeObjectAcl(bytes: Buffer): ObjectAcl {
-  const r = opened(bytes, OBJECT_ACL_MAGIC, 'object ACL record');
+  const { r } = opened(bytes, OBJECT_ACL_MAGIC, 'object ACL record', FORMAT_V1);
   const stamp = { mtimeMs: r.u64(), etag: r.shortBlob().toString('latin1'), sizeBytes: r.u64() };
   const grants = readGrants(r);
   r.expectEnd();
   return { stamp, grants };
 }
 
-const ACL_SECTION_V1 = 1;
-
-/** The ACL section of an object or upload record (invariant 3). */
+/** The ACL section of an object or upload record (invariant 3): exact grants (version 2). */
 export function encodeAclSection(grants: readonly Grant[]): Buffer {
-  const w = new BufWriter(16).u8(ACL_SECTION_V1);
+  const w = new BufWriter(16).u8(FORMAT_V2);
   writeGrants(w, grants);
   return w.finish();
 }
 
-export function decodeAclSection(bytes: Buffer): Grant[] {
+/** The exact grants of an ACL section; `ownerId`, the object's owner, completes a version 1 section. */
+export function decodeAclSection(bytes: Buffer, ownerId: string): Grant[] {
   const r = new BufReader(bytes, 'object ACL section');
   const version = r.u8();
-  if (version !== ACL_SECTION_V1) throw new CorruptionError(`object ACL section: unknown version ${version}`);
+  if (version !== FORMAT_V1 && version !== FORMAT_V2) throw new CorruptionError(`object ACL section: unknown version ${version}`);
   const grants = readGrants(r);
   r.expectEnd();
-  return grants;
+  return version === FORMAT_V1 ? withImpliedOwner(grants, ownerId) : grants;
+}
+
+/**
+ * Version 1 grants made exact: the owner's FULL_CONTROL, last, unless a
+ * grant names the owner (an ACL put as [owner READ] was stored as such and
+ * read back as put).
+ */
+export function withImpliedOwner(grants: readonly Grant[], ownerId: string): Grant[] {
+  const namesOwner = grants.some((g) => g.grantee.kind === 'user' && g.grantee.id === ownerId);
+  return namesOwner ? [...grants] : [...grants, { grantee: { kind: 'user', id: ownerId }, permission: 'FULL_CONTROL' }];
 }
 
 function pabBits(p: PublicAccessBlock | undefined): number {
@@ -190,14 +227,14 @@ function sealed(w: BufWriter): Buffer {
   return w.finish();
 }
 
-/** Check length, CRC, magic and version; a reader after the version byte, bounded before the CRC. */
-function opened(bytes: Buffer, magic: number, what: string): BufReader {
+/** Check length, CRC, magic and version (1 to `newest`); a reader after the version byte, bounded before the CRC. */
+function opened(bytes: Buffer, magic: number, what: string, newest: number): { r: BufReader; version: number } {
   if (bytes.length < 9) throw new CorruptionError(`${what}: ${bytes.length} bytes is too short`);
   const body = bytes.subarray(0, bytes.length - 4);
   if (crc32c(body) !== bytes.readUInt32LE(bytes.length - 4)) throw new CorruptionError(`${what}: checksum mismatch`);
   const r = new BufReader(body, what);
   if (r.u32() !== magic) throw new CorruptionError(`${what}: bad magic`);
   const version = r.u8();
-  if (version !== FORMAT_V1) throw new CorruptionError(`${what}: unknown format version ${version}`);
-  return r;
+  if (version < FORMAT_V1 || version > newest) throw new CorruptionError(`${what}: unknown format version ${version}`);
+  return { r, version };
 }

@@ -2,9 +2,11 @@
 // headers and AccessControlPolicy documents in, grants out; and what a
 // grant allows.
 //
-// The owner's FULL_CONTROL is implied (ownership gives every right, see
-// authorize.ts) and always listed, last; stored grants are the others.
-// Grantees: canonical users (by id) and the AllUsers / AuthenticatedUsers
+// An ACL is kept and read back exactly as given: a canned ACL stands for
+// its grants as AWS lists them (the owner's FULL_CONTROL among them), an
+// x-amz-grant-* header or an AccessControlPolicy for exactly the grants it
+// names (possibly none). The owner keeps READ_ACP and WRITE_ACP whatever
+// its ACL says (authorize.ts), as in S3. Grantees: canonical users (by id) and the AllUsers / AuthenticatedUsers
 // groups. E-mail grantees, the LogDelivery group and the log-delivery-write
 // and aws-exec-read canned ACLs answer 501: refused, not ignored.
 import type { IncomingHttpHeaders } from 'node:http';
@@ -22,15 +24,40 @@ const XSI = 'http://www.w3.org/2001/XMLSchema-instance';
 /** Bigger than any ACL of MAX_GRANTS grants. */
 export const MAX_ACL_BODY_BYTES = 64 * 1024;
 
-const CANNED: ReadonlyMap<string, readonly Grant[]> = new Map<string, readonly Grant[]>([
-  ['private', []],
-  ['public-read', [{ grantee: { kind: 'all-users' }, permission: 'READ' }]],
-  ['public-read-write', [{ grantee: { kind: 'all-users' }, permission: 'READ' }, { grantee: { kind: 'all-users' }, permission: 'WRITE' }]],
-  ['authenticated-read', [{ grantee: { kind: 'authenticated-users' }, permission: 'READ' }]],
-  // Objects are always the bucket owner's here, so these grant nothing beyond the owner's FULL_CONTROL.
-  ['bucket-owner-read', []],
-  ['bucket-owner-full-control', []],
+/** Who a canned ACL names: the resource's owner, and the bucket's owner (the same for a bucket). */
+export interface AclOwners {
+  readonly ownerId: string;
+  readonly bucketOwnerId: string;
+}
+
+const user = (id: string, permission: Permission): Grant => ({ grantee: { kind: 'user', id }, permission });
+
+/**
+ * Canned ACLs as AWS defines them: the owner's FULL_CONTROL and the
+ * grants the name adds (listed before it: the order the public conformance
+ * suite, ceph's s3-tests, reads by index; AWS documents none). The
+ * bucket-owner-* ACLs add the bucket owner only where it is not the owner
+ * (AWS ignores them on a bucket).
+ */
+const CANNED: ReadonlyMap<string, (o: AclOwners) => readonly Grant[]> = new Map<string, (o: AclOwners) => readonly Grant[]>([
+  ['private', (o) => [user(o.ownerId, 'FULL_CONTROL')]],
+  ['public-read', (o) => [{ grantee: { kind: 'all-users' }, permission: 'READ' }, user(o.ownerId, 'FULL_CONTROL')]],
+  [
+    'public-read-write',
+    (o) => [{ grantee: { kind: 'all-users' }, permission: 'READ' }, { grantee: { kind: 'all-users' }, permission: 'WRITE' }, user(o.ownerId, 'FULL_CONTROL')],
+  ],
+  ['authenticated-read', (o) => [{ grantee: { kind: 'authenticated-users' }, permission: 'READ' }, user(o.ownerId, 'FULL_CONTROL')]],
+  ['bucket-owner-read', (o) => (o.ownerId === o.bucketOwnerId ? [user(o.ownerId, 'FULL_CONTROL')] : [user(o.ownerId, 'FULL_CONTROL'), user(o.bucketOwnerId, 'READ')])],
+  [
+    'bucket-owner-full-control',
+    (o) => (o.ownerId === o.bucketOwnerId ? [user(o.ownerId, 'FULL_CONTROL')] : [user(o.ownerId, 'FULL_CONTROL'), user(o.bucketOwnerId, 'FULL_CONTROL')]),
+  ],
 ]);
+
+/** The default ACL of a resource: its owner's FULL_CONTROL. */
+export function defaultGrants(ownerId: string): readonly Grant[] {
+  return [user(ownerId, 'FULL_CONTROL')];
+}
 
 const GRANT_HEADERS: ReadonlyArray<readonly [string, Permission]> = [
   ['x-amz-grant-read', 'READ'],
@@ -41,9 +68,9 @@ const GRANT_HEADERS: ReadonlyArray<readonly [string, Permission]> = [
 ];
 
 /** The grants of a canned ACL name. Throws InvalidArgument (unknown) or NotImplemented. */
-export function cannedGrants(name: string): readonly Grant[] {
+export function cannedGrants(name: string, owners: AclOwners): readonly Grant[] {
   const grants = CANNED.get(name);
-  if (grants !== undefined) return grants;
+  if (grants !== undefined) return grants(owners);
   if (name === 'log-delivery-write' || name === 'aws-exec-read') throw notImplemented(`the canned ACL ${name}`);
   throw invalidArgument(`Invalid canned ACL: ${name}`, { ArgumentName: 'x-amz-acl', ArgumentValue: name });
 }
@@ -53,8 +80,13 @@ export function hasAclHeaders(headers: IncomingHttpHeaders): boolean {
   return headers['x-amz-acl'] !== undefined || GRANT_HEADERS.some(([name]) => headers[name] !== undefined);
 }
 
-/** The grants the request's headers ask for, or undefined if it has none. Throws InvalidRequest for both kinds at once. */
-export function grantsOfHeaders(headers: IncomingHttpHeaders, ownerId: string): readonly Grant[] | undefined {
+/** The x-amz-acl header, trimmed (undefined: none). */
+export function cannedAclHeader(headers: IncomingHttpHeaders): string | undefined {
+  return headerText(headers, 'x-amz-acl');
+}
+
+/** The grants the request's headers ask for, exactly, or undefined if it has none. Throws InvalidRequest for both kinds at once. */
+export function grantsOfHeaders(headers: IncomingHttpHeaders, owners: AclOwners): readonly Grant[] | undefined {
   const canned = headerText(headers, 'x-amz-acl');
   const explicit: Grant[] = [];
   for (const [name, permission] of GRANT_HEADERS) {
@@ -62,8 +94,8 @@ export function grantsOfHeaders(headers: IncomingHttpHeaders, ownerId: string): 
     if (value !== undefined) for (const grantee of granteesOfHeader(value)) explicit.push({ grantee, permission });
   }
   if (canned !== undefined && explicit.length > 0) throw new S3Error(400, 'InvalidRequest', 'Specifying both Canned ACLs and Header Grants is not allowed');
-  if (canned !== undefined) return cannedGrants(canned);
-  return GRANT_HEADERS.some(([name]) => headers[name] !== undefined) ? normalized(explicit, ownerId) : undefined;
+  if (canned !== undefined) return cannedGrants(canned, owners);
+  return GRANT_HEADERS.some(([name]) => headers[name] !== undefined) ? normalized(explicit) : undefined;
 }
 
 function headerText(headers: IncomingHttpHeaders, name: string): string | undefined {
@@ -109,7 +141,7 @@ export function grantsOfBody(body: Buffer, ownerId: string): readonly Grant[] {
     if (!isPermission(permission)) throw malformedAcl(`unknown permission ${permission}`);
     return { grantee: granteeOfNode(asNode(child(node, 'Grantee'), 'Grantee')), permission };
   });
-  return normalized(grants, ownerId);
+  return normalized(grants);
 }
 
 function granteeOfNode(node: XmlNode): Grantee {
@@ -129,18 +161,11 @@ function isPermission(p: string): p is Permission {
 const malformedAcl = (why: string): S3Error =>
   new S3Error(400, 'MalformedACLError', `The XML you provided was not well-formed or did not validate against our published schema: ${why}`);
 
-/**
- * Without duplicates and without the owner's own FULL_CONTROL (implied)
- * unless the list also grants the owner something else (then it is kept, so
- * that the ACL reads back as put: see aclDocument); at most MAX_GRANTS.
- */
-function normalized(grants: readonly Grant[], ownerId: string): Grant[] {
-  const isOwner = (g: Grant): boolean => g.grantee.kind === 'user' && g.grantee.id === ownerId;
-  const ownerOthers = grants.some((g) => isOwner(g) && g.permission !== 'FULL_CONTROL');
+/** Without duplicates (the first of each kept, in order); at most MAX_GRANTS. */
+function normalized(grants: readonly Grant[]): Grant[] {
   const seen = new Set<string>();
   const out: Grant[] = [];
   for (const g of grants) {
-    if (isOwner(g) && g.permission === 'FULL_CONTROL' && !ownerOthers) continue;
     const key = `${granteeKey(g.grantee)} ${g.permission}`;
     if (seen.has(key)) continue;
     seen.add(key);
@@ -152,6 +177,11 @@ function normalized(grants: readonly Grant[], ownerId: string): Grant[] {
 
 function granteeKey(g: Grantee): string {
   return g.kind === 'user' ? `id:${g.id}` : g.kind;
+}
+
+/** True if `grants` give anyone but `ownerId` anything, or give `ownerId` less than FULL_CONTROL: more than BucketOwnerEnforced allows. */
+export function grantsBeyondOwner(grants: readonly Grant[], ownerId: string): boolean {
+  return grants.some((g) => g.grantee.kind !== 'user' || g.grantee.id !== ownerId || g.permission !== 'FULL_CONTROL');
 }
 
 /** True if any grant is to AllUsers or AuthenticatedUsers (public, as the public access block sees it). */
@@ -172,22 +202,14 @@ export function aclAllows(grants: readonly Grant[], principalId: string | undefi
   });
 }
 
-/**
- * The AccessControlPolicy document: `grants`, then the owner's implied
- * FULL_CONTROL unless `grants` name the owner (an ACL put with, say, only
- * the owner's READ reads back as put; the owner keeps every right anyway).
- * AWS documents no order; this is the one the public S3 conformance suite
- * (ceph's s3-tests) compares against, grant by grant.
- */
+/** The AccessControlPolicy document: `owner` and exactly `grants`, in their stored order. */
 export function aclDocument(owner: { readonly id: string; readonly displayName: string }, grants: readonly Grant[], displayName: (id: string) => string): XmlNode {
   const grantee = (g: Grantee): XmlNode =>
     g.kind === 'user'
       ? { '@_xmlns:xsi': XSI, '@_xsi:type': 'CanonicalUser', ID: g.id, DisplayName: displayName(g.id) }
       : { '@_xmlns:xsi': XSI, '@_xsi:type': 'Group', URI: g.kind === 'all-users' ? ALL_USERS_URI : AUTHENTICATED_USERS_URI };
-  const namesOwner = grants.some((g) => g.grantee.kind === 'user' && g.grantee.id === owner.id);
-  const all: Grant[] = namesOwner ? [...grants] : [...grants, { grantee: { kind: 'user', id: owner.id }, permission: 'FULL_CONTROL' }];
   return {
     Owner: { ID: owner.id, DisplayName: owner.displayName },
-    AccessControlList: { Grant: all.map((g) => ({ Grantee: grantee(g.grantee), Permission: g.permission })) },
+    AccessControlList: grants.length === 0 ? '' : { Grant: grants.map((g) => ({ Grantee: grantee(g.grantee), Permission: g.permission })) },
   };
 }

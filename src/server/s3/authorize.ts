@@ -4,28 +4,40 @@
 //   1. An explicit Deny in the bucket policy refuses (the owner too, except
 //      for the policy operations themselves, so an owner cannot lock itself
 //      out for good).
-//   2. The bucket owner may do anything.
-//   3. An Allow in the policy permits (unless RestrictPublicBuckets is set
+//   2. An operation governed by an object's ACL (GetObject, HeadObject,
+//      GetObjectAttributes, Get/PutObjectAcl) on an object that is not the
+//      bucket owner's (object_owner.ts) is decided by that object alone, as
+//      AWS decides it: its owner may read and write its ACL (READ_ACP and
+//      WRITE_ACP are the owner's whatever the ACL says), and its ACL
+//      grants the rest, to the bucket owner too; the bucket's policy
+//      cannot grant what the bucket owner does not own.
+//   3. The bucket owner may do anything else (it may delete or overwrite
+//      any object: that is the bucket's WRITE).
+//   4. An Allow in the policy permits (unless RestrictPublicBuckets is set
 //      and the policy is public: then only the owner).
-//   4. An ACL grant permits, where the operation has an ACL permission and
+//   5. An ACL grant permits, where the operation has an ACL permission and
 //      the bucket's ACLs are enabled (not BucketOwnerEnforced); public grants
 //      count for nothing under IgnorePublicAcls. An object's grants are
 //      those of the version the request names (versionId), else the
 //      current version's.
-//   5. Otherwise 403 AccessDenied (default deny).
+//   6. Otherwise 403 AccessDenied (default deny).
 //
 // Anonymous (unsigned) requests go through the same steps as a principal
 // with no id; a request refused at 5 answers exactly what it answered
 // before users existed. Operations this file does not know (added later by
-// another change) are the bucket owner's alone: fail closed.
+// another change) are the bucket owner's alone: fail closed. Operations on
+// an object that no ACL permission governs (tagging, retention, legal
+// hold) stay the bucket owner's and the policy's, whoever owns the object.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { BucketAccess, Permission } from './access_records.js';
-import { readBucketAccess, readObjectGrants } from './access.js';
+import type { ObjectAclView } from './access.js';
+import { readBucketAccess, readObjectAcl } from './access.js';
 import { aclAllows, isPublicAcl } from './acl.js';
 import { readBucket } from './buckets.js';
 import { expectedOwnerRefusal } from './fail_closed.js';
 import type { Core } from './core.js';
 import { readObject } from './objects.js';
+import { writersOwnObjects } from './object_owner.js';
 import type { VersionSelector } from './versioning.js';
 import { findVersion, isDeleteMarker, parseVersionId } from './versioning.js';
 import type { Policy, PolicyRequest } from './policy.js';
@@ -285,7 +297,7 @@ export class Authorizer {
     }
   }
 
-  /** One decision: steps 1-5 of the header. */
+  /** One decision: steps 1-6 of the header. */
   async check(core: Core, q: CheckQuery): Promise<void> {
     const id = principalId(q.principal);
     const isOwner = id !== undefined && id === q.access.ownerId;
@@ -295,6 +307,14 @@ export class Authorizer {
     const request: PolicyRequest = { principalId: id, action: q.spec.action, resource, context };
     const decision = policy === undefined ? 'none' : evaluatePolicy(policy, request);
     if (decision === 'deny' && !(isOwner && q.spec.ownerAccountOnly === true)) throw denied(q.principal);
+    const foreign = await this.foreignObject(core, q);
+    if (foreign !== undefined) {
+      const permission = q.spec.acl?.permission ?? 'FULL_CONTROL';
+      if (id === foreign.ownerId && (permission === 'READ_ACP' || permission === 'WRITE_ACP')) return;
+      const grants = q.access.publicAccessBlock?.ignorePublicAcls === true ? foreign.grants.filter((g) => !isPublicAcl([g])) : foreign.grants;
+      if (aclAllows(grants, id, permission)) return;
+      throw await this.refusal(core, q);
+    }
     if (isOwner) return;
     if (!q.known) throw denied(q.principal);
     const pab = q.access.publicAccessBlock;
@@ -304,7 +324,7 @@ export class Authorizer {
       return;
     }
     if (q.spec.acl === undefined || q.access.ownership === 'BucketOwnerEnforced') throw await this.refusal(core, q);
-    let grants = q.spec.acl.of === 'bucket' ? q.access.grants : await this.objectGrants(core, q.bucket, q.key, q.version);
+    let grants = q.spec.acl.of === 'bucket' ? q.access.grants : ((await this.objectAcl(core, q))?.grants ?? []);
     if (pab?.ignorePublicAcls === true) grants = grants.filter((g) => !isPublicAcl([g]));
     if (!aclAllows(grants, id, q.spec.acl.permission)) throw await this.refusal(core, q);
   }
@@ -331,11 +351,18 @@ export class Authorizer {
     return context;
   }
 
-  /** The grants of the object, or of the version named: an ACL belongs to its version, as in S3 (a public current version opens no private old one). */
-  private async objectGrants(core: Core, bucket: string, key: Buffer | undefined, version: VersionSelector | 'unparsable' | undefined): Promise<CheckQuery['access']['grants']> {
-    if (key === undefined || version === 'unparsable') return [];
-    const record = version === undefined ? await readObject(core, bucket, key) : (await findVersion(core, bucket, key, version))?.record;
-    return record === undefined || isDeleteMarker(record) ? [] : readObjectGrants(core, bucket, key, record);
+  /** The owner and grants of the object, or of the version named (undefined: none): an ACL belongs to its version, as in S3 (a public current version opens no private old one). */
+  private async objectAcl(core: Core, q: Pick<CheckQuery, 'bucket' | 'key' | 'version' | 'access'>): Promise<ObjectAclView | undefined> {
+    if (q.key === undefined || q.version === 'unparsable') return undefined;
+    const record = q.version === undefined ? await readObject(core, q.bucket, q.key) : (await findVersion(core, q.bucket, q.key, q.version))?.record;
+    return record === undefined || isDeleteMarker(record) ? undefined : readObjectAcl(core, q.bucket, q.key, record, q.access);
+  }
+
+  /** The owner and ACL of the object an object-ACL operation acts on, when someone other than the bucket owner owns it (step 2); else undefined. */
+  private async foreignObject(core: Core, q: CheckQuery): Promise<ObjectAclView | undefined> {
+    if (q.spec.acl?.of !== 'object' || !writersOwnObjects(q.access)) return undefined;
+    const acl = await this.objectAcl(core, q);
+    return acl === undefined || acl.ownerId === q.access.ownerId ? undefined : acl;
   }
 }
 

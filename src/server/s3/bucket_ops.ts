@@ -6,7 +6,7 @@ import type { Operation } from './operation.js';
 import { bucketOf, intParam } from './operation.js';
 import { S3Error, invalidArgument } from './s3_errors.js';
 import { deleteBucketAccessIfGone, readBucketAccess, writeBucketAccessLocked } from './access.js';
-import { createBucketAccess } from './access_ops.js';
+import { createBucketAccess, recreatedBucketAccess } from './access_ops.js';
 import { enableLockAtCreate, lockAtCreate } from './object_lock.js';
 
 const bucketAlreadyExists = (bucket: string): S3Error =>
@@ -68,13 +68,16 @@ export const createBucketOp: Operation = {
     if (requesterId === undefined) throw new Error('CreateBucket reached without a user');
     const access = createBucketAccess(c, requesterId);
     const withLock = lockAtCreate(c.r.ex.req.headers);
-    // Re-creating one's own bucket: us-east-1 answers 200 (changing nothing), every other region 409; another's: 409 BucketAlreadyExists.
+    // Re-creating one's own bucket: us-east-1 answers 200 and resets the bucket's ACL to the one asked for (as AWS documents;
+    // nothing else changes), every other region 409; another's: 409 BucketAlreadyExists.
     await createBucket(c.core, bucket, c.region !== 'us-east-1', async (exists) => {
       if (!exists) {
         if (withLock) await enableLockAtCreate(c.core, bucket);
         return writeBucketAccessLocked(c.core, bucket, access);
       }
-      if ((await readBucketAccess(c.core, bucket)).ownerId !== requesterId) throw bucketAlreadyExists(bucket);
+      const existing = await readBucketAccess(c.core, bucket);
+      if (existing.ownerId !== requesterId) throw bucketAlreadyExists(bucket);
+      if (c.region === 'us-east-1') await writeBucketAccessLocked(c.core, bucket, recreatedBucketAccess(c, existing));
     });
     sendEmpty(c.r.ex, c.r.requestId, 200, { Location: `/${bucket}` });
   },

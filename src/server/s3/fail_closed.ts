@@ -22,7 +22,7 @@
 // Decisions (docs/S3.md, "Refused"): values that ask for exactly what the
 // server does are accepted: `x-amz-acl: private` and
 // `bucket-owner-full-control` on the other object writes (UploadPart...:
-// the bucket owner owns every object),
+// the upload's owner and ACL were decided by CreateMultipartUpload),
 // `x-amz-storage-class: STANDARD`, `x-amz-bucket-object-lock-enabled:
 // false`. ACL headers and `x-amz-object-ownership` are served by the
 // operations that store them (CreateBucket, Put*Acl, and PutObject,

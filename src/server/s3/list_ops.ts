@@ -2,6 +2,8 @@
 // The walk itself is listing.ts; this file maps query parameters onto it
 // and the page onto S3's XML (with EncodingType=url when asked).
 import { CUSTOMER_PREFIX, checkKey, customerKeyOf, encryptionOf, partSize } from './sse.js';
+import type { BucketAccess } from './access_records.js';
+import { readBucketAccess } from './access.js';
 import { requireBucket } from './buckets.js';
 import type { Core } from './core.js';
 import { mapLimit } from './core.js';
@@ -10,8 +12,9 @@ import { afterCommonPrefix, decodeToken, encodeToken, listPage } from './listing
 import { MAX_PART_NUMBER, listParts } from './multipart.js';
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf, intParam, keyOf } from './operation.js';
+import { ownerOfRecord } from './object_owner.js';
 import { decodeObject, decodeUpload } from './records.js';
-import type { UploadRecord } from './records.js';
+import type { ObjectRecord, UploadRecord } from './records.js';
 import { isoTime, quotedEtag, sendXml } from './respond.js';
 import { invalidArgument } from './s3_errors.js';
 import { NS_OBJECT, NS_UPLOAD, VERSION_BYTES, bucketPrefix, parseUploadId, uploadIdText } from './shard_keys.js';
@@ -50,9 +53,16 @@ function objectPage(c: OpContext, p: Common, after: Buffer | undefined): Promise
   return listPage(c.core, { ns: bucketPrefix(NS_OBJECT, p.bucket), prefix: p.prefix, delimiter: p.delimiter, after, maxItems: p.maxKeys, nameOf: (t) => t });
 }
 
+/** The Owner element of a listed object (or version): its owner (object_owner.ts). */
+export function ownerNodeOf(c: OpContext, access: BucketAccess, record: ObjectRecord): XmlNode {
+  const id = ownerOfRecord(record, access);
+  return { ID: id, DisplayName: id === c.owner.id ? c.owner.displayName : c.access.users.displayName(id) };
+}
+
 /** Contents entries with their records (keys deleted since the listing are left out). */
 async function contentsOf(c: OpContext, items: readonly ListItem[], withOwner: boolean, encode: (b: Buffer) => string): Promise<XmlNode[]> {
   const entries = items.flatMap((i) => (i.kind === 'entry' ? [i] : []));
+  const access = withOwner ? await readBucketAccess(c.core, bucketOf(c)) : undefined;
   const rows = await mapLimit(entries, READ_CONCURRENCY, async (e) => {
     const bytes = await c.core.getOptional(e.shard.key);
     if (bytes === undefined) return undefined;
@@ -66,7 +76,7 @@ async function contentsOf(c: OpContext, items: readonly ListItem[], withOwner: b
       ETag: quotedEtag(record.etag),
       Size: record.sizeBytes,
       StorageClass: 'STANDARD',
-      ...(withOwner ? { Owner: { ID: c.owner.id, DisplayName: c.owner.displayName } } : {}),
+      ...(access !== undefined ? { Owner: ownerNodeOf(c, access, record) } : {}),
     };
     return row;
   });

@@ -5,8 +5,7 @@ import { abortUpload, completeUpload, createUpload, MAX_PART_NUMBER, readUpload,
 import type { RequestedPart } from './multipart.js';
 import { refuseUndefinedWriteConditions } from './conditions.js';
 import { metadataOf } from './object_headers.js';
-import { withAclSection } from './access.js';
-import { requestedObjectGrants } from './object_acl.js';
+import { requestedObjectAcl, withWriteAcl } from './object_acl.js';
 import { requireBucket } from './buckets.js';
 import { lockOfWrite } from './object_lock.js';
 import { encodeLockSection } from './object_lock_records.js';
@@ -48,8 +47,8 @@ export const createMultipartUploadOp: Operation = {
     const encryption = await newEncryption(c.core, bucket, c.r.ex);
     const encrypted = uploadSections(encryption).sections;
     const locked = lock === undefined && encrypted === undefined ? undefined : { ...encrypted, ...(lock === undefined ? {} : { lock: encodeLockSection(lock) }) };
-    // The ACL asked for is kept in the upload record too; Complete gives every section to the object (object_acl.ts).
-    const withAcl = withAclSection(locked, await requestedObjectGrants(c.core, bucket, headers));
+    // The owner and the ACL asked for are kept in the upload record too; Complete gives every section to the object (object_acl.ts).
+    const withAcl = withWriteAcl(locked, await requestedObjectAcl(c.core, { bucket, bucketOwnerId: c.owner.id, writerId: c.access.requesterId, headers }));
     // Who started the upload, for the listings (records.ts, RecordSection.initiator).
     const initiator = c.access.requesterId;
     const withInitiator = initiator === undefined ? withAcl : { ...withAcl, initiator: Buffer.from(initiator, 'utf8') };

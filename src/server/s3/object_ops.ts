@@ -19,7 +19,7 @@ import type { StoredBody } from './sse_ops.js';
 import { commitObject, readObject, requireObject, writeData } from './objects.js';
 import { CUSTOMER_PREFIX, COPY_SOURCE_CUSTOMER_PREFIX, asksEncryption, checkKey, customerKeyOf, encryptionHeaders, encryptionOf, newEncryption } from './sse.js';
 import { openReadable, storedBody } from './sse_ops.js';
-import { requestedObjectGrants, withRequestedAcl } from './object_acl.js';
+import { requestedObjectAcl, withRequestedAcl } from './object_acl.js';
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf, keyOf } from './operation.js';
 import type { ObjectRecord, StoredChecksum, TagSet } from './records.js';
@@ -55,7 +55,7 @@ export const putObjectOp: Operation = {
     refuseUndefinedWriteConditions(headers, 'put');
     await requireBucket(c.core, bucket);
     const lock = await lockOfWrite(c, bucket, key);
-    const grants = await requestedObjectGrants(c.core, bucket, headers);
+    const grants = await requestedObjectAcl(c.core, { bucket, bucketOwnerId: c.owner.id, writerId: c.access.requesterId, headers });
     if (hasWriteConditions(headers)) checkWriteConditions(headers, await readObject(c.core, bucket, key), key.toString('utf8'));
     const encryption = await newEncryption(c.core, bucket, c.r.ex);
     const body = openBody(c.r.ex, c.auth, MAX_PUT_BYTES);
@@ -247,8 +247,8 @@ export const copyObjectOp: Operation = {
     await requireBucket(c.core, bucket);
     // The copy's lock state is the request's (or the bucket's default), never the source's, as in S3.
     const lock = await lockOfWrite(c, bucket, key);
-    // The source's ACL is not copied either: the copy has the ACL its own headers ask for (object_acl.ts).
-    const grants = await requestedObjectGrants(c.core, bucket, headers);
+    // The source's ACL and owner are not copied either: the copy has the ACL its own headers ask for, and its writer's ownership (object_acl.ts).
+    const grants = await requestedObjectAcl(c.core, { bucket, bucketOwnerId: c.owner.id, writerId: c.access.requesterId, headers });
     // Copying a named version onto its own key is how S3 restores a version: allowed.
     const sameObject = source.bucket === bucket && source.key.equals(key) && source.version === undefined && !asksEncryption(headers);
     const opened = await openCopySource(c, source, () => {

@@ -39,7 +39,8 @@ import { defaultEncryption, encryptionHeaders, encryptionOf } from './sse.js';
 import { storedBody } from './sse_ops.js';
 import { expectedOwnerRefusal } from './fail_closed.js';
 import { commitObject, discardData, writeData } from './objects.js';
-import { requestedObjectGrants, withRequestedAcl } from './object_acl.js';
+import { readBucketAccess } from './access.js';
+import { requestedObjectAcl, withRequestedAcl } from './object_acl.js';
 import type { UnsignedContext, UnsignedOperation } from './operation.js';
 import { bucketOf } from './operation.js';
 import type { Policy } from './post_policy.js';
@@ -91,7 +92,10 @@ export const postObjectOp: UnsignedOperation = {
     await applyCors(c.core, c.r);
     // Decided before the file is read, as PutObject decides its headers (BucketOwnerEnforced, BlockPublicAcls).
     const acl = fields.get(ACL_FIELD);
-    const grants = await requestedObjectGrants(c.core, bucket, acl === undefined ? {} : { 'x-amz-acl': acl });
+    const aclHeaders = acl === undefined ? {} : { 'x-amz-acl': acl };
+    // Authorization found no bucket when it was made since: its owner is read again.
+    const bucketOwnerId = (access ?? (await readBucketAccess(c.core, bucket))).ownerId;
+    const grants = await requestedObjectAcl(c.core, { bucket, bucketOwnerId, writerId: principal.kind === 'user' ? principal.user.id : undefined, headers: aclHeaders });
     const range = sizeRange(policy);
     const sized = new SizedBody(file.body, range.min, Math.min(range.max, MAX_PUT_BYTES));
     // The bucket's default encryption applies to form uploads too (sse.ts).

@@ -83,6 +83,13 @@ export const RecordSection = {
   acl: 3,
   /** Upload records only: the canonical id (utf8) of the user who created the upload; ListMultipartUploads and ListParts name it. Not given to the object. */
   initiator: 4,
+  /**
+   * The canonical id (utf8) of the object's owner when it is not the bucket's
+   * owner (object_owner.ts): a user who wrote it to a bucket whose objects
+   * are their writer's. Absent: the bucket owner's. An upload record keeps
+   * it for the object it makes.
+   */
+  owner: 5,
 } as const;
 export type RecordSectionName = keyof typeof RecordSection;
 /** Section bytes by name; an absent name is an absent section. */

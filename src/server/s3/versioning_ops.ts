@@ -6,7 +6,9 @@ import type { Core } from './core.js';
 import { bucketLock, objectLock } from './core.js';
 import type { ListItem } from './listing.js';
 import { afterCommonPrefix, listPage } from './listing.js';
-import { MAX_KEYS } from './list_ops.js';
+import type { BucketAccess } from './access_records.js';
+import { readBucketAccess } from './access.js';
+import { MAX_KEYS, ownerNodeOf } from './list_ops.js';
 import { commitObject, deleteObject } from './objects.js';
 import { readLockConfig } from './object_lock.js';
 import type { OpContext, Operation } from './operation.js';
@@ -245,9 +247,9 @@ async function addItem(core: Core, q: VersionsQuery, item: ListItem, rows: Row[]
   for (const row of await versionsOfKey(core, q.bucket, item.name, undefined, room())) rows.push({ kind: 'version', row });
 }
 
-function versionNode(row: VersionRow, c: OpContext, encode: (b: Buffer) => string): XmlNode {
+function versionNode(row: VersionRow, c: OpContext, access: BucketAccess, encode: (b: Buffer) => string): XmlNode {
   const common = { Key: encode(row.key), VersionId: versionIdOf(row.record), IsLatest: row.latest, LastModified: isoTime(row.record.mtimeMs) };
-  const owner = { Owner: { ID: c.owner.id, DisplayName: c.owner.displayName } };
+  const owner = { Owner: ownerNodeOf(c, access, row.record) };
   if (isDeleteMarker(row.record)) return { ...common, ...owner };
   return { ...common, ETag: quotedEtag(row.record.etag), Size: row.record.sizeBytes, StorageClass: 'STANDARD', ...owner };
 }
@@ -260,6 +262,7 @@ export const listObjectVersionsOp: Operation = {
     if (encodingType !== undefined && encodingType !== 'url') throw invalidArgument('Invalid Encoding Method specified in Request', { ArgumentName: 'encoding-type' });
     const encode = encodingType === 'url' ? (b: Buffer): string => uriEncode(b, false) : (b: Buffer): string => b.toString('utf8');
     await requireBucket(c.core, q.bucket);
+    const access = await readBucketAccess(c.core, q.bucket);
     const { rows, truncated } = await versionsPage(c.core, q);
     const last = rows.at(-1);
     const versions = rows.flatMap((r) => (r.kind === 'version' ? [r.row] : []));
@@ -273,8 +276,8 @@ export const listObjectVersionsOp: Operation = {
       ...(q.delimiter !== undefined ? { Delimiter: encode(q.delimiter) } : {}),
       ...(encodingType === 'url' ? { EncodingType: 'url' } : {}),
       IsTruncated: truncated,
-      Version: versions.filter((v) => !isDeleteMarker(v.record)).map((v) => versionNode(v, c, encode)),
-      DeleteMarker: versions.filter((v) => isDeleteMarker(v.record)).map((v) => versionNode(v, c, encode)),
+      Version: versions.filter((v) => !isDeleteMarker(v.record)).map((v) => versionNode(v, c, access, encode)),
+      DeleteMarker: versions.filter((v) => isDeleteMarker(v.record)).map((v) => versionNode(v, c, access, encode)),
       CommonPrefixes: rows.flatMap((r) => (r.kind === 'prefix' ? [{ Prefix: encode(r.name) }] : [])),
     });
   },
