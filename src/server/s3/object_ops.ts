@@ -23,7 +23,7 @@ import { requestedObjectGrants, withRequestedAcl } from './object_acl.js';
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf, keyOf } from './operation.js';
 import type { ObjectRecord, StoredChecksum, TagSet } from './records.js';
-import { openBody, readXmlBody } from './request_body.js';
+import { openBody, readXmlBody, requireDeclaredLength } from './request_body.js';
 import { headerOf } from './request.js';
 import { idHeaders, isoTime, quotedEtag, sendEmpty, sendXml } from './respond.js';
 import { S3Error, invalidArgument, invalidRequest, malformedXml } from './s3_errors.js';
@@ -48,6 +48,7 @@ export const putObjectOp: Operation = {
   name: 'PutObject',
   run: async (c) => {
     const [bucket, key] = [bucketOf(c), keyOf(c)];
+    requireDeclaredLength(c.r.ex, c.auth);
     const headers = c.r.ex.req.headers;
     const meta = metadataOf(headers);
     const tags = tagsOfHeader(headers);
