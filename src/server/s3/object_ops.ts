@@ -9,6 +9,7 @@ import { requireBucket } from './buckets.js';
 import { mapLimit } from './core.js';
 import { checkCopySourceConditions, checkReadConditions, checkWriteConditions, hasWriteConditions, refuseUndefinedWriteConditions } from './conditions.js';
 import { CHECKSUM_ALGORITHMS, newChecksum } from './checksums.js';
+import { fullObjectChecksum, withChecksum } from './checksum_section.js';
 import type { Checksum, ChecksumAlgorithm } from './checksums.js';
 import { setExpirationHeader } from './lifecycle_headers.js';
 import { metadataOf, objectHeaders } from './object_headers.js';
@@ -63,7 +64,9 @@ export const putObjectOp: Operation = {
     const stored = storedBody(encryption, body, 0);
     const written = await writeData(c.core, { bucket, key, part: 0, recordKey: objectShardKey(bucket, key) }, stored.body, true);
     // The lock state, the encryption parameters and the ACL are committed in the same record as the data (object_lock.ts, invariant 2; sse.ts; object_acl.ts).
-    const record = withRequestedAcl(lockedRecord(stored.seal(recordOf(written, body.md5, { ...meta, tags }, c.core.now())), lock), grants);
+    const sealed = stored.seal(recordOf(written, body.md5, { ...meta, tags }, c.core.now()));
+    // The checksum the body was verified against is kept for GetObjectAttributes (checksum_section.ts).
+    const record = withRequestedAcl(lockedRecord(withChecksum(sealed, fullObjectChecksum(body.verifiedChecksum)), lock), grants);
     // Only a conditional put reads the record it replaces: a plain one also replaces a damaged record.
     const committed = await commitObject(c.core, bucket, key, record, { ...writeCheck(headers, key), written: [written] });
     await setExpirationHeader(c.core, c.r.ex, { bucket, key }, committed);

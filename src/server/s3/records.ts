@@ -83,6 +83,8 @@ export const RecordSection = {
   acl: 3,
   /** Upload records only: the canonical id (utf8) of the user who created the upload; ListMultipartUploads and ListParts name it. Not given to the object. */
   initiator: 4,
+  /** Object records only: the additional checksum the object was uploaded with, and its parts' (checksum_section.ts). */
+  checksum: 5,
 } as const;
 export type RecordSectionName = keyof typeof RecordSection;
 /** Section bytes by name; an absent name is an absent section. */
