@@ -1,7 +1,8 @@
 // Small conformance gaps closed against AWS's documented answers (the
 // ledgers in docs/s3tests/ name each): CreateBucket's LocationConstraint
 // against the node's region, a PutObject or UploadPart body without a
-// declared length, and the checksums GetObjectAttributes answers.
+// declared length, and the checksums GetObjectAttributes, GET and HEAD
+// answer.
 //
 // Strategy: nodes over the real store in three regions (us-east-1, the
 // default; eu-west-1; radosgw's "default"); the AWS SDK where it can send
@@ -22,6 +23,7 @@ import {
   CreateMultipartUploadCommand,
   GetBucketLocationCommand,
   GetObjectAttributesCommand,
+  GetObjectCommand,
   HeadObjectCommand,
   ListPartsCommand,
   PutObjectCommand,
@@ -212,4 +214,27 @@ void test('a multipart object created without a checksum algorithm: ObjectParts 
   assert.equal(attrs.ObjectParts?.TotalPartsCount, 2);
   assert.equal(attrs.ObjectParts.Parts, undefined);
   assert.equal(attrs.ObjectSize, body.length);
+});
+
+void test('GET and HEAD with x-amz-checksum-mode: ENABLED answer the kept checksum of a whole object (a composite one with -N); none for a range or without the mode', async () => {
+  const bucket = await newBucket();
+  const body = Buffer.from('a body the client checks on download');
+  await s3.send(new PutObjectCommand({ Bucket: bucket, Key: 'one', Body: body, ChecksumAlgorithm: 'SHA256' }));
+  const expected = sha256(body).toString('base64');
+  const got = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'one', ChecksumMode: 'ENABLED' }));
+  assert.deepEqual([got.ChecksumSHA256, got.ChecksumType], [expected, 'FULL_OBJECT']);
+  assert.equal(await got.Body?.transformToString(), body.toString());
+  const head = await s3.send(new HeadObjectCommand({ Bucket: bucket, Key: 'one', ChecksumMode: 'ENABLED' }));
+  assert.deepEqual([head.ChecksumSHA256, head.ChecksumType], [expected, 'FULL_OBJECT']);
+  const ranged = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'one', ChecksumMode: 'ENABLED', Range: 'bytes=0-3' }));
+  assert.deepEqual([ranged.ChecksumSHA256, ranged.ChecksumType, await ranged.Body?.transformToString()], [undefined, undefined, 'a bo']);
+  const signed = await signRequest(node.port, { method: 'GET', path: `/${bucket}/one` });
+  const plain = await sendRaw(node.port, 'GET', signed.pathAndQuery, signed.headers, undefined);
+  assert.deepEqual([plain.status, plain.headers['x-amz-checksum-sha256'], plain.headers['x-amz-checksum-type']], [200, undefined, undefined], 'not asked for');
+
+  const large = deterministicRange('checksum-mode', 0, 5 * MiB + 7);
+  const { completed } = await uploadWithSha256(bucket, 'mp', large);
+  const whole = await s3.send(new GetObjectCommand({ Bucket: bucket, Key: 'mp', ChecksumMode: 'ENABLED' }));
+  assert.deepEqual([whole.ChecksumSHA256, whole.ChecksumType], [completed, 'COMPOSITE']);
+  assert.ok(Buffer.from((await whole.Body?.transformToByteArray()) ?? []).equals(large));
 });

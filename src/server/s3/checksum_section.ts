@@ -1,7 +1,7 @@
 // The checksum section of an object record (RecordSection.checksum,
 // docs/format/s3_records.md "Checksum section"): the additional checksum an
 // object was uploaded with, verified then, kept so that GetObjectAttributes
-// answers it as S3 does. A PutObject with an x-amz-checksum-* value (header
+// (and GET and HEAD with x-amz-checksum-mode) answer it as S3 does. A PutObject with an x-amz-checksum-* value (header
 // or trailer) keeps it as FULL_OBJECT; a multipart upload created with
 // x-amz-checksum-algorithm keeps the COMPOSITE checksum (the checksum of the
 // parts' binary checksums, without S3's `-N` suffix) and every part's own.

@@ -9,7 +9,7 @@ import { requireBucket } from './buckets.js';
 import { mapLimit } from './core.js';
 import { checkCopySourceConditions, checkReadConditions, checkWriteConditions, hasWriteConditions, refuseUndefinedWriteConditions } from './conditions.js';
 import { CHECKSUM_ALGORITHMS, newChecksum } from './checksums.js';
-import { fullObjectChecksum, withChecksum } from './checksum_section.js';
+import { checksumOf, fullObjectChecksum, withChecksum } from './checksum_section.js';
 import type { Checksum, ChecksumAlgorithm } from './checksums.js';
 import { setExpirationHeader } from './lifecycle_headers.js';
 import { metadataOf, objectHeaders } from './object_headers.js';
@@ -114,7 +114,8 @@ export const getObjectOp: Operation = {
       ...(selector === undefined ? [] : [() => requireVersion(c.core, { bucket, key }, selector, 'GET')]),
     );
     if (selector === undefined) await setExpirationHeader(c.core, c.r.ex, { bucket, key }, opened.record).catch((err: unknown) => releasing(opened, err));
-    await streamObject(c, opened, ranged);
+    // A range is not what the checksum covers: S3 answers it for whole objects only.
+    await streamObject(c, opened, ranged, ranged ? {} : keptChecksumHeaders(c, opened.record));
   },
 };
 
@@ -156,9 +157,26 @@ export const headObjectOp: Operation = {
     const encryption = readEncryptionHeaders(c, record);
     checkReadConditions(c.r.ex.req.headers, record);
     if (selector === undefined) await setExpirationHeader(c.core, c.r.ex, { bucket, key }, record);
-    sendEmpty(c.r.ex, c.r.requestId, 200, { ...objectHeaders(record, c.r.query), ...taggingCountHeader(record.tags), ...versionHeaders(record), ...lockHeaders(record), ...encryption, 'Content-Length': record.sizeBytes });
+    sendEmpty(c.r.ex, c.r.requestId, 200, {
+      ...objectHeaders(record, c.r.query), ...taggingCountHeader(record.tags), ...versionHeaders(record), ...lockHeaders(record), ...encryption, ...keptChecksumHeaders(c, record),
+      'Content-Length': record.sizeBytes,
+    });
   },
 };
+
+/**
+ * GET and HEAD of a whole object with x-amz-checksum-mode: ENABLED: the
+ * checksum the object keeps (checksum_section.ts), as S3 answers it, a
+ * composite one with its `-N`; nothing if it keeps none or the mode is not
+ * asked for.
+ */
+function keptChecksumHeaders(c: OpContext, record: ObjectRecord): Record<string, string> {
+  if (headerOf(c.r.ex.req.headers, 'x-amz-checksum-mode')?.trim().toUpperCase() !== 'ENABLED') return {};
+  const kept = checksumOf(record);
+  if (kept === undefined) return {};
+  const value = kept.type === 'COMPOSITE' ? `${kept.value}-${kept.parts.length}` : kept.value;
+  return { [`x-amz-checksum-${kept.algorithm}`]: value, 'x-amz-checksum-type': kept.type };
+}
 
 /** GET and HEAD: the request's SSE-C key checked against the object (sse.ts), and the encryption headers of the answer. */
 export function readEncryptionHeaders(c: OpContext, record: ObjectRecord): Record<string, string> {
