@@ -316,9 +316,10 @@ void test('CreateBucket again: 200 for its owner (us-east-1, objects kept), 409 
   assert.deepEqual(await refusal(alt.send(new CreateBucketCommand({ Bucket: bucket }))), [409, 'BucketAlreadyExists']);
 });
 
-void test('GetBucketLocation answers the LocationConstraint the bucket was made with (the node region)', async () => {
+void test('GetBucketLocation answers the node region (empty for us-east-1), which a bucket made without a constraint is in; us-east-1 spelled out is 400 InvalidLocationConstraint', async () => {
   const bucket = newName();
-  await main.send(new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: 'us-east-1' as never } }));
+  assert.deepEqual(await refusal(main.send(new CreateBucketCommand({ Bucket: bucket, CreateBucketConfiguration: { LocationConstraint: 'us-east-1' as never } }))), [400, 'InvalidLocationConstraint']);
+  await main.send(new CreateBucketCommand({ Bucket: bucket }));
   const location = await main.send(new GetBucketLocationCommand({ Bucket: bucket }));
   assert.ok(location.LocationConstraint === undefined || location.LocationConstraint === ('' as never), String(location.LocationConstraint));
 });

@@ -114,12 +114,13 @@ void test('SSE-C multipart: a part whose key MD5 is wrong is 400; a download wit
   assert.deepEqual(await refusal(main.send(new GetObjectCommand({ Bucket: bucket, Key: 'enc', ...ssec(KEY_B) }))), [403, 'AccessDenied']);
 });
 
-void test('SSE-KMS is refused 501 and stores nothing: on PutObject (with or without a key id), CreateMultipartUpload; x-amz-server-side-encryption on a GET or HEAD is 400, as AWS', async () => {
+void test('SSE-KMS is refused 501 and stores nothing: on PutObject, CreateMultipartUpload; a KMS key id without aws:kms on a write, and x-amz-server-side-encryption on a GET or HEAD, are 400, as AWS', async () => {
   const bucket = await newBucket();
   const kms = { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': 'testkey-1' };
   assert.deepEqual(await refusal(M.with(kms).send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'A' }))), [501, 'NotImplemented']);
   assert.deepEqual(await refusal(M.with({ 'x-amz-server-side-encryption': 'aws:kms' }).send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'A' }))), [501, 'NotImplemented']);
-  assert.deepEqual(await refusal(M.with({ 'x-amz-server-side-encryption-aws-kms-key-id': 'testkey-2' }).send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'A' }))), [501, 'NotImplemented']);
+  // test_sse_kms_not_declared: a key id without aws:kms is AWS's 400 InvalidArgument.
+  assert.deepEqual(await refusal(M.with({ 'x-amz-server-side-encryption-aws-kms-key-id': 'testkey-2' }).send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: 'A' }))), [400, 'InvalidArgument']);
   assert.deepEqual(await refusal(M.with(kms).send(new CreateMultipartUploadCommand({ Bucket: bucket, Key: 'mp' }))), [501, 'NotImplemented']);
   assert.deepEqual(await refusal(main.send(new HeadObjectCommand({ Bucket: bucket, Key: 'k' }))), [404, 'NotFound']);
   await main.send(new PutObjectCommand({ Bucket: bucket, Key: 'plain', Body: 'A'.repeat(100) }));

@@ -64,8 +64,8 @@ void test('issue 12, Why 4 and 5: the requests that used to fall through or be i
     const before = await storeDigest(model);
     const cases = [
       { method: 'DELETE', path: '/walk-empty', query: { versioning: '' } },
-      // SSE-C is served now (testing/s3_sse.test.ts); an SSE-KMS key id is not.
-      { method: 'PUT', path: '/walk/ssec', headers: { 'x-amz-server-side-encryption-aws-kms-key-id': 'arn:aws:kms:us-east-1:1:key/k' }, body: Buffer.from('secret') },
+      // SSE-C is served now (testing/s3_sse.test.ts); SSE-KMS is not (an SSE-KMS key id alone is AWS's 400, below).
+      { method: 'PUT', path: '/walk/ssec', headers: { 'x-amz-server-side-encryption': 'aws:kms', 'x-amz-server-side-encryption-aws-kms-key-id': 'arn:aws:kms:us-east-1:1:key/k' }, body: Buffer.from('secret') },
       { method: 'PUT', path: '/walk/kms', headers: { 'x-amz-server-side-encryption': 'aws:kms' }, body: Buffer.from('secret') },
       // Tags are served on PutObject now, not on CreateBucket: there they would be ignored.
       { method: 'PUT', path: '/taggedbucket', headers: { 'x-amz-tagging': 'a=b' }, body: Buffer.alloc(0) },
@@ -73,6 +73,11 @@ void test('issue 12, Why 4 and 5: the requests that used to fall through or be i
     for (const r of cases) {
       const a = await sendSigned(port, r);
       assert.deepEqual([a.status, a.code], [501, 'NotImplemented'], `${r.method} ${r.path}: ${a.body}`);
+    }
+    // An SSE-KMS key id without aws:kms (alone, or with AES256) is AWS's 400 InvalidArgument, and stores nothing.
+    for (const sse of [{}, { 'x-amz-server-side-encryption': 'AES256' }]) {
+      const a = await sendSigned(port, { method: 'PUT', path: '/walk/ssec', headers: { ...sse, 'x-amz-server-side-encryption-aws-kms-key-id': 'k' }, body: Buffer.from('secret') });
+      assert.deepEqual([a.status, a.code], [400, 'InvalidArgument'], a.body);
     }
     // Object lock is served now (object_lock.ts): lock headers on a bucket without object lock are refused, and store nothing.
     for (const r of [

@@ -179,11 +179,16 @@ export async function prepareWalk(port: number): Promise<void> {
 /**
  * What a walk request must get: 501 ('refused'), not 501 ('accepted'
  * headers), or AWS's 400 InvalidArgument ('invalid': x-amz-server-side-encryption
- * on a read, which AWS refuses so; fail_closed.ts HeaderGuard).
+ * on a read, and an SSE-KMS key id without aws:kms on a write, which AWS
+ * refuses so; fail_closed.ts HeaderGuard).
  */
 type Expectation = 'refused' | 'accepted' | 'invalid';
 
-const expectationOf = (carrier: Carrier, header: string): Expectation => (carrier === 'GetObject' && header === 'x-amz-server-side-encryption' ? 'invalid' : 'refused');
+/** The writes on which an SSE-KMS key id without aws:kms is AWS's 400 InvalidArgument. */
+const KMS_KEY_ID_CARRIERS: readonly Carrier[] = ['PutObject', 'CopyObject', 'CreateMultipartUpload'];
+
+const expectationOf = (carrier: Carrier, header: string): Expectation =>
+  (carrier === 'GetObject' && header === 'x-amz-server-side-encryption') || (KMS_KEY_ID_CARRIERS.includes(carrier) && header === 'x-amz-server-side-encryption-aws-kms-key-id') ? 'invalid' : 'refused';
 
 /** Every request the walk sends, each with what it must get (Expectation). */
 export function walkRequests(): Array<{ readonly request: RawRequest; readonly label: string; readonly expect: Expectation }> {

@@ -288,6 +288,26 @@ void test('bucket policies: grants by canonical id with wildcards, explicit deny
   assert.equal((await anonymous(`/${b}/public/a.txt`)).status, 403);
 });
 
+void test('NotPrincipal in a Deny refuses everyone it does not name (the owner and anonymous requests too) and no one it names; NotPrincipal "*" refuses no one', async () => {
+  const b = 'alice-notprincipal';
+  await makeBucket(alice, b, { 'open.txt': 'o', 'locked/l.txt': 'l' });
+  const policyWith = (notPrincipal: unknown): string => JSON.stringify({
+    Statement: [
+      { Effect: 'Allow', Principal: '*', Action: 's3:GetObject', Resource: `arn:aws:s3:::${b}/*` },
+      { Effect: 'Deny', NotPrincipal: notPrincipal, Action: 's3:GetObject', Resource: `arn:aws:s3:::${b}/locked/*` },
+    ],
+  });
+  await alice.send(new PutBucketPolicyCommand({ Bucket: b, Policy: policyWith({ CanonicalUser: bobUser.id }) }));
+  assert.equal(await text(bob, b, 'locked/l.txt'), 'l', 'the user named is not denied');
+  await assertDenied(alice.send(new GetObjectCommand({ Bucket: b, Key: 'locked/l.txt' })), 'the owner, not named');
+  assert.equal((await anonymous(`/${b}/locked/l.txt`)).status, 403, 'an anonymous request, not named');
+  assert.deepEqual(await anonymous(`/${b}/open.txt`), { status: 200, body: 'o' }, 'outside the Deny\'s resource');
+  assert.equal((await alice.send(new GetBucketPolicyStatusCommand({ Bucket: b }))).PolicyStatus?.IsPublic, true, 'a Deny makes nothing public, the Allow does');
+  await alice.send(new PutBucketPolicyCommand({ Bucket: b, Policy: policyWith({ AWS: '*' }) }));
+  assert.deepEqual(await anonymous(`/${b}/locked/l.txt`), { status: 200, body: 'l' }, 'NotPrincipal "*" names everyone, so denies no one');
+  await alice.send(new DeleteBucketPolicyCommand({ Bucket: b }));
+});
+
 void test('a request naming a version needs S3\'s *Version action: s3:GetObject does not read an old version, s3:DeleteObject does not delete one; ListObjectVersions needs s3:ListBucketVersions', async () => {
   const b = 'alice-versions';
   await alice.send(new CreateBucketCommand({ Bucket: b }));
@@ -329,7 +349,10 @@ void test('a policy that cannot be evaluated is refused, never stored and ignore
   assert.deepEqual(await put({ Statement: [{ ...stmt, Condition: { DateGreaterThan: { 'aws:CurrentTime': '2020-01-01T00:00:00Z' } } }] }), [501, 'NotImplemented']);
   assert.deepEqual(await put({ Statement: [{ ...stmt, Condition: { StringEquals: { 's3:RequestObjectTag/x': 'y' } } }] }), [501, 'NotImplemented']);
   assert.deepEqual(await put({ Statement: [{ ...stmt, Principal: { Service: 'logging.s3.amazonaws.com' } }] }), [501, 'NotImplemented']);
-  assert.deepEqual(await put({ Statement: [{ ...stmt, NotPrincipal: { AWS: '*' } }] }), [501, 'NotImplemented']);
+  // NotPrincipal is evaluated in a Deny only (AWS: "Using it with Allow is not supported"), never beside Principal.
+  const allowNotPrincipal = { Effect: 'Allow', NotPrincipal: { AWS: '*' }, Action: 's3:GetObject', Resource: `arn:aws:s3:::${b}/*` };
+  assert.deepEqual(await put({ Statement: [allowNotPrincipal] }), [400, 'MalformedPolicy']);
+  assert.deepEqual(await put({ Statement: [{ ...stmt, Effect: 'Deny', NotPrincipal: { AWS: '*' } }] }), [400, 'MalformedPolicy']);
   assert.equal(await s3ErrorName(alice.send(new GetBucketPolicyCommand({ Bucket: b }))), 'NoSuchBucketPolicy');
 });
 

@@ -54,6 +54,7 @@ import type { Grant } from '../../src/server/s3/access_records.js';
 import { grantsOfBody } from '../../src/server/s3/acl.js';
 import { parsePolicy } from '../../src/server/s3/policy.js';
 import { S3Error } from '../../src/server/s3/s3_errors.js';
+import { decodeChecksumSection, encodeChecksumSection } from '../../src/server/s3/checksum_section.js';
 import { MAX_DEFAULT_DAYS, MAX_DEFAULT_YEARS, MAX_RETAIN_UNTIL_MS, decodeLockConfig, decodeLockSection, encodeLockConfig, encodeLockSection } from '../../src/server/s3/object_lock_records.js';
 import type { LockMode } from '../../src/server/s3/object_lock_records.js';
 import { decodeManifest, decodeMetaRecord, encodeManifest, encodeMetaRecord } from '../../src/store/metalog_format.js';
@@ -544,6 +545,17 @@ function s3RecordTargets(): DecoderTarget[] {
     ...accessTargets(),
     ...objectLockTargets(),
     ...encryptionTargets(),
+    {
+      name: 's3: checksum section',
+      decode: decodeChecksumSection,
+      samples: (rng) =>
+        times(SAMPLES, () => {
+          const [algorithm, size] = rng.pick([['crc32', 4], ['crc32c', 4], ['crc64nvme', 8], ['sha1', 20], ['sha256', 32]] as const);
+          const value = rng.bytes(size).toString('base64');
+          const parts = rng.bool(0.5) ? [] : times(rng.int(1, 20), () => rng.bytes(size).toString('base64'));
+          return encodeChecksumSection({ algorithm, type: parts.length === 0 ? 'FULL_OBJECT' : 'COMPOSITE', value, parts });
+        }),
+    },
   ];
 }
 

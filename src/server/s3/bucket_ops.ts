@@ -8,6 +8,7 @@ import { S3Error, invalidArgument } from './s3_errors.js';
 import { deleteBucketAccessIfGone, readBucketAccess, writeBucketAccessLocked } from './access.js';
 import { createBucketAccess, recreatedBucketAccess } from './access_ops.js';
 import { enableLockAtCreate, lockAtCreate } from './object_lock.js';
+import { DEFAULT_REGION, checkLocationConstraint, locationOf } from './location.js';
 
 const bucketAlreadyExists = (bucket: string): S3Error =>
   new S3Error(409, 'BucketAlreadyExists', 'The requested bucket name is not available. The bucket namespace is shared by all users of the system. Please select a different name and try again.', { BucketName: bucket });
@@ -62,15 +63,15 @@ export const createBucketOp: Operation = {
   run: async (c) => {
     const bucket = bucketOf(c);
     const body = await readXmlBody(c.r.ex, c.auth, MAX_CREATE_CONFIG_BYTES);
-    // Any region is accepted: this node is one place, whatever the client calls it.
-    if (body.length > 0) optionalText(asNode(child(parseXml(body), 'CreateBucketConfiguration'), 'CreateBucketConfiguration'), 'LocationConstraint');
+    const constraint = body.length > 0 ? optionalText(asNode(child(parseXml(body), 'CreateBucketConfiguration'), 'CreateBucketConfiguration'), 'LocationConstraint') : undefined;
+    checkLocationConstraint(constraint, c.region);
     const requesterId = c.access.requesterId;
     if (requesterId === undefined) throw new Error('CreateBucket reached without a user');
     const access = createBucketAccess(c, requesterId);
     const withLock = lockAtCreate(c.r.ex.req.headers);
     // Re-creating one's own bucket: us-east-1 answers 200 and resets the bucket's ACL to the one asked for (as AWS documents;
     // nothing else changes), every other region 409; another's: 409 BucketAlreadyExists.
-    await createBucket(c.core, bucket, c.region !== 'us-east-1', async (exists) => {
+    await createBucket(c.core, bucket, c.region !== DEFAULT_REGION, async (exists) => {
       if (!exists) {
         if (withLock) await enableLockAtCreate(c.core, bucket);
         return writeBucketAccessLocked(c.core, bucket, access);
@@ -111,8 +112,7 @@ export const getBucketLocationOp: Operation = {
   name: 'GetBucketLocation',
   run: async (c) => {
     await requireBucket(c.core, bucketOf(c));
-    // S3 answers an empty constraint for us-east-1.
-    sendXml(c.r.ex, c.r.requestId, 200, 'LocationConstraint', { '#text': c.region === 'us-east-1' ? '' : c.region });
+    sendXml(c.r.ex, c.r.requestId, 200, 'LocationConstraint', { '#text': locationOf(c.region) });
   },
 };
 

@@ -56,6 +56,9 @@ const SSE_WRITE_OPS: readonly string[] = ['PutObject', 'CopyObject', 'CreateMult
 /** The operations that take an SSE-C key: to encrypt, or to read or extend what it encrypted. */
 const SSE_C_OPS: readonly string[] = [...SSE_WRITE_OPS, 'GetObject', 'HeadObject', 'GetObjectAttributes', 'UploadPart', 'UploadPartCopy', 'CompleteMultipartUpload', 'ListParts'];
 
+/** The SSE-KMS key id header: on a write without aws:kms, AWS's 400 (HeaderGuard). */
+const KMS_KEY_ID = 'x-amz-server-side-encryption-aws-kms-key-id';
+
 /** The object reads that answer x-amz-server-side-encryption with AWS's 400 (HeaderGuard). */
 const READ_OPS: ReadonlySet<string> = new Set(['GetObject', 'HeadObject']);
 
@@ -104,11 +107,18 @@ export class HeaderGuard {
    * The 501 for the first header asking operation `opName` for an
    * unimplemented guarantee, or undefined. x-amz-server-side-encryption on
    * a read is AWS's 400 InvalidArgument instead (a read decrypts what the
-   * object's own record says; AWS refuses the header there).
+   * object's own record says; AWS refuses the header there), and so is an
+   * SSE-KMS key id on a write that does not ask for aws:kms.
    */
   refusal(headers: IncomingHttpHeaders, opName: string): S3Error | undefined {
     if (READ_OPS.has(opName) && headers['x-amz-server-side-encryption'] !== undefined) {
       return invalidArgument('x-amz-server-side-encryption header is not supported for this operation.', { ArgumentName: 'x-amz-server-side-encryption' });
+    }
+    // A KMS key id on a write that does not ask for aws:kms is AWS's 400 (with aws:kms it is the 501 below: no KMS here).
+    const sse = headers['x-amz-server-side-encryption'];
+    const asksKms = typeof sse === 'string' && sse.trim().startsWith('aws:kms');
+    if (SSE_WRITE_OPS.includes(opName) && headers[KMS_KEY_ID] !== undefined && !asksKms) {
+      return invalidArgument('Server Side Encryption with AWS KMS managed key requires HTTP header x-amz-server-side-encryption : aws:kms', { ArgumentName: KMS_KEY_ID });
     }
     for (const [name, value] of Object.entries(headers)) {
       if (!name.startsWith('x-amz-')) continue;

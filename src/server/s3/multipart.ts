@@ -9,6 +9,7 @@
 // data, are then garbage for the collector. Abort deletes the upload's
 // records (durably) and leaves the data to the collector likewise.
 import { createHash } from 'node:crypto';
+import { assert } from '../../base/index.js';
 import type { Dependency } from '../../dependency/index.js';
 import { requireBucket } from './buckets.js';
 import type { Core } from './core.js';
@@ -16,6 +17,8 @@ import { bucketLock, mapLimit, objectLock } from './core.js';
 import { discardData, readObject, stageNaming, writeData } from './objects.js';
 import { VERSION_RULES, readReplaced } from './versioning.js';
 import { isChecksumAlgorithm, newChecksum } from './checksums.js';
+import type { ObjectChecksum } from './checksum_section.js';
+import { withChecksum } from './checksum_section.js';
 import type { ObjectRecord, PartRecord, RecordSectionName, RecordSections, StoredChecksum, UploadRecord } from './records.js';
 import { decodePart, decodeUpload, encodeObject, encodePart, encodeUpload } from './records.js';
 import { S3Error, noSuchUpload } from './s3_errors.js';
@@ -127,7 +130,8 @@ export async function completeUpload(core: Core, t: UploadTarget, requested: rea
       if (check !== undefined) check(await readObject(core, t.bucket, t.key));
       const parts = await mapLimit(requested, READ_CONCURRENCY, (r) => matchingPart(core, t, r));
       const checksum = compositeChecksum(upload.checksumAlgorithm, requested);
-      const made = objectOfParts(core, { upload, uploadId: t.uploadId }, requested, parts);
+      // The composite checksum and the parts' are kept for GetObjectAttributes (checksum_section.ts).
+      const made = withChecksum(objectOfParts(core, { upload, uploadId: t.uploadId }, requested, parts), keptChecksum(checksum, parts));
       // In a versioned bucket the version replaced is kept first (versioning.ts).
       const committed = await VERSION_RULES.stamp(core, t, await readReplaced(core, t.bucket, t.key), made);
       // Durable before the upload's records go: until then they still name the parts.
@@ -179,6 +183,14 @@ function compositeChecksum(algorithm: string, requested: readonly RequestedPart[
     composite.update(Buffer.from(r.checksum.value, 'base64'));
   }
   return { algorithm, value: `${composite.digest()}-${requested.length}` };
+}
+
+/** What the object keeps of an upload's composite checksum: the value without `-N`, and each part's (matchingPart checked them equal to the Complete's). */
+function keptChecksum(composite: StoredChecksum | undefined, parts: readonly PartRecord[]): ObjectChecksum | undefined {
+  if (composite === undefined || !isChecksumAlgorithm(composite.algorithm)) return undefined;
+  const partValues = parts.flatMap((p) => (p.checksum?.algorithm === composite.algorithm ? [p.checksum.value] : []));
+  assert(partValues.length === parts.length, 'every part of a composite upload has its checksum');
+  return { algorithm: composite.algorithm, type: 'COMPOSITE', value: composite.value.replace(/-\d+$/, ''), parts: partValues };
 }
 
 function checkPartList(requested: readonly RequestedPart[]): void {

@@ -13,7 +13,7 @@ import { MAX_PUT_BYTES, Md5Tap, checksumEcho, copySourceOf, openCopySource, writ
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf, keyOf, partNumberParam } from './operation.js';
 import type { ObjectRecord, PartRecord, StoredChecksum, UploadRecord } from './records.js';
-import { openBody, readXmlBody } from './request_body.js';
+import { openBody, readXmlBody, requireDeclaredLength } from './request_body.js';
 import { isoTime, quotedEtag, sendEmpty, sendXml } from './respond.js';
 import { versionIdOf } from './versioning.js';
 import { writtenVersionHeaders } from './versioning_ops.js';
@@ -84,6 +84,7 @@ export const uploadPartOp: Operation = {
   name: 'UploadPart',
   run: async (c) => {
     const t = target(c);
+    requireDeclaredLength(c.r.ex, c.auth);
     const partNumber = partNumberParam(c);
     const encryption = await uploadEncryption(c.core, t, customerKeyOf(c.r.ex, CUSTOMER_PREFIX));
     const body = openBody(c.r.ex, c.auth, MAX_PUT_BYTES);

@@ -7,26 +7,30 @@
 // InvalidArgument. A versionId names the version; Last-Modified and
 // x-amz-version-id are answered as headers. Decisions:
 //   1. ETag is the whole object's, without quotes (as S3 gives it here).
-//   2. Checksum is never answered: object records do not keep the
-//      additional checksum a PUT was verified against (docs/S3.md,
-//      "Checksums"), so there is nothing honest to give; asking for it is
-//      not an error (S3 too omits it for an object stored without one).
+//   2. Checksum is the checksum the object was uploaded with
+//      (checksum_section.ts): a PutObject's verified x-amz-checksum-*
+//      (ChecksumType FULL_OBJECT), or the composite checksum of an upload
+//      created with x-amz-checksum-algorithm (ChecksumType COMPOSITE; the
+//      value without the `-N` that Complete and HEAD show). An object
+//      stored without one, or before checksums were kept, has none, and
+//      asking for it is not an error (S3 omits it likewise).
 //   3. ObjectParts only for an object made by CompleteMultipartUpload (S3
-//      omits it for others): PartsCount, and one Part per part with its
-//      number and size, paged by the
+//      omits it for others): PartsCount, and, as S3 documents, Part
+//      elements only when the object keeps a composite checksum: each with
+//      its number, size and checksum, paged by the
 //      x-amz-part-number-marker and x-amz-max-parts headers (at most 1000,
-//      as S3). Per-part checksums are not kept in the object record either
-//      (they live in the part records, which Complete deletes), so no Part
-//      carries one; S3 lists Parts only for objects with checksums, we list
-//      them always, since their sizes are known. A part's number is its
-//      position in the object (1..PartsCount), the number GET ?partNumber
-//      takes (object_parts.ts, rule 2), whatever numbers the upload used.
+//      as S3). A part's number is its position in the object
+//      (1..PartsCount), the number GET ?partNumber takes (object_parts.ts,
+//      rule 2), whatever numbers the upload used.
 //   4. StorageClass is STANDARD, the only class stored.
 // An SSE-C object needs its key (x-amz-server-side-encryption-customer-*);
 // sizes are the plaintext's.
 // Authorized as s3:GetObjectAttributes (s3:GetObjectVersionAttributes with
 // a versionId, authorize.ts) and, as S3 requires both, s3:GetObject
 // (s3:GetObjectVersion) on the object.
+import { CorruptionError } from '../../base/index.js';
+import type { ObjectChecksum } from './checksum_section.js';
+import { checksumOf } from './checksum_section.js';
 import { MAX_PART_NUMBER } from './multipart.js';
 import { isMultipart, partSizesOf } from './object_parts.js';
 import { requireObject } from './objects.js';
@@ -67,21 +71,34 @@ function intHeader(c: OpContext, name: string, fallback: number, min: number, ma
   return Math.min(value, max);
 }
 
-/** The ObjectParts element (decision 3): the parts after `marker`, at most `maxParts`. */
-export function objectPartsOf(record: ObjectRecord, marker: number, maxParts: number): XmlNode {
-  const numbered = partSizesOf(record).map((size, i) => ({ PartNumber: i + 1, Size: size }));
-  const after = numbered.slice(marker);
-  const page = after.slice(0, maxParts);
-  const truncated = after.length > page.length;
-  const last = page.at(-1);
+/** The ObjectParts element (decision 3): the parts after `marker`, at most `maxParts`; Part elements only with part checksums. */
+export function objectPartsOf(record: ObjectRecord, checksum: ObjectChecksum | undefined, page: { marker: number; maxParts: number }): XmlNode {
+  const sizes = partSizesOf(record);
+  const partSums = checksum?.type === 'COMPOSITE' ? checksum.parts : [];
+  if (partSums.length > 0 && partSums.length !== sizes.length) throw new CorruptionError(`object record: ${sizes.length} parts but ${partSums.length} part checksums`);
+  const numbered = partSums.map((value, i) => ({ PartNumber: i + 1, Size: sizes[i] ?? 0, ...checksumElement(checksum, value) }));
+  const after = numbered.slice(page.marker);
+  const shown = after.slice(0, page.maxParts);
+  const truncated = after.length > shown.length;
+  const last = shown.at(-1);
   return {
     PartsCount: record.parts.length,
-    PartNumberMarker: marker,
+    PartNumberMarker: page.marker,
     ...(truncated && last !== undefined ? { NextPartNumberMarker: last.PartNumber } : {}),
-    MaxParts: maxParts,
+    MaxParts: page.maxParts,
     IsTruncated: truncated,
-    Part: page,
+    ...(shown.length > 0 ? { Part: shown } : {}),
   };
+}
+
+/** `Checksum<ALG>`: `value` as S3's XML names it (crc64nvme -> ChecksumCRC64NVME). */
+function checksumElement(checksum: ObjectChecksum | undefined, value: string): XmlNode {
+  return checksum === undefined ? {} : { [`Checksum${checksum.algorithm.toUpperCase()}`]: value };
+}
+
+/** The Checksum element (decision 2). */
+function checksumNode(checksum: ObjectChecksum): XmlNode {
+  return { ...checksumElement(checksum, checksum.value), ChecksumType: checksum.type };
 }
 
 export const getObjectAttributesOp: Operation = {
@@ -96,9 +113,11 @@ export const getObjectAttributesOp: Operation = {
     const record = selector === undefined ? await requireObject(c.core, bucket, key) : await requireVersion(c.core, { bucket, key }, selector, 'GET');
     // An SSE-C object's attributes need its key, as S3 asks for it (sse.ts).
     checkKey(encryptionOf(record), customerKeyOf(c.r.ex, CUSTOMER_PREFIX));
+    const checksum = checksumOf(record);
     sendXml(c.r.ex, c.r.requestId, 200, 'GetObjectAttributesResponse', {
       ...(asked.has('ETag') ? { ETag: record.etag } : {}),
-      ...(asked.has('ObjectParts') && isMultipart(record) ? { ObjectParts: objectPartsOf(record, marker, maxParts) } : {}),
+      ...(asked.has('Checksum') && checksum !== undefined ? { Checksum: checksumNode(checksum) } : {}),
+      ...(asked.has('ObjectParts') && isMultipart(record) ? { ObjectParts: objectPartsOf(record, checksum, { marker, maxParts }) } : {}),
       ...(asked.has('StorageClass') ? { StorageClass: 'STANDARD' } : {}),
       ...(asked.has('ObjectSize') ? { ObjectSize: record.sizeBytes } : {}),
     }, { 'Last-Modified': httpTime(record.mtimeMs), ...versionHeaders(record) });

@@ -9,6 +9,7 @@ import { requireBucket } from './buckets.js';
 import { mapLimit } from './core.js';
 import { checkCopySourceConditions, checkReadConditions, checkWriteConditions, hasWriteConditions, refuseUndefinedWriteConditions } from './conditions.js';
 import { CHECKSUM_ALGORITHMS, newChecksum } from './checksums.js';
+import { checksumOf, fullObjectChecksum, withChecksum } from './checksum_section.js';
 import type { Checksum, ChecksumAlgorithm } from './checksums.js';
 import { setExpirationHeader } from './lifecycle_headers.js';
 import { metadataOf, objectHeaders } from './object_headers.js';
@@ -23,7 +24,7 @@ import { requestedObjectAcl, withRequestedAcl } from './object_acl.js';
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf, keyOf } from './operation.js';
 import type { ObjectRecord, StoredChecksum, TagSet } from './records.js';
-import { openBody, readXmlBody } from './request_body.js';
+import { openBody, readXmlBody, requireDeclaredLength } from './request_body.js';
 import { headerOf } from './request.js';
 import { idHeaders, isoTime, quotedEtag, sendEmpty, sendXml } from './respond.js';
 import { S3Error, invalidArgument, invalidRequest, malformedXml } from './s3_errors.js';
@@ -48,6 +49,7 @@ export const putObjectOp: Operation = {
   name: 'PutObject',
   run: async (c) => {
     const [bucket, key] = [bucketOf(c), keyOf(c)];
+    requireDeclaredLength(c.r.ex, c.auth);
     const headers = c.r.ex.req.headers;
     const meta = metadataOf(headers);
     const tags = tagsOfHeader(headers);
@@ -62,7 +64,9 @@ export const putObjectOp: Operation = {
     const stored = storedBody(encryption, body, 0);
     const written = await writeData(c.core, { bucket, key, part: 0, recordKey: objectShardKey(bucket, key) }, stored.body, true);
     // The lock state, the encryption parameters and the ACL are committed in the same record as the data (object_lock.ts, invariant 2; sse.ts; object_acl.ts).
-    const record = withRequestedAcl(lockedRecord(stored.seal(recordOf(written, body.md5, { ...meta, tags }, c.core.now())), lock), grants);
+    const sealed = stored.seal(recordOf(written, body.md5, { ...meta, tags }, c.core.now()));
+    // The checksum the body was verified against is kept for GetObjectAttributes (checksum_section.ts).
+    const record = withRequestedAcl(lockedRecord(withChecksum(sealed, fullObjectChecksum(body.verifiedChecksum)), lock), grants);
     // Only a conditional put reads the record it replaces: a plain one also replaces a damaged record.
     const committed = await commitObject(c.core, bucket, key, record, { ...writeCheck(headers, key), written: [written] });
     await setExpirationHeader(c.core, c.r.ex, { bucket, key }, committed);
@@ -110,7 +114,8 @@ export const getObjectOp: Operation = {
       ...(selector === undefined ? [] : [() => requireVersion(c.core, { bucket, key }, selector, 'GET')]),
     );
     if (selector === undefined) await setExpirationHeader(c.core, c.r.ex, { bucket, key }, opened.record).catch((err: unknown) => releasing(opened, err));
-    await streamObject(c, opened, ranged);
+    // A range is not what the checksum covers: S3 answers it for whole objects only.
+    await streamObject(c, opened, ranged, ranged ? {} : keptChecksumHeaders(c, opened.record));
   },
 };
 
@@ -152,9 +157,26 @@ export const headObjectOp: Operation = {
     const encryption = readEncryptionHeaders(c, record);
     checkReadConditions(c.r.ex.req.headers, record);
     if (selector === undefined) await setExpirationHeader(c.core, c.r.ex, { bucket, key }, record);
-    sendEmpty(c.r.ex, c.r.requestId, 200, { ...objectHeaders(record, c.r.query), ...taggingCountHeader(record.tags), ...versionHeaders(record), ...lockHeaders(record), ...encryption, 'Content-Length': record.sizeBytes });
+    sendEmpty(c.r.ex, c.r.requestId, 200, {
+      ...objectHeaders(record, c.r.query), ...taggingCountHeader(record.tags), ...versionHeaders(record), ...lockHeaders(record), ...encryption, ...keptChecksumHeaders(c, record),
+      'Content-Length': record.sizeBytes,
+    });
   },
 };
+
+/**
+ * GET and HEAD of a whole object with x-amz-checksum-mode: ENABLED: the
+ * checksum the object keeps (checksum_section.ts), as S3 answers it, a
+ * composite one with its `-N`; nothing if it keeps none or the mode is not
+ * asked for.
+ */
+function keptChecksumHeaders(c: OpContext, record: ObjectRecord): Record<string, string> {
+  if (headerOf(c.r.ex.req.headers, 'x-amz-checksum-mode')?.trim().toUpperCase() !== 'ENABLED') return {};
+  const kept = checksumOf(record);
+  if (kept === undefined) return {};
+  const value = kept.type === 'COMPOSITE' ? `${kept.value}-${kept.parts.length}` : kept.value;
+  return { [`x-amz-checksum-${kept.algorithm}`]: value, 'x-amz-checksum-type': kept.type };
+}
 
 /** GET and HEAD: the request's SSE-C key checked against the object (sse.ts), and the encryption headers of the answer. */
 export function readEncryptionHeaders(c: OpContext, record: ObjectRecord): Record<string, string> {

@@ -10,8 +10,10 @@
 // statement is never skipped because it was not understood.
 //
 // Supported: Version, Id, Statement (one or a list) with Sid, Effect,
-// Principal ("*", {"AWS": "*"}, {"CanonicalUser": id or ids}), Action /
-// NotAction, Resource / NotResource (with * and ? wildcards), Condition with
+// Principal ("*", {"AWS": "*"}, {"CanonicalUser": id or ids}) or, in a Deny
+// only (AWS: "NotPrincipal must be used with Effect Deny"), NotPrincipal of
+// the same forms (the statement is about everyone else, anonymous requests
+// included), Action / NotAction, Resource / NotResource (with * and ? wildcards), Condition with
 // the operators below (each also with the IfExists suffix: a request without
 // the key satisfies it) and Null, on the keys below.
 import { BlockList, isIP } from 'node:net';
@@ -101,6 +103,8 @@ interface Condition {
 export interface Statement {
   readonly effect: Effect;
   readonly principal: PrincipalSpec;
+  /** Written as NotPrincipal (Deny only): the statement is about every requester `principal` does not match. */
+  readonly notPrincipal: boolean;
   /** Lower-case action patterns; `notAction` inverts the match. */
   readonly actions: readonly string[];
   readonly notAction: boolean;
@@ -154,8 +158,9 @@ function parseStatement(s: unknown, bucket: string): Statement {
   if (!isRecord(s)) throw malformedPolicy('A statement must be a JSON object');
   for (const field of Object.keys(s)) if (!STATEMENT_FIELDS.has(field)) throw malformedPolicy(`Unknown field ${field}`);
   if (s.Effect !== 'Allow' && s.Effect !== 'Deny') throw malformedPolicy('Invalid effect: Effect must be Allow or Deny');
-  if (s.NotPrincipal !== undefined) throw notImplemented('NotPrincipal in a bucket policy');
-  if (s.Principal === undefined) throw malformedPolicy('Missing required field Principal');
+  if (s.NotPrincipal !== undefined && s.Principal !== undefined) throw malformedPolicy('A statement needs exactly one of Principal and NotPrincipal');
+  if (s.NotPrincipal !== undefined && s.Effect !== 'Deny') throw malformedPolicy('NotPrincipal must be used with Effect Deny');
+  if (s.Principal === undefined && s.NotPrincipal === undefined) throw malformedPolicy('Missing required field Principal');
   if ((s.Action === undefined) === (s.NotAction === undefined)) throw malformedPolicy('A statement needs exactly one of Action and NotAction');
   if ((s.Resource === undefined) === (s.NotResource === undefined)) throw malformedPolicy('A statement needs exactly one of Resource and NotResource');
   const actions = strings(s.Action ?? s.NotAction, 'Action').map((a) => a.toLowerCase());
@@ -164,7 +169,8 @@ function parseStatement(s: unknown, bucket: string): Statement {
   for (const r of resources) if (!coversBucket(r, bucket)) throw malformedPolicy(`Policy has invalid resource: ${r}`);
   return {
     effect: s.Effect,
-    principal: parsePrincipal(s.Principal),
+    principal: parsePrincipal(s.Principal ?? s.NotPrincipal),
+    notPrincipal: s.NotPrincipal !== undefined,
     actions,
     notAction: s.NotAction !== undefined,
     resources,
@@ -278,11 +284,16 @@ export function evaluatePolicy(policy: Policy, req: PolicyRequest): Decision {
 }
 
 export function statementApplies(s: Statement, req: PolicyRequest): boolean {
-  if (s.principal.kind === 'users' && (req.principalId === undefined || !s.principal.ids.includes(req.principalId))) return false;
+  if (principalMatches(s.principal, req.principalId) === s.notPrincipal) return false;
   const action = req.action.toLowerCase();
   if (s.actions.some((a) => wildcardMatch(a, action)) === s.notAction) return false;
   if (s.resources.some((r) => wildcardMatch(r, req.resource)) === s.notResource) return false;
   return s.conditions.every((c) => conditionHolds(c, req.context.get(c.key)));
+}
+
+/** Whether `spec` names the requester `principalId` (undefined: anonymous, named only by "anyone"). */
+function principalMatches(spec: PrincipalSpec, principalId: string | undefined): boolean {
+  return spec.kind === 'anyone' || (principalId !== undefined && spec.ids.includes(principalId));
 }
 
 /**
@@ -294,7 +305,7 @@ export function statementApplies(s: Statement, req: PolicyRequest): boolean {
  * aws:SourceVpc and the like, name nothing on this node.)
  */
 export function isPublicPolicy(policy: Policy): boolean {
-  return policy.statements.some((s) => s.effect === 'Allow' && s.principal.kind === 'anyone' && !s.conditions.some(limitsToFixedValues));
+  return policy.statements.some((s) => s.effect === 'Allow' && !s.notPrincipal && s.principal.kind === 'anyone' && !s.conditions.some(limitsToFixedValues));
 }
 
 function limitsToFixedValues(c: Condition): boolean {

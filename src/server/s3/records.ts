@@ -90,6 +90,8 @@ export const RecordSection = {
    * it for the object it makes.
    */
   owner: 5,
+  /** Object records only: the additional checksum the object was uploaded with, and its parts' (checksum_section.ts). */
+  checksum: 6,
 } as const;
 export type RecordSectionName = keyof typeof RecordSection;
 /** Section bytes by name; an absent name is an absent section. */

@@ -130,6 +130,21 @@ export function openBody(ex: Exchange, auth: Authenticated, maxBytes: number): V
 }
 
 /**
+ * PutObject and UploadPart need the body's length before it is read, as S3
+ * does: a body framed by Transfer-Encoding (chunked) without Content-Length
+ * is 411 MissingContentLength, unless it is aws-chunked (STREAMING-*) and
+ * x-amz-decoded-content-length gives the length. Called before anything of
+ * the request is stored.
+ */
+export function requireDeclaredLength(ex: Exchange, auth: Authenticated): void {
+  const headers = ex.req.headers;
+  if (headers['transfer-encoding'] === undefined || headers['content-length'] !== undefined) return;
+  const streaming = auth.payload.kind === 'streaming-signed' || auth.payload.kind === 'streaming-unsigned-trailer';
+  if (streaming && headerOf(headers, 'x-amz-decoded-content-length') !== undefined) return;
+  throw new S3Error(411, 'MissingContentLength', 'You must provide the Content-Length HTTP header.');
+}
+
+/**
  * Read an XML request body whole. Past `maxBytes` (declared or sent):
  * 400 MalformedXML, the answer for any XML over its limits (xml.ts).
  */
