@@ -14,6 +14,7 @@
 // bucket owner's, an owner grant added on read, the bucket owner reading
 // what it does not own) fails one of them.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { test } from 'node:test';
 import {
   CompleteMultipartUploadCommand,
@@ -24,6 +25,7 @@ import {
   GetBucketAclCommand,
   GetBucketOwnershipControlsCommand,
   GetObjectAclCommand,
+  GetObjectAttributesCommand,
   GetObjectCommand,
   ListObjectVersionsCommand,
   ListObjectsCommand,
@@ -238,4 +240,16 @@ void test('test_bucket_policy_put_obj_grant: a write that grants the bucket owne
   assert.deepEqual([acl1.Owner?.ID, flat(acl1.Grants)], [bobUser.id, [[aliceUser.id, 'FULL_CONTROL']]]);
   assert.equal(await status(alice().send(new GetObjectAclCommand({ Bucket: plain, Key: 'key2' }))), 403);
   assert.equal((await bob().send(new GetObjectAclCommand({ Bucket: plain, Key: 'key2' }))).Grants?.[0]?.Grantee?.ID, bobUser.id);
+});
+
+void test("an object another user writes with a checksum keeps both: its owner (record section 5) and its checksum (section 6)", async () => {
+  // Two branches once gave these sections the same number; a record holding
+  // both must read back each.
+  const bucket = await sharedBucket('ObjectWriter');
+  const data = Buffer.from('owned and summed');
+  await bob().send(new PutObjectCommand({ Bucket: bucket, Key: 'k', Body: data, ChecksumAlgorithm: 'SHA256' }));
+  const acl = await bob().send(new GetObjectAclCommand({ Bucket: bucket, Key: 'k' }));
+  assert.equal(acl.Owner?.ID, bobUser.id);
+  const attrs = await bob().send(new GetObjectAttributesCommand({ Bucket: bucket, Key: 'k', ObjectAttributes: ['Checksum'] }));
+  assert.equal(attrs.Checksum?.ChecksumSHA256, createHash('sha256').update(data).digest('base64'));
 });
