@@ -429,9 +429,17 @@ export class CommitLog {
     if (this.refusal !== undefined) throw new ClosedError(this.refusal);
   }
 
-  /** Resolves when everything staged before the call is durable. */
-  async drain(): Promise<void> {
+  /**
+   * Resolves when everything staged before the call is durable. Even while
+   * mutations are refused (close uses both): `flushIndex`, its cycle
+   * writes the memtable out as a run; `roll`, it rolls the log (a
+   * checkpoint), which records the extents prepared since the last one
+   * (host_space.ts).
+   */
+  async drain(options: { readonly flushIndex?: boolean; readonly roll?: boolean } = {}): Promise<void> {
     this.throwIfFailed();
+    if (options.flushIndex === true) this.flushRequested = true;
+    if (options.roll === true) this.rollRequested = true;
     await this.nextCycle().persisted();
   }
 
@@ -765,7 +773,7 @@ export class CommitLog {
     // already, and so is every record: cycles run one at a time), so it
     // waits for it; the old logs' resets wait for the checkpoint.
     const dep = this.superblock.write(
-      { extents: this.extents.table(), logExtent: newLog, mirrorLogExtent: newMirror, nextRecordSeq: this.state.nextSeq, manifest },
+      { extents: this.extents.table(), logExtent: newLog, mirrorLogExtent: newMirror, nextRecordSeq: this.state.nextSeq, manifest, hostAllocated: this.extents.takeHostAllocated() },
       this.runsDurable(flush, []),
     );
     try {
