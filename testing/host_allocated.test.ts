@@ -21,6 +21,8 @@
 // 4. A data file holding fewer allocated bytes than the marks imply (a
 //    copy made sparse) is not believed: no mark counts, the reserve is
 //    prepared again, and the recovery report says why.
+// 5. A preparation whose zeros are not durable (refused, flush failed)
+//    marks nothing.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, openSync, closeSync, readSync, writeSync, ftruncateSync, fstatSync, rmSync } from 'node:fs';
@@ -30,12 +32,13 @@ import { crc32c } from '../src/base/index.js';
 import { FileDisk } from '../src/disk/index.js';
 import type { Disk } from '../src/disk/index.js';
 import { IoScheduler } from '../src/dependency/index.js';
-import { ExtentOwner } from '../src/extent/index.js';
+import { ExtentManager, ExtentOwner, HostSpace } from '../src/extent/index.js';
 import { formatDiskStore, openDiskStore } from '../src/store/index.js';
 import type { DiskStore, FormatOptions } from '../src/store/index.js';
 import { Superblock, decodeCheckpoint, encodeCheckpoint } from '../src/superblock/index.js';
 import { HOST_BLOCK_BYTES, HostFs } from './host_fs.js';
 import { HOST_TEST_EXTENT_BYTES, hostTestOptions } from './host_store_options.js';
+import { patch } from './mutants/mutant.js';
 import { Rng } from './rng.js';
 import { SimDisk } from './sim_disk.js';
 
@@ -276,5 +279,44 @@ void test('a data file copied sparse is not believed (a real file copied with ho
     await original.close();
   } finally {
     rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+/** What a checkpoint built after a fill would mark, for a fill on a host that refuses its zeros or a disk that fails their flush. */
+async function marksAfterFailedFill(fault: 'host full' | 'flush fails'): Promise<{ marked: number[]; failures: number }> {
+  const geometry = { pageSizeBytes: 4096, extentSizeBytes: EXTENT_BYTES, extentCount: 16, superblockExtents: 1 };
+  const host = new HostFs();
+  const sim = new SimDisk({ sizeBytes: 16 * EXTENT_BYTES, pageSizeBytes: 4096 });
+  const io = new IoScheduler(host.wrap(sim));
+  const extents = new ExtentManager(geometry, io, 0);
+  const space = new HostSpace(extents, io);
+  if (fault === 'host full') host.setFreeBytes(0);
+  else sim.failFlush('permanent');
+  await space.fill(4, { paced: false });
+  return { marked: extents.takeHostAllocated(), failures: space.stats.failures };
+}
+
+void test('a preparation whose zeros are not durable marks nothing (and the broken variant that marks it is caught)', async () => {
+  // Checks host_space.ts invariant 2 for the marks: a preparation refused
+  // by a full host, or whose flush fails (the zeros landed, not durable),
+  // leaves its extent unmarked, so no checkpoint can claim it. How: a
+  // HostSpace over a 16-extent SimDisk under HostFs; its fill fails on
+  // each extent it tries; then the same with ExtentManager.endPrepare
+  // patched to mark every preparation as if it had succeeded.
+  for (const fault of ['host full', 'flush fails'] as const) {
+    const { marked, failures } = await marksAfterFailedFill(fault);
+    assert.equal(failures, 4, `${fault}: the fill did not fail`);
+    assert.deepEqual(marked, [], `${fault}: extents marked host-allocated without durable zeros`);
+  }
+  const restore = patch(ExtentManager.prototype, 'endPrepare', (original) =>
+    function (this: ExtentManager, extent: number): void {
+      original.call(this, extent, true);
+    },
+  );
+  try {
+    const { marked } = await marksAfterFailedFill('flush fails');
+    assert.ok(marked.length > 0, 'the variant marking failed preparations was not caught');
+  } finally {
+    restore();
   }
 });
