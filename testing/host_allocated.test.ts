@@ -153,6 +153,27 @@ void test('an extent prepared after the last checkpoint is prepared again after 
   assert.equal(clean.log.counters.rolls, rolls, 'a close with nothing new prepared rolled the log');
 });
 
+void test('a close right after puts took the extents ahead finishes their refill and records it: the next open writes no zeros', async () => {
+  // Checks invariant 2 as the bench's get probe meets it (load, close,
+  // open, gets): the refill after the puts' allocations is still under
+  // way when close starts. Close lets it finish and rolls the log, so the
+  // open after it prepares nothing (the zeros are written before the
+  // close returns, not while the first requests run).
+  const sim = new SimDisk({ sizeBytes: DISK_BYTES, pageSizeBytes: 4096, fillSeed: 7 });
+  const store = await formatDiskStore(sim, options(7));
+  // Staged, not awaited: close drains them, and finds the refill their extents started under way.
+  const durable = await Promise.all(Array.from({ length: 20 }, (_, i) => store.put(Buffer.from(`k${i}`), Buffer.alloc(20_000, i + 1))));
+  assert.ok(store.parts.extents.countPreparedFree() < store.parts.space.target, 'the puts took no extent prepared ahead: the test proves nothing');
+  await store.close();
+  await Promise.all(durable.map((d) => d.persisted()));
+  const disk = sim.clone();
+  const { store: again, bytesWritten } = await openAndSettle(disk, options(7), () => disk.stats.bytesWritten);
+  assert.equal(again.parts.space.stats.extentsPrepared, 0, 'open prepared again what the close left to it');
+  assert.ok(bytesWritten < EXTENT_BYTES, `open wrote ${bytesWritten} bytes`);
+  assert.equal(again.parts.extents.countPreparedFree(), again.parts.space.target);
+  again.abandon();
+});
+
 /** Rewrite the newest checkpoint of `disk` (both copies) as version 3 wrote it: no marks. */
 async function downgradeCheckpoint(disk: SimDisk): Promise<void> {
   const label = await Superblock.readLabel(disk);

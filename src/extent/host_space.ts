@@ -74,9 +74,11 @@
 // 2026-12-06, issue 14). How stale the marks can be: a checkpoint is
 // written at format (after the reserve and the ahead extents are
 // prepared), at each log roll, and at a clean close if anything was
-// prepared since the last one (DiskStore.close: the memtable out first,
-// host space refills what it took, then a roll, whose new log extents
-// come from the reserve while the old ones return to it prepared). A
+// prepared since the last one (DiskStore.close: the refill under way
+// finishes first, so its zeros are not left to the next open; then the
+// memtable out, host space refills what that took, then a roll, whose new
+// log extents come from the reserve while the old ones return to it
+// prepared). A
 // crash forgets the marks made since the last checkpoint: those extents
 // are prepared again. Never the reverse: a mark follows durable zeros,
 // and a checkpoint of the old version (3) marks nothing. A copy of the

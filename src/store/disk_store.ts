@@ -421,7 +421,13 @@ export class DiskStore implements ShardApi, TogetherApi {
     await this.liveRebuild.settled();
     await this.background.stop();
     const writable = this.log.failed === undefined && !this.options.readOnly;
-    if (writable && this.wantsClosingRoll()) {
+    if (writable) {
+      // The preparation under way (a refill of the reserve or of the
+      // extents ahead of puts) ends here rather than at the next open,
+      // where its zeros would compete with the first requests.
+      await this.parts.space.settled();
+    }
+    if (writable && this.log.failed === undefined && this.wantsClosingRoll()) {
       // The roll below would write the memtable into index extents taken
       // from the prepared reserve, and the next open would prepare them
       // again: write it now, and let host space refill what it took first.
