@@ -589,8 +589,9 @@ export class CommitLog {
   /** Write the memtable as a run; its chunks are durable on return. */
   private async writeMemtable(): Promise<WrittenFlush | undefined> {
     this.flushRequested = false;
-    // After open, the reserve on the host is prepared again first: a flush
-    // (and a roll, which flushes) must write into prepared extents.
+    // After open, the reserve on the host is made whole first (what the
+    // checkpoint did not mark prepared): a flush (and a roll, which
+    // flushes) must write into prepared extents.
     await this.space.ready();
     const job = this.index.beginFlush();
     if (job === undefined) return undefined;
