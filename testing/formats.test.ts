@@ -185,7 +185,8 @@ function checkpointFor(label: Label, rng: Rng, manifestBytes: number): Checkpoin
     owner: extent < g.superblockExtents ? ExtentOwner.Superblock : rng.pick([ExtentOwner.Free, ExtentOwner.Data, ExtentOwner.Index, ExtentOwner.Meta]),
     writePointer: rng.pick([0, g.extentSizeBytes, rng.int(0, g.extentSizeBytes)]),
   }));
-  return { sequence: Number.MAX_SAFE_INTEGER - rng.int(0, 9), extents, logExtent: g.extentCount - 1, mirrorLogExtent: g.extentCount - 2, nextRecordSeq: rng.int(1, 2 ** 40), manifest: rng.bytes(manifestBytes) };
+  const hostAllocated = extents.filter(() => rng.bool(0.3)).map((e) => e.extent);
+  return { sequence: Number.MAX_SAFE_INTEGER - rng.int(0, 9), extents, logExtent: g.extentCount - 1, mirrorLogExtent: g.extentCount - 2, nextRecordSeq: rng.int(1, 2 ** 40), manifest: rng.bytes(manifestBytes), hostAllocated };
 }
 
 test('checkpoint slot: encode then decode is the identity, padded or not; too big for the slot is a RangeError', () => {
@@ -502,6 +503,35 @@ test('a chunk store takes payloads up to maxPayloadBytes, a whole empty extent l
     assert.ok(store.fits(empty, max) && store.fits(empty, extentSizeBytes - CHUNK_OVERHEAD_BYTES));
     assert.ok(!store.fits(empty, extentSizeBytes - CHUNK_OVERHEAD_BYTES + 1));
   }
+});
+
+test('checkpoint versions: 4 carries host-allocated marks in the owner byte, 3 is read with none, others are refused', () => {
+  // Checks: the marks survive encode and decode, on any owner; the bytes
+  // of a version 4 checkpoint with no mark, its version field set to 3
+  // (and its CRC resealed), are what version 3 wrote and decode with no
+  // mark; in version 3 an owner byte with the top bit is corrupt (that
+  // release had no marks); versions 2 and 5 are refused.
+  const label = planLayout(LAYOUT);
+  const rng = new Rng('formats/checkpoint versions');
+  const cp = checkpointFor(label, rng, 10);
+  const all = { ...cp, hostAllocated: cp.extents.map((e) => e.extent) };
+  assert.deepEqual(decodeCheckpoint(encodeCheckpoint(all, label), label).hostAllocated, all.hostAllocated);
+  const asVersion = (bytes: Buffer, version: number): Buffer => {
+    const out = Buffer.from(bytes);
+    out.writeUInt32LE(version, 4);
+    out.writeUInt32LE(crc32c(out.subarray(24), crc32c(out.subarray(0, 20))), 20);
+    return out;
+  };
+  const unmarked = encodeCheckpoint({ ...cp, hostAllocated: [] }, label);
+  assert.deepEqual(decodeCheckpoint(asVersion(unmarked, 3), label), { ...cp, hostAllocated: [] });
+  assert.throws(() => decodeCheckpoint(asVersion(encodeCheckpoint({ ...cp, hostAllocated: [5] }, label), 3), label), {
+    name: 'CorruptionError',
+    message: `superblock checkpoint: extent 5 owner ${(cp.extents[5]?.owner ?? 0) | 0x80}`,
+  });
+  for (const version of [2, 5]) assert.throws(() => decodeCheckpoint(asVersion(unmarked, version), label), { name: 'CorruptionError', message: 'superblock slot: unknown version' });
+  // The encoder refuses marks out of order or out of range (what it writes must decode to what it was given).
+  assert.throws(() => encodeCheckpoint({ ...cp, hostAllocated: [6, 5] }, label), /host-allocated extent 5 after 6/);
+  assert.throws(() => encodeCheckpoint({ ...cp, hostAllocated: [cp.extents.length] }, label), /host-allocated extent/);
 });
 
 test('each checkpoint rule refuses a checkpoint on its own at its exact boundary, naming the field', () => {

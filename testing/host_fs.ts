@@ -59,6 +59,15 @@ export class HostFs {
     return this.newBlocks(offset, length).length === 0;
   }
 
+  /**
+   * Take the blocks of [offset, offset+length) as allocated without a
+   * write (what a copy of a file puts on its new host: a sparse copy only
+   * its blocks that are not all zeros).
+   */
+  adopt(offset: number, length: number): void {
+    for (const b of this.newBlocks(offset, length)) this.allocated.add(b);
+  }
+
   /** `disk` as a file on this host. */
   wrap(disk: Disk): Disk {
     const inner = disk;
@@ -72,6 +81,12 @@ export class HostFs {
       },
       flush: () => inner.flush(),
       close: () => inner.close(),
+      // What FileDisk says of its file (stat blocks): open checks the
+      // checkpoint's host-allocated marks against the allocated bytes.
+      hostSpace: () => {
+        const allocatedBytes = this.allocated.size * HOST_BLOCK_BYTES;
+        return { fileFullyAllocated: allocatedBytes >= inner.sizeBytes, allocatedBytes };
+      },
     };
     const writev = inner.writev?.bind(inner);
     if (writev === undefined) return wrapped;

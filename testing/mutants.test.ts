@@ -340,8 +340,13 @@ for (const [mutant, families] of HTTP_FAMILIES) {
 // the failure it names: control-race (testing/mutants/control_race_mutants.ts)
 // and s3-crash (testing/mutants/collector_mutants.ts; there the seeds run
 // before the catch also pass without the variant: a control run).
+// control-race's budget is 60 seeds: disk-out-ignores-inflight-writes needs a
+// put to stage during close's last drain, and close now first lets host
+// space finish its refill and records it (host_space.ts), by which time
+// most racing puts have staged and are drained: caught at seed 45, not
+// within 30 (the others within 6).
 const SEED_SUITE_CASES: ReadonlyArray<{ suite: Suite; mutants: readonly Mutant[]; budgetSeeds: number; control: boolean }> = [
-  { suite: controlRaceSuite, mutants: CONTROL_RACE_MUTANTS.filter((m) => m.caughtBy === 'control-race'), budgetSeeds: 30, control: false },
+  { suite: controlRaceSuite, mutants: CONTROL_RACE_MUTANTS.filter((m) => m.caughtBy === 'control-race'), budgetSeeds: 60, control: false },
   { suite: s3CrashSuite, mutants: COLLECTOR_MUTANTS, budgetSeeds: 8, control: true },
 ];
 

@@ -21,7 +21,9 @@
 //    reserve plus the ahead are prepared (reclamation may leave more: a
 //    reset extent written whole counts as prepared).
 // 4. A crash during preparation (any crash mode) loses nothing
-//    acknowledged; open prepares the reserve and the ahead extents again.
+//    acknowledged; the extent being prepared does not count as prepared
+//    after it (no checkpoint marked it host-allocated); open makes the
+//    reserve and the ahead extents whole again.
 // 5. A data file allocated whole (preallocated, block device) prepares
 //    nothing ahead.
 import type { Dependency } from '../src/dependency/index.js';
@@ -37,26 +39,18 @@ import { formatDiskStore, openDiskStore } from '../src/store/index.js';
 import type { DiskStore, FormatOptions } from '../src/store/index.js';
 import { patch } from './mutants/mutant.js';
 import { preparingExtentHandedOut } from './mutants/prepare_ahead_mutants.js';
+import { HOST_TEST_EXTENT_BYTES, hostTestOptions } from './host_store_options.js';
 import { Rng } from './rng.js';
 import { CRASH_MODES, SimDisk } from './sim_disk.js';
 import type { SimIo } from './sim_disk.js';
 
 const DISK_BYTES = 4 * 1024 * 1024;
-const EXTENT_BYTES = 64 * 1024;
+const EXTENT_BYTES = HOST_TEST_EXTENT_BYTES;
 const VALUE_BYTES = 12 * 1024;
 const AHEAD = 3;
 
 function options(seed: number, prepareAheadExtents = AHEAD): FormatOptions {
-  return {
-    extentSizeBytes: EXTENT_BYTES,
-    maxManifestBytes: 16 * 1024,
-    memtableFlushBytes: 4096,
-    maxLogBytes: 6000,
-    compactionFanIn: 3,
-    random: new Rng(seed).fork('chunk-ids'),
-    background: false,
-    prepareAheadExtents,
-  };
+  return { ...hostTestOptions(seed), prepareAheadExtents };
 }
 
 function keyOf(i: number): Buffer {
@@ -270,6 +264,10 @@ void test('a crash while an extent is being prepared loses nothing acknowledged;
     assert.ok(preparing !== undefined, `${mode}: no preparation seen after ${i} puts`);
     const { disk: after } = disk.crash(new Rng(seed).fork('crash'), mode);
     store.abandon();
+    // Its zeros were not durable: no checkpoint may mark it host-allocated.
+    const looked = await openDiskStore(after.clone(), { ...options(seed), prepareHostSpace: false });
+    assert.notEqual(looked.parts.extents.preparedState(preparing), 'prepared', `${mode}: extent ${preparing}, crashed while being prepared, counts as prepared`);
+    looked.abandon();
     const again = await openDiskStore(after, options(seed));
     await checkModel(again, model);
     await again.parts.space.settled();

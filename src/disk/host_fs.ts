@@ -18,6 +18,8 @@ export interface FileSystemSpace {
 export interface HostSpace extends Partial<FileSystemSpace> {
   /** Every block of the data file is allocated (preallocated, written whole, or a block device): no write to it can need a new one. */
   readonly fileFullyAllocated: boolean;
+  /** Bytes the host has allocated to the file (stat blocks * 512); absent for a block device. */
+  readonly allocatedBytes?: number;
 }
 
 export interface DataFileSpace extends FileSystemSpace {
@@ -36,7 +38,7 @@ export function hostSpaceSync(path: string, sizeBytes: number): HostSpace {
   // A block device has no holes and no file system under it.
   if (st.isBlockDevice()) return { fileFullyAllocated: true };
   const s = statfsSync(path);
-  return { freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize, fileFullyAllocated: st.blocks * 512 >= sizeBytes };
+  return { freeBytes: s.bavail * s.bsize, totalBytes: s.blocks * s.bsize, fileFullyAllocated: st.blocks * 512 >= sizeBytes, allocatedBytes: st.blocks * 512 };
 }
 
 /** Size, allocation and file system room of each data file. */

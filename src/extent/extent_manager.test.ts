@@ -10,7 +10,8 @@
 // the record carrying the pointer shares that flush). Host preparation: the reserve classes take
 // prepared extents (highest first, down to their floor), puts skip them and
 // prefer extents written before, an extent being prepared is never handed
-// out.
+// out, and an extent is marked host-allocated (what checkpoints persist)
+// only once its zeros are durable.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -388,6 +389,36 @@ void test('an extent being prepared is never handed out, and a refused preparati
   await space2.fill(1, { paced: false });
   assert.equal(space2.stats.failures, 1);
   assert.equal(other.extents.preparedState(7), 'unprepared');
+});
+
+void test('host-allocated marks: set only once the zeros are durable, kept through use and reset, taken for a checkpoint, restored at open', async () => {
+  // Checks the marks checkpoints persist (host_space.ts, "Persisted"): a
+  // preparation whose flush is held is not marked until the flush returns;
+  // the mark stays when the extent is allocated, written and reset;
+  // takeHostAllocated lists every mark and clears the unrecorded count;
+  // restoreHostAllocated makes a fresh manager count the extent prepared.
+  const { disk, io, extents } = setup(0);
+  const space = new HostSpace(extents, io);
+  disk.held = true;
+  const filling = space.fill(1, { paced: false });
+  await turn();
+  assert.equal(extents.unrecordedHostAllocated, 0, 'marked before its zeros were durable');
+  assert.deepEqual(extents.takeHostAllocated(), []);
+  disk.release();
+  await filling;
+  assert.equal(extents.unrecordedHostAllocated, 1);
+  const e = extents.allocate(ExtentOwner.Meta, { reserve: 'log' });
+  assert.equal(e, 7, 'the log takes the prepared extent');
+  await extents.append(e, Buffer.alloc(512, 1)).dependency.persisted();
+  extents.reset(e, Dependency.none);
+  assert.deepEqual(extents.takeHostAllocated(), [7]);
+  assert.equal(extents.unrecordedHostAllocated, 0);
+  assert.deepEqual(extents.takeHostAllocated(), [7], 'a mark is knowledge: every checkpoint carries it');
+  const fresh = setup(0).extents;
+  assert.equal(fresh.preparedState(7), 'unprepared');
+  fresh.restoreHostAllocated([7]);
+  assert.equal(fresh.preparedState(7), 'prepared');
+  assert.equal(fresh.unrecordedHostAllocated, 0, 'restored marks are recorded already');
 });
 
 void test('puts prefer a free extent whose blocks were written before (allocated on the host)', async () => {

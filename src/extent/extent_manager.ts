@@ -62,6 +62,14 @@ interface ExtentTable {
    * give blocks back to the host.
    */
   readonly hostBytes: Uint32Array;
+  /**
+   * 1: every block of the extent was written with zeros and flushed
+   * (endPrepare), by this process or by one whose checkpoint said so
+   * (restoreHostAllocated): what checkpoints persist (host_space.ts). Never
+   * goes back to 0 (the file is never hole-punched); a subset of the
+   * extents whose `hostBytes` cover them.
+   */
+  readonly hostAllocated: Uint8Array;
   /** 1: no more appends, the extent is being reclaimed. */
   readonly sealed: Uint8Array;
   /** Appends not yet known persistent; an extent without any has no entry. */
@@ -97,8 +105,10 @@ export interface AllocateOptions {
  * instead, so without this a full host would refuse the metadata log, an
  * index flush or a reclamation copy, the very work that frees space. A
  * prepared extent stays prepared when it is used and reset (blocks are
- * never given back to the host); the set lives in memory only, and open
- * prepares again.
+ * never given back to the host). Which extents were prepared (their zeros
+ * durable) is persisted in checkpoints (`takeHostAllocated`); open counts
+ * those as prepared at once (`restoreHostAllocated`) and prepares only
+ * the others.
  *
  * Allocation by class:
  * - log, index, reclaim take the highest prepared free extent, down to a
@@ -128,6 +138,8 @@ export class ExtentManager {
   private readonly resetListeners: Array<(extent: number) => void> = [];
   private readonly allocateListeners: Array<(extent: number) => void> = [];
   private readonly preparing = new Set<number>();
+  /** Extents marked host-allocated since the last checkpoint took the marks (takeHostAllocated). */
+  private unrecordedMarks = 0;
 
   constructor(
     readonly geometry: Geometry,
@@ -143,6 +155,7 @@ export class ExtentManager {
       recordedOwner: new Uint8Array(n),
       recordedWritePointer: new Uint32Array(n),
       hostBytes: new Uint32Array(n),
+      hostAllocated: new Uint8Array(n),
       sealed: new Uint8Array(n),
       pending: new Map(),
       reusableAfter: new Map(),
@@ -367,10 +380,58 @@ export class ExtentManager {
     return this.t.reusableAfter.get(this.checked(extent)) ?? Dependency.none;
   }
 
-  /** End a preparation; `ok` when every block of the extent was written and flushed. */
+  /**
+   * End a preparation; `ok` when every block of the extent was written and
+   * flushed: then it is marked host-allocated (invariant 2 of
+   * host_space.ts: only once its zeros are durable).
+   */
   endPrepare(extent: number, ok: boolean): void {
     assert(this.preparing.delete(extent), `extent ${extent} was not being prepared`);
-    if (ok) this.t.hostBytes[this.checked(extent)] = this.geometry.extentSizeBytes;
+    if (!ok) return;
+    const e = this.checked(extent);
+    this.t.hostBytes[e] = this.geometry.extentSizeBytes;
+    if (this.t.hostAllocated[e] === 0) {
+      this.t.hostAllocated[e] = 1;
+      this.unrecordedMarks++;
+    }
+  }
+
+  /**
+   * Open: the extents a checkpoint marked host-allocated count as prepared
+   * (no zeros written). REQUIRES: the caller trusts the marks (open checks
+   * the file's allocated bytes against them first).
+   */
+  restoreHostAllocated(extents: readonly number[]): void {
+    for (const extent of extents) {
+      const e = this.checked(extent);
+      this.t.hostAllocated[e] = 1;
+      this.t.hostBytes[e] = this.geometry.extentSizeBytes;
+    }
+  }
+
+  /** The extents marked host-allocated, ascending, for a checkpoint; from now on none is unrecorded. */
+  takeHostAllocated(): number[] {
+    const out: number[] = [];
+    const marks = this.t.hostAllocated;
+    for (let e = 0; e < this.count; e++) if (marks[e] === 1) out.push(e);
+    this.unrecordedMarks = 0;
+    return out;
+  }
+
+  /** Extents marked host-allocated since the last checkpoint took the marks: what a crash now would forget. */
+  get unrecordedHostAllocated(): number {
+    return this.unrecordedMarks;
+  }
+
+  /**
+   * Free extents enough that a log roll (a memtable flush into index
+   * extents, then the log and its mirror) finds what it needs above the
+   * floors: what reclamation leaves (RESERVE_FLOOR.reclaim) and one more.
+   * Close rolls only then to record marks (a roll that failed there would
+   * leave the store read-only for knowledge that only saves zeros).
+   */
+  hasRoomForRoll(): boolean {
+    return this.countFree() > RESERVE_FLOOR.reclaim;
   }
 
   /** Every extent counts as prepared: the data file is allocated whole on the host (preallocated). */

@@ -15,12 +15,14 @@
 // - at format: the superblock (label and both checkpoint slots, whole) and
 //   the first metadata log extent, before anything else is written, and
 //   `preparedTarget` free extents (the reserve), all before format returns;
-// - at open: the reserve again, in the background (`ready()` resolves when
-//   done; log rolls, index flushes and reclamation wait for it), trying the
-//   highest free extents first, at most `OPEN_ATTEMPTS_PER_TARGET` per
-//   extent wanted: the allocator hands out prepared extents highest first
-//   (extent_manager.ts), so on a full host those are the ones whose blocks
-//   are allocated already, and writing zeros over them succeeds;
+// - at open: what the last checkpoint does not mark host-allocated (see
+//   "Persisted" below) of the reserve, in the background (`ready()`
+//   resolves when done; log rolls, index flushes and reclamation wait for
+//   it), trying the highest free extents first, at most
+//   `OPEN_ATTEMPTS_PER_TARGET` per extent wanted: the allocator hands out
+//   prepared extents highest first (extent_manager.ts), so on a full host
+//   those are the ones whose blocks are allocated already, and writing
+//   zeros over them succeeds;
 // - after each allocation: the reserve is refilled in the background, once
 //   the writes queued by the allocating work have settled (a log roll's
 //   checkpoint is not delayed by it), one extent at a time, in pieces of
@@ -58,10 +60,36 @@
 // a commit cycle carries about as many zeros as its own bytes, and under a
 // load that consumes extents faster than that, puts fall back to
 // unprepared extents (slower, never refused for it).
-// Not persisted: which extents are prepared is re-derived at each open by
-// preparing again (the highest free extents first, over blocks a store
-// that ran before has allocated already); an extent wrongly believed
-// prepared would only cost speed, but nothing records it, so nothing can.
+//
+// Persisted (issue 14): an extent is *host-allocated* once every block of
+// it was written with zeros and flushed (invariant 2; ExtentManager marks
+// it in endPrepare). The data file is never hole-punched, so on an
+// overwrite-in-place host the mark stays true when the extent is used,
+// freed and reclaimed. Every checkpoint records the marks (the owner
+// byte's top bit, docs/format/superblock.md), and open counts the marked
+// extents as prepared without writing them. Before, open re-derived the
+// set by preparing the reserve and the ahead extents again: 768 MiB of
+// zeros per restart with the defaults, each 4 MiB piece with its
+// fdatasync, while the first gets ran. Measured with bench/get_probe.ts
+// (256 x 1 MiB loaded, closed, reopened, cold gets; strace of the 4 MiB
+// pwrite64 after the first get's pread64): 144 pieces before, none after;
+// cold gets 52 -> 67 per second (median of 6 rounds, load 8-10 on the
+// shared machine: docs/BENCHMARKS.md, 2026-12-06, branch prepared). How
+// stale the marks can be: a checkpoint is
+// written at format (after the reserve and the ahead extents are
+// prepared), at each log roll, and at a clean close if anything was
+// prepared since the last one (DiskStore.close: the refill under way
+// finishes first, so its zeros are not left to the next open; then the
+// memtable out, host space refills what that took, then a roll, whose new
+// log extents come from the reserve while the old ones return to it
+// prepared). A
+// crash forgets the marks made since the last checkpoint: those extents
+// are prepared again. Never the reverse: a mark follows durable zeros,
+// and a checkpoint of the old version (3) marks nothing. A copy of the
+// data file made sparse (cp --sparse=always, rsync -S) has holes where
+// the zeros were: open compares the file's allocated bytes with what the
+// marks (and the other extents' write pointers) imply and, short, trusts
+// no mark (open.ts, trustedHostMarks).
 //
 // Invariants:
 // 1. An extent being prepared is never handed out (ExtentManager skips it),

@@ -429,9 +429,17 @@ export class CommitLog {
     if (this.refusal !== undefined) throw new ClosedError(this.refusal);
   }
 
-  /** Resolves when everything staged before the call is durable. */
-  async drain(): Promise<void> {
+  /**
+   * Resolves when everything staged before the call is durable. Even while
+   * mutations are refused (close uses both): `flushIndex`, its cycle
+   * writes the memtable out as a run; `roll`, it rolls the log (a
+   * checkpoint), which records the extents prepared since the last one
+   * (host_space.ts).
+   */
+  async drain(options: { readonly flushIndex?: boolean; readonly roll?: boolean } = {}): Promise<void> {
     this.throwIfFailed();
+    if (options.flushIndex === true) this.flushRequested = true;
+    if (options.roll === true) this.rollRequested = true;
     await this.nextCycle().persisted();
   }
 
@@ -581,8 +589,9 @@ export class CommitLog {
   /** Write the memtable as a run; its chunks are durable on return. */
   private async writeMemtable(): Promise<WrittenFlush | undefined> {
     this.flushRequested = false;
-    // After open, the reserve on the host is prepared again first: a flush
-    // (and a roll, which flushes) must write into prepared extents.
+    // After open, the reserve on the host is made whole first (what the
+    // checkpoint did not mark prepared): a flush (and a roll, which
+    // flushes) must write into prepared extents.
     await this.space.ready();
     const job = this.index.beginFlush();
     if (job === undefined) return undefined;
@@ -765,7 +774,7 @@ export class CommitLog {
     // already, and so is every record: cycles run one at a time), so it
     // waits for it; the old logs' resets wait for the checkpoint.
     const dep = this.superblock.write(
-      { extents: this.extents.table(), logExtent: newLog, mirrorLogExtent: newMirror, nextRecordSeq: this.state.nextSeq, manifest },
+      { extents: this.extents.table(), logExtent: newLog, mirrorLogExtent: newMirror, nextRecordSeq: this.state.nextSeq, manifest, hostAllocated: this.extents.takeHostAllocated() },
       this.runsDurable(flush, []),
     );
     try {

@@ -420,8 +420,25 @@ export class DiskStore implements ShardApi, TogetherApi {
     this.liveRebuild.cancel();
     await this.liveRebuild.settled();
     await this.background.stop();
+    const writable = this.log.failed === undefined && !this.options.readOnly;
+    if (writable) {
+      // The preparation under way (a refill of the reserve or of the
+      // extents ahead of puts) ends here rather than at the next open,
+      // where its zeros would compete with the first requests.
+      await this.parts.space.settled();
+    }
+    if (writable && this.log.failed === undefined && this.wantsClosingRoll()) {
+      // The roll below would write the memtable into index extents taken
+      // from the prepared reserve, and the next open would prepare them
+      // again: write it now, and let host space refill what it took first.
+      await this.log.drain({ flushIndex: true });
+      await this.parts.space.settled();
+    }
     this.parts.space.stop();
-    if (this.log.failed === undefined && !this.options.readOnly) await this.log.drain();
+    // Extents prepared since the last checkpoint are recorded by one (a log
+    // roll: its new log extents come from the reserve, the old ones go back
+    // to it, prepared), so the next open does not write their zeros again.
+    if (writable) await this.log.drain({ roll: this.log.failed === undefined && this.wantsClosingRoll() });
     this.closed = true;
     await this.parts.io.idle();
     await this.parts.disk.close();
@@ -433,6 +450,17 @@ export class DiskStore implements ShardApi, TogetherApi {
     if (unconfirmed !== undefined && failed !== undefined) {
       throw new IoError(`closed without confirming metadata record ${unconfirmed.seq} (a commit failed: ${failed.message}); the next open verifies its data`, { cause: failed });
     }
+  }
+
+  /**
+   * Close rolls the log when extents were prepared since the last
+   * checkpoint, unless the disk is too full for a roll to be sure to
+   * succeed: then only that knowledge is lost (host_space.ts), where a
+   * failed roll would leave the store read-only.
+   */
+  private wantsClosingRoll(): boolean {
+    const extents = this.parts.extents;
+    return extents.unrecordedHostAllocated > 0 && extents.hasRoomForRoll();
   }
 
   /** Drop all volatile state without flushing (tests: a crash of the process). */

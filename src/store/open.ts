@@ -36,7 +36,7 @@ import { DEFAULT_EXTENT_SIZE_BYTES, ExtentManager, ExtentOwner, HostSpace, OPEN_
 import { LsmIndex } from '../index/index.js';
 import type { RunDescriptor } from '../index/index.js';
 import { Superblock, planLayout } from '../superblock/index.js';
-import type { CopyState, Label, SlotCopyReport } from '../superblock/index.js';
+import type { Checkpoint, CopyState, Label, SlotCopyReport } from '../superblock/index.js';
 import type { CommitLogState } from './commit_log.js';
 import { DiskStore } from './disk_store.js';
 import type { RecoveryReport } from './recovery_report.js';
@@ -83,6 +83,17 @@ export async function formatDiskStore(disk: Disk, options: FormatOptions = {}): 
   const extents = newExtentManager(label, io, options);
   const space = new HostSpace(extents, io);
   const [logExtent, mirrorLogExtent] = await prepareAtFormat(space, extents, label);
+  // The extents for puts too are prepared before format returns (4 x 64 MiB
+  // by default: about 0.3 s on top of the reserve's 1.1 s measured for a
+  // 16 GiB file). Prepared in the background instead, their zeros went out
+  // with the first puts' commit cycles: the first second of a new store ran
+  // at 0.2-0.3 of its preallocated speed (docs/BENCHMARKS.md 2026-12-06).
+  // Before the first checkpoint, so that it marks them host-allocated with
+  // the reserve: the next open writes no zeros (host_space.ts).
+  if (options.prepareHostSpace !== false) {
+    space.prepareAhead(resolveStoreOptions(options, label.geometry.extentSizeBytes).prepareAheadExtents);
+    await space.settled();
+  }
   extents.takeChanges();
   const { superblock, dependency } = Superblock.format(io, label, {
     extents: extents.table(),
@@ -90,20 +101,11 @@ export async function formatDiskStore(disk: Disk, options: FormatOptions = {}): 
     mirrorLogExtent,
     nextRecordSeq: 1,
     manifest: encodeManifest({ runs: [], flushedThroughSeq: 0 }),
+    hostAllocated: extents.takeHostAllocated(),
   });
   await dependency.persisted();
   const state: CommitLogState = { logExtent, mirrorLogExtent, nextSeq: 1, flushedThroughSeq: 0 };
-  const store = assemble({ disk, io, label, extents, space, superblock, state, runs: [], random, options, recovery: EMPTY_RECOVERY });
-  // The extents for puts too are prepared before format returns (4 x 64 MiB
-  // by default: about 0.3 s on top of the reserve's 1.1 s measured for a
-  // 16 GiB file). Prepared in the background instead, their zeros went out
-  // with the first puts' commit cycles: the first second of a new store ran
-  // at 0.2-0.3 of its preallocated speed (docs/BENCHMARKS.md 2026-12-06).
-  if (options.prepareHostSpace !== false) {
-    space.prepareAhead(resolveStoreOptions(options, label.geometry.extentSizeBytes).prepareAheadExtents);
-    await space.settled();
-  }
-  return store;
+  return assemble({ disk, io, label, extents, space, superblock, state, runs: [], random, options, recovery: EMPTY_RECOVERY });
 }
 
 /**
@@ -155,6 +157,8 @@ export async function recoverDiskStore(disk: Disk, options: OpenOptions, replay:
   const extents = newExtentManager(label, io, options);
   const space = new HostSpace(extents, io);
   extents.restore(checkpoint.extents);
+  const hostMarks = trustedHostMarks(disk, label, checkpoint);
+  extents.restoreHostAllocated(hostMarks.trusted);
   const manifest = decodeManifest(checkpoint.manifest);
   const logExtents = [checkpoint.logExtent, checkpoint.mirrorLogExtent] as const;
   const read = await readLog(extents, logExtents, checkpoint.nextRecordSeq, replay);
@@ -171,17 +175,20 @@ export async function recoverDiskStore(disk: Disk, options: OpenOptions, replay:
   }
   const nextSeq = (log.records.at(-1)?.seq ?? checkpoint.nextRecordSeq - 1) + 1;
   const state: CommitLogState = { logExtent: checkpoint.logExtent, mirrorLogExtent: checkpoint.mirrorLogExtent, nextSeq, flushedThroughSeq };
-  const recovery = recoveryReport(labelCopies, slots, superblock.sequence, log, verified);
+  const recovery = recoveryReport(labelCopies, slots, superblock.sequence, log, verified, hostMarks);
   const store = assemble({ disk, io, label, extents, space, superblock, state, runs: [...runs.values()], random, options, recovery });
   // Only records past flushedThroughSeq have mutations that are not in a
   // run; the others' mutations are never decoded (metalog_format.ts).
   for (const rec of log.records) {
     if (rec.seq > flushedThroughSeq) store.parts.index.apply(decodeMutations(rec), rec.seq);
   }
-  // Which free extents were prepared is not persisted: prepare the reserve
-  // again, in the background; log rolls (the repair below among them), index
-  // flushes and reclamation wait for it (host_space.ts).
-  // Then the extents prepared ahead of puts, after the reserve (ready() does not wait for them).
+  // The extents the checkpoint marked host-allocated count as prepared
+  // (restoreHostAllocated above); the reserve is made whole from the others
+  // in the background; log rolls (the repair below among them), index
+  // flushes and reclamation wait for it (host_space.ts). Then the extents
+  // prepared ahead of puts, after the reserve (ready() does not wait for
+  // them). With every mark trusted and the targets met, neither writes.
+  if (hostMarks.distrusted !== undefined && options.readOnly !== true) console.warn(`shardstore: ${hostMarks.distrusted}`);
   if (options.prepareHostSpace !== false && options.readOnly !== true) {
     // Not paced: log rolls, index flushes and reclamation wait for it (ready()).
     void space.fill(extents.preparedTarget * OPEN_ATTEMPTS_PER_TARGET, { paced: false });
@@ -234,9 +241,51 @@ async function readLog(extents: ExtentManager, logExtents: readonly [number, num
   }
 }
 
-function recoveryReport(labelCopies: readonly [CopyState, CopyState], slots: readonly SlotCopyReport[], usedSequence: number, log: LogReplay, verified: VerifiedLog): RecoveryReport {
+/**
+ * The checkpoint's host-allocated marks, unless the data file holds fewer
+ * allocated bytes than they imply: a copy made sparse (cp --sparse=always,
+ * rsync -S) turns the prepared zeros into holes, and a mark over a hole
+ * would send the log, index flushes and reclamation to blocks a full host
+ * refuses. What the marks imply: each marked extent whole, plus the
+ * recorded write pointers of the others (written data; a sparse copy keeps
+ * it, so it cannot hide the holes). A disk that cannot say (a block device,
+ * a simulated disk) or a file allocated whole (fill() marks every extent
+ * anyway) is trusted. Distrusted, no mark counts: open prepares as before
+ * marks existed, and the next checkpoint records what it prepared.
+ */
+function trustedHostMarks(disk: Disk, label: Label, checkpoint: Checkpoint): HostMarks {
+  const marks = checkpoint.hostAllocated;
+  if (marks.length === 0) return { marked: 0, trusted: [] };
+  const host = disk.hostSpace?.();
+  const allocatedBytes = host?.allocatedBytes;
+  if (host === undefined || host.fileFullyAllocated || allocatedBytes === undefined) return { marked: marks.length, trusted: marks };
+  const extentBytes = label.geometry.extentSizeBytes;
+  const marked = new Set(marks);
+  let impliedBytes = marks.length * extentBytes;
+  for (const e of checkpoint.extents) if (!marked.has(e.extent)) impliedBytes += e.writePointer;
+  if (allocatedBytes >= impliedBytes) return { marked: marks.length, trusted: marks };
+  return {
+    marked: marks.length,
+    trusted: [],
+    distrusted:
+      `the data file holds ${allocatedBytes} allocated bytes, fewer than the ${impliedBytes} its checkpoint's ${marks.length} host-allocated extents and write pointers imply ` +
+      '(a copy made sparse?): no extent is taken as allocated on the host, the reserve is prepared again',
+  };
+}
+
+interface HostMarks {
+  /** Extents the checkpoint marked host-allocated. */
+  readonly marked: number;
+  /** The marks open believes (all of them, or none). */
+  readonly trusted: readonly number[];
+  /** Why none is believed. */
+  readonly distrusted?: string;
+}
+
+function recoveryReport(labelCopies: readonly [CopyState, CopyState], slots: readonly SlotCopyReport[], usedSequence: number, log: LogReplay, verified: VerifiedLog, hostMarks: HostMarks): RecoveryReport {
   const usedSlotCopies = slots.filter((s) => s.sequence === usedSequence || (!s.state.ok && slots.some((o) => o.slot === s.slot && o.sequence === usedSequence)));
   return {
+    hostAllocated: { marked: hostMarks.marked, trusted: hostMarks.trusted.length, ...(hostMarks.distrusted === undefined ? {} : { distrusted: hostMarks.distrusted }) },
     labelCopies,
     slots,
     checkpointCopyDamaged: usedSlotCopies.some((s) => !s.state.ok),
@@ -277,6 +326,7 @@ async function repairCopies(store: DiskStore, io: IoScheduler, label: Label, rec
 }
 
 const EMPTY_RECOVERY: RecoveryReport = {
+  hostAllocated: { marked: 0, trusted: 0 },
   labelCopies: [{ ok: true }, { ok: true }],
   slots: [],
   checkpointCopyDamaged: false,

@@ -6,6 +6,12 @@ import type { LogCopyDamage } from './log_replay.js';
 
 /** What recovery read from a second copy, and how open restored the first (open.ts). */
 export interface RecoveryReport {
+  /**
+   * The checkpoint's host-allocated extents (host_space.ts): how many it
+   * marked, how many open counted as prepared, and why none, when the data
+   * file's allocated bytes were short of what the marks imply.
+   */
+  readonly hostAllocated: { readonly marked: number; readonly trusted: number; readonly distrusted?: string };
   readonly labelCopies: readonly [CopyState, CopyState];
   readonly slots: readonly SlotCopyReport[];
   /** A copy of the checkpoint recovery used was damaged. */

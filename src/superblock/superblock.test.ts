@@ -46,6 +46,7 @@ function body(n: number): Body {
     mirrorLogExtent: 3,
     nextRecordSeq: 100 * n,
     manifest: rng.bytes(3000),
+    hostAllocated: Array.from({ length: g.extentCount }, (_, extent) => extent).filter((extent) => extent >= g.superblockExtents && rng.bool(0.5)),
   };
 }
 

@@ -25,7 +25,10 @@
 // Payload: extentCount u32 | (owner u8, writePointer u32) x extentCount |
 //          logExtent u32 | mirrorLogExtent u32 | nextRecordSeq u64 |
 //          manifest (u32 length + bytes)
-import { BufReader, BufWriter, CorruptionError, crc32c } from '../base/index.js';
+//          In a checkpoint of version 4 the owner byte's top bit
+//          (HOST_ALLOCATED_BIT) says the extent is allocated on the host
+//          (host_space.ts); version 3 has no such bit (nothing known).
+import { BufReader, BufWriter, CorruptionError, assert, crc32c } from '../base/index.js';
 import { MAX_EXTENT_SIZE_BYTES, MIN_EXTENT_SIZE_BYTES, isExtentOwner } from '../extent/index.js';
 import type { ExtentRecord, Geometry } from '../extent/index.js';
 
@@ -38,6 +41,17 @@ export const SLOT_MAGIC = 0x42535353; // "SSSB"
  * two copies, the metadata log mirrored. Older stores are refused.
  */
 export const SUPERBLOCK_VERSION = 3;
+/**
+ * The checkpoint slot's own version, apart from the label's since 4 (the
+ * label still says 3: the log records did not change). 4: the owner byte's
+ * top bit marks an extent allocated on the host. A checkpoint of version 3
+ * (written by a release before it) is read with no extent marked.
+ */
+export const CHECKPOINT_VERSION = 4;
+/** The oldest checkpoint version read (the label's version 3 began with it). */
+export const OLDEST_CHECKPOINT_VERSION = 3;
+/** In the owner byte of a checkpoint of version 4: every block of the extent is allocated on the host (its zeros were durable). */
+export const HOST_ALLOCATED_BIT = 0x80;
 export const LABEL_BYTES = 96;
 export const SLOT_HEADER_BYTES = 24;
 const EXTENT_ENTRY_BYTES = 5;
@@ -65,6 +79,13 @@ export interface Checkpoint {
   readonly nextRecordSeq: number;
   /** The index manifest, encoded by the store (opaque here). */
   readonly manifest: Buffer;
+  /**
+   * Extents every block of which was written with zeros and flushed
+   * (host_space.ts): allocated on the host, so writing them needs no new
+   * block. Ascending. Knowledge, not state: one missing only costs its
+   * preparation again at the next open.
+   */
+  readonly hostAllocated: readonly number[];
 }
 
 /** Bytes one slot needs for `extentCount` extents and a manifest of at most `maxManifestBytes`. */
@@ -139,9 +160,16 @@ function checkLabel(l: Label): void {
 
 export function encodeCheckpoint(cp: Checkpoint, label: Label): Buffer {
   const w = new BufWriter(SLOT_HEADER_BYTES + cp.extents.length * EXTENT_ENTRY_BYTES + cp.manifest.length + 64);
-  w.u32(SLOT_MAGIC).u32(SUPERBLOCK_VERSION).u64(cp.sequence).u32(0).u32(0);
+  w.u32(SLOT_MAGIC).u32(CHECKPOINT_VERSION).u64(cp.sequence).u32(0).u32(0);
   w.u32(cp.extents.length);
-  for (const e of cp.extents) w.u8(e.owner).u32(e.writePointer);
+  const marked = new Uint8Array(cp.extents.length);
+  let previous = -1;
+  for (const extent of cp.hostAllocated) {
+    assert(Number.isInteger(extent) && extent > previous && extent < cp.extents.length, `host-allocated extent ${extent} after ${previous} of ${cp.extents.length}`);
+    marked[extent] = 1;
+    previous = extent;
+  }
+  for (const e of cp.extents) w.u8(marked[e.extent] === 1 ? e.owner | HOST_ALLOCATED_BIT : e.owner).u32(e.writePointer);
   w.u32(cp.logExtent).u32(cp.mirrorLogExtent).u64(cp.nextRecordSeq).blob(cp.manifest);
   const payloadBytes = w.length - SLOT_HEADER_BYTES;
   w.patchU32(16, payloadBytes);
@@ -158,7 +186,10 @@ export function encodeCheckpoint(cp: Checkpoint, label: Label): Buffer {
 export function decodeCheckpoint(buf: Buffer, label: Label): Checkpoint {
   const r = new BufReader(buf, 'superblock slot');
   if (r.u32() !== SLOT_MAGIC) throw new CorruptionError('superblock slot: bad magic');
-  if (r.u32() !== SUPERBLOCK_VERSION) throw new CorruptionError('superblock slot: unknown version');
+  const version = r.u32();
+  if (version < OLDEST_CHECKPOINT_VERSION || version > CHECKPOINT_VERSION) throw new CorruptionError('superblock slot: unknown version');
+  // Version 3 has no mark: a byte with the bit set names no owner there.
+  const markBit = version >= 4 ? HOST_ALLOCATED_BIT : 0;
   const sequence = r.u64();
   const payloadBytes = r.u32();
   const crc = r.u32();
@@ -168,8 +199,11 @@ export function decodeCheckpoint(buf: Buffer, label: Label): Checkpoint {
   const count = p.count(EXTENT_ENTRY_BYTES);
   if (count !== label.geometry.extentCount) throw new CorruptionError(`superblock checkpoint: ${count} extents, label says ${label.geometry.extentCount}`);
   const extents: ExtentRecord[] = [];
+  const hostAllocated: number[] = [];
   for (let extent = 0; extent < count; extent++) {
-    const owner = p.u8();
+    const byte = p.u8();
+    const owner = byte & ~markBit;
+    if ((byte & markBit) !== 0) hostAllocated.push(extent);
     const writePointer = p.u32();
     if (!isExtentOwner(owner)) throw new CorruptionError(`superblock checkpoint: extent ${extent} owner ${owner}`);
     if (writePointer > label.geometry.extentSizeBytes) throw new CorruptionError(`superblock checkpoint: extent ${extent} write pointer ${writePointer}`);
@@ -182,5 +216,5 @@ export function decodeCheckpoint(buf: Buffer, label: Label): Checkpoint {
   const nextRecordSeq = p.u64();
   const manifest = Buffer.from(p.blob());
   p.expectEnd();
-  return { sequence, extents, logExtent, mirrorLogExtent, nextRecordSeq, manifest };
+  return { sequence, extents, logExtent, mirrorLogExtent, nextRecordSeq, manifest, hostAllocated };
 }

@@ -216,7 +216,15 @@ function randomCheckpointBytes(rng: Rng): Buffer {
     writePointer: rng.int(0, g.extentSizeBytes),
   }));
   const manifest = encodeManifest({ runs: times(rng.int(0, 3), (i) => randomDescriptor(rng, i + 1)), flushedThroughSeq: rng.int(0, 1e6) });
-  const bytes = encodeCheckpoint({ sequence: rng.int(1, 1e9), extents, logExtent: 0, mirrorLogExtent: rng.int(1, g.extentCount - 1), nextRecordSeq: rng.int(1, 1e9), manifest }, FUZZ_LABEL);
+  // Host-allocated marks (the owner byte's top bit): none, some, or all.
+  const markRate = rng.pick([0, 0.3, 1]);
+  const hostAllocated = extents.filter(() => rng.bool(markRate)).map((e) => e.extent);
+  const bytes = encodeCheckpoint({ sequence: rng.int(1, 1e9), extents, logExtent: 0, mirrorLogExtent: rng.int(1, g.extentCount - 1), nextRecordSeq: rng.int(1, 1e9), manifest, hostAllocated }, FUZZ_LABEL);
+  // A checkpoint of version 3 (no marks) is still read: a tenth of the samples are one.
+  if (hostAllocated.length === 0 && rng.bool(0.3)) {
+    bytes.writeUInt32LE(3, 4);
+    resealCheckpoint(bytes, rng);
+  }
   // Slots are read whole: half the samples carry the zero padding after the checkpoint.
   return rng.bool(0.5) ? bytes : Buffer.concat([bytes, Buffer.alloc(rng.int(1, 600))]);
 }
