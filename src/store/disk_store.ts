@@ -420,25 +420,28 @@ export class DiskStore implements ShardApi, TogetherApi {
     this.liveRebuild.cancel();
     await this.liveRebuild.settled();
     await this.background.stop();
-    const writable = this.log.failed === undefined && !this.options.readOnly;
-    if (writable) {
+    // Asked again after each wait: a commit that fails meanwhile ends the
+    // writing, as before any of it (the last drain is skipped, the disk
+    // still closed, and the unconfirmed record reported below).
+    const writable = (): boolean => this.log.failed === undefined && !this.options.readOnly;
+    if (writable()) {
       // The preparation under way (a refill of the reserve or of the
       // extents ahead of puts) ends here rather than at the next open,
       // where its zeros would compete with the first requests.
       await this.parts.space.settled();
-    }
-    if (writable && this.log.failed === undefined && this.wantsClosingRoll()) {
-      // The roll below would write the memtable into index extents taken
-      // from the prepared reserve, and the next open would prepare them
-      // again: write it now, and let host space refill what it took first.
-      await this.log.drain({ flushIndex: true });
-      await this.parts.space.settled();
+      if (writable() && this.wantsClosingRoll()) {
+        // The roll below would write the memtable into index extents taken
+        // from the prepared reserve, and the next open would prepare them
+        // again: write it now, and let host space refill what it took first.
+        await this.log.drain({ flushIndex: true });
+        await this.parts.space.settled();
+      }
     }
     this.parts.space.stop();
     // Extents prepared since the last checkpoint are recorded by one (a log
     // roll: its new log extents come from the reserve, the old ones go back
     // to it, prepared), so the next open does not write their zeros again.
-    if (writable) await this.log.drain({ roll: this.log.failed === undefined && this.wantsClosingRoll() });
+    if (writable()) await this.log.drain({ roll: this.wantsClosingRoll() });
     this.closed = true;
     await this.parts.io.idle();
     await this.parts.disk.close();
