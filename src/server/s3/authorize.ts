@@ -29,7 +29,7 @@
 // an object that no ACL permission governs (tagging, retention, legal
 // hold) stay the bucket owner's and the policy's, whoever owns the object.
 import type { IncomingHttpHeaders } from 'node:http';
-import type { BucketAccess, Permission } from './access_records.js';
+import type { BucketAccess, Grant, Permission } from './access_records.js';
 import type { ObjectAclView } from './access.js';
 import { readBucketAccess, readObjectAcl } from './access.js';
 import { aclAllows, isPublicAcl } from './acl.js';
@@ -188,6 +188,11 @@ function denied(principal: Principal): S3Error {
   return principal.kind === 'anonymous' ? anonymousRefusal() : accessDenied();
 }
 
+/** The grants that count: without public ones under IgnorePublicAcls (step 5). */
+function countedGrants(grants: readonly Grant[], access: BucketAccess): readonly Grant[] {
+  return access.publicAccessBlock?.ignorePublicAcls === true ? grants.filter((g) => !isPublicAcl([g])) : grants;
+}
+
 function principalId(p: Principal): string | undefined {
   return p.kind === 'user' ? p.user.id : undefined;
 }
@@ -307,12 +312,15 @@ export class Authorizer {
     const request: PolicyRequest = { principalId: id, action: q.spec.action, resource, context };
     const decision = policy === undefined ? 'none' : evaluatePolicy(policy, request);
     if (decision === 'deny' && !(isOwner && q.spec.ownerAccountOnly === true)) throw denied(q.principal);
-    const foreign = await this.foreignObject(core, q);
-    if (foreign !== undefined) {
+    // The object's owner and ACL, read once: step 2 needs them where
+    // objects may be their writer's, step 5 for an object ACL grant.
+    let objectAcl: Promise<ObjectAclView | undefined> | undefined;
+    const readAcl = (): Promise<ObjectAclView | undefined> => (objectAcl ??= this.objectAcl(core, q));
+    const foreign = q.spec.acl?.of === 'object' && writersOwnObjects(q.access) ? await readAcl() : undefined;
+    if (foreign !== undefined && foreign.ownerId !== q.access.ownerId) {
       const permission = q.spec.acl?.permission ?? 'FULL_CONTROL';
       if (id === foreign.ownerId && (permission === 'READ_ACP' || permission === 'WRITE_ACP')) return;
-      const grants = q.access.publicAccessBlock?.ignorePublicAcls === true ? foreign.grants.filter((g) => !isPublicAcl([g])) : foreign.grants;
-      if (aclAllows(grants, id, permission)) return;
+      if (aclAllows(countedGrants(foreign.grants, q.access), id, permission)) return;
       throw await this.refusal(core, q);
     }
     if (isOwner) return;
@@ -324,9 +332,8 @@ export class Authorizer {
       return;
     }
     if (q.spec.acl === undefined || q.access.ownership === 'BucketOwnerEnforced') throw await this.refusal(core, q);
-    let grants = q.spec.acl.of === 'bucket' ? q.access.grants : ((await this.objectAcl(core, q))?.grants ?? []);
-    if (pab?.ignorePublicAcls === true) grants = grants.filter((g) => !isPublicAcl([g]));
-    if (!aclAllows(grants, id, q.spec.acl.permission)) throw await this.refusal(core, q);
+    const grants = q.spec.acl.of === 'bucket' ? q.access.grants : ((await readAcl())?.grants ?? []);
+    if (!aclAllows(countedGrants(grants, q.access), id, q.spec.acl.permission)) throw await this.refusal(core, q);
   }
 
   /**
@@ -356,13 +363,6 @@ export class Authorizer {
     if (q.key === undefined || q.version === 'unparsable') return undefined;
     const record = q.version === undefined ? await readObject(core, q.bucket, q.key) : (await findVersion(core, q.bucket, q.key, q.version))?.record;
     return record === undefined || isDeleteMarker(record) ? undefined : readObjectAcl(core, q.bucket, q.key, record, q.access);
-  }
-
-  /** The owner and ACL of the object an object-ACL operation acts on, when someone other than the bucket owner owns it (step 2); else undefined. */
-  private async foreignObject(core: Core, q: CheckQuery): Promise<ObjectAclView | undefined> {
-    if (q.spec.acl?.of !== 'object' || !writersOwnObjects(q.access)) return undefined;
-    const acl = await this.objectAcl(core, q);
-    return acl === undefined || acl.ownerId === q.access.ownerId ? undefined : acl;
   }
 }
 
