@@ -8,16 +8,16 @@
 // engine of a checkout (`--root`, default this one: build it first).
 //
 //   node --import tsx bench/get_probe.ts --root /path/to/checkout --values 256 --size 1048576 --in-flight 1 --cold [--profile /tmp/get]
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { open } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { dropPageCache } from './lib/os.js';
+import { Rng } from './lib/loop.js';
+import { dropPageCache, mainThreadCpuMs, readAll } from './lib/os.js';
 
 interface Dep {
   persisted(): Promise<void>;
@@ -37,7 +37,6 @@ interface DiskModule {
   FileDisk: { open(path: string, options?: Record<string, unknown>): Promise<unknown> };
 }
 
-const CLOCK_TICKS_PER_SECOND = 100;
 
 const { values } = parseArgs({
   options: {
@@ -82,7 +81,8 @@ try {
   for (let round = 0; round < Number(values.rounds); round++) {
     s = await store.openDiskStore(await disk.FileDisk.open(path), { prepareAheadExtents });
     if (!cold) for (const k of keys) await s.get(k);
-    const order = permutation(count, 20261206 + round);
+    // One fixed order per round, so both sides read in it.
+    const order = new Rng(20261206 + round).permutation(count);
     if (cold) dropCache();
     const profiler = values.profile === undefined ? undefined : await startProfile();
     const ours = await timed(order, async (i) => {
@@ -108,7 +108,7 @@ try {
   else rmSync(dir, { recursive: true, force: true });
 }
 
-async function timed(order: readonly number[], op: (i: number) => Promise<void>): Promise<{ perSec: number; cpuUs: number }> {
+async function timed(order: ArrayLike<number>, op: (i: number) => Promise<void>): Promise<{ perSec: number; cpuUs: number }> {
   let next = 0;
   const cpu0 = mainThreadCpuMs();
   const t0 = performance.now();
@@ -118,15 +118,6 @@ async function timed(order: readonly number[], op: (i: number) => Promise<void>)
   await Promise.all(Array.from({ length: inFlight }, client));
   const seconds = (performance.now() - t0) / 1000;
   return { perSec: order.length / seconds, cpuUs: ((mainThreadCpuMs() - cpu0) * 1000) / order.length };
-}
-
-async function readAll(h: FileHandle, buf: Buffer, at: number): Promise<void> {
-  let done = 0;
-  while (done < buf.length) {
-    const { bytesRead } = await h.read(buf, done, buf.length - done, at + done);
-    if (bytesRead === 0) throw new Error('short read');
-    done += bytesRead;
-  }
 }
 
 /** The V8 profiler around our gets only (`--profile PREFIX`: PREFIX.<round>.cpuprofile, for bench/profile_summary.ts). */
@@ -146,24 +137,4 @@ async function startProfile(): Promise<{ stop(path: string): Promise<void> }> {
 
 function dropCache(): void {
   if (!dropPageCache()) throw new Error('--cold needs root (cannot write /proc/sys/vm/drop_caches)');
-}
-
-/** A fixed permutation of 0..n-1 (xorshift), so both sides read in one order. */
-function permutation(n: number, seed: number): number[] {
-  const out = Array.from({ length: n }, (_, i) => i);
-  let x = seed >>> 0 || 1;
-  for (let i = n - 1; i > 0; i--) {
-    x ^= x << 13;
-    x ^= x >>> 17;
-    x ^= x << 5;
-    const j = (x >>> 0) % (i + 1);
-    [out[i], out[j]] = [out[j] ?? 0, out[i] ?? 0];
-  }
-  return out;
-}
-
-function mainThreadCpuMs(): number {
-  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'latin1');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
 }

@@ -32,11 +32,12 @@
 // /proc/self/task/<pid>/stat: the JavaScript thread only, not the libuv
 // pool that runs the writes and fdatasyncs; Linux, 10 ms resolution, so
 // run enough puts).
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { mainThreadCpuMs, processWriteBytes } from './lib/os.js';
 
 interface Dep {
   persisted(): Promise<void>;
@@ -54,7 +55,6 @@ interface DiskModule {
 }
 
 /** USER_HZ: 100 on every Linux this runs on (getconf CLK_TCK). */
-const CLOCK_TICKS_PER_SECOND = 100;
 
 const { values } = parseArgs({
   options: {
@@ -113,19 +113,4 @@ try {
   await s.close();
 } finally {
   rmSync(dir, { recursive: true, force: true });
-}
-
-/** Bytes this process had written to storage (/proc/self/io write_bytes: what reached the block layer, zero-fill included). */
-function processWriteBytes(): number {
-  const m = /^write_bytes: (\d+)$/m.exec(readFileSync('/proc/self/io', 'latin1'));
-  return m === null ? 0 : Number(m[1]);
-}
-
-/** CPU time of the main (JavaScript) thread so far, in ms: utime + stime of /proc/self/task/<pid>/stat. */
-function mainThreadCpuMs(): number {
-  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'latin1');
-  // Fields after the command name (which may hold spaces) start at field 3.
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  const ticks = Number(fields[11]) + Number(fields[12]);
-  return (ticks * 1000) / CLOCK_TICKS_PER_SECOND;
 }

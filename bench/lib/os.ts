@@ -2,6 +2,7 @@
 // a process's CPU time and block-layer writes (/proc), the load average.
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 
 /**
@@ -35,6 +36,23 @@ export function processCpuSeconds(pid: number | 'self', options: { children?: bo
   const own = field(14) + field(15);
   const children = options.children === true ? field(16) + field(17) : 0;
   return (own + children) / CLOCK_TICKS_PER_SEC;
+}
+
+/** CPU time of this process's main (JavaScript) thread so far, in ms: utime + stime of /proc/self/task/<pid>/stat (not the libuv pool). */
+export function mainThreadCpuMs(): number {
+  const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'latin1');
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(rest[11]) + Number(rest[12])) * 1000) / CLOCK_TICKS_PER_SEC;
+}
+
+/** Fill `into` from `h` at `at` (positional reads until whole; a file too short throws). */
+export async function readAll(h: FileHandle, into: Buffer, at: number): Promise<void> {
+  let done = 0;
+  while (done < into.length) {
+    const { bytesRead } = await h.read(into, done, into.length - done, at + done);
+    if (bytesRead === 0) throw new Error(`short read at ${at + done}`);
+    done += bytesRead;
+  }
 }
 
 /** Bytes process `pid` caused to be sent to the block layer (/proc/<pid>/io write_bytes). */

@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto';
 import { childTask, progress, runChild, send } from '../lib/child.js';
 import { closedLoop } from '../lib/loop.js';
 import type { LoopResult } from '../lib/loop.js';
-import { dropPageCache, load1 } from '../lib/os.js';
+import { dropPageCache, load1, readAll } from '../lib/os.js';
 import { loopRow, report } from '../lib/rows.js';
 import { MiB } from '../lib/task.js';
 import type { RawTask, SizeSet } from '../lib/task.js';
@@ -147,15 +147,6 @@ async function rawReads(h: FileHandle, task: RawTask, s: SizeSet, canDrop: boole
 async function writeAll(h: FileHandle, data: Buffer, at: number): Promise<void> {
   let done = 0;
   while (done < data.length) done += (await h.write(data, done, data.length - done, at + done)).bytesWritten;
-}
-
-async function readAll(h: FileHandle, into: Buffer, at: number): Promise<void> {
-  let done = 0;
-  while (done < into.length) {
-    const { bytesRead } = await h.read(into, done, into.length - done, at + done);
-    if (bytesRead === 0) throw new Error(`short read at ${at + done}`);
-    done += bytesRead;
-  }
 }
 
 function emit(section: string, system: string, s: SizeSet, inFlight: number, r: LoopResult): Promise<void> {
