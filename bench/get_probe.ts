@@ -10,7 +10,8 @@
 // engine of a checkout (`--root`, default this one: build it first). Each
 // get delivers the value into a buffer the probe owns, as the pread does
 // (getOwned; a checkout without it: get() and a copy); the warm pass reads
-// the same way. `--cache-bytes` sets the store's buffer cache.
+// through get(), which fills the buffer cache. `--cache-bytes` sets the
+// store's buffer cache.
 //
 //   node --import tsx bench/get_probe.ts --root /path/to/checkout --values 256 --size 1048576 --in-flight 1 --cold [--profile /tmp/get] [--cache-bytes N]
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
@@ -96,7 +97,9 @@ try {
   for (let round = 0; round < Number(values.rounds); round++) {
     const cacheBytes = values['cache-bytes'] === undefined ? {} : { cacheBytes: Number(values['cache-bytes']) };
     s = await store.openDiskStore(await disk.FileDisk.open(path), { prepareAheadExtents, ...cacheBytes });
-    if (!cold) for (const k of keys) await owned(s, k);
+    // Warm: the page cache and the store's buffer cache (get() keeps every
+    // chunk it reads; getOwned keeps a large one only from its second read).
+    if (!cold) for (const k of keys) await s.get(k);
     // One fixed order per round, so both sides read in it.
     const order = new Rng(20261206 + round).permutation(count);
     if (cold) dropCache();
