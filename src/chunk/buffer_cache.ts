@@ -33,9 +33,11 @@ export interface BufferCacheStats {
  * cost that reader a copy of the payload into fresh memory (the cache keeps
  * the buffer read), and a value read once (a cold get, a scan of big
  * values) would push smaller, hotter entries out. Fresh memory is the cost
- * that counts here: about 5 ms per MiB of first touch on the bench's VM,
- * against a 1 MiB pread of 1-5 ms (docs/BENCHMARKS.md, "Cold 1 MiB gets").
- * Below it, a copy is cheap and a hit saves a read.
+ * that counts: a cold 1 MiB get that the cache kept touched about 280
+ * fresh pages and took 3.5 ms of main-thread CPU, garbage collection
+ * included, against 90 pages and 1.7 ms handed over (docs/BENCHMARKS.md,
+ * 2026-12-06, "cold 1 MiB gets at the disk's speed"). Below it, a copy is
+ * cheap and a hit saves a read.
  */
 export const SECOND_READ_ADMISSION_BYTES = 256 * 1024;
 
