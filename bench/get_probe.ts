@@ -4,10 +4,16 @@
 // over the set) or cold (page cache dropped after the store opened: root),
 // beside raw preads of the same sizes from a plain file in the same
 // process, in the same random order and sequentially (the bench's raw row).
-// It prints gets/s and the main thread's CPU per get, against the compiled
-// engine of a checkout (`--root`, default this one: build it first).
+// It prints gets/s and, per get or read, the main thread's CPU, the bytes
+// the block layer read (/proc/self/io: more than the value is an over-read)
+// and the minor page faults (fresh memory touched), against the compiled
+// engine of a checkout (`--root`, default this one: build it first). Each
+// get delivers the value into a buffer the probe owns, as the pread does
+// (getOwned; a checkout without it: get() and a copy); the warm pass reads
+// through get(), which fills the buffer cache. `--cache-bytes` sets the
+// store's buffer cache.
 //
-//   node --import tsx bench/get_probe.ts --root /path/to/checkout --values 256 --size 1048576 --in-flight 1 --cold [--profile /tmp/get]
+//   node --import tsx bench/get_probe.ts --root /path/to/checkout --values 256 --size 1048576 --in-flight 1 --cold [--profile /tmp/get] [--cache-bytes N]
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
 import { open } from 'node:fs/promises';
@@ -16,8 +22,10 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
+import { PerformanceObserver } from 'node:perf_hooks';
+import type { PerformanceEntry } from 'node:perf_hooks';
 import { Rng } from './lib/loop.js';
-import { dropPageCache, mainThreadCpuMs, readAll } from './lib/os.js';
+import { dropPageCache, mainThreadCpuMs, minorFaults, processReadBytes, readAll } from './lib/os.js';
 
 interface Dep {
   persisted(): Promise<void>;
@@ -25,6 +33,8 @@ interface Dep {
 interface Store {
   put(key: Buffer, value: Buffer): Promise<Dep>;
   get(key: Buffer): Promise<Buffer>;
+  /** A buffer the caller owns (not in a checkout older than the coldget branch: then get() and a copy). */
+  getOwned?(key: Buffer): Promise<Buffer>;
   close(): Promise<void>;
   parts: { space: { settled(): Promise<void> } };
 }
@@ -49,8 +59,14 @@ const { values } = parseArgs({
     dir: { type: 'string' },
     profile: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    'cache-bytes': { type: 'string' },
   },
 });
+/** The garbage collector's pauses, as performance entries (timed() takes those of its window). */
+const gcEntries: PerformanceEntry[] = [];
+const gcObserver = new PerformanceObserver((list) => gcEntries.push(...list.getEntries()));
+gcObserver.observe({ entryTypes: ['gc'] });
+
 const root = resolve(values.root);
 const count = Number(values.values);
 const size = Number(values.size);
@@ -79,14 +95,17 @@ try {
   closeSync(fd);
 
   for (let round = 0; round < Number(values.rounds); round++) {
-    s = await store.openDiskStore(await disk.FileDisk.open(path), { prepareAheadExtents });
+    const cacheBytes = values['cache-bytes'] === undefined ? {} : { cacheBytes: Number(values['cache-bytes']) };
+    s = await store.openDiskStore(await disk.FileDisk.open(path), { prepareAheadExtents, ...cacheBytes });
+    // Warm: the page cache and the store's buffer cache (get() keeps every
+    // chunk it reads; getOwned keeps a large one only from its second read).
     if (!cold) for (const k of keys) await s.get(k);
     // One fixed order per round, so both sides read in it.
     const order = new Rng(20261206 + round).permutation(count);
     if (cold) dropCache();
     const profiler = values.profile === undefined ? undefined : await startProfile();
     const ours = await timed(order, async (i) => {
-      const v = Buffer.from(await s.get(keys[i] ?? Buffer.alloc(0)));
+      const v = await owned(s, keys[i] ?? Buffer.alloc(0));
       if (v.length !== size) throw new Error('short value');
     });
     if (profiler !== undefined) await profiler.stop(`${values.profile ?? 'get'}.${round}.cpuprofile`);
@@ -99,17 +118,30 @@ try {
     const sequential = Array.from({ length: count }, (_, i) => i);
     const rawSeq = await timed(sequential, (i) => readAll(h, Buffer.allocUnsafe(size), i * size));
     await h.close();
+    const ratio = (x: number, y: number): string => (x / y).toFixed(2);
     process.stdout.write(
-      `${cold ? 'cold' : 'warm'} ${count} gets of ${size} B at ${inFlight} in flight: ours ${ours.perSec.toFixed(0)}/s (${ours.cpuUs.toFixed(0)} us CPU/get), raw random ${rawRandom.perSec.toFixed(0)}/s, raw sequential ${rawSeq.perSec.toFixed(0)}/s; ours/raw random ${(ours.perSec / rawRandom.perSec).toFixed(2)}, ours/raw sequential ${(ours.perSec / rawSeq.perSec).toFixed(2)}\n`,
+      `${cold ? 'cold' : 'warm'} ${count} gets of ${size} B at ${inFlight} in flight: ours ${ours.perSec.toFixed(0)}/s, raw random ${rawRandom.perSec.toFixed(0)}/s, raw sequential ${rawSeq.perSec.toFixed(0)}/s; ours/raw random ${ratio(ours.perSec, rawRandom.perSec)}, ours/raw sequential ${ratio(ours.perSec, rawSeq.perSec)}\n` +
+        `  per op: ours ${costs(ours)}; raw random ${costs(rawRandom)}; raw sequential ${costs(rawSeq)}\n`,
     );
   }
 } finally {
+  gcObserver.disconnect();
   if (values.keep) process.stdout.write(`kept ${dir}\n`);
   else rmSync(dir, { recursive: true, force: true });
 }
 
-async function timed(order: ArrayLike<number>, op: (i: number) => Promise<void>): Promise<{ perSec: number; cpuUs: number }> {
+interface Cost {
+  perSec: number;
+  cpuUs: number;
+  diskKiB: number;
+  faults: number;
+  gcUs: number;
+}
+
+async function timed(order: ArrayLike<number>, op: (i: number) => Promise<void>): Promise<Cost> {
   let next = 0;
+  const faults0 = minorFaults();
+  const read0 = processReadBytes();
   const cpu0 = mainThreadCpuMs();
   const t0 = performance.now();
   const client = async (): Promise<void> => {
@@ -117,7 +149,34 @@ async function timed(order: ArrayLike<number>, op: (i: number) => Promise<void>)
   };
   await Promise.all(Array.from({ length: inFlight }, client));
   const seconds = (performance.now() - t0) / 1000;
-  return { perSec: order.length / seconds, cpuUs: ((mainThreadCpuMs() - cpu0) * 1000) / order.length };
+  const cpuUs = ((mainThreadCpuMs() - cpu0) * 1000) / order.length;
+  const faults = (minorFaults() - faults0) / order.length;
+  const diskKiB = (processReadBytes() - read0) / 1024 / order.length;
+  const t1 = performance.now();
+  // GC entries are delivered after the fact: let them arrive, then take those inside [t0, t1].
+  await new Promise((resolve) => setImmediate(resolve));
+  let gcMs = 0;
+  for (const e of gcEntries) if (e.startTime >= t0 && e.startTime < t1) gcMs += e.duration;
+  gcEntries.length = 0;
+  return { perSec: order.length / seconds, cpuUs, diskKiB, faults, gcUs: (gcMs * 1000) / order.length };
+}
+
+/**
+ * The value in a buffer the caller owns, as the raw pread delivers it (the
+ * bench's KvEngine.get contract): getOwned where the store has it, else
+ * get() and a copy (get may hand out the buffer cache's own bytes).
+ */
+async function owned(s: Store, key: Buffer): Promise<Buffer> {
+  return s.getOwned === undefined ? Buffer.from(await s.get(key)) : s.getOwned(key);
+}
+
+/**
+ * What one op cost: main-thread CPU, the garbage collector's pauses (wall
+ * time: on a loaded machine more than their CPU), bytes the block layer
+ * read, minor page faults (fresh memory touched).
+ */
+function costs(t: Cost): string {
+  return `${t.cpuUs.toFixed(0)} us CPU, GC pauses ${t.gcUs.toFixed(0)} us, ${t.diskKiB.toFixed(0)} KiB read from the disk, ${t.faults.toFixed(0)} page faults`;
 }
 
 /** The V8 profiler around our gets only (`--profile PREFIX`: PREFIX.<round>.cpuprofile, for bench/profile_summary.ts). */

@@ -82,10 +82,11 @@ class ShardStoreEngine implements KvEngine {
 
   async get(key: Buffer): Promise<Buffer | undefined> {
     try {
-      // The store hands back its buffer cache's bytes (no copy); the bench's
-      // contract is a buffer the caller owns (KvEngine.get), as every peer and
-      // the raw pread give, so the copy is part of the measured get.
-      return Buffer.from(await this.store.get(key));
+      // The bench's contract is a buffer the caller owns (KvEngine.get), as
+      // every peer and the raw pread give. get() may hand back the buffer
+      // cache's own bytes; getOwned copies those (the copy is part of the
+      // measured get) and hands over a value read from the disk as read.
+      return await this.store.getOwned(key);
     } catch (err: unknown) {
       if (err instanceof NotFoundError) return undefined;
       throw err;

@@ -45,6 +45,13 @@ export function mainThreadCpuMs(): number {
   return ((Number(rest[11]) + Number(rest[12])) * 1000) / CLOCK_TICKS_PER_SEC;
 }
 
+/** Minor page faults of this process so far (all threads: /proc/self/stat minflt), each a first touch of fresh memory or a page-cache mapping. */
+export function minorFaults(): number {
+  const stat = readFileSync('/proc/self/stat', 'latin1');
+  const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(rest[7]);
+}
+
 /** Fill `into` from `h` at `at` (positional reads until whole; a file too short throws). */
 export async function readAll(h: FileHandle, into: Buffer, at: number): Promise<void> {
   let done = 0;

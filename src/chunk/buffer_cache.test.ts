@@ -12,7 +12,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { BufferCache } from './buffer_cache.js';
+import { BufferCache, SECOND_READ_ADMISSION_BYTES } from './buffer_cache.js';
 import { CHUNK_OVERHEAD_BYTES, ChunkKind } from './chunk_format.js';
 import type { Locator } from './chunk_format.js';
 
@@ -68,4 +68,32 @@ void test('random inserts and invalidations agree with a model of what each exte
     ),
     { seed: 14, numRuns: 300 },
   );
+});
+
+void test('admit: a small payload at once, a large one on its second read among the last large first reads', () => {
+  // Checks BufferCache.admit (invariant 4): below SECOND_READ_ADMISSION_BYTES
+  // every read is admitted; at or above it the first read is not and the
+  // second is; the list of first reads keeps only the newest
+  // capacity / SECOND_READ_ADMISSION_BYTES, so a first read pushed out by
+  // that many others counts as a first read again; an insert forgets the
+  // first read; a cache of capacity 0 admits no large payload.
+  const large = SECOND_READ_ADMISSION_BYTES;
+  const cache = new BufferCache(4 * large, EXTENT_BYTES * 64);
+  assert.equal(cache.admit(loc(0, 0, 100), 100), true);
+  assert.equal(cache.admit(loc(0, 0, large - 1), large - 1), true, 'one byte below the bound');
+  assert.equal(cache.admit(loc(1, 0, large), large), false, 'first read of a large payload');
+  assert.equal(cache.admit(loc(1, 0, large), large), true, 'its second read');
+  assert.equal(cache.admit(loc(1, 0, large), large), false, 'admitted once: remembered again from its next read');
+  // Four first reads fit (capacity / bound); a fifth pushes out the oldest.
+  for (let e = 2; e <= 6; e++) assert.equal(cache.admit(loc(e, 0, large), large), false);
+  assert.equal(cache.admit(loc(2, 0, large), large), false, 'pushed out: a first read again');
+  assert.equal(cache.admit(loc(6, 0, large), large), true, 'the newest is still remembered');
+  assert.equal(cache.admit(loc(5, 0, large), large), true);
+  cache.admit(loc(7, 0, large), large);
+  assert.equal(cache.insert(loc(7, 0, 8), ChunkKind.Data, Buffer.alloc(8)), true);
+  cache.invalidateExtent(7);
+  assert.equal(cache.admit(loc(7, 0, large), large), false, 'an insert forgets the first read');
+  const none = new BufferCache(0, EXTENT_BYTES);
+  assert.equal(none.admit(loc(0, 0, large), large), false);
+  assert.equal(none.admit(loc(0, 0, large), large), false, 'no list of first reads without room');
 });

@@ -11,6 +11,9 @@
 // 3. A lookup hits only for the kind and framed length the payload was
 //    inserted with: a locator that disagrees goes to the disk, whose
 //    verification refuses it (a hit must not skip the read's checks).
+// 4. The list of large first reads (admit) holds at most maxFirstReads
+//    numbers. It is a hint, never bytes: a stale entry (its extent reset
+//    since) only admits a verified payload one read early.
 import { assert } from '../base/index.js';
 import { CHUNK_OVERHEAD_BYTES } from './chunk_format.js';
 import type { ChunkKind, Locator } from './chunk_format.js';
@@ -23,6 +26,21 @@ export interface BufferCacheStats {
   entries: number;
 }
 
+/**
+ * A payload of at least this many bytes that its reader keeps (a get that
+ * hands its caller the bytes read: ChunkStore.readHandOver) enters the
+ * cache on its second read, not its first. Keeping it on the first would
+ * cost that reader a copy of the payload into fresh memory (the cache keeps
+ * the buffer read), and a value read once (a cold get, a scan of big
+ * values) would push smaller, hotter entries out. Fresh memory is the cost
+ * that counts: a cold 1 MiB get that the cache kept touched about 280
+ * fresh pages and took 3.5 ms of main-thread CPU, garbage collection
+ * included, against 90 pages and 1.7 ms handed over (docs/BENCHMARKS.md,
+ * 2026-12-06, "cold 1 MiB gets at the disk's speed"). Below it, a copy is
+ * cheap and a hit saves a read.
+ */
+export const SECOND_READ_ADMISSION_BYTES = 256 * 1024;
+
 interface Entry {
   readonly kind: ChunkKind;
   readonly payload: Buffer;
@@ -31,6 +49,10 @@ interface Entry {
 export class BufferCache {
   private readonly entries = new Map<number, Entry>();
   private bytes = 0;
+  /** Where large payloads were read once and not kept (admit), oldest first. */
+  private readonly firstReads = new Set<number>();
+  /** Bound of firstReads: as many large payloads as the cache could hold. */
+  private readonly maxFirstReads: number;
   readonly counters = { hits: 0, misses: 0, evictions: 0 };
 
   constructor(
@@ -38,6 +60,7 @@ export class BufferCache {
     private readonly extentSizeBytes: number,
   ) {
     assert(capacityBytes >= 0, 'cache capacity must be >= 0');
+    this.maxFirstReads = Math.floor(capacityBytes / SECOND_READ_ADMISSION_BYTES);
   }
 
   get(loc: Locator, kind: ChunkKind): Buffer | undefined {
@@ -58,14 +81,39 @@ export class BufferCache {
     return hit.payload;
   }
 
-  /** Keep the verified `payload` of the chunk at `loc`; entries larger than 1/4 of the cache are not kept. */
-  insert(loc: Locator, kind: ChunkKind, payload: Buffer): void {
-    if (this.capacityBytes === 0 || payload.length * 4 > this.capacityBytes) return;
+  /**
+   * Keep the verified `payload` of the chunk at `loc`; entries larger than
+   * 1/4 of the cache are not kept. Returns whether it was kept.
+   */
+  insert(loc: Locator, kind: ChunkKind, payload: Buffer): boolean {
+    if (this.capacityBytes === 0 || payload.length * 4 > this.capacityBytes) return false;
     const key = this.key(loc);
     this.remove(key);
+    this.firstReads.delete(key);
     this.entries.set(key, { kind, payload });
     this.bytes += payload.length;
     while (this.bytes > this.capacityBytes) this.evictOldest();
+    return true;
+  }
+
+  /**
+   * Whether a payload of `payloadBytes` just read at `loc`, for a reader
+   * that keeps it, should enter the cache: below
+   * SECOND_READ_ADMISSION_BYTES always; at or above it only on its second
+   * read among the last maxFirstReads large first reads (this call
+   * remembers the first).
+   */
+  admit(loc: Locator, payloadBytes: number): boolean {
+    if (payloadBytes < SECOND_READ_ADMISSION_BYTES) return true;
+    const key = this.key(loc);
+    if (this.firstReads.delete(key)) return true;
+    if (this.maxFirstReads === 0) return false;
+    if (this.firstReads.size >= this.maxFirstReads) {
+      const oldest = this.firstReads.values().next();
+      if (oldest.done !== true) this.firstReads.delete(oldest.value);
+    }
+    this.firstReads.add(key);
+    return false;
   }
 
   /**

@@ -12,7 +12,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CorruptionError, crc32c } from '../base/index.js';
-import { BufferCache, CHUNK_OVERHEAD_BYTES, ChunkKind, ChunkStore, alignUp, WRITE_THROUGH_MAX_PAYLOAD_BYTES, frameChunk } from './index.js';
+import { BufferCache, CHUNK_OVERHEAD_BYTES, ChunkKind, ChunkStore, SECOND_READ_ADMISSION_BYTES, alignUp, WRITE_THROUGH_MAX_PAYLOAD_BYTES, frameChunk } from './index.js';
 import type { Locator, ScanOptions, ScannedChunk } from './index.js';
 import { Dependency, IoScheduler, Latch } from '../dependency/index.js';
 import { ExtentManager, ExtentOwner } from '../extent/index.js';
@@ -407,4 +407,56 @@ test('a read racing its chunk\'s write reads the queued bytes but does not cache
   await durable.dependency.persisted();
   assert.deepEqual(await env.store.read(durable.locator, ChunkKind.RunBlock), payload);
   assert.deepEqual(env.store.readCached(durable.locator, ChunkKind.RunBlock), payload, 'a durable chunk read from the disk is cached');
+});
+
+test('readHandOver hands a large payload over as read, caches it on its second read, and verifies every read', async () => {
+  // Checks ChunkStore.readHandOver with chunks of SECOND_READ_ADMISSION_BYTES
+  // (1 MiB extents): the first read of a large chunk returns its payload
+  // uncached (cached: false), so the caller's writes to it change nothing
+  // later reads see; the second read enters the cache (cached: true) and a
+  // third is a hit on that same buffer; a small chunk is cached at its
+  // first read; a flipped bit in a large chunk is a CorruptionError on this
+  // path too, and nothing is cached; a chunk whose write is not durable yet
+  // is handed over and not cached.
+  const geometry: Geometry = { pageSizeBytes: PAGE, extentSizeBytes: 1 << 20, extentCount: 4, superblockExtents: 1 };
+  const env = setup({ cacheBytes: 8 << 20, geometry });
+  const rng = new Rng('hand-over');
+  const extent = env.extents.allocate(ExtentOwner.Data);
+  const large = rng.bytes(SECOND_READ_ADMISSION_BYTES);
+  const small = rng.bytes(3000);
+  const big = env.store.appendTo(extent, ChunkKind.Data, [large], Dependency.none);
+  const little = env.store.appendTo(extent, ChunkKind.Data, [small], Dependency.none);
+  await Promise.all([big.dependency.persisted(), little.dependency.persisted()]);
+
+  const first = await env.store.readHandOver(big.locator, ChunkKind.Data);
+  assert.equal(first.cached, false, 'a first large read is handed over');
+  assert.deepEqual(first.payload, large);
+  assert.equal(env.cache.stats().entries, 0);
+  first.payload.fill(0xee); // the caller's now
+  const second = await env.store.readHandOver(big.locator, ChunkKind.Data);
+  assert.equal(second.cached, true, 'the second read is kept');
+  assert.deepEqual(second.payload, large, 'the first caller\'s writes are not seen');
+  const reads = env.store.counters.reads;
+  const third = await env.store.readHandOver(big.locator, ChunkKind.Data);
+  assert.equal(third.cached, true);
+  assert.equal(third.payload, second.payload, 'a hit returns the cached buffer itself');
+  assert.equal(env.store.counters.reads, reads, 'the hit read nothing');
+  assert.equal((await env.store.readHandOver(little.locator, ChunkKind.Data)).cached, true, 'a small chunk is kept at once');
+
+  const other = env.extents.allocate(ExtentOwner.Data);
+  const damaged = env.store.appendTo(other, ChunkKind.Data, [large], Dependency.none);
+  await damaged.dependency.persisted();
+  const at = env.extents.diskOffset(other, damaged.locator.offset) + 24 + 100_000;
+  env.disk.flipBit(at, 2);
+  for (let i = 0; i < 2; i++) await assert.rejects(env.store.readHandOver(damaged.locator, ChunkKind.Data), CorruptionError);
+  assert.equal(env.store.readCached(damaged.locator, ChunkKind.Data), undefined, 'a corrupt chunk is never cached');
+  env.disk.flipBit(at, 2);
+  assert.deepEqual((await env.store.readHandOver(damaged.locator, ChunkKind.Data)).payload, large);
+
+  const gate = new Latch('test gate');
+  const queued = env.store.appendTo(other, ChunkKind.Data, [small], gate.dependency);
+  const racing = await env.store.readHandOver(queued.locator, ChunkKind.Data);
+  assert.deepEqual(racing, { payload: small, cached: false }, 'not durable: handed over, not cached');
+  gate.resolve();
+  await queued.dependency.persisted();
 });

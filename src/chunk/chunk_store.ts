@@ -147,23 +147,51 @@ export class ChunkStore {
   async read(loc: Locator, kind: ChunkKind): Promise<Buffer> {
     const cached = this.cache.get(loc, kind);
     if (cached !== undefined) return cached;
+    const payload = await this.readFromDisk(loc, kind);
+    if (this.cacheable(loc)) this.cache.insert(loc, kind, payload);
+    return payload;
+  }
+
+  /**
+   * Read and verify a chunk's payload for a reader that keeps it or hands
+   * it on (DiskStore.getOwned). `cached` says whether `payload` is the
+   * buffer cache's own bytes (the reader copies what it hands out) or
+   * memory nothing else holds (the reader may hand it out as is). A payload
+   * read from the disk is handed over as read, and kept by the cache only
+   * if the cache admits it (a large one on its second read:
+   * BufferCache.admit), since keeping it would cost the reader a copy.
+   * Throws CorruptionError.
+   */
+  async readHandOver(loc: Locator, kind: ChunkKind): Promise<{ payload: Buffer; cached: boolean }> {
+    const hit = this.cache.get(loc, kind);
+    if (hit !== undefined) return { payload: hit, cached: true };
+    const payload = await this.readFromDisk(loc, kind);
+    const cached = this.cacheable(loc) && this.cache.admit(loc, payload.length) && this.cache.insert(loc, kind, payload);
+    return { payload, cached };
+  }
+
+  /** One read of the framed chunk, verified whole; the payload shares the buffer read. */
+  private async readFromDisk(loc: Locator, kind: ChunkKind): Promise<Buffer> {
     if (loc.length < CHUNK_OVERHEAD_BYTES) throw new CorruptionError(`locator length ${loc.length} below chunk overhead`);
     this.counters.reads++;
     const buf = await this.extents.read(loc.extent, loc.offset, loc.length);
-    let payload: Buffer;
     try {
-      payload = verifyChunk(buf, kind, `${loc.extent}:${loc.offset}`);
+      return verifyChunk(buf, kind, `${loc.extent}:${loc.offset}`);
     } catch (err: unknown) {
       this.counters.corrupt++;
       throw err;
     }
-    // Cache only what the disk holds for good, the rule whileUnsynced
-    // follows: a get racing its put reads the chunk through the IO
-    // scheduler's queue before the write is durable, and that write may
-    // still fail (the cache would then keep bytes the disk never got); an
-    // extent reset while the read ran holds none of it any more.
-    if (loc.offset + loc.length <= this.extents.durableWritePointer(loc.extent)) this.cache.insert(loc, kind, payload);
-    return payload;
+  }
+
+  /**
+   * Cache only what the disk holds for good, the rule whileUnsynced
+   * follows: a get racing its put reads the chunk through the IO
+   * scheduler's queue before the write is durable, and that write may
+   * still fail (the cache would then keep bytes the disk never got); an
+   * extent reset while the read ran holds none of it any more.
+   */
+  private cacheable(loc: Locator): boolean {
+    return loc.offset + loc.length <= this.extents.durableWritePointer(loc.extent);
   }
 
   /** Every whole chunk below the write pointer of `extent`, in order. */

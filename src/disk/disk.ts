@@ -9,6 +9,8 @@
 // 2. `read` returns what the most recent completed write stored (durable
 //    or not).
 // 3. Offsets and lengths are byte-granular; callers keep within sizeBytes.
+// 4. `read` returns a buffer of its own: nothing else holds its memory, so
+//    the engine may hand it to a caller without a copy (DiskStore.getOwned).
 
 import type { HostSpace } from './host_fs.js';
 
@@ -16,7 +18,7 @@ export interface Disk {
   readonly sizeBytes: number;
   /** The atomic write unit: a crash may tear a write at this granularity. */
   readonly pageSizeBytes: number;
-  /** Read exactly `length` bytes at `offset`. */
+  /** Read exactly `length` bytes at `offset`, into a buffer no one else holds (contract 4). */
   read(offset: number, length: number): Promise<Buffer>;
   /** Write all of `data` at `offset`. */
   write(offset: number, data: Uint8Array): Promise<void>;

@@ -259,6 +259,11 @@ export class ShardNode implements ShardApi, TogetherApi, AdminApi {
     return this.onKey(key, (s) => s.get(key));
   }
 
+  /** DiskStore.getOwned on the key's disk: a buffer the caller may keep and change. */
+  getOwned(key: Buffer): Promise<Buffer> {
+    return this.onKey(key, (s) => s.getOwned(key));
+  }
+
   async read(key: Buffer, range?: ByteRange): Promise<ShardReader> {
     const slot = this.slot(this.diskOf(key));
     let store: DiskStore | undefined;

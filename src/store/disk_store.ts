@@ -42,7 +42,7 @@ import { DiskView } from './disk_view.js';
 import type { RecoveryReport } from './recovery_report.js';
 import type { StoreOptions } from './store_options.js';
 import { resolveStoreOptions } from './store_options.js';
-import { ValueWriter, cachedWholeValue, readValueRange, readWholeValue } from './value_io.js';
+import { ValueWriter, cachedWholeValue, readValueRange, readWholeValue, readWholeValueOwned } from './value_io.js';
 import { MAX_KEY_BYTES } from './types.js';
 import type { ByteRange, ListOptions, ListResult, PreparedValue, ShardApi, ShardInfo, ShardReader, StoreStats, TogetherApi, TogetherPut, ValueSource } from './types.js';
 
@@ -268,6 +268,7 @@ export class DiskStore implements ShardApi, TogetherApi {
     }
   }
 
+  /** The whole value; it may be the buffer cache's own bytes, so the caller must not change it (getOwned gives a buffer to keep). */
   async get(key: Buffer): Promise<Buffer> {
     const known = this.lookupNow(key);
     const now = known === NEEDS_READ ? undefined : cachedWholeValue(this.parts.chunks, key, known);
@@ -276,6 +277,28 @@ export class DiskStore implements ShardApi, TogetherApi {
     const end = this.reads.begin();
     try {
       return await readWholeValue(this.parts.chunks, key, known === NEEDS_READ ? await this.lookup(key) : known);
+    } finally {
+      end();
+    }
+  }
+
+  /**
+   * The whole value in a buffer the caller owns: it may keep it and change
+   * it, and the store never sees that. Where a caller of get() would copy
+   * the value, this spares one copy: a value the buffer cache holds is
+   * copied once, and one read from the disk is handed over as read (a large
+   * chunk so read enters the cache only on its second read:
+   * BufferCache.admit). The same checks as get().
+   */
+  async getOwned(key: Buffer): Promise<Buffer> {
+    const known = this.lookupNow(key);
+    const now = known === NEEDS_READ ? undefined : cachedWholeValue(this.parts.chunks, key, known);
+    // One chunk is the cache's own bytes; several were joined into a new buffer.
+    if (now !== undefined) return known !== NEEDS_READ && known.chunks.length === 1 ? Buffer.from(now) : now;
+    // Registered before any await: no reset can come between finding the locators and this.
+    const end = this.reads.begin();
+    try {
+      return await readWholeValueOwned(this.parts.chunks, key, known === NEEDS_READ ? await this.lookup(key) : known);
     } finally {
       end();
     }

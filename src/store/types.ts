@@ -86,7 +86,7 @@ export interface StoreStats {
  */
 export interface ShardApi {
   put(key: Buffer, value: ValueSource): Promise<Dependency>;
-  /** The whole value. Throws NotFoundError. */
+  /** The whole value, which the caller must not change (it may be a cache's own bytes). Throws NotFoundError. */
   get(key: Buffer): Promise<Buffer>;
   /** Stream a value or a range of it. Throws NotFoundError, InvalidArgumentError (range). */
   read(key: Buffer, range?: ByteRange): Promise<ShardReader>;

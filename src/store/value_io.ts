@@ -136,6 +136,25 @@ export async function readWholeValue(chunks: ChunkStore, key: Buffer, value: Ind
   return checkedWhole(parts, value, key);
 }
 
+/**
+ * The whole value in memory the caller owns (DiskStore.getOwned), with the
+ * checks of readWholeValue. A one-chunk value read from the disk is the
+ * buffer read, handed over without a copy; one the buffer cache holds is
+ * copied once; several chunks are joined into one new buffer (that join is
+ * their only copy).
+ */
+export async function readWholeValueOwned(chunks: ChunkStore, key: Buffer, value: IndexValue): Promise<Buffer> {
+  const parts: Buffer[] = [];
+  let shared = false;
+  for (const loc of value.chunks) {
+    const { payload, cached } = await chunks.readHandOver(loc, ChunkKind.Data);
+    parts.push(dataOf(payload, loc, key));
+    shared ||= cached;
+  }
+  const whole = checkedWhole(parts, value, key);
+  return parts.length === 1 && shared ? Buffer.from(whole) : whole;
+}
+
 /** Yield the bytes of `range` of the value, chunk by chunk. */
 export async function* readValueRange(
   chunks: ChunkStore,

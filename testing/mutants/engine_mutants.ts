@@ -4,6 +4,7 @@ import type { ScanOptions, ScannedChunk } from '../../src/chunk/index.js';
 import { ExtentManager, ExtentOwner } from '../../src/extent/index.js';
 import type { ExtentRecord } from '../../src/extent/index.js';
 import { LsmIndex } from '../../src/index/index.js';
+import { DiskStore } from '../../src/store/index.js';
 import type { IndexMutation } from '../../src/index/index.js';
 import { patch } from './mutant.js';
 import type { Mutant } from './mutant.js';
@@ -90,4 +91,23 @@ export const resetNotRecorded: Mutant = {
     ),
 };
 
-export const ENGINE_MUTANTS: readonly Mutant[] = [indexIgnoresTombstones, scanOffByOneNearPage, writePointerNotRecorded, resetNotRecorded];
+/**
+ * getOwned hands out the buffer cache's own bytes (get() without the copy
+ * of a cached payload): the caller's writes land in the cache, and a later
+ * get returns them. The conformance check's gets through getOwned write
+ * over every value they were given (conformance.ts, scribbled).
+ */
+export const ownedGetSharesCache: Mutant = {
+  name: 'owned-get-shares-cache',
+  bugClass: 'a get hands out bytes the cache still holds (the caller changes cached data)',
+  caughtBy: 'conformance',
+  expect: /cache entry \d+:\d+ differs from the disk/,
+  install: () =>
+    patch(DiskStore.prototype, 'getOwned', () =>
+      function (this: DiskStore, key: Buffer): Promise<Buffer> {
+        return this.get(key);
+      },
+    ),
+};
+
+export const ENGINE_MUTANTS: readonly Mutant[] = [indexIgnoresTombstones, scanOffByOneNearPage, writePointerNotRecorded, resetNotRecorded, ownedGetSharesCache];

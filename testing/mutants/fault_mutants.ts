@@ -46,20 +46,29 @@ export const scanSkipsReadErrors: Mutant = {
     ),
 };
 
-/** Reads check the header but not the payload checksum: a flipped bit comes back as data. */
+/**
+ * Reads check the header but not the payload checksum: a flipped bit comes
+ * back as data. Patched where every chunk read from the disk is verified
+ * (ChunkStore.readFromDisk, behind read and readHandOver), so gets through
+ * getOwned skip the check too.
+ */
 export const readSkipsPayloadChecksum: Mutant = {
   name: 'read-skips-payload-checksum',
   bugClass: 'corruption not detected on read (wrong bytes returned)',
   caughtBy: 'faults',
   expect: /key \S+ holds \d+B, allowed: /,
   install: () =>
-    patch(ChunkStore.prototype, 'read', () =>
-      async function (this: ChunkStore, loc: Locator, kind: ChunkKind): Promise<Buffer> {
-        const buf = await this.extents.read(loc.extent, loc.offset, loc.length);
-        const header = parseHeader(buf);
-        if (header === undefined || header.kind !== kind) throw new CorruptionError(`chunk at ${loc.extent}:${loc.offset}: bad header`);
-        return buf.subarray(CHUNK_HEADER_BYTES, CHUNK_HEADER_BYTES + header.payloadBytes);
-      },
+    patch(
+      ChunkStore.prototype as unknown as { readFromDisk: (loc: Locator, kind: ChunkKind) => Promise<Buffer> },
+      'readFromDisk',
+      () =>
+        async function (this: ChunkStore, loc: Locator, kind: ChunkKind): Promise<Buffer> {
+          const buf = await this.extents.read(loc.extent, loc.offset, loc.length);
+          const header = parseHeader(buf);
+          if (header === undefined || header.kind !== kind) throw new CorruptionError(`chunk at ${loc.extent}:${loc.offset}: bad header`);
+          return buf.subarray(CHUNK_HEADER_BYTES, CHUNK_HEADER_BYTES + header.payloadBytes);
+        },
+      2,
     ),
 };
 
