@@ -196,7 +196,7 @@ export const deleteObjectOp: Operation = {
     await requireBucket(c.core, bucket);
     const guard = selector === undefined ? undefined : removalGuard(c.core, await bypassOf(c, bucket, key));
     // A wrong If-Match deletes nothing: the check runs under the object's lock.
-    const deleted = await deleteRequested(c.core, { bucket, key }, selector, writeCheck(headers, key).check, guard);
+    const deleted = await deleteRequested(c.core, { bucket, key, writerId: c.access.requesterId }, selector, writeCheck(headers, key).check, guard);
     sendEmpty(c.r.ex, c.r.requestId, 204, deletedHeaders(deleted));
   },
 };
@@ -220,7 +220,7 @@ export const deleteObjectsOp: Operation = {
         validateObjectKey(bucket, bytes);
         await c.access.checkObject('DeleteObject', bucket, bytes, versionId !== undefined);
         const guard = versionId === undefined ? undefined : removalGuard(c.core, await bypassOf(c, bucket, bytes));
-        const deleted = await deleteRequested(c.core, { bucket, key: bytes }, versionId === undefined ? undefined : parseVersionId(versionId), undefined, guard);
+        const deleted = await deleteRequested(c.core, { bucket, key: bytes, writerId: c.access.requesterId }, versionId === undefined ? undefined : parseVersionId(versionId), undefined, guard);
         return { Key: key, ...deletedEntry(deleted, versionId !== undefined) } as const;
       } catch (err) {
         if (!(err instanceof S3Error)) throw err;

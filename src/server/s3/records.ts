@@ -85,8 +85,8 @@ export const RecordSection = {
   initiator: 4,
   /**
    * The canonical id (utf8) of the object's owner when it is not the bucket's
-   * owner (object_owner.ts): a user who wrote it to a bucket whose objects
-   * are their writer's. Absent: the bucket owner's. An upload record keeps
+   * owner (object_owner.ts): a user who wrote it (or, for a delete marker,
+   * made it) in a bucket whose objects are their writer's. Absent: the bucket owner's. An upload record keeps
    * it for the object it makes.
    */
   owner: 5,
