@@ -9,10 +9,10 @@ import { requestedObjectAcl, withWriteAcl } from './object_acl.js';
 import { requireBucket } from './buckets.js';
 import { lockOfWrite } from './object_lock.js';
 import { encodeLockSection } from './object_lock_records.js';
-import { MAX_PUT_BYTES, Md5Tap, checksumEcho, copySourceOf, openCopySource, writeCheck } from './object_ops.js';
+import { MAX_PUT_BYTES, Md5Tap, checksumEcho, checksumElementName, checksumElements, copySourceOf, openCopySource, writeCheck } from './object_ops.js';
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf, keyOf, partNumberParam } from './operation.js';
-import type { ObjectRecord, PartRecord, StoredChecksum, UploadRecord } from './records.js';
+import type { ObjectRecord, PartRecord, UploadRecord } from './records.js';
 import { openBody, readXmlBody, requireDeclaredLength } from './request_body.js';
 import { isoTime, quotedEtag, sendEmpty, sendXml } from './respond.js';
 import { versionIdOf } from './versioning.js';
@@ -21,7 +21,6 @@ import { S3Error, invalidArgument, invalidRequest, malformedXml, notImplemented 
 import { parseUploadId, uploadIdText } from './shard_keys.js';
 import { headerOf } from './request.js';
 import { asNode, child, children, optionalText, parseXml, text } from './xml.js';
-import type { XmlNode } from './xml.js';
 import { tagsOfHeader } from './tagging.js';
 import { CHECKSUM_ALGORITHMS, isChecksumAlgorithm } from './checksums.js';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -163,15 +162,6 @@ export const completeMultipartUploadOp: Operation = {
   },
 };
 
-/** The Checksum<ALG> element of an XML answer (CopyPartResult, CompleteMultipartUploadResult). */
-function checksumElements(checksum: StoredChecksum | undefined): XmlNode {
-  return checksum === undefined ? {} : { [checksumElementName(checksum.algorithm)]: checksum.value };
-}
-
-/** crc32 -> ChecksumCRC32, as S3's XML names it. */
-function checksumElementName(algorithm: string): string {
-  return `Checksum${algorithm.toUpperCase()}`;
-}
 
 function partsOfBody(body: Buffer): RequestedPart[] {
   const doc = asNode(child(parseXml(body), 'CompleteMultipartUpload'), 'CompleteMultipartUpload');
