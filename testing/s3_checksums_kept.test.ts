@@ -1,13 +1,16 @@
 // The checksums objects keep beyond a PutObject's and an upload's own
 // (docs/S3.md, "Checksums"): a CopyObject's (of the algorithm asked for with
 // x-amz-checksum-algorithm, else of its source's), a POST form's
-// (x-amz-checksum-<algorithm> fields), and the part checksum a partNumber GET
-// or HEAD answers for an object with a COMPOSITE checksum.
+// (x-amz-checksum-<algorithm> fields), a CRC64NVME multipart upload's
+// FULL_OBJECT checksum, and the part checksum a partNumber GET or HEAD
+// answers for an object with a COMPOSITE checksum.
 //
 // Strategy: one node over the real store, the AWS SDK v3 for every request
 // but the POST forms (built as AWS documents them, testing/post_form.ts).
 // Every expected value is computed here with node:crypto (SHA-1, SHA-256)
-// or zlib's CRC32, never read from the server; the kept ones are read again
+// or zlib's CRC32, never read from the server (a CRC64NVME by the SDK's own
+// check of what it downloads, and by the node's CRC over the whole bytes,
+// another code path than the combination); the kept ones are read again
 // after a restart, from disk. Each rule dropped (no checksum computed for a
 // copy, the source's algorithm not followed, the part's checksum not
 // answered, a form's checksum field not verified) fails an assertion.
@@ -31,6 +34,7 @@ import {
 } from '@aws-sdk/client-s3';
 import type { ChecksumAlgorithm, CopyObjectCommandOutput, S3Client } from '@aws-sdk/client-s3';
 import type { S3Node } from './s3_harness.js';
+import { newChecksum } from '../src/server/s3/checksums.js';
 import { MiB, deterministicRange, s3Refusal, startS3Node } from './s3_harness.js';
 import { sendRaw, signRequest } from './s3_wire.js';
 
@@ -132,4 +136,30 @@ void test('GET and HEAD with partNumber and x-amz-checksum-mode: ENABLED answer 
   await s3.send(new PutObjectCommand({ Bucket: BUCKET, Key: 'single', Body: body, ChecksumAlgorithm: 'SHA1' }));
   const whole = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'single', PartNumber: 1, ChecksumMode: 'ENABLED' }));
   assert.deepEqual([whole.ChecksumSHA1, whole.ChecksumType, await whole.Body?.transformToString()], [sha1(body), 'FULL_OBJECT', body.toString()]);
+});
+
+void test('a multipart upload created with CRC64NVME keeps the FULL_OBJECT CRC of the whole object (combined from its parts\' CRCs), answered by Complete, GET (the SDK checks it) and GetObjectAttributes, after a restart too; CRC64NVME COMPOSITE is 400', async () => {
+  const large = deterministicRange('crc64-full', 0, 2 * 5 * MiB + 4321);
+  const pieces = [large.subarray(0, 5 * MiB), large.subarray(5 * MiB, 10 * MiB), large.subarray(10 * MiB)];
+  const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'crc64', ChecksumAlgorithm: 'CRC64NVME' }));
+  assert.deepEqual([created.ChecksumAlgorithm, created.ChecksumType], ['CRC64NVME', 'FULL_OBJECT']);
+  const { UploadId } = created;
+  const done = await Promise.all(pieces.map((Body, i) => s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'crc64', UploadId, PartNumber: i + 1, Body, ChecksumAlgorithm: 'CRC64NVME' }))));
+  const completed = await s3.send(new CompleteMultipartUploadCommand({
+    Bucket: BUCKET, Key: 'crc64', UploadId,
+    MultipartUpload: { Parts: done.map((d, i) => ({ PartNumber: i + 1, ETag: d.ETag, ChecksumCRC64NVME: d.ChecksumCRC64NVME })) },
+  }));
+  const whole = newChecksum('crc64nvme');
+  whole.update(large);
+  const expected = whole.digest();
+  assert.deepEqual([completed.ChecksumCRC64NVME, completed.ChecksumType], [expected, 'FULL_OBJECT']);
+  await restart();
+  assert.deepEqual(await keptChecksum('crc64'), { ChecksumCRC64NVME: expected, ChecksumType: 'FULL_OBJECT' });
+  const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'crc64', ChecksumMode: 'ENABLED' }));
+  assert.deepEqual([got.ChecksumCRC64NVME, got.ChecksumType], [expected, 'FULL_OBJECT']);
+  assert.ok(Buffer.from((await got.Body?.transformToByteArray()) ?? []).equals(large));
+  // A part of it: the whole object's CRC covers no one part, so none is answered.
+  const part = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'crc64', PartNumber: 2, ChecksumMode: 'ENABLED' }));
+  assert.equal(part.ChecksumCRC64NVME, undefined);
+  assert.deepEqual(await s3Refusal(s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'crc64c', ChecksumAlgorithm: 'CRC64NVME', ChecksumType: 'COMPOSITE' }))), [400, 'InvalidRequest']);
 });

@@ -1,7 +1,7 @@
 // Multipart operations: CreateMultipartUpload, UploadPart, UploadPartCopy,
 // CompleteMultipartUpload, AbortMultipartUpload.
 import type { ByteRange } from '../../store/index.js';
-import { abortUpload, completeUpload, createUpload, MAX_PART_NUMBER, readUpload, requireUpload, uploadPart } from './multipart.js';
+import { abortUpload, completeUpload, createUpload, isFullObjectAlgorithm, MAX_PART_NUMBER, readUpload, requireUpload, uploadPart } from './multipart.js';
 import type { RequestedPart } from './multipart.js';
 import { refuseUndefinedWriteConditions } from './conditions.js';
 import { metadataOf } from './object_headers.js';
@@ -54,7 +54,7 @@ export const createMultipartUploadOp: Operation = {
     const sections = withInitiator === undefined ? {} : { sections: withInitiator };
     const uploadId = await createUpload(c.core, bucket, key, { ...metadataOf(headers), tags: tagsOfHeader(headers), checksumAlgorithm, ...sections });
     const answerHeaders = {
-      ...(checksumAlgorithm === '' ? {} : { 'x-amz-checksum-algorithm': checksumAlgorithm.toUpperCase(), 'x-amz-checksum-type': 'COMPOSITE' }),
+      ...(checksumAlgorithm === '' ? {} : { 'x-amz-checksum-algorithm': checksumAlgorithm.toUpperCase(), 'x-amz-checksum-type': isFullObjectAlgorithm(checksumAlgorithm) ? 'FULL_OBJECT' : 'COMPOSITE' }),
       ...encryptionHeaders(encryption?.params, encryption?.customerKey),
     };
     sendXml(c.r.ex, c.r.requestId, 200, 'InitiateMultipartUploadResult', { Bucket: bucket, Key: key.toString('utf8'), UploadId: uploadIdText(uploadId) }, answerHeaders);
@@ -64,13 +64,18 @@ export const createMultipartUploadOp: Operation = {
 /**
  * x-amz-checksum-algorithm of CreateMultipartUpload ('' if absent), with
  * x-amz-checksum-type: COMPOSITE checksums are served (CRC32, CRC32C,
- * SHA-1, SHA-256); FULL_OBJECT ones (the only kind of CRC64NVME) are not: 501.
+ * SHA-1, SHA-256), and CRC64NVME, whose only type is FULL_OBJECT (S3
+ * refuses it COMPOSITE); FULL_OBJECT CRC32 and CRC32C are not: 501.
  */
 function uploadChecksumAlgorithm(headers: IncomingHttpHeaders): string {
   const asked = (headerOf(headers, 'x-amz-checksum-algorithm') ?? '').trim().toLowerCase();
   const type = (headerOf(headers, 'x-amz-checksum-type') ?? '').trim().toUpperCase();
   if (type !== '' && type !== 'COMPOSITE' && type !== 'FULL_OBJECT') throw invalidArgument('Value for x-amz-checksum-type header is invalid.', { ArgumentName: 'x-amz-checksum-type' });
-  if (type === 'FULL_OBJECT' || asked === 'crc64nvme') throw notImplemented('full-object checksums of multipart uploads (x-amz-checksum-type: FULL_OBJECT, CRC64NVME)');
+  if (isFullObjectAlgorithm(asked)) {
+    if (type === 'COMPOSITE') throw new S3Error(400, 'InvalidRequest', `The COMPOSITE checksum type cannot be used with the ${asked} checksum algorithm.`);
+    return asked;
+  }
+  if (type === 'FULL_OBJECT') throw notImplemented('full-object checksums of multipart uploads but CRC64NVME (x-amz-checksum-type: FULL_OBJECT)');
   if (asked === '') {
     if (type !== '') throw new S3Error(400, 'InvalidRequest', 'The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.');
     return '';
@@ -149,7 +154,7 @@ export const completeMultipartUploadOp: Operation = {
     const pending = given === undefined ? undefined : await readUpload(c.core, t);
     if (pending !== undefined) checkKey(encryptionOf(pending), given);
     // A failed condition leaves the upload as it was: the client may retry or abort it.
-    const { record, checksum } = await completeUpload(c.core, t, requested, writeCheck(headers, t.key).check);
+    const { record, checksum, checksumType } = await completeUpload(c.core, t, requested, writeCheck(headers, t.key).check);
     const host = c.r.ex.req.headers.host ?? 'localhost';
     sendXml(c.r.ex, c.r.requestId, 200, 'CompleteMultipartUploadResult', {
       Location: `http://${host}/${t.bucket}/${encodeURI(t.key.toString('utf8'))}`,
@@ -157,7 +162,7 @@ export const completeMultipartUploadOp: Operation = {
       Key: t.key.toString('utf8'),
       ETag: quotedEtag(record.etag),
       ...checksumElements(checksum),
-      ...(checksum === undefined ? {} : { ChecksumType: 'COMPOSITE' }),
+      ...(checksumType === undefined ? {} : { ChecksumType: checksumType }),
     }, { ...writtenVersionHeaders(record), ...encryptionHeaders(encryptionOf(record), given) });
   },
 };

@@ -172,7 +172,8 @@ export const headObjectOp: Operation = {
  * the part's own checksum, which an object with a COMPOSITE checksum keeps
  * per part (S3 answers it so a client can check each part it downloads);
  * an object of one part (a PUT, a copy) answers its whole checksum for
- * part 1, which is the whole object.
+ * part 1, which is the whole object; a FULL_OBJECT checksum of several
+ * parts (CRC64NVME uploads) none.
  */
 export function keptChecksumHeaders(c: OpContext, record: ObjectRecord, partIndex?: number): Record<string, string> {
   if (headerOf(c.r.ex.req.headers, 'x-amz-checksum-mode')?.trim().toUpperCase() !== 'ENABLED') return {};
@@ -182,6 +183,8 @@ export function keptChecksumHeaders(c: OpContext, record: ObjectRecord, partInde
     const part = kept.parts[partIndex];
     return part === undefined ? {} : { [`x-amz-checksum-${kept.algorithm}`]: part, 'x-amz-checksum-type': kept.type };
   }
+  // A full-object checksum of an object of several parts covers no one part: none for a part.
+  if (partIndex !== undefined && record.etag.includes('-') && record.parts.length > 1) return {};
   const value = kept.type === 'COMPOSITE' ? `${kept.value}-${kept.parts.length}` : kept.value;
   return { [`x-amz-checksum-${kept.algorithm}`]: value, 'x-amz-checksum-type': kept.type };
 }
