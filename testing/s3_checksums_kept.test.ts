@@ -121,7 +121,12 @@ void test('GET and HEAD with partNumber and x-amz-checksum-mode: ENABLED answer 
   const pieces = [large.subarray(0, 5 * MiB), large.subarray(5 * MiB)];
   const { UploadId } = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'parts', ChecksumAlgorithm: 'SHA256' }));
   const done = await Promise.all(pieces.map((Body, i) => s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'parts', UploadId, PartNumber: i + 1, Body, ChecksumAlgorithm: 'SHA256' }))));
-  await s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'parts', UploadId, MultipartUpload: { Parts: done.map((d, i) => ({ PartNumber: i + 1, ETag: d.ETag, ChecksumSHA256: d.ChecksumSHA256 })) } }));
+  // The Complete may give the composite checksum it expects (with its -N): checked, and it holds.
+  const composite = createHash('sha256').update(Buffer.concat(pieces.map((p) => createHash('sha256').update(p).digest()))).digest('base64');
+  const parts = { Parts: done.map((d, i) => ({ PartNumber: i + 1, ETag: d.ETag, ChecksumSHA256: d.ChecksumSHA256 })) };
+  assert.deepEqual(await s3Refusal(s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'parts', UploadId, MultipartUpload: parts, ChecksumSHA256: `${sha256(large)}-2` }))), [400, 'BadDigest']);
+  const completed = await s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'parts', UploadId, MultipartUpload: parts, ChecksumSHA256: `${composite}-2` }));
+  assert.deepEqual([completed.ChecksumSHA256, completed.ChecksumType], [`${composite}-2`, 'COMPOSITE']);
   for (const [i, piece] of pieces.entries()) {
     const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key: 'parts', PartNumber: i + 1, ChecksumMode: 'ENABLED' }));
     assert.deepEqual([got.ChecksumSHA256, got.ChecksumType, got.PartsCount], [sha256(piece), 'COMPOSITE', 2], `part ${i + 1}`);
@@ -138,20 +143,22 @@ void test('GET and HEAD with partNumber and x-amz-checksum-mode: ENABLED answer 
   assert.deepEqual([whole.ChecksumSHA1, whole.ChecksumType, await whole.Body?.transformToString()], [sha1(body), 'FULL_OBJECT', body.toString()]);
 });
 
-void test('a multipart upload created with CRC64NVME keeps the FULL_OBJECT CRC of the whole object (combined from its parts\' CRCs), answered by Complete, GET (the SDK checks it) and GetObjectAttributes, after a restart too; CRC64NVME COMPOSITE is 400', async () => {
+void test('a multipart upload created with CRC64NVME keeps the FULL_OBJECT CRC of the whole object (combined from its parts\' CRCs), answered by Complete (which checks the one it is given), GET (the SDK checks it) and GetObjectAttributes, after a restart too; CRC64NVME COMPOSITE is 400', async () => {
   const large = deterministicRange('crc64-full', 0, 2 * 5 * MiB + 4321);
   const pieces = [large.subarray(0, 5 * MiB), large.subarray(5 * MiB, 10 * MiB), large.subarray(10 * MiB)];
   const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'crc64', ChecksumAlgorithm: 'CRC64NVME' }));
   assert.deepEqual([created.ChecksumAlgorithm, created.ChecksumType], ['CRC64NVME', 'FULL_OBJECT']);
   const { UploadId } = created;
   const done = await Promise.all(pieces.map((Body, i) => s3.send(new UploadPartCommand({ Bucket: BUCKET, Key: 'crc64', UploadId, PartNumber: i + 1, Body, ChecksumAlgorithm: 'CRC64NVME' }))));
-  const completed = await s3.send(new CompleteMultipartUploadCommand({
-    Bucket: BUCKET, Key: 'crc64', UploadId,
-    MultipartUpload: { Parts: done.map((d, i) => ({ PartNumber: i + 1, ETag: d.ETag, ChecksumCRC64NVME: d.ChecksumCRC64NVME })) },
-  }));
   const whole = newChecksum('crc64nvme');
   whole.update(large);
   const expected = whole.digest();
+  const partList = { Parts: done.map((d, i) => ({ PartNumber: i + 1, ETag: d.ETag, ChecksumCRC64NVME: d.ChecksumCRC64NVME })) };
+  // The Complete's x-amz-checksum-crc64nvme is the object's: checked before anything is committed (the upload stays).
+  const wrong = done[0]?.ChecksumCRC64NVME;
+  assert.deepEqual(await s3Refusal(s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'crc64', UploadId, MultipartUpload: partList, ChecksumCRC64NVME: wrong }))), [400, 'BadDigest']);
+  assert.deepEqual(await s3Refusal(s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'crc64', UploadId, MultipartUpload: partList, ChecksumType: 'COMPOSITE' }))), [400, 'BadDigest']);
+  const completed = await s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key: 'crc64', UploadId, MultipartUpload: partList, ChecksumCRC64NVME: expected, ChecksumType: 'FULL_OBJECT' }));
   assert.deepEqual([completed.ChecksumCRC64NVME, completed.ChecksumType], [expected, 'FULL_OBJECT']);
   await restart();
   assert.deepEqual(await keptChecksum('crc64'), { ChecksumCRC64NVME: expected, ChecksumType: 'FULL_OBJECT' });

@@ -22,7 +22,7 @@ import { checksumOf, withChecksum } from './checksum_section.js';
 import { combinedCrc, isCombinable } from './crc_combine.js';
 import type { ObjectRecord, PartRecord, RecordSectionName, RecordSections, StoredChecksum, UploadRecord } from './records.js';
 import { decodePart, decodeUpload, encodeObject, encodePart, encodeUpload } from './records.js';
-import { S3Error, noSuchUpload } from './s3_errors.js';
+import { S3Error, noSuchUpload, notImplemented } from './s3_errors.js';
 import { partSize, sizeOfParts } from './sse.js';
 import { newVersion, objectShardKey, partPrefix, partShardKey, uploadIdText, uploadShardKey } from './shard_keys.js';
 
@@ -122,7 +122,21 @@ export interface Completed {
  * gives the same ETag: SDKs retry a Complete whose answer was lost.
  * Throws NoSuchUpload, InvalidPart, InvalidPartOrder, EntityTooSmall, InvalidRequest, NoSuchBucket.
  */
-export async function completeUpload(core: Core, t: UploadTarget, requested: readonly RequestedPart[], check?: (old: ObjectRecord | undefined) => void): Promise<Completed> {
+/** What a CompleteMultipartUpload says the object's checksum is (its x-amz-checksum-* and x-amz-checksum-type headers). */
+export interface ClaimedChecksum {
+  readonly checksum: StoredChecksum | undefined;
+  readonly type: string | undefined;
+}
+
+export interface CompleteChecks {
+  /** Run under the object's lock, on the object it replaces (If-Match...); may throw. */
+  readonly check?: ((old: ObjectRecord | undefined) => void) | undefined;
+  /** Checked against the checksum the upload makes before anything is committed. */
+  readonly claimed?: ClaimedChecksum | undefined;
+}
+
+export async function completeUpload(core: Core, t: UploadTarget, requested: readonly RequestedPart[], checks: CompleteChecks = {}): Promise<Completed> {
+  const { check } = checks;
   checkPartList(requested);
   const done = await core.locks.shared(bucketLock(t.bucket), () =>
     core.locks.exclusive(objectLock(t.bucket, t.key), async (): Promise<Completed & { retried: boolean }> => {
@@ -136,6 +150,7 @@ export async function completeUpload(core: Core, t: UploadTarget, requested: rea
       const checksum = full ?? compositeChecksum(upload.checksumAlgorithm, requested);
       // The composite checksum and the parts' (or the full-object one) are kept for GetObjectAttributes and GET (checksum_section.ts).
       const kept = full === undefined ? keptChecksum(checksum, parts) : fullObjectKept(full);
+      if (checks.claimed !== undefined) checkClaimed(checks.claimed, kept);
       const made = withChecksum(objectOfParts(core, { upload, uploadId: t.uploadId }, requested, parts), kept);
       // In a versioned bucket the version replaced is kept first (versioning.ts).
       const committed = await VERSION_RULES.stamp(core, t, await readReplaced(core, t.bucket, t.key), made);
@@ -162,6 +177,26 @@ async function retriedComplete(core: Core, t: UploadTarget, requested: readonly 
   const sameKind = requested.every((r) => r.checksum?.algorithm === algorithm);
   const checksum = sameKind ? compositeChecksum(algorithm, requested) : undefined;
   return { record: object, checksum, checksumType: checksum === undefined ? undefined : 'COMPOSITE' };
+}
+
+/**
+ * The Complete's claim against the checksum the upload makes, as S3 checks
+ * it: a type other than the upload's is 400 BadDigest; a checksum of another
+ * algorithm 400 InvalidRequest; a value that differs 400 BadDigest (a
+ * COMPOSITE one may carry its `-N`). An upload created without an algorithm
+ * makes no checksum here (S3 would compute its default CRC64NVME): a claim
+ * on it is 501, not accepted unchecked.
+ */
+function checkClaimed(claimed: ClaimedChecksum, kept: ObjectChecksum | undefined): void {
+  if (kept === undefined) throw notImplemented('a checksum on CompleteMultipartUpload of an upload created without x-amz-checksum-algorithm');
+  if (claimed.type !== undefined && claimed.type !== kept.type) {
+    throw new S3Error(400, 'BadDigest', `The upload was created using the ${kept.type} checksum mode. The complete request must use the same checksum mode.`);
+  }
+  const given = claimed.checksum;
+  if (given === undefined) return;
+  if (given.algorithm !== kept.algorithm) throw new S3Error(400, 'InvalidRequest', `The upload was created using a ${kept.algorithm} checksum; the complete request gives a ${given.algorithm} one.`);
+  const value = kept.type === 'COMPOSITE' ? given.value.replace(new RegExp(`-${kept.parts.length}$`), '') : given.value;
+  if (value !== kept.value) throw new S3Error(400, 'BadDigest', `The ${kept.algorithm.toUpperCase()} you specified did not match the calculated checksum.`);
 }
 
 /** An upload algorithm whose checksum is of the whole object (FULL_OBJECT): CRC64NVME, the only type S3 allows it. */

@@ -2,7 +2,7 @@
 // CompleteMultipartUpload, AbortMultipartUpload.
 import type { ByteRange } from '../../store/index.js';
 import { abortUpload, completeUpload, createUpload, isFullObjectAlgorithm, MAX_PART_NUMBER, readUpload, requireUpload, uploadPart } from './multipart.js';
-import type { RequestedPart } from './multipart.js';
+import type { ClaimedChecksum, RequestedPart } from './multipart.js';
 import { refuseUndefinedWriteConditions } from './conditions.js';
 import { metadataOf } from './object_headers.js';
 import { requestedObjectAcl, withWriteAcl } from './object_acl.js';
@@ -148,13 +148,15 @@ export const completeMultipartUploadOp: Operation = {
     const t = target(c);
     const headers = c.r.ex.req.headers;
     refuseUndefinedWriteConditions(headers, 'put');
-    const requested = partsOfBody(await readXmlBody(c.r.ex, c.auth, MAX_COMPLETE_BODY_BYTES));
+    // Its x-amz-checksum-* header is the object's checksum (checked by completeUpload), not the part list's.
+    const requested = partsOfBody(await readXmlBody(c.r.ex, c.auth, MAX_COMPLETE_BODY_BYTES, 'object'));
+    const claimed = claimedChecksum(headers);
     // An SSE-C key given to Complete is checked against the upload (a retried Complete finds none: the object answers).
     const given = customerKeyOf(c.r.ex, CUSTOMER_PREFIX);
     const pending = given === undefined ? undefined : await readUpload(c.core, t);
     if (pending !== undefined) checkKey(encryptionOf(pending), given);
     // A failed condition leaves the upload as it was: the client may retry or abort it.
-    const { record, checksum, checksumType } = await completeUpload(c.core, t, requested, writeCheck(headers, t.key).check);
+    const { record, checksum, checksumType } = await completeUpload(c.core, t, requested, { ...writeCheck(headers, t.key), claimed });
     const host = c.r.ex.req.headers.host ?? 'localhost';
     sendXml(c.r.ex, c.r.requestId, 200, 'CompleteMultipartUploadResult', {
       Location: `http://${host}/${t.bucket}/${encodeURI(t.key.toString('utf8'))}`,
@@ -167,6 +169,20 @@ export const completeMultipartUploadOp: Operation = {
   },
 };
 
+
+/** CompleteMultipartUpload's x-amz-checksum-<algorithm> (the object's checksum) and x-amz-checksum-type, if given. Throws InvalidRequest, InvalidArgument. */
+function claimedChecksum(headers: IncomingHttpHeaders): ClaimedChecksum | undefined {
+  const given = CHECKSUM_ALGORITHMS.flatMap((algorithm) => {
+    const value = headerOf(headers, `x-amz-checksum-${algorithm}`);
+    return value === undefined ? [] : [{ algorithm, value: value.trim() }];
+  });
+  if (given.length > 1) throw invalidRequest('Expecting a single x-amz-checksum- header.');
+  const type = headerOf(headers, 'x-amz-checksum-type')?.trim().toUpperCase();
+  if (type !== undefined && type !== 'COMPOSITE' && type !== 'FULL_OBJECT') throw invalidArgument('Value for x-amz-checksum-type header is invalid.', { ArgumentName: 'x-amz-checksum-type' });
+  const checksum = given[0];
+  if (checksum === undefined && type === undefined) return undefined;
+  return { checksum, type };
+}
 
 function partsOfBody(body: Buffer): RequestedPart[] {
   const doc = asNode(child(parseXml(body), 'CompleteMultipartUpload'), 'CompleteMultipartUpload');
