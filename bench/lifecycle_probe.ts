@@ -29,7 +29,7 @@ const dataDir = mkdtempSync(join(tmpdir(), 'shardstore-lifecycle-probe-'));
 const api = await ShardNode.openOrCreate({ dataDir, disks: 2, diskSizeBytes: 512 * MiB, extentSizeBytes: 8 * MiB });
 try {
   const front = new S3Front(api, { credentials: new Map(), sweepOnStart: false, lifecycleIntervalMs: 0 }, silentLogger);
-  await createBucket(front.core, 'probe', false, () => Promise.resolve());
+  await createBucket(front.core, 'probe', { existingIsError: false }, () => Promise.resolve());
   const filter = { form: 'prefix' as const, prefix: 'old/', tags: [], sizeGreaterThan: undefined, sizeLessThan: undefined };
   await setLifecycle(front.core, 'probe', [{ id: 'old', enabled: true, filter, expiration: { kind: 'days', days: 1 }, noncurrent: undefined, abortAfterDays: undefined }]);
   const nowMs = Date.now();

@@ -283,7 +283,7 @@ export async function runLifecycleEpisode(seed: number): Promise<LifecycleOutcom
   const state = rng.pick(['unversioned', 'enabled', 'suspended'] as const);
   const rules = Array.from({ length: rng.int(1, 3) }, (_, i) => drawRule(rng, i, startMs));
   const w = new World(startMs, state, rules);
-  await createBucket(w.core, BUCKET, false, () => Promise.resolve());
+  await createBucket(w.core, BUCKET, { existingIsError: false }, () => Promise.resolve());
   if (state !== 'unversioned') await setVersioning(w.core, BUCKET, state);
   await setLifecycle(w.core, BUCKET, rules);
   let [passes, races] = [0, 0];

@@ -24,7 +24,7 @@ const TURNS = 200;
 async function frontWithDueObject(intervalMs: number): Promise<S3Front> {
   const nowMs = Date.UTC(2026, 5, 1);
   const front = new S3Front(new ModelStore(), { credentials: new Map(), now: () => nowMs, sweepOnStart: false, lifecycleIntervalMs: intervalMs }, silentLogger);
-  await createBucket(front.core, 'sched', false, () => Promise.resolve());
+  await createBucket(front.core, 'sched', { existingIsError: false }, () => Promise.resolve());
   await setLifecycle(front.core, 'sched', [{ id: 'r', enabled: true, filter: { form: 'prefix', prefix: '', tags: [], sizeGreaterThan: undefined, sizeLessThan: undefined }, expiration: { kind: 'days', days: 1 }, noncurrent: undefined, abortAfterDays: undefined }]);
   const record = { sizeBytes: 1, mtimeMs: nowMs - 10 * DAY_MS, etag: 'e', contentType: '', headers: [], parts: [], inline: Buffer.from('x'), tags: [], uploadId: undefined };
   await commitObject(front.core, 'sched', Buffer.from('k'), record);

@@ -22,11 +22,15 @@ import {
   CreateMultipartUploadCommand,
   DeleteBucketOwnershipControlsCommand,
   DeleteObjectCommand,
+  DeleteObjectTaggingCommand,
   GetBucketAclCommand,
   GetBucketOwnershipControlsCommand,
   GetObjectAclCommand,
   GetObjectAttributesCommand,
   GetObjectCommand,
+  GetObjectLegalHoldCommand,
+  GetObjectRetentionCommand,
+  GetObjectTaggingCommand,
   ListObjectVersionsCommand,
   ListObjectsCommand,
   ListObjectsV2Command,
@@ -36,6 +40,9 @@ import {
   PutBucketVersioningCommand,
   PutObjectAclCommand,
   PutObjectCommand,
+  PutObjectLegalHoldCommand,
+  PutObjectRetentionCommand,
+  PutObjectTaggingCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
 import type { Grant, ObjectOwnership, S3Client } from '@aws-sdk/client-s3';
@@ -252,4 +259,57 @@ void test("an object another user writes with a checksum keeps both: its owner (
   assert.equal(acl.Owner?.ID, bobUser.id);
   const attrs = await bob().send(new GetObjectAttributesCommand({ Bucket: bucket, Key: 'k', ObjectAttributes: ['Checksum'] }));
   assert.equal(attrs.Checksum?.ChecksumSHA256, createHash('sha256').update(data).digest('base64'));
+});
+
+void test("tags, retention and legal hold of an object another user owns are its owner's: the bucket owner is refused them (no ACL permission grants them), the owner is not", async () => {
+  // S3 decides an object's operations in its object context when the
+  // object is not the bucket owner's: what its owner grants, through an ACL
+  // that has no permission for these. Deciding them by the bucket owner
+  // (as before) gives alice bob's tags and refuses bob his own.
+  const bucket = await sharedBucket();
+  await bob().send(new PutObjectCommand({ Bucket: bucket, Key: 'b', Body: 'b', Tagging: 'who=bob' }));
+  await alice().send(new PutObjectCommand({ Bucket: bucket, Key: 'a', Body: 'a', Tagging: 'who=alice' }));
+  const tagging = { TagSet: [{ Key: 'k', Value: 'v' }] };
+  assert.deepEqual((await bob().send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'b' }))).TagSet, [{ Key: 'who', Value: 'bob' }]);
+  await bob().send(new PutObjectTaggingCommand({ Bucket: bucket, Key: 'b', Tagging: tagging }));
+  assert.equal(await status(alice().send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'b' }))), 403);
+  assert.equal(await status(alice().send(new PutObjectTaggingCommand({ Bucket: bucket, Key: 'b', Tagging: { TagSet: [] } }))), 403);
+  assert.equal(await status(alice().send(new DeleteObjectTaggingCommand({ Bucket: bucket, Key: 'b' }))), 403);
+  assert.deepEqual((await bob().send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'b' }))).TagSet, [{ Key: 'k', Value: 'v' }]);
+  // Even FULL_CONTROL granted by bob's ACL gives alice no tags: no ACL permission names them.
+  await bob().send(new PutObjectAclCommand({ Bucket: bucket, Key: 'b', GrantFullControl: `id="${aliceUser.id}"` }));
+  assert.equal(await status(alice().send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'b' }))), 403);
+  await bob().send(new DeleteObjectTaggingCommand({ Bucket: bucket, Key: 'b' }));
+  assert.deepEqual((await bob().send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'b' }))).TagSet, []);
+  // alice's own object stays hers: bob (with bucket WRITE only) gets none of its tags.
+  assert.deepEqual((await alice().send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'a' }))).TagSet, [{ Key: 'who', Value: 'alice' }]);
+  assert.equal(await status(bob().send(new GetObjectTaggingCommand({ Bucket: bucket, Key: 'a' }))), 403);
+  assert.equal(await status(bob().send(new PutObjectTaggingCommand({ Bucket: bucket, Key: 'a', Tagging: tagging }))), 403);
+
+  const locked = `own-${serial++}`;
+  await alice().send(new CreateBucketCommand({ Bucket: locked, ObjectLockEnabledForBucket: true }));
+  await alice().send(new PutBucketAclCommand({ Bucket: locked, GrantFullControl: `id="${aliceUser.id}"`, GrantWrite: `id="${bobUser.id}"` }));
+  await bob().send(new PutObjectCommand({ Bucket: locked, Key: 'b', Body: 'b' }));
+  const until = new Date(Date.UTC(2100, 0, 1));
+  await bob().send(new PutObjectLegalHoldCommand({ Bucket: locked, Key: 'b', LegalHold: { Status: 'ON' } }));
+  await bob().send(new PutObjectRetentionCommand({ Bucket: locked, Key: 'b', Retention: { Mode: 'GOVERNANCE', RetainUntilDate: until } }));
+  assert.equal((await bob().send(new GetObjectLegalHoldCommand({ Bucket: locked, Key: 'b' }))).LegalHold?.Status, 'ON');
+  assert.equal((await bob().send(new GetObjectRetentionCommand({ Bucket: locked, Key: 'b' }))).Retention?.Mode, 'GOVERNANCE');
+  assert.equal(await status(alice().send(new GetObjectLegalHoldCommand({ Bucket: locked, Key: 'b' }))), 403);
+  assert.equal(await status(alice().send(new PutObjectLegalHoldCommand({ Bucket: locked, Key: 'b', LegalHold: { Status: 'OFF' } }))), 403);
+  assert.equal(await status(alice().send(new GetObjectRetentionCommand({ Bucket: locked, Key: 'b' }))), 403);
+  assert.equal(await status(alice().send(new PutObjectRetentionCommand({ Bucket: locked, Key: 'b', Retention: { Mode: 'GOVERNANCE', RetainUntilDate: new Date(Date.UTC(2101, 0, 1)) } }))), 403);
+  assert.equal((await bob().send(new GetObjectLegalHoldCommand({ Bucket: locked, Key: 'b' }))).LegalHold?.Status, 'ON');
+  await bob().send(new PutObjectLegalHoldCommand({ Bucket: locked, Key: 'b', LegalHold: { Status: 'OFF' } }));
+});
+
+void test('a delete marker is owned by the requester who made it, as an object it wrote would be (ListObjectVersions Owner)', async () => {
+  const bucket = await sharedBucket();
+  await alice().send(new PutBucketVersioningCommand({ Bucket: bucket, VersioningConfiguration: { Status: 'Enabled' } }));
+  await alice().send(new PutObjectCommand({ Bucket: bucket, Key: 'a', Body: '1' }));
+  await alice().send(new PutObjectCommand({ Bucket: bucket, Key: 'b', Body: '1' }));
+  await bob().send(new DeleteObjectCommand({ Bucket: bucket, Key: 'a' }));
+  await alice().send(new DeleteObjectCommand({ Bucket: bucket, Key: 'b' }));
+  const versions = await alice().send(new ListObjectVersionsCommand({ Bucket: bucket }));
+  assert.deepEqual(versions.DeleteMarkers?.map((m) => [m.Key, m.Owner?.ID, m.Owner?.DisplayName]), [['a', bobUser.id, 'alt'], ['b', aliceUser.id, 'main']]);
 });

@@ -17,7 +17,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { after, before, test } from 'node:test';
-import { CreateBucketCommand, GetObjectCommand, HeadObjectCommand, PutBucketCorsCommand } from '@aws-sdk/client-s3';
+import { CreateBucketCommand, GetObjectAttributesCommand, GetObjectCommand, HeadObjectCommand, PutBucketCorsCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
 import fc from 'fast-check';
 import { FormReader } from '../src/server/s3/form_data.js';
@@ -147,6 +147,32 @@ void test('every rule of the policy is enforced: each broken form is refused wit
   assert.equal(await codeOf(notForm), 'PreconditionFailed');
   const noFile = await post(Buffer.from(`--${BOUNDARY}\r\nContent-Disposition: form-data; name="key"\r\n\r\nx\r\n--${BOUNDARY}--\r\n`));
   assert.equal(await codeOf(noFile), 'InvalidArgument');
+});
+
+void test('Content-MD5 and x-amz-checksum-<algorithm> fields are checked against the file (400 BadDigest, nothing stored); a matching checksum is echoed and kept (FULL_OBJECT)', async () => {
+  const file = Buffer.from('a form file with digests');
+  const md5 = createHash('md5').update(file).digest('base64');
+  const sha256 = createHash('sha256').update(file).digest('base64');
+  const good = await post(formBody(formFields({ key: 'sum-good', fields: { 'Content-MD5': md5, 'x-amz-checksum-algorithm': 'SHA256', 'x-amz-checksum-sha256': sha256 } }), file));
+  assert.equal(good.status, 204, await good.text());
+  assert.equal(good.headers.get('x-amz-checksum-sha256'), sha256);
+  const attrs = await s3.send(new GetObjectAttributesCommand({ Bucket: BUCKET, Key: 'sum-good', ObjectAttributes: ['Checksum'] }));
+  assert.deepEqual({ ...attrs.Checksum }, { ChecksumSHA256: sha256, ChecksumType: 'FULL_OBJECT' });
+  const other = createHash('sha256').update('another file').digest('base64');
+  const cases: Array<[string, Record<string, string>, string]> = [
+    ['BadDigest', { 'x-amz-checksum-sha256': other }, 'sum-bad-sha'],
+    ['BadDigest', { 'x-amz-checksum-crc32': 'AAAAAA==' }, 'sum-bad-crc'],
+    ['BadDigest', { 'Content-MD5': createHash('md5').update('another file').digest('base64') }, 'sum-bad-md5'],
+    ['InvalidDigest', { 'Content-MD5': 'not an md5' }, 'sum-invalid-md5'],
+    ['InvalidRequest', { 'x-amz-checksum-algorithm': 'SHA256' }, 'sum-no-value'],
+    ['InvalidRequest', { 'x-amz-checksum-algorithm': 'CRC32', 'x-amz-checksum-sha256': sha256 }, 'sum-other-algorithm'],
+    ['InvalidRequest', { 'x-amz-checksum-sha256': sha256, 'x-amz-checksum-sha1': createHash('sha1').update(file).digest('base64') }, 'sum-two'],
+  ];
+  for (const [code, fields, key] of cases) {
+    const r = await post(formBody(formFields({ key, fields }), file));
+    assert.equal(await codeOf(r), code, key);
+    assert.equal(await stored(key), false, `${key} was stored`);
+  }
 });
 
 void test('a form upload from a page the bucket CORS rules allow gets their headers, and others none', async () => {

@@ -523,7 +523,7 @@ function s3RecordTargets(): DecoderTarget[] {
     {
       name: 's3: bucket record',
       decode: decodeBucket,
-      samples: (rng) => times(SAMPLES, () => encodeBucket({ createdMs: rng.int(0, 2e12), tags: randomTags(rng, 50) })),
+      samples: (rng) => times(SAMPLES, () => encodeBucket({ createdMs: rng.int(0, 2e12), tags: randomTags(rng, 50), ...(rng.int(0, 1) === 1 ? { legacyEu: true } : {}) })),
       fixup: resealS3Record,
     },
     {

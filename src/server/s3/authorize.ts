@@ -4,13 +4,16 @@
 //   1. An explicit Deny in the bucket policy refuses (the owner too, except
 //      for the policy operations themselves, so an owner cannot lock itself
 //      out for good).
-//   2. An operation governed by an object's ACL (GetObject, HeadObject,
-//      GetObjectAttributes, Get/PutObjectAcl) on an object that is not the
-//      bucket owner's (object_owner.ts) is decided by that object alone, as
-//      AWS decides it: its owner may read and write its ACL (READ_ACP and
-//      WRITE_ACP are the owner's whatever the ACL says), and its ACL
-//      grants the rest, to the bucket owner too; the bucket's policy
-//      cannot grant what the bucket owner does not own.
+//   2. An operation on an object's own state (GetObject, HeadObject,
+//      GetObjectAttributes, Get/PutObjectAcl, Put/Get/DeleteObjectTagging,
+//      Put/GetObjectRetention, Put/GetObjectLegalHold) on an object that
+//      is not the bucket owner's (object_owner.ts) is decided by that
+//      object alone, as AWS decides it (the object context: the object's
+//      owner grants through its ACL): its owner may read and write its ACL
+//      (READ_ACP and WRITE_ACP are the owner's whatever the ACL says) and
+//      its tags, retention and legal hold, which no ACL permission grants
+//      to anyone else; its ACL grants the rest, to the bucket owner too;
+//      the bucket's policy cannot grant what the bucket owner does not own.
 //   3. The bucket owner may do anything else (it may delete or overwrite
 //      any object: that is the bucket's WRITE).
 //   4. An Allow in the policy permits (unless RestrictPublicBuckets is set
@@ -25,9 +28,7 @@
 // Anonymous (unsigned) requests go through the same steps as a principal
 // with no id; a request refused at 5 answers exactly what it answered
 // before users existed. Operations this file does not know (added later by
-// another change) are the bucket owner's alone: fail closed. Operations on
-// an object that no ACL permission governs (tagging, retention, legal
-// hold) stay the bucket owner's and the policy's, whoever owns the object.
+// another change) are the bucket owner's alone: fail closed.
 import type { IncomingHttpHeaders } from 'node:http';
 import type { BucketAccess, Grant, Permission } from './access_records.js';
 import type { ObjectAclView } from './access.js';
@@ -60,6 +61,8 @@ interface ActionSpec {
   readonly ownerAccountOnly?: boolean;
   /** Decided per object by the operation (RequestAccess.checkObject), not for the bucket. */
   readonly perKey?: boolean;
+  /** State of the object itself that no ACL permission grants (tags, retention, legal hold): on an object another user owns, its owner's alone (step 2). */
+  readonly objectOwners?: boolean;
 }
 
 const bucketRead = { of: 'bucket', permission: 'READ' } as const;
@@ -124,16 +127,16 @@ export const ACTIONS: ReadonlyMap<string, ActionSpec> = new Map<string, ActionSp
   ['DeleteObject', { action: 's3:DeleteObject', on: 'object', acl: bucketWrite }],
   // Each key is decided by the operation (RequestAccess.checkObject) and refused in the answer's Error list, as S3 does.
   ['DeleteObjects', { action: 's3:DeleteObject', on: 'bucket', acl: bucketWrite, perKey: true }],
-  ['GetObjectTagging', { action: 's3:GetObjectTagging', on: 'object' }],
-  ['PutObjectTagging', { action: 's3:PutObjectTagging', on: 'object' }],
-  ['DeleteObjectTagging', { action: 's3:DeleteObjectTagging', on: 'object' }],
+  ['GetObjectTagging', { action: 's3:GetObjectTagging', on: 'object', objectOwners: true }],
+  ['PutObjectTagging', { action: 's3:PutObjectTagging', on: 'object', objectOwners: true }],
+  ['DeleteObjectTagging', { action: 's3:DeleteObjectTagging', on: 'object', objectOwners: true }],
   // Object lock (object_lock_ops.ts): AWS names the same actions with or without a versionId.
   ['GetObjectLockConfiguration', { action: 's3:GetBucketObjectLockConfiguration', on: 'bucket' }],
   ['PutObjectLockConfiguration', { action: 's3:PutBucketObjectLockConfiguration', on: 'bucket' }],
-  ['GetObjectRetention', { action: 's3:GetObjectRetention', on: 'object' }],
-  ['PutObjectRetention', { action: 's3:PutObjectRetention', on: 'object' }],
-  ['GetObjectLegalHold', { action: 's3:GetObjectLegalHold', on: 'object' }],
-  ['PutObjectLegalHold', { action: 's3:PutObjectLegalHold', on: 'object' }],
+  ['GetObjectRetention', { action: 's3:GetObjectRetention', on: 'object', objectOwners: true }],
+  ['PutObjectRetention', { action: 's3:PutObjectRetention', on: 'object', objectOwners: true }],
+  ['GetObjectLegalHold', { action: 's3:GetObjectLegalHold', on: 'object', objectOwners: true }],
+  ['PutObjectLegalHold', { action: 's3:PutObjectLegalHold', on: 'object', objectOwners: true }],
 ]);
 
 /**
@@ -148,9 +151,9 @@ export const VERSION_ACTIONS: ReadonlyMap<string, ActionSpec> = new Map<string, 
   ['GetObjectAttributes', { action: 's3:GetObjectVersionAttributes', on: 'object', acl: { of: 'object', permission: 'READ' } }],
   ['GetObjectAcl', { action: 's3:GetObjectVersionAcl', on: 'object', acl: { of: 'object', permission: 'READ_ACP' } }],
   ['PutObjectAcl', { action: 's3:PutObjectVersionAcl', on: 'object', acl: { of: 'object', permission: 'WRITE_ACP' } }],
-  ['GetObjectTagging', { action: 's3:GetObjectVersionTagging', on: 'object' }],
-  ['PutObjectTagging', { action: 's3:PutObjectVersionTagging', on: 'object' }],
-  ['DeleteObjectTagging', { action: 's3:DeleteObjectVersionTagging', on: 'object' }],
+  ['GetObjectTagging', { action: 's3:GetObjectVersionTagging', on: 'object', objectOwners: true }],
+  ['PutObjectTagging', { action: 's3:PutObjectVersionTagging', on: 'object', objectOwners: true }],
+  ['DeleteObjectTagging', { action: 's3:DeleteObjectVersionTagging', on: 'object', objectOwners: true }],
 ]);
 
 /** The spec of `opName`, for a request that names a version or not. */
@@ -316,8 +319,13 @@ export class Authorizer {
     // objects may be their writer's, step 5 for an object ACL grant.
     let objectAcl: Promise<ObjectAclView | undefined> | undefined;
     const readAcl = (): Promise<ObjectAclView | undefined> => (objectAcl ??= this.objectAcl(core, q));
-    const foreign = q.spec.acl?.of === 'object' && writersOwnObjects(q.access) ? await readAcl() : undefined;
+    const ofObject = q.spec.acl?.of === 'object' || q.spec.objectOwners === true;
+    const foreign = ofObject && writersOwnObjects(q.access) ? await readAcl() : undefined;
     if (foreign !== undefined && foreign.ownerId !== q.access.ownerId) {
+      if (q.spec.objectOwners === true) {
+        if (id === foreign.ownerId) return;
+        throw await this.refusal(core, q);
+      }
       const permission = q.spec.acl?.permission ?? 'FULL_CONTROL';
       if (id === foreign.ownerId && (permission === 'READ_ACP' || permission === 'WRITE_ACP')) return;
       if (aclAllows(countedGrants(foreign.grants, q.access), id, permission)) return;

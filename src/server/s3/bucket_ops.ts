@@ -71,7 +71,7 @@ export const createBucketOp: Operation = {
     const withLock = lockAtCreate(c.r.ex.req.headers);
     // Re-creating one's own bucket: us-east-1 answers 200 and resets the bucket's ACL to the one asked for (as AWS documents;
     // nothing else changes), every other region 409; another's: 409 BucketAlreadyExists.
-    await createBucket(c.core, bucket, c.region !== DEFAULT_REGION, async (exists) => {
+    await createBucket(c.core, bucket, { existingIsError: c.region !== DEFAULT_REGION, legacyEu: constraint === 'EU' }, async (exists) => {
       if (!exists) {
         if (withLock) await enableLockAtCreate(c.core, bucket);
         return writeBucketAccessLocked(c.core, bucket, access);
@@ -111,8 +111,8 @@ export const headBucketOp: Operation = {
 export const getBucketLocationOp: Operation = {
   name: 'GetBucketLocation',
   run: async (c) => {
-    await requireBucket(c.core, bucketOf(c));
-    sendXml(c.r.ex, c.r.requestId, 200, 'LocationConstraint', { '#text': locationOf(c.region) });
+    const record = await requireBucket(c.core, bucketOf(c));
+    sendXml(c.r.ex, c.r.requestId, 200, 'LocationConstraint', { '#text': locationOf(c.region, record) });
   },
 };
 

@@ -26,6 +26,13 @@ export async function requireBucket(core: Core, bucket: string): Promise<BucketR
   return record;
 }
 
+export interface CreateBucketOptions {
+  /** An existing bucket of the requester's is 409 BucketAlreadyOwnedByYou (every region but us-east-1). */
+  readonly existingIsError: boolean;
+  /** The request's LocationConstraint was "EU" (kept for GetBucketLocation). */
+  readonly legacyEu?: boolean;
+}
+
 /**
  * Create the bucket. If it exists and is the requester's, S3's answer
  * depends on the region: us-east-1 answers 200 and changes nothing
@@ -36,7 +43,8 @@ export async function requireBucket(core: Core, bucket: string): Promise<BucketR
  * and its object lock configuration and settings if asked (object_lock.ts).
  * Either way they are durable before the bucket record exists.
  */
-export async function createBucket(core: Core, bucket: string, existingIsError: boolean, prepare: (exists: boolean) => Promise<void>): Promise<'created' | 'exists'> {
+export async function createBucket(core: Core, bucket: string, how: CreateBucketOptions, prepare: (exists: boolean) => Promise<void>): Promise<'created' | 'exists'> {
+  const { existingIsError } = how;
   validateBucketName(bucket);
   return core.locks.exclusive(bucketLock(bucket), async () => {
     const exists = (await readBucket(core, bucket)) !== undefined;
@@ -54,7 +62,7 @@ export async function createBucket(core: Core, bucket: string, existingIsError: 
       if (!existingIsError) return 'exists';
       throw new S3Error(409, 'BucketAlreadyOwnedByYou', 'Your previous request to create the named bucket succeeded and you already own it.', { BucketName: bucket });
     }
-    await core.putDurable(bucketShardKey(bucket), encodeBucket({ createdMs: core.now(), tags: [] }));
+    await core.putDurable(bucketShardKey(bucket), encodeBucket({ createdMs: core.now(), tags: [], ...(how.legacyEu === true ? { legacyEu: true } : {}) }));
     return 'created';
   });
 }

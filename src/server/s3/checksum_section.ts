@@ -2,9 +2,11 @@
 // docs/format/s3_records.md "Checksum section"): the additional checksum an
 // object was uploaded with, verified then, kept so that GetObjectAttributes
 // (and GET and HEAD with x-amz-checksum-mode) answer it as S3 does. A PutObject with an x-amz-checksum-* value (header
-// or trailer) keeps it as FULL_OBJECT; a multipart upload created with
+// or trailer) keeps it as FULL_OBJECT, as does a POST form with a checksum
+// field, and a CopyObject the one it computes (object_ops.ts); a multipart upload created with
 // x-amz-checksum-algorithm keeps the COMPOSITE checksum (the checksum of the
-// parts' binary checksums, without S3's `-N` suffix) and every part's own.
+// parts' binary checksums, without S3's `-N` suffix) and every part's own;
+// one created with CRC64NVME the FULL_OBJECT CRC of the whole (multipart.ts).
 // An object stored without one (or before this section) has no section.
 //
 // DO NOT CHANGE: on-disk. Add a new format version instead.

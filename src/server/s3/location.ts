@@ -10,12 +10,15 @@
 //      region, so there is nowhere else the bucket could go.
 //   2. The node's own region, spelled as the node names it (a non-AWS name
 //      such as radosgw's "default" included), except us-east-1: accepted.
-//      "EU" is eu-west-1 (S3's legacy name) and is accepted there.
+//      "EU" is eu-west-1 (S3's legacy name) and is accepted there; the
+//      bucket record keeps it, and GetBucketLocation answers "EU" for that
+//      bucket, as S3 does (eu-west-1 for a bucket created as eu-west-1).
 //   3. Any other name S3 lists as a LocationConstraint value: 400
 //      IllegalLocationConstraintException (a region, but not this one).
 //   4. Anything else, us-east-1 spelled out and the empty string included:
 //      400 InvalidLocationConstraint. S3 has no constraint for us-east-1,
 //      the region of no constraint, and refuses it when named.
+import type { BucketRecord } from './records.js';
 import { S3Error } from './s3_errors.js';
 
 /**
@@ -43,7 +46,8 @@ export function checkLocationConstraint(constraint: string | undefined, nodeRegi
   throw new S3Error(400, 'InvalidLocationConstraint', 'The specified location-constraint is not valid', { LocationConstraint: constraint });
 }
 
-/** What GetBucketLocation answers for a bucket of a node in `nodeRegion`: empty for us-east-1, as S3. */
-export function locationOf(nodeRegion: string): string {
+/** What GetBucketLocation answers for `bucket` of a node in `nodeRegion`: empty for us-east-1, "EU" for a bucket created with that name, as S3. */
+export function locationOf(nodeRegion: string, bucket: BucketRecord): string {
+  if (bucket.legacyEu === true) return 'EU';
   return nodeRegion === DEFAULT_REGION ? '' : nodeRegion;
 }

@@ -17,11 +17,12 @@ import { bucketLock, mapLimit, objectLock } from './core.js';
 import { discardData, readObject, stageNaming, writeData } from './objects.js';
 import { VERSION_RULES, readReplaced } from './versioning.js';
 import { isChecksumAlgorithm, newChecksum } from './checksums.js';
-import type { ObjectChecksum } from './checksum_section.js';
-import { withChecksum } from './checksum_section.js';
+import type { ChecksumType, ObjectChecksum } from './checksum_section.js';
+import { checksumOf, withChecksum } from './checksum_section.js';
+import { combinedCrc, isCombinable } from './crc_combine.js';
 import type { ObjectRecord, PartRecord, RecordSectionName, RecordSections, StoredChecksum, UploadRecord } from './records.js';
 import { decodePart, decodeUpload, encodeObject, encodePart, encodeUpload } from './records.js';
-import { S3Error, noSuchUpload } from './s3_errors.js';
+import { S3Error, noSuchUpload, notImplemented } from './s3_errors.js';
 import { partSize, sizeOfParts } from './sse.js';
 import { newVersion, objectShardKey, partPrefix, partShardKey, uploadIdText, uploadShardKey } from './shard_keys.js';
 
@@ -107,8 +108,10 @@ export interface RequestedPart {
 
 export interface Completed {
   readonly record: ObjectRecord;
-  /** The composite checksum (checksum of the parts' checksums, `-N`), if the upload asked for an algorithm. */
+  /** The composite checksum (checksum of the parts' checksums, `-N`), or the full-object one (CRC64NVME), if the upload asked for an algorithm. */
   readonly checksum: StoredChecksum | undefined;
+  /** COMPOSITE or FULL_OBJECT, with `checksum`. */
+  readonly checksumType: ChecksumType | undefined;
 }
 
 /**
@@ -119,7 +122,21 @@ export interface Completed {
  * gives the same ETag: SDKs retry a Complete whose answer was lost.
  * Throws NoSuchUpload, InvalidPart, InvalidPartOrder, EntityTooSmall, InvalidRequest, NoSuchBucket.
  */
-export async function completeUpload(core: Core, t: UploadTarget, requested: readonly RequestedPart[], check?: (old: ObjectRecord | undefined) => void): Promise<Completed> {
+/** What a CompleteMultipartUpload says the object's checksum is (its x-amz-checksum-* and x-amz-checksum-type headers). */
+export interface ClaimedChecksum {
+  readonly checksum: StoredChecksum | undefined;
+  readonly type: string | undefined;
+}
+
+export interface CompleteChecks {
+  /** Run under the object's lock, on the object it replaces (If-Match...); may throw. */
+  readonly check?: ((old: ObjectRecord | undefined) => void) | undefined;
+  /** Checked against the checksum the upload makes before anything is committed. */
+  readonly claimed?: ClaimedChecksum | undefined;
+}
+
+export async function completeUpload(core: Core, t: UploadTarget, requested: readonly RequestedPart[], checks: CompleteChecks = {}): Promise<Completed> {
+  const { check } = checks;
   checkPartList(requested);
   const done = await core.locks.shared(bucketLock(t.bucket), () =>
     core.locks.exclusive(objectLock(t.bucket, t.key), async (): Promise<Completed & { retried: boolean }> => {
@@ -129,19 +146,22 @@ export async function completeUpload(core: Core, t: UploadTarget, requested: rea
       // Only a conditional complete reads the record it replaces: a plain one also replaces a damaged record.
       if (check !== undefined) check(await readObject(core, t.bucket, t.key));
       const parts = await mapLimit(requested, READ_CONCURRENCY, (r) => matchingPart(core, t, r));
-      const checksum = compositeChecksum(upload.checksumAlgorithm, requested);
-      // The composite checksum and the parts' are kept for GetObjectAttributes (checksum_section.ts).
-      const made = withChecksum(objectOfParts(core, { upload, uploadId: t.uploadId }, requested, parts), keptChecksum(checksum, parts));
+      const full = isFullObjectAlgorithm(upload.checksumAlgorithm) ? fullObjectChecksumOf(upload, requested, parts) : undefined;
+      const checksum = full ?? compositeChecksum(upload.checksumAlgorithm, requested);
+      // The composite checksum and the parts' (or the full-object one) are kept for GetObjectAttributes and GET (checksum_section.ts).
+      const kept = full === undefined ? keptChecksum(checksum, parts) : fullObjectKept(full);
+      if (checks.claimed !== undefined) checkClaimed(checks.claimed, kept);
+      const made = withChecksum(objectOfParts(core, { upload, uploadId: t.uploadId }, requested, parts), kept);
       // In a versioned bucket the version replaced is kept first (versioning.ts).
       const committed = await VERSION_RULES.stamp(core, t, await readReplaced(core, t.bucket, t.key), made);
       // Durable before the upload's records go: until then they still name the parts.
       await core.putDurable(objectShardKey(t.bucket, t.key), encodeObject(committed));
       await endUpload(core, t);
-      return { record: committed, checksum, retried: false };
+      return { record: committed, checksum, checksumType: kept?.type, retried: false };
     }),
   );
   if (!done.retried) core.collector.schedule(t.bucket, t.key);
-  return { record: done.record, checksum: done.checksum };
+  return { record: done.record, checksum: done.checksum, checksumType: done.checksumType };
 }
 
 /** The answer to a Complete of an upload that is gone: the first Complete's, if it made the object as it is now. */
@@ -150,9 +170,61 @@ async function retriedComplete(core: Core, t: UploadTarget, requested: readonly 
   if (object === undefined || object.uploadId?.equals(t.uploadId) !== true || object.etag !== multipartEtag(requested.map((r) => normalEtag(r.etag)))) {
     throw noSuchUpload(uploadIdText(t.uploadId));
   }
+  // A full-object checksum is the object's own: answered as kept.
+  const kept = checksumOf(object);
+  if (kept?.type === 'FULL_OBJECT') return { record: object, checksum: { algorithm: kept.algorithm, value: kept.value }, checksumType: 'FULL_OBJECT' };
   const algorithm = requested[0]?.checksum?.algorithm ?? '';
   const sameKind = requested.every((r) => r.checksum?.algorithm === algorithm);
-  return { record: object, checksum: sameKind ? compositeChecksum(algorithm, requested) : undefined };
+  const checksum = sameKind ? compositeChecksum(algorithm, requested) : undefined;
+  return { record: object, checksum, checksumType: checksum === undefined ? undefined : 'COMPOSITE' };
+}
+
+/**
+ * The Complete's claim against the checksum the upload makes, as S3 checks
+ * it: a type other than the upload's is 400 BadDigest; a checksum of another
+ * algorithm 400 InvalidRequest; a value that differs 400 BadDigest (a
+ * COMPOSITE one may carry its `-N`). An upload created without an algorithm
+ * makes no checksum here (S3 would compute its default CRC64NVME): a claim
+ * on it is 501, not accepted unchecked.
+ */
+function checkClaimed(claimed: ClaimedChecksum, kept: ObjectChecksum | undefined): void {
+  if (kept === undefined) throw notImplemented('a checksum on CompleteMultipartUpload of an upload created without x-amz-checksum-algorithm');
+  if (claimed.type !== undefined && claimed.type !== kept.type) {
+    throw new S3Error(400, 'BadDigest', `The upload was created using the ${kept.type} checksum mode. The complete request must use the same checksum mode.`);
+  }
+  const given = claimed.checksum;
+  if (given === undefined) return;
+  if (given.algorithm !== kept.algorithm) throw new S3Error(400, 'InvalidRequest', `The upload was created using a ${kept.algorithm} checksum; the complete request gives a ${given.algorithm} one.`);
+  const value = kept.type === 'COMPOSITE' ? given.value.replace(new RegExp(`-${kept.parts.length}$`), '') : given.value;
+  if (value !== kept.value) throw new S3Error(400, 'BadDigest', `The ${kept.algorithm.toUpperCase()} you specified did not match the calculated checksum.`);
+}
+
+/** An upload algorithm whose checksum is of the whole object (FULL_OBJECT): CRC64NVME, the only type S3 allows it. */
+export function isFullObjectAlgorithm(algorithm: string): boolean {
+  return algorithm === 'crc64nvme';
+}
+
+/**
+ * The full-object checksum of an upload made with a FULL_OBJECT algorithm:
+ * the CRC of the whole object, combined from the parts' verified CRCs and
+ * their plaintext sizes (crc_combine.ts), as S3 computes it. Every part
+ * carries its CRC (UploadPart refuses one without it).
+ */
+function fullObjectChecksumOf(upload: UploadRecord, requested: readonly RequestedPart[], parts: readonly PartRecord[]): StoredChecksum {
+  const algorithm = upload.checksumAlgorithm;
+  assert(isChecksumAlgorithm(algorithm) && isCombinable(algorithm), 'a full-object upload algorithm is a CRC');
+  const pieces = parts.map((p, i) => {
+    if (p.checksum?.algorithm !== algorithm) {
+      throw new S3Error(400, 'InvalidRequest', `The upload was created using a ${algorithm} checksum; part ${requested[i]?.partNumber ?? '?'} has none.`);
+    }
+    return { value: p.checksum.value, sizeBytes: partSize(upload, p.sizeBytes) };
+  });
+  return { algorithm, value: combinedCrc(algorithm, pieces) };
+}
+
+function fullObjectKept(checksum: StoredChecksum): ObjectChecksum {
+  assert(isChecksumAlgorithm(checksum.algorithm), 'a known algorithm');
+  return { algorithm: checksum.algorithm, type: 'FULL_OBJECT', value: checksum.value, parts: [] };
 }
 
 /** An ETag as the client sent it, without quotes, lower case. */

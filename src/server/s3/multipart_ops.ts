@@ -1,18 +1,18 @@
 // Multipart operations: CreateMultipartUpload, UploadPart, UploadPartCopy,
 // CompleteMultipartUpload, AbortMultipartUpload.
 import type { ByteRange } from '../../store/index.js';
-import { abortUpload, completeUpload, createUpload, MAX_PART_NUMBER, readUpload, requireUpload, uploadPart } from './multipart.js';
-import type { RequestedPart } from './multipart.js';
+import { abortUpload, completeUpload, createUpload, isFullObjectAlgorithm, MAX_PART_NUMBER, readUpload, requireUpload, uploadPart } from './multipart.js';
+import type { ClaimedChecksum, RequestedPart } from './multipart.js';
 import { refuseUndefinedWriteConditions } from './conditions.js';
 import { metadataOf } from './object_headers.js';
 import { requestedObjectAcl, withWriteAcl } from './object_acl.js';
 import { requireBucket } from './buckets.js';
 import { lockOfWrite } from './object_lock.js';
 import { encodeLockSection } from './object_lock_records.js';
-import { MAX_PUT_BYTES, Md5Tap, checksumEcho, copySourceOf, openCopySource, writeCheck } from './object_ops.js';
+import { MAX_PUT_BYTES, Md5Tap, checksumEcho, checksumElementName, checksumElements, copySourceOf, openCopySource, writeCheck } from './object_ops.js';
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf, keyOf, partNumberParam } from './operation.js';
-import type { ObjectRecord, PartRecord, StoredChecksum, UploadRecord } from './records.js';
+import type { ObjectRecord, PartRecord, UploadRecord } from './records.js';
 import { openBody, readXmlBody, requireDeclaredLength } from './request_body.js';
 import { isoTime, quotedEtag, sendEmpty, sendXml } from './respond.js';
 import { versionIdOf } from './versioning.js';
@@ -21,7 +21,6 @@ import { S3Error, invalidArgument, invalidRequest, malformedXml, notImplemented 
 import { parseUploadId, uploadIdText } from './shard_keys.js';
 import { headerOf } from './request.js';
 import { asNode, child, children, optionalText, parseXml, text } from './xml.js';
-import type { XmlNode } from './xml.js';
 import { tagsOfHeader } from './tagging.js';
 import { CHECKSUM_ALGORITHMS, isChecksumAlgorithm } from './checksums.js';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -55,7 +54,7 @@ export const createMultipartUploadOp: Operation = {
     const sections = withInitiator === undefined ? {} : { sections: withInitiator };
     const uploadId = await createUpload(c.core, bucket, key, { ...metadataOf(headers), tags: tagsOfHeader(headers), checksumAlgorithm, ...sections });
     const answerHeaders = {
-      ...(checksumAlgorithm === '' ? {} : { 'x-amz-checksum-algorithm': checksumAlgorithm.toUpperCase(), 'x-amz-checksum-type': 'COMPOSITE' }),
+      ...(checksumAlgorithm === '' ? {} : { 'x-amz-checksum-algorithm': checksumAlgorithm.toUpperCase(), 'x-amz-checksum-type': isFullObjectAlgorithm(checksumAlgorithm) ? 'FULL_OBJECT' : 'COMPOSITE' }),
       ...encryptionHeaders(encryption?.params, encryption?.customerKey),
     };
     sendXml(c.r.ex, c.r.requestId, 200, 'InitiateMultipartUploadResult', { Bucket: bucket, Key: key.toString('utf8'), UploadId: uploadIdText(uploadId) }, answerHeaders);
@@ -65,13 +64,18 @@ export const createMultipartUploadOp: Operation = {
 /**
  * x-amz-checksum-algorithm of CreateMultipartUpload ('' if absent), with
  * x-amz-checksum-type: COMPOSITE checksums are served (CRC32, CRC32C,
- * SHA-1, SHA-256); FULL_OBJECT ones (the only kind of CRC64NVME) are not: 501.
+ * SHA-1, SHA-256), and CRC64NVME, whose only type is FULL_OBJECT (S3
+ * refuses it COMPOSITE); FULL_OBJECT CRC32 and CRC32C are not: 501.
  */
 function uploadChecksumAlgorithm(headers: IncomingHttpHeaders): string {
   const asked = (headerOf(headers, 'x-amz-checksum-algorithm') ?? '').trim().toLowerCase();
   const type = (headerOf(headers, 'x-amz-checksum-type') ?? '').trim().toUpperCase();
   if (type !== '' && type !== 'COMPOSITE' && type !== 'FULL_OBJECT') throw invalidArgument('Value for x-amz-checksum-type header is invalid.', { ArgumentName: 'x-amz-checksum-type' });
-  if (type === 'FULL_OBJECT' || asked === 'crc64nvme') throw notImplemented('full-object checksums of multipart uploads (x-amz-checksum-type: FULL_OBJECT, CRC64NVME)');
+  if (isFullObjectAlgorithm(asked)) {
+    if (type === 'COMPOSITE') throw new S3Error(400, 'InvalidRequest', `The COMPOSITE checksum type cannot be used with the ${asked} checksum algorithm.`);
+    return asked;
+  }
+  if (type === 'FULL_OBJECT') throw notImplemented('full-object checksums of multipart uploads but CRC64NVME (x-amz-checksum-type: FULL_OBJECT)');
   if (asked === '') {
     if (type !== '') throw new S3Error(400, 'InvalidRequest', 'The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.');
     return '';
@@ -144,13 +148,15 @@ export const completeMultipartUploadOp: Operation = {
     const t = target(c);
     const headers = c.r.ex.req.headers;
     refuseUndefinedWriteConditions(headers, 'put');
-    const requested = partsOfBody(await readXmlBody(c.r.ex, c.auth, MAX_COMPLETE_BODY_BYTES));
+    // Its x-amz-checksum-* header is the object's checksum (checked by completeUpload), not the part list's.
+    const requested = partsOfBody(await readXmlBody(c.r.ex, c.auth, MAX_COMPLETE_BODY_BYTES, 'object'));
+    const claimed = claimedChecksum(headers);
     // An SSE-C key given to Complete is checked against the upload (a retried Complete finds none: the object answers).
     const given = customerKeyOf(c.r.ex, CUSTOMER_PREFIX);
     const pending = given === undefined ? undefined : await readUpload(c.core, t);
     if (pending !== undefined) checkKey(encryptionOf(pending), given);
     // A failed condition leaves the upload as it was: the client may retry or abort it.
-    const { record, checksum } = await completeUpload(c.core, t, requested, writeCheck(headers, t.key).check);
+    const { record, checksum, checksumType } = await completeUpload(c.core, t, requested, { ...writeCheck(headers, t.key), claimed });
     const host = c.r.ex.req.headers.host ?? 'localhost';
     sendXml(c.r.ex, c.r.requestId, 200, 'CompleteMultipartUploadResult', {
       Location: `http://${host}/${t.bucket}/${encodeURI(t.key.toString('utf8'))}`,
@@ -158,19 +164,24 @@ export const completeMultipartUploadOp: Operation = {
       Key: t.key.toString('utf8'),
       ETag: quotedEtag(record.etag),
       ...checksumElements(checksum),
-      ...(checksum === undefined ? {} : { ChecksumType: 'COMPOSITE' }),
+      ...(checksumType === undefined ? {} : { ChecksumType: checksumType }),
     }, { ...writtenVersionHeaders(record), ...encryptionHeaders(encryptionOf(record), given) });
   },
 };
 
-/** The Checksum<ALG> element of an XML answer (CopyPartResult, CompleteMultipartUploadResult). */
-function checksumElements(checksum: StoredChecksum | undefined): XmlNode {
-  return checksum === undefined ? {} : { [checksumElementName(checksum.algorithm)]: checksum.value };
-}
 
-/** crc32 -> ChecksumCRC32, as S3's XML names it. */
-function checksumElementName(algorithm: string): string {
-  return `Checksum${algorithm.toUpperCase()}`;
+/** CompleteMultipartUpload's x-amz-checksum-<algorithm> (the object's checksum) and x-amz-checksum-type, if given. Throws InvalidRequest, InvalidArgument. */
+function claimedChecksum(headers: IncomingHttpHeaders): ClaimedChecksum | undefined {
+  const given = CHECKSUM_ALGORITHMS.flatMap((algorithm) => {
+    const value = headerOf(headers, `x-amz-checksum-${algorithm}`);
+    return value === undefined ? [] : [{ algorithm, value: value.trim() }];
+  });
+  if (given.length > 1) throw invalidRequest('Expecting a single x-amz-checksum- header.');
+  const type = headerOf(headers, 'x-amz-checksum-type')?.trim().toUpperCase();
+  if (type !== undefined && type !== 'COMPOSITE' && type !== 'FULL_OBJECT') throw invalidArgument('Value for x-amz-checksum-type header is invalid.', { ArgumentName: 'x-amz-checksum-type' });
+  const checksum = given[0];
+  if (checksum === undefined && type === undefined) return undefined;
+  return { checksum, type };
 }
 
 function partsOfBody(body: Buffer): RequestedPart[] {

@@ -8,7 +8,7 @@ import type { ByteRange } from '../../store/index.js';
 import { requireBucket } from './buckets.js';
 import { mapLimit } from './core.js';
 import { checkCopySourceConditions, checkReadConditions, checkWriteConditions, hasWriteConditions, refuseUndefinedWriteConditions } from './conditions.js';
-import { CHECKSUM_ALGORITHMS, newChecksum } from './checksums.js';
+import { CHECKSUM_ALGORITHMS, isChecksumAlgorithm, newChecksum } from './checksums.js';
 import { checksumOf, fullObjectChecksum, withChecksum } from './checksum_section.js';
 import type { Checksum, ChecksumAlgorithm } from './checksums.js';
 import { setExpirationHeader } from './lifecycle_headers.js';
@@ -165,15 +165,26 @@ export const headObjectOp: Operation = {
 };
 
 /**
- * GET and HEAD of a whole object with x-amz-checksum-mode: ENABLED: the
- * checksum the object keeps (checksum_section.ts), as S3 answers it, a
- * composite one with its `-N`; nothing if it keeps none or the mode is not
- * asked for.
+ * GET and HEAD with x-amz-checksum-mode: ENABLED: the checksum the object
+ * keeps (checksum_section.ts), as S3 answers it, a composite one with its
+ * `-N`; nothing if it keeps none or the mode is not asked for. With
+ * `partIndex` (a partNumber GET or HEAD, 0-based in the object's order):
+ * the part's own checksum, which an object with a COMPOSITE checksum keeps
+ * per part (S3 answers it so a client can check each part it downloads);
+ * an object of one part (a PUT, a copy) answers its whole checksum for
+ * part 1, which is the whole object; a FULL_OBJECT checksum of several
+ * parts (CRC64NVME uploads) none.
  */
-function keptChecksumHeaders(c: OpContext, record: ObjectRecord): Record<string, string> {
+export function keptChecksumHeaders(c: OpContext, record: ObjectRecord, partIndex?: number): Record<string, string> {
   if (headerOf(c.r.ex.req.headers, 'x-amz-checksum-mode')?.trim().toUpperCase() !== 'ENABLED') return {};
   const kept = checksumOf(record);
   if (kept === undefined) return {};
+  if (partIndex !== undefined && kept.type === 'COMPOSITE') {
+    const part = kept.parts[partIndex];
+    return part === undefined ? {} : { [`x-amz-checksum-${kept.algorithm}`]: part, 'x-amz-checksum-type': kept.type };
+  }
+  // A full-object checksum of an object of several parts covers no one part: none for a part.
+  if (partIndex !== undefined && record.etag.includes('-') && record.parts.length > 1) return {};
   const value = kept.type === 'COMPOSITE' ? `${kept.value}-${kept.parts.length}` : kept.value;
   return { [`x-amz-checksum-${kept.algorithm}`]: value, 'x-amz-checksum-type': kept.type };
 }
@@ -196,7 +207,7 @@ export const deleteObjectOp: Operation = {
     await requireBucket(c.core, bucket);
     const guard = selector === undefined ? undefined : removalGuard(c.core, await bypassOf(c, bucket, key));
     // A wrong If-Match deletes nothing: the check runs under the object's lock.
-    const deleted = await deleteRequested(c.core, { bucket, key }, selector, writeCheck(headers, key).check, guard);
+    const deleted = await deleteRequested(c.core, { bucket, key, writerId: c.access.requesterId }, selector, writeCheck(headers, key).check, guard);
     sendEmpty(c.r.ex, c.r.requestId, 204, deletedHeaders(deleted));
   },
 };
@@ -220,7 +231,7 @@ export const deleteObjectsOp: Operation = {
         validateObjectKey(bucket, bytes);
         await c.access.checkObject('DeleteObject', bucket, bytes, versionId !== undefined);
         const guard = versionId === undefined ? undefined : removalGuard(c.core, await bypassOf(c, bucket, bytes));
-        const deleted = await deleteRequested(c.core, { bucket, key: bytes }, versionId === undefined ? undefined : parseVersionId(versionId), undefined, guard);
+        const deleted = await deleteRequested(c.core, { bucket, key: bytes, writerId: c.access.requesterId }, versionId === undefined ? undefined : parseVersionId(versionId), undefined, guard);
         return { Key: key, ...deletedEntry(deleted, versionId !== undefined) } as const;
       } catch (err) {
         if (!(err instanceof S3Error)) throw err;
@@ -265,6 +276,7 @@ export const copyObjectOp: Operation = {
     // With COPY the source's tags are the copy's: x-amz-tagging would be ignored, so it is refused.
     if (tagging === 'COPY' && headers['x-amz-tagging'] !== undefined) throw invalidArgument('x-amz-tagging is given but x-amz-tagging-directive is COPY; use REPLACE to set new tags', { ArgumentName: 'x-amz-tagging' });
     const replacedTags = tagging === 'REPLACE' ? tagsOfHeader(headers) : undefined;
+    const askedAlgorithm = copyChecksumAlgorithm(headers);
     refuseUndefinedWriteConditions(headers, 'put');
     await requireBucket(c.core, bucket);
     // The copy's lock state is the request's (or the bucket's default), never the source's, as in S3.
@@ -278,7 +290,9 @@ export const copyObjectOp: Operation = {
         throw invalidRequest("This copy request is illegal because it is trying to copy an object to itself without changing the object's metadata, storage class, website redirect location or encryption attributes.");
       }
     }, undefined);
-    const hashed = new Md5Tap(opened.body);
+    // The copy's checksum (S3): of the algorithm asked for, else of the source's, computed over the bytes copied.
+    const algorithm = askedAlgorithm ?? checksumOf(opened.record)?.algorithm;
+    const hashed = new Md5Tap(opened.body, algorithm);
     let written: WrittenData;
     let stored: StoredBody;
     try {
@@ -289,14 +303,38 @@ export const copyObjectOp: Operation = {
       opened.release();
     }
     const meta = directive === 'COPY' ? { contentType: opened.record.contentType, headers: opened.record.headers } : metadataOf(headers);
-    const record = withRequestedAcl(lockedRecord(stored.seal(recordOf(written, hashed.md5, { ...meta, tags: replacedTags ?? opened.record.tags }, c.core.now())), lock), grants);
+    const checksum = fullObjectChecksum(hashed.checksum);
+    const record = withChecksum(withRequestedAcl(lockedRecord(stored.seal(recordOf(written, hashed.md5, { ...meta, tags: replacedTags ?? opened.record.tags }, c.core.now())), lock), grants), checksum);
     const committed = await commitObject(c.core, bucket, key, record, { ...writeCheck(headers, key), written: [written] });
     await setExpirationHeader(c.core, c.r.ex, { bucket, key }, committed);
     const sourceVersion = opened.record.version === undefined ? {} : { 'x-amz-copy-source-version-id': versionIdOf(opened.record) };
     const encryption = encryptionHeaders(encryptionOf(record), customerKeyOf(c.r.ex, CUSTOMER_PREFIX));
-    sendXml(c.r.ex, c.r.requestId, 200, 'CopyObjectResult', { LastModified: isoTime(record.mtimeMs), ETag: quotedEtag(record.etag) }, { ...writtenVersionHeaders(committed), ...sourceVersion, ...encryption });
+    const checksumResult = checksum === undefined ? {} : { ChecksumType: checksum.type, ...checksumElements(hashed.checksum) };
+    sendXml(c.r.ex, c.r.requestId, 200, 'CopyObjectResult', { LastModified: isoTime(record.mtimeMs), ETag: quotedEtag(record.etag), ...checksumResult }, { ...writtenVersionHeaders(committed), ...sourceVersion, ...encryption });
   },
 };
+
+/**
+ * CopyObject's x-amz-checksum-algorithm (undefined: none asked; the copy
+ * keeps the source's algorithm). Any of S3's five; another value is S3's
+ * 400. The copy is one whole object: its checksum is FULL_OBJECT.
+ */
+function copyChecksumAlgorithm(headers: IncomingHttpHeaders): ChecksumAlgorithm | undefined {
+  const asked = headerOf(headers, 'x-amz-checksum-algorithm')?.trim().toLowerCase();
+  if (asked === undefined) return undefined;
+  if (!isChecksumAlgorithm(asked)) throw invalidRequest('Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]');
+  return asked;
+}
+
+/** The Checksum<ALG> element of an XML answer (CopyObjectResult, CopyPartResult, CompleteMultipartUploadResult). */
+export function checksumElements(checksum: StoredChecksum | undefined): XmlNode {
+  return checksum === undefined ? {} : { [checksumElementName(checksum.algorithm)]: checksum.value };
+}
+
+/** crc32 -> ChecksumCRC32, as S3's XML names it. */
+export function checksumElementName(algorithm: string): string {
+  return `Checksum${algorithm.toUpperCase()}`;
+}
 
 /** A COPY / REPLACE directive header (COPY when absent). Throws InvalidArgument. */
 function directiveOf(headers: IncomingHttpHeaders, name: string, message: string): 'COPY' | 'REPLACE' {

@@ -17,11 +17,13 @@
 // A versionId names the version whose parts are read; the conditions
 // (If-Match...) are checked against it as on a plain GET. An encrypted
 // object's parts are its plaintext's (sizes and bytes), read with the
-// SSE-C key as a plain GET reads them (sse_ops.ts).
+// SSE-C key as a plain GET reads them (sse_ops.ts). With
+// x-amz-checksum-mode: ENABLED the part's checksum is answered where the
+// object keeps one (object_ops.ts keptChecksumHeaders).
 import type { ByteRange } from '../../store/index.js';
 import { checkReadConditions } from './conditions.js';
 import { requireObject } from './objects.js';
-import { readEncryptionHeaders, streamObject } from './object_ops.js';
+import { keptChecksumHeaders, readEncryptionHeaders, streamObject } from './object_ops.js';
 import { CUSTOMER_PREFIX, customerKeyOf, partSize } from './sse.js';
 import { openReadable } from './sse_ops.js';
 import { objectHeaders } from './object_headers.js';
@@ -102,7 +104,7 @@ export const getObjectPartOp: Operation = {
       },
       namedRecord(c, 'GET'),
     );
-    const extra = partHeaders(opened.record, opened.range);
+    const extra = { ...partHeaders(opened.record, opened.range), ...keptChecksumHeaders(c, opened.record, partNumber - 1) };
     await streamObject(c, opened, extra['Content-Range'] !== undefined, extra);
   },
 };
@@ -116,7 +118,7 @@ export const headObjectPartOp: Operation = {
     const encryption = readEncryptionHeaders(c, record);
     checkReadConditions(c.r.ex.req.headers, record);
     const range = PART_RANGES.rangeOf(record, partNumber);
-    const extra = partHeaders(record, range);
+    const extra = { ...partHeaders(record, range), ...keptChecksumHeaders(c, record, partNumber - 1) };
     const headers = { ...objectHeaders(record, c.r.query), ...taggingCountHeader(record.tags), ...versionHeaders(record), ...lockHeaders(record), ...encryption, ...extra, 'Content-Length': range.end - range.start };
     sendEmpty(c.r.ex, c.r.requestId, extra['Content-Range'] !== undefined ? 206 : 200, headers);
   },

@@ -15,7 +15,10 @@
 //      given and valid; the signer may put that key (authorize.ts,
 //      PostObject: s3:PutObject, as PutObject), the bucket exists;
 //   5. the file streams into a new data shard (bounded memory), checked
-//      against content-length-range as it passes, and the form must end
+//      against content-length-range as it passes and, at its end, against
+//      the Content-MD5 and x-amz-checksum-<algorithm> fields (400
+//      BadDigest; the checksum is kept with the object, as a PutObject's
+//      x-amz-checksum-* header is, and echoed), and the form must end
 //      right after it (a field after the file would be ignored by S3: here
 //      it is refused, and the data discarded);
 //   6. the record commits with its data in one durable step, as
@@ -24,6 +27,7 @@
 //      answer is 204, 200, 201 (success_action_status) or a 303 to
 //      success_action_redirect.
 import { createHash } from 'node:crypto';
+import { assert } from '../../base/index.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import { requestBody } from '../body_stream.js';
 import { ANONYMOUS, AUTHORIZER } from './authorize.js';
@@ -33,7 +37,10 @@ import { applyCors } from './cors_ops.js';
 import type { FilePart, FormField } from './form_data.js';
 import { FormReader, formBoundary } from './form_data.js';
 import { metadataOf } from './object_headers.js';
-import { MAX_PUT_BYTES, recordOf } from './object_ops.js';
+import { MAX_PUT_BYTES, checksumEcho, recordOf } from './object_ops.js';
+import { fullObjectChecksum, withChecksum } from './checksum_section.js';
+import type { Checksum, ChecksumAlgorithm } from './checksums.js';
+import { isChecksumAlgorithm, newChecksum } from './checksums.js';
 import { defaultLockOf, lockedRecord } from './object_lock.js';
 import { defaultEncryption, encryptionHeaders, encryptionOf } from './sse.js';
 import { storedBody } from './sse_ops.js';
@@ -48,7 +55,7 @@ import { POST_POLICY, decodePolicy, sizeRange, verifyFormSignature } from './pos
 import type { FormFields } from './post_policy.js';
 import type { TagSet } from './records.js';
 import { quotedEtag, sendEmpty, sendXml } from './respond.js';
-import { S3Error, invalidArgument, notImplemented } from './s3_errors.js';
+import { S3Error, invalidArgument, invalidRequest, notImplemented } from './s3_errors.js';
 import { objectShardKey, validateObjectKey } from './shard_keys.js';
 import { tagsOfBody } from './tagging.js';
 
@@ -64,6 +71,12 @@ const ACCEPTED_VALUES: ReadonlyMap<string, readonly string[]> = new Map([
 const ACL_FIELD = 'acl';
 /** The object's tag set as a <Tagging> XML document (S3's form field; tagging.ts checks S3's limits): kept in the object's record. */
 const TAGGING_FIELD = 'tagging';
+/** The file's MD5 (base64), checked as PutObject checks the header: 400 InvalidDigest if malformed, BadDigest if it differs. */
+const MD5_FIELD = 'content-md5';
+/** x-amz-checksum-<algorithm>: the file's additional checksum, checked and kept (FULL_OBJECT) as PutObject's header is. */
+const CHECKSUM_FIELD_PREFIX = 'x-amz-checksum-';
+/** Names the algorithm of the checksum field given; alone (no value to check) it is 400, as PutObject's x-amz-sdk-checksum-algorithm without one. */
+const CHECKSUM_ALGORITHM_FIELD = 'x-amz-checksum-algorithm';
 
 export const postObjectOp: UnsignedOperation = {
   name: 'PostObject',
@@ -83,6 +96,7 @@ export const postObjectOp: UnsignedOperation = {
     refuseUnservedFields(fields, bucket);
     const meta = metadataOf(storedHeaders(fields, file));
     const tags = tagsOfForm(fields);
+    const digests = digestsOfForm(fields);
     const redirect = redirectOf(fields);
     const { access } = await AUTHORIZER.authorize(c.core, c.r, 'PostObject', principal, key);
     const refusal = access === undefined ? undefined : expectedOwnerRefusal(c.r.ex.req.headers, access.ownerId, 'x-amz-expected-bucket-owner');
@@ -97,7 +111,7 @@ export const postObjectOp: UnsignedOperation = {
     const bucketOwnerId = (access ?? (await readBucketAccess(c.core, bucket))).ownerId;
     const grants = await requestedObjectAcl(c.core, { bucket, bucketOwnerId, writerId: principal.kind === 'user' ? principal.user.id : undefined, headers: aclHeaders });
     const range = sizeRange(policy);
-    const sized = new SizedBody(file.body, range.min, Math.min(range.max, MAX_PUT_BYTES));
+    const sized = new SizedBody(file.body, { minBytes: range.min, maxBytes: Math.min(range.max, MAX_PUT_BYTES) }, digests);
     // The bucket's default encryption applies to form uploads too (sse.ts).
     const stored = storedBody(await defaultEncryption(c.core, bucket), sized, 0);
     const written = await writeData(c.core, { bucket, key, part: 0, recordKey: objectShardKey(bucket, key) }, stored.body, true);
@@ -107,9 +121,11 @@ export const postObjectOp: UnsignedOperation = {
     }
     // A form cannot ask for a lock (its lock fields are refused above), but the bucket's default retention applies (object_lock.ts);
     // lockedRecord keeps the encryption section seal adds, withRequestedAcl both.
-    const record = withRequestedAcl(lockedRecord(stored.seal(recordOf(written, sized.md5, { ...meta, tags }, c.core.now())), await defaultLockOf(c.core, bucket)), grants);
+    const locked = lockedRecord(stored.seal(recordOf(written, sized.md5, { ...meta, tags }, c.core.now())), await defaultLockOf(c.core, bucket));
+    const record = withChecksum(withRequestedAcl(locked, grants), fullObjectChecksum(digests.checksum));
     await commitObject(c.core, bucket, key, record, { written: [written] });
-    answer(c, { bucket, key, etag: quotedEtag(record.etag), redirect, status: fields.get('success_action_status'), encryption: encryptionHeaders(encryptionOf(record)) });
+    const echoed = { ...encryptionHeaders(encryptionOf(record)), ...checksumEcho(digests.checksum) };
+    answer(c, { bucket, key, etag: quotedEtag(record.etag), redirect, status: fields.get('success_action_status'), encryption: echoed });
   },
 };
 
@@ -154,6 +170,7 @@ function keyOfForm(fields: FormFields, file: FilePart, bucket: string): Buffer {
 function refuseUnservedFields(fields: FormFields, bucket: string): void {
   for (const [name, value] of fields) {
     if (CONTROL_FIELDS.has(name) || STORED_FIELDS.has(name) || name === ACL_FIELD || name === TAGGING_FIELD || name.startsWith('x-amz-meta-') || name.startsWith('x-ignore-')) continue;
+    if (name === MD5_FIELD || name === CHECKSUM_ALGORITHM_FIELD || isChecksumField(name)) continue;
     if (ACCEPTED_VALUES.get(name)?.includes(value) === true) continue;
     throw notImplemented(`the form field ${name}${ACCEPTED_VALUES.has(name) ? `=${value}` : ''} of a POST upload`);
   }
@@ -174,6 +191,36 @@ function storedHeaders(fields: FormFields, file: FilePart): IncomingHttpHeaders 
 function tagsOfForm(fields: FormFields): TagSet {
   const xml = fields.get(TAGGING_FIELD);
   return xml === undefined ? [] : tagsOfBody(Buffer.from(xml, 'utf8'), 'object');
+}
+
+/** What the file is checked against when it has been read (SizedBody). */
+interface FormDigests {
+  readonly md5: Buffer | undefined;
+  /** The x-amz-checksum-<algorithm> field: checked, then kept with the object and echoed. */
+  readonly checksum: { readonly algorithm: ChecksumAlgorithm; readonly value: string } | undefined;
+}
+
+function isChecksumField(name: string): boolean {
+  return name.startsWith(CHECKSUM_FIELD_PREFIX) && isChecksumAlgorithm(name.slice(CHECKSUM_FIELD_PREFIX.length));
+}
+
+/** The Content-MD5 and x-amz-checksum-* fields. Throws InvalidDigest, InvalidRequest before anything is stored. */
+function digestsOfForm(fields: FormFields): FormDigests {
+  const md5Text = fields.get(MD5_FIELD);
+  const md5 = md5Text === undefined ? undefined : Buffer.from(md5Text, 'base64');
+  if (md5 !== undefined && (md5.length !== 16 || md5.toString('base64') !== md5Text)) throw new S3Error(400, 'InvalidDigest', 'The Content-MD5 you specified was invalid.');
+  const given = [...fields.keys()].filter(isChecksumField);
+  if (given.length > 1) throw invalidRequest('Expecting a single x-amz-checksum- field.');
+  const name = given[0];
+  const named = fields.get(CHECKSUM_ALGORITHM_FIELD)?.trim().toLowerCase();
+  if (named !== undefined && (name === undefined || named !== name.slice(CHECKSUM_FIELD_PREFIX.length))) {
+    throw invalidRequest(`x-amz-checksum-algorithm ${named} needs the x-amz-checksum-${named} field with the file's checksum.`);
+  }
+  if (name === undefined) return { md5, checksum: undefined };
+  const algorithm = name.slice(CHECKSUM_FIELD_PREFIX.length);
+  assert(isChecksumAlgorithm(algorithm), 'a checksum field names an algorithm');
+  // A value that is no digest of the algorithm cannot match: BadDigest once the file is read, as PutObject answers it.
+  return { md5, checksum: { algorithm, value: fields.get(name) ?? '' } };
 }
 
 function redirectOf(fields: FormFields): URL | undefined {
@@ -215,16 +262,27 @@ function answer(c: UnsignedContext, done: Done): void {
   }
 }
 
-/** The file's bytes, refused past `maxBytes` as they pass and below `minBytes` at the end; MD5 when read. */
+/**
+ * The file's bytes, refused past `maxBytes` as they pass and below
+ * `minBytes` at the end, and checked against the form's digests at the end
+ * (400 BadDigest: the data is discarded, nothing committed); MD5 when read.
+ */
 class SizedBody implements AsyncIterable<Buffer> {
   private readonly hash = createHash('md5');
+  private readonly extra: Checksum | undefined;
   private digest: Buffer | undefined;
+  private readonly minBytes: number;
+  private readonly maxBytes: number;
 
   constructor(
     private readonly source: AsyncIterable<Buffer>,
-    private readonly minBytes: number,
-    private readonly maxBytes: number,
-  ) {}
+    size: { readonly minBytes: number; readonly maxBytes: number },
+    private readonly expected: FormDigests,
+  ) {
+    this.minBytes = size.minBytes;
+    this.maxBytes = size.maxBytes;
+    this.extra = expected.checksum === undefined ? undefined : newChecksum(expected.checksum.algorithm);
+  }
 
   get md5(): Buffer {
     if (this.digest === undefined) throw new Error('file not read to its end');
@@ -237,9 +295,16 @@ class SizedBody implements AsyncIterable<Buffer> {
       sizeBytes += piece.length;
       if (sizeBytes > this.maxBytes) throw new S3Error(400, 'EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', { MaxSizeAllowed: String(this.maxBytes) });
       this.hash.update(piece);
+      this.extra?.update(piece);
       yield piece;
     }
     if (sizeBytes < this.minBytes) throw new S3Error(400, 'EntityTooSmall', 'Your proposed upload is smaller than the minimum allowed size', { MinSizeAllowed: String(this.minBytes) });
-    this.digest = this.hash.digest();
+    const md5 = this.hash.digest();
+    if (this.expected.md5 !== undefined && !md5.equals(this.expected.md5)) throw new S3Error(400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.');
+    const checksum = this.expected.checksum;
+    if (checksum !== undefined && this.extra?.digest() !== checksum.value) {
+      throw new S3Error(400, 'BadDigest', `The ${checksum.algorithm.toUpperCase()} you specified did not match the calculated checksum.`);
+    }
+    this.digest = md5;
   }
 }

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { CorruptionError, crc32c } from '../../base/index.js';
-import { decodeObject, decodeUpload, encodeObject, encodeUpload, RecordSection } from './records.js';
+import { decodeBucket, decodeObject, decodeUpload, encodeBucket, encodeObject, encodeUpload, RecordSection } from './records.js';
 import type { ObjectRecord } from './records.js';
 
 const base: ObjectRecord = { sizeBytes: 3, mtimeMs: 1_700_000_000_000, etag: 'abc', contentType: 'text/plain', headers: [], parts: [], inline: Buffer.from('xyz'), tags: [], uploadId: undefined };
@@ -67,4 +67,21 @@ void test('upload record: sections make format 3 and come back; none keeps the o
   assert.equal(bytes[4], 3);
   assert.deepEqual(decodeUpload(bytes).sections, { lock: Buffer.from('L') });
   assert.equal(decodeUpload(encodeUpload(upload)).sections, undefined);
+});
+
+void test('bucket record: the EU flag makes format 3 (tags kept) and reads back; without it format 1 or 2 as before; a flags byte a writer never makes is damage', () => {
+  const plain = encodeBucket({ createdMs: 7, tags: [] });
+  assert.equal(plain[4], 1);
+  assert.deepEqual(decodeBucket(plain), { createdMs: 7, tags: [] });
+  assert.equal(encodeBucket({ createdMs: 7, tags: [['a', 'b']] })[4], 2);
+  for (const tags of [[], [['a', 'b']]] as const) {
+    const eu = encodeBucket({ createdMs: 7, tags, legacyEu: true });
+    assert.equal(eu[4], 3);
+    assert.deepEqual(decodeBucket(eu), { createdMs: 7, tags, legacyEu: true });
+    for (const flags of [0, 2, 3]) {
+      const bad = Buffer.from(eu);
+      bad[bad.length - 5] = flags;
+      assert.throws(() => decodeBucket(reseal(bad)), CorruptionError);
+    }
+  }
 });

@@ -43,7 +43,8 @@
 //   u64 size, u64 mtimeMs, 16 bytes md5,
 //   v2: shortBlob checksum algorithm, shortBlob checksum (base64 text), u32 crc32c
 // bucket record (magic "S3BK"): u32 magic, u8 version, u64 createdMs,
-//   v2: tags as above, u32 crc32c
+//   v2 and v3: tags as above, v3: u8 flags (bit 0: created with the
+//   LocationConstraint "EU"; any other bit, or none set, is corruption), u32 crc32c
 import { BufReader, BufWriter, CorruptionError, assert, crc32c } from '../../base/index.js';
 import { VERSION_BYTES } from './shard_keys.js';
 
@@ -85,8 +86,8 @@ export const RecordSection = {
   initiator: 4,
   /**
    * The canonical id (utf8) of the object's owner when it is not the bucket's
-   * owner (object_owner.ts): a user who wrote it to a bucket whose objects
-   * are their writer's. Absent: the bucket owner's. An upload record keeps
+   * owner (object_owner.ts): a user who wrote it (or, for a delete marker,
+   * made it) in a bucket whose objects are their writer's. Absent: the bucket owner's. An upload record keeps
    * it for the object it makes.
    */
   owner: 5,
@@ -173,7 +174,12 @@ export interface PartRecord {
 export interface BucketRecord {
   readonly createdMs: number;
   readonly tags: TagSet;
+  /** The bucket was created with the LocationConstraint "EU" (S3's legacy name of eu-west-1), which GetBucketLocation answers (location.ts). */
+  readonly legacyEu?: true;
 }
+
+/** Bucket records, version 3: the flags byte. */
+const BUCKET_FLAG_EU = 1;
 
 export function encodeObject(r: ObjectRecord): Buffer {
   // Encrypted data is larger than the object (sse_format.ts, invariant 1): sse_crypto.ts checks its sizes.
@@ -293,18 +299,23 @@ export function decodePart(bytes: Buffer): PartRecord {
 }
 
 export function encodeBucket(r: BucketRecord): Buffer {
-  const v2 = r.tags.length > 0;
-  const w = new BufWriter(32).u32(BUCKET_MAGIC).u8(v2 ? FORMAT_V2 : FORMAT_V1).u64(r.createdMs);
-  if (v2) writeTags(w, r.tags);
+  // The oldest version that holds the record, so a bucket without tags or flags keeps version 1 byte for byte.
+  const version = r.legacyEu === true ? FORMAT_V3 : r.tags.length > 0 ? FORMAT_V2 : FORMAT_V1;
+  const w = new BufWriter(32).u32(BUCKET_MAGIC).u8(version).u64(r.createdMs);
+  if (version >= FORMAT_V2) writeTags(w, r.tags);
+  if (version === FORMAT_V3) w.u8(BUCKET_FLAG_EU);
   return sealed(w);
 }
 
 export function decodeBucket(bytes: Buffer): BucketRecord {
-  const { r, version } = opened(bytes, BUCKET_MAGIC, 'bucket record');
+  const { r, version } = opened(bytes, BUCKET_MAGIC, 'bucket record', FORMAT_V3);
   const createdMs = r.u64();
-  const tags = version === FORMAT_V2 ? readTags(r) : [];
+  const tags = version >= FORMAT_V2 ? readTags(r) : [];
+  const flags = version === FORMAT_V3 ? r.u8() : 0;
+  // Version 3 is written only for a flag: none set, or an unknown one, is damage.
+  if (version === FORMAT_V3 && flags !== BUCKET_FLAG_EU) throw new CorruptionError(`bucket record: flags ${flags}`);
   r.expectEnd();
-  return { createdMs, tags };
+  return { createdMs, tags, ...(flags === BUCKET_FLAG_EU ? { legacyEu: true } : {}) };
 }
 
 function writeTags(w: BufWriter, tags: TagSet): BufWriter {

@@ -103,8 +103,11 @@ export class VerifiedBody implements AsyncIterable<Buffer> {
   }
 }
 
+/** What a request's x-amz-checksum-* headers describe: its body (every request but one), or the object it makes (CompleteMultipartUpload, whose body is the part list). */
+export type ChecksumHeadersOf = 'body' | 'object';
+
 /** The request's body, decoded and verified (see the header comment). */
-export function openBody(ex: Exchange, auth: Authenticated, maxBytes: number): VerifiedBody {
+export function openBody(ex: Exchange, auth: Authenticated, maxBytes: number, checksumHeaders: ChecksumHeadersOf = 'body'): VerifiedBody {
   const headers = ex.req.headers;
   const raw = requestBody({ req: ex.req, bytesIn: ex.bytesIn });
   const payload = auth.payload;
@@ -124,7 +127,7 @@ export function openBody(ex: Exchange, auth: Authenticated, maxBytes: number): V
     maxBytes,
     contentMd5: contentMd5(headerOf(headers, 'content-md5')),
     sha256Hex: payload.kind === 'sha256' ? payload.hex : undefined,
-    checksum: expectedChecksum(ex, trailer),
+    checksum: checksumHeaders === 'body' ? expectedChecksum(ex, trailer) : undefined,
   };
   return new VerifiedBody(decoder === undefined ? raw : decoder.decode(raw), expectations, () => decoder?.trailers ?? new Map());
 }
@@ -148,10 +151,10 @@ export function requireDeclaredLength(ex: Exchange, auth: Authenticated): void {
  * Read an XML request body whole. Past `maxBytes` (declared or sent):
  * 400 MalformedXML, the answer for any XML over its limits (xml.ts).
  */
-export async function readXmlBody(ex: Exchange, auth: Authenticated, maxBytes: number): Promise<Buffer> {
+export async function readXmlBody(ex: Exchange, auth: Authenticated, maxBytes: number, checksumHeaders: ChecksumHeadersOf = 'body'): Promise<Buffer> {
   const parts: Buffer[] = [];
   try {
-    for await (const piece of openBody(ex, auth, maxBytes)) parts.push(piece);
+    for await (const piece of openBody(ex, auth, maxBytes, checksumHeaders)) parts.push(piece);
   } catch (err) {
     if (err instanceof S3Error && err.code === 'EntityTooLarge') throw malformedXml(`the document is larger than ${maxBytes} bytes`);
     throw err;

@@ -11,6 +11,7 @@ import { readBucketAccess } from './access.js';
 import { MAX_KEYS, ownerNodeOf } from './list_ops.js';
 import { commitObject, deleteObject } from './objects.js';
 import { readLockConfig } from './object_lock.js';
+import { ownerOfWrite, withOwnerSection } from './object_owner.js';
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf, intParam } from './operation.js';
 import type { ObjectRecord } from './records.js';
@@ -98,7 +99,8 @@ export interface Deleted {
  */
 export async function deleteRequested(
   core: Core,
-  target: { bucket: string; key: Buffer },
+  /** `writerId`: the requester (undefined: anonymous), who owns a delete marker it makes as it would own an object it wrote (object_owner.ts). */
+  target: { bucket: string; key: Buffer; writerId?: string | undefined },
   selector: VersionSelector | undefined,
   check?: (old: ObjectRecord | undefined) => void,
   /** Run on the version a versionId names before it is removed (object lock, object_lock.ts); may throw. */
@@ -120,7 +122,9 @@ export async function deleteRequested(
     await deleteObject(core, bucket, key, check);
     return { versionId: undefined, deleteMarker: false };
   }
-  const marker = await commitObject(core, bucket, key, deleteMarkerRecord(core.now()), check === undefined ? {} : { check });
+  const access = await readBucketAccess(core, bucket);
+  const sections = withOwnerSection(undefined, ownerOfWrite(access, target.writerId, undefined), access.ownerId);
+  const marker = await commitObject(core, bucket, key, { ...deleteMarkerRecord(core.now()), ...(sections === undefined ? {} : { sections }) }, check === undefined ? {} : { check });
   return { versionId: versionIdOf(marker), deleteMarker: true };
 }
 
