@@ -207,7 +207,7 @@ class WrkLoad {
     const out = this.wrk(ms, inFlight);
     const cpuS = processCpuSeconds(this.pid) - cpu0;
     const m = /(\d+) requests in ([\d.]+)(ms|s)/.exec(out);
-    const p50 = /50%\s+(\S+)/.exec(out)?.[1];
+    const p50 = /^\s+50%\s+(\S+)/m.exec(out)?.[1];
     if (m === null || p50 === undefined) throw new Error(`${this.name}: no wrk summary: ${out}`);
     return { done: Number(m[1]), seconds: Number(m[2]) / (m[3] === 'ms' ? 1000 : 1), p50Ms: wrkMs(p50), cpuS };
   }
