@@ -14,7 +14,9 @@
 //    durable after it.
 // 2. A failed data write of one put fails every put of the group: none is
 //    readable, and the store stays writable.
-// 3. putTogether refuses a value prepared for another key, or released.
+// 3. putTogether refuses a value prepared for another key, or released,
+//    or a prepared value asked to be read back (readBack: its chunks are
+//    written already).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ShardStoreError } from '../src/base/index.js';
@@ -111,7 +113,7 @@ void test(`the same failure with mutant ${togetherFailsAlone.name} commits the o
   }
 });
 
-void test('putTogether refuses a value prepared for another key, or given up', async () => {
+void test('putTogether refuses a value prepared for another key, or given up, or asked to be read back', async () => {
   const { store } = await newStore('refusals');
   const prepared = await store.prepare(DATA_KEY, DATA);
   await assert.rejects(store.putTogether([{ key: RECORD_KEY, value: prepared }]), /prepared elsewhere, for another key, or already given up/);
@@ -119,6 +121,9 @@ void test('putTogether refuses a value prepared for another key, or given up', a
   released.release();
   await assert.rejects(store.putTogether([{ key: DATA_KEY, value: released }]), /already given up/);
   await assert.rejects(store.putTogether([{ key: DATA_KEY, value: DATA }, { key: DATA_KEY, value: DATA }]), /the same key twice/);
+  // readBack is a cache policy for a value written by putTogether; a prepared value's chunks are written already.
+  const readBack = await store.prepare(DATA_KEY, DATA);
+  await assert.rejects(store.putTogether([{ key: DATA_KEY, value: readBack, readBack: true }]), /readBack asked for a prepared value/);
   assert.equal(await valueOrCode(store, DATA_KEY), 'NotFound');
   await store.close();
 });

@@ -360,26 +360,42 @@ test('small data chunks enter the cache once durable, not before, and not after 
   assert.equal(env.store.readCached(failed.locator, ChunkKind.Data), undefined, 'a failed write is not cached');
 });
 
-test('a data chunk above the write-through size enters the cache when read, not when written', async () => {
+test('a data chunk above the write-through size enters the cache when read, not when written, unless its writer asked for it (cacheOnWrite)', async () => {
   // Checks the size bound of the write-through (WRITE_THROUGH_MAX_PAYLOAD_BYTES):
   // a put of a few KiB leaves nothing in the cache (keeping every put's frame
   // was most of a small put's CPU), the bound itself is still written through,
   // and a read of the larger chunk goes to the disk once and is cached then.
+  // And AppendOptions.cacheOnWrite (the S3 front's records, through
+  // TogetherPut.readBack): a chunk above the bound asked for is cached once
+  // its write is durable, not before (the write may still fail), so reading
+  // it back costs no disk read; a failed write asked for leaves nothing.
   const env = setup({ cacheBytes: 1 << 20 });
   const rng = new Rng('write-through-bound');
   const extent = env.extents.allocate(ExtentOwner.Data);
   const atBound = rng.bytes(WRITE_THROUGH_MAX_PAYLOAD_BYTES);
   const above = rng.bytes(WRITE_THROUGH_MAX_PAYLOAD_BYTES + 1);
+  const record = rng.bytes(4096 + 100);
+  const gate = new Latch('test gate');
   const kept = env.store.appendTo(extent, ChunkKind.Data, [atBound], Dependency.none);
   const big = env.store.appendTo(extent, ChunkKind.Data, [above], Dependency.none);
-  await kept.dependency.persisted();
-  await big.dependency.persisted();
+  const asked = env.store.appendTo(extent, ChunkKind.Data, [record], gate.dependency, { cacheOnWrite: true });
+  assert.equal(env.store.readCached(asked.locator, ChunkKind.Data), undefined, 'asked for: not cached before the write is durable');
+  gate.resolve();
+  for (const a of [kept, big, asked]) await a.dependency.persisted();
   assert.deepEqual(env.store.readCached(kept.locator, ChunkKind.Data), atBound, 'the bound itself is written through');
   assert.equal(env.store.readCached(big.locator, ChunkKind.Data), undefined, 'above the bound: not cached on write');
+  assert.deepEqual(env.store.readCached(asked.locator, ChunkKind.Data), record, 'above the bound, asked for: cached once durable');
   const reads = env.store.counters.reads;
+  assert.deepEqual(await env.store.read(asked.locator, ChunkKind.Data), record);
+  assert.equal(env.store.counters.reads, reads, 'asked for: read back from memory');
   assert.deepEqual(await env.store.read(big.locator, ChunkKind.Data), above);
   assert.equal(env.store.counters.reads, reads + 1, 'read from the disk');
   assert.deepEqual(env.store.readCached(big.locator, ChunkKind.Data), above, 'and cached by that read');
+  const failing = new Latch('failing write');
+  const failed = env.store.appendTo(extent, ChunkKind.Data, [rng.bytes(4096)], failing.dependency, { cacheOnWrite: true });
+  failing.reject(new Error('injected'));
+  await assert.rejects(failed.dependency.persisted());
+  assert.equal(env.store.readCached(failed.locator, ChunkKind.Data), undefined, 'asked for, failed: not cached');
 });
 
 test('a read racing its chunk\'s write reads the queued bytes but does not cache them: a write that then fails leaves nothing cached', async () => {

@@ -42,7 +42,9 @@ export interface ScanOptions {
 /**
  * Data chunks whose payload is at most this many bytes enter the buffer
  * cache when their write is durable (write-through); larger ones enter it
- * when first read. Keeping every put's framed chunk cost a 4 KiB put at 64
+ * when first read, unless their writer asks for it (AppendOptions
+ * `cacheOnWrite`: the S3 front's object records, which the next overwrite
+ * and every GET read back). Keeping every put's framed chunk cost a 4 KiB put at 64
  * in flight about 20 of its 45-50 us of main-thread CPU (each entry its own
  * ArrayBuffer in fresh memory, surviving into the old generation:
  * docs/BENCHMARKS.md, "Write-through only for small chunks"). A record of
@@ -52,6 +54,17 @@ export interface ScanOptions {
  * page cache) and is cached then.
  */
 export const WRITE_THROUGH_MAX_PAYLOAD_BYTES = 2048;
+
+/** How a chunk is appended, beyond the IO scheduler's ordering. */
+export interface AppendOptions extends WriteOptions {
+  /**
+   * A data chunk framed in one buffer (payload below the gathered-write
+   * size) enters the buffer cache once durable whatever its size: its
+   * writer reads it back soon. Ignored for a chunk written as several
+   * buffers (the frame is not in hand as one).
+   */
+  readonly cacheOnWrite?: boolean;
+}
 
 export class ChunkStore {
   readonly maxPayloadBytes: number;
@@ -83,7 +96,7 @@ export class ChunkStore {
    * `sameFlush`, landed in the batch in flight: io_scheduler.ts).
    * REQUIRES: fits(extent, payload bytes).
    */
-  appendTo(extent: number, kind: ChunkKind, parts: readonly Uint8Array[], after: Dependency, options: WriteOptions = {}): ChunkAppend {
+  appendTo(extent: number, kind: ChunkKind, parts: readonly Uint8Array[], after: Dependency, options: AppendOptions = {}): ChunkAppend {
     const id = { low: this.random.nextU32(), high: this.random.nextU32() };
     const framed = frameChunkParts(kind, parts, id);
     const framedBytes = framed.framedBytes;
@@ -92,8 +105,8 @@ export class ChunkStore {
     this.counters.appends++;
     const locator = { extent, offset, length: framedBytes };
     if (kind === ChunkKind.Data) {
-      const small = framed.parts.length === 1 && framedBytes - CHUNK_OVERHEAD_BYTES <= WRITE_THROUGH_MAX_PAYLOAD_BYTES;
-      this.whileUnsynced(locator, id, small ? framed.parts[0] : undefined, dependency);
+      const cached = framed.parts.length === 1 && (options.cacheOnWrite === true || framedBytes - CHUNK_OVERHEAD_BYTES <= WRITE_THROUGH_MAX_PAYLOAD_BYTES);
+      this.whileUnsynced(locator, id, cached ? framed.parts[0] : undefined, dependency);
     }
     return { locator, dependency };
   }
@@ -119,7 +132,8 @@ export class ChunkStore {
    * - its id is kept for unsyncedId while the write is neither durable nor
    *   failed;
    * - a small chunk (`frame`: framed in one buffer, payload at most
-   *   WRITE_THROUGH_MAX_PAYLOAD_BYTES) enters the buffer cache once its
+   *   WRITE_THROUGH_MAX_PAYLOAD_BYTES, or any size its writer asked to
+   *   cache) enters the buffer cache once its
    *   write is durable (write-through), so reading what was just written
    *   (an S3 overwrite reads the record it replaces) does not go to the
    *   disk. Not before: a failed write must not leave bytes in the cache
@@ -269,12 +283,12 @@ export class ChunkStream implements ChunkIo {
    * follow a stream's chunks names their dependency instead (a record, a
    * checkpoint: commit_log.ts).
    */
-  append(kind: ChunkKind, parts: readonly Uint8Array[]): ChunkAppend {
+  append(kind: ChunkKind, parts: readonly Uint8Array[], options: Pick<AppendOptions, 'cacheOnWrite'> = {}): ChunkAppend {
     let bytes = 0;
     for (const p of parts) bytes += p.length;
     assert(bytes <= this.maxPayloadBytes, `chunk payload ${bytes} above ${this.maxPayloadBytes}`);
     const extent = this.extentFor(bytes);
-    return this.store.appendTo(extent, kind, parts, Dependency.none);
+    return this.store.appendTo(extent, kind, parts, Dependency.none, options);
   }
 
   read(loc: Locator, kind: ChunkKind): Promise<Buffer> {

@@ -216,12 +216,13 @@ export class DiskStore implements ShardApi, TogetherApi {
     for (const p of puts) {
       if (p.value instanceof Uint8Array) continue;
       if (!(p.value instanceof PreparedPut) || !p.value.stageableIn(this, p.key)) throw new InvalidArgumentError('putTogether: a value prepared elsewhere, for another key, or already given up');
+      if (p.readBack === true) throw new InvalidArgumentError('putTogether: readBack asked for a prepared value, whose chunks are written already');
     }
     const written: ValueWriter[] = [];
     try {
       const mutations: StagedMutation[] = [];
       for (const p of puts) {
-        const writer = p.value instanceof PreparedPut ? p.value.writer : await this.writeValue(p.key, p.value as Uint8Array);
+        const writer = p.value instanceof PreparedPut ? p.value.writer : await this.writeValue(p.key, p.value as Uint8Array, { cacheOnWrite: p.readBack === true });
         if (!(p.value instanceof PreparedPut)) written.push(writer);
         const { value, dependency } = await writer.finish();
         mutations.push({ key: p.key, value, dataDependency: dependency });
@@ -252,10 +253,10 @@ export class DiskStore implements ShardApi, TogetherApi {
   /**
    * Push a value into a registered writer (its extents are no reclamation
    * victims until the caller ends the registration; a failure ends it
-   * here); the caller finishes it.
+   * here); the caller finishes it. `append.cacheOnWrite`: TogetherPut's readBack.
    */
-  private async writeValue(key: Buffer, value: ValueSource): Promise<ValueWriter> {
-    const writer = new ValueWriter(this.dataStream, key, this.maxChunkDataBytes(key), this.options.streamWindowChunks);
+  private async writeValue(key: Buffer, value: ValueSource, append: { readonly cacheOnWrite?: boolean } = {}): Promise<ValueWriter> {
+    const writer = new ValueWriter(this.dataStream, key, this.maxChunkDataBytes(key), this.options.streamWindowChunks, append);
     this.writers.add(writer);
     try {
       if (value instanceof Uint8Array) await writer.push(value);

@@ -118,6 +118,16 @@ export interface PreparedValue {
 export interface TogetherPut {
   readonly key: Buffer;
   readonly value: Uint8Array | PreparedValue;
+  /**
+   * The caller reads this value back soon (the S3 front's object record:
+   * the next overwrite of the object reads the record it replaces, a GET
+   * reads it): its chunks are kept in the buffer cache once durable,
+   * whatever their size, instead of only the smallest (the write-through
+   * bound, src/chunk/chunk_store.ts). A cache policy, not a semantic: gets
+   * answer the same either way. A value given whole only: a prepared
+   * value's chunks are written already (InvalidArgumentError).
+   */
+  readonly readBack?: boolean;
 }
 
 /**

@@ -28,6 +28,8 @@ export class ValueWriter {
     key: Buffer,
     private readonly maxChunkDataBytes: number,
     private readonly windowChunks: number,
+    /** cacheOnWrite: its chunks enter the buffer cache once durable, whatever their size (ChunkStore, AppendOptions). */
+    private readonly append: { readonly cacheOnWrite?: boolean } = {},
   ) {
     this.header = dataHeader(key);
   }
@@ -71,7 +73,7 @@ export class ValueWriter {
   }
 
   private async emit(): Promise<void> {
-    const { locator, dependency } = this.stream.append(ChunkKind.Data, [this.header, ...this.buffered]);
+    const { locator, dependency } = this.stream.append(ChunkKind.Data, [this.header, ...this.buffered], this.append);
     this.chunks.push(locator);
     this.sizeBytes += this.bufferedBytes;
     this.dependency = this.dependency.and(dependency);

@@ -149,13 +149,20 @@ function placeData(core: Core, target: DataTarget): { version: Buffer; shardKey:
  * Stage the record `recordKey` = `recordBytes` and the data it names that
  * is written but not staged yet: together, in one commit record, if there
  * is such data, else the record alone (its data is durable already).
+ * Where the store offers it, the record is put with readBack (TogetherPut):
+ * the next write of the object reads it (readReplaced) and so does a GET,
+ * and a record holding a small object inline is larger than the engine
+ * keeps in its cache by default: without the hint that read went to the
+ * disk, one more IO round trip on every overwrite (docs/BENCHMARKS.md,
+ * "S3 PUT of 4 KiB at 1 in flight").
  * REQUIRES: the caller holds the object's lock.
  */
 export async function stageNaming(core: Core, recordKey: Buffer, recordBytes: Buffer, written: readonly WrittenData[]): Promise<Dependency> {
   const prepared: TogetherPut[] = written.flatMap((w) => (w.kind === 'shard' && w.prepared !== undefined ? [{ key: w.shardKey, value: w.prepared }] : []));
-  if (prepared.length === 0) return core.api.put(recordKey, recordBytes);
-  if (core.together === undefined) throw new Error('unreachable: data prepared on a store that cannot put it together');
-  return core.together.putTogether([...prepared, { key: recordKey, value: recordBytes }]);
+  const record: TogetherPut = { key: recordKey, value: recordBytes, readBack: true };
+  if (core.together !== undefined) return core.together.putTogether([...prepared, record]);
+  if (prepared.length > 0) throw new Error('unreachable: data prepared on a store that cannot put it together');
+  return core.api.put(recordKey, recordBytes);
 }
 
 /** Give up data that no record will name: the collector may take it now. */
