@@ -56,6 +56,7 @@ function fullPlan(): Plan {
     openLoadCapMs: 150_000,
     checkSeconds: 30,
     serverMs: 1000,
+    serverWarmupMs: 5000,
     serverSizes: [4 * KiB, 1 * MiB],
     seed: 20_240_601,
   };
@@ -78,6 +79,7 @@ function quickPlan(): Plan {
     openLoadCapMs: 60_000,
     checkSeconds: 5,
     serverMs: 400,
+    serverWarmupMs: 1500,
   };
 }
 

@@ -16,6 +16,14 @@ export interface Plan {
   readonly openLoadCapMs: number;
   readonly checkSeconds: number;
   readonly serverMs: number;
+  /**
+   * Unrecorded requests each server gets before its cells, per method, at
+   * 16 in flight with the low-cost client: the cells then measure a warm
+   * process (a fresh S3 front ran PUTs at a third of its later rate for
+   * its first ~10,000 requests while V8 compiled it: docs/BENCHMARKS.md,
+   * "S3 PUT of 4 KiB at 1 in flight").
+   */
+  readonly serverWarmupMs: number;
   readonly serverSizes: readonly number[];
   readonly seed: number;
 }

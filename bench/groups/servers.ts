@@ -68,6 +68,7 @@ async function runServer(ctx: Context, client: ServiceChild, u: ServerUnderTest)
     ctx.skip(`server rows of ${u.system}`, `setup failed: ${firstLine(err)}`);
     return;
   }
+  await warmUp(ctx, client, u);
   for (const sizeBytes of ctx.plan.serverSizes) {
     const getKeys = Array.from({ length: GET_KEYS }, (_, i) => `get-${sizeBytes}-${i}`);
     await client.request({ kind: 'preload', target: u.target, keys: getKeys, sizeBytes } satisfies ClientRequest, 300_000);
@@ -76,6 +77,27 @@ async function runServer(ctx: Context, client: ServiceChild, u: ServerUnderTest)
         for (const inFlight of ctx.plan.inFlights) await cell(ctx, client, u, { kind: 'run', target: u.target, client: c, method, sizeBytes, inFlight, durationMs: ctx.plan.serverMs, getKeys, tmp: ctx.tmp });
       }
     }
+  }
+}
+
+/**
+ * PUTs then GETs of the smallest size for plan.serverWarmupMs each, with
+ * the server's last (low-cost) client at 16 in flight, nothing recorded:
+ * every server, ours and the peers alike, is measured warm.
+ */
+async function warmUp(ctx: Context, client: ServiceChild, u: ServerUnderTest): Promise<void> {
+  const sizeBytes = Math.min(...ctx.plan.serverSizes);
+  const c = u.clients[u.clients.length - 1];
+  if (c === undefined || ctx.plan.serverWarmupMs <= 0) return;
+  const getKeys = Array.from({ length: GET_KEYS }, (_, i) => `warm-${i}`);
+  try {
+    await client.request({ kind: 'preload', target: u.target, keys: getKeys, sizeBytes } satisfies ClientRequest, 300_000);
+    for (const method of ['PUT', 'GET'] as const) {
+      const req = { kind: 'run', target: u.target, client: c, method, sizeBytes, inFlight: 16, durationMs: ctx.plan.serverWarmupMs, getKeys, tmp: ctx.tmp } satisfies ClientRequest;
+      await client.request(req, req.durationMs + 120_000);
+    }
+  } catch (err: unknown) {
+    ctx.progress(`server: warm-up of ${u.system} failed (${firstLine(err)}); its cells run cold`);
   }
 }
 
