@@ -16,8 +16,12 @@ export interface Disk {
   readonly sizeBytes: number;
   /** The atomic write unit: a crash may tear a write at this granularity. */
   readonly pageSizeBytes: number;
-  /** Read exactly `length` bytes at `offset`. */
-  read(offset: number, length: number): Promise<Buffer>;
+  /**
+   * Read exactly `length` bytes at `offset`. Given `into` (at least `length`
+   * bytes), a disk may read into it and return a view of it rather than a
+   * new buffer; the caller uses what is returned either way.
+   */
+  read(offset: number, length: number, into?: Buffer): Promise<Buffer>;
   /** Write all of `data` at `offset`. */
   write(offset: number, data: Uint8Array): Promise<void>;
   /** Optional: write `parts` back to back from `offset` in one gathered write (same contract as write). */
