@@ -356,9 +356,9 @@ test('metadata record and manifest: random valid values round trip', () => {
 test('metadata record head: replay skips mutations but checks their framing', () => {
   // Checks: decodeMetaRecordHead (what replay reads of every record) gives
   // the same fields as decodeMetaRecord and, through decodeMutations, the
-  // same mutations (200 random records); a record whose mutation op or key
-  // length is damaged is refused by the head alone, though it never decodes
-  // the mutations.
+  // same mutations (200 random records); a record whose mutation op, key
+  // length, value size or locator count is damaged, or that is cut short,
+  // is refused by the head alone, though it never decodes the mutations.
   const rng = new Rng('formats/meta-head');
   for (let i = 0; i < 200; i++) {
     const rec = randomMetaRecord(rng);
@@ -380,6 +380,20 @@ test('metadata record head: replay skips mutations but checks their framing', ()
   const badKey = Buffer.from(bytes);
   badKey.writeUInt16LE(0, at);
   assert.throws(() => decodeMetaRecordHead(badKey), CorruptionError);
+  // A put's value: size u64 (below 2^53) and a locator count the bytes can
+  // hold, both checked by the head; every cut of the record is a
+  // CorruptionError, never a RangeError of the buffer.
+  const value = { sizeBytes: 10, chunks: [{ extent: 3, offset: 0, length: 46 }] };
+  const put = encodeMetaRecord({ seq: 5, syncedThroughSeq: 4, extentChanges: [], mutations: [{ key, value }], runsAdded: [], runsRemoved: [], flushedThroughSeq: 0, dataNames: [] });
+  const sizeAt = at + 2 + 1 + 1;
+  assert.equal(put.readUInt32LE(sizeAt), 10);
+  const hugeSize = Buffer.from(put);
+  hugeSize.writeUInt32LE(0x200000, sizeAt + 4);
+  assert.throws(() => decodeMetaRecordHead(hugeSize), /beyond 2\^53/);
+  const manyLocators = Buffer.from(put);
+  manyLocators.writeUInt32LE(1000, sizeAt + 8);
+  assert.throws(() => decodeMetaRecordHead(manyLocators), /locator count 1000/);
+  for (let cut = 0; cut < put.length; cut++) assert.throws(() => decodeMetaRecordHead(put.subarray(0, cut)), CorruptionError, `cut at ${cut}`);
 });
 
 void test('a large chunk is framed around the caller\'s parts, not a copy of them', () => {

@@ -166,11 +166,15 @@ export class SimDisk implements Disk {
 
   // ---- Disk ----------------------------------------------------------
 
-  async read(offset: number, length: number): Promise<Buffer> {
+  async read(offset: number, length: number, into?: Buffer): Promise<Buffer> {
     this.checkRange(offset, length);
     this.stats.reads++;
     this.stats.bytesRead += length;
-    return this.submit('read', offset, length, undefined, () => this.current.read(offset, length));
+    const bytes = await this.submit('read', offset, length, undefined, () => this.current.read(offset, length));
+    // Honoured as a file does (Disk.read), so a caller that reuses `into` while it keeps an earlier view is caught here too.
+    if (into === undefined || into.length < length) return bytes;
+    bytes.copy(into);
+    return into.subarray(0, length);
   }
 
   async write(offset: number, data: Uint8Array): Promise<void> {

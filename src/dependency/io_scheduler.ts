@@ -130,12 +130,12 @@ export class IoScheduler {
     return Dependency.all([...this.inFlight, ...this.queue].map((w) => Dependency.of(w.ticket)));
   }
 
-  /** Read through the queue: queued and in-flight writes overlay the disk's bytes. */
-  async read(offset: number, length: number): Promise<Buffer> {
+  /** Read through the queue: queued and in-flight writes overlay the disk's bytes. `into`: as Disk.read. */
+  async read(offset: number, length: number, into?: Buffer): Promise<Buffer> {
     const overlaps = this.overlapping(offset, length);
     let buf: Buffer;
     try {
-      buf = await this.disk.read(offset, length);
+      buf = await this.disk.read(offset, length, into);
     } catch (err: unknown) {
       throw ioFailure(`read of ${length} bytes at ${offset}`, err);
     }

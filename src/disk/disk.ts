@@ -9,8 +9,9 @@
 // 2. `read` returns what the most recent completed write stored (durable
 //    or not).
 // 3. Offsets and lengths are byte-granular; callers keep within sizeBytes.
-// 4. `read` returns a buffer of its own: nothing else holds its memory, so
-//    the engine may hand it to a caller without a copy (DiskStore.getOwned).
+// 4. `read` without `into` returns a buffer of its own: nothing else holds
+//    its memory, so the engine may hand it to a caller without a copy
+//    (DiskStore.getOwned).
 
 import type { HostSpace } from './host_fs.js';
 
@@ -18,8 +19,14 @@ export interface Disk {
   readonly sizeBytes: number;
   /** The atomic write unit: a crash may tear a write at this granularity. */
   readonly pageSizeBytes: number;
-  /** Read exactly `length` bytes at `offset`, into a buffer no one else holds (contract 4). */
-  read(offset: number, length: number): Promise<Buffer>;
+  /**
+   * Read exactly `length` bytes at `offset`. Without `into`, into a buffer
+   * no one else holds (contract 4). Given `into` (at least `length`
+   * bytes), a disk may read into it and return a view of it rather than a
+   * new buffer; the caller uses what is returned either way, and owns
+   * nothing but what it gave.
+   */
+  read(offset: number, length: number, into?: Buffer): Promise<Buffer>;
   /** Write all of `data` at `offset`. */
   write(offset: number, data: Uint8Array): Promise<void>;
   /** Optional: write `parts` back to back from `offset` in one gathered write (same contract as write). */

@@ -82,6 +82,30 @@ void test('write, read, flush, reopen: the data is there at byte granularity', a
   });
 });
 
+void test('a read given memory to read into returns a view of it; memory too small is not used', async () => {
+  // Checks: Disk.read's `into` (log replay reads every window into one
+  // buffer): the bytes read land in `into` and the result shares its memory;
+  // an `into` shorter than the read is left alone and a new buffer returned.
+  await withTmpDir(async (dir) => {
+    const disk = await FileDisk.open(join(dir, 'disk'), { createSizeBytes: 1024 * 1024 });
+    try {
+      const bytes = Buffer.from('read into caller memory');
+      await disk.write(100, bytes);
+      const into = Buffer.alloc(64, 0xee);
+      const got = await disk.read(100, bytes.length, into);
+      assert.deepEqual(got, bytes);
+      assert.equal(got.buffer, into.buffer);
+      assert.deepEqual(into.subarray(0, bytes.length), bytes);
+      assert.equal(into[bytes.length], 0xee);
+      const small = Buffer.alloc(4, 0xee);
+      assert.deepEqual(await disk.read(100, bytes.length, small), bytes);
+      assert.deepEqual(small, Buffer.alloc(4, 0xee));
+    } finally {
+      await disk.close();
+    }
+  });
+});
+
 void test('out of range and after close: refused with AssertionError, file untouched', async () => {
   await withTmpDir(async (dir) => {
     const path = join(dir, 'disk');

@@ -489,13 +489,17 @@ export class ExtentManager {
     return this.io.read(this.diskOffset(extent, offset), length);
   }
 
-  /** Read below the write pointer. A range beyond it is corruption of whoever asked. */
-  async read(extent: number, offset: number, length: number): Promise<Buffer> {
+  /**
+   * Read below the write pointer. A range beyond it is corruption of whoever
+   * asked. `into`: memory the bytes may be read into (Disk.read), for a
+   * caller that reads much and keeps little (log replay).
+   */
+  async read(extent: number, offset: number, length: number, into?: Buffer): Promise<Buffer> {
     const writePointer = this.writePointer(extent);
     if (offset < 0 || length < 0 || offset + length > writePointer) {
       throw new CorruptionError(`read of extent ${extent} at ${offset}+${length} beyond write pointer ${writePointer}`);
     }
-    return this.io.read(this.diskOffset(extent, offset), length);
+    return this.io.read(this.diskOffset(extent, offset), length, into);
   }
 
   /**

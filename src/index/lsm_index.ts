@@ -51,7 +51,7 @@ import type { Pick } from './compaction_policy.js';
 import { CompactionJobImpl, FlushJobImpl } from './jobs.js';
 import type { CompactionJob, FlushJob, RunFactory } from './jobs.js';
 import { assertKey, rangeMayMatch, scanStart } from './keys.js';
-import { MemtableCursor, RunCursor, copyForScan, mergeLive } from './merge.js';
+import { ArrayCursor, MemtableCursor, RunCursor, copyForScan, mergeLive } from './merge.js';
 import type { Cursor, ScanEntry } from './merge.js';
 import { Memtable } from './memtable.js';
 import type { MemValue } from './memtable.js';
@@ -323,7 +323,8 @@ export class LsmIndex {
    * the view it returns. Holds the current runs until release().
    */
   snapshot(): IndexSnapshot {
-    const memtables: Cursor[] = [copyForScan(this.active.cursor(undefined), undefined, Number.MAX_SAFE_INTEGER)];
+    const all = this.active.copyAll();
+    const memtables: Cursor[] = [new ArrayCursor(all.keys, all.values)];
     if (this.frozen !== undefined) memtables.push(new MemtableCursor(this.frozen.cursor(undefined)));
     return new IndexSnapshot(memtables, this.versions.acquire(), (v) => this.versions.release(v));
   }

@@ -10,7 +10,8 @@ import { encodedValueBytes, entryBytes } from './run_format.js';
 const hex = (b: Buffer): string => b.toString('hex');
 
 // Checks: the B+ tree agrees with a Map on get, ordered iteration from any
-// key, entry count and byte accounting, through many leaf and inner splits.
+// key, the copy of every entry, entry count and byte accounting, through
+// many leaf and inner splits.
 // How: thousands of puts / putIfAbsents over keys from a tiny alphabet (so
 // they share prefixes and collide), then compare everything with the model.
 test('memtable matches a sorted Map model', () => {
@@ -47,6 +48,13 @@ test('memtable matches a sorted Map model', () => {
       const all: string[] = [];
       for (const c = m.cursor(undefined); c.key !== undefined; c.step()) all.push(hex(c.key));
       assert.deepStrictEqual(all, sorted.map(hex));
+      // copyAll (a snapshot's copy) is that same walk, values and tombstones included.
+      const copied = m.copyAll();
+      assert.deepStrictEqual(copied.keys.map(hex), sorted.map(hex));
+      assert.deepStrictEqual(
+        copied.values,
+        sorted.map((k) => model.get(hex(k))),
+      );
     }),
     { seed: 42, numRuns: 60 },
   );

@@ -12,7 +12,7 @@ import { IoScheduler } from '../dependency/index.js';
 import { ExtentManager, ExtentOwner } from '../extent/index.js';
 import type { Geometry } from '../extent/index.js';
 import { replayLog } from './log_replay.js';
-import { encodeMetaRecord } from './metalog_format.js';
+import { decodeMutations, encodeMetaRecord } from './metalog_format.js';
 import { SimDisk } from '../../testing/sim_disk.js';
 
 const PAGE = 4096;
@@ -104,4 +104,120 @@ void test('a record across a window with a page unreadable in one copy: read fro
     [1, 2, 3],
   );
   assert.deepEqual(replay.unreadable, [{ copy: 0, extent: logs[0], offset: bad }]);
+});
+
+// What replay decodes (log_replay.ts, readCopy): each record once. A record
+// of the second copy whose payload is byte for byte the first copy's is
+// taken from the first copy's decode; one that differs is decoded on its
+// own, so a copy that is whole (its checksum holds) but does not decode is
+// still a bad copy, repaired by a roll. Stale records (below the first
+// sequence number) are passed by their sequence number alone.
+
+/** Records `seqs` framed back to back from offset 0; `damage(seq, payload)` may change a payload before it is framed. */
+function logImage(size: number, seqs: readonly number[], damage: (seq: number, payload: Buffer) => void = () => undefined): Buffer {
+  const image = Buffer.alloc(size);
+  let at = 0;
+  for (const seq of seqs) {
+    const mutations = Array.from({ length: 3 }, (_, i) => ({ key: Buffer.from(`key-${seq}-${i}`), value: { sizeBytes: 64, chunks: [{ extent: 2, offset: 64 * i, length: 100 }] } }));
+    const payload = encodeMetaRecord({ seq, syncedThroughSeq: seq - 1, extentChanges: [], mutations, runsAdded: [], runsRemoved: [], flushedThroughSeq: 0, dataNames: [] });
+    damage(seq, payload);
+    const framed = frameChunk(ChunkKind.MetaRecord, [payload], { low: seq, high: 7 }).bytes;
+    framed.copy(image, at);
+    at = Math.ceil((at + framed.length) / 8) * 8;
+  }
+  return image;
+}
+
+async function logsOf(geometry: Geometry, images: readonly [Buffer, Buffer]): Promise<{ extents: ExtentManager; logs: readonly [number, number] }> {
+  const disk = new SimDisk({ sizeBytes: geometry.extentSizeBytes * geometry.extentCount, pageSizeBytes: PAGE, fillSeed: 'replay-twins' });
+  const extents = new ExtentManager(geometry, new IoScheduler(disk), 0);
+  const logs = [extents.allocate(ExtentOwner.Meta), extents.allocate(ExtentOwner.Meta)] as const;
+  for (const [i, e] of logs.entries()) await extents.append(e, images[i] ?? Buffer.alloc(0)).dependency.persisted();
+  return { extents, logs };
+}
+
+/** The offset of the first mutation's op byte in a logImage payload: seq, synced, extent change count, mutation count, key length, key. */
+function firstOpAt(seq: number): number {
+  return 8 + 8 + 4 + 4 + 2 + Buffer.from(`key-${seq}-0`).length;
+}
+
+void test('a record of the second copy that is whole but differs from the first and does not decode is copy damage', async () => {
+  // How: record 2 of copy 1 carries an op byte of 7, framed with a valid
+  // checksum. A replay that took copy 1's record from copy 0 by its
+  // sequence number alone would find no damage and never repair copy 1.
+  const size = GEOMETRY.extentSizeBytes;
+  const good = logImage(size, [1, 2, 3]);
+  const bad = logImage(size, [1, 2, 3], (seq, payload) => {
+    if (seq === 2) payload[firstOpAt(seq)] = 7;
+  });
+  assert.equal(good.length, bad.length);
+  assert.ok(!good.equals(bad));
+  const { extents, logs } = await logsOf(GEOMETRY, [good, bad]);
+  const replay = await replayLog(extents, logs, 1);
+  assert.deepEqual(
+    replay.records.map((r) => r.seq),
+    [1, 2, 3],
+  );
+  assert.deepEqual(replay.copyDamage, [{ copy: 1, extent: logs[1], seq: 2 }]);
+  // The other way round: copy 0's record is the bad one, copy 1's is believed.
+  const swapped = await logsOf(GEOMETRY, [bad, good]);
+  const fromSecond = await replayLog(swapped.extents, swapped.logs, 1);
+  assert.deepEqual(fromSecond.copyDamage, [{ copy: 0, extent: swapped.logs[0], seq: 2 }]);
+  assert.deepEqual(decodeMutations(fromSecond.records[1] ?? assert.fail('record 2')).map((m) => m.key.toString()), ['key-2-0', 'key-2-1', 'key-2-2']);
+});
+
+void test('a record of the second copy that differs from the first but decodes is its own record; the first copy is believed', async () => {
+  // How: record 2 of copy 1 names another data chunk (a locator offset
+  // changed, framed whole). Replay believes copy 0's record and finds no
+  // copy missing, as before the second copy was compared byte for byte.
+  const size = GEOMETRY.extentSizeBytes;
+  const other = logImage(size, [1, 2, 3], (seq, payload) => {
+    // After the op: value size u64, locator count u32, the first locator's extent u32, then its offset.
+    const offsetAt = firstOpAt(seq) + 1 + 8 + 4 + 4;
+    if (seq === 2) payload[offsetAt] = (payload[offsetAt] ?? 0) ^ 0x40;
+  });
+  const { extents, logs } = await logsOf(GEOMETRY, [logImage(size, [1, 2, 3]), other]);
+  const replay = await replayLog(extents, logs, 1);
+  assert.deepEqual(replay.copyDamage, []);
+  const second = decodeMutations(replay.records[1] ?? assert.fail('record 2'));
+  assert.deepEqual(second[0]?.value?.chunks, [{ extent: 2, offset: 0, length: 100 }]);
+});
+
+void test('records kept from a read window survive the reuse of its memory for the next windows and the second copy', async () => {
+  // How: extents of 3 MiB (three windows, read into one buffer); the
+  // records sit in the first window; the rest of each copy is another
+  // life's bytes (0xee). Every record's mutations still decode
+  // to what was written once both copies were read through the window.
+  const geometry: Geometry = { pageSizeBytes: PAGE, extentSizeBytes: 768 * PAGE, extentCount: 4, superblockExtents: 1 };
+  const seqs = [4, 5, 6, 7];
+  const image = logImage(geometry.extentSizeBytes, seqs);
+  image.fill(0xee, 64 * PAGE);
+  const { extents, logs } = await logsOf(geometry, [image, image]);
+  const replay = await replayLog(extents, logs, 4);
+  assert.deepEqual(
+    replay.records.map((r) => r.seq),
+    seqs,
+  );
+  for (const r of replay.records) {
+    assert.deepEqual(
+      decodeMutations(r).map((m) => m.key.toString()),
+      [0, 1, 2].map((i) => `key-${r.seq}-${i}`),
+    );
+  }
+});
+
+void test('stale records below the first sequence number are passed over, whole or not decodable', async () => {
+  // How: records 1..3 of an earlier life (2 not decodable), then 10..12;
+  // replay from 10 believes 10..12 only and reports no damage.
+  const size = GEOMETRY.extentSizeBytes;
+  const image = logImage(size, [1, 2, 3, 10, 11, 12], (seq, payload) => {
+    if (seq === 2) payload[firstOpAt(seq)] = 9;
+  });
+  const { extents, logs } = await logsOf(GEOMETRY, [image, image]);
+  const replay = await replayLog(extents, logs, 10);
+  assert.deepEqual(
+    replay.records.map((r) => r.seq),
+    [10, 11, 12],
+  );
+  assert.deepEqual(replay.copyDamage, []);
 });

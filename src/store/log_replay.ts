@@ -25,7 +25,7 @@
 import { CorruptionError, IoError } from '../base/index.js';
 import { CHUNK_ALIGN_BYTES, CHUNK_HEADER_BYTES, CHUNK_MAGIC, CHUNK_OVERHEAD_BYTES, ChunkKind, alignUp, checkChunk, parseHeader } from '../chunk/index.js';
 import type { ExtentManager } from '../extent/index.js';
-import { decodeMetaRecordHead } from './metalog_format.js';
+import { decodeMetaRecordHead, peekMetaRecordSeq } from './metalog_format.js';
 import type { MetaRecordHead } from './metalog_format.js';
 
 /** Bytes read at once; a window that fails is read again page by page. */
@@ -102,7 +102,11 @@ export class LogReader {
  * salvaging).
  */
 export async function replayLog(extents: ExtentManager, logExtents: readonly [number, number], firstSeq: number, options: ReplayOptions = {}): Promise<LogReplay> {
-  const copies = [await readCopy(extents, logExtents[0], firstSeq), await readCopy(extents, logExtents[1], firstSeq)] as const;
+  // One window's memory for both copies: 128 fresh 1 MiB buffers per copy
+  // cost more in page faults and collections than the reads themselves.
+  const window = Buffer.allocUnsafe(Math.min(READ_WINDOW_BYTES, extents.extentSizeBytes));
+  const first = await readCopy(extents, logExtents[0], { firstSeq, window });
+  const copies = [first, await readCopy(extents, logExtents[1], { firstSeq, window, twin: first })] as const;
   const lastSeq = highest([copies[0].records.keys(), copies[1].records.keys()], firstSeq - 1);
   const records: MetaRecordHead[] = [];
   const ends: number[] = [];
@@ -164,24 +168,59 @@ function highest(sources: ReadonlyArray<Iterable<number>>, floor: number): numbe
   return max;
 }
 
-/** Every whole record of one copy with a sequence number from `firstSeq` on. */
-async function readCopy(extents: ExtentManager, extent: number, firstSeq: number): Promise<CopyImage> {
+/**
+ * Every whole record of one copy with a sequence number from `firstSeq` on.
+ *
+ * What it decodes is what replay needs, once: a stale record (below
+ * `firstSeq`: an earlier life of the extent) is passed by its sequence
+ * number alone, and a record of the second copy whose payload is byte for
+ * byte the one `twin` (the first copy) already decoded for that sequence
+ * number is that record: the same bytes decode the same. Only a record
+ * that differs from its twin, or has none, is decoded on its own. Each
+ * record decoded gets its own copy of the payload: the window's memory is
+ * read over by the next window.
+ */
+async function readCopy(extents: ExtentManager, extent: number, how: CopyReading): Promise<CopyImage> {
+  const { firstSeq, twin } = how;
   const unreadable: number[] = [];
   const records = new Map<number, FoundRecord>();
-  for await (const chunk of chunksOf(extents, extent, unreadable)) {
+  for await (const chunk of chunksOf(extents, extent, how.window, unreadable)) {
     if (chunk.kind !== ChunkKind.MetaRecord) continue;
-    let record: MetaRecordHead;
-    try {
-      record = decodeMetaRecordHead(chunk.payload);
-    } catch (err: unknown) {
-      // A whole chunk whose record does not decode is a bad copy, like a bad checksum.
-      if (err instanceof CorruptionError || err instanceof RangeError) continue;
-      throw err;
-    }
-    if (record.seq < firstSeq || records.has(record.seq)) continue;
-    records.set(record.seq, { record, end: alignUp(chunk.offset + chunk.length) });
+    // A payload too short for a sequence number does not decode either: a bad copy, like a bad checksum.
+    const seq = peekMetaRecordSeq(chunk.payload);
+    if (seq === undefined || seq < firstSeq || records.has(seq)) continue;
+    const record = sameAsTwin(twin, seq, chunk.payload) ?? decodeHead(chunk.payload);
+    if (record === undefined) continue;
+    records.set(seq, { record, end: alignUp(chunk.offset + chunk.length) });
   }
   return { records, unreadable };
+}
+
+interface CopyReading {
+  readonly firstSeq: number;
+  /** Memory for the read windows (READ_WINDOW_BYTES, or the extent if smaller). */
+  readonly window: Buffer;
+  /** The first copy, read already (when this is the second). */
+  readonly twin?: CopyImage;
+}
+
+/** The first copy's record for `seq` if its payload is exactly `payload`. */
+function sameAsTwin(twin: CopyImage | undefined, seq: number, payload: Buffer): MetaRecordHead | undefined {
+  const found = twin?.records.get(seq);
+  return found !== undefined && found.record.payload.equals(payload) ? found.record : undefined;
+}
+
+/** The record head of a copy of `payload`, or undefined if it does not decode (a bad copy, like a bad checksum). */
+function decodeHead(payload: Buffer): MetaRecordHead | undefined {
+  // Every byte is copied over: no zero-fill first (Buffer.from's would be).
+  const own = Buffer.allocUnsafe(payload.length);
+  payload.copy(own);
+  try {
+    return decodeMetaRecordHead(own);
+  } catch (err: unknown) {
+    if (err instanceof CorruptionError || err instanceof RangeError) return undefined;
+    throw err;
+  }
 }
 
 const MAGIC_BYTES = ((): Buffer => {
@@ -199,12 +238,14 @@ const MAGIC_BYTES = ((): Buffer => {
  * No image of the whole extent is assembled: on this machine's VM the first
  * touch of fresh memory costs about 5 ms per MiB, and copying the windows
  * into a 64 MiB image was 70% of an open (two log copies: 1.0 of 1.5 s,
- * docs/BENCHMARKS.md, 2026-12-06). The windows are short-lived and reuse
- * the allocator's memory.
+ * docs/BENCHMARKS.md, 2026-12-06). Every window is read into the same
+ * memory, `window`: a chunk's payload is a view of it, good until the next
+ * chunk is asked for.
  */
 async function* chunksOf(
   extents: ExtentManager,
   extent: number,
+  window: Buffer,
   unreadable: number[],
 ): AsyncGenerator<{ offset: number; kind: ChunkKind; length: number; payload: Buffer }> {
   const size = extents.extentSizeBytes;
@@ -212,7 +253,7 @@ async function* chunksOf(
   for (let winAt = 0; winAt < size; winAt += READ_WINDOW_BYTES) {
     const winEnd = Math.min(size, winAt + READ_WINDOW_BYTES);
     if (pos >= winEnd) continue; // inside a chunk found whole
-    const win = await readWindow(extents, extent, winAt, winEnd - winAt, unreadable);
+    const win = await readWindow(extents, extent, { at: winAt, n: winEnd - winAt, into: window }, unreadable);
     while (pos < winEnd) {
       const local = win.indexOf(MAGIC_BYTES, pos - winAt);
       if (local < 0) {
@@ -258,8 +299,8 @@ async function chunkAt(
   }
   const checked = checkChunk(bytes, from);
   if (typeof checked === 'string') return undefined;
-  // A copy: the window is reused memory a record must not keep alive.
-  return { offset: at, kind: checked.header.kind, length, payload: Buffer.from(checked.payload) };
+  // Shares the window's memory: whoever keeps it copies it (readCopy).
+  return { offset: at, kind: checked.header.kind, length, payload: checked.payload };
 }
 
 /** `length` bytes at `offset`, or an empty buffer where they cannot be read. */
@@ -272,15 +313,20 @@ async function readOrEmpty(extents: ExtentManager, extent: number, offset: numbe
   }
 }
 
-/** One window; if it cannot be read whole, its pages one by one, the unreadable ones as zeros (and listed). */
-async function readWindow(extents: ExtentManager, extent: number, at: number, n: number, unreadable: number[]): Promise<Buffer> {
+/**
+ * One window (`n` bytes at `at`, read into `into`: what is returned may be
+ * a view of it); if it cannot be read whole, its pages one by one, the
+ * unreadable ones as zeros (and listed).
+ */
+async function readWindow(extents: ExtentManager, extent: number, w: { at: number; n: number; into: Buffer }, unreadable: number[]): Promise<Buffer> {
+  const { at, n } = w;
   try {
-    return await extents.read(extent, at, n);
+    return await extents.read(extent, at, n, w.into);
   } catch (err: unknown) {
     if (!(err instanceof IoError)) throw err;
   }
   const page = extents.geometry.pageSizeBytes;
-  const win = Buffer.alloc(n);
+  const win = w.into.subarray(0, n).fill(0);
   for (let p = at; p < at + n; p += page) {
     try {
       (await extents.read(extent, p, page)).copy(win, p - at);

@@ -112,7 +112,7 @@ export function decodeMetaRecord(buf: Buffer): MetaRecord {
 /**
  * Everything but the mutations; their framing (key lengths, ops, locator
  * counts) is checked while skipping them, their order and values only by
- * decodeMutations.
+ * decodeMutations. The data names are decoded on first use.
  */
 export function decodeMetaRecordHead(buf: Buffer): MetaRecordHead {
   const r = new BufReader(buf, 'metadata record');
@@ -129,19 +129,45 @@ export function decodeMetaRecordHead(buf: Buffer): MetaRecordHead {
   }
   const mutationCount = r.count(4);
   const mutationsAt = r.offset;
-  for (let n = mutationCount; n > 0; n--) skipMutation(r, seq);
+  r.skip(mutationsEnd(buf, mutationsAt, mutationCount, seq) - mutationsAt);
   const runsAdded: RunDescriptor[] = [];
   for (let n = r.count(16); n > 0; n--) runsAdded.push(decodeRunDescriptor(r));
   const runsRemoved: number[] = [];
   for (let n = r.count(8); n > 0; n--) runsRemoved.push(r.u64());
   const flushedThroughSeq = r.u64();
-  const dataNames: DataName[] = [];
-  for (let n = r.count(DATA_NAME_BYTES); n > 0; n--) {
-    const locator = { extent: r.u32(), offset: r.u32(), length: r.u32() };
-    dataNames.push({ locator, id: { low: r.u32(), high: r.u32() } });
-  }
+  // Data names matter only for the records recovery verifies (the last
+  // cycle): made into objects when first asked for. Any bytes decode as
+  // data names, so the count checked here is all that can be wrong.
+  const dataNameCount = r.count(DATA_NAME_BYTES);
+  const dataNamesAt = r.offset;
+  r.skip(dataNameCount * DATA_NAME_BYTES);
   r.expectEnd();
-  return { seq, syncedThroughSeq, extentChanges, mutationCount, payload: buf, mutationsAt, runsAdded, runsRemoved, flushedThroughSeq, dataNames };
+  let dataNames: readonly DataName[] | undefined;
+  return {
+    seq,
+    syncedThroughSeq,
+    extentChanges,
+    mutationCount,
+    payload: buf,
+    mutationsAt,
+    runsAdded,
+    runsRemoved,
+    flushedThroughSeq,
+    get dataNames(): readonly DataName[] {
+      dataNames ??= decodeDataNames(buf, dataNamesAt, dataNameCount);
+      return dataNames;
+    },
+  };
+}
+
+function decodeDataNames(buf: Buffer, at: number, count: number): DataName[] {
+  const r = new BufReader(buf, 'metadata record data names', at);
+  const names: DataName[] = [];
+  for (let n = count; n > 0; n--) {
+    const locator = { extent: r.u32(), offset: r.u32(), length: r.u32() };
+    names.push({ locator, id: { low: r.u32(), high: r.u32() } });
+  }
+  return names;
 }
 
 function readKey(r: BufReader, seq: number): Buffer {
@@ -150,16 +176,56 @@ function readKey(r: BufReader, seq: number): Buffer {
   return key;
 }
 
-/** Past one mutation, checking its framing; no object made. */
-function skipMutation(r: BufReader, seq: number): void {
-  const keyBytes = r.u16();
-  if (keyBytes === 0 || keyBytes > MAX_KEY_BYTES) throw new CorruptionError(`metadata record ${seq}: key length ${keyBytes}`);
-  r.skip(keyBytes);
-  const op = r.u8();
-  if (op === OP_DELETE) return;
-  if (op !== OP_PUT) throw new CorruptionError(`metadata record ${seq}: op ${op}`);
-  r.u64();
-  r.skip(r.count(LOCATOR_BYTES) * LOCATOR_BYTES);
+/**
+ * Where the `count` mutations from `at` end, checking their framing as
+ * BufReader would (key length 1..MAX_KEY_BYTES, op, a value size below
+ * 2^53, the locator count the bytes can hold); no object made. Replay
+ * walks every record's mutations this way, so it reads the buffer with
+ * plain offsets rather than a reader's calls per field (a third of an
+ * open's time went to the walk, docs/BENCHMARKS.md 2026-12-06).
+ */
+function mutationsEnd(buf: Buffer, at: number, count: number, seq: number): number {
+  const end = buf.length;
+  let p = at;
+  for (let n = count; n > 0; n--) {
+    if (p + 2 > end) throw truncatedAt(seq, p);
+    const keyBytes = buf.readUInt16LE(p);
+    if (keyBytes === 0 || keyBytes > MAX_KEY_BYTES) throw new CorruptionError(`metadata record ${seq}: key length ${keyBytes}`);
+    p += 2 + keyBytes;
+    if (p + 1 > end) throw truncatedAt(seq, p);
+    const op = buf[p] ?? -1;
+    p += 1;
+    if (op === OP_DELETE) continue;
+    if (op !== OP_PUT) throw new CorruptionError(`metadata record ${seq}: op ${op}`);
+    // The value: size u64 (below 2^53), locator count u32, the locators.
+    if (p + 12 > end) throw truncatedAt(seq, p);
+    if (buf.readUInt32LE(p + 4) > U64_HIGH_MAX) throw new CorruptionError(`metadata record ${seq}: value size beyond 2^53 at byte ${p}`);
+    const locators = buf.readUInt32LE(p + 8);
+    p += 12;
+    if (locators * LOCATOR_BYTES > end - p) throw new CorruptionError(`metadata record ${seq}: locator count ${locators} exceeds remaining ${end - p} bytes`);
+    p += locators * LOCATOR_BYTES;
+  }
+  return p;
+}
+
+/** The high word of the largest u64 BufReader accepts (2^53 - 1). */
+const U64_HIGH_MAX = 0x1fffff;
+
+function truncatedAt(seq: number, at: number): CorruptionError {
+  return new CorruptionError(`metadata record ${seq}: truncated at byte ${at}`);
+}
+
+/**
+ * A record's sequence number, read without decoding the rest (replay
+ * skips stale records of an earlier life of the extent this way);
+ * undefined if the payload is too short or the number beyond 2^53, which
+ * decodeMetaRecordHead refuses too.
+ */
+export function peekMetaRecordSeq(payload: Buffer): number | undefined {
+  if (payload.length < 8) return undefined;
+  const high = payload.readUInt32LE(4);
+  if (high > U64_HIGH_MAX) return undefined;
+  return high * 0x100000000 + payload.readUInt32LE(0);
 }
 
 /** The mutations of a record head, checked (keys strictly ascending, valid values). Keys share the payload's memory. */
