@@ -14,7 +14,7 @@
 // server must not start under a tool. Where no lock file can be created
 // (a read-only file system), a read-only opener goes on without one unless
 // a live holder's lock file is there (DiskLock.acquireForReading).
-import { constants, writeSync, writevSync } from 'node:fs';
+import { constants } from 'node:fs';
 import { open, stat, readFile, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { basename } from 'node:path';
@@ -46,32 +46,6 @@ export interface FileDiskOptions {
    * already holds it, or a test of the lock itself, passes false.
    */
   lock?: boolean;
-}
-
-/**
- * Writes of at most this many bytes are made on the calling thread
- * (pwrite/pwritev into the page cache), not through libuv's thread pool:
- * a 4 KiB write costs about 5 us there, and a round trip through the pool
- * 30 us of this thread's CPU and 60 us or more of latency (waking a pool
- * thread and being woken back; measured on this 2-core VM,
- * docs/BENCHMARKS.md, 2026-12-07). A commit cycle writes its data and two
- * record copies, so a lone put paid three round trips before its
- * fdatasync. Larger writes stay in the pool: copying them would hold up
- * every other request. The flush (fdatasync) and reads always go through
- * the pool: they wait for the device.
- */
-export const SAME_THREAD_WRITE_MAX_BYTES = 256 * 1024;
-
-/**
- * Resolves on the event loop's next turn. A write made on this thread
- * waits for it, as a write through the pool does, so that whoever set
- * something in motion beside the write (a commit cycle that waits for its
- * data to land in order to put its record into the same flush,
- * io_scheduler.ts invariant 6) is under way when the write lands: landing
- * within the same microtask run sent the record to a second flush.
- */
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve));
 }
 
 export class FileDisk implements Disk {
@@ -147,12 +121,6 @@ export class FileDisk implements Disk {
   async write(offset: number, data: Uint8Array): Promise<void> {
     this.checkWritable();
     this.checkRange(offset, data.length);
-    if (data.length <= SAME_THREAD_WRITE_MAX_BYTES) {
-      await nextTurn();
-      let at = 0;
-      while (at < data.length) at += writeSync(this.handle.fd, data, at, data.length - at, offset + at);
-      return;
-    }
     let done = 0;
     while (done < data.length) {
       const { bytesWritten } = await this.handle.write(data, done, data.length - done, offset + done);
@@ -167,15 +135,6 @@ export class FileDisk implements Disk {
     this.checkRange(offset, total);
     let pending = parts.filter((p) => p.length > 0);
     let at = offset;
-    if (total <= SAME_THREAD_WRITE_MAX_BYTES) {
-      await nextTurn();
-      while (pending.length > 0) {
-        const bytesWritten = writevSync(this.handle.fd, pending, at);
-        at += bytesWritten;
-        pending = dropWritten(pending, bytesWritten);
-      }
-      return;
-    }
     while (pending.length > 0) {
       const { bytesWritten } = await this.handle.writev(pending, at);
       at += bytesWritten;
