@@ -270,17 +270,8 @@ export class DiskStore implements ShardApi, TogetherApi {
   }
 
   /** The whole value; it may be the buffer cache's own bytes, so the caller must not change it (getOwned gives a buffer to keep). */
-  async get(key: Buffer): Promise<Buffer> {
-    const known = this.lookupNow(key);
-    const now = known === NEEDS_READ ? undefined : cachedWholeValue(this.parts.chunks, key, known);
-    if (now !== undefined) return now;
-    // Registered before any await: no reset can come between finding the locators and this.
-    const end = this.reads.begin();
-    try {
-      return await readWholeValue(this.parts.chunks, key, known === NEEDS_READ ? await this.lookup(key) : known);
-    } finally {
-      end();
-    }
+  get(key: Buffer): Promise<Buffer> {
+    return this.whole(key, false);
   }
 
   /**
@@ -291,15 +282,21 @@ export class DiskStore implements ShardApi, TogetherApi {
    * chunk so read enters the cache only on its second read:
    * BufferCache.admit). The same checks as get().
    */
-  async getOwned(key: Buffer): Promise<Buffer> {
+  getOwned(key: Buffer): Promise<Buffer> {
+    return this.whole(key, true);
+  }
+
+  /** get and getOwned: from the cache without waiting if every chunk is there, else read (`owned`: into memory the caller owns). */
+  private async whole(key: Buffer, owned: boolean): Promise<Buffer> {
     const known = this.lookupNow(key);
     const now = known === NEEDS_READ ? undefined : cachedWholeValue(this.parts.chunks, key, known);
     // One chunk is the cache's own bytes; several were joined into a new buffer.
-    if (now !== undefined) return known !== NEEDS_READ && known.chunks.length === 1 ? Buffer.from(now) : now;
+    if (now !== undefined) return owned && known !== NEEDS_READ && known.chunks.length === 1 ? Buffer.from(now) : now;
     // Registered before any await: no reset can come between finding the locators and this.
     const end = this.reads.begin();
     try {
-      return await readWholeValueOwned(this.parts.chunks, key, known === NEEDS_READ ? await this.lookup(key) : known);
+      const value = known === NEEDS_READ ? await this.lookup(key) : known;
+      return await (owned ? readWholeValueOwned(this.parts.chunks, key, value) : readWholeValue(this.parts.chunks, key, value));
     } finally {
       end();
     }
