@@ -7,7 +7,10 @@
 // per-round ratio of the last root to the first: the part of the S3 rows'
 // server CPU (bench/s3_probe.ts) that signing checks can account for.
 //
-//   node --import tsx bench/sigv4_probe.ts --roots /work/before,. [--rounds 7] [--count 20000]
+// --presigned verifies presigned URLs instead (the signature in the query,
+// as the bench's wrk rows send them).
+//
+//   node --import tsx bench/sigv4_probe.ts --roots /work/before,. [--rounds 7] [--count 20000] [--presigned]
 import { resolve, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -26,6 +29,7 @@ const { values } = parseArgs({
     roots: { type: 'string', default: '.' },
     rounds: { type: 'string', default: '7' },
     count: { type: 'string', default: '20000' },
+    presigned: { type: 'boolean', default: false },
   },
 });
 const roots = values.roots.split(',').map((r) => resolve(r));
@@ -54,7 +58,21 @@ async function sdkLike(method: 'PUT' | 'GET', path: string, body: Buffer): Promi
   return { method, rawPath: path, rawQuery: '', rawHeaders: Object.entries(signed.headers).flat() };
 }
 
-const requests = [await sdkLike('PUT', '/bench/put-4096-3', Buffer.alloc(4096, 7)), await sdkLike('GET', '/bench/get-4096-3', Buffer.alloc(0))];
+/** A presigned URL of `method` on `path` (host signed only), as wrk sends it. */
+async function presigned(method: 'PUT' | 'GET', path: string): Promise<SignedRequest> {
+  const url = await testSigner(KEYS, { applyChecksum: false }).presign(
+    { method, protocol: 'http:', hostname: '127.0.0.1', port: 7380, path, query: {}, headers: { host: '127.0.0.1:7380', 'x-amz-content-sha256': 'UNSIGNED-PAYLOAD' } },
+    { signingDate: new Date(NOW_MS), expiresIn: 3600 },
+  );
+  const rawQuery = Object.entries(url.query ?? {})
+    .map(([k, v]) => `${encodeURIComponent(k)}=${encodeURIComponent(String(v))}`)
+    .join('&');
+  return { method, rawPath: path, rawQuery, rawHeaders: ['Host', '127.0.0.1:7380', 'Content-Length', method === 'PUT' ? '4096' : '0'] };
+}
+
+const requests = values.presigned
+  ? [await presigned('PUT', '/bench/put-4096-3'), await presigned('GET', '/bench/get-4096-3')]
+  : [await sdkLike('PUT', '/bench/put-4096-3', Buffer.alloc(4096, 7)), await sdkLike('GET', '/bench/get-4096-3', Buffer.alloc(0))];
 const verifiers = new Map<string, Verify>();
 for (const root of roots) {
   const mod = (await import(pathToFileURL(join(root, 'dist/src/server/s3/sigv4.js')).href)) as { verifyRequest: Verify };

@@ -207,16 +207,47 @@ function parseHeaderAuth(
   return { ...parseCredential(credential, amzDate), signedHeaders: splitSignedHeaders(signedHeaders), signature, amzDate, payloadHash, queryPairs: pairs };
 }
 
+/** The X-Amz-* authentication parameters of a presigned URL, found in one pass. */
+interface PresignFields {
+  algorithm?: string;
+  credential?: string;
+  date?: string;
+  expires?: string;
+  signedHeaders?: string;
+  signature?: string;
+  contentSha256?: string;
+}
+
+const PRESIGN_FIELDS: ReadonlyMap<string, keyof PresignFields> = new Map([
+  ['X-Amz-Algorithm', 'algorithm'],
+  ['X-Amz-Credential', 'credential'],
+  ['X-Amz-Date', 'date'],
+  ['X-Amz-Expires', 'expires'],
+  ['X-Amz-SignedHeaders', 'signedHeaders'],
+  ['X-Amz-Signature', 'signature'],
+] as const);
+
+function presignFields(pairs: ReadonlyArray<readonly [string, string]>): PresignFields {
+  const f: PresignFields = {};
+  for (const [name, value] of pairs) {
+    const field = PRESIGN_FIELDS.get(name) ?? (name.length === 20 && name.toLowerCase() === 'x-amz-content-sha256' ? 'contentSha256' : undefined);
+    // The first of each, as a lookup by name would find.
+    if (field !== undefined) f[field] ??= value;
+  }
+  return f;
+}
+
+function required(value: string | undefined, name: string): string {
+  if (value === undefined) throw queryAuthError(`missing ${name}`);
+  return value;
+}
+
 function parsePresigned(pairs: ReadonlyArray<readonly [string, string]>, headers: HeaderMap, nowMs: number): Parsed {
-  const get = (name: string): string => {
-    const value = pairs.find(([n]) => n === name)?.[1];
-    if (value === undefined) throw queryAuthError(`missing ${name}`);
-    return value;
-  };
-  if (get('X-Amz-Algorithm') !== SIGV4_ALGORITHM) throw queryAuthError('X-Amz-Algorithm must be AWS4-HMAC-SHA256');
-  const amzDate = get('X-Amz-Date');
+  const f = presignFields(pairs);
+  if (required(f.algorithm, 'X-Amz-Algorithm') !== SIGV4_ALGORITHM) throw queryAuthError('X-Amz-Algorithm must be AWS4-HMAC-SHA256');
+  const amzDate = required(f.date, 'X-Amz-Date');
   const startMs = parseAmzDate(amzDate);
-  const expiresText = get('X-Amz-Expires');
+  const expiresText = required(f.expires, 'X-Amz-Expires');
   const expiresS = /^\d{1,7}$/.test(expiresText) ? Number(expiresText) : NaN;
   // Negative or over a week: 400 (AWS answers so, ceph/s3-tests#462); 0 is a URL that expired when signed: 403, as AWS.
   if (!(expiresS >= 0 && expiresS <= MAX_PRESIGN_EXPIRES_S)) {
@@ -226,13 +257,13 @@ function parsePresigned(pairs: ReadonlyArray<readonly [string, string]>, headers
   if (expiresS === 0 || nowMs > startMs + expiresS * 1000) throw accessDenied('Request has expired');
   // The payload hash: from the query (SDKs hoist x-amz-content-sha256 there, in either case), or from a
   // header only if that header is signed; never from an unsigned header a holder of the URL added.
-  const signedHeaders = splitSignedHeaders(get('X-Amz-SignedHeaders'));
+  const signedHeaders = splitSignedHeaders(required(f.signedHeaders, 'X-Amz-SignedHeaders'));
   const fromHeader = signedHeaders.includes('x-amz-content-sha256') ? headers.get('x-amz-content-sha256')?.[0] : undefined;
-  const payloadHash = pairs.find(([n]) => n.toLowerCase() === 'x-amz-content-sha256')?.[1] ?? fromHeader ?? 'UNSIGNED-PAYLOAD';
+  const payloadHash = f.contentSha256 ?? fromHeader ?? 'UNSIGNED-PAYLOAD';
   return {
-    ...parseCredential(get('X-Amz-Credential'), amzDate),
+    ...parseCredential(required(f.credential, 'X-Amz-Credential'), amzDate),
     signedHeaders,
-    signature: get('X-Amz-Signature'),
+    signature: required(f.signature, 'X-Amz-Signature'),
     amzDate,
     payloadHash,
     queryPairs: pairs.filter(([n]) => n !== 'X-Amz-Signature'),
@@ -319,10 +350,18 @@ function canonicalUri(rawPath: string): string {
 
 export function canonicalQuery(pairs: ReadonlyArray<readonly [string, string]>): string {
   return pairs
-    .map(([name, value]) => [uriEncode(Buffer.from(name, 'utf8'), true), uriEncode(Buffer.from(value, 'utf8'), true)] as const)
+    .map(([name, value]) => [encodeComponent(name), encodeComponent(value)] as const)
     .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0))
     .map(([name, value]) => `${name}=${value}`)
     .join('&');
+}
+
+/** Only unreserved characters: UriEncode leaves the text as it is. */
+const UNRESERVED_ONLY = /^[A-Za-z0-9\-._~]*$/;
+
+/** UriEncode of a query name or value (its UTF-8 bytes), '/' encoded. */
+function encodeComponent(text: string): string {
+  return UNRESERVED_ONLY.test(text) ? text : uriEncode(Buffer.from(text, 'utf8'), true);
 }
 
 /** Values as latin1 strings of their wire bytes: only ASCII space and tab count as space. */
@@ -344,17 +383,31 @@ export function headerValues(rawHeaders: readonly string[]): HeaderMap {
   return map;
 }
 
-/** Query pairs decoded to strings ('+' stays a plus, as SigV4 signs it). Throws 400 on bad escapes. */
-export function queryPairs(rawQuery: string): Array<[string, string]> {
-  const out: Array<[string, string]> = [];
+/**
+ * Query pairs decoded to strings ('+' stays a plus, as SigV4 signs it).
+ * Throws 400 on bad escapes. The last query parsed is kept: the front
+ * parses each request's query three times (its parameters, the
+ * anonymous-request test, the signature), and the pairs are read-only.
+ */
+export function queryPairs(rawQuery: string): ReadonlyArray<readonly [string, string]> {
+  if (rawQuery === lastQuery.raw) return lastQuery.pairs;
+  const out: Array<readonly [string, string]> = [];
   for (const part of rawQuery.split('&')) {
     if (part === '') continue;
     const eq = part.indexOf('=');
-    const name = decodeOrThrow(eq < 0 ? part : part.slice(0, eq)).toString('utf8');
-    const value = eq < 0 ? '' : decodeOrThrow(part.slice(eq + 1)).toString('utf8');
-    out.push([name, value]);
+    out.push([decodeComponent(eq < 0 ? part : part.slice(0, eq)), eq < 0 ? '' : decodeComponent(part.slice(eq + 1))]);
   }
+  lastQuery = { raw: rawQuery, pairs: out };
   return out;
+}
+
+let lastQuery: { readonly raw: string; readonly pairs: ReadonlyArray<readonly [string, string]> } = { raw: '', pairs: [] };
+
+/** Plain ASCII without escapes (most names and values) decodes to itself. */
+const PLAIN_ASCII = /^[\x00-\x24\x26-\x7f]*$/;
+
+function decodeComponent(text: string): string {
+  return PLAIN_ASCII.test(text) ? text : decodeOrThrow(text).toString('utf8');
 }
 
 function decodeOrThrow(text: string): Buffer {
@@ -365,20 +418,28 @@ function decodeOrThrow(text: string): Buffer {
   }
 }
 
-const signingKeys = new Map<string, Buffer>();
+/** Signing keys by secret, then by date and region (a few entries: one per key a day). */
+const signingKeys = new Map<string, Map<string, Buffer>>();
 const MAX_CACHED_KEYS = 256;
+let cachedKeys = 0;
 
 /** HMAC("AWS4"+secret, date) -> region -> "s3" -> "aws4_request"; cached, since it changes once a day. */
 export function deriveSigningKey(secret: string, scopeDate: string, region: string): Buffer {
-  const cacheKey = `${scopeDate}/${region}/${sha256Hex(secret)}`;
-  const cached = signingKeys.get(cacheKey);
+  const scope = `${scopeDate}/${region}`;
+  const cached = signingKeys.get(secret)?.get(scope);
   if (cached !== undefined) return cached;
   const kDate = createHmac('sha256', 'AWS4' + secret).update(scopeDate).digest();
   const kRegion = createHmac('sha256', kDate).update(region).digest();
   const kService = createHmac('sha256', kRegion).update('s3').digest();
   const key = createHmac('sha256', kService).update('aws4_request').digest();
-  if (signingKeys.size >= MAX_CACHED_KEYS) signingKeys.clear();
-  signingKeys.set(cacheKey, key);
+  if (cachedKeys >= MAX_CACHED_KEYS) {
+    signingKeys.clear();
+    cachedKeys = 0;
+  }
+  let scopes = signingKeys.get(secret);
+  if (scopes === undefined) signingKeys.set(secret, (scopes = new Map<string, Buffer>()));
+  scopes.set(scope, key);
+  cachedKeys++;
   return key;
 }
 
