@@ -360,6 +360,13 @@ function isReady(w: PendingWrite): boolean {
 }
 
 const MAX_GATHER = 512;
+/**
+ * Bytes a gathered write carries at most. A batch of large chunks (16 puts
+ * of 1 MiB) goes out as several system calls, which libuv's threads run at
+ * once, as a program issuing one write per value would: one 16 MiB
+ * pwritev copies into the page cache on one thread.
+ */
+const MAX_GATHER_BYTES = 4 * 1024 * 1024;
 
 /** Runs of writes where each starts where the previous one ends, in offset order. */
 function contiguousRuns(batch: readonly PendingWrite[]): PendingWrite[][] {
@@ -367,16 +374,19 @@ function contiguousRuns(batch: readonly PendingWrite[]): PendingWrite[][] {
   const runs: PendingWrite[][] = [];
   let run: PendingWrite[] = [];
   let parts = 0;
+  let bytes = 0;
   let end = -1;
   for (const w of sorted) {
-    // At most MAX_GATHER parts a gathered write (the kernel's IOV_MAX is 1024).
-    if ((w.offset !== end || parts + w.parts.length > MAX_GATHER) && run.length > 0) {
+    // At most MAX_GATHER parts a gathered write (the kernel's IOV_MAX is 1024), and MAX_GATHER_BYTES.
+    if ((w.offset !== end || parts + w.parts.length > MAX_GATHER || bytes + w.length > MAX_GATHER_BYTES) && run.length > 0) {
       runs.push(run);
       run = [];
       parts = 0;
+      bytes = 0;
     }
     run.push(w);
     parts += w.parts.length;
+    bytes += w.length;
     end = w.offset + w.length;
   }
   if (run.length > 0) runs.push(run);

@@ -32,3 +32,37 @@ void test('adjacent writes of one batch go out as one gathered write', async () 
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+void test('a gathered write carries at most 4 MiB: adjacent large chunks go out as several writes, the bytes read back', async () => {
+  // How: five adjacent 1 MiB writes in one batch: the first four gathered
+  // (4 MiB), the fifth a write of its own, all issued before any returns
+  // (libuv's threads run them at once). Fails if the cap is removed (one
+  // 5 MiB writev) or mis-counted.
+  const dir = await mkdtemp(join(tmpdir(), 'gather-'));
+  try {
+    const MiB = 1 << 20;
+    const disk = await FileDisk.open(join(dir, 'd'), { createSizeBytes: 8 * MiB });
+    const calls: Array<{ offset: number; bytes: number }> = [];
+    const writev = disk.writev.bind(disk);
+    disk.writev = (offset, parts) => {
+      calls.push({ offset, bytes: parts.reduce((n, p) => n + p.length, 0) });
+      return writev(offset, parts);
+    };
+    const write = disk.write.bind(disk);
+    disk.write = (offset, data) => {
+      calls.push({ offset, bytes: data.length });
+      return write(offset, data);
+    };
+    const io = new IoScheduler(disk);
+    const deps = [0, 1, 2, 3, 4].map((i) => io.write(i * MiB, Buffer.alloc(MiB, 65 + i)));
+    await Promise.all(deps.map((d) => d.persisted()));
+    assert.deepEqual(calls, [
+      { offset: 0, bytes: 4 * MiB },
+      { offset: 4 * MiB, bytes: MiB },
+    ]);
+    for (let i = 0; i < 5; i++) assert.ok((await disk.read(i * MiB, MiB)).equals(Buffer.alloc(MiB, 65 + i)), `MiB ${i} reads back`);
+    await disk.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
