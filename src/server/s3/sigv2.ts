@@ -172,14 +172,22 @@ function checkDate(text: string | undefined, nowMs: number): void {
 /** The StringToSign of rules 1-3 in one reading. */
 export function stringToSignV2(req: V2Request, headers: HeaderMap, query: readonly RawPair[], reading: StringToSignReading): string {
   const first = (name: string): string => trimmed(headers.get(name) ?? []).join(',');
-  const amz = canonicalAmzHeaders(headers, reading.withoutAmzDate);
+  const amz = v2Canonical.amzHeaders(headers, reading.withoutAmzDate);
   return [req.method, first('content-md5'), first('content-type'), reading.dateLine, amz + canonicalResource(req, query)].join('\n');
 }
 
-function canonicalAmzHeaders(headers: HeaderMap, withoutAmzDate: boolean): string {
-  const names = [...headers.keys()].filter((n) => n.startsWith('x-amz-') && !(withoutAmzDate && n === 'x-amz-date')).sort();
-  return names.map((n) => `${n}:${trimmed(headers.get(n) ?? []).join(',')}\n`).join('');
+/**
+ * The CanonicalizedAmzHeaders of rule 2. A class (one instance) so a
+ * deliberately broken variant can stand in for it (testing/mutants/http_check_mutants.ts).
+ */
+export class V2Canonical {
+  amzHeaders(headers: HeaderMap, withoutAmzDate: boolean): string {
+    const names = [...headers.keys()].filter((n) => n.startsWith('x-amz-') && !(withoutAmzDate && n === 'x-amz-date')).sort();
+    return names.map((n) => `${n}:${trimmed(headers.get(n) ?? []).join(',')}\n`).join('');
+  }
 }
+
+export const v2Canonical = new V2Canonical();
 
 function canonicalResource(req: V2Request, query: readonly RawPair[]): string {
   const path = req.rawPath === '' ? '/' : req.rawPath;
