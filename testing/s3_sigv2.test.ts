@@ -10,7 +10,6 @@ import { after, before, test } from 'node:test';
 import { crc32 } from 'node:zlib';
 import { CreateBucketCommand, GetObjectCommand, GetObjectTaggingCommand, HeadBucketCommand, HeadObjectCommand, PutBucketPolicyCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import type { S3Client } from '@aws-sdk/client-s3';
-import { parseServeArgs } from '../src/cli/serve_options.js';
 import { FORM_CONTENT_TYPE, formBody, signingFields } from './post_form.js';
 import { ACCESS_KEY, SECRET_KEY, s3ErrorName, startS3Node } from './s3_harness.js';
 import type { S3Node } from './s3_harness.js';
@@ -257,16 +256,4 @@ void test('--s3-sigv2 off: header-signed and presigned V2 requests and V2 forms 
   assert.equal(res.status, 501);
   assert.match(await res.text(), /<Code>NotImplemented<\/Code>/);
   assert.equal(await s3ErrorName(offS3.send(new HeadObjectCommand({ Bucket: 'sigv2-off', Key: 'f' }))), 'NotFound');
-});
-
-void test('serve --s3-sigv2: on by default, off by flag or SHARDSTORE_S3_SIGV2, anything else a usage error', () => {
-  const sigv2 = (argv: readonly string[], env: NodeJS.ProcessEnv = {}): boolean => {
-    const config = parseServeArgs(argv, env);
-    assert.notEqual(config, 'help');
-    return config !== 'help' && config.s3.sigv2;
-  };
-  assert.equal(sigv2([]), true);
-  assert.equal(sigv2(['--s3-sigv2', 'off']), false);
-  assert.equal(sigv2([], { SHARDSTORE_S3_SIGV2: 'off' }), false);
-  assert.throws(() => sigv2(['--s3-sigv2', 'maybe']), /s3-sigv2: expected on or off/);
 });
