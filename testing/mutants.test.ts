@@ -58,6 +58,7 @@ import {
   overwriteDropsVersion,
   policyDenyIgnored,
   postPolicyUnenforced,
+  sigv2AmzHeaderUnsigned,
   sseCKeyNotChecked,
   subresourceFallsThrough,
   tagLimitsIgnored,
@@ -322,6 +323,7 @@ const HTTP_FAMILIES: ReadonlyArray<readonly [Mutant, readonly string[]]> = [
   [objectAclHeaderIgnored, ['object-acl']],
   [versionAclFromCurrent, ['object-acl']],
   [partNumberWrongRange, ['parts']],
+  [sigv2AmzHeaderUnsigned, ['sigv2']],
 ];
 
 for (const [mutant, families] of HTTP_FAMILIES) {

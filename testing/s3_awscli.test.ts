@@ -12,7 +12,7 @@
 // GetObjectTagging, CreateMultipartUpload with the tags, UploadPartCopy,
 // Complete; cli v2 copies the tags and Content-Type, v1 copies the bytes
 // only). The first test needs Debian's cli (/usr/bin/aws, v2: its presign
-// is SigV4, v1's is SigV2, which the server refuses); the second runs any
+// is SigV4, v1's is SigV2, which testing/s3_sigv2.test.ts covers); the second runs any
 // cli, /usr/bin/aws else the first `aws` on PATH. A third copies files in
 // and out with the cli's SSE flags (--sse AES256, --sse-c, and an S3-to-S3
 // copy from SSE-C to SSE-S3). Each is skipped with a message where its cli

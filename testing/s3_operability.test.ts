@@ -51,6 +51,7 @@ void test('serve options: S3 on by default with its defaults; every S3 option fr
     enabled: true,
     region: 'us-east-1',
     domains: ['localhost'],
+    sigv2: true,
     uploadExpiryMs: 24 * 3_600_000,
     lifecycleIntervalMs: 3_600_000,
     credentialsFile: join('./data', 'credentials'),
@@ -66,6 +67,12 @@ void test('serve options: S3 on by default with its defaults; every S3 option fr
   const off = parseServeArgs(['--s3', 'off'], {});
   assert.ok(off !== 'help' && !off.s3.enabled);
   assert.throws(() => parseServeArgs(['--s3', 'maybe'], {}), /on or off/);
+  // Signature Version 2 (docs/SECURITY.md): on by default, off by flag or variable.
+  for (const [argv, variables] of [[['--s3-sigv2', 'off'], {}], [[], { SHARDSTORE_S3_SIGV2: 'off' }]] as const) {
+    const noV2 = parseServeArgs(argv, variables);
+    assert.ok(noV2 !== 'help' && noV2.s3.sigv2 === false);
+  }
+  assert.throws(() => parseServeArgs(['--s3-sigv2', 'maybe'], {}), /s3-sigv2: expected on or off/);
 });
 
 void test('/metrics counts requests by API, operation and status, with latency, bytes and durability waits', async () => {

@@ -61,6 +61,7 @@ function s3Options(config: ServeConfig, credentials: ReadonlyMap<string, string>
       ...(users !== undefined ? { users } : {}),
       region: config.s3.region,
       domains: config.s3.domains,
+      sigv2: config.s3.sigv2,
       uploadExpiryMs: config.s3.uploadExpiryMs,
       lifecycleIntervalMs: config.s3.lifecycleIntervalMs,
       // SSE-S3's key, beside the credentials file, made at the first SSE-S3 write (node_key.ts).

@@ -52,6 +52,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { name: 'metrics-auth', value: 'on|off', help: '/metrics needs a signature like the native API (off: open, it tells counts and sizes, no data)', defaultText: 'off' },
   { name: 'host-names', value: 'names', help: 'comma-separated names the Host header may carry (IP literals always pass; DNS rebinding guard)', defaultText: `${DEFAULT_HOST_NAMES.join(',')} and --host` },
   { name: 's3-region', value: 'name', help: 'region GetBucketLocation reports (requests signed for any region are accepted)', defaultText: DEFAULT_S3_REGION },
+  { name: 's3-sigv2', value: 'on|off', help: 'serve S3 requests and POST forms signed with Signature Version 2 (off: 501; weaker than SigV4, docs/SECURITY.md)', defaultText: 'on' },
   { name: 's3-domain', value: 'names', help: 'comma-separated base domains of virtual-host requests (<bucket>.<domain>)', defaultText: DEFAULT_S3_DOMAINS.join(',') },
   { name: 's3-access-key', value: 'id', help: 'S3 access key id (with --s3-secret-key; else the credentials file)' },
   { name: 's3-secret-key', value: 'secret', help: 'S3 secret access key (prefer the environment variable: flags show in ps)' },
@@ -65,6 +66,8 @@ export interface S3Config {
   readonly enabled: boolean;
   readonly region: string;
   readonly domains: readonly string[];
+  /** Signature Version 2 served (--s3-sigv2). */
+  readonly sigv2: boolean;
   readonly uploadExpiryMs: number;
   readonly lifecycleIntervalMs: number;
   readonly credentialsFile: string;
@@ -176,6 +179,7 @@ function s3Config(pick: (name: string) => string | undefined, dataDir: string): 
     enabled: onOff(pick('s3'), 's3'),
     region: pick('s3-region') ?? DEFAULT_S3_REGION,
     domains,
+    sigv2: onOff(pick('s3-sigv2'), 's3-sigv2'),
     uploadExpiryMs: expiry === undefined ? DEFAULT_UPLOAD_EXPIRY_MS : parseDurationMs(expiry, 's3-upload-expiry'),
     lifecycleIntervalMs: parseDurationMs(pick('s3-lifecycle-interval') ?? tableDefault('s3-lifecycle-interval'), 's3-lifecycle-interval'),
     credentialsFile: pick('credentials-file') ?? join(dataDir, 'credentials'),

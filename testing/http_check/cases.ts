@@ -30,6 +30,11 @@
 //      delete without Content-MD5 or a checksum: 400 InvalidRequest; a tag
 //      set past S3's limits: 400 InvalidTag; x-amz-tagging on an operation
 //      that does not set tags: 501 NotImplemented;
+//   4b. S3 signed with Signature Version 2 (src/server/s3/sigv2.ts): an
+//      x-amz-* header added, a sub-resource, path or method changed after
+//      signing, a wrong secret: 403 SignatureDoesNotMatch; an unknown key:
+//      403 InvalidAccessKeyId; a stale Date: 403 RequestTimeTooSkewed; an
+//      expired presigned URL: 403 AccessDenied; on the native API: 501;
 //   5. S3 access (src/server/s3/authorize.ts): a signed request of another
 //      user to the owner's buckets: 403 AccessDenied, on every operation
 //      family; an unsigned one: 403 AccessDenied, except exactly where a
@@ -52,7 +57,7 @@ import { createHash } from 'node:crypto';
 import type { Rng } from '../rng.js';
 import type { SimDisk } from '../sim_disk.js';
 import type { HttpCall, KeyPair } from './signing.js';
-import { CHECK_ACCESS_KEY, CHECK_HOST, CHECK_SECRET_KEY, MALLORY_ID, MALLORY_KEYS, call, presign, serialize, signHeader } from './signing.js';
+import { CHECK_ACCESS_KEY, CHECK_HOST, CHECK_SECRET_KEY, MALLORY_ID, MALLORY_KEYS, call, presign, presignV2, serialize, signHeader, signV2 } from './signing.js';
 import { FORM_CONTENT_TYPE, formBody, signingFields } from '../post_form.js';
 
 /**
@@ -981,6 +986,43 @@ function sse(rng: Rng): AttackCase {
   return rng.pick(shapes)();
 }
 
+// ---- Signature Version 2 (src/server/s3/sigv2.ts): served on S3, as strict as SigV4 where it can be; never on the native API ----
+
+function sigv2(rng: Rng): AttackCase {
+  const key = `/alpha/v2-${rng.int(0, 999)}`;
+  const body = Buffer.from('v2 body');
+  const v2Case = (property: string, describe: string, expect: Expect, make: (nowMs: number) => HttpCall, extra: Partial<AttackCase> = {}): AttackCase => ({
+    family: 'sigv2',
+    property,
+    describe,
+    expect,
+    mayChange: expect.includes('2xx'),
+    ...extra,
+    build: (nowMs) => Promise.resolve(one(make(nowMs))),
+  });
+  const shapes: Array<() => AttackCase> = [
+    () => v2Case('well-formed-call-refused', `V2-signed PUT ${key}`, ['2xx'], (now) => signV2(call('PUT', key, { body }), now)),
+    () => v2Case('well-formed-call-refused', 'V2-signed GET /alpha/a/one', ['2xx'], (now) => signV2(call('GET', '/alpha/a/one'), now)),
+    () => v2Case('well-formed-call-refused', `V2-presigned PUT ${key}`, ['2xx'], (now) => presignV2(call('PUT', key, { body }), now)),
+    () => {
+      // Every x-amz-* header is in the string to sign: one added after signing breaks the signature.
+      const [name, value] = rng.pick(UNSIGNED_EXTRAS);
+      return v2Case('unsigned-header-honoured', `V2-signed PUT ${key}, then ${name}: ${value} added`, ['403 SignatureDoesNotMatch'], (now) => withHeader(signV2(call('PUT', key, { body }), now), name, value));
+    },
+    () => v2Case('unsigned-header-honoured', `V2-presigned PUT ${key}, then x-amz-copy-source added`, ['403 SignatureDoesNotMatch'], (now) => withHeader(presignV2(call('PUT', key), now), 'x-amz-copy-source', '/private/secret')),
+    () => v2Case('tampered-request-honoured', 'V2-signed PUT /alpha/a/one, then ?tagging added', ['403 SignatureDoesNotMatch'], (now) => ({ ...signV2(call('PUT', '/alpha/a/one', { body }), now), query: [['tagging', '']] })),
+    () => v2Case('tampered-request-honoured', `V2-signed PUT ${key}, then the bucket changed`, ['403 SignatureDoesNotMatch'], (now) => ({ ...signV2(call('PUT', key, { body }), now), path: '/private/secret' })),
+    () => v2Case('tampered-request-honoured', 'V2-signed GET /alpha/a/one, then sent as DELETE', ['403 SignatureDoesNotMatch'], (now) => ({ ...signV2(call('GET', '/alpha/a/one'), now), method: 'DELETE' })),
+    () => v2Case('bad-signature-honoured', 'V2 PUT /alpha/a/one signed with a wrong secret', ['403 SignatureDoesNotMatch'], (now) => signV2(call('PUT', '/alpha/a/one', { body }), now, FORGED_KEYS)),
+    () => v2Case('bad-signature-honoured', 'V2 DELETE /alpha/a/one signed with an unknown key id', ['403 InvalidAccessKeyId'], (now) => signV2(call('DELETE', '/alpha/a/one'), now, UNKNOWN_KEYS)),
+    () => v2Case('bad-signature-honoured', 'V2 DELETE /alpha/a/one dated 20 minutes ago', ['403 RequestTimeTooSkewed'], (now) => signV2(call('DELETE', '/alpha/a/one'), now - STALE_MS)),
+    () => v2Case('bad-signature-honoured', 'V2-presigned PUT /alpha/a/one that expired 100 s ago', ['403 AccessDenied'], (now) => presignV2(call('PUT', '/alpha/a/one', { body }), now - 700_000)),
+    () => v2Case('cross-user-access', 'V2-signed by mallory: GET /private/secret', ['403 AccessDenied'], (now) => signV2(call('GET', '/private/secret'), now, MALLORY_KEYS)),
+    () => v2Case('unauthenticated-access', 'V2-signed DELETE /v1/shards/native-1 (the native API takes SigV4 only)', ['501 NotImplemented'], (now) => signV2(call('DELETE', '/v1/shards/native-1'), now)),
+  ];
+  return rng.pick(shapes)();
+}
+
 const FAMILIES: ReadonlyArray<readonly [string, number, (rng: Rng) => AttackCase]> = [
   ['well-formed', 6, wellFormed],
   ['unsigned-header', 3, unsignedHeader],
@@ -1007,6 +1049,7 @@ const FAMILIES: ReadonlyArray<readonly [string, number, (rng: Rng) => AttackCase
   ['object-acl', 3, objectAcl],
   ['parts', 2, parts],
   ['sse', 2, sse],
+  ['sigv2', 3, sigv2],
 ];
 
 export const FAMILY_NAMES: readonly string[] = FAMILIES.map(([name]) => name);

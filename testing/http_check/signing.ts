@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { SmithyRequest } from '../signed_fetch.js';
 import { testSigner } from '../signed_fetch.js';
+import { authorizationV2, signatureV2, stringToSignV2 } from '../sigv2_signer.js';
 
 export const CHECK_ACCESS_KEY = 'SSHTTPCHECKACCESS001';
 export const CHECK_SECRET_KEY = 'http/check/secret+0123456789abcdefghijklmn';
@@ -82,10 +83,32 @@ export function escapeQuery(text: string): string {
   return encodeURIComponent(text).replace(/[!'()*]/g, (ch) => '%' + ch.charCodeAt(0).toString(16).toUpperCase());
 }
 
-/** The request line, headers and body, as bytes. A name with an empty value is sent as `?name`. */
-export function serialize(c: HttpCall): Buffer {
+/** The path and query as serialize sends them. A name with an empty value is sent as `?name`. */
+function targetOf(c: HttpCall): string {
   const query = c.query.map(([n, v]) => (v === '' ? escapeQuery(n) : `${escapeQuery(n)}=${escapeQuery(v)}`)).join('&');
-  const target = query === '' ? c.path : `${c.path}?${query}`;
-  const head = [`${c.method} ${target} HTTP/1.1`, ...c.headers.map(([n, v]) => `${n}: ${v}`)].join('\r\n');
+  return query === '' ? c.path : `${c.path}?${query}`;
+}
+
+/**
+ * `c` signed with Signature Version 2 in the Authorization header
+ * (testing/sigv2_signer.ts, independent of the server's verifier), its Date
+ * `nowMs`, by the node's key pair unless `keys` names another.
+ */
+export function signV2(c: HttpCall, nowMs: number, keys: KeyPair = CHECK_KEYS): HttpCall {
+  const headers: Array<readonly [string, string]> = [...c.headers, ['date', new Date(nowMs).toUTCString()]];
+  const authorization = authorizationV2(keys.accessKeyId, keys.secretAccessKey, { method: c.method, pathAndQuery: targetOf(c), headers: Object.fromEntries(headers) });
+  return { ...c, headers: [...headers, ['authorization', authorization]] };
+}
+
+/** `c` as a Signature Version 2 presigned URL (AWSAccessKeyId, Expires, Signature), valid until 600 s after `nowMs`. */
+export function presignV2(c: HttpCall, nowMs: number): HttpCall {
+  const expires = Math.floor(nowMs / 1000) + 600;
+  const signature = signatureV2(CHECK_SECRET_KEY, stringToSignV2({ method: c.method, pathAndQuery: targetOf(c), headers: Object.fromEntries(c.headers), expires }));
+  return { ...c, query: [...c.query, ['AWSAccessKeyId', CHECK_ACCESS_KEY], ['Expires', String(expires)], ['Signature', signature]] };
+}
+
+/** The request line, headers and body, as bytes. */
+export function serialize(c: HttpCall): Buffer {
+  const head = [`${c.method} ${targetOf(c)} HTTP/1.1`, ...c.headers.map(([n, v]) => `${n}: ${v}`)].join('\r\n');
   return Buffer.concat([Buffer.from(`${head}\r\n\r\n`, 'utf8'), c.body]);
 }

@@ -53,11 +53,14 @@
 //     anonymously because the current one is public-read (issue 16);
 //   - part-number-wrong-range: a part number beyond the object's parts is
 //     not refused, so GET ?partNumber=2 of a single-part object serves the
-//     whole object where S3 answers 416 InvalidPartNumber (issue 16).
+//     whole object where S3 answers 416 InvalidPartNumber (issue 16);
+//   - sigv2-amz-header-unsigned: a Signature Version 2 string to sign
+//     leaves the x-amz-* headers out, so one added to a V2-signed request
+//     (x-amz-copy-source of the private object) is acted on (issue 16).
 // Each replaces one method of the component that makes the decision, the
 // seams the production classes offer for this (SignedHeaderRule,
 // RouteTable, HeaderGuard, HostCheck, NodeAuth, TagRules, CorsMatcher, PostPolicy, Authorizer, VersionRules, LockRules, KeyCheck,
-// ObjectAclHeaders, PartRanges; Authorizer again for version-acl-from-current) or, for CORS, the S3 front's
+// ObjectAclHeaders, PartRanges, V2Canonical; Authorizer again for version-acl-from-current) or, for CORS, the S3 front's
 // public entry point; src/ carries no test hooks. Where another check owns
 // the same seam its install is reused, not copied.
 import { HostCheck } from '../../src/server/browser_guard.js';
@@ -80,6 +83,7 @@ import type { ObjectRecord } from '../../src/server/s3/records.js';
 import type { ByteRange } from '../../src/store/index.js';
 import { Authorizer } from '../../src/server/s3/authorize.js';
 import { KeyCheck } from '../../src/server/s3/sse.js';
+import { V2Canonical } from '../../src/server/s3/sigv2.js';
 import type { CheckQuery } from '../../src/server/s3/authorize.js';
 import type { Core } from '../../src/server/s3/core.js';
 import { nativeAuthSkipped as nativeAuthSkippedForAuth, unsignedHeaderHonored } from './auth_mutants.js';
@@ -336,6 +340,20 @@ export const sseCKeyNotChecked: Mutant = {
     ),
 };
 
+export const sigv2AmzHeaderUnsigned: Mutant = {
+  name: 'sigv2-amz-header-unsigned',
+  bugClass: 'a Signature Version 2 string to sign leaves out the x-amz-* headers, so one added after signing (x-amz-copy-source) is acted on',
+  caughtBy: 'http',
+  expect: breaks('unsigned-header-honoured'),
+  install: () =>
+    patch(V2Canonical.prototype, 'amzHeaders', () =>
+      function (this: V2Canonical): string {
+        // Deliberately signs no x-amz-* header.
+        return '';
+      },
+    ),
+};
+
 export const HTTP_CHECK_MUTANTS: readonly Mutant[] = [
   unsignedHeaderHonoured,
   subresourceFallsThrough,
@@ -355,4 +373,5 @@ export const HTTP_CHECK_MUTANTS: readonly Mutant[] = [
   objectAclHeaderIgnored,
   versionAclFromCurrent,
   partNumberWrongRange,
+  sigv2AmzHeaderUnsigned,
 ];

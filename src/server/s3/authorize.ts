@@ -45,10 +45,21 @@ import type { Policy, PolicyRequest } from './policy.js';
 import { CONDITION_HEADERS, EXISTING_OBJECT_TAG_PREFIX, evaluatePolicy, isPublicPolicy, parsePolicy, usesExistingObjectTags } from './policy.js';
 import type { S3Request } from './request.js';
 import { S3Error, accessDenied, noSuchBucket, noSuchKey } from './s3_errors.js';
+import { v2CarrierOf } from './sigv2.js';
 import { queryPairs } from './sigv4.js';
 import type { User, UserSet } from './users.js';
 
-export type Principal = { readonly kind: 'anonymous' } | { readonly kind: 'user'; readonly user: User };
+/**
+ * How a user's request was authenticated: the condition keys
+ * s3:signatureversion ("AWS" for Signature Version 2, "AWS4-HMAC-SHA256")
+ * and s3:authType ("REST-HEADER", "REST-QUERY-STRING", "POST"), as AWS names them.
+ */
+export interface SignedWith {
+  readonly version: 'AWS' | 'AWS4-HMAC-SHA256';
+  readonly authType: 'REST-HEADER' | 'REST-QUERY-STRING' | 'POST';
+}
+
+export type Principal = { readonly kind: 'anonymous' } | { readonly kind: 'user'; readonly user: User; readonly signedWith: SignedWith };
 
 export const ANONYMOUS: Principal = { kind: 'anonymous' };
 
@@ -179,9 +190,10 @@ export interface Granted {
   readonly access: BucketAccess | undefined;
 }
 
-/** Unsigned: no Authorization header and no presigned query (the same test verifyRequest makes). */
+/** Unsigned: no Authorization header and no presigned query, SigV4's or Signature Version 2's (the tests verifyRequest and v2CarrierOf make). */
 export function isUnsigned(rawHeaders: readonly string[], rawQuery: string): boolean {
   for (let i = 0; i < rawHeaders.length; i += 2) if (rawHeaders[i]?.toLowerCase() === 'authorization') return false;
+  if (v2CarrierOf(rawHeaders, rawQuery) !== undefined) return false;
   return !queryPairs(rawQuery).some(([name]) => name === 'X-Amz-Algorithm');
 }
 
@@ -210,6 +222,10 @@ function contextOf(r: S3Request, principal: Principal): Map<string, string> {
     ['aws:userid', principal.kind === 'user' ? principal.user.id : 'anonymous'],
   ]);
   if (req.socket.remoteAddress !== undefined) context.set('aws:sourceip', req.socket.remoteAddress);
+  if (principal.kind === 'user') {
+    context.set('s3:signatureversion', principal.signedWith.version);
+    context.set('s3:authtype', principal.signedWith.authType);
+  }
   if (typeof headers.referer === 'string') context.set('aws:referer', headers.referer);
   if (typeof headers['user-agent'] === 'string') context.set('aws:useragent', headers['user-agent']);
   for (const name of ['prefix', 'delimiter', 'max-keys']) {

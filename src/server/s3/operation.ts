@@ -39,6 +39,8 @@ export interface UnsignedContext {
   readonly r: S3Request;
   readonly region: string;
   readonly users: UserSet;
+  /** Signature Version 2 is served (serve --s3-sigv2); off: a V2 form answers 501. */
+  readonly sigv2: boolean;
 }
 
 /**

@@ -51,6 +51,8 @@ export const CONDITION_HEADERS: readonly string[] = [
 /** Condition keys with a value in every request (or a defined absence). */
 export const CONDITION_KEYS: readonly string[] = [
   'aws:securetransport', 'aws:sourceip', 'aws:referer', 'aws:useragent', 'aws:principaltype', 's3:prefix', 's3:delimiter', 's3:max-keys', 'aws:userid',
+  // How a signed request was authenticated (absent for anonymous ones): authorize.ts SignedWith.
+  's3:signatureversion', 's3:authtype',
   ...CONDITION_HEADERS.map((h) => `s3:${h}`),
 ];
 

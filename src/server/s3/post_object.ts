@@ -51,7 +51,8 @@ import { requestedObjectAcl, withRequestedAcl } from './object_acl.js';
 import type { UnsignedContext, UnsignedOperation } from './operation.js';
 import { bucketOf } from './operation.js';
 import type { Policy } from './post_policy.js';
-import { POST_POLICY, decodePolicy, sizeRange, verifyFormSignature } from './post_policy.js';
+import { POST_POLICY, decodePolicy, sizeRange, verifyFormSignature, verifyFormSignatureV2 } from './post_policy.js';
+import { SIGV4_ALGORITHM } from './sigv4.js';
 import type { FormFields } from './post_policy.js';
 import type { TagSet } from './records.js';
 import { quotedEtag, sendEmpty, sendXml } from './respond.js';
@@ -62,7 +63,9 @@ import { tagsOfBody } from './tagging.js';
 /** Fields whose value is stored with the object as the header of the same name (object_headers.ts keeps them). */
 const STORED_FIELDS = new Set(['content-type', 'cache-control', 'content-disposition', 'content-encoding', 'content-language', 'expires']);
 /** Fields that steer the upload itself. */
-const CONTROL_FIELDS = new Set(['key', 'policy', 'x-amz-signature', 'x-amz-algorithm', 'x-amz-credential', 'x-amz-date', 'success_action_status', 'success_action_redirect', 'bucket']);
+const CONTROL_FIELDS = new Set(['key', 'policy', 'x-amz-signature', 'x-amz-algorithm', 'x-amz-credential', 'x-amz-date', 'awsaccesskeyid', 'signature', 'success_action_status', 'success_action_redirect', 'bucket']);
+/** The fields of a SigV4 signature: a form with them and V2's is refused (which one counts would be a guess). */
+const SIGV4_FIELDS: readonly string[] = ['x-amz-signature', 'x-amz-credential', 'x-amz-algorithm'];
 /** Values that ask for exactly what the node does anyway (as fail_closed.ts accepts the headers). */
 const ACCEPTED_VALUES: ReadonlyMap<string, readonly string[]> = new Map([
   ['x-amz-storage-class', ['STANDARD']],
@@ -145,17 +148,23 @@ const ANONYMOUS_FORM_POLICY: Policy = { expirationMs: Number.POSITIVE_INFINITY, 
 /** Step 3: the policy the form is signed with, and its signer. Throws AccessDenied, InvalidArgument, SignatureDoesNotMatch, InvalidPolicyDocument. */
 function authenticate(c: UnsignedContext, fields: FormFields, bucket: string): { policy: Policy; principal: Principal } {
   const base64 = fields.get('policy');
-  if (fields.has('awsaccesskeyid') || fields.has('signature')) throw notImplemented('POST uploads signed with signature version 2');
+  const v2 = fields.has('awsaccesskeyid') || fields.has('signature');
+  if (v2 && !c.sigv2) throw notImplemented('POST uploads signed with signature version 2 (this node serves them with --s3-sigv2 on)');
+  if (v2 && SIGV4_FIELDS.some((f) => fields.has(f))) {
+    throw invalidArgument('A POST form is signed with Signature Version 2 (AWSAccessKeyId, signature) or with AWS4-HMAC-SHA256 (x-amz-*), not both.', { ArgumentName: 'signature' });
+  }
   // No policy and no signature: an anonymous form, which S3 serves where the
   // bucket's ACL or policy grants everyone s3:PutObject (authorize.ts decides).
-  if (base64 === undefined && !fields.has('x-amz-signature')) return { policy: ANONYMOUS_FORM_POLICY, principal: ANONYMOUS };
+  if (base64 === undefined && !v2 && !fields.has('x-amz-signature')) return { policy: ANONYMOUS_FORM_POLICY, principal: ANONYMOUS };
   if (base64 === undefined) throw invalidArgument("Bucket POST must contain a field named 'policy'.", { ArgumentName: 'policy' });
-  const { accessKeyId } = verifyFormSignature(fields, base64, (id) => c.users.byAccessKey(id)?.secretAccessKey);
+  const secretOf = (id: string): string | undefined => c.users.byAccessKey(id)?.secretAccessKey;
+  const { accessKeyId } = v2 ? verifyFormSignatureV2(fields, base64, secretOf) : verifyFormSignature(fields, base64, secretOf);
   const user = c.users.byAccessKey(accessKeyId);
   if (user === undefined) throw new Error('a verified access key has no user');
+  // The same policy rules for both signatures (post_policy.ts).
   const policy = decodePolicy(base64);
   POST_POLICY.check(policy, fields, bucket, c.core.now());
-  return { policy, principal: { kind: 'user', user } };
+  return { policy, principal: { kind: 'user', user, signedWith: { version: v2 ? 'AWS' : SIGV4_ALGORITHM, authType: 'POST' } } };
 }
 
 function keyOfForm(fields: FormFields, file: FilePart, bucket: string): Buffer {

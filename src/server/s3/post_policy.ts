@@ -8,9 +8,13 @@
 //                     ["starts-with", "$field", "prefix"];
 //                     ["content-length-range", min, max]: the file's size
 //
+// Signature Version 2 forms carry AWSAccessKeyId and signature = base64
+// HMAC-SHA1 of the base64 text with the secret (verifyFormSignatureV2);
+// rules 2 to 4 are the same code for both.
+//
 // Rules, each refused as S3 refuses it:
 //   1. the signature must verify (403 SignatureDoesNotMatch; an unknown key
-//      403 InvalidAccessKeyId); only AWS4-HMAC-SHA256;
+//      403 InvalidAccessKeyId); AWS4-HMAC-SHA256, or V2 where served;
 //   2. the policy must not have expired (403 AccessDenied "Invalid according
 //      to Policy: Policy expired.");
 //   3. every condition must hold (403 AccessDenied "Invalid according to
@@ -23,14 +27,19 @@
 // The PostPolicy object is the seam a broken variant replaces
 // (testing/mutants/http_check_mutants.ts).
 import { S3Error, accessDenied, invalidArgument } from './s3_errors.js';
+import { hmacSha1Base64, sameBase64 } from './sigv2.js';
 import { deriveSigningKey, hmacHex, sameHex } from './sigv4.js';
 
 const ALGORITHM = 'AWS4-HMAC-SHA256';
 /** The largest policy document accepted (S3 counts it among the 20 KiB of fields). */
 const MAX_POST_POLICY_BYTES = 20 * 1024;
 const MAX_CONDITIONS = 256;
-/** Fields no condition needs to name. */
-const EXEMPT_FIELDS = new Set(['policy', 'x-amz-signature', 'file']);
+/**
+ * Fields no condition needs to name: the policy, the signature (SigV4's
+ * x-amz-signature; V2's signature and AWSAccessKeyId, as AWS documents each)
+ * and the file. A form carries one kind (post_object.ts refuses both).
+ */
+const EXEMPT_FIELDS = new Set(['policy', 'x-amz-signature', 'signature', 'awsaccesskeyid', 'file']);
 
 export type Condition =
   | { readonly kind: 'eq'; readonly field: string; readonly value: string; readonly text: string }
@@ -117,6 +126,24 @@ export function verifyFormSignature(fields: FormFields, policyBase64: string, se
     throw new S3Error(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.', { AWSAccessKeyId: accessKeyId });
   }
   return { accessKeyId, scopeDate, region };
+}
+
+/**
+ * A form signed with Signature Version 2: AWSAccessKeyId, and signature =
+ * Base64(HMAC-SHA1(secret, the base64 policy text)). Throws InvalidArgument,
+ * InvalidAccessKeyId, SignatureDoesNotMatch.
+ */
+export function verifyFormSignatureV2(fields: FormFields, policyBase64: string, secretOf: (accessKeyId: string) => string | undefined): { accessKeyId: string } {
+  const accessKeyId = fields.get('awsaccesskeyid') ?? '';
+  if (accessKeyId === '') throw invalidArgument("Bucket POST must contain a field named 'AWSAccessKeyId'.  If it is specified, please check the order of the fields.", { ArgumentName: 'AWSAccessKeyId' });
+  const signature = fields.get('signature');
+  if (signature === undefined) throw invalidArgument("Bucket POST must contain a field named 'signature'.  If it is specified, please check the order of the fields.", { ArgumentName: 'signature' });
+  const secret = secretOf(accessKeyId);
+  if (secret === undefined) throw new S3Error(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', { AWSAccessKeyId: accessKeyId });
+  if (!sameBase64(hmacSha1Base64(secret, policyBase64), signature)) {
+    throw new S3Error(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.', { AWSAccessKeyId: accessKeyId });
+  }
+  return { accessKeyId };
 }
 
 export class PostPolicy {

@@ -26,10 +26,11 @@ import type { S3Request } from './request.js';
 import { parseRequest, resourceOf, virtualHostBucket } from './request.js';
 import { sendError } from './respond.js';
 import { routeOf } from './routes.js';
-import { S3Error, s3ErrorOf } from './s3_errors.js';
+import { S3Error, notImplemented, s3ErrorOf } from './s3_errors.js';
+import { v2CarrierOf, verifyRequestV2 } from './sigv2.js';
 import type { Authenticated } from './sigv4.js';
-import { verifyRequest } from './sigv4.js';
-import type { Principal } from './authorize.js';
+import { SIGV4_ALGORITHM, verifyRequest } from './sigv4.js';
+import type { Principal, SignedWith } from './authorize.js';
 import { ANONYMOUS, AUTHORIZER, RequestAccess, anonymousRefusal, isUnsigned } from './authorize.js';
 import type { UserDirectory, UserSet } from './users.js';
 import { StaticUsers } from './users.js';
@@ -56,6 +57,8 @@ export interface S3Options {
   readonly lifecycleIntervalMs?: number;
   /** The node key of SSE-S3 (node_key.ts; serve keeps it beside the credentials file); absent: SSE-S3 answers 501. */
   readonly nodeKey?: NodeKeySource;
+  /** Serve requests and POST forms signed with Signature Version 2 (sigv2.ts; default true); false: they answer 501. */
+  readonly sigv2?: boolean;
 }
 
 export const DEFAULT_S3_REGION = 'us-east-1';
@@ -103,6 +106,7 @@ export class S3Front {
   private readonly region: string;
   private readonly domains: readonly string[];
   private readonly users: UserDirectory;
+  private readonly sigv2: boolean;
   private expiryTimer: NodeJS.Timeout | undefined;
   private background: Promise<void> | undefined;
 
@@ -130,6 +134,7 @@ export class S3Front {
     this.region = options.region ?? DEFAULT_S3_REGION;
     this.domains = options.domains ?? DEFAULT_S3_DOMAINS;
     this.users = options.users ?? StaticUsers.ofOwnerKeys(options.credentials);
+    this.sigv2 = options.sigv2 ?? true;
   }
 
   /** True if the Host header names a bucket (virtual-host style): the request is S3's whatever its path. */
@@ -146,7 +151,7 @@ export class S3Front {
       const users = await this.users.current();
       if (!(routed instanceof Error) && 'unsigned' in routed) {
         // A preflight or a POST form: it authenticates (and a form upload authorizes) itself (operation.ts, UnsignedOperation).
-        await routed.run({ core: this.core, collector: this.collector, r, region: this.region, users });
+        await routed.run({ core: this.core, collector: this.collector, r, region: this.region, users, sigv2: this.sigv2 });
         return;
       }
       // Authentication first, as S3 does: an unsigned request learns nothing, not even a 405.
@@ -171,14 +176,31 @@ export class S3Front {
     }
   }
 
-  /** The signature's user, or the anonymous principal for an unsigned request (authorize.ts decides what it may do). */
+  /**
+   * The signature's user, or the anonymous principal for an unsigned
+   * request (authorize.ts decides what it may do). SigV4 (sigv4.ts) or,
+   * unless turned off, Signature Version 2 (sigv2.ts): the same users and
+   * keys, the same principal, one authorization path after it.
+   */
   private authenticate(r: S3Request, users: UserSet): { auth: Authenticated; principal: Principal } {
     const { rawHeaders } = r.ex.req;
     if (isUnsigned(rawHeaders, r.rawQuery)) return { auth: anonymousPayload(r), principal: ANONYMOUS };
-    const auth = verifyRequest({ method: r.method, rawPath: r.rawPath, rawQuery: r.rawQuery, rawHeaders }, (id) => users.byAccessKey(id)?.secretAccessKey, this.core.now());
+    const signed = { method: r.method, rawPath: r.rawPath, rawQuery: r.rawQuery, rawHeaders };
+    const lookup = (id: string): string | undefined => users.byAccessKey(id)?.secretAccessKey;
+    const v2 = v2CarrierOf(rawHeaders, r.rawQuery);
+    let auth: Authenticated;
+    let signedWith: SignedWith;
+    if (v2 !== undefined) {
+      if (!this.sigv2) throw notImplemented('Signature Version 2 (this node serves it with --s3-sigv2 on; use AWS4-HMAC-SHA256)');
+      auth = verifyRequestV2({ ...signed, hostBucket: virtualHostBucket(r.ex.req.headers.host ?? '', this.domains) }, lookup, this.core.now());
+      signedWith = { version: 'AWS', authType: v2 === 'header' ? 'REST-HEADER' : 'REST-QUERY-STRING' };
+    } else {
+      auth = verifyRequest(signed, lookup, this.core.now());
+      signedWith = { version: SIGV4_ALGORITHM, authType: r.ex.req.headers.authorization === undefined ? 'REST-QUERY-STRING' : 'REST-HEADER' };
+    }
     const user = users.byAccessKey(auth.accessKeyId);
     if (user === undefined) throw new Error('a verified access key has no user');
-    return { auth, principal: { kind: 'user', user } };
+    return { auth, principal: { kind: 'user', user, signedWith } };
   }
 
   private answerError(ex: Exchange, r: S3Request | undefined, err: unknown): void {

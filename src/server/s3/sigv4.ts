@@ -316,7 +316,8 @@ function checkSkew(amzDate: string, nowMs: number): void {
   }
 }
 
-function payloadMode(hash: string): PayloadMode {
+/** The body's protection named by an x-amz-content-sha256 value. Throws 400 InvalidArgument for an unknown one. */
+export function payloadMode(hash: string): PayloadMode {
   switch (hash) {
     case 'UNSIGNED-PAYLOAD':
       return { kind: 'unsigned' };
