@@ -97,3 +97,27 @@ export function fullObjectChecksum(verified: StoredChecksum | undefined): Object
   assert(algorithm !== undefined, 'a verified checksum names a known algorithm');
   return { algorithm, type: 'FULL_OBJECT', value: verified.value, parts: [] };
 }
+
+// The upload checksum type section (RecordSection.checksumType, upload
+// records only): the x-amz-checksum-type a CreateMultipartUpload asked for
+// when it is not its algorithm's default (COMPOSITE for CRC32, CRC32C, SHA-1,
+// SHA-256; FULL_OBJECT for CRC64NVME). Written only for FULL_OBJECT with
+// CRC32 or CRC32C, so every other upload record keeps its bytes.
+//
+// DO NOT CHANGE: on-disk.
+//   u8 version (1), u8 type (1 FULL_OBJECT, 2 COMPOSITE: the codes above)
+const UPLOAD_TYPE_V1 = 1;
+
+export function encodeUploadChecksumType(type: ChecksumType): Buffer {
+  return Buffer.from([UPLOAD_TYPE_V1, TYPES.indexOf(type) + 1]);
+}
+
+export function decodeUploadChecksumType(bytes: Buffer): ChecksumType {
+  const r = new BufReader(bytes, 'upload checksum type section');
+  const version = r.u8();
+  if (version !== UPLOAD_TYPE_V1) throw new CorruptionError(`upload checksum type section: unknown format version ${version}`);
+  const type = TYPES[r.u8() - 1];
+  if (type === undefined) throw new CorruptionError('upload checksum type section: unknown type');
+  r.expectEnd();
+  return type;
+}
