@@ -146,7 +146,12 @@ export async function completeUpload(core: Core, t: UploadTarget, requested: rea
       // Only a conditional complete reads the record it replaces: a plain one also replaces a damaged record.
       if (check !== undefined) check(await readObject(core, t.bucket, t.key));
       const parts = await mapLimit(requested, READ_CONCURRENCY, (r) => matchingPart(core, t, r));
-      const full = uploadChecksumType(upload) === 'FULL_OBJECT' ? fullObjectChecksumOf(upload, requested, parts) : undefined;
+      const full =
+        uploadChecksumType(upload) === 'FULL_OBJECT'
+          ? fullObjectChecksumOf(upload, upload.checksumAlgorithm, { requested, parts })
+          : upload.checksumAlgorithm === '' && checks.claimed !== undefined
+            ? claimedOfPlainUpload(upload, checks.claimed, { requested, parts })
+            : undefined;
       const checksum = full ?? compositeChecksum(upload.checksumAlgorithm, requested);
       // The composite checksum and the parts' (or the full-object one) are kept for GetObjectAttributes and GET (checksum_section.ts).
       const kept = full === undefined ? keptChecksum(checksum, parts) : fullObjectKept(full);
@@ -183,12 +188,10 @@ async function retriedComplete(core: Core, t: UploadTarget, requested: readonly 
  * The Complete's claim against the checksum the upload makes, as S3 checks
  * it: a type other than the upload's is 400 BadDigest; a checksum of another
  * algorithm 400 InvalidRequest; a value that differs 400 BadDigest (a
- * COMPOSITE one may carry its `-N`). An upload created without an algorithm
- * makes no checksum here (S3 would compute its default CRC64NVME): a claim
- * on it is 501, not accepted unchecked.
+ * COMPOSITE one may carry its `-N`).
  */
 function checkClaimed(claimed: ClaimedChecksum, kept: ObjectChecksum | undefined): void {
-  if (kept === undefined) throw notImplemented('a checksum on CompleteMultipartUpload of an upload created without x-amz-checksum-algorithm');
+  assert(kept !== undefined, 'a claim is checked against the checksum the upload makes (claimedOfPlainUpload makes one or refuses)');
   if (claimed.type !== undefined && claimed.type !== kept.type) {
     throw new S3Error(400, 'BadDigest', `The upload was created using the ${kept.type} checksum mode. The complete request must use the same checksum mode.`);
   }
@@ -197,6 +200,37 @@ function checkClaimed(claimed: ClaimedChecksum, kept: ObjectChecksum | undefined
   if (given.algorithm !== kept.algorithm) throw new S3Error(400, 'InvalidRequest', `The upload was created using a ${kept.algorithm} checksum; the complete request gives a ${given.algorithm} one.`);
   const value = kept.type === 'COMPOSITE' ? given.value.replace(new RegExp(`-${kept.parts.length}$`), '') : given.value;
   if (value !== kept.value) throw new S3Error(400, 'BadDigest', `The ${kept.algorithm.toUpperCase()} you specified did not match the calculated checksum.`);
+}
+
+/**
+ * A Complete's claim (x-amz-checksum-<algorithm>, x-amz-checksum-type) on an
+ * upload created without an algorithm. S3 gives such an upload a
+ * FULL_OBJECT CRC64NVME it computes from the bytes (and, by AWS's own
+ * conformance tests, ignores the claimed value); this node computes no
+ * checksum an upload did not ask for, and accepts no claim it does not
+ * check. So: COMPOSITE is 400 BadDigest, as S3 (the type of such an upload
+ * is FULL_OBJECT); a CRC claim (or FULL_OBJECT alone) is checked when every
+ * part was uploaded with a CRC of that algorithm (current SDKs and clis send
+ * a CRC32 with each part by default): the parts' CRCs are combined
+ * (crc_combine.ts) into the whole object's, which checkClaimed compares and
+ * the object keeps; anything else cannot be checked: 501.
+ */
+function claimedOfPlainUpload(upload: UploadRecord, claimed: ClaimedChecksum, list: PartList): StoredChecksum {
+  if (claimed.type === 'COMPOSITE') {
+    throw new S3Error(400, 'BadDigest', 'The upload was created using the FULL_OBJECT checksum mode. The complete request must use the same checksum mode.');
+  }
+  const algorithm = claimed.checksum?.algorithm ?? list.parts[0]?.checksum?.algorithm ?? '';
+  const checkable = isChecksumAlgorithm(algorithm) && isCombinable(algorithm) && list.parts.every((p) => p.checksum?.algorithm === algorithm);
+  if (!checkable) {
+    throw notImplemented('a checksum on CompleteMultipartUpload of an upload created without x-amz-checksum-algorithm, unless it is a CRC every part was uploaded with');
+  }
+  return fullObjectChecksumOf(upload, algorithm, list);
+}
+
+/** The parts a Complete lists, and their records, in the same order. */
+interface PartList {
+  readonly requested: readonly RequestedPart[];
+  readonly parts: readonly PartRecord[];
 }
 
 /** The checksum type an algorithm gets when CreateMultipartUpload names none: FULL_OBJECT for CRC64NVME (S3 allows it no other), COMPOSITE for the others. */
@@ -222,14 +256,15 @@ export function uploadChecksumType(upload: Pick<UploadRecord, 'checksumAlgorithm
 }
 
 /**
- * The full-object checksum of an upload of type FULL_OBJECT (CRC32, CRC32C, CRC64NVME):
- * the CRC of the whole object, combined from the parts' verified CRCs and
- * their plaintext sizes (crc_combine.ts), as S3 computes it. Every part
- * carries its CRC (UploadPart refuses one without it).
+ * The full-object `algorithm` checksum of an upload of type FULL_OBJECT
+ * (CRC32, CRC32C, CRC64NVME), or of one whose claim names it: the CRC of
+ * the whole object, combined from the parts' verified CRCs and their
+ * plaintext sizes (crc_combine.ts), as S3 computes it. Every part carries
+ * its CRC (UploadPart refuses one without it into a FULL_OBJECT upload):
+ * 400 InvalidRequest otherwise.
  */
-function fullObjectChecksumOf(upload: UploadRecord, requested: readonly RequestedPart[], parts: readonly PartRecord[]): StoredChecksum {
-  const algorithm = upload.checksumAlgorithm;
-  assert(isChecksumAlgorithm(algorithm) && isCombinable(algorithm), 'a full-object upload algorithm is a CRC');
+function fullObjectChecksumOf(upload: UploadRecord, algorithm: string, { requested, parts }: PartList): StoredChecksum {
+  assert(isChecksumAlgorithm(algorithm) && isCombinable(algorithm), 'a full-object checksum is a CRC');
   const pieces = parts.map((p, i) => {
     if (p.checksum?.algorithm !== algorithm) {
       throw new S3Error(400, 'InvalidRequest', `The upload was created using a ${algorithm} checksum; part ${requested[i]?.partNumber ?? '?'} has none.`);
