@@ -29,6 +29,8 @@ import {
   GetObjectAttributesCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListPartsCommand,
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
@@ -186,10 +188,16 @@ void test('a multipart upload created with CRC32 or CRC32C and x-amz-checksum-ty
     assert.deepEqual([created.ChecksumAlgorithm, created.ChecksumType], [algorithm, 'FULL_OBJECT']);
     const { UploadId } = created;
     const done = await Promise.all(pieces.map((Body, i) => s3.send(new UploadPartCommand({ Bucket: BUCKET, Key, UploadId, PartNumber: i + 1, Body, ChecksumAlgorithm: algorithm }))));
-    const partSum = (d: (typeof done)[number]): string | undefined => (algorithm === 'CRC32' ? d.ChecksumCRC32 : d.ChecksumCRC32C);
+    const partSum = (d: { ChecksumCRC32?: string | undefined; ChecksumCRC32C?: string | undefined }): string | undefined => (algorithm === 'CRC32' ? d.ChecksumCRC32 : d.ChecksumCRC32C);
     assert.deepEqual(done.map(partSum), pieces.map((p) => crcOf(algorithm === 'CRC32' ? 'crc32' : 'crc32c', p)), 'each part answers its own CRC');
     // The type is the upload's, kept on disk: a restart before Complete does not turn it COMPOSITE.
     await restart();
+    // ListParts and ListMultipartUploads answer the upload's algorithm and type, and ListParts each part's CRC (what a Complete must list).
+    const listed = await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key, UploadId }));
+    assert.deepEqual([listed.ChecksumAlgorithm, listed.ChecksumType], [algorithm, 'FULL_OBJECT']);
+    assert.deepEqual(listed.Parts?.map(partSum), done.map(partSum));
+    const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: Key }));
+    assert.deepEqual(uploads.Uploads?.map((u) => [u.ChecksumAlgorithm, u.ChecksumType]), [[algorithm, 'FULL_OBJECT']]);
     const Parts = done.map((d, i) => ({ PartNumber: i + 1, ETag: d.ETag, [`Checksum${algorithm}`]: partSum(d) }));
     const claim = (value: string | undefined): Record<string, string | undefined> => ({ [`Checksum${algorithm}`]: value });
     assert.deepEqual(await s3Refusal(s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key, UploadId, MultipartUpload: { Parts }, ...claim(done[0] === undefined ? undefined : partSum(done[0])) }))), [400, 'BadDigest'], 'a part\'s CRC is not the whole\'s');
