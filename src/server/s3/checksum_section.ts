@@ -6,7 +6,7 @@
 // field, and a CopyObject the one it computes (object_ops.ts); a multipart upload created with
 // x-amz-checksum-algorithm keeps the COMPOSITE checksum (the checksum of the
 // parts' binary checksums, without S3's `-N` suffix) and every part's own;
-// one created with CRC64NVME the FULL_OBJECT CRC of the whole (multipart.ts).
+// one of type FULL_OBJECT (CRC32, CRC32C, CRC64NVME), or one without an algorithm whose Complete claimed a CRC its parts carry, the FULL_OBJECT CRC of the whole (multipart.ts).
 // An object stored without one (or before this section) has no section.
 //
 // DO NOT CHANGE: on-disk. Add a new format version instead.
