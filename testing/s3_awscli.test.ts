@@ -15,15 +15,18 @@
 // is SigV4, v1's is SigV2, which testing/s3_sigv2.test.ts covers); the second runs any
 // cli, /usr/bin/aws else the first `aws` on PATH. A third copies files in
 // and out with the cli's SSE flags (--sse AES256, --sse-c, and an S3-to-S3
-// copy from SSE-C to SSE-S3). Each is skipped with a message where its cli
-// is missing (.ci/run installs Debian's).
+// copy from SSE-C to SSE-S3). A fourth copies a 20 MiB file in with every
+// cli found and checks the checksum the object keeps: the COMPOSITE CRC32
+// of a cli that sends checksums by default, none for Debian's 2.9. Each is
+// skipped with a message where its cli is missing (.ci/run installs Debian's).
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { test } from 'node:test';
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import { GetObjectTaggingCommand, HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { StaticNodeKey } from '../src/server/index.js';
 import type { S3Node } from './s3_harness.js';
@@ -140,6 +143,53 @@ void test('aws cli: s3 cp from S3 to S3 of a tagged object over 8 MiB, default o
     const back = join(home, 'big2.bin');
     await aws('s3', 'cp', 's3://cli-copy/big2', back);
     assert.equal(md5File(back), md5Of('cli-copy', size));
+  } finally {
+    await node.stop();
+    rmSync(home, { recursive: true, force: true });
+  }
+});
+
+/** Every cli found (Debian's, then each `aws` on PATH that is another program), by its real path. */
+const ALL_AWS = [...new Set([DEBIAN_AWS, ...(process.env.PATH ?? '').split(delimiter).filter((d) => d !== '').map((d) => join(d, 'aws'))].filter((p) => existsSync(p)).map((p) => realpathSync(p)))];
+
+/** True for a cli that sends CRC32 checksums by default (awscli 1.37 and 2.23, January 2025, and later). */
+function checksumsByDefault(version: string): boolean {
+  const m = /^aws-cli\/(\d+)\.(\d+)/.exec(version);
+  const [major, minor] = [Number(m?.[1]), Number(m?.[2])];
+  return major === 1 ? minor >= 37 : major === 2 ? minor >= 23 : major > 2;
+}
+
+void test('aws cli: a 20 MiB s3 cp with default options, by every cli found: multipart, read back whole; one that sends checksums by default leaves the COMPOSITE CRC32 of its 8 MiB parts, answered by head-object --checksum-mode ENABLED', { skip: skipAny }, async (t) => {
+  // Issue 16: current clis create the upload with CRC32 and send each
+  // part's (their default since January 2025); Debian's (2.9) sends
+  // Content-MD5 only, so its object keeps no checksum. The expected
+  // composite is computed here with zlib over the cli's 8 MiB parts.
+  const node = await startS3Node({ diskSizeBytes: 512 * MiB });
+  const home = mkdtempSync(join(tmpdir(), 'shardstore-awscli-'));
+  try {
+    const size = 20 * MiB + 5;
+    const big = join(home, 'big.bin');
+    const bytes = Buffer.concat([...deterministicBytes('cli-sum', size)]);
+    writeFileSync(big, bytes);
+    const crc = (b: Buffer): Buffer => { const out = Buffer.alloc(4); out.writeUInt32BE(zlibCrc32(b) >>> 0, 0); return out; };
+    const parts = [bytes.subarray(0, 8 * MiB), bytes.subarray(8 * MiB, 16 * MiB), bytes.subarray(16 * MiB)];
+    const composite = `${crc(Buffer.concat(parts.map(crc))).toString('base64')}-3`;
+    for (const [i, bin] of ALL_AWS.entries()) {
+      const aws = awsCli(bin, node, home);
+      const version = (await aws('--version')).trim();
+      const bucket = `cli-sum-${i}`;
+      await aws('s3', 'mb', `s3://${bucket}`);
+      await aws('s3', 'cp', big, `s3://${bucket}/big.bin`);
+      const head = JSON.parse(await aws('s3api', 'head-object', '--bucket', bucket, '--key', 'big.bin', '--checksum-mode', 'ENABLED')) as { ETag: string; ContentLength: number; ChecksumCRC32?: string; ChecksumType?: string };
+      assert.match(head.ETag, /^"[0-9a-f]{32}-3"$/, `${version}: a multipart upload of 8 MiB parts`);
+      assert.equal(head.ContentLength, size);
+      const byDefault = checksumsByDefault(version);
+      t.diagnostic(`${bin}: ${version}, checksums by default: ${byDefault}`);
+      assert.deepEqual([head.ChecksumCRC32, head.ChecksumType], byDefault ? [composite, 'COMPOSITE'] : [undefined, undefined], version);
+      const back = join(home, `back-${i}.bin`);
+      await aws('s3', 'cp', `s3://${bucket}/big.bin`, back);
+      assert.equal(md5File(back), createHash('md5').update(bytes).digest('hex'), version);
+    }
   } finally {
     await node.stop();
     rmSync(home, { recursive: true, force: true });

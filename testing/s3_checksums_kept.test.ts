@@ -29,6 +29,8 @@ import {
   GetObjectAttributesCommand,
   GetObjectCommand,
   HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListPartsCommand,
   PutObjectCommand,
   UploadPartCommand,
 } from '@aws-sdk/client-s3';
@@ -62,6 +64,11 @@ async function restart(): Promise<void> {
 
 const sha256 = (bytes: Buffer): string => createHash('sha256').update(bytes).digest('base64');
 const sha1 = (bytes: Buffer): string => createHash('sha1').update(bytes).digest('base64');
+function crcOf(algorithm: 'crc32' | 'crc32c', bytes: Buffer): string {
+  const c = newChecksum(algorithm);
+  c.update(bytes);
+  return c.digest();
+}
 function crc32Of(bytes: Buffer): string {
   const out = Buffer.alloc(4);
   out.writeUInt32BE(crc32(bytes) >>> 0, 0);
@@ -169,4 +176,46 @@ void test('a multipart upload created with CRC64NVME keeps the FULL_OBJECT CRC o
   const part = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key: 'crc64', PartNumber: 2, ChecksumMode: 'ENABLED' }));
   assert.equal(part.ChecksumCRC64NVME, undefined);
   assert.deepEqual(await s3Refusal(s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'crc64c', ChecksumAlgorithm: 'CRC64NVME', ChecksumType: 'COMPOSITE' }))), [400, 'InvalidRequest']);
+});
+
+void test('a multipart upload created with CRC32 or CRC32C and x-amz-checksum-type FULL_OBJECT keeps the CRC of the whole object (its type kept with the upload across a restart), checked on Complete, answered by GET, HEAD and GetObjectAttributes; the ETag stays the multipart one; FULL_OBJECT SHA and COMPOSITE CRC64NVME are 400', async () => {
+  const large = deterministicRange('crc32-full', 0, 2 * 5 * MiB + 777);
+  const pieces = [large.subarray(0, 5 * MiB), large.subarray(5 * MiB, 10 * MiB), large.subarray(10 * MiB)];
+  const wholeCrc: Record<'CRC32' | 'CRC32C', string> = { CRC32: crc32Of(large), CRC32C: crcOf('crc32c', large) };
+  for (const algorithm of ['CRC32', 'CRC32C'] as const) {
+    const Key = `full-${algorithm}`;
+    const created = await s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key, ChecksumAlgorithm: algorithm, ChecksumType: 'FULL_OBJECT' }));
+    assert.deepEqual([created.ChecksumAlgorithm, created.ChecksumType], [algorithm, 'FULL_OBJECT']);
+    const { UploadId } = created;
+    const done = await Promise.all(pieces.map((Body, i) => s3.send(new UploadPartCommand({ Bucket: BUCKET, Key, UploadId, PartNumber: i + 1, Body, ChecksumAlgorithm: algorithm }))));
+    const partSum = (d: { ChecksumCRC32?: string | undefined; ChecksumCRC32C?: string | undefined }): string | undefined => (algorithm === 'CRC32' ? d.ChecksumCRC32 : d.ChecksumCRC32C);
+    assert.deepEqual(done.map(partSum), pieces.map((p) => crcOf(algorithm === 'CRC32' ? 'crc32' : 'crc32c', p)), 'each part answers its own CRC');
+    // The type is the upload's, kept on disk: a restart before Complete does not turn it COMPOSITE.
+    await restart();
+    // ListParts and ListMultipartUploads answer the upload's algorithm and type, and ListParts each part's CRC (what a Complete must list).
+    const listed = await s3.send(new ListPartsCommand({ Bucket: BUCKET, Key, UploadId }));
+    assert.deepEqual([listed.ChecksumAlgorithm, listed.ChecksumType], [algorithm, 'FULL_OBJECT']);
+    assert.deepEqual(listed.Parts?.map(partSum), done.map(partSum));
+    const uploads = await s3.send(new ListMultipartUploadsCommand({ Bucket: BUCKET, Prefix: Key }));
+    assert.deepEqual(uploads.Uploads?.map((u) => [u.ChecksumAlgorithm, u.ChecksumType]), [[algorithm, 'FULL_OBJECT']]);
+    const Parts = done.map((d, i) => ({ PartNumber: i + 1, ETag: d.ETag, [`Checksum${algorithm}`]: partSum(d) }));
+    const claim = (value: string | undefined): Record<string, string | undefined> => ({ [`Checksum${algorithm}`]: value });
+    assert.deepEqual(await s3Refusal(s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key, UploadId, MultipartUpload: { Parts }, ...claim(done[0] === undefined ? undefined : partSum(done[0])) }))), [400, 'BadDigest'], 'a part\'s CRC is not the whole\'s');
+    assert.deepEqual(await s3Refusal(s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key, UploadId, MultipartUpload: { Parts }, ChecksumType: 'COMPOSITE' }))), [400, 'BadDigest']);
+    const completed = await s3.send(new CompleteMultipartUploadCommand({ Bucket: BUCKET, Key, UploadId, MultipartUpload: { Parts }, ...claim(wholeCrc[algorithm]), ChecksumType: 'FULL_OBJECT' }));
+    assert.deepEqual([completed[`Checksum${algorithm}`], completed.ChecksumType], [wholeCrc[algorithm], 'FULL_OBJECT']);
+    assert.match(completed.ETag ?? '', /^"[0-9a-f]{32}-3"$/, 'the ETag stays the multipart one');
+    await restart();
+    assert.deepEqual(await keptChecksum(Key), { [`Checksum${algorithm}`]: wholeCrc[algorithm], ChecksumType: 'FULL_OBJECT' });
+    const got = await s3.send(new GetObjectCommand({ Bucket: BUCKET, Key, ChecksumMode: 'ENABLED' }));
+    assert.deepEqual([got[`Checksum${algorithm}`], got.ChecksumType, got.ETag], [wholeCrc[algorithm], 'FULL_OBJECT', completed.ETag]);
+    assert.ok(Buffer.from((await got.Body?.transformToByteArray()) ?? []).equals(large));
+    const head = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key, ChecksumMode: 'ENABLED' }));
+    assert.deepEqual([head[`Checksum${algorithm}`], head.ChecksumType], [wholeCrc[algorithm], 'FULL_OBJECT']);
+    const part = await s3.send(new HeadObjectCommand({ Bucket: BUCKET, Key, PartNumber: 2, ChecksumMode: 'ENABLED' }));
+    assert.equal(part[`Checksum${algorithm}`], undefined, 'the whole object\'s CRC covers no one part');
+  }
+  for (const ChecksumAlgorithm of ['SHA1', 'SHA256'] as const) {
+    assert.deepEqual(await s3Refusal(s3.send(new CreateMultipartUploadCommand({ Bucket: BUCKET, Key: 'full-sha', ChecksumAlgorithm, ChecksumType: 'FULL_OBJECT' }))), [400, 'InvalidRequest'], ChecksumAlgorithm);
+  }
 });

@@ -25,7 +25,8 @@ export interface S3Node {
   readonly api: ShardApi;
   readonly server: ShardServer;
   readonly dataDir: string;
-  client(overrides?: { secretAccessKey?: string; accessKeyId?: string }): S3Client;
+  /** An SDK client; `checksums` sets its requestChecksumCalculation and responseChecksumValidation (default: the SDK's, WHEN_SUPPORTED). */
+  client(overrides?: { secretAccessKey?: string; accessKeyId?: string; checksums?: 'WHEN_SUPPORTED' | 'WHEN_REQUIRED' }): S3Client;
   /** Wait for background collection to finish (tests of garbage). */
   settle(): Promise<void>;
   stop(): Promise<void>;
@@ -62,6 +63,7 @@ export async function startS3Node(options: S3NodeOptions = {}): Promise<S3Node> 
         forcePathStyle: true,
         credentials: { accessKeyId: overrides.accessKeyId ?? ACCESS_KEY, secretAccessKey: overrides.secretAccessKey ?? SECRET_KEY },
         maxAttempts: 1,
+        ...(overrides.checksums === undefined ? {} : { requestChecksumCalculation: overrides.checksums, responseChecksumValidation: overrides.checksums }),
       });
       clients.push(c);
       return c;

@@ -54,7 +54,7 @@ import type { Grant } from '../../src/server/s3/access_records.js';
 import { grantsOfBody } from '../../src/server/s3/acl.js';
 import { parsePolicy } from '../../src/server/s3/policy.js';
 import { S3Error } from '../../src/server/s3/s3_errors.js';
-import { decodeChecksumSection, encodeChecksumSection } from '../../src/server/s3/checksum_section.js';
+import { decodeChecksumSection, decodeUploadChecksumType, encodeChecksumSection, encodeUploadChecksumType } from '../../src/server/s3/checksum_section.js';
 import { MAX_DEFAULT_DAYS, MAX_DEFAULT_YEARS, MAX_RETAIN_UNTIL_MS, decodeLockConfig, decodeLockSection, encodeLockConfig, encodeLockSection } from '../../src/server/s3/object_lock_records.js';
 import type { LockMode } from '../../src/server/s3/object_lock_records.js';
 import { decodeManifest, decodeMetaRecord, encodeManifest, encodeMetaRecord } from '../../src/store/metalog_format.js';
@@ -563,6 +563,11 @@ function s3RecordTargets(): DecoderTarget[] {
           const parts = rng.bool(0.5) ? [] : times(rng.int(1, 20), () => rng.bytes(size).toString('base64'));
           return encodeChecksumSection({ algorithm, type: parts.length === 0 ? 'FULL_OBJECT' : 'COMPOSITE', value, parts });
         }),
+    },
+    {
+      name: 's3: upload checksum type section',
+      decode: decodeUploadChecksumType,
+      samples: (rng) => times(SAMPLES, () => encodeUploadChecksumType(rng.pick(['FULL_OBJECT', 'COMPOSITE'] as const))),
     },
   ];
 }

@@ -12,9 +12,9 @@ import { test } from 'node:test';
 import fc from 'fast-check';
 import { CorruptionError } from '../../base/index.js';
 import type { ObjectChecksum } from './checksum_section.js';
-import { checksumOf, decodeChecksumSection, encodeChecksumSection, withChecksum } from './checksum_section.js';
+import { checksumOf, decodeChecksumSection, decodeUploadChecksumType, encodeChecksumSection, encodeUploadChecksumType, withChecksum } from './checksum_section.js';
 import type { ObjectRecord } from './records.js';
-import { decodeObject, encodeObject } from './records.js';
+import { decodeObject, decodeUpload, encodeObject, encodeUpload } from './records.js';
 
 const SEED = 20261206;
 const SIZES = { crc32: 4, crc32c: 4, crc64nvme: 8, sha1: 20, sha256: 32 } as const;
@@ -61,4 +61,13 @@ void test('damage to a checksum section is a CorruptionError', () => {
     Buffer.from([1, 1, 1, 0, 0, 0, 0, 0]), // FULL_OBJECT with bytes after its digest
   ];
   for (const bytes of damaged) assert.throws(() => decodeChecksumSection(bytes), CorruptionError, bytes.toString('hex'));
+});
+
+void test('the upload checksum type section (upload records only) round-trips in an upload record; its bytes are pinned; damage is a CorruptionError', () => {
+  // DO NOT CHANGE: on-disk. version 1, FULL_OBJECT (1).
+  assert.equal(encodeUploadChecksumType('FULL_OBJECT').toString('hex'), '0101');
+  const upload = { initiatedMs: 5, contentType: '', headers: [], tags: [], checksumAlgorithm: 'crc32', sections: { checksumType: encodeUploadChecksumType('FULL_OBJECT') } };
+  const read = decodeUpload(encodeUpload(upload)).sections?.checksumType;
+  assert.equal(read === undefined ? undefined : decodeUploadChecksumType(read), 'FULL_OBJECT');
+  for (const hex of ['0201', '0103', '0100', '01', '010100']) assert.throws(() => decodeUploadChecksumType(Buffer.from(hex, 'hex')), CorruptionError, hex);
 });

@@ -6,7 +6,7 @@
 // field, and a CopyObject the one it computes (object_ops.ts); a multipart upload created with
 // x-amz-checksum-algorithm keeps the COMPOSITE checksum (the checksum of the
 // parts' binary checksums, without S3's `-N` suffix) and every part's own;
-// one created with CRC64NVME the FULL_OBJECT CRC of the whole (multipart.ts).
+// one of type FULL_OBJECT (CRC32, CRC32C, CRC64NVME), or one without an algorithm whose Complete claimed a CRC its parts carry, the FULL_OBJECT CRC of the whole (multipart.ts).
 // An object stored without one (or before this section) has no section.
 //
 // DO NOT CHANGE: on-disk. Add a new format version instead.
@@ -96,4 +96,28 @@ export function fullObjectChecksum(verified: StoredChecksum | undefined): Object
   const algorithm = ALGORITHMS.find((a) => a === verified.algorithm);
   assert(algorithm !== undefined, 'a verified checksum names a known algorithm');
   return { algorithm, type: 'FULL_OBJECT', value: verified.value, parts: [] };
+}
+
+// The upload checksum type section (RecordSection.checksumType, upload
+// records only): the x-amz-checksum-type a CreateMultipartUpload asked for
+// when it is not its algorithm's default (COMPOSITE for CRC32, CRC32C, SHA-1,
+// SHA-256; FULL_OBJECT for CRC64NVME). Written only for FULL_OBJECT with
+// CRC32 or CRC32C, so every other upload record keeps its bytes.
+//
+// DO NOT CHANGE: on-disk.
+//   u8 version (1), u8 type (1 FULL_OBJECT, 2 COMPOSITE: the codes above)
+const UPLOAD_TYPE_V1 = 1;
+
+export function encodeUploadChecksumType(type: ChecksumType): Buffer {
+  return Buffer.from([UPLOAD_TYPE_V1, TYPES.indexOf(type) + 1]);
+}
+
+export function decodeUploadChecksumType(bytes: Buffer): ChecksumType {
+  const r = new BufReader(bytes, 'upload checksum type section');
+  const version = r.u8();
+  if (version !== UPLOAD_TYPE_V1) throw new CorruptionError(`upload checksum type section: unknown format version ${version}`);
+  const type = TYPES[r.u8() - 1];
+  if (type === undefined) throw new CorruptionError('upload checksum type section: unknown type');
+  r.expectEnd();
+  return type;
 }

@@ -35,3 +35,18 @@ void test('the combined CRC of pieces is the CRC of their concatenation (CRC32, 
 void test('SHA digests do not combine', () => {
   assert.deepEqual(['crc32', 'crc32c', 'crc64nvme', 'sha1', 'sha256'].map((a) => isCombinable(a as ChecksumAlgorithm)), [true, true, true, false, false]);
 });
+
+void test('a multipart upload\'s FULL_OBJECT CRC: the parts\' CRCs combined equal the CRC of the whole object, for random part splits of it', () => {
+  // What CompleteMultipartUpload does (multipart.ts, fullObjectChecksumOf): one object, cut where the parts end.
+  fc.assert(
+    fc.property(fc.constantFrom(...CRCS), fc.uint8Array({ minLength: 0, maxLength: 4096 }), fc.array(fc.nat(4096), { maxLength: 8 }), (algorithm, array, cutsDrawn) => {
+      const whole = Buffer.from(array);
+      const cuts = [...new Set(cutsDrawn.map((c) => c % (whole.length + 1)))].sort((a, b) => a - b);
+      const ends = [...cuts, whole.length];
+      const parts = ends.map((end, i) => whole.subarray(i === 0 ? 0 : ends[i - 1], end));
+      const combined = combinedCrc(algorithm, parts.map((p) => ({ value: crcOf(algorithm, p), sizeBytes: p.length })));
+      assert.equal(combined, crcOf(algorithm, whole));
+    }),
+    { seed: 2026, numRuns: 200 },
+  );
+});

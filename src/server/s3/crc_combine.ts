@@ -1,6 +1,6 @@
 // The CRC of two byte strings joined, from the CRC of each and the second's
 // length, without reading the bytes again: what a full-object checksum of a
-// multipart upload (CRC64NVME, FULL_OBJECT) is made of at
+// multipart upload (FULL_OBJECT: CRC32, CRC32C, CRC64NVME) is made of at
 // CompleteMultipartUpload, from the parts' verified checksums.
 //
 // The CRCs S3 uses (CRC32, CRC32C, CRC64NVME) are reflected, with the

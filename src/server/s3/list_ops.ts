@@ -9,7 +9,7 @@ import type { Core } from './core.js';
 import { mapLimit } from './core.js';
 import type { ListItem, ListPage } from './listing.js';
 import { afterCommonPrefix, decodeToken, encodeToken, listPage } from './listing.js';
-import { MAX_PART_NUMBER, listParts } from './multipart.js';
+import { MAX_PART_NUMBER, listParts, uploadChecksumType } from './multipart.js';
 import type { OpContext, Operation } from './operation.js';
 import { bucketOf, intParam, keyOf } from './operation.js';
 import { ownerOfRecord } from './object_owner.js';
@@ -196,10 +196,16 @@ async function uploadRows(core: Core, c: OpContext, items: readonly ListItem[], 
     const record = bytes === undefined ? undefined : core.decodeListed(e.shard.key, bytes, decodeUpload);
     if (record === undefined) return undefined;
     const owner = initiatorOf(c, record);
-    const row: XmlNode = { Key: p.encode(e.name), UploadId: uploadIdText(uploadId), Initiator: owner, Owner: owner, StorageClass: 'STANDARD', Initiated: isoTime(record.initiatedMs) };
+    const row: XmlNode = { Key: p.encode(e.name), UploadId: uploadIdText(uploadId), Initiator: owner, Owner: owner, StorageClass: 'STANDARD', Initiated: isoTime(record.initiatedMs), ...uploadChecksumElements(record) };
     return row;
   });
   return rows.filter((r): r is XmlNode => r !== undefined);
+}
+
+/** An upload's ChecksumAlgorithm and ChecksumType, as ListMultipartUploads and ListParts answer them (none for an upload created without an algorithm). */
+function uploadChecksumElements(upload: UploadRecord): XmlNode {
+  const type = uploadChecksumType(upload);
+  return type === undefined ? {} : { ChecksumAlgorithm: upload.checksumAlgorithm.toUpperCase(), ChecksumType: type };
 }
 
 /** The user who created an upload (its initiator section), else the bucket owner (an older upload, or an anonymous one). */
@@ -235,7 +241,10 @@ export const listPartsOp: Operation = {
         LastModified: isoTime(part.record.mtimeMs),
         ETag: quotedEtag(part.record.md5.toString('hex')),
         Size: partSize(listed.upload, part.record.sizeBytes),
+        // The part's checksum of the upload's algorithm (every part of such an upload has it), for a Complete that lists them.
+        ...(part.record.checksum !== undefined && part.record.checksum.algorithm === listed.upload.checksumAlgorithm ? { [`Checksum${part.record.checksum.algorithm.toUpperCase()}`]: part.record.checksum.value } : {}),
       })),
+      ...uploadChecksumElements(listed.upload),
     });
   },
 };

@@ -9,7 +9,7 @@
 // data, are then garbage for the collector. Abort deletes the upload's
 // records (durably) and leaves the data to the collector likewise.
 import { createHash } from 'node:crypto';
-import { assert } from '../../base/index.js';
+import { CorruptionError, assert } from '../../base/index.js';
 import type { Dependency } from '../../dependency/index.js';
 import { requireBucket } from './buckets.js';
 import type { Core } from './core.js';
@@ -18,7 +18,7 @@ import { discardData, readObject, stageNaming, writeData } from './objects.js';
 import { VERSION_RULES, readReplaced } from './versioning.js';
 import { isChecksumAlgorithm, newChecksum } from './checksums.js';
 import type { ChecksumType, ObjectChecksum } from './checksum_section.js';
-import { checksumOf, withChecksum } from './checksum_section.js';
+import { checksumOf, decodeUploadChecksumType, withChecksum } from './checksum_section.js';
 import { combinedCrc, isCombinable } from './crc_combine.js';
 import type { ObjectRecord, PartRecord, RecordSectionName, RecordSections, StoredChecksum, UploadRecord } from './records.js';
 import { decodePart, decodeUpload, encodeObject, encodePart, encodeUpload } from './records.js';
@@ -108,7 +108,7 @@ export interface RequestedPart {
 
 export interface Completed {
   readonly record: ObjectRecord;
-  /** The composite checksum (checksum of the parts' checksums, `-N`), or the full-object one (CRC64NVME), if the upload asked for an algorithm. */
+  /** The composite checksum (checksum of the parts' checksums, `-N`), or the full-object one (a FULL_OBJECT upload's), if the upload asked for an algorithm. */
   readonly checksum: StoredChecksum | undefined;
   /** COMPOSITE or FULL_OBJECT, with `checksum`. */
   readonly checksumType: ChecksumType | undefined;
@@ -146,7 +146,12 @@ export async function completeUpload(core: Core, t: UploadTarget, requested: rea
       // Only a conditional complete reads the record it replaces: a plain one also replaces a damaged record.
       if (check !== undefined) check(await readObject(core, t.bucket, t.key));
       const parts = await mapLimit(requested, READ_CONCURRENCY, (r) => matchingPart(core, t, r));
-      const full = isFullObjectAlgorithm(upload.checksumAlgorithm) ? fullObjectChecksumOf(upload, requested, parts) : undefined;
+      const full =
+        uploadChecksumType(upload) === 'FULL_OBJECT'
+          ? fullObjectChecksumOf(upload, upload.checksumAlgorithm, { requested, parts })
+          : upload.checksumAlgorithm === '' && checks.claimed !== undefined
+            ? claimedOfPlainUpload(upload, checks.claimed, { requested, parts })
+            : undefined;
       const checksum = full ?? compositeChecksum(upload.checksumAlgorithm, requested);
       // The composite checksum and the parts' (or the full-object one) are kept for GetObjectAttributes and GET (checksum_section.ts).
       const kept = full === undefined ? keptChecksum(checksum, parts) : fullObjectKept(full);
@@ -183,12 +188,10 @@ async function retriedComplete(core: Core, t: UploadTarget, requested: readonly 
  * The Complete's claim against the checksum the upload makes, as S3 checks
  * it: a type other than the upload's is 400 BadDigest; a checksum of another
  * algorithm 400 InvalidRequest; a value that differs 400 BadDigest (a
- * COMPOSITE one may carry its `-N`). An upload created without an algorithm
- * makes no checksum here (S3 would compute its default CRC64NVME): a claim
- * on it is 501, not accepted unchecked.
+ * COMPOSITE one may carry its `-N`).
  */
 function checkClaimed(claimed: ClaimedChecksum, kept: ObjectChecksum | undefined): void {
-  if (kept === undefined) throw notImplemented('a checksum on CompleteMultipartUpload of an upload created without x-amz-checksum-algorithm');
+  assert(kept !== undefined, 'a claim is checked against the checksum the upload makes (claimedOfPlainUpload makes one or refuses)');
   if (claimed.type !== undefined && claimed.type !== kept.type) {
     throw new S3Error(400, 'BadDigest', `The upload was created using the ${kept.type} checksum mode. The complete request must use the same checksum mode.`);
   }
@@ -199,20 +202,69 @@ function checkClaimed(claimed: ClaimedChecksum, kept: ObjectChecksum | undefined
   if (value !== kept.value) throw new S3Error(400, 'BadDigest', `The ${kept.algorithm.toUpperCase()} you specified did not match the calculated checksum.`);
 }
 
-/** An upload algorithm whose checksum is of the whole object (FULL_OBJECT): CRC64NVME, the only type S3 allows it. */
-export function isFullObjectAlgorithm(algorithm: string): boolean {
-  return algorithm === 'crc64nvme';
+/**
+ * A Complete's claim (x-amz-checksum-<algorithm>, x-amz-checksum-type) on an
+ * upload created without an algorithm. S3 gives such an upload a
+ * FULL_OBJECT CRC64NVME it computes from the bytes (and, by AWS's own
+ * conformance tests, ignores the claimed value); this node computes no
+ * checksum an upload did not ask for, and accepts no claim it does not
+ * check. So: COMPOSITE is 400 BadDigest, as S3 (the type of such an upload
+ * is FULL_OBJECT); a CRC claim (or FULL_OBJECT alone) is checked when every
+ * part was uploaded with a CRC of that algorithm (current SDKs and clis send
+ * a CRC32 with each part by default): the parts' CRCs are combined
+ * (crc_combine.ts) into the whole object's, which checkClaimed compares and
+ * the object keeps; anything else cannot be checked: 501.
+ */
+function claimedOfPlainUpload(upload: UploadRecord, claimed: ClaimedChecksum, list: PartList): StoredChecksum {
+  if (claimed.type === 'COMPOSITE') {
+    throw new S3Error(400, 'BadDigest', 'The upload was created using the FULL_OBJECT checksum mode. The complete request must use the same checksum mode.');
+  }
+  const algorithm = claimed.checksum?.algorithm ?? list.parts[0]?.checksum?.algorithm ?? '';
+  const checkable = isChecksumAlgorithm(algorithm) && isCombinable(algorithm) && list.parts.every((p) => p.checksum?.algorithm === algorithm);
+  if (!checkable) {
+    throw notImplemented('a checksum on CompleteMultipartUpload of an upload created without x-amz-checksum-algorithm, unless it is a CRC every part was uploaded with');
+  }
+  return fullObjectChecksumOf(upload, algorithm, list);
+}
+
+/** The parts a Complete lists, and their records, in the same order. */
+interface PartList {
+  readonly requested: readonly RequestedPart[];
+  readonly parts: readonly PartRecord[];
+}
+
+/** The checksum type an algorithm gets when CreateMultipartUpload names none: FULL_OBJECT for CRC64NVME (S3 allows it no other), COMPOSITE for the others. */
+export function defaultChecksumType(algorithm: string): ChecksumType {
+  return algorithm === 'crc64nvme' ? 'FULL_OBJECT' : 'COMPOSITE';
 }
 
 /**
- * The full-object checksum of an upload made with a FULL_OBJECT algorithm:
- * the CRC of the whole object, combined from the parts' verified CRCs and
- * their plaintext sizes (crc_combine.ts), as S3 computes it. Every part
- * carries its CRC (UploadPart refuses one without it).
+ * The checksum type of an upload (none: created without an algorithm): the
+ * one its CreateMultipartUpload asked for when not its algorithm's default
+ * (the upload's checksumType section: FULL_OBJECT with CRC32 or CRC32C),
+ * else the default. Throws CorruptionError (a FULL_OBJECT type on an
+ * algorithm whose checksums do not combine).
  */
-function fullObjectChecksumOf(upload: UploadRecord, requested: readonly RequestedPart[], parts: readonly PartRecord[]): StoredChecksum {
+export function uploadChecksumType(upload: Pick<UploadRecord, 'checksumAlgorithm' | 'sections'>): ChecksumType | undefined {
   const algorithm = upload.checksumAlgorithm;
-  assert(isChecksumAlgorithm(algorithm) && isCombinable(algorithm), 'a full-object upload algorithm is a CRC');
+  if (algorithm === '') return undefined;
+  const asked = upload.sections?.checksumType;
+  if (asked === undefined) return defaultChecksumType(algorithm);
+  const type = decodeUploadChecksumType(asked);
+  if (type === 'FULL_OBJECT' && !(isChecksumAlgorithm(algorithm) && isCombinable(algorithm))) throw new CorruptionError(`upload record: a FULL_OBJECT checksum of ${algorithm}`);
+  return type;
+}
+
+/**
+ * The full-object `algorithm` checksum of an upload of type FULL_OBJECT
+ * (CRC32, CRC32C, CRC64NVME), or of one whose claim names it: the CRC of
+ * the whole object, combined from the parts' verified CRCs and their
+ * plaintext sizes (crc_combine.ts), as S3 computes it. Every part carries
+ * its CRC (UploadPart refuses one without it into a FULL_OBJECT upload):
+ * 400 InvalidRequest otherwise.
+ */
+function fullObjectChecksumOf(upload: UploadRecord, algorithm: string, { requested, parts }: PartList): StoredChecksum {
+  assert(isChecksumAlgorithm(algorithm) && isCombinable(algorithm), 'a full-object checksum is a CRC');
   const pieces = parts.map((p, i) => {
     if (p.checksum?.algorithm !== algorithm) {
       throw new S3Error(400, 'InvalidRequest', `The upload was created using a ${algorithm} checksum; part ${requested[i]?.partNumber ?? '?'} has none.`);
@@ -312,11 +364,14 @@ function objectOfParts(core: Core, from: { upload: UploadRecord; uploadId: Buffe
   };
 }
 
-/** The sections an upload gives its object: all but the upload's own (the initiator). */
+/** The sections an upload keeps for itself, not for its object. */
+const UPLOAD_ONLY_SECTIONS: readonly RecordSectionName[] = ['initiator', 'checksumType'];
+
+/** The sections an upload gives its object: all but the upload's own (the initiator, the checksum type). */
 function objectSectionsOf(upload: UploadRecord): { sections?: RecordSections } {
   if (upload.sections === undefined) return {};
   const kept: Partial<Record<RecordSectionName, Buffer>> = {};
-  for (const [name, bytes] of Object.entries(upload.sections) as Array<[RecordSectionName, Buffer | undefined]>) if (name !== 'initiator' && bytes !== undefined) kept[name] = bytes;
+  for (const [name, bytes] of Object.entries(upload.sections) as Array<[RecordSectionName, Buffer | undefined]>) if (!UPLOAD_ONLY_SECTIONS.includes(name) && bytes !== undefined) kept[name] = bytes;
   return Object.keys(kept).length > 0 ? { sections: kept } : {};
 }
 

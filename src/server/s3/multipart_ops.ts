@@ -1,7 +1,7 @@
 // Multipart operations: CreateMultipartUpload, UploadPart, UploadPartCopy,
 // CompleteMultipartUpload, AbortMultipartUpload.
 import type { ByteRange } from '../../store/index.js';
-import { abortUpload, completeUpload, createUpload, isFullObjectAlgorithm, MAX_PART_NUMBER, readUpload, requireUpload, uploadPart } from './multipart.js';
+import { abortUpload, completeUpload, createUpload, defaultChecksumType, MAX_PART_NUMBER, readUpload, requireUpload, uploadPart } from './multipart.js';
 import type { ClaimedChecksum, RequestedPart } from './multipart.js';
 import { refuseUndefinedWriteConditions } from './conditions.js';
 import { metadataOf } from './object_headers.js';
@@ -17,12 +17,15 @@ import { openBody, readXmlBody, requireDeclaredLength } from './request_body.js'
 import { isoTime, quotedEtag, sendEmpty, sendXml } from './respond.js';
 import { versionIdOf } from './versioning.js';
 import { writtenVersionHeaders } from './versioning_ops.js';
-import { S3Error, invalidArgument, invalidRequest, malformedXml, notImplemented } from './s3_errors.js';
+import { S3Error, invalidArgument, invalidRequest, malformedXml } from './s3_errors.js';
 import { parseUploadId, uploadIdText } from './shard_keys.js';
 import { headerOf } from './request.js';
 import { asNode, child, children, optionalText, parseXml, text } from './xml.js';
 import { tagsOfHeader } from './tagging.js';
 import { CHECKSUM_ALGORITHMS, isChecksumAlgorithm } from './checksums.js';
+import type { ChecksumType } from './checksum_section.js';
+import { encodeUploadChecksumType } from './checksum_section.js';
+import { isCombinable } from './crc_combine.js';
 import type { IncomingHttpHeaders } from 'node:http';
 import { CUSTOMER_PREFIX, checkKey, customerKeyOf, encryptionHeaders, encryptionOf, etagDigest, newEncryption } from './sse.js';
 import { storedBody, uploadEncryption, uploadSections } from './sse_ops.js';
@@ -39,7 +42,7 @@ export const createMultipartUploadOp: Operation = {
   run: async (c) => {
     const [bucket, key] = [bucketOf(c), keyOf(c)];
     const headers = c.r.ex.req.headers;
-    const checksumAlgorithm = uploadChecksumAlgorithm(headers);
+    const { algorithm: checksumAlgorithm, type: checksumType } = uploadChecksum(headers);
     await requireBucket(c.core, bucket);
     // The lock state (headers, or the bucket's default counted from now) is the upload's, then the object's; so is the encryption.
     const lock = await lockOfWrite(c, bucket, key);
@@ -51,10 +54,12 @@ export const createMultipartUploadOp: Operation = {
     // Who started the upload, for the listings (records.ts, RecordSection.initiator).
     const initiator = c.access.requesterId;
     const withInitiator = initiator === undefined ? withAcl : { ...withAcl, initiator: Buffer.from(initiator, 'utf8') };
-    const sections = withInitiator === undefined ? {} : { sections: withInitiator };
+    // A type other than the algorithm's default is kept with the upload (records.ts, RecordSection.checksumType).
+    const withType = checksumType === undefined || checksumType === defaultChecksumType(checksumAlgorithm) ? withInitiator : { ...withInitiator, checksumType: encodeUploadChecksumType(checksumType) };
+    const sections = withType === undefined ? {} : { sections: withType };
     const uploadId = await createUpload(c.core, bucket, key, { ...metadataOf(headers), tags: tagsOfHeader(headers), checksumAlgorithm, ...sections });
     const answerHeaders = {
-      ...(checksumAlgorithm === '' ? {} : { 'x-amz-checksum-algorithm': checksumAlgorithm.toUpperCase(), 'x-amz-checksum-type': isFullObjectAlgorithm(checksumAlgorithm) ? 'FULL_OBJECT' : 'COMPOSITE' }),
+      ...(checksumType === undefined ? {} : { 'x-amz-checksum-algorithm': checksumAlgorithm.toUpperCase(), 'x-amz-checksum-type': checksumType }),
       ...encryptionHeaders(encryption?.params, encryption?.customerKey),
     };
     sendXml(c.r.ex, c.r.requestId, 200, 'InitiateMultipartUploadResult', { Bucket: bucket, Key: key.toString('utf8'), UploadId: uploadIdText(uploadId) }, answerHeaders);
@@ -62,26 +67,25 @@ export const createMultipartUploadOp: Operation = {
 };
 
 /**
- * x-amz-checksum-algorithm of CreateMultipartUpload ('' if absent), with
- * x-amz-checksum-type: COMPOSITE checksums are served (CRC32, CRC32C,
- * SHA-1, SHA-256), and CRC64NVME, whose only type is FULL_OBJECT (S3
- * refuses it COMPOSITE); FULL_OBJECT CRC32 and CRC32C are not: 501.
+ * x-amz-checksum-algorithm ('' if absent) and x-amz-checksum-type of
+ * CreateMultipartUpload, as S3 allows them: COMPOSITE with CRC32, CRC32C,
+ * SHA-1 and SHA-256 (their default), FULL_OBJECT with CRC32, CRC32C and
+ * CRC64NVME (CRC64NVME's default and only type: the CRCs combine,
+ * crc_combine.ts); another pair is 400 InvalidRequest.
  */
-function uploadChecksumAlgorithm(headers: IncomingHttpHeaders): string {
+function uploadChecksum(headers: IncomingHttpHeaders): { algorithm: string; type: ChecksumType | undefined } {
   const asked = (headerOf(headers, 'x-amz-checksum-algorithm') ?? '').trim().toLowerCase();
   const type = (headerOf(headers, 'x-amz-checksum-type') ?? '').trim().toUpperCase();
   if (type !== '' && type !== 'COMPOSITE' && type !== 'FULL_OBJECT') throw invalidArgument('Value for x-amz-checksum-type header is invalid.', { ArgumentName: 'x-amz-checksum-type' });
-  if (isFullObjectAlgorithm(asked)) {
-    if (type === 'COMPOSITE') throw new S3Error(400, 'InvalidRequest', `The COMPOSITE checksum type cannot be used with the ${asked} checksum algorithm.`);
-    return asked;
-  }
-  if (type === 'FULL_OBJECT') throw notImplemented('full-object checksums of multipart uploads but CRC64NVME (x-amz-checksum-type: FULL_OBJECT)');
   if (asked === '') {
     if (type !== '') throw new S3Error(400, 'InvalidRequest', 'The x-amz-checksum-type header can only be used with the x-amz-checksum-algorithm header.');
-    return '';
+    return { algorithm: '', type: undefined };
   }
-  if (!isChecksumAlgorithm(asked)) throw new S3Error(400, 'InvalidRequest', 'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, SHA1, SHA256]');
-  return asked;
+  if (!isChecksumAlgorithm(asked)) throw new S3Error(400, 'InvalidRequest', 'Checksum algorithm provided is unsupported. Please try again with any of the valid types: [CRC32, CRC32C, CRC64NVME, SHA1, SHA256]');
+  if (type === '') return { algorithm: asked, type: defaultChecksumType(asked) };
+  const allowed = type === 'FULL_OBJECT' ? isCombinable(asked) : asked !== 'crc64nvme';
+  if (!allowed) throw new S3Error(400, 'InvalidRequest', `The ${type} checksum type cannot be used with the ${asked} checksum algorithm.`);
+  return { algorithm: asked, type };
 }
 
 export const uploadPartOp: Operation = {

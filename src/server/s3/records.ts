@@ -93,6 +93,12 @@ export const RecordSection = {
   owner: 5,
   /** Object records only: the additional checksum the object was uploaded with, and its parts' (checksum_section.ts). */
   checksum: 6,
+  /**
+   * Upload records only: the checksum type CreateMultipartUpload asked for when it is not its
+   * algorithm's default (FULL_OBJECT with CRC32 or CRC32C; checksum_section.ts,
+   * encodeUploadChecksumType). Not given to the object.
+   */
+  checksumType: 7,
 } as const;
 export type RecordSectionName = keyof typeof RecordSection;
 /** Section bytes by name; an absent name is an absent section. */
