@@ -40,11 +40,10 @@
 //      STREAMING-AWS4-HMAC-SHA256-PAYLOAD body needs a SigV4 seed: 400.
 //   5. Signatures are compared in constant time.
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { decodePercent } from '../key_codec.js';
 import { S3_SUBRESOURCES } from './fail_closed.js';
 import { S3Error, accessDenied, invalidArgument } from './s3_errors.js';
 import type { Authenticated, HeaderMap, SecretLookup, SignedRequest } from './sigv4.js';
-import { MAX_SKEW_MS, headerValues, payloadMode } from './sigv4.js';
+import { MAX_SKEW_MS, decodeComponent, headerValues, payloadMode } from './sigv4.js';
 
 /** What s3:signatureversion answers for these requests (AWS's value). */
 export const SIGV2_VERSION = 'AWS';
@@ -213,17 +212,9 @@ export function rawPairs(rawQuery: string): RawPair[] {
   for (const part of rawQuery.split('&')) {
     if (part === '') continue;
     const eq = part.indexOf('=');
-    out.push({ name: decoded(eq < 0 ? part : part.slice(0, eq)), value: eq < 0 ? undefined : decoded(part.slice(eq + 1)) });
+    out.push({ name: decodeComponent(eq < 0 ? part : part.slice(0, eq)), value: eq < 0 ? undefined : decodeComponent(part.slice(eq + 1)) });
   }
   return out;
-}
-
-function decoded(text: string): string {
-  try {
-    return decodePercent(text).toString('utf8');
-  } catch (err) {
-    throw new S3Error(400, 'InvalidURI', `Couldn't parse the specified URI: ${err instanceof Error ? err.message : String(err)}`);
-  }
 }
 
 export function hmacSha1Base64(secret: string, data: Buffer | string): string {

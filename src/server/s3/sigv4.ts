@@ -407,7 +407,8 @@ let lastQuery: { readonly raw: string; readonly pairs: ReadonlyArray<readonly [s
 /** Plain ASCII without escapes (most names and values) decodes to itself. */
 const PLAIN_ASCII = /^[\x00-\x24\x26-\x7f]*$/;
 
-function decodeComponent(text: string): string {
+/** One query name or value, percent-decoded to a UTF-8 string. Throws 400 InvalidURI on a bad escape. */
+export function decodeComponent(text: string): string {
   return PLAIN_ASCII.test(text) ? text : decodeOrThrow(text).toString('utf8');
 }
 
