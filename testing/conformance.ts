@@ -38,6 +38,8 @@ export interface EngineConfig {
   readonly compactionFanIn: number;
   readonly maxManifestBytes: number;
   readonly maxLogBytes: number;
+  /** StoreOptions.earlyWriteBytes: below maxChunkDataBytes, so chunks take both the early path and the batched one. */
+  readonly earlyWriteBytes: number;
 }
 
 /** Tiny extents and cache, so extent boundaries, chunk splits, cache misses and log rolls happen. */
@@ -51,6 +53,7 @@ export const SMALL_CONFIG: EngineConfig = {
   compactionFanIn: 3,
   maxManifestBytes: 16 * 1024,
   maxLogBytes: 3000,
+  earlyWriteBytes: 3000,
 };
 
 export { ConformanceFailure } from './sequences.js';
@@ -64,6 +67,7 @@ export function formatOptions(config: EngineConfig, random: Rng): FormatOptions 
     compactionFanIn: config.compactionFanIn,
     maxManifestBytes: config.maxManifestBytes,
     maxLogBytes: config.maxLogBytes,
+    earlyWriteBytes: config.earlyWriteBytes,
     random,
     // Background work is driven by the sequence's own operations, so a
     // sequence replays exactly.

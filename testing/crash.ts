@@ -179,6 +179,8 @@ export interface CrashCounters {
   crashStates: number;
   operations: number;
   faultsInjected: number;
+  /** Writes the IO scheduler issued ahead of their batch (io_scheduler.ts invariant 8): the path must be exercised. */
+  earlyWrites?: number;
 }
 
 export class CrashHarness {
@@ -489,10 +491,16 @@ export class CrashHarness {
       throw new ConformanceFailure(`step ${this.step - 1} reboot(): ${pending} dependencies not persistent after a clean close`, this.step - 1);
     }
     // A restart: transient and permanent IO faults are gone (bit flips stay on the media).
+    this.countEarlyWrites();
     this.disk.clearFaults();
     this.disk = this.disk.clone();
     this.store = await openDiskStore(this.host.wrap(this.disk), this.openOptions());
     await this.resync(new Map(this.history.allowed()));
+  }
+
+  /** Before the store is replaced: its early writes into the counters. */
+  private countEarlyWrites(): void {
+    this.counters.earlyWrites = (this.counters.earlyWrites ?? 0) + this.store.parts.io.stats.earlyWrites;
   }
 
   private async dirtyReboot(op: DirtyReboot, exposedAtClose?: ReadonlySet<Dependency>): Promise<void> {
@@ -502,6 +510,7 @@ export class CrashHarness {
     // The crash instant: what is persistent now is what was promised
     // (but for the confirmation window, invariant 8).
     const allowed = this.history.allowed(exposedAtClose ?? this.exposed());
+    this.countEarlyWrites();
     this.store.abandon();
     const { disk } = this.disk.crash(this.rng.fork(`crash-${op.crashSeed}`), op.mode);
     await inFlight.catch((err: unknown) => err);
@@ -706,6 +715,7 @@ export async function runCrashSequence(
     counters.crashStates += h.counters.crashStates;
     counters.operations += h.counters.operations;
     counters.faultsInjected += h.counters.faultsInjected;
+    counters.earlyWrites = (counters.earlyWrites ?? 0) + (h.counters.earlyWrites ?? 0);
   });
 }
 

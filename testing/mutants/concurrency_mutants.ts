@@ -2,7 +2,7 @@
 // client's operation to interleave with background work (a put racing a
 // reclamation, a listing racing a commit, a read racing a reset).
 import { locatorEquals } from '../../src/chunk/index.js';
-import { Dependency, Latch } from '../../src/dependency/index.js';
+import { Dependency, IoScheduler, Latch } from '../../src/dependency/index.js';
 import type { IndexValue, LsmIndex } from '../../src/index/index.js';
 import type { Relocation } from '../../src/reclaim/index.js';
 import { CommitLog } from '../../src/store/commit_log.js';
@@ -77,4 +77,29 @@ export const readsNotTracked: Mutant = {
   },
 };
 
-export const CONCURRENCY_MUTANTS: readonly Mutant[] = [relocationIgnoresNewerPut, listIgnoresCommitting, readsNotTracked];
+/**
+ * The IO scheduler's batch does not wait for its early writes (invariant 8
+ * of io_scheduler.ts): their tickets say landed, then durable, while the
+ * system call is still in flight, and the write may land after a later
+ * batch has reset and reused its extent. The concurrency check's
+ * scheduler completes IOs out of order, so it sees the buffer cache (filled
+ * when a chunk is durable) disagree with the disk, or a value lost.
+ */
+export const earlyWriteNotAwaited: Mutant = {
+  name: 'early-write-not-awaited',
+  bugClass: 'a write reported durable before it completed (a flush that does not cover it)',
+  caughtBy: 'concurrency',
+  expect: /cache coherence: the buffer cache's chunk .* differs from the disk's bytes|not linearizable|after a crash/,
+  install: () =>
+    patch(
+      IoScheduler.prototype as unknown as { issueRound: (round: unknown, failed: unknown, issued?: unknown) => Promise<void> },
+      'issueRound',
+      (original) =>
+        function (this: unknown, round: unknown, failed: unknown): Promise<void> {
+          return original.call(this, round, failed, []);
+        },
+      2,
+    ),
+};
+
+export const CONCURRENCY_MUTANTS: readonly Mutant[] = [relocationIgnoresNewerPut, listIgnoresCommitting, readsNotTracked, earlyWriteNotAwaited];
