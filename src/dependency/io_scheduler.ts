@@ -26,7 +26,7 @@
 //    persistent; never if either failed. So one write can name both kinds
 //    of predecessor: a metadata record shares the flush of the data it
 //    names but is issued only after the LSM runs it names are durable.
-import { assert, ClosedError, NoSpaceError, ReadOnlyError } from '../base/index.js';
+import { assert, AssertionError, ClosedError, NoSpaceError, ReadOnlyError } from '../base/index.js';
 import type { Disk } from '../disk/index.js';
 import { Dependency, Ticket, ioFailure } from './dependency.js';
 
@@ -107,17 +107,21 @@ export class IoScheduler {
     if (refused !== undefined) return Dependency.failed(refused);
     const parts = data instanceof Uint8Array ? [data] : data;
     const length = writeDataLength(data);
-    assert(offset >= 0 && offset + length <= this.disk.sizeBytes, `write out of disk: ${offset}+${length}`);
-    const ticket = new Ticket(`write@${offset}+${length}`);
+    // The message is built only on failure (this runs once per put: see assert.ts).
+    if (!(offset >= 0 && offset + length <= this.disk.sizeBytes)) throw new AssertionError(`write out of disk: ${offset}+${length}`);
+    const ticket = new WriteTicket(offset, length);
     const sameFlushAfter = options.sameFlushAfter;
     this.queue.push({ offset, parts, length, after, ticket, sameFlushAfter });
     // One wake-up registration per write and predecessor: re-registering
     // every queued write on each wait made a long stall cost O(n^2) closures.
-    for (const d of sameFlushAfter === undefined ? [after] : [after, sameFlushAfter]) {
-      if (!d.isPersistent() && d.failure() === undefined) d.onSettled(this.dependencySettled);
-    }
+    this.wakeOnSettled(after);
+    if (sameFlushAfter !== undefined) this.wakeOnSettled(sameFlushAfter);
     this.kick();
     return Dependency.of(ticket);
+  }
+
+  private wakeOnSettled(d: Dependency): void {
+    if (!d.isPersistent() && d.failure() === undefined) d.onSettled(this.dependencySettled);
   }
 
   /** Why a write is refused (read-only), or undefined. One method, so the broken variant that writes anyway patches one place. */
@@ -337,6 +341,20 @@ export class IoScheduler {
         if (error instanceof NoSpaceError) this.stats.hostNoSpaceWrites++;
       }
     });
+  }
+}
+
+/** A write's ticket; its label (for assertion messages) is made only when asked for, not once per write. */
+class WriteTicket extends Ticket {
+  constructor(
+    private readonly offset: number,
+    private readonly length: number,
+  ) {
+    super('write');
+  }
+
+  override get label(): string {
+    return `write@${this.offset}+${this.length}`;
   }
 }
 
