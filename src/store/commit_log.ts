@@ -80,6 +80,7 @@ import type { ChunkStore } from '../chunk/index.js';
 import { Dependency, Latch } from '../dependency/index.js';
 import { ExtentOwner } from '../extent/index.js';
 import type { ExtentManager, HostSpace } from '../extent/index.js';
+import { NEEDS_READ } from '../index/index.js';
 import type { IndexMutation, IndexValue, LsmIndex, RunDescriptor } from '../index/index.js';
 import type { LiveBytes, Relocation } from '../reclaim/index.js';
 import type { Superblock } from '../superblock/index.js';
@@ -578,8 +579,29 @@ export class CommitLog {
     }
   }
 
-  private lookupAll(mutations: readonly StagedMutation[]): Promise<Array<IndexValue | undefined>> {
-    return Promise.all(mutations.map((m) => this.index.lookup(m.key)));
+  /**
+   * The index's value of each mutation's key. Without waiting where the
+   * index has the answer in memory (lookupNow: the memtable, cached run
+   * blocks), which is most keys of a cycle: a promise per put was a cost of
+   * the commit path; the others are read.
+   */
+  private async lookupAll(mutations: readonly StagedMutation[]): Promise<Array<IndexValue | undefined>> {
+    const out = new Array<IndexValue | undefined>(mutations.length);
+    let reads: Array<Promise<void>> | undefined;
+    mutations.forEach((m, i) => {
+      const now = this.index.lookupNow(m.key);
+      if (now !== NEEDS_READ) {
+        out[i] = now;
+        return;
+      }
+      (reads ??= []).push(
+        this.index.lookup(m.key).then((v) => {
+          out[i] = v;
+        }),
+      );
+    });
+    if (reads !== undefined) await Promise.all(reads);
+    return out;
   }
 
   private wantFlush(): boolean {
