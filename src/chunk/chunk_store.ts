@@ -147,14 +147,26 @@ export class ChunkStore {
    */
   private whileUnsynced(loc: Locator, id: ChunkId, frame: Uint8Array | undefined, dependency: Dependency): void {
     const key = this.unsyncedKey(loc);
-    const epoch = this.resets.get(loc.extent) ?? 0;
     const track = !dependency.isPersistent() && dependency.failure() === undefined;
     if (track) this.unsynced.set(key, id);
+    if (frame === undefined) {
+      // Nothing to cache (a 4 KiB put): a closure that holds only what forgetting the id needs.
+      if (track) dependency.onSettled(this.forgetWhenSettled(key, id));
+      return;
+    }
+    const epoch = this.resets.get(loc.extent) ?? 0;
     dependency.onSettled(() => {
       if (track && this.unsynced.get(key) === id) this.unsynced.delete(key);
-      if (frame === undefined || dependency.failure() !== undefined || (this.resets.get(loc.extent) ?? 0) !== epoch) return;
+      if (dependency.failure() !== undefined || (this.resets.get(loc.extent) ?? 0) !== epoch) return;
       this.cache.insert(loc, ChunkKind.Data, Buffer.from(frame.buffer, frame.byteOffset + CHUNK_HEADER_BYTES, loc.length - CHUNK_OVERHEAD_BYTES));
     });
+  }
+
+  /** Forgets the id of the unsynced chunk at `key` once its write settles (unless another chunk took that place since). */
+  private forgetWhenSettled(key: number, id: ChunkId): () => void {
+    return () => {
+      if (this.unsynced.get(key) === id) this.unsynced.delete(key);
+    };
   }
 
   /** The chunk's verified payload if the buffer cache holds it; undefined otherwise (no read). */

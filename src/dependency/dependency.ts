@@ -85,8 +85,10 @@ export class Ticket {
 
   /** Call `fn` once the ticket has landed or settled (at once, not joinable, if it has). */
   onLandedOrSettled(fn: (joinable: boolean) => void): void {
-    if (this.stateValue === 'pending' && !this.landedValue) (this.landWaiters ??= []).push(fn);
-    else fn(false);
+    if (this.stateValue !== 'pending' || this.landedValue) fn(false);
+    // A literal for the first: an array grown by push from empty reserves 17 slots.
+    else if (this.landWaiters === undefined) this.landWaiters = [fn];
+    else this.landWaiters.push(fn);
   }
 
   private wakeLanded(joinable: boolean): void {
@@ -98,8 +100,9 @@ export class Ticket {
 
   /** Call `fn` once when the ticket settles (at once if it has). */
   onSettled(fn: () => void): void {
-    if (this.stateValue === 'pending') (this.waiters ??= []).push(fn);
-    else fn();
+    if (this.stateValue !== 'pending') fn();
+    else if (this.waiters === undefined) this.waiters = [fn];
+    else this.waiters.push(fn);
   }
 
   private wake(): void {
@@ -193,13 +196,13 @@ export class Dependency {
       fn(false);
       return;
     }
+    // One counting closure for all of them (a commit cycle waits on every put's data here).
     let left = waiting.length;
-    for (const t of waiting) {
-      t.onLandedOrSettled((joinable) => {
-        left--;
-        if (left === 0) fn(joinable);
-      });
-    }
+    const landed = (joinable: boolean): void => {
+      left--;
+      if (left === 0) fn(joinable);
+    };
+    for (const t of waiting) t.onLandedOrSettled(landed);
   }
 
   /** Call `fn` once every ticket is durable or failed (not at the first failure, unlike onSettled). */
@@ -215,12 +218,11 @@ export class Dependency {
       return;
     }
     let left = pending.length;
-    for (const t of pending) {
-      t.onSettled(() => {
-        left--;
-        if (left === 0) fn();
-      });
-    }
+    const settled = (): void => {
+      left--;
+      if (left === 0) fn();
+    };
+    for (const t of pending) t.onSettled(settled);
   }
 
   /** The error of a failed ticket, if any: such a dependency never becomes persistent. */

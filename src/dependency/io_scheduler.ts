@@ -114,8 +114,12 @@ export class IoScheduler {
     this.queue.push({ offset, parts, length, after, ticket, sameFlushAfter });
     // One wake-up registration per write and predecessor: re-registering
     // every queued write on each wait made a long stall cost O(n^2) closures.
-    this.wakeOnSettled(after);
-    if (sameFlushAfter !== undefined) this.wakeOnSettled(sameFlushAfter);
+    if (!after.isPersistent()) this.wakeOnSettled(after);
+    // A record queued when its data landed is ready now: it needs no
+    // wake-up (a failure of that data is found by takeReady, which runs
+    // before the loop waits), and a registration on each of a cycle's
+    // data tickets cost a closure per put.
+    if (sameFlushAfter !== undefined && !(sameFlushAfter.failure() === undefined && sameFlushAfter.hasLanded())) this.wakeOnSettled(sameFlushAfter);
     this.kick();
     return Dependency.of(ticket);
   }

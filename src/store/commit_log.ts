@@ -76,7 +76,7 @@
 import { ClosedError, assert, IoError, NoSpaceError } from '../base/index.js';
 import type { Clock } from '../base/index.js';
 import { ChunkKind, alignUp, locatorEquals } from '../chunk/index.js';
-import type { ChunkStore } from '../chunk/index.js';
+import type { ChunkStore, Locator } from '../chunk/index.js';
 import { Dependency, Latch } from '../dependency/index.js';
 import { ExtentOwner } from '../extent/index.js';
 import type { ExtentManager, HostSpace } from '../extent/index.js';
@@ -152,6 +152,9 @@ function settleLatch(l: Latch, error: Error | undefined): void {
   if (error === undefined) l.resolve();
   else l.reject(error);
 }
+
+/** The chunks of a delete (no value): shared, never written. */
+const NO_CHUNKS: readonly Locator[] = Object.freeze([]);
 
 /** What a mutation that replaced none carries: shared, never written (readonly). */
 const NONE_SUPERSEDED: readonly Latch[] = Object.freeze([]);
@@ -540,8 +543,9 @@ export class CommitLog {
       return wp;
     };
     for (const m of all) {
-      const landed = m.dataDependency.failure() === undefined && m.dataDependency.hasLanded();
-      const good = landed && (m.value?.chunks ?? []).every((c) => c.offset + alignUp(c.length) <= landedWritePointer(c.extent));
+      let good = m.dataDependency.failure() === undefined && m.dataDependency.hasLanded();
+      // A loop, not every() with a closure: this runs once per put.
+      for (const c of m.value?.chunks ?? NO_CHUNKS) if (good && c.offset + alignUp(c.length) > landedWritePointer(c.extent)) good = false;
       (good ? ok : failed).push(m);
     }
     return failTogether(ok, failed);
