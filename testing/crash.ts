@@ -532,7 +532,11 @@ export class CrashHarness {
         const key = keyOf(op.crashSeed % 12);
         const value = valueOf((op.crashSeed * 7) % 20000, op.crashSeed);
         this.history.record(key, { value, dependency: undefined });
-        return this.store.put(key, value);
+        // Until durable, not until staged: the put gets its afterIos IOs
+        // (its data, its record, the flush) before the crash. A put of one
+        // chunk is staged in the call's own turn (DiskStore.putOneChunk),
+        // so racing the staging crashed it before any of its IO.
+        return this.store.put(key, value).then((d) => d.persisted());
       }
       case 'putTogether':
         return this.putTogether(op.crashSeed);

@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { crc32c, crc32cSingleBitError } from './checksum.js';
+import { crc32c, crc32cRange, crc32cSingleBitError } from './checksum.js';
 
 void test('known vectors', () => {
   assert.equal(crc32c(Buffer.from('123456789', 'ascii')), 0xe3069283);
@@ -64,4 +64,16 @@ void test('crc32cSingleBitError: finds the one flipped bit of the data or of the
       }
     }
   }
+});
+
+void test('crc32cRange equals crc32c of the same bytes, short ranges in JavaScript and long ones native', () => {
+  assert.equal(crc32cRange(Buffer.from('xx123456789yy', 'ascii'), 2, 11), 0xe3069283);
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 160 }), fc.nat(), fc.nat(), (bytes, a, b) => {
+      const start = bytes.length === 0 ? 0 : a % (bytes.length + 1);
+      const end = start + (b % (bytes.length - start + 1));
+      assert.equal(crc32cRange(bytes, start, end), crc32c(bytes.subarray(start, end)));
+    }),
+    { seed: 0x5eed_0007, numRuns: 500 },
+  );
 });

@@ -10,6 +10,34 @@ export function crc32c(data: Uint8Array, initial = 0): number {
 /** CRC32C's polynomial, bit-reflected (the register shifts right). */
 const POLY_REFLECTED = 0x82f63b78;
 
+/** The byte-at-a-time table of CRC32C (reflected). */
+const TABLE = ((): Int32Array => {
+  const table = new Int32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = (c & 1) !== 0 ? (c >>> 1) ^ POLY_REFLECTED : c >>> 1;
+    table[n] = c;
+  }
+  return table;
+})();
+
+/** Ranges up to this many bytes are hashed in JavaScript by crc32cRange. */
+const RANGE_IN_JS_MAX_BYTES = 64;
+
+/**
+ * crc32c of `data[start, end)`, without a subarray view: a range of a few
+ * dozen bytes (a chunk header's own checksum covers 20) is hashed here,
+ * a table lookup per byte, which costs less than the call into the native
+ * hash and the view it needs; a longer range goes to crc32c.
+ * REQUIRES: 0 <= start <= end <= data.length.
+ */
+export function crc32cRange(data: Uint8Array, start: number, end: number): number {
+  if (end - start > RANGE_IN_JS_MAX_BYTES) return crc32c(data.subarray(start, end));
+  let c = ~0;
+  for (let i = start; i < end; i++) c = (TABLE[(c ^ (data[i] ?? 0)) & 0xff] ?? 0) ^ (c >>> 8);
+  return ~c >>> 0;
+}
+
 /** Where one flipped bit lies that explains a CRC32C mismatch: in the data (bit index, LSB first), or in the stored checksum. */
 export type SingleBitError = { readonly in: 'data'; readonly bit: number } | { readonly in: 'checksum' };
 

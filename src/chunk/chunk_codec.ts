@@ -1,7 +1,7 @@
 // Encoding and verification of one framed chunk (layout in chunk_format.ts).
 // Both the writer (frame) and every reader (verifyChunk, parseHeader) use
 // these functions, so the two cannot drift apart.
-import { CorruptionError, crc32c } from '../base/index.js';
+import { CorruptionError, crc32c, crc32cRange } from '../base/index.js';
 import {
   CHUNK_HEADER_BYTES,
   CHUNK_MAGIC,
@@ -36,7 +36,13 @@ export interface FramedParts {
  * alignment so the next chunk starts aligned), written with one gathered
  * write. The parts must not change until that write has completed.
  */
-export function frameChunkParts(kind: ChunkKind, parts: readonly Uint8Array[], id: { low: number; high: number }): FramedParts {
+export function frameChunkParts(
+  kind: ChunkKind,
+  parts: readonly Uint8Array[],
+  id: { low: number; high: number },
+  /** Memory for a chunk framed in one buffer (FrameSlab.take); its own allocation by default. */
+  alloc: (bytes: number) => Buffer = ownMemory,
+): FramedParts {
   let payloadBytes = 0;
   for (const p of parts) payloadBytes += p.length;
   const framedBytes = CHUNK_OVERHEAD_BYTES + payloadBytes;
@@ -46,14 +52,15 @@ export function frameChunkParts(kind: ChunkKind, parts: readonly Uint8Array[], i
     // Small chunks are framed in one buffer (the payload copied): a
     // gathered write pays per part, and a copy of a few KiB costs less than
     // three more parts. One allocation, header and trailer written in place.
-    const out = Buffer.allocUnsafe(alignedBytes);
+    const out = alloc(alignedBytes);
     writeHeader(out, kind, id, payloadBytes);
     let at = CHUNK_HEADER_BYTES;
     for (const p of parts) {
       out.set(p, at);
       at += p.length;
     }
-    out.fill(0, at + CHUNK_TRAILER_BYTES);
+    // The padding is under CHUNK_ALIGN_BYTES bytes: a loop costs less than fill's checks.
+    for (let i = at + CHUNK_TRAILER_BYTES; i < alignedBytes; i++) out[i] = 0;
     writeTrailer(out, at, crc32c(out.subarray(0, at)), id);
     return { parts: [out], framedBytes, alignedBytes };
   }
@@ -75,7 +82,7 @@ function writeHeader(buf: Buffer, kind: ChunkKind, id: { low: number; high: numb
   buf.writeUInt32LE(id.low >>> 0, 8);
   buf.writeUInt32LE(id.high >>> 0, 12);
   buf.writeUInt32LE(payloadBytes, 16);
-  buf.writeUInt32LE(crc32c(buf.subarray(0, 20)), 20);
+  buf.writeUInt32LE(crc32cRange(buf, 0, 20), 20);
 }
 
 /** The trailer (CHUNK_TRAILER_BYTES) at `at`; `crc` covers the header and the payload (the same value chained part by part or in one pass). */
@@ -84,6 +91,9 @@ function writeTrailer(buf: Buffer, at: number, crc: number, id: { low: number; h
   buf.writeUInt32LE(id.low >>> 0, at + 4);
   buf.writeUInt32LE(id.high >>> 0, at + 8);
 }
+
+/** A frame's own memory (frameChunkParts' default). */
+const ownMemory = (bytes: number): Buffer => Buffer.allocUnsafe(bytes);
 
 /** Payloads up to this size are framed in one buffer (copied); larger ones are not copied. */
 const COPY_BELOW_BYTES = 64 * 1024;

@@ -17,6 +17,7 @@ import type { Locator, ScanOptions, ScannedChunk } from './index.js';
 import { Dependency, IoScheduler, Latch } from '../dependency/index.js';
 import { ExtentManager, ExtentOwner } from '../extent/index.js';
 import type { Geometry } from '../extent/index.js';
+import { FRAME_SLAB_BYTES } from './frame_slab.js';
 import { Rng } from '../../testing/rng.js';
 import { SimDisk, describeCrash } from '../../testing/sim_disk.js';
 import type { SimIoScheduler } from '../../testing/sim_disk.js';
@@ -383,6 +384,8 @@ test('a data chunk above the write-through size enters the cache when read, not 
   gate.resolve();
   for (const a of [kept, big, asked]) await a.dependency.persisted();
   assert.deepEqual(env.store.readCached(kept.locator, ChunkKind.Data), atBound, 'the bound itself is written through');
+  // A frame the cache keeps has memory of its own: one cut from a frame slab would hold the whole slab alive.
+  for (const a of [kept, asked]) assert.ok((env.store.readCached(a.locator, ChunkKind.Data)?.buffer.byteLength ?? 0) < FRAME_SLAB_BYTES, 'a cached frame is not in a frame slab');
   assert.equal(env.store.readCached(big.locator, ChunkKind.Data), undefined, 'above the bound: not cached on write');
   assert.deepEqual(env.store.readCached(asked.locator, ChunkKind.Data), record, 'above the bound, asked for: cached once durable');
   const reads = env.store.counters.reads;

@@ -12,7 +12,7 @@
 // 3. scan() yields only chunks that verify whole; after a bad header or a
 //    torn chunk it resumes at the next aligned offset, never trusting a
 //    length field it could not verify.
-import { assert, CorruptionError } from '../base/index.js';
+import { assert, AssertionError, CorruptionError } from '../base/index.js';
 import type { RandomSource } from '../base/index.js';
 import { Dependency } from '../dependency/index.js';
 import type { WriteOptions } from '../dependency/index.js';
@@ -23,6 +23,7 @@ import { CHUNK_ALIGN_BYTES, CHUNK_HEADER_BYTES, CHUNK_OVERHEAD_BYTES, alignUp } 
 import { ChunkKind } from './chunk_format.js';
 import type { ChunkId, Locator } from './chunk_format.js';
 import type { ChunkAppend, ChunkIo } from './chunk_io.js';
+import { FrameSlab } from './frame_slab.js';
 
 export interface ScannedChunk {
   readonly locator: Locator;
@@ -73,6 +74,9 @@ export class ChunkStore {
   private readonly resets = new Map<number, number>();
   /** Ids of data chunks whose write is neither durable nor failed, by locator (unsyncedKey). */
   private readonly unsynced = new Map<number, ChunkId>();
+  private readonly frames = new FrameSlab();
+  /** Memory for a frame the cache will not keep (frame_slab.ts). */
+  private readonly takeFrame = (bytes: number): Buffer => this.frames.take(bytes);
 
   constructor(
     readonly extents: ExtentManager,
@@ -98,16 +102,17 @@ export class ChunkStore {
    */
   appendTo(extent: number, kind: ChunkKind, parts: readonly Uint8Array[], after: Dependency, options: AppendOptions = {}): ChunkAppend {
     const id = { low: this.random.nextU32(), high: this.random.nextU32() };
-    const framed = frameChunkParts(kind, parts, id);
+    let payloadBytes = 0;
+    for (const p of parts) payloadBytes += p.length;
+    // A frame the cache will keep gets its own memory; the others share slabs (frame_slab.ts).
+    const cacheable = kind === ChunkKind.Data && (options.cacheOnWrite === true || payloadBytes <= WRITE_THROUGH_MAX_PAYLOAD_BYTES);
+    const framed = cacheable ? frameChunkParts(kind, parts, id) : frameChunkParts(kind, parts, id, this.takeFrame);
     const framedBytes = framed.framedBytes;
-    assert(framed.alignedBytes <= this.extents.freeBytes(extent), `chunk of ${framedBytes} bytes does not fit extent ${extent}`);
+    if (framed.alignedBytes > this.extents.freeBytes(extent)) throw new AssertionError(`chunk of ${framedBytes} bytes does not fit extent ${extent}`);
     const { offset, dependency } = this.extents.append(extent, framed.parts, after, options);
     this.counters.appends++;
     const locator = { extent, offset, length: framedBytes };
-    if (kind === ChunkKind.Data) {
-      const cached = framed.parts.length === 1 && (options.cacheOnWrite === true || framedBytes - CHUNK_OVERHEAD_BYTES <= WRITE_THROUGH_MAX_PAYLOAD_BYTES);
-      this.whileUnsynced(locator, id, cached ? framed.parts[0] : undefined, dependency);
-    }
+    if (kind === ChunkKind.Data) this.whileUnsynced(locator, id, cacheable && framed.parts.length === 1 ? framed.parts[0] : undefined, dependency);
     return { locator, dependency };
   }
 
@@ -142,14 +147,26 @@ export class ChunkStore {
    */
   private whileUnsynced(loc: Locator, id: ChunkId, frame: Uint8Array | undefined, dependency: Dependency): void {
     const key = this.unsyncedKey(loc);
-    const epoch = this.resets.get(loc.extent) ?? 0;
     const track = !dependency.isPersistent() && dependency.failure() === undefined;
     if (track) this.unsynced.set(key, id);
+    if (frame === undefined) {
+      // Nothing to cache (a 4 KiB put): a closure that holds only what forgetting the id needs.
+      if (track) dependency.onSettled(this.forgetWhenSettled(key, id));
+      return;
+    }
+    const epoch = this.resets.get(loc.extent) ?? 0;
     dependency.onSettled(() => {
       if (track && this.unsynced.get(key) === id) this.unsynced.delete(key);
-      if (frame === undefined || dependency.failure() !== undefined || (this.resets.get(loc.extent) ?? 0) !== epoch) return;
+      if (dependency.failure() !== undefined || (this.resets.get(loc.extent) ?? 0) !== epoch) return;
       this.cache.insert(loc, ChunkKind.Data, Buffer.from(frame.buffer, frame.byteOffset + CHUNK_HEADER_BYTES, loc.length - CHUNK_OVERHEAD_BYTES));
     });
+  }
+
+  /** Forgets the id of the unsynced chunk at `key` once its write settles (unless another chunk took that place since). */
+  private forgetWhenSettled(key: number, id: ChunkId): () => void {
+    return () => {
+      if (this.unsynced.get(key) === id) this.unsynced.delete(key);
+    };
   }
 
   /** The chunk's verified payload if the buffer cache holds it; undefined otherwise (no read). */
@@ -286,7 +303,7 @@ export class ChunkStream implements ChunkIo {
   append(kind: ChunkKind, parts: readonly Uint8Array[], options: Pick<AppendOptions, 'cacheOnWrite'> = {}): ChunkAppend {
     let bytes = 0;
     for (const p of parts) bytes += p.length;
-    assert(bytes <= this.maxPayloadBytes, `chunk payload ${bytes} above ${this.maxPayloadBytes}`);
+    if (bytes > this.maxPayloadBytes) throw new AssertionError(`chunk payload ${bytes} above ${this.maxPayloadBytes}`);
     const extent = this.extentFor(bytes);
     return this.store.appendTo(extent, kind, parts, Dependency.none, options);
   }
@@ -312,19 +329,23 @@ export class ChunkStream implements ChunkIo {
   }
 
   private extentFor(payloadBytes: number): number {
+    if (this.open !== undefined && this.usable(this.open, payloadBytes)) return this.open;
     const extents = this.store.extents;
-    const taken = this.sibling?.open;
-    const usable = (e: number): boolean => e !== taken && extents.owner(e) === this.owner && !extents.isSealed(e) && this.store.fits(e, payloadBytes);
-    if (this.open !== undefined && usable(this.open)) return this.open;
     // Reuse a partly filled extent of ours before taking a fresh one, so a
     // reopen does not strand the free tail of every open extent.
     let best: number | undefined;
     for (const e of extents.extentsOwnedBy(this.owner)) {
-      if (usable(e) && (best === undefined || extents.freeBytes(e) > extents.freeBytes(best))) {
+      if (this.usable(e, payloadBytes) && (best === undefined || extents.freeBytes(e) > extents.freeBytes(best))) {
         best = e;
       }
     }
     this.open = best ?? extents.allocate(this.owner, this.options);
     return this.open;
+  }
+
+  /** Whether this stream may append a chunk of `payloadBytes` to `e` (a method, not a closure made per append). */
+  private usable(e: number, payloadBytes: number): boolean {
+    const extents = this.store.extents;
+    return e !== this.sibling?.open && extents.owner(e) === this.owner && !extents.isSealed(e) && this.store.fits(e, payloadBytes);
   }
 }

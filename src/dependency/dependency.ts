@@ -17,7 +17,7 @@
 //    so long chains stay short.
 // 3. `persisted()` resolves only when isPersistent() is true.
 // 4. A durable ticket counts as landed; a failed one never does.
-import { assert, HostNoSpaceError, IoError, NoSpaceError, isHostNoSpace } from '../base/index.js';
+import { AssertionError, HostNoSpaceError, IoError, NoSpaceError, isHostNoSpace } from '../base/index.js';
 
 type TicketState = 'pending' | 'durable' | 'failed';
 
@@ -25,10 +25,16 @@ export class Ticket {
   private stateValue: TicketState = 'pending';
   private errorValue: Error | undefined;
   private landedValue = false;
-  private waiters: Array<() => void> = [];
-  private landWaiters: Array<(joinable: boolean) => void> = [];
+  // Made on the first waiter: most tickets of a put have one or two, some none.
+  private waiters: Array<() => void> | undefined;
+  private landWaiters: Array<(joinable: boolean) => void> | undefined;
 
-  constructor(readonly label: string) {}
+  constructor(private readonly name: string) {}
+
+  /** What the ticket stands for, in assertion messages. */
+  get label(): string {
+    return this.name;
+  }
 
   get state(): TicketState {
     return this.stateValue;
@@ -44,7 +50,7 @@ export class Ticket {
   }
 
   markDurable(): void {
-    assert(this.stateValue === 'pending', `ticket ${this.label} settled twice`);
+    if (this.stateValue !== 'pending') throw new AssertionError(`ticket ${this.label} settled twice`);
     this.stateValue = 'durable';
     this.landedValue = true;
     this.wake();
@@ -63,7 +69,7 @@ export class Ticket {
    * marked first, so a waiter sees the whole batch landed.
    */
   private setLanded(): void {
-    assert(this.stateValue === 'pending', `ticket ${this.label} landed after it settled`);
+    if (this.stateValue !== 'pending') throw new AssertionError(`ticket ${this.label} landed after it settled`);
     this.landedValue = true;
   }
 
@@ -79,26 +85,30 @@ export class Ticket {
 
   /** Call `fn` once the ticket has landed or settled (at once, not joinable, if it has). */
   onLandedOrSettled(fn: (joinable: boolean) => void): void {
-    if (this.stateValue === 'pending' && !this.landedValue) this.landWaiters.push(fn);
-    else fn(false);
+    if (this.stateValue !== 'pending' || this.landedValue) fn(false);
+    // A literal for the first: an array grown by push from empty reserves 17 slots.
+    else if (this.landWaiters === undefined) this.landWaiters = [fn];
+    else this.landWaiters.push(fn);
   }
 
   private wakeLanded(joinable: boolean): void {
     const waiters = this.landWaiters;
-    this.landWaiters = [];
+    if (waiters === undefined) return;
+    this.landWaiters = undefined;
     for (const fn of waiters) fn(joinable);
   }
 
   /** Call `fn` once when the ticket settles (at once if it has). */
   onSettled(fn: () => void): void {
-    if (this.stateValue === 'pending') this.waiters.push(fn);
-    else fn();
+    if (this.stateValue !== 'pending') fn();
+    else if (this.waiters === undefined) this.waiters = [fn];
+    else this.waiters.push(fn);
   }
 
   private wake(): void {
     const waiters = this.waiters;
-    this.waiters = [];
-    for (const fn of waiters) fn();
+    this.waiters = undefined;
+    if (waiters !== undefined) for (const fn of waiters) fn();
     this.wakeLanded(false);
   }
 }
@@ -175,34 +185,44 @@ export class Dependency {
    * settled.
    */
   onLanded(fn: (joinable: boolean) => void): void {
+    const only = this.single();
+    if (only !== undefined) {
+      // One ticket (a put's data write): no array, no counting closure.
+      only.onLandedOrSettled(fn);
+      return;
+    }
     const waiting = this.tickets.filter((t) => t.state === 'pending' && !t.landed);
     if (waiting.length === 0) {
       fn(false);
       return;
     }
+    // One counting closure for all of them (a commit cycle waits on every put's data here).
     let left = waiting.length;
-    for (const t of waiting) {
-      t.onLandedOrSettled((joinable) => {
-        left--;
-        if (left === 0) fn(joinable);
-      });
-    }
+    const landed = (joinable: boolean): void => {
+      left--;
+      if (left === 0) fn(joinable);
+    };
+    for (const t of waiting) t.onLandedOrSettled(landed);
   }
 
   /** Call `fn` once every ticket is durable or failed (not at the first failure, unlike onSettled). */
   onAllSettled(fn: () => void): void {
+    const only = this.single();
+    if (only !== undefined) {
+      only.onSettled(fn);
+      return;
+    }
     const pending = this.tickets.filter((t) => t.state === 'pending');
     if (pending.length === 0) {
       fn();
       return;
     }
     let left = pending.length;
-    for (const t of pending) {
-      t.onSettled(() => {
-        left--;
-        if (left === 0) fn();
-      });
-    }
+    const settled = (): void => {
+      left--;
+      if (left === 0) fn();
+    };
+    for (const t of pending) t.onSettled(settled);
   }
 
   /** The error of a failed ticket, if any: such a dependency never becomes persistent. */
@@ -213,6 +233,14 @@ export class Dependency {
 
   /** Call `fn` once every ticket has settled or one has failed. */
   onSettled(fn: () => void): void {
+    const only = this.single();
+    if (only !== undefined) {
+      // One ticket settles once, durable or failed: fn runs then (at once if
+      // it has). Most dependencies are one write or one latch, and this runs
+      // several times per put.
+      only.onSettled(fn);
+      return;
+    }
     const pending = this.tickets.filter((t) => t.state === 'pending');
     if (pending.length === 0 || this.failure() !== undefined) {
       fn();
@@ -240,6 +268,11 @@ export class Dependency {
         else resolve();
       });
     });
+  }
+
+  /** The ticket of a one-ticket dependency, else undefined. */
+  private single(): Ticket | undefined {
+    return this.tickets.length === 1 ? this.tickets[0] : undefined;
   }
 
   private compact(): Dependency {

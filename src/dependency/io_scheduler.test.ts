@@ -548,3 +548,39 @@ void test('early writes: one that fails fails alone; the rest of its batch is du
   await io.idle();
   assert.equal(io.pendingWrites, 0);
 });
+
+void test('sameFlushAfter: a write queued when its data landed too late to join the flush fails unissued when that flush fails', async () => {
+  // A record queued when its data landed is ready at once, so the
+  // scheduler registers no wake-up on that data (one per put, before); this
+  // checks that such a record still fails, never issued, when the data's
+  // flush fails. How: hold every IO; the data is the third round's write,
+  // so the record queued when it lands (not joinable) waits for the next
+  // batch; the flush fails.
+  const held = new HeldIo();
+  const disk = new SimDisk({ sizeBytes: SIZE, pageSizeBytes: PAGE, scheduler: held.schedule });
+  disk.failFlush();
+  const io = new IoScheduler(disk);
+  const deps = [io.write(0, Buffer.alloc(10, 1))];
+  let record: Dependency | undefined;
+  let joinableSeen: boolean | undefined;
+  for (let round = 1; round <= 2; round++) {
+    await turn();
+    const data = io.write(round * PAGE, Buffer.alloc(10, round + 1));
+    deps.push(data);
+    if (round === 2) {
+      data.onLanded((joinable) => {
+        joinableSeen = joinable;
+        record = io.write(8 * PAGE, Buffer.alloc(100, 9), Dependency.none, { sameFlushAfter: data });
+      });
+    }
+    await turn();
+    held.releaseAll();
+  }
+  while (record === undefined || deps.some((d) => d.failure() === undefined) || record.failure() === undefined) {
+    held.releaseAll();
+    await turn();
+  }
+  assert.equal(joinableSeen, false, 'the data landed in the third round: the record could not join its flush');
+  assert.equal(disk.stats.writes, 3, 'the record was never issued');
+  await assert.rejects(record.persisted());
+});

@@ -33,7 +33,7 @@
 //    any write. So the pool's threads copy one put's large chunk into the
 //    page cache while the JavaScript thread frames (checksums) the next
 //    (docs/BENCHMARKS.md, "Early writes").
-import { assert, ClosedError, NoSpaceError, ReadOnlyError } from '../base/index.js';
+import { assert, AssertionError, ClosedError, NoSpaceError, ReadOnlyError } from '../base/index.js';
 import type { Disk } from '../disk/index.js';
 import { Dependency, Ticket, ioFailure } from './dependency.js';
 
@@ -124,8 +124,9 @@ export class IoScheduler {
     if (refused !== undefined) return Dependency.failed(refused);
     const parts = data instanceof Uint8Array ? [data] : data;
     const length = writeDataLength(data);
-    assert(offset >= 0 && offset + length <= this.disk.sizeBytes, `write out of disk: ${offset}+${length}`);
-    const ticket = new Ticket(`write@${offset}+${length}`);
+    // The message is built only on failure (this runs once per put: see assert.ts).
+    if (!(offset >= 0 && offset + length <= this.disk.sizeBytes)) throw new AssertionError(`write out of disk: ${offset}+${length}`);
+    const ticket = new WriteTicket(offset, length);
     const sameFlushAfter = options.sameFlushAfter;
     const w: PendingWrite = { offset, parts, length, after, ticket, sameFlushAfter };
     if (this.mayIssueEarly(w)) {
@@ -141,11 +142,18 @@ export class IoScheduler {
     this.queue.push(w);
     // One wake-up registration per write and predecessor: re-registering
     // every queued write on each wait made a long stall cost O(n^2) closures.
-    for (const d of sameFlushAfter === undefined ? [after] : [after, sameFlushAfter]) {
-      if (!d.isPersistent() && d.failure() === undefined) d.onSettled(this.dependencySettled);
-    }
+    if (!after.isPersistent()) this.wakeOnSettled(after);
+    // A record queued when its data landed is ready now: it needs no
+    // wake-up (a failure of that data is found by takeReady, which runs
+    // before the loop waits), and a registration on each of a cycle's
+    // data tickets cost a closure per put.
+    if (sameFlushAfter !== undefined && !(sameFlushAfter.failure() === undefined && sameFlushAfter.hasLanded())) this.wakeOnSettled(sameFlushAfter);
     this.kick();
     return Dependency.of(ticket);
+  }
+
+  private wakeOnSettled(d: Dependency): void {
+    if (!d.isPersistent() && d.failure() === undefined) d.onSettled(this.dependencySettled);
   }
 
   /** Why a write is refused (read-only), or undefined. One method, so the broken variant that writes anyway patches one place. */
@@ -401,6 +409,20 @@ export class IoScheduler {
         if (error instanceof NoSpaceError) this.stats.hostNoSpaceWrites++;
       }
     });
+  }
+}
+
+/** A write's ticket; its label (for assertion messages) is made only when asked for, not once per write. */
+class WriteTicket extends Ticket {
+  constructor(
+    private readonly offset: number,
+    private readonly length: number,
+  ) {
+    super('write');
+  }
+
+  override get label(): string {
+    return `write@${this.offset}+${this.length}`;
   }
 }
 

@@ -25,7 +25,7 @@
 //    edge even if an allocation rule slips (data and run chunks need no
 //    other predecessor: chunk_store.ts, ChunkStream.append).
 // 4. A reset requires no queued or in-flight writes to the extent.
-import { assert, CorruptionError, NoSpaceError } from '../base/index.js';
+import { assert, AssertionError, CorruptionError, NoSpaceError } from '../base/index.js';
 import { Dependency, writeDataLength } from '../dependency/index.js';
 import type { IoScheduler, WriteData, WriteOptions } from '../dependency/index.js';
 import { ExtentOwner } from './extent_format.js';
@@ -453,11 +453,12 @@ export class ExtentManager {
     const e = this.checked(extent);
     const t = this.t;
     const owner = this.ownerAt(e);
-    assert(owner !== ExtentOwner.Free && owner !== ExtentOwner.Superblock, `append to ${ExtentOwner[owner]} extent ${extent}`);
-    assert(t.sealed[e] === 0, `append to sealed extent ${extent}`);
+    // Messages built only on failure: this runs once per put.
+    if (owner === ExtentOwner.Free || owner === ExtentOwner.Superblock) throw new AssertionError(`append to ${ExtentOwner[owner]} extent ${extent}`);
+    if (t.sealed[e] !== 0) throw new AssertionError(`append to sealed extent ${extent}`);
     const offset = t.writePointer[e] ?? 0;
     const length = writeDataLength(data);
-    assert(offset + length <= this.geometry.extentSizeBytes, `append beyond extent ${extent}`);
+    if (offset + length > this.geometry.extentSizeBytes) throw new AssertionError(`append beyond extent ${extent}`);
     const dependency = this.io.write(this.diskOffset(extent, offset), data, after.and(t.reusableAfter.get(e) ?? Dependency.none), options);
     t.writePointer[e] = offset + length;
     const pending = t.pending.get(e);

@@ -324,7 +324,7 @@ export class LsmIndex {
    */
   snapshot(): IndexSnapshot {
     const all = this.active.copyAll();
-    const memtables: Cursor[] = [new ArrayCursor(all.keys, all.values)];
+    const memtables: Cursor[] = [new ArrayCursor(all.skeys, all.values)];
     if (this.frozen !== undefined) memtables.push(new MemtableCursor(this.frozen.cursor(undefined)));
     return new IndexSnapshot(memtables, this.versions.acquire(), (v) => this.versions.release(v));
   }

@@ -6,13 +6,19 @@
 //    key in an inner node's child i is >= keys[i - 1] and < keys[i].
 // 2. Leaves hold 1..LEAF_MAX entries (the root leaf may be empty), inner
 //    nodes 2..INNER_MAX children.
-// 3. Keys are copied on insert (the memtable owns them); values are stored
-//    as given and never changed (callers must not mutate them afterwards).
+// 3. Keys are kept as their latin1 strings (an immutable copy the memtable
+//    owns); a cursor hands a key out as a new Buffer the caller owns, copyAll
+//    as the string. Values are stored as given and never changed (callers must not
+//    mutate them afterwards).
 // 4. Nodes order keys by their latin1 string (skeys), which sorts exactly
 //    as Buffer.compare does (one code unit per byte, shorter prefix first):
 //    V8 compares strings 4x faster than Buffers (measured: sorting 500k
 //    30-byte keys, 0.46 vs 1.8 us per key), one pointer chase instead of
-//    three per comparison. Leaves keep the Buffer too, for iteration.
+//    three per comparison. Leaves keep no Buffer of the key besides: a
+//    Buffer object is about a third of an entry's memory, kept until the
+//    memtable is flushed and copied by every young-generation GC on the way
+//    (CPU per 4 KiB put, docs/BENCHMARKS.md 2026-12-07 evening); a flush
+//    makes each key's Buffer once, as its cursor passes.
 // 5. `approxBytes` is the sum of the entries' encoded sizes in a run block.
 // 6. A cursor is valid only while the memtable does not change (asserted):
 //    the active memtable is read synchronously, a frozen one is immutable.
@@ -27,7 +33,6 @@ const INNER_MAX = 64;
 
 class Leaf {
   skeys: string[] = [];
-  keys: Buffer[] = [];
   vals: MemValue[] = [];
   next: Leaf | undefined = undefined;
 }
@@ -85,6 +90,9 @@ export class Memtable {
   private bytes = 0;
   private maxSeqValue = -1;
   private mutationCount = 0;
+  /** The inner nodes from the root to the leaf of the insert under way, and the slot taken in each. */
+  private readonly path: Inner[] = [];
+  private readonly slots: number[] = [];
 
   get entries(): number {
     return this.count;
@@ -128,19 +136,21 @@ export class Memtable {
    * Every entry (tombstones too) in key order, copied out leaf by leaf: what
    * a cursor walk from the first key would give, at a fraction of its cost
    * (a snapshot copies the whole active memtable in one turn, and at open
-   * that is every mutation replayed from the log).
+   * that is every mutation replayed from the log). The keys as their latin1
+   * strings: a Buffer each is made as the copy is walked (ArrayCursor), not
+   * all in this one turn.
    */
-  copyAll(): { keys: Buffer[]; values: MemValue[] } {
-    const keys = new Array<Buffer>(this.count);
+  copyAll(): { skeys: string[]; values: MemValue[] } {
+    const keys = new Array<string>(this.count);
     const values = new Array<MemValue>(this.count);
     let n = 0;
     for (let leaf: Leaf | undefined = this.leftmost(); leaf !== undefined; leaf = leaf.next) {
       let k = n;
-      for (const key of leaf.keys) keys[k++] = key;
+      for (const skey of leaf.skeys) keys[k++] = skey;
       for (const value of leaf.vals) values[n++] = value;
     }
     assert(n === this.count, 'memtable: entry count differs from its leaves');
-    return { keys, values };
+    return { skeys: keys, values };
   }
 
   /** A cursor at the first key >= from (the first key when from is undefined). */
@@ -165,8 +175,11 @@ export class Memtable {
 
   private insert(key: Buffer, value: MemValue, overwrite: boolean): boolean {
     const skey = key.toString('latin1');
-    const path: Inner[] = [];
-    const slots: number[] = [];
+    // Reused: insert is synchronous and not reentered, and two arrays per insert were garbage of every put.
+    const path = this.path;
+    const slots = this.slots;
+    path.length = 0;
+    slots.length = 0;
     let node = this.root;
     while (node instanceof Inner) {
       const slot = upperBound(node.skeys, skey);
@@ -184,7 +197,6 @@ export class Memtable {
       return true;
     }
     node.skeys.splice(i, 0, skey);
-    node.keys.splice(i, 0, Buffer.from(key));
     node.vals.splice(i, 0, value);
     this.count++;
     this.bytes += entryBytes(key.length, encodedValueBytes(value));
@@ -197,7 +209,6 @@ export class Memtable {
     const half = leaf.skeys.length >>> 1;
     const right = new Leaf();
     right.skeys = leaf.skeys.splice(half);
-    right.keys = leaf.keys.splice(half);
     right.vals = leaf.vals.splice(half);
     right.next = leaf.next;
     leaf.next = right;
@@ -232,6 +243,8 @@ export class Memtable {
 
 class LeafCursor implements MemCursor {
   private readonly mutationsAtStart: number;
+  /** The key at the cursor, made once per position (undefined past the end). */
+  private current: Buffer | undefined;
 
   constructor(
     private readonly table: Memtable,
@@ -243,7 +256,7 @@ class LeafCursor implements MemCursor {
   }
 
   get key(): Buffer | undefined {
-    return this.leaf?.keys[this.i];
+    return this.current;
   }
 
   get value(): MemValue {
@@ -258,9 +271,11 @@ class LeafCursor implements MemCursor {
   }
 
   private skipExhausted(): void {
-    while (this.leaf !== undefined && this.i >= this.leaf.keys.length) {
+    while (this.leaf !== undefined && this.i >= this.leaf.skeys.length) {
       this.leaf = this.leaf.next;
       this.i = 0;
     }
+    const skey = this.leaf?.skeys[this.i];
+    this.current = skey === undefined ? undefined : Buffer.from(skey, 'latin1');
   }
 }

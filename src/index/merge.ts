@@ -33,16 +33,24 @@ export interface ScanEntry {
 /** Entries copied out of a memtable (the active one changes while a scan awaits). */
 export class ArrayCursor implements Cursor {
   private i = 0;
+  /** The key at the cursor: a key given as a latin1 string (Memtable.copyAll) becomes a Buffer once, when the cursor reaches it. */
+  private current: Buffer | undefined;
 
   constructor(
-    private readonly keys: readonly Buffer[],
+    private readonly keys: readonly Buffer[] | readonly string[],
     private readonly values: readonly MemValue[],
   ) {
     assert(keys.length === values.length, 'array cursor: keys and values differ in length');
+    this.current = this.keyAt(0);
   }
 
   get key(): Buffer | undefined {
-    return this.keys[this.i];
+    return this.current;
+  }
+
+  private keyAt(i: number): Buffer | undefined {
+    const k = this.keys[i];
+    return typeof k === 'string' ? Buffer.from(k, 'latin1') : k;
   }
 
   isTombstone(): boolean {
@@ -60,6 +68,7 @@ export class ArrayCursor implements Cursor {
 
   advance(): undefined {
     this.i++;
+    this.current = this.keyAt(this.i);
     return undefined;
   }
 }

@@ -76,10 +76,11 @@
 import { ClosedError, assert, IoError, NoSpaceError } from '../base/index.js';
 import type { Clock } from '../base/index.js';
 import { ChunkKind, alignUp, locatorEquals } from '../chunk/index.js';
-import type { ChunkStore } from '../chunk/index.js';
+import type { ChunkStore, Locator } from '../chunk/index.js';
 import { Dependency, Latch } from '../dependency/index.js';
 import { ExtentOwner } from '../extent/index.js';
 import type { ExtentManager, HostSpace } from '../extent/index.js';
+import { NEEDS_READ } from '../index/index.js';
 import type { IndexMutation, IndexValue, LsmIndex, RunDescriptor } from '../index/index.js';
 import type { LiveBytes, Relocation } from '../reclaim/index.js';
 import type { Superblock } from '../superblock/index.js';
@@ -151,6 +152,25 @@ function settleLatch(l: Latch, error: Error | undefined): void {
   if (error === undefined) l.resolve();
   else l.reject(error);
 }
+
+/**
+ * The mutations in key order (Buffer.compare's). Sorted by their map keys
+ * (keyString: one latin1 char per byte, which orders as Buffer.compare
+ * does, shorter prefix first) rather than with Buffer.compare, a native
+ * call per comparison: a cycle sorts every put it commits.
+ */
+export function inKeyOrder<T>(mutations: ReadonlyMap<string, T>): T[] {
+  const keys = [...mutations.keys()].sort();
+  const out: T[] = [];
+  for (const k of keys) {
+    const m = mutations.get(k);
+    if (m !== undefined) out.push(m);
+  }
+  return out;
+}
+
+/** The chunks of a delete (no value): shared, never written. */
+const NO_CHUNKS: readonly Locator[] = Object.freeze([]);
 
 /** What a mutation that replaced none carries: shared, never written (readonly). */
 const NONE_SUPERSEDED: readonly Latch[] = Object.freeze([]);
@@ -486,7 +506,7 @@ export class CommitLog {
     let mutations: Pending[] = [];
     try {
       await this.applyRelocations(relocations);
-      const all = [...this.committing.values()].sort((a, b) => Buffer.compare(a.key, b.key));
+      const all = inKeyOrder(this.committing);
       const flush = this.wantFlush() ? await this.writeMemtable() : undefined;
       // The index does not change until apply, so the values being replaced
       // can be looked up while the record is written.
@@ -539,8 +559,9 @@ export class CommitLog {
       return wp;
     };
     for (const m of all) {
-      const landed = m.dataDependency.failure() === undefined && m.dataDependency.hasLanded();
-      const good = landed && (m.value?.chunks ?? []).every((c) => c.offset + alignUp(c.length) <= landedWritePointer(c.extent));
+      let good = m.dataDependency.failure() === undefined && m.dataDependency.hasLanded();
+      // A loop, not every() with a closure: this runs once per put.
+      for (const c of m.value?.chunks ?? NO_CHUNKS) if (good && c.offset + alignUp(c.length) > landedWritePointer(c.extent)) good = false;
       (good ? ok : failed).push(m);
     }
     return failTogether(ok, failed);
@@ -578,8 +599,29 @@ export class CommitLog {
     }
   }
 
-  private lookupAll(mutations: readonly StagedMutation[]): Promise<Array<IndexValue | undefined>> {
-    return Promise.all(mutations.map((m) => this.index.lookup(m.key)));
+  /**
+   * The index's value of each mutation's key. Without waiting where the
+   * index has the answer in memory (lookupNow: the memtable, cached run
+   * blocks), which is most keys of a cycle: a promise per put was a cost of
+   * the commit path; the others are read.
+   */
+  private async lookupAll(mutations: readonly StagedMutation[]): Promise<Array<IndexValue | undefined>> {
+    const out = new Array<IndexValue | undefined>(mutations.length);
+    let reads: Array<Promise<void>> | undefined;
+    mutations.forEach((m, i) => {
+      const now = this.index.lookupNow(m.key);
+      if (now !== NEEDS_READ) {
+        out[i] = now;
+        return;
+      }
+      (reads ??= []).push(
+        this.index.lookup(m.key).then((v) => {
+          out[i] = v;
+        }),
+      );
+    });
+    if (reads !== undefined) await Promise.all(reads);
+    return out;
   }
 
   private wantFlush(): boolean {
