@@ -38,8 +38,6 @@ export interface EngineConfig {
   readonly compactionFanIn: number;
   readonly maxManifestBytes: number;
   readonly maxLogBytes: number;
-  /** StoreOptions.earlyWriteBytes: below maxChunkDataBytes, so chunks take both the early path and the batched one. */
-  readonly earlyWriteBytes: number;
 }
 
 /** Tiny extents and cache, so extent boundaries, chunk splits, cache misses and log rolls happen. */
@@ -53,7 +51,6 @@ export const SMALL_CONFIG: EngineConfig = {
   compactionFanIn: 3,
   maxManifestBytes: 16 * 1024,
   maxLogBytes: 3000,
-  earlyWriteBytes: 3000,
 };
 
 export { ConformanceFailure } from './sequences.js';
@@ -67,7 +64,6 @@ export function formatOptions(config: EngineConfig, random: Rng): FormatOptions 
     compactionFanIn: config.compactionFanIn,
     maxManifestBytes: config.maxManifestBytes,
     maxLogBytes: config.maxLogBytes,
-    earlyWriteBytes: config.earlyWriteBytes,
     random,
     // Background work is driven by the sequence's own operations, so a
     // sequence replays exactly.

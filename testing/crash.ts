@@ -180,8 +180,8 @@ export interface CrashCounters {
   crashStates: number;
   operations: number;
   faultsInjected: number;
-  /** Writes the IO scheduler issued ahead of their batch (io_scheduler.ts invariant 8): the path must be exercised. */
-  earlyWrites?: number;
+  /** IOs the disk completed turns after their issue (reorderedCompletions): the late path must be exercised. */
+  lateIos?: number;
 }
 
 export class CrashHarness {
@@ -249,12 +249,16 @@ export class CrashHarness {
   /** `reorderIos`: the disk completes IOs out of order (reorderedCompletions); otherwise each as it is issued. */
   static async create(config: EngineConfig, seed: number, options: { readonly reorderIos?: boolean } = {}): Promise<CrashHarness> {
     const rng = new Rng(seed);
-    const scheduler = options.reorderIos === true ? { scheduler: reorderedCompletions(rng.fork('io-order')) } : {};
+    const counters: CrashCounters = { crashStates: 0, operations: 0, faultsInjected: 0, lateIos: 0 };
+    const late = (): void => {
+      counters.lateIos = (counters.lateIos ?? 0) + 1;
+    };
+    const scheduler = options.reorderIos === true ? { scheduler: reorderedCompletions(rng.fork('io-order'), late) } : {};
     const disk = new SimDisk({ sizeBytes: config.diskSizeBytes, pageSizeBytes: config.pageSizeBytes, fillSeed: seed, ...scheduler });
     const host = new HostFs();
     const clock = new VirtualClock();
     const store = await formatDiskStore(host.wrap(disk), { ...formatOptions(config, rng.fork('chunk-ids')), ...confirmOptions(clock) });
-    return new CrashHarness(disk, host, store, config, rng, { crashStates: 0, operations: 0, faultsInjected: 0 }, clock);
+    return new CrashHarness(disk, host, store, config, rng, counters, clock);
   }
 
   async run(op: Op): Promise<void> {
@@ -494,16 +498,10 @@ export class CrashHarness {
       throw new ConformanceFailure(`step ${this.step - 1} reboot(): ${pending} dependencies not persistent after a clean close`, this.step - 1);
     }
     // A restart: transient and permanent IO faults are gone (bit flips stay on the media).
-    this.countEarlyWrites();
     this.disk.clearFaults();
     this.disk = this.disk.clone();
     this.store = await openDiskStore(this.host.wrap(this.disk), this.openOptions());
     await this.resync(new Map(this.history.allowed()));
-  }
-
-  /** Before the store is replaced: its early writes into the counters. */
-  private countEarlyWrites(): void {
-    this.counters.earlyWrites = (this.counters.earlyWrites ?? 0) + this.store.parts.io.stats.earlyWrites;
   }
 
   private async dirtyReboot(op: DirtyReboot, exposedAtClose?: ReadonlySet<Dependency>): Promise<void> {
@@ -513,7 +511,6 @@ export class CrashHarness {
     // The crash instant: what is persistent now is what was promised
     // (but for the confirmation window, invariant 8).
     const allowed = this.history.allowed(exposedAtClose ?? this.exposed());
-    this.countEarlyWrites();
     this.store.abandon();
     const { disk } = this.disk.crash(this.rng.fork(`crash-${op.crashSeed}`), op.mode);
     await inFlight.catch((err: unknown) => err);
@@ -716,11 +713,11 @@ function checkAbsentOrRange(op: Op, allowed: Allowed, code: string, fail: (why: 
  * real disk's writes complete in any order. With every IO complete at
  * issue, a write always completed before a flush issued after it, so no
  * crash state had a flush that missed a write still in flight: the
- * early-write-not-awaited variant went unseen by this suite. Holding only
+ * flush-before-writes-land variant went unseen by this suite. Holding only
  * some keeps the states of completed-but-unflushed writes (torn chunks
  * under a landed record) as common as before.
  */
-function reorderedCompletions(rng: Rng): SimIoScheduler {
+function reorderedCompletions(rng: Rng, onLate: () => void): SimIoScheduler {
   let held: Array<{ complete: () => void; turns: number }> = [];
   const turn = (): void => {
     for (const h of held) h.turns--;
@@ -731,6 +728,7 @@ function reorderedCompletions(rng: Rng): SimIoScheduler {
   };
   return (_io, complete) => {
     if (rng.int(1, LAG_ONE_IN) !== 1) return complete();
+    onLate();
     held.push({ complete, turns: rng.int(1, MAX_LAG_TURNS) });
     if (held.length === 1) setImmediate(turn);
   };
@@ -738,7 +736,7 @@ function reorderedCompletions(rng: Rng): SimIoScheduler {
 
 /** A held IO completes within this many turns of the event loop. */
 const MAX_LAG_TURNS = 8;
-const LAG_ONE_IN = 3;
+const LAG_ONE_IN = 5;
 
 /**
  * Whether a sequence runs on a disk that completes IOs out of order: one in
@@ -768,7 +766,7 @@ export async function runCrashSequence(
     counters.crashStates += h.counters.crashStates;
     counters.operations += h.counters.operations;
     counters.faultsInjected += h.counters.faultsInjected;
-    counters.earlyWrites = (counters.earlyWrites ?? 0) + (h.counters.earlyWrites ?? 0);
+    counters.lateIos = (counters.lateIos ?? 0) + (h.counters.lateIos ?? 0);
   });
 }
 

@@ -9,10 +9,7 @@
 // - failures propagate (failed dependency, write error, flush error) and the
 //   failed write is never issued; abandon() fails the queue;
 // - at most one batch is in flight, even after a write of the batch failed;
-// - waiting writes cost O(1) registrations each, not O(queue) per wake-up;
-// - a large write goes out early (before its batch forms) only when no
-//   batch is in flight and it waits for nothing, and is durable only after
-//   a flush that follows its landing.
+// - waiting writes cost O(1) registrations each, not O(queue) per wake-up.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ClosedError, IoError } from '../base/index.js';
@@ -63,9 +60,7 @@ async function randomWorkload(seed: number): Promise<void> {
   const rng = new Rng(seed);
   const held = new HeldIo();
   const disk = new SimDisk({ sizeBytes: SIZE, pageSizeBytes: PAGE, scheduler: held.schedule });
-  // Early writes (invariant 8) for none, some or every write, so the checks below cover them too.
-  const earlyMinBytes = rng.pick([Infinity, rng.int(1, PAGE + 100), 1]);
-  const io = new IoScheduler(disk, { maxBatchBytes: rng.int(PAGE, 8 * PAGE), earlyMinBytes });
+  const io = new IoScheduler(disk, { maxBatchBytes: rng.int(PAGE, 8 * PAGE) });
   const latches = Array.from({ length: 4 }, (_, i) => new Latch(`l${i}`));
   const writes: Tracked[] = [];
   const byOffset = new Map<number, Dependency>();
@@ -469,84 +464,6 @@ void test('sameFlushAfter: a write may share the flush of the write it waits for
   assert.ok(after !== undefined);
   await assert.rejects(after.persisted());
   assert.equal(disk3.stats.writes, 1, 'the write after a failed flush was never issued');
-});
-
-void test('early writes: a large ready write goes out before write() returns when no batch is in flight, and is durable only after a flush that follows its landing', async () => {
-  // How: hold every IO; a write of earlyMinBytes is issued at once (held
-  // count 1 with no turn of the event loop), a small one waits for the
-  // batch; both land before the one flush, and neither is durable before it.
-  const held = new HeldIo();
-  const disk = new SimDisk({ sizeBytes: SIZE, pageSizeBytes: PAGE, scheduler: held.schedule });
-  const io = new IoScheduler(disk, { earlyMinBytes: 2 * PAGE });
-  const large = io.write(0, Buffer.alloc(2 * PAGE, 7));
-  assert.equal(held.count('write'), 1, 'the large write was not issued at once');
-  const small = io.write(4 * PAGE, Buffer.alloc(10, 8));
-  assert.equal(held.count('write'), 1, 'a small write went out before its batch formed');
-  const reading = io.read(0, 2 * PAGE);
-  await turn();
-  held.release(held.held.findIndex((h) => h.io.kind === 'read'));
-  assert.ok((await reading).equals(Buffer.alloc(2 * PAGE, 7)), 'a read sees the early write in flight');
-  assert.equal(held.count('write'), 2, 'the batch issued the small write with the early one');
-  held.release(held.held.findIndex((h) => h.io.kind === 'write' && h.io.offset === 4 * PAGE));
-  await turn();
-  assert.equal(held.count('flush'), 0, 'a flush started while the early write was in flight');
-  assert.equal(large.isPersistent(), false);
-  held.releaseAll();
-  await turn();
-  assert.equal(held.count('flush'), 1);
-  assert.equal(large.isPersistent() || small.isPersistent(), false, 'durable before the flush returned');
-  held.releaseAll();
-  await Dependency.all([large, small]).persisted();
-  assert.equal(disk.stats.flushes, 1, 'the early write and its batch shared one flush');
-  assert.equal(io.stats.batches, 1);
-});
-
-void test('early writes: none while a batch is in flight, nor for a write that waits for another', async () => {
-  const held = new HeldIo();
-  const disk = new SimDisk({ sizeBytes: SIZE, pageSizeBytes: PAGE, scheduler: held.schedule });
-  const io = new IoScheduler(disk, { earlyMinBytes: PAGE });
-  const first = io.write(0, Buffer.alloc(PAGE, 1));
-  assert.equal(held.count('write'), 1);
-  await turn(); // the batch that collects the early write is in flight now
-  const duringBatch = io.write(2 * PAGE, Buffer.alloc(PAGE, 2));
-  assert.equal(held.count('write'), 1, 'an early write went out while a batch was in flight');
-  const latch = new Latch('later');
-  const waiting = io.write(4 * PAGE, Buffer.alloc(PAGE, 3), latch.dependency);
-  const joined = io.write(6 * PAGE, Buffer.alloc(PAGE, 4), Dependency.none, { sameFlushAfter: duringBatch });
-  while (!Dependency.all([first, duringBatch, joined]).isPersistent()) {
-    held.releaseAll();
-    await turn();
-  }
-  assert.equal(held.count('write'), 0, 'a write went out before the dependency it waits for was persistent');
-  latch.resolve();
-  while (!waiting.isPersistent()) {
-    held.releaseAll();
-    await turn();
-  }
-});
-
-void test('early writes: one that fails fails alone; the rest of its batch is durable; abandon fails those not yet collected', async () => {
-  const held = new HeldIo();
-  const disk = new SimDisk({ sizeBytes: SIZE, pageSizeBytes: PAGE, scheduler: held.schedule });
-  const io = new IoScheduler(disk, { earlyMinBytes: PAGE });
-  disk.failWrites({ offset: 0, length: 1 });
-  const bad = io.write(0, Buffer.alloc(PAGE, 1));
-  const good = io.write(2 * PAGE, Buffer.alloc(PAGE, 2));
-  assert.equal(held.count('write'), 2, 'both went out early');
-  while (bad.failure() === undefined || !good.isPersistent()) {
-    held.releaseAll();
-    await turn();
-  }
-  assert.ok(bad.failure() instanceof IoError);
-  assert.deepEqual(disk.peek(2 * PAGE, PAGE, 'durable'), Buffer.alloc(PAGE, 2));
-  // Abandon with an early write issued and not collected by a batch: it fails, nothing hangs.
-  const early = io.write(4 * PAGE, Buffer.alloc(PAGE, 3));
-  assert.equal(held.count('write'), 1);
-  io.abandon('dirty reboot');
-  await assert.rejects(early.persisted(), ClosedError);
-  held.releaseAll();
-  await io.idle();
-  assert.equal(io.pendingWrites, 0);
 });
 
 void test('sameFlushAfter: a write queued when its data landed too late to join the flush fails unissued when that flush fails', async () => {

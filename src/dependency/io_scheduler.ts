@@ -26,21 +26,12 @@
 //    persistent; never if either failed. So one write can name both kinds
 //    of predecessor: a metadata record shares the flush of the data it
 //    names but is issued only after the LSM runs it names are durable.
-// 8. A large write (earlyMinBytes or more) that is ready when queued and
-//    waits for no other write is issued at once if no batch is in flight
-//    (an early write), and joins the next batch's first round as if it had
-//    been issued with it: invariants 1, 2, 3, 5 and 6 hold for it as for
-//    any write. So the pool's threads copy one put's large chunk into the
-//    page cache while the JavaScript thread frames (checksums) the next
-//    (docs/BENCHMARKS.md, "Early writes").
 import { assert, AssertionError, ClosedError, NoSpaceError, ReadOnlyError } from '../base/index.js';
 import type { Disk } from '../disk/index.js';
 import { Dependency, Ticket, ioFailure } from './dependency.js';
 
 export interface IoSchedulerOptions {
   maxBatchBytes?: number;
-  /** Writes of at least this many bytes may go out early (invariant 8); default EARLY_MIN_BYTES, Infinity: none. */
-  earlyMinBytes?: number;
   /** Refuse every write (a store opened read-only): the write's Dependency fails with ReadOnlyError. */
   readOnly?: boolean;
 }
@@ -81,34 +72,26 @@ export interface IoSchedulerStats {
   flushes: number;
   /** Writes the host file system refused for lack of space (ENOSPC, EDQUOT). */
   hostNoSpaceWrites: number;
-  /** Writes issued early (invariant 8). */
-  earlyWrites: number;
 }
 
 export class IoScheduler {
   private readonly maxBatchBytes: number;
-  private readonly earlyMinBytes: number;
   private readonly readOnly: boolean;
   private queue: PendingWrite[] = [];
   private inFlight: PendingWrite[] = [];
-  /** Writes issued early (invariant 8), each with its system call, waiting for the next batch to collect them. */
-  private early: EarlyWrite[] = [];
-  private earlyBytes = 0;
-  private batchRunning = false;
   private running = false;
   private closedError: Error | undefined;
   private idleWaiters: Array<() => void> = [];
   private wakeWaiting: (() => void) | undefined;
   /** A queued write's dependency settled since the loop last looked at the queue. */
   private changed = false;
-  readonly stats: IoSchedulerStats = { batches: 0, writes: 0, bytesWritten: 0, flushes: 0, hostNoSpaceWrites: 0, earlyWrites: 0 };
+  readonly stats: IoSchedulerStats = { batches: 0, writes: 0, bytesWritten: 0, flushes: 0, hostNoSpaceWrites: 0 };
 
   constructor(
     readonly disk: Disk,
     options: IoSchedulerOptions = {},
   ) {
     this.maxBatchBytes = options.maxBatchBytes ?? 64 * 1024 * 1024;
-    this.earlyMinBytes = options.earlyMinBytes ?? EARLY_MIN_BYTES;
     this.readOnly = options.readOnly === true;
     assert(this.maxBatchBytes > 0, 'maxBatchBytes must be positive');
   }
@@ -128,18 +111,7 @@ export class IoScheduler {
     if (!(offset >= 0 && offset + length <= this.disk.sizeBytes)) throw new AssertionError(`write out of disk: ${offset}+${length}`);
     const ticket = new WriteTicket(offset, length);
     const sameFlushAfter = options.sameFlushAfter;
-    const w: PendingWrite = { offset, parts, length, after, ticket, sameFlushAfter };
-    if (this.mayIssueEarly(w)) {
-      const call = this.issue([w]);
-      // Its failure is reported when the next batch collects it (issueRound's allSettled), maybe after it happened.
-      for (const c of call) c.done.catch(noteLater);
-      this.early.push({ write: w, call });
-      this.earlyBytes += length;
-      this.stats.earlyWrites++;
-      this.kick();
-      return Dependency.of(ticket);
-    }
-    this.queue.push(w);
+    this.queue.push({ offset, parts, length, after, ticket, sameFlushAfter });
     // One wake-up registration per write and predecessor: re-registering
     // every queued write on each wait made a long stall cost O(n^2) closures.
     if (!after.isPersistent()) this.wakeOnSettled(after);
@@ -161,24 +133,9 @@ export class IoScheduler {
     return this.readOnly ? new ReadOnlyError(`write at ${offset} refused: the disk is open read-only`) : undefined;
   }
 
-  /** Whether `w` goes out now, ahead of its batch (invariant 8). */
-  private mayIssueEarly(w: PendingWrite): boolean {
-    return (
-      w.length >= this.earlyMinBytes &&
-      !this.batchRunning &&
-      w.sameFlushAfter === undefined &&
-      w.after.isPersistent() &&
-      this.earlyBytes + w.length <= this.maxBatchBytes
-    );
-  }
-
   /** Persistent once every write queued so far is. */
   barrier(): Dependency {
-    return Dependency.all([...this.inFlight, ...this.earlyWrites(), ...this.queue].map((w) => Dependency.of(w.ticket)));
-  }
-
-  private earlyWrites(): PendingWrite[] {
-    return this.early.map((e) => e.write);
+    return Dependency.all([...this.inFlight, ...this.queue].map((w) => Dependency.of(w.ticket)));
   }
 
   /** Read through the queue: queued and in-flight writes overlay the disk's bytes. `into`: as Disk.read. */
@@ -198,7 +155,7 @@ export class IoScheduler {
 
   /** Resolves when no write is queued or in flight. */
   idle(): Promise<void> {
-    if (!this.running && this.queue.length === 0 && this.early.length === 0) return Promise.resolve();
+    if (!this.running && this.queue.length === 0) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
@@ -212,26 +169,16 @@ export class IoScheduler {
     const queued = this.queue;
     this.queue = [];
     for (const w of queued) w.ticket.markFailed(this.closedError);
-    // Early writes are issued: they land as the disk decides, but no batch will flush them now.
-    const early = this.takeEarly();
-    for (const e of early) e.write.ticket.markFailed(this.closedError);
     this.wakeWaiting?.();
   }
 
   get pendingWrites(): number {
-    return this.queue.length + this.inFlight.length + this.early.length;
-  }
-
-  private takeEarly(): EarlyWrite[] {
-    const early = this.early;
-    this.early = [];
-    this.earlyBytes = 0;
-    return early;
+    return this.queue.length + this.inFlight.length;
   }
 
   private overlapping(offset: number, length: number): PendingWrite[] {
     const out: PendingWrite[] = [];
-    for (const list of [this.inFlight, this.earlyWrites(), this.queue]) {
+    for (const list of [this.inFlight, this.queue]) {
       for (const w of list) {
         if (w.offset < offset + length && offset < w.offset + w.length) out.push(w);
       }
@@ -254,19 +201,14 @@ export class IoScheduler {
         const waiters = this.idleWaiters;
         this.idleWaiters = [];
         for (const fn of waiters) fn();
-        if ((this.queue.length > 0 || this.early.length > 0) && this.closedError === undefined) this.kick();
+        if (this.queue.length > 0 && this.closedError === undefined) this.kick();
       });
   }
 
   private async loop(): Promise<void> {
-    while ((this.queue.length > 0 || this.early.length > 0) && this.closedError === undefined) {
+    while (this.queue.length > 0 && this.closedError === undefined) {
       this.changed = false;
-      const early = this.takeEarly();
-      const batch = this.takeReady(this.maxBatchBytes - early.reduce((sum, e) => sum + e.write.length, 0));
-      if (early.length > 0) {
-        await this.runBatch(batch, early);
-        continue;
-      }
+      const batch = this.takeReady();
       if (batch.length === 0) {
         // takeReady may have emptied the queue by failing writes: then there is nothing to wait for.
         if (this.queue.length > 0) await this.waitForChange();
@@ -320,7 +262,7 @@ export class IoScheduler {
    * chunks costs one system call per extent, not N. Returns each system
    * call with the writes it carries.
    */
-  private issue(batch: readonly PendingWrite[]): SystemCall[] {
+  private issue(batch: readonly PendingWrite[]): Array<{ writes: readonly PendingWrite[]; done: Promise<void> }> {
     const writev = this.disk.writev?.bind(this.disk);
     if (writev === undefined) return batch.map((w) => ({ writes: [w], done: this.disk.write(w.offset, joined(w)) }));
     return contiguousRuns(batch).map((run) => {
@@ -347,15 +289,14 @@ export class IoScheduler {
    * round before the flush, so the record shares its data's one flush. At
    * most MAX_ROUNDS rounds; what comes later waits for the next batch.
    */
-  private async runBatch(batch: PendingWrite[], early: readonly EarlyWrite[] = []): Promise<void> {
-    this.batchRunning = true;
-    this.inFlight = [...early.map((e) => e.write), ...batch];
+  private async runBatch(batch: PendingWrite[]): Promise<void> {
+    this.inFlight = batch;
     const failed = new Map<PendingWrite, Error>();
     try {
-      let round = this.inFlight;
+      let round = batch;
       let bytes = 0;
       for (let n = 1; ; n++) {
-        await this.issueRound(n === 1 ? batch : round, failed, n === 1 ? early.flatMap((e) => e.call) : []);
+        await this.issueRound(round, failed);
         bytes += round.reduce((sum, w) => sum + w.length, 0);
         const more = n < MAX_ROUNDS && this.closedError === undefined;
         Ticket.landAll(
@@ -387,19 +328,14 @@ export class IoScheduler {
       this.inFlight = [];
       const error = ioFailure('write batch', err);
       for (const w of done) w.ticket.markFailed(failed.get(w) ?? error);
-    } finally {
-      this.batchRunning = false;
     }
   }
 
-  /**
-   * Issue one round of a batch's writes and wait for all of them, and for
-   * `issued` (early writes of the first round); failed ones go into `failed`.
-   */
-  private async issueRound(round: readonly PendingWrite[], failed: Map<PendingWrite, Error>, issued: readonly SystemCall[] = []): Promise<void> {
+  /** Issue one round of a batch's writes and wait for all of them; failed ones go into `failed`. */
+  private async issueRound(round: readonly PendingWrite[], failed: Map<PendingWrite, Error>): Promise<void> {
     // allSettled, not all: a failed batch must not end while its other
     // writes are still in flight, or they could land after the next batch.
-    const calls = [...issued, ...this.issue(round)];
+    const calls = this.issue(round);
     const results = await Promise.allSettled(calls.map((c) => c.done));
     results.forEach((r, i) => {
       if (r.status === 'fulfilled') return;
@@ -432,28 +368,6 @@ class WriteTicket extends Ticket {
  * data landed in the second round).
  */
 const MAX_ROUNDS = 3;
-
-/**
- * Writes of at least this many bytes may go out early (invariant 8).
- * Smaller ones wait for their batch, where writes that follow each other
- * on disk are gathered into one system call: 64 puts of 4 KiB are one
- * pwritev, not 64 round trips through the pool.
- */
-export const EARLY_MIN_BYTES = 256 * 1024;
-
-/** One system call and the writes it carries. */
-interface SystemCall {
-  readonly writes: readonly PendingWrite[];
-  readonly done: Promise<void>;
-}
-
-/** A rejection some code awaits later (Promise.allSettled), not an unhandled one meanwhile. */
-function noteLater(): void {}
-
-interface EarlyWrite {
-  readonly write: PendingWrite;
-  readonly call: readonly SystemCall[];
-}
 
 /**
  * Whether a queued write may go out now. A landed, unfailed ticket that is

@@ -8,7 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileDisk } from '../disk/index.js';
-import { EARLY_MIN_BYTES, IoScheduler } from './io_scheduler.js';
+import { IoScheduler } from './io_scheduler.js';
 
 void test('adjacent writes of one batch go out as one gathered write', async () => {
   const dir = await mkdtemp(join(tmpdir(), 'gather-'));
@@ -33,17 +33,14 @@ void test('adjacent writes of one batch go out as one gathered write', async () 
   }
 });
 
-void test('a gathered write carries at most 4 MiB: adjacent chunks go out as several writes, the bytes read back', async () => {
-  // How: forty adjacent 128 KiB writes (below the early-write size, so they
-  // wait for their batch) in one batch: the first 32 gathered (4 MiB), the
-  // other 8 in a write of their own, all issued before any returns
+void test('a gathered write carries at most 4 MiB: adjacent large chunks go out as several writes, the bytes read back', async () => {
+  // How: five adjacent 1 MiB writes in one batch: the first four gathered
+  // (4 MiB), the fifth a write of its own, all issued before any returns
   // (libuv's threads run them at once). Fails if the cap is removed (one
   // 5 MiB writev) or mis-counted.
   const dir = await mkdtemp(join(tmpdir(), 'gather-'));
   try {
     const MiB = 1 << 20;
-    const piece = 128 * 1024;
-    assert.ok(piece < EARLY_MIN_BYTES);
     const disk = await FileDisk.open(join(dir, 'd'), { createSizeBytes: 8 * MiB });
     const calls: Array<{ offset: number; bytes: number }> = [];
     const writev = disk.writev.bind(disk);
@@ -57,13 +54,13 @@ void test('a gathered write carries at most 4 MiB: adjacent chunks go out as sev
       return write(offset, data);
     };
     const io = new IoScheduler(disk);
-    const deps = Array.from({ length: 40 }, (_, i) => io.write(i * piece, Buffer.alloc(piece, 65 + (i % 26))));
+    const deps = [0, 1, 2, 3, 4].map((i) => io.write(i * MiB, Buffer.alloc(MiB, 65 + i)));
     await Promise.all(deps.map((d) => d.persisted()));
     assert.deepEqual(calls, [
       { offset: 0, bytes: 4 * MiB },
       { offset: 4 * MiB, bytes: MiB },
     ]);
-    for (let i = 0; i < 40; i++) assert.ok((await disk.read(i * piece, piece)).equals(Buffer.alloc(piece, 65 + (i % 26))), `piece ${i} reads back`);
+    for (let i = 0; i < 5; i++) assert.ok((await disk.read(i * MiB, MiB)).equals(Buffer.alloc(MiB, 65 + i)), `MiB ${i} reads back`);
     await disk.close();
   } finally {
     await rm(dir, { recursive: true, force: true });

@@ -30,7 +30,7 @@
 import { CorruptionError, CryptoRandom, NoSpaceError } from '../base/index.js';
 import type { RandomSource } from '../base/index.js';
 import { BufferCache, ChunkStore, ChunkStream } from '../chunk/index.js';
-import { Dependency, EARLY_MIN_BYTES, IoScheduler } from '../dependency/index.js';
+import { Dependency, IoScheduler } from '../dependency/index.js';
 import type { Disk } from '../disk/index.js';
 import { DEFAULT_EXTENT_SIZE_BYTES, ExtentManager, ExtentOwner, HostSpace, OPEN_ATTEMPTS_PER_TARGET } from '../extent/index.js';
 import { LsmIndex } from '../index/index.js';
@@ -79,7 +79,7 @@ export async function formatDiskStore(disk: Disk, options: FormatOptions = {}): 
     diskIndex: options.diskIndex ?? 0,
     diskCount: options.diskCount ?? 1,
   });
-  const io = new IoScheduler(disk, { earlyMinBytes: options.earlyWriteBytes ?? EARLY_MIN_BYTES });
+  const io = new IoScheduler(disk);
   const extents = newExtentManager(label, io, options);
   const space = new HostSpace(extents, io);
   const [logExtent, mirrorLogExtent] = await prepareAtFormat(space, extents, label);
@@ -152,7 +152,7 @@ export async function recoverDiskStore(disk: Disk, options: OpenOptions, replay:
   // lose. Flushing first makes the state recovery builds on stable.
   await disk.flush();
   const { label, copies: labelCopies } = await Superblock.readLabelCopies(disk);
-  const io = new IoScheduler(disk, { readOnly: options.readOnly === true, earlyMinBytes: options.earlyWriteBytes ?? EARLY_MIN_BYTES });
+  const io = new IoScheduler(disk, { readOnly: options.readOnly === true });
   const { superblock, checkpoint, slots } = await Superblock.load(io, label, { salvage: replay.salvage === true });
   const extents = newExtentManager(label, io, options);
   const space = new HostSpace(extents, io);

@@ -2,7 +2,6 @@
 // so that extent boundaries, chunk splits and cache misses are hit.
 import { assert, systemClock } from '../base/index.js';
 import type { Clock } from '../base/index.js';
-import { EARLY_MIN_BYTES } from '../dependency/index.js';
 
 /** Index entries the live-byte rebuild visits between two pauses (live_rebuild.ts). */
 export const DEFAULT_LIVE_REBUILD_PAGE_ENTRIES = 8192;
@@ -34,15 +33,6 @@ export interface StoreOptions {
    * ignores it.
    */
   readonly prepareAheadExtents?: number;
-  /**
-   * Writes of at least this many bytes (a large value's data chunks) go
-   * out as soon as they are queued when no commit cycle is writing, ahead
-   * of their batch (io_scheduler.ts, invariant 8), so the pool copies one
-   * put's chunk while the JavaScript thread checksums the next. Default
-   * EARLY_MIN_BYTES (256 KiB); Infinity: every write waits for its batch.
-   * The simulation lowers it so its small chunks take both paths.
-   */
-  readonly earlyWriteBytes?: number;
   /** Runs merged by one compaction. */
   readonly compactionFanIn?: number;
   /** Roll the metadata log to a new extent (with a checkpoint) past this many bytes (default: the extent size). */
@@ -105,7 +95,6 @@ export function resolveStoreOptions(o: StoreOptions, extentSizeBytes: number, ex
     streamWindowChunks: o.streamWindowChunks ?? 8,
     reserveExtents,
     prepareAheadExtents: o.prepareAheadExtents ?? 0,
-    earlyWriteBytes: o.earlyWriteBytes ?? EARLY_MIN_BYTES,
     compactionFanIn: o.compactionFanIn ?? 8,
     maxLogBytes: o.maxLogBytes ?? Math.min(extentSizeBytes, 16 * 1024 * 1024),
     // A read-only store runs no compaction or reclamation: both write.
@@ -125,7 +114,6 @@ export function resolveStoreOptions(o: StoreOptions, extentSizeBytes: number, ex
   // streams) to 2, a log roll takes the last 2 (extent_manager.ts, RESERVE_FLOOR).
   assert(resolved.reserveExtents >= 5, 'reserveExtents must be >= 5 (a log roll takes 2, the two index streams 2, reclamation 1)');
   assert(Number.isSafeInteger(resolved.prepareAheadExtents) && resolved.prepareAheadExtents >= 0, 'prepareAheadExtents must be an integer >= 0');
-  assert(resolved.earlyWriteBytes >= 1, 'earlyWriteBytes must be >= 1 (Infinity: never)');
   assert(resolved.compactionFanIn >= 2, 'compactionFanIn must be >= 2');
   assert(resolved.confirmIdleMs >= 0, 'confirmIdleMs must be >= 0 (Infinity: never)');
   assert(Number.isInteger(resolved.liveRebuildPageEntries) && resolved.liveRebuildPageEntries >= 1, 'liveRebuildPageEntries must be an integer >= 1');
