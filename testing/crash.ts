@@ -69,6 +69,7 @@ import { KEY_POOL, PREFIX_POOL, crashOpArb, faultOpArb, formatOp, formatOps, key
 import type { Op } from './ops.js';
 import { Rng } from './rng.js';
 import { pieces } from './migration_streams.js';
+import { hashSeed } from './check/seed_space.js';
 import { SimDisk } from './sim_disk.js';
 import type { SimIoScheduler } from './sim_disk.js';
 import { HostFs } from './host_fs.js';
@@ -746,9 +747,7 @@ const LAG_ONE_IN = 5;
  * they catch).
  */
 export function reordersIos(ops: readonly Op[]): boolean {
-  let h = 2166136261;
-  for (const c of formatOps(ops)) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
-  return h % REORDER_ONE_IN === 0;
+  return hashSeed(formatOps(ops)) % REORDER_ONE_IN === 0;
 }
 
 const REORDER_ONE_IN = 4;
