@@ -26,7 +26,7 @@
 //      according to Policy: Extra input fields: ...").
 // The PostPolicy object is the seam a broken variant replaces
 // (testing/mutants/http_check_mutants.ts).
-import { S3Error, accessDenied, invalidArgument } from './s3_errors.js';
+import { S3Error, accessDenied, invalidAccessKeyId, invalidArgument, signatureDoesNotMatch } from './s3_errors.js';
 import { hmacSha1Base64, sameBase64 } from './sigv2.js';
 import { deriveSigningKey, hmacHex, sameHex } from './sigv4.js';
 
@@ -120,10 +120,10 @@ export function verifyFormSignature(fields: FormFields, policyBase64: string, se
     throw invalidArgument('x-amz-date must be yyyymmddThhmmssZ of the credential date', { ArgumentName: 'x-amz-date', ArgumentValue: date });
   }
   const secret = secretOf(accessKeyId);
-  if (secret === undefined) throw new S3Error(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', { AWSAccessKeyId: accessKeyId });
+  if (secret === undefined) throw invalidAccessKeyId(accessKeyId);
   const expected = hmacHex(deriveSigningKey(secret, scopeDate, region), policyBase64);
   if (!sameHex(expected, (fields.get('x-amz-signature') ?? '').toLowerCase())) {
-    throw new S3Error(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.', { AWSAccessKeyId: accessKeyId });
+    throw signatureDoesNotMatch({ AWSAccessKeyId: accessKeyId });
   }
   return { accessKeyId, scopeDate, region };
 }
@@ -139,9 +139,9 @@ export function verifyFormSignatureV2(fields: FormFields, policyBase64: string, 
   const signature = fields.get('signature');
   if (signature === undefined) throw invalidArgument("Bucket POST must contain a field named 'signature'.  If it is specified, please check the order of the fields.", { ArgumentName: 'signature' });
   const secret = secretOf(accessKeyId);
-  if (secret === undefined) throw new S3Error(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', { AWSAccessKeyId: accessKeyId });
+  if (secret === undefined) throw invalidAccessKeyId(accessKeyId);
   if (!sameBase64(hmacSha1Base64(secret, policyBase64), signature)) {
-    throw new S3Error(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.', { AWSAccessKeyId: accessKeyId });
+    throw signatureDoesNotMatch({ AWSAccessKeyId: accessKeyId });
   }
   return { accessKeyId };
 }

@@ -33,6 +33,12 @@ export const invalidRequest = (message: string): S3Error => new S3Error(400, 'In
 export const malformedXml = (why: string): S3Error =>
   new S3Error(400, 'MalformedXML', `The XML you provided was not well-formed or did not validate against our published schema: ${why}`);
 export const accessDenied = (message = 'Access Denied'): S3Error => new S3Error(403, 'AccessDenied', message);
+/** A signature (SigV4 or V2, header, query or form) names an access key no user has. */
+export const invalidAccessKeyId = (accessKeyId: string): S3Error =>
+  new S3Error(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', { AWSAccessKeyId: accessKeyId });
+/** A signature does not verify; `details` carries AWSAccessKeyId and what the signer may compare (StringToSign...). */
+export const signatureDoesNotMatch = (details: ErrorDetails): S3Error =>
+  new S3Error(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.', details);
 export const notImplemented = (what: string): S3Error =>
   new S3Error(501, 'NotImplemented', `A header or query you provided implies functionality that is not implemented: ${what}`);
 export const preconditionFailed = (): S3Error =>

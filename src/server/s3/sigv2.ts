@@ -41,7 +41,7 @@
 //   5. Signatures are compared in constant time.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { S3_SUBRESOURCES } from './fail_closed.js';
-import { S3Error, accessDenied, invalidArgument } from './s3_errors.js';
+import { S3Error, accessDenied, invalidAccessKeyId, invalidArgument, signatureDoesNotMatch } from './s3_errors.js';
 import type { Authenticated, HeaderMap, SecretLookup, SignedRequest } from './sigv4.js';
 import { MAX_SKEW_MS, decodeComponent, headerValues, payloadMode } from './sigv4.js';
 
@@ -102,7 +102,7 @@ export function verifyRequestV2(req: V2Request, lookup: SecretLookup, nowMs: num
   const parsed = authorization !== undefined ? parseHeader(authorization, headers, nowMs) : parseQuery(query, nowMs);
   const secret = lookup(parsed.accessKeyId);
   if (secret === undefined) {
-    throw new S3Error(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', { AWSAccessKeyId: parsed.accessKeyId });
+    throw invalidAccessKeyId(parsed.accessKeyId);
   }
   const strings = parsed.readings.map((reading) => stringToSignV2(req, headers, query, reading));
   const stringToSign = strings[0] ?? '';
@@ -112,7 +112,7 @@ export function verifyRequestV2(req: V2Request, lookup: SecretLookup, nowMs: num
     (text) => sameBase64(hmacSha1Base64(secret, Buffer.from(text, 'latin1')), parsed.signature) || (/[\x80-\xff]/.test(text) && sameBase64(hmacSha1Base64(secret, Buffer.from(text, 'utf8')), parsed.signature)),
   );
   if (!matches) {
-    throw new S3Error(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.', {
+    throw signatureDoesNotMatch({
       AWSAccessKeyId: parsed.accessKeyId,
       StringToSign: stringToSign,
       SignatureProvided: parsed.signature,

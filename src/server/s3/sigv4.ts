@@ -31,7 +31,7 @@
 // as %XX), so equivalent encodings by different clients verify alike.
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { decodePercent, uriEncode } from '../key_codec.js';
-import { S3Error, accessDenied, notImplemented } from './s3_errors.js';
+import { S3Error, accessDenied, invalidAccessKeyId, notImplemented, signatureDoesNotMatch } from './s3_errors.js';
 
 /** UriEncode lives with the other percent-coding (../key_codec.ts); the S3 front and its tests import it from here. */
 export { uriEncode };
@@ -132,9 +132,7 @@ export function verifyRequest(req: SignedRequest, lookup: SecretLookup, nowMs: n
   else throw accessDenied('Anonymous access is not allowed: sign requests with AWS Signature Version 4.');
   const secret = lookup(parsed.accessKeyId);
   if (secret === undefined) {
-    throw new S3Error(403, 'InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.', {
-      AWSAccessKeyId: parsed.accessKeyId,
-    });
+    throw invalidAccessKeyId(parsed.accessKeyId);
   }
   const scope = `${parsed.scopeDate}/${parsed.region}/s3/aws4_request`;
   const canonical = canonicalRequest(req, parsed, headers);
@@ -153,7 +151,7 @@ export function verifyRequest(req: SignedRequest, lookup: SecretLookup, nowMs: n
     if (sameHex(asSent.expected, parsed.signature)) ({ stringToSign, expected } = asSent);
   }
   if (!sameHex(expected, parsed.signature)) {
-    throw new S3Error(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your key and signing method.', {
+    throw signatureDoesNotMatch({
       AWSAccessKeyId: parsed.accessKeyId,
       StringToSign: stringToSign,
       SignatureProvided: parsed.signature,
