@@ -14,7 +14,7 @@
 //    length field it could not verify.
 import { assert, AssertionError, CorruptionError } from '../base/index.js';
 import type { RandomSource } from '../base/index.js';
-import { Dependency } from '../dependency/index.js';
+import { Dependency, writeDataLength } from '../dependency/index.js';
 import type { WriteOptions } from '../dependency/index.js';
 import type { AllocateOptions, ExtentManager, ExtentOwner } from '../extent/index.js';
 import type { BufferCache } from './buffer_cache.js';
@@ -102,8 +102,7 @@ export class ChunkStore {
    */
   appendTo(extent: number, kind: ChunkKind, parts: readonly Uint8Array[], after: Dependency, options: AppendOptions = {}): ChunkAppend {
     const id = { low: this.random.nextU32(), high: this.random.nextU32() };
-    let payloadBytes = 0;
-    for (const p of parts) payloadBytes += p.length;
+    const payloadBytes = writeDataLength(parts);
     // A frame the cache will keep gets its own memory; the others share slabs (frame_slab.ts).
     const cacheable = kind === ChunkKind.Data && (options.cacheOnWrite === true || payloadBytes <= WRITE_THROUGH_MAX_PAYLOAD_BYTES);
     const framed = cacheable ? frameChunkParts(kind, parts, id) : frameChunkParts(kind, parts, id, this.takeFrame);
@@ -301,8 +300,7 @@ export class ChunkStream implements ChunkIo {
    * checkpoint: commit_log.ts).
    */
   append(kind: ChunkKind, parts: readonly Uint8Array[], options: Pick<AppendOptions, 'cacheOnWrite'> = {}): ChunkAppend {
-    let bytes = 0;
-    for (const p of parts) bytes += p.length;
+    const bytes = writeDataLength(parts);
     if (bytes > this.maxPayloadBytes) throw new AssertionError(`chunk payload ${bytes} above ${this.maxPayloadBytes}`);
     const extent = this.extentFor(bytes);
     return this.store.appendTo(extent, kind, parts, Dependency.none, options);

@@ -185,8 +185,7 @@ export class DiskStore implements ShardApi, TogetherApi {
       const { value: indexValue, dependency } = await writer.finish();
       this.checkAccepting();
       const staged = this.log.stage(keyString(key), { key, value: indexValue, dataDependency: dependency });
-      this.background.kick();
-      this.parts.space.retryIfShort(this.options.clock.nowMs());
+      this.afterStaging();
       return staged;
     } catch (err: unknown) {
       // Chunks already written for this value are garbage; reclamation takes them back.
@@ -216,9 +215,18 @@ export class DiskStore implements ShardApi, TogetherApi {
       throw err;
     }
     const staged = this.log.stage(keyString(key), { key, value: { sizeBytes: value.length, chunks: [chunk.locator] }, dataDependency: chunk.dependency });
+    this.afterStaging();
+    return staged;
+  }
+
+  /**
+   * After a change is staged: background work may have something to do
+   * (a flush, a compaction), and a put the host's space turned away may be
+   * tried again.
+   */
+  private afterStaging(): void {
     this.background.kick();
     this.parts.space.retryIfShort(this.options.clock.nowMs());
-    return staged;
   }
 
   /** Write the value's chunks; putTogether stages them (TogetherApi, types.ts). */
@@ -256,8 +264,7 @@ export class DiskStore implements ShardApi, TogetherApi {
       // No await from the checks above to here: every prepared value is still ours to stage.
       for (const p of puts) if (p.value instanceof PreparedPut && !p.value.stageableIn(this, p.key)) throw new InvalidArgumentError('putTogether: a prepared value was given up meanwhile');
       const staged = this.log.stageTogether(mutations);
-      this.background.kick();
-      this.parts.space.retryIfShort(this.options.clock.nowMs());
+      this.afterStaging();
       return staged;
     } catch (err: unknown) {
       if (err instanceof NoSpaceError) this.background.kick(true);
@@ -374,8 +381,7 @@ export class DiskStore implements ShardApi, TogetherApi {
         if (value === null || value === undefined) throw new NotFoundError(`no shard ${printableKey(key)}`);
         this.checkAccepting();
         const dependency = this.log.stage(k, { key, value: null, dataDependency: Dependency.none /* a delete writes no data */ });
-        this.background.kick();
-        this.parts.space.retryIfShort(this.options.clock.nowMs());
+        this.afterStaging();
         return dependency;
       }
       // A commit or another call changed the key while the index answered: ask again.
