@@ -45,7 +45,9 @@ import type { Policy, PolicyRequest } from './policy.js';
 import { CONDITION_HEADERS, EXISTING_OBJECT_TAG_PREFIX, evaluatePolicy, isPublicPolicy, parsePolicy, usesExistingObjectTags } from './policy.js';
 import type { S3Request } from './request.js';
 import { S3Error, accessDenied, noSuchBucket, noSuchKey } from './s3_errors.js';
+import type { SIGV2_VERSION } from './sigv2.js';
 import { v2CarrierOf } from './sigv2.js';
+import type { SIGV4_ALGORITHM } from './sigv4.js';
 import { queryPairs } from './sigv4.js';
 import type { User, UserSet } from './users.js';
 
@@ -55,7 +57,7 @@ import type { User, UserSet } from './users.js';
  * and s3:authType ("REST-HEADER", "REST-QUERY-STRING", "POST"), as AWS names them.
  */
 export interface SignedWith {
-  readonly version: 'AWS' | 'AWS4-HMAC-SHA256';
+  readonly version: typeof SIGV2_VERSION | typeof SIGV4_ALGORITHM;
   readonly authType: 'REST-HEADER' | 'REST-QUERY-STRING' | 'POST';
 }
 

@@ -52,6 +52,7 @@ import type { UnsignedContext, UnsignedOperation } from './operation.js';
 import { bucketOf } from './operation.js';
 import type { Policy } from './post_policy.js';
 import { POST_POLICY, decodePolicy, sizeRange, verifyFormSignature, verifyFormSignatureV2 } from './post_policy.js';
+import { SIGV2_VERSION } from './sigv2.js';
 import { SIGV4_ALGORITHM } from './sigv4.js';
 import type { FormFields } from './post_policy.js';
 import type { TagSet } from './records.js';
@@ -164,7 +165,7 @@ function authenticate(c: UnsignedContext, fields: FormFields, bucket: string): {
   // The same policy rules for both signatures (post_policy.ts).
   const policy = decodePolicy(base64);
   POST_POLICY.check(policy, fields, bucket, c.core.now());
-  return { policy, principal: { kind: 'user', user, signedWith: { version: v2 ? 'AWS' : SIGV4_ALGORITHM, authType: 'POST' } } };
+  return { policy, principal: { kind: 'user', user, signedWith: { version: v2 ? SIGV2_VERSION : SIGV4_ALGORITHM, authType: 'POST' } } };
 }
 
 function keyOfForm(fields: FormFields, file: FilePart, bucket: string): Buffer {

@@ -27,7 +27,7 @@ import { parseRequest, resourceOf, virtualHostBucket } from './request.js';
 import { sendError } from './respond.js';
 import { routeOf } from './routes.js';
 import { S3Error, notImplemented, s3ErrorOf } from './s3_errors.js';
-import { v2CarrierOf, verifyRequestV2 } from './sigv2.js';
+import { SIGV2_VERSION, v2CarrierOf, verifyRequestV2 } from './sigv2.js';
 import type { Authenticated } from './sigv4.js';
 import { SIGV4_ALGORITHM, verifyRequest } from './sigv4.js';
 import type { Principal, SignedWith } from './authorize.js';
@@ -193,7 +193,7 @@ export class S3Front {
     if (v2 !== undefined) {
       if (!this.sigv2) throw notImplemented('Signature Version 2 (this node serves it with --s3-sigv2 on; use AWS4-HMAC-SHA256)');
       auth = verifyRequestV2({ ...signed, hostBucket: virtualHostBucket(r.ex.req.headers.host ?? '', this.domains) }, lookup, this.core.now());
-      signedWith = { version: 'AWS', authType: v2 === 'header' ? 'REST-HEADER' : 'REST-QUERY-STRING' };
+      signedWith = { version: SIGV2_VERSION, authType: v2 === 'header' ? 'REST-HEADER' : 'REST-QUERY-STRING' };
     } else {
       auth = verifyRequest(signed, lookup, this.core.now());
       signedWith = { version: SIGV4_ALGORITHM, authType: r.ex.req.headers.authorization === undefined ? 'REST-QUERY-STRING' : 'REST-HEADER' };
