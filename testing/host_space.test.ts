@@ -437,7 +437,7 @@ void test('a paced preparation writes pieces about the size of what the store wr
       for (let at = 0; filling; at = (at + COMMIT_BYTES) % extentSizeBytes) await io.write(2 * extentSizeBytes + at, bytes, Dependency.none).persisted();
     };
     const writer = busy ? commits() : Promise.resolve();
-    await space.zeroFill(extentSizeBytes, extentSizeBytes, Dependency.none, paced);
+    await space.zeroFill(extentSizeBytes, extentSizeBytes, Dependency.none, paced ? 'paced' : 'whole');
     filling = false;
     await writer;
     assert.ok(disk.peek(extentSizeBytes, extentSizeBytes).every((b) => b === 0), 'the extent reads as zeros');

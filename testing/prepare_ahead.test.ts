@@ -34,15 +34,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NotFoundError } from '../src/base/index.js';
 import { FileDisk } from '../src/disk/index.js';
-import { ExtentManager, ExtentOwner } from '../src/extent/index.js';
+import { DEFAULT_IDLE_MS, ExtentManager, ExtentOwner } from '../src/extent/index.js';
 import { formatDiskStore, openDiskStore } from '../src/store/index.js';
 import type { DiskStore, FormatOptions } from '../src/store/index.js';
 import { patch } from './mutants/mutant.js';
-import { preparingExtentHandedOut } from './mutants/prepare_ahead_mutants.js';
+import { preparingExtentHandedOut, refillDuringBurst } from './mutants/prepare_ahead_mutants.js';
 import { HOST_TEST_EXTENT_BYTES, hostTestOptions } from './host_store_options.js';
 import { Rng } from './rng.js';
 import { CRASH_MODES, SimDisk } from './sim_disk.js';
 import type { SimIo } from './sim_disk.js';
+import { VirtualClock } from './virtual_clock.js';
 
 const DISK_BYTES = 4 * 1024 * 1024;
 const EXTENT_BYTES = HOST_TEST_EXTENT_BYTES;
@@ -147,6 +148,87 @@ void test('after format, the ahead extents are prepared beyond the reserve, a pu
   await plain.close();
 });
 
+/** Zero writes the watcher saw in each phase of burstThenIdle. */
+interface RefillPhases {
+  /** Puts that took all but one ahead extent, no idle time passing. */
+  burst: number;
+  /** Idle time passing, no puts, until the ahead extents are whole again. */
+  idle: number;
+  /** Puts that took every ahead extent and then more, no idle time passing. */
+  drained: number;
+  /** Ahead extents prepared once the idle phase ended. */
+  aheadAfterIdle: number;
+}
+
+/**
+ * A store whose clock is held (VirtualClock): idle time passes only when
+ * the run moves it. The puts yield a turn after each, so a preparer that
+ * does not wait for idle writes between them.
+ */
+async function burstThenIdle(seed: number): Promise<RefillPhases> {
+  const disk = new SimDisk({ sizeBytes: DISK_BYTES, pageSizeBytes: 4096, fillSeed: seed });
+  const watcher = new IoWatcher(disk);
+  const clock = new VirtualClock();
+  const store = await formatDiskStore(disk, { ...options(seed), clock, confirmIdleMs: Infinity });
+  const extents = store.parts.extents;
+  watcher.watch(extents);
+  const ahead = (): number => preparedFree(extents).length - extents.preparedTarget;
+  let i = 0;
+  const putUntil = async (phase: string, done: () => boolean): Promise<number> => {
+    const before = watcher.zeroWrites;
+    for (let n = 0; n < 200 && !done(); n++, i++) {
+      await (await store.put(keyOf(i % 60), valueOf(i % 60, i))).persisted();
+      await turn();
+    }
+    assert.ok(done(), `${phase}: the puts did not reach the state the phase needs`);
+    return watcher.zeroWrites - before;
+  };
+  // The first put takes an ahead extent, each new data extent another.
+  const burst = await putUntil('burst', () => extents.extentsOwnedBy(ExtentOwner.Data).length >= AHEAD - 1);
+  if (burst === 0) assert.equal(ahead(), 1, 'the burst left one ahead extent');
+  const idleBefore = watcher.zeroWrites;
+  for (let n = 0; n < 200 && ahead() < AHEAD; n++) {
+    if (clock.sleeping > 0) clock.advance(DEFAULT_IDLE_MS);
+    await turn();
+  }
+  const idle = watcher.zeroWrites - idleBefore;
+  const aheadAfterIdle = ahead();
+  // Puts that take every ahead extent and three data extents more.
+  const dataExtents = extents.extentsOwnedBy(ExtentOwner.Data).length;
+  const drained = await putUntil('drained', () => extents.extentsOwnedBy(ExtentOwner.Data).length >= dataExtents + AHEAD + 3);
+  assert.deepEqual(watcher.violations, []);
+  clock.release();
+  await store.close();
+  return { burst, idle, drained, aheadAfterIdle };
+}
+
+void test('the ahead extents are refilled while the store is idle, not beside a burst of puts; beside the puts once none is left', async () => {
+  // Checks host_space.ts, "When the ahead extents are refilled": a burst
+  // of puts that leaves an ahead extent prepared writes no zeros; idle
+  // time then refills every ahead extent; puts that took them all share
+  // their cycles with a paced refill (zeros while no idle time passes).
+  // The broken variant refill-during-burst (no wait for idle) is caught by
+  // the first check, the failure it names.
+  const phases = await burstThenIdle(3);
+  assert.equal(phases.burst, 0, `${phases.burst} zero writes during a burst of puts with an ahead extent left`);
+  assert.equal(phases.aheadAfterIdle, AHEAD, 'idle time did not refill the ahead extents');
+  assert.ok(phases.idle > 0, 'no zero write while idle');
+  assert.ok(phases.drained > 0, 'no zero write beside puts once the ahead extents were all taken');
+
+  const restore = refillDuringBurst.install();
+  let caught: unknown;
+  try {
+    const broken = await burstThenIdle(3);
+    assert.equal(broken.burst, 0, `${broken.burst} zero writes during a burst of puts with an ahead extent left`);
+  } catch (err: unknown) {
+    caught = err;
+  } finally {
+    restore();
+  }
+  assert.ok(caught instanceof Error, 'the broken variant refill-during-burst was not caught');
+  assert.match(caught.message, refillDuringBurst.expect);
+});
+
 /** Puts, overwrites, deletes, checkpoints and reclamation with the watcher on; returns the model. */
 async function workload(store: DiskStore, rng: Rng, steps: number): Promise<Map<number, number>> {
   const model = new Map<number, number>();
@@ -201,7 +283,11 @@ async function countingStarts<T>(starts: number[], fn: () => Promise<T>): Promis
 async function watchedRun(seed: number): Promise<IoWatcher> {
   const disk = new SimDisk({ sizeBytes: DISK_BYTES, pageSizeBytes: 4096, fillSeed: seed });
   const watcher = new IoWatcher(disk);
-  const store = await formatDiskStore(disk, options(seed));
+  // A free virtual clock: a turn without writes is idle time, so refills
+  // of the ahead extents interleave with the workload (host_space.ts).
+  const clock = new VirtualClock();
+  clock.release();
+  const store = await formatDiskStore(disk, { ...options(seed), clock });
   watcher.watch(store.parts.extents);
   const starts: number[] = [];
   const model = await countingStarts(starts, async () => {
@@ -252,14 +338,35 @@ void test('a crash while an extent is being prepared loses nothing acknowledged;
   for (const [n, mode] of CRASH_MODES.entries()) {
     const seed = 10 + n;
     const disk = new SimDisk({ sizeBytes: DISK_BYTES, pageSizeBytes: 4096, fillSeed: seed });
-    const store = await formatDiskStore(disk, options(seed));
+    // The refill of an ahead extent starts once the store is idle (no
+    // other write for DEFAULT_IDLE_MS of its clock, host_space.ts): the
+    // test moves that time itself, after each put that left the preparer
+    // waiting for it.
+    const clock = new VirtualClock();
+    const store = await formatDiskStore(disk, { ...options(seed), clock, confirmIdleMs: Infinity });
+    // The crash comes as the first zero write of a preparation is issued.
+    let preparing: number | undefined;
+    let zeroIssued = (): void => undefined;
+    disk.onIo((event, io) => {
+      if (event !== 'issue' || io.kind !== 'write' || preparing !== undefined) return;
+      const e = Math.floor(io.offset / EXTENT_BYTES);
+      if (store.parts.extents.owner(e) === ExtentOwner.Free && store.parts.extents.preparedState(e) === 'preparing') {
+        preparing = e;
+        zeroIssued();
+      }
+    });
     const model = new Map<number, number>();
     let i = 0;
-    let preparing: number | undefined;
     for (; i < 60 && preparing === undefined; i++) {
       await (await store.put(keyOf(i), valueOf(i, 1))).persisted();
       model.set(i, 1);
-      preparing = store.parts.extents.extentsOwnedBy(ExtentOwner.Free).find((e) => store.parts.extents.preparedState(e) === 'preparing');
+      await turn();
+      // Twice: the first wait saw this put's writes, the second sees none.
+      for (let idle = 0; idle < 2 && preparing === undefined && clock.sleeping > 0; idle++) {
+        const issued = new Promise<void>((resolve) => (zeroIssued = resolve));
+        clock.advance(DEFAULT_IDLE_MS);
+        await Promise.race([issued, turn()]);
+      }
     }
     assert.ok(preparing !== undefined, `${mode}: no preparation seen after ${i} puts`);
     const { disk: after } = disk.crash(new Rng(seed).fork('crash'), mode);

@@ -479,14 +479,15 @@ export class DiskStore implements ShardApi, TogetherApi {
     if (writable()) {
       // The preparation under way (a refill of the reserve or of the
       // extents ahead of puts) ends here rather than at the next open,
-      // where its zeros would compete with the first requests.
-      await this.parts.space.settled();
+      // where its zeros would compete with the first requests: in whole
+      // pieces, without waiting for the store to look idle.
+      await this.parts.space.finish();
       if (writable() && this.wantsClosingRoll()) {
         // The roll below would write the memtable into index extents taken
         // from the prepared reserve, and the next open would prepare them
         // again: write it now, and let host space refill what it took first.
         await this.log.drain({ flushIndex: true });
-        await this.parts.space.settled();
+        await this.parts.space.finish();
       }
     }
     this.parts.space.stop();

@@ -81,7 +81,7 @@ export async function formatDiskStore(disk: Disk, options: FormatOptions = {}): 
   });
   const io = new IoScheduler(disk);
   const extents = newExtentManager(label, io, options);
-  const space = new HostSpace(extents, io);
+  const space = new HostSpace(extents, io, { clock: resolveStoreOptions(options, label.geometry.extentSizeBytes).clock });
   const [logExtent, mirrorLogExtent] = await prepareAtFormat(space, extents, label);
   // The extents for puts too are prepared before format returns (4 x 64 MiB
   // by default: about 0.3 s on top of the reserve's 1.1 s measured for a
@@ -92,7 +92,7 @@ export async function formatDiskStore(disk: Disk, options: FormatOptions = {}): 
   // the reserve: the next open writes no zeros (host_space.ts).
   if (options.prepareHostSpace !== false) {
     space.prepareAhead(resolveStoreOptions(options, label.geometry.extentSizeBytes).prepareAheadExtents);
-    await space.settled();
+    await space.finish();
   }
   extents.takeChanges();
   const { superblock, dependency } = Superblock.format(io, label, {
@@ -155,7 +155,7 @@ export async function recoverDiskStore(disk: Disk, options: OpenOptions, replay:
   const io = new IoScheduler(disk, { readOnly: options.readOnly === true });
   const { superblock, checkpoint, slots } = await Superblock.load(io, label, { salvage: replay.salvage === true });
   const extents = newExtentManager(label, io, options);
-  const space = new HostSpace(extents, io);
+  const space = new HostSpace(extents, io, { clock: resolveStoreOptions(options, label.geometry.extentSizeBytes).clock });
   extents.restore(checkpoint.extents);
   const hostMarks = trustedHostMarks(disk, label, checkpoint);
   extents.restoreHostAllocated(hostMarks.trusted);
