@@ -33,7 +33,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { name: 'disks', value: 'n', help: `number of disks (data files), 1..${MAX_DISKS}; fixed at creation`, defaultText: '1' },
   { name: 'disk-size', value: 'size', help: 'size of each data file when created (sparse unless --preallocate on)', defaultText: '16GiB' },
   { name: 'preallocate', value: 'on|off', help: 'write each data file whole when creating it: slow to create, faster durable writes after', defaultText: 'off' },
-  { name: 'prepare-ahead', value: 'n', help: 'free extents kept zero-filled on the host ahead of puts (prepared before a new store starts, refilled in the background), so a sparse file writes at preallocated speed (0: off; a preallocated file or a block device needs none)', defaultText: String(DEFAULT_PREPARE_AHEAD_EXTENTS) },
+  { name: 'prepare-ahead', value: 'n', help: 'free extents kept zero-filled on the host ahead of puts (prepared before a new store starts, refilled in the background while the store is idle, beside the puts once they have taken them all), so a sparse file writes at preallocated speed (0: off; a preallocated file or a block device needs none)', defaultText: String(DEFAULT_PREPARE_AHEAD_EXTENTS) },
   { name: 'extent-size', value: 'size', help: 'extent size when created', defaultText: '64MiB' },
   { name: 'cache-size', value: 'size', help: 'buffer cache of verified chunks, per disk', defaultText: formatSizeBytes(DEFAULT_CACHE_BYTES) },
   { name: 'path', value: 'file', help: 'a data file or block device instead of <data-dir>/disk-N.dat; repeat for more disks (env: comma-separated)' },

@@ -382,7 +382,8 @@ export class HostSpace {
       if (this.extents.countPreparedFree() >= r.target) return;
       // Idle before an extent is set aside, not only before its pieces: a
       // refill that waits out a long burst holds no free extent meanwhile.
-      if (r.pace === 'ahead') await this.untilIdle();
+      // (Only awaited when it may wait: a store with no ahead extents keeps its old interleavings.)
+      if (r.pace === 'ahead' && this.aheadLeft() && !this.hurry) await this.untilIdle();
       if (this.closed || this.extents.countPreparedFree() >= r.target) return;
       const extent = this.extents.highestUnpreparedFree();
       if (extent === undefined) return;
