@@ -70,6 +70,72 @@ void test('random inserts and invalidations agree with a model of what each exte
   );
 });
 
+/**
+ * Runs random inserts (a cache of 8 payloads, so most insert evicts), hits
+ * and invalidations against a model that keeps keys from most to least
+ * recently used, and returns the first disagreement about which keys are
+ * cached, or undefined. `make` builds the cache (the broken variant below).
+ */
+function lruDisagreement(make: () => BufferCache, seed: number): string | undefined {
+  const PAYLOAD = 8;
+  let found: string | undefined;
+  const property = fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 9 }), fc.integer({ min: 0, max: 11 }), fc.integer({ min: 0, max: 1 })), { minLength: 20, maxLength: 80 }), (steps) => {
+      const cache = make();
+      let model: string[] = []; // newest first
+      const at = (slot: number, extent: number): Locator => loc(extent, slot * PAYLOAD, PAYLOAD);
+      for (const [op, slot, extent] of steps) {
+        const k = `${extent}:${slot}`;
+        if (op < 5) {
+          cache.insert(at(slot, extent), ChunkKind.Data, Buffer.alloc(PAYLOAD, slot));
+          model = [k, ...model.filter((m) => m !== k)].slice(0, 8);
+        } else if (op < 9) {
+          const hit = cache.peek(at(slot, extent), ChunkKind.Data) !== undefined;
+          if (hit !== model.includes(k)) {
+            found = `step ${op}/${slot}/${extent}: peek ${k} ${hit ? 'hit' : 'missed'}, the model ${model.includes(k) ? 'holds' : 'does not hold'} it`;
+            return false;
+          }
+          if (hit) model = [k, ...model.filter((m) => m !== k)];
+        } else {
+          cache.invalidateExtent(extent);
+          model = model.filter((m) => !m.startsWith(`${extent}:`));
+        }
+      }
+      const held = [...cache.cached()].map((c) => `${c.extent}:${c.offset / PAYLOAD}`).sort();
+      if (held.join(',') !== [...model].sort().join(',')) {
+        found = `cached ${held.join(',')}, the model ${[...model].sort().join(',')}`;
+        return false;
+      }
+      if (cache.stats().bytes !== model.length * PAYLOAD) {
+        found = `${cache.stats().bytes} bytes cached, the model ${model.length * PAYLOAD}`;
+        return false;
+      }
+      return true;
+    });
+  // fast-check shrinks a failure; `found` holds the last (smallest) one it saw.
+  return fc.check(property, { seed, numRuns: 300 }).failed ? (found ?? 'failed') : undefined;
+}
+
+void test('eviction takes the least recently used entry: inserts, hits and invalidations against a model of recency', () => {
+  // Checks the recency list (buffer_cache.ts header): a hit protects its
+  // entry from the next evictions, an insert over a key refreshes it, an
+  // invalidation unlinks what it drops. The broken variant (hits do not
+  // refresh recency: a FIFO cache) is caught by a hit on an entry the
+  // model still holds and the cache evicted.
+  const capacity = 8 * 8;
+  assert.equal(lruDisagreement(() => new BufferCache(capacity, EXTENT_BYTES), 21), undefined);
+  class FifoCache extends BufferCache {
+    override peek(l: Locator, kind: ChunkKind): Buffer | undefined {
+      const own = this as unknown as { entries: Map<number, { kind: ChunkKind; payload: Buffer }>; counters: { hits: number } };
+      const hit = own.entries.get(l.extent * EXTENT_BYTES + l.offset);
+      if (hit === undefined || hit.kind !== kind || CHUNK_OVERHEAD_BYTES + hit.payload.length !== l.length) return undefined;
+      own.counters.hits++;
+      return hit.payload;
+    }
+  }
+  const broken = lruDisagreement(() => new FifoCache(capacity, EXTENT_BYTES), 21);
+  assert.match(broken ?? 'not caught', /peek \d+:\d+ missed, the model holds it|cached .*, the model/, 'the FIFO variant was not caught');
+});
+
 void test('admit: a small payload at once, a large one on its second read among the last large first reads', () => {
   // Checks BufferCache.admit (invariant 4): below SECOND_READ_ADMISSION_BYTES
   // every read is admitted; at or above it the first read is not and the
