@@ -131,6 +131,22 @@ export interface AllocateOptions {
  */
 export type PreparedState = 'unprepared' | 'preparing' | 'prepared';
 
+/** ExtentManager.preparedTarget of a manager with `reserveExtents` (what it says, there). */
+export function preparedTargetFor(reserveExtents: number): number {
+  return Math.max(reserveExtents, RESERVE_FLOOR.reclaim + 4);
+}
+
+/**
+ * The free extents below which puts may be refused for space: once only
+ * prepared extents are free, puts leave preparedTarget of them, and one
+ * more may be being prepared (not handed out). Reclamation under pressure
+ * must start above this (store_options.ts, reclaimBelowFreeExtents), or
+ * puts are refused while dead data waits.
+ */
+export function putsRefusedAtFreeExtents(reserveExtents: number): number {
+  return preparedTargetFor(reserveExtents) + 1;
+}
+
 export class ExtentManager {
   private readonly t: ExtentTable;
   private readonly count: number;
@@ -288,7 +304,7 @@ export class ExtentManager {
    * fill's own log rolls left reclamation none.
    */
   get preparedTarget(): number {
-    return Math.max(this.reserveExtents, RESERVE_FLOOR.reclaim + 4);
+    return preparedTargetFor(this.reserveExtents);
   }
 
   /**

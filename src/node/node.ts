@@ -361,6 +361,7 @@ export class ShardNode implements ShardApi, TogetherApi, AdminApi {
       reclaimedExtents: sum((s) => s.reclaimedExtents),
       reclaimedBytes: sum((s) => s.reclaimedBytes),
       movedBytes: sum((s) => s.movedBytes),
+      putsWaitedForRoom: sum((s) => s.putsWaitedForRoom ?? 0),
       liveBytesReady: all.every((s) => s.liveBytesReady),
       ...nodeHealth(this.slots, all),
     };

@@ -126,6 +126,7 @@ function storeLines(s: StoreStats): string[] {
     ...counter('shardstore_reclaimed_extents_total', 'Extents reset by reclamation.', s.reclaimedExtents),
     ...counter('shardstore_reclaimed_bytes_total', 'Bytes freed by reclamation.', s.reclaimedBytes),
     ...counter('shardstore_reclaim_moved_bytes_total', 'Live bytes copied by reclamation.', s.movedBytes),
+    ...counter('shardstore_puts_waited_for_room_total', 'Puts that found no free extent and waited for reclamation to free one.', s.putsWaitedForRoom ?? 0),
     ...gauge('shardstore_degraded', 'One when the node is degraded (GET /healthz says why), else zero.', (s.degraded ?? []).length > 0 ? 1 : 0),
     ...gauge('shardstore_read_only_disks', 'Disks whose store turned read-only after a failed metadata write.', s.readOnlyDisks ?? 0),
     ...counter('shardstore_host_nospace_writes_total', 'Writes the host file system refused for lack of space (ENOSPC, EDQUOT).', s.hostNoSpaceWrites ?? 0),

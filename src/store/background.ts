@@ -13,6 +13,8 @@ export interface BackgroundHost {
   hasNearlyDeadExtent(maxLiveRatio: number): boolean;
   compact(): Promise<void>;
   reclaim(options: { maxExtents: number; maxLiveRatio: number }): Promise<number>;
+  /** Resolves once the resets of extents reclaimed so far are durable (the extents can be handed out). */
+  resetsDurable(): Promise<void>;
   readonly freeExtents: number;
 }
 
@@ -38,7 +40,7 @@ export class Background {
   private running: Promise<void> | undefined;
   private stopped = false;
   private kicks = 0;
-  readonly counters = { runs: 0, errors: 0 };
+  readonly counters = { runs: 0, errors: 0, roomWaits: 0 };
 
   constructor(
     private readonly host: BackgroundHost,
@@ -53,6 +55,32 @@ export class Background {
     this.running = this.loop().finally(() => {
       this.running = undefined;
     });
+  }
+
+  /**
+   * A put found no free extent: reclaim one now, without the pause, at the
+   * live ratio of space pressure, and wait until its reset is durable.
+   * True once an extent was freed (a retry of the put may take it); false
+   * when none could be: no extent is dead enough (the disk holds live
+   * data: NoSpace is the answer), background work is off or stopped, or
+   * reclamation failed (reported as the loop reports it). Puts that wait
+   * here are the back-pressure of an overwrite load that outruns the
+   * paced loop: before, they were refused NoSpace with most of the disk
+   * dead (testing/churn_space.test.ts).
+   */
+  async makeRoom(): Promise<boolean> {
+    if (!this.policy.background || this.stopped) return false;
+    this.counters.roomWaits++;
+    try {
+      const freed = await this.host.reclaim({ maxExtents: 1, maxLiveRatio: this.policy.reclaimMaxLiveRatio });
+      if (freed === 0) return false;
+      await this.host.resetsDurable();
+      return true;
+    } catch (err: unknown) {
+      this.counters.errors++;
+      if (!(err instanceof NoSpaceError || err instanceof ClosedError)) this.policy.onBackgroundError(err);
+      return false;
+    }
   }
 
   async stop(): Promise<void> {

@@ -109,6 +109,7 @@ export class DiskStore implements ShardApi, TogetherApi {
           await parts.space.ready();
           return this.reclaimer.reclaim(o);
         },
+        resetsDurable: () => this.log.nextCycle().persisted(),
         get freeExtents(): number {
           return parts.extents.countFree();
         },
@@ -177,7 +178,7 @@ export class DiskStore implements ShardApi, TogetherApi {
     this.log.throwIfFailed();
     const maxChunkDataBytes = this.maxChunkDataBytes(key);
     if (value instanceof Uint8Array && value.length > 0 && value.length <= maxChunkDataBytes) return this.putOneChunk(key, value);
-    const writer = new ValueWriter(this.dataStream, key, maxChunkDataBytes, this.options.streamWindowChunks);
+    const writer = new ValueWriter(this.dataStream, key, maxChunkDataBytes, this.options.streamWindowChunks, { room: this.room });
     this.writers.add(writer);
     try {
       if (value instanceof Uint8Array) await writer.push(value);
@@ -204,20 +205,36 @@ export class DiskStore implements ShardApi, TogetherApi {
    * registration among the writers (what ValueWriter and its awaits cost a
    * 4 KiB put). The same chunk, mutation and dependency as the streaming
    * path gives a value of one chunk.
+   * When no extent is free for the chunk, the put waits for reclamation to
+   * free one and tries again (Background.makeRoom); NoSpace once none can be.
    * REQUIRES: 0 < value.length <= maxChunkDataBytes(key); the checks of put done.
    */
-  private putOneChunk(key: Buffer, value: Uint8Array): Dependency {
+  private putOneChunk(key: Buffer, value: Uint8Array): Dependency | Promise<Dependency> {
     let chunk;
     try {
       chunk = this.dataStream.append(ChunkKind.Data, [dataHeader(key), value]);
     } catch (err: unknown) {
-      if (err instanceof NoSpaceError) this.background.kick(true);
-      throw err;
+      if (!(err instanceof NoSpaceError)) throw err;
+      return this.putOneChunkAfterRoom(key, value, err);
     }
     const staged = this.log.stage(keyString(key), { key, value: { sizeBytes: value.length, chunks: [chunk.locator] }, dataDependency: chunk.dependency });
     this.afterStaging();
     return staged;
   }
+
+  private async putOneChunkAfterRoom(key: Buffer, value: Uint8Array, refused: NoSpaceError): Promise<Dependency> {
+    if (!(await this.room())) {
+      this.background.kick(true);
+      throw refused;
+    }
+    this.checkAccepting();
+    this.checkWritable();
+    this.log.throwIfFailed();
+    return this.putOneChunk(key, value);
+  }
+
+  /** A put found no free extent: true once reclamation freed one (Background.makeRoom). */
+  private readonly room = (): Promise<boolean> => this.background.makeRoom();
 
   /**
    * After a change is staged: background work may have something to do
@@ -288,7 +305,7 @@ export class DiskStore implements ShardApi, TogetherApi {
    * here); the caller finishes it. `append.cacheOnWrite`: TogetherPut's readBack.
    */
   private async writeValue(key: Buffer, value: ValueSource, append: { readonly cacheOnWrite?: boolean } = {}): Promise<ValueWriter> {
-    const writer = new ValueWriter(this.dataStream, key, this.maxChunkDataBytes(key), this.options.streamWindowChunks, append);
+    const writer = new ValueWriter(this.dataStream, key, this.maxChunkDataBytes(key), this.options.streamWindowChunks, { ...append, room: this.room });
     this.writers.add(writer);
     try {
       if (value instanceof Uint8Array) await writer.push(value);
@@ -545,6 +562,7 @@ export class DiskStore implements ShardApi, TogetherApi {
       reclaimedExtents: this.reclaimer.stats.extentsReclaimed,
       reclaimedBytes: this.reclaimer.stats.bytesFreed,
       movedBytes: this.reclaimer.stats.bytesMoved,
+      putsWaitedForRoom: this.background.counters.roomWaits,
       liveBytesReady: this.live.ready,
       ...this.healthStats(),
     };

@@ -2,6 +2,7 @@
 // so that extent boundaries, chunk splits and cache misses are hit.
 import { assert, systemClock } from '../base/index.js';
 import type { Clock } from '../base/index.js';
+import { putsRefusedAtFreeExtents } from '../extent/index.js';
 
 /** Index entries the live-byte rebuild visits between two pauses (live_rebuild.ts). */
 export const DEFAULT_LIVE_REBUILD_PAGE_ENTRIES = 8192;
@@ -99,7 +100,10 @@ export function resolveStoreOptions(o: StoreOptions, extentSizeBytes: number, ex
     maxLogBytes: o.maxLogBytes ?? Math.min(extentSizeBytes, 16 * 1024 * 1024),
     // A read-only store runs no compaction or reclamation: both write.
     background: o.readOnly !== true && (o.background ?? true),
-    reclaimBelowFreeExtents: o.reclaimBelowFreeExtents ?? Math.max(reserveExtents + 2, Math.floor(extentCount / 8)),
+    // Above the level where puts are refused (two extents of room): below
+    // it, a small disk (64 extents: 1/8 is 8) refused puts with 9 extents
+    // free and never reclaimed, its dead data waiting (testing/churn_space.test.ts).
+    reclaimBelowFreeExtents: o.reclaimBelowFreeExtents ?? Math.max(putsRefusedAtFreeExtents(reserveExtents) + 2, Math.floor(extentCount / 8)),
     reclaimMaxLiveRatio: o.reclaimMaxLiveRatio ?? 0.8,
     reclaimPauseMs: o.reclaimPauseMs ?? 10,
     onBackgroundError: o.onBackgroundError ?? ((err: unknown): void => console.error('shardstore background work failed:', err)),

@@ -57,6 +57,11 @@ export interface StoreStats {
   readonly reclaimedExtents: number;
   readonly reclaimedBytes: number;
   readonly movedBytes: number;
+  /**
+   * Puts (and chunks of streamed values) that found no free extent and
+   * waited for reclamation to free one, since open (absent in a model).
+   */
+  readonly putsWaitedForRoom?: number;
   /** Live bytes and shard counts are complete (false while they are counted after open). */
   readonly liveBytesReady: boolean;
   /**

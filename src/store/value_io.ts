@@ -6,7 +6,7 @@
 //
 // Writes stream: at most `windowChunks` chunks are queued and not yet
 // durable at a time, so a 5 GiB put holds a few MiB in memory.
-import { CorruptionError } from '../base/index.js';
+import { CorruptionError, NoSpaceError } from '../base/index.js';
 import { ChunkKind, chunkDataBytes, dataHeader, splitDataPayload } from '../chunk/index.js';
 import type { ChunkStore, ChunkStream, Locator } from '../chunk/index.js';
 import { Dependency } from '../dependency/index.js';
@@ -22,16 +22,28 @@ export class ValueWriter {
   private bufferedBytes = 0;
   private dependency = Dependency.none;
   private readonly window: Dependency[] = [];
+  private readonly append: { readonly cacheOnWrite?: boolean };
+  private readonly room: (() => Promise<boolean>) | undefined;
 
   constructor(
     private readonly stream: ChunkStream,
     key: Buffer,
     private readonly maxChunkDataBytes: number,
     private readonly windowChunks: number,
-    /** cacheOnWrite: its chunks enter the buffer cache once durable, whatever their size (ChunkStore, AppendOptions). */
-    private readonly append: { readonly cacheOnWrite?: boolean } = {},
+    options: {
+      /** Its chunks enter the buffer cache once durable, whatever their size (ChunkStore, AppendOptions). */
+      readonly cacheOnWrite?: boolean;
+      /**
+       * Called when no extent is free for the next chunk: resolves true once
+       * one was freed (the append is tried again), false if none can be
+       * (the NoSpaceError is thrown). Background.makeRoom.
+       */
+      readonly room?: () => Promise<boolean>;
+    } = {},
   ) {
     this.header = dataHeader(key);
+    this.append = options.cacheOnWrite === true ? { cacheOnWrite: true } : {};
+    this.room = options.room;
   }
 
   /**
@@ -73,7 +85,14 @@ export class ValueWriter {
   }
 
   private async emit(): Promise<void> {
-    const { locator, dependency } = this.stream.append(ChunkKind.Data, [this.header, ...this.buffered], this.append);
+    const parts = [this.header, ...this.buffered];
+    let appended: { locator: Locator; dependency: Dependency };
+    try {
+      appended = this.stream.append(ChunkKind.Data, parts, this.append);
+    } catch (err: unknown) {
+      appended = await this.appendAfterRoom(parts, err);
+    }
+    const { locator, dependency } = appended;
     this.chunks.push(locator);
     this.sizeBytes += this.bufferedBytes;
     this.dependency = this.dependency.and(dependency);
@@ -83,6 +102,22 @@ export class ValueWriter {
     if (this.window.length > this.windowChunks) {
       const oldest = this.window.shift();
       if (oldest !== undefined) await oldest.persisted();
+    }
+  }
+
+  /**
+   * The append of `parts` once it failed with `failure`: while that is a
+   * NoSpaceError and options.room frees an extent, try again. (Not on the
+   * common path: an append that succeeds at once awaits nothing.)
+   */
+  private async appendAfterRoom(parts: readonly Uint8Array[], failure: unknown): Promise<{ locator: Locator; dependency: Dependency }> {
+    for (;;) {
+      if (!(failure instanceof NoSpaceError) || this.room === undefined || !(await this.room())) throw failure;
+      try {
+        return this.stream.append(ChunkKind.Data, parts, this.append);
+      } catch (err: unknown) {
+        failure = err;
+      }
     }
   }
 }
