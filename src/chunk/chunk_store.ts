@@ -12,6 +12,10 @@
 // 3. scan() yields only chunks that verify whole; after a bad header or a
 //    torn chunk it resumes at the next aligned offset, never trusting a
 //    length field it could not verify.
+// 4. scanHeads() yields every chunk whose header verifies (the header has
+//    its own CRC, so its length is trusted to step to the next chunk); its
+//    payload is verified only when asked for (ScannedHead.payload), which
+//    throws CorruptionError for a payload that does not verify.
 import { assert, AssertionError, CorruptionError } from '../base/index.js';
 import type { RandomSource } from '../base/index.js';
 import { Dependency, writeDataLength } from '../dependency/index.js';
@@ -30,6 +34,27 @@ export interface ScannedChunk {
   readonly kind: ChunkKind;
   readonly payload: Buffer;
 }
+
+/** A chunk found by scanHeads: its header verified, its payload not yet. */
+export interface ScannedHead {
+  readonly locator: Locator;
+  readonly kind: ChunkKind;
+  /** The payload's first bytes (at most SCAN_HEAD_BYTES), as read: NOT verified. */
+  readonly head: Buffer;
+  /** Payload bytes per the (verified) header. */
+  readonly payloadBytes: number;
+  /**
+   * The verified payload: from the bytes the scan read if they hold the
+   * whole chunk (no copy), else one read of the chunk. Not cached. Throws
+   * CorruptionError if it does not verify (torn, damaged).
+   */
+  payload(): Promise<Buffer>;
+}
+
+/** Bytes of a payload's start that scanHeads reads with its header (a data chunk's key header fits: 2 + MAX_KEY_BYTES). */
+export const SCAN_HEAD_BYTES = 2048;
+/** scanHeads reads this much first and after a chunk too large for its window: the next header and its head, not the next payload. */
+const SCAN_HEAD_WINDOW_BYTES = 64 * 1024;
 
 export interface ScanOptions {
   /** Stop at the first bad chunk instead of resynchronising (metadata log replay). */
@@ -252,6 +277,78 @@ export class ChunkStore {
         pos += CHUNK_ALIGN_BYTES;
       }
     }
+  }
+
+  /**
+   * Every chunk below the write pointer of `extent` whose header verifies,
+   * in order, with the first bytes of its payload; the payload is read and
+   * verified only if the caller asks (ScannedHead.payload). For a reader
+   * that needs few payloads (reclamation needs only the live chunks'): a
+   * chunk larger than the window is stepped over, not read, and the read
+   * after it is a small one (SCAN_HEAD_WINDOW_BYTES). After a bad header it
+   * resumes at the next aligned offset (onDamage told where the stretch
+   * begins), as scan() does.
+   */
+  async *scanHeads(extent: number, options: Pick<ScanOptions, 'windowBytes' | 'onDamage'> = {}): AsyncGenerator<ScannedHead> {
+    const end = this.extents.writePointer(extent);
+    const windowBytes = options.windowBytes ?? 4 * 1024 * 1024;
+    // Small until a chunk shows the window holds whole chunks. At most
+    // 1/16 of an extent: the small extents of the checks' configurations
+    // (64 KiB) get chunks the window does not hold, and their path.
+    const headWindowBytes = Math.min(SCAN_HEAD_WINDOW_BYTES, Math.floor(this.extents.extentSizeBytes / 16));
+    let readBytes = headWindowBytes;
+    let window: Buffer = Buffer.alloc(0);
+    let windowStart = 0;
+    let pos = 0;
+    let inDamage = false;
+    const damage = (): void => {
+      if (!inDamage) options.onDamage?.(pos);
+      inDamage = true;
+      pos += CHUNK_ALIGN_BYTES;
+    };
+    while (pos + CHUNK_OVERHEAD_BYTES <= end) {
+      if (pos < windowStart || pos + CHUNK_HEADER_BYTES > windowStart + window.length) {
+        windowStart = pos;
+        window = await this.extents.read(extent, pos, Math.min(end - pos, Math.max(readBytes, CHUNK_HEADER_BYTES + SCAN_HEAD_BYTES)));
+      }
+      const header = parseHeader(window, pos - windowStart);
+      const length = header === undefined ? 0 : CHUNK_OVERHEAD_BYTES + header.payloadBytes;
+      if (header === undefined || pos + length > end) {
+        damage();
+        continue;
+      }
+      inDamage = false;
+      const headBytes = Math.min(header.payloadBytes, SCAN_HEAD_BYTES);
+      if (pos + CHUNK_HEADER_BYTES + headBytes > windowStart + window.length) {
+        windowStart = pos;
+        window = await this.extents.read(extent, pos, Math.min(end - pos, Math.max(readBytes, CHUNK_HEADER_BYTES + SCAN_HEAD_BYTES)));
+      }
+      const at = pos - windowStart;
+      const read = window;
+      const locator = { extent, offset: pos, length };
+      const whole = at + length <= read.length;
+      yield {
+        locator,
+        kind: header.kind,
+        head: read.subarray(at + CHUNK_HEADER_BYTES, at + CHUNK_HEADER_BYTES + headBytes),
+        payloadBytes: header.payloadBytes,
+        payload: whole ? () => Promise.resolve(this.verifyScanned(read, at, locator)) : () => this.readFromDisk(locator, header.kind),
+      };
+      // Past a chunk the window did not hold, read small (the next header,
+      // not the next payload); after one it held, read whole windows.
+      readBytes = whole ? windowBytes : headWindowBytes;
+      pos = alignUp(pos + length);
+    }
+  }
+
+  /** The verified payload of the chunk at `read[at..]` (scanHeads); throws CorruptionError. */
+  private verifyScanned(read: Buffer, at: number, loc: Locator): Buffer {
+    const checked = checkChunk(read, at);
+    if (typeof checked === 'string') {
+      this.counters.corrupt++;
+      throw new CorruptionError(`chunk at ${loc.extent}:${loc.offset}: ${checked}`);
+    }
+    return checked.payload;
   }
 
   private async tryChunkAt(

@@ -26,7 +26,7 @@
 //    look empty, and invariant 1's check would be meaningless.
 import { assert, CorruptionError } from '../base/index.js';
 import { ChunkKind, dataPayloadKey, locatorEquals } from '../chunk/index.js';
-import type { ChunkStore, ChunkStream, Locator } from '../chunk/index.js';
+import type { ChunkStore, ChunkStream, Locator, ScannedHead } from '../chunk/index.js';
 import type { Dependency } from '../dependency/index.js';
 import { ExtentOwner } from '../extent/index.js';
 import type { ExtentManager } from '../extent/index.js';
@@ -152,6 +152,12 @@ export class Reclaimer {
       if (this.live.of(extent) === 0) break;
     }
     const stillLive = this.live.of(extent);
+    if (stillLive > 0 && damaged.length === 0) {
+      // Live bytes no pass could place: a live chunk whose key bytes are
+      // damaged looks dead to scanHeads. A scan that verifies every chunk
+      // says where.
+      for await (const chunk of this.chunks.scan(extent, { onDamage: (at) => damaged.push(at) })) void chunk;
+    }
     if (stillLive > 0 && damaged.length > 0) {
       // Live chunks that no longer verify (media damage, a failed write):
       // keep the extent sealed, so the damage stays visible to reads and
@@ -168,14 +174,21 @@ export class Reclaimer {
     return reusable;
   }
 
-  /** One scan of `extent`: copy every chunk still live and wait for the relocations to commit. */
+  /**
+   * One scan of `extent`: copy every chunk still live and wait for the
+   * relocations to commit. Headers and keys only (ChunkStore.scanHeads):
+   * a dead chunk's payload is neither read whole nor verified, a live one
+   * is verified before it is copied, and one that does not verify is
+   * damage. A live chunk whose key bytes are damaged looks dead here; its
+   * bytes stay live and reclaimExtent's last verifying scan finds it.
+   */
   private async evacuateOnce(extent: number, damaged: number[]): Promise<void> {
     let batch: Relocation[] = [];
     let batchBytes = 0;
-    for await (const chunk of this.chunks.scan(extent, { onDamage: (at) => damaged.push(at) })) {
+    for await (const chunk of this.chunks.scanHeads(extent, { onDamage: (at) => damaged.push(at) })) {
       this.stats.chunksScanned++;
       if (chunk.kind !== ChunkKind.Data) continue;
-      const relocation = await this.evacuate(chunk.locator, chunk.payload);
+      const relocation = await this.evacuate(chunk, damaged);
       if (relocation === undefined) continue;
       batch.push(relocation);
       batchBytes += relocation.to.length;
@@ -188,15 +201,34 @@ export class Reclaimer {
     await this.host.relocate(batch).persisted();
   }
 
-  /** Copy the chunk if the newest value of its key still points at it. */
-  private async evacuate(from: Locator, payload: Buffer): Promise<Relocation | undefined> {
-    const key = dataPayloadKey(payload);
+  /** Copy the chunk if the newest value of its key still points at it (its payload verified first: damage is pushed to `damaged`). */
+  private async evacuate(chunk: ScannedHead, damaged: number[]): Promise<Relocation | undefined> {
+    const from = chunk.locator;
+    // A key longer than the head the scan read (only a damaged length
+    // field makes one): the whole payload, verified, says what it is.
+    let payload = chunk.head.length < chunk.payloadBytes && dataPayloadKey(chunk.head) === undefined ? await this.verified(chunk, damaged) : undefined;
+    const key = dataPayloadKey(payload ?? chunk.head);
     if (key === undefined) return undefined;
     const value = await this.host.newestValue(key);
     if (value === null || value === undefined || !value.chunks.some((c) => locatorEquals(c, from))) return undefined;
+    // A copy: the key bytes are a view of the scan's read, which the relocation would pin.
+    const owner = Buffer.from(key);
+    payload ??= await this.verified(chunk, damaged);
+    if (payload === undefined) return undefined;
     const { locator, dependency } = this.stream.append(ChunkKind.Data, [payload]);
     this.stats.chunksMoved++;
     this.stats.bytesMoved += locator.length;
-    return { key: Buffer.from(key), from, to: locator, dependency };
+    return { key: owner, from, to: locator, dependency };
+  }
+
+  /** The chunk's verified payload, or undefined with its offset pushed to `damaged`. */
+  private async verified(chunk: ScannedHead, damaged: number[]): Promise<Buffer | undefined> {
+    try {
+      return await chunk.payload();
+    } catch (err: unknown) {
+      if (!(err instanceof CorruptionError)) throw err;
+      damaged.push(chunk.locator.offset);
+      return undefined;
+    }
   }
 }

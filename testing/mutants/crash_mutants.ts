@@ -3,7 +3,7 @@
 // prototype (or a static); private members are reached through a cast, as
 // the bug would reach them from inside.
 import { ChunkKind } from '../../src/chunk/index.js';
-import type { ChunkStore, ChunkStream } from '../../src/chunk/index.js';
+import type { ChunkStore, ChunkStream, ScannedHead } from '../../src/chunk/index.js';
 import { BufferCache } from '../../src/chunk/index.js';
 import { Dependency } from '../../src/dependency/index.js';
 import type { IoScheduler } from '../../src/dependency/index.js';
@@ -40,7 +40,7 @@ interface ReclaimerInternals {
   chunks: ChunkStore;
   stream: ChunkStream;
   host: ReclaimHost;
-  evacuate(from: unknown, payload: Buffer): Promise<Relocation | undefined>;
+  evacuate(chunk: ScannedHead, damaged: number[]): Promise<Relocation | undefined>;
 }
 
 /** Reclamation resets the extent as soon as the relocations are staged, before they are durable. */
@@ -63,9 +63,9 @@ export const resetBeforeIndexDurable: Mutant = {
         this.stream.release(extent);
         await this.extents.writesSettled(extent);
         const batch: Relocation[] = [];
-        for await (const chunk of this.chunks.scan(extent)) {
+        for await (const chunk of this.chunks.scanHeads(extent)) {
           if (chunk.kind !== ChunkKind.Data) continue;
-          const r = await this.evacuate(chunk.locator, chunk.payload);
+          const r = await this.evacuate(chunk, []);
           if (r !== undefined) batch.push(r);
         }
         const committed = this.host.relocate(batch);

@@ -1,12 +1,13 @@
 // Broken variants caught by the conformance check (no crash needed).
 import { alignUp, ChunkStore, CHUNK_ALIGN_BYTES, CHUNK_HEADER_BYTES, CHUNK_OVERHEAD_BYTES, checkChunk, parseHeader } from '../../src/chunk/index.js';
-import type { ScanOptions, ScannedChunk } from '../../src/chunk/index.js';
+import type { ScanOptions, ScannedChunk, ScannedHead } from '../../src/chunk/index.js';
 import { ExtentManager, ExtentOwner } from '../../src/extent/index.js';
 import type { ExtentRecord } from '../../src/extent/index.js';
 import { LsmIndex } from '../../src/index/index.js';
 import { DiskStore } from '../../src/store/index.js';
 import type { IndexMutation } from '../../src/index/index.js';
 import { patch } from './mutant.js';
+import { bentScanHeads } from './scan_heads_variant.js';
 import type { Mutant } from './mutant.js';
 
 /** The index drops deletes: a lookup that ignores tombstones resurrects the old value. */
@@ -26,15 +27,30 @@ export const indexIgnoresTombstones: Mutant = {
 /**
  * The scan steps one alignment unit too far after a chunk that ends within
  * 64 bytes past a page boundary: the paper's "off-by-one in reclamation for
- * chunks near the page size". Here it hits metadata log replay.
+ * chunks near the page size". Both scans: reclamation's (scanHeads) and
+ * metadata log replay's (scan).
  */
 export const scanOffByOneNearPage: Mutant = {
   name: 'scan-off-by-one-near-page',
   bugClass: 'chunk scan off by one for chunks near the page size',
   caughtBy: 'conformance',
   expect: /extent \d+ still holds \d+ live bytes after evacuation|listing differs|: model \{.*\}, engine \{/,
-  install: () =>
-    patch(ChunkStore.prototype, 'scan', () =>
+  install: () => {
+    const restoreHeads = patch(ChunkStore.prototype, 'scanHeads', () =>
+      function (this: ChunkStore, extent: number): AsyncGenerator<ScannedHead> {
+        const page = this.extents.geometry.pageSizeBytes;
+        return bentScanHeads(this, extent, {
+          next: (pos, length) => {
+            const next = alignUp(pos + length);
+            return next % page > 0 && next % page <= 64 ? next + CHUNK_ALIGN_BYTES : next;
+          },
+          onReadError: (err) => {
+            throw err;
+          },
+        });
+      },
+    );
+    const restoreScan = patch(ChunkStore.prototype, 'scan', () =>
       async function* (this: ChunkStore, extent: number, options: ScanOptions = {}): AsyncGenerator<ScannedChunk> {
         const end = this.extents.writePointer(extent);
         const page = this.extents.geometry.pageSizeBytes;
@@ -54,7 +70,12 @@ export const scanOffByOneNearPage: Mutant = {
           pos = next % page > 0 && next % page <= 64 ? next + CHUNK_ALIGN_BYTES : next;
         }
       },
-    ),
+    );
+    return () => {
+      restoreScan();
+      restoreHeads();
+    };
+  },
 };
 
 /** Write pointers are never persisted: after a reboot, data below them is out of reach. */

@@ -1,8 +1,9 @@
 // Broken variants caught by the fault-injection check.
 import { CorruptionError } from '../../src/base/index.js';
 import { alignUp, ChunkStore, CHUNK_ALIGN_BYTES, CHUNK_HEADER_BYTES, CHUNK_OVERHEAD_BYTES, checkChunk, parseHeader } from '../../src/chunk/index.js';
-import type { ChunkKind, Locator, ScanOptions, ScannedChunk } from '../../src/chunk/index.js';
+import type { ChunkKind, Locator, ScanOptions, ScannedChunk, ScannedHead } from '../../src/chunk/index.js';
 import { patch } from './mutant.js';
+import { bentScanHeads, nextAligned } from './scan_heads_variant.js';
 import type { Mutant } from './mutant.js';
 
 /**
@@ -15,8 +16,18 @@ export const scanSkipsReadErrors: Mutant = {
   bugClass: 'reclamation forgets chunks after a transient read error',
   caughtBy: 'faults',
   expect: /extent \d+ still holds \d+ live bytes after evacuation/,
-  install: () =>
-    patch(ChunkStore.prototype, 'scan', () =>
+  install: () => {
+    const restoreHeads = patch(ChunkStore.prototype, 'scanHeads', () =>
+      function (this: ChunkStore, extent: number): AsyncGenerator<ScannedHead> {
+        const page = this.extents.geometry.pageSizeBytes;
+        return bentScanHeads(this, extent, {
+          next: nextAligned,
+          // The bug: an unreadable stretch is taken for an empty one.
+          onReadError: (_err, pos) => pos + page,
+        });
+      },
+    );
+    const restoreScan = patch(ChunkStore.prototype, 'scan', () =>
       async function* (this: ChunkStore, extent: number, options: ScanOptions = {}): AsyncGenerator<ScannedChunk> {
         const end = this.extents.writePointer(extent);
         let pos = 0;
@@ -43,7 +54,12 @@ export const scanSkipsReadErrors: Mutant = {
           pos = alignUp(pos + found.locator.length);
         }
       },
-    ),
+    );
+    return () => {
+      restoreScan();
+      restoreHeads();
+    };
+  },
 };
 
 /**
