@@ -22,8 +22,11 @@
 // streamed in pieces (both append paths), background work on a
 // free-running virtual clock. Fixed seeds.
 //
-// Invariant: no put is refused while most of the disk is dead; every key
-// reads back its last acknowledged value.
+// Invariants:
+// 1. No put is refused while most of the disk is dead; every key reads
+//    back its last acknowledged value.
+// 2. A put waiting for room when the store begins to close answers
+//    Closed, not NoSpace.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { NoSpaceError } from '../src/base/index.js';
@@ -121,4 +124,46 @@ void test('overwrites that outrun the paced reclamation wait for room instead of
   const b = await churn(broken, 7, 4);
   await broken.close();
   assert.ok(b.refused > 0, 'the variant that refuses at once was not caught');
+});
+
+void test('a put waiting for room when the store begins to close is answered Closed, not NoSpace', async () => {
+  // The first append finds no extent (a NoSpaceError forced once); while
+  // the put waits for room, close begins (makeRoom is wrapped to start it
+  // first). The put must answer Closed: the store is going away, and
+  // NoSpace would tell the client to free space. The broken variant (room
+  // without the check for closing) answers NoSpace.
+  const refuseOnce = (store: DiskStore): void => {
+    const stream = (store as unknown as { dataStream: { append: (...args: unknown[]) => unknown } }).dataStream;
+    const append = stream.append.bind(stream);
+    let refused = false;
+    stream.append = (...args: unknown[]) => {
+      if (refused) return append(...args);
+      refused = true;
+      throw new NoSpaceError('forced: no free extent');
+    };
+  };
+  const closeWhileWaiting = (store: DiskStore): { closed: Promise<void> } => {
+    const background = (store as unknown as { background: { makeRoom(): Promise<boolean> } }).background;
+    const makeRoom = background.makeRoom.bind(background);
+    const handle = { closed: Promise.resolve() };
+    background.makeRoom = () => {
+      handle.closed = store.close();
+      return makeRoom();
+    };
+    return handle;
+  };
+
+  const store = await newStore(20261209, {}, []);
+  refuseOnce(store);
+  const closing = closeWhileWaiting(store);
+  await assert.rejects(store.put(Buffer.from('k'), Buffer.alloc(100, 1)), (err: unknown) => err instanceof Error && 'code' in err && err.code === 'Closed');
+  await closing.closed;
+
+  const broken = await newStore(20261209, {}, []);
+  const internals = broken as unknown as { room: () => Promise<boolean>; background: { makeRoom(): Promise<boolean> } };
+  internals.room = () => internals.background.makeRoom();
+  refuseOnce(broken);
+  const brokenClosing = closeWhileWaiting(broken);
+  await assert.rejects(broken.put(Buffer.from('k'), Buffer.alloc(100, 1)), NoSpaceError, 'the variant that answers NoSpace was not caught');
+  await brokenClosing.closed;
 });

@@ -227,14 +227,21 @@ export class DiskStore implements ShardApi, TogetherApi {
       this.background.kick(true);
       throw refused;
     }
-    this.checkAccepting();
     this.checkWritable();
     this.log.throwIfFailed();
     return this.putOneChunk(key, value);
   }
 
-  /** A put found no free extent: true once reclamation freed one (Background.makeRoom). */
-  private readonly room = (): Promise<boolean> => this.background.makeRoom();
+  /**
+   * A put found no free extent: true once reclamation freed one
+   * (Background.makeRoom). A store that began closing meanwhile answers
+   * Closed, not the NoSpace the refused put would otherwise get.
+   */
+  private readonly room = async (): Promise<boolean> => {
+    const freed = await this.background.makeRoom();
+    this.checkAccepting();
+    return freed;
+  };
 
   /**
    * After a change is staged: background work may have something to do
