@@ -25,9 +25,11 @@
 //
 // It also prints writeAmpEngine (bytes the engine's IO scheduler wrote
 // during the timed puts, zero-fill of prepared extents included, over the
-// bytes put), the time format took, and writeAmpProc, the bytes the process wrote to storage
-// during the timed puts (/proc/self/io write_bytes, background zero-fill
-// included) over the bytes put, as the bench's put rows do, and the main
+// bytes put), the time format took, and writeAmpDevice, the bytes the block
+// device under --dir wrote during the timed puts (/sys/dev/block, the
+// whole machine's writes to it, background zero-fill and the file
+// system's journal included) over the bytes put, as the bench's put rows
+// do ("n/a" off a block device: /dev/shm), and the main
 // thread's CPU time per put (user + system, from
 // /proc/self/task/<pid>/stat: the JavaScript thread only, not the libuv
 // pool that runs the writes and fdatasyncs; Linux, 10 ms resolution, so
@@ -37,7 +39,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { mainThreadCpuMs, processWriteBytes } from './lib/os.js';
+import { deviceWrittenBytes, mainThreadCpuMs } from './lib/os.js';
 
 interface Dep {
   persisted(): Promise<void>;
@@ -92,7 +94,7 @@ try {
   const value = Buffer.alloc(size, 7);
   let next = 0;
   const cpuBefore = mainThreadCpuMs();
-  const writtenBefore = processWriteBytes();
+  const writtenBefore = deviceWrittenBytes(dir);
   const engineBefore = s.parts.io.stats.bytesWritten;
   const ioBefore = { writes: s.parts.io.stats.writes, flushes: s.parts.io.stats.flushes };
   const started = performance.now();
@@ -105,10 +107,11 @@ try {
   await Promise.all(Array.from({ length: inFlight }, client));
   const seconds = (performance.now() - started) / 1000;
   const cpuMs = mainThreadCpuMs() - cpuBefore;
-  const writeAmp = (processWriteBytes() - writtenBefore) / (puts * size);
+  const writtenAfter = deviceWrittenBytes(dir);
+  const writeAmp = writtenBefore === undefined || writtenAfter === undefined ? 'n/a' : ((writtenAfter - writtenBefore) / (puts * size)).toFixed(2);
   const engineAmp = (s.parts.io.stats.bytesWritten - engineBefore) / (puts * size);
   process.stdout.write(
-    `${puts} durable puts of ${size} B at ${inFlight} in flight: ${(puts / seconds).toFixed(0)}/s (${seconds.toFixed(2)} s); main thread CPU ${((cpuMs * 1000) / puts).toFixed(1)} us/put; writeAmpProc ${writeAmp.toFixed(2)}; writeAmpEngine ${engineAmp.toFixed(2)}; format ${formatMs.toFixed(0)} ms; ${((s.parts.io.stats.writes - ioBefore.writes) / puts).toFixed(2)} writes and ${((s.parts.io.stats.flushes - ioBefore.flushes) / puts).toFixed(3)} flushes per put\n`,
+    `${puts} durable puts of ${size} B at ${inFlight} in flight: ${(puts / seconds).toFixed(0)}/s (${seconds.toFixed(2)} s); main thread CPU ${((cpuMs * 1000) / puts).toFixed(1)} us/put; writeAmpDevice ${writeAmp}; writeAmpEngine ${engineAmp.toFixed(2)}; format ${formatMs.toFixed(0)} ms; ${((s.parts.io.stats.writes - ioBefore.writes) / puts).toFixed(2)} writes and ${((s.parts.io.stats.flushes - ioBefore.flushes) / puts).toFixed(3)} flushes per put\n`,
   );
   await s.close();
 } finally {

@@ -1,7 +1,8 @@
 // What the bench asks of the operating system: dropping the page cache,
-// a process's CPU time and block-layer writes (/proc), the load average.
+// a process's CPU time and block-layer reads (/proc), a block device's
+// writes (/sys), the load average.
 import { execFileSync } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 
@@ -62,9 +63,45 @@ export async function readAll(h: FileHandle, into: Buffer, at: number): Promise<
   }
 }
 
-/** Bytes process `pid` caused to be sent to the block layer (/proc/<pid>/io write_bytes). */
+/**
+ * Bytes process `pid` dirtied in the page cache, as /proc/<pid>/io
+ * write_bytes counts them. NOT what reached the disk: on kernels with
+ * large folios (6.18 here, ext4) a 4 KiB write into a cached 2 MiB folio
+ * counts 2 MiB (docs/BENCHMARKS.md, "writeAmpProc is not disk traffic").
+ * The rows report deviceWrittenBytes instead.
+ */
 export function processWriteBytes(pid: number | 'self' = 'self'): number {
   return procIoField(pid, 'write_bytes');
+}
+
+/**
+ * Bytes the block device holding `path` has written since boot
+ * (/sys/dev/block/MAJOR:MINOR/stat, sectors written x 512), or undefined
+ * when `path` is on no block device (tmpfs, overlay) or the device has no
+ * stat file. Machine-wide: every process's writes to that device count,
+ * and the file system's own (journal commits) too, which is what an
+ * engine's writes cost the disk; read it on a quiet machine.
+ */
+export function deviceWrittenBytes(path: string): number | undefined {
+  const { major, minor } = deviceNumbers(statSync(path, { bigint: true }).dev);
+  if (major === 0) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(`/sys/dev/block/${major}:${minor}/stat`, 'utf8');
+  } catch {
+    return undefined;
+  }
+  // Fields (Documentation/block/stat.rst): reads, merges, sectors, ticks, then writes, merges, sectors, ticks, ...
+  const sectors = Number(text.trim().split(/\s+/)[6]);
+  return Number.isFinite(sectors) ? sectors * 512 : undefined;
+}
+
+/** Major and minor of a dev_t as Linux encodes it (glibc's gnu_dev_major/minor). */
+export function deviceNumbers(dev: bigint): { major: number; minor: number } {
+  return {
+    major: Number(((dev >> 8n) & 0xfffn) | ((dev >> 32n) & 0xfffff000n)),
+    minor: Number((dev & 0xffn) | ((dev >> 12n) & 0xffffff00n)),
+  };
 }
 
 /** Bytes process `pid` caused to be read from the block layer (/proc/<pid>/io read_bytes). */

@@ -17,7 +17,7 @@ import type { EngineOpenOptions, EngineSpec, KvEngine } from '../engines/engine.
 import { engineSpec } from '../engines/registry.js';
 import { childTask, progress, runChild, send } from '../lib/child.js';
 import { Rng, Zipf, closedLoop } from '../lib/loop.js';
-import { dropPageCache, processReadBytes, processWriteBytes } from '../lib/os.js';
+import { deviceWrittenBytes, dropPageCache, processReadBytes } from '../lib/os.js';
 import { loopRow, report, round } from '../lib/rows.js';
 import { KiB, WorkerValues, makeValue, sizeLabel, takeValue } from '../lib/task.js';
 import type { EngineTask, SizeSet } from '../lib/task.js';
@@ -56,7 +56,8 @@ function putKey(s: SizeSet, inFlight: number, i: number): Buffer {
 
 async function putCell(engine: KvEngine, spec: EngineSpec, s: SizeSet, inFlight: number, task: EngineTask): Promise<void> {
   const values = new WorkerValues(randomBytes(s.sizeBytes));
-  const io0 = { read: processReadBytes(), write: processWriteBytes() };
+  const where = task.preallocatedPath ?? task.dir;
+  const io0 = { read: processReadBytes(), device: deviceWrittenBytes(where) };
   const r = await closedLoop({
     inFlight,
     durationMs: task.durations.putMs,
@@ -66,11 +67,11 @@ async function putCell(engine: KvEngine, spec: EngineSpec, s: SizeSet, inFlight:
       return s.sizeBytes;
     },
   });
-  // Disk reads during puts are read-modify-write of partly written pages; bytes written over bytes put is amplification.
-  const extra = {
-    diskReadMiB: round((processReadBytes() - io0.read) / (1024 * 1024), 1),
-    writeAmpProc: round((processWriteBytes() - io0.write) / Math.max(1, r.bytes), 2),
-  };
+  // Disk reads during puts are read-modify-write of partly written pages;
+  // what the device wrote over bytes put is amplification (writeAmp).
+  const extra: Record<string, number> = { diskReadMiB: round((processReadBytes() - io0.read) / (1024 * 1024), 1) };
+  const amp = writeAmp(where, io0.device, r.bytes);
+  if (amp !== undefined) extra.writeAmpDevice = amp;
   await report(loopRow({ section: 'put', system: spec.name, kind: spec.kind, sizeBytes: s.sizeBytes, inFlight }, r, { extra }));
 }
 
@@ -201,10 +202,12 @@ async function churnCell(spec: EngineSpec, task: EngineTask): Promise<void> {
     const reclaimed = engine.counters?.().reclaimedExtents;
     if (reclaimed !== undefined ? reclaimed > 0 : bytesPut >= c.diskBytes) break;
   }
-  const before = { put: bytesPut, engine: engine.engineBytesWritten?.(), proc: processWriteBytes(), counters: engine.counters?.() };
+  const before = { put: bytesPut, engine: engine.engineBytesWritten?.(), device: deviceWrittenBytes(dir), counters: engine.counters?.() };
   const r = await closedLoop({ inFlight: c.inFlight, durationMs: task.durations.churnMs, maxOps: Number.MAX_SAFE_INTEGER, op });
   const put = bytesPut - before.put;
-  const extra: Record<string, number | string> = { writeAmpProc: round((processWriteBytes() - before.proc) / Math.max(1, put), 2) };
+  const extra: Record<string, number | string> = {};
+  const amp = writeAmp(dir, before.device, put);
+  if (amp !== undefined) extra.writeAmpDevice = amp;
   const engineNow = engine.engineBytesWritten?.();
   if (engineNow !== undefined && before.engine !== undefined) extra.writeAmpEngine = round((engineNow - before.engine) / Math.max(1, put), 2);
   const after = engine.counters?.();
@@ -222,4 +225,14 @@ async function churnCell(spec: EngineSpec, task: EngineTask): Promise<void> {
   );
   await engine.close();
   await send({ kind: 'progress', text: `${spec.name}: churn done` });
+}
+
+/**
+ * Bytes the device under `path` wrote since `before` (deviceWrittenBytes)
+ * over `bytesPut`; undefined off a block device. The engines' puts are
+ * durable, so what they wrote has reached the device when a cell ends.
+ */
+function writeAmp(path: string, before: number | undefined, bytesPut: number): number | undefined {
+  const now = deviceWrittenBytes(path);
+  return before === undefined || now === undefined ? undefined : round((now - before) / Math.max(1, bytesPut), 2);
 }
