@@ -44,9 +44,11 @@ export interface ScannedHead {
   /** Payload bytes per the (verified) header. */
   readonly payloadBytes: number;
   /**
-   * The verified payload: from the bytes the scan read if they hold the
-   * whole chunk (no copy), else one read of the chunk. Not cached. Throws
-   * CorruptionError if it does not verify (torn, damaged).
+   * The verified payload: copied from the bytes the scan read if they hold
+   * the whole chunk (a view would pin the scan's whole window for as long
+   * as the caller holds it: a relocation's write of a large live chunk),
+   * else one read of the chunk. Not cached. Throws CorruptionError if it
+   * does not verify (torn, damaged).
    */
   payload(): Promise<Buffer>;
 }
@@ -341,14 +343,14 @@ export class ChunkStore {
     }
   }
 
-  /** The verified payload of the chunk at `read[at..]` (scanHeads); throws CorruptionError. */
+  /** A copy of the verified payload of the chunk at `read[at..]` (scanHeads); throws CorruptionError. */
   private verifyScanned(read: Buffer, at: number, loc: Locator): Buffer {
     const checked = checkChunk(read, at);
     if (typeof checked === 'string') {
       this.counters.corrupt++;
       throw new CorruptionError(`chunk at ${loc.extent}:${loc.offset}: ${checked}`);
     }
-    return checked.payload;
+    return Buffer.from(checked.payload);
   }
 
   private async tryChunkAt(
