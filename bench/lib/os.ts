@@ -64,23 +64,15 @@ export async function readAll(h: FileHandle, into: Buffer, at: number): Promise<
 }
 
 /**
- * Bytes process `pid` dirtied in the page cache, as /proc/<pid>/io
- * write_bytes counts them. NOT what reached the disk: on kernels with
- * large folios (6.18 here, ext4) a 4 KiB write into a cached 2 MiB folio
- * counts 2 MiB (docs/BENCHMARKS.md, "writeAmpProc is not disk traffic").
- * The rows report deviceWrittenBytes instead.
- */
-export function processWriteBytes(pid: number | 'self' = 'self'): number {
-  return procIoField(pid, 'write_bytes');
-}
-
-/**
  * Bytes the block device holding `path` has written since boot
  * (/sys/dev/block/MAJOR:MINOR/stat, sectors written x 512), or undefined
  * when `path` is on no block device (tmpfs, overlay) or the device has no
  * stat file. Machine-wide: every process's writes to that device count,
  * and the file system's own (journal commits) too, which is what an
- * engine's writes cost the disk; read it on a quiet machine.
+ * engine's writes cost the disk; read it on a quiet machine. (Not
+ * /proc/<pid>/io write_bytes: on kernels with large folios, 6.18 here,
+ * a 4 KiB write into a cached 2 MiB folio counts 2 MiB: docs/BENCHMARKS.md,
+ * "writeAmpProc is not disk traffic".)
  */
 export function deviceWrittenBytes(path: string): number | undefined {
   const { major, minor } = deviceNumbers(statSync(path, { bigint: true }).dev);

@@ -231,7 +231,11 @@ export class ChunkStore {
   private async readFromDisk(loc: Locator, kind: ChunkKind): Promise<Buffer> {
     if (loc.length < CHUNK_OVERHEAD_BYTES) throw new CorruptionError(`locator length ${loc.length} below chunk overhead`);
     this.counters.reads++;
-    const buf = await this.extents.read(loc.extent, loc.offset, loc.length);
+    return this.verifyRead(await this.extents.read(loc.extent, loc.offset, loc.length), loc, kind);
+  }
+
+  /** The payload of the framed chunk `buf` read at `loc`, verified whole (a view of `buf`); counts and throws CorruptionError. */
+  private verifyRead(buf: Buffer, loc: Locator, kind: ChunkKind): Buffer {
     try {
       return verifyChunk(buf, kind, `${loc.extent}:${loc.offset}`);
     } catch (err: unknown) {
@@ -309,9 +313,11 @@ export class ChunkStore {
       pos += CHUNK_ALIGN_BYTES;
     };
     while (pos + CHUNK_OVERHEAD_BYTES <= end) {
-      if (pos < windowStart || pos + CHUNK_HEADER_BYTES > windowStart + window.length) {
+      // The window holds a header and its head (or all that is left below the write pointer).
+      const wanted = Math.min(end - pos, CHUNK_HEADER_BYTES + SCAN_HEAD_BYTES);
+      if (pos < windowStart || pos + wanted > windowStart + window.length) {
         windowStart = pos;
-        window = await this.extents.read(extent, pos, Math.min(end - pos, Math.max(readBytes, CHUNK_HEADER_BYTES + SCAN_HEAD_BYTES)));
+        window = await this.extents.read(extent, pos, Math.max(wanted, Math.min(end - pos, readBytes)));
       }
       const header = parseHeader(window, pos - windowStart);
       const length = header === undefined ? 0 : CHUNK_OVERHEAD_BYTES + header.payloadBytes;
@@ -321,10 +327,6 @@ export class ChunkStore {
       }
       inDamage = false;
       const headBytes = Math.min(header.payloadBytes, SCAN_HEAD_BYTES);
-      if (pos + CHUNK_HEADER_BYTES + headBytes > windowStart + window.length) {
-        windowStart = pos;
-        window = await this.extents.read(extent, pos, Math.min(end - pos, Math.max(readBytes, CHUNK_HEADER_BYTES + SCAN_HEAD_BYTES)));
-      }
       const at = pos - windowStart;
       const read = window;
       const locator = { extent, offset: pos, length };
@@ -334,23 +336,14 @@ export class ChunkStore {
         kind: header.kind,
         head: read.subarray(at + CHUNK_HEADER_BYTES, at + CHUNK_HEADER_BYTES + headBytes),
         payloadBytes: header.payloadBytes,
-        payload: whole ? () => Promise.resolve(this.verifyScanned(read, at, locator)) : () => this.readFromDisk(locator, header.kind),
+        // A copy out of the window (ScannedHead.payload says why), or a read of its own.
+        payload: whole ? () => Promise.resolve(Buffer.from(this.verifyRead(read.subarray(at, at + length), locator, header.kind))) : () => this.readFromDisk(locator, header.kind),
       };
       // Past a chunk the window did not hold, read small (the next header,
       // not the next payload); after one it held, read whole windows.
       readBytes = whole ? windowBytes : headWindowBytes;
       pos = alignUp(pos + length);
     }
-  }
-
-  /** A copy of the verified payload of the chunk at `read[at..]` (scanHeads); throws CorruptionError. */
-  private verifyScanned(read: Buffer, at: number, loc: Locator): Buffer {
-    const checked = checkChunk(read, at);
-    if (typeof checked === 'string') {
-      this.counters.corrupt++;
-      throw new CorruptionError(`chunk at ${loc.extent}:${loc.offset}: ${checked}`);
-    }
-    return Buffer.from(checked.payload);
   }
 
   private async tryChunkAt(
