@@ -183,6 +183,22 @@ export interface CrashCounters {
   faultsInjected: number;
   /** IOs the disk completed turns after their issue (reorderedCompletions): the late path must be exercised. */
   lateIos?: number;
+  /** Puts that found no free extent and waited for reclamation (the space rule's harness: the full disk must be reached). */
+  roomWaits?: number;
+  /** Puts refused NoSpace where the space rule allows it (live data above its bound). */
+  spaceRefusals?: number;
+}
+
+/**
+ * Invariant 9 (the space suite, testing/space.ts): a put on a fault-free
+ * store is refused NoSpace only if the live data after it (value and key
+ * bytes of every key the model holds) would exceed `refusalAboveLiveBytes`.
+ * Below that, reclamation can always free room: a refusal is a failure. A
+ * refused put changes nothing (the key keeps its value); one allowed is
+ * counted, the model left as it was.
+ */
+export interface SpaceRule {
+  readonly refusalAboveLiveBytes: number;
 }
 
 export class CrashHarness {
@@ -199,6 +215,8 @@ export class CrashHarness {
   private groups: Array<ReadonlyArray<{ readonly key: Buffer; readonly value: Buffer }>> = [];
   /** An IO fault other than host-full was injected since the last recovery. */
   private ioFaulted = false;
+  /** Puts that waited for room in the stores before this one (each reboot opens a new store). */
+  private roomWaitsBefore = 0;
 
   private constructor(
     private disk: SimDisk,
@@ -209,6 +227,8 @@ export class CrashHarness {
     readonly counters: CrashCounters,
     /** The store's clock: moved only by idle(). */
     private readonly clock: VirtualClock,
+    /** Invariant 9, when set: a put is refused NoSpace only above the rule's live bytes; otherwise NoSpace is compared as any answer. */
+    private readonly space?: SpaceRule,
   ) {}
 
   /**
@@ -248,7 +268,7 @@ export class CrashHarness {
   }
 
   /** `reorderIos`: the disk completes IOs out of order (reorderedCompletions); otherwise each as it is issued. */
-  static async create(config: EngineConfig, seed: number, options: { readonly reorderIos?: boolean } = {}): Promise<CrashHarness> {
+  static async create(config: EngineConfig, seed: number, options: { readonly reorderIos?: boolean; readonly space?: SpaceRule } = {}): Promise<CrashHarness> {
     const rng = new Rng(seed);
     const counters: CrashCounters = { crashStates: 0, operations: 0, faultsInjected: 0, lateIos: 0 };
     const late = (): void => {
@@ -259,7 +279,7 @@ export class CrashHarness {
     const host = new HostFs();
     const clock = new VirtualClock();
     const store = await formatDiskStore(host.wrap(disk), { ...formatOptions(config, rng.fork('chunk-ids')), ...confirmOptions(clock) });
-    return new CrashHarness(disk, host, store, config, rng, counters, clock);
+    return new CrashHarness(disk, host, store, config, rng, counters, clock, options.space);
   }
 
   async run(op: Op): Promise<void> {
@@ -288,6 +308,11 @@ export class CrashHarness {
 
   async close(): Promise<void> {
     await this.store.close();
+  }
+
+  /** Puts that found no free extent and waited for reclamation, in every store of the sequence so far. */
+  get roomWaits(): number {
+    return this.roomWaitsBefore + (this.store.stats().putsWaitedForRoom ?? 0);
   }
 
   /** Invariant 7 applies: the host is full and nothing else went wrong since the last recovery. */
@@ -462,10 +487,13 @@ export class CrashHarness {
     }
   }
 
-  /** A put or delete: compare outcomes, and record the dependency of a successful one. */
+  /**
+   * A put or delete: compare outcomes, and record the dependency of a
+   * successful one. The engine goes first: under the space rule a put it
+   * refused for space must leave the model as it was.
+   */
   private async mutate(op: Extract<Op, { op: 'put' | 'delete' }>): Promise<void> {
     const key = keyOf(op.key);
-    const expected = await apply(this.model, op);
     let dependency: Dependency | undefined;
     let actual: { ok: string } | { error: string };
     try {
@@ -475,10 +503,27 @@ export class CrashHarness {
       if (!(err instanceof ShardStoreError)) throw err;
       actual = { error: err.code };
     }
+    if (op.op === 'put' && 'error' in actual && actual.error === 'NoSpace' && this.space !== undefined) return this.refusedForSpace(op, this.space);
+    const expected = await apply(this.model, op);
     if (JSON.stringify(expected) !== JSON.stringify(actual)) {
       throw new ConformanceFailure(`step ${this.step - 1} ${formatOp(op)}: model ${JSON.stringify(expected)}, engine ${JSON.stringify(actual)}`, this.step - 1);
     }
     if (dependency !== undefined) this.history.record(key, { value: op.op === 'put' ? valueOf(op.size, op.fill) : null, dependency });
+  }
+
+  /** Invariant 9: a refusal for space only with more live data than the rule's bound. */
+  private async refusedForSpace(op: Extract<Op, { op: 'put' }>, rule: SpaceRule): Promise<void> {
+    const key = keyOf(op.key);
+    let live = 0;
+    for (const s of (await this.model.list({})).shards) if (!s.key.equals(key)) live += s.key.length + s.sizeBytes;
+    live += key.length + op.size;
+    if (live <= rule.refusalAboveLiveBytes) {
+      throw new ConformanceFailure(
+        `step ${this.step - 1} ${formatOp(op)}: refused NoSpace with ${live} bytes live after it (refusals only above ${rule.refusalAboveLiveBytes}): reclamation could have made room`,
+        this.step - 1,
+      );
+    }
+    this.counters.spaceRefusals = (this.counters.spaceRefusals ?? 0) + 1;
   }
 
   private async cleanReboot(): Promise<void> {
@@ -501,6 +546,7 @@ export class CrashHarness {
     // A restart: transient and permanent IO faults are gone (bit flips stay on the media).
     this.disk.clearFaults();
     this.disk = this.disk.clone();
+    this.roomWaitsBefore += this.store.stats().putsWaitedForRoom ?? 0;
     this.store = await openDiskStore(this.host.wrap(this.disk), this.openOptions());
     await this.resync(new Map(this.history.allowed()));
   }
@@ -518,6 +564,7 @@ export class CrashHarness {
     this.counters.crashStates++;
     disk.clearFaults();
     this.disk = disk;
+    this.roomWaitsBefore += this.store.stats().putsWaitedForRoom ?? 0;
     this.store = await openDiskStore(this.host.wrap(this.disk), this.openOptions());
     await this.resync(allowed);
     await this.checkGroups();

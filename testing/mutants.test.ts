@@ -38,6 +38,7 @@ import { CONCURRENCY_MUTANTS } from './mutants/concurrency_mutants.js';
 import { CONTROL_RACE_MUTANTS, readNotEndedOnMiss } from './mutants/control_race_mutants.js';
 import { COLLECTOR_MUTANTS } from './mutants/collector_mutants.js';
 import { LIFECYCLE_MUTANTS } from './mutants/lifecycle_mutants.js';
+import { SPACE_MUTANTS } from './mutants/space_mutants.js';
 import { s3CrashSuite } from './check/s3_crash_suite.js';
 import { resetBeforeIndexDurable } from './mutants/crash_mutants.js';
 import { unsignedDoorsOpen, UNSIGNED_DOORS } from './auth_checks.js';
@@ -425,8 +426,9 @@ test('a harness error never counts as caught, and a renamed target breaks its va
 test('every registered variant is exercised by a test that asserts the failure it names', () => {
   const here = new Set([...ENGINE_MUTANTS, ...CRASH_MUTANTS, ...FAULT_MUTANTS, ...ONE_SYNC_MUTANTS, ...TOGETHER_MUTANTS, unpreparedReserve, ...CONTROL_MUTANTS, ...ACCESS_MUTANTS, ...MIRROR_MUTANTS, ...METADATA_CASES.map((c) => c.mutant), ...CONTROL_RACE_MUTANTS, ...HTTP_FAMILIES.map(([m]) => m), ...COLLECTOR_MUTANTS].filter((m) => m.caughtBy !== 'concurrency').map((m) => m.name));
   // The concurrency suite's variants are caught in testing/concurrency_engine.test.ts, the races
-  // variants in testing/concurrency_races.test.ts, the lifecycle variants in testing/lifecycle_check.test.ts, each asserted by its `expect`.
-  const elsewhere = new Set([...CONCURRENCY_MUTANTS, ...RACE_MUTANTS, resetBeforeIndexDurable, ...LIFECYCLE_MUTANTS].map((m) => m.name));
+  // variants in testing/concurrency_races.test.ts, the lifecycle variants in testing/lifecycle_check.test.ts,
+  // the space variants in testing/space.test.ts, each asserted by its `expect`.
+  const elsewhere = new Set([...CONCURRENCY_MUTANTS, ...RACE_MUTANTS, resetBeforeIndexDurable, ...LIFECYCLE_MUTANTS, ...SPACE_MUTANTS].map((m) => m.name));
   const missing = MUTANTS.filter((m) => !here.has(m.name) && !elsewhere.has(m.name)).map((m) => m.name);
   assert.deepEqual(missing, []);
 });

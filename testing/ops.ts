@@ -89,7 +89,7 @@ export function sizeArb(p: SizeProfile): fc.Arbitrary<number> {
   );
 }
 
-const keyArb = fc.oneof(
+const poolKeyArb = fc.oneof(
   { weight: 12, arbitrary: fc.integer({ min: 0, max: KEY_POOL.length - 1 }) },
   { weight: 1, arbitrary: fc.integer({ min: KEY_POOL.length, max: KEY_POOL.length + 1000 }) },
 );
@@ -105,11 +105,18 @@ export interface AlphabetWeights {
 
 export const DEFAULT_WEIGHTS: AlphabetWeights = { put: 8, read: 8, delete: 3, list: 2, background: 4, reboot: 1 };
 
-export function opArb(p: SizeProfile, w: AlphabetWeights = DEFAULT_WEIGHTS): fc.Arbitrary<Op> {
+/** Where an alphabet draws its keys and its put sizes from, when not the pool (poolKeyArb) and sizeArb (the space suite: overwrites of larger values). */
+export interface AlphabetDraws {
+  readonly key?: fc.Arbitrary<number>;
+  readonly size?: fc.Arbitrary<number>;
+}
+
+export function opArb(p: SizeProfile, w: AlphabetWeights = DEFAULT_WEIGHTS, draws: AlphabetDraws = {}): fc.Arbitrary<Op> {
+  const keyArb = draws.key ?? poolKeyArb;
   const put = fc.record({
     op: fc.constant('put' as const),
     key: keyArb,
-    size: sizeArb(p),
+    size: draws.size ?? sizeArb(p),
     fill: fc.integer({ min: 0, max: 0xffff }),
     streamed: fc.boolean(),
   });
@@ -367,9 +374,9 @@ export const nodeCrashArb: fc.Arbitrary<NodeCrashOp> = fc.record({
 /** The node crash alphabet: mutations, control plane and whole-node crashes. */
 export function nodeCrashOpArb(p: SizeProfile): fc.Arbitrary<NodeOp> {
   const mutations = fc.oneof(
-    fc.record({ op: fc.constant('put' as const), key: keyArb, size: sizeArb(p), fill: fc.integer({ min: 0, max: 0xffff }), streamed: fc.constant(false) }),
-    fc.record({ op: fc.constant('delete' as const), key: keyArb }),
-    fc.record({ op: fc.constant('get' as const), key: keyArb }),
+    fc.record({ op: fc.constant('put' as const), key: poolKeyArb, size: sizeArb(p), fill: fc.integer({ min: 0, max: 0xffff }), streamed: fc.constant(false) }),
+    fc.record({ op: fc.constant('delete' as const), key: poolKeyArb }),
+    fc.record({ op: fc.constant('get' as const), key: poolKeyArb }),
   );
   return fc.oneof(
     { weight: 6, arbitrary: mutations },

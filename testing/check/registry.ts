@@ -82,6 +82,11 @@ export const SUITES: readonly SuiteEntry[] = [
     summary: 'the S3 lifecycle pass on a virtual clock against a model of S3\'s rules, with PUTs racing it: nothing expired that no rule expires, everything due expired, an object overwritten meanwhile kept',
     load: async (): Promise<Suite> => (await import('./lifecycle_suite.js')).lifecycleSuite,
   },
+  {
+    name: 'space',
+    summary: 'overwrites filling a small disk several times over, with crashes: puts make room by reclamation, refused NoSpace only when live data exceeds a quarter of the disk, nothing acknowledged lost',
+    load: async (): Promise<Suite> => (await import('./space_suite.js')).spaceSuite,
+  },
 ];
 
 export function suiteNames(): string[] {

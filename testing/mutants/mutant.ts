@@ -18,7 +18,7 @@ export interface Mutant {
   /** The bug class, in the words of the paper's table where one fits. */
   readonly bugClass: string;
   /** Which suite is expected to catch it. */
-  readonly caughtBy: 'conformance' | 'crash' | 'faults' | 'concurrency' | 'node' | 'node-crash' | 'mirror' | 'metadata-faults' | 'auth' | 'http' | 'control-race' | 's3-crash' | 'lifecycle';
+  readonly caughtBy: 'conformance' | 'crash' | 'faults' | 'concurrency' | 'node' | 'node-crash' | 'mirror' | 'metadata-faults' | 'auth' | 'http' | 'control-race' | 's3-crash' | 'lifecycle' | 'space';
   /** The failure it must cause (matched against the failure's message): caught by any other failure is not caught. */
   readonly expect: RegExp;
   install(): () => void;
