@@ -15,7 +15,7 @@
 //    extent's write pointer and equals what a verified read of the disk
 //    returns there.
 import fc from 'fast-check';
-import { ShardStoreError } from '../src/base/index.js';
+import { NotFoundError, ShardStoreError } from '../src/base/index.js';
 import { ConformanceFailure, checkSequences, reportSequences, runOnHarness } from './sequences.js';
 import type { CheckOptions } from './sequences.js';
 import { CHUNK_OVERHEAD_BYTES, checkChunk } from '../src/chunk/index.js';
@@ -127,10 +127,17 @@ function scribbled(value: Buffer): string {
   return d;
 }
 
+/** What find answered, as get's outcome would show it: absent is NotFound. */
+function found(value: Buffer | undefined): string {
+  if (value === undefined) throw new NotFoundError('find: no value');
+  return digest(value);
+}
+
 /**
  * What `op` answers on `api`, as a comparable string. A get of an odd key
- * in the pool goes through getOwned where the engine offers it (a
- * function of the operation alone, so a sequence replays exactly).
+ * in the pool goes through getOwned where the engine offers it, of keys
+ * 2, 6, 10, ... through find (a function of the operation alone, so a
+ * sequence replays exactly).
  */
 export async function apply(api: ShardApi, op: Op): Promise<Outcome> {
   switch (op.op) {
@@ -140,6 +147,8 @@ export async function apply(api: ShardApi, op: Op): Promise<Outcome> {
       return outcome(async () => (await api.put(keyOf(op.key), source), 'put'));
     }
     case 'get':
+      // Keys 2, 6, 10, ... through find (undefined for absent: NotFound here, as get answers).
+      if (op.key % 4 === 2) return outcome(async () => found(await api.find(keyOf(op.key))));
       return outcome(async () => (op.key % 2 === 1 && ownsGets(api) ? scribbled(await api.getOwned(keyOf(op.key))) : digest(await api.get(keyOf(op.key)))));
     case 'head':
       return outcome(async () => String((await api.head(keyOf(op.key))).sizeBytes));

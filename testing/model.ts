@@ -63,6 +63,14 @@ export class ModelStore implements ShardApi {
     return Buffer.from(this.lookup(key));
   }
 
+  async find(key: Buffer): Promise<Buffer | undefined> {
+    await turn();
+    this.checkOpen();
+    checkKey(key);
+    const value = this.values.get(key.toString('latin1'));
+    return value === undefined ? undefined : Buffer.from(value);
+  }
+
   async read(key: Buffer, range?: ByteRange): Promise<ShardReader> {
     await turn();
     const value = this.lookup(key);
@@ -231,6 +239,12 @@ export class ModelNode implements ShardApi {
     await turn();
     this.admit(key);
     return this.store.get(key);
+  }
+
+  async find(key: Buffer): Promise<Buffer | undefined> {
+    await turn();
+    this.admit(key);
+    return this.store.find(key);
   }
 
   async read(key: Buffer, range?: ByteRange): Promise<ShardReader> {

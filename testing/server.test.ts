@@ -41,6 +41,7 @@ function wrap(inner: ShardApi, over: Partial<ShardApi>): ShardApi {
   return {
     put: over.put ?? ((key, value) => inner.put(key, value)),
     get: over.get ?? ((key) => inner.get(key)),
+    find: over.find ?? ((key) => inner.find(key)),
     read: over.read ?? ((key, range) => inner.read(key, range)),
     head: over.head ?? ((key) => inner.head(key)),
     delete: over.delete ?? ((key) => inner.delete(key)),

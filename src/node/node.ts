@@ -259,6 +259,10 @@ export class ShardNode implements ShardApi, TogetherApi, AdminApi {
     return this.onKey(key, (s) => s.get(key));
   }
 
+  find(key: Buffer): Promise<Buffer | undefined> {
+    return this.onKey(key, (s) => s.find(key));
+  }
+
   /** DiskStore.getOwned on the key's disk: a buffer the caller may keep and change. */
   getOwned(key: Buffer): Promise<Buffer> {
     return this.onKey(key, (s) => s.getOwned(key));

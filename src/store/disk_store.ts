@@ -330,6 +330,24 @@ export class DiskStore implements ShardApi, TogetherApi {
     return this.whole(key, false);
   }
 
+  /** get, with undefined for a key that has no value (ShardApi.find). */
+  async find(key: Buffer): Promise<Buffer | undefined> {
+    const known = this.lookupNow(key, ABSENT_ANSWERS);
+    if (known === undefined) return undefined;
+    if (known !== NEEDS_READ) {
+      const now = cachedWholeValue(this.parts.chunks, key, known);
+      if (now !== undefined) return now;
+    }
+    const end = this.reads.begin();
+    try {
+      const value = known === NEEDS_READ ? await this.parts.index.lookup(key) : known;
+      if (value === null || value === undefined) return undefined;
+      return await readWholeValue(this.parts.chunks, key, value);
+    } finally {
+      end();
+    }
+  }
+
   /**
    * The whole value in a buffer the caller owns: it may keep it and change
    * it, and the store never sees that. Where a caller of get() would copy
@@ -615,12 +633,17 @@ export class DiskStore implements ShardApi, TogetherApi {
    * (the overlay, a memtable, a cached run block), else NEEDS_READ. Throws
    * NotFoundError for no value or a tombstone.
    */
-  private lookupNow(key: Buffer): IndexValue | typeof NEEDS_READ {
+  private lookupNow(key: Buffer): IndexValue | typeof NEEDS_READ;
+  private lookupNow(key: Buffer, absent: typeof ABSENT_ANSWERS): IndexValue | typeof NEEDS_READ | undefined;
+  /** The key's value as far as memory knows it; absent: NotFoundError, or undefined with ABSENT_ANSWERS. */
+  private lookupNow(key: Buffer, absent?: typeof ABSENT_ANSWERS): IndexValue | typeof NEEDS_READ | undefined {
     this.checkOpen();
     checkKey(key);
     const staged = this.log.overlay(keyString(key));
     const value = staged !== undefined ? staged.value : this.parts.index.lookupNow(key);
-    return value === NEEDS_READ ? NEEDS_READ : present(key, value);
+    if (value === NEEDS_READ) return NEEDS_READ;
+    if (absent === ABSENT_ANSWERS && (value === null || value === undefined)) return undefined;
+    return present(key, value);
   }
 
   private async lookup(key: Buffer): Promise<IndexValue> {
@@ -695,6 +718,9 @@ function isDone(r: unknown): boolean {
 }
 
 /** `value`, or NotFoundError if there is none (absent, or a tombstone). */
+/** lookupNow's flag: a key with no value answers undefined (find), not NotFoundError. */
+const ABSENT_ANSWERS = Symbol('absent answers undefined');
+
 function present(key: Buffer, value: IndexValue | null | undefined): IndexValue {
   if (value === null || value === undefined) throw new NotFoundError(`no shard ${printableKey(key)}`);
   return value;

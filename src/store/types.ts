@@ -93,6 +93,13 @@ export interface ShardApi {
   put(key: Buffer, value: ValueSource): Promise<Dependency>;
   /** The whole value, which the caller must not change (it may be a cache's own bytes). Throws NotFoundError. */
   get(key: Buffer): Promise<Buffer>;
+  /**
+   * get, but a key with no value answers undefined instead of throwing
+   * NotFoundError: for callers that expect absence often (the S3 front's
+   * optional bucket settings, read on every request), where an exception
+   * per absent key costs its stack trace. Every other error throws as get's.
+   */
+  find(key: Buffer): Promise<Buffer | undefined>;
   /** Stream a value or a range of it. Throws NotFoundError, InvalidArgumentError (range). */
   read(key: Buffer, range?: ByteRange): Promise<ShardReader>;
   /** Size of the value. Throws NotFoundError. */

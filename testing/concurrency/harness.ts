@@ -39,11 +39,11 @@
 // 6. With `reopenAfterClose`: after the clean close, a fresh open of the
 //    disk reads back, for every key, a value the history allows (every
 //    acknowledged change is durable by then), and no run is left busy.
-import { ShardStoreError } from '../../src/base/index.js';
+import { NotFoundError, ShardStoreError } from '../../src/base/index.js';
 import type { Dependency } from '../../src/dependency/index.js';
 import { formatDiskStore, openDiskStore } from '../../src/store/index.js';
 import { ShardNode } from '../../src/node/index.js';
-import type { DiskStore, FormatOptions } from '../../src/store/index.js';
+import type { DiskStore, FormatOptions, ShardApi } from '../../src/store/index.js';
 import { SMALL_CONFIG, formatOptions } from '../conformance.js';
 import type { Rng } from '../rng.js';
 import { SimDisk } from '../sim_disk.js';
@@ -192,7 +192,7 @@ async function readWhole(api: ShardNode, key: Buffer): Promise<Buffer> {
  */
 function readNow(run: Run, clientId: number, key: Buffer, rng: Rng): Promise<void> {
   const id = run.rec.invoke(clientId, { kind: 'get', key });
-  const reading = rng.bool() ? readWhole(run.node, key) : run.node.get(key);
+  const reading = rng.bool() ? readWhole(run.node, key) : getOrFind(run.node, key, id);
   return reading.then(
     (value) => {
       if (!run.crashed) run.rec.respond(id, { kind: 'value', value });
@@ -203,6 +203,18 @@ function readNow(run: Run, clientId: number, key: Buffer, rng: Rng): Promise<voi
       else run.failure ??= `get(${formatKey(key)}) failed: ${err instanceof Error ? err.message : String(err)}`;
     },
   );
+}
+
+/**
+ * A whole get: get() for even call ids, find() for odd ones, its absent
+ * answer turned into get's NotFoundError (the history records both alike).
+ * By the call id, not the rng: the schedules of every seed stay as they were.
+ */
+async function getOrFind(api: ShardApi, key: Buffer, id: number): Promise<Buffer> {
+  if (id % 2 === 0) return api.get(key);
+  const value = await api.find(key);
+  if (value === undefined) throw new NotFoundError(`find: no shard ${formatKey(key)}`);
+  return value;
 }
 
 function isNotFound(err: unknown): boolean {
@@ -223,7 +235,7 @@ async function call(run: Run, id: number, input: KvInput, rng: Rng): Promise<KvO
       // Half the gets stream (read(), what the HTTP server uses): its body
       // holds locators across turns, which is the race read tracking covers;
       // get() answers a cached value without waiting.
-      return { kind: 'value', value: rng.bool() ? await readWhole(api, input.key) : await api.get(input.key) };
+      return { kind: 'value', value: rng.bool() ? await readWhole(api, input.key) : await getOrFind(api, input.key, id) };
     case 'delete': {
       run.deps.set(id, await api.delete(input.key));
       return { kind: 'ok' };

@@ -64,14 +64,9 @@ export class Core {
     return this.options.now();
   }
 
-  /** The value of `key`, or undefined if it has none. */
-  async getOptional(key: Buffer): Promise<Buffer | undefined> {
-    try {
-      return await this.api.get(key);
-    } catch (err) {
-      if (err instanceof NotFoundError) return undefined;
-      throw err;
-    }
+  /** The value of `key`, or undefined if it has none (ShardApi.find: no exception for the absent settings every request reads). */
+  getOptional(key: Buffer): Promise<Buffer | undefined> {
+    return this.api.find(key);
   }
 
   /**
