@@ -2,7 +2,7 @@
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', '.before-dist/**', '.before-root/**', 'node_modules/**', 'data/**', 'reports/**', '.stryker-tmp/**', 'eslint.config.js', '.dependency-cruiser.cjs'] },
+  { ignores: ['dist/**', '.before-dist/**', '.before-root/**', 'node_modules/**', 'data/**', 'reports/**', '.stryker-tmp/**', 'eslint.config.js', '.dependency-cruiser.cjs', 'native/*/index.cjs', 'native/*/build/**', '.check/**'] },
   ...tseslint.configs.recommendedTypeChecked,
   { linterOptions: { reportUnusedDisableDirectives: 'error' } },
   {

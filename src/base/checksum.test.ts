@@ -6,7 +6,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { crc32c, crc32cRange, crc32cSingleBitError } from './checksum.js';
+import { CRC32C_IMPLEMENTATION, crc32c, crc32cFallback, crc32cRange, crc32cSingleBitError } from './checksum.js';
 
 void test('known vectors', () => {
   assert.equal(crc32c(Buffer.from('123456789', 'ascii')), 0xe3069283);
@@ -76,4 +76,61 @@ void test('crc32cRange equals crc32c of the same bytes, short ranges in JavaScri
     }),
     { seed: 0x5eed_0007, numRuns: 500 },
   );
+});
+
+/**
+ * Sizes where the addon's paths meet (native/crc32c/crc32c.c): three
+ * streams of 128, 1,024 and 8,192-byte blocks take inputs of at least
+ * 3 x block bytes, one stream the rest; around each threshold, and beyond.
+ */
+const sizeAcrossStreams = fc.oneof(
+  fc.integer({ min: 0, max: 400 }),
+  ...[384, 3072, 24576].map((t) => fc.integer({ min: t - 9, max: t + 9 })),
+  fc.integer({ min: 0, max: 100_000 }),
+);
+
+/** Random bytes of `size` at `offset` into their buffer (views not aligned to 8), and a starting CRC. */
+const hashed = fc.record({ size: sizeAcrossStreams, offset: fc.integer({ min: 0, max: 7 }), initial: fc.oneof(fc.constant(0), fc.nat({ max: 0xffffffff })), seed: fc.nat() });
+
+function bytesOf(h: { size: number; offset: number; seed: number }): Uint8Array {
+  const buf = new Uint8Array(h.size + h.offset);
+  let x = h.seed | 1;
+  for (let i = 0; i < buf.length; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    buf[i] = x & 0xff;
+  }
+  return buf.subarray(h.offset);
+}
+
+/** Whether `impl` equals @node-rs/crc32 on every drawn input; the first input where not, else undefined. */
+function firstDifference(impl: (data: Uint8Array, initial: number) => number): string | undefined {
+  const details = fc.check(
+    fc.property(hashed, (h) => impl(bytesOf(h), h.initial) === crc32cFallback(bytesOf(h), h.initial)),
+    { seed: 0x5eed_0003, numRuns: 400 },
+  );
+  return details.failed ? JSON.stringify(details.counterexample?.[0]) : undefined;
+}
+
+void test(`the crc32c in use (${CRC32C_IMPLEMENTATION}) equals @node-rs/crc32 at every size, offset and starting value`, () => {
+  assert.equal(firstDifference(crc32c), undefined);
+  // The check reaches the three-stream path: three streams joined without
+  // shifting the first over the blocks after it (a wrong combine) differ.
+  const unshifted = (data: Uint8Array, initial: number): number => {
+    if (data.length < 384) return crc32cFallback(data, initial);
+    const third = Math.floor(data.length / 3);
+    const parts = [data.subarray(0, third), data.subarray(third, 2 * third), data.subarray(2 * third)];
+    return (crc32cFallback(parts[0] ?? new Uint8Array(0), initial) ^ crc32cFallback(parts[1] ?? new Uint8Array(0)) ^ crc32cFallback(parts[2] ?? new Uint8Array(0))) >>> 0;
+  };
+  assert.notEqual(firstDifference(unshifted), undefined, 'the broken combine was not caught');
+});
+
+void test('the native addon is in use where CI expects it (SHARDSTORE_EXPECT_NATIVE_CRC=1, set by .ci/run)', () => {
+  // `npm ci` builds native/crc32c as an optional dependency: a build that
+  // failed would leave @node-rs/crc32 in use, correct but 4x slower on
+  // 1 MiB, and nothing else would say so. CI sets the variable; a machine
+  // without a compiler runs the tests without it.
+  if (process.env['SHARDSTORE_EXPECT_NATIVE_CRC'] !== '1') return;
+  assert.equal(CRC32C_IMPLEMENTATION, 'sse4.2 x3 (native/crc32c)');
 });
