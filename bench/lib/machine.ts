@@ -3,6 +3,7 @@
 // comparable.
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem, release } from 'node:os';
+import { CRC32C_IMPLEMENTATION } from '../../src/base/checksum.js';
 import { loadTriple } from './os.js';
 
 export interface Machine {
@@ -19,6 +20,8 @@ export interface Machine {
   readonly loadAvgStart: [number, number, number];
   loadAvgEnd?: [number, number, number];
   readonly dropCaches: boolean;
+  /** Which CRC32C the engine runs (src/base/checksum.ts): the three-stream addon, or @node-rs/crc32 where it did not build. */
+  readonly crc32c: string;
   /** The code measured: commit, and the files changed since (others edit the tree while benches run). */
   readonly git: string;
 }
@@ -37,6 +40,7 @@ export function describeMachine(scratch: string, dropCaches: boolean): Machine {
     mount: tryRun('findmnt', ['-n', '-T', scratch]),
     loadAvgStart: loadTriple(),
     dropCaches,
+    crc32c: CRC32C_IMPLEMENTATION,
     git: `${tryRun('git', ['rev-parse', '--short', 'HEAD'])}; ${tryRun('git', ['status', '--porcelain', '--untracked-files=no', '--', 'src', 'bin', 'testing']).split('\n').filter((l) => l.trim() !== '').length} tracked files changed in src/ bin/ testing/`,
   };
 }
