@@ -127,10 +127,11 @@ function scribbled(value: Buffer): string {
   return d;
 }
 
-/** What find answered, as get's outcome would show it: absent is NotFound. */
-function found(value: Buffer | undefined): string {
-  if (value === undefined) throw new NotFoundError('find: no value');
-  return digest(value);
+/** get through find: its absent answer turned into get's NotFoundError (the checks compare both alike). */
+export async function getViaFind(api: ShardApi, key: Buffer): Promise<Buffer> {
+  const value = await api.find(key);
+  if (value === undefined) throw new NotFoundError(`find: no shard ${keyDigest(key)}`);
+  return value;
 }
 
 /**
@@ -148,7 +149,7 @@ export async function apply(api: ShardApi, op: Op): Promise<Outcome> {
     }
     case 'get':
       // Keys 2, 6, 10, ... through find (undefined for absent: NotFound here, as get answers).
-      if (op.key % 4 === 2) return outcome(async () => found(await api.find(keyOf(op.key))));
+      if (op.key % 4 === 2) return outcome(async () => digest(await getViaFind(api, keyOf(op.key))));
       return outcome(async () => (op.key % 2 === 1 && ownsGets(api) ? scribbled(await api.getOwned(keyOf(op.key))) : digest(await api.get(keyOf(op.key)))));
     case 'head':
       return outcome(async () => String((await api.head(keyOf(op.key))).sizeBytes));

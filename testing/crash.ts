@@ -310,6 +310,12 @@ export class CrashHarness {
     await this.store.close();
   }
 
+  /** Open a new store on this.disk in place of the old one (closed or abandoned), keeping the old one's room waits. */
+  private async reopen(): Promise<void> {
+    this.roomWaitsBefore += this.store.stats().putsWaitedForRoom ?? 0;
+    this.store = await openDiskStore(this.host.wrap(this.disk), this.openOptions());
+  }
+
   /** Puts that found no free extent and waited for reclamation, in every store of the sequence so far. */
   get roomWaits(): number {
     return this.roomWaitsBefore + (this.store.stats().putsWaitedForRoom ?? 0);
@@ -546,8 +552,7 @@ export class CrashHarness {
     // A restart: transient and permanent IO faults are gone (bit flips stay on the media).
     this.disk.clearFaults();
     this.disk = this.disk.clone();
-    this.roomWaitsBefore += this.store.stats().putsWaitedForRoom ?? 0;
-    this.store = await openDiskStore(this.host.wrap(this.disk), this.openOptions());
+    await this.reopen();
     await this.resync(new Map(this.history.allowed()));
   }
 
@@ -564,8 +569,7 @@ export class CrashHarness {
     this.counters.crashStates++;
     disk.clearFaults();
     this.disk = disk;
-    this.roomWaitsBefore += this.store.stats().putsWaitedForRoom ?? 0;
-    this.store = await openDiskStore(this.host.wrap(this.disk), this.openOptions());
+    await this.reopen();
     await this.resync(allowed);
     await this.checkGroups();
   }
@@ -805,14 +809,18 @@ export async function runCrashSequence(
   config: EngineConfig,
   seed: number,
   counters?: CrashCounters,
+  /** Invariant 9 (the space suite, testing/space.ts). */
+  space?: SpaceRule,
 ): Promise<ConformanceFailure | undefined> {
-  const h = await CrashHarness.create(config, seed, { reorderIos: reordersIos(ops) });
+  const h = await CrashHarness.create(config, seed, { reorderIos: reordersIos(ops), ...(space === undefined ? {} : { space }) });
   return runOnHarness(h, ops, () => {
     if (counters === undefined) return;
     counters.crashStates += h.counters.crashStates;
     counters.operations += h.counters.operations;
     counters.faultsInjected += h.counters.faultsInjected;
     counters.lateIos = (counters.lateIos ?? 0) + (h.counters.lateIos ?? 0);
+    counters.roomWaits = (counters.roomWaits ?? 0) + h.roomWaits;
+    counters.spaceRefusals = (counters.spaceRefusals ?? 0) + (h.counters.spaceRefusals ?? 0);
   });
 }
 

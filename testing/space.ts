@@ -31,9 +31,8 @@
 import fc from 'fast-check';
 import { SMALL_CONFIG } from './conformance.js';
 import type { EngineConfig } from './conformance.js';
-import { CrashHarness, reordersIos } from './crash.js';
+import { runCrashSequence } from './crash.js';
 import type { CrashCounters } from './crash.js';
-import { runOnHarness } from './sequences.js';
 import type { ConformanceFailure } from './sequences.js';
 import { KEY_POOL, dirtyRebootArb, opArb } from './ops.js';
 import type { AlphabetWeights, Op } from './ops.js';
@@ -104,18 +103,6 @@ export function spaceSequenceArb(c: EngineConfig = SPACE_CONFIG): fc.Arbitrary<O
 }
 
 /** Run one sequence under invariant 9; returns the failure, if any. */
-export async function runSpaceSequence(
-  ops: readonly Op[],
-  seed: number,
-  counters?: CrashCounters,
-  config: EngineConfig = SPACE_CONFIG,
-): Promise<ConformanceFailure | undefined> {
-  const h = await CrashHarness.create(config, seed, { reorderIos: reordersIos(ops), space: { refusalAboveLiveBytes: config.diskSizeBytes / 4 } });
-  return runOnHarness(h, ops, () => {
-    if (counters === undefined) return;
-    counters.crashStates += h.counters.crashStates;
-    counters.operations += h.counters.operations;
-    counters.roomWaits = (counters.roomWaits ?? 0) + h.roomWaits;
-    counters.spaceRefusals = (counters.spaceRefusals ?? 0) + (h.counters.spaceRefusals ?? 0);
-  });
+export function runSpaceSequence(ops: readonly Op[], seed: number, counters?: CrashCounters): Promise<ConformanceFailure | undefined> {
+  return runCrashSequence(ops, SPACE_CONFIG, seed, counters, { refusalAboveLiveBytes: REFUSAL_ABOVE_LIVE_BYTES });
 }

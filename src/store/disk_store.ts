@@ -331,21 +331,8 @@ export class DiskStore implements ShardApi, TogetherApi {
   }
 
   /** get, with undefined for a key that has no value (ShardApi.find). */
-  async find(key: Buffer): Promise<Buffer | undefined> {
-    const known = this.lookupNow(key, ABSENT_ANSWERS);
-    if (known === undefined) return undefined;
-    if (known !== NEEDS_READ) {
-      const now = cachedWholeValue(this.parts.chunks, key, known);
-      if (now !== undefined) return now;
-    }
-    const end = this.reads.begin();
-    try {
-      const value = known === NEEDS_READ ? await this.parts.index.lookup(key) : known;
-      if (value === null || value === undefined) return undefined;
-      return await readWholeValue(this.parts.chunks, key, value);
-    } finally {
-      end();
-    }
+  find(key: Buffer): Promise<Buffer | undefined> {
+    return this.whole(key, false, ABSENT_ANSWERS);
   }
 
   /**
@@ -360,16 +347,24 @@ export class DiskStore implements ShardApi, TogetherApi {
     return this.whole(key, true);
   }
 
-  /** get and getOwned: from the cache without waiting if every chunk is there, else read (`owned`: into memory the caller owns). */
-  private async whole(key: Buffer, owned: boolean): Promise<Buffer> {
-    const known = this.lookupNow(key);
+  /**
+   * get, getOwned and find: from the cache without waiting if every chunk
+   * is there, else read (`owned`: into memory the caller owns). A key with
+   * no value: NotFoundError, or undefined with ABSENT_ANSWERS (find).
+   */
+  private whole(key: Buffer, owned: boolean): Promise<Buffer>;
+  private whole(key: Buffer, owned: boolean, absent: typeof ABSENT_ANSWERS): Promise<Buffer | undefined>;
+  private async whole(key: Buffer, owned: boolean, absent?: typeof ABSENT_ANSWERS): Promise<Buffer | undefined> {
+    const known = absent === undefined ? this.lookupNow(key) : this.lookupNow(key, absent);
+    if (known === undefined) return undefined;
     const now = known === NEEDS_READ ? undefined : cachedWholeValue(this.parts.chunks, key, known);
     // One chunk is the cache's own bytes; several were joined into a new buffer.
     if (now !== undefined) return owned && known !== NEEDS_READ && known.chunks.length === 1 ? Buffer.from(now) : now;
     // Registered before any await: no reset can come between finding the locators and this.
     const end = this.reads.begin();
     try {
-      const value = known === NEEDS_READ ? await this.lookup(key) : known;
+      const value = known === NEEDS_READ ? await this.lookupAfterNeedsRead(key, absent) : known;
+      if (value === undefined) return undefined;
       return await (owned ? readWholeValueOwned(this.parts.chunks, key, value) : readWholeValue(this.parts.chunks, key, value));
     } finally {
       end();
@@ -651,6 +646,13 @@ export class DiskStore implements ShardApi, TogetherApi {
     return known === NEEDS_READ ? present(key, await this.parts.index.lookup(key)) : known;
   }
 
+  /** The index's value of a key lookupNow answered NEEDS_READ for; absent: NotFoundError, or undefined with ABSENT_ANSWERS. */
+  private async lookupAfterNeedsRead(key: Buffer, absent: typeof ABSENT_ANSWERS | undefined): Promise<IndexValue | undefined> {
+    const value = await this.parts.index.lookup(key);
+    if (absent === ABSENT_ANSWERS && (value === null || value === undefined)) return undefined;
+    return present(key, value);
+  }
+
   private maxChunkDataBytes(key: Buffer): number {
     return Math.min(this.options.maxChunkDataBytes, this.parts.chunks.maxPayloadBytes - 2 - key.length);
   }
@@ -717,10 +719,10 @@ function isDone(r: unknown): boolean {
   return typeof r === 'object' && r !== null && 'done' in r && r.done === true;
 }
 
-/** `value`, or NotFoundError if there is none (absent, or a tombstone). */
-/** lookupNow's flag: a key with no value answers undefined (find), not NotFoundError. */
+/** lookupNow's and whole's flag: a key with no value answers undefined (find), not NotFoundError. */
 const ABSENT_ANSWERS = Symbol('absent answers undefined');
 
+/** `value`, or NotFoundError if there is none (absent, or a tombstone). */
 function present(key: Buffer, value: IndexValue | null | undefined): IndexValue {
   if (value === null || value === undefined) throw new NotFoundError(`no shard ${printableKey(key)}`);
   return value;

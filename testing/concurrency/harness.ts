@@ -39,12 +39,12 @@
 // 6. With `reopenAfterClose`: after the clean close, a fresh open of the
 //    disk reads back, for every key, a value the history allows (every
 //    acknowledged change is durable by then), and no run is left busy.
-import { NotFoundError, ShardStoreError } from '../../src/base/index.js';
+import { ShardStoreError } from '../../src/base/index.js';
 import type { Dependency } from '../../src/dependency/index.js';
 import { formatDiskStore, openDiskStore } from '../../src/store/index.js';
 import { ShardNode } from '../../src/node/index.js';
 import type { DiskStore, FormatOptions, ShardApi } from '../../src/store/index.js';
-import { SMALL_CONFIG, formatOptions } from '../conformance.js';
+import { SMALL_CONFIG, formatOptions, getViaFind } from '../conformance.js';
 import type { Rng } from '../rng.js';
 import { SimDisk } from '../sim_disk.js';
 import type { CrashMode } from '../sim_disk.js';
@@ -206,15 +206,12 @@ function readNow(run: Run, clientId: number, key: Buffer, rng: Rng): Promise<voi
 }
 
 /**
- * A whole get: get() for even call ids, find() for odd ones, its absent
- * answer turned into get's NotFoundError (the history records both alike).
- * By the call id, not the rng: the schedules of every seed stay as they were.
+ * A whole get: get() for even call ids, find() for odd ones (getViaFind:
+ * the history records both alike). By the call id, not the rng: the
+ * schedules of every seed stay as they were.
  */
-async function getOrFind(api: ShardApi, key: Buffer, id: number): Promise<Buffer> {
-  if (id % 2 === 0) return api.get(key);
-  const value = await api.find(key);
-  if (value === undefined) throw new NotFoundError(`find: no shard ${formatKey(key)}`);
-  return value;
+function getOrFind(api: ShardApi, key: Buffer, id: number): Promise<Buffer> {
+  return id % 2 === 0 ? api.get(key) : getViaFind(api, key);
 }
 
 function isNotFound(err: unknown): boolean {
