@@ -262,16 +262,39 @@ export class IoScheduler {
    * chunks costs one system call per extent, not N. Returns each system
    * call with the writes it carries.
    */
-  private issue(batch: readonly PendingWrite[]): Array<{ writes: readonly PendingWrite[]; done: Promise<void> }> {
+  private issue(batch: readonly PendingWrite[], joiners: boolean): Array<{ writes: readonly PendingWrite[]; done: Promise<void> }> {
     const writev = this.disk.writev?.bind(this.disk);
     if (writev === undefined) return batch.map((w) => ({ writes: [w], done: this.disk.write(w.offset, joined(w)) }));
     return contiguousRuns(batch).map((run) => {
       const first = run[0];
       if (first === undefined) return { writes: run, done: Promise.resolve() };
       const parts = run.flatMap((w) => w.parts);
-      const done = parts.length === 1 && parts[0] !== undefined ? this.disk.write(first.offset, parts[0]) : writev(first.offset, parts);
+      const inline = joiners && run.every((w) => w.sameFlushAfter !== undefined) ? this.writeInline(first.offset, parts) : undefined;
+      const done = inline ?? (parts.length === 1 && parts[0] !== undefined ? this.disk.write(first.offset, parts[0]) : writev(first.offset, parts));
       return { writes: run, done };
     });
+  }
+
+  /**
+   * A later round's write that joined the data that just landed (named
+   * `sameFlushAfter`: a metadata record) done on this thread where the
+   * disk can (Disk.writeInline: a small write into the page cache costs
+   * less than a trip through the thread pool, and nothing else is waited
+   * for before the flush); undefined where it cannot. Everything else goes
+   * through write/writev: a first round's writes (a put's data), landed at
+   * once, would let the flush start before the commit cycle that names
+   * them has asked to join the batch; and host space's zero-fill pieces,
+   * which may go out in any round, held up requests when written on the
+   * event loop (docs/BENCHMARKS.md, "small writes on the calling thread",
+   * reverted).
+   */
+  private writeInline(offset: number, parts: readonly Uint8Array[]): Promise<void> | undefined {
+    if (this.disk.writeInline === undefined) return undefined;
+    try {
+      return this.disk.writeInline(offset, parts) ? Promise.resolve() : undefined;
+    } catch (err: unknown) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   /**
@@ -296,7 +319,7 @@ export class IoScheduler {
       let round = batch;
       let bytes = 0;
       for (let n = 1; ; n++) {
-        await this.issueRound(round, failed);
+        await this.issueRound(round, failed, n > 1);
         bytes += round.reduce((sum, w) => sum + w.length, 0);
         const more = n < MAX_ROUNDS && this.closedError === undefined;
         Ticket.landAll(
@@ -332,10 +355,10 @@ export class IoScheduler {
   }
 
   /** Issue one round of a batch's writes and wait for all of them; failed ones go into `failed`. */
-  private async issueRound(round: readonly PendingWrite[], failed: Map<PendingWrite, Error>): Promise<void> {
+  private async issueRound(round: readonly PendingWrite[], failed: Map<PendingWrite, Error>, joiners: boolean): Promise<void> {
     // allSettled, not all: a failed batch must not end while its other
     // writes are still in flight, or they could land after the next batch.
-    const calls = this.issue(round);
+    const calls = this.issue(round, joiners);
     const results = await Promise.allSettled(calls.map((c) => c.done));
     results.forEach((r, i) => {
       if (r.status === 'fulfilled') return;

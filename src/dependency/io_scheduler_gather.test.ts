@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FileDisk } from '../disk/index.js';
+import { Dependency } from './dependency.js';
 import { IoScheduler } from './io_scheduler.js';
 
 void test('adjacent writes of one batch go out as one gathered write', async () => {
@@ -61,6 +62,63 @@ void test('a gathered write carries at most 4 MiB: adjacent large chunks go out 
       { offset: 4 * MiB, bytes: MiB },
     ]);
     for (let i = 0; i < 5; i++) assert.ok((await disk.read(i * MiB, MiB)).equals(Buffer.alloc(MiB, 65 + i)), `MiB ${i} reads back`);
+    await disk.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+void test('a write that joins a batch after its first round goes out inline where the disk offers it; the first round never does', async () => {
+  // How: write A; when it lands (joinable), B is queued to share its flush
+  // (as the commit log queues a record naming the data that just landed).
+  // A must go through write/writev (landing it inline would let the flush
+  // start before its record asks to join), B through writeInline, and both
+  // share one flush; a write with no sameFlushAfter that goes out in B's
+  // round still goes through write. Then a joiner whose inline write throws fails alone:
+  // A's twin is durable, the joiner's ticket carries the error.
+  const dir = await mkdtemp(join(tmpdir(), 'gather-'));
+  try {
+    const disk = await FileDisk.open(join(dir, 'd'), { createSizeBytes: 1 << 20 });
+    const calls: string[] = [];
+    const write = disk.write.bind(disk);
+    disk.write = (offset, data) => {
+      calls.push(`write@${offset}`);
+      return write(offset, data);
+    };
+    const writeInline = disk.writeInline.bind(disk);
+    let failInline = false;
+    disk.writeInline = (offset, parts) => {
+      calls.push(`inline@${offset}`);
+      if (failInline) throw new Error('EIO: injected');
+      return writeInline(offset, parts);
+    };
+    const io = new IoScheduler(disk);
+    let plain: Dependency | undefined;
+    const joinerOf = (a: Dependency, offset: number, text: string): Promise<Dependency> =>
+      new Promise((resolve) => {
+        a.onLanded((joinable) => {
+          assert.ok(joinable, 'A landed in a batch that can still be joined');
+          // A write with no sameFlushAfter, ready in the same round (as host space's zeros can be): never inline.
+          plain ??= io.write(900, Buffer.from('zeros'));
+          resolve(io.write(offset, Buffer.from(text), Dependency.none, { sameFlushAfter: a }));
+        });
+      });
+    const a = io.write(100, Buffer.from('data'));
+    const b = await joinerOf(a, 200, 'record');
+    await Promise.all([a.persisted(), b.persisted(), plain?.persisted()]);
+    assert.deepEqual(calls, ['write@100', 'inline@200', 'write@900']);
+    assert.equal(io.stats.flushes, 1, 'the joiner shared the first write its flush');
+    assert.equal((await disk.read(100, 4)).toString(), 'data');
+    assert.equal((await disk.read(200, 6)).toString(), 'record');
+
+    failInline = true;
+    calls.length = 0;
+    const a2 = io.write(300, Buffer.from('more'));
+    const b2 = await joinerOf(a2, 400, 'lost');
+    await a2.persisted();
+    await assert.rejects(b2.persisted(), /EIO: injected/);
+    assert.deepEqual(calls, ['write@300', 'inline@400']);
+    assert.equal((await disk.read(300, 4)).toString(), 'more');
     await disk.close();
   } finally {
     await rm(dir, { recursive: true, force: true });

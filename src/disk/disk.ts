@@ -31,6 +31,14 @@ export interface Disk {
   write(offset: number, data: Uint8Array): Promise<void>;
   /** Optional: write `parts` back to back from `offset` in one gathered write (same contract as write). */
   writev?(offset: number, parts: readonly Uint8Array[]): Promise<void>;
+  /**
+   * Optional: write `parts` back to back from `offset` on the calling
+   * thread, done when it returns, if the disk can do that cheaply (a small
+   * write into the host's page cache); false, writing nothing, if it
+   * cannot. Throws what write would reject with. Same contract as write
+   * otherwise (durable only after a later flush).
+   */
+  writeInline?(offset: number, parts: readonly Uint8Array[]): boolean;
   /** Make every completed write durable (fdatasync). */
   flush(): Promise<void>;
   close(): Promise<void>;

@@ -4,14 +4,16 @@
 // a reopen sees the data, IO outside the disk or after close is refused,
 // and bad create sizes are refused; a second opener of a held file is
 // refused (LockedError) until the first closes; a read-only disk refuses
-// writes and leaves the file as it was.
+// writes and leaves the file as it was; writeInline writes small writes
+// before it returns and refuses larger ones.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AssertionError, InvalidArgumentError, IoError, LockedError, ReadOnlyError } from '../base/index.js';
-import { FileDisk } from './file_disk.js';
+import { FileDisk, INLINE_WRITE_MAX_BYTES } from './file_disk.js';
 
 const SIZE_BYTES = 64 * 1024 * 1024;
 
@@ -149,6 +151,36 @@ void test('writev writes its parts back to back, whatever their sizes', async ()
     assert.equal((await disk.read(100, 8)).toString(), 'abcdefgh');
     await assert.rejects(disk.writev((1 << 20) - 2, [Buffer.from('abc')]), AssertionError);
     await disk.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});
+
+void test('writeInline: up to INLINE_WRITE_MAX_BYTES written before it returns; larger refused untouched; read-only and out of range refused', async () => {
+  // Each size is written as uneven parts at an odd offset; one that fits is
+  // in the file when the call returns (read with readFileSync, no await in
+  // between), one over the bound returns false and leaves the file as it
+  // was. A read-only disk and a range past the end throw as write rejects.
+  const dir = await mkdtemp(join(tmpdir(), 'inline-'));
+  try {
+    const path = join(dir, 'd');
+    const disk = await FileDisk.open(path, { createSizeBytes: 1 << 20 });
+    let at = 7;
+    for (const size of [1, 4096, INLINE_WRITE_MAX_BYTES, INLINE_WRITE_MAX_BYTES + 1]) {
+      const data = Buffer.alloc(size, (size % 250) + 1);
+      const third = Math.floor(size / 3);
+      const fits = size <= INLINE_WRITE_MAX_BYTES;
+      assert.equal(disk.writeInline(at, [data.subarray(0, third), Buffer.alloc(0), data.subarray(third)]), fits, `${size} B taken inline`);
+      const onFile = readFileSync(path).subarray(at, at + size);
+      assert.ok(fits ? onFile.equals(data) : onFile.equals(Buffer.alloc(size)), `${size} B: ${fits ? 'in the file' : 'nothing written'}`);
+      at += size + 3;
+    }
+    assert.throws(() => disk.writeInline((1 << 20) - 2, [Buffer.from('abc')]), AssertionError);
+    await disk.close();
+    const ro = await FileDisk.open(path, { readOnly: true });
+    assert.throws(() => ro.writeInline(0, [Buffer.from('x')]), ReadOnlyError);
+    await ro.close();
+    assert.equal((await readFile(path)).subarray(0, 1)[0], 0);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }

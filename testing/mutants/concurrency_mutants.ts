@@ -96,14 +96,14 @@ export const flushBeforeWritesLand: Mutant = {
   expect: /chunk at \d+:\d+: bad header|cache coherence: the buffer cache's chunk .* differs from the disk's bytes|not linearizable|after a crash/,
   install: () =>
     patch(
-      IoScheduler.prototype as unknown as { issueRound: (round: unknown, failed: unknown) => Promise<void> },
+      IoScheduler.prototype as unknown as { issueRound: (round: unknown, failed: unknown, joiners: unknown) => Promise<void> },
       'issueRound',
       (original) =>
-        function (this: unknown, round: unknown, failed: unknown): Promise<void> {
-          void original.call(this, round, failed);
+        function (this: unknown, round: unknown, failed: unknown, joiners: unknown): Promise<void> {
+          void original.call(this, round, failed, joiners);
           return Promise.resolve();
         },
-      2,
+      3,
     ),
 };
 
