@@ -94,6 +94,9 @@ export interface AppendOptions extends WriteOptions {
   readonly cacheOnWrite?: boolean;
 }
 
+/** The write options of every data chunk (one object, not one per put). */
+const RECORD_FOLLOWS = { recordFollows: true } as const;
+
 export class ChunkStore {
   readonly maxPayloadBytes: number;
   readonly counters = { appends: 0, reads: 0, corrupt: 0 };
@@ -135,7 +138,8 @@ export class ChunkStore {
     const framed = cacheable ? frameChunkParts(kind, parts, id) : frameChunkParts(kind, parts, id, this.takeFrame);
     const framedBytes = framed.framedBytes;
     if (framed.alignedBytes > this.extents.freeBytes(extent)) throw new AssertionError(`chunk of ${framedBytes} bytes does not fit extent ${extent}`);
-    const { offset, dependency } = this.extents.append(extent, framed.parts, after, options);
+    // A data chunk is named by a record that follows it (io_scheduler.ts, invariant 8); a record names sameFlushAfter.
+    const { offset, dependency } = this.extents.append(extent, framed.parts, after, kind === ChunkKind.Data ? RECORD_FOLLOWS : options);
     this.counters.appends++;
     const locator = { extent, offset, length: framedBytes };
     if (kind === ChunkKind.Data) this.whileUnsynced(locator, id, cacheable && framed.parts.length === 1 ? framed.parts[0] : undefined, dependency);

@@ -25,6 +25,8 @@ export class Ticket {
   private stateValue: TicketState = 'pending';
   private errorValue: Error | undefined;
   private landedValue = false;
+  /** Landed in a batch that may still take writes before its flush (io_scheduler.ts, invariant 8). */
+  private joinOpen = false;
   // Made on the first waiter: most tickets of a put have one or two, some none.
   private waiters: Array<() => void> | undefined;
   private landWaiters: Array<(joinable: boolean) => void> | undefined;
@@ -79,13 +81,29 @@ export class Ticket {
    * with `sameFlush`, may still go out before that flush (io_scheduler.ts).
    */
   static landAll(tickets: readonly Ticket[], joinable: boolean): void {
-    for (const t of tickets) t.setLanded();
+    for (const t of tickets) {
+      t.setLanded();
+      t.joinOpen = joinable;
+    }
     for (const t of tickets) t.wakeLanded(joinable);
   }
 
-  /** Call `fn` once the ticket has landed or settled (at once, not joinable, if it has). */
+  /** The batch it landed in takes no more writes: its flush is next. */
+  closeJoin(): void {
+    this.joinOpen = false;
+  }
+
+  /** Landed, not settled, and its batch still takes writes before its flush: a write queued now with `sameFlush` shares that flush. */
+  get joinable(): boolean {
+    return this.stateValue === 'pending' && this.landedValue && this.joinOpen;
+  }
+
+  /**
+   * Call `fn` once the ticket has landed or settled; at once if it has
+   * (joinable if its batch still takes writes, io_scheduler.ts invariant 8).
+   */
   onLandedOrSettled(fn: (joinable: boolean) => void): void {
-    if (this.stateValue !== 'pending' || this.landedValue) fn(false);
+    if (this.stateValue !== 'pending' || this.landedValue) fn(this.joinable);
     // A literal for the first: an array grown by push from empty reserves 17 slots.
     else if (this.landWaiters === undefined) this.landWaiters = [fn];
     else this.landWaiters.push(fn);
@@ -180,9 +198,10 @@ export class Dependency {
    * Call `fn` once, synchronously, when every ticket has landed or settled.
    * `joinable` is true when the last one landed in a batch that a write
    * queued now (with `sameFlush`) may still join before its flush
-   * (commit_log.ts queues the record naming the data right then); false
-   * when they had landed already (that flush may be under way) or one
-   * settled.
+   * (commit_log.ts queues the record naming the data right then), or, if
+   * all had landed already, when that batch still takes writes (a batch
+   * that landed data inline waits a turn for its record: io_scheduler.ts,
+   * invariant 8); false once its flush may be under way, or one failed.
    */
   onLanded(fn: (joinable: boolean) => void): void {
     const only = this.single();
@@ -193,7 +212,8 @@ export class Dependency {
     }
     const waiting = this.tickets.filter((t) => t.state === 'pending' && !t.landed);
     if (waiting.length === 0) {
-      fn(false);
+      // All landed already: joinable if every one not durable is still in an open batch.
+      fn(this.tickets.every((t) => t.state === 'durable' || t.joinable));
       return;
     }
     // One counting closure for all of them (a commit cycle waits on every put's data here).

@@ -26,6 +26,18 @@
 //    persistent; never if either failed. So one write can name both kinds
 //    of predecessor: a metadata record shares the flush of the data it
 //    names but is issued only after the LSM runs it names are durable.
+// 8. Small writes may be done inline (Disk.writeInline: on this thread,
+//    landed when the call returns) where the disk offers it: a write that
+//    joins a batch after its first round naming `sameFlushAfter` (a
+//    record), and a `recordFollows` write (a data chunk). A batch that
+//    landed a `recordFollows` write inline waits one turn of the event
+//    loop before it decides it has no more rounds, so the record naming
+//    that data, staged meanwhile (a streamed put stages only after
+//    awaits), joins it: its tickets stay joinable (Ticket.joinable) until
+//    the batch closes for its flush. Nothing else is written inline (host
+//    space's zero-fill must not hold the event loop), and a disk without
+//    writeInline never waits.
+
 import { assert, AssertionError, ClosedError, NoSpaceError, ReadOnlyError } from '../base/index.js';
 import type { Disk } from '../disk/index.js';
 import { Dependency, Ticket, ioFailure } from './dependency.js';
@@ -53,6 +65,7 @@ export function writeDataLength(data: WriteData): number {
 
 interface PendingWrite {
   readonly sameFlushAfter: Dependency | undefined;
+  readonly recordFollows: boolean;
   readonly offset: number;
   readonly parts: readonly Uint8Array[];
   readonly length: number;
@@ -63,6 +76,12 @@ interface PendingWrite {
 export interface WriteOptions {
   /** Writes this one may share a flush with: it waits only until they have landed (invariant 7). */
   readonly sameFlushAfter?: Dependency;
+  /**
+   * A metadata record naming this write will follow it (a data chunk): it
+   * may be written inline, and its batch then waits one turn of the event
+   * loop before its flush, so that the record can join it (invariant 8).
+   */
+  readonly recordFollows?: boolean;
 }
 
 export interface IoSchedulerStats {
@@ -85,6 +104,8 @@ export class IoScheduler {
   private wakeWaiting: (() => void) | undefined;
   /** A queued write's dependency settled since the loop last looked at the queue. */
   private changed = false;
+  /** The batch in flight landed a `recordFollows` write inline (invariant 8). */
+  private landedInlineData = false;
   readonly stats: IoSchedulerStats = { batches: 0, writes: 0, bytesWritten: 0, flushes: 0, hostNoSpaceWrites: 0 };
 
   constructor(
@@ -111,7 +132,7 @@ export class IoScheduler {
     if (!(offset >= 0 && offset + length <= this.disk.sizeBytes)) throw new AssertionError(`write out of disk: ${offset}+${length}`);
     const ticket = new WriteTicket(offset, length);
     const sameFlushAfter = options.sameFlushAfter;
-    this.queue.push({ offset, parts, length, after, ticket, sameFlushAfter });
+    this.queue.push({ offset, parts, length, after, ticket, sameFlushAfter, recordFollows: options.recordFollows === true });
     // One wake-up registration per write and predecessor: re-registering
     // every queued write on each wait made a long stall cost O(n^2) closures.
     if (!after.isPersistent()) this.wakeOnSettled(after);
@@ -269,24 +290,20 @@ export class IoScheduler {
       const first = run[0];
       if (first === undefined) return { writes: run, done: Promise.resolve() };
       const parts = run.flatMap((w) => w.parts);
-      const inline = joiners && run.every((w) => w.sameFlushAfter !== undefined) ? this.writeInline(first.offset, parts) : undefined;
+      const inline = run.every((w) => w.recordFollows || (joiners && w.sameFlushAfter !== undefined)) ? this.writeInline(first.offset, parts) : undefined;
+      if (inline !== undefined && run.some((w) => w.recordFollows)) this.landedInlineData = true;
       const done = inline ?? (parts.length === 1 && parts[0] !== undefined ? this.disk.write(first.offset, parts[0]) : writev(first.offset, parts));
       return { writes: run, done };
     });
   }
 
   /**
-   * A later round's write that joined the data that just landed (named
-   * `sameFlushAfter`: a metadata record) done on this thread where the
-   * disk can (Disk.writeInline: a small write into the page cache costs
-   * less than a trip through the thread pool, and nothing else is waited
-   * for before the flush); undefined where it cannot. Everything else goes
-   * through write/writev: a first round's writes (a put's data), landed at
-   * once, would let the flush start before the commit cycle that names
-   * them has asked to join the batch; and host space's zero-fill pieces,
-   * which may go out in any round, held up requests when written on the
-   * event loop (docs/BENCHMARKS.md, "small writes on the calling thread",
-   * reverted).
+   * A write done on this thread where the disk can (Disk.writeInline: a
+   * small write into the page cache costs less than a trip through the
+   * thread pool); undefined where it cannot. Only for what invariant 8
+   * names: host space's zero-fill pieces, which may go out in any round,
+   * held up requests when written on the event loop (docs/BENCHMARKS.md,
+   * "small writes on the calling thread", reverted).
    */
   private writeInline(offset: number, parts: readonly Uint8Array[]): Promise<void> | undefined {
     if (this.disk.writeInline === undefined) return undefined;
@@ -314,10 +331,12 @@ export class IoScheduler {
    */
   private async runBatch(batch: PendingWrite[]): Promise<void> {
     this.inFlight = batch;
+    this.landedInlineData = false;
     const failed = new Map<PendingWrite, Error>();
     try {
       let round = batch;
       let bytes = 0;
+      let waited = false;
       for (let n = 1; ; n++) {
         await this.issueRound(round, failed, n > 1);
         bytes += round.reduce((sum, w) => sum + w.length, 0);
@@ -328,9 +347,16 @@ export class IoScheduler {
         );
         if (!more) break;
         round = this.takeReady(this.maxBatchBytes - bytes);
+        if (round.length === 0 && this.landedInlineData && !waited) {
+          // Invariant 8: the record of data landed inline may be a turn away.
+          waited = true;
+          await nextTurn();
+          if (this.closedError === undefined) round = this.takeReady(this.maxBatchBytes - bytes);
+        }
         if (round.length === 0) break;
         this.inFlight = [...this.inFlight, ...round];
       }
+      for (const w of this.inFlight) w.ticket.closeJoin();
       await this.disk.flush();
       this.stats.batches++;
       this.stats.flushes++;
@@ -402,6 +428,11 @@ function isReady(w: PendingWrite): boolean {
   if (!w.after.isPersistent()) return false;
   const joined = w.sameFlushAfter;
   return joined === undefined || joined.isPersistent() || (joined.failure() === undefined && joined.hasLanded());
+}
+
+/** One turn of the event loop (invariant 8): what is ready by then, I/O callbacks included, has run. */
+function nextTurn(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
 }
 
 const MAX_GATHER = 512;

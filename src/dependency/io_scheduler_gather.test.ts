@@ -124,3 +124,50 @@ void test('a write that joins a batch after its first round goes out inline wher
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+void test('data written inline (recordFollows) waits a turn for its record: a record staged after awaits still shares its flush', async () => {
+  // As a streamed put does: its data chunk is appended, then the put awaits
+  // (the body's end, the writer's finish) before it stages, and the commit
+  // cycle queues the record only then. The data lands inline at once; the
+  // batch must wait one turn of the event loop before its flush, and the
+  // data's ticket must still say joinable, so the record goes out in the
+  // same batch: one flush for both. Without the wait (or with the join
+  // closed early) the record needs a second flush. A write with no
+  // recordFollows (host space's zeros) never goes inline and never waits.
+  const dir = await mkdtemp(join(tmpdir(), 'gather-'));
+  try {
+    const disk = await FileDisk.open(join(dir, 'd'), { createSizeBytes: 1 << 20 });
+    const calls: string[] = [];
+    const write = disk.write.bind(disk);
+    disk.write = (offset, data) => {
+      calls.push(`write@${offset}`);
+      return write(offset, data);
+    };
+    const writeInline = disk.writeInline.bind(disk);
+    disk.writeInline = (offset, parts) => {
+      calls.push(`inline@${offset}`);
+      return writeInline(offset, parts);
+    };
+    const io = new IoScheduler(disk);
+    const data = io.write(100, Buffer.from('data'), Dependency.none, { recordFollows: true });
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    assert.ok(data.hasLanded(), 'the data landed inline within microtasks');
+    const joinable = await new Promise<boolean>((resolve) => data.onLanded(resolve));
+    assert.ok(joinable, 'its batch still takes the record');
+    const record = io.write(200, Buffer.from('record'), Dependency.none, { sameFlushAfter: data });
+    await Promise.all([data.persisted(), record.persisted()]);
+    assert.deepEqual(calls, ['inline@100', 'inline@200']);
+    assert.equal(io.stats.flushes, 1, 'data and record shared one flush');
+
+    calls.length = 0;
+    const zeros = io.write(300, Buffer.alloc(64));
+    await zeros.persisted();
+    assert.deepEqual(calls, ['write@300']);
+    assert.equal(io.stats.flushes, 2);
+    assert.equal((await disk.read(100, 4)).toString(), 'data');
+    assert.equal((await disk.read(200, 6)).toString(), 'record');
+    await disk.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+});

@@ -689,10 +689,11 @@ export class CommitLog {
   /**
    * Run `fn` (synchronously) once the data of every mutation has landed or
    * failed: at once if they landed in a batch the record can still join
-   * before its flush; otherwise (they had landed already, and that flush
-   * may be under way or may have failed) once every data write is durable
-   * or failed, as before one flush per cycle: the record then names only
-   * data known good.
+   * before its flush (also when they had landed before this asked, while
+   * that batch still takes writes: io_scheduler.ts, invariant 8);
+   * otherwise (that flush may be under way or may have failed) once every
+   * data write is durable or failed, as before one flush per cycle: the
+   * record then names only data known good.
    */
   private whenLanded<T>(all: readonly Pending[], fn: () => T): Promise<T> {
     const data = Dependency.all(all.map((m) => m.dataDependency));
