@@ -71,27 +71,16 @@ void test('a gathered write carries at most 4 MiB: adjacent large chunks go out 
 void test('a write that joins a batch after its first round goes out inline where the disk offers it; the first round never does', async () => {
   // How: write A; when it lands (joinable), B is queued to share its flush
   // (as the commit log queues a record naming the data that just landed).
-  // A must go through write/writev (landing it inline would let the flush
-  // start before its record asks to join), B through writeInline, and both
+  // A, with no recordFollows, must go through write/writev (only data
+  // chunks and records go inline: invariant 8), B through writeInline, and both
   // share one flush; a write with no sameFlushAfter that goes out in B's
   // round still goes through write. Then a joiner whose inline write throws fails alone:
   // A's twin is durable, the joiner's ticket carries the error.
   const dir = await mkdtemp(join(tmpdir(), 'gather-'));
   try {
     const disk = await FileDisk.open(join(dir, 'd'), { createSizeBytes: 1 << 20 });
-    const calls: string[] = [];
-    const write = disk.write.bind(disk);
-    disk.write = (offset, data) => {
-      calls.push(`write@${offset}`);
-      return write(offset, data);
-    };
-    const writeInline = disk.writeInline.bind(disk);
-    let failInline = false;
-    disk.writeInline = (offset, parts) => {
-      calls.push(`inline@${offset}`);
-      if (failInline) throw new Error('EIO: injected');
-      return writeInline(offset, parts);
-    };
+    const spy = spyWrites(disk);
+    const calls = spy.calls;
     const io = new IoScheduler(disk);
     let plain: Dependency | undefined;
     const joinerOf = (a: Dependency, offset: number, text: string): Promise<Dependency> =>
@@ -111,7 +100,7 @@ void test('a write that joins a batch after its first round goes out inline wher
     assert.equal((await disk.read(100, 4)).toString(), 'data');
     assert.equal((await disk.read(200, 6)).toString(), 'record');
 
-    failInline = true;
+    spy.failInline = true;
     calls.length = 0;
     const a2 = io.write(300, Buffer.from('more'));
     const b2 = await joinerOf(a2, 400, 'lost');
@@ -137,17 +126,7 @@ void test('data written inline (recordFollows) waits a turn for its record: a re
   const dir = await mkdtemp(join(tmpdir(), 'gather-'));
   try {
     const disk = await FileDisk.open(join(dir, 'd'), { createSizeBytes: 1 << 20 });
-    const calls: string[] = [];
-    const write = disk.write.bind(disk);
-    disk.write = (offset, data) => {
-      calls.push(`write@${offset}`);
-      return write(offset, data);
-    };
-    const writeInline = disk.writeInline.bind(disk);
-    disk.writeInline = (offset, parts) => {
-      calls.push(`inline@${offset}`);
-      return writeInline(offset, parts);
-    };
+    const { calls } = spyWrites(disk);
     const io = new IoScheduler(disk);
     const data = io.write(100, Buffer.from('data'), Dependency.none, { recordFollows: true });
     for (let i = 0; i < 10; i++) await Promise.resolve();
@@ -171,3 +150,20 @@ void test('data written inline (recordFollows) waits a turn for its record: a re
     await rm(dir, { recursive: true, force: true });
   }
 });
+
+/** Record each write's path ("write@offset" through the pool, "inline@offset" through writeInline); failInline makes writeInline throw. */
+function spyWrites(disk: FileDisk): { readonly calls: string[]; failInline: boolean } {
+  const spy = { calls: [] as string[], failInline: false };
+  const write = disk.write.bind(disk);
+  disk.write = (offset, data) => {
+    spy.calls.push(`write@${offset}`);
+    return write(offset, data);
+  };
+  const writeInline = disk.writeInline.bind(disk);
+  disk.writeInline = (offset, parts) => {
+    spy.calls.push(`inline@${offset}`);
+    if (spy.failInline) throw new Error('EIO: injected');
+    return writeInline(offset, parts);
+  };
+  return spy;
+}
