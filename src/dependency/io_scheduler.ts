@@ -104,8 +104,6 @@ export class IoScheduler {
   private wakeWaiting: (() => void) | undefined;
   /** A queued write's dependency settled since the loop last looked at the queue. */
   private changed = false;
-  /** The batch in flight landed a `recordFollows` write inline (invariant 8). */
-  private landedInlineData = false;
   readonly stats: IoSchedulerStats = { batches: 0, writes: 0, bytesWritten: 0, flushes: 0, hostNoSpaceWrites: 0 };
 
   constructor(
@@ -283,25 +281,24 @@ export class IoScheduler {
    * chunks costs one system call per extent, not N. Returns each system
    * call with the writes it carries.
    */
-  private issue(batch: readonly PendingWrite[], joiners: boolean): Array<{ writes: readonly PendingWrite[]; done: Promise<void> }> {
+  private issue(batch: readonly PendingWrite[], joiners: boolean): IssuedCall[] {
     const writev = this.disk.writev?.bind(this.disk);
-    if (writev === undefined) return batch.map((w) => ({ writes: [w], done: this.disk.write(w.offset, joined(w)) }));
+    if (writev === undefined) return batch.map((w) => ({ writes: [w], done: this.disk.write(w.offset, joined(w)), inlineData: false }));
     return contiguousRuns(batch).map((run) => {
       const first = run[0];
-      if (first === undefined) return { writes: run, done: Promise.resolve() };
+      if (first === undefined) return { writes: run, done: Promise.resolve(), inlineData: false };
       const parts = run.flatMap((w) => w.parts);
       const inline = run.every((w) => w.recordFollows || (joiners && w.sameFlushAfter !== undefined)) ? this.writeInline(first.offset, parts) : undefined;
-      if (inline !== undefined && run.some((w) => w.recordFollows)) this.landedInlineData = true;
       const done = inline ?? (parts.length === 1 && parts[0] !== undefined ? this.disk.write(first.offset, parts[0]) : writev(first.offset, parts));
-      return { writes: run, done };
+      return { writes: run, done, inlineData: inline !== undefined && run.some((w) => w.recordFollows) };
     });
   }
 
   /**
    * A write done on this thread where the disk can (Disk.writeInline: a
    * small write into the page cache costs less than a trip through the
-   * thread pool); undefined where it cannot. Only for what invariant 8
-   * names: host space's zero-fill pieces, which may go out in any round,
+   * thread pool); undefined where it cannot. Only for the writes invariant
+   * 8 names: host space's zero-fill pieces, which may go out in any round,
    * held up requests when written on the event loop (docs/BENCHMARKS.md,
    * "small writes on the calling thread", reverted).
    */
@@ -331,14 +328,15 @@ export class IoScheduler {
    */
   private async runBatch(batch: PendingWrite[]): Promise<void> {
     this.inFlight = batch;
-    this.landedInlineData = false;
     const failed = new Map<PendingWrite, Error>();
     try {
       let round = batch;
       let bytes = 0;
+      // Invariant 8: whether the batch landed a `recordFollows` write inline, and waited a turn for its record.
+      let landedInlineData = false;
       let waited = false;
       for (let n = 1; ; n++) {
-        await this.issueRound(round, failed, n > 1);
+        if (await this.issueRound(round, failed, n > 1)) landedInlineData = true;
         bytes += round.reduce((sum, w) => sum + w.length, 0);
         const more = n < MAX_ROUNDS && this.closedError === undefined;
         Ticket.landAll(
@@ -347,7 +345,7 @@ export class IoScheduler {
         );
         if (!more) break;
         round = this.takeReady(this.maxBatchBytes - bytes);
-        if (round.length === 0 && this.landedInlineData && !waited) {
+        if (round.length === 0 && landedInlineData && !waited) {
           // Invariant 8: the record of data landed inline may be a turn away.
           waited = true;
           await nextTurn();
@@ -380,8 +378,11 @@ export class IoScheduler {
     }
   }
 
-  /** Issue one round of a batch's writes and wait for all of them; failed ones go into `failed`. */
-  private async issueRound(round: readonly PendingWrite[], failed: Map<PendingWrite, Error>, joiners: boolean): Promise<void> {
+  /**
+   * Issue one round of a batch's writes and wait for all of them; failed
+   * ones go into `failed`. True if it wrote a `recordFollows` write inline.
+   */
+  private async issueRound(round: readonly PendingWrite[], failed: Map<PendingWrite, Error>, joiners: boolean): Promise<boolean> {
     // allSettled, not all: a failed batch must not end while its other
     // writes are still in flight, or they could land after the next batch.
     const calls = this.issue(round, joiners);
@@ -394,7 +395,15 @@ export class IoScheduler {
         if (error instanceof NoSpaceError) this.stats.hostNoSpaceWrites++;
       }
     });
+    return calls.some((c) => c.inlineData);
   }
+}
+
+/** One system call of a round: the writes it carries, its completion, and whether it wrote `recordFollows` data inline (invariant 8). */
+interface IssuedCall {
+  readonly writes: readonly PendingWrite[];
+  readonly done: Promise<void>;
+  readonly inlineData: boolean;
 }
 
 /** A write's ticket; its label (for assertion messages) is made only when asked for, not once per write. */

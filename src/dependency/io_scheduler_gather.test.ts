@@ -12,9 +12,7 @@ import { Dependency } from './dependency.js';
 import { IoScheduler } from './io_scheduler.js';
 
 void test('adjacent writes of one batch go out as one gathered write', async () => {
-  const dir = await mkdtemp(join(tmpdir(), 'gather-'));
-  try {
-    const disk = await FileDisk.open(join(dir, 'd'), { createSizeBytes: 1 << 20 });
+  await withDisk(1 << 20, async (disk) => {
     const calls: Array<{ offset: number; parts: number }> = [];
     const original = disk.writev.bind(disk);
     disk.writev = (offset, parts) => {
@@ -28,10 +26,7 @@ void test('adjacent writes of one batch go out as one gathered write', async () 
     assert.deepEqual(calls, [{ offset: 4096, parts: 4 }]);
     assert.equal((await disk.read(4096, 40)).toString(), 'A'.repeat(10) + 'B'.repeat(10) + 'C'.repeat(10) + 'D'.repeat(10));
     assert.equal((await disk.read(9000, 8)).toString(), 'far away');
-    await disk.close();
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 void test('a gathered write carries at most 4 MiB: adjacent large chunks go out as several writes, the bytes read back', async () => {
@@ -39,10 +34,8 @@ void test('a gathered write carries at most 4 MiB: adjacent large chunks go out 
   // (4 MiB), the fifth a write of its own, all issued before any returns
   // (libuv's threads run them at once). Fails if the cap is removed (one
   // 5 MiB writev) or mis-counted.
-  const dir = await mkdtemp(join(tmpdir(), 'gather-'));
-  try {
-    const MiB = 1 << 20;
-    const disk = await FileDisk.open(join(dir, 'd'), { createSizeBytes: 8 * MiB });
+  const MiB = 1 << 20;
+  await withDisk(8 * MiB, async (disk) => {
     const calls: Array<{ offset: number; bytes: number }> = [];
     const writev = disk.writev.bind(disk);
     disk.writev = (offset, parts) => {
@@ -62,10 +55,7 @@ void test('a gathered write carries at most 4 MiB: adjacent large chunks go out 
       { offset: 4 * MiB, bytes: MiB },
     ]);
     for (let i = 0; i < 5; i++) assert.ok((await disk.read(i * MiB, MiB)).equals(Buffer.alloc(MiB, 65 + i)), `MiB ${i} reads back`);
-    await disk.close();
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 void test('a write that joins a batch after its first round goes out inline where the disk offers it; the first round never does', async () => {
@@ -76,9 +66,7 @@ void test('a write that joins a batch after its first round goes out inline wher
   // share one flush; a write with no sameFlushAfter that goes out in B's
   // round still goes through write. Then a joiner whose inline write throws fails alone:
   // A's twin is durable, the joiner's ticket carries the error.
-  const dir = await mkdtemp(join(tmpdir(), 'gather-'));
-  try {
-    const disk = await FileDisk.open(join(dir, 'd'), { createSizeBytes: 1 << 20 });
+  await withDisk(1 << 20, async (disk) => {
     const spy = spyWrites(disk);
     const calls = spy.calls;
     const io = new IoScheduler(disk);
@@ -108,10 +96,7 @@ void test('a write that joins a batch after its first round goes out inline wher
     await assert.rejects(b2.persisted(), /EIO: injected/);
     assert.deepEqual(calls, ['write@300', 'inline@400']);
     assert.equal((await disk.read(300, 4)).toString(), 'more');
-    await disk.close();
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 void test('data written inline (recordFollows) waits a turn for its record: a record staged after awaits still shares its flush', async () => {
@@ -123,9 +108,7 @@ void test('data written inline (recordFollows) waits a turn for its record: a re
   // same batch: one flush for both. Without the wait (or with the join
   // closed early) the record needs a second flush. A write with no
   // recordFollows (host space's zeros) never goes inline and never waits.
-  const dir = await mkdtemp(join(tmpdir(), 'gather-'));
-  try {
-    const disk = await FileDisk.open(join(dir, 'd'), { createSizeBytes: 1 << 20 });
+  await withDisk(1 << 20, async (disk) => {
     const { calls } = spyWrites(disk);
     const io = new IoScheduler(disk);
     const data = io.write(100, Buffer.from('data'), Dependency.none, { recordFollows: true });
@@ -145,10 +128,7 @@ void test('data written inline (recordFollows) waits a turn for its record: a re
     assert.equal(io.stats.flushes, 2);
     assert.equal((await disk.read(100, 4)).toString(), 'data');
     assert.equal((await disk.read(200, 6)).toString(), 'record');
-    await disk.close();
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 /** Record each write's path ("write@offset" through the pool, "inline@offset" through writeInline); failInline makes writeInline throw. */
@@ -166,4 +146,16 @@ function spyWrites(disk: FileDisk): { readonly calls: string[]; failInline: bool
     return writeInline(offset, parts);
   };
   return spy;
+}
+
+/** A FileDisk of `sizeBytes` in a fresh temporary folder, closed and removed after `fn`. */
+async function withDisk(sizeBytes: number, fn: (disk: FileDisk) => Promise<void>): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'gather-'));
+  try {
+    const disk = await FileDisk.open(join(dir, 'd'), { createSizeBytes: sizeBytes });
+    await fn(disk);
+    await disk.close();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
 }

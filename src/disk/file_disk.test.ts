@@ -161,8 +161,7 @@ void test('writeInline: up to INLINE_WRITE_MAX_BYTES written before it returns; 
   // in the file when the call returns (read with readFileSync, no await in
   // between), one over the bound returns false and leaves the file as it
   // was. A read-only disk and a range past the end throw as write rejects.
-  const dir = await mkdtemp(join(tmpdir(), 'inline-'));
-  try {
+  await withTmpDir(async (dir) => {
     const path = join(dir, 'd');
     const disk = await FileDisk.open(path, { createSizeBytes: 1 << 20 });
     let at = 7;
@@ -181,9 +180,7 @@ void test('writeInline: up to INLINE_WRITE_MAX_BYTES written before it returns; 
     assert.throws(() => ro.writeInline(0, [Buffer.from('x')]), ReadOnlyError);
     await ro.close();
     assert.equal((await readFile(path)).subarray(0, 1)[0], 0);
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
+  });
 });
 
 void test('a second opener of a held file is refused naming this process, until the first closes', async () => {

@@ -14,14 +14,12 @@
 // it is done (measured on the 2-core VM, 4 KiB: 7 us inline against 50 us
 // of wall time and of CPU through the pool; 64 KiB: 14 against 55;
 // 256 KiB: 44-48 against 83-92; 1 MiB: 175 against 210-225). The IO
-// scheduler uses it for the writes that join a batch after its first
-// round (the metadata records naming the data that just landed), which
-// wait on nothing else before the flush. write and writev, reads and
-// fdatasync stay on the pool: a 1 MiB copy or a read that may wait on the
-// device must not stop the event loop, and a put's data written inline
-// would land before the commit cycle that names it is ready to join its
-// batch (docs/BENCHMARKS.md, "Small writes inline"). The cost of the
-// choice: a small write the kernel makes wait (dirty-page throttling,
+// scheduler uses it for data chunks and the metadata records naming them
+// (io_scheduler.ts, invariant 8), never for host space's zero-fill.
+// write and writev, reads and fdatasync stay on the pool: a 1 MiB copy or
+// a read that may wait on the device must not stop the event loop
+// (docs/BENCHMARKS.md, "the records of a commit cycle written inline").
+// The cost of the choice: a small write the kernel makes wait (dirty-page throttling,
 // which starts at gigabytes of dirty pages; we fdatasync every batch)
 // waits on the event loop.
 //
