@@ -41,7 +41,7 @@ interface Store {
 interface StoreModule {
   formatDiskStore(disk: unknown, options: Record<string, unknown>): Promise<Store>;
   openDiskStore(disk: unknown, options: Record<string, unknown>): Promise<Store>;
-  DEFAULT_PREPARE_AHEAD_EXTENTS: number;
+  DEFAULT_PREPARE_AHEAD_EXTENTS: number | 'all';
 }
 interface DiskModule {
   FileDisk: { open(path: string, options?: Record<string, unknown>): Promise<unknown> };

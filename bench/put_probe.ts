@@ -15,9 +15,9 @@
 // commit cycle) when comparing builds on a loaded machine.
 //
 // --preallocate writes the data file whole first (as `serve --preallocate
-// on`); --prepare-ahead N passes prepareAheadExtents (extents zeroed ahead
+// on`); --prepare-ahead N|all passes prepareAheadExtents (extents zeroed ahead
 // of the data allocator, host_space.ts; a checkout older than it ignores
-// the option); --disk-size sets the data file's size in GiB (default 4).
+// the option, one older than 'all' fails on it); --disk-size sets the data file's size in GiB (default 4).
 // Timing starts once format returned and, with --settle, once the
 // background preparation of format is over (what a store that has been up
 // for a moment looks like); --drop-cache then drops the page cache (root:
@@ -85,11 +85,13 @@ try {
   const file = await disk.FileDisk.open(join(dir, 'disk-0.dat'), { createSizeBytes: Number(values['disk-size']) * 1024 ** 3, preallocate: values.preallocate });
   const formatStarted = performance.now();
   const s = await store.formatDiskStore(file, {
-    ...(values['prepare-ahead'] === undefined ? {} : { prepareAheadExtents: Number(values['prepare-ahead']) }),
+    ...(values['prepare-ahead'] === undefined ? {} : { prepareAheadExtents: values['prepare-ahead'] === 'all' ? 'all' : Number(values['prepare-ahead']) }),
     ...(values['cache-mib'] === undefined ? {} : { cacheBytes: Number(values['cache-mib']) * 1024 * 1024 }),
   });
   const formatMs = performance.now() - formatStarted;
+  const settleStarted = performance.now();
   if (values.settle) await s.parts.space.settled();
+  const settleMs = performance.now() - settleStarted;
   if (values['drop-cache']) writeFileSync('/proc/sys/vm/drop_caches', '1');
   const value = Buffer.alloc(size, 7);
   let next = 0;
@@ -111,7 +113,7 @@ try {
   const writeAmp = writtenBefore === undefined || writtenAfter === undefined ? 'n/a' : ((writtenAfter - writtenBefore) / (puts * size)).toFixed(2);
   const engineAmp = (s.parts.io.stats.bytesWritten - engineBefore) / (puts * size);
   process.stdout.write(
-    `${puts} durable puts of ${size} B at ${inFlight} in flight: ${(puts / seconds).toFixed(0)}/s (${seconds.toFixed(2)} s); main thread CPU ${((cpuMs * 1000) / puts).toFixed(1)} us/put; writeAmpDevice ${writeAmp}; writeAmpEngine ${engineAmp.toFixed(2)}; format ${formatMs.toFixed(0)} ms; ${((s.parts.io.stats.writes - ioBefore.writes) / puts).toFixed(2)} writes and ${((s.parts.io.stats.flushes - ioBefore.flushes) / puts).toFixed(3)} flushes per put\n`,
+    `${puts} durable puts of ${size} B at ${inFlight} in flight: ${(puts / seconds).toFixed(0)}/s (${seconds.toFixed(2)} s); main thread CPU ${((cpuMs * 1000) / puts).toFixed(1)} us/put; writeAmpDevice ${writeAmp}; writeAmpEngine ${engineAmp.toFixed(2)}; format ${formatMs.toFixed(0)} ms; settle ${settleMs.toFixed(0)} ms; ${((s.parts.io.stats.writes - ioBefore.writes) / puts).toFixed(2)} writes and ${((s.parts.io.stats.flushes - ioBefore.flushes) / puts).toFixed(3)} flushes per put\n`,
   );
   await s.close();
 } finally {

@@ -26,6 +26,12 @@
 //    reserve and the ahead extents whole again.
 // 5. A data file allocated whole (preallocated, block device) prepares
 //    nothing ahead.
+// 6. 'all' (serve's default): format returns with at most
+//    HURRIED_AHEAD_EXTENTS ahead extents prepared, idle time prepares every
+//    other free extent, a burst of puts while ahead extents are left writes
+//    no zeros, and close writes none it was not asked for.
+// 7. The ahead preparation stops where one more extent would leave the
+//    host file system less than its headroom (hostHeadroomBytes).
 import type { Dependency } from '../src/dependency/index.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -34,11 +40,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NotFoundError } from '../src/base/index.js';
 import { FileDisk } from '../src/disk/index.js';
-import { DEFAULT_IDLE_MS, ExtentManager, ExtentOwner } from '../src/extent/index.js';
+import { DEFAULT_IDLE_MS, ExtentManager, ExtentOwner, HURRIED_AHEAD_EXTENTS, hostHeadroomBytes } from '../src/extent/index.js';
+import type { HostSpace } from '../src/disk/index.js';
 import { formatDiskStore, openDiskStore } from '../src/store/index.js';
 import type { DiskStore, FormatOptions } from '../src/store/index.js';
 import { patch } from './mutants/mutant.js';
-import { preparingExtentHandedOut, refillDuringBurst } from './mutants/prepare_ahead_mutants.js';
+import { headroomIgnored, hurryUncapped, preparingExtentHandedOut, refillDuringBurst } from './mutants/prepare_ahead_mutants.js';
+import type { UnitMutant } from './mutants/prepare_ahead_mutants.js';
 import { HOST_TEST_EXTENT_BYTES, hostTestOptions } from './host_store_options.js';
 import { Rng } from './rng.js';
 import { CRASH_MODES, SimDisk } from './sim_disk.js';
@@ -50,7 +58,7 @@ const EXTENT_BYTES = HOST_TEST_EXTENT_BYTES;
 const VALUE_BYTES = 12 * 1024;
 const AHEAD = 3;
 
-function options(seed: number, prepareAheadExtents = AHEAD): FormatOptions {
+function options(seed: number, prepareAheadExtents: number | 'all' = AHEAD): FormatOptions {
   return { ...hostTestOptions(seed), prepareAheadExtents };
 }
 
@@ -399,4 +407,125 @@ void test('a preallocated data file prepares nothing ahead', async () => {
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+/**
+ * Runs `check`, which must pass, then again with the broken variant
+ * installed, which it must catch by the failure the variant names.
+ */
+async function passesAndCatches(check: () => Promise<void>, variant: UnitMutant): Promise<void> {
+  await check();
+  const restore = variant.install();
+  let caught: unknown;
+  try {
+    await check();
+  } catch (err: unknown) {
+    caught = err;
+  } finally {
+    restore();
+  }
+  assert.ok(caught instanceof Error, `the broken variant ${variant.name} was not caught`);
+  assert.match(caught.message, variant.expect);
+}
+
+/** Moves idle time (DEFAULT_IDLE_MS at a time) until `done`, at most `turns` turns. */
+async function idleUntil(clock: VirtualClock, done: () => boolean, turns = 5000): Promise<void> {
+  for (let n = 0; n < turns && !done(); n++) {
+    if (clock.sleeping > 0) clock.advance(DEFAULT_IDLE_MS);
+    await turn();
+  }
+}
+
+async function everythingAhead(seed: number): Promise<void> {
+  const disk = new SimDisk({ sizeBytes: DISK_BYTES, pageSizeBytes: 4096, fillSeed: seed });
+  const watcher = new IoWatcher(disk);
+  const clock = new VirtualClock();
+  const store = await formatDiskStore(disk, { ...options(seed, 'all'), clock, confirmIdleMs: Infinity });
+  const extents = store.parts.extents;
+  watcher.watch(extents);
+  const ahead = (): number => preparedFree(extents).length - extents.preparedTarget;
+  assert.equal(ahead(), HURRIED_AHEAD_EXTENTS, 'ahead extents prepared when format returned');
+  // A close now writes no zeros: the preparation beyond format's goes on only while the store is idle.
+  const image = disk.clone();
+  const earlyWatch = new IoWatcher(image);
+  const early = await openDiskStore(image, { ...options(seed, 'all'), clock: new VirtualClock(), confirmIdleMs: Infinity });
+  earlyWatch.watch(early.parts.extents);
+  await early.close();
+  assert.equal(earlyWatch.zeroWrites, 0, 'close prepared extents nobody asked it to finish');
+
+  await idleUntil(clock, () => extents.highestUnpreparedFree() === undefined);
+  assert.equal(extents.highestUnpreparedFree(), undefined, `idle time left free extents unprepared (${ahead()} ahead)`);
+  assert.equal(ahead(), extents.countFree() - extents.preparedTarget, 'every free extent beyond the reserve is prepared ahead');
+  const before = watcher.zeroWrites;
+  for (let i = 0; i < 40; i++) {
+    await (await store.put(keyOf(i), valueOf(i, 1))).persisted();
+    await turn();
+  }
+  assert.equal(watcher.zeroWrites - before, 0, 'zeros written beside a burst of puts on a file prepared whole');
+  assert.deepEqual(watcher.violations, []);
+  clock.release();
+  await store.close();
+  assert.equal(watcher.zeroWrites - before, 0, 'close wrote zeros over a file prepared whole');
+  const again = await openDiskStore(disk.clone(), options(seed, 'all'));
+  for (let i = 0; i < 40; i++) assert.deepEqual(await again.get(keyOf(i)), valueOf(i, 1), `key ${i}`);
+  await again.close();
+}
+
+void test("'all': format prepares a few ahead extents, idle time every other free extent, bursts and close write no zeros", async () => {
+  // Checks invariant 6 (host_space.ts, "Everything ahead"), and that the
+  // check catches the broken variant hurry-uncapped (format zeroes the
+  // whole file before returning) by the failure it must cause.
+  await passesAndCatches(() => everythingAhead(21), hurryUncapped);
+});
+
+/** A simulated disk on a host file system of `totalBytes` with `freeBytes` free before any write; each byte written takes one. */
+class HostedSimDisk extends SimDisk {
+  private written = 0;
+
+  constructor(
+    seed: number,
+    private readonly freeBytes: number,
+    private readonly totalBytes: number,
+  ) {
+    super({ sizeBytes: DISK_BYTES, pageSizeBytes: 4096, fillSeed: seed });
+    this.onIo((event, io) => {
+      if (event === 'complete' && io.kind === 'write') this.written += io.length;
+    });
+  }
+
+  get hostFreeBytes(): number {
+    return this.freeBytes - this.written;
+  }
+
+  hostSpace(): HostSpace {
+    return { fileFullyAllocated: false, freeBytes: this.hostFreeBytes, totalBytes: this.totalBytes };
+  }
+}
+
+async function headroomKept(seed: number): Promise<void> {
+  const totalBytes = 200 * EXTENT_BYTES;
+  const headroom = hostHeadroomBytes(totalBytes);
+  // Room for format (what it writes on a host with room to spare) and ten extents more above the headroom.
+  const roomy = new HostedSimDisk(seed, Number.MAX_SAFE_INTEGER, totalBytes);
+  await (await formatDiskStore(roomy, { ...options(seed, 'all'), clock: new VirtualClock(), confirmIdleMs: Infinity })).close();
+  const formatBytes = Number.MAX_SAFE_INTEGER - roomy.hostFreeBytes;
+  const disk = new HostedSimDisk(seed, formatBytes + headroom + 10 * EXTENT_BYTES, totalBytes);
+  const clock = new VirtualClock();
+  const store = await formatDiskStore(disk, { ...options(seed, 'all'), clock, confirmIdleMs: Infinity });
+  const space = store.parts.space;
+  await idleUntil(clock, () => space.stats.heldForHeadroom || store.parts.extents.highestUnpreparedFree() === undefined);
+  await idleUntil(clock, () => false, 50);
+  assert.ok(disk.hostFreeBytes >= headroom, `the preparation left the host ${disk.hostFreeBytes} bytes free, below its headroom of ${headroom}`);
+  assert.ok(space.stats.heldForHeadroom, 'the preparation did not say it held back for the headroom');
+  assert.notEqual(store.parts.extents.highestUnpreparedFree(), undefined, 'every free extent prepared on a host without room for them');
+  assert.ok(space.stats.extentsPrepared > HURRIED_AHEAD_EXTENTS, 'nothing prepared in the background up to the headroom');
+  clock.release();
+  await store.close();
+}
+
+void test('the ahead preparation leaves the host file system its headroom', async () => {
+  // Checks invariant 7 on a simulated host that counts every byte written
+  // against its free space, and that the check catches the broken variant
+  // headroom-ignored by the failure it must cause.
+  await passesAndCatches(() => headroomKept(22), headroomIgnored);
 });

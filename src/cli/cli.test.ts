@@ -70,7 +70,7 @@ void test('serve options: defaults, then environment, then flags', () => {
   // them (empty ones do not), that flags override variables, and the
   // --path / --disks agreement rule.
   const defaults = config([]);
-  assert.deepEqual(defaults.node, { dataDir: './data', disks: 1, diskSizeBytes: 16 * GiB, extentSizeBytes: 64 * MiB, cacheBytes: 256 * MiB, preallocate: false, prepareAheadExtents: 4 });
+  assert.deepEqual(defaults.node, { dataDir: './data', disks: 1, diskSizeBytes: 16 * GiB, extentSizeBytes: 64 * MiB, cacheBytes: 256 * MiB, preallocate: false, prepareAheadExtents: 'all' });
   assert.equal(defaults.host, '127.0.0.1');
   assert.equal(defaults.port, DEFAULT_PORT);
   assert.equal(defaults.port, 7380);
@@ -94,6 +94,7 @@ void test('serve options: defaults, then environment, then flags', () => {
   const fromFlags = config(['--port', '0', '--disks=2', '--host', '::1', '--shutdown-grace', '1s', '--cache-size', '0', '--prepare-ahead', '16'], env);
   assert.equal(fromFlags.port, 0);
   assert.equal(fromFlags.node.prepareAheadExtents, 16);
+  assert.equal(config(['--prepare-ahead', 'all'], env).node.prepareAheadExtents, 'all');
   assert.equal(fromFlags.node.disks, 2);
   assert.equal(fromFlags.node.cacheBytes, 0);
   assert.equal(fromFlags.host, '::1');
@@ -104,7 +105,7 @@ void test('serve options: defaults, then environment, then flags', () => {
   assert.deepEqual(config([], { SHARDSTORE_PATH: 'a.dat, b.dat' }).node.paths, ['a.dat', 'b.dat']);
   assert.throws(() => parseServeArgs(['--disks', '3', '--path', 'a'], {}), UsageError);
 
-  for (const bad of [['--port', '70000'], ['--disks', '0'], ['--prepare-ahead', '-1'], ['--prepare-ahead', '1025'], ['--bogus'], ['positional'], ['--port']]) {
+  for (const bad of [['--port', '70000'], ['--disks', '0'], ['--prepare-ahead', '-1'], ['--prepare-ahead', '1025'], ['--prepare-ahead', 'most'], ['--bogus'], ['positional'], ['--port']]) {
     assert.throws(() => parseServeArgs(bad, {}), UsageError, bad.join(' '));
   }
   assert.equal(parseServeArgs(['--help'], {}), 'help');

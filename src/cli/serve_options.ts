@@ -8,6 +8,7 @@ import { parseArgs } from 'node:util';
 import { DEFAULT_HOST_NAMES, DEFAULT_S3_DOMAINS, DEFAULT_S3_REGION, DEFAULT_SERVER_OPTIONS, DEFAULT_UPLOAD_EXPIRY_MS, DEFAULT_LIFECYCLE_INTERVAL_MS } from '../server/index.js';
 import type { ShardServerOptions } from '../server/index.js';
 import { DEFAULT_CACHE_BYTES, DEFAULT_PREPARE_AHEAD_EXTENTS } from '../store/index.js';
+import type { PrepareAhead } from '../store/index.js';
 import type { NodeOpenOptions } from '../node/index.js';
 import { formatDurationMs, formatSizeBytes, parseDurationMs, parseSizeBytes } from './units.js';
 import { UsageError } from './usage_error.js';
@@ -15,7 +16,7 @@ import { UsageError } from './usage_error.js';
 /** The native API's default port: clear of 8080/8000 (everything), 9000 (MinIO), 7480 (Ceph RGW), 8333 (SeaweedFS), 3900 (Garage), 4566 (LocalStack), and below the ephemeral range. */
 export const DEFAULT_PORT = 7380;
 export const MAX_DISKS = 256;
-/** Bound of --prepare-ahead: 1,024 extents (64 GiB of 64 MiB extents); more is a preallocated file. */
+/** Bound of a count given to --prepare-ahead: 1,024 extents (64 GiB of 64 MiB extents); more is `all`. */
 export const MAX_PREPARE_AHEAD_EXTENTS = 1024;
 /** Where serve keeps its data files; the offline tools (fsck, inspect, ...) look there too when given no target. */
 export const DEFAULT_DATA_DIR = './data';
@@ -33,7 +34,7 @@ const OPTIONS: readonly OptionSpec[] = [
   { name: 'disks', value: 'n', help: `number of disks (data files), 1..${MAX_DISKS}; fixed at creation`, defaultText: '1' },
   { name: 'disk-size', value: 'size', help: 'size of each data file when created (sparse unless --preallocate on)', defaultText: '16GiB' },
   { name: 'preallocate', value: 'on|off', help: 'write each data file whole when creating it: slow to create, faster durable writes after', defaultText: 'off' },
-  { name: 'prepare-ahead', value: 'n', help: 'free extents kept zero-filled on the host ahead of puts (prepared before a new store starts, refilled in the background while the store is idle, beside the puts once they have taken them all), so a sparse file writes at preallocated speed (0: off; a preallocated file or a block device needs none)', defaultText: String(DEFAULT_PREPARE_AHEAD_EXTENTS) },
+  { name: 'prepare-ahead', value: 'n|all', help: 'free extents kept zero-filled on the host ahead of puts, so a sparse file writes at preallocated speed: a few before a new store starts, the rest in the background while the store is idle (beside the puts once they have taken them all); all: every free extent, a one-time fill of the file that leaves the host file system 5% (at most 4GiB) free (0: off; a preallocated file or a block device needs none)', defaultText: String(DEFAULT_PREPARE_AHEAD_EXTENTS) },
   { name: 'extent-size', value: 'size', help: 'extent size when created', defaultText: '64MiB' },
   { name: 'cache-size', value: 'size', help: 'buffer cache of verified chunks, per disk', defaultText: formatSizeBytes(DEFAULT_CACHE_BYTES) },
   { name: 'path', value: 'file', help: 'a data file or block device instead of <data-dir>/disk-N.dat; repeat for more disks (env: comma-separated)' },
@@ -244,7 +245,7 @@ function nodeOptions(pick: (name: string) => string | undefined, paths: string[]
     extentSizeBytes: parseSizeBytes(pick('extent-size') ?? tableDefault('extent-size'), 'extent-size'),
     cacheBytes: parseSizeBytes(pick('cache-size') ?? tableDefault('cache-size'), 'cache-size'),
     preallocate: onOff(pick('preallocate') ?? tableDefault('preallocate'), 'preallocate'),
-    prepareAheadExtents: intInRange(pick('prepare-ahead') ?? tableDefault('prepare-ahead'), 'prepare-ahead', 0, MAX_PREPARE_AHEAD_EXTENTS),
+    prepareAheadExtents: prepareAhead(pick('prepare-ahead') ?? tableDefault('prepare-ahead')),
     ...(paths !== undefined ? { paths } : {}),
   };
 }
@@ -272,10 +273,15 @@ function serverOptions(pick: (name: string) => string | undefined): Omit<ShardSe
   };
 }
 
-function intInRange(text: string, what: string, min: number, max: number): number {
+/** --prepare-ahead: a count of extents, or all. */
+function prepareAhead(text: string): PrepareAhead {
+  return text.trim() === 'all' ? 'all' : intInRange(text, 'prepare-ahead', 0, MAX_PREPARE_AHEAD_EXTENTS, ' or all');
+}
+
+function intInRange(text: string, what: string, min: number, max: number, orElse = ''): number {
   const value = /^\s*\d+\s*$/.test(text) ? Number(text) : NaN;
   if (!Number.isSafeInteger(value) || value < min || value > max) {
-    throw new UsageError(`${what}: expected an integer in ${min}..${max}, got ${JSON.stringify(text)}`);
+    throw new UsageError(`${what}: expected an integer in ${min}..${max}${orElse}, got ${JSON.stringify(text)}`);
   }
   return value;
 }

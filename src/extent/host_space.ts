@@ -74,6 +74,27 @@
 // against a run with no refill during the puts: 21.5-26.2k puts/s at 64 in
 // flight against 39-40k (docs/BENCHMARKS.md, 2026-12-07 (night)).
 //
+// Everything ahead (`prepareAhead('all')`, serve's default since
+// 2026-12-07). The ahead extents are every free extent: a new store's file
+// is zero-filled once, in the background, while the store is idle, so
+// that after its first minutes every put overwrites allocated blocks, as
+// on a preallocated file, however large the burst (with 4 ahead extents, a
+// burst of large puts past their 256 MiB ran at the sparse file's speed:
+// 0.4-0.6 of the preallocated file's on the bench machine). The file still
+// appears at once: format and close prepare at most
+// HURRIED_AHEAD_EXTENTS ahead extents in whole pieces (`finish()`), the
+// rest comes in idle pieces, and a burst of puts while ahead extents are
+// left writes no zeros (above). It is one-time work: an extent stays
+// prepared when it is used, freed and reclaimed (never hole-punched), and
+// its mark is persisted (below). What it costs: the file takes its whole
+// size on the host, and reads that run while the store is otherwise idle
+// share the disk with the zeros until it is done. Headroom: an ahead
+// extent is prepared only while the host file system keeps
+// `hostHeadroomBytes` free after it (5% of it, at most 4 GiB), whatever
+// the count asked for, so preparation never fills the host for other
+// programs; the reserve is prepared regardless (the store needs it to
+// delete).
+//
 // Persisted (issue 14): an extent is *host-allocated* once every block of
 // it was written with zeros and flushed (invariant 2; ExtentManager marks
 // it in endPrepare). The data file is never hole-punched, so on an
@@ -112,7 +133,7 @@
 //    and the number of prepared plus preparing free extents never exceeds
 //    the target (the reserve, plus `aheadExtents` once prepareAhead ran):
 //    the extra writes are bounded by what the store allocates.
-import { assert, ClosedError, NoSpaceError, systemClock } from '../base/index.js';
+import { assert, ClosedError, NoSpaceError, sleepOrAbort, systemClock } from '../base/index.js';
 import type { Clock } from '../base/index.js';
 import type { Dependency, IoScheduler } from '../dependency/index.js';
 import type { ExtentManager } from './extent_manager.js';
@@ -132,6 +153,22 @@ export const MIN_PACED_PIECE_BYTES = 64 * 1024;
 export const IDLE_PIECE_BYTES = 1024 * 1024;
 /** No other write for this long (the store's clock) and the store counts as idle: ahead extents are refilled. */
 export const DEFAULT_IDLE_MS = 20;
+/**
+ * Ahead extents that format and close prepare in whole pieces before they
+ * return (`finish()`); more are prepared in the background while the store
+ * is idle. 4 x 64 MiB: about 0.3 s on top of the reserve at format.
+ */
+export const HURRIED_AHEAD_EXTENTS = 4;
+/** Free space kept on the host by the ahead preparation: this fraction of the host file system, */
+export const HOST_HEADROOM_FRACTION = 0.05;
+/** and at most this much. */
+export const HOST_HEADROOM_MAX_BYTES = 4 * 1024 * 1024 * 1024;
+
+/** Bytes the ahead preparation leaves free on a host file system of `totalBytes`. */
+export function hostHeadroomBytes(totalBytes: number): number {
+  return Math.min(HOST_HEADROOM_MAX_BYTES, Math.ceil(totalBytes * HOST_HEADROOM_FRACTION));
+}
+
 /** After a refusal, the reserve is refilled again at most this often (retryIfShort). */
 export const RETRY_INTERVAL_MS = 1000;
 /** Open tries at most this many free extents per prepared extent wanted (a full host refuses holes). */
@@ -144,6 +181,8 @@ export interface HostSpaceStats {
   failures: number;
   /** Why the last preparation failed, if the last one did. */
   lastError: Error | undefined;
+  /** The last round stopped preparing ahead extents to leave the host its headroom (hostHeadroomBytes). */
+  heldForHeadroom: boolean;
 }
 
 export interface HostSpaceOptions {
@@ -176,7 +215,7 @@ export class HostSpace {
   private wakeIdle: (() => void) | undefined;
   private readonly clock: Clock;
   private readonly idleMs: number;
-  readonly stats: HostSpaceStats = { extentsPrepared: 0, failures: 0, lastError: undefined };
+  readonly stats: HostSpaceStats = { extentsPrepared: 0, failures: 0, lastError: undefined, heldForHeadroom: false };
 
   constructor(
     private readonly extents: ExtentManager,
@@ -206,7 +245,9 @@ export class HostSpace {
    * Prepare what is wanted now, in whole pieces, without waiting for the
    * store to be idle, and resolve when no preparation runs: format (its
    * ahead extents) and close (the refill under way, so that the next open
-   * writes no zeros).
+   * writes no zeros). At most HURRIED_AHEAD_EXTENTS ahead extents: what
+   * more is wanted ('all') is left to the next round (format starts one,
+   * kick(); close stops).
    */
   async finish(): Promise<void> {
     this.hurry = true;
@@ -270,8 +311,13 @@ export class HostSpace {
       const writes = this.io.stats.writes;
       const before = this.clock.nowMs();
       // An allocation (kick) ends the wait early: the puts may just have
-      // taken the last ahead extent, and then the refill is paced now.
-      const slept = await Promise.race([this.clock.sleep(this.idleMs).then(() => true), new Promise<boolean>((resolve) => (this.wakeIdle = () => resolve(false)))]);
+      // taken the last ahead extent, and then the refill is paced now. So
+      // do finish() and stop(), and the timer goes with the wait: a close
+      // leaves none behind (testing/first_hour.test.ts, "nothing keeps the
+      // process alive").
+      const wake = new AbortController();
+      this.wakeIdle = () => wake.abort();
+      const slept = await sleepOrAbort(this.clock, this.idleMs, wake.signal);
       this.wakeIdle = undefined;
       if (slept && (this.io.stats.writes === writes || this.clock.nowMs() <= before)) return;
     }
@@ -300,11 +346,12 @@ export class HostSpace {
    * does not wait for them). A data file allocated whole needs none.
    * REQUIRES: `extents` >= 0.
    */
-  prepareAhead(extents: number): void {
-    assert(Number.isInteger(extents) && extents >= 0, `prepare-ahead of ${extents} extents`);
+  prepareAhead(extents: number | 'all'): void {
+    assert(extents === 'all' || (Number.isInteger(extents) && extents >= 0), `prepare-ahead of ${extents} extents`);
     if (this.fullyAllocated || this.io.disk.hostSpace?.().fileFullyAllocated === true) return;
-    this.aheadExtents = extents;
-    if (extents > 0) this.kick();
+    // 'all': a target no disk reaches; the rounds end when no free extent is left unprepared.
+    this.aheadExtents = extents === 'all' ? this.extents.geometry.extentCount : extents;
+    if (this.aheadExtents > 0) this.kick();
   }
 
   /** Free extents kept prepared: the reserve, and those prepared ahead of puts. */
@@ -378,13 +425,19 @@ export class HostSpace {
   }
 
   private async prepareUpTo(r: RoundOptions): Promise<void> {
+    this.stats.heldForHeadroom = false;
     for (let attempt = 0; attempt < r.maxAttempts && !this.closed; attempt++) {
-      if (this.extents.countPreparedFree() >= r.target) return;
+      if (this.extents.countPreparedFree() >= this.roundTarget(r)) return;
       // Idle before an extent is set aside, not only before its pieces: a
       // refill that waits out a long burst holds no free extent meanwhile.
       // (Only awaited when it may wait: a store with no ahead extents keeps its old interleavings.)
       if (r.pace === 'ahead' && this.aheadLeft() && !this.hurry) await this.untilIdle();
-      if (this.closed || this.extents.countPreparedFree() >= r.target) return;
+      if (this.closed || this.extents.countPreparedFree() >= this.roundTarget(r)) return;
+      // An ahead extent (the reserve is whole): only while the host keeps its headroom.
+      if (this.extents.countPreparedFree() >= this.extents.preparedTarget && this.hostShort()) {
+        this.stats.heldForHeadroom = true;
+        return;
+      }
       const extent = this.extents.highestUnpreparedFree();
       if (extent === undefined) return;
       const ok = await this.prepare(extent, r.pace);
@@ -407,6 +460,18 @@ export class HostSpace {
       this.extents.endPrepare(extent, ok);
     }
     return ok;
+  }
+
+  /** A round's target now: finish() stops at HURRIED_AHEAD_EXTENTS ahead extents. */
+  private roundTarget(r: RoundOptions): number {
+    return this.hurry ? Math.min(r.target, this.extents.preparedTarget + HURRIED_AHEAD_EXTENTS) : r.target;
+  }
+
+  /** One more extent of zeros would leave the host file system less than its headroom (hostHeadroomBytes). */
+  private hostShort(): boolean {
+    const host = this.io.disk.hostSpace?.();
+    if (host?.freeBytes === undefined || host.totalBytes === undefined) return false;
+    return host.freeBytes - this.extents.extentSizeBytes < hostHeadroomBytes(host.totalBytes);
   }
 
   private zeroBuffer(): Buffer {

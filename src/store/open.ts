@@ -93,6 +93,8 @@ export async function formatDiskStore(disk: Disk, options: FormatOptions = {}): 
   if (options.prepareHostSpace !== false) {
     space.prepareAhead(resolveStoreOptions(options, label.geometry.extentSizeBytes).prepareAheadExtents);
     await space.finish();
+    // What more is wanted (prepare-ahead 'all') is prepared while the store is idle (host_space.ts, "Everything ahead").
+    if (extents.countPreparedFree() < space.target) space.kick();
   }
   extents.takeChanges();
   const { superblock, dependency } = Superblock.format(io, label, {

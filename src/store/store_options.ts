@@ -29,11 +29,12 @@ export interface StoreOptions {
   /**
    * Free extents kept prepared on the host (zeros written and flushed)
    * ahead of the data allocator, beyond the reserve, so puts on a sparse
-   * data file overwrite allocated blocks (host_space.ts). 0: none. Serve
-   * passes DEFAULT_PREPARE_AHEAD_EXTENTS; a data file allocated whole
-   * ignores it.
+   * data file overwrite allocated blocks (host_space.ts). 0: none; 'all':
+   * every free extent, in the background while the store is idle, until
+   * the host's headroom (host_space.ts, "Everything ahead"). Serve passes
+   * DEFAULT_PREPARE_AHEAD_EXTENTS; a data file allocated whole ignores it.
    */
-  readonly prepareAheadExtents?: number;
+  readonly prepareAheadExtents?: PrepareAhead;
   /** Runs merged by one compaction. */
   readonly compactionFanIn?: number;
   /** Roll the metadata log to a new extent (with a checkpoint) past this many bytes (default: the extent size). */
@@ -80,12 +81,18 @@ export const DEFAULT_MAX_CHUNK_DATA_BYTES = 1024 * 1024;
  */
 export const DEFAULT_CONFIRM_IDLE_MS = 10;
 
+/** Free extents prepared ahead of puts: a count, or every free extent ('all'). */
+export type PrepareAhead = number | 'all';
+
 /**
- * serve's --prepare-ahead: 4 extents (256 MiB of 64 MiB extents) beyond the
- * reserve. The library's default is 0, so tests and tools write no zeros
- * they did not ask for.
+ * serve's --prepare-ahead: every free extent, the first few before a new
+ * store starts and the rest in the background while it is idle
+ * (host_space.ts, "Everything ahead"; it was 4 extents until 2026-12-07:
+ * a burst of large puts past 256 MiB then ran at the sparse file's speed,
+ * docs/BENCHMARKS.md "Every extent prepared ahead"). The library's default
+ * is 0, so tests and tools write no zeros they did not ask for.
  */
-export const DEFAULT_PREPARE_AHEAD_EXTENTS = 4;
+export const DEFAULT_PREPARE_AHEAD_EXTENTS: PrepareAhead = 'all';
 
 export function resolveStoreOptions(o: StoreOptions, extentSizeBytes: number, extentCount = 0): Required<StoreOptions> {
   const reserveExtents = o.reserveExtents ?? 5;
@@ -117,7 +124,8 @@ export function resolveStoreOptions(o: StoreOptions, extentSizeBytes: number, ex
   // Below the foreground reserve: reclamation down to 4, index work (two
   // streams) to 2, a log roll takes the last 2 (extent_manager.ts, RESERVE_FLOOR).
   assert(resolved.reserveExtents >= 5, 'reserveExtents must be >= 5 (a log roll takes 2, the two index streams 2, reclamation 1)');
-  assert(Number.isSafeInteger(resolved.prepareAheadExtents) && resolved.prepareAheadExtents >= 0, 'prepareAheadExtents must be an integer >= 0');
+  const ahead = resolved.prepareAheadExtents;
+  assert(ahead === 'all' || (Number.isSafeInteger(ahead) && ahead >= 0), "prepareAheadExtents must be an integer >= 0 or 'all'");
   assert(resolved.compactionFanIn >= 2, 'compactionFanIn must be >= 2');
   assert(resolved.confirmIdleMs >= 0, 'confirmIdleMs must be >= 0 (Infinity: never)');
   assert(Number.isInteger(resolved.liveRebuildPageEntries) && resolved.liveRebuildPageEntries >= 1, 'liveRebuildPageEntries must be an integer >= 1');

@@ -71,4 +71,45 @@ export const refillDuringBurst: UnitMutant = {
     ),
 };
 
-export const PREPARE_AHEAD_MUTANTS: readonly UnitMutant[] = [preparingExtentHandedOut, refillDuringBurst];
+/**
+ * finish() prepares every ahead extent wanted, not at most
+ * HURRIED_AHEAD_EXTENTS (host_space.ts, "Everything ahead"): with
+ * --prepare-ahead all, format (and close) would zero the whole file before
+ * returning, the slow start the background preparation exists to avoid.
+ */
+export const hurryUncapped: UnitMutant = {
+  name: 'hurry-uncapped',
+  bugClass: 'format and close prepare every ahead extent in whole pieces before returning (host_space.ts, HURRIED_AHEAD_EXTENTS)',
+  expect: /ahead extents prepared when format returned/,
+  install: () =>
+    patch(
+      HostSpace.prototype as unknown as { roundTarget: (r: { readonly target: number }) => number },
+      'roundTarget',
+      () =>
+        function (r: { readonly target: number }): number {
+          return r.target;
+        },
+    ),
+};
+
+/**
+ * The ahead preparation ignores the host's headroom (host_space.ts,
+ * hostShort): with every free extent wanted, it fills the host file
+ * system up to the store's size, leaving other programs no room.
+ */
+export const headroomIgnored: UnitMutant = {
+  name: 'headroom-ignored',
+  bugClass: 'ahead extents prepared past the host file system headroom (host_space.ts, hostHeadroomBytes)',
+  expect: /left the host -?\d+ bytes free, below its headroom/,
+  install: () =>
+    patch(
+      HostSpace.prototype as unknown as { hostShort: () => boolean },
+      'hostShort',
+      () =>
+        function (): boolean {
+          return false;
+        },
+    ),
+};
+
+export const PREPARE_AHEAD_MUTANTS: readonly UnitMutant[] = [preparingExtentHandedOut, refillDuringBurst, hurryUncapped, headroomIgnored];
