@@ -18,6 +18,8 @@
 // rows still run.
 import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { OUR_BIN } from '../lib/dist.js';
 import type { S3Target } from './targets.js';
 
@@ -134,3 +136,33 @@ async function waitFor(path: string, pattern: RegExp, dead: () => boolean): Prom
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
+
+/**
+ * Wait until the new server's background preparation of its data files is
+ * over (serve's default --prepare-ahead all zero-fills the sparse files
+ * while the store is idle, host_space.ts): their allocated bytes (stat
+ * blocks) stop growing for `quietMs`. Every cell, ours and the peers', then
+ * runs beside no zeros of ours, on the store a server is once it has been
+ * up for a minute. Returns the seconds waited; at most `maxMs`.
+ */
+export async function waitForPreparation(dataDir: string, quietMs = 2_000, maxMs = 300_000): Promise<number> {
+  const started = performance.now();
+  const pollMs = 250;
+  let last = -1;
+  let quietSince = started;
+  while (performance.now() - started < maxMs) {
+    const names = (await readdir(dataDir)).filter((n) => /^disk-\d+\.dat$/.test(n));
+    let allocated = 0;
+    for (const n of names) allocated += (await stat(join(dataDir, n))).blocks * 512;
+    const now = performance.now();
+    if (allocated !== last) {
+      last = allocated;
+      quietSince = now;
+    } else if (now - quietSince >= quietMs) {
+      break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+  return (performance.now() - started) / 1000;
+}
+
