@@ -38,6 +38,7 @@ import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } fro
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { SourceData } from '@smithy/types';
 import { load1, processCpuSeconds } from './lib/os.js';
+import { waitForPreparation } from './servers/ours.js';
 
 const ACCESS_KEY = 'BENCHPROBEACCESSKEY1';
 const SECRET_KEY = 'bench-probe-secret-0000000000000000000000';
@@ -90,7 +91,11 @@ async function startServer(root: string, dir: string): Promise<{ child: ChildPro
   child.stderr?.on('data', (b: Buffer) => (text += b.toString()));
   for (let waitedMs = 0; waitedMs < 60_000; waitedMs += 100) {
     const url = /serving .*?(http:\/\/[^\s)]+)/.exec(text)?.[1];
-    if (url !== undefined) return { child, endpoint: url };
+    if (url !== undefined) {
+      // Its background preparation of the sparse file (--prepare-ahead all) is over before any cell.
+      await waitForPreparation(join(dir, 'data'));
+      return { child, endpoint: url };
+    }
     if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 100));
   }

@@ -288,14 +288,14 @@ async function countingStarts<T>(starts: number[], fn: () => Promise<T>): Promis
   }
 }
 
-async function watchedRun(seed: number): Promise<IoWatcher> {
+async function watchedRun(seed: number, ahead: number | 'all' = AHEAD): Promise<IoWatcher> {
   const disk = new SimDisk({ sizeBytes: DISK_BYTES, pageSizeBytes: 4096, fillSeed: seed });
   const watcher = new IoWatcher(disk);
   // A free virtual clock: a turn without writes is idle time, so refills
   // of the ahead extents interleave with the workload (host_space.ts).
   const clock = new VirtualClock();
   clock.release();
-  const store = await formatDiskStore(disk, { ...options(seed), clock });
+  const store = await formatDiskStore(disk, { ...options(seed, ahead), clock });
   watcher.watch(store.parts.extents);
   const starts: number[] = [];
   const model = await countingStarts(starts, async () => {
@@ -303,11 +303,13 @@ async function watchedRun(seed: number): Promise<IoWatcher> {
     await store.parts.space.settled();
     return m;
   });
-  const target = store.parts.extents.preparedTarget + AHEAD;
+  const target = store.parts.space.target;
   assert.deepEqual(starts.filter((n) => n >= target), [], `preparations started with ${target} or more free extents prepared`);
+  // 'all': once settled, no free extent is left unprepared.
+  if (ahead === 'all') assert.equal(store.parts.extents.highestUnpreparedFree(), undefined, `seed ${seed}: a free extent left unprepared after the preparation settled`);
   await checkModel(store, model);
   await store.close();
-  const again = await openDiskStore(disk.clone(), options(seed));
+  const again = await openDiskStore(disk.clone(), options(seed, ahead));
   await checkModel(again, model);
   await again.close();
   return watcher;
@@ -315,10 +317,12 @@ async function watchedRun(seed: number): Promise<IoWatcher> {
 
 void test('zeros never land on an owner\'s bytes, one zero write in flight at most, every value reads back, also after a restart', async () => {
   // Checks invariants 2 and 3 over a workload that wraps the disk (60 keys
-  // of 12 KiB, overwrites, deletes, reclamation), seeds 1 to 4.
-  for (const seed of [1, 2, 3, 4]) {
-    const watcher = await watchedRun(seed);
-    assert.deepEqual(watcher.violations, [], `seed ${seed}`);
+  // of 12 KiB, overwrites, deletes, reclamation), seeds 1 to 4, with
+  // AHEAD extents ahead and with 'all' (serve's default: the preparation
+  // then runs through the whole workload, every idle turn).
+  for (const [seed, ahead] of [[1, AHEAD], [2, AHEAD], [3, AHEAD], [4, AHEAD], [5, 'all'], [6, 'all'], [7, 'all']] as const) {
+    const watcher = await watchedRun(seed, ahead);
+    assert.deepEqual(watcher.violations, [], `seed ${seed}, ahead ${ahead}`);
     assert.ok(watcher.zeroWrites > AHEAD, `seed ${seed}: only ${watcher.zeroWrites} preparation writes after format: nothing was prepared ahead during the workload`);
     assert.equal(watcher.maxZeroInFlight, 1, `seed ${seed}: preparation writes in flight at once`);
   }
@@ -327,15 +331,18 @@ void test('zeros never land on an owner\'s bytes, one zero write in flight at mo
 void test('the broken variant preparing-extent-handed-out is caught by the IO watcher', async () => {
   // The extent being zeroed is not set aside: the watcher sees zeros go to
   // an extent the allocator may hand out, the failure the variant names.
-  const restore = preparingExtentHandedOut.install();
-  let violations: string[];
-  try {
-    violations = (await watchedRun(1).catch((err: unknown) => ({ violations: [String(err)] }))).violations;
-  } finally {
-    restore();
+  // Under both AHEAD and 'all' (serve's default).
+  for (const [seed, ahead] of [[1, AHEAD], [5, 'all']] as const) {
+    const restore = preparingExtentHandedOut.install();
+    let violations: string[];
+    try {
+      violations = (await watchedRun(seed, ahead).catch((err: unknown) => ({ violations: [String(err)] }))).violations;
+    } finally {
+      restore();
+    }
+    assert.ok(violations.length > 0, `the variant was not caught (ahead ${ahead})`);
+    assert.match(violations[0] ?? '', preparingExtentHandedOut.expect);
   }
-  assert.ok(violations.length > 0, 'the variant was not caught');
-  assert.match(violations[0] ?? '', preparingExtentHandedOut.expect);
 });
 
 void test('a crash while an extent is being prepared loses nothing acknowledged; open prepares again', async () => {
