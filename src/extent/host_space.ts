@@ -86,7 +86,10 @@
 // rest comes in idle pieces, and a burst of puts while ahead extents are
 // left writes no zeros (above). It is one-time work: an extent stays
 // prepared when it is used, freed and reclaimed (never hole-punched), and
-// its mark is persisted (below). What it costs: the file takes its whole
+// its mark is persisted by the next checkpoint (below: a log roll, or a
+// clean close); a crash before one forgets the marks since, and the next
+// open prepares those extents again (zeros over zeros: time, not data;
+// no checkpoint is forced for them). What it costs: the file takes its whole
 // size on the host, and reads that run while the store is otherwise idle
 // share the disk with the zeros until it is done. Headroom: an ahead
 // extent is prepared only while the host file system keeps
