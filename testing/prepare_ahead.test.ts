@@ -536,3 +536,26 @@ void test('the ahead preparation leaves the host file system its headroom', asyn
   // headroom-ignored by the failure it must cause.
   await passesAndCatches(() => headroomKept(22), headroomIgnored);
 });
+
+async function failingDiskRounds(seed: number): Promise<void> {
+  const disk = new SimDisk({ sizeBytes: DISK_BYTES, pageSizeBytes: 4096, fillSeed: seed });
+  const clock = new VirtualClock();
+  const store = await formatDiskStore(disk, { ...options(seed, 'all'), clock, confirmIdleMs: Infinity });
+  const extents = store.parts.extents;
+  // From now on every write of zeros fails (a disk that refuses its free space).
+  disk.failWrites((offset) => extents.preparedState(Math.floor(offset / EXTENT_BYTES)) === 'preparing', 'permanent');
+  const space = store.parts.space;
+  await idleUntil(clock, () => space.stats.failures > 0);
+  await idleUntil(clock, () => false, 200);
+  const failures = space.stats.failures;
+  assert.ok(failures > 0, 'no preparation was tried on the failing disk');
+  assert.ok(failures <= 1, `one round tried ${failures} ahead extents on a disk that fails every write of zeros`);
+  clock.release();
+  store.abandon();
+}
+
+void test("'all' on a disk that fails the zeros: a round stops at its first failed ahead extent", async () => {
+  // Checks host_space.ts prepareUpTo: a failed ahead extent ends the round
+  // (without it, every free extent was tried once per kick).
+  await failingDiskRounds(23);
+});

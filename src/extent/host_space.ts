@@ -437,7 +437,8 @@ export class HostSpace {
       if (r.pace === 'ahead' && this.aheadLeft() && !this.hurry) await this.untilIdle();
       if (this.closed || this.extents.countPreparedFree() >= this.roundTarget(r)) return;
       // An ahead extent (the reserve is whole): only while the host keeps its headroom.
-      if (this.extents.countPreparedFree() >= this.extents.preparedTarget && this.hostShort()) {
+      const ahead = this.extents.countPreparedFree() >= this.extents.preparedTarget;
+      if (ahead && this.hostShort()) {
         this.stats.heldForHeadroom = true;
         return;
       }
@@ -445,6 +446,10 @@ export class HostSpace {
       if (extent === undefined) return;
       const ok = await this.prepare(extent, r.pace);
       if (!ok && r.stopAtNoSpace && this.stats.lastError instanceof NoSpaceError) return;
+      // A failed ahead extent ends the round, whatever the error: the next
+      // would most likely fail too, and with 'all' the round would try every
+      // free extent. retryIfShort tries again, at most once a second.
+      if (!ok && ahead) return;
     }
   }
 
