@@ -130,7 +130,7 @@ function storeLines(s: StoreStats): string[] {
     ...gauge('shardstore_degraded', 'One when the node is degraded (GET /healthz says why), else zero.', (s.degraded ?? []).length > 0 ? 1 : 0),
     ...gauge('shardstore_read_only_disks', 'Disks whose store turned read-only after a failed metadata write.', s.readOnlyDisks ?? 0),
     ...counter('shardstore_host_nospace_writes_total', 'Writes the host file system refused for lack of space (ENOSPC, EDQUOT).', s.hostNoSpaceWrites ?? 0),
-    ...gauge('shardstore_prepared_extents', 'Free extents prepared on the host file system (the reserve deletes and reclamation use).', s.preparedExtents ?? 0),
+    ...gauge('shardstore_prepared_extents', 'Free extents prepared on the host file system (zeros written and flushed): the reserve deletes and reclamation use, and those prepared ahead of puts (with --prepare-ahead all, every free extent once the preparation is over: compare shardstore_extents{owner="free"}).', s.preparedExtents ?? 0),
     ...(s.hostFreeBytes === undefined ? [] : gauge('shardstore_host_free_bytes', 'Free bytes of the fullest host file system under a data file.', s.hostFreeBytes)),
   ];
 }
