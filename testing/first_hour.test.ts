@@ -172,7 +172,7 @@ interface ExitReport {
 }
 
 /** Runs the fixture; resolves once it printed its report (and, if it exits by itself, with its exit). */
-function serveAndStop(env: NodeJS.ProcessEnv): Promise<{ report: ExitReport; exited: Promise<number | null>; kill: () => void }> {
+function serveAndStop(env: NodeJS.ProcessEnv): Promise<{ report: ExitReport; text: string; exited: Promise<number | null>; kill: () => void }> {
   const dir = mkdtempSync(join(tmpdir(), 'shardstore-exit-'));
   const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'testing', 'serve_exit_fixture.ts'), join(dir, 'data')], { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
@@ -184,7 +184,7 @@ function serveAndStop(env: NodeJS.ProcessEnv): Promise<{ report: ExitReport; exi
     child.stdout.on('data', (piece: Buffer) => {
       text += piece.toString('utf8');
       const line = text.split('\n').find((l) => l.startsWith('{"code":'));
-      if (line !== undefined) resolve({ report: JSON.parse(line) as ExitReport, exited, kill: () => child.kill('SIGKILL') });
+      if (line !== undefined) resolve({ report: JSON.parse(line) as ExitReport, text, exited, kill: () => child.kill('SIGKILL') });
     });
     void exited.then(() => reject(new Error(`the fixture exited without a report:\n${text}`)));
   });
@@ -195,11 +195,16 @@ function keepsAlive(report: ExitReport): string[] {
   return report.active.filter((kind) => ['Timeout', 'TCPWrap', 'TCPServerWrap', 'Worker', 'MessagePort', 'ProcessWrap'].includes(kind));
 }
 
-void test('after "stopped cleanly" nothing keeps the process alive: it exits by itself (a leaked timer is caught)', async () => {
+void test('after "stopped cleanly" nothing keeps the process alive: it exits by itself (a leaked timer is caught); the credentials hint names the port bound', async () => {
   // The latch is the fixture's report line, printed once runCli resolved;
   // the exit must then come by itself. The 60 s bound only fails the test.
   const good = await serveAndStop({});
   assert.equal(good.report.code, 0);
+  // The new node's credentials hint names the port bound (the fixture serves on --port 0), as the serving line does.
+  const hint = /aws --endpoint-url (\S+) s3 ls/.exec(good.text)?.[1];
+  const serving = /shardstore serving .* at (http:\/\/\S+)/.exec(good.text)?.[1];
+  assert.ok(serving !== undefined && !serving.endsWith(':0'), good.text);
+  assert.equal(hint, serving, 'the credentials hint names another endpoint than the one served');
   assert.deepEqual(keepsAlive(good.report), [], good.report.active.join(', '));
   const code = await withinHangBound(good.exited, 60_000, () => 'the exit after "stopped cleanly"').catch((err: unknown) => {
     if (!(err instanceof HangBoundError)) throw err;

@@ -6,7 +6,7 @@ import type { ShardApi } from '../store/index.js';
 import type { AdminApi } from '../node/index.js';
 import type { Command, CliIo } from './command.js';
 import { PortReservation } from './port_reservation.js';
-import { serveApi, stopOnSignal } from './serve_lifecycle.js';
+import { serveApi, stopOnSignal, urlOf } from './serve_lifecycle.js';
 import { parseServeArgs, serveHelp } from './serve_options.js';
 import type { ServeConfig } from './serve_options.js';
 import { formatSizeBytes } from './units.js';
@@ -44,11 +44,18 @@ export const serveCommand: Command = {
   },
 };
 
+/** The URL a client uses: the port bound (--port 0 picks one), an IPv6 host in brackets (as the "serving" line). */
+function endpointOf(config: ServeConfig, reservation: PortReservation): string {
+  const address = reservation.server.address();
+  if (address !== null && typeof address === 'object') return urlOf(address);
+  return `http://${config.host}:${config.port}`;
+}
+
 /** Resolves the key pairs and opens the node, the port already bound; on failure the port is released. */
 async function openBehindPort(config: ServeConfig, io: CliIo, reservation: PortReservation): Promise<{ credentials: readonly S3Credentials[]; source: CredentialSource; api: ShardApi & AdminApi }> {
   try {
     // Loaded even with --insecure-no-auth: S3 always checks signatures.
-    const { credentials, source } = await nodeCredentials(config, io);
+    const { credentials, source } = await nodeCredentials(config, io, reservation);
     if (config.server.insecureNoAuth === true) {
       io.err('shardstore: WARNING: --insecure-no-auth: the native API, the control plane and /metrics answer anyone who can reach the port (trusted test networks only; docs/SECURITY.md)');
     }
@@ -78,7 +85,7 @@ function formatBytes(n: number): string {
   return `${formatSizeBytes(n)} (${n} bytes)`;
 }
 
-async function nodeCredentials(config: ServeConfig, io: CliIo): Promise<{ credentials: readonly S3Credentials[]; source: CredentialSource }> {
+async function nodeCredentials(config: ServeConfig, io: CliIo, reservation: PortReservation): Promise<{ credentials: readonly S3Credentials[]; source: CredentialSource }> {
   const { accessKeyId, secretAccessKey, credentialsFile } = config.s3;
   let loaded: LoadedCredentials;
   try {
@@ -96,7 +103,7 @@ async function nodeCredentials(config: ServeConfig, io: CliIo): Promise<{ creden
         'Credentials were generated (shown once; saved in ' + credentialsFile + ', mode 0600):',
         `  access key id:     ${first.accessKeyId}`,
         `  secret access key: ${first.secretAccessKey}`,
-        `  e.g. AWS_SHARED_CREDENTIALS_FILE=${credentialsFile} aws --endpoint-url http://${config.host}:${config.port} s3 ls`,
+        `  e.g. AWS_SHARED_CREDENTIALS_FILE=${credentialsFile} aws --endpoint-url ${endpointOf(config, reservation)} s3 ls`,
         `  shardstore commands with --url read them from --credentials-file (default ./data/credentials)`,
       ].join('\n'),
     );
