@@ -156,6 +156,33 @@ void test('after format, the ahead extents are prepared beyond the reserve, a pu
   await plain.close();
 });
 
+/**
+ * Runs `check`, which must pass, then again with the broken variant
+ * installed, which it must catch by the failure the variant names.
+ */
+async function passesAndCatches(check: () => Promise<void>, variant: UnitMutant): Promise<void> {
+  await check();
+  const restore = variant.install();
+  let caught: unknown;
+  try {
+    await check();
+  } catch (err: unknown) {
+    caught = err;
+  } finally {
+    restore();
+  }
+  assert.ok(caught instanceof Error, `the broken variant ${variant.name} was not caught`);
+  assert.match(caught.message, variant.expect);
+}
+
+/** Moves idle time (DEFAULT_IDLE_MS at a time) until `done`, at most `turns` turns. */
+async function idleUntil(clock: VirtualClock, done: () => boolean, turns = 5000): Promise<void> {
+  for (let n = 0; n < turns && !done(); n++) {
+    if (clock.sleeping > 0) clock.advance(DEFAULT_IDLE_MS);
+    await turn();
+  }
+}
+
 /** Zero writes the watcher saw in each phase of burstThenIdle. */
 interface RefillPhases {
   /** Puts that took all but one ahead extent, no idle time passing. */
@@ -195,10 +222,7 @@ async function burstThenIdle(seed: number): Promise<RefillPhases> {
   const burst = await putUntil('burst', () => extents.extentsOwnedBy(ExtentOwner.Data).length >= AHEAD - 1);
   if (burst === 0) assert.equal(ahead(), 1, 'the burst left one ahead extent');
   const idleBefore = watcher.zeroWrites;
-  for (let n = 0; n < 200 && ahead() < AHEAD; n++) {
-    if (clock.sleeping > 0) clock.advance(DEFAULT_IDLE_MS);
-    await turn();
-  }
+  await idleUntil(clock, () => ahead() >= AHEAD, 200);
   const idle = watcher.zeroWrites - idleBefore;
   const aheadAfterIdle = ahead();
   // Puts that take every ahead extent and three data extents more.
@@ -217,24 +241,13 @@ void test('the ahead extents are refilled while the store is idle, not beside a 
   // their cycles with a paced refill (zeros while no idle time passes).
   // The broken variant refill-during-burst (no wait for idle) is caught by
   // the first check, the failure it names.
-  const phases = await burstThenIdle(3);
-  assert.equal(phases.burst, 0, `${phases.burst} zero writes during a burst of puts with an ahead extent left`);
-  assert.equal(phases.aheadAfterIdle, AHEAD, 'idle time did not refill the ahead extents');
-  assert.ok(phases.idle > 0, 'no zero write while idle');
-  assert.ok(phases.drained > 0, 'no zero write beside puts once the ahead extents were all taken');
-
-  const restore = refillDuringBurst.install();
-  let caught: unknown;
-  try {
-    const broken = await burstThenIdle(3);
-    assert.equal(broken.burst, 0, `${broken.burst} zero writes during a burst of puts with an ahead extent left`);
-  } catch (err: unknown) {
-    caught = err;
-  } finally {
-    restore();
-  }
-  assert.ok(caught instanceof Error, 'the broken variant refill-during-burst was not caught');
-  assert.match(caught.message, refillDuringBurst.expect);
+  await passesAndCatches(async () => {
+    const phases = await burstThenIdle(3);
+    assert.equal(phases.burst, 0, `${phases.burst} zero writes during a burst of puts with an ahead extent left`);
+    assert.equal(phases.aheadAfterIdle, AHEAD, 'idle time did not refill the ahead extents');
+    assert.ok(phases.idle > 0, 'no zero write while idle');
+    assert.ok(phases.drained > 0, 'no zero write beside puts once the ahead extents were all taken');
+  }, refillDuringBurst);
 });
 
 /** Puts, overwrites, deletes, checkpoints and reclamation with the watcher on; returns the model. */
@@ -415,33 +428,6 @@ void test('a preallocated data file prepares nothing ahead', async () => {
     rmSync(dir, { recursive: true, force: true });
   }
 });
-
-/**
- * Runs `check`, which must pass, then again with the broken variant
- * installed, which it must catch by the failure the variant names.
- */
-async function passesAndCatches(check: () => Promise<void>, variant: UnitMutant): Promise<void> {
-  await check();
-  const restore = variant.install();
-  let caught: unknown;
-  try {
-    await check();
-  } catch (err: unknown) {
-    caught = err;
-  } finally {
-    restore();
-  }
-  assert.ok(caught instanceof Error, `the broken variant ${variant.name} was not caught`);
-  assert.match(caught.message, variant.expect);
-}
-
-/** Moves idle time (DEFAULT_IDLE_MS at a time) until `done`, at most `turns` turns. */
-async function idleUntil(clock: VirtualClock, done: () => boolean, turns = 5000): Promise<void> {
-  for (let n = 0; n < turns && !done(); n++) {
-    if (clock.sleeping > 0) clock.advance(DEFAULT_IDLE_MS);
-    await turn();
-  }
-}
 
 async function everythingAhead(seed: number): Promise<void> {
   const disk = new SimDisk({ sizeBytes: DISK_BYTES, pageSizeBytes: 4096, fillSeed: seed });

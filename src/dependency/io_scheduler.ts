@@ -298,9 +298,9 @@ export class IoScheduler {
    * A write done on this thread where the disk can (Disk.writeInline: a
    * small write into the page cache costs less than a trip through the
    * thread pool); undefined where it cannot. Only for the writes invariant
-   * 8 names: host space's zero-fill pieces, which may go out in any round,
-   * held up requests when written on the event loop (docs/BENCHMARKS.md,
-   * "small writes on the calling thread", reverted).
+   * 8 names; never host space's zero-fill pieces, which may go out in any
+   * round and held up requests when written on the event loop
+   * (docs/BENCHMARKS.md, "small writes on the calling thread", reverted).
    */
   private writeInline(offset: number, parts: readonly Uint8Array[]): Promise<void> | undefined {
     if (this.disk.writeInline === undefined) return undefined;
