@@ -6,7 +6,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Writable } from 'node:stream';
+import fc from 'fast-check';
 import { jsonLineLogger } from './index.js';
+import { formatLine, isoNow } from './logger.js';
+import type { LogLevel } from './logger.js';
 
 function sink(): { out: Writable; writes: string[] } {
   const writes: string[] = [];
@@ -41,4 +44,47 @@ void test('an error is written at once, after the lines gathered before it', () 
   assert.equal(first?.msg, 'first');
   assert.equal(second?.msg, 'broken');
   assert.equal(second?.err?.message, 'boom');
+});
+
+void test('a line of plain fields (the fast path) holds what the merged record holds, time, level and msg first', () => {
+  const value = fc.oneof(fc.string(), fc.double(), fc.integer(), fc.boolean(), fc.constant(null), fc.constant(undefined));
+  // Names include the record's own (time, level, msg), which the fast path must leave to the merged record.
+  const name = fc.oneof(fc.string(), fc.constantFrom('time', 'level', 'msg', '__proto__', 'a"b', '\u2028'));
+  fc.assert(
+    fc.property(fc.constantFrom<LogLevel>('info', 'warn', 'error'), fc.string(), fc.dictionary(name, value), (level, msg, fields) => {
+      const time = '2026-12-07T21:00:00.000Z';
+      const line = formatLine(level, msg, fields, time);
+      assert.ok(line.endsWith('\n') && !line.slice(0, -1).includes('\n'), line);
+      assert.deepEqual(JSON.parse(line), JSON.parse(JSON.stringify({ time, level, msg, ...fields })));
+      // The record's own names lead every line (the merged record would put array-index names first).
+      const own = ['time', 'level', 'msg'].some((k) => Object.hasOwn(fields, k));
+      if (!own) assert.ok(line.startsWith(`{"time":"${time}","level":"${level}","msg":${JSON.stringify(msg)}`), line);
+    }),
+    { seed: 20261207, numRuns: 500 },
+  );
+});
+
+void test('the time of a line is the time it was logged, in ISO 8601', () => {
+  const time = (JSON.parse(formatLine('info', 'm', {})) as { time: string }).time;
+  assert.ok(Math.abs(Date.parse(time) - Date.now()) < 60_000, time);
+});
+
+void test('fields that are not plain values (an error, a bigint, an object) go through the replacer', () => {
+  const parsed = JSON.parse(formatLine('error', 'm', { error: new Error('boom'), n: 5n, nested: { a: 1 } })) as Record<string, unknown>;
+  assert.deepEqual(parsed['error'] !== null && typeof parsed['error'] === 'object' ? (parsed['error'] as { message: string }).message : undefined, 'boom');
+  assert.equal(parsed['n'], '5');
+  assert.deepEqual(parsed['nested'], { a: 1 });
+});
+
+void test('isoNow writes any time as Date.toISOString does, whatever time it wrote before', () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 253_402_300_799_999 }), fc.array(fc.integer({ min: -2_500, max: 2_500 }), { maxLength: 20 }), (start, steps) => {
+      let ms = start;
+      for (const step of [0, ...steps]) {
+        ms = Math.min(253_402_300_799_999, Math.max(0, ms + step));
+        assert.equal(isoNow(ms), new Date(ms).toISOString(), `at ${ms}`);
+      }
+    }),
+    { seed: 20261207, numRuns: 300 },
+  );
 });

@@ -34,8 +34,7 @@ export function jsonLineLogger(out: Writable = process.stdout): Logger {
   if (flushAtExit.size === 1) process.once('exit', () => flushAtExit.forEach((f) => f()));
   return {
     log(level, msg, fields = {}): void {
-      const record = { time: new Date().toISOString(), level, msg, ...fields };
-      const line = JSON.stringify(record, jsonSafe) + '\n';
+      const line = formatLine(level, msg, fields);
       lines.push(line);
       bytes += line.length;
       if (level === 'error' || bytes >= FLUSH_BYTES) flush();
@@ -57,6 +56,43 @@ export const silentLogger: Logger = {
     // Deliberately empty: tests silence the server.
   },
 };
+
+/**
+ * One record's line: `{"time":...,"level":...,"msg":...,...fields}`. Fields
+ * of plain values (every request's log line) are stringified without the
+ * replacer and without a merged copy of the record: the replacer, called
+ * for every key, and the spread were most of a request line's cost (13 us
+ * of a 4 KiB S3 GET's server CPU in a profile).
+ */
+export function formatLine(level: LogLevel, msg: string, fields: LogFields, time = isoNow()): string {
+  if (!plainFields(fields)) return JSON.stringify({ time, level, msg, ...fields }, jsonSafe) + '\n';
+  const rest = JSON.stringify(fields);
+  return `{"time":"${time}","level":"${level}","msg":${JSON.stringify(msg)}${rest === '{}' ? '}' : `,${rest.slice(1)}`}\n`;
+}
+
+/**
+ * Date.now() in ISO 8601 with milliseconds, as Date.toISOString writes it;
+ * the text up to the second is kept from the last call (a Date and its
+ * formatting per log line cost more than the line's other fields).
+ */
+export function isoNow(ms = Date.now()): string {
+  const second = Math.floor(ms / 1000);
+  if (second !== lastSecond.second) lastSecond = { second, prefix: new Date(second * 1000).toISOString().slice(0, -4) };
+  const milli = ms - second * 1000;
+  return `${lastSecond.prefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
+}
+
+let lastSecond = { second: NaN, prefix: '' };
+
+/** Only strings, numbers, booleans, null and undefined, and none of the record's own names. */
+function plainFields(fields: LogFields): boolean {
+  for (const key in fields) {
+    if (key === 'time' || key === 'level' || key === 'msg') return false;
+    const value = fields[key];
+    if ((typeof value === 'object' && value !== null) || typeof value === 'bigint' || typeof value === 'function' || typeof value === 'symbol') return false;
+  }
+  return true;
+}
 
 /** Errors and bigints do not survive JSON.stringify by default. */
 function jsonSafe(_key: string, value: unknown): unknown {

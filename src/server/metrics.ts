@@ -54,28 +54,41 @@ export interface RequestSample {
   readonly abortedWith?: string;
 }
 
+/** One (api, op) pair's counters: found by two map lookups of the strings as given, no label text built per request. */
+interface Series {
+  readonly labels: string;
+  readonly latency: Histogram;
+  readonly byStatus: Map<number, number>;
+  bytesIn: number;
+  bytesOut: number;
+}
+
 export class Metrics {
-  private readonly requests = new Map<string, number>();
-  private readonly latency = new Map<string, Histogram>();
-  private readonly bytesIn = new Map<string, number>();
-  private readonly bytesOut = new Map<string, number>();
+  private readonly series = new Map<string, Map<string, Series>>();
   private readonly aborted = new Map<string, number>();
   private readonly durableWait = new Histogram(WAIT_BUCKETS_S);
   inFlight = 0;
 
   observeRequest(s: RequestSample): void {
-    const labels = `api="${s.api}",op="${escape(s.op)}"`;
-    const withStatus = `${labels},status="${s.status}"`;
-    this.requests.set(withStatus, (this.requests.get(withStatus) ?? 0) + 1);
-    let h = this.latency.get(labels);
-    if (h === undefined) this.latency.set(labels, (h = new Histogram(LATENCY_BUCKETS_S)));
-    h.observe(s.seconds);
-    this.bytesIn.set(labels, (this.bytesIn.get(labels) ?? 0) + s.bytesIn);
-    this.bytesOut.set(labels, (this.bytesOut.get(labels) ?? 0) + s.bytesOut);
+    let ops = this.series.get(s.api);
+    if (ops === undefined) this.series.set(s.api, (ops = new Map<string, Series>()));
+    let series = ops.get(s.op);
+    if (series === undefined) {
+      series = { labels: `api="${s.api}",op="${escape(s.op)}"`, latency: new Histogram(LATENCY_BUCKETS_S), byStatus: new Map(), bytesIn: 0, bytesOut: 0 };
+      ops.set(s.op, series);
+    }
+    series.byStatus.set(s.status, (series.byStatus.get(s.status) ?? 0) + 1);
+    series.latency.observe(s.seconds);
+    series.bytesIn += s.bytesIn;
+    series.bytesOut += s.bytesOut;
     if (s.abortedWith !== undefined) {
-      const withCode = `${labels},code="${escape(s.abortedWith)}"`;
+      const withCode = `${series.labels},code="${escape(s.abortedWith)}"`;
       this.aborted.set(withCode, (this.aborted.get(withCode) ?? 0) + 1);
     }
+  }
+
+  private *allSeries(): Iterable<Series> {
+    for (const ops of this.series.values()) yield* ops.values();
   }
 
   observeDurableWait(ms: number): void {
@@ -89,13 +102,13 @@ export class Metrics {
       out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`);
     };
     family('shardstore_http_requests_total', 'counter', 'HTTP requests answered, by API, operation and status.');
-    for (const [labels, n] of this.requests) out.push(`shardstore_http_requests_total{${labels}} ${n}`);
+    for (const { labels, byStatus } of this.allSeries()) for (const [status, n] of byStatus) out.push(`shardstore_http_requests_total{${labels},status="${status}"} ${n}`);
     family('shardstore_http_request_duration_seconds', 'histogram', 'Time from request to the end of the answer.');
-    for (const [labels, h] of this.latency) out.push(...h.lines('shardstore_http_request_duration_seconds', labels));
+    for (const { labels, latency } of this.allSeries()) out.push(...latency.lines('shardstore_http_request_duration_seconds', labels));
     family('shardstore_http_request_body_bytes_total', 'counter', 'Request body bytes received.');
-    for (const [labels, n] of this.bytesIn) out.push(`shardstore_http_request_body_bytes_total{${labels}} ${n}`);
+    for (const { labels, bytesIn } of this.allSeries()) out.push(`shardstore_http_request_body_bytes_total{${labels}} ${bytesIn}`);
     family('shardstore_http_response_body_bytes_total', 'counter', 'Response body bytes sent.');
-    for (const [labels, n] of this.bytesOut) out.push(`shardstore_http_response_body_bytes_total{${labels}} ${n}`);
+    for (const { labels, bytesOut } of this.allSeries()) out.push(`shardstore_http_response_body_bytes_total{${labels}} ${bytesOut}`);
     family('shardstore_http_responses_aborted_total', 'counter', 'Answers cut after their status line was sent (the client saw a short body), by API, operation and error code.');
     for (const [labels, n] of this.aborted) out.push(`shardstore_http_responses_aborted_total{${labels}} ${n}`);
     family('shardstore_http_requests_in_flight', 'gauge', 'Requests being handled.');

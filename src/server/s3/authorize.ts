@@ -301,7 +301,8 @@ export class Authorizer {
     const version = objectKey === undefined ? undefined : namedVersion(r.query.get('versionId'));
     const context = contextOf(r, principal);
     const q = { bucket, access, principal, context };
-    await this.check(core, { ...q, key: objectKey, version, spec: spec ?? { action: `s3:${opName}`, on: 'bucket' }, known: spec !== undefined });
+    // Named field by field (a spread followed by more fields is slow in V8, and this runs on every request).
+    await this.check(core, { bucket, access, principal, context, key: objectKey, version, spec: spec ?? { action: `s3:${opName}`, on: 'bucket' }, known: spec !== undefined });
     // S3's rule for a read of a key that does not exist: 404 to a requester
     // who may list the bucket, 403 to any other. A refused read is answered
     // by refusal() below; a read a policy allowed (an ACL grant needs an
@@ -315,7 +316,7 @@ export class Authorizer {
   /** True if `q.principal` may list the bucket (s3:ListBucket, by policy or bucket READ). The listing permission is asked before the key's record is read, so a requester without it learns nothing of the key (not even a damaged record). */
   private async mayList(core: Core, q: Omit<CheckQuery, 'key' | 'spec' | 'known'>): Promise<boolean> {
     try {
-      await this.check(core, { ...q, key: undefined, spec: LIST_BUCKET, known: true });
+      await this.check(core, { bucket: q.bucket, access: q.access, principal: q.principal, context: q.context, key: undefined, spec: LIST_BUCKET, known: true });
       return true;
     } catch (err) {
       if (err instanceof S3Error) return false;

@@ -12,16 +12,32 @@ export function idHeaders(requestId: string): Record<string, string> {
   return { 'x-amz-request-id': requestId, 'x-amz-id-2': requestId, Server: 'ShardStore' };
 }
 
+/**
+ * Headers merged left to right, a later name replacing an earlier one in
+ * its place, as an object spread does. Not a spread: in V8 a spread
+ * followed by more names costs about a microsecond a name, and an answer's
+ * headers were built from five or six of them (3-7 us of a 4 KiB GET's
+ * server CPU); Object.assign costs a fraction of that. (A target without
+ * prototype was 6x slower: V8 keeps it as a dictionary. A header named
+ * __proto__ cannot reach the prototype: its value is a string or number,
+ * which the setter ignores.)
+ */
+export function mergeHeaders(...parts: ReadonlyArray<Headers | undefined>): Record<string, string | number> {
+  const out: Record<string, string | number> = {};
+  for (const part of parts) if (part !== undefined) Object.assign(out, part);
+  return out;
+}
+
 /** `xmlns`: false for the one document S3 sends without its namespace (POST object's PostResponse). */
 export function sendXml(ex: Exchange, requestId: string, status: number, root: string, body: XmlNode, headers: Headers = {}, xmlns = true): void {
   const bytes = xmlDocument(root, body, xmlns);
-  ex.res.writeHead(status, { ...idHeaders(requestId), ...headers, 'Content-Type': 'application/xml', 'Content-Length': bytes.length });
+  ex.res.writeHead(status, mergeHeaders(idHeaders(requestId), headers, { 'Content-Type': 'application/xml', 'Content-Length': bytes.length }));
   if (ex.req.method !== 'HEAD') ex.bytesOut.bytes += bytes.length;
   ex.res.end(ex.req.method === 'HEAD' ? undefined : bytes);
 }
 
 export function sendEmpty(ex: Exchange, requestId: string, status: number, headers: Headers = {}): void {
-  ex.res.writeHead(status, { 'Content-Length': 0, ...idHeaders(requestId), ...headers });
+  ex.res.writeHead(status, mergeHeaders({ 'Content-Length': 0 }, idHeaders(requestId), headers));
   ex.res.end();
 }
 
@@ -42,7 +58,7 @@ export function sendError(ex: Exchange, requestId: string, error: S3Error, resou
     { Code: error.code, Message: error.message, ...details, Resource: resource, RequestId: requestId, HostId: requestId },
     false,
   );
-  ex.res.writeHead(error.status, { ...idHeaders(requestId), ...error.headers, 'Content-Type': 'application/xml', 'Content-Length': bytes.length });
+  ex.res.writeHead(error.status, mergeHeaders(idHeaders(requestId), error.headers, { 'Content-Type': 'application/xml', 'Content-Length': bytes.length }));
   ex.bytesOut.bytes += bytes.length;
   ex.res.end(bytes);
 }
@@ -54,8 +70,14 @@ export function isoTime(ms: number): string {
 
 /** RFC 7231 IMF-fixdate, for Last-Modified. */
 export function httpTime(ms: number): string {
-  return new Date(ms).toUTCString();
+  // Whole seconds: the last one formatted is kept (objects written in one
+  // burst share their second; formatting a date was 2 us of a 4 KiB GET).
+  const second = Math.floor(ms / 1000);
+  if (second !== lastHttpTime.second) lastHttpTime = { second, text: new Date(second * 1000).toUTCString() };
+  return lastHttpTime.text;
 }
+
+let lastHttpTime = { second: NaN, text: '' };
 
 export function quotedEtag(etag: string): string {
   return `"${etag}"`;

@@ -69,9 +69,19 @@ export function v2CarrierOf(rawHeaders: readonly string[], rawQuery: string): V2
   for (let i = 0; i < rawHeaders.length; i += 2) {
     if (rawHeaders[i]?.toLowerCase() === 'authorization') return /^AWS /.test(rawHeaders[i + 1] ?? '') ? 'header' : undefined;
   }
-  const names = rawQuery.split('&').map((part) => part.split('=', 1)[0]);
-  if (names.includes('X-Amz-Algorithm')) return undefined;
-  return names.includes('AWSAccessKeyId') || names.includes('Signature') ? 'query' : undefined;
+  if (hasQueryName(rawQuery, 'X-Amz-Algorithm')) return undefined;
+  return hasQueryName(rawQuery, 'AWSAccessKeyId') || hasQueryName(rawQuery, 'Signature') ? 'query' : undefined;
+}
+
+/** Whether a parameter of the raw query is named `name` as sent (the name before its '=', or the whole parameter), without splitting the query: this runs on every request. */
+export function hasQueryName(rawQuery: string, name: string): boolean {
+  for (let at = 0; at <= rawQuery.length; ) {
+    const end = rawQuery.indexOf('&', at);
+    const stop = end < 0 ? rawQuery.length : end;
+    if (rawQuery.startsWith(name, at) && (at + name.length === stop || rawQuery.charCodeAt(at + name.length) === 61 /* = */)) return true;
+    at = stop + 1;
+  }
+  return false;
 }
 
 export interface V2Request extends SignedRequest {

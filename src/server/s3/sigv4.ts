@@ -29,6 +29,7 @@
 // other services do); the canonical query and path are rebuilt from the
 // decoded bytes with the spec's encoding (everything but A-Z a-z 0-9 - _ . ~
 // as %XX), so equivalent encodings by different clients verify alike.
+import * as cryptoModule from 'node:crypto';
 import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 import { decodePercent, uriEncode } from '../key_codec.js';
 import { S3Error, accessDenied, invalidAccessKeyId, notImplemented, signatureDoesNotMatch } from './s3_errors.js';
@@ -202,7 +203,8 @@ function parseHeaderAuth(
   }
   const amzDate = requestDate(headers);
   checkSkew(amzDate, nowMs);
-  return { ...parseCredential(credential, amzDate), signedHeaders: splitSignedHeaders(signedHeaders), signature, amzDate, payloadHash, queryPairs: pairs };
+  const { accessKeyId, scopeDate, region } = parseCredential(credential, amzDate);
+  return { accessKeyId, scopeDate, region, signedHeaders: splitSignedHeaders(signedHeaders), signature, amzDate, payloadHash, queryPairs: pairs };
 }
 
 /** The X-Amz-* authentication parameters of a presigned URL, found in one pass. */
@@ -258,8 +260,12 @@ function parsePresigned(pairs: ReadonlyArray<readonly [string, string]>, headers
   const signedHeaders = splitSignedHeaders(required(f.signedHeaders, 'X-Amz-SignedHeaders'));
   const fromHeader = signedHeaders.includes('x-amz-content-sha256') ? headers.get('x-amz-content-sha256')?.[0] : undefined;
   const payloadHash = f.contentSha256 ?? fromHeader ?? 'UNSIGNED-PAYLOAD';
+  // Fields named one by one, not spread: a spread here cost several microseconds a request (profile of the S3 front).
+  const { accessKeyId, scopeDate, region } = parseCredential(required(f.credential, 'X-Amz-Credential'), amzDate);
   return {
-    ...parseCredential(required(f.credential, 'X-Amz-Credential'), amzDate),
+    accessKeyId,
+    scopeDate,
+    region,
     signedHeaders,
     signature: required(f.signature, 'X-Amz-Signature'),
     amzDate,
@@ -448,8 +454,11 @@ export function hmacHex(key: Buffer, text: string): string {
 }
 
 export function sha256Hex(data: string | Uint8Array): string {
-  return createHash('sha256').update(data).digest('hex');
+  // crypto.hash (Node 20.12 and later) is a one-shot without a Hash object: about half the cost on a canonical request.
+  return oneShotHash !== undefined ? oneShotHash('sha256', data, 'hex') : createHash('sha256').update(data).digest('hex');
 }
+
+const oneShotHash = (cryptoModule as { hash?: (algorithm: string, data: string | Uint8Array, encoding: 'hex') => string }).hash;
 
 /** Constant-time comparison of two hex signatures. */
 export function sameHex(expected: string, given: string): boolean {
