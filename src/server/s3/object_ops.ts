@@ -64,11 +64,11 @@ export const putObjectOp: Operation = {
     const stored = storedBody(encryption, body, 0);
     const written = await writeData(c.core, { bucket, key, part: 0, recordKey: objectShardKey(bucket, key) }, stored.body, true);
     // The lock state, the encryption parameters and the ACL are committed in the same record as the data (object_lock.ts, invariant 2; sse.ts; object_acl.ts).
-    const sealed = stored.seal(recordOf(written, body.md5, { ...meta, tags }, c.core.now()));
+    const sealed = stored.seal(recordOf(written, body.md5, { contentType: meta.contentType, headers: meta.headers, tags }, c.core.now()));
     // The checksum the body was verified against is kept for GetObjectAttributes (checksum_section.ts).
     const record = withRequestedAcl(lockedRecord(withChecksum(sealed, fullObjectChecksum(body.verifiedChecksum)), lock), grants);
     // Only a conditional put reads the record it replaces: a plain one also replaces a damaged record.
-    const committed = await commitObject(c.core, bucket, key, record, { ...writeCheck(headers, key), written: [written] });
+    const committed = await commitObject(c.core, bucket, key, record, { check: writeCheck(headers, key).check, written: [written] });
     await setExpirationHeader(c.core, c.r.ex, { bucket, key }, committed);
     sendEmpty(
       c.r.ex,
@@ -321,7 +321,7 @@ export const copyObjectOp: Operation = {
     const meta = directive === 'COPY' ? { contentType: opened.record.contentType, headers: opened.record.headers } : metadataOf(headers);
     const checksum = fullObjectChecksum(hashed.checksum);
     const record = withChecksum(withRequestedAcl(lockedRecord(stored.seal(recordOf(written, hashed.md5, { ...meta, tags: replacedTags ?? opened.record.tags }, c.core.now())), lock), grants), checksum);
-    const committed = await commitObject(c.core, bucket, key, record, { ...writeCheck(headers, key), written: [written] });
+    const committed = await commitObject(c.core, bucket, key, record, { check: writeCheck(headers, key).check, written: [written] });
     await setExpirationHeader(c.core, c.r.ex, { bucket, key }, committed);
     const sourceVersion = opened.record.version === undefined ? {} : { 'x-amz-copy-source-version-id': versionIdOf(opened.record) };
     const encryption = encryptionHeaders(encryptionOf(record), customerKeyOf(c.r.ex, CUSTOMER_PREFIX));

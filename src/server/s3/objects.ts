@@ -175,7 +175,7 @@ export function discardData(core: Core, target: { bucket: string; key: Buffer },
 
 export interface CommitOptions {
   /** Checks against the record being replaced (conditional writes); may throw. */
-  readonly check?: (old: ObjectRecord | undefined) => void;
+  readonly check?: ((old: ObjectRecord | undefined) => void) | undefined;
   /** Data shards the record names that were in flight until now. */
   readonly written?: readonly WrittenData[];
 }

@@ -145,7 +145,12 @@ export interface ObjectRecord {
   readonly headers: StoredHeaders;
   /** The data, in order (empty when inline). */
   readonly parts: readonly DataRef[];
-  /** Small objects keep their bytes in the record itself. */
+  /**
+   * Small objects keep their bytes in the record itself. A decoded record's
+   * inline bytes are a view of the bytes it was decoded from (a store
+   * value, which nobody changes: ShardApi.get), not a copy: they are read,
+   * never written.
+   */
   readonly inline: Buffer | undefined;
   readonly tags: TagSet;
   /** The multipart upload that made the object (a retried Complete of it answers as the first did). */
@@ -238,7 +243,8 @@ export function decodeObject(bytes: Buffer): ObjectRecord {
   for (let i = 0; i < count; i++) {
     parts.push({ version: Buffer.from(r.bytes(VERSION_BYTES)), part: r.u16(), sizeBytes: r.u64() });
   }
-  const inline = (flags & FLAG_INLINE) !== 0 ? Buffer.from(r.blob()) : undefined;
+  // A view, not a copy (ObjectRecord.inline): a copy of a 4 KiB body was a fresh zeroed ArrayBuffer per GET and per overwrite.
+  const inline = (flags & FLAG_INLINE) !== 0 ? r.blob() : undefined;
   const sections = version === FORMAT_V4 ? readSections(r, 'object record') : undefined;
   r.expectEnd();
   const total = inline?.length ?? parts.reduce((n, p) => n + p.sizeBytes, 0);
