@@ -306,10 +306,10 @@ export const versionAclFromCurrent: Mutant = {
       Authorizer.prototype,
       'check',
       (original) =>
-        function (this: Authorizer, core: Core, q: CheckQuery): Promise<void> {
-          return original.call(this, core, { ...q, version: undefined });
+        function (this: Authorizer, core: Core, q: CheckQuery, seen?: Parameters<Authorizer['check']>[2]): Promise<void> {
+          return original.call(this, core, { ...q, version: undefined }, seen);
         },
-      2,
+      3,
     ),
 };
 

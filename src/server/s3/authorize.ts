@@ -32,6 +32,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { BucketAccess, Grant, Permission } from './access_records.js';
 import type { ObjectAclView } from './access.js';
+import type { ObjectRecord } from './records.js';
 import { readBucketAccess, readObjectAcl } from './access.js';
 import { aclAllows, isPublicAcl } from './acl.js';
 import { readBucket } from './buckets.js';
@@ -190,6 +191,20 @@ const SERVICE_OPS = new Set(['ListBuckets', 'CreateBucket']);
 export interface Granted {
   /** The bucket's access record (undefined: no such bucket, or a service operation). */
   readonly access: BucketAccess | undefined;
+  /**
+   * The current record of the request's object, if the decision read it
+   * (an object ACL or owner counted): the operation serves this record
+   * rather than read it again (RequestAccess.decidedRecord), so what it
+   * answers is what was authorized.
+   */
+  readonly decided?: DecidedRecord | undefined;
+}
+
+/** An object's current record as an authorization decision read it. */
+export interface DecidedRecord {
+  readonly bucket: string;
+  readonly key: Buffer;
+  readonly record: ObjectRecord;
 }
 
 /** Unsigned: no Authorization header and no presigned query, SigV4's or Signature Version 2's (the tests verifyRequest and v2CarrierOf make). */
@@ -302,7 +317,8 @@ export class Authorizer {
     const context = contextOf(r, principal);
     const q = { bucket, access, principal, context };
     // Named field by field (a spread followed by more fields is slow in V8, and this runs on every request).
-    await this.check(core, { bucket, access, principal, context, key: objectKey, version, spec: spec ?? { action: `s3:${opName}`, on: 'bucket' }, known: spec !== undefined });
+    const seen: SeenRecord = {};
+    await this.check(core, { bucket, access, principal, context, key: objectKey, version, spec: spec ?? { action: `s3:${opName}`, on: 'bucket' }, known: spec !== undefined }, seen);
     // S3's rule for a read of a key that does not exist: 404 to a requester
     // who may list the bucket, 403 to any other. A refused read is answered
     // by refusal() below; a read a policy allowed (an ACL grant needs an
@@ -310,7 +326,8 @@ export class Authorizer {
     // missing key.
     const readOfKey = objectKey !== undefined && version === undefined && MISSING_KEY_OPS.has(opName) ? objectKey : undefined;
     if (readOfKey !== undefined && principalId(principal) !== access.ownerId && !(await this.mayList(core, q)) && (await isMissing(core, bucket, readOfKey))) throw denied(principal);
-    return { access };
+    const decided = objectKey !== undefined && version === undefined && seen.record !== undefined ? { bucket, key: objectKey, record: seen.record } : undefined;
+    return { access, decided };
   }
 
   /** True if `q.principal` may list the bucket (s3:ListBucket, by policy or bucket READ). The listing permission is asked before the key's record is read, so a requester without it learns nothing of the key (not even a damaged record). */
@@ -324,8 +341,8 @@ export class Authorizer {
     }
   }
 
-  /** One decision: steps 1-6 of the header. */
-  async check(core: Core, q: CheckQuery): Promise<void> {
+  /** One decision: steps 1-6 of the header. `seen` is told the object record the decision read, if it read one. */
+  async check(core: Core, q: CheckQuery, seen?: SeenRecord): Promise<void> {
     const id = principalId(q.principal);
     const isOwner = id !== undefined && id === q.access.ownerId;
     const policy = storedPolicy(q.access, q.bucket);
@@ -337,7 +354,7 @@ export class Authorizer {
     // The object's owner and ACL, read once: step 2 needs them where
     // objects may be their writer's, step 5 for an object ACL grant.
     let objectAcl: Promise<ObjectAclView | undefined> | undefined;
-    const readAcl = (): Promise<ObjectAclView | undefined> => (objectAcl ??= this.objectAcl(core, q));
+    const readAcl = (): Promise<ObjectAclView | undefined> => (objectAcl ??= this.objectAcl(core, q, seen));
     const ofObject = q.spec.acl?.of === 'object' || q.spec.objectOwners === true;
     const foreign = ofObject && writersOwnObjects(q.access) ? await readAcl() : undefined;
     if (foreign !== undefined && foreign.ownerId !== q.access.ownerId) {
@@ -386,11 +403,17 @@ export class Authorizer {
   }
 
   /** The owner and grants of the object, or of the version named (undefined: none): an ACL belongs to its version, as in S3 (a public current version opens no private old one). */
-  private async objectAcl(core: Core, q: Pick<CheckQuery, 'bucket' | 'key' | 'version' | 'access'>): Promise<ObjectAclView | undefined> {
+  private async objectAcl(core: Core, q: Pick<CheckQuery, 'bucket' | 'key' | 'version' | 'access'>, seen?: SeenRecord): Promise<ObjectAclView | undefined> {
     if (q.key === undefined || q.version === 'unparsable') return undefined;
     const record = q.version === undefined ? await readObject(core, q.bucket, q.key) : (await findVersion(core, q.bucket, q.key, q.version))?.record;
+    if (seen !== undefined && q.version === undefined) seen.record = record;
     return record === undefined || isDeleteMarker(record) ? undefined : readObjectAcl(core, q.bucket, q.key, record, q.access);
   }
+}
+
+/** Where check() leaves the current object record it read (objectAcl). */
+interface SeenRecord {
+  record?: ObjectRecord | undefined;
 }
 
 export interface CheckQuery {
@@ -415,7 +438,19 @@ export class RequestAccess {
     private readonly r: S3Request,
     readonly principal: Principal,
     readonly users: UserSet,
+    private readonly decided: DecidedRecord | undefined = undefined,
   ) {}
+
+  /**
+   * The current record of `bucket`/`key` that authorization decided on, if
+   * it read one: GET and HEAD serve it (one read of the record, not two),
+   * so the answer is the object the decision allowed, not one written
+   * between the two reads.
+   */
+  decidedRecord(bucket: string, key: Buffer): ObjectRecord | undefined {
+    const d = this.decided;
+    return d !== undefined && d.bucket === bucket && d.key.equals(key) ? d.record : undefined;
+  }
 
   /** Throws AccessDenied unless the principal may do `opName`'s action (its *Version action if `versioned`) on the object (which may be in another bucket). */
   async checkObject(opName: 'GetObject' | 'DeleteObject', bucket: string, key: Buffer, versioned = false, version?: VersionSelector): Promise<void> {

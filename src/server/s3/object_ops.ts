@@ -123,13 +123,28 @@ export const getObjectOp: Operation = {
         ranged = true;
         return satisfiable(resolveRange(spec, record.sizeBytes), record, rangeHeader ?? '');
       },
-      ...(selector === undefined ? [] : [() => requireVersion(c.core, { bucket, key }, selector, 'GET')]),
+      selector === undefined ? decidedFirst(c, bucket, key) : () => requireVersion(c.core, { bucket, key }, selector, 'GET'),
     );
     if (selector === undefined) await setExpirationHeader(c.core, c.r.ex, { bucket, key }, opened.record).catch((err: unknown) => releasing(opened, err));
     // A range is not what the checksum covers: S3 answers it for whole objects only.
     await streamObject(c, opened, ranged, ranged ? {} : keptChecksumHeaders(c, opened.record));
   },
 };
+
+/**
+ * The current record's reader of a GET: first the record authorization
+ * decided on (RequestAccess.decidedRecord: the object the requester was
+ * allowed, read once), then, if the object must be read again (its data
+ * replaced under the read), the record as it is now.
+ */
+function decidedFirst(c: OpContext, bucket: string, key: Buffer): () => Promise<ObjectRecord> {
+  let decided = c.access.decidedRecord(bucket, key);
+  return () => {
+    const record = decided;
+    decided = undefined;
+    return record !== undefined ? Promise.resolve(record) : requireObject(c.core, bucket, key);
+  };
+}
 
 /** Release `opened` (its data stays pinned otherwise) and throw `err` on. */
 function releasing(opened: OpenedObject, err: unknown): never {
@@ -165,7 +180,8 @@ export const headObjectOp: Operation = {
   run: async (c) => {
     const [bucket, key] = [bucketOf(c), keyOf(c)];
     const selector = requestedVersion(c);
-    const record = selector === undefined ? await requireObject(c.core, bucket, key) : await requireVersion(c.core, { bucket, key }, selector, 'HEAD');
+    // The record authorization decided on, if it read one (decidedFirst).
+    const record = selector === undefined ? (c.access.decidedRecord(bucket, key) ?? (await requireObject(c.core, bucket, key))) : await requireVersion(c.core, { bucket, key }, selector, 'HEAD');
     const encryption = readEncryptionHeaders(c, record);
     checkReadConditions(c.r.ex.req.headers, record);
     if (selector === undefined) await setExpirationHeader(c.core, c.r.ex, { bucket, key }, record);

@@ -157,7 +157,7 @@ export class S3Front {
       // Authentication first, as S3 does: an unsigned request learns nothing, not even a 405.
       const { auth, principal } = this.authenticate(r, users);
       if (routed instanceof Error) throw principal.kind === 'anonymous' ? anonymousRefusal() : routed;
-      const { access } = await AUTHORIZER.authorize(this.core, r, routed.name, principal).catch(async (err: unknown) => {
+      const { access, decided } = await AUTHORIZER.authorize(this.core, r, routed.name, principal).catch(async (err: unknown) => {
         // A missing key told to a requester who may list the bucket (authorize.ts) is an authorized answer: CORS applies.
         if (err instanceof S3Error && err.status === 404 && r !== undefined) await applyCors(this.core, r);
         throw err;
@@ -169,7 +169,7 @@ export class S3Front {
       if (refusal !== undefined) throw refusal;
       // Authorized: a page the bucket's CORS rules allow may read the answer (errors of the operation included).
       await applyCors(this.core, r);
-      const requestAccess = new RequestAccess(this.core, r, principal, users);
+      const requestAccess = new RequestAccess(this.core, r, principal, users, decided);
       await routed.run({ core: this.core, collector: this.collector, r, auth, region: this.region, owner, access: requestAccess });
     } catch (err) {
       this.answerError(ex, r, err);
