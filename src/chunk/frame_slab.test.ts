@@ -46,3 +46,14 @@ void test('frames share a slab until it is full; a large frame has its own memor
   const large = slab.take(FRAME_SLAB_BYTES / 4 + 8);
   assert.equal(large.buffer.byteLength < FRAME_SLAB_BYTES, true, 'above a quarter of a slab: its own memory');
 });
+
+void test('a slab of another size: frames up to a quarter of it share it, larger ones have memory of their own', () => {
+  const slab = new FrameSlab(32 * 1024);
+  const a = slab.take(4096);
+  const b = slab.take(8192);
+  assert.equal(a.buffer, b.buffer, 'frames up to 8 KiB share a 32 KiB slab');
+  assert.equal(a.buffer.byteLength, 32 * 1024);
+  const own = slab.take(8193);
+  assert.notEqual(own.buffer, a.buffer, 'above a quarter of the slab: its own memory');
+  assert.throws(() => new FrameSlab(16), /slab of 16 bytes/);
+});

@@ -24,21 +24,27 @@ import { AssertionError } from '../base/index.js';
  * 4 KiB frame framed, 120 KiB 0.4-0.6 us, an ArrayBuffer per frame 5.7-6.5 us).
  */
 export const FRAME_SLAB_BYTES = 120 * 1024;
-/** Frames above this get their own allocation: a slab holds at least four. */
-const MAX_SLAB_FRAME_BYTES = FRAME_SLAB_BYTES / 4;
 /** Frames start at multiples of this within a slab (chunks are 8-byte aligned: chunk_format.ts). */
 const FRAME_ALIGN_BYTES = 8;
 
 export class FrameSlab {
   private slab: Buffer = Buffer.alloc(0);
   private used = 0;
+  /** Frames above this get their own allocation: a slab holds at least four. */
+  private readonly maxSlabFrameBytes: number;
+
+  /** `slabBytes`: the size of each slab (a smaller one for memory a caller may keep: DiskStore's owned copies). */
+  constructor(private readonly slabBytes = FRAME_SLAB_BYTES) {
+    if (!(Number.isInteger(slabBytes) && slabBytes >= 4 * FRAME_ALIGN_BYTES)) throw new AssertionError(`slab of ${slabBytes} bytes`);
+    this.maxSlabFrameBytes = slabBytes / 4;
+  }
 
   /** `bytes` of uninitialized memory for one frame; the caller writes every byte of it. */
   take(bytes: number): Buffer {
     if (!(Number.isInteger(bytes) && bytes >= 0)) throw new AssertionError(`frame of ${bytes} bytes`);
-    if (bytes > MAX_SLAB_FRAME_BYTES) return Buffer.allocUnsafe(bytes);
+    if (bytes > this.maxSlabFrameBytes) return Buffer.allocUnsafe(bytes);
     if (this.used + bytes > this.slab.length) {
-      this.slab = Buffer.allocUnsafeSlow(FRAME_SLAB_BYTES);
+      this.slab = Buffer.allocUnsafeSlow(this.slabBytes);
       this.used = 0;
     }
     const frame = this.slab.subarray(this.used, this.used + bytes);

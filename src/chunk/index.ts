@@ -5,3 +5,4 @@ export * from './chunk_codec.js';
 export * from './buffer_cache.js';
 export * from './chunk_store.js';
 export { chunkDataBytes, dataHeader, dataPayloadKey, splitDataPayload } from './data_payload.js';
+export { FrameSlab } from './frame_slab.js';

@@ -18,7 +18,7 @@
 // compact, reclaim) throws ReadOnlyError, no background work runs, and
 // close does not commit (a commit of nothing still appends a record).
 import { ClosedError, InvalidArgumentError, IoError, NoSpaceError, NotFoundError, ReadOnlyError } from '../base/index.js';
-import { ChunkKind, ChunkStream, dataHeader } from '../chunk/index.js';
+import { ChunkKind, ChunkStream, FrameSlab, dataHeader } from '../chunk/index.js';
 import type { ChunkStore } from '../chunk/index.js';
 import { Dependency } from '../dependency/index.js';
 import type { IoScheduler } from '../dependency/index.js';
@@ -78,6 +78,8 @@ export class DiskStore implements ShardApi, TogetherApi {
   readonly view: DiskView;
   /** Puts writing their value's chunks, not staged yet: their extents are no reclamation victims. */
   private readonly writers = new Set<ValueWriter>();
+  /** Memory for getOwned's copies of small cached values (ownedCopy). */
+  private readonly ownedCopies = new FrameSlab(OWNED_COPY_SLAB_BYTES);
   private readonly background: Background;
   private closed = false;
   private readonly options: Required<StoreOptions>;
@@ -348,6 +350,21 @@ export class DiskStore implements ShardApi, TogetherApi {
   }
 
   /**
+   * A copy of `bytes` the caller owns. Values up to a quarter of
+   * OWNED_COPY_SLAB_BYTES are copied into shared slabs, as Node's own
+   * buffer pool does below 4 KiB: a 4 KiB value was an ArrayBuffer of its
+   * own per get, a third of a warm 4 KiB get's time (docs/BENCHMARKS.md,
+   * "owned copies of small values"). Each copy is the caller's alone (no
+   * other copy overlaps it); a copy kept alive keeps its slab alive, at
+   * most OWNED_COPY_SLAB_BYTES for a value of up to a quarter of that.
+   */
+  private ownedCopy(bytes: Buffer): Buffer {
+    const copy = this.ownedCopies.take(bytes.length);
+    copy.set(bytes);
+    return copy;
+  }
+
+  /**
    * get, getOwned and find: from the cache without waiting if every chunk
    * is there, else read (`owned`: into memory the caller owns). A key with
    * no value: NotFoundError, or undefined with ABSENT_ANSWERS (find).
@@ -359,7 +376,7 @@ export class DiskStore implements ShardApi, TogetherApi {
     if (known === undefined) return undefined;
     const now = known === NEEDS_READ ? undefined : cachedWholeValue(this.parts.chunks, key, known);
     // One chunk is the cache's own bytes; several were joined into a new buffer.
-    if (now !== undefined) return owned && known !== NEEDS_READ && known.chunks.length === 1 ? Buffer.from(now) : now;
+    if (now !== undefined) return owned && known !== NEEDS_READ && known.chunks.length === 1 ? this.ownedCopy(now) : now;
     // Registered before any await: no reset can come between finding the locators and this.
     const end = this.reads.begin();
     try {
@@ -721,6 +738,9 @@ function isDone(r: unknown): boolean {
 
 /** lookupNow's and whole's flag: a key with no value answers undefined (find), not NotFoundError. */
 const ABSENT_ANSWERS = Symbol('absent answers undefined');
+
+/** Slabs of getOwned's copies of small cached values (DiskStore.ownedCopy): values up to 8 KiB share them. */
+export const OWNED_COPY_SLAB_BYTES = 32 * 1024;
 
 /** `value`, or NotFoundError if there is none (absent, or a tombstone). */
 function present(key: Buffer, value: IndexValue | null | undefined): IndexValue {

@@ -15,6 +15,7 @@ import assert from 'node:assert/strict';
 import { CorruptionError, NotFoundError } from '../base/index.js';
 import { CHUNK_HEADER_BYTES, ChunkKind, SECOND_READ_ADMISSION_BYTES } from '../chunk/index.js';
 import { formatDiskStore, openDiskStore } from './index.js';
+import { OWNED_COPY_SLAB_BYTES } from './disk_store.js';
 import type { DiskStore } from './index.js';
 import { Rng } from '../../testing/rng.js';
 import { SimDisk } from '../../testing/sim_disk.js';
@@ -82,5 +83,30 @@ void test('getOwned of a large chunk with a flipped bit is a CorruptionError, an
   assert.equal(store.parts.chunks.readCached(loc, ChunkKind.Data), undefined);
   disk.flipBit(at, 6);
   assert.deepEqual(await store.getOwned(key), large);
+  await store.close();
+});
+
+void test('owned copies of small cached values share slabs but never a byte: each owner writes over its own', async () => {
+  const rng = new Rng('get-owned-small');
+  const sizes = [1, 7, 100, 700, 2048, 4096, 4097, 8191, OWNED_COPY_SLAB_BYTES / 4, OWNED_COPY_SLAB_BYTES / 4 + 1, 20_000];
+  const values = new Map(sizes.map((n) => [`v${n}`, rng.bytes(n)] as const));
+  const { store } = await storeWith(values);
+  for (const k of values.keys()) await store.get(Buffer.from(k));
+  const copies: Array<{ name: string; copy: Buffer; fill: number }> = [];
+  for (let round = 0; round < 6; round++) {
+    for (const [name, value] of values) {
+      const reads = store.parts.chunks.counters.reads;
+      const copy = await store.getOwned(Buffer.from(name));
+      assert.equal(store.parts.chunks.counters.reads, reads, `${name}: served from the cache`);
+      assert.deepEqual(copy, value, `${name}, round ${round}`);
+      if (value.length <= OWNED_COPY_SLAB_BYTES / 4) assert.equal(copy.buffer.byteLength, OWNED_COPY_SLAB_BYTES, `${name}: a small copy is cut from a slab`);
+      else assert.equal(copy.buffer.byteLength >= value.length && copy.buffer.byteLength < OWNED_COPY_SLAB_BYTES * 4, true, `${name}: a larger copy has memory of its own`);
+      const fill = copies.length & 0xff;
+      copy.fill(fill);
+      copies.push({ name, copy, fill });
+    }
+  }
+  for (const { name, copy, fill } of copies) assert.ok(copy.every((b) => b === fill), `${name}: the copy filled with ${fill} kept its bytes`);
+  for (const [name, value] of values) assert.deepEqual(await store.get(Buffer.from(name)), value, `${name}: the store's value is untouched`);
   await store.close();
 });
