@@ -343,7 +343,10 @@ export class DiskStore implements ShardApi, TogetherApi {
    * the value, this spares one copy: a value the buffer cache holds is
    * copied once, and one read from the disk is handed over as read (a large
    * chunk so read enters the cache only on its second read:
-   * BufferCache.admit). The same checks as get().
+   * BufferCache.admit). The same checks as get(). A small value's bytes
+   * are the caller's, but its ArrayBuffer may hold other callers' copies
+   * (ownedCopy), as with Node's pooled buffers: use the Buffer, not its
+   * `.buffer`, as the value.
    */
   getOwned(key: Buffer): Promise<Buffer> {
     return this.whole(key, true);
