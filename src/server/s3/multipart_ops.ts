@@ -160,7 +160,7 @@ export const completeMultipartUploadOp: Operation = {
     const pending = given === undefined ? undefined : await readUpload(c.core, t);
     if (pending !== undefined) checkKey(encryptionOf(pending), given);
     // A failed condition leaves the upload as it was: the client may retry or abort it.
-    const { record, checksum, checksumType } = await completeUpload(c.core, t, requested, { ...writeCheck(headers, t.key), claimed });
+    const { record, checksum, checksumType } = await completeUpload(c.core, t, requested, { check: writeCheck(headers, t.key), claimed });
     const host = c.r.ex.req.headers.host ?? 'localhost';
     sendXml(c.r.ex, c.r.requestId, 200, 'CompleteMultipartUploadResult', {
       Location: `http://${host}/${t.bucket}/${encodeURI(t.key.toString('utf8'))}`,

@@ -68,7 +68,7 @@ export const putObjectOp: Operation = {
     // The checksum the body was verified against is kept for GetObjectAttributes (checksum_section.ts).
     const record = withRequestedAcl(lockedRecord(withChecksum(sealed, fullObjectChecksum(body.verifiedChecksum)), lock), grants);
     // Only a conditional put reads the record it replaces: a plain one also replaces a damaged record.
-    const committed = await commitObject(c.core, bucket, key, record, { check: writeCheck(headers, key).check, written: [written] });
+    const committed = await commitObject(c.core, bucket, key, record, { check: writeCheck(headers, key), written: [written] });
     await setExpirationHeader(c.core, c.r.ex, { bucket, key }, committed);
     sendEmpty(
       c.r.ex,
@@ -79,10 +79,10 @@ export const putObjectOp: Operation = {
   },
 };
 
-/** The destination's If-Match / If-None-Match as a commit check (none if the request has no condition). */
-export function writeCheck(headers: IncomingHttpHeaders, key: Buffer): { check?: (old: ObjectRecord | undefined) => void } {
-  if (!hasWriteConditions(headers)) return {};
-  return { check: (old) => checkWriteConditions(headers, old, key.toString('utf8')) };
+/** The destination's If-Match / If-None-Match as a commit check (undefined if the request has no condition). */
+export function writeCheck(headers: IncomingHttpHeaders, key: Buffer): ((old: ObjectRecord | undefined) => void) | undefined {
+  if (!hasWriteConditions(headers)) return undefined;
+  return (old) => checkWriteConditions(headers, old, key.toString('utf8'));
 }
 
 /** The x-amz-checksum-* header of an answer: the checksum the body was verified against, as S3 echoes it. */
@@ -239,7 +239,7 @@ export const deleteObjectOp: Operation = {
     await requireBucket(c.core, bucket);
     const guard = selector === undefined ? undefined : removalGuard(c.core, await bypassOf(c, bucket, key));
     // A wrong If-Match deletes nothing: the check runs under the object's lock.
-    const deleted = await deleteRequested(c.core, { bucket, key, writerId: c.access.requesterId }, selector, writeCheck(headers, key).check, guard);
+    const deleted = await deleteRequested(c.core, { bucket, key, writerId: c.access.requesterId }, selector, writeCheck(headers, key), guard);
     sendEmpty(c.r.ex, c.r.requestId, 204, deletedHeaders(deleted));
   },
 };
@@ -337,7 +337,7 @@ export const copyObjectOp: Operation = {
     const meta = directive === 'COPY' ? { contentType: opened.record.contentType, headers: opened.record.headers } : metadataOf(headers);
     const checksum = fullObjectChecksum(hashed.checksum);
     const record = withChecksum(withRequestedAcl(lockedRecord(stored.seal(recordOf(written, hashed.md5, { ...meta, tags: replacedTags ?? opened.record.tags }, c.core.now())), lock), grants), checksum);
-    const committed = await commitObject(c.core, bucket, key, record, { check: writeCheck(headers, key).check, written: [written] });
+    const committed = await commitObject(c.core, bucket, key, record, { check: writeCheck(headers, key), written: [written] });
     await setExpirationHeader(c.core, c.r.ex, { bucket, key }, committed);
     const sourceVersion = opened.record.version === undefined ? {} : { 'x-amz-copy-source-version-id': versionIdOf(opened.record) };
     const encryption = encryptionHeaders(encryptionOf(record), customerKeyOf(c.r.ex, CUSTOMER_PREFIX));
