@@ -42,3 +42,22 @@ export function sleepOrAbort(clock: Clock, ms: number, signal: AbortSignal): Pro
   if (clock.sleepOrAbort !== undefined) return clock.sleepOrAbort(ms, signal);
   return Promise.race([clock.sleep(ms).then(() => true), new Promise<boolean>((resolve) => signal.addEventListener('abort', () => resolve(false), { once: true }))]);
 }
+
+/**
+ * `format` by whole seconds, the text of the last second formatted kept:
+ * formatting a Date costs more than the rest of a log line or of an
+ * answer's headers, and the requests of one second share the text.
+ * `format` is given the second's first millisecond.
+ */
+export function lastSecondText(format: (secondMs: number) => string): (ms: number) => string {
+  let second = NaN;
+  let text = '';
+  return (ms) => {
+    const s = Math.floor(ms / 1000);
+    if (s !== second) {
+      second = s;
+      text = format(s * 1000);
+    }
+    return text;
+  };
+}

@@ -1,6 +1,7 @@
 // Structured logs: one JSON object per line, so log shippers need no parser.
 // The server logs through this interface only; tests pass silentLogger.
 import type { Writable } from 'node:stream';
+import { lastSecondText } from '../base/index.js';
 
 export type LogLevel = 'info' | 'warn' | 'error';
 
@@ -76,13 +77,12 @@ export function formatLine(level: LogLevel, msg: string, fields: LogFields, time
  * formatting per log line cost more than the line's other fields).
  */
 export function isoNow(ms = Date.now()): string {
-  const second = Math.floor(ms / 1000);
-  if (second !== lastSecond.second) lastSecond = { second, prefix: new Date(second * 1000).toISOString().slice(0, -4) };
-  const milli = ms - second * 1000;
-  return `${lastSecond.prefix}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
+  const milli = ms - Math.floor(ms / 1000) * 1000;
+  return `${isoSecond(ms)}${milli < 10 ? '00' : milli < 100 ? '0' : ''}${milli}Z`;
 }
 
-let lastSecond = { second: NaN, prefix: '' };
+/** The ISO 8601 text of a second, up to its '.' (lastSecondText). */
+const isoSecond = lastSecondText((ms) => new Date(ms).toISOString().slice(0, -4));
 
 /** Only strings, numbers, booleans, null and undefined, and none of the record's own names. */
 function plainFields(fields: LogFields): boolean {

@@ -1,5 +1,6 @@
 // Writing S3 answers: XML documents, empty answers, and errors. Every
 // answer carries x-amz-request-id (clients print it in their errors).
+import { lastSecondText } from '../../base/index.js';
 import type { Exchange } from '../exchange.js';
 import { closeAfterResponse } from '../exchange.js';
 import type { S3Error } from './s3_errors.js';
@@ -68,16 +69,12 @@ export function isoTime(ms: number): string {
   return new Date(ms).toISOString();
 }
 
-/** RFC 7231 IMF-fixdate, for Last-Modified. */
+/** RFC 7231 IMF-fixdate, for Last-Modified (objects written in one burst share their second: formatting a date was 2 us of a 4 KiB GET). */
 export function httpTime(ms: number): string {
-  // Whole seconds: the last one formatted is kept (objects written in one
-  // burst share their second; formatting a date was 2 us of a 4 KiB GET).
-  const second = Math.floor(ms / 1000);
-  if (second !== lastHttpTime.second) lastHttpTime = { second, text: new Date(second * 1000).toUTCString() };
-  return lastHttpTime.text;
+  return utcSecond(ms);
 }
 
-let lastHttpTime = { second: NaN, text: '' };
+const utcSecond = lastSecondText((ms) => new Date(ms).toUTCString());
 
 export function quotedEtag(etag: string): string {
   return `"${etag}"`;
