@@ -100,7 +100,7 @@ void test('owned copies of small cached values share slabs but never a byte: eac
       assert.equal(store.parts.chunks.counters.reads, reads, `${name}: served from the cache`);
       assert.deepEqual(copy, value, `${name}, round ${round}`);
       if (value.length <= OWNED_COPY_SLAB_BYTES / 4) assert.equal(copy.buffer.byteLength, OWNED_COPY_SLAB_BYTES, `${name}: a small copy is cut from a slab`);
-      else assert.equal(copy.buffer.byteLength >= value.length && copy.buffer.byteLength < OWNED_COPY_SLAB_BYTES * 4, true, `${name}: a larger copy has memory of its own`);
+      else assert.ok(copy.buffer.byteLength >= value.length && copy.buffer.byteLength < OWNED_COPY_SLAB_BYTES * 4, `${name}: a larger copy has memory of its own`);
       const fill = copies.length & 0xff;
       copy.fill(fill);
       copies.push({ name, copy, fill });
