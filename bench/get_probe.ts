@@ -13,6 +13,10 @@
 // through get(), which fills the buffer cache. `--cache-bytes` sets the
 // store's buffer cache.
 //
+// The bench runs every process with the node flags of `npm start`
+// (bench/lib/dist.ts, START_NODE_FLAGS); give them here too to measure as
+// it does (`node --initial-old-space-size=128 --import tsx bench/get_probe.ts ...`).
+//
 //   node --import tsx bench/get_probe.ts --root /path/to/checkout --values 256 --size 1048576 --in-flight 1 --cold [--profile /tmp/get] [--cache-bytes N]
 import { closeSync, mkdtempSync, openSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';

@@ -5,6 +5,10 @@
 // pair each run with its neighbour) for a before/after ratio, as
 // docs/BENCHMARKS.md records for the redundant metadata.
 //
+// The bench runs every process with the node flags of `npm start`
+// (bench/lib/dist.ts, START_NODE_FLAGS); give them here too to measure as
+// it does (`node --initial-old-space-size=128 --import tsx bench/put_probe.ts ...`).
+//
 //   node --import tsx bench/put_probe.ts --root /path/to/checkout --puts 20000 --size 4096 --in-flight 64
 //
 // --cache-mib sets the buffer cache's size (cacheBytes; 0: none), to see

@@ -37,6 +37,7 @@ import { parseArgs } from 'node:util';
 import { CreateBucketCommand, GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { SourceData } from '@smithy/types';
+import { startNodeFlagsOf } from './lib/dist.js';
 import { load1, processCpuSeconds } from './lib/os.js';
 import { waitForPreparation } from './servers/ours.js';
 
@@ -82,7 +83,8 @@ async function startServer(root: string, dir: string): Promise<{ child: ChildPro
   const log = join(dir, 'serve.log');
   // --cpu-prof DIR: the server writes a V8 profile there when it exits (SIGTERM), for bench/profile_summary.ts.
   const profile = values['cpu-prof'] === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', resolve(values['cpu-prof'])];
-  const child = spawn(process.execPath, [...profile, join(root, 'dist/bin/shardstore.js'), 'serve', '--data-dir', join(dir, 'data'), '--disk-size', '8GiB', '--port', '0'], {
+  // node's flags as that checkout's `npm start` gives them.
+  const child = spawn(process.execPath, [...startNodeFlagsOf(root), ...profile, join(root, 'dist/bin/shardstore.js'), 'serve', '--data-dir', join(dir, 'data'), '--disk-size', '8GiB', '--port', '0'], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, SHARDSTORE_S3_ACCESS_KEY: ACCESS_KEY, SHARDSTORE_S3_SECRET_KEY: SECRET_KEY },
   });

@@ -21,6 +21,7 @@ const code = await runCli(process.argv.slice(2), {
   out: (line) => process.stdout.write(line + '\n'),
   err: (line) => process.stderr.write(line + '\n'),
   env: process.env,
+  execArgv: process.execArgv,
 }, VALIDATION_COMMANDS);
 // Exit explicitly, as src/cli/main.ts does: nothing left on the event loop
 // (a worker being terminated, a signal listener) may keep the process alive.

@@ -21,9 +21,9 @@ export interface Running {
   readonly stderr: () => string;
 }
 
-/** Start `shardstore serve --data-dir dataDir --port 0 ...extraArgs`; resolves with its URL once it serves. */
-export async function startServe(dataDir: string, extraArgs: readonly string[]): Promise<Running> {
-  const args = ['--import', 'tsx', BIN, 'serve', '--data-dir', dataDir, '--port', '0', ...extraArgs];
+/** Start `shardstore serve --data-dir dataDir --port 0 ...extraArgs` (node run with `nodeFlags` too); resolves with its URL once it serves. */
+export async function startServe(dataDir: string, extraArgs: readonly string[], nodeFlags: readonly string[] = []): Promise<Running> {
+  const args = [...nodeFlags, '--import', 'tsx', BIN, 'serve', '--data-dir', dataDir, '--port', '0', ...extraArgs];
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, SHARDSTORE_S3_ACCESS_KEY: TEST_ACCESS_KEY, SHARDSTORE_S3_SECRET_KEY: TEST_SECRET_KEY } });
   let stderr = '';
   child.stderr.setEncoding('utf8');

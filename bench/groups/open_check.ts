@@ -9,7 +9,7 @@ import { cp, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { forkWorker } from '../lib/child.js';
-import { OUR_BIN } from '../lib/dist.js';
+import { OUR_BIN, START_NODE_FLAGS } from '../lib/dist.js';
 import { load1 } from '../lib/os.js';
 import { CHECK_ALONE_WORKLOAD } from '../lib/report.js';
 import { round } from '../lib/rows.js';
@@ -109,7 +109,7 @@ async function checkRun(ctx: Context, spec: CheckRunSpec): Promise<void> {
   const seconds = ctx.plan.checkSeconds;
   const args = ['check', '--time', `${seconds}s`, '--workers', '1', '--json', ...spec.args];
   ctx.progress(`check: shardstore ${args.join(' ')}`);
-  const { code, stdout, stderr } = await run(process.execPath, [bin, ...args, '--out', out]);
+  const { code, stdout, stderr } = await run(process.execPath, [...START_NODE_FLAGS, bin, ...args, '--out', out]);
   let summary: unknown;
   try {
     summary = JSON.parse(stdout) as unknown;

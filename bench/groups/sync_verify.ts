@@ -8,6 +8,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ENGINE_SPECS } from '../engines/registry.js';
+import { START_NODE_FLAGS } from '../lib/dist.js';
 import { load1 } from '../lib/os.js';
 import { round } from '../lib/rows.js';
 import type { Context } from './context.js';
@@ -60,7 +61,7 @@ async function countSyncs(ctx: Context, engine: string, puts: number): Promise<n
   const task = JSON.stringify({ engine, dir, puts });
   let reported = '';
   const code = await new Promise<number>((resolve, reject) => {
-    const child = spawn('strace', ['-f', '-c', '-o', out, '-e', `trace=${SYNC_CALLS.join(',')}`, process.execPath, ...process.execArgv, script, task], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('strace', ['-f', '-c', '-o', out, '-e', `trace=${SYNC_CALLS.join(',')}`, process.execPath, ...process.execArgv, ...START_NODE_FLAGS, script, task], { stdio: ['ignore', 'pipe', 'inherit'] });
     // The probe reports a failure on stdout (runChild without IPC): keep it for the skip line.
     child.stdout.setEncoding('utf8');
     child.stdout.on('data', (text: string) => {

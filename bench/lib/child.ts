@@ -8,6 +8,7 @@
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { START_NODE_FLAGS } from './dist.js';
 import { isChildMessage } from './protocol.js';
 import type { ChildMessage, Row } from './protocol.js';
 
@@ -33,7 +34,7 @@ export interface ForkOptions {
 export function forkWorker(name: string, task: unknown, options: ForkOptions): Promise<WorkerOutcome> {
   const script = fileURLToPath(new URL(`../workers/${name}.ts`, import.meta.url));
   const child = fork(script, [JSON.stringify(task)], {
-    execArgv: [...process.execArgv, ...(options.execArgv ?? [])],
+    execArgv: [...process.execArgv, ...START_NODE_FLAGS, ...(options.execArgv ?? [])],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   options.onChild?.(child);

@@ -8,6 +8,7 @@
 import { fork } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { START_NODE_FLAGS } from './dist.js';
 
 interface Reply {
   readonly id: number;
@@ -46,7 +47,7 @@ export class ServiceChild {
 
   static start(name: string, env: NodeJS.ProcessEnv = process.env): ServiceChild {
     const script = fileURLToPath(new URL(`../workers/${name}.ts`, import.meta.url));
-    const child = fork(script, [], { execArgv: process.execArgv, stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env });
+    const child = fork(script, [], { execArgv: [...process.execArgv, ...START_NODE_FLAGS], stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env });
     return new ServiceChild(child, name);
   }
 

@@ -20,7 +20,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { OUR_BIN } from '../lib/dist.js';
+import { OUR_BIN, START_NODE_FLAGS } from '../lib/dist.js';
 import type { S3Target } from './targets.js';
 
 const BIN = OUR_BIN;
@@ -78,7 +78,7 @@ export async function startOurServer(dataDir: string, logPath: string, diskSize:
   const log = openSync(logPath, 'w');
   const child = spawn(
     process.execPath,
-    [...execArgv, BIN, 'serve', '--data-dir', dataDir, '--disk-size', diskSize, '--port', '0', ...plan.args],
+    [...START_NODE_FLAGS, ...execArgv, BIN, 'serve', '--data-dir', dataDir, '--disk-size', diskSize, '--port', '0', ...plan.args],
     { stdio: ['ignore', log, log], env: { ...process.env, ...plan.env } },
   );
   closeSync(log);

@@ -3,6 +3,8 @@ export interface CliIo {
   readonly out: (line: string) => void;
   readonly err: (line: string) => void;
   readonly env: NodeJS.ProcessEnv;
+  /** node's own arguments (process.execArgv), where the entry point passes them: serve warns without SERVE_NODE_FLAGS (node_flags.ts). */
+  readonly execArgv?: readonly string[];
 }
 
 export interface Command {

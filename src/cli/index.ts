@@ -9,5 +9,6 @@ export { serveApi, stopOnSignal, urlOf } from './serve_lifecycle.js';
 export type { ServeIo } from './serve_lifecycle.js';
 export { formatDurationMs, formatSizeBytes, parseDurationMs, parseSizeBytes } from './units.js';
 export { EXIT_FAILURE, EXIT_OK, EXIT_USAGE, UsageError } from './usage_error.js';
+export { SERVE_NODE_FLAGS, missingServeNodeFlags } from './node_flags.js';
 export { closedLoop, percentile, MAX_LATENCY_SAMPLES } from './closed_loop.js';
 export type { ClosedLoopOptions, ClosedLoopResult } from './closed_loop.js';

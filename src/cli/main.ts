@@ -8,6 +8,7 @@ const code = await runCli(process.argv.slice(2), {
   out: (line) => process.stdout.write(line + '\n'),
   err: (line) => process.stderr.write(line + '\n'),
   env: process.env,
+  execArgv: process.execArgv,
 });
 // Exit explicitly: a clean shutdown has closed the store and the server, and
 // nothing left on the event loop should keep the process alive.

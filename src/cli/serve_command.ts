@@ -5,6 +5,7 @@ import { FileUsers, jsonLineLogger, loadOrCreateCredentials, usersOf } from '../
 import type { ShardApi } from '../store/index.js';
 import type { AdminApi } from '../node/index.js';
 import type { Command, CliIo } from './command.js';
+import { missingServeNodeFlags } from './node_flags.js';
 import { PortReservation } from './port_reservation.js';
 import { serveApi, stopOnSignal, urlOf } from './serve_lifecycle.js';
 import { parseServeArgs, serveHelp } from './serve_options.js';
@@ -26,6 +27,10 @@ export const serveCommand: Command = {
     const reservation = await PortReservation.bind(config.host, config.port);
     const { credentials, source, api } = await openBehindPort(config, io, reservation);
     for (const d of api.disks()) if (d.state !== 'in-service') io.err(`shardstore: warning: disk ${d.disk} is out of service (${d.reason ?? 'unknown'}); its keys answer 503 Unavailable`);
+    const missing = io.execArgv === undefined ? [] : missingServeNodeFlags(io.execArgv);
+    if (missing.length > 0) {
+      io.err(`shardstore: warning: node was started without ${missing.join(' ')} (npm start passes it): large values then make the garbage collector run a full collection every few dozen MiB read (README, "npm start runs node with"; src/cli/node_flags.ts)`);
+    }
     for (const line of await hostSpaceWarnings(api.disks().flatMap((d) => (d.state === 'in-service' && d.path !== undefined ? [d.path] : [])))) io.err(`shardstore: warning: ${line}`);
     const signals = stopOnSignal(() => {
       io.err('shardstore: second signal, exiting now');
