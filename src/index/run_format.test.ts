@@ -204,6 +204,30 @@ test('block round trip', () => {
   );
 });
 
+// Checks: lowerBound, which skips the bytes a probe shares with both ends
+// of its range, answers as a plain count of the smaller keys, and
+// compareKey as Buffer.compare, for probes in the block and not (prefixes
+// and extensions of its keys, keys between them). How: sorted distinct keys
+// over a small alphabet behind one of a few shared prefixes, so neighbours
+// share long prefixes and probes end inside them.
+test('block lowerBound and compareKey agree with a plain comparison', () => {
+  const byte = fc.constantFrom(0x00, 0x61, 0x62, 0xff);
+  const prefix = fc.constantFrom('', 'bucket/', 'bucket/photos/2024/', 'b');
+  const keyArb = fc.tuple(prefix, fc.array(byte, { minLength: 0, maxLength: 6 })).map(([p, rest]) => Buffer.concat([Buffer.from(p), Buffer.from(rest)])).filter((k) => k.length >= 1);
+  fc.assert(
+    fc.property(fc.uniqueArray(keyArb, { minLength: 1, maxLength: 40, selector: (k) => k.toString('hex') }), fc.array(keyArb, { maxLength: 20 }), (unsorted, others) => {
+      const keys = [...unsorted].sort((a, b) => Buffer.compare(a, b));
+      const b = new BlockView(encodeBlock(keys, keys.map(() => null)));
+      const probes = [...keys, ...others, ...keys.map((k) => k.subarray(0, Math.max(1, k.length - 1))), ...keys.map((k) => Buffer.concat([k, Buffer.from([0])]))];
+      for (const probe of probes) {
+        assert.equal(b.lowerBound(probe), keys.filter((k) => Buffer.compare(k, probe) < 0).length, `probe ${probe.toString('hex')}`);
+        keys.forEach((k, i) => assert.equal(b.compareKey(i, probe), Buffer.compare(k, probe), `entry ${k.toString('hex')} against ${probe.toString('hex')}`));
+      }
+    }),
+    { seed: 20261208, numRuns: 300 },
+  );
+});
+
 // Checks: keys out of order or repeated inside a block are corruption. How:
 // write two entries in the wrong order with the raw entry writer.
 test('block with unsorted or duplicate keys is corrupt', () => {

@@ -245,6 +245,9 @@ export class BlockBuilder {
   }
 }
 
+/** BlockView.compareKeyFrom's answer for equal keys (above any count of common bytes: keys are at most MAX_KEY_BYTES). */
+const EQUAL_KEYS = Number.MAX_SAFE_INTEGER;
+
 /**
  * A block read lazily: opening checks only the header; each access checks
  * the entry it touches (bounds, key length, value encoding), so a point
@@ -298,26 +301,54 @@ export class BlockView {
    * short keys of a binary search it beats the native compare's call cost.
    */
   compareKey(i: number, key: Buffer): number {
+    const r = this.compareKeyFrom(i, key, 0);
+    return r < 0 ? -1 : r === EQUAL_KEYS ? 0 : 1;
+  }
+
+  /**
+   * Entry i's key against `key`, both known to share their first `skip`
+   * bytes (not compared again). The answer holds the order and where the
+   * two first differ: -(n + 1) if the entry's key is smaller and n bytes
+   * are common, n + 1 if it is larger, EQUAL_KEYS if the keys are equal.
+   */
+  private compareKeyFrom(i: number, key: Buffer, skip: number): number {
     const { start, end } = this.span(i);
     const keyStart = start + ENTRY_HEADER_BYTES;
     const length = this.keyEnd(start, end, i) - keyStart;
     const buf = this.buf;
     const n = length < key.length ? length : key.length;
-    for (let j = 0; j < n; j++) {
+    let j = skip < n ? skip : n;
+    for (; j < n; j++) {
       const d = (buf[keyStart + j] ?? 0) - (key[j] ?? 0);
-      if (d !== 0) return d;
+      if (d !== 0) return d < 0 ? -(j + 1) : j + 1;
     }
-    return length - key.length;
+    if (length === key.length) return EQUAL_KEYS;
+    return length < key.length ? -(n + 1) : n + 1;
   }
 
-  /** First entry whose key is >= `key` (count if none). */
+  /**
+   * First entry whose key is >= `key` (count if none). A binary search that
+   * skips the bytes `key` is known to share with every entry still in range:
+   * with the entries in order, an entry between two that share their first
+   * p and q bytes with `key` shares at least min(p, q) (the keys of a block
+   * often share a long prefix: a bucket's name, a common path).
+   */
   lowerBound(key: Buffer): number {
     let lo = 0;
     let hi = this.count;
+    // Bytes `key` shares with entry lo - 1 and with entry hi (0 past either end).
+    let commonLo = 0;
+    let commonHi = 0;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (this.compareKey(mid, key) < 0) lo = mid + 1;
-      else hi = mid;
+      const r = this.compareKeyFrom(mid, key, commonLo < commonHi ? commonLo : commonHi);
+      if (r < 0) {
+        lo = mid + 1;
+        commonLo = -r - 1;
+      } else {
+        hi = mid;
+        commonHi = r === EQUAL_KEYS ? key.length : r - 1;
+      }
     }
     return lo;
   }
