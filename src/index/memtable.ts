@@ -113,6 +113,8 @@ export class Memtable {
 
   /** The value (null: tombstone), or undefined when the key is not here. */
   get(key: Buffer): MemValue | undefined {
+    // Empty (a store that has flushed and only reads): no key string to make.
+    if (this.count === 0) return undefined;
     const skey = key.toString('latin1');
     const leaf = this.leafFor(skey);
     const i = lowerBound(leaf.skeys, skey);

@@ -346,6 +346,16 @@ export class CommitLog {
     return this.staged.get(k) ?? this.committing.get(k);
   }
 
+  /**
+   * overlay of a key given as bytes. With nothing staged or committing (a
+   * store that only reads) it answers without making the key's string: that
+   * string was 4% of a warm 4 KiB get (docs/BENCHMARKS.md, "2026-12-08").
+   */
+  overlayOf(key: Buffer): StagedMutation | undefined {
+    if (this.staged.size === 0 && this.committing.size === 0) return undefined;
+    return this.overlay(keyString(key));
+  }
+
   /** Every staged or committing mutation (the newest per key). */
   overlayEntries(): StagedMutation[] {
     if (this.committing.size === 0) return [...this.staged.values()];

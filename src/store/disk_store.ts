@@ -159,7 +159,7 @@ export class DiskStore implements ShardApi, TogetherApi {
   private reclaimHost(): ReclaimHost {
     return {
       newestValue: async (key) => {
-        const staged = this.log.overlay(keyString(key));
+        const staged = this.log.overlayOf(key);
         return staged !== undefined ? staged.value : this.parts.index.lookup(key);
       },
       relocate: (relocations) => this.log.stageRelocations(relocations),
@@ -654,7 +654,7 @@ export class DiskStore implements ShardApi, TogetherApi {
   private lookupNow(key: Buffer, absent?: typeof ABSENT_ANSWERS): IndexValue | typeof NEEDS_READ | undefined {
     this.checkOpen();
     checkKey(key);
-    const staged = this.log.overlay(keyString(key));
+    const staged = this.log.overlayOf(key);
     const value = staged !== undefined ? staged.value : this.parts.index.lookupNow(key);
     if (value === NEEDS_READ) return NEEDS_READ;
     if (absent === ABSENT_ANSWERS && (value === null || value === undefined)) return undefined;

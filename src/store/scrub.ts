@@ -26,7 +26,6 @@ import { ChunkKind, checkChunk, CHUNK_OVERHEAD_BYTES, locatorEquals, splitDataPa
 import type { Locator } from '../chunk/index.js';
 import { WALK_PAGE_KEYS } from '../index/index.js';
 import type { IndexValue, RunDescriptor } from '../index/index.js';
-import { keyString } from './commit_log.js';
 import type { DiskStore } from './disk_store.js';
 
 export type ScrubProblem = 'corrupt' | 'unreadable';
@@ -199,7 +198,7 @@ async function readRaw(store: DiskStore, loc: Locator): Promise<Buffer | Problem
 
 /** Whether the key's newest value (overlay, then index) still names `loc`. */
 async function stillNames(store: DiskStore, key: Buffer, loc: Locator): Promise<boolean> {
-  const staged = store.log.overlay(keyString(key));
+  const staged = store.log.overlayOf(key);
   const value: IndexValue | null | undefined = staged !== undefined ? staged.value : await store.parts.index.lookup(key);
   return value !== null && value !== undefined && value.chunks.some((c) => locatorEquals(c, loc));
 }
