@@ -17,7 +17,8 @@ void test('missingServeNodeFlags: none when given, by either spelling or another
 void test('npm start runs node with every flag of SERVE_NODE_FLAGS', () => {
   const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
   const start = pkg.scripts['start'] ?? '';
-  const nodeArgs = start.split(/\s+/).slice(1, start.split(/\s+/).indexOf('dist/bin/shardstore.js'));
+  const words = start.split(/\s+/);
+  const nodeArgs = words.slice(1, words.indexOf('dist/bin/shardstore.js'));
   assert.ok(start.startsWith('node '), start);
   assert.deepEqual(missingServeNodeFlags(nodeArgs), [], `npm start: ${start}`);
 });

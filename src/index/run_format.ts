@@ -296,10 +296,7 @@ export class BlockView {
     return this.buf.subarray(start + ENTRY_HEADER_BYTES, this.keyEnd(start, end, i));
   }
 
-  /**
-   * Compare entry i's key with `key` without allocating. A JS loop: for the
-   * short keys of a binary search it beats the native compare's call cost.
-   */
+  /** Compare entry i's key with `key` (Buffer.compare's sign) without allocating. */
   compareKey(i: number, key: Buffer): number {
     const r = this.compareKeyFrom(i, key, 0);
     return r < 0 ? -1 : r === EQUAL_KEYS ? 0 : 1;
@@ -310,6 +307,8 @@ export class BlockView {
    * bytes (not compared again). The answer holds the order and where the
    * two first differ: -(n + 1) if the entry's key is smaller and n bytes
    * are common, n + 1 if it is larger, EQUAL_KEYS if the keys are equal.
+   * A JS loop: for the short keys of a binary search it beats the native
+   * compare's call cost.
    */
   private compareKeyFrom(i: number, key: Buffer, skip: number): number {
     const { start, end } = this.span(i);

@@ -70,11 +70,7 @@ export function isoTime(ms: number): string {
 }
 
 /** RFC 7231 IMF-fixdate, for Last-Modified (objects written in one burst share their second: formatting a date was 2 us of a 4 KiB GET). */
-export function httpTime(ms: number): string {
-  return utcSecond(ms);
-}
-
-const utcSecond = lastSecondText((ms) => new Date(ms).toUTCString());
+export const httpTime: (ms: number) => string = lastSecondText((ms) => new Date(ms).toUTCString());
 
 export function quotedEtag(etag: string): string {
   return `"${etag}"`;
