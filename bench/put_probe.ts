@@ -18,6 +18,9 @@
 // CPU per put does not drift with the disk's latency (how many puts share a
 // commit cycle) when comparing builds on a loaded machine.
 //
+// --early-writeback off turns off FileDisk's early writeback of large
+// writes (file_disk.ts; a checkout older than it ignores the option).
+//
 // --preallocate writes the data file whole first (as `serve --preallocate
 // on`); --prepare-ahead N|all passes prepareAheadExtents (extents zeroed ahead
 // of the data allocator, host_space.ts; a checkout older than it ignores
@@ -75,6 +78,7 @@ const { values } = parseArgs({
     'drop-cache': { type: 'boolean', default: false },
     dir: { type: 'string' },
     'cache-mib': { type: 'string' },
+    'early-writeback': { type: 'string', default: 'on' },
   },
 });
 const root = resolve(values.root);
@@ -86,7 +90,7 @@ const store = (await import(pathToFileURL(join(root, 'dist/src/store/index.js'))
 const disk = (await import(pathToFileURL(join(root, 'dist/src/disk/index.js')).href)) as DiskModule;
 const dir = mkdtempSync(join(values.dir ?? tmpdir(), 'put-probe-'));
 try {
-  const file = await disk.FileDisk.open(join(dir, 'disk-0.dat'), { createSizeBytes: Number(values['disk-size']) * 1024 ** 3, preallocate: values.preallocate });
+  const file = await disk.FileDisk.open(join(dir, 'disk-0.dat'), { createSizeBytes: Number(values['disk-size']) * 1024 ** 3, preallocate: values.preallocate, earlyWriteback: values['early-writeback'] !== 'off' });
   const formatStarted = performance.now();
   const s = await store.formatDiskStore(file, {
     ...(values['prepare-ahead'] === undefined ? {} : { prepareAheadExtents: values['prepare-ahead'] === 'all' ? 'all' : Number(values['prepare-ahead']) }),
@@ -117,7 +121,7 @@ try {
   const writeAmp = writtenBefore === undefined || writtenAfter === undefined ? 'n/a' : ((writtenAfter - writtenBefore) / (puts * size)).toFixed(2);
   const engineAmp = (s.parts.io.stats.bytesWritten - engineBefore) / (puts * size);
   process.stdout.write(
-    `${puts} durable puts of ${size} B at ${inFlight} in flight: ${(puts / seconds).toFixed(0)}/s (${seconds.toFixed(2)} s); main thread CPU ${((cpuMs * 1000) / puts).toFixed(1)} us/put; writeAmpDevice ${writeAmp}; writeAmpEngine ${engineAmp.toFixed(2)}; format ${formatMs.toFixed(0)} ms; settle ${settleMs.toFixed(0)} ms; ${((s.parts.io.stats.writes - ioBefore.writes) / puts).toFixed(2)} writes and ${((s.parts.io.stats.flushes - ioBefore.flushes) / puts).toFixed(3)} flushes per put\n`,
+    `${puts} durable puts of ${size} B at ${inFlight} in flight: ${(puts / seconds).toFixed(0)}/s (${seconds.toFixed(2)} s); main thread CPU ${((cpuMs * 1000) / puts).toFixed(1)} us/put; writeAmpDevice ${writeAmp}; writeAmpEngine ${engineAmp.toFixed(2)}; format ${formatMs.toFixed(0)} ms; settle ${settleMs.toFixed(0)} ms; ${((s.parts.io.stats.writes - ioBefore.writes) / puts).toFixed(2)} writes and ${((s.parts.io.stats.flushes - ioBefore.flushes) / puts).toFixed(3)} flushes per put; ${(file as { earlyWritebacks?: number }).earlyWritebacks ?? 'no'} early writebacks\n`,
   );
   await s.close();
 } finally {

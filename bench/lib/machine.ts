@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem, release } from 'node:os';
 import { CRC32C_IMPLEMENTATION } from '../../src/base/checksum.js';
+import { writeback } from '../../src/disk/writeback.js';
 import { loadTriple } from './os.js';
 
 export interface Machine {
@@ -22,6 +23,8 @@ export interface Machine {
   readonly dropCaches: boolean;
   /** Which CRC32C the engine runs (src/base/checksum.ts): the three-stream addon, or @node-rs/crc32 where it did not build. */
   readonly crc32c: string;
+  /** Whether FileDisk starts the writeback of large writes as they land (native/writeback built, src/disk/writeback.ts). */
+  readonly earlyWriteback: string;
   /** The code measured: commit, and the files changed since (others edit the tree while benches run). */
   readonly git: string;
 }
@@ -41,6 +44,7 @@ export function describeMachine(scratch: string, dropCaches: boolean): Machine {
     loadAvgStart: loadTriple(),
     dropCaches,
     crc32c: CRC32C_IMPLEMENTATION,
+    earlyWriteback: writeback === undefined ? 'off (native/writeback not built)' : 'on (native/writeback)',
     git: `${tryRun('git', ['rev-parse', '--short', 'HEAD'])}; ${tryRun('git', ['status', '--porcelain', '--untracked-files=no', '--', 'src', 'bin', 'testing']).split('\n').filter((l) => l.trim() !== '').length} tracked files changed in src/ bin/ testing/`,
   };
 }

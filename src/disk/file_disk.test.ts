@@ -5,7 +5,8 @@
 // and bad create sizes are refused; a second opener of a held file is
 // refused (LockedError) until the first closes; a read-only disk refuses
 // writes and leaves the file as it was; writeInline writes small writes
-// before it returns and refuses larger ones.
+// before it returns and refuses larger ones; large writes have their
+// writeback started (native/writeback) unless turned off.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -13,7 +14,8 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AssertionError, InvalidArgumentError, IoError, LockedError, ReadOnlyError } from '../base/index.js';
-import { FileDisk, INLINE_WRITE_MAX_BYTES } from './file_disk.js';
+import { EARLY_WRITEBACK_MIN_BYTES, FileDisk, INLINE_WRITE_MAX_BYTES } from './file_disk.js';
+import { writeback } from './writeback.js';
 
 const SIZE_BYTES = 64 * 1024 * 1024;
 
@@ -213,4 +215,70 @@ void test('read-only: writes and gathered writes are refused with ReadOnlyError;
     assert.deepEqual(await readFile(path), Buffer.alloc(8192, 7));
     await assert.rejects(FileDisk.open(join(dir, 'new'), { createSizeBytes: 4096, readOnly: true }), InvalidArgumentError);
   });
+});
+
+/** Wait (event-loop turns, no wall-clock timer) until `done()` holds; false if it never did within `turns`. */
+async function turnsUntil(done: () => boolean, turns = 100_000): Promise<boolean> {
+  for (let i = 0; i < turns; i++) {
+    if (done()) return true;
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+  return done();
+}
+
+void test('early writeback: a large write that landed has its writeback started; small writes, writeInline and earlyWriteback: false do not', async (t) => {
+  const wb = writeback;
+  if (wb === undefined) {
+    t.skip('native/writeback did not build here (CI requires it: the last test)');
+    return;
+  }
+  await withTmpDir(async (dir) => {
+    const disk = await FileDisk.open(join(dir, 'disk'), { createSizeBytes: SIZE_BYTES });
+    try {
+      const before = wb.stats().started;
+      await disk.write(0, Buffer.alloc(EARLY_WRITEBACK_MIN_BYTES - 4096, 1));
+      assert.ok(disk.writeInline(EARLY_WRITEBACK_MIN_BYTES, [Buffer.alloc(4096, 2)]));
+      assert.equal(disk.earlyWritebacks, 0, 'writes below the threshold start no writeback');
+      const large = Buffer.alloc(EARLY_WRITEBACK_MIN_BYTES, 3);
+      await disk.writev(SIZE_BYTES / 2, [large.subarray(0, 4096), large.subarray(4096)]);
+      await disk.write(SIZE_BYTES / 4, large);
+      assert.equal(disk.earlyWritebacks, 2);
+      // The addon's thread runs them (sync_file_range succeeded on this file).
+      assert.ok(await turnsUntil(() => wb.stats().started >= before + 2), `the writeback thread never ran the ranges: ${JSON.stringify(wb.stats())}`);
+      // A hint changes nothing of what is read.
+      assert.deepEqual(await disk.read(SIZE_BYTES / 2, large.length), large);
+      await disk.flush();
+    } finally {
+      await disk.close();
+    }
+    const off = await FileDisk.open(join(dir, 'disk'), { earlyWriteback: false });
+    try {
+      await off.write(0, Buffer.alloc(EARLY_WRITEBACK_MIN_BYTES, 4));
+      assert.equal(off.earlyWritebacks, 0);
+    } finally {
+      await off.close();
+    }
+  });
+});
+
+void test('early writeback: a failed range is counted, not thrown, and forget waits for the descriptor', async (t) => {
+  const wb = writeback;
+  if (wb === undefined) {
+    t.skip('native/writeback did not build here');
+    return;
+  }
+  const before = wb.stats();
+  // No process has this descriptor open: sync_file_range fails with EBADF on the thread.
+  wb.startWriteback(1_000_000, 0, 4096);
+  assert.ok(await turnsUntil(() => wb.stats().failed > before.failed), `the failure was not counted: ${JSON.stringify(wb.stats())}`);
+  assert.throws(() => wb.startWriteback(-1, 0, 4096), TypeError);
+  wb.forget(1_000_000);
+});
+
+void test('native/writeback is in use where CI expects it (SHARDSTORE_EXPECT_NATIVE_WRITEBACK=1, set by .ci/run)', () => {
+  // `npm ci` builds native/writeback as an optional dependency: a build
+  // that failed would leave writes without early writeback, correct but
+  // slower, and nothing else would say so.
+  if (process.env['SHARDSTORE_EXPECT_NATIVE_WRITEBACK'] !== '1') return;
+  assert.notEqual(writeback, undefined);
 });

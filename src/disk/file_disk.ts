@@ -23,6 +23,16 @@
 // which starts at gigabytes of dirty pages; we fdatasync every batch)
 // waits on the event loop.
 //
+// Early writeback (writeback.ts): once a write of at least
+// EARLY_WRITEBACK_MIN_BYTES has landed in the page cache, the device is
+// asked to start writing it (sync_file_range, SYNC_FILE_RANGE_WRITE, on a
+// thread of native/writeback's own), so that the flush closing the cycle
+// finds most of it on its way. A hint, never awaited: its failure is only
+// counted (the flush that follows reports the device's errors), and close
+// first drops the descriptor's queued hints and waits for a running one,
+// so none touches a closed (or reused) descriptor. `earlyWriteback:
+// false` turns it off (A/B measurements).
+//
 // Read-only: opens the file with O_RDONLY; write and writev throw
 // ReadOnlyError (the offline tools that only look). The lock is the same
 // exclusive one: a tool must not read a file a server is changing, and a
@@ -38,6 +48,7 @@ import { DEFAULT_PAGE_SIZE_BYTES } from './disk.js';
 import type { Disk } from './disk.js';
 import { DiskLock, FileLockRecords, currentHolder } from './disk_lock.js';
 import { hostSpaceSync } from './host_fs.js';
+import { writeback } from './writeback.js';
 import type { HostSpace } from './host_fs.js';
 
 export interface FileDiskOptions {
@@ -61,13 +72,20 @@ export interface FileDiskOptions {
    * already holds it, or a test of the lock itself, passes false.
    */
   lock?: boolean;
+  /** Start the writeback of large writes as they land (default true where native/writeback built; see the head of this file). */
+  earlyWriteback?: boolean;
 }
 
 /** writeInline takes writes of at most this many bytes (see the head of this file). */
 export const INLINE_WRITE_MAX_BYTES = 128 * 1024;
 
+/** Writes of at least this many bytes have their writeback started as they land (see the head of this file). */
+export const EARLY_WRITEBACK_MIN_BYTES = 512 * 1024;
+
 export class FileDisk implements Disk {
   private closed = false;
+  /** Early writebacks asked for (tests and probes). */
+  earlyWritebacks = 0;
 
   private constructor(
     private readonly handle: FileHandle,
@@ -76,6 +94,7 @@ export class FileDisk implements Disk {
     readonly pageSizeBytes: number,
     readonly readOnly: boolean,
     private readonly lock: DiskLock | undefined,
+    private readonly earlyWriteback: boolean,
   ) {}
 
   /** Open (or create) the file or block device at `path`; throws LockedError if another process holds it. */
@@ -116,12 +135,12 @@ export class FileDisk implements Disk {
         if (isHostNoSpace(err)) throw new HostNoSpaceError(`cannot create ${path} (${size} bytes, preallocated): host file system full: ${String(err)}`, { cause: err });
         throw new IoError(`cannot create ${path}: ${String(err)}`, { cause: err });
       }
-      return new FileDisk(handle, path, size, pageSizeBytes, false, lock);
+      return new FileDisk(handle, path, size, pageSizeBytes, false, lock, options.earlyWriteback !== false);
     }
     const device = existing.isBlockDevice();
     const handle = await openExisting(path, readOnly, device);
     const size = device ? await blockDeviceSize(path) : existing.size;
-    return new FileDisk(handle, path, size, pageSizeBytes, readOnly, lock);
+    return new FileDisk(handle, path, size, pageSizeBytes, readOnly, lock, options.earlyWriteback !== false);
   }
 
   async read(offset: number, length: number, into?: Buffer): Promise<Buffer> {
@@ -144,6 +163,7 @@ export class FileDisk implements Disk {
       const { bytesWritten } = await this.handle.write(data, done, data.length - done, offset + done);
       done += bytesWritten;
     }
+    this.startWriteback(offset, data.length);
   }
 
   async writev(offset: number, parts: readonly Uint8Array[]): Promise<void> {
@@ -158,6 +178,7 @@ export class FileDisk implements Disk {
       at += bytesWritten;
       pending = dropWritten(pending, bytesWritten);
     }
+    this.startWriteback(offset, total);
   }
 
   writeInline(offset: number, parts: readonly Uint8Array[]): boolean {
@@ -189,10 +210,18 @@ export class FileDisk implements Disk {
     if (this.closed) return;
     this.closed = true;
     try {
+      if (this.earlyWritebacks > 0) writeback?.forget(this.handle.fd);
       await this.handle.close();
     } finally {
       await this.lock?.release();
     }
+  }
+
+  /** Start the device's writeback of a large write that just landed (see the head of this file). */
+  private startWriteback(offset: number, length: number): void {
+    if (length < EARLY_WRITEBACK_MIN_BYTES || !this.earlyWriteback || writeback === undefined || this.closed) return;
+    this.earlyWritebacks++;
+    writeback.startWriteback(this.handle.fd, offset, length);
   }
 
   private checkWritable(): void {

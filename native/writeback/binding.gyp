@@ -1,0 +1,9 @@
+{
+  "targets": [
+    {
+      "target_name": "writeback",
+      "sources": ["writeback.c"],
+      "cflags": ["-O2", "-std=gnu11"]
+    }
+  ]
+}
