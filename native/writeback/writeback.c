@@ -13,8 +13,9 @@
 //
 // Why a thread of its own, not libuv's pool: sync_file_range blocks while
 // the device's request queue is full, which is exactly when a cycle's
-// data is going out; on the pool it held the threads the cycle's next
-// writes needed (measured: the writes of a cycle took 1 ms longer).
+// data is going out, and on the pool it would hold one of the four
+// threads the cycle's own writes need. (The pool version was measured
+// too: its gain was within the noise of this one's, docs/BENCHMARKS.md.)
 //
 // Exports:
 // - startWriteback(fd, offset, length): queue the range; returns at once.
