@@ -155,7 +155,7 @@ async function main(): Promise<void> {
     progress: (text) => process.stdout.write(`${clock()} ${text}\n`),
   };
   process.stdout.write(
-    `bench: ${plan.quick ? 'quick' : 'full'} run; ${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}; crc32c ${machine.crc32c}; early writeback ${machine.earlyWriteback}; load ${machine.loadAvgStart.join(' ')}\n` +
+    `bench: ${plan.quick ? 'quick' : 'full'} run; ${machine.cpuModel}, ${machine.cores} cores, node ${machine.node}; crc32c ${machine.crc32c}; early writeback ${machine.earlyWriteback}; md5 ${machine.md5}; load ${machine.loadAvgStart.join(' ')}\n` +
       `bench: scratch ${tmp}\n${machine.df}\n` +
       (machine.dropCaches ? '' : 'bench: cannot drop the page cache: "cold" means a fresh store only\n'),
   );

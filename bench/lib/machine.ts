@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, totalmem, release } from 'node:os';
 import { CRC32C_IMPLEMENTATION } from '../../src/base/checksum.js';
+import { MD5_OFF_LOOP } from '../../src/base/md5.js';
 import { writeback } from '../../src/disk/writeback.js';
 import { loadTriple } from './os.js';
 
@@ -25,6 +26,8 @@ export interface Machine {
   readonly crc32c: string;
   /** Whether FileDisk starts the writeback of large writes as they land (native/writeback built, src/disk/writeback.ts). */
   readonly earlyWriteback: string;
+  /** Where the MD5 of large S3 bodies runs (src/base/md5.ts). */
+  readonly md5: string;
   /** The code measured: commit, and the files changed since (others edit the tree while benches run). */
   readonly git: string;
 }
@@ -44,6 +47,7 @@ export function describeMachine(scratch: string, dropCaches: boolean): Machine {
     loadAvgStart: loadTriple(),
     dropCaches,
     crc32c: CRC32C_IMPLEMENTATION,
+    md5: MD5_OFF_LOOP,
     earlyWriteback: writeback === undefined ? 'off (native/writeback not built)' : 'on (native/writeback)',
     git: `${tryRun('git', ['rev-parse', '--short', 'HEAD'])}; ${tryRun('git', ['status', '--porcelain', '--untracked-files=no', '--', 'src', 'bin', 'testing']).split('\n').filter((l) => l.trim() !== '').length} tracked files changed in src/ bin/ testing/`,
   };

@@ -9,6 +9,7 @@
 // Memory: one chunk of the socket at a time, plus the hashes' state.
 import { createHash } from 'node:crypto';
 import type { Hash } from 'node:crypto';
+import { Md5Stream } from '../../base/index.js';
 import { requestBody } from '../body_stream.js';
 import type { Exchange } from '../exchange.js';
 import { AwsChunkedDecoder } from './aws_chunked.js';
@@ -38,7 +39,8 @@ export class VerifiedBody implements AsyncIterable<Buffer> {
   sizeBytes = 0;
   /** The x-amz-checksum-* the body was verified against (set once iteration has ended). */
   verifiedChecksum: StoredChecksum | undefined;
-  private readonly md5Hash = createHash('md5');
+  /** MD5 of the body (the ETag), off the event loop for large bodies (base/md5.ts). */
+  private readonly md5Hash = new Md5Stream();
   private md5Digest: Buffer | undefined;
 
   constructor(
@@ -70,16 +72,17 @@ export class VerifiedBody implements AsyncIterable<Buffer> {
       sha?.update(piece);
       checksum?.update(piece);
       yield piece;
+      const behind = this.md5Hash.backlog();
+      if (behind !== undefined) await behind;
     }
-    this.finish(sha, checksum);
+    this.finish(sha, checksum, await this.md5Hash.digest());
   }
 
-  private finish(sha: Hash | undefined, checksum: Checksum | undefined): void {
+  private finish(sha: Hash | undefined, checksum: Checksum | undefined, md5: Buffer): void {
     const { declaredBytes, contentMd5, sha256Hex } = this.expect;
     if (declaredBytes !== undefined && this.sizeBytes !== declaredBytes) {
       throw new S3Error(400, 'IncompleteBody', `You did not provide the number of bytes specified: ${declaredBytes}, got ${this.sizeBytes}.`);
     }
-    const md5 = this.md5Hash.digest();
     if (contentMd5 !== undefined && !md5.equals(contentMd5)) {
       throw new S3Error(400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.');
     }
