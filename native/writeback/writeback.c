@@ -21,9 +21,11 @@
 // - startWriteback(fd, offset, length): queue the range; returns at once.
 //   Ranges that continue the last queued one of the same fd are merged. A
 //   full queue drops the hint (it is only one).
-// - forget(fd): drop the queued ranges of fd and wait until the thread is
-//   not working on fd; call it before closing fd (a closed descriptor's
-//   number may be reused by another file).
+// - forget(fd): Promise<void>: drop the queued ranges of fd and resolve
+//   once the thread is not working on fd; await it before closing fd (a
+//   closed descriptor's number may be reused by another file). The wait
+//   runs on libuv's pool, so a device that holds a sync_file_range never
+//   holds the event loop.
 // - stats(): { started, failed, dropped } since the process started.
 // - supported: true. Where sync_file_range does not exist (not Linux),
 //   exports only `supported: false`, and src/disk/writeback.ts starts no
@@ -34,6 +36,7 @@
 #include <node_api.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #if defined(__linux__)
 #define HAVE_SYNC_FILE_RANGE 1
@@ -124,6 +127,37 @@ static napi_value start_writeback(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+typedef struct {
+  napi_async_work work;
+  napi_deferred deferred;
+  int fd;
+} Forget;
+
+/* Drop fd's queued ranges, keeping the others in order, and wait while the thread works on fd. */
+static void forget_execute(napi_env env, void *data) {
+  (void)env;
+  Forget *f = (Forget *)data;
+  pthread_mutex_lock(&lock);
+  size_t kept = 0;
+  for (size_t i = 0; i < count; i++) {
+    Range r = queue[(head + i) % QUEUE_SLOTS];
+    if (r.fd != f->fd) queue[(head + kept++) % QUEUE_SLOTS] = r;
+  }
+  count = kept;
+  while (working_fd == f->fd) pthread_cond_wait(&work_done, &lock);
+  pthread_mutex_unlock(&lock);
+}
+
+static void forget_complete(napi_env env, napi_status status, void *data) {
+  (void)status;
+  Forget *f = (Forget *)data;
+  napi_value undefined;
+  napi_get_undefined(env, &undefined);
+  napi_resolve_deferred(env, f->deferred, undefined);
+  napi_delete_async_work(env, f->work);
+  free(f);
+}
+
 static napi_value forget(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
@@ -133,17 +167,21 @@ static napi_value forget(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "forget(fd): a non-negative integer");
     return NULL;
   }
-  pthread_mutex_lock(&lock);
-  /* Keep the other descriptors' ranges, in order. */
-  size_t kept = 0;
-  for (size_t i = 0; i < count; i++) {
-    Range r = queue[(head + i) % QUEUE_SLOTS];
-    if (r.fd != (int)fd) queue[(head + kept++) % QUEUE_SLOTS] = r;
+  Forget *f = (Forget *)calloc(1, sizeof *f);
+  if (f == NULL) {
+    napi_throw_error(env, "ENOMEM", "forget: out of memory");
+    return NULL;
   }
-  count = kept;
-  while (working_fd == (int)fd) pthread_cond_wait(&work_done, &lock);
-  pthread_mutex_unlock(&lock);
-  return NULL;
+  f->fd = (int)fd;
+  napi_value promise, name;
+  napi_create_promise(env, &f->deferred, &promise);
+  napi_create_string_utf8(env, "shardstore.writeback.forget", NAPI_AUTO_LENGTH, &name);
+  if (napi_create_async_work(env, NULL, name, forget_execute, forget_complete, f, &f->work) != napi_ok || napi_queue_async_work(env, f->work) != napi_ok) {
+    free(f);
+    napi_throw_error(env, NULL, "forget: could not queue the work");
+    return NULL;
+  }
+  return promise;
 }
 
 static napi_value stats(napi_env env, napi_callback_info info) {

@@ -272,7 +272,7 @@ void test('early writeback: a failed range is counted, not thrown, and forget wa
   wb.startWriteback(1_000_000, 0, 4096);
   assert.ok(await turnsUntil(() => wb.stats().failed > before.failed), `the failure was not counted: ${JSON.stringify(wb.stats())}`);
   assert.throws(() => wb.startWriteback(-1, 0, 4096), TypeError);
-  wb.forget(1_000_000);
+  await wb.forget(1_000_000);
 });
 
 void test('native/writeback is in use where CI expects it (SHARDSTORE_EXPECT_NATIVE_WRITEBACK=1, set by .ci/run)', () => {

@@ -29,8 +29,9 @@
 // thread of native/writeback's own), so that the flush closing the cycle
 // finds most of it on its way. A hint, never awaited: its failure is only
 // counted (the flush that follows reports the device's errors), and close
-// first drops the descriptor's queued hints and waits for a running one,
-// so none touches a closed (or reused) descriptor. `earlyWriteback:
+// first drops the descriptor's queued hints and waits (on the pool, not
+// the event loop) for a running one, so none touches a closed (or reused)
+// descriptor. `earlyWriteback:
 // false` turns it off (A/B measurements).
 //
 // Read-only: opens the file with O_RDONLY; write and writev throw
@@ -210,7 +211,7 @@ export class FileDisk implements Disk {
     if (this.closed) return;
     this.closed = true;
     try {
-      if (this.earlyWritebacks > 0) writeback?.forget(this.handle.fd);
+      if (this.earlyWritebacks > 0) await writeback?.forget(this.handle.fd);
       await this.handle.close();
     } finally {
       await this.lock?.release();

@@ -16,8 +16,8 @@ import { createRequire } from 'node:module';
 export interface Writeback {
   /** Queue the range for writeback; returns at once (a full queue drops it). */
   startWriteback(fd: number, offset: number, length: number): void;
-  /** Drop fd's queued ranges and wait until none of fd's is running: before closing fd. */
-  forget(fd: number): void;
+  /** Drop fd's queued ranges; resolves once none of fd's is running (the wait is on the pool): await it before closing fd. */
+  forget(fd: number): Promise<void>;
   /** Ranges started, failed and dropped since the process started. */
   stats(): { started: number; failed: number; dropped: number };
 }
