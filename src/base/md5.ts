@@ -64,24 +64,27 @@ export class Md5Stream {
   private done = false;
   /** Updates handed to the pool so far (tests). */
   handOvers = 0;
-  /** The event loop's hash, for a stream that never uses the pool. */
-  private readonly here: Hash | undefined;
+  /** The addon, where this stream hands large bodies to the pool. */
+  private readonly pool: Md5Addon | undefined;
+  /** The event loop's hash: every piece without the pool, else a body that never reached OFF_LOOP_MIN_BYTES. */
+  private readonly here: Hash = createHash('md5');
 
   /** Use the pool from OFF_LOOP_MIN_BYTES on (true where native/md5 built); false: every piece hashed on the event loop as it comes. */
   constructor(offLoop: boolean = addon !== undefined) {
-    this.here = offLoop && addon !== undefined ? undefined : createHash('md5');
+    this.pool = offLoop ? addon : undefined;
   }
 
   update(piece: Uint8Array): void {
     if (this.done) throw new Error('Md5Stream: update after digest');
-    if (this.here !== undefined) {
+    const pool = this.pool;
+    if (pool === undefined) {
       this.here.update(piece);
       return;
     }
     if (piece.length === 0) return;
     this.pending.push(piece);
     this.pendingBytes += piece.length;
-    if (this.pendingBytes >= OFF_LOOP_MIN_BYTES) this.handOver();
+    if (this.pendingBytes >= OFF_LOOP_MIN_BYTES) this.handOver(pool);
   }
 
   /** A promise to await before giving more pieces, when more than BACKLOG_MAX_BYTES wait to be hashed; else undefined. */
@@ -93,25 +96,21 @@ export class Md5Stream {
   async digest(): Promise<Buffer> {
     if (this.done) throw new Error('Md5Stream: digest taken twice');
     this.done = true;
-    if (this.here !== undefined) return this.here.digest();
-    const a = addon;
-    if (this.ctx === undefined || a === undefined) {
-      // Never handed over: a small body, hashed here.
-      const h = createHash('md5');
-      for (const p of this.pending) h.update(p);
+    const pool = this.pool;
+    if (pool === undefined || this.ctx === undefined) {
+      // No pool, or never handed over (a small body): hashed here.
+      for (const p of this.pending) this.here.update(p);
       this.pending = [];
-      return h.digest();
+      return this.here.digest();
     }
-    if (this.pendingBytes > 0) this.handOver();
+    if (this.pendingBytes > 0) this.handOver(pool);
     await this.chain;
     if (this.failure !== undefined) throw this.failure;
-    return a.digest(this.ctx);
+    return pool.digest(this.ctx);
   }
 
-  private handOver(): void {
-    const a = addon;
-    if (a === undefined) return;
-    const ctx = (this.ctx ??= a.create());
+  private handOver(pool: Md5Addon): void {
+    const ctx = (this.ctx ??= pool.create());
     const pieces = this.pending;
     const bytes = this.pendingBytes;
     this.pending = [];
@@ -120,7 +119,7 @@ export class Md5Stream {
     this.handOvers++;
     this.chain = this.chain.then(async () => {
       try {
-        if (this.failure === undefined) await a.update(ctx, pieces);
+        if (this.failure === undefined) await pool.update(ctx, pieces);
       } catch (err: unknown) {
         this.failure = err instanceof Error ? err : new Error(String(err));
       } finally {

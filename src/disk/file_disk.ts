@@ -31,8 +31,7 @@
 // counted (the flush that follows reports the device's errors), and close
 // first drops the descriptor's queued hints and waits (on the pool, not
 // the event loop) for a running one, so none touches a closed (or reused)
-// descriptor. `earlyWriteback:
-// false` turns it off (A/B measurements).
+// descriptor. `earlyWriteback: false` turns it off (A/B measurements).
 //
 // Read-only: opens the file with O_RDONLY; write and writev throw
 // ReadOnlyError (the offline tools that only look). The lock is the same
